@@ -1,0 +1,113 @@
+// Command kaigi runs the Kaigi video meeting server and its tools.
+//
+//	kaigi serve [--listen ADDR] [--data DIR] [--config FILE]
+//	kaigi version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/kaigi-meet/kaigi/internal/config"
+	"github.com/kaigi-meet/kaigi/internal/server"
+	"github.com/kaigi-meet/kaigi/web"
+)
+
+const usage = `Kaigi: self-hosted, end-to-end encrypted video meetings.
+
+Usage:
+  kaigi serve [flags]   run the server (kaigi serve -h lists the flags)
+  kaigi version         print the version
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "serve":
+		err = serve(os.Args[2:], os.Stdout, os.Stderr)
+	case "version", "--version", "-v":
+		fmt.Println("kaigi", server.Version)
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+	default:
+		fmt.Fprintf(os.Stderr, "kaigi: unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "kaigi:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+func serve(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("kaigi serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	def := config.Default()
+	listen := fs.String("listen", def.Listen, "HTTP listen address `host:port`")
+	data := fs.String("data", def.Data, "data `directory` (created if missing)")
+	configFile := fs.String("config", "", "YAML configuration `file`; flags given explicitly override it")
+	logLevel := fs.String("log-level", def.LogLevel, "log `level`: debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+
+	cfg := def
+	if *configFile != "" {
+		var err error
+		if cfg, err = config.Load(*configFile); err != nil {
+			return err
+		}
+	}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "listen":
+			cfg.Listen = *listen
+		case "data":
+			cfg.Data = *data
+		case "log-level":
+			cfg.LogLevel = *logLevel
+		}
+	})
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+
+	log := newLogger(cfg, stderr)
+	slog.SetDefault(log)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	srv, err := server.New(ctx, cfg, server.Options{Logger: log, Web: web.Dist()})
+	if err != nil {
+		return err
+	}
+	log.Info("kaigi started", "version", server.Version, "listen", cfg.Listen, "data", cfg.Data)
+	fmt.Fprintf(stdout, "Kaigi %s is running. Open %s in your browser.\n", server.Version, srv.URL())
+	return srv.Serve(ctx)
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel)) // checked by Validate
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,616 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
+)
+
+// Options configure a client.
+type Options struct {
+	// BaseURL is the server's origin, e.g. http://127.0.0.1:8080.
+	BaseURL string
+	Meeting string
+	Name    string
+	// Resume is a token from an earlier session's Resume().
+	Resume string
+	// Publish lists the sources to publish right after joining.
+	Publish []string
+	// API builds the PeerConnection; nil means DefaultAPI().
+	API    *webrtc.API
+	Logger *slog.Logger
+}
+
+// Refused is the error Join returns when the server refuses the hello.
+type Refused struct {
+	Code    string
+	Message string
+}
+
+func (r *Refused) Error() string { return "refused: " + r.Code + ": " + r.Message }
+
+// ServerError is an error message the server sent about one of ours.
+type ServerError struct {
+	Code    string
+	Message string
+}
+
+// Client is one participant.
+type Client struct {
+	opts Options
+	log  *slog.Logger
+	conn *websocket.Conn
+	pc   *webrtc.PeerConnection
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the reader ends
+
+	wmu sync.Mutex // serialises socket writes
+
+	negMu sync.Mutex // serialises negotiation and the fields below
+	// needOffer: our published tracks changed and we owe an offer.
+	// turnAsked: the server sent renegotiate and we have not granted it.
+	// serverTurn: we sent ready; we must not offer until we answer.
+	needOffer, turnAsked, serverTurn bool
+	pending                          []webrtc.ICECandidateInit
+
+	mu       sync.Mutex // guards the state below
+	changed  chan struct{}
+	self     Participant
+	roster   []Participant
+	resume   string
+	resumed  bool
+	trackMap map[string]TrackInfo
+	remotes  []*RemoteTrack
+	locals   map[string]*LocalTrack
+	errs     []ServerError
+	closed   string // the server's closed reason, or "socket" if the socket dropped
+}
+
+var (
+	defaultAPIOnce sync.Once
+	defaultAPI     *webrtc.API
+)
+
+// DefaultAPI is a pion API with default codecs and interceptors that
+// gathers loopback candidates only when other interfaces are missing, and
+// never uses mDNS.
+func DefaultAPI() *webrtc.API {
+	defaultAPIOnce.Do(func() {
+		m := &webrtc.MediaEngine{}
+		if err := m.RegisterDefaultCodecs(); err != nil {
+			panic(err)
+		}
+		r := &interceptor.Registry{}
+		if err := webrtc.RegisterDefaultInterceptors(m, r); err != nil {
+			panic(err)
+		}
+		var se webrtc.SettingEngine
+		se.SetIncludeLoopbackCandidate(true)
+		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+		defaultAPI = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(r), webrtc.WithSettingEngine(se))
+	})
+	return defaultAPI
+}
+
+// Join connects, says hello and returns once welcomed. The returned client
+// publishes opts.Publish at once; write media to Local(source).
+func Join(ctx context.Context, opts Options) (*Client, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.API == nil {
+		opts.API = DefaultAPI()
+	}
+	wsURL := "ws" + strings.TrimPrefix(opts.BaseURL, "http") + "/ws"
+	conn, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{
+		HTTPHeader: http.Header{"Origin": []string{opts.BaseURL}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", wsURL, err)
+	}
+	conn.SetReadLimit(4 << 20)
+
+	c := &Client{
+		opts:     opts,
+		log:      opts.Logger.With("client", opts.Name),
+		conn:     conn,
+		done:     make(chan struct{}),
+		changed:  make(chan struct{}),
+		trackMap: make(map[string]TrackInfo),
+		locals:   make(map[string]*LocalTrack),
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+
+	err = c.send(ctx, helloMsg{Type: "hello", V: 1, Client: "kaigi-go/test", Meeting: opts.Meeting, Name: opts.Name,
+		Resume: opts.Resume, Audio: contains(opts.Publish, "microphone"), Video: contains(opts.Publish, "camera")})
+	if err != nil {
+		conn.CloseNow()
+		return nil, err
+	}
+	var w inbound
+	if err := c.read(ctx, &w); err != nil {
+		conn.CloseNow()
+		return nil, fmt.Errorf("await welcome: %w", err)
+	}
+	switch w.Type {
+	case "welcome":
+	case "refused":
+		conn.CloseNow()
+		return nil, &Refused{Code: w.Code, Message: w.Message}
+	default:
+		conn.CloseNow()
+		return nil, fmt.Errorf("expected welcome, got %q", w.Type)
+	}
+	c.self, c.roster, c.resume, c.resumed = w.Self, w.Participants, w.Resume, w.Resumed
+
+	var iceServers []webrtc.ICEServer
+	for _, s := range w.ICEServers {
+		iceServers = append(iceServers, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
+	}
+	c.pc, err = opts.API.NewPeerConnection(webrtc.Configuration{ICEServers: iceServers, BundlePolicy: webrtc.BundlePolicyMaxBundle})
+	if err != nil {
+		conn.CloseNow()
+		return nil, err
+	}
+	c.pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
+		if cand != nil {
+			_ = c.send(c.ctx, candidateMsg{Type: "candidate", Candidate: cand.ToJSON()})
+		}
+	})
+	c.pc.OnTrack(c.onTrack)
+	c.pc.OnConnectionStateChange(func(webrtc.PeerConnectionState) { c.notify() })
+
+	for _, src := range opts.Publish {
+		if err := c.addLocal(src); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	go c.readLoop()
+	if len(opts.Publish) > 0 {
+		c.negMu.Lock()
+		err := c.offerLocked()
+		c.negMu.Unlock()
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Publish starts publishing a source and renegotiates.
+func (c *Client) Publish(source string) (*LocalTrack, error) {
+	if err := c.addLocal(source); err != nil {
+		return nil, err
+	}
+	c.negMu.Lock()
+	defer c.negMu.Unlock()
+	return c.Local(source), c.offerLocked()
+}
+
+// Unpublish stops publishing a source and renegotiates.
+func (c *Client) Unpublish(source string) error {
+	c.mu.Lock()
+	lt := c.locals[source]
+	delete(c.locals, source)
+	c.mu.Unlock()
+	if lt == nil {
+		return fmt.Errorf("not publishing %s", source)
+	}
+	c.negMu.Lock()
+	defer c.negMu.Unlock()
+	if err := c.pc.RemoveTrack(lt.sender); err != nil {
+		return err
+	}
+	return c.offerLocked()
+}
+
+func (c *Client) addLocal(source string) error {
+	var codec webrtc.RTPCodecCapability
+	switch source {
+	case "microphone", "screen-audio":
+		codec = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
+	case "camera", "screen":
+		codec = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
+	default:
+		// Let the server judge unknown sources: tests send them on purpose.
+		codec = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
+	}
+	track, err := webrtc.NewTrackLocalStaticRTP(codec, source, c.opts.Name+"-"+source)
+	if err != nil {
+		return err
+	}
+	tr, err := c.pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	if err != nil {
+		return err
+	}
+	lt := newLocalTrack(source, track, tr)
+	go lt.drainRTCP()
+	c.mu.Lock()
+	c.locals[source] = lt
+	c.mu.Unlock()
+	return nil
+}
+
+// offerLocked sends an offer listing our published tracks, or notes that one
+// is owed if it is not our turn. negMu is held.
+func (c *Client) offerLocked() error {
+	if c.pc.SignalingState() != webrtc.SignalingStateStable || c.serverTurn {
+		c.needOffer = true
+		return nil
+	}
+	c.needOffer = false
+	offer, err := c.pc.CreateOffer(nil)
+	if err != nil {
+		return err
+	}
+	if err := c.pc.SetLocalDescription(offer); err != nil {
+		return err
+	}
+	var tracks []publishedTrack
+	c.mu.Lock()
+	for src, lt := range c.locals {
+		tracks = append(tracks, publishedTrack{Mid: lt.transceiver.Mid(), Source: src})
+	}
+	c.mu.Unlock()
+	return c.send(c.ctx, offerMsg{Type: "offer", SDP: offer.SDP, Tracks: tracks})
+}
+
+// readLoop handles server messages until the socket closes.
+func (c *Client) readLoop() {
+	defer close(c.done)
+	defer c.notify()
+	for {
+		var m inbound
+		if err := c.read(c.ctx, &m); err != nil {
+			c.mu.Lock()
+			if c.closed == "" {
+				c.closed = "socket"
+			}
+			c.mu.Unlock()
+			return
+		}
+		if err := c.handle(&m); err != nil {
+			c.log.Warn("handling server message", "type", m.Type, "err", err)
+		}
+		c.notify()
+	}
+}
+
+func (c *Client) handle(m *inbound) error {
+	switch m.Type {
+	case "offer":
+		return c.handleOffer(m)
+	case "answer":
+		c.negMu.Lock()
+		defer c.negMu.Unlock()
+		if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP}); err != nil {
+			return err
+		}
+		c.applyPendingLocked()
+		return c.stableLocked()
+	case "renegotiate":
+		c.negMu.Lock()
+		defer c.negMu.Unlock()
+		c.turnAsked = true
+		if c.pc.SignalingState() == webrtc.SignalingStateStable {
+			return c.stableLocked()
+		}
+	case "candidate":
+		c.negMu.Lock()
+		defer c.negMu.Unlock()
+		if m.Candidate == nil || m.Candidate.Candidate == "" {
+			return nil
+		}
+		if c.pc.RemoteDescription() == nil {
+			c.pending = append(c.pending, *m.Candidate)
+			return nil
+		}
+		return c.pc.AddICECandidate(*m.Candidate)
+	case "participant_joined":
+		c.mu.Lock()
+		c.roster = append(c.roster, m.Participant)
+		c.mu.Unlock()
+	case "participant_updated":
+		c.mu.Lock()
+		for i := range c.roster {
+			if c.roster[i].ID == m.Participant.ID {
+				c.roster[i] = m.Participant
+			}
+		}
+		if m.Participant.ID == c.self.ID {
+			c.self = m.Participant
+		}
+		c.mu.Unlock()
+	case "participant_left":
+		c.mu.Lock()
+		for i := range c.roster {
+			if c.roster[i].ID == m.ID {
+				c.roster = append(c.roster[:i], c.roster[i+1:]...)
+				break
+			}
+		}
+		c.mu.Unlock()
+	case "error":
+		c.mu.Lock()
+		c.errs = append(c.errs, ServerError{Code: m.Code, Message: m.Message})
+		c.mu.Unlock()
+	case "closed":
+		c.mu.Lock()
+		c.closed = m.Reason
+		c.mu.Unlock()
+	case "pong":
+	default:
+		return fmt.Errorf("unexpected message type %q", m.Type)
+	}
+	return nil
+}
+
+// handleOffer answers a server offer (which comes only in a turn we
+// granted).
+func (c *Client) handleOffer(m *inbound) error {
+	c.negMu.Lock()
+	defer c.negMu.Unlock()
+	c.mu.Lock()
+	next := make(map[string]TrackInfo, len(m.Tracks))
+	for _, t := range m.Tracks {
+		next[t.Mid] = t
+	}
+	for _, rt := range c.remotes {
+		if _, ok := next[rt.Mid]; !ok {
+			rt.ended.Store(true)
+		}
+	}
+	c.trackMap = next
+	c.mu.Unlock()
+
+	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP}); err != nil {
+		return err
+	}
+	c.applyPendingLocked()
+	answer, err := c.pc.CreateAnswer(nil)
+	if err != nil {
+		return err
+	}
+	if err := c.pc.SetLocalDescription(answer); err != nil {
+		return err
+	}
+	if err := c.send(c.ctx, sdpMsg{Type: "answer", SDP: answer.SDP}); err != nil {
+		return err
+	}
+	c.serverTurn = false
+	return c.stableLocked()
+}
+
+// stableLocked runs whenever negotiation settles: grant the server the turn
+// it asked for, or else send the offer we owe.
+func (c *Client) stableLocked() error {
+	switch {
+	case c.serverTurn:
+		return nil
+	case c.turnAsked:
+		c.turnAsked = false
+		c.serverTurn = true
+		return c.send(c.ctx, typeMsg{Type: "ready"})
+	case c.needOffer:
+		return c.offerLocked()
+	}
+	return nil
+}
+
+func (c *Client) applyPendingLocked() {
+	for _, cand := range c.pending {
+		_ = c.pc.AddICECandidate(cand)
+	}
+	c.pending = nil
+}
+
+func (c *Client) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	mid := ""
+	for _, t := range c.pc.GetTransceivers() {
+		if t.Receiver() == recv {
+			mid = t.Mid()
+		}
+	}
+	c.mu.Lock()
+	info := c.trackMap[mid]
+	rt := &RemoteTrack{Mid: mid, Participant: info.Participant, Source: info.Source, Kind: track.Kind().String(), track: track}
+	c.remotes = append(c.remotes, rt)
+	c.mu.Unlock()
+	c.notify()
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			if _, _, err := recv.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	rt.receive(c.notify)
+}
+
+// SetMedia tells others what we are sending.
+func (c *Client) SetMedia(audio, video, screen bool) error {
+	return c.send(c.ctx, mediaMsg{Type: "media", Audio: audio, Video: video, Screen: screen})
+}
+
+// SendRaw sends an arbitrary message, for tests of the server's checks.
+func (c *Client) SendRaw(ctx context.Context, v any) error { return c.send(ctx, v) }
+
+// Leave says goodbye and closes.
+func (c *Client) Leave() {
+	_ = c.send(c.ctx, typeMsg{Type: "leave"})
+	select {
+	case <-c.done:
+	case <-time.After(5 * time.Second):
+	}
+	c.Close()
+}
+
+// Drop closes the socket and the PeerConnection abruptly, as a lost
+// network would: no leave is sent.
+func (c *Client) Drop() {
+	c.conn.CloseNow()
+	<-c.done
+	c.Close()
+}
+
+// Close releases everything without telling the server.
+func (c *Client) Close() {
+	c.cancel()
+	c.conn.CloseNow()
+	if c.pc != nil {
+		_ = c.pc.Close()
+	}
+}
+
+// Done is closed when the signalling socket has closed.
+func (c *Client) Done() <-chan struct{} { return c.done }
+
+func (c *Client) send(ctx context.Context, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return c.conn.Write(ctx, websocket.MessageText, b)
+}
+
+func (c *Client) read(ctx context.Context, v any) error {
+	_, b, err := c.conn.Read(ctx)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
+// notify wakes everyone in WaitFor.
+func (c *Client) notify() {
+	c.mu.Lock()
+	close(c.changed)
+	c.changed = make(chan struct{})
+	c.mu.Unlock()
+}
+
+// WaitFor blocks until cond holds or ctx ends. cond is re-evaluated every
+// time the client's state changes and every 100 ms (packet counts change
+// without notifications).
+func (c *Client) WaitFor(ctx context.Context, what string, cond func() bool) error {
+	for {
+		c.mu.Lock()
+		ch := c.changed
+		c.mu.Unlock()
+		if cond() {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-time.After(100 * time.Millisecond):
+		case <-ctx.Done():
+			return fmt.Errorf("%s: waiting for %s: %w", c.opts.Name, what, ctx.Err())
+		}
+	}
+}
+
+// Self returns our own roster entry.
+func (c *Client) Self() Participant {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.self
+}
+
+// Roster returns everyone in the meeting, in join order.
+func (c *Client) Roster() []Participant {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Participant(nil), c.roster...)
+}
+
+// ResumeToken returns the token for resuming this participant.
+func (c *Client) ResumeToken() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.resume
+}
+
+// Resumed reports whether the welcome said we took our place back.
+func (c *Client) Resumed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.resumed
+}
+
+// Errors returns the error messages the server sent us.
+func (c *Client) Errors() []ServerError {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]ServerError(nil), c.errs...)
+}
+
+// ClosedReason is the server's closed reason, "socket" if the socket
+// dropped, or "" while open.
+func (c *Client) ClosedReason() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+// RemoteTracks returns the tracks we receive that the latest server offer
+// still lists.
+func (c *Client) RemoteTracks() []*RemoteTrack {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []*RemoteTrack
+	for _, rt := range c.remotes {
+		if !rt.ended.Load() {
+			out = append(out, rt)
+		}
+	}
+	return out
+}
+
+// Track returns the live remote track of a participant's source, or nil.
+func (c *Client) Track(participant, source string) *RemoteTrack {
+	for _, rt := range c.RemoteTracks() {
+		if rt.Participant == participant && rt.Source == source {
+			return rt
+		}
+	}
+	return nil
+}
+
+// Local returns a published track to write media to.
+func (c *Client) Local(source string) *LocalTrack {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.locals[source]
+}
+
+// ConnectionState is the PeerConnection's state.
+func (c *Client) ConnectionState() webrtc.PeerConnectionState { return c.pc.ConnectionState() }

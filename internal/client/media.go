@@ -1,0 +1,207 @@
+package client
+
+import (
+	"context"
+	"encoding/binary"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// stampMagic marks a synthetic payload that carries its send time, so a
+// receiver can measure one-way latency (same clock on loopback).
+var stampMagic = [2]byte{'K', 'G'}
+
+// LocalTrack is a track we publish; the caller writes its RTP.
+type LocalTrack struct {
+	Source      string
+	track       *webrtc.TrackLocalStaticRTP
+	sender      *webrtc.RTPSender
+	transceiver *webrtc.RTPTransceiver
+
+	mu  sync.Mutex
+	seq uint16
+	ts  uint32
+
+	keyframeRequests atomic.Uint64
+}
+
+func newLocalTrack(source string, track *webrtc.TrackLocalStaticRTP, tr *webrtc.RTPTransceiver) *LocalTrack {
+	return &LocalTrack{Source: source, track: track, sender: tr.Sender(), transceiver: tr}
+}
+
+// KeyframeRequests counts the PLIs and FIRs the server sent for this track.
+func (t *LocalTrack) KeyframeRequests() uint64 { return t.keyframeRequests.Load() }
+
+func (t *LocalTrack) drainRTCP() {
+	for {
+		pkts, _, err := t.sender.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, p := range pkts {
+			if isKeyframeRequest(p) {
+				t.keyframeRequests.Add(1)
+			}
+		}
+	}
+}
+
+// WriteFrame sends one frame as packets of at most mtu payload bytes, the
+// last with the marker bit, advancing the timestamp by tsStep first.
+func (t *LocalTrack) WriteFrame(payload []byte, mtu int, tsStep uint32) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.ts += tsStep
+	for off := 0; off < len(payload) || off == 0; {
+		end := min(off+mtu, len(payload))
+		pkt := rtp.Packet{
+			Header: rtp.Header{
+				Version:        2,
+				Marker:         end == len(payload),
+				SequenceNumber: t.seq,
+				Timestamp:      t.ts,
+			},
+			Payload: payload[off:end],
+		}
+		t.seq++
+		if err := t.track.WriteRTP(&pkt); err != nil {
+			return err
+		}
+		off = end
+		if len(payload) == 0 {
+			break
+		}
+	}
+	return nil
+}
+
+// PumpConfig shapes synthetic media.
+type PumpConfig struct {
+	// FrameInterval is the time between frames (20 ms audio, 33 ms video).
+	FrameInterval time.Duration
+	// FrameBytes is the size of a normal frame.
+	FrameBytes int
+	// KeyframeEvery makes every n-th frame a keyframe of KeyframeBytes
+	// (video only; 0 means never).
+	KeyframeEvery int
+	KeyframeBytes int
+	// ClockRate is the RTP clock (48000 audio, 90000 video).
+	ClockRate uint32
+}
+
+// AudioPump is Opus-like audio: 50 packets a second of 80 bytes.
+var AudioPump = PumpConfig{FrameInterval: 20 * time.Millisecond, FrameBytes: 80, ClockRate: 48000}
+
+// VideoPump is VP8-like video of about 500 kbit/s at 30 fps, a keyframe
+// every 2 s.
+var VideoPump = PumpConfig{FrameInterval: time.Second / 30, FrameBytes: 1800, KeyframeEvery: 60, KeyframeBytes: 12000, ClockRate: 90000}
+
+// Pump writes synthetic frames until ctx ends. Payloads start like the
+// codec's (a VP8 payload descriptor with the keyframe bit, or an Opus TOC
+// byte) followed by a send-time stamp; the SFU never looks further.
+func (t *LocalTrack) Pump(ctx context.Context, cfg PumpConfig) error {
+	tick := time.NewTicker(cfg.FrameInterval)
+	defer tick.Stop()
+	video := cfg.ClockRate == 90000
+	step := uint32(cfg.FrameInterval.Seconds() * float64(cfg.ClockRate))
+	buf := make([]byte, max(cfg.FrameBytes, cfg.KeyframeBytes, 16))
+	for n := 0; ; n++ {
+		size := cfg.FrameBytes
+		key := cfg.KeyframeEvery > 0 && n%cfg.KeyframeEvery == 0
+		if key {
+			size = cfg.KeyframeBytes
+		}
+		frame := buf[:size]
+		if video {
+			frame[0] = 0x10 // VP8 descriptor: start of partition 0
+			frame[1] = 0x01 // VP8 header: inter frame
+			if key {
+				frame[1] = 0x00 // keyframe (P bit clear)
+			}
+		} else {
+			frame[0] = 0x78 // Opus TOC: CELT FB 20 ms, mono
+			frame[1] = 0
+		}
+		copy(frame[2:], stampMagic[:])
+		binary.BigEndian.PutUint64(frame[4:], uint64(time.Now().UnixNano()))
+		if err := t.WriteFrame(frame, 1100, step); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// RemoteTrack is a track we receive: counted, never decoded.
+type RemoteTrack struct {
+	Mid         string
+	Participant string
+	Source      string
+	Kind        string
+	track       *webrtc.TrackRemote
+
+	ended   atomic.Bool
+	packets atomic.Uint64
+	bytes   atomic.Uint64
+	first   atomic.Int64 // unix nanos of the first packet
+
+	mu       sync.Mutex
+	payloads [][]byte // the first few payloads, for tests to inspect
+}
+
+// Packets is the number of RTP packets received.
+func (r *RemoteTrack) Packets() uint64 { return r.packets.Load() }
+
+// Bytes is the number of RTP bytes received.
+func (r *RemoteTrack) Bytes() uint64 { return r.bytes.Load() }
+
+// Ended reports whether the server stopped sending this track.
+func (r *RemoteTrack) Ended() bool { return r.ended.Load() }
+
+// Payloads returns copies of the first payloads received.
+func (r *RemoteTrack) Payloads() [][]byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([][]byte(nil), r.payloads...)
+}
+
+const keptPayloads = 8
+
+func (r *RemoteTrack) receive(notify func()) {
+	buf := make([]byte, 1500)
+	var pkt rtp.Packet
+	for {
+		n, _, err := r.track.Read(buf)
+		if err != nil {
+			r.ended.Store(true)
+			notify()
+			return
+		}
+		if r.packets.Add(1) == 1 {
+			r.first.Store(time.Now().UnixNano())
+			notify()
+		}
+		r.bytes.Add(uint64(n))
+		if r.packets.Load() <= keptPayloads && pkt.Unmarshal(buf[:n]) == nil {
+			r.mu.Lock()
+			r.payloads = append(r.payloads, append([]byte(nil), pkt.Payload...))
+			r.mu.Unlock()
+		}
+	}
+}
+
+func isKeyframeRequest(p rtcp.Packet) bool {
+	switch p.(type) {
+	case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+		return true
+	}
+	return false
+}

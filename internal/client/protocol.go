@@ -1,0 +1,102 @@
+package client
+
+import "github.com/pion/webrtc/v4"
+
+// The protocol's JSON, as a client sees it. These mirror docs/protocol.md
+// independently of the server's own types, so a test through this package
+// checks the documented contract rather than the server's structs.
+
+// Participant is a roster entry.
+type Participant struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Role       string `json:"role"`
+	JoinedAt   string `json:"joinedAt"`
+	Audio      bool   `json:"audio"`
+	Video      bool   `json:"video"`
+	Screen     bool   `json:"screen"`
+	Connection string `json:"connection"`
+}
+
+// TrackInfo maps a mid of a server offer to a participant's source.
+type TrackInfo struct {
+	Mid         string `json:"mid"`
+	Participant string `json:"participant"`
+	Source      string `json:"source"`
+	Kind        string `json:"kind"`
+}
+
+type publishedTrack struct {
+	Mid    string `json:"mid"`
+	Source string `json:"source"`
+}
+
+// inbound is every server message in one struct.
+type inbound struct {
+	Type string `json:"type"`
+
+	// welcome
+	V            int           `json:"v"`
+	Self         Participant   `json:"self"`
+	Participants []Participant `json:"participants"`
+	Resume       string        `json:"resume"`
+	Resumed      bool          `json:"resumed"`
+	ICEServers   []struct {
+		URLs       []string `json:"urls"`
+		Username   string   `json:"username"`
+		Credential string   `json:"credential"`
+	} `json:"iceServers"`
+
+	// refused, error, closed
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Ref     int64  `json:"ref"`
+	Reason  string `json:"reason"`
+
+	// participant_*
+	Participant Participant `json:"participant"`
+	ID          string      `json:"id"`
+
+	// offer, answer, candidate
+	SDP       string                   `json:"sdp"`
+	Tracks    []TrackInfo              `json:"tracks"`
+	Candidate *webrtc.ICECandidateInit `json:"candidate"`
+}
+
+type helloMsg struct {
+	Type    string `json:"type"`
+	V       int    `json:"v"`
+	Client  string `json:"client"`
+	Meeting string `json:"meeting"`
+	Name    string `json:"name"`
+	Resume  string `json:"resume,omitempty"`
+	Audio   bool   `json:"audio"`
+	Video   bool   `json:"video"`
+}
+
+type offerMsg struct {
+	Type   string           `json:"type"`
+	SDP    string           `json:"sdp"`
+	Tracks []publishedTrack `json:"tracks"`
+}
+
+type sdpMsg struct {
+	Type string `json:"type"`
+	SDP  string `json:"sdp"`
+}
+
+type candidateMsg struct {
+	Type      string                  `json:"type"`
+	Candidate webrtc.ICECandidateInit `json:"candidate"`
+}
+
+type mediaMsg struct {
+	Type   string `json:"type"`
+	Audio  bool   `json:"audio"`
+	Video  bool   `json:"video"`
+	Screen bool   `json:"screen"`
+}
+
+type typeMsg struct {
+	Type string `json:"type"`
+}

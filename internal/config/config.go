@@ -1,0 +1,180 @@
+// Package config is Kaigi's server configuration: a struct with defaults,
+// loaded from a YAML file (unknown keys are an error) and validated once at
+// start with errors that name the offending key.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is everything `kaigi serve` can be told.
+type Config struct {
+	// Listen is the HTTP address, host:port.
+	Listen string `yaml:"listen"`
+	// Data is the directory for the database and other state.
+	Data string `yaml:"data"`
+	// PublicURL is the address users open, when it differs from Listen
+	// (behind a proxy or NAT), e.g. https://meet.example.org.
+	PublicURL string `yaml:"public_url"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `yaml:"log_level"`
+	// LogFormat is text or json.
+	LogFormat string   `yaml:"log_format"`
+	TLS       TLS      `yaml:"tls"`
+	WebRTC    WebRTC   `yaml:"webrtc"`
+	Meetings  Meetings `yaml:"meetings"`
+}
+
+// TLS serves HTTPS from certificate files. Both or neither must be set.
+type TLS struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// Enabled reports whether TLS is configured.
+func (t TLS) Enabled() bool { return t.CertFile != "" }
+
+// WebRTC configures media transport.
+type WebRTC struct {
+	// PublicIPs are advertised instead of the host's addresses (1:1 NAT).
+	PublicIPs []string `yaml:"public_ips"`
+	// UDPPort carries all media on one UDP port when not zero.
+	UDPPort int `yaml:"udp_port"`
+	// UDPPortMin and UDPPortMax bound ephemeral media ports when not zero.
+	UDPPortMin int `yaml:"udp_port_min"`
+	UDPPortMax int `yaml:"udp_port_max"`
+	// IncludeLoopback offers 127.0.0.1 candidates (on by default, so a
+	// browser on the same machine works with no network).
+	IncludeLoopback *bool `yaml:"include_loopback"`
+	// ICEServers are STUN/TURN servers handed to clients.
+	ICEServers []ICEServer `yaml:"ice_servers"`
+}
+
+// ICEServer is a STUN or TURN server for clients.
+type ICEServer struct {
+	URLs       []string `yaml:"urls"`
+	Username   string   `yaml:"username"`
+	Credential string   `yaml:"credential"`
+}
+
+// Meetings are limits and defaults for meetings.
+type Meetings struct {
+	// MaxParticipants is the most people in one meeting.
+	MaxParticipants int `yaml:"max_participants"`
+}
+
+// Default returns the configuration used when nothing is set.
+func Default() Config {
+	loopback := true
+	return Config{
+		Listen:    "127.0.0.1:8080",
+		Data:      "./kaigi-data",
+		LogLevel:  "info",
+		LogFormat: "text",
+		WebRTC:    WebRTC{IncludeLoopback: &loopback},
+		Meetings:  Meetings{MaxParticipants: 100},
+	}
+}
+
+// Load reads a YAML file over the defaults.
+func Load(path string) (Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	cfg, err := Parse(f)
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// Parse reads YAML over the defaults. Unknown keys are an error.
+func Parse(r io.Reader) (Config, error) {
+	cfg := Default()
+	body, err := io.ReadAll(io.LimitReader(r, 1<<20))
+	if err != nil {
+		return Config{}, err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(body))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// Validate checks every key and returns the first problem, naming the key.
+func (c Config) Validate() error {
+	if _, port, err := net.SplitHostPort(c.Listen); err != nil || port == "" {
+		return fmt.Errorf("listen: %q is not host:port", c.Listen)
+	}
+	if c.Data == "" {
+		return errors.New("data: must name a directory")
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return fmt.Errorf("public_url: %q must be an http(s) URL with a host and no path", c.PublicURL)
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log_level: %q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		return fmt.Errorf("log_format: %q is not text or json", c.LogFormat)
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		return errors.New("tls: set both cert_file and key_file, or neither")
+	}
+	for _, ip := range c.WebRTC.PublicIPs {
+		if _, err := netip.ParseAddr(ip); err != nil {
+			return fmt.Errorf("webrtc.public_ips: %q is not an IP address", ip)
+		}
+	}
+	w := c.WebRTC
+	if w.UDPPort < 0 || w.UDPPort > 65535 {
+		return fmt.Errorf("webrtc.udp_port: %d is not a port", w.UDPPort)
+	}
+	if w.UDPPortMin < 0 || w.UDPPortMin > 65535 || w.UDPPortMax < 0 || w.UDPPortMax > 65535 {
+		return errors.New("webrtc.udp_port_min/udp_port_max: not ports")
+	}
+	if (w.UDPPortMin == 0) != (w.UDPPortMax == 0) || w.UDPPortMin > w.UDPPortMax {
+		return fmt.Errorf("webrtc.udp_port_min/udp_port_max: %d-%d is not a range", w.UDPPortMin, w.UDPPortMax)
+	}
+	if w.UDPPort != 0 && w.UDPPortMin != 0 {
+		return errors.New("webrtc.udp_port: set either udp_port or udp_port_min/udp_port_max, not both")
+	}
+	for i, s := range w.ICEServers {
+		if len(s.URLs) == 0 {
+			return fmt.Errorf("webrtc.ice_servers[%d].urls: must list at least one URL", i)
+		}
+		for _, u := range s.URLs {
+			if !strings.HasPrefix(u, "stun:") && !strings.HasPrefix(u, "turn:") && !strings.HasPrefix(u, "turns:") {
+				return fmt.Errorf("webrtc.ice_servers[%d].urls: %q is not a stun:, turn: or turns: URL", i, u)
+			}
+		}
+	}
+	if c.Meetings.MaxParticipants < 1 || c.Meetings.MaxParticipants > 1000 {
+		return fmt.Errorf("meetings.max_participants: %d is not between 1 and 1000", c.Meetings.MaxParticipants)
+	}
+	return nil
+}
+
+// Loopback reports whether loopback candidates are offered.
+func (w WebRTC) Loopback() bool { return w.IncludeLoopback == nil || *w.IncludeLoopback }

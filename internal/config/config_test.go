@@ -1,0 +1,97 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestDefaultIsValid(t *testing.T) {
+	if err := Default().Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if !Default().WebRTC.Loopback() {
+		t.Error("loopback candidates are off by default")
+	}
+}
+
+func TestParse(t *testing.T) {
+	cfg, err := Parse(strings.NewReader(`
+listen: 0.0.0.0:443
+public_url: https://meet.example.org
+tls:
+  cert_file: /etc/kaigi/cert.pem
+  key_file: /etc/kaigi/key.pem
+webrtc:
+  public_ips: [203.0.113.7]
+  udp_port: 3478
+  include_loopback: false
+  ice_servers:
+    - urls: ["stun:stun.example.org:3478"]
+meetings:
+  max_participants: 50
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen != "0.0.0.0:443" || cfg.Data != "./kaigi-data" || cfg.WebRTC.UDPPort != 3478 ||
+		cfg.WebRTC.Loopback() || cfg.Meetings.MaxParticipants != 50 || !cfg.TLS.Enabled() ||
+		cfg.WebRTC.PublicIPs[0] != "203.0.113.7" || cfg.LogLevel != "info" {
+		t.Errorf("parsed %+v", cfg)
+	}
+}
+
+func TestParseEmptyGivesDefaults(t *testing.T) {
+	cfg, err := Parse(strings.NewReader(""))
+	if err != nil || cfg.Listen != Default().Listen {
+		t.Fatalf("Parse(\"\") = %+v, %v", cfg, err)
+	}
+}
+
+func TestParseRejectsUnknownKeys(t *testing.T) {
+	for _, doc := range []string{
+		"listne: 127.0.0.1:1\n",
+		"webrtc:\n  udp_prot: 1\n",
+		"tls:\n  cert: x\n",
+	} {
+		if _, err := Parse(strings.NewReader(doc)); err == nil {
+			t.Errorf("Parse(%q) accepted an unknown key", doc)
+		}
+	}
+}
+
+func TestValidateNamesTheKey(t *testing.T) {
+	tests := []struct {
+		yaml string
+		key  string
+	}{
+		{"listen: nope", "listen"},
+		{"data: ''", "data"},
+		{"public_url: ftp://x", "public_url"},
+		{"public_url: https://x/path", "public_url"},
+		{"log_level: loud", "log_level"},
+		{"log_format: xml", "log_format"},
+		{"tls: {cert_file: a}", "tls"},
+		{"webrtc: {public_ips: [not-an-ip]}", "webrtc.public_ips"},
+		{"webrtc: {udp_port: 70000}", "webrtc.udp_port"},
+		{"webrtc: {udp_port_min: 10}", "webrtc.udp_port_min"},
+		{"webrtc: {udp_port_min: 20, udp_port_max: 10}", "webrtc.udp_port_min"},
+		{"webrtc: {udp_port: 5000, udp_port_min: 10, udp_port_max: 20}", "webrtc.udp_port"},
+		{"webrtc: {ice_servers: [{urls: []}]}", "webrtc.ice_servers[0].urls"},
+		{"webrtc: {ice_servers: [{urls: [http://x]}]}", "webrtc.ice_servers[0].urls"},
+		{"meetings: {max_participants: 0}", "meetings.max_participants"},
+	}
+	for _, tt := range tests {
+		cfg, err := Parse(strings.NewReader(tt.yaml))
+		if err != nil {
+			t.Errorf("Parse(%q): %v", tt.yaml, err)
+			continue
+		}
+		err = cfg.Validate()
+		if err == nil || !strings.HasPrefix(err.Error(), tt.key) {
+			t.Errorf("Validate(%q) = %v, want an error naming %s", tt.yaml, err, tt.key)
+		}
+	}
+}

@@ -1,0 +1,196 @@
+// Package server assembles a Kaigi node from its configuration: the
+// database, the SFU, the signalling server and the HTTP surface. cmd/kaigi
+// and the end-to-end tests both start Kaigi through it.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/kaigi-meet/kaigi/internal/config"
+	"github.com/kaigi-meet/kaigi/internal/httpapi"
+	"github.com/kaigi-meet/kaigi/internal/metrics"
+	"github.com/kaigi-meet/kaigi/internal/sfu"
+	"github.com/kaigi-meet/kaigi/internal/signal"
+	"github.com/kaigi-meet/kaigi/internal/store"
+)
+
+// Version is the server's version, reported to clients and in logs.
+const Version = "0.1.0"
+
+// Server is a running Kaigi node.
+type Server struct {
+	cfg    config.Config
+	log    *slog.Logger
+	db     *store.SQLite
+	sfu    *sfu.SFU
+	signal *signal.Server
+	http   *http.Server
+	ln     net.Listener
+}
+
+// Options are what a Server is built from besides its configuration.
+type Options struct {
+	Logger *slog.Logger
+	// Web is the built web client.
+	Web fs.FS
+	// SignalOptions, if set, adjusts the signalling server's options after
+	// they are derived from the configuration (tests shorten timeouts).
+	SignalOptions func(*signal.Options)
+}
+
+// New opens the database, builds every component and listens on
+// cfg.Listen. It does not serve until Serve is called.
+func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	db, err := store.OpenSQLite(ctx, cfg.Data)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, db: db}
+	ok := false
+	defer func() {
+		if !ok {
+			s.closeResources()
+		}
+	}()
+
+	s.sfu, err = sfu.New(sfu.Config{
+		PublicIPs:       cfg.WebRTC.PublicIPs,
+		UDPPort:         cfg.WebRTC.UDPPort,
+		UDPPortMin:      uint16(cfg.WebRTC.UDPPortMin),
+		UDPPortMax:      uint16(cfg.WebRTC.UDPPortMax),
+		IncludeLoopback: cfg.WebRTC.Loopback(),
+		Logger:          log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sfu: %w", err)
+	}
+
+	sigOpts := signal.Options{
+		Meetings:        db,
+		SFU:             s.sfu,
+		Logger:          log,
+		ServerVersion:   "kaigi/" + Version,
+		MaxParticipants: cfg.Meetings.MaxParticipants,
+	}
+	for _, ice := range cfg.WebRTC.ICEServers {
+		sigOpts.ICEServers = append(sigOpts.ICEServers, signal.ICEServer{URLs: ice.URLs, Username: ice.Username, Credential: ice.Credential})
+	}
+	if cfg.PublicURL != "" {
+		u, _ := url.Parse(cfg.PublicURL) // checked by Validate
+		sigOpts.OriginPatterns = []string{u.Host}
+	}
+	if opts.SignalOptions != nil {
+		opts.SignalOptions(&sigOpts)
+	}
+	s.signal = signal.NewServer(sigOpts)
+
+	handler := httpapi.New(httpapi.Options{
+		Meetings:  db,
+		Signal:    s.signal,
+		Web:       opts.Web,
+		PublicURL: cfg.PublicURL,
+		TLS:       cfg.TLS.Enabled(),
+		Health:    db.Ping,
+		Logger:    log,
+		Metrics: metrics.Handler(metrics.Sources{
+			Meetings:         func() int { return s.signal.Stats().Meetings },
+			Participants:     func() int { return s.signal.Stats().Participants },
+			Connections:      func() int { return s.signal.Stats().Connections },
+			ForwardedPackets: func() uint64 { return s.sfu.Stats().ForwardedPackets },
+			ForwardedBytes:   func() uint64 { return s.sfu.Stats().ForwardedBytes },
+		}),
+	})
+	s.http = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+
+	s.ln, err = net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	if cfg.TLS.Enabled() {
+		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
+		if err != nil {
+			s.ln.Close()
+			return nil, fmt.Errorf("tls: %w", err)
+		}
+		s.ln = tls.NewListener(s.ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	}
+	ok = true
+	return s, nil
+}
+
+// URL is the address to open in a browser.
+func (s *Server) URL() string {
+	if s.cfg.PublicURL != "" {
+		return s.cfg.PublicURL + "/"
+	}
+	scheme := "http"
+	if s.cfg.TLS.Enabled() {
+		scheme = "https"
+	}
+	host, port, _ := net.SplitHostPort(s.ln.Addr().String())
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port) + "/"
+}
+
+// SFU returns the server's SFU (for tests and metrics).
+func (s *Server) SFU() *sfu.SFU { return s.sfu }
+
+// Serve serves until ctx is cancelled, then shuts down gracefully: clients
+// are told the server is stopping, sockets close, the database is closed.
+func (s *Server) Serve(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(s.ln) }()
+	select {
+	case err := <-errc:
+		s.closeResources()
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.signal.Shutdown(shutdownCtx); err != nil {
+		s.log.Warn("signalling shutdown", "err", err)
+	}
+	err := s.http.Shutdown(shutdownCtx)
+	if e := <-errc; !errors.Is(e, http.ErrServerClosed) && err == nil {
+		err = e
+	}
+	s.closeResources()
+	return err
+}
+
+func (s *Server) closeResources() {
+	if s.sfu != nil {
+		s.sfu.Close()
+	}
+	if s.db != nil {
+		s.db.Close()
+	}
+}

@@ -1,0 +1,380 @@
+package sfu
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// Signaller carries a peer's negotiation messages to its client. Its methods
+// must not block: they are called with the peer's lock held.
+type Signaller interface {
+	// Renegotiate asks the client for a turn to offer.
+	Renegotiate()
+	Offer(sdp string, tracks []TrackInfo)
+	Answer(sdp string)
+	Candidate(c webrtc.ICECandidateInit)
+}
+
+// Peer is one participant's PeerConnection: what it publishes and what it
+// receives.
+//
+// Offers never cross: the client offers when it changes what it publishes,
+// but the server offers only when the client has granted it a turn. When the
+// server has changes it sends Renegotiate; the client answers with Ready
+// once it is stable, and does not offer again until it has answered the
+// server's offer. (pion cannot roll back an offer, so "perfect
+// negotiation" would wedge a pion client; turn-taking needs no rollback.)
+type Peer struct {
+	router      *Router
+	participant string
+	pc          *webrtc.PeerConnection
+	sig         Signaller
+	log         *slog.Logger
+
+	mu sync.Mutex // serialises negotiation and changes to the fields below
+	// published maps the client's mids to the sources it declared.
+	published map[string]Source
+	// upTracks are this peer's live published tracks by mid.
+	upTracks map[string]*UpTrack
+	// downs are this peer's subscriptions.
+	downs map[*UpTrack]*DownTrack
+	// pendingCandidates wait for a remote description.
+	pendingCandidates []webrtc.ICECandidateInit
+	// needOffer is set when the client's view of its subscriptions is out
+	// of date; askedTurn when Renegotiate was sent and Ready is awaited.
+	needOffer bool
+	askedTurn bool
+	closed    bool
+}
+
+func newPeer(r *Router, participant string, pc *webrtc.PeerConnection, sig Signaller) *Peer {
+	p := &Peer{
+		router:      r,
+		participant: participant,
+		pc:          pc,
+		sig:         sig,
+		log:         r.log.With("participant", participant),
+		published:   make(map[string]Source),
+		upTracks:    make(map[string]*UpTrack),
+		downs:       make(map[*UpTrack]*DownTrack),
+	}
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c != nil {
+			sig.Candidate(c.ToJSON())
+		}
+	})
+	pc.OnTrack(p.onTrack)
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		p.log.Debug("peer connection state", "state", s.String())
+	})
+	return p
+}
+
+// Participant returns the participant ID this peer belongs to.
+func (p *Peer) Participant() string { return p.participant }
+
+// HandleOffer applies a client's offer and answers it. tracks says what each
+// of the client's sending transceivers carries; sources no longer listed
+// stop being forwarded.
+func (p *Peer) HandleOffer(offer string, tracks []PublishedTrack) error {
+	published, err := checkPublished(offer, tracks)
+	if err != nil {
+		return err
+	}
+	ended, err := p.answer(offer, published)
+	for _, up := range ended {
+		p.router.unpublish(up)
+	}
+	return err
+}
+
+// answer does HandleOffer's work under the lock and returns the tracks the
+// offer ended, for the caller to unpublish once the lock is released.
+func (p *Peer) answer(offer string, published map[string]Source) ([]*UpTrack, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil, ErrPeerClosed
+	}
+	if p.pc.SignalingState() != webrtc.SignalingStateStable {
+		return nil, ErrOutOfTurn
+	}
+
+	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadSDP, err)
+	}
+	// onTrack needs p.mu, so no track of this offer is handled before the
+	// new mapping is in place.
+	var ended []*UpTrack
+	for mid, up := range p.upTracks {
+		if published[mid] != up.source {
+			ended = append(ended, up)
+			delete(p.upTracks, mid)
+		}
+	}
+	p.published = published
+	p.applyPendingCandidatesLocked()
+	answer, err := p.pc.CreateAnswer(nil)
+	if err == nil {
+		err = p.pc.SetLocalDescription(answer)
+	}
+	if err != nil {
+		return ended, fmt.Errorf("%w: answer: %v", ErrBadSDP, err)
+	}
+	p.sig.Answer(answer.SDP)
+	p.askTurnLocked()
+	return ended, nil
+}
+
+// HandleAnswer applies the client's answer to the server's latest offer.
+func (p *Peer) HandleAnswer(answer string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return ErrPeerClosed
+	}
+	if p.pc.SignalingState() != webrtc.SignalingStateHaveLocalOffer {
+		return ErrUnexpectedAnswer
+	}
+	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+		// Go back to stable and offer again, so one bad answer does not
+		// wedge the connection.
+		p.needOffer = true
+		return fmt.Errorf("%w: %v", ErrBadSDP, err)
+	}
+	p.applyPendingCandidatesLocked()
+	p.askTurnLocked()
+	return nil
+}
+
+// HandleReady is the client granting the server a turn: the server offers
+// its current subscriptions.
+func (p *Peer) HandleReady() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return ErrPeerClosed
+	}
+	if !p.askedTurn || p.pc.SignalingState() != webrtc.SignalingStateStable {
+		return ErrOutOfTurn
+	}
+	p.askedTurn = false
+	p.needOffer = false
+	offer, err := p.pc.CreateOffer(nil)
+	if err == nil {
+		err = p.pc.SetLocalDescription(offer)
+	}
+	if err != nil {
+		p.needOffer = true
+		p.askTurnLocked()
+		return fmt.Errorf("create offer: %w", err)
+	}
+	tracks := make([]TrackInfo, 0, len(p.downs))
+	for up, d := range p.downs {
+		tracks = append(tracks, TrackInfo{
+			Mid:         d.transceiver.Mid(),
+			Participant: up.owner.participant,
+			Source:      up.source,
+			Kind:        up.Kind(),
+		})
+	}
+	p.sig.Offer(offer.SDP, tracks)
+	return nil
+}
+
+// AddCandidate applies a client's ICE candidate, or keeps it until a remote
+// description arrives.
+func (p *Peer) AddCandidate(c webrtc.ICECandidateInit) error {
+	if c.Candidate == "" {
+		return nil // end of candidates
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return ErrPeerClosed
+	}
+	if p.pc.RemoteDescription() == nil {
+		if len(p.pendingCandidates) >= maxPendingCandidates {
+			return fmt.Errorf("%w: too many candidates before a description", ErrBadCandidate)
+		}
+		p.pendingCandidates = append(p.pendingCandidates, c)
+		return nil
+	}
+	if err := p.pc.AddICECandidate(c); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadCandidate, err)
+	}
+	return nil
+}
+
+const maxPendingCandidates = 64
+
+func (p *Peer) applyPendingCandidatesLocked() {
+	for _, c := range p.pendingCandidates {
+		if err := p.pc.AddICECandidate(c); err != nil {
+			p.log.Debug("dropping ICE candidate", "err", err)
+		}
+	}
+	p.pendingCandidates = nil
+}
+
+// ConnectionState returns the state of the peer's PeerConnection.
+func (p *Peer) ConnectionState() webrtc.PeerConnectionState {
+	return p.pc.ConnectionState()
+}
+
+// close tears down the PeerConnection and every subscription.
+func (p *Peer) close() {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	p.closed = true
+	downs := p.downs
+	p.downs = make(map[*UpTrack]*DownTrack)
+	p.mu.Unlock()
+
+	for up, d := range downs {
+		up.detach(d)
+	}
+	if err := p.pc.Close(); err != nil {
+		p.log.Debug("closing peer connection", "err", err)
+	}
+}
+
+// onTrack runs when a client's published track starts arriving.
+func (p *Peer) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	mid := ""
+	for _, t := range p.pc.GetTransceivers() {
+		if t.Receiver() == recv {
+			mid = t.Mid()
+			break
+		}
+	}
+
+	p.mu.Lock()
+	source, ok := p.published[mid]
+	switch {
+	case p.closed:
+		p.mu.Unlock()
+		return
+	case !ok || source.Kind() != remote.Kind():
+		p.mu.Unlock()
+		p.log.Warn("ignoring undeclared track", "mid", mid, "kind", remote.Kind().String())
+		return
+	case p.upTracks[mid] != nil:
+		p.mu.Unlock()
+		return
+	}
+	up := newUpTrack(p, source, mid, remote, recv)
+	p.upTracks[mid] = up
+	p.mu.Unlock()
+
+	p.router.publish(up)
+	up.forward()
+}
+
+// subscribe starts sending up to this peer and renegotiates.
+func (p *Peer) subscribe(up *UpTrack) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed || p.downs[up] != nil {
+		return
+	}
+	d := newDownTrack(up, p)
+	if !up.attach(d) {
+		return
+	}
+	t, err := p.pc.AddTransceiverFromTrack(d, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	if err != nil {
+		up.detach(d)
+		p.log.Error("subscribe", "source", up.source, "publisher", up.owner.participant, "err", err)
+		return
+	}
+	d.sender, d.transceiver = t.Sender(), t
+	p.downs[up] = d
+	go d.readRTCP()
+	p.offerLocked()
+}
+
+// unsubscribe stops sending up to this peer and renegotiates.
+func (p *Peer) unsubscribe(up *UpTrack) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	d := p.downs[up]
+	if d == nil {
+		return
+	}
+	delete(p.downs, up)
+	up.detach(d)
+	if p.closed {
+		return
+	}
+	if err := p.pc.RemoveTrack(d.sender); err != nil {
+		p.log.Debug("remove track", "err", err)
+	}
+	p.offerLocked()
+}
+
+// offerLocked notes that the client's subscriptions changed and asks for a
+// turn to offer them.
+func (p *Peer) offerLocked() {
+	p.needOffer = true
+	p.askTurnLocked()
+}
+
+// askTurnLocked sends Renegotiate if an offer is needed, none is under way
+// and no turn has been asked for yet.
+func (p *Peer) askTurnLocked() {
+	if p.closed || !p.needOffer || p.askedTurn || p.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer {
+		return
+	}
+	p.askedTurn = true
+	p.sig.Renegotiate()
+}
+
+// checkPublished validates a client's track list against its offer: known
+// sources, each at most once, each on a sending m-line of the right kind.
+func checkPublished(offer string, tracks []PublishedTrack) (map[string]Source, error) {
+	var sd sdp.SessionDescription
+	if err := sd.UnmarshalString(offer); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadSDP, err)
+	}
+	type mline struct {
+		kind    webrtc.RTPCodecType
+		sending bool
+	}
+	mids := make(map[string]mline)
+	for _, md := range sd.MediaDescriptions {
+		mid, _ := md.Attribute(sdp.AttrKeyMID)
+		_, sendonly := md.Attribute("sendonly")
+		_, sendrecv := md.Attribute("sendrecv")
+		mids[mid] = mline{kind: webrtc.NewRTPCodecType(md.MediaName.Media), sending: sendonly || sendrecv}
+	}
+	out := make(map[string]Source, len(tracks))
+	seen := make(map[Source]bool, len(tracks))
+	for _, t := range tracks {
+		m, ok := mids[t.Mid]
+		switch {
+		case !t.Source.Valid():
+			return nil, fmt.Errorf("%w: unknown source %q", ErrBadTracks, t.Source)
+		case seen[t.Source]:
+			return nil, fmt.Errorf("%w: source %q published twice", ErrBadTracks, t.Source)
+		case !ok:
+			return nil, fmt.Errorf("%w: mid %q is not in the offer", ErrBadTracks, t.Mid)
+		case out[t.Mid] != "":
+			return nil, fmt.Errorf("%w: mid %q listed twice", ErrBadTracks, t.Mid)
+		case m.kind != t.Source.Kind():
+			return nil, fmt.Errorf("%w: mid %q is %s, source %q needs %s", ErrBadTracks, t.Mid, m.kind, t.Source, t.Source.Kind())
+		case !m.sending:
+			return nil, fmt.Errorf("%w: mid %q does not send", ErrBadTracks, t.Mid)
+		}
+		seen[t.Source] = true
+		out[t.Mid] = t.Source
+	}
+	return out, nil
+}

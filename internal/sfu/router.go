@@ -1,0 +1,153 @@
+package sfu
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+)
+
+// Router forwards media among the participants of one meeting.
+type Router struct {
+	sfu *SFU
+	log *slog.Logger
+
+	mu     sync.Mutex
+	peers  map[string]*Peer
+	tracks map[*UpTrack]struct{}
+	closed bool
+}
+
+// NewRouter returns an empty router for one meeting.
+func (s *SFU) NewRouter(meeting string) *Router {
+	return &Router{
+		sfu:    s,
+		log:    s.log.With("meeting", meeting),
+		peers:  make(map[string]*Peer),
+		tracks: make(map[*UpTrack]struct{}),
+	}
+}
+
+// AddPeer creates the participant's PeerConnection and subscribes it to
+// every track already published. sig carries its negotiation messages.
+func (r *Router) AddPeer(participant string, sig Signaller) (*Peer, error) {
+	pc, err := r.sfu.newPeerConnection()
+	if err != nil {
+		return nil, fmt.Errorf("new peer connection for %s: %w", participant, err)
+	}
+	p := newPeer(r, participant, pc, sig)
+
+	r.mu.Lock()
+	switch {
+	case r.closed:
+		err = ErrRouterClosed
+	case r.peers[participant] != nil:
+		err = ErrDuplicatePeer
+	}
+	if err != nil {
+		r.mu.Unlock()
+		_ = pc.Close()
+		return nil, fmt.Errorf("add peer %s: %w", participant, err)
+	}
+	r.peers[participant] = p
+	existing := r.tracksLocked(p)
+	r.mu.Unlock()
+
+	for _, up := range existing {
+		p.subscribe(up)
+	}
+	return p, nil
+}
+
+// RemovePeer closes the participant's PeerConnection and stops forwarding
+// its tracks to others.
+func (r *Router) RemovePeer(participant string) {
+	r.mu.Lock()
+	p := r.peers[participant]
+	if p == nil {
+		r.mu.Unlock()
+		return
+	}
+	delete(r.peers, participant)
+	var own []*UpTrack
+	for up := range r.tracks {
+		if up.owner == p {
+			own = append(own, up)
+			delete(r.tracks, up)
+		}
+	}
+	r.mu.Unlock()
+
+	p.close()
+	for _, up := range own {
+		r.closeTrack(up)
+	}
+}
+
+// Close removes every peer.
+func (r *Router) Close() {
+	r.mu.Lock()
+	r.closed = true
+	ids := make([]string, 0, len(r.peers))
+	for id := range r.peers {
+		ids = append(ids, id)
+	}
+	r.mu.Unlock()
+	for _, id := range ids {
+		r.RemovePeer(id)
+	}
+}
+
+// Tracks returns the tracks currently published, for tests and metrics.
+func (r *Router) Tracks() []*UpTrack {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.tracksLocked(nil)
+}
+
+// tracksLocked lists published tracks not owned by except.
+func (r *Router) tracksLocked(except *Peer) []*UpTrack {
+	out := make([]*UpTrack, 0, len(r.tracks))
+	for up := range r.tracks {
+		if up.owner != except {
+			out = append(out, up)
+		}
+	}
+	return out
+}
+
+// publish starts forwarding a new track to every other peer.
+func (r *Router) publish(up *UpTrack) {
+	r.mu.Lock()
+	if r.closed || r.peers[up.owner.participant] != up.owner {
+		r.mu.Unlock()
+		r.closeTrack(up)
+		return
+	}
+	r.tracks[up] = struct{}{}
+	subscribers := make([]*Peer, 0, len(r.peers))
+	for _, p := range r.peers {
+		if p != up.owner {
+			subscribers = append(subscribers, p)
+		}
+	}
+	r.mu.Unlock()
+
+	r.log.Debug("track published", "participant", up.owner.participant, "source", up.source)
+	for _, p := range subscribers {
+		p.subscribe(up)
+	}
+}
+
+// unpublish stops forwarding a track. It is safe to call more than once.
+func (r *Router) unpublish(up *UpTrack) {
+	r.mu.Lock()
+	delete(r.tracks, up)
+	r.mu.Unlock()
+	r.closeTrack(up)
+}
+
+func (r *Router) closeTrack(up *UpTrack) {
+	for _, d := range up.close() {
+		d.peer.unsubscribe(up)
+	}
+}

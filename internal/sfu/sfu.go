@@ -1,0 +1,198 @@
+package sfu
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// Config configures the SFU's WebRTC transport. The zero value gathers host
+// candidates on every interface with ephemeral UDP ports.
+type Config struct {
+	// PublicIPs are advertised instead of the host's own addresses, for a
+	// server behind a 1:1 NAT.
+	PublicIPs []string
+	// UDPPort, if not zero, carries all media on this one UDP port.
+	UDPPort int
+	// UDPPortMin and UDPPortMax, if not zero, bound the ephemeral ports.
+	UDPPortMin, UDPPortMax uint16
+	// IncludeLoopback offers 127.0.0.1 candidates, so a browser on the same
+	// machine can connect with no other network.
+	IncludeLoopback bool
+	// Logger receives the SFU's logs; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// SFU holds the WebRTC configuration shared by every meeting's router and
+// counts what it forwards.
+type SFU struct {
+	api    *webrtc.API
+	log    *slog.Logger
+	udpMux ice.UDPMux
+
+	forwardedPackets atomic.Uint64
+	forwardedBytes   atomic.Uint64
+}
+
+// Stats are totals since the SFU started.
+type Stats struct {
+	ForwardedPackets uint64 // RTP packets sent to subscribers
+	ForwardedBytes   uint64 // their RTP payload and header bytes, before SRTP
+}
+
+// New builds an SFU from cfg.
+func New(cfg Config) (*SFU, error) {
+	s := &SFU{log: cfg.Logger}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+
+	media := &webrtc.MediaEngine{}
+	if err := registerCodecs(media); err != nil {
+		return nil, fmt.Errorf("register codecs: %w", err)
+	}
+	interceptors, err := newInterceptors(media)
+	if err != nil {
+		return nil, fmt.Errorf("register interceptors: %w", err)
+	}
+
+	var se webrtc.SettingEngine
+	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
+	if len(cfg.PublicIPs) > 0 {
+		for _, ip := range cfg.PublicIPs {
+			if _, err := netip.ParseAddr(ip); err != nil {
+				return nil, fmt.Errorf("public IP %q: %w", ip, err)
+			}
+		}
+		err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External:        cfg.PublicIPs,
+			AsCandidateType: webrtc.ICECandidateTypeHost,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("public IPs: %w", err)
+		}
+	}
+	switch {
+	case cfg.UDPPort != 0 && (cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0):
+		return nil, errors.New("set either a single UDP port or a UDP port range, not both")
+	case cfg.UDPPort != 0:
+		conn, err := net.ListenUDP("udp", &net.UDPAddr{Port: cfg.UDPPort})
+		if err != nil {
+			return nil, fmt.Errorf("listen on UDP port %d: %w", cfg.UDPPort, err)
+		}
+		s.udpMux = webrtc.NewICEUDPMux(nil, conn)
+		se.SetICEUDPMux(s.udpMux)
+	case cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0:
+		if err := se.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
+			return nil, fmt.Errorf("UDP port range %d-%d: %w", cfg.UDPPortMin, cfg.UDPPortMax, err)
+		}
+	}
+	se.SetICETimeouts(5*time.Second, 15*time.Second, 2*time.Second)
+
+	s.api = webrtc.NewAPI(
+		webrtc.WithMediaEngine(media),
+		webrtc.WithInterceptorRegistry(interceptors),
+		webrtc.WithSettingEngine(se),
+	)
+	return s, nil
+}
+
+// Close releases the SFU's shared sockets. Routers must be closed first.
+func (s *SFU) Close() error {
+	if s.udpMux != nil {
+		return s.udpMux.Close()
+	}
+	return nil
+}
+
+// Stats returns what the SFU has forwarded since it started.
+func (s *SFU) Stats() Stats {
+	return Stats{
+		ForwardedPackets: s.forwardedPackets.Load(),
+		ForwardedBytes:   s.forwardedBytes.Load(),
+	}
+}
+
+// audioLevelURI is the RTP header extension carrying a packet's audio level
+// (RFC 6464). It is forwarded so clients can show who is speaking without
+// decrypting anything.
+const audioLevelURI = sdp.AudioLevelURI
+
+// registerCodecs offers Opus for audio and VP8 for video. One codec per kind
+// keeps forwarding simple: every subscriber can take what every publisher
+// sends, with no transcoding (which end-to-end encryption rules out anyway).
+func registerCodecs(m *webrtc.MediaEngine) error {
+	// NACK, PLI and transport-cc feedback are added by newInterceptors.
+	videoFeedback := []webrtc.RTCPFeedback{
+		{Type: webrtc.TypeRTCPFBCCM, Parameter: "fir"},
+		{Type: webrtc.TypeRTCPFBGoogREMB},
+	}
+	codecs := []struct {
+		params webrtc.RTPCodecParameters
+		kind   webrtc.RTPCodecType
+	}{
+		{webrtc.RTPCodecParameters{
+			RTPCodecCapability: webrtc.RTPCodecCapability{
+				MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2,
+				SDPFmtpLine: "minptime=10;useinbandfec=1",
+			},
+			PayloadType: 111,
+		}, webrtc.RTPCodecTypeAudio},
+		{webrtc.RTPCodecParameters{
+			RTPCodecCapability: webrtc.RTPCodecCapability{
+				MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: videoFeedback,
+			},
+			PayloadType: 96,
+		}, webrtc.RTPCodecTypeVideo},
+	}
+	for _, c := range codecs {
+		if err := m.RegisterCodec(c.params, c.kind); err != nil {
+			return err
+		}
+	}
+	for _, uri := range []string{sdp.SDESMidURI} {
+		for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
+			if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: uri}, kind); err != nil {
+				return err
+			}
+		}
+	}
+	return m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: audioLevelURI}, webrtc.RTPCodecTypeAudio)
+}
+
+// newInterceptors keeps only what forwarding needs: NACK (ask publishers for
+// lost packets, answer subscribers' NACKs from a buffer), RTCP sender and
+// receiver reports, and transport-wide congestion control feedback so that
+// publishers' browsers can estimate their uplink.
+func newInterceptors(m *webrtc.MediaEngine) (*interceptor.Registry, error) {
+	r := &interceptor.Registry{}
+	if err := webrtc.ConfigureNack(m, r); err != nil {
+		return nil, err
+	}
+	if err := webrtc.ConfigureRTCPReports(r); err != nil {
+		return nil, err
+	}
+	if err := webrtc.ConfigureTWCCSender(m, r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// newPeerConnection creates a PeerConnection with the SFU's settings.
+func (s *SFU) newPeerConnection() (*webrtc.PeerConnection, error) {
+	return s.api.NewPeerConnection(webrtc.Configuration{
+		BundlePolicy:  webrtc.BundlePolicyMaxBundle,
+		RTCPMuxPolicy: webrtc.RTCPMuxPolicyRequire,
+	})
+}

@@ -1,0 +1,246 @@
+package signal
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/kaigi-meet/kaigi/internal/meeting"
+	"github.com/kaigi-meet/kaigi/internal/sfu"
+	"github.com/pion/webrtc/v4"
+)
+
+// ProtocolVersion is the version of docs/protocol.md this package speaks.
+const ProtocolVersion = 1
+
+// Limits on client messages, beyond the socket's frame limit.
+const (
+	maxFrameBytes   = 1 << 20
+	maxClientString = 64
+	maxTracks       = 8
+)
+
+// Error and refusal codes (docs/protocol.md).
+const (
+	codeBadMessage         = "bad_message"
+	codeUnknownType        = "unknown_type"
+	codeNotJoined          = "not_joined"
+	codeAlreadyJoined      = "already_joined"
+	codeInternal           = "internal"
+	codeBadSDP             = "bad_sdp"
+	codeBadTracks          = "bad_tracks"
+	codeBadCandidate       = "bad_candidate"
+	codeUnexpectedAnswer   = "unexpected_answer"
+	codeOutOfTurn          = "out_of_turn"
+	codeMeetingNotFound    = "meeting_not_found"
+	codeMeetingFull        = "meeting_full"
+	codeBadName            = "bad_name"
+	codeUnsupportedVersion = "unsupported_version"
+	codeBadRequest         = "bad_request"
+)
+
+// clientMessage is every client message in one struct: the fields a type
+// does not use stay empty. One decode, no second pass.
+type clientMessage struct {
+	Type string `json:"type"`
+	ID   int64  `json:"id,omitempty"`
+
+	// hello
+	V          int    `json:"v"`
+	Client     string `json:"client"`
+	Meeting    string `json:"meeting"`
+	Name       string `json:"name"`
+	Passcode   string `json:"passcode"`
+	Resume     string `json:"resume"`
+	KeyPackage string `json:"keyPackage"`
+
+	// hello, media
+	Audio  bool `json:"audio"`
+	Video  bool `json:"video"`
+	Screen bool `json:"screen"`
+
+	// offer, answer
+	SDP    string           `json:"sdp"`
+	Tracks []publishedTrack `json:"tracks"`
+
+	// candidate
+	Candidate *webrtc.ICECandidateInit `json:"candidate"`
+}
+
+type publishedTrack struct {
+	Mid    string `json:"mid"`
+	Source string `json:"source"`
+}
+
+// protocolError is a problem with one client message, reported to the client
+// with a code and a sentence it may show.
+type protocolError struct {
+	code    string
+	message string
+}
+
+func (e *protocolError) Error() string { return e.code + ": " + e.message }
+
+func badMessage(format string, args ...any) *protocolError {
+	return &protocolError{code: codeBadMessage, message: fmt.Sprintf(format, args...)}
+}
+
+// decodeClientMessage parses and checks one client frame.
+func decodeClientMessage(b []byte) (*clientMessage, error) {
+	var m clientMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			// The rest was decoded: keep the id for the error's ref.
+			return &m, badMessage("The field %q has the wrong type.", typeErr.Field)
+		}
+		return nil, badMessage("The message is not valid JSON.")
+	}
+	switch m.Type {
+	case "hello":
+		if len(m.Client) > maxClientString {
+			return &m, badMessage("The client field is too long.")
+		}
+	case "offer":
+		if m.SDP == "" {
+			return &m, badMessage("An offer needs an sdp.")
+		}
+		if len(m.Tracks) > maxTracks {
+			return &m, &protocolError{code: codeBadTracks, message: "Too many published tracks."}
+		}
+	case "answer":
+		if m.SDP == "" {
+			return &m, badMessage("An answer needs an sdp.")
+		}
+	case "candidate":
+		if m.Candidate == nil {
+			return &m, badMessage("A candidate message needs a candidate.")
+		}
+	case "media", "ping", "leave", "ready":
+	case "":
+		return &m, badMessage("The message has no type.")
+	default:
+		return &m, &protocolError{code: codeUnknownType, message: "This server does not know that message type."}
+	}
+	return &m, nil
+}
+
+func (m *clientMessage) publishedTracks() []sfu.PublishedTrack {
+	out := make([]sfu.PublishedTrack, len(m.Tracks))
+	for i, t := range m.Tracks {
+		out[i] = sfu.PublishedTrack{Mid: t.Mid, Source: sfu.Source(t.Source)}
+	}
+	return out
+}
+
+// Server messages.
+
+type participantJSON struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Role       string `json:"role"`
+	JoinedAt   string `json:"joinedAt"`
+	Audio      bool   `json:"audio"`
+	Video      bool   `json:"video"`
+	Screen     bool   `json:"screen"`
+	Connection string `json:"connection"`
+}
+
+func toParticipantJSON(p meeting.Participant) participantJSON {
+	conn := "connected"
+	if !p.Connected {
+		conn = "reconnecting"
+	}
+	return participantJSON{
+		ID:         string(p.ID),
+		Name:       p.Name,
+		Role:       string(p.Role),
+		JoinedAt:   p.JoinedAt.UTC().Format(time.RFC3339),
+		Audio:      p.Media.Audio,
+		Video:      p.Media.Video,
+		Screen:     p.Media.Screen,
+		Connection: conn,
+	}
+}
+
+// ICEServer is an entry of welcome's iceServers (RTCIceServer).
+type ICEServer struct {
+	URLs       []string `json:"urls"`
+	Username   string   `json:"username,omitempty"`
+	Credential string   `json:"credential,omitempty"`
+}
+
+type welcomeMsg struct {
+	Type         string            `json:"type"`
+	V            int               `json:"v"`
+	Server       string            `json:"server"`
+	Meeting      meetingJSON       `json:"meeting"`
+	Self         participantJSON   `json:"self"`
+	Participants []participantJSON `json:"participants"`
+	Resume       string            `json:"resume"`
+	Resumed      bool              `json:"resumed"`
+	ICEServers   []ICEServer       `json:"iceServers"`
+}
+
+type meetingJSON struct {
+	ID string `json:"id"`
+}
+
+type refusedMsg struct {
+	Type    string `json:"type"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+type participantMsg struct {
+	Type        string          `json:"type"`
+	Participant participantJSON `json:"participant"`
+}
+
+type participantLeftMsg struct {
+	Type   string `json:"type"`
+	ID     string `json:"id"`
+	Reason string `json:"reason"`
+}
+
+type trackJSON struct {
+	Mid         string `json:"mid"`
+	Participant string `json:"participant"`
+	Source      string `json:"source"`
+	Kind        string `json:"kind"`
+}
+
+type offerMsg struct {
+	Type   string      `json:"type"`
+	SDP    string      `json:"sdp"`
+	Tracks []trackJSON `json:"tracks"`
+}
+
+type answerMsg struct {
+	Type string `json:"type"`
+	SDP  string `json:"sdp"`
+}
+
+type candidateMsg struct {
+	Type      string                  `json:"type"`
+	Candidate webrtc.ICECandidateInit `json:"candidate"`
+}
+
+type errorMsg struct {
+	Type    string `json:"type"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Ref     int64  `json:"ref,omitempty"`
+}
+
+type closedMsg struct {
+	Type    string `json:"type"`
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
+}
+
+// typeMsg is a message with no fields besides its type (pong, renegotiate).
+type typeMsg struct {
+	Type string `json:"type"`
+}

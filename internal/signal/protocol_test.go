@@ -1,0 +1,81 @@
+package signal
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestDecodeClientMessage(t *testing.T) {
+	tests := []struct {
+		in       string
+		wantType string
+		wantCode string // "" means valid
+	}{
+		{`{"type":"hello","v":1,"meeting":"7k3m-q9xd-2hfa-b8rn","name":"Ada"}`, "hello", ""},
+		{`{"type":"hello","client":"` + strings.Repeat("x", 65) + `"}`, "hello", codeBadMessage},
+		{`{"type":"offer","sdp":"v=0","tracks":[{"mid":"0","source":"camera"}]}`, "offer", ""},
+		{`{"type":"offer","tracks":[]}`, "offer", codeBadMessage},
+		{`{"type":"offer","sdp":"v=0","tracks":[` + strings.Repeat(`{"mid":"0","source":"camera"},`, 8) + `{"mid":"1","source":"camera"}]}`, "offer", codeBadTracks},
+		{`{"type":"answer","sdp":"v=0"}`, "answer", ""},
+		{`{"type":"answer"}`, "answer", codeBadMessage},
+		{`{"type":"candidate","candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 9 typ host","sdpMid":"0"}}`, "candidate", ""},
+		{`{"type":"candidate"}`, "candidate", codeBadMessage},
+		{`{"type":"media","audio":true}`, "media", ""},
+		{`{"type":"ready","id":7}`, "ready", ""},
+		{`{"type":"ping"}`, "ping", ""},
+		{`{"type":"leave"}`, "leave", ""},
+		{`{"type":"launch_missiles"}`, "launch_missiles", codeUnknownType},
+		{`{}`, "", codeBadMessage},
+		{`{"type":5}`, "", codeBadMessage},
+		{`{"type":"media","audio":"yes"}`, "", codeBadMessage},
+		{`not json`, "", codeBadMessage},
+		{`[]`, "", codeBadMessage},
+	}
+	for _, tt := range tests {
+		m, err := decodeClientMessage([]byte(tt.in))
+		var pe *protocolError
+		switch {
+		case tt.wantCode == "" && err != nil:
+			t.Errorf("decode(%s) = %v, want valid", tt.in, err)
+		case tt.wantCode != "" && (!errors.As(err, &pe) || pe.code != tt.wantCode):
+			t.Errorf("decode(%s) = %v, want code %s", tt.in, err, tt.wantCode)
+		}
+		if tt.wantType != "" && (m == nil || m.Type != tt.wantType) {
+			t.Errorf("decode(%s) type = %+v, want %s", tt.in, m, tt.wantType)
+		}
+	}
+}
+
+func TestDecodeKeepsID(t *testing.T) {
+	m, err := decodeClientMessage([]byte(`{"type":"answer","id":42}`))
+	if err == nil || m == nil || m.ID != 42 {
+		t.Fatalf("decode = %+v, %v; want the id kept for the error's ref", m, err)
+	}
+}
+
+func FuzzDecodeClientMessage(f *testing.F) {
+	f.Add([]byte(`{"type":"hello","v":1,"meeting":"7k3m-q9xd-2hfa-b8rn","name":"Ada"}`))
+	f.Add([]byte(`{"type":"offer","sdp":"v=0","tracks":[{"mid":"0","source":"camera"}]}`))
+	f.Add([]byte(`{"type":"candidate","candidate":{"candidate":""}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := decodeClientMessage(b)
+		if err != nil {
+			var pe *protocolError
+			if !errors.As(err, &pe) || pe.code == "" || pe.message == "" {
+				t.Fatalf("decode error %v is not a protocol error with a code and message", err)
+			}
+			return
+		}
+		switch m.Type {
+		case "offer", "answer":
+			if m.SDP == "" {
+				t.Fatal("accepted an offer/answer without sdp")
+			}
+		case "candidate":
+			if m.Candidate == nil {
+				t.Fatal("accepted a candidate message without a candidate")
+			}
+		}
+	})
+}

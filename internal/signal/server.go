@@ -1,0 +1,194 @@
+package signal
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/kaigi-meet/kaigi/internal/meeting"
+	"github.com/kaigi-meet/kaigi/internal/sfu"
+)
+
+// MeetingDirectory says whether a meeting exists. The signalling server
+// only admits sockets into meetings that were created.
+type MeetingDirectory interface {
+	MeetingExists(ctx context.Context, id meeting.ID) (bool, error)
+}
+
+// Options configure a Server.
+type Options struct {
+	Meetings MeetingDirectory
+	SFU      *sfu.SFU
+	Logger   *slog.Logger
+	// ServerVersion is sent in welcome, e.g. "kaigi/0.1.0".
+	ServerVersion string
+	// ICEServers are handed to clients in welcome.
+	ICEServers []ICEServer
+	// OriginPatterns are extra allowed Origin hosts (e.g. the public URL's
+	// host behind a proxy); the request's own host is always allowed.
+	OriginPatterns []string
+	// MaxParticipants per meeting; zero means meeting.DefaultMaxParticipants.
+	MaxParticipants int
+	// ResumeGrace is how long a lost participant's place is kept; zero
+	// means 30 seconds.
+	ResumeGrace time.Duration
+	// HelloTimeout is how long a new socket may take to send hello; zero
+	// means 10 seconds.
+	HelloTimeout time.Duration
+}
+
+// Server accepts signalling WebSockets and runs the meetings they join.
+type Server struct {
+	opts Options
+	log  *slog.Logger
+
+	mu       sync.Mutex
+	rooms    map[meeting.ID]*Room
+	sessions map[*session]struct{}
+	closing  bool
+	running  sync.WaitGroup // one per tracked session
+}
+
+// NewServer returns a Server; mount it at /ws.
+func NewServer(opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.ResumeGrace == 0 {
+		opts.ResumeGrace = 30 * time.Second
+	}
+	if opts.HelloTimeout == 0 {
+		opts.HelloTimeout = 10 * time.Second
+	}
+	return &Server{
+		opts:     opts,
+		log:      opts.Logger,
+		rooms:    make(map[meeting.ID]*Room),
+		sessions: make(map[*session]struct{}),
+	}
+}
+
+// ServeHTTP upgrades the request to a signalling WebSocket.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.opts.OriginPatterns})
+	if err != nil {
+		s.log.Debug("websocket handshake refused", "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	conn.SetReadLimit(maxFrameBytes)
+	sess := newSession(s, conn, r.RemoteAddr)
+	if !s.track(sess) {
+		conn.Close(websocket.StatusGoingAway, "server shutting down")
+		return
+	}
+	defer s.untrack(sess)
+	sess.run()
+}
+
+func (s *Server) track(sess *session) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.sessions[sess] = struct{}{}
+	s.running.Add(1)
+	return true
+}
+
+func (s *Server) untrack(sess *session) {
+	s.mu.Lock()
+	delete(s.sessions, sess)
+	s.mu.Unlock()
+	s.running.Done()
+}
+
+// room returns the live room for a meeting, creating it if needed.
+func (s *Server) room(id meeting.ID) (*Room, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return nil, errShuttingDown
+	}
+	r := s.rooms[id]
+	if r == nil {
+		r = newRoom(s, id)
+		s.rooms[id] = r
+		s.log.Info("meeting started", "meeting", id)
+	}
+	return r, nil
+}
+
+// forget drops a room that has emptied.
+func (s *Server) forget(r *Room) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rooms[r.id] == r {
+		delete(s.rooms, r.id)
+		s.log.Info("meeting ended", "meeting", r.id)
+	}
+}
+
+var errShuttingDown = errors.New("server shutting down")
+
+// Stats is a snapshot for metrics.
+type Stats struct {
+	Meetings     int // meetings with someone in them
+	Participants int // participants, including those reconnecting
+	Connections  int // open signalling sockets
+}
+
+// Stats returns current counts.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	rooms := make([]*Room, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		rooms = append(rooms, r)
+	}
+	st := Stats{Meetings: len(rooms), Connections: len(s.sessions)}
+	s.mu.Unlock()
+	for _, r := range rooms {
+		st.Participants += r.size()
+	}
+	return st
+}
+
+// Shutdown tells every client the server is stopping, closes their sockets
+// and ends every meeting. It returns when all sessions have ended or ctx is
+// done.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	sessions := make([]*session, 0, len(s.sessions))
+	for sess := range s.sessions {
+		sessions = append(sessions, sess)
+	}
+	rooms := make([]*Room, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		rooms = append(rooms, r)
+	}
+	s.mu.Unlock()
+
+	for _, sess := range sessions {
+		sess.closeWith(closedMsg{Type: "closed", Reason: "shutdown", Message: "The server is restarting. Please rejoin in a moment."},
+			websocket.StatusGoingAway)
+	}
+	for _, r := range rooms {
+		r.close()
+	}
+	done := make(chan struct{})
+	go func() {
+		s.running.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,339 @@
+package signal
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/kaigi-meet/kaigi/internal/meeting"
+	"github.com/kaigi-meet/kaigi/internal/sfu"
+	"github.com/pion/webrtc/v4"
+)
+
+const (
+	// outboxSize is how many messages may wait for a slow client before the
+	// server gives up on its socket.
+	outboxSize   = 256
+	writeTimeout = 10 * time.Second
+	pingInterval = 15 * time.Second
+	pingTimeout  = 10 * time.Second
+)
+
+// frame is one outgoing message, or (with close set) the last one.
+type frame struct {
+	data  []byte
+	close *websocket.StatusCode
+}
+
+// session is one signalling socket. Its reader goroutine owns the join
+// state; any goroutine may send.
+type session struct {
+	srv    *Server
+	conn   *websocket.Conn
+	log    *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+	out    chan frame
+
+	closeOnce sync.Once
+	closing   atomic.Bool // a last frame is queued; let the writer send it
+	joined    atomic.Bool // hello was accepted
+
+	// Set once joined; used by the reader goroutine only.
+	room *Room
+	pid  meeting.ParticipantID
+	peer *sfu.Peer
+	left bool
+}
+
+func newSession(srv *Server, conn *websocket.Conn, remote string) *session {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &session{
+		srv:    srv,
+		conn:   conn,
+		log:    srv.log.With("remote", remote),
+		ctx:    ctx,
+		cancel: cancel,
+		out:    make(chan frame, outboxSize),
+	}
+}
+
+// run serves the socket until it closes.
+func (s *session) run() {
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		s.write()
+	}()
+	go s.keepalive()
+
+	s.read()
+
+	if s.closing.Load() {
+		select {
+		case <-writerDone:
+		case <-time.After(writeTimeout):
+		}
+	}
+	s.cancel()
+	<-writerDone
+	if s.room != nil && !s.left {
+		s.room.disconnect(s.pid, s)
+	}
+	s.conn.CloseNow()
+}
+
+func (s *session) read() {
+	helloTimer := time.AfterFunc(s.srv.opts.HelloTimeout, func() {
+		if !s.joined.Load() {
+			s.closeWith(nil, websocket.StatusPolicyViolation)
+		}
+	})
+	defer helloTimer.Stop()
+	for {
+		typ, b, err := s.conn.Read(s.ctx)
+		if err != nil {
+			return
+		}
+		if typ != websocket.MessageText {
+			s.sendError(codeBadMessage, "Messages must be JSON text.", 0)
+			continue
+		}
+		msg, err := decodeClientMessage(b)
+		if err != nil {
+			var pe *protocolError
+			errors.As(err, &pe)
+			var ref int64
+			if msg != nil {
+				ref = msg.ID
+			}
+			if s.room == nil && msg != nil && msg.Type == "hello" {
+				s.refuse(codeBadRequest, pe.message)
+				return
+			}
+			s.sendError(pe.code, pe.message, ref)
+			continue
+		}
+		if !s.handle(msg) {
+			return
+		}
+	}
+}
+
+// handle acts on one message; it returns false when the session is over.
+func (s *session) handle(m *clientMessage) bool {
+	if m.Type == "hello" {
+		if s.room != nil {
+			s.sendError(codeAlreadyJoined, "This connection has already joined.", m.ID)
+			return true
+		}
+		return s.hello(m)
+	}
+	if s.room == nil {
+		s.sendError(codeNotJoined, "Send hello first.", m.ID)
+		return true
+	}
+	switch m.Type {
+	case "offer":
+		s.reportSFUError(s.peer.HandleOffer(m.SDP, m.publishedTracks()), m.ID)
+	case "answer":
+		s.reportSFUError(s.peer.HandleAnswer(m.SDP), m.ID)
+	case "ready":
+		s.reportSFUError(s.peer.HandleReady(), m.ID)
+	case "candidate":
+		s.reportSFUError(s.peer.AddCandidate(*m.Candidate), m.ID)
+	case "media":
+		s.room.setMedia(s.pid, s, meeting.MediaState{Audio: m.Audio, Video: m.Video, Screen: m.Screen})
+	case "ping":
+		s.send(typeMsg{Type: "pong"})
+	case "leave":
+		s.left = true
+		s.room.leave(s.pid, s)
+		s.closeWith(nil, websocket.StatusNormalClosure)
+		return false
+	}
+	return true
+}
+
+func (s *session) hello(m *clientMessage) bool {
+	if m.V != ProtocolVersion {
+		s.refuse(codeUnsupportedVersion, "This server speaks a different protocol version. Reload the page to get the current client.")
+		return false
+	}
+	id, err := meeting.ParseID(m.Meeting)
+	if err != nil {
+		s.refuse(codeMeetingNotFound, "There is no meeting with this link. Check the link, or ask the host for a new one.")
+		return false
+	}
+	exists, err := s.srv.opts.Meetings.MeetingExists(s.ctx, id)
+	if err != nil {
+		s.log.Error("look up meeting", "meeting", id, "err", err)
+		s.refuse(codeInternal, "The server could not look up this meeting. Try again in a moment.")
+		return false
+	}
+	if !exists {
+		s.refuse(codeMeetingNotFound, "There is no meeting with this link. Check the link, or ask the host for a new one.")
+		return false
+	}
+	for {
+		room, err := s.srv.room(id)
+		if err != nil {
+			s.refuse(codeInternal, "The server is shutting down. Try again in a moment.")
+			return false
+		}
+		err = room.join(s, m)
+		if errors.Is(err, errRoomClosed) {
+			continue // it emptied as we arrived; start a fresh one
+		}
+		switch {
+		case err == nil:
+			s.joined.Store(true)
+			return true
+		case errors.Is(err, meeting.ErrBadName):
+			s.refuse(codeBadName, "Choose a display name of 1 to 64 characters, without control characters.")
+		case errors.Is(err, meeting.ErrMeetingFull):
+			s.refuse(codeMeetingFull, "This meeting is full.")
+		default:
+			s.log.Error("join", "meeting", id, "err", err)
+			s.refuse(codeInternal, "The server could not add you to the meeting. Try again in a moment.")
+		}
+		return false
+	}
+}
+
+func (s *session) reportSFUError(err error, ref int64) {
+	if err == nil {
+		return
+	}
+	code, msg := codeInternal, "The server could not handle that."
+	switch {
+	case errors.Is(err, sfu.ErrBadSDP):
+		code, msg = codeBadSDP, "The session description was not accepted."
+	case errors.Is(err, sfu.ErrBadTracks):
+		code, msg = codeBadTracks, "The list of published tracks does not match the offer."
+	case errors.Is(err, sfu.ErrBadCandidate):
+		code, msg = codeBadCandidate, "The ICE candidate was not accepted."
+	case errors.Is(err, sfu.ErrUnexpectedAnswer):
+		code, msg = codeUnexpectedAnswer, "There is no offer to answer."
+	case errors.Is(err, sfu.ErrOutOfTurn):
+		code, msg = codeOutOfTurn, "That negotiation message came out of turn."
+	}
+	s.log.Debug("client message refused", "participant", s.pid, "code", code, "err", err)
+	s.sendError(code, msg, ref)
+}
+
+// send queues a message. If the client is too slow to take its messages, the
+// session is ended: it will resume when the client reconnects.
+func (s *session) send(msg any) {
+	b, err := json.Marshal(msg)
+	if err != nil {
+		s.log.Error("encode message", "err", err)
+		return
+	}
+	s.sendBytes(b)
+}
+
+func (s *session) sendBytes(b []byte) {
+	select {
+	case s.out <- frame{data: b}:
+	case <-s.ctx.Done():
+	default:
+		s.log.Warn("client too slow; closing its socket", "participant", s.pid)
+		s.cancel()
+	}
+}
+
+func (s *session) sendError(code, message string, ref int64) {
+	s.send(errorMsg{Type: "error", Code: code, Message: message, Ref: ref})
+}
+
+// refuse sends refused and closes the socket.
+func (s *session) refuse(code, message string) {
+	s.closeWith(refusedMsg{Type: "refused", Code: code, Message: message}, websocket.StatusPolicyViolation)
+}
+
+// closeWith sends msg (if not nil) as the last message and closes the socket
+// with status. Safe from any goroutine, more than once.
+func (s *session) closeWith(msg any, status websocket.StatusCode) {
+	s.closeOnce.Do(func() {
+		s.closing.Store(true)
+		if msg != nil {
+			s.send(msg)
+		}
+		select {
+		case s.out <- frame{close: &status}:
+		default:
+			s.cancel()
+		}
+	})
+}
+
+// write sends queued frames until the session ends.
+func (s *session) write() {
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case f := <-s.out:
+			if f.close != nil {
+				s.conn.Close(*f.close, "")
+				s.cancel()
+				return
+			}
+			ctx, cancel := context.WithTimeout(s.ctx, writeTimeout)
+			err := s.conn.Write(ctx, websocket.MessageText, f.data)
+			cancel()
+			if err != nil {
+				s.cancel()
+				return
+			}
+		}
+	}
+}
+
+// keepalive pings the client and ends the session if it stops answering.
+func (s *session) keepalive() {
+	t := time.NewTicker(pingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(s.ctx, pingTimeout)
+			err := s.conn.Ping(ctx)
+			cancel()
+			if err != nil {
+				s.cancel()
+				return
+			}
+		}
+	}
+}
+
+// The sfu.Signaller methods: called from the SFU's goroutines.
+
+func (s *session) Renegotiate() {
+	s.send(typeMsg{Type: "renegotiate"})
+}
+
+func (s *session) Offer(sdp string, tracks []sfu.TrackInfo) {
+	ts := make([]trackJSON, len(tracks))
+	for i, t := range tracks {
+		ts[i] = trackJSON{Mid: t.Mid, Participant: t.Participant, Source: string(t.Source), Kind: t.Kind.String()}
+	}
+	s.send(offerMsg{Type: "offer", SDP: sdp, Tracks: ts})
+}
+
+func (s *session) Answer(sdp string) {
+	s.send(answerMsg{Type: "answer", SDP: sdp})
+}
+
+func (s *session) Candidate(c webrtc.ICECandidateInit) {
+	s.send(candidateMsg{Type: "candidate", Candidate: c})
+}

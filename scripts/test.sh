@@ -1,0 +1,52 @@
+#!/bin/sh
+# Kaigi's test command (`make test`; CI runs it through .ci/run).
+#
+# 1. Installs what a fresh machine lacks: Debian's chromium for the browser
+#    tests, the web client's npm packages, the Go modules.
+# 2. Checks formatting, vets, type-checks, builds and unit-tests the client.
+# 3. Runs every Go test (unit, pion integration, real-browser) inside a
+#    private network namespace with only loopback, so media never touches the
+#    machine's real addresses.
+set -eu
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+as_root() {
+	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+step "installing what is missing"
+if ! command -v chromium >/dev/null 2>&1; then
+	as_root apt-get update
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+fi
+chromium --version
+(cd web && npm ci --no-audit --no-fund)
+go mod download
+
+step "web client: type-check, build, unit tests"
+(cd web && npm run check && npm run build && npm test)
+
+step "go: format and vet"
+unformatted=$(gofmt -l .)
+if [ -n "$unformatted" ]; then
+	echo "gofmt needed on:"; echo "$unformatted"; exit 1
+fi
+go vet ./...
+# Compile every test binary now, while the network is reachable, so nothing
+# inside the namespace below needs it.
+go test -count=1 -run '^$' ./... >/dev/null
+
+step "go: all tests, in a private network namespace"
+# Everything after this line runs with loopback only.
+isolated='ip link set lo up && exec "$@"'
+if [ "$(id -u)" = 0 ] && unshare -n true 2>/dev/null; then
+	set -- unshare -n sh -c "$isolated" sh
+elif unshare -rn true 2>/dev/null; then
+	set -- unshare -rn sh -c "$isolated" sh
+else
+	echo "warning: cannot make a network namespace here; tests use plain loopback"
+	set --
+fi
+"$@" go test -count=1 -timeout 30m ${KAIGI_TEST_FLAGS:-} ./...
