@@ -1,0 +1,321 @@
+// The pre-join screen at /m/{id}: check that the meeting exists, then let the
+// person pick a name and check their camera, microphone and speaker before
+// joining. Joining without a camera or microphone (to watch and listen) is
+// always possible.
+
+import { ApiError, lookupMeeting } from "./api.js";
+import { setState, showScreen } from "./app.js";
+import { LocalMedia, listDevices, speakerSelectionSupported, type DeviceLists } from "./devices.js";
+import type { MediaProblem } from "./media-errors.js";
+import { startMeeting } from "./meeting.js";
+import { NAME_MAX, nameProblem } from "./protocol.js";
+import { hueOf, initials } from "./roster.js";
+import { loadName, saveName } from "./storage.js";
+import { el, replace, setPressed, show } from "./ui/dom.js";
+import { icon } from "./ui/icons.js";
+import { LevelMeter } from "./ui/level.js";
+import { brand, fatalScreen } from "./ui/screens.js";
+
+/** Entry point for /m/{id}: `rawId` is the ID as written in the address. */
+export async function showPrejoin(rawId: string, media: LocalMedia = new LocalMedia()): Promise<void> {
+  setState("prejoin");
+  document.title = "Join a meeting — Kaigi";
+  showScreen(
+    el("main", { id: "checking", class: "page notice-page" }, el("header", { class: "page-header" }, brand()), el("p", { class: "notice-message", attrs: { role: "status" }, text: "Checking the meeting link…" })),
+    false,
+  );
+  let meetingId: string;
+  try {
+    meetingId = await lookupMeeting(rawId);
+  } catch (e) {
+    setState("error");
+    const err = e instanceof ApiError ? e : new ApiError("unavailable", "The meeting could not be checked.", 0);
+    const actions = err.code === "meeting_not_found" ? [] : [{ id: "retry", label: "Try again", run: () => void showPrejoin(rawId, media) }];
+    showScreen(fatalScreen(err.code === "meeting_not_found" ? "meeting_not_found" : "unavailable", err.message, actions));
+    return;
+  }
+  if (location.pathname !== `/m/${meetingId}`) history.replaceState(null, "", `/m/${meetingId}`);
+  new Prejoin(meetingId, media).show();
+}
+
+class Prejoin {
+  private readonly root: HTMLElement;
+  private readonly preview: HTMLVideoElement;
+  private readonly previewOff: HTMLDivElement;
+  private readonly previewInitials: HTMLSpanElement;
+  private readonly micButton: HTMLButtonElement;
+  private readonly cameraButton: HTMLButtonElement;
+  private readonly error: HTMLDivElement;
+  private readonly nameInput: HTMLInputElement;
+  private readonly nameError: HTMLParagraphElement;
+  private readonly selects: { camera: HTMLSelectElement; microphone: HTMLSelectElement; speaker: HTMLSelectElement };
+  private readonly level = new LevelMeter();
+  private readonly joinButton: HTMLButtonElement;
+  private problems: { mic: MediaProblem | null; camera: MediaProblem | null } = { mic: null, camera: null };
+  private busy = false;
+  /** The device operation under way (starting, toggling, switching), for join to wait on. */
+  private deviceOp: Promise<void> = Promise.resolve();
+  private done = false;
+
+  constructor(
+    private readonly meetingId: string,
+    private readonly media: LocalMedia,
+  ) {
+    this.preview = el("video", { id: "preview", class: "preview-video mirror", props: { muted: true, autoplay: true, playsInline: true } });
+    this.preview.muted = true;
+    this.preview.setAttribute("muted", "");
+    this.preview.setAttribute("playsinline", "");
+    this.previewInitials = el("span", { class: "avatar-initials" });
+    this.previewOff = el(
+      "div",
+      { class: "preview-off" },
+      el("div", { class: "tile-avatar" }, this.previewInitials),
+      el("p", { text: "Your camera is off" }),
+    );
+    this.micButton = el("button", { id: "prejoin-mic", class: "control", attrs: { type: "button", "aria-label": "Microphone", "aria-pressed": "false" } });
+    this.cameraButton = el("button", { id: "prejoin-camera", class: "control", attrs: { type: "button", "aria-label": "Camera", "aria-pressed": "false" } });
+    this.micButton.addEventListener("click", () => (this.deviceOp = this.toggle("mic")));
+    this.cameraButton.addEventListener("click", () => (this.deviceOp = this.toggle("camera")));
+
+    this.error = el("div", { id: "prejoin-error", class: "media-error", attrs: { role: "alert" } });
+    show(this.error, false);
+
+    this.selects = {
+      camera: el("select", { id: "select-camera" }),
+      microphone: el("select", { id: "select-mic" }),
+      speaker: el("select", { id: "select-speaker" }),
+    };
+    this.selects.camera.addEventListener("change", () => (this.deviceOp = this.chooseDevice("camera")));
+    this.selects.microphone.addEventListener("change", () => (this.deviceOp = this.chooseDevice("microphone")));
+    this.selects.speaker.addEventListener("change", () => {
+      this.media.choose("speaker", this.selects.speaker.value || null);
+    });
+
+    this.nameInput = el("input", {
+      id: "display-name",
+      attrs: { type: "text", name: "name", autocomplete: "name", maxlength: NAME_MAX, required: true, "aria-describedby": "name-error" },
+      props: { value: loadName() },
+    });
+    this.nameInput.addEventListener("input", () => {
+      this.nameError.hidden = true;
+      this.nameInput.removeAttribute("aria-invalid");
+      this.previewInitials.textContent = initials(this.nameInput.value);
+    });
+    this.nameError = el("p", { id: "name-error", class: "form-error", attrs: { role: "alert" } });
+    show(this.nameError, false);
+    this.joinButton = el("button", { id: "join", class: "button primary large", text: "Join now", attrs: { type: "submit" } });
+
+    const form = el(
+      "form",
+      { class: "join-card", attrs: { novalidate: true } },
+      el("h1", { text: "Ready to join?" }),
+      el("p", { class: "meeting-id-line" }, "Meeting ", el("span", { class: "meeting-id", text: meetingId })),
+      el("label", { attrs: { for: "display-name" }, text: "Your name" }),
+      this.nameInput,
+      this.nameError,
+      this.joinButton,
+      el("p", { class: "hint", text: "Others in the meeting will see this name." }),
+    );
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      void this.join();
+    });
+
+    const previewCard = el(
+      "section",
+      { class: "preview-card", attrs: { "aria-label": "Camera and microphone check" } },
+      el(
+        "div",
+        { class: "preview-box" },
+        this.preview,
+        this.previewOff,
+        el("div", { class: "preview-controls" }, this.micButton, this.cameraButton),
+      ),
+      this.level.root,
+      this.error,
+      el(
+        "div",
+        { class: "device-selects" },
+        field("select-camera", "Camera", this.selects.camera),
+        field("select-mic", "Microphone", this.selects.microphone),
+        field("select-speaker", "Speaker", this.selects.speaker),
+      ),
+    );
+
+    this.root = el(
+      "main",
+      { id: "prejoin", class: "page prejoin" },
+      el("header", { class: "page-header" }, brand()),
+      el("div", { class: "prejoin-grid" }, previewCard, form),
+    );
+    this.root.addEventListener("pointerdown", () => this.level.resume());
+    this.root.addEventListener("keydown", () => this.level.resume());
+  }
+
+  show(): void {
+    setState("prejoin");
+    showScreen(this.root);
+    this.previewInitials.textContent = initials(this.nameInput.value);
+    this.previewOff.style.setProperty("--hue", String(hueOf(this.nameInput.value || "self")));
+    if (this.nameInput.value === "") this.nameInput.focus();
+    navigator.mediaDevices?.addEventListener?.("devicechange", this.onDeviceChange);
+    this.deviceOp = this.startDevices();
+  }
+
+  private async startDevices(): Promise<void> {
+    this.busy = true;
+    this.render();
+    // A rejoin after "change name" may still have tracks running.
+    const wantMic = this.media.mic === null;
+    const wantCamera = this.media.camera === null;
+    const p = await this.media.startBoth(wantMic, wantCamera);
+    if (this.done) return;
+    this.problems = p;
+    this.busy = false;
+    this.render();
+    await this.refreshDevices();
+  }
+
+  private async toggle(what: "mic" | "camera"): Promise<void> {
+    if (this.busy) return;
+    const on = what === "mic" ? this.media.mic !== null : this.media.camera !== null;
+    if (on) {
+      if (what === "mic") this.media.stopMic();
+      else this.media.stopCamera();
+    } else {
+      this.busy = true;
+      this.render();
+      const problem = what === "mic" ? await this.media.startMic() : await this.media.startCamera();
+      this.busy = false;
+      if (this.done) return;
+      this.problems[what] = problem;
+      await this.refreshDevices();
+    }
+    this.render();
+  }
+
+  private async chooseDevice(kind: "camera" | "microphone"): Promise<void> {
+    const id = this.selects[kind].value || null;
+    this.media.choose(kind, id);
+    const running = kind === "camera" ? this.media.camera : this.media.mic;
+    if (!running || this.busy) return;
+    this.busy = true;
+    const problem = kind === "camera" ? await this.media.startCamera(true) : await this.media.startMic(true);
+    this.busy = false;
+    if (this.done) return;
+    this.problems[kind === "camera" ? "camera" : "mic"] = problem;
+    this.render();
+  }
+
+  private render(): void {
+    const m = this.media;
+    setPressed(this.micButton, m.mic !== null);
+    this.micButton.classList.toggle("off", m.mic === null);
+    this.micButton.title = m.mic ? "Turn off the microphone" : "Turn on the microphone";
+    replace(this.micButton, icon(m.mic ? "mic" : "micOff"));
+    setPressed(this.cameraButton, m.camera !== null);
+    this.cameraButton.classList.toggle("off", m.camera === null);
+    this.cameraButton.title = m.camera ? "Turn off the camera" : "Turn on the camera";
+    replace(this.cameraButton, icon(m.camera ? "camera" : "cameraOff"));
+    for (const b of [this.micButton, this.cameraButton]) {
+      if (this.busy) b.setAttribute("aria-busy", "true");
+      else b.removeAttribute("aria-busy");
+    }
+
+    if (m.camera) {
+      const current = this.preview.srcObject instanceof MediaStream ? this.preview.srcObject.getVideoTracks()[0] : undefined;
+      if (current !== m.camera) {
+        this.preview.srcObject = new MediaStream([m.camera]);
+        this.preview.play().catch(() => {});
+      }
+    } else {
+      this.preview.srcObject = null;
+    }
+    show(this.preview, m.camera !== null);
+    show(this.previewOff, m.camera === null);
+    this.level.attach(m.mic);
+
+    // The problems of devices that now work are gone; a refusal wins over a missing device.
+    const problems = [m.mic ? null : this.problems.mic, m.camera ? null : this.problems.camera].filter((x) => x !== null);
+    if (problems.length === 0) {
+      show(this.error, false);
+      this.error.removeAttribute("data-code");
+    } else {
+      const first = problems.find((p) => p.code === "media_denied") ?? problems[0]!;
+      this.error.dataset.code = first.code;
+      replace(this.error, ...[...new Set(problems.map((p) => p.message))].map((t) => el("p", { text: t })));
+      show(this.error, true);
+    }
+  }
+
+  private readonly onDeviceChange = (): void => {
+    void this.refreshDevices();
+  };
+
+  private async refreshDevices(): Promise<void> {
+    const lists = await listDevices();
+    if (this.done) return;
+    this.fillSelects(lists);
+  }
+
+  private fillSelects(lists: DeviceLists): void {
+    const m = this.media;
+    fill(this.selects.camera, lists.cameras, m.deviceOf("camera") ?? m.prefs.camera, "No camera found");
+    fill(this.selects.microphone, lists.microphones, m.deviceOf("microphone") ?? m.prefs.microphone, "No microphone found");
+    if (speakerSelectionSupported) {
+      fill(this.selects.speaker, lists.speakers, m.prefs.speaker, "System default", true);
+    } else {
+      replace(this.selects.speaker, el("option", { text: "System default", props: { value: "" } }));
+      this.selects.speaker.disabled = true;
+      this.selects.speaker.title = "This browser does not let web pages choose the speaker";
+    }
+  }
+
+  private async join(): Promise<void> {
+    const name = this.nameInput.value.trim();
+    const problem = nameProblem(name);
+    if (problem) {
+      this.nameError.textContent = problem;
+      show(this.nameError, true);
+      this.nameInput.setAttribute("aria-invalid", "true");
+      this.nameInput.focus();
+      return;
+    }
+    if (this.done || this.joinButton.disabled) return;
+    if (this.busy) {
+      // Join with the camera and microphone the person sees starting, not
+      // without them because the click came first.
+      this.joinButton.disabled = true;
+      this.joinButton.textContent = "Starting your camera and microphone…";
+      while (this.busy) await this.deviceOp;
+      if (this.done) return;
+    }
+    saveName(name);
+    this.done = true;
+    this.level.close();
+    navigator.mediaDevices?.removeEventListener?.("devicechange", this.onDeviceChange);
+    this.preview.srcObject = null;
+    startMeeting({
+      meetingId: this.meetingId,
+      name,
+      media: this.media,
+      changeName: () => void showPrejoin(this.meetingId, this.media),
+    });
+  }
+}
+
+function field(id: string, label: string, select: HTMLSelectElement): HTMLElement {
+  return el("div", { class: "field" }, el("label", { attrs: { for: id }, text: label }), select);
+}
+
+/** Fills a device list, keeping `selected` chosen when it is there. */
+function fill(select: HTMLSelectElement, devices: MediaDeviceInfo[], selected: string | null, emptyText: string, withDefault = false): void {
+  const options: HTMLOptionElement[] = [];
+  if (withDefault || devices.length === 0) options.push(el("option", { text: devices.length === 0 ? emptyText : "System default", props: { value: "" } }));
+  devices.forEach((d, i) => {
+    options.push(el("option", { text: d.label || `Device ${i + 1}`, props: { value: d.deviceId } }));
+  });
+  replace(select, ...options);
+  select.disabled = devices.length === 0;
+  if (selected !== null && devices.some((d) => d.deviceId === selected)) select.value = selected;
+}

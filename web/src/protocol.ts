@@ -1,0 +1,362 @@
+// Message types of the Kaigi signalling protocol, version 1, and the
+// validation of what the server sends. docs/protocol.md is the contract; this
+// file mirrors it and must change in the same commit as that document.
+
+export const PROTOCOL_VERSION = 1;
+export const CLIENT_SOFTWARE = "kaigi-web/0.1.0";
+
+export type Source = "microphone" | "camera" | "screen" | "screen-audio";
+export type Kind = "audio" | "video";
+export const SOURCES: readonly Source[] = ["microphone", "camera", "screen", "screen-audio"];
+
+/** The kind of media each source carries (protocol: "Published track"). */
+export function kindOfSource(source: Source): Kind {
+  return source === "microphone" || source === "screen-audio" ? "audio" : "video";
+}
+
+export function isSource(v: unknown): v is Source {
+  return typeof v === "string" && (SOURCES as readonly string[]).includes(v);
+}
+
+export interface Participant {
+  id: string;
+  name: string;
+  /** "host", "cohost" or "participant"; kept as a string so a newer server's roles do not break the client. */
+  role: string;
+  joinedAt: string;
+  audio: boolean;
+  video: boolean;
+  screen: boolean;
+  /** "connected" or "reconnecting". */
+  connection: string;
+}
+
+/** A track the client receives, as listed in a server offer. */
+export interface Track {
+  mid: string;
+  participant: string;
+  source: Source;
+  kind: Kind;
+}
+
+/** A track the client sends, as listed in a client offer. */
+export interface PublishedTrack {
+  mid: string;
+  source: Source;
+}
+
+/** The JSON form of RTCIceCandidateInit. */
+export interface Candidate {
+  candidate: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+  usernameFragment?: string | null;
+}
+
+// ---- client → server -------------------------------------------------------
+
+export interface Hello {
+  type: "hello";
+  v: number;
+  client?: string;
+  meeting: string;
+  name: string;
+  passcode?: string;
+  resume?: string;
+  keyPackage?: string;
+  audio?: boolean;
+  video?: boolean;
+}
+
+export interface ClientOffer {
+  type: "offer";
+  sdp: string;
+  tracks: PublishedTrack[];
+}
+
+export interface ClientAnswer {
+  type: "answer";
+  sdp: string;
+}
+
+export interface ClientCandidate {
+  type: "candidate";
+  candidate: Candidate;
+}
+
+export interface MediaState {
+  audio: boolean;
+  video: boolean;
+  screen: boolean;
+}
+
+export interface Media extends MediaState {
+  type: "media";
+}
+
+export type ClientMessage =
+  | Hello
+  | ClientOffer
+  | ClientAnswer
+  | ClientCandidate
+  | Media
+  | { type: "ready" }
+  | { type: "ping" }
+  | { type: "leave" };
+
+// ---- server → client -------------------------------------------------------
+
+export interface Welcome {
+  type: "welcome";
+  v: number;
+  server: string;
+  meeting: { id: string };
+  self: Participant;
+  participants: Participant[];
+  resume: string;
+  resumed: boolean;
+  iceServers: RTCIceServer[];
+}
+
+export interface Refused {
+  type: "refused";
+  code: string;
+  message: string;
+}
+
+export interface ParticipantJoined {
+  type: "participant_joined";
+  participant: Participant;
+}
+
+export interface ParticipantUpdated {
+  type: "participant_updated";
+  participant: Participant;
+}
+
+export interface ParticipantLeft {
+  type: "participant_left";
+  id: string;
+  reason: string;
+}
+
+export interface ServerOffer {
+  type: "offer";
+  sdp: string;
+  tracks: Track[];
+}
+
+export interface ServerAnswer {
+  type: "answer";
+  sdp: string;
+}
+
+export interface ServerCandidate {
+  type: "candidate";
+  candidate: Candidate;
+}
+
+export interface ServerError {
+  type: "error";
+  code: string;
+  message: string;
+  ref?: number;
+}
+
+export interface Closed {
+  type: "closed";
+  reason: string;
+  message: string;
+}
+
+export type ServerMessage =
+  | Welcome
+  | Refused
+  | ParticipantJoined
+  | ParticipantUpdated
+  | ParticipantLeft
+  | ServerOffer
+  | ServerAnswer
+  | ServerCandidate
+  | { type: "renegotiate" }
+  | { type: "pong" }
+  | ServerError
+  | Closed;
+
+export type ParseResult =
+  | { ok: true; message: ServerMessage }
+  | { ok: false; reason: string };
+
+// ---- validation --------------------------------------------------------------
+
+type Obj = Record<string, unknown>;
+
+class Invalid extends Error {}
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function str(o: Obj, key: string): string {
+  const v = o[key];
+  if (typeof v !== "string") throw new Invalid(`${key} must be a string`);
+  return v;
+}
+
+function bool(o: Obj, key: string): boolean {
+  const v = o[key];
+  if (typeof v !== "boolean") throw new Invalid(`${key} must be a boolean`);
+  return v;
+}
+
+function int(o: Obj, key: string): number {
+  const v = o[key];
+  if (typeof v !== "number" || !Number.isInteger(v)) throw new Invalid(`${key} must be an integer`);
+  return v;
+}
+
+function obj(o: Obj, key: string): Obj {
+  const v = o[key];
+  if (!isObj(v)) throw new Invalid(`${key} must be an object`);
+  return v;
+}
+
+function arr(o: Obj, key: string): unknown[] {
+  const v = o[key];
+  if (!Array.isArray(v)) throw new Invalid(`${key} must be an array`);
+  return v;
+}
+
+function participant(v: unknown): Participant {
+  if (!isObj(v)) throw new Invalid("participant must be an object");
+  return {
+    id: str(v, "id"),
+    name: str(v, "name"),
+    role: str(v, "role"),
+    joinedAt: str(v, "joinedAt"),
+    audio: bool(v, "audio"),
+    video: bool(v, "video"),
+    screen: bool(v, "screen"),
+    connection: str(v, "connection"),
+  };
+}
+
+/**
+ * The tracks of a server offer. An entry with a source or kind this client
+ * does not know (a newer server) is dropped rather than failing the whole
+ * offer: the client then simply does not show that track.
+ */
+function tracks(list: unknown[]): Track[] {
+  const out: Track[] = [];
+  for (const t of list) {
+    if (!isObj(t)) throw new Invalid("track must be an object");
+    const mid = str(t, "mid");
+    const participantId = str(t, "participant");
+    const source = str(t, "source");
+    const kind = str(t, "kind");
+    if (!isSource(source) || kindOfSource(source) !== kind) continue;
+    out.push({ mid, participant: participantId, source, kind });
+  }
+  return out;
+}
+
+function candidate(v: unknown): Candidate {
+  if (!isObj(v)) throw new Invalid("candidate must be an object");
+  const c: Candidate = { candidate: str(v, "candidate") };
+  if (typeof v.sdpMid === "string" || v.sdpMid === null) c.sdpMid = v.sdpMid;
+  if (typeof v.sdpMLineIndex === "number" || v.sdpMLineIndex === null) c.sdpMLineIndex = v.sdpMLineIndex;
+  if (typeof v.usernameFragment === "string" || v.usernameFragment === null) c.usernameFragment = v.usernameFragment;
+  return c;
+}
+
+function iceServer(v: unknown): RTCIceServer {
+  if (!isObj(v)) throw new Invalid("ice server must be an object");
+  const urls = v.urls;
+  if (!(typeof urls === "string" || (Array.isArray(urls) && urls.every((u) => typeof u === "string")))) {
+    throw new Invalid("ice server urls must be a string or strings");
+  }
+  const s: RTCIceServer = { urls: urls as string | string[] };
+  if (typeof v.username === "string") s.username = v.username;
+  if (typeof v.credential === "string") s.credential = v.credential;
+  return s;
+}
+
+function message(o: Obj): ServerMessage | null {
+  const type = str(o, "type");
+  switch (type) {
+    case "welcome":
+      return {
+        type,
+        v: int(o, "v"),
+        server: typeof o.server === "string" ? o.server : "",
+        meeting: { id: str(obj(o, "meeting"), "id") },
+        self: participant(o.self),
+        participants: arr(o, "participants").map(participant),
+        resume: str(o, "resume"),
+        resumed: bool(o, "resumed"),
+        iceServers: o.iceServers === undefined || o.iceServers === null ? [] : arr(o, "iceServers").map(iceServer),
+      };
+    case "refused":
+      return { type, code: str(o, "code"), message: str(o, "message") };
+    case "participant_joined":
+    case "participant_updated":
+      return { type, participant: participant(o.participant) };
+    case "participant_left":
+      return { type, id: str(o, "id"), reason: str(o, "reason") };
+    case "offer":
+      return { type, sdp: str(o, "sdp"), tracks: tracks(arr(o, "tracks")) };
+    case "answer":
+      return { type, sdp: str(o, "sdp") };
+    case "candidate":
+      return { type, candidate: candidate(o.candidate) };
+    case "pong":
+    case "renegotiate":
+      return { type };
+    case "error": {
+      const e: ServerError = { type, code: str(o, "code"), message: str(o, "message") };
+      if (typeof o.ref === "number" && Number.isInteger(o.ref)) e.ref = o.ref;
+      return e;
+    }
+    case "closed":
+      return { type, reason: str(o, "reason"), message: str(o, "message") };
+    default:
+      return null;
+  }
+}
+
+/** Parses and validates one frame from the server. Unknown fields are ignored. */
+export function parseServerMessage(text: string): ParseResult {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return { ok: false, reason: "not JSON" };
+  }
+  if (!isObj(data)) return { ok: false, reason: "not an object" };
+  try {
+    const m = message(data);
+    if (m === null) return { ok: false, reason: `unknown type ${JSON.stringify(data.type)}` };
+    return { ok: true, message: m };
+  } catch (e) {
+    if (e instanceof Invalid) return { ok: false, reason: `${String(data.type)}: ${e.message}` };
+    throw e;
+  }
+}
+
+// ---- display names -------------------------------------------------------------
+
+export const NAME_MAX = 64;
+
+/**
+ * Checks a display name the way the server does (1–64 characters, no control
+ * characters), so the pre-join screen can say what is wrong before `hello`.
+ * Returns null when the name is fine.
+ */
+export function nameProblem(name: string): string | null {
+  const trimmed = name.trim();
+  if (trimmed.length === 0) return "Please enter your name.";
+  if ([...trimmed].length > NAME_MAX) return `Your name can be at most ${NAME_MAX} characters.`;
+  // C0 and C1 control characters, DEL.
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(trimmed)) return "Your name cannot contain control characters.";
+  return null;
+}

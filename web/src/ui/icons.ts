@@ -1,0 +1,76 @@
+// Line icons drawn with SVG DOM calls (no markup strings, no icon font).
+
+const SVG = "http://www.w3.org/2000/svg";
+
+type Shape = [tag: "path" | "rect" | "circle" | "line", attrs: Record<string, string | number>];
+
+const SHAPES = {
+  mic: [
+    ["rect", { x: 9, y: 3, width: 6, height: 11, rx: 3 }],
+    ["path", { d: "M5.5 11a6.5 6.5 0 0 0 13 0" }],
+    ["line", { x1: 12, y1: 17.5, x2: 12, y2: 21 }],
+  ],
+  micOff: [
+    ["path", { d: "M15 10.5V6a3 3 0 0 0-5.6-1.5" }],
+    ["path", { d: "M9 9v2a3 3 0 0 0 4.9 2.3" }],
+    ["path", { d: "M5.5 11a6.5 6.5 0 0 0 10.6 5" }],
+    ["path", { d: "M18.5 11c0 .8-.1 1.5-.4 2.2" }],
+    ["line", { x1: 12, y1: 17.5, x2: 12, y2: 21 }],
+    ["line", { x1: 3, y1: 3, x2: 21, y2: 21 }],
+  ],
+  camera: [
+    ["rect", { x: 2.5, y: 6, width: 13, height: 12, rx: 2 }],
+    ["path", { d: "M15.5 10.5 21.5 7v10l-6-3.5z" }],
+  ],
+  cameraOff: [
+    ["path", { d: "M10 6h3.5a2 2 0 0 1 2 2v3.5l6-4.5v10" }],
+    ["path", { d: "M15.5 15.5V16a2 2 0 0 1-2 2h-9a2 2 0 0 1-2-2V8a2 2 0 0 1 2-2" }],
+    ["line", { x1: 3, y1: 3, x2: 21, y2: 21 }],
+  ],
+  screen: [
+    ["rect", { x: 2.5, y: 4, width: 19, height: 13, rx: 2 }],
+    ["path", { d: "M8 21h8M12 17v4" }],
+    ["path", { d: "M12 14V8M9 10.5 12 7.5l3 3" }],
+  ],
+  screenStop: [
+    ["rect", { x: 2.5, y: 4, width: 19, height: 13, rx: 2 }],
+    ["path", { d: "M8 21h8M12 17v4" }],
+    ["path", { d: "M9.5 8l5 5M14.5 8l-5 5" }],
+  ],
+  people: [
+    ["circle", { cx: 9, cy: 8, r: 3.5 }],
+    ["path", { d: "M2.5 20a6.5 6.5 0 0 1 13 0" }],
+    ["circle", { cx: 17, cy: 9, r: 2.5 }],
+    ["path", { d: "M16.5 14a5 5 0 0 1 5 5" }],
+  ],
+  leave: [
+    ["path", { d: "M2.5 13.5c5.2-4.7 13.8-4.7 19 0l-2.3 2.8-3.7-1.4v-2.6a11 11 0 0 0-7 0v2.6l-3.7 1.4z" }],
+  ],
+  copy: [
+    ["rect", { x: 8.5, y: 8.5, width: 12, height: 12, rx: 2 }],
+    ["path", { d: "M15.5 5.5V5a2 2 0 0 0-2-2H5a2 2 0 0 0-2 2v8.5a2 2 0 0 0 2 2h.5" }],
+  ],
+  close: [["path", { d: "M6 6l12 12M18 6 6 18" }]],
+  plus: [["path", { d: "M12 5v14M5 12h14" }]],
+  logo: [
+    ["rect", { x: 2.5, y: 5, width: 13, height: 14, rx: 3 }],
+    ["path", { d: "M15.5 10.5 21.5 7v10l-6-3.5z" }],
+    ["circle", { cx: 9, cy: 12, r: 2.5 }],
+  ],
+} satisfies Record<string, Shape[]>;
+
+export type IconName = keyof typeof SHAPES;
+
+export function icon(name: IconName, extraClass = ""): SVGSVGElement {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("focusable", "false");
+  svg.setAttribute("class", extraClass ? `icon ${extraClass}` : "icon");
+  for (const [tag, attrs] of SHAPES[name] as Shape[]) {
+    const shape = document.createElementNS(SVG, tag);
+    for (const [k, v] of Object.entries(attrs)) shape.setAttribute(k, String(v));
+    svg.appendChild(shape);
+  }
+  return svg;
+}

@@ -1,0 +1,72 @@
+// Small full-page screens: a fatal error and "you left the meeting".
+
+import { el } from "./dom.js";
+import { icon } from "./icons.js";
+
+const TITLES: Record<string, string> = {
+  meeting_not_found: "Meeting not found",
+  meeting_full: "This meeting is full",
+  bad_name: "That name can't be used",
+  unsupported_version: "Kaigi was updated",
+  bad_request: "Could not join the meeting",
+  connection_lost: "Connection lost",
+  replaced: "You joined from somewhere else",
+  page_not_found: "Page not found",
+  unavailable: "Kaigi can't be reached",
+};
+
+export interface Action {
+  id: string;
+  label: string;
+  run: () => void;
+  primary?: boolean;
+}
+
+export function brand(): HTMLElement {
+  return el("a", { class: "brand", attrs: { href: "/" } }, icon("logo", "brand-icon"), el("span", { text: "Kaigi" }));
+}
+
+/** `#fatal-error[data-code]`: the code is machine-readable, the message is for people. */
+export function fatalScreen(code: string, message: string, actions: Action[] = []): HTMLElement {
+  const buttons = actions.map((a) =>
+    el("button", {
+      id: a.id,
+      class: a.primary === false ? "button" : "button primary",
+      text: a.label,
+      attrs: { type: "button" },
+      on: { click: a.run },
+    }),
+  );
+  return el(
+    "main",
+    { id: "fatal-error", class: "page notice-page", attrs: { "data-code": code } },
+    el("header", { class: "page-header" }, brand()),
+    el(
+      "section",
+      { class: "notice-card", attrs: { role: "alert" } },
+      el("h1", { text: TITLES[code] ?? "Something went wrong" }),
+      el("p", { class: "notice-message", text: message }),
+      el("div", { class: "notice-actions" }, ...buttons, el("a", { class: "button", attrs: { href: "/" }, text: "Go to the home page" })),
+    ),
+  );
+}
+
+export function leftScreen(rejoin: () => void): HTMLElement {
+  return el(
+    "main",
+    { id: "left", class: "page notice-page" },
+    el("header", { class: "page-header" }, brand()),
+    el(
+      "section",
+      { class: "notice-card" },
+      el("h1", { text: "You left the meeting" }),
+      el("p", { class: "notice-message", text: "Your camera and microphone are off." }),
+      el(
+        "div",
+        { class: "notice-actions" },
+        el("button", { id: "rejoin", class: "button primary", text: "Rejoin", attrs: { type: "button" }, on: { click: rejoin } }),
+        el("a", { class: "button", attrs: { href: "/" }, text: "Go to the home page" }),
+      ),
+    ),
+  );
+}

@@ -1,0 +1,132 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { kindOfSource, nameProblem, parseServerMessage, type ServerMessage } from "../src/protocol.js";
+
+const participant = {
+  id: "a1b2c3d4e5",
+  name: "Ada",
+  role: "host",
+  joinedAt: "2025-01-01T00:00:00Z",
+  audio: true,
+  video: false,
+  screen: false,
+  connection: "connected",
+};
+
+function ok(value: unknown): ServerMessage {
+  const r = parseServerMessage(JSON.stringify(value));
+  if (!r.ok) assert.fail(`expected a valid message, got: ${r.reason}`);
+  return r.message;
+}
+
+function bad(value: unknown): string {
+  const r = parseServerMessage(typeof value === "string" ? value : JSON.stringify(value));
+  assert.equal(r.ok, false);
+  return r.ok ? "" : r.reason;
+}
+
+test("welcome is parsed with its participants and ICE servers", () => {
+  const m = ok({
+    type: "welcome",
+    v: 1,
+    server: "kaigi/0.1.0",
+    meeting: { id: "7k3m-q9xd-2hfa-b8rn" },
+    self: participant,
+    participants: [participant],
+    resume: "x".repeat(43),
+    resumed: false,
+    iceServers: [{ urls: "stun:127.0.0.1:3478" }, { urls: ["turn:127.0.0.1:3478"], username: "u", credential: "c" }],
+    extra: "ignored",
+  });
+  assert.equal(m.type, "welcome");
+  if (m.type !== "welcome") return;
+  assert.equal(m.self.name, "Ada");
+  assert.equal(m.participants.length, 1);
+  assert.equal(m.iceServers.length, 2);
+  assert.deepEqual(m.iceServers[1], { urls: ["turn:127.0.0.1:3478"], username: "u", credential: "c" });
+  assert.equal("extra" in m, false, "unknown fields are not carried along");
+});
+
+test("welcome without iceServers gets an empty list", () => {
+  const m = ok({ type: "welcome", v: 1, server: "s", meeting: { id: "m" }, self: participant, participants: [], resume: "r", resumed: true });
+  assert.equal(m.type === "welcome" && m.iceServers.length, 0);
+});
+
+test("fields of the wrong type are rejected", () => {
+  assert.match(bad({ type: "welcome", v: "1", meeting: { id: "m" }, self: participant, participants: [], resume: "r", resumed: false }), /v/);
+  assert.match(bad({ type: "participant_joined", participant: { ...participant, audio: "yes" } }), /audio/);
+  assert.match(bad({ type: "offer", sdp: "v=0", tracks: "none" }), /tracks/);
+  assert.match(bad({ type: "refused", code: 1, message: "x" }), /code/);
+  assert.match(bad({ type: "candidate", candidate: "x" }), /candidate/);
+});
+
+test("not JSON, not an object, or an unknown type is rejected", () => {
+  assert.equal(bad("{"), "not JSON");
+  assert.equal(bad("[1]"), "not an object");
+  assert.match(bad({ type: "teleport" }), /unknown type/);
+  assert.match(bad({ notype: true }), /type/);
+});
+
+test("server offer tracks are kept; unknown sources or mismatched kinds are dropped", () => {
+  const m = ok({
+    type: "offer",
+    sdp: "v=0",
+    tracks: [
+      { mid: "0", participant: "p1", source: "microphone", kind: "audio" },
+      { mid: "1", participant: "p1", source: "camera", kind: "video" },
+      { mid: "2", participant: "p2", source: "whiteboard", kind: "video" },
+      { mid: "3", participant: "p2", source: "camera", kind: "audio" },
+      { mid: "4", participant: "p2", source: "screen-audio", kind: "audio" },
+    ],
+  });
+  assert.ok(m.type === "offer");
+  if (m.type !== "offer") return;
+  assert.deepEqual(
+    m.tracks.map((t) => t.mid),
+    ["0", "1", "4"],
+  );
+});
+
+test("a track entry missing its mid fails the offer", () => {
+  bad({ type: "offer", sdp: "v=0", tracks: [{ participant: "p1", source: "camera", kind: "video" }] });
+});
+
+test("candidates keep the RTCIceCandidateInit fields", () => {
+  const m = ok({ type: "candidate", candidate: { candidate: "candidate:1 1 udp 1 127.0.0.1 5000 typ host", sdpMid: "0", sdpMLineIndex: 0, usernameFragment: "abcd" } });
+  assert.deepEqual(m.type === "candidate" && m.candidate, {
+    candidate: "candidate:1 1 udp 1 127.0.0.1 5000 typ host",
+    sdpMid: "0",
+    sdpMLineIndex: 0,
+    usernameFragment: "abcd",
+  });
+  const end = ok({ type: "candidate", candidate: { candidate: "" } });
+  assert.deepEqual(end.type === "candidate" && end.candidate, { candidate: "" });
+});
+
+test("the other server messages", () => {
+  assert.deepEqual(ok({ type: "pong" }), { type: "pong" });
+  assert.deepEqual(ok({ type: "participant_left", id: "p", reason: "left" }), { type: "participant_left", id: "p", reason: "left" });
+  assert.deepEqual(ok({ type: "answer", sdp: "v=0" }), { type: "answer", sdp: "v=0" });
+  assert.deepEqual(ok({ type: "closed", reason: "replaced", message: "m" }), { type: "closed", reason: "replaced", message: "m" });
+  assert.deepEqual(ok({ type: "error", code: "bad_sdp", message: "m", ref: 7 }), { type: "error", code: "bad_sdp", message: "m", ref: 7 });
+  assert.deepEqual(ok({ type: "error", code: "internal", message: "m" }), { type: "error", code: "internal", message: "m" });
+  assert.deepEqual(ok({ type: "refused", code: "meeting_full", message: "Full." }), { type: "refused", code: "meeting_full", message: "Full." });
+});
+
+test("sources map to kinds as the protocol says", () => {
+  assert.equal(kindOfSource("microphone"), "audio");
+  assert.equal(kindOfSource("screen-audio"), "audio");
+  assert.equal(kindOfSource("camera"), "video");
+  assert.equal(kindOfSource("screen"), "video");
+});
+
+test("display names follow the server's rule", () => {
+  assert.equal(nameProblem("Ada"), null);
+  assert.equal(nameProblem("  Ada  "), null);
+  assert.equal(nameProblem("😀".repeat(64)), null, "64 characters, not 64 UTF-16 units");
+  assert.notEqual(nameProblem(""), null);
+  assert.notEqual(nameProblem("   "), null);
+  assert.notEqual(nameProblem("a".repeat(65)), null);
+  assert.notEqual(nameProblem("Ada\u0007"), null);
+  assert.notEqual(nameProblem("Ada\u0085x"), null);
+});
