@@ -48,47 +48,83 @@ func runMain(m *testing.M) int {
 		artifacts, _ = os.MkdirTemp("", "kaigi-e2e-")
 	}
 	os.MkdirAll(artifacts, 0o755)
-	profile, err := os.MkdirTemp("", "kaigi-chromium-")
+	ctx, cancel, err := launch(path, nil)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(profile)
-
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(path),
-		chromedp.UserDataDir(profile),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-		chromedp.Flag("use-fake-device-for-media-stream", true),
-		chromedp.Flag("use-fake-ui-for-media-stream", true),
-		chromedp.Flag("allow-loopback-in-peer-connection", true),
-		// Every tab is a participant in the foreground: no throttling.
-		chromedp.Flag("disable-background-timer-throttling", true),
-		chromedp.Flag("disable-renderer-backgrounding", true),
-		chromedp.Flag("disable-backgrounding-occluded-windows", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.WindowSize(1280, 800),
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	if err := chromedp.Run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: start chromium:", err)
 		return 1
 	}
+	defer cancel()
 	browserCtx = ctx
 	code := m.Run()
 	fmt.Fprintln(os.Stderr, "e2e: screenshots in", artifacts)
 	return code
+}
+
+// launch starts a headless Chromium with fake media devices and returns a
+// context for its first tab. extra adds or overrides flags.
+func launch(path string, extra map[string]any) (context.Context, context.CancelFunc, error) {
+	profile, err := os.MkdirTemp("", "kaigi-chromium-")
+	if err != nil {
+		return nil, nil, err
+	}
+	flags := map[string]any{
+		"headless":                          true,
+		"no-sandbox":                        true,
+		"disable-gpu":                       true,
+		"disable-background-networking":     true,
+		"disable-component-update":          true,
+		"disable-sync":                      true,
+		"no-first-run":                      true,
+		"no-default-browser-check":          true,
+		"autoplay-policy":                   "no-user-gesture-required",
+		"use-fake-device-for-media-stream":  true,
+		"use-fake-ui-for-media-stream":      true,
+		"allow-loopback-in-peer-connection": true,
+		// Every tab is a participant in the foreground: no throttling.
+		"disable-background-timer-throttling":    true,
+		"disable-renderer-backgrounding":         true,
+		"disable-backgrounding-occluded-windows": true,
+		"disable-dev-shm-usage":                  true,
+	}
+	for k, v := range extra {
+		flags[k] = v
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.UserDataDir(profile),
+		chromedp.WindowSize(1280, 800),
+	}
+	for k, v := range flags {
+		opts = append(opts, chromedp.Flag(k, v))
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(allocCtx)
+	cancel := func() {
+		cancelCtx()
+		cancelAlloc()
+		os.RemoveAll(profile)
+	}
+	if err := chromedp.Run(ctx); err != nil {
+		cancel()
+		return nil, nil, err
+	}
+	return ctx, cancel, nil
+}
+
+// startBrowser starts a Chromium of the test's own (for flags that differ
+// from the shared one's), closed when the test ends.
+func startBrowser(t *testing.T, extra map[string]any) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel, err := launch(path, extra)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cancel)
+	return ctx
 }
 
 // startServer starts Kaigi with the real web client.
@@ -110,13 +146,19 @@ type consoleLog struct {
 	lines chan string
 }
 
-// newTab opens a fresh tab in a new browser context.
+// newTab opens a fresh tab, in a new browser context, in the shared browser.
 func newTab(t *testing.T, name string) *tab {
+	t.Helper()
+	return newTabIn(t, browserCtx, name)
+}
+
+// newTabIn opens a fresh tab in a new browser context of browser b.
+func newTabIn(t *testing.T, b context.Context, name string) *tab {
 	t.Helper()
 	// A new browser context (separate storage, like another person) with its
 	// own window: headless Chromium refuses a tab without a window.
-	c := chromedp.FromContext(browserCtx)
-	exec := cdp.WithExecutor(browserCtx, c.Browser)
+	c := chromedp.FromContext(b)
+	exec := cdp.WithExecutor(b, c.Browser)
 	bc, err := target.CreateBrowserContext().WithDisposeOnDetach(true).Do(exec)
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +167,7 @@ func newTab(t *testing.T, name string) *tab {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := chromedp.NewContext(browserCtx, chromedp.WithTargetID(tid))
+	ctx, cancel := chromedp.NewContext(b, chromedp.WithTargetID(tid))
 	tb := &tab{t: t, name: name, ctx: ctx, logs: &consoleLog{lines: make(chan string, 1000)}}
 	chromedp.ListenTarget(ctx, func(ev any) {
 		switch ev := ev.(type) {
@@ -279,4 +321,49 @@ func (tb *tab) decodes(participant, source string) {
 	expr := fmt.Sprintf(`window.kaigiDebug.stats().then(s => s.some(x => x.participant === %q && x.source === %q && x.%s > 0))`,
 		participant, source, field)
 	tb.waitJS(fmt.Sprintf("%s of %s decoded", source, participant), expr)
+}
+
+// attr reads an attribute of the first element matching selector ("" if
+// there is none).
+func (tb *tab) attr(selector, name string) string {
+	tb.t.Helper()
+	var v string
+	expr := fmt.Sprintf(`(document.querySelector(%q)?.getAttribute(%q)) ?? ""`, selector, name)
+	if err := tb.eval(expr, &v); err != nil {
+		tb.t.Fatal(err)
+	}
+	return v
+}
+
+// waitFor waits until an element matching selector exists.
+func (tb *tab) waitFor(what, selector string) {
+	tb.t.Helper()
+	tb.waitJS(what, fmt.Sprintf(`document.querySelector(%q) !== null`, selector))
+}
+
+// waitGone waits until no element matches selector.
+func (tb *tab) waitGone(what, selector string) {
+	tb.t.Helper()
+	tb.waitJS(what, fmt.Sprintf(`document.querySelector(%q) === null`, selector))
+}
+
+// framesDecoded returns how many frames of a participant's source this tab
+// has decoded so far.
+func (tb *tab) framesDecoded(participant, source string) float64 {
+	tb.t.Helper()
+	for _, s := range tb.stats() {
+		if s.Participant == participant && s.Source == source {
+			return s.FramesDecoded
+		}
+	}
+	return 0
+}
+
+// decodesMore waits until this tab decodes more frames of a participant's
+// source than it had.
+func (tb *tab) decodesMore(participant, source string, than float64) {
+	tb.t.Helper()
+	expr := fmt.Sprintf(`window.kaigiDebug.stats().then(s => s.some(x => x.participant === %q && x.source === %q && x.framesDecoded > %v))`,
+		participant, source, than)
+	tb.waitJS(fmt.Sprintf("more %s frames of %s", source, participant), expr)
 }

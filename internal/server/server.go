@@ -46,6 +46,9 @@ type Options struct {
 	// SignalOptions, if set, adjusts the signalling server's options after
 	// they are derived from the configuration (tests shorten timeouts).
 	SignalOptions func(*signal.Options)
+	// WrapListener, if set, wraps the HTTP listener (tests use it to cut
+	// connections as a failing network would).
+	WrapListener func(net.Listener) net.Listener
 }
 
 // New opens the database, builds every component and listens on
@@ -130,6 +133,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 	s.ln, err = net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
+	}
+	if opts.WrapListener != nil {
+		s.ln = opts.WrapListener(s.ln)
 	}
 	if cfg.TLS.Enabled() {
 		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)

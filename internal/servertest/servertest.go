@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -35,6 +36,41 @@ type Server struct {
 	*server.Server
 	// URL is its origin, without a trailing slash.
 	URL string
+	ln  *cuttableListener
+}
+
+// DropConnections closes every TCP connection the server has accepted, as
+// a network failure would: no close handshake, no goodbye. Clients see
+// their sockets die and reconnect.
+func (s *Server) DropConnections() { s.ln.cut() }
+
+// cuttableListener remembers accepted connections so they can be cut.
+type cuttableListener struct {
+	net.Listener
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+func (l *cuttableListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.mu.Lock()
+		l.conns[c] = struct{}{}
+		l.mu.Unlock()
+	}
+	return c, err
+}
+
+func (l *cuttableListener) cut() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for c := range l.conns {
+		if tc, ok := c.(*net.TCPConn); ok {
+			tc.SetLinger(0) // reset, not a graceful FIN
+		}
+		c.Close()
+	}
+	l.conns = make(map[net.Conn]struct{})
 }
 
 // Start starts a server with a fresh data directory and stops it when the
@@ -56,7 +92,9 @@ func Start(t testing.TB, opts Options) *Server {
 	if web == nil {
 		web = fstest.MapFS{"index.html": {Data: []byte("<!doctype html><title>test</title>")}}
 	}
-	srv, err := server.New(context.Background(), cfg, server.Options{Logger: log, Web: web, SignalOptions: opts.Signal})
+	cl := &cuttableListener{conns: make(map[net.Conn]struct{})}
+	wrap := func(ln net.Listener) net.Listener { cl.Listener = ln; return cl }
+	srv, err := server.New(context.Background(), cfg, server.Options{Logger: log, Web: web, SignalOptions: opts.Signal, WrapListener: wrap})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +111,7 @@ func Start(t testing.TB, opts Options) *Server {
 		cancel()
 		wg.Wait()
 	})
-	return &Server{Server: srv, URL: strings.TrimSuffix(srv.URL(), "/")}
+	return &Server{Server: srv, URL: strings.TrimSuffix(srv.URL(), "/"), ln: cl}
 }
 
 // NewMeeting creates a meeting through the HTTP API and returns its ID.

@@ -11,6 +11,10 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/logging"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -60,12 +64,14 @@ func New(cfg Config) (*SFU, error) {
 	if err := registerCodecs(media); err != nil {
 		return nil, fmt.Errorf("register codecs: %w", err)
 	}
-	interceptors, err := newInterceptors(media)
+	logs := pionLogs{log: s.log}
+	interceptors, err := newInterceptors(media, logs)
 	if err != nil {
 		return nil, fmt.Errorf("register interceptors: %w", err)
 	}
 
 	var se webrtc.SettingEngine
+	se.LoggerFactory = logs
 	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
@@ -175,15 +181,19 @@ func registerCodecs(m *webrtc.MediaEngine) error {
 // lost packets, answer subscribers' NACKs from a buffer), RTCP sender and
 // receiver reports, and transport-wide congestion control feedback so that
 // publishers' browsers can estimate their uplink.
-func newInterceptors(m *webrtc.MediaEngine) (*interceptor.Registry, error) {
+func newInterceptors(m *webrtc.MediaEngine, logs logging.LoggerFactory) (*interceptor.Registry, error) {
 	r := &interceptor.Registry{}
-	if err := webrtc.ConfigureNack(m, r); err != nil {
+	err := webrtc.ConfigureNackWithOptions(m, r,
+		[]nack.GeneratorOption{nack.WithGeneratorLoggerFactory(logs)}, nack.WithResponderLoggerFactory(logs))
+	if err != nil {
 		return nil, err
 	}
-	if err := webrtc.ConfigureRTCPReports(r); err != nil {
+	err = webrtc.ConfigureRTCPReportsWithOptions(r,
+		[]report.ReceiverOption{report.WithReceiverLoggerFactory(logs)}, report.WithSenderLoggerFactory(logs))
+	if err != nil {
 		return nil, err
 	}
-	if err := webrtc.ConfigureTWCCSender(m, r); err != nil {
+	if err := webrtc.ConfigureTWCCSenderWithOptions(m, r, twcc.WithLoggerFactory(logs)); err != nil {
 		return nil, err
 	}
 	return r, nil

@@ -82,7 +82,6 @@ export class Call {
 
   constructor(private readonly opts: CallOptions) {
     this.pc = this.newPeerConnection();
-    this.watchConnection();
   }
 
   private newPeerConnection(): RTCPeerConnection {
@@ -122,10 +121,14 @@ export class Call {
     pc.close();
   }
 
-  /** Reports ICE as failed if it has not connected within the timeout, and keeps watching. */
+  /**
+   * Reports ICE as failed if it has not connected within the timeout, and
+   * keeps watching. Only once something was negotiated: a participant with
+   * nothing to send or receive yet has no connection to wait for.
+   */
   private watchConnection(): void {
     const ms = this.opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
-    if (ms <= 0 || this.connectTimer !== undefined || this.closed) return;
+    if (ms <= 0 || this.connectTimer !== undefined || this.closed || this.pc.remoteDescription === null) return;
     this.connectTimer = setTimeout(() => {
       this.connectTimer = undefined;
       const state = this.pc.iceConnectionState;
@@ -211,6 +214,7 @@ export class Call {
         throw e;
       }
       await this.addPendingCandidates();
+      this.watchConnection();
       await this.pc.setLocalDescription();
       const answer = this.pc.localDescription;
       if (answer) this.opts.send({ type: "answer", sdp: answer.sdp });
@@ -228,6 +232,7 @@ export class Call {
       }
       await this.pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
       await this.addPendingCandidates();
+      this.watchConnection();
       this.bind();
       await this.settle();
     });

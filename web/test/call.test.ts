@@ -461,8 +461,19 @@ test("a closed call sends nothing more", async () => {
   assert.equal(sent.length, 0);
 });
 
+test("nothing negotiated, nothing to wait for: no ICE failure before a negotiation", async () => {
+  const { call, iceFailures } = setup(20);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(iceFailures(), 0);
+  call.close();
+});
+
 test("ICE that never connects is reported as failed after the timeout, until it connects", async () => {
   const { pc, call, iceFailures } = setup(20);
+  void call.setTrack("microphone", track("audio"));
+  await settle(call);
+  call.handleAnswer({ type: "answer", sdp: "{}" });
+  await settle(call);
   await new Promise((r) => setTimeout(r, 50));
   assert.ok(iceFailures() >= 1, "stuck in new counts as failed");
   pc.iceConnectionState = "connected";

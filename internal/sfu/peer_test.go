@@ -1,0 +1,88 @@
+package sfu
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// offerSDP is a minimal client offer: m-lines with mids and directions.
+func offerSDP(lines ...string) string {
+	var b strings.Builder
+	b.WriteString("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n")
+	for _, l := range lines {
+		kind, rest, _ := strings.Cut(l, " ")
+		mid, dir, _ := strings.Cut(rest, " ")
+		pt := "111"
+		if kind == "video" {
+			pt = "96"
+		}
+		b.WriteString("m=" + kind + " 9 UDP/TLS/RTP/SAVPF " + pt + "\r\nc=IN IP4 0.0.0.0\r\na=mid:" + mid + "\r\na=" + dir + "\r\n")
+	}
+	return b.String()
+}
+
+func TestCheckPublished(t *testing.T) {
+	offer := offerSDP("audio 0 sendonly", "video 1 sendonly", "video 2 recvonly", "audio 3 sendrecv", "video 4 inactive")
+	tests := []struct {
+		name   string
+		tracks []PublishedTrack
+		want   map[string]Source
+		err    error
+	}{
+		{"nothing published", nil, map[string]Source{}, nil},
+		{"microphone and camera", []PublishedTrack{{"0", SourceMicrophone}, {"1", SourceCamera}},
+			map[string]Source{"0": SourceMicrophone, "1": SourceCamera}, nil},
+		{"sendrecv counts as sending", []PublishedTrack{{"3", SourceScreenAudio}}, map[string]Source{"3": SourceScreenAudio}, nil},
+		{"unknown source", []PublishedTrack{{"0", "hologram"}}, nil, ErrBadTracks},
+		{"empty source", []PublishedTrack{{"0", ""}}, nil, ErrBadTracks},
+		{"source twice", []PublishedTrack{{"1", SourceCamera}, {"2", SourceCamera}}, nil, ErrBadTracks},
+		{"mid twice", []PublishedTrack{{"0", SourceMicrophone}, {"0", SourceScreenAudio}}, nil, ErrBadTracks},
+		{"mid not in offer", []PublishedTrack{{"9", SourceCamera}}, nil, ErrBadTracks},
+		{"audio source on video m-line", []PublishedTrack{{"1", SourceMicrophone}}, nil, ErrBadTracks},
+		{"video source on audio m-line", []PublishedTrack{{"0", SourceScreen}}, nil, ErrBadTracks},
+		{"receive-only m-line", []PublishedTrack{{"2", SourceScreen}}, nil, ErrBadTracks},
+		{"inactive m-line", []PublishedTrack{{"4", SourceScreen}}, nil, ErrBadTracks},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := checkPublished(offer, tt.tracks)
+			if !errors.Is(err, tt.err) || (tt.err == nil && err != nil) {
+				t.Fatalf("err = %v, want %v", err, tt.err)
+			}
+			if tt.err != nil {
+				return
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %v, want %v", got, tt.want)
+			}
+			for mid, src := range tt.want {
+				if got[mid] != src {
+					t.Errorf("mid %s: got %q, want %q", mid, got[mid], src)
+				}
+			}
+		})
+	}
+	if _, err := checkPublished("not sdp", nil); !errors.Is(err, ErrBadSDP) {
+		t.Errorf("garbage SDP: %v, want ErrBadSDP", err)
+	}
+}
+
+func TestSourceKinds(t *testing.T) {
+	for _, s := range []Source{SourceMicrophone, SourceScreenAudio} {
+		if !s.Valid() || s.Kind().String() != "audio" {
+			t.Errorf("%s: valid=%v kind=%s", s, s.Valid(), s.Kind())
+		}
+	}
+	for _, s := range []Source{SourceCamera, SourceScreen} {
+		if !s.Valid() || s.Kind().String() != "video" {
+			t.Errorf("%s: valid=%v kind=%s", s, s.Valid(), s.Kind())
+		}
+	}
+	if Source("hologram").Valid() || Source("hologram").Kind() != 0 {
+		t.Error("an unknown source is valid")
+	}
+	if SourceCamera.streamSuffix() != SourceMicrophone.streamSuffix() || SourceScreen.streamSuffix() == SourceCamera.streamSuffix() {
+		t.Error("camera and microphone must share a stream, screen must not")
+	}
+}
