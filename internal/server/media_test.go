@@ -23,17 +23,18 @@ func TestMain(m *testing.M) {
 	)
 }
 
-// TestThreeParticipantsExchangeMedia is the walking skeleton's core: three
-// participants publish audio and video, each receives the other two's, the
-// tracks map to the right participant and source, and a departure removes
-// the leaver's tracks and roster entry for the others.
-func TestThreeParticipantsExchangeMedia(t *testing.T) {
+// TestFourParticipantsExchangeMedia is the walking skeleton's core: four
+// participants publish audio and video, each receives the other three's, the
+// tracks map to the right participant and source, and departures remove the
+// leavers' tracks and roster entries for the others.
+func TestFourParticipantsExchangeMedia(t *testing.T) {
 	srv := startServer(t, nil)
 	id := srv.newMeeting(t)
 	ada := srv.join(t, id, "Ada", "microphone", "camera")
 	bob := srv.join(t, id, "Bob", "microphone", "camera")
 	cy := srv.join(t, id, "Cy", "microphone", "camera")
-	all := []*client.Client{ada, bob, cy}
+	dee := srv.join(t, id, "Dee", "microphone", "camera")
+	all := []*client.Client{ada, bob, cy, dee}
 
 	for _, rx := range all {
 		for _, tx := range all {
@@ -43,10 +44,10 @@ func TestThreeParticipantsExchangeMedia(t *testing.T) {
 			receiving(t, rx, tx, "microphone", 50)
 			receiving(t, rx, tx, "camera", 50)
 		}
-		if n := len(rx.RemoteTracks()); n != 4 {
-			t.Errorf("%s receives %d tracks, want 4", rx.Self().Name, n)
+		if n := len(rx.RemoteTracks()); n != 6 {
+			t.Errorf("%s receives %d tracks, want 6", rx.Self().Name, n)
 		}
-		if got := rosterNames(rx); got != "Ada,Bob,Cy" {
+		if got := rosterNames(rx); got != "Ada,Bob,Cy,Dee" {
 			t.Errorf("%s's roster = %s", rx.Self().Name, got)
 		}
 	}
@@ -67,6 +68,7 @@ func TestThreeParticipantsExchangeMedia(t *testing.T) {
 	}
 
 	cyID := cy.Self().ID
+	dee.Leave()
 	cy.Leave()
 	for _, rx := range []*client.Client{ada, bob} {
 		err := rx.WaitFor(waitCtx(t), "Cy's tracks to go", func() bool {

@@ -63,9 +63,11 @@ func newPeer(r *Router, participant string, pc *webrtc.PeerConnection, sig Signa
 		downs:       make(map[*UpTrack]*DownTrack),
 	}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
-		if c != nil {
-			sig.Candidate(c.ToJSON())
+		if c == nil {
+			sig.Candidate(webrtc.ICECandidateInit{}) // end of candidates
+			return
 		}
+		sig.Candidate(c.ToJSON())
 	})
 	pc.OnTrack(p.onTrack)
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
