@@ -1,6 +1,7 @@
 // Command kaigi runs the Kaigi video meeting server and its tools.
 //
 //	kaigi serve [--listen ADDR] [--data DIR] [--config FILE]
+//	kaigi admin create-user --email E --name N [--role admin|member] [--data DIR]
 //	kaigi version
 package main
 
@@ -23,8 +24,9 @@ import (
 const usage = `Kaigi: self-hosted, end-to-end encrypted video meetings.
 
 Usage:
-  kaigi serve [flags]   run the server (kaigi serve -h lists the flags)
-  kaigi version         print the version
+  kaigi serve [flags]         run the server (kaigi serve -h lists the flags)
+  kaigi admin create-user ... create an account (the first one is the admin)
+  kaigi version               print the version
 `
 
 func main() {
@@ -36,6 +38,8 @@ func main() {
 	switch os.Args[1] {
 	case "serve":
 		err = serve(os.Args[2:], os.Stdout, os.Stderr)
+	case "admin":
+		err = admin(os.Args[2:], os.Stdin, os.Stdout, os.Stderr)
 	case "version", "--version", "-v":
 		fmt.Println("kaigi", server.Version)
 	case "help", "-h", "--help":

@@ -58,3 +58,35 @@ func TestFlagsOverrideConfigFile(t *testing.T) {
 		t.Fatalf("serve = %v, want the file's log_level refused after --listen replaced its listen", err)
 	}
 }
+
+func TestAdminCreateUser(t *testing.T) {
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	err := admin([]string{"create-user", "--data", dir, "--email", "Ada@Example.org", "--name", "Ada"},
+		strings.NewReader("correct horse battery\n"), &out, &errOut)
+	if err != nil {
+		t.Fatalf("create-user: %v (%s)", err, errOut.String())
+	}
+	if !strings.Contains(out.String(), "ada@example.org") || !strings.Contains(out.String(), "role admin") {
+		t.Fatalf("first account: %q, want the admin", out.String())
+	}
+	out.Reset()
+	err = admin([]string{"create-user", "--data", dir, "--email", "bob@example.org", "--name", "Bob"},
+		strings.NewReader("another long password\n"), &out, &errOut)
+	if err != nil || !strings.Contains(out.String(), "role member") {
+		t.Fatalf("second account: %q, %v", out.String(), err)
+	}
+	for _, args := range [][]string{
+		{"create-user", "--data", dir, "--email", "cy@example.org"},
+		{"create-user", "--data", dir, "--email", "bob@example.org", "--name", "Bob"},
+		{"delete-everything"},
+	} {
+		if err := admin(args, strings.NewReader("another long password\n"), &out, &errOut); err == nil {
+			t.Errorf("admin %v succeeded", args)
+		}
+	}
+	if err := admin([]string{"create-user", "--data", dir, "--email", "dee@example.org", "--name", "Dee"},
+		strings.NewReader("short\n"), &out, &errOut); err == nil {
+		t.Error("a short password was accepted")
+	}
+}

@@ -24,8 +24,11 @@ type Options struct {
 	Name    string
 	// Resume is a token from an earlier session's Resume().
 	Resume string
-	// Publish lists the sources to publish right after joining.
+	// Publish lists the sources to publish as soon as admitted.
 	Publish []string
+	// Passcode and Device go into hello; Cookie (a session) into the
+	// WebSocket handshake, to join as a signed-in account.
+	Passcode, Device, Cookie string
 	// API builds the PeerConnection; nil means DefaultAPI().
 	API    *webrtc.API
 	Logger *slog.Logger
@@ -76,6 +79,19 @@ type Client struct {
 	locals   map[string]*LocalTrack
 	errs     []ServerError
 	closed   string // the server's closed reason, or "socket" if the socket dropped
+	waiting  string // why we wait, while in the waiting room
+	refusal  *Refused
+	settings map[string]any
+	lobby    []WaitingEntry
+	stopped  []string // sources hosts stopped, in order
+}
+
+// WaitingEntry is one person in the waiting room, as hosts see it.
+type WaitingEntry struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	SignedIn bool   `json:"signedIn"`
+	Reason   string `json:"reason"`
 }
 
 var (
@@ -115,9 +131,11 @@ func Join(ctx context.Context, opts Options) (*Client, error) {
 		opts.API = DefaultAPI()
 	}
 	wsURL := "ws" + strings.TrimPrefix(opts.BaseURL, "http") + "/ws"
-	conn, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{
-		HTTPHeader: http.Header{"Origin": []string{opts.BaseURL}},
-	})
+	hdr := http.Header{"Origin": []string{opts.BaseURL}}
+	if opts.Cookie != "" {
+		hdr.Set("Cookie", opts.Cookie)
+	}
+	conn, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPHeader: hdr})
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", wsURL, err)
 	}
@@ -135,7 +153,8 @@ func Join(ctx context.Context, opts Options) (*Client, error) {
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 
 	err = c.send(ctx, helloMsg{Type: "hello", V: 1, Client: "kaigi-go/test", Meeting: opts.Meeting, Name: opts.Name,
-		Resume: opts.Resume, Audio: contains(opts.Publish, "microphone"), Video: contains(opts.Publish, "camera")})
+		Resume: opts.Resume, Passcode: opts.Passcode, Device: opts.Device,
+		Audio: contains(opts.Publish, "microphone"), Video: contains(opts.Publish, "camera")})
 	if err != nil {
 		conn.CloseNow()
 		return nil, err
@@ -147,6 +166,12 @@ func Join(ctx context.Context, opts Options) (*Client, error) {
 	}
 	switch w.Type {
 	case "welcome":
+		if err := c.admitted(&w); err != nil {
+			c.Close()
+			return nil, err
+		}
+	case "waiting":
+		c.waiting = w.Reason
 	case "refused":
 		conn.CloseNow()
 		return nil, &Refused{Code: w.Code, Message: w.Message}
@@ -154,42 +179,44 @@ func Join(ctx context.Context, opts Options) (*Client, error) {
 		conn.CloseNow()
 		return nil, fmt.Errorf("expected welcome, got %q", w.Type)
 	}
-	c.self, c.roster, c.resume, c.resumed = w.Self, w.Participants, w.Resume, w.Resumed
+	go c.readLoop()
+	return c, nil
+}
+
+// admitted sets up media once welcome arrives (at once, or after the
+// waiting room).
+func (c *Client) admitted(w *inbound) error {
+	c.mu.Lock()
+	c.self, c.roster, c.resume, c.resumed, c.settings, c.waiting = w.Self, w.Participants, w.Resume, w.Resumed, w.Settings, ""
+	c.mu.Unlock()
 
 	var iceServers []webrtc.ICEServer
 	for _, s := range w.ICEServers {
 		iceServers = append(iceServers, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
 	}
-	c.pc, err = opts.API.NewPeerConnection(webrtc.Configuration{ICEServers: iceServers, BundlePolicy: webrtc.BundlePolicyMaxBundle})
+	pc, err := c.opts.API.NewPeerConnection(webrtc.Configuration{ICEServers: iceServers, BundlePolicy: webrtc.BundlePolicyMaxBundle})
 	if err != nil {
-		conn.CloseNow()
-		return nil, err
+		return err
 	}
-	c.pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
+	pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
 		if cand != nil {
 			_ = c.send(c.ctx, candidateMsg{Type: "candidate", Candidate: cand.ToJSON()})
 		}
 	})
-	c.pc.OnTrack(c.onTrack)
-	c.pc.OnConnectionStateChange(func(webrtc.PeerConnectionState) { c.notify() })
-
-	for _, src := range opts.Publish {
+	pc.OnTrack(c.onTrack)
+	pc.OnConnectionStateChange(func(webrtc.PeerConnectionState) { c.notify() })
+	c.negMu.Lock()
+	defer c.negMu.Unlock()
+	c.pc = pc
+	for _, src := range c.opts.Publish {
 		if err := c.addLocal(src); err != nil {
-			c.Close()
-			return nil, err
+			return err
 		}
 	}
-	go c.readLoop()
-	if len(opts.Publish) > 0 {
-		c.negMu.Lock()
-		err := c.offerLocked()
-		c.negMu.Unlock()
-		if err != nil {
-			c.Close()
-			return nil, err
-		}
+	if len(c.opts.Publish) > 0 {
+		return c.offerLocked()
 	}
-	return c, nil
+	return nil
 }
 
 func contains(list []string, s string) bool {
@@ -203,11 +230,14 @@ func contains(list []string, s string) bool {
 
 // Publish starts publishing a source and renegotiates.
 func (c *Client) Publish(source string) (*LocalTrack, error) {
+	c.negMu.Lock()
+	defer c.negMu.Unlock()
+	if c.pc == nil {
+		return nil, fmt.Errorf("publish %s: not admitted yet", source)
+	}
 	if err := c.addLocal(source); err != nil {
 		return nil, err
 	}
-	c.negMu.Lock()
-	defer c.negMu.Unlock()
 	return c.Local(source), c.offerLocked()
 }
 
@@ -228,6 +258,7 @@ func (c *Client) Unpublish(source string) error {
 	return c.offerLocked()
 }
 
+// addLocal adds a sending transceiver; negMu is held.
 func (c *Client) addLocal(source string) error {
 	var codec webrtc.RTPCodecCapability
 	switch source {
@@ -362,6 +393,28 @@ func (c *Client) handle(m *inbound) error {
 		c.mu.Lock()
 		c.closed = m.Reason
 		c.mu.Unlock()
+	case "welcome":
+		return c.admitted(m)
+	case "waiting":
+		c.mu.Lock()
+		c.waiting = m.Reason
+		c.mu.Unlock()
+	case "refused":
+		c.mu.Lock()
+		c.refusal = &Refused{Code: m.Code, Message: m.Message}
+		c.mu.Unlock()
+	case "waiting_room":
+		c.mu.Lock()
+		c.lobby = m.Entries
+		c.mu.Unlock()
+	case "settings":
+		c.mu.Lock()
+		c.settings = m.Settings
+		c.mu.Unlock()
+	case "media_stopped":
+		c.mu.Lock()
+		c.stopped = append(c.stopped, m.Source)
+		c.mu.Unlock()
 	case "pong":
 	default:
 		return fmt.Errorf("unexpected message type %q", m.Type)
@@ -430,7 +483,10 @@ func (c *Client) applyPendingLocked() {
 
 func (c *Client) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	mid := ""
-	for _, t := range c.pc.GetTransceivers() {
+	c.negMu.Lock()
+	pc := c.pc
+	c.negMu.Unlock()
+	for _, t := range pc.GetTransceivers() {
 		if t.Receiver() == recv {
 			mid = t.Mid()
 		}
@@ -482,8 +538,11 @@ func (c *Client) Drop() {
 func (c *Client) Close() {
 	c.cancel()
 	c.conn.CloseNow()
-	if c.pc != nil {
-		_ = c.pc.Close()
+	c.negMu.Lock()
+	pc := c.pc
+	c.negMu.Unlock()
+	if pc != nil {
+		_ = pc.Close()
 	}
 }
 
@@ -613,4 +672,56 @@ func (c *Client) Local(source string) *LocalTrack {
 }
 
 // ConnectionState is the PeerConnection's state.
-func (c *Client) ConnectionState() webrtc.PeerConnectionState { return c.pc.ConnectionState() }
+func (c *Client) ConnectionState() webrtc.PeerConnectionState {
+	c.negMu.Lock()
+	defer c.negMu.Unlock()
+	if c.pc == nil {
+		return webrtc.PeerConnectionStateNew
+	}
+	return c.pc.ConnectionState()
+}
+
+// Waiting returns why we wait in the waiting room, or "" once admitted.
+func (c *Client) Waiting() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.waiting
+}
+
+// Refusal returns the server's refusal after waiting (e.g. denied).
+func (c *Client) Refusal() *Refused {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.refusal
+}
+
+// WaitingRoom returns who waits, as the server last told this host.
+func (c *Client) WaitingRoom() []WaitingEntry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]WaitingEntry(nil), c.lobby...)
+}
+
+// Settings returns the meeting's settings as last received.
+func (c *Client) Settings() map[string]any {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.settings
+}
+
+// Stopped returns the sources hosts stopped, in order.
+func (c *Client) Stopped() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.stopped...)
+}
+
+// Control sends a host control (admit, deny, remove, mute, ...): typ with
+// extra fields. Refusals arrive as Errors().
+func (c *Client) Control(typ string, fields map[string]any) error {
+	m := map[string]any{"type": typ}
+	for k, v := range fields {
+		m[k] = v
+	}
+	return c.send(c.ctx, m)
+}

@@ -28,7 +28,11 @@ type LocalTrack struct {
 	ts  uint32
 
 	keyframeRequests atomic.Uint64
+	sent             atomic.Uint64
 }
+
+// Sent counts the RTP packets written to this track.
+func (t *LocalTrack) Sent() uint64 { return t.sent.Load() }
 
 func newLocalTrack(source string, track *webrtc.TrackLocalStaticRTP, tr *webrtc.RTPTransceiver) *LocalTrack {
 	return &LocalTrack{Source: source, track: track, sender: tr.Sender(), transceiver: tr}
@@ -72,6 +76,7 @@ func (t *LocalTrack) WriteFrame(payload []byte, mtu int, tsStep uint32) error {
 		if err := t.track.WriteRTP(&pkt); err != nil {
 			return err
 		}
+		t.sent.Add(1)
 		off = end
 		if len(payload) == 0 {
 			break

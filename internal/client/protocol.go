@@ -11,6 +11,7 @@ type Participant struct {
 	ID         string `json:"id"`
 	Name       string `json:"name"`
 	Role       string `json:"role"`
+	SignedIn   bool   `json:"signedIn"`
 	JoinedAt   string `json:"joinedAt"`
 	Audio      bool   `json:"audio"`
 	Video      bool   `json:"video"`
@@ -36,11 +37,14 @@ type inbound struct {
 	Type string `json:"type"`
 
 	// welcome
-	V            int           `json:"v"`
-	Self         Participant   `json:"self"`
-	Participants []Participant `json:"participants"`
-	Resume       string        `json:"resume"`
-	Resumed      bool          `json:"resumed"`
+	V            int            `json:"v"`
+	Self         Participant    `json:"self"`
+	Participants []Participant  `json:"participants"`
+	Resume       string         `json:"resume"`
+	Resumed      bool           `json:"resumed"`
+	Settings     map[string]any `json:"settings"`
+	Entries      []WaitingEntry `json:"entries"`
+	Source       string         `json:"source"`
 	ICEServers   []struct {
 		URLs       []string `json:"urls"`
 		Username   string   `json:"username"`
@@ -64,14 +68,16 @@ type inbound struct {
 }
 
 type helloMsg struct {
-	Type    string `json:"type"`
-	V       int    `json:"v"`
-	Client  string `json:"client"`
-	Meeting string `json:"meeting"`
-	Name    string `json:"name"`
-	Resume  string `json:"resume,omitempty"`
-	Audio   bool   `json:"audio"`
-	Video   bool   `json:"video"`
+	Type     string `json:"type"`
+	V        int    `json:"v"`
+	Client   string `json:"client"`
+	Meeting  string `json:"meeting"`
+	Name     string `json:"name"`
+	Resume   string `json:"resume,omitempty"`
+	Passcode string `json:"passcode,omitempty"`
+	Device   string `json:"device,omitempty"`
+	Audio    bool   `json:"audio"`
+	Video    bool   `json:"video"`
 }
 
 type offerMsg struct {

@@ -7,11 +7,15 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/kaigi-meet/kaigi/internal/auth"
+	"github.com/kaigi-meet/kaigi/internal/policy"
 )
 
 // Options are what the HTTP surface is built from.
 type Options struct {
 	Meetings Meetings
+	Accounts *auth.Service
 	// Signal serves the signalling WebSocket at /ws.
 	Signal http.Handler
 	// Metrics serves /metrics; nil leaves it out.
@@ -23,10 +27,26 @@ type Options struct {
 	Health func(ctx context.Context) error
 	// PublicURL, if set, is the origin used in links we hand out.
 	PublicURL string
-	// TLS says the server is served over HTTPS (adds HSTS).
+	// TLS says the server is served over HTTPS (HSTS, Secure cookies).
 	TLS    bool
 	Logger *slog.Logger
 }
+
+type api struct {
+	meetings  Meetings
+	accounts  *auth.Service
+	publicURL string
+	secure    bool
+	log       *slog.Logger
+	now       func() time.Time
+
+	lookupLimit *policy.Limiter // meeting look-ups per address
+	createLimit *policy.Limiter // meetings created per account
+}
+
+// The web client's pages: every one is the same single-page client, which
+// picks the screen from the path.
+var pages = []string{"/{$}", "/m/{id}", "/signin", "/signup", "/account", "/admin", "/schedule"}
 
 // New returns the server's root handler.
 func New(opts Options) http.Handler {
@@ -34,24 +54,48 @@ func New(opts Options) http.Handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	a := &api{meetings: opts.Meetings, publicURL: strings.TrimSuffix(opts.PublicURL, "/"), log: log, now: time.Now}
+	a := &api{
+		meetings: opts.Meetings, accounts: opts.Accounts, log: log, now: time.Now,
+		publicURL:   strings.TrimSuffix(opts.PublicURL, "/"),
+		secure:      opts.TLS || strings.HasPrefix(opts.PublicURL, "https:"),
+		lookupLimit: policy.NewLimiter(policy.Rate{Every: time.Second, Burst: 30}, nil),
+		createLimit: policy.NewLimiter(policy.Rate{Every: 10 * time.Second, Burst: 20}, nil),
+	}
 
 	mux := http.NewServeMux()
 	wc, err := loadWebClient(opts.Web)
+	for _, p := range pages {
+		if err != nil {
+			mux.HandleFunc("GET "+p, missingClient)
+		} else {
+			mux.HandleFunc("GET "+p, wc.index)
+		}
+	}
 	if err != nil {
 		log.Error("web client unavailable", "err", err)
-		mux.HandleFunc("GET /{$}", missingClient)
-		mux.HandleFunc("GET /m/{id}", missingClient)
 	} else {
-		mux.HandleFunc("GET /{$}", wc.index)
-		mux.HandleFunc("GET /m/{id}", wc.index)
 		mux.HandleFunc("GET /assets/", wc.assets)
 	}
 
-	// State-changing API calls must come from our own pages.
-	csrf := http.NewCrossOriginProtection()
-	mux.Handle("POST /api/meetings", csrf.Handler(http.HandlerFunc(a.createMeeting)))
+	mux.HandleFunc("POST /api/auth/signup", a.signUp)
+	mux.HandleFunc("POST /api/auth/signin", a.signIn)
+	mux.HandleFunc("POST /api/auth/signin/code", a.signInCode)
+	mux.HandleFunc("POST /api/auth/signout", a.signOut)
+	mux.HandleFunc("POST /api/auth/signout-everywhere", a.signOutEverywhere)
+	mux.HandleFunc("GET /api/me", a.me)
+	mux.HandleFunc("POST /api/me/2fa/begin", a.beginTOTP)
+	mux.HandleFunc("POST /api/me/2fa/confirm", a.confirmTOTP)
+	mux.HandleFunc("POST /api/me/2fa/disable", a.disableTOTP)
+	mux.HandleFunc("POST /api/me/2fa/recovery-codes", a.regenerateCodes)
+	mux.HandleFunc("GET /api/admin/org", a.getOrg)
+	mux.HandleFunc("PUT /api/admin/org", a.putOrg)
+	mux.HandleFunc("GET /api/admin/users", a.listUsers)
+	mux.HandleFunc("POST /api/admin/users", a.createUser)
+	mux.HandleFunc("POST /api/meetings", a.createMeeting)
+	mux.HandleFunc("GET /api/meetings", a.listMeetings)
 	mux.HandleFunc("GET /api/meetings/{id}", a.getMeeting)
+	mux.HandleFunc("PATCH /api/meetings/{id}", a.updateMeeting)
+	mux.HandleFunc("DELETE /api/meetings/{id}", a.deleteMeeting)
 
 	mux.Handle("GET /ws", opts.Signal)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -72,7 +116,14 @@ func New(opts Options) http.Handler {
 	if opts.Metrics != nil {
 		mux.Handle("GET /metrics", opts.Metrics)
 	}
-	return securityHeaders(opts.TLS, logRequests(log, mux))
+
+	// Every state-changing request must come from our own pages (the
+	// WebSocket checks its Origin itself).
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusForbidden, "cross_origin", "Requests from other sites are refused.")
+	}))
+	return securityHeaders(opts.TLS, logRequests(log, csrf.Handler(mux)))
 }
 
 // logRequests logs each request at debug level: method, path, status and

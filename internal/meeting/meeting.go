@@ -2,6 +2,7 @@ package meeting
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -11,31 +12,48 @@ const DefaultMaxParticipants = 100
 // Options configure a Meeting. The zero value is usable.
 type Options struct {
 	// MaxParticipants is the most people in the meeting at once, counting
-	// those whose place is kept while they reconnect.
+	// those waiting and those whose place is kept while they reconnect.
 	MaxParticipants int
+	// Bans are the bans already recorded for this meeting.
+	Bans []Ban
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
 
-// Meeting is the live state of one meeting: who is in it and how.
-// It is not safe for concurrent use (see the package comment).
+// Meeting is the live state of one meeting: who is in it, who waits, and
+// its rules. It is not safe for concurrent use (see the package comment).
 type Meeting struct {
-	id           ID
+	rec          Record
 	max          int
 	now          func() time.Time
-	participants []*Participant // in join order
+	participants []*Participant // admitted, in join order
+	waiting      []*Participant // in the waiting room, in arrival order
+	bans         []Ban
 }
 
-// JoinRequest is what a person asks for when joining. Passcode, account and
-// E2EE key package belong here as the features that need them arrive.
+// JoinRequest is what a person asks for when joining.
 type JoinRequest struct {
-	Name  string
-	Media MediaState
+	Name     string
+	Media    MediaState
+	Identity Identity
+	Passcode string
 }
 
-// New returns an empty meeting.
-func New(id ID, opts Options) *Meeting {
-	m := &Meeting{id: id, max: opts.MaxParticipants, now: opts.Now}
+// JoinResult is the outcome of a successful Join.
+type JoinResult struct {
+	// Participant is the joiner, admitted or waiting (see its Waiting).
+	Participant Participant
+	// Admitted lists waiting people the join let in (a host arriving when
+	// there is no waiting room).
+	Admitted []Participant
+	// Rewaiting lists waiting people whose reason changed (a host arriving
+	// turns "waiting for the host" into "waiting to be admitted").
+	Rewaiting []Participant
+}
+
+// New returns an empty meeting for a stored record.
+func New(rec Record, opts Options) *Meeting {
+	m := &Meeting{rec: rec, max: opts.MaxParticipants, now: opts.Now, bans: slices.Clone(opts.Bans)}
 	if m.max <= 0 {
 		m.max = DefaultMaxParticipants
 	}
@@ -46,39 +64,376 @@ func New(id ID, opts Options) *Meeting {
 }
 
 // ID returns the meeting's ID.
-func (m *Meeting) ID() ID { return m.id }
+func (m *Meeting) ID() ID { return m.rec.ID }
 
-// Join admits a new participant and returns them.
-func (m *Meeting) Join(req JoinRequest) (Participant, error) {
+// Settings returns the meeting's current settings.
+func (m *Meeting) Settings() Settings { return m.rec.Settings }
+
+// Join decides what happens to someone asking to join: admitted, waiting,
+// or refused with one of ErrBadName, ErrBanned, ErrLocked,
+// ErrSignInRequired, ErrWrongPasscode or ErrMeetingFull. The meeting's
+// owner is never kept out of their own meeting.
+func (m *Meeting) Join(req JoinRequest) (JoinResult, error) {
 	name, err := NormaliseName(req.Name)
 	if err != nil {
-		return Participant{}, err
+		return JoinResult{}, err
 	}
-	if len(m.participants) >= m.max {
-		return Participant{}, ErrMeetingFull
+	owner := m.IsOwner(req.Identity)
+	s := m.rec.Settings
+	if !owner {
+		switch {
+		case m.banned(req.Identity):
+			return JoinResult{}, ErrBanned
+		case s.Locked:
+			return JoinResult{}, ErrLocked
+		case s.RequireSignIn && req.Identity.UserID == "":
+			return JoinResult{}, ErrSignInRequired
+		case s.Passcode && !passcodeMatches(m.rec.Passcode, req.Passcode):
+			return JoinResult{}, ErrWrongPasscode
+		}
 	}
+	if len(m.participants)+len(m.waiting) >= m.max {
+		return JoinResult{}, ErrMeetingFull
+	}
+
 	p := &Participant{
 		ID:        m.freshParticipantID(),
 		Name:      name,
 		Role:      RoleParticipant,
+		Identity:  req.Identity,
 		JoinedAt:  m.now().UTC(),
 		Media:     req.Media,
 		Connected: true,
 	}
+	if owner {
+		p.Role = RoleHost
+	}
+	switch {
+	case owner:
+	case !s.JoinBeforeHost && !m.hostPresent():
+		p.Waiting = WaitForHost
+	case s.WaitingRoom:
+		p.Waiting = WaitForRoom
+	}
+	if p.Waiting != "" {
+		m.waiting = append(m.waiting, p)
+		return JoinResult{Participant: *p}, nil
+	}
+	m.participants = append(m.participants, p)
+	res := JoinResult{Participant: *p}
+	res.Admitted, res.Rewaiting = m.settle()
+	return res, nil
+}
+
+// settle moves waiting people along after something changed: those waiting
+// for a host wait to be admitted once a host is there, or come in if there
+// is no waiting room; with no waiting room and a host (or join-before-host),
+// everyone waiting comes in.
+func (m *Meeting) settle() (admitted, rewaiting []Participant) {
+	s := m.rec.Settings
+	hostHere := s.JoinBeforeHost || m.hostPresent()
+	var still []*Participant
+	for _, p := range m.waiting {
+		switch {
+		case !hostHere:
+			still = append(still, p)
+		case !s.WaitingRoom:
+			p.Waiting = ""
+			p.JoinedAt = m.now().UTC()
+			m.participants = append(m.participants, p)
+			admitted = append(admitted, *p)
+		default:
+			if p.Waiting != WaitForRoom {
+				p.Waiting = WaitForRoom
+				rewaiting = append(rewaiting, *p)
+			}
+			still = append(still, p)
+		}
+	}
+	m.waiting = still
+	return admitted, rewaiting
+}
+
+// hostPresent reports whether a host or co-host is admitted.
+func (m *Meeting) hostPresent() bool {
+	for _, p := range m.participants {
+		if p.Role.moderates() {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *Meeting) banned(id Identity) bool {
+	for _, b := range m.bans {
+		switch {
+		case b.Kind == BanUser && id.UserID != "" && b.Value == id.UserID,
+			b.Kind == BanDevice && id.Device != "" && b.Value == id.Device,
+			b.Kind == BanAddress && id.UserID == "" && id.Addr.IsValid() && b.Value == id.Addr.String():
+			return true
+		}
+	}
+	return false
+}
+
+// Admit lets someone in from the waiting room.
+func (m *Meeting) Admit(by, id ParticipantID) (Participant, error) {
+	if err := m.check(by, ActAdmit); err != nil {
+		return Participant{}, err
+	}
+	i := m.waitingIndex(id)
+	if i < 0 {
+		return Participant{}, fmt.Errorf("admit %s: %w", id, ErrNotWaiting)
+	}
+	p := m.waiting[i]
+	m.waiting = slices.Delete(m.waiting, i, i+1)
+	p.Waiting = ""
+	p.JoinedAt = m.now().UTC()
 	m.participants = append(m.participants, p)
 	return *p, nil
 }
 
-// Leave removes a participant and returns them as they were.
+// AdmitAll lets everyone in from the waiting room.
+func (m *Meeting) AdmitAll(by ParticipantID) ([]Participant, error) {
+	if err := m.check(by, ActAdmit); err != nil {
+		return nil, err
+	}
+	var out []Participant
+	for len(m.waiting) > 0 {
+		p, _ := m.Admit(by, m.waiting[0].ID)
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// Deny turns someone away from the waiting room.
+func (m *Meeting) Deny(by, id ParticipantID) (Participant, error) {
+	if err := m.check(by, ActAdmit); err != nil {
+		return Participant{}, err
+	}
+	i := m.waitingIndex(id)
+	if i < 0 {
+		return Participant{}, fmt.Errorf("deny %s: %w", id, ErrNotWaiting)
+	}
+	p := m.waiting[i]
+	m.waiting = slices.Delete(m.waiting, i, i+1)
+	return *p, nil
+}
+
+// Leave removes a participant, admitted or waiting, and returns them as
+// they were.
 func (m *Meeting) Leave(id ParticipantID) (Participant, error) {
+	if i := m.waitingIndex(id); i >= 0 {
+		p := m.waiting[i]
+		m.waiting = slices.Delete(m.waiting, i, i+1)
+		return *p, nil
+	}
 	for i, p := range m.participants {
 		if p.ID == id {
-			m.participants = append(m.participants[:i], m.participants[i+1:]...)
+			m.participants = slices.Delete(m.participants, i, i+1)
 			return *p, nil
 		}
 	}
 	return Participant{}, fmt.Errorf("leave %s: %w", id, ErrNoSuchParticipant)
 }
+
+// Remove takes a participant out at a host's request. With ban, it also
+// returns the bans that keep them out: their account, their browser, and,
+// for a guest, their network address.
+func (m *Meeting) Remove(by, id ParticipantID, ban bool) (Participant, []Ban, error) {
+	if err := m.check(by, ActRemove); err != nil {
+		return Participant{}, nil, err
+	}
+	target := m.find(id)
+	if target == nil {
+		if i := m.waitingIndex(id); i >= 0 {
+			target = m.waiting[i]
+		}
+	}
+	switch {
+	case target == nil:
+		return Participant{}, nil, fmt.Errorf("remove %s: %w", id, ErrNoSuchParticipant)
+	case target.ID == by || target.Role == RoleHost:
+		return Participant{}, nil, fmt.Errorf("remove %s: %w", id, ErrForbidden)
+	}
+	p, _ := m.Leave(id)
+	var bans []Ban
+	if ban {
+		if p.Identity.UserID != "" {
+			bans = append(bans, Ban{BanUser, p.Identity.UserID})
+		}
+		if p.Identity.Device != "" {
+			bans = append(bans, Ban{BanDevice, p.Identity.Device})
+		}
+		if p.Identity.UserID == "" && p.Identity.Addr.IsValid() {
+			bans = append(bans, Ban{BanAddress, p.Identity.Addr.String()})
+		}
+		m.bans = append(m.bans, bans...)
+	}
+	return p, bans, nil
+}
+
+// Mute turns a participant's microphone off at a host's request.
+func (m *Meeting) Mute(by, id ParticipantID) (Participant, error) {
+	if err := m.check(by, ActMuteOthers); err != nil {
+		return Participant{}, err
+	}
+	p := m.find(id)
+	if p == nil {
+		return Participant{}, fmt.Errorf("mute %s: %w", id, ErrNoSuchParticipant)
+	}
+	p.Media.Audio = false
+	p.MutedByHost = true
+	return *p, nil
+}
+
+// MuteAll mutes everyone but the hosts and co-hosts, returning those it
+// muted.
+func (m *Meeting) MuteAll(by ParticipantID) ([]Participant, error) {
+	if err := m.check(by, ActMuteOthers); err != nil {
+		return nil, err
+	}
+	var out []Participant
+	for _, p := range m.participants {
+		if p.ID != by && !p.Role.moderates() {
+			p.Media.Audio = false
+			p.MutedByHost = true
+			out = append(out, *p)
+		}
+	}
+	return out, nil
+}
+
+// StopVideo stops a participant's camera, or with screen their screen
+// share, at a host's request.
+func (m *Meeting) StopVideo(by, id ParticipantID, screen bool) (Participant, error) {
+	if err := m.check(by, ActStopVideo); err != nil {
+		return Participant{}, err
+	}
+	p := m.find(id)
+	if p == nil {
+		return Participant{}, fmt.Errorf("stop video of %s: %w", id, ErrNoSuchParticipant)
+	}
+	if screen {
+		p.Media.Screen, p.ScreenStoppedByHost = false, true
+	} else {
+		p.Media.Video, p.VideoStoppedByHost = false, true
+	}
+	return *p, nil
+}
+
+// Rename changes a participant's display name: their own if the meeting
+// lets them, anyone's for a host.
+func (m *Meeting) Rename(by, id ParticipantID, name string) (Participant, error) {
+	act := ActRenameOthers
+	if by == id {
+		act = ActRenameSelf
+	}
+	if err := m.check(by, act); err != nil {
+		return Participant{}, err
+	}
+	name, err := NormaliseName(name)
+	if err != nil {
+		return Participant{}, err
+	}
+	p := m.find(id)
+	if p == nil {
+		return Participant{}, fmt.Errorf("rename %s: %w", id, ErrNoSuchParticipant)
+	}
+	p.Name = name
+	return *p, nil
+}
+
+// SetRole makes a participant a co-host or takes it back. A new co-host
+// counts as a host being present, which may let people in.
+func (m *Meeting) SetRole(by, id ParticipantID, role Role) (JoinResult, error) {
+	if err := m.check(by, ActSetRoles); err != nil {
+		return JoinResult{}, err
+	}
+	p := m.find(id)
+	switch {
+	case p == nil:
+		return JoinResult{}, fmt.Errorf("set role of %s: %w", id, ErrNoSuchParticipant)
+	case p.Role == RoleHost || (role != RoleCoHost && role != RoleParticipant):
+		return JoinResult{}, fmt.Errorf("set role of %s to %q: %w", id, role, ErrBadRole)
+	}
+	p.Role = role
+	res := JoinResult{Participant: *p}
+	res.Admitted, res.Rewaiting = m.settle()
+	return res, nil
+}
+
+// UpdateSettings replaces the meeting's settings at a host's request. The
+// passcode itself cannot be changed mid-meeting. Turning the waiting room
+// off lets everyone waiting in.
+func (m *Meeting) UpdateSettings(by ParticipantID, s Settings) (JoinResult, error) {
+	if err := m.check(by, ActChangeSettings); err != nil {
+		return JoinResult{}, err
+	}
+	if err := s.Validate(); err != nil {
+		return JoinResult{}, err
+	}
+	if s.Passcode && m.rec.Passcode == "" {
+		return JoinResult{}, fmt.Errorf("%w: this meeting has no passcode to require", ErrBadSettings)
+	}
+	m.rec.Settings = s
+	var res JoinResult
+	res.Admitted, res.Rewaiting = m.settle()
+	return res, nil
+}
+
+// SetMedia records what a participant is sending. Unmuting after a host's
+// mute needs the meeting's permission; sharing the screen always does.
+// It reports whether anything changed.
+func (m *Meeting) SetMedia(id ParticipantID, media MediaState) (Participant, bool, error) {
+	p := m.find(id)
+	if p == nil {
+		return Participant{}, false, fmt.Errorf("set media of %s: %w", id, ErrNoSuchParticipant)
+	}
+	if media.Audio && p.MutedByHost && !p.Media.Audio {
+		if !Allowed(p.Role, ActUnmuteSelf, m.rec.Settings) {
+			return *p, false, fmt.Errorf("unmute: %w", ErrForbidden)
+		}
+		p.MutedByHost = false
+	}
+	if media.Screen && !p.Media.Screen && !Allowed(p.Role, ActShareScreen, m.rec.Settings) {
+		return *p, false, fmt.Errorf("share screen: %w", ErrForbidden)
+	}
+	if media.Video {
+		p.VideoStoppedByHost = false
+	}
+	if media.Screen {
+		p.ScreenStoppedByHost = false
+	}
+	changed := p.Media != media
+	p.Media = media
+	return *p, changed, nil
+}
+
+// MayForward says which of a participant's media the server may forward:
+// not a microphone a host muted, nor a camera or screen a host stopped,
+// nor a screen share the participant is no longer allowed. The SFU
+// enforces it, so a client that ignores a host's order is still silenced.
+func (m *Meeting) MayForward(id ParticipantID) MediaState {
+	p := m.find(id)
+	if p == nil {
+		return MediaState{}
+	}
+	return MediaState{
+		Audio:  !p.MutedByHost,
+		Video:  !p.VideoStoppedByHost,
+		Screen: !p.ScreenStoppedByHost && Allowed(p.Role, ActShareScreen, m.rec.Settings),
+	}
+}
+
+// Can reports whether a participant may do act now.
+func (m *Meeting) Can(id ParticipantID, act Action) bool {
+	p := m.find(id)
+	return p != nil && Allowed(p.Role, act, m.rec.Settings)
+}
+
+// CheckEnd checks that a participant may end the meeting for everyone.
+func (m *Meeting) CheckEnd(by ParticipantID) error { return m.check(by, ActEndForAll) }
 
 // SetConnected records that a participant's connection was lost (false) or
 // is back (true). It reports whether anything changed.
@@ -92,19 +447,7 @@ func (m *Meeting) SetConnected(id ParticipantID, connected bool) (Participant, b
 	return *p, changed, nil
 }
 
-// SetMedia records what a participant is sending. It reports whether
-// anything changed.
-func (m *Meeting) SetMedia(id ParticipantID, media MediaState) (Participant, bool, error) {
-	p := m.find(id)
-	if p == nil {
-		return Participant{}, false, fmt.Errorf("set media of %s: %w", id, ErrNoSuchParticipant)
-	}
-	changed := p.Media != media
-	p.Media = media
-	return *p, changed, nil
-}
-
-// Participant returns one participant.
+// Participant returns one admitted participant.
 func (m *Meeting) Participant(id ParticipantID) (Participant, bool) {
 	if p := m.find(id); p != nil {
 		return *p, true
@@ -112,7 +455,7 @@ func (m *Meeting) Participant(id ParticipantID) (Participant, bool) {
 	return Participant{}, false
 }
 
-// Participants returns everyone in the meeting in join order.
+// Participants returns everyone admitted, in join order.
 func (m *Meeting) Participants() []Participant {
 	out := make([]Participant, len(m.participants))
 	for i, p := range m.participants {
@@ -121,8 +464,26 @@ func (m *Meeting) Participants() []Participant {
 	return out
 }
 
-// Len returns the number of participants, connected or not.
-func (m *Meeting) Len() int { return len(m.participants) }
+// Waiting returns everyone in the waiting room, in arrival order.
+func (m *Meeting) Waiting() []Participant {
+	out := make([]Participant, len(m.waiting))
+	for i, p := range m.waiting {
+		out[i] = *p
+	}
+	return out
+}
+
+// Len returns the number of people in the meeting, admitted or waiting.
+func (m *Meeting) Len() int { return len(m.participants) + len(m.waiting) }
+
+// check returns ErrForbidden unless participant by may do act.
+func (m *Meeting) check(by ParticipantID, act Action) error {
+	p := m.find(by)
+	if p == nil || !Allowed(p.Role, act, m.rec.Settings) {
+		return fmt.Errorf("%s: %w", act, ErrForbidden)
+	}
+	return nil
+}
 
 func (m *Meeting) find(id ParticipantID) *Participant {
 	for _, p := range m.participants {
@@ -133,11 +494,20 @@ func (m *Meeting) find(id ParticipantID) *Participant {
 	return nil
 }
 
+func (m *Meeting) waitingIndex(id ParticipantID) int {
+	return slices.IndexFunc(m.waiting, func(p *Participant) bool { return p.ID == id })
+}
+
 func (m *Meeting) freshParticipantID() ParticipantID {
 	for {
 		id := NewParticipantID()
-		if m.find(id) == nil {
+		if m.find(id) == nil && m.waitingIndex(id) < 0 {
 			return id
 		}
 	}
+}
+
+// IsOwner reports whether an identity is the meeting's owner (its host).
+func (m *Meeting) IsOwner(id Identity) bool {
+	return m.rec.OwnerID != "" && id.UserID == m.rec.OwnerID
 }

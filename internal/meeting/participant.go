@@ -1,16 +1,23 @@
 package meeting
 
-import "time"
+import (
+	"net/netip"
+	"time"
+)
 
 // Role is what a participant may do in a meeting.
 type Role string
 
-// The roles. Hosts and co-hosts moderate; everyone else participates.
+// The roles. The host owns the meeting; co-hosts help moderate; everyone
+// else participates.
 const (
 	RoleHost        Role = "host"
 	RoleCoHost      Role = "cohost"
 	RoleParticipant Role = "participant"
 )
+
+// moderates reports whether the role may moderate (host or co-host).
+func (r Role) moderates() bool { return r == RoleHost || r == RoleCoHost }
 
 // MediaState is what a participant says it is sending, for others' rosters.
 type MediaState struct {
@@ -19,14 +26,46 @@ type MediaState struct {
 	Screen bool // sharing the screen
 }
 
-// Participant is one person in a meeting, as every roster shows them.
+// Identity is who is asking to join, as far as the server can tell.
+type Identity struct {
+	// UserID is the signed-in account, or "" for a guest.
+	UserID string
+	// Device is the browser's own random ID, or "".
+	Device string
+	// Addr is the network address the request came from.
+	Addr netip.Addr
+}
+
+// WaitReason says why a joiner waits.
+type WaitReason string
+
+// The reasons to wait.
+const (
+	WaitForHost WaitReason = "host_absent"  // no host yet, and join-before-host is off
+	WaitForRoom WaitReason = "waiting_room" // a host must admit them
+)
+
+// Participant is one person in a meeting (or in its waiting room).
 type Participant struct {
 	ID       ParticipantID
 	Name     string
 	Role     Role
+	Identity Identity
+	// JoinedAt is when they were admitted (for those waiting: when they
+	// arrived).
 	JoinedAt time.Time
 	Media    MediaState
 	// Connected is false while the participant's connection is lost and the
 	// meeting keeps their place for them to come back.
 	Connected bool
+	// Waiting is set while they are in the waiting room, with the reason.
+	Waiting WaitReason
+	// MutedByHost is set when a host muted them; they may unmute only if
+	// the meeting allows it. VideoStoppedByHost and ScreenStoppedByHost
+	// are set when a host stopped their camera or screen share, until they
+	// start it again themselves.
+	MutedByHost, VideoStoppedByHost, ScreenStoppedByHost bool
 }
+
+// SignedIn reports whether the participant joined with an account.
+func (p Participant) SignedIn() bool { return p.Identity.UserID != "" }

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -82,4 +83,52 @@ func receiving(t *testing.T, c *client.Client, from *client.Client, source strin
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// joinAs joins with full options; it does not pump media (someone in the
+// waiting room has no tracks yet). A refusal is returned, not fatal.
+func (s *testServer) joinAs(t *testing.T, opts client.Options) (*client.Client, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	opts.BaseURL = s.URL
+	c, err := client.Join(ctx, opts)
+	if err == nil {
+		t.Cleanup(c.Close)
+	}
+	return c, err
+}
+
+// mustJoinAs is joinAs that fails the test on refusal.
+func (s *testServer) mustJoinAs(t *testing.T, opts client.Options) *client.Client {
+	t.Helper()
+	c, err := s.joinAs(t, opts)
+	if err != nil {
+		t.Fatalf("%s joins: %v", opts.Name, err)
+	}
+	return c
+}
+
+// refusedWith checks a join was refused with code.
+func refusedWith(t *testing.T, err error, code string) {
+	t.Helper()
+	var r *client.Refused
+	if !errors.As(err, &r) || r.Code != code {
+		t.Fatalf("join: %v, want refused %s", err, code)
+	}
+	if r.Message == "" {
+		t.Fatalf("refused %s without a message", code)
+	}
+}
+
+// lastError waits for the server's latest error message to c and returns
+// its code.
+func lastError(t *testing.T, c *client.Client, before int) string {
+	t.Helper()
+	err := c.WaitFor(waitCtx(t), "an error from the server", func() bool { return len(c.Errors()) > before })
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := c.Errors()
+	return errs[len(errs)-1].Code
 }

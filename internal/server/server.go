@@ -16,6 +16,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/kaigi-meet/kaigi/internal/auth"
 	"github.com/kaigi-meet/kaigi/internal/config"
 	"github.com/kaigi-meet/kaigi/internal/httpapi"
 	"github.com/kaigi-meet/kaigi/internal/metrics"
@@ -29,10 +30,11 @@ const Version = "0.1.0"
 
 // Server is a running Kaigi node.
 type Server struct {
-	cfg    config.Config
-	log    *slog.Logger
-	db     *store.SQLite
-	sfu    *sfu.SFU
+	cfg      config.Config
+	log      *slog.Logger
+	db       *store.SQLite
+	accounts *auth.Service
+	sfu      *sfu.SFU
 	signal *signal.Server
 	http   *http.Server
 	ln     net.Listener
@@ -49,6 +51,8 @@ type Options struct {
 	// WrapListener, if set, wraps the HTTP listener (tests use it to cut
 	// connections as a failing network would).
 	WrapListener func(net.Listener) net.Listener
+	// HashParams, if set, replace argon2id's costs (tests make them cheap).
+	HashParams auth.HashParams
 }
 
 // New opens the database, builds every component and listens on
@@ -64,11 +68,16 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	db, err := store.OpenSQLite(ctx, cfg.Data)
+	sealer, err := auth.LoadOrCreateSealer(cfg.Data)
+	if err != nil {
+		return nil, err
+	}
+	db, err := store.OpenSQLite(ctx, cfg.Data, sealer)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, db: db}
+	s.accounts = auth.NewService(auth.Options{Store: db, Sealer: sealer, Hash: opts.HashParams, Logger: log})
 	ok := false
 	defer func() {
 		if !ok {
@@ -89,7 +98,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 	}
 
 	sigOpts := signal.Options{
-		Meetings:        db,
+		Meetings:        directory{db},
+		Identify:        httpapi.Identify(s.accounts),
 		SFU:             s.sfu,
 		Logger:          log,
 		ServerVersion:   "kaigi/" + Version,
@@ -109,6 +119,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 
 	handler := httpapi.New(httpapi.Options{
 		Meetings:  db,
+		Accounts:  s.accounts,
 		Signal:    s.signal,
 		Web:       opts.Web,
 		PublicURL: cfg.PublicURL,
@@ -167,6 +178,10 @@ func (s *Server) URL() string {
 
 // SFU returns the server's SFU (for tests and metrics).
 func (s *Server) SFU() *sfu.SFU { return s.sfu }
+
+// Accounts returns the server's account service (for the admin command
+// and tests).
+func (s *Server) Accounts() *auth.Service { return s.accounts }
 
 // Serve serves until ctx is cancelled, then shuts down gracefully: clients
 // are told the server is stopping, sockets close, the database is closed.

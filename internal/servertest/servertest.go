@@ -3,19 +3,18 @@
 package servertest
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
-	"io"
 	"io/fs"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
 
+	"github.com/kaigi-meet/kaigi/internal/auth"
 	"github.com/kaigi-meet/kaigi/internal/config"
 	"github.com/kaigi-meet/kaigi/internal/server"
 	"github.com/kaigi-meet/kaigi/internal/signal"
@@ -35,8 +34,33 @@ type Options struct {
 type Server struct {
 	*server.Server
 	// URL is its origin, without a trailing slash.
-	URL string
-	ln  *cuttableListener
+	URL  string
+	ln   *cuttableListener
+	logs *syncBuffer
+
+	adminOnce sync.Once
+	admin     *Account
+}
+
+// Logs returns everything the server has logged so far (at debug level),
+// for tests that check what must never be logged.
+func (s *Server) Logs() string { return s.logs.String() }
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // DropConnections closes every TCP connection the server has accepted, as
@@ -83,18 +107,25 @@ func Start(t testing.TB, opts Options) *Server {
 	if opts.Config != nil {
 		opts.Config(&cfg)
 	}
+	// Everything is captured at debug level; warnings and errors (or all,
+	// with KAIGI_TEST_DEBUG) also go to stderr.
+	logs := &syncBuffer{}
 	level := slog.LevelWarn
 	if os.Getenv("KAIGI_TEST_DEBUG") != "" {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	log := slog.New(teeHandler{
+		slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}),
+		slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}),
+	})
 	web := opts.Web
 	if web == nil {
 		web = fstest.MapFS{"index.html": {Data: []byte("<!doctype html><title>test</title>")}}
 	}
 	cl := &cuttableListener{conns: make(map[net.Conn]struct{})}
 	wrap := func(ln net.Listener) net.Listener { cl.Listener = ln; return cl }
-	srv, err := server.New(context.Background(), cfg, server.Options{Logger: log, Web: web, SignalOptions: opts.Signal, WrapListener: wrap})
+	srv, err := server.New(context.Background(), cfg, server.Options{Logger: log, Web: web, SignalOptions: opts.Signal,
+		WrapListener: wrap, HashParams: auth.HashParams{Memory: 1024, Time: 1, Threads: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,24 +142,31 @@ func Start(t testing.TB, opts Options) *Server {
 		cancel()
 		wg.Wait()
 	})
-	return &Server{Server: srv, URL: strings.TrimSuffix(srv.URL(), "/"), ln: cl}
+	return &Server{Server: srv, URL: strings.TrimSuffix(srv.URL(), "/"), ln: cl, logs: logs}
 }
 
-// NewMeeting creates a meeting through the HTTP API and returns its ID.
-func (s *Server) NewMeeting(t testing.TB) string {
-	t.Helper()
-	resp, err := http.Post(s.URL+"/api/meetings", "application/json", nil)
-	if err != nil {
-		t.Fatal(err)
+// teeHandler sends each record to two handlers, each with its own level.
+type teeHandler [2]slog.Handler
+
+func (t teeHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return t[0].Enabled(ctx, l) || t[1].Enabled(ctx, l)
+}
+
+func (t teeHandler) Handle(ctx context.Context, r slog.Record) error {
+	for _, h := range t {
+		if h.Enabled(ctx, r.Level) {
+			if err := h.Handle(ctx, r.Clone()); err != nil {
+				return err
+			}
+		}
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		b, _ := io.ReadAll(resp.Body)
-		t.Fatalf("create meeting: %s %s", resp.Status, b)
-	}
-	var m struct{ ID string }
-	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
-		t.Fatal(err)
-	}
-	return m.ID
+	return nil
+}
+
+func (t teeHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return teeHandler{t[0].WithAttrs(as), t[1].WithAttrs(as)}
+}
+
+func (t teeHandler) WithGroup(g string) slog.Handler {
+	return teeHandler{t[0].WithGroup(g), t[1].WithGroup(g)}
 }

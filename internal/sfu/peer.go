@@ -40,6 +40,9 @@ type Peer struct {
 	published map[string]Source
 	// upTracks are this peer's live published tracks by mid.
 	upTracks map[string]*UpTrack
+	// blocked are the sources a host stopped; tracks published for them
+	// later start blocked too.
+	blocked map[Source]bool
 	// downs are this peer's subscriptions.
 	downs map[*UpTrack]*DownTrack
 	// pendingCandidates wait for a remote description.
@@ -60,6 +63,7 @@ func newPeer(r *Router, participant string, pc *webrtc.PeerConnection, sig Signa
 		log:         r.log.With("participant", participant),
 		published:   make(map[string]Source),
 		upTracks:    make(map[string]*UpTrack),
+		blocked:     make(map[Source]bool),
 		downs:       make(map[*UpTrack]*DownTrack),
 	}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
@@ -223,6 +227,19 @@ func (p *Peer) applyPendingCandidatesLocked() {
 	p.pendingCandidates = nil
 }
 
+// SetBlocked stops (or resumes) forwarding what the participant sends for a
+// source, whatever the participant's client does.
+func (p *Peer) SetBlocked(source Source, blocked bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.blocked[source] = blocked
+	for _, up := range p.upTracks {
+		if up.source == source {
+			up.blocked.Store(blocked)
+		}
+	}
+}
+
 // ConnectionState returns the state of the peer's PeerConnection.
 func (p *Peer) ConnectionState() webrtc.PeerConnectionState {
 	return p.pc.ConnectionState()
@@ -273,6 +290,7 @@ func (p *Peer) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 		return
 	}
 	up := newUpTrack(p, source, mid, remote, recv)
+	up.blocked.Store(p.blocked[source])
 	p.upTracks[mid] = up
 	p.mu.Unlock()
 

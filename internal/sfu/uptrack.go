@@ -31,6 +31,10 @@ type UpTrack struct {
 	// change so that the forwarding loop reads it without a lock.
 	downs atomic.Pointer[[]*DownTrack]
 
+	// blocked stops forwarding: a host muted the microphone or stopped the
+	// camera, and the server, not the client's good will, enforces it.
+	blocked atomic.Bool
+
 	mu     sync.Mutex // guards changes to downs, closed and keyframe state
 	closed bool
 	// lastKeyframeRequest and keyframePending throttle requests.
@@ -85,6 +89,9 @@ func (u *UpTrack) forward() {
 			return
 		}
 		if pkt.Unmarshal(buf[:n]) != nil {
+			continue
+		}
+		if u.blocked.Load() {
 			continue
 		}
 		var level []byte

@@ -38,6 +38,17 @@ const (
 	codeBadName            = "bad_name"
 	codeUnsupportedVersion = "unsupported_version"
 	codeBadRequest         = "bad_request"
+	codeWrongPasscode      = "wrong_passcode"
+	codeMeetingLocked      = "meeting_locked"
+	codeBanned             = "banned"
+	codeSignInRequired     = "sign_in_required"
+	codeRateLimited        = "rate_limited"
+	codeDenied             = "denied"
+	codeForbidden          = "forbidden"
+	codeNotWaiting         = "not_waiting"
+	codeNoSuchParticipant  = "no_such_participant"
+	codeBadSettings        = "bad_settings"
+	codeBadRole            = "bad_role"
 )
 
 // clientMessage is every client message in one struct: the fields a type
@@ -50,10 +61,19 @@ type clientMessage struct {
 	V          int    `json:"v"`
 	Client     string `json:"client"`
 	Meeting    string `json:"meeting"`
-	Name       string `json:"name"`
+	Name       string `json:"name"` // also rename
 	Passcode   string `json:"passcode"`
 	Resume     string `json:"resume"`
+	Device     string `json:"device"`
 	KeyPackage string `json:"keyPackage"`
+
+	// host controls
+	Participant string            `json:"participant"`
+	All         bool              `json:"all"`
+	Ban         bool              `json:"ban"`
+	Role        string            `json:"role"`
+	Locked      bool              `json:"locked"`
+	Settings    *meeting.Settings `json:"settings"`
 
 	// hello, media
 	Audio  bool `json:"audio"`
@@ -99,8 +119,8 @@ func decodeClientMessage(b []byte) (*clientMessage, error) {
 	}
 	switch m.Type {
 	case "hello":
-		if len(m.Client) > maxClientString {
-			return &m, badMessage("The client field is too long.")
+		if len(m.Client) > maxClientString || len(m.Device) > maxClientString || len(m.Passcode) > maxClientString {
+			return &m, badMessage("A field of hello is too long.")
 		}
 	case "offer":
 		if m.SDP == "" {
@@ -117,7 +137,27 @@ func decodeClientMessage(b []byte) (*clientMessage, error) {
 		if m.Candidate == nil {
 			return &m, badMessage("A candidate message needs a candidate.")
 		}
-	case "media", "ping", "leave", "ready":
+	case "media", "ping", "leave", "ready", "mute_all", "end", "lock":
+	case "admit":
+		if m.Participant == "" && !m.All {
+			return &m, badMessage("Say whom to admit, or all.")
+		}
+	case "deny", "remove", "mute", "stop_video":
+		if m.Participant == "" {
+			return &m, badMessage("Say which participant.")
+		}
+	case "rename":
+		if m.Participant == "" || len(m.Name) > 4*meeting.MaxNameLength {
+			return &m, badMessage("Say which participant and a name of at most %d characters.", meeting.MaxNameLength)
+		}
+	case "set_role":
+		if m.Participant == "" || m.Role == "" {
+			return &m, badMessage("Say which participant and which role.")
+		}
+	case "settings":
+		if m.Settings == nil {
+			return &m, badMessage("A settings message needs settings.")
+		}
 	case "":
 		return &m, badMessage("The message has no type.")
 	default:
@@ -140,6 +180,7 @@ type participantJSON struct {
 	ID         string `json:"id"`
 	Name       string `json:"name"`
 	Role       string `json:"role"`
+	SignedIn   bool   `json:"signedIn"`
 	JoinedAt   string `json:"joinedAt"`
 	Audio      bool   `json:"audio"`
 	Video      bool   `json:"video"`
@@ -156,6 +197,7 @@ func toParticipantJSON(p meeting.Participant) participantJSON {
 		ID:         string(p.ID),
 		Name:       p.Name,
 		Role:       string(p.Role),
+		SignedIn:   p.SignedIn(),
 		JoinedAt:   p.JoinedAt.UTC().Format(time.RFC3339),
 		Audio:      p.Media.Audio,
 		Video:      p.Media.Video,
@@ -181,6 +223,7 @@ type welcomeMsg struct {
 	Resume       string            `json:"resume"`
 	Resumed      bool              `json:"resumed"`
 	ICEServers   []ICEServer       `json:"iceServers"`
+	Settings     meeting.Settings  `json:"settings"`
 }
 
 type meetingJSON struct {
@@ -243,4 +286,33 @@ type closedMsg struct {
 // typeMsg is a message with no fields besides its type (pong, renegotiate).
 type typeMsg struct {
 	Type string `json:"type"`
+}
+
+type waitingMsg struct {
+	Type   string `json:"type"`
+	Reason string `json:"reason"`
+}
+
+type waitingEntry struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	SignedIn bool   `json:"signedIn"`
+	Reason   string `json:"reason"`
+	Since    string `json:"since"`
+}
+
+type waitingRoomMsg struct {
+	Type    string         `json:"type"`
+	Entries []waitingEntry `json:"entries"`
+}
+
+type settingsMsg struct {
+	Type     string           `json:"type"`
+	Settings meeting.Settings `json:"settings"`
+}
+
+type mediaStoppedMsg struct {
+	Type   string `json:"type"`
+	Source string `json:"source"`
+	By     string `json:"by"`
 }

@@ -1,6 +1,7 @@
 package signal
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -19,8 +20,9 @@ import (
 var errRoomClosed = errors.New("room closed")
 
 // Room is a live meeting: the meeting core, its SFU router and the sockets
-// of its participants. Its lock serialises every change, so that every
-// client sees roster events in the order the core applied them.
+// of its participants and of those in its waiting room. Its lock
+// serialises every change, so that every client sees events in the order
+// the core applied them.
 type Room struct {
 	srv *Server
 	id  meeting.ID
@@ -33,27 +35,29 @@ type Room struct {
 	closed  bool
 }
 
-// member is a participant's connection state.
+// member is a participant's (or waiting joiner's) connection state.
 type member struct {
-	session    *session // nil while reconnecting
+	session    *session  // nil while reconnecting
+	peer       *sfu.Peer // nil while waiting or reconnecting
+	waiting    bool
 	resumeHash [sha256.Size]byte
 	grace      *time.Timer
 }
 
-func newRoom(srv *Server, id meeting.ID) *Room {
+func newRoom(srv *Server, rec meeting.Record, bans []meeting.Ban) *Room {
 	return &Room{
 		srv:     srv,
-		id:      id,
-		log:     srv.log.With("meeting", id),
-		core:    meeting.New(id, meeting.Options{MaxParticipants: srv.opts.MaxParticipants}),
-		router:  srv.opts.SFU.NewRouter(string(id)),
+		id:      rec.ID,
+		log:     srv.log.With("meeting", rec.ID),
+		core:    meeting.New(rec, meeting.Options{MaxParticipants: srv.opts.MaxParticipants, Bans: bans}),
+		router:  srv.opts.SFU.NewRouter(string(rec.ID)),
 		members: make(map[meeting.ParticipantID]*member),
 	}
 }
 
-// join admits a session: as a returning participant if its resume token is
-// valid, otherwise as a new one. It sends welcome, then creates the peer
-// (whose first offer must follow welcome).
+// join admits a session, puts it in the waiting room, or refuses it: as a
+// returning participant if its resume token is valid, otherwise as a new
+// one.
 func (r *Room) join(s *session, hello *clientMessage) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -61,11 +65,11 @@ func (r *Room) join(s *session, hello *clientMessage) error {
 		return errRoomClosed
 	}
 
-	pid, m, resumed := r.resumeLocked(hello.Resume)
-	if resumed {
+	if pid, m, ok := r.resumeLocked(hello.Resume); ok {
 		if m.session != nil {
 			old := m.session
 			r.router.RemovePeer(string(pid))
+			m.peer = nil
 			old.closeWith(closedMsg{Type: "closed", Reason: "replaced", Message: "You joined this meeting from another window."},
 				websocket.StatusNormalClosure)
 		}
@@ -76,22 +80,62 @@ func (r *Room) join(s *session, hello *clientMessage) error {
 		if p, changed, err := r.core.SetConnected(pid, true); err == nil && changed {
 			r.broadcastLocked(participantMsg{Type: "participant_updated", Participant: toParticipantJSON(p)}, pid)
 		}
-	} else {
-		p, err := r.core.Join(meeting.JoinRequest{
-			Name:  hello.Name,
-			Media: meeting.MediaState{Audio: hello.Audio, Video: hello.Video},
-		})
-		if err != nil {
-			return err
-		}
-		pid, m = p.ID, &member{}
-		r.members[pid] = m
-		r.broadcastLocked(participantMsg{Type: "participant_joined", Participant: toParticipantJSON(p)}, pid)
+		m.session = s
+		s.room, s.pid = r, pid
+		return r.welcomeLocked(pid, true)
 	}
 
+	id := s.identity
+	id.Device = hello.Device
+	if !r.passcodeBudgetLocked(id) {
+		return errPasscodeBudget
+	}
+	res, err := r.core.Join(meeting.JoinRequest{
+		Name:     hello.Name,
+		Media:    meeting.MediaState{Audio: hello.Audio, Video: hello.Video},
+		Identity: id,
+		Passcode: hello.Passcode,
+	})
+	if errors.Is(err, meeting.ErrWrongPasscode) {
+		r.srv.passcodes.Allow(string(r.id))
+	}
+	if err != nil {
+		return err
+	}
+	p := res.Participant
+	r.members[p.ID] = &member{session: s, waiting: p.Waiting != ""}
+	s.room, s.pid = r, p.ID
+	if p.Waiting != "" {
+		s.send(waitingMsg{Type: "waiting", Reason: string(p.Waiting)})
+		r.log.Info("joiner waiting", "participant", p.ID, "reason", p.Waiting, "client", hello.Client)
+		r.sendWaitingRoomLocked()
+		return nil
+	}
+	if err := r.welcomeLocked(p.ID, false); err != nil {
+		return err
+	}
+	r.log.Info("participant joined", "participant", p.ID, "role", p.Role, "client", hello.Client)
+	r.afterSettleLocked(res)
+	return nil
+}
+
+var errPasscodeBudget = errors.New("too many wrong passcodes for this meeting")
+
+// passcodeBudgetLocked: once a meeting has seen too many wrong passcodes,
+// nobody but its owner may try one for a while.
+func (r *Room) passcodeBudgetLocked(id meeting.Identity) bool {
+	return !r.core.Settings().Passcode || r.srv.passcodes.Peek(string(r.id)) || r.core.IsOwner(id)
+}
+
+// welcomeLocked completes an admission: a fresh resume token, welcome,
+// the roster event for everyone else, and the participant's peer (whose
+// first renegotiate must follow welcome).
+func (r *Room) welcomeLocked(pid meeting.ParticipantID, resumed bool) error {
+	m := r.members[pid]
+	s := m.session
+	m.waiting = false
 	token := newResumeToken()
 	m.resumeHash = sha256.Sum256([]byte(token))
-	m.session = s
 	self, _ := r.core.Participant(pid)
 	roster := r.core.Participants()
 	w := welcomeMsg{
@@ -104,6 +148,7 @@ func (r *Room) join(s *session, hello *clientMessage) error {
 		Resume:       token,
 		Resumed:      resumed,
 		ICEServers:   r.srv.opts.ICEServers,
+		Settings:     r.core.Settings(),
 	}
 	if w.ICEServers == nil {
 		w.ICEServers = []ICEServer{}
@@ -112,6 +157,9 @@ func (r *Room) join(s *session, hello *clientMessage) error {
 		w.Participants[i] = toParticipantJSON(p)
 	}
 	s.send(w)
+	if !resumed {
+		r.broadcastLocked(participantMsg{Type: "participant_joined", Participant: toParticipantJSON(self)}, pid)
+	}
 
 	peer, err := r.router.AddPeer(string(pid), s)
 	if err != nil {
@@ -119,27 +167,87 @@ func (r *Room) join(s *session, hello *clientMessage) error {
 		r.removeLocked(pid, "disconnected")
 		return fmt.Errorf("add peer: %w", err)
 	}
-	s.room, s.pid, s.peer = r, pid, peer
-	r.log.Info("participant joined", "participant", pid, "resumed", resumed, "client", hello.Client)
+	m.peer = peer
+	r.applyBlocksLocked(pid)
+	if self.Role != meeting.RoleParticipant {
+		r.sendWaitingRoomTo(s)
+	}
 	return nil
 }
 
-// resumeLocked finds the member a resume token belongs to.
+// afterSettleLocked acts on the waiting people a change moved: admitted
+// ones get welcome, the others their new reason.
+func (r *Room) afterSettleLocked(res meeting.JoinResult) {
+	for _, p := range res.Admitted {
+		if m := r.members[p.ID]; m != nil && m.session != nil {
+			if err := r.welcomeLocked(p.ID, false); err != nil {
+				r.log.Error("admit", "participant", p.ID, "err", err)
+			}
+		}
+	}
+	for _, p := range res.Rewaiting {
+		if m := r.members[p.ID]; m != nil && m.session != nil {
+			m.session.send(waitingMsg{Type: "waiting", Reason: string(p.Waiting)})
+		}
+	}
+	if len(res.Admitted)+len(res.Rewaiting) > 0 {
+		r.sendWaitingRoomLocked()
+	}
+}
+
+// applyBlocksLocked makes the SFU forward only what the core allows.
+func (r *Room) applyBlocksLocked(pid meeting.ParticipantID) {
+	m := r.members[pid]
+	if m == nil || m.peer == nil {
+		return
+	}
+	may := r.core.MayForward(pid)
+	m.peer.SetBlocked(sfu.SourceMicrophone, !may.Audio)
+	m.peer.SetBlocked(sfu.SourceCamera, !may.Video)
+	m.peer.SetBlocked(sfu.SourceScreen, !may.Screen)
+	m.peer.SetBlocked(sfu.SourceScreenAudio, !may.Screen)
+}
+
+// resumeLocked finds the admitted member a resume token belongs to.
 func (r *Room) resumeLocked(token string) (meeting.ParticipantID, *member, bool) {
 	if token == "" {
 		return "", nil, false
 	}
 	h := sha256.Sum256([]byte(token))
 	for pid, m := range r.members {
-		if m.resumeHash == h {
+		if !m.waiting && m.resumeHash == h {
 			return pid, m, true
 		}
 	}
 	return "", nil, false
 }
 
-// disconnect handles a socket that closed without leave: the participant's
-// media stops and its place is kept for the resume grace period.
+// peerFor returns the session's peer, or nil if it is not admitted.
+func (r *Room) peerFor(pid meeting.ParticipantID, s *session) *sfu.Peer {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if m := r.members[pid]; m != nil && m.session == s {
+		return m.peer
+	}
+	return nil
+}
+
+// checkPublish refuses sources the participant may not send (a screen
+// when sharing is for hosts only).
+func (r *Room) checkPublish(pid meeting.ParticipantID, tracks []sfu.PublishedTrack) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, t := range tracks {
+		if (t.Source == sfu.SourceScreen || t.Source == sfu.SourceScreenAudio) && !r.core.Can(pid, meeting.ActShareScreen) {
+			return fmt.Errorf("publish %s: %w", t.Source, meeting.ErrForbidden)
+		}
+	}
+	return nil
+}
+
+// disconnect handles a socket that closed without leave: an admitted
+// participant's media stops and their place is kept for the resume grace
+// period; a waiting joiner simply goes.
 func (r *Room) disconnect(pid meeting.ParticipantID, s *session) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -147,8 +255,12 @@ func (r *Room) disconnect(pid meeting.ParticipantID, s *session) {
 	if m == nil || m.session != s {
 		return // already replaced by a resumed session, or gone
 	}
+	if m.waiting {
+		r.removeLocked(pid, "left")
+		return
+	}
 	r.router.RemovePeer(string(pid))
-	m.session = nil
+	m.session, m.peer = nil, nil
 	if p, changed, err := r.core.SetConnected(pid, false); err == nil && changed {
 		r.broadcastLocked(participantMsg{Type: "participant_updated", Participant: toParticipantJSON(p)}, pid)
 	}
@@ -173,40 +285,58 @@ func (r *Room) leave(pid meeting.ParticipantID, s *session) {
 	if m := r.members[pid]; m == nil || m.session != s {
 		return
 	}
-	r.router.RemovePeer(string(pid))
 	r.removeLocked(pid, "left")
 }
 
+// removeLocked takes a member out of the room and the core.
 func (r *Room) removeLocked(pid meeting.ParticipantID, reason string) {
-	if m := r.members[pid]; m != nil && m.grace != nil {
+	m := r.members[pid]
+	if m == nil {
+		return
+	}
+	if m.grace != nil {
 		m.grace.Stop()
 	}
+	if m.peer != nil {
+		r.router.RemovePeer(string(pid))
+	}
 	delete(r.members, pid)
-	if _, err := r.core.Leave(pid); err != nil {
+	p, err := r.core.Leave(pid)
+	if err != nil {
 		r.log.Error("remove participant", "participant", pid, "err", err)
 	}
-	r.broadcastLocked(participantLeftMsg{Type: "participant_left", ID: string(pid), Reason: reason}, pid)
-	r.log.Info("participant left", "participant", pid, "reason", reason)
+	if m.waiting {
+		r.sendWaitingRoomLocked()
+	} else {
+		r.broadcastLocked(participantLeftMsg{Type: "participant_left", ID: string(pid), Reason: reason}, pid)
+		r.log.Info("participant left", "participant", pid, "reason", reason, "role", p.Role)
+	}
 	if r.core.Len() == 0 {
 		r.closeLocked()
 	}
 }
 
 // setMedia records a participant's media state and tells everyone.
-func (r *Room) setMedia(pid meeting.ParticipantID, s *session, media meeting.MediaState) {
+func (r *Room) setMedia(pid meeting.ParticipantID, s *session, media meeting.MediaState) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if m := r.members[pid]; m == nil || m.session != s {
-		return
+	if m := r.members[pid]; m == nil || m.session != s || m.waiting {
+		return errNotAdmitted
 	}
 	p, changed, err := r.core.SetMedia(pid, media)
-	if err != nil || !changed {
-		return
+	if err != nil {
+		return err
 	}
-	r.broadcastLocked(participantMsg{Type: "participant_updated", Participant: toParticipantJSON(p)}, "")
+	r.applyBlocksLocked(pid)
+	if changed {
+		r.broadcastLocked(participantMsg{Type: "participant_updated", Participant: toParticipantJSON(p)}, "")
+	}
+	return nil
 }
 
-// broadcastLocked sends msg to every connected member except one.
+var errNotAdmitted = errors.New("not admitted")
+
+// broadcastLocked sends msg to every connected, admitted member except one.
 func (r *Room) broadcastLocked(msg any, except meeting.ParticipantID) {
 	b, err := json.Marshal(msg)
 	if err != nil {
@@ -214,10 +344,32 @@ func (r *Room) broadcastLocked(msg any, except meeting.ParticipantID) {
 		return
 	}
 	for pid, m := range r.members {
-		if pid != except && m.session != nil {
+		if pid != except && m.session != nil && !m.waiting {
 			m.session.sendBytes(b)
 		}
 	}
+}
+
+// sendWaitingRoomLocked tells every host and co-host who is waiting.
+func (r *Room) sendWaitingRoomLocked() {
+	for pid, m := range r.members {
+		if m.session == nil || m.waiting {
+			continue
+		}
+		if p, ok := r.core.Participant(pid); ok && p.Role != meeting.RoleParticipant {
+			r.sendWaitingRoomTo(m.session)
+		}
+	}
+}
+
+func (r *Room) sendWaitingRoomTo(s *session) {
+	waiting := r.core.Waiting()
+	msg := waitingRoomMsg{Type: "waiting_room", Entries: make([]waitingEntry, len(waiting))}
+	for i, p := range waiting {
+		msg.Entries[i] = waitingEntry{ID: string(p.ID), Name: p.Name, SignedIn: p.SignedIn(), Reason: string(p.Waiting),
+			Since: p.JoinedAt.UTC().Format(time.RFC3339)}
+	}
+	s.send(msg)
 }
 
 func (r *Room) size() int {
@@ -245,6 +397,15 @@ func (r *Room) closeLocked() {
 	}
 	r.router.Close()
 	r.srv.forget(r)
+}
+
+// persist runs a store write outside the room's lock, with a deadline.
+func (r *Room) persist(what string, f func(ctx context.Context) error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := f(ctx); err != nil {
+		r.log.Error("save "+what, "err", err)
+	}
 }
 
 // newResumeToken returns 32 random bytes in base64url.

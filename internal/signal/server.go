@@ -5,25 +5,52 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
+	"github.com/kaigi-meet/kaigi/internal/policy"
 	"github.com/kaigi-meet/kaigi/internal/sfu"
 )
 
-// MeetingDirectory says whether a meeting exists. The signalling server
-// only admits sockets into meetings that were created.
+// MeetingDirectory is the stored side of meetings: the signalling server
+// opens only meetings that were created, with their settings and bans, and
+// saves what hosts change.
 type MeetingDirectory interface {
-	MeetingExists(ctx context.Context, id meeting.ID) (bool, error)
+	// LookupMeeting returns a meeting's record and bans; ok is false if
+	// there is no such meeting.
+	LookupMeeting(ctx context.Context, id meeting.ID) (rec meeting.Record, bans []meeting.Ban, ok bool, err error)
+	AddBans(ctx context.Context, id meeting.ID, bans []meeting.Ban) error
+	SaveSettings(ctx context.Context, id meeting.ID, s meeting.Settings) error
+}
+
+// Limits are the signalling server's rate limits.
+type Limits struct {
+	HelloPerIP         policy.Rate // every join attempt
+	FailuresPerIP      policy.Rate // unknown meetings, wrong passcodes, bans
+	PasscodePerMeeting policy.Rate // wrong passcodes per meeting, from anywhere
+}
+
+// DefaultLimits leave room for a whole office behind one address joining
+// at once, and none for guessing.
+var DefaultLimits = Limits{
+	HelloPerIP:         policy.Rate{Every: 500 * time.Millisecond, Burst: 60},
+	FailuresPerIP:      policy.Rate{Every: 6 * time.Second, Burst: 10},
+	PasscodePerMeeting: policy.Rate{Every: 3 * time.Second, Burst: 20},
 }
 
 // Options configure a Server.
 type Options struct {
 	Meetings MeetingDirectory
 	SFU      *sfu.SFU
-	Logger   *slog.Logger
+	// Identify returns the signed-in account behind a request (from its
+	// session cookie), or "" for a guest.
+	Identify func(r *http.Request) string
+	// Limits are the rate limits; zero means DefaultLimits.
+	Limits Limits
+	Logger *slog.Logger
 	// ServerVersion is sent in welcome, e.g. "kaigi/0.1.0".
 	ServerVersion string
 	// ICEServers are handed to clients in welcome.
@@ -46,6 +73,8 @@ type Server struct {
 	opts Options
 	log  *slog.Logger
 
+	hellos, failures, passcodes *policy.Limiter
+
 	mu       sync.Mutex
 	rooms    map[meeting.ID]*Room
 	sessions map[*session]struct{}
@@ -64,11 +93,17 @@ func NewServer(opts Options) *Server {
 	if opts.HelloTimeout == 0 {
 		opts.HelloTimeout = 10 * time.Second
 	}
+	if opts.Limits == (Limits{}) {
+		opts.Limits = DefaultLimits
+	}
 	return &Server{
-		opts:     opts,
-		log:      opts.Logger,
-		rooms:    make(map[meeting.ID]*Room),
-		sessions: make(map[*session]struct{}),
+		opts:      opts,
+		log:       opts.Logger,
+		hellos:    policy.NewLimiter(opts.Limits.HelloPerIP, nil),
+		failures:  policy.NewLimiter(opts.Limits.FailuresPerIP, nil),
+		passcodes: policy.NewLimiter(opts.Limits.PasscodePerMeeting, nil),
+		rooms:     make(map[meeting.ID]*Room),
+		sessions:  make(map[*session]struct{}),
 	}
 }
 
@@ -80,7 +115,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	conn.SetReadLimit(maxFrameBytes)
-	sess := newSession(s, conn, r.RemoteAddr)
+	id := meeting.Identity{Addr: remoteAddr(r)}
+	if s.opts.Identify != nil {
+		id.UserID = s.opts.Identify(r)
+	}
+	sess := newSession(s, conn, r.RemoteAddr, id)
 	if !s.track(sess) {
 		conn.Close(websocket.StatusGoingAway, "server shutting down")
 		return
@@ -107,20 +146,47 @@ func (s *Server) untrack(sess *session) {
 	s.running.Done()
 }
 
-// room returns the live room for a meeting, creating it if needed.
-func (s *Server) room(id meeting.ID) (*Room, error) {
+var errNoSuchMeeting = errors.New("no such meeting")
+
+// room returns the live room for a meeting, opening it from the store if
+// nobody is in it yet.
+func (s *Server) room(ctx context.Context, id meeting.ID) (*Room, error) {
+	s.mu.Lock()
+	r, closing := s.rooms[id], s.closing
+	s.mu.Unlock()
+	switch {
+	case closing:
+		return nil, errShuttingDown
+	case r != nil:
+		return r, nil
+	}
+	rec, bans, ok, err := s.opts.Meetings.LookupMeeting(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, errNoSuchMeeting
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closing {
-		return nil, errShuttingDown
+	if r := s.rooms[id]; r != nil {
+		return r, nil // someone opened it meanwhile
 	}
-	r := s.rooms[id]
-	if r == nil {
-		r = newRoom(s, id)
-		s.rooms[id] = r
-		s.log.Info("meeting started", "meeting", id)
-	}
+	r = newRoom(s, rec, bans)
+	s.rooms[id] = r
+	s.log.Info("meeting started", "meeting", id)
 	return r, nil
+}
+
+// remoteAddr is the request's peer address. (Behind a reverse proxy this
+// is the proxy; trusting forwarded headers needs configuration that does
+// not exist yet.)
+func remoteAddr(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
 }
 
 // forget drops a room that has emptied.

@@ -44,22 +44,27 @@ type session struct {
 	closing   atomic.Bool // a last frame is queued; let the writer send it
 	joined    atomic.Bool // hello was accepted
 
-	// Set once joined; used by the reader goroutine only.
+	// identity is who opened the socket: account (from the session
+	// cookie) and address. The device ID arrives with hello.
+	identity meeting.Identity
+
+	// Set once joined (admitted or waiting); used by the reader goroutine
+	// only.
 	room *Room
 	pid  meeting.ParticipantID
-	peer *sfu.Peer
 	left bool
 }
 
-func newSession(srv *Server, conn *websocket.Conn, remote string) *session {
+func newSession(srv *Server, conn *websocket.Conn, remote string, id meeting.Identity) *session {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &session{
-		srv:    srv,
-		conn:   conn,
-		log:    srv.log.With("remote", remote),
-		ctx:    ctx,
-		cancel: cancel,
-		out:    make(chan frame, outboxSize),
+		srv:      srv,
+		conn:     conn,
+		log:      srv.log.With("remote", remote),
+		ctx:      ctx,
+		cancel:   cancel,
+		out:      make(chan frame, outboxSize),
+		identity: id,
 	}
 }
 
@@ -139,79 +144,86 @@ func (s *session) handle(m *clientMessage) bool {
 		return true
 	}
 	switch m.Type {
-	case "offer":
-		s.reportSFUError(s.peer.HandleOffer(m.SDP, m.publishedTracks()), m.ID)
-	case "answer":
-		s.reportSFUError(s.peer.HandleAnswer(m.SDP), m.ID)
-	case "ready":
-		s.reportSFUError(s.peer.HandleReady(), m.ID)
-	case "candidate":
-		s.reportSFUError(s.peer.AddCandidate(*m.Candidate), m.ID)
-	case "media":
-		s.room.setMedia(s.pid, s, meeting.MediaState{Audio: m.Audio, Video: m.Video, Screen: m.Screen})
 	case "ping":
 		s.send(typeMsg{Type: "pong"})
+		return true
 	case "leave":
 		s.left = true
 		s.room.leave(s.pid, s)
 		s.closeWith(nil, websocket.StatusNormalClosure)
 		return false
 	}
+	peer := s.room.peerFor(s.pid, s)
+	if peer == nil {
+		s.sendError(codeNotJoined, "You are not in the meeting yet.", m.ID)
+		return true
+	}
+	r, by, target := s.room, s.pid, meeting.ParticipantID(m.Participant)
+	var err error
+	switch m.Type {
+	case "offer":
+		tracks := m.publishedTracks()
+		if err = r.checkPublish(by, tracks); err == nil {
+			err = peer.HandleOffer(m.SDP, tracks)
+		}
+	case "answer":
+		err = peer.HandleAnswer(m.SDP)
+	case "ready":
+		err = peer.HandleReady()
+	case "candidate":
+		err = peer.AddCandidate(*m.Candidate)
+	case "media":
+		err = r.setMedia(by, s, meeting.MediaState{Audio: m.Audio, Video: m.Video, Screen: m.Screen})
+	case "admit":
+		err = r.admit(by, s, target, m.All)
+	case "deny":
+		err = r.deny(by, s, target)
+	case "remove":
+		err = r.remove(by, s, target, m.Ban)
+	case "mute":
+		err = r.mute(by, s, target, false)
+	case "mute_all":
+		err = r.mute(by, s, "", true)
+	case "stop_video":
+		err = r.stopVideo(by, s, target, m.Screen)
+	case "rename":
+		err = r.rename(by, s, target, m.Name)
+	case "set_role":
+		err = r.setRole(by, s, target, meeting.Role(m.Role))
+	case "lock":
+		err = r.updateSettings(by, s, func(set *meeting.Settings) { set.Locked = m.Locked })
+	case "settings":
+		err = r.updateSettings(by, s, func(set *meeting.Settings) { *set = *m.Settings })
+	case "end":
+		if err = r.end(by, s); err == nil {
+			return false
+		}
+	}
+	s.reportError(err, m.ID)
 	return true
 }
 
-func (s *session) hello(m *clientMessage) bool {
-	if m.V != ProtocolVersion {
-		s.refuse(codeUnsupportedVersion, "This server speaks a different protocol version. Reload the page to get the current client.")
-		return false
-	}
-	id, err := meeting.ParseID(m.Meeting)
-	if err != nil {
-		s.refuse(codeMeetingNotFound, "There is no meeting with this link. Check the link, or ask the host for a new one.")
-		return false
-	}
-	exists, err := s.srv.opts.Meetings.MeetingExists(s.ctx, id)
-	if err != nil {
-		s.log.Error("look up meeting", "meeting", id, "err", err)
-		s.refuse(codeInternal, "The server could not look up this meeting. Try again in a moment.")
-		return false
-	}
-	if !exists {
-		s.refuse(codeMeetingNotFound, "There is no meeting with this link. Check the link, or ask the host for a new one.")
-		return false
-	}
-	for {
-		room, err := s.srv.room(id)
-		if err != nil {
-			s.refuse(codeInternal, "The server is shutting down. Try again in a moment.")
-			return false
-		}
-		err = room.join(s, m)
-		if errors.Is(err, errRoomClosed) {
-			continue // it emptied as we arrived; start a fresh one
-		}
-		switch {
-		case err == nil:
-			s.joined.Store(true)
-			return true
-		case errors.Is(err, meeting.ErrBadName):
-			s.refuse(codeBadName, "Choose a display name of 1 to 64 characters, without control characters.")
-		case errors.Is(err, meeting.ErrMeetingFull):
-			s.refuse(codeMeetingFull, "This meeting is full.")
-		default:
-			s.log.Error("join", "meeting", id, "err", err)
-			s.refuse(codeInternal, "The server could not add you to the meeting. Try again in a moment.")
-		}
-		return false
-	}
-}
-
-func (s *session) reportSFUError(err error, ref int64) {
+// reportError tells the client why a message was refused.
+func (s *session) reportError(err error, ref int64) {
 	if err == nil {
 		return
 	}
 	code, msg := codeInternal, "The server could not handle that."
 	switch {
+	case errors.Is(err, meeting.ErrForbidden):
+		code, msg = codeForbidden, "You are not allowed to do that in this meeting."
+	case errors.Is(err, meeting.ErrNoSuchParticipant):
+		code, msg = codeNoSuchParticipant, "That person is not in the meeting."
+	case errors.Is(err, meeting.ErrNotWaiting):
+		code, msg = codeNotWaiting, "That person is not in the waiting room."
+	case errors.Is(err, meeting.ErrBadSettings):
+		code, msg = codeBadSettings, "Those meeting settings are not valid."
+	case errors.Is(err, meeting.ErrBadRole):
+		code, msg = codeBadRole, "That role change is not possible."
+	case errors.Is(err, meeting.ErrBadName):
+		code, msg = codeBadName, "Choose a display name of 1 to 64 characters, without control characters."
+	case errors.Is(err, errNotAdmitted):
+		code, msg = codeNotJoined, "You are not in the meeting yet."
 	case errors.Is(err, sfu.ErrBadSDP):
 		code, msg = codeBadSDP, "The session description was not accepted."
 	case errors.Is(err, sfu.ErrBadTracks):

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"errors"
 	"fmt"
 	"io/fs"
 	"path/filepath"
@@ -13,30 +12,26 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kaigi-meet/kaigi/internal/meeting"
+	"github.com/kaigi-meet/kaigi/internal/auth"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// ErrNotFound means the record does not exist.
-var ErrNotFound = errors.New("not found")
+// ErrNotFound means the record does not exist. It is auth.ErrNotFound, so
+// the account flows recognise it.
+var ErrNotFound = auth.ErrNotFound
 
 // SQLite is the embedded database.
 type SQLite struct {
-	db *sql.DB
-}
-
-// Meeting is a created meeting's stored record.
-type Meeting struct {
-	ID        meeting.ID
-	CreatedAt time.Time
+	db     *sql.DB
+	sealer *auth.Sealer
 }
 
 // OpenSQLite opens (creating if needed) the database kaigi.db in dir and
-// brings its schema up to date.
-func OpenSQLite(ctx context.Context, dir string) (*SQLite, error) {
+// brings its schema up to date. sealer encrypts meeting passcodes at rest.
+func OpenSQLite(ctx context.Context, dir string, sealer *auth.Sealer) (*SQLite, error) {
 	path := filepath.Join(dir, "kaigi.db")
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)" +
 		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
@@ -44,7 +39,7 @@ func OpenSQLite(ctx context.Context, dir string) (*SQLite, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	s := &SQLite{db: db}
+	s := &SQLite{db: db, sealer: sealer}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
@@ -57,42 +52,6 @@ func (s *SQLite) Close() error { return s.db.Close() }
 
 // Ping checks that the database answers.
 func (s *SQLite) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
-
-// CreateMeeting records a new meeting.
-func (s *SQLite) CreateMeeting(ctx context.Context, m Meeting) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO meetings (id, created_at) VALUES (?, ?)`,
-		string(m.ID), m.CreatedAt.UTC().Format(time.RFC3339Nano))
-	if err != nil {
-		return fmt.Errorf("create meeting %s: %w", m.ID, err)
-	}
-	return nil
-}
-
-// Meeting returns a meeting's record, or ErrNotFound.
-func (s *SQLite) Meeting(ctx context.Context, id meeting.ID) (Meeting, error) {
-	var created string
-	err := s.db.QueryRowContext(ctx, `SELECT created_at FROM meetings WHERE id = ?`, string(id)).Scan(&created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Meeting{}, fmt.Errorf("meeting %s: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return Meeting{}, fmt.Errorf("meeting %s: %w", id, err)
-	}
-	t, err := time.Parse(time.RFC3339Nano, created)
-	if err != nil {
-		return Meeting{}, fmt.Errorf("meeting %s: bad created_at: %w", id, err)
-	}
-	return Meeting{ID: id, CreatedAt: t}, nil
-}
-
-// MeetingExists reports whether a meeting was created.
-func (s *SQLite) MeetingExists(ctx context.Context, id meeting.ID) (bool, error) {
-	_, err := s.Meeting(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		return false, nil
-	}
-	return err == nil, err
-}
 
 // migrate applies the embedded migrations not yet recorded, each in its own
 // transaction.
@@ -153,6 +112,26 @@ func (s *SQLite) applyMigration(ctx context.Context, version int, file string) e
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
 		version, time.Now().UTC().Format(time.RFC3339Nano)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// timeFormat is how times are stored: UTC, sortable text.
+const timeFormat = time.RFC3339Nano
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeFormat) }
+
+func parseTime(s string) (time.Time, error) { return time.Parse(timeFormat, s) }
+
+// inTx runs f in a transaction.
+func (s *SQLite) inTx(ctx context.Context, f func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := f(tx); err != nil {
 		return err
 	}
 	return tx.Commit()

@@ -1,0 +1,610 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kaigi-meet/kaigi/internal/policy"
+)
+
+// Limits are the rate limits on attempts, per address and per target.
+type Limits struct {
+	SignInPerIP    policy.Rate // every sign-in attempt
+	SignInPerEmail policy.Rate // failed passwords per account
+	CodePerUser    policy.Rate // failed two-factor codes per account
+	SignUpPerIP    policy.Rate
+}
+
+// DefaultLimits stop online guessing while leaving room for typos.
+var DefaultLimits = Limits{
+	SignInPerIP:    policy.Rate{Every: 6 * time.Second, Burst: 20},
+	SignInPerEmail: policy.Rate{Every: time.Minute, Burst: 5},
+	CodePerUser:    policy.Rate{Every: 30 * time.Second, Burst: 5},
+	SignUpPerIP:    policy.Rate{Every: time.Minute, Burst: 5},
+}
+
+// Options configure a Service.
+type Options struct {
+	Store  Store
+	Sealer *Sealer
+	// Hash are the argon2id costs; zero means DefaultHashParams.
+	Hash   HashParams
+	Limits Limits // zero means DefaultLimits
+	Logger *slog.Logger
+	Now    func() time.Time
+	// SessionLifetime bounds a session from sign-in (default 30 days);
+	// SessionIdle ends one unused for that long (default 14 days).
+	SessionLifetime, SessionIdle time.Duration
+}
+
+// Service runs the account flows.
+type Service struct {
+	store  Store
+	sealer *Sealer
+	hash   HashParams
+	log    *slog.Logger
+	now    func() time.Time
+	life   time.Duration
+	idle   time.Duration
+
+	signInIP, signInEmail, codeUser, signUpIP *policy.Limiter
+
+	// hashing bounds concurrent argon2id runs: each takes Hash.Memory.
+	hashing chan struct{}
+	// firstUser serialises sign-ups so two can never both become the
+	// first (admin) account.
+	firstUser sync.Mutex
+
+	mu         sync.Mutex
+	challenges map[string]*challenge // by token hash
+}
+
+// challenge is a sign-in waiting for its second factor.
+type challenge struct {
+	userID   string
+	expires  time.Time
+	attempts int
+}
+
+const (
+	challengeLifetime = 5 * time.Minute
+	challengeAttempts = 5
+	// dummyPassword's hash makes sign-in for an unknown e-mail cost as much
+	// as for a known one, so timing does not tell which accounts exist.
+	dummyPassword = "kaigi-timing-equaliser"
+)
+
+// NewService returns a Service.
+func NewService(o Options) *Service {
+	if o.Hash == (HashParams{}) {
+		o.Hash = DefaultHashParams
+	}
+	if o.Limits == (Limits{}) {
+		o.Limits = DefaultLimits
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.SessionLifetime == 0 {
+		o.SessionLifetime = 30 * 24 * time.Hour
+	}
+	if o.SessionIdle == 0 {
+		o.SessionIdle = 14 * 24 * time.Hour
+	}
+	return &Service{
+		store: o.Store, sealer: o.Sealer, hash: o.Hash, log: o.Logger, now: o.Now,
+		life: o.SessionLifetime, idle: o.SessionIdle,
+		signInIP:    policy.NewLimiter(o.Limits.SignInPerIP, o.Now),
+		signInEmail: policy.NewLimiter(o.Limits.SignInPerEmail, o.Now),
+		codeUser:    policy.NewLimiter(o.Limits.CodePerUser, o.Now),
+		signUpIP:    policy.NewLimiter(o.Limits.SignUpPerIP, o.Now),
+		hashing:     make(chan struct{}, 4),
+		challenges:  make(map[string]*challenge),
+	}
+}
+
+func (s *Service) hashPassword(pw string) string {
+	s.hashing <- struct{}{}
+	defer func() { <-s.hashing }()
+	return HashPassword(pw, s.hash)
+}
+
+func (s *Service) verifyPassword(pw, hash string) (ok, stale bool, err error) {
+	s.hashing <- struct{}{}
+	defer func() { <-s.hashing }()
+	return VerifyPassword(pw, hash, s.hash)
+}
+
+// SignUp creates an account and signs it in. The first account on a
+// server becomes the organisation's admin; after that, sign-up must be
+// open.
+func (s *Service) SignUp(ctx context.Context, email, name, password, ip string) (User, string, error) {
+	if !s.signUpIP.Allow(ip) {
+		return User{}, "", ErrRateLimited
+	}
+	email, err := normaliseEmail(email)
+	if err != nil {
+		return User{}, "", err
+	}
+	if name, err = normaliseName(name); err != nil {
+		return User{}, "", err
+	}
+	if err := CheckPassword(password); err != nil {
+		return User{}, "", err
+	}
+	hash := s.hashPassword(password)
+
+	s.firstUser.Lock()
+	defer s.firstUser.Unlock()
+	n, err := s.store.CountUsers(ctx)
+	if err != nil {
+		return User{}, "", err
+	}
+	role := RoleMember
+	if n == 0 {
+		role = RoleAdmin
+	} else {
+		org, err := s.store.Org(ctx)
+		if err != nil {
+			return User{}, "", err
+		}
+		if !org.AllowSignUp {
+			return User{}, "", ErrSignUpClosed
+		}
+	}
+	u, err := s.createUser(ctx, email, name, hash, role)
+	if err != nil {
+		return User{}, "", err
+	}
+	token, err := s.newSession(ctx, u.ID)
+	return u, token, err
+}
+
+// CreateUser is an admin creating an account.
+func (s *Service) CreateUser(ctx context.Context, by User, email, name, password string, role OrgRole) (User, error) {
+	if by.Role != RoleAdmin {
+		return User{}, ErrForbidden
+	}
+	return s.createAccount(ctx, email, name, password, role)
+}
+
+// CreateFromCommandLine creates an account for the operator of the server
+// (`kaigi admin create-user`), who is trusted. The first account becomes
+// admin whatever role says.
+func (s *Service) CreateFromCommandLine(ctx context.Context, email, name, password string, role OrgRole) (User, error) {
+	s.firstUser.Lock()
+	defer s.firstUser.Unlock()
+	n, err := s.store.CountUsers(ctx)
+	if err != nil {
+		return User{}, err
+	}
+	if n == 0 {
+		role = RoleAdmin
+	}
+	return s.createAccountLocked(ctx, email, name, password, role)
+}
+
+func (s *Service) createAccount(ctx context.Context, email, name, password string, role OrgRole) (User, error) {
+	s.firstUser.Lock()
+	defer s.firstUser.Unlock()
+	return s.createAccountLocked(ctx, email, name, password, role)
+}
+
+func (s *Service) createAccountLocked(ctx context.Context, email, name, password string, role OrgRole) (User, error) {
+	email, err := normaliseEmail(email)
+	if err != nil {
+		return User{}, err
+	}
+	if name, err = normaliseName(name); err != nil {
+		return User{}, err
+	}
+	if err := CheckPassword(password); err != nil {
+		return User{}, err
+	}
+	if role != RoleAdmin && role != RoleMember {
+		return User{}, fmt.Errorf("%w: role %q", ErrForbidden, role)
+	}
+	return s.createUser(ctx, email, name, s.hashPassword(password), role)
+}
+
+func (s *Service) createUser(ctx context.Context, email, name, hash string, role OrgRole) (User, error) {
+	u := User{ID: newID(), Email: email, Name: name, Role: role, PasswordHash: hash, CreatedAt: s.now().UTC()}
+	if err := s.store.CreateUser(ctx, u); err != nil {
+		return User{}, err
+	}
+	s.log.Info("account created", "user", u.ID, "role", u.Role)
+	return u, nil
+}
+
+// SignInResult is where a sign-in stands: signed in (Token), or waiting
+// for the second factor (Challenge).
+type SignInResult struct {
+	User      User
+	Token     string
+	Challenge string
+}
+
+// SignIn checks an e-mail and password. Whether the e-mail exists is never
+// told apart from a wrong password, in words or in time.
+func (s *Service) SignIn(ctx context.Context, email, password, ip string) (SignInResult, error) {
+	if !s.signInIP.Allow(ip) {
+		return SignInResult{}, ErrRateLimited
+	}
+	email = strings.ToLower(strings.TrimSpace(email))
+	if !s.signInEmail.Peek(email) {
+		return SignInResult{}, ErrRateLimited
+	}
+	u, err := s.store.UserByEmail(ctx, email)
+	if errors.Is(err, ErrNotFound) {
+		s.verifyPassword(password, s.dummyHash())
+		s.signInEmail.Allow(email)
+		return SignInResult{}, ErrBadCredentials
+	}
+	if err != nil {
+		return SignInResult{}, err
+	}
+	ok, stale, err := s.verifyPassword(password, u.PasswordHash)
+	if err != nil {
+		return SignInResult{}, fmt.Errorf("verify password of %s: %w", u.ID, err)
+	}
+	if !ok {
+		s.signInEmail.Allow(email)
+		s.log.Info("sign-in failed", "user", u.ID, "remote", ip)
+		return SignInResult{}, ErrBadCredentials
+	}
+	if stale {
+		u.PasswordHash = s.hashPassword(password)
+		if err := s.store.UpdateUser(ctx, u); err != nil {
+			return SignInResult{}, err
+		}
+	}
+	if u.TwoFactor() {
+		token := newToken()
+		s.mu.Lock()
+		s.pruneChallengesLocked()
+		s.challenges[string(tokenHash(token))] = &challenge{userID: u.ID, expires: s.now().Add(challengeLifetime)}
+		s.mu.Unlock()
+		return SignInResult{User: u, Challenge: token}, nil
+	}
+	token, err := s.newSession(ctx, u.ID)
+	if err != nil {
+		return SignInResult{}, err
+	}
+	s.log.Info("signed in", "user", u.ID, "remote", ip)
+	return SignInResult{User: u, Token: token}, nil
+}
+
+var (
+	dummyOnce sync.Once
+	dummy     string
+)
+
+func (s *Service) dummyHash() string {
+	dummyOnce.Do(func() { dummy = HashPassword(dummyPassword, s.hash) })
+	return dummy
+}
+
+// SignInCode completes a sign-in with a TOTP code or a recovery code.
+func (s *Service) SignInCode(ctx context.Context, challengeToken, code, ip string) (SignInResult, error) {
+	if !s.signInIP.Allow(ip) {
+		return SignInResult{}, ErrRateLimited
+	}
+	key := string(tokenHash(challengeToken))
+	s.mu.Lock()
+	s.pruneChallengesLocked()
+	c := s.challenges[key]
+	s.mu.Unlock()
+	if c == nil {
+		return SignInResult{}, ErrChallengeExpired
+	}
+	u, err := s.store.UserByID(ctx, c.userID)
+	if err != nil {
+		return SignInResult{}, err
+	}
+	if err := s.checkCode(ctx, &u, code); err != nil {
+		s.mu.Lock()
+		c.attempts++
+		if c.attempts >= challengeAttempts {
+			delete(s.challenges, key)
+			err = ErrChallengeExpired
+		}
+		s.mu.Unlock()
+		s.log.Info("two-factor code refused", "user", u.ID, "remote", ip)
+		return SignInResult{}, err
+	}
+	s.mu.Lock()
+	delete(s.challenges, key)
+	s.mu.Unlock()
+	token, err := s.newSession(ctx, u.ID)
+	if err != nil {
+		return SignInResult{}, err
+	}
+	s.log.Info("signed in", "user", u.ID, "remote", ip, "second_factor", true)
+	return SignInResult{User: u, Token: token}, nil
+}
+
+// checkCode accepts a current TOTP code not used before, or an unused
+// recovery code. Failures count against the account's code limit.
+func (s *Service) checkCode(ctx context.Context, u *User, code string) error {
+	if !s.codeUser.Peek(u.ID) {
+		return ErrRateLimited
+	}
+	code = strings.TrimSpace(code)
+	if isDigits(strings.ReplaceAll(code, " ", "")) && len(strings.ReplaceAll(code, " ", "")) == 6 {
+		secret, err := s.sealer.Open(u.TOTPSecret, "totp:"+u.ID)
+		if err != nil {
+			return fmt.Errorf("unseal totp of %s: %w", u.ID, err)
+		}
+		step, ok := totpStep(string(secret), strings.ReplaceAll(code, " ", ""), s.now())
+		if !ok || step <= u.TOTPLastStep {
+			s.codeUser.Allow(u.ID)
+			return ErrBadCode
+		}
+		u.TOTPLastStep = step
+		return s.store.UpdateUser(ctx, *u)
+	}
+	ok, err := s.store.UseRecoveryCode(ctx, u.ID, recoveryHash(code))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		s.codeUser.Allow(u.ID)
+		return ErrBadCode
+	}
+	s.log.Info("recovery code used", "user", u.ID)
+	return nil
+}
+
+func isDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func (s *Service) pruneChallengesLocked() {
+	now := s.now()
+	for k, c := range s.challenges {
+		if now.After(c.expires) {
+			delete(s.challenges, k)
+		}
+	}
+}
+
+func (s *Service) newSession(ctx context.Context, userID string) (string, error) {
+	token := newToken()
+	now := s.now().UTC()
+	err := s.store.CreateSession(ctx, Session{Hash: tokenHash(token), UserID: userID, CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(s.life)})
+	if err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// Authenticate returns the account a session token belongs to.
+func (s *Service) Authenticate(ctx context.Context, token string) (User, error) {
+	if token == "" {
+		return User{}, ErrNoSession
+	}
+	h := tokenHash(token)
+	sess, err := s.store.SessionByHash(ctx, h)
+	if errors.Is(err, ErrNotFound) {
+		return User{}, ErrNoSession
+	}
+	if err != nil {
+		return User{}, err
+	}
+	now := s.now()
+	if now.After(sess.ExpiresAt) || now.Sub(sess.LastSeen) > s.idle {
+		_ = s.store.DeleteSession(ctx, h)
+		return User{}, ErrNoSession
+	}
+	u, err := s.store.UserByID(ctx, sess.UserID)
+	if errors.Is(err, ErrNotFound) {
+		return User{}, ErrNoSession
+	}
+	if err != nil {
+		return User{}, err
+	}
+	if now.Sub(sess.LastSeen) > time.Minute {
+		_ = s.store.TouchSession(ctx, h, now.UTC())
+	}
+	return u, nil
+}
+
+// SignOut ends one session.
+func (s *Service) SignOut(ctx context.Context, token string) error {
+	return s.store.DeleteSession(ctx, tokenHash(token))
+}
+
+// SignOutEverywhere ends every session of an account.
+func (s *Service) SignOutEverywhere(ctx context.Context, u User) error {
+	s.log.Info("signed out everywhere", "user", u.ID)
+	return s.store.DeleteUserSessions(ctx, u.ID)
+}
+
+// BeginTOTP starts two-factor enrolment: the secret is kept (sealed) as
+// pending until a code from it is confirmed.
+func (s *Service) BeginTOTP(ctx context.Context, u User) (Enrollment, error) {
+	u, err := s.store.UserByID(ctx, u.ID)
+	if err != nil {
+		return Enrollment{}, err
+	}
+	if u.TwoFactor() {
+		return Enrollment{}, ErrTOTPEnabled
+	}
+	key, e, err := newTOTPKey(u.Email)
+	if err != nil {
+		return Enrollment{}, err
+	}
+	u.TOTPPending = s.sealer.Seal([]byte(key.Secret()), "totp:"+u.ID)
+	if err := s.store.UpdateUser(ctx, u); err != nil {
+		return Enrollment{}, err
+	}
+	return e, nil
+}
+
+// ConfirmTOTP turns two-factor on once a code from the pending secret
+// checks out, and returns the recovery codes: shown once, stored hashed.
+func (s *Service) ConfirmTOTP(ctx context.Context, u User, code string) ([]string, error) {
+	u, err := s.store.UserByID(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	if u.TwoFactor() {
+		return nil, ErrTOTPEnabled
+	}
+	if len(u.TOTPPending) == 0 {
+		return nil, ErrTOTPNotPending
+	}
+	if !s.codeUser.Peek(u.ID) {
+		return nil, ErrRateLimited
+	}
+	secret, err := s.sealer.Open(u.TOTPPending, "totp:"+u.ID)
+	if err != nil {
+		return nil, fmt.Errorf("unseal pending totp of %s: %w", u.ID, err)
+	}
+	step, ok := totpStep(string(secret), strings.ReplaceAll(strings.TrimSpace(code), " ", ""), s.now())
+	if !ok {
+		s.codeUser.Allow(u.ID)
+		return nil, ErrBadCode
+	}
+	u.TOTPSecret, u.TOTPPending, u.TOTPLastStep = u.TOTPPending, nil, step
+	if err := s.store.UpdateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	codes, err := s.replaceRecoveryCodes(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("two-factor enabled", "user", u.ID)
+	return codes, nil
+}
+
+// DisableTOTP turns two-factor off. It needs the password and a current
+// code (or a recovery code) again: a stolen session alone cannot do it.
+func (s *Service) DisableTOTP(ctx context.Context, u User, password, code string) error {
+	u, err := s.reauthenticate(ctx, u, password, code)
+	if err != nil {
+		return err
+	}
+	if org, err := s.store.Org(ctx); err != nil {
+		return err
+	} else if org.Require2FA {
+		return fmt.Errorf("%w: the organisation requires two-factor authentication", ErrForbidden)
+	}
+	u.TOTPSecret, u.TOTPPending, u.TOTPLastStep = nil, nil, 0
+	if err := s.store.UpdateUser(ctx, u); err != nil {
+		return err
+	}
+	if err := s.store.ReplaceRecoveryCodes(ctx, u.ID, nil); err != nil {
+		return err
+	}
+	s.log.Info("two-factor disabled", "user", u.ID)
+	return nil
+}
+
+// RegenerateRecoveryCodes replaces the recovery codes, after the password
+// and a code again.
+func (s *Service) RegenerateRecoveryCodes(ctx context.Context, u User, password, code string) ([]string, error) {
+	u, err := s.reauthenticate(ctx, u, password, code)
+	if err != nil {
+		return nil, err
+	}
+	return s.replaceRecoveryCodes(ctx, u.ID)
+}
+
+// RecoveryCodesLeft counts the account's unused recovery codes.
+func (s *Service) RecoveryCodesLeft(ctx context.Context, u User) (int, error) {
+	return s.store.RecoveryCodesLeft(ctx, u.ID)
+}
+
+func (s *Service) reauthenticate(ctx context.Context, u User, password, code string) (User, error) {
+	u, err := s.store.UserByID(ctx, u.ID)
+	if err != nil {
+		return User{}, err
+	}
+	if !u.TwoFactor() {
+		return User{}, ErrTOTPDisabled
+	}
+	if !s.signInEmail.Peek(u.Email) {
+		return User{}, ErrRateLimited
+	}
+	ok, _, err := s.verifyPassword(password, u.PasswordHash)
+	if err != nil {
+		return User{}, err
+	}
+	if !ok {
+		s.signInEmail.Allow(u.Email)
+		return User{}, ErrBadCredentials
+	}
+	if err := s.checkCode(ctx, &u, code); err != nil {
+		return User{}, err
+	}
+	return u, nil
+}
+
+func (s *Service) replaceRecoveryCodes(ctx context.Context, userID string) ([]string, error) {
+	codes := make([]string, RecoveryCodeCount)
+	hashes := make([][]byte, RecoveryCodeCount)
+	for i := range codes {
+		codes[i] = newRecoveryCode()
+		hashes[i] = recoveryHash(codes[i])
+	}
+	if err := s.store.ReplaceRecoveryCodes(ctx, userID, hashes); err != nil {
+		return nil, err
+	}
+	return codes, nil
+}
+
+// Org returns the organisation's policy.
+func (s *Service) Org(ctx context.Context) (Org, error) { return s.store.Org(ctx) }
+
+// UpdateOrg changes the organisation's policy; admins only.
+func (s *Service) UpdateOrg(ctx context.Context, by User, o Org) error {
+	if by.Role != RoleAdmin {
+		return ErrForbidden
+	}
+	if err := o.MeetingDefaults.Validate(); err != nil {
+		return err
+	}
+	if o.Name, _ = normaliseName(o.Name); o.Name == "" {
+		o.Name = DefaultOrg().Name
+	}
+	s.log.Info("organisation settings changed", "user", by.ID)
+	return s.store.SetOrg(ctx, o)
+}
+
+// ListUsers lists every account; admins only.
+func (s *Service) ListUsers(ctx context.Context, by User) ([]User, error) {
+	if by.Role != RoleAdmin {
+		return nil, ErrForbidden
+	}
+	return s.store.ListUsers(ctx)
+}
+
+// newID returns a random account ID (80 bits, base32).
+func newID() string {
+	b := make([]byte, 10)
+	rand.Read(b)
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
+
+// UserName returns an account's name (a meeting's host, shown to
+// joiners).
+func (s *Service) UserName(ctx context.Context, id string) (string, error) {
+	u, err := s.store.UserByID(ctx, id)
+	return u.Name, err
+}

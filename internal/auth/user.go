@@ -1,0 +1,84 @@
+package auth
+
+import (
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/kaigi-meet/kaigi/internal/meeting"
+)
+
+// OrgRole is an account's role in the organisation.
+type OrgRole string
+
+// The organisation roles.
+const (
+	RoleAdmin  OrgRole = "admin"
+	RoleMember OrgRole = "member"
+)
+
+// User is an account as stored.
+type User struct {
+	ID           string
+	Email        string // lower case
+	Name         string
+	Role         OrgRole
+	PasswordHash string
+	// TOTPSecret is the sealed secret while two-factor is on;
+	// TOTPPending the sealed secret of an enrolment not yet confirmed.
+	TOTPSecret  []byte
+	TOTPPending []byte
+	// TOTPLastStep is the last time step a code was accepted for: a code
+	// is never accepted twice.
+	TOTPLastStep int64
+	CreatedAt    time.Time
+}
+
+// TwoFactor reports whether the account has two-factor authentication on.
+func (u User) TwoFactor() bool { return len(u.TOTPSecret) > 0 }
+
+// Org is the organisation's policy. One Kaigi server serves one
+// organisation.
+type Org struct {
+	Name string `json:"name"`
+	// Require2FA: every account must have two-factor authentication; until
+	// it does, it can only enrol.
+	Require2FA bool `json:"require2FA"`
+	// AllowSignUp: anyone who reaches the server may create an account.
+	// When off, admins create accounts.
+	AllowSignUp bool `json:"allowSignUp"`
+	// MeetingDefaults are the settings new meetings start with.
+	MeetingDefaults meeting.Settings `json:"meetingDefaults"`
+}
+
+// DefaultOrg is a fresh server's policy: sign-up closed (the first account,
+// which becomes the admin, is the exception), two-factor optional, and the
+// product's safe meeting defaults.
+func DefaultOrg() Org {
+	return Org{Name: "Kaigi", MeetingDefaults: meeting.DefaultSettings()}
+}
+
+// NeedsEnrollment reports whether the organisation requires two-factor
+// and the account has none yet.
+func (o Org) NeedsEnrollment(u User) bool { return o.Require2FA && !u.TwoFactor() }
+
+// normaliseEmail lower-cases and checks an e-mail address.
+func normaliseEmail(s string) (string, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || len(s) > 254 || !strings.Contains(s[strings.LastIndex(s, "@"):], ".") {
+		return "", fmt.Errorf("%w: %q", ErrBadEmail, s)
+	}
+	return s, nil
+}
+
+// normaliseName checks an account's name with the same rules as display
+// names in meetings.
+func normaliseName(s string) (string, error) {
+	n, err := meeting.NormaliseName(s)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrBadName, err)
+	}
+	return n, nil
+}

@@ -1,0 +1,93 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/kaigi-meet/kaigi/internal/auth"
+)
+
+// SessionCookie is the name of the session cookie: HttpOnly (scripts
+// never see it), SameSite=Lax (not sent on cross-site requests other than
+// following a link), Secure when served over HTTPS.
+const SessionCookie = "kaigi_session"
+
+func (a *api) setSessionCookie(w http.ResponseWriter, token string) {
+	http.SetCookie(w, &http.Cookie{
+		Name: SessionCookie, Value: token, Path: "/",
+		MaxAge: int((30 * 24 * time.Hour).Seconds()), HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+func (a *api) clearSessionCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode})
+}
+
+func sessionToken(r *http.Request) string {
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+// user returns the signed-in account, or writes a 401 and returns false.
+// With full, an account that must still enrol in two-factor (because the
+// organisation requires it) is refused too.
+func (a *api) user(w http.ResponseWriter, r *http.Request, full bool) (auth.User, bool) {
+	u, err := a.accounts.Authenticate(r.Context(), sessionToken(r))
+	if errors.Is(err, auth.ErrNoSession) {
+		writeError(w, http.StatusUnauthorized, "not_signed_in", "Sign in first.")
+		return auth.User{}, false
+	}
+	if err != nil {
+		a.internal(w, "authenticate", err)
+		return auth.User{}, false
+	}
+	if full {
+		org, err := a.accounts.Org(r.Context())
+		if err != nil {
+			a.internal(w, "read organisation", err)
+			return auth.User{}, false
+		}
+		if org.NeedsEnrollment(u) {
+			writeError(w, http.StatusForbidden, "two_factor_required", "Your organisation requires two-factor authentication. Set it up first.")
+			return auth.User{}, false
+		}
+	}
+	return u, true
+}
+
+func (a *api) internal(w http.ResponseWriter, what string, err error) {
+	a.log.Error(what, "err", err)
+	writeError(w, http.StatusInternalServerError, "internal", "The server failed. Try again in a moment.")
+}
+
+// clientIP is the request's peer address, for rate limits.
+func clientIP(r *http.Request) string {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return ap.Addr().Unmap().String()
+}
+
+// Identify returns the function the signalling server uses to learn who
+// opened a socket: the account of the request's session, unless it must
+// still enrol in two-factor (then it counts as a guest).
+func Identify(accounts *auth.Service) func(*http.Request) string {
+	return func(r *http.Request) string {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		u, err := accounts.Authenticate(ctx, sessionToken(r))
+		if err != nil {
+			return ""
+		}
+		if org, err := accounts.Org(ctx); err != nil || org.NeedsEnrollment(u) {
+			return ""
+		}
+		return u.ID
+	}
+}

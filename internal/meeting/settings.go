@@ -1,0 +1,101 @@
+package meeting
+
+import (
+	"fmt"
+	"time"
+)
+
+// Who says which participants may do something.
+type Who string
+
+// The choices for a permission.
+const (
+	WhoHosts    Who = "hosts"    // the host and co-hosts
+	WhoEveryone Who = "everyone" // every admitted participant
+)
+
+// Valid reports whether w is a known choice.
+func (w Who) Valid() bool { return w == WhoHosts || w == WhoEveryone }
+
+// Settings are a meeting's rules. Organisations set defaults; hosts change
+// them per meeting, before or during it.
+type Settings struct {
+	// Passcode: joiners must give the meeting's passcode.
+	Passcode bool `json:"passcode"`
+	// WaitingRoom: joiners wait until a host admits them.
+	WaitingRoom bool `json:"waitingRoom"`
+	// RequireSignIn: only people signed in to an account may join.
+	RequireSignIn bool `json:"requireSignIn"`
+	// JoinBeforeHost: people may be admitted before a host is there.
+	JoinBeforeHost bool `json:"joinBeforeHost"`
+	// ScreenShare, Unmute, Chat and Rename say who may share their screen,
+	// unmute themselves after a host muted them, chat, and rename themselves.
+	ScreenShare Who `json:"screenShare"`
+	Unmute      Who `json:"unmute"`
+	Chat        Who `json:"chat"`
+	Rename      Who `json:"rename"`
+	// Locked: nobody new may join, passcode or not.
+	Locked bool `json:"locked"`
+}
+
+// DefaultSettings are the product's defaults, safe against meeting
+// bombing: passcode and waiting room on, only hosts share their screen.
+func DefaultSettings() Settings {
+	return Settings{
+		Passcode:    true,
+		WaitingRoom: true,
+		ScreenShare: WhoHosts,
+		Unmute:      WhoEveryone,
+		Chat:        WhoEveryone,
+		Rename:      WhoEveryone,
+	}
+}
+
+// Validate checks every field, naming the first bad one.
+func (s Settings) Validate() error {
+	for name, w := range map[string]Who{"screenShare": s.ScreenShare, "unmute": s.Unmute, "chat": s.Chat, "rename": s.Rename} {
+		if !w.Valid() {
+			return fmt.Errorf("%w: %s must be %q or %q", ErrBadSettings, name, WhoHosts, WhoEveryone)
+		}
+	}
+	return nil
+}
+
+// Kind is what sort of meeting a record is.
+type Kind string
+
+// The kinds of meeting.
+const (
+	KindInstant   Kind = "instant"   // started at once
+	KindScheduled Kind = "scheduled" // has a start time
+	KindPersonal  Kind = "personal"  // a user's own, always-there room
+)
+
+// Record is a meeting as stored: what exists before anyone joins.
+type Record struct {
+	ID        ID
+	Kind      Kind
+	Title     string
+	OwnerID   string // the account of the meeting's host
+	StartsAt  time.Time
+	Duration  time.Duration
+	Settings  Settings
+	Passcode  string // empty when Settings.Passcode is off
+	CreatedAt time.Time
+}
+
+// BanKind is what a ban matches.
+type BanKind string
+
+// The things a ban can match.
+const (
+	BanUser    BanKind = "user"    // a signed-in account
+	BanDevice  BanKind = "device"  // a browser (the client's device ID)
+	BanAddress BanKind = "address" // a guest's network address
+)
+
+// Ban keeps someone a host removed from coming back.
+type Ban struct {
+	Kind  BanKind
+	Value string
+}

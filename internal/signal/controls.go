@@ -1,0 +1,270 @@
+package signal
+
+import (
+	"context"
+
+	"github.com/coder/websocket"
+	"github.com/kaigi-meet/kaigi/internal/meeting"
+	"github.com/kaigi-meet/kaigi/internal/sfu"
+)
+
+// Host controls. Each checks the caller's permission in the meeting core
+// (which refuses with meeting.ErrForbidden) and then makes the SFU and
+// every client follow. Nothing here trusts a client to obey: a muted
+// participant's microphone stops being forwarded whatever its client does.
+
+// callerLocked checks that by is an admitted member on session s.
+func (r *Room) callerLocked(by meeting.ParticipantID, s *session) error {
+	if m := r.members[by]; m == nil || m.session != s || m.waiting {
+		return errNotAdmitted
+	}
+	return nil
+}
+
+func (r *Room) nameOfLocked(pid meeting.ParticipantID) string {
+	p, _ := r.core.Participant(pid)
+	return p.Name
+}
+
+// admit lets one person (or everyone) in from the waiting room.
+func (r *Room) admit(by meeting.ParticipantID, s *session, target meeting.ParticipantID, all bool) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.callerLocked(by, s); err != nil {
+		return err
+	}
+	var admitted []meeting.Participant
+	if all {
+		ps, err := r.core.AdmitAll(by)
+		if err != nil {
+			return err
+		}
+		admitted = ps
+	} else {
+		p, err := r.core.Admit(by, target)
+		if err != nil {
+			return err
+		}
+		admitted = []meeting.Participant{p}
+	}
+	r.log.Info("admitted from the waiting room", "by", by, "count", len(admitted))
+	r.afterSettleLocked(meeting.JoinResult{Admitted: admitted})
+	return nil
+}
+
+// deny turns someone away from the waiting room.
+func (r *Room) deny(by meeting.ParticipantID, s *session, target meeting.ParticipantID) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.callerLocked(by, s); err != nil {
+		return err
+	}
+	p, err := r.core.Deny(by, target)
+	if err != nil {
+		return err
+	}
+	if m := r.members[p.ID]; m != nil {
+		delete(r.members, p.ID)
+		if m.session != nil {
+			m.session.closeWith(refusedMsg{Type: "refused", Code: codeDenied, Message: "The host did not let you into this meeting."},
+				websocket.StatusPolicyViolation)
+		}
+	}
+	r.log.Info("denied entry", "by", by, "participant", p.ID)
+	r.sendWaitingRoomLocked()
+	return nil
+}
+
+// remove takes a participant out, optionally barring them from coming back.
+func (r *Room) remove(by meeting.ParticipantID, s *session, target meeting.ParticipantID, ban bool) error {
+	r.mu.Lock()
+	p, bans, err := r.removeCoreLocked(by, s, target, ban)
+	r.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if len(bans) > 0 {
+		r.persist("bans", func(ctx context.Context) error { return r.srv.opts.Meetings.AddBans(ctx, r.id, bans) })
+	}
+	r.log.Info("participant removed", "by", by, "participant", p.ID, "banned", ban)
+	return nil
+}
+
+func (r *Room) removeCoreLocked(by meeting.ParticipantID, s *session, target meeting.ParticipantID, ban bool) (meeting.Participant, []meeting.Ban, error) {
+	if err := r.callerLocked(by, s); err != nil {
+		return meeting.Participant{}, nil, err
+	}
+	p, bans, err := r.core.Remove(by, target, ban)
+	if err != nil {
+		return p, nil, err
+	}
+	m := r.members[p.ID]
+	delete(r.members, p.ID)
+	if m != nil {
+		if m.grace != nil {
+			m.grace.Stop()
+		}
+		if m.peer != nil {
+			r.router.RemovePeer(string(p.ID))
+		}
+		if m.session != nil {
+			msg := "A host removed you from this meeting."
+			if ban {
+				msg = "A host removed you from this meeting. You cannot rejoin it."
+			}
+			m.session.closeWith(closedMsg{Type: "closed", Reason: "removed", Message: msg}, websocket.StatusPolicyViolation)
+		}
+		if m.waiting {
+			r.sendWaitingRoomLocked()
+		} else {
+			r.broadcastLocked(participantLeftMsg{Type: "participant_left", ID: string(p.ID), Reason: "removed"}, p.ID)
+		}
+	}
+	return p, bans, nil
+}
+
+// mute mutes one participant, or with all everyone but the moderators.
+func (r *Room) mute(by meeting.ParticipantID, s *session, target meeting.ParticipantID, all bool) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.callerLocked(by, s); err != nil {
+		return err
+	}
+	var muted []meeting.Participant
+	if all {
+		ps, err := r.core.MuteAll(by)
+		if err != nil {
+			return err
+		}
+		muted = ps
+	} else {
+		p, err := r.core.Mute(by, target)
+		if err != nil {
+			return err
+		}
+		muted = []meeting.Participant{p}
+	}
+	for _, p := range muted {
+		r.stoppedLocked(p, sfu.SourceMicrophone, by)
+	}
+	return nil
+}
+
+// stopVideo stops a participant's camera or screen share.
+func (r *Room) stopVideo(by meeting.ParticipantID, s *session, target meeting.ParticipantID, screen bool) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.callerLocked(by, s); err != nil {
+		return err
+	}
+	p, err := r.core.StopVideo(by, target, screen)
+	if err != nil {
+		return err
+	}
+	source := sfu.SourceCamera
+	if screen {
+		source = sfu.SourceScreen
+	}
+	r.stoppedLocked(p, source, by)
+	return nil
+}
+
+// stoppedLocked enforces a host's stop at the SFU, tells the participant
+// (so their client turns the device off) and updates everyone's roster.
+func (r *Room) stoppedLocked(p meeting.Participant, source sfu.Source, by meeting.ParticipantID) {
+	r.applyBlocksLocked(p.ID)
+	if m := r.members[p.ID]; m != nil && m.session != nil {
+		m.session.send(mediaStoppedMsg{Type: "media_stopped", Source: string(source), By: r.nameOfLocked(by)})
+	}
+	r.broadcastLocked(participantMsg{Type: "participant_updated", Participant: toParticipantJSON(p)}, "")
+}
+
+// rename changes a display name.
+func (r *Room) rename(by meeting.ParticipantID, s *session, target meeting.ParticipantID, name string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.callerLocked(by, s); err != nil {
+		return err
+	}
+	p, err := r.core.Rename(by, target, name)
+	if err != nil {
+		return err
+	}
+	r.broadcastLocked(participantMsg{Type: "participant_updated", Participant: toParticipantJSON(p)}, "")
+	return nil
+}
+
+// setRole makes a participant a co-host or takes it back.
+func (r *Room) setRole(by meeting.ParticipantID, s *session, target meeting.ParticipantID, role meeting.Role) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.callerLocked(by, s); err != nil {
+		return err
+	}
+	res, err := r.core.SetRole(by, target, role)
+	if err != nil {
+		return err
+	}
+	r.applyBlocksLocked(target)
+	r.broadcastLocked(participantMsg{Type: "participant_updated", Participant: toParticipantJSON(res.Participant)}, "")
+	if m := r.members[target]; m != nil && m.session != nil && role == meeting.RoleCoHost {
+		r.sendWaitingRoomTo(m.session)
+	}
+	r.afterSettleLocked(res)
+	return nil
+}
+
+// updateSettings replaces the meeting's settings (lock is one of them).
+func (r *Room) updateSettings(by meeting.ParticipantID, s *session, change func(*meeting.Settings)) error {
+	r.mu.Lock()
+	set := r.core.Settings()
+	change(&set)
+	err := r.updateSettingsLocked(by, s, set)
+	r.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	// Locking is for this session of the meeting only; the rest is saved.
+	set.Locked = false
+	r.persist("settings", func(ctx context.Context) error { return r.srv.opts.Meetings.SaveSettings(ctx, r.id, set) })
+	return nil
+}
+
+func (r *Room) updateSettingsLocked(by meeting.ParticipantID, s *session, set meeting.Settings) error {
+	if err := r.callerLocked(by, s); err != nil {
+		return err
+	}
+	res, err := r.core.UpdateSettings(by, set)
+	if err != nil {
+		return err
+	}
+	for pid := range r.members {
+		r.applyBlocksLocked(pid)
+	}
+	r.broadcastLocked(settingsMsg{Type: "settings", Settings: r.core.Settings()}, "")
+	r.afterSettleLocked(res)
+	r.log.Info("settings changed", "by", by, "locked", set.Locked)
+	return nil
+}
+
+// end ends the meeting for everyone.
+func (r *Room) end(by meeting.ParticipantID, s *session) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.callerLocked(by, s); err != nil {
+		return err
+	}
+	if err := r.core.CheckEnd(by); err != nil {
+		return err
+	}
+	for _, m := range r.members {
+		if m.session != nil {
+			m.session.closeWith(closedMsg{Type: "closed", Reason: "ended", Message: "The host ended the meeting for everyone."},
+				websocket.StatusNormalClosure)
+		}
+	}
+	r.log.Info("meeting ended for everyone", "by", by)
+	r.members = make(map[meeting.ParticipantID]*member)
+	r.closeLocked()
+	return nil
+}

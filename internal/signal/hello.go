@@ -1,0 +1,92 @@
+package signal
+
+import (
+	"errors"
+
+	"github.com/kaigi-meet/kaigi/internal/meeting"
+)
+
+// The refusal messages, one sentence each, never revealing more than the
+// link itself proves.
+const (
+	msgNotFound       = "There is no meeting with this link. Check the link, or ask the host for a new one."
+	msgRateLimited    = "Too many attempts from your network. Wait a minute and try again."
+	msgWrongPasscode  = "That passcode is not right. Check it and try again."
+	msgLocked         = "The host has locked this meeting: nobody new can join."
+	msgBanned         = "A host removed you from this meeting. You cannot rejoin it."
+	msgSignInRequired = "This meeting is for signed-in people only. Sign in, then join again."
+	msgFull           = "This meeting is full."
+	msgBadName        = "Choose a display name of 1 to 64 characters, without control characters."
+	msgPasscodeBudget = "Too many wrong passcodes were tried for this meeting. Wait a minute and try again."
+)
+
+// hello admits the socket into a meeting, puts it in the waiting room, or
+// refuses it. It returns false when the session is over. Attempts are
+// rate-limited per address, and failures (unknown meetings, wrong
+// passcodes) much more strictly, so scripts guessing meeting IDs or
+// passcodes are slowed to a crawl while people in meetings notice nothing.
+func (s *session) hello(m *clientMessage) bool {
+	ip := s.identity.Addr.String()
+	if !s.srv.hellos.Allow(ip) || !s.srv.failures.Peek(ip) {
+		s.refuse(codeRateLimited, msgRateLimited)
+		return false
+	}
+	if m.V != ProtocolVersion {
+		s.refuse(codeUnsupportedVersion, "This server speaks a different protocol version. Reload the page to get the current client.")
+		return false
+	}
+	id, err := meeting.ParseID(m.Meeting)
+	if err != nil {
+		s.srv.failures.Allow(ip)
+		s.refuse(codeMeetingNotFound, msgNotFound)
+		return false
+	}
+	for {
+		room, err := s.srv.room(s.ctx, id)
+		switch {
+		case errors.Is(err, errNoSuchMeeting):
+			s.srv.failures.Allow(ip)
+			s.refuse(codeMeetingNotFound, msgNotFound)
+			return false
+		case err != nil:
+			s.log.Error("open meeting", "meeting", id, "err", err)
+			s.refuse(codeInternal, "The server could not open this meeting. Try again in a moment.")
+			return false
+		}
+		err = room.join(s, m)
+		if errors.Is(err, errRoomClosed) {
+			continue // it emptied as we arrived; start a fresh one
+		}
+		if err == nil {
+			s.joined.Store(true)
+			return true
+		}
+		code, msg := codeInternal, "The server could not add you to the meeting. Try again in a moment."
+		failure := true
+		switch {
+		case errors.Is(err, meeting.ErrWrongPasscode):
+			code, msg = codeWrongPasscode, msgWrongPasscode
+		case errors.Is(err, errPasscodeBudget):
+			code, msg = codeRateLimited, msgPasscodeBudget
+		case errors.Is(err, meeting.ErrBanned):
+			code, msg = codeBanned, msgBanned
+		case errors.Is(err, meeting.ErrSignInRequired):
+			code, msg = codeSignInRequired, msgSignInRequired
+		case errors.Is(err, meeting.ErrLocked):
+			code, msg, failure = codeMeetingLocked, msgLocked, false
+		case errors.Is(err, meeting.ErrBadName):
+			code, msg, failure = codeBadName, msgBadName, false
+		case errors.Is(err, meeting.ErrMeetingFull):
+			code, msg, failure = codeMeetingFull, msgFull, false
+		default:
+			failure = false
+			s.log.Error("join", "meeting", id, "err", err)
+		}
+		if failure {
+			s.srv.failures.Allow(ip)
+		}
+		s.log.Info("join refused", "meeting", id, "code", code)
+		s.refuse(code, msg)
+		return false
+	}
+}

@@ -1,0 +1,207 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/kaigi-meet/kaigi/internal/auth"
+)
+
+// The auth.Store methods.
+
+// CountUsers counts accounts.
+func (s *SQLite) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&n)
+	return n, err
+}
+
+// CreateUser adds an account; a taken e-mail is auth.ErrEmailTaken.
+func (s *SQLite) CreateUser(ctx context.Context, u auth.User) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO users
+		(id, email, name, role, password_hash, totp_secret, totp_pending, totp_last_step, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.Email, u.Name, string(u.Role), u.PasswordHash, u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, formatTime(u.CreatedAt))
+	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed: users.email") {
+		return auth.ErrEmailTaken
+	}
+	if err != nil {
+		return fmt.Errorf("create user: %w", err)
+	}
+	return nil
+}
+
+const userColumns = `id, email, name, role, password_hash, totp_secret, totp_pending, totp_last_step, created_at`
+
+func scanUser(row scanner) (auth.User, error) {
+	var u auth.User
+	var role, created string
+	err := row.Scan(&u.ID, &u.Email, &u.Name, &role, &u.PasswordHash, &u.TOTPSecret, &u.TOTPPending, &u.TOTPLastStep, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, auth.ErrNotFound
+	}
+	if err != nil {
+		return u, err
+	}
+	u.Role = auth.OrgRole(role)
+	u.CreatedAt, err = parseTime(created)
+	return u, err
+}
+
+// UserByEmail finds an account by (lower-case) e-mail.
+func (s *SQLite) UserByEmail(ctx context.Context, email string) (auth.User, error) {
+	return scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, email))
+}
+
+// UserByID finds an account.
+func (s *SQLite) UserByID(ctx context.Context, id string) (auth.User, error) {
+	return scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+}
+
+// UpdateUser saves an account's changeable fields.
+func (s *SQLite) UpdateUser(ctx context.Context, u auth.User) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE users SET name = ?, role = ?, password_hash = ?, totp_secret = ?,
+		totp_pending = ?, totp_last_step = ? WHERE id = ?`,
+		u.Name, string(u.Role), u.PasswordHash, u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, u.ID)
+	if err != nil {
+		return fmt.Errorf("update user %s: %w", u.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return auth.ErrNotFound
+	}
+	return nil
+}
+
+// ListUsers lists accounts by e-mail.
+func (s *SQLite) ListUsers(ctx context.Context) ([]auth.User, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY email`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []auth.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// CreateSession stores a session (by its token's hash).
+func (s *SQLite) CreateSession(ctx context.Context, sess auth.Session) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions (hash, user_id, created_at, last_seen, expires_at) VALUES (?, ?, ?, ?, ?)`,
+		sess.Hash, sess.UserID, formatTime(sess.CreatedAt), formatTime(sess.LastSeen), formatTime(sess.ExpiresAt))
+	return err
+}
+
+// SessionByHash finds a session.
+func (s *SQLite) SessionByHash(ctx context.Context, hash []byte) (auth.Session, error) {
+	var sess auth.Session
+	var created, seen, expires string
+	err := s.db.QueryRowContext(ctx, `SELECT hash, user_id, created_at, last_seen, expires_at FROM sessions WHERE hash = ?`, hash).
+		Scan(&sess.Hash, &sess.UserID, &created, &seen, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return sess, auth.ErrNotFound
+	}
+	if err != nil {
+		return sess, err
+	}
+	for _, f := range []struct {
+		s string
+		t *time.Time
+	}{{created, &sess.CreatedAt}, {seen, &sess.LastSeen}, {expires, &sess.ExpiresAt}} {
+		if *f.t, err = parseTime(f.s); err != nil {
+			return sess, err
+		}
+	}
+	return sess, nil
+}
+
+// TouchSession records that a session was used.
+func (s *SQLite) TouchSession(ctx context.Context, hash []byte, lastSeen time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE sessions SET last_seen = ? WHERE hash = ?`, formatTime(lastSeen), hash)
+	return err
+}
+
+// DeleteSession ends a session.
+func (s *SQLite) DeleteSession(ctx context.Context, hash []byte) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE hash = ?`, hash)
+	return err
+}
+
+// DeleteUserSessions ends every session of an account.
+func (s *SQLite) DeleteUserSessions(ctx context.Context, userID string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
+	return err
+}
+
+// ReplaceRecoveryCodes swaps an account's recovery codes for new hashes.
+func (s *SQLite) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes [][]byte) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
+			return err
+		}
+		for _, h := range hashes {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO recovery_codes (user_id, hash) VALUES (?, ?)`, userID, h); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// UseRecoveryCode marks an unused code used, in one statement, so a code
+// can never be used twice even by simultaneous requests.
+func (s *SQLite) UseRecoveryCode(ctx context.Context, userID string, hash []byte) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND hash = ? AND used_at IS NULL`,
+		formatTime(time.Now()), userID, hash)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// RecoveryCodesLeft counts an account's unused recovery codes.
+func (s *SQLite) RecoveryCodesLeft(ctx context.Context, userID string) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL`, userID).Scan(&n)
+	return n, err
+}
+
+// Org returns the organisation's policy (the defaults until changed).
+func (s *SQLite) Org(ctx context.Context) (auth.Org, error) {
+	var b string
+	err := s.db.QueryRowContext(ctx, `SELECT settings FROM org WHERE id = 1`).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return auth.DefaultOrg(), nil
+	}
+	if err != nil {
+		return auth.Org{}, err
+	}
+	o := auth.DefaultOrg()
+	if err := json.Unmarshal([]byte(b), &o); err != nil {
+		return auth.Org{}, fmt.Errorf("organisation settings: %w", err)
+	}
+	return o, nil
+}
+
+// SetOrg saves the organisation's policy.
+func (s *SQLite) SetOrg(ctx context.Context, o auth.Org) error {
+	b, err := json.Marshal(o)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO org (id, settings) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET settings = excluded.settings`, string(b))
+	return err
+}
+
+var _ auth.Store = (*SQLite)(nil)
