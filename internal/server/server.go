@@ -35,9 +35,9 @@ type Server struct {
 	db       *store.SQLite
 	accounts *auth.Service
 	sfu      *sfu.SFU
-	signal *signal.Server
-	http   *http.Server
-	ln     net.Listener
+	signal   *signal.Server
+	http     *http.Server
+	ln       net.Listener
 }
 
 // Options are what a Server is built from besides its configuration.
