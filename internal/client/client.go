@@ -29,6 +29,9 @@ type Options struct {
 	// Passcode and Device go into hello; Cookie (a session) into the
 	// WebSocket handshake, to join as a signed-in account.
 	Passcode, Device, Cookie string
+	// KeyPackage is sent in hello for end-to-end encrypted meetings (opaque
+	// to the server; tests may send any bytes).
+	KeyPackage []byte
 	// API builds the PeerConnection; nil means DefaultAPI().
 	API    *webrtc.API
 	Logger *slog.Logger
@@ -83,7 +86,8 @@ type Client struct {
 	refusal  *Refused
 	settings map[string]any
 	lobby    []WaitingEntry
-	stopped  []string // sources hosts stopped, in order
+	stopped  []string          // sources hosts stopped, in order
+	received []json.RawMessage // e2ee_* messages, in order
 }
 
 // WaitingEntry is one person in the waiting room, as hosts see it.
@@ -153,7 +157,7 @@ func Join(ctx context.Context, opts Options) (*Client, error) {
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 
 	err = c.send(ctx, helloMsg{Type: "hello", V: 1, Client: "kaigi-go/test", Meeting: opts.Meeting, Name: opts.Name,
-		Resume: opts.Resume, Passcode: opts.Passcode, Device: opts.Device,
+		Resume: opts.Resume, Passcode: opts.Passcode, Device: opts.Device, KeyPackage: opts.KeyPackage,
 		Audio: contains(opts.Publish, "microphone"), Video: contains(opts.Publish, "camera")})
 	if err != nil {
 		conn.CloseNow()
@@ -417,6 +421,9 @@ func (c *Client) handle(m *inbound) error {
 		c.mu.Unlock()
 	case "pong":
 	default:
+		if strings.HasPrefix(m.Type, "e2ee_") {
+			return nil // kept raw by read
+		}
 		return fmt.Errorf("unexpected message type %q", m.Type)
 	}
 	return nil
@@ -566,7 +573,22 @@ func (c *Client) read(ctx context.Context, v any) error {
 	if err != nil {
 		return err
 	}
+	var head struct{ Type string }
+	if json.Unmarshal(b, &head) == nil && strings.HasPrefix(head.Type, "e2ee_") {
+		c.mu.Lock()
+		c.received = append(c.received, append(json.RawMessage(nil), b...))
+		c.mu.Unlock()
+	}
 	return json.Unmarshal(b, v)
+}
+
+// E2EEMessages returns every e2ee_* message received, in order, as raw
+// JSON: the server relays them and never reads them, and neither does
+// this client (a real one runs MLS).
+func (c *Client) E2EEMessages() []json.RawMessage {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]json.RawMessage(nil), c.received...)
 }
 
 // notify wakes everyone in WaitFor.

@@ -68,16 +68,17 @@ type inbound struct {
 }
 
 type helloMsg struct {
-	Type     string `json:"type"`
-	V        int    `json:"v"`
-	Client   string `json:"client"`
-	Meeting  string `json:"meeting"`
-	Name     string `json:"name"`
-	Resume   string `json:"resume,omitempty"`
-	Passcode string `json:"passcode,omitempty"`
-	Device   string `json:"device,omitempty"`
-	Audio    bool   `json:"audio"`
-	Video    bool   `json:"video"`
+	Type       string `json:"type"`
+	V          int    `json:"v"`
+	Client     string `json:"client"`
+	Meeting    string `json:"meeting"`
+	Name       string `json:"name"`
+	Resume     string `json:"resume,omitempty"`
+	Passcode   string `json:"passcode,omitempty"`
+	Device     string `json:"device,omitempty"`
+	KeyPackage []byte `json:"keyPackage,omitempty"`
+	Audio      bool   `json:"audio"`
+	Video      bool   `json:"video"`
 }
 
 type offerMsg struct {

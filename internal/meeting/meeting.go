@@ -364,8 +364,9 @@ func (m *Meeting) SetRole(by, id ParticipantID, role Role) (JoinResult, error) {
 }
 
 // UpdateSettings replaces the meeting's settings at a host's request. The
-// passcode itself cannot be changed mid-meeting. Turning the waiting room
-// off lets everyone waiting in.
+// passcode itself, and whether the meeting is end-to-end encrypted, cannot
+// change mid-meeting. Turning the waiting room off lets everyone waiting
+// in.
 func (m *Meeting) UpdateSettings(by ParticipantID, s Settings) (JoinResult, error) {
 	if err := m.check(by, ActChangeSettings); err != nil {
 		return JoinResult{}, err
@@ -375,6 +376,9 @@ func (m *Meeting) UpdateSettings(by ParticipantID, s Settings) (JoinResult, erro
 	}
 	if s.Passcode && m.rec.Passcode == "" {
 		return JoinResult{}, fmt.Errorf("%w: this meeting has no passcode to require", ErrBadSettings)
+	}
+	if s.E2EE != m.rec.Settings.E2EE {
+		return JoinResult{}, fmt.Errorf("%w: end-to-end encryption cannot be switched during a meeting", ErrBadSettings)
 	}
 	m.rec.Settings = s
 	var res JoinResult

@@ -107,7 +107,7 @@ func TestJoinLeaveOrder(t *testing.T) {
 
 func TestDefaultsAreSafe(t *testing.T) {
 	s := DefaultSettings()
-	if !s.Passcode || !s.WaitingRoom || s.JoinBeforeHost || s.RequireSignIn || s.ScreenShare != WhoHosts || s.Locked {
+	if !s.E2EE || !s.Passcode || !s.WaitingRoom || s.JoinBeforeHost || s.RequireSignIn || s.ScreenShare != WhoHosts || s.Locked {
 		t.Fatalf("defaults %+v are not the safe ones the product promises", s)
 	}
 	if err := s.Validate(); err != nil {
@@ -486,6 +486,10 @@ func TestUpdateSettings(t *testing.T) {
 	s.Locked = true
 	if _, err := m.UpdateSettings(h.ID, s); err != nil || !m.Settings().Locked {
 		t.Fatalf("lock = %v", err)
+	}
+	s.E2EE = false
+	if _, err := m.UpdateSettings(h.ID, s); !errors.Is(err, ErrBadSettings) || !m.Settings().E2EE {
+		t.Fatalf("switched E2EE off mid-meeting: %v", err)
 	}
 }
 

@@ -20,6 +20,9 @@ func (w Who) Valid() bool { return w == WhoHosts || w == WhoEveryone }
 // Settings are a meeting's rules. Organisations set defaults; hosts change
 // them per meeting, before or during it.
 type Settings struct {
+	// E2EE: media and messages are end-to-end encrypted (MLS + SFrame);
+	// fixed once a meeting runs.
+	E2EE bool `json:"e2ee"`
 	// Passcode: joiners must give the meeting's passcode.
 	Passcode bool `json:"passcode"`
 	// WaitingRoom: joiners wait until a host admits them.
@@ -42,6 +45,7 @@ type Settings struct {
 // bombing: passcode and waiting room on, only hosts share their screen.
 func DefaultSettings() Settings {
 	return Settings{
+		E2EE:        true,
 		Passcode:    true,
 		WaitingRoom: true,
 		ScreenShare: WhoHosts,

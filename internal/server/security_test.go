@@ -22,8 +22,14 @@ func defended(t *testing.T, sig func(*signal.Options)) (*testServer, servertest.
 	srv := &testServer{servertest.Start(t, servertest.Options{Signal: sig})}
 	host := srv.Admin(t)
 	m := host.NewMeeting(t, nil)
-	if !m.Settings.Passcode || !m.Settings.WaitingRoom || m.Settings.JoinBeforeHost || len(m.Passcode) != 9 {
+	if !m.Settings.E2EE || !m.Settings.Passcode || !m.Settings.WaitingRoom || m.Settings.JoinBeforeHost || len(m.Passcode) != 9 {
 		t.Fatalf("new meeting %+v does not have the safe defaults", m)
+	}
+	// These tests are about the controls, with pion clients that do not
+	// run MLS: the same meeting without end-to-end encryption.
+	m.Settings.E2EE = false
+	if code := host.Do(t, "PATCH", "/api/meetings/"+m.ID, map[string]any{"settings": m.Settings}, nil); code != 200 {
+		t.Fatalf("turn E2EE off for the test: %d", code)
 	}
 	return srv, m, host
 }

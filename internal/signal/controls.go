@@ -100,6 +100,7 @@ func (r *Room) removeCoreLocked(by meeting.ParticipantID, s *session, target mee
 	}
 	m := r.members[p.ID]
 	delete(r.members, p.ID)
+	r.e2eeLeftLocked(p.ID)
 	if m != nil {
 		if m.grace != nil {
 			m.grace.Stop()

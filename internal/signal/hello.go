@@ -78,6 +78,8 @@ func (s *session) hello(m *clientMessage) bool {
 			code, msg, failure = codeBadName, msgBadName, false
 		case errors.Is(err, meeting.ErrMeetingFull):
 			code, msg, failure = codeMeetingFull, msgFull, false
+		case errors.Is(err, errE2EERequired):
+			code, msg, failure = codeE2EERequired, "This meeting is end-to-end encrypted, and this client did not offer a key. Use a current Kaigi client.", false
 		default:
 			failure = false
 			s.log.Error("join", "meeting", id, "err", err)

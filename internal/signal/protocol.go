@@ -49,6 +49,11 @@ const (
 	codeNoSuchParticipant  = "no_such_participant"
 	codeBadSettings        = "bad_settings"
 	codeBadRole            = "bad_role"
+	codeE2EERequired       = "e2ee_required"
+	codeE2EEStale          = "e2ee_stale"
+	codeE2EENotCommitter   = "e2ee_not_committer"
+	codeE2EENotMember      = "e2ee_not_member"
+	codeE2EEBad            = "e2ee_bad"
 )
 
 // clientMessage is every client message in one struct: the fields a type
@@ -65,7 +70,18 @@ type clientMessage struct {
 	Passcode   string `json:"passcode"`
 	Resume     string `json:"resume"`
 	Device     string `json:"device"`
-	KeyPackage string `json:"keyPackage"`
+	KeyPackage []byte `json:"keyPackage"` // base64 in JSON
+	// E2EEEpoch, on a resuming hello, is the epoch the client's MLS state
+	// is at; absent when it has none (then KeyPackage is needed).
+	E2EEEpoch *uint64 `json:"e2eeEpoch"`
+
+	// e2ee_commit, e2ee_message (bytes are base64 in JSON)
+	Epoch   uint64 `json:"epoch"`
+	Commit  []byte `json:"commit"`
+	Welcome []byte `json:"welcome"`
+	Kind    string `json:"kind"`
+	Data    []byte `json:"data"`
+	To      string `json:"to"`
 
 	// host controls
 	Participant string            `json:"participant"`
@@ -158,6 +174,14 @@ func decodeClientMessage(b []byte) (*clientMessage, error) {
 		if m.Settings == nil {
 			return &m, badMessage("A settings message needs settings.")
 		}
+	case "e2ee_commit":
+		if len(m.Commit) == 0 {
+			return &m, &protocolError{code: codeE2EEBad, message: "An e2ee_commit needs a commit."}
+		}
+	case "e2ee_message":
+		if len(m.Data) == 0 || m.Kind == "" || len(m.Kind) > 16 {
+			return &m, &protocolError{code: codeE2EEBad, message: "An e2ee_message needs data and a kind of at most 16 characters."}
+		}
 	case "":
 		return &m, badMessage("The message has no type.")
 	default:
@@ -224,6 +248,7 @@ type welcomeMsg struct {
 	Resumed      bool              `json:"resumed"`
 	ICEServers   []ICEServer       `json:"iceServers"`
 	Settings     meeting.Settings  `json:"settings"`
+	E2EE         bool              `json:"e2ee"`
 }
 
 type meetingJSON struct {
@@ -315,4 +340,44 @@ type mediaStoppedMsg struct {
 	Type   string `json:"type"`
 	Source string `json:"source"`
 	By     string `json:"by"`
+}
+
+type e2eeMemberJSON struct {
+	Participant string `json:"participant"`
+	KeyPackage  []byte `json:"keyPackage"`
+}
+
+type e2eeJobMsg struct {
+	Type   string           `json:"type"`
+	Create bool             `json:"create"`
+	Epoch  uint64           `json:"epoch"`
+	Add    []e2eeMemberJSON `json:"add"`
+	Remove []e2eeMemberJSON `json:"remove"`
+}
+
+type e2eeCommitMsg struct {
+	Type   string `json:"type"`
+	Epoch  uint64 `json:"epoch"`
+	From   string `json:"from"`
+	Commit []byte `json:"commit"`
+}
+
+type e2eeCommitOKMsg struct {
+	Type  string `json:"type"`
+	Epoch uint64 `json:"epoch"`
+}
+
+type e2eeWelcomeMsg struct {
+	Type    string `json:"type"`
+	Epoch   uint64 `json:"epoch"`
+	Welcome []byte `json:"welcome"`
+}
+
+type e2eeAppMsg struct {
+	Type    string `json:"type"`
+	From    string `json:"from"`
+	Epoch   uint64 `json:"epoch"`
+	Kind    string `json:"kind"`
+	Data    []byte `json:"data"`
+	Private bool   `json:"private"`
 }

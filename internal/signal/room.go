@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/kaigi-meet/kaigi/internal/e2ee"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
 	"github.com/kaigi-meet/kaigi/internal/sfu"
 )
@@ -28,11 +29,13 @@ type Room struct {
 	id  meeting.ID
 	log *slog.Logger
 
-	mu      sync.Mutex
-	core    *meeting.Meeting
-	router  *sfu.Router
-	members map[meeting.ParticipantID]*member
-	closed  bool
+	mu        sync.Mutex
+	core      *meeting.Meeting
+	router    *sfu.Router
+	group     *e2ee.Group
+	e2eeTimer *time.Timer
+	members   map[meeting.ParticipantID]*member
+	closed    bool
 }
 
 // member is a participant's (or waiting joiner's) connection state.
@@ -42,6 +45,9 @@ type member struct {
 	waiting    bool
 	resumeHash [sha256.Size]byte
 	grace      *time.Timer
+	// keyPackage is the E2EE KeyPackage from hello, until admission hands
+	// it to the group.
+	keyPackage []byte
 }
 
 func newRoom(srv *Server, rec meeting.Record, bans []meeting.Ban) *Room {
@@ -51,6 +57,7 @@ func newRoom(srv *Server, rec meeting.Record, bans []meeting.Ban) *Room {
 		log:     srv.log.With("meeting", rec.ID),
 		core:    meeting.New(rec, meeting.Options{MaxParticipants: srv.opts.MaxParticipants, Bans: bans}),
 		router:  srv.opts.SFU.NewRouter(string(rec.ID)),
+		group:   e2ee.NewGroup(nil),
 		members: make(map[meeting.ParticipantID]*member),
 	}
 }
@@ -82,9 +89,16 @@ func (r *Room) join(s *session, hello *clientMessage) error {
 		}
 		m.session = s
 		s.room, s.pid = r, pid
-		return r.welcomeLocked(pid, true)
+		if err := r.welcomeLocked(pid, true); err != nil {
+			return err
+		}
+		r.e2eeResumeLocked(pid, s, hello)
+		return nil
 	}
 
+	if r.e2eeOn() && (len(hello.KeyPackage) == 0 || len(hello.KeyPackage) > e2ee.MaxKeyPackage) {
+		return errE2EERequired
+	}
 	id := s.identity
 	id.Device = hello.Device
 	if !r.passcodeBudgetLocked(id) {
@@ -103,7 +117,7 @@ func (r *Room) join(s *session, hello *clientMessage) error {
 		return err
 	}
 	p := res.Participant
-	r.members[p.ID] = &member{session: s, waiting: p.Waiting != ""}
+	r.members[p.ID] = &member{session: s, waiting: p.Waiting != "", keyPackage: hello.KeyPackage}
 	s.room, s.pid = r, p.ID
 	if p.Waiting != "" {
 		s.send(waitingMsg{Type: "waiting", Reason: string(p.Waiting)})
@@ -149,6 +163,7 @@ func (r *Room) welcomeLocked(pid meeting.ParticipantID, resumed bool) error {
 		Resumed:      resumed,
 		ICEServers:   r.srv.opts.ICEServers,
 		Settings:     r.core.Settings(),
+		E2EE:         r.e2eeOn(),
 	}
 	if w.ICEServers == nil {
 		w.ICEServers = []ICEServer{}
@@ -171,6 +186,9 @@ func (r *Room) welcomeLocked(pid meeting.ParticipantID, resumed bool) error {
 	r.applyBlocksLocked(pid)
 	if self.Role != meeting.RoleParticipant {
 		r.sendWaitingRoomTo(s)
+	}
+	if !resumed {
+		r.e2eeAdmittedLocked(pid)
 	}
 	return nil
 }
@@ -266,6 +284,7 @@ func (r *Room) disconnect(pid meeting.ParticipantID, s *session) {
 	}
 	r.log.Info("participant connection lost", "participant", pid)
 	m.grace = time.AfterFunc(r.srv.opts.ResumeGrace, func() { r.expire(pid, m) })
+	r.e2eeStepLocked() // a job they were given goes to someone connected
 }
 
 // expire removes a participant who did not come back in time.
@@ -305,6 +324,7 @@ func (r *Room) removeLocked(pid meeting.ParticipantID, reason string) {
 	if err != nil {
 		r.log.Error("remove participant", "participant", pid, "err", err)
 	}
+	r.e2eeLeftLocked(pid)
 	if m.waiting {
 		r.sendWaitingRoomLocked()
 	} else {
@@ -394,6 +414,9 @@ func (r *Room) closeLocked() {
 		if m.grace != nil {
 			m.grace.Stop()
 		}
+	}
+	if r.e2eeTimer != nil {
+		r.e2eeTimer.Stop()
 	}
 	r.router.Close()
 	r.srv.forget(r)

@@ -66,6 +66,9 @@ type Options struct {
 	// HelloTimeout is how long a new socket may take to send hello; zero
 	// means 10 seconds.
 	HelloTimeout time.Duration
+	// RelayLog, if set, sees every relayed E2EE application message as the
+	// server sees it (for tests that prove it is ciphertext).
+	RelayLog func(meeting, from, kind string, data []byte)
 }
 
 // Server accepts signalling WebSockets and runs the meetings they join.
@@ -176,6 +179,17 @@ func (s *Server) room(ctx context.Context, id meeting.ID) (*Room, error) {
 	s.rooms[id] = r
 	s.log.Info("meeting started", "meeting", id)
 	return r, nil
+}
+
+// Router returns the SFU router of a live meeting, or nil (for tests that
+// play a tampered server).
+func (s *Server) Router(id meeting.ID) *sfu.Router {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.rooms[id]; r != nil {
+		return r.router
+	}
+	return nil
 }
 
 // remoteAddr is the request's peer address. (Behind a reverse proxy this

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/kaigi-meet/kaigi/internal/e2ee"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
 	"github.com/kaigi-meet/kaigi/internal/sfu"
 	"github.com/pion/webrtc/v4"
@@ -198,6 +199,10 @@ func (s *session) handle(m *clientMessage) bool {
 		if err = r.end(by, s); err == nil {
 			return false
 		}
+	case "e2ee_commit":
+		err = r.e2eeCommit(by, s, m.Epoch, m.Commit, m.Welcome)
+	case "e2ee_message":
+		err = r.e2eeMessage(by, s, m.Epoch, m.Kind, m.Data, meeting.ParticipantID(m.To))
 	}
 	s.reportError(err, m.ID)
 	return true
@@ -224,6 +229,14 @@ func (s *session) reportError(err error, ref int64) {
 		code, msg = codeBadName, "Choose a display name of 1 to 64 characters, without control characters."
 	case errors.Is(err, errNotAdmitted):
 		code, msg = codeNotJoined, "You are not in the meeting yet."
+	case errors.Is(err, e2ee.ErrStaleEpoch):
+		code, msg = codeE2EEStale, "That commit is for an epoch that has passed."
+	case errors.Is(err, e2ee.ErrNotCommitter):
+		code, msg = codeE2EENotCommitter, "You were not asked to commit now."
+	case errors.Is(err, e2ee.ErrNotMember):
+		code, msg = codeE2EENotMember, "Not a member of the encrypted group."
+	case errors.Is(err, e2ee.ErrBadMessage):
+		code, msg = codeE2EEBad, "That end-to-end encryption message is malformed or too large."
 	case errors.Is(err, sfu.ErrBadSDP):
 		code, msg = codeBadSDP, "The session description was not accepted."
 	case errors.Is(err, sfu.ErrBadTracks):

@@ -1,0 +1,14 @@
+// Package e2ee is the server side of Kaigi's end-to-end encryption: the MLS
+// delivery service of one meeting. It keeps each participant's KeyPackage,
+// decides which member's client commits the next change (adding admitted
+// people, removing departed ones), enforces one accepted Commit per epoch,
+// and says who must receive each Commit, Welcome and application message.
+//
+// It never parses MLS: messages are opaque bytes with an envelope (epoch,
+// sender, kind) that is all the server needs, and all it can learn. It
+// cannot add anyone to a group: only a member's client can commit an Add,
+// and every client shows the group's members.
+//
+// A Group is not safe for concurrent use; the signalling room serialises
+// calls, as it does for the meeting core.
+package e2ee

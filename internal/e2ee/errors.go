@@ -1,0 +1,18 @@
+package e2ee
+
+import "errors"
+
+// Sentinel errors, mapped to protocol codes by the signalling layer.
+var (
+	// ErrStaleEpoch means a commit was made on an epoch that is no longer
+	// current: the committer must catch up and retry if still needed.
+	ErrStaleEpoch = errors.New("commit for a stale epoch")
+	// ErrNotCommitter means the sender was not asked to commit (or its
+	// request was reassigned).
+	ErrNotCommitter = errors.New("not the committer")
+	// ErrNotMember means the sender is not in the group.
+	ErrNotMember = errors.New("not a group member")
+	// ErrBadMessage means a message is malformed: empty, too large, or
+	// its lists do not match the request.
+	ErrBadMessage = errors.New("malformed E2EE message")
+)

@@ -1,0 +1,277 @@
+package e2ee
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Size limits on opaque messages: generous for MLS over a few hundred
+// members, small enough that nobody fills the server's memory.
+const (
+	MaxKeyPackage = 16 << 10
+	MaxCommit     = 512 << 10
+	MaxWelcome    = 512 << 10
+	MaxMessage    = 64 << 10
+	// keptCommits is how many recent commits are kept for members who
+	// reconnect and need to catch up.
+	keptCommits = 256
+	// CommitTimeout is how long a committer has before the job goes to
+	// another member.
+	CommitTimeout = 10 * time.Second
+)
+
+// Participant identifies a member (the meeting's participant ID).
+type Participant string
+
+// Member is a participant with the KeyPackage that identifies its leaf:
+// the committer adds it with this KeyPackage, or finds the leaf to remove
+// by the credential in it.
+type Member struct {
+	ID         Participant
+	KeyPackage []byte
+}
+
+// Job asks one participant's client to change the group. With Create it
+// creates a new group (epoch 0) from its own KeyPackage; otherwise it
+// commits, on Epoch, a Remove of each of Remove, or else an Add of each of
+// Add (never both: removals go first, in a commit of their own).
+type Job struct {
+	Committer Participant
+	Create    bool
+	Epoch     uint64
+	Add       []Member
+	Remove    []Member
+}
+
+// Commit is an accepted commit and who must receive what.
+type Commit struct {
+	From  Participant
+	Epoch uint64 // the epoch the commit produced
+	// Commit goes to To: every member but the committer (who is told it
+	// was accepted) and those added, who get the Welcome instead.
+	Commit, Welcome []byte
+	To, Welcomed    []Participant
+}
+
+// Group is the delivery service's view of one meeting's MLS group.
+type Group struct {
+	epoch   uint64
+	created bool
+	// members are in the group, in the order they joined it: the longest
+	// present commits. leaf holds the KeyPackage each was added with.
+	members []Participant
+	leaf    map[Participant][]byte
+	// pending are KeyPackages of admitted participants not (or no longer)
+	// in the group. A KeyPackage is used by one Add only.
+	pending map[Participant][]byte
+	wantIn  []Participant
+	wantOut []Member
+	job     *Job
+	// deadline is when the outstanding job goes to someone else.
+	deadline time.Time
+	history  []Commit
+	now      func() time.Time
+}
+
+// NewGroup returns an empty group. now is the clock; nil means time.Now.
+func NewGroup(now func() time.Time) *Group {
+	if now == nil {
+		now = time.Now
+	}
+	return &Group{leaf: map[Participant][]byte{}, pending: map[Participant][]byte{}, now: now}
+}
+
+// Epoch returns the current epoch.
+func (g *Group) Epoch() uint64 { return g.epoch }
+
+// Members returns the members in the order they joined the group.
+func (g *Group) Members() []Participant { return slices.Clone(g.members) }
+
+// IsMember reports whether p is in the group.
+func (g *Group) IsMember(p Participant) bool { return slices.Contains(g.members, p) }
+
+// Admitted is a participant entering the meeting with a KeyPackage. They
+// will create the group if there is none, or be added to it. A member who
+// comes back with a fresh KeyPackage (their browser lost its state) is
+// removed and added again.
+func (g *Group) Admitted(p Participant, kp []byte) error {
+	if len(kp) == 0 || len(kp) > MaxKeyPackage {
+		return fmt.Errorf("%w: key package of %d bytes", ErrBadMessage, len(kp))
+	}
+	g.pending[p] = slices.Clone(kp)
+	if g.IsMember(p) {
+		g.markOut(p)
+	}
+	if !slices.Contains(g.wantIn, p) {
+		g.wantIn = append(g.wantIn, p)
+	}
+	return nil
+}
+
+// Left is a participant leaving the meeting: a member must be removed;
+// someone not yet added is simply dropped.
+func (g *Group) Left(p Participant) {
+	g.wantIn = slices.DeleteFunc(g.wantIn, func(x Participant) bool { return x == p })
+	delete(g.pending, p)
+	if g.IsMember(p) {
+		g.markOut(p)
+	}
+	if g.job != nil && g.job.Committer == p {
+		g.job = nil // someone else will take it over
+	}
+}
+
+func (g *Group) markOut(p Participant) {
+	if !slices.ContainsFunc(g.wantOut, func(m Member) bool { return m.ID == p }) {
+		g.wantOut = append(g.wantOut, Member{ID: p, KeyPackage: g.leaf[p]})
+	}
+}
+
+// NextJob returns a request to send, or nil: when changes are due, no job
+// is outstanding (or the outstanding one timed out, or its committer is
+// not available), and someone available can do it. The committer is the
+// longest-present available member not being removed; with no group, the
+// first participant waiting creates it. available(p) says whether p's
+// client can be reached now (nil means everyone).
+func (g *Group) NextJob(available func(Participant) bool) *Job {
+	if available == nil {
+		available = func(Participant) bool { return true }
+	}
+	if g.job != nil && g.now().Before(g.deadline) && available(g.job.Committer) {
+		return nil
+	}
+	timedOut := g.job
+	g.job = nil
+	if g.created && len(g.wantOut) == len(g.members) {
+		// Nobody is left to commit (everyone left, or the only member
+		// lost its state): the group is gone, and the first participant
+		// waiting creates a fresh one.
+		g.epoch, g.created, g.members, g.wantOut, g.history = 0, false, nil, nil, nil
+		g.leaf = map[Participant][]byte{}
+	}
+	if !g.created {
+		i := slices.IndexFunc(g.wantIn, available)
+		if i < 0 {
+			return nil
+		}
+		p := g.wantIn[i]
+		g.wantIn = slices.Delete(g.wantIn, i, i+1)
+		g.created, g.epoch = true, 0
+		g.members = []Participant{p}
+		g.leaf[p] = g.pending[p]
+		delete(g.pending, p)
+		return &Job{Committer: p, Create: true}
+	}
+	if len(g.wantIn) == 0 && len(g.wantOut) == 0 {
+		return nil
+	}
+	var committer Participant
+	for _, m := range g.members {
+		leaving := slices.ContainsFunc(g.wantOut, func(x Member) bool { return x.ID == m })
+		if !leaving && available(m) && (timedOut == nil || timedOut.Committer != m) {
+			committer = m
+			break
+		}
+	}
+	if committer == "" {
+		return nil
+	}
+	j := &Job{Committer: committer, Epoch: g.epoch, Remove: slices.Clone(g.wantOut)}
+	if len(j.Remove) == 0 {
+		for _, p := range g.wantIn {
+			j.Add = append(j.Add, Member{ID: p, KeyPackage: g.pending[p]})
+		}
+	}
+	g.job = j
+	g.deadline = g.now().Add(CommitTimeout)
+	return j
+}
+
+// Commit accepts a commit from the job's committer, made on the current
+// epoch. The first valid commit for an epoch wins; any other is stale.
+func (g *Group) Commit(from Participant, epoch uint64, commit, welcome []byte) (Commit, error) {
+	switch {
+	case !g.IsMember(from):
+		return Commit{}, ErrNotMember
+	case epoch != g.epoch:
+		return Commit{}, fmt.Errorf("%w: commit on %d, current %d", ErrStaleEpoch, epoch, g.epoch)
+	case g.job == nil || g.job.Committer != from:
+		return Commit{}, ErrNotCommitter
+	case len(commit) == 0 || len(commit) > MaxCommit || len(welcome) > MaxWelcome:
+		return Commit{}, fmt.Errorf("%w: commit %d bytes, welcome %d bytes", ErrBadMessage, len(commit), len(welcome))
+	case (len(g.job.Add) > 0) != (len(welcome) > 0):
+		return Commit{}, fmt.Errorf("%w: a commit adding members needs a welcome, and only then", ErrBadMessage)
+	}
+	j := g.job
+	g.job = nil
+	g.epoch++
+	for _, m := range j.Remove {
+		g.members = slices.DeleteFunc(g.members, func(x Participant) bool { return x == m.ID })
+		g.wantOut = slices.DeleteFunc(g.wantOut, func(x Member) bool { return x.ID == m.ID })
+		delete(g.leaf, m.ID)
+	}
+	c := Commit{From: from, Epoch: g.epoch, Commit: slices.Clone(commit), Welcome: slices.Clone(welcome)}
+	for _, m := range j.Add {
+		g.wantIn = slices.DeleteFunc(g.wantIn, func(x Participant) bool { return x == m.ID })
+		g.members = append(g.members, m.ID)
+		g.leaf[m.ID] = m.KeyPackage
+		// Used: a later Add of this participant needs a fresh KeyPackage.
+		if string(g.pending[m.ID]) == string(m.KeyPackage) {
+			delete(g.pending, m.ID)
+		}
+		c.Welcomed = append(c.Welcomed, m.ID)
+	}
+	for _, m := range g.members {
+		if m != from && !slices.Contains(c.Welcomed, m) {
+			c.To = append(c.To, m)
+		}
+	}
+	g.history = append(g.history, c)
+	if len(g.history) > keptCommits {
+		g.history = g.history[len(g.history)-keptCommits:]
+	}
+	return c, nil
+}
+
+// Since returns the commits after epoch, for a member catching up after a
+// reconnection; ok is false if they are no longer all kept.
+func (g *Group) Since(epoch uint64) (commits []Commit, ok bool) {
+	if epoch == g.epoch {
+		return nil, true
+	}
+	for i, c := range g.history {
+		if c.Epoch == epoch+1 {
+			return slices.Clone(g.history[i:]), true
+		}
+	}
+	return nil, false
+}
+
+// Deadline is when the outstanding job, if any, times out.
+func (g *Group) Deadline() (time.Time, bool) { return g.deadline, g.job != nil }
+
+// Recipients says who receives an application message: every member but
+// the sender, or only to. The sender must be a member and the message
+// within limits.
+func (g *Group) Recipients(from, to Participant, data []byte) ([]Participant, error) {
+	switch {
+	case !g.IsMember(from):
+		return nil, ErrNotMember
+	case len(data) == 0 || len(data) > MaxMessage:
+		return nil, fmt.Errorf("%w: application message of %d bytes", ErrBadMessage, len(data))
+	}
+	if to != "" {
+		if !g.IsMember(to) || to == from {
+			return nil, fmt.Errorf("%w: %s", ErrNotMember, to)
+		}
+		return []Participant{to}, nil
+	}
+	var out []Participant
+	for _, m := range g.members {
+		if m != from {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}

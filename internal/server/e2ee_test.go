@@ -1,0 +1,237 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kaigi-meet/kaigi/internal/client"
+	"github.com/kaigi-meet/kaigi/internal/servertest"
+	"github.com/kaigi-meet/kaigi/internal/signal"
+)
+
+// e2eeMsg is any e2ee_* message, decoded.
+type e2eeMsg struct {
+	Type    string
+	Create  bool
+	Epoch   uint64
+	From    string
+	Commit  []byte
+	Welcome []byte
+	Kind    string
+	Data    []byte
+	Private bool
+	Add     []struct {
+		Participant string
+		KeyPackage  []byte
+	}
+	Remove []struct {
+		Participant string
+		KeyPackage  []byte
+	}
+}
+
+func e2eeMessages(c *client.Client, typ string) []e2eeMsg {
+	var out []e2eeMsg
+	for _, raw := range c.E2EEMessages() {
+		var m e2eeMsg
+		json.Unmarshal(raw, &m)
+		if m.Type == typ {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// awaitE2EE waits until c has received n messages of typ and returns the
+// last.
+func awaitE2EE(t *testing.T, c *client.Client, typ string, n int) e2eeMsg {
+	t.Helper()
+	err := c.WaitFor(waitCtx(t), typ, func() bool { return len(e2eeMessages(c, typ)) >= n })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := e2eeMessages(c, typ)
+	return ms[n-1]
+}
+
+type relayed struct {
+	mu   sync.Mutex
+	data [][]byte
+}
+
+// TestE2EEDeliveryService drives the delivery service over the real
+// protocol with opaque bytes standing in for MLS: who is asked to create
+// and commit, one commit per epoch, what goes to whom, and what is refused.
+// (Real MLS runs in the browser tests.)
+func TestE2EEDeliveryService(t *testing.T) {
+	relay := &relayed{}
+	srv := &testServer{servertest.Start(t, servertest.Options{Signal: func(o *signal.Options) {
+		o.RelayLog = func(_, _, _ string, data []byte) {
+			relay.mu.Lock()
+			relay.data = append(relay.data, data)
+			relay.mu.Unlock()
+		}
+	}})}
+	set := servertest.OpenSettings()
+	set.E2EE = true
+	id := srv.Admin(t).NewMeeting(t, set).ID
+
+	// Without a key package there is no way in.
+	_, err := srv.joinAs(t, client.Options{Meeting: id, Name: "Old client"})
+	refusedWith(t, err, "e2ee_required")
+
+	ada := srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Ada", KeyPackage: []byte("kp-ada")})
+	if j := awaitE2EE(t, ada, "e2ee_job", 1); !j.Create {
+		t.Fatalf("first participant's job = %+v, want create", j)
+	}
+	bob := srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Bob", KeyPackage: []byte("kp-bob")})
+	j := awaitE2EE(t, ada, "e2ee_job", 2)
+	if j.Create || j.Epoch != 0 || len(j.Add) != 1 || j.Add[0].Participant != bob.Self().ID || string(j.Add[0].KeyPackage) != "kp-bob" {
+		t.Fatalf("job to add Bob = %+v", j)
+	}
+	if len(e2eeMessages(bob, "e2ee_job")) != 0 {
+		t.Fatal("Bob, not yet in the group, was asked to commit")
+	}
+	// Bob is not a member yet: he may not send, nor commit.
+	n := len(bob.Errors())
+	bob.Control("e2ee_message", map[string]any{"epoch": 0, "kind": "chat", "data": []byte("x")})
+	if code := lastError(t, bob, n); code != "e2ee_not_member" {
+		t.Fatalf("message from a non-member = %s", code)
+	}
+
+	ada.Control("e2ee_commit", map[string]any{"epoch": 0, "commit": []byte("commit-1"), "welcome": []byte("welcome-bob")})
+	if ok := awaitE2EE(t, ada, "e2ee_commit_ok", 1); ok.Epoch != 1 {
+		t.Fatalf("commit ok = %+v", ok)
+	}
+	if w := awaitE2EE(t, bob, "e2ee_welcome", 1); w.Epoch != 1 || string(w.Welcome) != "welcome-bob" {
+		t.Fatalf("Bob's welcome = %+v", w)
+	}
+	// The same epoch again is stale.
+	n = len(ada.Errors())
+	ada.Control("e2ee_commit", map[string]any{"epoch": 0, "commit": []byte("again")})
+	if code := lastError(t, ada, n); code != "e2ee_stale" {
+		t.Fatalf("second commit on epoch 0 = %s", code)
+	}
+	// Bob was not asked to commit.
+	n = len(bob.Errors())
+	bob.Control("e2ee_commit", map[string]any{"epoch": 1, "commit": []byte("rogue")})
+	if code := lastError(t, bob, n); code != "e2ee_not_committer" {
+		t.Fatalf("uninvited commit = %s", code)
+	}
+
+	cy := srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Cy", KeyPackage: []byte("kp-cy")})
+	j = awaitE2EE(t, ada, "e2ee_job", 3)
+	ada.Control("e2ee_commit", map[string]any{"epoch": j.Epoch, "commit": []byte("commit-2"), "welcome": []byte("welcome-cy")})
+	if c := awaitE2EE(t, bob, "e2ee_commit", 1); c.Epoch != 2 || c.From != ada.Self().ID || string(c.Commit) != "commit-2" {
+		t.Fatalf("relayed commit to Bob = %+v", c)
+	}
+	awaitE2EE(t, cy, "e2ee_welcome", 1)
+	if len(e2eeMessages(cy, "e2ee_commit")) != 0 {
+		t.Fatal("Cy got the commit that added him (he needs only the welcome)")
+	}
+
+	// Application messages: to everyone but the sender, or to one.
+	ciphertext := []byte{0x30, 0x01, 0xff, 0x00, 0x7f}
+	bob.Control("e2ee_message", map[string]any{"epoch": 2, "kind": "chat", "data": ciphertext})
+	for _, c := range []*client.Client{ada, cy} {
+		m := awaitE2EE(t, c, "e2ee_message", 1)
+		if m.From != bob.Self().ID || !bytes.Equal(m.Data, ciphertext) || m.Private || m.Kind != "chat" {
+			t.Fatalf("relayed message = %+v", m)
+		}
+	}
+	bob.Control("e2ee_message", map[string]any{"epoch": 2, "kind": "chat", "data": []byte("for cy"), "to": cy.Self().ID})
+	if m := awaitE2EE(t, cy, "e2ee_message", 2); !m.Private || string(m.Data) != "for cy" {
+		t.Fatalf("private message = %+v", m)
+	}
+	if len(e2eeMessages(bob, "e2ee_message")) != 0 {
+		t.Fatal("a sender got its own message back")
+	}
+	n = len(bob.Errors())
+	bob.Control("e2ee_message", map[string]any{"epoch": 2, "kind": "chat", "data": make([]byte, 70<<10)})
+	if code := lastError(t, bob, n); code != "e2ee_bad" {
+		t.Fatalf("oversized message = %s", code)
+	}
+	// The relay saw exactly the opaque bytes, nothing more.
+	relay.mu.Lock()
+	if len(relay.data) != 2 || !bytes.Equal(relay.data[0], ciphertext) {
+		t.Fatalf("relay log = %q", relay.data)
+	}
+	relay.mu.Unlock()
+
+	// Ada leaves: Bob, longest present now, is asked to remove her leaf.
+	adaID := ada.Self().ID
+	ada.Leave()
+	j = awaitE2EE(t, bob, "e2ee_job", 1)
+	if len(j.Remove) != 1 || j.Remove[0].Participant != adaID || string(j.Remove[0].KeyPackage) != "kp-ada" || j.Epoch != 2 {
+		t.Fatalf("removal job = %+v", j)
+	}
+	bob.Control("e2ee_commit", map[string]any{"epoch": 2, "commit": []byte("commit-3")})
+	if c := awaitE2EE(t, cy, "e2ee_commit", 1); c.Epoch != 3 {
+		t.Fatalf("Cy's view of the removal = %+v", c)
+	}
+}
+
+// TestE2EEResumeCatchesUp: a member who reconnects is sent the commits it
+// missed, in order.
+func TestE2EEResumeCatchesUp(t *testing.T) {
+	srv := startServer(t, nil)
+	set := servertest.OpenSettings()
+	set.E2EE = true
+	id := srv.Admin(t).NewMeeting(t, set).ID
+	ada := srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Ada", KeyPackage: []byte("kp-ada")})
+	awaitE2EE(t, ada, "e2ee_job", 1)
+	bob := srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Bob", KeyPackage: []byte("kp-bob")})
+	awaitE2EE(t, ada, "e2ee_job", 2)
+	ada.Control("e2ee_commit", map[string]any{"epoch": 0, "commit": []byte("c1"), "welcome": []byte("w")})
+	awaitE2EE(t, bob, "e2ee_welcome", 1)
+
+	token := bob.ResumeToken()
+	bob.Drop() // Bob, at epoch 1, loses his connection
+	srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Cy", KeyPackage: []byte("kp-cy")})
+	j := awaitE2EE(t, ada, "e2ee_job", 3)
+	ada.Control("e2ee_commit", map[string]any{"epoch": j.Epoch, "commit": []byte("c2"), "welcome": []byte("w2")})
+	awaitE2EE(t, ada, "e2ee_commit_ok", 2)
+
+	back := srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Bob", Resume: token})
+	if !back.Resumed() {
+		t.Fatal("not resumed")
+	}
+	// Without saying where it is, Bob gets nothing (he would have to
+	// rejoin with a fresh key package); saying epoch 1, he gets commit 2.
+	if len(e2eeMessages(back, "e2ee_commit")) != 0 {
+		t.Fatal("commits sent without knowing the client's epoch")
+	}
+	token = back.ResumeToken()
+	back.Drop()
+	raw := srv.dialRaw(t)
+	raw.send(map[string]any{"type": "hello", "v": 1, "meeting": id, "name": "Bob", "resume": token, "e2eeEpoch": 1})
+	if m := raw.next("candidate", "renegotiate", "participant_updated", "participant_joined"); m.Type != "welcome" {
+		t.Fatalf("resume: %+v", m)
+	}
+	var c e2eeMsg
+	for c.Type != "e2ee_commit" {
+		c = raw.nextE2EE()
+	}
+	if c.Epoch != 2 || string(c.Commit) != "c2" {
+		t.Fatalf("missed commit = %+v, want epoch 2's", c)
+	}
+}
+
+// nextE2EE reads the next message as an e2ee message (others decode with
+// an empty Type... and are skipped by the caller).
+func (r *rawConn) nextE2EE() e2eeMsg {
+	r.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, b, err := r.conn.Read(ctx)
+	if err != nil {
+		r.t.Fatalf("read: %v", err)
+	}
+	var m e2eeMsg
+	json.Unmarshal(b, &m)
+	return m
+}

@@ -1,0 +1,164 @@
+package signal
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/kaigi-meet/kaigi/internal/e2ee"
+	"github.com/kaigi-meet/kaigi/internal/meeting"
+)
+
+// The room's side of end-to-end encryption: the meeting's MLS delivery
+// service (internal/e2ee) wired to the sockets. The server relays opaque
+// MLS messages; only members' clients change the group.
+
+var errE2EERequired = errors.New("end-to-end encrypted meeting needs a key package")
+
+// e2eeOn reports whether the meeting is end-to-end encrypted.
+func (r *Room) e2eeOn() bool { return r.core.Settings().E2EE }
+
+// e2eeAdmittedLocked enters an admitted participant's KeyPackage: they
+// will create the group or be added to it.
+func (r *Room) e2eeAdmittedLocked(pid meeting.ParticipantID) {
+	m := r.members[pid]
+	if !r.e2eeOn() || m == nil || len(m.keyPackage) == 0 {
+		return
+	}
+	if err := r.group.Admitted(e2ee.Participant(pid), m.keyPackage); err != nil {
+		r.log.Warn("e2ee admit", "participant", pid, "err", err)
+	}
+	m.keyPackage = nil
+	r.e2eeStepLocked()
+}
+
+// e2eeLeftLocked takes a departed participant out of the group.
+func (r *Room) e2eeLeftLocked(pid meeting.ParticipantID) {
+	if !r.e2eeOn() {
+		return
+	}
+	r.group.Left(e2ee.Participant(pid))
+	r.e2eeStepLocked()
+}
+
+// e2eeStepLocked hands the next job (create, add, remove) to a member who
+// is connected, and makes sure a stalled job is reassigned.
+func (r *Room) e2eeStepLocked() {
+	if !r.e2eeOn() || r.closed {
+		return
+	}
+	available := func(p e2ee.Participant) bool {
+		m := r.members[meeting.ParticipantID(p)]
+		return m != nil && m.session != nil && !m.waiting
+	}
+	if j := r.group.NextJob(available); j != nil {
+		msg := e2eeJobMsg{Type: "e2ee_job", Create: j.Create, Epoch: j.Epoch, Add: []e2eeMemberJSON{}, Remove: []e2eeMemberJSON{}}
+		for _, a := range j.Add {
+			msg.Add = append(msg.Add, e2eeMemberJSON{Participant: string(a.ID), KeyPackage: a.KeyPackage})
+		}
+		for _, x := range j.Remove {
+			msg.Remove = append(msg.Remove, e2eeMemberJSON{Participant: string(x.ID), KeyPackage: x.KeyPackage})
+		}
+		r.members[meeting.ParticipantID(j.Committer)].session.send(msg)
+		r.log.Debug("e2ee job", "committer", j.Committer, "create", j.Create, "epoch", j.Epoch, "add", len(j.Add), "remove", len(j.Remove))
+	}
+	if deadline, ok := r.group.Deadline(); ok && r.e2eeTimer == nil {
+		r.e2eeTimer = time.AfterFunc(time.Until(deadline)+10*time.Millisecond, func() {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.e2eeTimer = nil
+			r.e2eeStepLocked()
+		})
+	}
+}
+
+// e2eeCommit accepts a member's commit and relays it: the Commit to the
+// other members, the Welcome to those added, a confirmation to the
+// committer.
+func (r *Room) e2eeCommit(by meeting.ParticipantID, s *session, epoch uint64, commit, welcome []byte) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.callerLocked(by, s); err != nil {
+		return err
+	}
+	if !r.e2eeOn() {
+		return fmt.Errorf("%w: this meeting is not end-to-end encrypted", e2ee.ErrBadMessage)
+	}
+	c, err := r.group.Commit(e2ee.Participant(by), epoch, commit, welcome)
+	if err != nil {
+		return err
+	}
+	s.send(e2eeCommitOKMsg{Type: "e2ee_commit_ok", Epoch: c.Epoch})
+	relay := e2eeCommitMsg{Type: "e2ee_commit", Epoch: c.Epoch, From: string(by), Commit: c.Commit}
+	for _, p := range c.To {
+		if m := r.members[meeting.ParticipantID(p)]; m != nil && m.session != nil {
+			m.session.send(relay)
+		}
+	}
+	for _, p := range c.Welcomed {
+		if m := r.members[meeting.ParticipantID(p)]; m != nil && m.session != nil {
+			m.session.send(e2eeWelcomeMsg{Type: "e2ee_welcome", Epoch: c.Epoch, Welcome: c.Welcome})
+		}
+	}
+	r.log.Info("e2ee commit", "by", by, "epoch", c.Epoch, "welcomed", len(c.Welcomed))
+	r.e2eeStepLocked()
+	return nil
+}
+
+// e2eeMessage relays an application message (chat, reactions, ...): to
+// every member, or only to one. The server reads only the envelope; the
+// kind lets it refuse chat from those the meeting does not let chat
+// (receivers check again after decrypting).
+func (r *Room) e2eeMessage(by meeting.ParticipantID, s *session, epoch uint64, kind string, data []byte, to meeting.ParticipantID) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.callerLocked(by, s); err != nil {
+		return err
+	}
+	if kind == "chat" && !r.core.Can(by, meeting.ActChat) {
+		return fmt.Errorf("chat: %w", meeting.ErrForbidden)
+	}
+	recipients, err := r.group.Recipients(e2ee.Participant(by), e2ee.Participant(to), data)
+	if err != nil {
+		return err
+	}
+	msg := e2eeAppMsg{Type: "e2ee_message", From: string(by), Epoch: epoch, Kind: kind, Data: data, Private: to != ""}
+	for _, p := range recipients {
+		if m := r.members[meeting.ParticipantID(p)]; m != nil && m.session != nil {
+			m.session.send(msg)
+		}
+	}
+	if r.srv.opts.RelayLog != nil {
+		r.srv.opts.RelayLog(string(r.id), string(by), kind, data)
+	}
+	return nil
+}
+
+// e2eeResumeLocked brings a returning member's MLS state up to date: the
+// commits it missed, or, if it lost its state (a new KeyPackage) or is too
+// far behind, a fresh add.
+func (r *Room) e2eeResumeLocked(pid meeting.ParticipantID, s *session, hello *clientMessage) {
+	if !r.e2eeOn() {
+		return
+	}
+	p := e2ee.Participant(pid)
+	if r.group.IsMember(p) && hello.E2EEEpoch != nil {
+		if commits, ok := r.group.Since(*hello.E2EEEpoch); ok {
+			for _, c := range commits {
+				if c.From == p {
+					s.send(e2eeCommitOKMsg{Type: "e2ee_commit_ok", Epoch: c.Epoch})
+				} else {
+					s.send(e2eeCommitMsg{Type: "e2ee_commit", Epoch: c.Epoch, From: string(c.From), Commit: c.Commit})
+				}
+			}
+			r.e2eeStepLocked()
+			return
+		}
+	}
+	if len(hello.KeyPackage) > 0 {
+		r.members[pid].keyPackage = hello.KeyPackage
+		r.e2eeAdmittedLocked(pid)
+		return
+	}
+	r.e2eeStepLocked()
+}
