@@ -179,6 +179,10 @@ func (s *Server) URL() string {
 // SFU returns the server's SFU (for tests and metrics).
 func (s *Server) SFU() *sfu.SFU { return s.sfu }
 
+// Signal returns the signalling server (for tests that play a tampered
+// server).
+func (s *Server) Signal() *signal.Server { return s.signal }
+
 // Accounts returns the server's account service (for the admin command
 // and tests).
 func (s *Server) Accounts() *auth.Service { return s.accounts }
