@@ -70,17 +70,19 @@ func (s *Server) Ghost(t testing.TB, meetingID string) *Ghost {
 	rand.Read(b)
 	g := &Ghost{ID: "ghost" + hex.EncodeToString(b), t: t, pc: pc, ops: make(chan func(), 64), done: make(chan struct{}),
 		received: map[string]*GhostTrack{}, tracks: map[string]sfu.TrackInfo{}}
-	go g.loop()
 	pc.OnTrack(g.onTrack)
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c != nil {
 			g.do(func() { _ = g.peer.AddCandidate(c.ToJSON()) })
 		}
 	})
+	// Callbacks during AddPeer only queue (ops is buffered); the loop that
+	// runs them starts once g.peer is set.
 	g.peer, err = router.AddPeer(g.ID, g)
 	if err != nil {
 		t.Fatal(err)
 	}
+	go g.loop()
 	t.Cleanup(g.Close)
 	return g
 }
