@@ -98,6 +98,8 @@ test("injected plaintext frames are dropped, never passed on", async () => {
   assert.equal(typeof (await decryptFrame(bob, "vp8", vp8Delta)), "string");
   assert.equal(typeof (await decryptFrame(bob, "opus", opus)), "string");
   assert.equal(await decryptFrame(bob, "opus", new Uint8Array([0x78])), "malformed");
+  assert.equal(await decryptFrame(bob, "opus", new Uint8Array(0)), "empty");
+  assert.equal(await decryptFrame(bob, "other", new Uint8Array(0)), "empty");
   // A frame shaped like ours, by someone without the key.
   const forged = new Uint8Array([0x78, ...(await encrypt(await deriveKey(new Uint8Array(16), kidFor(0, 4n), "encrypt"), 0n, opus.subarray(1), opus.subarray(0, 1)))]);
   assert.equal(await decryptFrame(bob, "opus", forged), "unauthentic");
@@ -126,6 +128,8 @@ test("our own frames reflected back by a server are dropped", async () => {
 test("no keys yet: the sender sends nothing, the receiver passes nothing", async () => {
   const empty = new MediaKeyStore();
   assert.equal(await encryptFrame(empty, "vp8", vp8Key), "no-key");
+  const { alice: keyed } = pair();
+  assert.equal(await encryptFrame(keyed, "opus", new Uint8Array(0)), "empty");
   const { alice } = pair();
   const sent = (await encryptFrame(alice, "vp8", vp8Key)) as Uint8Array;
   assert.equal(await decryptFrame(empty, "vp8", sent), "unknown-epoch");

@@ -80,15 +80,19 @@ export function clearPrefixLength(codec: Codec, frame: Uint8Array): number | nul
   }
 }
 
-/** Why the sender did not send a frame. */
-export type SendDrop = "no-key" | "malformed";
-/** Why the receiver did not pass a frame on. */
-export type ReceiveDrop = KeyMiss | "malformed" | "unauthentic";
+/**
+ * Why the sender did not send a frame, or the receiver did not pass one on.
+ * "empty": a zero-length frame, which carries nothing (Chrome was seen to
+ * deliver one at the start of an audio stream that no sender transform made).
+ */
+export type SendDrop = "no-key" | "empty" | "malformed";
+export type ReceiveDrop = KeyMiss | "empty" | "malformed" | "unauthentic";
 /** "error": something unexpected failed; the frame is dropped, not passed on as it was. */
 export type DropReason = SendDrop | ReceiveDrop | "error";
 
 /** Encrypts one encoded frame: [clear prefix][SFrame header][ciphertext + tag]. */
 export async function encryptFrame(keys: MediaKeyStore, codec: Codec, frame: Uint8Array): Promise<Uint8Array<ArrayBuffer> | SendDrop> {
+  if (frame.length === 0) return "empty";
   const prefixLength = clearPrefixLength(codec, frame);
   if (prefixLength === null) return "malformed";
   const sender = keys.sender();
@@ -110,6 +114,7 @@ export interface DecryptedFrame {
 
 /** Decrypts one received frame, or says why it must be dropped. */
 export async function decryptFrame(keys: MediaKeyStore, codec: Codec, frame: Uint8Array): Promise<DecryptedFrame | ReceiveDrop> {
+  if (frame.length === 0) return "empty";
   const prefixLength = clearPrefixLength(codec, frame);
   if (prefixLength === null) return "malformed";
   const header = decodeHeader(frame, prefixLength);
