@@ -120,10 +120,6 @@ const clientConfig: ClientConfig = {
 
 // ---- wire format ------------------------------------------------------------------------
 
-function encode(m: MLSMessage): Uint8Array {
-  return encodeMlsMessage(m);
-}
-
 function decode(bytes: Uint8Array): MLSMessage {
   let decoded: [MLSMessage, number] | undefined;
   try {
@@ -156,17 +152,13 @@ export function messageInfo(bytes: Uint8Array): MessageInfo {
       return { kind: "group-info" };
     case "mls_private_message": {
       const pm = m.privateMessage;
-      return { kind: contentKind(pm.contentType), epoch: pm.epoch, groupId: pm.groupId };
+      return { kind: pm.contentType, epoch: pm.epoch, groupId: pm.groupId };
     }
     case "mls_public_message": {
       const c = m.publicMessage.content;
-      return { kind: contentKind(c.contentType), epoch: c.epoch, groupId: c.groupId };
+      return { kind: c.contentType, epoch: c.epoch, groupId: c.groupId };
     }
   }
-}
-
-function contentKind(t: "application" | "proposal" | "commit"): MessageKind {
-  return t;
 }
 
 // ---- key packages --------------------------------------------------------------------------
@@ -174,6 +166,7 @@ function contentKind(t: "application" | "proposal" | "commit"): MessageKind {
 /** A KeyPackage of ours: `bytes` go to the delivery service; its private keys stay here. */
 export interface OwnKeyPackage {
   readonly bytes: Uint8Array;
+  /** The identity it was made for. */
   readonly identity: SigningIdentity;
 }
 
@@ -200,7 +193,7 @@ export async function createKeyPackage(identity: SigningIdentity): Promise<OwnKe
     cs,
   );
   const own: OwnKeyPackage = {
-    bytes: encode({ version: "mls10", wireformat: "mls_key_package", keyPackage: publicPackage }),
+    bytes: encodeMlsMessage({ version: "mls10", wireformat: "mls_key_package", keyPackage: publicPackage }),
     identity,
   };
   keyPackageSecrets.set(own, { publicPackage, privatePackage });
@@ -270,7 +263,7 @@ export type Received =
   | { kind: "proposal" };
 
 interface PendingState {
-  base: ClientState;
+  group: Group;
   newState: ClientState;
   consumed: Uint8Array[];
 }
@@ -407,11 +400,11 @@ export class Group {
       throw rejected("commit", e);
     }
     const pending: PendingCommit = {
-      commit: encode(r.commit),
-      welcome: r.welcome ? encode({ version: "mls10", wireformat: "mls_welcome", welcome: r.welcome }) : null,
+      commit: encodeMlsMessage(r.commit),
+      welcome: r.welcome ? encodeMlsMessage({ version: "mls10", wireformat: "mls_welcome", welcome: r.welcome }) : null,
       epoch: this.epoch,
     };
-    pendingStates.set(pending, { base: this.state, newState: r.newState, consumed: r.consumed });
+    pendingStates.set(pending, { group: this, newState: r.newState, consumed: r.consumed });
     return pending;
   }
 
@@ -423,15 +416,16 @@ export class Group {
   applyCommit(pending: PendingCommit): Promise<void> {
     return this.exclusive(async () => {
       const p = pendingStates.get(pending);
-      if (!p) throw new E2EEError("bad-request", "not a commit of this group");
-      if (this.epoch !== pending.epoch || !equalBytes(p.base.groupContext.groupId, this.state.groupContext.groupId)) {
+      if (!p || p.group !== this) throw new E2EEError("bad-request", "not a pending commit of this group");
+      if (this.epoch !== pending.epoch) {
         throw new E2EEError("stale-commit", `commit for epoch ${pending.epoch}, group is at ${this.epoch}`);
       }
       pendingStates.delete(pending);
       // Application messages sent or received while the commit was pending
-      // advanced this epoch's secret tree; the new state's record of this
-      // epoch (kept for late messages) must carry those advances, or a
-      // replayed message would decrypt again.
+      // advanced this epoch's secret tree and overwrote the ratchet secrets
+      // they used up. The new state's record of this epoch (kept for late
+      // messages) was taken before that: give it the advanced tree, or the
+      // next late message of this epoch would not decrypt.
       const historical = new Map(p.newState.historicalReceiverData);
       const thisEpoch = historical.get(this.epoch);
       if (thisEpoch) historical.set(this.epoch, { ...thisEpoch, secretTree: this.state.secretTree });
@@ -446,7 +440,7 @@ export class Group {
       this.checkActive();
       const r = await createApplicationMessage(this.state, data, this.cs);
       this.adopt(r.newState, r.consumed);
-      return encode({ version: "mls10", wireformat: "mls_private_message", privateMessage: r.privateMessage });
+      return encodeMlsMessage({ version: "mls10", wireformat: "mls_private_message", privateMessage: r.privateMessage });
     });
   }
 

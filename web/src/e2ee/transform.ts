@@ -25,20 +25,21 @@
 // - VP8 delta frame (P = 1): the 3-byte frame tag.
 // - Opus: the first byte, the TOC (mode, audio bandwidth, frame duration,
 //   mono/stereo, frames per packet).
-// - Any other codec: nothing. (Kaigi negotiates VP8 and Opus only; codecs
+// - Any other codec: nothing. (Kaigi's SFU offers VP8 and Opus only; codecs
 //   whose RTP packetizer parses the frame, such as H.264 or AV1, would not
 //   survive encryption at all.)
 //
-// Why: the SFU reads only the P bit, to know which frames are key frames
-// (where a new subscriber or a layer switch can start). The receiving
+// Why: all a forwarding server needs is the P bit, to know which frames are
+// key frames (where a new subscriber or a layer switch can start). The receiving
 // browser's VP8 depacketizer runs before the decrypting transform and reads
 // the same bytes: the P bit, and on key frames the width and height, which
 // it requires (a key frame shorter than 10 bytes is rejected there). The Opus
 // TOC describes the packet, not the sound; Kaigi's SFU does not read it
-// today. So the server learns each frame's size and timing, key frame or
-// not, the video resolution at each key frame, the Opus mode and frame
-// duration, who sends (leaf index) and how many frames — and nothing of the
-// picture or the sound.
+// today. So the server learns each frame's size and timing (which, for
+// audio, also shows when someone speaks), key frame or not, the video
+// resolution at each key frame, the Opus mode and frame duration, who sends
+// (leaf index) and how many frames — and nothing of the picture or the
+// sound.
 //
 // Receiving, a frame is passed on only if it decrypts and verifies under the
 // key its KID names: never a frame without a valid SFrame layer (a server
