@@ -1,5 +1,9 @@
 // Builds the browser client into dist/, which the Go server embeds:
 //   dist/index.html, dist/assets/app.js (+ .map), dist/assets/app.css, dist/assets/icon.svg
+//   dist/assets/e2ee-worker.js (+ .map): the media encryption Worker
+//     (src/e2ee/worker.ts), a file of its own because the CSP allows
+//     workers only from 'self'; a classic script, so any browser with
+//     RTCRtpScriptTransform can start it.
 // dist/.gitkeep stays: the embed needs the folder even before a build.
 
 import { build } from "esbuild";
@@ -15,18 +19,18 @@ await rm(assets, { recursive: true, force: true });
 await rm(join(dist, "index.html"), { force: true });
 await mkdir(assets, { recursive: true });
 
-await build({
-  entryPoints: [join(root, "src/main.ts")],
-  outfile: join(assets, "app.js"),
+const common = {
   bundle: true,
-  format: "esm",
   platform: "browser",
   target: ["es2022", "chrome110", "firefox115", "safari16"],
   minify: true,
   sourcemap: true,
   legalComments: "none",
   logLevel: "warning",
-});
+};
+
+await build({ ...common, entryPoints: [join(root, "src/main.ts")], outfile: join(assets, "app.js"), format: "esm" });
+await build({ ...common, entryPoints: [join(root, "src/e2ee/worker.ts")], outfile: join(assets, "e2ee-worker.js"), format: "iife" });
 
 await copyFile(join(root, "static/index.html"), join(dist, "index.html"));
 await copyFile(join(root, "static/style.css"), join(assets, "app.css"));

@@ -1,10 +1,11 @@
 // Bundles test/*.test.ts with esbuild into a temporary folder and runs them
 // with node's test runner. The tests cover the client's pure logic (no DOM).
+// npm packages stay external, so the folder lives under node_modules/ where
+// node finds them (a folder in the system's tmp could not import ts-mls).
 
 import { build } from "esbuild";
 import { spawnSync } from "node:child_process";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -14,7 +15,8 @@ if (files.length === 0) {
   console.error("no test files in", here);
   process.exit(1);
 }
-const out = await mkdtemp(join(tmpdir(), "kaigi-web-test-"));
+await mkdir(join(here, "../node_modules/.cache"), { recursive: true });
+const out = await mkdtemp(join(here, "../node_modules/.cache/kaigi-web-test-"));
 let status = 1;
 try {
   await build({

@@ -1,0 +1,187 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { fromHex, toHex } from "../src/e2ee/bytes.js";
+import {
+  decodeHeader,
+  decrypt,
+  deriveKey,
+  encodeHeader,
+  encrypt,
+  keyLabel,
+  makeNonce,
+  saltLabel,
+  SFrameSender,
+  type SFrameKey,
+} from "../src/e2ee/sframe.js";
+import { AES_128_GCM_SHA256_128, HEADER_VECTORS } from "./testdata/rfc9605.js";
+
+/** Parses the RFC's "name: hex" blocks, continuation lines included. */
+function fields(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  let last = "";
+  for (const line of text.split("\n")) {
+    const m = /^([a-z_]+):\s*(.*)$/.exec(line.trim());
+    if (m) {
+      last = m[1]!;
+      out[last] = m[2]!;
+    } else if (line.trim() !== "" && last !== "") {
+      out[last] += line.trim();
+    }
+  }
+  return out;
+}
+
+const vector = fields(AES_128_GCM_SHA256_128);
+const hex = (name: string): Uint8Array => fromHex(vector[name]!);
+const big = (name: string): bigint => BigInt(vector[name]!);
+
+test("RFC 9605 C.1: every header vector encodes and decodes", () => {
+  const lines = HEADER_VECTORS.trim().split("\n");
+  assert.equal(lines.length, 289);
+  for (const line of lines) {
+    const [kidHex, ctrHex, headerHex] = line.split(" ") as [string, string, string];
+    const kid = BigInt(kidHex);
+    const ctr = BigInt(ctrHex);
+    assert.equal(toHex(encodeHeader(kid, ctr)), headerHex, `encode ${line}`);
+    const header = fromHex(headerHex);
+    assert.deepEqual(decodeHeader(header), { kid, ctr, length: header.length }, `decode ${line}`);
+  }
+});
+
+test("decodeHeader finds a header after a clear prefix and ignores what follows", () => {
+  const data = fromHex("aabbcc" + "9901234567" + "deadbeef");
+  assert.deepEqual(decodeHeader(data, 3), { kid: 0x123n, ctr: 0x4567n, length: 5 });
+});
+
+test("decodeHeader rejects truncated and non-minimal headers", () => {
+  for (const bad of [
+    "", // nothing
+    "80", // KID byte missing
+    "0901", // CTR needs two bytes
+    "8005", // KID 5 written in an extra byte
+    "0807", // CTR 7 written in an extra byte
+    "900012", // KID 0x12 with a leading zero byte
+    "09000f", // CTR 0x0f with a leading zero byte
+  ]) {
+    assert.equal(decodeHeader(fromHex(bad)), null, bad);
+  }
+});
+
+test("encodeHeader refuses values outside 64 bits", () => {
+  assert.throws(() => encodeHeader(-1n, 0n), RangeError);
+  assert.throws(() => encodeHeader(0n, 1n << 64n), RangeError);
+});
+
+test("RFC 9605 C.3 (AES_128_GCM_SHA256_128): labels, salt, nonce", async () => {
+  assert.equal(vector.cipher_suite, "0x0004");
+  const kid = big("kid");
+  assert.equal(toHex(keyLabel(kid)), vector.sframe_key_label);
+  assert.equal(toHex(saltLabel(kid)), vector.sframe_salt_label);
+  const key = await deriveKey(hex("base_key"), kid, "encrypt");
+  assert.equal(toHex(key.salt), vector.sframe_salt);
+  assert.equal(toHex(makeNonce(key.salt, big("ctr"))), vector.nonce);
+  assert.equal(key.key.extractable, false);
+  assert.deepEqual(key.key.usages, ["encrypt"]);
+});
+
+test("RFC 9605 C.3: HKDF-Extract with an empty salt is the RFC's sframe_secret", async () => {
+  // RFC 5869: no salt means HashLen zero bytes, which as an HMAC key equals
+  // the empty string: the reason deriveKey may hand WebCrypto an empty salt.
+  const subtle = globalThis.crypto.subtle;
+  const hmacKey = await subtle.importKey("raw", new Uint8Array(32), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const prk = new Uint8Array(await subtle.sign("HMAC", hmacKey, hex("base_key") as Uint8Array<ArrayBuffer>));
+  assert.equal(toHex(prk), vector.sframe_secret);
+});
+
+test("RFC 9605 C.3: encrypt gives the RFC ciphertext and decrypt the plaintext", async () => {
+  const kid = big("kid");
+  const sender = await deriveKey(hex("base_key"), kid, "encrypt");
+  const ct = await encrypt(sender, big("ctr"), hex("pt"), hex("metadata"));
+  assert.equal(toHex(ct), vector.ct);
+
+  // The RFC's own sframe_key gives the same ciphertext.
+  const rfcKey: SFrameKey = {
+    kid,
+    key: await globalThis.crypto.subtle.importKey("raw", hex("sframe_key") as Uint8Array<ArrayBuffer>, "AES-GCM", false, ["encrypt"]),
+    salt: hex("sframe_salt"),
+  };
+  assert.equal(toHex(await encrypt(rfcKey, big("ctr"), hex("pt"), hex("metadata"))), vector.ct);
+
+  const receiver = await deriveKey(hex("base_key"), kid, "decrypt");
+  const pt = await decrypt(receiver, hex("ct"), hex("metadata"));
+  assert.ok(pt);
+  assert.equal(toHex(pt), vector.pt);
+});
+
+const plaintext = new TextEncoder().encode("a media frame, or anything else");
+
+async function keyPair(base = new Uint8Array(16).fill(7), kid = 0x35n): Promise<[SFrameKey, SFrameKey]> {
+  return [await deriveKey(base, kid, "encrypt"), await deriveKey(base, kid, "decrypt")];
+}
+
+test("round trip with and without metadata, empty plaintext too", async () => {
+  const [enc, dec] = await keyPair();
+  for (const [pt, md] of [
+    [plaintext, undefined],
+    [plaintext, new Uint8Array([1, 2, 3])],
+    [new Uint8Array(0), undefined],
+  ] as const) {
+    const ct = await encrypt(enc, 9n, pt, md);
+    assert.deepEqual(await decrypt(dec, ct, md), new Uint8Array(pt));
+  }
+});
+
+test("a key is for encryption or decryption, never both", async () => {
+  const [enc, dec] = await keyPair();
+  const ct = await encrypt(enc, 1n, plaintext);
+  assert.equal(await decrypt(enc, ct), null);
+  await assert.rejects(encrypt(dec, 2n, plaintext));
+});
+
+test("the wrong key, another KID or other metadata do not decrypt", async () => {
+  const [enc] = await keyPair();
+  const ct = await encrypt(enc, 1n, plaintext, new Uint8Array([1]));
+  const [, otherBase] = await keyPair(new Uint8Array(16).fill(8));
+  assert.equal(await decrypt(otherBase, ct, new Uint8Array([1])), null);
+  const [, otherKid] = await keyPair(undefined, 0x36n);
+  assert.equal(await decrypt(otherKid, ct, new Uint8Array([1])), null);
+  const [, dec] = await keyPair();
+  assert.equal(await decrypt(dec, ct, new Uint8Array([2])), null);
+  assert.equal(await decrypt(dec, ct), null);
+});
+
+test("any altered byte of header, ciphertext or tag is rejected", async () => {
+  const [enc, dec] = await keyPair();
+  const ct = await encrypt(enc, 300n, plaintext);
+  assert.ok(await decrypt(dec, ct));
+  for (let i = 0; i < ct.length; i++) {
+    const bad = ct.slice();
+    bad[i]! ^= 0x01;
+    assert.equal(await decrypt(dec, bad), null, `byte ${i}`);
+  }
+  assert.equal(await decrypt(dec, ct.subarray(0, ct.length - 1)), null, "truncated tag");
+  assert.equal(await decrypt(dec, ct.subarray(0, 3)), null, "header only");
+});
+
+test("a header re-encoded with another CTR is rejected (the nonce and AAD change)", async () => {
+  const [enc, dec] = await keyPair();
+  const ct = await encrypt(enc, 5n, plaintext);
+  const header = decodeHeader(ct)!;
+  const forged = new Uint8Array([...encodeHeader(header.kid, 6n), ...ct.subarray(header.length)]);
+  assert.equal(await decrypt(dec, forged), null);
+});
+
+test("SFrameSender: the CTR starts at 0 and goes up by one per frame, also when concurrent", async () => {
+  const [enc, dec] = await keyPair();
+  const sender = new SFrameSender(enc);
+  assert.equal(sender.counter, 0n);
+  const frames = await Promise.all([1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map(() => sender.encrypt(plaintext)));
+  assert.deepEqual(
+    frames.map((f) => decodeHeader(f)!.ctr),
+    [0n, 1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n, 9n],
+  );
+  assert.equal(sender.counter, 10n);
+  for (const f of frames) assert.deepEqual(await decrypt(dec, f), plaintext);
+  // Same plaintext, different CTR: different ciphertexts.
+  assert.equal(new Set(frames.map(toHex)).size, frames.length);
+});
