@@ -13,12 +13,22 @@ const TITLES: Record<string, string> = {
   replaced: "You joined from somewhere else",
   page_not_found: "Page not found",
   unavailable: "Kaigi can't be reached",
+  wrong_passcode: "Wrong passcode",
+  meeting_locked: "This meeting is locked",
+  banned: "You can't join this meeting",
+  sign_in_required: "Sign in to join this meeting",
+  rate_limited: "Too many attempts",
+  denied: "The host didn't let you in",
+  removed: "You were removed from the meeting",
+  ended: "The meeting has ended",
 };
 
 export interface Action {
   id: string;
   label: string;
-  run: () => void;
+  /** A button's action, or else a link. */
+  run?: () => void;
+  href?: string;
   primary?: boolean;
 }
 
@@ -28,15 +38,11 @@ export function brand(): HTMLElement {
 
 /** `#fatal-error[data-code]`: the code is machine-readable, the message is for people. */
 export function fatalScreen(code: string, message: string, actions: Action[] = []): HTMLElement {
-  const buttons = actions.map((a) =>
-    el("button", {
-      id: a.id,
-      class: a.primary === false ? "button" : "button primary",
-      text: a.label,
-      attrs: { type: "button" },
-      on: { click: a.run },
-    }),
-  );
+  const buttons = actions.map((a) => {
+    const cls = a.primary === false ? "button" : "button primary";
+    if (a.href !== undefined) return el("a", { id: a.id, class: cls, text: a.label, attrs: { href: a.href } });
+    return el("button", { id: a.id, class: cls, text: a.label, attrs: { type: "button" }, on: { click: () => a.run?.() } });
+  });
   return el(
     "main",
     { id: "fatal-error", class: "page notice-page", attrs: { "data-code": code } },
