@@ -42,7 +42,7 @@ func TestNoMeetingBombing(t *testing.T) {
 	bob.typeInto("#display-name", "Bob")
 	bob.click("#join")
 	bob.waitVisible("the waiting room", `#waiting[data-reason="waiting_room"]`)
-	bob.waitVisible("the camera preview while waiting", "#waiting video.preview-video")
+	bob.waitJS("the camera preview while waiting", `document.querySelector("#waiting video.preview-video").videoWidth > 0`)
 	bob.screenshot("waiting")
 
 	// Ada sees him arrive with the panel closed, and admits him from it.

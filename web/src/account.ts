@@ -5,28 +5,18 @@
 
 import { disableTwoFactor, me, regenerateRecoveryCodes, signOut, signOutEverywhere, type Me } from "./api/accounts.js";
 import { asApiError } from "./api/http.js";
-import { setState, showScreen } from "./app.js";
-import { gate } from "./signedin.js";
+import { showScreen } from "./app.js";
+import { openPage } from "./signedin.js";
 import { enrol } from "./twofactor.js";
 import { openDialog } from "./ui/dialog.js";
 import { el, replace } from "./ui/dom.js";
-import { errorLine, field, setError, submitButton, withBusy } from "./ui/forms.js";
+import { disclosure, errorLine, field, fieldProblem, onSubmit, setError, submitButton, withBusy } from "./ui/forms.js";
 import { accountPage } from "./ui/header.js";
 import { recoveryCodesPanel } from "./ui/recovery-codes.js";
-import { fatalScreen } from "./ui/screens.js";
 
 export async function showAccount(): Promise<void> {
-  setState("account");
-  document.title = "Security settings — Kaigi";
-  let g;
-  try {
-    g = await gate(true);
-  } catch (e) {
-    showScreen(fatalScreen("unavailable", asApiError(e).message, [{ id: "retry", label: "Try again", run: () => void showAccount() }]));
-    return;
-  }
-  if (g.kind === "redirected" || g.me === null) return;
-  render(g.me);
+  const m = await openPage("account", "Security settings — Kaigi", true, () => void showAccount());
+  if (m) render(m);
 }
 
 function render(m: Me): void {
@@ -88,6 +78,16 @@ function twoFactorOff(box: HTMLElement, m: Me): void {
   const start = () =>
     void enrol(box, {
       account: m.user.email,
+      confirmed: () => {
+        const pill = document.getElementById("twofactor-status");
+        if (pill) {
+          pill.textContent = "On";
+          pill.dataset.state = "on";
+          pill.className = "pill on";
+        }
+      },
+      // Opened by the person: go on to the code. Required on arrival: the explanation comes first.
+      focus: !m.twoFactorRequired,
       done: () => (m.twoFactorRequired ? location.assign("/") : void refresh()),
       cancel: m.twoFactorRequired ? null : () => twoFactorOff(box, m),
     });
@@ -120,13 +120,7 @@ function twoFactorOn(box: HTMLElement, m: Me): void {
   const parts: HTMLElement[] = [
     el("p", { text: "Signing in asks for a code from your authenticator app, or one of your recovery codes." }),
     leftLine,
-    el(
-      "details",
-      { id: "regenerate", class: "disclosure" },
-      el("summary", { text: "Get new recovery codes" }),
-      el("p", { class: "hint", text: "Your old recovery codes stop working. Confirm with your password and a current code." }),
-      regenerate,
-    ),
+    disclosure("regenerate", "Get new recovery codes", "Your old recovery codes stop working. Confirm with your password and a current code.", regenerate),
   ];
   if (m.organisation.require2FA) {
     parts.push(el("p", { class: "hint", text: "Your organisation requires two-factor authentication, so it cannot be turned off." }));
@@ -136,13 +130,7 @@ function twoFactorOn(box: HTMLElement, m: Me): void {
       await refresh();
     });
     parts.push(
-      el(
-        "details",
-        { id: "disable", class: "disclosure" },
-        el("summary", { text: "Turn off two-factor authentication" }),
-        el("p", { class: "hint", text: "Your account will be protected by your password alone. Confirm with your password and a current code." }),
-        disable,
-      ),
+      disclosure("disable", "Turn off two-factor authentication", "Your account will be protected by your password alone. Confirm with your password and a current code.", disable),
     );
   }
   replace(box, ...parts);
@@ -156,35 +144,33 @@ function reauthForm(prefix: string, label: string, danger: boolean, run: (passwo
   const submit = submitButton(`${prefix}-submit`, label, !danger);
   if (danger) submit.classList.add("danger");
   const form = el("form", { id: `${prefix}-form`, attrs: { novalidate: true } }, password.root, code.root, error, submit);
-  form.addEventListener("submit", (ev) => {
-    ev.preventDefault();
-    if (password.input.value === "") return password.setError("Enter your password.");
-    if (code.input.value.trim() === "") return code.setError("Enter a code.");
-    setError(error, null);
-    void withBusy(submit, async () => {
-      try {
-        await run(password.input.value, code.input.value.trim());
-      } catch (err) {
-        setError(error, asApiError(err).message);
-      }
-    });
+  onSubmit(form, {
+    button: submit,
+    error,
+    check: () => {
+      if (password.input.value === "") return fieldProblem(password, "Enter your password.");
+      if (code.input.value.trim() === "") return fieldProblem(code, "Enter a code.");
+      return true;
+    },
+    run: () => run(password.input.value, code.input.value.trim()),
   });
   return form;
 }
 
 function sessionsSection(): HTMLElement {
   const error = errorLine("signout-error");
-  const out = el("button", { id: "signout", class: "button", text: "Sign out", attrs: { type: "button" } });
-  out.addEventListener("click", () =>
-    void withBusy(out, async () => {
+  // Both ways out end on the sign-in page, or say why they could not.
+  const leaveWith = (button: HTMLButtonElement, fn: () => Promise<void>) =>
+    withBusy(button, async () => {
       try {
-        await signOut();
+        await fn();
         location.assign("/signin");
       } catch (e) {
         setError(error, asApiError(e).message);
       }
-    }),
-  );
+    });
+  const out = el("button", { id: "signout", class: "button", text: "Sign out", attrs: { type: "button" } });
+  out.addEventListener("click", () => void leaveWith(out, signOut));
   const everywhere = el("button", { id: "signout-everywhere", class: "button danger", text: "Sign out everywhere", attrs: { type: "button" } });
   const section = el(
     "section",
@@ -201,15 +187,7 @@ function sessionsSection(): HTMLElement {
       body: [el("p", { text: "Every browser and device signed in to your account is signed out, this one too." })],
       confirm: { id: "confirm-signout-everywhere-ok", label: "Sign out everywhere", danger: true },
     });
-    if (!ok) return;
-    await withBusy(everywhere, async () => {
-      try {
-        await signOutEverywhere();
-        location.assign("/signin");
-      } catch (e) {
-        setError(error, asApiError(e).message);
-      }
-    });
+    if (ok) await leaveWith(everywhere, signOutEverywhere);
   });
   return section;
 }

@@ -5,27 +5,19 @@
 import type { User } from "./api/accounts.js";
 import { createUser, getOrg, listUsers, saveOrg, type Org } from "./api/admin.js";
 import { asApiError } from "./api/http.js";
-import { setState, showScreen } from "./app.js";
-import { gate } from "./signedin.js";
+import { showScreen } from "./app.js";
+import { openPage } from "./signedin.js";
 import { el, replace } from "./ui/dom.js";
-import { checkbox, errorLine, field, selectField, setError, statusLine, submitButton, withBusy } from "./ui/forms.js";
+import { accountFields, checkbox, errorLine, field, onSubmit, selectField, statusLine, submitButton } from "./ui/forms.js";
 import { accountPage } from "./ui/header.js";
 import { fatalScreen } from "./ui/screens.js";
 import { SettingsForm } from "./ui/settings-form.js";
 
 export async function showAdmin(): Promise<void> {
-  setState("admin");
-  document.title = "Administration — Kaigi";
-  let g;
-  try {
-    g = await gate(true);
-  } catch (e) {
-    showScreen(fatalScreen("unavailable", asApiError(e).message, [{ id: "retry", label: "Try again", run: () => void showAdmin() }]));
-    return;
-  }
-  if (g.kind === "redirected" || g.me === null) return;
-  if (g.me.user.role !== "admin") {
-    showScreen(accountPage("admin", g.me, el("section", { id: "admin-forbidden", class: "card", attrs: { role: "alert" } }, el("h1", { text: "Administrators only" }), el("p", { text: "Your account cannot change the organisation's settings. Ask an administrator." }))), false);
+  const me = await openPage("admin", "Administration — Kaigi", true, () => void showAdmin());
+  if (!me) return;
+  if (me.user.role !== "admin") {
+    showScreen(accountPage("admin", me, el("section", { id: "admin-forbidden", class: "card", attrs: { role: "alert" } }, el("h1", { text: "Administrators only" }), el("p", { text: "Your account cannot change the organisation's settings. Ask an administrator." }))), false);
     return;
   }
   let org: Org;
@@ -37,7 +29,7 @@ export async function showAdmin(): Promise<void> {
     return;
   }
   const usersTable = new UsersTable(users);
-  showScreen(accountPage("admin", g.me, el("h1", { text: "Administration" }), orgForm(org), usersTable.root, newUserForm(usersTable)), false);
+  showScreen(accountPage("admin", me, el("h1", { text: "Administration" }), orgForm(org), usersTable.root, newUserForm(usersTable)), false);
 }
 
 function orgForm(org: Org): HTMLFormElement {
@@ -63,24 +55,21 @@ function orgForm(org: Org): HTMLFormElement {
     error,
     el("div", { class: "row" }, submit, status),
   );
-  form.addEventListener("submit", (ev) => {
-    ev.preventDefault();
-    setError(error, null);
-    status.textContent = "";
-    void withBusy(submit, async () => {
-      try {
-        saved = await saveOrg({
-          name: name.input.value.trim(),
-          require2FA: require2fa.input.checked,
-          allowSignUp: signUp.input.checked,
-          meetingDefaults: defaults.read(saved.meetingDefaults),
-        });
-        defaults.set(saved.meetingDefaults);
-        status.textContent = "Saved.";
-      } catch (e) {
-        setError(error, asApiError(e, "The settings could not be saved.").message);
-      }
-    });
+  onSubmit(form, {
+    button: submit,
+    error,
+    status,
+    fallback: "The settings could not be saved.",
+    run: async () => {
+      saved = await saveOrg({
+        name: name.input.value.trim(),
+        require2FA: require2fa.input.checked,
+        allowSignUp: signUp.input.checked,
+        meetingDefaults: defaults.read(saved.meetingDefaults),
+      });
+      defaults.set(saved.meetingDefaults);
+      status.textContent = "Saved.";
+    },
   });
   return form;
 }
@@ -134,7 +123,7 @@ class UsersTable {
 function newUserForm(table: UsersTable): HTMLFormElement {
   const email = field({ id: "new-user-email", label: "E-mail", type: "email", autocomplete: "off" });
   const name = field({ id: "new-user-name", label: "Name", attrs: { maxlength: 64 } });
-  const password = field({ id: "new-user-password", label: "Initial password", type: "password", autocomplete: "new-password", hint: "At least 10 characters. Give it to them safely; they can change it later." });
+  const password = field({ id: "new-user-password", label: "Initial password", type: "password", autocomplete: "new-password", hint: "At least 10 characters. Give it to them in person or over a channel you trust." });
   const role = selectField("new-user-role", "Role", [
     ["member", "Member"],
     ["admin", "Administrator"],
@@ -151,30 +140,24 @@ function newUserForm(table: UsersTable): HTMLFormElement {
     error,
     el("div", { class: "row" }, submit, status),
   );
-  form.addEventListener("submit", (ev) => {
-    ev.preventDefault();
-    setError(error, null);
-    status.textContent = "";
-    void withBusy(submit, async () => {
-      try {
-        const u = await createUser({
-          email: email.input.value.trim(),
-          name: name.input.value.trim(),
-          password: password.input.value,
-          role: role.select.value === "admin" ? "admin" : "member",
-        });
-        table.add(u);
-        status.textContent = `${u.name} can now sign in as ${u.email}.`;
-        form.reset();
-        email.input.focus();
-      } catch (e) {
-        const err = asApiError(e, "The user could not be created.");
-        if (err.code === "bad_email" || err.code === "email_taken") email.setError(err.message);
-        else if (err.code === "weak_password") password.setError(err.message);
-        else if (err.code === "bad_name") name.setError(err.message);
-        else setError(error, err.message);
-      }
-    });
+  onSubmit(form, {
+    button: submit,
+    error,
+    status,
+    fallback: "The user could not be created.",
+    fields: accountFields(email, name, password),
+    run: async () => {
+      const u = await createUser({
+        email: email.input.value.trim(),
+        name: name.input.value.trim(),
+        password: password.input.value,
+        role: role.select.value === "admin" ? "admin" : "member",
+      });
+      table.add(u);
+      status.textContent = `${u.name} can now sign in as ${u.email}.`;
+      form.reset();
+      email.input.focus();
+    },
   });
   return form;
 }

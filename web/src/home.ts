@@ -5,39 +5,29 @@
 import type { Me } from "./api/accounts.js";
 import { asApiError } from "./api/http.js";
 import { createMeeting, type MeetingRequest } from "./api/meetings.js";
-import { setState, showScreen } from "./app.js";
+import { showScreen } from "./app.js";
 import { meetingIdFromInput } from "./meetingid.js";
 import { MeetingsList } from "./meetings-list.js";
 import { PRODUCT_DEFAULTS } from "./settings.js";
-import { gate } from "./signedin.js";
+import { openPage } from "./signedin.js";
 import { createdCard } from "./ui/created-card.js";
 import { el, replace, show } from "./ui/dom.js";
-import { errorLine, setError, withBusy } from "./ui/forms.js";
+import { disclosure, errorLine, setError, withBusy } from "./ui/forms.js";
 import { accountPage } from "./ui/header.js";
 import { icon } from "./ui/icons.js";
-import { brand, fatalScreen } from "./ui/screens.js";
+import { brandPage } from "./ui/screens.js";
 import { SettingsForm } from "./ui/settings-form.js";
 
 export async function showHome(): Promise<void> {
-  setState("home");
-  document.title = "Kaigi";
-  let g;
-  try {
-    g = await gate(false);
-  } catch (e) {
-    showScreen(fatalScreen("unavailable", asApiError(e).message, [{ id: "retry", label: "Try again", run: () => void showHome() }]));
-    return;
-  }
-  if (g.kind === "redirected") return;
-  if (g.me === null) signedOut();
-  else signedIn(g.me);
+  const me = await openPage("home", "Kaigi", false, () => void showHome());
+  if (me === null) signedOut();
+  else if (me) signedIn(me);
 }
 
 function signedOut(): void {
-  const page = el(
-    "main",
-    { id: "home", class: "page home", attrs: { "data-signed-in": "false" } },
-    el("header", { class: "page-header" }, brand()),
+  const page = brandPage(
+    "home",
+    "home",
     el(
       "section",
       { class: "hero" },
@@ -53,6 +43,7 @@ function signedOut(): void {
       joinForm(),
     ),
   );
+  page.dataset.signedIn = "false";
   showScreen(page, false);
 }
 
@@ -60,13 +51,7 @@ function signedIn(me: Me): void {
   const defaults = me.organisation.meetingDefaults ?? { ...PRODUCT_DEFAULTS };
   const options = new SettingsForm("new", "Settings for the new meeting");
   options.set(defaults);
-  const optionsBox = el(
-    "details",
-    { id: "meeting-options", class: "disclosure" },
-    el("summary", { text: "Meeting options" }),
-    el("p", { class: "hint", text: "Your organisation's defaults. Change them for this meeting only." }),
-    options.root,
-  );
+  const optionsBox = disclosure("meeting-options", "Meeting options", "Your organisation's defaults. Change them for this meeting only.", options.root);
 
   const error = errorLine("home-error");
   const created = el("div", { id: "created-slot" });

@@ -596,12 +596,13 @@ class MeetingScreen implements SessionView {
   // ---- leaving --------------------------------------------------------------------------
 
   private leave(): void {
+    const waited = this.waitingScreen !== null;
     this.session.leave();
     this.waitingScreen?.detach();
     this.waitingScreen = null;
     this.finish();
     setState("left");
-    showScreen(leftScreen(() => this.rejoin()));
+    showScreen(leftScreen(() => this.rejoin(), waited ? "You left the waiting room" : undefined));
   }
 
   /** Joins again with the same name and the devices that were on. */

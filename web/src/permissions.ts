@@ -55,8 +55,8 @@ export const MENU_LABELS: Readonly<Record<MenuAction, string>> = {
   mute: "Mute",
   "stop-video": "Stop video",
   "stop-screen": "Stop screen share",
-  rename: "Rename",
+  rename: "Rename…",
   "make-cohost": "Make co-host",
   "remove-cohost": "Remove co-host rights",
-  remove: "Remove from the meeting",
+  remove: "Remove…",
 };

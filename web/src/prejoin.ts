@@ -19,7 +19,7 @@ import { deviceId, forgetPasscode, loadName, loadPasscode, savePasscode, saveNam
 import { el, replace, setPressed, show } from "./ui/dom.js";
 import { icon } from "./ui/icons.js";
 import { LevelMeter } from "./ui/level.js";
-import { brand, fatalScreen } from "./ui/screens.js";
+import { brandPage, fatalScreen } from "./ui/screens.js";
 
 /** Why the pre-join screen is shown again: the server refused the passcode. */
 export interface PrejoinProblem {
@@ -37,7 +37,7 @@ export async function showPrejoin(rawId: string, media: LocalMedia = new LocalMe
   if (fromLink !== null && normalised !== null) savePasscode(normalised, fromLink);
   if (fragmentHasPasscode(location.hash)) history.replaceState(null, "", location.pathname + location.search);
   showScreen(
-    el("main", { id: "checking", class: "page notice-page" }, el("header", { class: "page-header" }, brand()), el("p", { class: "notice-message", attrs: { role: "status" }, text: "Checking the meeting link…" })),
+    brandPage("checking", "notice-page", el("p", { class: "notice-message", attrs: { role: "status" }, text: "Checking the meeting link…" })),
     false,
   );
   let meeting: Meeting;
@@ -239,12 +239,7 @@ class Prejoin {
       ),
     );
 
-    this.root = el(
-      "main",
-      { id: "prejoin", class: "page prejoin" },
-      el("header", { class: "page-header" }, brand()),
-      el("div", { class: "prejoin-grid" }, previewCard, form),
-    );
+    this.root = brandPage("prejoin", "prejoin", el("div", { class: "prejoin-grid" }, previewCard, form));
     this.root.addEventListener("pointerdown", () => this.level.resume());
     this.root.addEventListener("keydown", () => this.level.resume());
   }

@@ -2,32 +2,21 @@
 // person's own time zone (sent to the server in UTC), a duration, and the
 // meeting's settings.
 
-import { asApiError } from "./api/http.js";
 import { createMeeting } from "./api/meetings.js";
-import { setState, showScreen } from "./app.js";
+import { showScreen } from "./app.js";
 import { localTimeZone, localToUtc, nextHalfHour, utcToLocal } from "./datetime.js";
 import { DURATIONS } from "./meetings-list.js";
 import { PRODUCT_DEFAULTS } from "./settings.js";
-import { gate } from "./signedin.js";
+import { openPage } from "./signedin.js";
 import { createdCard } from "./ui/created-card.js";
 import { el, replace } from "./ui/dom.js";
-import { errorLine, field, selectField, setError, submitButton, withBusy } from "./ui/forms.js";
+import { errorLine, field, fieldProblem, onSubmit, selectField, submitButton } from "./ui/forms.js";
 import { accountPage } from "./ui/header.js";
-import { fatalScreen } from "./ui/screens.js";
 import { SettingsForm } from "./ui/settings-form.js";
 
 export async function showSchedule(): Promise<void> {
-  setState("schedule");
-  document.title = "Schedule a meeting — Kaigi";
-  let g;
-  try {
-    g = await gate(true);
-  } catch (e) {
-    showScreen(fatalScreen("unavailable", asApiError(e).message, [{ id: "retry", label: "Try again", run: () => void showSchedule() }]));
-    return;
-  }
-  if (g.kind === "redirected" || g.me === null) return;
-  const me = g.me;
+  const me = await openPage("schedule", "Schedule a meeting — Kaigi", true, () => void showSchedule());
+  if (!me) return;
 
   const start = utcToLocal(nextHalfHour(new Date()).toISOString())!;
   const title = field({ id: "schedule-title", label: "Title", attrs: { maxlength: 200, placeholder: `${me.user.name}'s meeting` } });
@@ -54,28 +43,30 @@ export async function showSchedule(): Promise<void> {
     error,
     el("div", { class: "row" }, submit, el("a", { class: "button", attrs: { href: "/" }, text: "Cancel" })),
   );
-  form.addEventListener("submit", (ev) => {
-    ev.preventDefault();
-    const startsAt = localToUtc(date.input.value, time.input.value);
-    if (startsAt === null) return date.setError("Choose a date and a start time.");
-    if (Date.parse(startsAt) < Date.now() - 60_000) return time.setError("That time has passed. Choose a time in the future.");
-    setError(error, null);
-    void withBusy(submit, async () => {
-      try {
-        const m = await createMeeting({
-          kind: "scheduled",
-          title: title.input.value.trim(),
-          startsAt,
-          durationMinutes: Number(duration.select.value),
-          ...(settings.changed ? { settings: settings.read(defaults) } : {}),
-        });
-        replace(result, createdCard(m, "Meeting scheduled"), el("p", {}, el("a", { attrs: { href: "/" }, text: "Back to your meetings" })));
-        form.hidden = true;
-        result.querySelector<HTMLElement>("h2")?.focus();
-      } catch (e) {
-        setError(error, asApiError(e, "The meeting could not be scheduled.").message);
-      }
-    });
+  let startsAt = "";
+  onSubmit(form, {
+    button: submit,
+    error,
+    fallback: "The meeting could not be scheduled.",
+    check: () => {
+      const at = localToUtc(date.input.value, time.input.value);
+      if (at === null) return fieldProblem(date, "Choose a date and a start time.");
+      if (Date.parse(at) < Date.now() - 60_000) return fieldProblem(time, "That time has passed. Choose a time in the future.");
+      startsAt = at;
+      return true;
+    },
+    run: async () => {
+      const m = await createMeeting({
+        kind: "scheduled",
+        title: title.input.value.trim(),
+        startsAt,
+        durationMinutes: Number(duration.select.value),
+        ...(settings.changed ? { settings: settings.read(defaults) } : {}),
+      });
+      replace(result, createdCard(m, "Meeting scheduled"), el("p", {}, el("a", { attrs: { href: "/" }, text: "Back to your meetings" })));
+      form.hidden = true;
+      result.querySelector<HTMLElement>("h2")?.focus();
+    },
   });
   showScreen(accountPage("schedule", me, form, result), false);
   title.input.focus();

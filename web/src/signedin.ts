@@ -4,7 +4,10 @@
 // two-factor goes to the enrolment first.
 
 import { me, type Me } from "./api/accounts.js";
+import { asApiError } from "./api/http.js";
+import { setState, showScreen, type AppState } from "./app.js";
 import { signInPath } from "./navigation.js";
+import { fatalScreen } from "./ui/screens.js";
 
 export type Gate = { kind: "ok"; me: Me | null } | { kind: "redirected" };
 
@@ -27,4 +30,23 @@ export async function gate(needsAccount: boolean): Promise<Gate> {
     return { kind: "redirected" };
   }
   return { kind: "ok", me: m };
+}
+
+/**
+ * Starts a page that depends on who is signed in: its state and title,
+ * then `gate`. When the server cannot be asked it shows so, with "Try
+ * again" running `again`. Returns the account, null for nobody (only when
+ * !needsAccount), or undefined when the page is going elsewhere or failed.
+ */
+export async function openPage(state: AppState, title: string, needsAccount: boolean, again: () => void): Promise<Me | null | undefined> {
+  setState(state);
+  document.title = title;
+  let g: Gate;
+  try {
+    g = await gate(needsAccount);
+  } catch (e) {
+    showScreen(fatalScreen("unavailable", asApiError(e).message, [{ id: "retry", label: "Try again", run: again }]));
+    return undefined;
+  }
+  return g.kind === "redirected" ? undefined : g.me;
 }

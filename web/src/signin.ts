@@ -3,12 +3,12 @@
 // the recovery codes. Afterwards the person goes back where `?next=` says.
 
 import { me, signIn, signInCode } from "./api/accounts.js";
-import { asApiError } from "./api/http.js";
+import { ApiError } from "./api/http.js";
 import { setState, showScreen } from "./app.js";
 import { nextFromQuery } from "./navigation.js";
 import { el, replace } from "./ui/dom.js";
-import { errorLine, field, setError, submitButton, withBusy } from "./ui/forms.js";
-import { brand } from "./ui/screens.js";
+import { errorLine, field, fieldProblem, onSubmit, setError, submitButton } from "./ui/forms.js";
+import { brandPage } from "./ui/screens.js";
 
 export async function showSignIn(): Promise<void> {
   setState("signin");
@@ -41,23 +41,20 @@ class SignIn {
     const error = errorLine("signin-error");
     const submit = submitButton("signin-submit", "Sign in");
     const form = el("form", { id: "signin-form", attrs: { novalidate: true, "aria-labelledby": "signin-title" } }, emailField.root, password.root, error, submit);
-    form.addEventListener("submit", (ev) => {
-      ev.preventDefault();
-      const e = emailField.input.value.trim();
-      const p = password.input.value;
-      if (e === "") return emailField.setError("Enter your e-mail address.");
-      if (p === "") return password.setError("Enter your password.");
-      setError(error, null);
-      void withBusy(submit, async () => {
-        try {
-          const r = await signIn(e, p);
-          if ("challenge" in r) this.codeStep(r.challenge, e);
-          else await this.done();
-        } catch (err) {
-          setError(error, asApiError(err).message);
-          password.input.select();
-        }
-      });
+    onSubmit(form, {
+      button: submit,
+      error,
+      check: () => {
+        if (emailField.input.value.trim() === "") return fieldProblem(emailField, "Enter your e-mail address.");
+        if (password.input.value === "") return fieldProblem(password, "Enter your password.");
+        return true;
+      },
+      run: async () => {
+        const e = emailField.input.value.trim();
+        const r = await signIn(e, password.input.value);
+        if ("challenge" in r) this.codeStep(r.challenge, e);
+        else await this.done();
+      },
     });
     replace(
       this.card,
@@ -98,27 +95,30 @@ class SignIn {
       (recovery ? recoveryField.input : totp.input).focus();
     });
     const form = el("form", { id: "code-form", attrs: { novalidate: true, "aria-labelledby": "code-title" } }, totp.root, recoveryField.root, error, submit);
-    form.addEventListener("submit", (ev) => {
-      ev.preventDefault();
-      const active = recovery ? recoveryField : totp;
-      const code = active.input.value.trim();
-      if (!recovery && !/^\d{6}$/.test(code.replace(/\s/g, ""))) return active.setError("Type the 6 digits your app shows.");
-      if (recovery && code === "") return active.setError("Type one of your recovery codes.");
-      setError(error, null);
-      void withBusy(submit, async () => {
+    const active = () => (recovery ? recoveryField : totp);
+    onSubmit(form, {
+      button: submit,
+      error,
+      check: () => {
+        const code = active().input.value.trim();
+        if (!recovery && !/^\d{6}$/.test(code.replace(/\s/g, ""))) return fieldProblem(totp, "Type the 6 digits your app shows.");
+        if (recovery && code === "") return fieldProblem(recoveryField, "Type one of your recovery codes.");
+        return true;
+      },
+      run: async () => {
         try {
-          await signInCode(challenge, code);
-          await this.done();
+          await signInCode(challenge, active().input.value.trim());
         } catch (err) {
-          const e = asApiError(err);
-          if (e.code === "challenge_expired") {
-            this.passwordStep(e.message, email);
+          if (err instanceof ApiError && err.code === "challenge_expired") {
+            // Too slow or too many wrong codes: the password step again.
+            this.passwordStep(err.message, email);
             return;
           }
-          setError(error, e.message);
-          active.input.select();
+          active().input.select();
+          throw err;
         }
-      });
+        await this.done();
+      },
     });
     const startOver = el("button", { class: "link-button", text: "Sign in with another account", attrs: { type: "button" }, on: { click: () => this.passwordStep(null) } });
     replace(
@@ -140,5 +140,5 @@ class SignIn {
 
 /** A narrow page for the sign-in and sign-up cards. */
 export function authPage(id: string, card: HTMLElement): HTMLElement {
-  return el("main", { id, class: "page auth-page" }, el("header", { class: "page-header" }, brand()), card);
+  return brandPage(id, "auth-page", card);
 }

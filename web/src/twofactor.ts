@@ -6,7 +6,7 @@ import { beginTwoFactor, confirmTwoFactor, type Enrollment } from "./api/account
 import { asApiError } from "./api/http.js";
 import { copyText } from "./clipboard.js";
 import { el, replace } from "./ui/dom.js";
-import { errorLine, field, setError, submitButton, withBusy } from "./ui/forms.js";
+import { errorLine, field, fieldProblem, onSubmit, submitButton } from "./ui/forms.js";
 import { recoveryCodesPanel } from "./ui/recovery-codes.js";
 
 /** "JBSWY3DPEHPK3PXP" → "JBSW Y3DP EHPK 3PXP": easier to read and type. */
@@ -16,6 +16,10 @@ export function groupSecret(secret: string): string {
 
 export interface EnrolmentOptions {
   account: string;
+  /** Two-factor is on (the recovery codes are showing). */
+  confirmed: () => void;
+  /** Move focus to the code field once the QR code shows (not when the page just opened on an explanation). */
+  focus: boolean;
   /** Two-factor is on and the person has stored the codes. */
   done: () => void;
   /** The person gave up (only offered when the organisation does not require it). */
@@ -50,21 +54,17 @@ export async function enrol(box: HTMLElement, o: EnrolmentOptions): Promise<void
   const error = errorLine("twofactor-confirm-error");
   const submit = submitButton("twofactor-confirm", "Turn on");
   const form = el("form", { id: "twofactor-confirm-form", attrs: { novalidate: true } }, code.root, error, el("div", { class: "row" }, submit, cancelButton(o)));
-  form.addEventListener("submit", (ev) => {
-    ev.preventDefault();
-    const c = code.input.value.replace(/\s/g, "");
-    if (!/^\d{6}$/.test(c)) return code.setError("Type the 6 digits your app shows.");
-    setError(error, null);
-    void withBusy(submit, async () => {
-      try {
-        const codes = await confirmTwoFactor(c);
-        replace(box, recoveryCodesPanel(codes, o.account, o.done));
-        box.querySelector<HTMLElement>("h3")?.focus();
-      } catch (err) {
-        setError(error, asApiError(err).message);
-        code.input.select();
-      }
-    });
+  const typed = () => code.input.value.replace(/\s/g, "");
+  onSubmit(form, {
+    button: submit,
+    error,
+    check: () => /^\d{6}$/.test(typed()) || fieldProblem(code, "Type the 6 digits your app shows."),
+    run: async () => {
+      const codes = await confirmTwoFactor(typed());
+      o.confirmed();
+      replace(box, recoveryCodesPanel(codes, o.account, o.done));
+      box.querySelector<HTMLElement>("h3")?.focus();
+    },
   });
 
   replace(
@@ -83,7 +83,7 @@ export async function enrol(box: HTMLElement, o: EnrolmentOptions): Promise<void
       el("li", {}, el("p", { text: "Type the code the app now shows for Kaigi." }), form),
     ),
   );
-  code.input.focus();
+  if (o.focus) code.input.focus();
 }
 
 function cancelButton(o: EnrolmentOptions): HTMLButtonElement | null {

@@ -5,7 +5,7 @@
 import type { LocalMedia } from "./devices.js";
 import { el, replace, setPressed } from "./ui/dom.js";
 import { icon } from "./ui/icons.js";
-import { brand } from "./ui/screens.js";
+import { brandPage } from "./ui/screens.js";
 
 const WORDS: Record<string, { title: string; text: string }> = {
   host_absent: {
@@ -49,13 +49,12 @@ export class WaitingScreen {
     this.previewOff = el("div", { class: "preview-off" }, el("p", { text: "Your camera is off" }));
     this.mic = el("button", { id: "waiting-mic", class: "control", attrs: { type: "button", "aria-label": "Microphone", "aria-pressed": "false" }, on: { click: () => actions.toggleMic() } });
     this.camera = el("button", { id: "waiting-camera", class: "control", attrs: { type: "button", "aria-label": "Camera", "aria-pressed": "false" }, on: { click: () => actions.toggleCamera() } });
-    this.root = el(
-      "main",
-      { id: "waiting", class: "page waiting-page" },
-      el("header", { class: "page-header" }, brand()),
+    this.root = brandPage(
+      "waiting",
+      "waiting-page",
       el(
         "div",
-        { class: "waiting-grid" },
+        { class: "prejoin-grid waiting-grid" },
         el(
           "section",
           { class: "preview-card", attrs: { "aria-label": "Your camera" } },
@@ -63,7 +62,7 @@ export class WaitingScreen {
         ),
         el(
           "section",
-          { class: "waiting-card", attrs: { "aria-labelledby": "waiting-title" } },
+          { class: "join-card waiting-card", attrs: { "aria-labelledby": "waiting-title" } },
           el("div", { class: "waiting-icon", attrs: { "aria-hidden": "true" } }, icon("hourglass")),
           this.title,
           el("p", { class: "meeting-title-line", text: meetingTitle }),

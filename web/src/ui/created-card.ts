@@ -19,6 +19,7 @@ export function createdCard(m: Meeting, heading: string): HTMLElement {
     "section",
     { id: "created", class: "created-card", attrs: { "aria-labelledby": "created-title", "data-meeting": m.id } },
     el("h2", { id: "created-title", text: heading }),
+    m.title ? el("p", { class: "meeting-title-line", text: m.title }) : null,
     m.startsAt ? el("p", { class: "created-when", text: formatWhen(m.startsAt) + (m.durationMinutes ? ` · ${m.durationMinutes} min` : "") }) : null,
     el(
       "p",

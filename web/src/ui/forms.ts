@@ -2,6 +2,7 @@
 // labelled field with its hint and error wired up for screen readers, an
 // error line, and a button that shows it is busy while a request runs.
 
+import { asApiError } from "../api/http.js";
 import { el, show } from "./dom.js";
 
 export interface FieldOptions {
@@ -109,6 +110,75 @@ export async function withBusy<T>(button: HTMLButtonElement, fn: () => Promise<T
     button.disabled = false;
     button.removeAttribute("aria-busy");
   }
+}
+
+export interface SubmitOptions {
+  button: HTMLButtonElement;
+  /** The form's error line. */
+  error: HTMLElement;
+  /** Checks the fields, showing their problems; false stops the submit. */
+  check?: () => boolean;
+  /** Does the work; an ApiError it throws is shown. */
+  run: () => Promise<void>;
+  /** Where the server's error codes go, e.g. { weak_password: passwordField }; others go to the error line. */
+  fields?: Partial<Record<string, Field>>;
+  /** What to say when the error is not the server's. */
+  fallback?: string;
+  /** A status line to clear when the form is sent again. */
+  status?: HTMLElement;
+}
+
+/** Wires a form's submit: check, then run with the button busy, and show what went wrong where it belongs. */
+export function onSubmit(form: HTMLFormElement, o: SubmitOptions): void {
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    if (o.check && !o.check()) return;
+    setError(o.error, null);
+    if (o.status) o.status.textContent = "";
+    void withBusy(o.button, async () => {
+      try {
+        await o.run();
+      } catch (e) {
+        const err = asApiError(e, o.fallback);
+        o.error.dataset.code = err.code;
+        const f = o.fields?.[err.code];
+        if (f) {
+          f.setError(err.message);
+          f.input.focus();
+        } else {
+          setError(o.error, err.message);
+        }
+      }
+    });
+  });
+}
+
+/** Where the account errors of docs/api.md belong. */
+export function accountFields(email: Field, name: Field, password: Field): Partial<Record<string, Field>> {
+  return { bad_email: email, email_taken: email, bad_name: name, weak_password: password };
+}
+
+/** Shows every field's problem (or clears it) and focuses the first; true when there are none. */
+export function checkAll(checks: readonly (readonly [Field, string | null])[]): boolean {
+  let first: Field | null = null;
+  for (const [f, problem] of checks) {
+    f.setError(problem);
+    if (problem !== null) first ??= f;
+  }
+  first?.input.focus();
+  return first === null;
+}
+
+/** Shows a field's problem and focuses it; returns false, for a check that failed. */
+export function fieldProblem(f: Field, message: string): false {
+  f.setError(message);
+  f.input.focus();
+  return false;
+}
+
+/** A closed <details> section: a summary to open it, a hint, then its content. */
+export function disclosure(id: string, summary: string, hint: string, content: HTMLElement): HTMLDetailsElement {
+  return el("details", { id, class: "disclosure" }, el("summary", { text: summary }), el("p", { class: "hint", text: hint }), content);
 }
 
 export function submitButton(id: string, label: string, primary = true): HTMLButtonElement {

@@ -115,7 +115,7 @@ export class ParticipantsPanel {
     const self = id === s.selfId;
     return menuActions(s.role, self ? { ...p, ...s.local } : p, self, s.settings).map((a) => ({
       action: a,
-      label: self && a === "rename" ? "Change your name" : MENU_LABELS[a],
+      label: self && a === "rename" ? "Change your name…" : MENU_LABELS[a],
       danger: a === "remove",
       run: () => this.actions.participant(a, p),
     }));
