@@ -32,15 +32,31 @@ func TestTwoFactorEnrolment(t *testing.T) {
 	bob.typeInto("#twofactor-code", code)
 	bob.click("#twofactor-confirm")
 	bob.waitVisible("the recovery codes", "#recovery-codes")
-	var n int
-	if err := bob.eval(`document.querySelectorAll("#recovery-codes ol.codes li").length`, &n); err != nil || n != 10 {
-		t.Fatalf("%d recovery codes shown (%v), want 10", n, err)
+	var codes []string
+	if err := bob.eval(`[...document.querySelectorAll("#recovery-codes ol.codes li")].map(li => li.textContent)`, &codes); err != nil || len(codes) != 10 {
+		t.Fatalf("%d recovery codes shown (%v), want 10", len(codes), err)
 	}
 	bob.screenshot("recovery-codes")
 	bob.click("#codes-saved")
 	bob.click("#codes-done")
 	bob.waitVisible("two-factor on", `#twofactor-status[data-state="on"]`)
 	bob.waitVisible("ten codes left", `#recovery-left[data-count="10"]`)
+
+	// Signed out from the account menu, Bob signs in again with a recovery
+	// code instead of the app's code; one code fewer is left.
+	bob.click("#account-menu-button")
+	bob.click(`[role="menuitem"][data-action="signout"]`)
+	bob.waitVisible("the sign-in page", "#signin-form")
+	bob.typeInto("#email", acct.Email)
+	bob.typeInto("#password", acct.Pass)
+	bob.click("#signin-submit")
+	bob.waitVisible("the code step", "#totp-code")
+	bob.click("#use-recovery")
+	bob.typeInto("#recovery-code", codes[3])
+	bob.click("#code-submit")
+	bob.waitFor("signed in", `#home[data-signed-in="true"]`)
+	bob.run("open the account page", chromedp.Navigate(srv.URL+"/account"))
+	bob.waitVisible("nine codes left", `#recovery-left[data-count="9"]`)
 }
 
 // TestTwoFactorRequired: when the organisation requires two-factor, an

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
 	"github.com/kaigi-meet/kaigi/internal/servertest"
 )
@@ -98,6 +99,16 @@ func TestHostControls(t *testing.T) {
 	host.waitVisible("Bob shown muted", rowOf(bobID)+`[data-audio="off"]`)
 	bob.screenshot("muted")
 
+	// The host opens sharing and unmuting to everyone: Bob's buttons follow at once.
+	host.click("#open-meeting-settings")
+	host.waitVisible("the settings dialog", "#meeting-settings")
+	host.run("let everyone share and unmute",
+		chromedp.SetValue("#live-screen-share", "everyone", chromedp.ByQuery),
+		chromedp.SetValue("#live-unmute", "everyone", chromedp.ByQuery),
+	)
+	host.click("#meeting-settings-save")
+	bob.waitJS("sharing and unmuting allowed", `!document.querySelector("#toggle-screen").disabled && !document.querySelector("#toggle-mic").disabled`)
+
 	// Lock: everyone sees it, and a newcomer is turned away.
 	host.click("#lock-meeting")
 	host.waitVisible("the lock pressed", `#lock-meeting[aria-pressed="true"]`)
@@ -119,4 +130,10 @@ func TestHostControls(t *testing.T) {
 	bob.screenshot("removed")
 	bob.joinTo(link, "")
 	bob.waitVisible("the banned screen", `#fatal-error[data-code="banned"]`)
+
+	// The host ends the meeting for everyone (here: for themselves).
+	host.click("#end-for-all")
+	host.waitVisible("the confirmation", "#confirm-end")
+	host.click("#confirm-end-ok")
+	host.waitVisible("the ended screen", `#fatal-error[data-code="ended"]`)
 }

@@ -34,6 +34,8 @@ export interface MeetingOptions {
   name: string;
   /** The passcode to send in hello (null when none is needed or known). */
   passcode: string | null;
+  /** The link to share: with the passcode in its fragment when the meeting has one. */
+  inviteLink: string;
   /** The browser's own ID (storage.deviceId). */
   device: string;
   media: LocalMedia;
@@ -170,7 +172,7 @@ class MeetingScreen implements SessionView {
     );
     const copyLink = el(
       "button",
-      { id: "copy-meeting-link", class: "icon-button", attrs: { type: "button", "aria-label": "Copy the meeting link", title: "Copy the meeting link" } },
+      { id: "copy-meeting-link", class: "icon-button", attrs: { type: "button", "aria-label": "Copy the invite link", title: "Copy the invite link" } },
       icon("copy"),
     );
     const copyStatus = el("span", { class: "copy-status", attrs: { "aria-live": "polite" } });
@@ -191,8 +193,8 @@ class MeetingScreen implements SessionView {
       },
     });
     copyLink.addEventListener("click", async () => {
-      const ok = await copyText(`${location.origin}/m/${this.opts.meetingId}`);
-      copyStatus.textContent = ok ? "Link copied" : "Copy the address from the address bar";
+      const ok = await copyText(this.opts.inviteLink);
+      copyStatus.textContent = ok ? "Invite link copied" : "The browser would not copy the link";
       window.setTimeout(() => (copyStatus.textContent = ""), 3000);
     });
 

@@ -405,6 +405,7 @@ class Prejoin {
       title: this.meeting.title,
       name,
       passcode: this.meeting.needsPasscode ? passcode : null,
+      inviteLink: this.meeting.inviteUrl ?? (this.meeting.needsPasscode && passcode ? `${this.meeting.url}#pwd=${encodeURIComponent(passcode)}` : this.meeting.url),
       device: deviceId(),
       media: this.media,
       changeName: () => void showPrejoin(this.meetingId, this.media),

@@ -168,6 +168,8 @@ export class MeetingSession {
           return;
         }
         await this.call?.setTrack("microphone", this.media.mic);
+        // Unmuting oneself (when allowed) undoes a host's mute on the server too.
+        this.mutedByHost = false;
       } else {
         // Stop sending before stopping the track, and stop the track so the
         // browser's recording indicator goes off.
@@ -417,24 +419,21 @@ export class MeetingSession {
 
   private serverError(e: ServerError): void {
     if (e.code === "forbidden" && e.ref !== undefined && this.mediaIds.includes(e.ref)) {
-      // The server refused a `media` change (an unmute after a host's mute,
-      // most likely) and keeps not forwarding it: undo it here.
-      if (this.media.mic !== null && !this.mayUnmuteNow()) {
-        this.mutedByHost = true;
-        void this.call?.setTrack("microphone", null).then(() => {
-          this.media.stopMic();
-          this.mediaChanged();
-        });
-      }
-      this.view.notice(e.message);
-      return;
+      // The server refused a `media` change and keeps not forwarding what it
+      // refused: an unmute after a host's mute, or a screen share. Undo it here.
+      void this.undoRefusedMedia();
     }
     if (SHOWN_ERRORS.has(e.code)) this.view.notice(e.message);
   }
 
-  /** Whether an unmute would be allowed, as if a host had muted us (the server just said it was not). */
-  private mayUnmuteNow(): boolean {
-    return mayUnmute(this.role, this.settings, true);
+  private async undoRefusedMedia(): Promise<void> {
+    if (this.media.mic !== null && !mayUnmute(this.role, this.settings, true)) {
+      this.mutedByHost = true;
+      await this.call?.setTrack("microphone", null);
+      this.media.stopMic();
+    }
+    if (this.media.screen !== null && !this.mayShareScreen) await this.stopScreenShare();
+    this.mediaChanged();
   }
 
   private async exclusive(what: "mic" | "camera" | "screen", fn: () => Promise<void>): Promise<void> {

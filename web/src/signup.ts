@@ -2,7 +2,7 @@
 // administrator; after that the organisation decides whether anyone may sign
 // up, and the server says so when they may not.
 
-import { signUp } from "./api/accounts.js";
+import { me, signUp } from "./api/accounts.js";
 import { setState, showScreen } from "./app.js";
 import { nextFromQuery } from "./navigation.js";
 import { authPage } from "./signin.js";
@@ -11,10 +11,15 @@ import { accountFields, checkAll, errorLine, field, onSubmit, submitButton } fro
 
 const PASSWORD_MIN = 10;
 
-export function showSignUp(): void {
+export async function showSignUp(): Promise<void> {
   setState("signup");
   document.title = "Create an account — Kaigi";
   const next = nextFromQuery(location.search);
+  // Someone signed in already has an account.
+  if ((await me().catch(() => null)) !== null) {
+    location.replace(next);
+    return;
+  }
   const name = field({ id: "name", label: "Your name", autocomplete: "name", hint: "Shown to others in meetings.", required: true, attrs: { maxlength: 64 } });
   const email = field({ id: "email", label: "E-mail", type: "email", autocomplete: "username", required: true });
   const password = field({

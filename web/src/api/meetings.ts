@@ -1,7 +1,7 @@
 // Meetings (docs/api.md, "Meetings").
 
 import { parseSettings, type Settings } from "../settings.js";
-import { ApiError, call, list, obj, optStr, str } from "./http.js";
+import { ApiError, call, list, notUnderstood, obj, optStr, str } from "./http.js";
 
 export type MeetingKind = "instant" | "scheduled" | "personal";
 
@@ -26,6 +26,12 @@ export interface Meeting {
   inviteUrl?: string;
 }
 
+/** Links the page shows and follows are web addresses, never javascript: or the like. */
+function webUrl(v: string): string {
+  if (!/^https?:\/\//i.test(v)) throw notUnderstood();
+  return v;
+}
+
 export function parseMeeting(v: unknown): Meeting {
   const o = obj(v);
   const kind = o.kind === "scheduled" || o.kind === "personal" ? o.kind : "instant";
@@ -36,7 +42,7 @@ export function parseMeeting(v: unknown): Meeting {
     host: optStr(o, "host") ?? "",
     needsPasscode: o.needsPasscode === true,
     requireSignIn: o.requireSignIn === true,
-    url: str(o, "url"),
+    url: webUrl(str(o, "url")),
     owner: o.owner === true,
   };
   const startsAt = optStr(o, "startsAt");
@@ -47,7 +53,7 @@ export function parseMeeting(v: unknown): Meeting {
   const passcode = optStr(o, "passcode");
   if (passcode) m.passcode = passcode;
   const invite = optStr(o, "inviteUrl");
-  if (invite) m.inviteUrl = invite;
+  if (invite) m.inviteUrl = webUrl(invite);
   return m;
 }
 

@@ -2,14 +2,14 @@
 // schedule page, editing a meeting, the admin's meeting defaults and the
 // in-meeting settings dialog. Which fields show depends on where.
 
-import { SETTING_FIELDS, WHO_LABELS, applyForm, settingFieldId, type FormValues, type SettingKey, type Settings } from "../settings.js";
+import { PRODUCT_DEFAULTS, SETTING_FIELDS, WHO_LABELS, applyForm, sameSettings, settingFieldId, type FormValues, type SettingKey, type Settings } from "../settings.js";
 import { el } from "./dom.js";
 import { checkbox, selectField } from "./forms.js";
 
 export class SettingsForm {
   readonly root: HTMLFieldSetElement;
   private readonly inputs = new Map<SettingKey, HTMLInputElement | HTMLSelectElement>();
-  private touched = false;
+  private shown: Settings = { ...PRODUCT_DEFAULTS };
 
   /** `prefix` keeps element IDs apart when a page has two forms (e.g. "new" → #new-waiting-room). */
   constructor(prefix: string, legend: string, keys: readonly SettingKey[] = SETTING_FIELDS.map((f) => f.key)) {
@@ -33,7 +33,6 @@ export class SettingsForm {
       }
     }
     this.root.append(toggles, choices);
-    this.root.addEventListener("change", () => (this.touched = true));
   }
 
   /** Shows `s` in the fields. */
@@ -43,12 +42,12 @@ export class SettingsForm {
       if (input instanceof HTMLInputElement) input.checked = v === true;
       else input.value = String(v);
     }
-    this.touched = false;
+    this.shown = { ...s };
   }
 
-  /** Whether the person changed anything since `set`. */
+  /** Whether the fields say anything other than what `set` showed. */
   get changed(): boolean {
-    return this.touched;
+    return !sameSettings(this.read(this.shown), this.shown);
   }
 
   values(): FormValues {
