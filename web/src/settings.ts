@@ -76,13 +76,20 @@ function isObj(v: unknown): v is Obj {
 /**
  * Reads settings the server sent. A permission this client does not know
  * reads as "hosts", the stricter choice; a missing flag reads as off.
+ * Settings this client does not know (a newer server's) are carried along
+ * unchanged, so that sending the settings back never resets them.
  * Returns null when `v` is not an object at all.
  */
 export function parseSettings(v: unknown): Settings | null {
   if (!isObj(v)) return null;
   const flag = (k: string) => v[k] === true;
   const who = (k: string): Who => (v[k] === "everyone" ? "everyone" : "hosts");
+  const others: Obj = {};
+  for (const [k, x] of Object.entries(v)) {
+    if (!(k in PRODUCT_DEFAULTS) && (typeof x === "boolean" || typeof x === "string" || typeof x === "number")) others[k] = x;
+  }
   return {
+    ...others,
     passcode: flag("passcode"),
     waitingRoom: flag("waitingRoom"),
     requireSignIn: flag("requireSignIn"),

@@ -15,7 +15,7 @@ const open: Settings = {
 };
 
 test("settings from the server are read field by field", () => {
-  assert.deepEqual(parseSettings({ ...open, extra: 1 }), open);
+  assert.deepEqual(parseSettings({ ...open, extra: { nested: true } }), open);
   assert.deepEqual(parseSettings(PRODUCT_DEFAULTS), PRODUCT_DEFAULTS);
   assert.equal(parseSettings(null), null);
   assert.equal(parseSettings([1]), null);
@@ -59,4 +59,15 @@ test("equality and summary", () => {
   assert.ok(!sameSettings(PRODUCT_DEFAULTS, { ...PRODUCT_DEFAULTS, locked: true }));
   assert.equal(summary(PRODUCT_DEFAULTS), "Passcode · Waiting room");
   assert.equal(summary({ ...open, joinBeforeHost: false, screenShare: "hosts" }), "Open to anyone with the link");
+});
+
+test("settings this client does not know travel along unchanged", () => {
+  const s = parseSettings({ ...open, e2ee: true, region: "eu", nested: { a: 1 } })!;
+  const edited = applyForm(s, { waitingRoom: true });
+  const sent = JSON.parse(JSON.stringify(edited)) as Record<string, unknown>;
+  assert.equal(sent.e2ee, true, "a newer server's flag is sent back as it was");
+  assert.equal(sent.region, "eu");
+  assert.equal("nested" in sent, false, "only plain values are carried");
+  assert.equal(sent.waitingRoom, true);
+  assert.ok(sameSettings(s, { ...open }), "comparisons look at the known settings only");
 });
