@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/kaigi-meet/kaigi/internal/auth"
 	"github.com/kaigi-meet/kaigi/internal/servertest"
@@ -59,25 +60,92 @@ func TestTwoFactorEnrolment(t *testing.T) {
 	bob.waitVisible("nine codes left", `#recovery-left[data-count="9"]`)
 }
 
-// TestTwoFactorRequired: when the organisation requires two-factor, an
-// account without it is sent from the home page to set it up, with the
-// reason.
+// TestTwoFactorRequired: an administrator creates a user and makes
+// two-factor required, all on /admin; the user signs in with their
+// password and is sent to set up two-factor, with the reason, and cannot
+// skip it.
 func TestTwoFactorRequired(t *testing.T) {
 	srv := startServer(t, servertest.Options{})
-	admin := srv.Admin(t)
-	acct := srv.NewAccount(t, "cy@example.org", "Cy")
-	var org map[string]any
-	admin.Do(t, "GET", "/api/admin/org", nil, &org)
-	org["require2FA"] = true
-	if code := admin.Do(t, "PUT", "/api/admin/org", org, nil); code != http.StatusOK {
-		t.Fatalf("require two-factor: %d", code)
-	}
+	admin := newTab(t, "Alex")
+	admin.signedInAs(srv, srv.Admin(t))
+	admin.run("open the admin page", chromedp.Navigate(srv.URL+"/admin"))
+	admin.waitVisible("the new-user form", "#new-user-form")
+	admin.typeInto("#new-user-email", "cy@example.org")
+	admin.typeInto("#new-user-name", "Cy")
+	admin.typeInto("#new-user-password", "cy's long password")
+	admin.click("#new-user-submit")
+	admin.waitVisible("Cy in the users list", `#users tr[data-user="cy@example.org"]`)
+	admin.click("#org-require2fa")
+	admin.click("#org-save")
+	admin.waitText("saved", "#org-status", "Saved")
+
 	cy := newTab(t, "Cy")
-	cy.signedInAs(srv, acct)
-	cy.run("open the home page", chromedp.Navigate(srv.URL+"/"))
+	cy.run("open the sign-in page", chromedp.Navigate(srv.URL+"/signin"))
+	cy.typeInto("#email", "cy@example.org")
+	cy.typeInto("#password", "cy's long password")
+	cy.click("#signin-submit")
 	cy.waitVisible("the explanation", "#twofactor-required")
 	cy.waitJS("sent to the account page", `location.pathname === "/account"`)
 	cy.waitVisible("the enrolment started", "#twofactor-secret")
 	cy.waitGone("no way to skip it", "#twofactor-cancel")
-	cy.screenshot("required")
+	cy.run("try the home page", chromedp.Navigate(srv.URL+"/"))
+	cy.waitVisible("back to the enrolment", "#twofactor-required")
+	cy.run("try the admin page", chromedp.Navigate(srv.URL+"/admin"))
+	cy.waitJS("back to the account page", `location.pathname === "/account"`)
+}
+
+// TestScheduleEditDelete: a meeting scheduled in the browser's own time
+// zone is stored in UTC; it can be renamed and deleted from the list.
+func TestScheduleEditDelete(t *testing.T) {
+	srv := startServer(t, servertest.Options{})
+	admin := srv.Admin(t)
+	ada := newTab(t, "Ada")
+	ada.signedInAs(srv, admin)
+	ada.run("live in New York", emulation.SetTimezoneOverride("America/New_York"))
+	ada.run("open the schedule page", chromedp.Navigate(srv.URL+"/schedule"))
+	ada.waitVisible("the schedule form", "#schedule-form")
+	ada.typeInto("#schedule-title", "Planning")
+	ada.run("pick a date and time", chromedp.Evaluate(`(() => {
+		document.querySelector("#schedule-date").value = "2030-01-15";
+		document.querySelector("#schedule-time").value = "09:30";
+	})()`, nil))
+	ada.waitText("the time zone named", "#schedule-tz", "America/New_York")
+	ada.click("#schedule-submit")
+	ada.waitVisible("the scheduled meeting", "#created #meeting-link")
+
+	var list struct {
+		Meetings []struct{ ID, Kind, Title, StartsAt string }
+	}
+	admin.Do(t, "GET", "/api/meetings", nil, &list)
+	var id string
+	for _, m := range list.Meetings {
+		if m.Kind == "scheduled" {
+			id = m.ID
+			if m.Title != "Planning" || m.StartsAt != "2030-01-15T14:30:00Z" {
+				t.Errorf("scheduled %q at %s, want Planning at 2030-01-15T14:30:00Z (09:30 in New York)", m.Title, m.StartsAt)
+			}
+		}
+	}
+	if id == "" {
+		t.Fatalf("no scheduled meeting in %+v", list.Meetings)
+	}
+
+	row := `#meetings li[data-meeting="` + id + `"]`
+	ada.run("open the home page", chromedp.Navigate(srv.URL+"/"))
+	ada.waitVisible("the meeting in the list", row)
+	ada.click(row + ` button[data-action="edit"]`)
+	ada.waitVisible("the edit dialog", "#edit-meeting")
+	ada.waitJS("the local time shown", `document.querySelector("#edit-time").value === "09:30"`)
+	ada.typeInto("#edit-title", "Planning, moved")
+	ada.click("#edit-meeting-save")
+	ada.waitText("the new title", row+" .meeting-title", "Planning, moved")
+	ada.click(row + ` button[data-action="delete"]`)
+	ada.click("#confirm-delete-ok")
+	ada.waitGone("the meeting gone", row)
+	if code := admin.Do(t, "GET", "/api/meetings/"+id, nil, nil); code != http.StatusNotFound {
+		t.Errorf("deleted meeting: %d, want 404", code)
+	}
+	// The personal room stays, and cannot be deleted.
+	ada.waitVisible("the personal room", `#meetings li[data-kind="personal"]`)
+	ada.waitGone("no delete for the personal room", `#meetings li[data-kind="personal"] button[data-action="delete"]`)
 }

@@ -71,6 +71,8 @@ class Prejoin {
   private readonly passcodeInput: HTMLInputElement | null = null;
   private readonly passcodeError: HTMLParagraphElement;
   private readonly meetingId: string;
+  /** The sign-in link, when the meeting is for signed-in people and this person is not. */
+  private readonly signInFirst: HTMLAnchorElement | null = null;
   private readonly selects: { camera: HTMLSelectElement; microphone: HTMLSelectElement; speaker: HTMLSelectElement };
   private readonly level = new LevelMeter();
   private readonly joinButton: HTMLButtonElement;
@@ -191,6 +193,7 @@ class Prejoin {
         }),
       );
       this.joinButton.hidden = true;
+      this.signInFirst = signInBlock.querySelector("a");
     }
 
     const title = meeting.title || "Meeting";
@@ -365,6 +368,11 @@ class Prejoin {
   }
 
   private async join(): Promise<void> {
+    if (this.signInFirst) {
+      // The server would refuse a guest: send them to sign in instead.
+      this.signInFirst.focus();
+      return;
+    }
     const name = this.nameInput.value.trim();
     const problem = nameProblem(name);
     if (problem) {
