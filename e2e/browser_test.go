@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -98,7 +99,7 @@ func launch(path string, extra map[string]any) (context.Context, context.CancelF
 		opts = append(opts, chromedp.Flag(k, v))
 	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(allocCtx)
+	ctx, cancelCtx := chromedp.NewContext(allocCtx, chromedp.WithErrorf(quietErrorf))
 	cancel := func() {
 		cancelCtx()
 		cancelAlloc()
@@ -193,6 +194,16 @@ func newTabIn(t *testing.T, b context.Context, name string) *tab {
 		_ = target.DisposeBrowserContext(bc).Do(exec)
 	})
 	return tb
+}
+
+// quietErrorf logs chromedp's errors except the DOM events it does not
+// know (such as the top layer of a modal <dialog>), which are harmless.
+func quietErrorf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if strings.Contains(msg, "unhandled node event") {
+		return
+	}
+	log.Print(msg)
 }
 
 func (tb *tab) logLine(s string) {

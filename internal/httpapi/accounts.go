@@ -157,8 +157,10 @@ func (a *api) me(w http.ResponseWriter, r *http.Request) {
 		uj.RecoveryCodesLeft = &n
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"user":              uj,
-		"organisation":      map[string]any{"name": org.Name, "require2FA": org.Require2FA},
+		"user": uj,
+		// The meeting defaults, so the web client can show members the
+		// settings a new meeting would get before they create one.
+		"organisation":      map[string]any{"name": org.Name, "require2FA": org.Require2FA, "meetingDefaults": org.MeetingDefaults},
 		"twoFactorRequired": org.NeedsEnrollment(u),
 	})
 }

@@ -303,6 +303,12 @@ func TestOrganisationRequiresTwoFactor(t *testing.T) {
 	if code != http.StatusOK || me["twoFactorRequired"] != true {
 		t.Fatalf("me = %d %v", code, me)
 	}
+	// Members see the organisation's meeting defaults (for the new-meeting form).
+	orgOfMe, _ := me["organisation"].(map[string]any)
+	defaults, _ := orgOfMe["meetingDefaults"].(map[string]any)
+	if defaults["waitingRoom"] != true || defaults["screenShare"] != "hosts" {
+		t.Fatalf("me.organisation.meetingDefaults = %v", orgOfMe["meetingDefaults"])
+	}
 }
 
 func TestMeetingLookupsAreRateLimited(t *testing.T) {

@@ -3,7 +3,20 @@
 
 import type { InboundStats } from "./call.js";
 
-export type AppState = "home" | "prejoin" | "joining" | "in-meeting" | "reconnecting" | "left" | "error";
+export type AppState =
+  | "home"
+  | "signin"
+  | "signup"
+  | "account"
+  | "admin"
+  | "schedule"
+  | "prejoin"
+  | "joining"
+  | "waiting"
+  | "in-meeting"
+  | "reconnecting"
+  | "left"
+  | "error";
 
 /** What the meeting screen lets the debug hook see. */
 export interface DebugSource {

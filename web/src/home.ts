@@ -1,71 +1,112 @@
-// The home screen: start a new meeting and share its link, or join one by
-// link or ID.
+// The home screen at /. Signed out: sign in, create an account, or join a
+// meeting by link or ID. Signed in: start a meeting at once (with its options
+// a click away), schedule one, and the account's meetings.
 
-import { ApiError, createMeeting } from "./api.js";
-import { setState, showScreen } from "./app.js";
-import { copyText } from "./clipboard.js";
+import type { Me } from "./api/accounts.js";
+import { asApiError } from "./api/http.js";
+import { createMeeting, type MeetingRequest } from "./api/meetings.js";
+import { showScreen } from "./app.js";
 import { meetingIdFromInput } from "./meetingid.js";
-import { el, show } from "./ui/dom.js";
+import { MeetingsList } from "./meetings-list.js";
+import { PRODUCT_DEFAULTS } from "./settings.js";
+import { openPage } from "./signedin.js";
+import { createdCard } from "./ui/created-card.js";
+import { el, replace, show } from "./ui/dom.js";
+import { disclosure, errorLine, setError, withBusy } from "./ui/forms.js";
+import { accountPage } from "./ui/header.js";
 import { icon } from "./ui/icons.js";
-import { brand } from "./ui/screens.js";
+import { brandPage } from "./ui/screens.js";
+import { SettingsForm } from "./ui/settings-form.js";
 
-export function showHome(): void {
-  setState("home");
-  document.title = "Kaigi";
+export async function showHome(): Promise<void> {
+  const me = await openPage("home", "Kaigi", false, () => void showHome());
+  if (me === null) signedOut();
+  else if (me) signedIn(me);
+}
 
-  const status = el("p", { id: "home-error", class: "form-error", attrs: { role: "alert" } });
-  show(status, false);
-
-  const link = el("a", { id: "meeting-link", class: "meeting-link" });
-  const copied = el("span", { class: "copy-status", attrs: { "aria-live": "polite" } });
-  const copyButton = el(
-    "button",
-    { id: "copy-link", class: "button", attrs: { type: "button" } },
-    icon("copy"),
-    el("span", { text: "Copy link" }),
+function signedOut(): void {
+  const page = brandPage(
+    "home",
+    "home",
+    el(
+      "section",
+      { class: "hero" },
+      el("h1", { text: "Video meetings you can trust" }),
+      el("p", { class: "lead", text: "Meet from your browser, with nothing to install. Joining needs no account; starting a meeting does." }),
+      el(
+        "div",
+        { class: "hero-actions" },
+        el("a", { id: "signin-link", class: "button primary large", attrs: { href: "/signin" }, text: "Sign in" }),
+        el("a", { id: "signup-link", class: "button large", attrs: { href: "/signup" }, text: "Create account" }),
+      ),
+      el("hr", { class: "divider" }),
+      joinForm(),
+    ),
   );
-  const joinCreated = el("button", { id: "join-created", class: "button primary", text: "Join now", attrs: { type: "button" } });
-  const created = el(
-    "section",
-    { id: "created", class: "created-card", attrs: { "aria-labelledby": "created-title" } },
-    el("h2", { id: "created-title", text: "Your meeting is ready" }),
-    el("p", { class: "hint", text: "Share this link with the people you want to meet. Anyone with the link can join." }),
-    link,
-    el("div", { class: "row" }, copyButton, joinCreated, copied),
-  );
-  show(created, false);
+  page.dataset.signedIn = "false";
+  showScreen(page, false);
+}
 
+function signedIn(me: Me): void {
+  const defaults = me.organisation.meetingDefaults ?? { ...PRODUCT_DEFAULTS };
+  const options = new SettingsForm("new", "Settings for the new meeting");
+  options.set(defaults);
+  const optionsBox = disclosure("meeting-options", "Meeting options", "Your organisation's defaults. Change them for this meeting only.", options.root);
+
+  const error = errorLine("home-error");
+  const created = el("div", { id: "created-slot" });
   const newButton = el(
     "button",
     { id: "new-meeting", class: "button primary large", attrs: { type: "button" } },
     icon("plus"),
     el("span", { text: "New meeting" }),
   );
-  newButton.addEventListener("click", async () => {
-    newButton.disabled = true;
-    newButton.setAttribute("aria-busy", "true");
-    show(status, false);
-    try {
-      const m = await createMeeting();
-      link.href = m.url;
-      link.textContent = m.url;
-      joinCreated.onclick = () => location.assign(m.url);
-      copied.textContent = "";
-      show(created, true);
-      joinCreated.focus();
-    } catch (e) {
-      status.textContent = e instanceof ApiError ? e.message : "The meeting could not be created.";
-      show(status, true);
-    } finally {
-      newButton.disabled = false;
-      newButton.removeAttribute("aria-busy");
-    }
-  });
+  const list = new MeetingsList();
+  newButton.addEventListener("click", () =>
+    void withBusy(newButton, async () => {
+      setError(error, null);
+      const req: MeetingRequest = { kind: "instant" };
+      // Only settings the person changed: otherwise the server applies the
+      // organisation's defaults, which may be newer than what we showed.
+      if (options.changed) req.settings = options.read(defaults);
+      try {
+        const m = await createMeeting(req);
+        replace(created, createdCard(m, "Your meeting is ready"));
+        optionsBox.open = false;
+        created.querySelector<HTMLElement>("#start-meeting")?.focus();
+        void list.load();
+      } catch (e) {
+        setError(error, asApiError(e, "The meeting could not be created.").message);
+      }
+    }),
+  );
 
-  copyButton.addEventListener("click", async () => {
-    copied.textContent = (await copyText(link.textContent ?? "")) ? "Link copied" : "Select the link and copy it";
-  });
+  const schedule = el("a", { id: "schedule-link", class: "button large", attrs: { href: "/schedule" } }, icon("calendar"), el("span", { text: "Schedule" }));
+  const firstName = me.user.name.split(/\s+/)[0] ?? me.user.name;
+  const page = accountPage(
+    "home",
+    me,
+    el(
+      "section",
+      { class: "home-start", attrs: { "aria-labelledby": "home-title" } },
+      el("h1", { id: "home-title", text: `Hello, ${firstName}` }),
+      el("p", { class: "lead small", text: "Start a meeting now, or schedule one for later." }),
+      el("div", { class: "hero-actions" }, newButton, schedule),
+      optionsBox,
+      error,
+      created,
+      el("hr", { class: "divider" }),
+      joinForm(),
+    ),
+    list.root,
+  );
+  page.dataset.signedIn = "true";
+  showScreen(page, false);
+  void list.load();
+}
 
+/** "Join with a link or ID". */
+function joinForm(): HTMLFormElement {
   const joinInput = el("input", {
     id: "join-id",
     attrs: {
@@ -84,17 +125,13 @@ export function showHome(): void {
     "form",
     { id: "join-form", class: "join-form", attrs: { novalidate: true } },
     el("label", { attrs: { for: "join-id" }, text: "Join with a link or ID" }),
-    el(
-      "div",
-      { class: "row" },
-      joinInput,
-      el("button", { id: "join-id-go", class: "button", text: "Join", attrs: { type: "submit" } }),
-    ),
+    el("div", { class: "row" }, joinInput, el("button", { id: "join-id-go", class: "button", text: "Join", attrs: { type: "submit" } })),
     joinError,
   );
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
-    const id = meetingIdFromInput(joinInput.value);
+    const typed = joinInput.value.trim();
+    const id = meetingIdFromInput(typed);
     if (id === null) {
       joinError.textContent = "That is not a meeting link or ID. A meeting ID looks like 7k3m-q9xd-2hfa-b8rn.";
       show(joinError, true);
@@ -104,28 +141,13 @@ export function showHome(): void {
     }
     show(joinError, false);
     joinInput.removeAttribute("aria-invalid");
-    location.assign(`/m/${id}`);
+    // A pasted invite link keeps its passcode (in the fragment).
+    const hash = /#pwd=/.test(typed) ? typed.slice(typed.indexOf("#")) : "";
+    location.assign(`/m/${id}${hash}`);
   });
   joinInput.addEventListener("input", () => {
     show(joinError, false);
     joinInput.removeAttribute("aria-invalid");
   });
-
-  const page = el(
-    "main",
-    { id: "home", class: "page home" },
-    el("header", { class: "page-header" }, brand()),
-    el(
-      "section",
-      { class: "hero" },
-      el("h1", { text: "Video meetings you can trust" }),
-      el("p", { class: "lead", text: "Meet from your browser. Nothing to install, no account needed." }),
-      el("div", { class: "hero-actions" }, newButton),
-      status,
-      created,
-      el("hr", { class: "divider" }),
-      form,
-    ),
-  );
-  showScreen(page, false);
+  return form;
 }

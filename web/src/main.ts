@@ -1,17 +1,38 @@
 // Entry point: picks the screen from the address.
-//   /        the home screen
-//   /m/{id}  the pre-join screen, then the meeting
+//   /          home: start, schedule and list meetings, or sign in
+//   /signin    sign in (then the second factor)
+//   /signup    create an account
+//   /account   security settings (two-factor, sign out)
+//   /schedule  schedule a meeting
+//   /admin     the organisation's settings and users
+//   /m/{id}    the pre-join screen, then the meeting
 
+import { showAccount } from "./account.js";
+import { showAdmin } from "./admin.js";
 import { installDebugHook, setState, showScreen } from "./app.js";
 import { showHome } from "./home.js";
 import { meetingIdFromPath } from "./meetingid.js";
 import { showPrejoin } from "./prejoin.js";
+import { showSchedule } from "./schedule.js";
+import { showSignIn } from "./signin.js";
+import { showSignUp } from "./signup.js";
 import { fatalScreen } from "./ui/screens.js";
 
+const PAGES: Record<string, () => unknown> = {
+  "/": showHome,
+  "/index.html": showHome,
+  "/signin": showSignIn,
+  "/signup": showSignUp,
+  "/account": showAccount,
+  "/schedule": showSchedule,
+  "/admin": showAdmin,
+};
+
 function route(): void {
-  const path = location.pathname;
-  if (path === "/" || path === "/index.html") {
-    showHome();
+  const path = location.pathname.length > 1 ? location.pathname.replace(/\/$/, "") : location.pathname;
+  const page = PAGES[path];
+  if (page) {
+    void page();
     return;
   }
   const id = meetingIdFromPath(path);

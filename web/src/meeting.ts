@@ -1,28 +1,48 @@
 // The meeting screen: the gallery of tiles (screen shares first, in the
-// spotlight), the controls bar, the participants panel, and the banners for
-// joining and reconnecting. The rules live in session.ts; this module turns
-// the session's state into DOM.
+// spotlight), the controls bar (with the host's tools), the participants
+// panel, the banners for joining and reconnecting, and the waiting-room
+// screen before a host lets the person in. The rules live in session.ts; this
+// module turns the session's state into DOM.
 
 import { setDebugSource, setState, showScreen } from "./app.js";
 import type { LocalMedia } from "./devices.js";
 import { screenShareSupported } from "./devices.js";
 import { copyText } from "./clipboard.js";
 import { bestGrid } from "./layout.js";
+import { signInPath } from "./navigation.js";
+import { isModerator, type MenuAction } from "./permissions.js";
+import { nameProblem, NAME_MAX, type Participant, type WaitingEntry } from "./protocol.js";
+import { IN_MEETING_FIELDS } from "./settings.js";
 import { MeetingSession, type SessionStatus, type SessionView } from "./session.js";
 import { mediaByParticipant } from "./tracks.js";
 import { RemoteAudio } from "./ui/audio.js";
+import { openDialog } from "./ui/dialog.js";
 import { el, replace, setPressed, show } from "./ui/dom.js";
+import { checkbox, field } from "./ui/forms.js";
+import { HostTools } from "./ui/host-tools.js";
 import { icon, type IconName } from "./ui/icons.js";
 import { ParticipantsPanel } from "./ui/participants.js";
 import { fatalScreen, leftScreen, type Action } from "./ui/screens.js";
+import { SettingsForm } from "./ui/settings-form.js";
 import { Tile, type TileState } from "./ui/tile.js";
+import { WaitingScreen } from "./waiting.js";
 
 export interface MeetingOptions {
   meetingId: string;
+  /** The meeting's title, for the waiting screen. */
+  title: string;
   name: string;
+  /** The passcode to send in hello (null when none is needed or known). */
+  passcode: string | null;
+  /** The link to share: with the passcode in its fragment when the meeting has one. */
+  inviteLink: string;
+  /** The browser's own ID (storage.deviceId). */
+  device: string;
   media: LocalMedia;
   /** Back to the pre-join screen, to pick another name after `bad_name`. */
   changeName: () => void;
+  /** Back to the pre-join screen's passcode field, with the server's words. */
+  wrongPasscode: (message: string) => void;
 }
 
 /** Shows the meeting screen and joins. `notices` are shown once it is up (e.g. a device that did not start on a rejoin). */
@@ -36,20 +56,26 @@ const TOAST_MS = 6000;
 
 interface ControlButton {
   button: HTMLButtonElement;
-  set(on: boolean, busy: boolean): void;
+  /** `blocked` disables the button and says why (in its tooltip and description). */
+  set(on: boolean, busy: boolean, blocked?: string | null): void;
 }
 
 function controlButton(id: string, label: string, onIcon: IconName, offIcon: IconName, titles: [on: string, off: string]): ControlButton {
+  const why = el("span", { id: `${id}-why`, class: "visually-hidden" });
   const button = el("button", { id, class: "control", attrs: { type: "button", "aria-label": label, "aria-pressed": "false" } });
   return {
     button,
-    set(on, busy) {
+    set(on, busy, blocked = null) {
       setPressed(button, on);
       button.classList.toggle("off", !on);
-      button.title = on ? titles[0] : titles[1];
+      button.disabled = blocked !== null;
+      button.title = blocked ?? (on ? titles[0] : titles[1]);
+      why.textContent = blocked ?? "";
+      if (blocked !== null) button.setAttribute("aria-describedby", why.id);
+      else button.removeAttribute("aria-describedby");
       if (busy) button.setAttribute("aria-busy", "true");
       else button.removeAttribute("aria-busy");
-      replace(button, icon(on ? onIcon : offIcon));
+      replace(button, icon(on ? onIcon : offIcon), why);
     },
   };
 }
@@ -71,13 +97,23 @@ class MeetingScreen implements SessionView {
   private readonly screenButton: ControlButton;
   private readonly peopleButton: HTMLButtonElement;
   private readonly peopleCount: HTMLSpanElement;
+  private readonly waitingCount: HTMLSpanElement;
+  private readonly lockedIndicator: HTMLSpanElement;
+  private readonly hostTools: HostTools;
   private readonly resizer: ResizeObserver;
+  private waitingScreen: WaitingScreen | null = null;
   private toastTimer: number | undefined;
   private finished = false;
   private panelOpen = false;
+  /** What the person was last told about: their role, and whether the meeting is locked. */
+  private lastRole: string | null = null;
+  private lastLocked: boolean | null = null;
 
   constructor(private readonly opts: MeetingOptions) {
-    this.session = new MeetingSession(opts.meetingId, opts.name, opts.media, this);
+    this.session = new MeetingSession(
+      { meetingId: opts.meetingId, name: opts.name, passcode: opts.passcode, device: opts.device, media: opts.media },
+      this,
+    );
 
     this.banner = el("div", { id: "banner", class: "banner", attrs: { role: "status", "aria-live": "polite" } });
     show(this.banner, false);
@@ -94,7 +130,14 @@ class MeetingScreen implements SessionView {
 
     this.spotlight = el("div", { class: "spotlight", attrs: { "aria-label": "Screen shares", role: "region" } });
     this.gallery = el("div", { id: "gallery", class: "gallery", attrs: { "aria-label": "Participants' video", role: "region" } });
-    this.panel = new ParticipantsPanel(() => this.setPanel(false));
+    this.panel = new ParticipantsPanel({
+      participant: (action, p) => void this.participantAction(action, p),
+      admit: (id) => this.session.host.admit(id),
+      deny: (id) => this.session.host.deny(id),
+      admitAll: () => this.session.host.admitAll(),
+      muteAll: () => this.session.host.muteAll(),
+      close: () => this.setPanel(false),
+    });
     this.stage = el("div", { class: "stage" }, el("div", { class: "tiles" }, this.spotlight, this.gallery), this.panel.root);
 
     this.mic = controlButton("toggle-mic", "Microphone", "mic", "micOff", ["Turn off the microphone (Ctrl+D)", "Turn on the microphone (Ctrl+D)"]);
@@ -109,6 +152,7 @@ class MeetingScreen implements SessionView {
     }
 
     this.peopleCount = el("span", { class: "badge", attrs: { "aria-hidden": "true" } });
+    this.waitingCount = el("span", { id: "waiting-badge", class: "badge attention", attrs: { "aria-hidden": "true", hidden: true } });
     this.peopleButton = el(
       "button",
       {
@@ -119,6 +163,7 @@ class MeetingScreen implements SessionView {
       },
       icon("people"),
       this.peopleCount,
+      this.waitingCount,
     );
     const leave = el(
       "button",
@@ -127,13 +172,29 @@ class MeetingScreen implements SessionView {
     );
     const copyLink = el(
       "button",
-      { id: "copy-meeting-link", class: "icon-button", attrs: { type: "button", "aria-label": "Copy the meeting link", title: "Copy the meeting link" } },
+      { id: "copy-meeting-link", class: "icon-button", attrs: { type: "button", "aria-label": "Copy the invite link", title: "Copy the invite link" } },
       icon("copy"),
     );
     const copyStatus = el("span", { class: "copy-status", attrs: { "aria-live": "polite" } });
+    this.lockedIndicator = el(
+      "span",
+      { id: "locked-indicator", class: "locked-indicator", attrs: { title: "A host locked the meeting: nobody new can join", hidden: true } },
+      icon("lock"),
+      el("span", { text: "Locked" }),
+    );
+    this.hostTools = new HostTools({
+      lock: (locked) => this.session.host.lock(locked),
+      openSettings: () => void this.openSettings(),
+      endForAll: () => void this.confirmEnd(),
+      admit: (id) => this.session.host.admit(id),
+      showWaitingRoom: () => {
+        this.setPanel(true);
+        this.panel.focusWaitingRoom();
+      },
+    });
     copyLink.addEventListener("click", async () => {
-      const ok = await copyText(`${location.origin}/m/${this.opts.meetingId}`);
-      copyStatus.textContent = ok ? "Link copied" : "Copy the address from the address bar";
+      const ok = await copyText(this.opts.inviteLink);
+      copyStatus.textContent = ok ? "Invite link copied" : "The browser would not copy the link";
       window.setTimeout(() => (copyStatus.textContent = ""), 3000);
     });
 
@@ -146,6 +207,7 @@ class MeetingScreen implements SessionView {
         el("span", { class: "meeting-id", text: opts.meetingId }),
         copyLink,
         copyStatus,
+        this.lockedIndicator,
       ),
       el(
         "div",
@@ -156,7 +218,7 @@ class MeetingScreen implements SessionView {
         this.peopleButton,
         leave,
       ),
-      el("div", { class: "controls-end" }),
+      el("div", { class: "controls-end" }, this.hostTools.root),
     );
 
     this.audio = new RemoteAudio(opts.media.prefs.speaker, (blocked) => show(this.soundBlocked, blocked));
@@ -169,6 +231,7 @@ class MeetingScreen implements SessionView {
       this.soundBlocked,
       this.stage,
       controls,
+      this.hostTools.arrivals,
       this.toast,
       this.audio.root,
     );
@@ -193,6 +256,18 @@ class MeetingScreen implements SessionView {
 
   status(s: SessionStatus, detail?: { message?: string; retryInMs?: number }): void {
     if (this.finished) return;
+    if (this.waitingScreen !== null) {
+      if (s !== "in-meeting") {
+        // Still in the waiting room; the connection reconnects by itself.
+        this.waitingScreen.setConnected(false);
+        return;
+      }
+      // Let in: the meeting takes over from the waiting screen.
+      this.waitingScreen.detach();
+      this.waitingScreen = null;
+      document.title = "Meeting — Kaigi";
+      showScreen(this.root);
+    }
     setState(s);
     this.root.dataset.status = s;
     if (s === "in-meeting") {
@@ -215,14 +290,60 @@ class MeetingScreen implements SessionView {
     }
   }
 
+  waiting(reason: string): void {
+    if (this.finished) return;
+    setState("waiting");
+    if (this.waitingScreen === null) {
+      this.waitingScreen = new WaitingScreen(this.opts.title, this.opts.media, {
+        leave: () => this.leave(),
+        toggleMic: () => void this.session.setMic(this.opts.media.mic === null),
+        toggleCamera: () => void this.session.setCamera(this.opts.media.camera === null),
+      });
+      showScreen(this.waitingScreen.root);
+    }
+    this.waitingScreen.setReason(reason);
+    this.waitingScreen.setConnected(true);
+    this.waitingScreen.render();
+  }
+
   rosterChanged(): void {
     if (this.finished) return;
-    const people = this.session.roster.list();
-    this.panel.render(people, this.session.selfId, this.session.state, this.opts.name);
-    const n = Math.max(people.length, 1);
+    const s = this.session;
+    const role = s.role;
+    if (this.lastRole !== null && this.lastRole !== role) {
+      if (role === "cohost") this.notice("You are now a co-host: you can admit people, mute and remove participants, and change the meeting's settings.");
+      else if (this.lastRole === "cohost") this.notice("You are no longer a co-host.");
+    }
+    if (s.selfId !== null) this.lastRole = role;
+    this.renderPanel();
+    const n = Math.max(s.roster.size, 1);
     this.peopleCount.textContent = String(n);
-    this.peopleButton.title = `Show everyone (${n})`;
+    this.renderHostTools();
     this.renderTiles();
+  }
+
+  settingsChanged(): void {
+    if (this.finished) return;
+    const locked = this.session.settings?.locked ?? false;
+    if (this.lastLocked !== null && this.lastLocked !== locked) {
+      this.notice(locked ? "The meeting is locked: nobody new can join." : "The meeting is unlocked: people with the link can join again.");
+    }
+    this.lastLocked = locked;
+    show(this.lockedIndicator, locked);
+    this.renderHostTools();
+    this.renderPanel();
+    this.localChanged();
+  }
+
+  waitingRoomChanged(arrived: readonly WaitingEntry[]): void {
+    if (this.finished) return;
+    const waiting = this.session.waitingRoom;
+    const moderator = isModerator(this.session.role);
+    this.waitingCount.textContent = String(waiting.length);
+    show(this.waitingCount, moderator && waiting.length > 0);
+    if (moderator && (!this.panelOpen || waiting.length === 0)) this.hostTools.arrived(arrived, waiting);
+    this.renderPanel();
+    this.renderHostTools();
   }
 
   remoteChanged(): void {
@@ -234,20 +355,36 @@ class MeetingScreen implements SessionView {
   localChanged(): void {
     if (this.finished) return;
     const m = this.opts.media;
-    this.mic.set(m.mic !== null, this.session.isBusy("mic"));
-    this.camera.set(m.camera !== null, this.session.isBusy("camera"));
-    this.screenButton.set(m.screen !== null, this.session.isBusy("screen"));
+    const s = this.session;
+    this.waitingScreen?.render();
+    this.mic.set(m.mic !== null, s.isBusy("mic"), m.mic === null && !s.mayUnmute ? "A host muted you. Only hosts can unmute you in this meeting." : null);
+    this.camera.set(m.camera !== null, s.isBusy("camera"));
+    let screenBlocked: string | null = null;
+    if (!screenShareSupported) screenBlocked = "This browser cannot share the screen";
+    else if (m.screen === null && !s.mayShareScreen) screenBlocked = "Only hosts can share";
+    this.screenButton.set(m.screen !== null, s.isBusy("screen"), screenBlocked);
     this.renderTiles();
   }
 
   fatal(code: string, message: string): void {
     this.finish();
+    if (code === "wrong_passcode") {
+      this.opts.wrongPasscode(message);
+      return;
+    }
     setState("error");
     const again: Action = { id: "retry", label: "Try again", run: () => this.rejoin() };
     let actions: Action[];
     switch (code) {
       case "meeting_not_found":
+      case "banned":
+      case "denied":
+      case "removed":
+      case "ended":
         actions = [];
+        break;
+      case "sign_in_required":
+        actions = [{ id: "sign-in", label: "Sign in", href: signInPath(`/m/${this.opts.meetingId}`) }];
         break;
       case "bad_name":
         actions = [{ id: "change-name", label: "Choose another name", run: this.opts.changeName }];
@@ -259,6 +396,7 @@ class MeetingScreen implements SessionView {
         actions = [{ ...again, label: "Use Kaigi here instead" }];
         break;
       default:
+        // meeting_locked, meeting_full, rate_limited, connection_lost …: it may work later.
         actions = [again];
     }
     showScreen(fatalScreen(code, message, actions));
@@ -269,6 +407,107 @@ class MeetingScreen implements SessionView {
     show(this.toast, true);
     window.clearTimeout(this.toastTimer);
     this.toastTimer = window.setTimeout(() => show(this.toast, false), TOAST_MS);
+  }
+
+  // ---- host controls ------------------------------------------------------------------
+
+  private renderHostTools(): void {
+    const role = this.session.role;
+    this.hostTools.render(isModerator(role), role === "host", this.session.settings?.locked ?? false);
+    const waiting = isModerator(role) ? this.session.waitingRoom.length : 0;
+    this.peopleButton.title = waiting > 0 ? `Show everyone (${waiting} waiting)` : `Show everyone (${Math.max(this.session.roster.size, 1)})`;
+    this.peopleButton.setAttribute("aria-label", waiting > 0 ? `Participants, ${waiting} waiting to join` : "Participants");
+  }
+
+  private renderPanel(): void {
+    const s = this.session;
+    this.panel.render({
+      people: s.roster.list(),
+      selfId: s.selfId,
+      local: s.state,
+      selfName: this.opts.name,
+      role: s.role,
+      settings: s.settings,
+      waiting: s.waitingRoom,
+    });
+  }
+
+  private async participantAction(action: MenuAction, p: Participant): Promise<void> {
+    const host = this.session.host;
+    switch (action) {
+      case "mute":
+        host.mute(p.id);
+        return;
+      case "stop-video":
+        host.stopVideo(p.id, false);
+        return;
+      case "stop-screen":
+        host.stopVideo(p.id, true);
+        return;
+      case "make-cohost":
+      case "remove-cohost":
+        host.setCohost(p.id, action === "make-cohost");
+        return;
+      case "rename":
+        await this.rename(p);
+        return;
+      case "remove":
+        await this.confirmRemove(p);
+        return;
+    }
+  }
+
+  private async rename(p: Participant): Promise<void> {
+    const self = p.id === this.session.selfId;
+    const f = field({ id: "rename-input", label: self ? "Your name" : `New name for ${p.name}`, value: p.name, attrs: { maxlength: NAME_MAX } });
+    const ok = await openDialog(this.root, {
+      id: "rename-dialog",
+      title: self ? "Change your name" : `Rename ${p.name}`,
+      body: [f.root],
+      confirm: { id: "rename-save", label: "Rename" },
+      validate: () => {
+        const problem = nameProblem(f.input.value);
+        f.setError(problem);
+        return problem === null;
+      },
+    });
+    if (ok) this.session.host.rename(p.id, f.input.value.trim());
+  }
+
+  private async confirmRemove(p: Participant): Promise<void> {
+    const ban = checkbox("remove-ban", "Don't let them rejoin", "They cannot come back to this meeting with the link, from this browser or, if they signed in, with their account.");
+    const ok = await openDialog(this.root, {
+      id: "confirm-remove",
+      title: `Remove ${p.name}?`,
+      body: [el("p", { text: `${p.name} leaves the meeting at once.` }), ban.root],
+      confirm: { id: "confirm-remove-ok", label: "Remove", danger: true },
+    });
+    if (ok) this.session.host.remove(p.id, ban.input.checked);
+  }
+
+  private async openSettings(): Promise<void> {
+    const current = this.session.settings;
+    if (current === null) return;
+    const form = new SettingsForm("live", "Rules for this meeting", IN_MEETING_FIELDS);
+    form.set(current);
+    const ok = await openDialog(this.root, {
+      id: "meeting-settings",
+      title: "Meeting settings",
+      body: [form.root, el("p", { class: "hint", text: "Changes apply at once, for everyone, and are kept for the next time this meeting starts." })],
+      confirm: { id: "meeting-settings-save", label: "Save" },
+    });
+    // Based on the settings as they are now, so another host's change meanwhile is kept where this form did not touch it.
+    if (ok && form.changed && this.session.settings) this.session.host.updateSettings(form.read(this.session.settings));
+  }
+
+  private async confirmEnd(): Promise<void> {
+    const ok = await openDialog(this.root, {
+      id: "confirm-end",
+      title: "End the meeting for everyone?",
+      body: [el("p", { text: "Everyone leaves at once. To leave on your own instead, use the red leave button." })],
+      confirm: { id: "confirm-end-ok", label: "End for all", danger: true },
+    });
+    if (ok) this.session.host.endForAll();
   }
 
   // ---- rendering --------------------------------------------------------------------
@@ -346,6 +585,7 @@ class MeetingScreen implements SessionView {
 
   private setPanel(open: boolean): void {
     this.panelOpen = open;
+    if (open) this.hostTools.hideArrivals();
     show(this.panel.root, open);
     setPressed(this.peopleButton, open);
     this.peopleButton.setAttribute("aria-expanded", open ? "true" : "false");
@@ -358,10 +598,13 @@ class MeetingScreen implements SessionView {
   // ---- leaving --------------------------------------------------------------------------
 
   private leave(): void {
+    const waited = this.waitingScreen !== null;
     this.session.leave();
+    this.waitingScreen?.detach();
+    this.waitingScreen = null;
     this.finish();
     setState("left");
-    showScreen(leftScreen(() => this.rejoin()));
+    showScreen(leftScreen(() => this.rejoin(), waited ? "You left the waiting room" : undefined));
   }
 
   /** Joins again with the same name and the devices that were on. */

@@ -1,41 +1,60 @@
 // The pre-join screen at /m/{id}: check that the meeting exists, then let the
-// person pick a name and check their camera, microphone and speaker before
-// joining. Joining without a camera or microphone (to watch and listen) is
-// always possible.
+// person pick a name, give the passcode if the invite link did not carry it,
+// and check their camera, microphone and speaker before joining. Joining
+// without a camera or microphone (to watch and listen) is always possible.
 
-import { ApiError, lookupMeeting } from "./api.js";
+import { me as fetchMe, type Me } from "./api/accounts.js";
+import { ApiError, asApiError } from "./api/http.js";
+import { lookupMeeting, type Meeting } from "./api/meetings.js";
 import { setState, showScreen } from "./app.js";
 import { LocalMedia, listDevices, speakerSelectionSupported, type DeviceLists } from "./devices.js";
 import type { MediaProblem } from "./media-errors.js";
 import { startMeeting } from "./meeting.js";
+import { normalizeMeetingId } from "./meetingid.js";
+import { signInPath } from "./navigation.js";
+import { PASSCODE_MAX, cleanPasscode, fragmentHasPasscode, passcodeFromFragment } from "./passcode.js";
 import { NAME_MAX, nameProblem } from "./protocol.js";
 import { hueOf, initials } from "./roster.js";
-import { loadName, saveName } from "./storage.js";
+import { deviceId, forgetPasscode, loadName, loadPasscode, savePasscode, saveName } from "./storage.js";
 import { el, replace, setPressed, show } from "./ui/dom.js";
 import { icon } from "./ui/icons.js";
 import { LevelMeter } from "./ui/level.js";
-import { brand, fatalScreen } from "./ui/screens.js";
+import { brandPage, fatalScreen } from "./ui/screens.js";
+
+/** Why the pre-join screen is shown again: the server refused the passcode. */
+export interface PrejoinProblem {
+  passcode: string;
+}
 
 /** Entry point for /m/{id}: `rawId` is the ID as written in the address. */
-export async function showPrejoin(rawId: string, media: LocalMedia = new LocalMedia()): Promise<void> {
+export async function showPrejoin(rawId: string, media: LocalMedia = new LocalMedia(), problem: PrejoinProblem | null = null): Promise<void> {
   setState("prejoin");
   document.title = "Join a meeting — Kaigi";
+  // The invite link's passcode: keep it for this tab, and take it out of the
+  // address bar (and so out of history and of screenshares of the tab).
+  const fromLink = passcodeFromFragment(location.hash);
+  const normalised = normalizeMeetingId(rawId);
+  if (fromLink !== null && normalised !== null) savePasscode(normalised, fromLink);
+  if (fragmentHasPasscode(location.hash)) history.replaceState(null, "", location.pathname + location.search);
   showScreen(
-    el("main", { id: "checking", class: "page notice-page" }, el("header", { class: "page-header" }, brand()), el("p", { class: "notice-message", attrs: { role: "status" }, text: "Checking the meeting link…" })),
+    brandPage("checking", "notice-page", el("p", { class: "notice-message", attrs: { role: "status" }, text: "Checking the meeting link…" })),
     false,
   );
-  let meetingId: string;
+  let meeting: Meeting;
+  let account: Me | null;
   try {
-    meetingId = await lookupMeeting(rawId);
+    [meeting, account] = await Promise.all([lookupMeeting(rawId), fetchMe().catch(() => null)]);
   } catch (e) {
     setState("error");
-    const err = e instanceof ApiError ? e : new ApiError("unavailable", "The meeting could not be checked.", 0);
-    const actions = err.code === "meeting_not_found" ? [] : [{ id: "retry", label: "Try again", run: () => void showPrejoin(rawId, media) }];
+    const err = e instanceof ApiError ? e : asApiError(e, "The meeting could not be checked.");
+    const actions = err.code === "meeting_not_found" ? [] : [{ id: "retry", label: "Try again", run: () => void showPrejoin(rawId, media, problem) }];
     showScreen(fatalScreen(err.code === "meeting_not_found" ? "meeting_not_found" : "unavailable", err.message, actions));
     return;
   }
+  const meetingId = meeting.id;
   if (location.pathname !== `/m/${meetingId}`) history.replaceState(null, "", `/m/${meetingId}`);
-  new Prejoin(meetingId, media).show();
+  if (problem !== null) forgetPasscode(meetingId);
+  new Prejoin(meeting, account, media, problem).show();
 }
 
 class Prejoin {
@@ -48,6 +67,12 @@ class Prejoin {
   private readonly error: HTMLDivElement;
   private readonly nameInput: HTMLInputElement;
   private readonly nameError: HTMLParagraphElement;
+  /** The passcode field, when the meeting needs one and the link did not carry it. */
+  private readonly passcodeInput: HTMLInputElement | null = null;
+  private readonly passcodeError: HTMLParagraphElement;
+  private readonly meetingId: string;
+  /** The sign-in link, when the meeting is for signed-in people and this person is not. */
+  private readonly signInFirst: HTMLAnchorElement | null = null;
   private readonly selects: { camera: HTMLSelectElement; microphone: HTMLSelectElement; speaker: HTMLSelectElement };
   private readonly level = new LevelMeter();
   private readonly joinButton: HTMLButtonElement;
@@ -58,9 +83,13 @@ class Prejoin {
   private done = false;
 
   constructor(
-    private readonly meetingId: string,
+    private readonly meeting: Meeting,
+    account: Me | null,
     private readonly media: LocalMedia,
+    problem: PrejoinProblem | null,
   ) {
+    const meetingId = meeting.id;
+    this.meetingId = meetingId;
     this.preview = el("video", { id: "preview", class: "preview-video mirror", props: { muted: true, autoplay: true, playsInline: true } });
     this.preview.muted = true;
     this.preview.setAttribute("muted", "");
@@ -94,7 +123,8 @@ class Prejoin {
     this.nameInput = el("input", {
       id: "display-name",
       attrs: { type: "text", name: "name", autocomplete: "name", maxlength: NAME_MAX, required: true, "aria-describedby": "name-error" },
-      props: { value: loadName() },
+      // A signed-in person joins under their account's name (they may change it).
+      props: { value: account && !account.twoFactorRequired ? account.user.name : loadName() },
     });
     this.nameInput.addEventListener("input", () => {
       this.nameError.hidden = true;
@@ -105,16 +135,86 @@ class Prejoin {
     show(this.nameError, false);
     this.joinButton = el("button", { id: "join", class: "button primary large", text: "Join now", attrs: { type: "submit" } });
 
+    // The owner never needs the passcode; others give it unless the invite link carried it.
+    this.passcodeError = el("p", { id: "passcode-error", class: "form-error", attrs: { role: "alert" } });
+    show(this.passcodeError, false);
+    let passcodeBlock: HTMLElement | null = null;
+    if (meeting.needsPasscode && !meeting.owner && (problem !== null || loadPasscode(meetingId) === null)) {
+      this.passcodeInput = el("input", {
+        id: "passcode",
+        attrs: {
+          type: "text",
+          name: "passcode",
+          inputmode: "numeric",
+          autocomplete: "off",
+          spellcheck: "false",
+          maxlength: PASSCODE_MAX,
+          required: true,
+          "aria-describedby": "passcode-hint passcode-error",
+        },
+      });
+      this.passcodeInput.addEventListener("input", () => {
+        show(this.passcodeError, false);
+        this.passcodeInput?.removeAttribute("aria-invalid");
+      });
+      passcodeBlock = el(
+        "div",
+        { class: "field passcode-field" },
+        el("label", { attrs: { for: "passcode" }, text: "Meeting passcode" }),
+        this.passcodeInput,
+        el("p", { id: "passcode-hint", class: "hint field-hint", text: "The host's invitation has it. Invite links include it, so you only type it for a bare link." }),
+        this.passcodeError,
+      );
+      if (problem !== null) {
+        this.passcodeError.textContent = problem.passcode;
+        show(this.passcodeError, true);
+        this.passcodeInput.setAttribute("aria-invalid", "true");
+      }
+    }
+
+    // A meeting for signed-in people: a guest is sent to sign in, and back here afterwards.
+    const guest = account === null || account.twoFactorRequired;
+    let signInBlock: HTMLElement | null = null;
+    if (meeting.requireSignIn && guest && !meeting.owner) {
+      signInBlock = el(
+        "div",
+        { id: "sign-in-required", class: "callout", attrs: { role: "note" } },
+        el("p", {
+          text:
+            account?.twoFactorRequired === true
+              ? "This meeting is for signed-in people only, and your organisation requires you to set up two-factor authentication first."
+              : "This meeting is for signed-in people only.",
+        }),
+        el("a", {
+          id: "prejoin-signin",
+          class: "button primary",
+          attrs: { href: account?.twoFactorRequired === true ? "/account" : signInPath(`/m/${meetingId}`) },
+          text: account?.twoFactorRequired === true ? "Set up two-factor authentication" : "Sign in to join",
+        }),
+      );
+      this.joinButton.hidden = true;
+      this.signInFirst = signInBlock.querySelector("a");
+    }
+
+    const title = meeting.title || "Meeting";
     const form = el(
       "form",
       { class: "join-card", attrs: { novalidate: true } },
       el("h1", { text: "Ready to join?" }),
-      el("p", { class: "meeting-id-line" }, "Meeting ", el("span", { class: "meeting-id", text: meetingId })),
+      el("p", { id: "meeting-title", class: "meeting-title-line", text: title }),
+      el(
+        "p",
+        { class: "meeting-id-line" },
+        meeting.host ? `Hosted by ${meeting.host} · ` : "",
+        el("span", { class: "meeting-id", text: meetingId }),
+      ),
+      signInBlock,
       el("label", { attrs: { for: "display-name" }, text: "Your name" }),
       this.nameInput,
       this.nameError,
-      this.joinButton,
       el("p", { class: "hint", text: "Others in the meeting will see this name." }),
+      passcodeBlock,
+      this.joinButton,
     );
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
@@ -142,12 +242,7 @@ class Prejoin {
       ),
     );
 
-    this.root = el(
-      "main",
-      { id: "prejoin", class: "page prejoin" },
-      el("header", { class: "page-header" }, brand()),
-      el("div", { class: "prejoin-grid" }, previewCard, form),
-    );
+    this.root = brandPage("prejoin", "prejoin", el("div", { class: "prejoin-grid" }, previewCard, form));
     this.root.addEventListener("pointerdown", () => this.level.resume());
     this.root.addEventListener("keydown", () => this.level.resume());
   }
@@ -158,6 +253,7 @@ class Prejoin {
     this.previewInitials.textContent = initials(this.nameInput.value);
     this.previewOff.style.setProperty("--hue", String(hueOf(this.nameInput.value || "self")));
     if (this.nameInput.value === "") this.nameInput.focus();
+    else if (this.passcodeInput) this.passcodeInput.focus();
     navigator.mediaDevices?.addEventListener?.("devicechange", this.onDeviceChange);
     this.deviceOp = this.startDevices();
   }
@@ -272,6 +368,11 @@ class Prejoin {
   }
 
   private async join(): Promise<void> {
+    if (this.signInFirst) {
+      // The server would refuse a guest: send them to sign in instead.
+      this.signInFirst.focus();
+      return;
+    }
     const name = this.nameInput.value.trim();
     const problem = nameProblem(name);
     if (problem) {
@@ -280,6 +381,17 @@ class Prejoin {
       this.nameInput.setAttribute("aria-invalid", "true");
       this.nameInput.focus();
       return;
+    }
+    let passcode = this.meeting.owner ? null : loadPasscode(this.meetingId);
+    if (this.passcodeInput) {
+      passcode = cleanPasscode(this.passcodeInput.value);
+      if (passcode === "") {
+        this.passcodeError.textContent = "Type the meeting's passcode. It is in the host's invitation.";
+        show(this.passcodeError, true);
+        this.passcodeInput.setAttribute("aria-invalid", "true");
+        this.passcodeInput.focus();
+        return;
+      }
     }
     if (this.done || this.joinButton.disabled) return;
     if (this.busy) {
@@ -291,15 +403,21 @@ class Prejoin {
       if (this.done) return;
     }
     saveName(name);
+    if (passcode !== null) savePasscode(this.meetingId, passcode);
     this.done = true;
     this.level.close();
     navigator.mediaDevices?.removeEventListener?.("devicechange", this.onDeviceChange);
     this.preview.srcObject = null;
     startMeeting({
       meetingId: this.meetingId,
+      title: this.meeting.title,
       name,
+      passcode: this.meeting.needsPasscode ? passcode : null,
+      inviteLink: this.meeting.inviteUrl ?? (this.meeting.needsPasscode && passcode ? `${this.meeting.url}#pwd=${encodeURIComponent(passcode)}` : this.meeting.url),
+      device: deviceId(),
       media: this.media,
       changeName: () => void showPrejoin(this.meetingId, this.media),
+      wrongPasscode: (message) => void showPrejoin(this.meetingId, this.media, { passcode: message }),
     });
   }
 }

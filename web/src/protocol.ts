@@ -2,6 +2,8 @@
 // validation of what the server sends. docs/protocol.md is the contract; this
 // file mirrors it and must change in the same commit as that document.
 
+import { parseSettings, type Settings } from "./settings.js";
+
 export const PROTOCOL_VERSION = 1;
 export const CLIENT_SOFTWARE = "kaigi-web/0.1.0";
 
@@ -23,6 +25,8 @@ export interface Participant {
   name: string;
   /** "host", "cohost" or "participant"; kept as a string so a newer server's roles do not break the client. */
   role: string;
+  /** Joined with an account; false for a guest. */
+  signedIn: boolean;
   joinedAt: string;
   audio: boolean;
   video: boolean;
@@ -62,6 +66,7 @@ export interface Hello {
   meeting: string;
   name: string;
   passcode?: string;
+  device?: string;
   resume?: string;
   keyPackage?: string;
   audio?: boolean;
@@ -94,12 +99,28 @@ export interface Media extends MediaState {
   type: "media";
 }
 
+/** Host controls (docs/protocol.md, "Host controls"). `participant` is a participant ID or a waiting-room entry's ID. */
+export type HostControl =
+  | { type: "admit"; participant: string }
+  | { type: "admit"; all: true }
+  | { type: "deny"; participant: string }
+  | { type: "lock"; locked: boolean }
+  | { type: "remove"; participant: string; ban: boolean }
+  | { type: "mute"; participant: string }
+  | { type: "mute_all" }
+  | { type: "stop_video"; participant: string; screen: boolean }
+  | { type: "rename"; participant: string; name: string }
+  | { type: "set_role"; participant: string; role: "cohost" | "participant" }
+  | { type: "settings"; settings: Settings }
+  | { type: "end" };
+
 export type ClientMessage =
   | Hello
   | ClientOffer
   | ClientAnswer
   | ClientCandidate
   | Media
+  | HostControl
   | { type: "ready" }
   | { type: "ping" }
   | { type: "leave" };
@@ -116,6 +137,43 @@ export interface Welcome {
   resume: string;
   resumed: boolean;
   iceServers: RTCIceServer[];
+  /** The meeting's settings; null from a server that does not send them. */
+  settings: Settings | null;
+}
+
+/** Put in the waiting room (sent again when the reason changes). */
+export interface Waiting {
+  type: "waiting";
+  /** "host_absent" or "waiting_room". */
+  reason: string;
+}
+
+/** Someone in the waiting room, as hosts see them. */
+export interface WaitingEntry {
+  id: string;
+  name: string;
+  signedIn: boolean;
+  reason: string;
+  since: string;
+}
+
+export interface WaitingRoom {
+  type: "waiting_room";
+  entries: WaitingEntry[];
+}
+
+export interface SettingsChanged {
+  type: "settings";
+  settings: Settings;
+}
+
+/** A host turned one of this participant's devices off. */
+export interface MediaStopped {
+  type: "media_stopped";
+  /** "microphone", "camera" or "screen". */
+  source: string;
+  /** The host's display name. */
+  by: string;
 }
 
 export interface Refused {
@@ -181,7 +239,11 @@ export type ServerMessage =
   | { type: "renegotiate" }
   | { type: "pong" }
   | ServerError
-  | Closed;
+  | Closed
+  | Waiting
+  | WaitingRoom
+  | SettingsChanged
+  | MediaStopped;
 
 export type ParseResult =
   | { ok: true; message: ServerMessage }
@@ -233,6 +295,7 @@ function participant(v: unknown): Participant {
     id: str(v, "id"),
     name: str(v, "name"),
     role: str(v, "role"),
+    signedIn: v.signedIn === true,
     joinedAt: str(v, "joinedAt"),
     audio: bool(v, "audio"),
     video: bool(v, "video"),
@@ -281,6 +344,23 @@ function iceServer(v: unknown): RTCIceServer {
   return s;
 }
 
+function settings(v: unknown): Settings {
+  const s = parseSettings(v);
+  if (s === null) throw new Invalid("settings must be an object");
+  return s;
+}
+
+function waitingEntry(v: unknown): WaitingEntry {
+  if (!isObj(v)) throw new Invalid("waiting room entry must be an object");
+  return {
+    id: str(v, "id"),
+    name: str(v, "name"),
+    signedIn: v.signedIn === true,
+    reason: typeof v.reason === "string" ? v.reason : "waiting_room",
+    since: typeof v.since === "string" ? v.since : "",
+  };
+}
+
 function message(o: Obj): ServerMessage | null {
   const type = str(o, "type");
   switch (type) {
@@ -295,6 +375,7 @@ function message(o: Obj): ServerMessage | null {
         resume: str(o, "resume"),
         resumed: bool(o, "resumed"),
         iceServers: o.iceServers === undefined || o.iceServers === null ? [] : arr(o, "iceServers").map(iceServer),
+        settings: o.settings === undefined || o.settings === null ? null : settings(o.settings),
       };
     case "refused":
       return { type, code: str(o, "code"), message: str(o, "message") };
@@ -319,6 +400,14 @@ function message(o: Obj): ServerMessage | null {
     }
     case "closed":
       return { type, reason: str(o, "reason"), message: str(o, "message") };
+    case "waiting":
+      return { type, reason: str(o, "reason") };
+    case "waiting_room":
+      return { type, entries: arr(o, "entries").map(waitingEntry) };
+    case "settings":
+      return { type, settings: settings(o.settings) };
+    case "media_stopped":
+      return { type, source: str(o, "source"), by: str(o, "by") };
     default:
       return null;
   }

@@ -1,27 +1,55 @@
 // Being in a meeting: the signalling connection, the peer connection of the
-// current connection, the roster, and what this participant sends. It owns
-// the rules (publish on welcome, a fresh peer connection after every
-// reconnect, `media` on every change) and tells a view what changed; it
-// builds no DOM.
+// current connection, the roster, the meeting's settings, the waiting room
+// (for hosts), and what this participant sends. It owns the rules (publish
+// on welcome, a fresh peer connection after every reconnect, `media` on every
+// change, obeying a host who stops a device) and tells a view what changed;
+// it builds no DOM.
 
 import { Call, type InboundStats, type RemoteTrack } from "./call.js";
 import type { LocalMedia, LocalSource } from "./devices.js";
-import type { MediaState, ServerMessage, Welcome } from "./protocol.js";
+import { HostControls } from "./hostcontrols.js";
+import { isModerator, mayShareScreen, mayUnmute } from "./permissions.js";
+import type { ClientMessage, MediaState, MediaStopped, ServerError, ServerMessage, WaitingEntry, Welcome } from "./protocol.js";
 import { Roster } from "./roster.js";
+import type { Settings } from "./settings.js";
 import { SignalClient, signalUrl } from "./signal.js";
 
 export type SessionStatus = "joining" | "in-meeting" | "reconnecting";
 
 export interface SessionView {
   status(s: SessionStatus, detail?: { message?: string; retryInMs?: number }): void;
+  /** In the waiting room: "host_absent" or "waiting_room". `welcome` (status in-meeting) or `fatal` follows. */
+  waiting(reason: string): void;
   rosterChanged(): void;
   remoteChanged(): void;
   localChanged(): void;
-  /** The session ended without the person leaving: refused, replaced, or the connection could not be restored. */
+  /** The meeting's settings changed (or arrived with welcome). */
+  settingsChanged(): void;
+  /** For hosts and co-hosts: the waiting room changed; `arrived` are the people new to it. */
+  waitingRoomChanged(arrived: readonly WaitingEntry[]): void;
+  /**
+   * The session ended without the person leaving: refused, replaced,
+   * removed, ended by the host, or the connection could not be restored.
+   */
   fatal(code: string, message: string): void;
-  /** Something worth telling the person that needs no action (a device stopped …). */
+  /** Something worth telling the person that needs no action (a device stopped, a host muted them …). */
   notice(text: string): void;
 }
+
+export interface SessionOptions {
+  meetingId: string;
+  name: string;
+  /** The meeting's passcode, if the person has it. */
+  passcode: string | null;
+  /** The browser's own ID (see storage.deviceId). */
+  device: string;
+  media: LocalMedia;
+}
+
+/** Error codes of host controls and renames, worth showing the person as they are. */
+const SHOWN_ERRORS: ReadonlySet<string> = new Set(["forbidden", "no_such_participant", "not_waiting", "bad_settings", "bad_role", "bad_name"]);
+/** How many ids of recent `media` messages to remember, to recognise their errors. */
+const MEDIA_IDS_KEPT = 16;
 
 const ICE_RESTART_MIN_INTERVAL_MS = 5000;
 /** ICE failures in a row (each up to 10 s without a connection) before the whole session reconnects. */
@@ -30,26 +58,48 @@ const ICE_FAILURES_BEFORE_RECONNECT = 2;
 export class MeetingSession {
   readonly roster = new Roster();
   selfId: string | null = null;
+  /** The meeting's settings, from welcome and `settings`; null until admitted. */
+  settings: Settings | null = null;
+  /** Everyone waiting to be let in (hosts and co-hosts only). */
+  waitingRoom: readonly WaitingEntry[] = [];
+  /** A host muted this participant; unmuting may then need the meeting's permission. */
+  mutedByHost = false;
+  /** Moderation messages (the server checks the permission of each). */
+  readonly host: HostControls;
+  readonly meetingId: string;
+  readonly name: string;
+  readonly media: LocalMedia;
   private call: Call | null = null;
   private readonly signal: SignalClient;
   private readonly busy = new Set<"mic" | "camera" | "screen">();
   private lastIceRestart = 0;
   private iceFailures = 0;
   private ended = false;
+  private readonly mediaIds: number[] = [];
   /** What was being sent when the session ended, so a rejoin can start the same devices. */
   endState: MediaState | null = null;
 
   constructor(
-    readonly meetingId: string,
-    readonly name: string,
-    readonly media: LocalMedia,
+    opts: SessionOptions,
     private readonly view: SessionView,
   ) {
+    this.meetingId = opts.meetingId;
+    this.name = opts.name;
+    this.media = opts.media;
+    this.host = new HostControls((m) => this.sendControl(m));
     this.signal = new SignalClient({
       url: signalUrl(location),
-      hello: () => ({ meeting: this.meetingId, name: this.name, audio: this.media.mic !== null, video: this.media.camera !== null }),
+      hello: () => ({
+        meeting: this.meetingId,
+        name: this.name,
+        ...(opts.passcode !== null ? { passcode: opts.passcode } : {}),
+        device: opts.device,
+        audio: this.media.mic !== null,
+        video: this.media.camera !== null,
+      }),
       events: {
         welcome: (w) => this.welcome(w),
+        waiting: (reason) => this.view.waiting(reason),
         message: (m) => this.message(m),
         lost: (info) => {
           this.dropCall();
@@ -88,9 +138,27 @@ export class MeetingSession {
     return this.busy.has(what);
   }
 
+  /** This participant's role ("host", "cohost", "participant"), as the roster says. */
+  get role(): string {
+    return (this.selfId !== null ? this.roster.get(this.selfId)?.role : undefined) ?? "participant";
+  }
+
+  /** Whether the microphone may be turned on now (not after a host's mute the meeting does not let people undo). */
+  get mayUnmute(): boolean {
+    return mayUnmute(this.role, this.settings, this.mutedByHost);
+  }
+
+  get mayShareScreen(): boolean {
+    return mayShareScreen(this.role, this.settings);
+  }
+
   // ---- the person's controls --------------------------------------------------
 
   async setMic(on: boolean): Promise<void> {
+    if (on && !this.mayUnmute) {
+      this.view.notice("A host muted you. Only hosts can unmute you in this meeting.");
+      return;
+    }
     await this.exclusive("mic", async () => {
       if (on === (this.media.mic !== null)) return;
       if (on) {
@@ -100,6 +168,8 @@ export class MeetingSession {
           return;
         }
         await this.call?.setTrack("microphone", this.media.mic);
+        // Unmuting oneself (when allowed) undoes a host's mute on the server too.
+        this.mutedByHost = false;
       } else {
         // Stop sending before stopping the track, and stop the track so the
         // browser's recording indicator goes off.
@@ -129,6 +199,10 @@ export class MeetingSession {
   }
 
   async setScreen(on: boolean): Promise<void> {
+    if (on && !this.mayShareScreen) {
+      this.view.notice("Only hosts can share their screen in this meeting.");
+      return;
+    }
     await this.exclusive("screen", async () => {
       if (on === (this.media.screen !== null)) return;
       if (on) {
@@ -143,9 +217,7 @@ export class MeetingSession {
         }
         await this.publishScreen();
       } else {
-        await this.call?.unpublish("screen");
-        await this.call?.unpublish("screen-audio");
-        this.media.stopScreen();
+        await this.stopScreenShare();
       }
       this.mediaChanged();
     });
@@ -162,6 +234,11 @@ export class MeetingSession {
   private welcome(w: Welcome): void {
     this.selfId = w.self.id;
     this.roster.reset(w.participants);
+    this.settings = w.settings;
+    // A resumed participant keeps the server's record of a host's mute; a
+    // new one starts afresh.
+    if (!w.resumed) this.mutedByHost = false;
+    this.waitingRoom = [];
     // Whether or not the server resumed us, the old peer connection is gone
     // on its side: negotiate a fresh one and publish what we send now.
     this.dropCall();
@@ -185,20 +262,46 @@ export class MeetingSession {
     const s = this.state;
     if (w.self.audio !== s.audio || w.self.video !== s.video || w.self.screen !== s.screen) this.sendMedia();
     this.view.status("in-meeting");
+    this.view.settingsChanged();
     this.view.rosterChanged();
     this.view.remoteChanged();
+    this.view.waitingRoomChanged([]);
   }
 
   private message(m: ServerMessage): void {
     switch (m.type) {
       case "participant_joined":
-      case "participant_updated":
+      case "participant_updated": {
+        const wasRole = this.role;
         this.roster.upsert(m.participant);
+        if (m.participant.id === this.selfId && m.participant.role !== wasRole) this.permissionsChanged();
         this.view.rosterChanged();
         return;
-      case "participant_left":
-        if (this.roster.remove(m.id)) this.view.rosterChanged();
+      }
+      case "settings":
+        this.settings = m.settings;
+        this.permissionsChanged();
+        this.view.settingsChanged();
         return;
+      case "waiting_room": {
+        const known = new Set(this.waitingRoom.map((e) => e.id));
+        this.waitingRoom = m.entries;
+        this.view.waitingRoomChanged(m.entries.filter((e) => !known.has(e.id)));
+        return;
+      }
+      case "media_stopped":
+        void this.stoppedByHost(m);
+        return;
+      case "error":
+        this.serverError(m);
+        return;
+      case "participant_left": {
+        const gone = this.roster.get(m.id);
+        if (!this.roster.remove(m.id)) return;
+        if (m.reason === "removed" && gone && isModerator(this.role)) this.view.notice(`${gone.name} was removed from the meeting.`);
+        this.view.rosterChanged();
+        return;
+      }
       case "renegotiate":
         this.call?.handleRenegotiate();
         return;
@@ -244,9 +347,7 @@ export class MeetingSession {
     if (this.ended) return;
     if (source === "screen") {
       // The browser's own "Stop sharing" button: end the share as ours would.
-      await this.call?.unpublish("screen");
-      await this.call?.unpublish("screen-audio");
-      this.media.stopScreen();
+      await this.stopScreenShare();
     } else if (source === "screen-audio") {
       await this.call?.unpublish("screen-audio");
     } else {
@@ -263,7 +364,76 @@ export class MeetingSession {
   }
 
   private sendMedia(): void {
-    this.signal.send({ type: "media", ...this.state });
+    const id = this.signal.send({ type: "media", ...this.state });
+    if (id === null) return;
+    this.mediaIds.push(id);
+    if (this.mediaIds.length > MEDIA_IDS_KEPT) this.mediaIds.shift();
+  }
+
+  private sendControl(m: ClientMessage): void {
+    if (this.signal.send(m) === null) this.view.notice("Not connected to the meeting right now. Try again in a moment.");
+  }
+
+  /**
+   * A host turned a device off: the server no longer forwards it in any
+   * case; turn it off here too, so the buttons tell the truth and the
+   * camera light goes off.
+   */
+  private async stoppedByHost(m: MediaStopped): Promise<void> {
+    if (this.ended) return;
+    const by = m.by || "A host";
+    if (m.source === "microphone") {
+      this.mutedByHost = true;
+      await this.call?.setTrack("microphone", null);
+      this.media.stopMic();
+      this.view.notice(this.mayUnmute ? `${by} muted you.` : `${by} muted you. Only hosts can unmute you in this meeting.`);
+    } else if (m.source === "camera") {
+      await this.call?.setTrack("camera", null);
+      this.media.stopCamera();
+      this.view.notice(`${by} stopped your video.`);
+    } else if (m.source === "screen") {
+      await this.stopScreenShare();
+      this.view.notice(`${by} stopped your screen share.`);
+    } else {
+      return;
+    }
+    this.mediaChanged();
+  }
+
+  /** The role or the settings changed: stop what is no longer allowed, and let the view re-check its buttons. */
+  private permissionsChanged(): void {
+    if (this.media.screen !== null && !this.mayShareScreen) {
+      void this.stopScreenShare().then(() => {
+        this.view.notice("Only hosts can share their screen now, so your screen share stopped.");
+        this.mediaChanged();
+      });
+    }
+    this.view.localChanged();
+  }
+
+  private async stopScreenShare(): Promise<void> {
+    await this.call?.unpublish("screen");
+    await this.call?.unpublish("screen-audio");
+    this.media.stopScreen();
+  }
+
+  private serverError(e: ServerError): void {
+    if (e.code === "forbidden" && e.ref !== undefined && this.mediaIds.includes(e.ref)) {
+      // The server refused a `media` change and keeps not forwarding what it
+      // refused: an unmute after a host's mute, or a screen share. Undo it here.
+      void this.undoRefusedMedia();
+    }
+    if (SHOWN_ERRORS.has(e.code)) this.view.notice(e.message);
+  }
+
+  private async undoRefusedMedia(): Promise<void> {
+    if (this.media.mic !== null && !mayUnmute(this.role, this.settings, true)) {
+      this.mutedByHost = true;
+      await this.call?.setTrack("microphone", null);
+      this.media.stopMic();
+    }
+    if (this.media.screen !== null && !this.mayShareScreen) await this.stopScreenShare();
+    this.mediaChanged();
   }
 
   private async exclusive(what: "mic" | "camera" | "screen", fn: () => Promise<void>): Promise<void> {

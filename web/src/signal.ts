@@ -1,7 +1,8 @@
 // The signalling connection: one WebSocket to /ws that says `hello`, keeps
-// itself alive with `ping`, and after a loss reconnects with backoff, handing
-// the server the resume token from the last `welcome` so the participant
-// takes back its place. It knows nothing of media or of the page.
+// itself alive with `ping` (in the waiting room too), and after a loss
+// reconnects with backoff, handing the server the resume token from the last
+// `welcome` so the participant takes back its place. It knows nothing of
+// media or of the page.
 
 import { Backoff, RECONNECT, type BackoffOptions } from "./backoff.js";
 import {
@@ -45,6 +46,8 @@ export type HelloFields = Omit<Hello, "type" | "v" | "client" | "resume">;
 export interface SignalEvents {
   /** A `welcome`: joined for the first time, or again after a reconnect. */
   welcome(w: Welcome): void;
+  /** `waiting`: in the waiting room, for the reason given ("host_absent" or "waiting_room"). */
+  waiting(reason: string): void;
   /** Any message after `welcome` other than `pong`. */
   message(m: ServerMessage): void;
   /**
@@ -56,8 +59,9 @@ export interface SignalEvents {
   lost(info: { retryInMs: number; joined: boolean; message?: string }): void;
   /**
    * The session is over and will not be retried: `refused` (code is the
-   * refused code), `closed` with reason `replaced` (code "replaced"), or the
-   * outage lasted too long (code "connection_lost").
+   * refused code, e.g. "denied" after waiting), `closed` with reason
+   * `replaced`, `removed` or `ended` (code is the reason), or the outage
+   * lasted too long (code "connection_lost").
    */
   fatal(code: string, message: string): void;
 }
@@ -71,13 +75,18 @@ export interface SignalOptions {
   backoff?: BackoffOptions;
   /** How long without any message from the server counts as a lost connection; also the ping interval. */
   keepaliveMs?: number;
-  /** How long to wait for the socket to open and `welcome` to arrive. */
+  /** How long to wait for the socket to open and `welcome` (or `waiting`) to arrive. */
   joinTimeoutMs?: number;
 }
+
+/** `closed` reasons after which the client must not come back (docs/protocol.md, `closed`). */
+const FINAL_CLOSE_REASONS: ReadonlySet<string> = new Set(["replaced", "removed", "ended"]);
 
 export class SignalClient {
   private socket: SocketLike | null = null;
   private welcomed = false;
+  /** In the waiting room on the current socket: only `ping` and `leave` may be sent. */
+  private waiting = false;
   private joinedOnce = false;
   private stopped = false;
   private resume: string | null = null;
@@ -122,9 +131,11 @@ export class SignalClient {
     return id;
   }
 
-  /** Leaves the meeting: `leave`, then the server closes the socket. Never reconnects. */
+  /** Leaves the meeting (or the waiting room): `leave`, then the server closes the socket. Never reconnects. */
   leave(): void {
-    if (this.connected) this.socket!.send(JSON.stringify({ type: "leave" }));
+    if (this.socket !== null && this.socket.readyState === OPEN && (this.welcomed || this.waiting)) {
+      this.socket.send(JSON.stringify({ type: "leave" }));
+    }
     this.stop(false);
   }
 
@@ -154,11 +165,13 @@ export class SignalClient {
     else this.clock.setTimeout(() => s.close(1000), 2000);
     this.socket = null;
     this.welcomed = false;
+    this.waiting = false;
   }
 
   private connect(): void {
     this.clearTimer();
     this.welcomed = false;
+    this.waiting = false;
     this.lastPing = null;
     this.closedMessage = undefined;
     let s: SocketLike;
@@ -200,6 +213,7 @@ export class SignalClient {
       case "welcome":
         if (this.welcomed) return;
         this.welcomed = true;
+        this.waiting = false;
         this.joinedOnce = true;
         this.resume = m.resume;
         this.backoff.reset();
@@ -210,10 +224,19 @@ export class SignalClient {
         this.stop(true);
         this.opts.events.fatal(m.code, m.message);
         return;
+      case "waiting":
+        if (this.welcomed) return;
+        // No welcome is due until a host lets us in: keep the socket alive
+        // instead of timing the join out.
+        this.waiting = true;
+        this.backoff.reset();
+        this.scheduleKeepalive();
+        this.opts.events.waiting(m.reason);
+        return;
       case "closed":
-        if (m.reason === "replaced") {
+        if (FINAL_CLOSE_REASONS.has(m.reason)) {
           this.stop(true);
-          this.opts.events.fatal("replaced", m.message);
+          this.opts.events.fatal(m.reason, m.message);
         } else {
           // `shutdown` (or a reason this client does not know): the server
           // goes away; try to come back, as after any other loss.
@@ -261,6 +284,7 @@ export class SignalClient {
     }
     this.socket = null;
     this.welcomed = false;
+    this.waiting = false;
     const delay = this.backoff.next(this.clock.now());
     if (delay === null) {
       this.stopped = true;

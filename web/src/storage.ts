@@ -1,4 +1,5 @@
-// Remembered choices (display name, devices) in localStorage. Storage can be
+// Remembered choices (display name, devices, the device ID) in localStorage,
+// and passcodes in sessionStorage. Storage can be
 // disabled or full; then nothing is remembered and nothing breaks.
 
 const NAME_KEY = "kaigi.name";
@@ -54,4 +55,56 @@ export function loadDevicePrefs(): DevicePrefs {
 
 export function saveDevicePrefs(prefs: DevicePrefs): void {
   set(DEVICES_KEY, JSON.stringify(prefs));
+}
+
+// ---- the browser's device ID ---------------------------------------------------
+
+const DEVICE_KEY = "kaigi.device";
+
+/** 16 random bytes as 32 hex characters: the browser's own ID, sent in hello so a host's ban can recognise it. */
+export function newDeviceId(random: (bytes: Uint8Array<ArrayBuffer>) => void = (b) => crypto.getRandomValues(b)): string {
+  const bytes = new Uint8Array(16);
+  random(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The device ID kept in localStorage, made on first use. Without storage it is new on every page load. */
+export function deviceId(): string {
+  const kept = get(DEVICE_KEY);
+  if (kept !== null && /^[0-9a-f]{32}$/.test(kept)) return kept;
+  const id = newDeviceId();
+  set(DEVICE_KEY, id);
+  return id;
+}
+
+// ---- meeting passcodes, for this tab only ----------------------------------------
+
+const PASSCODE_PREFIX = "kaigi.passcode.";
+
+/**
+ * Keeps a meeting's passcode in sessionStorage (this tab, until it closes),
+ * so a reload or a rejoin does not need the invite link again.
+ */
+export function savePasscode(meetingId: string, code: string): void {
+  try {
+    globalThis.sessionStorage?.setItem(PASSCODE_PREFIX + meetingId, code);
+  } catch {
+    // kept in memory only
+  }
+}
+
+export function loadPasscode(meetingId: string): string | null {
+  try {
+    return globalThis.sessionStorage?.getItem(PASSCODE_PREFIX + meetingId) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export function forgetPasscode(meetingId: string): void {
+  try {
+    globalThis.sessionStorage?.removeItem(PASSCODE_PREFIX + meetingId);
+  } catch {
+    // nothing kept
+  }
 }

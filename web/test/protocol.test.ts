@@ -130,3 +130,26 @@ test("display names follow the server's rule", () => {
   assert.notEqual(nameProblem("Ada\u0007"), null);
   assert.notEqual(nameProblem("Ada\u0085x"), null);
 });
+
+test("welcome carries the settings; participants say whether they signed in", () => {
+  const settings = { passcode: true, waitingRoom: true, requireSignIn: false, joinBeforeHost: false, screenShare: "hosts", unmute: "everyone", chat: "everyone", rename: "everyone", locked: true };
+  const m = ok({ type: "welcome", v: 1, server: "s", meeting: { id: "m" }, self: { ...participant, signedIn: true }, participants: [participant], resume: "r", resumed: false, settings });
+  if (m.type !== "welcome") return assert.fail();
+  assert.deepEqual(m.settings, settings);
+  assert.equal(m.self.signedIn, true);
+  assert.equal(m.participants[0]!.signedIn, false, "missing means a guest");
+  const old = ok({ type: "welcome", v: 1, server: "s", meeting: { id: "m" }, self: participant, participants: [], resume: "r", resumed: false });
+  assert.equal(old.type === "welcome" && old.settings, null);
+});
+
+test("waiting, waiting_room, settings and media_stopped are parsed", () => {
+  assert.deepEqual(ok({ type: "waiting", reason: "host_absent" }), { type: "waiting", reason: "host_absent" });
+  const wr = ok({ type: "waiting_room", entries: [{ id: "w1", name: "Bob", signedIn: false, reason: "waiting_room", since: "2025-01-01T00:00:00Z" }] });
+  assert.deepEqual(wr, { type: "waiting_room", entries: [{ id: "w1", name: "Bob", signedIn: false, reason: "waiting_room", since: "2025-01-01T00:00:00Z" }] });
+  const st = ok({ type: "settings", settings: { locked: true, screenShare: "everyone" } });
+  assert.equal(st.type === "settings" && st.settings.locked, true);
+  assert.deepEqual(ok({ type: "media_stopped", source: "microphone", by: "Ada" }), { type: "media_stopped", source: "microphone", by: "Ada" });
+  assert.match(bad({ type: "waiting_room", entries: [{ id: 1, name: "x" }] }), /id/);
+  assert.match(bad({ type: "settings" }), /settings/);
+  assert.match(bad({ type: "media_stopped", source: "microphone" }), /by/);
+});

@@ -79,6 +79,7 @@ function setup() {
   const welcomes: Welcome[] = [];
   const fatals: [string, string][] = [];
   const lost: { retryInMs: number; joined: boolean; message?: string }[] = [];
+  const waits: string[] = [];
   const client = new SignalClient({
     url: "ws://test/ws",
     hello: () => ({ meeting: "7k3m-q9xd-2hfa-b8rn", name: "Ada", audio: true, video: false }),
@@ -93,6 +94,10 @@ function setup() {
         events.push("welcome");
         welcomes.push(w);
       },
+      waiting: (reason) => {
+        events.push("waiting");
+        waits.push(reason);
+      },
       message: (m) => events.push(m.type),
       lost: (info) => {
         events.push("lost");
@@ -104,7 +109,7 @@ function setup() {
       },
     },
   });
-  return { clock, sockets, events, welcomes, fatals, lost, client };
+  return { clock, sockets, events, welcomes, fatals, lost, waits, client };
 }
 
 test("hello carries the version, client, meeting, name and media state", () => {
@@ -294,4 +299,81 @@ test("reconnect() drops the socket and resumes like after a loss", () => {
 test("the socket URL follows the page's scheme and host", () => {
   assert.equal(signalUrl({ protocol: "https:", host: "kaigi.example" }), "wss://kaigi.example/ws");
   assert.equal(signalUrl({ protocol: "http:", host: "127.0.0.1:8080" }), "ws://127.0.0.1:8080/ws");
+});
+
+test("waiting: no join timeout, pings continue, and welcome follows when let in", () => {
+  const { clock, sockets, client, events, waits, lost } = setup();
+  client.start();
+  sockets[0]!.open();
+  sockets[0]!.receive({ type: "waiting", reason: "host_absent" });
+  assert.equal(client.connected, false, "not joined while waiting");
+  assert.equal(client.send({ type: "media", audio: true, video: true, screen: false }), null, "nothing but ping and leave while waiting");
+  clock.advance(10_000);
+  assert.deepEqual(sockets[0]!.types(), ["hello", "ping"], "keeps the socket alive instead of timing out");
+  sockets[0]!.receive({ type: "pong" });
+  sockets[0]!.receive({ type: "waiting", reason: "waiting_room" });
+  for (let i = 0; i < 3; i++) {
+    clock.advance(10_000);
+    sockets[0]!.receive({ type: "pong" });
+  }
+  sockets[0]!.receive(welcome("tok"));
+  assert.deepEqual(waits, ["host_absent", "waiting_room"]);
+  assert.deepEqual(events, ["waiting", "waiting", "welcome"]);
+  assert.equal(lost.length, 0);
+  assert.equal(client.connected, true);
+});
+
+test("leave from the waiting room tells the server", () => {
+  const { sockets, client } = setup();
+  client.start();
+  sockets[0]!.open();
+  sockets[0]!.receive({ type: "waiting", reason: "waiting_room" });
+  client.leave();
+  assert.deepEqual(sockets[0]!.types(), ["hello", "leave"]);
+});
+
+test("denied after waiting is final", () => {
+  const { clock, sockets, client, fatals } = setup();
+  client.start();
+  sockets[0]!.open();
+  sockets[0]!.receive({ type: "waiting", reason: "waiting_room" });
+  sockets[0]!.receive({ type: "refused", code: "denied", message: "The host did not let you into this meeting." });
+  sockets[0]!.drop();
+  clock.advance(60_000);
+  assert.deepEqual(fatals, [["denied", "The host did not let you into this meeting."]]);
+  assert.equal(sockets.length, 1);
+});
+
+test("closed: removed and ended are final, with the server's words", () => {
+  for (const reason of ["removed", "ended"]) {
+    const { clock, sockets, client, fatals, lost } = setup();
+    client.start();
+    sockets[0]!.open();
+    sockets[0]!.receive(welcome("t"));
+    sockets[0]!.receive({ type: "closed", reason, message: `words for ${reason}` });
+    sockets[0]!.drop();
+    clock.advance(60_000);
+    assert.deepEqual(fatals, [[reason, `words for ${reason}`]]);
+    assert.equal(lost.length, 0);
+    assert.equal(sockets.length, 1, "no reconnect");
+  }
+});
+
+test("hello carries the passcode and device the session gives it", () => {
+  const sockets: FakeSocket[] = [];
+  const client = new SignalClient({
+    url: "ws://test/ws",
+    hello: () => ({ meeting: "m", name: "Ada", passcode: "123456789", device: "d".repeat(32) }),
+    connect: () => {
+      const s = new FakeSocket();
+      sockets.push(s);
+      return s;
+    },
+    clock: new FakeClock(),
+    events: { welcome: () => {}, waiting: () => {}, message: () => {}, lost: () => {}, fatal: () => {} },
+  });
+  client.start();
+  sockets[0]!.open();
+  assert.equal(sockets[0]!.sent[0]!.passcode, "123456789");
+  assert.equal(sockets[0]!.sent[0]!.device, "d".repeat(32));
 });

@@ -51,6 +51,28 @@ const SHAPES = {
     ["path", { d: "M15.5 5.5V5a2 2 0 0 0-2-2H5a2 2 0 0 0-2 2v8.5a2 2 0 0 0 2 2h.5" }],
   ],
   close: [["path", { d: "M6 6l12 12M18 6 6 18" }]],
+  lock: [
+    ["rect", { x: 4.5, y: 10.5, width: 15, height: 10, rx: 2 }],
+    ["path", { d: "M8 10.5V7.5a4 4 0 0 1 8 0v3" }],
+  ],
+  unlock: [
+    ["rect", { x: 4.5, y: 10.5, width: 15, height: 10, rx: 2 }],
+    ["path", { d: "M8 10.5V7.5a4 4 0 0 1 7.7-1.5" }],
+  ],
+  shield: [
+    ["path", { d: "M12 3 4.5 6v5.5c0 4.5 3.2 8.2 7.5 9.5 4.3-1.3 7.5-5 7.5-9.5V6z" }],
+    ["path", { d: "M9 12l2 2 4-4" }],
+  ],
+  more: [
+    ["circle", { cx: 12, cy: 5.5, r: 1.2 }],
+    ["circle", { cx: 12, cy: 12, r: 1.2 }],
+    ["circle", { cx: 12, cy: 18.5, r: 1.2 }],
+  ],
+  calendar: [
+    ["rect", { x: 3.5, y: 5, width: 17, height: 15.5, rx: 2 }],
+    ["path", { d: "M3.5 10h17M8 3v4M16 3v4" }],
+  ],
+  hourglass: [["path", { d: "M7 3h10M7 21h10M8 3c0 5 8 5 8 9s-8 4-8 9M16 3c0 5-8 5-8 9s8 4 8 9" }]],
   plus: [["path", { d: "M12 5v14M5 12h14" }]],
   logo: [
     ["rect", { x: 2.5, y: 5, width: 13, height: 14, rx: 3 }],

@@ -1,6 +1,6 @@
 // Small full-page screens: a fatal error and "you left the meeting".
 
-import { el } from "./dom.js";
+import { el, type Child } from "./dom.js";
 import { icon } from "./icons.js";
 
 const TITLES: Record<string, string> = {
@@ -13,12 +13,22 @@ const TITLES: Record<string, string> = {
   replaced: "You joined from somewhere else",
   page_not_found: "Page not found",
   unavailable: "Kaigi can't be reached",
+  wrong_passcode: "Wrong passcode",
+  meeting_locked: "This meeting is locked",
+  banned: "You can't join this meeting",
+  sign_in_required: "Sign in to join this meeting",
+  rate_limited: "Too many attempts",
+  denied: "The host didn't let you in",
+  removed: "You were removed from the meeting",
+  ended: "The meeting has ended",
 };
 
 export interface Action {
   id: string;
   label: string;
-  run: () => void;
+  /** A button's action, or else a link. */
+  run?: () => void;
+  href?: string;
   primary?: boolean;
 }
 
@@ -26,21 +36,21 @@ export function brand(): HTMLElement {
   return el("a", { class: "brand", attrs: { href: "/" } }, icon("logo", "brand-icon"), el("span", { text: "Kaigi" }));
 }
 
+/** A page with just the brand in its header: `main#id.page.{cls}`. */
+export function brandPage(id: string, cls: string, ...children: Child[]): HTMLElement {
+  return el("main", { id, class: `page ${cls}` }, el("header", { class: "page-header" }, brand()), ...children);
+}
+
 /** `#fatal-error[data-code]`: the code is machine-readable, the message is for people. */
 export function fatalScreen(code: string, message: string, actions: Action[] = []): HTMLElement {
-  const buttons = actions.map((a) =>
-    el("button", {
-      id: a.id,
-      class: a.primary === false ? "button" : "button primary",
-      text: a.label,
-      attrs: { type: "button" },
-      on: { click: a.run },
-    }),
-  );
-  return el(
-    "main",
-    { id: "fatal-error", class: "page notice-page", attrs: { "data-code": code } },
-    el("header", { class: "page-header" }, brand()),
+  const buttons = actions.map((a) => {
+    const cls = a.primary === false ? "button" : "button primary";
+    if (a.href !== undefined) return el("a", { id: a.id, class: cls, text: a.label, attrs: { href: a.href } });
+    return el("button", { id: a.id, class: cls, text: a.label, attrs: { type: "button" }, on: { click: () => a.run?.() } });
+  });
+  const page = brandPage(
+    "fatal-error",
+    "notice-page",
     el(
       "section",
       { class: "notice-card", attrs: { role: "alert" } },
@@ -49,17 +59,18 @@ export function fatalScreen(code: string, message: string, actions: Action[] = [
       el("div", { class: "notice-actions" }, ...buttons, el("a", { class: "button", attrs: { href: "/" }, text: "Go to the home page" })),
     ),
   );
+  page.dataset.code = code;
+  return page;
 }
 
-export function leftScreen(rejoin: () => void): HTMLElement {
-  return el(
-    "main",
-    { id: "left", class: "page notice-page" },
-    el("header", { class: "page-header" }, brand()),
+export function leftScreen(rejoin: () => void, title = "You left the meeting"): HTMLElement {
+  return brandPage(
+    "left",
+    "notice-page",
     el(
       "section",
       { class: "notice-card" },
-      el("h1", { text: "You left the meeting" }),
+      el("h1", { text: title }),
       el("p", { class: "notice-message", text: "Your camera and microphone are off." }),
       el(
         "div",

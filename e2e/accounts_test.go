@@ -1,0 +1,151 @@
+package e2e
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+	"github.com/kaigi-meet/kaigi/internal/auth"
+	"github.com/kaigi-meet/kaigi/internal/servertest"
+)
+
+// TestTwoFactorEnrolment: on /account, a person turns two-factor on with
+// the secret the page shows, and gets ten recovery codes, once.
+func TestTwoFactorEnrolment(t *testing.T) {
+	srv := startServer(t, servertest.Options{})
+	acct := srv.NewAccount(t, "bob@example.org", "Bob")
+	bob := newTab(t, "Bob")
+	bob.signedInAs(srv, acct)
+	bob.run("open the account page", chromedp.Navigate(srv.URL+"/account"))
+	bob.waitVisible("two-factor off", `#twofactor-status[data-state="off"]`)
+	bob.click("#twofactor-begin")
+	bob.waitVisible("the secret", "#twofactor-secret")
+	bob.waitJS("the QR code drawn by the server", `document.querySelector("#twofactor-qr").src.startsWith("data:image/png;base64,")`)
+	bob.screenshot("enrol")
+	secret := strings.ReplaceAll(bob.text("#twofactor-secret"), " ", "")
+	code, err := auth.TOTPCode(secret, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob.typeInto("#twofactor-code", code)
+	bob.click("#twofactor-confirm")
+	bob.waitVisible("the recovery codes", "#recovery-codes")
+	var codes []string
+	if err := bob.eval(`[...document.querySelectorAll("#recovery-codes ol.codes li")].map(li => li.textContent)`, &codes); err != nil || len(codes) != 10 {
+		t.Fatalf("%d recovery codes shown (%v), want 10", len(codes), err)
+	}
+	bob.screenshot("recovery-codes")
+	bob.click("#codes-saved")
+	bob.click("#codes-done")
+	bob.waitVisible("two-factor on", `#twofactor-status[data-state="on"]`)
+	bob.waitVisible("ten codes left", `#recovery-left[data-count="10"]`)
+
+	// Signed out from the account menu, Bob signs in again with a recovery
+	// code instead of the app's code; one code fewer is left.
+	bob.click("#account-menu-button")
+	bob.click(`[role="menuitem"][data-action="signout"]`)
+	bob.waitVisible("the sign-in page", "#signin-form")
+	bob.typeInto("#email", acct.Email)
+	bob.typeInto("#password", acct.Pass)
+	bob.click("#signin-submit")
+	bob.waitVisible("the code step", "#totp-code")
+	bob.click("#use-recovery")
+	bob.typeInto("#recovery-code", codes[3])
+	bob.click("#code-submit")
+	bob.waitFor("signed in", `#home[data-signed-in="true"]`)
+	bob.run("open the account page", chromedp.Navigate(srv.URL+"/account"))
+	bob.waitVisible("nine codes left", `#recovery-left[data-count="9"]`)
+}
+
+// TestTwoFactorRequired: an administrator creates a user and makes
+// two-factor required, all on /admin; the user signs in with their
+// password and is sent to set up two-factor, with the reason, and cannot
+// skip it.
+func TestTwoFactorRequired(t *testing.T) {
+	srv := startServer(t, servertest.Options{})
+	admin := newTab(t, "Alex")
+	admin.signedInAs(srv, srv.Admin(t))
+	admin.run("open the admin page", chromedp.Navigate(srv.URL+"/admin"))
+	admin.waitVisible("the new-user form", "#new-user-form")
+	admin.typeInto("#new-user-email", "cy@example.org")
+	admin.typeInto("#new-user-name", "Cy")
+	admin.typeInto("#new-user-password", "cy's long password")
+	admin.click("#new-user-submit")
+	admin.waitVisible("Cy in the users list", `#users tr[data-user="cy@example.org"]`)
+	admin.click("#org-require2fa")
+	admin.click("#org-save")
+	admin.waitText("saved", "#org-status", "Saved")
+
+	cy := newTab(t, "Cy")
+	cy.run("open the sign-in page", chromedp.Navigate(srv.URL+"/signin"))
+	cy.typeInto("#email", "cy@example.org")
+	cy.typeInto("#password", "cy's long password")
+	cy.click("#signin-submit")
+	cy.waitVisible("the explanation", "#twofactor-required")
+	cy.waitJS("sent to the account page", `location.pathname === "/account"`)
+	cy.waitVisible("the enrolment started", "#twofactor-secret")
+	cy.waitGone("no way to skip it", "#twofactor-cancel")
+	cy.run("try the home page", chromedp.Navigate(srv.URL+"/"))
+	cy.waitVisible("back to the enrolment", "#twofactor-required")
+	cy.run("try the admin page", chromedp.Navigate(srv.URL+"/admin"))
+	cy.waitJS("back to the account page", `location.pathname === "/account"`)
+}
+
+// TestScheduleEditDelete: a meeting scheduled in the browser's own time
+// zone is stored in UTC; it can be renamed and deleted from the list.
+func TestScheduleEditDelete(t *testing.T) {
+	srv := startServer(t, servertest.Options{})
+	admin := srv.Admin(t)
+	ada := newTab(t, "Ada")
+	ada.signedInAs(srv, admin)
+	ada.run("live in New York", emulation.SetTimezoneOverride("America/New_York"))
+	ada.run("open the schedule page", chromedp.Navigate(srv.URL+"/schedule"))
+	ada.waitVisible("the schedule form", "#schedule-form")
+	ada.typeInto("#schedule-title", "Planning")
+	ada.run("pick a date and time", chromedp.Evaluate(`(() => {
+		document.querySelector("#schedule-date").value = "2030-01-15";
+		document.querySelector("#schedule-time").value = "09:30";
+	})()`, nil))
+	ada.waitText("the time zone named", "#schedule-tz", "America/New_York")
+	ada.click("#schedule-submit")
+	ada.waitVisible("the scheduled meeting", "#created #meeting-link")
+
+	var list struct {
+		Meetings []struct{ ID, Kind, Title, StartsAt string }
+	}
+	admin.Do(t, "GET", "/api/meetings", nil, &list)
+	var id string
+	for _, m := range list.Meetings {
+		if m.Kind == "scheduled" {
+			id = m.ID
+			if m.Title != "Planning" || m.StartsAt != "2030-01-15T14:30:00Z" {
+				t.Errorf("scheduled %q at %s, want Planning at 2030-01-15T14:30:00Z (09:30 in New York)", m.Title, m.StartsAt)
+			}
+		}
+	}
+	if id == "" {
+		t.Fatalf("no scheduled meeting in %+v", list.Meetings)
+	}
+
+	row := `#meetings li[data-meeting="` + id + `"]`
+	ada.run("open the home page", chromedp.Navigate(srv.URL+"/"))
+	ada.waitVisible("the meeting in the list", row)
+	ada.click(row + ` button[data-action="edit"]`)
+	ada.waitVisible("the edit dialog", "#edit-meeting")
+	ada.waitJS("the local time shown", `document.querySelector("#edit-time").value === "09:30"`)
+	ada.typeInto("#edit-title", "Planning, moved")
+	ada.click("#edit-meeting-save")
+	ada.waitText("the new title", row+" .meeting-title", "Planning, moved")
+	ada.click(row + ` button[data-action="delete"]`)
+	ada.click("#confirm-delete-ok")
+	ada.waitGone("the meeting gone", row)
+	if code := admin.Do(t, "GET", "/api/meetings/"+id, nil, nil); code != http.StatusNotFound {
+		t.Errorf("deleted meeting: %d, want 404", code)
+	}
+	// The personal room stays, and cannot be deleted.
+	ada.waitVisible("the personal room", `#meetings li[data-kind="personal"]`)
+	ada.waitGone("no delete for the personal room", `#meetings li[data-kind="personal"] button[data-action="delete"]`)
+}

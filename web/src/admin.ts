@@ -1,0 +1,163 @@
+// Administration at /admin (admins only): the organisation's name and rules
+// (two-factor required, sign-up open), the defaults of new meetings, the
+// users, and creating a user.
+
+import type { User } from "./api/accounts.js";
+import { createUser, getOrg, listUsers, saveOrg, type Org } from "./api/admin.js";
+import { asApiError } from "./api/http.js";
+import { showScreen } from "./app.js";
+import { openPage } from "./signedin.js";
+import { el, replace } from "./ui/dom.js";
+import { accountFields, checkbox, errorLine, field, onSubmit, selectField, statusLine, submitButton } from "./ui/forms.js";
+import { accountPage } from "./ui/header.js";
+import { fatalScreen } from "./ui/screens.js";
+import { SettingsForm } from "./ui/settings-form.js";
+
+export async function showAdmin(): Promise<void> {
+  const me = await openPage("admin", "Administration — Kaigi", true, () => void showAdmin());
+  if (!me) return;
+  if (me.user.role !== "admin") {
+    showScreen(accountPage("admin", me, el("section", { id: "admin-forbidden", class: "card", attrs: { role: "alert" } }, el("h1", { text: "Administrators only" }), el("p", { text: "Your account cannot change the organisation's settings. Ask an administrator." }))), false);
+    return;
+  }
+  let org: Org;
+  let users: User[];
+  try {
+    [org, users] = await Promise.all([getOrg(), listUsers()]);
+  } catch (e) {
+    showScreen(fatalScreen("unavailable", asApiError(e).message, [{ id: "retry", label: "Try again", run: () => void showAdmin() }]));
+    return;
+  }
+  const usersTable = new UsersTable(users);
+  showScreen(accountPage("admin", me, el("h1", { text: "Administration" }), orgForm(org), usersTable.root, newUserForm(usersTable)), false);
+}
+
+function orgForm(org: Org): HTMLFormElement {
+  const name = field({ id: "org-name", label: "Organisation name", value: org.name, attrs: { maxlength: 100 } });
+  const require2fa = checkbox("org-require2fa", "Require two-factor authentication", "Everyone must set up an authenticator app before they can use their account.");
+  require2fa.input.checked = org.require2FA;
+  const signUp = checkbox("org-allow-signup", "Allow anyone to create an account", "Otherwise only administrators create accounts.");
+  signUp.input.checked = org.allowSignUp;
+  const defaults = new SettingsForm("defaults", "Defaults for new meetings");
+  defaults.set(org.meetingDefaults);
+  const error = errorLine("org-error");
+  const status = statusLine("org-status");
+  const submit = submitButton("org-save", "Save");
+  let saved = org;
+  const form = el(
+    "form",
+    { id: "org-form", class: "card", attrs: { novalidate: true, "aria-labelledby": "org-title" } },
+    el("h2", { id: "org-title", text: "Organisation" }),
+    name.root,
+    require2fa.root,
+    signUp.root,
+    defaults.root,
+    error,
+    el("div", { class: "row" }, submit, status),
+  );
+  onSubmit(form, {
+    button: submit,
+    error,
+    status,
+    fallback: "The settings could not be saved.",
+    run: async () => {
+      saved = await saveOrg({
+        name: name.input.value.trim(),
+        require2FA: require2fa.input.checked,
+        allowSignUp: signUp.input.checked,
+        meetingDefaults: defaults.read(saved.meetingDefaults),
+      });
+      defaults.set(saved.meetingDefaults);
+      status.textContent = "Saved.";
+    },
+  });
+  return form;
+}
+
+class UsersTable {
+  readonly root: HTMLElement;
+  private readonly body: HTMLTableSectionElement;
+
+  constructor(private users: User[]) {
+    this.body = el("tbody");
+    this.root = el(
+      "section",
+      { id: "users", class: "card", attrs: { "aria-labelledby": "users-title" } },
+      el("h2", { id: "users-title", text: "Users" }),
+      el(
+        "div",
+        { class: "table-wrap" },
+        el(
+          "table",
+          { class: "table" },
+          el("thead", {}, el("tr", {}, ...["E-mail", "Name", "Role", "Two-factor"].map((h) => el("th", { text: h, attrs: { scope: "col" } })))),
+          this.body,
+        ),
+      ),
+    );
+    this.render();
+  }
+
+  add(u: User): void {
+    this.users = [...this.users, u];
+    this.render();
+  }
+
+  private render(): void {
+    replace(
+      this.body,
+      ...this.users.map((u) =>
+        el(
+          "tr",
+          { attrs: { "data-user": u.email } },
+          el("td", { text: u.email }),
+          el("td", { text: u.name }),
+          el("td", { text: u.role === "admin" ? "Administrator" : "Member" }),
+          el("td", {}, el("span", { class: `pill ${u.twoFactor ? "on" : "off"}`, text: u.twoFactor ? "On" : "Off" })),
+        ),
+      ),
+    );
+  }
+}
+
+function newUserForm(table: UsersTable): HTMLFormElement {
+  const email = field({ id: "new-user-email", label: "E-mail", type: "email", autocomplete: "off" });
+  const name = field({ id: "new-user-name", label: "Name", attrs: { maxlength: 64 } });
+  const password = field({ id: "new-user-password", label: "Initial password", type: "password", autocomplete: "new-password", hint: "At least 10 characters. Give it to them in person or over a channel you trust." });
+  const role = selectField("new-user-role", "Role", [
+    ["member", "Member"],
+    ["admin", "Administrator"],
+  ]);
+  const error = errorLine("new-user-error");
+  const status = statusLine("new-user-status");
+  const submit = submitButton("new-user-submit", "Create user");
+  const form = el(
+    "form",
+    { id: "new-user-form", class: "card", attrs: { novalidate: true, "aria-labelledby": "new-user-title" } },
+    el("h2", { id: "new-user-title", text: "Create a user" }),
+    el("div", { class: "field-row" }, email.root, name.root),
+    el("div", { class: "field-row" }, password.root, role.root),
+    error,
+    el("div", { class: "row" }, submit, status),
+  );
+  onSubmit(form, {
+    button: submit,
+    error,
+    status,
+    fallback: "The user could not be created.",
+    fields: accountFields(email, name, password),
+    run: async () => {
+      const u = await createUser({
+        email: email.input.value.trim(),
+        name: name.input.value.trim(),
+        password: password.input.value,
+        role: role.select.value === "admin" ? "admin" : "member",
+      });
+      table.add(u);
+      status.textContent = `${u.name} can now sign in as ${u.email}.`;
+      form.reset();
+      email.input.focus();
+    },
+  });
+  return form;
+}

@@ -1,0 +1,46 @@
+// Administration (docs/api.md, "Administration"): admins only.
+
+import { PRODUCT_DEFAULTS, parseSettings, type Settings } from "../settings.js";
+import { parseUser, type User } from "./accounts.js";
+import { call, list, obj, str } from "./http.js";
+
+export interface Org {
+  name: string;
+  require2FA: boolean;
+  allowSignUp: boolean;
+  meetingDefaults: Settings;
+}
+
+function parseOrg(v: unknown): Org {
+  const o = obj(v);
+  return {
+    name: str(o, "name"),
+    require2FA: o.require2FA === true,
+    allowSignUp: o.allowSignUp === true,
+    meetingDefaults: parseSettings(o.meetingDefaults) ?? { ...PRODUCT_DEFAULTS },
+  };
+}
+
+export async function getOrg(): Promise<Org> {
+  return parseOrg(await call("GET", "/api/admin/org"));
+}
+
+/** PUT /api/admin/org: the whole object; returns what was saved. */
+export async function saveOrg(org: Org): Promise<Org> {
+  return parseOrg(await call("PUT", "/api/admin/org", org));
+}
+
+export async function listUsers(): Promise<User[]> {
+  return list(obj(await call("GET", "/api/admin/users")), "users").map(parseUser);
+}
+
+export interface NewUser {
+  email: string;
+  name: string;
+  password: string;
+  role: "admin" | "member";
+}
+
+export async function createUser(u: NewUser): Promise<User> {
+  return parseUser(obj(await call("POST", "/api/admin/users", u)).user);
+}

@@ -1,0 +1,139 @@
+// A meeting's rules (docs/protocol.md, "Settings"): their type, reading them
+// from the server, and the words the forms use for them. Pure: no DOM, so the
+// mapping between forms and settings can be tested on its own.
+
+/** Who may do something: the host and co-hosts, or everyone. */
+export type Who = "hosts" | "everyone";
+
+export interface Settings {
+  passcode: boolean;
+  waitingRoom: boolean;
+  requireSignIn: boolean;
+  joinBeforeHost: boolean;
+  screenShare: Who;
+  unmute: Who;
+  chat: Who;
+  rename: Who;
+  locked: boolean;
+}
+
+export type BoolSetting = "passcode" | "waitingRoom" | "requireSignIn" | "joinBeforeHost";
+export type WhoSetting = "screenShare" | "unmute" | "chat" | "rename";
+export type SettingKey = BoolSetting | WhoSetting;
+
+/**
+ * The product's defaults (docs/protocol.md), used only until the server has
+ * said what the organisation's are.
+ */
+export const PRODUCT_DEFAULTS: Readonly<Settings> = Object.freeze({
+  passcode: true,
+  waitingRoom: true,
+  requireSignIn: false,
+  joinBeforeHost: false,
+  screenShare: "hosts",
+  unmute: "everyone",
+  chat: "everyone",
+  rename: "everyone",
+  locked: false,
+});
+
+/** One field of a settings form. */
+export interface SettingField {
+  key: SettingKey;
+  kind: "bool" | "who";
+  label: string;
+  hint?: string;
+}
+
+/** Every setting a host may choose, in the order forms show them. */
+export const SETTING_FIELDS: readonly SettingField[] = [
+  { key: "passcode", kind: "bool", label: "Require a passcode", hint: "The invite link carries it; people with the bare link must type it." },
+  { key: "waitingRoom", kind: "bool", label: "Waiting room", hint: "You let each person in yourself." },
+  { key: "requireSignIn", kind: "bool", label: "Only signed-in people can join", hint: "Guests without an account are turned away." },
+  { key: "joinBeforeHost", kind: "bool", label: "Let people join before the host" },
+  { key: "screenShare", kind: "who", label: "Who can share their screen" },
+  { key: "unmute", kind: "who", label: "Who can unmute themselves after a host muted them" },
+  { key: "chat", kind: "who", label: "Who can chat" },
+  { key: "rename", kind: "who", label: "Who can rename themselves" },
+];
+
+/** What a host may change from inside a running meeting (the passcode and join-before-host are fixed by then). */
+export const IN_MEETING_FIELDS: readonly SettingKey[] = ["waitingRoom", "requireSignIn", "screenShare", "unmute", "chat", "rename"];
+
+export const WHO_LABELS: Readonly<Record<Who, string>> = { hosts: "Only hosts and co-hosts", everyone: "Everyone" };
+
+/** The ID an element of a settings form gets for a setting, with a prefix per form. */
+export function settingFieldId(prefix: string, key: SettingKey): string {
+  return `${prefix}-${key.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())}`;
+}
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Reads settings the server sent. A permission this client does not know
+ * reads as "hosts", the stricter choice; a missing flag reads as off.
+ * Settings this client does not know (a newer server's) are carried along
+ * unchanged, so that sending the settings back never resets them.
+ * Returns null when `v` is not an object at all.
+ */
+export function parseSettings(v: unknown): Settings | null {
+  if (!isObj(v)) return null;
+  const flag = (k: string) => v[k] === true;
+  const who = (k: string): Who => (v[k] === "everyone" ? "everyone" : "hosts");
+  const others: Obj = {};
+  for (const [k, x] of Object.entries(v)) {
+    if (!(k in PRODUCT_DEFAULTS) && (typeof x === "boolean" || typeof x === "string" || typeof x === "number")) others[k] = x;
+  }
+  return {
+    ...others,
+    passcode: flag("passcode"),
+    waitingRoom: flag("waitingRoom"),
+    requireSignIn: flag("requireSignIn"),
+    joinBeforeHost: flag("joinBeforeHost"),
+    screenShare: who("screenShare"),
+    unmute: who("unmute"),
+    chat: who("chat"),
+    rename: who("rename"),
+    locked: flag("locked"),
+  };
+}
+
+/** The values of a settings form: a boolean for a checkbox, a string for a choice. */
+export type FormValues = Partial<Record<SettingKey, boolean | string>>;
+
+/**
+ * Applies what a form says to `base`: only the keys the form has, and only
+ * values that make sense (a "who" that is not "hosts" or "everyone" is
+ * ignored). `locked` is never a form field, so it always comes from `base`.
+ */
+export function applyForm(base: Readonly<Settings>, values: FormValues): Settings {
+  const out: Settings = { ...base };
+  for (const f of SETTING_FIELDS) {
+    const v = values[f.key];
+    if (f.kind === "bool") {
+      if (typeof v === "boolean") out[f.key as BoolSetting] = v;
+    } else if (v === "hosts" || v === "everyone") {
+      out[f.key as WhoSetting] = v;
+    }
+  }
+  return out;
+}
+
+export function sameSettings(a: Readonly<Settings>, b: Readonly<Settings>): boolean {
+  return (Object.keys(PRODUCT_DEFAULTS) as (keyof Settings)[]).every((k) => a[k] === b[k]);
+}
+
+/** A one-line summary for a meeting card: "Passcode · Waiting room". */
+export function summary(s: Readonly<Settings>): string {
+  const parts: string[] = [];
+  if (s.passcode) parts.push("Passcode");
+  if (s.waitingRoom) parts.push("Waiting room");
+  if (s.requireSignIn) parts.push("Signed-in people only");
+  if (s.joinBeforeHost) parts.push("Join before host");
+  if (s.screenShare === "everyone") parts.push("Everyone can share");
+  return parts.length === 0 ? "Open to anyone with the link" : parts.join(" · ");
+}
