@@ -608,3 +608,39 @@ func (s *Service) UserName(ctx context.Context, id string) (string, error) {
 	u, err := s.store.UserByID(ctx, id)
 	return u.Name, err
 }
+
+// ChangePassword replaces an account's password after checking the current
+// one, and ends every session of the account (the caller signs this one in
+// again).
+func (s *Service) ChangePassword(ctx context.Context, u User, current, next string) (string, error) {
+	u, err := s.store.UserByID(ctx, u.ID)
+	if err != nil {
+		return "", err
+	}
+	if !s.signInEmail.Peek(u.Email) {
+		return "", ErrRateLimited
+	}
+	ok, _, err := s.verifyPassword(current, u.PasswordHash)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		s.signInEmail.Allow(u.Email)
+		return "", ErrBadCredentials
+	}
+	if err := CheckPassword(next); err != nil {
+		return "", err
+	}
+	u.PasswordHash = s.hashPassword(next)
+	if err := s.store.UpdateUser(ctx, u); err != nil {
+		return "", err
+	}
+	if err := s.store.DeleteUserSessions(ctx, u.ID); err != nil {
+		return "", err
+	}
+	s.log.Info("password changed", "user", u.ID)
+	return s.newSession(ctx, u.ID)
+}
+
+// CountUsers counts accounts (the first sign-up is always open).
+func (s *Service) CountUsers(ctx context.Context) (int, error) { return s.store.CountUsers(ctx) }

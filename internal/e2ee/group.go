@@ -67,6 +67,9 @@ type Group struct {
 	pending map[Participant][]byte
 	wantIn  []Participant
 	wantOut []Member
+	// admittedBy is who let a participant in (a host clicking admit): that
+	// member's client should commit the Add, as the admission itself.
+	admittedBy map[Participant]Participant
 	job     *Job
 	// deadline is when the outstanding job goes to someone else.
 	deadline time.Time
@@ -79,7 +82,7 @@ func NewGroup(now func() time.Time) *Group {
 	if now == nil {
 		now = time.Now
 	}
-	return &Group{leaf: map[Participant][]byte{}, pending: map[Participant][]byte{}, now: now}
+	return &Group{leaf: map[Participant][]byte{}, pending: map[Participant][]byte{}, admittedBy: map[Participant]Participant{}, now: now}
 }
 
 // Epoch returns the current epoch.
@@ -92,10 +95,11 @@ func (g *Group) Members() []Participant { return slices.Clone(g.members) }
 func (g *Group) IsMember(p Participant) bool { return slices.Contains(g.members, p) }
 
 // Admitted is a participant entering the meeting with a KeyPackage. They
-// will create the group if there is none, or be added to it. A member who
+// will create the group if there is none, or be added to it: by the member
+// who admitted them (by, if not ""), when that member can. A member who
 // comes back with a fresh KeyPackage (their browser lost its state) is
 // removed and added again.
-func (g *Group) Admitted(p Participant, kp []byte) error {
+func (g *Group) Admitted(p Participant, kp []byte, by Participant) error {
 	if len(kp) == 0 || len(kp) > MaxKeyPackage {
 		return fmt.Errorf("%w: key package of %d bytes", ErrBadMessage, len(kp))
 	}
@@ -106,6 +110,11 @@ func (g *Group) Admitted(p Participant, kp []byte) error {
 	if !slices.Contains(g.wantIn, p) {
 		g.wantIn = append(g.wantIn, p)
 	}
+	if by != "" {
+		g.admittedBy[p] = by
+	} else {
+		delete(g.admittedBy, p)
+	}
 	return nil
 }
 
@@ -114,6 +123,7 @@ func (g *Group) Admitted(p Participant, kp []byte) error {
 func (g *Group) Left(p Participant) {
 	g.wantIn = slices.DeleteFunc(g.wantIn, func(x Participant) bool { return x == p })
 	delete(g.pending, p)
+	delete(g.admittedBy, p)
 	if g.IsMember(p) {
 		g.markOut(p)
 	}
@@ -166,10 +176,13 @@ func (g *Group) NextJob(available func(Participant) bool) *Job {
 	if len(g.wantIn) == 0 && len(g.wantOut) == 0 {
 		return nil
 	}
+	can := func(m Participant) bool {
+		leaving := slices.ContainsFunc(g.wantOut, func(x Member) bool { return x.ID == m })
+		return g.IsMember(m) && !leaving && available(m) && (timedOut == nil || timedOut.Committer != m)
+	}
 	var committer Participant
 	for _, m := range g.members {
-		leaving := slices.ContainsFunc(g.wantOut, func(x Member) bool { return x.ID == m })
-		if !leaving && available(m) && (timedOut == nil || timedOut.Committer != m) {
+		if can(m) {
 			committer = m
 			break
 		}
@@ -179,8 +192,16 @@ func (g *Group) NextJob(available func(Participant) bool) *Job {
 	}
 	j := &Job{Committer: committer, Epoch: g.epoch, Remove: slices.Clone(g.wantOut)}
 	if len(j.Remove) == 0 {
+		// Adds go to whoever admitted the first one waiting, if they can
+		// commit, with everyone else they admitted; the rest later.
+		if by := g.admittedBy[g.wantIn[0]]; by != "" && can(by) {
+			j.Committer = by
+		}
 		for _, p := range g.wantIn {
-			j.Add = append(j.Add, Member{ID: p, KeyPackage: g.pending[p]})
+			by := g.admittedBy[p]
+			if by == j.Committer || ((by == "" || !can(by)) && j.Committer == committer) {
+				j.Add = append(j.Add, Member{ID: p, KeyPackage: g.pending[p]})
+			}
 		}
 	}
 	g.job = j
@@ -214,6 +235,7 @@ func (g *Group) Commit(from Participant, epoch uint64, commit, welcome []byte) (
 	c := Commit{From: from, Epoch: g.epoch, Commit: slices.Clone(commit), Welcome: slices.Clone(welcome)}
 	for _, m := range j.Add {
 		g.wantIn = slices.DeleteFunc(g.wantIn, func(x Participant) bool { return x == m.ID })
+		delete(g.admittedBy, m.ID)
 		g.members = append(g.members, m.ID)
 		g.leaf[m.ID] = m.KeyPackage
 		// Used: a later Add of this participant needs a fresh KeyPackage.

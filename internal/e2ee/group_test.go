@@ -21,7 +21,7 @@ func newTestGroup() (*Group, *clock) {
 func admit(t *testing.T, g *Group, ps ...Participant) {
 	t.Helper()
 	for _, p := range ps {
-		if err := g.Admitted(p, kp(p)); err != nil {
+		if err := g.Admitted(p, kp(p), ""); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -130,10 +130,10 @@ func TestBadCommitsRefused(t *testing.T) {
 	if g.Epoch() != 0 || g.IsMember("bob") {
 		t.Fatal("a refused commit changed the group")
 	}
-	if err := g.Admitted("eve", nil); !errors.Is(err, ErrBadMessage) {
+	if err := g.Admitted("eve", nil, ""); !errors.Is(err, ErrBadMessage) {
 		t.Errorf("empty key package = %v", err)
 	}
-	if err := g.Admitted("eve", make([]byte, MaxKeyPackage+1)); !errors.Is(err, ErrBadMessage) {
+	if err := g.Admitted("eve", make([]byte, MaxKeyPackage+1), ""); !errors.Is(err, ErrBadMessage) {
 		t.Errorf("huge key package = %v", err)
 	}
 }
@@ -150,7 +150,7 @@ func TestKeyPackageConsumption(t *testing.T) {
 	if _, ok := g.pending["bob"]; ok {
 		t.Fatal("Bob's used KeyPackage is still available for another Add")
 	}
-	if err := g.Admitted("bob", []byte("kp-bob-2")); err != nil {
+	if err := g.Admitted("bob", []byte("kp-bob-2"), ""); err != nil {
 		t.Fatal(err)
 	}
 	j := g.NextJob(nil)
@@ -205,7 +205,7 @@ func TestLastMemberLeavingResetsTheGroup(t *testing.T) {
 		t.Fatalf("after the last member left: job %+v, members %v", j, g.Members())
 	}
 	// The only member losing its state starts over too.
-	if err := g.Admitted("bob", []byte("kp-bob-fresh")); err != nil {
+	if err := g.Admitted("bob", []byte("kp-bob-fresh"), ""); err != nil {
 		t.Fatal(err)
 	}
 	j = g.NextJob(nil)
@@ -281,5 +281,38 @@ func TestUnavailableCommitterIsSkipped(t *testing.T) {
 	// Even an outstanding job moves when its committer goes away.
 	if j := g.NextJob(func(p Participant) bool { return p != "bob" }); j == nil || j.Committer != "ada" {
 		t.Fatalf("job after Bob went away = %+v", j)
+	}
+}
+
+// TestTheAdmitterCommitsTheAdd: a host who admits someone from the waiting
+// room is the one whose client adds them; others wait their turn.
+func TestTheAdmitterCommitsTheAdd(t *testing.T) {
+	g, _ := newTestGroup()
+	admit(t, g, "ada")
+	g.NextJob(nil)
+	admit(t, g, "bob")
+	commitJob(t, g, g.NextJob(nil))
+	if err := g.Admitted("gus", kp("gus"), "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Admitted("hal", kp("hal"), ""); err != nil {
+		t.Fatal(err)
+	}
+	j := g.NextJob(nil)
+	if j.Committer != "bob" || len(j.Add) != 1 || j.Add[0].ID != "gus" {
+		t.Fatalf("job = %+v, want Bob to add Gus, whom he admitted", j)
+	}
+	commitJob(t, g, j)
+	j = g.NextJob(nil)
+	if j.Committer != "ada" || len(j.Add) != 1 || j.Add[0].ID != "hal" {
+		t.Fatalf("then = %+v, want the longest present to add Hal", j)
+	}
+	commitJob(t, g, j)
+	// An admitter who cannot commit (gone) leaves the add to the others.
+	if err := g.Admitted("ivy", kp("ivy"), "zed"); err != nil {
+		t.Fatal(err)
+	}
+	if j := g.NextJob(nil); j.Committer != "ada" || len(j.Add) != 1 {
+		t.Fatalf("job for an admitter who is not a member = %+v", j)
 	}
 }

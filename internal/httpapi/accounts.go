@@ -318,3 +318,38 @@ func (a *api) admin(w http.ResponseWriter, r *http.Request) (auth.User, bool) {
 	}
 	return u, true
 }
+
+// changePassword handles POST /api/me/password: every other session ends.
+func (a *api) changePassword(w http.ResponseWriter, r *http.Request) {
+	u, ok := a.user(w, r, false)
+	if !ok {
+		return
+	}
+	var req struct{ Current, New string }
+	if !readJSON(w, r, &req) {
+		return
+	}
+	token, err := a.accounts.ChangePassword(r.Context(), u, req.Current, req.New)
+	if err != nil {
+		a.authError(w, err)
+		return
+	}
+	a.setSessionCookie(w, token)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// serverInfo handles GET /api/server: what a signed-out visitor's pages
+// need to know (whether to offer sign-up).
+func (a *api) serverInfo(w http.ResponseWriter, r *http.Request) {
+	org, err := a.accounts.Org(r.Context())
+	if err != nil {
+		a.internal(w, "read organisation", err)
+		return
+	}
+	n, err := a.accounts.CountUsers(r.Context())
+	if err != nil {
+		a.internal(w, "count users", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"name": org.Name, "signUpOpen": org.AllowSignUp || n == 0})
+}

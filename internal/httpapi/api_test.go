@@ -322,3 +322,35 @@ func TestMeetingLookupsAreRateLimited(t *testing.T) {
 		t.Fatalf("the 40th look-up in a row = %d, want 429", last)
 	}
 }
+
+func TestServerInfoAndPasswordChange(t *testing.T) {
+	srv, _ := newAPIServer(t)
+	b, other := newBrowser(t, srv), newBrowser(t, srv)
+	if code, info := b.call("GET", "/api/server", nil); code != http.StatusOK || info["signUpOpen"] != true {
+		t.Fatalf("fresh server info = %d %v (the first sign-up is open)", code, info)
+	}
+	signUp(t, b, "ada@example.org", "Ada")
+	if _, info := b.call("GET", "/api/server", nil); info["signUpOpen"] != false {
+		t.Fatalf("after the first account: %v", info)
+	}
+	other.call("POST", "/api/auth/signin", map[string]string{"email": "ada@example.org", "password": password})
+
+	if code, body := b.call("POST", "/api/me/password", map[string]string{"current": "wrong password!", "new": "a brand new password"}); code != http.StatusUnauthorized || errCode(body) != "bad_credentials" {
+		t.Fatalf("wrong current password = %d %v", code, body)
+	}
+	if code, body := b.call("POST", "/api/me/password", map[string]string{"current": password, "new": "short"}); code != http.StatusBadRequest || errCode(body) != "weak_password" {
+		t.Fatalf("weak new password = %d %v", code, body)
+	}
+	if code, _ := b.call("POST", "/api/me/password", map[string]string{"current": password, "new": "a brand new password"}); code != http.StatusNoContent {
+		t.Fatalf("change = %d", code)
+	}
+	if code, _ := b.call("GET", "/api/me", nil); code != http.StatusOK {
+		t.Fatal("the session that changed the password was signed out")
+	}
+	if code, _ := other.call("GET", "/api/me", nil); code != http.StatusUnauthorized {
+		t.Fatal("another session survived the password change")
+	}
+	if code, _ := other.call("POST", "/api/auth/signin", map[string]string{"email": "ada@example.org", "password": "a brand new password"}); code != http.StatusOK {
+		t.Fatal("the new password does not sign in")
+	}
+}

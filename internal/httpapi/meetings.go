@@ -33,6 +33,7 @@ type meetingJSON struct {
 	StartsAt        string            `json:"startsAt,omitempty"`
 	DurationMinutes int               `json:"durationMinutes,omitempty"`
 	Host            string            `json:"host,omitempty"`
+	E2EE            bool              `json:"e2ee"`
 	NeedsPasscode   bool              `json:"needsPasscode"`
 	RequireSignIn   bool              `json:"requireSignIn"`
 	URL             string            `json:"url"`
@@ -45,7 +46,7 @@ type meetingJSON struct {
 func (a *api) toMeetingJSON(r *http.Request, m meeting.Record, owner bool, hostName string) meetingJSON {
 	out := meetingJSON{
 		ID: string(m.ID), Kind: string(m.Kind), Title: m.Title, Host: hostName,
-		NeedsPasscode: m.Settings.Passcode, RequireSignIn: m.Settings.RequireSignIn,
+		E2EE: m.Settings.E2EE, NeedsPasscode: m.Settings.Passcode, RequireSignIn: m.Settings.RequireSignIn,
 		URL: a.baseURL(r) + "/m/" + string(m.ID), Owner: owner,
 	}
 	if !m.StartsAt.IsZero() {

@@ -83,6 +83,8 @@ func New(opts Options) http.Handler {
 	mux.HandleFunc("POST /api/auth/signout", a.signOut)
 	mux.HandleFunc("POST /api/auth/signout-everywhere", a.signOutEverywhere)
 	mux.HandleFunc("GET /api/me", a.me)
+	mux.HandleFunc("GET /api/server", a.serverInfo)
+	mux.HandleFunc("POST /api/me/password", a.changePassword)
 	mux.HandleFunc("POST /api/me/2fa/begin", a.beginTOTP)
 	mux.HandleFunc("POST /api/me/2fa/confirm", a.confirmTOTP)
 	mux.HandleFunc("POST /api/me/2fa/disable", a.disableTOTP)

@@ -278,6 +278,9 @@ func (m *Meeting) Mute(by, id ParticipantID) (Participant, error) {
 	if err := m.check(by, ActMuteOthers); err != nil {
 		return Participant{}, err
 	}
+	if err := m.checkTarget(by, id); err != nil {
+		return Participant{}, err
+	}
 	p := m.find(id)
 	if p == nil {
 		return Participant{}, fmt.Errorf("mute %s: %w", id, ErrNoSuchParticipant)
@@ -295,7 +298,7 @@ func (m *Meeting) MuteAll(by ParticipantID) ([]Participant, error) {
 	}
 	var out []Participant
 	for _, p := range m.participants {
-		if p.ID != by && !p.Role.moderates() {
+		if p.ID != by && !p.Role.moderates() { // MuteAll never touches hosts
 			p.Media.Audio = false
 			p.MutedByHost = true
 			out = append(out, *p)
@@ -308,6 +311,9 @@ func (m *Meeting) MuteAll(by ParticipantID) ([]Participant, error) {
 // share, at a host's request.
 func (m *Meeting) StopVideo(by, id ParticipantID, screen bool) (Participant, error) {
 	if err := m.check(by, ActStopVideo); err != nil {
+		return Participant{}, err
+	}
+	if err := m.checkTarget(by, id); err != nil {
 		return Participant{}, err
 	}
 	p := m.find(id)
@@ -330,6 +336,9 @@ func (m *Meeting) Rename(by, id ParticipantID, name string) (Participant, error)
 		act = ActRenameSelf
 	}
 	if err := m.check(by, act); err != nil {
+		return Participant{}, err
+	}
+	if err := m.checkTarget(by, id); err != nil {
 		return Participant{}, err
 	}
 	name, err := NormaliseName(name)
@@ -479,6 +488,16 @@ func (m *Meeting) Waiting() []Participant {
 
 // Len returns the number of people in the meeting, admitted or waiting.
 func (m *Meeting) Len() int { return len(m.participants) + len(m.waiting) }
+
+// checkTarget refuses a co-host acting on the host (muting, stopping,
+// renaming): moderation flows down, not up.
+func (m *Meeting) checkTarget(by, target ParticipantID) error {
+	b, t := m.find(by), m.find(target)
+	if b != nil && t != nil && b.Role == RoleCoHost && t.Role == RoleHost {
+		return fmt.Errorf("a co-host acting on the host: %w", ErrForbidden)
+	}
+	return nil
+}
 
 // check returns ErrForbidden unless participant by may do act.
 func (m *Meeting) check(by ParticipantID, act Action) error {

@@ -369,11 +369,24 @@ func TestScreenShareNeedsPermission(t *testing.T) {
 	if !m.Can(a.ID, ActShareScreen) {
 		t.Error("a co-host may not share")
 	}
-	if _, err := m.StopVideo(a.ID, h.ID, true); err != nil {
-		t.Errorf("a co-host could not stop a share: %v", err)
+	b := mustJoin(t, m, guest("Bob"))
+	if _, _, err := m.SetMedia(b.ID, MediaState{Screen: true}); !errors.Is(err, ErrForbidden) {
+		t.Fatal(err)
 	}
-	if q, _ := m.Participant(h.ID); q.Media.Screen {
-		t.Error("StopVideo(screen) left the share on")
+	if _, err := m.StopVideo(a.ID, h.ID, true); !errors.Is(err, ErrForbidden) {
+		t.Errorf("a co-host stopped the host's share: %v", err)
+	}
+	if _, err := m.Mute(a.ID, h.ID); !errors.Is(err, ErrForbidden) {
+		t.Errorf("a co-host muted the host: %v", err)
+	}
+	if _, err := m.Rename(a.ID, h.ID, "Boss"); !errors.Is(err, ErrForbidden) {
+		t.Errorf("a co-host renamed the host: %v", err)
+	}
+	if _, err := m.StopVideo(h.ID, a.ID, false); err != nil {
+		t.Errorf("the host could not stop a co-host's video: %v", err)
+	}
+	if _, err := m.StopVideo(a.ID, b.ID, false); err != nil {
+		t.Errorf("a co-host could not stop a participant's video: %v", err)
 	}
 }
 

@@ -48,6 +48,11 @@ func (r *Room) admit(by meeting.ParticipantID, s *session, target meeting.Partic
 		admitted = []meeting.Participant{p}
 	}
 	r.log.Info("admitted from the waiting room", "by", by, "count", len(admitted))
+	for _, p := range admitted {
+		if m := r.members[p.ID]; m != nil {
+			m.admittedBy = by
+		}
+	}
 	r.afterSettleLocked(meeting.JoinResult{Admitted: admitted})
 	return nil
 }

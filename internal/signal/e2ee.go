@@ -25,7 +25,7 @@ func (r *Room) e2eeAdmittedLocked(pid meeting.ParticipantID) {
 	if !r.e2eeOn() || m == nil || len(m.keyPackage) == 0 {
 		return
 	}
-	if err := r.group.Admitted(e2ee.Participant(pid), m.keyPackage); err != nil {
+	if err := r.group.Admitted(e2ee.Participant(pid), m.keyPackage, e2ee.Participant(m.admittedBy)); err != nil {
 		r.log.Warn("e2ee admit", "participant", pid, "err", err)
 	}
 	m.keyPackage = nil

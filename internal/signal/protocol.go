@@ -210,6 +210,9 @@ type participantJSON struct {
 	Video      bool   `json:"video"`
 	Screen     bool   `json:"screen"`
 	Connection string `json:"connection"`
+	// MutedByHost: a host muted them (unmuting may need the meeting's
+	// permission).
+	MutedByHost bool `json:"mutedByHost"`
 }
 
 func toParticipantJSON(p meeting.Participant) participantJSON {
@@ -226,7 +229,8 @@ func toParticipantJSON(p meeting.Participant) participantJSON {
 		Audio:      p.Media.Audio,
 		Video:      p.Media.Video,
 		Screen:     p.Media.Screen,
-		Connection: conn,
+		Connection:  conn,
+		MutedByHost: p.MutedByHost,
 	}
 }
 

@@ -46,8 +46,10 @@ type member struct {
 	resumeHash [sha256.Size]byte
 	grace      *time.Timer
 	// keyPackage is the E2EE KeyPackage from hello, until admission hands
-	// it to the group.
+	// it to the group; admittedBy is the host who let them in, whose client
+	// then commits their Add.
 	keyPackage []byte
+	admittedBy meeting.ParticipantID
 }
 
 func newRoom(srv *Server, rec meeting.Record, bans []meeting.Ban) *Room {
