@@ -70,7 +70,7 @@ type Group struct {
 	// admittedBy is who let a participant in (a host clicking admit): that
 	// member's client should commit the Add, as the admission itself.
 	admittedBy map[Participant]Participant
-	job     *Job
+	job        *Job
 	// deadline is when the outstanding job goes to someone else.
 	deadline time.Time
 	history  []Commit

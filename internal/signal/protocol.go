@@ -221,14 +221,14 @@ func toParticipantJSON(p meeting.Participant) participantJSON {
 		conn = "reconnecting"
 	}
 	return participantJSON{
-		ID:         string(p.ID),
-		Name:       p.Name,
-		Role:       string(p.Role),
-		SignedIn:   p.SignedIn(),
-		JoinedAt:   p.JoinedAt.UTC().Format(time.RFC3339),
-		Audio:      p.Media.Audio,
-		Video:      p.Media.Video,
-		Screen:     p.Media.Screen,
+		ID:          string(p.ID),
+		Name:        p.Name,
+		Role:        string(p.Role),
+		SignedIn:    p.SignedIn(),
+		JoinedAt:    p.JoinedAt.UTC().Format(time.RFC3339),
+		Audio:       p.Media.Audio,
+		Video:       p.Media.Video,
+		Screen:      p.Media.Screen,
 		Connection:  conn,
 		MutedByHost: p.MutedByHost,
 	}
