@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -43,6 +44,25 @@ type GhostTrack struct {
 	packets             atomic.Uint64
 	mu                  sync.Mutex
 	payloads            [][]byte
+	kept                []Packet
+}
+
+// Packet is a received RTP packet's payload and framing.
+type Packet struct {
+	Marker    bool
+	Timestamp uint32
+	Payload   []byte
+}
+
+// keptPackets is how many packets a GhostTrack keeps: a few seconds of
+// video, enough for a key frame and what follows.
+const keptPackets = 600
+
+// Kept returns copies of the first packets received.
+func (g *GhostTrack) Kept() []Packet {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]Packet(nil), g.kept...)
 }
 
 // Packets counts the RTP packets received.
@@ -113,7 +133,7 @@ func (g *Ghost) do(op func()) {
 }
 
 // Renegotiate implements sfu.Signaller: grant the server its turn.
-func (g *Ghost) Renegotiate() { g.do(func() { _ = g.peer.HandleReady() }) }
+func (g *Ghost) Renegotiate() { g.do(func() { g.failed(g.peer.HandleReady()) }) }
 
 // Offer implements sfu.Signaller.
 func (g *Ghost) Offer(sdp string, tracks []sfu.TrackInfo) {
@@ -124,7 +144,7 @@ func (g *Ghost) Offer(sdp string, tracks []sfu.TrackInfo) {
 		}
 		g.mu.Unlock()
 		if err := g.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
-			g.t.Errorf("ghost: %v", err)
+			g.failed(err)
 			return
 		}
 		g.flushCandidates()
@@ -135,18 +155,22 @@ func (g *Ghost) Offer(sdp string, tracks []sfu.TrackInfo) {
 		if err == nil {
 			err = g.peer.HandleAnswer(answer.SDP)
 		}
-		if err != nil {
-			g.t.Errorf("ghost: %v", err)
-		}
+		g.failed(err)
 	})
+}
+
+// failed reports a negotiation error, unless the meeting simply ended
+// under the ghost (everyone left).
+func (g *Ghost) failed(err error) {
+	if err != nil && !errors.Is(err, sfu.ErrPeerClosed) && !errors.Is(err, webrtc.ErrConnectionClosed) {
+		g.t.Errorf("ghost: %v", err)
+	}
 }
 
 // Answer implements sfu.Signaller (the answer to an Inject offer).
 func (g *Ghost) Answer(sdp string) {
 	g.do(func() {
-		if err := g.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
-			g.t.Errorf("ghost: %v", err)
-		}
+		g.failed(g.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}))
 		g.flushCandidates()
 	})
 }
@@ -197,6 +221,9 @@ func (g *Ghost) onTrack(tr *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 			if len(gt.payloads) < 64 {
 				gt.payloads = append(gt.payloads, append([]byte(nil), pkt.Payload...))
 			}
+			if len(gt.kept) < keptPackets {
+				gt.kept = append(gt.kept, Packet{Marker: pkt.Marker, Timestamp: pkt.Timestamp, Payload: append([]byte(nil), pkt.Payload...)})
+			}
 			gt.mu.Unlock()
 		}
 	}
@@ -213,6 +240,38 @@ func (g *Ghost) Track(participant, source string) *GhostTrack {
 // frame() returns, 30 a second, until ctx ends. The SFU forwards it to
 // everyone, as a tampered server could.
 func (g *Ghost) Inject(ctx context.Context, source sfu.Source, frame func(n int) []byte) {
+	g.inject(ctx, source, func(n int) []Packet {
+		return []Packet{{Marker: true, Timestamp: uint32(n * 3000), Payload: frame(n)}}
+	})
+}
+
+// Replay publishes a track as source from the ghost and sends packets (for
+// example real media captured elsewhere) again and again, a frame each
+// 1/30 s, until ctx ends.
+func (g *Ghost) Replay(ctx context.Context, source sfu.Source, packets []Packet) {
+	var frames [][]Packet
+	var cur []Packet
+	for _, p := range packets {
+		cur = append(cur, p)
+		if p.Marker {
+			frames = append(frames, cur)
+			cur = nil
+		}
+	}
+	if len(frames) == 0 {
+		g.t.Fatal("ghost replay: no complete frame")
+	}
+	g.inject(ctx, source, func(n int) []Packet {
+		f := frames[n%len(frames)]
+		out := make([]Packet, len(f))
+		for i, p := range f {
+			out[i] = Packet{Marker: p.Marker, Timestamp: uint32(n * 3000), Payload: p.Payload}
+		}
+		return out
+	})
+}
+
+func (g *Ghost) inject(ctx context.Context, source sfu.Source, frame func(n int) []Packet) {
 	codec := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
 	if source.Kind() == webrtc.RTPCodecTypeAudio {
 		codec = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
@@ -246,9 +305,11 @@ func (g *Ghost) Inject(ctx context.Context, source sfu.Source, frame func(n int)
 		defer tick.Stop()
 		var seq uint16
 		for n := 0; ; n++ {
-			pkt := &rtp.Packet{Header: rtp.Header{Version: 2, Marker: true, SequenceNumber: seq, Timestamp: uint32(n * 3000)}, Payload: frame(n)}
-			seq++
-			_ = track.WriteRTP(pkt)
+			for _, p := range frame(n) {
+				pkt := &rtp.Packet{Header: rtp.Header{Version: 2, Marker: p.Marker, SequenceNumber: seq, Timestamp: p.Timestamp}, Payload: p.Payload}
+				seq++
+				_ = track.WriteRTP(pkt)
+			}
 			select {
 			case <-ctx.Done():
 				return

@@ -22,6 +22,22 @@ export type AppState =
 export interface DebugSource {
   selfId(): string | null;
   stats(): Promise<InboundStats[]>;
+  /** The security code everyone compares (shown on screen), or null. */
+  securityCode?(): string | null;
+  /** The MLS epoch this browser is at (not secret), or null. */
+  e2eeEpoch?(): bigint | null;
+  /** The media-encryption worker's counters: frames passed and dropped. */
+  e2eeStats?(): Promise<unknown[]>;
+  /** The chat as shown. */
+  chat?(): unknown[];
+}
+
+/** Moments of the join, in ms since the page loaded (for measuring join time). */
+const timings: Record<string, number> = {};
+
+/** Records the first time something happened (later times are ignored). */
+export function markTiming(name: string): void {
+  if (!(name in timings)) timings[name] = performance.now();
 }
 
 let state: AppState = "home";
@@ -42,6 +58,14 @@ export function installDebugHook(): void {
     selfId: (): string | null => source?.selfId() ?? null,
     state: (): AppState => state,
     stats: async (): Promise<InboundStats[]> => (source ? source.stats() : []),
+    securityCode: (): string | null => source?.securityCode?.() ?? null,
+    e2eeEpoch: (): number | null => {
+      const e = source?.e2eeEpoch?.();
+      return e === null || e === undefined ? null : Number(e);
+    },
+    e2eeStats: async (): Promise<unknown[]> => (source?.e2eeStats ? source.e2eeStats() : []),
+    chat: (): unknown[] => source?.chat?.() ?? [],
+    timings: (): Record<string, number> => ({ ...timings }),
   };
   Object.defineProperty(window, "kaigiDebug", { value: Object.freeze(hook), configurable: false });
 }

@@ -17,6 +17,7 @@
 
 import {
   kindOfSource,
+  type Kind,
   type Candidate,
   type ClientMessage,
   type PublishedTrack,
@@ -38,6 +39,14 @@ export interface CallOptions {
   iceFailed(): void;
   /** ICE connected (again). */
   iceConnected?(): void;
+  /**
+   * End-to-end encryption: protect each sending transceiver before it
+   * carries media, and each receiver as its track arrives.
+   */
+  protect?: {
+    sender(sender: RTCRtpSender, source: Source, kind: Kind): void;
+    receiver(receiver: RTCRtpReceiver, mid: string, kind: Kind): void;
+  };
   /** For tests: the peer connection to use. */
   peerConnection?: (config: RTCConfiguration) => RTCPeerConnection;
   /** For tests: a stream to name in `streams` of new transceivers. */
@@ -98,7 +107,10 @@ export class Call {
         this.opts.send({ type: "candidate", candidate: ev.candidate.toJSON() as Candidate });
       }
     };
-    pc.ontrack = () => this.bind();
+    pc.ontrack = (ev: RTCTrackEvent) => {
+      this.opts.protect?.receiver(ev.receiver, ev.transceiver?.mid ?? "", ev.track.kind as Kind);
+      this.bind();
+    };
     pc.oniceconnectionstatechange = () => {
       const state = pc.iceConnectionState;
       if (state === "connected" || state === "completed") {
@@ -153,7 +165,9 @@ export class Call {
     if (!t) {
       const stream = this.streamFor(source);
       const init: RTCRtpTransceiverInit = { direction: "sendonly", streams: [stream] };
-      this.own.set(source, this.pc.addTransceiver(track ?? kindOfSource(source), init));
+      const t = this.pc.addTransceiver(track ?? kindOfSource(source), init);
+      this.opts.protect?.sender(t.sender, source, kindOfSource(source));
+      this.own.set(source, t);
       return;
     }
     if (t.direction !== "sendonly") t.direction = "sendonly"; // published again: renegotiates

@@ -25,6 +25,9 @@ import { ParticipantsPanel } from "./ui/participants.js";
 import { fatalScreen, leftScreen, type Action } from "./ui/screens.js";
 import { SettingsForm } from "./ui/settings-form.js";
 import { Tile, type TileState } from "./ui/tile.js";
+import { ChatPanel } from "./ui/chat.js";
+import { SecurityPanel } from "./ui/security.js";
+import type { SecureMeeting } from "./secure.js";
 import { WaitingScreen } from "./waiting.js";
 
 export interface MeetingOptions {
@@ -43,6 +46,8 @@ export interface MeetingOptions {
   changeName: () => void;
   /** Back to the pre-join screen's passcode field, with the server's words. */
   wrongPasscode: (message: string) => void;
+  /** End-to-end encryption for this session (null: this browser cannot). */
+  secure: SecureMeeting | null;
 }
 
 /** Shows the meeting screen and joins. `notices` are shown once it is up (e.g. a device that did not start on a rejoin). */
@@ -90,6 +95,14 @@ class MeetingScreen implements SessionView {
   private readonly spotlight: HTMLDivElement;
   private readonly gallery: HTMLDivElement;
   private readonly panel: ParticipantsPanel;
+  private readonly chatPanel: ChatPanel;
+  private readonly securityPanel: SecurityPanel;
+  private readonly chatButton: HTMLButtonElement;
+  private readonly chatUnread: HTMLSpanElement;
+  private readonly e2eeIndicator: HTMLButtonElement;
+  private chatSeen = 0;
+  /** Which side panel is open, if any. */
+  private side: "people" | "chat" | "security" | null = null;
   private readonly audio: RemoteAudio;
   private readonly tiles = new Map<string, Tile>();
   private readonly mic: ControlButton;
@@ -104,14 +117,14 @@ class MeetingScreen implements SessionView {
   private waitingScreen: WaitingScreen | null = null;
   private toastTimer: number | undefined;
   private finished = false;
-  private panelOpen = false;
+
   /** What the person was last told about: their role, and whether the meeting is locked. */
   private lastRole: string | null = null;
   private lastLocked: boolean | null = null;
 
   constructor(private readonly opts: MeetingOptions) {
     this.session = new MeetingSession(
-      { meetingId: opts.meetingId, name: opts.name, passcode: opts.passcode, device: opts.device, media: opts.media },
+      { meetingId: opts.meetingId, name: opts.name, passcode: opts.passcode, device: opts.device, media: opts.media, secure: opts.secure },
       this,
     );
 
@@ -138,7 +151,24 @@ class MeetingScreen implements SessionView {
       muteAll: () => this.session.host.muteAll(),
       close: () => this.setPanel(false),
     });
-    this.stage = el("div", { class: "stage" }, el("div", { class: "tiles" }, this.spotlight, this.gallery), this.panel.root);
+    this.chatPanel = new ChatPanel({
+      send: (text, to) => this.session.sendChat(text, to),
+      close: () => this.setSide(null),
+    });
+    this.securityPanel = new SecurityPanel({
+      verification: (name, m) => this.opts.secure!.verification(name, m),
+      verify: (name, m) => this.opts.secure!.markVerified(name, m),
+      forget: (name) => this.opts.secure!.forget(name),
+      close: () => this.setSide(null),
+    });
+    this.stage = el(
+      "div",
+      { class: "stage" },
+      el("div", { class: "tiles" }, this.spotlight, this.gallery),
+      this.panel.root,
+      this.chatPanel.root,
+      this.securityPanel.root,
+    );
 
     this.mic = controlButton("toggle-mic", "Microphone", "mic", "micOff", ["Turn off the microphone (Ctrl+D)", "Turn on the microphone (Ctrl+D)"]);
     this.camera = controlButton("toggle-camera", "Camera", "camera", "cameraOff", ["Turn off the camera (Ctrl+E)", "Turn on the camera (Ctrl+E)"]);
@@ -159,12 +189,30 @@ class MeetingScreen implements SessionView {
         id: "toggle-participants",
         class: "control",
         attrs: { type: "button", "aria-label": "Participants", "aria-pressed": "false", "aria-expanded": "false", "aria-controls": "participants", title: "Show everyone" },
-        on: { click: () => this.setPanel(!this.panelOpen) },
+        on: { click: () => this.setPanel(this.side !== "people") },
       },
       icon("people"),
       this.peopleCount,
       this.waitingCount,
     );
+    this.chatUnread = el("span", { id: "chat-unread", class: "badge attention", attrs: { "aria-hidden": "true", hidden: true } });
+    this.chatButton = el(
+      "button",
+      {
+        id: "toggle-chat",
+        class: "control",
+        attrs: { type: "button", "aria-label": "Chat", "aria-pressed": "false", "aria-expanded": "false", "aria-controls": "chat", title: "Chat" },
+        on: { click: () => this.setSide(this.side === "chat" ? null : "chat") },
+      },
+      icon("chat"),
+      this.chatUnread,
+    );
+    this.e2eeIndicator = el("button", {
+      id: "e2ee-indicator",
+      class: "e2ee-indicator",
+      attrs: { type: "button", "aria-controls": "security", "aria-expanded": "false" },
+      on: { click: () => this.setSide(this.side === "security" ? null : "security") },
+    });
     const leave = el(
       "button",
       { id: "leave", class: "control leave", attrs: { type: "button", "aria-label": "Leave the meeting", title: "Leave the meeting" }, on: { click: () => this.leave() } },
@@ -204,6 +252,7 @@ class MeetingScreen implements SessionView {
       el(
         "div",
         { class: "controls-info" },
+        this.e2eeIndicator,
         el("span", { class: "meeting-id", text: opts.meetingId }),
         copyLink,
         copyStatus,
@@ -216,6 +265,7 @@ class MeetingScreen implements SessionView {
         this.camera.button,
         this.screenButton.button,
         this.peopleButton,
+        this.chatButton,
         leave,
       ),
       el("div", { class: "controls-end" }, this.hostTools.root),
@@ -244,11 +294,19 @@ class MeetingScreen implements SessionView {
   }
 
   start(): void {
-    setDebugSource({ selfId: () => this.session.selfId, stats: () => this.session.stats() });
+    setDebugSource({
+      selfId: () => this.session.selfId,
+      stats: () => this.session.stats(),
+      securityCode: () => (this.session.e2ee && this.opts.secure?.inGroup ? this.opts.secure.securityCode : null),
+      e2eeEpoch: () => this.opts.secure?.epoch ?? null,
+      e2eeStats: () => this.opts.secure?.stats() ?? Promise.resolve([]),
+      chat: () => (this.opts.secure?.chat ?? []).map((m) => ({ from: m.from, text: m.text, private: m.private, self: m.self })),
+    });
     document.title = "Meeting — Kaigi";
     showScreen(this.root);
     this.localChanged();
     this.rosterChanged();
+    this.securityChanged();
     this.session.start();
   }
 
@@ -320,6 +378,7 @@ class MeetingScreen implements SessionView {
     this.peopleCount.textContent = String(n);
     this.renderHostTools();
     this.renderTiles();
+    this.securityChanged();
   }
 
   settingsChanged(): void {
@@ -341,7 +400,7 @@ class MeetingScreen implements SessionView {
     const moderator = isModerator(this.session.role);
     this.waitingCount.textContent = String(waiting.length);
     show(this.waitingCount, moderator && waiting.length > 0);
-    if (moderator && (!this.panelOpen || waiting.length === 0)) this.hostTools.arrived(arrived, waiting);
+    if (moderator && (this.side !== "people" || waiting.length === 0)) this.hostTools.arrived(arrived, waiting);
     this.renderPanel();
     this.renderHostTools();
   }
@@ -584,15 +643,85 @@ class MeetingScreen implements SessionView {
   }
 
   private setPanel(open: boolean): void {
-    this.panelOpen = open;
-    if (open) this.hostTools.hideArrivals();
-    show(this.panel.root, open);
-    setPressed(this.peopleButton, open);
-    this.peopleButton.setAttribute("aria-expanded", open ? "true" : "false");
-    this.stage.classList.toggle("with-panel", open);
-    if (open) this.panel.root.querySelector<HTMLElement>("button")?.focus();
-    else if (this.root.contains(document.activeElement) || document.activeElement === document.body) this.peopleButton.focus();
+    this.setSide(open ? "people" : null);
+  }
+
+  /** Opens one side panel (people, chat or encryption), or none. */
+  private setSide(which: "people" | "chat" | "security" | null): void {
+    const was = this.side;
+    this.side = which;
+    if (which === "people") this.hostTools.hideArrivals();
+    const panels = [
+      ["people", this.panel.root, this.peopleButton],
+      ["chat", this.chatPanel.root, this.chatButton],
+      ["security", this.securityPanel.root, this.e2eeIndicator],
+    ] as const;
+    for (const [name, root, button] of panels) {
+      const open = which === name;
+      show(root, open);
+      if (button !== this.e2eeIndicator) setPressed(button, open);
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+    }
+    this.stage.classList.toggle("with-panel", which !== null);
+    if (which === "people") this.panel.root.querySelector<HTMLElement>("button")?.focus();
+    else if (which === "chat") {
+      this.chatChanged();
+      this.chatPanel.focus();
+    } else if (which === "security") {
+      this.securityChanged();
+      this.securityPanel.root.querySelector<HTMLElement>("button")?.focus();
+    } else if (this.root.contains(document.activeElement) || document.activeElement === document.body) {
+      (was === "chat" ? this.chatButton : was === "security" ? this.e2eeIndicator : this.peopleButton).focus();
+    }
     this.layoutGallery();
+  }
+
+  // ---- end-to-end encryption and chat ---------------------------------------------------
+
+  securityChanged(): void {
+    if (this.finished) return;
+    const secure = this.opts.secure;
+    const e2ee = this.session.e2ee && secure !== null;
+    const inGroup = e2ee && secure!.inGroup;
+    const state = !this.session.e2ee ? "off" : inGroup ? "on" : "joining";
+    this.e2eeIndicator.dataset.state = state;
+    const text = state === "off" ? "Not end-to-end encrypted" : state === "on" ? "End-to-end encrypted" : "Securing…";
+    this.e2eeIndicator.title = state === "on" ? `End-to-end encrypted. Security code ${secure!.securityCode}` : text;
+    this.e2eeIndicator.setAttribute("aria-label", `${text}: details`);
+    replace(this.e2eeIndicator, icon(state === "off" ? "unlock" : "lock"), el("span", { class: "e2ee-label", text }));
+    if (this.side === "security") {
+      void this.securityPanel.render({
+        e2ee: this.session.e2ee,
+        inGroup,
+        code: inGroup ? secure!.securityCode : "",
+        members: e2ee ? secure!.members() : [],
+        people: this.session.roster.list(),
+      });
+    }
+    this.chatChanged();
+  }
+
+  chatChanged(): void {
+    if (this.finished) return;
+    const secure = this.opts.secure;
+    const messages = secure?.chat ?? [];
+    if (this.side === "chat") this.chatSeen = messages.length;
+    const unread = messages.length - this.chatSeen;
+    this.chatUnread.textContent = String(unread);
+    show(this.chatUnread, unread > 0);
+    if (this.side !== "chat") return;
+    const s = this.session;
+    let blocked: string | null = null;
+    if (!s.e2ee) blocked = "Chat is available in end-to-end encrypted meetings.";
+    else if (!secure?.inGroup) blocked = "Setting up encryption…";
+    else if (s.settings?.chat === "hosts" && !isModerator(s.role)) blocked = "Only hosts can chat in this meeting.";
+    this.chatPanel.render({
+      messages,
+      people: s.roster.list(),
+      selfId: s.selfId,
+      blocked,
+      note: s.e2ee ? "Messages are end-to-end encrypted: the server passes them on without being able to read them." : "",
+    });
   }
 
   // ---- leaving --------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import { setState, showScreen } from "./app.js";
 import { LocalMedia, listDevices, speakerSelectionSupported, type DeviceLists } from "./devices.js";
 import type { MediaProblem } from "./media-errors.js";
 import { startMeeting } from "./meeting.js";
+import { SecureMeeting } from "./secure.js";
 import { normalizeMeetingId } from "./meetingid.js";
 import { signInPath } from "./navigation.js";
 import { PASSCODE_MAX, cleanPasscode, fragmentHasPasscode, passcodeFromFragment } from "./passcode.js";
@@ -76,6 +77,7 @@ class Prejoin {
   private readonly selects: { camera: HTMLSelectElement; microphone: HTMLSelectElement; speaker: HTMLSelectElement };
   private readonly level = new LevelMeter();
   private readonly joinButton: HTMLButtonElement;
+  private readonly joinError = el("p", { id: "join-error", class: "form-error", attrs: { role: "alert", hidden: true } });
   private problems: { mic: MediaProblem | null; camera: MediaProblem | null } = { mic: null, camera: null };
   private busy = false;
   /** The device operation under way (starting, toggling, switching), for join to wait on. */
@@ -215,6 +217,7 @@ class Prejoin {
       el("p", { class: "hint", text: "Others in the meeting will see this name." }),
       passcodeBlock,
       this.joinButton,
+      this.joinError,
     );
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
@@ -367,6 +370,12 @@ class Prejoin {
     }
   }
 
+  /** Says why joining cannot go ahead, under the join button. */
+  private showJoinProblem(text: string): void {
+    this.joinError.textContent = text;
+    show(this.joinError, true);
+  }
+
   private async join(): Promise<void> {
     if (this.signInFirst) {
       // The server would refuse a guest: send them to sign in instead.
@@ -402,6 +411,20 @@ class Prejoin {
       while (this.busy) await this.deviceOp;
       if (this.done) return;
     }
+    // End-to-end encryption: this device's key and a KeyPackage for hello.
+    let secure: SecureMeeting | null = null;
+    if (SecureMeeting.supported()) {
+      secure = await SecureMeeting.prepare(this.meetingId).catch((e: unknown) => {
+        console.warn("kaigi: end-to-end encryption unavailable:", e);
+        return null;
+      });
+    }
+    if (secure === null && this.meeting.e2ee) {
+      this.joinButton.disabled = false;
+      this.joinButton.textContent = "Join now";
+      this.showJoinProblem("This meeting is end-to-end encrypted, and this browser cannot take part: it lacks encrypted media (WebRTC Encoded Transform) or secure storage. Use a current Chrome, Edge or Safari.");
+      return;
+    }
     saveName(name);
     if (passcode !== null) savePasscode(this.meetingId, passcode);
     this.done = true;
@@ -418,6 +441,7 @@ class Prejoin {
       media: this.media,
       changeName: () => void showPrejoin(this.meetingId, this.media),
       wrongPasscode: (message) => void showPrejoin(this.meetingId, this.media, { passcode: message }),
+      secure,
     });
   }
 }
@@ -437,3 +461,4 @@ function fill(select: HTMLSelectElement, devices: MediaDeviceInfo[], selected: s
   select.disabled = devices.length === 0;
   if (selected !== null && devices.some((d) => d.deviceId === selected)) select.value = selected;
 }
+

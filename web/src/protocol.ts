@@ -2,6 +2,7 @@
 // validation of what the server sends. docs/protocol.md is the contract; this
 // file mirrors it and must change in the same commit as that document.
 
+import type { ClientE2EEMessage, ServerE2EEMessage } from "./e2ee/member.js";
 import { parseSettings, type Settings } from "./settings.js";
 
 export const PROTOCOL_VERSION = 1;
@@ -33,6 +34,8 @@ export interface Participant {
   screen: boolean;
   /** "connected" or "reconnecting". */
   connection: string;
+  /** A host muted them. */
+  mutedByHost: boolean;
 }
 
 /** A track the client receives, as listed in a server offer. */
@@ -69,6 +72,8 @@ export interface Hello {
   device?: string;
   resume?: string;
   keyPackage?: string;
+  /** On a resume: the MLS epoch the client's group state is at. */
+  e2eeEpoch?: number;
   audio?: boolean;
   video?: boolean;
 }
@@ -121,6 +126,7 @@ export type ClientMessage =
   | ClientCandidate
   | Media
   | HostControl
+  | ClientE2EEMessage
   | { type: "ready" }
   | { type: "ping" }
   | { type: "leave" };
@@ -139,6 +145,8 @@ export interface Welcome {
   iceServers: RTCIceServer[];
   /** The meeting's settings; null from a server that does not send them. */
   settings: Settings | null;
+  /** The meeting is end-to-end encrypted. */
+  e2ee: boolean;
 }
 
 /** Put in the waiting room (sent again when the reason changes). */
@@ -243,7 +251,8 @@ export type ServerMessage =
   | Waiting
   | WaitingRoom
   | SettingsChanged
-  | MediaStopped;
+  | MediaStopped
+  | ServerE2EEMessage;
 
 export type ParseResult =
   | { ok: true; message: ServerMessage }
@@ -301,7 +310,23 @@ function participant(v: unknown): Participant {
     video: bool(v, "video"),
     screen: bool(v, "screen"),
     connection: str(v, "connection"),
+    mutedByHost: v.mutedByHost === true,
   };
+}
+
+/** Base64 as Go writes []byte (standard alphabet, padded); "" for an absent field. */
+function b64(o: Obj, key: string): string {
+  const v = o[key];
+  if (v === undefined || v === null) return "";
+  if (typeof v !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(v)) throw new Invalid(`${key} must be base64`);
+  return v;
+}
+
+function e2eeMembers(list: unknown[]): { participant: string; keyPackage: string }[] {
+  return list.map((x) => {
+    if (!isObj(x)) throw new Invalid("e2ee member must be an object");
+    return { participant: str(x, "participant"), keyPackage: b64(x, "keyPackage") };
+  });
 }
 
 /**
@@ -376,6 +401,7 @@ function message(o: Obj): ServerMessage | null {
         resumed: bool(o, "resumed"),
         iceServers: o.iceServers === undefined || o.iceServers === null ? [] : arr(o, "iceServers").map(iceServer),
         settings: o.settings === undefined || o.settings === null ? null : settings(o.settings),
+        e2ee: o.e2ee === true,
       };
     case "refused":
       return { type, code: str(o, "code"), message: str(o, "message") };
@@ -408,6 +434,22 @@ function message(o: Obj): ServerMessage | null {
       return { type, settings: settings(o.settings) };
     case "media_stopped":
       return { type, source: str(o, "source"), by: str(o, "by") };
+    case "e2ee_job":
+      return {
+        type,
+        create: o.create === true,
+        epoch: int(o, "epoch"),
+        add: o.add === null || o.add === undefined ? [] : e2eeMembers(arr(o, "add")),
+        remove: o.remove === null || o.remove === undefined ? [] : e2eeMembers(arr(o, "remove")),
+      };
+    case "e2ee_commit":
+      return { type, epoch: int(o, "epoch"), from: str(o, "from"), commit: b64(o, "commit") };
+    case "e2ee_commit_ok":
+      return { type, epoch: int(o, "epoch") };
+    case "e2ee_welcome":
+      return { type, epoch: int(o, "epoch"), welcome: b64(o, "welcome") };
+    case "e2ee_message":
+      return { type, from: str(o, "from"), epoch: int(o, "epoch"), kind: str(o, "kind"), data: b64(o, "data"), private: o.private === true };
     default:
       return null;
   }

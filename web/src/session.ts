@@ -11,6 +11,7 @@ import { HostControls } from "./hostcontrols.js";
 import { isModerator, mayShareScreen, mayUnmute } from "./permissions.js";
 import type { ClientMessage, MediaState, MediaStopped, ServerError, ServerMessage, WaitingEntry, Welcome } from "./protocol.js";
 import { Roster } from "./roster.js";
+import type { SecureMeeting } from "./secure.js";
 import type { Settings } from "./settings.js";
 import { SignalClient, signalUrl } from "./signal.js";
 
@@ -34,6 +35,10 @@ export interface SessionView {
   fatal(code: string, message: string): void;
   /** Something worth telling the person that needs no action (a device stopped, a host muted them …). */
   notice(text: string): void;
+  /** End-to-end encryption: the epoch, security code or verified members changed. */
+  securityChanged(): void;
+  /** A chat message arrived or was sent. */
+  chatChanged(): void;
 }
 
 export interface SessionOptions {
@@ -44,6 +49,8 @@ export interface SessionOptions {
   /** The browser's own ID (see storage.deviceId). */
   device: string;
   media: LocalMedia;
+  /** End-to-end encryption, when this browser supports it (null: it cannot join E2EE meetings). */
+  secure: SecureMeeting | null;
 }
 
 /** Error codes of host controls and renames, worth showing the person as they are. */
@@ -69,6 +76,9 @@ export class MeetingSession {
   readonly meetingId: string;
   readonly name: string;
   readonly media: LocalMedia;
+  readonly secure: SecureMeeting | null;
+  /** The meeting is end-to-end encrypted (from welcome). */
+  e2ee = false;
   private call: Call | null = null;
   private readonly signal: SignalClient;
   private readonly busy = new Set<"mic" | "camera" | "screen">();
@@ -86,7 +96,16 @@ export class MeetingSession {
     this.meetingId = opts.meetingId;
     this.name = opts.name;
     this.media = opts.media;
+    this.secure = opts.secure;
     this.host = new HostControls((m) => this.sendControl(m));
+    this.secure?.attach(
+      {
+        send: (m) => void this.signal.send(m),
+        changed: () => this.view.securityChanged(),
+        chat: () => this.view.chatChanged(),
+      },
+      { participant: (id) => this.roster.get(id), settings: () => this.settings, selfId: () => this.selfId },
+    );
     this.signal = new SignalClient({
       url: signalUrl(location),
       hello: () => ({
@@ -96,6 +115,7 @@ export class MeetingSession {
         device: opts.device,
         audio: this.media.mic !== null,
         video: this.media.camera !== null,
+        ...(this.secure ? this.secure.helloFields() : {}),
       }),
       events: {
         welcome: (w) => this.welcome(w),
@@ -235,6 +255,9 @@ export class MeetingSession {
     this.selfId = w.self.id;
     this.roster.reset(w.participants);
     this.settings = w.settings;
+    this.e2ee = w.e2ee;
+    this.secure?.welcomed(w.self, w.e2ee);
+    const secure = w.e2ee ? this.secure : null;
     // A resumed participant keeps the server's record of a host's mute; a
     // new one starts afresh.
     if (!w.resumed) this.mutedByHost = false;
@@ -250,6 +273,14 @@ export class MeetingSession {
       iceConnected: () => {
         this.iceFailures = 0;
       },
+      ...(secure
+        ? {
+            protect: {
+              sender: (sender, source, kind) => secure.protectSender(sender, source, kind),
+              receiver: (receiver, mid, kind) => secure.protectReceiver(receiver, mid, kind),
+            },
+          }
+        : {}),
     });
     this.call = call;
     // Microphone and camera are always published, with or without a track,
@@ -314,6 +345,13 @@ export class MeetingSession {
       case "candidate":
         this.call?.handleCandidate(m.candidate);
         return;
+      case "e2ee_job":
+      case "e2ee_commit":
+      case "e2ee_commit_ok":
+      case "e2ee_welcome":
+      case "e2ee_message":
+        this.secure?.handle(m);
+        return;
       default:
         return; // errors are logged by the signal client; nothing to show
     }
@@ -371,7 +409,25 @@ export class MeetingSession {
   }
 
   private sendControl(m: ClientMessage): void {
+    if (m.type === "admit") {
+      // Admitting is also adding them to the encrypted group: our client
+      // will be asked to, and agrees only for those we admitted.
+      this.secure?.admitting("all" in m ? this.waitingRoom.map((e) => e.id) : [m.participant]);
+    }
     if (this.signal.send(m) === null) this.view.notice("Not connected to the meeting right now. Try again in a moment.");
+  }
+
+  /** Sends a chat message to everyone, or to one participant (end-to-end encrypted). */
+  async sendChat(text: string, to: string | null): Promise<void> {
+    if (!this.secure || !this.e2ee) {
+      this.view.notice("Chat works in end-to-end encrypted meetings only.");
+      return;
+    }
+    if (!this.secure.inGroup) {
+      this.view.notice("Still setting up encryption. Try again in a moment.");
+      return;
+    }
+    await this.secure.sendChat(text, to);
   }
 
   /**
@@ -460,6 +516,7 @@ export class MeetingSession {
     this.endState = this.state;
     this.signal.close();
     this.dropCall();
+    this.secure?.close();
     this.media.onEnded = () => {};
     this.media.stopAll();
   }

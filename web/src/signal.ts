@@ -4,6 +4,7 @@
 // `welcome` so the participant takes back its place. It knows nothing of
 // media or of the page.
 
+import { markTiming } from "./app.js";
 import { Backoff, RECONNECT, type BackoffOptions } from "./backoff.js";
 import {
   CLIENT_SOFTWARE,
@@ -182,7 +183,10 @@ export class SignalClient {
       return;
     }
     this.socket = s;
-    s.onopen = () => this.sendHello();
+    s.onopen = () => {
+      markTiming("socketOpen");
+      this.sendHello();
+    };
     s.onmessage = (ev) => this.receive(ev.data);
     s.onclose = () => this.fail();
     s.onerror = () => {}; // a close event follows

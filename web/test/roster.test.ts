@@ -4,7 +4,7 @@ import type { Participant } from "../src/protocol.js";
 import { Roster, hueOf, initials } from "../src/roster.js";
 
 function p(id: string, name = id): Participant {
-  return { id, name, role: "participant", signedIn: false, joinedAt: "2025-01-01T00:00:00Z", audio: true, video: true, screen: false, connection: "connected" };
+  return { id, name, role: "participant", signedIn: false, joinedAt: "2025-01-01T00:00:00Z", audio: true, video: true, screen: false, connection: "connected", mutedByHost: false };
 }
 
 test("the roster keeps join order through updates", () => {

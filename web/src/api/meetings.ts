@@ -14,6 +14,8 @@ export interface Meeting {
   durationMinutes?: number;
   /** The owner's display name. */
   host: string;
+  /** End-to-end encrypted. */
+  e2ee: boolean;
   needsPasscode: boolean;
   requireSignIn: boolean;
   /** The join URL without the passcode. */
@@ -40,6 +42,7 @@ export function parseMeeting(v: unknown): Meeting {
     kind,
     title: optStr(o, "title") ?? "",
     host: optStr(o, "host") ?? "",
+    e2ee: o.e2ee === true,
     needsPasscode: o.needsPasscode === true,
     requireSignIn: o.requireSignIn === true,
     url: webUrl(str(o, "url")),

@@ -68,6 +68,12 @@ export interface MemberView {
 
 export interface MemberHooks {
   send(m: ClientE2EEMessage): void;
+  /**
+   * Whether to add this participant when the server asks: a client commits
+   * Adds only for people it has a reason to let in (see secure.ts). Absent:
+   * everyone.
+   */
+  mayAdd?(participant: string): boolean;
   /** New media keys: give them to the worker. */
   keys(k: EpochKeys): void;
   /** Epoch, members or security code changed. */
@@ -194,6 +200,13 @@ export class GroupMember {
       pending = await g.commitRemove(leaves);
     } else {
       if (j.add.length === 0) return;
+      const refused = j.add.filter((a) => this.hooks.mayAdd && !this.hooks.mayAdd(a.participant));
+      if (refused.length > 0) {
+        // Not ours to let in: the server gives the job to someone else, or
+        // nobody adds them.
+        console.warn("kaigi: e2ee: not adding", refused.map((a) => a.participant).join(", "));
+        return;
+      }
       pending = await g.commitAdd(j.add.map((a) => fromBase64(a.keyPackage)));
     }
     this.pending = pending;
@@ -240,8 +253,11 @@ export class GroupMember {
   }
 
   private async welcome(w: string): Promise<void> {
-    if (this.inGroup) return;
+    // The server sends a Welcome only when a member added us: join, even if
+    // we hold the state of a group we were dropped from meanwhile.
     this.group = await Group.join(fromBase64(w), this.keyPackage, this.groupId);
+    this.pending = null;
+    this.presence.clear();
     this.state = "member";
     await this.epochChanged(true);
   }

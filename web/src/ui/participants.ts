@@ -72,7 +72,7 @@ export class ParticipantsPanel {
     this.state = s;
     const people = [...s.people];
     if (s.selfId === null || !people.some((p) => p.id === s.selfId)) {
-      people.unshift({ id: s.selfId ?? "", name: s.selfName, role: s.role, signedIn: true, joinedAt: "", ...s.local, connection: "connected" });
+      people.unshift({ id: s.selfId ?? "", name: s.selfName, role: s.role, signedIn: true, joinedAt: "", ...s.local, connection: "connected", mutedByHost: false });
     }
     this.heading.textContent = `People (${people.length})`;
     const moderator = isModerator(s.role);

@@ -2,6 +2,7 @@
 // is off), name and microphone state; or a screen share. Video elements are
 // always muted: sound plays through separate audio elements (see audio.ts).
 
+import { markTiming } from "../app.js";
 import { hueOf, initials } from "../roster.js";
 import { el } from "./dom.js";
 import { icon } from "./icons.js";
@@ -31,7 +32,10 @@ export class Tile {
   private readonly onTrackChange = () => this.refreshVideo();
   private last: TileState | null = null;
 
-  constructor(screen: boolean, self: boolean) {
+  constructor(
+    screen: boolean,
+    private readonly self: boolean,
+  ) {
     this.video = el("video", { class: "tile-video", props: { muted: true, autoplay: true, playsInline: true } });
     this.video.muted = true;
     this.video.setAttribute("muted", "");
@@ -93,6 +97,7 @@ export class Tile {
       track.addEventListener("unmute", this.onTrackChange);
       track.addEventListener("ended", this.onTrackChange);
       this.video.srcObject = new MediaStream([track]);
+      if (!this.self) this.video.requestVideoFrameCallback?.(() => markTiming("firstRemoteFrame"));
       this.video.play().catch(() => {
         // Muted video may always play; a failure here means no frames yet.
       });

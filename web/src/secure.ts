@@ -1,0 +1,244 @@
+// End-to-end encryption for one meeting session: this device's identity,
+// the page's media-encryption worker, and this browser's place in the
+// meeting's MLS group (e2ee/member.ts). It gives `hello` its KeyPackage,
+// protects every sender and receiver of the call, turns E2EE messages from
+// the server into keys, a security code and a verified member list, and
+// carries chat. docs/security.md says what this protects and what not.
+
+import { IdentityStore, MemoryStore, openIndexedDBStore, type Verification } from "./e2ee/identity-store.js";
+import { MediaEncryption } from "./e2ee/media-encryption.js";
+import { GroupMember, type AppMessage, type ClientE2EEMessage, type MemberView, type ServerE2EEMessage } from "./e2ee/member.js";
+import type { SigningIdentity } from "./e2ee/signing.js";
+import type { StreamStats } from "./e2ee/transform.js";
+import type { Kind, Participant, Source } from "./protocol.js";
+import type { Settings } from "./settings.js";
+
+/** A chat message as the chat panel shows it. */
+export interface ChatMessage {
+  seq: number;
+  /** The participant it is from, as its MLS leaf announced (authenticated). */
+  from: string;
+  text: string;
+  at: number;
+  self: boolean;
+  /** Sent to one person only: to us (received) or to `to` (sent). */
+  private: boolean;
+  to: string | null;
+}
+
+/** What the session tells SecureMeeting about the meeting, for deciding whom to add. */
+export interface MeetingContext {
+  participant(id: string): Participant | undefined;
+  settings(): Settings | null;
+  selfId(): string | null;
+}
+
+export interface SecureHooks {
+  send(m: ClientE2EEMessage): void;
+  /** Epoch, security code or members changed. */
+  changed(): void;
+  chat(): void;
+}
+
+/** The longest a chat message may be, in characters. */
+export const CHAT_MAX = 4000;
+
+let pageMedia: MediaEncryption | null = null;
+let pageIdentity: Promise<{ store: IdentityStore; identity: SigningIdentity }> | null = null;
+
+/** One media-encryption worker per page (the sending counter must be shared). */
+function mediaEncryption(): MediaEncryption {
+  if (!pageMedia) pageMedia = MediaEncryption.start();
+  return pageMedia;
+}
+
+function deviceIdentity(): Promise<{ store: IdentityStore; identity: SigningIdentity }> {
+  if (!pageIdentity) {
+    pageIdentity = (async () => {
+      const store = new IdentityStore(await openIndexedDBStore().catch(() => new MemoryStore()));
+      return { store, identity: await store.identity() };
+    })();
+  }
+  return pageIdentity;
+}
+
+export class SecureMeeting {
+  /** The meeting is end-to-end encrypted (welcome said so). */
+  active = false;
+  readonly chat: ChatMessage[] = [];
+  private seq = 0;
+  /** Participants this client let in from the waiting room: it commits their Adds. */
+  private readonly admittedByMe = new Set<string>();
+  /** Receiving streams (by mid) and the MLS leaf that really sends each. */
+  private readonly streamLeaf = new Map<string, number>();
+  private hooks: SecureHooks | null = null;
+  private context: MeetingContext | null = null;
+
+  private constructor(
+    private readonly ids: IdentityStore,
+    private readonly member: GroupMember,
+    private readonly media: MediaEncryption,
+  ) {
+    media.onSender = (stream, leaf) => {
+      this.streamLeaf.set(stream, leaf);
+      this.hooks?.changed();
+    };
+    media.onError = (message) => console.warn("kaigi: media encryption:", message);
+  }
+
+  /** Whether this browser can take part in end-to-end encrypted meetings. */
+  static supported(): boolean {
+    return MediaEncryption.supported() && typeof crypto !== "undefined" && crypto.subtle !== undefined && typeof indexedDB !== "undefined";
+  }
+
+  /** Gets this device's identity and a KeyPackage ready, before `hello`. */
+  static async prepare(meetingId: string): Promise<SecureMeeting> {
+    const { store, identity } = await deviceIdentity();
+    let me: SecureMeeting | null = null;
+    const member = await GroupMember.create(identity, meetingId, {
+      send: (m) => me?.hooks?.send(m),
+      mayAdd: (p) => me?.mayAdd(p) ?? false,
+      keys: (k) => me?.media.setKeys(k),
+      changed: () => me?.hooks?.changed(),
+      application: (m) => me?.application(m),
+    });
+    me = new SecureMeeting(store, member, mediaEncryption());
+    return me;
+  }
+
+  attach(hooks: SecureHooks, context: MeetingContext): void {
+    this.hooks = hooks;
+    this.context = context;
+  }
+
+  /** What `hello` carries: our KeyPackage, and on a resume the epoch we are at. */
+  helloFields(): { keyPackage: string; e2eeEpoch?: number } {
+    const f: { keyPackage: string; e2eeEpoch?: number } = { keyPackage: this.member.keyPackageBase64() };
+    const epoch = this.member.epoch;
+    if (epoch !== null) f.e2eeEpoch = Number(epoch);
+    return f;
+  }
+
+  /** `welcome` arrived. */
+  welcomed(self: Participant, e2ee: boolean): void {
+    this.active = e2ee;
+    this.member.setSelf(self.id, self.name);
+    this.hooks?.changed();
+  }
+
+  handle(m: ServerE2EEMessage): void {
+    void this.member.handle(m).then(async () => {
+      // A Welcome used our KeyPackage: have a fresh one ready for a later
+      // hello (a resume after the server forgot us).
+      if (m.type === "e2ee_welcome" || (m.type === "e2ee_job" && m.create)) await this.member.renewKeyPackage();
+    });
+  }
+
+  /** Protects a sending transceiver, before it carries any media. */
+  protectSender(sender: RTCRtpSender, source: Source, kind: Kind): void {
+    if (this.active) this.media.protectSender(sender, { id: source, kind });
+  }
+
+  /** Protects a receiver as its track arrives. */
+  protectReceiver(receiver: RTCRtpReceiver, mid: string, kind: Kind): void {
+    if (this.active) this.media.protectReceiver(receiver, { id: mid, kind });
+  }
+
+  /** A host (us) admitted these people: our client adds them to the group. */
+  admitting(ids: readonly string[]): void {
+    for (const id of ids) this.admittedByMe.add(id);
+  }
+
+  /**
+   * Whether to commit an Add the server asks for: only for people in the
+   * meeting, and, where a host admits people, only those we admitted
+   * ourselves (or the meeting's host, whom nobody admits).
+   */
+  private mayAdd(participant: string): boolean {
+    const p = this.context?.participant(participant);
+    if (!p) return false;
+    if (!this.context?.settings()?.waitingRoom) return true;
+    return this.admittedByMe.has(participant) || p.role === "host" || p.role === "cohost";
+  }
+
+  get inGroup(): boolean {
+    return this.member.inGroup;
+  }
+
+  get epoch(): bigint | null {
+    return this.member.epoch;
+  }
+
+  get securityCode(): string {
+    return this.member.securityCode;
+  }
+
+  members(): MemberView[] {
+    return this.member.members();
+  }
+
+  /** The group member that claims to be this participant, if exactly one does. */
+  memberOf(participant: string): MemberView | null {
+    const ms = this.member.members().filter((m) => m.participant === participant);
+    return ms.length === 1 ? ms[0]! : null;
+  }
+
+  /**
+   * Whether a received stream (by mid) really comes from this participant:
+   * true or false once frames decrypted, null before.
+   */
+  streamFrom(mid: string, participant: string): boolean | null {
+    const leaf = this.streamLeaf.get(mid);
+    if (leaf === undefined) return null;
+    return this.member.members().some((m) => m.leaf === leaf && m.participant === participant);
+  }
+
+  verification(name: string, m: MemberView): Promise<Verification> {
+    return this.ids.check(name, m.signaturePublicKey);
+  }
+
+  async markVerified(name: string, m: MemberView): Promise<void> {
+    await this.ids.markVerified(name, m.signaturePublicKey);
+    this.hooks?.changed();
+  }
+
+  async forget(name: string): Promise<void> {
+    await this.ids.forget(name);
+    this.hooks?.changed();
+  }
+
+  /** Sends a chat message to everyone, or privately to one participant. */
+  async sendChat(text: string, to: string | null): Promise<void> {
+    const t = text.trim().slice(0, CHAT_MAX);
+    if (t === "") return;
+    await this.member.sendApplication("chat", { text: t }, to ?? undefined);
+    this.chat.push({ seq: this.seq++, from: this.context?.selfId() ?? "", text: t, at: Date.now(), self: true, private: to !== null, to });
+    this.hooks?.chat();
+  }
+
+  private application(m: AppMessage): void {
+    if (m.kind !== "chat") return;
+    const body = m.body as { text?: unknown };
+    if (typeof body?.text !== "string" || body.text.length === 0) return;
+    // Who sent it is what the sender's MLS leaf announced, not the server's word.
+    const from = m.claimed;
+    if (from === null) return;
+    const sender = this.context?.participant(from);
+    const settings = this.context?.settings();
+    // Receivers enforce "who may chat" too: a client that ignores it is not heard.
+    if (settings?.chat === "hosts" && sender?.role !== "host" && sender?.role !== "cohost") return;
+    this.chat.push({ seq: this.seq++, from, text: body.text.slice(0, CHAT_MAX), at: Date.now(), self: false, private: m.private, to: null });
+    this.hooks?.chat();
+  }
+
+  /** The worker's counters: frames passed and dropped per stream. */
+  stats(): Promise<StreamStats[]> {
+    return this.media.stats();
+  }
+
+  /** The session ended: the worker forgets this meeting's keys. */
+  close(): void {
+    this.media.clearKeys();
+    this.hooks = null;
+  }
+}

@@ -1,0 +1,123 @@
+// The end-to-end encryption panel: whether this meeting is end-to-end
+// encrypted, the security code everyone can compare out loud, and each
+// member of the encrypted group with its key fingerprint, which a person
+// can mark as verified (remembered on this device; a changed key is
+// flagged). Members the group has but the meeting does not show, or two
+// members claiming to be one person, are shown as warnings: that is how
+// an "invisible participant" would show.
+
+import type { MemberView } from "../e2ee/member.js";
+import type { Verification } from "../e2ee/identity-store.js";
+import type { Participant } from "../protocol.js";
+import { el, replace } from "./dom.js";
+import { icon } from "./icons.js";
+
+export interface SecurityActions {
+  verification(name: string, m: MemberView): Promise<Verification>;
+  verify(name: string, m: MemberView): Promise<void>;
+  forget(name: string): Promise<void>;
+  close(): void;
+}
+
+export interface SecurityState {
+  /** The meeting is end-to-end encrypted. */
+  e2ee: boolean;
+  /** This browser is in the encrypted group (has the keys). */
+  inGroup: boolean;
+  code: string;
+  members: readonly MemberView[];
+  people: readonly Participant[];
+}
+
+export class SecurityPanel {
+  readonly root: HTMLElement;
+  private readonly status: HTMLParagraphElement;
+  private readonly code: HTMLElement;
+  private readonly list: HTMLUListElement;
+  private readonly warnings: HTMLDivElement;
+  private renderSeq = 0;
+
+  constructor(private readonly actions: SecurityActions) {
+    const heading = el("h2", { id: "security-title", text: "Encryption" });
+    const close = el(
+      "button",
+      { class: "icon-button", attrs: { type: "button", "aria-label": "Close", title: "Close" }, on: { click: () => actions.close() } },
+      icon("close"),
+    );
+    this.status = el("p", { id: "e2ee-status", class: "e2ee-status" });
+    this.code = el("output", { id: "security-code", class: "security-code", attrs: { "aria-label": "Security code" } });
+    this.warnings = el("div", { id: "e2ee-warnings", class: "e2ee-warnings", attrs: { role: "alert" } });
+    this.list = el("ul", { id: "e2ee-members", class: "people-list e2ee-members", attrs: { "aria-label": "Members of the encrypted group" } });
+    this.root = el(
+      "aside",
+      { id: "security", class: "side-panel security-panel", attrs: { "aria-labelledby": "security-title", hidden: true } },
+      el("div", { class: "side-panel-header" }, heading, close),
+      el(
+        "div",
+        { class: "side-panel-body" },
+        this.status,
+        el("h3", { text: "Security code" }),
+        this.code,
+        el("p", {
+          class: "hint",
+          text: "Everyone in the meeting sees a security code. Read yours out loud: if everyone's is the same, nobody else — not the server, not its operators — can see or hear this meeting. It changes whenever someone joins or leaves.",
+        }),
+        this.warnings,
+        el("h3", { text: "Who holds the keys" }),
+        this.list,
+        el("p", {
+          class: "hint",
+          text: "Each person's key fingerprint is shown on their device too. Compare it once (in person, or on a call you trust) and mark them verified: this device remembers it, and warns if their key ever changes.",
+        }),
+      ),
+    );
+  }
+
+  async render(s: SecurityState): Promise<void> {
+    const seq = ++this.renderSeq;
+    this.root.dataset.state = !s.e2ee ? "off" : s.inGroup ? "on" : "joining";
+    this.status.textContent = !s.e2ee
+      ? "This meeting is not end-to-end encrypted: the connection to the server is encrypted, but the server could see and hear the meeting. Your organisation turned end-to-end encryption off for it."
+      : s.inGroup
+        ? "This meeting is end-to-end encrypted. Video, audio and chat are encrypted on each device with keys only the people below hold; the server passes on only what it cannot read."
+        : "Setting up end-to-end encryption: waiting to receive the meeting's keys from someone already in it.";
+    this.code.textContent = s.e2ee && s.inGroup ? s.code : "—";
+
+    const names = new Map(s.people.map((p) => [p.id, p.name]));
+    const warnings: HTMLElement[] = [];
+    const rows: HTMLLIElement[] = [];
+    for (const m of s.members) {
+      const name = m.participant !== null ? (names.get(m.participant) ?? m.name ?? "Someone who left") : null;
+      if (m.participant === null) warnings.push(el("p", { class: "e2ee-unknown", text: `A member of the encrypted group has not said who they are (key ${m.fingerprint}). Everyone should see all members in the participant list; if this does not resolve in a few seconds, leave the meeting.` }));
+      if (m.conflict) warnings.push(el("p", { class: "e2ee-conflict", text: `Two keys claim to be ${name}. One of them is not who it says.` }));
+      const row = el("li", {}, el("span", { class: "people-text" }, el("span", { class: "people-name", text: (name ?? "Unknown") + (m.self ? " (you)" : "") }), el("span", { class: "fingerprint", text: m.fingerprint })));
+      row.dataset.leaf = String(m.leaf);
+      row.dataset.participant = m.participant ?? "";
+      if (!m.self && name !== null) {
+        const v = await this.actions.verification(name, m);
+        if (seq !== this.renderSeq) return;
+        row.dataset.verified = v.status;
+        if (v.status === "verified") {
+          row.appendChild(el("span", { class: "verified", text: "Verified" }));
+          row.appendChild(el("button", { class: "button small", text: "Forget", attrs: { type: "button", "data-action": "forget" }, on: { click: () => void this.actions.forget(name) } }));
+        } else {
+          if (v.status === "key-changed") row.appendChild(el("span", { class: "key-changed", text: `Key changed since you verified it (was ${v.previousFingerprint})` }));
+          row.appendChild(el("button", { class: "button small", text: "Mark as verified", attrs: { type: "button", "data-action": "verify" }, on: { click: () => void this.actions.verify(name, m) } }));
+        }
+      }
+      rows.push(row);
+    }
+    // People in the meeting without a key yet.
+    const inGroup = new Set(s.members.map((m) => m.participant));
+    for (const p of s.people) {
+      if (s.e2ee && s.inGroup && !inGroup.has(p.id)) {
+        const row = el("li", { class: "pending" }, el("span", { class: "people-text" }, el("span", { class: "people-name", text: p.name }), el("span", { class: "fingerprint", text: "receiving the keys…" })));
+        row.dataset.participant = p.id;
+        row.dataset.pending = "true";
+        rows.push(row);
+      }
+    }
+    replace(this.warnings, ...warnings);
+    replace(this.list, ...rows);
+  }
+}
