@@ -76,8 +76,27 @@ func newPeer(r *Router, participant string, pc *webrtc.PeerConnection, sig Signa
 	pc.OnTrack(p.onTrack)
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		p.log.Debug("peer connection state", "state", s.String())
+		if s == webrtc.PeerConnectionStateConnected {
+			go p.requestKeyframes()
+		}
 	})
 	return p
+}
+
+// requestKeyframes asks the publishers of everything this peer receives for
+// a keyframe. Tracks bound during the first negotiation asked already, but
+// before the transport was up; what the publisher sent then never arrived,
+// and without a keyframe the subscriber shows nothing until the next one.
+func (p *Peer) requestKeyframes() {
+	p.mu.Lock()
+	ups := make([]*UpTrack, 0, len(p.downs))
+	for up := range p.downs {
+		ups = append(ups, up)
+	}
+	p.mu.Unlock()
+	for _, up := range ups {
+		up.requestKeyframe()
+	}
 }
 
 // Participant returns the participant ID this peer belongs to.
