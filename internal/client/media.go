@@ -28,8 +28,12 @@ type LocalTrack struct {
 	ts  uint32
 
 	keyframeRequests atomic.Uint64
+	nacks            atomic.Uint64
 	sent             atomic.Uint64
 }
+
+// NACKs counts the NACK messages the server sent for this track.
+func (t *LocalTrack) NACKs() uint64 { return t.nacks.Load() }
 
 // Sent counts the RTP packets written to this track.
 func (t *LocalTrack) Sent() uint64 { return t.sent.Load() }
@@ -50,6 +54,9 @@ func (t *LocalTrack) drainRTCP() {
 		for _, p := range pkts {
 			if isKeyframeRequest(p) {
 				t.keyframeRequests.Add(1)
+			}
+			if _, ok := p.(*rtcp.TransportLayerNack); ok {
+				t.nacks.Add(1)
 			}
 		}
 	}
@@ -158,6 +165,13 @@ type RemoteTrack struct {
 	bytes   atomic.Uint64
 	first   atomic.Int64 // unix nanos of the first packet
 
+	// seen marks the sequence numbers received, to count retransmissions
+	// apart from first arrivals; used only by receive and Sequence.
+	seqMu              sync.Mutex
+	seen               [1 << 16 / 64]uint64
+	unique, duplicates uint64
+	firstSeq, lastSeq  uint16
+
 	mu       sync.Mutex
 	payloads [][]byte // the first few payloads, for tests to inspect
 }
@@ -167,6 +181,35 @@ func (r *RemoteTrack) Packets() uint64 { return r.packets.Load() }
 
 // Bytes is the number of RTP bytes received.
 func (r *RemoteTrack) Bytes() uint64 { return r.bytes.Load() }
+
+// Sequence reports how many distinct sequence numbers arrived, how many
+// packets repeated one already received, and the span from the first to
+// the newest sequence number (the packets the sender numbered meanwhile).
+// It is exact while fewer than 65536 packets have arrived.
+func (r *RemoteTrack) Sequence() (unique, duplicates, span uint64) {
+	r.seqMu.Lock()
+	defer r.seqMu.Unlock()
+	if r.unique == 0 {
+		return 0, r.duplicates, 0
+	}
+	return r.unique, r.duplicates, uint64(r.lastSeq-r.firstSeq) + 1
+}
+
+func (r *RemoteTrack) noteSequence(seq uint16) {
+	r.seqMu.Lock()
+	defer r.seqMu.Unlock()
+	if r.seen[seq/64]&(1<<(seq%64)) != 0 {
+		r.duplicates++
+		return
+	}
+	r.seen[seq/64] |= 1 << (seq % 64)
+	if r.unique == 0 {
+		r.firstSeq, r.lastSeq = seq, seq
+	} else if int16(seq-r.lastSeq) > 0 {
+		r.lastSeq = seq
+	}
+	r.unique++
+}
 
 // Ended reports whether the server stopped sending this track.
 func (r *RemoteTrack) Ended() bool { return r.ended.Load() }
@@ -195,6 +238,9 @@ func (r *RemoteTrack) receive(notify func()) {
 			notify()
 		}
 		r.bytes.Add(uint64(n))
+		if n >= 4 {
+			r.noteSequence(binary.BigEndian.Uint16(buf[2:4]))
+		}
 		if r.packets.Load() <= keptPayloads && pkt.Unmarshal(buf[:n]) == nil {
 			r.mu.Lock()
 			r.payloads = append(r.payloads, append([]byte(nil), pkt.Payload...))
