@@ -35,6 +35,15 @@ type Options struct {
 	// API builds the PeerConnection; nil means DefaultAPI().
 	API    *webrtc.API
 	Logger *slog.Logger
+	// HTTPClient carries the WebSocket handshake; nil means the default.
+	// The load generator binds it to various loopback addresses, since the
+	// server rate-limits joins per address.
+	HTTPClient *http.Client
+	// Observe, if set, is called once for each remote track as it starts;
+	// the function it returns (if not nil) then sees every RTP packet of
+	// that track, in the track's reading goroutine. The packet is only
+	// valid during the call. The load generator counts with it.
+	Observe func(*RemoteTrack) func(packet []byte)
 }
 
 // Refused is the error Join returns when the server refuses the hello.
@@ -139,7 +148,7 @@ func Join(ctx context.Context, opts Options) (*Client, error) {
 	if opts.Cookie != "" {
 		hdr.Set("Cookie", opts.Cookie)
 	}
-	conn, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPHeader: hdr})
+	conn, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPHeader: hdr, HTTPClient: opts.HTTPClient})
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", wsURL, err)
 	}
@@ -512,7 +521,11 @@ func (c *Client) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 			}
 		}
 	}()
-	rt.receive(c.notify)
+	var observe func([]byte)
+	if c.opts.Observe != nil {
+		observe = c.opts.Observe(rt)
+	}
+	rt.receive(c.notify, observe)
 }
 
 // SetMedia tells others what we are sending.

@@ -104,6 +104,10 @@ type PumpConfig struct {
 	KeyframeBytes int
 	// ClockRate is the RTP clock (48000 audio, 90000 video).
 	ClockRate uint32
+	// KeyframeOnRequest makes the next frame a keyframe whenever the
+	// server has asked for one (PLI or FIR) since the last, as a browser's
+	// encoder does.
+	KeyframeOnRequest bool
 }
 
 // AudioPump is Opus-like audio: 50 packets a second of 80 bytes.
@@ -122,9 +126,14 @@ func (t *LocalTrack) Pump(ctx context.Context, cfg PumpConfig) error {
 	video := cfg.ClockRate == 90000
 	step := uint32(cfg.FrameInterval.Seconds() * float64(cfg.ClockRate))
 	buf := make([]byte, max(cfg.FrameBytes, cfg.KeyframeBytes, 16))
+	var requests uint64
 	for n := 0; ; n++ {
 		size := cfg.FrameBytes
 		key := cfg.KeyframeEvery > 0 && n%cfg.KeyframeEvery == 0
+		if r := t.keyframeRequests.Load(); cfg.KeyframeOnRequest && r != requests {
+			requests = r
+			key = video
+		}
 		if key {
 			size = cfg.KeyframeBytes
 		}
@@ -165,13 +174,6 @@ type RemoteTrack struct {
 	bytes   atomic.Uint64
 	first   atomic.Int64 // unix nanos of the first packet
 
-	// seen marks the sequence numbers received, to count retransmissions
-	// apart from first arrivals; used only by receive and Sequence.
-	seqMu              sync.Mutex
-	seen               [1 << 16 / 64]uint64
-	unique, duplicates uint64
-	firstSeq, lastSeq  uint16
-
 	mu       sync.Mutex
 	payloads [][]byte // the first few payloads, for tests to inspect
 }
@@ -181,35 +183,6 @@ func (r *RemoteTrack) Packets() uint64 { return r.packets.Load() }
 
 // Bytes is the number of RTP bytes received.
 func (r *RemoteTrack) Bytes() uint64 { return r.bytes.Load() }
-
-// Sequence reports how many distinct sequence numbers arrived, how many
-// packets repeated one already received, and the span from the first to
-// the newest sequence number (the packets the sender numbered meanwhile).
-// It is exact while fewer than 65536 packets have arrived.
-func (r *RemoteTrack) Sequence() (unique, duplicates, span uint64) {
-	r.seqMu.Lock()
-	defer r.seqMu.Unlock()
-	if r.unique == 0 {
-		return 0, r.duplicates, 0
-	}
-	return r.unique, r.duplicates, uint64(r.lastSeq-r.firstSeq) + 1
-}
-
-func (r *RemoteTrack) noteSequence(seq uint16) {
-	r.seqMu.Lock()
-	defer r.seqMu.Unlock()
-	if r.seen[seq/64]&(1<<(seq%64)) != 0 {
-		r.duplicates++
-		return
-	}
-	r.seen[seq/64] |= 1 << (seq % 64)
-	if r.unique == 0 {
-		r.firstSeq, r.lastSeq = seq, seq
-	} else if int16(seq-r.lastSeq) > 0 {
-		r.lastSeq = seq
-	}
-	r.unique++
-}
 
 // Ended reports whether the server stopped sending this track.
 func (r *RemoteTrack) Ended() bool { return r.ended.Load() }
@@ -223,7 +196,7 @@ func (r *RemoteTrack) Payloads() [][]byte {
 
 const keptPayloads = 8
 
-func (r *RemoteTrack) receive(notify func()) {
+func (r *RemoteTrack) receive(notify func(), observe func([]byte)) {
 	buf := make([]byte, 1500)
 	var pkt rtp.Packet
 	for {
@@ -238,8 +211,8 @@ func (r *RemoteTrack) receive(notify func()) {
 			notify()
 		}
 		r.bytes.Add(uint64(n))
-		if n >= 4 {
-			r.noteSequence(binary.BigEndian.Uint16(buf[2:4]))
+		if observe != nil {
+			observe(buf[:n])
 		}
 		if r.packets.Load() <= keptPayloads && pkt.Unmarshal(buf[:n]) == nil {
 			r.mu.Lock()
