@@ -9,6 +9,7 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -23,9 +24,18 @@ type LocalTrack struct {
 	sender      *webrtc.RTPSender
 	transceiver *webrtc.RTPTransceiver
 
+	// rid names the encoding of a simulcast layer; layers holds them all
+	// (on the track Local returns).
+	rid    string
+	layers map[string]*LocalTrack
+
 	mu  sync.Mutex
 	seq uint16
 	ts  uint32
+	// midID and ridID are the negotiated header extension IDs a simulcast
+	// layer's packets carry, as a browser's do, so the server can tell the
+	// layers apart.
+	midID, ridID uint8
 
 	keyframeRequests atomic.Uint64
 	nacks            atomic.Uint64
@@ -42,12 +52,22 @@ func newLocalTrack(source string, track *webrtc.TrackLocalStaticRTP, tr *webrtc.
 	return &LocalTrack{Source: source, track: track, sender: tr.Sender(), transceiver: tr}
 }
 
+// Layer returns the simulcast encoding rid ("q", "h" or "f"), or nil if
+// the track is not simulcast.
+func (t *LocalTrack) Layer(rid string) *LocalTrack { return t.layers[rid] }
+
 // KeyframeRequests counts the PLIs and FIRs the server sent for this track.
 func (t *LocalTrack) KeyframeRequests() uint64 { return t.keyframeRequests.Load() }
 
 func (t *LocalTrack) drainRTCP() {
 	for {
-		pkts, _, err := t.sender.ReadRTCP()
+		var pkts []rtcp.Packet
+		var err error
+		if t.rid != "" {
+			pkts, _, err = t.sender.ReadSimulcastRTCP(t.rid)
+		} else {
+			pkts, _, err = t.sender.ReadRTCP()
+		}
 		if err != nil {
 			return
 		}
@@ -80,6 +100,9 @@ func (t *LocalTrack) WriteFrame(payload []byte, mtu int, tsStep uint32) error {
 			Payload: payload[off:end],
 		}
 		t.seq++
+		if t.rid != "" && !t.setLayerExtensions(&pkt.Header) {
+			return nil // not negotiated yet: nothing would be sent
+		}
 		if err := t.track.WriteRTP(&pkt); err != nil {
 			return err
 		}
@@ -90,6 +113,27 @@ func (t *LocalTrack) WriteFrame(payload []byte, mtu int, tsStep uint32) error {
 		}
 	}
 	return nil
+}
+
+// setLayerExtensions adds the mid and rid header extensions; it reports
+// false until they are negotiated. t.mu is held.
+func (t *LocalTrack) setLayerExtensions(h *rtp.Header) bool {
+	if t.midID == 0 || t.ridID == 0 {
+		for _, ext := range t.sender.GetParameters().HeaderExtensions {
+			switch ext.URI {
+			case sdp.SDESMidURI:
+				t.midID = uint8(ext.ID)
+			case sdp.SDESRTPStreamIDURI:
+				t.ridID = uint8(ext.ID)
+			}
+		}
+		if t.midID == 0 || t.ridID == 0 {
+			return false
+		}
+	}
+	_ = h.SetExtension(t.midID, []byte(t.transceiver.Mid()))
+	_ = h.SetExtension(t.ridID, []byte(t.rid))
+	return true
 }
 
 // PumpConfig shapes synthetic media.
