@@ -72,7 +72,10 @@ func (d *DownTrack) retarget(now int64) {
 	if t < 0 {
 		return
 	}
-	d.target.Store(int32(t))
+	if old := d.target.Swap(int32(t)); old != int32(t) {
+		d.peer.log.Debug("simulcast target", "publisher", d.up.owner.participant, "source", d.up.source,
+			"layer", t, "width", d.maxWidth.Load(), "height", d.maxHeight.Load())
+	}
 	if int32(t) != d.current.Load() {
 		if l := d.up.layers[t].Load(); l != nil {
 			l.requestKeyframe()

@@ -321,6 +321,9 @@ func (p *Peer) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 		p.log.Warn("ignoring track", "mid", mid, "rid", remote.RID())
 		return
 	}
+	if up.simulcast {
+		p.log.Debug("simulcast layer", "source", source, "rid", l.rid)
+	}
 
 	if isNew {
 		p.router.publish(up)
