@@ -214,3 +214,55 @@ func TestAudioStartsAtOnce(t *testing.T) {
 		t.Fatalf("got %+v, want the packet unchanged but for SSRC and payload type", rec.pkts)
 	}
 }
+
+func TestChooseLayer(t *testing.T) {
+	const now = int64(100e9)
+	sizes := [maxLayers][2]int32{{320, 180}, {640, 360}, {1280, 720}}
+	rates := [maxLayers]uint64{150e3, 500e3, 1500e3}
+	tests := []struct {
+		name     string
+		w, h     int32
+		hidden   bool
+		estimate uint64
+		lossy    bool
+		current  int32
+		dead     int // a layer that stopped sending, -1 for none
+		want     int
+	}{
+		{name: "no size yet: the best", dead: -1, want: 2},
+		{name: "small tile", w: 300, h: 200, dead: -1, want: 0},
+		{name: "half-size tile", w: 640, h: 480, dead: -1, want: 1},
+		{name: "within 3/4 of a layer", w: 400, h: 225, dead: -1, want: 0},
+		{name: "large tile", w: 1920, h: 1080, dead: -1, want: 2},
+		{name: "hidden", hidden: true, dead: -1, want: 0},
+		{name: "REMB below the full layer", w: 1920, h: 1080, estimate: 1e6, dead: -1, want: 1},
+		{name: "REMB below every layer: the lowest", w: 1920, h: 1080, estimate: 50e3, dead: -1, want: 0},
+		{name: "heavy loss: one below the current", w: 1920, h: 1080, lossy: true, current: 2, dead: -1, want: 1},
+		{name: "the full layer stopped", w: 1920, h: 1080, dead: 2, want: 1},
+		{name: "the quarter layer stopped", w: 100, h: 100, dead: 0, want: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			up, layers, d, _ := simulcastTrack(t)
+			for i, l := range layers {
+				l.width.Store(sizes[i][0])
+				l.height.Store(sizes[i][1])
+				l.bitrate.Store(rates[i])
+				if i != tt.dead {
+					l.lastPacket.Store(now - int64(100e6))
+				}
+			}
+			d.maxWidth.Store(tt.w)
+			d.maxHeight.Store(tt.h)
+			d.hidden.Store(tt.hidden)
+			d.estimate.Store(tt.estimate)
+			d.current.Store(tt.current)
+			if tt.lossy {
+				d.lossyUntil.Store(now + 1)
+			}
+			if got := up.chooseLayer(d, now); got != tt.want {
+				t.Errorf("layer %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
