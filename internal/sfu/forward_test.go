@@ -3,6 +3,7 @@ package sfu
 import (
 	"encoding/binary"
 	"testing"
+	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -265,4 +266,41 @@ func TestChooseLayer(t *testing.T) {
 			}
 		})
 	}
+}
+
+// pliCounter is a publisher's PeerConnection as far as keyframe requests go.
+type pliCounter struct{ plis chan uint32 }
+
+func (c *pliCounter) WriteRTCP(pkts []rtcp.Packet) error {
+	for _, p := range pkts {
+		if pli, ok := p.(*rtcp.PictureLossIndication); ok {
+			c.plis <- pli.MediaSSRC
+		}
+	}
+	return nil
+}
+
+// TestKeyframeRequestsThrottled: a storm of PLIs from subscribers becomes
+// one request to the publisher at once and one more when the interval
+// ends, for the layer the subscriber gets.
+func TestKeyframeRequestsThrottled(t *testing.T) {
+	up, _, d, _ := simulcastTrack(t)
+	fb := &pliCounter{plis: make(chan uint32, 100)}
+	up.feedback = fb
+	d.current.Store(1)
+	d.target.Store(1)
+	start := time.Now()
+	for i := 0; i < 50; i++ {
+		d.requestKeyframe()
+	}
+	if got := <-fb.plis; got != 101 {
+		t.Fatalf("PLI for SSRC %d, want layer 1's (101)", got)
+	}
+	if got := <-fb.plis; got != 101 || time.Since(start) < keyframeInterval {
+		t.Fatalf("second PLI for SSRC %d after %v, want 101 after at least %v", got, time.Since(start), keyframeInterval)
+	}
+	if n := len(fb.plis); n != 0 {
+		t.Errorf("%d more PLIs for one storm", n)
+	}
+	up.close() // ends the throttle
 }

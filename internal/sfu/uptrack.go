@@ -37,6 +37,10 @@ type UpTrack struct {
 	// 0 if not negotiated.
 	audioLevelID uint8
 
+	// feedback carries keyframe requests to the publisher: its
+	// PeerConnection.
+	feedback rtcpWriter
+
 	// layers by quality, lowest first; set once each, read without a lock.
 	layers [maxLayers]atomic.Pointer[layer]
 
@@ -60,6 +64,11 @@ type UpTrack struct {
 
 	closeOnce sync.Once
 	done      chan struct{}
+}
+
+// rtcpWriter sends RTCP to a publisher; *webrtc.PeerConnection is one.
+type rtcpWriter interface {
+	WriteRTCP([]rtcp.Packet) error
 }
 
 // maxLayers is the number of simulcast layers accepted: rid "q" (quarter
@@ -114,6 +123,7 @@ func newUpTrack(owner *Peer, source Source, mid string, remote *webrtc.TrackRemo
 		kind:      remote.Kind(),
 		codec:     remote.Codec(),
 		simulcast: remote.RID() != "",
+		feedback:  owner.pc,
 		done:      make(chan struct{}),
 	}
 	for _, ext := range recv.GetParameters().HeaderExtensions {
@@ -333,5 +343,5 @@ func (l *layer) requestKeyframe() {
 	}
 	l.lastKeyframeRequest = time.Now()
 	l.kmu.Unlock()
-	_ = l.up.owner.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: l.ssrc}})
+	_ = l.up.feedback.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: l.ssrc}})
 }
