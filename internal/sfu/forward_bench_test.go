@@ -27,12 +27,14 @@ import (
 //     SRTP (AES-128-GCM) into a connection that drops what it is given;
 //   - srtp+nackresponder: the same with pion's NACK responder added (what
 //     the SFU used before it answered NACKs from its own cache);
+//   - srtp-reports: SRTP alone, without the sender-report interceptor, to
+//     show what keeping sender reports costs;
 //   - udp: srtp, then a real UDP send per packet to a socket on loopback
 //     (needs a network: run in a namespace, see the README).
 //
 // ns/pkt is the time per forwarded packet.
 func BenchmarkForward(b *testing.B) {
-	for _, w := range []string{"discard", "srtp", "srtp+nackresponder", "udp"} {
+	for _, w := range []string{"discard", "srtp", "srtp+nackresponder", "srtp-reports", "udp"} {
 		for _, n := range []int{1, 10, 50, 200} {
 			b.Run(fmt.Sprintf("writer=%s/subscribers=%d", w, n), func(b *testing.B) {
 				benchmarkForward(b, w, n)
@@ -67,6 +69,8 @@ func benchmarkForward(b *testing.B, writer string, n int) {
 				w = newSRTPWriter(b, &discardConn{closed: make(chan struct{})}, uint32(5000+i), false)
 			case "srtp+nackresponder":
 				w = newSRTPWriter(b, &discardConn{closed: make(chan struct{})}, uint32(5000+i), true)
+			case "srtp-reports":
+				w = newSRTPOnlyWriter(b, &discardConn{closed: make(chan struct{})})
 			}
 			attachBench(b, up, i, w)
 		}
@@ -147,20 +151,7 @@ func (w *srtpWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
 func (w *srtpWriter) Write(b []byte) (int, error) { return len(b), nil }
 
 func newSRTPWriter(b *testing.B, conn net.Conn, ssrc uint32, nackResponder bool) *srtpWriter {
-	key, salt := make([]byte, 16), make([]byte, 12)
-	sess, err := srtp.NewSessionSRTP(conn, &srtp.Config{
-		Profile:       srtp.ProtectionProfileAeadAes128Gcm,
-		Keys:          srtp.SessionKeys{LocalMasterKey: key, LocalMasterSalt: salt, RemoteMasterKey: key, RemoteMasterSalt: salt},
-		LoggerFactory: quietLogs{},
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = sess.Close() })
-	ws, err := sess.OpenWriteStream()
-	if err != nil {
-		b.Fatal(err)
-	}
+	ws := newSRTPStream(b, conn)
 	reg := &interceptor.Registry{}
 	sender, err := report.NewSenderInterceptor()
 	if err != nil {
@@ -188,6 +179,38 @@ func newSRTPWriter(b *testing.B, conn net.Conn, ssrc uint32, nackResponder bool)
 			return ws.WriteRTP(h, payload)
 		}))
 	return &srtpWriter{rtp: w}
+}
+
+// newSRTPStream opens an AES-128-GCM SRTP write stream over conn.
+func newSRTPStream(b *testing.B, conn net.Conn) *srtp.WriteStreamSRTP {
+	key, salt := make([]byte, 16), make([]byte, 12)
+	sess, err := srtp.NewSessionSRTP(conn, &srtp.Config{
+		Profile:       srtp.ProtectionProfileAeadAes128Gcm,
+		Keys:          srtp.SessionKeys{LocalMasterKey: key, LocalMasterSalt: salt, RemoteMasterKey: key, RemoteMasterSalt: salt},
+		LoggerFactory: quietLogs{},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = sess.Close() })
+	ws, err := sess.OpenWriteStream()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return ws
+}
+
+// srtpOnlyWriter writes straight to SRTP, with no interceptor.
+type srtpOnlyWriter struct{ ws *srtp.WriteStreamSRTP }
+
+func (w srtpOnlyWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
+	return w.ws.WriteRTP(h, payload)
+}
+
+func (w srtpOnlyWriter) Write(b []byte) (int, error) { return len(b), nil }
+
+func newSRTPOnlyWriter(b *testing.B, conn net.Conn) srtpOnlyWriter {
+	return srtpOnlyWriter{ws: newSRTPStream(b, conn)}
 }
 
 // discardConn is a net.Conn that drops writes and blocks reads until
