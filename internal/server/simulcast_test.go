@@ -230,3 +230,58 @@ func (l *layerLog) check(t *testing.T, name string) {
 	}
 	t.Logf("%s: %d packets, layers (layer@packet) %v", name, len(l.pkts), l.layersLocked())
 }
+
+// TestSimulcastLossySubscriberMovesDown: two subscribers show the video
+// large; the one whose path loses a fifth of its packets is moved to the
+// lowest layer (its NACKs show the loss), the other keeps the full one.
+func TestSimulcastLossySubscriberMovesDown(t *testing.T) {
+	srv := startServer(t, nil)
+	id := srv.newMeeting(t)
+	pub := srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Pub", Publish: []string{"camera"}, Simulcast: true})
+	cam := pub.Local("camera")
+	ctx, stop := context.WithCancel(context.Background())
+	var pumping sync.WaitGroup
+	for i, l := range simulcastLayers {
+		pumping.Add(1)
+		go func() {
+			defer pumping.Done()
+			pumpLayer(ctx, cam.Layer(l.rid), byte(i), l.width, l.height, l.frameBytes)
+		}()
+	}
+	t.Cleanup(func() { stop(); pumping.Wait() })
+
+	clean, lossy := &layerLog{}, &layerLog{}
+	lossyConn := newLossyConn(t, 0.2)
+	cleanSub := srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Clean", Observe: clean.observe})
+	lossySub := srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Lossy", Observe: lossy.observe, API: lossyAPI(lossyConn)})
+	pubID := pub.Self().ID
+	for _, c := range []*client.Client{cleanSub, lossySub} {
+		err := c.WaitFor(waitCtx(t), "the camera track", func() bool { return c.Track(pubID, "camera") != nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.SendRaw(waitCtx(t), map[string]any{"type": "video_size", "participant": pubID, "source": "camera", "width": 1280, "height": 720})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := lossySub.WaitFor(waitCtx(t), "the lossy subscriber on layer 0", func() bool { return lossy.lastLayers(20, 0) })
+	if err != nil {
+		t.Fatalf("%v; layers %v", err, lossy.layers())
+	}
+	err = cleanSub.WaitFor(waitCtx(t), "the clean subscriber on layer 2", func() bool { return clean.lastLayers(20, 2) })
+	if err != nil {
+		t.Fatalf("%v; layers %v", err, clean.layers())
+	}
+	// Once on the full layer, the clean subscriber never leaves it.
+	runs, full := clean.layers(), 0
+	for _, r := range runs {
+		if r[0] == '2' {
+			full++
+		}
+	}
+	if full != 1 || runs[len(runs)-1][0] != '2' {
+		t.Errorf("the clean subscriber left the full layer: %v", runs)
+	}
+	t.Logf("lossy subscriber's layers %v; %d packets dropped on its path", lossy.layers(), lossyConn.dropped.Load())
+}

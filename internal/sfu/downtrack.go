@@ -39,7 +39,9 @@ type DownTrack struct {
 	maxWidth, maxHeight atomic.Int32 // rendered size in device pixels; 0 = not known
 	hidden              atomic.Bool  // the subscriber shows no tile for this track
 	estimate            atomic.Uint64
-	lossyUntil          atomic.Int64 // unix nanoseconds; recent receiver reports showed heavy loss
+	lossyUntil          atomic.Int64  // unix nanoseconds; recent NACKs or receiver reports showed heavy loss
+	nacked              atomic.Uint64 // packets the subscriber asked for again
+	lastNacked          uint64        // owned by the layer chooser
 
 	// The rest is guarded by up.fanout.
 	hdr      rtp.Header // the outgoing header, reused for every packet
@@ -218,6 +220,7 @@ func (d *DownTrack) retransmit(n *rtcp.TransportLayerNack) {
 			if i > 0 && pair.LostPackets&(1<<(i-1)) == 0 {
 				continue
 			}
+			d.nacked.Add(1)
 			d.resend(seq)
 		}
 	}

@@ -11,16 +11,17 @@ import (
 // Every chooseInterval each simulcast UpTrack measures its layers' bitrates
 // and picks, for each subscriber, the smallest layer that fills the tile
 // the subscriber renders, lowered while the subscriber's path cannot carry
-// it: a REMB estimate below the layer's bitrate, or receiver reports with
-// heavy loss. The DownTrack switches when the target layer's next key
+// it: a REMB estimate below the layer's bitrate, or heavy loss (NACKs for
+// over a tenth of its packets, or receiver reports saying so). The DownTrack switches when the target layer's next key
 // frame arrives; one is requested (throttled per layer).
 const (
 	chooseInterval = 500 * time.Millisecond
 	// layerTimeout: a layer that sent nothing for this long is not chosen
 	// (a browser stops sending its upper layers when its uplink is short).
 	layerTimeout = 2 * time.Second
-	// lossyFraction is the fraction lost (of 256) in a receiver report
-	// above which a subscriber is moved one layer down, and lossyHold how
+	// lossyFraction is the fraction lost (of 256: in a receiver report, or
+	// asked for again in NACKs) above which a subscriber is moved one
+	// layer down, and lossyHold how
 	// long it is kept from moving back up.
 	lossyFraction = 26 // about 10 %
 	lossyHold     = 10 * time.Second
@@ -53,9 +54,12 @@ func (u *UpTrack) chooseLayers() {
 					b := l.bytes.Load()
 					l.bitrate.Store(uint64(float64(b-l.lastBytes) * 8 / elapsed))
 					l.lastBytes = b
+					n := l.packets.Load()
+					l.period, l.lastPackets = n-l.lastPackets, n
 				}
 			}
 			for _, d := range *u.downs.Load() {
+				d.noteNACKs(now)
 				d.retarget(now.UnixNano())
 			}
 		}
@@ -142,6 +146,28 @@ func (u *UpTrack) chooseLayer(d *DownTrack, now int64) int {
 		}
 	}
 	return want
+}
+
+// noteNACKs records heavy loss when the subscriber asked again, in the
+// last period, for more than lossyFraction of the packets its layer
+// carried. Receiver reports count retransmitted packets as received, so
+// on a path that loses much but repairs it they alone would not show it.
+// Called by the layer chooser only.
+func (d *DownTrack) noteNACKs(now time.Time) {
+	n := d.nacked.Load()
+	asked := n - d.lastNacked
+	d.lastNacked = n
+	cur := d.current.Load()
+	if cur < 0 {
+		return
+	}
+	l := d.up.layers[cur].Load()
+	if l == nil || l.period == 0 {
+		return
+	}
+	if asked*256 > l.period*lossyFraction {
+		d.lossyUntil.Store(now.Add(lossyHold).UnixNano())
+	}
 }
 
 // noteReports records heavy loss reported by the subscriber for this

@@ -103,12 +103,15 @@ type layer struct {
 	// Measured by the forwarding goroutine, read by the layer chooser.
 	lastPacket atomic.Int64 // unix nanoseconds
 	bytes      atomic.Uint64
+	packets    atomic.Uint64
 	width      atomic.Int32 // from the last key frame, 0 if unknown
 	height     atomic.Int32
 
 	// Owned by the layer chooser.
-	lastBytes uint64
-	bitrate   atomic.Uint64 // bits per second over the last period
+	lastBytes   uint64
+	lastPackets uint64
+	period      uint64        // packets in the last period
+	bitrate     atomic.Uint64 // bits per second over the last period
 
 	kmu                 sync.Mutex // guards keyframe throttling
 	lastKeyframeRequest time.Time
@@ -222,6 +225,7 @@ func (u *UpTrack) route(l *layer, raw []byte, now int64) {
 	p := inPacket{hdr: &u.in, payload: raw[hlen:end], padding: pad, layer: l.index, at: now}
 	l.lastPacket.Store(now)
 	l.bytes.Add(uint64(len(raw)))
+	l.packets.Add(1)
 	if l.cache != nil {
 		l.cache.store(u.in.SequenceNumber, raw)
 		p.keyframe = vp8Keyframe(p.payload)
