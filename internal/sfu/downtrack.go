@@ -36,9 +36,9 @@ type DownTrack struct {
 
 	// What the subscriber asked for and what its path allows; see
 	// chooseLayer.
-	maxWidth, maxHeight atomic.Int32 // rendered size in device pixels; 0 = not known
-	hidden              atomic.Bool  // the subscriber shows no tile for this track
-	estimate            atomic.Uint64
+	maxWidth, maxHeight atomic.Int32  // rendered size in device pixels; 0 = not known
+	hidden              atomic.Bool   // the subscriber shows no tile for this track
+	estimate            atomic.Uint64 // the latest REMB, bits per second; 0 if none
 	lossyUntil          atomic.Int64  // unix nanoseconds; recent NACKs or receiver reports showed heavy loss
 	nacked              atomic.Uint64 // packets the subscriber asked for again
 	lastNacked          uint64        // owned by the layer chooser

@@ -12,8 +12,9 @@ import (
 // and picks, for each subscriber, the smallest layer that fills the tile
 // the subscriber renders, lowered while the subscriber's path cannot carry
 // it: a REMB estimate below the layer's bitrate, or heavy loss (NACKs for
-// over a tenth of its packets, or receiver reports saying so). The DownTrack switches when the target layer's next key
-// frame arrives; one is requested (throttled per layer).
+// over a tenth of its packets, or receiver reports saying so). The
+// DownTrack switches when the target layer's next key frame arrives; one
+// is requested (throttled per layer).
 const (
 	chooseInterval = 500 * time.Millisecond
 	// layerTimeout: a layer that sent nothing for this long is not chosen
@@ -21,8 +22,7 @@ const (
 	layerTimeout = 2 * time.Second
 	// lossyFraction is the fraction lost (of 256: in a receiver report, or
 	// asked for again in NACKs) above which a subscriber is moved one
-	// layer down, and lossyHold how
-	// long it is kept from moving back up.
+	// layer down, and lossyHold how long it is kept from moving back up.
 	lossyFraction = 26 // about 10 %
 	lossyHold     = 10 * time.Second
 )
