@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -115,6 +116,10 @@ func TestE2EEMeeting(t *testing.T) {
 	ada.decodes(bobID, "microphone")
 	bob.decodes(adaID, "camera")
 	bob.decodes(adaID, "microphone")
+	// The camera is simulcast: a subscriber's first layer starts only at a
+	// key frame, which the SFU recognised in encrypted frames from the
+	// bytes end-to-end encryption leaves in clear.
+	awaitLog(t, srv, regexp.MustCompile(`msg="simulcast layer" .*participant=`+adaID+` source=camera rid=`))
 	for _, tb := range []*tab{ada, bob} {
 		tb.waitFor("the encrypted indicator", `#e2ee-indicator[data-state="on"]`)
 	}

@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/kaigi-meet/kaigi/internal/servertest"
@@ -68,6 +70,11 @@ func TestTwoBrowsersMeet(t *testing.T) {
 	bob.waitFor("Ada's video tile", tileOf(adaID)+".video-on video")
 	ada.waitFor("Bob in Ada's participant list", rowOf(bobID))
 	ada.screenshot("meeting")
+
+	// Ada's camera reaches the server as simulcast, and Bob tells the
+	// server the size he shows it at.
+	awaitLog(t, srv, regexp.MustCompile(`msg="simulcast layer" .*participant=`+adaID+` source=camera rid=q`))
+	awaitLog(t, srv, regexp.MustCompile(`msg="simulcast target" .*participant=`+bobID+` publisher=`+adaID+` source=camera layer=\d width=[1-9]`))
 
 	// Ada mutes: Bob's list and Ada's tile say so.
 	ada.click("#toggle-mic")
@@ -187,4 +194,16 @@ func TestReconnectAfterNetworkLoss(t *testing.T) {
 	ada.decodes(bobID, "camera")
 	bob.decodes(adaID, "camera")
 	ada.waitFor("Bob connected in Ada's list", rowOf(bobID)+`[data-connection="connected"]`)
+}
+
+// awaitLog waits until the server has logged a line matching re.
+func awaitLog(t *testing.T, srv *servertest.Server, re *regexp.Regexp) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !re.MatchString(srv.Logs()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the server never logged %s", re)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

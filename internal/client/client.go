@@ -32,9 +32,21 @@ type Options struct {
 	// KeyPackage is sent in hello for end-to-end encrypted meetings (opaque
 	// to the server; tests may send any bytes).
 	KeyPackage []byte
+	// Simulcast publishes the camera as three encodings, rid q, h and f
+	// (docs/protocol.md); write each with Local("camera").Layer(rid).
+	Simulcast bool
 	// API builds the PeerConnection; nil means DefaultAPI().
 	API    *webrtc.API
 	Logger *slog.Logger
+	// HTTPClient carries the WebSocket handshake; nil means the default.
+	// The load generator binds it to various loopback addresses, since the
+	// server rate-limits joins per address.
+	HTTPClient *http.Client
+	// Observe, if set, is called once for each remote track as it starts;
+	// the function it returns (if not nil) then sees every RTP packet of
+	// that track, in the track's reading goroutine. The packet is only
+	// valid during the call. The load generator counts with it.
+	Observe func(*RemoteTrack) func(packet []byte)
 }
 
 // Refused is the error Join returns when the server refuses the hello.
@@ -139,7 +151,7 @@ func Join(ctx context.Context, opts Options) (*Client, error) {
 	if opts.Cookie != "" {
 		hdr.Set("Cookie", opts.Cookie)
 	}
-	conn, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPHeader: hdr})
+	conn, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPHeader: hdr, HTTPClient: opts.HTTPClient})
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", wsURL, err)
 	}
@@ -274,6 +286,9 @@ func (c *Client) addLocal(source string) error {
 		// Let the server judge unknown sources: tests send them on purpose.
 		codec = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
 	}
+	if c.opts.Simulcast && source == "camera" {
+		return c.addSimulcast(source, codec)
+	}
 	track, err := webrtc.NewTrackLocalStaticRTP(codec, source, c.opts.Name+"-"+source)
 	if err != nil {
 		return err
@@ -284,6 +299,41 @@ func (c *Client) addLocal(source string) error {
 	}
 	lt := newLocalTrack(source, track, tr)
 	go lt.drainRTCP()
+	c.mu.Lock()
+	c.locals[source] = lt
+	c.mu.Unlock()
+	return nil
+}
+
+// simulcastRIDs are the camera's encodings, lowest first.
+var simulcastRIDs = []string{"q", "h", "f"}
+
+// addSimulcast adds a sending transceiver with one encoding per RID; negMu
+// is held.
+func (c *Client) addSimulcast(source string, codec webrtc.RTPCodecCapability) error {
+	var tr *webrtc.RTPTransceiver
+	layers := make(map[string]*LocalTrack, len(simulcastRIDs))
+	for _, rid := range simulcastRIDs {
+		track, err := webrtc.NewTrackLocalStaticRTP(codec, source, c.opts.Name+"-"+source, webrtc.WithRTPStreamID(rid))
+		if err != nil {
+			return err
+		}
+		if tr == nil {
+			tr, err = c.pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+		} else {
+			err = tr.Sender().AddEncoding(track)
+		}
+		if err != nil {
+			return err
+		}
+		layers[rid] = newLocalTrack(source, track, tr)
+		layers[rid].rid = rid
+	}
+	lt := layers[simulcastRIDs[0]]
+	lt.layers = layers
+	for _, l := range layers {
+		go l.drainRTCP()
+	}
 	c.mu.Lock()
 	c.locals[source] = lt
 	c.mu.Unlock()
@@ -512,7 +562,11 @@ func (c *Client) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 			}
 		}
 	}()
-	rt.receive(c.notify)
+	var observe func([]byte)
+	if c.opts.Observe != nil {
+		observe = c.opts.Observe(rt)
+	}
+	rt.receive(c.notify, observe)
 }
 
 // SetMedia tells others what we are sending.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -23,13 +24,26 @@ type LocalTrack struct {
 	sender      *webrtc.RTPSender
 	transceiver *webrtc.RTPTransceiver
 
+	// rid names the encoding of a simulcast layer; layers holds them all
+	// (on the track Local returns).
+	rid    string
+	layers map[string]*LocalTrack
+
 	mu  sync.Mutex
 	seq uint16
 	ts  uint32
+	// midID and ridID are the negotiated header extension IDs a simulcast
+	// layer's packets carry, as a browser's do, so the server can tell the
+	// layers apart.
+	midID, ridID uint8
 
 	keyframeRequests atomic.Uint64
+	nacks            atomic.Uint64
 	sent             atomic.Uint64
 }
+
+// NACKs counts the NACK messages the server sent for this track.
+func (t *LocalTrack) NACKs() uint64 { return t.nacks.Load() }
 
 // Sent counts the RTP packets written to this track.
 func (t *LocalTrack) Sent() uint64 { return t.sent.Load() }
@@ -38,18 +52,31 @@ func newLocalTrack(source string, track *webrtc.TrackLocalStaticRTP, tr *webrtc.
 	return &LocalTrack{Source: source, track: track, sender: tr.Sender(), transceiver: tr}
 }
 
+// Layer returns the simulcast encoding rid ("q", "h" or "f"), or nil if
+// the track is not simulcast.
+func (t *LocalTrack) Layer(rid string) *LocalTrack { return t.layers[rid] }
+
 // KeyframeRequests counts the PLIs and FIRs the server sent for this track.
 func (t *LocalTrack) KeyframeRequests() uint64 { return t.keyframeRequests.Load() }
 
 func (t *LocalTrack) drainRTCP() {
 	for {
-		pkts, _, err := t.sender.ReadRTCP()
+		var pkts []rtcp.Packet
+		var err error
+		if t.rid != "" {
+			pkts, _, err = t.sender.ReadSimulcastRTCP(t.rid)
+		} else {
+			pkts, _, err = t.sender.ReadRTCP()
+		}
 		if err != nil {
 			return
 		}
 		for _, p := range pkts {
 			if isKeyframeRequest(p) {
 				t.keyframeRequests.Add(1)
+			}
+			if _, ok := p.(*rtcp.TransportLayerNack); ok {
+				t.nacks.Add(1)
 			}
 		}
 	}
@@ -73,6 +100,9 @@ func (t *LocalTrack) WriteFrame(payload []byte, mtu int, tsStep uint32) error {
 			Payload: payload[off:end],
 		}
 		t.seq++
+		if t.rid != "" && !t.setLayerExtensions(&pkt.Header) {
+			return nil // not negotiated yet: nothing would be sent
+		}
 		if err := t.track.WriteRTP(&pkt); err != nil {
 			return err
 		}
@@ -83,6 +113,27 @@ func (t *LocalTrack) WriteFrame(payload []byte, mtu int, tsStep uint32) error {
 		}
 	}
 	return nil
+}
+
+// setLayerExtensions adds the mid and rid header extensions; it reports
+// false until they are negotiated. t.mu is held.
+func (t *LocalTrack) setLayerExtensions(h *rtp.Header) bool {
+	if t.midID == 0 || t.ridID == 0 {
+		for _, ext := range t.sender.GetParameters().HeaderExtensions {
+			switch ext.URI {
+			case sdp.SDESMidURI:
+				t.midID = uint8(ext.ID)
+			case sdp.SDESRTPStreamIDURI:
+				t.ridID = uint8(ext.ID)
+			}
+		}
+		if t.midID == 0 || t.ridID == 0 {
+			return false
+		}
+	}
+	_ = h.SetExtension(t.midID, []byte(t.transceiver.Mid()))
+	_ = h.SetExtension(t.ridID, []byte(t.rid))
+	return true
 }
 
 // PumpConfig shapes synthetic media.
@@ -97,6 +148,10 @@ type PumpConfig struct {
 	KeyframeBytes int
 	// ClockRate is the RTP clock (48000 audio, 90000 video).
 	ClockRate uint32
+	// KeyframeOnRequest makes the next frame a keyframe whenever the
+	// server has asked for one (PLI or FIR) since the last, as a browser's
+	// encoder does.
+	KeyframeOnRequest bool
 }
 
 // AudioPump is Opus-like audio: 50 packets a second of 80 bytes.
@@ -115,9 +170,14 @@ func (t *LocalTrack) Pump(ctx context.Context, cfg PumpConfig) error {
 	video := cfg.ClockRate == 90000
 	step := uint32(cfg.FrameInterval.Seconds() * float64(cfg.ClockRate))
 	buf := make([]byte, max(cfg.FrameBytes, cfg.KeyframeBytes, 16))
+	var requests uint64
 	for n := 0; ; n++ {
 		size := cfg.FrameBytes
 		key := cfg.KeyframeEvery > 0 && n%cfg.KeyframeEvery == 0
+		if r := t.keyframeRequests.Load(); cfg.KeyframeOnRequest && r != requests {
+			requests = r
+			key = video
+		}
 		if key {
 			size = cfg.KeyframeBytes
 		}
@@ -180,7 +240,7 @@ func (r *RemoteTrack) Payloads() [][]byte {
 
 const keptPayloads = 8
 
-func (r *RemoteTrack) receive(notify func()) {
+func (r *RemoteTrack) receive(notify func(), observe func([]byte)) {
 	buf := make([]byte, 1500)
 	var pkt rtp.Packet
 	for {
@@ -195,6 +255,9 @@ func (r *RemoteTrack) receive(notify func()) {
 			notify()
 		}
 		r.bytes.Add(uint64(n))
+		if observe != nil {
+			observe(buf[:n])
+		}
 		if r.packets.Load() <= keptPayloads && pkt.Unmarshal(buf[:n]) == nil {
 			r.mu.Lock()
 			r.payloads = append(r.payloads, append([]byte(nil), pkt.Payload...))

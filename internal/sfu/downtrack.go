@@ -14,6 +14,10 @@ var errNoCodec = errors.New("subscriber did not negotiate the publisher's codec"
 
 // DownTrack is one subscriber's copy of an UpTrack. It implements
 // webrtc.TrackLocal so that pion binds it to the subscriber's sender.
+//
+// The subscriber sees one continuous stream whatever layer it gets: its
+// own SSRC, and sequence numbers and timestamps shifted at each layer
+// switch so that they run on without a jump.
 type DownTrack struct {
 	up   *UpTrack
 	peer *Peer
@@ -24,10 +28,41 @@ type DownTrack struct {
 	// binding is set while the track is bound to a negotiated sender.
 	binding atomic.Pointer[binding]
 
-	// hdr and exts are the outgoing header, reused for every packet; only
-	// the UpTrack's forwarding goroutine touches them.
-	hdr  rtp.Header
-	exts [2]rtp.Extension
+	// target is the layer the subscriber should get, set by the layer
+	// chooser; current, the layer it gets (-1 before the first packet),
+	// changes only on a key frame of the target.
+	target  atomic.Int32
+	current atomic.Int32
+
+	// What the subscriber asked for and what its path allows; see
+	// chooseLayer.
+	maxWidth, maxHeight atomic.Int32  // rendered size in device pixels; 0 = not known
+	hidden              atomic.Bool   // the subscriber shows no tile for this track
+	estimate            atomic.Uint64 // the latest REMB, bits per second; 0 if none
+	lossyUntil          atomic.Int64  // unix nanoseconds; recent NACKs or receiver reports showed heavy loss
+	nacked              atomic.Uint64 // packets the subscriber asked for again
+	lastNacked          uint64        // owned by the layer chooser
+
+	// The rest is guarded by up.fanout.
+	hdr      rtp.Header // the outgoing header, reused for every packet
+	exts     [2]rtp.Extension
+	rtxHdr   rtp.Header // header of a cached packet being retransmitted
+	started  bool
+	lastSeq  uint16 // newest sequence number sent
+	lastTS   uint32
+	lastAt   int64
+	segments [4]segment // the latest layer switches, newest at segments[0]
+}
+
+// segment is a run of packets from one layer, with the offsets that map
+// its sequence numbers and timestamps to the subscriber's.
+type segment struct {
+	valid     bool
+	layer     int
+	firstIn   uint16 // publisher's sequence number of the switch's key frame
+	firstOut  uint16
+	seqOffset uint16
+	tsOffset  uint32
 }
 
 type binding struct {
@@ -38,13 +73,17 @@ type binding struct {
 }
 
 func newDownTrack(up *UpTrack, peer *Peer) *DownTrack {
-	return &DownTrack{up: up, peer: peer}
+	d := &DownTrack{up: up, peer: peer}
+	d.current.Store(-1)
+	d.target.Store(int32(up.bestLayer()))
+	return d
 }
 
 // ID implements webrtc.TrackLocal.
 func (d *DownTrack) ID() string { return string(d.up.source) }
 
-// RID implements webrtc.TrackLocal; forwarded tracks are not simulcast.
+// RID implements webrtc.TrackLocal; a subscriber gets one layer, so the
+// forwarded track is never simulcast.
 func (d *DownTrack) RID() string { return "" }
 
 // StreamID implements webrtc.TrackLocal: one stream per participant and
@@ -59,7 +98,7 @@ func (d *DownTrack) Kind() webrtc.RTPCodecType { return d.up.Kind() }
 // Bind implements webrtc.TrackLocal: called when negotiation settles the
 // subscriber's SSRC and payload type.
 func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
-	want := d.up.remote.Codec()
+	want := d.up.codec
 	for _, c := range ctx.CodecParameters() {
 		if !strings.EqualFold(c.MimeType, want.MimeType) {
 			continue
@@ -87,39 +126,149 @@ func (d *DownTrack) Unbind(webrtc.TrackLocalContext) error {
 	return nil
 }
 
-// writeRTP sends one packet to the subscriber, rewritten for its SSRC and
-// payload type. Header extensions are not copied (their IDs are negotiated
-// per connection); the audio level is carried over under the subscriber's
-// ID. It reports whether the packet was sent.
-func (d *DownTrack) writeRTP(pkt *rtp.Packet, audioLevel []byte) bool {
+// forward writes one packet of the UpTrack to the subscriber if it belongs
+// to the layer the subscriber gets, switching layers on a key frame of the
+// target layer. It returns the bytes written (0 if none). Called with
+// up.fanout held.
+func (d *DownTrack) forward(p *inPacket) int {
+	cur := int(d.current.Load())
+	if p.layer != cur {
+		// A track without simulcast starts at once (audio has no key
+		// frames; video gets one on request); a layer switch waits for a
+		// key frame of the target so the subscriber can decode from it.
+		if p.layer != int(d.target.Load()) || (d.up.simulcast && !p.keyframe) {
+			return 0
+		}
+		if d.binding.Load() == nil {
+			return 0
+		}
+		d.switchTo(p)
+	} else if s := &d.segments[0]; uint16(d.lastSeq-s.firstOut) < 1<<14 && int16(p.hdr.SequenceNumber-s.firstIn) < 0 {
+		return 0 // late, from before the switch: its number is taken
+	}
+	s := &d.segments[0]
+	seq := p.hdr.SequenceNumber + s.seqOffset
+	ts := p.hdr.Timestamp + s.tsOffset
+	if diff := int16(seq - d.lastSeq); diff > 0 || !d.started {
+		d.lastSeq, d.lastTS, d.lastAt, d.started = seq, ts, p.at, true
+	}
+	return d.write(p.hdr, seq, ts, p.payload, p.padding, p.audioLevel)
+}
+
+// switchTo starts forwarding p's layer with p, shifting its numbering to
+// follow what the subscriber has seen.
+func (d *DownTrack) switchTo(p *inPacket) {
+	s := segment{valid: true, layer: p.layer, firstIn: p.hdr.SequenceNumber}
+	if d.started {
+		s.seqOffset = d.lastSeq + 1 - p.hdr.SequenceNumber
+		step := uint32(1)
+		if elapsed := p.at - d.lastAt; elapsed > 0 {
+			step = max(1, uint32(elapsed*int64(d.up.codec.ClockRate)/1e9))
+		}
+		s.tsOffset = d.lastTS + step - p.hdr.Timestamp
+	}
+	s.firstOut = p.hdr.SequenceNumber + s.seqOffset
+	copy(d.segments[1:], d.segments[:len(d.segments)-1])
+	d.segments[0] = s
+	d.current.Store(int32(p.layer))
+}
+
+// write sends one packet, rewritten for the subscriber's SSRC, payload
+// type, sequence number and timestamp. Header extensions are not copied
+// (their IDs are negotiated per connection); the audio level is carried
+// over under the subscriber's ID. Called with up.fanout held.
+func (d *DownTrack) write(in *rtp.Header, seq uint16, ts uint32, payload []byte, padding byte, audioLevel []byte) int {
 	b := d.binding.Load()
 	if b == nil {
-		return false
+		return 0
 	}
 	h := &d.hdr
 	h.Version = 2
-	h.Padding = pkt.Padding
-	h.PaddingSize = pkt.Header.PaddingSize
-	h.Marker = pkt.Marker
+	h.Padding = padding > 0
+	h.PaddingSize = padding
+	h.Marker = in.Marker
 	h.PayloadType = b.payloadType
-	h.SequenceNumber = pkt.SequenceNumber
-	h.Timestamp = pkt.Timestamp
+	h.SequenceNumber = seq
+	h.Timestamp = ts
 	h.SSRC = b.ssrc
-	h.CSRC = pkt.CSRC
+	h.CSRC = in.CSRC
 	h.Extension = false
 	h.ExtensionProfile = 0
 	h.Extensions = d.exts[:0]
 	if audioLevel != nil && b.audioLevelID != 0 {
 		_ = h.SetExtension(b.audioLevelID, audioLevel)
 	}
-	_, err := b.writer.WriteRTP(h, pkt.Payload)
-	return err == nil
+	if _, err := b.writer.WriteRTP(h, payload); err != nil {
+		return 0
+	}
+	return h.MarshalSize() + len(payload) + int(padding)
 }
 
-// readRTCP handles the subscriber's feedback about this track: a picture
-// loss or intra-frame request becomes a (throttled) keyframe request to the
-// publisher. NACKs are answered by the NACK interceptor, which sees the
-// packets as they are read here.
+// retransmit answers a NACK from the packet cache of the layer each lost
+// packet came from. Packets no longer cached are skipped: the subscriber's
+// decoder recovers with a key frame it asks for.
+func (d *DownTrack) retransmit(n *rtcp.TransportLayerNack) {
+	up := d.up
+	up.fanout.Lock()
+	defer up.fanout.Unlock()
+	if up.blocked.Load() {
+		return
+	}
+	for _, pair := range n.Nacks {
+		for i := 0; i < 17; i++ {
+			seq := pair.PacketID + uint16(i)
+			if i > 0 && pair.LostPackets&(1<<(i-1)) == 0 {
+				continue
+			}
+			d.nacked.Add(1)
+			d.resend(seq)
+		}
+	}
+}
+
+// resend writes the packet the subscriber numbered seq again, if the cache
+// still has it. Called with up.fanout held.
+func (d *DownTrack) resend(seq uint16) {
+	if !d.started || int16(seq-d.lastSeq) > 0 {
+		return
+	}
+	upper := d.lastSeq
+	for _, s := range d.segments {
+		if !s.valid {
+			return
+		}
+		if uint16(seq-s.firstOut) > uint16(upper-s.firstOut) {
+			upper = s.firstOut - 1
+			continue // sent before this segment began
+		}
+		l := d.up.layers[s.layer].Load()
+		if l == nil || l.cache == nil {
+			return
+		}
+		raw := l.cache.get(seq - s.seqOffset)
+		if raw == nil {
+			return
+		}
+		hlen, err := d.rtxHdr.Unmarshal(raw)
+		if err != nil {
+			return
+		}
+		end := len(raw)
+		var pad byte
+		if d.rtxHdr.Padding {
+			pad = raw[end-1]
+			end -= int(pad)
+		}
+		d.write(&d.rtxHdr, seq, d.rtxHdr.Timestamp+s.tsOffset, raw[hlen:end], pad, nil)
+		return
+	}
+}
+
+// readRTCP handles the subscriber's feedback about this track: NACKs are
+// answered from the packet cache; a picture loss or intra-frame request
+// becomes a (throttled) keyframe request to the publisher; receiver
+// reports and REMB feed the layer chooser. Nothing is passed on to the
+// publisher unthrottled.
 func (d *DownTrack) readRTCP() {
 	for {
 		pkts, _, err := d.sender.ReadRTCP()
@@ -127,10 +276,32 @@ func (d *DownTrack) readRTCP() {
 			return
 		}
 		for _, p := range pkts {
-			switch p.(type) {
+			switch p := p.(type) {
+			case *rtcp.TransportLayerNack:
+				d.retransmit(p)
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				d.up.requestKeyframe()
+				d.requestKeyframe()
+			case *rtcp.ReceiverEstimatedMaximumBitrate:
+				d.estimate.Store(uint64(p.Bitrate))
+			case *rtcp.ReceiverReport:
+				d.noteReports(p.Reports)
 			}
 		}
+	}
+}
+
+// requestKeyframe asks for a key frame of the layer the subscriber gets, or
+// the one it waits for.
+func (d *DownTrack) requestKeyframe() {
+	i := d.current.Load()
+	if t := d.target.Load(); t != i {
+		i = t
+	}
+	if i < 0 {
+		d.up.requestKeyframe()
+		return
+	}
+	if l := d.up.layers[i].Load(); l != nil {
+		l.requestKeyframe()
 	}
 }

@@ -10,7 +10,8 @@ import (
 
 // pionLogs routes pion's logs into slog, tagged with pion's scope. pion's
 // errors are mostly about connections already closing, so they are logged
-// at Info; everything below at Debug.
+// at Info; its warnings and information at Debug; its own debug and trace
+// messages not at all.
 type pionLogs struct{ log *slog.Logger }
 
 func (f pionLogs) NewLogger(scope string) logging.LeveledLogger {
@@ -23,20 +24,21 @@ func (l pionLogger) at(level slog.Level, msg string) {
 	l.log.Log(context.Background(), level, msg)
 }
 
+// pion's own trace and debug messages are dropped: they are of use only
+// when debugging pion, and formatting some of them (OnTrack's, which
+// prints a track pion is still filling in) is a data race inside pion.
 func (l pionLogger) Trace(msg string)                  {}
 func (l pionLogger) Tracef(format string, args ...any) {}
-func (l pionLogger) Debug(msg string)                  { l.at(slog.LevelDebug, msg) }
-func (l pionLogger) Debugf(format string, args ...any) {
+func (l pionLogger) Debug(msg string)                  {}
+func (l pionLogger) Debugf(format string, args ...any) {}
+func (l pionLogger) Info(msg string)                   { l.at(slog.LevelDebug, msg) }
+func (l pionLogger) Infof(format string, args ...any) {
 	if l.log.Enabled(context.Background(), slog.LevelDebug) {
 		l.at(slog.LevelDebug, fmt.Sprintf(format, args...))
 	}
 }
-func (l pionLogger) Info(msg string) { l.at(slog.LevelDebug, msg) }
-func (l pionLogger) Infof(format string, args ...any) {
-	l.Debugf(format, args...)
-}
 func (l pionLogger) Warn(msg string)                  { l.at(slog.LevelDebug, msg) }
-func (l pionLogger) Warnf(format string, args ...any) { l.Debugf(format, args...) }
+func (l pionLogger) Warnf(format string, args ...any) { l.Infof(format, args...) }
 func (l pionLogger) Error(msg string)                 { l.at(slog.LevelInfo, msg) }
 func (l pionLogger) Errorf(format string, args ...any) {
 	l.at(slog.LevelInfo, fmt.Sprintf(format, args...))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
@@ -304,17 +305,39 @@ func (p *Peer) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 		p.mu.Unlock()
 		p.log.Warn("ignoring undeclared track", "mid", mid, "kind", remote.Kind().String())
 		return
-	case p.upTracks[mid] != nil:
-		p.mu.Unlock()
+	}
+	// Each simulcast layer arrives as its own remote track on the same
+	// mid; the first creates the UpTrack.
+	up := p.upTracks[mid]
+	isNew := up == nil
+	if isNew {
+		up = newUpTrack(p, source, mid, remote, recv)
+		up.blocked.Store(p.blocked[source])
+		p.upTracks[mid] = up
+	}
+	l := up.addLayer(remote, recv)
+	p.mu.Unlock()
+	if l == nil {
+		p.log.Warn("ignoring track", "mid", mid, "rid", remote.RID())
 		return
 	}
-	up := newUpTrack(p, source, mid, remote, recv)
-	up.blocked.Store(p.blocked[source])
-	p.upTracks[mid] = up
-	p.mu.Unlock()
+	if up.simulcast {
+		p.log.Debug("simulcast layer", "source", source, "rid", l.rid)
+	}
 
-	p.router.publish(up)
-	up.forward()
+	if isNew {
+		p.router.publish(up)
+		if up.simulcast {
+			go up.chooseLayers()
+		}
+	} else {
+		// Subscribers that had no layer yet may want this one.
+		for _, d := range *up.downs.Load() {
+			d.retarget(time.Now().UnixNano())
+		}
+	}
+	l.forward()
+	p.router.unpublish(up)
 }
 
 // subscribe starts sending up to this peer and renegotiates.

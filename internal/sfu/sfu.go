@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/dtls/v3"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
@@ -104,6 +105,9 @@ func New(cfg Config) (*SFU, error) {
 			return nil, fmt.Errorf("UDP port range %d-%d: %w", cfg.UDPPortMin, cfg.UDPPortMax, err)
 		}
 	}
+	// AES-GCM first: cheaper than AES-CM with HMAC-SHA1 on any CPU with
+	// AES instructions, and browsers offer it.
+	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AEAD_AES_256_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
 	se.SetICETimeouts(5*time.Second, 15*time.Second, 2*time.Second)
 
 	s.api = webrtc.NewAPI(
@@ -174,20 +178,37 @@ func registerCodecs(m *webrtc.MediaEngine) error {
 			}
 		}
 	}
+	// Simulcast layers are told apart by their RID (RFC 8852).
+	for _, uri := range []string{sdp.SDESRTPStreamIDURI, sdp.SDESRepairRTPStreamIDURI} {
+		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: uri}, webrtc.RTPCodecTypeVideo); err != nil {
+			return err
+		}
+	}
 	return m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: audioLevelURI}, webrtc.RTPCodecTypeAudio)
 }
 
-// newInterceptors keeps only what forwarding needs: NACK (ask publishers for
-// lost packets, answer subscribers' NACKs from a buffer), RTCP sender and
-// receiver reports, and transport-wide congestion control feedback so that
-// publishers' browsers can estimate their uplink.
+// newInterceptors keeps only what forwarding needs, all of it per
+// publisher track or per RTCP packet rather than per forwarded packet,
+// except the sender reports:
+//
+//   - NACK generator: asks publishers for packets lost on their uplink.
+//     Subscribers' NACKs are answered by the SFU itself from one packet
+//     cache per published layer (see packetCache), not by pion's NACK
+//     responder, which copies every packet once per subscriber.
+//   - RTCP receiver reports to publishers (their browsers adapt to loss)
+//     and sender reports to subscribers (browsers need them to keep audio
+//     and video in sync).
+//   - transport-wide congestion control feedback to publishers, so that
+//     their browsers estimate their uplink and choose simulcast layers.
 func newInterceptors(m *webrtc.MediaEngine, logs logging.LoggerFactory) (*interceptor.Registry, error) {
 	r := &interceptor.Registry{}
-	err := webrtc.ConfigureNackWithOptions(m, r,
-		[]nack.GeneratorOption{nack.WithGeneratorLoggerFactory(logs)}, nack.WithResponderLoggerFactory(logs))
+	generator, err := nack.NewGeneratorInterceptor(nack.WithGeneratorLoggerFactory(logs))
 	if err != nil {
 		return nil, err
 	}
+	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
+	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
+	r.Add(generator)
 	err = webrtc.ConfigureRTCPReportsWithOptions(r,
 		[]report.ReceiverOption{report.WithReceiverLoggerFactory(logs)}, report.WithSenderLoggerFactory(logs))
 	if err != nil {

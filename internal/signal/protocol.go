@@ -102,7 +102,15 @@ type clientMessage struct {
 
 	// candidate
 	Candidate *webrtc.ICECandidateInit `json:"candidate"`
+
+	// video_size (participant and source name the video)
+	Source string `json:"source"`
+	Width  *int   `json:"width"`
+	Height *int   `json:"height"`
 }
+
+// maxVideoSize bounds video_size's width and height (device pixels).
+const maxVideoSize = 16384
 
 type publishedTrack struct {
 	Mid    string `json:"mid"`
@@ -173,6 +181,19 @@ func decodeClientMessage(b []byte) (*clientMessage, error) {
 	case "settings":
 		if m.Settings == nil {
 			return &m, badMessage("A settings message needs settings.")
+		}
+	case "video_size":
+		switch {
+		case m.Participant == "":
+			return &m, badMessage("Say whose video.")
+		case m.Source != string(sfu.SourceCamera) && m.Source != string(sfu.SourceScreen):
+			return &m, badMessage("The source of a video_size is camera or screen.")
+		case m.Width == nil || m.Height == nil:
+			return &m, badMessage("A video_size needs a width and a height.")
+		case *m.Width < 0 || *m.Height < 0 || *m.Width > maxVideoSize || *m.Height > maxVideoSize:
+			return &m, badMessage("A video's width and height are 0 to %d pixels.", maxVideoSize)
+		case (*m.Width == 0) != (*m.Height == 0):
+			return &m, badMessage("A hidden video has width and height 0; a shown one has neither 0.")
 		}
 	case "e2ee_commit":
 		if len(m.Commit) == 0 {
@@ -253,6 +274,9 @@ type welcomeMsg struct {
 	ICEServers   []ICEServer       `json:"iceServers"`
 	Settings     meeting.Settings  `json:"settings"`
 	E2EE         bool              `json:"e2ee"`
+	// Simulcast: the server forwards one of several camera encodings
+	// (rid q, h, f) per subscriber; clients may publish them.
+	Simulcast bool `json:"simulcast"`
 }
 
 type meetingJSON struct {

@@ -25,6 +25,15 @@ func TestDecodeClientMessage(t *testing.T) {
 		{`{"type":"ready","id":7}`, "ready", ""},
 		{`{"type":"ping"}`, "ping", ""},
 		{`{"type":"leave"}`, "leave", ""},
+		{`{"type":"video_size","participant":"p1","source":"camera","width":640,"height":360}`, "video_size", ""},
+		{`{"type":"video_size","participant":"p1","source":"screen","width":0,"height":0}`, "video_size", ""},
+		{`{"type":"video_size","source":"camera","width":640,"height":360}`, "video_size", codeBadMessage},
+		{`{"type":"video_size","participant":"p1","source":"microphone","width":640,"height":360}`, "video_size", codeBadMessage},
+		{`{"type":"video_size","participant":"p1","source":"camera","width":640}`, "video_size", codeBadMessage},
+		{`{"type":"video_size","participant":"p1","source":"camera","width":-1,"height":360}`, "video_size", codeBadMessage},
+		{`{"type":"video_size","participant":"p1","source":"camera","width":16385,"height":360}`, "video_size", codeBadMessage},
+		{`{"type":"video_size","participant":"p1","source":"camera","width":0,"height":360}`, "video_size", codeBadMessage},
+		{`{"type":"video_size","participant":"p1","source":"camera","width":"wide","height":360}`, "", codeBadMessage},
 		{`{"type":"launch_missiles"}`, "launch_missiles", codeUnknownType},
 		{`{}`, "", codeBadMessage},
 		{`{"type":5}`, "", codeBadMessage},
@@ -58,6 +67,7 @@ func FuzzDecodeClientMessage(f *testing.F) {
 	f.Add([]byte(`{"type":"hello","v":1,"meeting":"7k3m-q9xd-2hfa-b8rn","name":"Ada"}`))
 	f.Add([]byte(`{"type":"offer","sdp":"v=0","tracks":[{"mid":"0","source":"camera"}]}`))
 	f.Add([]byte(`{"type":"candidate","candidate":{"candidate":""}}`))
+	f.Add([]byte(`{"type":"video_size","participant":"p1","source":"camera","width":640,"height":360}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := decodeClientMessage(b)
 		if err != nil {
@@ -75,6 +85,10 @@ func FuzzDecodeClientMessage(f *testing.F) {
 		case "candidate":
 			if m.Candidate == nil {
 				t.Fatal("accepted a candidate message without a candidate")
+			}
+		case "video_size":
+			if m.Width == nil || m.Height == nil || *m.Width < 0 || *m.Height < 0 || *m.Width > maxVideoSize || *m.Height > maxVideoSize {
+				t.Fatal("accepted a video_size without a valid size")
 			}
 		}
 	})

@@ -166,6 +166,7 @@ func (r *Room) welcomeLocked(pid meeting.ParticipantID, resumed bool) error {
 		ICEServers:   r.srv.opts.ICEServers,
 		Settings:     r.core.Settings(),
 		E2EE:         r.e2eeOn(),
+		Simulcast:    true,
 	}
 	if w.ICEServers == nil {
 		w.ICEServers = []ICEServer{}

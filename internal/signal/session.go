@@ -173,6 +173,10 @@ func (s *session) handle(m *clientMessage) bool {
 		err = peer.HandleReady()
 	case "candidate":
 		err = peer.AddCandidate(*m.Candidate)
+	case "video_size":
+		// A track that just ended is not an error: the client could not
+		// know yet.
+		peer.SetVideoSize(m.Participant, sfu.Source(m.Source), *m.Width, *m.Height)
 	case "media":
 		err = r.setMedia(by, s, meeting.MediaState{Audio: m.Audio, Video: m.Video, Screen: m.Screen})
 	case "admit":

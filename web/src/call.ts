@@ -47,6 +47,11 @@ export interface CallOptions {
     sender(sender: RTCRtpSender, source: Source, kind: Kind): void;
     receiver(receiver: RTCRtpReceiver, mid: string, kind: Kind): void;
   };
+  /**
+   * Publish the camera as three simulcast encodings (the server said it
+   * takes them: `welcome.simulcast`).
+   */
+  simulcast?: boolean;
   /** For tests: the peer connection to use. */
   peerConnection?: (config: RTCConfiguration) => RTCPeerConnection;
   /** For tests: a stream to name in `streams` of new transceivers. */
@@ -61,6 +66,18 @@ export interface CallOptions {
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * The camera's simulcast encodings (docs/protocol.md, "Simulcast"): a
+ * quarter, half and full size, lowest first. The server forwards one to
+ * each subscriber; the browser drops the upper ones when its uplink is
+ * short.
+ */
+export const SIMULCAST_ENCODINGS: RTCRtpEncodingParameters[] = [
+  { rid: "q", scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  { rid: "h", scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+  { rid: "f", scaleResolutionDownBy: 1, maxBitrate: 1_500_000 },
+];
 
 export interface InboundStats {
   participant: string;
@@ -165,6 +182,7 @@ export class Call {
     if (!t) {
       const stream = this.streamFor(source);
       const init: RTCRtpTransceiverInit = { direction: "sendonly", streams: [stream] };
+      if (source === "camera" && this.opts.simulcast) init.sendEncodings = SIMULCAST_ENCODINGS.map((e) => ({ ...e }));
       const t = this.pc.addTransceiver(track ?? kindOfSource(source), init);
       this.opts.protect?.sender(t.sender, source, kindOfSource(source));
       this.own.set(source, t);

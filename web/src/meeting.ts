@@ -623,7 +623,13 @@ class MeetingScreen implements SessionView {
     for (const [key, state] of list) {
       let tile = this.tiles.get(key);
       if (!tile) {
-        tile = new Tile(state.screen, state.self);
+        const source = state.screen ? "screen" : "camera";
+        const participant = state.participant;
+        tile = new Tile(
+          state.screen,
+          state.self,
+          state.self ? undefined : (width, height) => this.session.videoSize(participant, source, width, height),
+        );
         this.tiles.set(key, tile);
       }
       tile.update(state);

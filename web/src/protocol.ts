@@ -127,9 +127,22 @@ export type ClientMessage =
   | Media
   | HostControl
   | ClientE2EEMessage
+  | VideoSize
   | { type: "ready" }
   | { type: "ping" }
   | { type: "leave" };
+
+/**
+ * The size a received video is drawn at, in device pixels; 0×0 when it is
+ * not shown. The server forwards the simulcast layer that fits.
+ */
+export interface VideoSize {
+  type: "video_size";
+  participant: string;
+  source: "camera" | "screen";
+  width: number;
+  height: number;
+}
 
 // ---- server → client -------------------------------------------------------
 
@@ -147,6 +160,8 @@ export interface Welcome {
   settings: Settings | null;
   /** The meeting is end-to-end encrypted. */
   e2ee: boolean;
+  /** The server takes the camera as simulcast (rid q, h, f). */
+  simulcast: boolean;
 }
 
 /** Put in the waiting room (sent again when the reason changes). */
@@ -402,6 +417,7 @@ function message(o: Obj): ServerMessage | null {
         iceServers: o.iceServers === undefined || o.iceServers === null ? [] : arr(o, "iceServers").map(iceServer),
         settings: o.settings === undefined || o.settings === null ? null : settings(o.settings),
         e2ee: o.e2ee === true,
+        simulcast: o.simulcast === true,
       };
     case "refused":
       return { type, code: str(o, "code"), message: str(o, "message") };

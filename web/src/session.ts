@@ -79,6 +79,8 @@ export class MeetingSession {
   readonly secure: SecureMeeting | null;
   /** The meeting is end-to-end encrypted (from welcome). */
   e2ee = false;
+  /** The server takes a simulcast camera and wants to know how large we show videos. */
+  private simulcast = false;
   private call: Call | null = null;
   private readonly signal: SignalClient;
   private readonly busy = new Set<"mic" | "camera" | "screen">();
@@ -148,6 +150,16 @@ export class MeetingSession {
 
   remoteTracks(): RemoteTrack[] {
     return this.call ? this.call.remoteTracks() : [];
+  }
+
+  /**
+   * Tells the server how large we show a participant's video (device
+   * pixels; 0×0 when not shown), so it forwards the simulcast layer that
+   * fits.
+   */
+  videoSize(participant: string, source: "camera" | "screen", width: number, height: number): void {
+    if (!this.simulcast || !this.call) return;
+    void this.signal.send({ type: "video_size", participant, source, width, height });
   }
 
   stats(): Promise<InboundStats[]> {
@@ -256,6 +268,7 @@ export class MeetingSession {
     this.roster.reset(w.participants);
     this.settings = w.settings;
     this.e2ee = w.e2ee;
+    this.simulcast = w.simulcast;
     this.secure?.welcomed(w.self, w.e2ee);
     const secure = w.e2ee ? this.secure : null;
     // A resumed participant keeps the server's record of a host's mute; a
@@ -273,6 +286,7 @@ export class MeetingSession {
       iceConnected: () => {
         this.iceFailures = 0;
       },
+      simulcast: w.simulcast,
       ...(secure
         ? {
             protect: {

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Call } from "../src/call.js";
+import { Call, type CallOptions } from "../src/call.js";
 import type { ClientMessage, ServerOffer, Track } from "../src/protocol.js";
 
 type Direction = "sendonly" | "recvonly" | "inactive" | "sendrecv" | "stopped";
@@ -17,6 +17,7 @@ class FakeTrack {
 
 class FakeTransceiver {
   mid: string | null = null;
+  sendEncodings: RTCRtpEncodingParameters[] | undefined;
   private dir: Direction;
   readonly sender: { track: FakeTrack | null; replaceTrack(t: FakeTrack | null): Promise<void> };
   readonly receiver: { track: FakeTrack; getStats(): Promise<Map<string, Record<string, unknown>>> };
@@ -76,10 +77,11 @@ class FakePC {
   iceRestarts = 0;
   closed = false;
 
-  addTransceiver(trackOrKind: FakeTrack | string, init: { direction: Direction }): FakeTransceiver {
+  addTransceiver(trackOrKind: FakeTrack | string, init: { direction: Direction; sendEncodings?: RTCRtpEncodingParameters[] }): FakeTransceiver {
     const track = typeof trackOrKind === "string" ? null : trackOrKind;
     const kind = typeof trackOrKind === "string" ? trackOrKind : trackOrKind.kind;
     const t = new FakeTransceiver(this, kind, init.direction, track);
+    t.sendEncodings = init.sendEncodings;
     this.transceivers.push(t);
     this.updateNegotiationNeeded();
     return t;
@@ -184,7 +186,7 @@ async function settle(call: Call): Promise<void> {
   }
 }
 
-function setup(connectTimeoutMs = 0) {
+function setup(connectTimeoutMs = 0, extra: Partial<CallOptions> = {}) {
   const pcs: FakePC[] = [];
   const sent: ClientMessage[] = [];
   let remoteChanges = 0;
@@ -201,6 +203,7 @@ function setup(connectTimeoutMs = 0) {
     },
     stream: () => ({}) as MediaStream,
     connectTimeoutMs,
+    ...extra,
   });
   return { pc: pcs[0]!, pcs, sent, call, remote: () => remoteChanges, iceFailures: () => iceFailures };
 }
@@ -486,4 +489,37 @@ test("ICE that never connects is reported as failed after the timeout, until it 
   await new Promise((r) => setTimeout(r, 40));
   assert.ok(iceFailures() > before, "a lasting disconnection counts as failed");
   call.close();
+});
+
+test("with simulcast the camera is sent as rid q, h and f, and still protected; nothing else is", async () => {
+  const protectedSenders: string[] = [];
+  const { pc, sent, call } = setup(0, {
+    simulcast: true,
+    protect: {
+      sender: (_s, source) => protectedSenders.push(source),
+      receiver: () => {},
+    },
+  });
+  void call.setTrack("microphone", track("audio"));
+  void call.setTrack("camera", track("video"));
+  await settle(call);
+  const [mic, camera] = pc.transceivers;
+  assert.equal(mic!.sendEncodings, undefined);
+  assert.deepEqual(
+    camera!.sendEncodings?.map((e) => [e.rid, e.scaleResolutionDownBy]),
+    [
+      ["q", 4],
+      ["h", 2],
+      ["f", 1],
+    ],
+  );
+  assert.deepEqual(protectedSenders, ["microphone", "camera"]);
+  assert.equal(offers(sent).length, 1);
+});
+
+test("without simulcast the camera has one encoding", async () => {
+  const { pc, call } = setup();
+  void call.setTrack("camera", track("video"));
+  await settle(call);
+  assert.equal(pc.transceivers[0]!.sendEncodings, undefined);
 });

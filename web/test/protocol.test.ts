@@ -47,6 +47,14 @@ test("welcome is parsed with its participants and ICE servers", () => {
   assert.equal("extra" in m, false, "unknown fields are not carried along");
 });
 
+test("welcome says whether the server takes simulcast", () => {
+  const base = { type: "welcome", v: 1, server: "s", meeting: { id: "m" }, self: participant, participants: [], resume: "r", resumed: false };
+  const on = ok({ ...base, simulcast: true });
+  const off = ok(base);
+  assert.equal(on.type === "welcome" && on.simulcast, true);
+  assert.equal(off.type === "welcome" && off.simulcast, false);
+});
+
 test("welcome without iceServers gets an empty list", () => {
   const m = ok({ type: "welcome", v: 1, server: "s", meeting: { id: "m" }, self: participant, participants: [], resume: "r", resumed: true });
   assert.equal(m.type === "welcome" && m.iceServers.length, 0);

@@ -1,6 +1,8 @@
 // One tile of the meeting: a participant's camera (or their initials when it
 // is off), name and microphone state; or a screen share. Video elements are
 // always muted: sound plays through separate audio elements (see audio.ts).
+// A remote tile reports the size it draws its video at (debounced), so that
+// the server forwards the simulcast layer that fits.
 
 import { markTiming } from "../app.js";
 import { hueOf, initials } from "../roster.js";
@@ -20,6 +22,14 @@ export interface TileState {
   connection: string;
 }
 
+/** How long a tile's size must hold still before it is reported. */
+const SIZE_DEBOUNCE_MS = 300;
+/** The largest size the protocol takes (docs/protocol.md, `video_size`). */
+const MAX_VIDEO_SIZE = 16384;
+
+/** Receives a video's drawn size in device pixels; 0×0 when it is not shown. */
+export type SizeReport = (width: number, height: number) => void;
+
 export class Tile {
   readonly root: HTMLDivElement;
   private readonly video: HTMLVideoElement;
@@ -31,10 +41,14 @@ export class Tile {
   private track: MediaStreamTrack | null = null;
   private readonly onTrackChange = () => this.refreshVideo();
   private last: TileState | null = null;
+  private readonly resize: ResizeObserver | null = null;
+  private sizeTimer: ReturnType<typeof setTimeout> | undefined;
+  private sent: { track: MediaStreamTrack; width: number; height: number } | null = null;
 
   constructor(
     screen: boolean,
     private readonly self: boolean,
+    private readonly reportSize?: SizeReport,
   ) {
     this.video = el("video", { class: "tile-video", props: { muted: true, autoplay: true, playsInline: true } });
     this.video.muted = true;
@@ -66,6 +80,10 @@ export class Tile {
       this.status,
       label,
     );
+    if (reportSize && typeof ResizeObserver !== "undefined") {
+      this.resize = new ResizeObserver(() => this.sizeChanged());
+      this.resize.observe(this.video);
+    }
   }
 
   update(s: TileState): void {
@@ -101,6 +119,8 @@ export class Tile {
       this.video.play().catch(() => {
         // Muted video may always play; a failure here means no frames yet.
       });
+      // A new track is a new subscription on the server: tell it the size.
+      this.sizeChanged();
     } else {
       this.video.srcObject = null;
     }
@@ -112,11 +132,35 @@ export class Tile {
     const t = this.track;
     const showing = s !== null && s.videoOn && t !== null && t.readyState === "live" && !t.muted;
     this.root.classList.toggle("video-on", showing);
+    const wasHidden = this.video.hidden;
     this.video.hidden = !showing;
     this.avatar.hidden = showing;
+    if (wasHidden !== this.video.hidden) this.sizeChanged();
+  }
+
+  /** Reports the video's size once it has held still for a moment. */
+  private sizeChanged(): void {
+    if (!this.reportSize) return;
+    clearTimeout(this.sizeTimer);
+    this.sizeTimer = setTimeout(() => this.sendSize(), SIZE_DEBOUNCE_MS);
+  }
+
+  private sendSize(): void {
+    const track = this.track;
+    if (!this.reportSize || !track) return;
+    const ratio = window.devicePixelRatio || 1;
+    let width = Math.min(MAX_VIDEO_SIZE, Math.round(this.video.clientWidth * ratio));
+    let height = Math.min(MAX_VIDEO_SIZE, Math.round(this.video.clientHeight * ratio));
+    if (this.video.hidden || width <= 0 || height <= 0) width = height = 0;
+    const s = this.sent;
+    if (s && s.track === track && s.width === width && s.height === height) return;
+    this.sent = { track, width, height };
+    this.reportSize(width, height);
   }
 
   destroy(): void {
+    clearTimeout(this.sizeTimer);
+    this.resize?.disconnect();
     this.setTrack(null);
     this.root.remove();
   }

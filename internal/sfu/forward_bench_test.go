@@ -1,0 +1,246 @@
+package sfu
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/logging"
+	"github.com/pion/rtp"
+	"github.com/pion/srtp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// The forwarding hot path: one packet from a publisher in, N packets to
+// subscribers out, through UpTrack.route and DownTrack.forward into each
+// subscriber's TrackLocalWriter. Writers:
+//
+//   - discard: a writer that drops the packet, to measure the SFU's own code;
+//   - srtp: the interceptors the SFU registers (sender reports), then pion's
+//     SRTP (AES-128-GCM) into a connection that drops what it is given;
+//   - srtp+nackresponder: the same with pion's NACK responder added (what
+//     the SFU used before it answered NACKs from its own cache);
+//   - srtp-reports: SRTP alone, without the sender-report interceptor, to
+//     show what keeping sender reports costs;
+//   - udp: srtp, then a real UDP send per packet to a socket on loopback
+//     (needs a network: run in a namespace, see the README).
+//
+// ns/pkt is the time per forwarded packet.
+func BenchmarkForward(b *testing.B) {
+	for _, w := range []string{"discard", "srtp", "srtp+nackresponder", "srtp-reports", "udp"} {
+		for _, n := range []int{1, 10, 50, 200} {
+			b.Run(fmt.Sprintf("writer=%s/subscribers=%d", w, n), func(b *testing.B) {
+				benchmarkForward(b, w, n)
+			})
+		}
+	}
+}
+
+func benchmarkForward(b *testing.B, writer string, n int) {
+	up, l := benchUpTrack()
+	if writer == "udp" {
+		pc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			b.Skipf("no loopback network: %v", err)
+		}
+		defer pc.Close()
+		for i := 0; i < n; i++ {
+			c, err := net.DialUDP("udp4", nil, pc.LocalAddr().(*net.UDPAddr))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			attachBench(b, up, i, newSRTPWriter(b, c, uint32(5000+i), false))
+		}
+	} else {
+		for i := 0; i < n; i++ {
+			var w webrtc.TrackLocalWriter
+			switch writer {
+			case "discard":
+				w = &discardWriter{}
+			case "srtp":
+				w = newSRTPWriter(b, &discardConn{closed: make(chan struct{})}, uint32(5000+i), false)
+			case "srtp+nackresponder":
+				w = newSRTPWriter(b, &discardConn{closed: make(chan struct{})}, uint32(5000+i), true)
+			case "srtp-reports":
+				w = newSRTPOnlyWriter(b, &discardConn{closed: make(chan struct{})})
+			}
+			attachBench(b, up, i, w)
+		}
+	}
+
+	raw := benchPacket(1100)
+	now := time.Now().UnixNano()
+	// One packet to start every subscriber, outside the measurement.
+	up.route(l, raw, now)
+	before := up.owner.router.sfu.forwardedPackets.Load()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		binary.BigEndian.PutUint16(raw[2:], uint16(i+1))
+		binary.BigEndian.PutUint32(raw[4:], uint32(i/4)*3000)
+		up.route(l, raw, now+int64(i)*1000)
+	}
+	b.StopTimer()
+	sent := up.owner.router.sfu.forwardedPackets.Load() - before
+	if sent != uint64(b.N*n) {
+		b.Fatalf("forwarded %d packets, want %d", sent, b.N*n)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/pkt")
+}
+
+// benchUpTrack is a published VP8 track with one layer and no network.
+func benchUpTrack() (*UpTrack, *layer) {
+	s := &SFU{}
+	r := &Router{sfu: s}
+	p := &Peer{router: r, participant: "publisher"}
+	up := &UpTrack{
+		owner: p, source: SourceCamera, kind: webrtc.RTPCodecTypeVideo,
+		codec: webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}},
+		done:  make(chan struct{}),
+	}
+	up.downs.Store(&[]*DownTrack{})
+	l := &layer{up: up, ssrc: 1234, cache: newPacketCache(videoCachePackets)}
+	up.layers[0].Store(l)
+	return up, l
+}
+
+func attachBench(b *testing.B, up *UpTrack, i int, w webrtc.TrackLocalWriter) {
+	d := newDownTrack(up, &Peer{participant: fmt.Sprint("subscriber", i)})
+	d.binding.Store(&binding{ssrc: uint32(5000 + i), payloadType: 96, writer: w})
+	if !up.attach(d) {
+		b.Fatal("attach failed")
+	}
+}
+
+// benchPacket is a VP8 delta-frame packet with payload bytes of payload.
+func benchPacket(payload int) []byte {
+	h := rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: 0, Timestamp: 0, SSRC: 1234}
+	raw, _ := (&rtp.Packet{Header: h, Payload: make([]byte, payload)}).Marshal()
+	raw[12] = 0x10 // VP8 descriptor: start of partition 0
+	raw[13] = 0x01 // inter frame
+	return raw
+}
+
+type discardWriter struct{ n atomic.Uint64 }
+
+func (w *discardWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
+	w.n.Add(1)
+	return len(payload), nil
+}
+
+func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+
+// srtpWriter is what pion binds a local track to: the interceptor chain,
+// then an SRTP write stream.
+type srtpWriter struct {
+	rtp interceptor.RTPWriter
+}
+
+func (w *srtpWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
+	return w.rtp.Write(h, payload, nil)
+}
+
+func (w *srtpWriter) Write(b []byte) (int, error) { return len(b), nil }
+
+func newSRTPWriter(b *testing.B, conn net.Conn, ssrc uint32, nackResponder bool) *srtpWriter {
+	ws := newSRTPStream(b, conn)
+	reg := &interceptor.Registry{}
+	sender, err := report.NewSenderInterceptor()
+	if err != nil {
+		b.Fatal(err)
+	}
+	reg.Add(sender)
+	if nackResponder {
+		resp, err := nack.NewResponderInterceptor()
+		if err != nil {
+			b.Fatal(err)
+		}
+		reg.Add(resp)
+	}
+	chain, err := reg.Build("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = chain.Close() })
+	info := &interceptor.StreamInfo{
+		SSRC: ssrc, PayloadType: 96, MimeType: webrtc.MimeTypeVP8, ClockRate: 90000,
+		RTCPFeedback: []interceptor.RTCPFeedback{{Type: "nack"}},
+	}
+	w := chain.BindLocalStream(info, interceptor.RTPWriterFunc(
+		func(h *rtp.Header, payload []byte, _ interceptor.Attributes) (int, error) {
+			return ws.WriteRTP(h, payload)
+		}))
+	return &srtpWriter{rtp: w}
+}
+
+// newSRTPStream opens an AES-128-GCM SRTP write stream over conn.
+func newSRTPStream(b *testing.B, conn net.Conn) *srtp.WriteStreamSRTP {
+	key, salt := make([]byte, 16), make([]byte, 12)
+	sess, err := srtp.NewSessionSRTP(conn, &srtp.Config{
+		Profile:       srtp.ProtectionProfileAeadAes128Gcm,
+		Keys:          srtp.SessionKeys{LocalMasterKey: key, LocalMasterSalt: salt, RemoteMasterKey: key, RemoteMasterSalt: salt},
+		LoggerFactory: quietLogs{},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = sess.Close() })
+	ws, err := sess.OpenWriteStream()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return ws
+}
+
+// srtpOnlyWriter writes straight to SRTP, with no interceptor.
+type srtpOnlyWriter struct{ ws *srtp.WriteStreamSRTP }
+
+func (w srtpOnlyWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
+	return w.ws.WriteRTP(h, payload)
+}
+
+func (w srtpOnlyWriter) Write(b []byte) (int, error) { return len(b), nil }
+
+func newSRTPOnlyWriter(b *testing.B, conn net.Conn) srtpOnlyWriter {
+	return srtpOnlyWriter{ws: newSRTPStream(b, conn)}
+}
+
+// discardConn is a net.Conn that drops writes and blocks reads until
+// closed.
+type discardConn struct {
+	closed chan struct{}
+	once   atomic.Bool
+}
+
+func (c *discardConn) Read([]byte) (int, error) { <-c.closed; return 0, net.ErrClosed }
+func (c *discardConn) Write(b []byte) (int, error) {
+	return len(b), nil
+}
+func (c *discardConn) Close() error {
+	if c.once.CompareAndSwap(false, true) {
+		close(c.closed)
+	}
+	return nil
+}
+func (c *discardConn) LocalAddr() net.Addr              { return &net.UDPAddr{} }
+func (c *discardConn) RemoteAddr() net.Addr             { return &net.UDPAddr{} }
+func (c *discardConn) SetDeadline(time.Time) error      { return nil }
+func (c *discardConn) SetReadDeadline(time.Time) error  { return nil }
+func (c *discardConn) SetWriteDeadline(time.Time) error { return os.ErrNoDeadline }
+
+// quietLogs drops pion's logs: closing a session logs an error.
+type quietLogs struct{}
+
+func (quietLogs) NewLogger(string) logging.LeveledLogger {
+	f := logging.NewDefaultLoggerFactory()
+	f.DefaultLogLevel = logging.LogLevelDisabled
+	return f.NewLogger("")
+}

@@ -1,0 +1,69 @@
+package sfu
+
+// vp8Keyframe reports whether an RTP payload starts a VP8 key frame. It
+// reads only what stays in clear under Kaigi's end-to-end encryption (see
+// docs/security.md): the VP8 payload descriptor (RFC 7741 section 4.2),
+// which the packetizer adds after encryption, and the first byte of the
+// VP8 payload header, whose lowest bit (P) is 0 on key frames.
+func vp8Keyframe(payload []byte) bool {
+	n, start := vp8DescriptorSize(payload)
+	if n == 0 || !start || len(payload) <= n {
+		return false
+	}
+	return payload[n]&0x01 == 0
+}
+
+// vp8Dimensions returns a key frame's width and height, which follow the
+// 3-byte frame tag and 3-byte start code in the clear prefix.
+func vp8Dimensions(payload []byte) (width, height int, ok bool) {
+	n, _ := vp8DescriptorSize(payload)
+	if n == 0 || len(payload) < n+10 {
+		return 0, 0, false
+	}
+	p := payload[n:]
+	if p[3] != 0x9d || p[4] != 0x01 || p[5] != 0x2a {
+		return 0, 0, false
+	}
+	w := int(p[6]) | int(p[7]&0x3f)<<8
+	h := int(p[8]) | int(p[9]&0x3f)<<8
+	return w, h, w > 0 && h > 0
+}
+
+// vp8DescriptorSize parses the payload descriptor and returns its length
+// (0 if malformed) and whether the packet starts partition 0 of a frame.
+func vp8DescriptorSize(p []byte) (n int, start bool) {
+	if len(p) < 1 {
+		return 0, false
+	}
+	x := p[0]&0x80 != 0
+	start = p[0]&0x10 != 0 && p[0]&0x07 == 0 // S set, partition index 0
+	n = 1
+	if !x {
+		return n, start
+	}
+	if len(p) < 2 {
+		return 0, false
+	}
+	ext := p[1]
+	n = 2
+	if ext&0x80 != 0 { // I: picture ID, 7 or 15 bits
+		if len(p) < n+1 {
+			return 0, false
+		}
+		if p[n]&0x80 != 0 {
+			n += 2
+		} else {
+			n++
+		}
+	}
+	if ext&0x40 != 0 { // L: TL0PICIDX
+		n++
+	}
+	if ext&0x30 != 0 { // T or K: TID/Y/KEYIDX
+		n++
+	}
+	if len(p) < n {
+		return 0, false
+	}
+	return n, start
+}
