@@ -2,6 +2,7 @@
 //
 //	kaigi serve [--listen ADDR] [--data DIR] [--config FILE]
 //	kaigi admin create-user --email E --name N [--role admin|member] [--data DIR]
+//	kaigi loadtest [--scenario fanout|meeting|joinstorm] [--n N] [--json] ...
 //	kaigi version
 package main
 
@@ -26,6 +27,7 @@ const usage = `Kaigi: self-hosted, end-to-end encrypted video meetings.
 Usage:
   kaigi serve [flags]         run the server (kaigi serve -h lists the flags)
   kaigi admin create-user ... create an account (the first one is the admin)
+  kaigi loadtest [flags]      measure forwarding with synthetic participants
   kaigi version               print the version
 `
 
@@ -40,6 +42,8 @@ func main() {
 		err = serve(os.Args[2:], os.Stdout, os.Stderr)
 	case "admin":
 		err = admin(os.Args[2:], os.Stdin, os.Stdout, os.Stderr)
+	case "loadtest":
+		err = loadtestCmd(os.Args[2:], os.Stdout, os.Stderr)
 	case "version", "--version", "-v":
 		fmt.Println("kaigi", server.Version)
 	case "help", "-h", "--help":

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/kaigi-meet/kaigi/internal/loadtest"
+)
+
+const loadtestUsage = `Usage:
+  kaigi loadtest [flags]                 run one scenario and report (flags below)
+  kaigi loadtest summarize FILE.json...  a Markdown table of --json results
+
+Without --url it starts its own server (this binary's "serve", fresh data,
+an open meeting) and stops it afterwards. Run it in a network namespace
+(see BENCHMARKS.md) so media stays on a private loopback.
+
+`
+
+// loadtestCmd runs `kaigi loadtest`.
+func loadtestCmd(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "summarize" {
+		if len(args) < 2 {
+			return fmt.Errorf("loadtest summarize: give the JSON result files")
+		}
+		return loadtest.Summarize(stdout, args[1:])
+	}
+	cfg := loadtest.Defaults()
+	fs := flag.NewFlagSet("kaigi loadtest", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, loadtestUsage); fs.PrintDefaults() }
+	fs.StringVar(&cfg.Scenario, "scenario", cfg.Scenario, "`fanout` (1 publisher → N subscribers), meeting (N × N) or joinstorm (N join within 1 s)")
+	fs.IntVar(&cfg.N, "n", cfg.N, "subscribers (fanout, joinstorm) or participants (meeting)")
+	fs.IntVar(&cfg.Bitrate, "bitrate", cfg.Bitrate, "video `bits` per second per publisher")
+	fs.IntVar(&cfg.FPS, "fps", cfg.FPS, "video frames per second")
+	fs.DurationVar(&cfg.KeyframeInterval, "keyframe-interval", cfg.KeyframeInterval, "time between periodic key frames")
+	fs.DurationVar(&cfg.Warmup, "warmup", cfg.Warmup, "time after everyone receives media, before measuring")
+	fs.DurationVar(&cfg.Window, "window", cfg.Window, "how long to measure")
+	fs.DurationVar(&cfg.JoinTimeout, "join-timeout", cfg.JoinTimeout, "how long participants may take to receive their media")
+	fs.StringVar(&cfg.URL, "url", "", "an existing server to load (e.g. http://127.0.0.1:8080); its /metrics must be reachable")
+	fs.StringVar(&cfg.Meeting, "meeting", "", "with --url: the meeting `ID` (no waiting room, joining before the host allowed)")
+	fs.StringVar(&cfg.Passcode, "passcode", "", "with --url: the meeting's passcode")
+	fs.StringVar(&cfg.MetricsURL, "metrics-url", "", "the server's metrics, if not at URL/metrics")
+	fs.IntVar(&cfg.ServerCPU, "server-cpu", cfg.ServerCPU, "pin the server this starts to this CPU (-1: not pinned)")
+	fs.IntVar(&cfg.CPU, "cpu", cfg.CPU, "pin the load generator to this CPU (-1: not pinned)")
+	asJSON := fs.Bool("json", false, "print the result as JSON instead of a table")
+	quiet := fs.Bool("quiet", false, "no progress lines on standard error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("loadtest: unexpected argument %q", fs.Arg(0))
+	}
+	if !*quiet {
+		cfg.Progress = stderr
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := loadtest.Run(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("loadtest: %w", err)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	return res.WriteText(stdout)
+}

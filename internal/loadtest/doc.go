@@ -1,0 +1,16 @@
+// Package loadtest drives a Kaigi server with synthetic participants and
+// measures how well it forwards media: packets forwarded per second and per
+// server CPU-second, loss per subscriber, one-way latency, join time and
+// server memory per participant.
+//
+// Participants are internal/client clients: they speak Kaigi's own
+// signalling protocol and WebRTC (pion), publish generated VP8-like video
+// and Opus-like audio whose first packet of each frame carries its send
+// time, and count what they receive by RTP sequence number without
+// decoding anything. The server is either a child `kaigi serve` process the
+// load test starts (optionally pinned to one CPU, with the generator on
+// another) or an existing server given by URL. Server figures come from its
+// /metrics endpoint (process CPU and RSS, forwarded packets and bytes).
+//
+// `kaigi loadtest` is the command line; BENCHMARKS.md holds the results.
+package loadtest
