@@ -47,6 +47,7 @@ func loadtestCmd(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.Meeting, "meeting", "", "with --url: the meeting `ID` (no waiting room, joining before the host allowed)")
 	fs.StringVar(&cfg.Passcode, "passcode", "", "with --url: the meeting's passcode")
 	fs.StringVar(&cfg.MetricsURL, "metrics-url", "", "the server's metrics, if not at URL/metrics")
+	fs.StringVar(&cfg.Binary, "server-binary", "", "the kaigi `executable` to start as the server (default: this one), to compare builds")
 	fs.IntVar(&cfg.ServerCPU, "server-cpu", cfg.ServerCPU, "pin the server this starts to this CPU (-1: not pinned)")
 	fs.IntVar(&cfg.CPU, "cpu", cfg.CPU, "pin the load generator to this CPU (-1: not pinned)")
 	asJSON := fs.Bool("json", false, "print the result as JSON instead of a table")

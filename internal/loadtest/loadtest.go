@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kaigi-meet/kaigi/internal/client"
+	"golang.org/x/sys/unix"
 )
 
 // The scenarios.
@@ -416,10 +417,12 @@ func (r *run) measure(ctx context.Context, res *Result, baseline serverStats) er
 	if err != nil {
 		return err
 	}
+	genBefore := cpuTime()
 	r.progress("measuring for %v", r.cfg.Window)
 	if err := sleep(ctx, r.cfg.Window); err != nil {
 		return err
 	}
+	genAfter := cpuTime()
 	b, err := scrape(ctx, r.hc, r.metrics)
 	if err != nil {
 		return err
@@ -445,6 +448,7 @@ func (r *run) measure(ctx context.Context, res *Result, baseline serverStats) er
 	res.WindowSeconds = dt
 	res.Server.CPUSeconds = cpu
 	res.Server.Utilisation = cpu / dt
+	res.GeneratorUtilisation = (genAfter - genBefore).Seconds() / dt
 	res.Server.RSSMiB = b.rssBytes / (1 << 20)
 	res.Server.RSSBaselineMiB = baseline.rssBytes / (1 << 20)
 	if res.Participants > 0 {
@@ -490,6 +494,15 @@ func (r *run) progress(format string, args ...any) {
 	if r.cfg.Progress != nil {
 		fmt.Fprintf(r.cfg.Progress, "loadtest: "+format+"\n", args...)
 	}
+}
+
+// cpuTime is the CPU time this process has used, user and system.
+func cpuTime() time.Duration {
+	var ru unix.Rusage
+	if unix.Getrusage(unix.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

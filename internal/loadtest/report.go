@@ -35,6 +35,10 @@ type Result struct {
 		RSSPerParticipantMiB float64 `json:"rssPerParticipantMiB"`
 	} `json:"server"`
 	GeneratorCPUs string `json:"generatorCpus,omitempty"`
+	// GeneratorUtilisation is the load generator's CPU-seconds per second
+	// in the window: near 1 on one CPU means the generator, not the
+	// server, may be what limits the figures.
+	GeneratorUtilisation float64 `json:"generatorUtilisation"`
 
 	Forwarded struct {
 		PacketsPerSecond    float64 `json:"packetsPerSecond"`
@@ -138,6 +142,7 @@ func (r *Result) WriteText(w io.Writer) error {
 	p("forwarded", "%.0f pkt/s, %.1f Mbit/s", r.Forwarded.PacketsPerSecond, r.Forwarded.Mbps)
 	p("server CPU", "%.3f CPU-s/s (CPUs %s)", r.Server.Utilisation, orAll(r.Server.CPUs))
 	p("pkt per server CPU-s", "%.0f", r.Forwarded.PacketsPerCPUSecond)
+	p("generator CPU", "%.3f CPU-s/s (CPUs %s)", r.GeneratorUtilisation, orAll(r.GeneratorCPUs))
 	p("received", "%.0f pkt/s on %d tracks", r.Received.PacketsPerSecond, r.Received.Tracks)
 	p("loss", "%.3f %% (%d of %d), worst track %.3f %%", r.Received.LossPercent, r.Received.Lost,
 		r.Received.Expected, r.Received.WorstTrackLossPercent)
@@ -189,8 +194,8 @@ func Summarize(w io.Writer, files []string) error {
 		return fmt.Errorf("no results in %s", strings.Join(files, ", "))
 	}
 	sort.SliceStable(order, func(i, j int) bool { return lessScenario(groups[order[i]][0], groups[order[j]][0]) })
-	fmt.Fprintln(w, "| scenario | runs | video | forwarded pkt/s | pkt per server CPU-s | server CPU | loss % (worst track) | latency p50 / p99 ms | join → media p50 / p99 ms | join → key frame p50 / p99 ms | joins failed | RSS MiB per participant |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| scenario | runs | video | forwarded pkt/s | pkt per server CPU-s | server CPU | generator CPU | loss % (worst track) | latency p50 / p99 ms | join → media p50 / p99 ms | join → key frame p50 / p99 ms | joins failed | RSS MiB per participant |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, k := range order {
 		rs := groups[k]
 		m := func(f func(*Result) float64, format string) string { return spread(rs, f, format) }
@@ -198,11 +203,12 @@ func Summarize(w io.Writer, files []string) error {
 		for _, r := range rs {
 			failed += r.Joins.Failed
 		}
-		fmt.Fprintf(w, "| %s | %d | %.1f Mbit/s | %s | %s | %s | %s (%s) | %s / %s | %s / %s | %s / %s | %d | %s |\n",
+		fmt.Fprintf(w, "| %s | %d | %.1f Mbit/s | %s | %s | %s | %s | %s (%s) | %s / %s | %s / %s | %s / %s | %d | %s |\n",
 			k, len(rs), float64(rs[0].VideoBitrate)/1e6,
 			m(func(r *Result) float64 { return r.Forwarded.PacketsPerSecond }, "%.0f"),
 			m(func(r *Result) float64 { return r.Forwarded.PacketsPerCPUSecond }, "%.0f"),
 			m(func(r *Result) float64 { return r.Server.Utilisation }, "%.2f"),
+			m(func(r *Result) float64 { return r.GeneratorUtilisation }, "%.2f"),
 			m(func(r *Result) float64 { return r.Received.LossPercent }, "%.3f"),
 			m(func(r *Result) float64 { return r.Received.WorstTrackLossPercent }, "%.2f"),
 			m(func(r *Result) float64 { return r.LatencyMs.P50 }, "%.2f"),

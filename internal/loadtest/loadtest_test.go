@@ -1,0 +1,137 @@
+package loadtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kaigi-meet/kaigi/internal/servertest"
+)
+
+// TestSmoke is the CI-sized benchmark: each scenario at a tiny size
+// against an in-process server. It asserts correctness only (everyone
+// joins and receives everything, nothing lost on loopback, the server's
+// counters agree with the subscribers'), never a speed: the server and
+// the generator share this process, so CPU figures mean nothing here.
+func TestSmoke(t *testing.T) {
+	srv := servertest.Start(t, servertest.Options{})
+	for _, tc := range []struct {
+		scenario string
+		n        int
+		tracks   int // received tracks
+	}{
+		{FanOut, 3, 3 * 2},
+		{Meeting, 3, 3 * 2 * 2},
+		{JoinStorm, 4, (4 + 1) * 2}, // and the storm's first subscriber
+	} {
+		t.Run(tc.scenario, func(t *testing.T) {
+			cfg := Defaults()
+			cfg.Scenario, cfg.N = tc.scenario, tc.n
+			cfg.Bitrate = 300_000
+			cfg.Warmup, cfg.Window, cfg.JoinTimeout = 300*time.Millisecond, 1500*time.Millisecond, 30*time.Second
+			cfg.URL, cfg.Meeting = srv.URL, srv.NewMeeting(t)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			res, err := Run(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			res.WriteText(&out)
+			t.Logf("\n%s", out.String())
+			if res.Joins.Failed != 0 || res.Joins.OK != tc.n {
+				t.Errorf("joins: %d ok, %d failed (%s), want %d ok", res.Joins.OK, res.Joins.Failed, res.Joins.FirstError, tc.n)
+			}
+			if res.Received.Tracks != tc.tracks {
+				t.Errorf("%d tracks received, want %d", res.Received.Tracks, tc.tracks)
+			}
+			if res.Received.Expected == 0 || res.Received.Lost != 0 {
+				t.Errorf("lost %d of %d packets on loopback", res.Received.Lost, res.Received.Expected)
+			}
+			// The server counts what it sends, the subscribers what
+			// arrives: over the same window they agree within a margin
+			// for packets in flight at its edges.
+			if f, r := res.Forwarded.PacketsPerSecond, res.Received.PacketsPerSecond; r < 0.8*f || r > 1.2*f {
+				t.Errorf("server forwarded %.0f pkt/s, subscribers received %.0f", f, r)
+			}
+			if res.LatencyMs.N == 0 || res.Joins.ToKeyframeMs.N != tc.n {
+				t.Errorf("latency samples %d, key frame join times %d", res.LatencyMs.N, res.Joins.ToKeyframeMs.N)
+			}
+		})
+	}
+}
+
+// TestSummarize: results from several runs become one row per scenario
+// with the median and the range, fan-outs first by size.
+func TestSummarize(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, rs ...*Result) string {
+		var b bytes.Buffer
+		for _, r := range rs {
+			json.NewEncoder(&b).Encode(r)
+		}
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, b.Bytes(), 0o600)
+		return p
+	}
+	res := func(scenario string, n int, pps float64) *Result {
+		r := &Result{Scenario: scenario, N: n, VideoBitrate: 1_500_000}
+		r.Forwarded.PacketsPerCPUSecond = pps
+		return r
+	}
+	var out bytes.Buffer
+	err := Summarize(&out, []string{
+		write("a.json", res(Meeting, 10, 5), res(FanOut, 200, 100)),
+		write("b.json", res(FanOut, 200, 300), res(FanOut, 10, 7)),
+		write("c.json", res(FanOut, 200, 200)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("want a header, a rule and three rows:\n%s", out.String())
+	}
+	for i, want := range []string{"| fan-out 1→10 | 1 |", "| fan-out 1→200 | 3 |", "| meeting 10×10 | 1 |"} {
+		if !strings.HasPrefix(lines[2+i], want) {
+			t.Errorf("row %d = %q, want it to start %q", i, lines[2+i], want)
+		}
+	}
+	if !strings.Contains(lines[3], "| 200 [100–300] |") {
+		t.Errorf("fan-out 1→200 row lacks the median and range of 100, 200, 300: %q", lines[3])
+	}
+	if err := Summarize(&out, []string{write("empty.json")}); err == nil {
+		t.Error("no results summarised without an error")
+	}
+}
+
+// TestConfigRefusesNonsense: every bad setting is named before anything
+// starts.
+func TestConfigRefusesNonsense(t *testing.T) {
+	for _, tc := range []struct {
+		change func(*Config)
+		want   string
+	}{
+		{func(c *Config) { c.Scenario = "stampede" }, "scenario"},
+		{func(c *Config) { c.N = 0 }, "n:"},
+		{func(c *Config) { c.Scenario, c.N = Meeting, 1 }, "at least 2"},
+		{func(c *Config) { c.Bitrate = 5 }, "bitrate"},
+		{func(c *Config) { c.FPS = 0 }, "fps"},
+		{func(c *Config) { c.KeyframeInterval = time.Millisecond }, "keyframe"},
+		{func(c *Config) { c.Window = 0 }, "window"},
+		{func(c *Config) { c.URL = "http://127.0.0.1:1" }, "meeting"},
+		{func(c *Config) { c.Meeting = "abc" }, "server URL"},
+	} {
+		cfg := Defaults()
+		tc.change(&cfg)
+		_, err := Run(context.Background(), cfg)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Run = %v, want an error about %q", err, tc.want)
+		}
+	}
+}
