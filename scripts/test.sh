@@ -39,23 +39,5 @@ go vet ./...
 go test -count=1 -run '^$' ./... >/dev/null
 
 step "go: all tests, in a private network namespace"
-# Everything after this line runs in a namespace of its own: loopback, plus
-# one veth interface that exists only inside it (198.18.0.1, a benchmarking
-# range). Browsers without camera permission hide their addresses behind
-# mDNS names and then gather no loopback candidates; the veth gives them an
-# ordinary interface, as a real machine has.
-isolated='ip link set lo up &&
-	ip link add v0 type veth peer name v1 &&
-	ip addr add 198.18.0.1/24 dev v0 &&
-	ip link set v0 up && ip link set v1 up &&
-	ip route add default via 198.18.0.2 &&
-	exec "$@"'
-if [ "$(id -u)" = 0 ] && unshare -n true 2>/dev/null; then
-	set -- unshare -n sh -c "$isolated" sh
-elif unshare -rn true 2>/dev/null; then
-	set -- unshare -rn sh -c "$isolated" sh
-else
-	echo "warning: cannot make a network namespace here; tests use plain loopback"
-	set --
-fi
-"$@" go test -count=1 -timeout 30m ${KAIGI_TEST_FLAGS:-} ./...
+# Everything from here runs in a namespace of its own (scripts/isolated.sh).
+scripts/isolated.sh go test -count=1 -timeout 30m ${KAIGI_TEST_FLAGS:-} ./...
