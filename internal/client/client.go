@@ -120,21 +120,31 @@ var (
 // never uses mDNS.
 func DefaultAPI() *webrtc.API {
 	defaultAPIOnce.Do(func() {
-		m := &webrtc.MediaEngine{}
-		if err := m.RegisterDefaultCodecs(); err != nil {
+		var err error
+		if defaultAPI, err = NewAPI(webrtc.RegisterDefaultInterceptors); err != nil {
 			panic(err)
 		}
-		r := &interceptor.Registry{}
-		if err := webrtc.RegisterDefaultInterceptors(m, r); err != nil {
-			panic(err)
-		}
-		var se webrtc.SettingEngine
-		se.SetIncludeLoopbackCandidate(true)
-		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-		defaultAPI = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(r), webrtc.WithSettingEngine(se))
 	})
 	return defaultAPI
+}
+
+// NewAPI is DefaultAPI's networking with the given interceptors (pion's
+// defaults include statistics and congestion-control feedback a load
+// generator does without).
+func NewAPI(interceptors func(*webrtc.MediaEngine, *interceptor.Registry) error) (*webrtc.API, error) {
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		return nil, err
+	}
+	r := &interceptor.Registry{}
+	if err := interceptors(m, r); err != nil {
+		return nil, err
+	}
+	var se webrtc.SettingEngine
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(r), webrtc.WithSettingEngine(se)), nil
 }
 
 // Join connects, says hello and returns once welcomed. The returned client

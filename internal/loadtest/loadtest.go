@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/kaigi-meet/kaigi/internal/client"
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
 	"golang.org/x/sys/unix"
 )
 
@@ -114,6 +116,7 @@ type run struct {
 	log     *slog.Logger
 	hc      *http.Client
 	spread  bool // give each participant its own loopback address
+	api     *webrtc.API
 
 	// pumps ends the synthetic media when the run ends.
 	pumps     context.Context
@@ -214,6 +217,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		ip := net.ParseIP(u.Hostname())
 		r.spread = (ip != nil && ip.IsLoopback()) || u.Hostname() == "localhost"
 	}
+	var err error
+	if r.api, err = client.NewAPI(lightInterceptors); err != nil {
+		return nil, err
+	}
 	r.pumps, r.stopPumps = context.WithCancel(ctx)
 	defer r.leaveAll()
 	baseline, err := scrape(ctx, r.hc, r.metrics)
@@ -227,6 +234,19 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+// lightInterceptors are what a browser's media path needs of the server's
+// behaviour and nothing more: NACKs both ways (repair) and RTCP sender and
+// receiver reports (the server's layer choice reads loss from them). pion's
+// statistics and congestion-control feedback would double the generator's
+// CPU per packet, and the generator must be lighter than the server it
+// measures.
+func lightInterceptors(m *webrtc.MediaEngine, r *interceptor.Registry) error {
+	if err := webrtc.ConfigureNack(m, r); err != nil {
+		return err
+	}
+	return webrtc.ConfigureRTCPReports(r)
 }
 
 // load brings the participants in for the scenario and waits until each
@@ -330,7 +350,7 @@ func (r *run) join(ctx context.Context, publish bool, want int) *participant {
 	r.people = append(r.people, p)
 	r.mu.Unlock()
 	opts := client.Options{BaseURL: r.base, Meeting: r.meeting, Passcode: r.cfg.Passcode,
-		Name: fmt.Sprintf("load %d", p.index), Logger: r.log,
+		Name: fmt.Sprintf("load %d", p.index), Logger: r.log, API: r.api,
 		Observe: func(rt *client.RemoteTrack) func([]byte) {
 			ts := &trackStats{video: rt.Kind == "video"}
 			p.mu.Lock()
