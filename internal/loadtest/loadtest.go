@@ -424,8 +424,16 @@ func (r *run) measure(ctx context.Context, res *Result, baseline serverStats) er
 	}
 	r.mu.Lock()
 	var tracks []*trackStats
+	var owner []int // index into subscribers, per track
+	var subscribers []*participant
 	for _, p := range r.people {
-		tracks = append(tracks, p.allTracks()...)
+		if ts := p.allTracks(); len(ts) > 0 {
+			for _, t := range ts {
+				tracks = append(tracks, t)
+				owner = append(owner, len(subscribers))
+			}
+			subscribers = append(subscribers, p)
+		}
 	}
 	r.mu.Unlock()
 	before := make([]counts, len(tracks))
@@ -450,12 +458,15 @@ func (r *run) measure(ctx context.Context, res *Result, baseline serverStats) er
 	var lat []time.Duration
 	var expected, received int64
 	var losses []float64
+	perSub := make([]counts, len(subscribers))
 	for i, t := range tracks {
 		t.recording(false)
 		after := t.snapshot()
 		e, u := after.expected-before[i].expected, after.unique-before[i].unique
 		expected += e
 		received += u
+		perSub[owner[i]].expected += e
+		perSub[owner[i]].unique += u
 		if e > 0 {
 			losses = append(losses, 100*float64(e-u)/float64(e))
 		}
@@ -485,6 +496,13 @@ func (r *run) measure(ctx context.Context, res *Result, baseline serverStats) er
 	res.Received.Lost = expected - received
 	if expected > 0 {
 		res.Received.LossPercent = 100 * float64(expected-received) / float64(expected)
+	}
+	for _, c := range perSub {
+		loss := 0.0
+		if c.expected > 0 {
+			loss = 100 * float64(c.expected-c.unique) / float64(c.expected)
+		}
+		res.Received.SubscriberLossPercent = append(res.Received.SubscriberLossPercent, loss)
 	}
 	sort.Float64s(losses)
 	if len(losses) > 0 {

@@ -24,10 +24,11 @@ func TestSmoke(t *testing.T) {
 		scenario string
 		n        int
 		tracks   int // received tracks
+		subs     int // participants receiving
 	}{
-		{FanOut, 3, 3 * 2},
-		{Meeting, 3, 3 * 2 * 2},
-		{JoinStorm, 4, (4 + 1) * 2}, // and the storm's first subscriber
+		{FanOut, 3, 3 * 2, 3},
+		{Meeting, 3, 3 * 2 * 2, 3},
+		{JoinStorm, 4, (4 + 1) * 2, 5}, // and the storm's first subscriber
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
 			cfg := Defaults()
@@ -49,6 +50,9 @@ func TestSmoke(t *testing.T) {
 			}
 			if res.Received.Tracks != tc.tracks {
 				t.Errorf("%d tracks received, want %d", res.Received.Tracks, tc.tracks)
+			}
+			if len(res.Received.SubscriberLossPercent) != tc.subs {
+				t.Errorf("loss reported for %d subscribers, want %d", len(res.Received.SubscriberLossPercent), tc.subs)
 			}
 			if res.Received.Expected == 0 || res.Received.Lost != 0 {
 				t.Errorf("lost %d of %d packets on loopback", res.Received.Lost, res.Received.Expected)

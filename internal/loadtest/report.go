@@ -53,6 +53,9 @@ type Result struct {
 		Lost                  int64   `json:"lost"`
 		LossPercent           float64 `json:"lossPercent"`
 		WorstTrackLossPercent float64 `json:"worstTrackLossPercent"`
+		// SubscriberLossPercent is each receiving participant's loss over
+		// all its tracks, in the order they joined.
+		SubscriberLossPercent []float64 `json:"subscriberLossPercent"`
 	} `json:"received"` // as the subscribers count them, by sequence number
 
 	LatencyMs Dist `json:"latencyMs"` // one-way, send to receive, first packet of each frame

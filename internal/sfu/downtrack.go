@@ -114,7 +114,13 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 			}
 		}
 		d.binding.Store(b)
-		d.up.requestKeyframe()
+		// Before the transport is up a key frame could not be delivered;
+		// the peer asks for one when it comes up (Peer.requestKeyframes),
+		// and asking now would only push that request back by the
+		// throttling interval.
+		if d.peer.connected.Load() {
+			d.up.requestKeyframe()
+		}
 		return c, nil
 	}
 	return webrtc.RTPCodecParameters{}, errNoCodec
@@ -139,7 +145,7 @@ func (d *DownTrack) forward(p *inPacket) int {
 		if p.layer != int(d.target.Load()) || (d.up.simulcast && !p.keyframe) {
 			return 0
 		}
-		if d.binding.Load() == nil {
+		if d.binding.Load() == nil || !d.peer.connected.Load() {
 			return 0
 		}
 		d.switchTo(p)

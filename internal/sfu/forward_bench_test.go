@@ -113,7 +113,7 @@ func benchUpTrack() (*UpTrack, *layer) {
 }
 
 func attachBench(b *testing.B, up *UpTrack, i int, w webrtc.TrackLocalWriter) {
-	d := newDownTrack(up, &Peer{participant: fmt.Sprint("subscriber", i)})
+	d := newDownTrack(up, connectedPeer(fmt.Sprint("subscriber", i)))
 	d.binding.Store(&binding{ssrc: uint32(5000 + i), payloadType: 96, writer: w})
 	if !up.attach(d) {
 		b.Fatal("attach failed")

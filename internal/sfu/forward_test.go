@@ -13,7 +13,7 @@ import (
 func TestRouteDoesNotAllocate(t *testing.T) {
 	up, l := benchUpTrack()
 	for i := 0; i < 10; i++ {
-		d := newDownTrack(up, &Peer{})
+		d := newDownTrack(up, connectedPeer(""))
 		d.binding.Store(&binding{ssrc: uint32(i + 1), payloadType: 96, writer: &discardWriter{}})
 		up.attach(d)
 	}
@@ -81,7 +81,7 @@ func simulcastTrack(t *testing.T) (*UpTrack, []*layer, *DownTrack, *recorder) {
 		up.layers[i].Store(l)
 		layers = append(layers, l)
 	}
-	d := newDownTrack(up, &Peer{})
+	d := newDownTrack(up, connectedPeer(""))
 	rec := &recorder{}
 	d.binding.Store(&binding{ssrc: 9, payloadType: 100, writer: rec})
 	up.attach(d)
@@ -205,7 +205,7 @@ func TestAudioStartsAtOnce(t *testing.T) {
 	up, l := benchUpTrack()
 	up.kind = webrtc.RTPCodecTypeAudio
 	l.cache = nil
-	d := newDownTrack(up, &Peer{})
+	d := newDownTrack(up, connectedPeer(""))
 	rec := &recorder{}
 	d.binding.Store(&binding{ssrc: 3, payloadType: 111, writer: rec})
 	up.attach(d)
@@ -303,4 +303,34 @@ func TestKeyframeRequestsThrottled(t *testing.T) {
 		t.Errorf("%d more PLIs for one storm", n)
 	}
 	up.close() // ends the throttle
+}
+
+// connectedPeer is a subscriber whose transport is up, so its DownTracks
+// start forwarding.
+func connectedPeer(participant string) *Peer {
+	p := &Peer{participant: participant}
+	p.connected.Store(true)
+	return p
+}
+
+// TestNothingStartsBeforeTheTransportIsUp: pion drops what is written to
+// a track before DTLS completes, so a DownTrack must not start its stream
+// (take a key frame as its first packet) until then; the first key frame
+// after the transport comes up starts it.
+func TestNothingStartsBeforeTheTransportIsUp(t *testing.T) {
+	up, layers, d, rec := simulcastTrack(t)
+	d.peer = &Peer{}
+	d.target.Store(0)
+	up.route(layers[0], vp8Packet(0, 1, 3000, true), 1)
+	up.route(layers[0], vp8Packet(0, 2, 6000, false), 2)
+	if len(rec.pkts) != 0 || d.current.Load() != -1 {
+		t.Fatalf("forwarded %d packets (layer %d) before the transport was up", len(rec.pkts), d.current.Load())
+	}
+	d.peer.connected.Store(true)
+	up.route(layers[0], vp8Packet(0, 3, 9000, false), 3) // a delta: still nothing
+	up.route(layers[0], vp8Packet(0, 4, 12000, true), 4)
+	up.route(layers[0], vp8Packet(0, 5, 15000, false), 5)
+	if len(rec.pkts) != 2 || rec.pkts[0].Payload[1]&1 != 0 {
+		t.Fatalf("forwarded %d packets after the transport came up, want 2 starting with the key frame", len(rec.pkts))
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/sdp/v3"
@@ -53,6 +54,12 @@ type Peer struct {
 	needOffer bool
 	askedTurn bool
 	closed    bool
+
+	// connected is set once the transport (ICE and DTLS) first comes up.
+	// Until then pion drops what is written to the peer's tracks, so no
+	// DownTrack starts its stream: a key frame forwarded into the void
+	// would leave the subscriber with deltas it cannot decode.
+	connected atomic.Bool
 }
 
 func newPeer(r *Router, participant string, pc *webrtc.PeerConnection, sig Signaller) *Peer {
@@ -78,6 +85,7 @@ func newPeer(r *Router, participant string, pc *webrtc.PeerConnection, sig Signa
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		p.log.Debug("peer connection state", "state", s.String())
 		if s == webrtc.PeerConnectionStateConnected {
+			p.connected.Store(true)
 			go p.requestKeyframes()
 		}
 	})
