@@ -107,7 +107,7 @@ func benchUpTrack() (*UpTrack, *layer) {
 		done:  make(chan struct{}),
 	}
 	up.downs.Store(&[]*DownTrack{})
-	l := &layer{up: up, ssrc: 1234, cache: newPacketCache(videoCachePackets)}
+	l := &layer{up: up, ssrc: 1234, cache: newPacketCache(videoCachePackets), batch: &frameBatch{}}
 	up.layers[0].Store(l)
 	return up, l
 }

@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"encoding/binary"
+	"slices"
 	"testing"
 	"time"
 
@@ -77,7 +78,7 @@ func simulcastTrack(t *testing.T) (*UpTrack, []*layer, *DownTrack, *recorder) {
 	up.simulcast = true
 	var layers []*layer
 	for i := 0; i < maxLayers; i++ {
-		l := &layer{up: up, index: i, ssrc: uint32(100 + i), cache: newPacketCache(64)}
+		l := &layer{up: up, index: i, ssrc: uint32(100 + i), cache: newPacketCache(64), batch: &frameBatch{}}
 		up.layers[i].Store(l)
 		layers = append(layers, l)
 	}
@@ -204,7 +205,7 @@ func TestRetransmitFromCache(t *testing.T) {
 func TestAudioStartsAtOnce(t *testing.T) {
 	up, l := benchUpTrack()
 	up.kind = webrtc.RTPCodecTypeAudio
-	l.cache = nil
+	l.cache, l.batch = nil, nil
 	d := newDownTrack(up, connectedPeer(""))
 	rec := &recorder{}
 	d.binding.Store(&binding{ssrc: 3, payloadType: 111, writer: rec})
@@ -332,5 +333,60 @@ func TestNothingStartsBeforeTheTransportIsUp(t *testing.T) {
 	up.route(layers[0], vp8Packet(0, 5, 15000, false), 5)
 	if len(rec.pkts) != 2 || rec.pkts[0].Payload[1]&1 != 0 {
 		t.Fatalf("forwarded %d packets after the transport came up, want 2 starting with the key frame", len(rec.pkts))
+	}
+}
+
+// TestFrameBatching: a video frame's packets go to each subscriber
+// together once its marker arrives, in parts of at most batchPackets; a
+// new frame sends what is left of one whose marker was lost; packets late
+// for a frame already sent (retransmissions) go at once, alone.
+func TestFrameBatching(t *testing.T) {
+	up, layers, d, rec := simulcastTrack(t)
+	d.target.Store(0)
+	l := layers[0]
+	pkt := func(seq uint16, ts uint32, key, marker bool) []byte {
+		p := []byte{0x10, 0x01, 0, byte(seq >> 8), byte(seq)}
+		if key {
+			p[1] = 0
+		}
+		raw, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: seq, Timestamp: ts, SSRC: 100, Marker: marker}, Payload: p}).Marshal()
+		return raw
+	}
+	seqs := func() []uint16 {
+		var s []uint16
+		for _, p := range rec.pkts {
+			s = append(s, uint16(p.Payload[3])<<8|uint16(p.Payload[4]))
+		}
+		return s
+	}
+	expect := func(step string, want ...uint16) {
+		t.Helper()
+		if got := seqs(); !slices.Equal(got, want) {
+			t.Fatalf("%s: forwarded %v, want %v", step, got, want)
+		}
+	}
+	up.route(l, pkt(1, 3000, true, false), 1)
+	up.route(l, pkt(2, 3000, false, false), 2)
+	expect("frame in progress")
+	up.route(l, pkt(3, 3000, false, true), 3)
+	expect("marker", 1, 2, 3)
+	up.route(l, pkt(2, 3000, false, false), 4) // a late duplicate of the sent frame
+	expect("late for a sent frame", 1, 2, 3, 2)
+	up.route(l, pkt(4, 6000, false, false), 5) // its marker (5) is lost
+	up.route(l, pkt(6, 9000, false, false), 6)
+	expect("new frame flushes the last", 1, 2, 3, 2, 4)
+	up.route(l, pkt(5, 6000, false, true), 7) // 5 retransmitted
+	expect("retransmission at once", 1, 2, 3, 2, 4, 5)
+	for i := uint16(0); i < batchPackets+2; i++ {
+		up.route(l, pkt(7+i, 9000, false, i == batchPackets+1), 8)
+	}
+	got := seqs()
+	if len(got) != 6+1+batchPackets+2 || got[6] != 6 || got[len(got)-1] != 7+batchPackets+1 {
+		t.Fatalf("a large frame: forwarded %v", got)
+	}
+	up.blocked.Store(true)
+	up.route(l, pkt(100, 12000, false, true), 9)
+	if len(rec.pkts) != len(got) {
+		t.Fatal("forwarded a frame of a blocked track")
 	}
 }

@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"encoding/binary"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -100,6 +101,13 @@ type layer struct {
 	ssrc   uint32
 	cache  *packetCache // nil for audio; used under up.fanout
 
+	// batch holds the packets of the video frame being received (one
+	// timestamp), forwarded together when its last packet (the marker)
+	// arrives, so that each subscriber's state, from its DownTrack down to
+	// its socket, is touched once a frame rather than once a packet. Used
+	// under up.fanout; nil for audio.
+	batch *frameBatch
+
 	// Measured by the forwarding goroutine, read by the layer chooser.
 	lastPacket atomic.Int64 // unix nanoseconds
 	bytes      atomic.Uint64
@@ -148,6 +156,7 @@ func (u *UpTrack) addLayer(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver)
 	l := &layer{up: u, index: i, rid: remote.RID(), remote: remote, recv: recv, ssrc: uint32(remote.SSRC())}
 	if u.kind == webrtc.RTPCodecTypeVideo {
 		l.cache = newPacketCache(videoCachePackets)
+		l.batch = &frameBatch{}
 	}
 	if !u.layers[i].CompareAndSwap(nil, l) {
 		return nil
@@ -203,31 +212,75 @@ type inPacket struct {
 	at         int64 // arrival, unix nanoseconds
 }
 
+// batchPackets bounds a frame batch: a larger frame goes out in parts, so
+// that a subscriber is never sent more than this many packets back to back
+// (about 10 KB), a burst of the order a browser's own pacer sends.
+const batchPackets = 8
+
+// maxLateTicks is how far behind the current frame a packet may be (5 s of
+// a 90 kHz clock) and still count as late rather than as a timestamp jump.
+const maxLateTicks = 5 * 90000
+
+// frameBatch is the part of a video frame received so far.
+type frameBatch struct {
+	n        int
+	ts       uint32 // the frame's timestamp
+	started  bool   // ts is set
+	complete bool   // the frame's marker has been sent
+	pkts     [batchPackets]inPacket
+	hdrs     [batchPackets]rtp.Header
+	bufs     [batchPackets][cacheSlotSize]byte
+}
+
 // route is the hot path: one packet from a publisher, written to every
-// subscriber of its layer. It must not allocate.
+// subscriber of its layer; video waits for the rest of its frame (see
+// layer.batch). It must not allocate.
 func (u *UpTrack) route(l *layer, raw []byte, now int64) {
 	u.fanout.Lock()
-	hlen, err := u.in.Unmarshal(raw)
+	defer u.fanout.Unlock()
+	l.lastPacket.Store(now)
+	l.bytes.Add(uint64(len(raw)))
+	l.packets.Add(1)
+	hdr, buf := &u.in, raw
+	b := l.batch
+	if b != nil {
+		if len(raw) < 12 || len(raw) > cacheSlotSize {
+			return
+		}
+		ts := binary.BigEndian.Uint32(raw[4:])
+		// A retransmission, or a packet late for a frame already sent,
+		// goes out at once, alone; a packet of a new frame sends what is
+		// left of the last (whose marker was lost).
+		if age := int32(b.ts - ts); b.started && ((age > 0 && age < maxLateTicks) || (age == 0 && b.complete)) {
+			b = nil
+		} else {
+			if b.n == batchPackets || (b.n > 0 && ts != b.ts) {
+				u.flush(l)
+			}
+			buf = b.bufs[b.n][:len(raw)]
+			copy(buf, raw)
+			hdr = &b.hdrs[b.n]
+		}
+	}
+	hlen, err := hdr.Unmarshal(buf)
 	if err != nil {
-		u.fanout.Unlock()
 		return
 	}
-	end := len(raw)
+	end := len(buf)
 	var pad byte
-	if u.in.Padding {
-		pad = raw[end-1]
+	if hdr.Padding {
+		pad = buf[end-1]
 		if pad == 0 || int(pad) > end-hlen {
-			u.fanout.Unlock()
 			return
 		}
 		end -= int(pad)
 	}
-	p := inPacket{hdr: &u.in, payload: raw[hlen:end], padding: pad, layer: l.index, at: now}
-	l.lastPacket.Store(now)
-	l.bytes.Add(uint64(len(raw)))
-	l.packets.Add(1)
+	p := inPacket{hdr: hdr, payload: buf[hlen:end], padding: pad, layer: l.index, at: now}
+	if u.audioLevelID != 0 {
+		p.audioLevel = hdr.GetExtension(u.audioLevelID)
+	}
 	if l.cache != nil {
-		l.cache.store(u.in.SequenceNumber, raw)
+		l.cache.store(hdr.SequenceNumber, buf)
 		p.keyframe = vp8Keyframe(p.payload)
 		if p.keyframe {
 			if w, h, ok := vp8Dimensions(p.payload); ok {
@@ -236,21 +289,45 @@ func (u *UpTrack) route(l *layer, raw []byte, now int64) {
 			}
 		}
 	}
-	if u.blocked.Load() {
-		u.fanout.Unlock()
+	if b == nil {
+		one := [1]inPacket{p}
+		u.send(one[:])
 		return
 	}
-	if u.audioLevelID != 0 {
-		p.audioLevel = u.in.GetExtension(u.audioLevelID)
+	if b.n == 0 {
+		b.ts, b.started, b.complete = hdr.Timestamp, true, false
+	}
+	b.pkts[b.n] = p
+	b.n++
+	if hdr.Marker {
+		u.flush(l)
+		b.complete = true
+	}
+}
+
+// flush sends the layer's batch. Called with u.fanout held.
+func (u *UpTrack) flush(l *layer) {
+	b := l.batch
+	n := b.n
+	b.n = 0
+	u.send(b.pkts[:n])
+}
+
+// send writes packets, in order, to each subscriber in turn. Called with
+// u.fanout held.
+func (u *UpTrack) send(pkts []inPacket) {
+	if len(pkts) == 0 || u.blocked.Load() {
+		return
 	}
 	sent, bytes := 0, 0
 	for _, d := range *u.downs.Load() {
-		if n := d.forward(&p); n > 0 {
-			sent++
-			bytes += n
+		for i := range pkts {
+			if n := d.forward(&pkts[i]); n > 0 {
+				sent++
+				bytes += n
+			}
 		}
 	}
-	u.fanout.Unlock()
 	if sent > 0 {
 		s := u.owner.router.sfu
 		s.forwardedPackets.Add(uint64(sent))
