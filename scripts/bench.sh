@@ -25,7 +25,8 @@ export RUNS WINDOW BENCH_COUNT SCENARIOS OUT
 if [ "${1:-}" = --inside ]; then # in the namespace
 	if [ "$BENCH_COUNT" -gt 0 ]; then
 		echo "== forwarding hot path (-count $BENCH_COUNT)"
-		bin/sfu.test -test.run '^$' -test.bench Forward -test.benchmem -test.count "$BENCH_COUNT" | tee "$OUT/forward.txt"
+		bin/sfu.test -test.run '^$' -test.bench Forward -test.benchmem -test.count "$BENCH_COUNT" >"$OUT/forward.txt"
+		cat "$OUT/forward.txt"
 	fi
 	for s in $SCENARIOS; do
 		scenario=${s%%:*} rest=${s#*:}

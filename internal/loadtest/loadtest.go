@@ -467,6 +467,11 @@ func (r *run) measure(ctx context.Context, res *Result, baseline serverStats) er
 		received += u
 		perSub[owner[i]].expected += e
 		perSub[owner[i]].unique += u
+		if t.video {
+			res.Received.VideoLost += e - u
+		} else {
+			res.Received.AudioLost += e - u
+		}
 		if e > 0 {
 			losses = append(losses, 100*float64(e-u)/float64(e))
 		}

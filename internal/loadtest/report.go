@@ -51,6 +51,8 @@ type Result struct {
 		PacketsPerSecond      float64 `json:"packetsPerSecond"`
 		Expected              int64   `json:"expected"`
 		Lost                  int64   `json:"lost"`
+		AudioLost             int64   `json:"audioLost"` // audio is not retransmitted
+		VideoLost             int64   `json:"videoLost"` // what NACKs did not repair in time
 		LossPercent           float64 `json:"lossPercent"`
 		WorstTrackLossPercent float64 `json:"worstTrackLossPercent"`
 		// SubscriberLossPercent is each receiving participant's loss over
@@ -147,8 +149,8 @@ func (r *Result) WriteText(w io.Writer) error {
 	p("pkt per server CPU-s", "%.0f", r.Forwarded.PacketsPerCPUSecond)
 	p("generator CPU", "%.3f CPU-s/s (CPUs %s)", r.GeneratorUtilisation, orAll(r.GeneratorCPUs))
 	p("received", "%.0f pkt/s on %d tracks", r.Received.PacketsPerSecond, r.Received.Tracks)
-	p("loss", "%.3f %% (%d of %d), worst track %.3f %%", r.Received.LossPercent, r.Received.Lost,
-		r.Received.Expected, r.Received.WorstTrackLossPercent)
+	p("loss", "%.3f %% (%d of %d: %d audio, %d video), worst track %.3f %%", r.Received.LossPercent, r.Received.Lost,
+		r.Received.Expected, r.Received.AudioLost, r.Received.VideoLost, r.Received.WorstTrackLossPercent)
 	p("latency", "p50 %.2f ms, p99 %.2f ms, max %.2f ms (%d frames)", r.LatencyMs.P50, r.LatencyMs.P99, r.LatencyMs.Max, r.LatencyMs.N)
 	p("joins", "%d ok, %d failed", r.Joins.OK, r.Joins.Failed)
 	if r.Joins.FirstError != "" {

@@ -78,17 +78,28 @@ func benchmarkForward(b *testing.B, writer string, n int) {
 
 	raw := benchPacket(1100)
 	now := time.Now().UnixNano()
-	// One packet to start every subscriber, outside the measurement.
+	// A one-packet frame to start every subscriber, outside the
+	// measurement.
+	raw[1] |= 0x80
+	binary.BigEndian.PutUint32(raw[4:], 1<<31)
 	up.route(l, raw, now)
 	before := up.owner.router.sfu.forwardedPackets.Load()
 	b.ReportAllocs()
 	b.ResetTimer()
+	// Frames of four packets, the last with the marker.
 	for i := 0; i < b.N; i++ {
 		binary.BigEndian.PutUint16(raw[2:], uint16(i+1))
 		binary.BigEndian.PutUint32(raw[4:], uint32(i/4)*3000)
+		raw[1] &^= 0x80
+		if i%4 == 3 {
+			raw[1] |= 0x80
+		}
 		up.route(l, raw, now+int64(i)*1000)
 	}
 	b.StopTimer()
+	up.fanout.Lock()
+	up.flush(l) // the last frame's packets, if it has no marker yet
+	up.fanout.Unlock()
 	sent := up.owner.router.sfu.forwardedPackets.Load() - before
 	if sent != uint64(b.N*n) {
 		b.Fatalf("forwarded %d packets, want %d", sent, b.N*n)
