@@ -1,0 +1,169 @@
+package client
+
+// What the client has learnt from the server, for tests and the load
+// generator to read, and WaitFor to await.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// E2EEMessages returns every e2ee_* message received, in order, as raw
+// JSON: the server relays them and never reads them, and neither does
+// this client (a real one runs MLS).
+func (c *Client) E2EEMessages() []json.RawMessage {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]json.RawMessage(nil), c.received...)
+}
+
+// notify wakes everyone in WaitFor.
+func (c *Client) notify() {
+	c.mu.Lock()
+	close(c.changed)
+	c.changed = make(chan struct{})
+	c.mu.Unlock()
+}
+
+// WaitFor blocks until cond holds or ctx ends. cond is re-evaluated every
+// time the client's state changes and every 100 ms (packet counts change
+// without notifications).
+func (c *Client) WaitFor(ctx context.Context, what string, cond func() bool) error {
+	for {
+		c.mu.Lock()
+		ch := c.changed
+		c.mu.Unlock()
+		if cond() {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-time.After(100 * time.Millisecond):
+		case <-ctx.Done():
+			return fmt.Errorf("%s: waiting for %s: %w", c.opts.Name, what, ctx.Err())
+		}
+	}
+}
+
+// Self returns our own roster entry.
+func (c *Client) Self() Participant {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.self
+}
+
+// Roster returns everyone in the meeting, in join order.
+func (c *Client) Roster() []Participant {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Participant(nil), c.roster...)
+}
+
+// ResumeToken returns the token for resuming this participant.
+func (c *Client) ResumeToken() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.resume
+}
+
+// Resumed reports whether the welcome said we took our place back.
+func (c *Client) Resumed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.resumed
+}
+
+// Errors returns the error messages the server sent us.
+func (c *Client) Errors() []ServerError {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]ServerError(nil), c.errs...)
+}
+
+// ClosedReason is the server's closed reason, "socket" if the socket
+// dropped, or "" while open.
+func (c *Client) ClosedReason() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+// RemoteTracks returns the tracks we receive that the latest server offer
+// still lists.
+func (c *Client) RemoteTracks() []*RemoteTrack {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []*RemoteTrack
+	for _, rt := range c.remotes {
+		if !rt.ended.Load() {
+			out = append(out, rt)
+		}
+	}
+	return out
+}
+
+// Track returns the live remote track of a participant's source, or nil.
+func (c *Client) Track(participant, source string) *RemoteTrack {
+	for _, rt := range c.RemoteTracks() {
+		if rt.Participant == participant && rt.Source == source {
+			return rt
+		}
+	}
+	return nil
+}
+
+// Local returns a published track to write media to.
+func (c *Client) Local(source string) *LocalTrack {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.locals[source]
+}
+
+// ConnectionState is the PeerConnection's state.
+func (c *Client) ConnectionState() webrtc.PeerConnectionState {
+	c.negMu.Lock()
+	defer c.negMu.Unlock()
+	if c.pc == nil {
+		return webrtc.PeerConnectionStateNew
+	}
+	return c.pc.ConnectionState()
+}
+
+// Waiting returns why we wait in the waiting room, or "" once admitted.
+func (c *Client) Waiting() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.waiting
+}
+
+// Refusal returns the server's refusal after waiting (e.g. denied).
+func (c *Client) Refusal() *Refused {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.refusal
+}
+
+// WaitingRoom returns who waits, as the server last told this host.
+func (c *Client) WaitingRoom() []WaitingEntry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]WaitingEntry(nil), c.lobby...)
+}
+
+// Settings returns the meeting's settings as last received.
+func (c *Client) Settings() map[string]any {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.settings
+}
+
+// Stopped returns the sources hosts stopped, in order.
+func (c *Client) Stopped() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.stopped...)
+}
