@@ -128,9 +128,11 @@ type run struct {
 
 // participant is one synthetic client and what it received.
 type participant struct {
-	index   int
-	publish bool
-	want    int // tracks it should receive
+	index int
+	want  int // tracks it should receive
+	// warmup marks the join storm's first subscriber, whose join time is
+	// not the storm's.
+	warmup bool
 	c       *client.Client
 	start   time.Time // before dialling the socket
 	err     error
@@ -266,6 +268,7 @@ func (r *run) load(ctx context.Context, res *Result) error {
 		// A first subscriber makes sure the publisher's media flows before
 		// the storm, so join times are not the publisher's start-up.
 		first := r.join(ctx, false, 2)
+		first.warmup = true
 		if first.err != nil {
 			return fmt.Errorf("first subscriber: %w", first.err)
 		}
@@ -296,9 +299,8 @@ func (r *run) load(ctx context.Context, res *Result) error {
 		return err
 	}
 	var media, key []time.Duration
-	storm := cfg.Scenario == JoinStorm
-	for i, p := range joined {
-		if p.want == 0 || (storm && i < 2) { // the publisher; the storm's first subscriber
+	for _, p := range joined {
+		if p.want == 0 || p.warmup { // a publisher that receives nothing; the storm's first
 			continue
 		}
 		m, k := p.joinTimes()
@@ -318,6 +320,7 @@ func (r *run) load(ctx context.Context, res *Result) error {
 func (r *run) joinMany(ctx context.Context, n, par int, spacing time.Duration, publish bool, want int) {
 	sem := make(chan struct{}, par)
 	var wg sync.WaitGroup
+	defer wg.Wait() // on every return: the caller reads what the joins wrote
 	start := time.Now()
 	for i := 0; i < n; i++ {
 		if spacing > 0 {
@@ -338,7 +341,6 @@ func (r *run) joinMany(ctx context.Context, n, par int, spacing time.Duration, p
 			r.progress("%d of %d joining", i+1, n)
 		}
 	}
-	wg.Wait()
 }
 
 // join brings one participant in: it publishes camera and microphone
@@ -346,7 +348,7 @@ func (r *run) joinMany(ctx context.Context, n, par int, spacing time.Duration, p
 // expects want remote tracks.
 func (r *run) join(ctx context.Context, publish bool, want int) *participant {
 	r.mu.Lock()
-	p := &participant{index: len(r.people), publish: publish, want: want}
+	p := &participant{index: len(r.people), want: want}
 	r.people = append(r.people, p)
 	r.mu.Unlock()
 	opts := client.Options{BaseURL: r.base, Meeting: r.meeting, Passcode: r.cfg.Passcode,
