@@ -133,9 +133,9 @@ type participant struct {
 	// warmup marks the join storm's first subscriber, whose join time is
 	// not the storm's.
 	warmup bool
-	c       *client.Client
-	start   time.Time // before dialling the socket
-	err     error
+	c      *client.Client
+	start  time.Time // before dialling the socket
+	err    error
 
 	mu     sync.Mutex
 	tracks []*trackStats
