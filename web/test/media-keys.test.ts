@@ -134,3 +134,61 @@ test("a frame from a removed member's old epoch key is refused once the window c
   // In the new epoch it is no member, and it does not know the secret anyway.
   assert.equal(await store.receiverKey(kidFor(2, 3n)), "not-member");
 });
+
+// ---- a group created again, and the sending counter ----------------------------------------
+
+test("keys of a new group replace the old ones, even at a lower epoch; its own epochs then only go forward", async () => {
+  const store = new MediaKeyStore();
+  store.setKeys(keys(5n, 0, { groupInstance: "a" }));
+  store.setKeys(keys(6n, 0, { groupInstance: "a" }));
+  assert.throws(() => store.setKeys(keys(4n, 0, { groupInstance: "a" })), "an older epoch of the same group");
+  // The server restarted: the meeting's group is created again at epoch 0.
+  assert.equal(store.setKeys(keys(0n, 2, { groupInstance: "b" })), true);
+  assert.equal(store.currentEpoch, 0n);
+  assert.equal((await store.sender())!.key.kid, kidFor(2, 0n));
+  // The old group's keys are gone, previous epochs too.
+  assert.equal(await store.receiverKey(kidFor(1, 5n)), "unknown-epoch");
+  assert.equal(await store.receiverKey(kidFor(1, 6n)), "unknown-epoch");
+
+  store.setKeys(keys(1n, 2, { groupInstance: "b" }));
+  assert.throws(() => store.setKeys(keys(0n, 2, { groupInstance: "b" })), "an older epoch of the new group");
+  assert.throws(() => store.setKeys({ ...keys(1n, 2, { groupInstance: "b" }), epochSecret: secret(99) }), "same epoch, another secret");
+  assert.throws(() => store.setKeys(keys(0n, 2)), "no group named: the current group");
+  assert.equal(store.currentEpoch, 1n);
+  assert.equal(store.setKeys(keys(1n, 2, { groupInstance: "b" })), false, "the same keys again");
+});
+
+test("no CTR is handed out twice, even when the same keys come back after clear() or under a new group name", async () => {
+  const store = new MediaKeyStore();
+  store.setKeys(keys(3n, 0));
+  const first = (await store.sender())!;
+  await first.encrypt(new Uint8Array(1));
+  await first.encrypt(new Uint8Array(1));
+  store.clear();
+  store.setKeys(keys(3n, 0));
+  const again = (await store.sender())!;
+  assert.notEqual(again, first);
+  assert.equal(again.key.kid, first.key.kid);
+  assert.equal(again.counter, 2n, "the counter went on");
+  // A page that names a new group but hands the same keys: still the same sender.
+  assert.equal(store.setKeys(keys(3n, 0, { groupInstance: "x" })), false);
+  assert.equal(await store.sender(), again);
+});
+
+test("one replay window per sender and epoch, shared by every lookup; a new group starts afresh", async () => {
+  const store = new MediaKeyStore();
+  store.setKeys(keys(2n, 0, { groupInstance: "a" }));
+  const a1 = (await store.receiverKey(kidFor(1, 2n))) as ReceiverKey;
+  const a1again = (await store.receiverKey(kidFor(1, 2n))) as ReceiverKey;
+  const a3 = (await store.receiverKey(kidFor(3, 2n))) as ReceiverKey;
+  assert.equal(a1.window, a1again.window, "all of leaf 1's streams share its window");
+  assert.notEqual(a1.window, a3.window);
+  assert.ok(a1.window.accept(7n));
+  assert.equal(a1again.window.check(7n), false);
+  assert.ok(a3.window.check(7n));
+
+  store.setKeys(keys(2n, 0, { groupInstance: "b", epochSecret: secret(50) }));
+  const b1 = (await store.receiverKey(kidFor(1, 2n))) as ReceiverKey;
+  assert.notEqual(b1.window, a1.window);
+  assert.ok(b1.window.check(7n), "the new group's sender counts from wherever it starts");
+});

@@ -9,8 +9,11 @@ import {
   encrypt,
   keyLabel,
   makeNonce,
+  REPLAY_WINDOW,
+  ReplayWindow,
   saltLabel,
   SFrameSender,
+  type FrameCounter,
   type SFrameKey,
 } from "../src/e2ee/sframe.js";
 import { AES_128_GCM_SHA256_128, HEADER_VECTORS } from "./testdata/rfc9605.js";
@@ -184,4 +187,98 @@ test("SFrameSender: the CTR starts at 0 and goes up by one per frame, also when 
   for (const f of frames) assert.deepEqual(await decrypt(dec, f), plaintext);
   // Same plaintext, different CTR: different ciphertexts.
   assert.equal(new Set(frames.map(toHex)).size, frames.length);
+});
+
+test("SFrameSenders sharing a FrameCounter never give out one CTR twice", async () => {
+  const [enc] = await keyPair();
+  const counter: FrameCounter = { next: 0n };
+  const first = new SFrameSender(enc, counter);
+  await first.encrypt(plaintext);
+  await first.encrypt(plaintext);
+  // The same key again (say, after the keys were forgotten and given back).
+  const again = new SFrameSender(enc, counter);
+  assert.equal(again.counter, 2n);
+  assert.equal(decodeHeader(await again.encrypt(plaintext))!.ctr, 2n);
+  assert.equal(first.counter, 3n);
+});
+
+// ---- ReplayWindow ----------------------------------------------------------------------------
+
+test("ReplayWindow: each CTR once, in any order within the window; older ones never", () => {
+  const w = new ReplayWindow();
+  assert.ok(w.accept(10_000n));
+  assert.equal(w.accept(10_000n), false, "again");
+  assert.ok(w.accept(9_998n), "late, not seen yet");
+  assert.ok(w.accept(10_005n), "ahead, with a gap");
+  assert.ok(w.accept(9_999n) && w.accept(10_001n), "the gap fills in");
+  assert.equal(w.accept(9_998n), false);
+  assert.equal(w.accept(10_001n), false);
+
+  const top = 10_005n;
+  const oldest = top - BigInt(REPLAY_WINDOW) + 1n;
+  assert.equal(w.check(oldest - 1n), false, "just outside the window");
+  assert.equal(w.accept(oldest - 1n), false);
+  assert.ok(w.check(oldest));
+  assert.ok(w.accept(oldest), "just inside the window");
+  assert.equal(w.check(oldest), false);
+});
+
+test("ReplayWindow: check() changes nothing; the first CTR may be anything", () => {
+  const w = new ReplayWindow();
+  assert.ok(w.check(7n));
+  assert.ok(w.check(7n));
+  assert.ok(w.accept(5_000_000n));
+  assert.ok(w.accept(5_000_000n - 1n), "a frame just before the first one seen");
+  assert.equal(w.accept(0n), false, "far below");
+});
+
+test("ReplayWindow: a jump past the whole window forgets what is now too old", () => {
+  const w = new ReplayWindow();
+  for (let c = 0n; c < 64n; c++) assert.ok(w.accept(c));
+  const far = 64n + BigInt(REPLAY_WINDOW) * 3n + 17n;
+  assert.ok(w.accept(far));
+  // The ring slots CTRs 0..63 used now stand for CTRs of the new window:
+  // none of those may look seen.
+  for (let c = far - 40n; c < far; c++) assert.ok(w.check(c), `ctr ${c}`);
+  assert.equal(w.accept(63n), false, "too old");
+});
+
+test("ReplayWindow: CTRs beyond 2^53 - 1 are refused", () => {
+  const w = new ReplayWindow();
+  assert.ok(w.accept(BigInt(Number.MAX_SAFE_INTEGER)));
+  assert.equal(w.accept(BigInt(Number.MAX_SAFE_INTEGER) + 1n), false);
+  assert.equal(w.accept(1n << 63n), false);
+});
+
+test("ReplayWindow agrees with a plain model over long random runs (reordering, gaps, jumps, ring wraps)", () => {
+  // A deterministic generator, so a failure repeats.
+  let seed = 0x9e3779b9;
+  const rand = (n: number): number => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) % n;
+  };
+  for (let run = 0; run < 20; run++) {
+    const w = new ReplayWindow();
+    const seen = new Set<number>();
+    let top = -1;
+    let next = rand(1000);
+    for (let i = 0; i < 5000; i++) {
+      let ctr: number;
+      const r = rand(100);
+      if (r < 50) ctr = next++; // in order
+      else if (r < 80) ctr = Math.max(0, next - 1 - rand(REPLAY_WINDOW + 64)); // late or repeated, around the edge
+      else if (r < 95) ctr = next += rand(200); // a gap (simulcast layers we do not get)
+      else ctr = next += rand(4 * REPLAY_WINDOW); // a long jump
+      const expected = !seen.has(ctr) && (ctr > top || top - ctr < REPLAY_WINDOW);
+      const checked = w.check(BigInt(ctr));
+      assert.equal(w.accept(BigInt(ctr)), expected, `run ${run}, step ${i}: ctr ${ctr}, top ${top}`);
+      assert.equal(checked, expected);
+      if (expected) {
+        seen.add(ctr);
+        top = Math.max(top, ctr);
+      }
+    }
+  }
 });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { MediaEncryption, type WorkerLike } from "../src/e2ee/media-encryption.js";
 import { kidFor, MediaKeyStore, type EpochKeys } from "../src/e2ee/media-keys.js";
-import { decodeHeader, deriveKey, encrypt } from "../src/e2ee/sframe.js";
+import { decodeHeader, deriveKey, encrypt, REPLAY_WINDOW, type SFrameKey } from "../src/e2ee/sframe.js";
 import {
   clearPrefixLength,
   codecOf,
@@ -143,12 +143,64 @@ test("frames from the previous epoch decrypt within the window, not after it", a
   bob.setKeys(epochKeys(5n, 1));
   const fresh = (await encryptFrame(alice, "vp8", vp8Delta)) as Uint8Array;
   assert.equal(decodeHeader(fresh, 3)!.kid, kidFor(0, 5n));
-  assert.equal(decodeHeader(fresh, 3)!.ctr, 0n, "a new KID starts its counter at 0");
+  assert.equal(decodeHeader(fresh, 3)!.ctr, 1n, "the counter goes on under the new KID");
   now = 2000;
   assert.equal(((await decryptFrame(bob, "vp8", late)) as DecryptedFrame).epoch, 4n);
   assert.equal(((await decryptFrame(bob, "vp8", fresh)) as DecryptedFrame).epoch, 5n);
   now = 3001;
   assert.equal(await decryptFrame(bob, "vp8", late), "unknown-epoch");
+});
+
+// ---- replays ---------------------------------------------------------------------------------
+
+let aliceKey: Promise<SFrameKey> | null = null;
+
+/** Alice's (leaf 0, epoch 4) frame `f` as if her counter stood at `ctr`. */
+async function aliceFrameAt(ctr: bigint | number, f: Uint8Array = opus): Promise<Uint8Array> {
+  aliceKey ??= deriveKey(secret(4n), kidFor(0, 4n), "encrypt");
+  const prefix = clearPrefixLength(codecOf(undefined, f === opus ? "audio" : "video"), f)!;
+  const sealed = await encrypt(await aliceKey, BigInt(ctr), f.subarray(prefix), f.subarray(0, prefix));
+  return new Uint8Array([...f.subarray(0, prefix), ...sealed]);
+}
+
+test("a frame the server sends again is dropped as a replay", async () => {
+  const { alice, bob } = pair();
+  const sent = (await encryptFrame(alice, "opus", opus)) as Uint8Array;
+  assert.deepEqual(((await decryptFrame(bob, "opus", sent)) as DecryptedFrame).data, opus);
+  assert.equal(await decryptFrame(bob, "opus", sent), "replay");
+  assert.equal(await decryptFrame(bob, "opus", sent.slice()), "replay");
+  // The same frame on its way twice at once: one copy passes.
+  const next = (await encryptFrame(alice, "opus", opus)) as Uint8Array;
+  const both = await Promise.all([decryptFrame(bob, "opus", next), decryptFrame(bob, "opus", next)]);
+  assert.deepEqual(both.map((r) => (typeof r === "string" ? r : "passed")).sort(), ["passed", "replay"]);
+});
+
+test("frames reordered within the window pass, once each; frames older than the window are dropped", async () => {
+  const { bob } = pair();
+  const top = 5000;
+  for (const ctr of [top - 3, top, top - 1, top - 2]) {
+    assert.equal(typeof (await decryptFrame(bob, "opus", await aliceFrameAt(ctr))), "object", `ctr ${ctr}`);
+  }
+  assert.equal(await decryptFrame(bob, "opus", await aliceFrameAt(top - 1)), "replay");
+  const oldest = top - REPLAY_WINDOW + 1;
+  assert.equal(typeof (await decryptFrame(bob, "opus", await aliceFrameAt(oldest))), "object", "the oldest the window holds");
+  assert.equal(await decryptFrame(bob, "opus", await aliceFrameAt(oldest - 1)), "replay", "never seen, but too old");
+  assert.equal(await decryptFrame(bob, "opus", await aliceFrameAt(3)), "replay");
+});
+
+test("a forged frame with a high CTR does not move the window", async () => {
+  const { bob } = pair();
+  assert.equal(typeof (await decryptFrame(bob, "opus", await aliceFrameAt(10))), "object");
+  // Alice's KID, a CTR far ahead, but not her key.
+  const wrongKey = await deriveKey(new Uint8Array(16).fill(1), kidFor(0, 4n), "encrypt");
+  for (const ctr of [1_000_000n, 11n]) {
+    const forged = new Uint8Array([0x78, ...(await encrypt(wrongKey, ctr, opus.subarray(1), opus.subarray(0, 1)))]);
+    assert.equal(await decryptFrame(bob, "opus", forged), "unauthentic");
+  }
+  // Had the forgery moved the window, these would be "too old" or "seen".
+  assert.equal(typeof (await decryptFrame(bob, "opus", await aliceFrameAt(5))), "object");
+  assert.equal(typeof (await decryptFrame(bob, "opus", await aliceFrameAt(11))), "object");
+  assert.equal(await decryptFrame(bob, "opus", await aliceFrameAt(10)), "replay");
 });
 
 // ---- FrameTransform as a stream ----------------------------------------------------------
@@ -195,6 +247,40 @@ test("FrameTransform: a send/receive pair keeps frame order and drops only what 
   assert.equal(dropped, 1);
   assert.equal(receiver.stats.senderLeafIndex, 0);
   assert.deepEqual(events, ["sender 0", "recovered"]);
+});
+
+test("FrameTransform: one sender's streams interleave and lag each other and all pass; a frame copied to another stream is a replay", async () => {
+  const { alice, bob } = pair();
+  const camera = new FrameTransform(alice, video("send", "camera"));
+  const mic = new FrameTransform(alice, { id: "mic", side: "send", kind: "audio" });
+  // Alice's camera (three simulcast layers, each frame its own CTR) and
+  // microphone draw from one counter, frame by frame as captured.
+  const layers: EncodedFrame[][] = [[], [], []];
+  const audio: EncodedFrame[] = [];
+  for (let i = 0; i < 300; i++) {
+    audio.push(...(await run(mic, [frame(opus, "audio/opus")])));
+    if (i % 2 === 0) for (const layer of layers) layer.push(...(await run(camera, [frame(i % 60 === 0 ? vp8Key : vp8Delta, "video/VP8")])));
+  }
+  assert.equal(camera.stats.frames + mic.stats.frames, 750);
+
+  // Bob gets one layer. All the audio comes first; the video lags behind it
+  // (so its CTRs are all below the newest audio CTR), a few of its frames
+  // swapped on the way.
+  const bobAudio = new FrameTransform(bob, { id: "mid1", side: "receive", kind: "audio" });
+  const bobVideo = new FrameTransform(bob, video("receive", "mid2"));
+  const wire = (f: EncodedFrame): EncodedFrame => frame(new Uint8Array(f.data));
+  assert.equal((await run(bobAudio, audio.map(wire))).length, 300);
+  const oneLayer = layers[1]!.map(wire);
+  [oneLayer[10], oneLayer[11]] = [oneLayer[11]!, oneLayer[10]!];
+  assert.equal((await run(bobVideo, oneLayer)).length, 150);
+  assert.deepEqual([bobAudio.stats.dropped, bobVideo.stats.dropped], [{}, {}]);
+
+  // The server shows Alice's camera on a second stream too, and replays audio.
+  const copy = new FrameTransform(bob, video("receive", "mid3"));
+  assert.deepEqual(await run(copy, layers[1]!.slice(140).map(wire)), []);
+  assert.deepEqual(copy.stats.dropped, { replay: 10 });
+  assert.deepEqual(await run(bobAudio, audio.slice(0, 5).map(wire)), []);
+  assert.deepEqual(bobAudio.stats.dropped, { replay: 5 });
 });
 
 test("FrameTransform: without keys a sender drops every frame", async () => {
@@ -267,6 +353,84 @@ test("MediaWorker: a new epoch asks sending video streams for a key frame", asyn
   assert.deepEqual(calls, ["key frame"]);
   feed.close();
   await done;
+});
+
+/** A sending video stream on `w` that stays open; push() encrypts one frame and returns what was sent. */
+function openSender(w: MediaWorker) {
+  let feed!: ReadableStreamDefaultController<EncodedFrame>;
+  const sent: EncodedFrame[] = [];
+  const calls: string[] = [];
+  let wrote: (() => void) | null = null;
+  const t: ScriptTransformer = {
+    options: video("send"),
+    readable: new ReadableStream({ start: (c) => void (feed = c) }),
+    writable: new WritableStream({
+      write: (f) => {
+        sent.push(f);
+        wrote?.();
+      },
+    }),
+    generateKeyFrame: async () => void calls.push("key frame"),
+  };
+  const done = w.attach(t);
+  return {
+    calls,
+    push: (data: Uint8Array): Promise<Uint8Array> =>
+      new Promise((resolve) => {
+        wrote = () => resolve(new Uint8Array(sent.at(-1)!.data));
+        feed.enqueue(frame(data, "video/VP8"));
+      }),
+    close: () => {
+      feed.close();
+      return done;
+    },
+  };
+}
+
+test("MediaWorker: keys of a new group at epoch 0 replace the old group's; frames go out under the new key", async () => {
+  const errors: string[] = [];
+  const w = new MediaWorker((m) => void (m.type === "error" && errors.push(m.message)));
+  const oldGroup = (epoch: bigint): EpochKeys => ({ ...epochKeys(epoch, 0), groupInstance: "before the restart" });
+  w.handle({ type: "setKeys", keys: oldGroup(6n) });
+  const s = openSender(w);
+  const before = await s.push(vp8Delta);
+  assert.equal(decodeHeader(before, 3)!.kid, kidFor(0, 6n));
+
+  // The server restarted; Alice created the meeting's group again.
+  const newGroup = { epoch: 0n, epochSecret: new Uint8Array(16).fill(0xa5), ownLeafIndex: 0, memberLeafIndices: [0, 1], groupInstance: "after" };
+  w.handle({ type: "setKeys", keys: newGroup });
+  assert.deepEqual(errors, []);
+  assert.deepEqual(s.calls, ["key frame"]);
+  const after = await s.push(vp8Delta);
+  assert.equal(decodeHeader(after, 3)!.kid, kidFor(0, 0n));
+
+  // Bob joined the new group only: he has its keys and nothing else.
+  const bob = new MediaKeyStore();
+  bob.setKeys({ ...newGroup, ownLeafIndex: 1 });
+  assert.deepEqual(((await decryptFrame(bob, "vp8", after)) as DecryptedFrame).data, vp8Delta);
+  assert.equal(await decryptFrame(bob, "vp8", before), "unknown-epoch");
+  await s.close();
+});
+
+test("MediaWorker: after a new group, an older epoch of that group is still refused and the current key kept", async () => {
+  const errors: string[] = [];
+  const w = new MediaWorker((m) => void (m.type === "error" && errors.push(m.message)));
+  w.handle({ type: "setKeys", keys: { ...epochKeys(0n, 0), groupInstance: "first" } });
+  const s = openSender(w);
+  // A new group at the same epoch number is new keys all the same (a key frame is asked for).
+  const second = (epoch: bigint): EpochKeys => ({ ...epochKeys(epoch, 0), epochSecret: new Uint8Array(16).fill(Number(epoch) + 90), groupInstance: "second" });
+  w.handle({ type: "setKeys", keys: second(0n) });
+  w.handle({ type: "setKeys", keys: second(1n) });
+  assert.deepEqual(s.calls, ["key frame", "key frame"]);
+  assert.deepEqual(errors, []);
+  w.handle({ type: "setKeys", keys: second(0n) });
+  w.handle({ type: "setKeys", keys: { ...second(1n), epochSecret: new Uint8Array(16).fill(1) } });
+  assert.equal(errors.length, 2);
+  const sent = await s.push(vp8Delta);
+  const bob = new MediaKeyStore();
+  bob.setKeys({ ...second(1n), ownLeafIndex: 1 });
+  assert.deepEqual(((await decryptFrame(bob, "vp8", sent)) as DecryptedFrame).data, vp8Delta, "still epoch 1 of the second group");
+  await s.close();
 });
 
 test("page ↔ worker: keys, protected sender and receiver, sender event and statistics", async () => {

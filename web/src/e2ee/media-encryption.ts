@@ -66,7 +66,11 @@ export class MediaEncryption {
     return new MediaEncryption(new Worker(url, { name: "kaigi-e2ee" }) as unknown as WorkerLike);
   }
 
-  /** Hands the worker a new epoch's keys (Group.mediaKeys()). */
+  /**
+   * Hands the worker a new epoch's keys (Group.mediaKeys()). Within one
+   * group epochs must go forward (the worker reports an error otherwise);
+   * keys with another `groupInstance` are a new group and replace all keys.
+   */
   setKeys(keys: EpochKeys): void {
     this.worker.postMessage({ type: "setKeys", keys });
   }

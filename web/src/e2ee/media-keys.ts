@@ -18,8 +18,22 @@
 // `retireAfterMs` after it was replaced: a member removed by the newer epoch
 // knows the older keys, so the window in which it could still inject media
 // under them is kept short.
+//
+// Each receiving key comes with its replay window (sframe.ts ReplayWindow):
+// one per (epoch, sender leaf), that is per KID, shared by every stream on
+// which that sender's frames arrive, because all of a sender's streams draw
+// from its one counter. A server that sends a frame again, on the same
+// stream or on another, gets it dropped.
+//
+// Groups: the keys of one MLS group only go forward, epoch by epoch. When
+// the group itself is replaced (after a server restart, or once the last
+// member left, the meeting's group is created again at epoch 0, under the
+// same MLS group id), the page says so by naming another `groupInstance`,
+// and the new group's keys replace all the old ones. The store never hands
+// out a CTR twice, whatever the page does: its senders share one counter
+// that no key change, clear() included, takes back.
 
-import { deriveKey, NK, SFrameSender, type SFrameKey } from "./sframe.js";
+import { deriveKey, NK, ReplayWindow, SFrameSender, type FrameCounter, type SFrameKey } from "./sframe.js";
 
 /** The MLS exporter label of RFC 9605 §5.2. */
 export const SFRAME_EXPORTER_LABEL = "SFrame 1.0 Base Key";
@@ -59,6 +73,17 @@ export interface EpochKeys {
    * dropped before any key is derived. Omitted: any leaf is tried.
    */
   memberLeafIndices?: readonly number[];
+  /**
+   * Which group these keys belong to, in the page's own terms: a value the
+   * page makes afresh each time it creates or joins an MLS group (for
+   * example 16 random bytes in hex, made in Group.create and Group.join) and
+   * repeats for every epoch of that group. Not the MLS group id: a group
+   * created again after a reset has the same id, and epochs starting again
+   * at 0. Keys naming another group than the current keys replace them all;
+   * keys of the same group, or without this field, must move to a later
+   * epoch.
+   */
+  groupInstance?: string;
 }
 
 export interface MediaKeyStoreOptions {
@@ -85,6 +110,13 @@ export interface ReceiverKey {
   key: SFrameKey;
   leafIndex: number;
   epoch: bigint;
+  /** The CTRs this key has accepted, shared by all the sender's streams. */
+  window: ReplayWindow;
+}
+
+interface Receiver {
+  key: Promise<SFrameKey>;
+  window: ReplayWindow;
 }
 
 interface Epoch {
@@ -94,7 +126,7 @@ interface Epoch {
   members: ReadonlySet<number> | null;
   /** When a newer epoch replaced it (null: current). */
   retiredAt: number | null;
-  receivers: Map<number, Promise<SFrameKey>>;
+  receivers: Map<number, Receiver>;
   sender: Promise<SFrameSender> | null;
 }
 
@@ -105,6 +137,10 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 export class MediaKeyStore {
   /** Newest first; epochs[0] is current. */
   private epochs: Epoch[] = [];
+  /** The page's name for the group of the current keys (EpochKeys.groupInstance). */
+  private group: string | null = null;
+  /** Every sender's CTRs come from here; never reset, so no (KID, CTR) repeats even if keys do. */
+  private readonly sendCounter: FrameCounter = { next: 0n };
   private readonly previousEpochs: number;
   private readonly retireAfterMs: number;
   private readonly now: () => number;
@@ -121,22 +157,32 @@ export class MediaKeyStore {
   }
 
   /**
-   * Makes `keys` the current epoch. The same keys again change nothing (the
-   * sending counter goes on). Epochs only go forward: an older epoch, or the
-   * same epoch with another secret, throws; call clear() first when moving
-   * to another group.
+   * Makes `keys` the current epoch; true when they are new keys, false when
+   * they are the current keys again (then only the member list changes).
+   * Keys naming another groupInstance than the current ones start afresh:
+   * every older key, and its replay windows, is forgotten. Within one group
+   * epochs only go forward: an older epoch, or the same epoch with another
+   * secret, throws.
    */
-  setKeys(keys: EpochKeys): void {
+  setKeys(keys: EpochKeys): boolean {
+    kidFor(keys.ownLeafIndex, keys.epoch); // validates the leaf index
     const current = this.epochs[0];
     if (current) {
       if (keys.epoch === current.epoch && sameBytes(keys.epochSecret, current.secret) && keys.ownLeafIndex === current.ownLeaf) {
         current.members = keys.memberLeafIndices ? new Set(keys.memberLeafIndices) : null;
-        return;
+        if (keys.groupInstance !== undefined) this.group = keys.groupInstance;
+        return false;
       }
-      if (keys.epoch <= current.epoch) throw new Error(`media keys for epoch ${keys.epoch} after epoch ${current.epoch}`);
-      current.retiredAt = this.now();
+      if (keys.groupInstance !== undefined && keys.groupInstance !== this.group) {
+        // A new group: the old one's members and keys are no business of it
+        // (and its epoch numbers say nothing about the new group's).
+        this.clear();
+      } else {
+        if (keys.epoch <= current.epoch) throw new Error(`media keys for epoch ${keys.epoch} after epoch ${current.epoch}`);
+        current.retiredAt = this.now();
+      }
     }
-    kidFor(keys.ownLeafIndex, keys.epoch); // validates the leaf index
+    if (keys.groupInstance !== undefined) this.group = keys.groupInstance;
     const bits = keys.epoch & EPOCH_MASK;
     // RFC 9605 §5.2: an epoch with the same low bits as the new one goes.
     const kept: Epoch[] = [];
@@ -156,27 +202,33 @@ export class MediaKeyStore {
       },
       ...kept,
     ];
+    return true;
   }
 
-  /** Forgets every key (leaving the meeting, or moving to another group). */
+  /**
+   * Forgets every key and which group they were of (leaving the meeting, or
+   * moving to another group). The sending counter goes on.
+   */
   clear(): void {
     for (const e of this.epochs) forget(e);
     this.epochs = [];
+    this.group = null;
   }
 
   /**
    * The sender for this member in the current epoch, or null before the
-   * first keys. One per epoch, shared by every stream this member sends, so
-   * no (KID, CTR) is ever used twice.
+   * first keys. One per epoch, shared by every stream this member sends,
+   * and all drawing from the store's one counter, so no (KID, CTR) is ever
+   * used twice.
    */
   sender(): Promise<SFrameSender> | null {
     const e = this.epochs[0];
     if (!e) return null;
-    e.sender ??= deriveKey(e.secret, kidFor(e.ownLeaf, e.epoch), "encrypt").then((k) => new SFrameSender(k));
+    e.sender ??= deriveKey(e.secret, kidFor(e.ownLeaf, e.epoch), "encrypt").then((k) => new SFrameSender(k, this.sendCounter));
     return e.sender;
   }
 
-  /** The decryption key for a frame's KID, or why there is none. */
+  /** The decryption key and replay window for a frame's KID, or why there is none. */
   async receiverKey(kid: bigint): Promise<ReceiverKey | KeyMiss> {
     const parsed = parseKid(kid);
     if (parsed === null) return "bad-kid";
@@ -186,12 +238,12 @@ export class MediaKeyStore {
     const leaf = parsed.leafIndex;
     if (leaf === e.ownLeaf) return "own-kid";
     if (e.members !== null && !e.members.has(leaf)) return "not-member";
-    let key = e.receivers.get(leaf);
-    if (!key) {
-      key = deriveKey(e.secret, kid, "decrypt");
-      e.receivers.set(leaf, key);
+    let r = e.receivers.get(leaf);
+    if (!r) {
+      r = { key: deriveKey(e.secret, kid, "decrypt"), window: new ReplayWindow() };
+      e.receivers.set(leaf, r);
     }
-    return { key: await key, leafIndex: leaf, epoch: e.epoch };
+    return { key: await r.key, leafIndex: leaf, epoch: e.epoch, window: r.window };
   }
 
   private forgetRetired(): void {

@@ -1,7 +1,8 @@
 // SFrame (RFC 9605) with the one cipher suite Kaigi uses,
 // AES_128_GCM_SHA256_128 (0x0004): the header codec (§4.3), the key and salt
 // derivation from a base key (§4.4.2), and AEAD encryption with the header
-// (plus optional metadata) as additional authenticated data (§4.4.3, §4.4.4).
+// (plus optional metadata) as additional authenticated data (§4.4.3, §4.4.4),
+// and the receiver's anti-replay window on CTRs (§9.3).
 //
 // Everything runs on WebCrypto, so it works the same in a page, a Worker and
 // node (tests). Derived AES keys are non-extractable CryptoKeys usable for
@@ -226,26 +227,108 @@ export async function decrypt(
   }
 }
 
+/** Where senders take their CTRs from; shared, it keeps values unique across several senders. */
+export interface FrameCounter {
+  next: bigint;
+}
+
 /**
  * Encrypts with one key and a counter that only goes up, so each (KID, CTR)
  * is used exactly once (§4.3, §7.4). The counter is taken before the
  * asynchronous encryption starts: concurrent calls get distinct values.
- * Every stream sharing a KID must share one SFrameSender.
+ * Every stream sharing a KID must share one SFrameSender. Senders may also
+ * share one FrameCounter (MediaKeyStore does): then even a key given again
+ * never sees a CTR twice.
  */
 export class SFrameSender {
-  private next = 0n;
-
-  constructor(readonly key: SFrameKey) {}
+  constructor(
+    readonly key: SFrameKey,
+    private readonly ctr: FrameCounter = { next: 0n },
+  ) {}
 
   /** The CTR the next frame will carry. */
   get counter(): bigint {
-    return this.next;
+    return this.ctr.next;
   }
 
   encrypt(plaintext: Uint8Array, metadata?: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
-    const ctr = this.next;
+    const ctr = this.ctr.next;
     if (ctr > MAX_U64) return Promise.reject(new RangeError("SFrame counter exhausted for this key"));
-    this.next = ctr + 1n;
+    this.ctr.next = ctr + 1n;
     return encrypt(this.key, ctr, plaintext, metadata);
   }
 }
+
+// ---- anti-replay (§9.3) ----------------------------------------------------------------
+
+/** Ring size of a ReplayWindow in bits (64 words of 32 bits: 256 bytes per sender key). */
+const RING_BITS = 2048;
+const RING_WORDS = RING_BITS / 32;
+
+/**
+ * How far below the highest accepted CTR a frame may still be accepted:
+ * CTRs top - REPLAY_WINDOW + 1 … top are told apart exactly, anything older
+ * is refused. (The ring's word holding `top` also stands for the oldest
+ * CTRs, so the usable window is one word short of the ring; RFC 6479.)
+ *
+ * Why 2016: one Kaigi sender's streams all draw from one counter (camera
+ * simulcast 3 × 30 frames/s, screen 30, microphone and screen audio 50
+ * each: about 250 CTRs a second at most), and a receiver sees them on
+ * several streams that do not keep step: a video frame waiting for a
+ * retransmission, or held by the sender's pacer (which lets audio pass),
+ * arrives after audio frames with higher CTRs. 2016 CTRs is 8 s of such
+ * lag, longer than either jitter buffer would wait for a frame. Simulcast
+ * gaps (a receiver gets one layer, the other layers' CTRs never come) only
+ * leave bits unset. The size costs memory, not safety: every CTR inside
+ * the window is remembered exactly.
+ */
+export const REPLAY_WINDOW = RING_BITS - 32;
+
+/**
+ * The CTRs already accepted under one receiving key (RFC 9605 §9.3; the
+ * sliding window of RFC 4303 §3.4.3, kept as a ring of bits as in RFC 6479
+ * so that moving forward costs a word, not a shift). A frame is accepted
+ * once per CTR, and not when its CTR is REPLAY_WINDOW or more below the
+ * highest accepted. Call accept() only after the frame authenticated, so
+ * that a forged frame cannot move the window; check() before decrypting is
+ * a cheap early drop that changes nothing.
+ *
+ * CTRs above 2^53 - 1 are refused, which keeps the arithmetic in plain
+ * numbers: no sender of ours gets there (2^53 frames at 1000 a second take
+ * 285,000 years).
+ */
+export class ReplayWindow {
+  /** The highest CTR accepted; -1 before the first. */
+  private top = -1;
+  /** Bit (ctr mod RING_BITS) is set when ctr was accepted, for the CTRs of the window. */
+  private readonly ring = new Uint32Array(RING_WORDS);
+
+  /** Whether a frame with this CTR would be accepted now (not seen, not too old). */
+  check(ctr: bigint): boolean {
+    if (ctr > MAX_SAFE_CTR) return false;
+    const c = Number(ctr);
+    if (c > this.top) return true;
+    if (this.top - c >= REPLAY_WINDOW) return false;
+    const pos = c % RING_BITS;
+    return (this.ring[pos >>> 5]! & (1 << (pos & 31))) === 0;
+  }
+
+  /** Records an authenticated frame's CTR; false when it must be dropped (seen, or too old). */
+  accept(ctr: bigint): boolean {
+    if (!this.check(ctr)) return false;
+    const c = Number(ctr);
+    if (c > this.top) {
+      // Entering a word of the ring clears it: its bits stood for CTRs now out of the window.
+      const from = Math.floor(this.top / 32);
+      const to = Math.floor(c / 32);
+      if (this.top < 0 || to - from >= RING_WORDS) this.ring.fill(0);
+      else for (let w = from + 1; w <= to; w++) this.ring[w % RING_WORDS] = 0;
+      this.top = c;
+    }
+    const pos = c % RING_BITS;
+    this.ring[pos >>> 5]! |= 1 << (pos & 31);
+    return true;
+  }
+}
+
+const MAX_SAFE_CTR = BigInt(Number.MAX_SAFE_INTEGER);

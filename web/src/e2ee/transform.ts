@@ -44,8 +44,14 @@
 // Receiving, a frame is passed on only if it decrypts and verifies under the
 // key its KID names: never a frame without a valid SFrame layer (a server
 // cannot inject media), never one under our own KID (a server cannot reflect
-// our media back), never one from a non-member or an epoch we do not have.
-// Sending, nothing goes out before the first keys arrive.
+// our media back), never one from a non-member or an epoch we do not have,
+// and never the same frame twice: each sender key accepts a CTR once, on
+// whichever stream it comes, and not at all when it is far older than the
+// newest CTR seen (sframe.ts ReplayWindow; a server replaying old frames,
+// or copying one sender's frames onto a second stream, gets them dropped).
+// Only an authentic frame moves that window, so forged frames cannot make
+// real ones look old. Sending, nothing goes out before the first keys
+// arrive.
 
 import { NT, decodeHeader, decrypt } from "./sframe.js";
 import type { KeyMiss, MediaKeyStore } from "./media-keys.js";
@@ -85,9 +91,11 @@ export function clearPrefixLength(codec: Codec, frame: Uint8Array): number | nul
  * Why the sender did not send a frame, or the receiver did not pass one on.
  * "empty": a zero-length frame, which carries nothing (Chrome was seen to
  * deliver one at the start of an audio stream that no sender transform made).
+ * "replay": its CTR was accepted before under the same key, or is too far
+ * behind the newest (sframe.ts REPLAY_WINDOW).
  */
 export type SendDrop = "no-key" | "empty" | "malformed";
-export type ReceiveDrop = KeyMiss | "empty" | "malformed" | "unauthentic";
+export type ReceiveDrop = KeyMiss | "empty" | "malformed" | "unauthentic" | "replay";
 /** "error": something unexpected failed; the frame is dropped, not passed on as it was. */
 export type DropReason = SendDrop | ReceiveDrop | "error";
 
@@ -122,9 +130,14 @@ export async function decryptFrame(keys: MediaKeyStore, codec: Codec, frame: Uin
   if (header === null || frame.length < prefixLength + header.length + NT) return "malformed";
   const found = await keys.receiverKey(header.kid);
   if (typeof found === "string") return found;
+  // Seen or too old: no need to decrypt. Only after it authenticated does
+  // the frame count as seen (accept, checking again: the same frame may
+  // have been decrypting concurrently on another stream).
+  if (!found.window.check(header.ctr)) return "replay";
   const prefix = frame.subarray(0, prefixLength);
   const plain = await decrypt(found.key, frame.subarray(prefixLength), prefix);
   if (plain === null) return "unauthentic";
+  if (!found.window.accept(header.ctr)) return "replay";
   const data = new Uint8Array(prefixLength + plain.length);
   data.set(prefix);
   data.set(plain, prefixLength);
@@ -209,7 +222,10 @@ export class FrameTransform {
 
   private drop(reason: DropReason): false {
     this.stats.dropped[reason] = (this.stats.dropped[reason] ?? 0) + 1;
-    this.dropping = true;
+    // A replayed frame's original was passed on, so the decoder misses
+    // nothing and needs no key frame for it (and a frame older than the
+    // window is seconds too late to matter to the decoder).
+    if (reason !== "replay") this.dropping = true;
     return false;
   }
 

@@ -6,7 +6,10 @@ import type { EpochKeys } from "./media-keys.js";
 import type { StreamStats } from "./transform.js";
 
 export type ToWorker =
-  /** A new MLS epoch: encrypt with it from now on, decrypt with it and the few before it. */
+  /**
+   * A new MLS epoch: encrypt with it from now on, decrypt with it and the few
+   * before it. Keys of another group (EpochKeys.groupInstance) replace all.
+   */
   | { type: "setKeys"; keys: EpochKeys }
   /** Forget every key (leaving, or moving to another group); nothing is sent until new keys come. */
   | { type: "clearKeys" }

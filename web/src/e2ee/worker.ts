@@ -57,16 +57,17 @@ export class MediaWorker {
   handle(msg: ToWorker): void {
     switch (msg.type) {
       case "setKeys": {
-        const before = this.keys.currentEpoch;
+        let fresh: boolean;
         try {
-          this.keys.setKeys(msg.keys);
+          fresh = this.keys.setKeys(msg.keys);
         } catch (e) {
           this.post({ type: "error", message: e instanceof Error ? e.message : "setKeys failed" });
           return;
         }
         // RFC 9605 §6.2: a key frame under the new key lets members who just
-        // joined see video at once.
-        if (this.keys.currentEpoch !== before) {
+        // joined see video at once. (A new group may start at the epoch
+        // number the old one had: what counts is that the keys are new.)
+        if (fresh) {
           for (const s of this.streams) {
             if (s.transform.options.side === "send" && s.transform.options.kind === "video") attempt(() => s.transformer.generateKeyFrame?.());
           }
