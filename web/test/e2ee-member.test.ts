@@ -8,8 +8,10 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { fromBase64, toBase64 } from "../src/e2ee/base64.js";
 import type { EpochKeys } from "../src/e2ee/media-keys.js";
+import { encodeMlsMessage, proposeAddExternal } from "ts-mls";
 import { GroupMember, type AppMessage, type ClientE2EEMessage, type ServerE2EEMessage } from "../src/e2ee/member.js";
-import { generateSigningIdentity } from "../src/e2ee/signing.js";
+import { createKeyPackage, Group, hostileAccess, keyPackageSecretsForTests as secretsOf } from "../src/e2ee/mls.js";
+import { generateSigningIdentity, type SigningIdentity } from "../src/e2ee/signing.js";
 
 interface Client {
   id: string;
@@ -19,6 +21,9 @@ interface Client {
   outbox: ClientE2EEMessage[];
 }
 
+/** The test's clock, shared by every client. */
+const clock = { now: 1_000_000 };
+
 /** Just enough of internal/e2ee's rules to drive real clients. */
 class FakeDeliveryService {
   clients = new Map<string, Client>();
@@ -27,14 +32,22 @@ class FakeDeliveryService {
   job: { committer: string; add: string[]; remove: string[] } | null = null;
   keyPackages = new Map<string, string>();
   relayed: { from: string; kind: string; data: string }[] = [];
+  /** Who is in the meeting (the roster every client sees). */
+  roster = new Set<string>();
+  /** Commits relayed, for tests that replay or inspect them. */
+  commits: { from: string; commit: string; reason?: string }[] = [];
 
-  async join(id: string): Promise<Client> {
+  async join(id: string, identity?: SigningIdentity): Promise<Client> {
     const c: Client = { id, keys: [], apps: [], outbox: [], member: null as unknown as GroupMember };
-    c.member = await GroupMember.create(await generateSigningIdentity({ webCrypto: false }), "7k3m-q9xd-2hfa-b8rn", {
+    this.roster.add(id);
+    c.member = await GroupMember.create(identity ?? (await generateSigningIdentity({ webCrypto: false })), "7k3m-q9xd-2hfa-b8rn", {
       send: (m) => c.outbox.push(m),
       keys: (k) => c.keys.push(k),
       changed: () => {},
       application: (m) => c.apps.push(m),
+      participant: (p) => (this.roster.has(p) ? { id: p, name: p.toUpperCase() } : undefined),
+      now: () => clock.now,
+      random: () => 0.5,
     });
     c.member.setSelf(id, id.toUpperCase());
     this.clients.set(id, c);
@@ -89,9 +102,16 @@ class FakeDeliveryService {
 
   async receive(from: string, m: ClientE2EEMessage): Promise<void> {
     if (m.type === "e2ee_commit") {
-      assert.ok(this.job && this.job.committer === from, "commit from the job's committer");
-      assert.equal(m.epoch, this.epoch, "commit on the current epoch");
-      const j = this.job!;
+      if (m.epoch !== this.epoch) return; // stale: the committer applies what it receives
+      let j: { committer: string; add: string[]; remove: string[] };
+      if (m.reason !== undefined) {
+        assert.ok(this.members.includes(from), "a member's own commit");
+        j = { committer: from, add: [], remove: m.reason === "remove" ? m.remove ?? [] : [] };
+      } else {
+        assert.ok(this.job && this.job.committer === from, "commit from the job's committer");
+        j = this.job!;
+      }
+      this.commits.push({ from, commit: m.commit, ...(m.reason ? { reason: m.reason } : {}) });
       this.job = null;
       this.epoch++;
       this.members = this.members.filter((x) => !j.remove.includes(x));
@@ -124,7 +144,7 @@ test("three members: same epoch, keys and security code; the code changes when s
   await settle(ds);
   assert.ok(ada.member.inGroup && bob.member.inGroup);
   const codeOfTwo = ada.member.securityCode;
-  assert.match(codeOfTwo, /^\d{4} \d{4} \d{4}$/);
+  assert.match(codeOfTwo, /^\d{5}( \d{5}){5}$/);
   assert.equal(bob.member.securityCode, codeOfTwo);
 
   const cy = await ds.join("cy");
@@ -208,4 +228,213 @@ test("a server that relabels a message's kind gets it dropped", async () => {
   // And bytes that are not MLS at all are dropped too.
   await bob.member.handle({ type: "e2ee_message", from: "ada", epoch: 1, kind: "chat", data: toBase64(new TextEncoder().encode("plain text")), private: false });
   assert.equal(bob.apps.length, before);
+});
+
+// ---- the delivery service as the adversary ------------------------------------------------
+
+const MEETING = "7k3m-q9xd-2hfa-b8rn";
+
+/** Lets time pass for every client, then runs their upkeep. */
+async function tick(ds: FakeDeliveryService, ms: number): Promise<void> {
+  clock.now += ms;
+  for (const c of ds.clients.values()) await c.member.maintain();
+  await settle(ds);
+}
+
+test("a proposal the server injects is refused with a warning, and the next honest add carries only the joiner", async () => {
+  const ds = new FakeDeliveryService();
+  const ada = await ds.join("ada");
+  const bob = await ds.join("bob");
+  await settle(ds);
+  // The server's own leaf, as a new_member_proposal (needs only group id and epoch).
+  const ghost = await createKeyPackage(await generateSigningIdentity({ webCrypto: false }));
+  const { publicPackage, privatePackage } = secretsOf(ghost);
+  const { state, cs } = hostileAccess((ada.member as unknown as { group: Group }).group);
+  const proposal = encodeMlsMessage(await proposeAddExternal({ groupContext: state.groupContext } as never, publicPackage, privatePackage, cs));
+  await ds.deliver("ada", { type: "e2ee_message", from: "bob", epoch: 1, kind: "chat", data: toBase64(proposal), private: false });
+  assert.ok(ada.member.warnings().some((w) => w.text.includes("proposal outside a commit")), "Ada was told");
+  const cy = await ds.join("cy");
+  await settle(ds);
+  for (const c of [ada, bob, cy]) assert.equal(c.member.members().length, 3, `${c.id} sees three keys, not four`);
+  assert.equal(cy.member.securityCode, ada.member.securityCode);
+});
+
+test("a commit adding someone the meeting does not have is refused by the other members", async () => {
+  const ds = new FakeDeliveryService();
+  const ada = await ds.join("ada");
+  const bob = await ds.join("bob");
+  await settle(ds);
+  // Ada's client is made to add "mallory", who is not in the meeting (the
+  // server tells Ada so, but Bob's roster has no mallory).
+  const mallory = await createKeyPackage(await generateSigningIdentity({ webCrypto: false }));
+  ds.roster.add("mallory");
+  ds.job = { committer: "ada", add: [], remove: [] };
+  await ds.deliver("ada", { type: "e2ee_job", create: false, epoch: 1, add: [{ participant: "mallory", keyPackage: toBase64(mallory.bytes) }], remove: [] });
+  ds.roster.delete("mallory");
+  const commit = ada.outbox.find((m) => m.type === "e2ee_commit");
+  assert.ok(commit && commit.type === "e2ee_commit");
+  await bob.member.handle({ type: "e2ee_commit", epoch: 2, from: "ada", commit: commit.commit });
+  assert.equal(bob.member.epoch, 1n, "Bob did not move to the epoch with Mallory in it");
+  assert.ok(bob.member.warnings().some((w) => w.text.includes("mallory, who is not in the meeting")));
+});
+
+test("a member who claims to be someone else than it was added as is flagged on every screen", async () => {
+  const ds = new FakeDeliveryService();
+  const ada = await ds.join("ada");
+  const bob = await ds.join("bob");
+  await settle(ds);
+  // Cy's client lies: it announces itself as Bob.
+  const cy = await ds.join("cy");
+  cy.member.setSelf("bob", "BOB");
+  ds.roster.add("cy");
+  await cy.member.sendApplication("presence", { participant: "bob", name: "BOB" });
+  await settle(ds);
+  for (const c of [ada, bob]) {
+    const problems = c.member.members().map((v) => v.problem);
+    assert.ok(problems.includes("conflict") || problems.includes("mismatch"), `${c.id}: ${JSON.stringify(problems)}`);
+  }
+});
+
+test("a leaf that never says who it is becomes a problem after the grace period", async () => {
+  const ds = new FakeDeliveryService();
+  const ada = await ds.join("ada");
+  const bob = await ds.join("bob");
+  await settle(ds);
+  // A joiner whose client stays silent (the server's own key, say).
+  const silent = await createKeyPackage(await generateSigningIdentity({ webCrypto: false }));
+  ds.roster.add("quiet");
+  ds.job = { committer: "ada", add: ["quiet"], remove: [] };
+  await ds.deliver("ada", { type: "e2ee_job", create: false, epoch: 1, add: [{ participant: "quiet", keyPackage: toBase64(silent.bytes) }], remove: [] });
+  ds.clients.set("quiet", { id: "quiet", keys: [], apps: [], outbox: [], member: { handle: async () => {}, settled: async () => {}, maintain: async () => {} } as unknown as GroupMember });
+  await settle(ds);
+  const leaf = (c: Client) => c.member.members().find((v) => !v.self && v.participant === null)!;
+  assert.equal(leaf(bob).joining, true);
+  assert.equal(leaf(bob).problem, null);
+  await tick(ds, 6_000);
+  assert.equal(leaf(bob).problem, "unclaimed");
+  assert.equal(leaf(ada).problem, "unclaimed");
+});
+
+test("a departed participant's leaf is removed by the members even if the server never asks", async () => {
+  const ds = new FakeDeliveryService();
+  const ada = await ds.join("ada");
+  const bob = await ds.join("bob");
+  const cy = await ds.join("cy");
+  await settle(ds);
+  const epoch = ada.member.epoch!;
+  // Cy leaves the meeting; the hostile server keeps her in the group.
+  ds.roster.delete("cy");
+  ds.clients.delete("cy");
+  await tick(ds, 2_000);
+  assert.equal(ada.member.epoch, epoch, "not before the grace period");
+  await tick(ds, 10_000);
+  await tick(ds, 1_000);
+  assert.equal(ada.member.members().length, 2);
+  assert.equal(bob.member.members().length, 2);
+  assert.ok(ds.commits.some((c) => c.reason === "remove" && c.from === "ada"), "the first member removed her");
+  assert.equal(bob.member.securityCode, ada.member.securityCode);
+  // Cy's client can read nothing sent now.
+  await bob.member.sendApplication("chat", { text: "after Cy" });
+  await settle(ds);
+  const after = ds.relayed.at(-1)!;
+  await cy.member.handle({ type: "e2ee_message", from: "bob", epoch: Number(bob.member.epoch), kind: "chat", data: after.data, private: false });
+  assert.equal(cy.apps.filter((a) => a.kind === "chat").length, 0);
+});
+
+test("members commit a key update every few minutes and on request; everyone follows", async () => {
+  const ds = new FakeDeliveryService();
+  const ada = await ds.join("ada");
+  const bob = await ds.join("bob");
+  await settle(ds);
+  const code = ada.member.securityCode;
+  await tick(ds, 60_000);
+  assert.equal(ada.member.epoch, 1n);
+  await tick(ds, 5 * 60_000);
+  assert.equal(ada.member.epoch, 2n, "one update, not one per member");
+  assert.equal(bob.member.epoch, 2n);
+  assert.ok(ds.commits.some((c) => c.reason === "update"));
+  assert.notEqual(ada.member.securityCode, code);
+  assert.equal(bob.member.securityCode, ada.member.securityCode);
+  assert.notDeepEqual(ada.keys.at(-1)!.epochSecret, ada.keys.at(-2)!.epochSecret);
+  bob.member.requestUpdate();
+  await tick(ds, 5_000);
+  assert.equal(ada.member.epoch, 3n);
+});
+
+test("private chat is sealed to its addressee: other members, a redirect and a relabelled flag get nothing", async () => {
+  const ds = new FakeDeliveryService();
+  const ada = await ds.join("ada");
+  const bob = await ds.join("bob");
+  const cy = await ds.join("cy");
+  await settle(ds);
+  await ada.member.sendApplication("chat", { text: "for Cy only" }, "cy");
+  const sent = ds.relayed.length;
+  await settle(ds);
+  const wire = ds.relayed[sent] ?? ds.relayed.at(-1)!;
+  assert.ok(cy.apps.some((a) => a.private && (a.body as { text: string }).text === "for Cy only"));
+  // The server hands the same ciphertext to Bob, flagged or not.
+  for (const flag of [true, false]) {
+    await bob.member.handle({ type: "e2ee_message", from: "ada", epoch: Number(ada.member.epoch), kind: "chat", data: wire.data, private: flag });
+  }
+  assert.equal(bob.apps.filter((a) => a.kind === "chat").length, 0, "Bob read a message sealed to Cy");
+  // A group message the server marks private is shown as what it is.
+  await ada.member.sendApplication("chat", { text: "for all" });
+  const group = ada.outbox.find((m) => m.type === "e2ee_message" && m.kind === "chat")!;
+  ada.outbox.length = 0;
+  assert.ok(group.type === "e2ee_message");
+  await bob.member.handle({ type: "e2ee_message", from: "ada", epoch: group.epoch, kind: "chat", data: group.data, private: true });
+  const got = bob.apps.find((a) => a.kind === "chat");
+  assert.ok(got && got.private === false, "the envelope's private flag is not believed");
+  // Messages are padded: a short and a longer chat have the same size on the wire.
+  await ada.member.sendApplication("chat", { text: "a" });
+  await ada.member.sendApplication("chat", { text: "a".repeat(150) });
+  const [x, y] = ada.outbox.filter((m) => m.type === "e2ee_message").map((m) => (m.type === "e2ee_message" ? fromBase64(m.data).length : 0));
+  assert.equal(x, y);
+});
+
+test("the server cannot swap a member into another group or make it start a new one", async () => {
+  const ds = new FakeDeliveryService();
+  await ds.join("ada");
+  const bob = await ds.join("bob");
+  await settle(ds);
+  const code = bob.member.securityCode;
+  // The server runs a group of its own and Welcomes Bob into it (with the
+  // KeyPackage Bob sent in hello).
+  const ghost = await createKeyPackage(await generateSigningIdentity({ webCrypto: false }));
+  const theirs = await Group.create(ghost, new TextEncoder().encode("kaigi meeting " + MEETING));
+  const kp = fromBase64(bob.member.keyPackageBase64());
+  const add = await theirs.commitAdd([{ participant: "bob", keyPackage: kp }]);
+  await bob.member.handle({ type: "e2ee_welcome", epoch: 1, welcome: toBase64(add.welcome!) });
+  assert.equal(bob.member.securityCode, code, "Bob stayed in the real group");
+  assert.ok(bob.member.warnings().some((w) => w.text.includes("another encrypted group")));
+  await bob.member.handle({ type: "e2ee_job", create: true, epoch: 0, add: [], remove: [] });
+  assert.equal(bob.member.securityCode, code);
+  assert.equal(bob.member.warnings().length, 2);
+});
+
+test("two tabs of one browser (one device key) both get in, each with its own leaf", async () => {
+  const ds = new FakeDeliveryService();
+  const device = await generateSigningIdentity({ webCrypto: false });
+  await ds.join("ada");
+  const ada = ds.clients.get("ada")!;
+  const tab1 = await ds.join("tab1", device);
+  const tab2 = await ds.join("tab2", device);
+  await settle(ds);
+  for (const c of [ada, tab1, tab2]) assert.equal(c.member.members().length, 3, c.id);
+  const fps = ada.member.members().filter((v) => !v.self).map((v) => v.fingerprint);
+  assert.equal(fps[0], fps[1], "one device, one fingerprint");
+  assert.ok(ada.member.members().every((v) => v.problem === null));
+});
+
+test("after a reset (the server started afresh) the member joins a new group at epoch 0", async () => {
+  const ds = new FakeDeliveryService();
+  const ada = await ds.join("ada");
+  await ds.join("bob");
+  await settle(ds);
+  await ada.member.reset();
+  await ada.member.renewKeyPackage();
+  await ds.deliver("ada", { type: "e2ee_job", create: true, epoch: 0, add: [], remove: [] });
+  assert.equal(ada.member.epoch, 0n);
+  assert.equal(ada.keys.at(-1)!.epoch, 0n);
+  assert.equal(ada.member.warnings().length, 0);
 });

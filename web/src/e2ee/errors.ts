@@ -8,6 +8,12 @@ export type E2EECode =
   | "wrong-group"
   /** MLS refused the message: bad signature, failed decryption, wrong epoch, invalid proposal… (see `cause`). */
   | "rejected"
+  /**
+   * Verified, but against Kaigi's rules, so not applied: a proposal outside
+   * a commit, a commit with proposals we never accept, or an Add nobody
+   * vouched for (design: "The server is the adversary").
+   */
+  | "refused"
   /** A KeyPackage that is malformed, badly signed, or whose credential is not its signature key. */
   | "bad-key-package"
   /** The group moved to another epoch since this commit was made: it can no longer be applied. */

@@ -6,19 +6,37 @@
 // and recomputes the security code. Application messages (chat, reactions,
 // presence) ride on MLS.
 //
-// Who is who: the server says which participant each message comes from,
-// but it could lie. So every member announces, in an MLS message only it
-// can sign, which participant it is ("presence"); the member list binds
-// each leaf (and its key fingerprint) to the participant it claims to be,
-// and flags leaves that claim nothing, or the same participant as another.
+// The server is the adversary (design: "The server is the adversary"), so
+// this member decides for itself what enters the group:
+//
+// - It commits only what it chose: Adds for people its caller agrees to let
+//   in (mayAdd), Removes of members who left, and key updates. mls.ts never
+//   folds in a proposal it did not make.
+// - It applies others' commits only when every Add in them is attributed,
+//   by the committer, to a participant who is in the meeting and holds no
+//   key yet (CommitPolicy); anything else is refused and the person warned.
+// - Who is who: every member announces, in a presence message only its leaf
+//   can sign, which participant it is. The member list (members()) binds
+//   each leaf to that claim and to the committer's attribution, and flags a
+//   leaf that claims nothing, claims a participant who is not in the
+//   meeting, claims another participant than it was added as, or claims the
+//   same participant as another leaf. The UI shows those on every screen.
+// - It removes, on its own, the leaves of participants who left (a server
+//   that never asks keeps them in otherwise), and commits a key update every
+//   few minutes and when asked (role changes), for post-compromise security.
+// - A private message is sealed to its addressee (private.ts); the private
+//   flag and the addressee are inside the encryption, never the envelope's.
+// - Application messages are padded to size buckets, so their length tells
+//   the server little.
 //
 // All work runs one step at a time, in the order messages arrive.
 
 import { fromBase64, toBase64 } from "./base64.js";
-import { equalBytes } from "./bytes.js";
 import { E2EEError } from "./errors.js";
 import type { EpochKeys } from "./media-keys.js";
-import { createKeyPackage, Group, readKeyPackage, type OwnKeyPackage, type PendingCommit } from "./mls.js";
+import { equalBytes } from "./bytes.js";
+import { createKeyPackage, Group, readKeyPackage, type CommitPolicy, type OwnKeyPackage, type PendingCommit } from "./mls.js";
+import { newBoxKey, open, seal, type BoxKey } from "./private.js";
 import { fingerprint, securityCode } from "./securitycode.js";
 import type { SigningIdentity } from "./signing.js";
 
@@ -38,7 +56,18 @@ export type ServerE2EEMessage =
 
 /** Client → server E2EE messages. */
 export type ClientE2EEMessage =
-  | { type: "e2ee_commit"; epoch: number; commit: string; welcome?: string }
+  | {
+      type: "e2ee_commit";
+      epoch: number;
+      commit: string;
+      welcome?: string;
+      /** A commit of our own initiative (no job): a key update, or removing members who left. */
+      reason?: "update" | "remove";
+      /** With reason "remove": the participants it removes. */
+      remove?: string[];
+      /** For an add job: participants whose KeyPackage could not be added. */
+      skipped?: string[];
+    }
   | { type: "e2ee_message"; epoch: number; kind: string; data: string; to?: string };
 
 /** An application message received and verified. */
@@ -50,13 +79,28 @@ export interface AppMessage {
   claimed: string | null;
   kind: string;
   body: unknown;
+  /** Sealed to us alone (the sealed box said so, not the server). */
   private: boolean;
 }
+
+/** What is wrong with a member of the group, as every member's screen shows it. */
+export type MemberProblem =
+  /** Said nothing about who it is, well after it joined. */
+  | "unclaimed"
+  /** Claims a participant who is not in the meeting. */
+  | "absent"
+  /** Claims another participant than the one it was added as. */
+  | "mismatch"
+  /** Another leaf claims the same participant. */
+  | "conflict";
 
 /** A member of the group as the UI shows it. */
 export interface MemberView {
   leaf: number;
+  /** The fingerprint of the device key that certified the leaf. */
   fingerprint: string;
+  /** That device key. */
+  identity: Uint8Array;
   signaturePublicKey: Uint8Array;
   /** The participant this leaf announced it is; null until it does. */
   participant: string | null;
@@ -64,6 +108,22 @@ export interface MemberView {
   self: boolean;
   /** Another leaf claims the same participant: something is wrong. */
   conflict: boolean;
+  /** Null when all is well; see MemberProblem. */
+  problem: MemberProblem | null;
+  /** Joined moments ago and has not said who it is yet (not a problem yet). */
+  joining: boolean;
+}
+
+/** Something about the encryption a person must be told. */
+export interface SecurityWarning {
+  at: number;
+  text: string;
+}
+
+/** What the meeting knows of a participant (admitted, not waiting). */
+export interface RosterEntry {
+  id: string;
+  name: string;
 }
 
 export interface MemberHooks {
@@ -74,24 +134,77 @@ export interface MemberHooks {
    * everyone.
    */
   mayAdd?(participant: string): boolean;
+  /** The meeting's admitted participant with this ID. Absent: everyone is. */
+  participant?(id: string): RosterEntry | undefined;
   /** New media keys: give them to the worker. */
   keys(k: EpochKeys): void;
-  /** Epoch, members or security code changed. */
+  /** Epoch, members, warnings or security code changed. */
   changed(): void;
   application(m: AppMessage): void;
+  /** Milliseconds since the epoch (tests set it). */
+  now?(): number;
+  /** Random in [0, 1) (tests set it). */
+  random?(): number;
 }
 
 type State = "waiting" | "member" | "removed";
 
+/** How long a new leaf may stay silent about who it is before it is flagged. */
+export const PRESENCE_GRACE_MS = 5_000;
+/** How long a departed participant's leaf may stay before the first member removes it; twice that, any member does. */
+export const DEPARTED_GRACE_MS = 10_000;
+/** How often a member commits a key update when nothing else changed the epoch (plus up to a minute of jitter). */
+export const UPDATE_INTERVAL_MS = 5 * 60_000;
+/** A commit of ours the server neither accepted nor overtook in this long is dropped. */
+const PENDING_TIMEOUT_MS = 15_000;
+/** The warnings kept for the UI. */
+const WARNINGS_KEPT = 10;
+/** Application messages are padded to a power of two from this size on. */
+const MIN_PADDED = 256;
+
+interface Presence {
+  participant: string;
+  name: string;
+  /** Its private-message key. */
+  box: Uint8Array | null;
+}
+
+interface Own {
+  pending: PendingCommit;
+  reason?: "update" | "remove";
+  sentAt: number;
+}
+
+/** Pads JSON with spaces (which JSON.parse ignores) to the next size bucket. */
+export function padded(json: string): Uint8Array {
+  const bytes = new TextEncoder().encode(json);
+  let size = MIN_PADDED;
+  while (size < bytes.length) size *= 2;
+  const out = new Uint8Array(size).fill(0x20);
+  out.set(bytes);
+  return out;
+}
+
 export class GroupMember {
   private group: Group | null = null;
-  private pending: PendingCommit | null = null;
+  private own: Own | null = null;
   private steps: Promise<void> = Promise.resolve();
-  private presence = new Map<number, { participant: string; name: string }>();
+  private presence = new Map<number, Presence>();
+  /** The participant each leaf was added as, by its committer's word (leaves added while we watched). */
+  private attributed = new Map<number, string>();
+  /** When each leaf was first seen by us. */
+  private seen = new Map<number, number>();
+  /** When a leaf's participant was first seen gone from the meeting. */
+  private goneSince = new Map<number, number>();
+  /** Participants the meeting has shown us: one who leaves was real, one never shown is not. */
+  private readonly known = new Set<string>();
+  private box: BoxKey | null = null;
   private code = "";
   private views: MemberView[] = [];
   private selfId = "";
   private selfName = "";
+  private nextUpdateAt = 0;
+  private readonly warningList: SecurityWarning[] = [];
   state: State = "waiting";
 
   private constructor(
@@ -122,6 +235,21 @@ export class GroupMember {
     this.selfName = name;
   }
 
+  /**
+   * Forgets the group: the server started us afresh (a new participant, or
+   * it lost the meeting), so a create job or a Welcome into a new group
+   * follows.
+   */
+  reset(): Promise<void> {
+    return this.enqueue(async () => {
+      this.group = null;
+      this.own = null;
+      this.forgetLeaves();
+      this.state = "waiting";
+      this.hooks.changed();
+    });
+  }
+
   get inGroup(): boolean {
     return this.state === "member" && this.group !== null;
   }
@@ -131,7 +259,7 @@ export class GroupMember {
     return this.inGroup ? this.group!.epoch : null;
   }
 
-  /** The 12-digit security code of the current epoch ("" when not in the group). */
+  /** The security code of the current epoch ("" when not in the group). */
   get securityCode(): string {
     return this.inGroup ? this.code : "";
   }
@@ -140,11 +268,14 @@ export class GroupMember {
     return this.views;
   }
 
+  /** What went wrong, newest last (kept for the UI). */
+  warnings(): readonly SecurityWarning[] {
+    return this.warningList;
+  }
+
   /** Handles one E2EE message from the server, after those before it. */
   handle(m: ServerE2EEMessage): Promise<void> {
-    const step = this.steps.then(() => this.step(m));
-    this.steps = step.catch((e: unknown) => console.error("kaigi: e2ee:", e));
-    return step;
+    return this.enqueue(() => this.step(m));
   }
 
   /** Resolves when everything received so far has been handled. */
@@ -152,17 +283,81 @@ export class GroupMember {
     return this.steps;
   }
 
-  /** Sends an application message to the group, or to one participant. */
+  /**
+   * Sends an application message to the group, or sealed to one
+   * participant (who must be a member that announced its key).
+   */
   sendApplication(kind: string, body: unknown, to?: string): Promise<void> {
     const step = this.steps.then(async () => {
       if (!this.inGroup) throw new E2EEError("bad-request", "not in the encrypted group yet");
-      const data = await this.group!.encrypt(new TextEncoder().encode(JSON.stringify({ kind, body })));
-      const msg: ClientE2EEMessage = { type: "e2ee_message", epoch: Number(this.group!.epoch), kind, data: toBase64(data) };
-      if (to) msg.to = to;
+      const g = this.group!;
+      let inner: unknown = { kind, body };
+      if (to !== undefined) {
+        const target = this.views.filter((v) => v.participant === to && !v.self && v.problem === null);
+        const p = target.length === 1 ? this.presence.get(target[0]!.leaf) : undefined;
+        if (!p?.box) throw new E2EEError("bad-request", "that participant cannot receive private messages (yet)");
+        const leaf = target[0]!.leaf;
+        const sealed = await seal(p.box, { groupId: g.groupId, epoch: g.epoch, senderLeaf: g.ownLeafIndex, recipientLeaf: leaf }, new TextEncoder().encode(JSON.stringify({ kind, body, to })));
+        inner = { kind, sealed: { leaf, enc: toBase64(sealed.enc), ct: toBase64(sealed.ct) } };
+      }
+      const data = await g.encrypt(padded(JSON.stringify(inner)));
+      const msg: ClientE2EEMessage = { type: "e2ee_message", epoch: Number(g.epoch), kind, data: toBase64(data) };
+      if (to !== undefined) msg.to = to;
       this.hooks.send(msg);
     });
     this.steps = step.catch(() => undefined);
     return step;
+  }
+
+  /** Asks for a key update soon (after a role change), unless one is already due sooner. */
+  requestUpdate(): void {
+    const soon = this.now() + 1_000 + this.random() * 3_000;
+    if (this.nextUpdateAt === 0 || soon < this.nextUpdateAt) this.nextUpdateAt = soon;
+  }
+
+  /**
+   * Periodic upkeep (secure.ts calls it every few seconds): drops a commit
+   * of ours that went nowhere, removes departed members' leaves, commits a
+   * key update when one is due, and re-judges silent leaves.
+   */
+  maintain(): Promise<void> {
+    return this.enqueue(async () => {
+      if (!this.inGroup) return;
+      const now = this.now();
+      if (this.own && now - this.own.sentAt > PENDING_TIMEOUT_MS) this.own = null;
+      const before = this.views.map((v) => v.problem);
+      await this.refresh();
+      if (this.views.some((v, i) => v.problem !== before[i])) this.hooks.changed();
+      if (this.own) return;
+      const departed = this.departedLeaves(now);
+      if (departed.length > 0) {
+        const pending = await this.group!.commitRemove(departed.map((d) => d.leaf));
+        this.propose(pending, { reason: "remove", remove: departed.map((d) => d.participant) });
+        return;
+      }
+      if (now >= this.nextUpdateAt) this.propose(await this.group!.commitUpdate(), { reason: "update" });
+    });
+  }
+
+  private enqueue(fn: () => Promise<void>): Promise<void> {
+    const step = this.steps.then(fn);
+    this.steps = step.catch((e: unknown) => console.error("kaigi: e2ee:", e));
+    return step;
+  }
+
+  private now(): number {
+    return this.hooks.now?.() ?? Date.now();
+  }
+
+  private random(): number {
+    return this.hooks.random?.() ?? Math.random();
+  }
+
+  private warn(text: string): void {
+    this.warningList.push({ at: this.now(), text });
+    if (this.warningList.length > WARNINGS_KEPT) this.warningList.shift();
+    console.warn("kaigi: e2ee:", text);
+    this.hooks.changed();
   }
 
   private async step(m: ServerE2EEMessage): Promise<void> {
@@ -182,99 +377,170 @@ export class GroupMember {
 
   private async job(j: Extract<ServerE2EEMessage, { type: "e2ee_job" }>): Promise<void> {
     if (j.create) {
+      if (this.inGroup) {
+        // Creating a new group would silently drop everyone in this one.
+        this.warn("The server asked this browser to start a new encrypted group while it is in one; refused.");
+        return;
+      }
       this.group = await Group.create(this.keyPackage, this.groupId);
+      this.forgetLeaves();
       this.state = "member";
       await this.epochChanged(true);
       return;
     }
     const g = this.group;
     if (!this.inGroup || !g || BigInt(j.epoch) !== g.epoch) return; // the server reassigns it
-    let pending: PendingCommit;
     if (j.remove.length > 0) {
-      const leaves: number[] = [];
+      // The leaf added with that KeyPackage (each has its own leaf key), or
+      // failing that the leaf that claims the participant.
+      const leaves = new Set<number>();
       for (const r of j.remove) {
-        const leaf = await this.leafOf(fromBase64(r.keyPackage));
-        if (leaf !== null && leaf !== g.ownLeafIndex) leaves.push(leaf);
+        let key: Uint8Array | null = null;
+        try {
+          key = (await readKeyPackage(fromBase64(r.keyPackage))).signaturePublicKey;
+        } catch {
+          key = null;
+        }
+        for (const v of this.views) {
+          if (v.self) continue;
+          if ((key && equalBytes(v.signaturePublicKey, key)) || v.participant === r.participant) leaves.add(v.leaf);
+        }
       }
-      if (leaves.length === 0) return;
-      pending = await g.commitRemove(leaves);
-    } else {
-      if (j.add.length === 0) return;
-      const refused = j.add.filter((a) => this.hooks.mayAdd && !this.hooks.mayAdd(a.participant));
-      if (refused.length > 0) {
-        // Not ours to let in: the server gives the job to someone else, or
-        // nobody adds them.
-        console.warn("kaigi: e2ee: not adding", refused.map((a) => a.participant).join(", "));
-        return;
-      }
-      pending = await g.commitAdd(j.add.map((a) => fromBase64(a.keyPackage)));
+      if (leaves.size === 0) return;
+      this.propose(await g.commitRemove([...leaves]), {});
+      return;
     }
-    this.pending = pending;
+    if (j.add.length === 0) return;
+    const refused = j.add.filter((a) => this.hooks.mayAdd && !this.hooks.mayAdd(a.participant));
+    if (refused.length > 0) {
+      // Not ours to let in: the server gives the job to someone else, or
+      // nobody adds them.
+      console.warn("kaigi: e2ee: not adding", refused.map((a) => a.participant).join(", "));
+      return;
+    }
+    const additions = [];
+    for (const a of j.add) {
+      try {
+        additions.push({ participant: a.participant, keyPackage: fromBase64(a.keyPackage) });
+      } catch {
+        additions.push({ participant: a.participant, keyPackage: new Uint8Array(0) });
+      }
+    }
+    let pending: PendingCommit;
+    try {
+      pending = await g.commitAdd(additions);
+    } catch (e) {
+      if (!(e instanceof E2EEError) || e.code !== "bad-key-package") throw e;
+      this.hooks.send({ type: "e2ee_commit", epoch: j.epoch, commit: "", skipped: j.add.map((a) => a.participant) });
+      return;
+    }
+    const extra: Partial<Own> & { skipped?: string[] } = {};
+    if (pending.skipped.length > 0) extra.skipped = pending.skipped.map((s) => s.participant);
+    this.propose(pending, extra);
+  }
+
+  /** Sends a commit of ours and keeps it until the server says it won. */
+  private propose(pending: PendingCommit, extra: { reason?: "update" | "remove"; remove?: string[]; skipped?: string[] }): void {
+    const own: Own = { pending, sentAt: this.now() };
+    if (extra.reason) own.reason = extra.reason;
+    this.own = own;
     const msg: ClientE2EEMessage = { type: "e2ee_commit", epoch: Number(pending.epoch), commit: toBase64(pending.commit) };
     if (pending.welcome) msg.welcome = toBase64(pending.welcome);
+    if (extra.reason) msg.reason = extra.reason;
+    if (extra.remove) msg.remove = extra.remove;
+    if (extra.skipped) msg.skipped = extra.skipped;
     this.hooks.send(msg);
   }
 
-  /** The leaf whose signature key is the one in a KeyPackage. */
-  private async leafOf(kp: Uint8Array): Promise<number | null> {
-    let key: Uint8Array;
-    try {
-      key = (await readKeyPackage(kp)).signaturePublicKey;
-    } catch {
-      return null;
-    }
-    const m = this.group?.members().find((x) => equalBytes(x.signaturePublicKey, key));
-    return m ? m.leafIndex : null;
+  private async committed(epoch: number): Promise<void> {
+    const own = this.own;
+    this.own = null;
+    if (!own || !this.group || BigInt(epoch) !== own.pending.epoch + 1n) return;
+    const before = new Set(this.group.members().map((m) => m.leafIndex));
+    await this.group.applyCommit(own.pending);
+    const added = this.group.members().filter((m) => !before.has(m.leafIndex));
+    // We added them: we know whom each leaf is for.
+    added.forEach((m, i) => this.attributed.set(m.leafIndex, own.pending.added[i] ?? ""));
+    await this.epochChanged(added.length > 0);
   }
 
-  private async committed(epoch: number): Promise<void> {
-    const p = this.pending;
-    this.pending = null;
-    if (!p || !this.group || BigInt(epoch) !== p.epoch + 1n) return;
-    const before = this.group.members().length;
-    await this.group.applyCommit(p);
-    await this.epochChanged(this.group.members().length > before);
+  private policy(): CommitPolicy {
+    return {
+      add: (participant) => {
+        if (this.hooks.participant && !this.hooks.participant(participant)) return `an Add for ${participant}, who is not in the meeting`;
+        if (participant === this.selfId) return "an Add of another key for this very participant";
+        const holders = this.views.filter((v) => v.participant === participant || this.attributed.get(v.leaf) === participant);
+        if (holders.length > 0) return `an Add for ${participant}, who already holds a key`;
+        return null;
+      },
+    };
   }
 
   private async othersCommit(commit: string): Promise<void> {
     if (!this.inGroup || !this.group) return;
-    this.pending = null; // if ours crossed it, ours lost
-    const before = new Set(this.group.members().map((m) => m.leafIndex));
-    const r = await this.group.receive(fromBase64(commit));
+    this.own = null; // if ours crossed it, ours lost
+    let r;
+    try {
+      r = await this.group.receive(fromBase64(commit), this.policy());
+    } catch (e) {
+      if (e instanceof E2EEError && e.code === "refused") {
+        this.warn(`A change to the encrypted group was refused (${e.message}). Until it is resolved this browser may not receive the meeting's new keys.`);
+        return;
+      }
+      throw e;
+    }
     if (r.kind !== "commit") return;
     if (r.removed) {
       this.state = "removed";
-      this.presence.clear();
+      this.forgetLeaves();
       this.hooks.changed();
       return;
     }
-    const added = this.group.members().some((m) => !before.has(m.leafIndex));
-    await this.epochChanged(added);
+    for (const a of r.added) this.attributed.set(a.leafIndex, a.participant);
+    await this.epochChanged(r.added.length > 0);
   }
 
   private async welcome(w: string): Promise<void> {
-    // The server sends a Welcome only when a member added us: join, even if
-    // we hold the state of a group we were dropped from meanwhile.
-    this.group = await Group.join(fromBase64(w), this.keyPackage, this.groupId);
-    this.pending = null;
-    this.presence.clear();
+    let joined: Group;
+    try {
+      joined = await Group.join(fromBase64(w), this.keyPackage, this.groupId);
+    } catch (e) {
+      this.warn(`Could not join the encrypted group from what the server sent (${e instanceof Error ? e.message : String(e)}).`);
+      return;
+    }
+    const current = this.inGroup ? this.group : null;
+    if (current && joined.epoch <= current.epoch) {
+      // A member is moved to another group only forward in time (a re-add
+      // after it fell too far behind); anything else is the server trying
+      // to swap our group for one it runs.
+      this.warn("The server tried to move this browser into another encrypted group; refused.");
+      return;
+    }
+    this.group = joined;
+    this.own = null;
+    this.forgetLeaves();
     this.state = "member";
     await this.epochChanged(true);
   }
 
   private async message(m: Extract<ServerE2EEMessage, { type: "e2ee_message" }>): Promise<void> {
     if (!this.inGroup || !this.group) return;
+    const g = this.group;
     let r;
     try {
-      r = await this.group.receive(fromBase64(m.data));
+      r = await g.receive(fromBase64(m.data), this.policy());
     } catch (e) {
+      if (e instanceof E2EEError && e.code === "refused") {
+        this.warn(`Refused something the server passed on as a message (${e.message}).`);
+        return;
+      }
       console.warn("kaigi: e2ee: dropped a message that does not verify:", e);
       return;
     }
     if (r.kind !== "application") return;
-    let parsed: { kind?: unknown; body?: unknown };
+    let parsed: { kind?: unknown; body?: unknown; sealed?: unknown };
     try {
-      parsed = JSON.parse(new TextDecoder().decode(r.data)) as { kind?: unknown; body?: unknown };
+      parsed = JSON.parse(new TextDecoder().decode(r.data)) as typeof parsed;
     } catch {
       return;
     }
@@ -282,10 +548,25 @@ export class GroupMember {
     // envelope's (which the server reads, and could change).
     if (typeof parsed.kind !== "string" || parsed.kind !== m.kind) return;
     const leaf = r.sender.leafIndex;
+    let body = parsed.body;
+    let isPrivate = false;
+    if (parsed.sealed !== undefined) {
+      const opened = await this.openSealed(parsed.sealed, parsed.kind, leaf, r.epoch);
+      if (opened === null) return;
+      body = opened;
+      isPrivate = true;
+    }
     if (parsed.kind === "presence") {
-      const b = parsed.body as { participant?: unknown; name?: unknown };
+      if (isPrivate) return;
+      const b = body as { participant?: unknown; name?: unknown; box?: unknown };
       if (typeof b?.participant === "string" && typeof b.name === "string") {
-        this.presence.set(leaf, { participant: b.participant, name: b.name });
+        let box: Uint8Array | null = null;
+        try {
+          box = typeof b.box === "string" ? fromBase64(b.box) : null;
+        } catch {
+          box = null;
+        }
+        this.presence.set(leaf, { participant: b.participant, name: b.name, box });
         await this.refresh();
         this.hooks.changed();
       }
@@ -296,9 +577,61 @@ export class GroupMember {
       leaf,
       claimed: this.presence.get(leaf)?.participant ?? null,
       kind: parsed.kind,
-      body: parsed.body,
-      private: m.private,
+      body,
+      private: isPrivate,
     });
+  }
+
+  /** Opens a box sealed to us; null (and a log line) for one that is not ours or does not open. */
+  private async openSealed(v: unknown, kind: string, senderLeaf: number, epoch: bigint): Promise<unknown> {
+    const g = this.group!;
+    const s = v as { leaf?: unknown; enc?: unknown; ct?: unknown };
+    if (typeof s?.leaf !== "number" || typeof s.enc !== "string" || typeof s.ct !== "string") return null;
+    if (s.leaf !== g.ownLeafIndex || !this.box) {
+      // Sealed to someone else: the server sent us another member's private message.
+      console.warn("kaigi: e2ee: dropped a private message meant for another member");
+      return null;
+    }
+    let inner: { kind?: unknown; body?: unknown; to?: unknown };
+    try {
+      const bytes = await open(this.box, { groupId: g.groupId, epoch, senderLeaf, recipientLeaf: g.ownLeafIndex }, { enc: fromBase64(s.enc), ct: fromBase64(s.ct) });
+      inner = JSON.parse(new TextDecoder().decode(bytes)) as typeof inner;
+    } catch (e) {
+      console.warn("kaigi: e2ee: dropped a private message that does not open:", e);
+      return null;
+    }
+    if (inner.kind !== kind || inner.to !== this.selfId) return null;
+    return inner.body;
+  }
+
+  private forgetLeaves(): void {
+    this.presence.clear();
+    this.attributed.clear();
+    this.seen.clear();
+    this.goneSince.clear();
+  }
+
+  /** Leaves whose participant left the meeting, which it is our turn to remove. */
+  private departedLeaves(now: number): { leaf: number; participant: string }[] {
+    if (!this.hooks.participant) return [];
+    const lookup = this.hooks.participant;
+    const out: { leaf: number; participant: string }[] = [];
+    const staying: number[] = [];
+    for (const v of this.views) {
+      const who = v.participant ?? this.attributed.get(v.leaf) ?? null;
+      if (v.self || who === null || lookup(who)) {
+        this.goneSince.delete(v.leaf);
+        staying.push(v.leaf);
+        continue;
+      }
+      const since = this.goneSince.get(v.leaf) ?? now;
+      this.goneSince.set(v.leaf, since);
+      // The member with the lowest leaf goes first; if it does not, anyone.
+      const first = Math.min(...this.views.filter((x) => x.participant !== null && lookup(x.participant)).map((x) => x.leaf));
+      const turn = first === this.group!.ownLeafIndex ? DEPARTED_GRACE_MS : 2 * DEPARTED_GRACE_MS;
+      if (now - since >= turn) out.push({ leaf: v.leaf, participant: who });
+    }
+    return out;
   }
 
   /**
@@ -308,15 +641,22 @@ export class GroupMember {
    */
   private async epochChanged(added: boolean): Promise<void> {
     const g = this.group!;
+    const now = this.now();
+    this.nextUpdateAt = now + UPDATE_INTERVAL_MS + this.random() * 60_000;
     this.hooks.keys(await g.mediaKeys());
     this.code = await securityCode(g.epochAuthenticator);
     const leaves = new Set(g.members().map((m) => m.leafIndex));
-    for (const leaf of this.presence.keys()) if (!leaves.has(leaf)) this.presence.delete(leaf);
-    this.presence.set(g.ownLeafIndex, { participant: this.selfId, name: this.selfName });
+    for (const map of [this.presence, this.attributed, this.seen, this.goneSince]) {
+      for (const leaf of [...map.keys()]) if (!leaves.has(leaf)) map.delete(leaf);
+    }
+    for (const leaf of leaves) if (!this.seen.has(leaf)) this.seen.set(leaf, now);
+    this.box ??= await newBoxKey();
+    this.presence.set(g.ownLeafIndex, { participant: this.selfId, name: this.selfName, box: this.box.publicKey });
     await this.refresh();
     this.hooks.changed();
     if (added && this.selfId) {
-      const data = await g.encrypt(new TextEncoder().encode(JSON.stringify({ kind: "presence", body: { participant: this.selfId, name: this.selfName } })));
+      const body = { participant: this.selfId, name: this.selfName, box: toBase64(this.box.publicKey) };
+      const data = await g.encrypt(padded(JSON.stringify({ kind: "presence", body })));
       this.hooks.send({ type: "e2ee_message", epoch: Number(g.epoch), kind: "presence", data: toBase64(data) });
     }
   }
@@ -327,19 +667,43 @@ export class GroupMember {
       this.views = [];
       return;
     }
+    const now = this.now();
     const claims = new Map<string, number>();
     for (const p of this.presence.values()) claims.set(p.participant, (claims.get(p.participant) ?? 0) + 1);
     const views: MemberView[] = [];
     for (const m of g.members()) {
       const p = this.presence.get(m.leafIndex);
+      const self = m.leafIndex === g.ownLeafIndex;
+      const conflict = p ? (claims.get(p.participant) ?? 0) > 1 : false;
+      const added = this.attributed.get(m.leafIndex);
+      const young = now - (this.seen.get(m.leafIndex) ?? now) < PRESENCE_GRACE_MS;
+      let problem: MemberProblem | null = null;
+      if (conflict) problem = "conflict";
+      else if (p && added !== undefined && added !== "" && added !== p.participant) problem = "mismatch";
+      else if (p && !self && this.hooks.participant) {
+        if (this.hooks.participant(p.participant)) {
+          this.known.add(p.participant);
+          this.goneSince.delete(m.leafIndex);
+        } else {
+          // Someone who left is removed within DEPARTED_GRACE_MS; a leaf
+          // that claims someone the meeting never had, or stays long after
+          // its person left, is a problem.
+          const since = this.goneSince.get(m.leafIndex) ?? now;
+          this.goneSince.set(m.leafIndex, since);
+          if (!this.known.has(p.participant) || now - since > 3 * DEPARTED_GRACE_MS) problem = "absent";
+        }
+      } else if (!p && !young) problem = "unclaimed";
       views.push({
         leaf: m.leafIndex,
-        fingerprint: await fingerprint(m.signaturePublicKey),
+        fingerprint: await fingerprint(m.identity),
+        identity: m.identity,
         signaturePublicKey: m.signaturePublicKey,
         participant: p?.participant ?? null,
         name: p?.name ?? null,
-        self: m.leafIndex === g.ownLeafIndex,
-        conflict: p ? (claims.get(p.participant) ?? 0) > 1 : false,
+        self,
+        conflict,
+        problem,
+        joining: !p && young,
       });
     }
     this.views = views;

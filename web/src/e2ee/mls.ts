@@ -3,11 +3,25 @@
 // MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519. Everything that crosses the
 // wire is a serialized MLSMessage in a Uint8Array.
 //
-// Who is who: a member's basic credential carries its raw Ed25519 signature
-// public key as the identity, and every member checks that binding for every
-// leaf (KeyPackages, Welcomes, commits). Which person a key belongs to is
-// what the fingerprint comparison (securitycode.ts) and the remembered
-// identities (identity-store.ts) establish.
+// Who is who: every KeyPackage gets a fresh leaf signing key, and the leaf's
+// basic credential is a certificate for it from the device's long-term
+// identity key (signing.ts): version byte 1, the device's Ed25519 public
+// key, and the device's signature over ("Kaigi leaf credential v1" || 0 ||
+// leaf signature public key). Every member checks that certificate for
+// every leaf (KeyPackages, Welcomes, commits). So several tabs of one
+// browser are several leaves with one device key, and the fingerprint
+// people compare (securitycode.ts) and remember (identity-store.ts) is the
+// device's, which outlives any one meeting.
+//
+// What enters the group: a member decides for itself (design: "The server
+// is the adversary"). receive() refuses every proposal outside a commit
+// (Kaigi members make none, and ts-mls would otherwise keep it and fold it
+// into our next commit), and every commit that is not from a current
+// member, that carries a proposal other than Add or Remove, a proposal by
+// reference, or an Add its committer did not attribute, in the commit's
+// authenticated data, to a meeting participant the caller's CommitPolicy
+// accepts. Our own commits carry exactly the proposals we chose: pending
+// proposals are never folded in.
 //
 // Private signing keys: ts-mls passes the member's "signature private key"
 // bytes to its ciphersuite's sign(). Kaigi gives it a random 32-byte handle
@@ -25,7 +39,6 @@
 // because every MLS operation turns one state into the next.
 
 import {
-  acceptAll,
   bytesToBase64,
   createApplicationMessage,
   createCommit,
@@ -48,6 +61,8 @@ import {
   zeroOutUint8Array,
   type AuthenticationService,
   type CiphersuiteImpl,
+  type Hpke,
+  type IncomingMessageCallback,
   type ClientConfig,
   type ClientState,
   type Credential,
@@ -60,12 +75,49 @@ import {
 } from "ts-mls";
 import { verifyKeyPackage } from "ts-mls/keyPackage.js";
 import { decryptSenderData } from "ts-mls/privateMessage.js";
-import { equalBytes } from "./bytes.js";
+import { equalBytes, toHex } from "./bytes.js";
 import { E2EEError } from "./errors.js";
 import { SFRAME_EXPORTER_LABEL, SFRAME_EXPORTER_LENGTH, type EpochKeys } from "./media-keys.js";
-import { sign, verify, type SigningIdentity } from "./signing.js";
+import { generateSigningIdentity, sign, verify, type SigningIdentity } from "./signing.js";
 
 export const CIPHERSUITE = "MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519" as const;
+
+// ---- leaf credentials --------------------------------------------------------------------
+
+const CREDENTIAL_VERSION = 1;
+const CREDENTIAL_LABEL = new TextEncoder().encode("Kaigi leaf credential v1\0");
+const CREDENTIAL_LENGTH = 1 + 32 + 64;
+
+function credentialMessage(leafKey: Uint8Array): Uint8Array {
+  const m = new Uint8Array(CREDENTIAL_LABEL.length + leafKey.length);
+  m.set(CREDENTIAL_LABEL);
+  m.set(leafKey, CREDENTIAL_LABEL.length);
+  return m;
+}
+
+/** The device key a leaf credential names, or null if it is not one of ours (unchecked). */
+export function credentialDevice(identity: Uint8Array): Uint8Array | null {
+  if (identity.length !== CREDENTIAL_LENGTH || identity[0] !== CREDENTIAL_VERSION) return null;
+  return identity.slice(1, 33);
+}
+
+async function certifyLeaf(device: SigningIdentity, leafKey: Uint8Array): Promise<Uint8Array> {
+  const sig = await sign(device.privateKey, credentialMessage(leafKey));
+  const out = new Uint8Array(CREDENTIAL_LENGTH);
+  out[0] = CREDENTIAL_VERSION;
+  out.set(device.publicKey, 1);
+  out.set(sig, 33);
+  return out;
+}
+
+async function leafCertified(identity: Uint8Array, leafKey: Uint8Array): Promise<boolean> {
+  const device = credentialDevice(identity);
+  if (device === null) return false;
+  // A device key is not a leaf key: reusing one would let a leaf's
+  // signatures pass for the device's.
+  if (equalBytes(device, leafKey)) return false;
+  return verify(device, credentialMessage(leafKey), identity.subarray(33));
+}
 
 // ---- ciphersuite with handle-based signing ----------------------------------------
 
@@ -103,10 +155,10 @@ function ciphersuite(): Promise<CiphersuiteImpl> {
   return suite;
 }
 
-/** A leaf is acceptable only if its basic credential names its own signature key. */
+/** A leaf is acceptable only if its basic credential is a device's certificate for its signature key. */
 const authService: AuthenticationService = {
   async validateCredential(credential: Credential, signaturePublicKey: Uint8Array): Promise<boolean> {
-    return credential.credentialType === "basic" && equalBytes(credential.identity, signaturePublicKey);
+    return credential.credentialType === "basic" && leafCertified(credential.identity, signaturePublicKey);
   },
 };
 
@@ -166,16 +218,25 @@ export function messageInfo(bytes: Uint8Array): MessageInfo {
 /** A KeyPackage of ours: `bytes` go to the delivery service; its private keys stay here. */
 export interface OwnKeyPackage {
   readonly bytes: Uint8Array;
-  /** The identity it was made for. */
+  /** The device identity that certified its leaf. */
   readonly identity: SigningIdentity;
+  /** The leaf's own signing key, fresh for this KeyPackage. */
+  readonly leaf: SigningIdentity;
 }
 
-interface KeyPackageSecrets {
+export interface KeyPackageSecrets {
   publicPackage: KeyPackage;
   privatePackage: PrivateKeyPackage;
 }
 
 const keyPackageSecrets = new WeakMap<OwnKeyPackage, KeyPackageSecrets>();
+
+/** The private half of one of our KeyPackages, for tests that play a hostile server with it. */
+export function keyPackageSecretsForTests(kp: OwnKeyPackage): KeyPackageSecrets {
+  const s = keyPackageSecrets.get(kp);
+  if (!s) throw new E2EEError("bad-request", "not a KeyPackage from createKeyPackage");
+  return s;
+}
 
 /**
  * Makes a KeyPackage for joining one group. Use each for one join only: its
@@ -183,18 +244,20 @@ const keyPackageSecrets = new WeakMap<OwnKeyPackage, KeyPackageSecrets>();
  */
 export async function createKeyPackage(identity: SigningIdentity): Promise<OwnKeyPackage> {
   const cs = await ciphersuite();
-  const credential: Credential = { credentialType: "basic", identity: identity.publicKey.slice() };
+  const leaf = await generateSigningIdentity();
+  const credential: Credential = { credentialType: "basic", identity: await certifyLeaf(identity, leaf.publicKey) };
   const { publicPackage, privatePackage } = await generateKeyPackageWithKey(
     credential,
     defaultCapabilities(),
     defaultLifetime,
     [],
-    { signKey: signingHandle(identity), publicKey: identity.publicKey },
+    { signKey: signingHandle(leaf), publicKey: leaf.publicKey },
     cs,
   );
   const own: OwnKeyPackage = {
     bytes: encodeMlsMessage({ version: "mls10", wireformat: "mls_key_package", keyPackage: publicPackage }),
     identity,
+    leaf,
   };
   keyPackageSecrets.set(own, { publicPackage, privatePackage });
   return own;
@@ -202,7 +265,9 @@ export async function createKeyPackage(identity: SigningIdentity): Promise<OwnKe
 
 /** What a KeyPackage says about who sent it. */
 export interface KeyPackageInfo {
+  /** The leaf's signing key (fresh for each KeyPackage). */
   signaturePublicKey: Uint8Array;
+  /** The device key that certified it: what a fingerprint names. */
   identity: Uint8Array;
 }
 
@@ -218,7 +283,7 @@ async function checkKeyPackage(bytes: Uint8Array): Promise<KeyPackage> {
   const leaf = kp.leafNode;
   if (kp.cipherSuite !== CIPHERSUITE) throw new E2EEError("bad-key-package", `ciphersuite ${kp.cipherSuite}`);
   if (!(await authService.validateCredential(leaf.credential, leaf.signaturePublicKey))) {
-    throw new E2EEError("bad-key-package", "credential does not name the signature key");
+    throw new E2EEError("bad-key-package", "credential is not a device certificate for the leaf key");
   }
   if (!(await verifyKeyPackage(kp, (await ciphersuite()).signature))) throw new E2EEError("bad-key-package", "bad signature");
   return kp;
@@ -232,15 +297,16 @@ async function checkKeyPackage(bytes: Uint8Array): Promise<KeyPackage> {
 export async function readKeyPackage(bytes: Uint8Array): Promise<KeyPackageInfo> {
   const leaf = (await checkKeyPackage(bytes)).leafNode;
   if (leaf.credential.credentialType !== "basic") throw new E2EEError("bad-key-package", "not a basic credential");
-  return { signaturePublicKey: leaf.signaturePublicKey.slice(), identity: leaf.credential.identity.slice() };
+  return { signaturePublicKey: leaf.signaturePublicKey.slice(), identity: credentialDevice(leaf.credential.identity)! };
 }
 
 // ---- the group ------------------------------------------------------------------------------
 
 export interface Member {
   leafIndex: number;
-  /** The basic credential's identity: the same bytes as the signature public key. */
+  /** The device key that certified this leaf (what its fingerprint names). */
   identity: Uint8Array;
+  /** The leaf's own signing key. */
   signaturePublicKey: Uint8Array;
 }
 
@@ -252,15 +318,111 @@ export interface PendingCommit {
   readonly welcome: Uint8Array | null;
   /** The epoch the commit was made in; applying it moves the group to epoch + 1. */
   readonly epoch: bigint;
+  /** The participants this commit adds (a subset of those asked for: see `skipped`). */
+  readonly added: readonly string[];
+  /** Those asked for whose KeyPackage could not be added, and why. */
+  readonly skipped: readonly { participant: string; reason: string }[];
+}
+
+/** A participant to add, with the KeyPackage they sent. */
+export interface Addition {
+  participant: string;
+  keyPackage: Uint8Array;
+}
+
+/** A leaf a commit added, and the participant its committer attributed it to. */
+export interface AddedLeaf {
+  leafIndex: number;
+  participant: string;
+  /** The device key that certified the leaf. */
+  identity: Uint8Array;
+}
+
+/**
+ * What the caller accepts in others' commits. `add` says why an Add of
+ * `participant` (as the committer attributed it; `identity` is the
+ * KeyPackage's device key) must be refused, or null to accept it.
+ */
+export interface CommitPolicy {
+  add(participant: string, identity: Uint8Array): string | null;
 }
 
 export type Received =
   /** An application message (chat, reactions…) from `sender`, authenticated by MLS. */
   | { kind: "application"; data: Uint8Array; sender: Member; epoch: bigint }
-  /** Another member's commit: the group is now at `epoch`; `removed`: we are no longer in it. */
-  | { kind: "commit"; epoch: bigint; removed: boolean }
-  /** A standalone proposal, kept for a later commit. */
-  | { kind: "proposal" };
+  /**
+   * Another member's commit: the group is now at `epoch`; `removed`: we are
+   * no longer in it. `committer` made it; `added` and `removedLeaves` are
+   * what it changed.
+   */
+  | { kind: "commit"; epoch: bigint; removed: boolean; committer: number; added: AddedLeaf[]; removedLeaves: number[] };
+
+/**
+ * What a commit's authenticated data says (JSON, UTF-8): the participant
+ * each Add is for, in the order of the Adds. The AEAD (private messages)
+ * or the membership tag (public ones) and the committer's signature cover
+ * it, so the server can neither read it in a PrivateMessage nor change it.
+ */
+interface CommitInfo {
+  v: 1;
+  add: string[];
+}
+
+const MAX_PARTICIPANT_ID = 128;
+
+function encodeCommitInfo(add: readonly string[]): Uint8Array {
+  const info: CommitInfo = { v: 1, add: [...add] };
+  return new TextEncoder().encode(JSON.stringify(info));
+}
+
+function decodeCommitInfo(ad: Uint8Array): CommitInfo | null {
+  if (ad.length === 0) return { v: 1, add: [] };
+  try {
+    const o = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(ad)) as Partial<CommitInfo>;
+    if (o.v !== 1 || !Array.isArray(o.add)) return null;
+    if (!o.add.every((p) => typeof p === "string" && p.length > 0 && p.length <= MAX_PARTICIPANT_ID)) return null;
+    return { v: 1, add: o.add };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Why a commit must be refused, or null: the rules of the file comment.
+ * `proposals` are all the commit's proposals, resolved.
+ */
+function commitRefusal(
+  sender: number | undefined,
+  proposals: readonly { proposal: Proposal; senderLeafIndex: number | undefined }[],
+  info: CommitInfo | null,
+  policy: CommitPolicy | undefined,
+): string | null {
+  if (sender === undefined) return "a commit from outside the group (external commit)";
+  const adds: KeyPackage[] = [];
+  for (const p of proposals) {
+    if (p.senderLeafIndex !== sender) return "a commit that carries another member's proposal";
+    switch (p.proposal.proposalType) {
+      case "add":
+        adds.push(p.proposal.add.keyPackage);
+        break;
+      case "remove":
+        break;
+      default:
+        return `a commit with a ${String(p.proposal.proposalType)} proposal`;
+    }
+  }
+  if (info === null) return "a commit whose authenticated data is not Kaigi's";
+  if (info.add.length !== adds.length) return "an Add its committer did not attribute to a participant";
+  if (new Set(info.add).size !== info.add.length) return "two Adds attributed to one participant";
+  for (let i = 0; i < adds.length; i++) {
+    const cred = adds[i]!.leafNode.credential;
+    const device = cred.credentialType === "basic" ? credentialDevice(cred.identity) : null;
+    if (device === null) return "an Add without a device certificate";
+    const why = policy?.add(info.add[i]!, device) ?? null;
+    if (why !== null) return why;
+  }
+  return null;
+}
 
 interface PendingState {
   group: Group;
@@ -276,8 +438,8 @@ function membersOf(tree: RatchetTree): Member[] {
     const node = tree[i];
     if (node?.nodeType !== "leaf") continue;
     const leaf = node.leaf;
-    const identity = leaf.credential.credentialType === "basic" ? leaf.credential.identity : new Uint8Array(0);
-    out.push({ leafIndex: i / 2, identity: identity.slice(), signaturePublicKey: leaf.signaturePublicKey.slice() });
+    const device = leaf.credential.credentialType === "basic" ? credentialDevice(leaf.credential.identity) : null;
+    out.push({ leafIndex: i / 2, identity: device ?? new Uint8Array(0), signaturePublicKey: leaf.signaturePublicKey.slice() });
   }
   return out;
 }
@@ -287,8 +449,29 @@ function rejected(what: string, e: unknown): E2EEError {
   return new E2EEError("rejected", `${what}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
 }
 
+/** The ciphersuite's HPKE (DHKEM X25519, HKDF-SHA256, AES-128-GCM), for messages to one member. */
+export async function hpke(): Promise<Hpke> {
+  return (await ciphersuite()).hpke;
+}
+
+/**
+ * The raw MLS state and ciphersuite of a group, for tests that play a
+ * hostile member or server (crafting messages an honest client never
+ * makes). Nothing in the client calls it.
+ */
+export function hostileAccess(g: Group): { state: ClientState; cs: CiphersuiteImpl } {
+  const inner = g as unknown as { state: ClientState; cs: CiphersuiteImpl };
+  return { state: inner.state, cs: inner.cs };
+}
+
 export class Group {
   private queue: Promise<unknown> = Promise.resolve();
+  /**
+   * New for every Group made by create or join, the same for all its
+   * epochs: the media worker replaces its keys when this changes (a group
+   * made anew after a reset reuses the group id and restarts at epoch 0).
+   */
+  private readonly instance = toHex(globalThis.crypto.getRandomValues(new Uint8Array(16)));
 
   private constructor(
     private state: ClientState,
@@ -365,16 +548,46 @@ export class Group {
   async mediaKeys(): Promise<EpochKeys> {
     const epoch = this.epoch;
     const members = this.members().map((m) => m.leafIndex);
-    return { epoch, epochSecret: await this.sframeEpochSecret(), ownLeafIndex: this.ownLeafIndex, memberLeafIndices: members };
+    return { epoch, epochSecret: await this.sframeEpochSecret(), ownLeafIndex: this.ownLeafIndex, memberLeafIndices: members, groupInstance: this.instance };
   }
 
-  /** Commits adding the members of these KeyPackages; the Welcome carries the ratchet tree. */
-  commitAdd(keyPackages: Uint8Array[]): Promise<PendingCommit> {
+  /**
+   * Commits adding these participants; the Welcome carries the ratchet tree
+   * and the commit names the participant of each Add. A KeyPackage that is
+   * bad, or whose leaf key is already in the group or earlier in the list,
+   * is skipped (reported in `skipped`) so that the others still get in;
+   * throws "bad-key-package" if none is left.
+   */
+  commitAdd(additions: readonly Addition[]): Promise<PendingCommit> {
     return this.exclusive(async () => {
-      if (keyPackages.length === 0) throw new E2EEError("bad-request", "nobody to add");
+      if (additions.length === 0) throw new E2EEError("bad-request", "nobody to add");
+      const seen = this.members().map((m) => m.signaturePublicKey);
       const proposals: Proposal[] = [];
-      for (const bytes of keyPackages) proposals.push({ proposalType: "add", add: { keyPackage: await checkKeyPackage(bytes) } });
-      return this.commit(proposals);
+      const added: string[] = [];
+      const skipped: { participant: string; reason: string }[] = [];
+      for (const a of additions) {
+        let kp: KeyPackage;
+        try {
+          kp = await checkKeyPackage(a.keyPackage);
+        } catch (e) {
+          skipped.push({ participant: a.participant, reason: e instanceof Error ? e.message : String(e) });
+          continue;
+        }
+        const key = kp.leafNode.signaturePublicKey;
+        if (seen.some((k) => equalBytes(k, key))) {
+          skipped.push({ participant: a.participant, reason: "its leaf key is already in use" });
+          continue;
+        }
+        if (a.participant.length === 0 || a.participant.length > MAX_PARTICIPANT_ID || added.includes(a.participant)) {
+          skipped.push({ participant: a.participant, reason: "bad or repeated participant ID" });
+          continue;
+        }
+        seen.push(key);
+        added.push(a.participant);
+        proposals.push({ proposalType: "add", add: { keyPackage: kp } });
+      }
+      if (proposals.length === 0) throw new E2EEError("bad-key-package", `no KeyPackage to add: ${skipped.map((x) => x.reason).join("; ")}`);
+      return this.commit(proposals, added, skipped);
     });
   }
 
@@ -387,15 +600,33 @@ export class Group {
         if (leaf === this.ownLeafIndex) throw new E2EEError("bad-request", "cannot remove ourselves");
         if (!present.has(leaf)) throw new E2EEError("bad-request", `leaf ${leaf} is not a member`);
       }
-      return this.commit(leafIndices.map((removed) => ({ proposalType: "remove", remove: { removed } })));
+      return this.commit(
+        leafIndices.map((removed) => ({ proposalType: "remove", remove: { removed } })),
+        [],
+        [],
+      );
     });
   }
 
-  private async commit(proposals: Proposal[]): Promise<PendingCommit> {
+  /**
+   * Commits nothing but a fresh path of our own keys: new secrets for
+   * everyone (post-compromise security, RFC 9420 §12.4).
+   */
+  commitUpdate(): Promise<PendingCommit> {
+    return this.exclusive(() => this.commit([], [], []));
+  }
+
+  private async commit(proposals: Proposal[], added: string[], skipped: { participant: string; reason: string }[]): Promise<PendingCommit> {
     this.checkActive();
     let r;
     try {
-      r = await createCommit({ state: this.state, cipherSuite: this.cs }, { extraProposals: proposals, ratchetTreeExtension: true });
+      // Exactly the proposals we chose: ts-mls would fold in every stored
+      // one (receive() stores none, and this makes sure of it).
+      const state: ClientState = { ...this.state, unappliedProposals: {} };
+      r = await createCommit(
+        { state, cipherSuite: this.cs },
+        { extraProposals: proposals, ratchetTreeExtension: true, authenticatedData: encodeCommitInfo(added) },
+      );
     } catch (e) {
       throw rejected("commit", e);
     }
@@ -403,6 +634,8 @@ export class Group {
       commit: encodeMlsMessage(r.commit),
       welcome: r.welcome ? encodeMlsMessage({ version: "mls10", wireformat: "mls_welcome", welcome: r.welcome }) : null,
       epoch: this.epoch,
+      added,
+      skipped,
     };
     pendingStates.set(pending, { group: this, newState: r.newState, consumed: r.consumed });
     return pending;
@@ -445,12 +678,14 @@ export class Group {
   }
 
   /**
-   * Processes a message from another member: an application message, a
-   * commit or a proposal. Throws E2EEError ("malformed", "wrong-group",
-   * "rejected", "removed") for anything that does not verify; the group is
-   * then unchanged. Never pass our own messages back in.
+   * Processes a message from another member: an application message or a
+   * commit. Throws E2EEError ("malformed", "wrong-group", "rejected",
+   * "removed") for anything that does not verify, and "refused" for a
+   * proposal outside a commit or a commit that breaks the rules of the file
+   * comment (`policy` judges its Adds); the group is then unchanged. Never
+   * pass our own messages back in.
    */
-  receive(bytes: Uint8Array): Promise<Received> {
+  receive(bytes: Uint8Array, policy?: CommitPolicy): Promise<Received> {
     return this.exclusive(async () => {
       this.checkActive();
       const m = decode(bytes);
@@ -459,22 +694,52 @@ export class Group {
       }
       const groupId = m.wireformat === "mls_private_message" ? m.privateMessage.groupId : m.publicMessage.content.groupId;
       if (!equalBytes(groupId, this.state.groupContext.groupId)) throw new E2EEError("wrong-group", "message for another group");
-      const before = this.epoch;
+      const before = this.members();
       const sender = m.wireformat === "mls_private_message" ? await this.applicationSender(m.privateMessage) : null;
+      const ad = m.wireformat === "mls_private_message" ? m.privateMessage.authenticatedData : m.publicMessage.content.authenticatedData;
+      const info = decodeCommitInfo(ad);
+      const verdict: { refusal: string | null; committer: number | undefined; addKeys: Uint8Array[] } = { refusal: null, committer: undefined, addKeys: [] };
+      const decide: IncomingMessageCallback = (incoming) => {
+        if (incoming.kind === "proposal") {
+          verdict.refusal = "a proposal outside a commit";
+        } else {
+          verdict.refusal = commitRefusal(incoming.senderLeafIndex, incoming.proposals, info, policy);
+          verdict.committer = incoming.senderLeafIndex;
+          for (const p of incoming.proposals) if (p.proposal.proposalType === "add") verdict.addKeys.push(p.proposal.add.keyPackage.leafNode.signaturePublicKey);
+        }
+        return verdict.refusal === null ? "accept" : "reject";
+      };
       let r;
       try {
-        r = await processMessage(m, this.state, emptyPskIndex, acceptAll, this.cs);
+        r = await processMessage(m, this.state, emptyPskIndex, decide, this.cs);
       } catch (e) {
         throw rejected("receive", e);
       }
+      if (verdict.refusal !== null) throw new E2EEError("refused", verdict.refusal);
       if (r.kind === "applicationMessage") {
         if (!sender) throw new E2EEError("rejected", "application message without a known sender");
         this.adopt(r.newState, r.consumed);
         return { kind: "application", data: r.message, sender: sender.member, epoch: sender.epoch };
       }
+      if (verdict.committer === undefined) throw new E2EEError("rejected", "not a commit");
       this.adopt(r.newState, r.consumed);
-      if (this.epoch !== before || !this.active) return { kind: "commit", epoch: this.epoch, removed: !this.active };
-      return { kind: "proposal" };
+      const after = this.active ? this.members() : [];
+      const had = new Set(before.map((x) => x.leafIndex));
+      const has = new Set(after.map((x) => x.leafIndex));
+      const added: AddedLeaf[] = [];
+      after.forEach((x) => {
+        if (had.has(x.leafIndex) && before.some((b) => b.leafIndex === x.leafIndex && equalBytes(b.signaturePublicKey, x.signaturePublicKey))) return;
+        added.push({ leafIndex: x.leafIndex, participant: "", identity: x.identity });
+      });
+      // The Adds' participants, in proposal order; new leaves fill blanks
+      // in that order too, so match them by leaf key instead of position.
+      for (const a of added) {
+        const leaf = after.find((x) => x.leafIndex === a.leafIndex)!;
+        const i = verdict.addKeys.findIndex((k) => equalBytes(k, leaf.signaturePublicKey));
+        a.participant = info?.add[i] ?? "";
+      }
+      const removedLeaves = this.active ? before.filter((x) => !has.has(x.leafIndex)).map((x) => x.leafIndex) : [];
+      return { kind: "commit", epoch: this.epoch, removed: !this.active, committer: verdict.committer, added, removedLeaves };
     });
   }
 
