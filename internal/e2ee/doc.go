@@ -1,7 +1,9 @@
 // Package e2ee is the server side of Kaigi's end-to-end encryption: the MLS
 // delivery service of one meeting. It keeps each participant's KeyPackage,
 // decides which member's client commits the next change (adding admitted
-// people, removing departed ones), enforces one accepted Commit per epoch,
+// people, removing departed ones), accepts the commits members make
+// unasked (key updates, and removals of departed members that the server
+// might otherwise never ask for), enforces one accepted Commit per epoch,
 // and says who must receive each Commit, Welcome and application message.
 //
 // It never parses MLS: messages are opaque bytes with an envelope (epoch,

@@ -15,4 +15,11 @@ var (
 	// ErrBadMessage means a message is malformed: empty, too large, or
 	// its lists do not match the request.
 	ErrBadMessage = errors.New("malformed E2EE message")
+	// ErrTooSoon means a member committed a key update of its own too
+	// soon after its last one (UpdateInterval).
+	ErrTooSoon = errors.New("key update too soon after the last")
+	// ErrStillPresent means a commit made unasked would remove someone
+	// who is still in the meeting: only a job removes them (when they
+	// rejoined with a fresh KeyPackage).
+	ErrStillPresent = errors.New("participant still in the meeting")
 )

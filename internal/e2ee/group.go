@@ -19,6 +19,9 @@ const (
 	// CommitTimeout is how long a committer has before the job goes to
 	// another member.
 	CommitTimeout = 10 * time.Second
+	// UpdateInterval is the least time between two key updates a member
+	// commits on its own, so that no member can churn the group's epochs.
+	UpdateInterval = 30 * time.Second
 )
 
 // Participant identifies a member (the meeting's participant ID).
@@ -44,6 +47,28 @@ type Job struct {
 	Remove    []Member
 }
 
+// Reason says why a member commits on its own initiative, without a job.
+type Reason string
+
+// The reasons a member may commit unasked. Neither needs the server's
+// help, which is the point: a hostile server could otherwise withhold the
+// job and keep old keys, or a departed participant's leaf, in the group.
+const (
+	// ReasonUpdate is an empty commit with an update path: fresh keys for
+	// post-compromise security.
+	ReasonUpdate Reason = "update"
+	// ReasonRemove removes the leaves of participants who left the meeting.
+	ReasonRemove Reason = "remove"
+)
+
+// Initiative is a commit a member makes unasked: why, and for
+// ReasonRemove whom it removes (the committer's word: the server cannot
+// read the commit, and every other member checks it).
+type Initiative struct {
+	Reason Reason
+	Remove []Participant
+}
+
 // Commit is an accepted commit and who must receive what.
 type Commit struct {
 	From  Participant
@@ -52,6 +77,8 @@ type Commit struct {
 	// was accepted) and those added, who get the Welcome instead.
 	Commit, Welcome []byte
 	To, Welcomed    []Participant
+	// Removed are the members the commit took out of the group.
+	Removed []Participant
 }
 
 // Group is the delivery service's view of one meeting's MLS group.
@@ -74,7 +101,9 @@ type Group struct {
 	// deadline is when the outstanding job goes to someone else.
 	deadline time.Time
 	history  []Commit
-	now      func() time.Time
+	// lastUpdate is when each member's last own key update was accepted.
+	lastUpdate map[Participant]time.Time
+	now        func() time.Time
 }
 
 // NewGroup returns an empty group. now is the clock; nil means time.Now.
@@ -82,7 +111,8 @@ func NewGroup(now func() time.Time) *Group {
 	if now == nil {
 		now = time.Now
 	}
-	return &Group{leaf: map[Participant][]byte{}, pending: map[Participant][]byte{}, admittedBy: map[Participant]Participant{}, now: now}
+	return &Group{leaf: map[Participant][]byte{}, pending: map[Participant][]byte{}, admittedBy: map[Participant]Participant{},
+		lastUpdate: map[Participant]time.Time{}, now: now}
 }
 
 // Epoch returns the current epoch.
@@ -106,6 +136,9 @@ func (g *Group) Admitted(p Participant, kp []byte, by Participant) error {
 	g.pending[p] = slices.Clone(kp)
 	if g.IsMember(p) {
 		g.markOut(p)
+		if g.job != nil && g.job.Committer == p {
+			g.job = nil // their old leaf cannot commit any more
+		}
 	}
 	if !slices.Contains(g.wantIn, p) {
 		g.wantIn = append(g.wantIn, p)
@@ -124,12 +157,18 @@ func (g *Group) Left(p Participant) {
 	g.wantIn = slices.DeleteFunc(g.wantIn, func(x Participant) bool { return x == p })
 	delete(g.pending, p)
 	delete(g.admittedBy, p)
+	delete(g.lastUpdate, p)
 	if g.IsMember(p) {
 		g.markOut(p)
 	}
 	if g.job != nil && g.job.Committer == p {
 		g.job = nil // someone else will take it over
 	}
+}
+
+// leaving reports whether p's leaf is to be removed.
+func (g *Group) leaving(p Participant) bool {
+	return slices.ContainsFunc(g.wantOut, func(m Member) bool { return m.ID == p })
 }
 
 func (g *Group) markOut(p Participant) {
@@ -158,7 +197,7 @@ func (g *Group) NextJob(available func(Participant) bool) *Job {
 		// lost its state): the group is gone, and the first participant
 		// waiting creates a fresh one.
 		g.epoch, g.created, g.members, g.wantOut, g.history = 0, false, nil, nil, nil
-		g.leaf = map[Participant][]byte{}
+		g.leaf, g.lastUpdate = map[Participant][]byte{}, map[Participant]time.Time{}
 	}
 	if !g.created {
 		i := slices.IndexFunc(g.wantIn, available)
@@ -177,8 +216,7 @@ func (g *Group) NextJob(available func(Participant) bool) *Job {
 		return nil
 	}
 	can := func(m Participant) bool {
-		leaving := slices.ContainsFunc(g.wantOut, func(x Member) bool { return x.ID == m })
-		return g.IsMember(m) && !leaving && available(m) && (timedOut == nil || timedOut.Committer != m)
+		return g.IsMember(m) && !g.leaving(m) && available(m) && (timedOut == nil || timedOut.Committer != m)
 	}
 	var committer Participant
 	for _, m := range g.members {
@@ -212,28 +250,111 @@ func (g *Group) NextJob(available func(Participant) bool) *Job {
 // Commit accepts a commit from the job's committer, made on the current
 // epoch. The first valid commit for an epoch wins; any other is stale.
 func (g *Group) Commit(from Participant, epoch uint64, commit, welcome []byte) (Commit, error) {
+	if err := g.checkCommit(from, epoch, commit, welcome); err != nil {
+		return Commit{}, err
+	}
 	switch {
-	case !g.IsMember(from):
-		return Commit{}, ErrNotMember
-	case epoch != g.epoch:
-		return Commit{}, fmt.Errorf("%w: commit on %d, current %d", ErrStaleEpoch, epoch, g.epoch)
 	case g.job == nil || g.job.Committer != from:
 		return Commit{}, ErrNotCommitter
-	case len(commit) == 0 || len(commit) > MaxCommit || len(welcome) > MaxWelcome:
-		return Commit{}, fmt.Errorf("%w: commit %d bytes, welcome %d bytes", ErrBadMessage, len(commit), len(welcome))
 	case (len(g.job.Add) > 0) != (len(welcome) > 0):
 		return Commit{}, fmt.Errorf("%w: a commit adding members needs a welcome, and only then", ErrBadMessage)
 	}
 	j := g.job
+	remove := make([]Participant, len(j.Remove))
+	for i, m := range j.Remove {
+		remove[i] = m.ID
+	}
+	return g.accept(from, remove, j.Add, commit, welcome), nil
+}
+
+// CommitInitiative accepts a commit a member made unasked, on the current
+// epoch, by the same first-wins rule as Commit. It adds nobody, so it has
+// no Welcome. An update comes at most once per UpdateInterval from each
+// member. A removal names members of the group who are no longer in the
+// meeting: inMeeting(p) says whether p still is (nil: everyone is), and
+// only the caller, who keeps the meeting's roster, can tell. Accepting it
+// cancels the outstanding job, if any: its committer's commit will be
+// stale, and NextJob hands out what is still due on the new epoch.
+func (g *Group) CommitInitiative(from Participant, epoch uint64, in Initiative, commit, welcome []byte, inMeeting func(Participant) bool) (Commit, error) {
+	if err := g.checkCommit(from, epoch, commit, welcome); err != nil {
+		return Commit{}, err
+	}
+	if len(welcome) > 0 {
+		return Commit{}, fmt.Errorf("%w: a commit made unasked adds nobody, so has no welcome", ErrBadMessage)
+	}
+	switch in.Reason {
+	case ReasonUpdate:
+		if len(in.Remove) > 0 {
+			return Commit{}, fmt.Errorf("%w: an update removes nobody", ErrBadMessage)
+		}
+		if last, ok := g.lastUpdate[from]; ok && g.now().Before(last.Add(UpdateInterval)) {
+			return Commit{}, fmt.Errorf("%w: last update at %s", ErrTooSoon, last.Format(time.RFC3339))
+		}
+	case ReasonRemove:
+		if err := g.checkRemove(from, in.Remove, inMeeting); err != nil {
+			return Commit{}, err
+		}
+	default:
+		return Commit{}, fmt.Errorf("%w: unknown reason %q", ErrBadMessage, in.Reason)
+	}
+	c := g.accept(from, in.Remove, nil, commit, welcome)
+	if in.Reason == ReasonUpdate {
+		g.lastUpdate[from] = g.now()
+	}
+	return c, nil
+}
+
+// checkRemove checks the list of a removal made unasked: at least one
+// participant, each once, each a member of the group who has left the
+// meeting.
+func (g *Group) checkRemove(from Participant, remove []Participant, inMeeting func(Participant) bool) error {
+	if inMeeting == nil {
+		inMeeting = func(Participant) bool { return true }
+	}
+	if len(remove) == 0 || len(remove) > len(g.members) {
+		return fmt.Errorf("%w: a removal of %d participants from a group of %d", ErrBadMessage, len(remove), len(g.members))
+	}
+	for i, p := range remove {
+		switch {
+		case slices.Contains(remove[:i], p):
+			return fmt.Errorf("%w: %s named twice", ErrBadMessage, p)
+		case !g.IsMember(p):
+			return fmt.Errorf("%w: %s", ErrNotMember, p)
+		case p == from || inMeeting(p):
+			return fmt.Errorf("%w: %s", ErrStillPresent, p)
+		}
+	}
+	return nil
+}
+
+// checkCommit checks what every commit needs: a member not being removed
+// (a leaf whose participant rejoined with a fresh KeyPackage cannot
+// commit), the current epoch, and sizes.
+func (g *Group) checkCommit(from Participant, epoch uint64, commit, welcome []byte) error {
+	switch {
+	case !g.IsMember(from) || g.leaving(from):
+		return ErrNotMember
+	case epoch != g.epoch:
+		return fmt.Errorf("%w: commit on %d, current %d", ErrStaleEpoch, epoch, g.epoch)
+	case len(commit) == 0 || len(commit) > MaxCommit || len(welcome) > MaxWelcome:
+		return fmt.Errorf("%w: commit %d bytes, welcome %d bytes", ErrBadMessage, len(commit), len(welcome))
+	}
+	return nil
+}
+
+// accept moves the group to the next epoch with a checked commit: remove
+// leaves the group, add joins it; any outstanding job is over.
+func (g *Group) accept(from Participant, remove []Participant, add []Member, commit, welcome []byte) Commit {
 	g.job = nil
 	g.epoch++
-	for _, m := range j.Remove {
-		g.members = slices.DeleteFunc(g.members, func(x Participant) bool { return x == m.ID })
-		g.wantOut = slices.DeleteFunc(g.wantOut, func(x Member) bool { return x.ID == m.ID })
-		delete(g.leaf, m.ID)
-	}
 	c := Commit{From: from, Epoch: g.epoch, Commit: slices.Clone(commit), Welcome: slices.Clone(welcome)}
-	for _, m := range j.Add {
+	for _, p := range remove {
+		g.members = slices.DeleteFunc(g.members, func(x Participant) bool { return x == p })
+		g.wantOut = slices.DeleteFunc(g.wantOut, func(x Member) bool { return x.ID == p })
+		delete(g.leaf, p)
+		c.Removed = append(c.Removed, p)
+	}
+	for _, m := range add {
 		g.wantIn = slices.DeleteFunc(g.wantIn, func(x Participant) bool { return x == m.ID })
 		delete(g.admittedBy, m.ID)
 		g.members = append(g.members, m.ID)
@@ -253,7 +374,7 @@ func (g *Group) Commit(from Participant, epoch uint64, commit, welcome []byte) (
 	if len(g.history) > keptCommits {
 		g.history = g.history[len(g.history)-keptCommits:]
 	}
-	return c, nil
+	return c
 }
 
 // Since returns the commits after epoch, for a member catching up after a

@@ -316,3 +316,215 @@ func TestTheAdmitterCommitsTheAdd(t *testing.T) {
 		t.Fatalf("job for an admitter who is not a member = %+v", j)
 	}
 }
+
+// fourMembers returns a group of Ada, Bob, Cy and Dee at epoch 1, with
+// no job outstanding.
+func fourMembers(t *testing.T) (*Group, *clock) {
+	t.Helper()
+	g, clk := newTestGroup()
+	admit(t, g, "ada")
+	g.NextJob(nil)
+	admit(t, g, "bob", "cy", "dee")
+	commitJob(t, g, g.NextJob(nil))
+	return g, clk
+}
+
+// TestCommitInitiative: what a member may commit unasked (a key update, or
+// the removal of members who left the meeting), and what it may not.
+func TestCommitInitiative(t *testing.T) {
+	update := Initiative{Reason: ReasonUpdate}
+	remove := func(ps ...Participant) Initiative { return Initiative{Reason: ReasonRemove, Remove: ps} }
+	for _, tt := range []struct {
+		name string
+		// gone have left the meeting (the server was told) before the
+		// commit; before runs next.
+		gone    []Participant
+		before  func(t *testing.T, g *Group, clk *clock)
+		from    Participant
+		epoch   uint64
+		in      Initiative
+		welcome []byte
+		// noCommit sends an empty commit.
+		noCommit bool
+		want     error
+	}{
+		{name: "update", from: "bob", epoch: 1, in: update},
+		{name: "update by the newest member", from: "dee", epoch: 1, in: update},
+		{name: "update while a job is outstanding", from: "cy", epoch: 1, in: update,
+			before: func(t *testing.T, g *Group, _ *clock) { admit(t, g, "eve"); g.NextJob(nil) }},
+		{name: "second update within the interval", from: "bob", epoch: 2, in: update, want: ErrTooSoon,
+			before: func(t *testing.T, g *Group, clk *clock) {
+				initiative(t, g, "bob", update)
+				clk.t = clk.t.Add(UpdateInterval - time.Second)
+			}},
+		{name: "second update after the interval", from: "bob", epoch: 2, in: update,
+			before: func(t *testing.T, g *Group, clk *clock) {
+				initiative(t, g, "bob", update)
+				clk.t = clk.t.Add(UpdateInterval)
+			}},
+		{name: "updates by two members", from: "cy", epoch: 2, in: update,
+			before: func(t *testing.T, g *Group, _ *clock) { initiative(t, g, "bob", update) }},
+		{name: "update with a welcome", from: "bob", epoch: 1, in: update, welcome: []byte("w"), want: ErrBadMessage},
+		{name: "update with a remove list", gone: []Participant{"dee"}, from: "bob", epoch: 1,
+			in: Initiative{Reason: ReasonUpdate, Remove: []Participant{"dee"}}, want: ErrBadMessage},
+		{name: "update by a non-member", from: "eve", epoch: 1, in: update, want: ErrNotMember},
+		{name: "update by a member who left", gone: []Participant{"dee"}, from: "dee", epoch: 1, in: update, want: ErrNotMember},
+		{name: "update by a member whose leaf is being replaced", from: "bob", epoch: 1, in: update, want: ErrNotMember,
+			before: func(t *testing.T, g *Group, _ *clock) {
+				if err := g.Admitted("bob", []byte("kp-bob-2"), ""); err != nil {
+					t.Fatal(err)
+				}
+			}},
+		{name: "update on a past epoch", from: "bob", epoch: 0, in: update, want: ErrStaleEpoch},
+		{name: "update on a future epoch", from: "bob", epoch: 2, in: update, want: ErrStaleEpoch},
+		{name: "update with no commit", from: "bob", epoch: 1, in: update, noCommit: true, want: ErrBadMessage},
+		{name: "unknown reason", from: "bob", epoch: 1, in: Initiative{Reason: "rekey"}, want: ErrBadMessage},
+		{name: "no reason", from: "bob", epoch: 1, in: Initiative{}, want: ErrBadMessage},
+
+		{name: "remove a member who left", gone: []Participant{"dee"}, from: "bob", epoch: 1, in: remove("dee")},
+		{name: "remove two who left", gone: []Participant{"cy", "dee"}, from: "ada", epoch: 1, in: remove("dee", "cy")},
+		{name: "remove one of two who left", gone: []Participant{"cy", "dee"}, from: "ada", epoch: 1, in: remove("cy")},
+		{name: "remove while the remove job is outstanding", gone: []Participant{"dee"}, from: "cy", epoch: 1, in: remove("dee"),
+			before: func(_ *testing.T, g *Group, _ *clock) { g.NextJob(nil) }},
+		{name: "remove right after an update", gone: []Participant{"dee"}, from: "bob", epoch: 2, in: remove("dee"),
+			before: func(t *testing.T, g *Group, _ *clock) { initiative(t, g, "bob", update) }},
+		{name: "remove someone still in the meeting", from: "bob", epoch: 1, in: remove("cy"), want: ErrStillPresent},
+		{name: "remove one who left and one who did not", gone: []Participant{"dee"}, from: "bob", epoch: 1, in: remove("dee", "cy"), want: ErrStillPresent},
+		{name: "remove oneself", from: "bob", epoch: 1, in: remove("bob"), want: ErrStillPresent},
+		{name: "remove a rejoined member's old leaf", from: "bob", epoch: 1, in: remove("cy"), want: ErrStillPresent,
+			before: func(t *testing.T, g *Group, _ *clock) {
+				if err := g.Admitted("cy", []byte("kp-cy-2"), ""); err != nil {
+					t.Fatal(err)
+				}
+			}},
+		{name: "remove a non-member", from: "bob", epoch: 1, in: remove("eve"), want: ErrNotMember},
+		{name: "remove nobody", from: "bob", epoch: 1, in: remove(), want: ErrBadMessage},
+		{name: "remove the same member twice", gone: []Participant{"dee"}, from: "bob", epoch: 1, in: remove("dee", "dee"), want: ErrBadMessage},
+		{name: "remove more than the group", gone: []Participant{"dee"}, from: "bob", epoch: 1, in: remove("dee", "a", "b", "c", "d"), want: ErrBadMessage},
+		{name: "remove with a welcome", gone: []Participant{"dee"}, from: "bob", epoch: 1, in: remove("dee"), welcome: []byte("w"), want: ErrBadMessage},
+		{name: "remove on a past epoch", gone: []Participant{"dee"}, from: "bob", epoch: 0, in: remove("dee"), want: ErrStaleEpoch},
+		{name: "remove by a non-member", gone: []Participant{"dee"}, from: "eve", epoch: 1, in: remove("dee"), want: ErrNotMember},
+		{name: "remove by the member who left", gone: []Participant{"dee"}, from: "dee", epoch: 1, in: remove("dee"), want: ErrNotMember},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			g, clk := fourMembers(t)
+			present := map[Participant]bool{"ada": true, "bob": true, "cy": true, "dee": true}
+			for _, p := range tt.gone {
+				g.Left(p)
+				delete(present, p)
+			}
+			if tt.before != nil {
+				tt.before(t, g, clk)
+			}
+			commit := []byte("commit")
+			if tt.noCommit {
+				commit = nil
+			}
+			epoch, members := g.Epoch(), g.Members()
+			c, err := g.CommitInitiative(tt.from, tt.epoch, tt.in, commit, tt.welcome, func(p Participant) bool { return present[p] })
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("CommitInitiative = %v, want %v", err, tt.want)
+			}
+			if err != nil {
+				if g.Epoch() != epoch || !slices.Equal(g.Members(), members) {
+					t.Fatalf("a refused commit changed the group: epoch %d, members %v", g.Epoch(), g.Members())
+				}
+				return
+			}
+			want := slices.DeleteFunc(slices.Clone(members), func(p Participant) bool { return slices.Contains(tt.in.Remove, p) })
+			to := slices.DeleteFunc(slices.Clone(want), func(p Participant) bool { return p == tt.from })
+			switch {
+			case g.Epoch() != epoch+1 || c.Epoch != epoch+1 || c.From != tt.from:
+				t.Errorf("commit %+v: epoch %d, want %d", c, g.Epoch(), epoch+1)
+			case !slices.Equal(g.Members(), want):
+				t.Errorf("members %v, want %v", g.Members(), want)
+			case !slices.Equal(c.To, to) || len(c.Welcomed) != 0 || !slices.Equal(c.Removed, tt.in.Remove):
+				t.Errorf("commit to %v, welcomed %v, removed %v; want to %v, nobody welcomed", c.To, c.Welcomed, c.Removed, to)
+			}
+			if cs, ok := g.Since(epoch); !ok || len(cs) != 1 || cs[0].From != tt.from {
+				t.Errorf("history for catching up = %+v, %v", cs, ok)
+			}
+			// Nobody removed is to be removed again.
+			if j := g.NextJob(nil); j != nil && slices.ContainsFunc(j.Remove, func(m Member) bool { return slices.Contains(tt.in.Remove, m.ID) }) {
+				t.Errorf("job after the removal = %+v", j)
+			}
+		})
+	}
+}
+
+// initiative has from commit in unasked on the current epoch, with
+// everyone still in the meeting.
+func initiative(t *testing.T, g *Group, from Participant, in Initiative) Commit {
+	t.Helper()
+	c, err := g.CommitInitiative(from, g.Epoch(), in, []byte("commit-"+string(from)), nil, func(Participant) bool { return true })
+	if err != nil {
+		t.Fatalf("%s commits %+v: %v", from, in, err)
+	}
+	return c
+}
+
+// TestInitiativePreemptsTheJob: a member's own commit cancels the
+// outstanding job; its committer's commit is then stale, and what is
+// still due comes back on the new epoch, without what the commit did.
+func TestInitiativePreemptsTheJob(t *testing.T) {
+	t.Run("an update, and the adds come back", func(t *testing.T) {
+		g, _ := fourMembers(t)
+		admit(t, g, "eve", "fay")
+		j := g.NextJob(nil)
+		if j.Committer != "ada" || j.Epoch != 1 || len(j.Add) != 2 {
+			t.Fatalf("job = %+v", j)
+		}
+		initiative(t, g, "cy", Initiative{Reason: ReasonUpdate})
+		if _, err := g.Commit("ada", 1, []byte("c"), []byte("w")); !errors.Is(err, ErrStaleEpoch) {
+			t.Fatalf("the pre-empted job's commit = %v, want stale", err)
+		}
+		again := g.NextJob(nil)
+		if again == nil || again.Committer != "ada" || again.Epoch != 2 || !slices.Equal(ids(again.Add), ids(j.Add)) || len(again.Remove) != 0 {
+			t.Fatalf("job on the new epoch = %+v, want %+v on epoch 2", again, j)
+		}
+		c := commitJob(t, g, again)
+		if !slices.Equal(c.Welcomed, []Participant{"eve", "fay"}) {
+			t.Fatalf("welcomed %v", c.Welcomed)
+		}
+	})
+	t.Run("a removal, and the job forgets the removed", func(t *testing.T) {
+		g, _ := fourMembers(t)
+		g.Left("cy")
+		g.Left("dee")
+		admit(t, g, "eve")
+		j := g.NextJob(nil)
+		if j.Committer != "ada" || len(j.Remove) != 2 || len(j.Add) != 0 {
+			t.Fatalf("job = %+v, want Ada to remove Cy and Dee", j)
+		}
+		present := func(p Participant) bool { return p == "ada" || p == "bob" || p == "eve" }
+		if _, err := g.CommitInitiative("bob", 1, Initiative{Reason: ReasonRemove, Remove: []Participant{"dee"}}, []byte("c"), nil, present); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := g.Commit("ada", 1, []byte("c"), nil); !errors.Is(err, ErrStaleEpoch) {
+			t.Fatalf("the pre-empted job's commit = %v, want stale", err)
+		}
+		j = g.NextJob(nil)
+		if j == nil || j.Committer != "ada" || j.Epoch != 2 || len(j.Remove) != 1 || j.Remove[0].ID != "cy" || len(j.Add) != 0 {
+			t.Fatalf("job on the new epoch = %+v, want Ada to remove only Cy", j)
+		}
+		if _, err := g.CommitInitiative("bob", 2, Initiative{Reason: ReasonRemove, Remove: []Participant{"cy"}}, []byte("c"), nil, present); err != nil {
+			t.Fatal(err)
+		}
+		j = g.NextJob(nil)
+		if j == nil || j.Committer != "ada" || j.Epoch != 3 || len(j.Remove) != 0 || len(j.Add) != 1 || j.Add[0].ID != "eve" {
+			t.Fatalf("then = %+v, want Ada to add Eve (nobody left to remove)", j)
+		}
+		commitJob(t, g, j)
+		if !slices.Equal(g.Members(), []Participant{"ada", "bob", "eve"}) || g.NextJob(nil) != nil {
+			t.Fatalf("members %v", g.Members())
+		}
+	})
+}
+
+func ids(ms []Member) []Participant {
+	out := make([]Participant, len(ms))
+	for i, m := range ms {
+		out[i] = m.ID
+	}
+	return out
+}

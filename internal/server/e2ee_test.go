@@ -178,16 +178,7 @@ func TestE2EEDeliveryService(t *testing.T) {
 // TestE2EEResumeCatchesUp: a member who reconnects is sent the commits it
 // missed, in order.
 func TestE2EEResumeCatchesUp(t *testing.T) {
-	srv := startServer(t, nil)
-	set := servertest.OpenSettings()
-	set.E2EE = true
-	id := srv.Admin(t).NewMeeting(t, set).ID
-	ada := srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Ada", KeyPackage: []byte("kp-ada")})
-	awaitE2EE(t, ada, "e2ee_job", 1)
-	bob := srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Bob", KeyPackage: []byte("kp-bob")})
-	awaitE2EE(t, ada, "e2ee_job", 2)
-	ada.Control("e2ee_commit", map[string]any{"epoch": 0, "commit": []byte("c1"), "welcome": []byte("w")})
-	awaitE2EE(t, bob, "e2ee_welcome", 1)
+	srv, id, ada, bob := e2eeMeetingOfTwo(t)
 
 	token := bob.ResumeToken()
 	bob.Drop() // Bob, at epoch 1, loses his connection
@@ -221,6 +212,24 @@ func TestE2EEResumeCatchesUp(t *testing.T) {
 	}
 }
 
+// e2eeMeetingOfTwo starts a server with an end-to-end encrypted meeting
+// in which Ada created the group and added Bob: both are members, at
+// epoch 1.
+func e2eeMeetingOfTwo(t *testing.T) (srv *testServer, id string, ada, bob *client.Client) {
+	t.Helper()
+	srv = startServer(t, nil)
+	set := servertest.OpenSettings()
+	set.E2EE = true
+	id = srv.Admin(t).NewMeeting(t, set).ID
+	ada = srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Ada", KeyPackage: []byte("kp-ada")})
+	awaitE2EE(t, ada, "e2ee_job", 1)
+	bob = srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Bob", KeyPackage: []byte("kp-bob")})
+	awaitE2EE(t, ada, "e2ee_job", 2)
+	ada.Control("e2ee_commit", map[string]any{"epoch": 0, "commit": []byte("c1"), "welcome": []byte("w")})
+	awaitE2EE(t, bob, "e2ee_welcome", 1)
+	return srv, id, ada, bob
+}
+
 // nextE2EE reads the next message as an e2ee message (others decode with
 // an empty Type... and are skipped by the caller).
 func (r *rawConn) nextE2EE() e2eeMsg {
@@ -234,4 +243,113 @@ func (r *rawConn) nextE2EE() e2eeMsg {
 	var m e2eeMsg
 	json.Unmarshal(b, &m)
 	return m
+}
+
+// TestE2EEMemberInitiatedCommits: members commit on their own, without a
+// job, what a hostile server could otherwise withhold: a key update,
+// relayed like any commit, and the removal of a participant who left,
+// which pre-empts the job the server gave someone else.
+func TestE2EEMemberInitiatedCommits(t *testing.T) {
+	srv, id, ada, bob := e2eeMeetingOfTwo(t)
+	cy := srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Cy", KeyPackage: []byte("kp-cy")})
+	awaitE2EE(t, ada, "e2ee_job", 3)
+	ada.Control("e2ee_commit", map[string]any{"epoch": 1, "commit": []byte("c2"), "welcome": []byte("w2")})
+	awaitE2EE(t, cy, "e2ee_welcome", 1)
+	awaitE2EE(t, bob, "e2ee_commit", 1)
+
+	// Bob updates his keys on epoch 2, unasked.
+	bob.Control("e2ee_commit", map[string]any{"epoch": 2, "commit": []byte("update-bob"), "reason": "update"})
+	if ok := awaitE2EE(t, bob, "e2ee_commit_ok", 1); ok.Epoch != 3 {
+		t.Fatalf("Bob's update: %+v", ok)
+	}
+	for _, c := range []struct {
+		who *client.Client
+		n   int
+	}{{ada, 1}, {cy, 1}} {
+		if m := awaitE2EE(t, c.who, "e2ee_commit", c.n); m.Epoch != 3 || m.From != bob.Self().ID || string(m.Commit) != "update-bob" {
+			t.Fatalf("%s got %+v, want Bob's update", c.who.Self().Name, m)
+		}
+	}
+	// Not again so soon, and never a removal of someone still here.
+	n := len(bob.Errors())
+	bob.Control("e2ee_commit", map[string]any{"epoch": 3, "commit": []byte("again"), "reason": "update"})
+	if code := lastError(t, bob, n); code != "e2ee_too_soon" {
+		t.Fatalf("a second update at once = %s", code)
+	}
+	n = len(cy.Errors())
+	cy.Control("e2ee_commit", map[string]any{"epoch": 3, "commit": []byte("oust"), "reason": "remove", "remove": []string{ada.Self().ID}})
+	if code := lastError(t, cy, n); code != "e2ee_still_present" {
+		t.Fatalf("removing a participant still in the meeting = %s", code)
+	}
+
+	// Cy leaves. The server asks Ada to remove him, and she sits on it
+	// (as a hostile server might never ask at all); Bob removes Cy himself.
+	cyID := cy.Self().ID
+	cy.Leave()
+	if j := awaitE2EE(t, ada, "e2ee_job", 4); len(j.Remove) != 1 || j.Remove[0].Participant != cyID || j.Epoch != 3 {
+		t.Fatalf("job to remove Cy = %+v", j)
+	}
+	bob.Control("e2ee_commit", map[string]any{"epoch": 3, "commit": []byte("remove-cy"), "reason": "remove", "remove": []string{cyID}})
+	if ok := awaitE2EE(t, bob, "e2ee_commit_ok", 2); ok.Epoch != 4 {
+		t.Fatalf("Bob's removal of Cy: %+v", ok)
+	}
+	if m := awaitE2EE(t, ada, "e2ee_commit", 2); m.Epoch != 4 || m.From != bob.Self().ID || string(m.Commit) != "remove-cy" {
+		t.Fatalf("Ada got %+v, want Bob's removal of Cy", m)
+	}
+	// Ada's commit of the job comes too late, and nobody is asked to
+	// remove Cy again: anything sent to Ada before the error would have
+	// arrived before it.
+	n = len(ada.Errors())
+	ada.Control("e2ee_commit", map[string]any{"epoch": 3, "commit": []byte("late")})
+	if code := lastError(t, ada, n); code != "e2ee_stale" {
+		t.Fatalf("the pre-empted job's commit = %s", code)
+	}
+	if jobs := len(e2eeMessages(ada, "e2ee_job")) + len(e2eeMessages(bob, "e2ee_job")); jobs != 4 {
+		t.Fatalf("%d jobs, want no new one after Cy's removal", jobs)
+	}
+	// Cy is out of the group: nothing more goes to him, and removing him
+	// twice is refused.
+	n = len(bob.Errors())
+	bob.Control("e2ee_commit", map[string]any{"epoch": 4, "commit": []byte("again"), "reason": "remove", "remove": []string{cyID}})
+	if code := lastError(t, bob, n); code != "e2ee_not_member" {
+		t.Fatalf("removing Cy twice = %s", code)
+	}
+}
+
+// TestRosterCarriesAccount: a signed-in participant's roster entry names
+// their account (clients remember verified keys by it); a guest's has none.
+func TestRosterCarriesAccount(t *testing.T) {
+	srv := startServer(t, nil)
+	host := srv.Admin(t)
+	id := host.NewMeeting(t, servertest.OpenSettings()).ID
+	srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Host", Cookie: host.Cookie()})
+
+	raw := srv.dialRaw(t)
+	raw.send(hello(id, "Guest"))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for {
+		_, b, err := raw.conn.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var w struct {
+			Type         string
+			Self         map[string]any
+			Participants []map[string]any
+		}
+		json.Unmarshal(b, &w)
+		if w.Type != "welcome" {
+			continue
+		}
+		if _, ok := w.Self["account"]; ok {
+			t.Errorf("the guest has an account: %v", w.Self)
+		}
+		for _, p := range w.Participants {
+			if p["name"] == "Host" && (p["account"] != host.ID || host.ID == "") {
+				t.Errorf("the host's entry = %v, want account %q", p, host.ID)
+			}
+		}
+		return
+	}
 }

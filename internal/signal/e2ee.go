@@ -74,8 +74,10 @@ func (r *Room) e2eeStepLocked() {
 
 // e2eeCommit accepts a member's commit and relays it: the Commit to the
 // other members, the Welcome to those added, a confirmation to the
-// committer.
-func (r *Room) e2eeCommit(by meeting.ParticipantID, s *session, epoch uint64, commit, welcome []byte) error {
+// committer. A commit with a reason was made unasked: a key update, or
+// the removal of members who left the meeting, which only the room can
+// tell.
+func (r *Room) e2eeCommit(by meeting.ParticipantID, s *session, req *clientMessage) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.callerLocked(by, s); err != nil {
@@ -84,7 +86,20 @@ func (r *Room) e2eeCommit(by meeting.ParticipantID, s *session, epoch uint64, co
 	if !r.e2eeOn() {
 		return fmt.Errorf("%w: this meeting is not end-to-end encrypted", e2ee.ErrBadMessage)
 	}
-	c, err := r.group.Commit(e2ee.Participant(by), epoch, commit, welcome)
+	var c e2ee.Commit
+	var err error
+	if req.Reason == "" {
+		c, err = r.group.Commit(e2ee.Participant(by), req.Epoch, req.Commit, req.Welcome)
+	} else {
+		in := e2ee.Initiative{Reason: e2ee.Reason(req.Reason)}
+		for _, p := range req.Remove {
+			in.Remove = append(in.Remove, e2ee.Participant(p))
+		}
+		// Someone reconnecting is still in the meeting: only leaving, or
+		// the resume grace running out, takes them out of r.members.
+		inMeeting := func(p e2ee.Participant) bool { return r.members[meeting.ParticipantID(p)] != nil }
+		c, err = r.group.CommitInitiative(e2ee.Participant(by), req.Epoch, in, req.Commit, req.Welcome, inMeeting)
+	}
 	if err != nil {
 		return err
 	}
@@ -100,7 +115,7 @@ func (r *Room) e2eeCommit(by meeting.ParticipantID, s *session, epoch uint64, co
 			m.session.send(e2eeWelcomeMsg{Type: "e2ee_welcome", Epoch: c.Epoch, Welcome: c.Welcome})
 		}
 	}
-	r.log.Info("e2ee commit", "by", by, "epoch", c.Epoch, "welcomed", len(c.Welcomed))
+	r.log.Info("e2ee commit", "by", by, "epoch", c.Epoch, "reason", req.Reason, "welcomed", len(c.Welcomed), "removed", len(c.Removed))
 	r.e2eeStepLocked()
 	return nil
 }

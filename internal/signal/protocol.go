@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
+	"github.com/kaigi-meet/kaigi/internal/e2ee"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
 	"github.com/kaigi-meet/kaigi/internal/sfu"
 	"github.com/pion/webrtc/v4"
@@ -54,6 +56,8 @@ const (
 	codeE2EENotCommitter   = "e2ee_not_committer"
 	codeE2EENotMember      = "e2ee_not_member"
 	codeE2EEBad            = "e2ee_bad"
+	codeE2EETooSoon        = "e2ee_too_soon"
+	codeE2EEStillPresent   = "e2ee_still_present"
 )
 
 // clientMessage is every client message in one struct: the fields a type
@@ -82,6 +86,10 @@ type clientMessage struct {
 	Kind    string `json:"kind"`
 	Data    []byte `json:"data"`
 	To      string `json:"to"`
+	// e2ee_commit made unasked: why ("update", "remove"), and for
+	// "remove" whom it removes.
+	Reason string   `json:"reason"`
+	Remove []string `json:"remove"`
 
 	// host controls
 	Participant string            `json:"participant"`
@@ -196,8 +204,15 @@ func decodeClientMessage(b []byte) (*clientMessage, error) {
 			return &m, badMessage("A hidden video has width and height 0; a shown one has neither 0.")
 		}
 	case "e2ee_commit":
-		if len(m.Commit) == 0 {
+		switch {
+		case len(m.Commit) == 0:
 			return &m, &protocolError{code: codeE2EEBad, message: "An e2ee_commit needs a commit."}
+		case m.Reason != "" && m.Reason != string(e2ee.ReasonUpdate) && m.Reason != string(e2ee.ReasonRemove):
+			return &m, &protocolError{code: codeE2EEBad, message: "The reason of an e2ee_commit is update or remove."}
+		case (m.Reason == string(e2ee.ReasonRemove)) != (m.Remove != nil):
+			return &m, &protocolError{code: codeE2EEBad, message: "An e2ee_commit lists whom it removes when its reason is remove, and only then."}
+		case slices.ContainsFunc(m.Remove, func(p string) bool { return p == "" || len(p) > maxClientString }):
+			return &m, &protocolError{code: codeE2EEBad, message: "An e2ee_commit's remove list has a participant ID that is empty or too long."}
 		}
 	case "e2ee_message":
 		if len(m.Data) == 0 || m.Kind == "" || len(m.Kind) > 16 {
@@ -222,10 +237,13 @@ func (m *clientMessage) publishedTracks() []sfu.PublishedTrack {
 // Server messages.
 
 type participantJSON struct {
-	ID         string `json:"id"`
-	Name       string `json:"name"`
-	Role       string `json:"role"`
-	SignedIn   bool   `json:"signedIn"`
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Role     string `json:"role"`
+	SignedIn bool   `json:"signedIn"`
+	// Account is the signed-in account's ID (stable, opaque); absent for
+	// guests. Clients key what they remember about a person by it.
+	Account    string `json:"account,omitempty"`
 	JoinedAt   string `json:"joinedAt"`
 	Audio      bool   `json:"audio"`
 	Video      bool   `json:"video"`
@@ -246,6 +264,7 @@ func toParticipantJSON(p meeting.Participant) participantJSON {
 		Name:        p.Name,
 		Role:        string(p.Role),
 		SignedIn:    p.SignedIn(),
+		Account:     p.Identity.UserID,
 		JoinedAt:    p.JoinedAt.UTC().Format(time.RFC3339),
 		Audio:       p.Media.Audio,
 		Video:       p.Media.Video,

@@ -1,9 +1,12 @@
 package signal
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/kaigi-meet/kaigi/internal/meeting"
 )
 
 func TestDecodeClientMessage(t *testing.T) {
@@ -34,6 +37,18 @@ func TestDecodeClientMessage(t *testing.T) {
 		{`{"type":"video_size","participant":"p1","source":"camera","width":16385,"height":360}`, "video_size", codeBadMessage},
 		{`{"type":"video_size","participant":"p1","source":"camera","width":0,"height":360}`, "video_size", codeBadMessage},
 		{`{"type":"video_size","participant":"p1","source":"camera","width":"wide","height":360}`, "", codeBadMessage},
+		{`{"type":"e2ee_commit","epoch":3,"commit":"AQI="}`, "e2ee_commit", ""},
+		{`{"type":"e2ee_commit","epoch":3,"commit":"AQI=","welcome":"AwQ="}`, "e2ee_commit", ""},
+		{`{"type":"e2ee_commit","epoch":3}`, "e2ee_commit", codeE2EEBad},
+		{`{"type":"e2ee_commit","epoch":3,"commit":"AQI=","reason":"update"}`, "e2ee_commit", ""},
+		{`{"type":"e2ee_commit","epoch":3,"commit":"AQI=","reason":"remove","remove":["p1","p2"]}`, "e2ee_commit", ""},
+		{`{"type":"e2ee_commit","epoch":3,"commit":"AQI=","reason":"remove"}`, "e2ee_commit", codeE2EEBad},
+		{`{"type":"e2ee_commit","epoch":3,"commit":"AQI=","reason":"update","remove":["p1"]}`, "e2ee_commit", codeE2EEBad},
+		{`{"type":"e2ee_commit","epoch":3,"commit":"AQI=","remove":["p1"]}`, "e2ee_commit", codeE2EEBad},
+		{`{"type":"e2ee_commit","epoch":3,"commit":"AQI=","reason":"rekey"}`, "e2ee_commit", codeE2EEBad},
+		{`{"type":"e2ee_commit","epoch":3,"commit":"AQI=","reason":"remove","remove":["p1",""]}`, "e2ee_commit", codeE2EEBad},
+		{`{"type":"e2ee_commit","epoch":3,"commit":"AQI=","reason":"remove","remove":["` + strings.Repeat("p", 65) + `"]}`, "e2ee_commit", codeE2EEBad},
+		{`{"type":"e2ee_commit","epoch":3,"commit":"AQI=","reason":"remove","remove":"p1"}`, "", codeBadMessage},
 		{`{"type":"launch_missiles"}`, "launch_missiles", codeUnknownType},
 		{`{}`, "", codeBadMessage},
 		{`{"type":5}`, "", codeBadMessage},
@@ -56,6 +71,28 @@ func TestDecodeClientMessage(t *testing.T) {
 	}
 }
 
+// TestParticipantAccount: a signed-in participant carries their account's
+// ID, a guest none.
+func TestParticipantAccount(t *testing.T) {
+	for _, tt := range []struct {
+		user, want string
+	}{
+		{"k7q2m4x9ab3c5d7e", `"account":"k7q2m4x9ab3c5d7e"`},
+		{"", ""},
+	} {
+		b, err := json.Marshal(toParticipantJSON(meeting.Participant{ID: "p1", Name: "Ada", Identity: meeting.Identity{UserID: tt.user}}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tt.want != "" && !strings.Contains(string(b), tt.want) {
+			t.Errorf("participant of account %q = %s, want %s", tt.user, b, tt.want)
+		}
+		if tt.want == "" && strings.Contains(string(b), `"account"`) {
+			t.Errorf("guest = %s, want no account", b)
+		}
+	}
+}
+
 func TestDecodeKeepsID(t *testing.T) {
 	m, err := decodeClientMessage([]byte(`{"type":"answer","id":42}`))
 	if err == nil || m == nil || m.ID != 42 {
@@ -68,6 +105,7 @@ func FuzzDecodeClientMessage(f *testing.F) {
 	f.Add([]byte(`{"type":"offer","sdp":"v=0","tracks":[{"mid":"0","source":"camera"}]}`))
 	f.Add([]byte(`{"type":"candidate","candidate":{"candidate":""}}`))
 	f.Add([]byte(`{"type":"video_size","participant":"p1","source":"camera","width":640,"height":360}`))
+	f.Add([]byte(`{"type":"e2ee_commit","epoch":3,"commit":"AQI=","reason":"remove","remove":["p1"]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := decodeClientMessage(b)
 		if err != nil {
@@ -85,6 +123,10 @@ func FuzzDecodeClientMessage(f *testing.F) {
 		case "candidate":
 			if m.Candidate == nil {
 				t.Fatal("accepted a candidate message without a candidate")
+			}
+		case "e2ee_commit":
+			if len(m.Commit) == 0 || (m.Reason == "remove") != (m.Remove != nil) {
+				t.Fatal("accepted an e2ee_commit without a commit, or with a remove list that does not match its reason")
 			}
 		case "video_size":
 			if m.Width == nil || m.Height == nil || *m.Width < 0 || *m.Height < 0 || *m.Width > maxVideoSize || *m.Height > maxVideoSize {

@@ -204,7 +204,7 @@ func (s *session) handle(m *clientMessage) bool {
 			return false
 		}
 	case "e2ee_commit":
-		err = r.e2eeCommit(by, s, m.Epoch, m.Commit, m.Welcome)
+		err = r.e2eeCommit(by, s, m)
 	case "e2ee_message":
 		err = r.e2eeMessage(by, s, m.Epoch, m.Kind, m.Data, meeting.ParticipantID(m.To))
 	}
@@ -241,6 +241,10 @@ func (s *session) reportError(err error, ref int64) {
 		code, msg = codeE2EENotMember, "Not a member of the encrypted group."
 	case errors.Is(err, e2ee.ErrBadMessage):
 		code, msg = codeE2EEBad, "That end-to-end encryption message is malformed or too large."
+	case errors.Is(err, e2ee.ErrTooSoon):
+		code, msg = codeE2EETooSoon, "Your last key update was too recent; try again later."
+	case errors.Is(err, e2ee.ErrStillPresent):
+		code, msg = codeE2EEStillPresent, "That commit removes someone who is still in the meeting."
 	case errors.Is(err, sfu.ErrBadSDP):
 		code, msg = codeBadSDP, "The session description was not accepted."
 	case errors.Is(err, sfu.ErrBadTracks):

@@ -28,6 +28,8 @@ export interface Participant {
   role: string;
   /** Joined with an account; false for a guest. */
   signedIn: boolean;
+  /** The account's ID (opaque, stable), for those signed in; absent for a guest. Key what is remembered about a person (a verified key) by it, never by name. */
+  account?: string;
   joinedAt: string;
   audio: boolean;
   video: boolean;
@@ -315,7 +317,7 @@ function arr(o: Obj, key: string): unknown[] {
 
 function participant(v: unknown): Participant {
   if (!isObj(v)) throw new Invalid("participant must be an object");
-  return {
+  const p: Participant = {
     id: str(v, "id"),
     name: str(v, "name"),
     role: str(v, "role"),
@@ -327,6 +329,9 @@ function participant(v: unknown): Participant {
     connection: str(v, "connection"),
     mutedByHost: v.mutedByHost === true,
   };
+  const account = v.account === undefined || v.account === null ? "" : str(v, "account");
+  if (account !== "") p.account = account;
+  return p;
 }
 
 /** Base64 as Go writes []byte (standard alphabet, padded); "" for an absent field. */

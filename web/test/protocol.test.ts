@@ -150,6 +150,18 @@ test("welcome carries the settings; participants say whether they signed in", ()
   assert.equal(old.type === "welcome" && old.settings, null);
 });
 
+test("a signed-in participant carries their account; a guest none", () => {
+  const m = ok({ type: "welcome", v: 1, server: "s", meeting: { id: "m" }, self: { ...participant, signedIn: true, account: "k7q2m4x9ab3c5d7e" }, participants: [participant, { ...participant, id: "g", account: "" }], resume: "r", resumed: false });
+  if (m.type !== "welcome") return assert.fail();
+  assert.equal(m.self.account, "k7q2m4x9ab3c5d7e");
+  assert.equal(m.participants[0]!.account, undefined, "missing means a guest");
+  assert.equal(m.participants[1]!.account, undefined, "empty means a guest");
+  assert.equal("account" in m.participants[0]!, false);
+  const joined = ok({ type: "participant_joined", participant: { ...participant, signedIn: true, account: "u2" } });
+  assert.equal(joined.type === "participant_joined" && joined.participant.account, "u2");
+  assert.match(bad({ type: "participant_updated", participant: { ...participant, account: 42 } }), /account/);
+});
+
 test("waiting, waiting_room, settings and media_stopped are parsed", () => {
   assert.deepEqual(ok({ type: "waiting", reason: "host_absent" }), { type: "waiting", reason: "host_absent" });
   const wr = ok({ type: "waiting_room", entries: [{ id: "w1", name: "Bob", signedIn: false, reason: "waiting_room", since: "2025-01-01T00:00:00Z" }] });
