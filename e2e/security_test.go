@@ -22,10 +22,10 @@ func TestNoMeetingBombing(t *testing.T) {
 	ada := newTab(t, "Ada")
 	ada.signInUI(srv.URL, acct.Email, acct.Pass, secret)
 	invite, passcode := ada.createMeetingUI(srv.URL, nil)
-	if passcode == "" || !strings.HasSuffix(invite, "#pwd="+passcode) {
-		t.Fatalf("invite %q, passcode %q: want the passcode in the link's fragment", invite, passcode)
+	if passcode == "" || !strings.HasSuffix(invite, "#pwd="+passcode+"&e2ee=1") {
+		t.Fatalf("invite %q, passcode %q: want the passcode and the E2EE marker in the link's fragment", invite, passcode)
 	}
-	id := strings.TrimPrefix(strings.TrimSuffix(invite, "#pwd="+passcode), srv.URL+"/m/")
+	id := strings.TrimPrefix(strings.TrimSuffix(invite, "#pwd="+passcode+"&e2ee=1"), srv.URL+"/m/")
 	ada.screenshot("created")
 	ada.click("#start-meeting")
 	ada.openPrejoin("")
@@ -38,7 +38,7 @@ func TestNoMeetingBombing(t *testing.T) {
 	// fragment, which leaves the address bar.
 	bob := newTab(t, "Bob")
 	bob.openPrejoin(invite)
-	bob.waitJS("the fragment gone from the address", `location.hash === "" && location.pathname === "/m/`+id+`"`)
+	bob.waitJS("the passcode gone from the address, the E2EE marker kept", `location.hash === "#e2ee=1" && location.pathname === "/m/`+id+`"`)
 	bob.waitGone("no passcode field with the invite link", "#passcode")
 	bob.typeInto("#display-name", "Bob")
 	bob.click("#join")

@@ -168,7 +168,7 @@ func TestMeetingsAPI(t *testing.T) {
 	if _, err := meeting.ParseID(id); err != nil || len(pc) != 9 || settings["waitingRoom"] != true || settings["screenShare"] != "hosts" {
 		t.Fatalf("created meeting %v: not the safe defaults", m)
 	}
-	if m["inviteUrl"] != m["url"].(string)+"#pwd="+pc || m["title"] != "Ada's meeting" || m["owner"] != true {
+	if m["inviteUrl"] != m["url"].(string)+"#pwd="+pc+"&e2ee=1" || m["title"] != "Ada's meeting" || m["owner"] != true {
 		t.Fatalf("owner view %v", m)
 	}
 

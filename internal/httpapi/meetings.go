@@ -56,11 +56,18 @@ func (a *api) toMeetingJSON(r *http.Request, m meeting.Record, owner bool, hostN
 	if owner {
 		s := m.Settings
 		out.Settings, out.Passcode = &s, m.Passcode
-		out.InviteURL = out.URL
+		// In the fragment, which browsers never send to the server: the
+		// passcode, and whether the meeting is end-to-end encrypted, which
+		// the joining browser then holds the server to.
+		fragment := "#"
 		if m.Settings.Passcode && m.Passcode != "" {
-			// In the fragment, which browsers never send to the server.
-			out.InviteURL += "#pwd=" + url.QueryEscape(m.Passcode)
+			fragment += "pwd=" + url.QueryEscape(m.Passcode) + "&"
 		}
+		e2ee := "0"
+		if m.Settings.E2EE {
+			e2ee = "1"
+		}
+		out.InviteURL = out.URL + fragment + "e2ee=" + e2ee
 	}
 	return out
 }

@@ -168,6 +168,9 @@ func (r *Room) welcomeLocked(pid meeting.ParticipantID, resumed bool) error {
 		E2EE:         r.e2eeOn(),
 		Simulcast:    true,
 	}
+	if claim := r.srv.opts.E2EEClaim; claim != nil {
+		w.E2EE = claim(string(r.id), resumed, w.E2EE)
+	}
 	if w.ICEServers == nil {
 		w.ICEServers = []ICEServer{}
 	}

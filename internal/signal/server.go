@@ -69,6 +69,11 @@ type Options struct {
 	// RelayLog, if set, sees every relayed E2EE application message as the
 	// server sees it (for tests that prove it is ciphertext).
 	RelayLog func(meeting, from, kind string, data []byte)
+	// E2EEClaim, if set, decides what welcome says about end-to-end
+	// encryption, given the truth: it plays a server that lies to clients,
+	// for tests of their downgrade defence. Only code sets it; no
+	// configuration can.
+	E2EEClaim func(meeting string, resumed, e2ee bool) bool
 }
 
 // Server accepts signalling WebSockets and runs the meetings they join.

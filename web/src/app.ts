@@ -1,7 +1,7 @@
 // The page as a whole: which screen is showing, the state the tests can read
 // through window.kaigiDebug, and the screen switch.
 
-import type { InboundStats } from "./call.js";
+import type { InboundStats, OutboundStats } from "./call.js";
 
 export type AppState =
   | "home"
@@ -22,6 +22,8 @@ export type AppState =
 export interface DebugSource {
   selfId(): string | null;
   stats(): Promise<InboundStats[]>;
+  /** What each of our senders carries and has sent. */
+  outbound?(): Promise<OutboundStats[]>;
   /** The security code everyone compares (shown on screen), or null. */
   securityCode?(): string | null;
   /** The MLS epoch this browser is at (not secret), or null. */
@@ -58,6 +60,7 @@ export function installDebugHook(): void {
     selfId: (): string | null => source?.selfId() ?? null,
     state: (): AppState => state,
     stats: async (): Promise<InboundStats[]> => (source ? source.stats() : []),
+    outbound: async (): Promise<OutboundStats[]> => (source?.outbound ? source.outbound() : []),
     securityCode: (): string | null => source?.securityCode?.() ?? null,
     e2eeEpoch: (): number | null => {
       const e = source?.e2eeEpoch?.();

@@ -41,12 +41,18 @@ export interface CallOptions {
   iceConnected?(): void;
   /**
    * End-to-end encryption: protect each sending transceiver before it
-   * carries media, and each receiver as its track arrives.
+   * carries media, saying whether it did, and each receiver as its track
+   * arrives. With `protect`, a track goes only on a sender it protected.
    */
   protect?: {
-    sender(sender: RTCRtpSender, source: Source, kind: Kind): void;
+    sender(sender: RTCRtpSender, source: Source, kind: Kind): boolean;
     receiver(receiver: RTCRtpReceiver, mid: string, kind: Kind): void;
   };
+  /**
+   * Whether local media may go out now (send-policy.ts), asked on every
+   * setTrack: while it says no, senders carry no track. Without it, yes.
+   */
+  maySend?(): boolean;
   /**
    * Publish the camera as three simulcast encodings (the server said it
    * takes them: `welcome.simulcast`).
@@ -89,6 +95,14 @@ export interface InboundStats {
   totalSamplesReceived: number;
 }
 
+export interface OutboundStats {
+  source: Source;
+  /** The sender carries a track. */
+  track: boolean;
+  packetsSent: number;
+  bytesSent: number;
+}
+
 export class Call {
   private readonly pc: RTCPeerConnection;
   /** An offer of ours is owed: what we publish changed. */
@@ -100,6 +114,8 @@ export class Call {
   private steps: Promise<void> = Promise.resolve();
   private pendingCandidates: RTCIceCandidateInit[] = [];
   private readonly own = new Map<Source, RTCRtpTransceiver>();
+  /** Senders that end-to-end encryption protects. */
+  private readonly protectedSenders = new Set<RTCRtpSender>();
   private readonly streams = new Map<"camera" | "screen", MediaStream>();
   private mapping: Track[] = [];
   private bindings = new Map<string, RemoteTrack>();
@@ -178,18 +194,30 @@ export class Call {
    */
   async setTrack(source: Source, track: MediaStreamTrack | null): Promise<void> {
     if (this.closed) return;
-    const t = this.own.get(source);
+    let t = this.own.get(source);
     if (!t) {
       const stream = this.streamFor(source);
       const init: RTCRtpTransceiverInit = { direction: "sendonly", streams: [stream] };
       if (source === "camera" && this.opts.simulcast) init.sendEncodings = SIMULCAST_ENCODINGS.map((e) => ({ ...e }));
-      const t = this.pc.addTransceiver(track ?? kindOfSource(source), init);
-      this.opts.protect?.sender(t.sender, source, kindOfSource(source));
+      // Created without its track, which goes on only once the sender is
+      // protected (and sending is allowed).
+      t = this.pc.addTransceiver(kindOfSource(source), init);
+      if (this.opts.protect?.sender(t.sender, source, kindOfSource(source))) this.protectedSenders.add(t.sender);
       this.own.set(source, t);
-      return;
+    } else if (t.direction !== "sendonly") {
+      t.direction = "sendonly"; // published again: renegotiates
     }
-    if (t.direction !== "sendonly") t.direction = "sendonly"; // published again: renegotiates
-    await t.sender.replaceTrack(track);
+    await t.sender.replaceTrack(this.mayCarry(t.sender) ? track : null);
+  }
+
+  /**
+   * The one place that decides whether a sender may carry a track: only
+   * while sending is allowed and, with end-to-end encryption, only once the
+   * sender is protected. Nothing ever goes out in clear by mistake.
+   */
+  private mayCarry(sender: RTCRtpSender): boolean {
+    if (this.opts.maySend && !this.opts.maySend()) return false;
+    return !this.opts.protect || this.protectedSenders.has(sender);
   }
 
   /** Stops publishing `source` (a screen share ended): its transceiver goes inactive and leaves `tracks`. */
@@ -385,6 +413,22 @@ export class Call {
         entry.bytesReceived += num(s.bytesReceived);
         entry.framesDecoded += num(s.framesDecoded);
         entry.totalSamplesReceived += num(s.totalSamplesReceived);
+      });
+      out.push(entry);
+    }
+    return out;
+  }
+
+  /** What each of our senders carries and has sent, from its outbound RTP statistics. */
+  async outbound(): Promise<OutboundStats[]> {
+    const out: OutboundStats[] = [];
+    for (const [source, t] of this.own) {
+      const entry: OutboundStats = { source, track: t.sender.track !== null, packetsSent: 0, bytesSent: 0 };
+      const report = await t.sender.getStats();
+      report.forEach((s: Record<string, unknown>) => {
+        if (s.type !== "outbound-rtp") return;
+        entry.packetsSent += num(s.packetsSent);
+        entry.bytesSent += num(s.bytesSent);
       });
       out.push(entry);
     }

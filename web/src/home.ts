@@ -6,9 +6,11 @@ import type { Me } from "./api/accounts.js";
 import { asApiError } from "./api/http.js";
 import { createMeeting, type MeetingRequest } from "./api/meetings.js";
 import { showScreen } from "./app.js";
+import { inviteFragmentOf } from "./invite.js";
 import { meetingIdFromInput } from "./meetingid.js";
 import { MeetingsList } from "./meetings-list.js";
 import { PRODUCT_DEFAULTS } from "./settings.js";
+import { rememberE2ee } from "./storage.js";
 import { openPage } from "./signedin.js";
 import { createdCard } from "./ui/created-card.js";
 import { el, replace, show } from "./ui/dom.js";
@@ -71,6 +73,7 @@ function signedIn(me: Me): void {
       if (options.changed) req.settings = options.read(defaults);
       try {
         const m = await createMeeting(req);
+        if (m.e2ee) rememberE2ee(m.id);
         replace(created, createdCard(m, "Your meeting is ready"));
         optionsBox.open = false;
         created.querySelector<HTMLElement>("#start-meeting")?.focus();
@@ -141,9 +144,8 @@ function joinForm(): HTMLFormElement {
     }
     show(joinError, false);
     joinInput.removeAttribute("aria-invalid");
-    // A pasted invite link keeps its passcode (in the fragment).
-    const hash = /#pwd=/.test(typed) ? typed.slice(typed.indexOf("#")) : "";
-    location.assign(`/m/${id}${hash}`);
+    // A pasted invite link keeps its passcode and E2EE marker (in the fragment).
+    location.assign(`/m/${id}${inviteFragmentOf(typed)}`);
   });
   joinInput.addEventListener("input", () => {
     show(joinError, false);

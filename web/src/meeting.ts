@@ -1,13 +1,16 @@
 // The meeting screen: the gallery of tiles (screen shares first, in the
 // spotlight), the controls bar (with the host's tools), the participants
-// panel, the banners for joining and reconnecting, and the waiting-room
-// screen before a host lets the person in. The rules live in session.ts; this
+// panel, the banners for joining and reconnecting, the encryption banner
+// (a meeting that is not end-to-end encrypted, or a server that says so
+// against the invite), and the waiting-room screen before a host lets the
+// person in. The rules live in session.ts; this
 // module turns the session's state into DOM.
 
 import { setDebugSource, setState, showScreen } from "./app.js";
 import type { LocalMedia } from "./devices.js";
 import { screenShareSupported } from "./devices.js";
 import { copyText } from "./clipboard.js";
+import { inviteLink } from "./invite.js";
 import { bestGrid } from "./layout.js";
 import { signInPath } from "./navigation.js";
 import { isModerator, type MenuAction } from "./permissions.js";
@@ -28,6 +31,7 @@ import { Tile, type TileState } from "./ui/tile.js";
 import { ChatPanel } from "./ui/chat.js";
 import { SecurityPanel } from "./ui/security.js";
 import type { SecureMeeting } from "./secure.js";
+import type { SendPolicy } from "./send-policy.js";
 import { WaitingScreen } from "./waiting.js";
 
 export interface MeetingOptions {
@@ -37,8 +41,8 @@ export interface MeetingOptions {
   name: string;
   /** The passcode to send in hello (null when none is needed or known). */
   passcode: string | null;
-  /** The link to share: with the passcode in its fragment when the meeting has one. */
-  inviteLink: string;
+  /** The meeting's address and the passcode its invite link carries (null when none), for the link to share. */
+  invite: { url: string; passcode: string | null };
   /** The browser's own ID (storage.deviceId). */
   device: string;
   media: LocalMedia;
@@ -48,6 +52,8 @@ export interface MeetingOptions {
   wrongPasscode: (message: string) => void;
   /** End-to-end encryption for this session (null: this browser cannot). */
   secure: SecureMeeting | null;
+  /** Whether end-to-end encryption is expected here (kept across rejoins). */
+  policy: SendPolicy;
 }
 
 /** Shows the meeting screen and joins. `notices` are shown once it is up (e.g. a device that did not start on a rejoin). */
@@ -89,6 +95,8 @@ class MeetingScreen implements SessionView {
   private readonly session: MeetingSession;
   private readonly root: HTMLElement;
   private readonly banner: HTMLDivElement;
+  /** Not end-to-end encrypted, or a server that says so against the invite: shown as long as it holds. */
+  private readonly encryptionBanner: HTMLDivElement;
   private readonly toast: HTMLDivElement;
   private readonly soundBlocked: HTMLButtonElement;
   private readonly stage: HTMLDivElement;
@@ -124,12 +132,14 @@ class MeetingScreen implements SessionView {
 
   constructor(private readonly opts: MeetingOptions) {
     this.session = new MeetingSession(
-      { meetingId: opts.meetingId, name: opts.name, passcode: opts.passcode, device: opts.device, media: opts.media, secure: opts.secure },
+      { meetingId: opts.meetingId, name: opts.name, passcode: opts.passcode, device: opts.device, media: opts.media, secure: opts.secure, policy: opts.policy },
       this,
     );
 
     this.banner = el("div", { id: "banner", class: "banner", attrs: { role: "status", "aria-live": "polite" } });
     show(this.banner, false);
+    this.encryptionBanner = el("div", { id: "encryption-banner", class: "encryption-banner" });
+    show(this.encryptionBanner, false);
     this.toast = el("div", { id: "notice", class: "toast", attrs: { role: "status", "aria-live": "polite" } });
     show(this.toast, false);
     this.soundBlocked = el("button", {
@@ -241,7 +251,8 @@ class MeetingScreen implements SessionView {
       },
     });
     copyLink.addEventListener("click", async () => {
-      const ok = await copyText(this.opts.inviteLink);
+      const { url, passcode } = this.opts.invite;
+      const ok = await copyText(inviteLink(url, { passcode, e2ee: this.session.expectsE2ee }));
       copyStatus.textContent = ok ? "Invite link copied" : "The browser would not copy the link";
       window.setTimeout(() => (copyStatus.textContent = ""), 3000);
     });
@@ -277,6 +288,7 @@ class MeetingScreen implements SessionView {
       "main",
       { id: "meeting", class: "meeting" },
       el("h1", { class: "visually-hidden", text: "Meeting" }),
+      this.encryptionBanner,
       this.banner,
       this.soundBlocked,
       this.stage,
@@ -297,6 +309,7 @@ class MeetingScreen implements SessionView {
     setDebugSource({
       selfId: () => this.session.selfId,
       stats: () => this.session.stats(),
+      outbound: () => this.session.outbound(),
       securityCode: () => (this.session.e2ee && this.opts.secure?.inGroup ? this.opts.secure.securityCode : null),
       e2eeEpoch: () => this.opts.secure?.epoch ?? null,
       e2eeStats: () => this.opts.secure?.stats() ?? Promise.resolve([]),
@@ -683,6 +696,52 @@ class MeetingScreen implements SessionView {
   }
 
   // ---- end-to-end encryption and chat ---------------------------------------------------
+
+  sendingChanged(): void {
+    if (this.finished) return;
+    const sending = this.session.sending;
+    const b = this.encryptionBanner;
+    if (sending === "refuse") {
+      // A role of alert: read out at once, whatever the person is doing.
+      b.dataset.kind = "downgrade";
+      b.setAttribute("role", "alert");
+      replace(
+        b,
+        icon("unlock"),
+        el(
+          "div",
+          { class: "encryption-banner-text" },
+          el("strong", {
+            text: this.session.e2ee
+              ? "This meeting is end-to-end encrypted, and this browser cannot encrypt."
+              : "The server says this meeting is not encrypted, but your invite says it is.",
+          }),
+          el("span", { text: " Your camera, microphone and screen are not sent. Someone may be trying to listen in: leave, and tell the host." }),
+        ),
+        el("button", { id: "downgrade-leave", class: "button danger", text: "Leave", attrs: { type: "button" }, on: { click: () => this.leave() } }),
+      );
+      show(b, true);
+    } else if (sending === "clear" || sending === "ask") {
+      b.dataset.kind = "clear";
+      b.setAttribute("role", "status");
+      replace(b, icon("unlock"), el("span", { class: "encryption-banner-text", text: "This meeting is not end-to-end encrypted: the server can see and hear it." }));
+      show(b, true);
+    } else {
+      b.removeAttribute("data-kind");
+      show(b, false);
+    }
+  }
+
+  confirmUnencrypted(): Promise<boolean> {
+    if (this.finished) return Promise.resolve(false);
+    return openDialog(this.root, {
+      id: "confirm-unencrypted",
+      title: "Send without end-to-end encryption?",
+      body: [el("p", { text: "This meeting is not end-to-end encrypted: the server can see and hear your camera, microphone and screen." })],
+      confirm: { id: "confirm-unencrypted-ok", label: "Send anyway" },
+      cancelLabel: "Don't send",
+    });
+  }
 
   securityChanged(): void {
     if (this.finished) return;

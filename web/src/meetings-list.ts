@@ -6,6 +6,7 @@ import { asApiError } from "./api/http.js";
 import { deleteMeeting, listMeetings, updateMeeting, type Meeting, type MeetingRequest } from "./api/meetings.js";
 import { copyText } from "./clipboard.js";
 import { formatWhen, localToUtc, utcToLocal } from "./datetime.js";
+import { meetingInviteLink, meetingStartLink } from "./invite.js";
 import { summary } from "./settings.js";
 import { openDialog } from "./ui/dialog.js";
 import { el, replace } from "./ui/dom.js";
@@ -67,7 +68,7 @@ export class MeetingsList {
     const titleId = `meeting-title-${m.id}`;
     const copy = el("button", { class: "button small", text: "Copy invite", attrs: { type: "button", "data-action": "copy-invite", "aria-describedby": titleId } });
     copy.addEventListener("click", async () => {
-      this.status.textContent = (await copyText(m.inviteUrl ?? m.url)) ? `Invite link for “${m.title}” copied.` : "The browser would not copy; open the meeting and copy its address.";
+      this.status.textContent = (await copyText(meetingInviteLink(m))) ? `Invite link for “${m.title}” copied.` : "The browser would not copy; open the meeting and copy its address.";
     });
     const edit = el("button", { class: "button small", text: "Edit", attrs: { type: "button", "data-action": "edit", "aria-describedby": titleId } });
     edit.addEventListener("click", () => void this.edit(m));
@@ -89,7 +90,7 @@ export class MeetingsList {
       el(
         "div",
         { class: "meeting-actions" },
-        el("a", { class: "button small primary", text: "Start", attrs: { href: m.url, "data-action": "start", "aria-describedby": titleId } }),
+        el("a", { class: "button small primary", text: "Start", attrs: { href: meetingStartLink(m), "data-action": "start", "aria-describedby": titleId } }),
         copy,
         edit,
         del,

@@ -2,6 +2,9 @@
 // person pick a name, give the passcode if the invite link did not carry it,
 // and check their camera, microphone and speaker before joining. Joining
 // without a camera or microphone (to watch and listen) is always possible.
+// A meeting that is not end-to-end encrypted says so here, and joining it is
+// agreeing to send without; one the invite says is encrypted while the
+// server says not is flagged before joining (send-policy.ts).
 
 import { me as fetchMe, type Me } from "./api/accounts.js";
 import { ApiError, asApiError } from "./api/http.js";
@@ -13,9 +16,10 @@ import { startMeeting } from "./meeting.js";
 import { SecureMeeting } from "./secure.js";
 import { normalizeMeetingId } from "./meetingid.js";
 import { signInPath } from "./navigation.js";
-import { PASSCODE_MAX, cleanPasscode, fragmentHasPasscode, passcodeFromFragment } from "./passcode.js";
+import { PASSCODE_MAX, cleanPasscode, fragmentHasPasscode, fragmentWithoutPasscode, readInvite } from "./invite.js";
 import { NAME_MAX, nameProblem } from "./protocol.js";
 import { hueOf, initials } from "./roster.js";
+import { SendPolicy } from "./send-policy.js";
 import { deviceId, forgetPasscode, loadName, loadPasscode, savePasscode, saveName } from "./storage.js";
 import { el, replace, setPressed, show } from "./ui/dom.js";
 import { icon } from "./ui/icons.js";
@@ -32,11 +36,12 @@ export async function showPrejoin(rawId: string, media: LocalMedia = new LocalMe
   setState("prejoin");
   document.title = "Join a meeting — Kaigi";
   // The invite link's passcode: keep it for this tab, and take it out of the
-  // address bar (and so out of history and of screenshares of the tab).
-  const fromLink = passcodeFromFragment(location.hash);
+  // address bar (and so out of history and of screenshares of the tab). Its
+  // E2EE marker stays, so a reload still knows.
+  const invite = readInvite(location.hash);
   const normalised = normalizeMeetingId(rawId);
-  if (fromLink !== null && normalised !== null) savePasscode(normalised, fromLink);
-  if (fragmentHasPasscode(location.hash)) history.replaceState(null, "", location.pathname + location.search);
+  if (invite.passcode !== null && normalised !== null) savePasscode(normalised, invite.passcode);
+  if (fragmentHasPasscode(location.hash)) history.replaceState(null, "", location.pathname + location.search + fragmentWithoutPasscode(location.hash));
   showScreen(
     brandPage("checking", "notice-page", el("p", { class: "notice-message", attrs: { role: "status" }, text: "Checking the meeting link…" })),
     false,
@@ -53,9 +58,10 @@ export async function showPrejoin(rawId: string, media: LocalMedia = new LocalMe
     return;
   }
   const meetingId = meeting.id;
-  if (location.pathname !== `/m/${meetingId}`) history.replaceState(null, "", `/m/${meetingId}`);
+  if (location.pathname !== `/m/${meetingId}`) history.replaceState(null, "", `/m/${meetingId}${location.hash}`);
   if (problem !== null) forgetPasscode(meetingId);
-  new Prejoin(meeting, account, media, problem).show();
+  const policy = new SendPolicy(meetingId, { link: invite.e2ee, announced: meeting.e2ee });
+  new Prejoin(meeting, account, media, problem, policy).show();
 }
 
 class Prejoin {
@@ -89,6 +95,7 @@ class Prejoin {
     account: Me | null,
     private readonly media: LocalMedia,
     problem: PrejoinProblem | null,
+    private readonly policy: SendPolicy,
   ) {
     const meetingId = meeting.id;
     this.meetingId = meetingId;
@@ -135,7 +142,7 @@ class Prejoin {
     });
     this.nameError = el("p", { id: "name-error", class: "form-error", attrs: { role: "alert" } });
     show(this.nameError, false);
-    this.joinButton = el("button", { id: "join", class: "button primary large", text: "Join now", attrs: { type: "submit" } });
+    this.joinButton = el("button", { id: "join", class: "button primary large", text: this.joinLabel, attrs: { type: "submit" } });
 
     // The owner never needs the passcode; others give it unless the invite link carried it.
     this.passcodeError = el("p", { id: "passcode-error", class: "form-error", attrs: { role: "alert" } });
@@ -198,6 +205,22 @@ class Prejoin {
       this.signInFirst = signInBlock.querySelector("a");
     }
 
+    // What the person should know about encryption before joining.
+    let encryptionBlock: HTMLElement | null = null;
+    if (!policy.expectsE2ee) {
+      encryptionBlock = el(
+        "div",
+        { id: "not-encrypted-note", class: "callout warning-callout", attrs: { role: "note" } },
+        el("p", { text: "This meeting is not end-to-end encrypted: the server can see and hear it." }),
+      );
+    } else if (!meeting.e2ee) {
+      encryptionBlock = el(
+        "div",
+        { id: "e2ee-mismatch", class: "callout danger-callout", attrs: { role: "alert" } },
+        el("p", { text: "Your invite says this meeting is end-to-end encrypted, but the server says it is not. If you join, your camera and microphone are not sent." }),
+      );
+    }
+
     const title = meeting.title || "Meeting";
     const form = el(
       "form",
@@ -211,6 +234,7 @@ class Prejoin {
         el("span", { class: "meeting-id", text: meetingId }),
       ),
       signInBlock,
+      encryptionBlock,
       el("label", { attrs: { for: "display-name" }, text: "Your name" }),
       this.nameInput,
       this.nameError,
@@ -370,6 +394,11 @@ class Prejoin {
     }
   }
 
+  /** Joining a meeting that is not end-to-end encrypted is agreeing to send without: the button says so. */
+  private get joinLabel(): string {
+    return this.policy.expectsE2ee ? "Join now" : "Join without encryption";
+  }
+
   /** Says why joining cannot go ahead, under the join button. */
   private showJoinProblem(text: string): void {
     this.joinError.textContent = text;
@@ -419,14 +448,17 @@ class Prejoin {
         return null;
       });
     }
-    if (secure === null && this.meeting.e2ee) {
+    if (secure === null && this.policy.expectsE2ee) {
+      // Never join such a meeting with media in clear, whatever the server says.
       this.joinButton.disabled = false;
-      this.joinButton.textContent = "Join now";
+      this.joinButton.textContent = this.joinLabel;
       this.showJoinProblem("This meeting is end-to-end encrypted, and this browser cannot take part: it lacks encrypted media (WebRTC Encoded Transform) or secure storage. Use a current Chrome, Edge or Safari.");
       return;
     }
     saveName(name);
     if (passcode !== null) savePasscode(this.meetingId, passcode);
+    // The person read that the meeting is not encrypted, and joined.
+    if (!this.policy.expectsE2ee) this.policy.consent();
     this.done = true;
     this.level.close();
     navigator.mediaDevices?.removeEventListener?.("devicechange", this.onDeviceChange);
@@ -436,12 +468,13 @@ class Prejoin {
       title: this.meeting.title,
       name,
       passcode: this.meeting.needsPasscode ? passcode : null,
-      inviteLink: this.meeting.inviteUrl ?? (this.meeting.needsPasscode && passcode ? `${this.meeting.url}#pwd=${encodeURIComponent(passcode)}` : this.meeting.url),
+      invite: { url: this.meeting.url, passcode: this.meeting.needsPasscode ? (this.meeting.passcode ?? passcode) : null },
       device: deviceId(),
       media: this.media,
       changeName: () => void showPrejoin(this.meetingId, this.media),
       wrongPasscode: (message) => void showPrejoin(this.meetingId, this.media, { passcode: message }),
       secure,
+      policy: this.policy,
     });
   }
 }

@@ -7,6 +7,7 @@ import { showScreen } from "./app.js";
 import { localTimeZone, localToUtc, nextHalfHour, utcToLocal } from "./datetime.js";
 import { DURATIONS } from "./meetings-list.js";
 import { PRODUCT_DEFAULTS } from "./settings.js";
+import { rememberE2ee } from "./storage.js";
 import { openPage } from "./signedin.js";
 import { createdCard } from "./ui/created-card.js";
 import { el, replace } from "./ui/dom.js";
@@ -63,6 +64,7 @@ export async function showSchedule(): Promise<void> {
         durationMinutes: Number(duration.select.value),
         ...(settings.changed ? { settings: settings.read(defaults) } : {}),
       });
+      if (m.e2ee) rememberE2ee(m.id);
       replace(result, createdCard(m, "Meeting scheduled"), el("p", {}, el("a", { attrs: { href: "/" }, text: "Back to your meetings" })));
       form.hidden = true;
       result.querySelector<HTMLElement>("h2")?.focus();

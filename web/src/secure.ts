@@ -134,9 +134,14 @@ export class SecureMeeting {
     });
   }
 
-  /** Protects a sending transceiver, before it carries any media. */
-  protectSender(sender: RTCRtpSender, source: Source, kind: Kind): void {
-    if (this.active) this.media.protectSender(sender, { id: source, kind });
+  /**
+   * Protects a sending transceiver, before it carries any media. Returns
+   * whether it did: the call puts no track on a sender that is not protected.
+   */
+  protectSender(sender: RTCRtpSender, source: Source, kind: Kind): boolean {
+    if (!this.active) return false;
+    this.media.protectSender(sender, { id: source, kind });
+    return true;
   }
 
   /** Protects a receiver as its track arrives. */

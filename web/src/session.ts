@@ -2,16 +2,18 @@
 // current connection, the roster, the meeting's settings, the waiting room
 // (for hosts), and what this participant sends. It owns the rules (publish
 // on welcome, a fresh peer connection after every reconnect, `media` on every
-// change, obeying a host who stops a device) and tells a view what changed;
-// it builds no DOM.
+// change, obeying a host who stops a device, sending nothing in clear where
+// end-to-end encryption is expected: send-policy.ts) and tells a view what
+// changed; it builds no DOM.
 
-import { Call, type InboundStats, type RemoteTrack } from "./call.js";
+import { Call, type InboundStats, type OutboundStats, type RemoteTrack } from "./call.js";
 import type { LocalMedia, LocalSource } from "./devices.js";
 import { HostControls } from "./hostcontrols.js";
 import { isModerator, mayShareScreen, mayUnmute } from "./permissions.js";
 import type { ClientMessage, MediaState, MediaStopped, ServerError, ServerMessage, WaitingEntry, Welcome } from "./protocol.js";
 import { Roster } from "./roster.js";
 import type { SecureMeeting } from "./secure.js";
+import type { Sending, SendPolicy } from "./send-policy.js";
 import type { Settings } from "./settings.js";
 import { SignalClient, signalUrl } from "./signal.js";
 
@@ -39,6 +41,14 @@ export interface SessionView {
   securityChanged(): void;
   /** A chat message arrived or was sent. */
   chatChanged(): void;
+  /** What this participant may send changed (see `sending`): a warning or a banner to show. */
+  sendingChanged(): void;
+  /**
+   * The meeting is not end-to-end encrypted and nobody said it would be:
+   * ask the person whether to send their camera, microphone and screen
+   * anyway. Resolves true if they agree.
+   */
+  confirmUnencrypted(): Promise<boolean>;
 }
 
 export interface SessionOptions {
@@ -51,6 +61,8 @@ export interface SessionOptions {
   media: LocalMedia;
   /** End-to-end encryption, when this browser supports it (null: it cannot join E2EE meetings). */
   secure: SecureMeeting | null;
+  /** Whether end-to-end encryption is expected, and whether the person agreed to send without. */
+  policy: SendPolicy;
 }
 
 /** Error codes of host controls and renames, worth showing the person as they are. */
@@ -79,6 +91,11 @@ export class MeetingSession {
   readonly secure: SecureMeeting | null;
   /** The meeting is end-to-end encrypted (from welcome). */
   e2ee = false;
+  /** What may be sent since the latest welcome (null before the first). */
+  sending: Sending | null = null;
+  private readonly policy: SendPolicy;
+  /** The question "send without encryption?" while it is open. */
+  private confirming: Promise<boolean> | null = null;
   /** The server takes a simulcast camera and wants to know how large we show videos. */
   private simulcast = false;
   private call: Call | null = null;
@@ -99,6 +116,7 @@ export class MeetingSession {
     this.name = opts.name;
     this.media = opts.media;
     this.secure = opts.secure;
+    this.policy = opts.policy;
     this.host = new HostControls((m) => this.sendControl(m));
     this.secure?.attach(
       {
@@ -143,9 +161,15 @@ export class MeetingSession {
     this.signal.start();
   }
 
-  /** What this participant sends now, as the `media` message says it. */
+  /** What this participant sends now, as the `media` message says it: nothing while sending is held back. */
   get state(): MediaState {
-    return { audio: this.media.mic !== null, video: this.media.camera !== null, screen: this.media.screen !== null };
+    const held = this.sending === "ask" || this.sending === "refuse";
+    return { audio: !held && this.media.mic !== null, video: !held && this.media.camera !== null, screen: !held && this.media.screen !== null };
+  }
+
+  /** Whether end-to-end encryption is expected here, whatever the server says. */
+  get expectsE2ee(): boolean {
+    return this.policy.expectsE2ee;
   }
 
   remoteTracks(): RemoteTrack[] {
@@ -164,6 +188,10 @@ export class MeetingSession {
 
   stats(): Promise<InboundStats[]> {
     return this.call ? this.call.stats() : Promise.resolve([]);
+  }
+
+  outbound(): Promise<OutboundStats[]> {
+    return this.call ? this.call.outbound() : Promise.resolve([]);
   }
 
   isBusy(what: "mic" | "camera" | "screen"): boolean {
@@ -194,6 +222,7 @@ export class MeetingSession {
     await this.exclusive("mic", async () => {
       if (on === (this.media.mic !== null)) return;
       if (on) {
+        if (!(await this.maySend())) return;
         const problem = await this.media.startMic();
         if (problem) {
           this.view.notice(problem.message);
@@ -216,6 +245,7 @@ export class MeetingSession {
     await this.exclusive("camera", async () => {
       if (on === (this.media.camera !== null)) return;
       if (on) {
+        if (!(await this.maySend())) return;
         const problem = await this.media.startCamera();
         if (problem) {
           this.view.notice(problem.message);
@@ -238,6 +268,7 @@ export class MeetingSession {
     await this.exclusive("screen", async () => {
       if (on === (this.media.screen !== null)) return;
       if (on) {
+        if (!(await this.maySend())) return;
         const r = await this.media.startScreen();
         if (!r.ok) {
           if (!r.cancelled) this.view.notice(r.message);
@@ -270,7 +301,12 @@ export class MeetingSession {
     this.e2ee = w.e2ee;
     this.simulcast = w.simulcast;
     this.secure?.welcomed(w.self, w.e2ee);
-    const secure = w.e2ee ? this.secure : null;
+    // The server's word on encryption decides nothing alone: where
+    // encryption is expected and the server says there is none, nothing
+    // is sent (send-policy.ts).
+    this.sending = this.policy.welcomed(w.e2ee, this.secure !== null);
+    const secure = this.sending === "encrypted" ? this.secure : null;
+    if (this.sending === "refuse") this.stopDevices();
     // A resumed participant keeps the server's record of a host's mute; a
     // new one starts afresh.
     if (!w.resumed) this.mutedByHost = false;
@@ -287,6 +323,7 @@ export class MeetingSession {
         this.iceFailures = 0;
       },
       simulcast: w.simulcast,
+      maySend: () => this.sending === "encrypted" || this.sending === "clear",
       ...(secure
         ? {
             protect: {
@@ -311,6 +348,56 @@ export class MeetingSession {
     this.view.rosterChanged();
     this.view.remoteChanged();
     this.view.waitingRoomChanged([]);
+    this.view.sendingChanged();
+    if (this.sending === "ask" && (this.media.mic || this.media.camera || this.media.screen)) {
+      // Turned on before joining: sent only if the person agrees.
+      void this.confirmClear().then((ok) => {
+        if (ok || this.ended || this.sending !== "ask") return;
+        this.stopDevices();
+        this.mediaChanged();
+      });
+    }
+  }
+
+  /** Before a device is turned on: whether what it captures may be sent (asking the person, if that is the rule). */
+  private async maySend(): Promise<boolean> {
+    if (this.sending === "refuse") {
+      this.view.notice("Not sent: your invite says this meeting is end-to-end encrypted, but the server says it is not.");
+      return false;
+    }
+    if (this.sending === "ask") return this.confirmClear();
+    return true;
+  }
+
+  /** Asks once at a time whether to send without end-to-end encryption; on yes, sends what is on. */
+  private confirmClear(): Promise<boolean> {
+    this.confirming ??= this.view.confirmUnencrypted().then(async (ok) => {
+      this.confirming = null;
+      if (this.ended || this.sending !== "ask") return this.sending === "clear";
+      if (ok) {
+        this.policy.consent();
+        this.sending = "clear";
+        await this.publishAll();
+      }
+      this.view.sendingChanged();
+      return ok;
+    });
+    return this.confirming;
+  }
+
+  /** Puts what is on onto the call (where sending is allowed: Call asks). */
+  private async publishAll(): Promise<void> {
+    await this.call?.setTrack("microphone", this.media.mic);
+    await this.call?.setTrack("camera", this.media.camera);
+    if (this.media.screen) await this.publishScreen();
+    this.mediaChanged();
+  }
+
+  /** Turns every local device off (their lights too): nothing of them is being sent. */
+  private stopDevices(): void {
+    this.media.stopMic();
+    this.media.stopCamera();
+    this.media.stopScreen();
   }
 
   private message(m: ServerMessage): void {

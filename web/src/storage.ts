@@ -108,3 +108,21 @@ export function forgetPasscode(meetingId: string): void {
     // nothing kept
   }
 }
+
+// ---- meetings known to be end-to-end encrypted, on this device -----------------
+
+const E2EE_PREFIX = "kaigi.e2ee.";
+
+/**
+ * Remembers that a meeting is end-to-end encrypted: its invite link said
+ * so, or this device was in it with encryption on. There is deliberately no
+ * way to forget it: nothing a server says makes this device expect less.
+ */
+export function rememberE2ee(meetingId: string): void {
+  set(E2EE_PREFIX + meetingId, "1");
+}
+
+/** Whether this device knows the meeting to be end-to-end encrypted. */
+export function remembersE2ee(meetingId: string): boolean {
+  return get(E2EE_PREFIX + meetingId) !== null;
+}

@@ -496,7 +496,7 @@ test("with simulcast the camera is sent as rid q, h and f, and still protected; 
   const { pc, sent, call } = setup(0, {
     simulcast: true,
     protect: {
-      sender: (_s, source) => protectedSenders.push(source),
+      sender: (_s, source) => protectedSenders.push(source) > 0,
       receiver: () => {},
     },
   });
@@ -522,4 +522,37 @@ test("without simulcast the camera has one encoding", async () => {
   void call.setTrack("camera", track("video"));
   await settle(call);
   assert.equal(pc.transceivers[0]!.sendEncodings, undefined);
+});
+
+test("with end-to-end encryption a track goes only on a sender that was protected", async () => {
+  const { pc, call } = setup(0, {
+    protect: {
+      sender: (_s, source) => source === "camera", // the microphone's protection "failed"
+      receiver: () => {},
+    },
+  });
+  const mic = track("audio");
+  const cam = track("video");
+  await call.setTrack("microphone", mic);
+  await call.setTrack("camera", cam);
+  await call.setTrack("microphone", mic); // and not on a later replace either
+  await settle(call);
+  const [micT, camT] = pc.transceivers;
+  assert.equal(micT!.sender.track, null, "an unprotected sender carries nothing");
+  assert.equal(camT!.sender.track, cam);
+});
+
+test("while sending is not allowed no sender carries a track; once it is, the next setTrack puts it on", async () => {
+  let allowed = false;
+  const { pc, sent, call } = setup(0, { maySend: () => allowed });
+  const mic = track("audio");
+  await call.setTrack("microphone", mic);
+  await call.setTrack("camera", track("video"));
+  await call.setTrack("screen", track("video"));
+  await settle(call);
+  assert.ok(pc.transceivers.every((t) => t.sender.track === null));
+  assert.equal(offers(sent).length, 1, "still published, so receiving and a later yes need nothing more");
+  allowed = true;
+  await call.setTrack("microphone", mic);
+  assert.equal(pc.transceivers[0]!.sender.track, mic);
 });

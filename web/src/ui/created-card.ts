@@ -1,20 +1,22 @@
-// "Your meeting is ready": the invite link (with the passcode in it), the
-// passcode on its own for people who type it, and a button to start.
+// "Your meeting is ready": the invite link (with the passcode and whether
+// the meeting is end-to-end encrypted in it), the passcode on its own for
+// people who type it, and a button to start.
 
 import type { Meeting } from "../api/meetings.js";
 import { copyText } from "../clipboard.js";
 import { formatWhen } from "../datetime.js";
+import { meetingInviteLink, meetingStartLink } from "../invite.js";
 import { el } from "./dom.js";
 import { icon } from "./icons.js";
 
 export function createdCard(m: Meeting, heading: string): HTMLElement {
-  const invite = m.inviteUrl ?? m.url;
+  const invite = meetingInviteLink(m);
   const copied = el("span", { class: "copy-status", attrs: { "aria-live": "polite" } });
   const copy = el("button", { id: "copy-link", class: "button", attrs: { type: "button" } }, icon("copy"), el("span", { text: "Copy invite link" }));
   copy.addEventListener("click", async () => {
     copied.textContent = (await copyText(invite)) ? "Invite link copied" : "Select the link and copy it";
   });
-  const start = el("a", { id: "start-meeting", class: "button primary", attrs: { href: m.url }, text: "Start meeting" });
+  const start = el("a", { id: "start-meeting", class: "button primary", attrs: { href: meetingStartLink(m) }, text: "Start meeting" });
   const card = el(
     "section",
     { id: "created", class: "created-card", attrs: { "aria-labelledby": "created-title", "data-meeting": m.id } },
