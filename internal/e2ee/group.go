@@ -79,6 +79,11 @@ type Commit struct {
 	To, Welcomed    []Participant
 	// Removed are the members the commit took out of the group.
 	Removed []Participant
+	// Skipped are participants of the job's Adds whose KeyPackage the
+	// committer could not use: they are not in the group, and must send a
+	// fresh KeyPackage. A commit that skipped every Add changed nothing:
+	// its Commit is nil and Epoch is the current one.
+	Skipped []Participant
 }
 
 // Group is the delivery service's view of one meeting's MLS group.
@@ -265,6 +270,63 @@ func (g *Group) Commit(from Participant, epoch uint64, commit, welcome []byte) (
 		remove[i] = m.ID
 	}
 	return g.accept(from, remove, j.Add, commit, welcome), nil
+}
+
+// CommitSkipping is Commit for an add job of which the committer left out
+// the Adds of skipped, because their KeyPackages are bad (a client checks
+// each one, so one bad KeyPackage does not keep the rest out). Those
+// participants' KeyPackages are dropped: they must send fresh ones. If it
+// skipped every Add, commit and welcome are empty, the epoch stays, and
+// only the job is over.
+func (g *Group) CommitSkipping(from Participant, epoch uint64, commit, welcome []byte, skipped []Participant) (Commit, error) {
+	if len(skipped) == 0 {
+		return g.Commit(from, epoch, commit, welcome)
+	}
+	switch {
+	case !g.IsMember(from) || g.leaving(from):
+		return Commit{}, ErrNotMember
+	case epoch != g.epoch:
+		return Commit{}, fmt.Errorf("%w: commit on %d, current %d", ErrStaleEpoch, epoch, g.epoch)
+	case g.job == nil || g.job.Committer != from:
+		return Commit{}, ErrNotCommitter
+	}
+	j := g.job
+	var add []Member
+	for i, p := range skipped {
+		if slices.Contains(skipped[:i], p) || !slices.ContainsFunc(j.Add, func(m Member) bool { return m.ID == p }) {
+			return Commit{}, fmt.Errorf("%w: %s skipped but not in the job", ErrBadMessage, p)
+		}
+	}
+	for _, m := range j.Add {
+		if !slices.Contains(skipped, m.ID) {
+			add = append(add, m)
+		}
+	}
+	drop := func() {
+		for _, p := range skipped {
+			g.wantIn = slices.DeleteFunc(g.wantIn, func(x Participant) bool { return x == p })
+			delete(g.pending, p)
+			delete(g.admittedBy, p)
+		}
+	}
+	if len(add) == 0 {
+		if len(commit) > 0 || len(welcome) > 0 {
+			return Commit{}, fmt.Errorf("%w: a commit that skips every Add is empty", ErrBadMessage)
+		}
+		g.job = nil
+		drop()
+		return Commit{From: from, Epoch: g.epoch, Skipped: slices.Clone(skipped)}, nil
+	}
+	if err := g.checkCommit(from, epoch, commit, welcome); err != nil {
+		return Commit{}, err
+	}
+	if len(welcome) == 0 {
+		return Commit{}, fmt.Errorf("%w: a commit adding members needs a welcome", ErrBadMessage)
+	}
+	drop()
+	c := g.accept(from, nil, add, commit, welcome)
+	c.Skipped = slices.Clone(skipped)
+	return c, nil
 }
 
 // CommitInitiative accepts a commit a member made unasked, on the current

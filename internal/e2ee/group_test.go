@@ -528,3 +528,50 @@ func ids(ms []Member) []Participant {
 	}
 	return out
 }
+
+// A committer that cannot use a joiner's KeyPackage leaves that Add out and
+// says so; the others get in, and the one left out is no longer waiting
+// with a KeyPackage that will never work.
+func TestCommitSkippingBadKeyPackages(t *testing.T) {
+	g, _ := newTestGroup()
+	admit(t, g, "ada")
+	if j := g.NextJob(nil); j == nil || !j.Create {
+		t.Fatalf("job %+v, want a create", j)
+	}
+	admit(t, g, "bob", "bad")
+	j := g.NextJob(nil)
+	if len(j.Add) != 2 {
+		t.Fatalf("job adds %d, want 2", len(j.Add))
+	}
+	if _, err := g.CommitSkipping("ada", j.Epoch, []byte("c"), []byte("w"), []Participant{"carol"}); !errors.Is(err, ErrBadMessage) {
+		t.Fatalf("skipping someone not in the job: %v", err)
+	}
+	if _, err := g.CommitSkipping("ada", j.Epoch, []byte("c"), nil, []Participant{"bad"}); !errors.Is(err, ErrBadMessage) {
+		t.Fatalf("adding bob without a welcome: %v", err)
+	}
+	c, err := g.CommitSkipping("ada", j.Epoch, []byte("c"), []byte("w"), []Participant{"bad"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.Welcomed, []Participant{"bob"}) || !slices.Equal(c.Skipped, []Participant{"bad"}) || c.Epoch != 1 {
+		t.Fatalf("commit %+v", c)
+	}
+	if g.IsMember("bad") || g.NextJob(nil) != nil {
+		t.Fatal("the participant with the bad KeyPackage is still due an Add")
+	}
+	// Every Add skipped: no commit, the epoch stays, the job is over.
+	if err := g.Admitted("bad", []byte("kp-bad-again"), ""); err != nil {
+		t.Fatal(err)
+	}
+	j = g.NextJob(nil)
+	if _, err := g.CommitSkipping(j.Committer, j.Epoch, []byte("c"), nil, []Participant{"bad"}); !errors.Is(err, ErrBadMessage) {
+		t.Fatalf("a non-empty commit that skips everything: %v", err)
+	}
+	c, err = g.CommitSkipping(j.Committer, j.Epoch, nil, nil, []Participant{"bad"})
+	if err != nil || c.Commit != nil || c.Epoch != 1 || g.Epoch() != 1 {
+		t.Fatalf("commit %+v, err %v, epoch %d", c, err, g.Epoch())
+	}
+	if g.NextJob(nil) != nil {
+		t.Fatal("a job is still out")
+	}
+}

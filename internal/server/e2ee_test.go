@@ -353,3 +353,50 @@ func TestRosterCarriesAccount(t *testing.T) {
 		return
 	}
 }
+
+// TestE2EEBadKeyPackageFailsAlone: the member adding two joiners cannot use
+// one's KeyPackage and says so; the other joins, and the one skipped is
+// told to come back with a fresh KeyPackage instead of waiting forever
+// (or being counted as a member it is not).
+func TestE2EEBadKeyPackageFailsAlone(t *testing.T) {
+	srv, id, ada, bob := e2eeMeetingOfTwo(t)
+	cy := srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Cy", KeyPackage: []byte("kp-cy")})
+	if job := awaitE2EE(t, ada, "e2ee_job", 3); len(job.Add) != 1 {
+		t.Fatalf("job %+v, want Cy's add", job)
+	}
+	// While Ada's job for Cy is out, two more join: their Adds come together next.
+	bad := srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Bad", KeyPackage: []byte("kp-bad")})
+	dan := srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Dan", KeyPackage: []byte("kp-dan")})
+	ada.Control("e2ee_commit", map[string]any{"epoch": 1, "commit": []byte("c2"), "welcome": []byte("w2")})
+	awaitE2EE(t, cy, "e2ee_welcome", 1)
+	if job := awaitE2EE(t, ada, "e2ee_job", 4); len(job.Add) != 2 {
+		t.Fatalf("job %+v, want two adds", job)
+	}
+	n := len(bad.Errors())
+	ada.Control("e2ee_commit", map[string]any{"epoch": 2, "commit": []byte("c3"), "welcome": []byte("w3"), "skipped": []string{bad.Self().ID}})
+	awaitE2EE(t, dan, "e2ee_welcome", 1)
+	if code := lastError(t, bad, n); code != "e2ee_key_package" {
+		t.Fatalf("the skipped joiner got %s", code)
+	}
+	if len(e2eeMessages(bad, "e2ee_welcome")) != 0 {
+		t.Fatal("the skipped joiner got a Welcome it cannot use")
+	}
+	awaitE2EE(t, bob, "e2ee_commit", 2)
+
+	// Bad comes back with a fresh KeyPackage; Ada cannot use that one
+	// either: a commit that skips every Add changes nothing.
+	bad.Close()
+	bad = srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Bad", KeyPackage: []byte("kp-bad-2")})
+	job := awaitE2EE(t, ada, "e2ee_job", 5)
+	if len(job.Add) != 1 || job.Add[0].Participant != bad.Self().ID || job.Epoch != 3 {
+		t.Fatalf("job %+v, want the returning joiner's add on epoch 3", job)
+	}
+	n = len(bad.Errors())
+	ada.Control("e2ee_commit", map[string]any{"epoch": 3, "skipped": []string{bad.Self().ID}})
+	if code := lastError(t, bad, n); code != "e2ee_key_package" {
+		t.Fatalf("the skipped joiner got %s", code)
+	}
+	if len(e2eeMessages(bob, "e2ee_commit")) != 2 || len(e2eeMessages(ada, "e2ee_commit_ok")) != 3 {
+		t.Fatal("a commit that skipped everything was relayed or confirmed")
+	}
+}

@@ -89,7 +89,11 @@ func (r *Room) e2eeCommit(by meeting.ParticipantID, s *session, req *clientMessa
 	var c e2ee.Commit
 	var err error
 	if req.Reason == "" {
-		c, err = r.group.Commit(e2ee.Participant(by), req.Epoch, req.Commit, req.Welcome)
+		skipped := make([]e2ee.Participant, len(req.Skipped))
+		for i, p := range req.Skipped {
+			skipped[i] = e2ee.Participant(p)
+		}
+		c, err = r.group.CommitSkipping(e2ee.Participant(by), req.Epoch, req.Commit, req.Welcome, skipped)
 	} else {
 		in := e2ee.Initiative{Reason: e2ee.Reason(req.Reason)}
 		for _, p := range req.Remove {
@@ -102,6 +106,16 @@ func (r *Room) e2eeCommit(by meeting.ParticipantID, s *session, req *clientMessa
 	}
 	if err != nil {
 		return err
+	}
+	for _, p := range c.Skipped {
+		if m := r.members[meeting.ParticipantID(p)]; m != nil && m.session != nil {
+			m.session.sendError(codeE2EEKeyPackage, "Your end-to-end encryption key package could not be used; reconnect with a fresh one.", 0)
+		}
+	}
+	if c.Commit == nil {
+		r.log.Info("e2ee add job skipped every key package", "by", by, "skipped", len(c.Skipped))
+		r.e2eeStepLocked()
+		return nil
 	}
 	s.send(e2eeCommitOKMsg{Type: "e2ee_commit_ok", Epoch: c.Epoch})
 	relay := e2eeCommitMsg{Type: "e2ee_commit", Epoch: c.Epoch, From: string(by), Commit: c.Commit}

@@ -58,6 +58,9 @@ const (
 	codeE2EEBad            = "e2ee_bad"
 	codeE2EETooSoon        = "e2ee_too_soon"
 	codeE2EEStillPresent   = "e2ee_still_present"
+	// codeE2EEKeyPackage tells a joiner that the member adding them could
+	// not use their KeyPackage: reconnect with a fresh one.
+	codeE2EEKeyPackage = "e2ee_key_package"
 )
 
 // clientMessage is every client message in one struct: the fields a type
@@ -90,6 +93,9 @@ type clientMessage struct {
 	// "remove" whom it removes.
 	Reason string   `json:"reason"`
 	Remove []string `json:"remove"`
+	// e2ee_commit for an add job: the participants whose KeyPackage the
+	// committer could not use and left out.
+	Skipped []string `json:"skipped"`
 
 	// host controls
 	Participant string            `json:"participant"`
@@ -205,8 +211,12 @@ func decodeClientMessage(b []byte) (*clientMessage, error) {
 		}
 	case "e2ee_commit":
 		switch {
-		case len(m.Commit) == 0:
+		case len(m.Commit) == 0 && len(m.Skipped) == 0:
 			return &m, &protocolError{code: codeE2EEBad, message: "An e2ee_commit needs a commit."}
+		case len(m.Skipped) > 0 && m.Reason != "":
+			return &m, &protocolError{code: codeE2EEBad, message: "Only an add job's e2ee_commit skips KeyPackages."}
+		case slices.ContainsFunc(m.Skipped, func(p string) bool { return p == "" || len(p) > maxClientString }):
+			return &m, &protocolError{code: codeE2EEBad, message: "An e2ee_commit's skipped list has a participant ID that is empty or too long."}
 		case m.Reason != "" && m.Reason != string(e2ee.ReasonUpdate) && m.Reason != string(e2ee.ReasonRemove):
 			return &m, &protocolError{code: codeE2EEBad, message: "The reason of an e2ee_commit is update or remove."}
 		case (m.Reason == string(e2ee.ReasonRemove)) != (m.Remove != nil):

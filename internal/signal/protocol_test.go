@@ -49,6 +49,10 @@ func TestDecodeClientMessage(t *testing.T) {
 		{`{"type":"e2ee_commit","epoch":3,"commit":"AQI=","reason":"remove","remove":["p1",""]}`, "e2ee_commit", codeE2EEBad},
 		{`{"type":"e2ee_commit","epoch":3,"commit":"AQI=","reason":"remove","remove":["` + strings.Repeat("p", 65) + `"]}`, "e2ee_commit", codeE2EEBad},
 		{`{"type":"e2ee_commit","epoch":3,"commit":"AQI=","reason":"remove","remove":"p1"}`, "", codeBadMessage},
+		{`{"type":"e2ee_commit","epoch":3,"commit":"AQI=","welcome":"AwQ=","skipped":["p1"]}`, "e2ee_commit", ""},
+		{`{"type":"e2ee_commit","epoch":3,"skipped":["p1"]}`, "e2ee_commit", ""},
+		{`{"type":"e2ee_commit","epoch":3,"commit":"AQI=","reason":"update","skipped":["p1"]}`, "e2ee_commit", codeE2EEBad},
+		{`{"type":"e2ee_commit","epoch":3,"skipped":[""]}`, "e2ee_commit", codeE2EEBad},
 		{`{"type":"launch_missiles"}`, "launch_missiles", codeUnknownType},
 		{`{}`, "", codeBadMessage},
 		{`{"type":5}`, "", codeBadMessage},
@@ -125,7 +129,7 @@ func FuzzDecodeClientMessage(f *testing.F) {
 				t.Fatal("accepted a candidate message without a candidate")
 			}
 		case "e2ee_commit":
-			if len(m.Commit) == 0 || (m.Reason == "remove") != (m.Remove != nil) {
+			if (len(m.Commit) == 0 && len(m.Skipped) == 0) || (m.Reason == "remove") != (m.Remove != nil) {
 				t.Fatal("accepted an e2ee_commit without a commit, or with a remove list that does not match its reason")
 			}
 		case "video_size":
