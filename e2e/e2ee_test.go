@@ -124,8 +124,8 @@ func TestE2EEMeeting(t *testing.T) {
 		tb.waitFor("the encrypted indicator", `#e2ee-indicator[data-state="on"]`)
 	}
 	codeOfTwo := sameCodes(t, ada, bob)
-	if len(strings.ReplaceAll(codeOfTwo, " ", "")) != 12 {
-		t.Fatalf("security code %q is not 12 digits", codeOfTwo)
+	if len(strings.ReplaceAll(codeOfTwo, " ", "")) != 30 {
+		t.Fatalf("security code %q is not 30 digits", codeOfTwo)
 	}
 	var timings map[string]float64
 	if err := bob.eval(`window.kaigiDebug.timings()`, &timings); err == nil {

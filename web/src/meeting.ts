@@ -29,7 +29,7 @@ import { fatalScreen, leftScreen, type Action } from "./ui/screens.js";
 import { SettingsForm } from "./ui/settings-form.js";
 import { Tile, type TileState } from "./ui/tile.js";
 import { ChatPanel } from "./ui/chat.js";
-import { SecurityPanel } from "./ui/security.js";
+import { groupProblems, SecurityPanel } from "./ui/security.js";
 import type { SecureMeeting } from "./secure.js";
 import type { SendPolicy } from "./send-policy.js";
 import { WaitingScreen } from "./waiting.js";
@@ -97,6 +97,8 @@ class MeetingScreen implements SessionView {
   private readonly banner: HTMLDivElement;
   /** Not end-to-end encrypted, or a server that says so against the invite: shown as long as it holds. */
   private readonly encryptionBanner: HTMLDivElement;
+  /** Problems with who holds the keys: on every member's screen, not only in the panel. */
+  private readonly groupAlert: HTMLDivElement;
   private readonly toast: HTMLDivElement;
   private readonly soundBlocked: HTMLButtonElement;
   private readonly stage: HTMLDivElement;
@@ -140,6 +142,8 @@ class MeetingScreen implements SessionView {
     show(this.banner, false);
     this.encryptionBanner = el("div", { id: "encryption-banner", class: "encryption-banner" });
     show(this.encryptionBanner, false);
+    this.groupAlert = el("div", { id: "e2ee-alert", class: "encryption-banner", attrs: { role: "alert", "data-kind": "group" } });
+    show(this.groupAlert, false);
     this.toast = el("div", { id: "notice", class: "toast", attrs: { role: "status", "aria-live": "polite" } });
     show(this.toast, false);
     this.soundBlocked = el("button", {
@@ -166,9 +170,9 @@ class MeetingScreen implements SessionView {
       close: () => this.setSide(null),
     });
     this.securityPanel = new SecurityPanel({
-      verification: (name, m) => this.opts.secure!.verification(name, m),
-      verify: (name, m) => this.opts.secure!.markVerified(name, m),
-      forget: (name) => this.opts.secure!.forget(name),
+      verification: (m) => this.opts.secure!.verification(m),
+      verify: (m) => this.opts.secure!.markVerified(m),
+      forget: (m) => this.opts.secure!.forget(m),
       close: () => this.setSide(null),
     });
     this.stage = el(
@@ -289,6 +293,7 @@ class MeetingScreen implements SessionView {
       { id: "meeting", class: "meeting" },
       el("h1", { class: "visually-hidden", text: "Meeting" }),
       this.encryptionBanner,
+      this.groupAlert,
       this.banner,
       this.soundBlocked,
       this.stage,
@@ -754,15 +759,25 @@ class MeetingScreen implements SessionView {
     this.e2eeIndicator.title = state === "on" ? `End-to-end encrypted. Security code ${secure!.securityCode}` : text;
     this.e2eeIndicator.setAttribute("aria-label", `${text}: details`);
     replace(this.e2eeIndicator, icon(state === "off" ? "unlock" : "lock"), el("span", { class: "e2ee-label", text }));
-    if (this.side === "security") {
-      void this.securityPanel.render({
-        e2ee: this.session.e2ee,
-        inGroup,
-        code: inGroup ? secure!.securityCode : "",
-        members: e2ee ? secure!.members() : [],
-        people: this.session.roster.list(),
-      });
+    const security = {
+      e2ee: this.session.e2ee,
+      inGroup,
+      code: inGroup ? secure!.securityCode : "",
+      members: e2ee ? secure!.members() : [],
+      people: this.session.roster.list(),
+      warnings: e2ee ? secure!.warnings() : [],
+    };
+    const problems = groupProblems(security);
+    if (problems.length > 0) {
+      replace(
+        this.groupAlert,
+        icon("unlock"),
+        el("div", { class: "encryption-banner-text" }, el("strong", { text: "Check who can hear this meeting. " }), el("span", { text: problems.join(" ") })),
+        el("button", { id: "e2ee-alert-details", class: "button", text: "Details", attrs: { type: "button" }, on: { click: () => this.setSide("security") } }),
+      );
     }
+    show(this.groupAlert, problems.length > 0);
+    if (this.side === "security") void this.securityPanel.render(security);
     this.chatChanged();
   }
 

@@ -7,7 +7,7 @@
 
 import { IdentityStore, MemoryStore, openIndexedDBStore, type Verification } from "./e2ee/identity-store.js";
 import { MediaEncryption } from "./e2ee/media-encryption.js";
-import { GroupMember, type AppMessage, type ClientE2EEMessage, type MemberView, type ServerE2EEMessage } from "./e2ee/member.js";
+import { GroupMember, type AppMessage, type ClientE2EEMessage, type MemberView, type SecurityWarning, type ServerE2EEMessage } from "./e2ee/member.js";
 import type { SigningIdentity } from "./e2ee/signing.js";
 import type { StreamStats } from "./e2ee/transform.js";
 import type { Kind, Participant, Source } from "./protocol.js";
@@ -42,6 +42,8 @@ export interface SecureHooks {
 
 /** The longest a chat message may be, in characters. */
 export const CHAT_MAX = 4000;
+/** How often the group's upkeep runs (departed members' leaves, key updates). */
+const UPKEEP_MS = 2_000;
 
 let pageMedia: MediaEncryption | null = null;
 let pageIdentity: Promise<{ store: IdentityStore; identity: SigningIdentity }> | null = null;
@@ -73,6 +75,9 @@ export class SecureMeeting {
   private readonly streamLeaf = new Map<string, number>();
   private hooks: SecureHooks | null = null;
   private context: MeetingContext | null = null;
+  private upkeep: ReturnType<typeof setInterval> | null = null;
+  private keyWarnings: SecurityWarning[] = [];
+  private checkSeq = 0;
 
   private constructor(
     private readonly ids: IdentityStore,
@@ -98,8 +103,9 @@ export class SecureMeeting {
     const member = await GroupMember.create(identity, meetingId, {
       send: (m) => me?.hooks?.send(m),
       mayAdd: (p) => me?.mayAdd(p) ?? false,
+      participant: (id) => me?.context?.participant(id),
       keys: (k) => me?.media.setKeys(k),
-      changed: () => me?.hooks?.changed(),
+      changed: () => me?.membersChanged(),
       application: (m) => me?.application(m),
     });
     me = new SecureMeeting(store, member, mediaEncryption());
@@ -119,11 +125,55 @@ export class SecureMeeting {
     return f;
   }
 
-  /** `welcome` arrived. */
-  welcomed(self: Participant, e2ee: boolean): void {
+  /**
+   * `welcome` arrived. Not resumed: the server starts us afresh (a new
+   * participant, or it lost the meeting), so our old group is gone.
+   */
+  welcomed(self: Participant, e2ee: boolean, resumed = true): void {
     this.active = e2ee;
+    if (!resumed) void this.member.reset();
     this.member.setSelf(self.id, self.name);
+    this.upkeep ??= setInterval(() => void this.member.maintain(), UPKEEP_MS);
     this.hooks?.changed();
+  }
+
+  /** Makes a fresh KeyPackage for the next hello (the last one could not be used). */
+  async renewKeyPackage(): Promise<void> {
+    await this.member.renewKeyPackage();
+  }
+
+  /** Someone's role changed: new keys soon, so what follows is sealed under keys made since. */
+  roleChanged(): void {
+    this.member.requestUpdate();
+  }
+
+  /**
+   * What went wrong with the encryption, for the person to see: the
+   * group's warnings, and every member whose account the user verified
+   * on other devices than the one it holds now.
+   */
+  warnings(): readonly SecurityWarning[] {
+    return [...this.member.warnings(), ...this.keyWarnings];
+  }
+
+  /** The group changed: tell the view, and check the members' keys against what this device verified. */
+  private membersChanged(): void {
+    this.hooks?.changed();
+    const seq = ++this.checkSeq;
+    void (async () => {
+      const found: SecurityWarning[] = [];
+      for (const m of this.member.members()) {
+        if (m.self || m.participant === null) continue;
+        const v = await this.verification(m);
+        if (v.status !== "key-changed") continue;
+        const name = this.context?.participant(m.participant)?.name ?? m.name ?? m.participant;
+        found.push({ at: Date.now(), text: `${name} is using a device you have not verified for their account (key ${m.fingerprint}; you verified ${v.previousFingerprint}).` });
+      }
+      if (seq !== this.checkSeq) return;
+      const same = found.length === this.keyWarnings.length && found.every((w, i) => w.text === this.keyWarnings[i]!.text);
+      this.keyWarnings = found;
+      if (!same) this.hooks?.changed();
+    })();
   }
 
   handle(m: ServerE2EEMessage): void {
@@ -198,18 +248,30 @@ export class SecureMeeting {
     return this.member.members().some((m) => m.leaf === leaf && m.participant === participant);
   }
 
-  verification(name: string, m: MemberView): Promise<Verification> {
-    return this.ids.check(name, m.signaturePublicKey);
+  /** The account a member's leaf claims, as the roster has it (null: a guest, or nobody). */
+  private accountOf(m: MemberView): string | null {
+    const p = m.participant !== null ? this.context?.participant(m.participant) : undefined;
+    return p?.account ?? null;
   }
 
-  async markVerified(name: string, m: MemberView): Promise<void> {
-    await this.ids.markVerified(name, m.signaturePublicKey);
-    this.hooks?.changed();
+  /** Whether the user verified this member's device for the account it claims. */
+  verification(m: MemberView): Promise<Verification> {
+    return this.ids.check(this.accountOf(m), m.identity);
   }
 
-  async forget(name: string): Promise<void> {
-    await this.ids.forget(name);
-    this.hooks?.changed();
+  /** Remembers this member's device as verified for its account (guests cannot be). */
+  async markVerified(m: MemberView): Promise<void> {
+    const account = this.accountOf(m);
+    if (account === null) return;
+    await this.ids.markVerified(account, m.name ?? "", m.identity);
+    this.membersChanged();
+  }
+
+  async forget(m: MemberView): Promise<void> {
+    const account = this.accountOf(m);
+    if (account === null) return;
+    await this.ids.forget(account);
+    this.membersChanged();
   }
 
   /** Sends a chat message to everyone, or privately to one participant. */
@@ -232,6 +294,7 @@ export class SecureMeeting {
     const settings = this.context?.settings();
     // Receivers enforce "who may chat" too: a client that ignores it is not heard.
     if (settings?.chat === "hosts" && sender?.role !== "host" && sender?.role !== "cohost") return;
+    // `private` is what the sealed box says (member.ts), never the envelope.
     this.chat.push({ seq: this.seq++, from, text: body.text.slice(0, CHAT_MAX), at: Date.now(), self: false, private: m.private, to: null });
     this.hooks?.chat();
   }
@@ -243,6 +306,8 @@ export class SecureMeeting {
 
   /** The session ended: the worker forgets this meeting's keys. */
   close(): void {
+    if (this.upkeep !== null) clearInterval(this.upkeep);
+    this.upkeep = null;
     this.media.clearKeys();
     this.hooks = null;
   }

@@ -300,7 +300,7 @@ export class MeetingSession {
     this.settings = w.settings;
     this.e2ee = w.e2ee;
     this.simulcast = w.simulcast;
-    this.secure?.welcomed(w.self, w.e2ee);
+    this.secure?.welcomed(w.self, w.e2ee, w.resumed);
     // The server's word on encryption decides nothing alone: where
     // encryption is expected and the server says there is none, nothing
     // is sent (send-policy.ts).
@@ -405,7 +405,9 @@ export class MeetingSession {
       case "participant_joined":
       case "participant_updated": {
         const wasRole = this.role;
+        const before = this.roster.get(m.participant.id)?.role;
         this.roster.upsert(m.participant);
+        if (before !== undefined && before !== m.participant.role) this.secure?.roleChanged();
         if (m.participant.id === this.selfId && m.participant.role !== wasRole) this.permissionsChanged();
         this.view.rosterChanged();
         return;
@@ -575,6 +577,11 @@ export class MeetingSession {
   }
 
   private serverError(e: ServerError): void {
+    if (e.code === "e2ee_key_package" && this.secure) {
+      // The member adding us could not use our KeyPackage: come back with a fresh one.
+      void this.secure.renewKeyPackage().then(() => this.signal.reconnect());
+      return;
+    }
     if (e.code === "forbidden" && e.ref !== undefined && this.mediaIds.includes(e.ref)) {
       // The server refused a `media` change and keeps not forwarding what it
       // refused: an unmute after a host's mute, or a screen share. Undo it here.

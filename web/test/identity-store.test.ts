@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { IdentityStore, MemoryStore, personKey, type KeyValueStore } from "../src/e2ee/identity-store.js";
+import { accountKey, IdentityStore, MemoryStore, type KeyValueStore } from "../src/e2ee/identity-store.js";
 import { fingerprint } from "../src/e2ee/securitycode.js";
 import { generateSigningIdentity, sign, verify } from "../src/e2ee/signing.js";
 
@@ -41,25 +41,31 @@ test("a seed identity (no WebCrypto Ed25519) is stored and loaded too", async ()
   assert.deepEqual((await new IdentityStore(kv).identity()).publicKey, seed.publicKey);
 });
 
-test("verified people: verified, unverified, key changed, forgotten", async () => {
+test("verified accounts: verified, unverified, another device, guests, forgotten; never by name", async () => {
   let now = 1000;
   const store = new IdentityStore(new MemoryStore(), () => now);
-  const bob = await generateSigningIdentity();
+  const laptop = await generateSigningIdentity();
+  const phone = await generateSigningIdentity();
   const impostor = await generateSigningIdentity();
-  assert.deepEqual(await store.check("Bob", bob.publicKey), { status: "unverified" });
-  await store.markVerified("Bob", bob.publicKey);
+  assert.deepEqual(await store.check("acct-bob", laptop.publicKey), { status: "unverified" });
+  await store.markVerified("acct-bob", "Bob", laptop.publicKey);
   now = 2000;
-  assert.deepEqual(await store.check("Bob", bob.publicKey), { status: "verified", verifiedAt: 1000 });
-  // Case, width and surrounding space do not make another person.
-  assert.deepEqual(await store.check("  ＢＯＢ ", bob.publicKey), { status: "verified", verifiedAt: 1000 });
-  assert.deepEqual(await store.check("Bob", impostor.publicKey), {
+  assert.deepEqual(await store.check("acct-bob", laptop.publicKey), { status: "verified", verifiedAt: 1000 });
+  assert.deepEqual(await store.check("acct-bob", impostor.publicKey), {
     status: "key-changed",
     verifiedAt: 1000,
-    previousFingerprint: await fingerprint(bob.publicKey),
+    previousFingerprint: await fingerprint(laptop.publicKey),
   });
-  assert.deepEqual(await store.check("Carol", bob.publicKey), { status: "unverified" });
-  await store.forget("bob");
-  assert.deepEqual(await store.check("Bob", bob.publicKey), { status: "unverified" });
+  // A second device, verified too: both are Bob's.
+  await store.markVerified("acct-bob", "Bob", phone.publicKey);
+  assert.equal((await store.check("acct-bob", phone.publicKey)).status, "verified");
+  assert.equal((await store.check("acct-bob", laptop.publicKey)).status, "verified");
+  // Bob's verified key under another account (or a guest) is not verified there.
+  assert.deepEqual(await store.check("acct-mallory", laptop.publicKey), { status: "unverified" });
+  assert.deepEqual(await store.check(null, laptop.publicKey), { status: "guest" });
+  await assert.rejects(store.markVerified("", "Guest", laptop.publicKey));
+  await store.forget("acct-bob");
+  assert.deepEqual(await store.check("acct-bob", laptop.publicKey), { status: "unverified" });
 });
 
 test("what is stored: the key object, never private key bytes when WebCrypto has Ed25519", async () => {
@@ -75,6 +81,5 @@ test("what is stored: the key object, never private key bytes when WebCrypto has
   const rec = values.get("identity") as { privateKey: unknown; publicKey: unknown };
   assert.ok(rec.privateKey instanceof CryptoKey);
   assert.ok(rec.publicKey instanceof Uint8Array);
-  // Remembered by normalised name: "Ada" + combining acute is "adá".
-  assert.equal(personKey(" Ada\u0301 "), "verified:ad\u00e1");
+  assert.equal(accountKey("acct-1"), "verified-account:acct-1");
 });

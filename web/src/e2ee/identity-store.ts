@@ -3,6 +3,14 @@
 // verified, so that a later meeting can say "verified" or warn "key
 // changed".
 //
+// People are remembered by account ID, never by display name (anyone can
+// take any name): for each account, the device keys the user verified.
+// A key of that account that is not among them is flagged, whatever name
+// it comes with; a verified key shown under another account is simply not
+// verified there. Guests have no account and cannot be remembered: they
+// are shown as unverified guests. (Marks an older version stored by name
+// are ignored.)
+//
 // The logic works on any KeyValueStore; openIndexedDBStore() is the thin
 // browser adapter. IndexedDB keeps a non-extractable CryptoKey as an opaque
 // key object (structured clone), so the private key is never readable by
@@ -83,11 +91,13 @@ export async function openIndexedDBStore(dbName = "kaigi-e2ee"): Promise<KeyValu
 
 /** How a participant's key relates to what this device remembers. */
 export type Verification =
-  /** The user verified this person with exactly this key. */
+  /** The user verified this account with exactly this device key. */
   | { status: "verified"; verifiedAt: number }
-  /** Nothing remembered for this person. */
+  /** Nothing remembered for this account. */
   | { status: "unverified" }
-  /** The user verified this person with another key: warn before trusting. */
+  /** A guest: no account to remember a verification by. */
+  | { status: "guest" }
+  /** The user verified this account on other devices, not with this key: warn before trusting. */
   | { status: "key-changed"; verifiedAt: number; previousFingerprint: string };
 
 interface StoredIdentity {
@@ -96,18 +106,20 @@ interface StoredIdentity {
   createdAt: number;
 }
 
-interface StoredVerification {
+interface StoredAccount {
+  /** The display name when last verified, for the person's reference only. */
   name: string;
-  publicKey: Uint8Array;
-  verifiedAt: number;
+  keys: { publicKey: Uint8Array; verifiedAt: number }[];
 }
 
 const IDENTITY_KEY = "identity";
-const VERIFIED_PREFIX = "verified:";
+const ACCOUNT_PREFIX = "verified-account:";
+/** Device keys remembered per account: more than anyone has devices. */
+const KEYS_PER_ACCOUNT = 16;
 
-/** People are remembered by display name, compared without case, width or surrounding space differences. */
-export function personKey(name: string): string {
-  return VERIFIED_PREFIX + name.normalize("NFKC").trim().toLowerCase();
+/** Where an account's verified keys are stored. */
+export function accountKey(account: string): string {
+  return ACCOUNT_PREFIX + account;
 }
 
 function isStoredIdentity(v: unknown): v is StoredIdentity {
@@ -118,10 +130,10 @@ function isStoredIdentity(v: unknown): v is StoredIdentity {
   return o.publicKey instanceof Uint8Array && o.publicKey.length === 32 && privateOk;
 }
 
-function isStoredVerification(v: unknown): v is StoredVerification {
+function isStoredAccount(v: unknown): v is StoredAccount {
   if (typeof v !== "object" || v === null) return false;
   const o = v as Record<string, unknown>;
-  return o.publicKey instanceof Uint8Array && typeof o.verifiedAt === "number";
+  return Array.isArray(o.keys) && o.keys.every((k: unknown) => typeof k === "object" && k !== null && (k as { publicKey?: unknown }).publicKey instanceof Uint8Array && typeof (k as { verifiedAt?: unknown }).verifiedAt === "number");
 }
 
 /** Whether the private key really belongs to the public key (a damaged store must not yield a broken identity). */
@@ -160,22 +172,29 @@ export class IdentityStore {
     return fresh;
   }
 
-  /** Compares a participant's key with what the user verified before. */
-  async check(name: string, signaturePublicKey: Uint8Array): Promise<Verification> {
-    const v = await this.store.get(personKey(name));
-    if (!isStoredVerification(v)) return { status: "unverified" };
-    if (equalBytes(v.publicKey, signaturePublicKey)) return { status: "verified", verifiedAt: v.verifiedAt };
-    return { status: "key-changed", verifiedAt: v.verifiedAt, previousFingerprint: await fingerprint(v.publicKey) };
+  /** Compares a participant's device key with what the user verified for their account (null: a guest). */
+  async check(account: string | null, deviceKey: Uint8Array): Promise<Verification> {
+    if (account === null || account === "") return { status: "guest" };
+    const v = await this.store.get(accountKey(account));
+    if (!isStoredAccount(v) || v.keys.length === 0) return { status: "unverified" };
+    const match = v.keys.find((k) => equalBytes(k.publicKey, deviceKey));
+    if (match) return { status: "verified", verifiedAt: match.verifiedAt };
+    const last = v.keys.reduce((a, b) => (b.verifiedAt > a.verifiedAt ? b : a));
+    return { status: "key-changed", verifiedAt: last.verifiedAt, previousFingerprint: await fingerprint(last.publicKey) };
   }
 
-  /** Remembers that the user compared this person's fingerprint and it matched. */
-  async markVerified(name: string, signaturePublicKey: Uint8Array): Promise<void> {
-    const record: StoredVerification = { name: name.trim(), publicKey: signaturePublicKey.slice(), verifiedAt: this.now() };
-    await this.store.put(personKey(name), record);
+  /** Remembers that the user compared this account's device fingerprint and it matched. */
+  async markVerified(account: string, name: string, deviceKey: Uint8Array): Promise<void> {
+    if (account === "") throw new Error("guests cannot be remembered");
+    const v = await this.store.get(accountKey(account));
+    const keys = isStoredAccount(v) ? v.keys.filter((k) => !equalBytes(k.publicKey, deviceKey)) : [];
+    keys.push({ publicKey: deviceKey.slice(), verifiedAt: this.now() });
+    const record: StoredAccount = { name: name.trim(), keys: keys.slice(-KEYS_PER_ACCOUNT) };
+    await this.store.put(accountKey(account), record);
   }
 
-  /** Forgets a person (e.g. after accepting a changed key, before verifying it again). */
-  async forget(name: string): Promise<void> {
-    await this.store.delete(personKey(name));
+  /** Forgets an account's verified keys (e.g. after accepting a changed key, before verifying it again). */
+  async forget(account: string): Promise<void> {
+    await this.store.delete(accountKey(account));
   }
 }

@@ -6,16 +6,16 @@
 // members claiming to be one person, are shown as warnings: that is how
 // an "invisible participant" would show.
 
-import type { MemberView } from "../e2ee/member.js";
+import type { MemberView, SecurityWarning } from "../e2ee/member.js";
 import type { Verification } from "../e2ee/identity-store.js";
 import type { Participant } from "../protocol.js";
 import { el, replace } from "./dom.js";
 import { icon } from "./icons.js";
 
 export interface SecurityActions {
-  verification(name: string, m: MemberView): Promise<Verification>;
-  verify(name: string, m: MemberView): Promise<void>;
-  forget(name: string): Promise<void>;
+  verification(m: MemberView): Promise<Verification>;
+  verify(m: MemberView): Promise<void>;
+  forget(m: MemberView): Promise<void>;
   close(): void;
 }
 
@@ -27,6 +27,35 @@ export interface SecurityState {
   code: string;
   members: readonly MemberView[];
   people: readonly Participant[];
+  warnings: readonly SecurityWarning[];
+}
+
+/** What is wrong with the group, in words for everyone's screen; empty when nothing is. */
+export function groupProblems(s: Pick<SecurityState, "e2ee" | "inGroup" | "members" | "people" | "warnings">): string[] {
+  if (!s.e2ee) return [];
+  const names = new Map(s.people.map((p) => [p.id, p.name]));
+  const out: string[] = [];
+  for (const m of s.members) {
+    const who = m.participant !== null ? (names.get(m.participant) ?? m.name ?? m.participant) : null;
+    switch (m.problem) {
+      case "unclaimed":
+        out.push(`Someone who is not in the participant list holds this meeting's keys (key ${m.fingerprint}).`);
+        break;
+      case "absent":
+        out.push(`A key holder claims to be ${who}, who is not in this meeting (key ${m.fingerprint}).`);
+        break;
+      case "mismatch":
+        out.push(`A key holder was let in as one person and claims to be ${who} (key ${m.fingerprint}).`);
+        break;
+      case "conflict":
+        out.push(`Two keys claim to be ${who}. One of them is not who it says (key ${m.fingerprint}).`);
+        break;
+      case null:
+        break;
+    }
+  }
+  for (const w of s.warnings) out.push(w.text);
+  return out;
 }
 
 export class SecurityPanel {
@@ -60,10 +89,10 @@ export class SecurityPanel {
         this.code,
         el("p", {
           class: "hint",
-          text: "Everyone in the meeting sees a security code. Read yours out loud: if everyone's is the same, nobody else — not the server, not its operators — can see or hear this meeting. It changes whenever someone joins or leaves.",
+          text: "Everyone in the meeting sees a security code. Read yours out loud: if everyone's is the same, you are all in one encrypted group, whose key holders are listed below — nobody else, not the server, not its operators, can see or hear this meeting. It changes whenever someone joins or leaves, and every few minutes.",
         }),
         this.warnings,
-        el("h3", { text: "Who holds the keys" }),
+        el("h3", { text: "Who holds the keys (the code covers exactly these)" }),
         this.list,
         el("p", {
           class: "hint",
@@ -84,25 +113,26 @@ export class SecurityPanel {
     this.code.textContent = s.e2ee && s.inGroup ? s.code : "—";
 
     const names = new Map(s.people.map((p) => [p.id, p.name]));
-    const warnings: HTMLElement[] = [];
+    const warnings = groupProblems(s).map((text) => el("p", { class: "e2ee-problem", text }));
     const rows: HTMLLIElement[] = [];
     for (const m of s.members) {
-      const name = m.participant !== null ? (names.get(m.participant) ?? m.name ?? "Someone who left") : null;
-      if (m.participant === null) warnings.push(el("p", { class: "e2ee-unknown", text: `A member of the encrypted group has not said who they are (key ${m.fingerprint}). Everyone should see all members in the participant list; if this does not resolve in a few seconds, leave the meeting.` }));
-      if (m.conflict) warnings.push(el("p", { class: "e2ee-conflict", text: `Two keys claim to be ${name}. One of them is not who it says.` }));
+      const name = m.participant !== null ? (names.get(m.participant) ?? m.name ?? "Someone who left") : m.joining ? "Joining…" : null;
       const row = el("li", {}, el("span", { class: "people-text" }, el("span", { class: "people-name", text: (name ?? "Unknown") + (m.self ? " (you)" : "") }), el("span", { class: "fingerprint", text: m.fingerprint })));
       row.dataset.leaf = String(m.leaf);
       row.dataset.participant = m.participant ?? "";
-      if (!m.self && name !== null) {
-        const v = await this.actions.verification(name, m);
+      if (m.problem !== null) row.dataset.problem = m.problem;
+      if (!m.self && m.participant !== null) {
+        const v = await this.actions.verification(m);
         if (seq !== this.renderSeq) return;
         row.dataset.verified = v.status;
-        if (v.status === "verified") {
+        if (v.status === "guest") {
+          row.appendChild(el("span", { class: "guest", text: "Guest, unverified" }));
+        } else if (v.status === "verified") {
           row.appendChild(el("span", { class: "verified", text: "Verified" }));
-          row.appendChild(el("button", { class: "button small", text: "Forget", attrs: { type: "button", "data-action": "forget" }, on: { click: () => void this.actions.forget(name) } }));
+          row.appendChild(el("button", { class: "button small", text: "Forget", attrs: { type: "button", "data-action": "forget" }, on: { click: () => void this.actions.forget(m) } }));
         } else {
-          if (v.status === "key-changed") row.appendChild(el("span", { class: "key-changed", text: `Key changed since you verified it (was ${v.previousFingerprint})` }));
-          row.appendChild(el("button", { class: "button small", text: "Mark as verified", attrs: { type: "button", "data-action": "verify" }, on: { click: () => void this.actions.verify(name, m) } }));
+          if (v.status === "key-changed") row.appendChild(el("span", { class: "key-changed", text: `Not a device you verified for this account (you verified ${v.previousFingerprint})` }));
+          row.appendChild(el("button", { class: "button small", text: "Mark as verified", attrs: { type: "button", "data-action": "verify" }, on: { click: () => void this.actions.verify(m) } }));
         }
       }
       rows.push(row);
