@@ -176,6 +176,12 @@ func TestE2EEMeeting(t *testing.T) {
 		}
 	}
 
+	// An honest meeting raises no alarm: every key holder said who it is,
+	// well past the grace period for saying so.
+	for _, tb := range []*tab{ada, bob, cy} {
+		tb.waitJS("no encryption alert", `!document.querySelector("#e2ee-alert").checkVisibility()`)
+	}
+
 	// Ada removes Cy; Ada and Bob go on in a new epoch Cy is not in.
 	cyEpoch := cy.e2eeEpoch()
 	ada.click("#toggle-participants")

@@ -28,6 +28,8 @@ export interface DebugSource {
   securityCode?(): string | null;
   /** The MLS epoch this browser is at (not secret), or null. */
   e2eeEpoch?(): bigint | null;
+  /** How many keys (MLS leaves) the encrypted group has, as the security panel lists them, or null. */
+  e2eeMembers?(): number | null;
   /** The media-encryption worker's counters: frames passed and dropped. */
   e2eeStats?(): Promise<unknown[]>;
   /** The chat as shown. */
@@ -66,6 +68,7 @@ export function installDebugHook(): void {
       const e = source?.e2eeEpoch?.();
       return e === null || e === undefined ? null : Number(e);
     },
+    e2eeMembers: (): number | null => source?.e2eeMembers?.() ?? null,
     e2eeStats: async (): Promise<unknown[]> => (source?.e2eeStats ? source.e2eeStats() : []),
     chat: (): unknown[] => source?.chat?.() ?? [],
     timings: (): Record<string, number> => ({ ...timings }),

@@ -317,6 +317,7 @@ class MeetingScreen implements SessionView {
       outbound: () => this.session.outbound(),
       securityCode: () => (this.session.e2ee && this.opts.secure?.inGroup ? this.opts.secure.securityCode : null),
       e2eeEpoch: () => this.opts.secure?.epoch ?? null,
+      e2eeMembers: () => (this.opts.secure?.inGroup ? this.opts.secure.members().length : null),
       e2eeStats: () => this.opts.secure?.stats() ?? Promise.resolve([]),
       chat: () => (this.opts.secure?.chat ?? []).map((m) => ({ from: m.from, text: m.text, private: m.private, self: m.self })),
     });

@@ -1,0 +1,89 @@
+package e2e
+
+import (
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/kaigi-meet/kaigi/internal/meeting"
+	"github.com/kaigi-meet/kaigi/internal/servertest"
+)
+
+// The server as the adversary of end-to-end encryption, through the real
+// signalling path and real browsers (docs/security.md, "Attacks").
+
+// hostileProposal has node craft what a hostile delivery service can make
+// from the envelopes it sees (group id, epoch): an MLS Add proposal of a
+// key of its own (web/test/tools/hostile-proposal.mjs), base64.
+func hostileProposal(t *testing.T, meetingID string, epoch uint64) string {
+	t.Helper()
+	out, err := exec.Command("node", "../web/test/tools/hostile-proposal.mjs", meetingID, fmt.Sprint(epoch)).Output()
+	if err != nil {
+		t.Fatalf("crafting the proposal: %v", err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// TestE2EEServerInjectsAMember: the server slips an Add proposal of its
+// own key to every member, passed on as an ordinary message. Each browser
+// refuses it and says so on screen; the next join (committed by a member)
+// adds the joiner and nobody else, and everyone's security code covers
+// exactly the three people in the meeting. Before the fix, the proposal
+// was stored and folded into the next commit: the server's key joined the
+// group with every screen showing the same code.
+func TestE2EEServerInjectsAMember(t *testing.T) {
+	srv := startServer(t, servertest.Options{})
+	host := srv.Admin(t)
+	set := servertest.OpenSettings()
+	set.E2EE = true
+	m := host.NewMeeting(t, set)
+	link := srv.URL + "/m/" + m.ID
+
+	ada, bob := newTab(t, "Ada"), newTab(t, "Bob")
+	ada.signedInAs(srv, host)
+	ada.joinMeeting(link)
+	bob.joinMeeting(link)
+	adaID, bobID := ada.selfID(), bob.selfID()
+	bob.decodes(adaID, "camera")
+	sameCodes(t, ada, bob)
+
+	epoch, ok := srv.Signal().E2EEEpoch(meeting.ID(m.ID))
+	if !ok {
+		t.Fatal("no live meeting")
+	}
+	proposal := hostileProposal(t, m.ID, epoch)
+	for _, to := range []struct {
+		tb   *tab
+		id   string
+		from string
+	}{{ada, adaID, bobID}, {bob, bobID, adaID}} {
+		msg := map[string]any{"type": "e2ee_message", "from": to.from, "epoch": epoch, "kind": "chat", "data": proposal, "private": false}
+		if !srv.Signal().SendAsServer(meeting.ID(m.ID), meeting.ParticipantID(to.id), msg) {
+			t.Fatalf("%s is not connected", to.tb.name)
+		}
+	}
+	for _, tb := range []*tab{ada, bob} {
+		tb.waitVisible("the warning", "#e2ee-alert")
+		tb.waitText("what was refused", "#e2ee-alert", "proposal outside a commit")
+	}
+	ada.screenshot("injected-proposal-refused")
+
+	cy := newTab(t, "Cy")
+	cy.joinMeeting(link)
+	for _, pair := range [][2]*tab{{cy, ada}, {ada, cy}, {bob, cy}} {
+		pair[0].decodes(pair[1].selfID(), "camera")
+	}
+	sameCodes(t, ada, bob, cy)
+	for _, tb := range []*tab{ada, bob, cy} {
+		var n int
+		if err := tb.eval(`window.kaigiDebug.e2eeMembers()`, &n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 3 {
+			t.Fatalf("%s's group has %d keys, want the 3 people in the meeting", tb.name, n)
+		}
+	}
+	// Cy came after the attack: nothing is wrong on her screen.
+	cy.waitJS("no warning for Cy", `!document.querySelector("#e2ee-alert").checkVisibility()`)
+}
