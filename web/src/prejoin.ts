@@ -92,7 +92,7 @@ class Prejoin {
 
   constructor(
     private readonly meeting: Meeting,
-    account: Me | null,
+    private readonly account: Me | null,
     private readonly media: LocalMedia,
     problem: PrejoinProblem | null,
     private readonly policy: SendPolicy,
@@ -443,7 +443,8 @@ class Prejoin {
     // End-to-end encryption: this device's key and a KeyPackage for hello.
     let secure: SecureMeeting | null = null;
     if (SecureMeeting.supported()) {
-      secure = await SecureMeeting.prepare(this.meetingId).catch((e: unknown) => {
+      const signedIn = this.account !== null && !this.account.twoFactorRequired ? this.account.user.id : "";
+      secure = await SecureMeeting.prepare(this.meetingId, signedIn).catch((e: unknown) => {
         console.warn("kaigi: end-to-end encryption unavailable:", e);
         return null;
       });

@@ -96,8 +96,12 @@ export class SecureMeeting {
     return MediaEncryption.supported() && typeof crypto !== "undefined" && crypto.subtle !== undefined && typeof indexedDB !== "undefined";
   }
 
-  /** Gets this device's identity and a KeyPackage ready, before `hello`. */
-  static async prepare(meetingId: string): Promise<SecureMeeting> {
+  /**
+   * Gets this device's identity and a KeyPackage ready, before `hello`;
+   * `account` is the account the person joins with ("" for a guest), which
+   * the device certifies with its key.
+   */
+  static async prepare(meetingId: string, account = ""): Promise<SecureMeeting> {
     const { store, identity } = await deviceIdentity();
     let me: SecureMeeting | null = null;
     const member = await GroupMember.create(identity, meetingId, {
@@ -107,7 +111,7 @@ export class SecureMeeting {
       keys: (k) => me?.media.setKeys(k),
       changed: () => me?.membersChanged(),
       application: (m) => me?.application(m),
-    });
+    }, account);
     me = new SecureMeeting(store, member, mediaEncryption());
     return me;
   }
@@ -248,10 +252,13 @@ export class SecureMeeting {
     return this.member.members().some((m) => m.leaf === leaf && m.participant === participant);
   }
 
-  /** The account a member's leaf claims, as the roster has it (null: a guest, or nobody). */
+  /**
+   * The account a member's device certified its key for (null: a guest).
+   * Its own signed word, not the server's: the roster's account for the
+   * participant it claims must match it, or member.ts flags the leaf.
+   */
   private accountOf(m: MemberView): string | null {
-    const p = m.participant !== null ? this.context?.participant(m.participant) : undefined;
-    return p?.account ?? null;
+    return m.account === "" ? null : m.account;
   }
 
   /** Whether the user verified this member's device for the account it claims. */

@@ -34,24 +34,35 @@ class FakeDeliveryService {
   relayed: { from: string; kind: string; data: string }[] = [];
   /** Who is in the meeting (the roster every client sees). */
   roster = new Set<string>();
+  /** Participants a committer said it could not add. */
+  skipped: string[] = [];
+  /** The account each participant joined with (none: a guest). */
+  accounts = new Map<string, string>();
   /** Commits relayed, for tests that replay or inspect them. */
   commits: { from: string; commit: string; reason?: string }[] = [];
 
-  async join(id: string, identity?: SigningIdentity): Promise<Client> {
+  /** A participant joins; with `later`, nobody is asked to add them yet (the test does). */
+  async join(id: string, identity?: SigningIdentity, account = "", later = false): Promise<Client> {
     const c: Client = { id, keys: [], apps: [], outbox: [], member: null as unknown as GroupMember };
     this.roster.add(id);
+    if (account !== "") this.accounts.set(id, account);
     c.member = await GroupMember.create(identity ?? (await generateSigningIdentity({ webCrypto: false })), "7k3m-q9xd-2hfa-b8rn", {
       send: (m) => c.outbox.push(m),
       keys: (k) => c.keys.push(k),
       changed: () => {},
       application: (m) => c.apps.push(m),
-      participant: (p) => (this.roster.has(p) ? { id: p, name: p.toUpperCase() } : undefined),
+      participant: (p) => {
+        if (!this.roster.has(p)) return undefined;
+        const acct = this.accounts.get(p);
+        return acct === undefined ? { id: p, name: p.toUpperCase() } : { id: p, name: p.toUpperCase(), account: acct };
+      },
       now: () => clock.now,
       random: () => 0.5,
-    });
+    }, account);
     c.member.setSelf(id, id.toUpperCase());
     this.clients.set(id, c);
     this.keyPackages.set(id, c.member.keyPackageBase64());
+    if (later) return c;
     if (this.members.length === 0) {
       this.members.push(id);
       await this.deliver(id, { type: "e2ee_job", create: true, epoch: 0, add: [], remove: [] });
@@ -109,7 +120,14 @@ class FakeDeliveryService {
         j = { committer: from, add: [], remove: m.reason === "remove" ? m.remove ?? [] : [] };
       } else {
         assert.ok(this.job && this.job.committer === from, "commit from the job's committer");
-        j = this.job!;
+        const skipped = m.skipped ?? [];
+        this.skipped.push(...skipped);
+        j = { ...this.job!, add: this.job!.add.filter((p) => !skipped.includes(p)) };
+        if (m.commit === "") {
+          assert.equal(j.add.length, 0, "an empty commit skips every Add");
+          this.job = null;
+          return;
+        }
       }
       this.commits.push({ from, commit: m.commit, ...(m.reason ? { reason: m.reason } : {}) });
       this.job = null;
@@ -437,4 +455,45 @@ test("after a reset (the server started afresh) the member joins a new group at 
   assert.equal(ada.member.epoch, 0n);
   assert.equal(ada.keys.at(-1)!.epoch, 0n);
   assert.equal(ada.member.warnings().length, 0);
+});
+
+test("a KeyPackage for another account than its participant's is not added; the others still are", async () => {
+  const ds = new FakeDeliveryService();
+  const ada = await ds.join("ada", undefined, "acct-ada");
+  const bob = await ds.join("bob", undefined, "acct-bob");
+  await settle(ds);
+  // The server hands Ada, as Cy's KeyPackage, a key certified for Bob's
+  // account (a second tab of Bob's, say), together with Dan's real one.
+  const bobsOtherTab = await createKeyPackage(await generateSigningIdentity({ webCrypto: false }), "acct-bob");
+  const dan = await ds.join("dan", undefined, "acct-dan", true);
+  ds.roster.add("cy");
+  ds.accounts.set("cy", "acct-cy");
+  ds.job = { committer: "ada", add: ["cy", "dan"], remove: [] };
+  await ds.deliver("ada", {
+    type: "e2ee_job",
+    create: false,
+    epoch: ds.epoch,
+    add: [
+      { participant: "cy", keyPackage: toBase64(bobsOtherTab.bytes) },
+      { participant: "dan", keyPackage: dan.member.keyPackageBase64() },
+    ],
+    remove: [],
+  });
+  await settle(ds);
+  assert.deepEqual(ds.skipped, ["cy"]);
+  assert.ok(dan.member.inGroup, "Dan got in");
+  for (const c of [ada, bob, dan]) assert.equal(c.member.members().length, 3, c.id);
+  assert.ok(ada.member.members().every((v) => v.problem === null));
+});
+
+test("a member whose key is for another account than the participant it claims is flagged", async () => {
+  const ds = new FakeDeliveryService();
+  const ada = await ds.join("ada", undefined, "acct-ada");
+  // Bob joins as a guest, but the server tells everyone he is signed in as acct-bob.
+  await ds.join("bob");
+  ds.accounts.set("bob", "acct-bob");
+  await tick(ds, 1_000);
+  const bobView = ada.member.members().find((v) => v.participant === "bob")!;
+  assert.equal(bobView.account, "");
+  assert.equal(bobView.problem, "account");
 });

@@ -439,3 +439,17 @@ test("a leaf credential must be its device's certificate for the leaf key", asyn
   const liar = await generateKeyPackageWithKey({ credentialType: "basic", identity: fake }, defaultCapabilities(), defaultLifetime, [], keys, cs);
   await rejectsWith(readKeyPackage(encodeMlsMessage({ version: "mls10", wireformat: "mls_key_package", keyPackage: liar.publicPackage })), "bad-key-package");
 });
+
+test("the account a leaf speaks for is the device's signed word: changing it breaks the certificate", async () => {
+  const device = await generateSigningIdentity();
+  const kp = await createKeyPackage(device, "acct-7");
+  assert.equal((await readKeyPackage(kp.bytes)).account, "acct-7");
+  assert.equal((await readKeyPackage((await createKeyPackage(device)).bytes)).account, "", "a guest names no account");
+  // Swap one letter of the account inside the KeyPackage: the certificate no longer verifies.
+  const at = toHex(kp.bytes).indexOf(toHex(text("acct-7")));
+  assert.ok(at >= 0);
+  const altered = kp.bytes.slice();
+  altered[at / 2 + 5] = "8".charCodeAt(0);
+  await rejectsWith(readKeyPackage(altered), "bad-key-package");
+  await assert.rejects(createKeyPackage(device, "x".repeat(65)));
+});

@@ -92,7 +92,9 @@ export type MemberProblem =
   /** Claims another participant than the one it was added as. */
   | "mismatch"
   /** Another leaf claims the same participant. */
-  | "conflict";
+  | "conflict"
+  /** Its key is for another account (or a guest) than the participant it claims. */
+  | "account";
 
 /** A member of the group as the UI shows it. */
 export interface MemberView {
@@ -101,6 +103,8 @@ export interface MemberView {
   fingerprint: string;
   /** That device key. */
   identity: Uint8Array;
+  /** The account the device says it is signed in to ("" for a guest): its own signed word. */
+  account: string;
   signaturePublicKey: Uint8Array;
   /** The participant this leaf announced it is; null until it does. */
   participant: string | null;
@@ -124,6 +128,8 @@ export interface SecurityWarning {
 export interface RosterEntry {
   id: string;
   name: string;
+  /** The account they joined with; absent for a guest. */
+  account?: string;
 }
 
 export interface MemberHooks {
@@ -209,13 +215,16 @@ export class GroupMember {
 
   private constructor(
     private readonly identity: SigningIdentity,
+    private readonly account: string,
     private readonly groupId: Uint8Array,
     private keyPackage: OwnKeyPackage,
     private readonly hooks: MemberHooks,
   ) {}
 
-  static async create(identity: SigningIdentity, meetingId: string, hooks: MemberHooks): Promise<GroupMember> {
-    return new GroupMember(identity, new TextEncoder().encode("kaigi meeting " + meetingId), await createKeyPackage(identity), hooks);
+  /** This device in a meeting, signed in to `account` ("" for a guest). */
+  static async create(identity: SigningIdentity, meetingId: string, hooks: MemberHooks, account = ""): Promise<GroupMember> {
+    const groupId = new TextEncoder().encode("kaigi meeting " + meetingId);
+    return new GroupMember(identity, account, groupId, await createKeyPackage(identity, account), hooks);
   }
 
   /** The KeyPackage for hello, base64. */
@@ -225,7 +234,7 @@ export class GroupMember {
 
   /** A fresh KeyPackage (for a hello after this page lost or left the group). */
   async renewKeyPackage(): Promise<string> {
-    this.keyPackage = await createKeyPackage(this.identity);
+    this.keyPackage = await createKeyPackage(this.identity, this.account);
     return this.keyPackageBase64();
   }
 
@@ -418,25 +427,45 @@ export class GroupMember {
       console.warn("kaigi: e2ee: not adding", refused.map((a) => a.participant).join(", "));
       return;
     }
+    // Each KeyPackage must be for the account the meeting says its
+    // participant joined with (none for a guest): the server must not
+    // hand us one person's key as another's. One that is not is skipped,
+    // like a bad one, and the rest still get in.
     const additions = [];
+    const skipped: string[] = [];
     for (const a of j.add) {
+      let kp: Uint8Array;
+      let account: string;
       try {
-        additions.push({ participant: a.participant, keyPackage: fromBase64(a.keyPackage) });
+        kp = fromBase64(a.keyPackage);
+        account = (await readKeyPackage(kp)).account;
       } catch {
-        additions.push({ participant: a.participant, keyPackage: new Uint8Array(0) });
+        skipped.push(a.participant);
+        continue;
+      }
+      const expected = this.hooks.participant?.(a.participant)?.account ?? "";
+      if (this.hooks.participant && account !== expected) {
+        console.warn("kaigi: e2ee: a KeyPackage for another account than its participant's; not adding", a.participant);
+        skipped.push(a.participant);
+        continue;
+      }
+      additions.push({ participant: a.participant, keyPackage: kp });
+    }
+    let pending: PendingCommit | null = null;
+    if (additions.length > 0) {
+      try {
+        pending = await g.commitAdd(additions);
+      } catch (e) {
+        if (!(e instanceof E2EEError) || e.code !== "bad-key-package") throw e;
+        skipped.push(...additions.map((a) => a.participant));
       }
     }
-    let pending: PendingCommit;
-    try {
-      pending = await g.commitAdd(additions);
-    } catch (e) {
-      if (!(e instanceof E2EEError) || e.code !== "bad-key-package") throw e;
-      this.hooks.send({ type: "e2ee_commit", epoch: j.epoch, commit: "", skipped: j.add.map((a) => a.participant) });
+    if (pending === null) {
+      this.hooks.send({ type: "e2ee_commit", epoch: j.epoch, commit: "", skipped });
       return;
     }
-    const extra: Partial<Own> & { skipped?: string[] } = {};
-    if (pending.skipped.length > 0) extra.skipped = pending.skipped.map((s) => s.participant);
-    this.propose(pending, extra);
+    skipped.push(...pending.skipped.map((x) => x.participant));
+    this.propose(pending, skipped.length > 0 ? { skipped } : {});
   }
 
   /** Sends a commit of ours and keeps it until the server says it won. */
@@ -466,8 +495,10 @@ export class GroupMember {
 
   private policy(): CommitPolicy {
     return {
-      add: (participant) => {
-        if (this.hooks.participant && !this.hooks.participant(participant)) return `an Add for ${participant}, who is not in the meeting`;
+      add: (participant, credential) => {
+        const entry = this.hooks.participant?.(participant);
+        if (this.hooks.participant && !entry) return `an Add for ${participant}, who is not in the meeting`;
+        if (entry && (entry.account ?? "") !== credential.account) return `an Add of a key for another account than ${participant}'s`;
         if (participant === this.selfId) return "an Add of another key for this very participant";
         const holders = this.views.filter((v) => v.participant === participant || this.attributed.get(v.leaf) === participant);
         if (holders.length > 0) return `an Add for ${participant}, who already holds a key`;
@@ -678,7 +709,9 @@ export class GroupMember {
       const added = this.attributed.get(m.leafIndex);
       const young = now - (this.seen.get(m.leafIndex) ?? now) < PRESENCE_GRACE_MS;
       let problem: MemberProblem | null = null;
+      const entry = p ? this.hooks.participant?.(p.participant) : undefined;
       if (conflict) problem = "conflict";
+      else if (entry && (entry.account ?? "") !== m.account) problem = "account";
       else if (p && added !== undefined && added !== "" && added !== p.participant) problem = "mismatch";
       else if (p && !self && this.hooks.participant) {
         if (this.hooks.participant(p.participant)) {
@@ -697,6 +730,7 @@ export class GroupMember {
         leaf: m.leafIndex,
         fingerprint: await fingerprint(m.identity),
         identity: m.identity,
+        account: m.account,
         signaturePublicKey: m.signaturePublicKey,
         participant: p?.participant ?? null,
         name: p?.name ?? null,

@@ -5,10 +5,15 @@
 //
 // Who is who: every KeyPackage gets a fresh leaf signing key, and the leaf's
 // basic credential is a certificate for it from the device's long-term
-// identity key (signing.ts): version byte 1, the device's Ed25519 public
-// key, and the device's signature over ("Kaigi leaf credential v1" || 0 ||
-// leaf signature public key). Every member checks that certificate for
-// every leaf (KeyPackages, Welcomes, commits). So several tabs of one
+// identity key (signing.ts): version byte 2, the device's Ed25519 public
+// key, the account the device is signed in to (one length byte and up to
+// 64 bytes of UTF-8; empty for a guest), and the device's signature over
+// ("Kaigi leaf credential v2" || 0 || leaf signature public key || account
+// length || account). Every member checks that certificate for every leaf
+// (KeyPackages, Welcomes, commits). The account a leaf speaks for is so the
+// device's own claim, which the server cannot change; whether that device
+// really is the account's is what verification remembers
+// (identity-store.ts). So several tabs of one
 // browser are several leaves with one device key, and the fingerprint
 // people compare (securitycode.ts) and remember (identity-store.ts) is the
 // device's, which outlives any one meeting.
@@ -84,39 +89,76 @@ export const CIPHERSUITE = "MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519" as con
 
 // ---- leaf credentials --------------------------------------------------------------------
 
-const CREDENTIAL_VERSION = 1;
-const CREDENTIAL_LABEL = new TextEncoder().encode("Kaigi leaf credential v1\0");
-const CREDENTIAL_LENGTH = 1 + 32 + 64;
+const CREDENTIAL_VERSION = 2;
+const CREDENTIAL_LABEL = new TextEncoder().encode("Kaigi leaf credential v2\0");
+/** The longest account ID a credential carries, in bytes of UTF-8. */
+export const MAX_ACCOUNT_BYTES = 64;
 
-function credentialMessage(leafKey: Uint8Array): Uint8Array {
-  const m = new Uint8Array(CREDENTIAL_LABEL.length + leafKey.length);
+/** Who a leaf credential says it is: a device, and the account it is signed in to ("" for a guest). */
+export interface LeafCredential {
+  device: Uint8Array;
+  account: string;
+}
+
+function signedPart(leafKey: Uint8Array, account: Uint8Array): Uint8Array {
+  const m = new Uint8Array(CREDENTIAL_LABEL.length + leafKey.length + 1 + account.length);
   m.set(CREDENTIAL_LABEL);
   m.set(leafKey, CREDENTIAL_LABEL.length);
+  m[CREDENTIAL_LABEL.length + leafKey.length] = account.length;
+  m.set(account, CREDENTIAL_LABEL.length + leafKey.length + 1);
   return m;
 }
 
-/** The device key a leaf credential names, or null if it is not one of ours (unchecked). */
-export function credentialDevice(identity: Uint8Array): Uint8Array | null {
-  if (identity.length !== CREDENTIAL_LENGTH || identity[0] !== CREDENTIAL_VERSION) return null;
-  return identity.slice(1, 33);
+interface ParsedCredential extends LeafCredential {
+  accountBytes: Uint8Array;
+  signature: Uint8Array;
 }
 
-async function certifyLeaf(device: SigningIdentity, leafKey: Uint8Array): Promise<Uint8Array> {
-  const sig = await sign(device.privateKey, credentialMessage(leafKey));
-  const out = new Uint8Array(CREDENTIAL_LENGTH);
+function parseCredentialBytes(identity: Uint8Array): ParsedCredential | null {
+  if (identity.length < 1 + 32 + 1 + 64 || identity[0] !== CREDENTIAL_VERSION) return null;
+  const n = identity[33]!;
+  if (n > MAX_ACCOUNT_BYTES || identity.length !== 1 + 32 + 1 + n + 64) return null;
+  const accountBytes = identity.slice(34, 34 + n);
+  let account: string;
+  try {
+    account = new TextDecoder("utf-8", { fatal: true }).decode(accountBytes);
+  } catch {
+    return null;
+  }
+  return { device: identity.slice(1, 33), account, accountBytes, signature: identity.slice(34 + n) };
+}
+
+/** The device and account a leaf credential names, or null if it is not one of ours (signature unchecked). */
+export function parseCredential(identity: Uint8Array): LeafCredential | null {
+  const c = parseCredentialBytes(identity);
+  return c ? { device: c.device, account: c.account } : null;
+}
+
+/** The device key a leaf credential names, or null. */
+export function credentialDevice(identity: Uint8Array): Uint8Array | null {
+  return parseCredential(identity)?.device ?? null;
+}
+
+async function certifyLeaf(device: SigningIdentity, leafKey: Uint8Array, account: string): Promise<Uint8Array> {
+  const accountBytes = new TextEncoder().encode(account);
+  if (accountBytes.length > MAX_ACCOUNT_BYTES) throw new E2EEError("bad-request", "account ID too long for a credential");
+  const sig = await sign(device.privateKey, signedPart(leafKey, accountBytes));
+  const out = new Uint8Array(1 + 32 + 1 + accountBytes.length + 64);
   out[0] = CREDENTIAL_VERSION;
   out.set(device.publicKey, 1);
-  out.set(sig, 33);
+  out[33] = accountBytes.length;
+  out.set(accountBytes, 34);
+  out.set(sig, 34 + accountBytes.length);
   return out;
 }
 
 async function leafCertified(identity: Uint8Array, leafKey: Uint8Array): Promise<boolean> {
-  const device = credentialDevice(identity);
-  if (device === null) return false;
+  const c = parseCredentialBytes(identity);
+  if (c === null) return false;
   // A device key is not a leaf key: reusing one would let a leaf's
   // signatures pass for the device's.
-  if (equalBytes(device, leafKey)) return false;
-  return verify(device, credentialMessage(leafKey), identity.subarray(33));
+  if (equalBytes(c.device, leafKey)) return false;
+  return verify(c.device, signedPart(leafKey, c.accountBytes), c.signature);
 }
 
 // ---- ciphersuite with handle-based signing ----------------------------------------
@@ -239,13 +281,14 @@ export function keyPackageSecretsForTests(kp: OwnKeyPackage): KeyPackageSecrets 
 }
 
 /**
- * Makes a KeyPackage for joining one group. Use each for one join only: its
- * init key is meant to be used once.
+ * Makes a KeyPackage for joining one group, for this device signed in to
+ * `account` ("" for a guest). Use each for one join only: its init key is
+ * meant to be used once.
  */
-export async function createKeyPackage(identity: SigningIdentity): Promise<OwnKeyPackage> {
+export async function createKeyPackage(identity: SigningIdentity, account = ""): Promise<OwnKeyPackage> {
   const cs = await ciphersuite();
   const leaf = await generateSigningIdentity();
-  const credential: Credential = { credentialType: "basic", identity: await certifyLeaf(identity, leaf.publicKey) };
+  const credential: Credential = { credentialType: "basic", identity: await certifyLeaf(identity, leaf.publicKey, account) };
   const { publicPackage, privatePackage } = await generateKeyPackageWithKey(
     credential,
     defaultCapabilities(),
@@ -269,6 +312,8 @@ export interface KeyPackageInfo {
   signaturePublicKey: Uint8Array;
   /** The device key that certified it: what a fingerprint names. */
   identity: Uint8Array;
+  /** The account the device says it is signed in to ("" for a guest). */
+  account: string;
 }
 
 async function checkKeyPackage(bytes: Uint8Array): Promise<KeyPackage> {
@@ -297,7 +342,8 @@ async function checkKeyPackage(bytes: Uint8Array): Promise<KeyPackage> {
 export async function readKeyPackage(bytes: Uint8Array): Promise<KeyPackageInfo> {
   const leaf = (await checkKeyPackage(bytes)).leafNode;
   if (leaf.credential.credentialType !== "basic") throw new E2EEError("bad-key-package", "not a basic credential");
-  return { signaturePublicKey: leaf.signaturePublicKey.slice(), identity: credentialDevice(leaf.credential.identity)! };
+  const c = parseCredential(leaf.credential.identity)!;
+  return { signaturePublicKey: leaf.signaturePublicKey.slice(), identity: c.device, account: c.account };
 }
 
 // ---- the group ------------------------------------------------------------------------------
@@ -306,6 +352,8 @@ export interface Member {
   leafIndex: number;
   /** The device key that certified this leaf (what its fingerprint names). */
   identity: Uint8Array;
+  /** The account that device says it is signed in to ("" for a guest). */
+  account: string;
   /** The leaf's own signing key. */
   signaturePublicKey: Uint8Array;
 }
@@ -340,11 +388,11 @@ export interface AddedLeaf {
 
 /**
  * What the caller accepts in others' commits. `add` says why an Add of
- * `participant` (as the committer attributed it; `identity` is the
- * KeyPackage's device key) must be refused, or null to accept it.
+ * `participant` (as the committer attributed it; `credential` is what the
+ * KeyPackage's leaf says it is) must be refused, or null to accept it.
  */
 export interface CommitPolicy {
-  add(participant: string, identity: Uint8Array): string | null;
+  add(participant: string, credential: LeafCredential): string | null;
 }
 
 export type Received =
@@ -416,9 +464,9 @@ function commitRefusal(
   if (new Set(info.add).size !== info.add.length) return "two Adds attributed to one participant";
   for (let i = 0; i < adds.length; i++) {
     const cred = adds[i]!.leafNode.credential;
-    const device = cred.credentialType === "basic" ? credentialDevice(cred.identity) : null;
-    if (device === null) return "an Add without a device certificate";
-    const why = policy?.add(info.add[i]!, device) ?? null;
+    const c = cred.credentialType === "basic" ? parseCredential(cred.identity) : null;
+    if (c === null) return "an Add without a device certificate";
+    const why = policy?.add(info.add[i]!, c) ?? null;
     if (why !== null) return why;
   }
   return null;
@@ -438,8 +486,8 @@ function membersOf(tree: RatchetTree): Member[] {
     const node = tree[i];
     if (node?.nodeType !== "leaf") continue;
     const leaf = node.leaf;
-    const device = leaf.credential.credentialType === "basic" ? credentialDevice(leaf.credential.identity) : null;
-    out.push({ leafIndex: i / 2, identity: device ?? new Uint8Array(0), signaturePublicKey: leaf.signaturePublicKey.slice() });
+    const c = leaf.credential.credentialType === "basic" ? parseCredential(leaf.credential.identity) : null;
+    out.push({ leafIndex: i / 2, identity: c?.device ?? new Uint8Array(0), account: c?.account ?? "", signaturePublicKey: leaf.signaturePublicKey.slice() });
   }
   return out;
 }

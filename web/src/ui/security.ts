@@ -50,6 +50,9 @@ export function groupProblems(s: Pick<SecurityState, "e2ee" | "inGroup" | "membe
       case "conflict":
         out.push(`Two keys claim to be ${who}. One of them is not who it says (key ${m.fingerprint}).`);
         break;
+      case "account":
+        out.push(`A key holder claims to be ${who}, but its key is not for ${who}'s account (key ${m.fingerprint}).`);
+        break;
       case null:
         break;
     }
