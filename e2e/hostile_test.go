@@ -1,13 +1,17 @@
 package e2e
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/kaigi-meet/kaigi/internal/meeting"
 	"github.com/kaigi-meet/kaigi/internal/servertest"
+	"github.com/kaigi-meet/kaigi/internal/signal"
 )
 
 // The server as the adversary of end-to-end encryption, through the real
@@ -86,4 +90,85 @@ func TestE2EEServerInjectsAMember(t *testing.T) {
 	}
 	// Cy came after the attack: nothing is wrong on her screen.
 	cy.waitJS("no warning for Cy", `!document.querySelector("#e2ee-alert").checkVisibility()`)
+}
+
+// streamSwapper plays a server that relabels streams: in the offers it
+// sends one participant (the victim), two others' camera tracks trade
+// places, so each face appears under the other's name.
+type streamSwapper struct {
+	mu             sync.Mutex
+	victim, p1, p2 string
+}
+
+func (s *streamSwapper) set(victim, p1, p2 string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.victim, s.p1, s.p2 = victim, p1, p2
+}
+
+func (s *streamSwapper) tamper(participant string, msg []byte) []byte {
+	s.mu.Lock()
+	victim, p1, p2 := s.victim, s.p1, s.p2
+	s.mu.Unlock()
+	if participant != victim || victim == "" || !bytes.Contains(msg, []byte(`"type":"offer"`)) {
+		return msg
+	}
+	var offer map[string]any
+	if err := json.Unmarshal(msg, &offer); err != nil {
+		return msg
+	}
+	tracks, _ := offer["tracks"].([]any)
+	for _, t := range tracks {
+		tr, _ := t.(map[string]any)
+		if tr["source"] != "camera" {
+			continue
+		}
+		switch tr["participant"] {
+		case p1:
+			tr["participant"] = p2
+		case p2:
+			tr["participant"] = p1
+		}
+	}
+	out, err := json.Marshal(offer)
+	if err != nil {
+		return msg
+	}
+	return out
+}
+
+// TestE2EEServerSwapsStreams: the server labels Bob's camera as Cy's and
+// Cy's as Bob's in what it tells Ada. The frames decrypt (both are
+// members), but under the other one's key: Ada's tiles say so.
+func TestE2EEServerSwapsStreams(t *testing.T) {
+	swap := &streamSwapper{}
+	srv := startServer(t, servertest.Options{Signal: func(o *signal.Options) { o.Tamper = swap.tamper }})
+	host := srv.Admin(t)
+	set := servertest.OpenSettings()
+	set.E2EE = true
+	m := host.NewMeeting(t, set)
+	link := srv.URL + "/m/" + m.ID
+
+	ada, bob := newTab(t, "Ada"), newTab(t, "Bob")
+	ada.signedInAs(srv, host)
+	ada.joinMeeting(link)
+	bob.joinMeeting(link)
+	swap.set(ada.selfID(), bob.selfID(), "cy-to-come")
+	cy := newTab(t, "Cy")
+	cy.joinMeeting(link)
+	bobID, cyID := bob.selfID(), cy.selfID()
+	swap.set(ada.selfID(), bobID, cyID)
+	// Ada reconnects, so the next offer she gets carries the swap.
+	srv.DropConnections()
+	for _, id := range []string{bobID, cyID} {
+		ada.waitVisible("the wrong-key warning on "+id+"'s tile", tileOf(id)+" .tile-wrong-key")
+	}
+	ada.screenshot("swapped-streams")
+	// Bob and Cy, told the truth, see no such thing.
+	for _, tb := range []*tab{bob, cy} {
+		tb.decodes(ada.selfID(), "camera")
+		if n := tb.count(".tile.wrong-key"); n != 0 {
+			t.Fatalf("%s sees %d tiles with the wrong key", tb.name, n)
+		}
+	}
 }

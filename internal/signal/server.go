@@ -74,6 +74,12 @@ type Options struct {
 	// for tests of their downgrade defence. Only code sets it; no
 	// configuration can.
 	E2EEClaim func(meeting string, resumed, e2ee bool) bool
+	// Tamper, if set, sees every message (JSON) before it goes to a
+	// participant's socket and returns what goes instead (nil: nothing):
+	// it plays a server that forges, relabels or drops what it sends, for
+	// tests of the clients' defences. Only code sets it; no configuration
+	// can.
+	Tamper func(participant string, msg []byte) []byte
 }
 
 // Server accepts signalling WebSockets and runs the meetings they join.

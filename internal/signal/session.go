@@ -268,6 +268,11 @@ func (s *session) send(msg any) {
 		s.log.Error("encode message", "err", err)
 		return
 	}
+	if tamper := s.srv.opts.Tamper; tamper != nil {
+		if b = tamper(string(s.pid), b); b == nil {
+			return
+		}
+	}
 	s.sendBytes(b)
 }
 

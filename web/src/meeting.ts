@@ -606,17 +606,41 @@ class MeetingScreen implements SessionView {
     if (m.screen) {
       screens.push(["screen:self", { participant: selfId ?? "", name: selfName, self: true, screen: true, audio: true, videoOn: true, track: m.screen, connection: "connected" }]);
     }
+    // Under E2EE a received stream shows whose key it decrypts under: a
+    // server that swaps two people's streams is caught on the tile.
+    const secure = s.e2ee ? this.opts.secure : null;
+    const wrongKey = (mid: string | undefined, participant: string): boolean => mid !== undefined && secure?.streamFrom(mid, participant) === false;
     for (const p of s.roster.list()) {
       if (p.id === selfId) continue;
       const media = received.get(p.id) ?? {};
       people.push([
         `p:${p.id}`,
-        { participant: p.id, name: p.name, self: false, screen: false, audio: p.audio, videoOn: p.video, track: media.camera?.track ?? null, connection: p.connection },
+        {
+          participant: p.id,
+          name: p.name,
+          self: false,
+          screen: false,
+          audio: p.audio,
+          videoOn: p.video,
+          track: media.camera?.track ?? null,
+          connection: p.connection,
+          wrongKey: p.video && wrongKey(media.camera?.mid, p.id),
+        },
       ]);
       if (media.screen || p.screen) {
         screens.push([
           `s:${p.id}`,
-          { participant: p.id, name: p.name, self: false, screen: true, audio: true, videoOn: true, track: media.screen?.track ?? null, connection: p.connection },
+          {
+            participant: p.id,
+            name: p.name,
+            self: false,
+            screen: true,
+            audio: true,
+            videoOn: true,
+            track: media.screen?.track ?? null,
+            connection: p.connection,
+            wrongKey: wrongKey(media.screen?.mid, p.id),
+          },
         ]);
       }
     }
@@ -751,6 +775,8 @@ class MeetingScreen implements SessionView {
 
   securityChanged(): void {
     if (this.finished) return;
+    // Whose key each received stream decrypts under may have changed.
+    this.renderTiles();
     const secure = this.opts.secure;
     const e2ee = this.session.e2ee && secure !== null;
     const inGroup = e2ee && secure!.inGroup;

@@ -135,6 +135,8 @@ export class SecureMeeting {
    */
   welcomed(self: Participant, e2ee: boolean, resumed = true): void {
     this.active = e2ee;
+    // A new peer connection: its mids say nothing of the old one's senders.
+    this.streamLeaf.clear();
     if (!resumed) void this.member.reset();
     this.member.setSelf(self.id, self.name);
     this.upkeep ??= setInterval(() => void this.member.maintain(), UPKEEP_MS);

@@ -20,6 +20,11 @@ export interface TileState {
   videoOn: boolean;
   track: MediaStreamTrack | null;
   connection: string;
+  /**
+   * The video decrypts under another member's key than this participant's
+   * (end-to-end encryption): the server may have swapped streams.
+   */
+  wrongKey?: boolean;
 }
 
 /** How long a tile's size must hold still before it is reported. */
@@ -38,6 +43,7 @@ export class Tile {
   private readonly nameEl: HTMLSpanElement;
   private readonly muted: HTMLSpanElement;
   private readonly status: HTMLDivElement;
+  private readonly wrongKey: HTMLDivElement;
   private track: MediaStreamTrack | null = null;
   private readonly onTrackChange = () => this.refreshVideo();
   private last: TileState | null = null;
@@ -64,6 +70,8 @@ export class Tile {
       el("span", { class: "visually-hidden", text: "Microphone off" }),
     );
     this.status = el("div", { class: "tile-status", text: "Reconnecting…" });
+    this.wrongKey = el("div", { class: "tile-status tile-wrong-key", attrs: { role: "alert" } });
+    this.wrongKey.hidden = true;
     const label = el(
       "div",
       { class: "tile-label" },
@@ -78,6 +86,7 @@ export class Tile {
       this.video,
       this.avatar,
       this.status,
+      this.wrongKey,
       label,
     );
     if (reportSize && typeof ResizeObserver !== "undefined") {
@@ -97,6 +106,9 @@ export class Tile {
     this.root.classList.toggle("muted", !s.audio);
     this.root.classList.toggle("reconnecting", s.connection === "reconnecting");
     this.status.hidden = s.connection !== "reconnecting";
+    this.wrongKey.hidden = s.wrongKey !== true;
+    this.wrongKey.textContent = s.wrongKey ? `This video is not encrypted with ${s.name}'s key: it may be someone else's.` : "";
+    this.root.classList.toggle("wrong-key", s.wrongKey === true);
     this.root.classList.toggle("mirror", s.self && !s.screen);
     this.setTrack(s.track);
     this.refreshVideo();
