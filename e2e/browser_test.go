@@ -56,6 +56,7 @@ func runMain(m *testing.M) int {
 	}
 	defer cancel()
 	browserCtx = ctx
+	defer stopFirefox()
 	code := m.Run()
 	fmt.Fprintln(os.Stderr, "e2e: screenshots in", artifacts)
 	return code
@@ -135,12 +136,15 @@ func startServer(t *testing.T, opts servertest.Options) *servertest.Server {
 	return servertest.Start(t, opts)
 }
 
-// tab is one participant's browser tab, in its own browser context.
+// tab is one participant's browser tab, in its own browser context: in
+// Chromium, driven with chromedp through ctx, or in Firefox (ff set),
+// driven over WebDriver BiDi (firefox_test.go).
 type tab struct {
 	t    *testing.T
 	name string
 	ctx  context.Context
 	logs *consoleLog
+	ff   *firefoxPage
 }
 
 type consoleLog struct {
@@ -227,6 +231,9 @@ func (tb *tab) dumpLogs() {
 // run runs actions with a deadline, failing the test on error.
 func (tb *tab) run(what string, actions ...chromedp.Action) {
 	tb.t.Helper()
+	if tb.ff != nil {
+		tb.t.Fatalf("%s: %s: chromedp actions on a Firefox tab", tb.name, what)
+	}
 	ctx, cancel := context.WithTimeout(tb.ctx, 30*time.Second)
 	defer cancel()
 	if err := chromedp.Run(ctx, actions...); err != nil {
@@ -238,6 +245,9 @@ func (tb *tab) run(what string, actions ...chromedp.Action) {
 func (tb *tab) eval(expr string, out any) error {
 	ctx, cancel := context.WithTimeout(tb.ctx, 10*time.Second)
 	defer cancel()
+	if tb.ff != nil {
+		return tb.ff.eval(ctx, expr, out)
+	}
 	return chromedp.Run(ctx, chromedp.Evaluate(expr, out, func(p *runtime.EvaluateParams) *runtime.EvaluateParams {
 		return p.WithAwaitPromise(true)
 	}))
@@ -272,7 +282,13 @@ func (tb *tab) screenshot(label string) string {
 	var buf []byte
 	ctx, cancel := context.WithTimeout(tb.ctx, 10*time.Second)
 	defer cancel()
-	if err := chromedp.Run(ctx, chromedp.CaptureScreenshot(&buf)); err != nil {
+	var err error
+	if tb.ff != nil {
+		buf, err = tb.ff.screenshot(ctx)
+	} else {
+		err = chromedp.Run(ctx, chromedp.CaptureScreenshot(&buf))
+	}
+	if err != nil {
 		tb.t.Logf("%s: screenshot: %v", tb.name, err)
 		return ""
 	}

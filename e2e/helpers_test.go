@@ -33,6 +33,11 @@ func (tb *tab) signedInAs(srv *servertest.Server, a *servertest.Account) {
 // typeInto replaces the text of an input.
 func (tb *tab) typeInto(selector, text string) {
 	tb.t.Helper()
+	if tb.ff != nil {
+		tb.waitVisible("to type into "+selector, selector)
+		tb.runBiDi("type into "+selector, func(ctx context.Context) error { return tb.ff.typeText(ctx, selector, text) })
+		return
+	}
 	tb.run("type into "+selector,
 		chromedp.WaitVisible(selector, chromedp.ByQuery),
 		chromedp.Evaluate(fmt.Sprintf(`document.querySelector(%q).value = ""`, selector), nil),

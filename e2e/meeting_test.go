@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"strings"
@@ -16,6 +17,13 @@ import (
 // already) and waits for the pre-join screen.
 func (tb *tab) openPrejoin(link string) {
 	tb.t.Helper()
+	if tb.ff != nil {
+		if link != "" {
+			tb.runBiDi("open "+link, func(ctx context.Context) error { return tb.ff.navigate(ctx, link) })
+		}
+		tb.waitVisible("the pre-join screen", "#display-name")
+		return
+	}
 	if link != "" {
 		tb.run("open "+link, chromedp.Navigate(link))
 	}
@@ -37,6 +45,11 @@ func (tb *tab) joinMeeting(link string) {
 
 func (tb *tab) click(selector string) {
 	tb.t.Helper()
+	if tb.ff != nil {
+		tb.waitVisible("to click "+selector, selector)
+		tb.runBiDi("click "+selector, func(ctx context.Context) error { return tb.ff.click(ctx, selector) })
+		return
+	}
 	tb.run("click "+selector, chromedp.Click(selector, chromedp.ByQuery))
 }
 

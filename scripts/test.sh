@@ -1,8 +1,8 @@
 #!/bin/sh
 # Kaigi's test command (`make test`; CI runs it through .ci/run).
 #
-# 1. Installs what a fresh machine lacks: Debian's chromium for the browser
-#    tests, the web client's npm packages, the Go modules.
+# 1. Installs what a fresh machine lacks: Debian's chromium and firefox-esr
+#    for the browser tests, the web client's npm packages, the Go modules.
 # 2. Checks formatting, vets, type-checks, builds and unit-tests the client.
 # 3. Runs every Go test (unit, pion integration, real-browser) inside a
 #    private network namespace with only loopback, so media never touches the
@@ -17,11 +17,16 @@ as_root() {
 }
 
 step "installing what is missing"
-if ! command -v chromium >/dev/null 2>&1; then
+missing=""
+for browser in chromium firefox-esr; do
+	command -v "$browser" >/dev/null 2>&1 || missing="$missing $browser"
+done
+if [ -n "$missing" ]; then
 	as_root apt-get update
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y $missing
 fi
 chromium --version
+firefox-esr --version
 (cd web && npm ci --no-audit --no-fund)
 go mod download
 
