@@ -793,6 +793,7 @@ class MeetingScreen implements SessionView {
       members: e2ee ? secure!.members() : [],
       people: this.session.roster.list(),
       warnings: e2ee ? secure!.warnings() : [],
+      keyless: inGroup ? secure!.keyless() : [],
     };
     const problems = groupProblems(security);
     if (problems.length > 0) {

@@ -29,6 +29,8 @@ export interface ChatMessage {
 /** What the session tells SecureMeeting about the meeting, for deciding whom to add. */
 export interface MeetingContext {
   participant(id: string): Participant | undefined;
+  /** Everyone admitted to the meeting. */
+  people(): readonly Participant[];
   settings(): Settings | null;
   selfId(): string | null;
 }
@@ -108,6 +110,7 @@ export class SecureMeeting {
       send: (m) => me?.hooks?.send(m),
       mayAdd: (p) => me?.mayAdd(p) ?? false,
       participant: (id) => me?.context?.participant(id),
+      roster: () => me?.context?.people() ?? [],
       keys: (k) => me?.media.setKeys(k),
       changed: () => me?.membersChanged(),
       application: (m) => me?.application(m),
@@ -151,6 +154,11 @@ export class SecureMeeting {
   /** Someone's role changed: new keys soon, so what follows is sealed under keys made since. */
   roleChanged(): void {
     this.member.requestUpdate();
+  }
+
+  /** Participants in the meeting who have long held no key (member.ts `keyless`). */
+  keyless(): readonly string[] {
+    return this.member.keyless();
   }
 
   /**

@@ -124,7 +124,7 @@ export class MeetingSession {
         changed: () => this.view.securityChanged(),
         chat: () => this.view.chatChanged(),
       },
-      { participant: (id) => this.roster.get(id), settings: () => this.settings, selfId: () => this.selfId },
+      { participant: (id) => this.roster.get(id), people: () => this.roster.list(), settings: () => this.settings, selfId: () => this.selfId },
     );
     this.signal = new SignalClient({
       url: signalUrl(location),

@@ -56,6 +56,7 @@ class FakeDeliveryService {
         const acct = this.accounts.get(p);
         return acct === undefined ? { id: p, name: p.toUpperCase() } : { id: p, name: p.toUpperCase(), account: acct };
       },
+      roster: () => [...this.roster].map((p) => ({ id: p, name: p.toUpperCase() })),
       now: () => clock.now,
       random: () => 0.5,
     }, account);
@@ -496,4 +497,20 @@ test("a member whose key is for another account than the participant it claims i
   const bobView = ada.member.members().find((v) => v.participant === "bob")!;
   assert.equal(bobView.account, "");
   assert.equal(bobView.problem, "account");
+});
+
+test("someone the roster shows who never gets a key is shown after a grace period", async () => {
+  const ds = new FakeDeliveryService();
+  const ada = await ds.join("ada");
+  await ds.join("bob");
+  await settle(ds);
+  // The server lists "eve" in the meeting, but no member ever adds her.
+  ds.roster.add("eve");
+  await tick(ds, 2_000);
+  assert.deepEqual(ada.member.keyless(), []);
+  await tick(ds, 20_000);
+  assert.deepEqual(ada.member.keyless(), ["eve"]);
+  ds.roster.delete("eve");
+  await tick(ds, 2_000);
+  assert.deepEqual(ada.member.keyless(), []);
 });

@@ -142,6 +142,8 @@ export interface MemberHooks {
   mayAdd?(participant: string): boolean;
   /** The meeting's admitted participant with this ID. Absent: everyone is. */
   participant?(id: string): RosterEntry | undefined;
+  /** Every admitted participant (to find those who hold no key). Absent: not checked. */
+  roster?(): readonly RosterEntry[];
   /** New media keys: give them to the worker. */
   keys(k: EpochKeys): void;
   /** Epoch, members, warnings or security code changed. */
@@ -157,6 +159,8 @@ type State = "waiting" | "member" | "removed";
 
 /** How long a new leaf may stay silent about who it is before it is flagged. */
 export const PRESENCE_GRACE_MS = 5_000;
+/** How long a participant may be in the meeting without a key before it is shown as a problem. */
+export const KEYLESS_GRACE_MS = 20_000;
 /** How long a departed participant's leaf may stay before the first member removes it; twice that, any member does. */
 export const DEPARTED_GRACE_MS = 10_000;
 /** How often a member commits a key update when nothing else changed the epoch (plus up to a minute of jitter). */
@@ -204,6 +208,9 @@ export class GroupMember {
   private goneSince = new Map<number, number>();
   /** Participants the meeting has shown us: one who leaves was real, one never shown is not. */
   private readonly known = new Set<string>();
+  /** Participants in the meeting whom no leaf claims, and since when. */
+  private readonly keylessSince = new Map<string, number>();
+  private keylessList: string[] = [];
   private box: BoxKey | null = null;
   private code = "";
   private views: MemberView[] = [];
@@ -277,6 +284,15 @@ export class GroupMember {
     return this.views;
   }
 
+  /**
+   * Participants in the meeting who have held no key for KEYLESS_GRACE_MS:
+   * they cannot hear the meeting, and nothing they send can be shown as
+   * theirs (the roster may show someone the group does not have).
+   */
+  keyless(): readonly string[] {
+    return this.inGroup ? this.keylessList : [];
+  }
+
   /** What went wrong, newest last (kept for the UI). */
   warnings(): readonly SecurityWarning[] {
     return this.warningList;
@@ -335,8 +351,10 @@ export class GroupMember {
       const now = this.now();
       if (this.own && now - this.own.sentAt > PENDING_TIMEOUT_MS) this.own = null;
       const before = this.views.map((v) => v.problem);
+      const keylessBefore = this.keylessList.join(" ");
       await this.refresh();
-      if (this.views.some((v, i) => v.problem !== before[i])) this.hooks.changed();
+      this.checkKeyless(now);
+      if (this.views.some((v, i) => v.problem !== before[i]) || this.keylessList.join(" ") !== keylessBefore) this.hooks.changed();
       if (this.own) return;
       const departed = this.departedLeaves(now);
       if (departed.length > 0) {
@@ -633,6 +651,24 @@ export class GroupMember {
     }
     if (inner.kind !== kind || inner.to !== this.selfId) return null;
     return inner.body;
+  }
+
+  private checkKeyless(now: number): void {
+    const roster = this.hooks.roster?.() ?? [];
+    const holders = new Set<string>();
+    for (const v of this.views) {
+      if (v.participant !== null) holders.add(v.participant);
+      const a = this.attributed.get(v.leaf);
+      if (a) holders.add(a);
+    }
+    const present = new Set<string>();
+    for (const p of roster) {
+      if (p.id === this.selfId || holders.has(p.id)) continue;
+      present.add(p.id);
+      if (!this.keylessSince.has(p.id)) this.keylessSince.set(p.id, now);
+    }
+    for (const id of [...this.keylessSince.keys()]) if (!present.has(id)) this.keylessSince.delete(id);
+    this.keylessList = [...this.keylessSince].filter(([, since]) => now - since >= KEYLESS_GRACE_MS).map(([id]) => id);
   }
 
   private forgetLeaves(): void {

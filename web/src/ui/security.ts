@@ -28,10 +28,12 @@ export interface SecurityState {
   members: readonly MemberView[];
   people: readonly Participant[];
   warnings: readonly SecurityWarning[];
+  /** Participants long in the meeting without a key. */
+  keyless: readonly string[];
 }
 
 /** What is wrong with the group, in words for everyone's screen; empty when nothing is. */
-export function groupProblems(s: Pick<SecurityState, "e2ee" | "inGroup" | "members" | "people" | "warnings">): string[] {
+export function groupProblems(s: Pick<SecurityState, "e2ee" | "inGroup" | "members" | "people" | "warnings" | "keyless">): string[] {
   if (!s.e2ee) return [];
   const names = new Map(s.people.map((p) => [p.id, p.name]));
   const out: string[] = [];
@@ -56,6 +58,10 @@ export function groupProblems(s: Pick<SecurityState, "e2ee" | "inGroup" | "membe
       case null:
         break;
     }
+  }
+  for (const id of s.keyless) {
+    const name = names.get(id) ?? id;
+    out.push(`${name} is in the participant list but holds no key: they cannot hear this meeting, and nothing they send can be shown as theirs.`);
   }
   for (const w of s.warnings) out.push(w.text);
   return out;
