@@ -17,6 +17,24 @@ import (
 // The server as the adversary of end-to-end encryption, through the real
 // signalling path and real browsers (docs/security.md, "Attacks").
 
+// openE2EEMeeting starts a server, has its administrator make an open
+// end-to-end encrypted meeting, and brings Ada (the host, signed in) and
+// Bob (a guest) into it.
+func openE2EEMeeting(t *testing.T, opts servertest.Options) (srv *servertest.Server, m servertest.Meeting, link string, ada, bob *tab) {
+	t.Helper()
+	srv = startServer(t, opts)
+	host := srv.Admin(t)
+	set := servertest.OpenSettings()
+	set.E2EE = true
+	m = host.NewMeeting(t, set)
+	link = srv.URL + "/m/" + m.ID
+	ada, bob = newTab(t, "Ada"), newTab(t, "Bob")
+	ada.signedInAs(srv, host)
+	ada.joinMeeting(link)
+	bob.joinMeeting(link)
+	return srv, m, link, ada, bob
+}
+
 // hostileProposal has node craft what a hostile delivery service can make
 // from the envelopes it sees (group id, epoch): an MLS Add proposal of a
 // key of its own (web/test/tools/hostile-proposal.mjs), base64.
@@ -37,17 +55,7 @@ func hostileProposal(t *testing.T, meetingID string, epoch uint64) string {
 // was stored and folded into the next commit: the server's key joined the
 // group with every screen showing the same code.
 func TestE2EEServerInjectsAMember(t *testing.T) {
-	srv := startServer(t, servertest.Options{})
-	host := srv.Admin(t)
-	set := servertest.OpenSettings()
-	set.E2EE = true
-	m := host.NewMeeting(t, set)
-	link := srv.URL + "/m/" + m.ID
-
-	ada, bob := newTab(t, "Ada"), newTab(t, "Bob")
-	ada.signedInAs(srv, host)
-	ada.joinMeeting(link)
-	bob.joinMeeting(link)
+	srv, m, link, ada, bob := openE2EEMeeting(t, servertest.Options{})
 	adaID, bobID := ada.selfID(), bob.selfID()
 	bob.decodes(adaID, "camera")
 	sameCodes(t, ada, bob)
@@ -142,17 +150,7 @@ func (s *streamSwapper) tamper(participant string, msg []byte) []byte {
 // members), but under the other one's key: Ada's tiles say so.
 func TestE2EEServerSwapsStreams(t *testing.T) {
 	swap := &streamSwapper{}
-	srv := startServer(t, servertest.Options{Signal: func(o *signal.Options) { o.Tamper = swap.tamper }})
-	host := srv.Admin(t)
-	set := servertest.OpenSettings()
-	set.E2EE = true
-	m := host.NewMeeting(t, set)
-	link := srv.URL + "/m/" + m.ID
-
-	ada, bob := newTab(t, "Ada"), newTab(t, "Bob")
-	ada.signedInAs(srv, host)
-	ada.joinMeeting(link)
-	bob.joinMeeting(link)
+	srv, _, link, ada, bob := openE2EEMeeting(t, servertest.Options{Signal: func(o *signal.Options) { o.Tamper = swap.tamper }})
 	swap.set(ada.selfID(), bob.selfID(), "cy-to-come")
 	cy := newTab(t, "Cy")
 	cy.joinMeeting(link)
