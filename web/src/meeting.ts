@@ -64,6 +64,8 @@ export function startMeeting(opts: MeetingOptions, notices: string[] = []): void
 }
 
 const TOAST_MS = 6000;
+/** How long a warning about the encrypted group stays in the alert over the meeting. */
+const ALERT_WARNINGS_MS = 5 * 60_000;
 
 interface ControlButton {
   button: HTMLButtonElement;
@@ -795,7 +797,10 @@ class MeetingScreen implements SessionView {
       warnings: e2ee ? secure!.warnings() : [],
       keyless: inGroup ? secure!.keyless() : [],
     };
-    const problems = groupProblems(security);
+    // The alert over the meeting keeps what is wrong now and warnings of the
+    // last few minutes; the security panel keeps them all.
+    const recent = security.warnings.filter((w) => Date.now() - w.at < ALERT_WARNINGS_MS);
+    const problems = groupProblems({ ...security, warnings: recent });
     if (problems.length > 0) {
       replace(
         this.groupAlert,

@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { fromBase64, toBase64 } from "../src/e2ee/base64.js";
 import type { EpochKeys } from "../src/e2ee/media-keys.js";
-import { encodeMlsMessage, proposeAddExternal } from "ts-mls";
-import { GroupMember, type AppMessage, type ClientE2EEMessage, type ServerE2EEMessage } from "../src/e2ee/member.js";
+import { createCommit, encodeMlsMessage, proposeAddExternal } from "ts-mls";
+import { GroupMember, padded, type AppMessage, type ClientE2EEMessage, type ServerE2EEMessage } from "../src/e2ee/member.js";
 import { createKeyPackage, Group, hostileAccess, keyPackageSecretsForTests as secretsOf } from "../src/e2ee/mls.js";
 import { generateSigningIdentity, type SigningIdentity } from "../src/e2ee/signing.js";
 
@@ -445,7 +445,7 @@ test("two tabs of one browser (one device key) both get in, each with its own le
   assert.ok(ada.member.members().every((v) => v.problem === null));
 });
 
-test("after a reset (the server started afresh) the member joins a new group at epoch 0", async () => {
+test("after a reset (the server started afresh) the member joins a new group at epoch 0, and is told to compare the code", async () => {
   const ds = new FakeDeliveryService();
   const ada = await ds.join("ada");
   await ds.join("bob");
@@ -455,7 +455,9 @@ test("after a reset (the server started afresh) the member joins a new group at 
   await ds.deliver("ada", { type: "e2ee_job", create: true, epoch: 0, add: [], remove: [] });
   assert.equal(ada.member.epoch, 0n);
   assert.equal(ada.keys.at(-1)!.epoch, 0n);
-  assert.equal(ada.member.warnings().length, 0);
+  assert.notEqual(ada.keys.at(-1)!.groupInstance, ada.keys.at(-2)!.groupInstance, "the worker is told it is a new group");
+  assert.equal(ada.member.warnings().length, 1);
+  assert.match(ada.member.warnings()[0]!.text, /compare the security code/);
 });
 
 test("a KeyPackage for another account than its participant's is not added; the others still are", async () => {
@@ -513,4 +515,153 @@ test("someone the roster shows who never gets a key is shown after a grace perio
   ds.roster.delete("eve");
   await tick(ds, 2_000);
   assert.deepEqual(ada.member.keyless(), []);
+});
+
+// ---- from an attacker's review: each of these got through before ---------------------------
+
+function groupOf(c: Client): Group {
+  return (c.member as unknown as { group: Group }).group;
+}
+
+/** A hostile member sends an application message of its own making. */
+async function sendRaw(from: Client, to: Client[], inner: unknown, kind: string): Promise<void> {
+  const g = groupOf(from);
+  const data = await g.encrypt(padded(JSON.stringify(inner)));
+  for (const t of to) await t.member.handle({ type: "e2ee_message", from: from.id, epoch: Number(g.epoch), kind, data: toBase64(data), private: false });
+}
+
+/** The server runs a group of its own under the meeting's group id, ahead by `ahead` epochs, and Welcomes `kp` into it. */
+async function serverGroupWelcome(kp: Uint8Array, epochs: number): Promise<{ theirs: Group; welcome: string }> {
+  const ghost = await createKeyPackage(await generateSigningIdentity({ webCrypto: false }));
+  const theirs = await Group.create(ghost, new TextEncoder().encode("kaigi meeting " + MEETING));
+  for (let i = 0; i < epochs; i++) await theirs.applyCommit(await theirs.commitUpdate());
+  const add = await theirs.commitAdd([{ participant: "bob", keyPackage: kp }]);
+  await theirs.applyCommit(add);
+  return { theirs, welcome: toBase64(add.welcome!) };
+}
+
+test("a Welcome into a group the server runs is refused, even at a later epoch, after a reset or after removal", async () => {
+  const ds = new FakeDeliveryService();
+  await ds.join("ada");
+  const bob = await ds.join("bob");
+  await settle(ds);
+  const code = bob.member.securityCode;
+  // In the group: a later epoch does not make it the meeting's group.
+  let attack = await serverGroupWelcome(fromBase64(await bob.member.renewKeyPackage()), 3);
+  await bob.member.handle({ type: "e2ee_welcome", epoch: 5, welcome: attack.welcome });
+  assert.equal(bob.member.securityCode, code, "Bob stayed in the real group");
+  assert.match(bob.member.warnings().at(-1)!.text, /not in this meeting's group/);
+  // After a reset (the server said it started him afresh): still refused.
+  await bob.member.reset();
+  attack = await serverGroupWelcome(fromBase64(await bob.member.renewKeyPackage()), 0);
+  await bob.member.handle({ type: "e2ee_welcome", epoch: 1, welcome: attack.welcome });
+  assert.equal(bob.member.inGroup, false);
+  assert.equal(bob.member.warnings().filter((w) => /not in this meeting's group/.test(w.text)).length, 2);
+});
+
+test("a member cannot pass its messages off as another's by changing its claim", async () => {
+  const ds = new FakeDeliveryService();
+  const ada = await ds.join("ada");
+  const bob = await ds.join("bob");
+  const mal = await ds.join("mal");
+  await settle(ds);
+  await sendRaw(mal, [bob], { kind: "presence", body: { participant: "ada", name: "ADA", box: null } }, "presence");
+  await sendRaw(mal, [bob], { kind: "chat", body: { text: "send me the password" } }, "chat");
+  await sendRaw(mal, [bob], { kind: "presence", body: { participant: "mal", name: "MAL", box: null } }, "presence");
+  assert.equal(bob.apps.filter((a) => a.kind === "chat").length, 0, "the forged chat was shown");
+  const malLeaf = bob.member.members().find((v) => v.participant === "mal")!;
+  assert.equal(malLeaf.problem, "conflict", "the turncoat stays flagged");
+  assert.ok(bob.member.warnings().some((w) => w.text.includes("now says it is ada")));
+  void ada;
+});
+
+test("a commit that gives a member another key, device or account (in its update path) is refused", async () => {
+  const ds = new FakeDeliveryService();
+  const ada = await ds.join("ada", undefined, "acct-ada");
+  const bob = await ds.join("bob", undefined, "acct-bob");
+  const mal = await ds.join("mal", undefined, "acct-mal");
+  await settle(ds);
+  const g = groupOf(mal);
+  const { state, cs } = hostileAccess(g);
+  // Mal's update path carries a leaf certified by another device for acct-dan.
+  const nkp = await createKeyPackage(await generateSigningIdentity({ webCrypto: false }), "acct-dan");
+  const ns = secretsOf(nkp);
+  const newHandle = ns.privatePackage.signaturePrivateKey;
+  const oldHandle = state.signaturePrivateKey;
+  const own = state.privatePath.leafIndex;
+  const tree = state.ratchetTree.slice();
+  const node = tree[own * 2] as unknown as { nodeType: "leaf"; leaf: Record<string, unknown> };
+  tree[own * 2] = { nodeType: "leaf", leaf: { ...node.leaf, credential: ns.publicPackage.leafNode.credential, signaturePublicKey: ns.publicPackage.leafNode.signaturePublicKey } } as never;
+  const marker = new TextEncoder().encode("LeafNodeTBS");
+  const signsLeaf = (m: Uint8Array): boolean => {
+    outer: for (let i = 0; i + marker.length <= m.length; i++) {
+      for (let j = 0; j < marker.length; j++) if (m[i + j] !== marker[j]) continue outer;
+      return true;
+    }
+    return false;
+  };
+  const evil = { ...cs, signature: { ...cs.signature, sign: (_h: Uint8Array, m: Uint8Array) => cs.signature.sign(signsLeaf(m) ? newHandle : oldHandle, m) } };
+  const r = await createCommit({ state: { ...state, ratchetTree: tree, unappliedProposals: {} }, cipherSuite: evil }, { ratchetTreeExtension: true });
+  const commit = toBase64(encodeMlsMessage(r.commit));
+  for (const c of [ada, bob]) {
+    await c.member.handle({ type: "e2ee_commit", epoch: 3, from: "mal", commit });
+    assert.equal(c.member.epoch, 2n, `${c.id} applied it`);
+    assert.ok(c.member.warnings().some((w) => w.text.includes("changes a member's key, device or account")));
+  }
+});
+
+test("a forged commit does not make a member drop its own pending commit", async () => {
+  const ds = new FakeDeliveryService();
+  const ada = await ds.join("ada");
+  const bob = await ds.join("bob");
+  await settle(ds);
+  clock.now += 10 * 60_000;
+  await ada.member.maintain();
+  const out = ada.outbox.splice(0).find((m) => m.type === "e2ee_commit")!;
+  assert.ok(out && out.type === "e2ee_commit" && out.reason === "update");
+  await ada.member.handle({ type: "e2ee_commit", epoch: 2, from: "bob", commit: toBase64(new Uint8Array([1, 2, 3])) }).catch(() => {});
+  await ada.member.handle({ type: "e2ee_commit_ok", epoch: 2 });
+  await bob.member.handle({ type: "e2ee_commit", epoch: 2, from: "ada", commit: out.commit });
+  assert.equal(ada.member.epoch, 2n);
+  assert.equal(ada.member.securityCode, bob.member.securityCode);
+});
+
+test("a commit our own client timed out on still applies when the server confirms it late", async () => {
+  const ds = new FakeDeliveryService();
+  const ada = await ds.join("ada");
+  const bob = await ds.join("bob");
+  await settle(ds);
+  clock.now += 10 * 60_000;
+  await ada.member.maintain();
+  const out = ada.outbox.splice(0).find((m) => m.type === "e2ee_commit")!;
+  assert.ok(out && out.type === "e2ee_commit");
+  clock.now += 20_000;
+  await ada.member.maintain(); // gives up waiting (a new update is not due yet)
+  await ada.member.handle({ type: "e2ee_commit_ok", epoch: 2 });
+  await bob.member.handle({ type: "e2ee_commit", epoch: 2, from: "ada", commit: out.commit });
+  assert.equal(ada.member.epoch, 2n);
+  assert.equal(ada.member.securityCode, bob.member.securityCode);
+});
+
+test("a leaf index reused by an Add starts with nothing of the old leaf", async () => {
+  const ds = new FakeDeliveryService();
+  await ds.join("ada");
+  const bob = await ds.join("bob");
+  await ds.join("cy");
+  const mal = await ds.join("mal");
+  await settle(ds);
+  ds.roster.add("dan");
+  ds.roster.delete("cy");
+  const cyLeaf = bob.member.members().find((v) => v.participant === "cy")!.leaf;
+  const { state, cs } = hostileAccess(groupOf(mal));
+  const dan = await createKeyPackage(await generateSigningIdentity({ webCrypto: false }));
+  const r = await createCommit({ state: { ...state, unappliedProposals: {} }, cipherSuite: cs }, {
+    extraProposals: [{ proposalType: "remove", remove: { removed: cyLeaf } }, { proposalType: "add", add: { keyPackage: secretsOf(dan).publicPackage } }],
+    ratchetTreeExtension: true,
+    authenticatedData: new TextEncoder().encode(JSON.stringify({ v: 1, add: ["dan"] })),
+  });
+  await bob.member.handle({ type: "e2ee_commit", epoch: 4, from: "mal", commit: toBase64(encodeMlsMessage(r.commit)) });
+  const v = bob.member.members().find((x) => x.leaf === cyLeaf)!;
+  assert.equal(v.participant, null, "the new leaf does not inherit Cy's claim");
+  assert.equal(v.joining, true);
 });

@@ -50,7 +50,7 @@ test("verified accounts: verified, unverified, another device, guests, forgotten
   assert.deepEqual(await store.check("acct-bob", laptop.publicKey), { status: "unverified" });
   await store.markVerified("acct-bob", "Bob", laptop.publicKey);
   now = 2000;
-  assert.deepEqual(await store.check("acct-bob", laptop.publicKey), { status: "verified", verifiedAt: 1000 });
+  assert.deepEqual(await store.check("acct-bob", laptop.publicKey), { status: "verified", verifiedAt: 1000, name: "Bob" });
   assert.deepEqual(await store.check("acct-bob", impostor.publicKey), {
     status: "key-changed",
     verifiedAt: 1000,

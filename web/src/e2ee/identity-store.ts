@@ -91,8 +91,8 @@ export async function openIndexedDBStore(dbName = "kaigi-e2ee"): Promise<KeyValu
 
 /** How a participant's key relates to what this device remembers. */
 export type Verification =
-  /** The user verified this account with exactly this device key. */
-  | { status: "verified"; verifiedAt: number }
+  /** The user verified this account with exactly this device key; `name` is what the person was called then. */
+  | { status: "verified"; verifiedAt: number; name: string }
   /** Nothing remembered for this account. */
   | { status: "unverified" }
   /** A guest: no account to remember a verification by. */
@@ -178,7 +178,7 @@ export class IdentityStore {
     const v = await this.store.get(accountKey(account));
     if (!isStoredAccount(v) || v.keys.length === 0) return { status: "unverified" };
     const match = v.keys.find((k) => equalBytes(k.publicKey, deviceKey));
-    if (match) return { status: "verified", verifiedAt: match.verifiedAt };
+    if (match) return { status: "verified", verifiedAt: match.verifiedAt, name: v.name };
     const last = v.keys.reduce((a, b) => (b.verifiedAt > a.verifiedAt ? b : a));
     return { status: "key-changed", verifiedAt: last.verifiedAt, previousFingerprint: await fingerprint(last.publicKey) };
   }

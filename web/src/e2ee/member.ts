@@ -34,7 +34,7 @@
 import { fromBase64, toBase64 } from "./base64.js";
 import { E2EEError } from "./errors.js";
 import type { EpochKeys } from "./media-keys.js";
-import { equalBytes } from "./bytes.js";
+import { equalBytes, toHex } from "./bytes.js";
 import { createKeyPackage, Group, readKeyPackage, type CommitPolicy, type OwnKeyPackage, type PendingCommit } from "./mls.js";
 import { newBoxKey, open, seal, type BoxKey } from "./private.js";
 import { fingerprint, securityCode } from "./securitycode.js";
@@ -169,6 +169,8 @@ export const UPDATE_INTERVAL_MS = 5 * 60_000;
 const PENDING_TIMEOUT_MS = 15_000;
 /** The warnings kept for the UI. */
 const WARNINGS_KEPT = 10;
+/** The longest participant ID or name a presence message may claim. */
+const MAX_CLAIM = 128;
 /** Application messages are padded to a power of two from this size on. */
 const MIN_PADDED = 256;
 
@@ -211,6 +213,16 @@ export class GroupMember {
   /** Participants in the meeting whom no leaf claims, and since when. */
   private readonly keylessSince = new Map<string, number>();
   private keylessList: string[] = [];
+  /**
+   * The device keys (hex) of the last group we were in, kept across a
+   * reset or removal: a Welcome into any other group must come from one
+   * of them.
+   */
+  private lastDevices = new Set<string>();
+  /** Leaves that changed their claim of who they are (first claim wins). */
+  private readonly turncoats = new Set<number>();
+  /** A commit of ours that timed out, kept in case the server confirms it late. */
+  private expired: Own | null = null;
   private box: BoxKey | null = null;
   private code = "";
   private views: MemberView[] = [];
@@ -349,13 +361,18 @@ export class GroupMember {
     return this.enqueue(async () => {
       if (!this.inGroup) return;
       const now = this.now();
-      if (this.own && now - this.own.sentAt > PENDING_TIMEOUT_MS) this.own = null;
+      if (this.own && now - this.own.sentAt > PENDING_TIMEOUT_MS) {
+        this.expired = this.own;
+        this.own = null;
+      }
       const before = this.views.map((v) => v.problem);
       const keylessBefore = this.keylessList.join(" ");
       await this.refresh();
       this.checkKeyless(now);
       if (this.views.some((v, i) => v.problem !== before[i]) || this.keylessList.join(" ") !== keylessBefore) this.hooks.changed();
-      if (this.own) return;
+      // One commit of ours per epoch at a time: the server's confirmation
+      // names only the epoch, so a second one could be taken for the first.
+      if (this.own || this.expired?.pending.epoch === this.group!.epoch) return;
       const departed = this.departedLeaves(now);
       if (departed.length > 0) {
         const pending = await this.group!.commitRemove(departed.map((d) => d.leaf));
@@ -409,7 +426,9 @@ export class GroupMember {
         this.warn("The server asked this browser to start a new encrypted group while it is in one; refused.");
         return;
       }
+      if (this.lastDevices.size > 0) this.warn("This browser started a new encrypted group for the meeting (the server lost the old one): compare the security code once more.");
       this.group = await Group.create(this.keyPackage, this.groupId);
+      this.box = null;
       this.forgetLeaves();
       this.state = "member";
       await this.epochChanged(true);
@@ -489,6 +508,7 @@ export class GroupMember {
   /** Sends a commit of ours and keeps it until the server says it won. */
   private propose(pending: PendingCommit, extra: { reason?: "update" | "remove"; remove?: string[]; skipped?: string[] }): void {
     const own: Own = { pending, sentAt: this.now() };
+    this.expired = null;
     if (extra.reason) own.reason = extra.reason;
     this.own = own;
     const msg: ClientE2EEMessage = { type: "e2ee_commit", epoch: Number(pending.epoch), commit: toBase64(pending.commit) };
@@ -500,9 +520,11 @@ export class GroupMember {
   }
 
   private async committed(epoch: number): Promise<void> {
-    const own = this.own;
+    const matches = (o: Own | null): o is Own => o !== null && BigInt(epoch) === o.pending.epoch + 1n && this.group?.epoch === o.pending.epoch;
+    const own = matches(this.own) ? this.own : matches(this.expired) ? this.expired : null;
     this.own = null;
-    if (!own || !this.group || BigInt(epoch) !== own.pending.epoch + 1n) return;
+    this.expired = null;
+    if (!own || !this.group) return;
     const before = new Set(this.group.members().map((m) => m.leafIndex));
     await this.group.applyCommit(own.pending);
     const added = this.group.members().filter((m) => !before.has(m.leafIndex));
@@ -518,7 +540,12 @@ export class GroupMember {
         if (this.hooks.participant && !entry) return `an Add for ${participant}, who is not in the meeting`;
         if (entry && (entry.account ?? "") !== credential.account) return `an Add of a key for another account than ${participant}'s`;
         if (participant === this.selfId) return "an Add of another key for this very participant";
-        const holders = this.views.filter((v) => v.participant === participant || this.attributed.get(v.leaf) === participant);
+        // A leaf holds a participant's key if its committer added it as them,
+        // or (added before we came) it claims them and nothing is wrong with it.
+        const holders = this.views.filter((v) => {
+          const a = this.attributed.get(v.leaf);
+          return a !== undefined && a !== "" ? a === participant : v.participant === participant && v.problem === null;
+        });
         if (holders.length > 0) return `an Add for ${participant}, who already holds a key`;
         return null;
       },
@@ -527,7 +554,6 @@ export class GroupMember {
 
   private async othersCommit(commit: string): Promise<void> {
     if (!this.inGroup || !this.group) return;
-    this.own = null; // if ours crossed it, ours lost
     let r;
     try {
       r = await this.group.receive(fromBase64(commit), this.policy());
@@ -539,6 +565,11 @@ export class GroupMember {
       throw e;
     }
     if (r.kind !== "commit") return;
+    // Another member's commit for this epoch verified: if ours crossed it, ours lost.
+    this.own = null;
+    this.expired = null;
+    // A leaf index can be reused by an Add: what we knew of the old leaf goes.
+    for (const a of r.added) this.forgetLeaf(a.leafIndex);
     if (r.removed) {
       this.state = "removed";
       this.forgetLeaves();
@@ -565,8 +596,20 @@ export class GroupMember {
       this.warn("The server tried to move this browser into another encrypted group; refused.");
       return;
     }
+    // Once in this meeting's group, only a device that was in it may bring
+    // us into a group again: the server cannot sign as one.
+    const signer = joined.members().find((x) => x.leafIndex === joined.welcomedBy);
+    const signerDevice = signer ? toHex(signer.identity) : "";
+    if (this.lastDevices.size > 0 && !this.lastDevices.has(signerDevice)) {
+      this.warn(`A Welcome into an encrypted group came from a device that was not in this meeting's group (key ${signer ? await fingerprint(signer.identity) : "unknown"}); refused. Reload the page to join afresh.`);
+      return;
+    }
+    if (this.lastDevices.size > 0 && !current) {
+      this.warn("This browser joined the meeting's encrypted group again, after leaving it: compare the security code once more.");
+    }
     this.group = joined;
     this.own = null;
+    this.box = null;
     this.forgetLeaves();
     this.state = "member";
     await this.epochChanged(true);
@@ -608,17 +651,32 @@ export class GroupMember {
     if (parsed.kind === "presence") {
       if (isPrivate) return;
       const b = body as { participant?: unknown; name?: unknown; box?: unknown };
-      if (typeof b?.participant === "string" && typeof b.name === "string") {
+      if (typeof b?.participant === "string" && typeof b.name === "string" && b.participant.length > 0 && b.participant.length <= MAX_CLAIM) {
         let box: Uint8Array | null = null;
         try {
           box = typeof b.box === "string" ? fromBase64(b.box) : null;
         } catch {
           box = null;
         }
-        this.presence.set(leaf, { participant: b.participant, name: b.name, box });
+        const had = this.presence.get(leaf);
+        if (had && had.participant !== b.participant) {
+          // First claim wins: a leaf that says it is someone else now is
+          // trying to pass its messages off as theirs.
+          this.turncoats.add(leaf);
+          this.warn(`A key holder that said it was ${had.participant} now says it is ${b.participant}; its messages are not shown.`);
+          await this.refresh();
+          return;
+        }
+        this.presence.set(leaf, { participant: b.participant, name: b.name.slice(0, MAX_CLAIM), box });
         await this.refresh();
         this.hooks.changed();
       }
+      return;
+    }
+    // Messages from a leaf whose identity is in doubt are not shown under anyone's name.
+    const sender = this.views.find((v) => v.leaf === leaf);
+    if (!sender || sender.problem !== null) {
+      console.warn("kaigi: e2ee: dropped a message from a member whose identity is in doubt");
       return;
     }
     this.hooks.application({
@@ -657,9 +715,9 @@ export class GroupMember {
     const roster = this.hooks.roster?.() ?? [];
     const holders = new Set<string>();
     for (const v of this.views) {
-      if (v.participant !== null) holders.add(v.participant);
       const a = this.attributed.get(v.leaf);
       if (a) holders.add(a);
+      else if (v.participant !== null && v.problem === null) holders.add(v.participant);
     }
     const present = new Set<string>();
     for (const p of roster) {
@@ -676,6 +734,12 @@ export class GroupMember {
     this.attributed.clear();
     this.seen.clear();
     this.goneSince.clear();
+    this.turncoats.clear();
+  }
+
+  private forgetLeaf(leaf: number): void {
+    for (const map of [this.presence, this.attributed, this.seen, this.goneSince]) map.delete(leaf);
+    this.turncoats.delete(leaf);
   }
 
   /** Leaves whose participant left the meeting, which it is our turn to remove. */
@@ -717,6 +781,8 @@ export class GroupMember {
       for (const leaf of [...map.keys()]) if (!leaves.has(leaf)) map.delete(leaf);
     }
     for (const leaf of leaves) if (!this.seen.has(leaf)) this.seen.set(leaf, now);
+    for (const leaf of [...this.turncoats]) if (!leaves.has(leaf)) this.turncoats.delete(leaf);
+    this.lastDevices = new Set(g.members().map((m) => toHex(m.identity)));
     this.box ??= await newBoxKey();
     this.presence.set(g.ownLeafIndex, { participant: this.selfId, name: this.selfName, box: this.box.publicKey });
     await this.refresh();
@@ -746,7 +812,7 @@ export class GroupMember {
       const young = now - (this.seen.get(m.leafIndex) ?? now) < PRESENCE_GRACE_MS;
       let problem: MemberProblem | null = null;
       const entry = p ? this.hooks.participant?.(p.participant) : undefined;
-      if (conflict) problem = "conflict";
+      if (conflict || this.turncoats.has(m.leafIndex)) problem = "conflict";
       else if (entry && (entry.account ?? "") !== m.account) problem = "account";
       else if (p && added !== undefined && added !== "" && added !== p.participant) problem = "mismatch";
       else if (p && !self && this.hooks.participant) {

@@ -78,7 +78,8 @@ import {
   type Proposal,
   type RatchetTree,
 } from "ts-mls";
-import { verifyKeyPackage } from "ts-mls/keyPackage.js";
+import { makeKeyPackageRef, verifyKeyPackage } from "ts-mls/keyPackage.js";
+import { decryptGroupInfo, decryptGroupSecrets, type Welcome } from "ts-mls/welcome.js";
 import { decryptSenderData } from "ts-mls/privateMessage.js";
 import { equalBytes, toHex } from "./bytes.js";
 import { E2EEError } from "./errors.js";
@@ -407,9 +408,10 @@ export type Received =
 
 /**
  * What a commit's authenticated data says (JSON, UTF-8): the participant
- * each Add is for, in the order of the Adds. The AEAD (private messages)
- * or the membership tag (public ones) and the committer's signature cover
- * it, so the server can neither read it in a PrivateMessage nor change it.
+ * each Add is for, in the order of the Adds. It travels in clear (the
+ * server may read it: it knows whom it asked to add), and the committer's
+ * signature and the AEAD (private messages) or membership tag (public
+ * ones) cover it, so the server cannot change it.
  */
 interface CommitInfo {
   v: 1;
@@ -503,6 +505,21 @@ export async function hpke(): Promise<Hpke> {
 }
 
 /**
+ * Who signed a Welcome's GroupInfo: ts-mls checks the signature when it
+ * joins but does not say whose it was, so read it again (the same steps:
+ * group secrets from our init key, then the GroupInfo). Kaigi uses no
+ * PSKs, so the PSK secret is all zeroes.
+ */
+async function welcomeSigner(w: Welcome, secrets: KeyPackageSecrets, cs: CiphersuiteImpl): Promise<number> {
+  const ref = await makeKeyPackageRef(secrets.publicPackage, cs.hash);
+  const gs = await decryptGroupSecrets(await cs.hpke.importPrivateKey(secrets.privatePackage.initPrivateKey), ref, w, cs.hpke);
+  if (!gs || gs.psks.length > 0) throw new E2EEError("rejected", "a Welcome with PSKs");
+  const gi = await decryptGroupInfo(w, gs.joinerSecret, new Uint8Array(cs.kdf.size), cs);
+  if (!gi) throw new E2EEError("rejected", "a Welcome without a readable GroupInfo");
+  return Number(gi.signer);
+}
+
+/**
  * The raw MLS state and ciphersuite of a group, for tests that play a
  * hostile member or server (crafting messages an honest client never
  * makes). Nothing in the client calls it.
@@ -552,8 +569,17 @@ export class Group {
       throw rejected("join", e);
     }
     if (groupId && !equalBytes(groupId, state.groupContext.groupId)) throw new E2EEError("wrong-group", "Welcome into another group");
-    return new Group(state, cs);
+    const g = new Group(state, cs);
+    g.welcomedBy = await welcomeSigner(m.welcome, secrets, cs);
+    return g;
   }
+
+  /**
+   * The leaf index of the member who signed the Welcome's GroupInfo (the
+   * committer who added us), for a Group made by join; null for one we
+   * created. ts-mls has verified that signature with that leaf's key.
+   */
+  welcomedBy: number | null = null;
 
   get groupId(): Uint8Array {
     return this.state.groupContext.groupId.slice();
@@ -770,13 +796,27 @@ export class Group {
         return { kind: "application", data: r.message, sender: sender.member, epoch: sender.epoch };
       }
       if (verdict.committer === undefined) throw new E2EEError("rejected", "not a commit");
+      // A member keeps its leaf key and credential for as long as it is in
+      // the group (Kaigi clients never change them): a commit whose update
+      // path gives the committer another key or another device or account
+      // is someone trying to become someone else.
+      if (r.newState.groupActiveState.kind === "active") {
+        for (const x of membersOf(r.newState.ratchetTree)) {
+          const was = before.find((b) => b.leafIndex === x.leafIndex);
+          if (!was || verdict.addKeys.some((k) => equalBytes(k, x.signaturePublicKey))) continue;
+          if (!equalBytes(was.signaturePublicKey, x.signaturePublicKey) || !equalBytes(was.identity, x.identity) || was.account !== x.account) {
+            throw new E2EEError("refused", "a commit that changes a member's key, device or account");
+          }
+        }
+      }
       this.adopt(r.newState, r.consumed);
       const after = this.active ? this.members() : [];
       const had = new Set(before.map((x) => x.leafIndex));
       const has = new Set(after.map((x) => x.leafIndex));
       const added: AddedLeaf[] = [];
       after.forEach((x) => {
-        if (had.has(x.leafIndex) && before.some((b) => b.leafIndex === x.leafIndex && equalBytes(b.signaturePublicKey, x.signaturePublicKey))) return;
+        const fresh = verdict.addKeys.some((k) => equalBytes(k, x.signaturePublicKey));
+        if (!fresh && had.has(x.leafIndex)) return;
         added.push({ leafIndex: x.leafIndex, participant: "", identity: x.identity });
       });
       // The Adds' participants, in proposal order; new leaves fill blanks

@@ -137,7 +137,10 @@ export class SecurityPanel {
         if (v.status === "guest") {
           row.appendChild(el("span", { class: "guest", text: "Guest, unverified" }));
         } else if (v.status === "verified") {
-          row.appendChild(el("span", { class: "verified", text: "Verified" }));
+          // The name the person had when verified: a verified key under a
+          // new name is someone the user knows, perhaps not who the name says.
+          const same = v.name.trim().toLowerCase() === (name ?? "").trim().toLowerCase();
+          row.appendChild(el("span", { class: same ? "verified" : "verified key-changed", text: same || v.name === "" ? "Verified" : `Verified as ${v.name}` }));
           row.appendChild(el("button", { class: "button small", text: "Forget", attrs: { type: "button", "data-action": "forget" }, on: { click: () => void this.actions.forget(m) } }));
         } else {
           if (v.status === "key-changed") row.appendChild(el("span", { class: "key-changed", text: `Not a device you verified for this account (you verified ${v.previousFingerprint})` }));
