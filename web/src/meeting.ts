@@ -11,7 +11,6 @@ import type { LocalMedia } from "./devices.js";
 import { screenShareSupported } from "./devices.js";
 import { copyText } from "./clipboard.js";
 import { inviteLink } from "./invite.js";
-import { bestGrid } from "./layout.js";
 import { signInPath } from "./navigation.js";
 import { isModerator, type MenuAction } from "./permissions.js";
 import { nameProblem, NAME_MAX, type Participant, type WaitingEntry } from "./protocol.js";
@@ -27,7 +26,8 @@ import { icon, type IconName } from "./ui/icons.js";
 import { ParticipantsPanel } from "./ui/participants.js";
 import { fatalScreen, leftScreen, type Action } from "./ui/screens.js";
 import { SettingsForm } from "./ui/settings-form.js";
-import { Tile, type TileState } from "./ui/tile.js";
+import { EncryptionBanners } from "./ui/encryption-banners.js";
+import { Gallery, tilesOf } from "./ui/gallery.js";
 import { ChatPanel } from "./ui/chat.js";
 import { groupProblems, SecurityPanel } from "./ui/security.js";
 import type { SecureMeeting } from "./secure.js";
@@ -98,14 +98,12 @@ class MeetingScreen implements SessionView {
   private readonly root: HTMLElement;
   private readonly banner: HTMLDivElement;
   /** Not end-to-end encrypted, or a server that says so against the invite: shown as long as it holds. */
-  private readonly encryptionBanner: HTMLDivElement;
-  /** Problems with who holds the keys: on every member's screen, not only in the panel. */
-  private readonly groupAlert: HTMLDivElement;
+  /** What may be sent, and problems with who holds the keys: on every member's screen. */
+  private readonly banners: EncryptionBanners;
   private readonly toast: HTMLDivElement;
   private readonly soundBlocked: HTMLButtonElement;
   private readonly stage: HTMLDivElement;
-  private readonly spotlight: HTMLDivElement;
-  private readonly gallery: HTMLDivElement;
+  private readonly gallery: Gallery;
   private readonly panel: ParticipantsPanel;
   private readonly chatPanel: ChatPanel;
   private readonly securityPanel: SecurityPanel;
@@ -116,7 +114,6 @@ class MeetingScreen implements SessionView {
   /** Which side panel is open, if any. */
   private side: "people" | "chat" | "security" | null = null;
   private readonly audio: RemoteAudio;
-  private readonly tiles = new Map<string, Tile>();
   private readonly mic: ControlButton;
   private readonly camera: ControlButton;
   private readonly screenButton: ControlButton;
@@ -125,7 +122,6 @@ class MeetingScreen implements SessionView {
   private readonly waitingCount: HTMLSpanElement;
   private readonly lockedIndicator: HTMLSpanElement;
   private readonly hostTools: HostTools;
-  private readonly resizer: ResizeObserver;
   private waitingScreen: WaitingScreen | null = null;
   private toastTimer: number | undefined;
   private finished = false;
@@ -142,10 +138,7 @@ class MeetingScreen implements SessionView {
 
     this.banner = el("div", { id: "banner", class: "banner", attrs: { role: "status", "aria-live": "polite" } });
     show(this.banner, false);
-    this.encryptionBanner = el("div", { id: "encryption-banner", class: "encryption-banner" });
-    show(this.encryptionBanner, false);
-    this.groupAlert = el("div", { id: "e2ee-alert", class: "encryption-banner", attrs: { role: "alert", "data-kind": "group" } });
-    show(this.groupAlert, false);
+    this.banners = new EncryptionBanners({ leave: () => this.leave(), details: () => this.setSide("security") });
     this.toast = el("div", { id: "notice", class: "toast", attrs: { role: "status", "aria-live": "polite" } });
     show(this.toast, false);
     this.soundBlocked = el("button", {
@@ -157,8 +150,7 @@ class MeetingScreen implements SessionView {
     });
     show(this.soundBlocked, false);
 
-    this.spotlight = el("div", { class: "spotlight", attrs: { "aria-label": "Screen shares", role: "region" } });
-    this.gallery = el("div", { id: "gallery", class: "gallery", attrs: { "aria-label": "Participants' video", role: "region" } });
+    this.gallery = new Gallery((participant, source, width, height) => this.session.videoSize(participant, source, width, height));
     this.panel = new ParticipantsPanel({
       participant: (action, p) => void this.participantAction(action, p),
       admit: (id) => this.session.host.admit(id),
@@ -180,7 +172,7 @@ class MeetingScreen implements SessionView {
     this.stage = el(
       "div",
       { class: "stage" },
-      el("div", { class: "tiles" }, this.spotlight, this.gallery),
+      this.gallery.root,
       this.panel.root,
       this.chatPanel.root,
       this.securityPanel.root,
@@ -294,8 +286,8 @@ class MeetingScreen implements SessionView {
       "main",
       { id: "meeting", class: "meeting" },
       el("h1", { class: "visually-hidden", text: "Meeting" }),
-      this.encryptionBanner,
-      this.groupAlert,
+      this.banners.sending,
+      this.banners.group,
       this.banner,
       this.soundBlocked,
       this.stage,
@@ -305,8 +297,6 @@ class MeetingScreen implements SessionView {
       this.audio.root,
     );
 
-    this.resizer = new ResizeObserver(() => this.layoutGallery());
-    this.resizer.observe(this.gallery);
     document.addEventListener("keydown", this.onKey);
     window.addEventListener("pagehide", this.onPageHide);
     document.addEventListener("click", this.onAnyClick, true);
@@ -595,102 +585,19 @@ class MeetingScreen implements SessionView {
   private renderTiles(): void {
     if (this.finished) return;
     const s = this.session;
-    const m = this.opts.media;
     const selfId = s.selfId;
-    const local = s.state;
-    const received = mediaByParticipant(s.remoteTracks());
-    const selfName = (selfId !== null ? s.roster.get(selfId)?.name : undefined) ?? this.opts.name;
-
-    const people: [string, TileState][] = [
-      ["self", { participant: selfId ?? "", name: selfName, self: true, screen: false, audio: local.audio, videoOn: local.video, track: m.camera, connection: "connected" }],
-    ];
-    const screens: [string, TileState][] = [];
-    if (m.screen) {
-      screens.push(["screen:self", { participant: selfId ?? "", name: selfName, self: true, screen: true, audio: true, videoOn: true, track: m.screen, connection: "connected" }]);
-    }
-    // Under E2EE a received stream shows whose key it decrypts under: a
-    // server that swaps two people's streams is caught on the tile.
     const secure = s.e2ee ? this.opts.secure : null;
-    const wrongKey = (mid: string | undefined, participant: string): boolean => mid !== undefined && secure?.streamFrom(mid, participant) === false;
-    for (const p of s.roster.list()) {
-      if (p.id === selfId) continue;
-      const media = received.get(p.id) ?? {};
-      people.push([
-        `p:${p.id}`,
-        {
-          participant: p.id,
-          name: p.name,
-          self: false,
-          screen: false,
-          audio: p.audio,
-          videoOn: p.video,
-          track: media.camera?.track ?? null,
-          connection: p.connection,
-          wrongKey: p.video && wrongKey(media.camera?.mid, p.id),
-        },
-      ]);
-      if (media.screen || p.screen) {
-        screens.push([
-          `s:${p.id}`,
-          {
-            participant: p.id,
-            name: p.name,
-            self: false,
-            screen: true,
-            audio: true,
-            videoOn: true,
-            track: media.screen?.track ?? null,
-            connection: p.connection,
-            wrongKey: wrongKey(media.screen?.mid, p.id),
-          },
-        ]);
-      }
-    }
-
-    const wanted = new Set([...people, ...screens].map(([k]) => k));
-    for (const [key, tile] of this.tiles) {
-      if (!wanted.has(key)) {
-        tile.destroy();
-        this.tiles.delete(key);
-      }
-    }
-    this.place(this.spotlight, screens);
-    this.place(this.gallery, people);
-    this.stage.classList.toggle("has-spotlight", screens.length > 0);
-    show(this.spotlight, screens.length > 0);
-    this.gallery.dataset.count = String(people.length);
-    this.layoutGallery();
-  }
-
-  /** Puts the tiles in `container` in the given order, creating and updating them. */
-  private place(container: HTMLElement, list: [string, TileState][]): void {
-    const roots: HTMLElement[] = [];
-    for (const [key, state] of list) {
-      let tile = this.tiles.get(key);
-      if (!tile) {
-        const source = state.screen ? "screen" : "camera";
-        const participant = state.participant;
-        tile = new Tile(
-          state.screen,
-          state.self,
-          state.self ? undefined : (width, height) => this.session.videoSize(participant, source, width, height),
-        );
-        this.tiles.set(key, tile);
-      }
-      tile.update(state);
-      roots.push(tile.root);
-    }
-    const current = [...container.children];
-    const same = current.length === roots.length && current.every((c, i) => c === roots[i]);
-    if (!same) for (const r of roots) container.appendChild(r); // moves; no re-creation, so video keeps playing
-  }
-
-  private layoutGallery(): void {
-    const n = this.gallery.children.length;
-    const r = this.gallery.getBoundingClientRect();
-    const g = bestGrid(n, r.width, r.height);
-    this.gallery.style.setProperty("--cols", String(g.cols));
-    this.gallery.style.setProperty("--rows", String(g.rows));
+    const { people, screens } = tilesOf({
+      selfId,
+      selfName: (selfId !== null ? s.roster.get(selfId)?.name : undefined) ?? this.opts.name,
+      local: s.state,
+      camera: this.opts.media.camera,
+      screen: this.opts.media.screen,
+      people: s.roster.list(),
+      received: mediaByParticipant(s.remoteTracks()),
+      ...(secure ? { streamFrom: (mid: string, p: string) => secure.streamFrom(mid, p) } : {}),
+    });
+    this.stage.classList.toggle("has-spotlight", this.gallery.render(people, screens));
   }
 
   private setPanel(open: boolean): void {
@@ -724,44 +631,14 @@ class MeetingScreen implements SessionView {
     } else if (this.root.contains(document.activeElement) || document.activeElement === document.body) {
       (was === "chat" ? this.chatButton : was === "security" ? this.e2eeIndicator : this.peopleButton).focus();
     }
-    this.layoutGallery();
+    this.gallery.layout();
   }
 
   // ---- end-to-end encryption and chat ---------------------------------------------------
 
   sendingChanged(): void {
     if (this.finished) return;
-    const sending = this.session.sending;
-    const b = this.encryptionBanner;
-    if (sending === "refuse") {
-      // A role of alert: read out at once, whatever the person is doing.
-      b.dataset.kind = "downgrade";
-      b.setAttribute("role", "alert");
-      replace(
-        b,
-        icon("unlock"),
-        el(
-          "div",
-          { class: "encryption-banner-text" },
-          el("strong", {
-            text: this.session.e2ee
-              ? "This meeting is end-to-end encrypted, and this browser cannot encrypt."
-              : "The server says this meeting is not encrypted, but your invite says it is.",
-          }),
-          el("span", { text: " Your camera, microphone and screen are not sent. Someone may be trying to listen in: leave, and tell the host." }),
-        ),
-        el("button", { id: "downgrade-leave", class: "button danger", text: "Leave", attrs: { type: "button" }, on: { click: () => this.leave() } }),
-      );
-      show(b, true);
-    } else if (sending === "clear" || sending === "ask") {
-      b.dataset.kind = "clear";
-      b.setAttribute("role", "status");
-      replace(b, icon("unlock"), el("span", { class: "encryption-banner-text", text: "This meeting is not end-to-end encrypted: the server can see and hear it." }));
-      show(b, true);
-    } else {
-      b.removeAttribute("data-kind");
-      show(b, false);
-    }
+    this.banners.showSending(this.session.sending, this.session.e2ee);
   }
 
   confirmUnencrypted(): Promise<boolean> {
@@ -801,15 +678,7 @@ class MeetingScreen implements SessionView {
     // last few minutes; the security panel keeps them all.
     const recent = security.warnings.filter((w) => Date.now() - w.at < ALERT_WARNINGS_MS);
     const problems = groupProblems({ ...security, warnings: recent });
-    if (problems.length > 0) {
-      replace(
-        this.groupAlert,
-        icon("unlock"),
-        el("div", { class: "encryption-banner-text" }, el("strong", { text: "Check who can hear this meeting. " }), el("span", { text: problems.join(" ") })),
-        el("button", { id: "e2ee-alert-details", class: "button", text: "Details", attrs: { type: "button" }, on: { click: () => this.setSide("security") } }),
-      );
-    }
-    show(this.groupAlert, problems.length > 0);
+    this.banners.showGroup(problems);
     if (this.side === "security") void this.securityPanel.render(security);
     this.chatChanged();
   }
@@ -863,13 +732,11 @@ class MeetingScreen implements SessionView {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
-    this.resizer.disconnect();
+    this.gallery.destroy();
     document.removeEventListener("keydown", this.onKey);
     window.removeEventListener("pagehide", this.onPageHide);
     document.removeEventListener("click", this.onAnyClick, true);
     window.clearTimeout(this.toastTimer);
-    for (const t of this.tiles.values()) t.destroy();
-    this.tiles.clear();
     this.audio.clear();
   }
 

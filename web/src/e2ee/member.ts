@@ -37,86 +37,13 @@ import type { EpochKeys } from "./media-keys.js";
 import { equalBytes, toHex } from "./bytes.js";
 import { createKeyPackage, Group, readKeyPackage, type CommitPolicy, type OwnKeyPackage, type PendingCommit } from "./mls.js";
 import { newBoxKey, open, seal, type BoxKey } from "./private.js";
+import type { MemberProblem, MemberView } from "./member-view.js";
+import { padded, type AppMessage, type ClientE2EEMessage, type ServerE2EEMessage } from "./messages.js";
 import { fingerprint, securityCode } from "./securitycode.js";
 import type { SigningIdentity } from "./signing.js";
 
-/** Server → client E2EE messages (bytes as base64). */
-export type ServerE2EEMessage =
-  | {
-      type: "e2ee_job";
-      create: boolean;
-      epoch: number;
-      add: { participant: string; keyPackage: string }[];
-      remove: { participant: string; keyPackage: string }[];
-    }
-  | { type: "e2ee_commit"; epoch: number; from: string; commit: string }
-  | { type: "e2ee_commit_ok"; epoch: number }
-  | { type: "e2ee_welcome"; epoch: number; welcome: string }
-  | { type: "e2ee_message"; from: string; epoch: number; kind: string; data: string; private: boolean };
-
-/** Client → server E2EE messages. */
-export type ClientE2EEMessage =
-  | {
-      type: "e2ee_commit";
-      epoch: number;
-      commit: string;
-      welcome?: string;
-      /** A commit of our own initiative (no job): a key update, or removing members who left. */
-      reason?: "update" | "remove";
-      /** With reason "remove": the participants it removes. */
-      remove?: string[];
-      /** For an add job: participants whose KeyPackage could not be added. */
-      skipped?: string[];
-    }
-  | { type: "e2ee_message"; epoch: number; kind: string; data: string; to?: string };
-
-/** An application message received and verified. */
-export interface AppMessage {
-  /** The participant the server says sent it. */
-  from: string;
-  /** The MLS leaf that really sent it, and what that leaf announced it is. */
-  leaf: number;
-  claimed: string | null;
-  kind: string;
-  body: unknown;
-  /** Sealed to us alone (the sealed box said so, not the server). */
-  private: boolean;
-}
-
-/** What is wrong with a member of the group, as every member's screen shows it. */
-export type MemberProblem =
-  /** Said nothing about who it is, well after it joined. */
-  | "unclaimed"
-  /** Claims a participant who is not in the meeting. */
-  | "absent"
-  /** Claims another participant than the one it was added as. */
-  | "mismatch"
-  /** Another leaf claims the same participant. */
-  | "conflict"
-  /** Its key is for another account (or a guest) than the participant it claims. */
-  | "account";
-
-/** A member of the group as the UI shows it. */
-export interface MemberView {
-  leaf: number;
-  /** The fingerprint of the device key that certified the leaf. */
-  fingerprint: string;
-  /** That device key. */
-  identity: Uint8Array;
-  /** The account the device says it is signed in to ("" for a guest): its own signed word. */
-  account: string;
-  signaturePublicKey: Uint8Array;
-  /** The participant this leaf announced it is; null until it does. */
-  participant: string | null;
-  name: string | null;
-  self: boolean;
-  /** Another leaf claims the same participant: something is wrong. */
-  conflict: boolean;
-  /** Null when all is well; see MemberProblem. */
-  problem: MemberProblem | null;
-  /** Joined moments ago and has not said who it is yet (not a problem yet). */
-  joining: boolean;
-}
+export type { MemberProblem, MemberView } from "./member-view.js";
+export { padded, type AppMessage, type ClientE2EEMessage, type ServerE2EEMessage } from "./messages.js";
 
 /** Something about the encryption a person must be told. */
 export interface SecurityWarning {
@@ -171,8 +98,6 @@ const PENDING_TIMEOUT_MS = 15_000;
 const WARNINGS_KEPT = 10;
 /** The longest participant ID or name a presence message may claim. */
 const MAX_CLAIM = 128;
-/** Application messages are padded to a power of two from this size on. */
-const MIN_PADDED = 256;
 
 interface Presence {
   participant: string;
@@ -185,16 +110,6 @@ interface Own {
   pending: PendingCommit;
   reason?: "update" | "remove";
   sentAt: number;
-}
-
-/** Pads JSON with spaces (which JSON.parse ignores) to the next size bucket. */
-export function padded(json: string): Uint8Array {
-  const bytes = new TextEncoder().encode(json);
-  let size = MIN_PADDED;
-  while (size < bytes.length) size *= 2;
-  const out = new Uint8Array(size).fill(0x20);
-  out.set(bytes);
-  return out;
 }
 
 export class GroupMember {

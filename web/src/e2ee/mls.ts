@@ -3,20 +3,12 @@
 // MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519. Everything that crosses the
 // wire is a serialized MLSMessage in a Uint8Array.
 //
-// Who is who: every KeyPackage gets a fresh leaf signing key, and the leaf's
-// basic credential is a certificate for it from the device's long-term
-// identity key (signing.ts): version byte 2, the device's Ed25519 public
-// key, the account the device is signed in to (one length byte and up to
-// 64 bytes of UTF-8; empty for a guest), and the device's signature over
-// ("Kaigi leaf credential v2" || 0 || leaf signature public key || account
-// length || account). Every member checks that certificate for every leaf
-// (KeyPackages, Welcomes, commits). The account a leaf speaks for is so the
-// device's own claim, which the server cannot change; whether that device
-// really is the account's is what verification remembers
-// (identity-store.ts). So several tabs of one
-// browser are several leaves with one device key, and the fingerprint
-// people compare (securitycode.ts) and remember (identity-store.ts) is the
-// device's, which outlives any one meeting.
+// Who is who: every KeyPackage gets a fresh leaf key that the device's
+// identity key certifies, with the account it is signed in to
+// (credential.ts); every member checks that certificate for every leaf
+// (KeyPackages, Welcomes, commits). So several tabs of one browser are
+// several leaves with one device key, and the fingerprint people compare
+// (securitycode.ts) and remember (identity-store.ts) is the device's.
 //
 // What enters the group: a member decides for itself (design: "The server
 // is the adversary"). receive() refuses every proposal outside a commit
@@ -25,8 +17,9 @@
 // member, that carries a proposal other than Add or Remove, a proposal by
 // reference, or an Add its committer did not attribute, in the commit's
 // authenticated data, to a meeting participant the caller's CommitPolicy
-// accepts. Our own commits carry exactly the proposals we chose: pending
-// proposals are never folded in.
+// accepts (commit-rules.ts), or that changes a member's key or credential.
+// Our own commits carry exactly the proposals we chose: pending proposals
+// are never folded in.
 //
 // Private signing keys: ts-mls passes the member's "signature private key"
 // bytes to its ciphersuite's sign(). Kaigi gives it a random 32-byte handle
@@ -84,83 +77,14 @@ import { decryptSenderData } from "ts-mls/privateMessage.js";
 import { equalBytes, toHex } from "./bytes.js";
 import { E2EEError } from "./errors.js";
 import { SFRAME_EXPORTER_LABEL, SFRAME_EXPORTER_LENGTH, type EpochKeys } from "./media-keys.js";
+import { commitRefusal, decodeCommitInfo, encodeCommitInfo, MAX_PARTICIPANT_ID, type CommitPolicy } from "./commit-rules.js";
+import { certifyLeaf, leafCertified, parseCredential } from "./credential.js";
 import { generateSigningIdentity, sign, verify, type SigningIdentity } from "./signing.js";
 
+export type { CommitPolicy } from "./commit-rules.js";
+export { credentialDevice, parseCredential, type LeafCredential } from "./credential.js";
+
 export const CIPHERSUITE = "MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519" as const;
-
-// ---- leaf credentials --------------------------------------------------------------------
-
-const CREDENTIAL_VERSION = 2;
-const CREDENTIAL_LABEL = new TextEncoder().encode("Kaigi leaf credential v2\0");
-/** The longest account ID a credential carries, in bytes of UTF-8. */
-export const MAX_ACCOUNT_BYTES = 64;
-
-/** Who a leaf credential says it is: a device, and the account it is signed in to ("" for a guest). */
-export interface LeafCredential {
-  device: Uint8Array;
-  account: string;
-}
-
-function signedPart(leafKey: Uint8Array, account: Uint8Array): Uint8Array {
-  const m = new Uint8Array(CREDENTIAL_LABEL.length + leafKey.length + 1 + account.length);
-  m.set(CREDENTIAL_LABEL);
-  m.set(leafKey, CREDENTIAL_LABEL.length);
-  m[CREDENTIAL_LABEL.length + leafKey.length] = account.length;
-  m.set(account, CREDENTIAL_LABEL.length + leafKey.length + 1);
-  return m;
-}
-
-interface ParsedCredential extends LeafCredential {
-  accountBytes: Uint8Array;
-  signature: Uint8Array;
-}
-
-function parseCredentialBytes(identity: Uint8Array): ParsedCredential | null {
-  if (identity.length < 1 + 32 + 1 + 64 || identity[0] !== CREDENTIAL_VERSION) return null;
-  const n = identity[33]!;
-  if (n > MAX_ACCOUNT_BYTES || identity.length !== 1 + 32 + 1 + n + 64) return null;
-  const accountBytes = identity.slice(34, 34 + n);
-  let account: string;
-  try {
-    account = new TextDecoder("utf-8", { fatal: true }).decode(accountBytes);
-  } catch {
-    return null;
-  }
-  return { device: identity.slice(1, 33), account, accountBytes, signature: identity.slice(34 + n) };
-}
-
-/** The device and account a leaf credential names, or null if it is not one of ours (signature unchecked). */
-export function parseCredential(identity: Uint8Array): LeafCredential | null {
-  const c = parseCredentialBytes(identity);
-  return c ? { device: c.device, account: c.account } : null;
-}
-
-/** The device key a leaf credential names, or null. */
-export function credentialDevice(identity: Uint8Array): Uint8Array | null {
-  return parseCredential(identity)?.device ?? null;
-}
-
-async function certifyLeaf(device: SigningIdentity, leafKey: Uint8Array, account: string): Promise<Uint8Array> {
-  const accountBytes = new TextEncoder().encode(account);
-  if (accountBytes.length > MAX_ACCOUNT_BYTES) throw new E2EEError("bad-request", "account ID too long for a credential");
-  const sig = await sign(device.privateKey, signedPart(leafKey, accountBytes));
-  const out = new Uint8Array(1 + 32 + 1 + accountBytes.length + 64);
-  out[0] = CREDENTIAL_VERSION;
-  out.set(device.publicKey, 1);
-  out[33] = accountBytes.length;
-  out.set(accountBytes, 34);
-  out.set(sig, 34 + accountBytes.length);
-  return out;
-}
-
-async function leafCertified(identity: Uint8Array, leafKey: Uint8Array): Promise<boolean> {
-  const c = parseCredentialBytes(identity);
-  if (c === null) return false;
-  // A device key is not a leaf key: reusing one would let a leaf's
-  // signatures pass for the device's.
-  if (equalBytes(c.device, leafKey)) return false;
-  return verify(c.device, signedPart(leafKey, c.accountBytes), c.signature);
-}
 
 // ---- ciphersuite with handle-based signing ----------------------------------------
 
@@ -387,15 +311,6 @@ export interface AddedLeaf {
   identity: Uint8Array;
 }
 
-/**
- * What the caller accepts in others' commits. `add` says why an Add of
- * `participant` (as the committer attributed it; `credential` is what the
- * KeyPackage's leaf says it is) must be refused, or null to accept it.
- */
-export interface CommitPolicy {
-  add(participant: string, credential: LeafCredential): string | null;
-}
-
 export type Received =
   /** An application message (chat, reactions…) from `sender`, authenticated by MLS. */
   | { kind: "application"; data: Uint8Array; sender: Member; epoch: bigint }
@@ -405,74 +320,6 @@ export type Received =
    * what it changed.
    */
   | { kind: "commit"; epoch: bigint; removed: boolean; committer: number; added: AddedLeaf[]; removedLeaves: number[] };
-
-/**
- * What a commit's authenticated data says (JSON, UTF-8): the participant
- * each Add is for, in the order of the Adds. It travels in clear (the
- * server may read it: it knows whom it asked to add), and the committer's
- * signature and the AEAD (private messages) or membership tag (public
- * ones) cover it, so the server cannot change it.
- */
-interface CommitInfo {
-  v: 1;
-  add: string[];
-}
-
-const MAX_PARTICIPANT_ID = 128;
-
-function encodeCommitInfo(add: readonly string[]): Uint8Array {
-  const info: CommitInfo = { v: 1, add: [...add] };
-  return new TextEncoder().encode(JSON.stringify(info));
-}
-
-function decodeCommitInfo(ad: Uint8Array): CommitInfo | null {
-  if (ad.length === 0) return { v: 1, add: [] };
-  try {
-    const o = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(ad)) as Partial<CommitInfo>;
-    if (o.v !== 1 || !Array.isArray(o.add)) return null;
-    if (!o.add.every((p) => typeof p === "string" && p.length > 0 && p.length <= MAX_PARTICIPANT_ID)) return null;
-    return { v: 1, add: o.add };
-  } catch {
-    return null;
-  }
-}
-
-/**
- * Why a commit must be refused, or null: the rules of the file comment.
- * `proposals` are all the commit's proposals, resolved.
- */
-function commitRefusal(
-  sender: number | undefined,
-  proposals: readonly { proposal: Proposal; senderLeafIndex: number | undefined }[],
-  info: CommitInfo | null,
-  policy: CommitPolicy | undefined,
-): string | null {
-  if (sender === undefined) return "a commit from outside the group (external commit)";
-  const adds: KeyPackage[] = [];
-  for (const p of proposals) {
-    if (p.senderLeafIndex !== sender) return "a commit that carries another member's proposal";
-    switch (p.proposal.proposalType) {
-      case "add":
-        adds.push(p.proposal.add.keyPackage);
-        break;
-      case "remove":
-        break;
-      default:
-        return `a commit with a ${String(p.proposal.proposalType)} proposal`;
-    }
-  }
-  if (info === null) return "a commit whose authenticated data is not Kaigi's";
-  if (info.add.length !== adds.length) return "an Add its committer did not attribute to a participant";
-  if (new Set(info.add).size !== info.add.length) return "two Adds attributed to one participant";
-  for (let i = 0; i < adds.length; i++) {
-    const cred = adds[i]!.leafNode.credential;
-    const c = cred.credentialType === "basic" ? parseCredential(cred.identity) : null;
-    if (c === null) return "an Add without a device certificate";
-    const why = policy?.add(info.add[i]!, c) ?? null;
-    if (why !== null) return why;
-  }
-  return null;
-}
 
 interface PendingState {
   group: Group;

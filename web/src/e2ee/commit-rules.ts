@@ -1,0 +1,86 @@
+// What a Kaigi member accepts in another member's commit (design: "The
+// server is the adversary"): only Adds and Removes, by value, from a
+// current member, and each Add attributed in the commit's authenticated
+// data to a participant the caller's CommitPolicy accepts. mls.ts applies
+// these rules to every commit it receives, and writes the attribution into
+// every commit it makes.
+
+import type { KeyPackage, Proposal } from "ts-mls";
+import { parseCredential, type LeafCredential } from "./credential.js";
+
+/**
+ * What the caller accepts in others' commits. `add` says why an Add of
+ * `participant` (as the committer attributed it; `credential` is what the
+ * KeyPackage's leaf says it is) must be refused, or null to accept it.
+ */
+export interface CommitPolicy {
+  add(participant: string, credential: LeafCredential): string | null;
+}
+
+/**
+ * What a commit's authenticated data says (JSON, UTF-8): the participant
+ * each Add is for, in the order of the Adds. It travels in clear (the
+ * server may read it: it knows whom it asked to add), and the committer's
+ * signature and the AEAD (private messages) or membership tag (public
+ * ones) cover it, so the server cannot change it.
+ */
+export interface CommitInfo {
+  v: 1;
+  add: string[];
+}
+
+export const MAX_PARTICIPANT_ID = 128;
+
+export function encodeCommitInfo(add: readonly string[]): Uint8Array {
+  const info: CommitInfo = { v: 1, add: [...add] };
+  return new TextEncoder().encode(JSON.stringify(info));
+}
+
+export function decodeCommitInfo(ad: Uint8Array): CommitInfo | null {
+  if (ad.length === 0) return { v: 1, add: [] };
+  try {
+    const o = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(ad)) as Partial<CommitInfo>;
+    if (o.v !== 1 || !Array.isArray(o.add)) return null;
+    if (!o.add.every((p) => typeof p === "string" && p.length > 0 && p.length <= MAX_PARTICIPANT_ID)) return null;
+    return { v: 1, add: o.add };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Why a commit must be refused, or null: the rules of the file comment.
+ * `proposals` are all the commit's proposals, resolved.
+ */
+export function commitRefusal(
+  sender: number | undefined,
+  proposals: readonly { proposal: Proposal; senderLeafIndex: number | undefined }[],
+  info: CommitInfo | null,
+  policy: CommitPolicy | undefined,
+): string | null {
+  if (sender === undefined) return "a commit from outside the group (external commit)";
+  const adds: KeyPackage[] = [];
+  for (const p of proposals) {
+    if (p.senderLeafIndex !== sender) return "a commit that carries another member's proposal";
+    switch (p.proposal.proposalType) {
+      case "add":
+        adds.push(p.proposal.add.keyPackage);
+        break;
+      case "remove":
+        break;
+      default:
+        return `a commit with a ${String(p.proposal.proposalType)} proposal`;
+    }
+  }
+  if (info === null) return "a commit whose authenticated data is not Kaigi's";
+  if (info.add.length !== adds.length) return "an Add its committer did not attribute to a participant";
+  if (new Set(info.add).size !== info.add.length) return "two Adds attributed to one participant";
+  for (let i = 0; i < adds.length; i++) {
+    const cred = adds[i]!.leafNode.credential;
+    const c = cred.credentialType === "basic" ? parseCredential(cred.identity) : null;
+    if (c === null) return "an Add without a device certificate";
+    const why = policy?.add(info.add[i]!, c) ?? null;
+    if (why !== null) return why;
+  }
+  return null;
+}
