@@ -38,7 +38,8 @@ type Member struct {
 // Job asks one participant's client to change the group. With Create it
 // creates a new group (epoch 0) from its own KeyPackage; otherwise it
 // commits, on Epoch, a Remove of each of Remove, or else an Add of each of
-// Add (never both: removals go first, in a commit of their own).
+// Add. Removals go first, in a commit of their own, except that a member
+// back with a fresh KeyPackage is removed and added again in one commit.
 type Job struct {
 	Committer Participant
 	Create    bool
@@ -108,7 +109,12 @@ type Group struct {
 	history  []Commit
 	// lastUpdate is when each member's last own key update was accepted.
 	lastUpdate map[Participant]time.Time
-	now        func() time.Time
+	// rejoining are members back in the meeting with a fresh KeyPackage
+	// (their browser lost its state): their old leaf goes and their new
+	// one comes in one commit, as members accept the removal of someone
+	// still in the meeting only together with their return.
+	rejoining map[Participant]bool
+	now       func() time.Time
 }
 
 // NewGroup returns an empty group. now is the clock; nil means time.Now.
@@ -117,7 +123,7 @@ func NewGroup(now func() time.Time) *Group {
 		now = time.Now
 	}
 	return &Group{leaf: map[Participant][]byte{}, pending: map[Participant][]byte{}, admittedBy: map[Participant]Participant{},
-		lastUpdate: map[Participant]time.Time{}, now: now}
+		lastUpdate: map[Participant]time.Time{}, rejoining: map[Participant]bool{}, now: now}
 }
 
 // Epoch returns the current epoch.
@@ -141,6 +147,7 @@ func (g *Group) Admitted(p Participant, kp []byte, by Participant) error {
 	g.pending[p] = slices.Clone(kp)
 	if g.IsMember(p) {
 		g.markOut(p)
+		g.rejoining[p] = true
 		if g.job != nil && g.job.Committer == p {
 			g.job = nil // their old leaf cannot commit any more
 		}
@@ -163,6 +170,7 @@ func (g *Group) Left(p Participant) {
 	delete(g.pending, p)
 	delete(g.admittedBy, p)
 	delete(g.lastUpdate, p)
+	delete(g.rejoining, p)
 	if g.IsMember(p) {
 		g.markOut(p)
 	}
@@ -202,7 +210,7 @@ func (g *Group) NextJob(available func(Participant) bool) *Job {
 		// lost its state): the group is gone, and the first participant
 		// waiting creates a fresh one.
 		g.epoch, g.created, g.members, g.wantOut, g.history = 0, false, nil, nil, nil
-		g.leaf, g.lastUpdate = map[Participant][]byte{}, map[Participant]time.Time{}
+		g.leaf, g.lastUpdate, g.rejoining = map[Participant][]byte{}, map[Participant]time.Time{}, map[Participant]bool{}
 	}
 	if !g.created {
 		i := slices.IndexFunc(g.wantIn, available)
@@ -233,7 +241,22 @@ func (g *Group) NextJob(available func(Participant) bool) *Job {
 	if committer == "" {
 		return nil
 	}
-	j := &Job{Committer: committer, Epoch: g.epoch, Remove: slices.Clone(g.wantOut)}
+	j := &Job{Committer: committer, Epoch: g.epoch}
+	for _, m := range g.wantOut {
+		switch {
+		case !g.rejoining[m.ID]:
+			j.Remove = append(j.Remove, m)
+		case g.pending[m.ID] != nil:
+			// Removed and added again in one commit.
+			j.Remove = append(j.Remove, m)
+			j.Add = append(j.Add, Member{ID: m.ID, KeyPackage: g.pending[m.ID]})
+		}
+		// A member back without a usable KeyPackage yet keeps its old leaf
+		// until it sends one.
+	}
+	if len(j.Remove) == 0 && len(g.wantIn) == 0 {
+		return nil
+	}
 	if len(j.Remove) == 0 {
 		// Adds go to whoever admitted the first one waiting, if they can
 		// commit, with everyone else they admitted; the rest later.
@@ -411,6 +434,7 @@ func (g *Group) accept(from Participant, remove []Participant, add []Member, com
 	g.epoch++
 	c := Commit{From: from, Epoch: g.epoch, Commit: slices.Clone(commit), Welcome: slices.Clone(welcome)}
 	for _, p := range remove {
+		delete(g.rejoining, p)
 		g.members = slices.DeleteFunc(g.members, func(x Participant) bool { return x == p })
 		g.wantOut = slices.DeleteFunc(g.wantOut, func(x Member) bool { return x.ID == p })
 		delete(g.leaf, p)

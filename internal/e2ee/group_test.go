@@ -153,18 +153,20 @@ func TestKeyPackageConsumption(t *testing.T) {
 	if err := g.Admitted("bob", []byte("kp-bob-2"), ""); err != nil {
 		t.Fatal(err)
 	}
+	// One job removes the old leaf and adds the fresh KeyPackage: members
+	// accept the removal of someone still in the meeting only with their
+	// return.
 	j := g.NextJob(nil)
-	if j.Committer != "ada" || len(j.Remove) != 1 || j.Remove[0].ID != "bob" || string(j.Remove[0].KeyPackage) != "kp-bob" || len(j.Add) != 0 {
-		t.Fatalf("rejoin, first job = %+v: remove the old leaf", j)
-	}
-	commitJob(t, g, j)
-	j = g.NextJob(nil)
-	if j.Committer != "ada" || len(j.Remove) != 0 || len(j.Add) != 1 || string(j.Add[0].KeyPackage) != "kp-bob-2" {
-		t.Fatalf("rejoin, second job = %+v: add the fresh KeyPackage", j)
+	if j.Committer != "ada" || len(j.Remove) != 1 || j.Remove[0].ID != "bob" || string(j.Remove[0].KeyPackage) != "kp-bob" ||
+		len(j.Add) != 1 || string(j.Add[0].KeyPackage) != "kp-bob-2" {
+		t.Fatalf("rejoin job = %+v: remove the old leaf and add the fresh KeyPackage", j)
 	}
 	c := commitJob(t, g, j)
-	if !slices.Equal(c.Welcomed, []Participant{"bob"}) || !slices.Equal(g.Members(), []Participant{"ada", "bob"}) {
+	if !slices.Equal(c.Welcomed, []Participant{"bob"}) || !slices.Equal(c.Removed, []Participant{"bob"}) || !slices.Equal(g.Members(), []Participant{"ada", "bob"}) {
 		t.Fatalf("after rejoin: %+v, members %v", c, g.Members())
+	}
+	if g.NextJob(nil) != nil {
+		t.Fatal("a job is still due after the rejoin")
 	}
 }
 
@@ -573,5 +575,47 @@ func TestCommitSkippingBadKeyPackages(t *testing.T) {
 	}
 	if g.NextJob(nil) != nil {
 		t.Fatal("a job is still out")
+	}
+}
+
+// A member back with a fresh KeyPackage that the committer cannot use keeps
+// its old leaf (members would refuse its removal without its return) until
+// it sends another; then one commit removes and adds it.
+func TestRejoinWithBadKeyPackageWaitsForAGoodOne(t *testing.T) {
+	g, _ := newTestGroup()
+	admit(t, g, "ada")
+	g.NextJob(nil)
+	admit(t, g, "bob", "cy")
+	commitJob(t, g, g.NextJob(nil))
+	if err := g.Admitted("bob", []byte("kp-bob-bad"), ""); err != nil {
+		t.Fatal(err)
+	}
+	j := g.NextJob(nil)
+	if len(j.Remove) != 1 || len(j.Add) != 1 || j.Add[0].ID != "bob" {
+		t.Fatalf("job %+v, want Bob removed and added", j)
+	}
+	if _, err := g.CommitSkipping(j.Committer, j.Epoch, nil, nil, []Participant{"bob"}); err != nil {
+		t.Fatal(err)
+	}
+	if j := g.NextJob(nil); j != nil {
+		t.Fatalf("job %+v: Bob's old leaf must stay until he sends a usable KeyPackage", j)
+	}
+	// Cy leaves meanwhile: her removal goes ahead, Bob's still waits.
+	g.Left("cy")
+	j = g.NextJob(nil)
+	if len(j.Remove) != 1 || j.Remove[0].ID != "cy" || len(j.Add) != 0 {
+		t.Fatalf("job %+v, want only Cy's removal", j)
+	}
+	commitJob(t, g, j)
+	if err := g.Admitted("bob", []byte("kp-bob-good"), ""); err != nil {
+		t.Fatal(err)
+	}
+	j = g.NextJob(nil)
+	if len(j.Remove) != 1 || j.Remove[0].ID != "bob" || len(j.Add) != 1 || string(j.Add[0].KeyPackage) != "kp-bob-good" {
+		t.Fatalf("job %+v, want Bob removed and added with his good KeyPackage", j)
+	}
+	c := commitJob(t, g, j)
+	if !slices.Equal(g.Members(), []Participant{"ada", "bob"}) || !slices.Equal(c.Welcomed, []Participant{"bob"}) {
+		t.Fatalf("members %v, commit %+v", g.Members(), c)
 	}
 }

@@ -81,7 +81,9 @@ class FakeDeliveryService {
     return c;
   }
 
+  /** A participant leaves the meeting (the roster first, as the server does), and a member is asked to remove them. */
   async leave(id: string): Promise<void> {
+    this.roster.delete(id);
     const committer = this.members.find((m) => m !== id)!;
     this.job = { committer, add: [], remove: [id] };
     await this.deliver(committer, {
@@ -664,4 +666,52 @@ test("a leaf index reused by an Add starts with nothing of the old leaf", async 
   const v = bob.member.members().find((x) => x.leaf === cyLeaf)!;
   assert.equal(v.participant, null, "the new leaf does not inherit Cy's claim");
   assert.equal(v.joining, true);
+});
+
+test("members refuse a commit that removes someone still in the meeting, unless it adds them back", async () => {
+  const ds = new FakeDeliveryService();
+  const ada = await ds.join("ada");
+  const bob = await ds.join("bob");
+  const cy = await ds.join("cy");
+  await settle(ds);
+  // The server asks Ada to remove Bob, who is still here: her client will not.
+  ds.job = { committer: "ada", add: [], remove: ["bob"] };
+  await ds.deliver("ada", { type: "e2ee_job", create: false, epoch: 2, add: [], remove: [{ participant: "bob", keyPackage: ds.keyPackages.get("bob")! }] });
+  assert.equal(ada.outbox.filter((m) => m.type === "e2ee_commit").length, 0, "Ada committed the removal");
+  // A hostile member does it anyway: the others refuse it.
+  const bobLeaf = cy.member.members().find((v) => v.participant === "bob")!.leaf;
+  const evil = await groupOf(ada).commitRemove([bobLeaf]);
+  await cy.member.handle({ type: "e2ee_commit", epoch: 3, from: "ada", commit: toBase64(evil.commit) });
+  assert.equal(cy.member.epoch, 2n);
+  assert.ok(cy.member.warnings().some((w) => w.text.includes("removes bob, who is still in the meeting")));
+  await bob.member.handle({ type: "e2ee_commit", epoch: 3, from: "ada", commit: toBase64(evil.commit) });
+  assert.equal(bob.member.state, "member", "Bob refused his own removal");
+  assert.ok(bob.member.warnings().some((w) => w.text.includes("removes this browser")));
+});
+
+test("a member back with a fresh KeyPackage is removed and added in one commit, which everyone accepts", async () => {
+  const ds = new FakeDeliveryService();
+  const ada = await ds.join("ada");
+  const bob = await ds.join("bob");
+  const cy = await ds.join("cy");
+  await settle(ds);
+  // Cy's browser lost its state; she is still in the meeting, with a new KeyPackage.
+  const cy2 = await ds.join("cy", undefined, "", true);
+  ds.job = { committer: "ada", add: ["cy"], remove: ["cy"] };
+  ds.members = ds.members.filter((x) => x !== "cy");
+  await ds.deliver("ada", {
+    type: "e2ee_job",
+    create: false,
+    epoch: ds.epoch,
+    add: [{ participant: "cy", keyPackage: cy2.member.keyPackageBase64() }],
+    remove: [{ participant: "cy", keyPackage: ds.keyPackages.get("cy-old") ?? "" }],
+  });
+  await settle(ds);
+  assert.ok(cy2.member.inGroup, "Cy is back");
+  for (const c of [ada, bob, cy2]) {
+    assert.equal(c.member.members().length, 3, c.id);
+    assert.equal(c.member.securityCode, ada.member.securityCode, `${c.id}: ${c.member.epoch} vs ${ada.member.epoch}; ${JSON.stringify(c.member.warnings())}`);
+  }
+  assert.ok(bob.member.members().every((v) => v.problem === null));
+  void cy;
 });

@@ -14,7 +14,13 @@ import { parseCredential, type LeafCredential } from "./credential.js";
  * KeyPackage's leaf says it is) must be refused, or null to accept it.
  */
 export interface CommitPolicy {
-  add(participant: string, credential: LeafCredential): string | null;
+  /** `removing`: the leaves the same commit removes. */
+  add(participant: string, credential: LeafCredential, removing: readonly number[]): string | null;
+  /**
+   * Why a Remove of this leaf must be refused, or null to accept it;
+   * `readded` are the participants the same commit adds.
+   */
+  remove?(leaf: number, readded: readonly string[]): string | null;
 }
 
 /**
@@ -60,6 +66,7 @@ export function commitRefusal(
 ): string | null {
   if (sender === undefined) return "a commit from outside the group (external commit)";
   const adds: KeyPackage[] = [];
+  const removes: number[] = [];
   for (const p of proposals) {
     if (p.senderLeafIndex !== sender) return "a commit that carries another member's proposal";
     switch (p.proposal.proposalType) {
@@ -67,6 +74,7 @@ export function commitRefusal(
         adds.push(p.proposal.add.keyPackage);
         break;
       case "remove":
+        removes.push(p.proposal.remove.removed);
         break;
       default:
         return `a commit with a ${String(p.proposal.proposalType)} proposal`;
@@ -79,7 +87,11 @@ export function commitRefusal(
     const cred = adds[i]!.leafNode.credential;
     const c = cred.credentialType === "basic" ? parseCredential(cred.identity) : null;
     if (c === null) return "an Add without a device certificate";
-    const why = policy?.add(info.add[i]!, c) ?? null;
+    const why = policy?.add(info.add[i]!, c, removes) ?? null;
+    if (why !== null) return why;
+  }
+  for (const leaf of removes) {
+    const why = policy?.remove?.(leaf, info.add) ?? null;
     if (why !== null) return why;
   }
   return null;

@@ -351,27 +351,6 @@ export class GroupMember {
     }
     const g = this.group;
     if (!this.inGroup || !g || BigInt(j.epoch) !== g.epoch) return; // the server reassigns it
-    if (j.remove.length > 0) {
-      // The leaf added with that KeyPackage (each has its own leaf key), or
-      // failing that the leaf that claims the participant.
-      const leaves = new Set<number>();
-      for (const r of j.remove) {
-        let key: Uint8Array | null = null;
-        try {
-          key = (await readKeyPackage(fromBase64(r.keyPackage))).signaturePublicKey;
-        } catch {
-          key = null;
-        }
-        for (const v of this.views) {
-          if (v.self) continue;
-          if ((key && equalBytes(v.signaturePublicKey, key)) || v.participant === r.participant) leaves.add(v.leaf);
-        }
-      }
-      if (leaves.size === 0) return;
-      this.propose(await g.commitRemove([...leaves]), {});
-      return;
-    }
-    if (j.add.length === 0) return;
     const refused = j.add.filter((a) => this.hooks.mayAdd && !this.hooks.mayAdd(a.participant));
     if (refused.length > 0) {
       // Not ours to let in: the server gives the job to someone else, or
@@ -383,7 +362,7 @@ export class GroupMember {
     // participant joined with (none for a guest): the server must not
     // hand us one person's key as another's. One that is not is skipped,
     // like a bad one, and the rest still get in.
-    const additions = [];
+    const additions: { participant: string; keyPackage: Uint8Array }[] = [];
     const skipped: string[] = [];
     for (const a of j.add) {
       let kp: Uint8Array;
@@ -403,21 +382,54 @@ export class GroupMember {
       }
       additions.push({ participant: a.participant, keyPackage: kp });
     }
-    let pending: PendingCommit | null = null;
-    if (additions.length > 0) {
-      try {
-        pending = await g.commitAdd(additions);
-      } catch (e) {
-        if (!(e instanceof E2EEError) || e.code !== "bad-key-package") throw e;
-        skipped.push(...additions.map((a) => a.participant));
-      }
+    const skipAll = (): void => this.hooks.send({ type: "e2ee_commit", epoch: j.epoch, commit: "", skipped: j.add.map((a) => a.participant) });
+    if (j.remove.length > 0 && skipped.length > 0) {
+      // Members who are back are removed and added in one commit: if one
+      // cannot be added, none of that is done now (they come back with a
+      // fresh KeyPackage), so the old leaves stay rather than go alone.
+      skipAll();
+      return;
     }
-    if (pending === null) {
-      this.hooks.send({ type: "e2ee_commit", epoch: j.epoch, commit: "", skipped });
+    const readded = new Set(additions.map((a) => a.participant));
+    const leaves = await this.leavesToRemove(j.remove, readded);
+    if (leaves.length === 0 && additions.length === 0) {
+      if (skipped.length > 0) skipAll();
+      return;
+    }
+    let pending: PendingCommit;
+    try {
+      pending = await g.commitChanges(leaves, additions);
+    } catch (e) {
+      if (!(e instanceof E2EEError) || e.code !== "bad-key-package") throw e;
+      skipAll();
       return;
     }
     skipped.push(...pending.skipped.map((x) => x.participant));
     this.propose(pending, skipped.length > 0 ? { skipped } : {});
+  }
+
+  /**
+   * The leaves of a job's removals: the one added with that KeyPackage
+   * (each has its own leaf key), or failing that the one that claims the
+   * participant. Someone still in the meeting only when the same commit
+   * adds them back: the other members would refuse it otherwise.
+   */
+  private async leavesToRemove(remove: readonly { participant: string; keyPackage: string }[], readded: ReadonlySet<string>): Promise<number[]> {
+    const leaves = new Set<number>();
+    for (const r of remove) {
+      if (this.hooks.participant?.(r.participant) && !readded.has(r.participant)) continue;
+      let key: Uint8Array | null = null;
+      try {
+        key = (await readKeyPackage(fromBase64(r.keyPackage))).signaturePublicKey;
+      } catch {
+        key = null;
+      }
+      for (const v of this.views) {
+        if (v.self) continue;
+        if ((key && equalBytes(v.signaturePublicKey, key)) || v.participant === r.participant) leaves.add(v.leaf);
+      }
+    }
+    return [...leaves];
   }
 
   /** Sends a commit of ours and keeps it until the server says it won. */
@@ -440,17 +452,23 @@ export class GroupMember {
     this.own = null;
     this.expired = null;
     if (!own || !this.group) return;
-    const before = new Set(this.group.members().map((m) => m.leafIndex));
     await this.group.applyCommit(own.pending);
-    const added = this.group.members().filter((m) => !before.has(m.leafIndex));
-    // We added them: we know whom each leaf is for.
-    added.forEach((m, i) => this.attributed.set(m.leafIndex, own.pending.added[i] ?? ""));
-    await this.epochChanged(added.length > 0);
+    // We added them: we know whom each leaf is for (matched by leaf key, as
+    // a new leaf may take a removed one's index).
+    let added = false;
+    for (const m of this.group.members()) {
+      const i = own.pending.addedKeys.findIndex((k) => equalBytes(k, m.signaturePublicKey));
+      if (i < 0) continue;
+      this.forgetLeaf(m.leafIndex);
+      this.attributed.set(m.leafIndex, own.pending.added[i]!);
+      added = true;
+    }
+    await this.epochChanged(added);
   }
 
   private policy(): CommitPolicy {
     return {
-      add: (participant, credential) => {
+      add: (participant, credential, removing) => {
         const entry = this.hooks.participant?.(participant);
         if (this.hooks.participant && !entry) return `an Add for ${participant}, who is not in the meeting`;
         if (entry && (entry.account ?? "") !== credential.account) return `an Add of a key for another account than ${participant}'s`;
@@ -458,11 +476,23 @@ export class GroupMember {
         // A leaf holds a participant's key if its committer added it as them,
         // or (added before we came) it claims them and nothing is wrong with it.
         const holders = this.views.filter((v) => {
+          if (removing.includes(v.leaf)) return false;
           const a = this.attributed.get(v.leaf);
           return a !== undefined && a !== "" ? a === participant : v.participant === participant && v.problem === null;
         });
         if (holders.length > 0) return `an Add for ${participant}, who already holds a key`;
         return null;
+      },
+      remove: (leaf, readded) => {
+        // Removing a leaf nobody can vouch for, or whose person left, is
+        // what members should do; removing someone still here is not,
+        // unless the same commit brings them back (a fresh KeyPackage).
+        const v = this.views.find((x) => x.leaf === leaf);
+        if (!v || !this.hooks.participant || v.problem !== null) return null;
+        const a = this.attributed.get(leaf);
+        const who = a !== undefined && a !== "" ? a : v.participant;
+        if (who === null || !this.hooks.participant(who) || readded.includes(who)) return null;
+        return v.self ? "a commit that removes this browser while it is in the meeting" : `a commit that removes ${who}, who is still in the meeting`;
       },
     };
   }

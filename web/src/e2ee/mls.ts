@@ -293,6 +293,8 @@ export interface PendingCommit {
   readonly epoch: bigint;
   /** The participants this commit adds (a subset of those asked for: see `skipped`). */
   readonly added: readonly string[];
+  /** The leaf signature key of each of `added`, in the same order. */
+  readonly addedKeys: readonly Uint8Array[];
   /** Those asked for whose KeyPackage could not be added, and why. */
   readonly skipped: readonly { participant: string; reason: string }[];
 }
@@ -480,11 +482,36 @@ export class Group {
    * throws "bad-key-package" if none is left.
    */
   commitAdd(additions: readonly Addition[]): Promise<PendingCommit> {
+    if (additions.length === 0) return Promise.reject(new E2EEError("bad-request", "nobody to add"));
+    return this.commitChanges([], additions);
+  }
+
+  /** Commits removing these leaves (not our own: a member leaves by being removed by another). */
+  commitRemove(leafIndices: number[]): Promise<PendingCommit> {
+    if (leafIndices.length === 0) return Promise.reject(new E2EEError("bad-request", "nobody to remove"));
+    return this.commitChanges(leafIndices, []);
+  }
+
+  /**
+   * One commit removing these leaves and adding these participants (a
+   * member back with a fresh KeyPackage is both). Adds are checked as
+   * commitAdd's; throws "bad-key-package" if it would add nobody it was
+   * asked to and remove nobody.
+   */
+  commitChanges(leafIndices: readonly number[], additions: readonly Addition[]): Promise<PendingCommit> {
     return this.exclusive(async () => {
-      if (additions.length === 0) throw new E2EEError("bad-request", "nobody to add");
-      const seen = this.members().map((m) => m.signaturePublicKey);
-      const proposals: Proposal[] = [];
+      const present = new Set(this.members().map((m) => m.leafIndex));
+      for (const leaf of leafIndices) {
+        if (leaf === this.ownLeafIndex) throw new E2EEError("bad-request", "cannot remove ourselves");
+        if (!present.has(leaf)) throw new E2EEError("bad-request", `leaf ${leaf} is not a member`);
+      }
+      const removed = new Set(leafIndices);
+      const seen = this.members()
+        .filter((m) => !removed.has(m.leafIndex))
+        .map((m) => m.signaturePublicKey);
+      const proposals: Proposal[] = leafIndices.map((leaf) => ({ proposalType: "remove", remove: { removed: leaf } }));
       const added: string[] = [];
+      const addedKeys: Uint8Array[] = [];
       const skipped: { participant: string; reason: string }[] = [];
       for (const a of additions) {
         let kp: KeyPackage;
@@ -505,27 +532,11 @@ export class Group {
         }
         seen.push(key);
         added.push(a.participant);
+        addedKeys.push(key.slice());
         proposals.push({ proposalType: "add", add: { keyPackage: kp } });
       }
       if (proposals.length === 0) throw new E2EEError("bad-key-package", `no KeyPackage to add: ${skipped.map((x) => x.reason).join("; ")}`);
-      return this.commit(proposals, added, skipped);
-    });
-  }
-
-  /** Commits removing these leaves (not our own: a member leaves by being removed by another). */
-  commitRemove(leafIndices: number[]): Promise<PendingCommit> {
-    return this.exclusive(async () => {
-      const present = new Set(this.members().map((m) => m.leafIndex));
-      if (leafIndices.length === 0) throw new E2EEError("bad-request", "nobody to remove");
-      for (const leaf of leafIndices) {
-        if (leaf === this.ownLeafIndex) throw new E2EEError("bad-request", "cannot remove ourselves");
-        if (!present.has(leaf)) throw new E2EEError("bad-request", `leaf ${leaf} is not a member`);
-      }
-      return this.commit(
-        leafIndices.map((removed) => ({ proposalType: "remove", remove: { removed } })),
-        [],
-        [],
-      );
+      return this.commit(proposals, added, addedKeys, skipped);
     });
   }
 
@@ -534,10 +545,10 @@ export class Group {
    * everyone (post-compromise security, RFC 9420 §12.4).
    */
   commitUpdate(): Promise<PendingCommit> {
-    return this.exclusive(() => this.commit([], [], []));
+    return this.exclusive(() => this.commit([], [], [], []));
   }
 
-  private async commit(proposals: Proposal[], added: string[], skipped: { participant: string; reason: string }[]): Promise<PendingCommit> {
+  private async commit(proposals: Proposal[], added: string[], addedKeys: Uint8Array[], skipped: { participant: string; reason: string }[]): Promise<PendingCommit> {
     this.checkActive();
     let r;
     try {
@@ -556,6 +567,7 @@ export class Group {
       welcome: r.welcome ? encodeMlsMessage({ version: "mls10", wireformat: "mls_welcome", welcome: r.welcome }) : null,
       epoch: this.epoch,
       added,
+      addedKeys,
       skipped,
     };
     pendingStates.set(pending, { group: this, newState: r.newState, consumed: r.consumed });
