@@ -43,7 +43,15 @@ export function tilesOf(g: GalleryInput): { people: [string, TileState][]; scree
     const who = { participant: p.id, name: p.name, self: false, connection: p.connection };
     people.push([
       `p:${p.id}`,
-      { ...who, screen: false, audio: p.audio, videoOn: p.video, track: media.camera?.track ?? null, wrongKey: p.video && wrongKey(media.camera?.mid, p.id) },
+      {
+        ...who,
+        screen: false,
+        audio: p.audio,
+        videoOn: p.video,
+        track: media.camera?.track ?? null,
+        // Their camera or their voice under someone else's key.
+        wrongKey: (p.video && wrongKey(media.camera?.mid, p.id)) || (p.audio && wrongKey(media.microphone?.mid, p.id)),
+      },
     ]);
     if (media.screen || p.screen) {
       screens.push([`s:${p.id}`, { ...who, screen: true, audio: true, videoOn: true, track: media.screen?.track ?? null, wrongKey: wrongKey(media.screen?.mid, p.id) }]);

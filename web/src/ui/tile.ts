@@ -21,8 +21,9 @@ export interface TileState {
   track: MediaStreamTrack | null;
   connection: string;
   /**
-   * The video decrypts under another member's key than this participant's
-   * (end-to-end encryption): the server may have swapped streams.
+   * The video (or, on a person's tile, their voice) decrypts under another
+   * member's key than this participant's (end-to-end encryption): the
+   * server may have swapped streams.
    */
   wrongKey?: boolean;
 }
@@ -107,7 +108,7 @@ export class Tile {
     this.root.classList.toggle("reconnecting", s.connection === "reconnecting");
     this.status.hidden = s.connection !== "reconnecting";
     this.wrongKey.hidden = s.wrongKey !== true;
-    this.wrongKey.textContent = s.wrongKey ? `This video is not encrypted with ${s.name}'s key: it may be someone else's.` : "";
+    this.wrongKey.textContent = s.wrongKey ? `What you ${s.screen ? "see" : "see or hear"} here is not encrypted with ${s.name}'s key: it may be someone else's.` : "";
     this.root.classList.toggle("wrong-key", s.wrongKey === true);
     this.root.classList.toggle("mirror", s.self && !s.screen);
     this.setTrack(s.track);
