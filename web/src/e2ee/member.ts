@@ -10,17 +10,25 @@
 // this member decides for itself what enters the group:
 //
 // - It commits only what it chose: Adds for people its caller agrees to let
-//   in (mayAdd), Removes of members who left, and key updates. mls.ts never
+//   in (mayAdd), with KeyPackages for the account their participant joined
+//   with; Removes of members who left (or who are back with a fresh
+//   KeyPackage, removed and added in one commit); key updates. mls.ts never
 //   folds in a proposal it did not make.
 // - It applies others' commits only when every Add in them is attributed,
 //   by the committer, to a participant who is in the meeting and holds no
-//   key yet (CommitPolicy); anything else is refused and the person warned.
+//   key yet, and every Remove is of someone who left, is in doubt, or comes
+//   back in the same commit (CommitPolicy); anything else is refused and
+//   the person warned.
+// - Once in the meeting's group, it joins another only from a Welcome
+//   signed by a device that was in the group it knew.
 // - Who is who: every member announces, in a presence message only its leaf
-//   can sign, which participant it is. The member list (members()) binds
-//   each leaf to that claim and to the committer's attribution, and flags a
-//   leaf that claims nothing, claims a participant who is not in the
-//   meeting, claims another participant than it was added as, or claims the
-//   same participant as another leaf. The UI shows those on every screen.
+//   can sign, which participant it is; the first claim is final. The member
+//   list (members()) binds each leaf to that claim and to the committer's
+//   attribution, and flags a leaf that claims nothing, claims a participant
+//   who is not in the meeting, claims another participant than it was added
+//   as or than it first said, claims the same participant as another leaf,
+//   or holds a key for another account. The UI shows those on every screen,
+//   and nothing from such a leaf is shown as anyone's message.
 // - It removes, on its own, the leaves of participants who left (a server
 //   that never asks keeps them in otherwise), and commits a key update every
 //   few minutes and when asked (role changes), for post-compromise security.
