@@ -576,7 +576,7 @@ export class GroupMember {
       r = await g.receive(fromBase64(m.data), this.policy());
     } catch (e) {
       if (e instanceof E2EEError && e.code === "refused") {
-        this.warn(`Refused something the server passed on as a message (${e.message}).`);
+        this.warn(`Refused a change to the encrypted group that came as a message (${e.message}): nobody was let in by it.`);
         return;
       }
       console.warn("kaigi: e2ee: dropped a message that does not verify:", e);
