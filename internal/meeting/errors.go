@@ -11,6 +11,11 @@ var (
 	ErrBadName = errors.New("invalid display name")
 	// ErrMeetingFull means the meeting has reached its participant limit.
 	ErrMeetingFull = errors.New("meeting is full")
+	// ErrWaitingRoomFull means the waiting room has reached its limit.
+	ErrWaitingRoomFull = errors.New("waiting room is full")
+	// ErrTooManyWaiting means too many people from the same address (or
+	// account) are waiting already.
+	ErrTooManyWaiting = errors.New("too many waiting from one address")
 	// ErrNoSuchParticipant means the participant is not in the meeting.
 	ErrNoSuchParticipant = errors.New("no such participant")
 	// ErrLocked means the meeting is locked: nobody new may join.

@@ -11,9 +11,13 @@ const DefaultMaxParticipants = 100
 
 // Options configure a Meeting. The zero value is usable.
 type Options struct {
-	// MaxParticipants is the most people in the meeting at once, counting
-	// those waiting and those whose place is kept while they reconnect.
+	// MaxParticipants is the most people admitted at once, counting those
+	// whose place is kept while they reconnect but not those waiting.
 	MaxParticipants int
+	// MaxWaiting is the most people in the waiting room at once, and
+	// MaxWaitingPerAddress the most guests from one address (an IPv6 /64)
+	// or people on one account; zero means the defaults (capacity.go).
+	MaxWaiting, MaxWaitingPerAddress int
 	// Bans are the bans already recorded for this meeting.
 	Bans []Ban
 	// Now is the clock; nil means time.Now.
@@ -23,12 +27,15 @@ type Options struct {
 // Meeting is the live state of one meeting: who is in it, who waits, and
 // its rules. It is not safe for concurrent use (see the package comment).
 type Meeting struct {
-	rec          Record
-	max          int
-	now          func() time.Time
-	participants []*Participant // admitted, in join order
-	waiting      []*Participant // in the waiting room, in arrival order
-	bans         []Ban
+	rec        Record
+	max        int
+	maxWaiting int
+	// maxWaitingPerSource is per address for guests, per account otherwise.
+	maxWaitingPerSource int
+	now                 func() time.Time
+	participants        []*Participant // admitted, in join order
+	waiting             []*Participant // in the waiting room, in arrival order
+	bans                []Ban
 }
 
 // JoinRequest is what a person asks for when joining.
@@ -53,9 +60,16 @@ type JoinResult struct {
 
 // New returns an empty meeting for a stored record.
 func New(rec Record, opts Options) *Meeting {
-	m := &Meeting{rec: rec, max: opts.MaxParticipants, now: opts.Now, bans: slices.Clone(opts.Bans)}
+	m := &Meeting{rec: rec, max: opts.MaxParticipants, maxWaiting: opts.MaxWaiting,
+		maxWaitingPerSource: opts.MaxWaitingPerAddress, now: opts.Now, bans: slices.Clone(opts.Bans)}
 	if m.max <= 0 {
 		m.max = DefaultMaxParticipants
+	}
+	if m.maxWaiting <= 0 {
+		m.maxWaiting = DefaultMaxWaiting
+	}
+	if m.maxWaitingPerSource <= 0 {
+		m.maxWaitingPerSource = DefaultMaxWaitingPerAddress
 	}
 	if m.now == nil {
 		m.now = time.Now
@@ -71,8 +85,10 @@ func (m *Meeting) Settings() Settings { return m.rec.Settings }
 
 // Join decides what happens to someone asking to join: admitted, waiting,
 // or refused with one of ErrBadName, ErrBanned, ErrLocked,
-// ErrSignInRequired, ErrWrongPasscode or ErrMeetingFull. The meeting's
-// owner is never kept out of their own meeting.
+// ErrSignInRequired, ErrWrongPasscode, ErrMeetingFull, ErrWaitingRoomFull
+// or ErrTooManyWaiting. The meeting's owner is never kept out of their own
+// meeting, and capacity never keeps out the owner or a host's or
+// co-host's account.
 func (m *Meeting) Join(req JoinRequest) (JoinResult, error) {
 	name, err := NormaliseName(req.Name)
 	if err != nil {
@@ -91,9 +107,6 @@ func (m *Meeting) Join(req JoinRequest) (JoinResult, error) {
 		case s.Passcode && !passcodeMatches(m.rec.Passcode, req.Passcode):
 			return JoinResult{}, ErrWrongPasscode
 		}
-	}
-	if len(m.participants)+len(m.waiting) >= m.max {
-		return JoinResult{}, ErrMeetingFull
 	}
 
 	p := &Participant{
@@ -116,8 +129,14 @@ func (m *Meeting) Join(req JoinRequest) (JoinResult, error) {
 		p.Waiting = WaitForRoom
 	}
 	if p.Waiting != "" {
+		if err := m.mayWait(req.Identity); err != nil {
+			return JoinResult{}, err
+		}
 		m.waiting = append(m.waiting, p)
 		return JoinResult{Participant: *p}, nil
+	}
+	if !m.hasRoom(req.Identity) {
+		return JoinResult{}, ErrMeetingFull
 	}
 	m.participants = append(m.participants, p)
 	res := JoinResult{Participant: *p}
@@ -137,12 +156,12 @@ func (m *Meeting) settle() (admitted, rewaiting []Participant) {
 		switch {
 		case !hostHere:
 			still = append(still, p)
-		case !s.WaitingRoom:
+		case !s.WaitingRoom && m.hasRoom(p.Identity):
 			p.Waiting = ""
 			p.JoinedAt = m.now().UTC()
 			m.participants = append(m.participants, p)
 			admitted = append(admitted, *p)
-		default:
+		default: // waiting to be admitted (or for a free place)
 			if p.Waiting != WaitForRoom {
 				p.Waiting = WaitForRoom
 				rewaiting = append(rewaiting, *p)
@@ -186,6 +205,9 @@ func (m *Meeting) Admit(by, id ParticipantID) (Participant, error) {
 		return Participant{}, fmt.Errorf("admit %s: %w", id, ErrNotWaiting)
 	}
 	p := m.waiting[i]
+	if !m.hasRoom(p.Identity) {
+		return Participant{}, fmt.Errorf("admit %s: %w", id, ErrMeetingFull)
+	}
 	m.waiting = slices.Delete(m.waiting, i, i+1)
 	p.Waiting = ""
 	p.JoinedAt = m.now().UTC()
@@ -193,15 +215,17 @@ func (m *Meeting) Admit(by, id ParticipantID) (Participant, error) {
 	return *p, nil
 }
 
-// AdmitAll lets everyone in from the waiting room.
+// AdmitAll lets everyone in from the waiting room, as far as the
+// participant limit allows; the rest keep waiting.
 func (m *Meeting) AdmitAll(by ParticipantID) ([]Participant, error) {
 	if err := m.check(by, ActAdmit); err != nil {
 		return nil, err
 	}
 	var out []Participant
-	for len(m.waiting) > 0 {
-		p, _ := m.Admit(by, m.waiting[0].ID)
-		out = append(out, p)
+	for _, w := range slices.Clone(m.waiting) {
+		if p, err := m.Admit(by, w.ID); err == nil {
+			out = append(out, p)
+		}
 	}
 	return out, nil
 }
@@ -218,6 +242,19 @@ func (m *Meeting) Deny(by, id ParticipantID) (Participant, error) {
 	p := m.waiting[i]
 	m.waiting = slices.Delete(m.waiting, i, i+1)
 	return *p, nil
+}
+
+// DenyAll turns everyone away from the waiting room, returning them.
+func (m *Meeting) DenyAll(by ParticipantID) ([]Participant, error) {
+	if err := m.check(by, ActAdmit); err != nil {
+		return nil, err
+	}
+	out := make([]Participant, len(m.waiting))
+	for i, p := range m.waiting {
+		out[i] = *p
+	}
+	m.waiting = nil
+	return out, nil
 }
 
 // Leave removes a participant, admitted or waiting, and returns them as

@@ -190,12 +190,58 @@ func TestJoinDecisions(t *testing.T) {
 
 func TestMeetingFull(t *testing.T) {
 	s := DefaultSettings()
-	s.Passcode, s.WaitingRoom = false, true
+	s.Passcode, s.WaitingRoom, s.JoinBeforeHost = false, false, true
 	m := New(Record{OwnerID: owner, Settings: s}, Options{MaxParticipants: 2})
-	mustJoin(t, m, host())
-	mustJoin(t, m, JoinRequest{Name: "Waiting Wanda"}) // waiting counts
+	mustJoin(t, m, JoinRequest{Name: "One"})
+	mustJoin(t, m, JoinRequest{Name: "Two"})
 	if _, err := m.Join(JoinRequest{Name: "Third"}); !errors.Is(err, ErrMeetingFull) {
 		t.Fatalf("third join = %v, want ErrMeetingFull", err)
+	}
+	// The owner is never refused for capacity.
+	if p := mustJoin(t, m, host()); p.Role != RoleHost {
+		t.Fatalf("the owner joined a full meeting as %q", p.Role)
+	}
+}
+
+// TestWaitingRoomLimits: the waiting room does not count against the
+// participant limit; it has its own, overall and per address.
+func TestWaitingRoomLimits(t *testing.T) {
+	a := netip.MustParseAddr("192.0.2.1")
+	b := netip.MustParseAddr("2001:db8::1")
+	b2 := netip.MustParseAddr("2001:db8::2") // same /64 as b
+	from := func(addr netip.Addr) JoinRequest {
+		return JoinRequest{Name: "Bot", Passcode: "123456789", Identity: Identity{Addr: addr}}
+	}
+	m := New(Record{OwnerID: owner, Settings: DefaultSettings(), Passcode: "123456789"},
+		Options{MaxParticipants: 2, MaxWaiting: 4, MaxWaitingPerAddress: 2})
+	mustJoin(t, m, from(a))
+	mustJoin(t, m, from(a))
+	if _, err := m.Join(from(a)); !errors.Is(err, ErrTooManyWaiting) {
+		t.Fatalf("third from one address = %v, want ErrTooManyWaiting", err)
+	}
+	mustJoin(t, m, from(b))
+	if _, err := m.Join(from(b2)); err != nil {
+		t.Fatalf("second from one /64 = %v", err)
+	}
+	if _, err := m.Join(from(netip.MustParseAddr("198.51.100.1"))); !errors.Is(err, ErrWaitingRoomFull) {
+		t.Fatalf("fifth waiting = %v, want ErrWaitingRoomFull", err)
+	}
+	// Four waiting, a limit of two participants: the owner gets in, and
+	// "admit all" lets in only as many as there is room for.
+	h := mustJoin(t, m, host())
+	admitted, err := m.AdmitAll(h.ID)
+	if err != nil || len(admitted) != 1 || len(m.Waiting()) != 3 {
+		t.Fatalf("admit all into a meeting with one free place: %v, %v; %d waiting", admitted, err, len(m.Waiting()))
+	}
+	if _, err := m.Admit(h.ID, m.Waiting()[0].ID); !errors.Is(err, ErrMeetingFull) {
+		t.Fatalf("admit into a full meeting = %v", err)
+	}
+	denied, err := m.DenyAll(h.ID)
+	if err != nil || len(denied) != 3 || len(m.Waiting()) != 0 {
+		t.Fatalf("deny all: %v, %v; %d waiting", denied, err, len(m.Waiting()))
+	}
+	if _, err := m.DenyAll(admitted[0].ID); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("a participant denying all = %v", err)
 	}
 }
 

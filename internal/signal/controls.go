@@ -57,25 +57,37 @@ func (r *Room) admit(by meeting.ParticipantID, s *session, target meeting.Partic
 	return nil
 }
 
-// deny turns someone away from the waiting room.
-func (r *Room) deny(by meeting.ParticipantID, s *session, target meeting.ParticipantID) error {
+// deny turns one person (or everyone) away from the waiting room.
+func (r *Room) deny(by meeting.ParticipantID, s *session, target meeting.ParticipantID, all bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.callerLocked(by, s); err != nil {
 		return err
 	}
-	p, err := r.core.Deny(by, target)
-	if err != nil {
-		return err
+	var denied []meeting.Participant
+	if all {
+		ps, err := r.core.DenyAll(by)
+		if err != nil {
+			return err
+		}
+		denied = ps
+	} else {
+		p, err := r.core.Deny(by, target)
+		if err != nil {
+			return err
+		}
+		denied = []meeting.Participant{p}
 	}
-	if m := r.members[p.ID]; m != nil {
-		delete(r.members, p.ID)
-		if m.session != nil {
-			m.session.closeWith(refusedMsg{Type: "refused", Code: codeDenied, Message: "The host did not let you into this meeting."},
-				websocket.StatusPolicyViolation)
+	for _, p := range denied {
+		if m := r.members[p.ID]; m != nil {
+			delete(r.members, p.ID)
+			if m.session != nil {
+				m.session.closeWith(refusedMsg{Type: "refused", Code: codeDenied, Message: "The host did not let you into this meeting."},
+					websocket.StatusPolicyViolation)
+			}
 		}
 	}
-	r.log.Info("denied entry", "by", by, "participant", p.ID)
+	r.log.Info("denied entry", "by", by, "count", len(denied))
 	r.sendWaitingRoomLocked()
 	return nil
 }

@@ -16,6 +16,8 @@ const (
 	msgBanned         = "A host removed you from this meeting. You cannot rejoin it."
 	msgSignInRequired = "This meeting is for signed-in people only. Sign in, then join again."
 	msgFull           = "This meeting is full."
+	msgWaitingFull    = "The waiting room of this meeting is full. Try again in a few minutes."
+	msgTooManyWaiting = "Too many people from your network are waiting to join this meeting. Try again once they are in."
 	msgBadName        = "Choose a display name of 1 to 64 characters, without control characters."
 	msgPasscodeBudget = "Too many wrong passcodes were tried for this meeting. Wait a minute and try again."
 )
@@ -78,6 +80,10 @@ func (s *session) hello(m *clientMessage) bool {
 			code, msg, failure = codeBadName, msgBadName, false
 		case errors.Is(err, meeting.ErrMeetingFull):
 			code, msg, failure = codeMeetingFull, msgFull, false
+		case errors.Is(err, meeting.ErrWaitingRoomFull):
+			code, msg, failure = codeWaitingRoomFull, msgWaitingFull, false
+		case errors.Is(err, meeting.ErrTooManyWaiting):
+			code, msg, failure = codeWaitingRoomFull, msgTooManyWaiting, false
 		case errors.Is(err, errE2EERequired):
 			code, msg, failure = codeE2EERequired, "This meeting is end-to-end encrypted, and this client did not offer a key. Use a current Kaigi client.", false
 		default:

@@ -37,6 +37,7 @@ const (
 	codeOutOfTurn          = "out_of_turn"
 	codeMeetingNotFound    = "meeting_not_found"
 	codeMeetingFull        = "meeting_full"
+	codeWaitingRoomFull    = "waiting_room_full"
 	codeBadName            = "bad_name"
 	codeUnsupportedVersion = "unsupported_version"
 	codeBadRequest         = "bad_request"
@@ -176,11 +177,11 @@ func decodeClientMessage(b []byte) (*clientMessage, error) {
 			return &m, badMessage("A candidate message needs a candidate.")
 		}
 	case "media", "ping", "leave", "ready", "mute_all", "end", "lock":
-	case "admit":
+	case "admit", "deny":
 		if m.Participant == "" && !m.All {
-			return &m, badMessage("Say whom to admit, or all.")
+			return &m, badMessage("Say whom to %s, or all.", m.Type)
 		}
-	case "deny", "remove", "mute", "stop_video":
+	case "remove", "mute", "stop_video":
 		if m.Participant == "" {
 			return &m, badMessage("Say which participant.")
 		}

@@ -54,10 +54,11 @@ type member struct {
 
 func newRoom(srv *Server, rec meeting.Record, bans []meeting.Ban) *Room {
 	return &Room{
-		srv:     srv,
-		id:      rec.ID,
-		log:     srv.log.With("meeting", rec.ID),
-		core:    meeting.New(rec, meeting.Options{MaxParticipants: srv.opts.MaxParticipants, Bans: bans}),
+		srv: srv,
+		id:  rec.ID,
+		log: srv.log.With("meeting", rec.ID),
+		core: meeting.New(rec, meeting.Options{MaxParticipants: srv.opts.MaxParticipants,
+			MaxWaiting: srv.opts.MaxWaiting, MaxWaitingPerAddress: srv.opts.MaxWaitingPerAddress, Bans: bans}),
 		router:  srv.opts.SFU.NewRouter(string(rec.ID)),
 		group:   e2ee.NewGroup(nil),
 		members: make(map[meeting.ParticipantID]*member),

@@ -60,6 +60,10 @@ type Options struct {
 	OriginPatterns []string
 	// MaxParticipants per meeting; zero means meeting.DefaultMaxParticipants.
 	MaxParticipants int
+	// MaxWaiting and MaxWaitingPerAddress limit each meeting's waiting
+	// room; zero means meeting.DefaultMaxWaiting and
+	// meeting.DefaultMaxWaitingPerAddress.
+	MaxWaiting, MaxWaitingPerAddress int
 	// ResumeGrace is how long a lost participant's place is kept; zero
 	// means 30 seconds.
 	ResumeGrace time.Duration

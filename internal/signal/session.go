@@ -182,7 +182,7 @@ func (s *session) handle(m *clientMessage) bool {
 	case "admit":
 		err = r.admit(by, s, target, m.All)
 	case "deny":
-		err = r.deny(by, s, target)
+		err = r.deny(by, s, target, m.All)
 	case "remove":
 		err = r.remove(by, s, target, m.Ban)
 	case "mute":
@@ -223,6 +223,8 @@ func (s *session) reportError(err error, ref int64) {
 		code, msg = codeForbidden, "You are not allowed to do that in this meeting."
 	case errors.Is(err, meeting.ErrNoSuchParticipant):
 		code, msg = codeNoSuchParticipant, "That person is not in the meeting."
+	case errors.Is(err, meeting.ErrMeetingFull):
+		code, msg = codeMeetingFull, "The meeting is full: nobody more can be admitted."
 	case errors.Is(err, meeting.ErrNotWaiting):
 		code, msg = codeNotWaiting, "That person is not in the waiting room."
 	case errors.Is(err, meeting.ErrBadSettings):

@@ -22,6 +22,11 @@ export class HostControls {
     this.send({ type: "deny", participant: id });
   }
 
+  /** Turns everyone in the waiting room away, for when strangers flood it. */
+  denyAll(): void {
+    this.send({ type: "deny", all: true });
+  }
+
   lock(locked: boolean): void {
     this.send({ type: "lock", locked });
   }

@@ -156,6 +156,7 @@ class MeetingScreen implements SessionView {
       admit: (id) => this.session.host.admit(id),
       deny: (id) => this.session.host.deny(id),
       admitAll: () => this.session.host.admitAll(),
+      denyAll: () => this.session.host.denyAll(),
       muteAll: () => this.session.host.muteAll(),
       close: () => this.setPanel(false),
     });

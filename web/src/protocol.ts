@@ -111,6 +111,7 @@ export type HostControl =
   | { type: "admit"; participant: string }
   | { type: "admit"; all: true }
   | { type: "deny"; participant: string }
+  | { type: "deny"; all: true }
   | { type: "lock"; locked: boolean }
   | { type: "remove"; participant: string; ban: boolean }
   | { type: "mute"; participant: string }

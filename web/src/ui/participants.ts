@@ -21,6 +21,7 @@ export interface PanelActions {
   admit(id: string): void;
   deny(id: string): void;
   admitAll(): void;
+  denyAll(): void;
   muteAll(): void;
   close(): void;
 }

@@ -6,6 +6,7 @@ import { icon } from "./icons.js";
 const TITLES: Record<string, string> = {
   meeting_not_found: "Meeting not found",
   meeting_full: "This meeting is full",
+  waiting_room_full: "The waiting room is full",
   bad_name: "That name can't be used",
   unsupported_version: "Kaigi was updated",
   bad_request: "Could not join the meeting",

@@ -10,6 +10,7 @@ export interface WaitingRoomActions {
   admit(id: string): void;
   deny(id: string): void;
   admitAll(): void;
+  denyAll(): void;
 }
 
 export class WaitingRoomList {
@@ -17,15 +18,17 @@ export class WaitingRoomList {
   private readonly heading: HTMLHeadingElement;
   private readonly list: HTMLUListElement;
   private readonly admitAll: HTMLButtonElement;
+  private readonly denyAll: HTMLButtonElement;
 
   constructor(private readonly actions: WaitingRoomActions) {
     this.heading = el("h3", { id: "waiting-room-title", text: "Waiting room" });
     this.admitAll = el("button", { id: "admit-all", class: "button small primary", text: "Admit all", attrs: { type: "button" }, on: { click: () => actions.admitAll() } });
+    this.denyAll = el("button", { id: "deny-all", class: "button small", text: "Deny all", attrs: { type: "button" }, on: { click: () => actions.denyAll() } });
     this.list = el("ul", { class: "people-list waiting-list", attrs: { "aria-labelledby": "waiting-room-title" } });
     this.root = el(
       "section",
       { id: "waiting-room", class: "waiting-room", attrs: { "aria-labelledby": "waiting-room-title", hidden: true } },
-      el("div", { class: "waiting-room-header" }, this.heading, this.admitAll),
+      el("div", { class: "waiting-room-header" }, this.heading, this.denyAll, this.admitAll),
       this.list,
     );
   }
@@ -34,6 +37,7 @@ export class WaitingRoomList {
     show(this.root, entries.length > 0);
     this.heading.textContent = `Waiting room (${entries.length})`;
     show(this.admitAll, entries.length > 1);
+    show(this.denyAll, entries.length > 1);
     replace(this.list, ...entries.map((e) => this.item(e)));
   }
 

@@ -1,0 +1,95 @@
+package server_test
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/kaigi-meet/kaigi/internal/client"
+)
+
+// Meeting bombing by someone who has only the invite link: whatever they
+// do from a few addresses, the owner gets in and people who know the
+// passcode are not kept out.
+
+// dialRawFrom opens a signalling socket from a given loopback address
+// (127.x.y.z), as a different machine would.
+func (s *testServer) dialRawFrom(t *testing.T, local string) *rawConn {
+	t.Helper()
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}
+	hc := &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws"+s.URL[len("http"):]+"/ws",
+		&websocket.DialOptions{HTTPClient: hc, HTTPHeader: http.Header{"Origin": []string{s.URL}}})
+	if err != nil {
+		t.Fatalf("dial from %s: %v", local, err)
+	}
+	conn.SetReadLimit(4 << 20)
+	t.Cleanup(func() { conn.CloseNow() })
+	return &rawConn{t: t, conn: conn}
+}
+
+// helloWith is hello with a passcode.
+func helloWith(meetingID, name, passcode string) map[string]any {
+	h := hello(meetingID, name)
+	h["passcode"] = passcode
+	return h
+}
+
+// TestWaitingRoomCannotShutTheMeeting: 100 idle sockets from two addresses
+// park in the waiting room; only a few per address get there, the owner
+// joins their meeting, a guest from elsewhere still waits, and one "deny
+// all" clears the waiting room.
+func TestWaitingRoomCannotShutTheMeeting(t *testing.T) {
+	srv, m, host := defended(t, nil)
+	var parked []*rawConn
+	codes := map[string]int{}
+	for i := range 100 {
+		r := srv.dialRawFrom(t, []string{"127.0.0.2", "127.0.0.3"}[i%2])
+		r.send(helloWith(m.ID, "Bot", m.Passcode))
+		msg := r.next()
+		codes[msg.Type+" "+msg.Code+msg.Reason]++
+		if msg.Type == "waiting" {
+			parked = append(parked, r)
+		} else {
+			r.conn.CloseNow()
+		}
+	}
+	if len(parked) > 10 {
+		t.Fatalf("100 sockets from 2 addresses: %v; want at most 5 waiting per address", codes)
+	}
+	if codes["refused waiting_room_full"] != 100-len(parked) {
+		t.Fatalf("100 sockets from 2 addresses: %v", codes)
+	}
+
+	h, err := srv.joinAs(t, client.Options{Meeting: m.ID, Name: "Owner", Cookie: host.Cookie()})
+	if err != nil {
+		t.Fatalf("the owner was kept out of their own meeting: %v", err)
+	}
+	if h.Waiting() != "" || h.Self().Role != "host" {
+		t.Fatalf("the owner waits (%q) or is not host (%q)", h.Waiting(), h.Self().Role)
+	}
+	guest := srv.dialRawFrom(t, "127.0.0.4")
+	guest.send(helloWith(m.ID, "Gus", m.Passcode))
+	if msg := guest.next(); msg.Type != "waiting" {
+		t.Fatalf("a guest from another address: %+v", msg)
+	}
+	want := len(parked) + 1
+	if err := h.WaitFor(waitCtx(t), "everyone waiting", func() bool { return len(h.WaitingRoom()) == want }); err != nil {
+		t.Fatal(err)
+	}
+
+	h.Control("deny", map[string]any{"all": true})
+	for _, r := range append(parked, guest) {
+		if msg := r.next("waiting"); msg.Type != "refused" || msg.Code != "denied" {
+			t.Fatalf("after deny all: %+v", msg)
+		}
+	}
+	if err := h.WaitFor(waitCtx(t), "an empty waiting room", func() bool { return len(h.WaitingRoom()) == 0 }); err != nil {
+		t.Fatal(err)
+	}
+}
