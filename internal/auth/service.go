@@ -9,26 +9,11 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kaigi-meet/kaigi/internal/policy"
 )
-
-// Limits are the rate limits on attempts, per address and per target.
-type Limits struct {
-	SignInPerIP    policy.Rate // every sign-in attempt
-	SignInPerEmail policy.Rate // failed passwords per account
-	CodePerUser    policy.Rate // failed two-factor codes per account
-	SignUpPerIP    policy.Rate
-}
-
-// DefaultLimits stop online guessing while leaving room for typos.
-var DefaultLimits = Limits{
-	SignInPerIP:    policy.Rate{Every: 6 * time.Second, Burst: 20},
-	SignInPerEmail: policy.Rate{Every: time.Minute, Burst: 5},
-	CodePerUser:    policy.Rate{Every: 30 * time.Second, Burst: 5},
-	SignUpPerIP:    policy.Rate{Every: time.Minute, Burst: 5},
-}
 
 // Options configure a Service.
 type Options struct {
@@ -55,9 +40,17 @@ type Service struct {
 	idle   time.Duration
 
 	signInIP, signInEmail, codeUser, signUpIP *policy.Limiter
+	// reauth counts wrong current passwords of signed-in accounts (changing
+	// the password, turning two-factor off): only the session's holder can
+	// spend it, so it may refuse before checking.
+	reauth *policy.Limiter
+	// strikes grows the hold for each wrong password beyond an account's
+	// budget; held are the addresses serving such holds.
+	strikes, held *policy.Backoff
 
 	// hashing bounds concurrent argon2id runs: each takes Hash.Memory.
 	hashing chan struct{}
+	hashes  atomic.Int64 // argon2id runs, for tests
 	// firstUser serialises sign-ups so two can never both become the
 	// first (admin) account.
 	firstUser sync.Mutex
@@ -89,6 +82,9 @@ func NewService(o Options) *Service {
 	if o.Limits == (Limits{}) {
 		o.Limits = DefaultLimits
 	}
+	if o.Limits.FailureHold == 0 {
+		o.Limits.FailureHold, o.Limits.FailureHoldMax, o.Limits.FailureForget = DefaultLimits.FailureHold, DefaultLimits.FailureHoldMax, DefaultLimits.FailureForget
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -108,18 +104,23 @@ func NewService(o Options) *Service {
 		signInEmail: policy.NewLimiter(o.Limits.SignInPerEmail, o.Now),
 		codeUser:    policy.NewLimiter(o.Limits.CodePerUser, o.Now),
 		signUpIP:    policy.NewLimiter(o.Limits.SignUpPerIP, o.Now),
+		reauth:      policy.NewLimiter(o.Limits.SignInPerEmail, o.Now),
+		strikes:     policy.NewBackoff(o.Limits.FailureHold, o.Limits.FailureHoldMax, o.Limits.FailureForget, o.Now),
+		held:        policy.NewBackoff(o.Limits.FailureHold, o.Limits.FailureHoldMax, o.Limits.FailureForget, o.Now),
 		hashing:     make(chan struct{}, 4),
 		challenges:  make(map[string]*challenge),
 	}
 }
 
 func (s *Service) hashPassword(pw string) string {
+	s.hashes.Add(1)
 	s.hashing <- struct{}{}
 	defer func() { <-s.hashing }()
 	return HashPassword(pw, s.hash)
 }
 
 func (s *Service) verifyPassword(pw, hash string) (ok, stale bool, err error) {
+	s.hashes.Add(1)
 	s.hashing <- struct{}{}
 	defer func() { <-s.hashing }()
 	return VerifyPassword(pw, hash, s.hash)
@@ -127,9 +128,10 @@ func (s *Service) verifyPassword(pw, hash string) (ok, stale bool, err error) {
 
 // SignUp creates an account and signs it in. The first account on a
 // server becomes the organisation's admin; after that, sign-up must be
-// open.
+// open. Everything that can refuse it cheaply is checked before the
+// password is hashed, so refused sign-ups cost the server almost nothing.
 func (s *Service) SignUp(ctx context.Context, email, name, password, ip string) (User, string, error) {
-	if !s.signUpIP.Allow(ip) {
+	if !s.signUpIP.Allow(addressKey(ip)) {
 		return User{}, "", ErrRateLimited
 	}
 	email, err := normaliseEmail(email)
@@ -142,25 +144,22 @@ func (s *Service) SignUp(ctx context.Context, email, name, password, ip string) 
 	if err := CheckPassword(password); err != nil {
 		return User{}, "", err
 	}
-	hash := s.hashPassword(password)
-
-	s.firstUser.Lock()
-	defer s.firstUser.Unlock()
-	n, err := s.store.CountUsers(ctx)
-	if err != nil {
+	if _, err := s.signUpRole(ctx); err != nil {
 		return User{}, "", err
 	}
-	role := RoleMember
-	if n == 0 {
-		role = RoleAdmin
-	} else {
-		org, err := s.store.Org(ctx)
-		if err != nil {
-			return User{}, "", err
-		}
-		if !org.AllowSignUp {
-			return User{}, "", ErrSignUpClosed
-		}
+	if _, err := s.store.UserByEmail(ctx, email); err == nil {
+		return User{}, "", ErrEmailTaken
+	} else if !errors.Is(err, ErrNotFound) {
+		return User{}, "", err
+	}
+	hash := s.hashPassword(password)
+
+	// Checked again under the lock: only one sign-up becomes the admin.
+	s.firstUser.Lock()
+	defer s.firstUser.Unlock()
+	role, err := s.signUpRole(ctx)
+	if err != nil {
+		return User{}, "", err
 	}
 	u, err := s.createUser(ctx, email, name, hash, role)
 	if err != nil {
@@ -168,6 +167,26 @@ func (s *Service) SignUp(ctx context.Context, email, name, password, ip string) 
 	}
 	token, err := s.newSession(ctx, u.ID)
 	return u, token, err
+}
+
+// signUpRole is the role a sign-up would get now: admin for the first
+// account, member while sign-up is open, else ErrSignUpClosed.
+func (s *Service) signUpRole(ctx context.Context) (OrgRole, error) {
+	n, err := s.store.CountUsers(ctx)
+	if err != nil {
+		return "", err
+	}
+	if n == 0 {
+		return RoleAdmin, nil
+	}
+	org, err := s.store.Org(ctx)
+	if err != nil {
+		return "", err
+	}
+	if !org.AllowSignUp {
+		return "", ErrSignUpClosed
+	}
+	return RoleMember, nil
 }
 
 // CreateUser is an admin creating an account.
@@ -235,19 +254,18 @@ type SignInResult struct {
 }
 
 // SignIn checks an e-mail and password. Whether the e-mail exists is never
-// told apart from a wrong password, in words or in time.
+// told apart from a wrong password, in words or in time. Only the address
+// is limited before the password is checked (see Limits): the right
+// password is never refused because of others' wrong ones.
 func (s *Service) SignIn(ctx context.Context, email, password, ip string) (SignInResult, error) {
-	if !s.signInIP.Allow(ip) {
-		return SignInResult{}, ErrRateLimited
+	if err := s.admitAddress(ip); err != nil {
+		return SignInResult{}, err
 	}
 	email = strings.ToLower(strings.TrimSpace(email))
-	if !s.signInEmail.Peek(email) {
-		return SignInResult{}, ErrRateLimited
-	}
 	u, err := s.store.UserByEmail(ctx, email)
 	if errors.Is(err, ErrNotFound) {
 		s.verifyPassword(password, s.dummyHash())
-		s.signInEmail.Allow(email)
+		s.failedPassword(email, ip)
 		return SignInResult{}, ErrBadCredentials
 	}
 	if err != nil {
@@ -258,8 +276,8 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip string) (SignI
 		return SignInResult{}, fmt.Errorf("verify password of %s: %w", u.ID, err)
 	}
 	if !ok {
-		s.signInEmail.Allow(email)
 		s.log.Info("sign-in failed", "user", u.ID, "remote", ip)
+		s.failedPassword(email, ip)
 		return SignInResult{}, ErrBadCredentials
 	}
 	if stale {
@@ -296,8 +314,8 @@ func (s *Service) dummyHash() string {
 
 // SignInCode completes a sign-in with a TOTP code or a recovery code.
 func (s *Service) SignInCode(ctx context.Context, challengeToken, code, ip string) (SignInResult, error) {
-	if !s.signInIP.Allow(ip) {
-		return SignInResult{}, ErrRateLimited
+	if err := s.admitAddress(ip); err != nil {
+		return SignInResult{}, err
 	}
 	key := string(tokenHash(challengeToken))
 	s.mu.Lock()
@@ -346,12 +364,19 @@ func (s *Service) checkCode(ctx context.Context, u *User, code string) error {
 			return fmt.Errorf("unseal totp of %s: %w", u.ID, err)
 		}
 		step, ok := totpStep(string(secret), strings.ReplaceAll(code, " ", ""), s.now())
-		if !ok || step <= u.TOTPLastStep {
+		if ok {
+			// One statement checks and records the step, so simultaneous
+			// requests with one code cannot both pass.
+			if ok, err = s.store.UseTOTPStep(ctx, u.ID, step); err != nil {
+				return err
+			}
+		}
+		if !ok {
 			s.codeUser.Allow(u.ID)
 			return ErrBadCode
 		}
 		u.TOTPLastStep = step
-		return s.store.UpdateUser(ctx, *u)
+		return nil
 	}
 	ok, err := s.store.UseRecoveryCode(ctx, u.ID, recoveryHash(code))
 	if err != nil {
@@ -539,7 +564,7 @@ func (s *Service) reauthenticate(ctx context.Context, u User, password, code str
 	if !u.TwoFactor() {
 		return User{}, ErrTOTPDisabled
 	}
-	if !s.signInEmail.Peek(u.Email) {
+	if !s.reauth.Peek(u.ID) {
 		return User{}, ErrRateLimited
 	}
 	ok, _, err := s.verifyPassword(password, u.PasswordHash)
@@ -547,7 +572,7 @@ func (s *Service) reauthenticate(ctx context.Context, u User, password, code str
 		return User{}, err
 	}
 	if !ok {
-		s.signInEmail.Allow(u.Email)
+		s.reauth.Allow(u.ID)
 		return User{}, ErrBadCredentials
 	}
 	if err := s.checkCode(ctx, &u, code); err != nil {
@@ -617,7 +642,7 @@ func (s *Service) ChangePassword(ctx context.Context, u User, current, next stri
 	if err != nil {
 		return "", err
 	}
-	if !s.signInEmail.Peek(u.Email) {
+	if !s.reauth.Peek(u.ID) {
 		return "", ErrRateLimited
 	}
 	ok, _, err := s.verifyPassword(current, u.PasswordHash)
@@ -625,7 +650,7 @@ func (s *Service) ChangePassword(ctx context.Context, u User, current, next stri
 		return "", err
 	}
 	if !ok {
-		s.signInEmail.Allow(u.Email)
+		s.reauth.Allow(u.ID)
 		return "", ErrBadCredentials
 	}
 	if err := CheckPassword(next); err != nil {

@@ -14,6 +14,10 @@ type Store interface {
 	UserByEmail(ctx context.Context, email string) (User, error)
 	UserByID(ctx context.Context, id string) (User, error)
 	UpdateUser(ctx context.Context, u User) error
+	// UseTOTPStep records that a TOTP code of step was accepted, if no code
+	// of that step or a later one was before, in one atomic step; it
+	// reports whether it did.
+	UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error)
 	ListUsers(ctx context.Context) ([]User, error)
 
 	CreateSession(ctx context.Context, s Session) error

@@ -77,6 +77,18 @@ func (s *SQLite) UpdateUser(ctx context.Context, u auth.User) error {
 	return nil
 }
 
+// UseTOTPStep moves an account's last used TOTP step forward to step, in
+// one conditional statement, so a code can never be used twice even by
+// simultaneous requests.
+func (s *SQLite) UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?`, step, userID, step)
+	if err != nil {
+		return false, fmt.Errorf("use totp step of %s: %w", userID, err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
 // ListUsers lists accounts by e-mail.
 func (s *SQLite) ListUsers(ctx context.Context) ([]auth.User, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY email`)

@@ -240,3 +240,25 @@ func TestOpenFailsOnMissingDirectory(t *testing.T) {
 		t.Fatal("opened a database in a directory that does not exist")
 	}
 }
+
+func TestUseTOTPStepOnlyMovesForward(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	if err := s.CreateUser(ctx, auth.User{ID: "u1", Email: "ada@example.org", Name: "Ada", Role: auth.RoleMember, PasswordHash: "h", TOTPLastStep: 10, CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		step int64
+		want bool
+	}{{10, false}, {9, false}, {11, true}, {11, false}, {13, true}, {12, false}} {
+		if got, err := s.UseTOTPStep(ctx, "u1", tt.step); err != nil || got != tt.want {
+			t.Fatalf("UseTOTPStep(%d) = %v, %v; want %v", tt.step, got, err, tt.want)
+		}
+	}
+	if u, _ := s.UserByID(ctx, "u1"); u.TOTPLastStep != 13 {
+		t.Fatalf("last step = %d, want 13", u.TOTPLastStep)
+	}
+	if ok, err := s.UseTOTPStep(ctx, "nobody", 99); ok || err != nil {
+		t.Fatalf("unknown account = %v, %v", ok, err)
+	}
+}
