@@ -98,6 +98,7 @@ type Client struct {
 	refusal  *Refused
 	settings map[string]any
 	lobby    []WaitingEntry
+	guessing bool
 	stopped  []string          // sources hosts stopped, in order
 	received []json.RawMessage // e2ee_* messages, in order
 }
@@ -350,6 +351,7 @@ func (c *Client) handle(m *inbound) error {
 	case "waiting_room":
 		c.mu.Lock()
 		c.lobby = m.Entries
+		c.guessing = c.guessing || m.Guessing
 		c.mu.Unlock()
 	case "settings":
 		c.mu.Lock()

@@ -44,6 +44,7 @@ type inbound struct {
 	Resumed      bool           `json:"resumed"`
 	Settings     map[string]any `json:"settings"`
 	Entries      []WaitingEntry `json:"entries"`
+	Guessing     bool           `json:"guessing"`
 	Source       string         `json:"source"`
 	ICEServers   []struct {
 		URLs       []string `json:"urls"`

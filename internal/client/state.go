@@ -154,6 +154,14 @@ func (c *Client) WaitingRoom() []WaitingEntry {
 	return append([]WaitingEntry(nil), c.lobby...)
 }
 
+// PasscodeGuessing reports whether the server has told this host that
+// wrong passcodes were being tried for the meeting.
+func (c *Client) PasscodeGuessing() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.guessing
+}
+
 // Settings returns the meeting's settings as last received.
 func (c *Client) Settings() map[string]any {
 	c.mu.Lock()

@@ -7,8 +7,8 @@ import (
 	"strings"
 )
 
-// passcodeDigits: 10^9 possibilities. With join attempts rate-limited per
-// address and wrong passcodes per meeting, guessing is out of reach, and
+// passcodeDigits: 10^9 possibilities. With failed joins rate-limited per
+// address (one every 6 s after 10), guessing is out of reach, and
 // nine digits are easy to read out and type on a phone.
 const passcodeDigits = 9
 

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"testing"
@@ -91,5 +92,41 @@ func TestWaitingRoomCannotShutTheMeeting(t *testing.T) {
 	}
 	if err := h.WaitFor(waitCtx(t), "an empty waiting room", func() bool { return len(h.WaitingRoom()) == 0 }); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPasscodeGuessingLocksOutOnlyTheGuessers: 60 wrong passcodes from six
+// addresses cut those addresses off, but someone with the right passcode
+// from another address gets in at once, and the host is told that
+// passcodes are being guessed.
+func TestPasscodeGuessingLocksOutOnlyTheGuessers(t *testing.T) {
+	srv, m, host := defended(t, nil)
+	h := srv.mustJoinAs(t, client.Options{Meeting: m.ID, Name: "Owner", Cookie: host.Cookie()})
+	codes := map[string]int{}
+	for i := range 60 {
+		r := srv.dialRawFrom(t, fmt.Sprintf("127.0.1.%d", 1+i%6))
+		r.send(helloWith(m.ID, "Script", fmt.Sprintf("%09d", i)))
+		codes[r.next().Code]++
+		r.conn.CloseNow()
+	}
+	if codes["wrong_passcode"] != 60 {
+		t.Fatalf("60 guesses, 10 from each of 6 addresses: %v", codes)
+	}
+	// One more from a guessing address is cut off, even with the passcode.
+	r := srv.dialRawFrom(t, "127.0.1.1")
+	r.send(helloWith(m.ID, "Script", m.Passcode))
+	if msg := r.next(); msg.Code != "rate_limited" {
+		t.Fatalf("a guessing address: %+v", msg)
+	}
+	real := srv.dialRawFrom(t, "127.0.2.1")
+	real.send(helloWith(m.ID, "Real", m.Passcode))
+	if msg := real.next(); msg.Type != "waiting" {
+		t.Fatalf("the right passcode from a fresh address: %+v", msg)
+	}
+	if err := h.WaitFor(waitCtx(t), "Real waiting", func() bool { return len(h.WaitingRoom()) == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	if !h.PasscodeGuessing() {
+		t.Fatal("the host was not told that passcodes are being guessed")
 	}
 }

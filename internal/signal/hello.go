@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/kaigi-meet/kaigi/internal/meeting"
+	"github.com/kaigi-meet/kaigi/internal/policy"
 )
 
 // The refusal messages, one sentence each, never revealing more than the
@@ -19,7 +20,6 @@ const (
 	msgWaitingFull    = "The waiting room of this meeting is full. Try again in a few minutes."
 	msgTooManyWaiting = "Too many people from your network are waiting to join this meeting. Try again once they are in."
 	msgBadName        = "Choose a display name of 1 to 64 characters, without control characters."
-	msgPasscodeBudget = "Too many wrong passcodes were tried for this meeting. Wait a minute and try again."
 )
 
 // hello admits the socket into a meeting, puts it in the waiting room, or
@@ -28,7 +28,7 @@ const (
 // passcodes) much more strictly, so scripts guessing meeting IDs or
 // passcodes are slowed to a crawl while people in meetings notice nothing.
 func (s *session) hello(m *clientMessage) bool {
-	ip := s.identity.Addr.String()
+	ip := policy.AddressKey(s.identity.Addr)
 	if !s.srv.hellos.Allow(ip) || !s.srv.failures.Peek(ip) {
 		s.refuse(codeRateLimited, msgRateLimited)
 		return false
@@ -68,8 +68,6 @@ func (s *session) hello(m *clientMessage) bool {
 		switch {
 		case errors.Is(err, meeting.ErrWrongPasscode):
 			code, msg = codeWrongPasscode, msgWrongPasscode
-		case errors.Is(err, errPasscodeBudget):
-			code, msg = codeRateLimited, msgPasscodeBudget
 		case errors.Is(err, meeting.ErrBanned):
 			code, msg = codeBanned, msgBanned
 		case errors.Is(err, meeting.ErrSignInRequired):

@@ -387,6 +387,8 @@ type waitingEntry struct {
 type waitingRoomMsg struct {
 	Type    string         `json:"type"`
 	Entries []waitingEntry `json:"entries"`
+	// Guessing: many wrong passcodes were tried for this meeting lately.
+	Guessing bool `json:"guessing"`
 }
 
 type settingsMsg struct {

@@ -104,17 +104,14 @@ func (r *Room) join(s *session, hello *clientMessage) error {
 	}
 	id := s.identity
 	id.Device = hello.Device
-	if !r.passcodeBudgetLocked(id) {
-		return errPasscodeBudget
-	}
 	res, err := r.core.Join(meeting.JoinRequest{
 		Name:     hello.Name,
 		Media:    meeting.MediaState{Audio: hello.Audio, Video: hello.Video},
 		Identity: id,
 		Passcode: hello.Passcode,
 	})
-	if errors.Is(err, meeting.ErrWrongPasscode) {
-		r.srv.passcodes.Allow(string(r.id))
+	if errors.Is(err, meeting.ErrWrongPasscode) && !r.srv.passcodes.Allow(string(r.id)) {
+		r.sendWaitingRoomLocked() // tell the hosts that passcodes are being guessed
 	}
 	if err != nil {
 		return err
@@ -136,12 +133,12 @@ func (r *Room) join(s *session, hello *clientMessage) error {
 	return nil
 }
 
-var errPasscodeBudget = errors.New("too many wrong passcodes for this meeting")
-
-// passcodeBudgetLocked: once a meeting has seen too many wrong passcodes,
-// nobody but its owner may try one for a while.
-func (r *Room) passcodeBudgetLocked(id meeting.Identity) bool {
-	return !r.core.Settings().Passcode || r.srv.passcodes.Peek(string(r.id)) || r.core.IsOwner(id)
+// guessingLocked reports whether more wrong passcodes than people mistype
+// have been tried for this meeting lately. It only alerts the hosts: the
+// guessers are throttled per address, and refusing the meeting's right
+// passcode would let them keep everyone out.
+func (r *Room) guessingLocked() bool {
+	return !r.srv.passcodes.Peek(string(r.id))
 }
 
 // welcomeLocked completes an admission: a fresh resume token, welcome,
@@ -391,7 +388,7 @@ func (r *Room) sendWaitingRoomLocked() {
 
 func (r *Room) sendWaitingRoomTo(s *session) {
 	waiting := r.core.Waiting()
-	msg := waitingRoomMsg{Type: "waiting_room", Entries: make([]waitingEntry, len(waiting))}
+	msg := waitingRoomMsg{Type: "waiting_room", Entries: make([]waitingEntry, len(waiting)), Guessing: r.guessingLocked()}
 	for i, p := range waiting {
 		msg.Entries[i] = waitingEntry{ID: string(p.ID), Name: p.Name, SignedIn: p.SignedIn(), Reason: string(p.Waiting),
 			Since: p.JoinedAt.UTC().Format(time.RFC3339)}

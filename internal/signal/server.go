@@ -28,13 +28,16 @@ type MeetingDirectory interface {
 
 // Limits are the signalling server's rate limits.
 type Limits struct {
-	HelloPerIP         policy.Rate // every join attempt
-	FailuresPerIP      policy.Rate // unknown meetings, wrong passcodes, bans
-	PasscodePerMeeting policy.Rate // wrong passcodes per meeting, from anywhere
+	HelloPerIP    policy.Rate // every join attempt, per address (IPv6: per /64)
+	FailuresPerIP policy.Rate // unknown meetings, wrong passcodes, bans, per address
+	// PasscodePerMeeting is how many wrong passcodes from anywhere a
+	// meeting sees before its hosts are told that someone is guessing. It
+	// never refuses anyone.
+	PasscodePerMeeting policy.Rate
 }
 
 // DefaultLimits leave room for a whole office behind one address joining
-// at once, and none for guessing.
+// at once, and none for guessing from it.
 var DefaultLimits = Limits{
 	HelloPerIP:         policy.Rate{Every: 500 * time.Millisecond, Burst: 60},
 	FailuresPerIP:      policy.Rate{Every: 6 * time.Second, Burst: 10},

@@ -186,6 +186,8 @@ export interface WaitingEntry {
 export interface WaitingRoom {
   type: "waiting_room";
   entries: WaitingEntry[];
+  /** Many wrong passcodes were tried for this meeting lately (an alert; nobody is refused for it). */
+  guessing: boolean;
 }
 
 export interface SettingsChanged {
@@ -451,7 +453,7 @@ function message(o: Obj): ServerMessage | null {
     case "waiting":
       return { type, reason: str(o, "reason") };
     case "waiting_room":
-      return { type, entries: arr(o, "entries").map(waitingEntry) };
+      return { type, entries: arr(o, "entries").map(waitingEntry), guessing: o.guessing === true };
     case "settings":
       return { type, settings: settings(o.settings) };
     case "media_stopped":

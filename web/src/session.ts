@@ -104,6 +104,7 @@ export class MeetingSession {
   private lastIceRestart = 0;
   private iceFailures = 0;
   private ended = false;
+  private guessing = false;
   private readonly mediaIds: number[] = [];
   /** What was being sent when the session ended, so a rejoin can start the same devices. */
   endState: MediaState | null = null;
@@ -421,6 +422,10 @@ export class MeetingSession {
         const known = new Set(this.waitingRoom.map((e) => e.id));
         this.waitingRoom = m.entries;
         this.view.waitingRoomChanged(m.entries.filter((e) => !known.has(e.id)));
+        if (m.guessing && !this.guessing) {
+          this.view.notice("Someone is trying wrong passcodes for this meeting. Admit only people you know; you can lock the meeting.");
+        }
+        this.guessing = m.guessing;
         return;
       }
       case "media_stopped":
