@@ -77,6 +77,27 @@ func New(rec Record, opts Options) *Meeting {
 	return m
 }
 
+// Refresh brings a running meeting up to date with its stored record: the
+// passcode (one the owner replaced stops working at once) and the bans
+// always; the settings only while nobody is admitted, since hosts change
+// a running meeting's settings from inside it. Whether it is end-to-end
+// encrypted and whether a host locked it stay as they are.
+func (m *Meeting) Refresh(rec Record, bans []Ban) {
+	if rec.Passcode != "" || !m.rec.Settings.Passcode {
+		m.rec.Passcode = rec.Passcode // never a required passcode of ""
+	}
+	for _, b := range bans {
+		if !slices.Contains(m.bans, b) {
+			m.bans = append(m.bans, b)
+		}
+	}
+	if len(m.participants) == 0 && rec.Settings.Validate() == nil {
+		s := rec.Settings
+		s.E2EE, s.Locked = m.rec.Settings.E2EE, m.rec.Settings.Locked
+		m.rec.Settings = s
+	}
+}
+
 // ID returns the meeting's ID.
 func (m *Meeting) ID() ID { return m.rec.ID }
 

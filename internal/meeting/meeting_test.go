@@ -627,3 +627,37 @@ func TestMayForward(t *testing.T) {
 		t.Fatal("an unknown participant may forward something")
 	}
 }
+
+// TestRefresh: a running meeting takes its stored passcode and bans at
+// once, and its stored settings only while nobody is admitted.
+func TestRefresh(t *testing.T) {
+	rec := Record{OwnerID: owner, Settings: DefaultSettings(), Passcode: "111111111"}
+	m := New(rec, Options{})
+	g := JoinRequest{Name: "Gus", Passcode: "111111111", Identity: Identity{Device: "d1"}}
+	mustJoin(t, m, g)
+	open := rec
+	open.Settings.WaitingRoom, open.Settings.E2EE = false, false
+	m.Refresh(open, nil)
+	if s := m.Settings(); s.WaitingRoom || !s.E2EE {
+		t.Fatalf("with nobody admitted, the stored settings (but not E2EE) apply: %+v", s)
+	}
+	mustJoin(t, m, host())
+	rotated := rec
+	rotated.Passcode = "222222222"
+	m.Refresh(rotated, []Ban{{BanDevice, "d1"}})
+	if m.Settings().WaitingRoom {
+		t.Fatal("stored settings replaced those of a running meeting")
+	}
+	if _, err := m.Join(JoinRequest{Name: "Old", Passcode: "111111111"}); !errors.Is(err, ErrWrongPasscode) {
+		t.Fatalf("the replaced passcode = %v", err)
+	}
+	if _, err := m.Join(g); !errors.Is(err, ErrBanned) {
+		t.Fatalf("a stored ban = %v", err)
+	}
+	blank := rec
+	blank.Passcode = ""
+	m.Refresh(blank, nil)
+	if _, err := m.Join(JoinRequest{Name: "Blank"}); !errors.Is(err, ErrWrongPasscode) {
+		t.Fatalf("a required passcode became empty: %v", err)
+	}
+}

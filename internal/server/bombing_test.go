@@ -130,3 +130,57 @@ func TestPasscodeGuessingLocksOutOnlyTheGuessers(t *testing.T) {
 		t.Fatal("the host was not told that passcodes are being guessed")
 	}
 }
+
+// TestRefusedJoinsLeaveNoRooms: a join refused with nobody inside leaves
+// no live meeting behind.
+func TestRefusedJoinsLeaveNoRooms(t *testing.T) {
+	srv, _, host := defended(t, nil)
+	for i := range 15 {
+		m := host.NewMeeting(t, nil)
+		r := srv.dialRawFrom(t, fmt.Sprintf("127.0.3.%d", 1+i%2))
+		r.send(helloWith(m.ID, "Script", "000000000"))
+		if msg := r.next(); msg.Type != "refused" {
+			t.Fatalf("a wrong passcode: %+v", msg)
+		}
+		r.conn.CloseNow()
+	}
+	if n := srv.Signal().Stats().Meetings; n != 0 {
+		t.Fatalf("15 refused joins left %d live meetings", n)
+	}
+}
+
+// TestJoinsFollowTheStoredMeeting: while the meeting runs, a passcode the
+// owner replaced stops working, and once the owner deletes the meeting
+// nobody new can join it.
+func TestJoinsFollowTheStoredMeeting(t *testing.T) {
+	srv, m, host := defended(t, nil)
+	h := srv.mustJoinAs(t, client.Options{Meeting: m.ID, Name: "Owner", Cookie: host.Cookie()})
+
+	var fresh struct{ Passcode string }
+	if code := host.Do(t, "PATCH", "/api/meetings/"+m.ID, map[string]any{"newPasscode": true}, &fresh); code != 200 || fresh.Passcode == m.Passcode {
+		t.Fatalf("replace the passcode: %d, %q", code, fresh.Passcode)
+	}
+	old := srv.dialRawFrom(t, "127.0.4.1")
+	old.send(helloWith(m.ID, "Old link", m.Passcode))
+	if msg := old.next(); msg.Code != "wrong_passcode" {
+		t.Fatalf("the replaced passcode: %+v", msg)
+	}
+	cur := srv.dialRawFrom(t, "127.0.4.2")
+	cur.send(helloWith(m.ID, "New link", fresh.Passcode))
+	if msg := cur.next(); msg.Type != "waiting" {
+		t.Fatalf("the new passcode: %+v", msg)
+	}
+
+	if code := host.Do(t, "DELETE", "/api/meetings/"+m.ID, nil, nil); code != 204 {
+		t.Fatalf("delete the meeting: %d", code)
+	}
+	late := srv.dialRawFrom(t, "127.0.4.3")
+	late.send(helloWith(m.ID, "Late", fresh.Passcode))
+	if msg := late.next(); msg.Code != "meeting_not_found" {
+		t.Fatalf("joining a deleted meeting: %+v", msg)
+	}
+	// Those already in it carry on.
+	if h.Waiting() != "" || h.Refusal() != nil {
+		t.Fatalf("the owner was put out: %v", h.Refusal())
+	}
+}

@@ -44,7 +44,7 @@ func (s *session) hello(m *clientMessage) bool {
 		return false
 	}
 	for {
-		room, err := s.srv.room(s.ctx, id)
+		room, st, err := s.srv.room(s.ctx, id)
 		switch {
 		case errors.Is(err, errNoSuchMeeting):
 			s.srv.failures.Allow(ip)
@@ -55,7 +55,7 @@ func (s *session) hello(m *clientMessage) bool {
 			s.refuse(codeInternal, "The server could not open this meeting. Try again in a moment.")
 			return false
 		}
-		err = room.join(s, m)
+		err = room.join(s, m, st)
 		if errors.Is(err, errRoomClosed) {
 			continue // it emptied as we arrived; start a fresh one
 		}
@@ -66,6 +66,8 @@ func (s *session) hello(m *clientMessage) bool {
 		code, msg := codeInternal, "The server could not add you to the meeting. Try again in a moment."
 		failure := true
 		switch {
+		case errors.Is(err, errNoSuchMeeting):
+			code, msg = codeMeetingNotFound, msgNotFound
 		case errors.Is(err, meeting.ErrWrongPasscode):
 			code, msg = codeWrongPasscode, msgWrongPasscode
 		case errors.Is(err, meeting.ErrBanned):

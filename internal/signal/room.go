@@ -67,13 +67,20 @@ func newRoom(srv *Server, rec meeting.Record, bans []meeting.Ban) *Room {
 
 // join admits a session, puts it in the waiting room, or refuses it: as a
 // returning participant if its resume token is valid, otherwise as a new
-// one.
-func (r *Room) join(s *session, hello *clientMessage) error {
+// one, by the meeting as stored now (st; nil if it was deleted: nobody
+// new may join). A refusal that leaves the room empty closes it, so that
+// refused joins leave nothing behind.
+func (r *Room) join(s *session, hello *clientMessage, st *stored) (err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
 		return errRoomClosed
 	}
+	defer func() {
+		if err != nil && len(r.members) == 0 && r.core.Len() == 0 {
+			r.closeLocked()
+		}
+	}()
 
 	if pid, m, ok := r.resumeLocked(hello.Resume); ok {
 		if m.session != nil {
@@ -99,6 +106,10 @@ func (r *Room) join(s *session, hello *clientMessage) error {
 		return nil
 	}
 
+	if st == nil {
+		return errNoSuchMeeting
+	}
+	r.core.Refresh(st.rec, st.bans)
 	if r.e2eeOn() && (len(hello.KeyPackage) == 0 || len(hello.KeyPackage) > e2ee.MaxKeyPackage) {
 		return errE2EERequired
 	}

@@ -169,34 +169,38 @@ func (s *Server) untrack(sess *session) {
 
 var errNoSuchMeeting = errors.New("no such meeting")
 
-// room returns the live room for a meeting, opening it from the store if
-// nobody is in it yet.
-func (s *Server) room(ctx context.Context, id meeting.ID) (*Room, error) {
-	s.mu.Lock()
-	r, closing := s.rooms[id], s.closing
-	s.mu.Unlock()
-	switch {
-	case closing:
-		return nil, errShuttingDown
-	case r != nil:
-		return r, nil
-	}
+// stored is a meeting as the store has it now.
+type stored struct {
+	rec  meeting.Record
+	bans []meeting.Ban
+}
+
+// room reads the meeting from the store (on every join: a passcode the
+// owner replaced, or a meeting they deleted, must take effect at once)
+// and returns its live room, opening one if nobody is in it. A meeting no
+// longer stored has no record (nil) and only its live room, if any, for
+// those coming back to it.
+func (s *Server) room(ctx context.Context, id meeting.ID) (*Room, *stored, error) {
 	rec, bans, ok, err := s.opts.Meetings.LookupMeeting(ctx, id)
 	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, errNoSuchMeeting
+		return nil, nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if r := s.rooms[id]; r != nil {
-		return r, nil // someone opened it meanwhile
+	r := s.rooms[id]
+	switch {
+	case s.closing:
+		return nil, nil, errShuttingDown
+	case !ok && r == nil:
+		return nil, nil, errNoSuchMeeting
+	case !ok:
+		return r, nil, nil
+	case r == nil:
+		r = newRoom(s, rec, bans)
+		s.rooms[id] = r
+		s.log.Info("meeting started", "meeting", id)
 	}
-	r = newRoom(s, rec, bans)
-	s.rooms[id] = r
-	s.log.Info("meeting started", "meeting", id)
-	return r, nil
+	return r, &stored{rec, bans}, nil
 }
 
 // Router returns the SFU router of a live meeting, or nil (for tests that
