@@ -43,7 +43,7 @@ func loadtestCmd(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.Warmup, "warmup", cfg.Warmup, "time after everyone receives media, before measuring")
 	fs.DurationVar(&cfg.Window, "window", cfg.Window, "how long to measure")
 	fs.DurationVar(&cfg.JoinTimeout, "join-timeout", cfg.JoinTimeout, "how long participants may take to receive their media")
-	fs.StringVar(&cfg.URL, "url", "", "an existing server to load (e.g. http://127.0.0.1:8080); its /metrics must be reachable")
+	fs.StringVar(&cfg.URL, "url", "", "an existing server to load (e.g. http://127.0.0.1:8080); its /metrics must be on, with its metrics.token in $KAIGI_METRICS_TOKEN")
 	fs.StringVar(&cfg.Meeting, "meeting", "", "with --url: the meeting `ID` (no waiting room, joining before the host allowed)")
 	fs.StringVar(&cfg.Passcode, "passcode", "", "with --url: the meeting's passcode")
 	fs.StringVar(&cfg.MetricsURL, "metrics-url", "", "the server's metrics, if not at URL/metrics")
@@ -58,6 +58,9 @@ func loadtestCmd(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("loadtest: unexpected argument %q", fs.Arg(0))
 	}
+	// An environment variable, not a flag: a flag's value is visible to
+	// every user of the machine.
+	cfg.MetricsToken = os.Getenv("KAIGI_METRICS_TOKEN")
 	if !*quiet {
 		cfg.Progress = stderr
 	}

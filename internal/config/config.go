@@ -33,6 +33,7 @@ type Config struct {
 	TLS       TLS      `yaml:"tls"`
 	WebRTC    WebRTC   `yaml:"webrtc"`
 	Meetings  Meetings `yaml:"meetings"`
+	Metrics   Metrics  `yaml:"metrics"`
 }
 
 // TLS serves HTTPS from certificate files. Both or neither must be set.
@@ -72,6 +73,16 @@ type Meetings struct {
 	// MaxParticipants is the most people in one meeting.
 	MaxParticipants int `yaml:"max_participants"`
 }
+
+// Metrics serves GET /metrics to Prometheus. It is off unless Token is set.
+type Metrics struct {
+	// Token is the secret a scraper sends as "Authorization: Bearer
+	// <token>"; at least 16 printable ASCII characters, no spaces.
+	Token string `yaml:"token"`
+}
+
+// MinMetricsToken is the shortest metrics token accepted.
+const MinMetricsToken = 16
 
 // Default returns the configuration used when nothing is set.
 func Default() Config {
@@ -172,6 +183,11 @@ func (c Config) Validate() error {
 	}
 	if c.Meetings.MaxParticipants < 1 || c.Meetings.MaxParticipants > 1000 {
 		return fmt.Errorf("meetings.max_participants: %d is not between 1 and 1000", c.Meetings.MaxParticipants)
+	}
+	if t := c.Metrics.Token; t != "" {
+		if len(t) < MinMetricsToken || strings.ContainsFunc(t, func(r rune) bool { return r <= ' ' || r > '~' }) {
+			return fmt.Errorf("metrics.token: must be at least %d printable ASCII characters without spaces", MinMetricsToken)
+		}
 	}
 	return nil
 }

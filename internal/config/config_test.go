@@ -29,6 +29,8 @@ webrtc:
     - urls: ["stun:stun.example.org:3478"]
 meetings:
   max_participants: 50
+metrics:
+  token: 0123456789abcdef0123
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +40,7 @@ meetings:
 	}
 	if cfg.Listen != "0.0.0.0:443" || cfg.Data != "./kaigi-data" || cfg.WebRTC.UDPPort != 3478 ||
 		cfg.WebRTC.Loopback() || cfg.Meetings.MaxParticipants != 50 || !cfg.TLS.Enabled() ||
-		cfg.WebRTC.PublicIPs[0] != "203.0.113.7" || cfg.LogLevel != "info" {
+		cfg.WebRTC.PublicIPs[0] != "203.0.113.7" || cfg.LogLevel != "info" || cfg.Metrics.Token != "0123456789abcdef0123" {
 		t.Errorf("parsed %+v", cfg)
 	}
 }
@@ -82,6 +84,8 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{"webrtc: {ice_servers: [{urls: []}]}", "webrtc.ice_servers[0].urls"},
 		{"webrtc: {ice_servers: [{urls: [http://x]}]}", "webrtc.ice_servers[0].urls"},
 		{"meetings: {max_participants: 0}", "meetings.max_participants"},
+		{"metrics: {token: short}", "metrics.token"},
+		{"metrics: {token: 'sixteen chars but spaces'}", "metrics.token"},
 	}
 	for _, tt := range tests {
 		cfg, err := Parse(strings.NewReader(tt.yaml))

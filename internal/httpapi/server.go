@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -18,8 +20,11 @@ type Options struct {
 	Accounts *auth.Service
 	// Signal serves the signalling WebSocket at /ws.
 	Signal http.Handler
-	// Metrics serves /metrics; nil leaves it out.
-	Metrics http.Handler
+	// Metrics serves /metrics to a scraper that sends MetricsToken as
+	// "Authorization: Bearer <token>". Without both, /metrics is not
+	// served at all: it reveals load and process details to anyone.
+	Metrics      http.Handler
+	MetricsToken string
 	// Web is the built web client (index.html, assets/...).
 	Web fs.FS
 	// Health reports whether the server can serve (e.g. the database
@@ -115,8 +120,8 @@ func New(opts Options) http.Handler {
 		}
 		w.Write([]byte("ok\n"))
 	})
-	if opts.Metrics != nil {
-		mux.Handle("GET /metrics", opts.Metrics)
+	if opts.Metrics != nil && opts.MetricsToken != "" {
+		mux.Handle("GET /metrics", requireBearer(opts.MetricsToken, opts.Metrics))
 	}
 
 	// Every state-changing request must come from our own pages (the
@@ -126,6 +131,23 @@ func New(opts Options) http.Handler {
 		writeError(w, http.StatusForbidden, "cross_origin", "Requests from other sites are refused.")
 	}))
 	return securityHeaders(opts.TLS, logRequests(log, csrf.Handler(mux)))
+}
+
+// requireBearer serves next only to requests that carry token as a bearer
+// token. Both sides are hashed first so the comparison takes the same time
+// whatever the length of a guess.
+func requireBearer(token string, next http.Handler) http.Handler {
+	want := sha256.Sum256([]byte(token))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme, got, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		sum := sha256.Sum256([]byte(got))
+		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="kaigi metrics"`)
+			writeError(w, http.StatusUnauthorized, "unauthorized", "A metrics token is needed.")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // logRequests logs each request at debug level: method, path, status and

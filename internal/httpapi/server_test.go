@@ -144,3 +144,33 @@ func TestHealthz(t *testing.T) {
 		t.Errorf("unhealthy = %d", rec.Code)
 	}
 }
+
+func TestMetricsNeedAToken(t *testing.T) {
+	env := newTestEnv(t)
+	metrics := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("kaigi_meetings 0\n")) })
+	base := Options{Meetings: env.db, Accounts: env.accounts, Signal: http.NotFoundHandler(), Web: testWeb, Logger: env.log, Metrics: metrics}
+
+	if rec := do(New(base), "GET", "/metrics", nil); rec.Code != http.StatusNotFound {
+		t.Errorf("without a configured token, GET /metrics = %d, want 404", rec.Code)
+	}
+
+	withToken := base
+	withToken.MetricsToken = "0123456789abcdef-token"
+	h := New(withToken)
+	for _, auth := range []string{"", "Bearer", "Bearer ", "Bearer 0123456789abcdef", "Basic MDEyMzQ1Njc4OWFiY2RlZi10b2tlbg=="} {
+		hdr := map[string]string{}
+		if auth != "" {
+			hdr["Authorization"] = auth
+		}
+		rec := do(h, "GET", "/metrics", hdr)
+		if rec.Code != http.StatusUnauthorized || strings.Contains(rec.Body.String(), "kaigi_") {
+			t.Errorf("Authorization %q: GET /metrics = %d %q, want 401", auth, rec.Code, rec.Body.String())
+		}
+	}
+	for _, auth := range []string{"Bearer 0123456789abcdef-token", "bearer 0123456789abcdef-token"} {
+		rec := do(h, "GET", "/metrics", map[string]string{"Authorization": auth})
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "kaigi_meetings") {
+			t.Errorf("Authorization %q: GET /metrics = %d %q", auth, rec.Code, rec.Body.String())
+		}
+	}
+}

@@ -45,13 +45,14 @@ type Config struct {
 	// should.
 	JoinTimeout time.Duration
 
-	// URL is an existing server to load (its /metrics must be reachable);
+	// URL is an existing server to load (its /metrics must be on);
 	// empty starts a child server from Binary. With URL, Meeting (an open
 	// meeting: no waiting room, joining before the host allowed) and
 	// Passcode say where to join.
 	URL, Meeting, Passcode string
-	// MetricsURL overrides URL+"/metrics".
-	MetricsURL string
+	// MetricsURL overrides URL+"/metrics"; MetricsToken is the server's
+	// metrics.token (a child server gets one of its own).
+	MetricsURL, MetricsToken string
 	// Binary is the kaigi executable for the child server (default: this
 	// one); ChildEnv is added to its environment.
 	Binary   string
@@ -113,10 +114,12 @@ type run struct {
 	base    string // server origin
 	meeting string
 	metrics string
-	log     *slog.Logger
-	hc      *http.Client
-	spread  bool // give each participant its own loopback address
-	api     *webrtc.API
+	// metricsToken is sent to the metrics endpoint as a bearer token.
+	metricsToken string
+	log          *slog.Logger
+	hc           *http.Client
+	spread       bool // give each participant its own loopback address
+	api          *webrtc.API
 
 	// pumps ends the synthetic media when the run ends.
 	pumps     context.Context
@@ -180,7 +183,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	r := &run{cfg: cfg, base: cfg.URL, meeting: cfg.Meeting, log: cfg.Logger, hc: &http.Client{Timeout: 30 * time.Second}}
+	r := &run{cfg: cfg, base: cfg.URL, meeting: cfg.Meeting, log: cfg.Logger, metricsToken: cfg.MetricsToken, hc: &http.Client{Timeout: 30 * time.Second}}
 	if r.log == nil {
 		r.log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
@@ -200,6 +203,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		defer ch.stop()
 		r.base = ch.url
+		r.metricsToken = ch.metricsToken
 		res.Server.CPUs = ch.cpus
 		if r.meeting, err = setUp(ctx, r.base); err != nil {
 			return nil, err
@@ -225,7 +229,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	r.pumps, r.stopPumps = context.WithCancel(ctx)
 	defer r.leaveAll()
-	baseline, err := scrape(ctx, r.hc, r.metrics)
+	baseline, err := scrape(ctx, r.hc, r.metrics, r.metricsToken)
 	if err != nil {
 		return nil, err
 	}
@@ -443,7 +447,7 @@ func (r *run) measure(ctx context.Context, res *Result, baseline serverStats) er
 		before[i] = t.snapshot()
 		t.recording(true)
 	}
-	a, err := scrape(ctx, r.hc, r.metrics)
+	a, err := scrape(ctx, r.hc, r.metrics, r.metricsToken)
 	if err != nil {
 		return err
 	}
@@ -453,7 +457,7 @@ func (r *run) measure(ctx context.Context, res *Result, baseline serverStats) er
 		return err
 	}
 	genAfter := cpuTime()
-	b, err := scrape(ctx, r.hc, r.metrics)
+	b, err := scrape(ctx, r.hc, r.metrics, r.metricsToken)
 	if err != nil {
 		return err
 	}

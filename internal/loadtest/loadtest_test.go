@@ -36,6 +36,7 @@ func TestSmoke(t *testing.T) {
 			cfg.Bitrate = 300_000
 			cfg.Warmup, cfg.Window, cfg.JoinTimeout = 300*time.Millisecond, 1500*time.Millisecond, 30*time.Second
 			cfg.URL, cfg.Meeting = srv.URL, srv.NewMeeting(t)
+			cfg.MetricsToken = servertest.MetricsToken
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			res, err := Run(ctx, cfg)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,11 +34,14 @@ type serverStats struct {
 }
 
 // scrape reads the few unlabelled metrics the load test needs from a
-// Prometheus text exposition.
-func scrape(ctx context.Context, hc *http.Client, url string) (serverStats, error) {
+// Prometheus text exposition, sending token (if any) as a bearer token.
+func scrape(ctx context.Context, hc *http.Client, url, token string) (serverStats, error) {
 	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
 	if err != nil {
 		return serverStats{}, err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -77,11 +81,13 @@ func scrape(ctx context.Context, hc *http.Client, url string) (serverStats, erro
 
 // child is a `kaigi serve` process the load test started.
 type child struct {
-	cmd  *exec.Cmd
-	dir  string
-	url  string
-	cpus string // the CPUs it may run on, from /proc
-	done chan error
+	cmd *exec.Cmd
+	dir string
+	url string
+	// metricsToken opens its /metrics, which is off without one.
+	metricsToken string
+	cpus         string // the CPUs it may run on, from /proc
+	done         chan error
 }
 
 var openURL = regexp.MustCompile(`Open (\S+) in your browser`)
@@ -95,8 +101,10 @@ func startChild(ctx context.Context, binary string, env []string, cpu int, logs 
 		return nil, err
 	}
 	cfg := filepath.Join(dir, "kaigi.yaml")
+	token := rand.Text()
 	// A 200-subscriber fan-out needs more than the default 100 per meeting.
-	if err := os.WriteFile(cfg, []byte("meetings:\n  max_participants: 1000\n"), 0o600); err != nil {
+	yaml := "meetings:\n  max_participants: 1000\nmetrics:\n  token: " + token + "\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
@@ -113,7 +121,7 @@ func startChild(ctx context.Context, binary string, env []string, cpu int, logs 
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("start %s: %w", binary, err)
 	}
-	c := &child{cmd: cmd, dir: dir, done: make(chan error, 1)}
+	c := &child{cmd: cmd, dir: dir, metricsToken: token, done: make(chan error, 1)}
 	urls := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(out)

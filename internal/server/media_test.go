@@ -10,6 +10,7 @@ import (
 
 	"github.com/kaigi-meet/kaigi/internal/client"
 	"github.com/kaigi-meet/kaigi/internal/config"
+	"github.com/kaigi-meet/kaigi/internal/servertest"
 	"github.com/kaigi-meet/kaigi/internal/signal"
 	"go.uber.org/goleak"
 )
@@ -288,7 +289,9 @@ func rosterNames(c *client.Client) string {
 
 func metric(t *testing.T, srv *testServer, name string) float64 {
 	t.Helper()
-	resp, err := http.Get(srv.URL + "/metrics")
+	req, _ := http.NewRequest("GET", srv.URL+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+servertest.MetricsToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

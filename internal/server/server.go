@@ -126,6 +126,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		TLS:       cfg.TLS.Enabled(),
 		Health:    db.Ping,
 		Logger:    log,
+		// Served only with a token (config metrics.token).
+		MetricsToken: cfg.Metrics.Token,
 		Metrics: metrics.Handler(metrics.Sources{
 			Meetings:         func() int { return s.signal.Stats().Meetings },
 			Participants:     func() int { return s.signal.Stats().Participants },

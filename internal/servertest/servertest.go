@@ -97,6 +97,9 @@ func (l *cuttableListener) cut() {
 	l.conns = make(map[net.Conn]struct{})
 }
 
+// MetricsToken is the token a test server serves /metrics with.
+const MetricsToken = "servertest-metrics-token"
+
 // Start starts a server with a fresh data directory and stops it when the
 // test ends. Set KAIGI_TEST_DEBUG=1 to see its debug logs.
 func Start(t testing.TB, opts Options) *Server {
@@ -104,6 +107,7 @@ func Start(t testing.TB, opts Options) *Server {
 	cfg := config.Default()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Data = t.TempDir()
+	cfg.Metrics.Token = MetricsToken
 	if opts.Config != nil {
 		opts.Config(&cfg)
 	}
