@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -352,5 +353,57 @@ func TestServerInfoAndPasswordChange(t *testing.T) {
 	}
 	if code, _ := other.call("POST", "/api/auth/signin", map[string]string{"email": "ada@example.org", "password": "a brand new password"}); code != http.StatusOK {
 		t.Fatal("the new password does not sign in")
+	}
+}
+
+// Without public_url, links are built from the address the request
+// reached, never from its Host header: a forged Host must not turn the
+// links the server hands out into links to someone else's site.
+func TestLinksIgnoreAForgedHost(t *testing.T) {
+	srv, _ := newAPIServer(t)
+	host := newBrowser(t, srv)
+	signUp(t, host, "ada@example.org", "Ada")
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
+	forged := func(method, path string, hostHeader ...string) map[string]any {
+		t.Helper()
+		req, _ := http.NewRequest(method, srv.URL+path, nil)
+		req.Host = "evil.example"
+		if len(hostHeader) > 0 {
+			req.Host = hostHeader[0]
+		}
+		req.AddCookie(host.cookie(SessionCookie))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode >= 300 {
+			t.Fatalf("%s %s with Host evil.example = %d %v (%v)", method, path, resp.StatusCode, out, err)
+		}
+		return out
+	}
+	check := func(what string, m map[string]any) {
+		t.Helper()
+		for _, k := range []string{"url", "inviteUrl"} {
+			if s, _ := m[k].(string); !strings.HasPrefix(s, srv.URL+"/m/") {
+				t.Errorf("%s: %s = %q, want it on %s", what, k, s, srv.URL)
+			}
+		}
+	}
+	m := forged("POST", "/api/meetings")
+	check("created", m)
+	check("looked up", forged("GET", "/api/meetings/"+m["id"].(string)))
+	list, _ := forged("GET", "/api/meetings")["meetings"].([]any)
+	for _, m := range list {
+		check("listed", m.(map[string]any))
+	}
+	for _, h := range []string{"127.0.0.1:1", "127.0.0.1", "evil.example:" + port, "localhost.evil.example:" + port} {
+		check("Host "+h, forged("GET", "/api/meetings/"+m["id"].(string), h))
+	}
+	// A Host that names the address reached is kept, so a browser on
+	// localhost stays on its own origin (and keeps its session).
+	if got := forged("GET", "/api/meetings/"+m["id"].(string), "localhost:"+port)["url"]; got != "http://localhost:"+port+"/m/"+m["id"].(string) {
+		t.Errorf("Host localhost:%s: url = %v", port, got)
 	}
 }

@@ -3,8 +3,11 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -321,14 +324,47 @@ func (a *api) loadOwned(w http.ResponseWriter, r *http.Request, u auth.User) (me
 	return rec, ok
 }
 
-// baseURL is the configured public URL, or this request's own origin.
+// baseURL is the origin of the links we hand out: the configured public
+// URL or, without one, the address this request reached. The Host header
+// is used only when it names that same address (or localhost, reached on
+// loopback): anyone can send any Host, and links built from it would send
+// invitees to the sender's site.
 func (a *api) baseURL(r *http.Request) string {
 	if a.publicURL != "" {
 		return a.publicURL
 	}
-	scheme := "http"
+	scheme, defaultPort := "http", "80"
 	if r.TLS != nil {
-		scheme = "https"
+		scheme, defaultPort = "https", "443"
 	}
-	return scheme + "://" + r.Host
+	addr, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if addr == nil {
+		return scheme + "://localhost"
+	}
+	local, err := netip.ParseAddrPort(addr.String())
+	if err != nil {
+		return scheme + "://localhost"
+	}
+	local = netip.AddrPortFrom(local.Addr().Unmap().WithZone(""), local.Port())
+	if namesAddress(r.Host, local, defaultPort) {
+		return scheme + "://" + r.Host
+	}
+	return scheme + "://" + local.String()
+}
+
+// namesAddress reports whether a Host header names local: its IP (or
+// localhost, for a loopback address) and its port.
+func namesAddress(host string, local netip.AddrPort, defaultPort string) bool {
+	name, port, err := net.SplitHostPort(host)
+	if err != nil {
+		name, port = host, defaultPort
+	}
+	if port != strconv.Itoa(int(local.Port())) {
+		return false
+	}
+	if name == "localhost" {
+		return local.Addr().IsLoopback()
+	}
+	ip, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(name, "["), "]"))
+	return err == nil && ip.Unmap() == local.Addr()
 }
