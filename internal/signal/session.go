@@ -12,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/kaigi-meet/kaigi/internal/e2ee"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
+	"github.com/kaigi-meet/kaigi/internal/policy"
 	"github.com/kaigi-meet/kaigi/internal/sfu"
 	"github.com/pion/webrtc/v4"
 )
@@ -40,6 +41,8 @@ type session struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	out    chan frame
+	// budget limits what the client sends (budget.go); reader only.
+	budget *budget
 
 	closeOnce sync.Once
 	closing   atomic.Bool // a last frame is queued; let the writer send it
@@ -65,6 +68,7 @@ func newSession(srv *Server, conn *websocket.Conn, remote string, id meeting.Ide
 		ctx:      ctx,
 		cancel:   cancel,
 		out:      make(chan frame, outboxSize),
+		budget:   newBudget(time.Now()),
 		identity: id,
 	}
 }
@@ -106,11 +110,17 @@ func (s *session) read() {
 		if err != nil {
 			return
 		}
+		var msg *clientMessage
+		if typ == websocket.MessageText {
+			msg, err = decodeClientMessage(b)
+		}
+		if !s.pace(len(b), relayedBytes(msg, err)) {
+			return
+		}
 		if typ != websocket.MessageText {
 			s.sendError(codeBadMessage, "Messages must be JSON text.", 0)
 			continue
 		}
-		msg, err := decodeClientMessage(b)
 		if err != nil {
 			var pe *protocolError
 			errors.As(err, &pe)
@@ -128,6 +138,48 @@ func (s *session) read() {
 		if !s.handle(msg) {
 			return
 		}
+	}
+}
+
+// relayedBytes is how many bytes of a message the server relays to other
+// members, or -1 for a message it does not relay.
+func relayedBytes(m *clientMessage, decodeErr error) int {
+	if decodeErr != nil || m == nil || m.Type != "e2ee_message" {
+		return -1
+	}
+	return len(m.Data)
+}
+
+// pace charges a message to the socket's budget and, while the budget is
+// overdrawn, stops reading the socket. It returns false when the session
+// is over: closed for flooding, or ended while held back.
+func (s *session) pace(size, relayed int) bool {
+	wait, exhausted := s.budget.charge(time.Now(), size, relayed)
+	if exhausted {
+		// Reconnecting to flood again counts against the address like a
+		// failed join.
+		s.srv.failures.Allow(policy.AddressKey(s.identity.Addr))
+		s.log.Warn("client flooding; closing its socket", "participant", s.pid)
+		s.closeWith(closedMsg{Type: "closed", Reason: "flooding",
+			Message: "This connection sent more than the server allows and was closed."}, websocket.StatusPolicyViolation)
+		return false
+	}
+	if wait == 0 {
+		s.budget.slowed = false
+		return true
+	}
+	if !s.budget.slowed {
+		s.budget.slowed = true
+		s.log.Info("client over its budget; slowing it down", "participant", s.pid)
+		s.sendError(codeRateLimited, "You are sending too fast; the server is slowing this connection down.", 0)
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.ctx.Done():
+		return false
 	}
 }
 

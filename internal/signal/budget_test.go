@@ -1,0 +1,66 @@
+package signal
+
+import (
+	"testing"
+	"time"
+)
+
+// TestBudget: what a real client sends is never held back; a flood is
+// held back at once and soon runs out of patience.
+func TestBudget(t *testing.T) {
+	start := time.Unix(0, 0)
+	b := newBudget(start)
+	now := start
+	// Joining: hello, a burst of candidates, a video size for each of 100
+	// tiles, an offer of 500 KB.
+	for i := range 250 {
+		size := 200
+		if i == 0 {
+			size = 500 << 10
+		}
+		if wait, _ := b.charge(now, size, -1); wait != 0 {
+			t.Fatalf("message %d of the join burst held back %v", i, wait)
+		}
+	}
+	// Then a minute of a busy meeting: 5 messages a second, and a
+	// largest-size end-to-end encrypted message every second.
+	for s := range 60 {
+		now = now.Add(time.Second)
+		for range 5 {
+			if wait, _ := b.charge(now, 300, -1); wait != 0 {
+				t.Fatalf("second %d: held back %v", s, wait)
+			}
+		}
+		if wait, _ := b.charge(now, 90<<10, 64<<10); wait != 0 {
+			t.Fatalf("second %d: an e2ee_message held back %v", s, wait)
+		}
+	}
+
+	// A flood of relayed messages, sent as fast as the server lets it.
+	for _, tc := range []struct {
+		name   string
+		size   int
+		lo, hi int // messages handled before the socket is closed
+	}{
+		{"large messages", 48 << 10, 20, 40},
+		{"chat-sized messages", 300, 100, 160},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBudget(start)
+			now := start
+			for n := 0; ; n++ {
+				wait, exhausted := b.charge(now, tc.size*4/3+60, tc.size)
+				if exhausted {
+					if n < tc.lo || n > tc.hi {
+						t.Fatalf("closed after %d messages, want %d to %d", n, tc.lo, tc.hi)
+					}
+					if d := now.Sub(start); d > 3*time.Second {
+						t.Fatalf("closed only after %v", d)
+					}
+					return
+				}
+				now = now.Add(wait)
+			}
+		})
+	}
+}
