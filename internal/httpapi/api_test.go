@@ -407,3 +407,22 @@ func TestLinksIgnoreAForgedHost(t *testing.T) {
 		t.Errorf("Host localhost:%s: url = %v", port, got)
 	}
 }
+
+func TestTitlesRefuseHiddenCharacters(t *testing.T) {
+	srv, _ := newAPIServer(t)
+	host := newBrowser(t, srv)
+	signUp(t, host, "ada@example.org", "Ada")
+	code, m := host.call("POST", "/api/meetings", map[string]any{"title": "Planning 👩🏽‍💻"})
+	if code != http.StatusCreated || m["title"] != "Planning 👩🏽‍💻" {
+		t.Fatalf("create = %d %v", code, m)
+	}
+	id := m["id"].(string)
+	for _, title := range []string{"Plan\u200bning", "\u202egninnalP", "Planning\u2066", "\ufeffPlanning", "Plan\u00adning", "Plan\u0085ning", "Plan\u2028ning", "Plan\nning"} {
+		if code, body := host.call("POST", "/api/meetings", map[string]any{"title": title}); code != http.StatusBadRequest {
+			t.Errorf("create with title %q = %d %v", title, code, body)
+		}
+		if code, body := host.call("PATCH", "/api/meetings/"+id, map[string]any{"title": title}); code != http.StatusBadRequest {
+			t.Errorf("rename to %q = %d %v", title, code, body)
+		}
+	}
+}

@@ -91,8 +91,11 @@ const maxTitle = 200
 // apply checks req and copies it into rec.
 func (req meetingRequest) apply(rec *meeting.Record) (string, bool) {
 	title := strings.TrimSpace(req.Title)
-	if len(title) > maxTitle || strings.ContainsFunc(title, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return "The title must be at most 200 characters, on one line.", false
+	if len(title) > maxTitle {
+		return "The title must be at most 200 characters.", false
+	}
+	if _, hidden := meeting.HiddenCharacter(title); hidden {
+		return "The title must be on one line, without control characters or invisible formatting characters (such as zero-width spaces or direction marks).", false
 	}
 	rec.Title = title
 	if req.StartsAt != "" {

@@ -28,6 +28,23 @@ func TestNormaliseName(t *testing.T) {
 		{"evil\u202egnp.exe", "", false},
 		{"\u2066isolate", "", false},
 		{"bad \xff utf8", "", false},
+		// Invisible format characters: one name passing for another.
+		{"Ada\u200b", "", false},
+		{"A\u200cda", "", false},
+		{"Ad\u200da", "", false},
+		{"\u200eAda", "", false},
+		{"Ada\u200f", "", false},
+		{"\ufeffAda", "", false},
+		{"Ada\u00ad", "", false},
+		{"Ada\u2060", "", false},
+		{"Ada\u061c", "", false},
+		{"Ada\U000e0041", "", false},
+		{"Ada\u2028Lovelace", "", false},
+		{"\u200d", "", false},
+		{"Ada \u200d💻", "", false},
+		{"\u3000Ada\u0085", "Ada", true},
+		{"🏳️‍🌈 Ada", "🏳️‍🌈 Ada", true},
+		{"Ada ❤️‍🔥", "Ada ❤️‍🔥", true},
 	}
 	for _, tt := range tests {
 		got, err := NormaliseName(tt.in)
@@ -36,6 +53,22 @@ func TestNormaliseName(t *testing.T) {
 		}
 		if err != nil && !errors.Is(err, ErrBadName) {
 			t.Errorf("NormaliseName(%q) error %v is not ErrBadName", tt.in, err)
+		}
+	}
+}
+
+func TestHiddenCharacter(t *testing.T) {
+	for _, s := range []string{"Planning", "渡辺 さくら", "مرحبا", "👩🏽‍💻 standup", "Q3 — review"} {
+		if r, ok := HiddenCharacter(s); ok {
+			t.Errorf("HiddenCharacter(%q) = %U", s, r)
+		}
+	}
+	for s, want := range map[string]rune{
+		"Plan\u200bning": 0x200b, "\u202eplan": 0x202e, "plan\u2066": 0x2066, "\ufeffplan": 0xfeff,
+		"plan\u0085": 0x85, "plan\u2029": 0x2029, "a\u200db": 0x200d, "`\u200d©": 0x200d, "plan\ufffd": 0xfffd,
+	} {
+		if r, ok := HiddenCharacter(s); !ok || r != want {
+			t.Errorf("HiddenCharacter(%q) = %U, %v; want %U", s, r, ok, want)
 		}
 	}
 }

@@ -503,15 +503,41 @@ export function parseServerMessage(text: string): ParseResult {
 export const NAME_MAX = 64;
 
 /**
- * Checks a display name the way the server does (1–64 characters, no control
- * characters), so the pre-join screen can say what is wrong before `hello`.
- * Returns null when the name is fine.
+ * Checks a display name the way the server does (1–64 characters, no hidden
+ * characters: see hiddenCharacter), so the pre-join screen can say what is
+ * wrong before `hello`. Returns null when the name is fine.
  */
 export function nameProblem(name: string): string | null {
-  const trimmed = name.trim();
+  // Trimmed as the server trims (Unicode White_Space): String.trim would
+  // also drop a byte-order mark, which the server refuses.
+  const trimmed = name.replace(/^\p{White_Space}+|\p{White_Space}+$/gu, "");
   if (trimmed.length === 0) return "Please enter your name.";
   if ([...trimmed].length > NAME_MAX) return `Your name can be at most ${NAME_MAX} characters.`;
-  // C0 and C1 control characters, DEL.
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(trimmed)) return "Your name cannot contain control characters.";
+  if (hiddenCharacter(trimmed) !== null) return "Your name cannot contain control characters or invisible formatting characters (such as zero-width spaces or direction marks).";
+  return null;
+}
+
+// Controls, format characters (zero-width, bidi controls, BOM, tags), line
+// and paragraph separators, lone surrogates and U+FFFD (the server sees
+// both as U+FFFD).
+const HIDDEN = /^[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\ufffd]$/u;
+const BEFORE_EMOJI_JOINER = /^[\p{So}\u{1f3fb}-\u{1f3ff}\ufe0f]$/u;
+const SYMBOL = /^\p{So}$/u;
+
+/**
+ * The first character a display name (or meeting title) may not contain,
+ * or null: the server's rule (internal/meeting, HiddenCharacter). Format
+ * characters are invisible or reorder the text around them, so one name
+ * could pass for another; a zero-width joiner between two emoji (👩🏽‍💻)
+ * is allowed.
+ */
+export function hiddenCharacter(s: string): string | null {
+  const cs = [...s];
+  for (let i = 0; i < cs.length; i++) {
+    const c = cs[i]!;
+    if (!HIDDEN.test(c)) continue;
+    if (c === "\u200d" && i > 0 && BEFORE_EMOJI_JOINER.test(cs[i - 1]!) && SYMBOL.test(cs[i + 1] ?? "")) continue;
+    return c;
+  }
   return null;
 }

@@ -139,6 +139,17 @@ test("display names follow the server's rule", () => {
   assert.notEqual(nameProblem("Ada\u0085x"), null);
 });
 
+test("display names refuse invisible format characters, as the server does", () => {
+  for (const name of ["Ada\u200b", "A\u200cda", "Ad\u200da", "\u200eAda", "Ada\u200f", "evil\u202egnp.exe", "\u2066Ada", "\ufeffAda",
+    "Ada\u00ad", "Ada\u2060", "Ada\u061c", "Ada\u{e0041}", "Ada\u2028Lovelace", "\u200d", "Ada \u200d💻", "`\u200d©", "Ada\ud800", "Ada\ufffd"]) {
+    assert.notEqual(nameProblem(name), null, JSON.stringify(name));
+  }
+  assert.equal(nameProblem("\u3000Ada\u0085"), null, "trimmed like the server");
+  for (const name of ["👩🏽‍💻 dev", "🏳️‍🌈 Ada", "Ada ❤️‍🔥", "渡辺 さくら", "مرحبا"]) {
+    assert.equal(nameProblem(name), null, name);
+  }
+});
+
 test("welcome carries the settings; participants say whether they signed in", () => {
   const settings = { passcode: true, waitingRoom: true, requireSignIn: false, joinBeforeHost: false, screenShare: "hosts", unmute: "everyone", chat: "everyone", rename: "everyone", locked: true };
   const m = ok({ type: "welcome", v: 1, server: "s", meeting: { id: "m" }, self: { ...participant, signedIn: true }, participants: [participant], resume: "r", resumed: false, settings });
