@@ -3,6 +3,7 @@ package sfu
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -115,6 +116,9 @@ func (p *Peer) Participant() string { return p.participant }
 // of the client's sending transceivers carries; sources no longer listed
 // stop being forwarded.
 func (p *Peer) HandleOffer(offer string, tracks []PublishedTrack) error {
+	if err := p.checkSize(offer); err != nil {
+		return err
+	}
 	published, err := checkPublished(offer, tracks)
 	if err != nil {
 		return err
@@ -173,6 +177,10 @@ func (p *Peer) HandleAnswer(answer string) error {
 	}
 	if p.pc.SignalingState() != webrtc.SignalingStateHaveLocalOffer {
 		return ErrUnexpectedAnswer
+	}
+	if err := p.checkSize(answer); err != nil {
+		p.needOffer = true // as for any bad answer, below
+		return err
 	}
 	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 		// Go back to stable and offer again, so one bad answer does not
@@ -405,6 +413,39 @@ func (p *Peer) askTurnLocked() {
 	}
 	p.askedTurn = true
 	p.sig.Renegotiate()
+}
+
+// Bounds on a client's session description, checked before anything
+// parses it: parsing and applying one costs CPU in proportion to its media
+// sections (a 3,000-m-line offer, a fifth of a second). A re-offer carries
+// every m-line negotiated so far, which the connection has as transceivers;
+// a client adds at most one sending m-line per source it publishes (4).
+const (
+	maxSDPBytes  = 1 << 20
+	maxNewMLines = 8
+)
+
+// checkSize refuses a session description larger than a client sends.
+func (p *Peer) checkSize(desc string) error {
+	if len(desc) > maxSDPBytes {
+		return fmt.Errorf("%w: %d bytes, more than %d", ErrBadSDP, len(desc), maxSDPBytes)
+	}
+	if n, most := mediaSections(desc), len(p.pc.GetTransceivers())+maxNewMLines; n > most {
+		return fmt.Errorf("%w: %d media sections, more than %d", ErrBadSDP, n, most)
+	}
+	return nil
+}
+
+// mediaSections counts the m-lines of a session description as its parser
+// finds them: at the start of a line, after any stray carriage returns.
+func mediaSections(desc string) int {
+	n := 0
+	for line := range strings.SplitSeq(desc, "\n") {
+		if strings.HasPrefix(strings.TrimLeft(line, "\r"), "m=") {
+			n++
+		}
+	}
+	return n
 }
 
 // checkPublished validates a client's track list against its offer: known

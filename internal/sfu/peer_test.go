@@ -2,8 +2,12 @@ package sfu
 
 import (
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/pion/webrtc/v4"
 )
 
 // offerSDP is a minimal client offer: m-lines with mids and directions.
@@ -84,5 +88,85 @@ func TestSourceKinds(t *testing.T) {
 	}
 	if SourceCamera.streamSuffix() != SourceMicrophone.streamSuffix() || SourceScreen.streamSuffix() == SourceCamera.streamSuffix() {
 		t.Error("camera and microphone must share a stream, screen must not")
+	}
+}
+
+// answers is a Signaller that keeps the answers it is given.
+type answers struct {
+	mu  sync.Mutex
+	sdp []string
+}
+
+func (a *answers) Renegotiate()                      {}
+func (a *answers) Offer(string, []TrackInfo)         {}
+func (a *answers) Candidate(webrtc.ICECandidateInit) {}
+func (a *answers) Answer(sdp string)                 { a.mu.Lock(); a.sdp = append(a.sdp, sdp); a.mu.Unlock() }
+func (a *answers) count() int                        { a.mu.Lock(); defer a.mu.Unlock(); return len(a.sdp) }
+
+// TestOfferBounds: an offer with far more media sections than a client
+// publishes, or larger than any client sends, is refused before it is
+// parsed; a client's real offer is answered.
+func TestOfferBounds(t *testing.T) {
+	s, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	sig := &answers{}
+	p, err := s.NewRouter("m").AddPeer("ada", sig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.close)
+
+	// A client publishing its microphone and camera, and what it may not
+	// send.
+	c, err := webrtc.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
+		if _, err := c.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	offer, err := c.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same offer with its audio section 2,999 times over.
+	head, rest, _ := strings.Cut(offer.SDP, "m=audio")
+	audio, video, _ := strings.Cut(rest, "m=video")
+	var big strings.Builder
+	big.WriteString(head)
+	for i := range 2999 {
+		big.WriteString("m=audio" + strings.Replace(audio, "a=mid:0\r\n", fmt.Sprintf("a=mid:%d\r\n", 2+i), 1))
+	}
+	big.WriteString("m=video" + video)
+	lines := make([]string, 9)
+	for i := range lines {
+		lines[i] = fmt.Sprintf("audio %d sendonly", i)
+	}
+	for _, tt := range []struct{ name, sdp string }{
+		{"3,000 m-lines", big.String()},
+		{"9 m-lines on a new connection", offerSDP(lines...)},
+		{"m-lines after stray carriage returns", strings.ReplaceAll(offerSDP(lines...), "\r\nm=", "\n\r\rm=")},
+		{"more than 1 MiB", offerSDP("audio 0 sendonly") + strings.Repeat("a=x\r\n", 1<<18)},
+	} {
+		err := p.HandleOffer(tt.sdp, nil)
+		if !errors.Is(err, ErrBadSDP) || !strings.Contains(err.Error(), "more than") {
+			t.Errorf("%s: %v, want refused by size", tt.name, err)
+		}
+	}
+	if n := len(p.pc.GetTransceivers()); n != 0 || p.pc.SignalingState() != webrtc.SignalingStateStable || sig.count() != 0 {
+		t.Fatalf("a refused offer was applied: %d transceivers, %s, %d answers", n, p.pc.SignalingState(), sig.count())
+	}
+
+	if err := p.HandleOffer(offer.SDP, []PublishedTrack{{"0", SourceMicrophone}, {"1", SourceCamera}}); err != nil {
+		t.Fatalf("a real offer: %v", err)
+	}
+	if sig.count() != 1 {
+		t.Fatal("a real offer was not answered")
 	}
 }
