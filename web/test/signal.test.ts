@@ -210,6 +210,19 @@ test("closed: replaced is fatal, shutdown reconnects with the server's words", (
     assert.equal(sockets.length, 1);
   }
   {
+    // Closed for flooding: the protocol says not to come back (and a
+    // client that did would only be slowed down as a guesser).
+    const { sockets, client, fatals, clock } = setup();
+    client.start();
+    sockets[0]!.open();
+    sockets[0]!.receive(welcome("t"));
+    sockets[0]!.receive({ type: "closed", reason: "flooding", message: "Too many messages." });
+    sockets[0]!.drop();
+    clock.advance(30_000);
+    assert.deepEqual(fatals, [["flooding", "Too many messages."]]);
+    assert.equal(sockets.length, 1);
+  }
+  {
     const { sockets, client, lost } = setup();
     client.start();
     sockets[0]!.open();

@@ -22,6 +22,7 @@ const TITLES: Record<string, string> = {
   denied: "The host didn't let you in",
   removed: "You were removed from the meeting",
   ended: "The meeting has ended",
+  flooding: "Disconnected: too many messages",
 };
 
 export interface Action {
