@@ -2,19 +2,13 @@ package httpapi
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/kaigi-meet/kaigi/internal/auth"
-	"github.com/kaigi-meet/kaigi/internal/store"
 )
 
 // fakeClock is the accounts' clock in these tests: limits move only when
@@ -35,16 +29,9 @@ func (c *fakeClock) advance(d time.Duration) {
 // one account (ada@example.org, password) without two-factor.
 func lockoutServer(t *testing.T) (http.Handler, *fakeClock) {
 	t.Helper()
-	sealer, _ := auth.NewSealer(make([]byte, 32))
-	db, err := store.OpenSQLite(context.Background(), t.TempDir(), sealer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
 	c := &fakeClock{t: time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	accounts := auth.NewService(auth.Options{Store: db, Sealer: sealer, Hash: auth.HashParams{Memory: 64, Time: 1, Threads: 1}, Logger: quiet, Now: c.now})
-	h := New(Options{Meetings: db, Accounts: accounts, Signal: http.NotFoundHandler(), Web: testWeb, Logger: quiet})
+	env := newTestEnvAt(t, c.now)
+	h := New(Options{Meetings: env.db, Accounts: env.accounts, Signal: http.NotFoundHandler(), Web: testWeb, Logger: env.log})
 	if code, body := signInFrom(h, "192.0.2.200", "/api/auth/signup", map[string]string{"email": "ada@example.org", "name": "Ada", "password": password}); code != http.StatusCreated {
 		t.Fatalf("sign up: %d %s", code, body)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/kaigi-meet/kaigi/internal/auth"
 	"github.com/kaigi-meet/kaigi/internal/store"
@@ -31,6 +32,12 @@ type testEnv struct {
 
 func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
+	return newTestEnvAt(t, nil)
+}
+
+// newTestEnvAt is newTestEnv with the accounts' clock (nil: the real one).
+func newTestEnvAt(t *testing.T, now func() time.Time) *testEnv {
+	t.Helper()
 	sealer, _ := auth.NewSealer(make([]byte, 32))
 	db, err := store.OpenSQLite(context.Background(), t.TempDir(), sealer)
 	if err != nil {
@@ -38,7 +45,7 @@ func newTestEnv(t *testing.T) *testEnv {
 	}
 	t.Cleanup(func() { db.Close() })
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	accounts := auth.NewService(auth.Options{Store: db, Sealer: sealer, Hash: auth.HashParams{Memory: 64, Time: 1, Threads: 1}, Logger: quiet})
+	accounts := auth.NewService(auth.Options{Store: db, Sealer: sealer, Hash: auth.HashParams{Memory: 64, Time: 1, Threads: 1}, Logger: quiet, Now: now})
 	return &testEnv{db: db, accounts: accounts, log: quiet}
 }
 

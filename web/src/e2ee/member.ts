@@ -146,6 +146,7 @@ export class GroupMember {
   private readonly turncoats = new Set<number>();
   /** A commit of ours that timed out, kept in case the server confirms it late. */
   private expired: Own | null = null;
+  private readonly fingerprints = new Map<string, string>();
   private box: BoxKey | null = null;
   private code = "";
   private views: MemberView[] = [];
@@ -747,6 +748,17 @@ export class GroupMember {
     }
   }
 
+  /** A device's fingerprint, worked out once per device (refresh runs every few seconds). */
+  private async fingerprintOf(device: Uint8Array): Promise<string> {
+    const key = toHex(device);
+    let fp = this.fingerprints.get(key);
+    if (fp === undefined) {
+      fp = await fingerprint(device);
+      this.fingerprints.set(key, fp);
+    }
+    return fp;
+  }
+
   private async refresh(): Promise<void> {
     const g = this.group;
     if (!g) {
@@ -783,7 +795,7 @@ export class GroupMember {
       } else if (!p && !young) problem = "unclaimed";
       views.push({
         leaf: m.leafIndex,
-        fingerprint: await fingerprint(m.identity),
+        fingerprint: await this.fingerprintOf(m.identity),
         identity: m.identity,
         account: m.account,
         signaturePublicKey: m.signaturePublicKey,
