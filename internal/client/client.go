@@ -109,6 +109,8 @@ type WaitingEntry struct {
 	Name     string `json:"name"`
 	SignedIn bool   `json:"signedIn"`
 	Reason   string `json:"reason"`
+	// BannedNetwork: from a network a host banned someone from.
+	BannedNetwork bool `json:"bannedNetwork"`
 }
 
 var (

@@ -2,8 +2,11 @@ package meeting
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"time"
+
+	"github.com/kaigi-meet/kaigi/internal/policy"
 )
 
 // DefaultMaxParticipants is the participant limit when Options leaves it zero.
@@ -117,7 +120,9 @@ func (m *Meeting) Join(req JoinRequest) (JoinResult, error) {
 	}
 	owner := m.IsOwner(req.Identity)
 	s := m.rec.Settings
+	bannedNetwork := false
 	if !owner {
+		bannedNetwork = m.bannedNetwork(req.Identity)
 		switch {
 		case m.banned(req.Identity):
 			return JoinResult{}, ErrBanned
@@ -138,6 +143,9 @@ func (m *Meeting) Join(req JoinRequest) (JoinResult, error) {
 		JoinedAt:  m.now().UTC(),
 		Media:     req.Media,
 		Connected: true,
+		// Someone else from a network a host banned: a host decides,
+		// with or without a waiting room.
+		BannedNetwork: bannedNetwork,
 	}
 	if owner {
 		p.Role = RoleHost
@@ -146,7 +154,7 @@ func (m *Meeting) Join(req JoinRequest) (JoinResult, error) {
 	case owner:
 	case !s.JoinBeforeHost && !m.hostPresent():
 		p.Waiting = WaitForHost
-	case s.WaitingRoom:
+	case s.WaitingRoom || p.BannedNetwork:
 		p.Waiting = WaitForRoom
 	}
 	if p.Waiting != "" {
@@ -177,7 +185,7 @@ func (m *Meeting) settle() (admitted, rewaiting []Participant) {
 		switch {
 		case !hostHere:
 			still = append(still, p)
-		case !s.WaitingRoom && m.hasRoom(p.Identity):
+		case !s.WaitingRoom && !p.BannedNetwork && m.hasRoom(p.Identity):
 			p.Waiting = ""
 			p.JoinedAt = m.now().UTC()
 			m.participants = append(m.participants, p)
@@ -204,16 +212,34 @@ func (m *Meeting) hostPresent() bool {
 	return false
 }
 
+// banned reports whether a ban keeps this joiner out: their account,
+// their browser, or, for a guest, their network (an IPv6 /64), so that
+// neither signing in or out nor a fresh browser profile brings a banned
+// person back as someone new.
 func (m *Meeting) banned(id Identity) bool {
 	for _, b := range m.bans {
 		switch {
 		case b.Kind == BanUser && id.UserID != "" && b.Value == id.UserID,
 			b.Kind == BanDevice && id.Device != "" && b.Value == id.Device,
-			b.Kind == BanAddress && id.UserID == "" && id.Addr.IsValid() && b.Value == id.Addr.String():
+			b.Kind == BanAddress && id.UserID == "" && matchesNetwork(b.Value, id.Addr):
 			return true
 		}
 	}
 	return false
+}
+
+// bannedNetwork reports whether a joiner comes from a network a host
+// banned. An account from there is not refused (a whole office may sit
+// behind one address), but waits for a host, who is told.
+func (m *Meeting) bannedNetwork(id Identity) bool {
+	return slices.ContainsFunc(m.bans, func(b Ban) bool { return b.Kind == BanAddress && matchesNetwork(b.Value, id.Addr) })
+}
+
+// matchesNetwork reports whether an address ban's value names the network
+// of a: its address key (bans made since IPv6 counts by /64), or the
+// address itself (bans made before).
+func matchesNetwork(ban string, a netip.Addr) bool {
+	return a.IsValid() && (ban == policy.AddressKey(a) || ban == a.Unmap().String())
 }
 
 // Admit lets someone in from the waiting room.
@@ -237,13 +263,17 @@ func (m *Meeting) Admit(by, id ParticipantID) (Participant, error) {
 }
 
 // AdmitAll lets everyone in from the waiting room, as far as the
-// participant limit allows; the rest keep waiting.
+// participant limit allows; the rest keep waiting, and so do those from a
+// banned network, whom a host admits one by one.
 func (m *Meeting) AdmitAll(by ParticipantID) ([]Participant, error) {
 	if err := m.check(by, ActAdmit); err != nil {
 		return nil, err
 	}
 	var out []Participant
 	for _, w := range slices.Clone(m.waiting) {
+		if w.BannedNetwork {
+			continue
+		}
 		if p, err := m.Admit(by, w.ID); err == nil {
 			out = append(out, p)
 		}
@@ -323,8 +353,11 @@ func (m *Meeting) Remove(by, id ParticipantID, ban bool) (Participant, []Ban, er
 		if p.Identity.Device != "" {
 			bans = append(bans, Ban{BanDevice, p.Identity.Device})
 		}
-		if p.Identity.UserID == "" && p.Identity.Addr.IsValid() {
-			bans = append(bans, Ban{BanAddress, p.Identity.Addr.String()})
+		if p.Identity.Addr.IsValid() {
+			// Holds guests from there (a signed-in member who signs
+			// out, a guest who clears their browser), and makes hosts
+			// decide about accounts from there.
+			bans = append(bans, Ban{BanAddress, policy.AddressKey(p.Identity.Addr)})
 		}
 		m.bans = append(m.bans, bans...)
 	}

@@ -185,8 +185,12 @@ func TestJoinDecisions(t *testing.T) {
 		{"banned account", nil, true, []Ban{{BanUser, "u2"}}, JoinRequest{Name: "Una", Passcode: "123456789", Identity: Identity{UserID: "u2"}}, ErrBanned, "", ""},
 		{"banned device", nil, true, []Ban{{BanDevice, "dev1"}}, JoinRequest{Name: "Gus", Passcode: "123456789", Identity: Identity{Device: "dev1"}}, ErrBanned, "", ""},
 		{"banned guest address", nil, true, []Ban{{BanAddress, addr.String()}}, JoinRequest{Name: "Gus", Passcode: "123456789", Identity: Identity{Addr: addr}}, ErrBanned, "", ""},
-		{"address ban does not apply to accounts", nil, true, []Ban{{BanAddress, addr.String()}},
+		{"an account from a banned address waits, even without a waiting room", func(s *Settings) { s.WaitingRoom = false }, true, []Ban{{BanAddress, addr.String()}},
 			JoinRequest{Name: "Una", Passcode: "123456789", Identity: Identity{UserID: "u2", Addr: addr}}, nil, WaitForRoom, RoleParticipant},
+		{"a guest from a banned IPv6 /64, another address in it", nil, true, []Ban{{BanAddress, "2001:db8:7:9::/64"}},
+			JoinRequest{Name: "Gus", Passcode: "123456789", Identity: Identity{Addr: netip.MustParseAddr("2001:db8:7:9:aaaa::1")}}, ErrBanned, "", ""},
+		{"a guest from the next IPv6 /64", func(s *Settings) { s.WaitingRoom = false }, true, []Ban{{BanAddress, "2001:db8:7:9::/64"}},
+			JoinRequest{Name: "Gus", Passcode: "123456789", Identity: Identity{Addr: netip.MustParseAddr("2001:db8:7:a::1")}}, nil, "", RoleParticipant},
 		{"bad name", nil, true, nil, guest("\x1b[31m"), ErrBadName, "", ""},
 	}
 	for _, tt := range tests {
@@ -375,6 +379,31 @@ func TestRemoveAndBan(t *testing.T) {
 	if _, err := m.Join(JoinRequest{Name: "Troll3", Passcode: "123456789", Identity: Identity{Addr: addr}}); !errors.Is(err, ErrBanned) {
 		t.Errorf("rejoin from the same address = %v", err)
 	}
+	// The same person signed in with some account, from the same network
+	// and a fresh browser: not refused (an office shares addresses) but
+	// held for a host, who sees why, and not let in by "admit all".
+	acct, err := m.Join(JoinRequest{Name: "Troll4", Passcode: "123456789", Identity: Identity{UserID: "u-new", Device: "dev-x", Addr: addr}})
+	if err != nil || acct.Participant.Waiting != WaitForRoom || !acct.Participant.BannedNetwork {
+		t.Fatalf("an account from the banned address = %+v, %v; want waiting, flagged", acct.Participant, err)
+	}
+	if in, err := m.AdmitAll(h.ID); err != nil || len(in) != 0 {
+		t.Errorf("admit all let in %v (%v); want nobody from the banned network", in, err)
+	}
+	if p, err := m.Admit(h.ID, acct.Participant.ID); err != nil || p.Waiting != "" {
+		t.Errorf("a host admitting them one by one = %+v, %v", p, err)
+	}
+
+	// A banned member who signs out comes back as a guest from the same
+	// network and another browser: refused.
+	mem := mustJoin(t, m, JoinRequest{Name: "Mel", Passcode: "123456789", Identity: Identity{UserID: "u-mel", Device: "dev-m", Addr: netip.MustParseAddr("2001:db8::5")}})
+	_, bans, err = m.Remove(h.ID, mem.ID, true)
+	if err != nil || len(bans) != 3 {
+		t.Fatalf("remove+ban member = %v, %v; want account, device and network bans", bans, err)
+	}
+	if _, err := m.Join(JoinRequest{Name: "Mel", Passcode: "123456789", Identity: Identity{Device: "dev-m2", Addr: netip.MustParseAddr("2001:db8::77")}}); !errors.Is(err, ErrBanned) {
+		t.Errorf("the banned member signed out, from the same /64 = %v", err)
+	}
+
 	// Removed without a ban: may come back.
 	_, bans, err = m.Remove(h.ID, una.ID, false)
 	if err != nil || len(bans) != 0 {

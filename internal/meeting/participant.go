@@ -65,6 +65,10 @@ type Participant struct {
 	// are set when a host stopped their camera or screen share, until they
 	// start it again themselves.
 	MutedByHost, VideoStoppedByHost, ScreenStoppedByHost bool
+	// BannedNetwork is set for a joiner from a network a host banned
+	// someone from: they wait for a host even without a waiting room,
+	// and the host sees why.
+	BannedNetwork bool
 }
 
 // SignedIn reports whether the participant joined with an account.

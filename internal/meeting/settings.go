@@ -95,7 +95,7 @@ type BanKind string
 const (
 	BanUser    BanKind = "user"    // a signed-in account
 	BanDevice  BanKind = "device"  // a browser (the client's device ID)
-	BanAddress BanKind = "address" // a guest's network address
+	BanAddress BanKind = "address" // a network: an IPv4 address or an IPv6 /64
 )
 
 // Ban keeps someone a host removed from coming back.

@@ -3,7 +3,6 @@ package server_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -20,8 +19,7 @@ import (
 // (127.x.y.z), as a different machine would.
 func (s *testServer) dialRawFrom(t *testing.T, local string) *rawConn {
 	t.Helper()
-	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}
-	hc := &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+	hc := from(local)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	conn, _, err := websocket.Dial(ctx, "ws"+s.URL[len("http"):]+"/ws",

@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"fmt"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -114,6 +116,10 @@ func TestLockedMeeting(t *testing.T) {
 	}
 }
 
+// TestRemoveAndBan: a banned person cannot come back as someone new from
+// the same browser or network: not as a guest with a fresh browser, not
+// by signing out; signing in with another account from there puts them
+// in front of a host, marked, whatever the waiting room setting.
 func TestRemoveAndBan(t *testing.T) {
 	srv, m, host := defended(t, nil)
 	set := m.Settings
@@ -121,9 +127,11 @@ func TestRemoveAndBan(t *testing.T) {
 	host.Do(t, "PATCH", "/api/meetings/"+m.ID, map[string]any{"settings": set}, nil)
 	h := srv.mustJoinAs(t, client.Options{Meeting: m.ID, Name: "Host", Cookie: host.Cookie()})
 	una := srv.NewAccount(t, "una@example.org", "Una")
+	tom := srv.NewAccount(t, "tom@example.org", "Tom")
 
-	troll := srv.mustJoinAs(t, client.Options{Meeting: m.ID, Name: "Troll", Passcode: m.Passcode, Device: "troll-device"})
-	u := srv.mustJoinAs(t, client.Options{Meeting: m.ID, Name: "Una", Passcode: m.Passcode, Cookie: una.Cookie()})
+	trollNet, unaNet := from("127.0.2.1"), from("127.0.2.2")
+	troll := srv.mustJoinAs(t, client.Options{Meeting: m.ID, Name: "Troll", Passcode: m.Passcode, Device: "troll-device", HTTPClient: trollNet})
+	u := srv.mustJoinAs(t, client.Options{Meeting: m.ID, Name: "Una", Passcode: m.Passcode, Cookie: una.Cookie(), Device: "una-device", HTTPClient: unaNet})
 	// A participant may not remove anyone.
 	n := len(u.Errors())
 	u.Control("remove", map[string]any{"participant": troll.Self().ID, "ban": true})
@@ -142,17 +150,53 @@ func TestRemoveAndBan(t *testing.T) {
 	}
 	h.WaitFor(waitCtx(t), "the troll gone", func() bool { return participant(h, troll.Self().ID).ID == "" })
 
-	// Same browser: refused. Same address as a guest: refused (all guests
-	// here share 127.0.0.1, so this bans every guest of this server).
-	_, err := srv.joinAs(t, client.Options{Meeting: m.ID, Name: "Troll again", Passcode: m.Passcode, Device: "troll-device"})
+	// Same browser from elsewhere: refused. A fresh browser from the same
+	// network as a guest: refused.
+	_, err := srv.joinAs(t, client.Options{Meeting: m.ID, Name: "Troll again", Passcode: m.Passcode, Device: "troll-device", HTTPClient: from("127.0.2.9")})
 	refusedWith(t, err, "banned")
-	_, err = srv.joinAs(t, client.Options{Meeting: m.ID, Name: "Troll in private", Passcode: m.Passcode, Device: "fresh-device"})
+	_, err = srv.joinAs(t, client.Options{Meeting: m.ID, Name: "Troll in private", Passcode: m.Passcode, Device: "fresh-device", HTTPClient: trollNet})
 	refusedWith(t, err, "banned")
-	// A signed-in account from that address is not caught by the address ban.
-	u.Leave()
-	if _, err := srv.joinAs(t, client.Options{Meeting: m.ID, Name: "Una", Passcode: m.Passcode, Cookie: una.Cookie()}); err != nil {
-		t.Fatalf("Una rejoining: %v", err)
+
+	// Signed in with some account, fresh browser, same network: not
+	// refused (an office shares one address) but held for a host, marked,
+	// and "admit all" leaves them there.
+	back, err := srv.joinAs(t, client.Options{Meeting: m.ID, Name: "Tom", Passcode: m.Passcode, Device: "tom-device", Cookie: tom.Cookie(), HTTPClient: trollNet})
+	if err != nil || back.Waiting() != "waiting_room" {
+		t.Fatalf("an account from the banned network = %v, waiting %q; want the waiting room", err, back.Waiting())
 	}
+	h.WaitFor(waitCtx(t), "the host told", func() bool {
+		w := h.WaitingRoom()
+		return len(w) == 1 && w[0].ID == back.Self().ID && w[0].BannedNetwork
+	})
+	n = len(h.Errors())
+	h.Control("admit", map[string]any{"all": true})
+	// The socket's messages are handled in order: once this one's error is
+	// back, "admit all" was done.
+	h.Control("mute", map[string]any{"participant": "nobody"})
+	lastError(t, h, n)
+	// A guest from elsewhere comes straight in (no waiting room).
+	if _, err := srv.joinAs(t, client.Options{Meeting: m.ID, Name: "Gus", Passcode: m.Passcode, HTTPClient: from("127.0.2.3")}); err != nil {
+		t.Fatalf("a guest from another network: %v", err)
+	}
+	if back.Waiting() != "waiting_room" || len(h.WaitingRoom()) != 1 {
+		t.Fatalf("admit all let the marked joiner in: waiting %q, list %v", back.Waiting(), h.WaitingRoom())
+	}
+
+	// A banned member who signs out and comes back as a guest from another
+	// browser on the same network: refused.
+	h.Control("remove", map[string]any{"participant": u.Self().ID, "ban": true})
+	<-u.Done()
+	_, err = srv.joinAs(t, client.Options{Meeting: m.ID, Name: "Not Una", Passcode: m.Passcode, Device: "other-device", HTTPClient: unaNet})
+	refusedWith(t, err, "banned")
+	_, err = srv.joinAs(t, client.Options{Meeting: m.ID, Name: "Una", Passcode: m.Passcode, Cookie: una.Cookie(), Device: "new-device", HTTPClient: from("127.0.2.4")})
+	refusedWith(t, err, "banned")
+}
+
+// from is an HTTP client whose connections come from a given loopback
+// address (127.x.y.z), as another machine's would.
+func from(local string) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}
+	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
 }
 
 func TestPermissionsAreEnforcedByTheServer(t *testing.T) {

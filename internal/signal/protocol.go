@@ -382,6 +382,9 @@ type waitingEntry struct {
 	SignedIn bool   `json:"signedIn"`
 	Reason   string `json:"reason"`
 	Since    string `json:"since"`
+	// BannedNetwork: they come from a network a host banned someone
+	// from; "admit all" leaves them waiting.
+	BannedNetwork bool `json:"bannedNetwork,omitempty"`
 }
 
 type waitingRoomMsg struct {

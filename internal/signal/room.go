@@ -402,7 +402,7 @@ func (r *Room) sendWaitingRoomTo(s *session) {
 	msg := waitingRoomMsg{Type: "waiting_room", Entries: make([]waitingEntry, len(waiting)), Guessing: r.guessingLocked()}
 	for i, p := range waiting {
 		msg.Entries[i] = waitingEntry{ID: string(p.ID), Name: p.Name, SignedIn: p.SignedIn(), Reason: string(p.Waiting),
-			Since: p.JoinedAt.UTC().Format(time.RFC3339)}
+			Since: p.JoinedAt.UTC().Format(time.RFC3339), BannedNetwork: p.BannedNetwork}
 	}
 	s.send(msg)
 }

@@ -181,6 +181,8 @@ export interface WaitingEntry {
   signedIn: boolean;
   reason: string;
   since: string;
+  /** From a network a host banned someone from: "Admit all" leaves them waiting. */
+  bannedNetwork: boolean;
 }
 
 export interface WaitingRoom {
@@ -406,6 +408,7 @@ function waitingEntry(v: unknown): WaitingEntry {
     signedIn: v.signedIn === true,
     reason: typeof v.reason === "string" ? v.reason : "waiting_room",
     since: typeof v.since === "string" ? v.since : "",
+    bannedNetwork: v.bannedNetwork === true,
   };
 }
 

@@ -176,7 +176,9 @@ test("a signed-in participant carries their account; a guest none", () => {
 test("waiting, waiting_room, settings and media_stopped are parsed", () => {
   assert.deepEqual(ok({ type: "waiting", reason: "host_absent" }), { type: "waiting", reason: "host_absent" });
   const wr = ok({ type: "waiting_room", entries: [{ id: "w1", name: "Bob", signedIn: false, reason: "waiting_room", since: "2025-01-01T00:00:00Z" }] });
-  assert.deepEqual(wr, { type: "waiting_room", entries: [{ id: "w1", name: "Bob", signedIn: false, reason: "waiting_room", since: "2025-01-01T00:00:00Z" }], guessing: false });
+  assert.deepEqual(wr, { type: "waiting_room", entries: [{ id: "w1", name: "Bob", signedIn: false, reason: "waiting_room", since: "2025-01-01T00:00:00Z", bannedNetwork: false }], guessing: false });
+  const flagged = ok({ type: "waiting_room", entries: [{ id: "w2", name: "Tom", signedIn: true, reason: "waiting_room", since: "", bannedNetwork: true }] });
+  assert.equal(flagged?.type === "waiting_room" && flagged.entries[0]!.bannedNetwork, true);
   assert.deepEqual(ok({ type: "waiting_room", entries: [], guessing: true }), { type: "waiting_room", entries: [], guessing: true });
   const st = ok({ type: "settings", settings: { locked: true, screenShare: "everyone" } });
   assert.equal(st.type === "settings" && st.settings.locked, true);

@@ -50,13 +50,24 @@ export class WaitingRoomList {
     avatar.style.setProperty("--hue", String(hueOf(e.id)));
     return el(
       "li",
-      { attrs: { "data-waiting": e.id, "data-signed-in": e.signedIn ? "true" : "false" } },
+      { attrs: { "data-waiting": e.id, "data-signed-in": e.signedIn ? "true" : "false", "data-banned-network": e.bannedNetwork ? "true" : "false" } },
       avatar,
       el(
         "span",
         { class: "people-text" },
         el("span", { class: "people-name", text: e.name }),
-        el("span", { class: "people-sub" }, el("span", { class: e.signedIn ? "signed-in" : "guest", text: e.signedIn ? "Signed in" : "Guest" })),
+        el(
+          "span",
+          { class: "people-sub" },
+          el("span", { class: e.signedIn ? "signed-in" : "guest", text: e.signedIn ? "Signed in" : "Guest" }),
+          e.bannedNetwork
+            ? el("span", {
+                class: "banned-network",
+                text: "Same network as someone you banned",
+                attrs: { title: "Someone a host removed and banned from this meeting used the same network. Admit all leaves this person waiting; admit them only if you know them." },
+              })
+            : null,
+        ),
       ),
       el(
         "span",
