@@ -27,6 +27,10 @@ type Options struct {
 	// SessionLifetime bounds a session from sign-in (default 30 days);
 	// SessionIdle ends one unused for that long (default 14 days).
 	SessionLifetime, SessionIdle time.Duration
+	// SignedOutEverywhere, if set, is told when every session of an
+	// account was ended on its owner's request, so that what is live on
+	// those sessions (meeting sockets) ends too.
+	SignedOutEverywhere func(userID string)
 }
 
 // Service runs the account flows.
@@ -38,6 +42,8 @@ type Service struct {
 	now    func() time.Time
 	life   time.Duration
 	idle   time.Duration
+	// signedOutEverywhere is Options.SignedOutEverywhere.
+	signedOutEverywhere func(userID string)
 
 	signInIP, signInEmail, codeUser, signUpIP *policy.Limiter
 	// reauth counts wrong current passwords of signed-in accounts (changing
@@ -99,7 +105,7 @@ func NewService(o Options) *Service {
 	}
 	return &Service{
 		store: o.Store, sealer: o.Sealer, hash: o.Hash, log: o.Logger, now: o.Now,
-		life: o.SessionLifetime, idle: o.SessionIdle,
+		life: o.SessionLifetime, idle: o.SessionIdle, signedOutEverywhere: o.SignedOutEverywhere,
 		signInIP:    policy.NewLimiter(o.Limits.SignInPerIP, o.Now),
 		signInEmail: policy.NewLimiter(o.Limits.SignInPerEmail, o.Now),
 		codeUser:    policy.NewLimiter(o.Limits.CodePerUser, o.Now),
@@ -457,7 +463,13 @@ func (s *Service) SignOut(ctx context.Context, token string) error {
 // SignOutEverywhere ends every session of an account.
 func (s *Service) SignOutEverywhere(ctx context.Context, u User) error {
 	s.log.Info("signed out everywhere", "user", u.ID)
-	return s.store.DeleteUserSessions(ctx, u.ID)
+	if err := s.store.DeleteUserSessions(ctx, u.ID); err != nil {
+		return err
+	}
+	if s.signedOutEverywhere != nil {
+		s.signedOutEverywhere(u.ID)
+	}
+	return nil
 }
 
 // BeginTOTP starts two-factor enrolment: the secret is kept (sealed) as

@@ -85,7 +85,7 @@ func TestPasscodeAndWaitingRoom(t *testing.T) {
 
 	// Another is denied and told so.
 	dee := srv.mustJoinAs(t, client.Options{Meeting: m.ID, Name: "Dee", Passcode: m.Passcode})
-	h.WaitFor(waitCtx(t), "Dee waiting", func() bool { return len(h.WaitingRoom()) == 1 })
+	waitFor(t, h, "Dee waiting", func() bool { return len(h.WaitingRoom()) == 1 })
 	h.Control("deny", map[string]any{"participant": h.WaitingRoom()[0].ID})
 	err = dee.WaitFor(waitCtx(t), "denial", func() bool { return dee.Refusal() != nil })
 	if err != nil {
@@ -94,14 +94,14 @@ func TestPasscodeAndWaitingRoom(t *testing.T) {
 	if dee.Refusal().Code != "denied" {
 		t.Fatalf("Dee refused with %v", dee.Refusal())
 	}
-	h.WaitFor(waitCtx(t), "an empty waiting room", func() bool { return len(h.WaitingRoom()) == 0 })
+	waitFor(t, h, "an empty waiting room", func() bool { return len(h.WaitingRoom()) == 0 })
 }
 
 func TestLockedMeeting(t *testing.T) {
 	srv, m, host := defended(t, nil)
 	h := srv.mustJoinAs(t, client.Options{Meeting: m.ID, Name: "Host", Cookie: host.Cookie()})
 	h.Control("lock", map[string]any{"locked": true})
-	h.WaitFor(waitCtx(t), "locked", func() bool { return h.Settings()["locked"] == true })
+	waitFor(t, h, "locked", func() bool { return h.Settings()["locked"] == true })
 	_, err := srv.joinAs(t, client.Options{Meeting: m.ID, Name: "Late", Passcode: m.Passcode})
 	refusedWith(t, err, "meeting_locked")
 	// The host can always come back to their own meeting.
@@ -110,7 +110,7 @@ func TestLockedMeeting(t *testing.T) {
 		t.Fatal("the host was kept out of their locked meeting")
 	}
 	h.Control("lock", map[string]any{"locked": false})
-	h.WaitFor(waitCtx(t), "unlocked", func() bool { return h.Settings()["locked"] == false })
+	waitFor(t, h, "unlocked", func() bool { return h.Settings()["locked"] == false })
 	if c, err := srv.joinAs(t, client.Options{Meeting: m.ID, Name: "Late", Passcode: m.Passcode}); err != nil || c.Waiting() != "waiting_room" {
 		t.Fatalf("after unlocking: %v", err)
 	}
@@ -148,7 +148,7 @@ func TestRemoveAndBan(t *testing.T) {
 	if r := troll.ClosedReason(); r != "removed" {
 		t.Fatalf("closed with %q", r)
 	}
-	h.WaitFor(waitCtx(t), "the troll gone", func() bool { return participant(h, troll.Self().ID).ID == "" })
+	waitFor(t, h, "the troll gone", func() bool { return participant(h, troll.Self().ID).ID == "" })
 
 	// Same browser from elsewhere: refused. A fresh browser from the same
 	// network as a guest: refused.
@@ -164,9 +164,9 @@ func TestRemoveAndBan(t *testing.T) {
 	if err != nil || back.Waiting() != "waiting_room" {
 		t.Fatalf("an account from the banned network = %v, waiting %q; want the waiting room", err, back.Waiting())
 	}
-	h.WaitFor(waitCtx(t), "the host told", func() bool {
+	waitFor(t, h, "the host told", func() bool {
 		w := h.WaitingRoom()
-		return len(w) == 1 && w[0].ID == back.Self().ID && w[0].BannedNetwork
+		return len(w) == 1 && w[0].Name == "Tom" && w[0].BannedNetwork
 	})
 	n = len(h.Errors())
 	h.Control("admit", map[string]any{"all": true})
@@ -190,6 +190,14 @@ func TestRemoveAndBan(t *testing.T) {
 	refusedWith(t, err, "banned")
 	_, err = srv.joinAs(t, client.Options{Meeting: m.ID, Name: "Una", Passcode: m.Passcode, Cookie: una.Cookie(), Device: "new-device", HTTPClient: from("127.0.2.4")})
 	refusedWith(t, err, "banned")
+}
+
+// waitFor waits (bounded) until cond holds for c, or fails the test.
+func waitFor(t *testing.T, c *client.Client, what string, cond func() bool) {
+	t.Helper()
+	if err := c.WaitFor(waitCtx(t), what, cond); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // from is an HTTP client whose connections come from a given loopback
@@ -249,16 +257,16 @@ func TestPermissionsAreEnforcedByTheServer(t *testing.T) {
 	// The host mutes Gus. Gus's client keeps sending: the server stops
 	// forwarding anyway.
 	h.Control("mute", map[string]any{"participant": gus.Self().ID})
-	gus.WaitFor(waitCtx(t), "being told", func() bool { return len(gus.Stopped()) == 1 && gus.Stopped()[0] == "microphone" })
-	h.WaitFor(waitCtx(t), "Gus shown muted", func() bool { return !participant(h, gus.Self().ID).Audio })
+	waitFor(t, gus, "being told", func() bool { return len(gus.Stopped()) == 1 && gus.Stopped()[0] == "microphone" })
+	waitFor(t, h, "Gus shown muted", func() bool { return !participant(h, gus.Self().ID).Audio })
 	rt := h.Track(gus.Self().ID, "microphone")
 	mic := gus.Local("microphone")
 	// Let packets already in flight drain (10 packets' time), then the
 	// count must not move while Gus sends 25 more.
 	drain := mic.Sent()
-	gus.WaitFor(waitCtx(t), "Gus to send 10 more packets", func() bool { return mic.Sent() >= drain+10 })
+	waitFor(t, gus, "Gus to send 10 more packets", func() bool { return mic.Sent() >= drain+10 })
 	before, sent := rt.Packets(), mic.Sent()
-	gus.WaitFor(waitCtx(t), "Gus to send 25 more packets", func() bool { return mic.Sent() >= sent+25 })
+	waitFor(t, gus, "Gus to send 25 more packets", func() bool { return mic.Sent() >= sent+25 })
 	if got := rt.Packets(); got != before {
 		t.Fatalf("a host-muted microphone was still forwarded: %d more packets", got-before)
 	}
@@ -271,7 +279,7 @@ func TestPermissionsAreEnforcedByTheServer(t *testing.T) {
 	// The host lets participants unmute; Gus does; audio flows again.
 	set.Unmute = meeting.WhoEveryone
 	h.Control("settings", map[string]any{"settings": set})
-	gus.WaitFor(waitCtx(t), "new settings", func() bool { return gus.Settings()["unmute"] == "everyone" })
+	waitFor(t, gus, "new settings", func() bool { return gus.Settings()["unmute"] == "everyone" })
 	gus.SetMedia(true, false, false)
 	receiving(t, h, gus, "microphone", rt.Packets()+20)
 }
@@ -281,20 +289,20 @@ func TestCoHostsModerate(t *testing.T) {
 	srv, m, host := defended(t, nil)
 	h := srv.mustJoinAs(t, client.Options{Meeting: m.ID, Name: "Host", Cookie: host.Cookie()})
 	ann := srv.mustJoinAs(t, client.Options{Meeting: m.ID, Name: "Ann", Passcode: m.Passcode})
-	h.WaitFor(waitCtx(t), "Ann waiting", func() bool { return len(h.WaitingRoom()) == 1 })
+	waitFor(t, h, "Ann waiting", func() bool { return len(h.WaitingRoom()) == 1 })
 	h.Control("admit", map[string]any{"all": true})
-	ann.WaitFor(waitCtx(t), "admission", func() bool { return ann.Waiting() == "" })
+	waitFor(t, ann, "admission", func() bool { return ann.Waiting() == "" })
 	h.Control("set_role", map[string]any{"participant": ann.Self().ID, "role": "cohost"})
-	ann.WaitFor(waitCtx(t), "co-host", func() bool { return participant(ann, ann.Self().ID).Role == "cohost" })
+	waitFor(t, ann, "co-host", func() bool { return participant(ann, ann.Self().ID).Role == "cohost" })
 
 	bo := srv.mustJoinAs(t, client.Options{Meeting: m.ID, Name: "Bo", Passcode: m.Passcode})
-	ann.WaitFor(waitCtx(t), "Bo waiting", func() bool { return len(ann.WaitingRoom()) == 1 })
+	waitFor(t, ann, "Bo waiting", func() bool { return len(ann.WaitingRoom()) == 1 })
 	ann.Control("admit", map[string]any{"participant": ann.WaitingRoom()[0].ID})
 	if err := bo.WaitFor(waitCtx(t), "admission by the co-host", func() bool { return bo.Waiting() == "" }); err != nil {
 		t.Fatal(err)
 	}
 	ann.Control("rename", map[string]any{"participant": bo.Self().ID, "name": "Bo (guest)"})
-	bo.WaitFor(waitCtx(t), "renamed", func() bool { return participant(bo, bo.Self().ID).Name == "Bo (guest)" })
+	waitFor(t, bo, "renamed", func() bool { return participant(bo, bo.Self().ID).Name == "Bo (guest)" })
 	// Only the host may end the meeting.
 	n := len(ann.Errors())
 	ann.Control("end", nil)
@@ -370,9 +378,9 @@ func TestSecretsNeverLogged(t *testing.T) {
 	host.Do(t, "POST", "/api/me/2fa/confirm", map[string]string{"code": code}, &rc)
 	h := srv.mustJoinAs(t, client.Options{Meeting: m.ID, Name: "Host", Cookie: host.Cookie()})
 	gus := srv.mustJoinAs(t, client.Options{Meeting: m.ID, Name: "Gus", Passcode: m.Passcode})
-	h.WaitFor(waitCtx(t), "Gus waiting", func() bool { return len(h.WaitingRoom()) == 1 })
+	waitFor(t, h, "Gus waiting", func() bool { return len(h.WaitingRoom()) == 1 })
 	h.Control("admit", map[string]any{"all": true})
-	gus.WaitFor(waitCtx(t), "admission", func() bool { return gus.Waiting() == "" })
+	waitFor(t, gus, "admission", func() bool { return gus.Waiting() == "" })
 
 	logs := srv.Logs()
 	if !strings.Contains(logs, "two-factor enabled") || !strings.Contains(logs, "participant joined") {
@@ -389,5 +397,55 @@ func TestSecretsNeverLogged(t *testing.T) {
 		if strings.Contains(logs, word) {
 			t.Errorf("the log contains a password hash")
 		}
+	}
+}
+
+// TestSignOutEverywhereEndsHostPowers: a host who signs out everywhere
+// (their account may be in someone else's hands) is taken out of the live
+// meeting at once, and the resume token of that socket no longer brings
+// back the host: whoever holds it joins afresh, as a guest.
+func TestSignOutEverywhereEndsHostPowers(t *testing.T) {
+	srv, m, host := defended(t, nil)
+	set := m.Settings
+	set.JoinBeforeHost = true
+	host.Do(t, "PATCH", "/api/meetings/"+m.ID, map[string]any{"settings": set}, nil)
+	cookie := host.Cookie()
+	h := srv.mustJoinAs(t, client.Options{Meeting: m.ID, Name: "Host", Cookie: cookie})
+	if h.Self().Role != "host" {
+		t.Fatalf("the owner joined as %q", h.Self().Role)
+	}
+	gus := srv.mustJoinAs(t, client.Options{Meeting: m.ID, Name: "Gus", Passcode: m.Passcode})
+	if gus.Waiting() != "waiting_room" {
+		t.Fatalf("guest: waiting %q", gus.Waiting())
+	}
+	waitFor(t, h, "Gus waiting", func() bool { return len(h.WaitingRoom()) == 1 })
+	h.Control("admit", map[string]any{"participant": h.WaitingRoom()[0].ID})
+	waitFor(t, gus, "admitted", func() bool { return gus.Waiting() == "" && gus.Self().ID != "" })
+	token := h.ResumeToken()
+
+	if code := host.Do(t, "POST", "/api/auth/signout-everywhere", nil, nil); code != http.StatusNoContent {
+		t.Fatalf("sign out everywhere: %d", code)
+	}
+	select {
+	case <-h.Done():
+	case <-waitCtx(t).Done():
+		t.Fatal("the host's socket stayed open after signing out everywhere")
+	}
+	if r := h.ClosedReason(); r != "signed_out" {
+		t.Fatalf("closed with %q, want signed_out", r)
+	}
+	waitFor(t, gus, "the host gone", func() bool { return participant(gus, h.Self().ID).ID == "" })
+
+	// The old token, with the old (dead) cookie or none: a new joiner, not
+	// the host, and in the waiting room like any guest.
+	for _, c := range []string{cookie, ""} {
+		back, err := srv.joinAs(t, client.Options{Meeting: m.ID, Name: "Host?", Resume: token, Cookie: c, Passcode: m.Passcode})
+		if err != nil {
+			t.Fatalf("joining with the old token: %v", err)
+		}
+		if back.Resumed() || back.Waiting() != "waiting_room" {
+			t.Fatalf("the old token (cookie %v) resumed %v, waiting %q: want a fresh guest in the waiting room", c != "", back.Resumed(), back.Waiting())
+		}
+		back.Leave()
 	}
 }

@@ -77,7 +77,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, db: db}
-	s.accounts = auth.NewService(auth.Options{Store: db, Sealer: sealer, Hash: opts.HashParams, Logger: log})
+	s.accounts = auth.NewService(auth.Options{Store: db, Sealer: sealer, Hash: opts.HashParams, Logger: log,
+		// s.signal exists before anyone can sign out.
+		SignedOutEverywhere: func(userID string) { s.signal.SignedOutEverywhere(userID) }})
 	ok := false
 	defer func() {
 		if !ok {

@@ -82,7 +82,7 @@ func (r *Room) join(s *session, hello *clientMessage, st *stored) (err error) {
 		}
 	}()
 
-	if pid, m, ok := r.resumeLocked(hello.Resume); ok {
+	if pid, m, ok := r.resumeLocked(hello.Resume, s.identity.UserID); ok {
 		if m.session != nil {
 			old := m.session
 			r.router.RemovePeer(string(pid))
@@ -241,18 +241,48 @@ func (r *Room) applyBlocksLocked(pid meeting.ParticipantID) {
 	m.peer.SetBlocked(sfu.SourceScreenAudio, !may.Screen)
 }
 
-// resumeLocked finds the admitted member a resume token belongs to.
-func (r *Room) resumeLocked(token string) (meeting.ParticipantID, *member, bool) {
+// resumeLocked finds the admitted member a resume token belongs to, if
+// the socket comes with the account they joined with: one signed out of
+// it (a browser's sign-out, "sign out everywhere") joins afresh, as who
+// it is now, and keeps nothing the account gave it.
+func (r *Room) resumeLocked(token, userID string) (meeting.ParticipantID, *member, bool) {
 	if token == "" {
 		return "", nil, false
 	}
 	h := sha256.Sum256([]byte(token))
 	for pid, m := range r.members {
 		if !m.waiting && m.resumeHash == h {
+			if p, ok := r.core.Participant(pid); !ok || p.Identity.UserID != userID {
+				return "", nil, false
+			}
 			return pid, m, true
 		}
 	}
 	return "", nil, false
+}
+
+// endAccount takes everyone on an account out of the meeting and the
+// waiting room, because its sessions were ended ("sign out everywhere"):
+// what the account gave them, a host's powers above all, must not outlive
+// that on a live socket or through a resume token.
+func (r *Room) endAccount(userID string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var ended []meeting.ParticipantID
+	for _, p := range append(r.core.Participants(), r.core.Waiting()...) {
+		if p.Identity.UserID == userID {
+			ended = append(ended, p.ID)
+		}
+	}
+	for _, pid := range ended {
+		if m := r.members[pid]; m != nil && m.session != nil {
+			m.session.closeWith(closedMsg{Type: "closed", Reason: "signed_out",
+				Message: "You were signed out of your account everywhere. Sign in again to rejoin."}, websocket.StatusPolicyViolation)
+			m.session = nil
+		}
+		r.removeLocked(pid, "left")
+		r.log.Info("participant's account signed out everywhere", "participant", pid)
+	}
 }
 
 // peerFor returns the session's peer, or nil if it is not admitted.

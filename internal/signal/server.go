@@ -235,6 +235,24 @@ func (s *Server) forget(r *Room) {
 	}
 }
 
+// SignedOutEverywhere ends, in every live meeting, the participation of an
+// account whose sessions were all ended: its sockets close (`closed`
+// `signed_out`) and its places and resume tokens go.
+func (s *Server) SignedOutEverywhere(userID string) {
+	if userID == "" {
+		return
+	}
+	s.mu.Lock()
+	rooms := make([]*Room, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		rooms = append(rooms, r)
+	}
+	s.mu.Unlock()
+	for _, r := range rooms {
+		r.endAccount(userID)
+	}
+}
+
 var errShuttingDown = errors.New("server shutting down")
 
 // Stats is a snapshot for metrics.

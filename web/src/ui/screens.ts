@@ -23,6 +23,7 @@ const TITLES: Record<string, string> = {
   removed: "You were removed from the meeting",
   ended: "The meeting has ended",
   flooding: "Disconnected: too many messages",
+  signed_out: "You were signed out",
 };
 
 export interface Action {
