@@ -46,7 +46,8 @@ type DownTrack struct {
 	// The rest is guarded by up.fanout.
 	hdr      rtp.Header // the outgoing header, reused for every packet
 	exts     [2]rtp.Extension
-	rtxHdr   rtp.Header // header of a cached packet being retransmitted
+	rtxHdr   rtp.Header    // header of a cached packet being retransmitted
+	resends  []resendCount // by outgoing sequence number modulo its length; nil until a NACK
 	started  bool
 	lastSeq  uint16 // newest sequence number sent
 	lastTS   uint32
@@ -63,6 +64,24 @@ type segment struct {
 	firstOut  uint16
 	seqOffset uint16
 	tsOffset  uint32
+}
+
+// maxResends is how many times one packet is sent again to a subscriber,
+// however often it is asked for. A packet that five retransmissions did not
+// bring is better given up (the subscriber asks for a key frame; Chrome
+// itself stops asking after ten tries); and a subscriber that keeps asking
+// for what it has, or never accepts, such as a client whose SRTP replay
+// window is shorter than the cache, can make the SFU send it no more than
+// 1+maxResends times the track's packets, whatever its NACKs say.
+const maxResends = 5
+
+// resendCount is how many times the packet with sequence number seq and
+// timestamp ts was sent again (the timestamp tells it from the packet of
+// the same number 65536 packets earlier).
+type resendCount struct {
+	ts  uint32
+	seq uint16
+	n   uint8
 }
 
 type binding struct {
@@ -211,8 +230,9 @@ func (d *DownTrack) write(in *rtp.Header, seq uint16, ts uint32, payload []byte,
 }
 
 // retransmit answers a NACK from the packet cache of the layer each lost
-// packet came from. Packets no longer cached are skipped: the subscriber's
-// decoder recovers with a key frame it asks for.
+// packet came from. Packets no longer cached, or already sent again
+// maxResends times, are skipped: the subscriber's decoder recovers with a
+// key frame it asks for.
 func (d *DownTrack) retransmit(n *rtcp.TransportLayerNack) {
 	up := d.up
 	up.fanout.Lock()
@@ -259,13 +279,25 @@ func (d *DownTrack) resend(seq uint16) {
 		if err != nil {
 			return
 		}
+		ts := d.rtxHdr.Timestamp + s.tsOffset
+		if d.resends == nil {
+			d.resends = make([]resendCount, videoCachePackets)
+		}
+		r := &d.resends[int(seq)&(len(d.resends)-1)]
+		if r.seq != seq || r.ts != ts {
+			*r = resendCount{ts: ts, seq: seq}
+		}
+		if r.n >= maxResends {
+			return
+		}
+		r.n++
 		end := len(raw)
 		var pad byte
 		if d.rtxHdr.Padding {
 			pad = raw[end-1]
 			end -= int(pad)
 		}
-		d.write(&d.rtxHdr, seq, d.rtxHdr.Timestamp+s.tsOffset, raw[hlen:end], pad, nil)
+		d.write(&d.rtxHdr, seq, ts, raw[hlen:end], pad, nil)
 		return
 	}
 }
