@@ -40,6 +40,7 @@ type LocalTrack struct {
 	keyframeRequests atomic.Uint64
 	nacks            atomic.Uint64
 	sent             atomic.Uint64
+	frames           atomic.Uint64
 }
 
 // NACKs counts the NACK messages the server sent for this track.
@@ -47,6 +48,9 @@ func (t *LocalTrack) NACKs() uint64 { return t.nacks.Load() }
 
 // Sent counts the RTP packets written to this track.
 func (t *LocalTrack) Sent() uint64 { return t.sent.Load() }
+
+// Frames counts the frames written to this track in full.
+func (t *LocalTrack) Frames() uint64 { return t.frames.Load() }
 
 func newLocalTrack(source string, track *webrtc.TrackLocalStaticRTP, tr *webrtc.RTPTransceiver) *LocalTrack {
 	return &LocalTrack{Source: source, track: track, sender: tr.Sender(), transceiver: tr}
@@ -112,6 +116,7 @@ func (t *LocalTrack) WriteFrame(payload []byte, mtu int, tsStep uint32) error {
 			break
 		}
 	}
+	t.frames.Add(1)
 	return nil
 }
 
@@ -212,6 +217,7 @@ type RemoteTrack struct {
 	Source      string
 	Kind        string
 	track       *webrtc.TrackRemote
+	pc          *webrtc.PeerConnection
 
 	ended   atomic.Bool
 	packets atomic.Uint64
@@ -230,6 +236,12 @@ func (r *RemoteTrack) Bytes() uint64 { return r.bytes.Load() }
 
 // Ended reports whether the server stopped sending this track.
 func (r *RemoteTrack) Ended() bool { return r.ended.Load() }
+
+// RequestKeyframe sends the server a picture loss indication for this
+// track, as a browser does when it cannot decode until the next key frame.
+func (r *RemoteTrack) RequestKeyframe() error {
+	return r.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(r.track.SSRC())}})
+}
 
 // Payloads returns copies of the first payloads received.
 func (r *RemoteTrack) Payloads() [][]byte {
