@@ -723,3 +723,39 @@ func TestRefresh(t *testing.T) {
 		t.Fatalf("a required passcode became empty: %v", err)
 	}
 }
+
+// TestRestore: after a restart the server puts back who was admitted,
+// as reconnecting; a ban stored since keeps one out, and a "host" that is
+// not the owner's account comes back as a participant.
+func TestRestore(t *testing.T) {
+	m := New(Record{ID: "7k3m-q9xd-2hfa-b8rn", OwnerID: owner, Settings: DefaultSettings()},
+		Options{Bans: []Ban{{BanDevice, "dev-banned"}}})
+	h, err := m.Restore(Participant{ID: "p-host", Name: "Hana", Role: RoleHost, Identity: Identity{UserID: owner}, Connected: true})
+	if err != nil || h.Role != RoleHost || h.Connected {
+		t.Fatalf("restoring the owner = %+v, %v", h, err)
+	}
+	co, err := m.Restore(Participant{ID: "p-co", Name: "Cole", Role: RoleCoHost})
+	if err != nil || co.Role != RoleCoHost {
+		t.Fatalf("restoring a co-host = %+v, %v", co, err)
+	}
+	fake, err := m.Restore(Participant{ID: "p-fake", Name: "Faux", Role: RoleHost, Identity: Identity{UserID: "u-other"}})
+	if err != nil || fake.Role != RoleParticipant {
+		t.Fatalf("a host that is not the owner = %+v, %v; want a participant", fake, err)
+	}
+	if _, err := m.Restore(Participant{ID: "p-ban", Name: "Bane", Identity: Identity{Device: "dev-banned"}}); !errors.Is(err, ErrBanned) {
+		t.Errorf("restoring a banned browser = %v", err)
+	}
+	if _, err := m.Restore(Participant{ID: "p-co", Name: "Again"}); err == nil {
+		t.Errorf("restored the same participant twice")
+	}
+	if _, err := m.Restore(Participant{ID: "p-bad", Name: "\x1b[31m"}); !errors.Is(err, ErrBadName) {
+		t.Errorf("restoring a bad name = %v", err)
+	}
+	if got := len(m.Participants()); got != 3 {
+		t.Errorf("%d participants after restoring, want 3", got)
+	}
+	// Back: connected again through the usual path.
+	if p, changed, err := m.SetConnected("p-co", true); err != nil || !changed || !p.Connected {
+		t.Errorf("reconnecting a restored participant = %+v, %v, %v", p, changed, err)
+	}
+}

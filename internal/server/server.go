@@ -38,6 +38,8 @@ type Server struct {
 	signal   *signal.Server
 	http     *http.Server
 	ln       net.Listener
+	// stopRun ends this run's keeping of live meetings (directory.go).
+	stopRun context.CancelFunc
 }
 
 // Options are what a Server is built from besides its configuration.
@@ -86,6 +88,12 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 			s.closeResources()
 		}
 	}()
+	runCtx, stopRun := context.WithCancel(context.Background())
+	s.stopRun = stopRun
+	live, err := startRun(runCtx, db, log)
+	if err != nil {
+		return nil, err
+	}
 
 	s.sfu, err = sfu.New(sfu.Config{
 		PublicIPs:       cfg.WebRTC.PublicIPs,
@@ -106,6 +114,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		Logger:          log,
 		ServerVersion:   "kaigi/" + Version,
 		MaxParticipants: cfg.Meetings.MaxParticipants,
+		Kept:            live,
 	}
 	for _, ice := range cfg.WebRTC.ICEServers {
 		sigOpts.ICEServers = append(sigOpts.ICEServers, signal.ICEServer{URLs: ice.URLs, Username: ice.Username, Credential: ice.Credential})
@@ -216,6 +225,9 @@ func (s *Server) Serve(ctx context.Context) error {
 }
 
 func (s *Server) closeResources() {
+	if s.stopRun != nil {
+		s.stopRun()
+	}
 	if s.sfu != nil {
 		s.sfu.Close()
 	}

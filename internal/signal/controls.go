@@ -81,6 +81,7 @@ func (r *Room) deny(by meeting.ParticipantID, s *session, target meeting.Partici
 	for _, p := range denied {
 		if m := r.members[p.ID]; m != nil {
 			delete(r.members, p.ID)
+	r.unkeepLocked(p.ID)
 			if m.session != nil {
 				m.session.closeWith(refusedMsg{Type: "refused", Code: codeDenied, Message: "The host did not let you into this meeting."},
 					websocket.StatusPolicyViolation)
@@ -208,6 +209,7 @@ func (r *Room) rename(by meeting.ParticipantID, s *session, target meeting.Parti
 	if err != nil {
 		return err
 	}
+	r.keepLocked(target)
 	r.broadcastLocked(participantMsg{Type: "participant_updated", Participant: toParticipantJSON(p)}, "")
 	return nil
 }
@@ -223,6 +225,7 @@ func (r *Room) setRole(by meeting.ParticipantID, s *session, target meeting.Part
 	if err != nil {
 		return err
 	}
+	r.keepLocked(target)
 	r.applyBlocksLocked(target)
 	r.broadcastLocked(participantMsg{Type: "participant_updated", Participant: toParticipantJSON(res.Participant)}, "")
 	if m := r.members[target]; m != nil && m.session != nil && role == meeting.RoleCoHost {
@@ -282,6 +285,7 @@ func (r *Room) end(by meeting.ParticipantID, s *session) error {
 		}
 	}
 	r.log.Info("meeting ended for everyone", "by", by)
+	r.unkeepLocked("")
 	r.members = make(map[meeting.ParticipantID]*member)
 	r.closeLocked()
 	return nil

@@ -307,6 +307,10 @@ type welcomeMsg struct {
 	// Simulcast: the server forwards one of several camera encodings
 	// (rid q, h, f) per subscriber; clients may publish them.
 	Simulcast bool `json:"simulcast"`
+	// E2EERestart (with resumed): the server restarted and the meeting's
+	// encrypted group is gone; the client leaves the one it holds and a
+	// fresh one is formed (e2ee_job create, or a Welcome).
+	E2EERestart bool `json:"e2eeRestart,omitempty"`
 }
 
 type meetingJSON struct {

@@ -50,6 +50,9 @@ type member struct {
 	// then commits their Add.
 	keyPackage []byte
 	admittedBy meeting.ParticipantID
+	// restored: kept from an earlier run of the server (kept.go), not
+	// back yet.
+	restored bool
 }
 
 func newRoom(srv *Server, rec meeting.Record, bans []meeting.Ban) *Room {
@@ -176,7 +179,10 @@ func (r *Room) welcomeLocked(pid meeting.ParticipantID, resumed bool) error {
 		Settings:     r.core.Settings(),
 		E2EE:         r.e2eeOn(),
 		Simulcast:    true,
+		E2EERestart:  resumed && r.e2eeRestartLocked(pid),
 	}
+	m.restored = false
+	r.keepLocked(pid)
 	if claim := r.srv.opts.E2EEClaim; claim != nil {
 		w.E2EE = claim(string(r.id), resumed, w.E2EE)
 	}
@@ -315,7 +321,7 @@ func (r *Room) disconnect(pid meeting.ParticipantID, s *session) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	m := r.members[pid]
-	if m == nil || m.session != s {
+	if r.closed || m == nil || m.session != s {
 		return // already replaced by a resumed session, or gone
 	}
 	if m.waiting {
@@ -336,7 +342,7 @@ func (r *Room) disconnect(pid meeting.ParticipantID, s *session) {
 func (r *Room) expire(pid meeting.ParticipantID, m *member) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.members[pid] != m || m.session != nil {
+	if r.closed || r.members[pid] != m || m.session != nil {
 		return
 	}
 	r.removeLocked(pid, "disconnected")
@@ -365,6 +371,9 @@ func (r *Room) removeLocked(pid meeting.ParticipantID, reason string) {
 		r.router.RemovePeer(string(pid))
 	}
 	delete(r.members, pid)
+	if !m.waiting {
+		r.unkeepLocked(pid)
+	}
 	p, err := r.core.Leave(pid)
 	if err != nil {
 		r.log.Error("remove participant", "participant", pid, "err", err)

@@ -70,6 +70,9 @@ type Options struct {
 	// ResumeGrace is how long a lost participant's place is kept; zero
 	// means 30 seconds.
 	ResumeGrace time.Duration
+	// Kept, if set, keeps who is in each live meeting across server runs,
+	// so that they resume after a restart or a crash (kept.go).
+	Kept KeptStore
 	// HelloTimeout is how long a new socket may take to send hello; zero
 	// means 10 seconds.
 	HelloTimeout time.Duration
@@ -95,6 +98,7 @@ type Server struct {
 	log  *slog.Logger
 
 	hellos, failures, passcodes *policy.Limiter
+	keeper                      *keeper // nil without Options.Kept
 
 	mu       sync.Mutex
 	rooms    map[meeting.ID]*Room
@@ -117,7 +121,7 @@ func NewServer(opts Options) *Server {
 	if opts.Limits == (Limits{}) {
 		opts.Limits = DefaultLimits
 	}
-	return &Server{
+	s := &Server{
 		opts:      opts,
 		log:       opts.Logger,
 		hellos:    policy.NewLimiter(opts.Limits.HelloPerIP, nil),
@@ -126,6 +130,10 @@ func NewServer(opts Options) *Server {
 		rooms:     make(map[meeting.ID]*Room),
 		sessions:  make(map[*session]struct{}),
 	}
+	if opts.Kept != nil {
+		s.keeper = newKeeper(s, opts.Kept)
+	}
+	return s
 }
 
 // ServeHTTP upgrades the request to a signalling WebSocket.
@@ -185,6 +193,17 @@ func (s *Server) room(ctx context.Context, id meeting.ID) (*Room, *stored, error
 	if err != nil {
 		return nil, nil, err
 	}
+	// Opening a room: whom an earlier run of the server had in it come
+	// back (a second reader racing this one finds the room made).
+	var kept []meeting.Kept
+	s.mu.Lock()
+	opening := ok && s.rooms[id] == nil
+	s.mu.Unlock()
+	if opening && s.opts.Kept != nil {
+		if kept, err = s.opts.Kept.KeptBefore(ctx, id); err != nil {
+			return nil, nil, err
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.rooms[id]
@@ -199,6 +218,9 @@ func (s *Server) room(ctx context.Context, id meeting.ID) (*Room, *stored, error
 		r = newRoom(s, rec, bans)
 		s.rooms[id] = r
 		s.log.Info("meeting started", "meeting", id)
+		r.mu.Lock()
+		r.restoreLocked(kept)
+		r.mu.Unlock()
 	}
 	return r, &stored{rec, bans}, nil
 }
@@ -300,6 +322,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for _, r := range rooms {
 		r.close()
 	}
+	defer s.keeper.close(ctx) // who was in each meeting stays kept for the next run
 	done := make(chan struct{})
 	go func() {
 		s.running.Wait()

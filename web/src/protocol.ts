@@ -165,6 +165,11 @@ export interface Welcome {
   e2ee: boolean;
   /** The server takes the camera as simulcast (rid q, h, f). */
   simulcast: boolean;
+  /**
+   * With `resumed`: the server restarted and lost the meeting's encrypted
+   * group; leave the one held and form a fresh one with the same people.
+   */
+  e2eeRestart: boolean;
 }
 
 /** Put in the waiting room (sent again when the reason changes). */
@@ -429,6 +434,7 @@ function message(o: Obj): ServerMessage | null {
         settings: o.settings === undefined || o.settings === null ? null : settings(o.settings),
         e2ee: o.e2ee === true,
         simulcast: o.simulcast === true,
+        e2eeRestart: o.resumed === true && o.e2eeRestart === true,
       };
     case "refused":
       return { type, code: str(o, "code"), message: str(o, "message") };

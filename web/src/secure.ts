@@ -135,12 +135,15 @@ export class SecureMeeting {
   /**
    * `welcome` arrived. Not resumed: the server starts us afresh (a new
    * participant, or it lost the meeting), so our old group is gone.
+   * Resumed after a server restart: we are the same participant, but the
+   * group is formed afresh by the same people.
    */
-  welcomed(self: Participant, e2ee: boolean, resumed = true): void {
+  welcomed(self: Participant, e2ee: boolean, resumed = true, restart = false): void {
     this.active = e2ee;
     // A new peer connection: its mids say nothing of the old one's senders.
     this.streamLeaf.clear();
     if (!resumed) void this.member.reset();
+    else if (restart) void this.member.restarted();
     this.member.setSelf(self.id, self.name);
     this.upkeep ??= setInterval(() => void this.member.maintain(), UPKEEP_MS);
     this.hooks?.changed();

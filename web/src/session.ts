@@ -301,7 +301,7 @@ export class MeetingSession {
     this.settings = w.settings;
     this.e2ee = w.e2ee;
     this.simulcast = w.simulcast;
-    this.secure?.welcomed(w.self, w.e2ee, w.resumed);
+    this.secure?.welcomed(w.self, w.e2ee, w.resumed, w.e2eeRestart);
     // The server's word on encryption decides nothing alone: where
     // encryption is expected and the server says there is none, nothing
     // is sent (send-policy.ts).

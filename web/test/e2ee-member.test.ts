@@ -40,6 +40,8 @@ class FakeDeliveryService {
   accounts = new Map<string, string>();
   /** Commits relayed, for tests that replay or inspect them. */
   commits: { from: string; commit: string; reason?: string }[] = [];
+  /** The clients' mayAdd (a waiting room's rule); unset: they add anyone. */
+  mayAdd: ((participant: string) => boolean) | undefined;
 
   /** A participant joins; with `later`, nobody is asked to add them yet (the test does). */
   async join(id: string, identity?: SigningIdentity, account = "", later = false): Promise<Client> {
@@ -57,6 +59,7 @@ class FakeDeliveryService {
         return acct === undefined ? { id: p, name: p.toUpperCase() } : { id: p, name: p.toUpperCase(), account: acct };
       },
       roster: () => [...this.roster].map((p) => ({ id: p, name: p.toUpperCase() })),
+      mayAdd: (p) => this.mayAdd?.(p) ?? true,
       now: () => clock.now,
       random: () => 0.5,
     }, account);
@@ -714,4 +717,56 @@ test("a member back with a fresh KeyPackage is removed and added in one commit, 
   }
   assert.ok(bob.member.members().every((v) => v.problem === null));
   void cy;
+});
+
+test("after a server restart the same people form a fresh group: no host needed to re-add them, no warning; a stranger is not added", async () => {
+  const ds = new FakeDeliveryService();
+  const ada = await ds.join("ada");
+  const bob = await ds.join("bob");
+  const cy = await ds.join("cy");
+  await settle(ds);
+  const codeBefore = ada.member.securityCode;
+  const keysBefore = ada.keys.length;
+  // The server restarts and loses the group. With a waiting room, a member
+  // adds only those it admitted itself, and nobody admitted anyone now.
+  ds.mayAdd = () => false;
+  for (const c of [ada, bob, cy]) {
+    await c.member.restarted();
+    ds.keyPackages.set(c.id, await c.member.renewKeyPackage());
+    assert.equal(c.member.inGroup, false);
+  }
+  ds.members = [];
+  ds.epoch = 0;
+  ds.job = null;
+  // Ada is back first and creates the group; then she is asked to add the others.
+  ds.members.push("ada");
+  await ds.deliver("ada", { type: "e2ee_job", create: true, epoch: 0, add: [], remove: [] });
+  ds.job = { committer: "ada", add: ["bob", "cy"], remove: [] };
+  await ds.deliver("ada", {
+    type: "e2ee_job",
+    create: false,
+    epoch: 0,
+    add: ["bob", "cy"].map((p) => ({ participant: p, keyPackage: ds.keyPackages.get(p)! })),
+    remove: [],
+  });
+  await ds.pump();
+  await settle(ds);
+  for (const c of [ada, bob, cy]) {
+    assert.ok(c.member.inGroup, `${c.id} in the fresh group`);
+    assert.equal(c.member.epoch, 1n);
+    assert.equal(c.member.securityCode, ada.member.securityCode);
+    assert.deepEqual(c.member.warnings(), [], `${c.id} warned`);
+  }
+  assert.notEqual(ada.member.securityCode, codeBefore, "a fresh group's code");
+  assert.ok(ada.keys.length > keysBefore, "fresh media keys");
+
+  // Someone whose device was not in the lost group is still not added
+  // without a host's say.
+  await ds.join("dan", undefined, "", true);
+  ds.job = { committer: "ada", add: ["dan"], remove: [] };
+  await ds.deliver("ada", { type: "e2ee_job", create: false, epoch: 1, add: [{ participant: "dan", keyPackage: ds.keyPackages.get("dan")! }], remove: [] });
+  await ds.pump();
+  await settle(ds);
+  assert.equal(ds.epoch, 1, "nobody committed dan's Add");
+  assert.equal(ds.clients.get("dan")!.member.inGroup, false);
 });

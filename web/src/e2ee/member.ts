@@ -142,6 +142,14 @@ export class GroupMember {
    * of them.
    */
   private lastDevices = new Set<string>();
+  /**
+   * The device keys (hex) of the groups the server lost when it restarted:
+   * people a host had let in, whom any member may add back to the fresh
+   * group without a host's say.
+   */
+  private formerDevices = new Set<string>();
+  /** Left our group because the server restarted; the fresh one is not formed yet. */
+  private restarting = false;
   /** Leaves that changed their claim of who they are (first claim wins). */
   private readonly turncoats = new Set<number>();
   /** A commit of ours that timed out, kept in case the server confirms it late. */
@@ -194,6 +202,25 @@ export class GroupMember {
    */
   reset(): Promise<void> {
     return this.enqueue(async () => {
+      this.group = null;
+      this.own = null;
+      this.forgetLeaves();
+      this.state = "waiting";
+      this.hooks.changed();
+    });
+  }
+
+  /**
+   * The server restarted and lost the group: we are the same participant,
+   * but leave the group we hold, and the same people form a fresh one (a
+   * create job for the first back, a Welcome for the others). Nothing is
+   * weaker than before: a Welcome must still come from a device of our
+   * last group, and Adds follow the same rules.
+   */
+  restarted(): Promise<void> {
+    return this.enqueue(async () => {
+      for (const d of this.lastDevices) this.formerDevices.add(d);
+      this.restarting = true;
       this.group = null;
       this.own = null;
       this.forgetLeaves();
@@ -350,7 +377,8 @@ export class GroupMember {
         this.warn("The server asked this browser to start a new encrypted group while it is in one; refused.");
         return;
       }
-      if (this.lastDevices.size > 0) this.warn("This browser started a new encrypted group for the meeting (the server lost the old one): compare the security code once more.");
+      if (this.lastDevices.size > 0 && !this.restarting) this.warn("This browser started a new encrypted group for the meeting (the server lost the old one): compare the security code once more.");
+      this.restarting = false;
       this.group = await Group.create(this.keyPackage, this.groupId);
       this.box = null;
       this.forgetLeaves();
@@ -360,11 +388,14 @@ export class GroupMember {
     }
     const g = this.group;
     if (!this.inGroup || !g || BigInt(j.epoch) !== g.epoch) return; // the server reassigns it
-    const refused = j.add.filter((a) => this.hooks.mayAdd && !this.hooks.mayAdd(a.participant));
+    const refused: string[] = [];
+    for (const a of j.add) {
+      if (this.hooks.mayAdd && !this.hooks.mayAdd(a.participant) && !(await this.wasInLostGroup(a.keyPackage))) refused.push(a.participant);
+    }
     if (refused.length > 0) {
       // Not ours to let in: the server gives the job to someone else, or
       // nobody adds them.
-      console.warn("kaigi: e2ee: not adding", refused.map((a) => a.participant).join(", "));
+      console.warn("kaigi: e2ee: not adding", refused.join(", "));
       return;
     }
     // Each KeyPackage must be for the account the meeting says its
@@ -415,6 +446,16 @@ export class GroupMember {
     }
     skipped.push(...pending.skipped.map((x) => x.participant));
     this.propose(pending, skipped.length > 0 ? { skipped } : {});
+  }
+
+  /** Whether a KeyPackage (base64) comes from a device of a group the server lost when it restarted. */
+  private async wasInLostGroup(keyPackage: string): Promise<boolean> {
+    if (this.formerDevices.size === 0) return false;
+    try {
+      return this.formerDevices.has(toHex((await readKeyPackage(fromBase64(keyPackage))).identity));
+    } catch {
+      return false;
+    }
   }
 
   /**
@@ -558,9 +599,10 @@ export class GroupMember {
       this.warn(`A Welcome into an encrypted group came from a device that was not in this meeting's group (key ${signer ? await fingerprint(signer.identity) : "unknown"}); refused. Reload the page to join afresh.`);
       return;
     }
-    if (this.lastDevices.size > 0 && !current) {
+    if (this.lastDevices.size > 0 && !current && !this.restarting) {
       this.warn("This browser joined the meeting's encrypted group again, after leaving it: compare the security code once more.");
     }
+    this.restarting = false;
     this.group = joined;
     this.own = null;
     this.box = null;
