@@ -6,8 +6,11 @@
 // might otherwise never ask for), enforces one accepted Commit per epoch,
 // and says who must receive each Commit, Welcome and application message.
 //
-// It never parses MLS: messages are opaque bytes with an envelope (epoch,
-// sender, kind) that is all the server needs, and all it can learn. It
+// Commits, Welcomes and application messages are opaque bytes with an
+// envelope (epoch, sender, kind) that is all the server needs, and all it
+// can learn. The one MLS structure it reads is a joiner's KeyPackage, which
+// it checks at the boundary (CheckKeyPackage: size, version, cipher suite,
+// a full parse, signatures) so that a bad one is refused at once. It
 // cannot add anyone to a group: only a member's client can commit an Add,
 // and every client shows the group's members.
 //

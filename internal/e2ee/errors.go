@@ -22,4 +22,7 @@ var (
 	// who is still in the meeting: only a job removes them (when they
 	// rejoined with a fresh KeyPackage).
 	ErrStillPresent = errors.New("participant still in the meeting")
+	// ErrBadKeyPackage means a KeyPackage is malformed, or not one a
+	// Kaigi client makes (CheckKeyPackage).
+	ErrBadKeyPackage = errors.New("bad KeyPackage")
 )

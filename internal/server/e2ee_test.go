@@ -3,12 +3,16 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/kaigi-meet/kaigi/internal/client"
+	"github.com/kaigi-meet/kaigi/internal/e2ee/e2eetest"
 	"github.com/kaigi-meet/kaigi/internal/servertest"
 	"github.com/kaigi-meet/kaigi/internal/signal"
 )
@@ -84,13 +88,13 @@ func TestE2EEDeliveryService(t *testing.T) {
 	_, err := srv.joinAs(t, client.Options{Meeting: id, Name: "Old client"})
 	refusedWith(t, err, "e2ee_required")
 
-	ada := srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Ada", KeyPackage: []byte("kp-ada")})
+	ada := srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Ada", KeyPackage: e2eetest.KeyPackage("kp-ada")})
 	if j := awaitE2EE(t, ada, "e2ee_job", 1); !j.Create {
 		t.Fatalf("first participant's job = %+v, want create", j)
 	}
-	bob := srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Bob", KeyPackage: []byte("kp-bob")})
+	bob := srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Bob", KeyPackage: e2eetest.KeyPackage("kp-bob")})
 	j := awaitE2EE(t, ada, "e2ee_job", 2)
-	if j.Create || j.Epoch != 0 || len(j.Add) != 1 || j.Add[0].Participant != bob.Self().ID || string(j.Add[0].KeyPackage) != "kp-bob" {
+	if j.Create || j.Epoch != 0 || len(j.Add) != 1 || j.Add[0].Participant != bob.Self().ID || !bytes.Equal(j.Add[0].KeyPackage, e2eetest.KeyPackage("kp-bob")) {
 		t.Fatalf("job to add Bob = %+v", j)
 	}
 	if len(e2eeMessages(bob, "e2ee_job")) != 0 {
@@ -123,7 +127,7 @@ func TestE2EEDeliveryService(t *testing.T) {
 		t.Fatalf("uninvited commit = %s", code)
 	}
 
-	cy := srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Cy", KeyPackage: []byte("kp-cy")})
+	cy := srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Cy", KeyPackage: e2eetest.KeyPackage("kp-cy")})
 	j = awaitE2EE(t, ada, "e2ee_job", 3)
 	ada.Control("e2ee_commit", map[string]any{"epoch": j.Epoch, "commit": []byte("commit-2"), "welcome": []byte("welcome-cy")})
 	if c := awaitE2EE(t, bob, "e2ee_commit", 1); c.Epoch != 2 || c.From != ada.Self().ID || string(c.Commit) != "commit-2" {
@@ -166,7 +170,7 @@ func TestE2EEDeliveryService(t *testing.T) {
 	adaID := ada.Self().ID
 	ada.Leave()
 	j = awaitE2EE(t, bob, "e2ee_job", 1)
-	if len(j.Remove) != 1 || j.Remove[0].Participant != adaID || string(j.Remove[0].KeyPackage) != "kp-ada" || j.Epoch != 2 {
+	if len(j.Remove) != 1 || j.Remove[0].Participant != adaID || !bytes.Equal(j.Remove[0].KeyPackage, e2eetest.KeyPackage("kp-ada")) || j.Epoch != 2 {
 		t.Fatalf("removal job = %+v", j)
 	}
 	bob.Control("e2ee_commit", map[string]any{"epoch": 2, "commit": []byte("commit-3")})
@@ -182,7 +186,7 @@ func TestE2EEResumeCatchesUp(t *testing.T) {
 
 	token := bob.ResumeToken()
 	bob.Drop() // Bob, at epoch 1, loses his connection
-	srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Cy", KeyPackage: []byte("kp-cy")})
+	srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Cy", KeyPackage: e2eetest.KeyPackage("kp-cy")})
 	j := awaitE2EE(t, ada, "e2ee_job", 3)
 	ada.Control("e2ee_commit", map[string]any{"epoch": j.Epoch, "commit": []byte("c2"), "welcome": []byte("w2")})
 	awaitE2EE(t, ada, "e2ee_commit_ok", 2)
@@ -221,9 +225,9 @@ func e2eeMeetingOfTwo(t *testing.T) (srv *testServer, id string, ada, bob *clien
 	set := servertest.OpenSettings()
 	set.E2EE = true
 	id = srv.Admin(t).NewMeeting(t, set).ID
-	ada = srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Ada", KeyPackage: []byte("kp-ada")})
+	ada = srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Ada", KeyPackage: e2eetest.KeyPackage("kp-ada")})
 	awaitE2EE(t, ada, "e2ee_job", 1)
-	bob = srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Bob", KeyPackage: []byte("kp-bob")})
+	bob = srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Bob", KeyPackage: e2eetest.KeyPackage("kp-bob")})
 	awaitE2EE(t, ada, "e2ee_job", 2)
 	ada.Control("e2ee_commit", map[string]any{"epoch": 0, "commit": []byte("c1"), "welcome": []byte("w")})
 	awaitE2EE(t, bob, "e2ee_welcome", 1)
@@ -251,7 +255,7 @@ func (r *rawConn) nextE2EE() e2eeMsg {
 // which pre-empts the job the server gave someone else.
 func TestE2EEMemberInitiatedCommits(t *testing.T) {
 	srv, id, ada, bob := e2eeMeetingOfTwo(t)
-	cy := srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Cy", KeyPackage: []byte("kp-cy")})
+	cy := srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Cy", KeyPackage: e2eetest.KeyPackage("kp-cy")})
 	awaitE2EE(t, ada, "e2ee_job", 3)
 	ada.Control("e2ee_commit", map[string]any{"epoch": 1, "commit": []byte("c2"), "welcome": []byte("w2")})
 	awaitE2EE(t, cy, "e2ee_welcome", 1)
@@ -354,19 +358,51 @@ func TestRosterCarriesAccount(t *testing.T) {
 	}
 }
 
+// TestE2EEKeyPackageCheckedAtTheBoundary: a hello whose KeyPackage is not
+// a valid one is refused (bad_key_package) before it reaches the meeting;
+// one the web client made gets in.
+func TestE2EEKeyPackageCheckedAtTheBoundary(t *testing.T) {
+	srv := startServer(t, nil)
+	set := servertest.OpenSettings()
+	set.E2EE = true
+	id := srv.Admin(t).NewMeeting(t, set).ID
+	valid := e2eetest.KeyPackage("kp-ada")
+	for name, kp := range map[string][]byte{
+		"opaque bytes":  []byte("kp-ada"),
+		"trailing byte": append(bytes.Clone(valid), 0),
+		"bad signature": append(bytes.Clone(valid[:len(valid)-1]), valid[len(valid)-1]^1),
+	} {
+		_, err := srv.joinAs(t, client.Options{Meeting: id, Name: "Ada", KeyPackage: kp})
+		t.Logf("%s: %v", name, err)
+		refusedWith(t, err, "bad_key_package")
+	}
+	text, err := os.ReadFile("../e2ee/testdata/keypackages/web-guest.b64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	web, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(text)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ada := srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Ada", KeyPackage: web})
+	if j := awaitE2EE(t, ada, "e2ee_job", 1); !j.Create {
+		t.Fatalf("job %+v, want create", j)
+	}
+}
+
 // TestE2EEBadKeyPackageFailsAlone: the member adding two joiners cannot use
 // one's KeyPackage and says so; the other joins, and the one skipped is
 // told to come back with a fresh KeyPackage instead of waiting forever
 // (or being counted as a member it is not).
 func TestE2EEBadKeyPackageFailsAlone(t *testing.T) {
 	srv, id, ada, bob := e2eeMeetingOfTwo(t)
-	cy := srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Cy", KeyPackage: []byte("kp-cy")})
+	cy := srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Cy", KeyPackage: e2eetest.KeyPackage("kp-cy")})
 	if job := awaitE2EE(t, ada, "e2ee_job", 3); len(job.Add) != 1 {
 		t.Fatalf("job %+v, want Cy's add", job)
 	}
 	// While Ada's job for Cy is out, two more join: their Adds come together next.
-	bad := srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Bad", KeyPackage: []byte("kp-bad")})
-	dan := srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Dan", KeyPackage: []byte("kp-dan")})
+	bad := srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Bad", KeyPackage: e2eetest.KeyPackage("kp-bad")})
+	dan := srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Dan", KeyPackage: e2eetest.KeyPackage("kp-dan")})
 	ada.Control("e2ee_commit", map[string]any{"epoch": 1, "commit": []byte("c2"), "welcome": []byte("w2")})
 	awaitE2EE(t, cy, "e2ee_welcome", 1)
 	if job := awaitE2EE(t, ada, "e2ee_job", 4); len(job.Add) != 2 {
@@ -386,7 +422,7 @@ func TestE2EEBadKeyPackageFailsAlone(t *testing.T) {
 	// Bad comes back with a fresh KeyPackage; Ada cannot use that one
 	// either: a commit that skips every Add changes nothing.
 	bad.Close()
-	bad = srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Bad", KeyPackage: []byte("kp-bad-2")})
+	bad = srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Bad", KeyPackage: e2eetest.KeyPackage("kp-bad-2")})
 	job := awaitE2EE(t, ada, "e2ee_job", 5)
 	if len(job.Add) != 1 || job.Add[0].Participant != bad.Self().ID || job.Epoch != 3 {
 		t.Fatalf("job %+v, want the returning joiner's add on epoch 3", job)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/kaigi-meet/kaigi/internal/e2ee/e2eetest"
 	"github.com/kaigi-meet/kaigi/internal/servertest"
 )
 
@@ -37,7 +38,7 @@ func TestFloodingIsThrottledThenClosed(t *testing.T) {
 			addr := func(host int) string { return fmt.Sprintf("127.0.6.%d", 4*i+host) }
 
 			flooder := srv.dialRawFrom(t, addr(1))
-			flooder.send(map[string]any{"type": "hello", "v": 1, "meeting": id, "name": "Flooder", "keyPackage": []byte("kp-f")})
+			flooder.send(map[string]any{"type": "hello", "v": 1, "meeting": id, "name": "Flooder", "keyPackage": e2eetest.KeyPackage("kp-f")})
 			if m := flooder.next(); m.Type != "welcome" {
 				t.Fatalf("flooder's hello: %+v", m)
 			}
@@ -45,7 +46,7 @@ func TestFloodingIsThrottledThenClosed(t *testing.T) {
 				t.Fatalf("flooder's first job = %+v, want create", j)
 			}
 			reader := srv.dialRawFrom(t, addr(2))
-			reader.send(map[string]any{"type": "hello", "v": 1, "meeting": id, "name": "Reader", "keyPackage": []byte("kp-r")})
+			reader.send(map[string]any{"type": "hello", "v": 1, "meeting": id, "name": "Reader", "keyPackage": e2eetest.KeyPackage("kp-r")})
 			if m := reader.next(); m.Type != "welcome" {
 				t.Fatalf("reader's hello: %+v", m)
 			}
@@ -86,7 +87,7 @@ func TestFloodingIsThrottledThenClosed(t *testing.T) {
 
 			awaitTold(t, told, "error", "rate_limited")
 			third := srv.dialRawFrom(t, addr(3))
-			third.send(map[string]any{"type": "hello", "v": 1, "meeting": id, "name": "Third", "keyPackage": []byte("kp-t")})
+			third.send(map[string]any{"type": "hello", "v": 1, "meeting": id, "name": "Third", "keyPackage": e2eetest.KeyPackage("kp-t")})
 			if m := third.next(); m.Type != "welcome" {
 				t.Fatalf("third's hello: %+v", m)
 			}

@@ -2,7 +2,9 @@ package signal
 
 import (
 	"errors"
+	"time"
 
+	"github.com/kaigi-meet/kaigi/internal/e2ee"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
 	"github.com/kaigi-meet/kaigi/internal/policy"
 )
@@ -20,6 +22,7 @@ const (
 	msgWaitingFull    = "The waiting room of this meeting is full. Try again in a few minutes."
 	msgTooManyWaiting = "Too many people from your network are waiting to join this meeting. Try again once they are in."
 	msgBadName        = "Choose a display name of 1 to 64 characters, without control characters."
+	msgBadKeyPackage  = "This client's end-to-end encryption key (its MLS KeyPackage) is not valid. Reload the page to get the current Kaigi client."
 )
 
 // hello admits the socket into a meeting, puts it in the waiting room, or
@@ -36,6 +39,15 @@ func (s *session) hello(m *clientMessage) bool {
 	if m.V != ProtocolVersion {
 		s.refuse(codeUnsupportedVersion, "This server speaks a different protocol version. Reload the page to get the current client.")
 		return false
+	}
+	if len(m.KeyPackage) > 0 {
+		// Checked here, before any room sees it, so that a bad one is
+		// refused with its reason instead of failing in a member's browser.
+		if _, err := e2ee.CheckKeyPackage(m.KeyPackage, time.Now()); err != nil {
+			s.log.Info("join refused", "code", codeBadKeyPackage, "err", err)
+			s.refuse(codeBadKeyPackage, msgBadKeyPackage)
+			return false
+		}
 	}
 	id, err := meeting.ParseID(m.Meeting)
 	if err != nil {

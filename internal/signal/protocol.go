@@ -62,6 +62,9 @@ const (
 	// codeE2EEKeyPackage tells a joiner that the member adding them could
 	// not use their KeyPackage: reconnect with a fresh one.
 	codeE2EEKeyPackage = "e2ee_key_package"
+	// codeBadKeyPackage refuses a hello whose KeyPackage is malformed or
+	// not one a Kaigi client makes (e2ee.CheckKeyPackage).
+	codeBadKeyPackage = "bad_key_package"
 )
 
 // clientMessage is every client message in one struct: the fields a type
