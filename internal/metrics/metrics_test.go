@@ -2,9 +2,12 @@ package metrics
 
 import (
 	"io"
+	"net"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestHandlerReadsSources(t *testing.T) {
@@ -25,9 +28,82 @@ func TestHandlerReadsSources(t *testing.T) {
 		"kaigi_forwarded_packets_total 12345",
 		"kaigi_forwarded_bytes_total 678901",
 		"go_goroutines",
+		"go_memstats_heap_inuse_bytes",
+		"process_open_fds",
+		"process_resident_memory_bytes",
+		"kaigi_open_sockets",
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %q", want)
 		}
 	}
 }
+
+// TestOpenSockets: a listener opened here is counted, and no longer once
+// closed.
+func TestOpenSockets(t *testing.T) {
+	before := openSockets()
+	if before < 0 {
+		t.Skip("no /proc/self/fd here")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := openSockets(); n != before+1 {
+		t.Errorf("%d sockets with a listener open, want %d", n, before+1)
+	}
+	ln.Close()
+	if n := openSockets(); n != before {
+		t.Errorf("%d sockets after closing it, want %d", n, before)
+	}
+}
+
+// TestHandlerCollectsGarbageWhenAsked: ?gc=1 frees what is no longer
+// referenced before the heap is reported, so a large dead allocation no
+// longer counts; a plain scrape does not collect, nor does a second ?gc=1
+// within gcEvery.
+func TestHandlerCollectsGarbageWhenAsked(t *testing.T) {
+	defer func(d time.Duration) { gcEvery = d }(gcEvery)
+	gcEvery = time.Hour // "within the same second", however slow this machine
+	h := Handler(Sources{
+		Meetings: func() int { return 0 }, Participants: func() int { return 0 }, Connections: func() int { return 0 },
+		ForwardedPackets: func() uint64 { return 0 }, ForwardedBytes: func() uint64 { return 0 },
+	})
+	heap := func(target string) float64 {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", target, nil))
+		for _, line := range strings.Split(rec.Body.String(), "\n") {
+			if v, ok := strings.CutPrefix(line, "go_memstats_heap_inuse_bytes "); ok {
+				f, err := strconv.ParseFloat(v, 64)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return f
+			}
+		}
+		t.Fatalf("no go_memstats_heap_inuse_bytes in %s", target)
+		return 0
+	}
+	const garbage = 64 << 20
+	makeGarbage := func() {
+		sink = make([]byte, garbage)
+		for i := range sink {
+			sink[i] = 1
+		}
+		sink = nil
+	}
+	makeGarbage()
+	if plain := heap("/metrics"); plain < garbage {
+		t.Skipf("the runtime collected the garbage by itself (heap %.0f MiB); nothing to tell apart", plain/(1<<20))
+	}
+	if after := heap("/metrics?gc=1"); after >= garbage {
+		t.Errorf("heap in use %.0f MiB after ?gc=1, want the 64 MiB of garbage gone", after/(1<<20))
+	}
+	makeGarbage()
+	if again := heap("/metrics?gc=1"); again < garbage {
+		t.Errorf("a second ?gc=1 within a second collected (heap %.0f MiB)", again/(1<<20))
+	}
+}
+
+var sink []byte
