@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/kaigi-meet/kaigi/internal/loadtest"
@@ -20,6 +21,12 @@ const loadtestUsage = `Usage:
 Without --url it starts its own server (this binary's "serve", fresh data,
 an open meeting) and stops it afterwards. Run it in a network namespace
 (see BENCHMARKS.md) so media stays on a private loopback.
+
+--scenario soak holds a meeting (default: 50 people, 5 of them with camera
+at 500 kbit/s and microphone, for 10 minutes) while someone comes or goes
+every --churn, then everyone leaves and it waits up to --settle for the
+server's goroutines, open files and heap (after a garbage collection) to
+return to what they were before anyone joined. It fails if they do not.
 
 `
 
@@ -35,13 +42,17 @@ func loadtestCmd(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("kaigi loadtest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, loadtestUsage); fs.PrintDefaults() }
-	fs.StringVar(&cfg.Scenario, "scenario", cfg.Scenario, "`fanout` (1 publisher → N subscribers), meeting (N × N) or joinstorm (N join within 1 s)")
-	fs.IntVar(&cfg.N, "n", cfg.N, "subscribers (fanout, joinstorm) or participants (meeting)")
-	fs.IntVar(&cfg.Bitrate, "bitrate", cfg.Bitrate, "video `bits` per second per publisher")
+	fs.StringVar(&cfg.Scenario, "scenario", cfg.Scenario, "`fanout` (1 publisher → N subscribers), meeting (N × N), joinstorm (N join within 1 s) or soak (a long meeting, then a leak check)")
+	fs.IntVar(&cfg.N, "n", cfg.N, "subscribers (fanout, joinstorm) or participants (meeting, soak: default 50)")
+	fs.IntVar(&cfg.Bitrate, "bitrate", cfg.Bitrate, "video `bits` per second per publisher (soak: default 500000)")
 	fs.IntVar(&cfg.FPS, "fps", cfg.FPS, "video frames per second")
 	fs.DurationVar(&cfg.KeyframeInterval, "keyframe-interval", cfg.KeyframeInterval, "time between periodic key frames")
 	fs.DurationVar(&cfg.Warmup, "warmup", cfg.Warmup, "time after everyone receives media, before measuring")
-	fs.DurationVar(&cfg.Window, "window", cfg.Window, "how long to measure")
+	fs.DurationVar(&cfg.Window, "window", cfg.Window, "how long to measure (soak: how long the meeting lasts, default 10m)")
+	fs.IntVar(&cfg.Publishers, "publishers", cfg.Publishers, "soak: participants with camera and microphone on; the others listen")
+	fs.DurationVar(&cfg.Churn, "churn", cfg.Churn, "soak: time between comings and goings (a listener leaves and another joins, one drops and resumes, a camera goes off or on); 0: none")
+	fs.DurationVar(&cfg.Sample, "sample", cfg.Sample, "soak: time between samples of the server's goroutines, files and memory")
+	fs.DurationVar(&cfg.Settle, "settle", cfg.Settle, "soak: how long the server may take to return to its baseline after everyone leaves")
 	fs.DurationVar(&cfg.JoinTimeout, "join-timeout", cfg.JoinTimeout, "how long participants may take to receive their media")
 	fs.StringVar(&cfg.URL, "url", "", "an existing server to load (e.g. http://127.0.0.1:8080); its /metrics must be on, with its metrics.token in $KAIGI_METRICS_TOKEN")
 	fs.StringVar(&cfg.Meeting, "meeting", "", "with --url: the meeting `ID` (no waiting room, joining before the host allowed)")
@@ -58,6 +69,20 @@ func loadtestCmd(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("loadtest: unexpected argument %q", fs.Arg(0))
 	}
+	if cfg.Scenario == loadtest.Soak {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		d := loadtest.SoakDefaults()
+		if !set["n"] {
+			cfg.N = d.N
+		}
+		if !set["bitrate"] {
+			cfg.Bitrate = d.Bitrate
+		}
+		if !set["window"] {
+			cfg.Window = d.Window
+		}
+	}
 	// An environment variable, not a flag: a flag's value is visible to
 	// every user of the machine.
 	cfg.MetricsToken = os.Getenv("KAIGI_METRICS_TOKEN")
@@ -73,7 +98,13 @@ func loadtestCmd(args []string, stdout, stderr io.Writer) error {
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		err = enc.Encode(res)
+	} else {
+		err = res.WriteText(stdout)
 	}
-	return res.WriteText(stdout)
+	if err == nil && res.Soak != nil && res.Soak.Leaked {
+		err = fmt.Errorf("loadtest: the server did not return to its baseline within %v: %s", cfg.Settle,
+			strings.Join(res.Soak.Excess, ", "))
+	}
+	return err
 }

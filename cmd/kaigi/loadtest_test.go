@@ -62,3 +62,53 @@ func TestLoadtestSummarizeNeedsFiles(t *testing.T) {
 		t.Errorf("--n 0: %v", err)
 	}
 }
+
+// TestLoadtestSoakLeavesNoLeak is the soak's CI size: 10 participants (3
+// with camera and microphone) for 30 s in a server process of its own,
+// while every 2 s someone leaves, drops and resumes, vanishes, joins and
+// closes at once, or turns a camera off or on. After everyone leaves, the
+// server's goroutines, open files and live heap must return to within the
+// default margins of what they were before anyone joined, within a
+// minute (the resume grace of those who vanished is 30 s).
+func TestLoadtestSoakLeavesNoLeak(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KAIGI_TEST_AS_KAIGI", "1")
+	var out, errOut bytes.Buffer
+	err = loadtestCmd([]string{"--scenario", "soak", "--n", "10", "--publishers", "3", "--bitrate", "300000",
+		"--window", "30s", "--churn", "2s", "--sample", "5s", "--settle", "60s", "--server-binary", exe, "--json"}, &out, &errOut)
+	t.Logf("progress:\n%s", errOut.String())
+	var res loadtest.Result
+	if jerr := json.Unmarshal(out.Bytes(), &res); jerr != nil || res.Soak == nil {
+		t.Fatalf("loadtest: %v; no soak result (%v):\n%s", err, jerr, out.String())
+	}
+	s := res.Soak
+	var text bytes.Buffer
+	res.WriteText(&text)
+	t.Logf("\n%s", text.String())
+	if err != nil {
+		t.Errorf("loadtest: %v", err)
+	}
+	if s.Leaked || len(s.Excess) > 0 {
+		t.Errorf("the server did not return to its baseline: %v", s.Excess)
+	}
+	// The figures the verdict rests on are there, and the meeting was one.
+	if s.Before.Goroutines == 0 || s.Before.OpenFDs == 0 || s.Before.HeapMiB == 0 || s.Before.RSSMiB == 0 {
+		t.Errorf("baseline figures missing: %+v", s.Before)
+	}
+	if s.Peak.Participants < 10 || s.Peak.Goroutines <= s.Before.Goroutines+10*5 || s.After.Participants != 0 {
+		t.Errorf("peak %+v, after %+v: want 10 in the meeting at its height and nobody after", s.Peak, s.After)
+	}
+	if len(s.Samples) < 3 || s.ForwardedPackets == 0 || s.Expected == 0 {
+		t.Errorf("%d samples, %.0f forwarded, %d expected", len(s.Samples), s.ForwardedPackets, s.Expected)
+	}
+	ch := s.Churn
+	if ch.Left == 0 || ch.PublishersLeft == 0 || ch.Vanished == 0 || ch.Abandoned == 0 || ch.Reconnected == 0 || ch.CameraToggles == 0 {
+		t.Errorf("not every kind of coming and going happened: %+v", ch)
+	}
+	if ch.JoinFailed+ch.ReconnectFailed+ch.CameraFailed > 0 || s.NotReceiving > 0 || res.Joins.Failed > 0 {
+		t.Errorf("churn %+v; %d not receiving at the end; %d initial joins failed", ch, s.NotReceiving, res.Joins.Failed)
+	}
+}

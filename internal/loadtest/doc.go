@@ -12,5 +12,10 @@
 // another) or an existing server given by URL. Server figures come from its
 // /metrics endpoint (process CPU and RSS, forwarded packets and bytes).
 //
+// The soak scenario holds a meeting for a long time while people come and
+// go, then everyone leaves and it checks that the server's goroutines,
+// open files and sockets, and live heap (after a garbage collection,
+// /metrics?gc=1) return to what they were before anyone joined.
+//
 // `kaigi loadtest` is the command line; BENCHMARKS.md holds the results.
 package loadtest

@@ -24,6 +24,10 @@ const (
 	FanOut    = "fanout"    // one publisher, N subscribers
 	Meeting   = "meeting"   // N participants, each publishing and receiving all others
 	JoinStorm = "joinstorm" // one publisher; N subscribers join within one second
+	// Soak is a meeting of N held for Window while people come and go,
+	// then everyone leaves and the server must return to its baseline
+	// (soak.go).
+	Soak = "soak"
 )
 
 // Config is one load test run.
@@ -61,6 +65,15 @@ type Config struct {
 	// CPU each; negative means not pinned.
 	ServerCPU, CPU int
 
+	// The soak: Publishers of the N participants send camera and
+	// microphone, the others only listen; every Churn (zero: never)
+	// someone comes or goes; the server is sampled every Sample; after
+	// everyone leaves, the server has Settle to return to its baseline
+	// within Margins.
+	Publishers            int
+	Churn, Sample, Settle time.Duration
+	Margins               Margins
+
 	// Progress receives a line now and then; nil is silent.
 	Progress io.Writer
 	// Logger is for the clients' own messages; nil logs warnings to stderr.
@@ -71,17 +84,22 @@ type Config struct {
 // video at 1.5 Mbit/s, 30 frames per second, a key frame every 2 s.
 func Defaults() Config {
 	return Config{Scenario: FanOut, N: 10, Bitrate: 1_500_000, FPS: 30, KeyframeInterval: 2 * time.Second,
-		Warmup: 3 * time.Second, Window: 10 * time.Second, JoinTimeout: 60 * time.Second, ServerCPU: -1, CPU: -1}
+		Warmup: 3 * time.Second, Window: 10 * time.Second, JoinTimeout: 60 * time.Second, ServerCPU: -1, CPU: -1,
+		Publishers: 5, Churn: 10 * time.Second, Sample: 10 * time.Second, Settle: time.Minute, Margins: DefaultMargins}
 }
 
 func (c *Config) validate() error {
 	switch {
-	case c.Scenario != FanOut && c.Scenario != Meeting && c.Scenario != JoinStorm:
-		return fmt.Errorf("scenario %q: want %s, %s or %s", c.Scenario, FanOut, Meeting, JoinStorm)
+	case c.Scenario != FanOut && c.Scenario != Meeting && c.Scenario != JoinStorm && c.Scenario != Soak:
+		return fmt.Errorf("scenario %q: want %s, %s, %s or %s", c.Scenario, FanOut, Meeting, JoinStorm, Soak)
 	case c.N < 1 || c.N > 1000:
 		return fmt.Errorf("n: %d is not between 1 and 1000", c.N)
-	case c.Scenario == Meeting && c.N < 2:
+	case (c.Scenario == Meeting || c.Scenario == Soak) && c.N < 2:
 		return fmt.Errorf("n: a meeting needs at least 2 participants")
+	case c.Scenario == Soak && (c.Publishers < 1 || c.Publishers > c.N):
+		return fmt.Errorf("publishers: %d is not between 1 and n (%d)", c.Publishers, c.N)
+	case c.Scenario == Soak && (c.Sample <= 0 || c.Settle <= 0 || c.Churn < 0):
+		return fmt.Errorf("sample and settle must be positive, churn not negative")
 	case c.Bitrate < 10_000 || c.Bitrate > 50_000_000:
 		return fmt.Errorf("bitrate: %d is not between 10 kbit/s and 50 Mbit/s", c.Bitrate)
 	case c.FPS < 1 || c.FPS > 120:
@@ -136,9 +154,14 @@ type participant struct {
 	// warmup marks the join storm's first subscriber, whose join time is
 	// not the storm's.
 	warmup bool
-	c      *client.Client
-	start  time.Time // before dialling the socket
-	err    error
+	// publisher sends camera and microphone; stopCamera ends the camera's
+	// synthetic media, stopMedia all of it.
+	publisher             bool
+	media                 context.Context
+	stopCamera, stopMedia context.CancelFunc
+	c                     *client.Client
+	start                 time.Time // before dialling the socket
+	err                   error
 
 	mu     sync.Mutex
 	tracks []*trackStats
@@ -229,6 +252,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	r.pumps, r.stopPumps = context.WithCancel(ctx)
 	defer r.leaveAll()
+	if cfg.Scenario == Soak {
+		if err := r.soak(ctx, res); err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
 	baseline, err := scrape(ctx, r.hc, r.metrics, r.metricsToken)
 	if err != nil {
 		return nil, err
@@ -283,6 +312,9 @@ func (r *run) load(ctx context.Context, res *Result) error {
 		r.joinMany(ctx, cfg.N, cfg.N, time.Second/time.Duration(cfg.N), false, 2)
 	case Meeting:
 		r.joinMany(ctx, cfg.N, 8, 0, true, 2*(cfg.N-1))
+	case Soak:
+		r.joinMany(ctx, cfg.Publishers, 8, 0, true, 2*(cfg.Publishers-1))
+		r.joinMany(ctx, cfg.N-cfg.Publishers, 8, 0, false, 2*cfg.Publishers)
 	}
 	r.mu.Lock()
 	people := append([]*participant(nil), r.people...)
@@ -351,11 +383,18 @@ func (r *run) joinMany(ctx context.Context, n, par int, spacing time.Duration, p
 // (pumping synthetic media until the run ends) if publish is set, and
 // expects want remote tracks.
 func (r *run) join(ctx context.Context, publish bool, want int) *participant {
+	return r.joinResume(ctx, publish, want, "")
+}
+
+// joinResume is join, resuming an earlier participant's place if resume
+// (its token) is set.
+func (r *run) joinResume(ctx context.Context, publish bool, want int, resume string) *participant {
 	r.mu.Lock()
-	p := &participant{index: len(r.people), want: want}
+	p := &participant{index: len(r.people), want: want, publisher: publish, stopCamera: func() {}}
+	p.media, p.stopMedia = context.WithCancel(r.pumps)
 	r.people = append(r.people, p)
 	r.mu.Unlock()
-	opts := client.Options{BaseURL: r.base, Meeting: r.meeting, Passcode: r.cfg.Passcode,
+	opts := client.Options{BaseURL: r.base, Meeting: r.meeting, Passcode: r.cfg.Passcode, Resume: resume,
 		Name: fmt.Sprintf("load %d", p.index), Logger: r.log, API: r.api,
 		Observe: func(rt *client.RemoteTrack) func([]byte) {
 			ts := &trackStats{video: rt.Kind == "video"}
@@ -389,10 +428,19 @@ func (r *run) join(ctx context.Context, publish bool, want int) *participant {
 	}
 	p.c = c
 	if publish {
-		go func() { _ = c.Local("camera").Pump(r.pumps, r.cfg.videoPump()) }()
-		go func() { _ = c.Local("microphone").Pump(r.pumps, client.AudioPump) }()
+		r.pumpCamera(p)
+		go func() { _ = c.Local("microphone").Pump(p.media, client.AudioPump) }()
 	}
 	return p
+}
+
+// pumpCamera sends a publisher's synthetic video until the run ends or
+// its stopCamera is called.
+func (r *run) pumpCamera(p *participant) {
+	ctx, cancel := context.WithCancel(p.media)
+	p.stopCamera = cancel
+	cam := p.c.Local("camera")
+	go func() { _ = cam.Pump(ctx, r.cfg.videoPump()) }()
 }
 
 // await waits until each participant receives every track it should.

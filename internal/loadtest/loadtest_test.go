@@ -140,3 +140,36 @@ func TestConfigRefusesNonsense(t *testing.T) {
 		}
 	}
 }
+
+// TestSoakVerdict: a server above its baseline by more than a margin, or
+// with someone still counted, is named as leaking; within the margins it
+// is not. Growth over the samples is fitted per minute.
+func TestSoakVerdict(t *testing.T) {
+	before := Snapshot{Goroutines: 10, OpenFDs: 14, Sockets: 2, HeapMiB: 4}
+	m := Margins{Goroutines: 5, OpenFDs: 3, Sockets: 0, HeapMiB: 4}
+	for _, tc := range []struct {
+		after Snapshot
+		want  string
+	}{
+		{Snapshot{Goroutines: 15, OpenFDs: 17, Sockets: 2, HeapMiB: 8}, ""},
+		{Snapshot{Goroutines: 9, OpenFDs: 12, Sockets: 1, HeapMiB: 3}, ""},
+		{Snapshot{Goroutines: 10, OpenFDs: 15, Sockets: 3, HeapMiB: 4}, "sockets +1"},
+		{Snapshot{Goroutines: 16, OpenFDs: 14, HeapMiB: 4}, "goroutines +6"},
+		{Snapshot{Goroutines: 10, OpenFDs: 18, HeapMiB: 4}, "open files +4"},
+		{Snapshot{Goroutines: 10, OpenFDs: 14, HeapMiB: 8.5}, "heap +4.5 MiB"},
+		{Snapshot{Goroutines: 10, OpenFDs: 14, HeapMiB: 4, Participants: 1}, "1 participants"},
+	} {
+		got := strings.Join(excess(before, tc.after, m), "; ")
+		if tc.want == "" && got != "" || !strings.Contains(got, tc.want) {
+			t.Errorf("after %+v: excess %q, want %q", tc.after, got, tc.want)
+		}
+	}
+	var samples []Sample
+	for i := 0; i <= 10; i++ { // a goroutine every 30 s, the heap flat
+		samples = append(samples, Sample{Seconds: float64(i) * 30, Snapshot: Snapshot{Goroutines: 100 + i, HeapMiB: 8}})
+	}
+	d := drift(samples)
+	if d.Goroutines < 1.99 || d.Goroutines > 2.01 || d.HeapMiB != 0 {
+		t.Errorf("drift %+v, want 2 goroutines and no heap a minute", d)
+	}
+}

@@ -70,6 +70,10 @@ type Result struct {
 		ToKeyframeMs Dist   `json:"toKeyframeMs"` // dialling the socket → first key frame
 	} `json:"joins"`
 
+	// Soak is the soak scenario's own result (the window, forwarding and
+	// received figures above are left empty).
+	Soak *SoakResult `json:"soak,omitempty"`
+
 	Machine Machine `json:"machine"`
 }
 
@@ -133,12 +137,17 @@ func (r *Result) Name() string {
 		return fmt.Sprintf("meeting %d×%d", r.N, r.N)
 	case JoinStorm:
 		return fmt.Sprintf("join storm %d", r.N)
+	case Soak:
+		return fmt.Sprintf("soak %d", r.N)
 	}
 	return fmt.Sprintf("%s %d", r.Scenario, r.N)
 }
 
 // WriteText prints a result for people.
 func (r *Result) WriteText(w io.Writer) error {
+	if r.Soak != nil {
+		return r.Soak.write(w, r)
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	p := func(k, format string, args ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, args...)...) }
 	p("scenario", "%s (%d joined; video %.2f Mbit/s at %d fps, key frame every %gs; audio 50 pkt/s)",

@@ -31,6 +31,13 @@ type serverStats struct {
 	packets      float64 // kaigi_forwarded_packets_total
 	bytes        float64 // kaigi_forwarded_bytes_total
 	participants float64 // kaigi_participants
+	connections  float64 // kaigi_signalling_connections
+	goroutines   float64 // go_goroutines
+	threads      float64 // go_threads
+	heapInuse    float64 // go_memstats_heap_inuse_bytes
+	heapAlloc    float64 // go_memstats_heap_alloc_bytes
+	openFDs      float64 // process_open_fds
+	sockets      float64 // kaigi_open_sockets; -1 if the server lacks it
 }
 
 // scrape reads the few unlabelled metrics the load test needs from a
@@ -58,11 +65,22 @@ func scrape(ctx context.Context, hc *http.Client, url, token string) (serverStat
 		"kaigi_forwarded_packets_total": &s.packets,
 		"kaigi_forwarded_bytes_total":   &s.bytes,
 		"kaigi_participants":            &s.participants,
+		"kaigi_signalling_connections":  &s.connections,
+		"go_goroutines":                 &s.goroutines,
+		"go_threads":                    &s.threads,
+		"go_memstats_heap_inuse_bytes":  &s.heapInuse,
+		"go_memstats_heap_alloc_bytes":  &s.heapAlloc,
+		"process_open_fds":              &s.openFDs,
 	}
 	found := 0
+	s.sockets = -1 // older servers lack it
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		name, value, ok := strings.Cut(sc.Text(), " ")
+		if name == "kaigi_open_sockets" {
+			s.sockets, _ = strconv.ParseFloat(strings.TrimSpace(value), 64)
+			continue
+		}
 		if p := fields[name]; ok && p != nil {
 			if *p, err = strconv.ParseFloat(strings.TrimSpace(value), 64); err != nil {
 				return serverStats{}, fmt.Errorf("metrics: %s: %w", name, err)
@@ -74,7 +92,7 @@ func scrape(ctx context.Context, hc *http.Client, url, token string) (serverStat
 		return serverStats{}, fmt.Errorf("metrics: %w", err)
 	}
 	if found != len(fields) {
-		return serverStats{}, fmt.Errorf("metrics: %s lacks some of the process and kaigi_ metrics", url)
+		return serverStats{}, fmt.Errorf("metrics: %s lacks some of the go_, process_ and kaigi_ metrics", url)
 	}
 	return s, nil
 }
@@ -246,6 +264,10 @@ func setUp(ctx context.Context, base string) (meetingID string, err error) {
 		}
 		return json.Unmarshal(msg, out)
 	}
+	// The sign-up's connection would otherwise stay open in the default
+	// transport's pool, a goroutine and a file descriptor in the server's
+	// baseline that go away later by themselves.
+	defer hc.CloseIdleConnections()
 	var user struct{}
 	if err := post("/api/auth/signup", map[string]string{"email": "loadtest@example.org", "name": "Load Test",
 		"password": "load test password"}, &user); err != nil {
