@@ -43,6 +43,9 @@ go vet ./...
 # inside the namespace below needs it.
 go test -count=1 -run '^$' ./... >/dev/null
 
+step "go: fuzzing, a few seconds per target"
+scripts/fuzz.sh
+
 step "go: all tests, in a private network namespace"
 # Everything from here runs in a namespace of its own (scripts/isolated.sh).
 scripts/isolated.sh go test -count=1 -timeout 30m ${KAIGI_TEST_FLAGS:-} ./...

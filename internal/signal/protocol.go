@@ -152,10 +152,13 @@ func badMessage(format string, args ...any) *protocolError {
 func decodeClientMessage(b []byte) (*clientMessage, error) {
 	var m clientMessage
 	if err := json.Unmarshal(b, &m); err != nil {
+		// In valid JSON, the rest was decoded: keep the id for the error's ref.
 		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) {
-			// The rest was decoded: keep the id for the error's ref.
+		switch {
+		case errors.As(err, &typeErr):
 			return &m, badMessage("The field %q has the wrong type.", typeErr.Field)
+		case json.Valid(b):
+			return &m, badMessage("A field has a value of the wrong form (bytes must be base64).")
 		}
 		return nil, badMessage("The message is not valid JSON.")
 	}
