@@ -100,6 +100,9 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal drains gracefully; a second one ends the process at
+	// once (the signals' default), which crash-safe resume makes safe.
+	context.AfterFunc(ctx, stop)
 
 	srv, err := server.New(ctx, cfg, server.Options{Logger: log, Web: web.Dist()})
 	if err != nil {

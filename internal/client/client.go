@@ -98,6 +98,7 @@ type Client struct {
 	refusal  *Refused
 	settings map[string]any
 	lobby    []WaitingEntry
+	draining *int // seconds the server said it stops within
 	guessing bool
 	stopped  []string          // sources hosts stopped, in order
 	received []json.RawMessage // e2ee_* messages, in order
@@ -364,6 +365,10 @@ func (c *Client) handle(m *inbound) error {
 		c.stopped = append(c.stopped, m.Source)
 		c.mu.Unlock()
 	case "pong":
+	case "draining":
+		c.mu.Lock()
+		c.draining = &m.Seconds
+		c.mu.Unlock()
 	default:
 		if strings.HasPrefix(m.Type, "e2ee_") {
 			return nil // kept raw by read

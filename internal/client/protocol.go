@@ -52,6 +52,9 @@ type inbound struct {
 		Credential string   `json:"credential"`
 	} `json:"iceServers"`
 
+	// draining
+	Seconds int `json:"seconds"`
+
 	// refused, error, closed
 	Code    string `json:"code"`
 	Message string `json:"message"`

@@ -49,6 +49,17 @@ func (c *Client) WaitFor(ctx context.Context, what string, cond func() bool) err
 	}
 }
 
+// Draining returns the seconds within which the server said it stops
+// (`draining`), and whether it said so.
+func (c *Client) Draining() (int, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.draining == nil {
+		return 0, false
+	}
+	return *c.draining, true
+}
+
 // Self returns our own roster entry.
 func (c *Client) Self() Participant {
 	c.mu.Lock()

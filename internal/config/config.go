@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -29,11 +30,17 @@ type Config struct {
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
 	// LogFormat is text or json.
-	LogFormat string   `yaml:"log_format"`
-	TLS       TLS      `yaml:"tls"`
-	WebRTC    WebRTC   `yaml:"webrtc"`
-	Meetings  Meetings `yaml:"meetings"`
-	Metrics   Metrics  `yaml:"metrics"`
+	LogFormat string `yaml:"log_format"`
+	// DrainTimeout bounds a graceful stop (SIGTERM, Ctrl-C): nobody new
+	// joins, clients are told, and meetings go on until they empty or this
+	// passes; then every socket closes (clients resume once the server is
+	// back). 0 stops at once. Default 15s.
+	DrainTimeout time.Duration `yaml:"drain_timeout"`
+	TLS          TLS           `yaml:"tls"`
+	WebRTC       WebRTC        `yaml:"webrtc"`
+	Meetings     Meetings      `yaml:"meetings"`
+	Metrics      Metrics       `yaml:"metrics"`
+	TURN         TURN          `yaml:"turn"`
 }
 
 // TLS serves HTTPS from certificate files. Both or neither must be set.
@@ -57,6 +64,12 @@ type WebRTC struct {
 	// IncludeLoopback offers 127.0.0.1 candidates (on by default, so a
 	// browser on the same machine works with no network).
 	IncludeLoopback *bool `yaml:"include_loopback"`
+	// ICETCP offers passive ICE-TCP candidates, for browsers whose network
+	// blocks UDP (on by default).
+	ICETCP *bool `yaml:"ice_tcp"`
+	// TCPPort is the ICE-TCP port; 0 (the default) picks a free port at
+	// start. Set it to open it in a firewall.
+	TCPPort int `yaml:"tcp_port"`
 	// ICEServers are STUN/TURN servers handed to clients.
 	ICEServers []ICEServer `yaml:"ice_servers"`
 }
@@ -67,6 +80,27 @@ type ICEServer struct {
 	Username   string   `yaml:"username"`
 	Credential string   `yaml:"credential"`
 }
+
+// TURN is the embedded TURN server (RFC 8656), which relays media between
+// browsers that cannot reach the SFU directly (UDP blocked) and the SFU's
+// own media addresses, and nowhere else.
+type TURN struct {
+	// Enabled runs it (on by default).
+	Enabled *bool `yaml:"enabled"`
+	// Port is the TURN port, the same for UDP and TCP; 0 (the default)
+	// picks a free one at start. 3478 is TURN's standard port.
+	Port int `yaml:"port"`
+	// Realm is the TURN realm; "kaigi" by default.
+	Realm string `yaml:"realm"`
+	// RelayPortMin and RelayPortMax bound the relay ports when not zero.
+	RelayPortMin int `yaml:"relay_port_min"`
+	RelayPortMax int `yaml:"relay_port_max"`
+	// MaxAllocations is the most relays open at once (default 1000).
+	MaxAllocations int `yaml:"max_allocations"`
+}
+
+// On reports whether the TURN server runs.
+func (t TURN) On() bool { return t.Enabled == nil || *t.Enabled }
 
 // Meetings are limits and defaults for meetings.
 type Meetings struct {
@@ -88,12 +122,14 @@ const MinMetricsToken = 16
 func Default() Config {
 	loopback := true
 	return Config{
-		Listen:    "127.0.0.1:8080",
-		Data:      "./kaigi-data",
-		LogLevel:  "info",
-		LogFormat: "text",
-		WebRTC:    WebRTC{IncludeLoopback: &loopback},
-		Meetings:  Meetings{MaxParticipants: 100},
+		Listen:       "127.0.0.1:8080",
+		Data:         "./kaigi-data",
+		LogLevel:     "info",
+		LogFormat:    "text",
+		DrainTimeout: 15 * time.Second,
+		WebRTC:       WebRTC{IncludeLoopback: &loopback},
+		Meetings:     Meetings{MaxParticipants: 100},
+		TURN:         TURN{Realm: "kaigi", MaxAllocations: 1000},
 	}
 }
 
@@ -181,6 +217,15 @@ func (c Config) Validate() error {
 			}
 		}
 	}
+	if w.TCPPort < 0 || w.TCPPort > 65535 {
+		return fmt.Errorf("webrtc.tcp_port: %d is not a port", w.TCPPort)
+	}
+	if err := c.TURN.validate(); err != nil {
+		return err
+	}
+	if c.DrainTimeout < 0 || c.DrainTimeout > 10*time.Minute {
+		return fmt.Errorf("drain_timeout: %v is not between 0 and 10m", c.DrainTimeout)
+	}
 	if c.Meetings.MaxParticipants < 1 || c.Meetings.MaxParticipants > 1000 {
 		return fmt.Errorf("meetings.max_participants: %d is not between 1 and 1000", c.Meetings.MaxParticipants)
 	}
@@ -192,5 +237,25 @@ func (c Config) Validate() error {
 	return nil
 }
 
+func (t TURN) validate() error {
+	if t.Port < 0 || t.Port > 65535 {
+		return fmt.Errorf("turn.port: %d is not a port", t.Port)
+	}
+	if t.RelayPortMin < 0 || t.RelayPortMin > 65535 || t.RelayPortMax < 0 || t.RelayPortMax > 65535 ||
+		(t.RelayPortMin == 0) != (t.RelayPortMax == 0) || t.RelayPortMin > t.RelayPortMax {
+		return fmt.Errorf("turn.relay_port_min/relay_port_max: %d-%d is not a range", t.RelayPortMin, t.RelayPortMax)
+	}
+	if t.Realm == "" || strings.ContainsFunc(t.Realm, func(r rune) bool { return r <= ' ' || r > '~' || r == '"' }) {
+		return fmt.Errorf("turn.realm: %q must be printable ASCII without spaces or quotes", t.Realm)
+	}
+	if t.MaxAllocations < 1 || t.MaxAllocations > 100000 {
+		return fmt.Errorf("turn.max_allocations: %d is not between 1 and 100000", t.MaxAllocations)
+	}
+	return nil
+}
+
 // Loopback reports whether loopback candidates are offered.
 func (w WebRTC) Loopback() bool { return w.IncludeLoopback == nil || *w.IncludeLoopback }
+
+// TCP reports whether ICE-TCP candidates are offered.
+func (w WebRTC) TCP() bool { return w.ICETCP == nil || *w.ICETCP }

@@ -12,6 +12,9 @@ func TestDefaultIsValid(t *testing.T) {
 	if !Default().WebRTC.Loopback() {
 		t.Error("loopback candidates are off by default")
 	}
+	if d := Default(); !d.WebRTC.TCP() || d.WebRTC.TCPPort != 0 || !d.TURN.On() || d.TURN.Port != 0 {
+		t.Errorf("ICE-TCP and TURN are not on, on ports picked at start, by default: %+v %+v", d.WebRTC, d.TURN)
+	}
 }
 
 func TestParse(t *testing.T) {
@@ -25,12 +28,19 @@ webrtc:
   public_ips: [203.0.113.7]
   udp_port: 3478
   include_loopback: false
+  ice_tcp: false
+  tcp_port: 7881
   ice_servers:
     - urls: ["stun:stun.example.org:3478"]
 meetings:
   max_participants: 50
 metrics:
   token: 0123456789abcdef0123
+turn:
+  enabled: false
+  port: 3479
+  relay_port_min: 50000
+  relay_port_max: 50099
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +50,9 @@ metrics:
 	}
 	if cfg.Listen != "0.0.0.0:443" || cfg.Data != "./kaigi-data" || cfg.WebRTC.UDPPort != 3478 ||
 		cfg.WebRTC.Loopback() || cfg.Meetings.MaxParticipants != 50 || !cfg.TLS.Enabled() ||
-		cfg.WebRTC.PublicIPs[0] != "203.0.113.7" || cfg.LogLevel != "info" || cfg.Metrics.Token != "0123456789abcdef0123" {
+		cfg.WebRTC.PublicIPs[0] != "203.0.113.7" || cfg.LogLevel != "info" || cfg.Metrics.Token != "0123456789abcdef0123" ||
+		cfg.WebRTC.TCP() || cfg.WebRTC.TCPPort != 7881 || cfg.TURN.On() || cfg.TURN.Port != 3479 ||
+		cfg.TURN.RelayPortMin != 50000 || cfg.TURN.RelayPortMax != 50099 || cfg.TURN.Realm != "kaigi" {
 		t.Errorf("parsed %+v", cfg)
 	}
 }
@@ -85,6 +97,12 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{"webrtc: {ice_servers: [{urls: [http://x]}]}", "webrtc.ice_servers[0].urls"},
 		{"meetings: {max_participants: 0}", "meetings.max_participants"},
 		{"metrics: {token: short}", "metrics.token"},
+		{"webrtc: {tcp_port: -1}", "webrtc.tcp_port"},
+		{"turn: {port: 65536}", "turn.port"},
+		{"turn: {relay_port_min: 50000}", "turn.relay_port_min"},
+		{"turn: {relay_port_min: 50010, relay_port_max: 50000}", "turn.relay_port_min"},
+		{"turn: {realm: 'two words'}", "turn.realm"},
+		{"turn: {max_allocations: 0}", "turn.max_allocations"},
 		{"metrics: {token: 'sixteen chars but spaces'}", "metrics.token"},
 	}
 	for _, tt := range tests {

@@ -12,8 +12,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/kaigi-meet/kaigi/internal/auth"
@@ -23,6 +25,7 @@ import (
 	"github.com/kaigi-meet/kaigi/internal/sfu"
 	"github.com/kaigi-meet/kaigi/internal/signal"
 	"github.com/kaigi-meet/kaigi/internal/store"
+	"github.com/kaigi-meet/kaigi/internal/turn"
 )
 
 // Version is the server's version, reported to clients and in logs.
@@ -35,6 +38,7 @@ type Server struct {
 	db       *store.SQLite
 	accounts *auth.Service
 	sfu      *sfu.SFU
+	turn     *turn.Server
 	signal   *signal.Server
 	http     *http.Server
 	ln       net.Listener
@@ -101,10 +105,32 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		UDPPortMin:      uint16(cfg.WebRTC.UDPPortMin),
 		UDPPortMax:      uint16(cfg.WebRTC.UDPPortMax),
 		IncludeLoopback: cfg.WebRTC.Loopback(),
+		ICETCP:          cfg.WebRTC.TCP(),
+		TCPPort:         cfg.WebRTC.TCPPort,
 		Logger:          log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sfu: %w", err)
+	}
+	if cfg.TURN.On() {
+		var public []netip.Addr
+		for _, ip := range cfg.WebRTC.PublicIPs {
+			public = append(public, netip.MustParseAddr(ip)) // checked by Validate
+		}
+		s.turn, err = turn.New(turn.Config{
+			Port:           cfg.TURN.Port,
+			Realm:          cfg.TURN.Realm,
+			RelayIPs:       public,
+			BindAny:        len(public) > 0,
+			RelayPortMin:   uint16(cfg.TURN.RelayPortMin),
+			RelayPortMax:   uint16(cfg.TURN.RelayPortMax),
+			MaxAllocations: cfg.TURN.MaxAllocations,
+			Peers:          s.sfu,
+			Logger:         log,
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 
 	sigOpts := signal.Options{
@@ -115,6 +141,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		ServerVersion:   "kaigi/" + Version,
 		MaxParticipants: cfg.Meetings.MaxParticipants,
 		Kept:            live,
+	}
+	if s.turn != nil {
+		sigOpts.ICEServersFor = s.turnServers
 	}
 	for _, ice := range cfg.WebRTC.ICEServers {
 		sigOpts.ICEServers = append(sigOpts.ICEServers, signal.ICEServer{URLs: ice.URLs, Username: ice.Username, Credential: ice.Credential})
@@ -189,6 +218,40 @@ func (s *Server) URL() string {
 	return scheme + "://" + net.JoinHostPort(host, port) + "/"
 }
 
+// turnServers names the embedded TURN server, over UDP and TCP, with fresh
+// credentials of the participant's own. The host is the public URL's when
+// set (the name people use); else a public IP (1:1 NAT) of the family of
+// the address the participant's socket reached; else that address itself,
+// never a name taken from the request.
+func (s *Server) turnServers(participant, host string) []signal.ICEServer {
+	if s.cfg.PublicURL != "" {
+		u, _ := url.Parse(s.cfg.PublicURL) // checked by Validate
+		host = u.Hostname()
+	} else if ips := s.cfg.WebRTC.PublicIPs; len(ips) > 0 {
+		reached, _ := netip.ParseAddr(host)
+		host = ips[0]
+		for _, ip := range ips {
+			if a := netip.MustParseAddr(ip); a.Is4() == reached.Unmap().Is4() {
+				host = ip
+				break
+			}
+		}
+	}
+	if host == "" {
+		return nil
+	}
+	addr := net.JoinHostPort(host, strconv.Itoa(s.turn.Port()))
+	user, pass := s.turn.Credentials(participant)
+	return []signal.ICEServer{{
+		URLs:       []string{"turn:" + addr + "?transport=udp", "turn:" + addr + "?transport=tcp"},
+		Username:   user,
+		Credential: pass,
+	}}
+}
+
+// TURN returns the embedded TURN server, or nil when it is off.
+func (s *Server) TURN() *turn.Server { return s.turn }
+
 // SFU returns the server's SFU (for tests and metrics).
 func (s *Server) SFU() *sfu.SFU { return s.sfu }
 
@@ -200,8 +263,11 @@ func (s *Server) Signal() *signal.Server { return s.signal }
 // and tests).
 func (s *Server) Accounts() *auth.Service { return s.accounts }
 
-// Serve serves until ctx is cancelled, then shuts down gracefully: clients
-// are told the server is stopping, sockets close, the database is closed.
+// Serve serves until ctx is cancelled, then stops gracefully: it drains
+// (nobody new joins, clients are told, meetings go on until they empty or
+// the configured drain_timeout passes), then clients are told the server
+// is stopping, sockets close (clients resume once it is back), and the
+// database is closed.
 func (s *Server) Serve(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()
@@ -210,6 +276,10 @@ func (s *Server) Serve(ctx context.Context) error {
 		s.closeResources()
 		return err
 	case <-ctx.Done():
+	}
+	if d := s.cfg.DrainTimeout; d > 0 {
+		s.log.Info("draining: no new joins; stopping when meetings are empty, or in", "within", d)
+		s.signal.Drain(context.Background(), d)
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -227,6 +297,9 @@ func (s *Server) Serve(ctx context.Context) error {
 func (s *Server) closeResources() {
 	if s.stopRun != nil {
 		s.stopRun()
+	}
+	if s.turn != nil {
+		s.turn.Close()
 	}
 	if s.sfu != nil {
 		s.sfu.Close()

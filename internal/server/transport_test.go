@@ -131,6 +131,9 @@ func candidatePorts(t *testing.T, srv *testServer, id string) []int {
 		if len(f) < 6 {
 			t.Fatalf("odd candidate %q", c)
 		}
+		if !strings.EqualFold(f[2], "udp") {
+			continue // ICE-TCP has its own port
+		}
 		var p int
 		for _, ch := range f[5] {
 			p = p*10 + int(ch-'0')

@@ -23,6 +23,8 @@ import (
 // server.
 type Process struct {
 	*Server
+	// Data is its data directory.
+	Data   string
 	t      testing.TB
 	bin    string
 	args   []string
@@ -75,8 +77,9 @@ func StartProcess(t testing.TB, bin string, args ...string) *Process {
 	}
 	listen := ln.Addr().String()
 	ln.Close()
-	p := &Process{t: t, bin: bin, listen: listen, out: &syncBuffer{},
-		args: append([]string{"serve", "--listen", listen, "--data", t.TempDir(), "--log-level", "debug"}, args...)}
+	data := t.TempDir()
+	p := &Process{t: t, bin: bin, listen: listen, out: &syncBuffer{}, Data: data,
+		args: append([]string{"serve", "--listen", listen, "--data", data, "--log-level", "debug"}, args...)}
 	p.Server = &Server{URL: "http://" + listen}
 	t.Cleanup(func() {
 		p.Kill()

@@ -17,6 +17,7 @@ import (
 	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/logging"
 	"github.com/pion/sdp/v3"
+	"github.com/pion/transport/v5/stdnet"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -33,6 +34,10 @@ type Config struct {
 	// IncludeLoopback offers 127.0.0.1 candidates, so a browser on the same
 	// machine can connect with no other network.
 	IncludeLoopback bool
+	// ICETCP offers passive ICE-TCP candidates on TCPPort (0: a free port
+	// picked at start), for browsers whose network blocks UDP.
+	ICETCP  bool
+	TCPPort int
 	// Logger receives the SFU's logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -43,6 +48,11 @@ type SFU struct {
 	api    *webrtc.API
 	log    *slog.Logger
 	udpMux ice.UDPMux
+	tcpMux ice.TCPMux
+	tcpLn  *net.TCPListener
+	owned  *ownedNet
+	// loopback: loopback candidates are offered.
+	loopback bool
 
 	forwardedPackets atomic.Uint64
 	forwardedBytes   atomic.Uint64
@@ -56,7 +66,7 @@ type Stats struct {
 
 // New builds an SFU from cfg.
 func New(cfg Config) (*SFU, error) {
-	s := &SFU{log: cfg.Logger}
+	s := &SFU{log: cfg.Logger, loopback: cfg.IncludeLoopback}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -75,12 +85,14 @@ func New(cfg Config) (*SFU, error) {
 	se.LoggerFactory = logs
 	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
+	var public []netip.Addr
 	if len(cfg.PublicIPs) > 0 {
 		for _, ip := range cfg.PublicIPs {
-			if _, err := netip.ParseAddr(ip); err != nil {
+			a, err := netip.ParseAddr(ip)
+			if err != nil {
 				return nil, fmt.Errorf("public IP %q: %w", ip, err)
 			}
+			public = append(public, a.Unmap())
 		}
 		err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
 			External:        cfg.PublicIPs,
@@ -90,6 +102,12 @@ func New(cfg Config) (*SFU, error) {
 			return nil, fmt.Errorf("public IPs: %w", err)
 		}
 	}
+	std, err := stdnet.NewNet()
+	if err != nil {
+		return nil, fmt.Errorf("network: %w", err)
+	}
+	s.owned = newOwnedNet(std, public)
+	se.SetNet(s.owned)
 	switch {
 	case cfg.UDPPort != 0 && (cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0):
 		return nil, errors.New("set either a single UDP port or a UDP port range, not both")
@@ -98,6 +116,7 @@ func New(cfg Config) (*SFU, error) {
 		if err != nil {
 			return nil, fmt.Errorf("listen on UDP port %d: %w", cfg.UDPPort, err)
 		}
+		s.owned.add(conn)
 		s.udpMux = webrtc.NewICEUDPMux(nil, conn)
 		se.SetICEUDPMux(s.udpMux)
 	case cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0:
@@ -105,6 +124,23 @@ func New(cfg Config) (*SFU, error) {
 			return nil, fmt.Errorf("UDP port range %d-%d: %w", cfg.UDPPortMin, cfg.UDPPortMax, err)
 		}
 	}
+	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
+	if cfg.ICETCP {
+		// Passive candidates only: browsers connect to this port. pion
+		// offers it on the same addresses as UDP, rewritten to PublicIPs
+		// and with loopback as configured, and drops a connection that
+		// sends no ICE check within 30 seconds.
+		ln, err := net.ListenTCP("tcp", &net.TCPAddr{Port: cfg.TCPPort})
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("listen on TCP port %d: %w", cfg.TCPPort, err)
+		}
+		s.tcpLn = ln
+		s.tcpMux = webrtc.NewICETCPMux(logs.NewLogger("ice-tcp"), ln, 8)
+		se.SetICETCPMux(s.tcpMux)
+		networks = append(networks, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6)
+	}
+	se.SetNetworkTypes(networks)
 	// AES-GCM first: cheaper than AES-CM with HMAC-SHA1 on any CPU with
 	// AES instructions, and browsers offer it.
 	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AEAD_AES_256_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
@@ -120,11 +156,32 @@ func New(cfg Config) (*SFU, error) {
 
 // Close releases the SFU's shared sockets. Routers must be closed first.
 func (s *SFU) Close() error {
+	var errs []error
 	if s.udpMux != nil {
-		return s.udpMux.Close()
+		errs = append(errs, s.udpMux.Close())
 	}
-	return nil
+	if s.tcpMux != nil {
+		errs = append(errs, s.tcpMux.Close()) // closes the listener
+	}
+	return errors.Join(errs...)
 }
+
+// TCPPort is the ICE-TCP port, or 0 when ICE-TCP is off.
+func (s *SFU) TCPPort() int {
+	if s.tcpLn == nil {
+		return 0
+	}
+	return s.tcpLn.Addr().(*net.TCPAddr).Port
+}
+
+// MediaIP reports whether ip is an address of the SFU's open UDP media
+// sockets as clients are told it. The embedded TURN server relays only to
+// such addresses.
+func (s *SFU) MediaIP(ip netip.Addr) bool { return s.owned.ownsIP(ip, s.loopback) }
+
+// MediaAddr reports whether addr is one of the SFU's open UDP media
+// sockets (address and port) as clients are told it.
+func (s *SFU) MediaAddr(addr netip.AddrPort) bool { return s.owned.owns(addr) }
 
 // Stats returns what the SFU has forwarded since it started.
 func (s *SFU) Stats() Stats {

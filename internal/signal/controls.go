@@ -81,7 +81,6 @@ func (r *Room) deny(by meeting.ParticipantID, s *session, target meeting.Partici
 	for _, p := range denied {
 		if m := r.members[p.ID]; m != nil {
 			delete(r.members, p.ID)
-	r.unkeepLocked(p.ID)
 			if m.session != nil {
 				m.session.closeWith(refusedMsg{Type: "refused", Code: codeDenied, Message: "The host did not let you into this meeting."},
 					websocket.StatusPolicyViolation)
@@ -118,6 +117,7 @@ func (r *Room) removeCoreLocked(by meeting.ParticipantID, s *session, target mee
 	}
 	m := r.members[p.ID]
 	delete(r.members, p.ID)
+	r.unkeepLocked(p.ID)
 	r.e2eeLeftLocked(p.ID)
 	if m != nil {
 		if m.grace != nil {

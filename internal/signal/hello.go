@@ -22,6 +22,7 @@ const (
 	msgWaitingFull    = "The waiting room of this meeting is full. Try again in a few minutes."
 	msgTooManyWaiting = "Too many people from your network are waiting to join this meeting. Try again once they are in."
 	msgBadName        = "Choose a display name of 1 to 64 characters, without control characters."
+	msgDraining       = "This server is about to restart. Your browser will try again in a moment."
 	msgBadKeyPackage  = "This client's end-to-end encryption key (its MLS KeyPackage) is not valid. Reload the page to get the current Kaigi client."
 )
 
@@ -96,6 +97,8 @@ func (s *session) hello(m *clientMessage) bool {
 			code, msg, failure = codeWaitingRoomFull, msgWaitingFull, false
 		case errors.Is(err, meeting.ErrTooManyWaiting):
 			code, msg, failure = codeWaitingRoomFull, msgTooManyWaiting, false
+		case errors.Is(err, errDraining), errors.Is(err, errShuttingDown):
+			code, msg, failure = codeServerDraining, msgDraining, false
 		case errors.Is(err, errE2EERequired):
 			code, msg, failure = codeE2EERequired, "This meeting is end-to-end encrypted, and this client did not offer a key. Use a current Kaigi client.", false
 		default:

@@ -106,7 +106,13 @@ func (r *Room) join(s *session, hello *clientMessage, st *stored) (err error) {
 			return err
 		}
 		r.e2eeResumeLocked(pid, s, hello)
+		if r.srv.isDraining() {
+			s.send(r.srv.drainingMsg())
+		}
 		return nil
+	}
+	if r.srv.isDraining() {
+		return errDraining // only those already in come back
 	}
 
 	if st == nil {
@@ -175,7 +181,7 @@ func (r *Room) welcomeLocked(pid meeting.ParticipantID, resumed bool) error {
 		Participants: make([]participantJSON, len(roster)),
 		Resume:       token,
 		Resumed:      resumed,
-		ICEServers:   r.srv.opts.ICEServers,
+		ICEServers:   r.srv.iceServers(s, string(pid)),
 		Settings:     r.core.Settings(),
 		E2EE:         r.e2eeOn(),
 		Simulcast:    true,

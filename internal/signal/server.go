@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"sync"
@@ -58,6 +59,12 @@ type Options struct {
 	ServerVersion string
 	// ICEServers are handed to clients in welcome.
 	ICEServers []ICEServer
+	// ICEServersFor, if set, adds servers for one participant's welcome
+	// (the embedded TURN server, with credentials of that participant's
+	// own). host is the address the participant's socket reached on this
+	// server (an IP, no port), so the servers can be named as the browser
+	// reaches them.
+	ICEServersFor func(participant, host string) []ICEServer
 	// OriginPatterns are extra allowed Origin hosts (e.g. the public URL's
 	// host behind a proxy); the request's own host is always allowed.
 	OriginPatterns []string
@@ -100,11 +107,20 @@ type Server struct {
 	hellos, failures, passcodes *policy.Limiter
 	keeper                      *keeper // nil without Options.Kept
 
+	// hosts are the local addresses sessions' requests reached
+	// (*session to string), for ICEServersFor.
+	hosts sync.Map
+
 	mu       sync.Mutex
 	rooms    map[meeting.ID]*Room
 	sessions map[*session]struct{}
 	closing  bool
-	running  sync.WaitGroup // one per tracked session
+	// draining and drainUntil: Drain was called (drain.go); roomGone
+	// wakes it when a meeting empties.
+	draining   bool
+	drainUntil time.Time
+	roomGone   chan struct{}
+	running    sync.WaitGroup // one per tracked session
 }
 
 // NewServer returns a Server; mount it at /ws.
@@ -129,6 +145,7 @@ func NewServer(opts Options) *Server {
 		passcodes: policy.NewLimiter(opts.Limits.PasscodePerMeeting, nil),
 		rooms:     make(map[meeting.ID]*Room),
 		sessions:  make(map[*session]struct{}),
+		roomGone:  make(chan struct{}, 1),
 	}
 	if opts.Kept != nil {
 		s.keeper = newKeeper(s, opts.Kept)
@@ -149,6 +166,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		id.UserID = s.opts.Identify(r)
 	}
 	sess := newSession(s, conn, r.RemoteAddr, id)
+	if local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		if ap, err := netip.ParseAddrPort(local.String()); err == nil {
+			s.hosts.Store(sess, ap.Addr().Unmap().WithZone("").String())
+		}
+	}
+	defer s.hosts.Delete(sess)
 	if !s.track(sess) {
 		conn.Close(websocket.StatusGoingAway, "server shutting down")
 		return
@@ -210,6 +233,8 @@ func (s *Server) room(ctx context.Context, id meeting.ID) (*Room, *stored, error
 	switch {
 	case s.closing:
 		return nil, nil, errShuttingDown
+	case s.draining && r == nil:
+		return nil, nil, errDraining // no meeting starts now
 	case !ok && r == nil:
 		return nil, nil, errNoSuchMeeting
 	case !ok:
@@ -236,6 +261,18 @@ func (s *Server) Router(id meeting.ID) *sfu.Router {
 	return nil
 }
 
+// iceServers are the ICE servers for a participant's welcome on sess: the
+// configured ones and those of ICEServersFor.
+func (s *Server) iceServers(sess *session, participant string) []ICEServer {
+	if s.opts.ICEServersFor == nil {
+		return s.opts.ICEServers
+	}
+	host, _ := s.hosts.Load(sess)
+	h, _ := host.(string)
+	out := append([]ICEServer(nil), s.opts.ICEServers...)
+	return append(out, s.opts.ICEServersFor(participant, h)...)
+}
+
 // remoteAddr is the request's peer address. (Behind a reverse proxy this
 // is the proxy; trusting forwarded headers needs configuration that does
 // not exist yet.)
@@ -254,6 +291,10 @@ func (s *Server) forget(r *Room) {
 	if s.rooms[r.id] == r {
 		delete(s.rooms, r.id)
 		s.log.Info("meeting ended", "meeting", r.id)
+		select {
+		case s.roomGone <- struct{}{}:
+		default:
+		}
 	}
 }
 

@@ -279,7 +279,14 @@ export type ServerMessage =
   | WaitingRoom
   | SettingsChanged
   | MediaStopped
+  | Draining
   | ServerE2EEMessage;
+
+/** The server stops within `seconds` (a restart): nobody new joins; those in come back once it is up. */
+export interface Draining {
+  type: "draining";
+  seconds: number;
+}
 
 export type ParseResult =
   | { ok: true; message: ServerMessage }
@@ -463,6 +470,8 @@ function message(o: Obj): ServerMessage | null {
       return { type, reason: str(o, "reason") };
     case "waiting_room":
       return { type, entries: arr(o, "entries").map(waitingEntry), guessing: o.guessing === true };
+    case "draining":
+      return { type, seconds: Math.max(0, Math.min(int(o, "seconds"), 3600)) };
     case "settings":
       return { type, settings: settings(o.settings) };
     case "media_stopped":

@@ -418,6 +418,13 @@ export class MeetingSession {
         this.permissionsChanged();
         this.view.settingsChanged();
         return;
+      case "draining":
+        this.view.notice(
+          m.seconds > 0
+            ? `The server is restarting within ${m.seconds} s. You will be reconnected automatically.`
+            : "The server is restarting. You will be reconnected automatically.",
+        );
+        return;
       case "waiting_room": {
         const known = new Set(this.waitingRoom.map((e) => e.id));
         this.waitingRoom = m.entries;

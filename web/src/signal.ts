@@ -225,6 +225,11 @@ export class SignalClient {
         this.opts.events.welcome(m);
         return;
       case "refused":
+        if (m.code === "server_draining") {
+          // The server is about to restart: try again, as after a lost connection.
+          this.closedMessage = m.message;
+          return;
+        }
         this.stop(true);
         this.opts.events.fatal(m.code, m.message);
         return;

@@ -173,6 +173,12 @@ test("a signed-in participant carries their account; a guest none", () => {
   assert.match(bad({ type: "participant_updated", participant: { ...participant, account: 42 } }), /account/);
 });
 
+test("draining is parsed, its seconds bounded", () => {
+  assert.deepEqual(ok({ type: "draining", seconds: 15 }), { type: "draining", seconds: 15 });
+  assert.deepEqual(ok({ type: "draining", seconds: 1e9 }), { type: "draining", seconds: 3600 });
+  assert.match(bad({ type: "draining", seconds: "soon" }), /seconds/);
+});
+
 test("waiting, waiting_room, settings and media_stopped are parsed", () => {
   assert.deepEqual(ok({ type: "waiting", reason: "host_absent" }), { type: "waiting", reason: "host_absent" });
   const wr = ok({ type: "waiting_room", entries: [{ id: "w1", name: "Bob", signedIn: false, reason: "waiting_room", since: "2025-01-01T00:00:00Z" }] });

@@ -197,6 +197,23 @@ test("refused is fatal and is not retried", () => {
   assert.equal(sockets.length, 1);
 });
 
+test("refused server_draining (a restart under way) is retried with backoff, the resume token kept", () => {
+  const { clock, sockets, client, fatals } = setup();
+  client.start();
+  sockets[0]!.open();
+  sockets[0]!.receive(welcome("tok1"));
+  sockets[0]!.drop();
+  clock.advance(1000);
+  sockets[1]!.open();
+  sockets[1]!.receive({ type: "refused", code: "server_draining", message: "This server is about to restart." });
+  sockets[1]!.drop();
+  assert.deepEqual(fatals, []);
+  clock.advance(2000);
+  assert.equal(sockets.length, 3, "tried again");
+  sockets[2]!.open();
+  assert.equal(sockets[2]!.sent[0]!.resume, "tok1");
+});
+
 test("closed: replaced is fatal, shutdown reconnects with the server's words", () => {
   {
     const { sockets, client, fatals, clock } = setup();

@@ -1,0 +1,530 @@
+// Package turn is Kaigi's embedded TURN server (RFC 8656, pion/turn), for
+// browsers on networks that block UDP or direct connections: they reach it
+// over UDP or TCP and it relays their media to the SFU over UDP.
+//
+// It is not a general-purpose relay. It relays only to the SFU's own media
+// sockets (address and port, checked on every permission and every packet),
+// so it cannot be used as an open proxy to reach anything else, on the
+// internet or on the server's own network. Credentials are per participant
+// and short-lived, in the TURN REST form: the username is
+// "<expiry unix time>:<participant ID>" and the password is the base64
+// HMAC-SHA1 of the username under a secret made at start, so nothing needs
+// to be stored and a restart revokes them all. A new allocation needs an
+// unexpired credential; an allocation made with it may be kept alive
+// (refreshed) after that, for at most MaxRefreshAge. Allocations are bounded
+// per credential and in total, relay ports come from a configured range,
+// and TCP relays (RFC 6062) are not offered.
+package turn
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha1"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pion/logging"
+	"github.com/pion/stun/v4"
+	pionturn "github.com/pion/turn/v5"
+)
+
+// Peers are the only addresses the server relays to: the SFU's media
+// sockets.
+type Peers interface {
+	// MediaIP reports whether ip is an address of a media socket.
+	MediaIP(ip netip.Addr) bool
+	// MediaAddr reports whether addr is a media socket.
+	MediaAddr(addr netip.AddrPort) bool
+}
+
+// Defaults for the zero values of Config.
+const (
+	DefaultLifetime       = 10 * time.Minute
+	DefaultPerCredential  = 10
+	DefaultMaxAllocations = 1000
+	// MaxRefreshAge is how long after its credential expired an
+	// allocation may still be refreshed (a meeting may last that long
+	// over TURN without the client reconnecting).
+	MaxRefreshAge = 24 * time.Hour
+)
+
+// Config configures a Server.
+type Config struct {
+	// Port is the TURN port for both UDP and TCP; 0 picks a free one.
+	Port int
+	// Realm is the TURN realm; "kaigi" if empty.
+	Realm string
+	// RelayIPs are the relay addresses given to clients, at most one per
+	// address family; relays are bound to them. If empty, the host's first
+	// non-loopback address of each family is used (loopback if it has no
+	// other).
+	RelayIPs []netip.Addr
+	// BindAny binds relays to every address while still advertising
+	// RelayIPs (behind a 1:1 NAT, where RelayIPs are public addresses).
+	BindAny bool
+	// RelayPortMin and RelayPortMax bound the relay ports; zero means any
+	// free port.
+	RelayPortMin, RelayPortMax uint16
+	// MaxAllocations is the most relays at once; PerCredential the most
+	// for one credential (one participant's join). Zero means the defaults.
+	MaxAllocations, PerCredential int
+	// Lifetime is how long a credential can open new allocations; zero
+	// means DefaultLifetime.
+	Lifetime time.Duration
+	// Peers are where media may be relayed to. Required.
+	Peers Peers
+	// Logger; nil means slog.Default().
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now (tests move it).
+	Now func() time.Time
+}
+
+// Server is a running TURN server.
+type Server struct {
+	cfg    Config
+	secret []byte
+	log    *slog.Logger
+	port   int
+	turn   *pionturn.Server
+	tcp    net.Listener
+
+	mu      sync.Mutex
+	total   int
+	perUser map[string]int
+}
+
+// New listens on cfg.Port (UDP and TCP) and starts serving.
+func New(cfg Config) (*Server, error) {
+	if cfg.Peers == nil {
+		return nil, errors.New("turn: no peers to relay to")
+	}
+	if cfg.Realm == "" {
+		cfg.Realm = "kaigi"
+	}
+	if cfg.MaxAllocations == 0 {
+		cfg.MaxAllocations = DefaultMaxAllocations
+	}
+	if cfg.PerCredential == 0 {
+		cfg.PerCredential = DefaultPerCredential
+	}
+	if cfg.Lifetime == 0 {
+		cfg.Lifetime = DefaultLifetime
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if (cfg.RelayPortMin == 0) != (cfg.RelayPortMax == 0) || cfg.RelayPortMin > cfg.RelayPortMax {
+		return nil, fmt.Errorf("turn: relay ports %d-%d are not a range", cfg.RelayPortMin, cfg.RelayPortMax)
+	}
+	if len(cfg.RelayIPs) == 0 {
+		cfg.RelayIPs = HostIPs()
+	}
+	relays := map[string]relayIP{}
+	for _, ip := range cfg.RelayIPs {
+		ip = ip.Unmap()
+		network, bind := "udp4", netip.IPv4Unspecified()
+		if ip.Is6() {
+			network, bind = "udp6", netip.IPv6Unspecified()
+		}
+		if !cfg.BindAny {
+			bind = ip
+		}
+		if _, dup := relays[network]; !dup {
+			relays[network] = relayIP{bind: bind, advertise: ip}
+		}
+	}
+	if len(relays) == 0 {
+		return nil, errors.New("turn: no relay address")
+	}
+
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "turn"), perUser: map[string]int{}}
+	s.secret = make([]byte, 32)
+	if _, err := rand.Read(s.secret); err != nil {
+		return nil, err
+	}
+	udp, err := s.listen()
+	if err != nil {
+		return nil, err
+	}
+	gen := &relayGenerator{srv: s, relays: relays}
+	logs := pionLogs{log: s.log}
+	s.turn, err = pionturn.NewServer(pionturn.ServerConfig{
+		Realm:         cfg.Realm,
+		AuthHandler:   s.authenticate,
+		QuotaHandler:  s.quota,
+		LoggerFactory: logs,
+		PacketConnConfigs: []pionturn.PacketConnConfig{{
+			PacketConn: udp, RelayAddressGenerator: gen, PermissionHandler: s.permit,
+		}},
+		ListenerConfigs: []pionturn.ListenerConfig{{
+			Listener:              &limitedListener{Listener: s.tcp, slots: make(chan struct{}, cfg.MaxAllocations)},
+			RelayAddressGenerator: gen, PermissionHandler: s.permit,
+		}},
+	})
+	if err != nil {
+		udp.Close()
+		s.tcp.Close()
+		return nil, fmt.Errorf("turn: %w", err)
+	}
+	s.log.Info("TURN server listening", "port", s.port, "relays", cfg.RelayIPs)
+	return s, nil
+}
+
+// listen opens the TCP listener and the UDP socket on one port.
+func (s *Server) listen() (net.PacketConn, error) {
+	var lastErr error
+	for range 10 {
+		ln, err := net.ListenTCP("tcp", &net.TCPAddr{Port: s.cfg.Port})
+		if err != nil {
+			return nil, fmt.Errorf("turn: listen on TCP port %d: %w", s.cfg.Port, err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		udp, err := net.ListenUDP("udp", &net.UDPAddr{Port: port})
+		if err == nil {
+			s.tcp, s.port = ln, port
+			return udp, nil
+		}
+		ln.Close()
+		lastErr = err
+		if s.cfg.Port != 0 {
+			break // a chosen port is busy; a picked one may be tried again
+		}
+	}
+	return nil, fmt.Errorf("turn: listen on UDP port: %w", lastErr)
+}
+
+// Port is the TURN port (UDP and TCP).
+func (s *Server) Port() int { return s.port }
+
+// Lifetime is how long credentials can open allocations.
+func (s *Server) Lifetime() time.Duration { return s.cfg.Lifetime }
+
+// Close stops the server and every relay.
+func (s *Server) Close() error { return s.turn.Close() }
+
+// Credentials returns a fresh username and password for a participant,
+// good for opening allocations until Lifetime from now.
+func (s *Server) Credentials(participant string) (username, password string) {
+	expiry := s.cfg.Now().Add(s.cfg.Lifetime).Unix()
+	username = strconv.FormatInt(expiry, 10) + ":" + participant
+	return username, s.password(username)
+}
+
+func (s *Server) password(username string) string {
+	mac := hmac.New(sha1.New, s.secret)
+	mac.Write([]byte(username))
+	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// authenticate gives pion the key for a username it will then check the
+// request's MESSAGE-INTEGRITY with: a forged username fails there, since
+// only this server can make its password. Allocate needs an unexpired
+// credential; refreshing an existing allocation (and its permissions and
+// channels) is allowed for MaxRefreshAge after expiry.
+func (s *Server) authenticate(ra *pionturn.RequestAttributes) (string, []byte, bool) {
+	if ra.Realm != s.cfg.Realm {
+		return "", nil, false
+	}
+	expiry, participant, ok := strings.Cut(ra.Username, ":")
+	t, err := strconv.ParseInt(expiry, 10, 64)
+	if !ok || err != nil || participant == "" {
+		s.log.Debug("TURN username refused", "src", ra.SrcAddr)
+		return "", nil, false
+	}
+	now := s.cfg.Now().Unix()
+	limit := int64(0)
+	if ra.Method != stun.MethodAllocate {
+		limit = int64(MaxRefreshAge / time.Second)
+	}
+	if now > t+limit || t > now+int64(s.cfg.Lifetime/time.Second)+60 {
+		s.log.Debug("TURN credential expired", "src", ra.SrcAddr, "method", ra.Method.String())
+		return "", nil, false
+	}
+	return ra.Username, pionturn.GenerateAuthKey(ra.Username, ra.Realm, s.password(ra.Username)), true
+}
+
+// quota refuses a new allocation (486) past the limits; the relay
+// generator enforces them again when it opens the relay.
+func (s *Server) quota(username, _ string, _ net.Addr) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.total < s.cfg.MaxAllocations && s.perUser[username] < s.cfg.PerCredential
+}
+
+func (s *Server) reserve(user string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.total >= s.cfg.MaxAllocations || s.perUser[user] >= s.cfg.PerCredential {
+		return false
+	}
+	s.total++
+	s.perUser[user]++
+	return true
+}
+
+func (s *Server) release(user string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.total--
+	if s.perUser[user]--; s.perUser[user] <= 0 {
+		delete(s.perUser, user)
+	}
+}
+
+// Allocations is how many relays are open.
+func (s *Server) Allocations() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.total
+}
+
+// permit lets a client add a permission (or channel) only for an address
+// of the SFU's media sockets.
+func (s *Server) permit(client net.Addr, peer net.IP) bool {
+	ip, ok := netip.AddrFromSlice(peer)
+	if ok && s.cfg.Peers.MediaIP(ip.Unmap()) {
+		return true
+	}
+	s.log.Debug("TURN permission refused: not a media address of this server", "client", client.String(), "peer", peer.String())
+	return false
+}
+
+var (
+	errNotAPeer     = errors.New("turn: relaying only to this server's media addresses")
+	errNoTCPRelay   = errors.New("turn: TCP relays are not offered")
+	errNoFamily     = errors.New("turn: no relay address of that family")
+	errQuota        = errors.New("turn: allocation quota reached")
+	errNoRelayPorts = errors.New("turn: no free relay port")
+)
+
+type relayIP struct{ bind, advertise netip.Addr }
+
+// relayGenerator opens relays: UDP only, on the relay address of the
+// client's family, in the port range, within the quotas, and filtered to
+// the SFU's media sockets.
+type relayGenerator struct {
+	srv    *Server
+	relays map[string]relayIP
+}
+
+func (g *relayGenerator) Validate() error { return nil }
+
+func (g *relayGenerator) AllocatePacketConn(conf pionturn.AllocateListenerConfig) (net.PacketConn, net.Addr, error) {
+	r, ok := g.relays[conf.Network]
+	if !ok {
+		return nil, nil, errNoFamily
+	}
+	if conf.RequestedPort != 0 {
+		return nil, nil, errors.New("turn: a requested relay port is not offered")
+	}
+	if !g.srv.reserve(conf.UserID) {
+		return nil, nil, errQuota
+	}
+	conn, err := g.listen(conf.Network, r.bind)
+	if err != nil {
+		g.srv.release(conf.UserID)
+		return nil, nil, err
+	}
+	port := conn.LocalAddr().(*net.UDPAddr).Port
+	f := &peerFilter{PacketConn: conn, peers: g.srv.cfg.Peers, release: func() { g.srv.release(conf.UserID) }}
+	return f, net.UDPAddrFromAddrPort(netip.AddrPortFrom(r.advertise, uint16(port))), nil
+}
+
+func (g *relayGenerator) listen(network string, bind netip.Addr) (*net.UDPConn, error) {
+	lo, hi := g.srv.cfg.RelayPortMin, g.srv.cfg.RelayPortMax
+	if lo == 0 {
+		return net.ListenUDP(network, net.UDPAddrFromAddrPort(netip.AddrPortFrom(bind, 0)))
+	}
+	n := int(hi-lo) + 1
+	start := int(randUint32() % uint32(n))
+	for i := range n {
+		port := lo + uint16((start+i)%n)
+		conn, err := net.ListenUDP(network, net.UDPAddrFromAddrPort(netip.AddrPortFrom(bind, port)))
+		if err == nil {
+			return conn, nil
+		}
+	}
+	return nil, errNoRelayPorts
+}
+
+func (g *relayGenerator) AllocateListener(pionturn.AllocateListenerConfig) (net.Listener, net.Addr, error) {
+	return nil, nil, errNoTCPRelay
+}
+
+func (g *relayGenerator) AllocateConn(pionturn.AllocateConnConfig) (net.Conn, error) {
+	return nil, errNoTCPRelay
+}
+
+// peerFilter is a relay socket that sends only to the SFU's media sockets
+// and drops whatever else arrives (pion's permissions are per address;
+// this also checks the port).
+type peerFilter struct {
+	net.PacketConn
+	peers   Peers
+	once    sync.Once
+	release func()
+}
+
+func (f *peerFilter) allowed(a net.Addr) bool {
+	ua, ok := a.(*net.UDPAddr)
+	return ok && f.peers.MediaAddr(ua.AddrPort())
+}
+
+func (f *peerFilter) WriteTo(p []byte, addr net.Addr) (int, error) {
+	if !f.allowed(addr) {
+		return 0, errNotAPeer
+	}
+	return f.PacketConn.WriteTo(p, addr)
+}
+
+func (f *peerFilter) ReadFrom(p []byte) (int, net.Addr, error) {
+	for {
+		n, addr, err := f.PacketConn.ReadFrom(p)
+		if err != nil || f.allowed(addr) {
+			return n, addr, err
+		}
+	}
+}
+
+func (f *peerFilter) Close() error {
+	f.once.Do(f.release)
+	return f.PacketConn.Close()
+}
+
+// limitedListener caps the TCP connections open at once (one more is
+// accepted and closed at once), gives a connection 10 seconds to send its
+// first message and closes one idle for 10 minutes (browsers refresh
+// allocations and permissions every few minutes). Accept errors that pass
+// are retried: pion stops serving TCP on the first one it sees.
+type limitedListener struct {
+	net.Listener
+	slots chan struct{}
+}
+
+const (
+	firstMessageTimeout = 10 * time.Second
+	idleTimeout         = 10 * time.Minute
+)
+
+func (l *limitedListener) Accept() (net.Conn, error) {
+	backoff := 5 * time.Millisecond
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil, err
+			}
+			time.Sleep(backoff) // e.g. out of file descriptors
+			backoff = min(2*backoff, time.Second)
+			continue
+		}
+		backoff = 5 * time.Millisecond
+		select {
+		case l.slots <- struct{}{}:
+			c.SetReadDeadline(time.Now().Add(firstMessageTimeout))
+			return &limitedConn{Conn: c, slots: l.slots}, nil
+		default:
+			c.Close()
+		}
+	}
+}
+
+type limitedConn struct {
+	net.Conn
+	slots chan struct{}
+	once  sync.Once
+	read  bool
+}
+
+func (c *limitedConn) Read(p []byte) (int, error) {
+	if c.read {
+		c.Conn.SetReadDeadline(time.Now().Add(idleTimeout))
+	}
+	n, err := c.Conn.Read(p)
+	if n > 0 && !c.read {
+		c.read = true
+		c.Conn.SetReadDeadline(time.Now().Add(idleTimeout))
+	}
+	return n, err
+}
+
+func (c *limitedConn) Close() error {
+	c.once.Do(func() { <-c.slots })
+	return c.Conn.Close()
+}
+
+// HostIPs are the host's first non-loopback address of each family
+// (global unicast), or 127.0.0.1 if it has none.
+func HostIPs() []netip.Addr {
+	var v4, v6 netip.Addr
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		p, err := netip.ParsePrefix(a.String())
+		if err != nil || !p.Addr().IsGlobalUnicast() {
+			continue
+		}
+		ip := p.Addr().Unmap()
+		switch {
+		case ip.Is4() && !v4.IsValid():
+			v4 = ip
+		case ip.Is6() && !v6.IsValid():
+			v6 = ip
+		}
+	}
+	var out []netip.Addr
+	for _, ip := range []netip.Addr{v4, v6} {
+		if ip.IsValid() {
+			out = append(out, ip)
+		}
+	}
+	if len(out) == 0 {
+		out = []netip.Addr{netip.AddrFrom4([4]byte{127, 0, 0, 1})}
+	}
+	return out
+}
+
+func randUint32() uint32 {
+	var b [4]byte
+	rand.Read(b[:])
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}
+
+// pionLogs sends pion/turn's logs to slog at debug level, whatever pion's
+// level: most of them are about what clients sent, and a client must not
+// be able to flood the server's log.
+type pionLogs struct{ log *slog.Logger }
+
+func (p pionLogs) NewLogger(scope string) logging.LeveledLogger {
+	return pionLogger{p.log.With("pion", scope)}
+}
+
+type pionLogger struct{ log *slog.Logger }
+
+func (l pionLogger) debugf(f string, args ...any) {
+	if l.log.Enabled(context.Background(), slog.LevelDebug) {
+		l.log.Debug(fmt.Sprintf(f, args...))
+	}
+}
+
+func (l pionLogger) Trace(string)                 {}
+func (l pionLogger) Tracef(string, ...any)        {}
+func (l pionLogger) Debug(string)                 {}
+func (l pionLogger) Debugf(string, ...any)        {}
+func (l pionLogger) Info(msg string)              { l.log.Debug(msg) }
+func (l pionLogger) Infof(f string, args ...any)  { l.debugf(f, args...) }
+func (l pionLogger) Warn(msg string)              { l.log.Debug(msg) }
+func (l pionLogger) Warnf(f string, args ...any)  { l.debugf(f, args...) }
+func (l pionLogger) Error(msg string)             { l.log.Debug(msg) }
+func (l pionLogger) Errorf(f string, args ...any) { l.debugf(f, args...) }
