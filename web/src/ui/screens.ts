@@ -24,6 +24,7 @@ const TITLES: Record<string, string> = {
   ended: "The meeting has ended",
   flooding: "Disconnected: too many messages",
   signed_out: "You were signed out",
+  bad_key_package: "Could not join the meeting",
 };
 
 export interface Action {
