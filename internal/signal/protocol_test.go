@@ -103,39 +103,3 @@ func TestDecodeKeepsID(t *testing.T) {
 		t.Fatalf("decode = %+v, %v; want the id kept for the error's ref", m, err)
 	}
 }
-
-func FuzzDecodeClientMessage(f *testing.F) {
-	f.Add([]byte(`{"type":"hello","v":1,"meeting":"7k3m-q9xd-2hfa-b8rn","name":"Ada"}`))
-	f.Add([]byte(`{"type":"offer","sdp":"v=0","tracks":[{"mid":"0","source":"camera"}]}`))
-	f.Add([]byte(`{"type":"candidate","candidate":{"candidate":""}}`))
-	f.Add([]byte(`{"type":"video_size","participant":"p1","source":"camera","width":640,"height":360}`))
-	f.Add([]byte(`{"type":"e2ee_commit","epoch":3,"commit":"AQI=","reason":"remove","remove":["p1"]}`))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := decodeClientMessage(b)
-		if err != nil {
-			var pe *protocolError
-			if !errors.As(err, &pe) || pe.code == "" || pe.message == "" {
-				t.Fatalf("decode error %v is not a protocol error with a code and message", err)
-			}
-			return
-		}
-		switch m.Type {
-		case "offer", "answer":
-			if m.SDP == "" {
-				t.Fatal("accepted an offer/answer without sdp")
-			}
-		case "candidate":
-			if m.Candidate == nil {
-				t.Fatal("accepted a candidate message without a candidate")
-			}
-		case "e2ee_commit":
-			if (len(m.Commit) == 0 && len(m.Skipped) == 0) || (m.Reason == "remove") != (m.Remove != nil) {
-				t.Fatal("accepted an e2ee_commit without a commit, or with a remove list that does not match its reason")
-			}
-		case "video_size":
-			if m.Width == nil || m.Height == nil || *m.Width < 0 || *m.Height < 0 || *m.Width > maxVideoSize || *m.Height > maxVideoSize {
-				t.Fatal("accepted a video_size without a valid size")
-			}
-		}
-	})
-}
