@@ -56,6 +56,10 @@ type Peer struct {
 	askedTurn bool
 	closed    bool
 
+	// offered counts the transceivers the SFU added (subscriptions), for
+	// checkSize.
+	offered atomic.Int32
+
 	// connected is set once the transport (ICE and DTLS) first comes up.
 	// Until then pion drops what is written to the peer's tracks, so no
 	// DownTrack starts its stream: a key frame forwarded into the void
@@ -374,6 +378,7 @@ func (p *Peer) subscribe(up *UpTrack) {
 		return
 	}
 	d.sender, d.transceiver = t.Sender(), t
+	p.offered.Add(1)
 	p.downs[up] = d
 	go d.readRTCP()
 	p.offerLocked()
@@ -417,12 +422,16 @@ func (p *Peer) askTurnLocked() {
 
 // Bounds on a client's session description, checked before anything
 // parses it: parsing and applying one costs CPU in proportion to its media
-// sections (a 3,000-m-line offer, a fifth of a second). A re-offer carries
-// every m-line negotiated so far, which the connection has as transceivers;
-// a client adds at most one sending m-line per source it publishes (4).
+// sections (a 3,000-m-line offer, a fifth of a second), and each new
+// m-line becomes a transceiver for the rest of the call. A description
+// carries every m-line negotiated so far: those the SFU offered (one per
+// subscription) and those the client added, at most one sending m-line
+// per source it publishes (4; the web client reuses them), twice over for
+// slack. The bound is on the call, not per offer, so re-offers cannot
+// grow it 8 at a time.
 const (
-	maxSDPBytes  = 1 << 20
-	maxNewMLines = 8
+	maxSDPBytes     = 1 << 20
+	maxClientMLines = 8
 )
 
 // checkSize refuses a session description larger than a client sends.
@@ -430,7 +439,7 @@ func (p *Peer) checkSize(desc string) error {
 	if len(desc) > maxSDPBytes {
 		return fmt.Errorf("%w: %d bytes, more than %d", ErrBadSDP, len(desc), maxSDPBytes)
 	}
-	if n, most := mediaSections(desc), len(p.pc.GetTransceivers())+maxNewMLines; n > most {
+	if n, most := mediaSections(desc), int(p.offered.Load())+maxClientMLines; n > most {
 		return fmt.Errorf("%w: %d media sections, more than %d", ErrBadSDP, n, most)
 	}
 	return nil

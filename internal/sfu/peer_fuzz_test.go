@@ -31,11 +31,11 @@ func FuzzSessionDescription(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { pc.Close() })
-	p := &Peer{pc: pc} // no transceivers: up to maxNewMLines m-lines
+	p := &Peer{pc: pc} // nothing offered: up to maxClientMLines m-lines
 	f.Fuzz(func(t *testing.T, desc, tracks string) {
 		n := mediaSections(desc)
 		err := p.checkSize(desc)
-		if wantErr := len(desc) > maxSDPBytes || n > maxNewMLines; (err != nil) != wantErr || (err != nil && !errors.Is(err, ErrBadSDP)) {
+		if wantErr := len(desc) > maxSDPBytes || n > maxClientMLines; (err != nil) != wantErr || (err != nil && !errors.Is(err, ErrBadSDP)) {
 			t.Fatalf("checkSize of %d bytes and %d m-lines: %v", len(desc), n, err)
 		}
 		var sd sdp.SessionDescription

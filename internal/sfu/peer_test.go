@@ -102,6 +102,7 @@ func (a *answers) Offer(string, []TrackInfo)         {}
 func (a *answers) Candidate(webrtc.ICECandidateInit) {}
 func (a *answers) Answer(sdp string)                 { a.mu.Lock(); a.sdp = append(a.sdp, sdp); a.mu.Unlock() }
 func (a *answers) count() int                        { a.mu.Lock(); defer a.mu.Unlock(); return len(a.sdp) }
+func (a *answers) last() string                      { a.mu.Lock(); defer a.mu.Unlock(); return a.sdp[len(a.sdp)-1] }
 
 // TestOfferBounds: an offer with far more media sections than a client
 // publishes, or larger than any client sends, is refused before it is
@@ -168,5 +169,39 @@ func TestOfferBounds(t *testing.T) {
 	}
 	if sig.count() != 1 {
 		t.Fatal("a real offer was not answered")
+	}
+
+	// Re-offers cannot grow the call 8 m-lines at a time: what the client
+	// adds is bounded for the whole call.
+	reoffer := func(add int) error {
+		t.Helper()
+		if err := c.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sig.last()}); err != nil {
+			t.Fatal(err)
+		}
+		for range add {
+			if _, err := c.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		o, err := c.CreateOffer(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.SetLocalDescription(o); err != nil {
+			t.Fatal(err)
+		}
+		return p.HandleOffer(o.SDP, []PublishedTrack{{"0", SourceMicrophone}, {"1", SourceCamera}})
+	}
+	if err := c.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	if err := reoffer(maxClientMLines - 2); err != nil {
+		t.Fatalf("a re-offer with %d m-lines in all: %v", maxClientMLines, err)
+	}
+	if err := reoffer(1); !errors.Is(err, ErrBadSDP) {
+		t.Fatalf("a re-offer with %d m-lines in all, the SFU having offered none: %v; want refused", maxClientMLines+1, err)
+	}
+	if n := len(p.pc.GetTransceivers()); n != maxClientMLines {
+		t.Fatalf("%d transceivers after the refused re-offer, want %d", n, maxClientMLines)
 	}
 }
