@@ -2,8 +2,12 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -181,4 +185,71 @@ func TestJoinsFollowTheStoredMeeting(t *testing.T) {
 	if h.Waiting() != "" || h.Refusal() != nil {
 		t.Fatalf("the owner was put out: %v", h.Refusal())
 	}
+}
+
+// TestCorrectPasscodeWhileGuessing: scripts guess passcodes 10 times a
+// second from each of 60 addresses while someone with the right passcode
+// joins 30 times from another address: every one of those joins gets in
+// (to the waiting room, as the meeting has one), and how long each took is
+// logged (issue 13's closing note).
+func TestCorrectPasscodeWhileGuessing(t *testing.T) {
+	srv, m, host := defended(t, nil)
+	h := srv.mustJoinAs(t, client.Options{Meeting: m.ID, Name: "Owner", Cookie: host.Cookie()})
+	ctx, stop := context.WithCancel(context.Background())
+	var attempts, guesses atomic.Int64
+	var guessing sync.WaitGroup
+	for a := range 60 {
+		guessing.Add(1)
+		go func() {
+			defer guessing.Done()
+			hc := from(fmt.Sprintf("127.0.4.%d", a+1))
+			tick := time.NewTicker(100 * time.Millisecond)
+			defer tick.Stop()
+			for i := 0; ; i++ {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+				}
+				attempts.Add(1)
+				dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				conn, _, err := websocket.Dial(dctx, "ws"+srv.URL[len("http"):]+"/ws",
+					&websocket.DialOptions{HTTPClient: hc, HTTPHeader: http.Header{"Origin": []string{srv.URL}}})
+				if err == nil {
+					b, _ := json.Marshal(helloWith(m.ID, "Script", fmt.Sprintf("%03d%06d", a, i)))
+					if conn.Write(dctx, websocket.MessageText, b) == nil {
+						conn.Read(dctx)
+						guesses.Add(1)
+					}
+					conn.CloseNow()
+				}
+				cancel()
+			}
+		}()
+	}
+	t.Cleanup(func() { stop(); guessing.Wait() })
+	waitFor(t, h, "the host told that passcodes are being guessed", h.PasscodeGuessing)
+
+	// One join with the right passcode every 100 ms, for 3 s of guessing.
+	var took []time.Duration
+	every := time.NewTicker(100 * time.Millisecond)
+	defer every.Stop()
+	for i := range 30 {
+		<-every.C
+		real := srv.dialRawFrom(t, "127.0.5.1")
+		start := time.Now()
+		real.send(helloWith(m.ID, "Real", m.Passcode))
+		msg := real.next()
+		took = append(took, time.Since(start))
+		if msg.Type != "waiting" {
+			t.Fatalf("join %d with the right passcode, during the guessing: %+v", i+1, msg)
+		}
+		real.send(map[string]any{"type": "leave"})
+		real.conn.CloseNow()
+	}
+	stop()
+	guessing.Wait()
+	slices.Sort(took)
+	t.Logf("30 joins with the right passcode while 60 other addresses tried %d times (%d answered): median %v, slowest %v",
+		attempts.Load(), guesses.Load(), took[len(took)/2].Round(10*time.Microsecond), took[len(took)-1].Round(10*time.Microsecond))
 }

@@ -108,6 +108,7 @@ func Start(t testing.TB, opts Options) *Server {
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Data = t.TempDir()
 	cfg.Metrics.Token = MetricsToken
+	cfg.DrainTimeout = 0 // tests end at once (kaigi serve's drain: Process)
 	if opts.Config != nil {
 		opts.Config(&cfg)
 	}

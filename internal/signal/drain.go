@@ -22,8 +22,9 @@ type drainingMsg struct {
 	Seconds int    `json:"seconds"`
 }
 
-// Drain stops new joins, tells every client, and returns once no meeting
-// has anyone in it, or within has passed, or ctx is done.
+// Drain stops new joins, tells every client, and returns once no socket
+// is open (everyone left; someone reconnecting would not be back before
+// the stop anyway), or within has passed, or ctx is done.
 func (s *Server) Drain(ctx context.Context, within time.Duration) {
 	s.mu.Lock()
 	s.draining = true
@@ -43,13 +44,13 @@ func (s *Server) Drain(ctx context.Context, within time.Duration) {
 	defer bound.Stop()
 	for {
 		s.mu.Lock()
-		empty := len(s.rooms) == 0
+		empty := len(s.sessions) == 0
 		s.mu.Unlock()
 		if empty {
 			return
 		}
 		select {
-		case <-s.roomGone:
+		case <-s.socketGone:
 		case <-bound.C:
 			return
 		case <-ctx.Done():

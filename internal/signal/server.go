@@ -115,11 +115,11 @@ type Server struct {
 	rooms    map[meeting.ID]*Room
 	sessions map[*session]struct{}
 	closing  bool
-	// draining and drainUntil: Drain was called (drain.go); roomGone
-	// wakes it when a meeting empties.
+	// draining and drainUntil: Drain was called (drain.go); socketGone
+	// wakes it when a socket ends.
 	draining   bool
 	drainUntil time.Time
-	roomGone   chan struct{}
+	socketGone chan struct{}
 	running    sync.WaitGroup // one per tracked session
 }
 
@@ -138,14 +138,14 @@ func NewServer(opts Options) *Server {
 		opts.Limits = DefaultLimits
 	}
 	s := &Server{
-		opts:      opts,
-		log:       opts.Logger,
-		hellos:    policy.NewLimiter(opts.Limits.HelloPerIP, nil),
-		failures:  policy.NewLimiter(opts.Limits.FailuresPerIP, nil),
-		passcodes: policy.NewLimiter(opts.Limits.PasscodePerMeeting, nil),
-		rooms:     make(map[meeting.ID]*Room),
-		sessions:  make(map[*session]struct{}),
-		roomGone:  make(chan struct{}, 1),
+		opts:       opts,
+		log:        opts.Logger,
+		hellos:     policy.NewLimiter(opts.Limits.HelloPerIP, nil),
+		failures:   policy.NewLimiter(opts.Limits.FailuresPerIP, nil),
+		passcodes:  policy.NewLimiter(opts.Limits.PasscodePerMeeting, nil),
+		rooms:      make(map[meeting.ID]*Room),
+		sessions:   make(map[*session]struct{}),
+		socketGone: make(chan struct{}, 1),
 	}
 	if opts.Kept != nil {
 		s.keeper = newKeeper(s, opts.Kept)
@@ -195,6 +195,10 @@ func (s *Server) untrack(sess *session) {
 	s.mu.Lock()
 	delete(s.sessions, sess)
 	s.mu.Unlock()
+	select {
+	case s.socketGone <- struct{}{}:
+	default:
+	}
 	s.running.Done()
 }
 
@@ -291,10 +295,6 @@ func (s *Server) forget(r *Room) {
 	if s.rooms[r.id] == r {
 		delete(s.rooms, r.id)
 		s.log.Info("meeting ended", "meeting", r.id)
-		select {
-		case s.roomGone <- struct{}{}:
-		default:
-		}
 	}
 }
 
