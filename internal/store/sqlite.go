@@ -39,6 +39,10 @@ func OpenSQLite(ctx context.Context, dir string, sealer *auth.Sealer) (*SQLite, 
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	// Connections beyond those in use close after a while idle: each
+	// holds the database and its WAL open, so a burst of concurrent
+	// requests would otherwise leave its files open for good.
+	db.SetConnMaxIdleTime(30 * time.Second)
 	s := &SQLite{db: db, sealer: sealer}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
