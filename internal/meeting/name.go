@@ -39,7 +39,7 @@ func NormaliseName(s string) (string, error) {
 // so one name could pass for another or run into the text beside it. The
 // one exception is a zero-width joiner inside an emoji sequence (👩🏽‍💻),
 // where it draws a picture rather than hiding anything.
-// web/src/protocol.ts (hiddenCharacter) applies the same rule.
+// web/src/meeting/protocol.ts (hiddenCharacter) applies the same rule.
 func HiddenCharacter(s string) (rune, bool) {
 	prev := rune(-1)
 	for i, r := range s {

@@ -1,7 +1,7 @@
 // The page as a whole: which screen is showing, the state the tests can read
 // through window.kaigiDebug, and the screen switch.
 
-import type { InboundStats, OutboundStats } from "./call.js";
+import type { InboundStats, OutboundStats } from "./meeting/call.js";
 
 export type AppState =
   | "home"

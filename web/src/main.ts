@@ -7,15 +7,15 @@
 //   /admin     the organisation's settings and users
 //   /m/{id}    the pre-join screen, then the meeting
 
-import { showAccount } from "./account.js";
-import { showAdmin } from "./admin.js";
+import { showAccount } from "./pages/account.js";
+import { showAdmin } from "./pages/admin.js";
 import { installDebugHook, setState, showScreen } from "./app.js";
-import { showHome } from "./home.js";
-import { meetingIdFromPath } from "./meetingid.js";
-import { showPrejoin } from "./prejoin.js";
-import { showSchedule } from "./schedule.js";
-import { showSignIn } from "./signin.js";
-import { showSignUp } from "./signup.js";
+import { showHome } from "./pages/home.js";
+import { meetingIdFromPath } from "./lib/meetingid.js";
+import { showPrejoin } from "./pages/prejoin.js";
+import { showSchedule } from "./pages/schedule.js";
+import { showSignIn } from "./pages/signin.js";
+import { showSignUp } from "./pages/signup.js";
 import { fatalScreen } from "./ui/screens.js";
 
 const PAGES: Record<string, () => unknown> = {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Backoff } from "../src/backoff.js";
+import { Backoff } from "../src/lib/backoff.js";
 
 test("delays double from 1 s up to 10 s", () => {
   const b = new Backoff();

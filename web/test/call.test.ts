@@ -1,4 +1,4 @@
-// The negotiation rules of call.ts (turn-taking: docs/protocol.md) against a
+// The negotiation rules of src/meeting/call.ts (turn-taking: docs/protocol.md) against a
 // fake RTCPeerConnection that models the signalling states, mids, implicit
 // rollback and the negotiationneeded event the way the WebRTC specification
 // describes them.
@@ -6,8 +6,8 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Call, type CallOptions } from "../src/call.js";
-import type { ClientMessage, ServerOffer, Track } from "../src/protocol.js";
+import { Call, type CallOptions } from "../src/meeting/call.js";
+import type { ClientMessage, ServerOffer, Track } from "../src/meeting/protocol.js";
 
 type Direction = "sendonly" | "recvonly" | "inactive" | "sendrecv" | "stopped";
 

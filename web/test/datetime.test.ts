@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { localToUtc, nextHalfHour, rfc3339, utcToLocal } from "../src/datetime.js";
+import { localToUtc, nextHalfHour, rfc3339, utcToLocal } from "../src/lib/datetime.js";
 
 // Node reads TZ whenever it changes, so each test can pick its time zone.
 function inZone<T>(tz: string, fn: () => T): T {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Participant } from "../src/protocol.js";
-import type { ParticipantMedia } from "../src/tracks.js";
+import type { Participant } from "../src/meeting/protocol.js";
+import type { ParticipantMedia } from "../src/meeting/tracks.js";
 import { tilesOf, type GalleryInput } from "../src/ui/gallery.js";
 
 const track = {} as MediaStreamTrack;

@@ -11,7 +11,7 @@ import {
   meetingInviteLink,
   meetingStartLink,
   readInvite,
-} from "../src/invite.js";
+} from "../src/lib/invite.js";
 
 test("the passcode is read from an invite link's fragment", () => {
   assert.equal(readInvite("#pwd=123456789").passcode, "123456789");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { bestGrid } from "../src/layout.js";
+import { bestGrid } from "../src/lib/layout.js";
 
 test("one tile fills the box", () => {
   assert.deepEqual(bestGrid(1, 1600, 900), { cols: 1, rows: 1 });

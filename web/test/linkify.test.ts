@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { linkify } from "../src/linkify.js";
+import { linkify } from "../src/lib/linkify.js";
 
 const links = (t: string) => linkify(t).filter((p) => "href" in p).map((p) => (p as { href: string }).href);
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { errorName, mediaProblem } from "../src/media-errors.js";
+import { errorName, mediaProblem } from "../src/lib/media-errors.js";
 
 test("a refusal is media_denied", () => {
   assert.equal(mediaProblem("NotAllowedError", "camera").code, "media_denied");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { meetingIdFromInput, meetingIdFromPath, normalizeMeetingId } from "../src/meetingid.js";
+import { meetingIdFromInput, meetingIdFromPath, normalizeMeetingId } from "../src/lib/meetingid.js";
 
 test("normalizeMeetingId accepts the canonical form", () => {
   assert.equal(normalizeMeetingId("7k3m-q9xd-2hfa-b8rn"), "7k3m-q9xd-2hfa-b8rn");

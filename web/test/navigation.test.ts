@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { nextFromQuery, safeNext, signInPath } from "../src/navigation.js";
+import { nextFromQuery, safeNext, signInPath } from "../src/lib/navigation.js";
 
 test("only paths on this site are followed after sign-in", () => {
   assert.equal(safeNext("/m/7k3m-q9xd-2hfa-b8rn"), "/m/7k3m-q9xd-2hfa-b8rn");

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { isModerator, mayRenameSelf, mayShareScreen, mayUnmute, menuActions } from "../src/permissions.js";
-import { PRODUCT_DEFAULTS, type Settings } from "../src/settings.js";
+import { isModerator, mayRenameSelf, mayShareScreen, mayUnmute, menuActions } from "../src/meeting/permissions.js";
+import { PRODUCT_DEFAULTS, type Settings } from "../src/meeting/settings.js";
 
 const hostsOnly: Settings = { ...PRODUCT_DEFAULTS, screenShare: "hosts", unmute: "hosts", rename: "hosts" };
 const everyone: Settings = { ...PRODUCT_DEFAULTS, screenShare: "everyone", unmute: "everyone", rename: "everyone" };

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { kindOfSource, nameProblem, parseServerMessage, type ServerMessage } from "../src/protocol.js";
+import { kindOfSource, nameProblem, parseServerMessage, type ServerMessage } from "../src/meeting/protocol.js";
 
 const participant = {
   id: "a1b2c3d4e5",

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Participant } from "../src/protocol.js";
-import { Roster, hueOf, initials } from "../src/roster.js";
+import type { Participant } from "../src/meeting/protocol.js";
+import { Roster, hueOf, initials } from "../src/meeting/roster.js";
 
 function p(id: string, name = id): Participant {
   return { id, name, role: "participant", signedIn: false, joinedAt: "2025-01-01T00:00:00Z", audio: true, video: true, screen: false, connection: "connected", mutedByHost: false };

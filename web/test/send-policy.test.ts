@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { decideSending, SendPolicy, type E2eeMemory, type Known, type Sending } from "../src/send-policy.js";
+import { decideSending, SendPolicy, type E2eeMemory, type Known, type Sending } from "../src/meeting/send-policy.js";
 
 /** A device's memory of E2EE meetings, in a Set. */
 function memory(...known: string[]): E2eeMemory & { ids: Set<string> } {

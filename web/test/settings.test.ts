@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { IN_MEETING_FIELDS, PRODUCT_DEFAULTS, SETTING_FIELDS, applyForm, parseSettings, sameSettings, settingFieldId, summary, type Settings } from "../src/settings.js";
+import { IN_MEETING_FIELDS, PRODUCT_DEFAULTS, SETTING_FIELDS, applyForm, parseSettings, sameSettings, settingFieldId, summary, type Settings } from "../src/meeting/settings.js";
 
 const open: Settings = {
   passcode: false,

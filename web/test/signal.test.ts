@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Welcome } from "../src/protocol.js";
-import { SignalClient, signalUrl, type Clock, type SocketLike } from "../src/signal.js";
+import type { Welcome } from "../src/meeting/protocol.js";
+import { SignalClient, signalUrl, type Clock, type SocketLike } from "../src/meeting/signal.js";
 
 // A clock whose time moves only when the test says so.
 class FakeClock implements Clock {

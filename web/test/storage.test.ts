@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { deviceId, newDeviceId, rememberE2ee, remembersE2ee } from "../src/storage.js";
+import { deviceId, newDeviceId, rememberE2ee, remembersE2ee } from "../src/lib/storage.js";
 
 test("device IDs are 32 hex characters from the random source", () => {
   assert.equal(newDeviceId((b) => b.fill(0xab)), "ab".repeat(16));

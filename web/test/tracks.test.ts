@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Track } from "../src/protocol.js";
-import { mediaByParticipant, reconcile, type Binding, type Receiver } from "../src/tracks.js";
+import type { Track } from "../src/meeting/protocol.js";
+import { mediaByParticipant, reconcile, type Binding, type Receiver } from "../src/meeting/tracks.js";
 
 type T = { id: string };
 const tA = { id: "trackA" };

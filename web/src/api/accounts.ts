@@ -1,6 +1,6 @@
 // Accounts and two-factor authentication (docs/api.md, "Accounts").
 
-import { parseSettings, type Settings } from "../settings.js";
+import { parseSettings, type Settings } from "../meeting/settings.js";
 import { ApiError, call, isObj, list, obj, str, type Obj } from "./http.js";
 
 export interface User {

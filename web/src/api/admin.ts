@@ -1,6 +1,6 @@
 // Administration (docs/api.md, "Administration"): admins only.
 
-import { PRODUCT_DEFAULTS, parseSettings, type Settings } from "../settings.js";
+import { PRODUCT_DEFAULTS, parseSettings, type Settings } from "../meeting/settings.js";
 import { parseUser, type User } from "./accounts.js";
 import { call, list, obj, str } from "./http.js";
 

@@ -1,6 +1,6 @@
 // Meetings (docs/api.md, "Meetings").
 
-import { parseSettings, type Settings } from "../settings.js";
+import { parseSettings, type Settings } from "../meeting/settings.js";
 import { ApiError, call, list, notUnderstood, obj, optStr, str } from "./http.js";
 
 export type MeetingKind = "instant" | "scheduled" | "personal";

@@ -71,7 +71,7 @@ export interface MemberHooks {
   send(m: ClientE2EEMessage): void;
   /**
    * Whether to add this participant when the server asks: a client commits
-   * Adds only for people it has a reason to let in (see secure.ts). Absent:
+   * Adds only for people it has a reason to let in (see meeting/secure.ts). Absent:
    * everyone.
    */
   mayAdd?(participant: string): boolean;
@@ -304,7 +304,7 @@ export class GroupMember {
   }
 
   /**
-   * Periodic upkeep (secure.ts calls it every few seconds): drops a commit
+   * Periodic upkeep (meeting/secure.ts calls it every few seconds): drops a commit
    * of ours that went nowhere, removes departed members' leaves, commits a
    * key update when one is due, and re-judges silent leaves.
    */

@@ -1,8 +1,8 @@
 // Received sound: one hidden <audio> element per received audio track
 // (microphones and screen audio), all playing on the chosen speaker.
 
-import { applySpeaker } from "../devices.js";
-import type { RemoteTrack } from "../call.js";
+import { applySpeaker } from "../meeting/devices.js";
+import type { RemoteTrack } from "../meeting/call.js";
 import { el } from "./dom.js";
 
 export class RemoteAudio {

@@ -1,11 +1,11 @@
-// The chat panel: messages (end-to-end encrypted, see secure.ts) as plain
-// text — only https: addresses become links (linkify.ts) — with who sent
+// The chat panel: messages (end-to-end encrypted, see meeting/secure.ts) as plain
+// text — only https: addresses become links (lib/linkify.ts) — with who sent
 // them, to everyone or privately, and a box to write. No HTML is ever built
 // from a message.
 
-import { linkify } from "../linkify.js";
-import type { Participant } from "../protocol.js";
-import { CHAT_MAX, type ChatMessage } from "../secure.js";
+import { linkify } from "../lib/linkify.js";
+import type { Participant } from "../meeting/protocol.js";
+import { CHAT_MAX, type ChatMessage } from "../meeting/secure.js";
 import { el, replace, show } from "./dom.js";
 import { icon } from "./icons.js";
 

@@ -3,9 +3,9 @@
 // people who type it, and a button to start.
 
 import type { Meeting } from "../api/meetings.js";
-import { copyText } from "../clipboard.js";
-import { formatWhen } from "../datetime.js";
-import { meetingInviteLink, meetingStartLink } from "../invite.js";
+import { copyText } from "../lib/clipboard.js";
+import { formatWhen } from "../lib/datetime.js";
+import { meetingInviteLink, meetingStartLink } from "../lib/invite.js";
 import { el } from "./dom.js";
 import { icon } from "./icons.js";
 

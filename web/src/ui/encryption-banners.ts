@@ -1,13 +1,13 @@
 // The two banners over the meeting about end-to-end encryption:
 //
-// - what this browser may send (send-policy.ts): nothing, with a way to
+// - what this browser may send (meeting/send-policy.ts): nothing, with a way to
 //   leave, when encryption is expected and the server says otherwise; a
 //   standing note when the meeting is not encrypted;
 // - who can hear the meeting (ui/security.ts `groupProblems`): whatever is
 //   wrong with the encrypted group, on every member's screen, with a way
 //   to the details.
 
-import type { Sending } from "../send-policy.js";
+import type { Sending } from "../meeting/send-policy.js";
 import { el, replace, show } from "./dom.js";
 import { icon } from "./icons.js";
 

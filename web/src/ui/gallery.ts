@@ -1,11 +1,11 @@
-// The meeting's tiles: people in a grid sized to fit (layout.ts), screen
+// The meeting's tiles: people in a grid sized to fit (lib/layout.ts), screen
 // shares in a spotlight beside it. Tiles are kept from one render to the
 // next (only moved), so video keeps playing; a remote tile reports the
 // size it draws at, for the simulcast layer the server sends.
 
-import { bestGrid } from "../layout.js";
-import type { MediaState, Participant } from "../protocol.js";
-import type { ParticipantMedia } from "../tracks.js";
+import { bestGrid } from "../lib/layout.js";
+import type { MediaState, Participant } from "../meeting/protocol.js";
+import type { ParticipantMedia } from "../meeting/tracks.js";
 import { el, show } from "./dom.js";
 import { Tile, type TileState } from "./tile.js";
 

@@ -3,7 +3,7 @@
 // or the ways to sign in.
 
 import { signOut, type Me } from "../api/accounts.js";
-import { hueOf, initials } from "../roster.js";
+import { hueOf, initials } from "../meeting/roster.js";
 import { el, type Child } from "./dom.js";
 import { MenuButton, type MenuItem } from "./menu.js";
 import { brand } from "./screens.js";

@@ -2,7 +2,7 @@
 // settings, and (host only) end it for everyone; plus the notice that
 // someone is waiting, so a host sees arrivals with the panel closed.
 
-import type { WaitingEntry } from "../protocol.js";
+import type { WaitingEntry } from "../meeting/protocol.js";
 import { el, replace, setPressed, show } from "./dom.js";
 import { icon } from "./icons.js";
 

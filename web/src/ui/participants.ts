@@ -4,14 +4,14 @@
 // Rows are kept per participant and updated in place, so an open menu
 // survives someone else unmuting.
 
-import { MENU_LABELS, isModerator, menuActions, type MenuAction } from "../permissions.js";
-import type { MediaState, Participant, WaitingEntry } from "../protocol.js";
-import { hueOf, initials } from "../roster.js";
-import type { Settings } from "../settings.js";
+import { MENU_LABELS, isModerator, menuActions, type MenuAction } from "../meeting/permissions.js";
+import type { MediaState, Participant, WaitingEntry } from "../meeting/protocol.js";
+import { hueOf, initials } from "../meeting/roster.js";
+import type { Settings } from "../meeting/settings.js";
 import { el, replace, show } from "./dom.js";
 import { icon } from "./icons.js";
 import { MenuButton } from "./menu.js";
-import { WaitingRoomList } from "./waiting-room.js";
+import { WaitingRoomList } from "./waiting-room-list.js";
 
 const ROLE_LABELS: Record<string, string> = { host: "Host", cohost: "Co-host" };
 

@@ -8,7 +8,7 @@
 
 import type { MemberView, SecurityWarning } from "../e2ee/member.js";
 import type { Verification } from "../e2ee/identity-store.js";
-import type { Participant } from "../protocol.js";
+import type { Participant } from "../meeting/protocol.js";
 import { el, replace } from "./dom.js";
 import { icon } from "./icons.js";
 

@@ -5,7 +5,7 @@
 // the server forwards the simulcast layer that fits.
 
 import { markTiming } from "../app.js";
-import { hueOf, initials } from "../roster.js";
+import { hueOf, initials } from "../meeting/roster.js";
 import { el } from "./dom.js";
 import { icon } from "./icons.js";
 

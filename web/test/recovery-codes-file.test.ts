@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { recoveryCodesFileName, recoveryCodesText } from "../src/recoverycodes.js";
-import { groupSecret } from "../src/twofactor.js";
+import { recoveryCodesFileName, recoveryCodesText } from "../src/lib/recovery-codes-file.js";
+import { groupSecret } from "../src/pages/twofactor.js";
 
 test("the recovery codes file says what they are, then one code a line", () => {
   const text = recoveryCodesText(["aaaaa-bbbbb", "ccccc-ddddd"], "ada@example.org", "meet.example.org", new Date("2026-02-03T04:05:06Z"));

@@ -2,16 +2,16 @@
 // meetings, then instant ones; each with its invite link to copy, a start
 // button, its settings to edit and (but for the personal room) delete.
 
-import { asApiError } from "./api/http.js";
-import { deleteMeeting, listMeetings, updateMeeting, type Meeting, type MeetingRequest } from "./api/meetings.js";
-import { copyText } from "./clipboard.js";
-import { formatWhen, localToUtc, utcToLocal } from "./datetime.js";
-import { meetingInviteLink, meetingStartLink } from "./invite.js";
-import { summary } from "./settings.js";
-import { openDialog } from "./ui/dialog.js";
-import { el, replace } from "./ui/dom.js";
-import { checkbox, errorLine, field, selectField, setError, statusLine } from "./ui/forms.js";
-import { SettingsForm } from "./ui/settings-form.js";
+import { asApiError } from "../api/http.js";
+import { deleteMeeting, listMeetings, updateMeeting, type Meeting, type MeetingRequest } from "../api/meetings.js";
+import { copyText } from "../lib/clipboard.js";
+import { formatWhen, localToUtc, utcToLocal } from "../lib/datetime.js";
+import { meetingInviteLink, meetingStartLink } from "../lib/invite.js";
+import { summary } from "../meeting/settings.js";
+import { openDialog } from "../ui/dialog.js";
+import { el, replace } from "../ui/dom.js";
+import { checkbox, errorLine, field, selectField, setError, statusLine } from "../ui/forms.js";
+import { SettingsForm } from "../ui/meeting-settings-form.js";
 
 const KIND_LABELS = { personal: "Personal room", scheduled: "Scheduled", instant: "Instant meeting" } as const;
 

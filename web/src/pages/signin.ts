@@ -2,13 +2,13 @@
 // with two-factor on, the 6-digit code from the authenticator app or one of
 // the recovery codes. Afterwards the person goes back where `?next=` says.
 
-import { me, signIn, signInCode } from "./api/accounts.js";
-import { ApiError } from "./api/http.js";
-import { setState, showScreen } from "./app.js";
-import { nextFromQuery } from "./navigation.js";
-import { el, replace } from "./ui/dom.js";
-import { errorLine, field, fieldProblem, onSubmit, setError, submitButton } from "./ui/forms.js";
-import { brandPage } from "./ui/screens.js";
+import { me, signIn, signInCode } from "../api/accounts.js";
+import { ApiError } from "../api/http.js";
+import { setState, showScreen } from "../app.js";
+import { nextFromQuery } from "../lib/navigation.js";
+import { el, replace } from "../ui/dom.js";
+import { errorLine, field, fieldProblem, onSubmit, setError, submitButton } from "../ui/forms.js";
+import { brandPage } from "../ui/screens.js";
 
 export async function showSignIn(): Promise<void> {
   setState("signin");

@@ -5,11 +5,11 @@
 // the server into keys, a security code and a verified member list, and
 // carries chat. docs/security.md says what this protects and what not.
 
-import { IdentityStore, MemoryStore, openIndexedDBStore, type Verification } from "./e2ee/identity-store.js";
-import { MediaEncryption } from "./e2ee/media-encryption.js";
-import { GroupMember, type AppMessage, type ClientE2EEMessage, type MemberView, type SecurityWarning, type ServerE2EEMessage } from "./e2ee/member.js";
-import type { SigningIdentity } from "./e2ee/signing.js";
-import type { StreamStats } from "./e2ee/transform.js";
+import { IdentityStore, MemoryStore, openIndexedDBStore, type Verification } from "../e2ee/identity-store.js";
+import { MediaEncryption } from "../e2ee/media-encryption.js";
+import { GroupMember, type AppMessage, type ClientE2EEMessage, type MemberView, type SecurityWarning, type ServerE2EEMessage } from "../e2ee/member.js";
+import type { SigningIdentity } from "../e2ee/signing.js";
+import type { StreamStats } from "../e2ee/transform.js";
 import type { Kind, Participant, Source } from "./protocol.js";
 import type { Settings } from "./settings.js";
 

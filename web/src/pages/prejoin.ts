@@ -4,27 +4,27 @@
 // without a camera or microphone (to watch and listen) is always possible.
 // A meeting that is not end-to-end encrypted says so here, and joining it is
 // agreeing to send without; one the invite says is encrypted while the
-// server says not is flagged before joining (send-policy.ts).
+// server says not is flagged before joining (meeting/send-policy.ts).
 
-import { me as fetchMe, type Me } from "./api/accounts.js";
-import { ApiError, asApiError } from "./api/http.js";
-import { lookupMeeting, type Meeting } from "./api/meetings.js";
-import { setState, showScreen } from "./app.js";
-import { LocalMedia, listDevices, speakerSelectionSupported, type DeviceLists } from "./devices.js";
-import type { MediaProblem } from "./media-errors.js";
-import { startMeeting } from "./meeting.js";
-import { SecureMeeting } from "./secure.js";
-import { normalizeMeetingId } from "./meetingid.js";
-import { signInPath } from "./navigation.js";
-import { PASSCODE_MAX, cleanPasscode, fragmentHasPasscode, fragmentWithoutPasscode, readInvite } from "./invite.js";
-import { NAME_MAX, nameProblem } from "./protocol.js";
-import { hueOf, initials } from "./roster.js";
-import { SendPolicy } from "./send-policy.js";
-import { deviceId, forgetPasscode, loadName, loadPasscode, savePasscode, saveName } from "./storage.js";
-import { el, replace, setPressed, show } from "./ui/dom.js";
-import { icon } from "./ui/icons.js";
-import { LevelMeter } from "./ui/level.js";
-import { brandPage, fatalScreen } from "./ui/screens.js";
+import { me as fetchMe, type Me } from "../api/accounts.js";
+import { ApiError, asApiError } from "../api/http.js";
+import { lookupMeeting, type Meeting } from "../api/meetings.js";
+import { setState, showScreen } from "../app.js";
+import { LocalMedia, listDevices, speakerSelectionSupported, type DeviceLists } from "../meeting/devices.js";
+import type { MediaProblem } from "../lib/media-errors.js";
+import { startMeeting } from "../meeting/meeting-screen.js";
+import { SecureMeeting } from "../meeting/secure.js";
+import { normalizeMeetingId } from "../lib/meetingid.js";
+import { signInPath } from "../lib/navigation.js";
+import { PASSCODE_MAX, cleanPasscode, fragmentHasPasscode, fragmentWithoutPasscode, readInvite } from "../lib/invite.js";
+import { NAME_MAX, nameProblem } from "../meeting/protocol.js";
+import { hueOf, initials } from "../meeting/roster.js";
+import { SendPolicy } from "../meeting/send-policy.js";
+import { deviceId, forgetPasscode, loadName, loadPasscode, savePasscode, saveName } from "../lib/storage.js";
+import { el, replace, setPressed, show } from "../ui/dom.js";
+import { icon } from "../ui/icons.js";
+import { LevelMeter } from "../ui/level.js";
+import { brandPage, fatalScreen } from "../ui/screens.js";
 
 /** Why the pre-join screen is shown again: the server refused the passcode. */
 export interface PrejoinProblem {

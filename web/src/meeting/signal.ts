@@ -4,8 +4,8 @@
 // `welcome` so the participant takes back its place. It knows nothing of
 // media or of the page.
 
-import { markTiming } from "./app.js";
-import { Backoff, RECONNECT, type BackoffOptions } from "./backoff.js";
+import { markTiming } from "../app.js";
+import { Backoff, RECONNECT, type BackoffOptions } from "../lib/backoff.js";
 import {
   CLIENT_SOFTWARE,
   PROTOCOL_VERSION,

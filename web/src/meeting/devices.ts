@@ -3,8 +3,8 @@
 // lists to choose from. Shared by the pre-join and meeting screens, so the
 // tracks the person checked before joining are the ones the meeting sends.
 
-import { errorName, mediaProblem, type MediaProblem } from "./media-errors.js";
-import { loadDevicePrefs, saveDevicePrefs, type DevicePrefs } from "./storage.js";
+import { errorName, mediaProblem, type MediaProblem } from "../lib/media-errors.js";
+import { loadDevicePrefs, saveDevicePrefs, type DevicePrefs } from "../lib/storage.js";
 
 export type LocalSource = "microphone" | "camera" | "screen" | "screen-audio";
 

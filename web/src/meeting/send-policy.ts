@@ -3,12 +3,12 @@
 // but the server is the adversary (docs/security.md, "Downgrade"): a server
 // that says "not encrypted" must not get media in clear from anyone who has
 // reason to expect encryption. That reason comes from the invite link's
-// fragment (invite.ts), from this device's memory (storage.ts), and from
+// fragment (lib/invite.ts), from this device's memory (lib/storage.ts), and from
 // having been in the meeting with encryption on; never from the server
 // saying "no". In a meeting nobody expects to be encrypted, the person is
 // asked once before anything is sent in clear.
 
-import { rememberE2ee, remembersE2ee } from "./storage.js";
+import { rememberE2ee, remembersE2ee } from "../lib/storage.js";
 
 /**
  * What to do with local media:
@@ -43,7 +43,7 @@ export interface E2eeMemory {
   remembers(meetingId: string): boolean;
 }
 
-/** localStorage, through storage.ts. */
+/** localStorage, through lib/storage.ts. */
 export const deviceMemory: E2eeMemory = { remember: rememberE2ee, remembers: remembersE2ee };
 
 /** What the person found out before joining. */

@@ -2,8 +2,8 @@
 // participants panel: who is waiting, whether they signed in, and buttons to
 // let them in or turn them away.
 
-import type { WaitingEntry } from "../protocol.js";
-import { hueOf, initials } from "../roster.js";
+import type { WaitingEntry } from "../meeting/protocol.js";
+import { hueOf, initials } from "../meeting/roster.js";
 import { el, replace, show } from "./dom.js";
 
 export interface WaitingRoomActions {

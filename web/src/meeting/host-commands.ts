@@ -6,7 +6,7 @@
 import type { HostControl } from "./protocol.js";
 import type { Settings } from "./settings.js";
 
-export class HostControls {
+export class HostCommands {
   constructor(private readonly send: (m: HostControl) => void) {}
 
   /** Lets one person in from the waiting room (`id` is their waiting-room entry's). */

@@ -3,11 +3,11 @@
 // back afterwards), and an account the organisation requires to set up
 // two-factor goes to the enrolment first.
 
-import { me, type Me } from "./api/accounts.js";
-import { asApiError } from "./api/http.js";
-import { setState, showScreen, type AppState } from "./app.js";
-import { signInPath } from "./navigation.js";
-import { fatalScreen } from "./ui/screens.js";
+import { me, type Me } from "../api/accounts.js";
+import { asApiError } from "../api/http.js";
+import { setState, showScreen, type AppState } from "../app.js";
+import { signInPath } from "../lib/navigation.js";
+import { fatalScreen } from "../ui/screens.js";
 
 export type Gate = { kind: "ok"; me: Me | null } | { kind: "redirected" };
 

@@ -2,7 +2,7 @@
 // schedule page, editing a meeting, the admin's meeting defaults and the
 // in-meeting settings dialog. Which fields show depends on where.
 
-import { PRODUCT_DEFAULTS, SETTING_FIELDS, WHO_LABELS, applyForm, sameSettings, settingFieldId, type FormValues, type SettingKey, type Settings } from "../settings.js";
+import { PRODUCT_DEFAULTS, SETTING_FIELDS, WHO_LABELS, applyForm, sameSettings, settingFieldId, type FormValues, type SettingKey, type Settings } from "../meeting/settings.js";
 import { el } from "./dom.js";
 import { checkbox, selectField } from "./forms.js";
 

@@ -2,12 +2,12 @@
 // secret, for typing in by hand), a code from the app to prove it works, then
 // the recovery codes, shown once.
 
-import { beginTwoFactor, confirmTwoFactor, type Enrollment } from "./api/accounts.js";
-import { asApiError } from "./api/http.js";
-import { copyText } from "./clipboard.js";
-import { el, replace } from "./ui/dom.js";
-import { errorLine, field, fieldProblem, onSubmit, submitButton } from "./ui/forms.js";
-import { recoveryCodesPanel } from "./ui/recovery-codes.js";
+import { beginTwoFactor, confirmTwoFactor, type Enrollment } from "../api/accounts.js";
+import { asApiError } from "../api/http.js";
+import { copyText } from "../lib/clipboard.js";
+import { el, replace } from "../ui/dom.js";
+import { errorLine, field, fieldProblem, onSubmit, submitButton } from "../ui/forms.js";
+import { recoveryCodesPanel } from "../ui/recovery-codes-panel.js";
 
 /** "JBSWY3DPEHPK3PXP" → "JBSW Y3DP EHPK 3PXP": easier to read and type. */
 export function groupSecret(secret: string): string {

@@ -1,8 +1,8 @@
 // Showing recovery codes, once: the list, copy and download, and the person's
 // word that they stored them before the codes disappear.
 
-import { copyText } from "../clipboard.js";
-import { recoveryCodesFileName, recoveryCodesText } from "../recoverycodes.js";
+import { copyText } from "../lib/clipboard.js";
+import { recoveryCodesFileName, recoveryCodesText } from "../lib/recovery-codes-file.js";
 import { el } from "./dom.js";
 import { checkbox } from "./forms.js";
 

@@ -6,33 +6,33 @@
 // person in. The rules live in session.ts; this
 // module turns the session's state into DOM.
 
-import { setDebugSource, setState, showScreen } from "./app.js";
+import { setDebugSource, setState, showScreen } from "../app.js";
 import type { LocalMedia } from "./devices.js";
 import { screenShareSupported } from "./devices.js";
-import { copyText } from "./clipboard.js";
-import { inviteLink } from "./invite.js";
-import { signInPath } from "./navigation.js";
+import { copyText } from "../lib/clipboard.js";
+import { inviteLink } from "../lib/invite.js";
+import { signInPath } from "../lib/navigation.js";
 import { isModerator, type MenuAction } from "./permissions.js";
 import { nameProblem, NAME_MAX, type Participant, type WaitingEntry } from "./protocol.js";
 import { IN_MEETING_FIELDS } from "./settings.js";
 import { MeetingSession, type SessionStatus, type SessionView } from "./session.js";
 import { mediaByParticipant } from "./tracks.js";
-import { RemoteAudio } from "./ui/audio.js";
-import { openDialog } from "./ui/dialog.js";
-import { el, replace, setPressed, show } from "./ui/dom.js";
-import { checkbox, field } from "./ui/forms.js";
-import { HostTools } from "./ui/host-tools.js";
-import { icon, type IconName } from "./ui/icons.js";
-import { ParticipantsPanel } from "./ui/participants.js";
-import { fatalScreen, leftScreen, type Action } from "./ui/screens.js";
-import { SettingsForm } from "./ui/settings-form.js";
-import { EncryptionBanners } from "./ui/encryption-banners.js";
-import { Gallery, tilesOf } from "./ui/gallery.js";
-import { ChatPanel } from "./ui/chat.js";
-import { groupProblems, SecurityPanel } from "./ui/security.js";
+import { RemoteAudio } from "../ui/audio.js";
+import { openDialog } from "../ui/dialog.js";
+import { el, replace, setPressed, show } from "../ui/dom.js";
+import { checkbox, field } from "../ui/forms.js";
+import { HostTools } from "../ui/host-tools.js";
+import { icon, type IconName } from "../ui/icons.js";
+import { ParticipantsPanel } from "../ui/participants.js";
+import { fatalScreen, leftScreen, type Action } from "../ui/screens.js";
+import { SettingsForm } from "../ui/meeting-settings-form.js";
+import { EncryptionBanners } from "../ui/encryption-banners.js";
+import { Gallery, tilesOf } from "../ui/gallery.js";
+import { ChatPanel } from "../ui/chat.js";
+import { groupProblems, SecurityPanel } from "../ui/security.js";
 import type { SecureMeeting } from "./secure.js";
 import type { SendPolicy } from "./send-policy.js";
-import { WaitingScreen } from "./waiting.js";
+import { WaitingScreen } from "./waiting-screen.js";
 
 export interface MeetingOptions {
   meetingId: string;

@@ -2,7 +2,7 @@
 // validation of what the server sends. docs/protocol.md is the contract; this
 // file mirrors it and must change in the same commit as that document.
 
-import type { ClientE2EEMessage, ServerE2EEMessage } from "./e2ee/member.js";
+import type { ClientE2EEMessage, ServerE2EEMessage } from "../e2ee/member.js";
 import { parseSettings, type Settings } from "./settings.js";
 
 export const PROTOCOL_VERSION = 1;

@@ -2,18 +2,18 @@
 // person's own time zone (sent to the server in UTC), a duration, and the
 // meeting's settings.
 
-import { createMeeting } from "./api/meetings.js";
-import { showScreen } from "./app.js";
-import { localTimeZone, localToUtc, nextHalfHour, utcToLocal } from "./datetime.js";
+import { createMeeting } from "../api/meetings.js";
+import { showScreen } from "../app.js";
+import { localTimeZone, localToUtc, nextHalfHour, utcToLocal } from "../lib/datetime.js";
 import { DURATIONS } from "./meetings-list.js";
-import { PRODUCT_DEFAULTS } from "./settings.js";
-import { rememberE2ee } from "./storage.js";
+import { PRODUCT_DEFAULTS } from "../meeting/settings.js";
+import { rememberE2ee } from "../lib/storage.js";
 import { openPage } from "./signedin.js";
-import { createdCard } from "./ui/created-card.js";
-import { el, replace } from "./ui/dom.js";
-import { errorLine, field, fieldProblem, onSubmit, selectField, submitButton } from "./ui/forms.js";
-import { accountPage } from "./ui/header.js";
-import { SettingsForm } from "./ui/settings-form.js";
+import { createdCard } from "../ui/created-card.js";
+import { el, replace } from "../ui/dom.js";
+import { errorLine, field, fieldProblem, onSubmit, selectField, submitButton } from "../ui/forms.js";
+import { accountPage } from "../ui/header.js";
+import { SettingsForm } from "../ui/meeting-settings-form.js";
 
 export async function showSchedule(): Promise<void> {
   const me = await openPage("schedule", "Schedule a meeting — Kaigi", true, () => void showSchedule());

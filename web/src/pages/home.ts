@@ -2,23 +2,23 @@
 // meeting by link or ID. Signed in: start a meeting at once (with its options
 // a click away), schedule one, and the account's meetings.
 
-import type { Me } from "./api/accounts.js";
-import { asApiError } from "./api/http.js";
-import { createMeeting, type MeetingRequest } from "./api/meetings.js";
-import { showScreen } from "./app.js";
-import { inviteFragmentOf } from "./invite.js";
-import { meetingIdFromInput } from "./meetingid.js";
+import type { Me } from "../api/accounts.js";
+import { asApiError } from "../api/http.js";
+import { createMeeting, type MeetingRequest } from "../api/meetings.js";
+import { showScreen } from "../app.js";
+import { inviteFragmentOf } from "../lib/invite.js";
+import { meetingIdFromInput } from "../lib/meetingid.js";
 import { MeetingsList } from "./meetings-list.js";
-import { PRODUCT_DEFAULTS } from "./settings.js";
-import { rememberE2ee } from "./storage.js";
+import { PRODUCT_DEFAULTS } from "../meeting/settings.js";
+import { rememberE2ee } from "../lib/storage.js";
 import { openPage } from "./signedin.js";
-import { createdCard } from "./ui/created-card.js";
-import { el, replace, show } from "./ui/dom.js";
-import { disclosure, errorLine, setError, withBusy } from "./ui/forms.js";
-import { accountPage } from "./ui/header.js";
-import { icon } from "./ui/icons.js";
-import { brandPage } from "./ui/screens.js";
-import { SettingsForm } from "./ui/settings-form.js";
+import { createdCard } from "../ui/created-card.js";
+import { el, replace, show } from "../ui/dom.js";
+import { disclosure, errorLine, setError, withBusy } from "../ui/forms.js";
+import { accountPage } from "../ui/header.js";
+import { icon } from "../ui/icons.js";
+import { brandPage } from "../ui/screens.js";
+import { SettingsForm } from "../ui/meeting-settings-form.js";
 
 export async function showHome(): Promise<void> {
   const me = await openPage("home", "Kaigi", false, () => void showHome());

@@ -2,12 +2,12 @@
 // administrator; after that the organisation decides whether anyone may sign
 // up, and the server says so when they may not.
 
-import { me, signUp } from "./api/accounts.js";
-import { setState, showScreen } from "./app.js";
-import { nextFromQuery } from "./navigation.js";
+import { me, signUp } from "../api/accounts.js";
+import { setState, showScreen } from "../app.js";
+import { nextFromQuery } from "../lib/navigation.js";
 import { authPage } from "./signin.js";
-import { el } from "./ui/dom.js";
-import { accountFields, checkAll, errorLine, field, onSubmit, submitButton } from "./ui/forms.js";
+import { el } from "../ui/dom.js";
+import { accountFields, checkAll, errorLine, field, onSubmit, submitButton } from "../ui/forms.js";
 
 const PASSWORD_MIN = 10;
 

@@ -2,16 +2,16 @@
 // (two-factor required, sign-up open), the defaults of new meetings, the
 // users, and creating a user.
 
-import type { User } from "./api/accounts.js";
-import { createUser, getOrg, listUsers, saveOrg, type Org } from "./api/admin.js";
-import { asApiError } from "./api/http.js";
-import { showScreen } from "./app.js";
+import type { User } from "../api/accounts.js";
+import { createUser, getOrg, listUsers, saveOrg, type Org } from "../api/admin.js";
+import { asApiError } from "../api/http.js";
+import { showScreen } from "../app.js";
 import { openPage } from "./signedin.js";
-import { el, replace } from "./ui/dom.js";
-import { accountFields, checkbox, errorLine, field, onSubmit, selectField, statusLine, submitButton } from "./ui/forms.js";
-import { accountPage } from "./ui/header.js";
-import { fatalScreen } from "./ui/screens.js";
-import { SettingsForm } from "./ui/settings-form.js";
+import { el, replace } from "../ui/dom.js";
+import { accountFields, checkbox, errorLine, field, onSubmit, selectField, statusLine, submitButton } from "../ui/forms.js";
+import { accountPage } from "../ui/header.js";
+import { fatalScreen } from "../ui/screens.js";
+import { SettingsForm } from "../ui/meeting-settings-form.js";
 
 export async function showAdmin(): Promise<void> {
   const me = await openPage("admin", "Administration — Kaigi", true, () => void showAdmin());

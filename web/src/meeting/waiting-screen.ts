@@ -3,9 +3,9 @@
 // preview stays on (so they can still fix their hair), and they can leave.
 
 import type { LocalMedia } from "./devices.js";
-import { el, replace, setPressed } from "./ui/dom.js";
-import { icon } from "./ui/icons.js";
-import { brandPage } from "./ui/screens.js";
+import { el, replace, setPressed } from "../ui/dom.js";
+import { icon } from "../ui/icons.js";
+import { brandPage } from "../ui/screens.js";
 
 const WORDS: Record<string, { title: string; text: string }> = {
   host_absent: {

@@ -6,7 +6,7 @@
 // remembers an encrypted meeting on the device (storage.ts), then takes the
 // passcode out of the address bar so it is not left in view or in history.
 
-import type { Meeting } from "./api/meetings.js";
+import type { Meeting } from "../api/meetings.js";
 
 export const PASSCODE_MAX = 64;
 

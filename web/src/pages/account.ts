@@ -3,16 +3,16 @@
 // everywhere. An account whose organisation requires two-factor lands here
 // until it has set it up.
 
-import { disableTwoFactor, me, regenerateRecoveryCodes, signOut, signOutEverywhere, type Me } from "./api/accounts.js";
-import { asApiError } from "./api/http.js";
-import { showScreen } from "./app.js";
+import { disableTwoFactor, me, regenerateRecoveryCodes, signOut, signOutEverywhere, type Me } from "../api/accounts.js";
+import { asApiError } from "../api/http.js";
+import { showScreen } from "../app.js";
 import { openPage } from "./signedin.js";
 import { enrol } from "./twofactor.js";
-import { openDialog } from "./ui/dialog.js";
-import { el, replace } from "./ui/dom.js";
-import { disclosure, errorLine, field, fieldProblem, onSubmit, setError, submitButton, withBusy } from "./ui/forms.js";
-import { accountPage } from "./ui/header.js";
-import { recoveryCodesPanel } from "./ui/recovery-codes.js";
+import { openDialog } from "../ui/dialog.js";
+import { el, replace } from "../ui/dom.js";
+import { disclosure, errorLine, field, fieldProblem, onSubmit, setError, submitButton, withBusy } from "../ui/forms.js";
+import { accountPage } from "../ui/header.js";
+import { recoveryCodesPanel } from "../ui/recovery-codes-panel.js";
 
 export async function showAccount(): Promise<void> {
   const m = await openPage("account", "Security settings — Kaigi", true, () => void showAccount());

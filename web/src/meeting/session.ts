@@ -8,7 +8,7 @@
 
 import { Call, type InboundStats, type OutboundStats, type RemoteTrack } from "./call.js";
 import type { LocalMedia, LocalSource } from "./devices.js";
-import { HostControls } from "./hostcontrols.js";
+import { HostCommands } from "./host-commands.js";
 import { isModerator, mayShareScreen, mayUnmute } from "./permissions.js";
 import type { ClientMessage, MediaState, MediaStopped, ServerError, ServerMessage, WaitingEntry, Welcome } from "./protocol.js";
 import { Roster } from "./roster.js";
@@ -84,7 +84,7 @@ export class MeetingSession {
   /** A host muted this participant; unmuting may then need the meeting's permission. */
   mutedByHost = false;
   /** Moderation messages (the server checks the permission of each). */
-  readonly host: HostControls;
+  readonly host: HostCommands;
   readonly meetingId: string;
   readonly name: string;
   readonly media: LocalMedia;
@@ -118,7 +118,7 @@ export class MeetingSession {
     this.media = opts.media;
     this.secure = opts.secure;
     this.policy = opts.policy;
-    this.host = new HostControls((m) => this.sendControl(m));
+    this.host = new HostCommands((m) => this.sendControl(m));
     this.secure?.attach(
       {
         send: (m) => void this.signal.send(m),
