@@ -1,10 +1,11 @@
 // The meeting screen: the gallery of tiles (screen shares first, in the
-// spotlight), the controls bar (with the host's tools), the participants
-// panel, the banners for joining and reconnecting, the encryption banner
-// (a meeting that is not end-to-end encrypted, or a server that says so
-// against the invite), and the waiting-room screen before a host lets the
-// person in. The rules live in session.ts; this
-// module turns the session's state into DOM.
+// spotlight), the controls bar with the host's tools (ui/controls-bar.ts),
+// the side panels: participants, chat, encryption (ui/side-panels.ts), the
+// banners for joining and reconnecting, the encryption banner (a meeting
+// that is not end-to-end encrypted, or a server that says so against the
+// invite), and the waiting-room screen (waiting-screen.ts) before a host
+// lets the person in. The rules live in session.ts; this module turns the
+// session's state into DOM.
 
 import { setDebugSource, setState, showScreen } from "../app.js";
 import type { LocalMedia } from "./devices.js";
@@ -19,17 +20,15 @@ import { MeetingSession, type SessionStatus, type SessionView } from "./session.
 import { mediaByParticipant } from "./tracks.js";
 import { RemoteAudio } from "../ui/audio.js";
 import { openDialog } from "../ui/dialog.js";
-import { el, replace, setPressed, show } from "../ui/dom.js";
+import { ControlsBar } from "../ui/controls-bar.js";
+import { el, replace, show } from "../ui/dom.js";
 import { checkbox, field } from "../ui/forms.js";
-import { HostTools } from "../ui/host-tools.js";
-import { icon, type IconName } from "../ui/icons.js";
-import { ParticipantsPanel } from "../ui/participants.js";
 import { fatalScreen, leftScreen, type Action } from "../ui/screens.js";
 import { SettingsForm } from "../ui/meeting-settings-form.js";
 import { EncryptionBanners } from "../ui/encryption-banners.js";
 import { Gallery, tilesOf } from "../ui/gallery.js";
-import { ChatPanel } from "../ui/chat.js";
-import { groupProblems, SecurityPanel } from "../ui/security.js";
+import { groupProblems } from "../ui/security.js";
+import { SidePanels, type Side } from "../ui/side-panels.js";
 import type { SecureMeeting } from "./secure.js";
 import type { SendPolicy } from "./send-policy.js";
 import { WaitingScreen } from "./waiting-screen.js";
@@ -67,61 +66,20 @@ const TOAST_MS = 6000;
 /** How long a warning about the encrypted group stays in the alert over the meeting. */
 const ALERT_WARNINGS_MS = 5 * 60_000;
 
-interface ControlButton {
-  button: HTMLButtonElement;
-  /** `blocked` disables the button and says why (in its tooltip and description). */
-  set(on: boolean, busy: boolean, blocked?: string | null): void;
-}
-
-function controlButton(id: string, label: string, onIcon: IconName, offIcon: IconName, titles: [on: string, off: string]): ControlButton {
-  const why = el("span", { id: `${id}-why`, class: "visually-hidden" });
-  const button = el("button", { id, class: "control", attrs: { type: "button", "aria-label": label, "aria-pressed": "false" } });
-  return {
-    button,
-    set(on, busy, blocked = null) {
-      setPressed(button, on);
-      button.classList.toggle("off", !on);
-      button.disabled = blocked !== null;
-      button.title = blocked ?? (on ? titles[0] : titles[1]);
-      why.textContent = blocked ?? "";
-      if (blocked !== null) button.setAttribute("aria-describedby", why.id);
-      else button.removeAttribute("aria-describedby");
-      if (busy) button.setAttribute("aria-busy", "true");
-      else button.removeAttribute("aria-busy");
-      replace(button, icon(on ? onIcon : offIcon), why);
-    },
-  };
-}
-
 class MeetingScreen implements SessionView {
   private readonly session: MeetingSession;
   private readonly root: HTMLElement;
   private readonly banner: HTMLDivElement;
-  /** Not end-to-end encrypted, or a server that says so against the invite: shown as long as it holds. */
   /** What may be sent, and problems with who holds the keys: on every member's screen. */
   private readonly banners: EncryptionBanners;
   private readonly toast: HTMLDivElement;
   private readonly soundBlocked: HTMLButtonElement;
   private readonly stage: HTMLDivElement;
   private readonly gallery: Gallery;
-  private readonly panel: ParticipantsPanel;
-  private readonly chatPanel: ChatPanel;
-  private readonly securityPanel: SecurityPanel;
-  private readonly chatButton: HTMLButtonElement;
-  private readonly chatUnread: HTMLSpanElement;
-  private readonly e2eeIndicator: HTMLButtonElement;
+  private readonly panels: SidePanels;
+  private readonly controls: ControlsBar;
   private chatSeen = 0;
-  /** Which side panel is open, if any. */
-  private side: "people" | "chat" | "security" | null = null;
   private readonly audio: RemoteAudio;
-  private readonly mic: ControlButton;
-  private readonly camera: ControlButton;
-  private readonly screenButton: ControlButton;
-  private readonly peopleButton: HTMLButtonElement;
-  private readonly peopleCount: HTMLSpanElement;
-  private readonly waitingCount: HTMLSpanElement;
-  private readonly lockedIndicator: HTMLSpanElement;
-  private readonly hostTools: HostTools;
   private waitingScreen: WaitingScreen | null = null;
   private toastTimer: number | undefined;
   private finished = false;
@@ -151,136 +109,9 @@ class MeetingScreen implements SessionView {
     show(this.soundBlocked, false);
 
     this.gallery = new Gallery((participant, source, width, height) => this.session.videoSize(participant, source, width, height));
-    this.panel = new ParticipantsPanel({
-      participant: (action, p) => void this.participantAction(action, p),
-      admit: (id) => this.session.host.admit(id),
-      deny: (id) => this.session.host.deny(id),
-      admitAll: () => this.session.host.admitAll(),
-      denyAll: () => this.session.host.denyAll(),
-      muteAll: () => this.session.host.muteAll(),
-      close: () => this.setPanel(false),
-    });
-    this.chatPanel = new ChatPanel({
-      send: (text, to) => this.session.sendChat(text, to),
-      close: () => this.setSide(null),
-    });
-    this.securityPanel = new SecurityPanel({
-      verification: (m) => this.opts.secure!.verification(m),
-      verify: (m) => this.opts.secure!.markVerified(m),
-      forget: (m) => this.opts.secure!.forget(m),
-      close: () => this.setSide(null),
-    });
-    this.stage = el(
-      "div",
-      { class: "stage" },
-      this.gallery.root,
-      this.panel.root,
-      this.chatPanel.root,
-      this.securityPanel.root,
-    );
-
-    this.mic = controlButton("toggle-mic", "Microphone", "mic", "micOff", ["Turn off the microphone (Ctrl+D)", "Turn on the microphone (Ctrl+D)"]);
-    this.camera = controlButton("toggle-camera", "Camera", "camera", "cameraOff", ["Turn off the camera (Ctrl+E)", "Turn on the camera (Ctrl+E)"]);
-    this.screenButton = controlButton("toggle-screen", "Share screen", "screenStop", "screen", ["Stop sharing your screen", "Share your screen"]);
-    this.mic.button.addEventListener("click", () => void this.session.setMic(this.opts.media.mic === null));
-    this.camera.button.addEventListener("click", () => void this.session.setCamera(this.opts.media.camera === null));
-    this.screenButton.button.addEventListener("click", () => void this.session.setScreen(this.opts.media.screen === null));
-    if (!screenShareSupported) {
-      this.screenButton.button.disabled = true;
-      this.screenButton.button.title = "This browser cannot share the screen";
-    }
-
-    this.peopleCount = el("span", { class: "badge", attrs: { "aria-hidden": "true" } });
-    this.waitingCount = el("span", { id: "waiting-badge", class: "badge attention", attrs: { "aria-hidden": "true", hidden: true } });
-    this.peopleButton = el(
-      "button",
-      {
-        id: "toggle-participants",
-        class: "control",
-        attrs: { type: "button", "aria-label": "Participants", "aria-pressed": "false", "aria-expanded": "false", "aria-controls": "participants", title: "Show everyone" },
-        on: { click: () => this.setPanel(this.side !== "people") },
-      },
-      icon("people"),
-      this.peopleCount,
-      this.waitingCount,
-    );
-    this.chatUnread = el("span", { id: "chat-unread", class: "badge attention", attrs: { "aria-hidden": "true", hidden: true } });
-    this.chatButton = el(
-      "button",
-      {
-        id: "toggle-chat",
-        class: "control",
-        attrs: { type: "button", "aria-label": "Chat", "aria-pressed": "false", "aria-expanded": "false", "aria-controls": "chat", title: "Chat" },
-        on: { click: () => this.setSide(this.side === "chat" ? null : "chat") },
-      },
-      icon("chat"),
-      this.chatUnread,
-    );
-    this.e2eeIndicator = el("button", {
-      id: "e2ee-indicator",
-      class: "e2ee-indicator",
-      attrs: { type: "button", "aria-controls": "security", "aria-expanded": "false" },
-      on: { click: () => this.setSide(this.side === "security" ? null : "security") },
-    });
-    const leave = el(
-      "button",
-      { id: "leave", class: "control leave", attrs: { type: "button", "aria-label": "Leave the meeting", title: "Leave the meeting" }, on: { click: () => this.leave() } },
-      icon("leave"),
-    );
-    const copyLink = el(
-      "button",
-      { id: "copy-meeting-link", class: "icon-button", attrs: { type: "button", "aria-label": "Copy the invite link", title: "Copy the invite link" } },
-      icon("copy"),
-    );
-    const copyStatus = el("span", { class: "copy-status", attrs: { "aria-live": "polite" } });
-    this.lockedIndicator = el(
-      "span",
-      { id: "locked-indicator", class: "locked-indicator", attrs: { title: "A host locked the meeting: nobody new can join", hidden: true } },
-      icon("lock"),
-      el("span", { text: "Locked" }),
-    );
-    this.hostTools = new HostTools({
-      lock: (locked) => this.session.host.lock(locked),
-      openSettings: () => void this.openSettings(),
-      endForAll: () => void this.confirmEnd(),
-      admit: (id) => this.session.host.admit(id),
-      showWaitingRoom: () => {
-        this.setPanel(true);
-        this.panel.focusWaitingRoom();
-      },
-    });
-    copyLink.addEventListener("click", async () => {
-      const { url, passcode } = this.opts.invite;
-      const ok = await copyText(inviteLink(url, { passcode, e2ee: this.session.expectsE2ee }));
-      copyStatus.textContent = ok ? "Invite link copied" : "The browser would not copy the link";
-      window.setTimeout(() => (copyStatus.textContent = ""), 3000);
-    });
-
-    const controls = el(
-      "div",
-      { class: "controls" },
-      el(
-        "div",
-        { class: "controls-info" },
-        this.e2eeIndicator,
-        el("span", { class: "meeting-id", text: opts.meetingId }),
-        copyLink,
-        copyStatus,
-        this.lockedIndicator,
-      ),
-      el(
-        "div",
-        { class: "controls-main", attrs: { role: "toolbar", "aria-label": "Meeting controls" } },
-        this.mic.button,
-        this.camera.button,
-        this.screenButton.button,
-        this.peopleButton,
-        this.chatButton,
-        leave,
-      ),
-      el("div", { class: "controls-end" }, this.hostTools.root),
-    );
-
+    this.panels = this.sidePanels();
+    this.stage = el("div", { class: "stage" }, this.gallery.root, ...this.panels.roots);
+    this.controls = this.controlsBar();
     this.audio = new RemoteAudio(opts.media.prefs.speaker, (blocked) => show(this.soundBlocked, blocked));
 
     this.root = el(
@@ -292,8 +123,8 @@ class MeetingScreen implements SessionView {
       this.banner,
       this.soundBlocked,
       this.stage,
-      controls,
-      this.hostTools.arrivals,
+      this.controls.root,
+      this.controls.hostTools.arrivals,
       this.toast,
       this.audio.root,
     );
@@ -301,6 +132,52 @@ class MeetingScreen implements SessionView {
     document.addEventListener("keydown", this.onKey);
     window.addEventListener("pagehide", this.onPageHide);
     document.addEventListener("click", this.onAnyClick, true);
+  }
+
+  /** The participants, chat and encryption panels, and what their buttons do. */
+  private sidePanels(): SidePanels {
+    return new SidePanels({
+      people: {
+        participant: (action, p) => void this.participantAction(action, p),
+        admit: (id) => this.session.host.admit(id),
+        deny: (id) => this.session.host.deny(id),
+        admitAll: () => this.session.host.admitAll(),
+        denyAll: () => this.session.host.denyAll(),
+        muteAll: () => this.session.host.muteAll(),
+      },
+      chat: { send: (text, to) => this.session.sendChat(text, to) },
+      security: {
+        verification: (m) => this.opts.secure!.verification(m),
+        verify: (m) => this.opts.secure!.markVerified(m),
+        forget: (m) => this.opts.secure!.forget(m),
+      },
+      close: () => this.setSide(null),
+    });
+  }
+
+  /** The controls bar, and what its buttons do. */
+  private controlsBar(): ControlsBar {
+    return new ControlsBar(this.opts.meetingId, {
+      toggleMic: () => void this.session.setMic(this.opts.media.mic === null),
+      toggleCamera: () => void this.session.setCamera(this.opts.media.camera === null),
+      toggleScreen: () => void this.session.setScreen(this.opts.media.screen === null),
+      togglePeople: () => this.setPanel(this.panels.showing !== "people"),
+      toggleChat: () => this.setSide(this.panels.showing === "chat" ? null : "chat"),
+      toggleSecurity: () => this.setSide(this.panels.showing === "security" ? null : "security"),
+      leave: () => this.leave(),
+      copyLink: () => {
+        const { url, passcode } = this.opts.invite;
+        return copyText(inviteLink(url, { passcode, e2ee: this.session.expectsE2ee }));
+      },
+      lock: (locked) => this.session.host.lock(locked),
+      openSettings: () => void this.openSettings(),
+      endForAll: () => void this.confirmEnd(),
+      admit: (id) => this.session.host.admit(id),
+      showWaitingRoom: () => {
+        this.setPanel(true);
+        this.panels.people.focusWaitingRoom();
+      },
+    });
   }
 
   start(): void {
@@ -386,8 +263,7 @@ class MeetingScreen implements SessionView {
     }
     if (s.selfId !== null) this.lastRole = role;
     this.renderPanel();
-    const n = Math.max(s.roster.size, 1);
-    this.peopleCount.textContent = String(n);
+    this.controls.setPeople(Math.max(s.roster.size, 1));
     this.renderHostTools();
     this.renderTiles();
     this.securityChanged();
@@ -400,7 +276,7 @@ class MeetingScreen implements SessionView {
       this.notice(locked ? "The meeting is locked: nobody new can join." : "The meeting is unlocked: people with the link can join again.");
     }
     this.lastLocked = locked;
-    show(this.lockedIndicator, locked);
+    this.controls.setLocked(locked);
     this.renderHostTools();
     this.renderPanel();
     this.localChanged();
@@ -410,9 +286,8 @@ class MeetingScreen implements SessionView {
     if (this.finished) return;
     const waiting = this.session.waitingRoom;
     const moderator = isModerator(this.session.role);
-    this.waitingCount.textContent = String(waiting.length);
-    show(this.waitingCount, moderator && waiting.length > 0);
-    if (moderator && (this.side !== "people" || waiting.length === 0)) this.hostTools.arrived(arrived, waiting);
+    this.controls.setWaiting(waiting.length, moderator && waiting.length > 0);
+    if (moderator && (this.panels.showing !== "people" || waiting.length === 0)) this.controls.hostTools.arrived(arrived, waiting);
     this.renderPanel();
     this.renderHostTools();
   }
@@ -428,12 +303,12 @@ class MeetingScreen implements SessionView {
     const m = this.opts.media;
     const s = this.session;
     this.waitingScreen?.render();
-    this.mic.set(m.mic !== null, s.isBusy("mic"), m.mic === null && !s.mayUnmute ? "A host muted you. Only hosts can unmute you in this meeting." : null);
-    this.camera.set(m.camera !== null, s.isBusy("camera"));
+    this.controls.mic.set(m.mic !== null, s.isBusy("mic"), m.mic === null && !s.mayUnmute ? "A host muted you. Only hosts can unmute you in this meeting." : null);
+    this.controls.camera.set(m.camera !== null, s.isBusy("camera"));
     let screenBlocked: string | null = null;
     if (!screenShareSupported) screenBlocked = "This browser cannot share the screen";
     else if (m.screen === null && !s.mayShareScreen) screenBlocked = "Only hosts can share";
-    this.screenButton.set(m.screen !== null, s.isBusy("screen"), screenBlocked);
+    this.controls.screen.set(m.screen !== null, s.isBusy("screen"), screenBlocked);
     this.renderTiles();
   }
 
@@ -484,15 +359,14 @@ class MeetingScreen implements SessionView {
 
   private renderHostTools(): void {
     const role = this.session.role;
-    this.hostTools.render(isModerator(role), role === "host", this.session.settings?.locked ?? false);
+    this.controls.hostTools.render(isModerator(role), role === "host", this.session.settings?.locked ?? false);
     const waiting = isModerator(role) ? this.session.waitingRoom.length : 0;
-    this.peopleButton.title = waiting > 0 ? `Show everyone (${waiting} waiting)` : `Show everyone (${Math.max(this.session.roster.size, 1)})`;
-    this.peopleButton.setAttribute("aria-label", waiting > 0 ? `Participants, ${waiting} waiting to join` : "Participants");
+    this.controls.describePeople(waiting, Math.max(this.session.roster.size, 1));
   }
 
   private renderPanel(): void {
     const s = this.session;
-    this.panel.render({
+    this.panels.people.render({
       people: s.roster.list(),
       selfId: s.selfId,
       local: s.state,
@@ -606,31 +480,19 @@ class MeetingScreen implements SessionView {
   }
 
   /** Opens one side panel (people, chat or encryption), or none. */
-  private setSide(which: "people" | "chat" | "security" | null): void {
-    const was = this.side;
-    this.side = which;
-    if (which === "people") this.hostTools.hideArrivals();
-    const panels = [
-      ["people", this.panel.root, this.peopleButton],
-      ["chat", this.chatPanel.root, this.chatButton],
-      ["security", this.securityPanel.root, this.e2eeIndicator],
-    ] as const;
-    for (const [name, root, button] of panels) {
-      const open = which === name;
-      show(root, open);
-      if (button !== this.e2eeIndicator) setPressed(button, open);
-      button.setAttribute("aria-expanded", open ? "true" : "false");
-    }
+  private setSide(which: Side | null): void {
+    if (which === "people") this.controls.hostTools.hideArrivals();
+    const was = this.panels.select(which, this.controls.toggles);
     this.stage.classList.toggle("with-panel", which !== null);
-    if (which === "people") this.panel.root.querySelector<HTMLElement>("button")?.focus();
+    if (which === "people") this.panels.people.root.querySelector<HTMLElement>("button")?.focus();
     else if (which === "chat") {
       this.chatChanged();
-      this.chatPanel.focus();
+      this.panels.chat.focus();
     } else if (which === "security") {
       this.securityChanged();
-      this.securityPanel.root.querySelector<HTMLElement>("button")?.focus();
+      this.panels.security.root.querySelector<HTMLElement>("button")?.focus();
     } else if (this.root.contains(document.activeElement) || document.activeElement === document.body) {
-      (was === "chat" ? this.chatButton : was === "security" ? this.e2eeIndicator : this.peopleButton).focus();
+      this.controls.toggles[was ?? "people"].focus();
     }
     this.gallery.layout();
   }
@@ -661,11 +523,7 @@ class MeetingScreen implements SessionView {
     const e2ee = this.session.e2ee && secure !== null;
     const inGroup = e2ee && secure!.inGroup;
     const state = !this.session.e2ee ? "off" : inGroup ? "on" : "joining";
-    this.e2eeIndicator.dataset.state = state;
-    const text = state === "off" ? "Not end-to-end encrypted" : state === "on" ? "End-to-end encrypted" : "Securing…";
-    this.e2eeIndicator.title = state === "on" ? `End-to-end encrypted. Security code ${secure!.securityCode}` : text;
-    this.e2eeIndicator.setAttribute("aria-label", `${text}: details`);
-    replace(this.e2eeIndicator, icon(state === "off" ? "unlock" : "lock"), el("span", { class: "e2ee-label", text }));
+    this.controls.setE2ee(state, state === "on" ? secure!.securityCode : "");
     const security = {
       e2ee: this.session.e2ee,
       inGroup,
@@ -680,7 +538,7 @@ class MeetingScreen implements SessionView {
     const recent = security.warnings.filter((w) => Date.now() - w.at < ALERT_WARNINGS_MS);
     const problems = groupProblems({ ...security, warnings: recent });
     this.banners.showGroup(problems);
-    if (this.side === "security") void this.securityPanel.render(security);
+    if (this.panels.showing === "security") void this.panels.security.render(security);
     this.chatChanged();
   }
 
@@ -688,17 +546,15 @@ class MeetingScreen implements SessionView {
     if (this.finished) return;
     const secure = this.opts.secure;
     const messages = secure?.chat ?? [];
-    if (this.side === "chat") this.chatSeen = messages.length;
-    const unread = messages.length - this.chatSeen;
-    this.chatUnread.textContent = String(unread);
-    show(this.chatUnread, unread > 0);
-    if (this.side !== "chat") return;
+    if (this.panels.showing === "chat") this.chatSeen = messages.length;
+    this.controls.setUnread(messages.length - this.chatSeen);
+    if (this.panels.showing !== "chat") return;
     const s = this.session;
     let blocked: string | null = null;
     if (!s.e2ee) blocked = "Chat is available in end-to-end encrypted meetings.";
     else if (!secure?.inGroup) blocked = "Setting up encryption…";
     else if (s.settings?.chat === "hosts" && !isModerator(s.role)) blocked = "Only hosts can chat in this meeting.";
-    this.chatPanel.render({
+    this.panels.chat.render({
       messages,
       people: s.roster.list(),
       selfId: s.selfId,

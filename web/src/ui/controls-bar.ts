@@ -1,0 +1,192 @@
+// The controls bar under the meeting: the meeting's ID with its invite link
+// to copy, whether the meeting is end-to-end encrypted (a button to the
+// encryption panel) and whether it is locked; the microphone, camera,
+// screen, people, chat and leave buttons; and the host's tools
+// (host-tools.ts). It draws and reports clicks; the meeting screen decides
+// what each click does and what the bar shows.
+
+import { screenShareSupported } from "../meeting/devices.js";
+import { el, replace, setPressed, show } from "./dom.js";
+import { HostTools, type HostToolActions } from "./host-tools.js";
+import { icon, type IconName } from "./icons.js";
+
+/** A device button: pressed when the device is on. */
+export interface ControlButton {
+  button: HTMLButtonElement;
+  /** `blocked` disables the button and says why (in its tooltip and description). */
+  set(on: boolean, busy: boolean, blocked?: string | null): void;
+}
+
+function controlButton(id: string, label: string, onIcon: IconName, offIcon: IconName, titles: [on: string, off: string]): ControlButton {
+  const why = el("span", { id: `${id}-why`, class: "visually-hidden" });
+  const button = el("button", { id, class: "control", attrs: { type: "button", "aria-label": label, "aria-pressed": "false" } });
+  return {
+    button,
+    set(on, busy, blocked = null) {
+      setPressed(button, on);
+      button.classList.toggle("off", !on);
+      button.disabled = blocked !== null;
+      button.title = blocked ?? (on ? titles[0] : titles[1]);
+      why.textContent = blocked ?? "";
+      if (blocked !== null) button.setAttribute("aria-describedby", why.id);
+      else button.removeAttribute("aria-describedby");
+      if (busy) button.setAttribute("aria-busy", "true");
+      else button.removeAttribute("aria-busy");
+      replace(button, icon(on ? onIcon : offIcon), why);
+    },
+  };
+}
+
+export interface ControlsBarActions extends HostToolActions {
+  toggleMic(): void;
+  toggleCamera(): void;
+  toggleScreen(): void;
+  togglePeople(): void;
+  toggleChat(): void;
+  toggleSecurity(): void;
+  leave(): void;
+  /** Copies the invite link; false when the browser would not. */
+  copyLink(): Promise<boolean>;
+}
+
+/** Whether the meeting's media is end-to-end encrypted, as the bar's indicator shows it. */
+export type E2eeState = "off" | "joining" | "on";
+
+export class ControlsBar {
+  readonly root: HTMLDivElement;
+  readonly mic: ControlButton;
+  readonly camera: ControlButton;
+  readonly screen: ControlButton;
+  /** The buttons that open the side panels (side-panels.ts), by panel. */
+  readonly toggles: { readonly people: HTMLButtonElement; readonly chat: HTMLButtonElement; readonly security: HTMLButtonElement };
+  readonly hostTools: HostTools;
+  private readonly peopleButton: HTMLButtonElement;
+  private readonly peopleCount: HTMLSpanElement;
+  private readonly waitingCount: HTMLSpanElement;
+  private readonly chatUnread: HTMLSpanElement;
+  private readonly e2eeIndicator: HTMLButtonElement;
+  private readonly lockedIndicator: HTMLSpanElement;
+
+  constructor(meetingId: string, actions: ControlsBarActions) {
+    this.mic = controlButton("toggle-mic", "Microphone", "mic", "micOff", ["Turn off the microphone (Ctrl+D)", "Turn on the microphone (Ctrl+D)"]);
+    this.camera = controlButton("toggle-camera", "Camera", "camera", "cameraOff", ["Turn off the camera (Ctrl+E)", "Turn on the camera (Ctrl+E)"]);
+    this.screen = controlButton("toggle-screen", "Share screen", "screenStop", "screen", ["Stop sharing your screen", "Share your screen"]);
+    this.mic.button.addEventListener("click", () => actions.toggleMic());
+    this.camera.button.addEventListener("click", () => actions.toggleCamera());
+    this.screen.button.addEventListener("click", () => actions.toggleScreen());
+    if (!screenShareSupported) {
+      this.screen.button.disabled = true;
+      this.screen.button.title = "This browser cannot share the screen";
+    }
+
+    this.peopleCount = el("span", { class: "badge", attrs: { "aria-hidden": "true" } });
+    this.waitingCount = el("span", { id: "waiting-badge", class: "badge attention", attrs: { "aria-hidden": "true", hidden: true } });
+    this.peopleButton = el(
+      "button",
+      {
+        id: "toggle-participants",
+        class: "control",
+        attrs: { type: "button", "aria-label": "Participants", "aria-pressed": "false", "aria-expanded": "false", "aria-controls": "participants", title: "Show everyone" },
+        on: { click: () => actions.togglePeople() },
+      },
+      icon("people"),
+      this.peopleCount,
+      this.waitingCount,
+    );
+    this.chatUnread = el("span", { id: "chat-unread", class: "badge attention", attrs: { "aria-hidden": "true", hidden: true } });
+    const chatButton = el(
+      "button",
+      {
+        id: "toggle-chat",
+        class: "control",
+        attrs: { type: "button", "aria-label": "Chat", "aria-pressed": "false", "aria-expanded": "false", "aria-controls": "chat", title: "Chat" },
+        on: { click: () => actions.toggleChat() },
+      },
+      icon("chat"),
+      this.chatUnread,
+    );
+    this.e2eeIndicator = el("button", {
+      id: "e2ee-indicator",
+      class: "e2ee-indicator",
+      attrs: { type: "button", "aria-controls": "security", "aria-expanded": "false" },
+      on: { click: () => actions.toggleSecurity() },
+    });
+    this.toggles = { people: this.peopleButton, chat: chatButton, security: this.e2eeIndicator };
+    const leave = el(
+      "button",
+      { id: "leave", class: "control leave", attrs: { type: "button", "aria-label": "Leave the meeting", title: "Leave the meeting" }, on: { click: () => actions.leave() } },
+      icon("leave"),
+    );
+    const copyLink = el(
+      "button",
+      { id: "copy-meeting-link", class: "icon-button", attrs: { type: "button", "aria-label": "Copy the invite link", title: "Copy the invite link" } },
+      icon("copy"),
+    );
+    const copyStatus = el("span", { class: "copy-status", attrs: { "aria-live": "polite" } });
+    this.lockedIndicator = el(
+      "span",
+      { id: "locked-indicator", class: "locked-indicator", attrs: { title: "A host locked the meeting: nobody new can join", hidden: true } },
+      icon("lock"),
+      el("span", { text: "Locked" }),
+    );
+    this.hostTools = new HostTools(actions);
+    copyLink.addEventListener("click", async () => {
+      const ok = await actions.copyLink();
+      copyStatus.textContent = ok ? "Invite link copied" : "The browser would not copy the link";
+      window.setTimeout(() => (copyStatus.textContent = ""), 3000);
+    });
+
+    this.root = el(
+      "div",
+      { class: "controls" },
+      el("div", { class: "controls-info" }, this.e2eeIndicator, el("span", { class: "meeting-id", text: meetingId }), copyLink, copyStatus, this.lockedIndicator),
+      el(
+        "div",
+        { class: "controls-main", attrs: { role: "toolbar", "aria-label": "Meeting controls" } },
+        this.mic.button,
+        this.camera.button,
+        this.screen.button,
+        this.peopleButton,
+        chatButton,
+        leave,
+      ),
+      el("div", { class: "controls-end" }, this.hostTools.root),
+    );
+  }
+
+  /** How many people are in the meeting, on the people button. */
+  setPeople(count: number): void {
+    this.peopleCount.textContent = String(count);
+  }
+
+  /** How many people are waiting, on the people button's second badge (shown only when `visible`). */
+  setWaiting(count: number, visible: boolean): void {
+    this.waitingCount.textContent = String(count);
+    show(this.waitingCount, visible);
+  }
+
+  /** The people button's tooltip and label: the number waiting when a host has people waiting, else everyone. */
+  describePeople(waiting: number, everyone: number): void {
+    this.peopleButton.title = waiting > 0 ? `Show everyone (${waiting} waiting)` : `Show everyone (${everyone})`;
+    this.peopleButton.setAttribute("aria-label", waiting > 0 ? `Participants, ${waiting} waiting to join` : "Participants");
+  }
+
+  /** Chat messages not seen yet, on the chat button. */
+  setUnread(count: number): void {
+    this.chatUnread.textContent = String(count);
+    show(this.chatUnread, count > 0);
+  }
+
+  setLocked(locked: boolean): void {
+    show(this.lockedIndicator, locked);
+  }
+
+  /** The encryption indicator; `code` is the security code, shown in its tooltip when `state` is "on". */
+  setE2ee(state: E2eeState, code: string): void {
+    this.e2eeIndicator.dataset.state = state;
+    const text = state === "off" ? "Not end-to-end encrypted" : state === "on" ? "End-to-end encrypted" : "Securing…";
+    this.e2eeIndicator.title = state === "on" ? `End-to-end encrypted. Security code ${code}` : text;
+    this.e2eeIndicator.setAttribute("aria-label", `${text}: details`);
+    replace(this.e2eeIndicator, icon(state === "off" ? "unlock" : "lock"), el("span", { class: "e2ee-label", text }));
+  }
+}
