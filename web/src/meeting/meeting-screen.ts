@@ -21,6 +21,7 @@ import { mediaByParticipant } from "./tracks.js";
 import { RemoteAudio } from "../ui/audio.js";
 import { openDialog } from "../ui/dialog.js";
 import { ControlsBar } from "../ui/controls-bar.js";
+import { openDeviceSettings } from "../ui/device-settings.js";
 import { el, replace, show } from "../ui/dom.js";
 import { checkbox, field } from "../ui/forms.js";
 import { fatalScreen, leftScreen, type Action } from "../ui/screens.js";
@@ -164,6 +165,7 @@ class MeetingScreen implements SessionView {
       togglePeople: () => this.setPanel(this.panels.showing !== "people"),
       toggleChat: () => this.setSide(this.panels.showing === "chat" ? null : "chat"),
       toggleSecurity: () => this.setSide(this.panels.showing === "security" ? null : "security"),
+      openDevices: () => void this.openDevices(),
       leave: () => this.leave(),
       copyLink: () => {
         const { url, passcode } = this.opts.invite;
@@ -176,6 +178,20 @@ class MeetingScreen implements SessionView {
       showWaitingRoom: () => {
         this.setPanel(true);
         this.panels.people.focusWaitingRoom();
+      },
+    });
+  }
+
+  /** The camera, microphone and speaker choice, applied as the person picks. */
+  private async openDevices(): Promise<void> {
+    const media = this.opts.media;
+    await openDeviceSettings(this.root, {
+      current: (kind) => (kind === "speaker" ? media.prefs.speaker : (media.deviceOf(kind) ?? media.prefs[kind])),
+      choose: (kind, deviceId) => {
+        if (kind === "speaker") {
+          media.choose("speaker", deviceId);
+          this.audio.setSpeaker(deviceId);
+        } else void this.session.switchDevice(kind, deviceId);
       },
     });
   }

@@ -261,6 +261,27 @@ export class MeetingSession {
     });
   }
 
+  /**
+   * Uses another camera or microphone (null: the system default), and
+   * remembers the choice. A device that is on is swapped on its sender at
+   * once (the encryption and the negotiation stay as they are); one that is
+   * off starts with the new choice next time.
+   */
+  async switchDevice(kind: "camera" | "microphone", deviceId: string | null): Promise<void> {
+    await this.exclusive(kind === "camera" ? "camera" : "mic", async () => {
+      this.media.choose(kind, deviceId);
+      const on = kind === "camera" ? this.media.camera !== null : this.media.mic !== null;
+      if (!on) return;
+      const problem = kind === "camera" ? await this.media.startCamera(deviceId !== null) : await this.media.startMic(deviceId !== null);
+      if (problem) {
+        this.view.notice(problem.message);
+        return;
+      }
+      await this.call?.setTrack(kind, kind === "camera" ? this.media.camera : this.media.mic);
+      this.mediaChanged();
+    });
+  }
+
   async setScreen(on: boolean): Promise<void> {
     if (on && !this.mayShareScreen) {
       this.view.notice("Only hosts can share their screen in this meeting.");

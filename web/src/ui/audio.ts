@@ -12,7 +12,7 @@ export class RemoteAudio {
 
   /** `blocked` is told when the browser refuses to play sound until the person interacts with the page. */
   constructor(
-    private readonly speaker: string | null,
+    private speaker: string | null,
     private readonly onBlocked: (blocked: boolean) => void,
   ) {
     this.root = el("div", { id: "remote-audio", attrs: { hidden: true } });
@@ -43,6 +43,12 @@ export class RemoteAudio {
       this.elements.set(mid, { track: t.track, audio });
       void applySpeaker(audio, this.speaker).then(() => this.play(audio));
     }
+  }
+
+  /** Plays everything on another speaker from now on (null: the system default). */
+  setSpeaker(deviceId: string | null): void {
+    this.speaker = deviceId;
+    for (const e of this.elements.values()) void applySpeaker(e.audio, deviceId);
   }
 
   /** Tries again to play everything (call from a click or key press after a block). */

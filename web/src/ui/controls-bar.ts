@@ -44,6 +44,8 @@ export interface ControlsBarActions extends HostToolActions {
   togglePeople(): void;
   toggleChat(): void;
   toggleSecurity(): void;
+  /** Opens the camera, microphone and speaker choice. */
+  openDevices(): void;
   leave(): void;
   /** Copies the invite link; false when the browser would not. */
   copyLink(): Promise<boolean>;
@@ -112,6 +114,16 @@ export class ControlsBar {
       on: { click: () => actions.toggleSecurity() },
     });
     this.toggles = { people: this.peopleButton, chat: chatButton, security: this.e2eeIndicator };
+    const devices = el(
+      "button",
+      {
+        id: "open-devices",
+        class: "control",
+        attrs: { type: "button", "aria-label": "Audio and video settings", title: "Choose camera, microphone and speaker" },
+        on: { click: () => actions.openDevices() },
+      },
+      icon("settings"),
+    );
     const leave = el(
       "button",
       { id: "leave", class: "control leave", attrs: { type: "button", "aria-label": "Leave the meeting", title: "Leave the meeting" }, on: { click: () => actions.leave() } },
@@ -148,6 +160,7 @@ export class ControlsBar {
         this.screen.button,
         this.peopleButton,
         chatButton,
+        devices,
         leave,
       ),
       el("div", { class: "controls-end" }, this.hostTools.root),

@@ -11,7 +11,8 @@ export interface DialogOptions {
   body: Child[];
   /** The confirming button: its id, label, and whether it is destructive. */
   confirm: { id: string; label: string; danger?: boolean };
-  cancelLabel?: string;
+  /** The cancelling button's label; null: none (a dialog whose choices apply at once). */
+  cancelLabel?: string | null;
   /** Checks the form before it closes; return false to keep it open. */
   validate?: () => boolean;
 }
@@ -35,7 +36,7 @@ export function openDialog(host: HTMLElement, o: DialogOptions): Promise<boolean
     { attrs: { method: "dialog", novalidate: true } },
     el("h2", { id: titleId, text: o.title }),
     ...o.body,
-    el("div", { class: "dialog-actions" }, cancel, confirm),
+    el("div", { class: "dialog-actions" }, o.cancelLabel === null ? null : cancel, confirm),
   );
   const dialog = el("dialog", { id: o.id, class: "dialog", attrs: { "aria-labelledby": titleId } }, form);
   host.querySelector(`#${CSS.escape(o.id)}`)?.remove();
