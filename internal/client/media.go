@@ -37,6 +37,11 @@ type LocalTrack struct {
 	// layers apart.
 	midID, ridID uint8
 
+	// audioLevel, if set (bit 8), is the RFC 6464 byte each packet
+	// carries, under levelID once negotiated.
+	audioLevel atomic.Uint32
+	levelID    uint8
+
 	keyframeRequests atomic.Uint64
 	nacks            atomic.Uint64
 	sent             atomic.Uint64
@@ -107,6 +112,7 @@ func (t *LocalTrack) WriteFrame(payload []byte, mtu int, tsStep uint32) error {
 		if t.rid != "" && !t.setLayerExtensions(&pkt.Header) {
 			return nil // not negotiated yet: nothing would be sent
 		}
+		t.setAudioLevel(&pkt.Header)
 		if err := t.track.WriteRTP(&pkt); err != nil {
 			return err
 		}
@@ -139,6 +145,44 @@ func (t *LocalTrack) setLayerExtensions(h *rtp.Header) bool {
 	_ = h.SetExtension(t.midID, []byte(t.transceiver.Mid()))
 	_ = h.SetExtension(t.ridID, []byte(t.rid))
 	return true
+}
+
+// SetAudioLevel makes the packets written from now on carry the audio
+// level header extension (RFC 6464) if it is negotiated, as a browser's
+// do: level is the sound's level in -dBov (0 loudest, 127 silence), voice
+// whether it is speech.
+func (t *LocalTrack) SetAudioLevel(level uint8, voice bool) {
+	v := 1<<8 | uint32(level&0x7f)
+	if voice {
+		v |= 0x80
+	}
+	t.audioLevel.Store(v)
+}
+
+// HeaderExtensionID returns the ID negotiated for the header extension
+// uri on this track, 0 if none.
+func (t *LocalTrack) HeaderExtensionID(uri string) uint8 {
+	for _, ext := range t.sender.GetParameters().HeaderExtensions {
+		if ext.URI == uri {
+			return uint8(ext.ID)
+		}
+	}
+	return 0
+}
+
+// setAudioLevel adds the audio level extension if set and negotiated. t.mu
+// is held.
+func (t *LocalTrack) setAudioLevel(h *rtp.Header) {
+	v := t.audioLevel.Load()
+	if v == 0 {
+		return
+	}
+	if t.levelID == 0 {
+		if t.levelID = t.HeaderExtensionID(sdp.AudioLevelURI); t.levelID == 0 {
+			return
+		}
+	}
+	_ = h.SetExtension(t.levelID, []byte{byte(v)})
 }
 
 // PumpConfig shapes synthetic media.
@@ -217,6 +261,7 @@ type RemoteTrack struct {
 	Source      string
 	Kind        string
 	track       *webrtc.TrackRemote
+	recv        *webrtc.RTPReceiver
 	pc          *webrtc.PeerConnection
 
 	ended   atomic.Bool
@@ -241,6 +286,24 @@ func (r *RemoteTrack) Ended() bool { return r.ended.Load() }
 // track, as a browser does when it cannot decode until the next key frame.
 func (r *RemoteTrack) RequestKeyframe() error {
 	return r.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(r.track.SSRC())}})
+}
+
+// HeaderExtensionID returns the ID negotiated for the header extension
+// uri on this track, 0 if none.
+func (r *RemoteTrack) HeaderExtensionID(uri string) uint8 {
+	for _, ext := range r.recv.GetParameters().HeaderExtensions {
+		if ext.URI == uri {
+			return uint8(ext.ID)
+		}
+	}
+	return 0
+}
+
+// SendREMB sends the server a receiver's estimate of the bitrate its path
+// carries (bits per second), naming this track, as a libwebrtc receiver
+// does when goog-remb is negotiated.
+func (r *RemoteTrack) SendREMB(bitrate float32) error {
+	return r.pc.WriteRTCP([]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: bitrate, SSRCs: []uint32{uint32(r.track.SSRC())}}})
 }
 
 // Payloads returns copies of the first payloads received.

@@ -200,7 +200,7 @@ func (c *Client) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	}
 	c.mu.Lock()
 	info := c.trackMap[mid]
-	rt := &RemoteTrack{Mid: mid, Participant: info.Participant, Source: info.Source, Kind: track.Kind().String(), track: track, pc: pc}
+	rt := &RemoteTrack{Mid: mid, Participant: info.Participant, Source: info.Source, Kind: track.Kind().String(), track: track, recv: recv, pc: pc}
 	c.remotes = append(c.remotes, rt)
 	c.mu.Unlock()
 	c.notify()

@@ -36,12 +36,16 @@ type DownTrack struct {
 
 	// What the subscriber asked for and what its path allows; see
 	// chooseLayer.
-	maxWidth, maxHeight atomic.Int32  // rendered size in device pixels; 0 = not known
+	maxWidth, maxHeight atomic.Int32  // drawn size in device pixels; 0 = not known
 	hidden              atomic.Bool   // the subscriber shows no tile for this track
 	estimate            atomic.Uint64 // the latest REMB, bits per second; 0 if none
-	lossyUntil          atomic.Int64  // unix nanoseconds; recent NACKs or receiver reports showed heavy loss
-	nacked              atomic.Uint64 // packets the subscriber asked for again
-	lastNacked          uint64        // owned by the layer chooser
+	estimateFell        atomic.Bool   // a REMB lower than the one before came since the last tick
+	lossReported        atomic.Bool   // a receiver report showed heavy loss since the last tick
+	nacked              atomic.Uint64 // packets the subscriber asked for again (each once)
+	choice              chooser
+	// targetChanges and switches count changes of target and of the layer
+	// forwarded.
+	targetChanges, switches atomic.Uint64
 
 	// The rest is guarded by up.fanout.
 	hdr      rtp.Header // the outgoing header, reused for every packet
@@ -53,6 +57,8 @@ type DownTrack struct {
 	lastTS   uint32
 	lastAt   int64
 	segments [4]segment // the latest layer switches, newest at segments[0]
+	nackHigh uint16     // the newest sequence number NACKed
+	nackSeen bool       // nackHigh is set
 }
 
 // segment is a run of packets from one layer, with the offsets that map
@@ -95,6 +101,7 @@ func newDownTrack(up *UpTrack, peer *Peer) *DownTrack {
 	d := &DownTrack{up: up, peer: peer}
 	d.current.Store(-1)
 	d.target.Store(int32(up.bestLayer()))
+	d.choice.ceiling = maxLayers - 1
 	return d
 }
 
@@ -195,7 +202,9 @@ func (d *DownTrack) switchTo(p *inPacket) {
 	s.firstOut = p.hdr.SequenceNumber + s.seqOffset
 	copy(d.segments[1:], d.segments[:len(d.segments)-1])
 	d.segments[0] = s
-	d.current.Store(int32(p.layer))
+	if d.current.Swap(int32(p.layer)) >= 0 {
+		d.switches.Add(1)
+	}
 }
 
 // write sends one packet, rewritten for the subscriber's SSRC, payload
@@ -246,7 +255,12 @@ func (d *DownTrack) retransmit(n *rtcp.TransportLayerNack) {
 			if i > 0 && pair.LostPackets&(1<<(i-1)) == 0 {
 				continue
 			}
-			d.nacked.Add(1)
+			// A packet is counted as lost once, however often it is
+			// asked for: a browser asks again every round trip.
+			if !d.nackSeen || int16(seq-d.nackHigh) > 0 {
+				d.nackHigh, d.nackSeen = seq, true
+				d.nacked.Add(1)
+			}
 			d.resend(seq)
 		}
 	}
@@ -320,7 +334,7 @@ func (d *DownTrack) readRTCP() {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				d.requestKeyframe()
 			case *rtcp.ReceiverEstimatedMaximumBitrate:
-				d.estimate.Store(uint64(p.Bitrate))
+				d.noteEstimate(uint64(p.Bitrate))
 			case *rtcp.ReceiverReport:
 				d.noteReports(p.Reports)
 			}

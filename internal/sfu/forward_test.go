@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"encoding/binary"
+	"log/slog"
 	"slices"
 	"testing"
 	"time"
@@ -76,6 +77,7 @@ func simulcastTrack(t *testing.T) (*UpTrack, []*layer, *DownTrack, *recorder) {
 	t.Helper()
 	up, _ := benchUpTrack()
 	up.simulcast = true
+	up.feedback = discardRTCP{}
 	var layers []*layer
 	for i := 0; i < maxLayers; i++ {
 		l := &layer{up: up, index: i, ssrc: uint32(100 + i), cache: newPacketCache(64), batch: &frameBatch{}}
@@ -88,6 +90,12 @@ func simulcastTrack(t *testing.T) (*UpTrack, []*layer, *DownTrack, *recorder) {
 	up.attach(d)
 	return up, layers, d, rec
 }
+
+// discardRTCP is a publisher's PeerConnection that ignores keyframe
+// requests.
+type discardRTCP struct{}
+
+func (discardRTCP) WriteRTCP([]rtcp.Packet) error { return nil }
 
 // vp8Packet is a one-packet VP8 frame of layer l whose payload names the
 // layer and the packet's own sequence number.
@@ -222,30 +230,31 @@ func TestChooseLayer(t *testing.T) {
 	sizes := [maxLayers][2]int32{{320, 180}, {640, 360}, {1280, 720}}
 	rates := [maxLayers]uint64{150e3, 500e3, 1500e3}
 	tests := []struct {
-		name     string
-		w, h     int32
-		hidden   bool
-		estimate uint64
-		lossy    bool
-		current  int32
-		dead     int // a layer that stopped sending, -1 for none
-		want     int
+		name    string
+		w, h    int32
+		hidden  bool
+		ceiling int // the path's ceiling; 0 means none (the top)
+		dead    int // a layer that stopped sending, -1 for none
+		want    int
 	}{
 		{name: "no size yet: the best", dead: -1, want: 2},
 		{name: "small tile", w: 300, h: 200, dead: -1, want: 0},
-		{name: "half-size tile", w: 640, h: 480, dead: -1, want: 1},
+		{name: "quarter-size tile", w: 320, h: 180, dead: -1, want: 0},
 		{name: "within 3/4 of a layer", w: 400, h: 225, dead: -1, want: 0},
+		{name: "just over 4/3 of a layer", w: 428, h: 240, dead: -1, want: 1},
+		{name: "half-size tile", w: 640, h: 360, dead: -1, want: 1},
+		{name: "a tall tile that crops the picture's sides", w: 624, h: 569, dead: -1, want: 2},
+		{name: "the same at device pixel ratio 2", w: 1248, h: 1138, dead: -1, want: 2},
+		{name: "a wide tile that crops top and bottom", w: 800, h: 200, dead: -1, want: 1},
 		{name: "large tile", w: 1920, h: 1080, dead: -1, want: 2},
 		{name: "hidden", hidden: true, dead: -1, want: 0},
-		{name: "REMB below the full layer", w: 1920, h: 1080, estimate: 1e6, dead: -1, want: 1},
-		{name: "REMB below every layer: the lowest", w: 1920, h: 1080, estimate: 50e3, dead: -1, want: 0},
-		{name: "heavy loss: one below the current", w: 1920, h: 1080, lossy: true, current: 2, dead: -1, want: 1},
+		{name: "the path's ceiling", w: 1920, h: 1080, ceiling: 1, dead: -1, want: 1},
 		{name: "the full layer stopped", w: 1920, h: 1080, dead: 2, want: 1},
 		{name: "the quarter layer stopped", w: 100, h: 100, dead: 0, want: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			up, layers, d, _ := simulcastTrack(t)
+			_, layers, d, _ := simulcastTrack(t)
 			for i, l := range layers {
 				l.width.Store(sizes[i][0])
 				l.height.Store(sizes[i][1])
@@ -257,12 +266,11 @@ func TestChooseLayer(t *testing.T) {
 			d.maxWidth.Store(tt.w)
 			d.maxHeight.Store(tt.h)
 			d.hidden.Store(tt.hidden)
-			d.estimate.Store(tt.estimate)
-			d.current.Store(tt.current)
-			if tt.lossy {
-				d.lossyUntil.Store(now + 1)
+			if tt.ceiling > 0 {
+				d.choice.ceiling = tt.ceiling
 			}
-			if got := up.chooseLayer(d, now); got != tt.want {
+			d.retarget(now)
+			if got := int(d.target.Load()); got != tt.want {
 				t.Errorf("layer %d, want %d", got, tt.want)
 			}
 		})
@@ -309,7 +317,7 @@ func TestKeyframeRequestsThrottled(t *testing.T) {
 // connectedPeer is a subscriber whose transport is up, so its DownTracks
 // start forwarding.
 func connectedPeer(participant string) *Peer {
-	p := &Peer{participant: participant}
+	p := &Peer{participant: participant, log: slog.New(slog.DiscardHandler)}
 	p.connected.Store(true)
 	return p
 }

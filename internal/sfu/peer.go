@@ -46,8 +46,11 @@ type Peer struct {
 	// blocked are the sources a host stopped; tracks published for them
 	// later start blocked too.
 	blocked map[Source]bool
-	// downs are this peer's subscriptions.
-	downs map[*UpTrack]*DownTrack
+	// downs are this peer's subscriptions; downList, the same as a list
+	// replaced (never modified) on change, read by the layer choosers
+	// without the lock.
+	downs    map[*UpTrack]*DownTrack
+	downList atomic.Pointer[[]*DownTrack]
 	// pendingCandidates wait for a remote description.
 	pendingCandidates []webrtc.ICECandidateInit
 	// needOffer is set when the client's view of its subscriptions is out
@@ -295,6 +298,7 @@ func (p *Peer) close() {
 	p.closed = true
 	downs := p.downs
 	p.downs = make(map[*UpTrack]*DownTrack)
+	p.listDowns()
 	p.mu.Unlock()
 
 	for up, d := range downs {
@@ -380,8 +384,18 @@ func (p *Peer) subscribe(up *UpTrack) {
 	d.sender, d.transceiver = t.Sender(), t
 	p.offered.Add(1)
 	p.downs[up] = d
+	p.listDowns()
 	go d.readRTCP()
 	p.offerLocked()
+}
+
+// listDowns publishes downs as downList. Called with p.mu held.
+func (p *Peer) listDowns() {
+	list := make([]*DownTrack, 0, len(p.downs))
+	for _, d := range p.downs {
+		list = append(list, d)
+	}
+	p.downList.Store(&list)
 }
 
 // unsubscribe stops sending up to this peer and renegotiates.
@@ -393,6 +407,7 @@ func (p *Peer) unsubscribe(up *UpTrack) {
 		return
 	}
 	delete(p.downs, up)
+	p.listDowns()
 	up.detach(d)
 	if p.closed {
 		return

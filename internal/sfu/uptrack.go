@@ -119,7 +119,8 @@ type layer struct {
 	lastBytes   uint64
 	lastPackets uint64
 	period      uint64        // packets in the last period
-	bitrate     atomic.Uint64 // bits per second over the last period
+	measured    bool          // bitrate has a first measurement
+	bitrate     atomic.Uint64 // bits per second, smoothed (see measure)
 
 	kmu                 sync.Mutex // guards keyframe throttling
 	lastKeyframeRequest time.Time
