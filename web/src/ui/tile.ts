@@ -149,6 +149,13 @@ export class Tile {
     this.video.hidden = !showing;
     this.avatar.hidden = showing;
     if (wasHidden !== this.video.hidden) this.sizeChanged();
+    // A browser pauses a playing video taken out of the page, and autoplay
+    // does not start it again when it comes back: the meeting screen is
+    // taken out while the waiting screen shows, and a self-view started
+    // before would stay on its first frames. Play it again.
+    if (showing && this.video.paused && this.video.isConnected) {
+      this.video.play().catch(() => {});
+    }
   }
 
   /** Reports the video's size once it has held still for a moment. */
