@@ -1,5 +1,5 @@
 // Remembered choices (display name, devices, the device ID) in localStorage,
-// and passcodes in sessionStorage. Storage can be
+// and passcodes and resume tokens in sessionStorage. Storage can be
 // disabled or full; then nothing is remembered and nothing breaks.
 
 const NAME_KEY = "kaigi.name";
@@ -125,4 +125,74 @@ export function rememberE2ee(meetingId: string): void {
 /** Whether this device knows the meeting to be end-to-end encrypted. */
 export function remembersE2ee(meetingId: string): boolean {
   return get(E2EE_PREFIX + meetingId) !== null;
+}
+
+// ---- the resume token, for this tab only -------------------------------------------
+
+const RESUME_PREFIX = "kaigi.resume.";
+/**
+ * How long a kept resume token is offered after it was last confirmed. The
+ * server keeps a dropped participant's place for only 30 s (signal
+ * ResumeGrace), which a reload fits in; a token older than this is not
+ * worth a try that would end in the waiting room anyway.
+ */
+export const RESUME_MAX_AGE_MS = 5 * 60_000;
+
+/** What a tab keeps to come back to a meeting after a reload. */
+export interface KeptResume {
+  token: string;
+  /** When the server last handed it out (ms since the epoch). */
+  at: number;
+  /** What was being sent, so the devices that were on come back on. */
+  audio: boolean;
+  video: boolean;
+}
+
+/**
+ * Keeps a meeting's resume token in sessionStorage: only this tab holds
+ * it (a new tab, another window or another browser cannot resume), and it
+ * goes when the tab closes.
+ */
+export function saveResume(meetingId: string, kept: KeptResume): void {
+  try {
+    globalThis.sessionStorage?.setItem(RESUME_PREFIX + meetingId, JSON.stringify(kept));
+  } catch {
+    // a reload goes through the pre-join screen, as without
+  }
+}
+
+/** The kept resume token of a meeting if it is younger than maxAgeMs at `now`; a stale or unreadable one is forgotten. */
+export function loadResume(meetingId: string, now = Date.now(), maxAgeMs = RESUME_MAX_AGE_MS): KeptResume | null {
+  let raw: string | null;
+  try {
+    raw = globalThis.sessionStorage?.getItem(RESUME_PREFIX + meetingId) ?? null;
+  } catch {
+    return null;
+  }
+  if (raw === null) return null;
+  let kept: KeptResume | null = null;
+  try {
+    const v: unknown = JSON.parse(raw);
+    if (typeof v === "object" && v !== null) {
+      const o = v as Record<string, unknown>;
+      if (typeof o.token === "string" && o.token !== "" && o.token.length <= 256 && typeof o.at === "number" && typeof o.audio === "boolean" && typeof o.video === "boolean") {
+        kept = { token: o.token, at: o.at, audio: o.audio, video: o.video };
+      }
+    }
+  } catch {
+    // unreadable: forgotten below
+  }
+  if (kept === null || now - kept.at > maxAgeMs || kept.at > now + 60_000) {
+    forgetResume(meetingId);
+    return null;
+  }
+  return kept;
+}
+
+export function forgetResume(meetingId: string): void {
+  try {
+    globalThis.sessionStorage?.removeItem(RESUME_PREFIX + meetingId);
+  } catch {
+    // nothing kept
+  }
 }

@@ -17,6 +17,7 @@ import { isModerator, type MenuAction } from "./permissions.js";
 import { nameProblem, NAME_MAX, type Participant, type WaitingEntry } from "./protocol.js";
 import { IN_MEETING_FIELDS } from "./settings.js";
 import { MeetingSession, type SessionStatus, type SessionView } from "./session.js";
+import type { TabResume } from "./resume.js";
 import { mediaByParticipant } from "./tracks.js";
 import { RemoteAudio } from "../ui/audio.js";
 import { openDialog } from "../ui/dialog.js";
@@ -54,6 +55,8 @@ export interface MeetingOptions {
   secure: SecureMeeting | null;
   /** Whether end-to-end encryption is expected here (kept across rejoins). */
   policy: SendPolicy;
+  /** The tab's resume token, for coming back after a reload. */
+  resume?: TabResume;
 }
 
 /** Shows the meeting screen and joins. `notices` are shown once it is up (e.g. a device that did not start on a rejoin). */
@@ -91,7 +94,7 @@ class MeetingScreen implements SessionView {
 
   constructor(private readonly opts: MeetingOptions) {
     this.session = new MeetingSession(
-      { meetingId: opts.meetingId, name: opts.name, passcode: opts.passcode, device: opts.device, media: opts.media, secure: opts.secure, policy: opts.policy },
+      { meetingId: opts.meetingId, name: opts.name, passcode: opts.passcode, device: opts.device, media: opts.media, secure: opts.secure, policy: opts.policy, ...(opts.resume ? { resume: opts.resume } : {}) },
       this,
     );
 

@@ -11,6 +11,7 @@ import type { LocalMedia, LocalSource } from "./devices.js";
 import { HostCommands } from "./host-commands.js";
 import { isModerator, mayShareScreen, mayUnmute } from "./permissions.js";
 import type { ClientMessage, MediaState, MediaStopped, ServerError, ServerMessage, WaitingEntry, Welcome } from "./protocol.js";
+import type { TabResume } from "./resume.js";
 import { Roster } from "./roster.js";
 import type { SecureMeeting } from "./secure.js";
 import type { Sending, SendPolicy } from "./send-policy.js";
@@ -63,6 +64,8 @@ export interface SessionOptions {
   secure: SecureMeeting | null;
   /** Whether end-to-end encryption is expected, and whether the person agreed to send without. */
   policy: SendPolicy;
+  /** The tab's resume token, so a reload comes back as the same participant (absent: kept in memory only). */
+  resume?: TabResume;
 }
 
 /** Error codes of host controls and renames, worth showing the person as they are. */
@@ -94,6 +97,7 @@ export class MeetingSession {
   /** What may be sent since the latest welcome (null before the first). */
   sending: Sending | null = null;
   private readonly policy: SendPolicy;
+  private readonly resume: TabResume | null;
   /** The question "send without encryption?" while it is open. */
   private confirming: Promise<boolean> | null = null;
   /** The server takes a simulcast camera and wants to know how large we show videos. */
@@ -118,6 +122,7 @@ export class MeetingSession {
     this.media = opts.media;
     this.secure = opts.secure;
     this.policy = opts.policy;
+    this.resume = opts.resume ?? null;
     this.host = new HostCommands((m) => this.sendControl(m));
     this.secure?.attach(
       {
@@ -129,6 +134,7 @@ export class MeetingSession {
     );
     this.signal = new SignalClient({
       url: signalUrl(location),
+      ...(opts.resume ? { resume: opts.resume } : {}),
       hello: () => ({
         meeting: this.meetingId,
         name: this.name,
@@ -662,8 +668,20 @@ export class MeetingSession {
     this.media.stopAll();
   }
 
-  /** Ends the session when the page goes away, telling the server at once. */
+  /**
+   * Ends the session when the page goes away, without `leave`: the server
+   * keeps the place for its resume grace, which a reload of this tab takes
+   * back (resume.ts); a closed tab is gone when the grace ends. Without
+   * a kept token (waiting, or no sessionStorage) it leaves, as before.
+   */
   pageHidden(): void {
-    if (!this.ended) this.leave();
+    if (this.ended) return;
+    if (this.resume?.initial == null) {
+      this.leave();
+      return;
+    }
+    const s = this.state;
+    this.resume.pageLeaving(s.audio, s.video);
+    this.end();
   }
 }

@@ -1,8 +1,10 @@
 // The signalling connection: one WebSocket to /ws that says `hello`, keeps
 // itself alive with `ping` (in the waiting room too), and after a loss
 // reconnects with backoff, handing the server the resume token from the last
-// `welcome` so the participant takes back its place. It knows nothing of
-// media or of the page.
+// `welcome` so the participant takes back its place. The token can also be
+// kept outside the client (ResumeKeeper: the tab's sessionStorage), so a
+// reloaded page resumes too; it is dropped once it can no longer serve. It
+// knows nothing of media or of the page.
 
 import { markTiming } from "../app.js";
 import { Backoff, RECONNECT, type BackoffOptions } from "../lib/backoff.js";
@@ -67,8 +69,20 @@ export interface SignalEvents {
   fatal(code: string, message: string): void;
 }
 
+/** Where the resume token is kept beyond this client (e.g. for a reload of the page). */
+export interface ResumeKeeper {
+  /** A token kept from before (a reloaded page), sent in the first hello; null: a fresh join. */
+  readonly initial: string | null;
+  /** A `welcome` handed out this token. */
+  save(token: string): void;
+  /** The token can no longer be used: left, refused, removed, given up, or not resumed. */
+  forget(): void;
+}
+
 export interface SignalOptions {
   url: string;
+  /** Keeps the resume token beyond this client (absent: in memory only). */
+  resume?: ResumeKeeper;
   hello: () => HelloFields;
   events: SignalEvents;
   connect?: (url: string) => SocketLike;
@@ -108,6 +122,7 @@ export class SignalClient {
     this.connectSocket = opts.connect ?? ((url) => new WebSocket(url));
     this.keepaliveMs = opts.keepaliveMs ?? 10_000;
     this.joinTimeoutMs = opts.joinTimeoutMs ?? 10_000;
+    this.resume = opts.resume?.initial ?? null;
   }
 
   start(): void {
@@ -137,6 +152,7 @@ export class SignalClient {
     if (this.socket !== null && this.socket.readyState === OPEN && (this.welcomed || this.waiting)) {
       this.socket.send(JSON.stringify({ type: "leave" }));
     }
+    this.forgetResume();
     this.stop(false);
   }
 
@@ -220,6 +236,7 @@ export class SignalClient {
         this.waiting = false;
         this.joinedOnce = true;
         this.resume = m.resume;
+        this.opts.resume?.save(m.resume);
         this.backoff.reset();
         this.scheduleKeepalive();
         this.opts.events.welcome(m);
@@ -230,11 +247,14 @@ export class SignalClient {
           this.closedMessage = m.message;
           return;
         }
+        this.forgetResume();
         this.stop(true);
         this.opts.events.fatal(m.code, m.message);
         return;
       case "waiting":
         if (this.welcomed) return;
+        // Not (or no longer) admitted: there is no place to take back.
+        this.forgetResume();
         // No welcome is due until a host lets us in: keep the socket alive
         // instead of timing the join out.
         this.waiting = true;
@@ -244,6 +264,7 @@ export class SignalClient {
         return;
       case "closed":
         if (FINAL_CLOSE_REASONS.has(m.reason)) {
+          this.forgetResume();
           this.stop(true);
           this.opts.events.fatal(m.reason, m.message);
         } else {
@@ -296,6 +317,7 @@ export class SignalClient {
     this.waiting = false;
     const delay = this.backoff.next(this.clock.now());
     if (delay === null) {
+      this.forgetResume();
       this.stopped = true;
       this.opts.events.fatal("connection_lost", "The connection to the server was lost and could not be restored.");
       return;
@@ -307,6 +329,11 @@ export class SignalClient {
       this.connect();
     }, delay);
     this.opts.events.lost(info);
+  }
+
+  private forgetResume(): void {
+    this.resume = null;
+    this.opts.resume?.forget();
   }
 
   private detach(s: SocketLike): void {

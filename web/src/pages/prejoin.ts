@@ -13,6 +13,7 @@ import { setState, showScreen } from "../app.js";
 import { LocalMedia, listDevices, speakerSelectionSupported, type DeviceLists } from "../meeting/devices.js";
 import type { MediaProblem } from "../lib/media-errors.js";
 import { startMeeting } from "../meeting/meeting-screen.js";
+import { TabResume } from "../meeting/resume.js";
 import { SecureMeeting } from "../meeting/secure.js";
 import { normalizeMeetingId } from "../lib/meetingid.js";
 import { signInPath } from "../lib/navigation.js";
@@ -61,7 +62,13 @@ export async function showPrejoin(rawId: string, media: LocalMedia = new LocalMe
   if (location.pathname !== `/m/${meetingId}`) history.replaceState(null, "", `/m/${meetingId}${location.hash}`);
   if (problem !== null) forgetPasscode(meetingId);
   const policy = new SendPolicy(meetingId, { link: invite.e2ee, announced: meeting.e2ee });
-  new Prejoin(meeting, account, media, problem, policy).show();
+  const prejoin = new Prejoin(meeting, account, media, problem, policy);
+  // A reload of a tab that was in the meeting: straight back in, as the same participant.
+  if (problem === null && prejoin.resume.initial !== null) {
+    await prejoin.comeBack();
+    return;
+  }
+  prejoin.show();
 }
 
 class Prejoin {
@@ -89,6 +96,8 @@ class Prejoin {
   /** The device operation under way (starting, toggling, switching), for join to wait on. */
   private deviceOp: Promise<void> = Promise.resolve();
   private done = false;
+  /** This tab's resume token for the meeting (kept by the session from its first welcome). */
+  readonly resume: TabResume;
 
   constructor(
     private readonly meeting: Meeting,
@@ -99,6 +108,7 @@ class Prejoin {
   ) {
     const meetingId = meeting.id;
     this.meetingId = meetingId;
+    this.resume = new TabResume(meetingId);
     this.preview = el("video", { id: "preview", class: "preview-video mirror", props: { muted: true, autoplay: true, playsInline: true } });
     this.preview.muted = true;
     this.preview.setAttribute("muted", "");
@@ -432,13 +442,40 @@ class Prejoin {
       }
     }
     if (this.done || this.joinButton.disabled) return;
+    await this.enter(name, passcode);
+  }
+
+  /**
+   * Back into the meeting after a reload, without the form: the devices
+   * that were on, the name and passcode this tab used, and the kept resume
+   * token in hello. Shows the form if that cannot be done.
+   */
+  async comeBack(): Promise<void> {
+    showScreen(brandPage("rejoining", "notice-page", el("p", { class: "notice-message", attrs: { role: "status" }, text: "Rejoining the meeting…" })), false);
+    const name = this.nameInput.value.trim();
+    if (nameProblem(name) !== null) {
+      this.resume.forget();
+      this.show();
+      return;
+    }
+    const was = this.resume.media ?? { audio: false, video: false };
+    const p = await this.media.startBoth(was.audio, was.video);
+    const notices = [...new Set([p.mic, p.camera].filter((x) => x !== null).map((x) => x.message))];
+    if (!(await this.enter(name, this.meeting.owner ? null : loadPasscode(this.meetingId), notices))) {
+      this.resume.forget();
+      this.show();
+    }
+  }
+
+  /** Joins with what the person chose; false if this browser cannot join the meeting (the reason is shown). */
+  private async enter(name: string, passcode: string | null, notices: string[] = []): Promise<boolean> {
     if (this.busy) {
       // Join with the camera and microphone the person sees starting, not
       // without them because the click came first.
       this.joinButton.disabled = true;
       this.joinButton.textContent = "Starting your camera and microphone…";
       while (this.busy) await this.deviceOp;
-      if (this.done) return;
+      if (this.done) return true;
     }
     // End-to-end encryption: this device's key and a KeyPackage for hello.
     let secure: SecureMeeting | null = null;
@@ -454,7 +491,7 @@ class Prejoin {
       this.joinButton.disabled = false;
       this.joinButton.textContent = this.joinLabel;
       this.showJoinProblem("This meeting is end-to-end encrypted, and this browser cannot take part: it lacks encrypted media (WebRTC Encoded Transform) or secure storage. Use a current Chrome, Edge or Safari.");
-      return;
+      return false;
     }
     saveName(name);
     if (passcode !== null) savePasscode(this.meetingId, passcode);
@@ -476,7 +513,9 @@ class Prejoin {
       wrongPasscode: (message) => void showPrejoin(this.meetingId, this.media, { passcode: message }),
       secure,
       policy: this.policy,
-    });
+      resume: this.resume,
+    }, notices);
+    return true;
   }
 }
 
