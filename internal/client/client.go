@@ -32,6 +32,10 @@ type Options struct {
 	// KeyPackage is sent in hello for end-to-end encrypted meetings (opaque
 	// to the server; tests may send any bytes).
 	KeyPackage []byte
+	// Token is a move's one-time token (Moves); Breakout the breakout room
+	// it is for (0: the main room).
+	Token    string
+	Breakout int
 	// Simulcast publishes the camera as three encodings, rid q, h and f
 	// (docs/protocol.md); write each with Local("camera").Layer(rid).
 	Simulcast bool
@@ -83,25 +87,28 @@ type Client struct {
 	needOffer, turnAsked, serverTurn bool
 	pending                          []webrtc.ICECandidateInit
 
-	mu       sync.Mutex // guards the state below
-	changed  chan struct{}
-	self     Participant
-	roster   []Participant
-	resume   string
-	resumed  bool
-	trackMap map[string]TrackInfo
-	remotes  []*RemoteTrack
-	locals   map[string]*LocalTrack
-	errs     []ServerError
-	closed   string // the server's closed reason, or "socket" if the socket dropped
-	waiting  string // why we wait, while in the waiting room
-	refusal  *Refused
-	settings map[string]any
-	lobby    []WaitingEntry
-	draining *int // seconds the server said it stops within
-	guessing bool
-	stopped  []string          // sources hosts stopped, in order
-	received []json.RawMessage // e2ee_* messages, in order
+	mu        sync.Mutex // guards the state below
+	changed   chan struct{}
+	self      Participant
+	roster    []Participant
+	resume    string
+	resumed   bool
+	trackMap  map[string]TrackInfo
+	remotes   []*RemoteTrack
+	locals    map[string]*LocalTrack
+	errs      []ServerError
+	closed    string // the server's closed reason, or "socket" if the socket dropped
+	waiting   string // why we wait, while in the waiting room
+	refusal   *Refused
+	settings  map[string]any
+	lobby     []WaitingEntry
+	draining  *int // seconds the server said it stops within
+	moves     []Move
+	breakouts Breakouts
+	room      int // the breakout room this client is in (0: the main room)
+	guessing  bool
+	stopped   []string          // sources hosts stopped, in order
+	received  []json.RawMessage // e2ee_* messages, in order
 }
 
 // WaitingEntry is one person in the waiting room, as hosts see it.
@@ -183,7 +190,7 @@ func Join(ctx context.Context, opts Options) (*Client, error) {
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 
 	err = c.send(ctx, helloMsg{Type: "hello", V: 1, Client: "kaigi-go/test", Meeting: opts.Meeting, Name: opts.Name,
-		Resume: opts.Resume, Passcode: opts.Passcode, Device: opts.Device, KeyPackage: opts.KeyPackage,
+		Resume: opts.Resume, Passcode: opts.Passcode, Device: opts.Device, KeyPackage: opts.KeyPackage, Token: opts.Token, Breakout: opts.Breakout,
 		Audio: contains(opts.Publish, "microphone"), Video: contains(opts.Publish, "camera")})
 	if err != nil {
 		conn.CloseNow()
@@ -218,6 +225,9 @@ func Join(ctx context.Context, opts Options) (*Client, error) {
 func (c *Client) admitted(w *inbound) error {
 	c.mu.Lock()
 	c.self, c.roster, c.resume, c.resumed, c.settings, c.waiting = w.Self, w.Participants, w.Resume, w.Resumed, w.Settings, ""
+	if w.Breakout != nil {
+		c.room = w.Breakout.Room
+	}
 	c.mu.Unlock()
 
 	var iceServers []webrtc.ICEServer
@@ -368,6 +378,14 @@ func (c *Client) handle(m *inbound) error {
 	case "draining":
 		c.mu.Lock()
 		c.draining = &m.Seconds
+		c.mu.Unlock()
+	case "breakout", "breakout_return":
+		c.mu.Lock()
+		c.moves = append(c.moves, Move{Room: m.Room, Name: m.Name, Seconds: m.Seconds, Token: m.Token})
+		c.mu.Unlock()
+	case "breakouts":
+		c.mu.Lock()
+		c.breakouts = Breakouts{Open: m.Open, Closing: m.Closing, Main: m.Main, Rooms: m.Rooms}
 		c.mu.Unlock()
 	default:
 		if strings.HasPrefix(m.Type, "e2ee_") {

@@ -52,8 +52,20 @@ type inbound struct {
 		Credential string   `json:"credential"`
 	} `json:"iceServers"`
 
-	// draining
-	Seconds int `json:"seconds"`
+	// draining, breakout, breakout_return (seconds); breakout: room, name
+	// and token; breakouts: the status; welcome: breakout
+	Seconds  int              `json:"seconds"`
+	Room     int              `json:"room"`
+	Name     string           `json:"name"`
+	Token    string           `json:"token"`
+	Open     bool             `json:"open"`
+	Closing  bool             `json:"closing"`
+	Main     []BreakoutPerson `json:"main"`
+	Rooms    []BreakoutRoom   `json:"rooms"`
+	Breakout *struct {
+		Room int    `json:"room"`
+		Name string `json:"name"`
+	} `json:"breakout"`
 
 	// refused, error, closed
 	Code    string `json:"code"`
@@ -71,6 +83,35 @@ type inbound struct {
 	Candidate *webrtc.ICECandidateInit `json:"candidate"`
 }
 
+// Move is where the server sends this participant (breakout, or
+// breakout_return with Room 0), with the token that lets it in there.
+type Move struct {
+	Room    int
+	Name    string
+	Seconds int
+	Token   string
+}
+
+// BreakoutPerson and BreakoutRoom are the breakouts status hosts get.
+type BreakoutPerson struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// BreakoutRoom is one room of the breakouts status.
+type BreakoutRoom struct {
+	Room         int              `json:"room"`
+	Name         string           `json:"name"`
+	Participants []BreakoutPerson `json:"participants"`
+}
+
+// Breakouts is the last breakouts status.
+type Breakouts struct {
+	Open, Closing bool
+	Main          []BreakoutPerson
+	Rooms         []BreakoutRoom
+}
+
 type helloMsg struct {
 	Type       string `json:"type"`
 	V          int    `json:"v"`
@@ -81,6 +122,8 @@ type helloMsg struct {
 	Passcode   string `json:"passcode,omitempty"`
 	Device     string `json:"device,omitempty"`
 	KeyPackage []byte `json:"keyPackage,omitempty"`
+	Token      string `json:"token,omitempty"`
+	Breakout   int    `json:"breakout,omitempty"`
 	Audio      bool   `json:"audio"`
 	Video      bool   `json:"video"`
 }

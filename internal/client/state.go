@@ -49,6 +49,27 @@ func (c *Client) WaitFor(ctx context.Context, what string, cond func() bool) err
 	}
 }
 
+// Moves returns where the server sent this participant so far.
+func (c *Client) Moves() []Move {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Move(nil), c.moves...)
+}
+
+// Breakouts returns the last breakouts status (hosts and co-hosts).
+func (c *Client) Breakouts() Breakouts {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.breakouts
+}
+
+// Room returns the breakout room this client joined (0: the main room).
+func (c *Client) Room() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.room
+}
+
 // Draining returns the seconds within which the server said it stops
 // (`draining`), and whether it said so.
 func (c *Client) Draining() (int, bool) {

@@ -104,6 +104,9 @@ func (m *Meeting) Refresh(rec Record, bans []Ban) {
 // ID returns the meeting's ID.
 func (m *Meeting) ID() ID { return m.rec.ID }
 
+// OwnerID returns the account that owns the meeting ("" for none).
+func (m *Meeting) OwnerID() string { return m.rec.OwnerID }
+
 // Settings returns the meeting's current settings.
 func (m *Meeting) Settings() Settings { return m.rec.Settings }
 

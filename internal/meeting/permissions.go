@@ -21,6 +21,7 @@ const (
 	ActChangeSettings Action = "change_settings"
 	ActEndForAll      Action = "end_for_all"
 	ActSetRoles       Action = "set_roles" // make or unmake co-hosts
+	ActBreakouts      Action = "breakouts" // open, move people between, close breakout rooms
 )
 
 // Allowed decides whether someone with role may do act under settings.
@@ -42,7 +43,7 @@ func Allowed(role Role, act Action, s Settings) bool {
 		return everyone(s.Chat)
 	case ActRenameSelf:
 		return everyone(s.Rename)
-	case ActAdmit, ActLock, ActRemove, ActMuteOthers, ActStopVideo, ActRenameOthers, ActChangeSettings:
+	case ActAdmit, ActLock, ActRemove, ActMuteOthers, ActStopVideo, ActRenameOthers, ActChangeSettings, ActBreakouts:
 		return moderator
 	case ActEndForAll, ActSetRoles:
 		return host

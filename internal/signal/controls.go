@@ -284,6 +284,18 @@ func (r *Room) end(by meeting.ParticipantID, s *session) error {
 				websocket.StatusNormalClosure)
 		}
 	}
+	if b := r.breakouts; b != nil {
+		for _, room := range b.rooms {
+			room.mu.Lock()
+			for _, m := range room.members {
+				if m.session != nil {
+					m.session.closeWith(closedMsg{Type: "closed", Reason: "ended", Message: "The host ended the meeting for everyone."},
+						websocket.StatusNormalClosure)
+				}
+			}
+			room.mu.Unlock()
+		}
+	}
 	r.log.Info("meeting ended for everyone", "by", by)
 	r.unkeepLocked("")
 	r.members = make(map[meeting.ParticipantID]*member)

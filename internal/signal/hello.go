@@ -68,7 +68,14 @@ func (s *session) hello(m *clientMessage) bool {
 			s.refuse(codeInternal, "The server could not open this meeting. Try again in a moment.")
 			return false
 		}
-		err = room.join(s, m, st)
+		target := room
+		if m.Breakout > 0 {
+			if target = room.breakoutRoom(m.Breakout); target == nil {
+				s.refuse(codeBreakoutClosed, "That breakout room has closed. Rejoin the meeting.")
+				return false
+			}
+		}
+		err = target.join(s, m, st)
 		if errors.Is(err, errRoomClosed) {
 			continue // it emptied as we arrived; start a fresh one
 		}
@@ -99,6 +106,8 @@ func (s *session) hello(m *clientMessage) bool {
 			code, msg, failure = codeWaitingRoomFull, msgTooManyWaiting, false
 		case errors.Is(err, errDraining), errors.Is(err, errShuttingDown):
 			code, msg, failure = codeServerDraining, msgDraining, false
+		case errors.Is(err, errBadInvite):
+			code, msg = codeBadToken, "That move between rooms has expired. Rejoin the meeting."
 		case errors.Is(err, errE2EERequired):
 			code, msg, failure = codeE2EERequired, "This meeting is end-to-end encrypted, and this client did not offer a key. Use a current Kaigi client.", false
 		default:

@@ -109,8 +109,8 @@ func (k *keeper) close(ctx context.Context) {
 func (r *Room) keepLocked(pid meeting.ParticipantID) {
 	m := r.members[pid]
 	p, ok := r.core.Participant(pid)
-	if m == nil || !ok || m.waiting {
-		return
+	if m == nil || !ok || m.waiting || r.parent != nil {
+		return // breakout rooms are not kept: after a restart, people come back to the main room
 	}
 	r.srv.keeper.put(keptOp{meeting: r.id, save: &meeting.Kept{Participant: p, ResumeHash: m.resumeHash, AdmittedBy: m.admittedBy}})
 }
@@ -118,6 +118,9 @@ func (r *Room) keepLocked(pid meeting.ParticipantID) {
 // unkeepLocked forgets a member who left; pid "" forgets everyone (the
 // meeting ended).
 func (r *Room) unkeepLocked(pid meeting.ParticipantID) {
+	if r.parent != nil {
+		return
+	}
 	r.srv.keeper.put(keptOp{meeting: r.id, drop: pid})
 }
 

@@ -46,6 +46,12 @@ const (
 	codeBanned             = "banned"
 	codeSignInRequired     = "sign_in_required"
 	codeRateLimited        = "rate_limited"
+	// codeBadBreakout refuses a breakout room change; codeBadToken a
+	// hello with a move's token that is not (or no longer) valid, and
+	// codeBreakoutClosed one for a breakout room that has closed.
+	codeBadBreakout    = "bad_breakout"
+	codeBadToken       = "bad_token"
+	codeBreakoutClosed = "breakout_closed"
 	// codeServerDraining refuses a new joiner while the server drains
 	// before a stop; clients retry as after a lost connection.
 	codeServerDraining    = "server_draining"
@@ -88,6 +94,16 @@ type clientMessage struct {
 	// E2EEEpoch, on a resuming hello, is the epoch the client's MLS state
 	// is at; absent when it has none (then KeyPackage is needed).
 	E2EEEpoch *uint64 `json:"e2eeEpoch"`
+	// Token, on a hello, is a move's one-time token (breakout,
+	// breakout_return); Breakout the breakout room it is for (1-based).
+	Token    string `json:"token"`
+	Breakout int    `json:"breakout"`
+
+	// breakout_open: the rooms; breakout_move: to which room (0: the main
+	// room); breakout_open, breakout_close: the countdown.
+	Rooms   []breakoutSpec `json:"rooms"`
+	Room    int            `json:"room"`
+	Seconds int            `json:"seconds"`
 
 	// e2ee_commit, e2ee_message (bytes are base64 in JSON)
 	Epoch   uint64 `json:"epoch"`
@@ -167,7 +183,8 @@ func decodeClientMessage(b []byte) (*clientMessage, error) {
 	}
 	switch m.Type {
 	case "hello":
-		if len(m.Client) > maxClientString || len(m.Device) > maxClientString || len(m.Passcode) > maxClientString {
+		if len(m.Client) > maxClientString || len(m.Device) > maxClientString || len(m.Passcode) > maxClientString ||
+			len(m.Token) > maxClientString || m.Breakout < 0 || m.Breakout > maxBreakoutRooms || (m.Breakout > 0 && m.Token == "") {
 			return &m, badMessage("A field of hello is too long.")
 		}
 	case "offer":
@@ -186,6 +203,25 @@ func decodeClientMessage(b []byte) (*clientMessage, error) {
 			return &m, badMessage("A candidate message needs a candidate.")
 		}
 	case "media", "ping", "leave", "ready", "mute_all", "end", "lock":
+	case "breakout_open":
+		total := 0
+		for _, r := range m.Rooms {
+			total += len(r.Participants)
+			if len(r.Name) > 4*meeting.MaxNameLength || slices.ContainsFunc(r.Participants, func(p string) bool { return p == "" || len(p) > maxClientString }) {
+				return &m, badMessage("A breakout room needs a name of at most %d characters and participant IDs.", meeting.MaxNameLength)
+			}
+		}
+		if len(m.Rooms) < 1 || len(m.Rooms) > maxBreakoutRooms || total > maxBreakoutPeople || m.Seconds < 0 || m.Seconds > maxBreakoutSeconds {
+			return &m, badMessage("Open 1 to %d breakout rooms, with a countdown of 0 to %d seconds.", maxBreakoutRooms, maxBreakoutSeconds)
+		}
+	case "breakout_move":
+		if m.Participant == "" || m.Room < 0 || m.Room > maxBreakoutRooms {
+			return &m, badMessage("Say whom to move, and to which room (0: the main room).")
+		}
+	case "breakout_close":
+		if m.Seconds < 0 || m.Seconds > maxBreakoutSeconds {
+			return &m, badMessage("The countdown is 0 to %d seconds.", maxBreakoutSeconds)
+		}
 	case "admit", "deny":
 		if m.Participant == "" && !m.All {
 			return &m, badMessage("Say whom to %s, or all.", m.Type)
@@ -316,6 +352,8 @@ type welcomeMsg struct {
 	// Simulcast: the server forwards one of several camera encodings
 	// (rid q, h, f) per subscriber; clients may publish them.
 	Simulcast bool `json:"simulcast"`
+	// Breakout is set in a breakout room: which one.
+	Breakout *breakoutJSON `json:"breakout,omitempty"`
 	// E2EERestart (with resumed): the server restarted and the meeting's
 	// encrypted group is gone; the client leaves the one it holds and a
 	// fresh one is formed (e2ee_job create, or a Welcome).

@@ -36,6 +36,16 @@ type Room struct {
 	e2eeTimer *time.Timer
 	members   map[meeting.ParticipantID]*member
 	closed    bool
+
+	// invites are the one-time tokens of people sent here by a move
+	// (breakout.go), by hash.
+	invites map[[sha256.Size]byte]invite
+	// breakouts are a main room's open breakout rooms; parent, number and
+	// name are set for a breakout room.
+	breakouts *breakouts
+	parent    *Room
+	number    int
+	name      string
 }
 
 // member is a participant's (or waiting joiner's) connection state.
@@ -80,7 +90,7 @@ func (r *Room) join(s *session, hello *clientMessage, st *stored) (err error) {
 		return errRoomClosed
 	}
 	defer func() {
-		if err != nil && len(r.members) == 0 && r.core.Len() == 0 {
+		if err != nil && len(r.members) == 0 && r.core.Len() == 0 && r.parent == nil && r.breakouts == nil {
 			r.closeLocked()
 		}
 	}()
@@ -113,6 +123,16 @@ func (r *Room) join(s *session, hello *clientMessage, st *stored) (err error) {
 	}
 	if r.srv.isDraining() {
 		return errDraining // only those already in come back
+	}
+	if hello.Token != "" {
+		p, ok := r.takeInviteLocked(hello.Token, s.identity.UserID)
+		if !ok {
+			return errBadInvite
+		}
+		return r.enterLocked(s, hello, p)
+	}
+	if r.parent != nil {
+		return errBadInvite // a breakout room is entered only by a move
 	}
 
 	if st == nil {
@@ -186,6 +206,9 @@ func (r *Room) welcomeLocked(pid meeting.ParticipantID, resumed bool) error {
 		E2EE:         r.e2eeOn(),
 		Simulcast:    true,
 		E2EERestart:  resumed && r.e2eeRestartLocked(pid),
+	}
+	if r.parent != nil {
+		w.Breakout = &breakoutJSON{Room: r.number, Name: r.name}
 	}
 	m.restored = false
 	r.keepLocked(pid)
@@ -390,8 +413,11 @@ func (r *Room) removeLocked(pid meeting.ParticipantID, reason string) {
 	} else {
 		r.broadcastLocked(participantLeftMsg{Type: "participant_left", ID: string(pid), Reason: reason}, pid)
 		r.log.Info("participant left", "participant", pid, "reason", reason, "role", p.Role)
+		r.breakoutsChanged()
 	}
-	if r.core.Len() == 0 {
+	// A breakout room lasts until the breakouts close; a main room while
+	// it has breakout rooms.
+	if r.core.Len() == 0 && r.parent == nil && r.breakouts == nil {
 		r.closeLocked()
 	}
 }
@@ -478,8 +504,23 @@ func (r *Room) closeLocked() {
 	if r.e2eeTimer != nil {
 		r.e2eeTimer.Stop()
 	}
+	if b := r.breakouts; b != nil {
+		// The meeting ends (for everyone, or the server stops): so do its
+		// breakout rooms.
+		r.breakouts = nil
+		if b.timer != nil {
+			b.timer.Stop()
+		}
+		for _, room := range b.rooms {
+			room.mu.Lock()
+			room.closeLocked()
+			room.mu.Unlock()
+		}
+	}
 	r.router.Close()
-	r.srv.forget(r)
+	if r.parent == nil {
+		r.srv.forget(r)
+	}
 }
 
 // persist runs a store write outside the room's lock, with a deadline.

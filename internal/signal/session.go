@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -252,9 +253,17 @@ func (s *session) handle(m *clientMessage) bool {
 	case "settings":
 		err = r.updateSettings(by, s, func(set *meeting.Settings) { *set = *m.Settings })
 	case "end":
-		if err = r.end(by, s); err == nil {
+		if r.parent != nil {
+			err = fmt.Errorf("%w: end the meeting from the main room", errBadBreakout)
+		} else if err = r.end(by, s); err == nil {
 			return false
 		}
+	case "breakout_open":
+		err = r.breakoutOpen(by, s, m.Rooms, m.Seconds)
+	case "breakout_move":
+		err = r.breakoutMove(by, s, target, m.Room)
+	case "breakout_close":
+		err = r.breakoutClose(by, s, m.Seconds)
 	case "e2ee_commit":
 		err = r.e2eeCommit(by, s, m)
 	case "e2ee_message":
@@ -285,6 +294,9 @@ func (s *session) reportError(err error, ref int64) {
 		code, msg = codeBadRole, "That role change is not possible."
 	case errors.Is(err, meeting.ErrBadName):
 		code, msg = codeBadName, "Choose a display name of 1 to 64 characters, without control characters."
+	case errors.Is(err, errBreakoutsOpen), errors.Is(err, errNoBreakouts), errors.Is(err, errBadBreakout),
+		errors.Is(err, errAlreadyThere), errors.Is(err, errReconnecting):
+		code, msg = codeBadBreakout, "That breakout room change is not possible: "+err.Error()+"."
 	case errors.Is(err, errNotAdmitted):
 		code, msg = codeNotJoined, "You are not in the meeting yet."
 	case errors.Is(err, e2ee.ErrStaleEpoch):

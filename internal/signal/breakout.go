@@ -1,0 +1,446 @@
+package signal
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/kaigi-meet/kaigi/internal/e2ee"
+	"github.com/kaigi-meet/kaigi/internal/meeting"
+)
+
+// Breakout rooms. A host or co-host splits the meeting into rooms for a
+// while. Each room is a Room of its own inside the meeting's: its own SFU
+// router, so no media crosses between rooms, and its own MLS group, so its
+// own keys and security code. People move by reconnecting: the server
+// hands each a one-time token for where it is sent (`breakout`, or
+// `breakout_return` for the main room); a hello with it skips the passcode
+// and the waiting room, keeps the participant's ID and role, and must come
+// from the same account. Nothing of this is stored: a restart of the
+// server brings everyone back to the main room (kept.go keeps the main
+// room only).
+
+// Limits on breakout rooms.
+const (
+	maxBreakoutRooms = 50
+	// maxBreakoutSeconds bounds the countdowns hosts give.
+	maxBreakoutSeconds = 60
+	// maxBreakoutPeople bounds the assignments of one breakout_open.
+	maxBreakoutPeople = 2000
+	// inviteLifetime is how long a move's token may be used.
+	inviteLifetime = 2 * time.Minute
+	// breakoutLinger keeps closed rooms after a close's countdown for those
+	// still on their way back.
+	breakoutLinger = 30 * time.Second
+)
+
+var (
+	errBreakoutsOpen = errors.New("breakout rooms are open already")
+	errNoBreakouts   = errors.New("no breakout rooms are open")
+	errBadBreakout   = errors.New("bad breakout rooms")
+	errBadInvite     = errors.New("the move's token is not valid")
+	errAlreadyThere  = errors.New("already in that room")
+	errReconnecting  = errors.New("they are reconnecting")
+)
+
+// invite lets one participant into a room once.
+type invite struct {
+	p       meeting.Participant
+	expires time.Time
+}
+
+// breakouts are the main room's breakout rooms while they are open.
+type breakouts struct {
+	rooms   []*Room
+	closing bool
+	timer   *time.Timer
+}
+
+// breakoutSpec is one room a host opens: its name and who goes there.
+type breakoutSpec struct {
+	Name         string   `json:"name"`
+	Participants []string `json:"participants"`
+}
+
+// breakoutMsg sends a participant to a breakout room.
+type breakoutMsg struct {
+	Type    string `json:"type"`
+	Room    int    `json:"room"`
+	Name    string `json:"name"`
+	Seconds int    `json:"seconds"`
+	Token   string `json:"token"`
+}
+
+// breakoutReturnMsg brings a participant back to the main room.
+type breakoutReturnMsg struct {
+	Type    string `json:"type"`
+	Seconds int    `json:"seconds"`
+	Token   string `json:"token"`
+}
+
+// breakoutsMsg tells hosts and co-hosts who is where.
+type breakoutsMsg struct {
+	Type    string             `json:"type"`
+	Open    bool               `json:"open"`
+	Closing bool               `json:"closing"`
+	Main    []breakoutPerson   `json:"main"`
+	Rooms   []breakoutRoomJSON `json:"rooms"`
+}
+
+type breakoutRoomJSON struct {
+	Room         int              `json:"room"`
+	Name         string           `json:"name"`
+	Participants []breakoutPerson `json:"participants"`
+}
+
+type breakoutPerson struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// breakoutJSON, in welcome, says which breakout room this is.
+type breakoutJSON struct {
+	Room int    `json:"room"`
+	Name string `json:"name"`
+}
+
+// main is the meeting's main room (r itself, or a breakout room's parent).
+func (r *Room) main() *Room {
+	if r.parent != nil {
+		return r.parent
+	}
+	return r
+}
+
+// breakoutRoom returns open breakout room n (1-based), or nil.
+func (r *Room) breakoutRoom(n int) *Room {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.breakouts == nil || n < 1 || n > len(r.breakouts.rooms) {
+		return nil
+	}
+	return r.breakouts.rooms[n-1]
+}
+
+// inviteLocked makes a one-time token that lets p into r.
+func (r *Room) inviteLocked(p meeting.Participant) string {
+	if r.invites == nil {
+		r.invites = map[[sha256.Size]byte]invite{}
+	}
+	now := time.Now()
+	for h, inv := range r.invites {
+		if now.After(inv.expires) {
+			delete(r.invites, h)
+		}
+	}
+	token := newResumeToken()
+	r.invites[sha256.Sum256([]byte(token))] = invite{p: p, expires: now.Add(inviteLifetime)}
+	return token
+}
+
+// takeInviteLocked uses up a token, if it is valid for this account.
+func (r *Room) takeInviteLocked(token, userID string) (meeting.Participant, bool) {
+	h := sha256.Sum256([]byte(token))
+	inv, ok := r.invites[h]
+	if !ok || time.Now().After(inv.expires) || inv.p.Identity.UserID != userID {
+		return meeting.Participant{}, false
+	}
+	delete(r.invites, h)
+	return inv.p, true
+}
+
+// enterLocked admits someone a move's token lets in: the same participant
+// (ID, name, role), without passcode or waiting room.
+func (r *Room) enterLocked(s *session, hello *clientMessage, p meeting.Participant) error {
+	if old := r.members[p.ID]; old != nil {
+		// A second use of a move (a reload on the way): the newer socket wins.
+		if old.session != nil {
+			old.session.closeWith(closedMsg{Type: "closed", Reason: "replaced", Message: "You joined this room from another window."}, 1000)
+		}
+		r.removeLocked(p.ID, "left")
+	}
+	if r.e2eeOn() && (len(hello.KeyPackage) == 0 || len(hello.KeyPackage) > e2ee.MaxKeyPackage) {
+		return errE2EERequired
+	}
+	p.Media = meeting.MediaState{Audio: hello.Audio, Video: hello.Video}
+	if _, err := r.core.Restore(p); err != nil {
+		return err
+	}
+	if _, _, err := r.core.SetConnected(p.ID, true); err != nil {
+		return err
+	}
+	r.core.SetMedia(p.ID, p.Media)
+	r.members[p.ID] = &member{session: s, keyPackage: hello.KeyPackage}
+	s.room, s.pid = r, p.ID
+	if err := r.welcomeLocked(p.ID, false); err != nil {
+		return err
+	}
+	r.log.Info("participant moved in", "participant", p.ID, "breakout", r.number)
+	r.breakoutsChanged()
+	return nil
+}
+
+// breakoutsChanged tells the hosts, later and outside this room's lock
+// (the main room's lock comes before a breakout room's).
+func (r *Room) breakoutsChanged() {
+	m := r.main()
+	if m.breakouts == nil && r == m {
+		return
+	}
+	go m.sendBreakouts()
+}
+
+// checkModerator checks that the caller is in r and may run breakouts.
+func (r *Room) checkModeratorLocked(by meeting.ParticipantID, s *session) error {
+	if err := r.callerLocked(by, s); err != nil {
+		return err
+	}
+	if !r.core.Can(by, meeting.ActBreakouts) {
+		return fmt.Errorf("breakouts: %w", meeting.ErrForbidden)
+	}
+	return nil
+}
+
+// breakoutOpen opens breakout rooms and sends the people assigned to them.
+func (r *Room) breakoutOpen(by meeting.ParticipantID, s *session, specs []breakoutSpec, seconds int) error {
+	if r.parent != nil {
+		return fmt.Errorf("%w: open them from the main room", errBadBreakout)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.checkModeratorLocked(by, s); err != nil {
+		return err
+	}
+	if r.breakouts != nil {
+		return errBreakoutsOpen
+	}
+	names := make([]string, len(specs))
+	seen := map[meeting.ParticipantID]bool{}
+	for i, spec := range specs {
+		name, err := meeting.NormaliseName(spec.Name)
+		if err != nil {
+			return fmt.Errorf("%w: room %d's name: %v", errBadBreakout, i+1, err)
+		}
+		names[i] = name
+		for _, id := range spec.Participants {
+			pid := meeting.ParticipantID(id)
+			if _, ok := r.core.Participant(pid); !ok || seen[pid] {
+				return fmt.Errorf("%w: %q is not in the meeting, or is in two rooms", errBadBreakout, id)
+			}
+			seen[pid] = true
+		}
+	}
+	b := &breakouts{}
+	for i, name := range names {
+		b.rooms = append(b.rooms, newBreakoutRoom(r, i+1, name))
+	}
+	r.breakouts = b
+	for i, spec := range specs {
+		for _, id := range spec.Participants {
+			r.sendToBreakoutLocked(b.rooms[i], meeting.ParticipantID(id), seconds)
+		}
+	}
+	r.log.Info("breakout rooms opened", "by", by, "rooms", len(b.rooms), "assigned", len(seen))
+	go r.sendBreakouts()
+	return nil
+}
+
+// sendToBreakoutLocked invites a participant of the main room into a
+// breakout room and tells them (both locks are taken here: main, then the
+// breakout room).
+func (r *Room) sendToBreakoutLocked(to *Room, pid meeting.ParticipantID, seconds int) {
+	p, ok := r.core.Participant(pid)
+	m := r.members[pid]
+	if !ok || m == nil || m.session == nil {
+		return // reconnecting: a host can move them once they are back
+	}
+	to.mu.Lock()
+	token := to.inviteLocked(p)
+	to.mu.Unlock()
+	m.session.send(breakoutMsg{Type: "breakout", Room: to.number, Name: to.name, Seconds: seconds, Token: token})
+}
+
+// breakoutMove moves a participant (in the main room or a breakout room)
+// to breakout room n, or back to the main room (n = 0).
+func (r *Room) breakoutMove(by meeting.ParticipantID, s *session, target meeting.ParticipantID, n int) error {
+	main := r.main()
+	main.mu.Lock()
+	defer main.mu.Unlock()
+	if r != main {
+		r.mu.Lock()
+		err := r.checkModeratorLocked(by, s)
+		r.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	} else if err := r.checkModeratorLocked(by, s); err != nil {
+		return err
+	}
+	b := main.breakouts
+	if b == nil || b.closing {
+		return errNoBreakouts
+	}
+	if n < 0 || n > len(b.rooms) {
+		return fmt.Errorf("%w: there is no room %d", errBadBreakout, n)
+	}
+	if _, ok := main.core.Participant(target); ok {
+		if n == 0 {
+			return errAlreadyThere
+		}
+		main.sendToBreakoutLocked(b.rooms[n-1], target, 0)
+		return nil
+	}
+	for _, from := range b.rooms {
+		from.mu.Lock()
+		p, ok := from.core.Participant(target)
+		var sess *session
+		if m := from.members[target]; m != nil {
+			sess = m.session
+		}
+		from.mu.Unlock()
+		if !ok {
+			continue
+		}
+		switch {
+		case n == from.number:
+			return errAlreadyThere
+		case sess == nil:
+			return errReconnecting
+		case n == 0:
+			sess.send(breakoutReturnMsg{Type: "breakout_return", Seconds: 0, Token: main.inviteLocked(p)})
+		default:
+			to := b.rooms[n-1]
+			to.mu.Lock()
+			token := to.inviteLocked(p)
+			to.mu.Unlock()
+			sess.send(breakoutMsg{Type: "breakout", Room: to.number, Name: to.name, Token: token})
+		}
+		return nil
+	}
+	return fmt.Errorf("%w", meeting.ErrNoSuchParticipant)
+}
+
+// breakoutClose brings everyone back after a countdown; the rooms close
+// breakoutLinger after it.
+func (r *Room) breakoutClose(by meeting.ParticipantID, s *session, seconds int) error {
+	main := r.main()
+	main.mu.Lock()
+	defer main.mu.Unlock()
+	if r != main {
+		r.mu.Lock()
+		err := r.checkModeratorLocked(by, s)
+		r.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	} else if err := r.checkModeratorLocked(by, s); err != nil {
+		return err
+	}
+	b := main.breakouts
+	if b == nil || b.closing {
+		return errNoBreakouts
+	}
+	b.closing = true
+	for _, room := range b.rooms {
+		room.mu.Lock()
+		for pid, m := range room.members {
+			p, ok := room.core.Participant(pid)
+			if m.session == nil || !ok {
+				continue
+			}
+			m.session.send(breakoutReturnMsg{Type: "breakout_return", Seconds: seconds, Token: main.inviteLocked(p)})
+		}
+		room.mu.Unlock()
+	}
+	b.timer = time.AfterFunc(time.Duration(seconds)*time.Second+breakoutLinger, main.endBreakouts)
+	main.log.Info("breakout rooms closing", "by", by, "seconds", seconds)
+	go main.sendBreakouts()
+	return nil
+}
+
+// endBreakouts closes the breakout rooms once everyone had time to return.
+func (r *Room) endBreakouts() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b := r.breakouts
+	if b == nil {
+		return
+	}
+	r.breakouts = nil
+	for _, room := range b.rooms {
+		room.mu.Lock()
+		for _, m := range room.members {
+			if m.session != nil {
+				m.session.closeWith(closedMsg{Type: "closed", Reason: "breakout_ended",
+					Message: "The breakout rooms have closed. Rejoin the meeting."}, 1000)
+			}
+		}
+		room.closeLocked()
+		room.mu.Unlock()
+	}
+	r.log.Info("breakout rooms closed")
+	if r.core.Len() == 0 {
+		r.closeLocked()
+		return
+	}
+	r.sendBreakoutsLocked()
+}
+
+// sendBreakouts tells every host and co-host (in any room) who is where.
+func (r *Room) sendBreakouts() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sendBreakoutsLocked()
+}
+
+func (r *Room) sendBreakoutsLocked() {
+	msg := breakoutsMsg{Type: "breakouts", Main: people(r.core.Participants()), Rooms: []breakoutRoomJSON{}}
+	var to []*session
+	collect := func(room *Room) {
+		for pid, m := range room.members {
+			if p, ok := room.core.Participant(pid); ok && m.session != nil && p.Role != meeting.RoleParticipant {
+				to = append(to, m.session)
+			}
+		}
+	}
+	collect(r)
+	if b := r.breakouts; b != nil {
+		msg.Open, msg.Closing = true, b.closing
+		for _, room := range b.rooms {
+			room.mu.Lock()
+			msg.Rooms = append(msg.Rooms, breakoutRoomJSON{Room: room.number, Name: room.name, Participants: people(room.core.Participants())})
+			collect(room)
+			room.mu.Unlock()
+		}
+	}
+	for _, s := range to {
+		s.send(msg)
+	}
+}
+
+func people(ps []meeting.Participant) []breakoutPerson {
+	out := make([]breakoutPerson, len(ps))
+	for i, p := range ps {
+		out[i] = breakoutPerson{ID: string(p.ID), Name: p.Name}
+	}
+	return out
+}
+
+// newBreakoutRoom makes breakout room n of a main room.
+func newBreakoutRoom(main *Room, n int, name string) *Room {
+	key := fmt.Sprintf("%s/%d", main.id, n)
+	rec := meeting.Record{ID: main.id, OwnerID: main.core.OwnerID(), Settings: main.core.Settings()}
+	return &Room{
+		srv:     main.srv,
+		id:      main.id,
+		log:     main.log.With("breakout", n),
+		core:    meeting.New(rec, meeting.Options{MaxParticipants: main.srv.opts.MaxParticipants}),
+		router:  main.srv.opts.SFU.NewRouter(key),
+		group:   e2ee.NewGroup(nil),
+		members: make(map[meeting.ParticipantID]*member),
+		parent:  main,
+		number:  n,
+		name:    name,
+	}
+}
