@@ -78,6 +78,8 @@ class MeetingScreen implements SessionView {
   private readonly banners: EncryptionBanners;
   private readonly toast: HTMLDivElement;
   private readonly soundBlocked: HTMLButtonElement;
+  /** #media-problem: media does not connect (media-health.ts), with what to try. */
+  private readonly mediaProblem = el("div", { id: "media-problem", class: "encryption-banner", attrs: { role: "alert", "data-kind": "media", hidden: true } });
   private readonly stage: HTMLDivElement;
   private readonly gallery: Gallery;
   private readonly panels: SidePanels;
@@ -200,6 +202,7 @@ class MeetingScreen implements SessionView {
   }
 
   start(): void {
+    this.banner.after(this.mediaProblem);
     setDebugSource({
       selfId: () => this.session.selfId,
       stats: () => this.session.stats(),
@@ -222,6 +225,7 @@ class MeetingScreen implements SessionView {
 
   status(s: SessionStatus, detail?: { message?: string; retryInMs?: number }): void {
     if (this.finished) return;
+    this.showMediaProblem(s === "in-meeting"); // while reconnecting, the connection banner says it
     if (this.waitingScreen !== null) {
       if (s !== "in-meeting") {
         // Still in the waiting room; the connection reconnects by itself.
@@ -372,6 +376,19 @@ class MeetingScreen implements SessionView {
     show(this.toast, true);
     window.clearTimeout(this.toastTimer);
     this.toastTimer = window.setTimeout(() => show(this.toast, false), TOAST_MS);
+  }
+
+  mediaHealthChanged(): void {
+    if (this.finished) return;
+    this.showMediaProblem(this.root.dataset.status === "in-meeting");
+  }
+
+  private showMediaProblem(inMeeting: boolean): void {
+    const p = inMeeting ? this.session.mediaHealth.problem : null;
+    if (p !== null) {
+      replace(this.mediaProblem, el("div", { class: "encryption-banner-text" }, el("strong", { text: `${p.text} ` }), el("span", { text: p.advice })));
+    }
+    show(this.mediaProblem, p !== null);
   }
 
   // ---- host controls ------------------------------------------------------------------

@@ -9,6 +9,7 @@
 import { Call, type InboundStats, type OutboundStats, type RemoteTrack } from "./call.js";
 import type { LocalMedia, LocalSource } from "./devices.js";
 import { HostCommands } from "./host-commands.js";
+import { MediaHealth } from "./media-health.js";
 import { isModerator, mayShareScreen, mayUnmute } from "./permissions.js";
 import type { ClientMessage, MediaState, MediaStopped, ServerError, ServerMessage, WaitingEntry, Welcome } from "./protocol.js";
 import type { TabResume } from "./resume.js";
@@ -40,6 +41,8 @@ export interface SessionView {
   notice(text: string): void;
   /** End-to-end encryption: the epoch, security code or verified members changed. */
   securityChanged(): void;
+  /** Whether media connects changed (see `mediaHealth.problem`): a banner to show or take down. */
+  mediaHealthChanged(): void;
   /** A chat message arrived or was sent. */
   chatChanged(): void;
   /** What this participant may send changed (see `sending`): a warning or a banner to show. */
@@ -110,6 +113,8 @@ export class MeetingSession {
   private ended = false;
   private guessing = false;
   private readonly mediaIds: number[] = [];
+  /** Whether media connects, and what to tell the person when it does not. */
+  readonly mediaHealth = new MediaHealth();
   /** What was being sent when the session ended, so a rejoin can start the same devices. */
   endState: MediaState | null = null;
 
@@ -328,6 +333,7 @@ export class MeetingSession {
     this.settings = w.settings;
     this.e2ee = w.e2ee;
     this.simulcast = w.simulcast;
+    this.mediaHealth.welcomed(w.iceServers);
     this.secure?.welcomed(w.self, w.e2ee, w.resumed, w.e2eeRestart);
     // The server's word on encryption decides nothing alone: where
     // encryption is expected and the server says there is none, nothing
@@ -349,6 +355,7 @@ export class MeetingSession {
       iceFailed: () => this.iceFailed(),
       iceConnected: () => {
         this.iceFailures = 0;
+        if (this.mediaHealth.connected()) this.view.mediaHealthChanged();
       },
       simulcast: w.simulcast,
       maySend: () => this.sending === "encrypted" || this.sending === "clear",
@@ -504,6 +511,7 @@ export class MeetingSession {
    * reconnect the session, which negotiates new peer connections on both sides.
    */
   private iceFailed(): void {
+    if (this.mediaHealth.failed()) this.view.mediaHealthChanged();
     const now = Date.now();
     if (!this.signal.connected || now - this.lastIceRestart < ICE_RESTART_MIN_INTERVAL_MS) return;
     this.lastIceRestart = now;
