@@ -44,6 +44,8 @@ type session struct {
 	out    chan frame
 	// budget limits what the client sends (budget.go); reader only.
 	budget *budget
+	// kinds limits application messages per kind (kinds.go); reader only.
+	kinds kindLimits
 
 	closeOnce sync.Once
 	closing   atomic.Bool // a last frame is queued; let the writer send it
@@ -267,6 +269,9 @@ func (s *session) handle(m *clientMessage) bool {
 	case "e2ee_commit":
 		err = r.e2eeCommit(by, s, m)
 	case "e2ee_message":
+		if !s.kindAllowed(m.Kind, m.ID) {
+			return true
+		}
 		err = r.e2eeMessage(by, s, m.Epoch, m.Kind, m.Data, meeting.ParticipantID(m.To))
 	}
 	s.reportError(err, m.ID)

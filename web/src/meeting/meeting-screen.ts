@@ -34,6 +34,7 @@ import { SidePanels, type Side } from "../ui/side-panels.js";
 import type { SecureMeeting } from "./secure.js";
 import type { SendPolicy } from "./send-policy.js";
 import { WaitingScreen } from "./waiting-screen.js";
+import { InteractionsScreen } from "./interactions-screen.js";
 
 export interface MeetingOptions {
   meetingId: string;
@@ -84,6 +85,8 @@ class MeetingScreen implements SessionView {
   private readonly gallery: Gallery;
   private readonly panels: SidePanels;
   private readonly controls: ControlsBar;
+  /** Reactions, raised hands and polls (interactions-screen.ts). */
+  private readonly extras: InteractionsScreen;
   private chatSeen = 0;
   private readonly audio: RemoteAudio;
   private waitingScreen: WaitingScreen | null = null;
@@ -118,6 +121,16 @@ class MeetingScreen implements SessionView {
     this.panels = this.sidePanels();
     this.stage = el("div", { class: "stage" }, this.gallery.root, ...this.panels.roots);
     this.controls = this.controlsBar();
+    this.extras = new InteractionsScreen({
+      session: this.session,
+      channel: opts.secure,
+      root: this.stage,
+      gallery: this.gallery.root,
+      people: this.panels.people.root,
+      notice: (text) => this.notice(text),
+      showPeople: () => this.setPanel(true),
+    });
+    this.controls.addControls(...this.extras.controls);
     this.audio = new RemoteAudio(opts.media.prefs.speaker, (blocked) => show(this.soundBlocked, blocked));
 
     this.root = el(
@@ -132,6 +145,7 @@ class MeetingScreen implements SessionView {
       this.controls.root,
       this.controls.hostTools.arrivals,
       this.toast,
+      ...this.extras.overlays,
       this.audio.root,
     );
 
@@ -240,6 +254,7 @@ class MeetingScreen implements SessionView {
     }
     setState(s);
     this.root.dataset.status = s;
+    this.extras.status(s);
     if (s === "in-meeting") {
       show(this.banner, false);
       this.banner.removeAttribute("data-kind");
@@ -290,6 +305,7 @@ class MeetingScreen implements SessionView {
     this.renderHostTools();
     this.renderTiles();
     this.securityChanged();
+    this.extras.rosterChanged();
   }
 
   settingsChanged(): void {
@@ -411,6 +427,7 @@ class MeetingScreen implements SessionView {
       settings: s.settings,
       waiting: s.waitingRoom,
     });
+    this.extras.decorate();
   }
 
   private async participantAction(action: MenuAction, p: Participant): Promise<void> {
@@ -509,6 +526,7 @@ class MeetingScreen implements SessionView {
       ...(secure ? { streamFrom: (mid: string, p: string) => secure.streamFrom(mid, p) } : {}),
     });
     this.stage.classList.toggle("has-spotlight", this.gallery.render(people, screens));
+    this.extras.decorate();
   }
 
   private setPanel(open: boolean): void {
@@ -574,6 +592,7 @@ class MeetingScreen implements SessionView {
     const recent = security.warnings.filter((w) => Date.now() - w.at < ALERT_WARNINGS_MS);
     const problems = groupProblems({ ...security, warnings: recent });
     this.banners.showGroup(problems);
+    this.extras.securityChanged();
     if (this.panels.showing === "security") void this.panels.security.render(security);
     this.chatChanged();
   }
@@ -626,6 +645,7 @@ class MeetingScreen implements SessionView {
     if (this.finished) return;
     this.finished = true;
     this.gallery.destroy();
+    this.extras.destroy();
     document.removeEventListener("keydown", this.onKey);
     window.removeEventListener("pagehide", this.onPageHide);
     document.removeEventListener("click", this.onAnyClick, true);

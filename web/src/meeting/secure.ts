@@ -80,6 +80,8 @@ export class SecureMeeting {
   private upkeep: ReturnType<typeof setInterval> | null = null;
   private keyWarnings: SecurityWarning[] = [];
   private checkSeq = 0;
+  /** Handlers of the application messages other than chat (reactions, hands, polls: meeting/interactions.ts), by kind. */
+  private readonly appHandlers = new Map<string, (m: AppMessage) => void>();
 
   private constructor(
     private readonly ids: IdentityStore,
@@ -303,8 +305,21 @@ export class SecureMeeting {
     this.hooks?.chat();
   }
 
+  /** Hands received application messages of this kind to `handler` (which validates them); unknown kinds are ignored. */
+  onApplication(kind: string, handler: (m: AppMessage) => void): void {
+    this.appHandlers.set(kind, handler);
+  }
+
+  /** Sends an application message of another kind than chat, to everyone or sealed to one participant. */
+  sendApplication(kind: string, body: unknown, to?: string): Promise<void> {
+    return this.member.sendApplication(kind, body, to);
+  }
+
   private application(m: AppMessage): void {
-    if (m.kind !== "chat") return;
+    if (m.kind !== "chat") {
+      this.appHandlers.get(m.kind)?.(m);
+      return;
+    }
     const body = m.body as { text?: unknown };
     if (typeof body?.text !== "string" || body.text.length === 0) return;
     // Who sent it is what the sender's MLS leaf announced, not the server's word.

@@ -167,6 +167,12 @@ export class ControlsBar {
     );
   }
 
+  /** Adds buttons to the toolbar, before the leave button (reactions, raised hand, polls: meeting/interactions-screen.ts). */
+  addControls(...nodes: HTMLElement[]): void {
+    const main = this.root.querySelector(".controls-main")!;
+    for (const n of nodes) main.insertBefore(n, main.querySelector("#leave"));
+  }
+
   /** How many people are in the meeting, on the people button. */
   setPeople(count: number): void {
     this.peopleCount.textContent = String(count);
