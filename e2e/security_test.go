@@ -128,7 +128,7 @@ func TestHostControls(t *testing.T) {
 	bob.waitVisible("the removed screen", `#fatal-error[data-code="removed"]`)
 	host.waitGone("Bob's row to go", rowOf(bobID))
 	bob.screenshot("removed")
-	bob.joinTo(link, "")
+	bob.run("open the invite again", chromedp.Navigate(link)) // told before the pre-join form
 	bob.waitVisible("the banned screen", `#fatal-error[data-code="banned"]`)
 
 	// The host ends the meeting for everyone (here: for themselves).

@@ -101,6 +101,7 @@ func New(opts Options) http.Handler {
 	mux.HandleFunc("POST /api/meetings", a.createMeeting)
 	mux.HandleFunc("GET /api/meetings", a.listMeetings)
 	mux.HandleFunc("GET /api/meetings/{id}", a.getMeeting)
+	mux.HandleFunc("GET /api/meetings/{id}/admission", a.admission)
 	mux.HandleFunc("PATCH /api/meetings/{id}", a.updateMeeting)
 	mux.HandleFunc("DELETE /api/meetings/{id}", a.deleteMeeting)
 

@@ -7,6 +7,7 @@
 // server says not is flagged before joining (meeting/send-policy.ts).
 
 import { me as fetchMe, type Me } from "../api/accounts.js";
+import { bannedFrom } from "../api/admission.js";
 import { ApiError, asApiError } from "../api/http.js";
 import { lookupMeeting, type Meeting } from "../api/meetings.js";
 import { setState, showScreen } from "../app.js";
@@ -21,7 +22,7 @@ import { PASSCODE_MAX, cleanPasscode, fragmentHasPasscode, fragmentWithoutPassco
 import { NAME_MAX, nameProblem } from "../meeting/protocol.js";
 import { hueOf, initials } from "../meeting/roster.js";
 import { SendPolicy } from "../meeting/send-policy.js";
-import { deviceId, forgetPasscode, loadName, loadPasscode, savePasscode, saveName } from "../lib/storage.js";
+import { deviceId, forgetPasscode, forgetResume, loadName, loadPasscode, savePasscode, saveName } from "../lib/storage.js";
 import { el, replace, setPressed, show } from "../ui/dom.js";
 import { icon } from "../ui/icons.js";
 import { LevelMeter } from "../ui/level.js";
@@ -49,6 +50,9 @@ export async function showPrejoin(rawId: string, media: LocalMedia = new LocalMe
   );
   let meeting: Meeting;
   let account: Me | null;
+  // Whether a host banned this browser, account or network: asked before
+  // anything turns the camera on. Without an answer the join decides.
+  const banned = normalised !== null ? bannedFrom(normalised, deviceId()).catch(() => false) : Promise.resolve(false);
   try {
     [meeting, account] = await Promise.all([lookupMeeting(rawId), fetchMe().catch(() => null)]);
   } catch (e) {
@@ -61,6 +65,12 @@ export async function showPrejoin(rawId: string, media: LocalMedia = new LocalMe
   const meetingId = meeting.id;
   if (location.pathname !== `/m/${meetingId}`) history.replaceState(null, "", `/m/${meetingId}${location.hash}`);
   if (problem !== null) forgetPasscode(meetingId);
+  if (await banned) {
+    forgetResume(meetingId);
+    setState("error");
+    showScreen(fatalScreen("banned", "A host removed you from this meeting. You cannot rejoin it."));
+    return;
+  }
   const policy = new SendPolicy(meetingId, { link: invite.e2ee, announced: meeting.e2ee });
   const prejoin = new Prejoin(meeting, account, media, problem, policy);
   // A reload of a tab that was in the meeting: straight back in, as the same participant.

@@ -1,0 +1,66 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/netip"
+
+	"github.com/kaigi-meet/kaigi/internal/meeting"
+)
+
+// BanList is what the admission check needs of the store beyond Meetings:
+// the bans recorded for a meeting.
+type BanList interface {
+	Bans(ctx context.Context, id meeting.ID) ([]meeting.Ban, error)
+}
+
+var errNoBanList = errors.New("the meeting store keeps no bans")
+
+// maxDeviceID is the longest device ID the check reads, as hello's limit.
+const maxDeviceID = 64
+
+// admissionJSON is all GET /api/meetings/{id}/admission tells.
+type admissionJSON struct {
+	Banned bool `json:"banned"`
+}
+
+// admission handles GET /api/meetings/{id}/admission?device=…: whether a
+// ban keeps this browser (its device ID), this account (the session
+// cookie) or, for a guest, this network out of the meeting, so the
+// pre-join page can say so before it turns the camera on. It answers that
+// and nothing else: not whether the meeting is locked, running or needs a
+// passcode, nor which ban applies. Anyone may ask about themselves only
+// (the account and address are the request's own; a device ID is a
+// browser's random secret), and asking counts against the same per-address
+// limit as looking a meeting up. Joining checks the bans again in any case.
+func (a *api) admission(w http.ResponseWriter, r *http.Request) {
+	if !a.lookupLimit.Allow(clientIP(r)) {
+		writeError(w, http.StatusTooManyRequests, "rate_limited", "Too many look-ups from your network. Wait a minute.")
+		return
+	}
+	device := r.URL.Query().Get("device")
+	if len(device) > maxDeviceID {
+		writeError(w, http.StatusBadRequest, "bad_request", "That device ID is too long.")
+		return
+	}
+	rec, ok := a.loadMeeting(w, r)
+	if !ok {
+		return
+	}
+	bl, ok := a.meetings.(BanList)
+	if !ok {
+		a.internal(w, "admission check", errNoBanList)
+		return
+	}
+	bans, err := bl.Bans(r.Context(), rec.ID)
+	if err != nil {
+		a.internal(w, "admission check: bans", err)
+		return
+	}
+	id := meeting.Identity{UserID: Identify(a.accounts)(r), Device: device}
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		id.Addr = ap.Addr().Unmap()
+	}
+	writeJSON(w, http.StatusOK, admissionJSON{Banned: meeting.New(rec, meeting.Options{Bans: bans}).Banned(id)})
+}
