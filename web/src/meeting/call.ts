@@ -93,6 +93,9 @@ export interface InboundStats {
   bytesReceived: number;
   framesDecoded: number;
   totalSamplesReceived: number;
+  /** The size of the last decoded frame (video; 0 before the first): which simulcast layer arrives. */
+  frameWidth: number;
+  frameHeight: number;
 }
 
 export interface OutboundStats {
@@ -101,6 +104,9 @@ export interface OutboundStats {
   track: boolean;
   packetsSent: number;
   bytesSent: number;
+  /** The largest frame the encoder sends now (over the simulcast layers): the top layer a subscriber can get. */
+  frameWidth: number;
+  frameHeight: number;
 }
 
 export class Call {
@@ -389,6 +395,18 @@ export class Call {
     return [...this.bindings.values()];
   }
 
+  /** The receivers of the participants' microphones, for their audio levels (active-speaker.ts). */
+  microphones(): { participant: string; receiver: RTCRtpReceiver }[] {
+    const out: { participant: string; receiver: RTCRtpReceiver }[] = [];
+    const byMid = new Map<string, RTCRtpTransceiver>();
+    for (const t of this.pc.getTransceivers()) if (t.mid !== null) byMid.set(t.mid, t);
+    for (const b of this.bindings.values()) {
+      const t = b.source === "microphone" ? byMid.get(b.mid) : undefined;
+      if (t) out.push({ participant: b.participant, receiver: t.receiver });
+    }
+    return out;
+  }
+
   /** Inbound RTP counters of every received track, from each receiver's own statistics. */
   async stats(): Promise<InboundStats[]> {
     const byMid = new Map<string, RTCRtpTransceiver>();
@@ -405,6 +423,8 @@ export class Call {
         bytesReceived: 0,
         framesDecoded: 0,
         totalSamplesReceived: 0,
+        frameWidth: 0,
+        frameHeight: 0,
       };
       const report = await t.receiver.getStats();
       report.forEach((s: Record<string, unknown>) => {
@@ -413,6 +433,8 @@ export class Call {
         entry.bytesReceived += num(s.bytesReceived);
         entry.framesDecoded += num(s.framesDecoded);
         entry.totalSamplesReceived += num(s.totalSamplesReceived);
+        entry.frameWidth = Math.max(entry.frameWidth, num(s.frameWidth));
+        entry.frameHeight = Math.max(entry.frameHeight, num(s.frameHeight));
       });
       out.push(entry);
     }
@@ -423,12 +445,13 @@ export class Call {
   async outbound(): Promise<OutboundStats[]> {
     const out: OutboundStats[] = [];
     for (const [source, t] of this.own) {
-      const entry: OutboundStats = { source, track: t.sender.track !== null, packetsSent: 0, bytesSent: 0 };
+      const entry: OutboundStats = { source, track: t.sender.track !== null, packetsSent: 0, bytesSent: 0, frameWidth: 0, frameHeight: 0 };
       const report = await t.sender.getStats();
       report.forEach((s: Record<string, unknown>) => {
         if (s.type !== "outbound-rtp") return;
         entry.packetsSent += num(s.packetsSent);
         entry.bytesSent += num(s.bytesSent);
+        if (num(s.frameWidth) > entry.frameWidth) [entry.frameWidth, entry.frameHeight] = [num(s.frameWidth), num(s.frameHeight)];
       });
       out.push(entry);
     }

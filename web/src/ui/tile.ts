@@ -1,13 +1,17 @@
 // One tile of the meeting: a participant's camera (or their initials when it
 // is off), name and microphone state; or a screen share. Video elements are
 // always muted: sound plays through separate audio elements (see audio.ts).
-// A remote tile reports the size it draws its video at (debounced), so that
-// the server forwards the simulcast layer that fits.
+// A remote tile reports the size at which it draws the whole picture
+// (lib/drawn-size.ts; debounced), so that the server forwards the simulcast
+// layer that fits: 0×0 while the tile is off its gallery page, scrolled
+// out of view, or the tab is hidden, so that nothing is sent for it then.
 
 import { markTiming } from "../app.js";
+import { drawnSize, fitOf, publisherAspect } from "../lib/drawn-size.js";
 import { hueOf, initials } from "../meeting/roster.js";
 import { el } from "./dom.js";
 import { icon } from "./icons.js";
+import { MenuButton, type MenuItem } from "./menu.js";
 
 export interface TileState {
   participant: string;
@@ -30,11 +34,15 @@ export interface TileState {
 
 /** How long a tile's size must hold still before it is reported. */
 const SIZE_DEBOUNCE_MS = 300;
-/** The largest size the protocol takes (docs/protocol.md, `video_size`). */
-const MAX_VIDEO_SIZE = 16384;
 
 /** Receives a video's drawn size in device pixels; 0×0 when it is not shown. */
 export type SizeReport = (width: number, height: number) => void;
+
+/** What a person can do with a tile (people tiles): its menu, and a double-click (pin). */
+export interface TileActions {
+  menu(): MenuItem[];
+  doubleClick(): void;
+}
 
 export class Tile {
   readonly root: HTMLDivElement;
@@ -51,11 +59,26 @@ export class Tile {
   private readonly resize: ResizeObserver | null = null;
   private sizeTimer: ReturnType<typeof setTimeout> | undefined;
   private sent: { track: MediaStreamTrack; width: number; height: number } | null = null;
+  /** The publisher's aspect, from the first frames (null: not known yet). */
+  private aspect: number | null = null;
+  /** On the gallery page shown (the gallery takes a tile off the page, and out of the document, otherwise). */
+  private onPage = true;
+  /** In view, as far as an IntersectionObserver can tell (a strip scrolled past it is not). */
+  private inView = true;
+  private readonly intersection: IntersectionObserver | null = null;
+  private readonly onVisibility = () => this.sizeChanged();
+  private readonly onVideoResize = () => {
+    const a = publisherAspect(this.aspect, this.video.videoWidth, this.video.videoHeight);
+    if (a === this.aspect) return;
+    this.aspect = a;
+    this.sizeChanged();
+  };
 
   constructor(
     screen: boolean,
     private readonly self: boolean,
     private readonly reportSize?: SizeReport,
+    actions?: TileActions,
   ) {
     this.video = el("video", { class: "tile-video", props: { muted: true, autoplay: true, playsInline: true } });
     this.video.muted = true;
@@ -94,6 +117,44 @@ export class Tile {
       this.resize = new ResizeObserver(() => this.sizeChanged());
       this.resize.observe(this.video);
     }
+    if (reportSize) {
+      this.video.addEventListener("resize", this.onVideoResize);
+      document.addEventListener("visibilitychange", this.onVisibility);
+      if (typeof IntersectionObserver !== "undefined") {
+        this.intersection = new IntersectionObserver((entries) => {
+          const e = entries.at(-1);
+          if (!e) return;
+          this.inView = e.isIntersecting;
+          this.sizeChanged();
+        });
+        this.intersection.observe(this.root);
+      }
+    }
+    if (actions) {
+      const menu = new MenuButton({ label: "Tile options", content: [icon("more")], buttonClass: "icon-button tile-menu-button", items: () => actions.menu() });
+      menu.root.classList.add("tile-menu");
+      this.root.appendChild(menu.root);
+      this.root.addEventListener("dblclick", (ev) => {
+        if (ev.target instanceof Node && menu.root.contains(ev.target)) return;
+        actions.doubleClick();
+      });
+    }
+  }
+
+  /** Whether the tile is on the gallery page shown; off it, it reports 0×0 at once. */
+  setOnPage(on: boolean): void {
+    if (on === this.onPage) return;
+    this.onPage = on;
+    if (on) this.sizeChanged();
+    else {
+      clearTimeout(this.sizeTimer);
+      this.sendSize();
+    }
+  }
+
+  /** The ring around a tile whose participant speaks. */
+  setSpeaking(speaking: boolean): void {
+    this.root.classList.toggle("speaking", speaking);
   }
 
   update(s: TileState): void {
@@ -168,10 +229,15 @@ export class Tile {
   private sendSize(): void {
     const track = this.track;
     if (!this.reportSize || !track) return;
-    const ratio = window.devicePixelRatio || 1;
-    let width = Math.min(MAX_VIDEO_SIZE, Math.round(this.video.clientWidth * ratio));
-    let height = Math.min(MAX_VIDEO_SIZE, Math.round(this.video.clientHeight * ratio));
-    if (this.video.hidden || width <= 0 || height <= 0) width = height = 0;
+    const shown = this.onPage && this.inView && !this.video.hidden && this.video.isConnected && document.visibilityState !== "hidden";
+    const { width, height } = drawnSize({
+      boxWidth: this.video.clientWidth,
+      boxHeight: this.video.clientHeight,
+      aspect: publisherAspect(this.aspect, this.video.videoWidth, this.video.videoHeight) ?? 0,
+      fit: shown ? fitOf(getComputedStyle(this.video).objectFit) : "cover",
+      dpr: window.devicePixelRatio,
+      shown,
+    });
     const s = this.sent;
     if (s && s.track === track && s.width === width && s.height === height) return;
     this.sent = { track, width, height };
@@ -181,6 +247,9 @@ export class Tile {
   destroy(): void {
     clearTimeout(this.sizeTimer);
     this.resize?.disconnect();
+    this.intersection?.disconnect();
+    this.video.removeEventListener("resize", this.onVideoResize);
+    document.removeEventListener("visibilitychange", this.onVisibility);
     this.setTrack(null);
     this.root.remove();
   }
