@@ -34,6 +34,9 @@ import { SidePanels, type Side } from "../ui/side-panels.js";
 import type { SecureMeeting } from "./secure.js";
 import type { SendPolicy } from "./send-policy.js";
 import { WaitingScreen } from "./waiting-screen.js";
+import { ActiveSpeaker } from "./active-speaker.js";
+import { Spotlight } from "./spotlight.js";
+import { LayoutControls } from "../ui/layout-controls.js";
 import { InteractionsScreen } from "./interactions-screen.js";
 
 export interface MeetingOptions {
@@ -85,6 +88,12 @@ class MeetingScreen implements SessionView {
   private readonly gallery: Gallery;
   private readonly panels: SidePanels;
   private readonly controls: ControlsBar;
+  /** Gallery or speaker view, and full screen (ui/layout-controls.ts). */
+  private readonly layoutControls: LayoutControls;
+  /** Who speaks, from the microphones' audio levels (active-speaker.ts). */
+  private readonly activeSpeaker: ActiveSpeaker;
+  /** A host's spotlight for everyone (spotlight.ts; end-to-end encrypted meetings only). */
+  private readonly spotlight: Spotlight | null;
   /** Reactions, raised hands and polls (interactions-screen.ts). */
   private readonly extras: InteractionsScreen;
   private chatSeen = 0;
@@ -117,10 +126,29 @@ class MeetingScreen implements SessionView {
     });
     show(this.soundBlocked, false);
 
-    this.gallery = new Gallery((participant, source, width, height) => this.session.videoSize(participant, source, width, height));
+    this.gallery = new Gallery({
+      reportSize: (participant, source, width, height) => this.session.videoSize(participant, source, width, height),
+      maySpotlight: () => this.spotlight !== null && this.session.e2ee && isModerator(this.session.role),
+      spotlight: (participant) => this.spotlight?.set(participant),
+      layoutChanged: () => this.layoutChanged(),
+    });
     this.panels = this.sidePanels();
     this.stage = el("div", { class: "stage" }, this.gallery.root, ...this.panels.roots);
     this.controls = this.controlsBar();
+    this.layoutControls = new LayoutControls({
+      toggleLayout: () => this.gallery.setMode(this.gallery.mode === "speaker" ? "gallery" : "speaker"),
+      toggleFullscreen: () => this.toggleFullscreen(),
+    });
+    this.controls.addControls(...this.layoutControls.buttons);
+    this.activeSpeaker = new ActiveSpeaker(() => this.session.microphones(), (s) => this.gallery.setSpeakers(s));
+    this.spotlight = opts.secure
+      ? new Spotlight(
+          opts.secure,
+          { selfId: () => this.session.selfId, role: (p) => this.session.roster.get(p)?.role },
+          () => this.gallery.setSpotlight(this.spotlight?.participant ?? null),
+          (text) => this.notice(text),
+        )
+      : null;
     this.extras = new InteractionsScreen({
       session: this.session,
       channel: opts.secure,
@@ -152,6 +180,7 @@ class MeetingScreen implements SessionView {
     document.addEventListener("keydown", this.onKey);
     window.addEventListener("pagehide", this.onPageHide);
     document.addEventListener("click", this.onAnyClick, true);
+    document.addEventListener("fullscreenchange", this.onFullscreen);
   }
 
   /** The participants, chat and encryption panels, and what their buttons do. */
@@ -233,6 +262,7 @@ class MeetingScreen implements SessionView {
     this.rosterChanged();
     this.securityChanged();
     this.session.start();
+    this.activeSpeaker.start();
   }
 
   // ---- SessionView --------------------------------------------------------------
@@ -571,6 +601,8 @@ class MeetingScreen implements SessionView {
 
   securityChanged(): void {
     if (this.finished) return;
+    // The spotlight's participant or host may have left; a new epoch has members who have not seen it.
+    this.spotlight?.refresh();
     // Whose key each received stream decrypts under may have changed.
     this.renderTiles();
     const secure = this.opts.secure;
@@ -645,6 +677,9 @@ class MeetingScreen implements SessionView {
     if (this.finished) return;
     this.finished = true;
     this.gallery.destroy();
+    this.activeSpeaker.stop();
+    document.removeEventListener("fullscreenchange", this.onFullscreen);
+    if (document.fullscreenElement === this.stage) void document.exitFullscreen().catch(() => {});
     this.extras.destroy();
     document.removeEventListener("keydown", this.onKey);
     window.removeEventListener("pagehide", this.onPageHide);
@@ -663,6 +698,24 @@ class MeetingScreen implements SessionView {
       ev.preventDefault();
       void this.session.setCamera(this.opts.media.camera === null);
     }
+  };
+
+  // ---- layout --------------------------------------------------------------------------
+
+  /** The layout button follows the gallery: the chosen mode, and why another shows (a spotlight, a pin). */
+  private layoutChanged(): void {
+    const reason = this.gallery.shown?.reason;
+    const forced = reason === "spotlight" ? "a host put someone in the spotlight" : reason === "pin" ? "you pinned someone" : null;
+    this.layoutControls?.setLayout(this.gallery.mode, forced);
+  }
+
+  private toggleFullscreen(): void {
+    if (document.fullscreenElement) void document.exitFullscreen().catch(() => {});
+    else this.stage.requestFullscreen().catch(() => this.notice("The browser would not show the meeting full screen."));
+  }
+
+  private readonly onFullscreen = (): void => {
+    this.layoutControls.setFullscreen(document.fullscreenElement === this.stage);
   };
 
   private readonly onPageHide = (): void => {

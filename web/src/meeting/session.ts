@@ -188,6 +188,11 @@ export class MeetingSession {
     return this.call ? this.call.remoteTracks() : [];
   }
 
+  /** The receivers of the others' microphones, for who is speaking (active-speaker.ts). */
+  microphones(): { participant: string; receiver: RTCRtpReceiver }[] {
+    return this.call ? this.call.microphones() : [];
+  }
+
   /**
    * Tells the server how large we show a participant's video (device
    * pixels; 0×0 when not shown), so it forwards the simulcast layer that

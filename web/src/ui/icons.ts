@@ -74,6 +74,18 @@ const SHAPES = {
   ],
   hourglass: [["path", { d: "M7 3h10M7 21h10M8 3c0 5 8 5 8 9s-8 4-8 9M16 3c0 5-8 5-8 9s8 4 8 9" }]],
   plus: [["path", { d: "M12 5v14M5 12h14" }]],
+  grid: [
+    ["rect", { x: 3.5, y: 4.5, width: 7.5, height: 6.5, rx: 1.5 }],
+    ["rect", { x: 13, y: 4.5, width: 7.5, height: 6.5, rx: 1.5 }],
+    ["rect", { x: 3.5, y: 13, width: 7.5, height: 6.5, rx: 1.5 }],
+    ["rect", { x: 13, y: 13, width: 7.5, height: 6.5, rx: 1.5 }],
+  ],
+  speakerView: [
+    ["rect", { x: 3.5, y: 3.5, width: 17, height: 11, rx: 1.5 }],
+    ["path", { d: "M3.5 18.5h4M10 18.5h4M16.5 18.5h4" }],
+  ],
+  expand: [["path", { d: "M4 9V4h5M15 4h5v5M20 15v5h-5M9 20H4v-5" }]],
+  shrink: [["path", { d: "M9 4v5H4M20 9h-5V4M15 20v-5h5M4 15h5v5" }]],
   chat: [["path", { d: "M4 5.5A1.5 1.5 0 0 1 5.5 4h13A1.5 1.5 0 0 1 20 5.5v9a1.5 1.5 0 0 1-1.5 1.5H10l-4.5 4v-4h0A1.5 1.5 0 0 1 4 14.5z" }]],
   settings: [
     ["circle", { cx: 12, cy: 12, r: 3 }],
