@@ -86,15 +86,17 @@ func TestHostControls(t *testing.T) {
 	bob.joinMeeting(link)
 	bobID := bob.selfID()
 
-	// Only hosts may share: Bob's button says so and does nothing.
-	bob.waitJS("screen sharing blocked", `(() => { const b = document.querySelector("#toggle-screen"); return b.disabled && b.title === "Only hosts can share"; })()`)
+	// Only hosts may share: Bob's button is marked so, and pressing it says why.
+	bob.waitJS("screen sharing blocked", `(() => { const b = document.querySelector("#toggle-screen"); return b.getAttribute("aria-disabled") === "true" && b.querySelector(".control-lock") !== null && b.title === "Only hosts can share"; })()`)
+	bob.click("#toggle-screen")
+	bob.waitText("the reason", "#notice", "Only hosts can share their screen")
 
 	// Mute: Bob's microphone goes off, he is told, and may not turn it on.
 	host.click("#toggle-participants")
 	host.waitVisible("Bob's row with his microphone on", rowOf(bobID)+`[data-audio="on"]`)
 	host.click(rowOf(bobID) + ` button[data-action="more"]`)
 	host.click(rowOf(bobID) + ` [role="menuitem"][data-action="mute"]`)
-	bob.waitJS("Bob's microphone off and locked", `(() => { const b = document.querySelector("#toggle-mic"); return b.getAttribute("aria-pressed") === "false" && b.disabled; })()`)
+	bob.waitJS("Bob's microphone off and locked", `(() => { const b = document.querySelector("#toggle-mic"); return b.getAttribute("aria-pressed") === "false" && b.getAttribute("aria-disabled") === "true"; })()`)
 	bob.waitText("the notice", "#notice", "Alex muted you")
 	host.waitVisible("Bob shown muted", rowOf(bobID)+`[data-audio="off"]`)
 	bob.screenshot("muted")
@@ -107,7 +109,7 @@ func TestHostControls(t *testing.T) {
 		chromedp.SetValue("#live-unmute", "everyone", chromedp.ByQuery),
 	)
 	host.click("#meeting-settings-save")
-	bob.waitJS("sharing and unmuting allowed", `!document.querySelector("#toggle-screen").disabled && !document.querySelector("#toggle-mic").disabled`)
+	bob.waitJS("sharing and unmuting allowed", `!document.querySelector("#toggle-screen").hasAttribute("aria-disabled") && !document.querySelector("#toggle-mic").hasAttribute("aria-disabled")`)
 
 	// Lock: everyone sees it, and a newcomer is turned away.
 	host.click("#lock-meeting")

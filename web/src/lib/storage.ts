@@ -196,3 +196,28 @@ export function forgetResume(meetingId: string): void {
     // nothing kept
   }
 }
+
+// ---- a notice for the next page, for this tab only ----------------------------------
+
+const NEW_ADMIN_KEY = "kaigi.newAdmin";
+
+/** The account just signed up became the server's administrator: the next page says so. */
+export function noteNewAdmin(): void {
+  try {
+    globalThis.sessionStorage?.setItem(NEW_ADMIN_KEY, "1");
+  } catch {
+    // the account page still says it
+  }
+}
+
+/** Whether to tell the person they became the administrator; true once per sign-up. */
+export function takeNewAdmin(): boolean {
+  try {
+    const s = globalThis.sessionStorage;
+    if (!s || s.getItem(NEW_ADMIN_KEY) === null) return false;
+    s.removeItem(NEW_ADMIN_KEY);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -46,7 +46,13 @@ function render(m: Me): void {
         el("dt", { text: "E-mail" }),
         el("dd", { id: "account-email", text: u.email }),
         el("dt", { text: "Role" }),
-        el("dd", { text: u.role === "admin" ? "Administrator" : "Member" }),
+        el(
+          "dd",
+          { id: "account-role" },
+          u.role === "admin" ? "Administrator: you manage this server's accounts and its organisation's settings in " : "Member",
+          u.role === "admin" ? el("a", { attrs: { href: "/admin" }, text: "Administration" }) : null,
+          u.role === "admin" ? "." : null,
+        ),
       ),
     ),
     el(

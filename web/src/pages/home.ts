@@ -10,7 +10,7 @@ import { inviteFragmentOf } from "../lib/invite.js";
 import { meetingIdFromInput } from "../lib/meetingid.js";
 import { MeetingsList } from "./meetings-list.js";
 import { PRODUCT_DEFAULTS } from "../meeting/settings.js";
-import { rememberE2ee } from "../lib/storage.js";
+import { rememberE2ee, takeNewAdmin } from "../lib/storage.js";
 import { openPage } from "./signedin.js";
 import { createdCard } from "../ui/created-card.js";
 import { el, replace, show } from "../ui/dom.js";
@@ -89,6 +89,7 @@ function signedIn(me: Me): void {
   const page = accountPage(
     "home",
     me,
+    takeNewAdmin() && me.user.role === "admin" ? newAdminNotice() : null,
     el(
       "section",
       { class: "home-start", attrs: { "aria-labelledby": "home-title" } },
@@ -106,6 +107,17 @@ function signedIn(me: Me): void {
   page.dataset.signedIn = "true";
   showScreen(page, false);
   void list.load();
+}
+
+/** Shown once, on the first page after the sign-up that made this account the server's administrator. */
+function newAdminNotice(): HTMLElement {
+  return el(
+    "div",
+    { id: "new-admin-notice", class: "callout", attrs: { role: "status" } },
+    el("strong", { text: "You are this server's administrator. " }),
+    "As its first account, you manage who has an account here and the organisation's settings: meeting defaults, sign-ups, two-factor. ",
+    el("a", { attrs: { href: "/admin" }, text: "Open Administration" }),
+  );
 }
 
 /** "Join with a link or ID". */

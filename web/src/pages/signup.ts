@@ -5,6 +5,7 @@
 import { me, signUp } from "../api/accounts.js";
 import { setState, showScreen } from "../app.js";
 import { nextFromQuery } from "../lib/navigation.js";
+import { noteNewAdmin } from "../lib/storage.js";
 import { authPage } from "./signin.js";
 import { el } from "../ui/dom.js";
 import { accountFields, checkAll, errorLine, field, onSubmit, submitButton } from "../ui/forms.js";
@@ -45,7 +46,9 @@ export async function showSignUp(): Promise<void> {
         [password, [...password.input.value].length < PASSWORD_MIN ? `Choose a password of at least ${PASSWORD_MIN} characters.` : null],
       ]),
     run: async () => {
-      await signUp(email.input.value.trim(), name.input.value.trim(), password.input.value);
+      const user = await signUp(email.input.value.trim(), name.input.value.trim(), password.input.value);
+      // The first account on a server is its administrator: the next page says so.
+      if (user.role === "admin") noteNewAdmin();
       location.assign(next);
     },
   });

@@ -5,6 +5,7 @@
 // (host-tools.ts). It draws and reports clicks; the meeting screen decides
 // what each click does and what the bar shows.
 
+import { copyText } from "../lib/clipboard.js";
 import { screenShareSupported } from "../meeting/devices.js";
 import { el, replace, setPressed, show } from "./dom.js";
 import { HostTools, type HostToolActions } from "./host-tools.js";
@@ -13,7 +14,11 @@ import { icon, type IconName } from "./icons.js";
 /** A device button: pressed when the device is on. */
 export interface ControlButton {
   button: HTMLButtonElement;
-  /** `blocked` disables the button and says why (in its tooltip and description). */
+  /**
+   * `blocked` marks the button as not usable now (aria-disabled, dimmed, a
+   * lock) and says why in its tooltip and description; it still takes
+   * clicks, so that pressing it shows the reason as a notice.
+   */
   set(on: boolean, busy: boolean, blocked?: string | null): void;
 }
 
@@ -25,14 +30,17 @@ function controlButton(id: string, label: string, onIcon: IconName, offIcon: Ico
     set(on, busy, blocked = null) {
       setPressed(button, on);
       button.classList.toggle("off", !on);
-      button.disabled = blocked !== null;
+      if (blocked !== null) button.setAttribute("aria-disabled", "true");
+      else button.removeAttribute("aria-disabled");
+      button.classList.toggle("blocked", blocked !== null);
       button.title = blocked ?? (on ? titles[0] : titles[1]);
       why.textContent = blocked ?? "";
       if (blocked !== null) button.setAttribute("aria-describedby", why.id);
       else button.removeAttribute("aria-describedby");
       if (busy) button.setAttribute("aria-busy", "true");
       else button.removeAttribute("aria-busy");
-      replace(button, icon(on ? onIcon : offIcon), why);
+      const lock = blocked !== null ? el("span", { class: "control-lock", attrs: { "aria-hidden": "true" } }, icon("lock")) : null;
+      replace(button, icon(on ? onIcon : offIcon), why, lock);
     },
   };
 }
@@ -63,8 +71,8 @@ export class ControlsBar {
   readonly toggles: { readonly people: HTMLButtonElement; readonly chat: HTMLButtonElement; readonly security: HTMLButtonElement };
   readonly hostTools: HostTools;
   private readonly peopleButton: HTMLButtonElement;
-  private readonly peopleCount: HTMLSpanElement;
-  private readonly waitingCount: HTMLSpanElement;
+  /** One badge: how many are in the meeting, marked (a dot, another colour) while people wait for a host. */
+  private readonly peopleBadge: HTMLSpanElement;
   private readonly chatUnread: HTMLSpanElement;
   private readonly e2eeIndicator: HTMLButtonElement;
   private readonly lockedIndicator: HTMLSpanElement;
@@ -76,13 +84,9 @@ export class ControlsBar {
     this.mic.button.addEventListener("click", () => actions.toggleMic());
     this.camera.button.addEventListener("click", () => actions.toggleCamera());
     this.screen.button.addEventListener("click", () => actions.toggleScreen());
-    if (!screenShareSupported) {
-      this.screen.button.disabled = true;
-      this.screen.button.title = "This browser cannot share the screen";
-    }
+    if (!screenShareSupported) this.screen.set(false, false, "This browser cannot share the screen");
 
-    this.peopleCount = el("span", { class: "badge", attrs: { "aria-hidden": "true" } });
-    this.waitingCount = el("span", { id: "waiting-badge", class: "badge attention", attrs: { "aria-hidden": "true", hidden: true } });
+    this.peopleBadge = el("span", { id: "people-badge", class: "badge", attrs: { "aria-hidden": "true" } });
     this.peopleButton = el(
       "button",
       {
@@ -92,8 +96,7 @@ export class ControlsBar {
         on: { click: () => actions.togglePeople() },
       },
       icon("people"),
-      this.peopleCount,
-      this.waitingCount,
+      this.peopleBadge,
     );
     this.chatUnread = el("span", { id: "chat-unread", class: "badge attention", attrs: { "aria-hidden": "true", hidden: true } });
     const chatButton = el(
@@ -141,6 +144,18 @@ export class ControlsBar {
       icon("lock"),
       el("span", { text: "Locked" }),
     );
+    // The ID may be cut short in a narrow bar: whole in its tooltip, and a click copies it whole.
+    const meetingIdButton = el("button", {
+      id: "copy-meeting-id",
+      class: "meeting-id",
+      text: meetingId,
+      attrs: { type: "button", title: `Meeting ID ${meetingId} (click to copy)`, "aria-label": `Meeting ID ${meetingId}: copy` },
+    });
+    meetingIdButton.addEventListener("click", async () => {
+      const ok = await copyText(meetingId);
+      copyStatus.textContent = ok ? "Meeting ID copied" : "The browser would not copy the ID";
+      window.setTimeout(() => (copyStatus.textContent = ""), 3000);
+    });
     this.hostTools = new HostTools(actions);
     copyLink.addEventListener("click", async () => {
       const ok = await actions.copyLink();
@@ -151,7 +166,7 @@ export class ControlsBar {
     this.root = el(
       "div",
       { class: "controls" },
-      el("div", { class: "controls-info" }, this.e2eeIndicator, el("span", { class: "meeting-id", text: meetingId }), copyLink, copyStatus, this.lockedIndicator),
+      el("div", { class: "controls-info" }, this.e2eeIndicator, meetingIdButton, copyLink, copyStatus, this.lockedIndicator),
       el(
         "div",
         { class: "controls-main", attrs: { role: "toolbar", "aria-label": "Meeting controls" } },
@@ -173,15 +188,17 @@ export class ControlsBar {
     for (const n of nodes) main.insertBefore(n, main.querySelector("#leave"));
   }
 
-  /** How many people are in the meeting, on the people button. */
+  /** How many people are in the meeting, on the people button's badge. */
   setPeople(count: number): void {
-    this.peopleCount.textContent = String(count);
+    this.peopleBadge.textContent = String(count);
   }
 
-  /** How many people are waiting, on the people button's second badge (shown only when `visible`). */
+  /** How many people are waiting: the people button's badge is marked while there are some and `visible` (hosts). */
   setWaiting(count: number, visible: boolean): void {
-    this.waitingCount.textContent = String(count);
-    show(this.waitingCount, visible);
+    const marked = visible && count > 0;
+    this.peopleBadge.classList.toggle("waiting", marked);
+    if (marked) this.peopleBadge.dataset.waiting = String(count);
+    else delete this.peopleBadge.dataset.waiting;
   }
 
   /** The people button's tooltip and label: the number waiting when a host has people waiting, else everyone. */
