@@ -407,7 +407,9 @@ func (r *Room) removeLocked(pid meeting.ParticipantID, reason string) {
 	if err != nil {
 		r.log.Error("remove participant", "participant", pid, "err", err)
 	}
-	r.e2eeLeftLocked(pid)
+	// The others learn that they left before a member is asked to remove
+	// their leaf: a client removes only someone no longer in the meeting.
+	defer r.e2eeLeftLocked(pid)
 	if m.waiting {
 		r.sendWaitingRoomLocked()
 	} else {

@@ -229,6 +229,20 @@ export class GroupMember {
     });
   }
 
+  /** The device keys (hex) of every group this member was in for the meeting. */
+  knownDevices(): string[] {
+    return [...new Set([...this.lastDevices, ...this.formerDevices])];
+  }
+
+  /**
+   * Devices a host already let into this meeting (the main room's group,
+   * when this member is a breakout room's): any member may add them
+   * without a host's say, as after a restart.
+   */
+  trustDevices(devices: Iterable<string>): void {
+    for (const d of devices) this.formerDevices.add(d);
+  }
+
   get inGroup(): boolean {
     return this.state === "member" && this.group !== null;
   }

@@ -5,6 +5,7 @@
 
 import type { HostControl } from "./protocol.js";
 import type { Settings } from "./settings.js";
+import { openMessage, type RoomPlan } from "./breakouts.js";
 
 export class HostCommands {
   constructor(private readonly send: (m: HostControl) => void) {}
@@ -25,6 +26,21 @@ export class HostCommands {
   /** Turns everyone in the waiting room away, for when strangers flood it. */
   denyAll(): void {
     this.send({ type: "deny", all: true });
+  }
+
+  /** Opens breakout rooms and sends the people planned for each there after `seconds`. */
+  openBreakouts(rooms: RoomPlan[], seconds: number): void {
+    this.send(openMessage(rooms, seconds));
+  }
+
+  /** Sends someone to breakout room `room` at once (0: back to the main room). */
+  moveToRoom(id: string, room: number): void {
+    this.send({ type: "breakout_move", participant: id, room });
+  }
+
+  /** Brings everyone back from the breakout rooms after `seconds`. */
+  closeBreakouts(seconds: number): void {
+    this.send({ type: "breakout_close", seconds });
   }
 
   lock(locked: boolean): void {

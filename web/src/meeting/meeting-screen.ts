@@ -38,6 +38,8 @@ import { ActiveSpeaker } from "./active-speaker.js";
 import { Spotlight } from "./spotlight.js";
 import { LayoutControls } from "../ui/layout-controls.js";
 import { InteractionsScreen } from "./interactions-screen.js";
+import { groupMeetingId, NO_BREAKOUTS, type BreakoutStatus, type Move, type RoomPlan } from "./breakouts.js";
+import { openBreakoutPlanner, openBreakoutStatus } from "../ui/breakout-panel.js";
 
 export interface MeetingOptions {
   meetingId: string;
@@ -61,6 +63,8 @@ export interface MeetingOptions {
   policy: SendPolicy;
   /** The tab's resume token, for coming back after a reload. */
   resume?: TabResume;
+  /** Entering a room by a move (breakouts.ts): its token, the room (0: the main room) and its name. */
+  move?: { token: string; room: number; name: string };
 }
 
 /** Shows the meeting screen and joins. `notices` are shown once it is up (e.g. a device that did not start on a rejoin). */
@@ -75,6 +79,9 @@ const TOAST_MS = 6000;
 const ALERT_WARNINGS_MS = 5 * 60_000;
 
 class MeetingScreen implements SessionView {
+  /** Breakout rooms as hosts see them, and whether a move is under way. */
+  private breakouts: BreakoutStatus = NO_BREAKOUTS;
+  private moving = false;
   private readonly session: MeetingSession;
   private readonly root: HTMLElement;
   private readonly banner: HTMLDivElement;
@@ -108,7 +115,17 @@ class MeetingScreen implements SessionView {
 
   constructor(private readonly opts: MeetingOptions) {
     this.session = new MeetingSession(
-      { meetingId: opts.meetingId, name: opts.name, passcode: opts.passcode, device: opts.device, media: opts.media, secure: opts.secure, policy: opts.policy, ...(opts.resume ? { resume: opts.resume } : {}) },
+      {
+        meetingId: opts.meetingId,
+        name: opts.name,
+        passcode: opts.passcode,
+        device: opts.device,
+        media: opts.media,
+        secure: opts.secure,
+        policy: opts.policy,
+        ...(opts.resume && !opts.move ? { resume: opts.resume } : {}),
+        ...(opts.move ? { move: { token: opts.move.token, room: opts.move.room } } : {}),
+      },
       this,
     );
 
@@ -221,6 +238,7 @@ class MeetingScreen implements SessionView {
       },
       lock: (locked) => this.session.host.lock(locked),
       openSettings: () => void this.openSettings(),
+      openBreakouts: () => void this.openBreakouts(),
       endForAll: () => void this.confirmEnd(),
       admit: (id) => this.session.host.admit(id),
       showWaitingRoom: () => {
@@ -256,7 +274,9 @@ class MeetingScreen implements SessionView {
       e2eeStats: () => this.opts.secure?.stats() ?? Promise.resolve([]),
       chat: () => (this.opts.secure?.chat ?? []).map((m) => ({ from: m.from, text: m.text, private: m.private, self: m.self })),
     });
-    document.title = "Meeting — Kaigi";
+    const room = this.opts.move?.room ?? 0;
+    document.title = room > 0 ? `${this.opts.move!.name} (breakout room) — Kaigi` : "Meeting — Kaigi";
+    document.body.dataset.room = String(room);
     showScreen(this.root);
     this.localChanged();
     this.rosterChanged();
@@ -415,6 +435,52 @@ class MeetingScreen implements SessionView {
         actions = [again];
     }
     showScreen(fatalScreen(code, message, actions));
+  }
+
+  // ---- breakout rooms ----------------------------------------------------------
+
+  /** The server sends us to another room: count down, then move (a new session there, the same devices). */
+  moveTo(move: Move): void {
+    if (this.moving) return;
+    this.moving = true;
+    const where = move.room === 0 ? "the main room" : `${move.name} (a breakout room)`;
+    this.notice(move.seconds > 0 ? `Moving to ${where} in ${move.seconds} seconds.` : `Moving to ${where}.`);
+    window.setTimeout(() => void this.switchRoom(move), move.seconds * 1000);
+  }
+
+  private async switchRoom(move: Move): Promise<void> {
+    const secure = this.opts.secure ? await this.opts.secure.forRoom(groupMeetingId(this.opts.meetingId, move.room)) : null;
+    this.session.leaveForMove();
+    this.waitingScreen?.detach();
+    this.waitingScreen = null;
+    this.finish();
+    startMeeting({ ...this.opts, secure, move: { token: move.token, room: move.room, name: move.name } }, [
+      move.room === 0 ? "You are back in the main room." : `You are in ${move.name}, a breakout room. Its people, keys and security code are its own.`,
+    ]);
+  }
+
+  breakoutsChanged(status: BreakoutStatus): void {
+    this.breakouts = status;
+  }
+
+  private async openBreakouts(): Promise<void> {
+    const host = this.session.host;
+    const actions = {
+      open: (rooms: RoomPlan[], seconds: number) => host.openBreakouts(rooms, seconds),
+      move: (participant: string, room: number) => host.moveToRoom(participant, room),
+      close: (seconds: number) => host.closeBreakouts(seconds),
+    };
+    if (this.breakouts.open) {
+      await openBreakoutStatus(this.root, this.breakouts, actions);
+      return;
+    }
+    const self = this.session.selfId;
+    const people = this.session.roster.list().filter((p) => p.id !== self && p.connection === "connected").map((p) => ({ id: p.id, name: p.name }));
+    if (people.length === 0) {
+      this.notice("Nobody else is here to send to breakout rooms.");
+      return;
+    }
+    await openBreakoutPlanner(this.root, people, actions);
   }
 
   notice(text: string): void {

@@ -4,6 +4,7 @@
 
 import type { ClientE2EEMessage, ServerE2EEMessage } from "../e2ee/member.js";
 import { parseSettings, type Settings } from "./settings.js";
+import { MAX_COUNTDOWN_S, MAX_ROOMS, type BreakoutStatus } from "./breakouts.js";
 
 export const PROTOCOL_VERSION = 1;
 export const CLIENT_SOFTWARE = "kaigi-web/0.1.0";
@@ -76,6 +77,9 @@ export interface Hello {
   keyPackage?: string;
   /** On a resume: the MLS epoch the client's group state is at. */
   e2eeEpoch?: number;
+  /** A move's one-time token (breakout, breakout_return), and the breakout room it is for (absent: the main room). */
+  token?: string;
+  breakout?: number;
   audio?: boolean;
   video?: boolean;
 }
@@ -120,7 +124,10 @@ export type HostControl =
   | { type: "rename"; participant: string; name: string }
   | { type: "set_role"; participant: string; role: "cohost" | "participant" }
   | { type: "settings"; settings: Settings }
-  | { type: "end" };
+  | { type: "end" }
+  | { type: "breakout_open"; rooms: { name: string; participants: string[] }[]; seconds: number }
+  | { type: "breakout_move"; participant: string; room: number }
+  | { type: "breakout_close"; seconds: number };
 
 export type ClientMessage =
   | Hello
@@ -170,6 +177,8 @@ export interface Welcome {
    * group; leave the one held and form a fresh one with the same people.
    */
   e2eeRestart: boolean;
+  /** In a breakout room: which one. */
+  breakout: { room: number; name: string } | null;
 }
 
 /** Put in the waiting room (sent again when the reason changes). */
@@ -280,7 +289,23 @@ export type ServerMessage =
   | SettingsChanged
   | MediaStopped
   | Draining
+  | BreakoutMove
+  | BreakoutsStatus
   | ServerE2EEMessage;
+
+/** The server sends this participant to a breakout room (`breakout`, room ≥ 1) or back to the main room (`breakout_return`, room 0). */
+export interface BreakoutMove {
+  type: "breakout" | "breakout_return";
+  room: number;
+  name: string;
+  seconds: number;
+  token: string;
+}
+
+/** Who is where while breakout rooms are open (hosts and co-hosts). */
+export interface BreakoutsStatus extends BreakoutStatus {
+  type: "breakouts";
+}
 
 /** The server stops within `seconds` (a restart): nobody new joins; those in come back once it is up. */
 export interface Draining {
@@ -442,6 +467,7 @@ function message(o: Obj): ServerMessage | null {
         e2ee: o.e2ee === true,
         simulcast: o.simulcast === true,
         e2eeRestart: o.resumed === true && o.e2eeRestart === true,
+        breakout: isObj(o.breakout) ? { room: int(o.breakout, "room"), name: str(o.breakout, "name") } : null,
       };
     case "refused":
       return { type, code: str(o, "code"), message: str(o, "message") };
@@ -472,6 +498,28 @@ function message(o: Obj): ServerMessage | null {
       return { type, entries: arr(o, "entries").map(waitingEntry), guessing: o.guessing === true };
     case "draining":
       return { type, seconds: Math.max(0, Math.min(int(o, "seconds"), 3600)) };
+    case "breakout":
+    case "breakout_return": {
+      const room = type === "breakout" ? int(o, "room") : 0;
+      if (room < 0 || room > MAX_ROOMS) throw new Invalid("breakout room out of range");
+      return {
+        type,
+        room,
+        name: type === "breakout" ? str(o, "name") : "",
+        seconds: Math.max(0, Math.min(int(o, "seconds"), MAX_COUNTDOWN_S)),
+        token: str(o, "token"),
+      };
+    }
+    case "breakouts": {
+      const people = (v: unknown): { id: string; name: string }[] => (Array.isArray(v) ? v : []).filter(isObj).map((p) => ({ id: str(p, "id"), name: str(p, "name") }));
+      return {
+        type,
+        open: o.open === true,
+        closing: o.closing === true,
+        main: people(o.main),
+        rooms: arr(o, "rooms").filter(isObj).map((r) => ({ room: int(r, "room"), name: str(r, "name"), participants: people(r.participants) })),
+      };
+    }
     case "settings":
       return { type, settings: settings(o.settings) };
     case "media_stopped":

@@ -87,6 +87,7 @@ export class SecureMeeting {
     private readonly ids: IdentityStore,
     private readonly member: GroupMember,
     private readonly media: MediaEncryption,
+    private readonly account: string,
   ) {
     media.onSender = (stream, leaf) => {
       this.streamLeaf.set(stream, leaf);
@@ -117,8 +118,20 @@ export class SecureMeeting {
       changed: () => me?.membersChanged(),
       application: (m) => me?.application(m),
     }, account);
-    me = new SecureMeeting(store, member, mediaEncryption());
+    me = new SecureMeeting(store, member, mediaEncryption(), account);
     return me;
+  }
+
+  /**
+   * The encryption for another room of the same meeting (a breakout room,
+   * or the main room again): a group of its own, named after `groupMeetingId`
+   * (breakouts.ts), in which the devices this one knew from the meeting
+   * may be added back by any member.
+   */
+  async forRoom(groupMeetingId: string): Promise<SecureMeeting> {
+    const next = await SecureMeeting.prepare(groupMeetingId, this.account);
+    next.member.trustDevices(this.member.knownDevices());
+    return next;
   }
 
   attach(hooks: SecureHooks, context: MeetingContext): void {

@@ -18,6 +18,7 @@ import type { SecureMeeting } from "./secure.js";
 import type { Sending, SendPolicy } from "./send-policy.js";
 import type { Settings } from "./settings.js";
 import { SignalClient, signalUrl } from "./signal.js";
+import type { BreakoutStatus, Move } from "./breakouts.js";
 
 export type SessionStatus = "joining" | "in-meeting" | "reconnecting";
 
@@ -53,6 +54,10 @@ export interface SessionView {
    * anyway. Resolves true if they agree.
    */
   confirmUnencrypted(): Promise<boolean>;
+  /** The server sends this participant to another room (breakout.ts): count down, then move. */
+  moveTo(move: Move): void;
+  /** Hosts: who is in which breakout room. */
+  breakoutsChanged(status: BreakoutStatus): void;
 }
 
 export interface SessionOptions {
@@ -69,6 +74,8 @@ export interface SessionOptions {
   policy: SendPolicy;
   /** The tab's resume token, so a reload comes back as the same participant (absent: kept in memory only). */
   resume?: TabResume;
+  /** Entering a room by a move (breakout.ts): its token and the breakout room (0: the main room). */
+  move?: { token: string; room: number };
 }
 
 /** Error codes of host controls and renames, worth showing the person as they are. */
@@ -148,6 +155,7 @@ export class MeetingSession {
         audio: this.media.mic !== null,
         video: this.media.camera !== null,
         ...(this.secure ? this.secure.helloFields() : {}),
+        ...(opts.move ? { token: opts.move.token, ...(opts.move.room > 0 ? { breakout: opts.move.room } : {}) } : {}),
       }),
       events: {
         welcome: (w) => this.welcome(w),
@@ -457,6 +465,13 @@ export class MeetingSession {
         this.permissionsChanged();
         this.view.settingsChanged();
         return;
+      case "breakout":
+      case "breakout_return":
+        this.view.moveTo({ room: m.room, name: m.name, seconds: m.seconds, token: m.token });
+        return;
+      case "breakouts":
+        this.view.breakoutsChanged({ open: m.open, closing: m.closing, main: m.main, rooms: m.rooms });
+        return;
       case "draining":
         this.view.notice(
           m.seconds > 0
@@ -667,6 +682,20 @@ export class MeetingSession {
   private dropCall(): void {
     this.call?.close();
     this.call = null;
+  }
+
+  /**
+   * Leaves this room for another (a breakout room, or back): `leave`, and
+   * the call and the encryption of this room end, but the camera and
+   * microphone keep running for the next room's session.
+   */
+  leaveForMove(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.endState = this.state;
+    this.signal.leave();
+    this.dropCall();
+    this.secure?.close();
   }
 
   /** Stops everything local; the session cannot be used again. */

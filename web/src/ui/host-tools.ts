@@ -9,6 +9,8 @@ import { icon } from "./icons.js";
 export interface HostToolActions {
   lock(locked: boolean): void;
   openSettings(): void;
+  /** Plans, opens, shows or closes breakout rooms. */
+  openBreakouts(): void;
   endForAll(): void;
   admit(id: string): void;
   showWaitingRoom(): void;
@@ -44,6 +46,16 @@ export class HostTools {
       },
       icon("shield"),
     );
+    const breakouts = el(
+      "button",
+      {
+        id: "open-breakouts",
+        class: "control",
+        attrs: { type: "button", "aria-label": "Breakout rooms", title: "Breakout rooms", "aria-haspopup": "dialog" },
+        on: { click: () => actions.openBreakouts() },
+      },
+      icon("people"),
+    );
     this.endButton = el("button", {
       id: "end-for-all",
       class: "button end-button",
@@ -51,7 +63,7 @@ export class HostTools {
       attrs: { type: "button", title: "End the meeting for everyone", "aria-haspopup": "dialog" },
       on: { click: () => actions.endForAll() },
     });
-    this.root = el("div", { class: "host-tools", attrs: { role: "group", "aria-label": "Host controls" } }, this.lockButton, this.settingsButton, this.endButton);
+    this.root = el("div", { class: "host-tools", attrs: { role: "group", "aria-label": "Host controls" } }, this.lockButton, this.settingsButton, breakouts, this.endButton);
 
     this.arrivalText = el("span", { class: "arrival-text" });
     this.arrivalAdmit = el("button", {

@@ -1,0 +1,91 @@
+package e2e
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/kaigi-meet/kaigi/internal/servertest"
+)
+
+// inRoom waits until the tab is in the meeting, in breakout room n (0:
+// the main room).
+func (tb *tab) inRoom(n int) {
+	tb.t.Helper()
+	tb.waitJS(fmt.Sprintf("to be in room %d", n), fmt.Sprintf(`document.body.dataset.room === "%d" && window.kaigiDebug.state() === "in-meeting"`, n))
+}
+
+// choose sets a select and tells the page.
+func (tb *tab) choose(selector, value string) {
+	tb.t.Helper()
+	var ok bool
+	if err := tb.eval(fmt.Sprintf(`(() => { const s = document.querySelector(%q); if (!s) return false; s.value = %q; s.dispatchEvent(new Event("change")); return s.value === %q; })()`, selector, value, value), &ok); err != nil || !ok {
+		t := tb.t
+		t.Fatalf("%s: choose %s in %s: %v", tb.name, value, selector, err)
+	}
+}
+
+// TestBreakoutRoomsInBrowsers: in an end-to-end encrypted meeting the host
+// sends Bob and Cy to two breakout rooms, then moves Cy to Bob's room: they
+// see each other there, with a security code of that room's own (not the
+// main room's), and the host no longer receives them; at the close
+// everyone is back in the main room, decoding each other, one code again.
+func TestBreakoutRoomsInBrowsers(t *testing.T) {
+	srv := startServer(t, servertest.Options{})
+	host := srv.Admin(t)
+	set := servertest.OpenSettings()
+	set.E2EE = true
+	m := host.NewMeeting(t, set)
+	link := srv.URL + "/m/" + m.ID
+
+	ada, bob, cy := newTab(t, "Ada"), newTab(t, "Bob"), newTab(t, "Cy")
+	ada.signedInAs(srv, host)
+	ada.joinMeeting(link)
+	bob.joinMeeting(link)
+	cy.joinMeeting(link)
+	adaID, bobID, cyID := ada.selfID(), bob.selfID(), cy.selfID()
+	ada.decodes(bobID, "camera")
+	ada.decodes(cyID, "camera")
+	mainCode := sameCodes(t, ada, bob, cy)
+
+	// Two rooms, by hand: Bob to the first, Cy to the second, at once.
+	ada.click("#open-breakouts")
+	ada.waitVisible("the planner", "#breakout-planner")
+	ada.choose("#breakout-count", "2")
+	ada.click("#breakout-by-hand")
+	ada.choose(fmt.Sprintf(`#breakout-assign select[data-participant=%q]`, bobID), "1")
+	ada.choose(fmt.Sprintf(`#breakout-assign select[data-participant=%q]`, cyID), "2")
+	ada.choose("#breakout-countdown", "0")
+	ada.click("#breakout-open")
+	bob.inRoom(1)
+	cy.inRoom(2)
+	if bob.selfID() != bobID || cy.selfID() != cyID {
+		t.Fatalf("moved as %s and %s, want the same participants", bob.selfID(), cy.selfID())
+	}
+
+	// The host moves Cy to Bob's room.
+	ada.click("#open-breakouts")
+	ada.waitVisible("who is where", "#breakout-status")
+	ada.waitJS("both rooms listed", `document.querySelectorAll("#breakout-status .breakout-room").length === 3`)
+	ada.choose(fmt.Sprintf(`#breakout-status select[data-participant=%q]`, cyID), "1")
+	ada.click(`#breakout-status button[value="cancel"]`)
+	cy.inRoom(1)
+	bob.decodes(cyID, "camera")
+	cy.decodes(bobID, "camera")
+	roomCode := sameCodes(t, bob, cy)
+	if roomCode == mainCode || roomCode == ada.securityCode() {
+		t.Fatalf("the breakout room's code %s is the main room's", roomCode)
+	}
+	bob.screenshot("breakout")
+
+	// The close brings everyone back.
+	ada.click("#open-breakouts")
+	ada.waitVisible("who is where", "#breakout-status")
+	ada.choose("#breakout-close-countdown", "0")
+	ada.click("#breakout-close")
+	bob.inRoom(0)
+	cy.inRoom(0)
+	ada.decodes(bobID, "camera")
+	ada.decodes(cyID, "camera")
+	bob.decodes(adaID, "camera")
+	sameCodes(t, ada, bob, cy)
+}
