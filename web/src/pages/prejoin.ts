@@ -27,6 +27,7 @@ import { el, replace, setPressed, show } from "../ui/dom.js";
 import { icon } from "../ui/icons.js";
 import { LevelMeter } from "../ui/level.js";
 import { brandPage, fatalScreen } from "../ui/screens.js";
+import { fillDeviceSelect } from "../ui/device-settings.js";
 
 /** Why the pre-join screen is shown again: the server refused the passcode. */
 export interface PrejoinProblem {
@@ -403,10 +404,10 @@ class Prejoin {
 
   private fillSelects(lists: DeviceLists): void {
     const m = this.media;
-    fill(this.selects.camera, lists.cameras, m.deviceOf("camera") ?? m.prefs.camera, "No camera found");
-    fill(this.selects.microphone, lists.microphones, m.deviceOf("microphone") ?? m.prefs.microphone, "No microphone found");
+    fillDeviceSelect(this.selects.camera, lists.cameras, m.deviceOf("camera") ?? m.prefs.camera, "No camera found");
+    fillDeviceSelect(this.selects.microphone, lists.microphones, m.deviceOf("microphone") ?? m.prefs.microphone, "No microphone found");
     if (speakerSelectionSupported) {
-      fill(this.selects.speaker, lists.speakers, m.prefs.speaker, "System default", true);
+      fillDeviceSelect(this.selects.speaker, lists.speakers, m.prefs.speaker, "System default", true);
     } else {
       replace(this.selects.speaker, el("option", { text: "System default", props: { value: "" } }));
       this.selects.speaker.disabled = true;
@@ -534,14 +535,4 @@ function field(id: string, label: string, select: HTMLSelectElement): HTMLElemen
 }
 
 /** Fills a device list, keeping `selected` chosen when it is there. */
-function fill(select: HTMLSelectElement, devices: MediaDeviceInfo[], selected: string | null, emptyText: string, withDefault = false): void {
-  const options: HTMLOptionElement[] = [];
-  if (withDefault || devices.length === 0) options.push(el("option", { text: devices.length === 0 ? emptyText : "System default", props: { value: "" } }));
-  devices.forEach((d, i) => {
-    options.push(el("option", { text: d.label || `Device ${i + 1}`, props: { value: d.deviceId } }));
-  });
-  replace(select, ...options);
-  select.disabled = devices.length === 0;
-  if (selected !== null && devices.some((d) => d.deviceId === selected)) select.value = selected;
-}
 
