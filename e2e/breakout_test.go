@@ -3,8 +3,6 @@ package e2e
 import (
 	"fmt"
 	"testing"
-
-	"github.com/kaigi-meet/kaigi/internal/servertest"
 )
 
 // inRoom waits until the tab is in the meeting, in breakout room n (0:
@@ -30,12 +28,7 @@ func (tb *tab) choose(selector, value string) {
 // main room's), and the host no longer receives them; at the close
 // everyone is back in the main room, decoding each other, one code again.
 func TestBreakoutRoomsInBrowsers(t *testing.T) {
-	srv := startServer(t, servertest.Options{})
-	host := srv.Admin(t)
-	set := servertest.OpenSettings()
-	set.E2EE = true
-	m := host.NewMeeting(t, set)
-	link := srv.URL + "/m/" + m.ID
+	srv, host, link := e2eeMeeting(t)
 
 	ada, bob, cy := newTab(t, "Ada"), newTab(t, "Bob"), newTab(t, "Cy")
 	ada.signedInAs(srv, host)

@@ -3,8 +3,6 @@ package e2e
 import (
 	"fmt"
 	"testing"
-
-	"github.com/kaigi-meet/kaigi/internal/servertest"
 )
 
 // TestSwitchDevicesInMeeting: during an end-to-end encrypted meeting Ada
@@ -12,12 +10,7 @@ import (
 // switches to it (the settings, opened again, show it in use) and Bob
 // keeps hearing her, decrypted, without a renegotiation or a reconnect.
 func TestSwitchDevicesInMeeting(t *testing.T) {
-	srv := startServer(t, servertest.Options{})
-	host := srv.Admin(t)
-	set := servertest.OpenSettings()
-	set.E2EE = true
-	m := host.NewMeeting(t, set)
-	link := srv.URL + "/m/" + m.ID
+	srv, host, link := e2eeMeeting(t)
 
 	ada, bob := newTab(t, "Ada"), newTab(t, "Bob")
 	ada.signedInAs(srv, host)

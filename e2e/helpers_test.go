@@ -140,3 +140,15 @@ func enableTOTP(t *testing.T, a *servertest.Account) string {
 	}
 	return e.Secret
 }
+
+// e2eeMeeting starts a server and an open end-to-end encrypted meeting,
+// and returns the server, its admin (the meeting's host) and the link.
+func e2eeMeeting(t *testing.T) (*servertest.Server, *servertest.Account, string) {
+	t.Helper()
+	srv := startServer(t, servertest.Options{})
+	host := srv.Admin(t)
+	set := servertest.OpenSettings()
+	set.E2EE = true
+	m := host.NewMeeting(t, set)
+	return srv, host, srv.URL + "/m/" + m.ID
+}

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/kaigi-meet/kaigi/internal/servertest"
 )
 
 // layer is what a tab receives of a participant's camera, or sends of its
@@ -53,12 +51,7 @@ func (tb *tab) layerOf(expr string) layer {
 // (Before, the tile reported its box and got 640×360 or 320×180, which
 // flipped 11 times in 25 s.)
 func TestSharpVideoTwoPeople(t *testing.T) {
-	srv := startServer(t, servertest.Options{})
-	host := srv.Admin(t)
-	set := servertest.OpenSettings()
-	set.E2EE = true
-	m := host.NewMeeting(t, set)
-	link := srv.URL + "/m/" + m.ID
+	srv, host, link := e2eeMeeting(t)
 
 	ada, bob := newTab(t, "Ada"), newTab(t, "Bob")
 	ada.signedInAs(srv, host)
@@ -136,12 +129,7 @@ func TestSharpVideoTwoPeople(t *testing.T) {
 // sends a tone; the others are muted), read from the audio level header
 // extension of encrypted audio, and follows when another one speaks.
 func TestSpeakerView(t *testing.T) {
-	srv := startServer(t, servertest.Options{})
-	host := srv.Admin(t)
-	set := servertest.OpenSettings()
-	set.E2EE = true
-	m := host.NewMeeting(t, set)
-	link := srv.URL + "/m/" + m.ID
+	srv, host, link := e2eeMeeting(t)
 
 	ada, bob, cy := newTab(t, "Ada"), newTab(t, "Bob"), newTab(t, "Cy")
 	ada.signedInAs(srv, host)

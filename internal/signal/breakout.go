@@ -261,20 +261,24 @@ func (r *Room) sendToBreakoutLocked(to *Room, pid meeting.ParticipantID, seconds
 	m.session.send(breakoutMsg{Type: "breakout", Room: to.number, Name: to.name, Seconds: seconds, Token: token})
 }
 
+// checkModeratorUnderMain checks the caller, in r, with the main room
+// already locked (r may be the main room itself or one of its rooms).
+func (r *Room) checkModeratorUnderMain(main *Room, by meeting.ParticipantID, s *session) error {
+	if r == main {
+		return r.checkModeratorLocked(by, s)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.checkModeratorLocked(by, s)
+}
+
 // breakoutMove moves a participant (in the main room or a breakout room)
 // to breakout room n, or back to the main room (n = 0).
 func (r *Room) breakoutMove(by meeting.ParticipantID, s *session, target meeting.ParticipantID, n int) error {
 	main := r.main()
 	main.mu.Lock()
 	defer main.mu.Unlock()
-	if r != main {
-		r.mu.Lock()
-		err := r.checkModeratorLocked(by, s)
-		r.mu.Unlock()
-		if err != nil {
-			return err
-		}
-	} else if err := r.checkModeratorLocked(by, s); err != nil {
+	if err := r.checkModeratorUnderMain(main, by, s); err != nil {
 		return err
 	}
 	b := main.breakouts
@@ -327,14 +331,7 @@ func (r *Room) breakoutClose(by meeting.ParticipantID, s *session, seconds int) 
 	main := r.main()
 	main.mu.Lock()
 	defer main.mu.Unlock()
-	if r != main {
-		r.mu.Lock()
-		err := r.checkModeratorLocked(by, s)
-		r.mu.Unlock()
-		if err != nil {
-			return err
-		}
-	} else if err := r.checkModeratorLocked(by, s); err != nil {
+	if err := r.checkModeratorUnderMain(main, by, s); err != nil {
 		return err
 	}
 	b := main.breakouts
