@@ -278,7 +278,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	if d := s.cfg.DrainTimeout; d > 0 {
-		s.log.Info("draining: no new joins; stopping when meetings are empty, or in", "within", d)
+		s.log.Info("draining: no new joins; stopping once nobody is connected, at the latest after", "drain_timeout", d)
 		s.signal.Drain(context.Background(), d)
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
