@@ -27,11 +27,15 @@ type Result struct {
 	WindowSeconds    float64 `json:"windowSeconds"`
 
 	Server struct {
-		CPUs                 string  `json:"cpus,omitempty"` // the CPUs a child server was allowed
-		CPUSeconds           float64 `json:"cpuSeconds"`     // in the window
-		Utilisation          float64 `json:"utilisation"`    // CPU-seconds per second
+		CPUs        string  `json:"cpus,omitempty"` // the CPUs a child server was allowed
+		CPUSeconds  float64 `json:"cpuSeconds"`     // in the window
+		Utilisation float64 `json:"utilisation"`    // CPU-seconds per second
+		// RSSMiB and RSSBaselineMiB are read after a garbage collection
+		// (what the server holds in use), with everyone in and before
+		// anyone joined; RSSBeforeGCMiB is RSSMiB before that collection.
 		RSSMiB               float64 `json:"rssMiB"`
-		RSSBaselineMiB       float64 `json:"rssBaselineMiB"` // before anyone joined
+		RSSBeforeGCMiB       float64 `json:"rssBeforeGcMiB"`
+		RSSBaselineMiB       float64 `json:"rssBaselineMiB"`
 		RSSPerParticipantMiB float64 `json:"rssPerParticipantMiB"`
 	} `json:"server"`
 	GeneratorCPUs string `json:"generatorCpus,omitempty"`
@@ -167,8 +171,8 @@ func (r *Result) WriteText(w io.Writer) error {
 	}
 	p("join → media", "p50 %.0f ms, p99 %.0f ms", r.Joins.ToMediaMs.P50, r.Joins.ToMediaMs.P99)
 	p("join → key frame", "p50 %.0f ms, p99 %.0f ms", r.Joins.ToKeyframeMs.P50, r.Joins.ToKeyframeMs.P99)
-	p("server RSS", "%.1f MiB (%.1f MiB before joins; %.3f MiB per participant)", r.Server.RSSMiB,
-		r.Server.RSSBaselineMiB, r.Server.RSSPerParticipantMiB)
+	p("server RSS", "%.1f MiB in use (%.1f MiB before a collection; %.1f MiB before joins; %.3f MiB per participant)", r.Server.RSSMiB,
+		r.Server.RSSBeforeGCMiB, r.Server.RSSBaselineMiB, r.Server.RSSPerParticipantMiB)
 	p("machine", "%s, %d CPUs, Linux %s, %s", r.Machine.CPU, r.Machine.CPUs, r.Machine.Kernel, r.Machine.Go)
 	return tw.Flush()
 }
