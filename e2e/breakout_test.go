@@ -41,7 +41,7 @@ func TestBreakoutRoomsInBrowsers(t *testing.T) {
 	mainCode := sameCodes(t, ada, bob, cy)
 
 	// Two rooms, by hand: Bob to the first, Cy to the second, at once.
-	ada.click("#open-breakouts")
+	ada.clickInMore("#open-breakouts")
 	ada.waitVisible("the planner", "#breakout-planner")
 	ada.choose("#breakout-count", "2")
 	ada.click("#breakout-by-hand")
@@ -56,12 +56,16 @@ func TestBreakoutRoomsInBrowsers(t *testing.T) {
 	}
 
 	// The host moves Cy to Bob's room.
-	ada.click("#open-breakouts")
+	ada.clickInMore("#open-breakouts")
 	ada.waitVisible("who is where", "#breakout-status")
 	ada.waitJS("both rooms listed", `document.querySelectorAll("#breakout-status .breakout-room").length === 3`)
 	ada.choose(fmt.Sprintf(`#breakout-status select[data-participant=%q]`, cyID), "1")
+	// The open dialog follows the move: Cy's row goes to the first room.
+	ada.waitFor("Cy listed in the first room", fmt.Sprintf(`#breakout-status .breakout-room[data-room="1"] select[data-participant=%q]`, cyID))
+	ada.waitText("two in the first room", `#breakout-status .breakout-room[data-room="1"] h3`, "(2)")
 	ada.click(`#breakout-status button[value="cancel"]`)
 	cy.inRoom(1)
+	bob.waitText("the room's name in the bar", "#breakout-indicator", "Breakout: Room 1")
 	bob.decodes(cyID, "camera")
 	cy.decodes(bobID, "camera")
 	roomCode := sameCodes(t, bob, cy)
@@ -71,12 +75,13 @@ func TestBreakoutRoomsInBrowsers(t *testing.T) {
 	bob.screenshot("breakout")
 
 	// The close brings everyone back.
-	ada.click("#open-breakouts")
+	ada.clickInMore("#open-breakouts")
 	ada.waitVisible("who is where", "#breakout-status")
 	ada.choose("#breakout-close-countdown", "0")
 	ada.click("#breakout-close")
 	bob.inRoom(0)
 	cy.inRoom(0)
+	bob.waitJS("no room's name in the main room", `document.querySelector("#breakout-indicator").hidden`)
 	ada.decodes(bobID, "camera")
 	ada.decodes(cyID, "camera")
 	bob.decodes(adaID, "camera")

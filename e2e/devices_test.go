@@ -20,7 +20,7 @@ func TestSwitchDevicesInMeeting(t *testing.T) {
 	bob.decodes(adaID, "microphone")
 	bob.decodes(adaID, "camera")
 
-	ada.click("#open-devices")
+	ada.clickInMore("#open-devices")
 	ada.waitVisible("the device settings", "#device-settings")
 	var picked string
 	if err := ada.eval(`(() => {
@@ -52,7 +52,7 @@ func TestSwitchDevicesInMeeting(t *testing.T) {
 	bob.waitJS("more of Ada's sound", fmt.Sprintf(`window.kaigiDebug.stats().then(s => s.some(x => x.participant === %q && x.source === "microphone" && x.totalSamplesReceived > %v))`, adaID, before+48000))
 
 	// The running microphone is the one picked.
-	ada.click("#open-devices")
+	ada.clickInMore("#open-devices")
 	ada.waitVisible("the device settings again", "#device-settings")
 	ada.waitJS("the picked microphone in use", fmt.Sprintf(`document.querySelector("#meeting-select-microphone").value === %q`, picked))
 	ada.screenshot("devices")

@@ -61,6 +61,16 @@ func (tb *tab) waitVisible(what, selector string) {
 	tb.waitJS(what, fmt.Sprintf(`(() => { const e = document.querySelector(%q); return e !== null && e.checkVisibility(); })()`, selector))
 }
 
+// clickInMore opens the controls bar's "More" menu and clicks one of its
+// items (device settings, layout, full screen, polls, the host's settings
+// and breakout rooms).
+func (tb *tab) clickInMore(selector string) {
+	tb.t.Helper()
+	tb.click("#more-controls")
+	tb.waitVisible("the More menu", "#more-controls-menu")
+	tb.click(selector)
+}
+
 // waitText waits until the element's text contains want.
 func (tb *tab) waitText(what, selector, want string) {
 	tb.t.Helper()

@@ -130,7 +130,7 @@ func TestMeetingInteractions(t *testing.T) {
 	// A poll: Ada asks, Bob and Cy answer (Cy changes its mind), Ada tallies and shares.
 	question := "Where shall we hold the offsite retreat"
 	options := []string{"Lighthouse island", "Mountain chalet", "Riverside barn"}
-	ada.click("#toggle-polls")
+	ada.clickInMore("#toggle-polls")
 	ada.click("#new-poll")
 	ada.waitVisible("the poll dialog", "#poll-dialog")
 	ada.typeInto("#poll-question", question)

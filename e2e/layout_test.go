@@ -157,7 +157,7 @@ func TestSpeakerView(t *testing.T) {
 	for _, tb := range []*tab{ada, bob, cy} {
 		mute(tb, false)
 	}
-	ada.click("#toggle-layout")
+	ada.clickInMore("#toggle-layout")
 	ada.waitFor("speaker view", `.tiles[data-layout="speaker"] #speaker-main .tile`)
 	ada.waitJS("nobody speaking", `document.querySelector(".tile.speaking") === null`)
 
@@ -187,7 +187,7 @@ func TestSpeakerView(t *testing.T) {
 	ada.run("double-click Bob's tile", chromedp.DoubleClick(tileOf(ids[bob])+" .tile-label", chromedp.ByQuery))
 	ada.waitFor("Bob pinned and large", `#speaker-main `+tileOf(ids[bob])+`[data-large="pin"]`)
 	ada.run("double-click Bob's tile", chromedp.DoubleClick(tileOf(ids[bob])+" .tile-label", chromedp.ByQuery))
-	ada.click("#toggle-layout")
+	ada.clickInMore("#toggle-layout")
 	ada.waitFor("the gallery", `.tiles[data-layout="gallery"]`)
 	if n := ada.count("#gallery .tile"); n != 3 {
 		t.Fatalf("%d tiles in the gallery, want 3", n)

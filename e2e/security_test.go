@@ -102,7 +102,7 @@ func TestHostControls(t *testing.T) {
 	bob.screenshot("muted")
 
 	// The host opens sharing and unmuting to everyone: Bob's buttons follow at once.
-	host.click("#open-meeting-settings")
+	host.clickInMore("#open-meeting-settings")
 	host.waitVisible("the settings dialog", "#meeting-settings")
 	host.run("let everyone share and unmute",
 		chromedp.SetValue("#live-screen-share", "everyone", chromedp.ByQuery),

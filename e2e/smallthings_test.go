@@ -10,7 +10,8 @@ import (
 
 // TestSmallThings: the first account is told it is the administrator
 // (once, after sign-up, and on the account page); the toolbar's meeting ID
-// is whole in its tooltip and copies whole; the people button has one
+// is whole in its tooltip and copies whole, and whole in the bar at
+// 1280 px; the people button has one
 // badge, marked while someone waits.
 func TestSmallThings(t *testing.T) {
 	srv := startServer(t, servertest.Options{})
@@ -53,6 +54,19 @@ func TestSmallThings(t *testing.T) {
 	if got := ada.attr("#copy-meeting-id", "title"); got != fmt.Sprintf("Meeting ID %s (click to copy)", id) || len(id) != 19 {
 		t.Errorf("the meeting ID %q has the tooltip %q", id, got)
 	}
+	// At 1280 px the bar has room for the whole ID beside the host's tools.
+	var width float64
+	if err := ada.eval(`window.innerWidth`, &width); err != nil || width < 1200 {
+		t.Logf("the window is %v px wide (%v): the ID's width is not checked", width, err)
+	} else {
+		ada.waitJS("the whole meeting ID in sight", `(() => { const e = document.querySelector("#copy-meeting-id"); return e.scrollWidth <= e.clientWidth; })()`)
+	}
+	ada.screenshot("controls-bar")
+	ada.click("#more-controls")
+	ada.waitVisible("the host's items in the More menu", "#more-controls-menu #open-breakouts")
+	ada.screenshot("more-menu")
+	ada.click("#more-controls")
+	ada.waitGone("the More menu closed", "#more-controls-menu:not([hidden])")
 	ada.click("#copy-meeting-id")
 	ada.waitJS("the copy to be reported", `/Meeting ID copied|would not copy/.test(document.querySelector(".copy-status").textContent)`)
 	ada.screenshot("waiting-badge")

@@ -1,5 +1,6 @@
 // The meeting screen's part for reactions, raised hands and polls (issue
-// 14): their controls-bar buttons, the polls panel, the hosts' chip for
+// 14): their controls-bar buttons (polls: an item of the bar's "More"
+// menu), the polls panel, the hosts' chip for
 // raised hands, and what each shows over tiles and in the participants
 // panel. interactions.ts decides what is sent and believed; this module
 // turns it into DOM and clicks into calls.
@@ -13,6 +14,7 @@ import { HandQueueView } from "../ui/hand-queue.js";
 import { PollsPanel } from "../ui/polls.js";
 import { ReactionPicker, showReaction } from "../ui/reactions.js";
 import { el } from "../ui/dom.js";
+import type { MenuItem } from "../ui/menu.js";
 
 export interface InteractionsScreenParts {
   session: MeetingSession;
@@ -25,6 +27,10 @@ export interface InteractionsScreenParts {
   notice(text: string): void;
   /** Opens the participants panel. */
   showPeople(): void;
+  /** How many open polls wait for this person's answer, for the "More" menu's badge. */
+  pollsWaiting(count: number): void;
+  /** Where focus goes when the polls panel closes with focus in it (the "More" button). */
+  pollsClosed(): void;
 }
 
 /** A channel for a browser without end-to-end encryption: never in a group. */
@@ -74,13 +80,21 @@ export class InteractionsScreen {
       close: (p) => this.interactions.closePoll(p.id),
       share: (p) => this.interactions.sharePoll(p.id),
       toggle: () => {
-        this.polls.setOpen(!this.polls.open);
+        const closing = this.polls.open;
+        const focusInside = this.polls.root.contains(document.activeElement);
+        this.polls.setOpen(!closing);
         this.renderPolls();
+        if (closing && focusInside) parts.pollsClosed();
       },
     });
     this.announce = el("div", { id: "reaction-announcer", class: "visually-hidden", attrs: { "aria-live": "polite" } });
-    this.controls = [this.picker.root, this.hands.button, this.polls.button];
+    this.controls = [this.picker.root, this.hands.button];
     this.overlays = [this.polls.root, this.hands.chip, this.announce];
+  }
+
+  /** The "More" menu's items. */
+  menuItems(): MenuItem[] {
+    return [this.polls.menuItem()];
   }
 
   /** After the tiles or the participants panel were drawn: hands on them again. */
@@ -138,5 +152,6 @@ export class InteractionsScreen {
       name: (id) => (id === this.parts.session.selfId ? "You" : this.name(id)),
       moderator: isModerator(this.parts.session.role),
     });
+    this.parts.pollsWaiting(this.polls.waiting);
   }
 }

@@ -39,7 +39,7 @@ import { Spotlight } from "./spotlight.js";
 import { LayoutControls } from "../ui/layout-controls.js";
 import { InteractionsScreen } from "./interactions-screen.js";
 import { groupMeetingId, NO_BREAKOUTS, type BreakoutStatus, type Move, type RoomPlan } from "./breakouts.js";
-import { openBreakoutPlanner, openBreakoutStatus } from "../ui/breakout-panel.js";
+import { openBreakoutPlanner, openBreakoutStatus, type BreakoutStatusView } from "../ui/breakout-panel.js";
 
 export interface MeetingOptions {
   meetingId: string;
@@ -81,6 +81,8 @@ const ALERT_WARNINGS_MS = 5 * 60_000;
 class MeetingScreen implements SessionView {
   /** Breakout rooms as hosts see them, and whether a move is under way. */
   private breakouts: BreakoutStatus = NO_BREAKOUTS;
+  /** The status dialog while it is open, redrawn on every `breakouts` message. */
+  private breakoutView: BreakoutStatusView | null = null;
   private moving = false;
   private readonly session: MeetingSession;
   private readonly root: HTMLElement;
@@ -156,7 +158,7 @@ class MeetingScreen implements SessionView {
       toggleLayout: () => this.gallery.setMode(this.gallery.mode === "speaker" ? "gallery" : "speaker"),
       toggleFullscreen: () => this.toggleFullscreen(),
     });
-    this.controls.addControls(...this.layoutControls.buttons);
+    this.controls.addMenuItems(() => this.layoutControls.items());
     this.activeSpeaker = new ActiveSpeaker(() => this.session.microphones(), (s) => this.gallery.setSpeakers(s));
     this.spotlight = opts.secure
       ? new Spotlight(
@@ -174,8 +176,11 @@ class MeetingScreen implements SessionView {
       people: this.panels.people.root,
       notice: (text) => this.notice(text),
       showPeople: () => this.setPanel(true),
+      pollsWaiting: (count) => this.controls.setMoreAttention(count),
+      pollsClosed: () => this.controls.more.button.focus(),
     });
     this.controls.addControls(...this.extras.controls);
+    this.controls.addMenuItems(() => this.extras.menuItems());
     this.audio = new RemoteAudio(opts.media.prefs.speaker, (blocked) => show(this.soundBlocked, blocked));
 
     this.root = el(
@@ -306,6 +311,9 @@ class MeetingScreen implements SessionView {
     this.root.dataset.status = s;
     this.extras.status(s);
     if (s === "in-meeting") {
+      // The server's word on the room (welcome), else the move that brought us here.
+      const room = this.session.breakout ?? (this.opts.move && this.opts.move.room > 0 ? this.opts.move : null);
+      this.controls.setRoom(room?.name ?? null);
       show(this.banner, false);
       this.banner.removeAttribute("data-kind");
       return;
@@ -461,6 +469,7 @@ class MeetingScreen implements SessionView {
 
   breakoutsChanged(status: BreakoutStatus): void {
     this.breakouts = status;
+    this.breakoutView?.update(status);
   }
 
   private async openBreakouts(): Promise<void> {
@@ -471,7 +480,10 @@ class MeetingScreen implements SessionView {
       close: (seconds: number) => host.closeBreakouts(seconds),
     };
     if (this.breakouts.open) {
-      await openBreakoutStatus(this.root, this.breakouts, actions);
+      const view = openBreakoutStatus(this.root, this.breakouts, actions);
+      this.breakoutView = view;
+      await view.done;
+      if (this.breakoutView === view) this.breakoutView = null;
       return;
     }
     const self = this.session.selfId;

@@ -104,6 +104,8 @@ export class MeetingSession {
   readonly secure: SecureMeeting | null;
   /** The meeting is end-to-end encrypted (from welcome). */
   e2ee = false;
+  /** The breakout room this participant is in, from welcome (null: the main room). */
+  breakout: { room: number; name: string } | null = null;
   /** What may be sent since the latest welcome (null before the first). */
   sending: Sending | null = null;
   private readonly policy: SendPolicy;
@@ -342,6 +344,7 @@ export class MeetingSession {
 
   private welcome(w: Welcome): void {
     this.selfId = w.self.id;
+    this.breakout = w.breakout;
     this.roster.reset(w.participants);
     this.settings = w.settings;
     this.e2ee = w.e2ee;

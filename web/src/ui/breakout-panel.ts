@@ -77,25 +77,95 @@ export async function openBreakoutPlanner(host: HTMLElement, people: readonly { 
   if (ok) actions.open(plan, Number(countdown.value));
 }
 
-/** Shows who is where while rooms are open; moves apply at once. */
-export async function openBreakoutStatus(host: HTMLElement, status: BreakoutStatus, actions: BreakoutActions): Promise<void> {
-  const targets = [{ room: 0, name: "Main room" }, ...status.rooms.map((r) => ({ room: r.room, name: r.name }))];
-  const person = (p: { id: string; name: string }, room: number): HTMLLIElement => {
-    const s = el("select", { attrs: { "data-participant": p.id, "aria-label": `Move ${p.name}` } });
-    for (const t of targets) s.appendChild(el("option", { text: t.name, props: { value: String(t.room) } }));
-    s.value = String(room);
-    s.addEventListener("change", () => actions.move(p.id, Number(s.value)));
-    return el("li", {}, el("span", { text: p.name }), s);
+/** The open status dialog: `update` redraws it with who is where now; `done` resolves when it closes. */
+export interface BreakoutStatusView {
+  update(status: BreakoutStatus): void;
+  readonly done: Promise<void>;
+}
+
+/**
+ * Shows who is where while rooms are open; moves apply at once. The lists
+ * follow the `breakouts` messages while the dialog is open: a person's
+ * select is kept (moved to their new room, not drawn anew), so a select
+ * that has focus keeps it.
+ */
+export function openBreakoutStatus(host: HTMLElement, first: BreakoutStatus, actions: BreakoutActions): BreakoutStatusView {
+  // The rooms are fixed while they are open; moves change who is in which.
+  const targets = [{ room: 0, name: "Main room" }, ...first.rooms.map((r) => ({ room: r.room, name: r.name }))];
+  const rows = new Map<string, { li: HTMLLIElement; name: HTMLSpanElement; select: HTMLSelectElement }>();
+  const row = (p: { id: string; name: string }) => {
+    let r = rows.get(p.id);
+    if (!r) {
+      const select = el("select", { attrs: { "data-participant": p.id } });
+      for (const t of targets) select.appendChild(el("option", { text: t.name, props: { value: String(t.room) } }));
+      select.addEventListener("change", () => actions.move(p.id, Number(select.value)));
+      const name = el("span");
+      r = { li: el("li", { attrs: { "data-participant": p.id } }, name, select), name, select };
+      rows.set(p.id, r);
+    }
+    r.name.textContent = p.name;
+    r.select.setAttribute("aria-label", `Move ${p.name}`);
+    return r;
   };
-  const group = (title: string, room: number, ps: readonly { id: string; name: string }[]): HTMLElement =>
-    el("section", { class: "breakout-room", attrs: { "data-room": String(room) } }, el("h3", { text: `${title} (${ps.length})` }), el("ul", {}, ...ps.map((p) => person(p, room))));
+  const sections = targets.map((t) => {
+    const heading = el("h3");
+    const list = el("ul");
+    return { ...t, heading, list, root: el("section", { class: "breakout-room", attrs: { "data-room": String(t.room) } }, heading, list) };
+  });
   const countdown = countdownSelect("breakout-close-countdown", 10);
-  const ok = await openDialog(host, {
+  const note = el("p", { id: "breakout-status-note", class: "hint", attrs: { role: "status" } });
+  let status = first;
+
+  const draw = (s: BreakoutStatus): void => {
+    status = s;
+    const focused = document.activeElement;
+    const hadFocus = focused instanceof HTMLElement && dialog.contains(focused);
+    const seen = new Set<string>();
+    for (const sec of sections) {
+      const people = sec.room === 0 ? s.main : (s.rooms.find((r) => r.room === sec.room)?.participants ?? []);
+      sec.heading.textContent = `${sec.name} (${people.length})`;
+      people.forEach((p, i) => {
+        seen.add(p.id);
+        const r = row(p);
+        // The person's room as the server says, unless they are choosing one right now.
+        if (r.select !== focused || r.li.parentElement !== sec.list) r.select.value = String(sec.room);
+        // Only rows that moved are touched: a select taken out of the page loses focus and closes.
+        if (sec.list.children[i] !== r.li) sec.list.insertBefore(r.li, sec.list.children[i] ?? null);
+      });
+      while (sec.list.children.length > people.length) sec.list.lastElementChild!.remove();
+    }
+    for (const [id, r] of rows) {
+      if (!seen.has(id)) {
+        r.li.remove();
+        rows.delete(id);
+      }
+    }
+    // A select that moved to another room went out of the page for a moment: give its focus back;
+    // if its person left the meeting, keep focus in the dialog.
+    if (hadFocus && document.activeElement !== focused) {
+      if (focused.isConnected) focused.focus();
+      else dialog.querySelector<HTMLElement>("select:not(:disabled), button")?.focus();
+    }
+    const closed = !s.open;
+    title.textContent = closed ? "Breakout rooms (closed)" : s.closing ? "Breakout rooms (closing)" : "Breakout rooms";
+    note.textContent = closed ? "The rooms are closed: everyone is back in the main room." : s.closing ? "The rooms are closing: everyone is on the way back." : "";
+    countdown.disabled = closed || s.closing;
+    for (const r of rows.values()) r.select.disabled = closed;
+    const confirm = dialog.querySelector<HTMLButtonElement>("#breakout-close");
+    if (confirm) confirm.disabled = closed || s.closing;
+  };
+
+  const done = openDialog(host, {
     id: "breakout-status",
-    title: status.closing ? "Breakout rooms (closing)" : "Breakout rooms",
-    body: [group("Main room", 0, status.main), ...status.rooms.map((r) => group(r.name, r.room, r.participants)), field("breakout-close-countdown", "Bring everyone back", countdown)],
+    title: "Breakout rooms",
+    body: [...sections.map((sec) => sec.root), note, field("breakout-close-countdown", "Bring everyone back", countdown)],
     confirm: { id: "breakout-close", label: "Close rooms", danger: true },
     cancelLabel: "Done",
+  }).then((ok) => {
+    if (ok && status.open && !status.closing) actions.close(Number(countdown.value));
   });
-  if (ok && !status.closing) actions.close(Number(countdown.value));
+  const dialog = host.querySelector<HTMLDialogElement>("#breakout-status")!;
+  const title = dialog.querySelector<HTMLElement>("#breakout-status-title")!;
+  draw(first);
+  return { update: draw, done };
 }

@@ -1,15 +1,18 @@
 // The controls bar under the meeting: the meeting's ID with its invite link
 // to copy, whether the meeting is end-to-end encrypted (a button to the
-// encryption panel) and whether it is locked; the microphone, camera,
-// screen, people, chat and leave buttons; and the host's tools
-// (host-tools.ts). It draws and reports clicks; the meeting screen decides
-// what each click does and what the bar shows.
+// encryption panel), whether it is locked and which breakout room this is;
+// the microphone, camera, screen, people, chat and leave buttons, always in
+// sight, and a "More" menu for what is used less (device settings, layout,
+// polls, the host's settings and breakout rooms); and the host's lock and
+// "End for all" (host-tools.ts). It draws and reports clicks; the meeting
+// screen decides what each click does and what the bar shows.
 
 import { copyText } from "../lib/clipboard.js";
 import { screenShareSupported } from "../meeting/devices.js";
 import { el, replace, setPressed, show } from "./dom.js";
 import { HostTools, type HostToolActions } from "./host-tools.js";
 import { icon, type IconName } from "./icons.js";
+import { MenuButton, type MenuItem } from "./menu.js";
 
 /** A device button: pressed when the device is on. */
 export interface ControlButton {
@@ -76,6 +79,11 @@ export class ControlsBar {
   private readonly chatUnread: HTMLSpanElement;
   private readonly e2eeIndicator: HTMLButtonElement;
   private readonly lockedIndicator: HTMLSpanElement;
+  private readonly roomIndicator: HTMLSpanElement;
+  /** The "More" menu, and where its items come from besides the bar's own and the host's. */
+  readonly more: MenuButton;
+  private readonly moreBadge: HTMLSpanElement;
+  private readonly menuSources: (() => MenuItem[])[] = [];
 
   constructor(meetingId: string, actions: ControlsBarActions) {
     this.mic = controlButton("toggle-mic", "Microphone", "mic", "micOff", ["Turn off the microphone (Ctrl+D)", "Turn on the microphone (Ctrl+D)"]);
@@ -117,16 +125,23 @@ export class ControlsBar {
       on: { click: () => actions.toggleSecurity() },
     });
     this.toggles = { people: this.peopleButton, chat: chatButton, security: this.e2eeIndicator };
-    const devices = el(
-      "button",
-      {
-        id: "open-devices",
-        class: "control",
-        attrs: { type: "button", "aria-label": "Audio and video settings", title: "Choose camera, microphone and speaker" },
-        on: { click: () => actions.openDevices() },
-      },
-      icon("settings"),
-    );
+    const devices: MenuItem = {
+      action: "devices",
+      id: "open-devices",
+      label: "Audio and video settings",
+      icon: icon("settings"),
+      title: "Choose camera, microphone and speaker",
+      run: () => actions.openDevices(),
+    };
+    this.moreBadge = el("span", { id: "more-badge", class: "badge attention", attrs: { "aria-hidden": "true", hidden: true } });
+    this.more = new MenuButton({
+      id: "more-controls",
+      label: "More options",
+      content: [icon("more"), this.moreBadge],
+      buttonClass: "control",
+      up: true,
+      items: () => [devices, ...this.menuSources.flatMap((source) => source()), ...this.hostTools.menuItems()],
+    });
     const leave = el(
       "button",
       { id: "leave", class: "control leave", attrs: { type: "button", "aria-label": "Leave the meeting", title: "Leave the meeting" }, on: { click: () => actions.leave() } },
@@ -138,6 +153,7 @@ export class ControlsBar {
       icon("copy"),
     );
     const copyStatus = el("span", { class: "copy-status", attrs: { "aria-live": "polite" } });
+    this.roomIndicator = el("span", { id: "breakout-indicator", class: "breakout-indicator", attrs: { hidden: true } });
     this.lockedIndicator = el(
       "span",
       { id: "locked-indicator", class: "locked-indicator", attrs: { title: "A host locked the meeting: nobody new can join", hidden: true } },
@@ -166,7 +182,7 @@ export class ControlsBar {
     this.root = el(
       "div",
       { class: "controls" },
-      el("div", { class: "controls-info" }, this.e2eeIndicator, meetingIdButton, copyLink, copyStatus, this.lockedIndicator),
+      el("div", { class: "controls-info" }, this.e2eeIndicator, meetingIdButton, copyLink, copyStatus, this.roomIndicator, this.lockedIndicator),
       el(
         "div",
         { class: "controls-main", attrs: { role: "toolbar", "aria-label": "Meeting controls" } },
@@ -175,17 +191,36 @@ export class ControlsBar {
         this.screen.button,
         this.peopleButton,
         chatButton,
-        devices,
+        this.more.root,
         leave,
       ),
       el("div", { class: "controls-end" }, this.hostTools.root),
     );
   }
 
-  /** Adds buttons to the toolbar, before the leave button (reactions, raised hand, polls: meeting/interactions-screen.ts). */
+  /** Adds buttons to the toolbar, before the "More" menu (reactions, raised hand: meeting/interactions-screen.ts). */
   addControls(...nodes: HTMLElement[]): void {
     const main = this.root.querySelector(".controls-main")!;
-    for (const n of nodes) main.insertBefore(n, main.querySelector("#leave"));
+    for (const n of nodes) main.insertBefore(n, this.more.root);
+  }
+
+  /** Adds items to the "More" menu, after the device settings and before the host's (layout, polls); `source` is asked each time the menu opens. */
+  addMenuItems(source: () => MenuItem[]): void {
+    this.menuSources.push(source);
+  }
+
+  /** Marks the "More" button while something in it wants attention (polls to answer). */
+  setMoreAttention(count: number): void {
+    this.moreBadge.textContent = String(count);
+    show(this.moreBadge, count > 0);
+    this.more.button.setAttribute("aria-label", count > 0 ? `More options (${count} poll${count === 1 ? "" : "s"} to answer)` : "More options");
+  }
+
+  /** The breakout room this participant is in (null: the main room), kept in sight in the bar. */
+  setRoom(name: string | null): void {
+    this.roomIndicator.textContent = name === null ? "" : `Breakout: ${name}`;
+    this.roomIndicator.title = name === null ? "" : `You are in the breakout room ${name}`;
+    show(this.roomIndicator, name !== null);
   }
 
   /** How many people are in the meeting, on the people button's badge. */

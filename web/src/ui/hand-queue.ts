@@ -7,6 +7,7 @@
 
 import type { RaisedHand } from "../meeting/hands.js";
 import { el, replace, setPressed, show } from "./dom.js";
+import { icon } from "./icons.js";
 
 export interface HandQueueActions {
   toggle(): void;
@@ -42,7 +43,7 @@ export class HandQueueView {
         attrs: { type: "button", "aria-label": "Raise hand", "aria-pressed": "false", title: "Raise your hand" },
         on: { click: () => actions.toggle() },
       },
-      el("span", { class: "control-emoji", text: "✋", attrs: { "aria-hidden": "true" } }),
+      icon("hand"),
     );
     this.heading = el("h3", { id: "hand-queue-title", text: "Raised hands" });
     this.list = el("ol", { class: "hand-queue-list", attrs: { "aria-labelledby": "hand-queue-title" } });

@@ -1,10 +1,12 @@
-// The host's and co-hosts' part of the controls bar: lock the meeting, its
-// settings, and (host only) end it for everyone; plus the notice that
-// someone is waiting, so a host sees arrivals with the panel closed.
+// The host's and co-hosts' part of the controls bar: lock the meeting and
+// (host only) end it for everyone, beside the bar; its settings and the
+// breakout rooms, in the bar's "More" menu; plus the notice that someone is
+// waiting, so a host sees arrivals with the panel closed.
 
 import type { WaitingEntry } from "../meeting/protocol.js";
 import { el, replace, setPressed, show } from "./dom.js";
 import { icon } from "./icons.js";
+import type { MenuItem } from "./menu.js";
 
 export interface HostToolActions {
   lock(locked: boolean): void;
@@ -22,40 +24,20 @@ export class HostTools {
   /** The arrival notice, shown above the controls bar. */
   readonly arrivals: HTMLDivElement;
   private readonly lockButton: HTMLButtonElement;
-  private readonly settingsButton: HTMLButtonElement;
   private readonly endButton: HTMLButtonElement;
   private readonly arrivalText: HTMLSpanElement;
   private readonly arrivalAdmit: HTMLButtonElement;
   private arrivalId: string | null = null;
   private locked = false;
+  private moderator = false;
 
-  constructor(actions: HostToolActions) {
+  constructor(private readonly actions: HostToolActions) {
     this.lockButton = el("button", {
       id: "lock-meeting",
       class: "control",
       attrs: { type: "button", "aria-pressed": "false", "aria-label": "Lock the meeting" },
       on: { click: () => actions.lock(!this.locked) },
     });
-    this.settingsButton = el(
-      "button",
-      {
-        id: "open-meeting-settings",
-        class: "control",
-        attrs: { type: "button", "aria-label": "Meeting settings", title: "Meeting settings: who may share, unmute, chat and rename; waiting room", "aria-haspopup": "dialog" },
-        on: { click: () => actions.openSettings() },
-      },
-      icon("shield"),
-    );
-    const breakouts = el(
-      "button",
-      {
-        id: "open-breakouts",
-        class: "control",
-        attrs: { type: "button", "aria-label": "Breakout rooms", title: "Breakout rooms", "aria-haspopup": "dialog" },
-        on: { click: () => actions.openBreakouts() },
-      },
-      icon("people"),
-    );
     this.endButton = el("button", {
       id: "end-for-all",
       class: "button end-button",
@@ -63,7 +45,7 @@ export class HostTools {
       attrs: { type: "button", title: "End the meeting for everyone", "aria-haspopup": "dialog" },
       on: { click: () => actions.endForAll() },
     });
-    this.root = el("div", { class: "host-tools", attrs: { role: "group", "aria-label": "Host controls" } }, this.lockButton, this.settingsButton, breakouts, this.endButton);
+    this.root = el("div", { class: "host-tools", attrs: { role: "group", "aria-label": "Host controls" } }, this.lockButton, this.endButton);
 
     this.arrivalText = el("span", { class: "arrival-text" });
     this.arrivalAdmit = el("button", {
@@ -111,6 +93,7 @@ export class HostTools {
   /** Shows the tools a role may use, and the lock's state. */
   render(moderator: boolean, host: boolean, locked: boolean): void {
     this.locked = locked;
+    this.moderator = moderator;
     show(this.root, moderator);
     show(this.endButton, host);
     setPressed(this.lockButton, locked);
@@ -118,6 +101,23 @@ export class HostTools {
     this.lockButton.title = locked ? "Unlock the meeting: let new people join" : "Lock the meeting: nobody new can join";
     replace(this.lockButton, icon(locked ? "lock" : "unlock"));
     if (!moderator) this.hideArrivals();
+  }
+
+  /** The host's items for the "More" menu (none for others). */
+  menuItems(): MenuItem[] {
+    if (!this.moderator) return [];
+    return [
+      {
+        action: "meeting-settings",
+        id: "open-meeting-settings",
+        label: "Meeting settings",
+        icon: icon("shield"),
+        title: "Who may share, unmute, chat and rename; the waiting room",
+        separated: true,
+        run: () => this.actions.openSettings(),
+      },
+      { action: "breakouts", id: "open-breakouts", label: "Breakout rooms", icon: icon("rooms"), run: () => this.actions.openBreakouts() },
+    ];
   }
 
   /** Tells a host who arrived in the waiting room; `waiting` is everyone waiting now. */

@@ -1,29 +1,45 @@
-// The controls bar's layout buttons: gallery or speaker view, and full
-// screen (the Fullscreen API on the meeting's stage; Escape, or the button
-// again, leaves it). They draw and report clicks; the meeting screen
-// decides what each does.
+// The layout items of the controls bar's "More" menu: gallery or speaker
+// view, and full screen (the Fullscreen API on the meeting's stage;
+// Escape, or the item again, leaves it). They keep what the items show and
+// report choices; the meeting screen decides what each does.
 
 import type { LayoutMode } from "../lib/layout.js";
-import { el, replace, setPressed } from "./dom.js";
 import { icon } from "./icons.js";
+import type { MenuItem } from "./menu.js";
 
 export class LayoutControls {
-  readonly layout: HTMLButtonElement;
-  readonly fullscreen: HTMLButtonElement;
+  private mode: LayoutMode = "gallery";
+  private forced: string | null = null;
+  private fullscreen = false;
 
-  constructor(actions: { toggleLayout(): void; toggleFullscreen(): void }) {
-    this.layout = el("button", { id: "toggle-layout", class: "control", attrs: { type: "button", "aria-label": "Speaker view", "aria-pressed": "false" }, on: { click: () => actions.toggleLayout() } });
-    this.fullscreen = el("button", { id: "toggle-fullscreen", class: "control", attrs: { type: "button", "aria-label": "Full screen", "aria-pressed": "false" }, on: { click: () => actions.toggleFullscreen() } });
-    if (!document.fullscreenEnabled) {
-      this.fullscreen.disabled = true;
-      this.fullscreen.title = "This browser cannot show the meeting full screen";
-    }
-    this.setLayout("gallery", null);
-    this.setFullscreen(false);
-  }
+  constructor(private readonly actions: { toggleLayout(): void; toggleFullscreen(): void }) {}
 
-  get buttons(): HTMLButtonElement[] {
-    return [this.layout, this.fullscreen];
+  /** The menu items, as they are now (the menu asks each time it opens). */
+  items(): MenuItem[] {
+    const speaker = this.mode === "speaker";
+    const base = speaker ? "Speaker view: choose for the gallery" : "Gallery: choose for speaker view";
+    const canFullscreen = document.fullscreenEnabled;
+    return [
+      {
+        action: "layout",
+        id: "toggle-layout",
+        label: "Speaker view",
+        icon: icon(speaker ? "speakerView" : "grid"),
+        checked: speaker,
+        title: this.forced ? `${base} (${this.forced})` : base,
+        run: () => this.actions.toggleLayout(),
+      },
+      {
+        action: "fullscreen",
+        id: "toggle-fullscreen",
+        label: "Full screen",
+        icon: icon(this.fullscreen ? "shrink" : "expand"),
+        checked: this.fullscreen,
+        disabled: !canFullscreen,
+        title: !canFullscreen ? "This browser cannot show the meeting full screen" : this.fullscreen ? "Leave full screen (Esc)" : "Show the meeting full screen",
+        run: () => this.actions.toggleFullscreen(),
+      },
+    ];
   }
 
   /**
@@ -31,17 +47,11 @@ export class LayoutControls {
    * spotlight for everyone, one's own pin), for the tooltip.
    */
   setLayout(mode: LayoutMode, forced: string | null): void {
-    const speaker = mode === "speaker";
-    setPressed(this.layout, speaker);
-    this.layout.dataset.mode = mode;
-    const base = speaker ? "Speaker view: click for the gallery" : "Gallery: click for speaker view";
-    this.layout.title = forced ? `${base} (${forced})` : base;
-    replace(this.layout, icon(speaker ? "speakerView" : "grid"));
+    this.mode = mode;
+    this.forced = forced;
   }
 
   setFullscreen(on: boolean): void {
-    setPressed(this.fullscreen, on);
-    if (!this.fullscreen.disabled) this.fullscreen.title = on ? "Leave full screen (Esc)" : "Full screen";
-    replace(this.fullscreen, icon(on ? "shrink" : "expand"));
+    this.fullscreen = on;
   }
 }

@@ -12,6 +12,20 @@ export interface MenuItem {
   href?: string;
   run?: () => void;
   danger?: boolean;
+  /** The item's element id (tests and labels find it by that). */
+  id?: string;
+  /** An icon before the label. */
+  icon?: Child;
+  /** A tooltip: more than the label says (a shortcut, why it is disabled). */
+  title?: string;
+  /** An item that is on or off (role menuitemcheckbox, aria-checked). */
+  checked?: boolean;
+  /** Shown but not usable now. */
+  disabled?: boolean;
+  /** A small count or mark after the label (e.g. unanswered polls). */
+  badge?: string;
+  /** A line above the item: the start of another group (e.g. the host's items). */
+  separated?: boolean;
 }
 
 export interface MenuOptions {
@@ -71,20 +85,39 @@ export class MenuButton {
   show(focus: number): void {
     const items = this.o.items();
     const nodes = items.map((it) => {
-      const attrs = { role: "menuitem", tabindex: -1, "data-action": it.action };
-      const cls = `menu-item${it.danger ? " danger" : ""}`;
-      if (it.href !== undefined) return el("a", { class: cls, text: it.label, attrs: { ...attrs, href: it.href } });
-      return el("button", {
-        class: cls,
-        text: it.label,
-        attrs: { ...attrs, type: "button" },
-        on: {
-          click: () => {
-            this.close(true);
-            it.run?.();
+      const attrs = {
+        role: it.checked === undefined ? "menuitem" : "menuitemcheckbox",
+        tabindex: -1,
+        "data-action": it.action,
+        ...(it.id !== undefined ? { id: it.id } : {}),
+        ...(it.title !== undefined ? { title: it.title } : {}),
+        ...(it.checked !== undefined ? { "aria-checked": String(it.checked) } : {}),
+      };
+      const cls = `menu-item${it.danger ? " danger" : ""}${it.icon ? " with-icon" : ""}${it.separated ? " separated" : ""}`;
+      const content: Child[] = it.icon
+        ? [it.icon, el("span", { class: "menu-item-label", text: it.label }), it.badge ? el("span", { class: "menu-item-badge", text: it.badge }) : null]
+        : [];
+      const text = it.icon ? {} : { text: it.label };
+      if (it.href !== undefined) return el("a", { class: cls, ...text, attrs: { ...attrs, href: it.href } }, ...content);
+      const b = el(
+        "button",
+        {
+          class: cls,
+          ...text,
+          attrs: { ...attrs, type: "button" },
+          on: {
+            click: () => {
+              if (it.disabled) return;
+              this.close(true);
+              it.run?.();
+            },
           },
         },
-      });
+        ...content,
+      );
+      // aria-disabled, not disabled: a disabled button cannot take focus, and the arrow keys would skip it silently.
+      if (it.disabled) b.setAttribute("aria-disabled", "true");
+      return b;
     });
     const header = this.o.header?.() ?? [];
     replace(this.list, header.length ? el("div", { class: "menu-header", attrs: { role: "presentation" } }, ...header) : null, ...nodes);

@@ -1,4 +1,4 @@
-// Polls on screen (issue 14): the controls-bar button, the polls panel
+// Polls on screen (issue 14): the item in the controls bar's "More" menu, the polls panel
 // (each poll as a card: for a participant, the question and a form to
 // answer or change the answer until it closes; for its creator, the live
 // counts, with names unless it is anonymous, and buttons to close it and
@@ -7,9 +7,10 @@
 
 import { OPTIONS_MAX, OPTION_MAX, QUESTION_MAX, pollProblem, type Poll, type PollCounts, type PollSpec, type Tally } from "../meeting/polls.js";
 import { openDialog } from "./dialog.js";
-import { el, replace, setPressed, show } from "./dom.js";
+import { el, replace, show } from "./dom.js";
 import { checkbox, field } from "./forms.js";
 import { icon } from "./icons.js";
+import type { MenuItem } from "./menu.js";
 
 export interface PollsActions {
   create(spec: Omit<PollSpec, "id">): void;
@@ -27,27 +28,15 @@ export interface PollsState {
 }
 
 export class PollsPanel {
-  readonly button: HTMLButtonElement;
   readonly root: HTMLElement;
   private readonly list: HTMLDivElement;
   private readonly empty: HTMLParagraphElement;
   private readonly newPoll: HTMLButtonElement;
-  private readonly badge: HTMLSpanElement;
+  /** Open polls this person has not answered yet. */
+  private unanswered = 0;
   private readonly cards = new Map<string, PollCard>();
 
   constructor(private readonly host: HTMLElement, private readonly actions: PollsActions) {
-    this.badge = el("span", { id: "polls-badge", class: "badge attention", attrs: { "aria-hidden": "true", hidden: true } });
-    this.button = el(
-      "button",
-      {
-        id: "toggle-polls",
-        class: "control",
-        attrs: { type: "button", "aria-label": "Polls", "aria-pressed": "false", "aria-expanded": "false", "aria-controls": "polls", title: "Polls" },
-        on: { click: () => actions.toggle() },
-      },
-      el("span", { class: "control-emoji", text: "📊", attrs: { "aria-hidden": "true" } }),
-      this.badge,
-    );
     this.newPoll = el("button", { id: "new-poll", class: "button small primary", text: "New poll", attrs: { type: "button" }, on: { click: () => void this.compose() } });
     this.empty = el("p", { class: "hint", text: "No polls yet." });
     this.list = el("div", { class: "polls-list" });
@@ -73,8 +62,24 @@ export class PollsPanel {
 
   setOpen(open: boolean): void {
     show(this.root, open);
-    setPressed(this.button, open);
-    this.button.setAttribute("aria-expanded", open ? "true" : "false");
+  }
+
+  /** Open polls this person has not answered yet (a badge on the menu and its item). */
+  get waiting(): number {
+    return this.unanswered;
+  }
+
+  /** The "More" menu's item that shows or hides the panel. */
+  menuItem(): MenuItem {
+    return {
+      action: "polls",
+      id: "toggle-polls",
+      label: "Polls",
+      icon: icon("poll"),
+      checked: this.open,
+      ...(this.unanswered > 0 ? { badge: String(this.unanswered), title: `Polls (${this.unanswered} to answer)` } : {}),
+      run: () => this.actions.toggle(),
+    };
   }
 
   render(s: PollsState): void {
@@ -101,9 +106,7 @@ export class PollsPanel {
     }
     const current = [...this.list.children];
     if (current.length !== roots.length || current.some((c, i) => c !== roots[i])) replace(this.list, ...roots);
-    const unanswered = s.polls.filter((p) => !p.mine && p.open && p.myChoices === null).length;
-    this.badge.textContent = String(unanswered);
-    show(this.badge, unanswered > 0);
+    this.unanswered = s.polls.filter((p) => !p.mine && p.open && p.myChoices === null).length;
   }
 
   /** The dialog in which a host writes a poll. */

@@ -6,6 +6,7 @@
 
 import { REACTIONS, REACTION_LABELS, REACTION_SHOW_MS, type Reaction } from "../meeting/reactions.js";
 import { el } from "./dom.js";
+import { icon } from "./icons.js";
 
 /** At most this many reactions float over one tile at once (older ones go first). */
 const STACK_MAX = 6;
@@ -25,7 +26,7 @@ export class ReactionPicker {
         attrs: { type: "button", "aria-label": "React", "aria-haspopup": "true", "aria-expanded": "false", "aria-controls": "reaction-picker", title: "React" },
         on: { click: () => this.setOpen(this.menu.hidden !== false) },
       },
-      el("span", { class: "control-emoji", text: "🙂", attrs: { "aria-hidden": "true" } }),
+      icon("smile"),
     );
     this.menu = el(
       "div",
