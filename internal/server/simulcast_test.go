@@ -24,9 +24,9 @@ var simulcastLayers = []struct {
 
 // TestSimulcastLayerPerSubscriber: a publisher sends three layers; each
 // subscriber gets the one that fits the size it shows the video at, and
-// moves to another only on a key frame of that layer, seeing one stream
-// whose sequence numbers run on without a gap and whose timestamps never
-// go back.
+// nothing while it shows no tile (0×0), and moves to another only on a key
+// frame of that layer, seeing one stream whose sequence numbers run on
+// without a gap and whose timestamps never go back.
 func TestSimulcastLayerPerSubscriber(t *testing.T) {
 	srv := startServer(t, nil)
 	id := srv.newMeeting(t)
@@ -79,11 +79,19 @@ func TestSimulcastLayerPerSubscriber(t *testing.T) {
 	awaitLayer(smallSub, small, 0)
 	awaitLayer(largeSub, large, 2)
 
-	// The tiles change: each subscriber switches.
+	// The tiles change: the small one grows, the large one is hidden and
+	// gets nothing while Small gets another second of frames, then shows
+	// at half size.
 	showAt(smallSub, 1920, 1080)
-	showAt(largeSub, 0, 0) // hidden: the smallest layer
+	showAt(largeSub, 0, 0)
 	awaitLayer(smallSub, small, 2)
-	awaitLayer(largeSub, large, 0)
+	hiddenAt, smallAt := large.count(), small.count()
+	if err := smallSub.WaitFor(waitCtx(t), "another second of frames", func() bool { return small.count() >= smallAt+30 }); err != nil {
+		t.Fatal(err)
+	}
+	if n := large.count() - hiddenAt; n != 0 {
+		t.Errorf("the hidden tile got %d packets", n)
+	}
 	showAt(largeSub, 640, 360)
 	awaitLayer(largeSub, large, 1)
 
@@ -163,6 +171,13 @@ func (l *layerLog) observe(rt *client.RemoteTrack) func([]byte) {
 		})
 		l.mu.Unlock()
 	}
+}
+
+// count returns how many packets were received.
+func (l *layerLog) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.pkts)
 }
 
 // lastLayers reports whether the last n packets are all from layer.

@@ -16,8 +16,9 @@ var errNoCodec = errors.New("subscriber did not negotiate the publisher's codec"
 // webrtc.TrackLocal so that pion binds it to the subscriber's sender.
 //
 // The subscriber sees one continuous stream whatever layer it gets: its
-// own SSRC, and sequence numbers and timestamps shifted at each layer
-// switch so that they run on without a jump.
+// own SSRC, and sequence numbers, timestamps and VP8 picture IDs shifted
+// at each layer switch (and after a hidden tile's pause) so that they run
+// on without a jump.
 type DownTrack struct {
 	up   *UpTrack
 	peer *Peer
@@ -37,7 +38,7 @@ type DownTrack struct {
 	// What the subscriber asked for and what its path allows; see
 	// chooseLayer.
 	maxWidth, maxHeight atomic.Int32  // drawn size in device pixels; 0 = not known
-	hidden              atomic.Bool   // the subscriber shows no tile for this track
+	hidden              atomic.Bool   // the subscriber shows no tile for this track: forward none of it
 	estimate            atomic.Uint64 // the latest REMB, bits per second; 0 if none
 	estimateFell        atomic.Bool   // a REMB lower than the one before came since the last tick
 	lossReported        atomic.Bool   // a receiver report showed heavy loss since the last tick
@@ -59,6 +60,18 @@ type DownTrack struct {
 	segments [4]segment // the latest layer switches, newest at segments[0]
 	nackHigh uint16     // the newest sequence number NACKed
 	nackSeen bool       // nackHigh is set
+	// paused: forwarding stopped while the tile was hidden; it resumes
+	// with a key frame.
+	paused bool
+	// The VP8 picture ID (15 bits) and TL0PICIDX of the newest packet
+	// sent, as the subscriber saw them, if one carried them.
+	picOut           uint16
+	tl0Out           uint8
+	picSent, tl0Sent bool
+	// vp8Buf is the subscriber's own copy of a payload whose descriptor
+	// is rewritten: the packet's buffer is shared by every subscriber and
+	// the cache.
+	vp8Buf [cacheSlotSize]byte
 }
 
 // segment is a run of packets from one layer, with the offsets that map
@@ -70,6 +83,15 @@ type segment struct {
 	firstOut  uint16
 	seqOffset uint16
 	tsOffset  uint32
+	// vp8: the payloads' picture IDs and TL0PICIDX are shifted by
+	// picOffset (mod 2^15, or 2^7 for a 7-bit ID) and tl0Offset, each
+	// chosen at the segment's first packet that carries the field
+	// (picSet, tl0Set), so that a retransmission carries what the packet
+	// carried when first sent.
+	vp8            bool
+	picSet, tl0Set bool
+	picOffset      uint16
+	tl0Offset      uint8
 }
 
 // maxResends is how many times one packet is sent again to a subscriber,
@@ -163,12 +185,22 @@ func (d *DownTrack) Unbind(webrtc.TrackLocalContext) error {
 // target layer. It returns the bytes written (0 if none). Called with
 // up.fanout held.
 func (d *DownTrack) forward(p *inPacket) int {
+	if d.hidden.Load() && d.up.kind == webrtc.RTPCodecTypeVideo {
+		// A hidden tile gets nothing; a non-zero size resumes it at a key
+		// frame, numbered on from what the subscriber last got.
+		if d.current.Load() >= 0 {
+			d.current.Store(-1)
+			d.paused = true
+		}
+		return 0
+	}
 	cur := int(d.current.Load())
 	if p.layer != cur {
 		// A track without simulcast starts at once (audio has no key
-		// frames; video gets one on request); a layer switch waits for a
-		// key frame of the target so the subscriber can decode from it.
-		if p.layer != int(d.target.Load()) || (d.up.simulcast && !p.keyframe) {
+		// frames; video gets one on request); a layer switch, or a
+		// resumption after a pause, waits for a key frame of the target
+		// so the subscriber can decode from it.
+		if p.layer != int(d.target.Load()) || ((d.up.simulcast || d.paused) && !p.keyframe) {
 			return 0
 		}
 		if d.binding.Load() == nil || !d.peer.connected.Load() {
@@ -181,16 +213,97 @@ func (d *DownTrack) forward(p *inPacket) int {
 	s := &d.segments[0]
 	seq := p.hdr.SequenceNumber + s.seqOffset
 	ts := p.hdr.Timestamp + s.tsOffset
-	if diff := int16(seq - d.lastSeq); diff > 0 || !d.started {
+	newest := int16(seq-d.lastSeq) > 0 || !d.started
+	if newest {
 		d.lastSeq, d.lastTS, d.lastAt, d.started = seq, ts, p.at, true
 	}
-	return d.write(p.hdr, seq, ts, p.payload, p.padding, p.audioLevel)
+	payload := p.payload
+	if s.vp8 {
+		payload = d.rewriteVP8(s, payload, newest)
+	}
+	return d.write(p.hdr, seq, ts, payload, p.padding, p.audioLevel)
+}
+
+// rewriteVP8 returns payload with the VP8 payload descriptor's picture ID
+// and TL0PICIDX shifted by the segment's offsets, on the subscriber's own
+// copy (payload itself is shared with the other subscribers and the packet
+// cache), or payload itself when nothing changes. Each simulcast layer
+// numbers its pictures on its own; a subscriber switched between layers
+// would see the picture ID jump (backwards, often), and libwebrtc's frame
+// reference finder takes the new layer's frames for old ones or
+// references the wrong pictures. Shifted, the picture ID goes on by one a
+// frame and TL0PICIDX by one a base-layer frame across switches, each in
+// its own width (a 15-bit ID stays 15 bits, a 7-bit one wraps at 128).
+//
+// Under end-to-end encryption this rewrites nothing encrypted: the browser
+// packetizer writes the descriptor after the SFrame transform has
+// encrypted the frame, so it is in clear (docs/security.md), and the
+// receiver's transform never sees it.
+//
+// newest says that the packet is the newest sent, whose values the next
+// segment's offsets follow. Called with up.fanout held.
+func (d *DownTrack) rewriteVP8(s *segment, payload []byte, newest bool) []byte {
+	pic, long, tl0 := vp8Picture(payload)
+	if pic < 0 && tl0 < 0 {
+		return payload
+	}
+	changed := false
+	var id uint16
+	var idx uint8
+	if pic >= 0 {
+		in := vp8PictureID(payload, pic, long)
+		if !s.picSet {
+			s.picSet = true
+			if d.picSent {
+				s.picOffset = d.picOut + 1 - in
+			}
+		}
+		id = (in + s.picOffset) & 0x7fff
+		mask := uint16(0x7fff)
+		if !long {
+			mask = 0x7f
+		}
+		changed = id&mask != in
+		if newest {
+			d.picOut, d.picSent = id, true
+		}
+	}
+	if tl0 >= 0 {
+		in := payload[tl0]
+		if !s.tl0Set {
+			s.tl0Set = true
+			if d.tl0Sent {
+				s.tl0Offset = d.tl0Out + 1 - in
+			}
+		}
+		idx = in + s.tl0Offset
+		changed = changed || idx != in
+		if newest {
+			d.tl0Out, d.tl0Sent = idx, true
+		}
+	}
+	if !changed || len(payload) > len(d.vp8Buf) {
+		return payload
+	}
+	out := d.vp8Buf[:len(payload)]
+	copy(out, payload)
+	if pic >= 0 {
+		putVP8PictureID(out, pic, long, id)
+	}
+	if tl0 >= 0 {
+		out[tl0] = idx
+	}
+	return out
 }
 
 // switchTo starts forwarding p's layer with p, shifting its numbering to
 // follow what the subscriber has seen.
 func (d *DownTrack) switchTo(p *inPacket) {
-	s := segment{valid: true, layer: p.layer, firstIn: p.hdr.SequenceNumber}
+	s := segment{valid: true, layer: p.layer, firstIn: p.hdr.SequenceNumber,
+		vp8: d.up.kind == webrtc.RTPCodecTypeVideo && strings.EqualFold(d.up.codec.MimeType, webrtc.MimeTypeVP8)}
+	// A change of the layer forwarded; a pause resumed on the same layer
+	// is not one.
+	switched := d.started && d.segments[0].valid && d.segments[0].layer != p.layer
 	if d.started {
 		s.seqOffset = d.lastSeq + 1 - p.hdr.SequenceNumber
 		step := uint32(1)
@@ -202,7 +315,9 @@ func (d *DownTrack) switchTo(p *inPacket) {
 	s.firstOut = p.hdr.SequenceNumber + s.seqOffset
 	copy(d.segments[1:], d.segments[:len(d.segments)-1])
 	d.segments[0] = s
-	if d.current.Swap(int32(p.layer)) >= 0 {
+	d.current.Store(int32(p.layer))
+	d.paused = false
+	if switched {
 		d.switches.Add(1)
 	}
 }
@@ -273,7 +388,8 @@ func (d *DownTrack) resend(seq uint16) {
 		return
 	}
 	upper := d.lastSeq
-	for _, s := range d.segments {
+	for i := range d.segments {
+		s := &d.segments[i]
 		if !s.valid {
 			return
 		}
@@ -311,7 +427,13 @@ func (d *DownTrack) resend(seq uint16) {
 			pad = raw[end-1]
 			end -= int(pad)
 		}
-		d.write(&d.rtxHdr, seq, ts, raw[hlen:end], pad, nil)
+		payload := raw[hlen:end]
+		if s.vp8 {
+			// The offsets the packet was first sent with: the
+			// retransmission carries the same picture ID.
+			payload = d.rewriteVP8(s, payload, false)
+		}
+		d.write(&d.rtxHdr, seq, ts, payload, pad, nil)
 		return
 	}
 }
@@ -345,6 +467,9 @@ func (d *DownTrack) readRTCP() {
 // requestKeyframe asks for a key frame of the layer the subscriber gets, or
 // the one it waits for.
 func (d *DownTrack) requestKeyframe() {
+	if d.hidden.Load() {
+		return // the subscriber gets nothing of it; showing it asks again
+	}
 	i := d.current.Load()
 	if t := d.target.Load(); t != i {
 		i = t

@@ -28,10 +28,12 @@ import (
 // plus 10 kbit/s), so the estimate of a subscriber sent 500 kbit/s never
 // reaches a 1.7 Mbit/s layer, and one that is only growing after a step up
 // is below the new layer for seconds. Only a falling estimate says that the
-// path is short. A smaller tile, a hidden one or a layer that stopped moves
-// the subscriber down at once; a larger tile moves it up at once, within
-// the ceiling. The DownTrack switches when the target layer's next key
-// frame arrives; one is requested (throttled per layer).
+// path is short. A smaller tile or a layer that stopped moves the
+// subscriber down at once; a larger tile moves it up at once, within the
+// ceiling. The DownTrack switches when the target layer's next key frame
+// arrives; one is requested (throttled per layer). A hidden tile (0×0)
+// gets nothing at all (DownTrack.forward), and no key frame is asked for it
+// until it shows again.
 const (
 	chooseInterval = 500 * time.Millisecond
 	// layerTimeout: a layer that sent nothing for this long is not chosen
@@ -210,7 +212,7 @@ func (d *DownTrack) retargetLocked(live *[maxLayers]*layer, lowest, highest int,
 		d.peer.log.Debug("simulcast target", "publisher", d.up.owner.participant, "source", d.up.source,
 			"layer", t, "width", d.maxWidth.Load(), "height", d.maxHeight.Load())
 	}
-	if int32(t) != d.current.Load() {
+	if int32(t) != d.current.Load() && !d.hidden.Load() {
 		live[t].requestKeyframe()
 	}
 }
@@ -236,7 +238,7 @@ func (u *UpTrack) liveLayers(now int64) (live *[maxLayers]*layer, lowest, highes
 
 // sizeLayer is the smallest live layer that covers the size the subscriber
 // draws the video at (the highest if none does, or if no size is known;
-// the lowest if the tile is hidden).
+// the lowest if the tile is hidden, which is forwarded nothing).
 func (d *DownTrack) sizeLayer(live *[maxLayers]*layer, lowest, highest int) int {
 	if d.hidden.Load() {
 		return lowest
@@ -368,8 +370,10 @@ func (d *DownTrack) noteEstimate(bitrate uint64) {
 }
 
 // SetVideoSize records the size, in device pixels, at which the subscriber
-// shows the publisher's video source; 0×0 means it shows no tile for it.
-// It reports false if the peer does not receive that track.
+// shows the publisher's video source; 0×0 means it shows no tile for it,
+// and stops the track for the subscriber until a non-zero size resumes it
+// at a key frame (requested, throttled). It reports false if the peer does
+// not receive that track.
 func (p *Peer) SetVideoSize(publisher string, source Source, width, height int) bool {
 	p.mu.Lock()
 	var d *DownTrack
@@ -383,9 +387,15 @@ func (p *Peer) SetVideoSize(publisher string, source Source, width, height int) 
 	if d == nil {
 		return false
 	}
-	d.hidden.Store(width == 0 || height == 0)
+	hidden := width == 0 || height == 0
 	d.maxWidth.Store(int32(width))
 	d.maxHeight.Store(int32(height))
+	wasHidden := d.hidden.Swap(hidden)
 	d.retarget(time.Now().UnixNano())
+	// A simulcast track's retarget asks for the target's key frame; a
+	// single-layer video that was paused asks here.
+	if wasHidden && !hidden && !d.up.simulcast {
+		d.requestKeyframe()
+	}
 	return true
 }

@@ -73,7 +73,9 @@ func simPacket(l int, seq uint16, ts uint32, frame uint32, idx int, key, last bo
 // sequence numbers run on by one and whose timestamps never go back or
 // jump, and in which every change of layer starts with the first packet of
 // a key frame of the new layer: no delta frame of a layer before its key
-// frame, no packet of the old layer after it.
+// frame, no packet of the old layer after it. While the tile is hidden
+// (0×0) nothing is forwarded; the stream resumes with a key frame, its
+// timestamps moved on by the time it was hidden.
 func TestSwitchesOnlyAtTheNewLayersKeyFrame(t *testing.T) {
 	up, layers, d, rec := simulcastTrack(t)
 	fb := &plis{}
@@ -86,8 +88,10 @@ func TestSwitchesOnlyAtTheNewLayersKeyFrame(t *testing.T) {
 	var asked [maxLayers]uint64
 	now := int64(time.Hour)
 	const frames = 30 * 60
+	var hiddenAt [frames]bool
 	for f := uint32(0); f < frames; f++ {
 		now += int64(time.Second / 30)
+		hiddenAt[f] = d.hidden.Load()
 		// Each layer's frame, its packets interleaved with the others'.
 		var key [maxLayers]bool
 		var n [maxLayers]int
@@ -125,7 +129,7 @@ func TestSwitchesOnlyAtTheNewLayersKeyFrame(t *testing.T) {
 	if len(rec.pkts) == 0 {
 		t.Fatal("nothing forwarded")
 	}
-	switches := 0
+	switches, resumed := 0, 0
 	for i, p := range rec.pkts {
 		layer, key, idx := int(p.Payload[12]), p.Payload[13] == 1, int(p.Payload[18])
 		frame := binary.BigEndian.Uint32(p.Payload[14:])
@@ -135,8 +139,18 @@ func TestSwitchesOnlyAtTheNewLayersKeyFrame(t *testing.T) {
 			}
 			continue
 		}
+		if hiddenAt[frame] {
+			t.Errorf("packet %d: frame %d forwarded while the tile was hidden", i, frame)
+		}
 		prev := rec.pkts[i-1]
 		prevLayer, prevFrame := int(prev.Payload[12]), binary.BigEndian.Uint32(prev.Payload[14:])
+		if frame > prevFrame+1 {
+			resumed++
+			if !key || idx != 0 || !hiddenAt[prevFrame+1] {
+				t.Errorf("packet %d: frames %d to %d skipped (hidden %v), then packet %d of a frame (key frame %v)",
+					i, prevFrame+1, frame-1, hiddenAt[prevFrame+1], idx, key)
+			}
+		}
 		if layer != prevLayer {
 			switches++
 			if !key || idx != 0 {
@@ -146,14 +160,17 @@ func TestSwitchesOnlyAtTheNewLayersKeyFrame(t *testing.T) {
 		if p.SequenceNumber != prev.SequenceNumber+1 {
 			t.Errorf("packet %d: sequence number %d after %d", i, p.SequenceNumber, prev.SequenceNumber)
 		}
-		dt := p.Timestamp - prev.Timestamp
+		// The timestamp moves on with the frames' time: by a frame's
+		// 3000 ticks from one frame to the next, by about the time skipped
+		// after a pause.
+		dt, want := p.Timestamp-prev.Timestamp, 3000*(frame-prevFrame)
 		switch {
 		case layer == prevLayer && frame == prevFrame:
 			if dt != 0 {
 				t.Errorf("packet %d: timestamp moved by %d within a frame", i, dt)
 			}
-		case dt == 0 || dt > 2*3000:
-			t.Errorf("packet %d: timestamp moved by %d from the last frame (layer %d to %d)", i, int32(dt), prevLayer, layer)
+		case dt == 0 || dt > want+2*3000 || dt+3000 < want:
+			t.Errorf("packet %d: timestamp moved by %d from the last frame, %d frames earlier (layer %d to %d)", i, int32(dt), frame-prevFrame, prevLayer, layer)
 		}
 	}
 	if d.switches.Load() != uint64(switches) {
@@ -164,7 +181,10 @@ func TestSwitchesOnlyAtTheNewLayersKeyFrame(t *testing.T) {
 	if switches < 10 {
 		t.Errorf("only %d switches in %d packets", switches, len(rec.pkts))
 	}
-	t.Logf("%d packets forwarded, %d layer switches, %d target changes", len(rec.pkts), switches, d.targetChanges.Load())
+	if resumed == 0 {
+		t.Error("the tile was never hidden and shown again")
+	}
+	t.Logf("%d packets forwarded, %d layer switches, %d resumptions, %d target changes", len(rec.pkts), switches, resumed, d.targetChanges.Load())
 }
 
 // flapSim drives one subscriber's layer choice for a while, with realistic

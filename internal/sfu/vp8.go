@@ -67,3 +67,45 @@ func vp8DescriptorSize(p []byte) (n int, start bool) {
 	}
 	return n, start
 }
+
+// vp8Picture locates the picture ID and TL0PICIDX in a VP8 payload
+// descriptor (RFC 7741 section 4.2): pic is the picture ID's offset, -1 if
+// the descriptor has none, long whether it has 15 bits rather than 7; tl0
+// is TL0PICIDX's offset, -1 if none.
+func vp8Picture(p []byte) (pic int, long bool, tl0 int) {
+	pic, tl0 = -1, -1
+	if n, _ := vp8DescriptorSize(p); n < 2 || p[0]&0x80 == 0 {
+		return pic, false, tl0
+	}
+	ext, n := p[1], 2
+	if ext&0x80 != 0 {
+		pic, long = n, p[n]&0x80 != 0
+		n++
+		if long {
+			n++
+		}
+	}
+	if ext&0x40 != 0 {
+		tl0 = n
+	}
+	return pic, long, tl0
+}
+
+// vp8PictureID reads the picture ID at offset pic (see vp8Picture).
+func vp8PictureID(p []byte, pic int, long bool) uint16 {
+	if long {
+		return uint16(p[pic]&0x7f)<<8 | uint16(p[pic+1])
+	}
+	return uint16(p[pic] & 0x7f)
+}
+
+// putVP8PictureID writes a picture ID of the descriptor's own length: the
+// low 15 bits of id, or the low 7 of a 7-bit one.
+func putVP8PictureID(p []byte, pic int, long bool, id uint16) {
+	if long {
+		p[pic] = 0x80 | byte(id>>8)&0x7f
+		p[pic+1] = byte(id)
+		return
+	}
+	p[pic] = byte(id) & 0x7f
+}
