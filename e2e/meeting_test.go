@@ -87,7 +87,7 @@ func TestTwoBrowsersMeet(t *testing.T) {
 	// Ada's camera reaches the server as simulcast, and Bob tells the
 	// server the size he shows it at.
 	awaitLog(t, srv, regexp.MustCompile(`msg="simulcast layer" .*participant=`+adaID+` source=camera rid=q`))
-	awaitLog(t, srv, regexp.MustCompile(`msg="simulcast target" .*participant=`+bobID+` publisher=`+adaID+` source=camera layer=\d width=[1-9]`))
+	awaitLog(t, srv, regexp.MustCompile(`msg="video size" .*participant=`+bobID+` publisher=`+adaID+` source=camera width=[1-9]`))
 
 	// Ada mutes: Bob's list and Ada's tile say so.
 	ada.click("#toggle-mic")

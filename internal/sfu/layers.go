@@ -388,6 +388,7 @@ func (p *Peer) SetVideoSize(publisher string, source Source, width, height int) 
 		return false
 	}
 	hidden := width == 0 || height == 0
+	p.log.Debug("video size", "publisher", publisher, "source", source, "width", width, "height", height)
 	d.maxWidth.Store(int32(width))
 	d.maxHeight.Store(int32(height))
 	wasHidden := d.hidden.Swap(hidden)

@@ -115,7 +115,9 @@ export class Tile {
     );
     if (reportSize && typeof ResizeObserver !== "undefined") {
       this.resize = new ResizeObserver(() => this.sizeChanged());
-      this.resize.observe(this.video);
+      // The tile, not the video: the video is not laid out while it waits
+      // for frames, and its size must be reported all the same.
+      this.resize.observe(this.root);
     }
     if (reportSize) {
       this.video.addEventListener("resize", this.onVideoResize);
@@ -158,7 +160,9 @@ export class Tile {
   }
 
   update(s: TileState): void {
+    const cameraChanged = this.last?.videoOn !== s.videoOn;
     this.last = s;
+    if (cameraChanged) this.sizeChanged();
     this.root.dataset.participant = s.participant;
     this.root.setAttribute("aria-label", s.screen ? `${s.name}'s screen` : s.self ? `${s.name} (you)` : s.name);
     this.nameEl.textContent = s.name;
@@ -229,10 +233,16 @@ export class Tile {
   private sendSize(): void {
     const track = this.track;
     if (!this.reportSize || !track) return;
-    const shown = this.onPage && this.inView && !this.video.hidden && this.video.isConnected && document.visibilityState !== "hidden";
+    // Shown by where the tile is and whether the camera is on, never by
+    // whether frames arrive: a server sends nothing for a hidden tile, so a
+    // tile that waited for frames to say it is shown would wait for good.
+    const shown = this.onPage && this.inView && this.root.isConnected && document.visibilityState !== "hidden" && this.last?.videoOn === true;
+    // The video is not laid out until frames arrive; the tile's box is
+    // the one it fills then.
+    const box = this.video.hidden ? this.root : this.video;
     const { width, height } = drawnSize({
-      boxWidth: this.video.clientWidth,
-      boxHeight: this.video.clientHeight,
+      boxWidth: box.clientWidth,
+      boxHeight: box.clientHeight,
       aspect: publisherAspect(this.aspect, this.video.videoWidth, this.video.videoHeight) ?? 0,
       fit: shown ? fitOf(getComputedStyle(this.video).objectFit) : "cover",
       dpr: window.devicePixelRatio,
