@@ -180,7 +180,8 @@ func TestDrainBound(t *testing.T) {
 	m := p.Admin(t).NewMeeting(t, servertest.OpenSettings())
 	gus := srv.mustJoinAs(t, client.Options{Meeting: m.ID, Name: "Gus"})
 	p.Signal(syscall.SIGTERM)
-	waitFor(t, gus, "told of the drain", func() bool { s, ok := gus.Draining(); return ok && s == 2 })
+	// Told within what is left of the 2 s (a busy machine may take a moment).
+	waitFor(t, gus, "told of the drain", func() bool { s, ok := gus.Draining(); return ok && s >= 1 && s <= 2 })
 	select {
 	case <-gus.Done():
 	case <-waitCtx(t).Done():
