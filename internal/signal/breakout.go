@@ -173,6 +173,7 @@ func (r *Room) enterLocked(s *session, hello *clientMessage, p meeting.Participa
 	r.core.SetMedia(p.ID, p.Media)
 	r.members[p.ID] = &member{session: s, keyPackage: hello.KeyPackage}
 	s.room, s.pid = r, p.ID
+	s.joined.Store(true) // before welcome: a drain starting now must tell them
 	if err := r.welcomeLocked(p.ID, false); err != nil {
 		return err
 	}

@@ -112,6 +112,7 @@ func (r *Room) join(s *session, hello *clientMessage, st *stored) (err error) {
 		}
 		m.session = s
 		s.room, s.pid = r, pid
+		s.joined.Store(true) // before welcome: a drain starting now must tell them
 		if err := r.welcomeLocked(pid, true); err != nil {
 			return err
 		}
@@ -159,6 +160,7 @@ func (r *Room) join(s *session, hello *clientMessage, st *stored) (err error) {
 	p := res.Participant
 	r.members[p.ID] = &member{session: s, waiting: p.Waiting != "", keyPackage: hello.KeyPackage}
 	s.room, s.pid = r, p.ID
+	s.joined.Store(true) // before welcome: a drain starting now must tell them
 	if p.Waiting != "" {
 		s.send(waitingMsg{Type: "waiting", Reason: string(p.Waiting)})
 		r.log.Info("joiner waiting", "participant", p.ID, "reason", p.Waiting, "client", hello.Client)
