@@ -464,8 +464,9 @@ func (p *Peer) checkSize(desc string) error {
 // finds them: at the start of a line, after any stray carriage returns.
 func mediaSections(desc string) int {
 	n := 0
-	for line := range strings.SplitSeq(desc, "\n") {
-		if strings.HasPrefix(strings.TrimLeft(line, "\r"), "m=") {
+	// pion ends a line at \n or at a lone \r.
+	for line := range strings.FieldsFuncSeq(desc, func(r rune) bool { return r == '\n' || r == '\r' }) {
+		if strings.HasPrefix(line, "m=") {
 			n++
 		}
 	}
