@@ -38,8 +38,8 @@ import { ActiveSpeaker } from "./active-speaker.js";
 import { Spotlight } from "./spotlight.js";
 import { LayoutControls } from "../ui/layout-controls.js";
 import { InteractionsScreen } from "./interactions-screen.js";
-import { groupMeetingId, NO_BREAKOUTS, type BreakoutStatus, type Move, type RoomPlan } from "./breakouts.js";
-import { openBreakoutPlanner, openBreakoutStatus, type BreakoutStatusView } from "../ui/breakout-panel.js";
+import type { BreakoutStatus, Move } from "./breakouts.js";
+import { BreakoutScreen } from "./breakout-screen.js";
 
 export interface MeetingOptions {
   meetingId: string;
@@ -79,11 +79,8 @@ const TOAST_MS = 6000;
 const ALERT_WARNINGS_MS = 5 * 60_000;
 
 class MeetingScreen implements SessionView {
-  /** Breakout rooms as hosts see them, and whether a move is under way. */
-  private breakouts: BreakoutStatus = NO_BREAKOUTS;
-  /** The status dialog while it is open, redrawn on every `breakouts` message. */
-  private breakoutView: BreakoutStatusView | null = null;
-  private moving = false;
+  /** Moves between rooms, and the host's breakout rooms (breakout-screen.ts). */
+  private readonly rooms: BreakoutScreen;
   private readonly session: MeetingSession;
   private readonly root: HTMLElement;
   private readonly banner: HTMLDivElement;
@@ -198,6 +195,14 @@ class MeetingScreen implements SessionView {
       ...this.extras.overlays,
       this.audio.root,
     );
+    this.rooms = new BreakoutScreen({
+      meetingId: opts.meetingId,
+      root: this.root,
+      session: this.session,
+      secure: opts.secure,
+      notice: (text) => this.notice(text),
+      enter: (secure, move, notice) => this.enterRoom(secure, move, notice),
+    });
 
     document.addEventListener("keydown", this.onKey);
     window.addEventListener("pagehide", this.onPageHide);
@@ -243,7 +248,7 @@ class MeetingScreen implements SessionView {
       },
       lock: (locked) => this.session.host.lock(locked),
       openSettings: () => void this.openSettings(),
-      openBreakouts: () => void this.openBreakouts(),
+      openBreakouts: () => void this.rooms.open(),
       endForAll: () => void this.confirmEnd(),
       admit: (id) => this.session.host.admit(id),
       showWaitingRoom: () => {
@@ -447,52 +452,21 @@ class MeetingScreen implements SessionView {
 
   // ---- breakout rooms ----------------------------------------------------------
 
-  /** The server sends us to another room: count down, then move (a new session there, the same devices). */
   moveTo(move: Move): void {
-    if (this.moving) return;
-    this.moving = true;
-    const where = move.room === 0 ? "the main room" : `${move.name} (a breakout room)`;
-    this.notice(move.seconds > 0 ? `Moving to ${where} in ${move.seconds} seconds.` : `Moving to ${where}.`);
-    window.setTimeout(() => void this.switchRoom(move), move.seconds * 1000);
+    this.rooms.moveTo(move);
   }
 
-  private async switchRoom(move: Move): Promise<void> {
-    const secure = this.opts.secure ? await this.opts.secure.forRoom(groupMeetingId(this.opts.meetingId, move.room)) : null;
+  breakoutsChanged(status: BreakoutStatus): void {
+    this.rooms.changed(status);
+  }
+
+  /** Ends this room's screen and session (the devices keep running) and opens the meeting in another room. */
+  private enterRoom(secure: SecureMeeting | null, move: { token: string; room: number; name: string }, notice: string): void {
     this.session.leaveForMove();
     this.waitingScreen?.detach();
     this.waitingScreen = null;
     this.finish();
-    startMeeting({ ...this.opts, secure, move: { token: move.token, room: move.room, name: move.name } }, [
-      move.room === 0 ? "You are back in the main room." : `You are in ${move.name}, a breakout room. Its people, keys and security code are its own.`,
-    ]);
-  }
-
-  breakoutsChanged(status: BreakoutStatus): void {
-    this.breakouts = status;
-    this.breakoutView?.update(status);
-  }
-
-  private async openBreakouts(): Promise<void> {
-    const host = this.session.host;
-    const actions = {
-      open: (rooms: RoomPlan[], seconds: number) => host.openBreakouts(rooms, seconds),
-      move: (participant: string, room: number) => host.moveToRoom(participant, room),
-      close: (seconds: number) => host.closeBreakouts(seconds),
-    };
-    if (this.breakouts.open) {
-      const view = openBreakoutStatus(this.root, this.breakouts, actions);
-      this.breakoutView = view;
-      await view.done;
-      if (this.breakoutView === view) this.breakoutView = null;
-      return;
-    }
-    const self = this.session.selfId;
-    const people = this.session.roster.list().filter((p) => p.id !== self && p.connection === "connected").map((p) => ({ id: p.id, name: p.name }));
-    if (people.length === 0) {
-      this.notice("Nobody else is here to send to breakout rooms.");
-      return;
-    }
-    await openBreakoutPlanner(this.root, people, actions);
+    startMeeting({ ...this.opts, secure, move }, [notice]);
   }
 
   notice(text: string): void {
