@@ -273,9 +273,10 @@ func (r *Room) checkModeratorUnderMain(main *Room, by meeting.ParticipantID, s *
 	return r.checkModeratorLocked(by, s)
 }
 
-// breakoutMove moves a participant (in the main room or a breakout room)
-// to breakout room n, or back to the main room (n = 0).
-func (r *Room) breakoutMove(by meeting.ParticipantID, s *session, target meeting.ParticipantID, n int) error {
+// withOpenBreakouts runs f under the main room's lock once the caller, in
+// r (the main room or one of its rooms), is checked to be a host or
+// co-host and the breakout rooms are open and not closing.
+func (r *Room) withOpenBreakouts(by meeting.ParticipantID, s *session, f func(main *Room, b *breakouts) error) error {
 	main := r.main()
 	main.mu.Lock()
 	defer main.mu.Unlock()
@@ -286,14 +287,27 @@ func (r *Room) breakoutMove(by meeting.ParticipantID, s *session, target meeting
 	if b == nil || b.closing {
 		return errNoBreakouts
 	}
+	return f(main, b)
+}
+
+// breakoutMove moves a participant (in the main room or a breakout room)
+// to breakout room n, or back to the main room (n = 0).
+func (r *Room) breakoutMove(by meeting.ParticipantID, s *session, target meeting.ParticipantID, n int) error {
+	return r.withOpenBreakouts(by, s, func(main *Room, b *breakouts) error {
+		return main.moveLocked(b, target, n)
+	})
+}
+
+// moveLocked is breakoutMove with the main room (r) locked.
+func (r *Room) moveLocked(b *breakouts, target meeting.ParticipantID, n int) error {
 	if n < 0 || n > len(b.rooms) {
 		return fmt.Errorf("%w: there is no room %d", errBadBreakout, n)
 	}
-	if _, ok := main.core.Participant(target); ok {
+	if _, ok := r.core.Participant(target); ok {
 		if n == 0 {
 			return errAlreadyThere
 		}
-		main.sendToBreakoutLocked(b.rooms[n-1], target, 0)
+		r.sendToBreakoutLocked(b.rooms[n-1], target, 0)
 		return nil
 	}
 	for _, from := range b.rooms {
@@ -313,7 +327,7 @@ func (r *Room) breakoutMove(by meeting.ParticipantID, s *session, target meeting
 		case sess == nil:
 			return errReconnecting
 		case n == 0:
-			sess.send(breakoutReturnMsg{Type: "breakout_return", Seconds: 0, Token: main.inviteLocked(p)})
+			sess.send(breakoutReturnMsg{Type: "breakout_return", Seconds: 0, Token: r.inviteLocked(p)})
 		default:
 			to := b.rooms[n-1]
 			to.mu.Lock()
@@ -329,16 +343,14 @@ func (r *Room) breakoutMove(by meeting.ParticipantID, s *session, target meeting
 // breakoutClose brings everyone back after a countdown; the rooms close
 // breakoutLinger after it.
 func (r *Room) breakoutClose(by meeting.ParticipantID, s *session, seconds int) error {
-	main := r.main()
-	main.mu.Lock()
-	defer main.mu.Unlock()
-	if err := r.checkModeratorUnderMain(main, by, s); err != nil {
-		return err
-	}
-	b := main.breakouts
-	if b == nil || b.closing {
-		return errNoBreakouts
-	}
+	return r.withOpenBreakouts(by, s, func(main *Room, b *breakouts) error {
+		main.closeBreakoutsLocked(b, by, seconds)
+		return nil
+	})
+}
+
+// closeBreakoutsLocked is breakoutClose with the main room (r) locked.
+func (r *Room) closeBreakoutsLocked(b *breakouts, by meeting.ParticipantID, seconds int) {
 	b.closing = true
 	for _, room := range b.rooms {
 		room.mu.Lock()
@@ -347,14 +359,13 @@ func (r *Room) breakoutClose(by meeting.ParticipantID, s *session, seconds int) 
 			if m.session == nil || !ok {
 				continue
 			}
-			m.session.send(breakoutReturnMsg{Type: "breakout_return", Seconds: seconds, Token: main.inviteLocked(p)})
+			m.session.send(breakoutReturnMsg{Type: "breakout_return", Seconds: seconds, Token: r.inviteLocked(p)})
 		}
 		room.mu.Unlock()
 	}
-	b.timer = time.AfterFunc(time.Duration(seconds)*time.Second+breakoutLinger, main.endBreakouts)
-	main.log.Info("breakout rooms closing", "by", by, "seconds", seconds)
-	go main.sendBreakouts()
-	return nil
+	b.timer = time.AfterFunc(time.Duration(seconds)*time.Second+breakoutLinger, r.endBreakouts)
+	r.log.Info("breakout rooms closing", "by", by, "seconds", seconds)
+	go r.sendBreakouts()
 }
 
 // endBreakouts closes the breakout rooms once everyone had time to return.
