@@ -1,10 +1,10 @@
 // This browser as a member of a meeting's end-to-end encryption group: the
 // client side of the delivery-service messages in docs/protocol.md ("End-to-
 // end encryption"). It creates the group when asked, commits the adds and
-// removals the server hands it, joins from a Welcome, applies others'
-// commits, and after every epoch change hands the media keys to the worker
-// and recomputes the security code. Application messages (chat, reactions,
-// presence) ride on MLS.
+// removals the server hands it (committer.ts: its own commits), joins from a
+// Welcome, applies others' commits, and after every epoch change hands the
+// media keys to the worker and recomputes the security code. Application
+// messages (chat, reactions, presence) ride on MLS.
 //
 // The server is the adversary (design: "The server is the adversary"), so
 // this member decides for itself what enters the group:
@@ -40,10 +40,11 @@
 // All work runs one step at a time, in the order messages arrive.
 
 import { fromBase64, toBase64 } from "./base64.js";
+import { Committer } from "./committer.js";
 import { E2EEError } from "./errors.js";
 import type { EpochKeys } from "./media-keys.js";
 import { equalBytes, toHex } from "./bytes.js";
-import { createKeyPackage, Group, readKeyPackage, type CommitPolicy, type OwnKeyPackage, type PendingCommit } from "./mls.js";
+import { createKeyPackage, Group, type CommitPolicy, type OwnKeyPackage } from "./mls.js";
 import { newBoxKey, open, seal, type BoxKey } from "./private.js";
 import type { MemberProblem, MemberView } from "./member-view.js";
 import { padded, type AppMessage, type ClientE2EEMessage, type ServerE2EEMessage } from "./messages.js";
@@ -100,8 +101,6 @@ export const KEYLESS_GRACE_MS = 20_000;
 export const DEPARTED_GRACE_MS = 10_000;
 /** How often a member commits a key update when nothing else changed the epoch (plus up to a minute of jitter). */
 export const UPDATE_INTERVAL_MS = 5 * 60_000;
-/** A commit of ours the server neither accepted nor overtook in this long is dropped. */
-const PENDING_TIMEOUT_MS = 15_000;
 /** The warnings kept for the UI. */
 const WARNINGS_KEPT = 10;
 /** The longest participant ID or name a presence message may claim. */
@@ -114,15 +113,10 @@ interface Presence {
   box: Uint8Array | null;
 }
 
-interface Own {
-  pending: PendingCommit;
-  reason?: "update" | "remove";
-  sentAt: number;
-}
-
 export class GroupMember {
   private group: Group | null = null;
-  private own: Own | null = null;
+  /** Our own commits: the server's jobs, the one in flight, its confirmation. */
+  private readonly commits: Committer;
   private steps: Promise<void> = Promise.resolve();
   private presence = new Map<number, Presence>();
   /** The participant each leaf was added as, by its committer's word (leaves added while we watched). */
@@ -152,8 +146,6 @@ export class GroupMember {
   private restarting = false;
   /** Leaves that changed their claim of who they are (first claim wins). */
   private readonly turncoats = new Set<number>();
-  /** A commit of ours that timed out, kept in case the server confirms it late. */
-  private expired: Own | null = null;
   private readonly fingerprints = new Map<string, string>();
   private box: BoxKey | null = null;
   private code = "";
@@ -170,7 +162,9 @@ export class GroupMember {
     private readonly groupId: Uint8Array,
     private keyPackage: OwnKeyPackage,
     private readonly hooks: MemberHooks,
-  ) {}
+  ) {
+    this.commits = new Committer({ hooks, now: () => this.now(), views: () => this.views, formerDevices: () => this.formerDevices });
+  }
 
   /** This device in a meeting, signed in to `account` ("" for a guest). */
   static async create(identity: SigningIdentity, meetingId: string, hooks: MemberHooks, account = ""): Promise<GroupMember> {
@@ -203,7 +197,7 @@ export class GroupMember {
   reset(): Promise<void> {
     return this.enqueue(async () => {
       this.group = null;
-      this.own = null;
+      this.commits.drop();
       this.forgetLeaves();
       this.state = "waiting";
       this.hooks.changed();
@@ -222,7 +216,7 @@ export class GroupMember {
       for (const d of this.lastDevices) this.formerDevices.add(d);
       this.restarting = true;
       this.group = null;
-      this.own = null;
+      this.commits.drop();
       this.forgetLeaves();
       this.state = "waiting";
       this.hooks.changed();
@@ -326,10 +320,7 @@ export class GroupMember {
     return this.enqueue(async () => {
       if (!this.inGroup) return;
       const now = this.now();
-      if (this.own && now - this.own.sentAt > PENDING_TIMEOUT_MS) {
-        this.expired = this.own;
-        this.own = null;
-      }
+      this.commits.expire(now);
       const before = this.views.map((v) => v.problem);
       const keylessBefore = this.keylessList.join(" ");
       await this.refresh();
@@ -337,14 +328,14 @@ export class GroupMember {
       if (this.views.some((v, i) => v.problem !== before[i]) || this.keylessList.join(" ") !== keylessBefore) this.hooks.changed();
       // One commit of ours per epoch at a time: the server's confirmation
       // names only the epoch, so a second one could be taken for the first.
-      if (this.own || this.expired?.pending.epoch === this.group!.epoch) return;
+      if (this.commits.busy(this.group!.epoch)) return;
       const departed = this.departedLeaves(now);
       if (departed.length > 0) {
         const pending = await this.group!.commitRemove(departed.map((d) => d.leaf));
-        this.propose(pending, { reason: "remove", remove: departed.map((d) => d.participant) });
+        this.commits.propose(pending, { reason: "remove", remove: departed.map((d) => d.participant) });
         return;
       }
-      if (now >= this.nextUpdateAt) this.propose(await this.group!.commitUpdate(), { reason: "update" });
+      if (now >= this.nextUpdateAt) this.commits.propose(await this.group!.commitUpdate(), { reason: "update" });
     });
   }
 
@@ -402,129 +393,21 @@ export class GroupMember {
     }
     const g = this.group;
     if (!this.inGroup || !g || BigInt(j.epoch) !== g.epoch) return; // the server reassigns it
-    const refused: string[] = [];
-    for (const a of j.add) {
-      if (this.hooks.mayAdd && !this.hooks.mayAdd(a.participant) && !(await this.wasInLostGroup(a.keyPackage))) refused.push(a.participant);
-    }
-    if (refused.length > 0) {
-      // Not ours to let in: the server gives the job to someone else, or
-      // nobody adds them.
-      console.warn("kaigi: e2ee: not adding", refused.join(", "));
-      return;
-    }
-    // Each KeyPackage must be for the account the meeting says its
-    // participant joined with (none for a guest): the server must not
-    // hand us one person's key as another's. One that is not is skipped,
-    // like a bad one, and the rest still get in.
-    const additions: { participant: string; keyPackage: Uint8Array }[] = [];
-    const skipped: string[] = [];
-    for (const a of j.add) {
-      let kp: Uint8Array;
-      let account: string;
-      try {
-        kp = fromBase64(a.keyPackage);
-        account = (await readKeyPackage(kp)).account;
-      } catch {
-        skipped.push(a.participant);
-        continue;
-      }
-      const expected = this.hooks.participant?.(a.participant)?.account ?? "";
-      if (this.hooks.participant && account !== expected) {
-        console.warn("kaigi: e2ee: a KeyPackage for another account than its participant's; not adding", a.participant);
-        skipped.push(a.participant);
-        continue;
-      }
-      additions.push({ participant: a.participant, keyPackage: kp });
-    }
-    const skipAll = (): void => this.hooks.send({ type: "e2ee_commit", epoch: j.epoch, commit: "", skipped: j.add.map((a) => a.participant) });
-    if (j.remove.length > 0 && skipped.length > 0) {
-      // Members who are back are removed and added in one commit: if one
-      // cannot be added, none of that is done now (they come back with a
-      // fresh KeyPackage), so the old leaves stay rather than go alone.
-      skipAll();
-      return;
-    }
-    const readded = new Set(additions.map((a) => a.participant));
-    const leaves = await this.leavesToRemove(j.remove, readded);
-    if (leaves.length === 0 && additions.length === 0) {
-      if (skipped.length > 0) skipAll();
-      return;
-    }
-    let pending: PendingCommit;
-    try {
-      pending = await g.commitChanges(leaves, additions);
-    } catch (e) {
-      if (!(e instanceof E2EEError) || e.code !== "bad-key-package") throw e;
-      skipAll();
-      return;
-    }
-    skipped.push(...pending.skipped.map((x) => x.participant));
-    this.propose(pending, skipped.length > 0 ? { skipped } : {});
-  }
-
-  /** Whether a KeyPackage (base64) comes from a device of a group the server lost when it restarted. */
-  private async wasInLostGroup(keyPackage: string): Promise<boolean> {
-    if (this.formerDevices.size === 0) return false;
-    try {
-      return this.formerDevices.has(toHex((await readKeyPackage(fromBase64(keyPackage))).identity));
-    } catch {
-      return false;
-    }
-  }
-
-  /**
-   * The leaves of a job's removals: the one added with that KeyPackage
-   * (each has its own leaf key), or failing that the one that claims the
-   * participant. Someone still in the meeting only when the same commit
-   * adds them back: the other members would refuse it otherwise.
-   */
-  private async leavesToRemove(remove: readonly { participant: string; keyPackage: string }[], readded: ReadonlySet<string>): Promise<number[]> {
-    const leaves = new Set<number>();
-    for (const r of remove) {
-      if (this.hooks.participant?.(r.participant) && !readded.has(r.participant)) continue;
-      let key: Uint8Array | null = null;
-      try {
-        key = (await readKeyPackage(fromBase64(r.keyPackage))).signaturePublicKey;
-      } catch {
-        key = null;
-      }
-      for (const v of this.views) {
-        if (v.self) continue;
-        if ((key && equalBytes(v.signaturePublicKey, key)) || v.participant === r.participant) leaves.add(v.leaf);
-      }
-    }
-    return [...leaves];
-  }
-
-  /** Sends a commit of ours and keeps it until the server says it won. */
-  private propose(pending: PendingCommit, extra: { reason?: "update" | "remove"; remove?: string[]; skipped?: string[] }): void {
-    const own: Own = { pending, sentAt: this.now() };
-    this.expired = null;
-    if (extra.reason) own.reason = extra.reason;
-    this.own = own;
-    const msg: ClientE2EEMessage = { type: "e2ee_commit", epoch: Number(pending.epoch), commit: toBase64(pending.commit) };
-    if (pending.welcome) msg.welcome = toBase64(pending.welcome);
-    if (extra.reason) msg.reason = extra.reason;
-    if (extra.remove) msg.remove = extra.remove;
-    if (extra.skipped) msg.skipped = extra.skipped;
-    this.hooks.send(msg);
+    await this.commits.job(j, g);
   }
 
   private async committed(epoch: number): Promise<void> {
-    const matches = (o: Own | null): o is Own => o !== null && BigInt(epoch) === o.pending.epoch + 1n && this.group?.epoch === o.pending.epoch;
-    const own = matches(this.own) ? this.own : matches(this.expired) ? this.expired : null;
-    this.own = null;
-    this.expired = null;
-    if (!own || !this.group) return;
-    await this.group.applyCommit(own.pending);
+    const ours = this.commits.confirmed(epoch, this.group?.epoch);
+    if (!ours || !this.group) return;
+    await this.group.applyCommit(ours);
     // We added them: we know whom each leaf is for (matched by leaf key, as
     // a new leaf may take a removed one's index).
     let added = false;
     for (const m of this.group.members()) {
-      const i = own.pending.addedKeys.findIndex((k) => equalBytes(k, m.signaturePublicKey));
+      const i = ours.addedKeys.findIndex((k) => equalBytes(k, m.signaturePublicKey));
       if (i < 0) continue;
       this.forgetLeaf(m.leafIndex);
-      this.attributed.set(m.leafIndex, own.pending.added[i]!);
+      this.attributed.set(m.leafIndex, ours.added[i]!);
       added = true;
     }
     await this.epochChanged(added);
@@ -575,8 +458,7 @@ export class GroupMember {
     }
     if (r.kind !== "commit") return;
     // Another member's commit for this epoch verified: if ours crossed it, ours lost.
-    this.own = null;
-    this.expired = null;
+    this.commits.overtaken();
     // A leaf index can be reused by an Add: what we knew of the old leaf goes.
     for (const a of r.added) this.forgetLeaf(a.leafIndex);
     if (r.removed) {
@@ -618,7 +500,7 @@ export class GroupMember {
     }
     this.restarting = false;
     this.group = joined;
-    this.own = null;
+    this.commits.drop();
     this.box = null;
     this.forgetLeaves();
     this.state = "member";
