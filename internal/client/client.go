@@ -105,6 +105,7 @@ type Client struct {
 	draining  *int // seconds the server said it stops within
 	moves     []Move
 	breakouts Breakouts
+	heard     []Broadcast
 	room      int // the breakout room this client is in (0: the main room)
 	guessing  bool
 	stopped   []string          // sources hosts stopped, in order
@@ -382,6 +383,10 @@ func (c *Client) handle(m *inbound) error {
 	case "breakout", "breakout_return":
 		c.mu.Lock()
 		c.moves = append(c.moves, Move{Room: m.Room, Name: m.Name, Seconds: m.Seconds, Token: m.Token})
+		c.mu.Unlock()
+	case "breakout_broadcast":
+		c.mu.Lock()
+		c.heard = append(c.heard, Broadcast{From: m.From, Payload: m.Payload, Text: m.Text})
 		c.mu.Unlock()
 	case "breakouts":
 		c.mu.Lock()

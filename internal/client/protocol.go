@@ -67,6 +67,11 @@ type inbound struct {
 		Name string `json:"name"`
 	} `json:"breakout"`
 
+	// breakout_broadcast
+	From    string `json:"from"`
+	Payload []byte `json:"payload"`
+	Text    string `json:"text"`
+
 	// refused, error, closed
 	Code    string `json:"code"`
 	Message string `json:"message"`
@@ -103,6 +108,14 @@ type BreakoutRoom struct {
 	Room         int              `json:"room"`
 	Name         string           `json:"name"`
 	Participants []BreakoutPerson `json:"participants"`
+}
+
+// Broadcast is a host's message to all rooms, as the server relayed it:
+// who sent it (the server's word) and the sealed payload or the text.
+type Broadcast struct {
+	From    string
+	Payload []byte
+	Text    string
 }
 
 // Breakouts is the last breakouts status.

@@ -56,6 +56,13 @@ func (c *Client) Moves() []Move {
 	return append([]Move(nil), c.moves...)
 }
 
+// Broadcasts returns the hosts' broadcasts to all rooms heard so far.
+func (c *Client) Broadcasts() []Broadcast {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Broadcast(nil), c.heard...)
+}
+
 // Breakouts returns the last breakouts status (hosts and co-hosts).
 func (c *Client) Breakouts() Breakouts {
 	c.mu.Lock()

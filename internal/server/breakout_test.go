@@ -1,11 +1,17 @@
 package server_test
 
 import (
+	"bytes"
+	"crypto/rand"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/kaigi-meet/kaigi/internal/client"
+	"github.com/kaigi-meet/kaigi/internal/e2ee/e2eetest"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
+	"github.com/kaigi-meet/kaigi/internal/servertest"
 )
 
 // nextMove waits for the server to send c somewhere, and returns it.
@@ -121,4 +127,153 @@ func TestBreakoutRooms(t *testing.T) {
 		}
 	}
 	waitFor(t, h, "everyone back", func() bool { return len(h.Roster()) == 5 })
+}
+
+// enterMove follows c's first move: c leaves and joins where it was sent.
+func enterMove(t *testing.T, srv *testServer, c *client.Client, meetingID, name string, keyPackage []byte) *client.Client {
+	t.Helper()
+	mv := nextMove(t, c, 0)
+	c.Leave()
+	return srv.mustJoinAs(t, client.Options{Meeting: meetingID, Name: name, Token: mv.Token, Breakout: mv.Room, KeyPackage: keyPackage})
+}
+
+// heardFrom waits until c has heard n broadcasts and checks the last is
+// text from the participant from.
+func heardFrom(t *testing.T, c *client.Client, n int, from, text string) {
+	t.Helper()
+	waitFor(t, c, fmt.Sprintf("%d broadcasts", n), func() bool { return len(c.Broadcasts()) >= n })
+	got := c.Broadcasts()
+	if len(got) != n || got[n-1].From != from || got[n-1].Text != text {
+		t.Fatalf("%s heard %+v, want %d broadcasts, the last %q from %s", c.Self().Name, got, n, text, from)
+	}
+}
+
+// TestBreakoutBroadcast, as someone who would abuse it: only a host or
+// co-host broadcasts, only while rooms are open, within its size and rate;
+// then everyone in the main room and in every breakout room hears it, with
+// the sender the server saw.
+func TestBreakoutBroadcast(t *testing.T) {
+	srv, m, host := defended(t, nil)
+	h := srv.mustJoinAs(t, client.Options{Meeting: m.ID, Name: "Host", Cookie: host.Cookie()})
+	names := []string{"Ann", "Bob", "Cid"}
+	var guests []*client.Client
+	for _, n := range names {
+		guests = append(guests, srv.mustJoinAs(t, client.Options{Meeting: m.ID, Name: n, Passcode: m.Passcode}))
+	}
+	waitFor(t, h, "three waiting", func() bool { return len(h.WaitingRoom()) == 3 })
+	h.Control("admit", map[string]any{"all": true})
+	for _, g := range guests {
+		waitFor(t, g, "admitted", func() bool { return g.Waiting() == "" && g.Self().ID != "" })
+	}
+	hostID, annID, bobID := h.Self().ID, guests[0].Self().ID, guests[1].Self().ID
+	cid := guests[2]
+
+	// No rooms open: nothing to broadcast to.
+	n := len(h.Errors())
+	h.Control("breakout_broadcast", map[string]any{"text": "too early"})
+	if code := lastError(t, h, n); code != "bad_breakout" {
+		t.Fatalf("a broadcast without rooms: %s", code)
+	}
+
+	h.Control("breakout_open", map[string]any{"seconds": 0, "rooms": []map[string]any{
+		{"name": "Red", "participants": []string{annID}}, {"name": "Blue", "participants": []string{bobID}},
+	}})
+	ann := enterMove(t, srv, guests[0], m.ID, "Ann", nil)
+	bob := enterMove(t, srv, guests[1], m.ID, "Bob", nil)
+
+	// A participant, in a room or in the main room, cannot broadcast.
+	for _, c := range []*client.Client{ann, cid} {
+		n := len(c.Errors())
+		c.Control("breakout_broadcast", map[string]any{"text": "I am the host"})
+		if code := lastError(t, c, n); code != "forbidden" {
+			t.Fatalf("%s broadcasting: %s", c.Self().Name, code)
+		}
+	}
+
+	// The host's is heard in the main room and in both breakout rooms,
+	// the host's own socket included, and nobody heard the others.
+	h.Control("breakout_broadcast", map[string]any{"text": "Five minutes left"})
+	for _, c := range []*client.Client{h, ann, bob, cid} {
+		heardFrom(t, c, 1, hostID, "Five minutes left")
+	}
+
+	// Too long, or sealed in a meeting without end-to-end encryption.
+	n = len(h.Errors())
+	h.Control("breakout_broadcast", map[string]any{"text": strings.Repeat("a", 1001)})
+	if code := lastError(t, h, n); code != "bad_message" {
+		t.Fatalf("a 1,001-character broadcast: %s", code)
+	}
+	n = len(h.Errors())
+	h.Control("breakout_broadcast", map[string]any{"payload": []byte("sealed?")})
+	if code := lastError(t, h, n); code != "bad_breakout" {
+		t.Fatalf("a sealed broadcast in a meeting without E2EE: %s", code)
+	}
+
+	// A flood: the burst is 3 (one spent), then one every 10 s; the rest
+	// is refused and not relayed.
+	n = len(h.Errors())
+	const flood = 6
+	for i := range flood {
+		h.Control("breakout_broadcast", map[string]any{"text": fmt.Sprintf("flood %d", i)})
+	}
+	// Each is answered on the host's socket: relayed back to it, or refused.
+	waitFor(t, h, "every broadcast answered", func() bool { return len(h.Errors())-n+len(h.Broadcasts())-1 == flood })
+	if code := h.Errors()[len(h.Errors())-1].Code; code != "rate_limited" {
+		t.Fatalf("a flood of broadcasts: %s", code)
+	}
+	relayed := len(h.Broadcasts())
+	if relayed < 2 || relayed >= 1+flood {
+		t.Fatalf("%d of a flood of %d broadcasts relayed, want the burst's 2 or so", relayed-1, flood)
+	}
+	waitFor(t, cid, "the flood's relayed part", func() bool { return len(cid.Broadcasts()) == relayed })
+
+	// Once the rooms close, no more broadcasts.
+	h.Control("breakout_close", map[string]any{"seconds": 0})
+	waitFor(t, h, "rooms closing", func() bool { return h.Breakouts().Closing })
+	n = len(h.Errors())
+	h.Control("breakout_broadcast", map[string]any{"text": "after the close"})
+	if code := lastError(t, h, n); code != "bad_breakout" {
+		t.Fatalf("a broadcast after the close: %s", code)
+	}
+	if got := len(cid.Broadcasts()); got != relayed {
+		t.Fatalf("Cid heard %d broadcasts, want %d", got, relayed)
+	}
+}
+
+// TestBreakoutBroadcastSealed: in an end-to-end encrypted meeting a
+// broadcast is a sealed payload the server relays as is, never text in
+// clear, and never larger than its bound.
+func TestBreakoutBroadcastSealed(t *testing.T) {
+	srv := startServer(t, nil)
+	set := servertest.OpenSettings()
+	set.E2EE = true
+	admin := srv.Admin(t)
+	id := admin.NewMeeting(t, set).ID
+	h := srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Host", Cookie: admin.Cookie(), KeyPackage: e2eetest.KeyPackage("kp-host")})
+	bob := srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Bob", KeyPackage: e2eetest.KeyPackage("kp-bob")})
+	h.Control("breakout_open", map[string]any{"seconds": 0, "rooms": []map[string]any{{"name": "Red", "participants": []string{bob.Self().ID}}}})
+	bob = enterMove(t, srv, bob, id, "Bob", e2eetest.KeyPackage("kp-bob-2"))
+
+	for _, c := range []struct {
+		name   string
+		fields map[string]any
+		code   string
+	}{
+		{"text in clear", map[string]any{"text": "in clear"}, "bad_breakout"},
+		{"a payload over 6 KiB", map[string]any{"payload": make([]byte, 6<<10+1)}, "bad_message"},
+		{"both", map[string]any{"payload": []byte("x"), "text": "y"}, "bad_message"},
+	} {
+		n := len(h.Errors())
+		h.Control("breakout_broadcast", c.fields)
+		if code := lastError(t, h, n); code != c.code {
+			t.Fatalf("%s: %s, want %s", c.name, code, c.code)
+		}
+	}
+	sealed := make([]byte, 300)
+	rand.Read(sealed)
+	h.Control("breakout_broadcast", map[string]any{"payload": sealed})
+	waitFor(t, bob, "the broadcast", func() bool { return len(bob.Broadcasts()) == 1 })
+	if b := bob.Broadcasts()[0]; b.From != h.Self().ID || !bytes.Equal(b.Payload, sealed) || b.Text != "" {
+		t.Fatalf("Bob heard %+v, want the payload as sent, from the host", b)
+	}
 }

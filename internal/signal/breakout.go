@@ -453,3 +453,51 @@ func newBreakoutRoom(main *Room, n int, name string) *Room {
 		name:    name,
 	}
 }
+
+// Limits on a host's broadcast to all rooms (breakout_broadcast).
+const (
+	// maxBroadcastPayload bounds a sealed broadcast: a 24-byte nonce, a
+	// 16-byte tag and, sealed, a 64-byte signature and a JSON body whose
+	// text is at most 1,000 characters without control characters (at
+	// most 3 bytes each in UTF-8), with room to spare.
+	maxBroadcastPayload = 6 << 10
+	// maxBroadcastText bounds a broadcast in clear (a meeting without
+	// end-to-end encryption), in characters.
+	maxBroadcastText = 1000
+)
+
+var errBroadcastRate = errors.New("too many broadcasts")
+
+// breakoutBroadcastMsg is a host's message to every room, relayed as sent:
+// sealed (payload) in an end-to-end encrypted meeting, which only those the
+// host gave the key can open and check, or in clear (text) in one without.
+type breakoutBroadcastMsg struct {
+	Type    string `json:"type"`
+	From    string `json:"from"`
+	Payload []byte `json:"payload,omitempty"`
+	Text    string `json:"text,omitempty"`
+}
+
+// breakoutBroadcast relays a host's or co-host's message (from any room)
+// to everyone in the main room and every breakout room while the rooms
+// are open. The server cannot read a sealed one: it checks who sends, how
+// large and how often, and says who sent it.
+func (r *Room) breakoutBroadcast(by meeting.ParticipantID, s *session, payload []byte, text string) error {
+	return r.withOpenBreakouts(by, s, func(main *Room, b *breakouts) error {
+		if main.e2eeOn() != (len(payload) > 0) {
+			return fmt.Errorf("%w: a broadcast is sealed in an end-to-end encrypted meeting, in clear in another", errBadBreakout)
+		}
+		if !s.kinds.allowBroadcast(time.Now()) {
+			return errBroadcastRate
+		}
+		msg := breakoutBroadcastMsg{Type: "breakout_broadcast", From: string(by), Payload: payload, Text: text}
+		main.broadcastLocked(msg, "")
+		for _, room := range b.rooms {
+			room.mu.Lock()
+			room.broadcastLocked(msg, "")
+			room.mu.Unlock()
+		}
+		main.log.Info("breakout broadcast", "by", by, "bytes", len(payload)+len(text))
+		return nil
+	})
+}

@@ -13,6 +13,16 @@ import "time"
 // messages that arrive bunched: a burst of 5, then 3 a second, and a burst
 // of 25, then 20 a minute. What is over is dropped (not relayed) and the
 // sender is told once a second at most, with error rate_limited.
+//
+// A host's broadcast to all breakout rooms (breakout_broadcast, a
+// signalling message the server relays to every room) is limited per
+// socket too: a burst of 3, then one every 10 seconds; one over is not
+// relayed and its sender gets error rate_limited.
+
+const (
+	broadcastBurst = 3
+	broadcastRate  = 0.1
+)
 
 const (
 	reactionBurst       = 5
@@ -25,7 +35,22 @@ const (
 // its reader goroutine uses it. The zero value is ready.
 type kindLimits struct {
 	reaction, reactionMinute *bucket
+	broadcast                *bucket
 	lastTold                 time.Time
+}
+
+// allowBroadcast reports whether a breakout broadcast may be relayed now,
+// and spends it if so.
+func (k *kindLimits) allowBroadcast(now time.Time) bool {
+	if k.broadcast == nil {
+		b := newBucket(broadcastBurst, broadcastRate, now)
+		k.broadcast = &b
+	}
+	if !k.broadcast.has(now, 1) {
+		return false
+	}
+	k.broadcast.take(now, 1)
+	return true
 }
 
 // allow reports whether an application message of this kind may be

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kaigi-meet/kaigi/internal/e2ee"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
@@ -104,6 +105,9 @@ type clientMessage struct {
 	Rooms   []breakoutSpec `json:"rooms"`
 	Room    int            `json:"room"`
 	Seconds int            `json:"seconds"`
+	// breakout_broadcast: sealed (base64 in JSON), or in clear.
+	Payload []byte `json:"payload"`
+	Text    string `json:"text"`
 
 	// e2ee_commit, e2ee_message (bytes are base64 in JSON)
 	Epoch   uint64 `json:"epoch"`
@@ -221,6 +225,11 @@ func decodeClientMessage(b []byte) (*clientMessage, error) {
 	case "breakout_close":
 		if m.Seconds < 0 || m.Seconds > maxBreakoutSeconds {
 			return &m, badMessage("The countdown is 0 to %d seconds.", maxBreakoutSeconds)
+		}
+	case "breakout_broadcast":
+		if (len(m.Payload) == 0) == (m.Text == "") || len(m.Payload) > maxBroadcastPayload ||
+			len(m.Text) > 4*maxBroadcastText || utf8.RuneCountInString(m.Text) > maxBroadcastText || !utf8.ValidString(m.Text) {
+			return &m, badMessage("A broadcast is a sealed payload of at most %d bytes, or a text of at most %d characters.", maxBroadcastPayload, maxBroadcastText)
 		}
 	case "admit", "deny":
 		if m.Participant == "" && !m.All {

@@ -147,10 +147,15 @@ func (s *session) read() {
 // relayedBytes is how many bytes of a message the server relays to other
 // members, or -1 for a message it does not relay.
 func relayedBytes(m *clientMessage, decodeErr error) int {
-	if decodeErr != nil || m == nil || m.Type != "e2ee_message" {
+	switch {
+	case decodeErr != nil || m == nil:
 		return -1
+	case m.Type == "e2ee_message":
+		return len(m.Data)
+	case m.Type == "breakout_broadcast":
+		return len(m.Payload) + len(m.Text)
 	}
-	return len(m.Data)
+	return -1
 }
 
 // pace charges a message to the socket's budget and, while the budget is
@@ -266,6 +271,8 @@ func (s *session) handle(m *clientMessage) bool {
 		err = r.breakoutMove(by, s, target, m.Room)
 	case "breakout_close":
 		err = r.breakoutClose(by, s, m.Seconds)
+	case "breakout_broadcast":
+		err = r.breakoutBroadcast(by, s, m.Payload, m.Text)
 	case "e2ee_commit":
 		err = r.e2eeCommit(by, s, m)
 	case "e2ee_message":
@@ -302,6 +309,8 @@ func (s *session) reportError(err error, ref int64) {
 	case errors.Is(err, errBreakoutsOpen), errors.Is(err, errNoBreakouts), errors.Is(err, errBadBreakout),
 		errors.Is(err, errAlreadyThere), errors.Is(err, errReconnecting):
 		code, msg = codeBadBreakout, "That breakout room change is not possible: "+err.Error()+"."
+	case errors.Is(err, errBroadcastRate):
+		code, msg = codeRateLimited, "Too many broadcasts: wait a few seconds before the next."
 	case errors.Is(err, errNotAdmitted):
 		code, msg = codeNotJoined, "You are not in the meeting yet."
 	case errors.Is(err, e2ee.ErrStaleEpoch):
