@@ -6,7 +6,7 @@
 // end-to-end encryption is expected: send-policy.ts) and tells a view what
 // changed; it builds no DOM.
 
-import { Call, type InboundStats, type OutboundStats, type RemoteTrack } from "./call.js";
+import { Call, type CallOptions, type InboundStats, type OutboundStats, type RemoteTrack } from "./call.js";
 import type { LocalMedia, LocalSource } from "./devices.js";
 import { HostCommands } from "./host-commands.js";
 import { MediaHealth } from "./media-health.js";
@@ -17,7 +17,7 @@ import { Roster } from "./roster.js";
 import type { SecureMeeting } from "./secure.js";
 import type { Sending, SendPolicy } from "./send-policy.js";
 import type { Settings } from "./settings.js";
-import { SignalClient, signalUrl } from "./signal.js";
+import { SignalClient, signalUrl, type SignalOptions } from "./signal.js";
 import type { BreakoutStatus, Move } from "./breakouts.js";
 
 export type SessionStatus = "joining" | "in-meeting" | "reconnecting";
@@ -76,6 +76,8 @@ export interface SessionOptions {
   resume?: TabResume;
   /** Entering a room by a move (breakout.ts): its token and the breakout room (0: the main room). */
   move?: { token: string; room: number };
+  /** For tests (test/session.test.ts): what makes the signalling client and each welcome's call (absent: a SignalClient, a Call). */
+  parts?: { signal?(o: SignalOptions): SignalClient; call?(o: CallOptions): Call };
 }
 
 /** Error codes of host controls and renames, worth showing the person as they are. */
@@ -116,6 +118,7 @@ export class MeetingSession {
   private simulcast = false;
   private call: Call | null = null;
   private readonly signal: SignalClient;
+  private readonly newCall: (o: CallOptions) => Call;
   private readonly busy = new Set<"mic" | "camera" | "screen">();
   private lastIceRestart = 0;
   private iceFailures = 0;
@@ -146,7 +149,8 @@ export class MeetingSession {
       },
       { participant: (id) => this.roster.get(id), people: () => this.roster.list(), settings: () => this.settings, selfId: () => this.selfId },
     );
-    this.signal = new SignalClient({
+    this.newCall = opts.parts?.call ?? ((o) => new Call(o));
+    this.signal = (opts.parts?.signal ?? ((o) => new SignalClient(o)))({
       url: signalUrl(location),
       ...(opts.resume ? { resume: opts.resume } : {}),
       hello: () => ({
@@ -364,7 +368,7 @@ export class MeetingSession {
     // Whether or not the server resumed us, the old peer connection is gone
     // on its side: negotiate a fresh one and publish what we send now.
     this.dropCall();
-    const call = new Call({
+    const call = this.newCall({
       iceServers: w.iceServers,
       send: (m) => void this.signal.send(m),
       remoteTracksChanged: () => this.view.remoteChanged(),
