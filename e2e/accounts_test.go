@@ -61,9 +61,10 @@ func TestTwoFactorEnrolment(t *testing.T) {
 }
 
 // TestTwoFactorRequired: an administrator creates a user and makes
-// two-factor required, all on /admin; the user signs in with their
-// password and is sent to set up two-factor, with the reason, and cannot
-// skip it.
+// two-factor required, all on /admin, and sees the creation in the audit
+// log, which verifies; the user signs in with their password and is sent to
+// set up two-factor, with the reason, and cannot skip it; their account
+// page says an administrator created the account.
 func TestTwoFactorRequired(t *testing.T) {
 	srv := startServer(t, servertest.Options{})
 	admin := newTab(t, "Alex")
@@ -75,6 +76,11 @@ func TestTwoFactorRequired(t *testing.T) {
 	admin.typeInto("#new-user-password", "cy's long password")
 	admin.click("#new-user-submit")
 	admin.waitVisible("Cy in the users list", `#users tr[data-user="cy@example.org"]`)
+	// The creation is in the audit log, which verifies. (After the policy
+	// change below, the admin too must enrol before seeing this page.)
+	admin.run("reload the admin page", chromedp.Navigate(srv.URL+"/admin"))
+	admin.waitVisible("the chain verifies", `#audit-verdict[data-state="verified"] #audit-head`)
+	admin.waitText("Cy's creation logged, by Alex", `#audit tr[data-action="user.created"]`, "created Cy as a member")
 	admin.click("#org-require2fa")
 	admin.click("#org-save")
 	admin.waitText("saved", "#org-status", "Saved")
@@ -88,6 +94,7 @@ func TestTwoFactorRequired(t *testing.T) {
 	cy.waitJS("sent to the account page", `location.pathname === "/account"`)
 	cy.waitVisible("the enrolment started", "#twofactor-secret")
 	cy.waitGone("no way to skip it", "#twofactor-cancel")
+	cy.waitText("told an administrator created the account", `#my-audit li[data-action="user.created"]`, "An administrator created your account as a member")
 	cy.run("try the home page", chromedp.Navigate(srv.URL+"/"))
 	cy.waitVisible("back to the enrolment", "#twofactor-required")
 	cy.run("try the admin page", chromedp.Navigate(srv.URL+"/admin"))

@@ -27,6 +27,7 @@ const usage = `Kaigi: self-hosted, end-to-end encrypted video meetings.
 Usage:
   kaigi serve [flags]         run the server (kaigi serve -h lists the flags)
   kaigi admin create-user ... create an account (the first one is the admin)
+  kaigi audit verify|head|list  check, publish or read the audit log
   kaigi loadtest [flags]      measure forwarding with synthetic participants
   kaigi version               print the version
 `
@@ -42,6 +43,8 @@ func main() {
 		err = serve(os.Args[2:], os.Stdout, os.Stderr)
 	case "admin":
 		err = admin(os.Args[2:], os.Stdin, os.Stdout, os.Stderr)
+	case "audit":
+		err = auditCmd(os.Args[2:], os.Stdout, os.Stderr)
 	case "loadtest":
 		err = loadtestCmd(os.Args[2:], os.Stdout, os.Stderr)
 	case "version", "--version", "-v":

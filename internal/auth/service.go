@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base32"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/kaigi-meet/kaigi/internal/audit"
 	"github.com/kaigi-meet/kaigi/internal/policy"
 )
 
@@ -167,7 +169,13 @@ func (s *Service) SignUp(ctx context.Context, email, name, password, ip string) 
 	if err != nil {
 		return User{}, "", err
 	}
-	u, err := s.createUser(ctx, email, name, hash, role)
+	// A member signing up is not an administrative action; the first
+	// account becoming the administrator is, and the server did it.
+	var by *audit.Entry
+	if role == RoleAdmin {
+		by = &audit.Entry{ActorKind: audit.ActorSystem, Reason: "the first account on a server becomes its administrator"}
+	}
+	u, err := s.createUser(ctx, email, name, hash, role, by)
 	if err != nil {
 		return User{}, "", err
 	}
@@ -200,7 +208,7 @@ func (s *Service) CreateUser(ctx context.Context, by User, email, name, password
 	if by.Role != RoleAdmin {
 		return User{}, ErrForbidden
 	}
-	return s.createAccount(ctx, email, name, password, role)
+	return s.createAccount(ctx, email, name, password, role, &audit.Entry{ActorKind: audit.ActorUser, ActorID: by.ID})
 }
 
 // CreateFromCommandLine creates an account for the operator of the server
@@ -213,19 +221,21 @@ func (s *Service) CreateFromCommandLine(ctx context.Context, email, name, passwo
 	if err != nil {
 		return User{}, err
 	}
+	by := &audit.Entry{ActorKind: audit.ActorOperator}
 	if n == 0 {
 		role = RoleAdmin
+		by.Reason = "the first account on a server becomes its administrator"
 	}
-	return s.createAccountLocked(ctx, email, name, password, role)
+	return s.createAccountLocked(ctx, email, name, password, role, by)
 }
 
-func (s *Service) createAccount(ctx context.Context, email, name, password string, role OrgRole) (User, error) {
+func (s *Service) createAccount(ctx context.Context, email, name, password string, role OrgRole, by *audit.Entry) (User, error) {
 	s.firstUser.Lock()
 	defer s.firstUser.Unlock()
-	return s.createAccountLocked(ctx, email, name, password, role)
+	return s.createAccountLocked(ctx, email, name, password, role, by)
 }
 
-func (s *Service) createAccountLocked(ctx context.Context, email, name, password string, role OrgRole) (User, error) {
+func (s *Service) createAccountLocked(ctx context.Context, email, name, password string, role OrgRole, by *audit.Entry) (User, error) {
 	email, err := normaliseEmail(email)
 	if err != nil {
 		return User{}, err
@@ -239,12 +249,22 @@ func (s *Service) createAccountLocked(ctx context.Context, email, name, password
 	if role != RoleAdmin && role != RoleMember {
 		return User{}, fmt.Errorf("%w: role %q", ErrForbidden, role)
 	}
-	return s.createUser(ctx, email, name, s.hashPassword(password), role)
+	return s.createUser(ctx, email, name, s.hashPassword(password), role, by)
 }
 
-func (s *Service) createUser(ctx context.Context, email, name, hash string, role OrgRole) (User, error) {
+// createUser stores a new account. by, when not nil, says who made it
+// (actor and reason); the account's audit entry is completed from it and
+// written with the account.
+func (s *Service) createUser(ctx context.Context, email, name, hash string, role OrgRole, by *audit.Entry) (User, error) {
 	u := User{ID: newID(), Email: email, Name: name, Role: role, PasswordHash: hash, CreatedAt: s.now().UTC()}
-	if err := s.store.CreateUser(ctx, u); err != nil {
+	var rec *audit.Entry
+	if by != nil {
+		e := *by
+		e.Time, e.Action, e.SubjectKind, e.SubjectID = u.CreatedAt, audit.UserCreated, audit.SubjectUser, u.ID
+		e.Details = map[string]string{"role": string(role)}
+		rec = &e
+	}
+	if err := s.store.CreateUser(ctx, u, rec); err != nil {
 		return User{}, err
 	}
 	s.log.Info("account created", "user", u.ID, "role", u.Role)
@@ -620,8 +640,17 @@ func (s *Service) UpdateOrg(ctx context.Context, by User, o Org) error {
 	if o.Name, _ = normaliseName(o.Name); o.Name == "" {
 		o.Name = DefaultOrg().Name
 	}
+	before, err := s.store.Org(ctx)
+	if err != nil {
+		return err
+	}
+	rec := audit.Entry{Time: s.now(), ActorKind: audit.ActorUser, ActorID: by.ID, Action: audit.OrgPolicyChanged,
+		SubjectKind: audit.SubjectOrg, Details: orgChanges(before, o)}
+	if err := s.store.SetOrg(ctx, o, rec); err != nil {
+		return err
+	}
 	s.log.Info("organisation settings changed", "user", by.ID)
-	return s.store.SetOrg(ctx, o)
+	return nil
 }
 
 // ListUsers lists every account; admins only.
@@ -681,3 +710,37 @@ func (s *Service) ChangePassword(ctx context.Context, u User, current, next stri
 
 // CountUsers counts accounts (the first sign-up is always open).
 func (s *Service) CountUsers(ctx context.Context) (int, error) { return s.store.CountUsers(ctx) }
+
+// orgChanges lists the policy fields that differ between before and
+// after, each with its new value (by their JSON names; meeting defaults
+// as meetingDefaults.<name>), for the audit entry of a policy change.
+func orgChanges(before, after Org) map[string]string {
+	flat := func(o Org) map[string]string {
+		out := map[string]string{}
+		var top map[string]json.RawMessage
+		b, _ := json.Marshal(o)
+		_ = json.Unmarshal(b, &top)
+		for k, v := range top {
+			var inner map[string]json.RawMessage
+			if json.Unmarshal(v, &inner) == nil {
+				for ik, iv := range inner {
+					out[k+"."+ik] = string(iv)
+				}
+				continue
+			}
+			out[k] = string(v)
+		}
+		return out
+	}
+	was, now := flat(before), flat(after)
+	changed := map[string]string{}
+	for k, v := range now {
+		if was[k] != v && len(changed) < audit.MaxDetails {
+			if len(v) > audit.MaxDetailText {
+				v = strings.ToValidUTF8(v[:audit.MaxDetailText], "")
+			}
+			changed[k] = v
+		}
+	}
+	return changed
+}

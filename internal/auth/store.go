@@ -3,13 +3,16 @@ package auth
 import (
 	"context"
 	"time"
+
+	"github.com/kaigi-meet/kaigi/internal/audit"
 )
 
 // Store is the persistence auth needs. internal/store implements it.
 type Store interface {
 	CountUsers(ctx context.Context) (int, error)
-	// CreateUser fails with ErrEmailTaken for a taken e-mail.
-	CreateUser(ctx context.Context, u User) error
+	// CreateUser fails with ErrEmailTaken for a taken e-mail. A non-nil
+	// rec is appended to the audit log in the same transaction.
+	CreateUser(ctx context.Context, u User, rec *audit.Entry) error
 	// UserByEmail and UserByID fail with ErrNotFound.
 	UserByEmail(ctx context.Context, email string) (User, error)
 	UserByID(ctx context.Context, id string) (User, error)
@@ -35,8 +38,16 @@ type Store interface {
 	// RecoveryCodesLeft counts unused codes.
 	RecoveryCodesLeft(ctx context.Context, userID string) (int, error)
 
+	// AuditEntries returns up to limit audit entries after seq after, in
+	// order; AuditAbout the newest (up to limit) about one subject,
+	// newest first.
+	AuditEntries(ctx context.Context, after int64, limit int) ([]audit.Entry, error)
+	AuditAbout(ctx context.Context, kind audit.SubjectKind, id string, limit int) ([]audit.Entry, error)
+
 	Org(ctx context.Context) (Org, error)
-	SetOrg(ctx context.Context, o Org) error
+	// SetOrg saves the policy and appends rec to the audit log in the
+	// same transaction.
+	SetOrg(ctx context.Context, o Org, rec audit.Entry) error
 }
 
 // Session is a signed-in browser.

@@ -98,6 +98,8 @@ func New(opts Options) http.Handler {
 	mux.HandleFunc("PUT /api/admin/org", a.putOrg)
 	mux.HandleFunc("GET /api/admin/users", a.listUsers)
 	mux.HandleFunc("POST /api/admin/users", a.createUser)
+	mux.HandleFunc("GET /api/admin/audit", a.adminAudit)
+	mux.HandleFunc("GET /api/me/audit", a.myAudit)
 	mux.HandleFunc("POST /api/meetings", a.createMeeting)
 	mux.HandleFunc("GET /api/meetings", a.listMeetings)
 	mux.HandleFunc("GET /api/meetings/{id}", a.getMeeting)

@@ -82,6 +82,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 	if err != nil {
 		return nil, err
 	}
+	if err := checkAudit(ctx, db, log); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("audit log: %w", err)
+	}
 	s := &Server{cfg: cfg, log: log, db: db}
 	s.accounts = auth.NewService(auth.Options{Store: db, Sealer: sealer, Hash: opts.HashParams, Logger: log,
 		// s.signal exists before anyone can sign out.

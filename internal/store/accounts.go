@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kaigi-meet/kaigi/internal/audit"
 	"github.com/kaigi-meet/kaigi/internal/auth"
 )
 
@@ -22,11 +23,14 @@ func (s *SQLite) CountUsers(ctx context.Context) (int, error) {
 }
 
 // CreateUser adds an account; a taken e-mail is auth.ErrEmailTaken.
-func (s *SQLite) CreateUser(ctx context.Context, u auth.User) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO users
+func (s *SQLite) CreateUser(ctx context.Context, u auth.User, rec *audit.Entry) error {
+	err := s.withAudit(ctx, rec, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO users
 		(id, email, name, role, password_hash, totp_secret, totp_pending, totp_last_step, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Email, u.Name, string(u.Role), u.PasswordHash, u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, formatTime(u.CreatedAt))
+			u.ID, u.Email, u.Name, string(u.Role), u.PasswordHash, u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, formatTime(u.CreatedAt))
+		return err
+	})
 	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed: users.email") {
 		return auth.ErrEmailTaken
 	}
@@ -206,14 +210,16 @@ func (s *SQLite) Org(ctx context.Context) (auth.Org, error) {
 	return o, nil
 }
 
-// SetOrg saves the organisation's policy.
-func (s *SQLite) SetOrg(ctx context.Context, o auth.Org) error {
+// SetOrg saves the organisation's policy and its audit entry.
+func (s *SQLite) SetOrg(ctx context.Context, o auth.Org, rec audit.Entry) error {
 	b, err := json.Marshal(o)
 	if err != nil {
 		return err
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO org (id, settings) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET settings = excluded.settings`, string(b))
-	return err
+	return s.withAudit(ctx, &rec, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO org (id, settings) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET settings = excluded.settings`, string(b))
+		return err
+	})
 }
 
 var _ auth.Store = (*SQLite)(nil)

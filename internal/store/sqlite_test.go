@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kaigi-meet/kaigi/internal/audit"
 	"github.com/kaigi-meet/kaigi/internal/auth"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
 )
@@ -37,7 +38,7 @@ func TestMeetingRoundTrip(t *testing.T) {
 	s, _ := openTemp(t)
 	ctx := context.Background()
 	u := auth.User{ID: "u1", Email: "ada@example.org", Name: "Ada", Role: auth.RoleAdmin, PasswordHash: "x", CreatedAt: time.Now()}
-	if err := s.CreateUser(ctx, u); err != nil {
+	if err := s.CreateUser(ctx, u, nil); err != nil {
 		t.Fatal(err)
 	}
 	rec := meeting.Record{
@@ -121,12 +122,12 @@ func TestAccounts(t *testing.T) {
 	s, _ := openTemp(t)
 	ctx := context.Background()
 	u := auth.User{ID: "u1", Email: "ada@example.org", Name: "Ada", Role: auth.RoleMember, PasswordHash: "h", CreatedAt: time.Now()}
-	if err := s.CreateUser(ctx, u); err != nil {
+	if err := s.CreateUser(ctx, u, nil); err != nil {
 		t.Fatal(err)
 	}
 	dup := u
 	dup.ID = "u2"
-	if err := s.CreateUser(ctx, dup); !errors.Is(err, auth.ErrEmailTaken) {
+	if err := s.CreateUser(ctx, dup, nil); !errors.Is(err, auth.ErrEmailTaken) {
 		t.Fatalf("duplicate e-mail = %v", err)
 	}
 	if _, err := s.UserByEmail(ctx, "bob@example.org"); !errors.Is(err, auth.ErrNotFound) {
@@ -175,7 +176,8 @@ func TestAccounts(t *testing.T) {
 		t.Fatalf("default org = %+v, %v", o, err)
 	}
 	o.Require2FA, o.AllowSignUp = true, true
-	if err := s.SetOrg(ctx, o); err != nil {
+	if err := s.SetOrg(ctx, o, audit.Entry{Time: time.Now(), ActorKind: audit.ActorUser, ActorID: "u1",
+		Action: audit.OrgPolicyChanged, SubjectKind: audit.SubjectOrg}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.Org(ctx); !got.Require2FA || !got.AllowSignUp {
@@ -249,7 +251,7 @@ func TestOpenFailsOnMissingDirectory(t *testing.T) {
 func TestUseTOTPStepOnlyMovesForward(t *testing.T) {
 	s, _ := openTemp(t)
 	ctx := context.Background()
-	if err := s.CreateUser(ctx, auth.User{ID: "u1", Email: "ada@example.org", Name: "Ada", Role: auth.RoleMember, PasswordHash: "h", TOTPLastStep: 10, CreatedAt: time.Now()}); err != nil {
+	if err := s.CreateUser(ctx, auth.User{ID: "u1", Email: "ada@example.org", Name: "Ada", Role: auth.RoleMember, PasswordHash: "h", TOTPLastStep: 10, CreatedAt: time.Now()}, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range []struct {

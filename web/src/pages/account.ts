@@ -1,9 +1,11 @@
 // The account's security settings at /account: two-factor authentication
 // (turn on, get new recovery codes, turn off), and signing out here or
 // everywhere. An account whose organisation requires two-factor lands here
-// until it has set it up.
+// until it has set it up. Below, the administrative actions taken on the
+// account, with the reasons given.
 
 import { disableTwoFactor, me, regenerateRecoveryCodes, signOut, signOutEverywhere, type Me } from "../api/accounts.js";
+import { getMyAudit } from "../api/audit.js";
 import { asApiError } from "../api/http.js";
 import { showScreen } from "../app.js";
 import { openPage } from "./signedin.js";
@@ -11,6 +13,7 @@ import { enrol } from "./twofactor.js";
 import { openDialog } from "../ui/dialog.js";
 import { el, replace } from "../ui/dom.js";
 import { disclosure, errorLine, field, fieldProblem, onSubmit, setError, submitButton, withBusy } from "../ui/forms.js";
+import { myAuditSection } from "../ui/audit-log.js";
 import { accountPage } from "../ui/header.js";
 import { recoveryCodesPanel } from "../ui/recovery-codes-panel.js";
 
@@ -68,7 +71,14 @@ function render(m: Me): void {
     ),
     sessionsSection(),
   );
+  const audit = el("div", { id: "my-audit-slot" });
+  body.push(audit);
   showScreen(accountPage("account", m, ...body), false);
+  // The actions on one's account come after the page is drawn; without
+  // them the rest of the page still works.
+  void getMyAudit()
+    .then((entries) => replace(audit, myAuditSection(entries)))
+    .catch(() => replace(audit, el("p", { class: "hint", text: "The administrative actions on your account could not be loaded." })));
   if (u.twoFactor) twoFactorOn(twoFactorBox, m);
   else twoFactorOff(twoFactorBox, m);
 }

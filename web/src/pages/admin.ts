@@ -1,14 +1,16 @@
 // Administration at /admin (admins only): the organisation's name and rules
 // (two-factor required, sign-up open), the defaults of new meetings, the
-// users, and creating a user.
+// users, creating a user, and the audit log with its verdict.
 
 import type { User } from "../api/accounts.js";
 import { createUser, getOrg, listUsers, saveOrg, type Org } from "../api/admin.js";
+import { getAuditLog, type AuditPage } from "../api/audit.js";
 import { asApiError } from "../api/http.js";
 import { showScreen } from "../app.js";
 import { openPage } from "./signedin.js";
 import { el, replace } from "../ui/dom.js";
 import { accountFields, checkbox, errorLine, field, onSubmit, selectField, statusLine, submitButton } from "../ui/forms.js";
+import { auditSection } from "../ui/audit-log.js";
 import { accountPage } from "../ui/header.js";
 import { fatalScreen } from "../ui/screens.js";
 import { SettingsForm } from "../ui/meeting-settings-form.js";
@@ -22,14 +24,17 @@ export async function showAdmin(): Promise<void> {
   }
   let org: Org;
   let users: User[];
+  let audit: AuditPage;
   try {
-    [org, users] = await Promise.all([getOrg(), listUsers()]);
+    [org, users, audit] = await Promise.all([getOrg(), listUsers(), getAuditLog()]);
   } catch (e) {
     showScreen(fatalScreen("unavailable", asApiError(e).message, [{ id: "retry", label: "Try again", run: () => void showAdmin() }]));
     return;
   }
   const usersTable = new UsersTable(users);
-  showScreen(accountPage("admin", me, el("h1", { text: "Administration" }), orgForm(org), usersTable.root, newUserForm(usersTable)), false);
+  const names = new Map(users.map((u) => [u.id, u.name]));
+  const auditCard = auditSection(audit, names, (before) => getAuditLog(before));
+  showScreen(accountPage("admin", me, el("h1", { text: "Administration" }), orgForm(org), usersTable.root, newUserForm(usersTable), auditCard), false);
 }
 
 function orgForm(org: Org): HTMLFormElement {

@@ -1,0 +1,175 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kaigi-meet/kaigi/internal/audit"
+	"github.com/kaigi-meet/kaigi/internal/auth"
+)
+
+func orgEntry(reason string) audit.Entry {
+	return audit.Entry{Time: time.Now(), ActorKind: audit.ActorUser, ActorID: "admin1", Action: audit.OrgPolicyChanged,
+		SubjectKind: audit.SubjectOrg, Reason: reason, Details: map[string]string{"require2FA": "true"}}
+}
+
+func auditCount(t *testing.T, s *SQLite) int {
+	t.Helper()
+	entries, err := s.AuditEntries(context.Background(), 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(entries)
+}
+
+// TestAuditWrittenWithTheAction: an action and its entry commit together;
+// when either fails, neither is kept.
+func TestAuditWrittenWithTheAction(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+
+	o := auth.DefaultOrg()
+	o.Require2FA = true
+	if err := s.SetOrg(ctx, o, orgEntry("review")); err != nil {
+		t.Fatal(err)
+	}
+	// An entry that cannot be sealed refuses the action too.
+	o.AllowSignUp = true
+	bad := orgEntry("x")
+	bad.Action = ""
+	if err := s.SetOrg(ctx, o, bad); err == nil {
+		t.Fatal("an unsealable entry was accepted")
+	}
+	if got, _ := s.Org(ctx); got.AllowSignUp {
+		t.Error("the policy changed without its audit entry")
+	}
+
+	u := auth.User{ID: "u1", Email: "ada@example.org", Name: "Ada", Role: auth.RoleMember, PasswordHash: "h", CreatedAt: time.Now()}
+	rec := &audit.Entry{Time: time.Now(), ActorKind: audit.ActorOperator, Action: audit.UserCreated, SubjectKind: audit.SubjectUser, SubjectID: "u1"}
+	if err := s.CreateUser(ctx, u, rec); err != nil {
+		t.Fatal(err)
+	}
+	// A failing action leaves no entry.
+	dup := u
+	dup.ID = "u2"
+	rec2 := *rec
+	rec2.SubjectID = "u2"
+	if err := s.CreateUser(ctx, dup, &rec2); !errors.Is(err, auth.ErrEmailTaken) {
+		t.Fatalf("duplicate: %v", err)
+	}
+	if n := auditCount(t, s); n != 2 {
+		t.Fatalf("%d entries, want 2 (the refused action left one?)", n)
+	}
+	head, err := audit.VerifyAll(ctx, s, nil)
+	if err != nil || head.Seq != 2 {
+		t.Fatalf("verify: %v, head %v", err, head)
+	}
+	about, err := s.AuditAbout(ctx, audit.SubjectUser, "u1", 10)
+	if err != nil || len(about) != 1 || about[0].Action != audit.UserCreated || about[0].ActorKind != audit.ActorOperator {
+		t.Fatalf("entries about u1: %+v, %v", about, err)
+	}
+}
+
+// TestAuditAppendOnly: the database refuses changes and deletions of
+// entries made through SQL; someone who drops that guard and changes one
+// byte of a middle entry is named by verification.
+func TestAuditAppendOnly(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	for i := range 5 {
+		if _, err := s.AppendAudit(ctx, orgEntry(fmt.Sprintf("change %d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.db.ExecContext(ctx, `UPDATE audit_log SET reason = 'x' WHERE seq = 3`); err == nil {
+		t.Error("an entry was updated")
+	}
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM audit_log WHERE seq = 5`); err == nil {
+		t.Error("an entry was deleted")
+	}
+	if _, err := audit.VerifyAll(ctx, s, nil); err != nil {
+		t.Fatalf("untouched log: %v", err)
+	}
+
+	for _, tamper := range []struct {
+		name, sql string
+		seq       int64
+	}{
+		{"reason", `UPDATE audit_log SET reason = 'change 3' WHERE seq = 3`, 3}, // one byte: '2' → '3'
+		{"time", `UPDATE audit_log SET at_ms = at_ms + 1 WHERE seq = 2`, 2},
+		{"details", `UPDATE audit_log SET details = '{"require2FA":"false"}' WHERE seq = 4`, 4},
+		{"details not JSON", `UPDATE audit_log SET details = '{' WHERE seq = 2`, 2},
+		{"hash cut short", `UPDATE audit_log SET hash = x'00' WHERE seq = 3`, 3},
+		{"removed", `DELETE FROM audit_log WHERE seq = 2`, 2},
+	} {
+		t.Run(tamper.name, func(t *testing.T) {
+			s, _ := openTemp(t)
+			for i := range 5 {
+				if _, err := s.AppendAudit(ctx, orgEntry(fmt.Sprintf("change %d", i))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, q := range []string{`DROP TRIGGER audit_log_no_update`, `DROP TRIGGER audit_log_no_delete`, tamper.sql} {
+				if _, err := s.db.ExecContext(ctx, q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			_, err := audit.VerifyAll(ctx, s, nil)
+			var broken *audit.BrokenError
+			if !errors.As(err, &broken) || broken.Seq != tamper.seq {
+				t.Fatalf("verify after tampering: %v, want entry %d named", err, tamper.seq)
+			}
+		})
+	}
+}
+
+// TestAuditConcurrentAppends: writers racing each other still make one
+// chain without gaps.
+func TestAuditConcurrentAppends(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 40)
+	for i := range 40 {
+		wg.Go(func() {
+			_, err := s.AppendAudit(ctx, orgEntry(fmt.Sprint(i)))
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	head, err := audit.VerifyAll(ctx, s, nil)
+	if err != nil || head.Seq != 40 {
+		t.Fatalf("verify: %v, head %v", err, head)
+	}
+}
+
+// TestAuditVerifyPages: a log longer than one page verifies, and a head
+// published partway is found.
+func TestAuditVerifyPages(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	var mid audit.Entry
+	for i := range 1205 {
+		e, err := s.AppendAudit(ctx, orgEntry(fmt.Sprint(i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Seq == 1100 {
+			mid = e
+		}
+	}
+	head, err := audit.VerifyAll(ctx, s, &audit.Head{Seq: mid.Seq, Hash: mid.Hash})
+	if err != nil || head.Seq != 1205 {
+		t.Fatalf("verify: %v, head %v", err, head)
+	}
+}

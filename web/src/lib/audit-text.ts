@@ -1,0 +1,32 @@
+// Audit entries in words, for the admin page and the account page.
+
+import type { AuditEntry } from "../api/audit.js";
+
+/** Who acted: a name for an account the page knows, else its kind. */
+export function actorText(e: AuditEntry, names: ReadonlyMap<string, string> = new Map()): string {
+  switch (e.actorKind) {
+    case "operator":
+      return "The server's operator (command line)";
+    case "system":
+      return "The server";
+    case "user":
+      return e.actorId === undefined ? "An administrator" : (names.get(e.actorId) ?? `Account ${e.actorId}`);
+  }
+}
+
+/** What was done, in a sentence; unknown actions are shown by their name. */
+export function actionText(e: AuditEntry, names: ReadonlyMap<string, string> = new Map(), self = false): string {
+  const who = (id?: string): string => (self ? "your account" : id === undefined ? "an account" : (names.get(id) ?? `account ${id}`));
+  switch (e.action) {
+    case "user.created":
+      return `created ${who(e.subjectId)}${e.details.role === "admin" ? " as an administrator" : e.details.role === "member" ? " as a member" : ""}`;
+    case "org.policy_changed": {
+      const fields = Object.keys(e.details).sort();
+      return fields.length === 0 ? "saved the organisation's settings unchanged" : `changed the organisation's settings: ${fields.map((f) => `${f} → ${e.details[f]}`).join(", ")}`;
+    }
+    case "server.started":
+      return `started${e.details.version ? ` (version ${e.details.version})` : ""}; audit log ${e.details.chain ?? "not checked"}`;
+    default:
+      return `${e.action}${e.subjectId ? ` on ${e.subjectKind} ${e.subjectId}` : ""}`;
+  }
+}

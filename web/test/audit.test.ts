@@ -1,0 +1,45 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { parseAuditEntry } from "../src/api/audit.js";
+import { actionText, actorText } from "../src/lib/audit-text.js";
+
+const base = { seq: 3, time: "2026-12-06T10:00:00Z", actorKind: "user", actorId: "u1", action: "user.created", subjectKind: "user", subjectId: "u2", details: { role: "admin" } };
+
+test("an audit entry is read with its details", () => {
+  const e = parseAuditEntry(base);
+  assert.equal(e.seq, 3);
+  assert.equal(e.time.toISOString(), "2026-12-06T10:00:00.000Z");
+  assert.deepEqual(e.details, { role: "admin" });
+});
+
+test("malformed audit entries are refused", () => {
+  for (const bad of [
+    { ...base, seq: 0 },
+    { ...base, seq: "3" },
+    { ...base, time: "yesterday" },
+    { ...base, actorKind: "admin" },
+    { ...base, subjectKind: "room" },
+    { ...base, details: { role: 1 } },
+    { ...base, details: ["x"] },
+    { ...base, action: 5 },
+    null,
+  ]) {
+    assert.throws(() => parseAuditEntry(bad), JSON.stringify(bad));
+  }
+});
+
+test("entries read as sentences, naming accounts the page knows", () => {
+  const names = new Map([["u1", "Ada"], ["u2", "Bob"]]);
+  const e = parseAuditEntry(base);
+  assert.equal(actorText(e, names), "Ada");
+  assert.equal(actionText(e, names), "created Bob as an administrator");
+  assert.equal(actionText(e, names, true), "created your account as an administrator");
+  assert.equal(actorText(parseAuditEntry({ ...base, actorId: undefined })), "An administrator");
+  assert.equal(actorText(parseAuditEntry({ ...base, actorKind: "operator", actorId: undefined })), "The server's operator (command line)");
+  const policy = parseAuditEntry({ ...base, action: "org.policy_changed", subjectKind: "org", subjectId: undefined, details: { require2FA: "true", allowSignUp: "false" } });
+  assert.equal(actionText(policy), "changed the organisation's settings: allowSignUp → false, require2FA → true");
+  const started = parseAuditEntry({ ...base, actorKind: "system", actorId: undefined, action: "server.started", subjectKind: "server", subjectId: undefined, details: { version: "0.1.0", chain: "verified to entry 2" } });
+  assert.equal(actionText(started), "started (version 0.1.0); audit log verified to entry 2");
+  assert.equal(actionText(parseAuditEntry({ ...base, action: "meeting.ended", subjectKind: "meeting", subjectId: "abc" })), "meeting.ended on meeting abc");
+});
