@@ -23,7 +23,9 @@ func (tb *tab) choose(selector, value string) {
 }
 
 // TestBreakoutRoomsInBrowsers: in an end-to-end encrypted meeting the host
-// sends Bob and Cy to two breakout rooms, then moves Cy to Bob's room: they
+// sends Bob and Cy to two breakout rooms and broadcasts a message that both
+// rooms show (sealed with the channel the host gave the main room's group
+// before opening them), then moves Cy to Bob's room: they
 // see each other there, with a security code of that room's own (not the
 // main room's), and the host no longer receives them; at the close
 // everyone is back in the main room, decoding each other, one code again.
@@ -55,9 +57,22 @@ func TestBreakoutRoomsInBrowsers(t *testing.T) {
 		t.Fatalf("moved as %s and %s, want the same participants", bob.selfID(), cy.selfID())
 	}
 
-	// The host moves Cy to Bob's room.
+	// The host broadcasts to all rooms: each room shows it, from Ada.
 	ada.clickInMore("#open-breakouts")
 	ada.waitVisible("who is where", "#breakout-status")
+	const message = "Five minutes left, then back to the main room"
+	ada.typeInto("#breakout-broadcast-text", message)
+	ada.click("#breakout-broadcast-send")
+	ada.waitText("the broadcast sent", "#breakout-broadcast-status", "Sent to everyone")
+	for _, tb := range []*tab{bob, cy} {
+		tb.waitText("the host's broadcast", "#broadcast-notice .broadcast-text", message)
+		tb.waitText("from the host", "#broadcast-notice strong", "Message from Ada")
+	}
+	cy.waitJS("the broadcast in the chat", fmt.Sprintf(`window.kaigiDebug.chat().some((m) => m.from === %q && m.text === %q)`, adaID, message))
+	bob.click("#broadcast-dismiss")
+	bob.waitJS("the notice dismissed", `document.querySelector("#broadcast-notice").hidden`)
+
+	// The host moves Cy to Bob's room.
 	ada.waitJS("both rooms listed", `document.querySelectorAll("#breakout-status .breakout-room").length === 3`)
 	ada.choose(fmt.Sprintf(`#breakout-status select[data-participant=%q]`, cyID), "1")
 	// The open dialog follows the move: Cy's row goes to the first room.

@@ -14,7 +14,7 @@ import { copyText } from "../lib/clipboard.js";
 import { inviteLink } from "../lib/invite.js";
 import { signInPath } from "../lib/navigation.js";
 import { isModerator, type MenuAction } from "./permissions.js";
-import { nameProblem, NAME_MAX, type Participant, type WaitingEntry } from "./protocol.js";
+import { nameProblem, NAME_MAX, type BreakoutBroadcast, type Participant, type WaitingEntry } from "./protocol.js";
 import { IN_MEETING_FIELDS } from "./settings.js";
 import { MeetingSession, type SessionStatus, type SessionView } from "./session.js";
 import type { TabResume } from "./resume.js";
@@ -273,7 +273,7 @@ class MeetingScreen implements SessionView {
   }
 
   start(): void {
-    this.banner.after(this.mediaProblem);
+    this.banner.after(this.mediaProblem, this.rooms.notices);
     setDebugSource({
       selfId: () => this.session.selfId,
       stats: () => this.session.stats(),
@@ -458,6 +458,10 @@ class MeetingScreen implements SessionView {
 
   breakoutsChanged(status: BreakoutStatus): void {
     this.rooms.changed(status);
+  }
+
+  breakoutBroadcast(m: BreakoutBroadcast): void {
+    if (!this.finished) this.rooms.heard(m);
   }
 
   /** Ends this room's screen and session (the devices keep running) and opens the meeting in another room. */
@@ -655,6 +659,7 @@ class MeetingScreen implements SessionView {
     if (this.finished) return;
     // The spotlight's participant or host may have left; a new epoch has members who have not seen it.
     this.spotlight?.refresh();
+    this.rooms.securityChanged();
     // Whose key each received stream decrypts under may have changed.
     this.renderTiles();
     const secure = this.opts.secure;

@@ -127,7 +127,9 @@ export type HostControl =
   | { type: "end" }
   | { type: "breakout_open"; rooms: { name: string; participants: string[] }[]; seconds: number }
   | { type: "breakout_move"; participant: string; room: number }
-  | { type: "breakout_close"; seconds: number };
+  | { type: "breakout_close"; seconds: number }
+  | { type: "breakout_broadcast"; payload: string }
+  | { type: "breakout_broadcast"; text: string };
 
 export type ClientMessage =
   | Hello
@@ -291,7 +293,16 @@ export type ServerMessage =
   | Draining
   | BreakoutMove
   | BreakoutsStatus
+  | BreakoutBroadcast
   | ServerE2EEMessage;
+
+/** A host's message to all rooms (breakout-broadcast.ts): sealed (`payload`, base64) under end-to-end encryption, else `text` in clear. `from` is the server's word. */
+export interface BreakoutBroadcast {
+  type: "breakout_broadcast";
+  from: string;
+  payload: string | null;
+  text: string | null;
+}
 
 /** The server sends this participant to a breakout room (`breakout`, room ≥ 1) or back to the main room (`breakout_return`, room 0). */
 export interface BreakoutMove {
@@ -520,6 +531,13 @@ function message(o: Obj): ServerMessage | null {
         rooms: arr(o, "rooms").filter(isObj).map((r) => ({ room: int(r, "room"), name: str(r, "name"), participants: people(r.participants) })),
       };
     }
+    case "breakout_broadcast":
+      return {
+        type,
+        from: str(o, "from"),
+        payload: o.payload === undefined || o.payload === null ? null : b64(o, "payload"),
+        text: typeof o.text === "string" ? o.text : null,
+      };
     case "settings":
       return { type, settings: settings(o.settings) };
     case "media_stopped":

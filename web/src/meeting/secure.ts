@@ -24,6 +24,8 @@ export interface ChatMessage {
   /** Sent to one person only: to us (received) or to `to` (sent). */
   private: boolean;
   to: string | null;
+  /** Who it is from, when the chat says it itself (a host's broadcast to all rooms, who may not be in this room). */
+  label?: string;
 }
 
 /** What the session tells SecureMeeting about the meeting, for deciding whom to add. */
@@ -315,6 +317,12 @@ export class SecureMeeting {
     if (t === "") return;
     await this.member.sendApplication("chat", { text: t }, to ?? undefined);
     this.chat.push({ seq: this.seq++, from: this.context?.selfId() ?? "", text: t, at: Date.now(), self: true, private: to !== null, to });
+    this.hooks?.chat();
+  }
+
+  /** Adds a line to the chat that came another way, already checked: a host's broadcast to all rooms (breakout-broadcast.ts). */
+  addBroadcast(from: string, label: string, text: string): void {
+    this.chat.push({ seq: this.seq++, from, text, at: Date.now(), self: false, private: false, to: null, label });
     this.hooks?.chat();
   }
 

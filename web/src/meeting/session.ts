@@ -11,7 +11,7 @@ import type { LocalMedia, LocalSource } from "./devices.js";
 import { HostCommands } from "./host-commands.js";
 import { MediaHealth } from "./media-health.js";
 import { isModerator, mayShareScreen, mayUnmute } from "./permissions.js";
-import type { ClientMessage, MediaState, MediaStopped, ServerError, ServerMessage, WaitingEntry, Welcome } from "./protocol.js";
+import type { BreakoutBroadcast, ClientMessage, MediaState, MediaStopped, ServerError, ServerMessage, WaitingEntry, Welcome } from "./protocol.js";
 import type { TabResume } from "./resume.js";
 import { Roster } from "./roster.js";
 import type { SecureMeeting } from "./secure.js";
@@ -58,6 +58,8 @@ export interface SessionView {
   moveTo(move: Move): void;
   /** Hosts: who is in which breakout room. */
   breakoutsChanged(status: BreakoutStatus): void;
+  /** A host's message to all rooms, as relayed (breakout-broadcast.ts checks it). */
+  breakoutBroadcast?(m: BreakoutBroadcast): void;
 }
 
 export interface SessionOptions {
@@ -479,6 +481,9 @@ export class MeetingSession {
       case "breakouts":
         this.view.breakoutsChanged({ open: m.open, closing: m.closing, main: m.main, rooms: m.rooms });
         return;
+      case "breakout_broadcast":
+        this.view.breakoutBroadcast?.(m);
+        return;
       case "draining":
         this.view.notice(
           m.seconds > 0
@@ -583,6 +588,11 @@ export class MeetingSession {
     if (id === null) return;
     this.mediaIds.push(id);
     if (this.mediaIds.length > MEDIA_IDS_KEPT) this.mediaIds.shift();
+  }
+
+  /** Hosts: a message to everyone in every room, sealed (breakout-broadcast.ts) or, without end-to-end encryption, in clear. */
+  broadcastToRooms(m: { payload: string } | { text: string }): void {
+    this.sendControl({ type: "breakout_broadcast", ...m });
   }
 
   private sendControl(m: ClientMessage): void {

@@ -1,6 +1,7 @@
 // The host's breakout rooms: a dialog to plan and open them (how many,
 // assigned at random or by hand, the countdown), and, while they are open,
-// one that shows who is where, moves people and closes the rooms.
+// one that shows who is where, moves people, broadcasts a message to all
+// rooms and closes the rooms.
 
 import { manualPlan, planProblem, randomPlan, roomNames, type BreakoutStatus, type RoomPlan } from "../meeting/breakouts.js";
 import { openDialog } from "./dialog.js";
@@ -11,6 +12,40 @@ export interface BreakoutActions {
   /** Moves someone to a room (0: the main room). */
   move(participant: string, room: number): void;
   close(seconds: number): void;
+  /** Sends a message to everyone in every room: null when sent, else what is wrong. */
+  broadcast(text: string): Promise<string | null>;
+  /** Whether a broadcast is end-to-end encrypted, said under its field. */
+  readonly broadcastHint: string;
+}
+
+/** The status dialog's "Broadcast a message to all rooms" field and its button. */
+function broadcastField(actions: BreakoutActions): { root: HTMLElement; setOpen(open: boolean): void } {
+  const text = el("textarea", { id: "breakout-broadcast-text", attrs: { maxlength: "1000", rows: "2" } });
+  const send = el("button", { id: "breakout-broadcast-send", class: "button", text: "Send to all rooms", attrs: { type: "button" } });
+  const status = el("p", { id: "breakout-broadcast-status", class: "hint", attrs: { role: "status" } });
+  send.addEventListener("click", () => {
+    send.disabled = true;
+    void actions.broadcast(text.value).then((problem) => {
+      send.disabled = false;
+      status.textContent = problem ?? "Sent to everyone in every room.";
+      if (problem === null) text.value = "";
+    });
+  });
+  const root = el(
+    "div",
+    { class: "field breakout-broadcast" },
+    el("label", { text: "Broadcast a message to all rooms", attrs: { for: "breakout-broadcast-text" } }),
+    text,
+    el("p", { class: "hint", text: actions.broadcastHint }),
+    send,
+    status,
+  );
+  return {
+    root,
+    setOpen: (open) => {
+      root.hidden = !open;
+    },
+  };
 }
 
 const COUNTDOWNS = [0, 10, 30, 60];
@@ -114,6 +149,7 @@ export function openBreakoutStatus(host: HTMLElement, first: BreakoutStatus, act
   });
   const countdown = countdownSelect("breakout-close-countdown", 10);
   const note = el("p", { id: "breakout-status-note", class: "hint", attrs: { role: "status" } });
+  const broadcast = broadcastField(actions);
   let status = first;
 
   const draw = (s: BreakoutStatus): void => {
@@ -150,6 +186,7 @@ export function openBreakoutStatus(host: HTMLElement, first: BreakoutStatus, act
     title.textContent = closed ? "Breakout rooms (closed)" : s.closing ? "Breakout rooms (closing)" : "Breakout rooms";
     note.textContent = closed ? "The rooms are closed: everyone is back in the main room." : s.closing ? "The rooms are closing: everyone is on the way back." : "";
     countdown.disabled = closed || s.closing;
+    broadcast.setOpen(!closed && !s.closing);
     for (const r of rows.values()) r.select.disabled = closed;
     const confirm = dialog.querySelector<HTMLButtonElement>("#breakout-close");
     if (confirm) confirm.disabled = closed || s.closing;
@@ -158,7 +195,7 @@ export function openBreakoutStatus(host: HTMLElement, first: BreakoutStatus, act
   const done = openDialog(host, {
     id: "breakout-status",
     title: "Breakout rooms",
-    body: [...sections.map((sec) => sec.root), note, field("breakout-close-countdown", "Bring everyone back", countdown)],
+    body: [...sections.map((sec) => sec.root), note, broadcast.root, field("breakout-close-countdown", "Bring everyone back", countdown)],
     confirm: { id: "breakout-close", label: "Close rooms", danger: true },
     cancelLabel: "Done",
   }).then((ok) => {

@@ -105,7 +105,7 @@ export class ChatPanel {
   }
 
   private item(m: ChatMessage, names: Map<string, string>): HTMLLIElement {
-    const who = m.self ? "You" : (names.get(m.from) ?? "Someone who left");
+    const who = m.label ?? (m.self ? "You" : (names.get(m.from) ?? "Someone who left"));
     let header = who;
     if (m.private) header += m.self ? ` to ${names.get(m.to ?? "") ?? "someone"} (privately)` : " (privately, to you)";
     const time = new Date(m.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
