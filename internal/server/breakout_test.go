@@ -129,12 +129,14 @@ func TestBreakoutRooms(t *testing.T) {
 	waitFor(t, h, "everyone back", func() bool { return len(h.Roster()) == 5 })
 }
 
-// enterMove follows c's first move: c leaves and joins where it was sent.
-func enterMove(t *testing.T, srv *testServer, c *client.Client, meetingID, name string, keyPackage []byte) *client.Client {
+// enterMove follows c's first move: c leaves and joins where it was sent,
+// with opts (its meeting, name, account, KeyPackage) and the move's token.
+func enterMove(t *testing.T, srv *testServer, c *client.Client, opts client.Options) *client.Client {
 	t.Helper()
 	mv := nextMove(t, c, 0)
 	c.Leave()
-	return srv.mustJoinAs(t, client.Options{Meeting: meetingID, Name: name, Token: mv.Token, Breakout: mv.Room, KeyPackage: keyPackage})
+	opts.Token, opts.Breakout = mv.Token, mv.Room
+	return srv.mustJoinAs(t, opts)
 }
 
 // heardFrom waits until c has heard n broadcasts and checks the last is
@@ -178,8 +180,8 @@ func TestBreakoutBroadcast(t *testing.T) {
 	h.Control("breakout_open", map[string]any{"seconds": 0, "rooms": []map[string]any{
 		{"name": "Red", "participants": []string{annID}}, {"name": "Blue", "participants": []string{bobID}},
 	}})
-	ann := enterMove(t, srv, guests[0], m.ID, "Ann", nil)
-	bob := enterMove(t, srv, guests[1], m.ID, "Bob", nil)
+	ann := enterMove(t, srv, guests[0], client.Options{Meeting: m.ID, Name: "Ann"})
+	bob := enterMove(t, srv, guests[1], client.Options{Meeting: m.ID, Name: "Bob"})
 
 	// A participant, in a room or in the main room, cannot broadcast.
 	for _, c := range []*client.Client{ann, cid} {
@@ -252,7 +254,7 @@ func TestBreakoutBroadcastSealed(t *testing.T) {
 	h := srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Host", Cookie: admin.Cookie(), KeyPackage: e2eetest.KeyPackage("kp-host")})
 	bob := srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Bob", KeyPackage: e2eetest.KeyPackage("kp-bob")})
 	h.Control("breakout_open", map[string]any{"seconds": 0, "rooms": []map[string]any{{"name": "Red", "participants": []string{bob.Self().ID}}}})
-	bob = enterMove(t, srv, bob, id, "Bob", e2eetest.KeyPackage("kp-bob-2"))
+	bob = enterMove(t, srv, bob, client.Options{Meeting: id, Name: "Bob", KeyPackage: e2eetest.KeyPackage("kp-bob-2")})
 
 	for _, c := range []struct {
 		name   string
@@ -276,4 +278,53 @@ func TestBreakoutBroadcastSealed(t *testing.T) {
 	if b := bob.Broadcasts()[0]; b.From != h.Self().ID || !bytes.Equal(b.Payload, sealed) || b.Text != "" {
 		t.Fatalf("Bob heard %+v, want the payload as sent, from the host", b)
 	}
+}
+
+// TestEndFromBreakoutRoom: the host, visiting a breakout room, ends the
+// whole meeting: everyone in every room and in the main room is told it
+// ended, and the meeting is gone; a participant in a room cannot.
+func TestEndFromBreakoutRoom(t *testing.T) {
+	srv, m, host := defended(t, nil)
+	h := srv.mustJoinAs(t, client.Options{Meeting: m.ID, Name: "Host", Cookie: host.Cookie()})
+	var guests []*client.Client
+	for _, n := range []string{"Ann", "Bob"} {
+		guests = append(guests, srv.mustJoinAs(t, client.Options{Meeting: m.ID, Name: n, Passcode: m.Passcode}))
+	}
+	waitFor(t, h, "two waiting", func() bool { return len(h.WaitingRoom()) == 2 })
+	h.Control("admit", map[string]any{"all": true})
+	for _, g := range guests {
+		waitFor(t, g, "admitted", func() bool { return g.Waiting() == "" && g.Self().ID != "" })
+	}
+	bob := guests[1]
+	h.Control("breakout_open", map[string]any{"seconds": 0, "rooms": []map[string]any{
+		{"name": "Red", "participants": []string{h.Self().ID, guests[0].Self().ID}},
+	}})
+	h = enterMove(t, srv, h, client.Options{Meeting: m.ID, Name: "Host", Cookie: host.Cookie()})
+	ann := enterMove(t, srv, guests[0], client.Options{Meeting: m.ID, Name: "Ann"})
+	if h.Room() != 1 || ann.Room() != 1 {
+		t.Fatalf("in rooms %d and %d, want both in room 1", h.Room(), ann.Room())
+	}
+
+	n := len(ann.Errors())
+	ann.Control("end", nil)
+	if code := lastError(t, ann, n); code != "forbidden" {
+		t.Fatalf("a participant ending the meeting from a room: %s", code)
+	}
+	h.Control("end", nil)
+	for _, c := range []*client.Client{h, ann, bob} {
+		select {
+		case <-c.Done():
+		case <-waitCtx(t).Done():
+			t.Fatalf("%s's socket stayed open after the meeting ended", c.Self().Name)
+		}
+		if r := c.ClosedReason(); r != "ended" {
+			t.Errorf("%s: closed with %q, want ended", c.Self().Name, r)
+		}
+	}
+	// The meeting starts afresh: the host comes back to an empty main room, with no rooms open.
+	back := srv.mustJoinAs(t, client.Options{Meeting: m.ID, Name: "Host", Cookie: host.Cookie()})
+	if back.Room() != 0 || len(back.Roster()) != 1 {
+		t.Fatalf("after the end, the host came back to room %d with %d people", back.Room(), len(back.Roster()))
+	}
+	waitFor(t, back, "no breakout rooms", func() bool { return !back.Breakouts().Open })
 }

@@ -501,3 +501,23 @@ func (r *Room) breakoutBroadcast(by meeting.ParticipantID, s *session, payload [
 		return nil
 	})
 }
+
+// endFromBreakout ends the whole meeting, every room with it, at the word
+// of a host in breakout room r (the rule is the main room's: CheckEnd, on
+// the caller's role, which is the same in every room).
+func (r *Room) endFromBreakout(by meeting.ParticipantID, s *session) error {
+	main := r.main()
+	main.mu.Lock()
+	defer main.mu.Unlock()
+	r.mu.Lock()
+	err := r.callerLocked(by, s)
+	if err == nil {
+		err = r.core.CheckEnd(by)
+	}
+	r.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	main.endLocked(by)
+	return nil
+}

@@ -280,6 +280,13 @@ func (r *Room) end(by meeting.ParticipantID, s *session) error {
 	if err := r.core.CheckEnd(by); err != nil {
 		return err
 	}
+	r.endLocked(by)
+	return nil
+}
+
+// endLocked ends the meeting for everyone, in the main room and in every
+// breakout room.
+func (r *Room) endLocked(by meeting.ParticipantID) {
 	for _, m := range r.members {
 		if m.session != nil {
 			m.session.closeWith(closedMsg{Type: "closed", Reason: "ended", Message: "The host ended the meeting for everyone."},
@@ -302,5 +309,4 @@ func (r *Room) end(by meeting.ParticipantID, s *session) error {
 	r.unkeepLocked("")
 	r.members = make(map[meeting.ParticipantID]*member)
 	r.closeLocked()
-	return nil
 }

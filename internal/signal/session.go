@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -261,8 +260,11 @@ func (s *session) handle(m *clientMessage) bool {
 		err = r.updateSettings(by, s, func(set *meeting.Settings) { *set = *m.Settings })
 	case "end":
 		if r.parent != nil {
-			err = fmt.Errorf("%w: end the meeting from the main room", errBadBreakout)
-		} else if err = r.end(by, s); err == nil {
+			err = r.endFromBreakout(by, s)
+		} else {
+			err = r.end(by, s)
+		}
+		if err == nil {
 			return false
 		}
 	case "breakout_open":
