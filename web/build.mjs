@@ -4,6 +4,12 @@
 //     (src/e2ee/worker.ts), a file of its own because the CSP allows
 //     workers only from 'self'; a classic script, so any browser with
 //     RTCRtpScriptTransform can start it.
+//   dist/assets/blur-worker.js (+ .map): background blur's segmentation
+//     Worker (src/meeting/blur-worker.ts), classic for the same reasons, and
+//   dist/assets/blur/: MediaPipe's selfie segmentation (loader, WebAssembly
+//     with and without SIMD, model, graph) copied unchanged from the pinned
+//     npm package, so nothing is fetched from another origin. The browser
+//     loads them only when blur is turned on.
 // dist/.gitkeep stays: the embed needs the folder even before a build.
 
 import { build } from "esbuild";
@@ -31,6 +37,21 @@ const common = {
 
 await build({ ...common, entryPoints: [join(root, "src/main.ts")], outfile: join(assets, "app.js"), format: "esm" });
 await build({ ...common, entryPoints: [join(root, "src/e2ee/worker.ts")], outfile: join(assets, "e2ee-worker.js"), format: "iife" });
+await build({ ...common, entryPoints: [join(root, "src/meeting/blur-worker.ts")], outfile: join(assets, "blur-worker.js"), format: "iife" });
+
+const mediapipe = join(root, "node_modules/@mediapipe/selfie_segmentation");
+await mkdir(join(assets, "blur"));
+for (const f of [
+  "selfie_segmentation.js",
+  "selfie_segmentation.binarypb",
+  "selfie_segmentation_landscape.tflite",
+  "selfie_segmentation_solution_simd_wasm_bin.js",
+  "selfie_segmentation_solution_simd_wasm_bin.wasm",
+  "selfie_segmentation_solution_wasm_bin.js",
+  "selfie_segmentation_solution_wasm_bin.wasm",
+]) {
+  await copyFile(join(mediapipe, f), join(assets, "blur", f));
+}
 
 await copyFile(join(root, "static/index.html"), join(dist, "index.html"));
 await copyFile(join(root, "static/style.css"), join(assets, "app.css"));

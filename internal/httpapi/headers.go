@@ -4,8 +4,12 @@ import "net/http"
 
 // contentSecurityPolicy allows only this origin: no inline script or style,
 // no third-party anything, no framing. 'self' in connect-src covers the
-// same-origin WebSocket (CSP Level 3).
-const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; " +
+// same-origin WebSocket (CSP Level 3). 'wasm-unsafe-eval' lets the page and
+// its workers compile WebAssembly, and nothing else: background blur's
+// segmentation model runs in a WebAssembly module served from this origin
+// (/assets/blur/); JavaScript eval, new Function and inline script stay
+// refused.
+const contentSecurityPolicy = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; " +
 	"img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; worker-src 'self'; " +
 	"manifest-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 

@@ -20,6 +20,17 @@ type staticFile struct {
 	etag        string
 }
 
+// contentTypes are the types of the client's files that must not depend on
+// the system's MIME table: WebAssembly is compiled as it streams in only as
+// application/wasm, and background blur's model and graph
+// (dist/assets/blur/) are opaque data.
+var contentTypes = map[string]string{
+	".js":       "text/javascript; charset=utf-8",
+	".wasm":     "application/wasm",
+	".tflite":   "application/octet-stream",
+	".binarypb": "application/octet-stream",
+}
+
 // webClient serves the built client from memory.
 type webClient struct {
 	files map[string]*staticFile // by path without leading slash
@@ -38,7 +49,10 @@ func loadWebClient(fsys fs.FS) (*webClient, error) {
 			return err
 		}
 		sum := sha256.Sum256(body)
-		ct := mime.TypeByExtension(path.Ext(p))
+		ct := contentTypes[path.Ext(p)]
+		if ct == "" {
+			ct = mime.TypeByExtension(path.Ext(p))
+		}
 		if ct == "" {
 			ct = "application/octet-stream"
 		}

@@ -58,6 +58,11 @@ export interface CallOptions {
    * takes them: `welcome.simulcast`).
    */
   simulcast?: boolean;
+  /**
+   * What goes on the camera's sender for a camera track (background blur:
+   * its processed track); applied on every setTrack of the camera.
+   */
+  camera?(track: MediaStreamTrack | null): MediaStreamTrack | null;
   /** For tests: the peer connection to use. */
   peerConnection?: (config: RTCConfiguration) => RTCPeerConnection;
   /** For tests: a stream to name in `streams` of new transceivers. */
@@ -200,6 +205,7 @@ export class Call {
    */
   async setTrack(source: Source, track: MediaStreamTrack | null): Promise<void> {
     if (this.closed) return;
+    if (source === "camera" && this.opts.camera) track = this.opts.camera(track);
     let t = this.own.get(source);
     if (!t) {
       const stream = this.streamFor(source);

@@ -269,6 +269,7 @@ class MeetingScreen implements SessionView {
           this.audio.setSpeaker(deviceId);
         } else void this.session.switchDevice(kind, deviceId);
       },
+      blur: { on: () => this.session.blur.enabled, set: (on) => this.session.setBlur(on), supported: this.session.blur.supported },
     });
   }
 
@@ -605,7 +606,7 @@ class MeetingScreen implements SessionView {
       selfId,
       selfName: (selfId !== null ? s.roster.get(selfId)?.name : undefined) ?? this.opts.name,
       local: s.state,
-      camera: this.opts.media.camera,
+      camera: s.blur.output(this.opts.media.camera),
       screen: this.opts.media.screen,
       people: s.roster.list(),
       received: mediaByParticipant(s.remoteTracks()),

@@ -19,6 +19,7 @@ import type { Sending, SendPolicy } from "./send-policy.js";
 import type { Settings } from "./settings.js";
 import { SignalClient, signalUrl, type SignalOptions } from "./signal.js";
 import type { BreakoutStatus, Move } from "./breakouts.js";
+import { blurFor, type BackgroundBlur } from "./background-blur.js";
 
 export type SessionStatus = "joining" | "in-meeting" | "reconnecting";
 
@@ -131,6 +132,8 @@ export class MeetingSession {
   readonly mediaHealth = new MediaHealth();
   /** What was being sent when the session ended, so a rejoin can start the same devices. */
   endState: MediaState | null = null;
+  /** Background blur of the camera (background-blur.ts): the camera's sender and the self-view carry its output. */
+  readonly blur: BackgroundBlur;
 
   constructor(
     opts: SessionOptions,
@@ -182,6 +185,8 @@ export class MeetingSession {
       },
     });
     this.media.onEnded = (source) => void this.trackEnded(source);
+    this.blur = blurFor(this.media);
+    this.blur.onChange = (problem) => void this.blurChanged(problem);
   }
 
   start(): void {
@@ -314,6 +319,19 @@ export class MeetingSession {
     });
   }
 
+  /** Turns background blur on or off (remembered); the camera's sender gets the new track at once. */
+  setBlur(on: boolean): void {
+    this.blur.setEnabled(on);
+  }
+
+  /** Blur's output changed (turned on or off, or it failed): the sender and the self-view take it. */
+  private async blurChanged(problem: string | null): Promise<void> {
+    if (this.ended) return;
+    if (problem !== null) this.view.notice(problem);
+    await this.call?.setTrack("camera", this.media.camera);
+    this.view.localChanged();
+  }
+
   async setScreen(on: boolean): Promise<void> {
     if (on && !this.mayShareScreen) {
       this.view.notice("Only hosts can share their screen in this meeting.");
@@ -380,6 +398,7 @@ export class MeetingSession {
         if (this.mediaHealth.connected()) this.view.mediaHealthChanged();
       },
       simulcast: w.simulcast,
+      camera: (track) => this.blur.output(track),
       maySend: () => this.sending === "encrypted" || this.sending === "clear",
       ...(secure
         ? {
@@ -724,6 +743,8 @@ export class MeetingSession {
     this.dropCall();
     this.secure?.close();
     this.media.onEnded = () => {};
+    this.blur.onChange = () => {};
+    this.blur.close();
     this.media.stopAll();
   }
 

@@ -27,7 +27,8 @@ import { el, replace, setPressed, show } from "../ui/dom.js";
 import { icon } from "../ui/icons.js";
 import { LevelMeter } from "../ui/level.js";
 import { brandPage, fatalScreen } from "../ui/screens.js";
-import { fillDeviceSelect } from "../ui/device-settings.js";
+import { blurToggle, fillDeviceSelect } from "../ui/device-settings.js";
+import { blurFor, type BackgroundBlur } from "../meeting/background-blur.js";
 
 /** Why the pre-join screen is shown again: the server refused the passcode. */
 export interface PrejoinProblem {
@@ -100,6 +101,9 @@ class Prejoin {
   private readonly signInFirst: HTMLAnchorElement | null = null;
   private readonly selects: { camera: HTMLSelectElement; microphone: HTMLSelectElement; speaker: HTMLSelectElement };
   private readonly level = new LevelMeter();
+  /** Background blur, remembered; the preview shows its output, and the meeting sends it. */
+  private readonly blur: BackgroundBlur;
+  private readonly blurProblem = el("p", { id: "prejoin-blur-problem", class: "hint", attrs: { role: "status", hidden: true } });
   private readonly joinButton: HTMLButtonElement;
   private readonly joinError = el("p", { id: "join-error", class: "form-error", attrs: { role: "alert", hidden: true } });
   private problems: { mic: MediaProblem | null; camera: MediaProblem | null } = { mic: null, camera: null };
@@ -149,6 +153,15 @@ class Prejoin {
     this.selects.speaker.addEventListener("change", () => {
       this.media.choose("speaker", this.selects.speaker.value || null);
     });
+    this.blur = blurFor(media);
+    this.blur.onChange = (problem) => {
+      if (this.done) return;
+      this.blurProblem.textContent = problem ?? "";
+      this.blurProblem.hidden = problem === null;
+      blurCheck?.refresh();
+      this.render();
+    };
+    const blurCheck = blurToggle("prejoin-blur", { on: () => this.blur.enabled, set: (on) => this.blur.setEnabled(on), supported: this.blur.supported });
 
     this.nameInput = el("input", {
       id: "display-name",
@@ -287,6 +300,8 @@ class Prejoin {
         field("select-camera", "Camera", this.selects.camera),
         field("select-mic", "Microphone", this.selects.microphone),
         field("select-speaker", "Speaker", this.selects.speaker),
+        blurCheck?.root ?? null,
+        this.blurProblem,
       ),
     );
 
@@ -366,10 +381,11 @@ class Prejoin {
       else b.removeAttribute("aria-busy");
     }
 
-    if (m.camera) {
+    const camera = this.blur.output(m.camera);
+    if (camera) {
       const current = this.preview.srcObject instanceof MediaStream ? this.preview.srcObject.getVideoTracks()[0] : undefined;
-      if (current !== m.camera) {
-        this.preview.srcObject = new MediaStream([m.camera]);
+      if (current !== camera) {
+        this.preview.srcObject = new MediaStream([camera]);
         this.preview.play().catch(() => {});
       }
     } else {

@@ -1,11 +1,13 @@
 // Choosing the camera, microphone and speaker: the lists the pre-join page
 // shows, and the dialog that changes them during a meeting. A choice takes
 // effect at once (the track is swapped on its sender, nothing is
-// renegotiated) and is remembered for the next meeting.
+// renegotiated) and is remembered for the next meeting. So is background
+// blur (meeting/background-blur.ts), where the browser can do it.
 
 import { listDevices, speakerSelectionSupported } from "../meeting/devices.js";
 import { openDialog } from "./dialog.js";
 import { el, replace } from "./dom.js";
+import { checkbox } from "./forms.js";
 
 export type DeviceKind = "camera" | "microphone" | "speaker";
 
@@ -26,6 +28,29 @@ export interface DeviceSettingsHooks {
   current(kind: DeviceKind): string | null;
   /** The person chose a device. */
   choose(kind: DeviceKind, deviceId: string | null): void;
+  /** Background blur: whether it is on, turning it on or off, and whether this browser can blur at all. */
+  blur?: BlurHooks;
+}
+
+export interface BlurHooks {
+  on(): boolean;
+  set(on: boolean): void;
+  supported: boolean;
+}
+
+/** The "Blur background" checkbox (id `id`), following and changing the blur; null where the browser cannot blur. */
+export function blurToggle(id: string, hooks: BlurHooks): { root: HTMLElement; input: HTMLInputElement; refresh(): void } | null {
+  if (!hooks.supported) return null;
+  const c = checkbox(id, "Blur background", "Done in this browser, before your video is encrypted and sent.");
+  const refresh = (): void => {
+    c.input.checked = hooks.on();
+  };
+  refresh();
+  c.input.addEventListener("change", () => {
+    hooks.set(c.input.checked);
+    refresh(); // a browser that cannot load the model turns it back off
+  });
+  return { root: c.root, input: c.input, refresh };
 }
 
 /** Opens the in-meeting device dialog in `host`; resolves when it closes. */
@@ -45,5 +70,7 @@ export async function openDeviceSettings(host: HTMLElement, hooks: DeviceSetting
   ];
   if (speakerSelectionSupported) body.push(field("speaker", "Speaker", select("speaker", lists.speakers, "No speaker found", true)));
   else body.push(el("p", { class: "hint", text: "This browser plays sound on the system's speaker; choose it in the system settings." }));
+  const blur = hooks.blur ? blurToggle("meeting-blur", hooks.blur) : null;
+  if (blur) body.splice(1, 0, blur.root);
   await openDialog(host, { id: "device-settings", title: "Audio and video", body, confirm: { id: "device-settings-done", label: "Done" }, cancelLabel: null });
 }
