@@ -189,9 +189,19 @@ export function loadResume(meetingId: string, now = Date.now(), maxAgeMs = RESUM
   return kept;
 }
 
+/** Where a poll's creator keeps its polls for a reload (meeting/polls.ts): this prefix, the meeting, ".", the room. */
+export const POLLS_PREFIX = "kaigi.polls.";
+
+/** Forgets a meeting's resume token, and with it the polls kept for the reload it was for. */
 export function forgetResume(meetingId: string): void {
   try {
-    globalThis.sessionStorage?.removeItem(RESUME_PREFIX + meetingId);
+    const s = globalThis.sessionStorage;
+    s?.removeItem(RESUME_PREFIX + meetingId);
+    const polls = `${POLLS_PREFIX}${meetingId}.`;
+    for (let i = (s?.length ?? 0) - 1; i >= 0; i--) {
+      const k = s?.key(i);
+      if (k?.startsWith(polls)) s?.removeItem(k);
+    }
   } catch {
     // nothing kept
   }

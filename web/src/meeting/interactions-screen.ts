@@ -7,7 +7,7 @@
 
 import { Interactions, type AppChannel } from "./interactions.js";
 import { isModerator } from "./permissions.js";
-import type { Poll } from "./polls.js";
+import { tabPollKeeper, type Poll } from "./polls.js";
 import type { Reaction } from "./reactions.js";
 import type { MeetingSession, SessionStatus } from "./session.js";
 import { HandQueueView } from "../ui/hand-queue.js";
@@ -56,7 +56,13 @@ export class InteractionsScreen {
     const s = parts.session;
     this.interactions = new Interactions(
       parts.channel ?? NO_CHANNEL,
-      { selfId: () => s.selfId, role: (id) => s.roster.get(id)?.role, e2ee: () => s.e2ee && parts.channel !== null },
+      {
+        selfId: () => s.selfId,
+        role: (id) => s.roster.get(id)?.role,
+        e2ee: () => s.e2ee && parts.channel !== null,
+        // Kept per meeting and room: a host's main-room polls stay out of its breakout room.
+        pollKeeper: tabPollKeeper(() => `${s.meetingId}.${s.breakout?.room ?? 0}`),
+      },
       {
         reaction: (p, emoji) => this.reaction(p, emoji),
         handsChanged: () => this.renderHands(),

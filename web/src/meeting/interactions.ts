@@ -18,6 +18,7 @@ import {
   pollBody,
   resultsBody,
   type Poll,
+  type PollKeeper,
   type PollSpec,
 } from "./polls.js";
 import { REACTION_KIND, REACTION_LIMITS, RateLimiter, parseReaction, reactionBody, type Reaction } from "./reactions.js";
@@ -37,6 +38,8 @@ export interface InteractionsContext {
   role(participant: string): string | undefined;
   /** The meeting is end-to-end encrypted (application messages work). */
   e2ee(): boolean;
+  /** Where one's own polls are kept across a reload (polls.ts; none: not kept). */
+  pollKeeper?: PollKeeper;
 }
 
 /** What the controller tells the screen. */
@@ -63,7 +66,7 @@ export class Interactions {
     private readonly view: InteractionsView,
     private readonly now: () => number = Date.now,
   ) {
-    this.polls = new Polls(() => ctx.selfId());
+    this.polls = new Polls(() => ctx.selfId(), ctx.pollKeeper ?? null);
     channel.onApplication(REACTION_KIND, (m) => this.onReaction(m));
     channel.onApplication(HAND_KIND, (m) => this.onHand(m));
     channel.onApplication(POLL_KIND, (m) => this.onPoll(m));

@@ -18,6 +18,15 @@
 // results carry counts only, never names; an anonymous poll's tally
 // carries no names either. (The creator's client must know who sent each
 // answer, to count one per person; it never shows or shares it.)
+//
+// The creator's own polls (open or closed, with each answer so far) are
+// kept in the tab's sessionStorage (PollKeeper), next to the resume token
+// (resume.ts), so that a reload that resumes the same participant still
+// has them: the tally is in no other place. Only a client that is the same
+// participant again takes them back; at most KEPT_POLLS_MAX polls and
+// KEPT_BYTES_MAX characters are kept, the oldest dropped first.
+
+import { POLLS_PREFIX } from "../lib/storage.js";
 
 export const POLL_KIND = "poll";
 export const POLL_ANSWER_KIND = "poll_answer";
@@ -169,20 +178,117 @@ function key(creator: string, id: string): string {
   return `${creator}\u0000${id}`;
 }
 
+/** Where a creator's polls are kept across a reload (the tab's sessionStorage; a fake in tests). */
+export interface PollKeeper {
+  load(): string | null;
+  save(kept: string): void;
+  forget(): void;
+}
+
+/** The most of one's own polls kept across a reload. */
+export const KEPT_POLLS_MAX = 20;
+/** The most characters kept (sessionStorage holds about 5 MB for the whole origin). */
+export const KEPT_BYTES_MAX = 256 * 1024;
+
+/**
+ * A keeper in this tab's sessionStorage under `scope` ("<meeting>.<room>",
+ * read when it is used). Forgetting the meeting's resume token (leave,
+ * refusal, a final close: lib/storage.ts forgetResume) forgets these too.
+ */
+export function tabPollKeeper(scope: () => string): PollKeeper {
+  const store = (): Storage | undefined => {
+    try {
+      return globalThis.sessionStorage;
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    load: () => {
+      try {
+        return store()?.getItem(POLLS_PREFIX + scope()) ?? null;
+      } catch {
+        return null;
+      }
+    },
+    save: (kept) => {
+      try {
+        store()?.setItem(POLLS_PREFIX + scope(), kept);
+      } catch {
+        // full or disabled: not kept
+      }
+    },
+    forget: () => {
+      try {
+        store()?.removeItem(POLLS_PREFIX + scope());
+      } catch {
+        // nothing kept
+      }
+    },
+  };
+}
+
+/** One kept poll: its spec (as pollBody sends it), state, the shared counts and every answer (participant, choices). */
+interface KeptPoll<Spec = PollSpec> {
+  spec: Spec;
+  open: boolean;
+  myChoices: number[] | null;
+  shared: PollCounts | null;
+  answers: [string, number[]][];
+}
+
+const KEPT_VERSION = 1;
+
+/** A kept poll read back, checked as strictly as one received: null when anything is off. */
+function parseKept(x: unknown): KeptPoll | null {
+  if (typeof x !== "object" || x === null) return null;
+  const k = x as Record<string, unknown>;
+  const spec = parsePoll(k.spec);
+  if (spec === null || typeof k.open !== "boolean" || !Array.isArray(k.answers) || k.answers.length > ANSWERS_MAX) return null;
+  const choices = (c: unknown): number[] | null => {
+    const a = parseAnswer(answerBody(spec.id, Array.isArray(c) ? (c as number[]) : []));
+    return a !== null && fits(spec, a.choices) ? a.choices : null;
+  };
+  const answers: [string, number[]][] = [];
+  for (const a of k.answers) {
+    if (!Array.isArray(a) || a.length !== 2 || typeof a[0] !== "string" || a[0].length === 0 || a[0].length > 128) return null;
+    const c = choices(a[1]);
+    if (c === null) return null;
+    answers.push([a[0], c]);
+  }
+  const myChoices = k.myChoices === null ? null : choices(k.myChoices);
+  if (myChoices === null && k.myChoices !== null) return null;
+  let shared: PollCounts | null = null;
+  if (k.shared !== null) {
+    const sh = typeof k.shared === "object" && k.shared !== undefined ? (k.shared as Record<string, unknown>) : null;
+    const r = sh === null ? null : parseResults({ v: POLL_VERSION, poll: spec.id, counts: sh.counts, answered: sh.answered });
+    if (r === null || r.counts.length !== spec.options.length) return null;
+    shared = { counts: r.counts, answered: r.answered };
+  }
+  return { spec, open: k.open, myChoices, shared, answers };
+}
+
 /** The polls of a meeting, as one client knows them. */
 export class Polls {
   private readonly polls = new Map<string, Poll>();
   /** For polls we created: each participant's latest answer. */
   private readonly answers = new Map<string, Map<string, number[]>>();
+  /** Whether what the keeper holds was looked at (once we know who we are). */
+  private restored = false;
 
-  constructor(private readonly self: () => string | null) {}
+  constructor(
+    private readonly self: () => string | null,
+    private readonly keeper: PollKeeper | null = null,
+  ) {}
 
   /** Newest last. */
   list(): Poll[] {
+    this.restore();
     return [...this.polls.values()];
   }
 
   get(creator: string, id: string): Poll | undefined {
+    this.restore();
     return this.polls.get(key(creator, id));
   }
 
@@ -191,14 +297,72 @@ export class Polls {
     return this.list().filter((p) => p.mine && p.open);
   }
 
+  /**
+   * Takes back the polls this participant created before a reload, once
+   * it knows who it is: only if the keeper holds them for this same
+   * participant (a resumed one keeps its ID; a new one forgets them).
+   */
+  private restore(): void {
+    const self = this.self();
+    if (this.restored || self === null || this.keeper === null) return;
+    this.restored = true;
+    const raw = this.keeper.load();
+    if (raw === null) return;
+    let kept: unknown = null;
+    try {
+      kept = raw.length <= KEPT_BYTES_MAX ? JSON.parse(raw) : null;
+    } catch {
+      kept = null;
+    }
+    const k = kept as { v?: unknown; creator?: unknown; polls?: unknown } | null;
+    if (k === null || typeof k !== "object" || k.v !== KEPT_VERSION || k.creator !== self || !Array.isArray(k.polls)) {
+      this.keeper.forget();
+      return;
+    }
+    for (const x of k.polls.slice(-KEPT_POLLS_MAX)) {
+      const p = parseKept(x);
+      if (p === null || this.polls.has(key(self, p.spec.id))) continue;
+      this.add({ ...p.spec, creator: self, mine: true, open: p.open, myChoices: p.myChoices, shared: p.shared });
+      this.answers.set(p.spec.id, new Map(p.answers));
+    }
+  }
+
+  /** Keeps our own polls and their answers for a reload: the newest that fit. */
+  private keep(): void {
+    const self = this.self();
+    if (this.keeper === null || self === null) return;
+    this.restore();
+    const mine: KeptPoll<Record<string, unknown>>[] = [...this.polls.values()]
+      .filter((p) => p.mine)
+      .slice(-KEPT_POLLS_MAX)
+      .map((p) => ({
+        spec: pollBody(p),
+        open: p.open,
+        myChoices: p.myChoices,
+        shared: p.shared,
+        answers: [...(this.answers.get(p.id) ?? new Map<string, number[]>())],
+      }));
+    while (mine.length > 0) {
+      const s = JSON.stringify({ v: KEPT_VERSION, creator: self, polls: mine });
+      if (s.length <= KEPT_BYTES_MAX) {
+        this.keeper.save(s);
+        return;
+      }
+      mine.shift();
+    }
+    this.keeper.forget();
+  }
+
   /** A poll we create (the caller sends pollBody to everyone). */
   create(spec: PollSpec): Poll | null {
     const self = this.self();
     const checked = parsePoll(pollBody(spec));
-    if (self === null || checked === null || this.polls.has(key(self, spec.id))) return null;
+    if (self === null || checked === null || this.get(self, spec.id) !== undefined) return null;
+    this.restore();
     const p: Poll = { ...checked, creator: self, mine: true, open: true, myChoices: null, shared: null };
     this.add(p);
     this.answers.set(p.id, new Map());
+    this.keep();
     return p;
   }
 
@@ -206,7 +370,7 @@ export class Polls {
   received(body: unknown, sender: string, senderIsHost: boolean): boolean {
     if (!senderIsHost) return false;
     const spec = parsePoll(body);
-    if (spec === null || sender === this.self() || this.polls.has(key(sender, spec.id))) return false;
+    if (spec === null || sender === this.self() || this.get(sender, spec.id) !== undefined) return false;
     this.add({ ...spec, creator: sender, mine: false, open: true, myChoices: null, shared: null });
     return true;
   }
@@ -217,11 +381,14 @@ export class Polls {
    * not fit it).
    */
   answer(creator: string, id: string, choices: readonly number[]): number[] | null {
-    const p = this.polls.get(key(creator, id));
+    const p = this.get(creator, id);
     const sorted = [...new Set(choices)].sort((x, y) => x - y);
     if (!p || !p.open || !fits(p, sorted)) return null;
     p.myChoices = sorted;
-    if (p.mine) this.answers.get(p.id)!.set(this.self() ?? "", sorted);
+    if (p.mine) {
+      this.answers.get(p.id)!.set(this.self() ?? "", sorted);
+      this.keep();
+    }
     return sorted;
   }
 
@@ -230,27 +397,29 @@ export class Polls {
     const self = this.self();
     const a = parseAnswer(body);
     if (!sealed || self === null || a === null) return false;
-    const p = this.polls.get(key(self, a.poll));
+    const p = this.get(self, a.poll);
     if (!p || !p.mine || !p.open || !fits(p, a.choices)) return false;
     const byPerson = this.answers.get(p.id)!;
     if (!byPerson.has(sender) && byPerson.size >= ANSWERS_MAX) return false;
     byPerson.set(sender, a.choices);
+    this.keep();
     return true;
   }
 
   /** We close a poll we created. */
   close(id: string): boolean {
     const self = this.self();
-    const p = self === null ? undefined : this.polls.get(key(self, id));
+    const p = self === null ? undefined : this.get(self, id);
     if (!p || !p.mine || !p.open) return false;
     p.open = false;
+    this.keep();
     return true;
   }
 
   /** A close from `sender`: only the poll's creator may. */
   closeReceived(body: unknown, sender: string): boolean {
     const c = parseClose(body);
-    const p = c ? this.polls.get(key(sender, c.poll)) : undefined;
+    const p = c ? this.get(sender, c.poll) : undefined;
     if (!p || p.mine || !p.open) return false;
     p.open = false;
     return true;
@@ -259,7 +428,7 @@ export class Polls {
   /** Results shared by `sender`: only the poll's creator may, with a count per option. */
   resultsReceived(body: unknown, sender: string): boolean {
     const r = parseResults(body);
-    const p = r ? this.polls.get(key(sender, r.poll)) : undefined;
+    const p = r ? this.get(sender, r.poll) : undefined;
     if (!r || !p || p.mine || r.counts.length !== p.options.length) return false;
     p.open = false;
     p.shared = { counts: r.counts, answered: r.answered };
@@ -269,7 +438,7 @@ export class Polls {
   /** The live tally of a poll we created (null for others' polls). Names only when not anonymous. */
   tally(id: string): Tally | null {
     const self = this.self();
-    const p = self === null ? undefined : this.polls.get(key(self, id));
+    const p = self === null ? undefined : this.get(self, id);
     const byPerson = this.answers.get(id);
     if (!p || !p.mine || !byPerson) return null;
     const counts = p.options.map(() => 0);
@@ -287,9 +456,10 @@ export class Polls {
   share(id: string): PollCounts | null {
     const t = this.tally(id);
     const self = this.self();
-    const p = self === null ? undefined : this.polls.get(key(self, id));
+    const p = self === null ? undefined : this.get(self, id);
     if (!t || !p || p.open) return null;
     p.shared = { counts: t.counts, answered: t.answered };
+    this.keep();
     return p.shared;
   }
 
