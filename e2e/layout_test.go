@@ -192,4 +192,93 @@ func TestSpeakerView(t *testing.T) {
 	if n := ada.count("#gallery .tile"); n != 3 {
 		t.Fatalf("%d tiles in the gallery, want 3", n)
 	}
+
+	spotlightPinAndFullScreen(t, ada, bob, cy, ids)
+}
+
+// spotlightPinAndFullScreen goes on from TestSpeakerView's meeting, all
+// three in the gallery: Ada, the host, pins Bob for herself; Bob, no host,
+// is offered a pin but no spotlight; Ada puts Cy in the spotlight and
+// every screen shows Cy large (Ada's over her pin), while Bob and Cy never
+// show Ada's pin; Ada removes the spotlight and Bob and Cy are back in the
+// gallery, Ada on her pin. Then full screen: Ada's item enters it for the
+// whole meeting, controls bar included, and the same item leaves it.
+func spotlightPinAndFullScreen(t *testing.T, ada, bob, cy *tab, ids map[*tab]string) {
+	t.Helper()
+	began := time.Now()
+	defer func() { t.Logf("spotlight, pin and full screen took %.1f s", time.Since(began).Seconds()) }()
+	everyone := []*tab{ada, bob, cy}
+	large := func(tb *tab, id, reason string) string {
+		return fmt.Sprintf(`.tiles[data-layout="speaker"] #speaker-main %s[data-large=%q]`, tileOf(id), reason)
+	}
+	// openTileMenu opens the menu of a tile on tb's screen and waits for its items.
+	openTileMenu := func(tb *tab, id string) string {
+		t.Helper()
+		menu := tileOf(id) + " .tile-menu"
+		tb.click(menu + " .tile-menu-button")
+		tb.waitVisible("the menu of a tile", menu+` [role="menu"] [data-action]`)
+		return menu
+	}
+
+	// Pin for oneself, from the tile's menu.
+	menu := openTileMenu(ada, ids[bob])
+	ada.click(menu + ` [data-action="pin"]`)
+	ada.waitFor("Bob pinned and large on Ada's screen", large(ada, ids[bob], "pin"))
+
+	// Bob is no host: a pin, no spotlight.
+	menu = openTileMenu(bob, ids[cy])
+	if n := bob.count(menu + ` [data-action="spotlight"]`); n != 0 {
+		t.Fatalf("Bob, no host, is offered the spotlight (%d items)", n)
+	}
+	if n := bob.count(menu + ` [data-action="pin"]`); n != 1 {
+		t.Fatalf("Bob's menu of Cy's tile has %d pin items, want 1", n)
+	}
+	bob.click(menu + " .tile-menu-button") // closes it
+	bob.waitGone("Bob's tile menu closed", menu+` [role="menu"]:not([hidden])`)
+
+	// The host's spotlight: Cy large on every screen, over Ada's own pin.
+	menu = openTileMenu(ada, ids[cy])
+	ada.click(menu + ` [data-action="spotlight"]`)
+	for _, tb := range everyone {
+		tb.waitFor("Cy in the spotlight on "+tb.name+"'s screen", large(tb, ids[cy], "spotlight"))
+		if n := tb.count("#speaker-main .tile"); n != 1 {
+			t.Fatalf("%s: %d large tiles under the spotlight", tb.name, n)
+		}
+		if n := tb.count(`.tile[data-large="pin"]`); n != 0 {
+			t.Fatalf("%s: a pinned large tile under the spotlight", tb.name)
+		}
+	}
+	ada.screenshot("spotlight-host")
+	bob.screenshot("spotlight")
+
+	// The host removes it: Bob and Cy are back in the gallery (Ada's pin,
+	// made before the spotlight, never reached them), Ada on Bob.
+	menu = openTileMenu(ada, ids[cy])
+	ada.click(menu + ` [data-action="unspotlight"]`)
+	for _, tb := range []*tab{bob, cy} {
+		tb.waitFor(tb.name+" back in the gallery", `.tiles[data-layout="gallery"]`)
+		if n := tb.count(`.tile[data-large]`); n != 0 {
+			t.Fatalf("%s: %d large tiles after the spotlight went", tb.name, n)
+		}
+		if n := tb.count("#gallery .tile"); n != 3 {
+			t.Fatalf("%s: %d tiles in the gallery, want 3", tb.name, n)
+		}
+	}
+	ada.waitFor("Ada back on her pin", large(ada, ids[bob], "pin"))
+	menu = openTileMenu(ada, ids[bob])
+	ada.click(menu + ` [data-action="unpin"]`)
+	ada.waitFor("Ada back in the gallery", `.tiles[data-layout="gallery"]`)
+
+	// Full screen: the whole meeting, so the controls stay and the same item leaves it.
+	ada.clickInMore("#toggle-fullscreen")
+	ada.waitJS("full screen", `document.fullscreenElement === document.querySelector("#meeting")`)
+	ada.waitVisible("the controls bar in full screen", "#toggle-mic")
+	ada.screenshot("fullscreen")
+	ada.click("#more-controls")
+	ada.waitFor("the item checked", `#toggle-fullscreen[aria-checked="true"]`)
+	ada.click("#toggle-fullscreen")
+	ada.waitJS("full screen left", `document.fullscreenElement === null`)
+	ada.click("#more-controls")
+	ada.waitFor("the item unchecked", `#toggle-fullscreen[aria-checked="false"]`)
+	ada.click("#more-controls")
 }

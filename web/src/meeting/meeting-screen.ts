@@ -737,7 +737,7 @@ class MeetingScreen implements SessionView {
     this.gallery.destroy();
     this.activeSpeaker.stop();
     document.removeEventListener("fullscreenchange", this.onFullscreen);
-    if (document.fullscreenElement === this.stage) void document.exitFullscreen().catch(() => {});
+    if (document.fullscreenElement === this.root) void document.exitFullscreen().catch(() => {});
     this.extras.destroy();
     document.removeEventListener("keydown", this.onKey);
     window.removeEventListener("pagehide", this.onPageHide);
@@ -769,11 +769,12 @@ class MeetingScreen implements SessionView {
 
   private toggleFullscreen(): void {
     if (document.fullscreenElement) void document.exitFullscreen().catch(() => {});
-    else this.stage.requestFullscreen().catch(() => this.notice("The browser would not show the meeting full screen."));
+    // The whole meeting, controls bar included: the stage alone would hide the controls (and this item) until Esc.
+    else this.root.requestFullscreen().catch(() => this.notice("The browser would not show the meeting full screen."));
   }
 
   private readonly onFullscreen = (): void => {
-    this.layoutControls.setFullscreen(document.fullscreenElement === this.stage);
+    this.layoutControls.setFullscreen(document.fullscreenElement === this.root);
   };
 
   private readonly onPageHide = (): void => {

@@ -1,7 +1,7 @@
 // The layout items of the controls bar's "More" menu: gallery or speaker
-// view, and full screen (the Fullscreen API on the meeting's stage;
-// Escape, or the item again, leaves it). They keep what the items show and
-// report choices; the meeting screen decides what each does.
+// view, and full screen (the Fullscreen API on the whole meeting, controls
+// bar included; Escape, or the item again, leaves it). They keep what the
+// items show and report choices; the meeting screen decides what each does.
 
 import type { LayoutMode } from "../lib/layout.js";
 import { icon } from "./icons.js";
