@@ -156,3 +156,43 @@ func TestScheduleEditDelete(t *testing.T) {
 	ada.waitVisible("the personal room", `#meetings li[data-kind="personal"]`)
 	ada.waitGone("no delete for the personal room", `#meetings li[data-kind="personal"] button[data-action="delete"]`)
 }
+
+// TestAdminSuspendsUser: in the admin console an administrator suspends a
+// member, giving a reason; the member's session ends, and signing in
+// tells them the reason; reinstated, they sign in and their account page
+// lists the suspension with the reason.
+func TestAdminSuspendsUser(t *testing.T) {
+	srv := startServer(t, servertest.Options{})
+	admin := newTab(t, "Alex")
+	admin.signedInAs(srv, srv.Admin(t))
+	bobAccount := srv.NewAccount(t, "bob@example.org", "Bob")
+	bob := newTab(t, "Bob")
+	bob.signedInAs(srv, bobAccount)
+	bob.run("open the account page", chromedp.Navigate(srv.URL+"/account"))
+	bob.waitVisible("signed in", "#account-email")
+
+	admin.run("open the admin page", chromedp.Navigate(srv.URL+"/admin"))
+	row := `#users tr[data-user="bob@example.org"]`
+	admin.click(row + ` button[data-action="suspend"]`)
+	admin.waitVisible("the reason asked for", "#user-action-reason")
+	admin.click("#user-action-confirm")
+	admin.waitVisible("a reason is required", "#user-action-problem")
+	admin.typeInto("#user-action-reason", "Security review, call IT")
+	admin.click("#user-action-confirm")
+	admin.waitVisible("Bob shown suspended", row+`[data-state="suspended"]`)
+
+	bob.run("reload", chromedp.Navigate(srv.URL+"/account"))
+	bob.waitJS("sent to sign in", `location.pathname === "/signin"`)
+	bob.typeInto("#email", "bob@example.org")
+	bob.typeInto("#password", bobAccount.Pass)
+	bob.click("#signin-submit")
+	bob.waitText("told why", "#signin-error", "Security review, call IT")
+
+	admin.click(row + ` button[data-action="reinstate"]`)
+	admin.click("#user-action-confirm")
+	admin.waitVisible("Bob active again", row+`[data-state="active"]`)
+	bob.click("#signin-submit")
+	bob.waitJS("signed in", `location.pathname !== "/signin"`)
+	bob.run("open the account page", chromedp.Navigate(srv.URL+"/account"))
+	bob.waitText("the suspension listed with its reason", `#my-audit li[data-action="user.suspended"]`, "Security review, call IT")
+}

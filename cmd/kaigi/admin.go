@@ -19,33 +19,63 @@ import (
 
 const adminUsage = `Usage:
   kaigi admin create-user --email E --name N [--role admin|member] [--data DIR]
+  kaigi admin suspend-user --email E --reason R [--data DIR]
+  kaigi admin reinstate-user --email E [--reason R] [--data DIR]
+  kaigi admin reset-2fa --email E --reason R [--data DIR]
+  kaigi admin delete-user --email E --reason R [--data DIR]
 
-The password is read from standard input (without echo on a terminal).
-The first account on a server becomes its organisation admin.
+create-user reads the password from standard input (without echo on a
+terminal); the first account on a server becomes its organisation admin.
+The others act as the server's operator: each is recorded in the audit
+log with its reason, which the account's owner is shown. The account's
+sessions end at once, but a server that is running does not hear of it:
+a meeting the account is in goes on until it leaves (the web admin page
+ends it at once).
 `
 
 // admin runs the operator's commands, which work on the data directory
 // directly (the server may be running).
 func admin(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "create-user" {
+	if len(args) == 0 {
 		fmt.Fprint(stderr, adminUsage)
-		return errors.New("admin: unknown or missing command")
+		return errors.New("admin: missing command")
 	}
-	fs := flag.NewFlagSet("kaigi admin create-user", flag.ContinueOnError)
+	cmd := args[0]
+	switch cmd {
+	case "create-user", "suspend-user", "reinstate-user", "reset-2fa", "delete-user":
+	default:
+		fmt.Fprint(stderr, adminUsage)
+		return fmt.Errorf("admin: unknown command %q", cmd)
+	}
+	fs := flag.NewFlagSet("kaigi admin "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	email := fs.String("email", "", "e-mail address (required)")
-	name := fs.String("name", "", "the person's name (required)")
-	role := fs.String("role", "member", "organisation role: admin or member")
 	data := fs.String("data", config.Default().Data, "data `directory`")
+	var name, role, reason *string
+	if cmd == "create-user" {
+		name = fs.String("name", "", "the person's name (required)")
+		role = fs.String("role", "member", "organisation role: admin or member")
+	} else {
+		reason = fs.String("reason", "", "the reason, shown to the account's owner (required, except to reinstate)")
+	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	if *email == "" || *name == "" {
-		return errors.New("admin create-user: --email and --name are required")
+	if fs.NArg() > 0 {
+		return fmt.Errorf("admin %s: unexpected argument %q", cmd, fs.Arg(0))
 	}
-	password, err := readPassword(stdin, stderr)
-	if err != nil {
-		return err
+	if *email == "" {
+		return fmt.Errorf("admin %s: --email is required", cmd)
+	}
+	if name != nil && *name == "" {
+		return fmt.Errorf("admin %s: --name is required", cmd)
+	}
+	var password string
+	if cmd == "create-user" {
+		var err error
+		if password, err = readPassword(stdin, stderr); err != nil {
+			return err
+		}
 	}
 
 	ctx := context.Background()
@@ -62,11 +92,32 @@ func admin(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	defer db.Close()
 	accounts := auth.NewService(auth.Options{Store: db, Sealer: sealer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	u, err := accounts.CreateFromCommandLine(ctx, *email, *name, password, auth.OrgRole(*role))
-	if err != nil {
-		return fmt.Errorf("admin create-user: %w", err)
+	if cmd == "create-user" {
+		u, err := accounts.CreateFromCommandLine(ctx, *email, *name, password, auth.OrgRole(*role))
+		if err != nil {
+			return fmt.Errorf("admin create-user: %w", err)
+		}
+		fmt.Fprintf(stdout, "Created %s <%s>, role %s.\n", u.Name, u.Email, u.Role)
+		return nil
 	}
-	fmt.Fprintf(stdout, "Created %s <%s>, role %s.\n", u.Name, u.Email, u.Role)
+	u, err := accounts.UserByEmail(ctx, *email)
+	if err != nil {
+		return fmt.Errorf("admin %s: %s: %w", cmd, *email, err)
+	}
+	switch cmd {
+	case "suspend-user":
+		_, err = accounts.SuspendUser(ctx, auth.ByOperator, u.ID, *reason)
+	case "reinstate-user":
+		_, err = accounts.ReinstateUser(ctx, auth.ByOperator, u.ID, *reason)
+	case "reset-2fa":
+		_, err = accounts.ResetTwoFactor(ctx, auth.ByOperator, u.ID, *reason)
+	case "delete-user":
+		err = accounts.DeleteUser(ctx, auth.ByOperator, u.ID, *reason)
+	}
+	if err != nil {
+		return fmt.Errorf("admin %s: %w", cmd, err)
+	}
+	fmt.Fprintf(stdout, "Done: %s for %s <%s>; recorded in the audit log.\n", cmd, u.Name, u.Email)
 	return nil
 }
 

@@ -75,3 +75,56 @@ func TestAuditCommands(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminAccountCommands: the operator suspends, reinstates, resets the
+// two-factor of and deletes accounts by e-mail; a reason is required
+// where the owner is shown one; each lands in the audit log as the
+// operator's, and the chain verifies.
+func TestAdminAccountCommands(t *testing.T) {
+	dir := t.TempDir()
+	run := func(args ...string) error {
+		var out, errOut bytes.Buffer
+		return admin(append(args, "--data", dir), strings.NewReader("correct horse battery\n"), &out, &errOut)
+	}
+	for _, email := range []string{"ada@example.org", "bob@example.org"} {
+		if err := run("create-user", "--email", email, "--name", "X"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{
+		{"suspend-user", "--email", "bob@example.org"},
+		{"suspend-user", "--email", "nobody@example.org", "--reason", "x"},
+		{"suspend-user", "--email", "ada@example.org", "--reason", "the last admin"},
+		{"reset-2fa", "--email", "bob@example.org", "--reason", "two-factor is off"},
+		{"delete-user", "--email", "bob@example.org"},
+		{"suspend-user", "--reason", "no e-mail"},
+	} {
+		if err := run(args...); err == nil {
+			t.Errorf("admin %v succeeded", args)
+		}
+	}
+	for _, args := range [][]string{
+		{"suspend-user", "--email", "bob@example.org", "--reason", "audit"},
+		{"reinstate-user", "--email", "bob@example.org"},
+		{"delete-user", "--email", "bob@example.org", "--reason", "left"},
+	} {
+		if err := run(args...); err != nil {
+			t.Fatalf("admin %v: %v", args, err)
+		}
+	}
+	var out bytes.Buffer
+	if err := auditCmd([]string{"list", "--data", dir, "--json"}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"action":"user.suspended","subjectKind":"user"`, `"action":"user.reinstated"`, `"action":"user.deleted"`, `"reason":"audit"`} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("audit list lacks %s:\n%s", want, out.String())
+		}
+	}
+	if strings.Count(out.String(), `"actorKind":"operator"`) != 5 {
+		t.Errorf("not every entry is the operator's:\n%s", out.String())
+	}
+	if err := auditCmd([]string{"verify", "--data", dir}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -57,6 +57,17 @@ const (
 	// OrgPolicyChanged: the organisation's policy (sign-up, two-factor,
 	// meeting defaults, name) was changed.
 	OrgPolicyChanged Action = "org.policy_changed"
+	// UserSuspended: an account was suspended (its sessions ended), with
+	// the reason its owner is shown; UserReinstated: the suspension was
+	// lifted.
+	UserSuspended  Action = "user.suspended"
+	UserReinstated Action = "user.reinstated"
+	// UserTwoFactorReset: an account's two-factor was turned off by an
+	// admin or the operator.
+	UserTwoFactorReset Action = "user.two_factor_reset"
+	// UserDeleted: an account was deleted, by an admin, the operator, or
+	// its owner (the actor is then the account itself).
+	UserDeleted Action = "user.deleted"
 	// ServerStarted: a server started and checked the chain (recorded
 	// once per start, so that a log cut short before a restart shows).
 	ServerStarted Action = "server.started"

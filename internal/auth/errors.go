@@ -37,3 +37,16 @@ var (
 	// ErrBadName means the account name is not acceptable.
 	ErrBadName = errors.New("invalid name")
 )
+
+// ErrSuspended means the account is suspended; a *SuspendedError carries
+// the reason given.
+var ErrSuspended = errors.New("account suspended")
+
+// SuspendedError is a sign-in refused because the account is suspended,
+// with the reason the administrator or operator gave.
+type SuspendedError struct{ Reason string }
+
+func (e *SuspendedError) Error() string { return "account suspended: " + e.Reason }
+
+// Is makes errors.Is(err, ErrSuspended) hold.
+func (e *SuspendedError) Is(target error) bool { return target == ErrSuspended }

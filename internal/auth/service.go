@@ -29,10 +29,12 @@ type Options struct {
 	// SessionLifetime bounds a session from sign-in (default 30 days);
 	// SessionIdle ends one unused for that long (default 14 days).
 	SessionLifetime, SessionIdle time.Duration
-	// SignedOutEverywhere, if set, is told when every session of an
-	// account was ended on its owner's request, so that what is live on
-	// those sessions (meeting sockets) ends too.
-	SignedOutEverywhere func(userID string)
+	// EndParticipation, if set, is told when an account's sessions were
+	// all ended (signed out everywhere, suspended, deleted), so that what
+	// is live on them (meeting sockets) ends too; reason is the code
+	// clients get (signed_out, account_suspended, account_deleted) and
+	// message the words for the person.
+	EndParticipation func(userID, reason, message string)
 }
 
 // Service runs the account flows.
@@ -44,8 +46,8 @@ type Service struct {
 	now    func() time.Time
 	life   time.Duration
 	idle   time.Duration
-	// signedOutEverywhere is Options.SignedOutEverywhere.
-	signedOutEverywhere func(userID string)
+	// endParticipation is Options.EndParticipation.
+	endParticipation func(userID, reason, message string)
 
 	signInIP, signInEmail, codeUser, signUpIP *policy.Limiter
 	// reauth counts wrong current passwords of signed-in accounts (changing
@@ -107,7 +109,7 @@ func NewService(o Options) *Service {
 	}
 	return &Service{
 		store: o.Store, sealer: o.Sealer, hash: o.Hash, log: o.Logger, now: o.Now,
-		life: o.SessionLifetime, idle: o.SessionIdle, signedOutEverywhere: o.SignedOutEverywhere,
+		life: o.SessionLifetime, idle: o.SessionIdle, endParticipation: o.EndParticipation,
 		signInIP:    policy.NewLimiter(o.Limits.SignInPerIP, o.Now),
 		signInEmail: policy.NewLimiter(o.Limits.SignInPerEmail, o.Now),
 		codeUser:    policy.NewLimiter(o.Limits.CodePerUser, o.Now),
@@ -306,6 +308,12 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip string) (SignI
 		s.failedPassword(email, ip)
 		return SignInResult{}, ErrBadCredentials
 	}
+	// Only someone with the password learns that, and why, the account
+	// is suspended.
+	if u.Suspended() {
+		s.log.Info("sign-in refused: account suspended", "user", u.ID)
+		return SignInResult{}, &SuspendedError{Reason: u.SuspendReason}
+	}
 	if stale {
 		u.PasswordHash = s.hashPassword(password)
 		if err := s.store.UpdateUser(ctx, u); err != nil {
@@ -463,7 +471,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (User, error) 
 		return User{}, ErrNoSession
 	}
 	u, err := s.store.UserByID(ctx, sess.UserID)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, ErrNotFound) || (err == nil && u.Suspended()) {
+		// Suspending ends the account's sessions; this holds even for one
+		// created in a race with the suspension.
 		return User{}, ErrNoSession
 	}
 	if err != nil {
@@ -486,10 +496,15 @@ func (s *Service) SignOutEverywhere(ctx context.Context, u User) error {
 	if err := s.store.DeleteUserSessions(ctx, u.ID); err != nil {
 		return err
 	}
-	if s.signedOutEverywhere != nil {
-		s.signedOutEverywhere(u.ID)
-	}
+	s.endLive(u.ID, "signed_out", "You were signed out of your account everywhere. Sign in again to rejoin.")
 	return nil
+}
+
+// endLive ends what is live on an account's ended sessions.
+func (s *Service) endLive(userID, reason, message string) {
+	if s.endParticipation != nil {
+		s.endParticipation(userID, reason, message)
+	}
 }
 
 // BeginTOTP starts two-factor enrolment: the secret is kept (sealed) as
@@ -596,6 +611,13 @@ func (s *Service) reauthenticate(ctx context.Context, u User, password, code str
 	if !u.TwoFactor() {
 		return User{}, ErrTOTPDisabled
 	}
+	return s.checkOwner(ctx, u, password, code)
+}
+
+// checkOwner checks the password of the signed-in account u (as just
+// read from the store) against the account's own budget, and a code when
+// it has two-factor on.
+func (s *Service) checkOwner(ctx context.Context, u User, password, code string) (User, error) {
 	if !s.reauth.Peek(u.ID) {
 		return User{}, ErrRateLimited
 	}
@@ -607,8 +629,10 @@ func (s *Service) reauthenticate(ctx context.Context, u User, password, code str
 		s.reauth.Allow(u.ID)
 		return User{}, ErrBadCredentials
 	}
-	if err := s.checkCode(ctx, &u, code); err != nil {
-		return User{}, err
+	if u.TwoFactor() {
+		if err := s.checkCode(ctx, &u, code); err != nil {
+			return User{}, err
+		}
 	}
 	return u, nil
 }

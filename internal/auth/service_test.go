@@ -34,7 +34,7 @@ type fixture struct {
 	logs  *bytes.Buffer
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T, opts ...func(*auth.Options)) *fixture {
 	t.Helper()
 	sealer, err := auth.NewSealer(bytes.Repeat([]byte{7}, 32))
 	if err != nil {
@@ -47,11 +47,15 @@ func newFixture(t *testing.T) *fixture {
 	t.Cleanup(func() { db.Close() })
 	c := &clock{t: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
 	logs := &bytes.Buffer{}
-	svc := auth.NewService(auth.Options{
+	o := auth.Options{
 		Store: db, Sealer: sealer, Now: c.now,
 		Hash:   auth.HashParams{Memory: 64, Time: 1, Threads: 1},
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	svc := auth.NewService(o)
 	return &fixture{svc: svc, db: db, clock: c, logs: logs}
 }
 

@@ -22,6 +22,14 @@ type Store interface {
 	// reports whether it did.
 	UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error)
 	ListUsers(ctx context.Context) ([]User, error)
+	// SetSuspended suspends (at non-zero, ending every session of the
+	// account) or reinstates (at zero) an account; ResetTwoFactor turns
+	// its two-factor off and drops its recovery codes; DeleteUser deletes
+	// it with its sessions, codes and meetings. Each appends rec in the
+	// same transaction and fails with ErrNotFound for an unknown account.
+	SetSuspended(ctx context.Context, userID string, at time.Time, reason string, rec audit.Entry) error
+	ResetTwoFactor(ctx context.Context, userID string, rec audit.Entry) error
+	DeleteUser(ctx context.Context, userID string, rec audit.Entry) error
 
 	CreateSession(ctx context.Context, s Session) error
 	// SessionByHash fails with ErrNotFound.

@@ -33,7 +33,15 @@ type User struct {
 	// is never accepted twice.
 	TOTPLastStep int64
 	CreatedAt    time.Time
+	// SuspendedAt is when an administrator or the operator suspended the
+	// account (zero: it is not), and SuspendReason the reason they gave,
+	// which the owner is shown when they sign in.
+	SuspendedAt   time.Time
+	SuspendReason string
 }
+
+// Suspended reports whether the account is suspended.
+func (u User) Suspended() bool { return !u.SuspendedAt.IsZero() }
 
 // TwoFactor reports whether the account has two-factor authentication on.
 func (u User) TwoFactor() bool { return len(u.TOTPSecret) > 0 }

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/kaigi-meet/kaigi/internal/auth"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
@@ -16,10 +17,21 @@ type userJSON struct {
 	Role              string `json:"role"`
 	TwoFactor         bool   `json:"twoFactor"`
 	RecoveryCodesLeft *int   `json:"recoveryCodesLeft,omitempty"`
+	// Suspended is set while the account is suspended.
+	Suspended *suspensionJSON `json:"suspended,omitempty"`
+}
+
+type suspensionJSON struct {
+	At     time.Time `json:"at"`
+	Reason string    `json:"reason"`
 }
 
 func toUserJSON(u auth.User) userJSON {
-	return userJSON{ID: u.ID, Email: u.Email, Name: u.Name, Role: string(u.Role), TwoFactor: u.TwoFactor()}
+	j := userJSON{ID: u.ID, Email: u.Email, Name: u.Name, Role: string(u.Role), TwoFactor: u.TwoFactor()}
+	if u.Suspended() {
+		j.Suspended = &suspensionJSON{At: u.SuspendedAt, Reason: u.SuspendReason}
+	}
+	return j
 }
 
 type orgJSON struct {
@@ -31,6 +43,11 @@ type orgJSON struct {
 
 // authError maps the account errors to API errors.
 func (a *api) authError(w http.ResponseWriter, err error) {
+	var suspended *auth.SuspendedError
+	if errors.As(err, &suspended) {
+		writeError(w, http.StatusForbidden, "account_suspended", "An administrator suspended your account: "+suspended.Reason)
+		return
+	}
 	type m struct {
 		status        int
 		code, message string
@@ -50,6 +67,9 @@ func (a *api) authError(w http.ResponseWriter, err error) {
 		auth.ErrTOTPEnabled:      {http.StatusConflict, "two_factor_on", "Two-factor authentication is already on."},
 		auth.ErrTOTPDisabled:     {http.StatusConflict, "two_factor_off", "Two-factor authentication is not on."},
 		meeting.ErrBadSettings:   {http.StatusBadRequest, "bad_settings", "Those meeting settings are not valid."},
+		auth.ErrReasonRequired:   {http.StatusBadRequest, "reason_required", "Give a reason of at most 500 characters: the person is shown it."},
+		auth.ErrLastAdmin:        {http.StatusConflict, "last_admin", "This is the last administrator who can sign in. Make another account administrator first."},
+		auth.ErrNotFound:         {http.StatusNotFound, "not_found", "There is no such account."},
 	} {
 		if errors.Is(err, target) {
 			writeError(w, out.status, out.code, out.message)

@@ -100,6 +100,8 @@ func New(opts Options) http.Handler {
 	mux.HandleFunc("POST /api/admin/users", a.createUser)
 	mux.HandleFunc("GET /api/admin/audit", a.adminAudit)
 	mux.HandleFunc("GET /api/me/audit", a.myAudit)
+	mux.HandleFunc("POST /api/admin/users/{id}/{action}", a.adminUserAction)
+	mux.HandleFunc("POST /api/me/delete", a.deleteMe)
 	mux.HandleFunc("POST /api/meetings", a.createMeeting)
 	mux.HandleFunc("GET /api/meetings", a.listMeetings)
 	mux.HandleFunc("GET /api/meetings/{id}", a.getMeeting)

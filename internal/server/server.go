@@ -89,7 +89,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 	s := &Server{cfg: cfg, log: log, db: db}
 	s.accounts = auth.NewService(auth.Options{Store: db, Sealer: sealer, Hash: opts.HashParams, Logger: log,
 		// s.signal exists before anyone can sign out.
-		SignedOutEverywhere: func(userID string) { s.signal.SignedOutEverywhere(userID) }})
+		EndParticipation: func(userID, reason, message string) { s.signal.EndAccount(userID, reason, message) }})
 	ok := false
 	defer func() {
 		if !ok {

@@ -299,10 +299,10 @@ func (r *Room) resumeLocked(token, userID string) (meeting.ParticipantID, *membe
 }
 
 // endAccount takes everyone on an account out of the meeting and the
-// waiting room, because its sessions were ended ("sign out everywhere"):
-// what the account gave them, a host's powers above all, must not outlive
-// that on a live socket or through a resume token.
-func (r *Room) endAccount(userID string) {
+// waiting room, because its sessions were ended (signed out everywhere,
+// suspended, deleted): what the account gave them, a host's powers above
+// all, must not outlive that on a live socket or through a resume token.
+func (r *Room) endAccount(userID, reason, message string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var ended []meeting.ParticipantID
@@ -313,12 +313,11 @@ func (r *Room) endAccount(userID string) {
 	}
 	for _, pid := range ended {
 		if m := r.members[pid]; m != nil && m.session != nil {
-			m.session.closeWith(closedMsg{Type: "closed", Reason: "signed_out",
-				Message: "You were signed out of your account everywhere. Sign in again to rejoin."}, websocket.StatusPolicyViolation)
+			m.session.closeWith(closedMsg{Type: "closed", Reason: reason, Message: message}, websocket.StatusPolicyViolation)
 			m.session = nil
 		}
 		r.removeLocked(pid, "left")
-		r.log.Info("participant's account signed out everywhere", "participant", pid)
+		r.log.Info("participant's account ended", "participant", pid, "reason", reason)
 	}
 }
 

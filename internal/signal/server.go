@@ -298,10 +298,11 @@ func (s *Server) forget(r *Room) {
 	}
 }
 
-// SignedOutEverywhere ends, in every live meeting, the participation of an
-// account whose sessions were all ended: its sockets close (`closed`
-// `signed_out`) and its places and resume tokens go.
-func (s *Server) SignedOutEverywhere(userID string) {
+// EndAccount ends, in every live meeting, the participation of an account
+// whose sessions were all ended (signed out everywhere, suspended,
+// deleted): its sockets close (`closed` with reason and message) and its
+// places and resume tokens go.
+func (s *Server) EndAccount(userID, reason, message string) {
 	if userID == "" {
 		return
 	}
@@ -312,7 +313,7 @@ func (s *Server) SignedOutEverywhere(userID string) {
 	}
 	s.mu.Unlock()
 	for _, r := range rooms {
-		r.endAccount(userID)
+		r.endAccount(userID, reason, message)
 	}
 }
 

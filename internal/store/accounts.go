@@ -40,12 +40,14 @@ func (s *SQLite) CreateUser(ctx context.Context, u auth.User, rec *audit.Entry) 
 	return nil
 }
 
-const userColumns = `id, email, name, role, password_hash, totp_secret, totp_pending, totp_last_step, created_at`
+const userColumns = `id, email, name, role, password_hash, totp_secret, totp_pending, totp_last_step, created_at, suspended_at, suspend_reason`
 
 func scanUser(row scanner) (auth.User, error) {
 	var u auth.User
 	var role, created string
-	err := row.Scan(&u.ID, &u.Email, &u.Name, &role, &u.PasswordHash, &u.TOTPSecret, &u.TOTPPending, &u.TOTPLastStep, &created)
+	var suspended sql.NullString
+	err := row.Scan(&u.ID, &u.Email, &u.Name, &role, &u.PasswordHash, &u.TOTPSecret, &u.TOTPPending, &u.TOTPLastStep, &created,
+		&suspended, &u.SuspendReason)
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, auth.ErrNotFound
 	}
@@ -53,6 +55,11 @@ func scanUser(row scanner) (auth.User, error) {
 		return u, err
 	}
 	u.Role = auth.OrgRole(role)
+	if suspended.Valid {
+		if u.SuspendedAt, err = parseTime(suspended.String); err != nil {
+			return u, err
+		}
+	}
 	u.CreatedAt, err = parseTime(created)
 	return u, err
 }
@@ -219,6 +226,61 @@ func (s *SQLite) SetOrg(ctx context.Context, o auth.Org, rec audit.Entry) error 
 	return s.withAudit(ctx, &rec, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO org (id, settings) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET settings = excluded.settings`, string(b))
 		return err
+	})
+}
+
+// SetSuspended suspends an account (at non-zero: its sessions end in the
+// same transaction) or lifts its suspension (at zero), with rec.
+func (s *SQLite) SetSuspended(ctx context.Context, userID string, at time.Time, reason string, rec audit.Entry) error {
+	return s.withAudit(ctx, &rec, func(tx *sql.Tx) error {
+		var when any
+		if !at.IsZero() {
+			when = formatTime(at)
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE users SET suspended_at = ?, suspend_reason = ? WHERE id = ?`, when, reason, userID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return auth.ErrNotFound
+		}
+		if at.IsZero() {
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
+		return err
+	})
+}
+
+// ResetTwoFactor turns an account's two-factor off (secret, enrolment and
+// recovery codes), with rec.
+func (s *SQLite) ResetTwoFactor(ctx context.Context, userID string, rec audit.Entry) error {
+	return s.withAudit(ctx, &rec, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET totp_secret = NULL, totp_pending = NULL WHERE id = ?`, userID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return auth.ErrNotFound
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID)
+		return err
+	})
+}
+
+// DeleteUser deletes an account with everything that belongs to it (its
+// sessions, recovery codes and meetings, by the schema's cascades), with
+// rec; the audit log keeps the account's ID, not its e-mail or name.
+func (s *SQLite) DeleteUser(ctx context.Context, userID string, rec audit.Entry) error {
+	return s.withAudit(ctx, &rec, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, userID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return auth.ErrNotFound
+		}
+		return nil
 	})
 }
 

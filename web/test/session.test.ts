@@ -113,6 +113,8 @@ test("a final `closed` or `refused` ends the session: the view is told once, dev
     { frame: { type: "closed", reason: "signed_out", message: "You signed out everywhere." }, code: "signed_out" },
     { frame: { type: "closed", reason: "replaced", message: "You joined from another tab." }, code: "replaced" },
     { frame: { type: "closed", reason: "flooding", message: "Too many messages." }, code: "flooding" },
+    { frame: { type: "closed", reason: "account_suspended", message: "An administrator suspended your account: review." }, code: "account_suspended" },
+    { frame: { type: "closed", reason: "account_deleted", message: "Your account was deleted." }, code: "account_deleted" },
     { frame: { type: "refused", code: "banned", message: "You can't join this meeting." }, code: "banned" },
   ];
   for (const c of cases) {

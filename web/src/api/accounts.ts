@@ -11,6 +11,8 @@ export interface User {
   twoFactor: boolean;
   /** Only for the signed-in user with two-factor on. */
   recoveryCodesLeft?: number;
+  /** Set while an administrator or the operator has the account suspended. */
+  suspended?: { at: string; reason: string };
 }
 
 export interface Me {
@@ -30,6 +32,7 @@ export function parseUser(v: unknown): User {
     twoFactor: o.twoFactor === true,
   };
   if (typeof o.recoveryCodesLeft === "number") u.recoveryCodesLeft = o.recoveryCodesLeft;
+  if (isObj(o.suspended)) u.suspended = { at: str(o.suspended, "at"), reason: str(o.suspended, "reason") };
   return u;
 }
 
@@ -117,4 +120,9 @@ export async function disableTwoFactor(password: string, code: string): Promise<
 
 export async function regenerateRecoveryCodes(password: string, code: string): Promise<string[]> {
   return codesOf(await call("POST", "/api/me/2fa/recovery-codes", { password, code }));
+}
+
+/** POST /api/me/delete: deletes the signed-in account (password, and a code with two-factor on). */
+export async function deleteMyAccount(password: string, code: string): Promise<void> {
+  await call("POST", "/api/me/delete", { password, code });
 }

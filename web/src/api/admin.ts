@@ -44,3 +44,12 @@ export interface NewUser {
 export async function createUser(u: NewUser): Promise<User> {
   return parseUser(obj(await call("POST", "/api/admin/users", u)).user);
 }
+
+/** What an administrator can do to someone else's account; each is audited with its reason. */
+export type UserAction = "suspend" | "reinstate" | "reset-2fa" | "delete";
+
+/** POST /api/admin/users/{id}/{action}: the account as it is now (null once deleted). */
+export async function actOnUser(id: string, action: UserAction, reason: string): Promise<User | null> {
+  const body = await call("POST", `/api/admin/users/${encodeURIComponent(id)}/${action}`, { reason });
+  return action === "delete" ? null : parseUser(obj(body).user);
+}

@@ -63,7 +63,7 @@ export interface SignalEvents {
   /**
    * The session is over and will not be retried: `refused` (code is the
    * refused code, e.g. "denied" after waiting), `closed` with reason
-   * `replaced`, `removed`, `ended`, `flooding` or `signed_out` (code is the reason), or the outage
+   * `replaced`, `removed`, `ended`, `flooding`, `signed_out`, `account_suspended` or `account_deleted` (code is the reason), or the outage
    * lasted too long (code "connection_lost").
    */
   fatal(code: string, message: string): void;
@@ -95,7 +95,7 @@ export interface SignalOptions {
 }
 
 /** `closed` reasons after which the client must not come back (docs/protocol.md, `closed`). */
-const FINAL_CLOSE_REASONS: ReadonlySet<string> = new Set(["replaced", "removed", "ended", "flooding", "signed_out"]);
+const FINAL_CLOSE_REASONS: ReadonlySet<string> = new Set(["replaced", "removed", "ended", "flooding", "signed_out", "account_suspended", "account_deleted"]);
 
 export class SignalClient {
   private socket: SocketLike | null = null;

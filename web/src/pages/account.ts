@@ -4,7 +4,7 @@
 // until it has set it up. Below, the administrative actions taken on the
 // account, with the reasons given.
 
-import { disableTwoFactor, me, regenerateRecoveryCodes, signOut, signOutEverywhere, type Me } from "../api/accounts.js";
+import { deleteMyAccount, disableTwoFactor, me, regenerateRecoveryCodes, signOut, signOutEverywhere, type Me } from "../api/accounts.js";
 import { getMyAudit } from "../api/audit.js";
 import { asApiError } from "../api/http.js";
 import { showScreen } from "../app.js";
@@ -72,7 +72,7 @@ function render(m: Me): void {
     sessionsSection(),
   );
   const audit = el("div", { id: "my-audit-slot" });
-  body.push(audit);
+  body.push(audit, deleteSection(m));
   showScreen(accountPage("account", m, ...body), false);
   // The actions on one's account come after the page is drawn; without
   // them the rest of the page still works.
@@ -152,20 +152,20 @@ function twoFactorOn(box: HTMLElement, m: Me): void {
   replace(box, ...parts);
 }
 
-/** A form asking for the password and a current code again, as the server does for sensitive changes. */
-function reauthForm(prefix: string, label: string, danger: boolean, run: (password: string, code: string) => Promise<void>): HTMLFormElement {
+/** A form asking for the password and (with two-factor on) a current code again, as the server does for sensitive changes. */
+function reauthForm(prefix: string, label: string, danger: boolean, run: (password: string, code: string) => Promise<void>, withCode = true): HTMLFormElement {
   const password = field({ id: `${prefix}-password`, label: "Password", type: "password", autocomplete: "current-password" });
   const code = field({ id: `${prefix}-code`, label: "Code from your app, or a recovery code", autocomplete: "one-time-code", attrs: { spellcheck: "false" } });
   const error = errorLine(`${prefix}-error`);
   const submit = submitButton(`${prefix}-submit`, label, !danger);
   if (danger) submit.classList.add("danger");
-  const form = el("form", { id: `${prefix}-form`, attrs: { novalidate: true } }, password.root, code.root, error, submit);
+  const form = el("form", { id: `${prefix}-form`, attrs: { novalidate: true } }, password.root, withCode ? code.root : null, error, submit);
   onSubmit(form, {
     button: submit,
     error,
     check: () => {
       if (password.input.value === "") return fieldProblem(password, "Enter your password.");
-      if (code.input.value.trim() === "") return fieldProblem(code, "Enter a code.");
+      if (withCode && code.input.value.trim() === "") return fieldProblem(code, "Enter a code.");
       return true;
     },
     run: () => run(password.input.value, code.input.value.trim()),
@@ -207,3 +207,29 @@ function sessionsSection(): HTMLElement {
   });
   return section;
 }
+
+/** Deleting one's own account, confirmed with the password (and a code). */
+function deleteSection(m: Me): HTMLElement {
+  const form = reauthForm(
+    "delete-account",
+    "Delete my account",
+    true,
+    async (password, code) => {
+      await deleteMyAccount(password, code);
+      location.assign("/");
+    },
+    m.user.twoFactor,
+  );
+  return el(
+    "section",
+    { id: "delete-account-card", class: "card", attrs: { "aria-labelledby": "delete-account-title" } },
+    el("h2", { id: "delete-account-title", text: "Delete your account" }),
+    disclosure(
+      "delete-account",
+      "Delete your account and everything it holds",
+      "Your account, its sessions and its meetings are deleted for good; you are taken out of any meeting at once. The audit log keeps that it happened, not your name or e-mail.",
+      form,
+    ),
+  );
+}
+

@@ -1,15 +1,18 @@
 // Administration at /admin (admins only): the organisation's name and rules
 // (two-factor required, sign-up open), the defaults of new meetings, the
-// users, creating a user, and the audit log with its verdict.
+// users (suspend, reinstate, reset two-factor, delete, each with a reason
+// the person is shown), creating a user, and the audit log with its
+// verdict.
 
 import type { User } from "../api/accounts.js";
-import { createUser, getOrg, listUsers, saveOrg, type Org } from "../api/admin.js";
+import { actOnUser, createUser, getOrg, listUsers, saveOrg, type Org, type UserAction } from "../api/admin.js";
 import { getAuditLog, type AuditPage } from "../api/audit.js";
 import { asApiError } from "../api/http.js";
 import { showScreen } from "../app.js";
 import { openPage } from "./signedin.js";
 import { el, replace } from "../ui/dom.js";
-import { accountFields, checkbox, errorLine, field, onSubmit, selectField, statusLine, submitButton } from "../ui/forms.js";
+import { openDialog } from "../ui/dialog.js";
+import { accountFields, checkbox, errorLine, field, onSubmit, selectField, setError, statusLine, submitButton } from "../ui/forms.js";
 import { auditSection } from "../ui/audit-log.js";
 import { accountPage } from "../ui/header.js";
 import { fatalScreen } from "../ui/screens.js";
@@ -31,7 +34,7 @@ export async function showAdmin(): Promise<void> {
     showScreen(fatalScreen("unavailable", asApiError(e).message, [{ id: "retry", label: "Try again", run: () => void showAdmin() }]));
     return;
   }
-  const usersTable = new UsersTable(users);
+  const usersTable = new UsersTable(users, me.user.id);
   const names = new Map(users.map((u) => [u.id, u.name]));
   const auditCard = auditSection(audit, names, (before) => getAuditLog(before));
   showScreen(accountPage("admin", me, el("h1", { text: "Administration" }), orgForm(org), usersTable.root, newUserForm(usersTable), auditCard), false);
@@ -82,8 +85,13 @@ function orgForm(org: Org): HTMLFormElement {
 class UsersTable {
   readonly root: HTMLElement;
   private readonly body: HTMLTableSectionElement;
+  private readonly error = errorLine("users-error");
+  private readonly status = statusLine("users-status");
 
-  constructor(private users: User[]) {
+  constructor(
+    private users: User[],
+    private readonly me: string,
+  ) {
     this.body = el("tbody");
     this.root = el(
       "section",
@@ -95,10 +103,12 @@ class UsersTable {
         el(
           "table",
           { class: "table" },
-          el("thead", {}, el("tr", {}, ...["E-mail", "Name", "Role", "Two-factor"].map((h) => el("th", { text: h, attrs: { scope: "col" } })))),
+          el("thead", {}, el("tr", {}, ...["E-mail", "Name", "Role", "Two-factor", "Status", "Actions"].map((h) => el("th", { text: h, attrs: { scope: "col" } })))),
           this.body,
         ),
       ),
+      this.error,
+      this.status,
     );
     this.render();
   }
@@ -114,16 +124,98 @@ class UsersTable {
       ...this.users.map((u) =>
         el(
           "tr",
-          { attrs: { "data-user": u.email } },
+          { attrs: { "data-user": u.email, "data-state": u.suspended ? "suspended" : "active" } },
           el("td", { text: u.email }),
           el("td", { text: u.name }),
           el("td", { text: u.role === "admin" ? "Administrator" : "Member" }),
           el("td", {}, el("span", { class: `pill ${u.twoFactor ? "on" : "off"}`, text: u.twoFactor ? "On" : "Off" })),
+          el(
+            "td",
+            {},
+            u.suspended
+              ? el("span", { class: "pill off", text: "Suspended", attrs: { title: `Reason given: ${u.suspended.reason}` } })
+              : el("span", { class: "pill on", text: "Active" }),
+          ),
+          el("td", { class: "row-actions" }, ...(u.id === this.me ? [el("span", { class: "hint", text: "You" })] : this.actions(u))),
         ),
       ),
     );
   }
+
+  private actions(u: User): HTMLButtonElement[] {
+    const button = (action: UserAction, label: string, danger = false): HTMLButtonElement =>
+      el("button", {
+        class: danger ? "button small danger" : "button small",
+        text: label,
+        attrs: { type: "button", "data-action": action, "aria-label": `${label}: ${u.name}` },
+        on: { click: () => void this.act(u, action) },
+      });
+    const out = [u.suspended ? button("reinstate", "Reinstate") : button("suspend", "Suspend", true)];
+    if (u.twoFactor) out.push(button("reset-2fa", "Reset two-factor"));
+    out.push(button("delete", "Delete", true));
+    return out;
+  }
+
+  /** Asks for the reason (shown to the person, kept in the audit log), then acts. */
+  private async act(u: User, action: UserAction): Promise<void> {
+    const text = ACTIONS[action];
+    const reason = el("textarea", { id: "user-action-reason", class: "reason", attrs: { maxlength: 500, rows: 3, required: action !== "reinstate" } });
+    const problem = errorLine("user-action-problem");
+    const ok = await openDialog(this.root, {
+      id: "user-action",
+      title: text.title(u),
+      body: [
+        el("p", { text: text.explain }),
+        el("div", { class: "field" }, el("label", { text: action === "reinstate" ? "Reason (optional)" : "Reason (shown to them, and kept in the audit log)", attrs: { for: "user-action-reason" } }), reason),
+        problem,
+      ],
+      confirm: { id: "user-action-confirm", label: text.confirm, danger: action !== "reinstate" },
+      validate: () => {
+        if (action === "reinstate" || reason.value.trim() !== "") return true;
+        setError(problem, "Give a reason: the person is shown it.");
+        reason.focus();
+        return false;
+      },
+    });
+    if (!ok) return;
+    setError(this.error, null);
+    try {
+      const now = await actOnUser(u.id, action, reason.value.trim());
+      this.users = now === null ? this.users.filter((x) => x.id !== u.id) : this.users.map((x) => (x.id === u.id ? now : x));
+      this.render();
+      this.status.textContent = text.done(u);
+    } catch (e) {
+      setError(this.error, asApiError(e).message);
+    }
+  }
 }
+
+const ACTIONS: Record<UserAction, { title: (u: User) => string; explain: string; confirm: string; done: (u: User) => string }> = {
+  suspend: {
+    title: (u) => `Suspend ${u.name}?`,
+    explain: "They are signed out everywhere and taken out of any meeting at once, and cannot sign in until you reinstate them. When they try, they are shown your reason.",
+    confirm: "Suspend",
+    done: (u) => `${u.name} is suspended.`,
+  },
+  reinstate: {
+    title: (u) => `Reinstate ${u.name}?`,
+    explain: "They can sign in again.",
+    confirm: "Reinstate",
+    done: (u) => `${u.name} can sign in again.`,
+  },
+  "reset-2fa": {
+    title: (u) => `Reset two-factor for ${u.name}?`,
+    explain: "Their authenticator app and recovery codes stop working; they sign in with their password alone and set up two-factor again. Do this only when you are sure it is them asking.",
+    confirm: "Reset two-factor",
+    done: (u) => `Two-factor is off for ${u.name}.`,
+  },
+  delete: {
+    title: (u) => `Delete ${u.name}'s account?`,
+    explain: "The account, its sessions and its meetings are deleted for good, and it is taken out of any meeting at once. The audit log keeps that it happened and your reason.",
+    confirm: "Delete account",
+    done: (u) => `${u.name}'s account is deleted.`,
+  },
+};
 
 function newUserForm(table: UsersTable): HTMLFormElement {
   const email = field({ id: "new-user-email", label: "E-mail", type: "email", autocomplete: "off" });

@@ -24,6 +24,8 @@ const TITLES: Record<string, string> = {
   ended: "The meeting has ended",
   flooding: "Disconnected: too many messages",
   signed_out: "You were signed out",
+  account_suspended: "Your account was suspended",
+  account_deleted: "Your account was deleted",
   bad_key_package: "Could not join the meeting",
 };
 

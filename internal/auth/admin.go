@@ -1,0 +1,220 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/kaigi-meet/kaigi/internal/audit"
+)
+
+// Actor is who takes an administrative action on an account: an
+// organisation admin (through the web or API) or the server's operator
+// (through `kaigi admin` on the data directory).
+type Actor struct {
+	admin *User
+}
+
+// ByAdmin is an action taken by the signed-in account u, which must be an
+// admin.
+func ByAdmin(u User) Actor { return Actor{admin: &u} }
+
+// ByOperator is an action taken by the server's operator on the command
+// line, who is trusted.
+var ByOperator = Actor{}
+
+func (a Actor) entry() audit.Entry {
+	if a.admin == nil {
+		return audit.Entry{ActorKind: audit.ActorOperator}
+	}
+	return audit.Entry{ActorKind: audit.ActorUser, ActorID: a.admin.ID}
+}
+
+// MaxReason is the longest reason an administrator may give, in
+// characters.
+const MaxReason = 500
+
+// ErrReasonRequired means an action that affects someone was taken
+// without the reason they are to be shown.
+var ErrReasonRequired = errors.New("a reason is required")
+
+// ErrLastAdmin means the action would leave the organisation without an
+// administrator who can sign in.
+var ErrLastAdmin = errors.New("the last administrator")
+
+// checkReason trims a reason and checks it: required unless optional,
+// at most MaxReason characters, no control characters but newlines.
+func checkReason(reason string, optional bool) (string, error) {
+	reason = strings.TrimSpace(reason)
+	switch {
+	case reason == "" && !optional:
+		return "", ErrReasonRequired
+	case !utf8.ValidString(reason) || utf8.RuneCountInString(reason) > MaxReason:
+		return "", fmt.Errorf("%w: at most %d characters", ErrReasonRequired, MaxReason)
+	case strings.ContainsFunc(reason, func(r rune) bool { return (r < 0x20 && r != '\n') || r == 0x7f }):
+		return "", fmt.Errorf("%w: no control characters", ErrReasonRequired)
+	}
+	return reason, nil
+}
+
+// target checks that by may act on the account id and returns it: an
+// admin (not on their own account), or the operator.
+func (s *Service) target(ctx context.Context, by Actor, id string) (User, error) {
+	if by.admin != nil {
+		if by.admin.Role != RoleAdmin {
+			return User{}, ErrForbidden
+		}
+		if by.admin.ID == id {
+			return User{}, fmt.Errorf("%w: not on your own account", ErrForbidden)
+		}
+	}
+	return s.store.UserByID(ctx, id)
+}
+
+// keepsAnAdmin refuses taking u out of service when it is the last admin
+// who can sign in.
+func (s *Service) keepsAnAdmin(ctx context.Context, u User) error {
+	if u.Role != RoleAdmin || u.Suspended() {
+		return nil
+	}
+	users, err := s.store.ListUsers(ctx)
+	if err != nil {
+		return err
+	}
+	for _, x := range users {
+		if x.ID != u.ID && x.Role == RoleAdmin && !x.Suspended() {
+			return nil
+		}
+	}
+	return ErrLastAdmin
+}
+
+// SuspendUser suspends the account id with a reason: its sessions end at
+// once, it is taken out of every live meeting, and signing in tells its
+// owner the reason until it is reinstated.
+func (s *Service) SuspendUser(ctx context.Context, by Actor, id, reason string) (User, error) {
+	reason, err := checkReason(reason, false)
+	if err != nil {
+		return User{}, err
+	}
+	u, err := s.target(ctx, by, id)
+	if err != nil {
+		return User{}, err
+	}
+	if u.Suspended() {
+		return u, nil
+	}
+	if err := s.keepsAnAdmin(ctx, u); err != nil {
+		return User{}, err
+	}
+	now := s.now().UTC()
+	rec := by.entry()
+	rec.Time, rec.Action, rec.SubjectKind, rec.SubjectID, rec.Reason = now, audit.UserSuspended, audit.SubjectUser, u.ID, reason
+	if err := s.store.SetSuspended(ctx, u.ID, now, reason, rec); err != nil {
+		return User{}, err
+	}
+	s.log.Info("account suspended", "user", u.ID, "by", rec.ActorKind, "admin", rec.ActorID)
+	s.endLive(u.ID, "account_suspended", "An administrator suspended your account: "+reason)
+	u.SuspendedAt, u.SuspendReason = now, reason
+	return u, nil
+}
+
+// ReinstateUser lifts a suspension; the reason is optional.
+func (s *Service) ReinstateUser(ctx context.Context, by Actor, id, reason string) (User, error) {
+	reason, err := checkReason(reason, true)
+	if err != nil {
+		return User{}, err
+	}
+	u, err := s.target(ctx, by, id)
+	if err != nil || !u.Suspended() {
+		return u, err
+	}
+	rec := by.entry()
+	rec.Time, rec.Action, rec.SubjectKind, rec.SubjectID, rec.Reason = s.now(), audit.UserReinstated, audit.SubjectUser, u.ID, reason
+	if err := s.store.SetSuspended(ctx, u.ID, time.Time{}, "", rec); err != nil {
+		return User{}, err
+	}
+	s.log.Info("account reinstated", "user", u.ID, "by", rec.ActorKind, "admin", rec.ActorID)
+	u.SuspendedAt, u.SuspendReason = time.Time{}, ""
+	return u, nil
+}
+
+// ResetTwoFactor turns the account's two-factor off (for someone who lost
+// their authenticator and their recovery codes); they can sign in with
+// their password alone and must enrol again where the organisation
+// requires it.
+func (s *Service) ResetTwoFactor(ctx context.Context, by Actor, id, reason string) (User, error) {
+	reason, err := checkReason(reason, false)
+	if err != nil {
+		return User{}, err
+	}
+	u, err := s.target(ctx, by, id)
+	if err != nil {
+		return User{}, err
+	}
+	if !u.TwoFactor() && len(u.TOTPPending) == 0 {
+		return u, ErrTOTPDisabled
+	}
+	rec := by.entry()
+	rec.Time, rec.Action, rec.SubjectKind, rec.SubjectID, rec.Reason = s.now(), audit.UserTwoFactorReset, audit.SubjectUser, u.ID, reason
+	if err := s.store.ResetTwoFactor(ctx, u.ID, rec); err != nil {
+		return User{}, err
+	}
+	s.log.Info("two-factor reset", "user", u.ID, "by", rec.ActorKind, "admin", rec.ActorID)
+	u.TOTPSecret, u.TOTPPending = nil, nil
+	return u, nil
+}
+
+// DeleteUser deletes the account id with its sessions, recovery codes and
+// meetings, and takes it out of every live meeting. The audit log keeps
+// that it happened, by whom and why, and the account's ID only.
+func (s *Service) DeleteUser(ctx context.Context, by Actor, id, reason string) error {
+	reason, err := checkReason(reason, false)
+	if err != nil {
+		return err
+	}
+	u, err := s.target(ctx, by, id)
+	if err != nil {
+		return err
+	}
+	return s.deleteAccount(ctx, u, by.entry(), reason, "An administrator deleted your account: "+reason)
+}
+
+// DeleteOwnAccount deletes the signed-in account after checking its
+// password (and a two-factor or recovery code when it has two-factor on).
+func (s *Service) DeleteOwnAccount(ctx context.Context, u User, password, code string) error {
+	u, err := s.store.UserByID(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	if u, err = s.checkOwner(ctx, u, password, code); err != nil {
+		return err
+	}
+	return s.deleteAccount(ctx, u, audit.Entry{ActorKind: audit.ActorUser, ActorID: u.ID}, "", "Your account was deleted.")
+}
+
+func (s *Service) deleteAccount(ctx context.Context, u User, rec audit.Entry, reason, message string) error {
+	if err := s.keepsAnAdmin(ctx, u); err != nil {
+		return err
+	}
+	rec.Time, rec.Action, rec.SubjectKind, rec.SubjectID, rec.Reason = s.now(), audit.UserDeleted, audit.SubjectUser, u.ID, reason
+	rec.Details = map[string]string{"role": string(u.Role)}
+	if err := s.store.DeleteUser(ctx, u.ID, rec); err != nil {
+		return err
+	}
+	s.log.Info("account deleted", "user", u.ID, "by", rec.ActorKind, "admin", rec.ActorID)
+	s.endLive(u.ID, "account_deleted", message)
+	return nil
+}
+
+// UserByEmail finds an account for the operator's commands.
+func (s *Service) UserByEmail(ctx context.Context, email string) (User, error) {
+	email, err := normaliseEmail(email)
+	if err != nil {
+		return User{}, err
+	}
+	return s.store.UserByEmail(ctx, email)
+}
