@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/kaigi-meet/kaigi/internal/servertest"
 )
@@ -64,6 +65,8 @@ func TestE2EEChromiumAndFirefox(t *testing.T) {
 	}
 	fox.waitText("Ada's message in Firefox's chat panel", "#chat-messages", "hello from Ada's browser")
 
+	interactionsAcrossBrowsers(t, ada, fox)
+
 	for _, tb := range []*tab{ada, fox} {
 		for _, s := range tb.e2eeStats() {
 			t.Logf("%s: media encryption, %s %s %s: %d frames, dropped %v", tb.name, s.Side, s.Kind, s.ID, s.Frames, s.Dropped)
@@ -80,6 +83,75 @@ func TestE2EEChromiumAndFirefox(t *testing.T) {
 		}
 		tb.screenshot("meeting")
 	}
+}
+
+// interactionsAcrossBrowsers goes on from TestE2EEChromiumAndFirefox's
+// meeting: Fox, in Firefox, and Ada, the host in Chromium, each send a
+// reaction and raise a hand, and each sees the other's over the other's
+// tile (and Fox the queue, in order, in her participants panel); Ada asks
+// a poll, Fox answers it, Ada's tally counts it, and Fox gets the results
+// Ada shares.
+func interactionsAcrossBrowsers(t *testing.T, ada, fox *tab) {
+	t.Helper()
+	began := time.Now()
+	defer func() {
+		t.Logf("reactions, hands and a poll across the browsers took %.1f s", time.Since(began).Seconds())
+	}()
+	adaID, foxID := ada.selfID(), fox.selfID()
+	for _, tb := range []*tab{ada, fox} {
+		tb.waitJS("both members announced", `window.kaigiDebug.e2eeMembers() === 2`)
+		tb.watchReactions()
+	}
+	seen := func(id, emoji string) string {
+		return fmt.Sprintf(`window.seenReactions.some(r => r.participant === %q && r.emoji === %q)`, id, emoji)
+	}
+	fox.click("#toggle-reactions")
+	fox.click(`#reaction-picker button[data-emoji="🎉"]`)
+	ada.waitJS("Fox's 🎉 over her tile in Chromium", seen(foxID, "🎉"))
+	fox.waitJS("Fox's 🎉 over her own tile in Firefox", seen(foxID, "🎉"))
+	ada.click("#toggle-reactions")
+	ada.click(`#reaction-picker button[data-emoji="👏"]`)
+	fox.waitJS("Ada's 👏 over her tile in Firefox", seen(adaID, "👏"))
+
+	fox.click("#toggle-hand")
+	fox.waitFor("Fox's hand button pressed", `#toggle-hand[aria-pressed="true"]`)
+	ada.waitVisible("the host's chip for Fox's hand", "#hands-chip")
+	ada.waitFor("the hand on Fox's tile in Chromium", tileOf(foxID)+` .tile-hand[aria-label*="1st"]`)
+	ada.click("#toggle-hand")
+	fox.waitFor("the hand on Ada's tile in Firefox", tileOf(adaID)+` .tile-hand[aria-label*="2nd"]`)
+	fox.click("#toggle-participants")
+	fox.waitVisible("Fox's queue of raised hands", fmt.Sprintf(`#hand-queue li:nth-child(2)[data-participant=%q]`, adaID))
+	if first := fox.attr("#hand-queue li:nth-child(1)", "data-participant"); first != foxID {
+		t.Fatalf("Firefox's queue starts with %q, want Fox (%s)", first, foxID)
+	}
+	fox.waitFor("the hand on Ada's row in Firefox", rowOf(adaID)+` .people-hand`)
+	fox.screenshot("hands")
+	// Fox lowers her own hand from the queue; Ada sees it go.
+	fox.click(fmt.Sprintf(`#hand-queue li[data-participant=%q] button[data-action="lower-hand"]`, foxID))
+	ada.waitGone("the hand on Fox's tile in Chromium", tileOf(foxID)+` .tile-hand`)
+
+	question := "Which browser do you use"
+	ada.clickInMore("#toggle-polls")
+	ada.click("#new-poll")
+	ada.waitVisible("the poll dialog", "#poll-dialog")
+	ada.typeInto("#poll-question", question)
+	ada.typeInto("#poll-option-0", "Chromium")
+	ada.typeInto("#poll-option-1", "Firefox")
+	ada.click("#poll-create")
+	poll := fmt.Sprintf(`#polls article.poll[data-creator=%q]`, adaID)
+	fox.waitVisible("Ada's poll in Firefox", poll)
+	fox.waitText("the question in Firefox", poll+" .poll-question", question)
+	fox.click(poll + ` input.poll-choice[value="1"]`)
+	fox.click(poll + ` .poll-submit`)
+	ada.waitFor("Fox's answer counted", poll+` .poll-tally .poll-count[data-option="1"][data-count="1"]`)
+	ada.waitText("Fox's name on it", poll+` .poll-count[data-option="1"] .poll-voters`, "Fox")
+	ada.click(poll + ` .poll-close`)
+	fox.waitFor("the poll closed in Firefox", poll+`[data-open="false"]`)
+	ada.click(poll + ` .poll-share`)
+	for i, n := range []int{0, 1} {
+		fox.waitFor(fmt.Sprintf("shared result %d: %d in Firefox", i, n), fmt.Sprintf(`%s .poll-results .poll-result[data-option="%d"][data-count="%d"]`, poll, i, n))
+	}
+	fox.screenshot("poll")
 }
 
 // decrypts waits until the tab's media-encryption worker has decrypted and

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/kaigi-meet/kaigi/internal/servertest"
 	"github.com/kaigi-meet/kaigi/internal/signal"
 )
@@ -72,8 +74,8 @@ func (tb *tab) watchReactions() {
 // meeting. A reaction shows over the sender's tile for the others; a
 // raised hand shows in the others' participants panel, and the host lowers
 // it; the host's poll is answered by two (one changes its answer), the
-// host's tally is right, and the shared results reach everyone; the server
-// relayed only ciphertext of each kind.
+// host's tally is right and survives the host's reload, and the shared
+// results reach everyone; the server relayed only ciphertext of each kind.
 func TestMeetingInteractions(t *testing.T) {
 	relay := &kindLog{}
 	srv := startServer(t, relay.options())
@@ -116,10 +118,22 @@ func TestMeetingInteractions(t *testing.T) {
 	bob.waitVisible("Cy in the queue of raised hands", fmt.Sprintf(`#hand-queue li[data-participant=%q]`, cyID))
 	bob.waitFor("the hand on Cy's row", rowOf(cyID)+`[data-hand="1"]`)
 	bob.waitFor("the hand on Cy's tile", tileOf(cyID)+` .tile-hand`)
+	// The marks are the controls' SVG hand with a label, not an emoji a system may lack.
+	bob.waitFor("a labelled hand icon on Cy's tile", tileOf(cyID)+` .tile-hand[role="img"][aria-label="Hand raised, 1st in the queue"] svg.icon`)
+	bob.waitFor("a labelled hand icon on Cy's row", rowOf(cyID)+` .people-hand[aria-label="Hand raised, 1st in the queue"] svg.icon`)
 	if n := bob.count(`#hand-queue button[data-action="lower-hand"]`); n != 0 {
 		t.Fatalf("Bob, no host, is offered %d buttons to lower others' hands", n)
 	}
 	ada.waitVisible("the hosts' raised-hand chip", "#hands-chip")
+	ada.waitFor("the hand icon in the chip", "#hands-chip svg.icon")
+	ada.waitText("the chip's text", "#hands-chip", "Cy raised a hand")
+	var emoji int
+	if err := ada.eval(`[...document.querySelectorAll("#hands-chip, .tile-hand, .people-hand")].filter((e) => e.textContent.includes("✋") || getComputedStyle(e, "::after").content.includes("✋")).length`, &emoji); err != nil {
+		t.Fatal(err)
+	}
+	if emoji != 0 {
+		t.Fatalf("%d raised-hand marks still draw the ✋ emoji", emoji)
+	}
 	ada.screenshot("raised-hand")
 	ada.click("#hands-chip")
 	ada.click(fmt.Sprintf(`#hand-queue li[data-participant=%q] button[data-action="lower-hand"]`, cyID))
@@ -164,6 +178,24 @@ func TestMeetingInteractions(t *testing.T) {
 	ada.waitText("who chose option 1", poll+` .poll-count[data-option="1"] .poll-voters`, "Cy")
 	ada.waitFor("still two answers", poll+` .poll-tally [data-answered="2"]`)
 	ada.screenshot("poll-tally")
+
+	// The tally lives in Ada's tab only: a reload (which resumes her as the
+	// same participant) keeps it, and the poll goes on from there.
+	reloaded := time.Now()
+	ada.run("reload the host's page", chromedp.Reload())
+	ada.waitJS("the host back in the meeting", `window.kaigiDebug.state() === "in-meeting"`)
+	if got := ada.selfID(); got != adaID {
+		t.Fatalf("the host came back as %s, want %s", got, adaID)
+	}
+	ada.waitJS("every member again", `window.kaigiDebug.e2eeMembers() === 3`)
+	ada.clickInMore("#toggle-polls")
+	ada.waitVisible("the poll after the reload", poll)
+	for i, n := range []int{0, 2, 0} {
+		ada.waitFor(fmt.Sprintf("option %d after the reload: %d", i, n), tally(i, n))
+	}
+	ada.waitFor("two answers after the reload", poll+` .poll-tally [data-answered="2"]`)
+	ada.waitText("who chose option 1, after the reload", poll+` .poll-count[data-option="1"] .poll-voters`, "Cy")
+	t.Logf("the host's reload, back to the tally: %.1f s", time.Since(reloaded).Seconds())
 	ada.click(poll + ` .poll-close`)
 	bob.waitFor("the poll closed", poll+`[data-open="false"]`)
 	ada.click(poll + ` .poll-share`)

@@ -1,9 +1,9 @@
 // Raised hands on screen (issue 14): the raise/lower button for the
 // controls bar, the ordered queue at the top of the participants panel
 // (with a "Lower" button for hosts and co-hosts, and for one's own hand),
-// a hand on each raised person's tile and row, and, for hosts, a chip over
-// the meeting that says how many hands are up. meeting/hands.ts keeps the
-// queue.
+// a hand on each raised person's tile and row (the controls' SVG hand, not
+// an emoji), and, for hosts, a chip over the meeting that says how many
+// hands are up. meeting/hands.ts keeps the queue.
 
 import type { RaisedHand } from "../meeting/hands.js";
 import { el, replace, setPressed, show } from "./dom.js";
@@ -66,12 +66,14 @@ export class HandQueueView {
     this.heading.textContent = `Raised hands (${s.queue.length})`;
     replace(
       this.list,
-      ...s.queue.map((h) => {
+      ...s.queue.map((h, i) => {
         const self = h.participant === s.selfId;
         const name = s.name(h.participant);
         return el(
           "li",
           { attrs: { "data-participant": h.participant } },
+          // The list's own numbers go with display: flex; the place is read from the ordered list.
+          el("span", { class: "hand-place", text: `${i + 1}.`, attrs: { "aria-hidden": "true" } }),
           el("span", { class: "hand-name", text: self ? `${name} (you)` : name }),
           s.moderator || self
             ? el("button", {
@@ -87,7 +89,11 @@ export class HandQueueView {
     show(this.section, s.queue.length > 0);
     show(this.chip, s.moderator && s.queue.length > 0);
     const first = s.queue[0];
-    this.chip.textContent = s.queue.length === 0 ? "" : s.queue.length === 1 ? `✋ ${s.name(first!.participant)} raised a hand` : `✋ ${s.queue.length} raised hands`;
+    const text = s.queue.length === 0 ? "" : s.queue.length === 1 ? `${s.name(first!.participant)} raised a hand` : `${s.queue.length} raised hands`;
+    if (this.chip.dataset.text !== text) {
+      this.chip.dataset.text = text;
+      replace(this.chip, ...(text ? [icon("hand", "hand-mark"), el("span", { text })] : []));
+    }
   }
 
   /** Marks raised hands (with their place in the queue) on tiles and on the participants panel's rows. */
@@ -106,18 +112,43 @@ export class HandQueueView {
         badge = el("div", { class: "tile-hand" });
         tile.appendChild(badge);
       }
-      badge.textContent = `✋ ${n}`;
-      badge.title = `Hand raised (${ordinal(n)} in the queue)`;
+      mark(badge, n);
     }
     for (const row of people.querySelectorAll<HTMLElement>(".people-list li[data-participant]")) {
       const n = place.get(row.dataset.participant ?? "") ?? 0;
-      if (n === 0) delete row.dataset.hand;
-      else row.dataset.hand = String(n);
+      let badge = row.querySelector<HTMLElement>(":scope > .people-hand");
+      if (n === 0) {
+        delete row.dataset.hand;
+        badge?.remove();
+        continue;
+      }
+      row.dataset.hand = String(n);
+      if (!badge) {
+        badge = el("span", { class: "people-hand" });
+        // Before the microphone and camera states, as the tile's mark is before its name.
+        row.insertBefore(badge, row.querySelector(":scope > .people-states"));
+      }
+      mark(badge, n);
     }
     // Raised hands belong where the participants panel starts.
     const body = people.querySelector(".side-panel-body");
     if (body && body.firstElementChild !== this.section) body.prepend(this.section);
   }
+}
+
+/**
+ * A raised hand's mark (on a tile, or a participant's row): the controls'
+ * hand icon and the place in the queue, the same on every system (no
+ * emoji font), read out as "Hand raised, 1st in the queue".
+ */
+function mark(badge: HTMLElement, n: number): void {
+  const label = `Hand raised, ${ordinal(n)} in the queue`;
+  if (badge.dataset.place === String(n)) return;
+  badge.dataset.place = String(n);
+  badge.setAttribute("role", "img");
+  badge.setAttribute("aria-label", label);
+  badge.title = label;
+  replace(badge, icon("hand", "hand-mark"), el("span", { class: "hand-place", text: String(n), attrs: { "aria-hidden": "true" } }));
 }
 
 function ordinal(n: number): string {
