@@ -68,6 +68,9 @@ const (
 	// UserDeleted: an account was deleted, by an admin, the operator, or
 	// its owner (the actor is then the account itself).
 	UserDeleted Action = "user.deleted"
+	// MeetingEnded: an administrator ended a live meeting they do not
+	// host (everyone in it is told the reason).
+	MeetingEnded Action = "meeting.ended"
 	// ServerStarted: a server started and checked the chain (recorded
 	// once per start, so that a log cut short before a restart shows).
 	ServerStarted Action = "server.started"

@@ -75,10 +75,29 @@ func (s *Service) lastAuditSeq(ctx context.Context, head audit.Head) (int64, err
 }
 
 // AuditAboutMe returns the newest administrative actions on u's own
-// account (up to limit), newest first: what the account page shows.
+// account and meetings (up to limit), newest first: what the account
+// page shows.
 func (s *Service) AuditAboutMe(ctx context.Context, u User, limit int) ([]audit.Entry, error) {
 	if limit <= 0 || limit > MaxAuditPage {
 		limit = MaxAuditPage
 	}
-	return s.store.AuditAbout(ctx, audit.SubjectUser, u.ID, limit)
+	return s.store.AuditAboutUser(ctx, u.ID, limit)
+}
+
+// RecordAction records an administrative action that changes nothing the
+// store keeps (ending a live meeting, a legal request the operator
+// records): by must be an admin or the operator, and reason is required
+// (the affected people are shown it). The entry is written before the
+// caller acts, so no action goes unrecorded.
+func (s *Service) RecordAction(ctx context.Context, by Actor, action audit.Action, kind audit.SubjectKind, id, reason string, details map[string]string) (audit.Entry, error) {
+	if by.admin != nil && by.admin.Role != RoleAdmin {
+		return audit.Entry{}, ErrForbidden
+	}
+	reason, err := checkReason(reason, false)
+	if err != nil {
+		return audit.Entry{}, err
+	}
+	e := by.entry()
+	e.Time, e.Action, e.SubjectKind, e.SubjectID, e.Reason, e.Details = s.now(), action, kind, id, reason, details
+	return s.store.AppendAudit(ctx, e)
 }

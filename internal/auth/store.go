@@ -47,10 +47,12 @@ type Store interface {
 	RecoveryCodesLeft(ctx context.Context, userID string) (int, error)
 
 	// AuditEntries returns up to limit audit entries after seq after, in
-	// order; AuditAbout the newest (up to limit) about one subject,
-	// newest first.
+	// order; AuditAboutUser the newest (up to limit) about an account or
+	// a meeting it owns, newest first; AppendAudit records an action that
+	// changes nothing else stored.
 	AuditEntries(ctx context.Context, after int64, limit int) ([]audit.Entry, error)
-	AuditAbout(ctx context.Context, kind audit.SubjectKind, id string, limit int) ([]audit.Entry, error)
+	AuditAboutUser(ctx context.Context, userID string, limit int) ([]audit.Entry, error)
+	AppendAudit(ctx context.Context, e audit.Entry) (audit.Entry, error)
 
 	Org(ctx context.Context) (Org, error)
 	// SetOrg saves the policy and appends rec to the audit log in the

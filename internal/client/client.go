@@ -98,6 +98,7 @@ type Client struct {
 	locals    map[string]*LocalTrack
 	errs      []ServerError
 	closed    string // the server's closed reason, or "socket" if the socket dropped
+	closedMsg string // the server's closed message
 	waiting   string // why we wait, while in the waiting room
 	refusal   *Refused
 	settings  map[string]any
@@ -350,7 +351,7 @@ func (c *Client) handle(m *inbound) error {
 		c.mu.Unlock()
 	case "closed":
 		c.mu.Lock()
-		c.closed = m.Reason
+		c.closed, c.closedMsg = m.Reason, m.Message
 		c.mu.Unlock()
 	case "welcome":
 		return c.admitted(m)

@@ -131,6 +131,13 @@ func (c *Client) ClosedReason() string {
 	return c.closed
 }
 
+// ClosedMessage is the words of the server's closed message ("" before).
+func (c *Client) ClosedMessage() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closedMsg
+}
+
 // RemoteTracks returns the tracks we receive that the latest server offer
 // still lists.
 func (c *Client) RemoteTracks() []*RemoteTrack {

@@ -20,6 +20,8 @@ type Options struct {
 	Accounts *auth.Service
 	// Signal serves the signalling WebSocket at /ws.
 	Signal http.Handler
+	// Live lists and ends meetings in progress for administrators.
+	Live Live
 	// Metrics serves /metrics to a scraper that sends MetricsToken as
 	// "Authorization: Bearer <token>". Without both, /metrics is not
 	// served at all: it reveals load and process details to anyone.
@@ -40,6 +42,7 @@ type Options struct {
 type api struct {
 	meetings  Meetings
 	accounts  *auth.Service
+	live      Live
 	publicURL string
 	secure    bool
 	log       *slog.Logger
@@ -60,7 +63,7 @@ func New(opts Options) http.Handler {
 		log = slog.Default()
 	}
 	a := &api{
-		meetings: opts.Meetings, accounts: opts.Accounts, log: log, now: time.Now,
+		meetings: opts.Meetings, accounts: opts.Accounts, live: opts.Live, log: log, now: time.Now,
 		publicURL:   strings.TrimSuffix(opts.PublicURL, "/"),
 		secure:      opts.TLS || strings.HasPrefix(opts.PublicURL, "https:"),
 		lookupLimit: policy.NewLimiter(policy.Rate{Every: time.Second, Burst: 30}, nil),
@@ -102,6 +105,8 @@ func New(opts Options) http.Handler {
 	mux.HandleFunc("GET /api/me/audit", a.myAudit)
 	mux.HandleFunc("POST /api/admin/users/{id}/{action}", a.adminUserAction)
 	mux.HandleFunc("POST /api/me/delete", a.deleteMe)
+	mux.HandleFunc("GET /api/admin/meetings/live", a.adminLiveMeetings)
+	mux.HandleFunc("POST /api/admin/meetings/{id}/end", a.adminEndMeeting)
 	mux.HandleFunc("POST /api/meetings", a.createMeeting)
 	mux.HandleFunc("GET /api/meetings", a.listMeetings)
 	mux.HandleFunc("GET /api/meetings/{id}", a.getMeeting)

@@ -165,6 +165,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		Meetings:  db,
 		Accounts:  s.accounts,
 		Signal:    s.signal,
+		Live:      s.signal,
 		Web:       opts.Web,
 		PublicURL: cfg.PublicURL,
 		TLS:       cfg.TLS.Enabled(),

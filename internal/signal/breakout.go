@@ -518,6 +518,6 @@ func (r *Room) endFromBreakout(by meeting.ParticipantID, s *session) error {
 	if err != nil {
 		return err
 	}
-	main.endLocked(by)
+	main.endLocked(by, hostEnded)
 	return nil
 }

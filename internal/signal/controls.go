@@ -280,17 +280,20 @@ func (r *Room) end(by meeting.ParticipantID, s *session) error {
 	if err := r.core.CheckEnd(by); err != nil {
 		return err
 	}
-	r.endLocked(by)
+	r.endLocked(by, hostEnded)
 	return nil
 }
 
+// hostEnded is what everyone is told when a host ends the meeting.
+const hostEnded = "The host ended the meeting for everyone."
+
 // endLocked ends the meeting for everyone, in the main room and in every
-// breakout room.
-func (r *Room) endLocked(by meeting.ParticipantID) {
+// breakout room, telling them message; by is the host who ended it, or
+// empty when an administrator did.
+func (r *Room) endLocked(by meeting.ParticipantID, message string) {
 	for _, m := range r.members {
 		if m.session != nil {
-			m.session.closeWith(closedMsg{Type: "closed", Reason: "ended", Message: "The host ended the meeting for everyone."},
-				websocket.StatusNormalClosure)
+			m.session.closeWith(closedMsg{Type: "closed", Reason: "ended", Message: message}, websocket.StatusNormalClosure)
 		}
 	}
 	if b := r.breakouts; b != nil {
@@ -298,8 +301,7 @@ func (r *Room) endLocked(by meeting.ParticipantID) {
 			room.mu.Lock()
 			for _, m := range room.members {
 				if m.session != nil {
-					m.session.closeWith(closedMsg{Type: "closed", Reason: "ended", Message: "The host ended the meeting for everyone."},
-						websocket.StatusNormalClosure)
+					m.session.closeWith(closedMsg{Type: "closed", Reason: "ended", Message: message}, websocket.StatusNormalClosure)
 				}
 			}
 			room.mu.Unlock()

@@ -94,11 +94,14 @@ func (s *SQLite) AuditEntries(ctx context.Context, after int64, limit int) ([]au
 	return out, rows.Err()
 }
 
-// AuditAbout returns the newest entries (up to limit) about one subject,
-// newest first: what a person is shown about their own account.
-func (s *SQLite) AuditAbout(ctx context.Context, kind audit.SubjectKind, id string, limit int) ([]audit.Entry, error) {
+// AuditAboutUser returns the newest entries (up to limit) about an account
+// or a meeting it owns, newest first: what a person is shown of the
+// administrative actions that affected them.
+func (s *SQLite) AuditAboutUser(ctx context.Context, userID string, limit int) ([]audit.Entry, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit_log
-		WHERE subject_kind = ? AND subject_id = ? ORDER BY seq DESC LIMIT ?`, string(kind), id, limit)
+		WHERE (subject_kind = 'user' AND subject_id = ?)
+		   OR (subject_kind = 'meeting' AND subject_id IN (SELECT id FROM meetings WHERE owner_id = ?))
+		ORDER BY seq DESC LIMIT ?`, userID, userID, limit)
 	if err != nil {
 		return nil, err
 	}

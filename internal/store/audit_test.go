@@ -68,7 +68,7 @@ func TestAuditWrittenWithTheAction(t *testing.T) {
 	if err != nil || head.Seq != 2 {
 		t.Fatalf("verify: %v, head %v", err, head)
 	}
-	about, err := s.AuditAbout(ctx, audit.SubjectUser, "u1", 10)
+	about, err := s.AuditAboutUser(ctx, "u1", 10)
 	if err != nil || len(about) != 1 || about[0].Action != audit.UserCreated || about[0].ActorKind != audit.ActorOperator {
 		t.Fatalf("entries about u1: %+v, %v", about, err)
 	}

@@ -41,5 +41,7 @@ test("entries read as sentences, naming accounts the page knows", () => {
   assert.equal(actionText(policy), "changed the organisation's settings: allowSignUp → false, require2FA → true");
   const started = parseAuditEntry({ ...base, actorKind: "system", actorId: undefined, action: "server.started", subjectKind: "server", subjectId: undefined, details: { version: "0.1.0", chain: "verified to entry 2" } });
   assert.equal(actionText(started), "started (version 0.1.0); audit log verified to entry 2");
-  assert.equal(actionText(parseAuditEntry({ ...base, action: "meeting.ended", subjectKind: "meeting", subjectId: "abc" })), "meeting.ended on meeting abc");
+  assert.equal(actionText(parseAuditEntry({ ...base, action: "meeting.renamed", subjectKind: "meeting", subjectId: "abc" })), "meeting.renamed on meeting abc");
+  const ended = parseAuditEntry({ ...base, action: "meeting.ended", subjectKind: "meeting", subjectId: "abcd-efgh", details: { participants: "3", waiting: "1" } });
+  assert.equal(actionText(ended, new Map(), true), "ended your meeting abcd-efgh for everyone in it (3 in it, 1 waiting)");
 });

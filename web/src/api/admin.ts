@@ -53,3 +53,26 @@ export async function actOnUser(id: string, action: UserAction, reason: string):
   const body = await call("POST", `/api/admin/users/${encodeURIComponent(id)}/${action}`, { reason });
   return action === "delete" ? null : parseUser(obj(body).user);
 }
+
+/** A meeting in progress as an administrator sees it: counts, never who or what. */
+export interface LiveMeeting {
+  id: string;
+  title: string;
+  ownerId?: string | undefined;
+  participants: number;
+  waiting: number;
+  breakoutRooms: number;
+}
+
+export async function listLiveMeetings(): Promise<LiveMeeting[]> {
+  return list(obj(await call("GET", "/api/admin/meetings/live")), "meetings").map((v) => {
+    const o = obj(v);
+    const n = (k: string): number => (typeof o[k] === "number" ? (o[k] as number) : 0);
+    return { id: str(o, "id"), title: str(o, "title"), ownerId: typeof o.ownerId === "string" ? o.ownerId : undefined, participants: n("participants"), waiting: n("waiting"), breakoutRooms: n("breakoutRooms") };
+  });
+}
+
+/** POST /api/admin/meetings/{id}/end: everyone in it is taken out and told the reason. */
+export async function endLiveMeeting(id: string, reason: string): Promise<void> {
+  await call("POST", `/api/admin/meetings/${encodeURIComponent(id)}/end`, { reason });
+}

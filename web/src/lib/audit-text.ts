@@ -24,6 +24,8 @@ export function actionText(e: AuditEntry, names: ReadonlyMap<string, string> = n
       const fields = Object.keys(e.details).sort();
       return fields.length === 0 ? "saved the organisation's settings unchanged" : `changed the organisation's settings: ${fields.map((f) => `${f} → ${e.details[f]}`).join(", ")}`;
     }
+    case "meeting.ended":
+      return `ended ${self ? "your meeting" : "the meeting"} ${e.subjectId ?? ""} for everyone in it${e.details.participants ? ` (${e.details.participants} in it, ${e.details.waiting ?? "0"} waiting)` : ""}`;
     case "server.started":
       return `started${e.details.version ? ` (version ${e.details.version})` : ""}; audit log ${e.details.chain ?? "not checked"}`;
     default:

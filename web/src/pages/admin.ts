@@ -1,11 +1,11 @@
 // Administration at /admin (admins only): the organisation's name and rules
 // (two-factor required, sign-up open), the defaults of new meetings, the
 // users (suspend, reinstate, reset two-factor, delete, each with a reason
-// the person is shown), creating a user, and the audit log with its
-// verdict.
+// the person is shown), creating a user, the meetings in progress (ending
+// one with a reason), and the audit log with its verdict.
 
 import type { User } from "../api/accounts.js";
-import { actOnUser, createUser, getOrg, listUsers, saveOrg, type Org, type UserAction } from "../api/admin.js";
+import { actOnUser, createUser, endLiveMeeting, getOrg, listLiveMeetings, listUsers, saveOrg, type LiveMeeting, type Org, type UserAction } from "../api/admin.js";
 import { getAuditLog, type AuditPage } from "../api/audit.js";
 import { asApiError } from "../api/http.js";
 import { showScreen } from "../app.js";
@@ -15,6 +15,7 @@ import { openDialog } from "../ui/dialog.js";
 import { accountFields, checkbox, errorLine, field, onSubmit, selectField, setError, statusLine, submitButton } from "../ui/forms.js";
 import { auditSection } from "../ui/audit-log.js";
 import { accountPage } from "../ui/header.js";
+import { liveMeetingsSection } from "../ui/live-meetings.js";
 import { fatalScreen } from "../ui/screens.js";
 import { SettingsForm } from "../ui/meeting-settings-form.js";
 
@@ -28,8 +29,9 @@ export async function showAdmin(): Promise<void> {
   let org: Org;
   let users: User[];
   let audit: AuditPage;
+  let live: LiveMeeting[];
   try {
-    [org, users, audit] = await Promise.all([getOrg(), listUsers(), getAuditLog()]);
+    [org, users, audit, live] = await Promise.all([getOrg(), listUsers(), getAuditLog(), listLiveMeetings()]);
   } catch (e) {
     showScreen(fatalScreen("unavailable", asApiError(e).message, [{ id: "retry", label: "Try again", run: () => void showAdmin() }]));
     return;
@@ -37,7 +39,8 @@ export async function showAdmin(): Promise<void> {
   const usersTable = new UsersTable(users, me.user.id);
   const names = new Map(users.map((u) => [u.id, u.name]));
   const auditCard = auditSection(audit, names, (before) => getAuditLog(before));
-  showScreen(accountPage("admin", me, el("h1", { text: "Administration" }), orgForm(org), usersTable.root, newUserForm(usersTable), auditCard), false);
+  const liveCard = liveMeetingsSection(live, { load: listLiveMeetings, end: endLiveMeeting, ownerName: (id) => (id === undefined ? "—" : (names.get(id) ?? id)) });
+  showScreen(accountPage("admin", me, el("h1", { text: "Administration" }), orgForm(org), usersTable.root, newUserForm(usersTable), liveCard, auditCard), false);
 }
 
 function orgForm(org: Org): HTMLFormElement {

@@ -1,0 +1,92 @@
+// The admin page's "Meetings in progress": how many are in each (never
+// who, never what is said), and ending one with a reason everyone in it
+// is shown.
+
+import type { LiveMeeting } from "../api/admin.js";
+import { asApiError } from "../api/http.js";
+import { openDialog } from "./dialog.js";
+import { el, replace } from "./dom.js";
+import { errorLine, setError, statusLine } from "./forms.js";
+
+export interface LiveMeetingsHooks {
+  load(): Promise<LiveMeeting[]>;
+  end(id: string, reason: string): Promise<void>;
+  /** An owner's name, when the page knows the account. */
+  ownerName(id: string | undefined): string;
+}
+
+export function liveMeetingsSection(first: LiveMeeting[], hooks: LiveMeetingsHooks): HTMLElement {
+  const body = el("tbody");
+  const error = errorLine("live-error");
+  const status = statusLine("live-status");
+  const refresh = el("button", { id: "live-refresh", class: "button small", text: "Refresh", attrs: { type: "button" } });
+  const root = el(
+    "section",
+    { id: "live-meetings", class: "card", attrs: { "aria-labelledby": "live-title" } },
+    el("h2", { id: "live-title", text: "Meetings in progress" }),
+    el("p", { class: "hint", text: "Only counts: who is in a meeting and what they say stay theirs. Ending a meeting you do not host is recorded in the audit log, and everyone in it, its owner included, is shown your reason." }),
+    el("div", { class: "table-wrap" }, el("table", { class: "table" }, el("thead", {}, el("tr", {}, ...["Meeting", "Owner", "In it", "Waiting", "Breakout rooms", ""].map((h) => el("th", { text: h, attrs: { scope: "col" } })))), body)),
+    error,
+    el("div", { class: "row" }, refresh, status),
+  );
+  const render = (meetings: LiveMeeting[]): void => {
+    if (meetings.length === 0) {
+      replace(body, el("tr", {}, el("td", { text: "No meeting is in progress.", attrs: { colspan: 6 } })));
+      return;
+    }
+    replace(
+      body,
+      ...meetings.map((m) =>
+        el(
+          "tr",
+          { attrs: { "data-meeting": m.id } },
+          el("td", {}, el("strong", { text: m.title || "Untitled" }), el("br"), el("code", { text: m.id })),
+          el("td", { text: hooks.ownerName(m.ownerId) }),
+          el("td", { text: String(m.participants) }),
+          el("td", { text: String(m.waiting) }),
+          el("td", { text: String(m.breakoutRooms) }),
+          el("td", {}, el("button", { class: "button small danger", text: "End", attrs: { type: "button", "data-action": "end", "aria-label": `End ${m.title || m.id}` }, on: { click: () => void end(m) } })),
+        ),
+      ),
+    );
+  };
+  const reload = async (): Promise<void> => {
+    try {
+      render(await hooks.load());
+      setError(error, null);
+    } catch (e) {
+      setError(error, asApiError(e).message);
+    }
+  };
+  const end = async (m: LiveMeeting): Promise<void> => {
+    const reason = el("textarea", { id: "end-meeting-reason", class: "reason", attrs: { maxlength: 500, rows: 3, required: true } });
+    const problem = errorLine("end-meeting-problem");
+    const ok = await openDialog(root, {
+      id: "end-meeting",
+      title: `End "${m.title || m.id}" for everyone?`,
+      body: [
+        el("p", { text: `${m.participants} in the meeting and ${m.waiting} waiting are taken out at once and shown your reason.` }),
+        el("div", { class: "field" }, el("label", { text: "Reason (shown to them, and kept in the audit log)", attrs: { for: "end-meeting-reason" } }), reason),
+        problem,
+      ],
+      confirm: { id: "end-meeting-confirm", label: "End meeting", danger: true },
+      validate: () => {
+        if (reason.value.trim() !== "") return true;
+        setError(problem, "Give a reason: everyone in the meeting is shown it.");
+        reason.focus();
+        return false;
+      },
+    });
+    if (!ok) return;
+    try {
+      await hooks.end(m.id, reason.value.trim());
+      status.textContent = `Ended "${m.title || m.id}".`;
+    } catch (e) {
+      setError(error, asApiError(e).message);
+    }
+    await reload();
+  };
+  refresh.addEventListener("click", () => void reload());
+  render(first);
+  return root;
+}
