@@ -29,7 +29,7 @@ Usage:
   kaigi admin create-user ... create an account (the first one is the admin)
   kaigi audit verify|head|list  check, publish or read the audit log
   kaigi loadtest [flags]      measure forwarding with synthetic participants
-  kaigi version               print the version
+  kaigi version               print the version and the web client's SHA-256
 `
 
 func main() {
@@ -48,7 +48,7 @@ func main() {
 	case "loadtest":
 		err = loadtestCmd(os.Args[2:], os.Stdout, os.Stderr)
 	case "version", "--version", "-v":
-		fmt.Println("kaigi", server.Version)
+		err = printVersion(os.Stdout)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 	default:

@@ -37,6 +37,12 @@ type Options struct {
 	// TLS says the server is served over HTTPS (HSTS, Secure cookies).
 	TLS    bool
 	Logger *slog.Logger
+	// Version is the server's version, shown on /about.
+	Version string
+	// ICEServerURLs are the STUN/TURN servers browsers are told to use
+	// besides the embedded TURN server: outside parties that see a
+	// browser's address, which the privacy page names.
+	ICEServerURLs []string
 }
 
 type api struct {
@@ -50,11 +56,14 @@ type api struct {
 
 	lookupLimit *policy.Limiter // meeting look-ups per address
 	createLimit *policy.Limiter // meetings created per account
+
+	aboutInfo    aboutInfo // about.go
+	thirdParties []string  // privacy.go
 }
 
 // The web client's pages: every one is the same single-page client, which
 // picks the screen from the path.
-var pages = []string{"/{$}", "/m/{id}", "/signin", "/signup", "/account", "/admin", "/schedule"}
+var pages = []string{"/{$}", "/m/{id}", "/signin", "/signup", "/account", "/admin", "/schedule", "/privacy", "/about"}
 
 // New returns the server's root handler.
 func New(opts Options) http.Handler {
@@ -68,6 +77,11 @@ func New(opts Options) http.Handler {
 		secure:      opts.TLS || strings.HasPrefix(opts.PublicURL, "https:"),
 		lookupLimit: policy.NewLimiter(policy.Rate{Every: time.Second, Burst: 30}, nil),
 		createLimit: policy.NewLimiter(policy.Rate{Every: 10 * time.Second, Burst: 20}, nil),
+	}
+	a.thirdParties = thirdPartyHosts(opts.ICEServerURLs)
+	var aboutErr error
+	if a.aboutInfo, aboutErr = newAbout(opts.Version, opts.Web); aboutErr != nil {
+		log.Error("web client digest unavailable", "err", aboutErr)
 	}
 
 	mux := http.NewServeMux()
@@ -92,6 +106,8 @@ func New(opts Options) http.Handler {
 	mux.HandleFunc("POST /api/auth/signout-everywhere", a.signOutEverywhere)
 	mux.HandleFunc("GET /api/me", a.me)
 	mux.HandleFunc("GET /api/server", a.serverInfo)
+	mux.HandleFunc("GET /api/privacy", a.privacy)
+	mux.HandleFunc("GET /api/about", a.about)
 	mux.HandleFunc("POST /api/me/password", a.changePassword)
 	mux.HandleFunc("POST /api/me/2fa/begin", a.beginTOTP)
 	mux.HandleFunc("POST /api/me/2fa/confirm", a.confirmTOTP)

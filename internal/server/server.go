@@ -171,6 +171,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		TLS:       cfg.TLS.Enabled(),
 		Health:    db.Ping,
 		Logger:    log,
+		Version:   Version,
+		// Outside STUN/TURN servers, named on the privacy page.
+		ICEServerURLs: iceServerURLs(cfg),
 		// Served only with a token (config metrics.token).
 		MetricsToken: cfg.Metrics.Token,
 		Metrics: metrics.Handler(metrics.Sources{
@@ -201,6 +204,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 			s.ln.Close()
 			return nil, fmt.Errorf("tls: %w", err)
 		}
+		log.Info("serving TLS", "cert_file", cfg.TLS.CertFile, "certificate_sha256", certFingerprint(cert))
 		s.ln = tls.NewListener(s.ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
 	ok = true

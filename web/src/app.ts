@@ -10,6 +10,8 @@ export type AppState =
   | "account"
   | "admin"
   | "schedule"
+  | "privacy"
+  | "about"
   | "prejoin"
   | "joining"
   | "waiting"

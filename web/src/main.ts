@@ -5,14 +5,18 @@
 //   /account   security settings (two-factor, sign out)
 //   /schedule  schedule a meeting
 //   /admin     the organisation's settings and users
+//   /privacy   what the server and the browser keep, why, for how long
+//   /about     the version and the web client's fingerprint
 //   /m/{id}    the pre-join screen, then the meeting
 
+import { showAbout } from "./pages/about.js";
 import { showAccount } from "./pages/account.js";
 import { showAdmin } from "./pages/admin.js";
 import { installDebugHook, setState, showScreen } from "./app.js";
 import { showHome } from "./pages/home.js";
 import { meetingIdFromPath } from "./lib/meetingid.js";
 import { showPrejoin } from "./pages/prejoin.js";
+import { showPrivacy } from "./pages/privacy.js";
 import { showSchedule } from "./pages/schedule.js";
 import { showSignIn } from "./pages/signin.js";
 import { showSignUp } from "./pages/signup.js";
@@ -26,6 +30,8 @@ const PAGES: Record<string, () => unknown> = {
   "/account": showAccount,
   "/schedule": showSchedule,
   "/admin": showAdmin,
+  "/privacy": showPrivacy,
+  "/about": showAbout,
 };
 
 function route(): void {

@@ -14,6 +14,14 @@ import { HostTools, type HostToolActions } from "./host-tools.js";
 import { icon, type IconName } from "./icons.js";
 import { MenuButton, type MenuItem } from "./menu.js";
 
+/** The privacy and about pages, last in the "More" menu; they open in a new tab, so the meeting goes on. */
+function aboutLinks(): MenuItem[] {
+  return [
+    { action: "privacy", id: "menu-privacy", label: "Privacy", icon: icon("shield"), href: "/privacy", newTab: true, separated: true, title: "What Kaigi stores, and why (opens a new tab)" },
+    { action: "about", id: "menu-about", label: "About Kaigi", icon: icon("logo"), href: "/about", newTab: true, title: "The version and how to check it (opens a new tab)" },
+  ];
+}
+
 /** A device button: pressed when the device is on. */
 export interface ControlButton {
   button: HTMLButtonElement;
@@ -140,7 +148,7 @@ export class ControlsBar {
       content: [icon("more"), this.moreBadge],
       buttonClass: "control",
       up: true,
-      items: () => [devices, ...this.menuSources.flatMap((source) => source()), ...this.hostTools.menuItems()],
+      items: () => [devices, ...this.menuSources.flatMap((source) => source()), ...this.hostTools.menuItems(), ...aboutLinks()],
     });
     const leave = el(
       "button",

@@ -7,6 +7,7 @@ import { hueOf, initials } from "../meeting/roster.js";
 import { el, type Child } from "./dom.js";
 import { MenuButton, type MenuItem } from "./menu.js";
 import { brand } from "./screens.js";
+import { siteFooter } from "./site-footer.js";
 
 export function pageHeader(me: Me | null): HTMLElement {
   const end = el("nav", { class: "header-end", attrs: { "aria-label": "Account" } });
@@ -52,7 +53,7 @@ async function signOutAndLeave(): Promise<void> {
   }
 }
 
-/** A page with the account header: `main#id` holding a centred column. */
+/** A page with the account header: `main#id` holding a centred column, and the site's footer. */
 export function accountPage(id: string, me: Me | null, ...children: Child[]): HTMLElement {
-  return el("main", { id, class: "page" }, pageHeader(me), el("div", { class: "page-body" }, ...children));
+  return el("main", { id, class: "page" }, pageHeader(me), el("div", { class: "page-body" }, ...children), siteFooter());
 }

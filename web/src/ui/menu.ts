@@ -10,6 +10,8 @@ export interface MenuItem {
   label: string;
   /** A link, or else an action to run. */
   href?: string;
+  /** The link opens in a new tab (so following it does not leave a meeting). */
+  newTab?: boolean;
   run?: () => void;
   danger?: boolean;
   /** The item's element id (tests and labels find it by that). */
@@ -98,7 +100,10 @@ export class MenuButton {
         ? [it.icon, el("span", { class: "menu-item-label", text: it.label }), it.badge ? el("span", { class: "menu-item-badge", text: it.badge }) : null]
         : [];
       const text = it.icon ? {} : { text: it.label };
-      if (it.href !== undefined) return el("a", { class: cls, ...text, attrs: { ...attrs, href: it.href } }, ...content);
+      if (it.href !== undefined) {
+        const tab = it.newTab ? { target: "_blank", rel: "noopener" } : {};
+        return el("a", { class: cls, ...text, attrs: { ...attrs, ...tab, href: it.href } }, ...content);
+      }
       const b = el(
         "button",
         {

@@ -2,6 +2,7 @@
 
 import { el, type Child } from "./dom.js";
 import { icon } from "./icons.js";
+import { siteFooter } from "./site-footer.js";
 
 const TITLES: Record<string, string> = {
   meeting_not_found: "Meeting not found",
@@ -42,9 +43,9 @@ export function brand(): HTMLElement {
   return el("a", { class: "brand", attrs: { href: "/" } }, icon("logo", "brand-icon"), el("span", { text: "Kaigi" }));
 }
 
-/** A page with just the brand in its header: `main#id.page.{cls}`. */
+/** A page with just the brand in its header, and the site's footer: `main#id.page.{cls}`. */
 export function brandPage(id: string, cls: string, ...children: Child[]): HTMLElement {
-  return el("main", { id, class: `page ${cls}` }, el("header", { class: "page-header" }, brand()), ...children);
+  return el("main", { id, class: `page ${cls}` }, el("header", { class: "page-header" }, brand()), ...children, siteFooter());
 }
 
 /** `#fatal-error[data-code]`: the code is machine-readable, the message is for people. */

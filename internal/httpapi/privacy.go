@@ -1,0 +1,290 @@
+package httpapi
+
+import (
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// What Kaigi keeps, said for the people whose data it is: GET /api/privacy,
+// which the web client's /privacy page shows. The database part is keyed
+// by table and column, and privacy_test.go fails when a migration adds a
+// table or column this file does not describe (or drops one it does), so
+// the page cannot silently fall behind the schema. The browser part is
+// checked the same way against the storage keys in web/src.
+
+// privacyColumn is one column of a table, in plain words.
+type privacyColumn struct {
+	Column string `json:"column"`
+	What   string `json:"what"`
+}
+
+// privacyTable is one table of the database: what it holds, why, and for
+// how long. NoLimit says that nothing deletes it after a time yet.
+type privacyTable struct {
+	Table   string          `json:"table"`
+	Title   string          `json:"title"`
+	Why     string          `json:"why"`
+	Kept    string          `json:"kept"`
+	NoLimit bool            `json:"noLimit"`
+	Columns []privacyColumn `json:"columns"`
+}
+
+// privacyBrowserItem is something the web client keeps in the browser.
+type privacyBrowserItem struct {
+	// Where: "cookie", "localStorage", "sessionStorage" or "IndexedDB".
+	Where string `json:"where"`
+	// Key is the name, or its prefix when it ends in "." (one per meeting).
+	Key  string `json:"key"`
+	What string `json:"what"`
+	Kept string `json:"kept"`
+}
+
+// privacyReport is the whole answer of GET /api/privacy.
+type privacyReport struct {
+	Organisation string               `json:"organisation"`
+	Tables       []privacyTable       `json:"tables"`
+	Files        []privacyFile        `json:"files"`
+	Logs         privacyLogs          `json:"logs"`
+	Browser      []privacyBrowserItem `json:"browser"`
+	// ThirdParties are the outside servers the operator configured that
+	// browsers contact (STUN/TURN servers), by host name; none by default.
+	ThirdParties []string `json:"thirdParties"`
+	// NotKept lists what never reaches the server or is never stored.
+	NotKept []string `json:"notKept"`
+}
+
+// privacyFile is a file of the data directory other than the database.
+type privacyFile struct {
+	File string `json:"file"`
+	What string `json:"what"`
+	Kept string `json:"kept"`
+}
+
+// privacyLogs says what the server's log holds and never holds.
+type privacyLogs struct {
+	Holds []string `json:"holds"`
+	Never string   `json:"never"`
+	Kept  string   `json:"kept"`
+}
+
+// privacyTables describes every table of the database (internal/store/
+// migrations), in the order a reader meets them.
+var privacyTables = []privacyTable{
+	{
+		Table: "users", Title: "Accounts",
+		Why:  "To let you sign in, to show your name to others, and to know who may create meetings or administer the server.",
+		Kept: "Until the account is deleted. There is no time limit: an account nobody uses is kept.", NoLimit: true,
+		Columns: []privacyColumn{
+			{"id", "A random number that identifies the account."},
+			{"email", "Your e-mail address, used to sign in. Kaigi sends no e-mail."},
+			{"name", "Your name, as you or an administrator typed it."},
+			{"role", "Whether you are an administrator or a member."},
+			{"password_hash", "A one-way scrambled form of your password (argon2id). Your password itself is never stored."},
+			{"totp_secret", "If you turned on two-factor authentication: the secret your authenticator app shares with the server, locked with the server's key."},
+			{"totp_pending", "The same while you are turning two-factor authentication on, until you confirm it."},
+			{"totp_last_step", "The time slot of the last two-factor code used, so that no code works twice."},
+			{"created_at", "When the account was created."},
+			{"suspended_at", "When an administrator suspended the account, if they did."},
+			{"suspend_reason", "The reason the administrator gave for a suspension; you are shown it."},
+		},
+	},
+	{
+		Table: "sessions", Title: "Signed-in browsers",
+		Why:  "To keep you signed in on a browser without asking for your password every time.",
+		Kept: "A session ends after 14 days without use or 30 days at most, when you sign out, or when you sign out everywhere. An ended session's record is deleted when its browser next comes back, when you sign out everywhere, or with the account; the record of one that never comes back stays (there is no clean-up yet).",
+		Columns: []privacyColumn{
+			{"hash", "A one-way scrambled form of the random key in your browser's cookie (the key itself is not stored)."},
+			{"user_id", "Which account it belongs to."},
+			{"created_at", "When you signed in."},
+			{"last_seen", "When the browser last used it."},
+			{"expires_at", "When it ends at the latest."},
+		},
+	},
+	{
+		Table: "recovery_codes", Title: "Two-factor recovery codes",
+		Why:  "To let you in if you lose your authenticator app.",
+		Kept: "Until you make new codes, two-factor authentication is turned off, or the account is deleted. A used code is kept (marked used) so that it cannot work again.",
+		Columns: []privacyColumn{
+			{"user_id", "Which account they belong to."},
+			{"hash", "A one-way scrambled form of one code (the codes are shown to you once and not stored)."},
+			{"used_at", "When the code was used, if it was."},
+		},
+	},
+	{
+		Table: "org", Title: "The organisation's settings",
+		Why:  "To apply the organisation's policy: its name, whether anyone may sign up, whether two-factor is required, and the settings new meetings start with.",
+		Kept: "As long as the server exists; an administrator changes them.",
+		Columns: []privacyColumn{
+			{"id", "Always 1: there is one organisation."},
+			{"settings", "The settings themselves. Nothing about any person."},
+		},
+	},
+	{
+		Table: "meetings", Title: "Meetings",
+		Why:  "To let people join a meeting by its link, with the settings and passcode its host chose, and to list a host's meetings.",
+		Kept: "Until the host deletes the meeting or the host's account is deleted. There is no time limit: a past meeting's record is kept.", NoLimit: true,
+		Columns: []privacyColumn{
+			{"id", "The meeting's ID, which is in its link."},
+			{"created_at", "When it was created."},
+			{"kind", "Instant, scheduled, or the host's personal room."},
+			{"title", "The title the host gave it, if any."},
+			{"owner_id", "The host's account."},
+			{"starts_at", "When a scheduled meeting starts."},
+			{"duration_s", "How long a scheduled meeting is planned to last."},
+			{"settings", "The meeting's settings (waiting room, who may share the screen, and so on)."},
+			{"passcode", "The meeting's passcode, locked with the server's key, so that the server can check it."},
+		},
+	},
+	{
+		Table: "meeting_bans", Title: "People a host removed and barred from a meeting",
+		Why:  "So that someone a host removed and barred cannot come back to that meeting.",
+		Kept: "As long as the meeting exists.",
+		Columns: []privacyColumn{
+			{"meeting_id", "Which meeting."},
+			{"kind", "Whether the bar is on an account, a browser, or a network address."},
+			{"value", "The account's ID, the browser's random ID, or the network (IP) address of a guest."},
+			{"created_at", "When the host barred them."},
+		},
+	},
+	{
+		Table: "live_participants", Title: "Who is in a meeting right now",
+		Why:  "So that if the server restarts or crashes, the people in a meeting get back in without waiting again.",
+		Kept: "While you are in the meeting: deleted when you leave, are removed, or the meeting ends. After a crash, deleted once people had 2 minutes to come back.",
+		Columns: []privacyColumn{
+			{"meeting_id", "Which meeting."},
+			{"participant_id", "A random ID for this visit to the meeting."},
+			{"resume_hash", "A one-way scrambled form of the key your browser holds to come back."},
+			{"state", "Your name in the meeting, your role, your account ID if signed in, your browser's random ID, your network (IP) address, when you joined, who let you in, and whether a host muted you."},
+			{"run", "Which start of the server wrote it."},
+		},
+	},
+	{
+		Table: "live_run", Title: "The server's current run",
+		Why:  "To tell, after a restart, whether the people above may still come back.",
+		Kept: "One record, replaced at each start. Nothing about any person.",
+		Columns: []privacyColumn{
+			{"id", "Always 1."},
+			{"run", "A random ID of the current start of the server."},
+			{"alive_at", "When the server was last running."},
+		},
+	},
+	{
+		Table: "audit_log", Title: "Audit log of administrators' actions",
+		Why:  "So that every action an administrator or the operator takes (for example creating an account or changing the organisation's settings) is on record, can be checked for tampering, and is shown to the person it concerns.",
+		Kept: "For good: entries cannot be changed or deleted (that is what makes the log trustworthy). There is no retention limit yet.", NoLimit: true,
+		Columns: []privacyColumn{
+			{"seq", "The entry's number."},
+			{"at_ms", "When it happened."},
+			{"actor_kind", "Who acted: an administrator, the operator, or the server."},
+			{"actor_id", "The acting administrator's account ID."},
+			{"action", "What was done."},
+			{"subject_kind", "What it was done to: an account, a meeting, the organisation, or the server."},
+			{"subject_id", "Which one (for an account, its ID, not its e-mail address or name)."},
+			{"reason", "The reason the administrator gave."},
+			{"details", "Short facts about the action, such as a new role or which settings changed. No passwords, codes or contents."},
+			{"prev", "The fingerprint of the entry before, which chains the entries together."},
+			{"hash", "This entry's fingerprint."},
+		},
+	},
+	{
+		Table: "schema_migrations", Title: "Database version",
+		Why:  "To know which updates of the database's layout have been applied.",
+		Kept: "As long as the server exists. Nothing about any person.",
+		Columns: []privacyColumn{
+			{"version", "The number of an update."},
+			{"applied_at", "When it was applied."},
+		},
+	},
+}
+
+// privacyFiles are the data directory's files besides the database.
+var privacyFiles = []privacyFile{
+	{File: "secret.key", What: "The server's key that locks two-factor secrets and meeting passcodes in the database. Nothing about any person.", Kept: "As long as the server exists."},
+}
+
+// privacyServerLogs: what internal/* log (docs/security.md says what logs
+// never contain, and tests check it).
+var privacyServerLogs = privacyLogs{
+	Holds: []string{
+		"Sign-ins, successful or failed: the account's ID and the network (IP) address they came from.",
+		"Meetings created, started and ended: the meeting's ID and the host's account ID.",
+		"People joining, waiting, leaving or being removed: the random participant ID, their role and the version of the Kaigi app they use; what a host did and to which participant ID.",
+		"When the operator turns on detailed (debug) logging: each request's address on the server and the network address it came from.",
+	},
+	Never: "Passwords or their scrambled forms, two-factor secrets and codes, recovery codes, session or resume keys, passcodes, display names, chat messages, and any audio or video.",
+	Kept:  "The server writes its log for the operator's system to keep (for example the system journal); Kaigi itself neither stores nor deletes it, so how long it is kept is the operator's setting.",
+}
+
+// privacyBrowser is what web/src keeps in the browser (lib/storage.ts,
+// e2ee/identity-store.ts, meeting/polls.ts, meeting/background-blur.ts)
+// and the session cookie (session.go).
+var privacyBrowser = []privacyBrowserItem{
+	{"cookie", SessionCookie, "The random key that keeps you signed in (the server stores only a scrambled form). Sent only to this server, and unreadable by scripts.", "30 days at most; removed when you sign out."},
+	{"localStorage", "kaigi.name", "The name you last joined a meeting with, to fill it in next time.", "Until you clear the site's data in your browser."},
+	{"localStorage", "kaigi.devices", "Which camera, microphone and speaker you chose.", "Until you clear the site's data."},
+	{"localStorage", "kaigi.device", "A random ID of this browser, sent when you join so that a host can bar a browser from a meeting.", "Until you clear the site's data."},
+	{"localStorage", "kaigi.e2ee.", "For each meeting this browser knows to be end-to-end encrypted, a mark, so that the browser refuses to join it without encryption.", "Until you clear the site's data; deliberately never forgotten otherwise."},
+	{"localStorage", "kaigi.blur", "Whether you turned background blur on.", "Until you clear the site's data."},
+	{"sessionStorage", "kaigi.passcode.", "A meeting's passcode, so that reloading the page does not ask for it again.", "Until the tab is closed."},
+	{"sessionStorage", "kaigi.resume.", "The key to get back into the meeting you are in after a reload.", "Until you leave, or the tab is closed; not used after 5 minutes."},
+	{"sessionStorage", "kaigi.polls.", "The polls you created in a meeting, so that a reload does not lose them.", "Until the tab is closed."},
+	{"sessionStorage", "kaigi.newAdmin", "A note to tell you, once, that you became the administrator.", "Until the next page is shown."},
+	{"IndexedDB", "kaigi-e2ee", "This browser's own encryption identity (its private key cannot be read out), and the people whose keys you verified, with the name they had then.", "Until you clear the site's data."},
+}
+
+// privacyNotKept: what the server never receives or never stores.
+var privacyNotKept = []string{
+	"What is said and shown in an end-to-end encrypted meeting: audio, video, screen shares and chat are encrypted in the browsers, and the server only passes them on. In a meeting without end-to-end encryption the server passes them on without storing them.",
+	"Recordings: Kaigi does not record meetings.",
+	"Chat messages, reactions and polls: passed on to the others in the meeting and not stored on the server.",
+	"The part of an invite link after \"#\" (which holds the passcode): browsers never send it to the server.",
+	"Analytics, advertising or tracking of any kind: the pages load nothing from any other site.",
+}
+
+// privacy serves GET /api/privacy, to anyone (the page must be readable
+// before signing up).
+func (a *api) privacy(w http.ResponseWriter, r *http.Request) {
+	org, err := a.accounts.Org(r.Context())
+	if err != nil {
+		a.internal(w, "read organisation", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, privacyReport{
+		Organisation: org.Name,
+		Tables:       privacyTables,
+		Files:        privacyFiles,
+		Logs:         privacyServerLogs,
+		Browser:      privacyBrowser,
+		ThirdParties: a.thirdParties,
+		NotKept:      privacyNotKept,
+	})
+}
+
+// thirdPartyHosts names the hosts of configured STUN/TURN servers
+// ("turn:turn.example.org:3478?transport=tcp" → "turn.example.org"), once
+// each, in the order configured.
+func thirdPartyHosts(urls []string) []string {
+	out := []string{}
+	seen := map[string]bool{}
+	for _, raw := range urls {
+		u, err := url.Parse(raw)
+		if err != nil {
+			continue
+		}
+		host := u.Opaque // "stun:host:port" has no "//"
+		if host == "" {
+			host = u.Host
+		}
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		host = strings.Trim(host, "[]")
+		if host != "" && !seen[host] {
+			seen[host] = true
+			out = append(out, host)
+		}
+	}
+	return out
+}
