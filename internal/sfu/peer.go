@@ -460,11 +460,13 @@ func (p *Peer) checkSize(desc string) error {
 	return nil
 }
 
-// mediaSections counts the m-lines of a session description as its parser
-// finds them: at the start of a line, after any stray carriage returns.
+// mediaSections counts the m-lines of a session description: exactly as
+// its parser finds them in lines ending \r\n or \n, and never fewer in
+// any layout.
 func mediaSections(desc string) int {
 	n := 0
-	// pion ends a line at \n or at a lone \r.
+	// pion ends a line at \n, and at a lone \r in some places: counting
+	// every \r as a line end never counts fewer m-lines than pion finds.
 	for line := range strings.FieldsFuncSeq(desc, func(r rune) bool { return r == '\n' || r == '\r' }) {
 		if strings.HasPrefix(line, "m=") {
 			n++
