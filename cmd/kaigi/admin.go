@@ -23,6 +23,7 @@ const adminUsage = `Usage:
   kaigi admin reinstate-user --email E [--reason R] [--data DIR]
   kaigi admin reset-2fa --email E --reason R [--data DIR]
   kaigi admin delete-user --email E --reason R [--data DIR]
+  kaigi admin legal-request --kind K --outcome O --reason NOTE [--data DIR]
 
 create-user reads the password from standard input (without echo on a
 terminal); the first account on a server becomes its organisation admin.
@@ -31,6 +32,11 @@ log with its reason, which the account's owner is shown. The account's
 sessions end at once, but a server that is running does not hear of it:
 a meeting the account is in goes on until it leaves (the web admin page
 ends it at once).
+
+legal-request records a legal request the operator received, for the
+transparency report (which counts them by kind and outcome; the note stays
+in the audit log). Kinds: user_data, meeting_data, suspension, takedown,
+interception, other. Outcomes: complied, partly_complied, refused, pending.
 `
 
 // admin runs the operator's commands, which work on the data directory
@@ -42,7 +48,7 @@ func admin(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	cmd := args[0]
 	switch cmd {
-	case "create-user", "suspend-user", "reinstate-user", "reset-2fa", "delete-user":
+	case "create-user", "suspend-user", "reinstate-user", "reset-2fa", "delete-user", "legal-request":
 	default:
 		fmt.Fprint(stderr, adminUsage)
 		return fmt.Errorf("admin: unknown command %q", cmd)
@@ -51,11 +57,16 @@ func admin(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	email := fs.String("email", "", "e-mail address (required)")
 	data := fs.String("data", config.Default().Data, "data `directory`")
-	var name, role, reason *string
-	if cmd == "create-user" {
+	var name, role, reason, kind, outcome *string
+	switch cmd {
+	case "create-user":
 		name = fs.String("name", "", "the person's name (required)")
 		role = fs.String("role", "member", "organisation role: admin or member")
-	} else {
+	case "legal-request":
+		kind = fs.String("kind", "", "what was asked for (required)")
+		outcome = fs.String("outcome", "", "what came of it (required)")
+		reason = fs.String("reason", "", "a note for administrators: who asked, reference (required)")
+	default:
 		reason = fs.String("reason", "", "the reason, shown to the account's owner (required, except to reinstate)")
 	}
 	if err := fs.Parse(args[1:]); err != nil {
@@ -64,7 +75,7 @@ func admin(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("admin %s: unexpected argument %q", cmd, fs.Arg(0))
 	}
-	if *email == "" {
+	if *email == "" && cmd != "legal-request" {
 		return fmt.Errorf("admin %s: --email is required", cmd)
 	}
 	if name != nil && *name == "" {
@@ -92,6 +103,14 @@ func admin(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	defer db.Close()
 	accounts := auth.NewService(auth.Options{Store: db, Sealer: sealer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if cmd == "legal-request" {
+		e, err := accounts.RecordLegalRequest(ctx, *kind, *outcome, *reason)
+		if err != nil {
+			return fmt.Errorf("admin legal-request: %w", err)
+		}
+		fmt.Fprintf(stdout, "Recorded legal request (entry %d): %s, %s.\n", e.Seq, *kind, *outcome)
+		return nil
+	}
 	if cmd == "create-user" {
 		u, err := accounts.CreateFromCommandLine(ctx, *email, *name, password, auth.OrgRole(*role))
 		if err != nil {

@@ -128,3 +128,33 @@ func TestAdminAccountCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestLegalRequestCommand: the operator records legal requests by kind
+// and outcome with a note; unknown kinds or outcomes, or no note, are
+// refused; they land in the audit log as the operator's.
+func TestLegalRequestCommand(t *testing.T) {
+	dir := t.TempDir()
+	run := func(args ...string) error {
+		var out, errOut bytes.Buffer
+		return admin(append([]string{"legal-request", "--data", dir}, args...), strings.NewReader(""), &out, &errOut)
+	}
+	for _, bad := range [][]string{
+		{"--kind", "user_data", "--outcome", "refused"},
+		{"--kind", "gossip", "--outcome", "refused", "--reason", "x"},
+		{"--kind", "user_data", "--outcome", "maybe", "--reason", "x"},
+	} {
+		if err := run(bad...); err == nil {
+			t.Errorf("legal-request %v succeeded", bad)
+		}
+	}
+	if err := run("--kind", "user_data", "--outcome", "refused", "--reason", "Police request ref 123, no legal basis"); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := auditCmd([]string{"list", "--data", dir, "--json"}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `"action":"legal.request"`) || !strings.Contains(out.String(), `"outcome":"refused"`) || !strings.Contains(out.String(), `"actorKind":"operator"`) {
+		t.Fatalf("audit list: %s", out.String())
+	}
+}

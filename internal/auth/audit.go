@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 
 	"github.com/kaigi-meet/kaigi/internal/audit"
@@ -100,4 +101,55 @@ func (s *Service) RecordAction(ctx context.Context, by Actor, action audit.Actio
 	e := by.entry()
 	e.Time, e.Action, e.SubjectKind, e.SubjectID, e.Reason, e.Details = s.now(), action, kind, id, reason, details
 	return s.store.AppendAudit(ctx, e)
+}
+
+// TransparencyReport counts the audit log by action and month, from the
+// verified chain: the public transparency report.
+func (s *Service) TransparencyReport(ctx context.Context) (audit.Report, error) {
+	return audit.BuildReport(ctx, s.store)
+}
+
+// Export is what an account's own data export holds from the account
+// service (the meetings come from the meeting store).
+type Export struct {
+	User              User
+	Sessions          []Session
+	RecoveryCodesLeft int
+	Audit             []audit.Entry
+}
+
+// ExportMine gathers what Kaigi holds about u's account and records that
+// the export was made (the transparency report counts exports).
+func (s *Service) ExportMine(ctx context.Context, u User) (Export, error) {
+	u, err := s.store.UserByID(ctx, u.ID)
+	if err != nil {
+		return Export{}, err
+	}
+	out := Export{User: u}
+	if out.Sessions, err = s.store.UserSessions(ctx, u.ID); err != nil {
+		return Export{}, err
+	}
+	if out.RecoveryCodesLeft, err = s.store.RecoveryCodesLeft(ctx, u.ID); err != nil {
+		return Export{}, err
+	}
+	if out.Audit, err = s.store.AuditAboutUser(ctx, u.ID, MaxAuditPage); err != nil {
+		return Export{}, err
+	}
+	_, err = s.store.AppendAudit(ctx, audit.Entry{Time: s.now(), ActorKind: audit.ActorUser, ActorID: u.ID,
+		Action: audit.UserExported, SubjectKind: audit.SubjectUser, SubjectID: u.ID})
+	return out, err
+}
+
+// RecordLegalRequest records, as the operator, a legal request received:
+// its kind and outcome (audit.LegalKinds, audit.LegalOutcomes) are
+// counted in the transparency report; the note stays in the audit log for
+// administrators.
+func (s *Service) RecordLegalRequest(ctx context.Context, kind, outcome, note string) (audit.Entry, error) {
+	if !slices.Contains(audit.LegalKinds, kind) {
+		return audit.Entry{}, fmt.Errorf("kind must be one of %v", audit.LegalKinds)
+	}
+	if !slices.Contains(audit.LegalOutcomes, outcome) {
+		return audit.Entry{}, fmt.Errorf("outcome must be one of %v", audit.LegalOutcomes)
+	}
+	return s.RecordAction(ctx, ByOperator, audit.LegalRequest, audit.SubjectServer, "", note, map[string]string{"kind": kind, "outcome": outcome})
 }

@@ -37,6 +37,8 @@ type Store interface {
 	TouchSession(ctx context.Context, hash []byte, lastSeen time.Time) error
 	DeleteSession(ctx context.Context, hash []byte) error
 	DeleteUserSessions(ctx context.Context, userID string) error
+	// UserSessions lists an account's sessions (for its data export).
+	UserSessions(ctx context.Context, userID string) ([]Session, error)
 
 	// ReplaceRecoveryCodes stores a fresh set of code hashes, dropping the
 	// old set.

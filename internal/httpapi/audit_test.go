@@ -1,9 +1,14 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
+
+	"github.com/kaigi-meet/kaigi/internal/audit"
 )
 
 // TestAuditOverHTTP: an admin sees the verified chain, its head and the
@@ -65,5 +70,84 @@ func TestAuditOverHTTP(t *testing.T) {
 	}
 	if code, _ := newBrowser(t, srv).call("GET", "/api/me/audit", nil); code != http.StatusUnauthorized {
 		t.Errorf("signed out me/audit = %d", code)
+	}
+}
+
+// TestExportAndTransparency: a member's export holds their account,
+// sessions, meetings and the actions on them, and nothing of anyone
+// else's (not the admin who created them, not a password hash); the
+// public transparency report counts the export and every category, from a
+// verified chain, without names, IDs or reasons.
+func TestExportAndTransparency(t *testing.T) {
+	srv, _ := newAPIServer(t)
+	admin, member := newBrowser(t, srv), newBrowser(t, srv)
+	signUp(t, admin, "ada@example.org", "Ada")
+	_, me := admin.call("GET", "/api/me", nil)
+	adaID := me["user"].(map[string]any)["id"].(string)
+	if code, _ := admin.call("POST", "/api/admin/users", map[string]string{"email": "bob@example.org", "name": "Bob", "password": password}); code != http.StatusCreated {
+		t.Fatal("create Bob")
+	}
+	member.call("POST", "/api/auth/signin", map[string]string{"email": "bob@example.org", "password": password})
+	if code, _ := member.call("POST", "/api/meetings", map[string]any{"title": "Bob's planning"}); code != http.StatusCreated {
+		t.Fatalf("create meeting: %d", code)
+	}
+	admin.call("POST", "/api/meetings", map[string]any{"title": "Ada's secret board"})
+
+	req, _ := http.NewRequest("GET", srv.URL+"/api/me/export", nil)
+	resp, err := member.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	body := string(raw)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("export: %d %v", resp.StatusCode, resp.Header)
+	}
+	var ex struct {
+		Account  struct{ Email string }
+		Sessions []map[string]any
+		Meetings []struct{ Title string }
+		Audit    []struct{ Action string }
+	}
+	if err := json.Unmarshal(raw, &ex); err != nil {
+		t.Fatal(err)
+	}
+	if ex.Account.Email != "bob@example.org" || len(ex.Sessions) != 1 || len(ex.Audit) != 1 || ex.Audit[0].Action != "user.created" {
+		t.Fatalf("export: %s", body)
+	}
+	titles := ""
+	for _, m := range ex.Meetings {
+		titles += m.Title + ";"
+	}
+	if !strings.Contains(titles, "Bob's planning") {
+		t.Fatalf("Bob's meetings missing: %s", titles)
+	}
+	for _, other := range []string{"ada@example.org", adaID, "Ada's secret board", "$argon2id$"} {
+		if strings.Contains(body, other) {
+			t.Errorf("the export holds %q", other)
+		}
+	}
+	if code, _ := newBrowser(t, srv).call("GET", "/api/me/export", nil); code != http.StatusUnauthorized {
+		t.Errorf("signed-out export: %d", code)
+	}
+
+	code, rep := newBrowser(t, srv).call("GET", "/api/transparency", nil)
+	if code != http.StatusOK || rep["verified"] != true || rep["head"] == nil {
+		t.Fatalf("transparency: %d %v", code, rep)
+	}
+	totals := map[string]float64{}
+	for _, c := range rep["categories"].([]any) {
+		cat := c.(map[string]any)
+		totals[cat["action"].(string)] = cat["total"].(float64)
+	}
+	if len(totals) != len(audit.Published) || totals["user.exported"] != 1 || totals["user.created"] != 2 || totals["meeting.ended"] != 0 {
+		t.Fatalf("categories: %v", totals)
+	}
+	repRaw, _ := json.Marshal(rep)
+	for _, private := range []string{"bob@example.org", adaID, "first account"} {
+		if strings.Contains(string(repRaw), private) {
+			t.Errorf("the public report holds %q", private)
+		}
 	}
 }

@@ -57,6 +57,8 @@ type api struct {
 	lookupLimit *policy.Limiter // meeting look-ups per address
 	createLimit *policy.Limiter // meetings created per account
 
+	transparencyCache transparencyCache // governance.go
+
 	aboutInfo    aboutInfo // about.go
 	thirdParties []string  // privacy.go
 }
@@ -123,6 +125,8 @@ func New(opts Options) http.Handler {
 	mux.HandleFunc("POST /api/me/delete", a.deleteMe)
 	mux.HandleFunc("GET /api/admin/meetings/live", a.adminLiveMeetings)
 	mux.HandleFunc("POST /api/admin/meetings/{id}/end", a.adminEndMeeting)
+	mux.HandleFunc("GET /api/transparency", a.transparency)
+	mux.HandleFunc("GET /api/me/export", a.exportMe)
 	mux.HandleFunc("POST /api/meetings", a.createMeeting)
 	mux.HandleFunc("GET /api/meetings", a.listMeetings)
 	mux.HandleFunc("GET /api/meetings/{id}", a.getMeeting)

@@ -127,10 +127,33 @@ func (s *SQLite) CreateSession(ctx context.Context, sess auth.Session) error {
 
 // SessionByHash finds a session.
 func (s *SQLite) SessionByHash(ctx context.Context, hash []byte) (auth.Session, error) {
+	return scanSession(s.db.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE hash = ?`, hash))
+}
+
+// UserSessions lists an account's sessions, newest first.
+func (s *SQLite) UserSessions(ctx context.Context, userID string) ([]auth.Session, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE user_id = ? ORDER BY created_at DESC`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []auth.Session
+	for rows.Next() {
+		sess, err := scanSession(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sess)
+	}
+	return out, rows.Err()
+}
+
+const sessionColumns = `hash, user_id, created_at, last_seen, expires_at`
+
+func scanSession(row scanner) (auth.Session, error) {
 	var sess auth.Session
 	var created, seen, expires string
-	err := s.db.QueryRowContext(ctx, `SELECT hash, user_id, created_at, last_seen, expires_at FROM sessions WHERE hash = ?`, hash).
-		Scan(&sess.Hash, &sess.UserID, &created, &seen, &expires)
+	err := row.Scan(&sess.Hash, &sess.UserID, &created, &seen, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return sess, auth.ErrNotFound
 	}

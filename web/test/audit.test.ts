@@ -42,6 +42,11 @@ test("entries read as sentences, naming accounts the page knows", () => {
   const started = parseAuditEntry({ ...base, actorKind: "system", actorId: undefined, action: "server.started", subjectKind: "server", subjectId: undefined, details: { version: "0.1.0", chain: "verified to entry 2" } });
   assert.equal(actionText(started), "started (version 0.1.0); audit log verified to entry 2");
   assert.equal(actionText(parseAuditEntry({ ...base, action: "meeting.renamed", subjectKind: "meeting", subjectId: "abc" })), "meeting.renamed on meeting abc");
+  const suspended = parseAuditEntry({ ...base, action: "user.suspended", reason: "review" });
+  assert.equal(`${actorText(suspended, names)} ${actionText(suspended, names)}`, "Ada suspended Bob");
+  assert.equal(actionText(suspended, names, true), "suspended your account");
+  const legal = parseAuditEntry({ ...base, actorKind: "operator", actorId: undefined, action: "legal.request", subjectKind: "server", subjectId: undefined, details: { kind: "user_data", outcome: "partly_complied" } });
+  assert.equal(actionText(legal), "recorded a legal request (user data: partly complied)");
   const ended = parseAuditEntry({ ...base, action: "meeting.ended", subjectKind: "meeting", subjectId: "abcd-efgh", details: { participants: "3", waiting: "1" } });
   assert.equal(actionText(ended, new Map(), true), "ended your meeting abcd-efgh for everyone in it (3 in it, 1 waiting)");
 });

@@ -24,6 +24,18 @@ export function actionText(e: AuditEntry, names: ReadonlyMap<string, string> = n
       const fields = Object.keys(e.details).sort();
       return fields.length === 0 ? "saved the organisation's settings unchanged" : `changed the organisation's settings: ${fields.map((f) => `${f} → ${e.details[f]}`).join(", ")}`;
     }
+    case "user.suspended":
+      return `suspended ${who(e.subjectId)}`;
+    case "user.reinstated":
+      return `reinstated ${who(e.subjectId)}`;
+    case "user.two_factor_reset":
+      return `turned off two-factor authentication for ${who(e.subjectId)}`;
+    case "user.deleted":
+      return `deleted ${who(e.subjectId)}`;
+    case "user.exported":
+      return `downloaded the data of ${who(e.subjectId)}`;
+    case "legal.request":
+      return `recorded a legal request (${(e.details.kind ?? "?").replace(/_/g, " ")}: ${(e.details.outcome ?? "?").replace(/_/g, " ")})`;
     case "meeting.ended":
       return `ended ${self ? "your meeting" : "the meeting"} ${e.subjectId ?? ""} for everyone in it${e.details.participants ? ` (${e.details.participants} in it, ${e.details.waiting ?? "0"} waiting)` : ""}`;
     case "server.started":

@@ -72,7 +72,7 @@ function render(m: Me): void {
     sessionsSection(),
   );
   const audit = el("div", { id: "my-audit-slot" });
-  body.push(audit, deleteSection(m));
+  body.push(audit, dataSection(), deleteSection(m));
   showScreen(accountPage("account", m, ...body), false);
   // The actions on one's account come after the page is drawn; without
   // them the rest of the page still works.
@@ -230,6 +230,17 @@ function deleteSection(m: Me): HTMLElement {
       "Your account, its sessions and its meetings are deleted for good; you are taken out of any meeting at once. The audit log keeps that it happened, not your name or e-mail.",
       form,
     ),
+  );
+}
+
+/** Downloading everything Kaigi holds about one's account. */
+function dataSection(): HTMLElement {
+  return el(
+    "section",
+    { id: "your-data", class: "card", attrs: { "aria-labelledby": "your-data-title" } },
+    el("h2", { id: "your-data-title", text: "Your data" }),
+    el("p", { text: "Download everything this server holds about your account as a JSON file: your account, your sessions, your meetings and the administrative actions on them. It holds nothing of anyone else's; the file says what is left out and why." }),
+    el("a", { id: "export-data", class: "button", text: "Download my data", attrs: { href: "/api/me/export", download: "kaigi-export.json" } }),
   );
 }
 
