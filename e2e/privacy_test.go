@@ -4,13 +4,15 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/kaigi-meet/kaigi/internal/audit"
 	"github.com/kaigi-meet/kaigi/internal/server"
 	"github.com/kaigi-meet/kaigi/internal/servertest"
 	"github.com/kaigi-meet/kaigi/web"
 )
 
 // TestPrivacyAndAboutReachable: a first-time visitor finds the privacy page
-// from the landing page's footer, and the about page from there, which
+// from the landing page's footer, the transparency report (every category
+// counted, the chain verified) and the about page from there, which
 // shows the version and the SHA-256 of the web client the browser was
 // served (as web.Digest computes it from the embedded files); the pre-join
 // page has the same footer, and the meeting's "More" menu links to both in
@@ -49,6 +51,19 @@ func TestPrivacyAndAboutReachable(t *testing.T) {
 		t.Errorf("the about page does not link to the privacy page")
 	}
 	ada.screenshot("about")
+
+	// The transparency report, from the same footer: every category, the
+	// server's own start counted, from a chain that verifies.
+	ada.click("#footer-transparency")
+	ada.waitFor("the transparency report", `#transparency[data-loaded="true"]`)
+	ada.waitVisible("the chain verifies", `#transparency-verdict[data-state="verified"]`)
+	if got := ada.text(`#transparency-actions tr[data-action="server.started"] td.total`); got != "1" {
+		t.Errorf("the report counts %q server starts, want 1", got)
+	}
+	if n := ada.count(`#transparency-actions tbody tr`); n != len(audit.Published) {
+		t.Errorf("the report lists %d categories, want all %d", n, len(audit.Published))
+	}
+	ada.waitVisible("no legal request recorded", "#transparency-no-legal")
 
 	ada.openPrejoin(srv.URL + "/m/" + id)
 	if ada.attr("#prejoin #footer-privacy", "href") != "/privacy" || ada.attr("#prejoin #footer-about", "href") != "/about" {

@@ -65,7 +65,7 @@ type api struct {
 
 // The web client's pages: every one is the same single-page client, which
 // picks the screen from the path.
-var pages = []string{"/{$}", "/m/{id}", "/signin", "/signup", "/account", "/admin", "/schedule", "/privacy", "/about"}
+var pages = []string{"/{$}", "/m/{id}", "/signin", "/signup", "/account", "/admin", "/schedule", "/privacy", "/about", "/transparency"}
 
 // New returns the server's root handler.
 func New(opts Options) http.Handler {

@@ -12,6 +12,7 @@ export type AppState =
   | "schedule"
   | "privacy"
   | "about"
+  | "transparency"
   | "prejoin"
   | "joining"
   | "waiting"

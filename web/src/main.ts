@@ -7,6 +7,7 @@
 //   /admin     the organisation's settings and users
 //   /privacy   what the server and the browser keep, why, for how long
 //   /about     the version and the web client's fingerprint
+//   /transparency  the transparency report, from the audit log
 //   /m/{id}    the pre-join screen, then the meeting
 
 import { showAbout } from "./pages/about.js";
@@ -20,6 +21,7 @@ import { showPrivacy } from "./pages/privacy.js";
 import { showSchedule } from "./pages/schedule.js";
 import { showSignIn } from "./pages/signin.js";
 import { showSignUp } from "./pages/signup.js";
+import { showTransparency } from "./pages/transparency.js";
 import { fatalScreen } from "./ui/screens.js";
 
 const PAGES: Record<string, () => unknown> = {
@@ -32,6 +34,7 @@ const PAGES: Record<string, () => unknown> = {
   "/admin": showAdmin,
   "/privacy": showPrivacy,
   "/about": showAbout,
+  "/transparency": showTransparency,
 };
 
 function route(): void {
