@@ -273,11 +273,24 @@ func (e *BrokenError) Error() string {
 }
 
 // Verifier checks entries one at a time, in order, as a store reads them.
+//
+// A log may start after entry 1 when retention deleted its oldest entries
+// (prune.go): it verifies only if an AuditPruned entry later in the log
+// vouches for exactly the entries missing from its start, with the hash
+// the first entry kept links to.
 type Verifier struct {
 	prev  *Entry
 	count int64
 	want  *Head
 	found bool
+
+	// first is the first entry seen and firstPrev its link; vouched is
+	// the anchor that accounts for the entries before it (nil until one
+	// does; not needed when first is 1); through the newest anchor's.
+	first     int64
+	firstPrev Hash
+	vouched   *Entry
+	through   int64
 }
 
 // NewVerifier starts a check of a whole log; with a non-nil head the log
@@ -290,6 +303,14 @@ func (v *Verifier) Add(e Entry) error {
 	wantSeq, wantPrev := int64(1), Hash{}
 	if v.prev != nil {
 		wantSeq, wantPrev = v.prev.Seq+1, v.prev.Hash
+	} else if e.Seq > 1 {
+		// The oldest entries were deleted; an anchor must vouch for
+		// them further on (checked as it comes, and in Done).
+		wantSeq, wantPrev = e.Seq, e.Prev
+		v.first, v.firstPrev = e.Seq, e.Prev
+	}
+	if v.prev == nil && e.Seq == 1 {
+		v.first = 1
 	}
 	switch {
 	case e.Seq != wantSeq:
@@ -299,9 +320,22 @@ func (v *Verifier) Add(e Entry) error {
 	case e.compute() != e.Hash:
 		return &BrokenError{Seq: e.Seq, Reason: "its contents do not match its hash (changed after it was written)"}
 	}
+	if e.Action == AuditPruned {
+		if err := v.anchor(e); err != nil {
+			return err
+		}
+	}
 	if v.want != nil && v.want.Seq == e.Seq {
 		if v.want.Hash != e.Hash {
 			return &BrokenError{Seq: e.Seq, Reason: "its hash is not the published head's (the log was rewritten from here or earlier)"}
+		}
+		v.found = true
+	}
+	if v.want != nil && v.prev == nil && v.want.Seq == e.Seq-1 && v.want.Seq > 0 {
+		// The published head is the last entry deleted: the first entry
+		// kept still links to it (and an anchor must vouch for it).
+		if v.want.Hash != e.Prev {
+			return &BrokenError{Seq: v.want.Seq, Reason: "the published head is not the entry the oldest kept entry links to (the log was rewritten from here or earlier)"}
 		}
 		v.found = true
 	}
@@ -310,17 +344,57 @@ func (v *Verifier) Add(e Entry) error {
 	return nil
 }
 
-// Done finishes the check and returns the head of the entries seen.
+// anchor checks an AuditPruned entry: it must say what it vouches for,
+// claim only entries no longer stored, and come after every earlier
+// anchor's claim; the one that vouches for the entries before the first
+// stored must give the hash that entry links to.
+func (v *Verifier) anchor(e Entry) error {
+	a, err := ParseAnchor(e)
+	if err != nil {
+		return &BrokenError{Seq: e.Seq, Reason: "an audit.pruned entry that does not say what it vouches for"}
+	}
+	switch {
+	case a.Through >= v.first:
+		return &BrokenError{Seq: e.Seq, Reason: fmt.Sprintf("it says entries through %d were deleted, but entry %d onwards is still stored", a.Through, v.first)}
+	case a.Through <= v.through:
+		return &BrokenError{Seq: e.Seq, Reason: fmt.Sprintf("it says entries through %d were deleted, after an earlier record of deletion through %d", a.Through, v.through)}
+	case a.Through == v.first-1 && a.Hash != v.firstPrev:
+		return &BrokenError{Seq: e.Seq, Reason: fmt.Sprintf("the hash it gives for entry %d is not the one entry %d links to", a.Through, v.first)}
+	case a.Through == v.first-1:
+		v.vouched = &e
+	}
+	v.through = a.Through
+	return nil
+}
+
+// Done finishes the check and returns the head of the entries seen. The
+// error is a *BrokenError, or a *PrunedHeadError when the entries kept
+// verify but the published head was deleted by retention.
 func (v *Verifier) Done() (Head, error) {
 	var h Head
 	if v.prev != nil {
 		h = Head{Seq: v.prev.Seq, Hash: v.prev.Hash}
 	}
+	if v.first > 1 && v.vouched == nil {
+		from := v.through + 1
+		why := fmt.Sprintf("entries %d to %d are missing from the start of the log and no audit.pruned entry accounts for them", from, v.first-1)
+		if v.through > 0 {
+			why += fmt.Sprintf(" (the last record of deletion covers entries through %d)", v.through)
+		}
+		return h, &BrokenError{Seq: from, Reason: why}
+	}
 	if v.want != nil && !v.found && v.want.Seq != 0 {
+		if v.first > 1 && v.want.Seq < v.first {
+			return h, &PrunedHeadError{Head: *v.want, First: v.first, AnchorSeq: v.vouched.Seq, AnchorTime: v.vouched.Time, Kept: h}
+		}
 		return h, &BrokenError{Seq: v.want.Seq, Reason: fmt.Sprintf("the published head is missing: the log ends at entry %d (entries removed from its end)", h.Seq)}
 	}
 	return h, nil
 }
+
+// First is the number of the first entry seen: 1 unless retention deleted
+// the oldest entries (0 for an empty log).
+func (v *Verifier) First() int64 { return v.first }
 
 // Reader reads stored entries in order of their numbers.
 type Reader interface {
@@ -329,7 +403,9 @@ type Reader interface {
 
 // VerifyAll reads the whole log through r, a page at a time, and checks
 // it (against head, when given). The error is a *BrokenError when the
-// chain does not hold, another error when the log could not be read.
+// chain does not hold, a *PrunedHeadError when the head given was deleted
+// by retention (the rest verifies), another error when the log could not
+// be read.
 func VerifyAll(ctx context.Context, r Reader, head *Head) (Head, error) {
 	const page = 1000
 	v := NewVerifier(head)

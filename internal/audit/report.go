@@ -40,6 +40,8 @@ var Published = []struct {
 	{UserExported, "Data exports downloaded by account owners"},
 	{LegalRequest, "Legal requests received by the operator"},
 	{ServerStarted, "Server starts"},
+	{RetentionApplied, "Runs of the retention policy that deleted old records (counts only)"},
+	{AuditPruned, "Deletions of the audit log's oldest entries under the retention policy"},
 }
 
 // MonthCounts is one calendar month (UTC) of the report.
@@ -59,6 +61,12 @@ type Report struct {
 	Entries  int64          `json:"entries"`
 	Months   []MonthCounts  `json:"months"` // newest first
 	Totals   map[Action]int `json:"totals"`
+
+	// First is the oldest entry stored and Since its time: retention may
+	// have deleted the entries before it, which the report no longer
+	// counts (it counts what is stored).
+	First int64     `json:"first"`
+	Since time.Time `json:"since"`
 }
 
 // BuildReport reads the whole log through r, verifying it as it goes,
@@ -84,6 +92,9 @@ func BuildReport(ctx context.Context, r Reader) (Report, error) {
 					rep.Broken = b
 				}
 			}
+			if rep.Entries == 0 {
+				rep.First, rep.Since = e.Seq, e.Time
+			}
 			rep.Entries++
 			rep.Totals[e.Action]++
 			key := monthOf(e.Time)
@@ -107,10 +118,15 @@ func BuildReport(ctx context.Context, r Reader) (Report, error) {
 	}
 	if rep.Broken == nil {
 		head, err := v.Done()
-		if err != nil {
+		var b *BrokenError
+		switch {
+		case errors.As(err, &b):
+			rep.Broken = b
+		case err != nil:
 			return rep, err
+		default:
+			rep.Head, rep.Verified = head, true
 		}
-		rep.Head, rep.Verified = head, true
 	}
 	for _, m := range months {
 		rep.Months = append(rep.Months, *m)
