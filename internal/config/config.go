@@ -41,6 +41,16 @@ type Config struct {
 	Meetings     Meetings      `yaml:"meetings"`
 	Metrics      Metrics       `yaml:"metrics"`
 	TURN         TURN          `yaml:"turn"`
+	GeoIP        GeoIP         `yaml:"geoip"`
+}
+
+// GeoIP is the country database behind country rules (meeting.CountryRule).
+// Without it, country rules cannot be set and no address is looked up.
+type GeoIP struct {
+	// Database is an MMDB country database (`kaigi geoip import` builds
+	// one from Debian's tor-geoipdb; GeoLite2-Country or DB-IP's country
+	// database work too), read once at start.
+	Database string `yaml:"database"`
 }
 
 // TLS serves HTTPS from certificate files. Both or neither must be set.
@@ -228,6 +238,11 @@ func (c Config) Validate() error {
 	}
 	if c.Meetings.MaxParticipants < 1 || c.Meetings.MaxParticipants > 1000 {
 		return fmt.Errorf("meetings.max_participants: %d is not between 1 and 1000", c.Meetings.MaxParticipants)
+	}
+	if p := c.GeoIP.Database; p != "" {
+		if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() {
+			return fmt.Errorf("geoip.database: %q is not a readable file (build one with kaigi geoip import)", p)
+		}
 	}
 	if t := c.Metrics.Token; t != "" {
 		if len(t) < MinMetricsToken || strings.ContainsFunc(t, func(r rune) bool { return r <= ' ' || r > '~' }) {

@@ -39,6 +39,10 @@ type Settings struct {
 	Rename      Who `json:"rename"`
 	// Locked: nobody new may join, passcode or not.
 	Locked bool `json:"locked"`
+	// Country, if on, refuses joiners by the country of their address, on
+	// top of the organisation's rule (which it can narrow, never widen).
+	// A pointer so that Settings stays comparable; nil is off.
+	Country *CountryRule `json:"country,omitempty"`
 }
 
 // DefaultSettings are the product's defaults, safe against meeting
@@ -62,7 +66,7 @@ func (s Settings) Validate() error {
 			return fmt.Errorf("%w: %s must be %q or %q", ErrBadSettings, name, WhoHosts, WhoEveryone)
 		}
 	}
-	return nil
+	return s.Country.Validate()
 }
 
 // Kind is what sort of meeting a record is.
