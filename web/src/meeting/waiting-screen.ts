@@ -3,6 +3,7 @@
 // preview stays on (so they can still fix their hair), and they can leave.
 
 import type { LocalMedia } from "./devices.js";
+import { blurFor } from "./background-blur.js";
 import { el, replace, setPressed } from "../ui/dom.js";
 import { icon } from "../ui/icons.js";
 import { brandPage } from "../ui/screens.js";
@@ -100,7 +101,9 @@ export class WaitingScreen {
       b.title = on ? `Turn off the ${what}` : `Turn on the ${what}`;
       replace(b, icon(on ? onIcon : offIcon));
     }
-    const cam = m.camera;
+    // With background blur on, the preview shows what the meeting will
+    // get, as on the pre-join page: the blur's output, not the raw camera.
+    const cam = blurFor(m).output(m.camera);
     const current = this.preview.srcObject instanceof MediaStream ? this.preview.srcObject.getVideoTracks()[0] : undefined;
     if (cam && current !== cam) {
       this.preview.srcObject = new MediaStream([cam]);
