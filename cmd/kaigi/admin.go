@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/kaigi-meet/kaigi/internal/auth"
 	"github.com/kaigi-meet/kaigi/internal/config"
@@ -24,6 +26,7 @@ const adminUsage = `Usage:
   kaigi admin reset-2fa --email E --reason R [--data DIR]
   kaigi admin delete-user --email E --reason R [--data DIR]
   kaigi admin legal-request --kind K --outcome O --reason NOTE [--data DIR]
+  kaigi admin list-users --reason WHY [--json] [--data DIR]
 
 create-user reads the password from standard input (without echo on a
 terminal); the first account on a server becomes its organisation admin.
@@ -32,6 +35,10 @@ log with its reason, which the account's owner is shown. The account's
 sessions end at once, but a server that is running does not hear of it:
 a meeting the account is in goes on until it leaves (the web admin page
 ends it at once).
+
+list-users prints every account (e-mail, name, role, two-factor,
+suspension); the read is recorded in the audit log with its reason, as
+every operator read of people's data is.
 
 legal-request records a legal request the operator received, for the
 transparency report (which counts them by kind and outcome; the note stays
@@ -48,7 +55,7 @@ func admin(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	cmd := args[0]
 	switch cmd {
-	case "create-user", "suspend-user", "reinstate-user", "reset-2fa", "delete-user", "legal-request":
+	case "create-user", "suspend-user", "reinstate-user", "reset-2fa", "delete-user", "legal-request", "list-users":
 	default:
 		fmt.Fprint(stderr, adminUsage)
 		return fmt.Errorf("admin: unknown command %q", cmd)
@@ -58,10 +65,14 @@ func admin(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	email := fs.String("email", "", "e-mail address (required)")
 	data := fs.String("data", config.Default().Data, "data `directory`")
 	var name, role, reason, kind, outcome *string
+	asJSON := new(bool)
 	switch cmd {
 	case "create-user":
 		name = fs.String("name", "", "the person's name (required)")
 		role = fs.String("role", "member", "organisation role: admin or member")
+	case "list-users":
+		reason = fs.String("reason", "", "why the operator reads the accounts (required; recorded)")
+		asJSON = fs.Bool("json", false, "print one JSON object per account")
 	case "legal-request":
 		kind = fs.String("kind", "", "what was asked for (required)")
 		outcome = fs.String("outcome", "", "what came of it (required)")
@@ -75,7 +86,7 @@ func admin(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("admin %s: unexpected argument %q", cmd, fs.Arg(0))
 	}
-	if *email == "" && cmd != "legal-request" {
+	if *email == "" && cmd != "legal-request" && cmd != "list-users" {
 		return fmt.Errorf("admin %s: --email is required", cmd)
 	}
 	if name != nil && *name == "" {
@@ -103,6 +114,13 @@ func admin(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	defer db.Close()
 	accounts := auth.NewService(auth.Options{Store: db, Sealer: sealer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if cmd == "list-users" {
+		users, err := accounts.OperatorListUsers(ctx, *reason)
+		if err != nil {
+			return fmt.Errorf("admin list-users: %w", err)
+		}
+		return writeUsers(stdout, users, *asJSON)
+	}
 	if cmd == "legal-request" {
 		e, err := accounts.RecordLegalRequest(ctx, *kind, *outcome, *reason)
 		if err != nil {
@@ -154,4 +172,31 @@ func readPassword(stdin io.Reader, stderr io.Writer) (string, error) {
 		return "", err
 	}
 	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// writeUsers prints accounts for the operator: a table, or JSON lines.
+func writeUsers(w io.Writer, users []auth.User, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		for _, u := range users {
+			j := map[string]any{"id": u.ID, "email": u.Email, "name": u.Name, "role": u.Role, "twoFactor": u.TwoFactor(), "createdAt": u.CreatedAt}
+			if u.Suspended() {
+				j["suspended"] = map[string]any{"at": u.SuspendedAt, "reason": u.SuspendReason}
+			}
+			if err := enc.Encode(j); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "E-MAIL\tNAME\tROLE\tTWO-FACTOR\tSTATUS")
+	for _, u := range users {
+		status := "active"
+		if u.Suspended() {
+			status = "suspended: " + u.SuspendReason
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\n", u.Email, u.Name, u.Role, u.TwoFactor(), status)
+	}
+	return tw.Flush()
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/kaigi-meet/kaigi/internal/audit"
+	"github.com/kaigi-meet/kaigi/internal/auth"
 	"github.com/kaigi-meet/kaigi/internal/config"
 	"github.com/kaigi-meet/kaigi/internal/store"
 )
@@ -27,8 +29,9 @@ const auditUsage = `Usage:
       published earlier is still in the log (nothing rewritten or cut).
   kaigi audit head [--data DIR]
       print the chain's head (SEQ:HASH), to publish elsewhere
-  kaigi audit list [--data DIR] [--after SEQ] [--limit N] [--json]
-      print entries in order
+  kaigi audit list --reason WHY [--data DIR] [--after SEQ] [--limit N] [--json]
+      print entries in order; the read itself is recorded (operator.read,
+      with the reason), since entries name accounts and carry reasons
 `
 
 // auditCmd runs `kaigi audit ...` on a data directory (the server may be
@@ -45,6 +48,7 @@ func auditCmd(args []string, stdout, stderr io.Writer) error {
 	after := fs.Int64("after", 0, "list entries after this `number`")
 	limit := fs.Int("limit", 100, "list at most this many `entries`")
 	asJSON := fs.Bool("json", false, "list as JSON lines")
+	reason := fs.String("reason", "", "why the operator reads the log (list; recorded)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -68,11 +72,18 @@ func auditCmd(args []string, stdout, stderr io.Writer) error {
 
 	switch args[0] {
 	case "list":
+		if strings.TrimSpace(*reason) == "" {
+			return errors.New("audit list: --reason is required: the operator's reads are recorded with their reason")
+		}
 		entries, err := db.AuditEntries(ctx, *after, *limit)
 		if err != nil {
 			return err
 		}
-		return writeEntries(stdout, entries, *asJSON)
+		if err := writeEntries(stdout, entries, *asJSON); err != nil {
+			return err
+		}
+		accounts := auth.NewService(auth.Options{Store: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		return accounts.RecordOperatorRead(ctx, "audit log", len(entries), *reason)
 	default:
 		head, err := audit.VerifyAll(ctx, db, published)
 		if err != nil {

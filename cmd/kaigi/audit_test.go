@@ -43,11 +43,17 @@ func TestAuditCommands(t *testing.T) {
 	if out, err := run("verify", "--data", dir, "--head", head); err != nil || !strings.Contains(out, "is in the log") {
 		t.Fatalf("verify --head: %q, %v", out, err)
 	}
-	out, err = run("list", "--data", dir)
+	if _, err := run("list", "--data", dir); err == nil {
+		t.Fatal("the operator read the log without giving a reason")
+	}
+	out, err = run("list", "--data", dir, "--reason", "monthly review")
 	if err != nil || strings.Count(out, "user.created") != 3 || !strings.Contains(out, "operator") {
 		t.Fatalf("list: %q, %v", out, err)
 	}
-	if out, err := run("list", "--data", dir, "--after", "2", "--json"); err != nil || strings.Count(out, "\n") != 1 || !strings.Contains(out, `"seq":3`) {
+	// That read is now entry 4, the operator's, with its reason and count.
+	out, err = run("list", "--data", dir, "--after", "2", "--json", "--reason", "check")
+	if err != nil || strings.Count(out, "\n") != 2 || !strings.Contains(out, `"seq":3`) ||
+		!strings.Contains(out, `"action":"operator.read","subjectKind":"server","reason":"monthly review","details":{"records":"3","what":"audit log"}`) {
 		t.Fatalf("list --json --after 2: %q, %v", out, err)
 	}
 
@@ -113,7 +119,7 @@ func TestAdminAccountCommands(t *testing.T) {
 		}
 	}
 	var out bytes.Buffer
-	if err := auditCmd([]string{"list", "--data", dir, "--json"}, &out, &out); err != nil {
+	if err := auditCmd([]string{"list", "--data", dir, "--json", "--reason", "test"}, &out, &out); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{`"action":"user.suspended","subjectKind":"user"`, `"action":"user.reinstated"`, `"action":"user.deleted"`, `"reason":"audit"`} {
@@ -151,10 +157,39 @@ func TestLegalRequestCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if err := auditCmd([]string{"list", "--data", dir, "--json"}, &out, &out); err != nil {
+	if err := auditCmd([]string{"list", "--data", dir, "--json", "--reason", "test"}, &out, &out); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), `"action":"legal.request"`) || !strings.Contains(out.String(), `"outcome":"refused"`) || !strings.Contains(out.String(), `"actorKind":"operator"`) {
 		t.Fatalf("audit list: %s", out.String())
 	}
 }
+
+// TestOperatorListsUsers: the operator's read of the accounts needs a
+// reason and is recorded (operator.read, with the count), before the list
+// is printed.
+func TestOperatorListsUsers(t *testing.T) {
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	if err := admin([]string{"create-user", "--data", dir, "--email", "ada@example.org", "--name", "Ada"}, strings.NewReader("correct horse battery\n"), &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin([]string{"list-users", "--data", dir}, strings.NewReader(""), &out, &errOut); err == nil {
+		t.Fatal("listed accounts without a reason")
+	}
+	out.Reset()
+	if err := admin([]string{"list-users", "--data", dir, "--json", "--reason", "licence count"}, strings.NewReader(""), &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `"email":"ada@example.org"`) || strings.Count(out.String(), "\n") != 1 {
+		t.Fatalf("list-users: %q", out.String())
+	}
+	out.Reset()
+	if err := auditCmd([]string{"list", "--data", dir, "--json", "--reason", "check"}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `"action":"operator.read","subjectKind":"server","reason":"licence count","details":{"records":"1","what":"accounts"}`) {
+		t.Fatalf("the read is not recorded: %s", out.String())
+	}
+}
+

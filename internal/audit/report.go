@@ -15,6 +15,10 @@ const LegalRequest Action = "legal.request"
 // UserExported: a person downloaded everything Kaigi holds about them.
 const UserExported Action = "user.exported"
 
+// OperatorRead: the server's operator read people's data or the audit log
+// on the command line (details: what, and how many records).
+const OperatorRead Action = "operator.read"
+
 // LegalKinds and LegalOutcomes are the values a legal request's details
 // may take (details "kind" and "outcome").
 var (
@@ -38,6 +42,7 @@ var Published = []struct {
 	{UserCreated, "Accounts created by an administrator or the operator"},
 	{OrgPolicyChanged, "Changes to the organisation's policy"},
 	{UserExported, "Data exports downloaded by account owners"},
+	{OperatorRead, "Reads of account data or of the audit log by the server's operator"},
 	{LegalRequest, "Legal requests received by the operator"},
 	{ServerStarted, "Server starts"},
 	{RetentionApplied, "Runs of the retention policy that deleted old records (counts only)"},

@@ -153,3 +153,28 @@ func (s *Service) RecordLegalRequest(ctx context.Context, kind, outcome, note st
 	}
 	return s.RecordAction(ctx, ByOperator, audit.LegalRequest, audit.SubjectServer, "", note, map[string]string{"kind": kind, "outcome": outcome})
 }
+
+// OperatorListUsers lists every account for the operator's command line,
+// recording the read (operator.read) before the list is returned: the
+// operator's reads of people's data are accounted for like any
+// administrative action.
+func (s *Service) OperatorListUsers(ctx context.Context, why string) ([]User, error) {
+	users, err := s.store.ListUsers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.RecordAction(ctx, ByOperator, audit.OperatorRead, audit.SubjectServer, "", why,
+		map[string]string{"what": "accounts", "records": fmt.Sprint(len(users))}); err != nil {
+		return nil, err
+	}
+	return users, nil
+}
+
+// RecordOperatorRead records that the operator read the audit log (or
+// other records the store keeps) on the command line.
+func (s *Service) RecordOperatorRead(ctx context.Context, what string, records int, why string) error {
+	_, err := s.RecordAction(ctx, ByOperator, audit.OperatorRead, audit.SubjectServer, "", why,
+		map[string]string{"what": what, "records": fmt.Sprint(records)})
+	return err
+}
+

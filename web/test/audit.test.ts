@@ -47,6 +47,8 @@ test("entries read as sentences, naming accounts the page knows", () => {
   assert.equal(actionText(suspended, names, true), "suspended your account");
   const legal = parseAuditEntry({ ...base, actorKind: "operator", actorId: undefined, action: "legal.request", subjectKind: "server", subjectId: undefined, details: { kind: "user_data", outcome: "partly_complied" } });
   assert.equal(actionText(legal), "recorded a legal request (user data: partly complied)");
+  const read = parseAuditEntry({ ...base, actorKind: "operator", actorId: undefined, action: "operator.read", subjectKind: "server", subjectId: undefined, details: { what: "accounts", records: "12" }, reason: "licence count" });
+  assert.equal(`${actorText(read)} ${actionText(read)}`, "The server's operator (command line) read accounts (12 records) on the command line");
   const ended = parseAuditEntry({ ...base, action: "meeting.ended", subjectKind: "meeting", subjectId: "abcd-efgh", details: { participants: "3", waiting: "1" } });
   assert.equal(actionText(ended, new Map(), true), "ended your meeting abcd-efgh for everyone in it (3 in it, 1 waiting)");
 });

@@ -34,6 +34,8 @@ export function actionText(e: AuditEntry, names: ReadonlyMap<string, string> = n
       return `deleted ${who(e.subjectId)}`;
     case "user.exported":
       return `downloaded the data of ${who(e.subjectId)}`;
+    case "operator.read":
+      return `read ${e.details.what ?? "records"}${e.details.records ? ` (${e.details.records} records)` : ""} on the command line`;
     case "legal.request":
       return `recorded a legal request (${(e.details.kind ?? "?").replace(/_/g, " ")}: ${(e.details.outcome ?? "?").replace(/_/g, " ")})`;
     case "meeting.ended":
