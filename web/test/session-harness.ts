@@ -259,6 +259,8 @@ export interface SetupOptions {
   secure?: SecureMeeting;
   /** A resume token this tab kept before a reload. */
   kept?: KeptResume;
+  /** Entering a room by a move: its token and the breakout room (0: the main room). */
+  move?: { token: string; room: number };
 }
 
 export function setup(o: SetupOptions = {}) {
@@ -285,6 +287,7 @@ export function setup(o: SetupOptions = {}) {
       secure: o.secure ?? null,
       policy: new SendPolicy(MEETING, o.known ?? { link: null, announced: false }, memory),
       resume,
+      ...(o.move ? { move: o.move } : {}),
       parts: {
         signal: (opts) => {
           events = opts.events;

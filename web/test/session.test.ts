@@ -554,3 +554,52 @@ test("a reloaded page comes back with the token its tab kept", () => {
   h.server.receive(welcome(ada, [], { resumed: true, resume: "tok-1" }));
   assert.equal(h.storage.kept?.token, "tok-1");
 });
+
+test("a breakout room that closes with us still in it: back to the main room with the return's token, without a reconnect", async () => {
+  const h = setup({ mic: true, camera: true });
+  h.join(welcome(participant("p-bob", { audio: true, video: true }), [ada], { breakout: { room: 1, name: "Room 1" } }));
+  await settle();
+  h.server.receive({ type: "breakout_return", seconds: 20, token: "back-1" });
+  assert.deepEqual(h.view.moves, [{ room: 0, name: "", seconds: 20, token: "back-1" }]);
+  // The move did not happen (yet): the room closes.
+  h.server.receive({ type: "closed", reason: "breakout_ended", message: "The breakout rooms have closed. Rejoin the meeting." });
+  assert.deepEqual(h.view.moves.at(-1), { room: 0, name: "", seconds: 0, token: "back-1" }, "the same move, now");
+  assert.deepEqual(h.view.fatals, []);
+  assert.notEqual(h.media.mic, null, "devices stay on for the main room");
+  assert.notEqual(h.media.camera, null);
+  h.server.drop();
+  h.clock.advance(5 * 60_000);
+  assert.equal(h.sockets.length, 1, "no reconnect to the closed room");
+
+  // Reconnecting to the room when it closed (refused breakout_closed): the same.
+  const r = setup({ mic: true, move: { token: "in-1", room: 1 } });
+  r.join(welcome(participant("p-bob", { audio: true }), [ada], { breakout: { room: 1, name: "Room 1" } }));
+  r.server.receive({ type: "breakout_return", seconds: 30, token: "back-2" });
+  r.server.drop();
+  r.clock.advance(1000);
+  r.server.open();
+  assert.equal(r.server.sent[0]!.breakout, 1, "back to the room");
+  assert.equal(r.server.sent[0]!.resume, "tok-1");
+  r.server.receive({ type: "refused", code: "breakout_closed", message: "That breakout room has closed. Rejoin the meeting." });
+  assert.deepEqual(r.view.moves.at(-1), { room: 0, name: "", seconds: 0, token: "back-2" });
+  assert.deepEqual(r.view.fatals, []);
+  r.clock.advance(5 * 60_000);
+  assert.equal(r.sockets.length, 2);
+});
+
+test("a breakout room that closes under someone with no way back ends the session at once, with the server's words", async () => {
+  const h = setup({ mic: true });
+  // Back from a lost connection, say, after the close sent the others home.
+  h.join(welcome(participant("p-bob", { audio: true }), [ada], { breakout: { room: 1, name: "Room 1" } }));
+  await settle();
+  h.server.receive({ type: "breakout", room: 2, name: "Room 2", seconds: 10, token: "to-2" });
+  h.server.receive({ type: "closed", reason: "breakout_ended", message: "The breakout rooms have closed. Rejoin the meeting." });
+  assert.deepEqual(h.view.fatals, [["breakout_ended", "The breakout rooms have closed. Rejoin the meeting."]]);
+  assert.equal(h.view.moves.length, 1, "a move to another room is no way back");
+  assert.equal(h.media.mic, null);
+  assert.equal(h.call.isClosed, true);
+  assert.equal(h.storage.kept, null, "the room's resume token is forgotten");
+  h.server.drop();
+  h.clock.advance(5 * 60_000);
+  assert.equal(h.sockets.length, 1, "no reconnect, to be refused with breakout_closed");
+});

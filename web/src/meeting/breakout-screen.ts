@@ -34,8 +34,13 @@ export class BreakoutScreen {
   private status: BreakoutStatus = NO_BREAKOUTS;
   /** The status dialog while it is open, redrawn on every `breakouts` message. */
   private view: BreakoutStatusView | null = null;
-  /** A move is under way: later ones are ignored. */
-  private moving = false;
+  /**
+   * A move under way: its token, and the timer of its countdown (null once
+   * it runs). Later moves are ignored, except the same one again with no
+   * countdown, which goes at once: the session hands it back when the room
+   * closes before the countdown ends.
+   */
+  private moving: { token: string; timer: number | null } | null = null;
   /** The hosts' broadcast channels this page holds, in every room of the meeting. */
   private readonly channels: BroadcastChannels;
   /** The epoch in which this (host's) client last gave its channel to its group. */
@@ -135,20 +140,44 @@ export class BreakoutScreen {
 
   /** The server sends us to another room: count down, then move (a new session there, the same devices). */
   moveTo(move: Move): void {
-    if (this.moving) return;
-    this.moving = true;
-    const where = move.room === 0 ? "the main room" : `${move.name} (a breakout room)`;
-    this.host.notice(move.seconds > 0 ? `Moving to ${where} in ${move.seconds} seconds.` : `Moving to ${where}.`);
-    window.setTimeout(() => void this.switchRoom(move), move.seconds * 1000);
+    const under = this.moving;
+    if (under !== null) {
+      if (under.token === move.token && move.seconds === 0 && under.timer !== null) {
+        window.clearTimeout(under.timer);
+        under.timer = null;
+        void this.switchRoom(move);
+      }
+      return;
+    }
+    const m: { token: string; timer: number | null } = { token: move.token, timer: null };
+    this.moving = m;
+    this.host.notice(move.seconds > 0 ? `Moving to ${where(move)} in ${move.seconds} seconds.` : `Moving to ${where(move)}.`);
+    m.timer = window.setTimeout(() => {
+      m.timer = null;
+      void this.switchRoom(move);
+    }, move.seconds * 1000);
   }
 
   private async switchRoom(move: Move): Promise<void> {
-    const secure = this.host.secure ? await this.host.secure.forRoom(groupMeetingId(this.host.meetingId, move.room)) : null;
+    let secure: SecureMeeting | null = null;
+    try {
+      secure = this.host.secure ? await this.host.secure.forRoom(groupMeetingId(this.host.meetingId, move.room)) : null;
+    } catch (e) {
+      // Still here: a later move, or this one again if the room closes, may try again.
+      this.moving = null;
+      this.host.notice(`Could not move to ${where(move)}: ${e instanceof Error ? e.message : String(e)}`);
+      return;
+    }
     this.host.enter(
       secure,
       { token: move.token, room: move.room, name: move.name },
       move.room === 0 ? "You are back in the main room." : `You are in ${move.name}, a breakout room. Its people, keys and security code are its own.`,
     );
+  }
+
+  /** The encryption to join the main room afresh with (this room, or the move's token, is gone). */
+  mainRoomSecure(): Promise<SecureMeeting | null> {
+    return this.host.secure ? this.host.secure.forRoom(groupMeetingId(this.host.meetingId, 0)) : Promise.resolve(null);
   }
 
   /** Hosts: who is in which room now. */
@@ -195,6 +224,10 @@ export class BreakoutScreen {
     }
     await openBreakoutPlanner(this.host.root, people, actions);
   }
+}
+
+function where(move: Move): string {
+  return move.room === 0 ? "the main room" : `${move.name} (a breakout room)`;
 }
 
 function toBase64(b: Uint8Array): string {

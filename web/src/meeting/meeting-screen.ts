@@ -444,6 +444,12 @@ class MeetingScreen implements SessionView {
       case "replaced":
         actions = [{ ...again, label: "Use Kaigi here instead" }];
         break;
+      case "breakout_ended":
+      case "breakout_closed":
+      case "bad_token":
+        // The room, or the move's one-time token, is gone: the main room afresh, not the move again.
+        actions = [{ ...again, label: "Rejoin the meeting", run: () => this.rejoin(true) }];
+        break;
       default:
         // meeting_locked, meeting_full, rate_limited, connection_lost …: it may work later.
         actions = [again];
@@ -720,13 +726,14 @@ class MeetingScreen implements SessionView {
     showScreen(leftScreen(() => this.rejoin(), waited ? "You left the waiting room" : undefined));
   }
 
-  /** Joins again with the same name and the devices that were on. */
-  private rejoin(): void {
+  /** Joins again with the same name and the devices that were on (`toMain`: the main room, without the move that brought us here). */
+  private rejoin(toMain = false): void {
     const was = this.session.endState ?? { audio: false, video: false, screen: false };
     setState("joining");
-    void this.opts.media.startBoth(was.audio, was.video).then((p) => {
+    const { move: _, ...main } = this.opts;
+    void Promise.all([this.opts.media.startBoth(was.audio, was.video), toMain ? this.rooms.mainRoomSecure() : null]).then(([p, secure]) => {
       const notices = [p.mic, p.camera].filter((x) => x !== null).map((x) => x.message);
-      startMeeting(this.opts, [...new Set(notices)]);
+      startMeeting(toMain ? { ...main, secure } : this.opts, [...new Set(notices)]);
     });
   }
 

@@ -101,6 +101,8 @@ export class MeetingSession {
   waitingRoom: readonly WaitingEntry[] = [];
   /** A host muted this participant; unmuting may then need the meeting's permission. */
   mutedByHost = false;
+  /** The last `breakout_return` heard in this (breakout) room: its token brings us back should the room close first. */
+  private returnMove: Move | null = null;
   /** Moderation messages (the server checks the permission of each). */
   readonly host: HostCommands;
   readonly meetingId: string;
@@ -179,6 +181,14 @@ export class MeetingSession {
           this.view.status(info.joined ? "reconnecting" : "joining", detail);
         },
         fatal: (code, message) => {
+          if ((code === "breakout_ended" || code === "breakout_closed") && this.returnMove !== null && !this.ended) {
+            // This breakout room closed with us still in it, or while we
+            // were reconnecting to it (the move back had not happened, or
+            // failed): the main room's token from the close still lets us
+            // in, so go back now, devices kept.
+            this.view.moveTo({ ...this.returnMove, seconds: 0 });
+            return;
+          }
           this.end();
           this.view.fatal(code, message);
         },
@@ -495,6 +505,7 @@ export class MeetingSession {
         return;
       case "breakout":
       case "breakout_return":
+        if (m.type === "breakout_return") this.returnMove = { room: 0, name: m.name, seconds: m.seconds, token: m.token };
         this.view.moveTo({ room: m.room, name: m.name, seconds: m.seconds, token: m.token });
         return;
       case "breakouts":

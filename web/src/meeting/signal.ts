@@ -94,8 +94,11 @@ export interface SignalOptions {
   joinTimeoutMs?: number;
 }
 
-/** `closed` reasons after which the client must not come back (docs/protocol.md, `closed`). */
-const FINAL_CLOSE_REASONS: ReadonlySet<string> = new Set(["replaced", "removed", "ended", "flooding", "signed_out", "account_suspended", "account_deleted"]);
+/**
+ * `closed` reasons after which the client must not come back (docs/protocol.md, `closed`).
+ * `breakout_ended`: the breakout room is gone, and coming back to it would only be refused (`breakout_closed`).
+ */
+const FINAL_CLOSE_REASONS: ReadonlySet<string> = new Set(["replaced", "removed", "ended", "flooding", "signed_out", "account_suspended", "account_deleted", "breakout_ended"]);
 
 export class SignalClient {
   private socket: SocketLike | null = null;
