@@ -35,6 +35,10 @@ type Options struct {
 	// clients get (signed_out, account_suspended, account_deleted) and
 	// message the words for the person.
 	EndParticipation func(userID, reason, message string)
+	// AuditMinimumDays is the legal minimum for audit entries, which no
+	// organisation's retention may undercut (retention.go); zero means
+	// DefaultAuditMinimumDays.
+	AuditMinimumDays int
 }
 
 // Service runs the account flows.
@@ -48,6 +52,8 @@ type Service struct {
 	idle   time.Duration
 	// endParticipation is Options.EndParticipation.
 	endParticipation func(userID, reason, message string)
+	// auditFloor is Options.AuditMinimumDays.
+	auditFloor int
 
 	signInIP, signInEmail, codeUser, signUpIP *policy.Limiter
 	// reauth counts wrong current passwords of signed-in accounts (changing
@@ -107,9 +113,12 @@ func NewService(o Options) *Service {
 	if o.SessionIdle == 0 {
 		o.SessionIdle = 14 * 24 * time.Hour
 	}
+	if o.AuditMinimumDays == 0 {
+		o.AuditMinimumDays = DefaultAuditMinimumDays
+	}
 	return &Service{
 		store: o.Store, sealer: o.Sealer, hash: o.Hash, log: o.Logger, now: o.Now,
-		life: o.SessionLifetime, idle: o.SessionIdle, endParticipation: o.EndParticipation,
+		life: o.SessionLifetime, idle: o.SessionIdle, endParticipation: o.EndParticipation, auditFloor: o.AuditMinimumDays,
 		signInIP:    policy.NewLimiter(o.Limits.SignInPerIP, o.Now),
 		signInEmail: policy.NewLimiter(o.Limits.SignInPerEmail, o.Now),
 		codeUser:    policy.NewLimiter(o.Limits.CodePerUser, o.Now),
@@ -651,7 +660,10 @@ func (s *Service) replaceRecoveryCodes(ctx context.Context, userID string) ([]st
 }
 
 // Org returns the organisation's policy.
-func (s *Service) Org(ctx context.Context) (Org, error) { return s.store.Org(ctx) }
+func (s *Service) Org(ctx context.Context) (Org, error) {
+	o, err := s.store.Org(ctx)
+	return s.withAuditFloor(o), err
+}
 
 // UpdateOrg changes the organisation's policy; admins only.
 func (s *Service) UpdateOrg(ctx context.Context, by User, o Org) error {
@@ -666,6 +678,9 @@ func (s *Service) UpdateOrg(ctx context.Context, by User, o Org) error {
 	}
 	before, err := s.store.Org(ctx)
 	if err != nil {
+		return err
+	}
+	if o.Retention, err = s.retentionFor(o.Retention, before.Retention); err != nil {
 		return err
 	}
 	rec := audit.Entry{Time: s.now(), ActorKind: audit.ActorUser, ActorID: by.ID, Action: audit.OrgPolicyChanged,

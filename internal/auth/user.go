@@ -58,13 +58,17 @@ type Org struct {
 	AllowSignUp bool `json:"allowSignUp"`
 	// MeetingDefaults are the settings new meetings start with.
 	MeetingDefaults meeting.Settings `json:"meetingDefaults"`
+	// Retention is how long old records are kept (retention.go); nil
+	// when saving keeps the current limits.
+	Retention *Retention `json:"retention,omitempty"`
 }
 
 // DefaultOrg is a fresh server's policy: sign-up closed (the first account,
 // which becomes the admin, is the exception), two-factor optional, and the
 // product's safe meeting defaults.
 func DefaultOrg() Org {
-	return Org{Name: "Kaigi", MeetingDefaults: meeting.DefaultSettings()}
+	r := DefaultRetention()
+	return Org{Name: "Kaigi", MeetingDefaults: meeting.DefaultSettings(), Retention: &r}
 }
 
 // NeedsEnrollment reports whether the organisation requires two-factor

@@ -42,6 +42,7 @@ type Config struct {
 	Metrics      Metrics       `yaml:"metrics"`
 	TURN         TURN          `yaml:"turn"`
 	GeoIP        GeoIP         `yaml:"geoip"`
+	Retention    Retention     `yaml:"retention"`
 }
 
 // GeoIP is the country database behind country rules (meeting.CountryRule).
@@ -140,6 +141,7 @@ func Default() Config {
 		WebRTC:       WebRTC{IncludeLoopback: &loopback},
 		Meetings:     Meetings{MaxParticipants: 100},
 		TURN:         TURN{Realm: "kaigi", MaxAllocations: 1000},
+		Retention:    Retention{AuditMinimumDays: 365},
 	}
 }
 
@@ -244,6 +246,9 @@ func (c Config) Validate() error {
 			return fmt.Errorf("geoip.database: %q is not a readable file (build one with kaigi geoip import)", p)
 		}
 	}
+	if d := c.Retention.AuditMinimumDays; d < MinAuditMinimumDays || d > 36500 {
+		return fmt.Errorf("retention.audit_minimum_days: %d is not between %d and 36500", d, MinAuditMinimumDays)
+	}
 	if t := c.Metrics.Token; t != "" {
 		if len(t) < MinMetricsToken || strings.ContainsFunc(t, func(r rune) bool { return r <= ' ' || r > '~' }) {
 			return fmt.Errorf("metrics.token: must be at least %d printable ASCII characters without spaces", MinMetricsToken)
@@ -274,3 +279,17 @@ func (w WebRTC) Loopback() bool { return w.IncludeLoopback == nil || *w.IncludeL
 
 // TCP reports whether ICE-TCP candidates are offered.
 func (w WebRTC) TCP() bool { return w.ICETCP == nil || *w.ICETCP }
+
+// Retention is the server's side of deleting old records (each
+// organisation sets its own limits in its policy).
+type Retention struct {
+	// AuditMinimumDays is the legal minimum for audit entries: none
+	// younger is ever deleted, whatever the organisation sets. Default
+	// 365; at least MinAuditMinimumDays.
+	AuditMinimumDays int `yaml:"audit_minimum_days"`
+}
+
+// MinAuditMinimumDays is the lowest legal minimum the configuration
+// accepts, so that a head of the audit log published each month can
+// always be checked.
+const MinAuditMinimumDays = 30

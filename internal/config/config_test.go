@@ -104,6 +104,9 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{"turn: {realm: 'two words'}", "turn.realm"},
 		{"turn: {max_allocations: 0}", "turn.max_allocations"},
 		{"metrics: {token: 'sixteen chars but spaces'}", "metrics.token"},
+		{"retention: {audit_minimum_days: 29}", "retention.audit_minimum_days"},
+		{"retention: {audit_minimum_days: 0}", "retention.audit_minimum_days"},
+		{"retention: {audit_minimum_days: 36501}", "retention.audit_minimum_days"},
 	}
 	for _, tt := range tests {
 		cfg, err := Parse(strings.NewReader(tt.yaml))

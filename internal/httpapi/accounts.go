@@ -39,6 +39,7 @@ type orgJSON struct {
 	Require2FA      bool             `json:"require2FA"`
 	AllowSignUp     bool             `json:"allowSignUp"`
 	MeetingDefaults meeting.Settings `json:"meetingDefaults"`
+	Retention       *auth.Retention  `json:"retention,omitempty"`
 }
 
 // authError maps the account errors to API errors.
@@ -46,6 +47,11 @@ func (a *api) authError(w http.ResponseWriter, err error) {
 	var suspended *auth.SuspendedError
 	if errors.As(err, &suspended) {
 		writeError(w, http.StatusForbidden, "account_suspended", "An administrator suspended your account: "+suspended.Reason)
+		return
+	}
+	var retention *auth.RetentionError
+	if errors.As(err, &retention) {
+		writeError(w, http.StatusBadRequest, "bad_retention", retention.Message)
 		return
 	}
 	type m struct {

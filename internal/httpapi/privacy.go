@@ -1,10 +1,14 @@
 package httpapi
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+
+	"github.com/kaigi-meet/kaigi/internal/auth"
 )
 
 // What Kaigi keeps, said for the people whose data it is: GET /api/privacy,
@@ -93,7 +97,7 @@ var privacyTables = []privacyTable{
 	{
 		Table: "sessions", Title: "Signed-in browsers",
 		Why:  "To keep you signed in on a browser without asking for your password every time.",
-		Kept: "A session ends after 14 days without use or 30 days at most, when you sign out, or when you sign out everywhere. An ended session's record is deleted when its browser next comes back, when you sign out everywhere, or with the account; the record of one that never comes back stays (there is no clean-up yet).",
+		Kept: "A session ends after 14 days without use or 30 days at most, when you sign out, or when you sign out everywhere. An ended session's record is deleted when its browser next comes back, when you sign out everywhere, or with the account; otherwise after the time the organisation set (below).",
 		Columns: []privacyColumn{
 			{"hash", "A one-way scrambled form of the random key in your browser's cookie (the key itself is not stored)."},
 			{"user_id", "Which account it belongs to."},
@@ -124,7 +128,7 @@ var privacyTables = []privacyTable{
 	{
 		Table: "meetings", Title: "Meetings",
 		Why:  "To let people join a meeting by its link, with the settings and passcode its host chose, and to list a host's meetings.",
-		Kept: "Until the host deletes the meeting or the host's account is deleted. There is no time limit: a past meeting's record is kept.", NoLimit: true,
+		Kept: "Until the host deletes the meeting or the host's account is deleted, or after the time the organisation set (below).",
 		Columns: []privacyColumn{
 			{"id", "The meeting's ID, which is in its link."},
 			{"created_at", "When it was created."},
@@ -135,6 +139,7 @@ var privacyTables = []privacyTable{
 			{"duration_s", "How long a scheduled meeting is planned to last."},
 			{"settings", "The meeting's settings (waiting room, who may share the screen, and so on)."},
 			{"passcode", "The meeting's passcode, locked with the server's key, so that the server can check it."},
+			{"last_used_at", "When someone last asked to join it (noted at most once an hour), so that a meeting nobody uses any more can be deleted."},
 		},
 	},
 	{
@@ -173,7 +178,7 @@ var privacyTables = []privacyTable{
 	{
 		Table: "audit_log", Title: "Audit log of administrators' actions",
 		Why:  "So that every action an administrator or the operator takes (for example creating an account or changing the organisation's settings) is on record, can be checked for tampering, and is shown to the person it concerns.",
-		Kept: "For good: entries cannot be changed or deleted (that is what makes the log trustworthy). There is no retention limit yet.", NoLimit: true,
+		Kept: "Entries cannot be changed, and are deleted only by the retention limit, oldest first, with a record in the log of how many were deleted so that what is kept can still be checked for tampering.",
 		Columns: []privacyColumn{
 			{"seq", "The entry's number."},
 			{"at_ms", "When it happened."},
@@ -197,6 +202,43 @@ var privacyTables = []privacyTable{
 			{"applied_at", "When it was applied."},
 		},
 	},
+}
+
+// retentionTables are privacyTables with how long the organisation's
+// retention keeps old meetings, ended sessions and audit entries (auth.
+// Retention; 0 keeps them with no time limit).
+func retentionTables(r auth.Retention) []privacyTable {
+	out := slices.Clone(privacyTables)
+	for i := range out {
+		t := &out[i]
+		var days int
+		var limit, none string
+		switch t.Table {
+		case "meetings":
+			days = r.MeetingDays
+			limit = "Instant and scheduled meetings are deleted %d days after they were last used (someone asked to join), or after a scheduled meeting's planned end if that is later; a meeting someone is in is never deleted. A host's personal room is kept as long as their account."
+			none = "This organisation set no time limit: a past meeting's record is kept. A host's personal room is kept as long as their account."
+		case "sessions":
+			days = r.ExpiredSessionDays
+			limit = "The record of a session that ended is deleted %d days after it ended."
+			none = "This organisation set no time limit: the record of a session that ended and whose browser never comes back stays."
+		case "audit_log":
+			if days = r.AuditDays; days > 0 {
+				days = max(days, r.AuditMinimumDays)
+			}
+			limit = "This organisation keeps entries %d days" + fmt.Sprintf(" (never fewer than the legal minimum of %d days set for this server); older ones are then deleted.", r.AuditMinimumDays)
+			none = "This organisation set no time limit: entries are kept for good."
+		default:
+			continue
+		}
+		t.NoLimit = days == 0
+		if t.NoLimit {
+			t.Kept += " " + none
+		} else {
+			t.Kept += " " + fmt.Sprintf(limit, days)
+		}
+	}
+	return out
 }
 
 // privacyFiles are the data directory's files besides the database.
@@ -253,7 +295,7 @@ func (a *api) privacy(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, privacyReport{
 		Organisation: org.Name,
-		Tables:       privacyTables,
+		Tables:       retentionTables(*org.Retention),
 		Files:        privacyFiles,
 		Logs:         privacyServerLogs,
 		Browser:      privacyBrowser,

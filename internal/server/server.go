@@ -89,7 +89,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 	s := &Server{cfg: cfg, log: log, db: db}
 	s.accounts = auth.NewService(auth.Options{Store: db, Sealer: sealer, Hash: opts.HashParams, Logger: log,
 		// s.signal exists before anyone can sign out.
-		EndParticipation: func(userID, reason, message string) { s.signal.EndAccount(userID, reason, message) }})
+		EndParticipation: func(userID, reason, message string) { s.signal.EndAccount(userID, reason, message) },
+		AuditMinimumDays: cfg.Retention.AuditMinimumDays})
 	ok := false
 	defer func() {
 		if !ok {
@@ -138,7 +139,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 	}
 
 	sigOpts := signal.Options{
-		Meetings:        directory{db},
+		Meetings:        newUsedDirectory(directory{db}, log), // notes each meeting's last use (retention.go)
 		Identify:        httpapi.Identify(s.accounts),
 		SFU:             s.sfu,
 		Logger:          log,
@@ -160,6 +161,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		opts.SignalOptions(&sigOpts)
 	}
 	s.signal = signal.NewServer(sigOpts)
+	s.startRetention(runCtx)
 
 	handler := httpapi.New(httpapi.Options{
 		Meetings:  db,

@@ -391,15 +391,9 @@ export class MeetingSession {
     this.sending = this.policy.welcomed(w.e2ee, this.secure !== null);
     const secure = this.sending === "encrypted" ? this.secure : null;
     if (this.sending === "refuse") this.stopDevices();
-    // A host's mute is the server's record (welcome.self.mutedByHost): a
-    // resumed participant keeps it, a reloaded page too, which learns it
-    // only here; a new one starts without. Where the meeting does not let
-    // people undo it, the microphone stays off (the server would refuse it).
-    this.mutedByHost = w.self.mutedByHost;
-    if (this.mutedByHost && this.media.mic !== null && !this.mayUnmute) {
-      this.media.stopMic();
-      this.view.notice("A host muted you. Only hosts can unmute you in this meeting.");
-    }
+    // A resumed participant keeps the server's record of a host's mute; a
+    // new one starts afresh.
+    if (!w.resumed) this.mutedByHost = false;
     this.waitingRoom = [];
     // Whether or not the server resumed us, the old peer connection is gone
     // on its side: negotiate a fresh one and publish what we send now.
