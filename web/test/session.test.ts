@@ -217,7 +217,8 @@ test("a resumed participant keeps a host's mute; a new one starts afresh", async
   h.server.drop();
   h.clock.advance(1000);
   h.server.open();
-  h.server.receive(welcome(ada, [], { resumed: true }));
+  // The server's record comes back with the resumed participant.
+  h.server.receive(welcome({ ...ada, mutedByHost: true }, [], { resumed: true }));
   assert.equal(h.session.mutedByHost, true);
   h.server.drop();
   h.clock.advance(1000);
@@ -361,8 +362,8 @@ test("a host stopping the camera or the screen is obeyed; an unknown source and 
 test("the server refusing an unmute (forbidden, naming our `media`) turns the microphone off again; another's refusal does not", async () => {
   const onlyHosts = { passcode: false, waitingRoom: false, requireSignIn: false, joinBeforeHost: true, screenShare: "hosts", unmute: "hosts", chat: "everyone", rename: "everyone", locked: false };
   const h = setup();
-  // A reloaded page: the server remembers a host's mute the new page does not know of.
-  h.join(welcome(participant("p-bob", { mutedByHost: true }), [ada], { settings: onlyHosts, resumed: true }));
+  // A host's mute that crosses our unmute on the way: the server has it, this page not yet.
+  h.join(welcome(participant("p-bob"), [ada], { settings: onlyHosts }));
   await h.session.setMic(true);
   assert.notEqual(h.media.mic, null);
   const ref = h.server.ofType("media").at(-1)!.id as number;
@@ -553,6 +554,53 @@ test("a reloaded page comes back with the token its tab kept", () => {
   assert.equal(h.server.sent[0]!.resume, "tok-0");
   h.server.receive(welcome(ada, [], { resumed: true, resume: "tok-1" }));
   assert.equal(h.storage.kept?.token, "tok-1");
+});
+
+test("a reloaded page learns a host's mute from welcome: the microphone stays off and unmuting is not offered", async () => {
+  const onlyHosts = { passcode: false, waitingRoom: false, requireSignIn: false, joinBeforeHost: true, screenShare: "hosts", unmute: "hosts", chat: "everyone", rename: "everyone", locked: false };
+  const kept = { token: "tok-0", at: 1_000_000 - 5000, audio: true, video: false };
+  // The tab had its microphone on when it reloaded; a host muted it meanwhile.
+  const h = setup({ mic: true, kept });
+  const mic = h.media.mic as unknown as { stopped: boolean };
+  h.join(welcome(participant("p-bob", { mutedByHost: true }), [ada], { settings: onlyHosts, resumed: true }));
+  assert.equal(h.server.sent[0]!.resume, "tok-0", "resumed as the same participant");
+  await settle();
+  assert.equal(h.session.mutedByHost, true);
+  assert.equal(h.session.mayUnmute, false, "the controls show 'muted by host'");
+  assert.equal(h.media.mic, null, "the microphone stays off");
+  assert.equal(mic.stopped, true, "its light goes off");
+  assert.equal(h.call.tracks.get("microphone"), null, "nothing on the sender");
+  assert.ok(!h.call.log.includes("setTrack microphone on"));
+  assert.ok(h.view.notices.includes("A host muted you. Only hosts can unmute you in this meeting."));
+  assert.ok(h.server.ofType("media").every((m) => m.audio === false), "no unmute for the server to refuse");
+
+  const sent = h.server.ofType("media").length;
+  await h.session.setMic(true);
+  assert.equal(h.media.mic, null, "not undone here");
+  assert.equal(h.server.ofType("media").length, sent);
+
+  // Where everyone may unmute, a host's mute is no bar: the microphone that was on stays on.
+  const g = setup({ mic: true, kept });
+  g.join(welcome(participant("p-bob", { mutedByHost: true }), [ada], { settings: { ...onlyHosts, unmute: "everyone" }, resumed: true }));
+  await settle();
+  assert.equal(g.session.mayUnmute, true);
+  assert.notEqual(g.media.mic, null);
+});
+
+test("a host's mute while the answer to 'send without encryption?' resolves leaves nothing on the microphone's sender", async () => {
+  const h = setup({ mic: true, camera: true });
+  h.join(welcome(participant("p-bob", { audio: true, video: true }), [ada]));
+  assert.equal(h.session.sending, "ask");
+  // The person agrees (resolving now) while the host's mute and stop are being carried out.
+  h.server.receive({ type: "media_stopped", source: "microphone", by: "Ada" });
+  h.server.receive({ type: "media_stopped", source: "camera", by: "Ada" });
+  await settle();
+  assert.equal(h.session.sending, "clear", "the person agreed");
+  assert.ok(h.call.log.includes("setTrack microphone on"), "the answer published what was on");
+  assert.equal(h.media.mic, null);
+  assert.equal(h.media.camera, null);
+  assert.equal(h.call.tracks.get("microphone"), null, "the stopped microphone is not left on the sender");
+  assert.equal(h.call.tracks.get("camera"), null, "nor the stopped camera");
 });
 
 test("a breakout room that closes with us still in it: back to the main room with the return's token, without a reconnect", async () => {

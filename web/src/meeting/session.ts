@@ -391,9 +391,15 @@ export class MeetingSession {
     this.sending = this.policy.welcomed(w.e2ee, this.secure !== null);
     const secure = this.sending === "encrypted" ? this.secure : null;
     if (this.sending === "refuse") this.stopDevices();
-    // A resumed participant keeps the server's record of a host's mute; a
-    // new one starts afresh.
-    if (!w.resumed) this.mutedByHost = false;
+    // A host's mute is the server's record (welcome.self.mutedByHost): a
+    // resumed participant keeps it, a reloaded page too, which learns it
+    // only here; a new one starts without. Where the meeting does not let
+    // people undo it, the microphone stays off (the server would refuse it).
+    this.mutedByHost = w.self.mutedByHost;
+    if (this.mutedByHost && this.media.mic !== null && !this.mayUnmute) {
+      this.media.stopMic();
+      this.view.notice("A host muted you. Only hosts can unmute you in this meeting.");
+    }
     this.waitingRoom = [];
     // Whether or not the server resumed us, the old peer connection is gone
     // on its side: negotiate a fresh one and publish what we send now.
@@ -659,10 +665,14 @@ export class MeetingSession {
       this.mutedByHost = true;
       await this.call?.setTrack("microphone", null);
       this.media.stopMic();
+      // Cleared again: a publish that ran meanwhile (the answer to "send
+      // without encryption?" resolving) put the old track back on the sender.
+      await this.call?.setTrack("microphone", this.media.mic);
       this.view.notice(this.mayUnmute ? `${by} muted you.` : `${by} muted you. Only hosts can unmute you in this meeting.`);
     } else if (m.source === "camera") {
       await this.call?.setTrack("camera", null);
       this.media.stopCamera();
+      await this.call?.setTrack("camera", this.media.camera); // as for the microphone
       this.view.notice(`${by} stopped your video.`);
     } else if (m.source === "screen") {
       await this.stopScreenShare();
