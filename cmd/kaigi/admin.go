@@ -27,6 +27,7 @@ const adminUsage = `Usage:
   kaigi admin delete-user --email E --reason R [--data DIR]
   kaigi admin legal-request --kind K --outcome O --reason NOTE [--data DIR]
   kaigi admin list-users --reason WHY [--json] [--data DIR]
+  kaigi admin retention run [--data DIR] [--config FILE]
 
 create-user reads the password from standard input (without echo on a
 terminal); the first account on a server becomes its organisation admin.
@@ -54,6 +55,9 @@ func admin(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return errors.New("admin: missing command")
 	}
 	cmd := args[0]
+	if cmd == "retention" {
+		return adminRetention(args[1:], stdout, stderr)
+	}
 	switch cmd {
 	case "create-user", "suspend-user", "reinstate-user", "reset-2fa", "delete-user", "legal-request", "list-users":
 	default:
