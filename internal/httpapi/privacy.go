@@ -194,6 +194,19 @@ var privacyTables = []privacyTable{
 		},
 	},
 	{
+		Table: "usage_days", Title: "Usage figures",
+		Why:  "To show administrators how much the server is used (meetings, people, minutes, the busiest moment), to plan its capacity. Each record is a total over the whole server for one day: it names no meeting and no person. On a server with few meetings, one day's totals may describe a single meeting (how long, how many people), never who was in it.",
+		Kept: "There is no time limit yet: a day's totals are kept until the operator deletes them.", NoLimit: true,
+		Columns: []privacyColumn{
+			{"day", "The date (UTC)."},
+			{"meetings", "How many meetings started that day."},
+			{"participants", "How many times someone was let into a meeting that day: a number, without names, accounts or addresses."},
+			{"participant_seconds", "The time everyone spent in meetings that day, added up."},
+			{"meeting_seconds", "The time meetings were running that day, added up."},
+			{"peak_participants", "The most people in meetings at the same time that day."},
+		},
+	},
+	{
 		Table: "schema_migrations", Title: "Database version",
 		Why:  "To know which updates of the database's layout have been applied.",
 		Kept: "As long as the server exists. Nothing about any person.",

@@ -80,6 +80,9 @@ type Options struct {
 	// Kept, if set, keeps who is in each live meeting across server runs,
 	// so that they resume after a restart or a crash (kept.go).
 	Kept KeptStore
+	// Usage, if set, is told who enters and leaves meetings, for the
+	// usage figures (usage.go).
+	Usage Usage
 	// HelloTimeout is how long a new socket may take to send hello; zero
 	// means 10 seconds.
 	HelloTimeout time.Duration
