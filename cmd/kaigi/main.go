@@ -2,6 +2,7 @@
 //
 //	kaigi serve [--listen ADDR] [--data DIR] [--config FILE]
 //	kaigi admin create-user --email E --name N [--role admin|member] [--data DIR]
+//	kaigi geoip import [--from DIR_OR_FILE] --out FILE
 //	kaigi loadtest [--scenario fanout|meeting|joinstorm] [--n N] [--json] ...
 //	kaigi version
 package main
@@ -28,6 +29,7 @@ Usage:
   kaigi serve [flags]         run the server (kaigi serve -h lists the flags)
   kaigi admin create-user ... create an account (the first one is the admin)
   kaigi audit verify|head|list  check, publish or read the audit log
+  kaigi geoip import --out F  build the country database from tor-geoipdb's files
   kaigi loadtest [flags]      measure forwarding with synthetic participants
   kaigi version               print the version and the web client's SHA-256
 `
@@ -45,6 +47,8 @@ func main() {
 		err = admin(os.Args[2:], os.Stdin, os.Stdout, os.Stderr)
 	case "audit":
 		err = auditCmd(os.Args[2:], os.Stdout, os.Stderr)
+	case "geoip":
+		err = geoipCmd(os.Args[2:], os.Stdout, os.Stderr)
 	case "loadtest":
 		err = loadtestCmd(os.Args[2:], os.Stdout, os.Stderr)
 	case "version", "--version", "-v":

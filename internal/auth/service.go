@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kaigi-meet/kaigi/internal/audit"
+	"github.com/kaigi-meet/kaigi/internal/meeting"
 	"github.com/kaigi-meet/kaigi/internal/policy"
 )
 
@@ -673,6 +674,11 @@ func (s *Service) UpdateOrg(ctx context.Context, by User, o Org) error {
 	if err := o.MeetingDefaults.Validate(); err != nil {
 		return err
 	}
+	if err := o.Country.Validate(); err != nil {
+		return err
+	}
+	o.Country = orgCountry(o.Country.Normalised())
+	o.MeetingDefaults.Country = o.MeetingDefaults.Country.Normalised()
 	if o.Name, _ = normaliseName(o.Name); o.Name == "" {
 		o.Name = DefaultOrg().Name
 	}
@@ -690,6 +696,14 @@ func (s *Service) UpdateOrg(ctx context.Context, by User, o Org) error {
 	}
 	s.log.Info("organisation settings changed", "user", by.ID)
 	return nil
+}
+
+// orgCountry is the organisation's rule as stored: off is the zero rule.
+func orgCountry(r *meeting.CountryRule) meeting.CountryRule {
+	if r == nil {
+		return meeting.CountryRule{}
+	}
+	return *r
 }
 
 // ListUsers lists every account; admins only.

@@ -58,6 +58,10 @@ type Org struct {
 	AllowSignUp bool `json:"allowSignUp"`
 	// MeetingDefaults are the settings new meetings start with.
 	MeetingDefaults meeting.Settings `json:"meetingDefaults"`
+	// Country refuses joiners of every meeting by the country of their
+	// address (off unless a GeoIP database is configured); a meeting's own
+	// rule can only narrow it.
+	Country meeting.CountryRule `json:"country"`
 	// Retention is how long old records are kept (retention.go); nil
 	// when saving keeps the current limits.
 	Retention *Retention `json:"retention,omitempty"`

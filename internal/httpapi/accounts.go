@@ -35,11 +35,12 @@ func toUserJSON(u auth.User) userJSON {
 }
 
 type orgJSON struct {
-	Name            string           `json:"name"`
-	Require2FA      bool             `json:"require2FA"`
-	AllowSignUp     bool             `json:"allowSignUp"`
-	MeetingDefaults meeting.Settings `json:"meetingDefaults"`
-	Retention       *auth.Retention  `json:"retention,omitempty"`
+	Name            string              `json:"name"`
+	Require2FA      bool                `json:"require2FA"`
+	AllowSignUp     bool                `json:"allowSignUp"`
+	MeetingDefaults meeting.Settings    `json:"meetingDefaults"`
+	Country         meeting.CountryRule `json:"country"`
+	Retention       *auth.Retention     `json:"retention,omitempty"`
 }
 
 // authError maps the account errors to API errors.
@@ -186,7 +187,7 @@ func (a *api) me(w http.ResponseWriter, r *http.Request) {
 		"user": uj,
 		// The meeting defaults, so the web client can show members the
 		// settings a new meeting would get before they create one.
-		"organisation":      map[string]any{"name": org.Name, "require2FA": org.Require2FA, "meetingDefaults": org.MeetingDefaults},
+		"organisation":      map[string]any{"name": org.Name, "require2FA": org.Require2FA, "meetingDefaults": org.MeetingDefaults, "country": org.Country, "geoip": a.countries != nil},
 		"twoFactorRequired": org.NeedsEnrollment(u),
 	})
 }
@@ -268,7 +269,7 @@ func (a *api) getOrg(w http.ResponseWriter, r *http.Request) {
 		a.internal(w, "read organisation", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, orgJSON(org))
+	writeJSON(w, http.StatusOK, a.orgOut(org))
 }
 
 // putOrg handles PUT /api/admin/org.
@@ -277,8 +278,15 @@ func (a *api) putOrg(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req orgJSON
-	if !readJSON(w, r, &req) {
+	var body struct {
+		orgJSON
+		GeoIP any `json:"geoip"` // what GET says; read-only, ignored
+	}
+	if !readJSON(w, r, &body) {
+		return
+	}
+	req := body.orgJSON
+	if a.noCountryRules(w, &req.Country, req.MeetingDefaults.Country) {
 		return
 	}
 	if err := a.accounts.UpdateOrg(r.Context(), u, auth.Org(req)); err != nil {
@@ -290,7 +298,7 @@ func (a *api) putOrg(w http.ResponseWriter, r *http.Request) {
 		a.internal(w, "read organisation", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, orgJSON(org))
+	writeJSON(w, http.StatusOK, a.orgOut(org))
 }
 
 // listUsers handles GET /api/admin/users.

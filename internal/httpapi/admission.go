@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/netip"
 
+	"github.com/kaigi-meet/kaigi/internal/auth"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
 )
 
@@ -20,9 +21,44 @@ var errNoBanList = errors.New("the meeting store keeps no bans")
 // maxDeviceID is the longest device ID the check reads, as hello's limit.
 const maxDeviceID = 64
 
+// CountryCheck decides whether someone connecting from addr may join a
+// meeting whose own country rule is rule: "" admits, else the sentence
+// that refuses, naming the rule. Nil when the server has no GeoIP
+// database, and then country rules cannot be set.
+type CountryCheck func(ctx context.Context, addr netip.Addr, rule *meeting.CountryRule) (refusal string, err error)
+
 // admissionJSON is all GET /api/meetings/{id}/admission tells.
 type admissionJSON struct {
 	Banned bool `json:"banned"`
+	// CountryNotAllowed is the refusal a country rule gives this address,
+	// if one does (left out otherwise).
+	CountryNotAllowed string `json:"countryNotAllowed,omitempty"`
+}
+
+// orgOut is GET and PUT /api/admin/org's answer: the policy, and whether
+// the server has a GeoIP database (without one, country rules cannot be
+// set).
+func (a *api) orgOut(org auth.Org) any {
+	return struct {
+		orgJSON
+		GeoIP bool `json:"geoip"`
+	}{orgJSON(org), a.countries != nil}
+}
+
+// noCountryRules answers 400 geoip_unavailable, and reports true, when a
+// rule is to be set on a server without a GeoIP database.
+func (a *api) noCountryRules(w http.ResponseWriter, rules ...*meeting.CountryRule) bool {
+	if a.countries != nil {
+		return false
+	}
+	for _, r := range rules {
+		if r.On() {
+			writeError(w, http.StatusBadRequest, "geoip_unavailable",
+				"Country rules need a GeoIP database, and this server has none: its operator sets geoip.database in the configuration (see docs/operations.md).")
+			return true
+		}
+	}
+	return false
 }
 
 // admission handles GET /api/meetings/{id}/admission?device=…: whether a
@@ -34,6 +70,8 @@ type admissionJSON struct {
 // (the account and address are the request's own; a device ID is a
 // browser's random secret), and asking counts against the same per-address
 // limit as looking a meeting up. Joining checks the bans again in any case.
+// Where the server has a GeoIP database and a country rule refuses the
+// address, it says that too, with the sentence joining would give.
 func (a *api) admission(w http.ResponseWriter, r *http.Request) {
 	if !a.lookupLimit.Allow(clientIP(r)) {
 		writeError(w, http.StatusTooManyRequests, "rate_limited", "Too many look-ups from your network. Wait a minute.")
@@ -62,5 +100,14 @@ func (a *api) admission(w http.ResponseWriter, r *http.Request) {
 	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
 		id.Addr = ap.Addr().Unmap()
 	}
-	writeJSON(w, http.StatusOK, admissionJSON{Banned: meeting.New(rec, meeting.Options{Bans: bans}).Banned(id)})
+	res := admissionJSON{Banned: meeting.New(rec, meeting.Options{Bans: bans}).Banned(id)}
+	if a.countries != nil {
+		refusal, err := a.countries(r.Context(), id.Addr, rec.Settings.Country)
+		if err != nil {
+			a.internal(w, "admission check: country", err)
+			return
+		}
+		res.CountryNotAllowed = refusal
+	}
+	writeJSON(w, http.StatusOK, res)
 }

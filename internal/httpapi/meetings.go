@@ -115,6 +115,10 @@ func (req meetingRequest) apply(rec *meeting.Record) (string, bool) {
 		if err := req.Settings.Validate(); err != nil {
 			return "Those meeting settings are not valid: " + strings.TrimPrefix(err.Error(), meeting.ErrBadSettings.Error()+": ") + ".", false
 		}
+		if req.Settings.Country == nil { // left out: the meeting keeps its country rule
+			req.Settings.Country = rec.Settings.Country
+		}
+		req.Settings.Country = req.Settings.Country.Normalised()
 		rec.Settings = *req.Settings
 		rec.Settings.Locked = false
 	}
@@ -159,6 +163,9 @@ func (a *api) createMeeting(w http.ResponseWriter, r *http.Request) {
 		}
 	default:
 		writeError(w, http.StatusBadRequest, "bad_request", `kind must be "instant" or "scheduled".`)
+		return
+	}
+	if req.Settings != nil && a.noCountryRules(w, req.Settings.Country) {
 		return
 	}
 	if msg, ok := req.apply(&rec); !ok {
@@ -265,6 +272,9 @@ func (a *api) updateMeeting(w http.ResponseWriter, r *http.Request) {
 	}
 	if req.Title == "" {
 		req.Title = rec.Title
+	}
+	if req.Settings != nil && a.noCountryRules(w, req.Settings.Country) {
+		return
 	}
 	if msg, ok := req.apply(&rec); !ok {
 		writeError(w, http.StatusBadRequest, "bad_request", msg)

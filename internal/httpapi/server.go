@@ -22,8 +22,6 @@ type Options struct {
 	Signal http.Handler
 	// Live lists and ends meetings in progress for administrators.
 	Live Live
-	// Usage gives administrators the usage figures (usage.go).
-	Usage UsageFigures
 	// Metrics serves /metrics to a scraper that sends MetricsToken as
 	// "Authorization: Bearer <token>". Without both, /metrics is not
 	// served at all: it reveals load and process details to anyone.
@@ -45,13 +43,15 @@ type Options struct {
 	// besides the embedded TURN server: outside parties that see a
 	// browser's address, which the privacy page names.
 	ICEServerURLs []string
+	// Countries checks country rules; nil without a GeoIP database, and
+	// then no country rule can be set (admission.go).
+	Countries CountryCheck
 }
 
 type api struct {
 	meetings  Meetings
 	accounts  *auth.Service
 	live      Live
-	usage     UsageFigures
 	publicURL string
 	secure    bool
 	log       *slog.Logger
@@ -64,6 +64,8 @@ type api struct {
 
 	aboutInfo    aboutInfo // about.go
 	thirdParties []string  // privacy.go
+
+	countries CountryCheck // admission.go; nil: no GeoIP database
 }
 
 // The web client's pages: every one is the same single-page client, which
@@ -77,13 +79,14 @@ func New(opts Options) http.Handler {
 		log = slog.Default()
 	}
 	a := &api{
-		meetings: opts.Meetings, accounts: opts.Accounts, live: opts.Live, usage: opts.Usage, log: log, now: time.Now,
+		meetings: opts.Meetings, accounts: opts.Accounts, live: opts.Live, log: log, now: time.Now,
 		publicURL:   strings.TrimSuffix(opts.PublicURL, "/"),
 		secure:      opts.TLS || strings.HasPrefix(opts.PublicURL, "https:"),
 		lookupLimit: policy.NewLimiter(policy.Rate{Every: time.Second, Burst: 30}, nil),
 		createLimit: policy.NewLimiter(policy.Rate{Every: 10 * time.Second, Burst: 20}, nil),
 	}
 	a.thirdParties = thirdPartyHosts(opts.ICEServerURLs)
+	a.countries = opts.Countries
 	var aboutErr error
 	if a.aboutInfo, aboutErr = newAbout(opts.Version, opts.Web); aboutErr != nil {
 		log.Error("web client digest unavailable", "err", aboutErr)
@@ -128,7 +131,6 @@ func New(opts Options) http.Handler {
 	mux.HandleFunc("POST /api/me/delete", a.deleteMe)
 	mux.HandleFunc("GET /api/admin/meetings/live", a.adminLiveMeetings)
 	mux.HandleFunc("POST /api/admin/meetings/{id}/end", a.adminEndMeeting)
-	mux.HandleFunc("GET /api/admin/usage", a.adminUsage)
 	mux.HandleFunc("GET /api/transparency", a.transparency)
 	mux.HandleFunc("GET /api/me/export", a.exportMe)
 	mux.HandleFunc("POST /api/meetings", a.createMeeting)

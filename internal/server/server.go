@@ -26,7 +26,6 @@ import (
 	"github.com/kaigi-meet/kaigi/internal/signal"
 	"github.com/kaigi-meet/kaigi/internal/store"
 	"github.com/kaigi-meet/kaigi/internal/turn"
-	"github.com/kaigi-meet/kaigi/internal/usage"
 )
 
 // Version is the server's version, reported to clients and in logs.
@@ -45,8 +44,6 @@ type Server struct {
 	ln       net.Listener
 	// stopRun ends this run's keeping of live meetings (directory.go).
 	stopRun context.CancelFunc
-	// usage counts meetings for the usage figures (internal/usage).
-	usage *usage.Recorder
 }
 
 // Options are what a Server is built from besides its configuration.
@@ -150,8 +147,6 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		MaxParticipants: cfg.Meetings.MaxParticipants,
 		Kept:            live,
 	}
-	s.usage = usage.NewRecorder(usage.Options{Store: db, Logger: log})
-	sigOpts.Usage = s.usage
 	if s.turn != nil {
 		sigOpts.ICEServersFor = s.turnServers
 	}
@@ -162,6 +157,11 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		u, _ := url.Parse(cfg.PublicURL) // checked by Validate
 		sigOpts.OriginPatterns = []string{u.Host}
 	}
+	countries, err := openGeoIP(ctx, cfg, s.accounts, log)
+	if err != nil {
+		return nil, err
+	}
+	sigOpts.Countries = countries
 	if opts.SignalOptions != nil {
 		opts.SignalOptions(&sigOpts)
 	}
@@ -173,7 +173,6 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		Accounts:  s.accounts,
 		Signal:    s.signal,
 		Live:      s.signal,
-		Usage:     s.usage,
 		Web:       opts.Web,
 		PublicURL: cfg.PublicURL,
 		TLS:       cfg.TLS.Enabled(),
@@ -182,6 +181,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		Version:   Version,
 		// Outside STUN/TURN servers, named on the privacy page.
 		ICEServerURLs: iceServerURLs(cfg),
+		Countries:     countries,
 		// Served only with a token (config metrics.token).
 		MetricsToken: cfg.Metrics.Token,
 		Metrics: metrics.Handler(metrics.Sources{
@@ -276,10 +276,6 @@ func (s *Server) SFU() *sfu.SFU { return s.sfu }
 // server).
 func (s *Server) Signal() *signal.Server { return s.signal }
 
-// FlushUsage saves the usage figures counted so far (for tests; the
-// server saves them every minute and when it stops).
-func (s *Server) FlushUsage(ctx context.Context) error { return s.usage.Flush(ctx) }
-
 // Accounts returns the server's account service (for the admin command
 // and tests).
 func (s *Server) Accounts() *auth.Service { return s.accounts }
@@ -318,15 +314,6 @@ func (s *Server) Serve(ctx context.Context) error {
 func (s *Server) closeResources() {
 	if s.stopRun != nil {
 		s.stopRun()
-	}
-	if s.usage != nil {
-		// After the signalling server closed its meetings, before the
-		// database closes: the figures so far are saved.
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if err := s.usage.Close(ctx); err != nil {
-			s.log.Error("save usage figures", "err", err)
-		}
-		cancel()
 	}
 	if s.turn != nil {
 		s.turn.Close()

@@ -118,7 +118,6 @@ func (r *Room) removeCoreLocked(by meeting.ParticipantID, s *session, target mee
 	m := r.members[p.ID]
 	delete(r.members, p.ID)
 	r.unkeepLocked(p.ID)
-	r.usageGoneLocked(p.ID)
 	// The others learn that they left before a member is asked to remove
 	// their leaf: a client removes only someone no longer in the meeting.
 	defer r.e2eeLeftLocked(p.ID)
@@ -256,6 +255,9 @@ func (r *Room) updateSettings(by meeting.ParticipantID, s *session, change func(
 
 func (r *Room) updateSettingsLocked(by meeting.ParticipantID, s *session, set meeting.Settings) error {
 	if err := r.callerLocked(by, s); err != nil {
+		return err
+	}
+	if err := r.srv.countryRuleSettable(r.core.Settings().Country, set.Country); err != nil {
 		return err
 	}
 	res, err := r.core.UpdateSettings(by, set)

@@ -68,6 +68,7 @@ func (s *session) hello(m *clientMessage) bool {
 			s.refuse(codeInternal, "The server could not open this meeting. Try again in a moment.")
 			return false
 		}
+		s.checkCountry(st)
 		target := room
 		if m.Breakout > 0 {
 			if target = room.breakoutRoom(m.Breakout); target == nil {
@@ -85,7 +86,11 @@ func (s *session) hello(m *clientMessage) bool {
 		}
 		code, msg := codeInternal, "The server could not add you to the meeting. Try again in a moment."
 		failure := true
+		country, byCountry := countryMessage(err)
 		switch {
+		case byCountry:
+			code, msg, failure = codeCountryNotAllowed, country, false
+			s.srv.countryRefusals.Add(1)
 		case errors.Is(err, errNoSuchMeeting):
 			code, msg = codeMeetingNotFound, msgNotFound
 		case errors.Is(err, meeting.ErrWrongPasscode):

@@ -140,6 +140,9 @@ func (r *Room) join(s *session, hello *clientMessage, st *stored) (err error) {
 		return errNoSuchMeeting
 	}
 	r.core.Refresh(st.rec, st.bans)
+	if err := refusedByCountry(st); err != nil {
+		return err
+	}
 	if r.e2eeOn() && (len(hello.KeyPackage) == 0 || len(hello.KeyPackage) > e2ee.MaxKeyPackage) {
 		return errE2EERequired
 	}
@@ -190,7 +193,6 @@ func (r *Room) welcomeLocked(pid meeting.ParticipantID, resumed bool) error {
 	m := r.members[pid]
 	s := m.session
 	m.waiting = false
-	r.usageAdmittedLocked(pid)
 	token := newResumeToken()
 	m.resumeHash = sha256.Sum256([]byte(token))
 	self, _ := r.core.Participant(pid)
@@ -404,7 +406,6 @@ func (r *Room) removeLocked(pid meeting.ParticipantID, reason string) {
 	delete(r.members, pid)
 	if !m.waiting {
 		r.unkeepLocked(pid)
-		r.usageGoneLocked(pid)
 	}
 	p, err := r.core.Leave(pid)
 	if err != nil {
@@ -501,7 +502,6 @@ func (r *Room) closeLocked() {
 		return
 	}
 	r.closed = true
-	r.usageClosedLocked()
 	for _, m := range r.members {
 		if m.grace != nil {
 			m.grace.Stop()

@@ -80,9 +80,9 @@ type Options struct {
 	// Kept, if set, keeps who is in each live meeting across server runs,
 	// so that they resume after a restart or a crash (kept.go).
 	Kept KeptStore
-	// Usage, if set, is told who enters and leaves meetings, for the
-	// usage figures (usage.go).
-	Usage Usage
+	// Countries, if set, checks country rules at every new join
+	// (country.go); nil without a GeoIP database.
+	Countries CountryCheck
 	// HelloTimeout is how long a new socket may take to send hello; zero
 	// means 10 seconds.
 	HelloTimeout time.Duration
@@ -108,6 +108,7 @@ type Server struct {
 	log  *slog.Logger
 
 	hellos, failures, passcodes *policy.Limiter
+	countryRefusals             counter // country.go
 	keeper                      *keeper // nil without Options.Kept
 
 	// hosts are the local addresses sessions' requests reached
@@ -211,6 +212,9 @@ var errNoSuchMeeting = errors.New("no such meeting")
 type stored struct {
 	rec  meeting.Record
 	bans []meeting.Ban
+	// country is the country rules' verdict on the joiner reading it:
+	// nil admits (country.go).
+	country error
 }
 
 // room reads the meeting from the store (on every join: a passcode the
@@ -254,7 +258,7 @@ func (s *Server) room(ctx context.Context, id meeting.ID) (*Room, *stored, error
 		r.restoreLocked(kept)
 		r.mu.Unlock()
 	}
-	return r, &stored{rec, bans}, nil
+	return r, &stored{rec: rec, bans: bans}, nil
 }
 
 // Router returns the SFU router of a live meeting, or nil (for tests that

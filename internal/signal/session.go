@@ -257,7 +257,7 @@ func (s *session) handle(m *clientMessage) bool {
 	case "lock":
 		err = r.updateSettings(by, s, func(set *meeting.Settings) { set.Locked = m.Locked })
 	case "settings":
-		err = r.updateSettings(by, s, func(set *meeting.Settings) { *set = *m.Settings })
+		err = r.updateSettings(by, s, func(set *meeting.Settings) { mergeSettings(set, *m.Settings) })
 	case "end":
 		if r.parent != nil {
 			err = r.endFromBreakout(by, s)
