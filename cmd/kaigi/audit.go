@@ -116,7 +116,7 @@ func writeEntries(w io.Writer, entries []audit.Entry, asJSON bool) error {
 	if asJSON {
 		enc := json.NewEncoder(w)
 		for _, e := range entries {
-			if err := enc.Encode(entryJSON(e)); err != nil {
+			if err := enc.Encode(audit.ToJSON(e, audit.ShownWhole)); err != nil {
 				return err
 			}
 		}
@@ -125,7 +125,7 @@ func writeEntries(w io.Writer, entries []audit.Entry, asJSON bool) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SEQ\tTIME (UTC)\tACTOR\tACTION\tSUBJECT\tREASON\tDETAILS")
 	for _, e := range entries {
-		j := entryJSON(e)
+		j := audit.ToJSON(e, audit.ShownWhole)
 		actor := string(e.ActorKind)
 		if e.ActorID != "" {
 			actor += ":" + e.ActorID
@@ -141,25 +141,4 @@ func writeEntries(w io.Writer, entries []audit.Entry, asJSON bool) error {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%q\t%s\n", e.Seq, e.Time.Format(time.DateTime), actor, e.Action, subject, e.Reason, strings.Join(details, " "))
 	}
 	return tw.Flush()
-}
-
-// auditEntryJSON is an entry as `kaigi audit list --json` prints it.
-type auditEntryJSON struct {
-	Seq         int64             `json:"seq"`
-	Time        time.Time         `json:"time"`
-	ActorKind   string            `json:"actorKind"`
-	ActorID     string            `json:"actorId,omitempty"`
-	Action      string            `json:"action"`
-	SubjectKind string            `json:"subjectKind"`
-	SubjectID   string            `json:"subjectId,omitempty"`
-	Reason      string            `json:"reason,omitempty"`
-	Details     map[string]string `json:"details,omitempty"`
-	Prev        string            `json:"prev"`
-	Hash        string            `json:"hash"`
-}
-
-func entryJSON(e audit.Entry) auditEntryJSON {
-	return auditEntryJSON{Seq: e.Seq, Time: e.Time, ActorKind: string(e.ActorKind), ActorID: e.ActorID, Action: string(e.Action),
-		SubjectKind: string(e.SubjectKind), SubjectID: e.SubjectID, Reason: e.Reason, Details: e.Details,
-		Prev: e.Prev.String(), Hash: e.Hash.String()}
 }

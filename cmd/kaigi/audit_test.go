@@ -192,4 +192,3 @@ func TestOperatorListsUsers(t *testing.T) {
 		t.Fatalf("the read is not recorded: %s", out.String())
 	}
 }
-

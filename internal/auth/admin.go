@@ -26,6 +26,13 @@ func ByAdmin(u User) Actor { return Actor{admin: &u} }
 // line, who is trusted.
 var ByOperator = Actor{}
 
+// entryOn is a's audit entry of action on account u at t, with reason.
+func (a Actor) entryOn(t time.Time, action audit.Action, u User, reason string) audit.Entry {
+	e := a.entry()
+	e.Time, e.Action, e.SubjectKind, e.SubjectID, e.Reason = t, action, audit.SubjectUser, u.ID, reason
+	return e
+}
+
 func (a Actor) entry() audit.Entry {
 	if a.admin == nil {
 		return audit.Entry{ActorKind: audit.ActorOperator}
@@ -111,8 +118,7 @@ func (s *Service) SuspendUser(ctx context.Context, by Actor, id, reason string) 
 		return User{}, err
 	}
 	now := s.now().UTC()
-	rec := by.entry()
-	rec.Time, rec.Action, rec.SubjectKind, rec.SubjectID, rec.Reason = now, audit.UserSuspended, audit.SubjectUser, u.ID, reason
+	rec := by.entryOn(now, audit.UserSuspended, u, reason)
 	if err := s.store.SetSuspended(ctx, u.ID, now, reason, rec); err != nil {
 		return User{}, err
 	}
@@ -132,8 +138,7 @@ func (s *Service) ReinstateUser(ctx context.Context, by Actor, id, reason string
 	if err != nil || !u.Suspended() {
 		return u, err
 	}
-	rec := by.entry()
-	rec.Time, rec.Action, rec.SubjectKind, rec.SubjectID, rec.Reason = s.now(), audit.UserReinstated, audit.SubjectUser, u.ID, reason
+	rec := by.entryOn(s.now(), audit.UserReinstated, u, reason)
 	if err := s.store.SetSuspended(ctx, u.ID, time.Time{}, "", rec); err != nil {
 		return User{}, err
 	}
@@ -158,8 +163,7 @@ func (s *Service) ResetTwoFactor(ctx context.Context, by Actor, id, reason strin
 	if !u.TwoFactor() && len(u.TOTPPending) == 0 {
 		return u, ErrTOTPDisabled
 	}
-	rec := by.entry()
-	rec.Time, rec.Action, rec.SubjectKind, rec.SubjectID, rec.Reason = s.now(), audit.UserTwoFactorReset, audit.SubjectUser, u.ID, reason
+	rec := by.entryOn(s.now(), audit.UserTwoFactorReset, u, reason)
 	if err := s.store.ResetTwoFactor(ctx, u.ID, rec); err != nil {
 		return User{}, err
 	}
@@ -180,7 +184,7 @@ func (s *Service) DeleteUser(ctx context.Context, by Actor, id, reason string) e
 	if err != nil {
 		return err
 	}
-	return s.deleteAccount(ctx, u, by.entry(), reason, "An administrator deleted your account: "+reason)
+	return s.deleteAccount(ctx, u, by, reason, "An administrator deleted your account: "+reason)
 }
 
 // DeleteOwnAccount deletes the signed-in account after checking its
@@ -193,14 +197,16 @@ func (s *Service) DeleteOwnAccount(ctx context.Context, u User, password, code s
 	if u, err = s.checkOwner(ctx, u, password, code); err != nil {
 		return err
 	}
-	return s.deleteAccount(ctx, u, audit.Entry{ActorKind: audit.ActorUser, ActorID: u.ID}, "", "Your account was deleted.")
+	return s.deleteAccount(ctx, u, Actor{admin: &u}, "", "Your account was deleted.")
 }
 
-func (s *Service) deleteAccount(ctx context.Context, u User, rec audit.Entry, reason, message string) error {
+// deleteAccount deletes u on by's word (by is u itself when its owner
+// deletes it), telling what is live on it message.
+func (s *Service) deleteAccount(ctx context.Context, u User, by Actor, reason, message string) error {
 	if err := s.keepsAnAdmin(ctx, u); err != nil {
 		return err
 	}
-	rec.Time, rec.Action, rec.SubjectKind, rec.SubjectID, rec.Reason = s.now(), audit.UserDeleted, audit.SubjectUser, u.ID, reason
+	rec := by.entryOn(s.now(), audit.UserDeleted, u, reason)
 	rec.Details = map[string]string{"role": string(u.Role)}
 	if err := s.store.DeleteUser(ctx, u.ID, rec); err != nil {
 		return err

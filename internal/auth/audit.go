@@ -177,4 +177,3 @@ func (s *Service) RecordOperatorRead(ctx context.Context, what string, records i
 		map[string]string{"what": what, "records": fmt.Sprint(records)})
 	return err
 }
-

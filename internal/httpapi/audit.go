@@ -3,36 +3,9 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/kaigi-meet/kaigi/internal/audit"
 )
-
-// auditEntryJSON is an audit entry as the API shows it (docs/api.md).
-type auditEntryJSON struct {
-	Seq         int64             `json:"seq"`
-	Time        time.Time         `json:"time"`
-	ActorKind   string            `json:"actorKind"`
-	ActorID     string            `json:"actorId,omitempty"`
-	Action      string            `json:"action"`
-	SubjectKind string            `json:"subjectKind"`
-	SubjectID   string            `json:"subjectId,omitempty"`
-	Reason      string            `json:"reason,omitempty"`
-	Details     map[string]string `json:"details,omitempty"`
-	Hash        string            `json:"hash,omitempty"`
-}
-
-// toAuditJSON shows an entry; withActor false leaves out who acted (a
-// person sees that an administrator acted on their account, and why, not
-// which one) and the hash.
-func toAuditJSON(e audit.Entry, withActor bool) auditEntryJSON {
-	j := auditEntryJSON{Seq: e.Seq, Time: e.Time, ActorKind: string(e.ActorKind), Action: string(e.Action),
-		SubjectKind: string(e.SubjectKind), SubjectID: e.SubjectID, Reason: e.Reason, Details: e.Details}
-	if withActor {
-		j.ActorID, j.Hash = e.ActorID, e.Hash.String()
-	}
-	return j
-}
 
 // adminAudit handles GET /api/admin/audit[?before=SEQ]: the chain's
 // verdict and head, and up to 200 entries before SEQ, newest first.
@@ -55,9 +28,9 @@ func (a *api) adminAudit(w http.ResponseWriter, r *http.Request) {
 		a.authError(w, err)
 		return
 	}
-	entries := make([]auditEntryJSON, len(page.Entries))
+	entries := make([]audit.JSON, len(page.Entries))
 	for i, e := range page.Entries {
-		entries[i] = toAuditJSON(e, true)
+		entries[i] = audit.ToJSON(e, audit.ShownToAdmin)
 	}
 	out := map[string]any{"verified": page.Verified, "entries": entries}
 	if page.Verified {
@@ -81,9 +54,9 @@ func (a *api) myAudit(w http.ResponseWriter, r *http.Request) {
 		a.internal(w, "read audit entries", err)
 		return
 	}
-	out := make([]auditEntryJSON, len(entries))
+	out := make([]audit.JSON, len(entries))
 	for i, e := range entries {
-		out[i] = toAuditJSON(e, false)
+		out[i] = audit.ToJSON(e, audit.ShownToSubject)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"entries": out})
 }

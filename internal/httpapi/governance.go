@@ -98,9 +98,9 @@ func (a *api) exportMe(w http.ResponseWriter, r *http.Request) {
 	for i, s := range ex.Sessions {
 		sessions[i] = sessionJSON{s.CreatedAt, s.LastSeen, s.ExpiresAt}
 	}
-	entries := make([]auditEntryJSON, len(ex.Audit))
+	entries := make([]audit.JSON, len(ex.Audit))
 	for i, e := range ex.Audit {
-		entries[i] = toAuditJSON(e, false)
+		entries[i] = audit.ToJSON(e, audit.ShownToSubject)
 	}
 	account := toUserJSON(ex.User)
 	account.RecoveryCodesLeft = &ex.RecoveryCodesLeft

@@ -78,7 +78,12 @@ const auditColumns = `seq, at_ms, actor_kind, actor_id, action, subject_kind, su
 
 // AuditEntries returns up to limit entries after seq after, in order.
 func (s *SQLite) AuditEntries(ctx context.Context, after int64, limit int) ([]audit.Entry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
+	return s.queryAudit(ctx, `SELECT `+auditColumns+` FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
+}
+
+// queryAudit runs a query over audit_log's columns and reads its rows.
+func (s *SQLite) queryAudit(ctx context.Context, query string, args ...any) ([]audit.Entry, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -98,23 +103,10 @@ func (s *SQLite) AuditEntries(ctx context.Context, after int64, limit int) ([]au
 // or a meeting it owns, newest first: what a person is shown of the
 // administrative actions that affected them.
 func (s *SQLite) AuditAboutUser(ctx context.Context, userID string, limit int) ([]audit.Entry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit_log
+	return s.queryAudit(ctx, `SELECT `+auditColumns+` FROM audit_log
 		WHERE (subject_kind = 'user' AND subject_id = ?)
 		   OR (subject_kind = 'meeting' AND subject_id IN (SELECT id FROM meetings WHERE owner_id = ?))
 		ORDER BY seq DESC LIMIT ?`, userID, userID, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []audit.Entry
-	for rows.Next() {
-		e, err := scanAudit(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
 }
 
 // scanAudit reads a row as stored. A row that cannot be read as an entry
