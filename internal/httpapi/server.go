@@ -22,6 +22,8 @@ type Options struct {
 	Signal http.Handler
 	// Live lists and ends meetings in progress for administrators.
 	Live Live
+	// Usage gives administrators the usage figures (usage.go).
+	Usage UsageFigures
 	// Metrics serves /metrics to a scraper that sends MetricsToken as
 	// "Authorization: Bearer <token>". Without both, /metrics is not
 	// served at all: it reveals load and process details to anyone.
@@ -52,6 +54,7 @@ type api struct {
 	meetings  Meetings
 	accounts  *auth.Service
 	live      Live
+	usage     UsageFigures
 	publicURL string
 	secure    bool
 	log       *slog.Logger
@@ -79,7 +82,7 @@ func New(opts Options) http.Handler {
 		log = slog.Default()
 	}
 	a := &api{
-		meetings: opts.Meetings, accounts: opts.Accounts, live: opts.Live, log: log, now: time.Now,
+		meetings: opts.Meetings, accounts: opts.Accounts, live: opts.Live, usage: opts.Usage, log: log, now: time.Now,
 		publicURL:   strings.TrimSuffix(opts.PublicURL, "/"),
 		secure:      opts.TLS || strings.HasPrefix(opts.PublicURL, "https:"),
 		lookupLimit: policy.NewLimiter(policy.Rate{Every: time.Second, Burst: 30}, nil),
@@ -131,6 +134,7 @@ func New(opts Options) http.Handler {
 	mux.HandleFunc("POST /api/me/delete", a.deleteMe)
 	mux.HandleFunc("GET /api/admin/meetings/live", a.adminLiveMeetings)
 	mux.HandleFunc("POST /api/admin/meetings/{id}/end", a.adminEndMeeting)
+	mux.HandleFunc("GET /api/admin/usage", a.adminUsage)
 	mux.HandleFunc("GET /api/transparency", a.transparency)
 	mux.HandleFunc("GET /api/me/export", a.exportMe)
 	mux.HandleFunc("POST /api/meetings", a.createMeeting)

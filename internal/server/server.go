@@ -26,6 +26,7 @@ import (
 	"github.com/kaigi-meet/kaigi/internal/signal"
 	"github.com/kaigi-meet/kaigi/internal/store"
 	"github.com/kaigi-meet/kaigi/internal/turn"
+	"github.com/kaigi-meet/kaigi/internal/usage"
 )
 
 // Version is the server's version, reported to clients and in logs.
@@ -44,6 +45,8 @@ type Server struct {
 	ln       net.Listener
 	// stopRun ends this run's keeping of live meetings (directory.go).
 	stopRun context.CancelFunc
+	// usage counts meetings for the usage figures (internal/usage).
+	usage *usage.Recorder
 }
 
 // Options are what a Server is built from besides its configuration.
@@ -147,6 +150,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		MaxParticipants: cfg.Meetings.MaxParticipants,
 		Kept:            live,
 	}
+	s.usage = usage.NewRecorder(usage.Options{Store: db, Logger: log})
+	sigOpts.Usage = s.usage
 	if s.turn != nil {
 		sigOpts.ICEServersFor = s.turnServers
 	}
@@ -173,6 +178,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		Accounts:  s.accounts,
 		Signal:    s.signal,
 		Live:      s.signal,
+		Usage:     s.usage,
 		Web:       opts.Web,
 		PublicURL: cfg.PublicURL,
 		TLS:       cfg.TLS.Enabled(),
@@ -276,6 +282,10 @@ func (s *Server) SFU() *sfu.SFU { return s.sfu }
 // server).
 func (s *Server) Signal() *signal.Server { return s.signal }
 
+// FlushUsage saves the usage figures counted so far (for tests; the
+// server saves them every minute and when it stops).
+func (s *Server) FlushUsage(ctx context.Context) error { return s.usage.Flush(ctx) }
+
 // Accounts returns the server's account service (for the admin command
 // and tests).
 func (s *Server) Accounts() *auth.Service { return s.accounts }
@@ -314,6 +324,15 @@ func (s *Server) Serve(ctx context.Context) error {
 func (s *Server) closeResources() {
 	if s.stopRun != nil {
 		s.stopRun()
+	}
+	if s.usage != nil {
+		// After the signalling server closed its meetings, before the
+		// database closes: the figures so far are saved.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := s.usage.Close(ctx); err != nil {
+			s.log.Error("save usage figures", "err", err)
+		}
+		cancel()
 	}
 	if s.turn != nil {
 		s.turn.Close()

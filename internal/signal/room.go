@@ -193,6 +193,7 @@ func (r *Room) welcomeLocked(pid meeting.ParticipantID, resumed bool) error {
 	m := r.members[pid]
 	s := m.session
 	m.waiting = false
+	r.usageAdmittedLocked(pid)
 	token := newResumeToken()
 	m.resumeHash = sha256.Sum256([]byte(token))
 	self, _ := r.core.Participant(pid)
@@ -406,6 +407,7 @@ func (r *Room) removeLocked(pid meeting.ParticipantID, reason string) {
 	delete(r.members, pid)
 	if !m.waiting {
 		r.unkeepLocked(pid)
+		r.usageGoneLocked(pid)
 	}
 	p, err := r.core.Leave(pid)
 	if err != nil {
@@ -502,6 +504,7 @@ func (r *Room) closeLocked() {
 		return
 	}
 	r.closed = true
+	r.usageClosedLocked()
 	for _, m := range r.members {
 		if m.grace != nil {
 			m.grace.Stop()

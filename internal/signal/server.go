@@ -83,6 +83,9 @@ type Options struct {
 	// Countries, if set, checks country rules at every new join
 	// (country.go); nil without a GeoIP database.
 	Countries CountryCheck
+	// Usage, if set, is told who enters and leaves meetings, for the
+	// usage figures (usage.go).
+	Usage Usage
 	// HelloTimeout is how long a new socket may take to send hello; zero
 	// means 10 seconds.
 	HelloTimeout time.Duration
