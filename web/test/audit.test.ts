@@ -49,6 +49,12 @@ test("entries read as sentences, naming accounts the page knows", () => {
   assert.equal(actionText(legal), "recorded a legal request (user data: partly complied)");
   const read = parseAuditEntry({ ...base, actorKind: "operator", actorId: undefined, action: "operator.read", subjectKind: "server", subjectId: undefined, details: { what: "accounts", records: "12" }, reason: "licence count" });
   assert.equal(`${actorText(read)} ${actionText(read)}`, "The server's operator (command line) read accounts (12 records) on the command line");
+  const retention = parseAuditEntry({ ...base, actorKind: "system", actorId: undefined, action: "retention.applied", subjectKind: "server", subjectId: undefined, details: { meetings: "3", sessions: "12", auditEntries: "0", auditDays: "730" } });
+  assert.equal(`${actorText(retention)} ${actionText(retention)}`, "The server applied the retention limits: deleted 3 meetings, 12 records of ended sign-ins and 0 audit entries");
+  const refused = parseAuditEntry({ ...base, actorKind: "operator", actorId: undefined, action: "retention.applied", subjectKind: "server", subjectId: undefined, details: { meetings: "0", sessions: "0", auditEntries: "0", auditRefused: "the chain does not verify" } });
+  assert.match(actionText(refused), /audit entries past the limit kept: the log does not verify/);
+  const pruned = parseAuditEntry({ ...base, actorKind: "system", actorId: undefined, action: "audit.pruned", subjectKind: "server", subjectId: undefined, details: { through: "40", count: "40", keepDays: "730", hash: "ab".repeat(32), before: "2025-01-01T00:00:00Z" } });
+  assert.equal(actionText(pruned), "deleted audit entries up to number 40 (40 entries older than 730 days); this entry vouches for them, so the rest still verifies");
   const ended = parseAuditEntry({ ...base, action: "meeting.ended", subjectKind: "meeting", subjectId: "abcd-efgh", details: { participants: "3", waiting: "1" } });
   assert.equal(actionText(ended, new Map(), true), "ended your meeting abcd-efgh for everyone in it (3 in it, 1 waiting)");
 });

@@ -2,13 +2,34 @@
 
 import { PRODUCT_DEFAULTS, parseSettings, type Settings } from "../meeting/settings.js";
 import { parseUser, type User } from "./accounts.js";
-import { call, list, obj, str } from "./http.js";
+import { call, list, notUnderstood, obj, str } from "./http.js";
 
 export interface Org {
   name: string;
   require2FA: boolean;
   allowSignUp: boolean;
   meetingDefaults: Settings;
+  /** How long old records are kept; absent from an older server. */
+  retention?: Retention | undefined;
+}
+
+/** Days each kind of old record is kept (0: forever); auditMinimumDays is the server's legal minimum, read only. */
+export interface Retention {
+  meetingDays: number;
+  auditDays: number;
+  expiredSessionDays: number;
+  auditMinimumDays: number;
+}
+
+function parseRetention(v: unknown): Retention | undefined {
+  if (v === undefined || v === null) return undefined;
+  const o = obj(v);
+  const n = (k: string): number => {
+    const x = o[k];
+    if (typeof x !== "number" || !Number.isSafeInteger(x) || x < 0) throw notUnderstood();
+    return x;
+  };
+  return { meetingDays: n("meetingDays"), auditDays: n("auditDays"), expiredSessionDays: n("expiredSessionDays"), auditMinimumDays: n("auditMinimumDays") };
 }
 
 function parseOrg(v: unknown): Org {
@@ -18,6 +39,7 @@ function parseOrg(v: unknown): Org {
     require2FA: o.require2FA === true,
     allowSignUp: o.allowSignUp === true,
     meetingDefaults: parseSettings(o.meetingDefaults) ?? { ...PRODUCT_DEFAULTS },
+    retention: parseRetention(o.retention),
   };
 }
 

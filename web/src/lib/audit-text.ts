@@ -40,6 +40,10 @@ export function actionText(e: AuditEntry, names: ReadonlyMap<string, string> = n
       return `recorded a legal request (${(e.details.kind ?? "?").replace(/_/g, " ")}: ${(e.details.outcome ?? "?").replace(/_/g, " ")})`;
     case "meeting.ended":
       return `ended ${self ? "your meeting" : "the meeting"} ${e.subjectId ?? ""} for everyone in it${e.details.participants ? ` (${e.details.participants} in it, ${e.details.waiting ?? "0"} waiting)` : ""}`;
+    case "retention.applied":
+      return `applied the retention limits: deleted ${e.details.meetings ?? "0"} meetings, ${e.details.sessions ?? "0"} records of ended sign-ins and ${e.details.auditEntries ?? "0"} audit entries${e.details.auditRefused ? " (audit entries past the limit kept: the log does not verify)" : ""}`;
+    case "audit.pruned":
+      return `deleted audit entries up to number ${e.details.through ?? "?"} (${e.details.count ?? "?"} entries older than ${e.details.keepDays ?? "?"} days); this entry vouches for them, so the rest still verifies`;
     case "server.started":
       return `started${e.details.version ? ` (version ${e.details.version})` : ""}; audit log ${e.details.chain ?? "not checked"}`;
     default:

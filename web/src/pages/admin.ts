@@ -18,6 +18,7 @@ import { accountPage } from "../ui/header.js";
 import { liveMeetingsSection } from "../ui/live-meetings.js";
 import { fatalScreen } from "../ui/screens.js";
 import { SettingsForm } from "../ui/meeting-settings-form.js";
+import { RetentionFields } from "../ui/retention-form.js";
 
 export async function showAdmin(): Promise<void> {
   const me = await openPage("admin", "Administration — Kaigi", true, () => void showAdmin());
@@ -51,6 +52,7 @@ function orgForm(org: Org): HTMLFormElement {
   signUp.input.checked = org.allowSignUp;
   const defaults = new SettingsForm("defaults", "Defaults for new meetings");
   defaults.set(org.meetingDefaults);
+  const retention = org.retention ? new RetentionFields(org.retention) : null;
   const error = errorLine("org-error");
   const status = statusLine("org-status");
   const submit = submitButton("org-save", "Save");
@@ -63,6 +65,7 @@ function orgForm(org: Org): HTMLFormElement {
     require2fa.root,
     signUp.root,
     defaults.root,
+    retention?.root ?? null,
     error,
     el("div", { class: "row" }, submit, status),
   );
@@ -71,14 +74,17 @@ function orgForm(org: Org): HTMLFormElement {
     error,
     status,
     fallback: "The settings could not be saved.",
+    check: () => retention === null || retention.read() !== null,
     run: async () => {
       saved = await saveOrg({
         name: name.input.value.trim(),
         require2FA: require2fa.input.checked,
         allowSignUp: signUp.input.checked,
         meetingDefaults: defaults.read(saved.meetingDefaults),
+        retention: retention?.read() ?? undefined,
       });
       defaults.set(saved.meetingDefaults);
+      if (saved.retention) retention?.set(saved.retention);
       status.textContent = "Saved.";
     },
   });
