@@ -59,6 +59,11 @@ func (a *api) transparency(w http.ResponseWriter, r *http.Request) {
 		if rep.Verified {
 			body["head"] = rep.Head.String()
 		}
+		if rep.Entries > 0 {
+			// Retention may have deleted older entries: the counts are
+			// of what is stored, from this entry and time on.
+			body["first"], body["since"] = rep.First, rep.Since
+		}
 		if rep.Broken != nil {
 			body["broken"] = map[string]any{"seq": rep.Broken.Seq}
 		}
