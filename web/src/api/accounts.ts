@@ -1,6 +1,6 @@
 // Accounts and two-factor authentication (docs/api.md, "Accounts").
 
-import { parseSettings, type Settings } from "../meeting/settings.js";
+import { parseCountryRule, parseSettings, type CountryRule, type Settings } from "../meeting/settings.js";
 import { ApiError, call, isObj, list, obj, str, type Obj } from "./http.js";
 
 export interface User {
@@ -17,7 +17,8 @@ export interface User {
 
 export interface Me {
   user: User;
-  organisation: { name: string; require2FA: boolean; meetingDefaults: Settings | null };
+  /** country and geoip: the organisation's country rule, and whether the server can apply one (a GeoIP database). */
+  organisation: { name: string; require2FA: boolean; meetingDefaults: Settings | null; country?: CountryRule | undefined; geoip: boolean };
   /** The organisation requires two-factor and this account has none yet: it must enrol before anything else. */
   twoFactorRequired: boolean;
 }
@@ -57,6 +58,8 @@ export async function me(): Promise<Me | null> {
       name: typeof org.name === "string" ? org.name : "",
       require2FA: org.require2FA === true,
       meetingDefaults: parseSettings(org.meetingDefaults),
+      country: parseCountryRule(org.country) ?? undefined,
+      geoip: org.geoip === true,
     },
     twoFactorRequired: o.twoFactorRequired === true,
   };

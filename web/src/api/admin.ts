@@ -1,6 +1,6 @@
 // Administration (docs/api.md, "Administration"): admins only.
 
-import { PRODUCT_DEFAULTS, parseSettings, type Settings } from "../meeting/settings.js";
+import { COUNTRY_OFF, PRODUCT_DEFAULTS, parseCountryRule, parseSettings, type CountryRule, type Settings } from "../meeting/settings.js";
 import { parseUser, type User } from "./accounts.js";
 import { call, list, notUnderstood, obj, str } from "./http.js";
 
@@ -9,6 +9,10 @@ export interface Org {
   require2FA: boolean;
   allowSignUp: boolean;
   meetingDefaults: Settings;
+  /** The organisation's country rule (off: mode ""). */
+  country: CountryRule;
+  /** Whether the server has a GeoIP database; without one no country rule can be set. Read-only. */
+  geoip?: boolean;
   /** How long old records are kept; absent from an older server. */
   retention?: Retention | undefined;
 }
@@ -39,6 +43,8 @@ function parseOrg(v: unknown): Org {
     require2FA: o.require2FA === true,
     allowSignUp: o.allowSignUp === true,
     meetingDefaults: parseSettings(o.meetingDefaults) ?? { ...PRODUCT_DEFAULTS },
+    country: parseCountryRule(o.country) ?? { ...COUNTRY_OFF },
+    geoip: o.geoip === true,
     retention: parseRetention(o.retention),
   };
 }

@@ -5,7 +5,24 @@
 /** Who may do something: the host and co-hosts, or everyone. */
 export type Who = "hosts" | "everyone";
 
+/**
+ * A country rule (docs/api.md, "Country rules"): an allow- or deny-list of
+ * ISO 3166-1 alpha-2 codes, and what happens to private and unknown
+ * addresses. Mode "" is off. The organisation's rule applies to every
+ * meeting; a meeting's own can only keep out more people.
+ */
+export interface CountryRule {
+  mode: "" | "allow" | "deny";
+  codes: string[];
+  private: "allow" | "refuse";
+  unknown: "allow" | "refuse";
+}
+
+export const COUNTRY_OFF: Readonly<CountryRule> = Object.freeze({ mode: "", codes: [], private: "allow", unknown: "allow" });
+
 export interface Settings {
+  /** The meeting's own country rule; absent when it has none (the server keeps a rule left out of what is sent). */
+  country?: CountryRule;
   passcode: boolean;
   waitingRoom: boolean;
   requireSignIn: boolean;
@@ -69,6 +86,50 @@ export function settingFieldId(prefix: string, key: SettingKey): string {
 
 type Obj = Record<string, unknown>;
 
+/**
+ * Reads a country rule; null when `v` is not one (a rule that names a
+ * code that is not two upper-case letters is not one).
+ */
+export function parseCountryRule(v: unknown): CountryRule | null {
+  if (!isObj(v)) return null;
+  const mode = v.mode === "allow" || v.mode === "deny" ? v.mode : v.mode === "" || v.mode === undefined ? "" : null;
+  if (mode === null) return null;
+  const codes = v.codes === null || v.codes === undefined ? [] : v.codes;
+  if (!Array.isArray(codes) || !codes.every((c) => typeof c === "string" && /^[A-Z]{2}$/.test(c))) return null;
+  const choice = (x: unknown): "allow" | "refuse" => (x === "refuse" ? "refuse" : "allow");
+  return { mode, codes: [...(codes as string[])], private: choice(v.private), unknown: choice(v.unknown) };
+}
+
+/**
+ * Reads what a person typed as country codes: letters in twos, separated
+ * by spaces or commas, upper-cased. Returns the codes, or the first word
+ * that is not a code.
+ */
+export function parseCountryCodes(text: string): { codes: string[] } | { bad: string } {
+  const codes: string[] = [];
+  for (const word of text.split(/[\s,;]+/).filter((w) => w !== "")) {
+    const c = word.toUpperCase();
+    if (!/^[A-Z]{2}$/.test(c)) return { bad: word };
+    if (!codes.includes(c)) codes.push(c);
+  }
+  return { codes: codes.sort() };
+}
+
+/** Whether a rule refuses anyone at all. */
+export function countryRuleOn(r: Readonly<CountryRule> | undefined): boolean {
+  return r !== undefined && r.mode !== "";
+}
+
+/** One sentence for people: "Only from DE, FR." / "Not from RU." / "" when off. */
+export function describeCountryRule(r: Readonly<CountryRule> | undefined): string {
+  if (r === undefined || r.mode === "") return "";
+  const list = r.codes.join(", ");
+  const parts = [r.mode === "allow" ? `Only from ${list}.` : r.codes.length > 0 ? `Not from ${list}.` : "Any country."];
+  if (r.private === "refuse") parts.push("Not from private networks.");
+  if (r.unknown === "refuse") parts.push("Not from addresses whose country is unknown.");
+  return parts.join(" ");
+}
+
 function isObj(v: unknown): v is Obj {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
@@ -88,8 +149,10 @@ export function parseSettings(v: unknown): Settings | null {
   for (const [k, x] of Object.entries(v)) {
     if (!(k in PRODUCT_DEFAULTS) && (typeof x === "boolean" || typeof x === "string" || typeof x === "number")) others[k] = x;
   }
+  const country = parseCountryRule(v.country);
   return {
     ...others,
+    ...(country !== null ? { country } : {}),
     passcode: flag("passcode"),
     waitingRoom: flag("waitingRoom"),
     requireSignIn: flag("requireSignIn"),
@@ -124,7 +187,13 @@ export function applyForm(base: Readonly<Settings>, values: FormValues): Setting
 }
 
 export function sameSettings(a: Readonly<Settings>, b: Readonly<Settings>): boolean {
-  return (Object.keys(PRODUCT_DEFAULTS) as (keyof Settings)[]).every((k) => a[k] === b[k]);
+  return (Object.keys(PRODUCT_DEFAULTS) as (keyof Settings)[]).every((k) => a[k] === b[k]) && sameCountryRule(a.country, b.country);
+}
+
+/** Whether two rules say the same (absent and off are the same). */
+export function sameCountryRule(a: Readonly<CountryRule> | undefined, b: Readonly<CountryRule> | undefined): boolean {
+  const norm = (r: Readonly<CountryRule> | undefined) => (r === undefined || r.mode === "" ? "" : JSON.stringify([r.mode, [...r.codes].sort(), r.private, r.unknown]));
+  return norm(a) === norm(b);
 }
 
 /** A one-line summary for a meeting card: "Passcode · Waiting room". */
@@ -135,5 +204,6 @@ export function summary(s: Readonly<Settings>): string {
   if (s.requireSignIn) parts.push("Signed-in people only");
   if (s.joinBeforeHost) parts.push("Join before host");
   if (s.screenShare === "everyone") parts.push("Everyone can share");
+  if (countryRuleOn(s.country)) parts.push("Country rule");
   return parts.length === 0 ? "Open to anyone with the link" : parts.join(" · ");
 }

@@ -17,7 +17,7 @@ import { auditSection } from "../ui/audit-log.js";
 import { accountPage } from "../ui/header.js";
 import { liveMeetingsSection } from "../ui/live-meetings.js";
 import { fatalScreen } from "../ui/screens.js";
-import { SettingsForm } from "../ui/meeting-settings-form.js";
+import { CountryRuleFields, SettingsForm } from "../ui/meeting-settings-form.js";
 import { RetentionFields } from "../ui/retention-form.js";
 
 export async function showAdmin(): Promise<void> {
@@ -53,6 +53,14 @@ function orgForm(org: Org): HTMLFormElement {
   const defaults = new SettingsForm("defaults", "Defaults for new meetings");
   defaults.set(org.meetingDefaults);
   const retention = org.retention ? new RetentionFields(org.retention) : null;
+  // The country rule: only where the server has a GeoIP database.
+  const country = org.geoip
+    ? new CountryRuleFields("org", "Countries", "Applies to every meeting, checked when someone joins, from the address they connect from (behind a VPN or proxy, that of the VPN or proxy). A meeting's host can only keep out more people.")
+    : null;
+  country?.set(org.country);
+  const noCountry = org.geoip
+    ? null
+    : el("p", { id: "org-country-unavailable", class: "hint", text: "Country rules need a GeoIP database, and this server has none: its operator sets geoip.database in the configuration." });
   const error = errorLine("org-error");
   const status = statusLine("org-status");
   const submit = submitButton("org-save", "Save");
@@ -66,6 +74,7 @@ function orgForm(org: Org): HTMLFormElement {
     signUp.root,
     defaults.root,
     retention?.root ?? null,
+    country?.root ?? noCountry,
     error,
     el("div", { class: "row" }, submit, status),
   );
@@ -74,7 +83,7 @@ function orgForm(org: Org): HTMLFormElement {
     error,
     status,
     fallback: "The settings could not be saved.",
-    check: () => retention === null || retention.read() !== null,
+    check: () => (retention === null || retention.read() !== null) && (country === null || country.read() !== null),
     run: async () => {
       saved = await saveOrg({
         name: name.input.value.trim(),
@@ -82,7 +91,9 @@ function orgForm(org: Org): HTMLFormElement {
         allowSignUp: signUp.input.checked,
         meetingDefaults: defaults.read(saved.meetingDefaults),
         retention: retention?.read() ?? undefined,
+        country: country?.read() ?? saved.country,
       });
+      country?.set(saved.country);
       defaults.set(saved.meetingDefaults);
       if (saved.retention) retention?.set(saved.retention);
       status.textContent = "Saved.";

@@ -29,6 +29,7 @@ export async function showSchedule(): Promise<void> {
   const defaults = me.organisation.meetingDefaults ?? { ...PRODUCT_DEFAULTS };
   const settings = new SettingsForm("schedule", "Meeting settings");
   settings.set(defaults);
+  if (me.organisation.geoip) settings.enableCountry("schedule", me.organisation.country);
   const error = errorLine("schedule-error");
   const submit = submitButton("schedule-submit", "Schedule");
   const result = el("div", { id: "created-slot" });
@@ -54,7 +55,7 @@ export async function showSchedule(): Promise<void> {
       if (at === null) return fieldProblem(date, "Choose a date and a start time.");
       if (Date.parse(at) < Date.now() - 60_000) return fieldProblem(time, "That time has passed. Choose a time in the future.");
       startsAt = at;
-      return true;
+      return settings.countryValid();
     },
     run: async () => {
       const m = await createMeeting({

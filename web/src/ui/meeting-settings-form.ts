@@ -2,9 +2,107 @@
 // schedule page, editing a meeting, the admin's meeting defaults and the
 // in-meeting settings dialog. Which fields show depends on where.
 
-import { PRODUCT_DEFAULTS, SETTING_FIELDS, WHO_LABELS, applyForm, sameSettings, settingFieldId, type FormValues, type SettingKey, type Settings } from "../meeting/settings.js";
+import {
+  COUNTRY_OFF,
+  PRODUCT_DEFAULTS,
+  SETTING_FIELDS,
+  WHO_LABELS,
+  applyForm,
+  describeCountryRule,
+  parseCountryCodes,
+  sameSettings,
+  settingFieldId,
+  type CountryRule,
+  type FormValues,
+  type SettingKey,
+  type Settings,
+} from "../meeting/settings.js";
 import { el } from "./dom.js";
-import { checkbox, selectField } from "./forms.js";
+import { checkbox, field, selectField, setError, type Field } from "./forms.js";
+
+/**
+ * The fields of a country rule: allow- or deny-list (or off), the codes,
+ * and what happens to private and unknown addresses. Used for the
+ * organisation's rule (admin page) and a meeting's own (SettingsForm).
+ */
+export class CountryRuleFields {
+  readonly root: HTMLFieldSetElement;
+  private readonly mode: HTMLSelectElement;
+  private readonly codes: Field;
+  private readonly priv: HTMLSelectElement;
+  private readonly unknown: HTMLSelectElement;
+
+  /** `prefix` keeps IDs apart (e.g. "org" → #org-country-mode); `note` is shown under the legend. */
+  constructor(prefix: string, legend: string, note: string) {
+    const mode = selectField(`${prefix}-country-mode`, "Rule", [
+      ["", "No country rule"],
+      ["allow", "Admit only participants from these countries"],
+      ["deny", "Refuse participants from these countries"],
+    ]);
+    this.mode = mode.select;
+    this.codes = field({
+      id: `${prefix}-country-codes`,
+      label: "Countries (ISO codes)",
+      hint: "Two-letter codes separated by spaces or commas, like DE FR NL (GB for the United Kingdom).",
+      attrs: { autocapitalize: "characters", spellcheck: "false" },
+    });
+    const choice = (id: string, label: string) =>
+      selectField(id, label, [
+        ["allow", "Admit"],
+        ["refuse", "Refuse"],
+      ]);
+    const priv = choice(`${prefix}-country-private`, "Private networks (office, VPN, loopback)");
+    const unknown = choice(`${prefix}-country-unknown`, "Addresses whose country is not known");
+    this.priv = priv.select;
+    this.unknown = unknown.select;
+    const details = el("div", { class: "settings-choices" }, this.codes.root, priv.root, unknown.root);
+    this.root = el("fieldset", { id: `${prefix}-country`, class: "settings-form" }, el("legend", { text: legend }), el("p", { class: "hint", text: note }), mode.root, details);
+    const sync = () => {
+      details.hidden = this.mode.value === "";
+    };
+    this.sync = sync;
+    this.mode.addEventListener("change", sync);
+    this.set(COUNTRY_OFF);
+  }
+
+  private readonly sync: () => void;
+
+  set(r: Readonly<CountryRule> | undefined): void {
+    const rule = r ?? COUNTRY_OFF;
+    this.mode.value = rule.mode;
+    this.codes.input.value = rule.codes.join(" ");
+    this.priv.value = rule.private;
+    this.unknown.value = rule.unknown;
+    this.sync();
+  }
+
+  /** The rule the fields say, or null (with the problem shown) when the codes are not codes. */
+  read(): CountryRule | null {
+    setError(this.codes.error, null);
+    const mode = this.mode.value === "allow" || this.mode.value === "deny" ? this.mode.value : "";
+    const parsed = parseCountryCodes(this.codes.input.value);
+    if ("bad" in parsed) {
+      if (mode === "") return { ...COUNTRY_OFF };
+      setError(this.codes.error, `"${parsed.bad}" is not a two-letter country code.`);
+      return null;
+    }
+    if (mode === "allow" && parsed.codes.length === 0) {
+      setError(this.codes.error, "Name at least one country to admit.");
+      return null;
+    }
+    if (mode === "") return { ...COUNTRY_OFF };
+    return { mode, codes: parsed.codes, private: this.priv.value === "refuse" ? "refuse" : "allow", unknown: this.unknown.value === "refuse" ? "refuse" : "allow" };
+  }
+}
+
+/** What the meeting's country part of a SettingsForm says about the organisation's rule. */
+export function countryNote(orgRule: Readonly<CountryRule> | undefined): string {
+  const org = describeCountryRule(orgRule);
+  return (
+    "Checked when someone joins, from the address they connect from. It adds to the organisation's rule and can only keep out more people." +
+    (org !== "" ? ` The organisation's rule: ${org}` : " The organisation has no country rule.")
+  );
+}
 
 export class SettingsForm {
   readonly root: HTMLFieldSetElement;
@@ -42,6 +140,7 @@ export class SettingsForm {
       if (input instanceof HTMLInputElement) input.checked = v === true;
       else input.value = String(v);
     }
+    this.country?.set(s.country);
     this.shown = { ...s };
   }
 
@@ -58,7 +157,29 @@ export class SettingsForm {
 
   /** `base` with what the fields say. */
   read(base: Readonly<Settings>): Settings {
-    return applyForm(base, this.values());
+    const out = applyForm(base, this.values());
+    const rule = this.country?.read();
+    if (rule) out.country = rule;
+    return out;
+  }
+
+  private country: CountryRuleFields | null = null;
+
+  /**
+   * Adds the meeting's own country rule to the form (only where the server
+   * has a GeoIP database: /api/me's organisation.geoip), with a note on the
+   * organisation's rule.
+   */
+  enableCountry(prefix: string, orgRule: Readonly<CountryRule> | undefined): void {
+    if (this.country) return;
+    this.country = new CountryRuleFields(prefix, "Countries", countryNote(orgRule));
+    this.country.set(this.shown.country);
+    this.root.appendChild(this.country.root);
+  }
+
+  /** Whether the country fields (if any) say something valid; shows the problem if not. */
+  countryValid(): boolean {
+    return this.country === null || this.country.read() !== null;
   }
 
   set disabled(d: boolean) {
