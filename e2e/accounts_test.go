@@ -1,14 +1,17 @@
 package e2e
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/kaigi-meet/kaigi/internal/auth"
+	"github.com/kaigi-meet/kaigi/internal/client"
 	"github.com/kaigi-meet/kaigi/internal/servertest"
 )
 
@@ -171,7 +174,21 @@ func TestAdminSuspendsUser(t *testing.T) {
 	bob.run("open the account page", chromedp.Navigate(srv.URL+"/account"))
 	bob.waitVisible("signed in", "#account-email")
 
+	// One meeting today, for the usage card below: a Go participant joins
+	// and leaves.
+	jctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	gus, err := client.Join(jctx, client.Options{BaseURL: srv.URL, Meeting: srv.NewMeeting(t), Name: "Gus"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gus.Leave()
+	admin.run("record CSP violations", chromedp.ActionFunc(func(ctx context.Context) error {
+		_, err := page.AddScriptToEvaluateOnNewDocument(recordCSPViolations).Do(ctx)
+		return err
+	}))
 	admin.run("open the admin page", chromedp.Navigate(srv.URL+"/admin"))
+	checkUsageCard(admin)
 	row := `#users tr[data-user="bob@example.org"]`
 	admin.click(row + ` button[data-action="suspend"]`)
 	admin.waitVisible("the reason asked for", "#user-action-reason")
@@ -195,4 +212,54 @@ func TestAdminSuspendsUser(t *testing.T) {
 	bob.waitJS("signed in", `location.pathname !== "/signin"`)
 	bob.run("open the account page", chromedp.Navigate(srv.URL+"/account"))
 	bob.waitText("the suspension listed with its reason", `#my-audit li[data-action="user.suspended"]`, "Security review, call IT")
+}
+
+// recordCSPViolations keeps what the page's CSP blocks in window.kaigiCSP.
+const recordCSPViolations = `(() => {
+  window.kaigiCSP = [];
+  document.addEventListener("securitypolicyviolation", (e) => window.kaigiCSP.push(e.violatedDirective + " " + e.blockedURI));
+})()`
+
+// checkUsageCard: the admin page's usage card draws its charts itself as
+// SVG under the strict CSP (nothing blocked, colours from the stylesheet):
+// a bar a day of the last 30 days, today's the one meeting held, with the
+// figures as a table too; then a bar a week of the last 12 weeks.
+func checkUsageCard(admin *tab) {
+	admin.t.Helper()
+	bars := `#usage svg[data-series="meetings"] rect.usage-bar`
+	admin.waitJS("a bar a day", `document.querySelectorAll('`+bars+`').length === 30`)
+	var got struct {
+		Today, Others, Rows int
+		Height              float64
+		Label, Fill         string
+		Recording           bool
+		Blocked             []string
+	}
+	if err := admin.eval(`(() => {
+		const bars = [...document.querySelectorAll('`+bars+`')];
+		const today = bars[bars.length - 1];
+		return {
+			today: Number(today.dataset.value),
+			others: bars.slice(0, -1).reduce((n, b) => n + Number(b.dataset.value), 0),
+			height: today.getBBox().height,
+			label: today.closest("svg").getAttribute("aria-label"),
+			fill: getComputedStyle(today).fill,
+			rows: document.querySelectorAll("#usage-table tbody tr").length,
+			recording: Array.isArray(window.kaigiCSP),
+			blocked: window.kaigiCSP,
+		};
+	})()`, &got); err != nil {
+		admin.t.Fatal(err)
+	}
+	if got.Today != 1 || got.Others != 0 || got.Height <= 0 || got.Rows != 30 || !strings.Contains(got.Label, "1 meeting in all") {
+		admin.t.Fatalf("usage card: %+v; want today's bar 1 meeting and drawn, the others 0, 30 table rows, a summary", got)
+	}
+	if got.Fill == "" || got.Fill == "rgb(0, 0, 0)" || !got.Recording || len(got.Blocked) > 0 {
+		admin.t.Fatalf("usage card: fill %q (SVG's default black: the stylesheet did not apply), CSP violations recorded %v: %v", got.Fill, got.Recording, got.Blocked)
+	}
+	admin.run("show the last 12 weeks", chromedp.SetValue("#usage-range", "12w", chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector("#usage-range").dispatchEvent(new Event("change"))`, nil))
+	admin.waitJS("a bar a week and a point a week", `document.querySelectorAll('`+bars+`').length === 12 &&
+		document.querySelectorAll('#usage svg[data-series="peakParticipants"] circle.usage-point').length === 12 &&
+		document.querySelector("#usage-by-week").checked`)
 }

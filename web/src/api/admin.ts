@@ -104,3 +104,61 @@ export async function listLiveMeetings(): Promise<LiveMeeting[]> {
 export async function endLiveMeeting(id: string, reason: string): Promise<void> {
   await call("POST", `/api/admin/meetings/${encodeURIComponent(id)}/end`, { reason });
 }
+
+/** One day or week of the usage figures (GET /api/admin/usage): totals over the whole server. */
+export interface UsageBucket {
+  start: string;
+  end: string;
+  meetings: number;
+  participants: number;
+  participantMinutes: number;
+  meetingMinutes: number;
+  peakParticipants: number;
+}
+
+export type UsageBy = "day" | "week";
+
+export interface Usage {
+  from: string;
+  to: string;
+  by: UsageBy;
+  buckets: UsageBucket[];
+  totals: UsageBucket;
+}
+
+const usageDate = /^\d{4}-\d{2}-\d{2}$/;
+
+function parseUsageBucket(v: unknown): UsageBucket {
+  const o = obj(v);
+  const n = (k: string): number => {
+    const x = o[k];
+    if (typeof x !== "number" || !Number.isSafeInteger(x) || x < 0) throw notUnderstood();
+    return x;
+  };
+  const start = str(o, "start");
+  const end = str(o, "end");
+  if (!usageDate.test(start) || !usageDate.test(end) || end < start) throw notUnderstood();
+  return { start, end, meetings: n("meetings"), participants: n("participants"), participantMinutes: n("participantMinutes"), meetingMinutes: n("meetingMinutes"), peakParticipants: n("peakParticipants") };
+}
+
+/** Reads the usage figures strictly: anything malformed is refused, not drawn half. */
+export function parseUsage(v: unknown): Usage {
+  const o = obj(v);
+  const by = o.by;
+  if (by !== "day" && by !== "week") throw notUnderstood();
+  const from = str(o, "from");
+  const to = str(o, "to");
+  if (!usageDate.test(from) || !usageDate.test(to) || to < from) throw notUnderstood();
+  const buckets = list(o, "buckets").map(parseUsageBucket);
+  if (buckets.length > 366) throw notUnderstood();
+  for (let i = 1; i < buckets.length; i++) {
+    if ((buckets[i]?.start ?? "") <= (buckets[i - 1]?.end ?? "")) throw notUnderstood();
+  }
+  return { from, to, by, buckets, totals: parseUsageBucket(o.totals) };
+}
+
+/** GET /api/admin/usage: the figures of the days from..to (YYYY-MM-DD, UTC), by day or ISO week. */
+export async function getUsage(from: string, to: string, by: UsageBy): Promise<Usage> {
+  const q = new URLSearchParams({ from, to, by });
+  return parseUsage(await call("GET", `/api/admin/usage?${q.toString()}`));
+}

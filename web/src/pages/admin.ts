@@ -2,10 +2,11 @@
 // (two-factor required, sign-up open), the defaults of new meetings, the
 // users (suspend, reinstate, reset two-factor, delete, each with a reason
 // the person is shown), creating a user, the meetings in progress (ending
-// one with a reason), and the audit log with its verdict.
+// one with a reason), usage figures as charts, and the audit log with its
+// verdict.
 
 import type { User } from "../api/accounts.js";
-import { actOnUser, createUser, endLiveMeeting, getOrg, listLiveMeetings, listUsers, saveOrg, type LiveMeeting, type Org, type UserAction } from "../api/admin.js";
+import { actOnUser, createUser, endLiveMeeting, getOrg, getUsage, listLiveMeetings, listUsers, saveOrg, type LiveMeeting, type Org, type UserAction } from "../api/admin.js";
 import { getAuditLog, type AuditPage } from "../api/audit.js";
 import { asApiError } from "../api/http.js";
 import { showScreen } from "../app.js";
@@ -16,6 +17,7 @@ import { accountFields, checkbox, errorLine, field, onSubmit, selectField, setEr
 import { auditSection } from "../ui/audit-log.js";
 import { accountPage } from "../ui/header.js";
 import { liveMeetingsSection } from "../ui/live-meetings.js";
+import { usageSection } from "../ui/usage-chart.js";
 import { fatalScreen } from "../ui/screens.js";
 import { CountryRuleFields, SettingsForm } from "../ui/meeting-settings-form.js";
 import { RetentionFields } from "../ui/retention-form.js";
@@ -41,7 +43,7 @@ export async function showAdmin(): Promise<void> {
   const names = new Map(users.map((u) => [u.id, u.name]));
   const auditCard = auditSection(audit, names, (before) => getAuditLog(before));
   const liveCard = liveMeetingsSection(live, { load: listLiveMeetings, end: endLiveMeeting, ownerName: (id) => (id === undefined ? "—" : (names.get(id) ?? id)) });
-  showScreen(accountPage("admin", me, el("h1", { text: "Administration" }), orgForm(org), usersTable.root, newUserForm(usersTable), liveCard, auditCard), false);
+  showScreen(accountPage("admin", me, el("h1", { text: "Administration" }), orgForm(org), usersTable.root, newUserForm(usersTable), liveCard, usageSection({ load: getUsage, now: () => new Date() }), auditCard), false);
 }
 
 function orgForm(org: Org): HTMLFormElement {
