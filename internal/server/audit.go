@@ -28,7 +28,7 @@ func checkAudit(ctx context.Context, db *store.SQLite, log *slog.Logger) error {
 	case err != nil:
 		return err
 	default:
-		log.Info("audit log verified", "entries", head.Seq, "head", head.String(), "took", time.Since(start).Round(time.Millisecond))
+		log.Info("audit log verified", "last_entry", head.Seq, "head", head.String(), "took", time.Since(start).Round(time.Millisecond))
 		verdict = "verified to entry " + strconv.FormatInt(head.Seq, 10)
 	}
 	_, err = db.AppendAudit(ctx, audit.Entry{Time: time.Now(), ActorKind: audit.ActorSystem, Action: audit.ServerStarted,

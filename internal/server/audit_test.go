@@ -32,7 +32,7 @@ func TestStartVerifiesAuditLog(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if !strings.Contains(logs.String(), "audit log verified") || !strings.Contains(logs.String(), "entries=1") {
+	if !strings.Contains(logs.String(), "audit log verified") || !strings.Contains(logs.String(), "last_entry=1") {
 		t.Fatalf("logs: %s", logs.String())
 	}
 	entries, err := db.AuditEntries(ctx, 0, 10)

@@ -22,6 +22,9 @@ export interface Transparency {
   head?: string | undefined;
   brokenAt?: number | undefined;
   entries: number;
+  /** The oldest entry stored and its time, when retention deleted older ones (or any entries exist). */
+  first?: number | undefined;
+  since?: string | undefined;
   categories: TransparencyCategory[];
   months: TransparencyMonth[];
 }
@@ -49,6 +52,8 @@ export function parseTransparency(v: unknown): Transparency {
     head: typeof o.head === "string" ? o.head : undefined,
     brokenAt: isObj(o.broken) && typeof o.broken.seq === "number" ? o.broken.seq : undefined,
     entries,
+    first: typeof o.first === "number" ? o.first : undefined,
+    since: typeof o.since === "string" ? o.since : undefined,
     categories: list(o, "categories").map((c) => {
       const co = obj(c);
       const total = co.total;

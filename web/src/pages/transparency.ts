@@ -34,7 +34,7 @@ function monthName(month: string): string {
   return Number.isNaN(d.getTime()) ? month : new Intl.DateTimeFormat(undefined, { month: "long", year: "numeric", timeZone: "UTC" }).format(d);
 }
 
-export function transparencyBody(t: Transparency): HTMLElement[] {
+export function transparencyBody(t: Transparency): (HTMLElement | null)[] {
   const verdict = t.verified
     ? el("p", { id: "transparency-verdict", class: "callout", attrs: { "data-state": "verified" } }, `Counted from ${t.entries} audit log entries, whose hash chain verifies. Its head is `, el("code", { text: t.head ?? "" }), ": compare it with the one the organisation publishes.")
     : el("p", { id: "transparency-verdict", class: "callout danger-callout", attrs: { role: "alert", "data-state": "broken" } }, `The audit log's chain does not verify${t.brokenAt ? ` from entry ${t.brokenAt}` : ""}: it was changed outside Kaigi. The counts below are of what is stored now.`);
@@ -59,6 +59,9 @@ export function transparencyBody(t: Transparency): HTMLElement[] {
   return [
     el("h1", { text: "Transparency report" }),
     el("p", { class: "lead small", text: `What the administrators and the operator of ${t.organisation || "this server"} did, counted from the server's tamper-evident audit log. Every kind of action it records is listed, including those that never happened. Made ${formatWhen(t.generatedAt)}.` }),
+    t.first !== undefined && t.first > 1 && t.since
+      ? el("p", { id: "transparency-since", class: "hint", text: `Counted from entry ${t.first} (${formatWhen(t.since)}): older entries were deleted under the organisation's retention policy, and each such deletion is counted below.` })
+      : null,
     verdict,
     el("section", { class: "card" }, el("h2", { text: "Actions by month" }), el("div", { class: "table-wrap" }, el("table", { id: "transparency-actions", class: "table" }, el("thead", {}, head), el("tbody", {}, ...rows)))),
     el(
