@@ -79,11 +79,13 @@ func auditCmd(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if err := writeEntries(stdout, entries, *asJSON); err != nil {
-			return err
-		}
+		// The read is recorded before anything is printed: a reason the
+		// log refuses prints nothing.
 		accounts := auth.NewService(auth.Options{Store: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-		return accounts.RecordOperatorRead(ctx, "audit log", len(entries), *reason)
+		if err := accounts.RecordOperatorRead(ctx, "audit log", len(entries), *reason); err != nil {
+			return fmt.Errorf("audit list: %w", err)
+		}
+		return writeEntries(stdout, entries, *asJSON)
 	default:
 		head, err := audit.VerifyAll(ctx, db, published)
 		if err != nil {

@@ -46,6 +46,9 @@ func TestAuditCommands(t *testing.T) {
 	if _, err := run("list", "--data", dir); err == nil {
 		t.Fatal("the operator read the log without giving a reason")
 	}
+	if out, err := run("list", "--data", dir, "--reason", "a\tb"); err == nil || strings.Contains(out, "user.created") {
+		t.Fatalf("a refused reason still printed the log: %q, %v", out, err)
+	}
 	out, err = run("list", "--data", dir, "--reason", "monthly review")
 	if err != nil || strings.Count(out, "user.created") != 3 || !strings.Contains(out, "operator") {
 		t.Fatalf("list: %q, %v", out, err)

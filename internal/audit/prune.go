@@ -108,7 +108,8 @@ type PrunedHeadError struct {
 }
 
 func (e *PrunedHeadError) Error() string {
-	return fmt.Sprintf("audit: the published head %d cannot be checked: retention deleted entries 1 to %d (recorded by entry %d on %s); "+
-		"the %d entries kept verify up to head %s. This is not tampering, but the head is not verified either: check a head published after entry %d",
+	return fmt.Sprintf("audit: the published head %d cannot be checked: entries 1 to %d were deleted, and entry %d (on %s) says retention deleted them; "+
+		"the %d entries kept verify up to head %s. Whether retention did cannot be told from the log alone (an anchor has no secret): "+
+		"compare that entry's date and limit with the organisation's retention policy and legal minimum, and check a head published after entry %d",
 		e.Head.Seq, e.First-1, e.AnchorSeq, e.AnchorTime.UTC().Format(time.DateOnly), e.Kept.Seq-e.First+1, e.Kept, e.First-1)
 }
