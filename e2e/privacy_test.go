@@ -72,7 +72,7 @@ func TestPrivacyAndAboutReachable(t *testing.T) {
 	ada.joinMeeting("")
 	ada.click("#more-controls")
 	ada.waitVisible("the privacy item in the More menu", "#more-controls-menu #menu-privacy")
-	for sel, href := range map[string]string{"#menu-privacy": "/privacy", "#menu-about": "/about"} {
+	for sel, href := range map[string]string{"#menu-privacy": "/privacy", "#menu-transparency": "/transparency", "#menu-about": "/about"} {
 		if ada.attr(sel, "href") != href || ada.attr(sel, "target") != "_blank" || ada.attr(sel, "rel") != "noopener" {
 			t.Errorf("%s: href %q target %q rel %q, want %s in a new tab", sel, ada.attr(sel, "href"), ada.attr(sel, "target"), ada.attr(sel, "rel"), href)
 		}

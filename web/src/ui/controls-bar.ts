@@ -18,6 +18,7 @@ import { MenuButton, type MenuItem } from "./menu.js";
 function aboutLinks(): MenuItem[] {
   return [
     { action: "privacy", id: "menu-privacy", label: "Privacy", icon: icon("shield"), href: "/privacy", newTab: true, separated: true, title: "What Kaigi stores, and why (opens a new tab)" },
+    { action: "transparency", id: "menu-transparency", label: "Transparency report", icon: icon("poll"), href: "/transparency", newTab: true, title: "What the administrators did, counted (opens a new tab)" },
     { action: "about", id: "menu-about", label: "About Kaigi", icon: icon("logo"), href: "/about", newTab: true, title: "The version and how to check it (opens a new tab)" },
   ];
 }
