@@ -13,6 +13,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/kaigi-meet/kaigi/internal/audit"
 	"github.com/kaigi-meet/kaigi/internal/auth"
 	"github.com/kaigi-meet/kaigi/internal/config"
 	"github.com/kaigi-meet/kaigi/internal/store"
@@ -27,6 +28,7 @@ const adminUsage = `Usage:
   kaigi admin delete-user --email E --reason R [--data DIR]
   kaigi admin legal-request --kind K --outcome O --reason NOTE [--data DIR]
   kaigi admin list-users --reason WHY [--json] [--data DIR]
+  kaigi admin transparency [--json] [--data DIR]
   kaigi admin retention run [--data DIR] [--config FILE]
 
 create-user reads the password from standard input (without echo on a
@@ -36,6 +38,9 @@ log with its reason, which the account's owner is shown. The account's
 sessions end at once, but a server that is running does not hear of it:
 a meeting the account is in goes on until it leaves (the web admin page
 ends it at once).
+
+transparency prints the transparency report (the same counts as
+GET /api/transparency: no names, IDs or reasons).
 
 list-users prints every account (e-mail, name, role, two-factor,
 suspension); the read is recorded in the audit log with its reason, as
@@ -59,7 +64,7 @@ func admin(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return adminRetention(args[1:], stdout, stderr)
 	}
 	switch cmd {
-	case "create-user", "suspend-user", "reinstate-user", "reset-2fa", "delete-user", "legal-request", "list-users":
+	case "create-user", "suspend-user", "reinstate-user", "reset-2fa", "delete-user", "legal-request", "list-users", "transparency":
 	default:
 		fmt.Fprint(stderr, adminUsage)
 		return fmt.Errorf("admin: unknown command %q", cmd)
@@ -74,6 +79,8 @@ func admin(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	case "create-user":
 		name = fs.String("name", "", "the person's name (required)")
 		role = fs.String("role", "member", "organisation role: admin or member")
+	case "transparency":
+		asJSON = fs.Bool("json", false, "print the report as JSON")
 	case "list-users":
 		reason = fs.String("reason", "", "why the operator reads the accounts (required; recorded)")
 		asJSON = fs.Bool("json", false, "print one JSON object per account")
@@ -90,7 +97,7 @@ func admin(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("admin %s: unexpected argument %q", cmd, fs.Arg(0))
 	}
-	if *email == "" && cmd != "legal-request" && cmd != "list-users" {
+	if *email == "" && cmd != "legal-request" && cmd != "list-users" && cmd != "transparency" {
 		return fmt.Errorf("admin %s: --email is required", cmd)
 	}
 	if name != nil && *name == "" {
@@ -118,6 +125,13 @@ func admin(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	defer db.Close()
 	accounts := auth.NewService(auth.Options{Store: db, Sealer: sealer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if cmd == "transparency" {
+		rep, err := accounts.TransparencyReport(ctx)
+		if err != nil {
+			return fmt.Errorf("admin transparency: %w", err)
+		}
+		return writeReport(stdout, rep, *asJSON)
+	}
 	if cmd == "list-users" {
 		users, err := accounts.OperatorListUsers(ctx, *reason)
 		if err != nil {
@@ -201,6 +215,33 @@ func writeUsers(w io.Writer, users []auth.User, asJSON bool) error {
 			status = "suspended: " + u.SuspendReason
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\n", u.Email, u.Name, u.Role, u.TwoFactor(), status)
+	}
+	return tw.Flush()
+}
+
+// writeReport prints the transparency report: every published category
+// with its total and its count per month, or the same as JSON.
+func writeReport(w io.Writer, rep audit.Report, asJSON bool) error {
+	if asJSON {
+		return json.NewEncoder(w).Encode(map[string]any{"verified": rep.Verified, "entries": rep.Entries, "totals": rep.Totals, "months": rep.Months})
+	}
+	verdict := "the chain verifies"
+	if !rep.Verified {
+		verdict = "the chain does NOT verify"
+	}
+	fmt.Fprintf(w, "Counted from %d audit log entries; %s.\n\n", rep.Entries, verdict)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprint(tw, "WHAT\tTOTAL")
+	for _, m := range rep.Months {
+		fmt.Fprintf(tw, "\t%s", m.Month)
+	}
+	fmt.Fprintln(tw)
+	for _, p := range audit.Published {
+		fmt.Fprintf(tw, "%s\t%d", p.Description, rep.Totals[p.Action])
+		for _, m := range rep.Months {
+			fmt.Fprintf(tw, "\t%d", m.Counts[p.Action])
+		}
+		fmt.Fprintln(tw)
 	}
 	return tw.Flush()
 }

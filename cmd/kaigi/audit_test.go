@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -193,5 +194,25 @@ func TestOperatorListsUsers(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), `"action":"operator.read","subjectKind":"server","reason":"licence count","details":{"records":"1","what":"accounts"}`) {
 		t.Fatalf("the read is not recorded: %s", out.String())
+	}
+}
+
+// TestTransparencyCommand: the operator's report lists every published
+// category with its count, the legal request recorded among them.
+func TestTransparencyCommand(t *testing.T) {
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	if err := admin([]string{"legal-request", "--data", dir, "--kind", "takedown", "--outcome", "refused", "--reason", "ref 9"}, strings.NewReader(""), &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := admin([]string{"transparency", "--data", dir}, strings.NewReader(""), &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "the chain verifies") || strings.Count(out.String(), "\n") < 12 || !regexp.MustCompile(`Legal requests received by the operator +1 +1`).MatchString(out.String()) {
+		t.Fatalf("transparency: %s", out.String())
+	}
+	if strings.Contains(out.String(), "ref 9") {
+		t.Error("the report shows a reason")
 	}
 }
