@@ -81,22 +81,17 @@ func (s *Service) target(ctx context.Context, by Actor, id string) (User, error)
 	return s.store.UserByID(ctx, id)
 }
 
-// keepsAnAdmin refuses taking u out of service when it is the last admin
-// who can sign in.
-func (s *Service) keepsAnAdmin(ctx context.Context, u User) error {
-	if u.Role != RoleAdmin || u.Suspended() {
-		return nil
+// guard is what the store checks, in the transaction of an action by a
+// on an account: that an admin who can sign in remains when keepAdmin,
+// and that an acting admin (not the operator, not an owner deleting
+// their own account) still is one. Checked before the transaction, two
+// admins acting on each other at once could both pass.
+func (a Actor) guard(subject string, keepAdmin bool) Guard {
+	g := Guard{KeepAdmin: keepAdmin}
+	if a.admin != nil && a.admin.ID != subject {
+		g.Admin = a.admin.ID
 	}
-	users, err := s.store.ListUsers(ctx)
-	if err != nil {
-		return err
-	}
-	for _, x := range users {
-		if x.ID != u.ID && x.Role == RoleAdmin && !x.Suspended() {
-			return nil
-		}
-	}
-	return ErrLastAdmin
+	return g
 }
 
 // SuspendUser suspends the account id with a reason: its sessions end at
@@ -114,12 +109,9 @@ func (s *Service) SuspendUser(ctx context.Context, by Actor, id, reason string) 
 	if u.Suspended() {
 		return u, nil
 	}
-	if err := s.keepsAnAdmin(ctx, u); err != nil {
-		return User{}, err
-	}
 	now := s.now().UTC()
 	rec := by.entryOn(now, audit.UserSuspended, u, reason)
-	if err := s.store.SetSuspended(ctx, u.ID, now, reason, rec); err != nil {
+	if err := s.store.SetSuspended(ctx, u.ID, now, reason, by.guard(u.ID, true), rec); err != nil {
 		return User{}, err
 	}
 	s.log.Info("account suspended", "user", u.ID, "by", rec.ActorKind, "admin", rec.ActorID)
@@ -139,7 +131,7 @@ func (s *Service) ReinstateUser(ctx context.Context, by Actor, id, reason string
 		return u, err
 	}
 	rec := by.entryOn(s.now(), audit.UserReinstated, u, reason)
-	if err := s.store.SetSuspended(ctx, u.ID, time.Time{}, "", rec); err != nil {
+	if err := s.store.SetSuspended(ctx, u.ID, time.Time{}, "", by.guard(u.ID, false), rec); err != nil {
 		return User{}, err
 	}
 	s.log.Info("account reinstated", "user", u.ID, "by", rec.ActorKind, "admin", rec.ActorID)
@@ -203,12 +195,9 @@ func (s *Service) DeleteOwnAccount(ctx context.Context, u User, password, code s
 // deleteAccount deletes u on by's word (by is u itself when its owner
 // deletes it), telling what is live on it message.
 func (s *Service) deleteAccount(ctx context.Context, u User, by Actor, reason, message string) error {
-	if err := s.keepsAnAdmin(ctx, u); err != nil {
-		return err
-	}
 	rec := by.entryOn(s.now(), audit.UserDeleted, u, reason)
 	rec.Details = map[string]string{"role": string(u.Role)}
-	if err := s.store.DeleteUser(ctx, u.ID, rec); err != nil {
+	if err := s.store.DeleteUser(ctx, u.ID, by.guard(u.ID, true), rec); err != nil {
 		return err
 	}
 	s.log.Info("account deleted", "user", u.ID, "by", rec.ActorKind, "admin", rec.ActorID)

@@ -195,3 +195,97 @@ func TestResetTwoFactorAndDelete(t *testing.T) {
 		t.Fatalf("self-deletion entry %+v", last)
 	}
 }
+
+// TestLastAdminKeptUnderRace: two admins suspending (or deleting) each
+// other at the same moment, and an admin deleting the other while deleting
+// their own account, never leave the organisation without an active
+// admin: the check and the change are one transaction, and the acting
+// admin must still be an active admin in it.
+func TestLastAdminKeptUnderRace(t *testing.T) {
+	type move func(f *fixture, ada, bea auth.User) error
+	cases := map[string][2]move{
+		"mutual suspension": {
+			func(f *fixture, ada, bea auth.User) error {
+				_, err := f.svc.SuspendUser(ctx, auth.ByAdmin(ada), bea.ID, "coup")
+				return err
+			},
+			func(f *fixture, ada, bea auth.User) error {
+				_, err := f.svc.SuspendUser(ctx, auth.ByAdmin(bea), ada.ID, "counter-coup")
+				return err
+			},
+		},
+		"mutual deletion": {
+			func(f *fixture, ada, bea auth.User) error {
+				return f.svc.DeleteUser(ctx, auth.ByAdmin(ada), bea.ID, "coup")
+			},
+			func(f *fixture, ada, bea auth.User) error {
+				return f.svc.DeleteUser(ctx, auth.ByAdmin(bea), ada.ID, "counter-coup")
+			},
+		},
+		"deleting the other and oneself": {
+			func(f *fixture, ada, bea auth.User) error {
+				return f.svc.DeleteUser(ctx, auth.ByAdmin(ada), bea.ID, "coup")
+			},
+			func(f *fixture, ada, bea auth.User) error { return f.svc.DeleteOwnAccount(ctx, ada, pw, "") },
+		},
+		"suspending the other while suspended": {
+			func(f *fixture, ada, bea auth.User) error {
+				_, err := f.svc.SuspendUser(ctx, auth.ByAdmin(ada), bea.ID, "coup")
+				return err
+			},
+			func(f *fixture, ada, bea auth.User) error {
+				return f.svc.DeleteUser(ctx, auth.ByAdmin(bea), ada.ID, "counter-coup")
+			},
+		},
+	}
+	for name, moves := range cases {
+		t.Run(name, func(t *testing.T) {
+			both := 0
+			for i := 0; i < 30; i++ {
+				f := newFixture(t)
+				ada, _, _ := f.svc.SignUp(ctx, "ada@example.org", "Ada", pw, "10.0.0.1")
+				bea, err := f.svc.CreateUser(ctx, ada, "bea@example.org", "Bea", pw, auth.RoleAdmin)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var wg sync.WaitGroup
+				var errs [2]error
+				start := make(chan struct{})
+				for j := range moves {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						<-start
+						errs[j] = moves[j](f, ada, bea)
+					}()
+				}
+				close(start)
+				wg.Wait()
+				if errs[0] == nil && errs[1] == nil {
+					both++
+				}
+				for _, err := range errs {
+					if err != nil && !errors.Is(err, auth.ErrLastAdmin) && !errors.Is(err, auth.ErrForbidden) && !errors.Is(err, auth.ErrNotFound) {
+						t.Fatalf("attempt %d: unexpected error %v", i+1, err)
+					}
+				}
+				users, err := f.db.ListUsers(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				active := 0
+				for _, u := range users {
+					if u.Role == auth.RoleAdmin && !u.Suspended() {
+						active++
+					}
+				}
+				if active == 0 {
+					t.Fatalf("attempt %d: no active admin left (errors %v, %v)", i+1, errs[0], errs[1])
+				}
+			}
+			if both > 0 {
+				t.Errorf("both moves succeeded in %d of 30 attempts", both)
+			}
+		})
+	}
+}

@@ -27,9 +27,10 @@ type Store interface {
 	// its two-factor off and drops its recovery codes; DeleteUser deletes
 	// it with its sessions, codes and meetings. Each appends rec in the
 	// same transaction and fails with ErrNotFound for an unknown account.
-	SetSuspended(ctx context.Context, userID string, at time.Time, reason string, rec audit.Entry) error
+	// SetSuspended and DeleteUser check g in that same transaction.
+	SetSuspended(ctx context.Context, userID string, at time.Time, reason string, g Guard, rec audit.Entry) error
 	ResetTwoFactor(ctx context.Context, userID string, rec audit.Entry) error
-	DeleteUser(ctx context.Context, userID string, rec audit.Entry) error
+	DeleteUser(ctx context.Context, userID string, g Guard, rec audit.Entry) error
 
 	CreateSession(ctx context.Context, s Session) error
 	// SessionByHash fails with ErrNotFound.
@@ -60,6 +61,19 @@ type Store interface {
 	// SetOrg saves the policy and appends rec to the audit log in the
 	// same transaction.
 	SetOrg(ctx context.Context, o Org, rec audit.Entry) error
+}
+
+// Guard is what the store checks inside the transaction of an action
+// on an account, so that two actions at once cannot both pass a check
+// made before either.
+type Guard struct {
+	// KeepAdmin refuses with ErrLastAdmin when the account is an admin
+	// who is not suspended and no other such admin would remain.
+	KeepAdmin bool
+	// Admin, when not empty, is the admin account taking the action: it
+	// is refused with ErrForbidden unless that account still exists, is
+	// an admin and is not suspended.
+	Admin string
 }
 
 // Session is a signed-in browser.

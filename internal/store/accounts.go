@@ -252,10 +252,49 @@ func (s *SQLite) SetOrg(ctx context.Context, o auth.Org, rec audit.Entry) error 
 	})
 }
 
+// checkGuard checks g about the account userID inside tx (see
+// auth.Guard). Transactions begin IMMEDIATE, so nothing changes the
+// accounts between this check and the caller's change.
+func checkGuard(ctx context.Context, tx *sql.Tx, userID string, g auth.Guard) error {
+	if g.Admin != "" {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE id = ? AND role = 'admin' AND suspended_at IS NULL`,
+			g.Admin).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("%w: the acting account is no longer an active admin", auth.ErrForbidden)
+		}
+	}
+	if !g.KeepAdmin {
+		return nil
+	}
+	var active, others int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE id = ? AND role = 'admin' AND suspended_at IS NULL`,
+		userID).Scan(&active); err != nil {
+		return err
+	}
+	if active == 0 {
+		return nil
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE role = 'admin' AND suspended_at IS NULL AND id <> ?`,
+		userID).Scan(&others); err != nil {
+		return err
+	}
+	if others == 0 {
+		return auth.ErrLastAdmin
+	}
+	return nil
+}
+
 // SetSuspended suspends an account (at non-zero: its sessions end in the
-// same transaction) or lifts its suspension (at zero), with rec.
-func (s *SQLite) SetSuspended(ctx context.Context, userID string, at time.Time, reason string, rec audit.Entry) error {
+// same transaction) or lifts its suspension (at zero), with rec, after
+// checking g in the same transaction.
+func (s *SQLite) SetSuspended(ctx context.Context, userID string, at time.Time, reason string, g auth.Guard, rec audit.Entry) error {
 	return s.withAudit(ctx, &rec, func(tx *sql.Tx) error {
+		if err := checkGuard(ctx, tx, userID, g); err != nil {
+			return err
+		}
 		var when any
 		if !at.IsZero() {
 			when = formatTime(at)
@@ -293,9 +332,13 @@ func (s *SQLite) ResetTwoFactor(ctx context.Context, userID string, rec audit.En
 
 // DeleteUser deletes an account with everything that belongs to it (its
 // sessions, recovery codes and meetings, by the schema's cascades), with
-// rec; the audit log keeps the account's ID, not its e-mail or name.
-func (s *SQLite) DeleteUser(ctx context.Context, userID string, rec audit.Entry) error {
+// rec, after checking g in the same transaction; the audit log keeps the
+// account's ID, not its e-mail or name.
+func (s *SQLite) DeleteUser(ctx context.Context, userID string, g auth.Guard, rec audit.Entry) error {
 	return s.withAudit(ctx, &rec, func(tx *sql.Tx) error {
+		if err := checkGuard(ctx, tx, userID, g); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, userID)
 		if err != nil {
 			return err
