@@ -3,15 +3,19 @@ package auth
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base32"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kaigi-meet/kaigi/internal/audit"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
@@ -767,6 +771,12 @@ func (s *Service) CountUsers(ctx context.Context) (int, error) { return s.store.
 // orgChanges lists the policy fields that differ between before and
 // after, each with its new value (by their JSON names; meeting defaults
 // as meetingDefaults.<name>), for the audit entry of a policy change.
+// No change is ever left out without a trace: a field present before and
+// absent after is recorded as removedValue; a value longer than an
+// entry's detail allows is recorded as a prefix and the SHA-256 of the
+// whole value (shortDetail), so any change to it changes the entry; and
+// when more fields changed than an entry holds, the first ones in sorted
+// order keep their values and the detail "more" names the others.
 func orgChanges(before, after Org) map[string]string {
 	flat := func(o Org) map[string]string {
 		out := map[string]string{}
@@ -786,14 +796,52 @@ func orgChanges(before, after Org) map[string]string {
 		return out
 	}
 	was, now := flat(before), flat(after)
-	changed := map[string]string{}
+	var keys []string
 	for k, v := range now {
-		if was[k] != v && len(changed) < audit.MaxDetails {
-			if len(v) > audit.MaxDetailText {
-				v = strings.ToValidUTF8(v[:audit.MaxDetailText], "")
-			}
-			changed[k] = v
+		if old, ok := was[k]; !ok || old != v {
+			keys = append(keys, k)
 		}
 	}
+	for k := range was {
+		if _, ok := now[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	changed := map[string]string{}
+	for i, k := range keys {
+		if len(keys) > audit.MaxDetails && i == audit.MaxDetails-1 {
+			changed[moreDetail] = shortDetail(strings.Join(keys[i:], ","))
+			break
+		}
+		v, ok := now[k]
+		if !ok {
+			v = removedValue
+		}
+		changed[k] = shortDetail(v)
+	}
 	return changed
+}
+
+const (
+	// removedValue is the detail of a policy field that a change removed.
+	removedValue = "(removed)"
+	// moreDetail names, comma-separated, the changed policy fields that
+	// did not fit in the entry.
+	moreDetail = "more"
+)
+
+// shortDetail is v when it fits in an audit detail, else its first bytes
+// (whole characters), " sha256:" and the hex SHA-256 of all of v.
+func shortDetail(v string) string {
+	if len(v) <= audit.MaxDetailText {
+		return v
+	}
+	sum := sha256.Sum256([]byte(v))
+	tail := " sha256:" + hex.EncodeToString(sum[:])
+	head := v[:audit.MaxDetailText-len(tail)]
+	for len(head) > 0 && !utf8.ValidString(head) {
+		head = head[:len(head)-1]
+	}
+	return head + tail
 }
