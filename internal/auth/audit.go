@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/kaigi-meet/kaigi/internal/audit"
@@ -43,36 +44,16 @@ func (s *Service) AuditLog(ctx context.Context, by User, before int64, limit int
 		page.Head, page.Verified = head, true
 	}
 	if before <= 0 {
-		last, err := s.lastAuditSeq(ctx, head)
-		if err != nil {
-			return page, err
-		}
-		before = last + 1
+		before = math.MaxInt64
 	}
-	after := max(before-1-int64(limit), 0)
-	entries, err := s.store.AuditEntries(ctx, after, int(before-1-after))
+	// Asked of the store by number, not computed from it: retention
+	// deletes the oldest entries, so numbers do not start at 1.
+	entries, err := s.store.AuditBefore(ctx, before, limit)
 	if err != nil {
 		return page, err
 	}
-	slices.Reverse(entries)
 	page.Entries = entries
 	return page, nil
-}
-
-// lastAuditSeq is the newest entry's number: the verified head's, or,
-// when the chain is broken, found by reading on to the end.
-func (s *Service) lastAuditSeq(ctx context.Context, head audit.Head) (int64, error) {
-	last := head.Seq
-	for {
-		more, err := s.store.AuditEntries(ctx, last, 1000)
-		if err != nil {
-			return 0, err
-		}
-		if len(more) == 0 {
-			return last, nil
-		}
-		last = more[len(more)-1].Seq
-	}
 }
 
 // AuditAboutMe returns the newest administrative actions on u's own

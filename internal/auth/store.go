@@ -50,10 +50,12 @@ type Store interface {
 	RecoveryCodesLeft(ctx context.Context, userID string) (int, error)
 
 	// AuditEntries returns up to limit audit entries after seq after, in
-	// order; AuditAboutUser the newest (up to limit) about an account or
+	// order; AuditBefore up to limit before seq before, newest first;
+	// AuditAboutUser the newest (up to limit) about an account or
 	// a meeting it owns, newest first; AppendAudit records an action that
 	// changes nothing else stored.
 	AuditEntries(ctx context.Context, after int64, limit int) ([]audit.Entry, error)
+	AuditBefore(ctx context.Context, before int64, limit int) ([]audit.Entry, error)
 	AuditAboutUser(ctx context.Context, userID string, limit int) ([]audit.Entry, error)
 	AppendAudit(ctx context.Context, e audit.Entry) (audit.Entry, error)
 

@@ -81,6 +81,13 @@ func (s *SQLite) AuditEntries(ctx context.Context, after int64, limit int) ([]au
 	return s.queryAudit(ctx, `SELECT `+auditColumns+` FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
 }
 
+// AuditBefore returns up to limit entries before seq before, newest
+// first. It relies on no numbering: after retention deleted the oldest
+// entries, numbers start later than 1.
+func (s *SQLite) AuditBefore(ctx context.Context, before int64, limit int) ([]audit.Entry, error) {
+	return s.queryAudit(ctx, `SELECT `+auditColumns+` FROM audit_log WHERE seq < ? ORDER BY seq DESC LIMIT ?`, before, limit)
+}
+
 // queryAudit runs a query over audit_log's columns and reads its rows.
 func (s *SQLite) queryAudit(ctx context.Context, query string, args ...any) ([]audit.Entry, error) {
 	rows, err := s.db.QueryContext(ctx, query, args...)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -171,5 +173,68 @@ func TestAuditVerifyPages(t *testing.T) {
 	head, err := audit.VerifyAll(ctx, s, &audit.Head{Seq: mid.Seq, Hash: mid.Hash})
 	if err != nil || head.Seq != 1205 {
 		t.Fatalf("verify: %v, head %v", err, head)
+	}
+}
+
+// TestAuditPagingAfterPruning: after retention deleted the oldest
+// entries (so numbers no longer start at 1), the admin page's "older"
+// pages go back through every stored entry once, newest first, and end.
+func TestAuditPagingAfterPruning(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	t0 := time.Now().Add(-time.Hour)
+	for i := range 300 {
+		e := orgEntry(fmt.Sprint(i))
+		e.Time = t0.Add(time.Duration(i) * time.Millisecond)
+		if _, err := s.AppendAudit(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cut := t0.Add(150 * time.Millisecond)
+	n, err := s.PruneAudit(ctx, cut, 1000, func(last audit.Entry, count int64) audit.Entry {
+		return audit.NewAnchor(time.Now(), audit.ActorSystem, last, count, cut, 400)
+	})
+	if err != nil || n != 150 {
+		t.Fatalf("pruned %d: %v", n, err)
+	}
+	stored, err := s.AuditEntries(ctx, 0, 1000)
+	if err != nil || len(stored) != 151 || stored[0].Seq != 151 {
+		t.Fatalf("stored %d entries from %d: %v", len(stored), stored[0].Seq, err)
+	}
+
+	svc := auth.NewService(auth.Options{Store: s, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	admin := auth.User{ID: "a", Role: auth.RoleAdmin}
+	var seen []int64
+	before := int64(0)
+	for pages := 0; ; pages++ {
+		if pages > len(stored) {
+			t.Fatalf("paging does not end: %d pages", pages)
+		}
+		p, err := svc.AuditLog(ctx, admin, before, 40)
+		if err != nil || !p.Verified {
+			t.Fatalf("page before %d: %v verified=%v", before, err, p.Verified)
+		}
+		if len(p.Entries) == 0 {
+			break
+		}
+		for _, e := range p.Entries {
+			if len(seen) > 0 && e.Seq >= seen[len(seen)-1] {
+				t.Fatalf("page before %d holds entry %d after entry %d", before, e.Seq, seen[len(seen)-1])
+			}
+			seen = append(seen, e.Seq)
+		}
+		before = seen[len(seen)-1]
+	}
+	if len(seen) != len(stored) || seen[0] != stored[len(stored)-1].Seq || seen[len(seen)-1] != stored[0].Seq {
+		t.Fatalf("paged through %d entries (%d..%d), %d stored", len(seen), seen[0], seen[len(seen)-1], len(stored))
+	}
+
+	// AuditBefore itself: newest first, strictly before, at most limit.
+	got, err := s.AuditBefore(ctx, 160, 5)
+	if err != nil || len(got) != 5 || got[0].Seq != 159 || got[4].Seq != 155 {
+		t.Fatalf("AuditBefore(160, 5): %v %v", got, err)
+	}
+	if got, err := s.AuditBefore(ctx, 151, 5); err != nil || len(got) != 0 {
+		t.Fatalf("AuditBefore(151, 5): %d entries, %v", len(got), err)
 	}
 }
