@@ -120,7 +120,9 @@ func (s *Service) SuspendUser(ctx context.Context, by Actor, id, reason string) 
 	return u, nil
 }
 
-// ReinstateUser lifts a suspension; the reason is optional.
+// ReinstateUser lifts a suspension; the reason is optional. Any session
+// of the account (one made in a race with the suspension) ends: its owner
+// signs in again.
 func (s *Service) ReinstateUser(ctx context.Context, by Actor, id, reason string) (User, error) {
 	reason, err := checkReason(reason, true)
 	if err != nil {

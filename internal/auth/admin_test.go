@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/kaigi-meet/kaigi/internal/audit"
 	"github.com/kaigi-meet/kaigi/internal/auth"
@@ -287,5 +288,47 @@ func TestLastAdminKeptUnderRace(t *testing.T) {
 				t.Errorf("both moves succeeded in %d of 30 attempts", both)
 			}
 		})
+	}
+}
+
+// TestSuspensionRaceLeavesNoSession: a sign-in whose password step came
+// before a suspension cannot finish its second step after it; and a
+// session made in a race with the suspension (after the suspension ended
+// the account's sessions) does not come back to life when the account is
+// reinstated.
+func TestSuspensionRaceLeavesNoSession(t *testing.T) {
+	f := newFixture(t)
+	ada, _, _ := f.svc.SignUp(ctx, "ada@example.org", "Ada", pw, "10.0.0.1")
+	bob, err := f.svc.CreateUser(ctx, ada, "bob@example.org", "Bob", pw, auth.RoleMember)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _ := enrol(t, f, bob)
+	f.clock.advance(time.Minute)
+	res, err := f.svc.SignIn(ctx, "bob@example.org", pw, "10.0.0.2")
+	if err != nil || res.Challenge == "" {
+		t.Fatalf("password step: %+v %v", res, err)
+	}
+	if _, err := f.svc.SuspendUser(ctx, auth.ByAdmin(ada), bob.ID, "Security review"); err != nil {
+		t.Fatal(err)
+	}
+	code, _ := auth.TOTPCode(secret, f.clock.now())
+	done, err := f.svc.SignInCode(ctx, res.Challenge, code, "10.0.0.2")
+	var susp *auth.SuspendedError
+	if !errors.As(err, &susp) || susp.Reason != "Security review" || done.Token != "" {
+		t.Fatalf("second step after the suspension: %+v %v", done, err)
+	}
+
+	// A session stored after the suspension's transaction (as a sign-in
+	// racing it would store one).
+	if err := f.db.CreateSession(ctx, auth.Session{Hash: []byte("raced-session-hash-0123456789abc"), UserID: bob.ID,
+		CreatedAt: f.clock.now(), LastSeen: f.clock.now(), ExpiresAt: f.clock.now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.ReinstateUser(ctx, auth.ByAdmin(ada), bob.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if sessions, err := f.db.UserSessions(ctx, bob.ID); err != nil || len(sessions) != 0 {
+		t.Fatalf("after reinstating, %d sessions remain (%v)", len(sessions), err)
 	}
 }

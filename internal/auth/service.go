@@ -377,6 +377,15 @@ func (s *Service) SignInCode(ctx context.Context, challengeToken, code, ip strin
 	if err != nil {
 		return SignInResult{}, err
 	}
+	// Suspended since the password step: the challenge ends, and no
+	// session is made (its holder gave the password, so may learn why).
+	if u.Suspended() {
+		s.mu.Lock()
+		delete(s.challenges, key)
+		s.mu.Unlock()
+		s.log.Info("sign-in refused: account suspended", "user", u.ID)
+		return SignInResult{}, &SuspendedError{Reason: u.SuspendReason}
+	}
 	if err := s.checkCode(ctx, &u, code); err != nil {
 		s.mu.Lock()
 		c.attempts++

@@ -22,8 +22,8 @@ type Store interface {
 	// reports whether it did.
 	UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error)
 	ListUsers(ctx context.Context) ([]User, error)
-	// SetSuspended suspends (at non-zero, ending every session of the
-	// account) or reinstates (at zero) an account; ResetTwoFactor turns
+	// SetSuspended suspends (at non-zero) or reinstates (at zero) an
+	// account, ending every session of it either way; ResetTwoFactor turns
 	// its two-factor off and drops its recovery codes; DeleteUser deletes
 	// it with its sessions, codes and meetings. Each appends rec in the
 	// same transaction and fails with ErrNotFound for an unknown account.

@@ -287,9 +287,9 @@ func checkGuard(ctx context.Context, tx *sql.Tx, userID string, g auth.Guard) er
 	return nil
 }
 
-// SetSuspended suspends an account (at non-zero: its sessions end in the
-// same transaction) or lifts its suspension (at zero), with rec, after
-// checking g in the same transaction.
+// SetSuspended suspends an account (at non-zero) or lifts its suspension
+// (at zero), with rec, after checking g in the same transaction; either
+// way the account's sessions end in that transaction.
 func (s *SQLite) SetSuspended(ctx context.Context, userID string, at time.Time, reason string, g auth.Guard, rec audit.Entry) error {
 	return s.withAudit(ctx, &rec, func(tx *sql.Tx) error {
 		if err := checkGuard(ctx, tx, userID, g); err != nil {
@@ -306,9 +306,9 @@ func (s *SQLite) SetSuspended(ctx context.Context, userID string, at time.Time, 
 		if n, _ := res.RowsAffected(); n == 0 {
 			return auth.ErrNotFound
 		}
-		if at.IsZero() {
-			return nil
-		}
+		// Both ways: a session stored in a race with the suspension
+		// (none can be made while it lasts) must not work once it is
+		// lifted.
 		_, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
 		return err
 	})
