@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 
 	"github.com/kaigi-meet/kaigi/internal/audit"
 )
@@ -100,7 +101,11 @@ type Export struct {
 }
 
 // ExportMine gathers what Kaigi holds about u's account and records that
-// the export was made (the transparency report counts exports).
+// an export was made: once per account and UTC day (the transparency
+// report counts them). The export is a GET that any site can make the
+// person's browser request, so recording each one would let anyone grow
+// the audit log without bound; refusing repeated exports instead would
+// let that site use up the person's own.
 func (s *Service) ExportMine(ctx context.Context, u User) (Export, error) {
 	u, err := s.store.UserByID(ctx, u.ID)
 	if err != nil {
@@ -116,8 +121,9 @@ func (s *Service) ExportMine(ctx context.Context, u User) (Export, error) {
 	if out.Audit, err = s.store.AuditAboutUser(ctx, u.ID, MaxAuditPage); err != nil {
 		return Export{}, err
 	}
-	_, err = s.store.AppendAudit(ctx, audit.Entry{Time: s.now(), ActorKind: audit.ActorUser, ActorID: u.ID,
-		Action: audit.UserExported, SubjectKind: audit.SubjectUser, SubjectID: u.ID})
+	now := s.now().UTC()
+	_, _, err = s.store.AppendAuditOnce(ctx, audit.Entry{Time: now, ActorKind: audit.ActorUser, ActorID: u.ID,
+		Action: audit.UserExported, SubjectKind: audit.SubjectUser, SubjectID: u.ID}, now.Truncate(24*time.Hour))
 	return out, err
 }
 

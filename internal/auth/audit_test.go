@@ -1,7 +1,9 @@
 package auth_test
 
 import (
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/kaigi-meet/kaigi/internal/audit"
 	"github.com/kaigi-meet/kaigi/internal/auth"
@@ -72,5 +74,62 @@ func TestAdministrativeActionsAudited(t *testing.T) {
 	}
 	if _, err := audit.VerifyAll(ctx, f.db, nil); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestExportRecordedOncePerDay: an account's data export can be made any
+// number of times (it is a GET, which another site can trigger), but the
+// audit log gains at most one user.exported entry per account and UTC
+// day, so exports cannot grow the log without bound.
+func TestExportRecordedOncePerDay(t *testing.T) {
+	f := newFixture(t)
+	ada, _, _ := f.svc.SignUp(ctx, "ada@example.org", "Ada", pw, "10.0.0.1")
+	bob, err := f.svc.CreateUser(ctx, ada, "bob@example.org", "Bob", pw, auth.RoleMember)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exported := func() (byAda, byBob int) {
+		entries, err := f.db.AuditEntries(ctx, 0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if e.Action == audit.UserExported {
+				if e.SubjectID == bob.ID {
+					byBob++
+				} else {
+					byAda++
+				}
+			}
+		}
+		return byAda, byBob
+	}
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := f.svc.ExportMine(ctx, ada); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if _, err := f.svc.ExportMine(ctx, bob); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := exported(); a != 1 || b != 1 {
+		t.Fatalf("after 20 exports by Ada and one by Bob: %d and %d entries", a, b)
+	}
+	f.clock.advance(24 * time.Hour)
+	ex, err := f.svc.ExportMine(ctx, ada)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := exported(); a != 2 {
+		t.Fatalf("the next day: %d entries", a)
+	}
+	if len(ex.Audit) == 0 || ex.Audit[0].Action != audit.UserExported {
+		t.Fatalf("the export lists %+v", ex.Audit)
 	}
 }

@@ -58,6 +58,10 @@ type Store interface {
 	AuditBefore(ctx context.Context, before int64, limit int) ([]audit.Entry, error)
 	AuditAboutUser(ctx context.Context, userID string, limit int) ([]audit.Entry, error)
 	AppendAudit(ctx context.Context, e audit.Entry) (audit.Entry, error)
+	// AppendAuditOnce appends e unless an entry of its action about its
+	// subject was made at or after since (checked in the same
+	// transaction), and reports whether it did.
+	AppendAuditOnce(ctx context.Context, e audit.Entry, since time.Time) (audit.Entry, bool, error)
 
 	Org(ctx context.Context) (Org, error)
 	// SetOrg saves the policy and appends rec to the audit log in the

@@ -74,6 +74,28 @@ func (s *SQLite) AppendAudit(ctx context.Context, e audit.Entry) (audit.Entry, e
 	return e, err
 }
 
+// AppendAuditOnce appends e unless an entry of the same action about the
+// same subject was made at or after since, and reports whether it did;
+// the check and the append are one (IMMEDIATE) transaction, so requests
+// at the same moment append one entry between them.
+func (s *SQLite) AppendAuditOnce(ctx context.Context, e audit.Entry, since time.Time) (audit.Entry, bool, error) {
+	appended := false
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log
+			WHERE subject_kind = ? AND subject_id = ? AND action = ? AND at_ms >= ?`,
+			string(e.SubjectKind), e.SubjectID, string(e.Action), since.UnixMilli()).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+		appended = true
+		return appendAudit(ctx, tx, &e)
+	})
+	return e, appended && err == nil, err
+}
+
 const auditColumns = `seq, at_ms, actor_kind, actor_id, action, subject_kind, subject_id, reason, details, prev, hash`
 
 // AuditEntries returns up to limit entries after seq after, in order.
