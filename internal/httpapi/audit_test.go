@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kaigi-meet/kaigi/internal/audit"
 )
@@ -149,5 +151,49 @@ func TestExportAndTransparency(t *testing.T) {
 		if strings.Contains(string(repRaw), private) {
 			t.Errorf("the public report holds %q", private)
 		}
+	}
+}
+
+// stalledWriter is a client that stops reading: its first Write blocks
+// until release is closed.
+type stalledWriter struct {
+	header           http.Header
+	writing, release chan struct{}
+}
+
+func (s *stalledWriter) Header() http.Header { return s.header }
+func (s *stalledWriter) WriteHeader(int)     {}
+func (s *stalledWriter) Write(b []byte) (int, error) {
+	close(s.writing)
+	<-s.release
+	return len(b), nil
+}
+
+// TestTransparencyStalledClient: a client that stops reading the public
+// transparency report does not hold up anyone else's request for it.
+func TestTransparencyStalledClient(t *testing.T) {
+	h, _ := newTestHandler(t, testWeb)
+	stalled := &stalledWriter{header: http.Header{}, writing: make(chan struct{}), release: make(chan struct{})}
+	first := make(chan struct{})
+	go func() {
+		defer close(first)
+		h.ServeHTTP(stalled, httptest.NewRequest("GET", "/api/transparency", nil))
+	}()
+	defer func() { close(stalled.release); <-first }()
+	<-stalled.writing
+
+	done := make(chan *httptest.ResponseRecorder)
+	go func() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/transparency", nil))
+		done <- rec
+	}()
+	select {
+	case rec := <-done:
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"categories"`) {
+			t.Fatalf("second request: %d %s", rec.Code, rec.Body)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a second request waited 10 s behind a client that stopped reading")
 	}
 }

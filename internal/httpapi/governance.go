@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -25,19 +26,31 @@ type transparencyCache struct {
 // counts by action and month, every category listed (zeros included),
 // whether the chain verifies, and its head.
 func (a *api) transparency(w http.ResponseWriter, r *http.Request) {
+	body, err := a.transparencyBody(r)
+	if err != nil {
+		a.internal(w, "transparency report", err)
+		return
+	}
+	// Written after the lock is released: a client that stops reading
+	// holds up only its own request.
+	writeJSON(w, http.StatusOK, body)
+}
+
+// transparencyBody returns the cached report's body, making it again
+// when it is older than transparencyTTL. The body is never changed once
+// made (a new one replaces it), so it can be written without the lock.
+func (a *api) transparencyBody(r *http.Request) (map[string]any, error) {
 	c := &a.transparencyCache
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.body == nil || a.now().Sub(c.at) > transparencyTTL {
 		rep, err := a.accounts.TransparencyReport(r.Context())
 		if err != nil {
-			a.internal(w, "transparency report", err)
-			return
+			return nil, err
 		}
 		org, err := a.accounts.Org(r.Context())
 		if err != nil {
-			a.internal(w, "read organisation", err)
-			return
+			return nil, fmt.Errorf("read organisation: %w", err)
 		}
 		type category struct {
 			Action      audit.Action `json:"action"`
@@ -69,7 +82,7 @@ func (a *api) transparency(w http.ResponseWriter, r *http.Request) {
 		}
 		c.body, c.at = body, a.now()
 	}
-	writeJSON(w, http.StatusOK, c.body)
+	return c.body, nil
 }
 
 // exportMe handles GET /api/me/export: everything Kaigi holds about the
