@@ -51,6 +51,9 @@ type Options struct {
 	// that track, in the track's reading goroutine. The packet is only
 	// valid during the call. The load generator counts with it.
 	Observe func(*RemoteTrack) func(packet []byte)
+	// BeforeHello, if set, is called once the WebSocket is open and before
+	// hello is sent (tests of what happens in between).
+	BeforeHello func()
 }
 
 // Refused is the error Join returns when the server refuses the hello.
@@ -191,6 +194,9 @@ func Join(ctx context.Context, opts Options) (*Client, error) {
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 
+	if opts.BeforeHello != nil {
+		opts.BeforeHello()
+	}
 	err = c.send(ctx, helloMsg{Type: "hello", V: 1, Client: "kaigi-go/test", Meeting: opts.Meeting, Name: opts.Name,
 		Resume: opts.Resume, Passcode: opts.Passcode, Device: opts.Device, KeyPackage: opts.KeyPackage, Token: opts.Token, Breakout: opts.Breakout,
 		Audio: contains(opts.Publish, "microphone"), Video: contains(opts.Publish, "camera")})

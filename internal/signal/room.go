@@ -94,6 +94,15 @@ func (r *Room) join(s *session, hello *clientMessage, st *stored) (err error) {
 			r.closeLocked()
 		}
 	}()
+	if r.srv.endedSince(s) {
+		// The account was signed out everywhere, suspended or deleted
+		// after this socket was identified as it: it joins as what it is
+		// now, a guest, and no resume or move token of the account's
+		// works for it. Checked under the room's lock, so EndAccount
+		// either sees this join or this join sees its end.
+		s.identity.UserID = ""
+		r.log.Info("socket identified before its account's participation ended: joining as a guest")
+	}
 
 	if pid, m, ok := r.resumeLocked(hello.Resume, s.identity.UserID); ok {
 		if m.session != nil {
@@ -302,13 +311,33 @@ func (r *Room) resumeLocked(token, userID string) (meeting.ParticipantID, *membe
 	return "", nil, false
 }
 
-// endAccount takes everyone on an account out of the meeting and the
-// waiting room, because its sessions were ended (signed out everywhere,
-// suspended, deleted): what the account gave them, a host's powers above
-// all, must not outlive that on a live socket or through a resume token.
+// endAccount takes everyone on an account out of the meeting, its waiting
+// room and its breakout rooms, because its sessions were ended (signed
+// out everywhere, suspended, deleted): what the account gave them, a
+// host's powers above all, must not outlive that on a live socket or
+// through a resume or move token. r is a main room; the locks are taken
+// main room first, then each breakout room, as endLocked does.
 func (r *Room) endAccount(userID, reason, message string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.endAccountLocked(userID, reason, message)
+	if b := r.breakouts; b != nil {
+		for _, room := range b.rooms {
+			room.mu.Lock()
+			room.endAccountLocked(userID, reason, message)
+			room.mu.Unlock()
+		}
+	}
+}
+
+// endAccountLocked is endAccount in one room (main or breakout): the
+// account's members go, and its moves' tokens into this room.
+func (r *Room) endAccountLocked(userID, reason, message string) {
+	for h, inv := range r.invites {
+		if inv.p.Identity.UserID == userID {
+			delete(r.invites, h)
+		}
+	}
 	var ended []meeting.ParticipantID
 	for _, p := range append(r.core.Participants(), r.core.Waiting()...) {
 		if p.Identity.UserID == userID {

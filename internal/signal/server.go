@@ -128,6 +128,13 @@ type Server struct {
 	drainUntil time.Time
 	socketGone chan struct{}
 	running    sync.WaitGroup // one per tracked session
+	// epoch counts EndAccount calls; ended is, per account whose
+	// participation was ended, the epoch of its last end. A socket
+	// remembers the epoch it was tracked at, before its account was
+	// identified: one whose account was ended since joins as a guest
+	// (endedSince), because the identity it was given is no longer true.
+	epoch uint64
+	ended map[string]uint64
 }
 
 // NewServer returns a Server; mount it at /ws.
@@ -168,22 +175,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	conn.SetReadLimit(maxFrameBytes)
-	id := meeting.Identity{Addr: remoteAddr(r)}
-	if s.opts.Identify != nil {
-		id.UserID = s.opts.Identify(r)
-	}
-	sess := newSession(s, conn, r.RemoteAddr, id)
+	sess := newSession(s, conn, r.RemoteAddr, meeting.Identity{Addr: remoteAddr(r)})
 	if local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
 		if ap, err := netip.ParseAddrPort(local.String()); err == nil {
 			s.hosts.Store(sess, ap.Addr().Unmap().WithZone("").String())
 		}
 	}
 	defer s.hosts.Delete(sess)
+	// Tracked (which takes the epoch) before the account is identified:
+	// an EndAccount between the two counts as after it.
 	if !s.track(sess) {
 		conn.Close(websocket.StatusGoingAway, "server shutting down")
 		return
 	}
 	defer s.untrack(sess)
+	if s.opts.Identify != nil {
+		sess.identity.UserID = s.opts.Identify(r)
+	}
 	sess.run()
 }
 
@@ -194,6 +202,7 @@ func (s *Server) track(sess *session) bool {
 		return false
 	}
 	s.sessions[sess] = struct{}{}
+	sess.epoch = s.epoch
 	s.running.Add(1)
 	return true
 }
@@ -310,13 +319,23 @@ func (s *Server) forget(r *Room) {
 
 // EndAccount ends, in every live meeting, the participation of an account
 // whose sessions were all ended (signed out everywhere, suspended,
-// deleted): its sockets close (`closed` with reason and message) and its
-// places and resume tokens go.
+// deleted): its sockets close (`closed` with reason and message), in the
+// main rooms, their waiting rooms and their breakout rooms, and its
+// places, resume tokens and moves' tokens go. A socket identified as the
+// account before this call joins, if it says hello later, as a guest.
+// Call it after the account's sessions were ended, so that no socket
+// opened from now on is identified as the account.
 func (s *Server) EndAccount(userID, reason, message string) {
 	if userID == "" {
 		return
 	}
 	s.mu.Lock()
+	s.epoch++
+	if s.ended == nil {
+		s.ended = make(map[string]uint64)
+	}
+	s.ended[userID] = s.epoch
+	s.pruneEndedLocked()
 	rooms := make([]*Room, 0, len(s.rooms))
 	for _, r := range s.rooms {
 		rooms = append(rooms, r)
@@ -325,6 +344,35 @@ func (s *Server) EndAccount(userID, reason, message string) {
 	for _, r := range rooms {
 		r.endAccount(userID, reason, message)
 	}
+}
+
+// pruneEndedLocked forgets the ends that no socket still to join was
+// tracked before: those that have joined were dealt with by endAccount,
+// and later ones are identified afresh.
+func (s *Server) pruneEndedLocked() {
+	oldest := s.epoch
+	for sess := range s.sessions {
+		if !sess.joined.Load() && sess.epoch < oldest {
+			oldest = sess.epoch
+		}
+	}
+	for id, e := range s.ended {
+		if e <= oldest {
+			delete(s.ended, id)
+		}
+	}
+}
+
+// endedSince reports whether the account sess was identified as had its
+// participation ended (EndAccount) since sess was tracked. Called by the
+// session's reader, under the lock of the room it joins.
+func (s *Server) endedSince(sess *session) bool {
+	if sess.identity.UserID == "" {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ended[sess.identity.UserID] > sess.epoch
 }
 
 var errShuttingDown = errors.New("server shutting down")

@@ -51,8 +51,12 @@ type session struct {
 	joined    atomic.Bool // hello was accepted
 
 	// identity is who opened the socket: account (from the session
-	// cookie) and address. The device ID arrives with hello.
+	// cookie) and address. The device ID arrives with hello. The account
+	// is dropped at join if it was ended since (Server.endedSince).
 	identity meeting.Identity
+	// epoch is the server's EndAccount count when the socket was
+	// tracked, before its account was identified (Server.mu).
+	epoch uint64
 
 	// Set once joined (admitted or waiting); used by the reader goroutine
 	// only.
