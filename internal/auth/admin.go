@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kaigi-meet/kaigi/internal/audit"
+	"github.com/kaigi-meet/kaigi/internal/meeting"
 )
 
 // Actor is who takes an administrative action on an account: an
@@ -53,7 +54,11 @@ var ErrReasonRequired = errors.New("a reason is required")
 var ErrLastAdmin = errors.New("the last administrator")
 
 // checkReason trims a reason and checks it: required unless optional,
-// at most MaxReason characters, no control characters but newlines.
+// at most MaxReason characters, and line by line (newlines are allowed)
+// the display-name rule, meeting.HiddenCharacter: no control or format
+// characters (bidirectional controls, zero-width characters), no line
+// or paragraph separators. The reason is shown to the person affected
+// and to other admins, who must see what it says.
 func checkReason(reason string, optional bool) (string, error) {
 	reason = strings.TrimSpace(reason)
 	switch {
@@ -61,8 +66,11 @@ func checkReason(reason string, optional bool) (string, error) {
 		return "", ErrReasonRequired
 	case !utf8.ValidString(reason) || utf8.RuneCountInString(reason) > MaxReason:
 		return "", fmt.Errorf("%w: at most %d characters", ErrReasonRequired, MaxReason)
-	case strings.ContainsFunc(reason, func(r rune) bool { return (r < 0x20 && r != '\n') || r == 0x7f }):
-		return "", fmt.Errorf("%w: no control characters", ErrReasonRequired)
+	}
+	for line := range strings.SplitSeq(reason, "\n") {
+		if r, ok := meeting.HiddenCharacter(line); ok {
+			return "", fmt.Errorf("%w: no control or format characters (%U)", ErrReasonRequired, r)
+		}
 	}
 	return reason, nil
 }

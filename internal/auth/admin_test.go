@@ -332,3 +332,34 @@ func TestSuspensionRaceLeavesNoSession(t *testing.T) {
 		t.Fatalf("after reinstating, %d sessions remain (%v)", len(sessions), err)
 	}
 }
+
+// TestReasonHiddenCharacters: a reason, shown to the person affected and
+// to other admins, follows the display-name rule (no format characters:
+// bidirectional controls, zero-width characters; no line or paragraph
+// separators; a zero-width joiner only inside an emoji) and may have
+// line breaks.
+func TestReasonHiddenCharacters(t *testing.T) {
+	f := newFixture(t)
+	ada, _, _ := f.svc.SignUp(ctx, "ada@example.org", "Ada", pw, "10.0.0.1")
+	bob, err := f.svc.CreateUser(ctx, ada, "bob@example.org", "Bob", pw, auth.RoleMember)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []string{"Policy \u202eecnaifmoc\u202c ok", "zero\u200bwidth", "one\u2028two", "one\u2029two", "bom\ufeff", "tab\there", "cr\r\nlf"} {
+		if _, err := f.svc.SuspendUser(ctx, auth.ByAdmin(ada), bob.ID, r); !errors.Is(err, auth.ErrReasonRequired) {
+			t.Fatalf("reason %q: %v", r, err)
+		}
+		if _, err := f.svc.RecordLegalRequest(ctx, audit.LegalKinds[0], audit.LegalOutcomes[0], r); !errors.Is(err, auth.ErrReasonRequired) {
+			t.Fatalf("note %q: %v", r, err)
+		}
+	}
+	for _, r := range []string{"Unpaid licence.\nSee the ticket 👩🏽\u200d💻", "Rückfrage: ok"} {
+		u, err := f.svc.SuspendUser(ctx, auth.ByAdmin(ada), bob.ID, r)
+		if err != nil || u.SuspendReason != r {
+			t.Fatalf("reason %q: %+v %v", r, u, err)
+		}
+		if _, err := f.svc.ReinstateUser(ctx, auth.ByAdmin(ada), bob.ID, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
