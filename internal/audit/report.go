@@ -41,7 +41,7 @@ var Published = []struct {
 	{UserTwoFactorReset, "Two-factor authentication reset by an administrator or the operator"},
 	{UserCreated, "Accounts created by an administrator or the operator"},
 	{OrgPolicyChanged, "Changes to the organisation's policy"},
-	{UserExported, "Data exports downloaded by account owners"},
+	{UserExported, "Days on which an account owner downloaded their data (one per account and day)"},
 	{OperatorRead, "Reads of account data or of the audit log by the server's operator"},
 	{LegalRequest, "Legal requests received by the operator"},
 	{ServerStarted, "Server starts"},
