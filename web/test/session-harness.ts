@@ -15,42 +15,12 @@ import { TabResume, type ResumeStorage } from "../src/meeting/resume.js";
 import type { SecureMeeting } from "../src/meeting/secure.js";
 import { SendPolicy, type E2eeMemory, type Known } from "../src/meeting/send-policy.js";
 import { MeetingSession, type SessionStatus, type SessionView } from "../src/meeting/session.js";
-import { SignalClient, type Clock, type SignalEvents, type SocketLike } from "../src/meeting/signal.js";
+import { SignalClient, type SignalEvents, type SocketLike } from "../src/meeting/signal.js";
+import { FakeClock } from "./fake-clock.js";
 import type { KeptResume } from "../src/lib/storage.js";
 
 // The session names its signalling URL from the page's location.
 Object.assign(globalThis, { location: { protocol: "https:", host: "kaigi.test" } });
-
-/** A clock whose time moves only when the test says so. */
-export class FakeClock implements Clock {
-  t = 1_000_000;
-  private timers: { at: number; fn: () => void; id: number }[] = [];
-  private nextId = 1;
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = this.nextId++;
-    this.timers.push({ at: this.t + ms, fn, id });
-    return id;
-  }
-  clearTimeout(handle: unknown): void {
-    this.timers = this.timers.filter((t) => t.id !== handle);
-  }
-  /** Moves time forward, running timers in order. */
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      this.timers.sort((a, b) => a.at - b.at || a.id - b.id);
-      const next = this.timers[0];
-      if (!next || next.at > end) break;
-      this.timers.shift();
-      this.t = next.at;
-      next.fn();
-    }
-    this.t = end;
-  }
-}
 
 /** The server's end of one WebSocket. */
 export class FakeSocket implements SocketLike {
@@ -264,7 +234,7 @@ export interface SetupOptions {
 }
 
 export function setup(o: SetupOptions = {}) {
-  const clock = new FakeClock();
+  const clock = new FakeClock(1_000_000);
   const sockets: FakeSocket[] = [];
   const calls: FakeCall[] = [];
   const view = new RecordingView();
