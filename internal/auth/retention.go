@@ -114,6 +114,8 @@ type RetentionStore interface {
 	// most limit, after appending in the same transaction the anchor
 	// (audit.AuditPruned) anchor makes for the last one deleted.
 	PruneAudit(ctx context.Context, before time.Time, limit int, anchor func(last audit.Entry, count int64) audit.Entry) (int64, error)
+	// PruneUsage deletes the usage figures of the UTC days before before.
+	PruneUsage(ctx context.Context, before time.Time) (int64, error)
 }
 
 // Batches: each transaction deletes at most this many, so that the
@@ -137,6 +139,9 @@ type RetentionRun struct {
 // RetentionResult is what a run deleted, by kind: counts, never what.
 type RetentionResult struct {
 	Meetings, Sessions, AuditEntries int64
+	// UsageDays are days of usage figures deleted with the meetings'
+	// limit: on a quiet server a day's totals may describe one meeting.
+	UsageDays int64
 	// AuditRefused says why no audit entry was deleted although some
 	// are past the limit (the chain does not verify: deleting would
 	// destroy the evidence).
@@ -146,7 +151,9 @@ type RetentionResult struct {
 }
 
 // Deleted is the number of records deleted.
-func (r RetentionResult) Deleted() int64 { return r.Meetings + r.Sessions + r.AuditEntries }
+func (r RetentionResult) Deleted() int64 {
+	return r.Meetings + r.Sessions + r.AuditEntries + r.UsageDays
+}
 
 // ApplyRetention deletes what is past the organisation's limits, in
 // bounded batches, and records the run in the audit log with its counts.
@@ -186,6 +193,9 @@ func (s *Service) ApplyRetention(ctx context.Context, rs RetentionStore, run Ret
 		}); err != nil {
 			return res, fmt.Errorf("retention: meetings: %w", err)
 		}
+		if res.UsageDays, err = rs.PruneUsage(ctx, cut.Meetings); err != nil {
+			return res, fmt.Errorf("retention: usage figures: %w", err)
+		}
 	}
 	if !cut.Sessions.IsZero() {
 		if err := batches(&res.Sessions, retentionSessionBatch, func() (int64, error) {
@@ -202,8 +212,8 @@ func (s *Service) ApplyRetention(ctx context.Context, rs RetentionStore, run Ret
 	if res.Deleted() > 0 || run.ByOperator {
 		details := map[string]string{
 			"meetings": strconv.FormatInt(res.Meetings, 10), "sessions": strconv.FormatInt(res.Sessions, 10),
-			"auditEntries": strconv.FormatInt(res.AuditEntries, 10),
-			"meetingDays":  strconv.Itoa(r.MeetingDays), "expiredSessionDays": strconv.Itoa(r.ExpiredSessionDays),
+			"auditEntries": strconv.FormatInt(res.AuditEntries, 10), "usageDays": strconv.FormatInt(res.UsageDays, 10),
+			"meetingDays": strconv.Itoa(r.MeetingDays), "expiredSessionDays": strconv.Itoa(r.ExpiredSessionDays),
 			"auditDays": strconv.Itoa(cut.AuditKeepDays),
 		}
 		if res.AuditRefused != "" {
@@ -217,7 +227,7 @@ func (s *Service) ApplyRetention(ctx context.Context, rs RetentionStore, run Ret
 	}
 	if res.Deleted() > 0 {
 		s.log.Info("retention: deleted what was past the organisation's limits", "meetings", res.Meetings, "sessions", res.Sessions,
-			"audit_entries", res.AuditEntries, "by", actor)
+			"audit_entries", res.AuditEntries, "usage_days", res.UsageDays, "by", actor)
 	}
 	return res, nil
 }

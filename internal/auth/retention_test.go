@@ -14,6 +14,7 @@ import (
 	"github.com/kaigi-meet/kaigi/internal/auth"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
 	"github.com/kaigi-meet/kaigi/internal/store"
+	"github.com/kaigi-meet/kaigi/internal/usage"
 )
 
 func TestRetentionValidate(t *testing.T) {
@@ -131,6 +132,12 @@ func TestApplyRetention(t *testing.T) {
 	if err := f.db.CreateMeeting(ctx, meeting.Record{ID: "room", Kind: meeting.KindPersonal, OwnerID: admin.ID, CreatedAt: start, Settings: meeting.DefaultSettings()}); err != nil {
 		t.Fatal(err)
 	}
+	// Usage figures: the start's day goes with the meetings' limit, a
+	// recent day stays.
+	late := start.Add(369 * 24 * time.Hour).UTC().Format(usage.DateFormat)
+	if err := f.db.AddUsage(ctx, []usage.Day{{Date: start.UTC().Format(usage.DateFormat), Meetings: 1}, {Date: late, Meetings: 2}}); err != nil {
+		t.Fatal(err)
+	}
 	run := auth.RetentionRun{Live: func() []string { return []string{"live"} }}
 	countEntries := func() int {
 		e, err := f.db.AuditEntries(ctx, 0, 1000)
@@ -152,8 +159,11 @@ func TestApplyRetention(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Meetings != 1 || res.Sessions != 1 || res.AuditEntries != 0 {
+	if res.Meetings != 1 || res.Sessions != 1 || res.AuditEntries != 0 || res.UsageDays != 1 {
 		t.Fatalf("day 370 deleted %+v", res)
+	}
+	if days, _ := f.db.UsageDays(ctx, start, f.clock.now()); len(days) != 1 || days[0].Date != late {
+		t.Fatalf("usage days left: %+v", days)
 	}
 	if res.Entry.Action != audit.RetentionApplied || res.Entry.ActorKind != audit.ActorSystem ||
 		res.Entry.Details["meetings"] != "1" || res.Entry.Details["sessions"] != "1" || res.Entry.Details["auditEntries"] != "0" {

@@ -196,7 +196,7 @@ var privacyTables = []privacyTable{
 	{
 		Table: "usage_days", Title: "Usage figures",
 		Why:  "To show administrators how much the server is used (meetings, people, minutes, the busiest moment), to plan its capacity. Each record is a total over the whole server for one day: it names no meeting and no person. On a server with few meetings, one day's totals may describe a single meeting (how long, how many people), never who was in it.",
-		Kept: "There is no time limit yet: a day's totals are kept until the operator deletes them.", NoLimit: true,
+		Kept: "Kept as long as meeting records are.",
 		Columns: []privacyColumn{
 			{"day", "The date (UTC)."},
 			{"meetings", "How many meetings started that day."},
@@ -231,6 +231,10 @@ func retentionTables(r auth.Retention) []privacyTable {
 			days = r.MeetingDays
 			limit = "Instant and scheduled meetings are deleted %d days after they were last used (someone asked to join), or after a scheduled meeting's planned end if that is later; a meeting someone is in is never deleted. A host's personal room is kept as long as their account."
 			none = "This organisation set no time limit: a past meeting's record is kept. A host's personal room is kept as long as their account."
+		case "usage_days":
+			days = r.MeetingDays
+			limit = "A day's totals are deleted %d days later."
+			none = "This organisation set no time limit: a day's totals are kept."
 		case "sessions":
 			days = r.ExpiredSessionDays
 			limit = "The record of a session that ended is deleted %d days after it ended."
