@@ -25,6 +25,9 @@ type Sources struct {
 	Connections      func() int    // open signalling sockets
 	ForwardedPackets func() uint64 // RTP packets sent to subscribers since start
 	ForwardedBytes   func() uint64 // their bytes
+	// CountryRefusals counts joins refused by a country rule since start
+	// (nil: not exported).
+	CountryRefusals func() uint64
 }
 
 // openSockets counts this process's file descriptors that are sockets,
@@ -73,6 +76,9 @@ func Handler(src Sources) http.Handler {
 		counter("forwarded_bytes_total", "Bytes of RTP forwarded to subscribers.", src.ForwardedBytes),
 		gauge("open_sockets", "Open file descriptors that are sockets (signalling, media, listeners), of process_open_fds; -1 without /proc.", openSockets),
 	)
+	if src.CountryRefusals != nil {
+		reg.MustRegister(counter("country_refusals_total", "Joins refused by an organisation's or a meeting's country rule.", src.CountryRefusals))
+	}
 	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	var (
 		mu     sync.Mutex

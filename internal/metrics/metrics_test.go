@@ -17,6 +17,7 @@ func TestHandlerReadsSources(t *testing.T) {
 		Connections:      func() int { return 4 },
 		ForwardedPackets: func() uint64 { return 12345 },
 		ForwardedBytes:   func() uint64 { return 678901 },
+		CountryRefusals:  func() uint64 { return 7 },
 	})
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
@@ -27,6 +28,7 @@ func TestHandlerReadsSources(t *testing.T) {
 		"kaigi_signalling_connections 4",
 		"kaigi_forwarded_packets_total 12345",
 		"kaigi_forwarded_bytes_total 678901",
+		"kaigi_country_refusals_total 7",
 		"go_goroutines",
 		"go_memstats_heap_inuse_bytes",
 		"process_open_fds",

@@ -196,6 +196,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 			Connections:      func() int { return s.signal.Stats().Connections },
 			ForwardedPackets: func() uint64 { return s.sfu.Stats().ForwardedPackets },
 			ForwardedBytes:   func() uint64 { return s.sfu.Stats().ForwardedBytes },
+			CountryRefusals:  s.signal.CountryRefusals,
 		}),
 	})
 	s.http = &http.Server{
