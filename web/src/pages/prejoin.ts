@@ -7,7 +7,7 @@
 // server says not is flagged before joining (meeting/send-policy.ts).
 
 import { me as fetchMe, type Me } from "../api/accounts.js";
-import { bannedFrom } from "../api/admission.js";
+import { admissionTo, type Admission } from "../api/admission.js";
 import { ApiError, asApiError } from "../api/http.js";
 import { lookupMeeting, type Meeting } from "../api/meetings.js";
 import { setState, showScreen } from "../app.js";
@@ -52,9 +52,11 @@ export async function showPrejoin(rawId: string, media: LocalMedia = new LocalMe
   );
   let meeting: Meeting;
   let account: Me | null;
-  // Whether a host banned this browser, account or network: asked before
-  // anything turns the camera on. Without an answer the join decides.
-  const banned = normalised !== null ? bannedFrom(normalised, deviceId()).catch(() => false) : Promise.resolve(false);
+  // Whether a host banned this browser, account or network, or a country
+  // rule refuses this address: asked before anything turns the camera on.
+  // Without an answer the join decides.
+  const admitted: Admission = { banned: false, countryNotAllowed: null };
+  const admission = normalised !== null ? admissionTo(normalised, deviceId()).catch(() => admitted) : Promise.resolve(admitted);
   try {
     [meeting, account] = await Promise.all([lookupMeeting(rawId), fetchMe().catch(() => null)]);
   } catch (e) {
@@ -67,10 +69,19 @@ export async function showPrejoin(rawId: string, media: LocalMedia = new LocalMe
   const meetingId = meeting.id;
   if (location.pathname !== `/m/${meetingId}`) history.replaceState(null, "", `/m/${meetingId}${location.hash}`);
   if (problem !== null) forgetPasscode(meetingId);
-  if (await banned) {
+  const { banned, countryNotAllowed } = await admission;
+  if (banned) {
     forgetResume(meetingId);
     setState("error");
     showScreen(fatalScreen("banned", "A host removed you from this meeting. You cannot rejoin it."));
+    return;
+  }
+  // A country rule keeps out new joiners only: a reload of a tab that was
+  // in the meeting resumes (the server admits a participant coming back),
+  // and if that token is no longer good the join says the same sentence.
+  if (countryNotAllowed !== null && (problem !== null || new TabResume(meetingId).initial === null)) {
+    setState("error");
+    showScreen(fatalScreen("country_not_allowed", countryNotAllowed));
     return;
   }
   const policy = new SendPolicy(meetingId, { link: invite.e2ee, announced: meeting.e2ee });

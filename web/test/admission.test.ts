@@ -1,0 +1,33 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { COUNTRY_REFUSAL_MAX, parseAdmission } from "../src/api/admission.js";
+import { ApiError } from "../src/api/http.js";
+
+const sentence = "This meeting does not admit participants connecting from DE (this meeting's rule, set by its host).";
+
+test("the admission check's country refusal is read with the server's sentence", () => {
+  assert.deepEqual(parseAdmission({ banned: false, countryNotAllowed: sentence }), { banned: false, countryNotAllowed: sentence });
+  assert.deepEqual(parseAdmission({ banned: true, countryNotAllowed: sentence }), { banned: true, countryNotAllowed: sentence });
+  // Absent (no rule refuses, or no GeoIP database): nothing against this address.
+  assert.deepEqual(parseAdmission({ banned: false }), { banned: false, countryNotAllowed: null });
+  assert.deepEqual(parseAdmission({ banned: true }), { banned: true, countryNotAllowed: null });
+});
+
+test("a country refusal that is no sentence of bounded length is ignored", () => {
+  const longest = "x".repeat(COUNTRY_REFUSAL_MAX);
+  assert.equal(parseAdmission({ banned: false, countryNotAllowed: longest }).countryNotAllowed, longest);
+  // Counted in characters, not UTF-16 units.
+  const emoji = "🌍".repeat(COUNTRY_REFUSAL_MAX);
+  assert.equal(parseAdmission({ banned: false, countryNotAllowed: emoji }).countryNotAllowed, emoji);
+  for (const bad of ["x".repeat(COUNTRY_REFUSAL_MAX + 1), "", "   ", 1, true, null, ["DE"], { message: sentence }]) {
+    assert.deepEqual(parseAdmission({ banned: false, countryNotAllowed: bad }), { banned: false, countryNotAllowed: null }, JSON.stringify(bad));
+  }
+  // A ban is still read next to a refusal that is ignored.
+  assert.equal(parseAdmission({ banned: true, countryNotAllowed: 7 }).banned, true);
+});
+
+test("an admission answer without a boolean banned is not understood", () => {
+  for (const bad of [null, "banned", [], {}, { banned: "false" }, { countryNotAllowed: sentence }]) {
+    assert.throws(() => parseAdmission(bad), (e: unknown) => e instanceof ApiError && e.code === "unavailable", JSON.stringify(bad));
+  }
+});
