@@ -30,6 +30,8 @@ const adminUsage = `Usage:
   kaigi admin list-users --reason WHY [--json] [--data DIR]
   kaigi admin transparency [--json] [--data DIR]
   kaigi admin retention run [--data DIR] [--config FILE]
+  kaigi admin org show [--data DIR] [--config FILE]
+  kaigi admin org set --file FILE|- --reason WHY [--data DIR] [--config FILE]
 
 create-user reads the password from standard input (without echo on a
 terminal); the first account on a server becomes its organisation admin.
@@ -50,6 +52,8 @@ legal-request records a legal request the operator received, for the
 transparency report (which counts them by kind and outcome; the note stays
 in the audit log). Kinds: user_data, meeting_data, suspension, takedown,
 interception, other. Outcomes: complied, partly_complied, refused, pending.
+
+org shows or sets the organisation's policy (kaigi admin org for more).
 `
 
 // admin runs the operator's commands, which work on the data directory
@@ -62,6 +66,9 @@ func admin(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cmd := args[0]
 	if cmd == "retention" {
 		return adminRetention(args[1:], stdout, stderr)
+	}
+	if cmd == "org" {
+		return adminOrg(args[1:], stdin, stdout, stderr)
 	}
 	switch cmd {
 	case "create-user", "suspend-user", "reinstate-user", "reset-2fa", "delete-user", "legal-request", "list-users", "transparency":

@@ -684,6 +684,23 @@ func (s *Service) UpdateOrg(ctx context.Context, by User, o Org) error {
 	if by.Role != RoleAdmin {
 		return ErrForbidden
 	}
+	return s.updateOrg(ctx, ByAdmin(by), o, "")
+}
+
+// OperatorUpdateOrg changes the organisation's policy for the operator's
+// command line, with the same checks as UpdateOrg; the change is recorded
+// as the operator's, with the reason (required).
+func (s *Service) OperatorUpdateOrg(ctx context.Context, o Org, reason string) error {
+	reason, err := checkReason(reason, false)
+	if err != nil {
+		return err
+	}
+	return s.updateOrg(ctx, ByOperator, o, reason)
+}
+
+// updateOrg checks and saves o on by's word, recording org.policy_changed
+// with the fields that changed (and reason, when given).
+func (s *Service) updateOrg(ctx context.Context, by Actor, o Org, reason string) error {
 	if err := o.MeetingDefaults.Validate(); err != nil {
 		return err
 	}
@@ -702,12 +719,13 @@ func (s *Service) UpdateOrg(ctx context.Context, by User, o Org) error {
 	if o.Retention, err = s.retentionFor(o.Retention, before.Retention); err != nil {
 		return err
 	}
-	rec := audit.Entry{Time: s.now(), ActorKind: audit.ActorUser, ActorID: by.ID, Action: audit.OrgPolicyChanged,
-		SubjectKind: audit.SubjectOrg, Details: orgChanges(before, o)}
+	rec := by.entry()
+	rec.Time, rec.Action, rec.SubjectKind, rec.Reason = s.now(), audit.OrgPolicyChanged, audit.SubjectOrg, reason
+	rec.Details = orgChanges(before, o)
 	if err := s.store.SetOrg(ctx, o, rec); err != nil {
 		return err
 	}
-	s.log.Info("organisation settings changed", "user", by.ID)
+	s.log.Info("organisation settings changed", "user", rec.ActorID, "by", rec.ActorKind)
 	return nil
 }
 
