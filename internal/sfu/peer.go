@@ -460,19 +460,26 @@ func (p *Peer) checkSize(desc string) error {
 	return nil
 }
 
-// mediaSections counts the m-lines of a session description: exactly as
-// its parser finds them in lines ending \r\n or \n, and never fewer in
-// any layout.
+// mediaSections counts where a session description may hold an m-line:
+// every "m=" at its start or after a line end or a blank. pion's parser
+// starts a line's type right after the last field of a field-parsed line
+// (so "t=0 0 m=audio ..." holds one) and after a bare \r, so counting
+// lines would undercount; this count is never below pion's, and equals
+// it in descriptions whose lines end \r\n or \n (checked by
+// FuzzSessionDescription).
 func mediaSections(desc string) int {
 	n := 0
-	// pion ends a line at \n, and at a lone \r in some places: counting
-	// every \r as a line end never counts fewer m-lines than pion finds.
-	for line := range strings.FieldsFuncSeq(desc, func(r rune) bool { return r == '\n' || r == '\r' }) {
-		if strings.HasPrefix(line, "m=") {
+	for i := 0; ; {
+		k := strings.Index(desc[i:], "m=")
+		if k < 0 {
+			return n
+		}
+		at := i + k
+		if at == 0 || strings.IndexByte("\n\r \t", desc[at-1]) >= 0 {
 			n++
 		}
+		i = at + 2
 	}
-	return n
 }
 
 // checkPublished validates a client's track list against its offer: known
