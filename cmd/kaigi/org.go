@@ -57,17 +57,8 @@ func adminOrg(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("admin org %s: unexpected argument %q", cmd, fs.Arg(0))
 	}
-	cfg := config.Default()
-	if *cfgFile != "" {
-		var err error
-		if cfg, err = config.Load(*cfgFile); err != nil {
-			return err
-		}
-	}
-	if *data != "" {
-		cfg.Data = *data
-	}
-	if err := cfg.Validate(); err != nil {
+	cfg, err := operatorConfig(*cfgFile, *data)
+	if err != nil {
 		return err
 	}
 	var o auth.Org

@@ -41,17 +41,8 @@ func adminRetention(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("admin retention run: unexpected argument %q", fs.Arg(0))
 	}
-	cfg := config.Default()
-	if *cfgFile != "" {
-		var err error
-		if cfg, err = config.Load(*cfgFile); err != nil {
-			return err
-		}
-	}
-	if *data != "" {
-		cfg.Data = *data
-	}
-	if err := cfg.Validate(); err != nil {
+	cfg, err := operatorConfig(*cfgFile, *data)
+	if err != nil {
 		return err
 	}
 	ctx := context.Background()
@@ -72,4 +63,21 @@ func adminRetention(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("admin retention run: audit entries past the limit were kept, because the chain does not verify (%s): investigate with kaigi audit verify", res.AuditRefused)
 	}
 	return nil
+}
+
+// operatorConfig is the configuration an operator's command works with:
+// the file given (else the defaults), with --data over its data
+// directory, validated.
+func operatorConfig(file, data string) (config.Config, error) {
+	cfg := config.Default()
+	if file != "" {
+		var err error
+		if cfg, err = config.Load(file); err != nil {
+			return cfg, err
+		}
+	}
+	if data != "" {
+		cfg.Data = data
+	}
+	return cfg, cfg.Validate()
 }
