@@ -3,7 +3,9 @@ package auth
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -15,6 +17,9 @@ import (
 // database alone does not reveal them.
 type Sealer struct {
 	aead cipher.AEAD
+	// deviceKey signs known-device tokens (devices.go): derived from the
+	// key, never used to encrypt.
+	deviceKey []byte
 }
 
 const sealVersion = 1
@@ -31,7 +36,9 @@ func NewSealer(key []byte) (*Sealer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Sealer{aead: aead}, nil
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("kaigi known-device tokens v1"))
+	return &Sealer{aead: aead, deviceKey: m.Sum(nil)}, nil
 }
 
 // LoadOrCreateSealer reads the key file in dir, creating it (mode 0600)

@@ -55,6 +55,11 @@ type Service struct {
 	auditFloor int
 
 	signInIP, signInEmail, codeUser, signUpIP *policy.Limiter
+	// codeDevice is wrong two-factor codes per known device of an account
+	// (devices.go), with codeUser's numbers; codeLocks make each code
+	// check and its count one step.
+	codeDevice *policy.Limiter
+	codeLocks  keyedLocks
 	// reauth counts wrong current passwords of signed-in accounts (changing
 	// the password, turning two-factor off): only the session's holder can
 	// spend it, so it may refuse before checking.
@@ -121,6 +126,7 @@ func NewService(o Options) *Service {
 		signInIP:    policy.NewLimiter(o.Limits.SignInPerIP, o.Now),
 		signInEmail: policy.NewLimiter(o.Limits.SignInPerEmail, o.Now),
 		codeUser:    policy.NewLimiter(o.Limits.CodePerUser, o.Now),
+		codeDevice:  policy.NewLimiter(o.Limits.CodePerUser, o.Now),
 		signUpIP:    policy.NewLimiter(o.Limits.SignUpPerIP, o.Now),
 		reauth:      policy.NewLimiter(o.Limits.SignInPerEmail, o.Now),
 		strikes:     policy.NewBackoff(o.Limits.FailureHold, o.Limits.FailureHoldMax, o.Limits.FailureForget, o.Now),
@@ -287,13 +293,17 @@ type SignInResult struct {
 	User      User
 	Token     string
 	Challenge string
+	// Device, once signed in, is the browser's new known-device cookie
+	// value (devices.go).
+	Device string
 }
 
 // SignIn checks an e-mail and password. Whether the e-mail exists is never
 // told apart from a wrong password, in words or in time. Only the address
 // is limited before the password is checked (see Limits): the right
-// password is never refused because of others' wrong ones.
-func (s *Service) SignIn(ctx context.Context, email, password, ip string) (SignInResult, error) {
+// password is never refused because of others' wrong ones. devices are
+// the request's known-device cookie values, renewed when this signs in.
+func (s *Service) SignIn(ctx context.Context, email, password, ip string, devices ...string) (SignInResult, error) {
 	if err := s.admitAddress(ip); err != nil {
 		return SignInResult{}, err
 	}
@@ -341,7 +351,7 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip string) (SignI
 		return SignInResult{}, err
 	}
 	s.log.Info("signed in", "user", u.ID, "remote", ip)
-	return SignInResult{User: u, Token: token}, nil
+	return SignInResult{User: u, Token: token, Device: s.deviceCookie(u, parseDeviceTokens(devices))}, nil
 }
 
 var (
@@ -355,7 +365,10 @@ func (s *Service) dummyHash() string {
 }
 
 // SignInCode completes a sign-in with a TOTP code or a recovery code.
-func (s *Service) SignInCode(ctx context.Context, challengeToken, code, ip string) (SignInResult, error) {
+// devices are the request's known-device cookie values: a code from a
+// device known for the account is counted against that device's budget
+// of wrong codes, any other against the account's (devices.go).
+func (s *Service) SignInCode(ctx context.Context, challengeToken, code, ip string, devices ...string) (SignInResult, error) {
 	if err := s.admitAddress(ip); err != nil {
 		return SignInResult{}, err
 	}
@@ -380,7 +393,9 @@ func (s *Service) SignInCode(ctx context.Context, challengeToken, code, ip strin
 		s.log.Info("sign-in refused: account suspended", "user", u.ID)
 		return SignInResult{}, &SuspendedError{Reason: u.SuspendReason}
 	}
-	if err := s.checkCode(ctx, &u, code); err != nil {
+	tokens := parseDeviceTokens(devices)
+	budget, known := s.codeBudgetFor(u, tokens)
+	if err := s.checkCode(ctx, &u, code, budget); err != nil {
 		s.mu.Lock()
 		c.attempts++
 		if c.attempts >= challengeAttempts {
@@ -388,7 +403,7 @@ func (s *Service) SignInCode(ctx context.Context, challengeToken, code, ip strin
 			err = ErrChallengeExpired
 		}
 		s.mu.Unlock()
-		s.log.Info("two-factor code refused", "user", u.ID, "remote", ip)
+		s.log.Info("two-factor code refused", "user", u.ID, "remote", ip, "known_device", known)
 		return SignInResult{}, err
 	}
 	s.mu.Lock()
@@ -398,47 +413,8 @@ func (s *Service) SignInCode(ctx context.Context, challengeToken, code, ip strin
 	if err != nil {
 		return SignInResult{}, err
 	}
-	s.log.Info("signed in", "user", u.ID, "remote", ip, "second_factor", true)
-	return SignInResult{User: u, Token: token}, nil
-}
-
-// checkCode accepts a current TOTP code not used before, or an unused
-// recovery code. Failures count against the account's code limit.
-func (s *Service) checkCode(ctx context.Context, u *User, code string) error {
-	if !s.codeUser.Peek(u.ID) {
-		return ErrRateLimited
-	}
-	code = strings.TrimSpace(code)
-	if isDigits(strings.ReplaceAll(code, " ", "")) && len(strings.ReplaceAll(code, " ", "")) == 6 {
-		secret, err := s.sealer.Open(u.TOTPSecret, "totp:"+u.ID)
-		if err != nil {
-			return fmt.Errorf("unseal totp of %s: %w", u.ID, err)
-		}
-		step, ok := totpStep(string(secret), strings.ReplaceAll(code, " ", ""), s.now())
-		if ok {
-			// One statement checks and records the step, so simultaneous
-			// requests with one code cannot both pass.
-			if ok, err = s.store.UseTOTPStep(ctx, u.ID, step); err != nil {
-				return err
-			}
-		}
-		if !ok {
-			s.codeUser.Allow(u.ID)
-			return ErrBadCode
-		}
-		u.TOTPLastStep = step
-		return nil
-	}
-	ok, err := s.store.UseRecoveryCode(ctx, u.ID, recoveryHash(code))
-	if err != nil {
-		return err
-	}
-	if !ok {
-		s.codeUser.Allow(u.ID)
-		return ErrBadCode
-	}
-	s.log.Info("recovery code used", "user", u.ID)
-	return nil
+	s.log.Info("signed in", "user", u.ID, "remote", ip, "second_factor", true, "known_device", known)
+	return SignInResult{User: u, Token: token, Device: s.deviceCookie(u, tokens)}, nil
 }
 
 func isDigits(s string) bool {
@@ -647,7 +623,7 @@ func (s *Service) checkOwner(ctx context.Context, u User, password, code string)
 		return User{}, ErrBadCredentials
 	}
 	if u.TwoFactor() {
-		if err := s.checkCode(ctx, &u, code); err != nil {
+		if err := s.checkCode(ctx, &u, code, s.accountBudget(u)); err != nil {
 			return User{}, err
 		}
 	}
