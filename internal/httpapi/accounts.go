@@ -108,7 +108,7 @@ func (a *api) signIn(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &req) {
 		return
 	}
-	res, err := a.accounts.SignIn(r.Context(), req.Email, req.Password, clientIP(r))
+	res, err := a.accounts.SignIn(r.Context(), req.Email, req.Password, clientIP(r), deviceCookies(r)...)
 	if err != nil {
 		a.authError(w, err)
 		return
@@ -118,21 +118,25 @@ func (a *api) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.setSessionCookie(w, res.Token)
+	a.setDeviceCookie(w, res.Device)
 	writeJSON(w, http.StatusOK, map[string]any{"user": toUserJSON(res.User)})
 }
 
-// signInCode handles POST /api/auth/signin/code.
+// signInCode handles POST /api/auth/signin/code. A code from a browser
+// with a known-device cookie for the account is counted against that
+// browser's budget of wrong codes, not the account's.
 func (a *api) signInCode(w http.ResponseWriter, r *http.Request) {
 	var req struct{ Challenge, Code string }
 	if !readJSON(w, r, &req) {
 		return
 	}
-	res, err := a.accounts.SignInCode(r.Context(), req.Challenge, req.Code, clientIP(r))
+	res, err := a.accounts.SignInCode(r.Context(), req.Challenge, req.Code, clientIP(r), deviceCookies(r)...)
 	if err != nil {
 		a.authError(w, err)
 		return
 	}
 	a.setSessionCookie(w, res.Token)
+	a.setDeviceCookie(w, res.Device)
 	writeJSON(w, http.StatusOK, map[string]any{"user": toUserJSON(res.User)})
 }
 

@@ -260,7 +260,7 @@ func retentionTables(r auth.Retention) []privacyTable {
 
 // privacyFiles are the data directory's files besides the database.
 var privacyFiles = []privacyFile{
-	{File: "secret.key", What: "The server's key that locks two-factor secrets and meeting passcodes in the database. Nothing about any person.", Kept: "As long as the server exists."},
+	{File: "secret.key", What: "The server's key that locks two-factor secrets and meeting passcodes in the database, and signs the browsers' known-device cookies. Nothing about any person.", Kept: "As long as the server exists."},
 }
 
 // privacyServerLogs: what internal/* log (docs/security.md says what logs
@@ -278,9 +278,10 @@ var privacyServerLogs = privacyLogs{
 
 // privacyBrowser is what web/src keeps in the browser (lib/storage.ts,
 // e2ee/identity-store.ts, meeting/polls.ts, meeting/background-blur.ts)
-// and the session cookie (session.go).
+// and the session and known-device cookies (session.go).
 var privacyBrowser = []privacyBrowserItem{
 	{"cookie", SessionCookie, "The random key that keeps you signed in (the server stores only a scrambled form). Sent only to this server, and unreadable by scripts.", "30 days at most; removed when you sign out."},
+	{"cookie", DeviceCookie, "For each account (up to 5) that signed in fully from this browser, a random ID of the browser signed by the server, so that someone else guessing your two-factor codes can never keep you out on this browser. It does not sign you in or skip any step, names no account, and the server stores nothing about it. Sent only to this server's sign-in pages, and unreadable by scripts.", "A year from your last full sign-in on this browser; kept when you sign out (that is its purpose); no longer honoured once the account's password changes. Clearing the site's data removes it."},
 	{"localStorage", "kaigi.name", "The name you last joined a meeting with, to fill it in next time.", "Until you clear the site's data in your browser."},
 	{"localStorage", "kaigi.devices", "Which camera, microphone and speaker you chose.", "Until you clear the site's data."},
 	{"localStorage", "kaigi.device", "A random ID of this browser, sent when you join so that a host can bar a browser from a meeting.", "Until you clear the site's data."},

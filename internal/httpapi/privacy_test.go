@@ -162,8 +162,10 @@ func TestPrivacyDescribesBrowserStorage(t *testing.T) {
 			t.Errorf("the privacy page describes %s %q, which web/src no longer uses", b.Where, b.Key)
 		}
 	}
-	if !described[SessionCookie] {
-		t.Errorf("the session cookie %q is not described", SessionCookie)
+	for _, c := range []string{SessionCookie, DeviceCookie} {
+		if !described[c] {
+			t.Errorf("the cookie %q is not described", c)
+		}
 	}
 }
 

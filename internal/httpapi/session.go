@@ -26,6 +26,36 @@ func (a *api) clearSessionCookie(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode})
 }
 
+// DeviceCookie holds the browser's known-device tokens (auth/devices.go):
+// one per account that signed in fully from it, which lets that
+// account's owner in with the right two-factor code while others guess
+// codes. It outlives signing out (that is its point), is sent only to
+// the sign-in endpoints (Path=/api/auth/, SameSite=Strict), is HttpOnly,
+// and is never a session.
+const DeviceCookie = "kaigi_device"
+
+// setDeviceCookie sets the known-device cookie after a full sign-in; an
+// empty value sets nothing.
+func (a *api) setDeviceCookie(w http.ResponseWriter, value string) {
+	if value == "" {
+		return
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: DeviceCookie, Value: value, Path: "/api/auth/",
+		MaxAge: int(auth.DeviceLifetime.Seconds()), HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteStrictMode,
+	})
+}
+
+// deviceCookies are the request's known-device cookie values, as many as
+// it sent (auth bounds what it reads of them).
+func deviceCookies(r *http.Request) []string {
+	var out []string
+	for _, c := range r.CookiesNamed(DeviceCookie) {
+		out = append(out, c.Value)
+	}
+	return out
+}
+
 func sessionToken(r *http.Request) string {
 	if c, err := r.Cookie(SessionCookie); err == nil {
 		return c.Value
