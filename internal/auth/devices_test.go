@@ -105,6 +105,10 @@ func TestKnownDeviceSignsInDuringCodeGuessing(t *testing.T) {
 		t.Fatal("the sign-in did not renew the browser's known-device token")
 	}
 
+	if logs := f.logs.String(); strings.Contains(logs, known) || strings.Contains(logs, done.Device) || !strings.Contains(logs, "known_device=true") {
+		t.Fatalf("the log holds a known-device token, or does not say a known device signed in:\n%s", logs)
+	}
+
 	// Guessing from unknown devices is still held to the account's
 	// budget: nothing now, one more code after 30 s.
 	if n := guessCodes(t, f, 3, "198.51.100.%d", ""); n != 0 {

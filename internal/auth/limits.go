@@ -25,7 +25,10 @@ type Limits struct {
 	// SignInPerEmail, doubling with each further one up to FailureHoldMax;
 	// the doubling starts again after FailureForget without one.
 	FailureHold, FailureHoldMax, FailureForget time.Duration
-	// CodePerUser is wrong two-factor codes per account.
+	// CodePerUser is wrong two-factor codes per account, from browsers
+	// the server does not know for it; a browser that signed in fully to
+	// the account before (devices.go) has a budget of its own, with the
+	// same numbers, so others' wrong codes never refuse its right one.
 	CodePerUser policy.Rate
 	SignUpPerIP policy.Rate
 }
