@@ -154,6 +154,7 @@ class MeetingScreen implements SessionView {
     this.layoutControls = new LayoutControls({
       toggleLayout: () => this.gallery.setMode(this.gallery.mode === "speaker" ? "gallery" : "speaker"),
       toggleFullscreen: () => this.toggleFullscreen(),
+      isFullscreen: () => document.fullscreenElement === this.root,
     });
     this.controls.addMenuItems(() => this.layoutControls.items());
     this.activeSpeaker = new ActiveSpeaker(() => this.session.microphones(), (s) => this.gallery.setSpeakers(s));
@@ -207,7 +208,6 @@ class MeetingScreen implements SessionView {
     document.addEventListener("keydown", this.onKey);
     window.addEventListener("pagehide", this.onPageHide);
     document.addEventListener("click", this.onAnyClick, true);
-    document.addEventListener("fullscreenchange", this.onFullscreen);
   }
 
   /** The participants, chat and encryption panels, and what their buttons do. */
@@ -743,7 +743,6 @@ class MeetingScreen implements SessionView {
     this.finished = true;
     this.gallery.destroy();
     this.activeSpeaker.stop();
-    document.removeEventListener("fullscreenchange", this.onFullscreen);
     if (document.fullscreenElement === this.root) void document.exitFullscreen().catch(() => {});
     this.extras.destroy();
     document.removeEventListener("keydown", this.onKey);
@@ -779,10 +778,6 @@ class MeetingScreen implements SessionView {
     // The whole meeting, controls bar included: the stage alone would hide the controls (and this item) until Esc.
     else this.root.requestFullscreen().catch(() => this.notice("The browser would not show the meeting full screen."));
   }
-
-  private readonly onFullscreen = (): void => {
-    this.layoutControls.setFullscreen(document.fullscreenElement === this.root);
-  };
 
   private readonly onPageHide = (): void => {
     this.session.pageHidden();

@@ -10,15 +10,18 @@ import type { MenuItem } from "./menu.js";
 export class LayoutControls {
   private mode: LayoutMode = "gallery";
   private forced: string | null = null;
-  private fullscreen = false;
 
-  constructor(private readonly actions: { toggleLayout(): void; toggleFullscreen(): void }) {}
+  constructor(private readonly actions: { toggleLayout(): void; toggleFullscreen(): void; isFullscreen(): boolean }) {}
 
   /** The menu items, as they are now (the menu asks each time it opens). */
   items(): MenuItem[] {
     const speaker = this.mode === "speaker";
     const base = speaker ? "Speaker view: choose for the gallery" : "Gallery: choose for speaker view";
     const canFullscreen = document.fullscreenEnabled;
+    // Read when the menu opens, not kept from fullscreenchange: the browser
+    // changes fullscreenElement before that event, and a menu opened between
+    // the two would show the old state.
+    const fullscreen = this.actions.isFullscreen();
     return [
       {
         action: "layout",
@@ -33,10 +36,10 @@ export class LayoutControls {
         action: "fullscreen",
         id: "toggle-fullscreen",
         label: "Full screen",
-        icon: icon(this.fullscreen ? "shrink" : "expand"),
-        checked: this.fullscreen,
+        icon: icon(fullscreen ? "shrink" : "expand"),
+        checked: fullscreen,
         disabled: !canFullscreen,
-        title: !canFullscreen ? "This browser cannot show the meeting full screen" : this.fullscreen ? "Leave full screen (Esc)" : "Show the meeting full screen",
+        title: !canFullscreen ? "This browser cannot show the meeting full screen" : fullscreen ? "Leave full screen (Esc)" : "Show the meeting full screen",
         run: () => this.actions.toggleFullscreen(),
       },
     ];
@@ -49,9 +52,5 @@ export class LayoutControls {
   setLayout(mode: LayoutMode, forced: string | null): void {
     this.mode = mode;
     this.forced = forced;
-  }
-
-  setFullscreen(on: boolean): void {
-    this.fullscreen = on;
   }
 }
