@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -169,7 +170,7 @@ func TestUnrepairableLossEndsWithAKeyframe(t *testing.T) {
 		return s.freezes > before.freezes && s.lastPlayedSent > outageEnd.UnixNano() && s.played >= before.played+30
 	})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v; the lossy subscriber's player: %s", err, c.lossy.describe())
 	}
 	// The NACKs for what the outage took go on until the subscriber's
 	// NACK window (512 packets) has moved past it.
@@ -327,6 +328,15 @@ func (p *player) advance(now time.Time) {
 			}
 			end++
 		}
+		if !ok && p.waitingKey {
+			// A decoder waiting for a key frame takes a later one that is
+			// complete when this one is not (a packet of it may never
+			// come: pion's SRTP replay window refuses late repairs).
+			if later, found := p.laterKeyframe(start); found {
+				p.keyAt = later
+				continue
+			}
+		}
 		if !ok {
 			if int16(p.newest-end) <= 0 {
 				p.blockedFrom = time.Time{} // nothing after the gap yet: not late
@@ -351,6 +361,22 @@ func (p *player) advance(now time.Time) {
 	}
 }
 
+// laterKeyframe finds the first key frame after the one starting at from
+// whose packets are all in. p.mu is held.
+func (p *player) laterKeyframe(from uint16) (uint16, bool) {
+	for s := from + 1; int16(p.newest-s) >= 0; s++ {
+		if !p.slots[s].key {
+			continue
+		}
+		for e := s; int16(p.newest-e) >= 0 && p.slots[e].recv; e++ {
+			if p.slots[e].marker {
+				return s, true
+			}
+		}
+	}
+	return 0, false
+}
+
 // breakChain gives up on the next frame: nothing plays until a key frame.
 // p.mu is held.
 func (p *player) breakChain() {
@@ -362,6 +388,20 @@ func (p *player) breakChain() {
 			return
 		}
 	}
+}
+
+// describe says where the player is, for a failure's message.
+func (p *player) describe() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	missing := 0
+	for s := p.next; int16(p.newest-s) >= 0; s++ {
+		if !p.slots[s].recv {
+			missing++
+		}
+	}
+	return fmt.Sprintf("%d played, %d freezes, %d PLIs; next %d, newest %d (%d missing between), waiting for a key frame %v (have one at %d: %v)",
+		len(p.played), p.freezes, p.plis, p.next, p.newest, missing, p.waitingKey, p.keyAt, p.haveKey)
 }
 
 type playStats struct {
