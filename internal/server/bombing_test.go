@@ -23,7 +23,12 @@ import (
 // (127.x.y.z), as a different machine would.
 func (s *testServer) dialRawFrom(t *testing.T, local string) *rawConn {
 	t.Helper()
-	hc := from(local)
+	return s.dialRawWith(t, from(local), local)
+}
+
+// dialRawWith opens a raw socket through hc, which dials from local.
+func (s *testServer) dialRawWith(t *testing.T, hc *http.Client, local string) *rawConn {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	conn, _, err := websocket.Dial(ctx, "ws"+s.URL[len("http"):]+"/ws",

@@ -49,7 +49,9 @@ func newBucket(burst, rate float64, now time.Time) bucket {
 // debt again (0 if it is not in debt).
 func (b *bucket) take(now time.Time, n float64) time.Duration {
 	if dt := now.Sub(b.last).Seconds(); dt > 0 {
-		b.tokens = min(b.burst, b.tokens+dt*b.rate)
+		if b.tokens < b.burst { // a credit above the burst is kept until spent
+			b.tokens = min(b.burst, b.tokens+dt*b.rate)
+		}
 		b.last = now
 	}
 	b.tokens -= n
@@ -57,6 +59,15 @@ func (b *bucket) take(now time.Time, n float64) time.Duration {
 		return 0
 	}
 	return time.Duration(-b.tokens / b.rate * float64(time.Second))
+}
+
+// credit gives the bucket what it earns in d, which just passed, even
+// above its burst (kept until spent), and moves its clock past d so that
+// d is not earned twice: the time a socket was held back for others is
+// not spent against it.
+func (b *bucket) credit(d time.Duration) {
+	b.tokens += d.Seconds() * b.rate
+	b.last = b.last.Add(d)
 }
 
 // budget is one socket's budgets; only its reader goroutine uses it.
@@ -76,6 +87,16 @@ func newBudget(now time.Time) *budget {
 		relayMessages: newBucket(budgetRelayMessages, budgetRelayMessageRate, now),
 		relayBytes:    newBucket(budgetRelayBytes, budgetRelayByteRate, now),
 		patience:      newBucket(budgetPatience, budgetPatienceRate, now),
+	}
+}
+
+// credit gives back the time the socket was held back for congested
+// recipients (backpressure.go): what its client sent meanwhile, at no
+// more than the budgets' rates, arrives at once and must not count as
+// flooding.
+func (b *budget) credit(d time.Duration) {
+	for _, k := range []*bucket{&b.messages, &b.bytes, &b.relayMessages, &b.relayBytes} {
+		k.credit(d)
 	}
 }
 

@@ -64,3 +64,44 @@ func TestBudget(t *testing.T) {
 		})
 	}
 }
+
+// TestBudgetCredit: a socket held back for 6 s because a recipient was
+// congested had its client keep sending messages of 48 KiB at the relay
+// budget's rate (256 KiB/s); when it is read again, the 32 messages
+// that waited in it arrive at once and are not held back nor counted as
+// flooding. Without the credit, the relay burst (1 MiB) would be
+// overdrawn. The credit is what the time earns, no more: a second burst
+// right after is held back.
+func TestBudgetCredit(t *testing.T) {
+	start := time.Unix(0, 0)
+	const size = 48 << 10
+	b := newBudget(start)
+	// The last message before the hold spends the relay burst.
+	now := start
+	for range 21 {
+		b.charge(now, size*4/3, size)
+	}
+	now = now.Add(6 * time.Second)
+	b.credit(6 * time.Second)
+	for i := range 32 {
+		if wait, exhausted := b.charge(now, size*4/3, size); exhausted {
+			t.Fatalf("message %d of those that waited closed the socket (held back %v)", i, wait)
+		}
+	}
+	if wait, _ := b.charge(now, size*4/3, size); wait == 0 {
+		t.Fatal("a message beyond what the 6 s earned is not held back")
+	}
+	// Without the credit the same backlog exhausts its patience.
+	b = newBudget(start)
+	for range 21 {
+		b.charge(start, size*4/3, size)
+	}
+	exhausted := false
+	for range 32 {
+		_, e := b.charge(now, size*4/3, size)
+		exhausted = exhausted || e
+	}
+	if !exhausted {
+		t.Fatal("without the credit the backlog was not flooding: the test does not test")
+	}
+}

@@ -137,30 +137,36 @@ func (r *Room) e2eeCommit(by meeting.ParticipantID, s *session, req *clientMessa
 // e2eeMessage relays an application message (chat, reactions, ...): to
 // every member, or only to one. The server reads only the envelope; the
 // kind lets it refuse chat from those the meeting does not let chat
-// (receivers check again after decrypting).
-func (r *Room) e2eeMessage(by meeting.ParticipantID, s *session, epoch uint64, kind string, data []byte, to meeting.ParticipantID) error {
+// (receivers check again after decrypting). It returns the recipients
+// whose outboxes are congested, for the sender to wait on
+// (backpressure.go).
+func (r *Room) e2eeMessage(by meeting.ParticipantID, s *session, epoch uint64, kind string, data []byte, to meeting.ParticipantID) ([]*session, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.callerLocked(by, s); err != nil {
-		return err
+		return nil, err
 	}
 	if kind == "chat" && !r.core.Can(by, meeting.ActChat) {
-		return fmt.Errorf("chat: %w", meeting.ErrForbidden)
+		return nil, fmt.Errorf("chat: %w", meeting.ErrForbidden)
 	}
 	recipients, err := r.group.Recipients(e2ee.Participant(by), e2ee.Participant(to), data)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	msg := e2eeAppMsg{Type: "e2ee_message", From: string(by), Epoch: epoch, Kind: kind, Data: data, Private: to != ""}
+	var slow []*session
 	for _, p := range recipients {
 		if m := r.members[meeting.ParticipantID(p)]; m != nil && m.session != nil {
 			m.session.send(msg)
+			if m.session.congested() {
+				slow = append(slow, m.session)
+			}
 		}
 	}
 	if r.srv.opts.RelayLog != nil {
 		r.srv.opts.RelayLog(string(r.id), string(by), kind, data)
 	}
-	return nil
+	return slow, nil
 }
 
 // e2eeResumeLocked brings a returning member's MLS state up to date: the

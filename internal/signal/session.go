@@ -46,6 +46,9 @@ type session struct {
 	// kinds limits application messages per kind (kinds.go); reader only.
 	kinds kindLimits
 
+	// queued is the bytes waiting in out (backpressure.go).
+	queued atomic.Int64
+
 	closeOnce sync.Once
 	closing   atomic.Bool // a last frame is queued; let the writer send it
 	joined    atomic.Bool // hello was accepted
@@ -285,7 +288,10 @@ func (s *session) handle(m *clientMessage) bool {
 		if !s.kindAllowed(m.Kind, m.ID) {
 			return true
 		}
-		err = r.e2eeMessage(by, s, m.Epoch, m.Kind, m.Data, meeting.ParticipantID(m.To))
+		var slow []*session
+		slow, err = r.e2eeMessage(by, s, m.Epoch, m.Kind, m.Data, meeting.ParticipantID(m.To))
+		s.reportError(err, m.ID)
+		return s.awaitRecipients(slow)
 	}
 	s.reportError(err, m.ID)
 	return true
@@ -365,6 +371,7 @@ func (s *session) send(msg any) {
 func (s *session) sendBytes(b []byte) {
 	select {
 	case s.out <- frame{data: b}:
+		s.queued.Add(int64(len(b)))
 	case <-s.ctx.Done():
 	default:
 		s.log.Warn("client too slow; closing its socket", "participant", s.pid)
@@ -412,6 +419,7 @@ func (s *session) write() {
 			ctx, cancel := context.WithTimeout(s.ctx, writeTimeout)
 			err := s.conn.Write(ctx, websocket.MessageText, f.data)
 			cancel()
+			s.queued.Add(-int64(len(f.data)))
 			if err != nil {
 				s.cancel()
 				return
