@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kaigi-meet/kaigi/internal/clientaddr"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -27,6 +28,10 @@ type Config struct {
 	// PublicURL is the address users open, when it differs from Listen
 	// (behind a proxy or NAT), e.g. https://meet.example.org.
 	PublicURL string `yaml:"public_url"`
+	// TrustedProxies are the reverse proxies (IP addresses or CIDR
+	// prefixes) whose X-Forwarded-For names the client; see
+	// internal/clientaddr. Empty: every request's peer is its client.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
 	// LogFormat is text or json.
@@ -187,6 +192,9 @@ func (c Config) Validate() error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
 			return fmt.Errorf("public_url: %q must be an http(s) URL with a host and no path", c.PublicURL)
 		}
+	}
+	if _, err := clientaddr.Parse(c.TrustedProxies); err != nil {
+		return fmt.Errorf("trusted_proxies: %w", err)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

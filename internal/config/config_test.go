@@ -21,6 +21,7 @@ func TestParse(t *testing.T) {
 	cfg, err := Parse(strings.NewReader(`
 listen: 0.0.0.0:443
 public_url: https://meet.example.org
+trusted_proxies: [127.0.0.1, 10.0.0.0/8]
 tls:
   cert_file: /etc/kaigi/cert.pem
   key_file: /etc/kaigi/key.pem
@@ -52,7 +53,8 @@ turn:
 		cfg.WebRTC.Loopback() || cfg.Meetings.MaxParticipants != 50 || !cfg.TLS.Enabled() ||
 		cfg.WebRTC.PublicIPs[0] != "203.0.113.7" || cfg.LogLevel != "info" || cfg.Metrics.Token != "0123456789abcdef0123" ||
 		cfg.WebRTC.TCP() || cfg.WebRTC.TCPPort != 7881 || cfg.TURN.On() || cfg.TURN.Port != 3479 ||
-		cfg.TURN.RelayPortMin != 50000 || cfg.TURN.RelayPortMax != 50099 || cfg.TURN.Realm != "kaigi" {
+		cfg.TURN.RelayPortMin != 50000 || cfg.TURN.RelayPortMax != 50099 || cfg.TURN.Realm != "kaigi" ||
+		len(cfg.TrustedProxies) != 2 || cfg.TrustedProxies[1] != "10.0.0.0/8" {
 		t.Errorf("parsed %+v", cfg)
 	}
 }
@@ -85,6 +87,8 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{"data: ''", "data"},
 		{"public_url: ftp://x", "public_url"},
 		{"public_url: https://x/path", "public_url"},
+		{"trusted_proxies: [proxy.example.org]", "trusted_proxies"},
+		{"trusted_proxies: [10.0.0.0/40]", "trusted_proxies"},
 		{"log_level: loud", "log_level"},
 		{"log_format: xml", "log_format"},
 		{"tls: {cert_file: a}", "tls"},

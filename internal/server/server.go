@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/kaigi-meet/kaigi/internal/auth"
+	"github.com/kaigi-meet/kaigi/internal/clientaddr"
 	"github.com/kaigi-meet/kaigi/internal/config"
 	"github.com/kaigi-meet/kaigi/internal/httpapi"
 	"github.com/kaigi-meet/kaigi/internal/metrics"
@@ -199,8 +200,14 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 			CountryRefusals:  s.signal.CountryRefusals,
 		}),
 	})
+	// Behind trusted reverse proxies, every limit, rule and log line
+	// sees the client's address, not the proxy's.
+	proxies, err := clientaddr.Parse(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("trusted_proxies: %w", err)
+	}
 	s.http = &http.Server{
-		Handler:           handler,
+		Handler:           proxies.Handler(handler),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),

@@ -296,9 +296,9 @@ func (s *Server) iceServers(sess *session, participant string) []ICEServer {
 	return append(out, s.opts.ICEServersFor(participant, h)...)
 }
 
-// remoteAddr is the request's peer address. (Behind a reverse proxy this
-// is the proxy; trusting forwarded headers needs configuration that does
-// not exist yet.)
+// remoteAddr is the request's client address: its peer, or behind
+// trusted reverse proxies the client they name (internal/clientaddr puts
+// it in RemoteAddr).
 func remoteAddr(r *http.Request) netip.Addr {
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
