@@ -113,14 +113,19 @@ func decodeDeviceToken(s string) (deviceToken, bool) {
 }
 
 // deviceMAC is the tag of a token of device id issued at for account u.
-// The password hash in it makes a password change forget every device.
+// The password hash in it makes a password change forget every device;
+// the (sealed) two-factor secret makes turning two-factor on, off or on
+// again do so too: a browser that signed in with the password alone,
+// before the account had a second factor, is not known once it has one.
 func (s *Service) deviceMAC(u User, id []byte, issued int64) []byte {
 	m := hmac.New(sha256.New, s.sealer.deviceKey)
 	pw := sha256.Sum256([]byte(u.PasswordHash))
+	tf := sha256.Sum256(u.TOTPSecret)
 	m.Write([]byte("kaigi known device\x00" + u.ID + "\x00"))
 	m.Write(id)
 	binary.Write(m, binary.BigEndian, issued)
 	m.Write(pw[:])
+	m.Write(tf[:])
 	return m.Sum(nil)[:deviceMACLen]
 }
 

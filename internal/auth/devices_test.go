@@ -321,6 +321,46 @@ func TestCodeBudgetHoldsUnderConcurrency(t *testing.T) {
 	}
 }
 
+// TestKnownDeviceNeedsTheSecondFactor: someone who had the password
+// while the account had no second factor signed in from many browsers
+// and kept their known-device tokens; once two-factor is on, none of
+// them is known, so each wrong code they send counts against the
+// account's budget, not a budget of its own.
+func TestKnownDeviceNeedsTheSecondFactor(t *testing.T) {
+	f := newFixture(t)
+	ada, _, _ := f.svc.SignUp(ctx, "ada@example.org", "Ada", pw, "10.0.0.1")
+	var minted []string
+	for i := range 4 {
+		res, err := f.svc.SignIn(ctx, "ada@example.org", pw, fmt.Sprintf("192.0.2.%d", i+1))
+		if err != nil || res.Device == "" {
+			t.Fatalf("sign-in without two-factor = %+v, %v", res, err)
+		}
+		minted = append(minted, res.Device)
+	}
+	if !auth.KnownDevice(f.svc, mustUser(t, f, ada.ID), minted[0]) {
+		t.Fatal("a token is not known before two-factor is on: the test does not test")
+	}
+	f.clock.advance(time.Minute)
+	secret, _ := enrol(t, f, ada)
+	f.clock.advance(time.Minute)
+	checked := 0
+	for i, tok := range minted {
+		if auth.KnownDevice(f.svc, mustUser(t, f, ada.ID), tok) {
+			t.Errorf("a token from before two-factor was turned on is known after")
+		}
+		checked += guessCodes(t, f, 10, fmt.Sprintf("203.0.%d.%%d", i), tok)
+	}
+	if checked != auth.DefaultLimits.CodePerUser.Burst {
+		t.Fatalf("%d wrong codes checked with tokens from before two-factor, want the account's %d", checked, auth.DefaultLimits.CodePerUser.Burst)
+	}
+	// A full sign-in with the second factor makes the browser known.
+	f.clock.advance(10 * auth.DefaultLimits.CodePerUser.Every)
+	known := signInFully(t, f, "ada@example.org", secret, "10.0.0.1", minted[0]).Device
+	if !auth.KnownDevice(f.svc, mustUser(t, f, ada.ID), known) {
+		t.Fatal("a full sign-in with two-factor did not make the browser known")
+	}
+}
+
 // forge changes one character in the middle of a token (its device ID),
 // keeping it well-formed.
 func forge(tok string) string {
