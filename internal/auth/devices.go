@@ -114,18 +114,23 @@ func decodeDeviceToken(s string) (deviceToken, bool) {
 
 // deviceMAC is the tag of a token of device id issued at for account u.
 // The password hash in it makes a password change forget every device;
-// the (sealed) two-factor secret makes turning two-factor on, off or on
-// again do so too: a browser that signed in with the password alone,
-// before the account had a second factor, is not known once it has one.
+// whether the account had two-factor on when the token was issued is in
+// it too, so a browser that signed in with the password alone, while the
+// account had no second factor, is not known once it has one (else
+// whoever had the password then could keep a budget of wrong codes per
+// browser for later).
 func (s *Service) deviceMAC(u User, id []byte, issued int64) []byte {
 	m := hmac.New(sha256.New, s.sealer.deviceKey)
 	pw := sha256.Sum256([]byte(u.PasswordHash))
-	tf := sha256.Sum256(u.TOTPSecret)
 	m.Write([]byte("kaigi known device\x00" + u.ID + "\x00"))
 	m.Write(id)
 	binary.Write(m, binary.BigEndian, issued)
 	m.Write(pw[:])
-	m.Write(tf[:])
+	if u.TwoFactor() {
+		m.Write([]byte{1})
+	} else {
+		m.Write([]byte{0})
+	}
 	return m.Sum(nil)[:deviceMACLen]
 }
 
