@@ -59,6 +59,10 @@ func (a *api) authError(w http.ResponseWriter, err error) {
 		status        int
 		code, message string
 	}
+	if errors.Is(err, meeting.ErrBadSettings) {
+		writeError(w, http.StatusBadRequest, "bad_settings", settingsProblem(err))
+		return
+	}
 	for target, out := range map[error]m{
 		auth.ErrBadCredentials:   {http.StatusUnauthorized, "bad_credentials", "Wrong e-mail or password."},
 		auth.ErrBadCode:          {http.StatusUnauthorized, "bad_code", "That code is not right, or was used already."},
@@ -73,7 +77,6 @@ func (a *api) authError(w http.ResponseWriter, err error) {
 		auth.ErrTOTPNotPending:   {http.StatusConflict, "no_enrolment", "Start setting up two-factor authentication first."},
 		auth.ErrTOTPEnabled:      {http.StatusConflict, "two_factor_on", "Two-factor authentication is already on."},
 		auth.ErrTOTPDisabled:     {http.StatusConflict, "two_factor_off", "Two-factor authentication is not on."},
-		meeting.ErrBadSettings:   {http.StatusBadRequest, "bad_settings", "Those meeting settings are not valid."},
 		auth.ErrReasonRequired:   {http.StatusBadRequest, "reason_required", "Give a reason of at most 500 characters: the person is shown it."},
 		auth.ErrLastAdmin:        {http.StatusConflict, "last_admin", "This is the last administrator who can sign in. Make another account administrator first."},
 		auth.ErrNotFound:         {http.StatusNotFound, "not_found", "There is no such account."},

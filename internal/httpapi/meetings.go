@@ -113,7 +113,7 @@ func (req meetingRequest) apply(rec *meeting.Record) (string, bool) {
 	}
 	if req.Settings != nil {
 		if err := req.Settings.Validate(); err != nil {
-			return "Those meeting settings are not valid: " + strings.TrimPrefix(err.Error(), meeting.ErrBadSettings.Error()+": ") + ".", false
+			return settingsProblem(err), false
 		}
 		if req.Settings.Country == nil { // left out: the meeting keeps its country rule
 			req.Settings.Country = rec.Settings.Country
@@ -380,4 +380,10 @@ func namesAddress(host string, local netip.AddrPort, defaultPort string) bool {
 	}
 	ip, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(name, "["), "]"))
 	return err == nil && ip.Unmap() == local.Addr()
+}
+
+// settingsProblem is the sentence for settings that Validate refused,
+// naming what is wrong (e.g. a code that is no country).
+func settingsProblem(err error) string {
+	return "Those meeting settings are not valid: " + strings.TrimPrefix(err.Error(), meeting.ErrBadSettings.Error()+": ") + "."
 }

@@ -53,6 +53,7 @@ function signedIn(me: Me): void {
   const defaults = me.organisation.meetingDefaults ?? { ...PRODUCT_DEFAULTS };
   const options = new SettingsForm("new", "Settings for the new meeting");
   options.set(defaults);
+  if (me.organisation.geoip) options.enableCountry("new", me.organisation.country);
   const optionsBox = disclosure("meeting-options", "Meeting options", "Your organisation's defaults. Change them for this meeting only.", options.root);
 
   const error = errorLine("home-error");
@@ -63,10 +64,14 @@ function signedIn(me: Me): void {
     icon("plus"),
     el("span", { text: "New meeting" }),
   );
-  const list = new MeetingsList();
+  const list = new MeetingsList(me.organisation);
   newButton.addEventListener("click", () =>
     void withBusy(newButton, async () => {
       setError(error, null);
+      if (!options.countryValid()) {
+        optionsBox.open = true;
+        return;
+      }
       const req: MeetingRequest = { kind: "instant" };
       // Only settings the person changed: otherwise the server applies the
       // organisation's defaults, which may be newer than what we showed.

@@ -2,6 +2,7 @@
 // meetings, then instant ones; each with its invite link to copy, a start
 // button, its settings to edit and (but for the personal room) delete.
 
+import type { Me } from "../api/accounts.js";
 import { asApiError } from "../api/http.js";
 import { deleteMeeting, listMeetings, updateMeeting, type Meeting, type MeetingRequest } from "../api/meetings.js";
 import { copyText } from "../lib/clipboard.js";
@@ -33,7 +34,8 @@ export class MeetingsList {
   private readonly status: HTMLParagraphElement;
   private meetings: Meeting[] = [];
 
-  constructor() {
+  /** `org` is the signed-in person's organisation: whether meetings may have a country rule (a GeoIP database), and its own. */
+  constructor(private readonly org?: Readonly<Me["organisation"]>) {
     this.list = el("ul", { class: "meeting-list", attrs: { "aria-busy": "true" } });
     this.error = errorLine("meetings-error");
     this.status = statusLine("meetings-status");
@@ -108,6 +110,7 @@ export class MeetingsList {
     duration.select.value = String(m.durationMinutes ?? 60);
     const settings = new SettingsForm("edit", "Settings");
     if (m.settings) settings.set(m.settings);
+    if (this.org?.geoip) settings.enableCountry("edit", this.org.country);
     const newPasscode = checkbox("edit-new-passcode", "Make a new passcode", "Invite links sent before stop working.");
     const ok = await openDialog(this.root, {
       id: "edit-meeting",
@@ -124,7 +127,7 @@ export class MeetingsList {
           date.setError("Choose a date and a time.");
           return false;
         }
-        return true;
+        return settings.countryValid();
       },
     });
     if (!ok) return;

@@ -1,0 +1,103 @@
+package e2e
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/kaigi-meet/kaigi/internal/config"
+	"github.com/kaigi-meet/kaigi/internal/servertest"
+)
+
+// TestCountryAndRetentionForms: on a server with a GeoIP database (the
+// test's puts 127.0.0.1 in DE), an administrator sets the organisation's
+// retention limits and country rule through the admin page's form (a
+// code that is no country is refused, named, and nothing is saved), and a
+// host gives an existing meeting its own country rule through the edit
+// dialog of their meetings list; the server then keeps both, and the
+// pre-join check from 127.0.0.1 refuses DE by the meeting's rule.
+func TestCountryAndRetentionForms(t *testing.T) {
+	db := loopbackInGermany(t)
+	srv := startServer(t, servertest.Options{Config: func(c *config.Config) { c.GeoIP.Database = db }})
+	admin := srv.Admin(t)
+	m := admin.NewMeeting(t, servertest.OpenSettings())
+	alex := newTab(t, "Alex")
+	alex.signedInAs(srv, admin)
+
+	// The organisation's form.
+	alex.run("open the admin page", chromedp.Navigate(srv.URL+"/admin"))
+	alex.waitVisible("the organisation's country fields", "#org-country-mode")
+	alex.typeInto("#retention-meetings-days", "90")
+	alex.typeInto("#retention-sessions-days", "7")
+	chooseOption(alex, "#org-country-mode", "deny")
+	alex.typeInto("#org-country-codes", "ru XY")
+	alex.click("#org-save")
+	alex.waitText("the code that is no country named", "#org-error", `"XY" is not an ISO 3166-1 alpha-2 country code`)
+	var org struct {
+		Retention struct{ MeetingDays, ExpiredSessionDays int }
+		Country   *struct {
+			Mode  string
+			Codes []string
+		}
+	}
+	if code := admin.Do(t, "GET", "/api/admin/org", nil, &org); code != http.StatusOK || org.Retention.MeetingDays == 90 || org.Country != nil && org.Country.Mode != "" {
+		t.Fatalf("a refused form saved something: %d %+v", code, org)
+	}
+	alex.typeInto("#org-country-codes", "ru, by")
+	alex.click("#org-save")
+	alex.waitText("saved", "#org-status", "Saved")
+	if code := admin.Do(t, "GET", "/api/admin/org", nil, &org); code != http.StatusOK || org.Retention.MeetingDays != 90 || org.Retention.ExpiredSessionDays != 7 ||
+		org.Country == nil || org.Country.Mode != "deny" || !slices.Equal(org.Country.Codes, []string{"BY", "RU"}) {
+		t.Fatalf("after saving the form, the organisation is %d %+v %+v", code, org, org.Country)
+	}
+	alex.run("reload the admin page", chromedp.Navigate(srv.URL+"/admin"))
+	alex.waitJS("the saved rule shown again", `document.querySelector("#org-country-codes").value === "BY RU" && document.querySelector("#retention-meetings-days").value === "90"`)
+
+	// A meeting's own rule, from the meetings list's edit dialog.
+	alex.run("open the home page", chromedp.Navigate(srv.URL+"/"))
+	item := `#meetings li[data-meeting="` + m.ID + `"]`
+	alex.click(item + ` [data-action="edit"]`)
+	alex.waitVisible("the edit dialog's country fields", "#edit-meeting #edit-country-mode")
+	if got := alex.text("#edit-meeting #edit-country .hint"); !strings.Contains(got, "BY") || !strings.Contains(got, "RU") {
+		t.Errorf("the dialog's note on the organisation's rule says %q", got)
+	}
+	chooseOption(alex, "#edit-country-mode", "deny")
+	alex.typeInto("#edit-country-codes", "de")
+	alex.click("#edit-meeting-save")
+	alex.waitText("the meeting saved", "#meetings-status", "saved")
+	var got struct {
+		Settings struct {
+			Country *struct {
+				Mode  string
+				Codes []string
+			}
+		}
+	}
+	if code := admin.Do(t, "GET", "/api/meetings/"+m.ID, nil, &got); code != http.StatusOK || got.Settings.Country == nil ||
+		got.Settings.Country.Mode != "deny" || !slices.Equal(got.Settings.Country.Codes, []string{"DE"}) {
+		t.Fatalf("after the edit the meeting's rule is %d %+v", code, got.Settings.Country)
+	}
+	resp, err := http.Get(srv.URL + "/api/meetings/" + m.ID + "/admission?device=e2e-check")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var said struct{ CountryNotAllowed string }
+	err = json.NewDecoder(resp.Body).Decode(&said)
+	resp.Body.Close()
+	if err != nil || !strings.Contains(said.CountryNotAllowed, "this meeting's rule") {
+		t.Fatalf("the admission check from 127.0.0.1 (DE) said %+v (err %v)", said, err)
+	}
+	alex.screenshot("country-rules")
+}
+
+// chooseOption picks an option of a select as a person does: the value,
+// then the change event the page listens for.
+func chooseOption(tb *tab, selector, value string) {
+	tb.t.Helper()
+	tb.run("choose "+value+" in "+selector, chromedp.SetValue(selector, value, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector(`+strconv.Quote(selector)+`).dispatchEvent(new Event("change", {bubbles: true}))`, nil))
+}
