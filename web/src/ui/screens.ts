@@ -18,7 +18,7 @@ const TITLES: Record<string, string> = {
   wrong_passcode: "Wrong passcode",
   meeting_locked: "This meeting is locked",
   banned: "You can't join this meeting",
-  country_not_allowed: "Not admitted from your country",
+  country_not_allowed: "Not admitted from where you are connecting",
   sign_in_required: "Sign in to join this meeting",
   rate_limited: "Too many attempts",
   denied: "The host didn't let you in",
