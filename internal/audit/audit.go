@@ -71,6 +71,12 @@ const (
 	// MeetingEnded: an administrator ended a live meeting they do not
 	// host (everyone in it is told the reason).
 	MeetingEnded Action = "meeting.ended"
+	// MeetingLocked, MeetingUnlocked: an administrator locked or unlocked
+	// a meeting they do not host, live or not (everyone in it is told the
+	// reason; the lock is kept with the meeting until a host or an
+	// administrator lifts it).
+	MeetingLocked   Action = "meeting.locked"
+	MeetingUnlocked Action = "meeting.unlocked"
 	// ServerStarted: a server started and checked the chain (recorded
 	// once per start, so that a log cut short before a restart shows).
 	ServerStarted Action = "server.started"

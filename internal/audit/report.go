@@ -35,6 +35,8 @@ var Published = []struct {
 	Description string
 }{
 	{MeetingEnded, "Meetings ended by an administrator who did not host them"},
+	{MeetingLocked, "Meetings locked by an administrator who did not host them"},
+	{MeetingUnlocked, "Meetings unlocked by an administrator who did not host them"},
 	{UserSuspended, "Accounts suspended by an administrator or the operator"},
 	{UserReinstated, "Suspended accounts reinstated"},
 	{UserDeleted, "Accounts deleted (by an administrator, the operator, or their owner)"},

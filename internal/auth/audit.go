@@ -73,6 +73,18 @@ func (s *Service) AuditAboutMe(ctx context.Context, u User, limit int) ([]audit.
 // (the affected people are shown it). The entry is written before the
 // caller acts, so no action goes unrecorded.
 func (s *Service) RecordAction(ctx context.Context, by Actor, action audit.Action, kind audit.SubjectKind, id, reason string, details map[string]string) (audit.Entry, error) {
+	e, err := s.ActionEntry(by, action, kind, id, reason, details)
+	if err != nil {
+		return audit.Entry{}, err
+	}
+	return s.store.AppendAudit(ctx, e)
+}
+
+// ActionEntry checks an administrative action as RecordAction does (an
+// admin or the operator, a reason required) and returns its entry, not
+// yet sealed, for a store that appends it in the same transaction as the
+// change it records (an administrator's lock of a meeting).
+func (s *Service) ActionEntry(by Actor, action audit.Action, kind audit.SubjectKind, id, reason string, details map[string]string) (audit.Entry, error) {
 	if by.admin != nil && by.admin.Role != RoleAdmin {
 		return audit.Entry{}, ErrForbidden
 	}
@@ -82,7 +94,7 @@ func (s *Service) RecordAction(ctx context.Context, by Actor, action audit.Actio
 	}
 	e := by.entry()
 	e.Time, e.Action, e.SubjectKind, e.SubjectID, e.Reason, e.Details = s.now(), action, kind, id, reason, details
-	return s.store.AppendAudit(ctx, e)
+	return e, nil
 }
 
 // TransparencyReport counts the audit log by action and month, from the

@@ -110,6 +110,7 @@ type Client struct {
 	moves     []Move
 	breakouts Breakouts
 	heard     []Broadcast
+	notices   []AdminNotice
 	room      int // the breakout room this client is in (0: the main room)
 	guessing  bool
 	stopped   []string          // sources hosts stopped, in order
@@ -394,6 +395,10 @@ func (c *Client) handle(m *inbound) error {
 	case "breakout_broadcast":
 		c.mu.Lock()
 		c.heard = append(c.heard, Broadcast{From: m.From, Payload: m.Payload, Text: m.Text})
+		c.mu.Unlock()
+	case "admin_notice":
+		c.mu.Lock()
+		c.notices = append(c.notices, AdminNotice{Action: m.Action, Reason: m.Reason, Message: m.Message})
 		c.mu.Unlock()
 	case "breakouts":
 		c.mu.Lock()

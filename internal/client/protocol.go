@@ -72,6 +72,9 @@ type inbound struct {
 	Payload []byte `json:"payload"`
 	Text    string `json:"text"`
 
+	// admin_notice (with reason and message)
+	Action string `json:"action"`
+
 	// refused, error, closed
 	Code    string `json:"code"`
 	Message string `json:"message"`
@@ -116,6 +119,15 @@ type Broadcast struct {
 	From    string
 	Payload []byte
 	Text    string
+}
+
+// AdminNotice is an administrator's action on the meeting as the server
+// told it: the action ("locked", "unlocked"), their reason and the
+// sentence to show.
+type AdminNotice struct {
+	Action  string
+	Reason  string
+	Message string
 }
 
 // Breakouts is the last breakouts status.

@@ -63,6 +63,13 @@ func (c *Client) Broadcasts() []Broadcast {
 	return append([]Broadcast(nil), c.heard...)
 }
 
+// AdminNotices returns the administrators' notices heard so far.
+func (c *Client) AdminNotices() []AdminNotice {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]AdminNotice(nil), c.notices...)
+}
+
 // Breakouts returns the last breakouts status (hosts and co-hosts).
 func (c *Client) Breakouts() Breakouts {
 	c.mu.Lock()

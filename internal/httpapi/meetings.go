@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kaigi-meet/kaigi/internal/audit"
 	"github.com/kaigi-meet/kaigi/internal/auth"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
 	"github.com/kaigi-meet/kaigi/internal/store"
@@ -24,6 +25,9 @@ type Meetings interface {
 	DeleteMeeting(ctx context.Context, id meeting.ID) error
 	MeetingsOwnedBy(ctx context.Context, ownerID string) ([]meeting.Record, error)
 	PersonalMeeting(ctx context.Context, ownerID string) (meeting.Record, error)
+	// LockMeeting is an administrator's lock with its audit entry, in
+	// one transaction (livemeetings.go).
+	LockMeeting(ctx context.Context, id meeting.ID, locked bool, e audit.Entry) (audit.Entry, error)
 }
 
 // meetingJSON is a meeting as the API shows it. Anyone with the link sees
@@ -119,8 +123,9 @@ func (req meetingRequest) apply(rec *meeting.Record) (string, bool) {
 			req.Settings.Country = rec.Settings.Country
 		}
 		req.Settings.Country = req.Settings.Country.Normalised()
+		locked := rec.Settings.Locked // an administrator's, kept with the meeting: lifted from inside it
 		rec.Settings = *req.Settings
-		rec.Settings.Locked = false
+		rec.Settings.Locked = locked
 	}
 	if rec.Settings.Passcode && (rec.Passcode == "" || req.NewPasscode) {
 		rec.Passcode = meeting.NewPasscode()

@@ -13,6 +13,7 @@ type LiveMeeting struct {
 	Participants  int // admitted, including those reconnecting
 	Waiting       int // in the waiting room
 	BreakoutRooms int // open breakout rooms
+	Locked        bool
 }
 
 // LiveMeetings lists the meetings someone is in or waiting for, by ID.
@@ -27,7 +28,7 @@ func (s *Server) LiveMeetings() []LiveMeeting {
 	for _, r := range rooms {
 		r.mu.Lock()
 		waiting := len(r.core.Waiting())
-		lm := LiveMeeting{ID: r.id, Participants: r.core.Len() - waiting, Waiting: waiting}
+		lm := LiveMeeting{ID: r.id, Participants: r.core.Len() - waiting, Waiting: waiting, Locked: r.core.Settings().Locked}
 		if r.breakouts != nil {
 			lm.BreakoutRooms = len(r.breakouts.rooms)
 			for _, b := range r.breakouts.rooms {
@@ -60,5 +61,53 @@ func (s *Server) EndMeeting(id meeting.ID, message string) bool {
 	}
 	r.endLocked("", message) // the waiting room's sockets are members too
 	r.log.Info("meeting ended by an administrator")
+	return true
+}
+
+// adminNoticeMsg tells everyone in a meeting of an administrator's action
+// on it (action: "locked" or "unlocked"), with the reason they gave and
+// the sentence to show.
+type adminNoticeMsg struct {
+	Type    string `json:"type"` // "admin_notice"
+	Action  string `json:"action"`
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
+}
+
+// LockMeeting locks or unlocks a live meeting at an administrator's
+// request. The lock changes as a host's would: nobody new may join (the
+// owner always may) and everyone in the main room gets settings. Whether
+// or not it changed (a host may have locked it already), everyone
+// admitted, in the main room and in every breakout room, gets an
+// admin_notice with the reason. It reports whether the meeting was live.
+func (s *Server) LockMeeting(id meeting.ID, locked bool, reason, message string) bool {
+	s.mu.Lock()
+	r := s.rooms[id]
+	s.mu.Unlock()
+	if r == nil {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return false
+	}
+	if r.core.SetLocked(locked) {
+		r.broadcastLocked(settingsMsg{Type: "settings", Settings: r.core.Settings()}, "")
+	}
+	action := "unlocked"
+	if locked {
+		action = "locked"
+	}
+	msg := adminNoticeMsg{Type: "admin_notice", Action: action, Reason: reason, Message: message}
+	r.broadcastLocked(msg, "")
+	if r.breakouts != nil {
+		for _, b := range r.breakouts.rooms {
+			b.mu.Lock()
+			b.broadcastLocked(msg, "")
+			b.mu.Unlock()
+		}
+	}
+	r.log.Info("meeting " + action + " by an administrator")
 	return true
 }

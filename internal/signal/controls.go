@@ -248,8 +248,9 @@ func (r *Room) updateSettings(by meeting.ParticipantID, s *session, change func(
 	if err != nil {
 		return err
 	}
-	// Locking is for this session of the meeting only; the rest is saved.
-	set.Locked = false
+	// A host's lock is for this session of the meeting only; the store
+	// keeps an administrator's lock until this unlocks (stored &&
+	// set.Locked); the rest is saved.
 	r.persist("settings", func(ctx context.Context) error { return r.srv.opts.Meetings.SaveSettings(ctx, r.id, set) })
 	return nil
 }

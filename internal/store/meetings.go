@@ -48,13 +48,23 @@ func (s *SQLite) UpdateMeeting(ctx context.Context, m meeting.Record) error {
 }
 
 // UpdateMeetingSettings changes only a meeting's settings (a host changing
-// them during the meeting).
+// them during the meeting, set.Locked being the live room's lock). A
+// host's lock is for that session only and is not kept; a lock kept with
+// the meeting (an administrator's, LockMeeting) stays through the host's
+// other changes and is lifted when the host unlocks: the stored lock
+// becomes stored && set.Locked, read and written in one transaction.
 func (s *SQLite) UpdateMeetingSettings(ctx context.Context, id meeting.ID, set meeting.Settings) error {
-	b, err := json.Marshal(set)
-	if err != nil {
-		return err
-	}
-	_, err = s.db.ExecContext(ctx, `UPDATE meetings SET settings = ? WHERE id = ?`, string(b), string(id))
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		stored, err := settingsIn(ctx, tx, id)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		set.Locked = set.Locked && stored.Locked
+		return saveSettingsIn(ctx, tx, id, set)
+	})
 	if err != nil {
 		return fmt.Errorf("update settings of meeting %s: %w", id, err)
 	}
