@@ -16,21 +16,15 @@ import (
 	"github.com/kaigi-meet/kaigi/internal/servertest"
 )
 
-// TestManySendersCannotDisconnectAReader: eight members of an end-to-end
-// encrypted meeting each send a ninth, who reads its socket at 1 MB/s,
-// private messages of 48 KiB at about 240 KiB/s, within every sender's
-// own budget but together twice what the reader can take. Before the
-// server held the senders back for the reader, its outbox filled and it
-// was closed as too slow. Now the reader stays connected, is answered
-// soon after the senders stop, and receives every message sent; no
-// sender is put out for flooding.
-func TestManySendersCannotDisconnectAReader(t *testing.T) {
+// relayMeeting is an end-to-end encrypted meeting of raw sockets: n
+// senders (the first made the group and committed the others in) and a
+// reader with a small receive window, whose participant ID it returns.
+func relayMeeting(t *testing.T, n int) (senders []*rawConn, reader *rawConn, readerID string) {
+	t.Helper()
 	srv := &testServer{servertest.Start(t, servertest.Options{})}
 	set := servertest.OpenSettings()
 	set.E2EE = true
 	id := srv.Admin(t).NewMeeting(t, set).ID
-	const senders = 16
-
 	join := func(i int, name string) (*rawConn, string) {
 		t.Helper()
 		var c *rawConn
@@ -52,13 +46,11 @@ func TestManySendersCannotDisconnectAReader(t *testing.T) {
 		}
 		return c, w.Self.ID
 	}
-	// The first sender makes the group and commits everyone else in.
 	first, _ := join(0, "S0")
 	if j := first.nextOf("e2ee_job"); !j.Create {
 		t.Fatalf("first job = %+v, want create", j)
 	}
-	reader, readerID := join(senders, "Reader")
-	conns := []*rawConn{first}
+	reader, readerID = join(n, "Reader")
 	admit := func(joiner *rawConn) {
 		t.Helper()
 		j := first.nextOf("e2ee_job")
@@ -67,15 +59,30 @@ func TestManySendersCannotDisconnectAReader(t *testing.T) {
 		joiner.nextOf("e2ee_welcome")
 	}
 	admit(reader)
-	for i := 1; i < senders; i++ {
+	senders = []*rawConn{first}
+	for i := 1; i < n; i++ {
 		c, _ := join(i, fmt.Sprint("S", i))
 		admit(c)
-		conns = append(conns, c)
+		senders = append(senders, c)
 	}
+	return senders, reader, readerID
+}
+
+// TestManySendersCannotDisconnectAReader: sixteen members of an
+// end-to-end encrypted meeting each send a seventeenth, who reads its
+// socket at 2 MB/s through a small window, private messages of 48 KiB at
+// about 240 KiB/s, within every sender's own budget but together about
+// twice what the reader can take. Before the server held the senders
+// back for the reader, its outbox filled and it was closed as too slow.
+// Now the reader stays connected, receives every message sent and is
+// answered after them; no sender is put out for flooding.
+func TestManySendersCannotDisconnectAReader(t *testing.T) {
+	const senders = 16
+	conns, reader, readerID := relayMeeting(t, senders)
 
 	// The reader, at 2 MB/s, counts what reaches it.
 	got := make(chan string, 1<<16)
-	go reader.readSlowly(2<<20, got)
+	go reader.readSlowly(t.Context(), 2<<20, got)
 	// Each sender's own socket: anything but relayed traffic is news.
 	var told sync.Map // sender index → a closed or rate_limited message
 	for i, c := range conns {
@@ -177,4 +184,86 @@ func (s *testServer) dialSmallWindow(t *testing.T, local string) *rawConn {
 		return err
 	}}
 	return s.dialRawWith(t, &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}, local)
+}
+
+// TestRelayHoldIsBounded: a member whose link cannot take what the
+// meeting relays to it (16 KiB/s, while eight others send it 48 KiB
+// messages) holds its senders back only so long: after its outbox has
+// stayed over the mark for 5 s it is closed as too slow, and an honest
+// member who sent one chat message to everyone meanwhile is answered (its
+// socket is read again) within that bound, never put out.
+func TestRelayHoldIsBounded(t *testing.T) {
+	conns, reader, readerID := relayMeeting(t, 9)
+	honest, flooders := conns[0], conns[1:]
+	got := make(chan string, 1<<16)
+	go reader.readSlowly(t.Context(), 16<<10, got)
+	msg, _ := json.Marshal(map[string]any{"type": "e2ee_message", "epoch": 9, "kind": "chat", "to": readerID, "data": make([]byte, 48<<10)})
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	for _, c := range flooders {
+		go func() {
+			tick := time.NewTicker(time.Second / 5)
+			defer tick.Stop()
+			for n := 0; ctx.Err() == nil; n++ {
+				if n >= 16 {
+					<-tick.C
+				}
+				if c.conn.Write(ctx, websocket.MessageText, msg) != nil {
+					return
+				}
+			}
+		}()
+	}
+	// The honest member's socket: pong, how it ends, and the reader's
+	// connection as the roster shows it.
+	pong := make(chan time.Time, 16)
+	ended := make(chan serverMsg, 1)
+	readerLost := make(chan struct{})
+	go func() {
+		lost := false
+		for {
+			_, b, err := honest.conn.Read(context.Background())
+			if err != nil {
+				ended <- serverMsg{Type: "socket closed"}
+				return
+			}
+			var m struct {
+				serverMsg
+				Participant struct{ ID, Connection string }
+			}
+			json.Unmarshal(b, &m)
+			switch {
+			case m.Type == "pong":
+				pong <- time.Now()
+			case m.Type == "closed" || m.Code == "rate_limited":
+				ended <- m.serverMsg
+			case m.Type == "participant_updated" && m.Participant.ID == readerID && m.Participant.Connection == "reconnecting" && !lost:
+				lost = true
+				close(readerLost)
+			}
+		}
+	}()
+	// Once the reader is congested, the honest member says hello to all.
+	time.Sleep(time.Second) // let the flood build up; nothing waits on it
+	sent := time.Now()
+	honest.send(map[string]any{"type": "e2ee_message", "epoch": 9, "kind": "chat", "data": []byte("hello everyone")})
+	honest.send(map[string]any{"type": "ping"})
+	select {
+	case at := <-pong:
+		t.Logf("the honest member was answered %v after its message", at.Sub(sent).Round(time.Millisecond))
+		if d := at.Sub(sent); d > 8*time.Second {
+			t.Errorf("the honest member was held %v, want at most about 5 s", d)
+		}
+	case m := <-ended:
+		t.Fatalf("the honest member was put out: %+v", m)
+	case <-time.After(20 * time.Second):
+		t.Fatal("the honest member was never answered")
+	}
+	// The reader that cannot keep up was closed as too slow: the others
+	// see it reconnecting (what it has not read yet is still on its way).
+	select {
+	case <-readerLost:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the reader that cannot keep up was never closed")
+	}
 }

@@ -57,7 +57,7 @@ func TestFloodingIsThrottledThenClosed(t *testing.T) {
 
 			// The reader reads at 1 MB/s and reports every message type.
 			got := make(chan string, 1<<16)
-			go reader.readSlowly(1<<20, got)
+			go reader.readSlowly(t.Context(), 1<<20, got)
 			// The flooder's own socket: what it is told, and how it ends.
 			told := make(chan serverMsg, 1<<10)
 			closed := make(chan websocket.StatusCode, 1)
@@ -123,11 +123,11 @@ func (r *rawConn) nextOf(typ string) e2eeMsg {
 
 // readSlowly reads the socket at about rate bytes a second, as a client
 // on a slow link does, and sends each message's type to got; "" when the
-// socket closes.
-func (r *rawConn) readSlowly(rate float64, got chan<- string) {
+// socket closes or ctx ends.
+func (r *rawConn) readSlowly(ctx context.Context, rate float64, got chan<- string) {
 	start, total := time.Now(), 0
 	for {
-		_, b, err := r.conn.Read(context.Background())
+		_, b, err := r.conn.Read(ctx)
 		if err != nil {
 			got <- ""
 			return
@@ -137,7 +137,14 @@ func (r *rawConn) readSlowly(rate float64, got chan<- string) {
 		got <- m.Type
 		total += len(b)
 		// Pace the link, not the test: nothing waits on this.
-		time.Sleep(time.Until(start.Add(time.Duration(float64(total) / rate * float64(time.Second)))))
+		pause := time.NewTimer(time.Until(start.Add(time.Duration(float64(total) / rate * float64(time.Second)))))
+		select {
+		case <-pause.C:
+		case <-ctx.Done():
+			pause.Stop()
+			got <- ""
+			return
+		}
 	}
 }
 

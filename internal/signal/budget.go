@@ -64,9 +64,11 @@ func (b *bucket) take(now time.Time, n float64) time.Duration {
 // credit gives the bucket what it earns in d, which just passed, even
 // above its burst (kept until spent), and moves its clock past d so that
 // d is not earned twice: the time a socket was held back for others is
-// not spent against it.
+// not spent against it. Credits do not stack: whatever is above the
+// burst from an earlier hold is dropped first, so holds sought on purpose
+// cannot save up a flood.
 func (b *bucket) credit(d time.Duration) {
-	b.tokens += d.Seconds() * b.rate
+	b.tokens = min(b.tokens, b.burst) + d.Seconds()*b.rate
 	b.last = b.last.Add(d)
 }
 

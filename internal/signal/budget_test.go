@@ -71,7 +71,7 @@ func TestBudget(t *testing.T) {
 // that waited in it arrive at once and are not held back nor counted as
 // flooding. Without the credit, the relay burst (1 MiB) would be
 // overdrawn. The credit is what the time earns, no more: a second burst
-// right after is held back.
+// right after is held back, and credits do not stack.
 func TestBudgetCredit(t *testing.T) {
 	start := time.Unix(0, 0)
 	const size = 48 << 10
@@ -90,6 +90,14 @@ func TestBudgetCredit(t *testing.T) {
 	}
 	if wait, _ := b.charge(now, size*4/3, size); wait == 0 {
 		t.Fatal("a message beyond what the 6 s earned is not held back")
+	}
+	// Credits do not stack: two holds in a row, unspent, give the burst
+	// plus the second hold's earnings, not both holds'.
+	b = newBudget(start)
+	b.credit(6 * time.Second)
+	b.credit(6 * time.Second)
+	if got, want := b.relayBytes.tokens, float64(budgetRelayBytes+6*budgetRelayByteRate); got != want {
+		t.Fatalf("after two unspent 6 s credits the relay bytes bucket holds %.0f, want %.0f", got, want)
 	}
 	// Without the credit the same backlog exhausts its patience.
 	b = newBudget(start)

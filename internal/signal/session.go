@@ -46,8 +46,10 @@ type session struct {
 	// kinds limits application messages per kind (kinds.go); reader only.
 	kinds kindLimits
 
-	// queued is the bytes waiting in out (backpressure.go).
-	queued atomic.Int64
+	// queued is the bytes waiting in out, and congestedAt when they went
+	// over the relay mark (backpressure.go).
+	queued      atomic.Int64
+	congestedAt atomic.Int64
 
 	closeOnce sync.Once
 	closing   atomic.Bool // a last frame is queued; let the writer send it
@@ -372,6 +374,7 @@ func (s *session) sendBytes(b []byte) {
 	select {
 	case s.out <- frame{data: b}:
 		s.queued.Add(int64(len(b)))
+		s.noteBacklog(time.Now())
 	case <-s.ctx.Done():
 	default:
 		s.log.Warn("client too slow; closing its socket", "participant", s.pid)
@@ -420,6 +423,7 @@ func (s *session) write() {
 			err := s.conn.Write(ctx, websocket.MessageText, f.data)
 			cancel()
 			s.queued.Add(-int64(len(f.data)))
+			s.noteBacklog(time.Now())
 			if err != nil {
 				s.cancel()
 				return
