@@ -57,4 +57,11 @@ test("entries read as sentences, naming accounts the page knows", () => {
   assert.equal(actionText(pruned), "deleted audit entries up to number 40 (40 entries older than 730 days); this entry vouches for them, so the rest still verifies");
   const ended = parseAuditEntry({ ...base, action: "meeting.ended", subjectKind: "meeting", subjectId: "abcd-efgh", details: { participants: "3", waiting: "1" } });
   assert.equal(actionText(ended, new Map(), true), "ended your meeting abcd-efgh for everyone in it (3 in it, 1 waiting)");
+  const locked = parseAuditEntry({ ...base, action: "meeting.locked", subjectKind: "meeting", subjectId: "abcd-efgh", reason: "Abuse report 7", details: { live: "true", participants: "3", waiting: "0" } });
+  assert.equal(actionText(locked, new Map(), true), "locked your meeting abcd-efgh (nobody new could join) while 3 were in it");
+  assert.equal(`${actorText(locked, names)} ${actionText(locked, names)}`, "Ada locked the meeting abcd-efgh (nobody new could join) while 3 were in it");
+  const unlocked = parseAuditEntry({ ...base, action: "meeting.unlocked", subjectKind: "meeting", subjectId: "abcd-efgh", reason: "withdrawn", details: { live: "false" } });
+  assert.equal(actionText(unlocked, new Map(), true), "unlocked your meeting abcd-efgh while nobody was in it");
+  const one = parseAuditEntry({ ...base, action: "meeting.unlocked", subjectKind: "meeting", subjectId: "abcd-efgh", reason: "r", details: { live: "true", participants: "1", waiting: "0" } });
+  assert.equal(actionText(one, names), "unlocked the meeting abcd-efgh while 1 was in it");
 });

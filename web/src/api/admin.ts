@@ -90,19 +90,27 @@ export interface LiveMeeting {
   participants: number;
   waiting: number;
   breakoutRooms: number;
+  /** Nobody new may join (a host's lock or an administrator's). */
+  locked: boolean;
 }
 
 export async function listLiveMeetings(): Promise<LiveMeeting[]> {
   return list(obj(await call("GET", "/api/admin/meetings/live")), "meetings").map((v) => {
     const o = obj(v);
     const n = (k: string): number => (typeof o[k] === "number" ? (o[k] as number) : 0);
-    return { id: str(o, "id"), title: str(o, "title"), ownerId: typeof o.ownerId === "string" ? o.ownerId : undefined, participants: n("participants"), waiting: n("waiting"), breakoutRooms: n("breakoutRooms") };
+    return { id: str(o, "id"), title: str(o, "title"), ownerId: typeof o.ownerId === "string" ? o.ownerId : undefined, participants: n("participants"), waiting: n("waiting"), breakoutRooms: n("breakoutRooms"), locked: o.locked === true };
   });
 }
 
 /** POST /api/admin/meetings/{id}/end: everyone in it is taken out and told the reason. */
 export async function endLiveMeeting(id: string, reason: string): Promise<void> {
   await call("POST", `/api/admin/meetings/${encodeURIComponent(id)}/end`, { reason });
+}
+
+/** POST /api/admin/meetings/{id}/lock: locks or unlocks it, live or not; everyone in it is told the reason. Whether it was live. */
+export async function lockMeeting(id: string, locked: boolean, reason: string): Promise<{ live: boolean }> {
+  const o = obj(await call("POST", `/api/admin/meetings/${encodeURIComponent(id)}/lock`, { locked, reason }));
+  return { live: o.live === true };
 }
 
 /** One day or week of the usage figures (GET /api/admin/usage): totals over the whole server. */

@@ -40,6 +40,13 @@ export function actionText(e: AuditEntry, names: ReadonlyMap<string, string> = n
       return `recorded a legal request (${(e.details.kind ?? "?").replace(/_/g, " ")}: ${(e.details.outcome ?? "?").replace(/_/g, " ")})`;
     case "meeting.ended":
       return `ended ${self ? "your meeting" : "the meeting"} ${e.subjectId ?? ""} for everyone in it${e.details.participants ? ` (${e.details.participants} in it, ${e.details.waiting ?? "0"} waiting)` : ""}`;
+    case "meeting.locked":
+    case "meeting.unlocked": {
+      const locked = e.action === "meeting.locked";
+      const what = `${locked ? "locked" : "unlocked"} ${self ? "your meeting" : "the meeting"} ${e.subjectId ?? ""}${locked ? " (nobody new could join)" : ""}`;
+      const n = e.details.participants ?? "?";
+      return e.details.live === "true" ? `${what} while ${n} ${n === "1" ? "was" : "were"} in it` : e.details.live === "false" ? `${what} while nobody was in it` : what;
+    }
     case "retention.applied":
       return `applied the retention limits: deleted ${e.details.meetings ?? "0"} meetings, ${e.details.sessions ?? "0"} records of ended sign-ins and ${e.details.auditEntries ?? "0"} audit entries${e.details.auditRefused ? " (audit entries past the limit kept: the log does not verify)" : ""}`;
     case "audit.pruned":

@@ -40,6 +40,7 @@ import { LayoutControls } from "../ui/layout-controls.js";
 import { InteractionsScreen } from "./interactions-screen.js";
 import type { BreakoutStatus, Move } from "./breakouts.js";
 import { BreakoutScreen } from "./breakout-screen.js";
+import { AdminNoticeBanner } from "./admin-notice.js";
 
 export interface MeetingOptions {
   meetingId: string;
@@ -90,6 +91,7 @@ class MeetingScreen implements SessionView {
   private readonly soundBlocked: HTMLButtonElement;
   /** #media-problem: media does not connect (media-health.ts), with what to try. */
   private readonly mediaProblem = el("div", { id: "media-problem", class: "encryption-banner", attrs: { role: "alert", "data-kind": "media", hidden: true } });
+  private readonly adminBanner = new AdminNoticeBanner();
   private readonly stage: HTMLDivElement;
   private readonly gallery: Gallery;
   private readonly panels: SidePanels;
@@ -274,7 +276,7 @@ class MeetingScreen implements SessionView {
   }
 
   start(): void {
-    this.banner.after(this.mediaProblem, this.rooms.notices);
+    this.banner.after(this.mediaProblem, this.rooms.notices, this.adminBanner.root);
     setDebugSource({
       selfId: () => this.session.selfId,
       stats: () => this.session.stats(),
@@ -478,6 +480,10 @@ class MeetingScreen implements SessionView {
     this.waitingScreen = null;
     this.finish();
     startMeeting({ ...this.opts, secure, move }, [notice]);
+  }
+
+  adminNotice(text: string): void {
+    if (!this.finished) this.adminBanner.show(text);
   }
 
   notice(text: string): void {

@@ -294,7 +294,25 @@ export type ServerMessage =
   | BreakoutMove
   | BreakoutsStatus
   | BreakoutBroadcast
+  | AdminNotice
   | ServerE2EEMessage;
+
+/** An administrator's action on the meeting (docs/protocol.md `admin_notice`): what they did ("locked", "unlocked"), their reason, and the server's sentence to show, cleaned of control and invisible characters. */
+export interface AdminNotice {
+  type: "admin_notice";
+  action: string;
+  reason: string;
+  message: string;
+}
+
+/** The longest administrator's notice shown, in characters (the server's reason is at most 500). */
+export const ADMIN_NOTICE_MAX = 1000;
+
+/** One paragraph of at most ADMIN_NOTICE_MAX characters: invisible format characters removed, control characters and runs of white space made one space; null if nothing is left. */
+export function cleanNoticeText(text: string): string | null {
+  const t = text.replace(/\p{Cf}+/gu, "").replace(/[\p{Cc}\s]+/gu, " ").trim();
+  return t === "" ? null : t.length > ADMIN_NOTICE_MAX ? `${t.slice(0, ADMIN_NOTICE_MAX - 1)}…` : t;
+}
 
 /** A host's message to all rooms (breakout-broadcast.ts): sealed (`payload`, base64) under end-to-end encryption, else `text` in clear. `from` is the server's word. */
 export interface BreakoutBroadcast {
@@ -538,6 +556,11 @@ function message(o: Obj): ServerMessage | null {
         payload: o.payload === undefined || o.payload === null ? null : b64(o, "payload"),
         text: typeof o.text === "string" ? o.text : null,
       };
+    case "admin_notice": {
+      const message = cleanNoticeText(str(o, "message"));
+      if (message === null) throw new Invalid("an administrator's notice needs a message");
+      return { type, action: typeof o.action === "string" ? o.action : "", reason: typeof o.reason === "string" ? (cleanNoticeText(o.reason) ?? "") : "", message };
+    }
     case "settings":
       return { type, settings: settings(o.settings) };
     case "media_stopped":

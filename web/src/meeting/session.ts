@@ -61,6 +61,8 @@ export interface SessionView {
   breakoutsChanged(status: BreakoutStatus): void;
   /** A host's message to all rooms, as relayed (breakout-broadcast.ts checks it). */
   breakoutBroadcast?(m: BreakoutBroadcast): void;
+  /** An administrator's action on the meeting, with their reason: shown until dismissed (else as a notice). */
+  adminNotice?(text: string): void;
 }
 
 export interface SessionOptions {
@@ -519,6 +521,10 @@ export class MeetingSession {
         return;
       case "breakout_broadcast":
         this.view.breakoutBroadcast?.(m);
+        return;
+      case "admin_notice":
+        if (this.view.adminNotice) this.view.adminNotice(m.message);
+        else this.view.notice(m.message);
         return;
       case "draining":
         this.view.notice(

@@ -6,7 +6,7 @@
 // verdict.
 
 import type { User } from "../api/accounts.js";
-import { actOnUser, createUser, endLiveMeeting, getOrg, getUsage, listLiveMeetings, listUsers, saveOrg, type LiveMeeting, type Org, type UserAction } from "../api/admin.js";
+import { actOnUser, createUser, endLiveMeeting, getOrg, getUsage, listLiveMeetings, listUsers, lockMeeting, saveOrg, type LiveMeeting, type Org, type UserAction } from "../api/admin.js";
 import { getAuditLog, type AuditPage } from "../api/audit.js";
 import { asApiError } from "../api/http.js";
 import { showScreen } from "../app.js";
@@ -42,7 +42,7 @@ export async function showAdmin(): Promise<void> {
   const usersTable = new UsersTable(users, me.user.id);
   const names = new Map(users.map((u) => [u.id, u.name]));
   const auditCard = auditSection(audit, names, (before) => getAuditLog(before));
-  const liveCard = liveMeetingsSection(live, { load: listLiveMeetings, end: endLiveMeeting, ownerName: (id) => (id === undefined ? "—" : (names.get(id) ?? id)) });
+  const liveCard = liveMeetingsSection(live, { load: listLiveMeetings, end: endLiveMeeting, lock: lockMeeting, ownerName: (id) => (id === undefined ? "—" : (names.get(id) ?? id)) });
   showScreen(accountPage("admin", me, el("h1", { text: "Administration" }), orgForm(org), usersTable.root, newUserForm(usersTable), liveCard, usageSection({ load: getUsage, now: () => new Date() }), auditCard), false);
 }
 

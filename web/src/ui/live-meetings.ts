@@ -1,6 +1,6 @@
 // The admin page's "Meetings in progress": how many are in each (never
-// who, never what is said), and ending one with a reason everyone in it
-// is shown.
+// who, never what is said), and ending, locking or unlocking one with a
+// reason everyone in it is shown.
 
 import type { LiveMeeting } from "../api/admin.js";
 import { asApiError } from "../api/http.js";
@@ -11,6 +11,7 @@ import { errorLine, setError, statusLine } from "./forms.js";
 export interface LiveMeetingsHooks {
   load(): Promise<LiveMeeting[]>;
   end(id: string, reason: string): Promise<void>;
+  lock(id: string, locked: boolean, reason: string): Promise<unknown>;
   /** An owner's name, when the page knows the account. */
   ownerName(id: string | undefined): string;
 }
@@ -24,7 +25,7 @@ export function liveMeetingsSection(first: LiveMeeting[], hooks: LiveMeetingsHoo
     "section",
     { id: "live-meetings", class: "card", attrs: { "aria-labelledby": "live-title" } },
     el("h2", { id: "live-title", text: "Meetings in progress" }),
-    el("p", { class: "hint", text: "Only counts: who is in a meeting and what they say stay theirs. Ending a meeting you do not host is recorded in the audit log, and everyone in it, its owner included, is shown your reason." }),
+    el("p", { class: "hint", text: "Only counts: who is in a meeting and what they say stay theirs. Ending, locking or unlocking a meeting you do not host is recorded in the audit log, and everyone in it, its owner included, is shown your reason. A lock keeps newcomers out (never its owner) until its host or an administrator unlocks it." }),
     el("div", { class: "table-wrap" }, el("table", { class: "table" }, el("thead", {}, el("tr", {}, ...["Meeting", "Owner", "In it", "Waiting", "Breakout rooms", ""].map((h) => el("th", { text: h, attrs: { scope: "col" } })))), body)),
     error,
     el("div", { class: "row" }, refresh, status),
@@ -39,13 +40,18 @@ export function liveMeetingsSection(first: LiveMeeting[], hooks: LiveMeetingsHoo
       ...meetings.map((m) =>
         el(
           "tr",
-          { attrs: { "data-meeting": m.id } },
+          { attrs: { "data-meeting": m.id, "data-locked": String(m.locked) } },
           el("td", {}, el("strong", { text: m.title || "Untitled" }), el("br"), el("code", { text: m.id })),
           el("td", { text: hooks.ownerName(m.ownerId) }),
           el("td", { text: String(m.participants) }),
           el("td", { text: String(m.waiting) }),
           el("td", { text: String(m.breakoutRooms) }),
-          el("td", {}, el("button", { class: "button small danger", text: "End", attrs: { type: "button", "data-action": "end", "aria-label": `End ${m.title || m.id}` }, on: { click: () => void end(m) } })),
+          el(
+            "td",
+            { class: "row" },
+            el("button", { class: "button small", text: m.locked ? "Unlock" : "Lock", attrs: { type: "button", "data-action": m.locked ? "unlock" : "lock", "aria-label": `${m.locked ? "Unlock" : "Lock"} ${m.title || m.id}` }, on: { click: () => void lock(m) } }),
+            el("button", { class: "button small danger", text: "End", attrs: { type: "button", "data-action": "end", "aria-label": `End ${m.title || m.id}` }, on: { click: () => void end(m) } }),
+          ),
         ),
       ),
     );
@@ -81,6 +87,39 @@ export function liveMeetingsSection(first: LiveMeeting[], hooks: LiveMeetingsHoo
     try {
       await hooks.end(m.id, reason.value.trim());
       status.textContent = `Ended "${m.title || m.id}".`;
+    } catch (e) {
+      setError(error, asApiError(e).message);
+    }
+    await reload();
+  };
+  const lock = async (m: LiveMeeting): Promise<void> => {
+    const locking = !m.locked;
+    const reason = el("textarea", { id: "lock-meeting-reason", class: "reason", attrs: { maxlength: 500, rows: 3, required: true } });
+    const problem = errorLine("lock-meeting-problem");
+    const ok = await openDialog(root, {
+      id: "lock-meeting",
+      title: `${locking ? "Lock" : "Unlock"} "${m.title || m.id}"?`,
+      body: [
+        el("p", {
+          text: locking
+            ? "Nobody new can join (its owner still can); those in it stay, and are shown your reason. It stays locked, even after it ends, until its host or an administrator unlocks it."
+            : "People with the link can join again. Everyone in it is shown your reason.",
+        }),
+        el("div", { class: "field" }, el("label", { text: "Reason (shown to them, and kept in the audit log)", attrs: { for: "lock-meeting-reason" } }), reason),
+        problem,
+      ],
+      confirm: { id: "lock-meeting-confirm", label: locking ? "Lock meeting" : "Unlock meeting" },
+      validate: () => {
+        if (reason.value.trim() !== "") return true;
+        setError(problem, "Give a reason: everyone in the meeting is shown it.");
+        reason.focus();
+        return false;
+      },
+    });
+    if (!ok) return;
+    try {
+      await hooks.lock(m.id, locking, reason.value.trim());
+      status.textContent = `${locking ? "Locked" : "Unlocked"} "${m.title || m.id}".`;
     } catch (e) {
       setError(error, asApiError(e).message);
     }
