@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/kaigi-meet/kaigi/internal/client"
+	"github.com/kaigi-meet/kaigi/internal/servertest"
 )
 
 // usageTotals is the totals of GET /api/admin/usage.
@@ -85,5 +87,42 @@ func TestUsageCountsAMeeting(t *testing.T) {
 	member := srv.NewAccount(t, "bob@example.org", "Bob")
 	if code := member.Do(t, "GET", q, nil, nil); code != http.StatusForbidden {
 		t.Fatalf("a member read the usage figures: %d", code)
+	}
+}
+
+// TestUsageAcrossARestart: a meeting that goes on across a restart of the
+// server (its people resume as the same participants) is one meeting of
+// two people in the usage figures, not two of four as before; what the
+// first run counted was saved when it stopped.
+func TestUsageAcrossARestart(t *testing.T) {
+	p := servertest.StartProcess(t, servertest.Binary(t), "--config", drainConfig(t, time.Second))
+	srv := &testServer{p.Server}
+	admin := p.Admin(t)
+	m := admin.NewMeeting(t, servertest.OpenSettings())
+	ada := srv.mustJoinAs(t, client.Options{Meeting: m.ID, Name: "Ada"})
+	bob := srv.mustJoinAs(t, client.Options{Meeting: m.ID, Name: "Bob"})
+	waitFor(t, ada, "Bob in the roster", func() bool { return participant(ada, bob.Self().ID).ID != "" })
+	tokens := map[string]string{"Ada": ada.ResumeToken(), "Bob": bob.ResumeToken()}
+
+	p.Signal(syscall.SIGTERM)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := p.Wait(ctx); err != nil {
+		t.Fatalf("exit: %v", err)
+	}
+	p.Start()
+	for name, tok := range tokens {
+		if c := srv.mustJoinAs(t, client.Options{Meeting: m.ID, Name: name, Resume: tok}); !c.Resumed() {
+			t.Fatalf("%s did not resume", name)
+		}
+	}
+	now := time.Now().UTC()
+	q := "/api/admin/usage?by=day&from=" + now.AddDate(0, 0, -1).Format("2006-01-02") + "&to=" + now.AddDate(0, 0, 1).Format("2006-01-02")
+	var body struct{ Totals usageTotals }
+	if code := admin.Do(t, "GET", q, nil, &body); code != http.StatusOK {
+		t.Fatalf("usage: %d", code)
+	}
+	if got := body.Totals; got.Meetings != 1 || got.Participants != 2 {
+		t.Fatalf("after the restart the figures are %+v, want 1 meeting of 2 participants", got)
 	}
 }

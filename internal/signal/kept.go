@@ -128,6 +128,8 @@ func (r *Room) unkeepLocked(pid meeting.ParticipantID) {
 // the server had admitted: shown as reconnecting, each with their resume
 // grace, as after a lost connection.
 func (r *Room) restoreLocked(kept []meeting.Kept) {
+	var restored []meeting.ParticipantID
+	defer func() { r.usageContinuedLocked(restored) }()
 	for _, k := range kept {
 		p, err := r.core.Restore(k.Participant)
 		if err != nil {
@@ -140,6 +142,7 @@ func (r *Room) restoreLocked(kept []meeting.Kept) {
 		pid := p.ID
 		m.grace = time.AfterFunc(r.srv.opts.ResumeGrace, func() { r.expire(pid, m) })
 		r.keepLocked(pid) // now this run's
+		restored = append(restored, pid)
 	}
 	if len(kept) > 0 {
 		r.log.Info("meeting restored after a restart", "participants", len(r.members))

@@ -9,6 +9,10 @@ import "github.com/kaigi-meet/kaigi/internal/meeting"
 // under a room's lock: they must return at once, never waiting on a
 // database.
 type Usage interface {
+	// Continued: the meeting was in progress when the server stopped,
+	// and these participants were kept to resume it; their return is
+	// neither a new meeting nor a new admission.
+	Continued(id meeting.ID, pids []meeting.ParticipantID)
 	Admitted(id meeting.ID, room int, pid meeting.ParticipantID)
 	Gone(id meeting.ID, room int, pid meeting.ParticipantID)
 	Closed(id meeting.ID, room int)
@@ -33,5 +37,13 @@ func (r *Room) usageGoneLocked(pid meeting.ParticipantID) {
 func (r *Room) usageClosedLocked() {
 	if u := r.srv.opts.Usage; u != nil {
 		u.Closed(r.id, r.number)
+	}
+}
+
+// usageContinuedLocked: the room was restored with these participants
+// kept from the server's earlier run.
+func (r *Room) usageContinuedLocked(pids []meeting.ParticipantID) {
+	if u := r.srv.opts.Usage; u != nil && len(pids) > 0 {
+		u.Continued(r.id, pids)
 	}
 }

@@ -26,7 +26,8 @@ type Day struct {
 	Date string // YYYY-MM-DD, UTC
 	// Meetings is how many meetings started on the day (a meeting starts
 	// when its first participant is admitted and ends when its last room
-	// closes; one that spans midnight counts on the day it started).
+	// closes; one that spans midnight counts on the day it started, and
+	// one that goes on across a restart of the server counts once).
 	Meetings int64
 	// Participants is how many people were admitted to a meeting on the
 	// day, once per meeting: reconnecting, resuming after a restart of
@@ -158,6 +159,29 @@ func (r *Recorder) loop(every time.Duration) {
 	}
 }
 
+// Continued opens the run of a meeting that was in progress when the
+// server stopped, with the participants the server kept to resume it:
+// the meeting was counted when it started, and so were they, so their
+// return counts neither again (their time in it does). Nothing happens
+// if the meeting's run is open already.
+func (r *Recorder) Continued(id meeting.ID, pids []meeting.ParticipantID) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.accrueLocked(r.now())
+	if r.runs[id] != nil {
+		return
+	}
+	ru := newRun()
+	for _, pid := range pids {
+		ru.seen[pid] = true
+	}
+	r.runs[id] = ru
+}
+
+func newRun() *run {
+	return &run{seen: map[meeting.ParticipantID]bool{}, in: map[place]bool{}, rooms: map[meeting.ParticipantID]int{}}
+}
+
 // Admitted counts a participant who entered a room of a meeting: the
 // first admission opens the meeting's run.
 func (r *Recorder) Admitted(id meeting.ID, room int, pid meeting.ParticipantID) {
@@ -167,7 +191,7 @@ func (r *Recorder) Admitted(id meeting.ID, room int, pid meeting.ParticipantID) 
 	r.accrueLocked(now)
 	ru := r.runs[id]
 	if ru == nil {
-		ru = &run{seen: map[meeting.ParticipantID]bool{}, in: map[place]bool{}, rooms: map[meeting.ParticipantID]int{}}
+		ru = newRun()
 		r.runs[id] = ru
 		r.tallyLocked(now).meetings++
 	}

@@ -132,6 +132,43 @@ func TestRecorderCountsAMeeting(t *testing.T) {
 	}
 }
 
+// TestRecorderMeetingGoesOnAfterARestart: a meeting of p1 and p2 was
+// counted by the server's earlier run; this run restores it with both
+// kept. Their return is not a new meeting nor new admissions (before,
+// the restart counted the meeting and both people twice); a newcomer is,
+// and time accrues as usual. A second Continued for an open run changes
+// nothing.
+func TestRecorderMeetingGoesOnAfterARestart(t *testing.T) {
+	start := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
+	r, st, c := newTestRecorder(t, start)
+	const m = meeting.ID("abc-defg-hij")
+
+	r.Continued(m, []meeting.ParticipantID{"p1", "p2"})
+	r.Admitted(m, 0, "p1")
+	r.Admitted(m, 0, "p2")
+	r.Continued(m, []meeting.ParticipantID{"p3"})
+	r.Admitted(m, 0, "p3")
+	c.advance(10 * time.Minute)
+	r.Closed(m, 0)
+
+	got := flushed(t, r, st)
+	want := Day{Date: "2026-03-10", Meetings: 0, Participants: 1,
+		ParticipantSeconds: int64(30 * time.Minute / time.Second),
+		MeetingSeconds:     int64(10 * time.Minute / time.Second),
+		PeakParticipants:   3}
+	if got["2026-03-10"] != want {
+		t.Fatalf("stored %+v, want %+v", got["2026-03-10"], want)
+	}
+	// Nobody came back: the run closes with the room.
+	r.Continued(m, []meeting.ParticipantID{"p1"})
+	c.advance(30 * time.Second)
+	r.Closed(m, 0)
+	r.Admitted(m, 0, "p1") // a new meeting later on
+	if got := flushed(t, r, st)["2026-03-10"]; got.Meetings != 1 || got.Participants != 2 {
+		t.Fatalf("after the restored run closed, a new one counted %d meetings, %d participants in all; want 1 and 2", got.Meetings, got.Participants)
+	}
+}
+
 func TestRecorderSplitsAtMidnight(t *testing.T) {
 	start := time.Date(2026, 3, 10, 23, 30, 0, 0, time.UTC)
 	r, st, c := newTestRecorder(t, start)
