@@ -32,6 +32,7 @@ const adminUsage = `Usage:
   kaigi admin retention run [--data DIR] [--config FILE]
   kaigi admin org show [--data DIR] [--config FILE]
   kaigi admin org set --file FILE|- --reason WHY [--data DIR] [--config FILE]
+  kaigi admin rotate-key --reason WHY [--data DIR] [--config FILE]
 
 create-user reads the password from standard input (without echo on a
 terminal); the first account on a server becomes its organisation admin.
@@ -54,6 +55,10 @@ in the audit log). Kinds: user_data, meeting_data, suspension, takedown,
 interception, other. Outcomes: complied, partly_complied, refused, pending.
 
 org shows or sets the organisation's policy (kaigi admin org for more).
+
+rotate-key replaces the sealing key, secret.key, with a new one and
+re-seals the database under it; stop the server first (kaigi admin
+rotate-key -h for more).
 `
 
 // admin runs the operator's commands, which work on the data directory
@@ -69,6 +74,9 @@ func admin(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	if cmd == "org" {
 		return adminOrg(args[1:], stdin, stdout, stderr)
+	}
+	if cmd == "rotate-key" {
+		return adminRotateKey(args[1:], stdout, stderr)
 	}
 	switch cmd {
 	case "create-user", "suspend-user", "reinstate-user", "reset-2fa", "delete-user", "legal-request", "list-users", "transparency":
@@ -126,6 +134,7 @@ func admin(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer sealer.Close() // the data directory's lock (auth/rotate.go)
 	db, err := store.OpenSQLite(ctx, *data, sealer)
 	if err != nil {
 		return err

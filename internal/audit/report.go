@@ -47,6 +47,8 @@ var Published = []struct {
 	{OperatorRead, "Reads of account data or of the audit log by the server's operator"},
 	{LegalRequest, "Legal requests received by the operator"},
 	{ServerStarted, "Server starts"},
+	{KeyRotated, "Rotations of the server's sealing key by the operator"},
+	{CertificateChanged, "Changes of the TLS certificate the server presents"},
 	{RetentionApplied, "Runs of the retention policy that deleted old records (counts only)"},
 	{AuditPruned, "Deletions of the audit log's oldest entries under the retention policy"},
 }

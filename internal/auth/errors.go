@@ -36,6 +36,9 @@ var (
 	ErrTOTPDisabled = errors.New("two-factor not enabled")
 	// ErrBadName means the account name is not acceptable.
 	ErrBadName = errors.New("invalid name")
+	// ErrKeyInUse means a server or another command holds the data
+	// directory's key, so it cannot be rotated now.
+	ErrKeyInUse = errors.New("the data directory is in use by a running server or command")
 )
 
 // ErrSuspended means the account is suspended; a *SuspendedError carries

@@ -6,10 +6,8 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
-	"fmt"
-	"os"
-	"path/filepath"
 )
 
 // Sealer encrypts small secrets at rest (TOTP secrets, meeting passcodes)
@@ -20,6 +18,11 @@ type Sealer struct {
 	// deviceKey signs known-device tokens (devices.go): derived from the
 	// key, never used to encrypt.
 	deviceKey []byte
+	// fingerprint names the key without revealing it (Fingerprint).
+	fingerprint string
+	// file is the key's file and the lock on its data directory; nil for
+	// a Sealer made from a key in memory (rotate.go).
+	file *keyFile
 }
 
 const sealVersion = 1
@@ -38,27 +41,53 @@ func NewSealer(key []byte) (*Sealer, error) {
 	}
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte("kaigi known-device tokens v1"))
-	return &Sealer{aead: aead, deviceKey: m.Sum(nil)}, nil
+	return &Sealer{aead: aead, deviceKey: m.Sum(nil), fingerprint: keyFingerprint(key)}, nil
 }
 
+// keyFingerprint is a SHA-256 of the key under a label of its own: it
+// names a key in the audit log and the operator's output, and no hash
+// the key is used for (GCM, the device key's HMAC) is the same.
+func keyFingerprint(key []byte) string {
+	h := sha256.New()
+	h.Write([]byte("kaigi secret.key fingerprint v1\x00"))
+	h.Write(key)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Fingerprint names the key (a labelled SHA-256 of it, in hex), so that
+// the audit log and the operator can say which key sealed the database
+// without revealing it.
+func (s *Sealer) Fingerprint() string { return s.fingerprint }
+
 // LoadOrCreateSealer reads the key file in dir, creating it (mode 0600)
-// the first time.
+// the first time. It holds a shared lock on dir until Close (or the
+// process ends), so that a key rotation (RotateKey) never runs while a
+// server or a command holds the key; it waits a few seconds for one in
+// progress to end. A rotation that was interrupted (secret.key.new left
+// beside secret.key) is settled by the store when it opens the database
+// (Settle), before anything is sealed or opened.
 func LoadOrCreateSealer(dir string) (*Sealer, error) {
-	path := filepath.Join(dir, "secret.key")
-	key, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		key = make([]byte, 32)
-		rand.Read(key)
-		if err := os.WriteFile(path, key, 0o600); err != nil {
-			return nil, fmt.Errorf("create %s: %w", path, err)
-		}
-	} else if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+	lock, err := lockDataDir(dir, false)
+	if err != nil {
+		return nil, err
 	}
-	if len(key) != 32 {
-		return nil, fmt.Errorf("%s: want 32 bytes, found %d", path, len(key))
+	s, err := loadKeys(dir, lock, true)
+	if err != nil {
+		lock.Close()
+		return nil, err
 	}
-	return NewSealer(key)
+	return s, nil
+}
+
+// Close releases the data directory's lock. The Sealer still seals and
+// opens.
+func (s *Sealer) Close() error {
+	if s.file == nil || s.file.lock == nil {
+		return nil
+	}
+	err := s.file.lock.Close()
+	s.file.lock = nil
+	return err
 }
 
 // Seal encrypts plaintext; label binds the ciphertext to its purpose (a

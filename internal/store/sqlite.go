@@ -50,6 +50,13 @@ func OpenSQLite(ctx context.Context, dir string, sealer *auth.Sealer) (*SQLite, 
 		db.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
+	// Before anything is sealed or opened (keyrotation.go).
+	if sealer != nil {
+		if err := s.settleKey(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
