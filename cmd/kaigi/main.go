@@ -116,6 +116,20 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	log.Info("kaigi started", "version", server.Version, "listen", cfg.Listen, "data", cfg.Data)
+	// SIGHUP reloads the TLS certificate (a renewal needs no restart).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-hup:
+				srv.ReloadCertificate(ctx) // logs what it did
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 	fmt.Fprintf(stdout, "Kaigi %s is running. Open %s in your browser.\n", server.Version, srv.URL())
 	return srv.Serve(ctx)
 }

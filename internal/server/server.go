@@ -48,6 +48,9 @@ type Server struct {
 	stopRun context.CancelFunc
 	// usage counts meetings for the usage figures (internal/usage).
 	usage *usage.Recorder
+	// certs serves the TLS certificate and reloads it (tlsreload.go);
+	// nil without TLS.
+	certs *certificates
 }
 
 // Options are what a Server is built from besides its configuration.
@@ -221,13 +224,13 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		s.ln = opts.WrapListener(s.ln)
 	}
 	if cfg.TLS.Enabled() {
-		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
+		s.certs, err = loadCertificates(ctx, cfg.TLS, db, log)
 		if err != nil {
 			s.ln.Close()
-			return nil, fmt.Errorf("tls: %w", err)
+			return nil, err
 		}
-		log.Info("serving TLS", "cert_file", cfg.TLS.CertFile, "certificate_sha256", certFingerprint(cert))
-		s.ln = tls.NewListener(s.ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		s.ln = tls.NewListener(s.ln, s.certs.tlsConfig())
+		s.certs.watch(certificateCheck)
 	}
 	ok = true
 	return s, nil
@@ -332,6 +335,9 @@ func (s *Server) Serve(ctx context.Context) error {
 func (s *Server) closeResources() {
 	if s.stopRun != nil {
 		s.stopRun()
+	}
+	if s.certs != nil {
+		s.certs.close()
 	}
 	if s.usage != nil {
 		// After the signalling server closed its meetings, before the
