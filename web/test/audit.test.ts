@@ -29,6 +29,20 @@ test("malformed audit entries are refused", () => {
   }
 });
 
+test("key rotations and certificate changes read as sentences", () => {
+  const server = { ...base, actorId: undefined, subjectKind: "server", subjectId: undefined };
+  const rotated = parseAuditEntry({ ...server, actorKind: "operator", action: "server.key_rotated", reason: "yearly", details: { oldKey: "ab".repeat(32), newKey: "cd".repeat(32), resealed: "12" } });
+  assert.equal(
+    `${actorText(rotated)} ${actionText(rotated)}`,
+    `The server's operator (command line) rotated the server's sealing key (${"ab".repeat(11)}a… → ${"cd".repeat(11)}c…) and re-sealed 12 stored secrets; browsers remembered for two-factor sign-in were forgotten`,
+  );
+  const fp = (b: string): string => Array(32).fill(b).join(":");
+  const renewed = parseAuditEntry({ ...server, actorKind: "system", action: "server.certificate_changed", details: { old: fp("AA"), new: fp("BB"), notAfter: "2027-03-01T12:00:00Z", subject: "CN=meet.example.org", names: "meet.example.org", trigger: "reload" } });
+  assert.equal(`${actorText(renewed)} ${actionText(renewed)}`, "The server began serving a new TLS certificate BB:BB:BB:BB:BB:BB:BB:BB…, valid until 2027-03-01, for meet.example.org (reloaded on request)");
+  const first = parseAuditEntry({ ...server, actorKind: "system", action: "server.certificate_changed", details: { new: fp("CC"), trigger: "start" } });
+  assert.equal(actionText(first), "began serving its first recorded TLS certificate CC:CC:CC:CC:CC:CC:CC:CC… (found at start)");
+});
+
 test("entries read as sentences, naming accounts the page knows", () => {
   const names = new Map([["u1", "Ada"], ["u2", "Bob"]]);
   const e = parseAuditEntry(base);

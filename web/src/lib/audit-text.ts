@@ -18,6 +18,12 @@ export function actorText(e: AuditEntry, names: ReadonlyMap<string, string> = ne
 export function actionText(e: AuditEntry, names: ReadonlyMap<string, string> = new Map(), self = false): string {
   const who = (id?: string): string => (self ? "your account" : id === undefined ? "an account" : (names.get(id) ?? `account ${id}`));
   switch (e.action) {
+    case "server.key_rotated":
+      return `rotated the server's sealing key (${short(e.details.oldKey)} → ${short(e.details.newKey)}) and re-sealed ${e.details.resealed ?? "?"} stored secrets; browsers remembered for two-factor sign-in were forgotten`;
+    case "server.certificate_changed": {
+      const trigger = e.details.trigger === "start" ? " (found at start)" : e.details.trigger === "reload" ? " (reloaded on request)" : e.details.trigger === "file change" ? " (its files changed)" : "";
+      return `began serving ${e.details.old ? "a new" : "its first recorded"} TLS certificate ${short(e.details.new)}${e.details.notAfter ? `, valid until ${e.details.notAfter.slice(0, 10)}` : ""}${e.details.names ? `, for ${e.details.names}` : ""}${trigger}`;
+    }
     case "user.created":
       return `created ${who(e.subjectId)}${e.details.role === "admin" ? " as an administrator" : e.details.role === "member" ? " as a member" : ""}`;
     case "org.policy_changed": {
@@ -56,4 +62,10 @@ export function actionText(e: AuditEntry, names: ReadonlyMap<string, string> = n
     default:
       return `${e.action}${e.subjectId ? ` on ${e.subjectKind} ${e.subjectId}` : ""}`;
   }
+}
+
+/** The start of a key's or certificate's fingerprint, enough to tell them apart. */
+function short(fingerprint: string | undefined): string {
+  if (fingerprint === undefined) return "?";
+  return fingerprint.length > 23 ? `${fingerprint.slice(0, 23)}…` : fingerprint;
 }
