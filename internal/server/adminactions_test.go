@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/kaigi-meet/kaigi/internal/client"
+	"github.com/kaigi-meet/kaigi/internal/servertest"
 )
 
 // TestSuspendedAccountLeavesItsMeeting: an admin suspends a member who is
@@ -146,5 +147,58 @@ func TestAdminEndsAMeeting(t *testing.T) {
 	}
 	if code := admin.Do(t, "GET", "/api/admin/meetings/live", nil, &live); code != http.StatusOK || len(live.Meetings) != 0 {
 		t.Fatalf("live meetings after the end: %+v", live)
+	}
+}
+
+// TestDeletedOwnersMeetingEnds: an administrator deletes an account while
+// its meeting is in progress: the owner's socket closes with
+// account_deleted and the admin's reason, and the meeting ends for the
+// guest in it too (closed ended, saying why), since the meeting is gone
+// with its owner; a meeting the account was only a guest in goes on.
+func TestDeletedOwnersMeetingEnds(t *testing.T) {
+	srv, _, admin := defended(t, nil)
+	bob := srv.NewAccount(t, "bob@example.org", "Bob")
+	open := func(a *servertest.Account) string {
+		m := a.NewMeeting(t, nil)
+		set := m.Settings
+		set.E2EE, set.WaitingRoom, set.Passcode, set.JoinBeforeHost = false, false, false, true
+		if code := a.Do(t, "PATCH", "/api/meetings/"+m.ID, map[string]any{"settings": set}, nil); code != http.StatusOK {
+			t.Fatalf("settings: %d", code)
+		}
+		return m.ID
+	}
+	bobs, admins := open(bob), open(admin)
+	b := srv.mustJoinAs(t, client.Options{Meeting: bobs, Name: "Bob", Cookie: bob.Cookie()})
+	gus := srv.mustJoinAs(t, client.Options{Meeting: bobs, Name: "Gus"})
+	waitFor(t, gus, "Bob in the roster", func() bool { return participant(gus, b.Self().ID).ID != "" })
+	bobAsGuest := srv.mustJoinAs(t, client.Options{Meeting: admins, Name: "Bob", Cookie: bob.Cookie()})
+	ann := srv.mustJoinAs(t, client.Options{Meeting: admins, Name: "Ann"})
+	waitFor(t, ann, "Bob in the admin's meeting", func() bool { return participant(ann, bobAsGuest.Self().ID).ID != "" })
+
+	if code := admin.Do(t, "POST", "/api/admin/users/"+bob.ID+"/delete", map[string]string{"reason": "Left the company"}, nil); code != http.StatusNoContent {
+		t.Fatalf("delete: %d", code)
+	}
+	for _, c := range []struct {
+		who    *client.Client
+		name   string
+		reason string
+		says   string
+	}{{b, "Bob", "account_deleted", "Left the company"}, {gus, "Gus", "ended", "account that owned it was deleted"}, {bobAsGuest, "Bob as a guest", "account_deleted", "Left the company"}} {
+		select {
+		case <-c.who.Done():
+		case <-waitCtx(t).Done():
+			t.Fatalf("%s's socket stayed open", c.name)
+		}
+		if r, msg := c.who.ClosedReason(), c.who.ClosedMessage(); r != c.reason || !strings.Contains(msg, c.says) {
+			t.Fatalf("%s: closed with %q: %q; want %s saying %q", c.name, r, msg, c.reason, c.says)
+		}
+	}
+	// The admin's own meeting goes on for Ann.
+	waitFor(t, ann, "Bob gone from the admin's meeting", func() bool { return participant(ann, bobAsGuest.Self().ID).ID == "" })
+	ann.Control("ping", nil)
+	select {
+	case <-ann.Done():
+		t.Fatalf("Ann's meeting ended too: %s", ann.ClosedReason())
+	default:
 	}
 }

@@ -324,7 +324,8 @@ func (s *Server) forget(r *Room) {
 // places, resume tokens and moves' tokens go. A socket identified as the
 // account before this call joins, if it says hello later, as a guest.
 // Call it after the account's sessions were ended, so that no socket
-// opened from now on is identified as the account.
+// opened from now on is identified as the account. A deleted account's
+// own meetings end for everyone (owner.go).
 func (s *Server) EndAccount(userID, reason, message string) {
 	if userID == "" {
 		return
@@ -343,6 +344,9 @@ func (s *Server) EndAccount(userID, reason, message string) {
 	s.mu.Unlock()
 	for _, r := range rooms {
 		r.endAccount(userID, reason, message)
+	}
+	if reason == "account_deleted" {
+		s.endOwnedBy(rooms, userID)
 	}
 }
 
