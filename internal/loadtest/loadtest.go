@@ -258,10 +258,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		return res, nil
 	}
-	// The baseline is what the server holds in use, after a collection:
-	// not the garbage of the sign-up's password hash (64 MiB of argon2id
-	// memory), which made every participant look half a MiB heavier.
-	baseline, err := r.scrapeGC(ctx)
+	// The baseline is what the server holds in use once it has settled,
+	// after a collection that returned freed memory to the system (which
+	// debug.FreeOSMemory does at once on Linux in this Go: a just-hashed
+	// server's 116 MiB of RSS fall back to a fresh one's 52): not the
+	// garbage of the sign-up's password hash (64 MiB of argon2id memory),
+	// which made every participant look half a MiB heavier. The soak takes
+	// its baseline the same way.
+	baseline, err := r.baseline(ctx)
 	if err != nil {
 		return nil, err
 	}
