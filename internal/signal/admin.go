@@ -48,6 +48,15 @@ func (s *Server) LiveMeetings() []LiveMeeting {
 // its breakout rooms, telling them message (an administrator's action,
 // with their reason); it reports whether the meeting was live.
 func (s *Server) EndMeeting(id meeting.ID, message string) bool {
+	return s.withLiveRoom(id, func(r *Room) {
+		r.endLocked("", message) // the waiting room's sockets are members too
+		r.log.Info("meeting ended by an administrator")
+	})
+}
+
+// withLiveRoom runs f on the meeting's main room, under its lock, if the
+// meeting is live; it reports whether it was.
+func (s *Server) withLiveRoom(id meeting.ID, f func(r *Room)) bool {
 	s.mu.Lock()
 	r := s.rooms[id]
 	s.mu.Unlock()
@@ -59,8 +68,7 @@ func (s *Server) EndMeeting(id meeting.ID, message string) bool {
 	if r.closed {
 		return false
 	}
-	r.endLocked("", message) // the waiting room's sockets are members too
-	r.log.Info("meeting ended by an administrator")
+	f(r)
 	return true
 }
 
@@ -81,33 +89,23 @@ type adminNoticeMsg struct {
 // admitted, in the main room and in every breakout room, gets an
 // admin_notice with the reason. It reports whether the meeting was live.
 func (s *Server) LockMeeting(id meeting.ID, locked bool, reason, message string) bool {
-	s.mu.Lock()
-	r := s.rooms[id]
-	s.mu.Unlock()
-	if r == nil {
-		return false
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed {
-		return false
-	}
-	if r.core.SetLocked(locked) {
-		r.broadcastLocked(settingsMsg{Type: "settings", Settings: r.core.Settings()}, "")
-	}
-	action := "unlocked"
-	if locked {
-		action = "locked"
-	}
-	msg := adminNoticeMsg{Type: "admin_notice", Action: action, Reason: reason, Message: message}
-	r.broadcastLocked(msg, "")
-	if r.breakouts != nil {
-		for _, b := range r.breakouts.rooms {
-			b.mu.Lock()
-			b.broadcastLocked(msg, "")
-			b.mu.Unlock()
+	return s.withLiveRoom(id, func(r *Room) {
+		if r.core.SetLocked(locked) {
+			r.broadcastLocked(settingsMsg{Type: "settings", Settings: r.core.Settings()}, "")
 		}
-	}
-	r.log.Info("meeting " + action + " by an administrator")
-	return true
+		action := "unlocked"
+		if locked {
+			action = "locked"
+		}
+		msg := adminNoticeMsg{Type: "admin_notice", Action: action, Reason: reason, Message: message}
+		r.broadcastLocked(msg, "")
+		if r.breakouts != nil {
+			for _, b := range r.breakouts.rooms {
+				b.mu.Lock()
+				b.broadcastLocked(msg, "")
+				b.mu.Unlock()
+			}
+		}
+		r.log.Info("meeting " + action + " by an administrator")
+	})
 }

@@ -64,18 +64,21 @@ export function liveMeetingsSection(first: LiveMeeting[], hooks: LiveMeetingsHoo
       setError(error, asApiError(e).message);
     }
   };
-  const end = async (m: LiveMeeting): Promise<void> => {
-    const reason = el("textarea", { id: "end-meeting-reason", class: "reason", attrs: { maxlength: 500, rows: 3, required: true } });
-    const problem = errorLine("end-meeting-problem");
+  // askReason opens a dialog for an action on a meeting that everyone in
+  // it is shown with the administrator's reason; the reason, or null if
+  // the administrator cancelled.
+  const askReason = async (id: string, title: string, explanation: string, confirm: { label: string; danger?: boolean }): Promise<string | null> => {
+    const reason = el("textarea", { id: `${id}-reason`, class: "reason", attrs: { maxlength: 500, rows: 3, required: true } });
+    const problem = errorLine(`${id}-problem`);
     const ok = await openDialog(root, {
-      id: "end-meeting",
-      title: `End "${m.title || m.id}" for everyone?`,
+      id,
+      title,
       body: [
-        el("p", { text: `${m.participants} in the meeting and ${m.waiting} waiting are taken out at once and shown your reason.` }),
-        el("div", { class: "field" }, el("label", { text: "Reason (shown to them, and kept in the audit log)", attrs: { for: "end-meeting-reason" } }), reason),
+        el("p", { text: explanation }),
+        el("div", { class: "field" }, el("label", { text: "Reason (shown to them, and kept in the audit log)", attrs: { for: `${id}-reason` } }), reason),
         problem,
       ],
-      confirm: { id: "end-meeting-confirm", label: "End meeting", danger: true },
+      confirm: { id: `${id}-confirm`, label: confirm.label, ...(confirm.danger ? { danger: true } : {}) },
       validate: () => {
         if (reason.value.trim() !== "") return true;
         setError(problem, "Give a reason: everyone in the meeting is shown it.");
@@ -83,9 +86,18 @@ export function liveMeetingsSection(first: LiveMeeting[], hooks: LiveMeetingsHoo
         return false;
       },
     });
-    if (!ok) return;
+    return ok ? reason.value.trim() : null;
+  };
+  const end = async (m: LiveMeeting): Promise<void> => {
+    const reason = await askReason(
+      "end-meeting",
+      `End "${m.title || m.id}" for everyone?`,
+      `${m.participants} in the meeting and ${m.waiting} waiting are taken out at once and shown your reason.`,
+      { label: "End meeting", danger: true },
+    );
+    if (reason === null) return;
     try {
-      await hooks.end(m.id, reason.value.trim());
+      await hooks.end(m.id, reason);
       status.textContent = `Ended "${m.title || m.id}".`;
     } catch (e) {
       setError(error, asApiError(e).message);
@@ -94,31 +106,17 @@ export function liveMeetingsSection(first: LiveMeeting[], hooks: LiveMeetingsHoo
   };
   const lock = async (m: LiveMeeting): Promise<void> => {
     const locking = !m.locked;
-    const reason = el("textarea", { id: "lock-meeting-reason", class: "reason", attrs: { maxlength: 500, rows: 3, required: true } });
-    const problem = errorLine("lock-meeting-problem");
-    const ok = await openDialog(root, {
-      id: "lock-meeting",
-      title: `${locking ? "Lock" : "Unlock"} "${m.title || m.id}"?`,
-      body: [
-        el("p", {
-          text: locking
-            ? "Nobody new can join (its owner still can); those in it stay, and are shown your reason. It stays locked, even after it ends, until its host or an administrator unlocks it."
-            : "People with the link can join again. Everyone in it is shown your reason.",
-        }),
-        el("div", { class: "field" }, el("label", { text: "Reason (shown to them, and kept in the audit log)", attrs: { for: "lock-meeting-reason" } }), reason),
-        problem,
-      ],
-      confirm: { id: "lock-meeting-confirm", label: locking ? "Lock meeting" : "Unlock meeting" },
-      validate: () => {
-        if (reason.value.trim() !== "") return true;
-        setError(problem, "Give a reason: everyone in the meeting is shown it.");
-        reason.focus();
-        return false;
-      },
-    });
-    if (!ok) return;
+    const reason = await askReason(
+      "lock-meeting",
+      `${locking ? "Lock" : "Unlock"} "${m.title || m.id}"?`,
+      locking
+        ? "Nobody new can join (its owner still can); those in it stay, and are shown your reason. It stays locked, even after it ends, until its host or an administrator unlocks it."
+        : "People with the link can join again. Everyone in it is shown your reason.",
+      { label: locking ? "Lock meeting" : "Unlock meeting" },
+    );
+    if (reason === null) return;
     try {
-      await hooks.lock(m.id, locking, reason.value.trim());
+      await hooks.lock(m.id, locking, reason);
       status.textContent = `${locking ? "Locked" : "Unlocked"} "${m.title || m.id}".`;
     } catch (e) {
       setError(error, asApiError(e).message);
