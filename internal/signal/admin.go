@@ -4,6 +4,7 @@ import (
 	"sort"
 
 	"github.com/kaigi-meet/kaigi/internal/meeting"
+	"github.com/kaigi-meet/kaigi/internal/wire"
 )
 
 // LiveMeeting is a live meeting as an administrator sees it: how many are
@@ -72,16 +73,6 @@ func (s *Server) withLiveRoom(id meeting.ID, f func(r *Room)) bool {
 	return true
 }
 
-// adminNoticeMsg tells everyone in a meeting of an administrator's action
-// on it (action: "locked" or "unlocked"), with the reason they gave and
-// the sentence to show.
-type adminNoticeMsg struct {
-	Type    string `json:"type"` // "admin_notice"
-	Action  string `json:"action"`
-	Reason  string `json:"reason"`
-	Message string `json:"message"`
-}
-
 // LockMeeting locks or unlocks a live meeting at an administrator's
 // request. The lock changes as a host's would: nobody new may join (the
 // owner always may) and everyone in the main room gets settings. Whether
@@ -91,13 +82,13 @@ type adminNoticeMsg struct {
 func (s *Server) LockMeeting(id meeting.ID, locked bool, reason, message string) bool {
 	return s.withLiveRoom(id, func(r *Room) {
 		if r.core.SetLocked(locked) {
-			r.broadcastLocked(settingsMsg{Type: "settings", Settings: r.core.Settings()}, "")
+			r.broadcastLocked(wire.SettingsUpdate{Type: wire.TypeSettings, Settings: r.core.Settings()}, "")
 		}
-		action := "unlocked"
+		action := wire.NoticeUnlocked
 		if locked {
-			action = "locked"
+			action = wire.NoticeLocked
 		}
-		msg := adminNoticeMsg{Type: "admin_notice", Action: action, Reason: reason, Message: message}
+		msg := wire.AdminNotice{Type: wire.TypeAdminNotice, Action: action, Reason: reason, Message: message}
 		r.broadcastLocked(msg, "")
 		if r.breakouts != nil {
 			for _, b := range r.breakouts.rooms {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kaigi-meet/kaigi/internal/e2ee"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
+	"github.com/kaigi-meet/kaigi/internal/wire"
 )
 
 // Breakout rooms. A host or co-host splits the meeting into rooms for a
@@ -57,54 +58,6 @@ type breakouts struct {
 	timer   *time.Timer
 }
 
-// breakoutSpec is one room a host opens: its name and who goes there.
-type breakoutSpec struct {
-	Name         string   `json:"name"`
-	Participants []string `json:"participants"`
-}
-
-// breakoutMsg sends a participant to a breakout room.
-type breakoutMsg struct {
-	Type    string `json:"type"`
-	Room    int    `json:"room"`
-	Name    string `json:"name"`
-	Seconds int    `json:"seconds"`
-	Token   string `json:"token"`
-}
-
-// breakoutReturnMsg brings a participant back to the main room.
-type breakoutReturnMsg struct {
-	Type    string `json:"type"`
-	Seconds int    `json:"seconds"`
-	Token   string `json:"token"`
-}
-
-// breakoutsMsg tells hosts and co-hosts who is where.
-type breakoutsMsg struct {
-	Type    string             `json:"type"`
-	Open    bool               `json:"open"`
-	Closing bool               `json:"closing"`
-	Main    []breakoutPerson   `json:"main"`
-	Rooms   []breakoutRoomJSON `json:"rooms"`
-}
-
-type breakoutRoomJSON struct {
-	Room         int              `json:"room"`
-	Name         string           `json:"name"`
-	Participants []breakoutPerson `json:"participants"`
-}
-
-type breakoutPerson struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-}
-
-// breakoutJSON, in welcome, says which breakout room this is.
-type breakoutJSON struct {
-	Room int    `json:"room"`
-	Name string `json:"name"`
-}
-
 // main is the meeting's main room (r itself, or a breakout room's parent).
 func (r *Room) main() *Room {
 	if r.parent != nil {
@@ -152,13 +105,13 @@ func (r *Room) takeInviteLocked(token, userID string) (meeting.Participant, bool
 
 // enterLocked admits someone a move's token lets in: the same participant
 // (ID, name, role), without passcode or waiting room.
-func (r *Room) enterLocked(s *session, hello *clientMessage, p meeting.Participant) error {
+func (r *Room) enterLocked(s *session, hello *wire.ClientMessage, p meeting.Participant) error {
 	if old := r.members[p.ID]; old != nil {
 		// A second use of a move (a reload on the way): the newer socket wins.
 		if old.session != nil {
-			old.session.closeWith(closedMsg{Type: "closed", Reason: "replaced", Message: "You joined this room from another window."}, 1000)
+			old.session.closeWith(wire.Closed{Type: wire.TypeClosed, Reason: wire.ClosedReplaced, Message: "You joined this room from another window."}, 1000)
 		}
-		r.removeLocked(p.ID, "left")
+		r.removeLocked(p.ID, wire.LeftLeft)
 	}
 	if r.e2eeOn() && (len(hello.KeyPackage) == 0 || len(hello.KeyPackage) > e2ee.MaxKeyPackage) {
 		return errE2EERequired
@@ -204,7 +157,7 @@ func (r *Room) checkModeratorLocked(by meeting.ParticipantID, s *session) error 
 }
 
 // breakoutOpen opens breakout rooms and sends the people assigned to them.
-func (r *Room) breakoutOpen(by meeting.ParticipantID, s *session, specs []breakoutSpec, seconds int) error {
+func (r *Room) breakoutOpen(by meeting.ParticipantID, s *session, specs []wire.BreakoutSpec, seconds int) error {
 	if r.parent != nil {
 		return fmt.Errorf("%w: open them from the main room", errBadBreakout)
 	}
@@ -259,7 +212,7 @@ func (r *Room) sendToBreakoutLocked(to *Room, pid meeting.ParticipantID, seconds
 	to.mu.Lock()
 	token := to.inviteLocked(p)
 	to.mu.Unlock()
-	m.session.send(breakoutMsg{Type: "breakout", Room: to.number, Name: to.name, Seconds: seconds, Token: token})
+	m.session.send(wire.Breakout{Type: wire.TypeBreakout, Room: to.number, Name: to.name, Seconds: seconds, Token: token})
 }
 
 // checkModeratorUnderMain checks the caller, in r, with the main room
@@ -327,13 +280,13 @@ func (r *Room) moveLocked(b *breakouts, target meeting.ParticipantID, n int) err
 		case sess == nil:
 			return errReconnecting
 		case n == 0:
-			sess.send(breakoutReturnMsg{Type: "breakout_return", Seconds: 0, Token: r.inviteLocked(p)})
+			sess.send(wire.BreakoutReturn{Type: wire.TypeBreakoutReturn, Seconds: 0, Token: r.inviteLocked(p)})
 		default:
 			to := b.rooms[n-1]
 			to.mu.Lock()
 			token := to.inviteLocked(p)
 			to.mu.Unlock()
-			sess.send(breakoutMsg{Type: "breakout", Room: to.number, Name: to.name, Token: token})
+			sess.send(wire.Breakout{Type: wire.TypeBreakout, Room: to.number, Name: to.name, Token: token})
 		}
 		return nil
 	}
@@ -359,7 +312,7 @@ func (r *Room) closeBreakoutsLocked(b *breakouts, by meeting.ParticipantID, seco
 			if m.session == nil || !ok {
 				continue
 			}
-			m.session.send(breakoutReturnMsg{Type: "breakout_return", Seconds: seconds, Token: r.inviteLocked(p)})
+			m.session.send(wire.BreakoutReturn{Type: wire.TypeBreakoutReturn, Seconds: seconds, Token: r.inviteLocked(p)})
 		}
 		room.mu.Unlock()
 	}
@@ -381,7 +334,7 @@ func (r *Room) endBreakouts() {
 		room.mu.Lock()
 		for _, m := range room.members {
 			if m.session != nil {
-				m.session.closeWith(closedMsg{Type: "closed", Reason: "breakout_ended",
+				m.session.closeWith(wire.Closed{Type: wire.TypeClosed, Reason: wire.ClosedBreakoutEnded,
 					Message: "The breakout rooms have closed. Rejoin the meeting."}, 1000)
 			}
 		}
@@ -404,7 +357,7 @@ func (r *Room) sendBreakouts() {
 }
 
 func (r *Room) sendBreakoutsLocked() {
-	msg := breakoutsMsg{Type: "breakouts", Main: people(r.core.Participants()), Rooms: []breakoutRoomJSON{}}
+	msg := wire.Breakouts{Type: wire.TypeBreakouts, Main: people(r.core.Participants()), Rooms: []wire.BreakoutRoomStatus{}}
 	var to []*session
 	collect := func(room *Room) {
 		for pid, m := range room.members {
@@ -418,7 +371,7 @@ func (r *Room) sendBreakoutsLocked() {
 		msg.Open, msg.Closing = true, b.closing
 		for _, room := range b.rooms {
 			room.mu.Lock()
-			msg.Rooms = append(msg.Rooms, breakoutRoomJSON{Room: room.number, Name: room.name, Participants: people(room.core.Participants())})
+			msg.Rooms = append(msg.Rooms, wire.BreakoutRoomStatus{Room: room.number, Name: room.name, Participants: people(room.core.Participants())})
 			collect(room)
 			room.mu.Unlock()
 		}
@@ -428,10 +381,10 @@ func (r *Room) sendBreakoutsLocked() {
 	}
 }
 
-func people(ps []meeting.Participant) []breakoutPerson {
-	out := make([]breakoutPerson, len(ps))
+func people(ps []meeting.Participant) []wire.BreakoutPerson {
+	out := make([]wire.BreakoutPerson, len(ps))
 	for i, p := range ps {
-		out[i] = breakoutPerson{ID: string(p.ID), Name: p.Name}
+		out[i] = wire.BreakoutPerson{ID: string(p.ID), Name: p.Name}
 	}
 	return out
 }
@@ -468,16 +421,6 @@ const (
 
 var errBroadcastRate = errors.New("too many broadcasts")
 
-// breakoutBroadcastMsg is a host's message to every room, relayed as sent:
-// sealed (payload) in an end-to-end encrypted meeting, which only those the
-// host gave the key can open and check, or in clear (text) in one without.
-type breakoutBroadcastMsg struct {
-	Type    string `json:"type"`
-	From    string `json:"from"`
-	Payload []byte `json:"payload,omitempty"`
-	Text    string `json:"text,omitempty"`
-}
-
 // breakoutBroadcast relays a host's or co-host's message (from any room)
 // to everyone in the main room and every breakout room while the rooms
 // are open. The server cannot read a sealed one: it checks who sends, how
@@ -490,7 +433,7 @@ func (r *Room) breakoutBroadcast(by meeting.ParticipantID, s *session, payload [
 		if !s.kinds.allowBroadcast(time.Now()) {
 			return errBroadcastRate
 		}
-		msg := breakoutBroadcastMsg{Type: "breakout_broadcast", From: string(by), Payload: payload, Text: text}
+		msg := wire.BreakoutBroadcast{Type: wire.TypeBreakoutBroadcast, From: string(by), Payload: payload, Text: text}
 		main.broadcastLocked(msg, "")
 		for _, room := range b.rooms {
 			room.mu.Lock()

@@ -6,6 +6,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
 	"github.com/kaigi-meet/kaigi/internal/sfu"
+	"github.com/kaigi-meet/kaigi/internal/wire"
 )
 
 // Host controls. Each checks the caller's permission in the meeting core
@@ -82,7 +83,7 @@ func (r *Room) deny(by meeting.ParticipantID, s *session, target meeting.Partici
 		if m := r.members[p.ID]; m != nil {
 			delete(r.members, p.ID)
 			if m.session != nil {
-				m.session.closeWith(refusedMsg{Type: "refused", Code: codeDenied, Message: "The host did not let you into this meeting."},
+				m.session.closeWith(wire.Refused{Type: wire.TypeRefused, Code: wire.CodeDenied, Message: "The host did not let you into this meeting."},
 					websocket.StatusPolicyViolation)
 			}
 		}
@@ -134,12 +135,12 @@ func (r *Room) removeCoreLocked(by meeting.ParticipantID, s *session, target mee
 			if ban {
 				msg = "A host removed you from this meeting. You cannot rejoin it."
 			}
-			m.session.closeWith(closedMsg{Type: "closed", Reason: "removed", Message: msg}, websocket.StatusPolicyViolation)
+			m.session.closeWith(wire.Closed{Type: wire.TypeClosed, Reason: wire.ClosedRemoved, Message: msg}, websocket.StatusPolicyViolation)
 		}
 		if m.waiting {
 			r.sendWaitingRoomLocked()
 		} else {
-			r.broadcastLocked(participantLeftMsg{Type: "participant_left", ID: string(p.ID), Reason: "removed"}, p.ID)
+			r.broadcastLocked(wire.ParticipantLeft{Type: wire.TypeParticipantLeft, ID: string(p.ID), Reason: wire.LeftRemoved}, p.ID)
 		}
 	}
 	return p, bans, nil
@@ -196,9 +197,9 @@ func (r *Room) stopVideo(by meeting.ParticipantID, s *session, target meeting.Pa
 func (r *Room) stoppedLocked(p meeting.Participant, source sfu.Source, by meeting.ParticipantID) {
 	r.applyBlocksLocked(p.ID)
 	if m := r.members[p.ID]; m != nil && m.session != nil {
-		m.session.send(mediaStoppedMsg{Type: "media_stopped", Source: string(source), By: r.nameOfLocked(by)})
+		m.session.send(wire.MediaStopped{Type: wire.TypeMediaStopped, Source: string(source), By: r.nameOfLocked(by)})
 	}
-	r.broadcastLocked(participantMsg{Type: "participant_updated", Participant: toParticipantJSON(p)}, "")
+	r.broadcastLocked(wire.ParticipantEvent{Type: wire.TypeParticipantUpdated, Participant: toParticipantJSON(p)}, "")
 }
 
 // rename changes a display name.
@@ -213,7 +214,7 @@ func (r *Room) rename(by meeting.ParticipantID, s *session, target meeting.Parti
 		return err
 	}
 	r.keepLocked(target)
-	r.broadcastLocked(participantMsg{Type: "participant_updated", Participant: toParticipantJSON(p)}, "")
+	r.broadcastLocked(wire.ParticipantEvent{Type: wire.TypeParticipantUpdated, Participant: toParticipantJSON(p)}, "")
 	return nil
 }
 
@@ -230,7 +231,7 @@ func (r *Room) setRole(by meeting.ParticipantID, s *session, target meeting.Part
 	}
 	r.keepLocked(target)
 	r.applyBlocksLocked(target)
-	r.broadcastLocked(participantMsg{Type: "participant_updated", Participant: toParticipantJSON(res.Participant)}, "")
+	r.broadcastLocked(wire.ParticipantEvent{Type: wire.TypeParticipantUpdated, Participant: toParticipantJSON(res.Participant)}, "")
 	if m := r.members[target]; m != nil && m.session != nil && role == meeting.RoleCoHost {
 		r.sendWaitingRoomTo(m.session)
 	}
@@ -269,7 +270,7 @@ func (r *Room) updateSettingsLocked(by meeting.ParticipantID, s *session, set me
 	for pid := range r.members {
 		r.applyBlocksLocked(pid)
 	}
-	r.broadcastLocked(settingsMsg{Type: "settings", Settings: r.core.Settings()}, "")
+	r.broadcastLocked(wire.SettingsUpdate{Type: wire.TypeSettings, Settings: r.core.Settings()}, "")
 	r.afterSettleLocked(res)
 	r.log.Info("settings changed", "by", by, "locked", set.Locked)
 	return nil
@@ -298,7 +299,7 @@ const hostEnded = "The host ended the meeting for everyone."
 func (r *Room) endLocked(by meeting.ParticipantID, message string) {
 	for _, m := range r.members {
 		if m.session != nil {
-			m.session.closeWith(closedMsg{Type: "closed", Reason: "ended", Message: message}, websocket.StatusNormalClosure)
+			m.session.closeWith(wire.Closed{Type: wire.TypeClosed, Reason: wire.ClosedEnded, Message: message}, websocket.StatusNormalClosure)
 		}
 	}
 	if b := r.breakouts; b != nil {
@@ -306,7 +307,7 @@ func (r *Room) endLocked(by meeting.ParticipantID, message string) {
 			room.mu.Lock()
 			for _, m := range room.members {
 				if m.session != nil {
-					m.session.closeWith(closedMsg{Type: "closed", Reason: "ended", Message: message}, websocket.StatusNormalClosure)
+					m.session.closeWith(wire.Closed{Type: wire.TypeClosed, Reason: wire.ClosedEnded, Message: message}, websocket.StatusNormalClosure)
 				}
 			}
 			room.mu.Unlock()

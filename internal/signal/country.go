@@ -11,10 +11,6 @@ import (
 	"github.com/kaigi-meet/kaigi/internal/meeting"
 )
 
-// codeCountryNotAllowed refuses a joiner whose address a country rule
-// (the organisation's or the meeting's) keeps out.
-const codeCountryNotAllowed = "country_not_allowed"
-
 // CountryCheck decides whether someone connecting from addr may join a
 // meeting whose own country rule is rule: "" admits, else the sentence
 // that refuses them, naming the rule (internal/geo). Options.Countries is

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"math"
 	"time"
+
+	"github.com/kaigi-meet/kaigi/internal/wire"
 )
 
 // A graceful stop: Drain, then Shutdown. While draining nobody new joins
@@ -15,12 +17,6 @@ import (
 // once the server is back (kept.go).
 
 var errDraining = errors.New("server draining")
-
-// drainingMsg tells clients the server stops within Seconds.
-type drainingMsg struct {
-	Type    string `json:"type"`
-	Seconds int    `json:"seconds"`
-}
 
 // Drain stops new joins, tells every client, and returns once no socket
 // is open (everyone left; someone reconnecting would not be back before
@@ -60,9 +56,9 @@ func (s *Server) Drain(ctx context.Context, within time.Duration) {
 }
 
 // drainingMsg is what a client is told while the server drains.
-func (s *Server) drainingMsg() drainingMsg {
+func (s *Server) drainingMsg() wire.Draining {
 	left := time.Until(s.drainDeadline())
-	return drainingMsg{Type: "draining", Seconds: int(math.Ceil(max(left, 0).Seconds()))}
+	return wire.Draining{Type: wire.TypeDraining, Seconds: int(math.Ceil(max(left, 0).Seconds()))}
 }
 
 func (s *Server) drainDeadline() time.Time {

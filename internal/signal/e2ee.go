@@ -7,6 +7,7 @@ import (
 
 	"github.com/kaigi-meet/kaigi/internal/e2ee"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
+	"github.com/kaigi-meet/kaigi/internal/wire"
 )
 
 // The room's side of end-to-end encryption: the meeting's MLS delivery
@@ -52,12 +53,12 @@ func (r *Room) e2eeStepLocked() {
 		return m != nil && m.session != nil && !m.waiting
 	}
 	if j := r.group.NextJob(available); j != nil {
-		msg := e2eeJobMsg{Type: "e2ee_job", Create: j.Create, Epoch: j.Epoch, Add: []e2eeMemberJSON{}, Remove: []e2eeMemberJSON{}}
+		msg := wire.E2EEJob{Type: wire.TypeE2EEJob, Create: j.Create, Epoch: j.Epoch, Add: []wire.E2EEMember{}, Remove: []wire.E2EEMember{}}
 		for _, a := range j.Add {
-			msg.Add = append(msg.Add, e2eeMemberJSON{Participant: string(a.ID), KeyPackage: a.KeyPackage})
+			msg.Add = append(msg.Add, wire.E2EEMember{Participant: string(a.ID), KeyPackage: a.KeyPackage})
 		}
 		for _, x := range j.Remove {
-			msg.Remove = append(msg.Remove, e2eeMemberJSON{Participant: string(x.ID), KeyPackage: x.KeyPackage})
+			msg.Remove = append(msg.Remove, wire.E2EEMember{Participant: string(x.ID), KeyPackage: x.KeyPackage})
 		}
 		r.members[meeting.ParticipantID(j.Committer)].session.send(msg)
 		r.log.Debug("e2ee job", "committer", j.Committer, "create", j.Create, "epoch", j.Epoch, "add", len(j.Add), "remove", len(j.Remove))
@@ -77,7 +78,7 @@ func (r *Room) e2eeStepLocked() {
 // committer. A commit with a reason was made unasked: a key update, or
 // the removal of members who left the meeting, which only the room can
 // tell.
-func (r *Room) e2eeCommit(by meeting.ParticipantID, s *session, req *clientMessage) error {
+func (r *Room) e2eeCommit(by meeting.ParticipantID, s *session, req *wire.ClientMessage) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.callerLocked(by, s); err != nil {
@@ -109,7 +110,7 @@ func (r *Room) e2eeCommit(by meeting.ParticipantID, s *session, req *clientMessa
 	}
 	for _, p := range c.Skipped {
 		if m := r.members[meeting.ParticipantID(p)]; m != nil && m.session != nil {
-			m.session.sendError(codeE2EEKeyPackage, "Your end-to-end encryption key package could not be used; reconnect with a fresh one.", 0)
+			m.session.sendError(wire.CodeE2EEKeyPackage, "Your end-to-end encryption key package could not be used; reconnect with a fresh one.", 0)
 		}
 	}
 	if c.Commit == nil {
@@ -117,8 +118,8 @@ func (r *Room) e2eeCommit(by meeting.ParticipantID, s *session, req *clientMessa
 		r.e2eeStepLocked()
 		return nil
 	}
-	s.send(e2eeCommitOKMsg{Type: "e2ee_commit_ok", Epoch: c.Epoch})
-	relay := e2eeCommitMsg{Type: "e2ee_commit", Epoch: c.Epoch, From: string(by), Commit: c.Commit}
+	s.send(wire.E2EECommitOK{Type: wire.TypeE2EECommitOK, Epoch: c.Epoch})
+	relay := wire.E2EECommit{Type: wire.TypeE2EECommit, Epoch: c.Epoch, From: string(by), Commit: c.Commit}
 	for _, p := range c.To {
 		if m := r.members[meeting.ParticipantID(p)]; m != nil && m.session != nil {
 			m.session.send(relay)
@@ -126,7 +127,7 @@ func (r *Room) e2eeCommit(by meeting.ParticipantID, s *session, req *clientMessa
 	}
 	for _, p := range c.Welcomed {
 		if m := r.members[meeting.ParticipantID(p)]; m != nil && m.session != nil {
-			m.session.send(e2eeWelcomeMsg{Type: "e2ee_welcome", Epoch: c.Epoch, Welcome: c.Welcome})
+			m.session.send(wire.E2EEWelcome{Type: wire.TypeE2EEWelcome, Epoch: c.Epoch, Welcome: c.Welcome})
 		}
 	}
 	r.log.Info("e2ee commit", "by", by, "epoch", c.Epoch, "reason", req.Reason, "welcomed", len(c.Welcomed), "removed", len(c.Removed))
@@ -153,7 +154,7 @@ func (r *Room) e2eeMessage(by meeting.ParticipantID, s *session, epoch uint64, k
 	if err != nil {
 		return nil, err
 	}
-	msg := e2eeAppMsg{Type: "e2ee_message", From: string(by), Epoch: epoch, Kind: kind, Data: data, Private: to != ""}
+	msg := wire.E2EEMessage{Type: wire.TypeE2EEMessage, From: string(by), Epoch: epoch, Kind: kind, Data: data, Private: to != ""}
 	var slow []*session
 	for _, p := range recipients {
 		if m := r.members[meeting.ParticipantID(p)]; m != nil && m.session != nil {
@@ -172,7 +173,7 @@ func (r *Room) e2eeMessage(by meeting.ParticipantID, s *session, epoch uint64, k
 // e2eeResumeLocked brings a returning member's MLS state up to date: the
 // commits it missed, or, if it lost its state (a new KeyPackage) or is too
 // far behind, a fresh add.
-func (r *Room) e2eeResumeLocked(pid meeting.ParticipantID, s *session, hello *clientMessage) {
+func (r *Room) e2eeResumeLocked(pid meeting.ParticipantID, s *session, hello *wire.ClientMessage) {
 	if !r.e2eeOn() {
 		return
 	}
@@ -181,9 +182,9 @@ func (r *Room) e2eeResumeLocked(pid meeting.ParticipantID, s *session, hello *cl
 		if commits, ok := r.group.Since(*hello.E2EEEpoch); ok {
 			for _, c := range commits {
 				if c.From == p {
-					s.send(e2eeCommitOKMsg{Type: "e2ee_commit_ok", Epoch: c.Epoch})
+					s.send(wire.E2EECommitOK{Type: wire.TypeE2EECommitOK, Epoch: c.Epoch})
 				} else {
-					s.send(e2eeCommitMsg{Type: "e2ee_commit", Epoch: c.Epoch, From: string(c.From), Commit: c.Commit})
+					s.send(wire.E2EECommit{Type: wire.TypeE2EECommit, Epoch: c.Epoch, From: string(c.From), Commit: c.Commit})
 				}
 			}
 			r.e2eeStepLocked()

@@ -7,6 +7,7 @@ import (
 	"github.com/kaigi-meet/kaigi/internal/e2ee"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
 	"github.com/kaigi-meet/kaigi/internal/policy"
+	"github.com/kaigi-meet/kaigi/internal/wire"
 )
 
 // The refusal messages, one sentence each, never revealing more than the
@@ -31,29 +32,29 @@ const (
 // rate-limited per address, and failures (unknown meetings, wrong
 // passcodes) much more strictly, so scripts guessing meeting IDs or
 // passcodes are slowed to a crawl while people in meetings notice nothing.
-func (s *session) hello(m *clientMessage) bool {
+func (s *session) hello(m *wire.ClientMessage) bool {
 	ip := policy.AddressKey(s.identity.Addr)
 	if !s.srv.hellos.Allow(ip) || !s.srv.failures.Peek(ip) {
-		s.refuse(codeRateLimited, msgRateLimited)
+		s.refuse(wire.CodeRateLimited, msgRateLimited)
 		return false
 	}
-	if m.V != ProtocolVersion {
-		s.refuse(codeUnsupportedVersion, "This server speaks a different protocol version. Reload the page to get the current client.")
+	if m.V != wire.Version {
+		s.refuse(wire.CodeUnsupportedVersion, "This server speaks a different protocol version. Reload the page to get the current client.")
 		return false
 	}
 	if len(m.KeyPackage) > 0 {
 		// Checked here, before any room sees it, so that a bad one is
 		// refused with its reason instead of failing in a member's browser.
 		if _, err := e2ee.CheckKeyPackage(m.KeyPackage, time.Now()); err != nil {
-			s.log.Info("join refused", "code", codeBadKeyPackage, "err", err)
-			s.refuse(codeBadKeyPackage, msgBadKeyPackage)
+			s.log.Info("join refused", "code", wire.CodeBadKeyPackage, "err", err)
+			s.refuse(wire.CodeBadKeyPackage, msgBadKeyPackage)
 			return false
 		}
 	}
 	id, err := meeting.ParseID(m.Meeting)
 	if err != nil {
 		s.srv.failures.Allow(ip)
-		s.refuse(codeMeetingNotFound, msgNotFound)
+		s.refuse(wire.CodeMeetingNotFound, msgNotFound)
 		return false
 	}
 	for {
@@ -61,18 +62,18 @@ func (s *session) hello(m *clientMessage) bool {
 		switch {
 		case errors.Is(err, errNoSuchMeeting):
 			s.srv.failures.Allow(ip)
-			s.refuse(codeMeetingNotFound, msgNotFound)
+			s.refuse(wire.CodeMeetingNotFound, msgNotFound)
 			return false
 		case err != nil:
 			s.log.Error("open meeting", "meeting", id, "err", err)
-			s.refuse(codeInternal, "The server could not open this meeting. Try again in a moment.")
+			s.refuse(wire.CodeInternal, "The server could not open this meeting. Try again in a moment.")
 			return false
 		}
 		s.checkCountry(st)
 		target := room
 		if m.Breakout > 0 {
 			if target = room.breakoutRoom(m.Breakout); target == nil {
-				s.refuse(codeBreakoutClosed, "That breakout room has closed. Rejoin the meeting.")
+				s.refuse(wire.CodeBreakoutClosed, "That breakout room has closed. Rejoin the meeting.")
 				return false
 			}
 		}
@@ -84,37 +85,37 @@ func (s *session) hello(m *clientMessage) bool {
 			s.joined.Store(true)
 			return true
 		}
-		code, msg := codeInternal, "The server could not add you to the meeting. Try again in a moment."
+		code, msg := wire.CodeInternal, "The server could not add you to the meeting. Try again in a moment."
 		failure := true
 		country, byCountry := countryMessage(err)
 		switch {
 		case byCountry:
-			code, msg, failure = codeCountryNotAllowed, country, false
+			code, msg, failure = wire.CodeCountryNotAllowed, country, false
 			s.srv.countryRefusals.Add(1)
 		case errors.Is(err, errNoSuchMeeting):
-			code, msg = codeMeetingNotFound, msgNotFound
+			code, msg = wire.CodeMeetingNotFound, msgNotFound
 		case errors.Is(err, meeting.ErrWrongPasscode):
-			code, msg = codeWrongPasscode, msgWrongPasscode
+			code, msg = wire.CodeWrongPasscode, msgWrongPasscode
 		case errors.Is(err, meeting.ErrBanned):
-			code, msg = codeBanned, msgBanned
+			code, msg = wire.CodeBanned, msgBanned
 		case errors.Is(err, meeting.ErrSignInRequired):
-			code, msg = codeSignInRequired, msgSignInRequired
+			code, msg = wire.CodeSignInRequired, msgSignInRequired
 		case errors.Is(err, meeting.ErrLocked):
-			code, msg, failure = codeMeetingLocked, msgLocked, false
+			code, msg, failure = wire.CodeMeetingLocked, msgLocked, false
 		case errors.Is(err, meeting.ErrBadName):
-			code, msg, failure = codeBadName, msgBadName, false
+			code, msg, failure = wire.CodeBadName, msgBadName, false
 		case errors.Is(err, meeting.ErrMeetingFull):
-			code, msg, failure = codeMeetingFull, msgFull, false
+			code, msg, failure = wire.CodeMeetingFull, msgFull, false
 		case errors.Is(err, meeting.ErrWaitingRoomFull):
-			code, msg, failure = codeWaitingRoomFull, msgWaitingFull, false
+			code, msg, failure = wire.CodeWaitingRoomFull, msgWaitingFull, false
 		case errors.Is(err, meeting.ErrTooManyWaiting):
-			code, msg, failure = codeWaitingRoomFull, msgTooManyWaiting, false
+			code, msg, failure = wire.CodeWaitingRoomFull, msgTooManyWaiting, false
 		case errors.Is(err, errDraining), errors.Is(err, errShuttingDown):
-			code, msg, failure = codeServerDraining, msgDraining, false
+			code, msg, failure = wire.CodeServerDraining, msgDraining, false
 		case errors.Is(err, errBadInvite):
-			code, msg = codeBadToken, "That move between rooms has expired. Rejoin the meeting."
+			code, msg = wire.CodeBadToken, "That move between rooms has expired. Rejoin the meeting."
 		case errors.Is(err, errE2EERequired):
-			code, msg, failure = codeE2EERequired, "This meeting is end-to-end encrypted, and this client did not offer a key. Use a current Kaigi client.", false
+			code, msg, failure = wire.CodeE2EERequired, "This meeting is end-to-end encrypted, and this client did not offer a key. Use a current Kaigi client.", false
 		default:
 			failure = false
 			s.log.Error("join", "meeting", id, "err", err)

@@ -1,6 +1,10 @@
 package signal
 
-import "time"
+import (
+	"time"
+
+	"github.com/kaigi-meet/kaigi/internal/wire"
+)
 
 // Limits per socket on kinds of end-to-end encrypted application message
 // that a client sends often by nature and that others see at once:
@@ -90,7 +94,7 @@ func (s *session) kindAllowed(kind string, ref int64) bool {
 	}
 	if now.Sub(s.kinds.lastTold) >= time.Second {
 		s.kinds.lastTold = now
-		s.sendError(codeRateLimited, "Too many reactions: some were not sent.", ref)
+		s.sendError(wire.CodeRateLimited, "Too many reactions: some were not sent.", ref)
 	}
 	return false
 }

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+
+	"github.com/kaigi-meet/kaigi/internal/wire"
 )
 
 // FuzzClientMessage: the decoder of client frames never panics, and what
@@ -32,7 +34,7 @@ func FuzzClientMessage(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	codes := []string{codeBadMessage, codeBadTracks, codeE2EEBad, codeUnknownType}
+	codes := []string{wire.CodeBadMessage, wire.CodeBadTracks, wire.CodeE2EEBad, wire.CodeUnknownType}
 	types := []string{"hello", "offer", "answer", "candidate", "media", "ping", "leave", "ready", "mute_all", "end", "lock",
 		"admit", "deny", "remove", "mute", "stop_video", "rename", "set_role", "settings", "video_size", "e2ee_commit", "e2ee_message"}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -46,7 +48,7 @@ func FuzzClientMessage(f *testing.F) {
 				t.Fatalf("message %+v with error %v", m, err)
 			case m == nil && json.Valid(b):
 				t.Fatalf("valid JSON %q called invalid", b)
-			case pe.code == codeUnknownType && (m.Type == "" || slices.Contains(types, m.Type)):
+			case pe.code == wire.CodeUnknownType && (m.Type == "" || slices.Contains(types, m.Type)):
 				t.Fatalf("type %q called unknown", m.Type)
 			}
 			return

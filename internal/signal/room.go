@@ -16,6 +16,7 @@ import (
 	"github.com/kaigi-meet/kaigi/internal/e2ee"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
 	"github.com/kaigi-meet/kaigi/internal/sfu"
+	"github.com/kaigi-meet/kaigi/internal/wire"
 )
 
 var errRoomClosed = errors.New("room closed")
@@ -83,7 +84,7 @@ func newRoom(srv *Server, rec meeting.Record, bans []meeting.Ban) *Room {
 // one, by the meeting as stored now (st; nil if it was deleted: nobody
 // new may join). A refusal that leaves the room empty closes it, so that
 // refused joins leave nothing behind.
-func (r *Room) join(s *session, hello *clientMessage, st *stored) (err error) {
+func (r *Room) join(s *session, hello *wire.ClientMessage, st *stored) (err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
@@ -109,7 +110,7 @@ func (r *Room) join(s *session, hello *clientMessage, st *stored) (err error) {
 			old := m.session
 			r.router.RemovePeer(string(pid))
 			m.peer = nil
-			old.closeWith(closedMsg{Type: "closed", Reason: "replaced", Message: "You joined this meeting from another window."},
+			old.closeWith(wire.Closed{Type: wire.TypeClosed, Reason: wire.ClosedReplaced, Message: "You joined this meeting from another window."},
 				websocket.StatusNormalClosure)
 		}
 		if m.grace != nil {
@@ -117,7 +118,7 @@ func (r *Room) join(s *session, hello *clientMessage, st *stored) (err error) {
 			m.grace = nil
 		}
 		if p, changed, err := r.core.SetConnected(pid, true); err == nil && changed {
-			r.broadcastLocked(participantMsg{Type: "participant_updated", Participant: toParticipantJSON(p)}, pid)
+			r.broadcastLocked(wire.ParticipantEvent{Type: wire.TypeParticipantUpdated, Participant: toParticipantJSON(p)}, pid)
 		}
 		m.session = s
 		s.room, s.pid = r, pid
@@ -174,7 +175,7 @@ func (r *Room) join(s *session, hello *clientMessage, st *stored) (err error) {
 	s.room, s.pid = r, p.ID
 	s.joined.Store(true) // before welcome: a drain starting now must tell them
 	if p.Waiting != "" {
-		s.send(waitingMsg{Type: "waiting", Reason: string(p.Waiting)})
+		s.send(wire.Waiting{Type: wire.TypeWaiting, Reason: string(p.Waiting)})
 		r.log.Info("joiner waiting", "participant", p.ID, "reason", p.Waiting, "client", hello.Client)
 		r.sendWaitingRoomLocked()
 		return nil
@@ -207,13 +208,13 @@ func (r *Room) welcomeLocked(pid meeting.ParticipantID, resumed bool) error {
 	m.resumeHash = sha256.Sum256([]byte(token))
 	self, _ := r.core.Participant(pid)
 	roster := r.core.Participants()
-	w := welcomeMsg{
+	w := wire.Welcome{
 		Type:         "welcome",
-		V:            ProtocolVersion,
+		V:            wire.Version,
 		Server:       r.srv.opts.ServerVersion,
-		Meeting:      meetingJSON{ID: string(r.id)},
+		Meeting:      wire.MeetingRef{ID: string(r.id)},
 		Self:         toParticipantJSON(self),
-		Participants: make([]participantJSON, len(roster)),
+		Participants: make([]wire.Participant, len(roster)),
 		Resume:       token,
 		Resumed:      resumed,
 		ICEServers:   r.srv.iceServers(s, string(pid)),
@@ -223,7 +224,7 @@ func (r *Room) welcomeLocked(pid meeting.ParticipantID, resumed bool) error {
 		E2EERestart:  resumed && r.e2eeRestartLocked(pid),
 	}
 	if r.parent != nil {
-		w.Breakout = &breakoutJSON{Room: r.number, Name: r.name}
+		w.Breakout = &wire.BreakoutRef{Room: r.number, Name: r.name}
 	}
 	m.restored = false
 	r.keepLocked(pid)
@@ -238,13 +239,13 @@ func (r *Room) welcomeLocked(pid meeting.ParticipantID, resumed bool) error {
 	}
 	s.send(w)
 	if !resumed {
-		r.broadcastLocked(participantMsg{Type: "participant_joined", Participant: toParticipantJSON(self)}, pid)
+		r.broadcastLocked(wire.ParticipantEvent{Type: wire.TypeParticipantJoined, Participant: toParticipantJSON(self)}, pid)
 	}
 
 	peer, err := r.router.AddPeer(string(pid), s)
 	if err != nil {
 		m.session = nil
-		r.removeLocked(pid, "disconnected")
+		r.removeLocked(pid, wire.LeftDisconnected)
 		return fmt.Errorf("add peer: %w", err)
 	}
 	m.peer = peer
@@ -270,7 +271,7 @@ func (r *Room) afterSettleLocked(res meeting.JoinResult) {
 	}
 	for _, p := range res.Rewaiting {
 		if m := r.members[p.ID]; m != nil && m.session != nil {
-			m.session.send(waitingMsg{Type: "waiting", Reason: string(p.Waiting)})
+			m.session.send(wire.Waiting{Type: wire.TypeWaiting, Reason: string(p.Waiting)})
 		}
 	}
 	if len(res.Admitted)+len(res.Rewaiting) > 0 {
@@ -346,10 +347,10 @@ func (r *Room) endAccountLocked(userID, reason, message string) {
 	}
 	for _, pid := range ended {
 		if m := r.members[pid]; m != nil && m.session != nil {
-			m.session.closeWith(closedMsg{Type: "closed", Reason: reason, Message: message}, websocket.StatusPolicyViolation)
+			m.session.closeWith(wire.Closed{Type: wire.TypeClosed, Reason: reason, Message: message}, websocket.StatusPolicyViolation)
 			m.session = nil
 		}
-		r.removeLocked(pid, "left")
+		r.removeLocked(pid, wire.LeftLeft)
 		r.log.Info("participant's account ended", "participant", pid, "reason", reason)
 	}
 }
@@ -388,13 +389,13 @@ func (r *Room) disconnect(pid meeting.ParticipantID, s *session) {
 		return // already replaced by a resumed session, or gone
 	}
 	if m.waiting {
-		r.removeLocked(pid, "left")
+		r.removeLocked(pid, wire.LeftLeft)
 		return
 	}
 	r.router.RemovePeer(string(pid))
 	m.session, m.peer = nil, nil
 	if p, changed, err := r.core.SetConnected(pid, false); err == nil && changed {
-		r.broadcastLocked(participantMsg{Type: "participant_updated", Participant: toParticipantJSON(p)}, pid)
+		r.broadcastLocked(wire.ParticipantEvent{Type: wire.TypeParticipantUpdated, Participant: toParticipantJSON(p)}, pid)
 	}
 	r.log.Info("participant connection lost", "participant", pid)
 	m.grace = time.AfterFunc(r.srv.opts.ResumeGrace, func() { r.expire(pid, m) })
@@ -408,7 +409,7 @@ func (r *Room) expire(pid meeting.ParticipantID, m *member) {
 	if r.closed || r.members[pid] != m || m.session != nil {
 		return
 	}
-	r.removeLocked(pid, "disconnected")
+	r.removeLocked(pid, wire.LeftDisconnected)
 }
 
 // leave removes a participant at its own request.
@@ -418,7 +419,7 @@ func (r *Room) leave(pid meeting.ParticipantID, s *session) {
 	if m := r.members[pid]; m == nil || m.session != s {
 		return
 	}
-	r.removeLocked(pid, "left")
+	r.removeLocked(pid, wire.LeftLeft)
 }
 
 // removeLocked takes a member out of the room and the core.
@@ -448,7 +449,7 @@ func (r *Room) removeLocked(pid meeting.ParticipantID, reason string) {
 	if m.waiting {
 		r.sendWaitingRoomLocked()
 	} else {
-		r.broadcastLocked(participantLeftMsg{Type: "participant_left", ID: string(pid), Reason: reason}, pid)
+		r.broadcastLocked(wire.ParticipantLeft{Type: wire.TypeParticipantLeft, ID: string(pid), Reason: reason}, pid)
 		r.log.Info("participant left", "participant", pid, "reason", reason, "role", p.Role)
 		r.breakoutsChanged()
 	}
@@ -472,7 +473,7 @@ func (r *Room) setMedia(pid meeting.ParticipantID, s *session, media meeting.Med
 	}
 	r.applyBlocksLocked(pid)
 	if changed {
-		r.broadcastLocked(participantMsg{Type: "participant_updated", Participant: toParticipantJSON(p)}, "")
+		r.broadcastLocked(wire.ParticipantEvent{Type: wire.TypeParticipantUpdated, Participant: toParticipantJSON(p)}, "")
 	}
 	return nil
 }
@@ -507,9 +508,9 @@ func (r *Room) sendWaitingRoomLocked() {
 
 func (r *Room) sendWaitingRoomTo(s *session) {
 	waiting := r.core.Waiting()
-	msg := waitingRoomMsg{Type: "waiting_room", Entries: make([]waitingEntry, len(waiting)), Guessing: r.guessingLocked()}
+	msg := wire.WaitingRoom{Type: wire.TypeWaitingRoom, Entries: make([]wire.WaitingEntry, len(waiting)), Guessing: r.guessingLocked()}
 	for i, p := range waiting {
-		msg.Entries[i] = waitingEntry{ID: string(p.ID), Name: p.Name, SignedIn: p.SignedIn(), Reason: string(p.Waiting),
+		msg.Entries[i] = wire.WaitingEntry{ID: string(p.ID), Name: p.Name, SignedIn: p.SignedIn(), Reason: string(p.Waiting),
 			Since: p.JoinedAt.UTC().Format(time.RFC3339), BannedNetwork: p.BannedNetwork}
 	}
 	s.send(msg)

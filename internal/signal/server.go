@@ -14,6 +14,7 @@ import (
 	"github.com/kaigi-meet/kaigi/internal/meeting"
 	"github.com/kaigi-meet/kaigi/internal/policy"
 	"github.com/kaigi-meet/kaigi/internal/sfu"
+	"github.com/kaigi-meet/kaigi/internal/wire"
 )
 
 // MeetingDirectory is the stored side of meetings: the signalling server
@@ -345,7 +346,7 @@ func (s *Server) EndAccount(userID, reason, message string) {
 	for _, r := range rooms {
 		r.endAccount(userID, reason, message)
 	}
-	if reason == "account_deleted" {
+	if reason == wire.ClosedAccountDeleted {
 		s.endOwnedBy(rooms, userID)
 	}
 }
@@ -420,7 +421,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Unlock()
 
 	for _, sess := range sessions {
-		sess.closeWith(closedMsg{Type: "closed", Reason: "shutdown", Message: "The server is restarting. Please rejoin in a moment."},
+		sess.closeWith(wire.Closed{Type: wire.TypeClosed, Reason: wire.ClosedShutdown, Message: "The server is restarting. Please rejoin in a moment."},
 			websocket.StatusGoingAway)
 	}
 	for _, r := range rooms {

@@ -14,6 +14,7 @@ import (
 	"github.com/kaigi-meet/kaigi/internal/meeting"
 	"github.com/kaigi-meet/kaigi/internal/policy"
 	"github.com/kaigi-meet/kaigi/internal/sfu"
+	"github.com/kaigi-meet/kaigi/internal/wire"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -121,7 +122,7 @@ func (s *session) read() {
 		if err != nil {
 			return
 		}
-		var msg *clientMessage
+		var msg *wire.ClientMessage
 		if typ == websocket.MessageText {
 			msg, err = decodeClientMessage(b)
 		}
@@ -129,7 +130,7 @@ func (s *session) read() {
 			return
 		}
 		if typ != websocket.MessageText {
-			s.sendError(codeBadMessage, "Messages must be JSON text.", 0)
+			s.sendError(wire.CodeBadMessage, "Messages must be JSON text.", 0)
 			continue
 		}
 		if err != nil {
@@ -140,7 +141,7 @@ func (s *session) read() {
 				ref = msg.ID
 			}
 			if s.room == nil && msg != nil && msg.Type == "hello" {
-				s.refuse(codeBadRequest, pe.message)
+				s.refuse(wire.CodeBadRequest, pe.message)
 				return
 			}
 			s.sendError(pe.code, pe.message, ref)
@@ -154,7 +155,7 @@ func (s *session) read() {
 
 // relayedBytes is how many bytes of a message the server relays to other
 // members, or -1 for a message it does not relay.
-func relayedBytes(m *clientMessage, decodeErr error) int {
+func relayedBytes(m *wire.ClientMessage, decodeErr error) int {
 	switch {
 	case decodeErr != nil || m == nil:
 		return -1
@@ -176,7 +177,7 @@ func (s *session) pace(size, relayed int) bool {
 		// failed join.
 		s.srv.failures.Allow(policy.AddressKey(s.identity.Addr))
 		s.log.Warn("client flooding; closing its socket", "participant", s.pid)
-		s.closeWith(closedMsg{Type: "closed", Reason: "flooding",
+		s.closeWith(wire.Closed{Type: wire.TypeClosed, Reason: wire.ClosedFlooding,
 			Message: "This connection sent more than the server allows and was closed."}, websocket.StatusPolicyViolation)
 		return false
 	}
@@ -187,7 +188,7 @@ func (s *session) pace(size, relayed int) bool {
 	if !s.budget.slowed {
 		s.budget.slowed = true
 		s.log.Info("client over its budget; slowing it down", "participant", s.pid)
-		s.sendError(codeRateLimited, "You are sending too fast; the server is slowing this connection down.", 0)
+		s.sendError(wire.CodeRateLimited, "You are sending too fast; the server is slowing this connection down.", 0)
 	}
 	t := time.NewTimer(wait)
 	defer t.Stop()
@@ -200,21 +201,21 @@ func (s *session) pace(size, relayed int) bool {
 }
 
 // handle acts on one message; it returns false when the session is over.
-func (s *session) handle(m *clientMessage) bool {
+func (s *session) handle(m *wire.ClientMessage) bool {
 	if m.Type == "hello" {
 		if s.room != nil {
-			s.sendError(codeAlreadyJoined, "This connection has already joined.", m.ID)
+			s.sendError(wire.CodeAlreadyJoined, "This connection has already joined.", m.ID)
 			return true
 		}
 		return s.hello(m)
 	}
 	if s.room == nil {
-		s.sendError(codeNotJoined, "Send hello first.", m.ID)
+		s.sendError(wire.CodeNotJoined, "Send hello first.", m.ID)
 		return true
 	}
 	switch m.Type {
 	case "ping":
-		s.send(typeMsg{Type: "pong"})
+		s.send(wire.Bare{Type: wire.TypePong})
 		return true
 	case "leave":
 		s.left = true
@@ -224,14 +225,14 @@ func (s *session) handle(m *clientMessage) bool {
 	}
 	peer := s.room.peerFor(s.pid, s)
 	if peer == nil {
-		s.sendError(codeNotJoined, "You are not in the meeting yet.", m.ID)
+		s.sendError(wire.CodeNotJoined, "You are not in the meeting yet.", m.ID)
 		return true
 	}
 	r, by, target := s.room, s.pid, meeting.ParticipantID(m.Participant)
 	var err error
 	switch m.Type {
 	case "offer":
-		tracks := m.publishedTracks()
+		tracks := publishedTracks(m)
 		if err = r.checkPublish(by, tracks); err == nil {
 			err = peer.HandleOffer(m.SDP, tracks)
 		}
@@ -304,51 +305,51 @@ func (s *session) reportError(err error, ref int64) {
 	if err == nil {
 		return
 	}
-	code, msg := codeInternal, "The server could not handle that."
+	code, msg := wire.CodeInternal, "The server could not handle that."
 	switch {
 	case errors.Is(err, meeting.ErrForbidden):
-		code, msg = codeForbidden, "You are not allowed to do that in this meeting."
+		code, msg = wire.CodeForbidden, "You are not allowed to do that in this meeting."
 	case errors.Is(err, meeting.ErrNoSuchParticipant):
-		code, msg = codeNoSuchParticipant, "That person is not in the meeting."
+		code, msg = wire.CodeNoSuchParticipant, "That person is not in the meeting."
 	case errors.Is(err, meeting.ErrMeetingFull):
-		code, msg = codeMeetingFull, "The meeting is full: nobody more can be admitted."
+		code, msg = wire.CodeMeetingFull, "The meeting is full: nobody more can be admitted."
 	case errors.Is(err, meeting.ErrNotWaiting):
-		code, msg = codeNotWaiting, "That person is not in the waiting room."
+		code, msg = wire.CodeNotWaiting, "That person is not in the waiting room."
 	case errors.Is(err, meeting.ErrBadSettings):
-		code, msg = codeBadSettings, "Those meeting settings are not valid."
+		code, msg = wire.CodeBadSettings, "Those meeting settings are not valid."
 	case errors.Is(err, meeting.ErrBadRole):
-		code, msg = codeBadRole, "That role change is not possible."
+		code, msg = wire.CodeBadRole, "That role change is not possible."
 	case errors.Is(err, meeting.ErrBadName):
-		code, msg = codeBadName, "Choose a display name of 1 to 64 characters, without control characters."
+		code, msg = wire.CodeBadName, "Choose a display name of 1 to 64 characters, without control characters."
 	case errors.Is(err, errBreakoutsOpen), errors.Is(err, errNoBreakouts), errors.Is(err, errBadBreakout),
 		errors.Is(err, errAlreadyThere), errors.Is(err, errReconnecting):
-		code, msg = codeBadBreakout, "That breakout room change is not possible: "+err.Error()+"."
+		code, msg = wire.CodeBadBreakout, "That breakout room change is not possible: "+err.Error()+"."
 	case errors.Is(err, errBroadcastRate):
-		code, msg = codeRateLimited, "Too many broadcasts: wait a few seconds before the next."
+		code, msg = wire.CodeRateLimited, "Too many broadcasts: wait a few seconds before the next."
 	case errors.Is(err, errNotAdmitted):
-		code, msg = codeNotJoined, "You are not in the meeting yet."
+		code, msg = wire.CodeNotJoined, "You are not in the meeting yet."
 	case errors.Is(err, e2ee.ErrStaleEpoch):
-		code, msg = codeE2EEStale, "That commit is for an epoch that has passed."
+		code, msg = wire.CodeE2EEStale, "That commit is for an epoch that has passed."
 	case errors.Is(err, e2ee.ErrNotCommitter):
-		code, msg = codeE2EENotCommitter, "You were not asked to commit now."
+		code, msg = wire.CodeE2EENotCommitter, "You were not asked to commit now."
 	case errors.Is(err, e2ee.ErrNotMember):
-		code, msg = codeE2EENotMember, "Not a member of the encrypted group."
+		code, msg = wire.CodeE2EENotMember, "Not a member of the encrypted group."
 	case errors.Is(err, e2ee.ErrBadMessage):
-		code, msg = codeE2EEBad, "That end-to-end encryption message is malformed or too large."
+		code, msg = wire.CodeE2EEBad, "That end-to-end encryption message is malformed or too large."
 	case errors.Is(err, e2ee.ErrTooSoon):
-		code, msg = codeE2EETooSoon, "Your last key update was too recent; try again later."
+		code, msg = wire.CodeE2EETooSoon, "Your last key update was too recent; try again later."
 	case errors.Is(err, e2ee.ErrStillPresent):
-		code, msg = codeE2EEStillPresent, "That commit removes someone who is still in the meeting."
+		code, msg = wire.CodeE2EEStillPresent, "That commit removes someone who is still in the meeting."
 	case errors.Is(err, sfu.ErrBadSDP):
-		code, msg = codeBadSDP, "The session description was not accepted."
+		code, msg = wire.CodeBadSDP, "The session description was not accepted."
 	case errors.Is(err, sfu.ErrBadTracks):
-		code, msg = codeBadTracks, "The list of published tracks does not match the offer."
+		code, msg = wire.CodeBadTracks, "The list of published tracks does not match the offer."
 	case errors.Is(err, sfu.ErrBadCandidate):
-		code, msg = codeBadCandidate, "The ICE candidate was not accepted."
+		code, msg = wire.CodeBadCandidate, "The ICE candidate was not accepted."
 	case errors.Is(err, sfu.ErrUnexpectedAnswer):
-		code, msg = codeUnexpectedAnswer, "There is no offer to answer."
+		code, msg = wire.CodeUnexpectedAnswer, "There is no offer to answer."
 	case errors.Is(err, sfu.ErrOutOfTurn):
-		code, msg = codeOutOfTurn, "That negotiation message came out of turn."
+		code, msg = wire.CodeOutOfTurn, "That negotiation message came out of turn."
 	}
 	s.log.Debug("client message refused", "participant", s.pid, "code", code, "err", err)
 	s.sendError(code, msg, ref)
@@ -383,12 +384,12 @@ func (s *session) sendBytes(b []byte) {
 }
 
 func (s *session) sendError(code, message string, ref int64) {
-	s.send(errorMsg{Type: "error", Code: code, Message: message, Ref: ref})
+	s.send(wire.Error{Type: wire.TypeError, Code: code, Message: message, Ref: ref})
 }
 
 // refuse sends refused and closes the socket.
 func (s *session) refuse(code, message string) {
-	s.closeWith(refusedMsg{Type: "refused", Code: code, Message: message}, websocket.StatusPolicyViolation)
+	s.closeWith(wire.Refused{Type: wire.TypeRefused, Code: code, Message: message}, websocket.StatusPolicyViolation)
 }
 
 // closeWith sends msg (if not nil) as the last message and closes the socket
@@ -455,21 +456,21 @@ func (s *session) keepalive() {
 // The sfu.Signaller methods: called from the SFU's goroutines.
 
 func (s *session) Renegotiate() {
-	s.send(typeMsg{Type: "renegotiate"})
+	s.send(wire.Bare{Type: wire.TypeRenegotiate})
 }
 
 func (s *session) Offer(sdp string, tracks []sfu.TrackInfo) {
-	ts := make([]trackJSON, len(tracks))
+	ts := make([]wire.Track, len(tracks))
 	for i, t := range tracks {
-		ts[i] = trackJSON{Mid: t.Mid, Participant: t.Participant, Source: string(t.Source), Kind: t.Kind.String()}
+		ts[i] = wire.Track{Mid: t.Mid, Participant: t.Participant, Source: string(t.Source), Kind: t.Kind.String()}
 	}
-	s.send(offerMsg{Type: "offer", SDP: sdp, Tracks: ts})
+	s.send(wire.Offer{Type: wire.TypeOffer, SDP: sdp, Tracks: ts})
 }
 
 func (s *session) Answer(sdp string) {
-	s.send(answerMsg{Type: "answer", SDP: sdp})
+	s.send(wire.Answer{Type: wire.TypeAnswer, SDP: sdp})
 }
 
 func (s *session) Candidate(c webrtc.ICECandidateInit) {
-	s.send(candidateMsg{Type: "candidate", Candidate: c})
+	s.send(wire.Candidate{Type: wire.TypeCandidate, Candidate: c})
 }
