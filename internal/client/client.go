@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/kaigi-meet/kaigi/internal/wire"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
@@ -117,16 +118,6 @@ type Client struct {
 	received  []json.RawMessage // e2ee_* messages, in order
 }
 
-// WaitingEntry is one person in the waiting room, as hosts see it.
-type WaitingEntry struct {
-	ID       string `json:"id"`
-	Name     string `json:"name"`
-	SignedIn bool   `json:"signedIn"`
-	Reason   string `json:"reason"`
-	// BannedNetwork: from a network a host banned someone from.
-	BannedNetwork bool `json:"bannedNetwork"`
-}
-
 var (
 	defaultAPIOnce sync.Once
 	defaultAPI     *webrtc.API
@@ -198,29 +189,28 @@ func Join(ctx context.Context, opts Options) (*Client, error) {
 	if opts.BeforeHello != nil {
 		opts.BeforeHello()
 	}
-	err = c.send(ctx, helloMsg{Type: "hello", V: 1, Client: "kaigi-go/test", Meeting: opts.Meeting, Name: opts.Name,
+	err = c.send(ctx, wire.Hello{Type: wire.TypeHello, V: wire.Version, Client: "kaigi-go/test", Meeting: opts.Meeting, Name: opts.Name,
 		Resume: opts.Resume, Passcode: opts.Passcode, Device: opts.Device, KeyPackage: opts.KeyPackage, Token: opts.Token, Breakout: opts.Breakout,
 		Audio: contains(opts.Publish, "microphone"), Video: contains(opts.Publish, "camera")})
 	if err != nil {
 		conn.CloseNow()
 		return nil, err
 	}
-	var w inbound
-	if err := c.read(ctx, &w); err != nil {
+	w, err := c.read(ctx)
+	if err != nil {
 		conn.CloseNow()
 		return nil, fmt.Errorf("await welcome: %w", err)
 	}
 	switch w.Type {
-	case "welcome":
-		if err := c.admitted(&w); err != nil {
+	case wire.TypeWelcome, wire.TypeWaiting, wire.TypeRefused:
+		if err := c.handle(&w); err != nil {
 			c.Close()
 			return nil, err
 		}
-	case "waiting":
-		c.waiting = w.Reason
-	case "refused":
-		conn.CloseNow()
-		return nil, &Refused{Code: w.Code, Message: w.Message}
+		if r := c.Refusal(); r != nil {
+			conn.CloseNow()
+			return nil, r
+		}
 	default:
 		conn.CloseNow()
 		return nil, fmt.Errorf("expected welcome, got %q", w.Type)
@@ -231,9 +221,9 @@ func Join(ctx context.Context, opts Options) (*Client, error) {
 
 // admitted sets up media once welcome arrives (at once, or after the
 // waiting room).
-func (c *Client) admitted(w *inbound) error {
+func (c *Client) admitted(w *wire.Welcome) error {
 	c.mu.Lock()
-	c.self, c.roster, c.resume, c.resumed, c.settings, c.waiting = w.Self, w.Participants, w.Resume, w.Resumed, w.Settings, ""
+	c.self, c.roster, c.resume, c.resumed, c.settings, c.waiting = w.Self, w.Participants, w.Resume, w.Resumed, settingsMap(w.Settings), ""
 	if w.Breakout != nil {
 		c.room = w.Breakout.Room
 	}
@@ -249,7 +239,7 @@ func (c *Client) admitted(w *inbound) error {
 	}
 	pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
 		if cand != nil {
-			_ = c.send(c.ctx, candidateMsg{Type: "candidate", Candidate: cand.ToJSON()})
+			_ = c.send(c.ctx, wire.Candidate{Type: wire.TypeCandidate, Candidate: cand.ToJSON()})
 		}
 	})
 	pc.OnTrack(c.onTrack)
@@ -282,8 +272,8 @@ func (c *Client) readLoop() {
 	defer close(c.done)
 	defer c.notify()
 	for {
-		var m inbound
-		if err := c.read(c.ctx, &m); err != nil {
+		m, err := c.read(c.ctx)
+		if err != nil {
 			c.mu.Lock()
 			if c.closed == "" {
 				c.closed = "socket"
@@ -300,109 +290,189 @@ func (c *Client) readLoop() {
 
 func (c *Client) handle(m *inbound) error {
 	switch m.Type {
-	case "offer":
-		return c.handleOffer(m)
-	case "answer":
+	case wire.TypeOffer:
+		o, err := decodeAs[wire.Offer](m)
+		if err != nil {
+			return err
+		}
+		return c.handleOffer(&o)
+	case wire.TypeAnswer:
+		a, err := decodeAs[wire.Answer](m)
+		if err != nil {
+			return err
+		}
 		c.negMu.Lock()
 		defer c.negMu.Unlock()
-		if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP}); err != nil {
+		if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: a.SDP}); err != nil {
 			return err
 		}
 		c.applyPendingLocked()
 		return c.stableLocked()
-	case "renegotiate":
+	case wire.TypeRenegotiate:
 		c.negMu.Lock()
 		defer c.negMu.Unlock()
 		c.turnAsked = true
 		if c.pc.SignalingState() == webrtc.SignalingStateStable {
 			return c.stableLocked()
 		}
-	case "candidate":
+	case wire.TypeCandidate:
+		cm, err := decodeAs[wire.Candidate](m)
+		if err != nil {
+			return err
+		}
 		c.negMu.Lock()
 		defer c.negMu.Unlock()
-		if m.Candidate == nil || m.Candidate.Candidate == "" {
+		if cm.Candidate.Candidate == "" {
 			return nil
 		}
 		if c.pc.RemoteDescription() == nil {
-			c.pending = append(c.pending, *m.Candidate)
+			c.pending = append(c.pending, cm.Candidate)
 			return nil
 		}
-		return c.pc.AddICECandidate(*m.Candidate)
-	case "participant_joined":
+		return c.pc.AddICECandidate(cm.Candidate)
+	case wire.TypeParticipantJoined, wire.TypeParticipantUpdated:
+		e, err := decodeAs[wire.ParticipantEvent](m)
+		if err != nil {
+			return err
+		}
 		c.mu.Lock()
-		c.roster = append(c.roster, m.Participant)
-		c.mu.Unlock()
-	case "participant_updated":
-		c.mu.Lock()
-		for i := range c.roster {
-			if c.roster[i].ID == m.Participant.ID {
-				c.roster[i] = m.Participant
+		if m.Type == wire.TypeParticipantJoined {
+			c.roster = append(c.roster, e.Participant)
+		} else {
+			for i := range c.roster {
+				if c.roster[i].ID == e.Participant.ID {
+					c.roster[i] = e.Participant
+				}
+			}
+			if e.Participant.ID == c.self.ID {
+				c.self = e.Participant
 			}
 		}
-		if m.Participant.ID == c.self.ID {
-			c.self = m.Participant
-		}
 		c.mu.Unlock()
-	case "participant_left":
+	case wire.TypeParticipantLeft:
+		l, err := decodeAs[wire.ParticipantLeft](m)
+		if err != nil {
+			return err
+		}
 		c.mu.Lock()
 		for i := range c.roster {
-			if c.roster[i].ID == m.ID {
+			if c.roster[i].ID == l.ID {
 				c.roster = append(c.roster[:i], c.roster[i+1:]...)
 				break
 			}
 		}
 		c.mu.Unlock()
-	case "error":
+	case wire.TypeError:
+		e, err := decodeAs[wire.Error](m)
+		if err != nil {
+			return err
+		}
 		c.mu.Lock()
-		c.errs = append(c.errs, ServerError{Code: m.Code, Message: m.Message})
+		c.errs = append(c.errs, ServerError{Code: e.Code, Message: e.Message})
 		c.mu.Unlock()
-	case "closed":
+	case wire.TypeClosed:
+		cl, err := decodeAs[wire.Closed](m)
+		if err != nil {
+			return err
+		}
 		c.mu.Lock()
-		c.closed, c.closedMsg = m.Reason, m.Message
+		c.closed, c.closedMsg = cl.Reason, cl.Message
 		c.mu.Unlock()
-	case "welcome":
-		return c.admitted(m)
-	case "waiting":
+	case wire.TypeWelcome:
+		w, err := decodeAs[wire.Welcome](m)
+		if err != nil {
+			return err
+		}
+		return c.admitted(&w)
+	case wire.TypeWaiting:
+		w, err := decodeAs[wire.Waiting](m)
+		if err != nil {
+			return err
+		}
 		c.mu.Lock()
-		c.waiting = m.Reason
+		c.waiting = w.Reason
 		c.mu.Unlock()
-	case "refused":
+	case wire.TypeRefused:
+		r, err := decodeAs[wire.Refused](m)
+		if err != nil {
+			return err
+		}
 		c.mu.Lock()
-		c.refusal = &Refused{Code: m.Code, Message: m.Message}
+		c.refusal = &Refused{Code: r.Code, Message: r.Message}
 		c.mu.Unlock()
-	case "waiting_room":
+	case wire.TypeWaitingRoom:
+		w, err := decodeAs[wire.WaitingRoom](m)
+		if err != nil {
+			return err
+		}
 		c.mu.Lock()
-		c.lobby = m.Entries
-		c.guessing = c.guessing || m.Guessing
+		c.lobby = w.Entries
+		c.guessing = c.guessing || w.Guessing
 		c.mu.Unlock()
-	case "settings":
+	case wire.TypeSettings:
+		s, err := decodeAs[wire.SettingsUpdate](m)
+		if err != nil {
+			return err
+		}
 		c.mu.Lock()
-		c.settings = m.Settings
+		c.settings = settingsMap(s.Settings)
 		c.mu.Unlock()
-	case "media_stopped":
+	case wire.TypeMediaStopped:
+		s, err := decodeAs[wire.MediaStopped](m)
+		if err != nil {
+			return err
+		}
 		c.mu.Lock()
-		c.stopped = append(c.stopped, m.Source)
+		c.stopped = append(c.stopped, s.Source)
 		c.mu.Unlock()
-	case "pong":
-	case "draining":
+	case wire.TypePong:
+	case wire.TypeDraining:
+		d, err := decodeAs[wire.Draining](m)
+		if err != nil {
+			return err
+		}
 		c.mu.Lock()
-		c.draining = &m.Seconds
+		c.draining = &d.Seconds
 		c.mu.Unlock()
-	case "breakout", "breakout_return":
+	case wire.TypeBreakout:
+		b, err := decodeAs[wire.Breakout](m)
+		if err != nil {
+			return err
+		}
 		c.mu.Lock()
-		c.moves = append(c.moves, Move{Room: m.Room, Name: m.Name, Seconds: m.Seconds, Token: m.Token})
+		c.moves = append(c.moves, Move{Room: b.Room, Name: b.Name, Seconds: b.Seconds, Token: b.Token})
 		c.mu.Unlock()
-	case "breakout_broadcast":
+	case wire.TypeBreakoutReturn:
+		b, err := decodeAs[wire.BreakoutReturn](m)
+		if err != nil {
+			return err
+		}
 		c.mu.Lock()
-		c.heard = append(c.heard, Broadcast{From: m.From, Payload: m.Payload, Text: m.Text})
+		c.moves = append(c.moves, Move{Seconds: b.Seconds, Token: b.Token})
 		c.mu.Unlock()
-	case "admin_notice":
+	case wire.TypeBreakoutBroadcast:
+		b, err := decodeAs[wire.BreakoutBroadcast](m)
+		if err != nil {
+			return err
+		}
 		c.mu.Lock()
-		c.notices = append(c.notices, AdminNotice{Action: m.Action, Reason: m.Reason, Message: m.Message})
+		c.heard = append(c.heard, Broadcast{From: b.From, Payload: b.Payload, Text: b.Text})
 		c.mu.Unlock()
-	case "breakouts":
+	case wire.TypeAdminNotice:
+		n, err := decodeAs[wire.AdminNotice](m)
+		if err != nil {
+			return err
+		}
 		c.mu.Lock()
-		c.breakouts = Breakouts{Open: m.Open, Closing: m.Closing, Main: m.Main, Rooms: m.Rooms}
+		c.notices = append(c.notices, AdminNotice{Action: n.Action, Reason: n.Reason, Message: n.Message})
+		c.mu.Unlock()
+	case wire.TypeBreakouts:
+		b, err := decodeAs[wire.Breakouts](m)
+		if err != nil {
+			return err
+		}
+		c.mu.Lock()
+		c.breakouts = Breakouts{Open: b.Open, Closing: b.Closing, Main: b.Main, Rooms: b.Rooms}
 		c.mu.Unlock()
 	default:
 		if strings.HasPrefix(m.Type, "e2ee_") {
@@ -415,7 +485,7 @@ func (c *Client) handle(m *inbound) error {
 
 // SetMedia tells others what we are sending.
 func (c *Client) SetMedia(audio, video, screen bool) error {
-	return c.send(c.ctx, mediaMsg{Type: "media", Audio: audio, Video: video, Screen: screen})
+	return c.send(c.ctx, wire.Media{Type: wire.TypeMedia, Audio: audio, Video: video, Screen: screen})
 }
 
 // SendRaw sends an arbitrary message, for tests of the server's checks.
@@ -423,7 +493,7 @@ func (c *Client) SendRaw(ctx context.Context, v any) error { return c.send(ctx, 
 
 // Leave says goodbye and closes.
 func (c *Client) Leave() {
-	_ = c.send(c.ctx, typeMsg{Type: "leave"})
+	_ = c.send(c.ctx, wire.Bare{Type: wire.TypeLeave})
 	select {
 	case <-c.done:
 	case <-time.After(5 * time.Second):
@@ -466,18 +536,23 @@ func (c *Client) send(ctx context.Context, v any) error {
 	return c.conn.Write(ctx, websocket.MessageText, b)
 }
 
-func (c *Client) read(ctx context.Context, v any) error {
+// read reads the next server message; e2ee_* messages are also kept raw
+// for E2EEMessages.
+func (c *Client) read(ctx context.Context) (inbound, error) {
 	_, b, err := c.conn.Read(ctx)
 	if err != nil {
-		return err
+		return inbound{}, err
 	}
 	var head struct{ Type string }
-	if json.Unmarshal(b, &head) == nil && strings.HasPrefix(head.Type, "e2ee_") {
+	if err := json.Unmarshal(b, &head); err != nil {
+		return inbound{}, err
+	}
+	if strings.HasPrefix(head.Type, "e2ee_") {
 		c.mu.Lock()
 		c.received = append(c.received, append(json.RawMessage(nil), b...))
 		c.mu.Unlock()
 	}
-	return json.Unmarshal(b, v)
+	return inbound{Type: head.Type, raw: b}, nil
 }
 
 // Control sends a host control (admit, deny, remove, mute, ...): typ with

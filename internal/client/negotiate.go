@@ -6,6 +6,7 @@ package client
 import (
 	"fmt"
 
+	"github.com/kaigi-meet/kaigi/internal/wire"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -120,18 +121,18 @@ func (c *Client) offerLocked() error {
 	if err := c.pc.SetLocalDescription(offer); err != nil {
 		return err
 	}
-	var tracks []publishedTrack
+	var tracks []wire.PublishedTrack
 	c.mu.Lock()
 	for src, lt := range c.locals {
-		tracks = append(tracks, publishedTrack{Mid: lt.transceiver.Mid(), Source: src})
+		tracks = append(tracks, wire.PublishedTrack{Mid: lt.transceiver.Mid(), Source: src})
 	}
 	c.mu.Unlock()
-	return c.send(c.ctx, offerMsg{Type: "offer", SDP: offer.SDP, Tracks: tracks})
+	return c.send(c.ctx, wire.ClientOffer{Type: wire.TypeOffer, SDP: offer.SDP, Tracks: tracks})
 }
 
 // handleOffer answers a server offer (which comes only in a turn we
 // granted).
-func (c *Client) handleOffer(m *inbound) error {
+func (c *Client) handleOffer(m *wire.Offer) error {
 	c.negMu.Lock()
 	defer c.negMu.Unlock()
 	c.mu.Lock()
@@ -158,7 +159,7 @@ func (c *Client) handleOffer(m *inbound) error {
 	if err := c.pc.SetLocalDescription(answer); err != nil {
 		return err
 	}
-	if err := c.send(c.ctx, sdpMsg{Type: "answer", SDP: answer.SDP}); err != nil {
+	if err := c.send(c.ctx, wire.Answer{Type: wire.TypeAnswer, SDP: answer.SDP}); err != nil {
 		return err
 	}
 	c.serverTurn = false
@@ -174,7 +175,7 @@ func (c *Client) stableLocked() error {
 	case c.turnAsked:
 		c.turnAsked = false
 		c.serverTurn = true
-		return c.send(c.ctx, typeMsg{Type: "ready"})
+		return c.send(c.ctx, wire.Bare{Type: wire.TypeReady})
 	case c.needOffer:
 		return c.offerLocked()
 	}

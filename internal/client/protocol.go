@@ -1,94 +1,57 @@
 package client
 
-import "github.com/pion/webrtc/v4"
+import (
+	"encoding/json"
 
-// The protocol's JSON, as a client sees it. These mirror docs/protocol.md
-// independently of the server's own types, so a test through this package
-// checks the documented contract rather than the server's structs.
+	"github.com/kaigi-meet/kaigi/internal/meeting"
+	"github.com/kaigi-meet/kaigi/internal/wire"
+)
+
+// The protocol's messages are internal/wire's, as the server's are: its
+// fixtures, which the web client's tests read too, keep the three sides
+// to docs/protocol.md.
 
 // Participant is a roster entry.
-type Participant struct {
-	ID         string `json:"id"`
-	Name       string `json:"name"`
-	Role       string `json:"role"`
-	SignedIn   bool   `json:"signedIn"`
-	JoinedAt   string `json:"joinedAt"`
-	Audio      bool   `json:"audio"`
-	Video      bool   `json:"video"`
-	Screen     bool   `json:"screen"`
-	Connection string `json:"connection"`
-}
+type Participant = wire.Participant
 
 // TrackInfo maps a mid of a server offer to a participant's source.
-type TrackInfo struct {
-	Mid         string `json:"mid"`
-	Participant string `json:"participant"`
-	Source      string `json:"source"`
-	Kind        string `json:"kind"`
-}
+type TrackInfo = wire.Track
 
-type publishedTrack struct {
-	Mid    string `json:"mid"`
-	Source string `json:"source"`
-}
+// WaitingEntry is one person in the waiting room, as hosts see it.
+type WaitingEntry = wire.WaitingEntry
 
-// inbound is every server message in one struct.
+// BreakoutPerson is someone in the breakouts status hosts get.
+type BreakoutPerson = wire.BreakoutPerson
+
+// BreakoutRoom is one room of the breakouts status.
+type BreakoutRoom = wire.BreakoutRoomStatus
+
+// inbound is one server message: its type, and the frame to decode into
+// that type's wire struct (decodeAs).
 type inbound struct {
-	Type string `json:"type"`
+	Type string
+	raw  []byte
+}
 
-	// welcome
-	V            int            `json:"v"`
-	Self         Participant    `json:"self"`
-	Participants []Participant  `json:"participants"`
-	Resume       string         `json:"resume"`
-	Resumed      bool           `json:"resumed"`
-	Settings     map[string]any `json:"settings"`
-	Entries      []WaitingEntry `json:"entries"`
-	Guessing     bool           `json:"guessing"`
-	Source       string         `json:"source"`
-	ICEServers   []struct {
-		URLs       []string `json:"urls"`
-		Username   string   `json:"username"`
-		Credential string   `json:"credential"`
-	} `json:"iceServers"`
+// decodeAs decodes m as the server message T.
+func decodeAs[T any](m *inbound) (T, error) {
+	var v T
+	err := json.Unmarshal(m.raw, &v)
+	return v, err
+}
 
-	// draining, breakout, breakout_return (seconds); breakout: room, name
-	// and token; breakouts: the status; welcome: breakout
-	Seconds  int              `json:"seconds"`
-	Room     int              `json:"room"`
-	Name     string           `json:"name"`
-	Token    string           `json:"token"`
-	Open     bool             `json:"open"`
-	Closing  bool             `json:"closing"`
-	Main     []BreakoutPerson `json:"main"`
-	Rooms    []BreakoutRoom   `json:"rooms"`
-	Breakout *struct {
-		Room int    `json:"room"`
-		Name string `json:"name"`
-	} `json:"breakout"`
-
-	// breakout_broadcast
-	From    string `json:"from"`
-	Payload []byte `json:"payload"`
-	Text    string `json:"text"`
-
-	// admin_notice (with reason and message)
-	Action string `json:"action"`
-
-	// refused, error, closed
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Ref     int64  `json:"ref"`
-	Reason  string `json:"reason"`
-
-	// participant_*
-	Participant Participant `json:"participant"`
-	ID          string      `json:"id"`
-
-	// offer, answer, candidate
-	SDP       string                   `json:"sdp"`
-	Tracks    []TrackInfo              `json:"tracks"`
-	Candidate *webrtc.ICECandidateInit `json:"candidate"`
+// settingsMap is a meeting's settings as Client.Settings gives them: the
+// JSON object the server sent.
+func settingsMap(s meeting.Settings) map[string]any {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return nil
+	}
+	var m map[string]any
+	if json.Unmarshal(b, &m) != nil {
+		return nil
+	}
+	return m
 }
 
 // Move is where the server sends this participant (breakout, or
@@ -98,19 +61,6 @@ type Move struct {
 	Name    string
 	Seconds int
 	Token   string
-}
-
-// BreakoutPerson and BreakoutRoom are the breakouts status hosts get.
-type BreakoutPerson struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-}
-
-// BreakoutRoom is one room of the breakouts status.
-type BreakoutRoom struct {
-	Room         int              `json:"room"`
-	Name         string           `json:"name"`
-	Participants []BreakoutPerson `json:"participants"`
 }
 
 // Broadcast is a host's message to all rooms, as the server relayed it:
@@ -135,47 +85,4 @@ type Breakouts struct {
 	Open, Closing bool
 	Main          []BreakoutPerson
 	Rooms         []BreakoutRoom
-}
-
-type helloMsg struct {
-	Type       string `json:"type"`
-	V          int    `json:"v"`
-	Client     string `json:"client"`
-	Meeting    string `json:"meeting"`
-	Name       string `json:"name"`
-	Resume     string `json:"resume,omitempty"`
-	Passcode   string `json:"passcode,omitempty"`
-	Device     string `json:"device,omitempty"`
-	KeyPackage []byte `json:"keyPackage,omitempty"`
-	Token      string `json:"token,omitempty"`
-	Breakout   int    `json:"breakout,omitempty"`
-	Audio      bool   `json:"audio"`
-	Video      bool   `json:"video"`
-}
-
-type offerMsg struct {
-	Type   string           `json:"type"`
-	SDP    string           `json:"sdp"`
-	Tracks []publishedTrack `json:"tracks"`
-}
-
-type sdpMsg struct {
-	Type string `json:"type"`
-	SDP  string `json:"sdp"`
-}
-
-type candidateMsg struct {
-	Type      string                  `json:"type"`
-	Candidate webrtc.ICECandidateInit `json:"candidate"`
-}
-
-type mediaMsg struct {
-	Type   string `json:"type"`
-	Audio  bool   `json:"audio"`
-	Video  bool   `json:"video"`
-	Screen bool   `json:"screen"`
-}
-
-type typeMsg struct {
-	Type string `json:"type"`
 }
