@@ -32,7 +32,9 @@ try {
     logLevel: "warning",
   });
   const compiled = files.map((f) => join(out, f.replace(/\.ts$/, ".mjs")));
-  const r = spawnSync(process.execPath, ["--enable-source-maps", "--test", ...compiled], { stdio: "inherit" });
+  // The signalling messages' fixtures, shared with the Go side (wire-fixtures.ts).
+  const env = { ...process.env, KAIGI_WIRE_FIXTURES: join(here, "../../internal/wire/testdata") };
+  const r = spawnSync(process.execPath, ["--enable-source-maps", "--test", ...compiled], { stdio: "inherit", env });
   status = r.status ?? 1;
 } finally {
   await rm(out, { recursive: true, force: true });
