@@ -378,6 +378,14 @@ test("the server refusing an unmute (forbidden, naming our `media`) turns the mi
   assert.equal(h.view.notices.at(-1), "Only hosts can unmute you.");
 });
 
+test("the server slowing this connection down (rate_limited) is told, with its own sentence", () => {
+  const h = setup();
+  h.join(welcome(participant("p-ada")));
+  h.server.receive({ type: "error", code: "rate_limited", message: "You are sending too fast; the server is slowing this connection down." });
+  assert.deepEqual(h.view.notices, ["You are sending too fast; the server is slowing this connection down."]);
+  assert.deepEqual(h.view.fatals, [], "a warning, not the end");
+});
+
 test("moderation from the server: waiting room, passcode guessing and breakout moves reach the view", () => {
   const h = setup();
   h.join(welcome(ada, [bob]));

@@ -86,7 +86,9 @@ export interface SessionOptions {
 }
 
 /** Error codes of host controls and renames, worth showing the person as they are. */
-const SHOWN_ERRORS: ReadonlySet<string> = new Set(["forbidden", "no_such_participant", "not_waiting", "bad_settings", "bad_role", "bad_name"]);
+// rate_limited: the server is slowing this connection down, or dropped a
+// message of a kind sent too often (it says so at most once a second).
+const SHOWN_ERRORS: ReadonlySet<string> = new Set(["forbidden", "no_such_participant", "not_waiting", "bad_settings", "bad_role", "bad_name", "rate_limited"]);
 /** How many ids of recent `media` messages to remember, to recognise their errors. */
 const MEDIA_IDS_KEPT = 16;
 
