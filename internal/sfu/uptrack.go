@@ -222,15 +222,18 @@ const batchPackets = 8
 // a 90 kHz clock) and still count as late rather than as a timestamp jump.
 const maxLateTicks = 5 * 90000
 
-// frameBatch is the part of a video frame received so far.
+// frameBatch is the part of a video frame received so far. Its packets'
+// bytes are the layer's packet cache's copies (see packetCache.store),
+// intact until the batch is sent: the batch has no buffers of its own, and
+// a layer with a batch has a cache.
 type frameBatch struct {
 	n        int
+	first    uint64 // the cache position of the first packet
 	ts       uint32 // the frame's timestamp
 	started  bool   // ts is set
 	complete bool   // the frame's marker has been sent
 	pkts     [batchPackets]inPacket
 	hdrs     [batchPackets]rtp.Header
-	bufs     [batchPackets][cacheSlotSize]byte
 }
 
 // route is the hot path: one packet from a publisher, written to every
@@ -248,6 +251,12 @@ func (u *UpTrack) route(l *layer, raw []byte, now int64) {
 		if len(raw) < 12 || len(raw) > cacheSlotSize {
 			return
 		}
+		// The batch's packets are the cache's copies: it goes out before
+		// what is stored meanwhile (publisher retransmissions, late
+		// packets) could overwrite them.
+		if b.n > 0 && !l.cache.keeps(b.first) {
+			u.flush(l)
+		}
 		ts := binary.BigEndian.Uint32(raw[4:])
 		// A retransmission, or a packet late for a frame already sent,
 		// goes out at once, alone; a packet of a new frame sends what is
@@ -258,13 +267,23 @@ func (u *UpTrack) route(l *layer, raw []byte, now int64) {
 			if b.n == batchPackets || (b.n > 0 && ts != b.ts) {
 				u.flush(l)
 			}
-			buf = b.bufs[b.n][:len(raw)]
-			copy(buf, raw)
 			hdr = &b.hdrs[b.n]
+		}
+	}
+	if l.cache != nil {
+		if len(raw) < 12 {
+			return
+		}
+		// The cache's copy is the one forwarded: the read buffer is
+		// reused for the next packet while the batch waits.
+		buf = l.cache.store(binary.BigEndian.Uint16(raw[2:]), raw, now)
+		if b != nil && b.n == 0 {
+			b.first = l.cache.head - uint64(len(buf))
 		}
 	}
 	hlen, err := hdr.Unmarshal(buf)
 	if err != nil {
+		u.forget(l, raw)
 		return
 	}
 	end := len(buf)
@@ -272,6 +291,7 @@ func (u *UpTrack) route(l *layer, raw []byte, now int64) {
 	if hdr.Padding {
 		pad = buf[end-1]
 		if pad == 0 || int(pad) > end-hlen {
+			u.forget(l, raw)
 			return
 		}
 		end -= int(pad)
@@ -281,7 +301,6 @@ func (u *UpTrack) route(l *layer, raw []byte, now int64) {
 		p.audioLevel = hdr.GetExtension(u.audioLevelID)
 	}
 	if l.cache != nil {
-		l.cache.store(hdr.SequenceNumber, buf)
 		p.keyframe = vp8Keyframe(p.payload)
 		if p.keyframe {
 			if w, h, ok := vp8Dimensions(p.payload); ok {
@@ -303,6 +322,14 @@ func (u *UpTrack) route(l *layer, raw []byte, now int64) {
 	if hdr.Marker {
 		u.flush(l)
 		b.complete = true
+	}
+}
+
+// forget drops from the layer's cache a packet stored but not forwarded
+// (a malformed one), so that no NACK sends it.
+func (u *UpTrack) forget(l *layer, raw []byte) {
+	if l.cache != nil {
+		l.cache.forget(binary.BigEndian.Uint16(raw[2:]))
 	}
 }
 
