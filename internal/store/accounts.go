@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/kaigi-meet/kaigi/internal/audit"
@@ -16,22 +15,22 @@ import (
 // The auth.Store methods.
 
 // CountUsers counts accounts.
-func (s *SQLite) CountUsers(ctx context.Context) (int, error) {
+func (s *DB) CountUsers(ctx context.Context) (int, error) {
 	var n int
 	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&n)
 	return n, err
 }
 
 // CreateUser adds an account; a taken e-mail is auth.ErrEmailTaken.
-func (s *SQLite) CreateUser(ctx context.Context, u auth.User, rec *audit.Entry) error {
-	err := s.withAudit(ctx, rec, func(tx *sql.Tx) error {
+func (s *DB) CreateUser(ctx context.Context, u auth.User, rec *audit.Entry) error {
+	err := s.withAudit(ctx, rec, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO users
 		(id, email, name, role, password_hash, totp_secret, totp_pending, totp_last_step, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			u.ID, u.Email, u.Name, string(u.Role), u.PasswordHash, u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, formatTime(u.CreatedAt))
 		return err
 	})
-	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed: users.email") {
+	if s.d.isUnique(err, "users", "email") {
 		return auth.ErrEmailTaken
 	}
 	if err != nil {
@@ -65,17 +64,17 @@ func scanUser(row scanner) (auth.User, error) {
 }
 
 // UserByEmail finds an account by (lower-case) e-mail.
-func (s *SQLite) UserByEmail(ctx context.Context, email string) (auth.User, error) {
+func (s *DB) UserByEmail(ctx context.Context, email string) (auth.User, error) {
 	return scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, email))
 }
 
 // UserByID finds an account.
-func (s *SQLite) UserByID(ctx context.Context, id string) (auth.User, error) {
+func (s *DB) UserByID(ctx context.Context, id string) (auth.User, error) {
 	return scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
 }
 
 // UpdateUser saves an account's changeable fields.
-func (s *SQLite) UpdateUser(ctx context.Context, u auth.User) error {
+func (s *DB) UpdateUser(ctx context.Context, u auth.User) error {
 	res, err := s.db.ExecContext(ctx, `UPDATE users SET name = ?, role = ?, password_hash = ?, totp_secret = ?,
 		totp_pending = ?, totp_last_step = ? WHERE id = ?`,
 		u.Name, string(u.Role), u.PasswordHash, u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, u.ID)
@@ -91,7 +90,7 @@ func (s *SQLite) UpdateUser(ctx context.Context, u auth.User) error {
 // UseTOTPStep moves an account's last used TOTP step forward to step, in
 // one conditional statement, so a code can never be used twice even by
 // simultaneous requests.
-func (s *SQLite) UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error) {
+func (s *DB) UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error) {
 	res, err := s.db.ExecContext(ctx, `UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?`, step, userID, step)
 	if err != nil {
 		return false, fmt.Errorf("use totp step of %s: %w", userID, err)
@@ -101,7 +100,7 @@ func (s *SQLite) UseTOTPStep(ctx context.Context, userID string, step int64) (bo
 }
 
 // ListUsers lists accounts by e-mail.
-func (s *SQLite) ListUsers(ctx context.Context) ([]auth.User, error) {
+func (s *DB) ListUsers(ctx context.Context) ([]auth.User, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY email`)
 	if err != nil {
 		return nil, err
@@ -119,19 +118,19 @@ func (s *SQLite) ListUsers(ctx context.Context) ([]auth.User, error) {
 }
 
 // CreateSession stores a session (by its token's hash).
-func (s *SQLite) CreateSession(ctx context.Context, sess auth.Session) error {
+func (s *DB) CreateSession(ctx context.Context, sess auth.Session) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions (hash, user_id, created_at, last_seen, expires_at) VALUES (?, ?, ?, ?, ?)`,
 		sess.Hash, sess.UserID, formatTime(sess.CreatedAt), formatTime(sess.LastSeen), formatTime(sess.ExpiresAt))
 	return err
 }
 
 // SessionByHash finds a session.
-func (s *SQLite) SessionByHash(ctx context.Context, hash []byte) (auth.Session, error) {
+func (s *DB) SessionByHash(ctx context.Context, hash []byte) (auth.Session, error) {
 	return scanSession(s.db.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE hash = ?`, hash))
 }
 
 // UserSessions lists an account's sessions, newest first.
-func (s *SQLite) UserSessions(ctx context.Context, userID string) ([]auth.Session, error) {
+func (s *DB) UserSessions(ctx context.Context, userID string) ([]auth.Session, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE user_id = ? ORDER BY created_at DESC`, userID)
 	if err != nil {
 		return nil, err
@@ -172,26 +171,26 @@ func scanSession(row scanner) (auth.Session, error) {
 }
 
 // TouchSession records that a session was used.
-func (s *SQLite) TouchSession(ctx context.Context, hash []byte, lastSeen time.Time) error {
+func (s *DB) TouchSession(ctx context.Context, hash []byte, lastSeen time.Time) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE sessions SET last_seen = ? WHERE hash = ?`, formatTime(lastSeen), hash)
 	return err
 }
 
 // DeleteSession ends a session.
-func (s *SQLite) DeleteSession(ctx context.Context, hash []byte) error {
+func (s *DB) DeleteSession(ctx context.Context, hash []byte) error {
 	_, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE hash = ?`, hash)
 	return err
 }
 
 // DeleteUserSessions ends every session of an account.
-func (s *SQLite) DeleteUserSessions(ctx context.Context, userID string) error {
+func (s *DB) DeleteUserSessions(ctx context.Context, userID string) error {
 	_, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
 	return err
 }
 
 // ReplaceRecoveryCodes swaps an account's recovery codes for new hashes.
-func (s *SQLite) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes [][]byte) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+func (s *DB) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes [][]byte) error {
+	return s.inTx(ctx, func(tx *txn) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
 			return err
 		}
@@ -206,7 +205,7 @@ func (s *SQLite) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes
 
 // UseRecoveryCode marks an unused code used, in one statement, so a code
 // can never be used twice even by simultaneous requests.
-func (s *SQLite) UseRecoveryCode(ctx context.Context, userID string, hash []byte) (bool, error) {
+func (s *DB) UseRecoveryCode(ctx context.Context, userID string, hash []byte) (bool, error) {
 	res, err := s.db.ExecContext(ctx, `UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND hash = ? AND used_at IS NULL`,
 		formatTime(time.Now()), userID, hash)
 	if err != nil {
@@ -217,14 +216,14 @@ func (s *SQLite) UseRecoveryCode(ctx context.Context, userID string, hash []byte
 }
 
 // RecoveryCodesLeft counts an account's unused recovery codes.
-func (s *SQLite) RecoveryCodesLeft(ctx context.Context, userID string) (int, error) {
+func (s *DB) RecoveryCodesLeft(ctx context.Context, userID string) (int, error) {
 	var n int
 	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL`, userID).Scan(&n)
 	return n, err
 }
 
 // Org returns the organisation's policy (the defaults until changed).
-func (s *SQLite) Org(ctx context.Context) (auth.Org, error) {
+func (s *DB) Org(ctx context.Context) (auth.Org, error) {
 	var b string
 	err := s.db.QueryRowContext(ctx, `SELECT settings FROM org WHERE id = 1`).Scan(&b)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -241,21 +240,28 @@ func (s *SQLite) Org(ctx context.Context) (auth.Org, error) {
 }
 
 // SetOrg saves the organisation's policy and its audit entry.
-func (s *SQLite) SetOrg(ctx context.Context, o auth.Org, rec audit.Entry) error {
+func (s *DB) SetOrg(ctx context.Context, o auth.Org, rec audit.Entry) error {
 	b, err := json.Marshal(o)
 	if err != nil {
 		return err
 	}
-	return s.withAudit(ctx, &rec, func(tx *sql.Tx) error {
+	return s.withAudit(ctx, &rec, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO org (id, settings) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET settings = excluded.settings`, string(b))
 		return err
 	})
 }
 
 // checkGuard checks g about the account userID inside tx (see
-// auth.Guard). Transactions begin IMMEDIATE, so nothing changes the
-// accounts between this check and the caller's change.
-func checkGuard(ctx context.Context, tx *sql.Tx, userID string, g auth.Guard) error {
+// auth.Guard). Nothing changes the accounts between this check and the
+// caller's change: SQLite's transactions begin IMMEDIATE; in PostgreSQL
+// the rows of the active administrators are locked first, so that no
+// statement outside the transaction (UpdateUser) changes one meanwhile.
+func checkGuard(ctx context.Context, tx *txn, userID string, g auth.Guard) error {
+	if tx.d.postgres && (g.Admin != "" || g.KeepAdmin) {
+		if _, err := tx.ExecContext(ctx, `SELECT id FROM users WHERE role = 'admin' AND suspended_at IS NULL FOR UPDATE`); err != nil {
+			return err
+		}
+	}
 	if g.Admin != "" {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE id = ? AND role = 'admin' AND suspended_at IS NULL`,
@@ -290,8 +296,8 @@ func checkGuard(ctx context.Context, tx *sql.Tx, userID string, g auth.Guard) er
 // SetSuspended suspends an account (at non-zero) or lifts its suspension
 // (at zero), with rec, after checking g in the same transaction; either
 // way the account's sessions end in that transaction.
-func (s *SQLite) SetSuspended(ctx context.Context, userID string, at time.Time, reason string, g auth.Guard, rec audit.Entry) error {
-	return s.withAudit(ctx, &rec, func(tx *sql.Tx) error {
+func (s *DB) SetSuspended(ctx context.Context, userID string, at time.Time, reason string, g auth.Guard, rec audit.Entry) error {
+	return s.withAudit(ctx, &rec, func(tx *txn) error {
 		if err := checkGuard(ctx, tx, userID, g); err != nil {
 			return err
 		}
@@ -316,8 +322,8 @@ func (s *SQLite) SetSuspended(ctx context.Context, userID string, at time.Time, 
 
 // ResetTwoFactor turns an account's two-factor off (secret, enrolment and
 // recovery codes), with rec.
-func (s *SQLite) ResetTwoFactor(ctx context.Context, userID string, rec audit.Entry) error {
-	return s.withAudit(ctx, &rec, func(tx *sql.Tx) error {
+func (s *DB) ResetTwoFactor(ctx context.Context, userID string, rec audit.Entry) error {
+	return s.withAudit(ctx, &rec, func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET totp_secret = NULL, totp_pending = NULL WHERE id = ?`, userID)
 		if err != nil {
 			return err
@@ -334,8 +340,8 @@ func (s *SQLite) ResetTwoFactor(ctx context.Context, userID string, rec audit.En
 // sessions, recovery codes and meetings, by the schema's cascades), with
 // rec, after checking g in the same transaction; the audit log keeps the
 // account's ID, not its e-mail or name.
-func (s *SQLite) DeleteUser(ctx context.Context, userID string, g auth.Guard, rec audit.Entry) error {
-	return s.withAudit(ctx, &rec, func(tx *sql.Tx) error {
+func (s *DB) DeleteUser(ctx context.Context, userID string, g auth.Guard, rec audit.Entry) error {
+	return s.withAudit(ctx, &rec, func(tx *txn) error {
 		if err := checkGuard(ctx, tx, userID, g); err != nil {
 			return err
 		}
@@ -350,4 +356,4 @@ func (s *SQLite) DeleteUser(ctx context.Context, userID string, g auth.Guard, re
 	})
 }
 
-var _ auth.Store = (*SQLite)(nil)
+var _ auth.Store = (*DB)(nil)

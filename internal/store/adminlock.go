@@ -18,8 +18,8 @@ import (
 // (UpdateMeetingSettings) or an administrator does. A meeting no longer
 // stored (deleted while someone was still in it) changes nothing but is
 // still recorded: the live room's lock is the action then.
-func (s *SQLite) LockMeeting(ctx context.Context, id meeting.ID, locked bool, e audit.Entry) (audit.Entry, error) {
-	err := s.withAudit(ctx, &e, func(tx *sql.Tx) error {
+func (s *DB) LockMeeting(ctx context.Context, id meeting.ID, locked bool, e audit.Entry) (audit.Entry, error) {
+	err := s.withAudit(ctx, &e, func(tx *txn) error {
 		set, err := settingsIn(ctx, tx, id)
 		if errors.Is(err, ErrNotFound) {
 			return nil
@@ -36,11 +36,13 @@ func (s *SQLite) LockMeeting(ctx context.Context, id meeting.ID, locked bool, e 
 	return e, nil
 }
 
-// settingsIn reads a meeting's stored settings inside tx, or ErrNotFound.
-func settingsIn(ctx context.Context, tx *sql.Tx, id meeting.ID) (meeting.Settings, error) {
+// settingsIn reads a meeting's stored settings inside tx, or ErrNotFound;
+// in PostgreSQL it locks the meeting's row until tx ends (the caller
+// writes the settings back, and UpdateMeeting must not write between).
+func settingsIn(ctx context.Context, tx *txn, id meeting.ID) (meeting.Settings, error) {
 	var set meeting.Settings
 	var b string
-	err := tx.QueryRowContext(ctx, `SELECT settings FROM meetings WHERE id = ?`, string(id)).Scan(&b)
+	err := tx.QueryRowContext(ctx, `SELECT settings FROM meetings WHERE id = ?`+tx.d.pick("", " FOR UPDATE"), string(id)).Scan(&b)
 	if errors.Is(err, sql.ErrNoRows) {
 		return set, ErrNotFound
 	}
@@ -54,7 +56,7 @@ func settingsIn(ctx context.Context, tx *sql.Tx, id meeting.ID) (meeting.Setting
 }
 
 // saveSettingsIn writes a meeting's settings inside tx.
-func saveSettingsIn(ctx context.Context, tx *sql.Tx, id meeting.ID, set meeting.Settings) error {
+func saveSettingsIn(ctx context.Context, tx *txn, id meeting.ID, set meeting.Settings) error {
 	b, err := json.Marshal(set)
 	if err != nil {
 		return err

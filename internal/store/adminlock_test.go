@@ -14,8 +14,9 @@ import (
 // its audit entry; a host's other changes keep it, a host's own lock is not
 // kept, and a host's unlock lifts it. A lock of a meeting that is not
 // stored is still recorded.
-func TestAdminLockKeptWithTheMeeting(t *testing.T) {
-	s, _ := openTemp(t)
+func TestAdminLockKeptWithTheMeeting(t *testing.T) { eachBackend(t, testAdminLockKeptWithTheMeeting) }
+
+func testAdminLockKeptWithTheMeeting(t *testing.T, s *DB) {
 	ctx := context.Background()
 	if err := s.CreateUser(ctx, auth.User{ID: "u1", Email: "ada@example.org", Name: "Ada", Role: auth.RoleMember, PasswordHash: "h", CreatedAt: time.Now()}, nil); err != nil {
 		t.Fatal(err)

@@ -15,7 +15,7 @@ import (
 // the caller's action and its audit entry commit together or not at all.
 // Transactions begin IMMEDIATE (see the DSN), so two writers never read
 // the same head.
-func appendAudit(ctx context.Context, tx *sql.Tx, e *audit.Entry) error {
+func appendAudit(ctx context.Context, tx *txn, e *audit.Entry) error {
 	var prev *audit.Entry
 	var seq int64
 	var hash []byte
@@ -54,8 +54,8 @@ func appendAudit(ctx context.Context, tx *sql.Tx, e *audit.Entry) error {
 
 // withAudit runs f and appends e in one transaction; with a nil e it
 // only runs f.
-func (s *SQLite) withAudit(ctx context.Context, e *audit.Entry, f func(*sql.Tx) error) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+func (s *DB) withAudit(ctx context.Context, e *audit.Entry, f func(*txn) error) error {
+	return s.inTx(ctx, func(tx *txn) error {
 		if err := f(tx); err != nil {
 			return err
 		}
@@ -69,8 +69,8 @@ func (s *SQLite) withAudit(ctx context.Context, e *audit.Entry, f func(*sql.Tx) 
 // AppendAudit records an action that changes nothing else in the
 // database (a server start, an operator's read) and returns the sealed
 // entry.
-func (s *SQLite) AppendAudit(ctx context.Context, e audit.Entry) (audit.Entry, error) {
-	err := s.inTx(ctx, func(tx *sql.Tx) error { return appendAudit(ctx, tx, &e) })
+func (s *DB) AppendAudit(ctx context.Context, e audit.Entry) (audit.Entry, error) {
+	err := s.inTx(ctx, func(tx *txn) error { return appendAudit(ctx, tx, &e) })
 	return e, err
 }
 
@@ -78,9 +78,9 @@ func (s *SQLite) AppendAudit(ctx context.Context, e audit.Entry) (audit.Entry, e
 // same subject was made at or after since, and reports whether it did;
 // the check and the append are one (IMMEDIATE) transaction, so requests
 // at the same moment append one entry between them.
-func (s *SQLite) AppendAuditOnce(ctx context.Context, e audit.Entry, since time.Time) (audit.Entry, bool, error) {
+func (s *DB) AppendAuditOnce(ctx context.Context, e audit.Entry, since time.Time) (audit.Entry, bool, error) {
 	appended := false
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *txn) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log
 			WHERE subject_kind = ? AND subject_id = ? AND action = ? AND at_ms >= ?`,
@@ -99,19 +99,19 @@ func (s *SQLite) AppendAuditOnce(ctx context.Context, e audit.Entry, since time.
 const auditColumns = `seq, at_ms, actor_kind, actor_id, action, subject_kind, subject_id, reason, details, prev, hash`
 
 // AuditEntries returns up to limit entries after seq after, in order.
-func (s *SQLite) AuditEntries(ctx context.Context, after int64, limit int) ([]audit.Entry, error) {
+func (s *DB) AuditEntries(ctx context.Context, after int64, limit int) ([]audit.Entry, error) {
 	return s.queryAudit(ctx, `SELECT `+auditColumns+` FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
 }
 
 // AuditBefore returns up to limit entries before seq before, newest
 // first. It relies on no numbering: after retention deleted the oldest
 // entries, numbers start later than 1.
-func (s *SQLite) AuditBefore(ctx context.Context, before int64, limit int) ([]audit.Entry, error) {
+func (s *DB) AuditBefore(ctx context.Context, before int64, limit int) ([]audit.Entry, error) {
 	return s.queryAudit(ctx, `SELECT `+auditColumns+` FROM audit_log WHERE seq < ? ORDER BY seq DESC LIMIT ?`, before, limit)
 }
 
 // queryAudit runs a query over audit_log's columns and reads its rows.
-func (s *SQLite) queryAudit(ctx context.Context, query string, args ...any) ([]audit.Entry, error) {
+func (s *DB) queryAudit(ctx context.Context, query string, args ...any) ([]audit.Entry, error) {
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
@@ -131,7 +131,7 @@ func (s *SQLite) queryAudit(ctx context.Context, query string, args ...any) ([]a
 // AuditAboutUser returns the newest entries (up to limit) about an account
 // or a meeting it owns, newest first: what a person is shown of the
 // administrative actions that affected them.
-func (s *SQLite) AuditAboutUser(ctx context.Context, userID string, limit int) ([]audit.Entry, error) {
+func (s *DB) AuditAboutUser(ctx context.Context, userID string, limit int) ([]audit.Entry, error) {
 	return s.queryAudit(ctx, `SELECT `+auditColumns+` FROM audit_log
 		WHERE (subject_kind = 'user' AND subject_id = ?)
 		   OR (subject_kind = 'meeting' AND subject_id IN (SELECT id FROM meetings WHERE owner_id = ?))

@@ -19,7 +19,7 @@ func orgEntry(reason string) audit.Entry {
 		SubjectKind: audit.SubjectOrg, Reason: reason, Details: map[string]string{"require2FA": "true"}}
 }
 
-func auditCount(t *testing.T, s *SQLite) int {
+func auditCount(t *testing.T, s *DB) int {
 	t.Helper()
 	entries, err := s.AuditEntries(context.Background(), 0, 1000)
 	if err != nil {
@@ -30,8 +30,9 @@ func auditCount(t *testing.T, s *SQLite) int {
 
 // TestAuditWrittenWithTheAction: an action and its entry commit together;
 // when either fails, neither is kept.
-func TestAuditWrittenWithTheAction(t *testing.T) {
-	s, _ := openTemp(t)
+func TestAuditWrittenWithTheAction(t *testing.T) { eachBackend(t, testAuditWrittenWithTheAction) }
+
+func testAuditWrittenWithTheAction(t *testing.T, s *DB) {
 	ctx := context.Background()
 
 	o := auth.DefaultOrg()
@@ -79,8 +80,9 @@ func TestAuditWrittenWithTheAction(t *testing.T) {
 // TestAuditAppendOnly: the database refuses changes and deletions of
 // entries made through SQL; someone who drops that guard and changes one
 // byte of a middle entry is named by verification.
-func TestAuditAppendOnly(t *testing.T) {
-	s, _ := openTemp(t)
+func TestAuditAppendOnly(t *testing.T) { eachBackend(t, testAuditAppendOnly) }
+
+func testAuditAppendOnly(t *testing.T, s *DB) {
 	ctx := context.Background()
 	for i := range 5 {
 		if _, err := s.AppendAudit(ctx, orgEntry(fmt.Sprintf("change %d", i))); err != nil {
@@ -92,6 +94,11 @@ func TestAuditAppendOnly(t *testing.T) {
 	}
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM audit_log WHERE seq = 5`); err == nil {
 		t.Error("an entry was deleted")
+	}
+	if s.d.postgres {
+		if _, err := s.db.ExecContext(ctx, `TRUNCATE audit_log`); err == nil {
+			t.Error("the log was truncated")
+		}
 	}
 	if _, err := audit.VerifyAll(ctx, s, nil); err != nil {
 		t.Fatalf("untouched log: %v", err)
@@ -105,17 +112,17 @@ func TestAuditAppendOnly(t *testing.T) {
 		{"time", `UPDATE audit_log SET at_ms = at_ms + 1 WHERE seq = 2`, 2},
 		{"details", `UPDATE audit_log SET details = '{"require2FA":"false"}' WHERE seq = 4`, 4},
 		{"details not JSON", `UPDATE audit_log SET details = '{' WHERE seq = 2`, 2},
-		{"hash cut short", `UPDATE audit_log SET hash = x'00' WHERE seq = 3`, 3},
+		{"hash cut short", `UPDATE audit_log SET hash = ` + s.d.pick(`x'00'`, `'\x00'::bytea`) + ` WHERE seq = 3`, 3},
 		{"removed", `DELETE FROM audit_log WHERE seq = 2`, 2},
 	} {
 		t.Run(tamper.name, func(t *testing.T) {
-			s, _ := openTemp(t)
+			s := sibling(t, s)
 			for i := range 5 {
 				if _, err := s.AppendAudit(ctx, orgEntry(fmt.Sprintf("change %d", i))); err != nil {
 					t.Fatal(err)
 				}
 			}
-			for _, q := range []string{`DROP TRIGGER audit_log_no_update`, `DROP TRIGGER audit_log_no_delete`, tamper.sql} {
+			for _, q := range []string{dropTrigger(s, "audit_log_no_update"), dropTrigger(s, "audit_log_no_delete"), tamper.sql} {
 				if _, err := s.db.ExecContext(ctx, q); err != nil {
 					t.Fatalf("%s: %v", q, err)
 				}
@@ -131,8 +138,9 @@ func TestAuditAppendOnly(t *testing.T) {
 
 // TestAuditConcurrentAppends: writers racing each other still make one
 // chain without gaps.
-func TestAuditConcurrentAppends(t *testing.T) {
-	s, _ := openTemp(t)
+func TestAuditConcurrentAppends(t *testing.T) { eachBackend(t, testAuditConcurrentAppends) }
+
+func testAuditConcurrentAppends(t *testing.T, s *DB) {
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	errs := make(chan error, 40)
@@ -157,8 +165,9 @@ func TestAuditConcurrentAppends(t *testing.T) {
 
 // TestAuditVerifyPages: a log longer than one page verifies, and a head
 // published partway is found.
-func TestAuditVerifyPages(t *testing.T) {
-	s, _ := openTemp(t)
+func TestAuditVerifyPages(t *testing.T) { eachBackend(t, testAuditVerifyPages) }
+
+func testAuditVerifyPages(t *testing.T, s *DB) {
 	ctx := context.Background()
 	var mid audit.Entry
 	for i := range 1205 {
@@ -179,8 +188,9 @@ func TestAuditVerifyPages(t *testing.T) {
 // TestAuditPagingAfterPruning: after retention deleted the oldest
 // entries (so numbers no longer start at 1), the admin page's "older"
 // pages go back through every stored entry once, newest first, and end.
-func TestAuditPagingAfterPruning(t *testing.T) {
-	s, _ := openTemp(t)
+func TestAuditPagingAfterPruning(t *testing.T) { eachBackend(t, testAuditPagingAfterPruning) }
+
+func testAuditPagingAfterPruning(t *testing.T, s *DB) {
 	ctx := context.Background()
 	t0 := time.Now().Add(-time.Hour)
 	for i := range 300 {

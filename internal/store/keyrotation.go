@@ -5,7 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/kaigi-meet/kaigi/internal/audit"
 	"github.com/kaigi-meet/kaigi/internal/auth"
@@ -40,26 +43,44 @@ var unsealedBlobs = map[string]string{
 
 // ResealAll opens every sealed value with from and seals it again with
 // to, and appends e (with the count re-sealed in its details), in one
-// transaction committed durably (synchronous=FULL: in WAL mode with
-// NORMAL, a commit can be lost to a power cut, and the key file is
-// replaced right after this returns). A value that from cannot open
-// stops the rotation, naming its row; nothing is changed then.
-func (s *SQLite) ResealAll(ctx context.Context, from, to *auth.Sealer, e audit.Entry) (audit.Entry, error) {
+// transaction committed durably (the key file is replaced right after
+// this returns): in SQLite with synchronous=FULL (in WAL mode with
+// NORMAL, a commit can be lost to a power cut), in PostgreSQL with
+// synchronous_commit on for the transaction whatever the server's
+// default, and with the tables that hold sealed values locked against
+// other writers until the commit (other nodes may still be running). A
+// value that from cannot open stops the rotation, naming its row;
+// nothing is changed then.
+func (s *DB) ResealAll(ctx context.Context, from, to *auth.Sealer, e audit.Entry) (audit.Entry, error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return e, err
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = FULL`); err != nil {
-		return e, err
+	if !s.d.postgres {
+		if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = FULL`); err != nil {
+			return e, err
+		}
+		// The connection goes back to the pool as the DSN sets it.
+		defer conn.ExecContext(context.Background(), `PRAGMA synchronous = NORMAL`)
 	}
-	// The connection goes back to the pool as the DSN sets it.
-	defer conn.ExecContext(context.Background(), `PRAGMA synchronous = NORMAL`)
-	tx, err := conn.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx, conn.BeginTx)
 	if err != nil {
 		return e, err
 	}
 	defer tx.Rollback()
+	if s.d.postgres {
+		tables := map[string]bool{}
+		for _, c := range sealedColumns {
+			tables[c.table] = true
+		}
+		for _, q := range []string{`SET LOCAL synchronous_commit = on`,
+			`LOCK TABLE ` + strings.Join(slices.Sorted(maps.Keys(tables)), ", ") + ` IN SHARE ROW EXCLUSIVE MODE`} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return e, err
+			}
+		}
+	}
 	total := 0
 	for _, c := range sealedColumns {
 		n, err := resealColumn(ctx, tx, c, from, to)
@@ -82,7 +103,7 @@ func (s *SQLite) ResealAll(ctx context.Context, from, to *auth.Sealer, e audit.E
 
 // resealColumn re-seals one column's values inside tx and returns how
 // many there were.
-func resealColumn(ctx context.Context, tx *sql.Tx, c sealedColumn, from, to *auth.Sealer) (int, error) {
+func resealColumn(ctx context.Context, tx *txn, c sealedColumn, from, to *auth.Sealer) (int, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT `+c.key+`, `+c.column+` FROM `+c.table+
 		` WHERE `+c.column+` IS NOT NULL AND length(`+c.column+`) > 0`)
 	if err != nil {
@@ -125,7 +146,7 @@ func resealColumn(ctx context.Context, tx *sql.Tx, c sealedColumn, from, to *aut
 // column is opened to check that the database agrees; if it does not,
 // both key files are left for whoever investigates and the database is
 // not opened.
-func (s *SQLite) settleKey(ctx context.Context) error {
+func (s *DB) settleKey(ctx context.Context) error {
 	pending, ok := s.sealer.Pending()
 	if !ok {
 		return nil
@@ -156,7 +177,7 @@ func (s *SQLite) settleKey(ctx context.Context) error {
 }
 
 // LatestAudit returns the newest entry of an action, if there is one.
-func (s *SQLite) LatestAudit(ctx context.Context, action audit.Action) (audit.Entry, bool, error) {
+func (s *DB) LatestAudit(ctx context.Context, action audit.Action) (audit.Entry, bool, error) {
 	entries, err := s.queryAudit(ctx, `SELECT `+auditColumns+` FROM audit_log WHERE action = ? ORDER BY seq DESC LIMIT 1`, string(action))
 	if err != nil || len(entries) == 0 {
 		return audit.Entry{}, false, err

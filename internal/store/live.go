@@ -25,7 +25,7 @@ type keptState struct {
 }
 
 // SaveKept records (or replaces) someone in a live meeting, for run.
-func (s *SQLite) SaveKept(ctx context.Context, id meeting.ID, k meeting.Kept, run string) error {
+func (s *DB) SaveKept(ctx context.Context, id meeting.ID, k meeting.Kept, run string) error {
 	p := k.Participant
 	st := keptState{Name: p.Name, Role: string(p.Role), UserID: p.Identity.UserID, Device: p.Identity.Device,
 		JoinedAt: p.JoinedAt.UTC(), AdmittedBy: string(k.AdmittedBy), Muted: p.MutedByHost}
@@ -48,7 +48,7 @@ func (s *SQLite) SaveKept(ctx context.Context, id meeting.ID, k meeting.Kept, ru
 
 // DeleteKept forgets someone who left a live meeting; with pid "",
 // everyone in it (the meeting ended).
-func (s *SQLite) DeleteKept(ctx context.Context, id meeting.ID, pid meeting.ParticipantID) error {
+func (s *DB) DeleteKept(ctx context.Context, id meeting.ID, pid meeting.ParticipantID) error {
 	var err error
 	if pid == "" {
 		_, err = s.db.ExecContext(ctx, `DELETE FROM live_participants WHERE meeting_id = ?`, string(id))
@@ -60,7 +60,7 @@ func (s *SQLite) DeleteKept(ctx context.Context, id meeting.ID, pid meeting.Part
 
 // KeptBefore returns who was in a meeting according to runs other than
 // run: what a restarted server lets back in.
-func (s *SQLite) KeptBefore(ctx context.Context, id meeting.ID, run string) ([]meeting.Kept, error) {
+func (s *DB) KeptBefore(ctx context.Context, id meeting.ID, run string) ([]meeting.Kept, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT participant_id, resume_hash, state FROM live_participants
 		WHERE meeting_id = ? AND run != ? ORDER BY rowid`, string(id), run)
 	if err != nil {
@@ -96,10 +96,10 @@ func (s *SQLite) KeptBefore(ctx context.Context, id meeting.ID, run string) ([]m
 // StartRun makes run the one keeping live meetings. What an earlier run
 // kept stays only if that run was alive within window (a crash or restart
 // its people are still reconnecting through); otherwise it goes.
-func (s *SQLite) StartRun(ctx context.Context, run string, now time.Time, window time.Duration) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+func (s *DB) StartRun(ctx context.Context, run string, now time.Time, window time.Duration) error {
+	return s.inTx(ctx, func(tx *txn) error {
 		var alive string
-		err := tx.QueryRowContext(ctx, `SELECT alive_at FROM live_run WHERE id = 1`).Scan(&alive)
+		err := tx.QueryRowContext(ctx, `SELECT alive_at FROM live_run WHERE id = 1`+tx.d.pick("", " FOR UPDATE")).Scan(&alive)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 		case err != nil:
@@ -118,24 +118,17 @@ func (s *SQLite) StartRun(ctx context.Context, run string, now time.Time, window
 }
 
 // RunAlive records that run is still alive.
-func (s *SQLite) RunAlive(ctx context.Context, run string, now time.Time) error {
+func (s *DB) RunAlive(ctx context.Context, run string, now time.Time) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE live_run SET alive_at = ? WHERE id = 1 AND run = ?`, formatTime(now), run)
 	return err
 }
 
 // ForgetEarlierRuns drops what runs other than run kept and nobody came
 // back for.
-func (s *SQLite) ForgetEarlierRuns(ctx context.Context, run string) (int64, error) {
+func (s *DB) ForgetEarlierRuns(ctx context.Context, run string) (int64, error) {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM live_participants WHERE run != ?`, run)
 	if err != nil {
 		return 0, err
 	}
 	return res.RowsAffected()
-}
-
-// isForeignKey reports whether err is SQLite's foreign key constraint
-// failing (SQLITE_CONSTRAINT_FOREIGNKEY).
-func isForeignKey(err error) bool {
-	var coded interface{ Code() int }
-	return errors.As(err, &coded) && coded.Code() == 787
 }

@@ -13,9 +13,10 @@ import (
 // TestKeptSurvivesARestart: what one run keeps of a live meeting, the next
 // run (within the window) reads back whole; its own rows it does not;
 // after the window, or once forgotten, nothing is left.
-func TestKeptSurvivesARestart(t *testing.T) {
+func TestKeptSurvivesARestart(t *testing.T) { eachBackend(t, testKeptSurvivesARestart) }
+
+func testKeptSurvivesARestart(t *testing.T, s *DB) {
 	ctx := context.Background()
-	s, _ := openTemp(t)
 	id := meeting.ID("7k3m-q9xd-2hfa-b8rn")
 	if err := s.CreateMeeting(ctx, meeting.Record{ID: id, CreatedAt: time.Now(), Settings: meeting.DefaultSettings()}); err != nil {
 		t.Fatal(err)

@@ -14,7 +14,7 @@ import (
 const passcodeLabel = "meeting passcode:"
 
 // CreateMeeting records a new meeting.
-func (s *SQLite) CreateMeeting(ctx context.Context, m meeting.Record) error {
+func (s *DB) CreateMeeting(ctx context.Context, m meeting.Record) error {
 	settings, err := json.Marshal(m.Settings)
 	if err != nil {
 		return err
@@ -31,7 +31,7 @@ func (s *SQLite) CreateMeeting(ctx context.Context, m meeting.Record) error {
 }
 
 // UpdateMeeting changes a meeting's title, schedule, settings and passcode.
-func (s *SQLite) UpdateMeeting(ctx context.Context, m meeting.Record) error {
+func (s *DB) UpdateMeeting(ctx context.Context, m meeting.Record) error {
 	settings, err := json.Marshal(m.Settings)
 	if err != nil {
 		return err
@@ -53,8 +53,8 @@ func (s *SQLite) UpdateMeeting(ctx context.Context, m meeting.Record) error {
 // the meeting (an administrator's, LockMeeting) stays through the host's
 // other changes and is lifted when the host unlocks: the stored lock
 // becomes stored && set.Locked, read and written in one transaction.
-func (s *SQLite) UpdateMeetingSettings(ctx context.Context, id meeting.ID, set meeting.Settings) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+func (s *DB) UpdateMeetingSettings(ctx context.Context, id meeting.ID, set meeting.Settings) error {
+	err := s.inTx(ctx, func(tx *txn) error {
 		stored, err := settingsIn(ctx, tx, id)
 		if errors.Is(err, ErrNotFound) {
 			return nil
@@ -72,7 +72,7 @@ func (s *SQLite) UpdateMeetingSettings(ctx context.Context, id meeting.ID, set m
 }
 
 // DeleteMeeting removes a meeting.
-func (s *SQLite) DeleteMeeting(ctx context.Context, id meeting.ID) error {
+func (s *DB) DeleteMeeting(ctx context.Context, id meeting.ID) error {
 	_, err := s.db.ExecContext(ctx, `DELETE FROM meetings WHERE id = ?`, string(id))
 	return err
 }
@@ -80,7 +80,7 @@ func (s *SQLite) DeleteMeeting(ctx context.Context, id meeting.ID) error {
 const meetingColumns = `id, created_at, kind, title, owner_id, starts_at, duration_s, settings, passcode`
 
 // Meeting returns a meeting's record, or ErrNotFound.
-func (s *SQLite) Meeting(ctx context.Context, id meeting.ID) (meeting.Record, error) {
+func (s *DB) Meeting(ctx context.Context, id meeting.ID) (meeting.Record, error) {
 	row := s.db.QueryRowContext(ctx, `SELECT `+meetingColumns+` FROM meetings WHERE id = ?`, string(id))
 	m, err := s.scanMeeting(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -93,7 +93,7 @@ func (s *SQLite) Meeting(ctx context.Context, id meeting.ID) (meeting.Record, er
 }
 
 // MeetingExists reports whether a meeting was created.
-func (s *SQLite) MeetingExists(ctx context.Context, id meeting.ID) (bool, error) {
+func (s *DB) MeetingExists(ctx context.Context, id meeting.ID) (bool, error) {
 	var n int
 	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM meetings WHERE id = ?`, string(id)).Scan(&n)
 	return n > 0, err
@@ -101,10 +101,10 @@ func (s *SQLite) MeetingExists(ctx context.Context, id meeting.ID) (bool, error)
 
 // MeetingsOwnedBy lists an account's meetings: the personal room first,
 // then scheduled ones by start time, then instant ones newest first.
-func (s *SQLite) MeetingsOwnedBy(ctx context.Context, ownerID string) ([]meeting.Record, error) {
+func (s *DB) MeetingsOwnedBy(ctx context.Context, ownerID string) ([]meeting.Record, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+meetingColumns+` FROM meetings WHERE owner_id = ?
 		ORDER BY CASE kind WHEN 'personal' THEN 0 WHEN 'scheduled' THEN 1 ELSE 2 END,
-		         CASE kind WHEN 'scheduled' THEN starts_at END ASC, created_at DESC`, ownerID)
+		         CASE kind WHEN 'scheduled' THEN starts_at END ASC NULLS FIRST, created_at DESC`, ownerID)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +121,7 @@ func (s *SQLite) MeetingsOwnedBy(ctx context.Context, ownerID string) ([]meeting
 }
 
 // PersonalMeeting returns an account's personal room, or ErrNotFound.
-func (s *SQLite) PersonalMeeting(ctx context.Context, ownerID string) (meeting.Record, error) {
+func (s *DB) PersonalMeeting(ctx context.Context, ownerID string) (meeting.Record, error) {
 	row := s.db.QueryRowContext(ctx, `SELECT `+meetingColumns+` FROM meetings WHERE owner_id = ? AND kind = 'personal'`, ownerID)
 	m, err := s.scanMeeting(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -131,10 +131,11 @@ func (s *SQLite) PersonalMeeting(ctx context.Context, ownerID string) (meeting.R
 }
 
 // AddBans records bans for a meeting (repeats are ignored).
-func (s *SQLite) AddBans(ctx context.Context, id meeting.ID, bans []meeting.Ban) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+func (s *DB) AddBans(ctx context.Context, id meeting.ID, bans []meeting.Ban) error {
+	return s.inTx(ctx, func(tx *txn) error {
 		for _, b := range bans {
-			_, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO meeting_bans (meeting_id, kind, value, created_at) VALUES (?, ?, ?, ?)`,
+			_, err := tx.ExecContext(ctx, `INSERT INTO meeting_bans (meeting_id, kind, value, created_at) VALUES (?, ?, ?, ?)
+				ON CONFLICT (meeting_id, kind, value) DO NOTHING`,
 				string(id), string(b.Kind), b.Value, formatTime(time.Now()))
 			if err != nil {
 				return fmt.Errorf("ban in meeting %s: %w", id, err)
@@ -145,7 +146,7 @@ func (s *SQLite) AddBans(ctx context.Context, id meeting.ID, bans []meeting.Ban)
 }
 
 // Bans returns a meeting's bans.
-func (s *SQLite) Bans(ctx context.Context, id meeting.ID) ([]meeting.Ban, error) {
+func (s *DB) Bans(ctx context.Context, id meeting.ID) ([]meeting.Ban, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT kind, value FROM meeting_bans WHERE meeting_id = ?`, string(id))
 	if err != nil {
 		return nil, err
@@ -164,7 +165,7 @@ func (s *SQLite) Bans(ctx context.Context, id meeting.ID) ([]meeting.Ban, error)
 
 type scanner interface{ Scan(...any) error }
 
-func (s *SQLite) scanMeeting(row scanner) (meeting.Record, error) {
+func (s *DB) scanMeeting(row scanner) (meeting.Record, error) {
 	var (
 		m                          meeting.Record
 		id, created, kind, setting string
@@ -198,7 +199,7 @@ func (s *SQLite) scanMeeting(row scanner) (meeting.Record, error) {
 	return m, nil
 }
 
-func (s *SQLite) sealPasscode(m meeting.Record) []byte {
+func (s *DB) sealPasscode(m meeting.Record) []byte {
 	if m.Passcode == "" {
 		return nil
 	}

@@ -18,9 +18,11 @@ import (
 // MarkMeetingUsed notes that someone asked to join a meeting at at (a
 // meeting is deleted some time after its last use). The write is skipped
 // when the meeting was marked less than an hour before.
-func (s *SQLite) MarkMeetingUsed(ctx context.Context, id meeting.ID, at time.Time) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE meetings SET last_used_at = ?1
+func (s *DB) MarkMeetingUsed(ctx context.Context, id meeting.ID, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, s.d.pick(`UPDATE meetings SET last_used_at = ?1
 		WHERE id = ?2 AND (last_used_at IS NULL OR julianday(last_used_at) < julianday(?1) - 1.0/24)`,
+		`UPDATE meetings SET last_used_at = ?1
+		WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at::timestamptz < ?1::text::timestamptz - interval '1 hour')`),
 		formatTime(at), string(id))
 	return err
 }
@@ -29,7 +31,7 @@ func (s *SQLite) MarkMeetingUsed(ctx context.Context, id meeting.ID, at time.Tim
 // created and last used before cut (a scheduled one also planned to end
 // before it), never a personal room, a meeting whose participants the
 // server keeps (someone is in it), or one in skip. Bans go with them.
-func (s *SQLite) DeleteOldMeetings(ctx context.Context, cut time.Time, skip []string, limit int) (int64, error) {
+func (s *DB) DeleteOldMeetings(ctx context.Context, cut time.Time, skip []string, limit int) (int64, error) {
 	if skip == nil {
 		skip = []string{}
 	}
@@ -37,7 +39,7 @@ func (s *SQLite) DeleteOldMeetings(ctx context.Context, cut time.Time, skip []st
 	if err != nil {
 		return 0, err
 	}
-	res, err := s.db.ExecContext(ctx, `DELETE FROM meetings WHERE id IN (
+	res, err := s.db.ExecContext(ctx, s.d.pick(`DELETE FROM meetings WHERE id IN (
 		SELECT id FROM meetings
 		WHERE kind != 'personal'
 		  AND julianday(created_at) < julianday(?1)
@@ -45,7 +47,15 @@ func (s *SQLite) DeleteOldMeetings(ctx context.Context, cut time.Time, skip []st
 		  AND (kind != 'scheduled' OR starts_at IS NULL OR julianday(starts_at) + duration_s / 86400.0 < julianday(?1))
 		  AND id NOT IN (SELECT meeting_id FROM live_participants)
 		  AND id NOT IN (SELECT value FROM json_each(?2))
-		LIMIT ?3)`, formatTime(cut), string(ids), limit)
+		LIMIT ?3)`, `DELETE FROM meetings WHERE id IN (
+		SELECT id FROM meetings
+		WHERE kind != 'personal'
+		  AND created_at::timestamptz < ?1::text::timestamptz
+		  AND (last_used_at IS NULL OR last_used_at::timestamptz < ?1::text::timestamptz)
+		  AND (kind != 'scheduled' OR starts_at IS NULL OR starts_at::timestamptz + duration_s * interval '1 second' < ?1::text::timestamptz)
+		  AND id NOT IN (SELECT meeting_id FROM live_participants)
+		  AND id NOT IN (SELECT json_array_elements_text(?2::text::json))
+		LIMIT ?3)`), formatTime(cut), string(ids), limit)
 	if err != nil {
 		return 0, fmt.Errorf("delete old meetings: %w", err)
 	}
@@ -54,11 +64,15 @@ func (s *SQLite) DeleteOldMeetings(ctx context.Context, cut time.Time, skip []st
 
 // DeleteEndedSessions deletes up to limit sessions that ended before cut:
 // past their expiry, or unused for idle since they were last seen.
-func (s *SQLite) DeleteEndedSessions(ctx context.Context, cut time.Time, idle time.Duration, limit int) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE rowid IN (
-		SELECT rowid FROM sessions
+func (s *DB) DeleteEndedSessions(ctx context.Context, cut time.Time, idle time.Duration, limit int) (int64, error) {
+	res, err := s.db.ExecContext(ctx, s.d.pick(`DELETE FROM sessions WHERE hash IN (
+		SELECT hash FROM sessions
 		WHERE julianday(expires_at) < julianday(?1) OR julianday(last_seen) + ?2 < julianday(?1)
-		LIMIT ?3)`, formatTime(cut), idle.Hours()/24, limit)
+		LIMIT ?3)`, `DELETE FROM sessions WHERE hash IN (
+		SELECT hash FROM sessions
+		WHERE expires_at::timestamptz < ?1::text::timestamptz
+		   OR last_seen::timestamptz + ?2::float8 * interval '1 day' < ?1::text::timestamptz
+		LIMIT ?3)`), formatTime(cut), idle.Hours()/24, limit)
 	if err != nil {
 		return 0, fmt.Errorf("delete ended sessions: %w", err)
 	}
@@ -66,7 +80,10 @@ func (s *SQLite) DeleteEndedSessions(ctx context.Context, cut time.Time, idle ti
 }
 
 // auditNoDelete is the guard against deleting audit entries, as
-// migration 0004 made it; PruneAudit lifts it inside its transaction.
+// migration 0004 made it in SQLite; PruneAudit lifts it inside its
+// transaction. In PostgreSQL it disables the trigger and enables it again
+// instead, in the same transaction (DDL is transactional there, and the
+// table stays locked against other writers until the commit).
 const auditNoDelete = `CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN
     SELECT RAISE(ABORT, 'the audit log is append-only');
@@ -79,9 +96,9 @@ END`
 // deletes the entries and puts the guard back. Only whole runs from the
 // start of the log are deleted, never an entry made at or after before.
 // It returns how many entries it deleted.
-func (s *SQLite) PruneAudit(ctx context.Context, before time.Time, limit int, anchor func(last audit.Entry, count int64) audit.Entry) (int64, error) {
+func (s *DB) PruneAudit(ctx context.Context, before time.Time, limit int, anchor func(last audit.Entry, count int64) audit.Entry) (int64, error) {
 	var count int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *txn) error {
 		var first, newest sql.NullInt64
 		if err := tx.QueryRowContext(ctx, `SELECT MIN(seq), MAX(seq) FROM audit_log`).Scan(&first, &newest); err != nil {
 			return err
@@ -123,7 +140,13 @@ func (s *SQLite) PruneAudit(ctx context.Context, before time.Time, limit int, an
 		if err := appendAudit(ctx, tx, &e); err != nil {
 			return err
 		}
-		for _, q := range []string{`DROP TRIGGER audit_log_no_delete`, `DELETE FROM audit_log WHERE seq <= ` + fmt.Sprint(through), auditNoDelete} {
+		del := `DELETE FROM audit_log WHERE seq <= ` + fmt.Sprint(through)
+		steps := []string{`DROP TRIGGER audit_log_no_delete`, del, auditNoDelete}
+		if s.d.postgres {
+			steps = []string{`ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_delete`, del,
+				`ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_delete`}
+		}
+		for _, q := range steps {
 			if _, err := tx.ExecContext(ctx, q); err != nil {
 				return err
 			}

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"errors"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -20,8 +19,9 @@ import (
 // room, a young or recently used meeting, one planned to end after the
 // limit, one with a participant kept, and one the caller says is live
 // stay.
-func TestRetentionDeletesOldMeetings(t *testing.T) {
-	s, _ := openTemp(t)
+func TestRetentionDeletesOldMeetings(t *testing.T) { eachBackend(t, testRetentionDeletesOldMeetings) }
+
+func testRetentionDeletesOldMeetings(t *testing.T, s *DB) {
 	ctx := context.Background()
 	now := time.Date(2027, 6, 1, 12, 0, 0, 0, time.UTC)
 	cut := now.AddDate(0, 0, -365)
@@ -116,7 +116,7 @@ func TestRetentionDeletesOldMeetings(t *testing.T) {
 	}
 }
 
-func lastUsed(t *testing.T, s *SQLite, id string) time.Time {
+func lastUsed(t *testing.T, s *DB, id string) time.Time {
 	t.Helper()
 	var at sql.NullString
 	if err := s.db.QueryRow(`SELECT last_used_at FROM meetings WHERE id = ?`, id).Scan(&at); err != nil {
@@ -129,7 +129,10 @@ func lastUsed(t *testing.T, s *SQLite, id string) time.Time {
 // TestRetentionDeletesEndedSessions: sessions past their expiry, or
 // unused longer than the idle limit, before the cut go; others stay.
 func TestRetentionDeletesEndedSessions(t *testing.T) {
-	s, _ := openTemp(t)
+	eachBackend(t, testRetentionDeletesEndedSessions)
+}
+
+func testRetentionDeletesEndedSessions(t *testing.T, s *DB) {
 	ctx := context.Background()
 	now := time.Date(2027, 6, 1, 12, 0, 0, 0, time.UTC)
 	cut := now.AddDate(0, 0, -30)
@@ -174,8 +177,9 @@ func TestRetentionDeletesEndedSessions(t *testing.T) {
 // the log verifies afterwards, the guard against deleting is back (and
 // the same), and a head published before the pruning says it was
 // pruned.
-func TestPruneAuditKeepsTheChain(t *testing.T) {
-	s, dir := openTemp(t)
+func TestPruneAuditKeepsTheChain(t *testing.T) { eachBackend(t, testPruneAuditKeepsTheChain) }
+
+func testPruneAuditKeepsTheChain(t *testing.T, s *DB) {
 	ctx := context.Background()
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range 10 {
@@ -245,14 +249,10 @@ func TestPruneAuditKeepsTheChain(t *testing.T) {
 		t.Error("a plain DELETE went through after pruning")
 	}
 
-	// Someone with the file deletes the next entries without an anchor:
-	// verification says so.
-	raw, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "kaigi.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	for _, q := range []string{`DROP TRIGGER audit_log_no_delete`, `DELETE FROM audit_log WHERE seq <= 8`} {
+	// Someone with the file (or the table's owner) deletes the next entries
+	// without an anchor: verification says so.
+	raw := rawDB(t, s)
+	for _, q := range []string{dropTrigger(s, "audit_log_no_delete"), `DELETE FROM audit_log WHERE seq <= 8`} {
 		if _, err := raw.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}
@@ -263,11 +263,20 @@ func TestPruneAuditKeepsTheChain(t *testing.T) {
 	}
 }
 
-func triggerSQL(t *testing.T, s *SQLite) string {
+// triggerSQL returns the guard's definition as the database keeps it
+// (in PostgreSQL, with whether it is enabled).
+func triggerSQL(t *testing.T, s *DB) string {
 	t.Helper()
 	var q string
-	if err := s.db.QueryRow(`SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND name = 'audit_log_no_delete'`).Scan(&q); err != nil {
+	err := s.db.QueryRow(s.d.pick(`SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND name = 'audit_log_no_delete'`,
+		`SELECT pg_get_triggerdef(oid) || ' enabled=' || tgenabled::text FROM pg_trigger WHERE tgname = 'audit_log_no_delete'`)).Scan(&q)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return q
+}
+
+// dropTrigger is the statement that drops one of audit_log's triggers.
+func dropTrigger(s *DB, name string) string {
+	return `DROP TRIGGER ` + name + s.d.pick("", " ON audit_log")
 }

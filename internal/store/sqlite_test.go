@@ -4,14 +4,15 @@ import (
 	"context"
 	"errors"
 	"io/fs"
-	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/kaigi-meet/kaigi/internal/audit"
 	"github.com/kaigi-meet/kaigi/internal/auth"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
+	"github.com/kaigi-meet/kaigi/internal/pgtest"
 )
 
 func testSealer(t *testing.T) *auth.Sealer {
@@ -23,19 +24,9 @@ func testSealer(t *testing.T) *auth.Sealer {
 	return s
 }
 
-func openTemp(t *testing.T) (*SQLite, string) {
-	t.Helper()
-	dir := t.TempDir()
-	s, err := OpenSQLite(context.Background(), dir, testSealer(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s, dir
-}
+func TestMeetingRoundTrip(t *testing.T) { eachBackend(t, testMeetingRoundTrip) }
 
-func TestMeetingRoundTrip(t *testing.T) {
-	s, _ := openTemp(t)
+func testMeetingRoundTrip(t *testing.T, s *DB) {
 	ctx := context.Background()
 	u := auth.User{ID: "u1", Email: "ada@example.org", Name: "Ada", Role: auth.RoleAdmin, PasswordHash: "x", CreatedAt: time.Now()}
 	if err := s.CreateUser(ctx, u, nil); err != nil {
@@ -118,8 +109,9 @@ func containsBytes(haystack, needle []byte) bool {
 	return false
 }
 
-func TestAccounts(t *testing.T) {
-	s, _ := openTemp(t)
+func TestAccounts(t *testing.T) { eachBackend(t, testAccounts) }
+
+func testAccounts(t *testing.T, s *DB) {
 	ctx := context.Background()
 	u := auth.User{ID: "u1", Email: "ada@example.org", Name: "Ada", Role: auth.RoleMember, PasswordHash: "h", CreatedAt: time.Now()}
 	if err := s.CreateUser(ctx, u, nil); err != nil {
@@ -185,20 +177,17 @@ func TestAccounts(t *testing.T) {
 	}
 }
 
-func TestReopenKeepsDataAndSchema(t *testing.T) {
-	dir := t.TempDir()
-	ctx := context.Background()
-	s, err := OpenSQLite(ctx, dir, testSealer(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := meeting.NewID()
-	if err := s.CreateMeeting(ctx, meeting.Record{ID: id, Kind: meeting.KindInstant, Settings: meeting.DefaultSettings(), Passcode: "1", CreatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
+func TestReopenKeepsDataAndSchema(t *testing.T) { eachBackend(t, testReopenKeepsDataAndSchema) }
 
-	s, err = OpenSQLite(ctx, dir, testSealer(t))
+func testReopenKeepsDataAndSchema(t *testing.T, first *DB) {
+	ctx := context.Background()
+	id := meeting.NewID()
+	if err := first.CreateMeeting(ctx, meeting.Record{ID: id, Kind: meeting.KindInstant, Settings: meeting.DefaultSettings(), Passcode: "1", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	first.Close()
+
+	s, err := reopen(t, first, testSealer(t))
 	if err != nil {
 		t.Fatalf("reopen: %v", err)
 	}
@@ -206,27 +195,28 @@ func TestReopenKeepsDataAndSchema(t *testing.T) {
 	if m, err := s.Meeting(ctx, id); err != nil || m.Passcode != "1" {
 		t.Fatalf("meeting lost across reopen: %+v %v", m, err)
 	}
-	files, err := fs.Glob(migrations, "migrations/*.sql")
+	files, err := fs.Glob(s.d.migrations(), "*.sql")
 	if err != nil || len(files) < 3 {
 		t.Fatalf("embedded migrations: %v, %v", files, err)
 	}
-	var n int
-	if err := s.db.QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil || n != len(files) {
-		t.Fatalf("schema_migrations has %d rows, %v; want each of the %d migrations once", n, err, len(files))
+	var n, first1, last int
+	if err := s.db.QueryRow(`SELECT COUNT(*), MIN(version), MAX(version) FROM schema_migrations`).Scan(&n, &first1, &last); err != nil ||
+		n != len(files) || first1 != 1 || last != len(files) {
+		t.Fatalf("schema_migrations has %d rows (%d..%d), %v; want each of the %d migrations once", n, first1, last, err, len(files))
 	}
-	var mode string
-	if err := s.db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
-		t.Fatalf("journal_mode = %q, %v", mode, err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "kaigi.db")); err != nil {
-		t.Fatal(err)
+	if s.Dialect() == "sqlite" {
+		var mode string
+		if err := s.db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
+			t.Fatalf("journal_mode = %q, %v", mode, err)
+		}
 	}
 }
 
 // TestLegacyMeetingsStayOpen: a meeting created before accounts existed
 // keeps working as it did: no passcode, no waiting room.
-func TestLegacyMeetingsStayOpen(t *testing.T) {
-	s, _ := openTemp(t)
+func TestLegacyMeetingsStayOpen(t *testing.T) { eachBackend(t, testLegacyMeetingsStayOpen) }
+
+func testLegacyMeetingsStayOpen(t *testing.T, s *DB) {
 	ctx := context.Background()
 	id := meeting.NewID()
 	if _, err := s.db.Exec(`INSERT INTO meetings (id, created_at) VALUES (?, ?)`, string(id), formatTime(time.Now())); err != nil {
@@ -248,8 +238,26 @@ func TestOpenFailsOnMissingDirectory(t *testing.T) {
 	}
 }
 
-func TestUseTOTPStepOnlyMovesForward(t *testing.T) {
-	s, _ := openTemp(t)
+// TestOpenFailsOnMissingPostgresDatabase: a URL naming no database fails
+// to open, and the error does not repeat the password.
+func TestOpenFailsOnMissingPostgresDatabase(t *testing.T) {
+	pgtest.NewDatabase(t) // skips without PostgreSQL
+	u := strings.Replace(pgtest.Running().URL("no_such_database"), "kaigi@", "kaigi:hunter2-secret@", 1)
+	_, err := OpenPostgres(context.Background(), u, testSealer(t))
+	if err == nil {
+		t.Fatal("opened a database that does not exist")
+	}
+	if strings.Contains(err.Error(), "hunter2-secret") {
+		t.Fatalf("the error repeats the password: %v", err)
+	}
+	if _, err := Open(context.Background(), "mysql://x", t.TempDir(), nil); err == nil {
+		t.Fatal("Open accepted a database URL that is not PostgreSQL's")
+	}
+}
+
+func TestUseTOTPStepOnlyMovesForward(t *testing.T) { eachBackend(t, testUseTOTPStepOnlyMovesForward) }
+
+func testUseTOTPStepOnlyMovesForward(t *testing.T, s *DB) {
 	ctx := context.Background()
 	if err := s.CreateUser(ctx, auth.User{ID: "u1", Email: "ada@example.org", Name: "Ada", Role: auth.RoleMember, PasswordHash: "h", TOTPLastStep: 10, CreatedAt: time.Now()}, nil); err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -11,8 +10,8 @@ import (
 
 // AddUsage adds days' figures to usage_days in one transaction: counts and
 // seconds are added to the day's row, the greater peak is kept.
-func (s *SQLite) AddUsage(ctx context.Context, days []usage.Day) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+func (s *DB) AddUsage(ctx context.Context, days []usage.Day) error {
+	return s.inTx(ctx, func(tx *txn) error {
 		for _, d := range days {
 			if _, err := time.Parse(usage.DateFormat, d.Date); err != nil {
 				return fmt.Errorf("usage day %q: %w", d.Date, err)
@@ -21,11 +20,12 @@ func (s *SQLite) AddUsage(ctx context.Context, days []usage.Day) error {
 				(day, meetings, participants, participant_seconds, meeting_seconds, peak_participants)
 				VALUES (?, ?, ?, ?, ?, ?)
 				ON CONFLICT (day) DO UPDATE SET
-					meetings = meetings + excluded.meetings,
-					participants = participants + excluded.participants,
-					participant_seconds = participant_seconds + excluded.participant_seconds,
-					meeting_seconds = meeting_seconds + excluded.meeting_seconds,
-					peak_participants = max(peak_participants, excluded.peak_participants)`,
+					meetings = usage_days.meetings + excluded.meetings,
+					participants = usage_days.participants + excluded.participants,
+					participant_seconds = usage_days.participant_seconds + excluded.participant_seconds,
+					meeting_seconds = usage_days.meeting_seconds + excluded.meeting_seconds,
+					peak_participants = CASE WHEN excluded.peak_participants > usage_days.peak_participants
+						THEN excluded.peak_participants ELSE usage_days.peak_participants END`,
 				d.Date, d.Meetings, d.Participants, d.ParticipantSeconds, d.MeetingSeconds, d.PeakParticipants); err != nil {
 				return fmt.Errorf("add usage of %s: %w", d.Date, err)
 			}
@@ -36,7 +36,7 @@ func (s *SQLite) AddUsage(ctx context.Context, days []usage.Day) error {
 
 // UsageDays returns the rows of usage_days from from to to (UTC dates,
 // inclusive), by date.
-func (s *SQLite) UsageDays(ctx context.Context, from, to time.Time) ([]usage.Day, error) {
+func (s *DB) UsageDays(ctx context.Context, from, to time.Time) ([]usage.Day, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT day, meetings, participants, participant_seconds, meeting_seconds, peak_participants
 		FROM usage_days WHERE day >= ? AND day <= ? ORDER BY day`,
 		from.UTC().Format(usage.DateFormat), to.UTC().Format(usage.DateFormat))
@@ -57,7 +57,7 @@ func (s *SQLite) UsageDays(ctx context.Context, from, to time.Time) ([]usage.Day
 
 // PruneUsage deletes the usage figures of the UTC days before before's
 // (for retention) and says how many days went.
-func (s *SQLite) PruneUsage(ctx context.Context, before time.Time) (int64, error) {
+func (s *DB) PruneUsage(ctx context.Context, before time.Time) (int64, error) {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM usage_days WHERE day < ?`, before.UTC().Format(usage.DateFormat))
 	if err != nil {
 		return 0, err

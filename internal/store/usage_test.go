@@ -19,9 +19,10 @@ func day(s string) time.Time {
 
 // TestUsageDaysAddUp: flushes add to a day's row, keep its greatest peak,
 // read back by range, and pruning by date removes the days before.
-func TestUsageDaysAddUp(t *testing.T) {
+func TestUsageDaysAddUp(t *testing.T) { eachBackend(t, testUsageDaysAddUp) }
+
+func testUsageDaysAddUp(t *testing.T, s *DB) {
 	ctx := context.Background()
-	s, _ := openTemp(t)
 	if err := s.AddUsage(ctx, []usage.Day{
 		{Date: "2026-03-10", Meetings: 1, Participants: 2, ParticipantSeconds: 100, MeetingSeconds: 50, PeakParticipants: 2},
 		{Date: "2026-03-11", Meetings: 1, Participants: 1, ParticipantSeconds: 10, MeetingSeconds: 10, PeakParticipants: 1},
@@ -66,9 +67,10 @@ func TestUsageDaysAddUp(t *testing.T) {
 // TestAddUsageIsAllOrNothing: a bad day in a batch (not a date, or a
 // negative count the table refuses) leaves the others unwritten, so the
 // recorder can put the whole batch back and try again.
-func TestAddUsageIsAllOrNothing(t *testing.T) {
+func TestAddUsageIsAllOrNothing(t *testing.T) { eachBackend(t, testAddUsageIsAllOrNothing) }
+
+func testAddUsageIsAllOrNothing(t *testing.T, s *DB) {
 	ctx := context.Background()
-	s, _ := openTemp(t)
 	for _, bad := range []usage.Day{{Date: "10/03/2026"}, {Date: "2026-03-11", Meetings: -1}} {
 		if err := s.AddUsage(ctx, []usage.Day{{Date: "2026-03-10", Meetings: 1}, bad}); err == nil {
 			t.Errorf("%+v accepted", bad)
@@ -81,9 +83,10 @@ func TestAddUsageIsAllOrNothing(t *testing.T) {
 
 // TestRecorderIntoSQLite runs the recorder against the real store: what a
 // meeting across midnight adds is read back split by day.
-func TestRecorderIntoSQLite(t *testing.T) {
+func TestRecorderIntoSQLite(t *testing.T) { eachBackend(t, testRecorderIntoSQLite) }
+
+func testRecorderIntoSQLite(t *testing.T, s *DB) {
 	ctx := context.Background()
-	s, _ := openTemp(t)
 	now := time.Date(2026, 3, 10, 23, 50, 0, 0, time.UTC)
 	r := usage.NewRecorder(usage.Options{Store: s, FlushEvery: -1, Now: func() time.Time { return now }})
 	r.Admitted("m", 0, "a")

@@ -1,3 +1,4 @@
+-- +goose Up
 -- Who is in each live meeting, kept so that a server that restarts (or
 -- crashes) lets them back in with the resume token they hold. A row goes
 -- when its participant leaves; rows a crashed run left behind go once
@@ -5,15 +6,18 @@
 CREATE TABLE live_participants (
     meeting_id     TEXT NOT NULL REFERENCES meetings(id) ON DELETE CASCADE,
     participant_id TEXT NOT NULL,
-    resume_hash    BLOB NOT NULL,  -- SHA-256 of the resume token, never the token
+    resume_hash    BYTEA NOT NULL, -- SHA-256 of the resume token, never the token
     state          TEXT NOT NULL,  -- JSON: name, role, identity, joined_at, admitted_by
     run            TEXT NOT NULL,  -- the server run that wrote it
+    -- SQLite's implicit rowid, made explicit: the order rows were first
+    -- written in (a replaced row keeps its place), read back in that order.
+    rowid          BIGINT GENERATED ALWAYS AS IDENTITY,
     PRIMARY KEY (meeting_id, participant_id)
-) STRICT;
+);
 
 -- The server run now keeping live_participants, and when it was last alive.
 CREATE TABLE live_run (
-    id        INTEGER PRIMARY KEY CHECK (id = 1),
+    id        BIGINT PRIMARY KEY CHECK (id = 1),
     run       TEXT NOT NULL,
-    alive_at  TEXT NOT NULL
-) STRICT;
+    alive_at  TEXT COLLATE "C" NOT NULL
+);

@@ -1,3 +1,4 @@
+-- +goose Up
 -- The audit log (internal/audit): administrative and operator actions, each
 -- entry hash-chained to the one before. Written in the same transaction as
 -- the action it records. The triggers make accidental changes fail; they
@@ -20,12 +21,16 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_subject ON audit_log (subject_kind, subject_id, seq);
 CREATE INDEX audit_log_action ON audit_log (action, at_ms);
 
+-- +goose StatementBegin
 CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
 BEGIN
     SELECT RAISE(ABORT, 'the audit log is append-only');
 END;
+-- +goose StatementEnd
 
+-- +goose StatementBegin
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN
     SELECT RAISE(ABORT, 'the audit log is append-only');
 END;
+-- +goose StatementEnd

@@ -1,3 +1,4 @@
+-- +goose Up
 -- Usage figures for the administrators' dashboard: one row per UTC day,
 -- sums and a peak over every meeting on the server. Nothing here names a
 -- meeting or a person (internal/usage counts in memory and writes only

@@ -1,3 +1,4 @@
+-- +goose Up
 -- An administrator (or the operator) can suspend an account, giving a
 -- reason the account's owner is shown when they try to sign in.
 ALTER TABLE users ADD COLUMN suspended_at TEXT;                     -- NULL: not suspended
