@@ -2,7 +2,10 @@
 # Kaigi's test command (`make test`; CI runs it through .ci/run).
 #
 # 1. Installs what a fresh machine lacks: Debian's chromium and firefox-esr
-#    for the browser tests, the web client's npm packages, the Go modules.
+#    for the browser tests, postgresql for the store's tests on PostgreSQL
+#    (internal/pgtest runs its binaries in a temporary directory; no
+#    server of the package's is used), the web client's npm packages, the
+#    Go modules.
 # 2. Checks formatting, vets, type-checks, builds and unit-tests the client.
 # 3. Runs every Go test (unit, pion integration, real-browser) inside a
 #    private network namespace with only loopback, so media never touches the
@@ -21,12 +24,14 @@ missing=""
 for browser in chromium firefox-esr; do
 	command -v "$browser" >/dev/null 2>&1 || missing="$missing $browser"
 done
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing="$missing postgresql"
 if [ -n "$missing" ]; then
 	as_root apt-get update
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y $missing
 fi
 chromium --version
 firefox-esr --version
+ls -d /usr/lib/postgresql/*/bin 2>/dev/null || command -v initdb
 (cd web && npm ci --no-audit --no-fund)
 go mod download
 
