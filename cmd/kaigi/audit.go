@@ -64,7 +64,7 @@ func auditCmd(args []string, stdout, stderr io.Writer) error {
 		published = &h
 	}
 	ctx := context.Background()
-	db, err := openExisting(ctx, *data)
+	db, err := openExisting(ctx, "", *data)
 	if err != nil {
 		return err
 	}
@@ -103,9 +103,14 @@ func auditCmd(args []string, stdout, stderr io.Writer) error {
 	}
 }
 
-// openExisting opens the database of a data directory that has one; it
-// never creates a fresh, empty one (which would "verify" trivially).
-func openExisting(ctx context.Context, dir string) (*store.SQLite, error) {
+// openExisting opens the configuration's PostgreSQL database (database
+// non-empty), or the SQLite database of a data directory that has one;
+// it never creates a fresh, empty SQLite one (which would "verify"
+// trivially).
+func openExisting(ctx context.Context, database, dir string) (*store.SQLite, error) {
+	if database != "" {
+		return store.OpenPostgres(ctx, database, nil)
+	}
 	if _, err := os.Stat(filepath.Join(dir, "kaigi.db")); err != nil {
 		return nil, fmt.Errorf("no Kaigi database in %s (--data): %w", dir, err)
 	}

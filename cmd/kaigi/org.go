@@ -78,7 +78,7 @@ func adminOrg(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 
 	ctx := context.Background()
-	db, err := openExisting(ctx, cfg.Data)
+	db, err := openExisting(ctx, cfg.Database, cfg.Data)
 	if err != nil {
 		return err
 	}

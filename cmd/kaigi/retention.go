@@ -46,7 +46,7 @@ func adminRetention(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	ctx := context.Background()
-	db, err := openExisting(ctx, cfg.Data)
+	db, err := openExisting(ctx, cfg.Database, cfg.Data)
 	if err != nil {
 		return err
 	}

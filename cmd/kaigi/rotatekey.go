@@ -56,7 +56,7 @@ func adminRotateKey(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	dbPath := filepath.Join(cfg.Data, "kaigi.db")
-	if _, err := os.Stat(dbPath); err != nil {
+	if _, err := os.Stat(dbPath); err != nil && cfg.Database == "" {
 		return fmt.Errorf("admin rotate-key: no Kaigi database in %s (--data): %w", cfg.Data, err)
 	}
 	sealer, err := auth.OpenSealerForRotation(cfg.Data)
@@ -68,7 +68,9 @@ func adminRotateKey(args []string, stdout, stderr io.Writer) error {
 	defer sealer.Close()
 	ctx := context.Background()
 	// Opening settles a rotation interrupted earlier, before this one.
-	db, err := store.OpenSQLite(ctx, cfg.Data, sealer)
+	// The configuration's database: PostgreSQL's values are sealed with
+	// this data directory's key too.
+	db, err := store.Open(ctx, cfg.Database, cfg.Data, sealer)
 	if err != nil {
 		return fmt.Errorf("admin rotate-key: %w", err)
 	}

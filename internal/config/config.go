@@ -25,6 +25,11 @@ type Config struct {
 	Listen string `yaml:"listen"`
 	// Data is the directory for the database and other state.
 	Data string `yaml:"data"`
+	// Database is the PostgreSQL database to keep Kaigi's data in, a
+	// postgres:// URL (postgres://kaigi@db.example.org/kaigi?sslmode=verify-full).
+	// Empty: SQLite, kaigi.db in Data. Either way secret.key stays in
+	// Data. Never logged, nor repeated in errors: it may hold a password.
+	Database string `yaml:"database"`
 	// PublicURL is the address users open, when it differs from Listen
 	// (behind a proxy or NAT), e.g. https://meet.example.org.
 	PublicURL string `yaml:"public_url"`
@@ -187,6 +192,9 @@ func (c Config) Validate() error {
 	if c.Data == "" {
 		return errors.New("data: must name a directory")
 	}
+	if err := validDatabase(c.Database); err != nil {
+		return fmt.Errorf("database: %w (the value is not repeated: it may hold a password)", err)
+	}
 	if c.PublicURL != "" {
 		u, err := url.Parse(c.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
@@ -301,3 +309,29 @@ type Retention struct {
 // accepts, so that a head of the audit log published each month can
 // always be checked.
 const MinAuditMinimumDays = 30
+
+// validDatabase checks the database key: empty, or a postgres:// URL
+// naming a database and a host (or a socket directory, ?host=/path),
+// with a known sslmode. Its errors never quote the value.
+func validDatabase(v string) error {
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return errors.New("must be empty (SQLite in the data directory) or a postgres:// URL")
+	}
+	q := u.Query()
+	if u.Host == "" && q.Get("host") == "" {
+		return errors.New("the URL names no host")
+	}
+	if strings.Trim(u.Path, "/") == "" && q.Get("dbname") == "" {
+		return errors.New("the URL names no database (postgres://user@host/DATABASE)")
+	}
+	switch q.Get("sslmode") {
+	case "", "disable", "allow", "prefer", "require", "verify-ca", "verify-full":
+	default:
+		return errors.New("sslmode must be disable, allow, prefer, require, verify-ca or verify-full")
+	}
+	return nil
+}

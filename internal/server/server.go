@@ -85,7 +85,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 	if err != nil {
 		return nil, err
 	}
-	db, err := store.OpenSQLite(ctx, cfg.Data, sealer)
+	db, err := store.Open(ctx, cfg.Database, cfg.Data, sealer)
 	if err != nil {
 		return nil, err
 	}
