@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -8,8 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/kaigi-meet/kaigi/internal/config"
+	"github.com/kaigi-meet/kaigi/internal/meeting"
 	"github.com/kaigi-meet/kaigi/internal/servertest"
 )
 
@@ -100,4 +103,41 @@ func chooseOption(tb *tab, selector, value string) {
 	tb.t.Helper()
 	tb.run("choose "+value+" in "+selector, chromedp.SetValue(selector, value, chromedp.ByQuery),
 		chromedp.Evaluate(`document.querySelector(`+strconv.Quote(selector)+`).dispatchEvent(new Event("change", {bubbles: true}))`, nil))
+}
+
+// TestRegionToldBeforeTheCamera: on a node labelled eu-central, the
+// invite of a meeting held only in us-east shows the server's refusal
+// before anything asks for the camera, without the join form; a meeting
+// held in eu-central says so on its pre-join page.
+func TestRegionToldBeforeTheCamera(t *testing.T) {
+	srv := startServer(t, servertest.Options{Config: func(c *config.Config) { c.Region = "eu-central" }})
+	host := srv.Admin(t)
+	in := func(r string) *meeting.Settings {
+		set := servertest.OpenSettings()
+		set.Regions = &meeting.Regions{r}
+		return set
+	}
+	elsewhere, here := host.NewMeeting(t, in("us-east")), host.NewMeeting(t, in("eu-central"))
+
+	gus := newTab(t, "Gus")
+	gus.run("count camera starts", chromedp.ActionFunc(func(ctx context.Context) error {
+		_, err := page.AddScriptToEvaluateOnNewDocument(countCameraStarts).Do(ctx)
+		return err
+	}))
+	gus.run("open the invite of the meeting held in us-east", chromedp.Navigate(srv.URL+"/m/"+elsewhere.ID))
+	gus.waitVisible("the region refusal", `#fatal-error[data-code="region_not_allowed"]`)
+	if got := gus.text("#fatal-error .notice-message"); !strings.Contains(got, "only in us-east") || !strings.Contains(got, "eu-central") {
+		t.Errorf("the refusal says %q", got)
+	}
+	var started int
+	if err := gus.eval(`window.kaigiTestGUM`, &started); err != nil || started != 0 {
+		t.Fatalf("the page asked for the camera or microphone %d times (err %v)", started, err)
+	}
+	if n := gus.count("#join"); n != 0 {
+		t.Error("the join button is shown on the refusal")
+	}
+	gus.screenshot("region-refused")
+
+	gus.openPrejoin(srv.URL + "/m/" + here.ID)
+	gus.waitText("the meeting's region told", "#prejoin-regions", "Held only on servers in eu-central.")
 }

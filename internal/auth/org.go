@@ -53,6 +53,15 @@ func (s *Service) updateOrg(ctx context.Context, by Actor, o Org, reason string)
 	}
 	o.Country = orgCountry(o.Country.Normalised())
 	o.MeetingDefaults.Country = o.MeetingDefaults.Country.Normalised()
+	if err := o.Regions.Validate(); err != nil {
+		return err
+	}
+	if n := o.Regions.Normalised(); n != nil {
+		o.Regions = *n
+	} else {
+		o.Regions = nil
+	}
+	o.MeetingDefaults.Regions = o.MeetingDefaults.Regions.Normalised()
 	if o.Name, _ = normaliseName(o.Name); o.Name == "" {
 		o.Name = DefaultOrg().Name
 	}

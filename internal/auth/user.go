@@ -62,6 +62,9 @@ type Org struct {
 	// address (off unless a GeoIP database is configured); a meeting's own
 	// rule can only narrow it.
 	Country meeting.CountryRule `json:"country"`
+	// Regions, if named, are the only regions where meetings are held
+	// (meeting/regions.go); a meeting's own can only narrow them.
+	Regions meeting.Regions `json:"regions,omitempty"`
 	// Retention is how long old records are kept (retention.go); nil
 	// when saving keeps the current limits.
 	Retention *Retention `json:"retention,omitempty"`

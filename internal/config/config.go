@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/kaigi-meet/kaigi/internal/clientaddr"
+	"github.com/kaigi-meet/kaigi/internal/meeting"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -37,6 +38,11 @@ type Config struct {
 	// prefixes) whose X-Forwarded-For names the client; see
 	// internal/clientaddr. Empty: every request's peer is its client.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// Region labels this node (lower-case letters, digits and hyphens,
+	// e.g. eu-central): meetings whose allowed regions do not include it
+	// are not held here. Empty: a node with no region, which holds only
+	// meetings that name none.
+	Region string `yaml:"region"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
 	// LogFormat is text or json.
@@ -200,6 +206,9 @@ func (c Config) Validate() error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
 			return fmt.Errorf("public_url: %q must be an http(s) URL with a host and no path", c.PublicURL)
 		}
+	}
+	if c.Region != "" && !meeting.ValidRegion(c.Region) {
+		return fmt.Errorf("region: %q is not a region label (lower-case letters, digits and hyphens, like eu-central)", c.Region)
 	}
 	if _, err := clientaddr.Parse(c.TrustedProxies); err != nil {
 		return fmt.Errorf("trusted_proxies: %w", err)

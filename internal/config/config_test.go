@@ -88,6 +88,7 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{"public_url: ftp://x", "public_url"},
 		{"public_url: https://x/path", "public_url"},
 		{"trusted_proxies: [proxy.example.org]", "trusted_proxies"},
+		{"region: EU Central", "region"},
 		{"trusted_proxies: [10.0.0.0/40]", "trusted_proxies"},
 		{"log_level: loud", "log_level"},
 		{"log_format: xml", "log_format"},

@@ -40,6 +40,7 @@ type orgJSON struct {
 	AllowSignUp     bool                `json:"allowSignUp"`
 	MeetingDefaults meeting.Settings    `json:"meetingDefaults"`
 	Country         meeting.CountryRule `json:"country"`
+	Regions         meeting.Regions     `json:"regions,omitempty"`
 	Retention       *auth.Retention     `json:"retention,omitempty"`
 }
 
@@ -194,7 +195,8 @@ func (a *api) me(w http.ResponseWriter, r *http.Request) {
 		"user": uj,
 		// The meeting defaults, so the web client can show members the
 		// settings a new meeting would get before they create one.
-		"organisation":      map[string]any{"name": org.Name, "require2FA": org.Require2FA, "meetingDefaults": org.MeetingDefaults, "country": org.Country, "geoip": a.countries != nil},
+		"organisation": map[string]any{"name": org.Name, "require2FA": org.Require2FA, "meetingDefaults": org.MeetingDefaults, "country": org.Country, "geoip": a.countries != nil,
+			"regions": regionsOrEmpty(org.Regions), "region": a.region},
 		"twoFactorRequired": org.NeedsEnrollment(u),
 	})
 }
@@ -287,7 +289,8 @@ func (a *api) putOrg(w http.ResponseWriter, r *http.Request) {
 	}
 	var body struct {
 		orgJSON
-		GeoIP any `json:"geoip"` // what GET says; read-only, ignored
+		GeoIP  any `json:"geoip"`  // what GET says; read-only, ignored
+		Region any `json:"region"` // likewise
 	}
 	if !readJSON(w, r, &body) {
 		return
@@ -300,6 +303,7 @@ func (a *api) putOrg(w http.ResponseWriter, r *http.Request) {
 		a.authError(w, err)
 		return
 	}
+	a.endOutsideRegions(r.Context())
 	org, err := a.accounts.Org(r.Context())
 	if err != nil {
 		a.internal(w, "read organisation", err)
@@ -393,4 +397,12 @@ func (a *api) serverInfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"name": org.Name, "signUpOpen": org.AllowSignUp || n == 0})
+}
+
+// regionsOrEmpty is a set of regions as JSON: [] rather than null.
+func regionsOrEmpty(r meeting.Regions) meeting.Regions {
+	if r == nil {
+		return meeting.Regions{}
+	}
+	return r
 }

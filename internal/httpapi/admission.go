@@ -33,6 +33,11 @@ type admissionJSON struct {
 	// CountryNotAllowed is the refusal a country rule gives this address,
 	// if one does (left out otherwise).
 	CountryNotAllowed string `json:"countryNotAllowed,omitempty"`
+	// Regions are the only regions the meeting may be held in, when the
+	// organisation or the meeting names any (left out otherwise), and
+	// RegionNotAllowed the refusal when this node is not among them.
+	Regions          meeting.Regions `json:"regions,omitempty"`
+	RegionNotAllowed string          `json:"regionNotAllowed,omitempty"`
 }
 
 // orgOut is GET and PUT /api/admin/org's answer: the policy, and whether
@@ -41,8 +46,9 @@ type admissionJSON struct {
 func (a *api) orgOut(org auth.Org) any {
 	return struct {
 		orgJSON
-		GeoIP bool `json:"geoip"`
-	}{orgJSON(org), a.countries != nil}
+		GeoIP  bool   `json:"geoip"`
+		Region string `json:"region"` // this node's, read-only
+	}{orgJSON(org), a.countries != nil, a.region}
 }
 
 // noCountryRules answers 400 geoip_unavailable, and reports true, when a
@@ -71,7 +77,9 @@ func (a *api) noCountryRules(w http.ResponseWriter, rules ...*meeting.CountryRul
 // browser's random secret), and asking counts against the same per-address
 // limit as looking a meeting up. Joining checks the bans again in any case.
 // Where the server has a GeoIP database and a country rule refuses the
-// address, it says that too, with the sentence joining would give.
+// address, it says that too, with the sentence joining would give; and
+// where the meeting may be held only in some regions, which, and whether
+// this node is outside them.
 func (a *api) admission(w http.ResponseWriter, r *http.Request) {
 	if !a.lookupLimit.Allow(clientIP(r)) {
 		writeError(w, http.StatusTooManyRequests, "rate_limited", "Too many look-ups from your network. Wait a minute.")
@@ -108,6 +116,18 @@ func (a *api) admission(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		res.CountryNotAllowed = refusal
+	}
+	org, err := a.accounts.Org(r.Context())
+	if err != nil {
+		a.internal(w, "admission check: regions", err)
+		return
+	}
+	refusal, allowed, named := meeting.RegionVerdict(a.region, org.Regions, rec.Settings.Regions)
+	if named {
+		res.Regions, res.RegionNotAllowed = allowed, refusal
+		if res.Regions == nil {
+			res.Regions = meeting.Regions{}
+		}
 	}
 	writeJSON(w, http.StatusOK, res)
 }

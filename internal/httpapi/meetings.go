@@ -123,6 +123,10 @@ func (req meetingRequest) apply(rec *meeting.Record) (string, bool) {
 			req.Settings.Country = rec.Settings.Country
 		}
 		req.Settings.Country = req.Settings.Country.Normalised()
+		if req.Settings.Regions == nil { // likewise: left out keeps them
+			req.Settings.Regions = rec.Settings.Regions
+		}
+		req.Settings.Regions = req.Settings.Regions.Normalised()
 		locked := rec.Settings.Locked // an administrator's, kept with the meeting: lifted from inside it
 		rec.Settings = *req.Settings
 		rec.Settings.Locked = locked
@@ -289,6 +293,7 @@ func (a *api) updateMeeting(w http.ResponseWriter, r *http.Request) {
 		a.internal(w, "update meeting", err)
 		return
 	}
+	a.endOutsideRegions(r.Context())
 	writeJSON(w, http.StatusOK, a.toMeetingJSON(r, rec, true, u.Name))
 }
 
@@ -391,4 +396,15 @@ func namesAddress(host string, local netip.AddrPort, defaultPort string) bool {
 // naming what is wrong (e.g. a code that is no country).
 func settingsProblem(err error) string {
 	return "Those meeting settings are not valid: " + strings.TrimPrefix(err.Error(), meeting.ErrBadSettings.Error()+": ") + "."
+}
+
+// endOutsideRegions ends the live meetings this node may no longer hold
+// after a change of their regions or the organisation's: nothing of a
+// meeting may pass through a node outside them (meeting/regions.go).
+func (a *api) endOutsideRegions(ctx context.Context) {
+	if e, ok := a.live.(interface{ EndOutsideRegions(context.Context) int }); ok {
+		if n := e.EndOutsideRegions(ctx); n > 0 {
+			a.log.Info("meetings ended: this node is outside their regions now", "meetings", n)
+		}
+	}
 }

@@ -48,6 +48,9 @@ type Options struct {
 	// Countries checks country rules; nil without a GeoIP database, and
 	// then no country rule can be set (admission.go).
 	Countries CountryCheck
+	// Region is this node's region label ("" for none): the pre-join page
+	// is told when a meeting may not be held here (meeting/regions.go).
+	Region string
 }
 
 type api struct {
@@ -69,6 +72,7 @@ type api struct {
 	thirdParties []string  // privacy.go
 
 	countries CountryCheck // admission.go; nil: no GeoIP database
+	region    string       // this node's region label (Options.Region)
 }
 
 // The web client's pages: every one is the same single-page client, which
@@ -90,6 +94,7 @@ func New(opts Options) http.Handler {
 	}
 	a.thirdParties = thirdPartyHosts(opts.ICEServerURLs)
 	a.countries = opts.Countries
+	a.region = opts.Region
 	var aboutErr error
 	if a.aboutInfo, aboutErr = newAbout(opts.Version, opts.Web); aboutErr != nil {
 		log.Error("web client digest unavailable", "err", aboutErr)

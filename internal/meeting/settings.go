@@ -43,6 +43,11 @@ type Settings struct {
 	// top of the organisation's rule (which it can narrow, never widen).
 	// A pointer so that Settings stays comparable; nil is off.
 	Country *CountryRule `json:"country,omitempty"`
+	// Regions, if named, are the only regions the meeting may be held in,
+	// on top of the organisation's (which they can narrow, never widen);
+	// see regions.go. A pointer for the same reason as Country; nil names
+	// none.
+	Regions *Regions `json:"regions,omitempty"`
 }
 
 // DefaultSettings are the product's defaults, safe against meeting
@@ -65,6 +70,9 @@ func (s Settings) Validate() error {
 		if !w.Valid() {
 			return fmt.Errorf("%w: %s must be %q or %q", ErrBadSettings, name, WhoHosts, WhoEveryone)
 		}
+	}
+	if err := s.Regions.Validate(); err != nil {
+		return err
 	}
 	return s.Country.Validate()
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/kaigi-meet/kaigi/internal/clientaddr"
 	"github.com/kaigi-meet/kaigi/internal/config"
 	"github.com/kaigi-meet/kaigi/internal/httpapi"
+	"github.com/kaigi-meet/kaigi/internal/meeting"
 	"github.com/kaigi-meet/kaigi/internal/metrics"
 	"github.com/kaigi-meet/kaigi/internal/sfu"
 	"github.com/kaigi-meet/kaigi/internal/signal"
@@ -171,6 +172,14 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		return nil, err
 	}
 	sigOpts.Countries = countries
+	sigOpts.Regions = func(ctx context.Context, own *meeting.Regions) (string, error) {
+		org, err := s.accounts.Org(ctx)
+		if err != nil {
+			return "", err
+		}
+		refusal, _, _ := meeting.RegionVerdict(cfg.Region, org.Regions, own)
+		return refusal, nil
+	}
 	if opts.SignalOptions != nil {
 		opts.SignalOptions(&sigOpts)
 	}
@@ -192,6 +201,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		// Outside STUN/TURN servers, named on the privacy page.
 		ICEServerURLs: iceServerURLs(cfg),
 		Countries:     countries,
+		Region:        cfg.Region,
 		// Served only with a token (config metrics.token).
 		MetricsToken: cfg.Metrics.Token,
 		Metrics: metrics.Handler(metrics.Sources{

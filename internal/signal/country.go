@@ -70,14 +70,19 @@ func countryMessage(err error) (string, bool) {
 }
 
 // mergeSettings is what a host's settings message does to the meeting's
-// settings: next replaces them, except that a country rule left out keeps
-// the meeting's (so a client that does not know the field never drops the
-// rule; {"mode": ""} turns it off).
+// settings: next replaces them, except that a country rule or regions left
+// out keep the meeting's (so a client that does not know the field never
+// drops the rule; {"mode": ""} turns it off, and [] names no region).
 func mergeSettings(cur *meeting.Settings, next meeting.Settings) {
 	if next.Country == nil {
 		next.Country = cur.Country
 	} else {
 		next.Country = next.Country.Normalised()
+	}
+	if next.Regions == nil { // likewise for regions; [] names none
+		next.Regions = cur.Regions
+	} else {
+		next.Regions = next.Regions.Normalised()
 	}
 	*cur = next
 }

@@ -70,6 +70,7 @@ func (s *session) hello(m *wire.ClientMessage) bool {
 			return false
 		}
 		s.checkCountry(st)
+		s.checkRegion(st)
 		target := room
 		if m.Breakout > 0 {
 			if target = room.breakoutRoom(m.Breakout); target == nil {
@@ -88,7 +89,10 @@ func (s *session) hello(m *wire.ClientMessage) bool {
 		code, msg := wire.CodeInternal, "The server could not add you to the meeting. Try again in a moment."
 		failure := true
 		country, byCountry := countryMessage(err)
+		region, byRegion := regionMessage(err)
 		switch {
+		case byRegion:
+			code, msg, failure = wire.CodeRegionNotAllowed, region, false
 		case byCountry:
 			code, msg, failure = wire.CodeCountryNotAllowed, country, false
 			s.srv.countryRefusals.Add(1)

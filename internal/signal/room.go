@@ -104,6 +104,9 @@ func (r *Room) join(s *session, hello *wire.ClientMessage, st *stored) (err erro
 		s.identity.UserID = ""
 		r.log.Info("socket identified before its account's participation ended: joining as a guest")
 	}
+	if err := refusedByRegion(st); err != nil {
+		return err
+	}
 
 	if pid, m, ok := r.resumeLocked(hello.Resume, s.identity.UserID); ok {
 		if m.session != nil {

@@ -84,6 +84,9 @@ type Options struct {
 	// Countries, if set, checks country rules at every new join
 	// (country.go); nil without a GeoIP database.
 	Countries CountryCheck
+	// Regions, if set, refuses every join to a meeting this node may not
+	// hold (regions.go).
+	Regions RegionCheck
 	// Usage, if set, is told who enters and leaves meetings, for the
 	// usage figures (usage.go).
 	Usage Usage
@@ -228,6 +231,8 @@ type stored struct {
 	// country is the country rules' verdict on the joiner reading it:
 	// nil admits (country.go).
 	country error
+	// region is the region check's verdict (regions.go): nil admits.
+	region error
 }
 
 // room reads the meeting from the store (on every join: a passcode the

@@ -267,7 +267,9 @@ func (s *session) handle(m *wire.ClientMessage) bool {
 	case "lock":
 		err = r.updateSettings(by, s, func(set *meeting.Settings) { set.Locked = m.Locked })
 	case "settings":
-		err = r.updateSettings(by, s, func(set *meeting.Settings) { mergeSettings(set, *m.Settings) })
+		if err = s.srv.regionsSettable(s.ctx, m.Settings.Regions); err == nil {
+			err = r.updateSettings(by, s, func(set *meeting.Settings) { mergeSettings(set, *m.Settings) })
+		}
 	case "end":
 		if r.parent != nil {
 			err = r.endFromBreakout(by, s)

@@ -99,6 +99,7 @@ const (
 	CodeUnsupportedVersion = "unsupported_version"
 	CodeBadRequest         = "bad_request"
 	CodeCountryNotAllowed  = "country_not_allowed"
+	CodeRegionNotAllowed   = "region_not_allowed"
 	// CodeServerDraining refuses a new joiner while the server drains
 	// before a stop; clients retry as after a lost connection.
 	CodeServerDraining = "server_draining"

@@ -1,7 +1,8 @@
 // GET /api/meetings/{id}/admission (docs/api.md): whether a host's ban
-// keeps this browser, account or network out of a meeting, and whether a
+// keeps this browser, account or network out of a meeting, whether a
 // country rule refuses this address (with the sentence joining would give),
-// asked before the pre-join page turns the camera on.
+// and where the meeting may be held, asked before the pre-join page turns
+// the camera on.
 
 import { call, isObj, notUnderstood } from "./http.js";
 
@@ -14,19 +15,43 @@ export interface Admission {
   banned: boolean;
   /** The server's sentence when a country rule refuses this address, naming the rule; null otherwise. */
   countryNotAllowed: string | null;
+  /** Where the meeting may be held, when the organisation or the meeting names regions; null otherwise. */
+  regions: string[] | null;
+  /** The server's sentence when this server is outside those regions; null otherwise. */
+  regionNotAllowed: string | null;
+}
+
+/** A region label (docs/api.md, Regions); a set has at most MAX_REGIONS. */
+const REGION_LABEL = /^[a-z0-9][a-z0-9-]{0,31}$/;
+const MAX_REGIONS = 16;
+
+/** A sentence of the server's, or null when it is no bounded, non-empty string. */
+function sentence(v: unknown): string | null {
+  const t = typeof v === "string" ? v.trim() : "";
+  return t !== "" && [...t].length <= COUNTRY_REFUSAL_MAX ? t : null;
+}
+
+/** A set of region labels, or null when it is not one (then nothing is shown about regions). */
+function regionList(v: unknown): string[] | null {
+  if (!Array.isArray(v) || v.length > MAX_REGIONS) return null;
+  return v.every((r) => typeof r === "string" && REGION_LABEL.test(r)) ? (v as string[]) : null;
 }
 
 /**
  * Reads the admission check's answer: `banned` must be a boolean (else the
- * answer is not understood); `countryNotAllowed` is kept only as a non-empty
- * string of at most COUNTRY_REFUSAL_MAX characters, and anything else there
- * is ignored (joining checks the rule again in any case).
+ * answer is not understood); `countryNotAllowed` and `regionNotAllowed`
+ * are kept only as non-empty strings of at most COUNTRY_REFUSAL_MAX
+ * characters, `regions` only as a list of region labels, and anything else
+ * there is ignored (joining checks the rules again in any case).
  */
 export function parseAdmission(v: unknown): Admission {
   if (!isObj(v) || typeof v.banned !== "boolean") throw notUnderstood();
-  const c = v.countryNotAllowed;
-  const refusal = typeof c === "string" ? c.trim() : "";
-  return { banned: v.banned, countryNotAllowed: refusal !== "" && [...refusal].length <= COUNTRY_REFUSAL_MAX ? refusal : null };
+  return {
+    banned: v.banned,
+    countryNotAllowed: sentence(v.countryNotAllowed),
+    regions: regionList(v.regions),
+    regionNotAllowed: sentence(v.regionNotAllowed),
+  };
 }
 
 /** Asks whether this browser (device ID `device`) may join the meeting. */

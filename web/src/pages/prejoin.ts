@@ -55,7 +55,7 @@ export async function showPrejoin(rawId: string, media: LocalMedia = new LocalMe
   // Whether a host banned this browser, account or network, or a country
   // rule refuses this address: asked before anything turns the camera on.
   // Without an answer the join decides.
-  const admitted: Admission = { banned: false, countryNotAllowed: null };
+  const admitted: Admission = { banned: false, countryNotAllowed: null, regions: null, regionNotAllowed: null };
   const admission = normalised !== null ? admissionTo(normalised, deviceId()).catch(() => admitted) : Promise.resolve(admitted);
   try {
     [meeting, account] = await Promise.all([lookupMeeting(rawId), fetchMe().catch(() => null)]);
@@ -69,7 +69,7 @@ export async function showPrejoin(rawId: string, media: LocalMedia = new LocalMe
   const meetingId = meeting.id;
   if (location.pathname !== `/m/${meetingId}`) history.replaceState(null, "", `/m/${meetingId}${location.hash}`);
   if (problem !== null) forgetPasscode(meetingId);
-  const { banned, countryNotAllowed } = await admission;
+  const { banned, countryNotAllowed, regions, regionNotAllowed } = await admission;
   if (banned) {
     forgetResume(meetingId);
     setState("error");
@@ -84,8 +84,16 @@ export async function showPrejoin(rawId: string, media: LocalMedia = new LocalMe
     showScreen(fatalScreen("country_not_allowed", countryNotAllowed));
     return;
   }
+  // This server may not hold the meeting at all: nobody joins it here,
+  // coming back included.
+  if (regionNotAllowed !== null) {
+    forgetResume(meetingId);
+    setState("error");
+    showScreen(fatalScreen("region_not_allowed", regionNotAllowed));
+    return;
+  }
   const policy = new SendPolicy(meetingId, { link: invite.e2ee, announced: meeting.e2ee });
-  const prejoin = new Prejoin(meeting, account, media, problem, policy);
+  const prejoin = new Prejoin(meeting, account, media, problem, policy, regions);
   // A reload of a tab that was in the meeting: straight back in, as the same participant.
   if (problem === null && prejoin.resume.initial !== null) {
     await prejoin.comeBack();
@@ -131,6 +139,7 @@ class Prejoin {
     private readonly media: LocalMedia,
     problem: PrejoinProblem | null,
     private readonly policy: SendPolicy,
+    regions: string[] | null = null,
   ) {
     const meetingId = meeting.id;
     this.meetingId = meetingId;
@@ -280,6 +289,9 @@ class Prejoin {
       ),
       signInBlock,
       encryptionBlock,
+      regions !== null && regions.length > 0
+        ? el("p", { id: "prejoin-regions", class: "hint", text: `Held only on servers in ${regions.join(", ")}.` })
+        : null,
       el("label", { attrs: { for: "display-name" }, text: "Your name" }),
       this.nameInput,
       this.nameError,

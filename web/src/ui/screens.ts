@@ -19,6 +19,7 @@ const TITLES: Record<string, string> = {
   meeting_locked: "This meeting is locked",
   banned: "You can't join this meeting",
   country_not_allowed: "Not admitted from where you are connecting",
+  region_not_allowed: "This meeting is not held on this server",
   sign_in_required: "Sign in to join this meeting",
   rate_limited: "Too many attempts",
   denied: "The host didn't let you in",

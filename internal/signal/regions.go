@@ -1,0 +1,114 @@
+package signal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/kaigi-meet/kaigi/internal/meeting"
+)
+
+// RegionCheck decides whether this node may hold a meeting whose own
+// regions are own: "" if it may, else the sentence that refuses
+// (meeting.RegionRefusal, from the node's region label and the
+// organisation's regions, read at each check). Options.Regions is nil
+// when no region is configured anywhere: nothing is checked.
+type RegionCheck func(ctx context.Context, own *meeting.Regions) (refusal string, err error)
+
+// regionRefused is a join refused because the meeting may not be held on
+// this node's region.
+type regionRefused struct{ message string }
+
+func (e *regionRefused) Error() string { return "region not allowed" }
+
+// checkRegion runs the region check for anyone joining the stored meeting
+// st: new, resuming or moving between rooms alike, since nothing of a
+// meeting may pass through a node outside its regions. (A meeting no
+// longer stored admits only those coming back: nothing to check.) Its
+// verdict is applied inside Room.join, so that a room opened for a
+// refused joiner closes again.
+func (s *session) checkRegion(st *stored) {
+	check := s.srv.opts.Regions
+	if check == nil || st == nil {
+		return
+	}
+	refusal, err := check(s.ctx, st.rec.Settings.Regions)
+	switch {
+	case err != nil:
+		st.region = fmt.Errorf("region check: %w", err) // refused as an internal error
+	case refusal != "":
+		st.region = &regionRefused{message: refusal}
+	}
+}
+
+// refusedByRegion is Room.join's test: the region check's verdict.
+func refusedByRegion(st *stored) error {
+	if st == nil {
+		return nil
+	}
+	return st.region
+}
+
+// regionMessage returns the refusal's sentence if err is one.
+func regionMessage(err error) (string, bool) {
+	var r *regionRefused
+	if errors.As(err, &r) {
+		return r.message, true
+	}
+	return "", false
+}
+
+// regionsSettable refuses, from inside a meeting, regions that would put
+// the meeting outside this node (it would have to end at once); checked
+// before the room's lock is taken, since the organisation's regions are
+// read from the store. nil (left out) changes nothing.
+func (s *Server) regionsSettable(ctx context.Context, next *meeting.Regions) error {
+	if s.opts.Regions == nil || next == nil {
+		return nil
+	}
+	if err := next.Validate(); err != nil {
+		return err
+	}
+	refusal, err := s.opts.Regions(ctx, next.Normalised())
+	if err != nil {
+		return err
+	}
+	if refusal != "" {
+		return fmt.Errorf("%w: regions: %s", meeting.ErrBadSettings, refusal)
+	}
+	return nil
+}
+
+// EndOutsideRegions ends, for everyone in them, the live meetings this
+// node may no longer hold after their regions or the organisation's
+// changed: refusal gives the sentence for a meeting's current settings
+// ("" keeps it). It returns how many it ended.
+func (s *Server) EndOutsideRegions(ctx context.Context) int {
+	check := s.opts.Regions
+	if check == nil {
+		return 0
+	}
+	s.mu.Lock()
+	rooms := make([]*Room, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		rooms = append(rooms, r)
+	}
+	s.mu.Unlock()
+	ended := 0
+	for _, r := range rooms {
+		r.mu.Lock()
+		own := r.core.Settings().Regions
+		r.mu.Unlock()
+		refusal, err := check(ctx, own)
+		if err != nil || refusal == "" {
+			continue
+		}
+		if s.withLiveRoom(r.id, func(r *Room) {
+			r.endLocked("", refusal)
+			r.log.Info("meeting ended: this node is outside its regions now")
+		}) {
+			ended++
+		}
+	}
+	return ended
+}
