@@ -21,18 +21,22 @@ import (
 )
 
 const adminUsage = `Usage:
-  kaigi admin create-user --email E --name N [--role admin|member] [--data DIR]
-  kaigi admin suspend-user --email E --reason R [--data DIR]
-  kaigi admin reinstate-user --email E [--reason R] [--data DIR]
-  kaigi admin reset-2fa --email E --reason R [--data DIR]
-  kaigi admin delete-user --email E --reason R [--data DIR]
-  kaigi admin legal-request --kind K --outcome O --reason NOTE [--data DIR]
-  kaigi admin list-users --reason WHY [--json] [--data DIR]
-  kaigi admin transparency [--json] [--data DIR]
+  kaigi admin create-user --email E --name N [--role admin|member] [--data DIR] [--config FILE]
+  kaigi admin suspend-user --email E --reason R [--data DIR] [--config FILE]
+  kaigi admin reinstate-user --email E [--reason R] [--data DIR] [--config FILE]
+  kaigi admin reset-2fa --email E --reason R [--data DIR] [--config FILE]
+  kaigi admin delete-user --email E --reason R [--data DIR] [--config FILE]
+  kaigi admin legal-request --kind K --outcome O --reason NOTE [--data DIR] [--config FILE]
+  kaigi admin list-users --reason WHY [--json] [--data DIR] [--config FILE]
+  kaigi admin transparency [--json] [--data DIR] [--config FILE]
   kaigi admin retention run [--data DIR] [--config FILE]
   kaigi admin org show [--data DIR] [--config FILE]
   kaigi admin org set --file FILE|- --reason WHY [--data DIR] [--config FILE]
   kaigi admin rotate-key --reason WHY [--data DIR] [--config FILE]
+
+--config names the server's configuration file: its data directory and,
+when it names one, its PostgreSQL database (database:); without it the
+commands use SQLite in --data.
 
 create-user reads the password from standard input (without echo on a
 terminal); the first account on a server becomes its organisation admin.
@@ -87,7 +91,8 @@ func admin(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("kaigi admin "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	email := fs.String("email", "", "e-mail address (required)")
-	data := fs.String("data", config.Default().Data, "data `directory`")
+	data := fs.String("data", "", "data `directory` (default: the configuration's, else "+config.Default().Data+")")
+	cfgFile := fs.String("config", "", "the server's YAML configuration `file`, for its data directory and database")
 	var name, role, reason, kind, outcome *string
 	asJSON := new(bool)
 	switch cmd {
@@ -126,16 +131,22 @@ func admin(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		}
 	}
 
-	ctx := context.Background()
-	if err := os.MkdirAll(*data, 0o700); err != nil {
+	cfg, err := operatorConfig(*cfgFile, *data)
+	if err != nil {
 		return err
 	}
-	sealer, err := auth.LoadOrCreateSealer(*data)
+	ctx := context.Background()
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return err
+	}
+	sealer, err := auth.LoadOrCreateSealer(cfg.Data)
 	if err != nil {
 		return err
 	}
 	defer sealer.Close() // the data directory's lock (auth/rotate.go)
-	db, err := store.OpenSQLite(ctx, *data, sealer)
+	// The database the server uses: PostgreSQL when the configuration
+	// names one, else SQLite in the data directory.
+	db, err := store.Open(ctx, cfg.Database, cfg.Data, sealer)
 	if err != nil {
 		return err
 	}

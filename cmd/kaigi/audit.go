@@ -23,13 +23,13 @@ import (
 )
 
 const auditUsage = `Usage:
-  kaigi audit verify [--data DIR] [--head SEQ:HASH]
+  kaigi audit verify [--data DIR] [--config FILE] [--head SEQ:HASH]
       recompute the audit log's hash chain; exit status 1 naming the first
       entry that does not match. With --head, also check that a head
       published earlier is still in the log (nothing rewritten or cut).
-  kaigi audit head [--data DIR]
+  kaigi audit head [--data DIR] [--config FILE]
       print the chain's head (SEQ:HASH), to publish elsewhere
-  kaigi audit list --reason WHY [--data DIR] [--after SEQ] [--limit N] [--json]
+  kaigi audit list --reason WHY [--data DIR] [--config FILE] [--after SEQ] [--limit N] [--json]
       print entries in order; the read itself is recorded (operator.read,
       with the reason), since entries name accounts and carry reasons
 `
@@ -43,7 +43,8 @@ func auditCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	fs := flag.NewFlagSet("kaigi audit "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	data := fs.String("data", config.Default().Data, "data `directory`")
+	data := fs.String("data", "", "data `directory` (default: the configuration's, else "+config.Default().Data+")")
+	cfgFile := fs.String("config", "", "the server's YAML configuration `file`, for its data directory and database")
 	headText := fs.String("head", "", "a head published earlier, `SEQ:HASH` (verify)")
 	after := fs.Int64("after", 0, "list entries after this `number`")
 	limit := fs.Int("limit", 100, "list at most this many `entries`")
@@ -63,8 +64,12 @@ func auditCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		published = &h
 	}
+	cfg, err := operatorConfig(*cfgFile, *data)
+	if err != nil {
+		return err
+	}
 	ctx := context.Background()
-	db, err := openExisting(ctx, "", *data)
+	db, err := openExisting(ctx, cfg.Database, cfg.Data)
 	if err != nil {
 		return err
 	}
