@@ -140,4 +140,21 @@ func TestRegionToldBeforeTheCamera(t *testing.T) {
 
 	gus.openPrejoin(srv.URL + "/m/" + here.ID)
 	gus.waitText("the meeting's region told", "#prejoin-regions", "Held only on servers in eu-central.")
+
+	// The organisation's regions, from the admin page: a label that is
+	// none is refused and named; a good one is saved lower-cased.
+	alex := newTab(t, "Alex")
+	alex.signedInAs(srv, host)
+	alex.run("open the admin page", chromedp.Navigate(srv.URL+"/admin"))
+	alex.waitText("this server's region told", "#org-form", "This server is in eu-central")
+	alex.typeInto("#org-regions", "eu_west")
+	alex.click("#org-save")
+	alex.waitText("the bad label named", "#org-regions-error", `"eu_west" is not a region label`)
+	alex.typeInto("#org-regions", "EU-Central, eu-west")
+	alex.click("#org-save")
+	alex.waitText("saved", "#org-status", "Saved")
+	var org struct{ Regions []string }
+	if code := host.Do(t, "GET", "/api/admin/org", nil, &org); code != http.StatusOK || strings.Join(org.Regions, " ") != "eu-central eu-west" {
+		t.Fatalf("the organisation's regions after the form: %d %v", code, org.Regions)
+	}
 }

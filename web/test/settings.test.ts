@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { IN_MEETING_FIELDS, PRODUCT_DEFAULTS, SETTING_FIELDS, applyForm, parseSettings, sameSettings, settingFieldId, summary, type Settings } from "../src/meeting/settings.js";
+import { IN_MEETING_FIELDS, PRODUCT_DEFAULTS, SETTING_FIELDS, applyForm, parseSettings, sameSettings, settingFieldId, summary, type Settings, parseRegionLabels, parseRegions } from "../src/meeting/settings.js";
 
 const open: Settings = {
   passcode: false,
@@ -70,4 +70,15 @@ test("settings this client does not know travel along unchanged", () => {
   assert.equal("nested" in sent, false, "only plain values are carried");
   assert.equal(sent.waitingRoom, true);
   assert.ok(sameSettings(s, { ...open }), "comparisons look at the known settings only");
+});
+
+test("region labels typed as text are lower-cased, sorted and de-duplicated; anything else is named", () => {
+  assert.deepEqual(parseRegionLabels(" EU-Central, eu-west  eu-central;us-east-2 "), { regions: ["eu-central", "eu-west", "us-east-2"] });
+  assert.deepEqual(parseRegionLabels(""), { regions: [] }, "empty: anywhere");
+  assert.deepEqual(parseRegionLabels("eu-central -west"), { bad: "-west" });
+  assert.deepEqual(parseRegionLabels("eu_central"), { bad: "eu_central" });
+  assert.deepEqual(parseRegionLabels("a".repeat(33)), { bad: "a".repeat(33) });
+  assert.ok("bad" in parseRegionLabels(Array.from({ length: 17 }, (_, i) => `r${i}`).join(" ")), "at most 16");
+  assert.deepEqual(parseRegions(["eu-central"]), ["eu-central"]);
+  for (const bad of [null, "eu-central", ["EU"], [3], Array(17).fill("eu")]) assert.deepEqual(parseRegions(bad), [], JSON.stringify(bad));
 });

@@ -1,6 +1,6 @@
 // Administration (docs/api.md, "Administration"): admins only.
 
-import { COUNTRY_OFF, PRODUCT_DEFAULTS, parseCountryRule, parseSettings, type CountryRule, type Settings } from "../meeting/settings.js";
+import { COUNTRY_OFF, PRODUCT_DEFAULTS, REGION_LABEL, parseCountryRule, parseRegions, parseSettings, type CountryRule, type Settings } from "../meeting/settings.js";
 import { parseUser, type User } from "./accounts.js";
 import { call, list, notUnderstood, obj, str } from "./http.js";
 
@@ -15,6 +15,10 @@ export interface Org {
   geoip?: boolean;
   /** How long old records are kept; absent from an older server. */
   retention?: Retention | undefined;
+  /** The only regions meetings are held in ([]: anywhere). */
+  regions: string[];
+  /** This server's region label ("" for none). Read-only. */
+  region?: string;
 }
 
 /** Days each kind of old record is kept (0: forever); auditMinimumDays is the server's legal minimum, read only. */
@@ -46,6 +50,8 @@ function parseOrg(v: unknown): Org {
     country: parseCountryRule(o.country) ?? { ...COUNTRY_OFF },
     geoip: o.geoip === true,
     retention: parseRetention(o.retention),
+    regions: parseRegions(o.regions),
+    region: typeof o.region === "string" && REGION_LABEL.test(o.region) ? o.region : "",
   };
 }
 

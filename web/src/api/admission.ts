@@ -4,6 +4,7 @@
 // and where the meeting may be held, asked before the pre-join page turns
 // the camera on.
 
+import { MAX_REGIONS, REGION_LABEL } from "../meeting/settings.js";
 import { call, isObj, notUnderstood } from "./http.js";
 
 /** The longest country refusal shown (the server's sentences are about 100 characters); a longer one is ignored. */
@@ -21,9 +22,6 @@ export interface Admission {
   regionNotAllowed: string | null;
 }
 
-/** A region label (docs/api.md, Regions); a set has at most MAX_REGIONS. */
-const REGION_LABEL = /^[a-z0-9][a-z0-9-]{0,31}$/;
-const MAX_REGIONS = 16;
 
 /** A sentence of the server's, or null when it is no bounded, non-empty string. */
 function sentence(v: unknown): string | null {

@@ -115,6 +115,27 @@ export function parseCountryCodes(text: string): { codes: string[] } | { bad: st
   return { codes: codes.sort() };
 }
 
+/** A region label (docs/api.md, Regions), and how many a set may have. */
+export const REGION_LABEL = /^[a-z0-9][a-z0-9-]{0,31}$/;
+export const MAX_REGIONS = 16;
+
+/** Region labels typed as text (spaces or commas between), lower-cased, sorted, without repeats; or the first word that is none. */
+export function parseRegionLabels(text: string): { regions: string[] } | { bad: string } {
+  const regions: string[] = [];
+  for (const word of text.split(/[\s,;]+/).filter((w) => w !== "")) {
+    const r = word.toLowerCase();
+    if (!REGION_LABEL.test(r)) return { bad: word };
+    if (!regions.includes(r)) regions.push(r);
+  }
+  if (regions.length > MAX_REGIONS) return { bad: `more than ${MAX_REGIONS} regions` };
+  return { regions: regions.sort() };
+}
+
+/** A set of region labels from the server, or [] when it is not one. */
+export function parseRegions(v: unknown): string[] {
+  return Array.isArray(v) && v.length <= MAX_REGIONS && v.every((r) => typeof r === "string" && REGION_LABEL.test(r)) ? (v as string[]) : [];
+}
+
 /** Whether a rule refuses anyone at all. */
 export function countryRuleOn(r: Readonly<CountryRule> | undefined): boolean {
   return r !== undefined && r.mode !== "";

@@ -20,6 +20,7 @@ import { liveMeetingsSection } from "../ui/live-meetings.js";
 import { usageSection } from "../ui/usage-chart.js";
 import { fatalScreen } from "../ui/screens.js";
 import { CountryRuleFields, SettingsForm } from "../ui/meeting-settings-form.js";
+import { parseRegionLabels } from "../meeting/settings.js";
 import { RetentionFields } from "../ui/retention-form.js";
 
 export async function showAdmin(): Promise<void> {
@@ -63,6 +64,22 @@ function orgForm(org: Org): HTMLFormElement {
   const noCountry = org.geoip
     ? null
     : el("p", { id: "org-country-unavailable", class: "hint", text: "Country rules need a GeoIP database, and this server has none: its operator sets geoip.database in the configuration." });
+  const regions = field({
+    id: "org-regions",
+    label: "Regions meetings are held in",
+    value: org.regions.join(" "),
+    hint: `Region labels, separated by spaces, like eu-central eu-west; empty: anywhere. Meetings are held only on servers in these regions, and a meeting's host can only narrow them. This server is ${org.region ? `in ${org.region}` : "in no region (its operator sets region in the configuration)"}.`,
+    attrs: { autocapitalize: "none", spellcheck: "false" },
+  });
+  const readRegions = (): string[] | null => {
+    setError(regions.error, null);
+    const parsed = parseRegionLabels(regions.input.value);
+    if ("bad" in parsed) {
+      setError(regions.error, `"${parsed.bad}" is not a region label (lower-case letters, digits and hyphens).`);
+      return null;
+    }
+    return parsed.regions;
+  };
   const error = errorLine("org-error");
   const status = statusLine("org-status");
   const submit = submitButton("org-save", "Save");
@@ -77,6 +94,7 @@ function orgForm(org: Org): HTMLFormElement {
     defaults.root,
     retention?.root ?? null,
     country?.root ?? noCountry,
+    regions.root,
     error,
     el("div", { class: "row" }, submit, status),
   );
@@ -85,7 +103,7 @@ function orgForm(org: Org): HTMLFormElement {
     error,
     status,
     fallback: "The settings could not be saved.",
-    check: () => (retention === null || retention.read() !== null) && (country === null || country.read() !== null),
+    check: () => (retention === null || retention.read() !== null) && (country === null || country.read() !== null) && readRegions() !== null,
     run: async () => {
       saved = await saveOrg({
         name: name.input.value.trim(),
@@ -94,7 +112,9 @@ function orgForm(org: Org): HTMLFormElement {
         meetingDefaults: defaults.read(saved.meetingDefaults),
         retention: retention?.read() ?? undefined,
         country: country?.read() ?? saved.country,
+        regions: readRegions() ?? saved.regions,
       });
+      regions.input.value = saved.regions.join(" ");
       country?.set(saved.country);
       defaults.set(saved.meetingDefaults);
       if (saved.retention) retention?.set(saved.retention);
