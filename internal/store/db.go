@@ -105,9 +105,19 @@ func (s *DB) inTx(ctx context.Context, f func(*txn) error) error {
 }
 
 // begin starts a write transaction with beginTx (a pool's or one
-// connection's).
+// connection's). In PostgreSQL it is READ COMMITTED whatever the
+// database's default_transaction_isolation: each statement then reads
+// what the writers before the lock committed. Under REPEATABLE READ or
+// SERIALIZABLE the snapshot would be taken by the statement that waits
+// for the lock, before the previous writer committed, and writers that
+// queued for the lock would fail (a duplicate audit seq, a
+// serialization failure) instead of following one another.
 func (s *DB) begin(ctx context.Context, beginTx func(context.Context, *sql.TxOptions) (*sql.Tx, error)) (*txn, error) {
-	tx, err := beginTx(ctx, nil)
+	var opts *sql.TxOptions
+	if s.d.postgres {
+		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+	}
+	tx, err := beginTx(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
