@@ -261,6 +261,7 @@ func retentionTables(r auth.Retention) []privacyTable {
 // privacyFiles are the data directory's files besides the database.
 var privacyFiles = []privacyFile{
 	{File: "secret.key", What: "The server's key that locks two-factor secrets and meeting passcodes in the database, and signs the browsers' known-device cookies. Nothing about any person.", Kept: "As long as the server exists."},
+	{File: "kaigi.db.migrate", What: "An empty file the server and its commands take turns on while they bring the database's tables up to date. Nothing about any person.", Kept: "As long as the server exists."},
 	{File: "secret.key.new", What: "Only while the operator replaces the key above (kaigi admin rotate-key), or after such a replacement was interrupted: the next key. Nothing about any person.", Kept: "Until the replacement finishes or is undone, at the next start at the latest."},
 }
 

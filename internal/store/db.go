@@ -123,6 +123,12 @@ func (s *DB) begin(ctx context.Context, beginTx func(context.Context, *sql.TxOpt
 	}
 	t := &txn{tx, s.d}
 	if s.d.postgres {
+		// Waiting for the lock holds a pooled connection: give up after 5 s
+		// (as SQLite's busy_timeout does) rather than starve the readers.
+		if _, err := t.ExecContext(ctx, `SET LOCAL lock_timeout = '5s'`); err != nil {
+			tx.Rollback()
+			return nil, fmt.Errorf("write lock: %w", err)
+		}
 		if _, err := t.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(writeLock)); err != nil {
 			tx.Rollback()
 			return nil, fmt.Errorf("write lock: %w", err)

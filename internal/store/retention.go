@@ -140,14 +140,18 @@ func (s *DB) PruneAudit(ctx context.Context, before time.Time, limit int, anchor
 		if err := appendAudit(ctx, tx, &e); err != nil {
 			return err
 		}
-		del := `DELETE FROM audit_log WHERE seq <= ` + fmt.Sprint(through)
+		del := `DELETE FROM audit_log WHERE seq <= ?`
 		steps := []string{`DROP TRIGGER audit_log_no_delete`, del, auditNoDelete}
 		if s.d.postgres {
 			steps = []string{`ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_delete`, del,
 				`ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_delete`}
 		}
 		for _, q := range steps {
-			if _, err := tx.ExecContext(ctx, q); err != nil {
+			var args []any
+			if q == del {
+				args = []any{through}
+			}
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 				return err
 			}
 		}

@@ -27,5 +27,11 @@ func OpenSQLite(ctx context.Context, dir string, sealer *auth.Sealer) (*DB, erro
 	// a meeting come when the resume grace of someone who vanished ends,
 	// 30 s after everyone else left; its files are closed 10 s later.)
 	db.SetConnMaxIdleTime(10 * time.Second)
+	unlock, err := lockMigrations(path + ".migrate")
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	defer unlock()
 	return open(ctx, db, sqliteDialect, sealer, path)
 }
