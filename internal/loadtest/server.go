@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kaigi-meet/kaigi/internal/udpsend"
 	"golang.org/x/sys/unix"
 )
 
@@ -206,24 +206,7 @@ func startPinned(cmd *exec.Cmd, cpu int) error {
 
 // pinSelf moves every thread of this process to cpu; threads started
 // later inherit it from the thread that starts them.
-func pinSelf(cpu int) error {
-	var set unix.CPUSet
-	set.Set(cpu)
-	tasks, err := os.ReadDir("/proc/self/task")
-	if err != nil {
-		return err
-	}
-	for _, t := range tasks {
-		tid, err := strconv.Atoi(t.Name())
-		if err != nil {
-			continue
-		}
-		if err := unix.SchedSetaffinity(tid, &set); err != nil && !errors.Is(err, unix.ESRCH) {
-			return fmt.Errorf("pin to CPU %d: %w", cpu, err)
-		}
-	}
-	return nil
-}
+func pinSelf(cpu int) error { return udpsend.PinProcess(cpu) }
 
 // allowedCPUs reads the CPUs a process may run on, as /proc lists them.
 func allowedCPUs(pid int) string {
