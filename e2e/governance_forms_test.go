@@ -157,4 +157,19 @@ func TestRegionToldBeforeTheCamera(t *testing.T) {
 	if code := host.Do(t, "GET", "/api/admin/org", nil, &org); code != http.StatusOK || strings.Join(org.Regions, " ") != "eu-central eu-west" {
 		t.Fatalf("the organisation's regions after the form: %d %v", code, org.Regions)
 	}
+
+	// A meeting's own regions, from the Edit dialog of the meetings list:
+	// moved to eu-west, it is no longer held on this eu-central server.
+	alex.run("open the home page", chromedp.Navigate(srv.URL+"/"))
+	alex.click(`#meetings li[data-meeting="` + here.ID + `"] [data-action="edit"]`)
+	alex.waitText("the dialog's regions field", "#edit-meeting", "This server is in eu-central")
+	alex.typeInto("#edit-regions", "eu-west")
+	alex.click("#edit-meeting-save")
+	alex.waitText("the meeting saved", "#meetings-status", "saved")
+	var m struct{ Settings struct{ Regions []string } }
+	if code := host.Do(t, "GET", "/api/meetings/"+here.ID, nil, &m); code != http.StatusOK || strings.Join(m.Settings.Regions, " ") != "eu-west" {
+		t.Fatalf("the meeting's regions after the dialog: %d %v", code, m.Settings.Regions)
+	}
+	gus.run("open the invite again", chromedp.Navigate(srv.URL+"/m/"+here.ID))
+	gus.waitVisible("now refused here", `#fatal-error[data-code="region_not_allowed"]`)
 }

@@ -82,3 +82,12 @@ test("region labels typed as text are lower-cased, sorted and de-duplicated; any
   assert.deepEqual(parseRegions(["eu-central"]), ["eu-central"]);
   for (const bad of [null, "eu-central", ["EU"], [3], Array(17).fill("eu")]) assert.deepEqual(parseRegions(bad), [], JSON.stringify(bad));
 });
+
+test("a meeting's regions are read when they are labels, and count in whether settings changed", () => {
+  const s = parseSettings({ ...open, regions: ["eu-central", "eu-west"] });
+  assert.deepEqual(s?.regions, ["eu-central", "eu-west"]);
+  assert.equal(parseSettings({ ...open, regions: [] })?.regions, undefined, "none named: absent");
+  assert.equal(parseSettings({ ...open, regions: ["EU"] })?.regions, undefined, "not labels: absent (the server keeps what it has)");
+  assert.ok(!sameSettings({ ...open, regions: ["eu-west"] }, open));
+  assert.ok(sameSettings({ ...open, regions: [] }, open), "[] and absent both name none");
+});

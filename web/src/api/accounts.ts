@@ -1,6 +1,6 @@
 // Accounts and two-factor authentication (docs/api.md, "Accounts").
 
-import { parseCountryRule, parseSettings, type CountryRule, type Settings } from "../meeting/settings.js";
+import { REGION_LABEL, parseCountryRule, parseRegions, parseSettings, type CountryRule, type Settings } from "../meeting/settings.js";
 import { ApiError, call, isObj, list, obj, str, type Obj } from "./http.js";
 
 export interface User {
@@ -18,7 +18,7 @@ export interface User {
 export interface Me {
   user: User;
   /** country and geoip: the organisation's country rule, and whether the server can apply one (a GeoIP database). */
-  organisation: { name: string; require2FA: boolean; meetingDefaults: Settings | null; country?: CountryRule | undefined; geoip: boolean };
+  organisation: { name: string; require2FA: boolean; meetingDefaults: Settings | null; country?: CountryRule | undefined; geoip: boolean; regions: string[]; region: string };
   /** The organisation requires two-factor and this account has none yet: it must enrol before anything else. */
   twoFactorRequired: boolean;
 }
@@ -60,6 +60,8 @@ export async function me(): Promise<Me | null> {
       meetingDefaults: parseSettings(org.meetingDefaults),
       country: parseCountryRule(org.country) ?? undefined,
       geoip: org.geoip === true,
+      regions: parseRegions(org.regions),
+      region: typeof org.region === "string" && REGION_LABEL.test(org.region) ? org.region : "",
     },
     twoFactorRequired: o.twoFactorRequired === true,
   };

@@ -23,6 +23,8 @@ export const COUNTRY_OFF: Readonly<CountryRule> = Object.freeze({ mode: "", code
 export interface Settings {
   /** The meeting's own country rule; absent when it has none (the server keeps a rule left out of what is sent). */
   country?: CountryRule;
+  /** The only regions the meeting may be held in, narrowing the organisation's; absent when it names none (the server keeps regions left out of what is sent; [] names none). */
+  regions?: string[];
   passcode: boolean;
   waitingRoom: boolean;
   requireSignIn: boolean;
@@ -171,9 +173,11 @@ export function parseSettings(v: unknown): Settings | null {
     if (!(k in PRODUCT_DEFAULTS) && (typeof x === "boolean" || typeof x === "string" || typeof x === "number")) others[k] = x;
   }
   const country = parseCountryRule(v.country);
+  const regions = Array.isArray(v.regions) ? parseRegions(v.regions) : null;
   return {
     ...others,
     ...(country !== null ? { country } : {}),
+    ...(regions !== null && regions.length > 0 ? { regions } : {}),
     passcode: flag("passcode"),
     waitingRoom: flag("waitingRoom"),
     requireSignIn: flag("requireSignIn"),
@@ -208,7 +212,11 @@ export function applyForm(base: Readonly<Settings>, values: FormValues): Setting
 }
 
 export function sameSettings(a: Readonly<Settings>, b: Readonly<Settings>): boolean {
-  return (Object.keys(PRODUCT_DEFAULTS) as (keyof Settings)[]).every((k) => a[k] === b[k]) && sameCountryRule(a.country, b.country);
+  return (
+    (Object.keys(PRODUCT_DEFAULTS) as (keyof Settings)[]).every((k) => a[k] === b[k]) &&
+    sameCountryRule(a.country, b.country) &&
+    (a.regions ?? []).join(" ") === (b.regions ?? []).join(" ")
+  );
 }
 
 /** Whether two rules say the same (absent and off are the same). */

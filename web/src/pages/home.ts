@@ -54,6 +54,7 @@ function signedIn(me: Me): void {
   const options = new SettingsForm("new", "Settings for the new meeting");
   options.set(defaults);
   if (me.organisation.geoip) options.enableCountry("new", me.organisation.country);
+  if (me.organisation.region || me.organisation.regions.length > 0) options.enableRegions("new", me.organisation.regions, me.organisation.region);
   const optionsBox = disclosure("meeting-options", "Meeting options", "Your organisation's defaults. Change them for this meeting only.", options.root);
 
   const error = errorLine("home-error");
@@ -68,7 +69,7 @@ function signedIn(me: Me): void {
   newButton.addEventListener("click", () =>
     void withBusy(newButton, async () => {
       setError(error, null);
-      if (!options.countryValid()) {
+      if (!options.countryValid() || !options.regionsValid()) {
         optionsBox.open = true;
         return;
       }

@@ -111,6 +111,7 @@ export class MeetingsList {
     const settings = new SettingsForm("edit", "Settings");
     if (m.settings) settings.set(m.settings);
     if (this.org?.geoip) settings.enableCountry("edit", this.org.country);
+    if (this.org && (this.org.region || this.org.regions.length > 0)) settings.enableRegions("edit", this.org.regions, this.org.region);
     const newPasscode = checkbox("edit-new-passcode", "Make a new passcode", "Invite links sent before stop working.");
     const ok = await openDialog(this.root, {
       id: "edit-meeting",
@@ -127,7 +128,7 @@ export class MeetingsList {
           date.setError("Choose a date and a time.");
           return false;
         }
-        return settings.countryValid();
+        return settings.countryValid() && settings.regionsValid();
       },
     });
     if (!ok) return;

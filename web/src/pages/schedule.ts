@@ -30,6 +30,7 @@ export async function showSchedule(): Promise<void> {
   const settings = new SettingsForm("schedule", "Meeting settings");
   settings.set(defaults);
   if (me.organisation.geoip) settings.enableCountry("schedule", me.organisation.country);
+  if (me.organisation.region || me.organisation.regions.length > 0) settings.enableRegions("schedule", me.organisation.regions, me.organisation.region);
   const error = errorLine("schedule-error");
   const submit = submitButton("schedule-submit", "Schedule");
   const result = el("div", { id: "created-slot" });
@@ -55,7 +56,7 @@ export async function showSchedule(): Promise<void> {
       if (at === null) return fieldProblem(date, "Choose a date and a start time.");
       if (Date.parse(at) < Date.now() - 60_000) return fieldProblem(time, "That time has passed. Choose a time in the future.");
       startsAt = at;
-      return settings.countryValid();
+      return settings.countryValid() && settings.regionsValid();
     },
     run: async () => {
       const m = await createMeeting({

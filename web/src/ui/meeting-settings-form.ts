@@ -10,6 +10,7 @@ import {
   applyForm,
   describeCountryRule,
   parseCountryCodes,
+  parseRegionLabels,
   sameSettings,
   settingFieldId,
   type CountryRule,
@@ -141,6 +142,7 @@ export class SettingsForm {
       else input.value = String(v);
     }
     this.country?.set(s.country);
+    if (this.regions) this.regions.input.value = (s.regions ?? []).join(" ");
     this.shown = { ...s };
   }
 
@@ -160,7 +162,47 @@ export class SettingsForm {
     const out = applyForm(base, this.values());
     const rule = this.country?.read();
     if (rule) out.country = rule;
+    const regions = this.readRegions();
+    if (regions !== null) out.regions = regions;
     return out;
+  }
+
+  private regions: Field | null = null;
+
+  /**
+   * Adds the meeting's own regions to the form, with a note on the
+   * organisation's and this server's (where a region is configured or
+   * the organisation names any: /api/me's organisation.region, .regions).
+   */
+  enableRegions(prefix: string, orgRegions: readonly string[], serverRegion: string): void {
+    if (this.regions) return;
+    const org = orgRegions.length > 0 ? `The organisation holds meetings only in ${orgRegions.join(", ")}; this can only narrow that.` : "The organisation names no region.";
+    const here = serverRegion ? ` This server is in ${serverRegion}.` : " This server has no region.";
+    this.regions = field({
+      id: `${prefix}-regions`,
+      label: "Regions this meeting is held in",
+      value: (this.shown.regions ?? []).join(" "),
+      hint: `Region labels separated by spaces; empty: wherever the organisation allows. ${org}${here}`,
+      attrs: { autocapitalize: "none", spellcheck: "false" },
+    });
+    this.root.appendChild(this.regions.root);
+  }
+
+  /** The regions the field says (sorted; [] for none), or null without the field or when a label is wrong (the problem shown). */
+  private readRegions(): string[] | null {
+    if (!this.regions) return null;
+    setError(this.regions.error, null);
+    const parsed = parseRegionLabels(this.regions.input.value);
+    if ("bad" in parsed) {
+      setError(this.regions.error, `"${parsed.bad}" is not a region label (lower-case letters, digits and hyphens).`);
+      return null;
+    }
+    return parsed.regions;
+  }
+
+  /** Whether the regions field (if any) says something valid; shows the problem if not. */
+  regionsValid(): boolean {
+    return this.regions === null || this.readRegions() !== null;
   }
 
   private country: CountryRuleFields | null = null;
