@@ -184,7 +184,7 @@ func (s *DB) DeleteSession(ctx context.Context, hash []byte) error {
 
 // DeleteUserSessions ends every session of an account.
 func (s *DB) DeleteUserSessions(ctx context.Context, userID string) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
+	_, err := s.execLocked(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
 	return err
 }
 

@@ -104,6 +104,24 @@ func (s *DB) inTx(ctx context.Context, f func(*txn) error) error {
 	return tx.Commit()
 }
 
+// execLocked runs one writing statement under the write lock (a
+// transaction of its own) and returns the rows it changed: on PostgreSQL
+// a statement that changes many rows outside the lock could take row
+// locks in another order than a locked writer and be aborted as a
+// deadlock.
+func (s *DB) execLocked(ctx context.Context, query string, args ...any) (int64, error) {
+	var n int64
+	err := s.inTx(ctx, func(tx *txn) error {
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}
+
 // begin starts a write transaction with beginTx (a pool's or one
 // connection's). In PostgreSQL it is READ COMMITTED whatever the
 // database's default_transaction_isolation: each statement then reads

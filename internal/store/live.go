@@ -126,9 +126,5 @@ func (s *DB) RunAlive(ctx context.Context, run string, now time.Time) error {
 // ForgetEarlierRuns drops what runs other than run kept and nobody came
 // back for.
 func (s *DB) ForgetEarlierRuns(ctx context.Context, run string) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM live_participants WHERE run != ?`, run)
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
+	return s.execLocked(ctx, `DELETE FROM live_participants WHERE run != ?`, run)
 }

@@ -39,7 +39,7 @@ func (s *DB) DeleteOldMeetings(ctx context.Context, cut time.Time, skip []string
 	if err != nil {
 		return 0, err
 	}
-	res, err := s.db.ExecContext(ctx, s.d.pick(`DELETE FROM meetings WHERE id IN (
+	n, err := s.execLocked(ctx, s.d.pick(`DELETE FROM meetings WHERE id IN (
 		SELECT id FROM meetings
 		WHERE kind != 'personal'
 		  AND julianday(created_at) < julianday(?1)
@@ -59,13 +59,13 @@ func (s *DB) DeleteOldMeetings(ctx context.Context, cut time.Time, skip []string
 	if err != nil {
 		return 0, fmt.Errorf("delete old meetings: %w", err)
 	}
-	return res.RowsAffected()
+	return n, nil
 }
 
 // DeleteEndedSessions deletes up to limit sessions that ended before cut:
 // past their expiry, or unused for idle since they were last seen.
 func (s *DB) DeleteEndedSessions(ctx context.Context, cut time.Time, idle time.Duration, limit int) (int64, error) {
-	res, err := s.db.ExecContext(ctx, s.d.pick(`DELETE FROM sessions WHERE hash IN (
+	n, err := s.execLocked(ctx, s.d.pick(`DELETE FROM sessions WHERE hash IN (
 		SELECT hash FROM sessions
 		WHERE julianday(expires_at) < julianday(?1) OR julianday(last_seen) + ?2 < julianday(?1)
 		LIMIT ?3)`, `DELETE FROM sessions WHERE hash IN (
@@ -76,7 +76,7 @@ func (s *DB) DeleteEndedSessions(ctx context.Context, cut time.Time, idle time.D
 	if err != nil {
 		return 0, fmt.Errorf("delete ended sessions: %w", err)
 	}
-	return res.RowsAffected()
+	return n, nil
 }
 
 // auditNoDelete is the guard against deleting audit entries, as
