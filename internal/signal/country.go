@@ -2,13 +2,13 @@ package signal
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/netip"
 	"reflect"
 	"sync/atomic"
 
 	"github.com/kaigi-meet/kaigi/internal/meeting"
+	"github.com/kaigi-meet/kaigi/internal/wire"
 )
 
 // CountryCheck decides whether someone connecting from addr may join a
@@ -18,10 +18,12 @@ import (
 // country rule can be set.
 type CountryCheck func(ctx context.Context, addr netip.Addr, rule *meeting.CountryRule) (refusal string, err error)
 
-// countryRefused is a join refused by a country rule.
-type countryRefused struct{ message string }
+// ruleRefused is a join refused by where it comes from or where the
+// meeting may be held: the refusal's code (country_not_allowed,
+// region_not_allowed) and the sentence that says which rule.
+type ruleRefused struct{ code, message string }
 
-func (e *countryRefused) Error() string { return "country not allowed" }
+func (e *ruleRefused) Error() string { return e.code }
 
 var errNoGeoIP = fmt.Errorf("%w: country rules need a GeoIP database, and this server has none", meeting.ErrBadSettings)
 
@@ -40,7 +42,7 @@ func (s *session) checkCountry(st *stored) {
 	case err != nil:
 		st.country = fmt.Errorf("country check: %w", err) // refused as an internal error
 	case refusal != "":
-		st.country = &countryRefused{message: refusal}
+		st.country = &ruleRefused{code: wire.CodeCountryNotAllowed, message: refusal}
 	}
 }
 
@@ -59,15 +61,6 @@ type counter struct{ atomic.Uint64 }
 
 // CountryRefusals is how many joins country rules refused since start.
 func (s *Server) CountryRefusals() uint64 { return s.countryRefusals.Load() }
-
-// countryMessage returns the refusal's sentence if err is one.
-func countryMessage(err error) (string, bool) {
-	var c *countryRefused
-	if errors.As(err, &c) {
-		return c.message, true
-	}
-	return "", false
-}
 
 // mergeSettings is what a host's settings message does to the meeting's
 // settings: next replaces them, except that a country rule or regions left

@@ -88,14 +88,13 @@ func (s *session) hello(m *wire.ClientMessage) bool {
 		}
 		code, msg := wire.CodeInternal, "The server could not add you to the meeting. Try again in a moment."
 		failure := true
-		country, byCountry := countryMessage(err)
-		region, byRegion := regionMessage(err)
+		var rule *ruleRefused
 		switch {
-		case byRegion:
-			code, msg, failure = wire.CodeRegionNotAllowed, region, false
-		case byCountry:
-			code, msg, failure = wire.CodeCountryNotAllowed, country, false
-			s.srv.countryRefusals.Add(1)
+		case errors.As(err, &rule):
+			code, msg, failure = rule.code, rule.message, false
+			if rule.code == wire.CodeCountryNotAllowed {
+				s.srv.countryRefusals.Add(1)
+			}
 		case errors.Is(err, errNoSuchMeeting):
 			code, msg = wire.CodeMeetingNotFound, msgNotFound
 		case errors.Is(err, meeting.ErrWrongPasscode):

@@ -2,10 +2,10 @@ package signal
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/kaigi-meet/kaigi/internal/meeting"
+	"github.com/kaigi-meet/kaigi/internal/wire"
 )
 
 // RegionCheck decides whether this node may hold a meeting whose own
@@ -14,12 +14,6 @@ import (
 // organisation's regions, read at each check). Options.Regions is nil
 // when no region is configured anywhere: nothing is checked.
 type RegionCheck func(ctx context.Context, own *meeting.Regions) (refusal string, err error)
-
-// regionRefused is a join refused because the meeting may not be held on
-// this node's region.
-type regionRefused struct{ message string }
-
-func (e *regionRefused) Error() string { return "region not allowed" }
 
 // checkRegion runs the region check for anyone joining the stored meeting
 // st: new, resuming or moving between rooms alike, since nothing of a
@@ -37,7 +31,7 @@ func (s *session) checkRegion(st *stored) {
 	case err != nil:
 		st.region = fmt.Errorf("region check: %w", err) // refused as an internal error
 	case refusal != "":
-		st.region = &regionRefused{message: refusal}
+		st.region = &ruleRefused{code: wire.CodeRegionNotAllowed, message: refusal}
 	}
 }
 
@@ -47,15 +41,6 @@ func refusedByRegion(st *stored) error {
 		return nil
 	}
 	return st.region
-}
-
-// regionMessage returns the refusal's sentence if err is one.
-func regionMessage(err error) (string, bool) {
-	var r *regionRefused
-	if errors.As(err, &r) {
-		return r.message, true
-	}
-	return "", false
 }
 
 // regionsSettable refuses, from inside a meeting, regions that would put

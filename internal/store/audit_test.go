@@ -140,11 +140,16 @@ func testAuditAppendOnly(t *testing.T, s *DB) {
 // chain without gaps.
 func TestAuditConcurrentAppends(t *testing.T) { eachBackend(t, testAuditConcurrentAppends) }
 
-func testAuditConcurrentAppends(t *testing.T, s *DB) {
+func testAuditConcurrentAppends(t *testing.T, s *DB) { appendConcurrently(t, s, 40) }
+
+// appendConcurrently has n writers append at once and checks that they
+// made one chain of n entries without gaps.
+func appendConcurrently(t *testing.T, s *DB, n int) {
+	t.Helper()
 	ctx := context.Background()
 	var wg sync.WaitGroup
-	errs := make(chan error, 40)
-	for i := range 40 {
+	errs := make(chan error, n)
+	for i := range n {
 		wg.Go(func() {
 			_, err := s.AppendAudit(ctx, orgEntry(fmt.Sprint(i)))
 			errs <- err
@@ -158,7 +163,7 @@ func testAuditConcurrentAppends(t *testing.T, s *DB) {
 		}
 	}
 	head, err := audit.VerifyAll(ctx, s, nil)
-	if err != nil || head.Seq != 40 {
+	if err != nil || head.Seq != int64(n) {
 		t.Fatalf("verify: %v, head %v", err, head)
 	}
 }

@@ -2,11 +2,7 @@ package store
 
 import (
 	"context"
-	"fmt"
-	"sync"
 	"testing"
-
-	"github.com/kaigi-meet/kaigi/internal/audit"
 )
 
 // TestWritesWhateverTheDefaultIsolation: on a PostgreSQL database whose
@@ -40,26 +36,7 @@ func TestWritesWhateverTheDefaultIsolation(t *testing.T) {
 			if err := s2.db.QueryRowContext(ctx, `SHOW default_transaction_isolation`).Scan(&got); err != nil || got != level {
 				t.Fatalf("default_transaction_isolation %q (%v), want %q", got, err, level)
 			}
-			const n = 20
-			var wg sync.WaitGroup
-			errs := make(chan error, n)
-			for i := range n {
-				wg.Go(func() {
-					_, err := s2.AppendAudit(ctx, orgEntry(fmt.Sprint(i)))
-					errs <- err
-				})
-			}
-			wg.Wait()
-			close(errs)
-			for err := range errs {
-				if err != nil {
-					t.Fatal(err)
-				}
-			}
-			head, err := audit.VerifyAll(ctx, s2, nil)
-			if err != nil || head.Seq != n {
-				t.Fatalf("verify: %v, head %v", err, head)
-			}
+			appendConcurrently(t, s2, 20)
 		})
 	}
 }
