@@ -58,15 +58,21 @@ func (s *session) overPatience(now time.Time) bool {
 
 // awaitRecipients holds the sender back until every congested recipient
 // is under the mark again, has gone, or has been closed for staying over
-// it too long. It returns false if the sender's own session ended.
-func (s *session) awaitRecipients(slow []*session) bool {
+// it too long. It returns false if the sender's own session ended. Only
+// local sockets are waited for: a connection of another kind (a
+// participant on another node) holds back its own way.
+func (s *session) awaitRecipients(slow []Conn) bool {
 	if len(slow) == 0 {
 		return true
 	}
 	began := time.Now()
 	t := time.NewTicker(relayPoll)
 	defer t.Stop()
-	for _, r := range slow {
+	for _, c := range slow {
+		r, ok := c.(*session)
+		if !ok {
+			continue
+		}
 		for r.congested() && r.ctx.Err() == nil {
 			if r.overPatience(time.Now()) {
 				r.log.Warn("client too slow for what the meeting relays; closing its socket", "participant", r.pid)

@@ -105,11 +105,12 @@ func (r *Room) takeInviteLocked(token, userID string) (meeting.Participant, bool
 
 // enterLocked admits someone a move's token lets in: the same participant
 // (ID, name, role), without passcode or waiting room.
-func (r *Room) enterLocked(s *session, hello *wire.ClientMessage, p meeting.Participant) error {
+func (r *Room) enterLocked(j *joiner, p meeting.Participant) error {
+	hello := j.hello
 	if old := r.members[p.ID]; old != nil {
 		// A second use of a move (a reload on the way): the newer socket wins.
-		if old.session != nil {
-			old.session.closeWith(wire.Closed{Type: wire.TypeClosed, Reason: wire.ClosedReplaced, Message: "You joined this room from another window."}, 1000)
+		if old.conn != nil {
+			old.conn.Close(closedBecause(wire.ClosedReplaced, "You joined this room from another window."))
 		}
 		r.removeLocked(p.ID, wire.LeftLeft)
 	}
@@ -124,9 +125,8 @@ func (r *Room) enterLocked(s *session, hello *wire.ClientMessage, p meeting.Part
 		return err
 	}
 	r.core.SetMedia(p.ID, p.Media)
-	r.members[p.ID] = &member{session: s, keyPackage: hello.KeyPackage}
-	s.room, s.pid = r, p.ID
-	s.joined.Store(true) // before welcome: a drain starting now must tell them
+	r.members[p.ID] = &member{conn: j.conn, keyPackage: hello.KeyPackage}
+	j.place(r, p.ID) // before welcome: a drain starting now must tell them
 	if err := r.welcomeLocked(p.ID, false); err != nil {
 		return err
 	}
@@ -146,8 +146,8 @@ func (r *Room) breakoutsChanged() {
 }
 
 // checkModerator checks that the caller is in r and may run breakouts.
-func (r *Room) checkModeratorLocked(by meeting.ParticipantID, s *session) error {
-	if err := r.callerLocked(by, s); err != nil {
+func (r *Room) checkModeratorLocked(by meeting.ParticipantID, conn Conn) error {
+	if err := r.callerLocked(by, conn); err != nil {
 		return err
 	}
 	if !r.core.Can(by, meeting.ActBreakouts) {
@@ -157,13 +157,13 @@ func (r *Room) checkModeratorLocked(by meeting.ParticipantID, s *session) error 
 }
 
 // breakoutOpen opens breakout rooms and sends the people assigned to them.
-func (r *Room) breakoutOpen(by meeting.ParticipantID, s *session, specs []wire.BreakoutSpec, seconds int) error {
+func (r *Room) breakoutOpen(by meeting.ParticipantID, conn Conn, specs []wire.BreakoutSpec, seconds int) error {
 	if r.parent != nil {
 		return fmt.Errorf("%w: open them from the main room", errBadBreakout)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := r.checkModeratorLocked(by, s); err != nil {
+	if err := r.checkModeratorLocked(by, conn); err != nil {
 		return err
 	}
 	if r.breakouts != nil {
@@ -206,34 +206,34 @@ func (r *Room) breakoutOpen(by meeting.ParticipantID, s *session, specs []wire.B
 func (r *Room) sendToBreakoutLocked(to *Room, pid meeting.ParticipantID, seconds int) {
 	p, ok := r.core.Participant(pid)
 	m := r.members[pid]
-	if !ok || m == nil || m.session == nil {
+	if !ok || m == nil || m.conn == nil {
 		return // reconnecting: a host can move them once they are back
 	}
 	to.mu.Lock()
 	token := to.inviteLocked(p)
 	to.mu.Unlock()
-	m.session.send(wire.Breakout{Type: wire.TypeBreakout, Room: to.number, Name: to.name, Seconds: seconds, Token: token})
+	m.conn.Send(wire.Breakout{Type: wire.TypeBreakout, Room: to.number, Name: to.name, Seconds: seconds, Token: token})
 }
 
 // checkModeratorUnderMain checks the caller, in r, with the main room
 // already locked (r may be the main room itself or one of its rooms).
-func (r *Room) checkModeratorUnderMain(main *Room, by meeting.ParticipantID, s *session) error {
+func (r *Room) checkModeratorUnderMain(main *Room, by meeting.ParticipantID, conn Conn) error {
 	if r == main {
-		return r.checkModeratorLocked(by, s)
+		return r.checkModeratorLocked(by, conn)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.checkModeratorLocked(by, s)
+	return r.checkModeratorLocked(by, conn)
 }
 
 // withOpenBreakouts runs f under the main room's lock once the caller, in
 // r (the main room or one of its rooms), is checked to be a host or
 // co-host and the breakout rooms are open and not closing.
-func (r *Room) withOpenBreakouts(by meeting.ParticipantID, s *session, f func(main *Room, b *breakouts) error) error {
+func (r *Room) withOpenBreakouts(by meeting.ParticipantID, conn Conn, f func(main *Room, b *breakouts) error) error {
 	main := r.main()
 	main.mu.Lock()
 	defer main.mu.Unlock()
-	if err := r.checkModeratorUnderMain(main, by, s); err != nil {
+	if err := r.checkModeratorUnderMain(main, by, conn); err != nil {
 		return err
 	}
 	b := main.breakouts
@@ -245,8 +245,8 @@ func (r *Room) withOpenBreakouts(by meeting.ParticipantID, s *session, f func(ma
 
 // breakoutMove moves a participant (in the main room or a breakout room)
 // to breakout room n, or back to the main room (n = 0).
-func (r *Room) breakoutMove(by meeting.ParticipantID, s *session, target meeting.ParticipantID, n int) error {
-	return r.withOpenBreakouts(by, s, func(main *Room, b *breakouts) error {
+func (r *Room) breakoutMove(by meeting.ParticipantID, conn Conn, target meeting.ParticipantID, n int) error {
+	return r.withOpenBreakouts(by, conn, func(main *Room, b *breakouts) error {
 		return main.moveLocked(b, target, n)
 	})
 }
@@ -266,9 +266,9 @@ func (r *Room) moveLocked(b *breakouts, target meeting.ParticipantID, n int) err
 	for _, from := range b.rooms {
 		from.mu.Lock()
 		p, ok := from.core.Participant(target)
-		var sess *session
+		var conn Conn
 		if m := from.members[target]; m != nil {
-			sess = m.session
+			conn = m.conn
 		}
 		from.mu.Unlock()
 		if !ok {
@@ -277,16 +277,16 @@ func (r *Room) moveLocked(b *breakouts, target meeting.ParticipantID, n int) err
 		switch {
 		case n == from.number:
 			return errAlreadyThere
-		case sess == nil:
+		case conn == nil:
 			return errReconnecting
 		case n == 0:
-			sess.send(wire.BreakoutReturn{Type: wire.TypeBreakoutReturn, Seconds: 0, Token: r.inviteLocked(p)})
+			conn.Send(wire.BreakoutReturn{Type: wire.TypeBreakoutReturn, Seconds: 0, Token: r.inviteLocked(p)})
 		default:
 			to := b.rooms[n-1]
 			to.mu.Lock()
 			token := to.inviteLocked(p)
 			to.mu.Unlock()
-			sess.send(wire.Breakout{Type: wire.TypeBreakout, Room: to.number, Name: to.name, Token: token})
+			conn.Send(wire.Breakout{Type: wire.TypeBreakout, Room: to.number, Name: to.name, Token: token})
 		}
 		return nil
 	}
@@ -295,8 +295,8 @@ func (r *Room) moveLocked(b *breakouts, target meeting.ParticipantID, n int) err
 
 // breakoutClose brings everyone back after a countdown; the rooms close
 // breakoutLinger after it.
-func (r *Room) breakoutClose(by meeting.ParticipantID, s *session, seconds int) error {
-	return r.withOpenBreakouts(by, s, func(main *Room, b *breakouts) error {
+func (r *Room) breakoutClose(by meeting.ParticipantID, conn Conn, seconds int) error {
+	return r.withOpenBreakouts(by, conn, func(main *Room, b *breakouts) error {
 		main.closeBreakoutsLocked(b, by, seconds)
 		return nil
 	})
@@ -309,10 +309,10 @@ func (r *Room) closeBreakoutsLocked(b *breakouts, by meeting.ParticipantID, seco
 		room.mu.Lock()
 		for pid, m := range room.members {
 			p, ok := room.core.Participant(pid)
-			if m.session == nil || !ok {
+			if m.conn == nil || !ok {
 				continue
 			}
-			m.session.send(wire.BreakoutReturn{Type: wire.TypeBreakoutReturn, Seconds: seconds, Token: r.inviteLocked(p)})
+			m.conn.Send(wire.BreakoutReturn{Type: wire.TypeBreakoutReturn, Seconds: seconds, Token: r.inviteLocked(p)})
 		}
 		room.mu.Unlock()
 	}
@@ -333,9 +333,8 @@ func (r *Room) endBreakouts() {
 	for _, room := range b.rooms {
 		room.mu.Lock()
 		for _, m := range room.members {
-			if m.session != nil {
-				m.session.closeWith(wire.Closed{Type: wire.TypeClosed, Reason: wire.ClosedBreakoutEnded,
-					Message: "The breakout rooms have closed. Rejoin the meeting."}, 1000)
+			if m.conn != nil {
+				m.conn.Close(closedBecause(wire.ClosedBreakoutEnded, "The breakout rooms have closed. Rejoin the meeting."))
 			}
 		}
 		room.closeLocked()
@@ -358,11 +357,11 @@ func (r *Room) sendBreakouts() {
 
 func (r *Room) sendBreakoutsLocked() {
 	msg := wire.Breakouts{Type: wire.TypeBreakouts, Main: people(r.core.Participants()), Rooms: []wire.BreakoutRoomStatus{}}
-	var to []*session
+	var to []Conn
 	collect := func(room *Room) {
 		for pid, m := range room.members {
-			if p, ok := room.core.Participant(pid); ok && m.session != nil && p.Role != meeting.RoleParticipant {
-				to = append(to, m.session)
+			if p, ok := room.core.Participant(pid); ok && m.conn != nil && p.Role != meeting.RoleParticipant {
+				to = append(to, m.conn)
 			}
 		}
 	}
@@ -376,8 +375,8 @@ func (r *Room) sendBreakoutsLocked() {
 			room.mu.Unlock()
 		}
 	}
-	for _, s := range to {
-		s.send(msg)
+	for _, conn := range to {
+		conn.Send(msg)
 	}
 }
 
@@ -425,12 +424,13 @@ var errBroadcastRate = errors.New("too many broadcasts")
 // to everyone in the main room and every breakout room while the rooms
 // are open. The server cannot read a sealed one: it checks who sends, how
 // large and how often, and says who sent it.
-func (r *Room) breakoutBroadcast(by meeting.ParticipantID, s *session, payload []byte, text string) error {
-	return r.withOpenBreakouts(by, s, func(main *Room, b *breakouts) error {
+// allow spends the sender's broadcast allowance, if it has any left.
+func (r *Room) breakoutBroadcast(by meeting.ParticipantID, conn Conn, payload []byte, text string, allow func() bool) error {
+	return r.withOpenBreakouts(by, conn, func(main *Room, b *breakouts) error {
 		if main.e2eeOn() != (len(payload) > 0) {
 			return fmt.Errorf("%w: a broadcast is sealed in an end-to-end encrypted meeting, in clear in another", errBadBreakout)
 		}
-		if !s.kinds.allowBroadcast(time.Now()) {
+		if !allow() {
 			return errBroadcastRate
 		}
 		msg := wire.BreakoutBroadcast{Type: wire.TypeBreakoutBroadcast, From: string(by), Payload: payload, Text: text}
@@ -448,12 +448,12 @@ func (r *Room) breakoutBroadcast(by meeting.ParticipantID, s *session, payload [
 // endFromBreakout ends the whole meeting, every room with it, at the word
 // of a host in breakout room r (the rule is the main room's: CheckEnd, on
 // the caller's role, which is the same in every room).
-func (r *Room) endFromBreakout(by meeting.ParticipantID, s *session) error {
+func (r *Room) endFromBreakout(by meeting.ParticipantID, conn Conn) error {
 	main := r.main()
 	main.mu.Lock()
 	defer main.mu.Unlock()
 	r.mu.Lock()
-	err := r.callerLocked(by, s)
+	err := r.callerLocked(by, conn)
 	if err == nil {
 		err = r.core.CheckEnd(by)
 	}

@@ -3,7 +3,6 @@ package signal
 import (
 	"context"
 
-	"github.com/coder/websocket"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
 	"github.com/kaigi-meet/kaigi/internal/sfu"
 	"github.com/kaigi-meet/kaigi/internal/wire"
@@ -15,8 +14,8 @@ import (
 // participant's microphone stops being forwarded whatever its client does.
 
 // callerLocked checks that by is an admitted member on session s.
-func (r *Room) callerLocked(by meeting.ParticipantID, s *session) error {
-	if m := r.members[by]; m == nil || m.session != s || m.waiting {
+func (r *Room) callerLocked(by meeting.ParticipantID, conn Conn) error {
+	if m := r.members[by]; m == nil || m.conn != conn || m.waiting {
 		return errNotAdmitted
 	}
 	return nil
@@ -28,10 +27,10 @@ func (r *Room) nameOfLocked(pid meeting.ParticipantID) string {
 }
 
 // admit lets one person (or everyone) in from the waiting room.
-func (r *Room) admit(by meeting.ParticipantID, s *session, target meeting.ParticipantID, all bool) error {
+func (r *Room) admit(by meeting.ParticipantID, conn Conn, target meeting.ParticipantID, all bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := r.callerLocked(by, s); err != nil {
+	if err := r.callerLocked(by, conn); err != nil {
 		return err
 	}
 	var admitted []meeting.Participant
@@ -59,10 +58,10 @@ func (r *Room) admit(by meeting.ParticipantID, s *session, target meeting.Partic
 }
 
 // deny turns one person (or everyone) away from the waiting room.
-func (r *Room) deny(by meeting.ParticipantID, s *session, target meeting.ParticipantID, all bool) error {
+func (r *Room) deny(by meeting.ParticipantID, conn Conn, target meeting.ParticipantID, all bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := r.callerLocked(by, s); err != nil {
+	if err := r.callerLocked(by, conn); err != nil {
 		return err
 	}
 	var denied []meeting.Participant
@@ -82,9 +81,8 @@ func (r *Room) deny(by meeting.ParticipantID, s *session, target meeting.Partici
 	for _, p := range denied {
 		if m := r.members[p.ID]; m != nil {
 			delete(r.members, p.ID)
-			if m.session != nil {
-				m.session.closeWith(wire.Refused{Type: wire.TypeRefused, Code: wire.CodeDenied, Message: "The host did not let you into this meeting."},
-					websocket.StatusPolicyViolation)
+			if m.conn != nil {
+				m.conn.Close(refusedBecause(wire.CodeDenied, "The host did not let you into this meeting."))
 			}
 		}
 	}
@@ -94,9 +92,9 @@ func (r *Room) deny(by meeting.ParticipantID, s *session, target meeting.Partici
 }
 
 // remove takes a participant out, optionally barring them from coming back.
-func (r *Room) remove(by meeting.ParticipantID, s *session, target meeting.ParticipantID, ban bool) error {
+func (r *Room) remove(by meeting.ParticipantID, conn Conn, target meeting.ParticipantID, ban bool) error {
 	r.mu.Lock()
-	p, bans, err := r.removeCoreLocked(by, s, target, ban)
+	p, bans, err := r.removeCoreLocked(by, conn, target, ban)
 	r.mu.Unlock()
 	if err != nil {
 		return err
@@ -108,8 +106,8 @@ func (r *Room) remove(by meeting.ParticipantID, s *session, target meeting.Parti
 	return nil
 }
 
-func (r *Room) removeCoreLocked(by meeting.ParticipantID, s *session, target meeting.ParticipantID, ban bool) (meeting.Participant, []meeting.Ban, error) {
-	if err := r.callerLocked(by, s); err != nil {
+func (r *Room) removeCoreLocked(by meeting.ParticipantID, conn Conn, target meeting.ParticipantID, ban bool) (meeting.Participant, []meeting.Ban, error) {
+	if err := r.callerLocked(by, conn); err != nil {
 		return meeting.Participant{}, nil, err
 	}
 	p, bans, err := r.core.Remove(by, target, ban)
@@ -130,12 +128,12 @@ func (r *Room) removeCoreLocked(by meeting.ParticipantID, s *session, target mee
 		if m.peer != nil {
 			r.router.RemovePeer(string(p.ID))
 		}
-		if m.session != nil {
+		if m.conn != nil {
 			msg := "A host removed you from this meeting."
 			if ban {
 				msg = "A host removed you from this meeting. You cannot rejoin it."
 			}
-			m.session.closeWith(wire.Closed{Type: wire.TypeClosed, Reason: wire.ClosedRemoved, Message: msg}, websocket.StatusPolicyViolation)
+			m.conn.Close(closedBecause(wire.ClosedRemoved, msg))
 		}
 		if m.waiting {
 			r.sendWaitingRoomLocked()
@@ -147,10 +145,10 @@ func (r *Room) removeCoreLocked(by meeting.ParticipantID, s *session, target mee
 }
 
 // mute mutes one participant, or with all everyone but the moderators.
-func (r *Room) mute(by meeting.ParticipantID, s *session, target meeting.ParticipantID, all bool) error {
+func (r *Room) mute(by meeting.ParticipantID, conn Conn, target meeting.ParticipantID, all bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := r.callerLocked(by, s); err != nil {
+	if err := r.callerLocked(by, conn); err != nil {
 		return err
 	}
 	var muted []meeting.Participant
@@ -174,10 +172,10 @@ func (r *Room) mute(by meeting.ParticipantID, s *session, target meeting.Partici
 }
 
 // stopVideo stops a participant's camera or screen share.
-func (r *Room) stopVideo(by meeting.ParticipantID, s *session, target meeting.ParticipantID, screen bool) error {
+func (r *Room) stopVideo(by meeting.ParticipantID, conn Conn, target meeting.ParticipantID, screen bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := r.callerLocked(by, s); err != nil {
+	if err := r.callerLocked(by, conn); err != nil {
 		return err
 	}
 	p, err := r.core.StopVideo(by, target, screen)
@@ -196,17 +194,17 @@ func (r *Room) stopVideo(by meeting.ParticipantID, s *session, target meeting.Pa
 // (so their client turns the device off) and updates everyone's roster.
 func (r *Room) stoppedLocked(p meeting.Participant, source sfu.Source, by meeting.ParticipantID) {
 	r.applyBlocksLocked(p.ID)
-	if m := r.members[p.ID]; m != nil && m.session != nil {
-		m.session.send(wire.MediaStopped{Type: wire.TypeMediaStopped, Source: string(source), By: r.nameOfLocked(by)})
+	if m := r.members[p.ID]; m != nil && m.conn != nil {
+		m.conn.Send(wire.MediaStopped{Type: wire.TypeMediaStopped, Source: string(source), By: r.nameOfLocked(by)})
 	}
 	r.broadcastLocked(wire.ParticipantEvent{Type: wire.TypeParticipantUpdated, Participant: toParticipantJSON(p)}, "")
 }
 
 // rename changes a display name.
-func (r *Room) rename(by meeting.ParticipantID, s *session, target meeting.ParticipantID, name string) error {
+func (r *Room) rename(by meeting.ParticipantID, conn Conn, target meeting.ParticipantID, name string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := r.callerLocked(by, s); err != nil {
+	if err := r.callerLocked(by, conn); err != nil {
 		return err
 	}
 	p, err := r.core.Rename(by, target, name)
@@ -219,10 +217,10 @@ func (r *Room) rename(by meeting.ParticipantID, s *session, target meeting.Parti
 }
 
 // setRole makes a participant a co-host or takes it back.
-func (r *Room) setRole(by meeting.ParticipantID, s *session, target meeting.ParticipantID, role meeting.Role) error {
+func (r *Room) setRole(by meeting.ParticipantID, conn Conn, target meeting.ParticipantID, role meeting.Role) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := r.callerLocked(by, s); err != nil {
+	if err := r.callerLocked(by, conn); err != nil {
 		return err
 	}
 	res, err := r.core.SetRole(by, target, role)
@@ -232,19 +230,19 @@ func (r *Room) setRole(by meeting.ParticipantID, s *session, target meeting.Part
 	r.keepLocked(target)
 	r.applyBlocksLocked(target)
 	r.broadcastLocked(wire.ParticipantEvent{Type: wire.TypeParticipantUpdated, Participant: toParticipantJSON(res.Participant)}, "")
-	if m := r.members[target]; m != nil && m.session != nil && role == meeting.RoleCoHost {
-		r.sendWaitingRoomTo(m.session)
+	if m := r.members[target]; m != nil && m.conn != nil && role == meeting.RoleCoHost {
+		r.sendWaitingRoomTo(m.conn)
 	}
 	r.afterSettleLocked(res)
 	return nil
 }
 
 // updateSettings replaces the meeting's settings (lock is one of them).
-func (r *Room) updateSettings(by meeting.ParticipantID, s *session, change func(*meeting.Settings)) error {
+func (r *Room) updateSettings(by meeting.ParticipantID, conn Conn, change func(*meeting.Settings)) error {
 	r.mu.Lock()
 	set := r.core.Settings()
 	change(&set)
-	err := r.updateSettingsLocked(by, s, set)
+	err := r.updateSettingsLocked(by, conn, set)
 	r.mu.Unlock()
 	if err != nil {
 		return err
@@ -256,8 +254,8 @@ func (r *Room) updateSettings(by meeting.ParticipantID, s *session, change func(
 	return nil
 }
 
-func (r *Room) updateSettingsLocked(by meeting.ParticipantID, s *session, set meeting.Settings) error {
-	if err := r.callerLocked(by, s); err != nil {
+func (r *Room) updateSettingsLocked(by meeting.ParticipantID, conn Conn, set meeting.Settings) error {
+	if err := r.callerLocked(by, conn); err != nil {
 		return err
 	}
 	if err := r.srv.countryRuleSettable(r.core.Settings().Country, set.Country); err != nil {
@@ -277,10 +275,10 @@ func (r *Room) updateSettingsLocked(by meeting.ParticipantID, s *session, set me
 }
 
 // end ends the meeting for everyone.
-func (r *Room) end(by meeting.ParticipantID, s *session) error {
+func (r *Room) end(by meeting.ParticipantID, conn Conn) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := r.callerLocked(by, s); err != nil {
+	if err := r.callerLocked(by, conn); err != nil {
 		return err
 	}
 	if err := r.core.CheckEnd(by); err != nil {
@@ -298,16 +296,16 @@ const hostEnded = "The host ended the meeting for everyone."
 // empty when an administrator did.
 func (r *Room) endLocked(by meeting.ParticipantID, message string) {
 	for _, m := range r.members {
-		if m.session != nil {
-			m.session.closeWith(wire.Closed{Type: wire.TypeClosed, Reason: wire.ClosedEnded, Message: message}, websocket.StatusNormalClosure)
+		if m.conn != nil {
+			m.conn.Close(closedBecause(wire.ClosedEnded, message))
 		}
 	}
 	if b := r.breakouts; b != nil {
 		for _, room := range b.rooms {
 			room.mu.Lock()
 			for _, m := range room.members {
-				if m.session != nil {
-					m.session.closeWith(wire.Closed{Type: wire.TypeClosed, Reason: wire.ClosedEnded, Message: message}, websocket.StatusNormalClosure)
+				if m.conn != nil {
+					m.conn.Close(closedBecause(wire.ClosedEnded, message))
 				}
 			}
 			room.mu.Unlock()

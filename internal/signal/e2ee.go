@@ -50,7 +50,7 @@ func (r *Room) e2eeStepLocked() {
 	}
 	available := func(p e2ee.Participant) bool {
 		m := r.members[meeting.ParticipantID(p)]
-		return m != nil && m.session != nil && !m.waiting
+		return m != nil && m.conn != nil && !m.waiting
 	}
 	if j := r.group.NextJob(available); j != nil {
 		msg := wire.E2EEJob{Type: wire.TypeE2EEJob, Create: j.Create, Epoch: j.Epoch, Add: []wire.E2EEMember{}, Remove: []wire.E2EEMember{}}
@@ -60,7 +60,7 @@ func (r *Room) e2eeStepLocked() {
 		for _, x := range j.Remove {
 			msg.Remove = append(msg.Remove, wire.E2EEMember{Participant: string(x.ID), KeyPackage: x.KeyPackage})
 		}
-		r.members[meeting.ParticipantID(j.Committer)].session.send(msg)
+		r.members[meeting.ParticipantID(j.Committer)].conn.Send(msg)
 		r.log.Debug("e2ee job", "committer", j.Committer, "create", j.Create, "epoch", j.Epoch, "add", len(j.Add), "remove", len(j.Remove))
 	}
 	if deadline, ok := r.group.Deadline(); ok && r.e2eeTimer == nil {
@@ -78,10 +78,10 @@ func (r *Room) e2eeStepLocked() {
 // committer. A commit with a reason was made unasked: a key update, or
 // the removal of members who left the meeting, which only the room can
 // tell.
-func (r *Room) e2eeCommit(by meeting.ParticipantID, s *session, req *wire.ClientMessage) error {
+func (r *Room) e2eeCommit(by meeting.ParticipantID, conn Conn, req *wire.ClientMessage) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := r.callerLocked(by, s); err != nil {
+	if err := r.callerLocked(by, conn); err != nil {
 		return err
 	}
 	if !r.e2eeOn() {
@@ -109,8 +109,8 @@ func (r *Room) e2eeCommit(by meeting.ParticipantID, s *session, req *wire.Client
 		return err
 	}
 	for _, p := range c.Skipped {
-		if m := r.members[meeting.ParticipantID(p)]; m != nil && m.session != nil {
-			m.session.sendError(wire.CodeE2EEKeyPackage, "Your end-to-end encryption key package could not be used; reconnect with a fresh one.", 0)
+		if m := r.members[meeting.ParticipantID(p)]; m != nil && m.conn != nil {
+			m.conn.Send(wire.Error{Type: wire.TypeError, Code: wire.CodeE2EEKeyPackage, Message: "Your end-to-end encryption key package could not be used; reconnect with a fresh one."})
 		}
 	}
 	if c.Commit == nil {
@@ -118,16 +118,16 @@ func (r *Room) e2eeCommit(by meeting.ParticipantID, s *session, req *wire.Client
 		r.e2eeStepLocked()
 		return nil
 	}
-	s.send(wire.E2EECommitOK{Type: wire.TypeE2EECommitOK, Epoch: c.Epoch})
+	conn.Send(wire.E2EECommitOK{Type: wire.TypeE2EECommitOK, Epoch: c.Epoch})
 	relay := wire.E2EECommit{Type: wire.TypeE2EECommit, Epoch: c.Epoch, From: string(by), Commit: c.Commit}
 	for _, p := range c.To {
-		if m := r.members[meeting.ParticipantID(p)]; m != nil && m.session != nil {
-			m.session.send(relay)
+		if m := r.members[meeting.ParticipantID(p)]; m != nil && m.conn != nil {
+			m.conn.Send(relay)
 		}
 	}
 	for _, p := range c.Welcomed {
-		if m := r.members[meeting.ParticipantID(p)]; m != nil && m.session != nil {
-			m.session.send(wire.E2EEWelcome{Type: wire.TypeE2EEWelcome, Epoch: c.Epoch, Welcome: c.Welcome})
+		if m := r.members[meeting.ParticipantID(p)]; m != nil && m.conn != nil {
+			m.conn.Send(wire.E2EEWelcome{Type: wire.TypeE2EEWelcome, Epoch: c.Epoch, Welcome: c.Welcome})
 		}
 	}
 	r.log.Info("e2ee commit", "by", by, "epoch", c.Epoch, "reason", req.Reason, "welcomed", len(c.Welcomed), "removed", len(c.Removed))
@@ -141,10 +141,10 @@ func (r *Room) e2eeCommit(by meeting.ParticipantID, s *session, req *wire.Client
 // (receivers check again after decrypting). It returns the recipients
 // whose outboxes are congested, for the sender to wait on
 // (backpressure.go).
-func (r *Room) e2eeMessage(by meeting.ParticipantID, s *session, epoch uint64, kind string, data []byte, to meeting.ParticipantID) ([]*session, error) {
+func (r *Room) e2eeMessage(by meeting.ParticipantID, conn Conn, epoch uint64, kind string, data []byte, to meeting.ParticipantID) ([]Conn, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := r.callerLocked(by, s); err != nil {
+	if err := r.callerLocked(by, conn); err != nil {
 		return nil, err
 	}
 	if kind == "chat" && !r.core.Can(by, meeting.ActChat) {
@@ -155,12 +155,12 @@ func (r *Room) e2eeMessage(by meeting.ParticipantID, s *session, epoch uint64, k
 		return nil, err
 	}
 	msg := wire.E2EEMessage{Type: wire.TypeE2EEMessage, From: string(by), Epoch: epoch, Kind: kind, Data: data, Private: to != ""}
-	var slow []*session
+	var slow []Conn
 	for _, p := range recipients {
-		if m := r.members[meeting.ParticipantID(p)]; m != nil && m.session != nil {
-			m.session.send(msg)
-			if m.session.congested() {
-				slow = append(slow, m.session)
+		if m := r.members[meeting.ParticipantID(p)]; m != nil && m.conn != nil {
+			m.conn.Send(msg)
+			if m.conn.Congested() {
+				slow = append(slow, m.conn)
 			}
 		}
 	}
@@ -173,7 +173,7 @@ func (r *Room) e2eeMessage(by meeting.ParticipantID, s *session, epoch uint64, k
 // e2eeResumeLocked brings a returning member's MLS state up to date: the
 // commits it missed, or, if it lost its state (a new KeyPackage) or is too
 // far behind, a fresh add.
-func (r *Room) e2eeResumeLocked(pid meeting.ParticipantID, s *session, hello *wire.ClientMessage) {
+func (r *Room) e2eeResumeLocked(pid meeting.ParticipantID, conn Conn, hello *wire.ClientMessage) {
 	if !r.e2eeOn() {
 		return
 	}
@@ -182,9 +182,9 @@ func (r *Room) e2eeResumeLocked(pid meeting.ParticipantID, s *session, hello *wi
 		if commits, ok := r.group.Since(*hello.E2EEEpoch); ok {
 			for _, c := range commits {
 				if c.From == p {
-					s.send(wire.E2EECommitOK{Type: wire.TypeE2EECommitOK, Epoch: c.Epoch})
+					conn.Send(wire.E2EECommitOK{Type: wire.TypeE2EECommitOK, Epoch: c.Epoch})
 				} else {
-					s.send(wire.E2EECommit{Type: wire.TypeE2EECommit, Epoch: c.Epoch, From: string(c.From), Commit: c.Commit})
+					conn.Send(wire.E2EECommit{Type: wire.TypeE2EECommit, Epoch: c.Epoch, From: string(c.From), Commit: c.Commit})
 				}
 			}
 			r.e2eeStepLocked()

@@ -27,6 +27,26 @@ const (
 	msgBadKeyPackage  = "This client's end-to-end encryption key (its MLS KeyPackage) is not valid. Reload the page to get the current Kaigi client."
 )
 
+// joiner is the socket asking a room to let it in with hello m.
+func (s *session) joiner(m *wire.ClientMessage) *joiner {
+	return &joiner{
+		conn:     s,
+		hello:    m,
+		identity: s.identity,
+		endedSince: func() bool {
+			if !s.srv.endedSince(s) {
+				return false
+			}
+			s.identity.UserID = "" // it joins, and stays, a guest
+			return true
+		},
+		placed: func(r *Room, pid meeting.ParticipantID) {
+			s.room, s.pid = r, pid
+			s.joined.Store(true)
+		},
+	}
+}
+
 // hello admits the socket into a meeting, puts it in the waiting room, or
 // refuses it. It returns false when the session is over. Attempts are
 // rate-limited per address, and failures (unknown meetings, wrong
@@ -78,7 +98,7 @@ func (s *session) hello(m *wire.ClientMessage) bool {
 				return false
 			}
 		}
-		err = target.join(s, m, st)
+		err = target.join(s.joiner(m), st)
 		if errors.Is(err, errRoomClosed) {
 			continue // it emptied as we arrived; start a fresh one
 		}

@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/kaigi-meet/kaigi/internal/e2ee"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
 	"github.com/kaigi-meet/kaigi/internal/sfu"
@@ -51,7 +50,7 @@ type Room struct {
 
 // member is a participant's (or waiting joiner's) connection state.
 type member struct {
-	session    *session  // nil while reconnecting
+	conn       Conn      // nil while reconnecting
 	peer       *sfu.Peer // nil while waiting or reconnecting
 	waiting    bool
 	resumeHash [sha256.Size]byte
@@ -79,12 +78,12 @@ func newRoom(srv *Server, rec meeting.Record, bans []meeting.Ban) *Room {
 	}
 }
 
-// join admits a session, puts it in the waiting room, or refuses it: as a
-// returning participant if its resume token is valid, otherwise as a new
-// one, by the meeting as stored now (st; nil if it was deleted: nobody
-// new may join). A refusal that leaves the room empty closes it, so that
-// refused joins leave nothing behind.
-func (r *Room) join(s *session, hello *wire.ClientMessage, st *stored) (err error) {
+// join admits a connection, puts it in the waiting room, or refuses it:
+// as a returning participant if its resume token is valid, otherwise as a
+// new one, by the meeting as stored now (st; nil if it was deleted:
+// nobody new may join). A refusal that leaves the room empty closes it,
+// so that refused joins leave nothing behind.
+func (r *Room) join(j *joiner, st *stored) (err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
@@ -95,26 +94,26 @@ func (r *Room) join(s *session, hello *wire.ClientMessage, st *stored) (err erro
 			r.closeLocked()
 		}
 	}()
-	if r.srv.endedSince(s) {
+	conn, hello := j.conn, j.hello
+	if j.endedSince != nil && j.endedSince() {
 		// The account was signed out everywhere, suspended or deleted
 		// after this socket was identified as it: it joins as what it is
 		// now, a guest, and no resume or move token of the account's
 		// works for it. Checked under the room's lock, so EndAccount
 		// either sees this join or this join sees its end.
-		s.identity.UserID = ""
+		j.identity.UserID = ""
 		r.log.Info("socket identified before its account's participation ended: joining as a guest")
 	}
 	if err := refusedByRegion(st); err != nil {
 		return err
 	}
 
-	if pid, m, ok := r.resumeLocked(hello.Resume, s.identity.UserID); ok {
-		if m.session != nil {
-			old := m.session
+	if pid, m, ok := r.resumeLocked(hello.Resume, j.identity.UserID); ok {
+		if m.conn != nil {
+			old := m.conn
 			r.router.RemovePeer(string(pid))
 			m.peer = nil
-			old.closeWith(wire.Closed{Type: wire.TypeClosed, Reason: wire.ClosedReplaced, Message: "You joined this meeting from another window."},
-				websocket.StatusNormalClosure)
+			old.Close(closedBecause(wire.ClosedReplaced, "You joined this meeting from another window."))
 		}
 		if m.grace != nil {
 			m.grace.Stop()
@@ -123,15 +122,14 @@ func (r *Room) join(s *session, hello *wire.ClientMessage, st *stored) (err erro
 		if p, changed, err := r.core.SetConnected(pid, true); err == nil && changed {
 			r.broadcastLocked(wire.ParticipantEvent{Type: wire.TypeParticipantUpdated, Participant: toParticipantJSON(p)}, pid)
 		}
-		m.session = s
-		s.room, s.pid = r, pid
-		s.joined.Store(true) // before welcome: a drain starting now must tell them
+		m.conn = conn
+		j.place(r, pid) // before welcome: a drain starting now must tell them
 		if err := r.welcomeLocked(pid, true); err != nil {
 			return err
 		}
-		r.e2eeResumeLocked(pid, s, hello)
+		r.e2eeResumeLocked(pid, conn, hello)
 		if r.srv.isDraining() {
-			s.send(r.srv.drainingMsg())
+			conn.Send(r.srv.drainingMsg())
 		}
 		return nil
 	}
@@ -139,11 +137,11 @@ func (r *Room) join(s *session, hello *wire.ClientMessage, st *stored) (err erro
 		return errDraining // only those already in come back
 	}
 	if hello.Token != "" {
-		p, ok := r.takeInviteLocked(hello.Token, s.identity.UserID)
+		p, ok := r.takeInviteLocked(hello.Token, j.identity.UserID)
 		if !ok {
 			return errBadInvite
 		}
-		return r.enterLocked(s, hello, p)
+		return r.enterLocked(j, p)
 	}
 	if r.parent != nil {
 		return errBadInvite // a breakout room is entered only by a move
@@ -159,7 +157,7 @@ func (r *Room) join(s *session, hello *wire.ClientMessage, st *stored) (err erro
 	if r.e2eeOn() && (len(hello.KeyPackage) == 0 || len(hello.KeyPackage) > e2ee.MaxKeyPackage) {
 		return errE2EERequired
 	}
-	id := s.identity
+	id := j.identity
 	id.Device = hello.Device
 	res, err := r.core.Join(meeting.JoinRequest{
 		Name:     hello.Name,
@@ -174,11 +172,10 @@ func (r *Room) join(s *session, hello *wire.ClientMessage, st *stored) (err erro
 		return err
 	}
 	p := res.Participant
-	r.members[p.ID] = &member{session: s, waiting: p.Waiting != "", keyPackage: hello.KeyPackage}
-	s.room, s.pid = r, p.ID
-	s.joined.Store(true) // before welcome: a drain starting now must tell them
+	r.members[p.ID] = &member{conn: conn, waiting: p.Waiting != "", keyPackage: hello.KeyPackage}
+	j.place(r, p.ID) // before welcome: a drain starting now must tell them
 	if p.Waiting != "" {
-		s.send(wire.Waiting{Type: wire.TypeWaiting, Reason: string(p.Waiting)})
+		conn.Send(wire.Waiting{Type: wire.TypeWaiting, Reason: string(p.Waiting)})
 		r.log.Info("joiner waiting", "participant", p.ID, "reason", p.Waiting, "client", hello.Client)
 		r.sendWaitingRoomLocked()
 		return nil
@@ -204,7 +201,7 @@ func (r *Room) guessingLocked() bool {
 // first renegotiate must follow welcome).
 func (r *Room) welcomeLocked(pid meeting.ParticipantID, resumed bool) error {
 	m := r.members[pid]
-	s := m.session
+	conn := m.conn
 	m.waiting = false
 	r.usageAdmittedLocked(pid)
 	token := newResumeToken()
@@ -220,7 +217,7 @@ func (r *Room) welcomeLocked(pid meeting.ParticipantID, resumed bool) error {
 		Participants: make([]wire.Participant, len(roster)),
 		Resume:       token,
 		Resumed:      resumed,
-		ICEServers:   r.srv.iceServers(s, string(pid)),
+		ICEServers:   r.srv.iceServers(conn, string(pid)),
 		Settings:     r.core.Settings(),
 		E2EE:         r.e2eeOn(),
 		Simulcast:    true,
@@ -240,21 +237,21 @@ func (r *Room) welcomeLocked(pid meeting.ParticipantID, resumed bool) error {
 	for i, p := range roster {
 		w.Participants[i] = toParticipantJSON(p)
 	}
-	s.send(w)
+	conn.Send(w)
 	if !resumed {
 		r.broadcastLocked(wire.ParticipantEvent{Type: wire.TypeParticipantJoined, Participant: toParticipantJSON(self)}, pid)
 	}
 
-	peer, err := r.router.AddPeer(string(pid), s)
+	peer, err := r.router.AddPeer(string(pid), conn)
 	if err != nil {
-		m.session = nil
+		m.conn = nil
 		r.removeLocked(pid, wire.LeftDisconnected)
 		return fmt.Errorf("add peer: %w", err)
 	}
 	m.peer = peer
 	r.applyBlocksLocked(pid)
 	if self.Role != meeting.RoleParticipant {
-		r.sendWaitingRoomTo(s)
+		r.sendWaitingRoomTo(conn)
 	}
 	if !resumed {
 		r.e2eeAdmittedLocked(pid)
@@ -266,15 +263,15 @@ func (r *Room) welcomeLocked(pid meeting.ParticipantID, resumed bool) error {
 // ones get welcome, the others their new reason.
 func (r *Room) afterSettleLocked(res meeting.JoinResult) {
 	for _, p := range res.Admitted {
-		if m := r.members[p.ID]; m != nil && m.session != nil {
+		if m := r.members[p.ID]; m != nil && m.conn != nil {
 			if err := r.welcomeLocked(p.ID, false); err != nil {
 				r.log.Error("admit", "participant", p.ID, "err", err)
 			}
 		}
 	}
 	for _, p := range res.Rewaiting {
-		if m := r.members[p.ID]; m != nil && m.session != nil {
-			m.session.send(wire.Waiting{Type: wire.TypeWaiting, Reason: string(p.Waiting)})
+		if m := r.members[p.ID]; m != nil && m.conn != nil {
+			m.conn.Send(wire.Waiting{Type: wire.TypeWaiting, Reason: string(p.Waiting)})
 		}
 	}
 	if len(res.Admitted)+len(res.Rewaiting) > 0 {
@@ -349,9 +346,9 @@ func (r *Room) endAccountLocked(userID, reason, message string) {
 		}
 	}
 	for _, pid := range ended {
-		if m := r.members[pid]; m != nil && m.session != nil {
-			m.session.closeWith(wire.Closed{Type: wire.TypeClosed, Reason: reason, Message: message}, websocket.StatusPolicyViolation)
-			m.session = nil
+		if m := r.members[pid]; m != nil && m.conn != nil {
+			m.conn.Close(closedBecause(reason, message))
+			m.conn = nil
 		}
 		r.removeLocked(pid, wire.LeftLeft)
 		r.log.Info("participant's account ended", "participant", pid, "reason", reason)
@@ -359,10 +356,10 @@ func (r *Room) endAccountLocked(userID, reason, message string) {
 }
 
 // peerFor returns the session's peer, or nil if it is not admitted.
-func (r *Room) peerFor(pid meeting.ParticipantID, s *session) *sfu.Peer {
+func (r *Room) peerFor(pid meeting.ParticipantID, conn Conn) *sfu.Peer {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if m := r.members[pid]; m != nil && m.session == s {
+	if m := r.members[pid]; m != nil && m.conn == conn {
 		return m.peer
 	}
 	return nil
@@ -384,11 +381,11 @@ func (r *Room) checkPublish(pid meeting.ParticipantID, tracks []sfu.PublishedTra
 // disconnect handles a socket that closed without leave: an admitted
 // participant's media stops and their place is kept for the resume grace
 // period; a waiting joiner simply goes.
-func (r *Room) disconnect(pid meeting.ParticipantID, s *session) {
+func (r *Room) disconnect(pid meeting.ParticipantID, conn Conn) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	m := r.members[pid]
-	if r.closed || m == nil || m.session != s {
+	if r.closed || m == nil || m.conn != conn {
 		return // already replaced by a resumed session, or gone
 	}
 	if m.waiting {
@@ -396,7 +393,7 @@ func (r *Room) disconnect(pid meeting.ParticipantID, s *session) {
 		return
 	}
 	r.router.RemovePeer(string(pid))
-	m.session, m.peer = nil, nil
+	m.conn, m.peer = nil, nil
 	if p, changed, err := r.core.SetConnected(pid, false); err == nil && changed {
 		r.broadcastLocked(wire.ParticipantEvent{Type: wire.TypeParticipantUpdated, Participant: toParticipantJSON(p)}, pid)
 	}
@@ -409,17 +406,17 @@ func (r *Room) disconnect(pid meeting.ParticipantID, s *session) {
 func (r *Room) expire(pid meeting.ParticipantID, m *member) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.closed || r.members[pid] != m || m.session != nil {
+	if r.closed || r.members[pid] != m || m.conn != nil {
 		return
 	}
 	r.removeLocked(pid, wire.LeftDisconnected)
 }
 
 // leave removes a participant at its own request.
-func (r *Room) leave(pid meeting.ParticipantID, s *session) {
+func (r *Room) leave(pid meeting.ParticipantID, conn Conn) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if m := r.members[pid]; m == nil || m.session != s {
+	if m := r.members[pid]; m == nil || m.conn != conn {
 		return
 	}
 	r.removeLocked(pid, wire.LeftLeft)
@@ -464,10 +461,10 @@ func (r *Room) removeLocked(pid meeting.ParticipantID, reason string) {
 }
 
 // setMedia records a participant's media state and tells everyone.
-func (r *Room) setMedia(pid meeting.ParticipantID, s *session, media meeting.MediaState) error {
+func (r *Room) setMedia(pid meeting.ParticipantID, conn Conn, media meeting.MediaState) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if m := r.members[pid]; m == nil || m.session != s || m.waiting {
+	if m := r.members[pid]; m == nil || m.conn != conn || m.waiting {
 		return errNotAdmitted
 	}
 	p, changed, err := r.core.SetMedia(pid, media)
@@ -491,8 +488,8 @@ func (r *Room) broadcastLocked(msg any, except meeting.ParticipantID) {
 		return
 	}
 	for pid, m := range r.members {
-		if pid != except && m.session != nil && !m.waiting {
-			m.session.sendBytes(b)
+		if pid != except && m.conn != nil && !m.waiting {
+			m.conn.SendEncoded(b)
 		}
 	}
 }
@@ -500,23 +497,23 @@ func (r *Room) broadcastLocked(msg any, except meeting.ParticipantID) {
 // sendWaitingRoomLocked tells every host and co-host who is waiting.
 func (r *Room) sendWaitingRoomLocked() {
 	for pid, m := range r.members {
-		if m.session == nil || m.waiting {
+		if m.conn == nil || m.waiting {
 			continue
 		}
 		if p, ok := r.core.Participant(pid); ok && p.Role != meeting.RoleParticipant {
-			r.sendWaitingRoomTo(m.session)
+			r.sendWaitingRoomTo(m.conn)
 		}
 	}
 }
 
-func (r *Room) sendWaitingRoomTo(s *session) {
+func (r *Room) sendWaitingRoomTo(conn Conn) {
 	waiting := r.core.Waiting()
 	msg := wire.WaitingRoom{Type: wire.TypeWaitingRoom, Entries: make([]wire.WaitingEntry, len(waiting)), Guessing: r.guessingLocked()}
 	for i, p := range waiting {
 		msg.Entries[i] = wire.WaitingEntry{ID: string(p.ID), Name: p.Name, SignedIn: p.SignedIn(), Reason: string(p.Waiting),
 			Since: p.JoinedAt.UTC().Format(time.RFC3339), BannedNetwork: p.BannedNetwork}
 	}
-	s.send(msg)
+	conn.Send(msg)
 }
 
 func (r *Room) size() int {

@@ -290,13 +290,17 @@ func (s *Server) Router(id meeting.ID) *sfu.Router {
 	return nil
 }
 
-// iceServers are the ICE servers for a participant's welcome on sess: the
-// configured ones and those of ICEServersFor.
-func (s *Server) iceServers(sess *session, participant string) []ICEServer {
+// iceServers are the ICE servers for a participant's welcome on conn: the
+// configured ones and those of ICEServersFor (for the address a local
+// socket reached).
+func (s *Server) iceServers(conn Conn, participant string) []ICEServer {
 	if s.opts.ICEServersFor == nil {
 		return s.opts.ICEServers
 	}
-	host, _ := s.hosts.Load(sess)
+	var host any
+	if sess, ok := conn.(*session); ok {
+		host, _ = s.hosts.Load(sess)
+	}
 	h, _ := host.(string)
 	out := append([]ICEServer(nil), s.opts.ICEServers...)
 	return append(out, s.opts.ICEServersFor(participant, h)...)
@@ -426,8 +430,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Unlock()
 
 	for _, sess := range sessions {
-		sess.closeWith(wire.Closed{Type: wire.TypeClosed, Reason: wire.ClosedShutdown, Message: "The server is restarting. Please rejoin in a moment."},
-			websocket.StatusGoingAway)
+		sess.Close(closedBecause(wire.ClosedShutdown, "The server is restarting. Please rejoin in a moment."))
 	}
 	for _, r := range rooms {
 		r.close()

@@ -177,8 +177,7 @@ func (s *session) pace(size, relayed int) bool {
 		// failed join.
 		s.srv.failures.Allow(policy.AddressKey(s.identity.Addr))
 		s.log.Warn("client flooding; closing its socket", "participant", s.pid)
-		s.closeWith(wire.Closed{Type: wire.TypeClosed, Reason: wire.ClosedFlooding,
-			Message: "This connection sent more than the server allows and was closed."}, websocket.StatusPolicyViolation)
+		s.Close(closedBecause(wire.ClosedFlooding, "This connection sent more than the server allows and was closed."))
 		return false
 	}
 	if wait == 0 {
@@ -286,14 +285,14 @@ func (s *session) handle(m *wire.ClientMessage) bool {
 	case "breakout_close":
 		err = r.breakoutClose(by, s, m.Seconds)
 	case "breakout_broadcast":
-		err = r.breakoutBroadcast(by, s, m.Payload, m.Text)
+		err = r.breakoutBroadcast(by, s, m.Payload, m.Text, func() bool { return s.kinds.allowBroadcast(time.Now()) })
 	case "e2ee_commit":
 		err = r.e2eeCommit(by, s, m)
 	case "e2ee_message":
 		if !s.kindAllowed(m.Kind, m.ID) {
 			return true
 		}
-		var slow []*session
+		var slow []Conn
 		slow, err = r.e2eeMessage(by, s, m.Epoch, m.Kind, m.Data, meeting.ParticipantID(m.To))
 		s.reportError(err, m.ID)
 		return s.awaitRecipients(slow)
@@ -408,6 +407,31 @@ func (s *session) closeWith(msg any, status websocket.StatusCode) {
 			s.cancel()
 		}
 	})
+}
+
+// The Conn methods: what a room sends this socket, and how it ends it.
+
+func (s *session) Send(msg any)         { s.send(msg) }
+func (s *session) SendEncoded(b []byte) { s.sendBytes(b) }
+func (s *session) Close(r Reason)       { s.closeWith(r.Wire(), closeStatus(r)) }
+func (s *session) Congested() bool      { return s.congested() }
+
+// closeStatus is the WebSocket close code for a reason: a normal closure
+// when the meeting (or the socket's place in it) ended as meetings do,
+// going away when the server stops, and a policy violation when the
+// participant was put out (removed, denied, flooding, their account
+// ended).
+func closeStatus(r Reason) websocket.StatusCode {
+	if r.Refused {
+		return websocket.StatusPolicyViolation
+	}
+	switch r.Code {
+	case wire.ClosedReplaced, wire.ClosedEnded, wire.ClosedBreakoutEnded:
+		return websocket.StatusNormalClosure
+	case wire.ClosedShutdown:
+		return websocket.StatusGoingAway
+	}
+	return websocket.StatusPolicyViolation
 }
 
 // write sends queued frames until the session ends.

@@ -34,9 +34,9 @@ func (s *Server) SendAsServer(id meeting.ID, participant meeting.ParticipantID, 
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	m := r.members[participant]
-	if m == nil || m.session == nil {
+	if m == nil || m.conn == nil {
 		return false
 	}
-	m.session.send(msg)
+	m.conn.Send(msg)
 	return true
 }
