@@ -101,18 +101,23 @@ func newPeer(r *Router, participant string, pc *webrtc.PeerConnection, sig Signa
 }
 
 // requestKeyframes asks the publishers of everything this peer receives for
-// a keyframe. Tracks bound during the first negotiation asked already, but
-// before the transport was up; what the publisher sent then never arrived,
-// and without a keyframe the subscriber shows nothing until the next one.
+// a keyframe, once its transport is up: what a publisher sent before never
+// arrived, and without a keyframe the subscriber shows nothing until the
+// next one. Each subscription asks for the layer it waits for (see
+// DownTrack.requestKeyframe), not for every layer of a simulcast track: a
+// full-size key frame costs the publisher the most, and a layer's request
+// spends its throttle for whoever joins in the next keyframeInterval.
+// Requests inside the interval are owed, not dropped (layer.requestKeyframe),
+// so everyone joining meanwhile starts on the one key frame.
 func (p *Peer) requestKeyframes() {
 	p.mu.Lock()
-	ups := make([]*UpTrack, 0, len(p.downs))
-	for up := range p.downs {
-		ups = append(ups, up)
+	downs := make([]*DownTrack, 0, len(p.downs))
+	for _, d := range p.downs {
+		downs = append(downs, d)
 	}
 	p.mu.Unlock()
-	for _, up := range ups {
-		up.requestKeyframe()
+	for _, d := range downs {
+		d.requestKeyframe()
 	}
 }
 
