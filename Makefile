@@ -38,6 +38,7 @@ release: web
 check: web/node_modules/.package-lock.json
 	test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }
 	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 	cd web && npm run check
 
 clean:

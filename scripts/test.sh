@@ -38,12 +38,14 @@ go mod download
 step "web client: type-check, build, unit tests"
 (cd web && npm run check && npm run build && npm test)
 
-step "go: format and vet"
+step "go: format, vet and staticcheck"
 unformatted=$(gofmt -l .)
 if [ -n "$unformatted" ]; then
 	echo "gofmt needed on:"; echo "$unformatted"; exit 1
 fi
 go vet ./...
+# staticcheck at a pinned version (its checks: staticcheck.conf).
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 # Compile every test binary now, while the network is reachable, so nothing
 # inside the namespace below needs it.
 go test -count=1 -run '^$' ./... >/dev/null

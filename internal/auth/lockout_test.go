@@ -40,10 +40,9 @@ func TestClosedSignUpSpendsNoHashing(t *testing.T) {
 // code as used: the worst interleaving, every time.
 type raceStore struct {
 	*store.SQLite
-	mu      sync.Mutex
-	armed   int
-	arrived chan struct{}
-	all     chan struct{}
+	mu    sync.Mutex
+	armed int
+	all   chan struct{}
 }
 
 func (r *raceStore) arm(n int) {

@@ -64,7 +64,7 @@ func ParseID(s string) (ID, error) {
 		case 'o':
 			r = '0'
 		}
-		if r > 0x7f || strings.IndexRune(alphabet, r) < 0 {
+		if r > 0x7f || !strings.ContainsRune(alphabet, r) {
 			return "", fmt.Errorf("%w: unexpected character", ErrBadMeetingID)
 		}
 		if n > 0 && n%idGroup == 0 {

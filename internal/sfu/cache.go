@@ -1,7 +1,5 @@
 package sfu
 
-import "unsafe"
-
 // packetCache keeps the latest packets of one incoming stream, so that the
 // SFU answers its subscribers' NACKs itself, from one buffer per published
 // layer shared by every subscriber. (pion's NACK responder would keep a
@@ -148,9 +146,4 @@ func (c *packetCache) get(seq uint16) []byte {
 	}
 	off := s.pos & (ring - 1)
 	return c.buf[off : off+uint64(s.size)]
-}
-
-// bytes is the memory the cache holds: ring and slots.
-func (c *packetCache) bytes() int {
-	return len(c.buf) + len(c.slots)*int(unsafe.Sizeof(cacheSlot{}))
 }
