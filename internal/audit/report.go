@@ -41,6 +41,9 @@ var Published = []struct {
 	{UserReinstated, "Suspended accounts reinstated"},
 	{UserDeleted, "Accounts deleted (by an administrator, the operator, or their owner)"},
 	{UserTwoFactorReset, "Two-factor authentication reset by an administrator or the operator"},
+	{UserPasskeyAdded, "Passkeys registered by their account's owner"},
+	{UserPasskeyDeleted, "Passkeys deleted by their account's owner"},
+	{UserPasskeySignIn, "Sign-ins with a passkey (alone, or as the second factor after the password)"},
 	{UserCreated, "Accounts created by an administrator or the operator"},
 	{OrgPolicyChanged, "Changes to the organisation's policy"},
 	{UserExported, "Days on which an account owner downloaded their data (one per account and day)"},
@@ -51,6 +54,11 @@ var Published = []struct {
 	{CertificateChanged, "Changes of the TLS certificate the server presents"},
 	{RetentionApplied, "Runs of the retention policy that deleted old records (counts only)"},
 	{AuditPruned, "Deletions of the audit log's oldest entries under the retention policy"},
+	{TokenCreated, "API tokens created (personal, or the organisation's by an administrator)"},
+	{TokenRevoked, "API tokens revoked"},
+	{WebhookCreated, "Webhooks registered by an administrator"},
+	{WebhookChanged, "Webhooks turned off or on by an administrator"},
+	{WebhookDeleted, "Webhooks deleted by an administrator"},
 }
 
 // MonthCounts is one calendar month (UTC) of the report.

@@ -207,6 +207,22 @@ var privacyTables = []privacyTable{
 		},
 	},
 	{
+		Table: "api_tokens", Title: "API tokens",
+		Why:  "To let programs you or an administrator chose use the server's API in your name (listing or scheduling meetings; an organisation token with the admin scope, the administration endpoints) without your password. A token never reaches what changes a password, two-factor authentication, tokens, webhooks or deletes an account.",
+		Kept: "Until it is revoked (the record is deleted), or with the account that made it. An expired token stops working at once and its record stays, so you can see it, until it is revoked.",
+		Columns: []privacyColumn{
+			{"id", "A random number naming the token in lists."},
+			{"hash", "A one-way scrambled form of the token (the token itself is shown once, when it is made, and never stored)."},
+			{"kind", "Personal (one account's own) or the organisation's (made by an administrator)."},
+			{"user_id", "The account it acts for (an organisation token's: the administrator who made it)."},
+			{"name", "The name it was given, to tell tokens apart."},
+			{"scopes", "What it may do: read meetings, manage meetings, administer."},
+			{"created_at", "When it was made."},
+			{"expires_at", "When it stops working, if it was given an expiry."},
+			{"last_used_at", "When a program last used it (noted at most once a minute); not from where."},
+		},
+	},
+	{
 		Table: "schema_migrations", Title: "Database version",
 		Why:  "To know which updates of the database's layout have been applied.",
 		Kept: "As long as the server exists. Nothing about any person.",

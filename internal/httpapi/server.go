@@ -51,6 +51,10 @@ type Options struct {
 	// Region is this node's region label ("" for none): the pre-join page
 	// is told when a meeting may not be held here (meeting/regions.go).
 	Region string
+	// Tokens keeps API tokens (tokens.go); nil: no token is accepted.
+	Tokens TokenStore
+	// Now is the clock (tokens' expiry and last use); nil: time.Now.
+	Now func() time.Time
 }
 
 type api struct {
@@ -73,6 +77,9 @@ type api struct {
 
 	countries CountryCheck // admission.go; nil: no GeoIP database
 	region    string       // this node's region label (Options.Region)
+
+	tokens      TokenStore      // tokens.go; nil: none accepted
+	bearerFails *policy.Limiter // failed bearer attempts per address
 }
 
 // The web client's pages: every one is the same single-page client, which
@@ -95,6 +102,11 @@ func New(opts Options) http.Handler {
 	a.thirdParties = thirdPartyHosts(opts.ICEServerURLs)
 	a.countries = opts.Countries
 	a.region = opts.Region
+	a.tokens = opts.Tokens
+	a.bearerFails = policy.NewLimiter(bearerFailures, opts.Now)
+	if opts.Now != nil {
+		a.now = opts.Now
+	}
 	var aboutErr error
 	if a.aboutInfo, aboutErr = newAbout(opts.Version, opts.Web); aboutErr != nil {
 		log.Error("web client digest unavailable", "err", aboutErr)
@@ -118,6 +130,7 @@ func New(opts Options) http.Handler {
 	mux.HandleFunc("POST /api/auth/signup", a.signUp)
 	mux.HandleFunc("POST /api/auth/signin", a.signIn)
 	mux.HandleFunc("POST /api/auth/signin/code", a.signInCode)
+	a.routePasskeys(mux) // passkeys.go
 	mux.HandleFunc("POST /api/auth/signout", a.signOut)
 	mux.HandleFunc("POST /api/auth/signout-everywhere", a.signOutEverywhere)
 	mux.HandleFunc("GET /api/me", a.me)
@@ -149,6 +162,12 @@ func New(opts Options) http.Handler {
 	mux.HandleFunc("GET /api/meetings/{id}/admission", a.admission)
 	mux.HandleFunc("PATCH /api/meetings/{id}", a.updateMeeting)
 	mux.HandleFunc("DELETE /api/meetings/{id}", a.deleteMeeting)
+	mux.HandleFunc("GET /api/me/tokens", a.listMyTokens)
+	mux.HandleFunc("POST /api/me/tokens", a.createMyToken)
+	mux.HandleFunc("DELETE /api/me/tokens/{id}", a.revokeMyToken)
+	mux.HandleFunc("GET /api/admin/tokens", a.listOrgTokens)
+	mux.HandleFunc("POST /api/admin/tokens", a.createOrgToken)
+	mux.HandleFunc("DELETE /api/admin/tokens/{id}", a.revokeOrgToken)
 
 	mux.Handle("GET /ws", opts.Signal)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -176,7 +195,9 @@ func New(opts Options) http.Handler {
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, "cross_origin", "Requests from other sites are refused.")
 	}))
-	return securityHeaders(opts.TLS, logRequests(log, csrf.Handler(mux)))
+	// A request with a bearer token is the token's (tokens.go): it never
+	// rides a cookie, so it needs no cross-origin check.
+	return securityHeaders(opts.TLS, logRequests(log, a.withBearer(mux, csrf.Handler(mux))))
 }
 
 // requireBearer serves next only to requests that carry token as a bearer

@@ -56,7 +56,13 @@ func deviceCookies(r *http.Request) []string {
 	return out
 }
 
+// sessionToken is the request's session cookie, unless the request
+// carries an Authorization header: then it is a program's with an API
+// token (tokens.go), and a cookie the browser added must not speak for it.
 func sessionToken(r *http.Request) string {
+	if r.Header.Get("Authorization") != "" {
+		return ""
+	}
 	if c, err := r.Cookie(SessionCookie); err == nil {
 		return c.Value
 	}
@@ -67,7 +73,11 @@ func sessionToken(r *http.Request) string {
 // With full, an account that must still enrol in two-factor (because the
 // organisation requires it) is refused too.
 func (a *api) user(w http.ResponseWriter, r *http.Request, full bool) (auth.User, bool) {
-	u, err := a.accounts.Authenticate(r.Context(), sessionToken(r))
+	u, fromToken := r.Context().Value(bearerUser{}).(auth.User) // tokens.go
+	var err error
+	if !fromToken {
+		u, err = a.accounts.Authenticate(r.Context(), sessionToken(r))
+	}
 	if errors.Is(err, auth.ErrNoSession) {
 		writeError(w, http.StatusUnauthorized, "not_signed_in", "Sign in first.")
 		return auth.User{}, false
@@ -84,6 +94,13 @@ func (a *api) user(w http.ResponseWriter, r *http.Request, full bool) (auth.User
 		}
 		if org.NeedsEnrollment(u) {
 			writeError(w, http.StatusForbidden, "two_factor_required", "Your organisation requires two-factor authentication. Set it up first.")
+			return auth.User{}, false
+		}
+		if need, err := a.accounts.NeedsPasskey(r.Context(), org, u); err != nil {
+			a.internal(w, "count passkeys", err)
+			return auth.User{}, false
+		} else if need {
+			writeError(w, http.StatusForbidden, "passkey_required", "Your organisation requires a passkey. Register one first.")
 			return auth.User{}, false
 		}
 	}
@@ -116,6 +133,8 @@ func Identify(accounts *auth.Service) func(*http.Request) string {
 			return ""
 		}
 		if org, err := accounts.Org(ctx); err != nil || org.NeedsEnrollment(u) {
+			return ""
+		} else if need, err := accounts.NeedsPasskey(ctx, org, u); err != nil || need {
 			return ""
 		}
 		return u.ID

@@ -202,6 +202,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		ICEServerURLs: iceServerURLs(cfg),
 		Countries:     countries,
 		Region:        cfg.Region,
+		// API tokens (httpapi/tokens.go) are kept in the database.
+		Tokens: db,
 		// Served only with a token (config metrics.token).
 		MetricsToken: cfg.Metrics.Token,
 		Metrics: metrics.Handler(metrics.Sources{

@@ -39,6 +39,7 @@ var unsealedBlobs = map[string]string{
 	"live_participants.resume_hash": "SHA-256 of a resume token",
 	"audit_log.prev":                "the previous audit entry's hash",
 	"audit_log.hash":                "an audit entry's hash",
+	"api_tokens.hash":               "SHA-256 of an API token",
 }
 
 // ResealAll opens every sealed value with from and seals it again with
