@@ -425,7 +425,7 @@ test("the server cannot swap a member into another group or make it start a new 
   // The server runs a group of its own and Welcomes Bob into it (with the
   // KeyPackage Bob sent in hello).
   const ghost = await createKeyPackage(await generateSigningIdentity({ webCrypto: false }));
-  const theirs = await Group.create(ghost, new TextEncoder().encode("kaigi meeting " + MEETING));
+  const theirs = await Group.create(ghost, new TextEncoder().encode(`kaigi meeting ${MEETING}`));
   const kp = fromBase64(bob.member.keyPackageBase64());
   const add = await theirs.commitAdd([{ participant: "bob", keyPackage: kp }]);
   await bob.member.handle({ type: "e2ee_welcome", epoch: 1, welcome: toBase64(add.welcome!) });
@@ -538,7 +538,7 @@ async function sendRaw(from: Client, to: Client[], inner: unknown, kind: string)
 /** The server runs a group of its own under the meeting's group id, ahead by `ahead` epochs, and Welcomes `kp` into it. */
 async function serverGroupWelcome(kp: Uint8Array, epochs: number): Promise<{ theirs: Group; welcome: string }> {
   const ghost = await createKeyPackage(await generateSigningIdentity({ webCrypto: false }));
-  const theirs = await Group.create(ghost, new TextEncoder().encode("kaigi meeting " + MEETING));
+  const theirs = await Group.create(ghost, new TextEncoder().encode(`kaigi meeting ${MEETING}`));
   for (let i = 0; i < epochs; i++) await theirs.applyCommit(await theirs.commitUpdate());
   const add = await theirs.commitAdd([{ participant: "bob", keyPackage: kp }]);
   await theirs.applyCommit(add);

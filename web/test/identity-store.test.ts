@@ -73,7 +73,11 @@ test("what is stored: the key object, never private key bytes when WebCrypto has
   const kv: KeyValueStore = {
     get: async (k) => values.get(k),
     put: async (k, v) => void values.set(k, v),
-    add: async (k, v) => (values.has(k) ? false : (values.set(k, v), true)),
+    add: async (k, v) => {
+      if (values.has(k)) return false;
+      values.set(k, v);
+      return true;
+    },
     delete: async (k) => void values.delete(k),
   };
   const store = new IdentityStore(kv);

@@ -26,7 +26,7 @@ test("no passcode, an empty one or an absurdly long one is none", () => {
   assert.equal(readInvite("#").passcode, null);
   assert.equal(readInvite("#section-2").passcode, null);
   assert.equal(readInvite("#pwd=").passcode, null);
-  assert.equal(readInvite("#pwd=" + "1".repeat(65)).passcode, null);
+  assert.equal(readInvite(`#pwd=${"1".repeat(65)}`).passcode, null);
 });
 
 test("the fragment says whether the meeting is end-to-end encrypted: 1, 0, or nothing", () => {

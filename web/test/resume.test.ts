@@ -29,7 +29,7 @@ test("a kept resume token is read back per meeting while fresh, and forgotten on
     assert.equal(loadResume("aaaa-bbbb-cccc-dddd", 2000), null, "another meeting has none");
     assert.equal(loadResume(ID, 1000 + 5 * 60_000 + 1, 5 * 60_000), null, "too old");
     assert.equal(items.size, 0, "a stale token is removed");
-    items.set("kaigi.resume." + ID, '{"token": 5}');
+    items.set(`kaigi.resume.${ID}`, '{"token": 5}');
     assert.equal(loadResume(ID, 1000), null);
     assert.equal(items.size, 0, "an unreadable one too");
     saveResume(ID, { token: "tok", at: 1000, audio: true, video: false });
@@ -107,7 +107,7 @@ class Keeper implements ResumeKeeper {
   log: string[] = [];
   constructor(public initial: string | null) {}
   save(token: string): void {
-    this.log.push("save " + token);
+    this.log.push(`save ${token}`);
   }
   forget(): void {
     this.log.push("forget");

@@ -343,7 +343,11 @@ test("MediaWorker: a new epoch asks sending video streams for a key frame", asyn
   const calls: string[] = [];
   const t: ScriptTransformer = {
     options: video("send"),
-    readable: new ReadableStream({ start: (c) => void (feed = c) }),
+    readable: new ReadableStream({
+      start: (c) => {
+        feed = c;
+      },
+    }),
     writable: new WritableStream(),
     generateKeyFrame: async () => void calls.push("key frame"),
   };
@@ -363,7 +367,11 @@ function openSender(w: MediaWorker) {
   let wrote: (() => void) | null = null;
   const t: ScriptTransformer = {
     options: video("send"),
-    readable: new ReadableStream({ start: (c) => void (feed = c) }),
+    readable: new ReadableStream({
+      start: (c) => {
+        feed = c;
+      },
+    }),
     writable: new WritableStream({
       write: (f) => {
         sent.push(f);

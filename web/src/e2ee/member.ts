@@ -168,7 +168,7 @@ export class GroupMember {
 
   /** This device in a meeting, signed in to `account` ("" for a guest). */
   static async create(identity: SigningIdentity, meetingId: string, hooks: MemberHooks, account = ""): Promise<GroupMember> {
-    const groupId = new TextEncoder().encode("kaigi meeting " + meetingId);
+    const groupId = new TextEncoder().encode(`kaigi meeting ${meetingId}`);
     return new GroupMember(identity, account, groupId, await createKeyPackage(identity, account), hooks);
   }
 

@@ -4,9 +4,10 @@
 
 /** `raw` if it is a path on this origin ("/m/…", "/account"), else "/". */
 export function safeNext(raw: string | null | undefined): string {
-  if (!raw || !raw.startsWith("/") || raw.startsWith("//") || raw.startsWith("/\\")) return "/";
+  if (!raw?.startsWith("/") || raw.startsWith("//") || raw.startsWith("/\\")) return "/";
   // Control characters and backslashes have no place in our paths, and some
   // browsers read "/\evil.example" as another host.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses.
   if (/[\u0000-\u001f\u007f\\]/.test(raw)) return "/";
   return raw;
 }

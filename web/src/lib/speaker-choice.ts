@@ -77,7 +77,10 @@ export class SpeakerChoice {
     for (const s of samples) {
       present.add(s.participant);
       let t = this.tracks.get(s.participant);
-      if (!t) this.tracks.set(s.participant, (t = { smooth: 0, loudAt: -Infinity }));
+      if (!t) {
+        t = { smooth: 0, loudAt: -Infinity };
+        this.tracks.set(s.participant, t);
+      }
       const fresh = now - s.at < this.o.freshMs;
       const level = fresh && Number.isFinite(s.level) ? Math.max(0, Math.min(1, s.level)) : 0;
       // A voice counts at its level; anything under the threshold as silence.

@@ -47,7 +47,7 @@ export function randomPlan(ids: readonly string[], names: readonly string[], ran
     [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
   }
   const plan: RoomPlan[] = names.map((name) => ({ name, participants: [] }));
-  shuffled.forEach((id, i) => plan[i % plan.length]!.participants.push(id));
+  for (const [i, id] of shuffled.entries()) plan[i % plan.length]!.participants.push(id);
   return plan;
 }
 

@@ -383,7 +383,7 @@ export class Polls {
   answer(creator: string, id: string, choices: readonly number[]): number[] | null {
     const p = this.get(creator, id);
     const sorted = [...new Set(choices)].sort((x, y) => x - y);
-    if (!p || !p.open || !fits(p, sorted)) return null;
+    if (!p?.open || !fits(p, sorted)) return null;
     p.myChoices = sorted;
     if (p.mine) {
       this.answers.get(p.id)!.set(this.self() ?? "", sorted);
@@ -398,7 +398,7 @@ export class Polls {
     const a = parseAnswer(body);
     if (!sealed || self === null || a === null) return false;
     const p = this.get(self, a.poll);
-    if (!p || !p.mine || !p.open || !fits(p, a.choices)) return false;
+    if (!p?.mine || !p.open || !fits(p, a.choices)) return false;
     const byPerson = this.answers.get(p.id)!;
     if (!byPerson.has(sender) && byPerson.size >= ANSWERS_MAX) return false;
     byPerson.set(sender, a.choices);
@@ -410,7 +410,7 @@ export class Polls {
   close(id: string): boolean {
     const self = this.self();
     const p = self === null ? undefined : this.get(self, id);
-    if (!p || !p.mine || !p.open) return false;
+    if (!p?.mine || !p.open) return false;
     p.open = false;
     this.keep();
     return true;
@@ -440,7 +440,7 @@ export class Polls {
     const self = this.self();
     const p = self === null ? undefined : this.get(self, id);
     const byPerson = this.answers.get(id);
-    if (!p || !p.mine || !byPerson) return null;
+    if (!p?.mine || !byPerson) return null;
     const counts = p.options.map(() => 0);
     const voters: string[][] = p.options.map(() => []);
     for (const [who, choices] of byPerson) {

@@ -83,7 +83,7 @@ export const WHO_LABELS: Readonly<Record<Who, string>> = { hosts: "Only hosts an
 
 /** The ID an element of a settings form gets for a setting, with a prefix per form. */
 export function settingFieldId(prefix: string, key: SettingKey): string {
-  return `${prefix}-${key.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())}`;
+  return `${prefix}-${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
 type Obj = Record<string, unknown>;

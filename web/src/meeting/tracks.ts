@@ -67,7 +67,10 @@ export function mediaByParticipant<T>(bindings: Iterable<Binding<T>>): Map<strin
   const out = new Map<string, ParticipantMedia<T>>();
   for (const b of bindings) {
     let m = out.get(b.participant);
-    if (!m) out.set(b.participant, (m = {}));
+    if (!m) {
+      m = {};
+      out.set(b.participant, m);
+    }
     m[b.source] = b;
   }
   return out;

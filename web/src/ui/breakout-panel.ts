@@ -77,7 +77,7 @@ export async function openBreakoutPlanner(host: HTMLElement, people: readonly { 
       ...people.map((p, i) => {
         const s = el("select", { attrs: { "data-participant": p.id, "aria-label": `Room for ${p.name}` } });
         s.appendChild(el("option", { text: "Main room", props: { value: "0" } }));
-        roomNames(n()).forEach((name, r) => s.appendChild(el("option", { text: name, props: { value: String(r + 1) } })));
+        for (const [r, name] of roomNames(n()).entries()) s.appendChild(el("option", { text: name, props: { value: String(r + 1) } }));
         const chosen = choices.get(p.id) ?? (i % n()) + 1;
         choices.set(p.id, Math.min(chosen, n()));
         s.value = String(choices.get(p.id));

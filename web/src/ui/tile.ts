@@ -208,7 +208,7 @@ export class Tile {
   private refreshVideo(): void {
     const s = this.last;
     const t = this.track;
-    const showing = s !== null && s.videoOn && t !== null && t.readyState === "live" && !t.muted;
+    const showing = s?.videoOn === true && t !== null && t.readyState === "live" && !t.muted;
     this.root.classList.toggle("video-on", showing);
     const wasHidden = this.video.hidden;
     this.video.hidden = !showing;

@@ -276,7 +276,7 @@ export function usageSection(hooks: UsageHooks): HTMLElement {
     replace(charts, ...figures);
     const width = figureWidth() || 600; // 0 until the card is on the page; the observer draws again then
     drawnWidth = width;
-    SERIES.forEach((s, i) => figures[i]?.append(drawChart(s, u, width)));
+    for (const [i, s] of SERIES.entries()) figures[i]?.append(drawChart(s, u, width));
   };
   const render = (u: Usage): void => {
     shown = u;

@@ -29,11 +29,11 @@ const kp = await generateKeyPackage({ credentialType: "basic", identity: keys.pu
 const groupContext = {
   version: "mls10",
   cipherSuite: "MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519",
-  groupId: new TextEncoder().encode("kaigi meeting " + meeting),
+  groupId: new TextEncoder().encode(`kaigi meeting ${meeting}`),
   epoch: BigInt(epochArg),
   treeHash: new Uint8Array(32),
   confirmedTranscriptHash: new Uint8Array(32),
   extensions: [],
 };
 const msg = await proposeAddExternal({ groupContext }, kp.publicPackage, kp.privatePackage, cs);
-process.stdout.write(Buffer.from(encodeMlsMessage(msg)).toString("base64") + "\n");
+process.stdout.write(`${Buffer.from(encodeMlsMessage(msg)).toString("base64")}\n`);

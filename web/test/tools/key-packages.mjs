@@ -53,7 +53,7 @@ export { generateSigningIdentity } from "./src/e2ee/signing.ts";`,
     // The client's own check must accept what it made.
     const info = await mls.readKeyPackage(kp.bytes);
     if (info.account !== account) throw new Error(`${name}: account ${info.account}`);
-    await writeFile(join(resolve(outDir), `${name}.b64`), Buffer.from(kp.bytes).toString("base64") + "\n");
+    await writeFile(join(resolve(outDir), `${name}.b64`), `${Buffer.from(kp.bytes).toString("base64")}\n`);
     console.log(`${name}: ${kp.bytes.length} bytes`);
   }
 } finally {
