@@ -11,21 +11,24 @@ import (
 // ownedNet is the network the SFU's ICE agents use: the standard one, but
 // it remembers every UDP socket they open, so that the embedded TURN server
 // can tell the SFU's own media addresses from anything else on the host
-// (it relays to them and nowhere else). The sockets are handed to pion
-// unwrapped, so media takes the same path as without it.
+// (it relays to them and nowhere else). It remembers the sockets
+// themselves and hands pion their batching wrappers (see batcher), or the
+// sockets unwrapped on the plain path.
 type ownedNet struct {
 	transport.Net
 	public []netip.Addr // advertised instead of the sockets' own addresses
+	batch  *batcher     // nil: the plain path
 
 	mu    sync.Mutex
 	conns map[uint16][]*net.UDPConn // by local port
 }
 
-func newOwnedNet(std transport.Net, public []netip.Addr) *ownedNet {
-	return &ownedNet{Net: std, public: public, conns: make(map[uint16][]*net.UDPConn)}
+func newOwnedNet(std transport.Net, public []netip.Addr, batch *batcher) *ownedNet {
+	return &ownedNet{Net: std, public: public, batch: batch, conns: make(map[uint16][]*net.UDPConn)}
 }
 
-// ListenUDP opens a socket and remembers it.
+// ListenUDP opens a socket, remembers it and returns its batching
+// wrapper.
 func (n *ownedNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
 	c, err := n.Net.ListenUDP(network, laddr)
 	if err != nil {
@@ -33,6 +36,7 @@ func (n *ownedNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPC
 	}
 	if uc, ok := c.(*net.UDPConn); ok {
 		n.add(uc)
+		return n.batch.wrap(uc), nil
 	}
 	return c, nil
 }

@@ -38,6 +38,10 @@ type Config struct {
 	// picked at start), for browsers whose network blocks UDP.
 	ICETCP  bool
 	TCPPort int
+	// Send is how forwarded media is handed to the kernel: the zero
+	// value batches it (UDP GSO and sendmmsg where the kernel takes
+	// them, checked at start); SendPlain sends a packet at a time.
+	Send SendMode
 	// Logger receives the SFU's logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -51,6 +55,9 @@ type SFU struct {
 	tcpMux ice.TCPMux
 	tcpLn  *net.TCPListener
 	owned  *ownedNet
+	// batch queues forwarded media while UpTrack.send fans a frame out;
+	// nil on the plain path.
+	batch *batcher
 	// loopback: loopback candidates are offered.
 	loopback bool
 
@@ -62,6 +69,12 @@ type SFU struct {
 type Stats struct {
 	ForwardedPackets uint64 // RTP packets sent to subscribers
 	ForwardedBytes   uint64 // their RTP payload and header bytes, before SRTP
+	// Batched sends (0 on the plain path): datagrams the kernel took from
+	// batches, the system calls that sent them, and datagrams a batch
+	// could not send (the kernel refused them or the socket had closed).
+	BatchedDatagrams uint64
+	BatchSyscalls    uint64
+	BatchSendErrors  uint64
 }
 
 // New builds an SFU from cfg.
@@ -106,7 +119,12 @@ func New(cfg Config) (*SFU, error) {
 	if err != nil {
 		return nil, fmt.Errorf("network: %w", err)
 	}
-	s.owned = newOwnedNet(std, public)
+	mode, why := probeSend(cfg.Send, s.log)
+	s.log.Info("sfu: forwarded media is sent with "+mode.String(), "asked", cfg.Send.String(), "why", why)
+	if mode != SendPlain {
+		s.batch = newBatcher(mode, s.log)
+	}
+	s.owned = newOwnedNet(std, public, s.batch)
 	se.SetNet(s.owned)
 	switch {
 	case cfg.UDPPort != 0 && (cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0):
@@ -117,7 +135,7 @@ func New(cfg Config) (*SFU, error) {
 			return nil, fmt.Errorf("listen on UDP port %d: %w", cfg.UDPPort, err)
 		}
 		s.owned.add(conn)
-		s.udpMux = webrtc.NewICEUDPMux(nil, conn)
+		s.udpMux = webrtc.NewICEUDPMux(nil, s.batch.wrap(conn))
 		se.SetICEUDPMux(s.udpMux)
 	case cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0:
 		if err := se.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
@@ -185,9 +203,13 @@ func (s *SFU) MediaAddr(addr netip.AddrPort) bool { return s.owned.owns(addr) }
 
 // Stats returns what the SFU has forwarded since it started.
 func (s *SFU) Stats() Stats {
+	sent, calls, failed := s.batch.stats()
 	return Stats{
 		ForwardedPackets: s.forwardedPackets.Load(),
 		ForwardedBytes:   s.forwardedBytes.Load(),
+		BatchedDatagrams: sent,
+		BatchSyscalls:    calls,
+		BatchSendErrors:  failed,
 	}
 }
 

@@ -341,12 +341,17 @@ func (u *UpTrack) flush(l *layer) {
 	u.send(b.pkts[:n])
 }
 
-// send writes packets, in order, to each subscriber in turn. Called with
-// u.fanout held.
+// send writes packets, in order, to each subscriber in turn, inside one
+// batch scope: what the subscribers' sockets are given leaves together,
+// in as few system calls as the kernel allows, when the scope closes (see
+// batcher). Called with u.fanout held.
 func (u *UpTrack) send(pkts []inPacket) {
 	if len(pkts) == 0 || u.blocked.Load() {
 		return
 	}
+	s := u.owner.router.sfu
+	s.batch.begin()
+	defer s.batch.end()
 	sent, bytes := 0, 0
 	for _, d := range *u.downs.Load() {
 		for i := range pkts {
@@ -357,7 +362,6 @@ func (u *UpTrack) send(pkts []inPacket) {
 		}
 	}
 	if sent > 0 {
-		s := u.owner.router.sfu
 		s.forwardedPackets.Add(uint64(sent))
 		s.forwardedBytes.Add(uint64(bytes))
 	}
