@@ -59,6 +59,8 @@ type Config struct {
 	TURN         TURN          `yaml:"turn"`
 	GeoIP        GeoIP         `yaml:"geoip"`
 	Retention    Retention     `yaml:"retention"`
+	// Cluster is this node's place among others (cluster.go).
+	Cluster Cluster `yaml:"cluster"`
 }
 
 // GeoIP is the country database behind country rules (meeting.CountryRule).
@@ -273,6 +275,9 @@ func (c Config) Validate() error {
 	}
 	if d := c.Retention.AuditMinimumDays; d < MinAuditMinimumDays || d > 36500 {
 		return fmt.Errorf("retention.audit_minimum_days: %d is not between %d and 36500", d, MinAuditMinimumDays)
+	}
+	if err := c.Cluster.validate(); err != nil {
+		return err
 	}
 	if t := c.Metrics.Token; t != "" {
 		if len(t) < MinMetricsToken || strings.ContainsFunc(t, func(r rune) bool { return r <= ' ' || r > '~' }) {
