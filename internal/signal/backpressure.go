@@ -1,6 +1,10 @@
 package signal
 
-import "time"
+import (
+	"time"
+
+	"github.com/kaigi-meet/kaigi/internal/live"
+)
 
 // What the server relays to a member (e2ee_message: chat, reactions and
 // the like from every other member) waits in that member's outbox until
@@ -61,7 +65,7 @@ func (s *session) overPatience(now time.Time) bool {
 // it too long. It returns false if the sender's own session ended. Only
 // local sockets are waited for: a connection of another kind (a
 // participant on another node) holds back its own way.
-func (s *session) awaitRecipients(slow []Conn) bool {
+func (s *session) awaitRecipients(slow []live.Conn) bool {
 	if len(slow) == 0 {
 		return true
 	}

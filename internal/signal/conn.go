@@ -1,84 +1,36 @@
 package signal
 
 import (
-	"github.com/kaigi-meet/kaigi/internal/meeting"
-	"github.com/kaigi-meet/kaigi/internal/sfu"
+	"github.com/coder/websocket"
+	"github.com/kaigi-meet/kaigi/internal/live"
 	"github.com/kaigi-meet/kaigi/internal/wire"
 )
 
-// Conn is a member's connection as a Room sees it: where the room's
-// messages to one participant (or waiting joiner) go, and how the room
-// ends it. A local WebSocket (session) is one; a participant on another
-// node can be another. Nothing in it is a transport's: no socket, no close
-// code.
-type Conn interface {
-	// Send queues one message (a wire type) for the participant. It never
-	// blocks: a connection that cannot take more ends itself (the
-	// participant may resume).
-	Send(msg any)
-	// SendEncoded queues a message already encoded as JSON, the same
-	// bytes for every member it is broadcast to; the connection must not
-	// change them.
-	SendEncoded(msg []byte)
-	// Close sends the reason as the last message and ends the connection.
-	// Safe from any goroutine, more than once (the first wins).
-	Close(r Reason)
-	// Congested reports whether what waits to be delivered is over the
-	// mark at which the senders of relayed messages are held back
-	// (backpressure.go).
-	Congested() bool
-	// The participant's peer in the room's SFU router sends its
-	// negotiation through the connection.
-	sfu.Signaller
-}
+// A session is its participant's live.Conn: the room's messages go into
+// its outbox, and a room's reason to end it becomes a WebSocket close.
+var _ live.Conn = (*session)(nil)
 
-// Reason is why a room ends a connection: closed (Refused false: Code is
-// a wire.Closed… reason) or refused (a waiting joiner turned away: Code is
-// a wire.Code…), with the sentence the client shows.
-type Reason struct {
-	Refused bool
-	Code    string
-	Message string
-}
+// The Conn methods: what a room sends this socket, and how it ends it.
 
-// closedBecause is a closed message's reason.
-func closedBecause(code, message string) Reason {
-	return Reason{Code: code, Message: message}
-}
+func (s *session) Send(msg any)         { s.send(msg) }
+func (s *session) SendEncoded(b []byte) { s.sendBytes(b) }
+func (s *session) Close(r live.Reason)  { s.closeWith(r.Wire(), closeStatus(r)) }
+func (s *session) Congested() bool      { return s.congested() }
 
-// refusedBecause is a refused message's reason.
-func refusedBecause(code, message string) Reason {
-	return Reason{Refused: true, Code: code, Message: message}
-}
-
-// Wire is the reason as the last wire message: wire.Closed or
-// wire.Refused.
-func (r Reason) Wire() any {
+// closeStatus is the WebSocket close code for a reason: a normal closure
+// when the meeting (or the socket's place in it) ended as meetings do,
+// going away when the server stops, and a policy violation when the
+// participant was put out (removed, denied, flooding, their account
+// ended).
+func closeStatus(r live.Reason) websocket.StatusCode {
 	if r.Refused {
-		return wire.Refused{Type: wire.TypeRefused, Code: r.Code, Message: r.Message}
+		return websocket.StatusPolicyViolation
 	}
-	return wire.Closed{Type: wire.TypeClosed, Reason: r.Code, Message: r.Message}
-}
-
-// joiner is a connection asking a room to let it in (hello).
-type joiner struct {
-	conn  Conn
-	hello *wire.ClientMessage
-	// identity is who the connection is: account and address (the device
-	// comes with hello).
-	identity meeting.Identity
-	// endedSince, if set, reports whether the account the connection was
-	// identified as had its participation ended since (it then joins as a
-	// guest); asked under the room's lock.
-	endedSince func() bool
-	// placed, if set, is told the room and the participant ID the
-	// connection has joined as (admitted, resumed or waiting), under the
-	// room's lock and before welcome.
-	placed func(r *Room, pid meeting.ParticipantID)
-}
-
-func (j *joiner) place(r *Room, pid meeting.ParticipantID) {
-	if j.placed != nil {
-		j.placed(r, pid)
+	switch r.Code {
+	case wire.ClosedReplaced, wire.ClosedEnded, wire.ClosedBreakoutEnded:
+		return websocket.StatusNormalClosure
+	case wire.ClosedShutdown:
+		return websocket.StatusGoingAway
 	}
+	return websocket.StatusPolicyViolation
 }

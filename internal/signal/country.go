@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"reflect"
 	"sync/atomic"
 
+	"github.com/kaigi-meet/kaigi/internal/live"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
 	"github.com/kaigi-meet/kaigi/internal/wire"
 )
@@ -18,42 +18,23 @@ import (
 // country rule can be set.
 type CountryCheck func(ctx context.Context, addr netip.Addr, rule *meeting.CountryRule) (refusal string, err error)
 
-// ruleRefused is a join refused by where it comes from or where the
-// meeting may be held: the refusal's code (country_not_allowed,
-// region_not_allowed) and the sentence that says which rule.
-type ruleRefused struct{ code, message string }
-
-func (e *ruleRefused) Error() string { return e.code }
-
-var errNoGeoIP = fmt.Errorf("%w: country rules need a GeoIP database, and this server has none", meeting.ErrBadSettings)
-
 // checkCountry runs the country check for a new joiner of the stored
 // meeting st (nil for a meeting no longer stored, which admits only those
 // coming back: nothing to check). It is done before the room's lock is
 // taken, and its verdict is applied only to someone entering afresh
-// (Room.join), never to a participant resuming or moving between rooms.
-func (s *session) checkCountry(st *stored) {
+// (live.Room.Join), never to a participant resuming or moving between rooms.
+func (s *session) checkCountry(st *live.Stored) {
 	check := s.srv.opts.Countries
 	if check == nil || st == nil {
 		return
 	}
-	refusal, err := check(s.ctx, s.identity.Addr, st.rec.Settings.Country)
+	refusal, err := check(s.ctx, s.identity.Addr, st.Record.Settings.Country)
 	switch {
 	case err != nil:
-		st.country = fmt.Errorf("country check: %w", err) // refused as an internal error
+		st.Country = fmt.Errorf("country check: %w", err) // refused as an internal error
 	case refusal != "":
-		st.country = &ruleRefused{code: wire.CodeCountryNotAllowed, message: refusal}
+		st.Country = &live.Refusal{Code: wire.CodeCountryNotAllowed, Message: refusal}
 	}
-}
-
-// refusedByCountry is Room.join's test: the country check's verdict on
-// this joiner (nil admits). Returned from inside join, so that a room
-// opened for a joiner it refuses is closed again like after any refusal.
-func refusedByCountry(st *stored) error {
-	if st == nil {
-		return nil
-	}
-	return st.country
 }
 
 // counter counts refusals for metrics.
@@ -78,13 +59,4 @@ func mergeSettings(cur *meeting.Settings, next meeting.Settings) {
 		next.Regions = next.Regions.Normalised()
 	}
 	*cur = next
-}
-
-// countryRuleSettable refuses a country rule set or changed on a server
-// without a GeoIP database (one set before the database went is kept).
-func (s *Server) countryRuleSettable(cur, next *meeting.CountryRule) error {
-	if s.opts.Countries == nil && next.On() && !reflect.DeepEqual(next, cur) {
-		return errNoGeoIP
-	}
-	return nil
 }

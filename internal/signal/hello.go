@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/kaigi-meet/kaigi/internal/e2ee"
+	"github.com/kaigi-meet/kaigi/internal/live"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
 	"github.com/kaigi-meet/kaigi/internal/policy"
 	"github.com/kaigi-meet/kaigi/internal/wire"
@@ -28,19 +29,19 @@ const (
 )
 
 // joiner is the socket asking a room to let it in with hello m.
-func (s *session) joiner(m *wire.ClientMessage) *joiner {
-	return &joiner{
-		conn:     s,
-		hello:    m,
-		identity: s.identity,
-		endedSince: func() bool {
+func (s *session) joiner(m *wire.ClientMessage) *live.Joiner {
+	return &live.Joiner{
+		Conn:     s,
+		Hello:    m,
+		Identity: s.identity,
+		EndedSince: func() bool {
 			if !s.srv.endedSince(s) {
 				return false
 			}
 			s.identity.UserID = "" // it joins, and stays, a guest
 			return true
 		},
-		placed: func(r *Room, pid meeting.ParticipantID) {
+		Placed: func(r *live.Room, pid meeting.ParticipantID) {
 			s.room, s.pid = r, pid
 			s.joined.Store(true)
 		},
@@ -78,9 +79,9 @@ func (s *session) hello(m *wire.ClientMessage) bool {
 		return false
 	}
 	for {
-		room, st, err := s.srv.room(s.ctx, id)
+		room, st, err := s.srv.hub.Open(s.ctx, id)
 		switch {
-		case errors.Is(err, errNoSuchMeeting):
+		case errors.Is(err, live.ErrNoSuchMeeting):
 			s.srv.failures.Allow(ip)
 			s.refuse(wire.CodeMeetingNotFound, msgNotFound)
 			return false
@@ -93,13 +94,13 @@ func (s *session) hello(m *wire.ClientMessage) bool {
 		s.checkRegion(st)
 		target := room
 		if m.Breakout > 0 {
-			if target = room.breakoutRoom(m.Breakout); target == nil {
+			if target = room.BreakoutRoom(m.Breakout); target == nil {
 				s.refuse(wire.CodeBreakoutClosed, "That breakout room has closed. Rejoin the meeting.")
 				return false
 			}
 		}
-		err = target.join(s.joiner(m), st)
-		if errors.Is(err, errRoomClosed) {
+		err = target.Join(s.joiner(m), st)
+		if errors.Is(err, live.ErrRoomClosed) {
 			continue // it emptied as we arrived; start a fresh one
 		}
 		if err == nil {
@@ -108,14 +109,14 @@ func (s *session) hello(m *wire.ClientMessage) bool {
 		}
 		code, msg := wire.CodeInternal, "The server could not add you to the meeting. Try again in a moment."
 		failure := true
-		var rule *ruleRefused
+		var rule *live.Refusal
 		switch {
 		case errors.As(err, &rule):
-			code, msg, failure = rule.code, rule.message, false
-			if rule.code == wire.CodeCountryNotAllowed {
+			code, msg, failure = rule.Code, rule.Message, false
+			if rule.Code == wire.CodeCountryNotAllowed {
 				s.srv.countryRefusals.Add(1)
 			}
-		case errors.Is(err, errNoSuchMeeting):
+		case errors.Is(err, live.ErrNoSuchMeeting):
 			code, msg = wire.CodeMeetingNotFound, msgNotFound
 		case errors.Is(err, meeting.ErrWrongPasscode):
 			code, msg = wire.CodeWrongPasscode, msgWrongPasscode
@@ -133,11 +134,11 @@ func (s *session) hello(m *wire.ClientMessage) bool {
 			code, msg, failure = wire.CodeWaitingRoomFull, msgWaitingFull, false
 		case errors.Is(err, meeting.ErrTooManyWaiting):
 			code, msg, failure = wire.CodeWaitingRoomFull, msgTooManyWaiting, false
-		case errors.Is(err, errDraining), errors.Is(err, errShuttingDown):
+		case errors.Is(err, live.ErrDraining), errors.Is(err, live.ErrShuttingDown):
 			code, msg, failure = wire.CodeServerDraining, msgDraining, false
-		case errors.Is(err, errBadInvite):
+		case errors.Is(err, live.ErrBadInvite):
 			code, msg = wire.CodeBadToken, "That move between rooms has expired. Rejoin the meeting."
-		case errors.Is(err, errE2EERequired):
+		case errors.Is(err, live.ErrE2EERequired):
 			code, msg, failure = wire.CodeE2EERequired, "This meeting is end-to-end encrypted, and this client did not offer a key. Use a current Kaigi client.", false
 		default:
 			failure = false

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 	"unicode/utf8"
 
 	"github.com/kaigi-meet/kaigi/internal/e2ee"
+	"github.com/kaigi-meet/kaigi/internal/live"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
 	"github.com/kaigi-meet/kaigi/internal/sfu"
 	"github.com/kaigi-meet/kaigi/internal/wire"
@@ -54,7 +54,7 @@ func decodeClientMessage(b []byte) (*wire.ClientMessage, error) {
 	switch m.Type {
 	case "hello":
 		if len(m.Client) > maxClientString || len(m.Device) > maxClientString || len(m.Passcode) > maxClientString ||
-			len(m.Token) > maxClientString || m.Breakout < 0 || m.Breakout > maxBreakoutRooms || (m.Breakout > 0 && m.Token == "") {
+			len(m.Token) > maxClientString || m.Breakout < 0 || m.Breakout > live.MaxBreakoutRooms || (m.Breakout > 0 && m.Token == "") {
 			return &m, badMessage("A field of hello is too long.")
 		}
 	case "offer":
@@ -81,21 +81,21 @@ func decodeClientMessage(b []byte) (*wire.ClientMessage, error) {
 				return &m, badMessage("A breakout room needs a name of at most %d characters and participant IDs.", meeting.MaxNameLength)
 			}
 		}
-		if len(m.Rooms) < 1 || len(m.Rooms) > maxBreakoutRooms || total > maxBreakoutPeople || m.Seconds < 0 || m.Seconds > maxBreakoutSeconds {
-			return &m, badMessage("Open 1 to %d breakout rooms, with a countdown of 0 to %d seconds.", maxBreakoutRooms, maxBreakoutSeconds)
+		if len(m.Rooms) < 1 || len(m.Rooms) > live.MaxBreakoutRooms || total > live.MaxBreakoutPeople || m.Seconds < 0 || m.Seconds > live.MaxBreakoutSeconds {
+			return &m, badMessage("Open 1 to %d breakout rooms, with a countdown of 0 to %d seconds.", live.MaxBreakoutRooms, live.MaxBreakoutSeconds)
 		}
 	case "breakout_move":
-		if m.Participant == "" || m.Room < 0 || m.Room > maxBreakoutRooms {
+		if m.Participant == "" || m.Room < 0 || m.Room > live.MaxBreakoutRooms {
 			return &m, badMessage("Say whom to move, and to which room (0: the main room).")
 		}
 	case "breakout_close":
-		if m.Seconds < 0 || m.Seconds > maxBreakoutSeconds {
-			return &m, badMessage("The countdown is 0 to %d seconds.", maxBreakoutSeconds)
+		if m.Seconds < 0 || m.Seconds > live.MaxBreakoutSeconds {
+			return &m, badMessage("The countdown is 0 to %d seconds.", live.MaxBreakoutSeconds)
 		}
 	case "breakout_broadcast":
-		if (len(m.Payload) == 0) == (m.Text == "") || len(m.Payload) > maxBroadcastPayload ||
-			len(m.Text) > 4*maxBroadcastText || utf8.RuneCountInString(m.Text) > maxBroadcastText || !utf8.ValidString(m.Text) {
-			return &m, badMessage("A broadcast is a sealed payload of at most %d bytes, or a text of at most %d characters.", maxBroadcastPayload, maxBroadcastText)
+		if (len(m.Payload) == 0) == (m.Text == "") || len(m.Payload) > live.MaxBroadcastPayload ||
+			len(m.Text) > 4*live.MaxBroadcastText || utf8.RuneCountInString(m.Text) > live.MaxBroadcastText || !utf8.ValidString(m.Text) {
+			return &m, badMessage("A broadcast is a sealed payload of at most %d bytes, or a text of at most %d characters.", live.MaxBroadcastPayload, live.MaxBroadcastText)
 		}
 	case "admit", "deny":
 		if m.Participant == "" && !m.All {
@@ -164,27 +164,6 @@ func publishedTracks(m *wire.ClientMessage) []sfu.PublishedTrack {
 		out[i] = sfu.PublishedTrack{Mid: t.Mid, Source: sfu.Source(t.Source)}
 	}
 	return out
-}
-
-// toParticipantJSON is p as rosters show it.
-func toParticipantJSON(p meeting.Participant) wire.Participant {
-	conn := wire.ConnectionConnected
-	if !p.Connected {
-		conn = wire.ConnectionReconnecting
-	}
-	return wire.Participant{
-		ID:          string(p.ID),
-		Name:        p.Name,
-		Role:        string(p.Role),
-		SignedIn:    p.SignedIn(),
-		Account:     p.Identity.UserID,
-		JoinedAt:    p.JoinedAt.UTC().Format(time.RFC3339),
-		Audio:       p.Media.Audio,
-		Video:       p.Media.Video,
-		Screen:      p.Media.Screen,
-		Connection:  conn,
-		MutedByHost: p.MutedByHost,
-	}
 }
 
 // ICEServer is an entry of welcome's iceServers (RTCIceServer).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/kaigi-meet/kaigi/internal/live"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
 	"github.com/kaigi-meet/kaigi/internal/wire"
 )
@@ -19,28 +20,20 @@ type RegionCheck func(ctx context.Context, own *meeting.Regions) (refusal string
 // st: new, resuming or moving between rooms alike, since nothing of a
 // meeting may pass through a node outside its regions. (A meeting no
 // longer stored admits only those coming back: nothing to check.) Its
-// verdict is applied inside Room.join, so that a room opened for a
+// verdict is applied inside live.Room.Join, so that a room opened for a
 // refused joiner closes again.
-func (s *session) checkRegion(st *stored) {
+func (s *session) checkRegion(st *live.Stored) {
 	check := s.srv.opts.Regions
 	if check == nil || st == nil {
 		return
 	}
-	refusal, err := check(s.ctx, st.rec.Settings.Regions)
+	refusal, err := check(s.ctx, st.Record.Settings.Regions)
 	switch {
 	case err != nil:
-		st.region = fmt.Errorf("region check: %w", err) // refused as an internal error
+		st.Region = fmt.Errorf("region check: %w", err) // refused as an internal error
 	case refusal != "":
-		st.region = &ruleRefused{code: wire.CodeRegionNotAllowed, message: refusal}
+		st.Region = &live.Refusal{Code: wire.CodeRegionNotAllowed, Message: refusal}
 	}
-}
-
-// refusedByRegion is Room.join's test: the region check's verdict.
-func refusedByRegion(st *stored) error {
-	if st == nil {
-		return nil
-	}
-	return st.region
 }
 
 // regionsSettable refuses, from inside a meeting, regions that would put
@@ -73,27 +66,5 @@ func (s *Server) EndOutsideRegions(ctx context.Context) int {
 	if check == nil {
 		return 0
 	}
-	s.mu.Lock()
-	rooms := make([]*Room, 0, len(s.rooms))
-	for _, r := range s.rooms {
-		rooms = append(rooms, r)
-	}
-	s.mu.Unlock()
-	ended := 0
-	for _, r := range rooms {
-		r.mu.Lock()
-		own := r.core.Settings().Regions
-		r.mu.Unlock()
-		refusal, err := check(ctx, own)
-		if err != nil || refusal == "" {
-			continue
-		}
-		if s.withLiveRoom(r.id, func(r *Room) {
-			r.endLocked("", refusal)
-			r.log.Info("meeting ended: this node is outside its regions now")
-		}) {
-			ended++
-		}
-	}
-	return ended
+	return s.hub.EndOutsideRegions(ctx, check)
 }

@@ -2,7 +2,6 @@ package signal
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/kaigi-meet/kaigi/internal/live"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
 	"github.com/kaigi-meet/kaigi/internal/policy"
 	"github.com/kaigi-meet/kaigi/internal/sfu"
@@ -20,13 +20,7 @@ import (
 // MeetingDirectory is the stored side of meetings: the signalling server
 // opens only meetings that were created, with their settings and bans, and
 // saves what hosts change.
-type MeetingDirectory interface {
-	// LookupMeeting returns a meeting's record and bans; ok is false if
-	// there is no such meeting.
-	LookupMeeting(ctx context.Context, id meeting.ID) (rec meeting.Record, bans []meeting.Ban, ok bool, err error)
-	AddBans(ctx context.Context, id meeting.ID, bans []meeting.Ban) error
-	SaveSettings(ctx context.Context, id meeting.ID, s meeting.Settings) error
-}
+type MeetingDirectory = live.MeetingDirectory
 
 // Limits are the signalling server's rate limits.
 type Limits struct {
@@ -43,7 +37,7 @@ type Limits struct {
 var DefaultLimits = Limits{
 	HelloPerIP:         policy.Rate{Every: 500 * time.Millisecond, Burst: 60},
 	FailuresPerIP:      policy.Rate{Every: 6 * time.Second, Burst: 10},
-	PasscodePerMeeting: policy.Rate{Every: 3 * time.Second, Burst: 20},
+	PasscodePerMeeting: live.DefaultPasscodeGuessing,
 }
 
 // Options configure a Server.
@@ -109,27 +103,24 @@ type Options struct {
 	Tamper func(participant string, msg []byte) []byte
 }
 
-// Server accepts signalling WebSockets and runs the meetings they join.
+// Server accepts signalling WebSockets and runs the meetings they join
+// (live.Hub: each socket is a live.Conn of a room).
 type Server struct {
 	opts Options
 	log  *slog.Logger
+	hub  *live.Hub
 
-	hellos, failures, passcodes *policy.Limiter
-	countryRefusals             counter // country.go
-	keeper                      *keeper // nil without Options.Kept
+	hellos, failures *policy.Limiter
+	countryRefusals  counter // country.go
 
 	// hosts are the local addresses sessions' requests reached
 	// (*session to string), for ICEServersFor.
 	hosts sync.Map
 
 	mu       sync.Mutex
-	rooms    map[meeting.ID]*Room
 	sessions map[*session]struct{}
 	closing  bool
-	// draining and drainUntil: Drain was called (drain.go); socketGone
-	// wakes it when a socket ends.
-	draining   bool
-	drainUntil time.Time
+	// socketGone wakes Drain when a socket ends (drain.go).
 	socketGone chan struct{}
 	running    sync.WaitGroup // one per tracked session
 	// epoch counts EndAccount calls; ended is, per account whose
@@ -160,14 +151,26 @@ func NewServer(opts Options) *Server {
 		log:        opts.Logger,
 		hellos:     policy.NewLimiter(opts.Limits.HelloPerIP, nil),
 		failures:   policy.NewLimiter(opts.Limits.FailuresPerIP, nil),
-		passcodes:  policy.NewLimiter(opts.Limits.PasscodePerMeeting, nil),
-		rooms:      make(map[meeting.ID]*Room),
 		sessions:   make(map[*session]struct{}),
 		socketGone: make(chan struct{}, 1),
 	}
-	if opts.Kept != nil {
-		s.keeper = newKeeper(s, opts.Kept)
-	}
+	s.hub = live.NewHub(live.Options{
+		Meetings:             opts.Meetings,
+		SFU:                  opts.SFU,
+		Logger:               opts.Logger,
+		ServerVersion:        opts.ServerVersion,
+		ICEServers:           s.iceServers,
+		MaxParticipants:      opts.MaxParticipants,
+		MaxWaiting:           opts.MaxWaiting,
+		MaxWaitingPerAddress: opts.MaxWaitingPerAddress,
+		ResumeGrace:          opts.ResumeGrace,
+		PasscodeGuessing:     opts.Limits.PasscodePerMeeting,
+		Kept:                 opts.Kept,
+		Usage:                opts.Usage,
+		CountryRules:         opts.Countries != nil,
+		RelayLog:             opts.RelayLog,
+		E2EEClaim:            opts.E2EEClaim,
+	})
 	return s
 }
 
@@ -222,78 +225,14 @@ func (s *Server) untrack(sess *session) {
 	s.running.Done()
 }
 
-var errNoSuchMeeting = errors.New("no such meeting")
-
-// stored is a meeting as the store has it now.
-type stored struct {
-	rec  meeting.Record
-	bans []meeting.Ban
-	// country is the country rules' verdict on the joiner reading it:
-	// nil admits (country.go).
-	country error
-	// region is the region check's verdict (regions.go): nil admits.
-	region error
-}
-
-// room reads the meeting from the store (on every join: a passcode the
-// owner replaced, or a meeting they deleted, must take effect at once)
-// and returns its live room, opening one if nobody is in it. A meeting no
-// longer stored has no record (nil) and only its live room, if any, for
-// those coming back to it.
-func (s *Server) room(ctx context.Context, id meeting.ID) (*Room, *stored, error) {
-	rec, bans, ok, err := s.opts.Meetings.LookupMeeting(ctx, id)
-	if err != nil {
-		return nil, nil, err
-	}
-	// Opening a room: whom an earlier run of the server had in it come
-	// back (a second reader racing this one finds the room made).
-	var kept []meeting.Kept
-	s.mu.Lock()
-	opening := ok && s.rooms[id] == nil
-	s.mu.Unlock()
-	if opening && s.opts.Kept != nil {
-		if kept, err = s.opts.Kept.KeptBefore(ctx, id); err != nil {
-			return nil, nil, err
-		}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r := s.rooms[id]
-	switch {
-	case s.closing:
-		return nil, nil, errShuttingDown
-	case s.draining && r == nil:
-		return nil, nil, errDraining // no meeting starts now
-	case !ok && r == nil:
-		return nil, nil, errNoSuchMeeting
-	case !ok:
-		return r, nil, nil
-	case r == nil:
-		r = newRoom(s, rec, bans)
-		s.rooms[id] = r
-		s.log.Info("meeting started", "meeting", id)
-		r.mu.Lock()
-		r.restoreLocked(kept)
-		r.mu.Unlock()
-	}
-	return r, &stored{rec: rec, bans: bans}, nil
-}
-
 // Router returns the SFU router of a live meeting, or nil (for tests that
 // play a tampered server).
-func (s *Server) Router(id meeting.ID) *sfu.Router {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if r := s.rooms[id]; r != nil {
-		return r.router
-	}
-	return nil
-}
+func (s *Server) Router(id meeting.ID) *sfu.Router { return s.hub.Router(id) }
 
 // iceServers are the ICE servers for a participant's welcome on conn: the
 // configured ones and those of ICEServersFor (for the address a local
 // socket reached).
-func (s *Server) iceServers(conn Conn, participant string) []ICEServer {
+func (s *Server) iceServers(conn live.Conn, participant string) []ICEServer {
 	if s.opts.ICEServersFor == nil {
 		return s.opts.ICEServers
 	}
@@ -317,16 +256,6 @@ func remoteAddr(r *http.Request) netip.Addr {
 	return ap.Addr().Unmap()
 }
 
-// forget drops a room that has emptied.
-func (s *Server) forget(r *Room) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.rooms[r.id] == r {
-		delete(s.rooms, r.id)
-		s.log.Info("meeting ended", "meeting", r.id)
-	}
-}
-
 // EndAccount ends, in every live meeting, the participation of an account
 // whose sessions were all ended (signed out everywhere, suspended,
 // deleted): its sockets close (`closed` with reason and message), in the
@@ -347,17 +276,8 @@ func (s *Server) EndAccount(userID, reason, message string) {
 	}
 	s.ended[userID] = s.epoch
 	s.pruneEndedLocked()
-	rooms := make([]*Room, 0, len(s.rooms))
-	for _, r := range s.rooms {
-		rooms = append(rooms, r)
-	}
 	s.mu.Unlock()
-	for _, r := range rooms {
-		r.endAccount(userID, reason, message)
-	}
-	if reason == wire.ClosedAccountDeleted {
-		s.endOwnedBy(rooms, userID)
-	}
+	s.hub.EndAccount(userID, reason, message)
 }
 
 // pruneEndedLocked forgets the ends that no socket still to join was
@@ -389,8 +309,6 @@ func (s *Server) endedSince(sess *session) bool {
 	return s.ended[sess.identity.UserID] > sess.epoch
 }
 
-var errShuttingDown = errors.New("server shutting down")
-
 // Stats is a snapshot for metrics.
 type Stats struct {
 	Meetings     int // meetings with someone in them
@@ -401,15 +319,9 @@ type Stats struct {
 // Stats returns current counts.
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
-	rooms := make([]*Room, 0, len(s.rooms))
-	for _, r := range s.rooms {
-		rooms = append(rooms, r)
-	}
-	st := Stats{Meetings: len(rooms), Connections: len(s.sessions)}
+	st := Stats{Connections: len(s.sessions)}
 	s.mu.Unlock()
-	for _, r := range rooms {
-		st.Participants += r.size()
-	}
+	st.Meetings, st.Participants = s.hub.Counts()
 	return st
 }
 
@@ -423,19 +335,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for sess := range s.sessions {
 		sessions = append(sessions, sess)
 	}
-	rooms := make([]*Room, 0, len(s.rooms))
-	for _, r := range s.rooms {
-		rooms = append(rooms, r)
-	}
 	s.mu.Unlock()
 
 	for _, sess := range sessions {
-		sess.Close(closedBecause(wire.ClosedShutdown, "The server is restarting. Please rejoin in a moment."))
+		sess.Close(live.Closed(wire.ClosedShutdown, "The server is restarting. Please rejoin in a moment."))
 	}
-	for _, r := range rooms {
-		r.close()
-	}
-	defer s.keeper.close(ctx) // who was in each meeting stays kept for the next run
+	s.hub.Close()
+	defer s.hub.Flush(ctx) // who was in each meeting stays kept for the next run
 	done := make(chan struct{})
 	go func() {
 		s.running.Wait()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/kaigi-meet/kaigi/internal/e2ee"
+	"github.com/kaigi-meet/kaigi/internal/live"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
 	"github.com/kaigi-meet/kaigi/internal/policy"
 	"github.com/kaigi-meet/kaigi/internal/sfu"
@@ -66,7 +67,7 @@ type session struct {
 
 	// Set once joined (admitted or waiting); used by the reader goroutine
 	// only.
-	room *Room
+	room *live.Room
 	pid  meeting.ParticipantID
 	left bool
 }
@@ -105,7 +106,7 @@ func (s *session) run() {
 	s.cancel()
 	<-writerDone
 	if s.room != nil && !s.left {
-		s.room.disconnect(s.pid, s)
+		s.room.Disconnect(s.pid, s)
 	}
 	s.conn.CloseNow()
 }
@@ -177,7 +178,7 @@ func (s *session) pace(size, relayed int) bool {
 		// failed join.
 		s.srv.failures.Allow(policy.AddressKey(s.identity.Addr))
 		s.log.Warn("client flooding; closing its socket", "participant", s.pid)
-		s.Close(closedBecause(wire.ClosedFlooding, "This connection sent more than the server allows and was closed."))
+		s.Close(live.Closed(wire.ClosedFlooding, "This connection sent more than the server allows and was closed."))
 		return false
 	}
 	if wait == 0 {
@@ -218,11 +219,11 @@ func (s *session) handle(m *wire.ClientMessage) bool {
 		return true
 	case "leave":
 		s.left = true
-		s.room.leave(s.pid, s)
+		s.room.Leave(s.pid, s)
 		s.closeWith(nil, websocket.StatusNormalClosure)
 		return false
 	}
-	peer := s.room.peerFor(s.pid, s)
+	peer := s.room.Peer(s.pid, s)
 	if peer == nil {
 		s.sendError(wire.CodeNotJoined, "You are not in the meeting yet.", m.ID)
 		return true
@@ -232,7 +233,7 @@ func (s *session) handle(m *wire.ClientMessage) bool {
 	switch m.Type {
 	case "offer":
 		tracks := publishedTracks(m)
-		if err = r.checkPublish(by, tracks); err == nil {
+		if err = r.CheckPublish(by, tracks); err == nil {
 			err = peer.HandleOffer(m.SDP, tracks)
 		}
 	case "answer":
@@ -246,54 +247,49 @@ func (s *session) handle(m *wire.ClientMessage) bool {
 		// know yet.
 		peer.SetVideoSize(m.Participant, sfu.Source(m.Source), *m.Width, *m.Height)
 	case "media":
-		err = r.setMedia(by, s, meeting.MediaState{Audio: m.Audio, Video: m.Video, Screen: m.Screen})
+		err = r.SetMedia(by, s, meeting.MediaState{Audio: m.Audio, Video: m.Video, Screen: m.Screen})
 	case "admit":
-		err = r.admit(by, s, target, m.All)
+		err = r.Admit(by, s, target, m.All)
 	case "deny":
-		err = r.deny(by, s, target, m.All)
+		err = r.Deny(by, s, target, m.All)
 	case "remove":
-		err = r.remove(by, s, target, m.Ban)
+		err = r.Remove(by, s, target, m.Ban)
 	case "mute":
-		err = r.mute(by, s, target, false)
+		err = r.Mute(by, s, target, false)
 	case "mute_all":
-		err = r.mute(by, s, "", true)
+		err = r.Mute(by, s, "", true)
 	case "stop_video":
-		err = r.stopVideo(by, s, target, m.Screen)
+		err = r.StopVideo(by, s, target, m.Screen)
 	case "rename":
-		err = r.rename(by, s, target, m.Name)
+		err = r.Rename(by, s, target, m.Name)
 	case "set_role":
-		err = r.setRole(by, s, target, meeting.Role(m.Role))
+		err = r.SetRole(by, s, target, meeting.Role(m.Role))
 	case "lock":
-		err = r.updateSettings(by, s, func(set *meeting.Settings) { set.Locked = m.Locked })
+		err = r.UpdateSettings(by, s, func(set *meeting.Settings) { set.Locked = m.Locked })
 	case "settings":
 		if err = s.srv.regionsSettable(s.ctx, m.Settings.Regions); err == nil {
-			err = r.updateSettings(by, s, func(set *meeting.Settings) { mergeSettings(set, *m.Settings) })
+			err = r.UpdateSettings(by, s, func(set *meeting.Settings) { mergeSettings(set, *m.Settings) })
 		}
 	case "end":
-		if r.parent != nil {
-			err = r.endFromBreakout(by, s)
-		} else {
-			err = r.end(by, s)
-		}
-		if err == nil {
+		if err = r.End(by, s); err == nil {
 			return false
 		}
 	case "breakout_open":
-		err = r.breakoutOpen(by, s, m.Rooms, m.Seconds)
+		err = r.BreakoutOpen(by, s, m.Rooms, m.Seconds)
 	case "breakout_move":
-		err = r.breakoutMove(by, s, target, m.Room)
+		err = r.BreakoutMove(by, s, target, m.Room)
 	case "breakout_close":
-		err = r.breakoutClose(by, s, m.Seconds)
+		err = r.BreakoutClose(by, s, m.Seconds)
 	case "breakout_broadcast":
-		err = r.breakoutBroadcast(by, s, m.Payload, m.Text, func() bool { return s.kinds.allowBroadcast(time.Now()) })
+		err = r.BreakoutBroadcast(by, s, m.Payload, m.Text, func() bool { return s.kinds.allowBroadcast(time.Now()) })
 	case "e2ee_commit":
-		err = r.e2eeCommit(by, s, m)
+		err = r.E2EECommit(by, s, m)
 	case "e2ee_message":
 		if !s.kindAllowed(m.Kind, m.ID) {
 			return true
 		}
-		var slow []Conn
-		slow, err = r.e2eeMessage(by, s, m.Epoch, m.Kind, m.Data, meeting.ParticipantID(m.To))
+		var slow []live.Conn
+		slow, err = r.E2EEMessage(by, s, m.Epoch, m.Kind, m.Data, meeting.ParticipantID(m.To))
 		s.reportError(err, m.ID)
 		return s.awaitRecipients(slow)
 	}
@@ -322,12 +318,12 @@ func (s *session) reportError(err error, ref int64) {
 		code, msg = wire.CodeBadRole, "That role change is not possible."
 	case errors.Is(err, meeting.ErrBadName):
 		code, msg = wire.CodeBadName, "Choose a display name of 1 to 64 characters, without control characters."
-	case errors.Is(err, errBreakoutsOpen), errors.Is(err, errNoBreakouts), errors.Is(err, errBadBreakout),
-		errors.Is(err, errAlreadyThere), errors.Is(err, errReconnecting):
+	case errors.Is(err, live.ErrBreakoutsOpen), errors.Is(err, live.ErrNoBreakouts), errors.Is(err, live.ErrBadBreakout),
+		errors.Is(err, live.ErrAlreadyThere), errors.Is(err, live.ErrReconnecting):
 		code, msg = wire.CodeBadBreakout, "That breakout room change is not possible: "+err.Error()+"."
-	case errors.Is(err, errBroadcastRate):
+	case errors.Is(err, live.ErrBroadcastRate):
 		code, msg = wire.CodeRateLimited, "Too many broadcasts: wait a few seconds before the next."
-	case errors.Is(err, errNotAdmitted):
+	case errors.Is(err, live.ErrNotAdmitted):
 		code, msg = wire.CodeNotJoined, "You are not in the meeting yet."
 	case errors.Is(err, e2ee.ErrStaleEpoch):
 		code, msg = wire.CodeE2EEStale, "That commit is for an epoch that has passed."
@@ -407,31 +403,6 @@ func (s *session) closeWith(msg any, status websocket.StatusCode) {
 			s.cancel()
 		}
 	})
-}
-
-// The Conn methods: what a room sends this socket, and how it ends it.
-
-func (s *session) Send(msg any)         { s.send(msg) }
-func (s *session) SendEncoded(b []byte) { s.sendBytes(b) }
-func (s *session) Close(r Reason)       { s.closeWith(r.Wire(), closeStatus(r)) }
-func (s *session) Congested() bool      { return s.congested() }
-
-// closeStatus is the WebSocket close code for a reason: a normal closure
-// when the meeting (or the socket's place in it) ended as meetings do,
-// going away when the server stops, and a policy violation when the
-// participant was put out (removed, denied, flooding, their account
-// ended).
-func closeStatus(r Reason) websocket.StatusCode {
-	if r.Refused {
-		return websocket.StatusPolicyViolation
-	}
-	switch r.Code {
-	case wire.ClosedReplaced, wire.ClosedEnded, wire.ClosedBreakoutEnded:
-		return websocket.StatusNormalClosure
-	case wire.ClosedShutdown:
-		return websocket.StatusGoingAway
-	}
-	return websocket.StatusPolicyViolation
 }
 
 // write sends queued frames until the session ends.

@@ -10,33 +10,12 @@ import "github.com/kaigi-meet/kaigi/internal/meeting"
 // E2EEEpoch returns the epoch of a live meeting's encrypted group, as the
 // delivery service tracks it (the epoch every MLS envelope shows).
 func (s *Server) E2EEEpoch(id meeting.ID) (epoch uint64, ok bool) {
-	s.mu.Lock()
-	r := s.rooms[id]
-	s.mu.Unlock()
-	if r == nil {
-		return 0, false
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.group.Epoch(), true
+	return s.hub.E2EEEpoch(id)
 }
 
 // SendAsServer writes msg to a participant's socket as if the room had
 // sent it: an injected, forged or replayed server message. It reports
 // whether the participant was connected.
 func (s *Server) SendAsServer(id meeting.ID, participant meeting.ParticipantID, msg any) bool {
-	s.mu.Lock()
-	r := s.rooms[id]
-	s.mu.Unlock()
-	if r == nil {
-		return false
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	m := r.members[participant]
-	if m == nil || m.conn == nil {
-		return false
-	}
-	m.conn.Send(msg)
-	return true
+	return s.hub.SendAsServer(id, participant, msg)
 }

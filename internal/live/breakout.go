@@ -1,4 +1,4 @@
-package signal
+package live
 
 import (
 	"crypto/sha256"
@@ -24,11 +24,11 @@ import (
 
 // Limits on breakout rooms.
 const (
-	maxBreakoutRooms = 50
-	// maxBreakoutSeconds bounds the countdowns hosts give.
-	maxBreakoutSeconds = 60
-	// maxBreakoutPeople bounds the assignments of one breakout_open.
-	maxBreakoutPeople = 2000
+	MaxBreakoutRooms = 50
+	// MaxBreakoutSeconds bounds the countdowns hosts give.
+	MaxBreakoutSeconds = 60
+	// MaxBreakoutPeople bounds the assignments of one breakout_open.
+	MaxBreakoutPeople = 2000
 	// inviteLifetime is how long a move's token may be used.
 	inviteLifetime = 2 * time.Minute
 	// breakoutLinger keeps closed rooms after a close's countdown for those
@@ -36,13 +36,14 @@ const (
 	breakoutLinger = 30 * time.Second
 )
 
+// Why a breakout room change is refused.
 var (
-	errBreakoutsOpen = errors.New("breakout rooms are open already")
-	errNoBreakouts   = errors.New("no breakout rooms are open")
-	errBadBreakout   = errors.New("bad breakout rooms")
-	errBadInvite     = errors.New("the move's token is not valid")
-	errAlreadyThere  = errors.New("already in that room")
-	errReconnecting  = errors.New("they are reconnecting")
+	ErrBreakoutsOpen = errors.New("breakout rooms are open already")
+	ErrNoBreakouts   = errors.New("no breakout rooms are open")
+	ErrBadBreakout   = errors.New("bad breakout rooms")
+	ErrBadInvite     = errors.New("the move's token is not valid")
+	ErrAlreadyThere  = errors.New("already in that room")
+	ErrReconnecting  = errors.New("they are reconnecting")
 )
 
 // invite lets one participant into a room once.
@@ -66,8 +67,8 @@ func (r *Room) main() *Room {
 	return r
 }
 
-// breakoutRoom returns open breakout room n (1-based), or nil.
-func (r *Room) breakoutRoom(n int) *Room {
+// BreakoutRoom returns open breakout room n (1-based), or nil.
+func (r *Room) BreakoutRoom(n int) *Room {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.breakouts == nil || n < 1 || n > len(r.breakouts.rooms) {
@@ -105,17 +106,17 @@ func (r *Room) takeInviteLocked(token, userID string) (meeting.Participant, bool
 
 // enterLocked admits someone a move's token lets in: the same participant
 // (ID, name, role), without passcode or waiting room.
-func (r *Room) enterLocked(j *joiner, p meeting.Participant) error {
-	hello := j.hello
+func (r *Room) enterLocked(j *Joiner, p meeting.Participant) error {
+	hello := j.Hello
 	if old := r.members[p.ID]; old != nil {
 		// A second use of a move (a reload on the way): the newer socket wins.
 		if old.conn != nil {
-			old.conn.Close(closedBecause(wire.ClosedReplaced, "You joined this room from another window."))
+			old.conn.Close(Closed(wire.ClosedReplaced, "You joined this room from another window."))
 		}
 		r.removeLocked(p.ID, wire.LeftLeft)
 	}
 	if r.e2eeOn() && (len(hello.KeyPackage) == 0 || len(hello.KeyPackage) > e2ee.MaxKeyPackage) {
-		return errE2EERequired
+		return ErrE2EERequired
 	}
 	p.Media = meeting.MediaState{Audio: hello.Audio, Video: hello.Video}
 	if _, err := r.core.Restore(p); err != nil {
@@ -125,7 +126,7 @@ func (r *Room) enterLocked(j *joiner, p meeting.Participant) error {
 		return err
 	}
 	r.core.SetMedia(p.ID, p.Media)
-	r.members[p.ID] = &member{conn: j.conn, keyPackage: hello.KeyPackage}
+	r.members[p.ID] = &member{conn: j.Conn, keyPackage: hello.KeyPackage}
 	j.place(r, p.ID) // before welcome: a drain starting now must tell them
 	if err := r.welcomeLocked(p.ID, false); err != nil {
 		return err
@@ -156,10 +157,10 @@ func (r *Room) checkModeratorLocked(by meeting.ParticipantID, conn Conn) error {
 	return nil
 }
 
-// breakoutOpen opens breakout rooms and sends the people assigned to them.
-func (r *Room) breakoutOpen(by meeting.ParticipantID, conn Conn, specs []wire.BreakoutSpec, seconds int) error {
+// BreakoutOpen opens breakout rooms and sends the people assigned to them.
+func (r *Room) BreakoutOpen(by meeting.ParticipantID, conn Conn, specs []wire.BreakoutSpec, seconds int) error {
 	if r.parent != nil {
-		return fmt.Errorf("%w: open them from the main room", errBadBreakout)
+		return fmt.Errorf("%w: open them from the main room", ErrBadBreakout)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -167,20 +168,20 @@ func (r *Room) breakoutOpen(by meeting.ParticipantID, conn Conn, specs []wire.Br
 		return err
 	}
 	if r.breakouts != nil {
-		return errBreakoutsOpen
+		return ErrBreakoutsOpen
 	}
 	names := make([]string, len(specs))
 	seen := map[meeting.ParticipantID]bool{}
 	for i, spec := range specs {
 		name, err := meeting.NormaliseName(spec.Name)
 		if err != nil {
-			return fmt.Errorf("%w: room %d's name: %v", errBadBreakout, i+1, err)
+			return fmt.Errorf("%w: room %d's name: %v", ErrBadBreakout, i+1, err)
 		}
 		names[i] = name
 		for _, id := range spec.Participants {
 			pid := meeting.ParticipantID(id)
 			if _, ok := r.core.Participant(pid); !ok || seen[pid] {
-				return fmt.Errorf("%w: %q is not in the meeting, or is in two rooms", errBadBreakout, id)
+				return fmt.Errorf("%w: %q is not in the meeting, or is in two rooms", ErrBadBreakout, id)
 			}
 			seen[pid] = true
 		}
@@ -238,14 +239,14 @@ func (r *Room) withOpenBreakouts(by meeting.ParticipantID, conn Conn, f func(mai
 	}
 	b := main.breakouts
 	if b == nil || b.closing {
-		return errNoBreakouts
+		return ErrNoBreakouts
 	}
 	return f(main, b)
 }
 
-// breakoutMove moves a participant (in the main room or a breakout room)
+// BreakoutMove moves a participant (in the main room or a breakout room)
 // to breakout room n, or back to the main room (n = 0).
-func (r *Room) breakoutMove(by meeting.ParticipantID, conn Conn, target meeting.ParticipantID, n int) error {
+func (r *Room) BreakoutMove(by meeting.ParticipantID, conn Conn, target meeting.ParticipantID, n int) error {
 	return r.withOpenBreakouts(by, conn, func(main *Room, b *breakouts) error {
 		return main.moveLocked(b, target, n)
 	})
@@ -254,11 +255,11 @@ func (r *Room) breakoutMove(by meeting.ParticipantID, conn Conn, target meeting.
 // moveLocked is breakoutMove with the main room (r) locked.
 func (r *Room) moveLocked(b *breakouts, target meeting.ParticipantID, n int) error {
 	if n < 0 || n > len(b.rooms) {
-		return fmt.Errorf("%w: there is no room %d", errBadBreakout, n)
+		return fmt.Errorf("%w: there is no room %d", ErrBadBreakout, n)
 	}
 	if _, ok := r.core.Participant(target); ok {
 		if n == 0 {
-			return errAlreadyThere
+			return ErrAlreadyThere
 		}
 		r.sendToBreakoutLocked(b.rooms[n-1], target, 0)
 		return nil
@@ -276,9 +277,9 @@ func (r *Room) moveLocked(b *breakouts, target meeting.ParticipantID, n int) err
 		}
 		switch {
 		case n == from.number:
-			return errAlreadyThere
+			return ErrAlreadyThere
 		case conn == nil:
-			return errReconnecting
+			return ErrReconnecting
 		case n == 0:
 			conn.Send(wire.BreakoutReturn{Type: wire.TypeBreakoutReturn, Seconds: 0, Token: r.inviteLocked(p)})
 		default:
@@ -293,9 +294,9 @@ func (r *Room) moveLocked(b *breakouts, target meeting.ParticipantID, n int) err
 	return fmt.Errorf("%w", meeting.ErrNoSuchParticipant)
 }
 
-// breakoutClose brings everyone back after a countdown; the rooms close
+// BreakoutClose brings everyone back after a countdown; the rooms close
 // breakoutLinger after it.
-func (r *Room) breakoutClose(by meeting.ParticipantID, conn Conn, seconds int) error {
+func (r *Room) BreakoutClose(by meeting.ParticipantID, conn Conn, seconds int) error {
 	return r.withOpenBreakouts(by, conn, func(main *Room, b *breakouts) error {
 		main.closeBreakoutsLocked(b, by, seconds)
 		return nil
@@ -334,7 +335,7 @@ func (r *Room) endBreakouts() {
 		room.mu.Lock()
 		for _, m := range room.members {
 			if m.conn != nil {
-				m.conn.Close(closedBecause(wire.ClosedBreakoutEnded, "The breakout rooms have closed. Rejoin the meeting."))
+				m.conn.Close(Closed(wire.ClosedBreakoutEnded, "The breakout rooms have closed. Rejoin the meeting."))
 			}
 		}
 		room.closeLocked()
@@ -393,11 +394,11 @@ func newBreakoutRoom(main *Room, n int, name string) *Room {
 	key := fmt.Sprintf("%s/%d", main.id, n)
 	rec := meeting.Record{ID: main.id, OwnerID: main.core.OwnerID(), Settings: main.core.Settings()}
 	return &Room{
-		srv:     main.srv,
+		hub:     main.hub,
 		id:      main.id,
 		log:     main.log.With("breakout", n),
-		core:    meeting.New(rec, meeting.Options{MaxParticipants: main.srv.opts.MaxParticipants}),
-		router:  main.srv.opts.SFU.NewRouter(key),
+		core:    meeting.New(rec, meeting.Options{MaxParticipants: main.hub.opts.MaxParticipants}),
+		router:  main.hub.opts.SFU.NewRouter(key),
 		group:   e2ee.NewGroup(nil),
 		members: make(map[meeting.ParticipantID]*member),
 		parent:  main,
@@ -408,30 +409,31 @@ func newBreakoutRoom(main *Room, n int, name string) *Room {
 
 // Limits on a host's broadcast to all rooms (breakout_broadcast).
 const (
-	// maxBroadcastPayload bounds a sealed broadcast: a 24-byte nonce, a
+	// MaxBroadcastPayload bounds a sealed broadcast: a 24-byte nonce, a
 	// 16-byte tag and, sealed, a 64-byte signature and a JSON body whose
 	// text is at most 1,000 characters without control characters (at
 	// most 3 bytes each in UTF-8), with room to spare.
-	maxBroadcastPayload = 6 << 10
-	// maxBroadcastText bounds a broadcast in clear (a meeting without
+	MaxBroadcastPayload = 6 << 10
+	// MaxBroadcastText bounds a broadcast in clear (a meeting without
 	// end-to-end encryption), in characters.
-	maxBroadcastText = 1000
+	MaxBroadcastText = 1000
 )
 
-var errBroadcastRate = errors.New("too many broadcasts")
+// ErrBroadcastRate refuses a broadcast over its sender's allowance.
+var ErrBroadcastRate = errors.New("too many broadcasts")
 
-// breakoutBroadcast relays a host's or co-host's message (from any room)
+// BreakoutBroadcast relays a host's or co-host's message (from any room)
 // to everyone in the main room and every breakout room while the rooms
 // are open. The server cannot read a sealed one: it checks who sends, how
 // large and how often, and says who sent it.
 // allow spends the sender's broadcast allowance, if it has any left.
-func (r *Room) breakoutBroadcast(by meeting.ParticipantID, conn Conn, payload []byte, text string, allow func() bool) error {
+func (r *Room) BreakoutBroadcast(by meeting.ParticipantID, conn Conn, payload []byte, text string, allow func() bool) error {
 	return r.withOpenBreakouts(by, conn, func(main *Room, b *breakouts) error {
 		if main.e2eeOn() != (len(payload) > 0) {
-			return fmt.Errorf("%w: a broadcast is sealed in an end-to-end encrypted meeting, in clear in another", errBadBreakout)
+			return fmt.Errorf("%w: a broadcast is sealed in an end-to-end encrypted meeting, in clear in another", ErrBadBreakout)
 		}
 		if !allow() {
-			return errBroadcastRate
+			return ErrBroadcastRate
 		}
 		msg := wire.BreakoutBroadcast{Type: wire.TypeBreakoutBroadcast, From: string(by), Payload: payload, Text: text}
 		main.broadcastLocked(msg, "")

@@ -1,4 +1,4 @@
-package signal
+package live
 
 import (
 	"errors"
@@ -11,10 +11,12 @@ import (
 )
 
 // The room's side of end-to-end encryption: the meeting's MLS delivery
-// service (internal/e2ee) wired to the sockets. The server relays opaque
+// service (internal/e2ee) wired to the members' connections. The server relays opaque
 // MLS messages; only members' clients change the group.
 
-var errE2EERequired = errors.New("end-to-end encrypted meeting needs a key package")
+// ErrE2EERequired refuses a joiner of an end-to-end encrypted meeting
+// without a KeyPackage.
+var ErrE2EERequired = errors.New("end-to-end encrypted meeting needs a key package")
 
 // e2eeOn reports whether the meeting is end-to-end encrypted.
 func (r *Room) e2eeOn() bool { return r.core.Settings().E2EE }
@@ -73,12 +75,12 @@ func (r *Room) e2eeStepLocked() {
 	}
 }
 
-// e2eeCommit accepts a member's commit and relays it: the Commit to the
+// E2EECommit accepts a member's commit and relays it: the Commit to the
 // other members, the Welcome to those added, a confirmation to the
 // committer. A commit with a reason was made unasked: a key update, or
 // the removal of members who left the meeting, which only the room can
 // tell.
-func (r *Room) e2eeCommit(by meeting.ParticipantID, conn Conn, req *wire.ClientMessage) error {
+func (r *Room) E2EECommit(by meeting.ParticipantID, conn Conn, req *wire.ClientMessage) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.callerLocked(by, conn); err != nil {
@@ -135,13 +137,13 @@ func (r *Room) e2eeCommit(by meeting.ParticipantID, conn Conn, req *wire.ClientM
 	return nil
 }
 
-// e2eeMessage relays an application message (chat, reactions, ...): to
+// E2EEMessage relays an application message (chat, reactions, ...): to
 // every member, or only to one. The server reads only the envelope; the
 // kind lets it refuse chat from those the meeting does not let chat
 // (receivers check again after decrypting). It returns the recipients
 // whose outboxes are congested, for the sender to wait on
 // (backpressure.go).
-func (r *Room) e2eeMessage(by meeting.ParticipantID, conn Conn, epoch uint64, kind string, data []byte, to meeting.ParticipantID) ([]Conn, error) {
+func (r *Room) E2EEMessage(by meeting.ParticipantID, conn Conn, epoch uint64, kind string, data []byte, to meeting.ParticipantID) ([]Conn, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.callerLocked(by, conn); err != nil {
@@ -164,8 +166,8 @@ func (r *Room) e2eeMessage(by meeting.ParticipantID, conn Conn, epoch uint64, ki
 			}
 		}
 	}
-	if r.srv.opts.RelayLog != nil {
-		r.srv.opts.RelayLog(string(r.id), string(by), kind, data)
+	if r.hub.opts.RelayLog != nil {
+		r.hub.opts.RelayLog(string(r.id), string(by), kind, data)
 	}
 	return slow, nil
 }

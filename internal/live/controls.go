@@ -1,4 +1,4 @@
-package signal
+package live
 
 import (
 	"context"
@@ -10,13 +10,15 @@ import (
 
 // Host controls. Each checks the caller's permission in the meeting core
 // (which refuses with meeting.ErrForbidden) and then makes the SFU and
-// every client follow. Nothing here trusts a client to obey: a muted
+// every client follow. conn is the caller's connection: a call from one
+// that is no longer theirs (replaced by a resume) is refused with
+// ErrNotAdmitted. Nothing here trusts a client to obey: a muted
 // participant's microphone stops being forwarded whatever its client does.
 
-// callerLocked checks that by is an admitted member on session s.
+// callerLocked checks that by is an admitted member on conn.
 func (r *Room) callerLocked(by meeting.ParticipantID, conn Conn) error {
 	if m := r.members[by]; m == nil || m.conn != conn || m.waiting {
-		return errNotAdmitted
+		return ErrNotAdmitted
 	}
 	return nil
 }
@@ -26,8 +28,8 @@ func (r *Room) nameOfLocked(pid meeting.ParticipantID) string {
 	return p.Name
 }
 
-// admit lets one person (or everyone) in from the waiting room.
-func (r *Room) admit(by meeting.ParticipantID, conn Conn, target meeting.ParticipantID, all bool) error {
+// Admit lets one person (or everyone) in from the waiting room.
+func (r *Room) Admit(by meeting.ParticipantID, conn Conn, target meeting.ParticipantID, all bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.callerLocked(by, conn); err != nil {
@@ -57,8 +59,8 @@ func (r *Room) admit(by meeting.ParticipantID, conn Conn, target meeting.Partici
 	return nil
 }
 
-// deny turns one person (or everyone) away from the waiting room.
-func (r *Room) deny(by meeting.ParticipantID, conn Conn, target meeting.ParticipantID, all bool) error {
+// Deny turns one person (or everyone) away from the waiting room.
+func (r *Room) Deny(by meeting.ParticipantID, conn Conn, target meeting.ParticipantID, all bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.callerLocked(by, conn); err != nil {
@@ -82,7 +84,7 @@ func (r *Room) deny(by meeting.ParticipantID, conn Conn, target meeting.Particip
 		if m := r.members[p.ID]; m != nil {
 			delete(r.members, p.ID)
 			if m.conn != nil {
-				m.conn.Close(refusedBecause(wire.CodeDenied, "The host did not let you into this meeting."))
+				m.conn.Close(Refused(wire.CodeDenied, "The host did not let you into this meeting."))
 			}
 		}
 	}
@@ -91,8 +93,8 @@ func (r *Room) deny(by meeting.ParticipantID, conn Conn, target meeting.Particip
 	return nil
 }
 
-// remove takes a participant out, optionally barring them from coming back.
-func (r *Room) remove(by meeting.ParticipantID, conn Conn, target meeting.ParticipantID, ban bool) error {
+// Remove takes a participant out, optionally barring them from coming back.
+func (r *Room) Remove(by meeting.ParticipantID, conn Conn, target meeting.ParticipantID, ban bool) error {
 	r.mu.Lock()
 	p, bans, err := r.removeCoreLocked(by, conn, target, ban)
 	r.mu.Unlock()
@@ -100,7 +102,7 @@ func (r *Room) remove(by meeting.ParticipantID, conn Conn, target meeting.Partic
 		return err
 	}
 	if len(bans) > 0 {
-		r.persist("bans", func(ctx context.Context) error { return r.srv.opts.Meetings.AddBans(ctx, r.id, bans) })
+		r.persist("bans", func(ctx context.Context) error { return r.hub.opts.Meetings.AddBans(ctx, r.id, bans) })
 	}
 	r.log.Info("participant removed", "by", by, "participant", p.ID, "banned", ban)
 	return nil
@@ -133,7 +135,7 @@ func (r *Room) removeCoreLocked(by meeting.ParticipantID, conn Conn, target meet
 			if ban {
 				msg = "A host removed you from this meeting. You cannot rejoin it."
 			}
-			m.conn.Close(closedBecause(wire.ClosedRemoved, msg))
+			m.conn.Close(Closed(wire.ClosedRemoved, msg))
 		}
 		if m.waiting {
 			r.sendWaitingRoomLocked()
@@ -144,8 +146,8 @@ func (r *Room) removeCoreLocked(by meeting.ParticipantID, conn Conn, target meet
 	return p, bans, nil
 }
 
-// mute mutes one participant, or with all everyone but the moderators.
-func (r *Room) mute(by meeting.ParticipantID, conn Conn, target meeting.ParticipantID, all bool) error {
+// Mute mutes one participant, or with all everyone but the moderators.
+func (r *Room) Mute(by meeting.ParticipantID, conn Conn, target meeting.ParticipantID, all bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.callerLocked(by, conn); err != nil {
@@ -171,8 +173,8 @@ func (r *Room) mute(by meeting.ParticipantID, conn Conn, target meeting.Particip
 	return nil
 }
 
-// stopVideo stops a participant's camera or screen share.
-func (r *Room) stopVideo(by meeting.ParticipantID, conn Conn, target meeting.ParticipantID, screen bool) error {
+// StopVideo stops a participant's camera or screen share.
+func (r *Room) StopVideo(by meeting.ParticipantID, conn Conn, target meeting.ParticipantID, screen bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.callerLocked(by, conn); err != nil {
@@ -200,8 +202,8 @@ func (r *Room) stoppedLocked(p meeting.Participant, source sfu.Source, by meetin
 	r.broadcastLocked(wire.ParticipantEvent{Type: wire.TypeParticipantUpdated, Participant: toParticipantJSON(p)}, "")
 }
 
-// rename changes a display name.
-func (r *Room) rename(by meeting.ParticipantID, conn Conn, target meeting.ParticipantID, name string) error {
+// Rename changes a display name.
+func (r *Room) Rename(by meeting.ParticipantID, conn Conn, target meeting.ParticipantID, name string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.callerLocked(by, conn); err != nil {
@@ -216,8 +218,8 @@ func (r *Room) rename(by meeting.ParticipantID, conn Conn, target meeting.Partic
 	return nil
 }
 
-// setRole makes a participant a co-host or takes it back.
-func (r *Room) setRole(by meeting.ParticipantID, conn Conn, target meeting.ParticipantID, role meeting.Role) error {
+// SetRole makes a participant a co-host or takes it back.
+func (r *Room) SetRole(by meeting.ParticipantID, conn Conn, target meeting.ParticipantID, role meeting.Role) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.callerLocked(by, conn); err != nil {
@@ -237,8 +239,8 @@ func (r *Room) setRole(by meeting.ParticipantID, conn Conn, target meeting.Parti
 	return nil
 }
 
-// updateSettings replaces the meeting's settings (lock is one of them).
-func (r *Room) updateSettings(by meeting.ParticipantID, conn Conn, change func(*meeting.Settings)) error {
+// UpdateSettings replaces the meeting's settings (lock is one of them).
+func (r *Room) UpdateSettings(by meeting.ParticipantID, conn Conn, change func(*meeting.Settings)) error {
 	r.mu.Lock()
 	set := r.core.Settings()
 	change(&set)
@@ -250,7 +252,7 @@ func (r *Room) updateSettings(by meeting.ParticipantID, conn Conn, change func(*
 	// A host's lock is for this session of the meeting only; the store
 	// keeps an administrator's lock until this unlocks (stored &&
 	// set.Locked); the rest is saved.
-	r.persist("settings", func(ctx context.Context) error { return r.srv.opts.Meetings.SaveSettings(ctx, r.id, set) })
+	r.persist("settings", func(ctx context.Context) error { return r.hub.opts.Meetings.SaveSettings(ctx, r.id, set) })
 	return nil
 }
 
@@ -258,7 +260,7 @@ func (r *Room) updateSettingsLocked(by meeting.ParticipantID, conn Conn, set mee
 	if err := r.callerLocked(by, conn); err != nil {
 		return err
 	}
-	if err := r.srv.countryRuleSettable(r.core.Settings().Country, set.Country); err != nil {
+	if err := r.hub.countryRuleSettable(r.core.Settings().Country, set.Country); err != nil {
 		return err
 	}
 	res, err := r.core.UpdateSettings(by, set)
@@ -297,7 +299,7 @@ const hostEnded = "The host ended the meeting for everyone."
 func (r *Room) endLocked(by meeting.ParticipantID, message string) {
 	for _, m := range r.members {
 		if m.conn != nil {
-			m.conn.Close(closedBecause(wire.ClosedEnded, message))
+			m.conn.Close(Closed(wire.ClosedEnded, message))
 		}
 	}
 	if b := r.breakouts; b != nil {
@@ -305,7 +307,7 @@ func (r *Room) endLocked(by meeting.ParticipantID, message string) {
 			room.mu.Lock()
 			for _, m := range room.members {
 				if m.conn != nil {
-					m.conn.Close(closedBecause(wire.ClosedEnded, message))
+					m.conn.Close(Closed(wire.ClosedEnded, message))
 				}
 			}
 			room.mu.Unlock()
@@ -315,4 +317,13 @@ func (r *Room) endLocked(by meeting.ParticipantID, message string) {
 	r.unkeepLocked("")
 	r.members = make(map[meeting.ParticipantID]*member)
 	r.closeLocked()
+}
+
+// End ends the meeting for everyone at a host's word, from the main room
+// or from a breakout room (then every room ends with it).
+func (r *Room) End(by meeting.ParticipantID, conn Conn) error {
+	if r.parent != nil {
+		return r.endFromBreakout(by, conn)
+	}
+	return r.end(by, conn)
 }

@@ -1,4 +1,4 @@
-package signal
+package live
 
 import (
 	"context"
@@ -18,14 +18,16 @@ import (
 	"github.com/kaigi-meet/kaigi/internal/wire"
 )
 
-var errRoomClosed = errors.New("room closed")
+// ErrRoomClosed: the room closed (it emptied) as the joiner arrived;
+// open the meeting again for a fresh one.
+var ErrRoomClosed = errors.New("room closed")
 
-// Room is a live meeting: the meeting core, its SFU router and the sockets
-// of its participants and of those in its waiting room. Its lock
+// Room is a live meeting: the meeting core, its SFU router and the
+// connections of its participants and of those in its waiting room. Its lock
 // serialises every change, so that every client sees events in the order
 // the core applied them.
 type Room struct {
-	srv *Server
+	hub *Hub
 	id  meeting.ID
 	log *slog.Logger
 
@@ -48,7 +50,7 @@ type Room struct {
 	name      string
 }
 
-// member is a participant's (or waiting joiner's) connection state.
+// member is a participant's (or waiting Joiner's) connection state.
 type member struct {
 	conn       Conn      // nil while reconnecting
 	peer       *sfu.Peer // nil while waiting or reconnecting
@@ -65,55 +67,55 @@ type member struct {
 	restored bool
 }
 
-func newRoom(srv *Server, rec meeting.Record, bans []meeting.Ban) *Room {
+func newRoom(hub *Hub, rec meeting.Record, bans []meeting.Ban) *Room {
 	return &Room{
-		srv: srv,
+		hub: hub,
 		id:  rec.ID,
-		log: srv.log.With("meeting", rec.ID),
-		core: meeting.New(rec, meeting.Options{MaxParticipants: srv.opts.MaxParticipants,
-			MaxWaiting: srv.opts.MaxWaiting, MaxWaitingPerAddress: srv.opts.MaxWaitingPerAddress, Bans: bans}),
-		router:  srv.opts.SFU.NewRouter(string(rec.ID)),
+		log: hub.log.With("meeting", rec.ID),
+		core: meeting.New(rec, meeting.Options{MaxParticipants: hub.opts.MaxParticipants,
+			MaxWaiting: hub.opts.MaxWaiting, MaxWaitingPerAddress: hub.opts.MaxWaitingPerAddress, Bans: bans}),
+		router:  hub.opts.SFU.NewRouter(string(rec.ID)),
 		group:   e2ee.NewGroup(nil),
 		members: make(map[meeting.ParticipantID]*member),
 	}
 }
 
-// join admits a connection, puts it in the waiting room, or refuses it:
+// Join admits a connection, puts it in the waiting room, or refuses it:
 // as a returning participant if its resume token is valid, otherwise as a
 // new one, by the meeting as stored now (st; nil if it was deleted:
 // nobody new may join). A refusal that leaves the room empty closes it,
 // so that refused joins leave nothing behind.
-func (r *Room) join(j *joiner, st *stored) (err error) {
+func (r *Room) Join(j *Joiner, st *Stored) (err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
-		return errRoomClosed
+		return ErrRoomClosed
 	}
 	defer func() {
 		if err != nil && len(r.members) == 0 && r.core.Len() == 0 && r.parent == nil && r.breakouts == nil {
 			r.closeLocked()
 		}
 	}()
-	conn, hello := j.conn, j.hello
-	if j.endedSince != nil && j.endedSince() {
+	conn, hello := j.Conn, j.Hello
+	if j.EndedSince != nil && j.EndedSince() {
 		// The account was signed out everywhere, suspended or deleted
 		// after this socket was identified as it: it joins as what it is
 		// now, a guest, and no resume or move token of the account's
 		// works for it. Checked under the room's lock, so EndAccount
 		// either sees this join or this join sees its end.
-		j.identity.UserID = ""
+		j.Identity.UserID = ""
 		r.log.Info("socket identified before its account's participation ended: joining as a guest")
 	}
 	if err := refusedByRegion(st); err != nil {
 		return err
 	}
 
-	if pid, m, ok := r.resumeLocked(hello.Resume, j.identity.UserID); ok {
+	if pid, m, ok := r.resumeLocked(hello.Resume, j.Identity.UserID); ok {
 		if m.conn != nil {
 			old := m.conn
 			r.router.RemovePeer(string(pid))
 			m.peer = nil
-			old.Close(closedBecause(wire.ClosedReplaced, "You joined this meeting from another window."))
+			old.Close(Closed(wire.ClosedReplaced, "You joined this meeting from another window."))
 		}
 		if m.grace != nil {
 			m.grace.Stop()
@@ -128,36 +130,36 @@ func (r *Room) join(j *joiner, st *stored) (err error) {
 			return err
 		}
 		r.e2eeResumeLocked(pid, conn, hello)
-		if r.srv.isDraining() {
-			conn.Send(r.srv.drainingMsg())
+		if r.hub.isDraining() {
+			conn.Send(r.hub.DrainingMessage())
 		}
 		return nil
 	}
-	if r.srv.isDraining() {
-		return errDraining // only those already in come back
+	if r.hub.isDraining() {
+		return ErrDraining // only those already in come back
 	}
 	if hello.Token != "" {
-		p, ok := r.takeInviteLocked(hello.Token, j.identity.UserID)
+		p, ok := r.takeInviteLocked(hello.Token, j.Identity.UserID)
 		if !ok {
-			return errBadInvite
+			return ErrBadInvite
 		}
 		return r.enterLocked(j, p)
 	}
 	if r.parent != nil {
-		return errBadInvite // a breakout room is entered only by a move
+		return ErrBadInvite // a breakout room is entered only by a move
 	}
 
 	if st == nil {
-		return errNoSuchMeeting
+		return ErrNoSuchMeeting
 	}
-	r.core.Refresh(st.rec, st.bans)
+	r.core.Refresh(st.Record, st.Bans)
 	if err := refusedByCountry(st); err != nil {
 		return err
 	}
 	if r.e2eeOn() && (len(hello.KeyPackage) == 0 || len(hello.KeyPackage) > e2ee.MaxKeyPackage) {
-		return errE2EERequired
+		return ErrE2EERequired
 	}
-	id := j.identity
+	id := j.Identity
 	id.Device = hello.Device
 	res, err := r.core.Join(meeting.JoinRequest{
 		Name:     hello.Name,
@@ -165,7 +167,7 @@ func (r *Room) join(j *joiner, st *stored) (err error) {
 		Identity: id,
 		Passcode: hello.Passcode,
 	})
-	if errors.Is(err, meeting.ErrWrongPasscode) && !r.srv.passcodes.Allow(string(r.id)) {
+	if errors.Is(err, meeting.ErrWrongPasscode) && !r.hub.passcodes.Allow(string(r.id)) {
 		r.sendWaitingRoomLocked() // tell the hosts that passcodes are being guessed
 	}
 	if err != nil {
@@ -193,7 +195,7 @@ func (r *Room) join(j *joiner, st *stored) (err error) {
 // guessers are throttled per address, and refusing the meeting's right
 // passcode would let them keep everyone out.
 func (r *Room) guessingLocked() bool {
-	return !r.srv.passcodes.Peek(string(r.id))
+	return !r.hub.passcodes.Peek(string(r.id))
 }
 
 // welcomeLocked completes an admission: a fresh resume token, welcome,
@@ -211,13 +213,13 @@ func (r *Room) welcomeLocked(pid meeting.ParticipantID, resumed bool) error {
 	w := wire.Welcome{
 		Type:         "welcome",
 		V:            wire.Version,
-		Server:       r.srv.opts.ServerVersion,
+		Server:       r.hub.opts.ServerVersion,
 		Meeting:      wire.MeetingRef{ID: string(r.id)},
 		Self:         toParticipantJSON(self),
 		Participants: make([]wire.Participant, len(roster)),
 		Resume:       token,
 		Resumed:      resumed,
-		ICEServers:   r.srv.iceServers(conn, string(pid)),
+		ICEServers:   r.hub.iceServers(conn, string(pid)),
 		Settings:     r.core.Settings(),
 		E2EE:         r.e2eeOn(),
 		Simulcast:    true,
@@ -228,11 +230,11 @@ func (r *Room) welcomeLocked(pid meeting.ParticipantID, resumed bool) error {
 	}
 	m.restored = false
 	r.keepLocked(pid)
-	if claim := r.srv.opts.E2EEClaim; claim != nil {
+	if claim := r.hub.opts.E2EEClaim; claim != nil {
 		w.E2EE = claim(string(r.id), resumed, w.E2EE)
 	}
 	if w.ICEServers == nil {
-		w.ICEServers = []ICEServer{}
+		w.ICEServers = []wire.ICEServer{}
 	}
 	for i, p := range roster {
 		w.Participants[i] = toParticipantJSON(p)
@@ -347,7 +349,7 @@ func (r *Room) endAccountLocked(userID, reason, message string) {
 	}
 	for _, pid := range ended {
 		if m := r.members[pid]; m != nil && m.conn != nil {
-			m.conn.Close(closedBecause(reason, message))
+			m.conn.Close(Closed(reason, message))
 			m.conn = nil
 		}
 		r.removeLocked(pid, wire.LeftLeft)
@@ -355,8 +357,9 @@ func (r *Room) endAccountLocked(userID, reason, message string) {
 	}
 }
 
-// peerFor returns the session's peer, or nil if it is not admitted.
-func (r *Room) peerFor(pid meeting.ParticipantID, conn Conn) *sfu.Peer {
+// Peer returns the participant's peer while conn is their connection,
+// or nil if they are not admitted.
+func (r *Room) Peer(pid meeting.ParticipantID, conn Conn) *sfu.Peer {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if m := r.members[pid]; m != nil && m.conn == conn {
@@ -365,9 +368,9 @@ func (r *Room) peerFor(pid meeting.ParticipantID, conn Conn) *sfu.Peer {
 	return nil
 }
 
-// checkPublish refuses sources the participant may not send (a screen
+// CheckPublish refuses sources the participant may not send (a screen
 // when sharing is for hosts only).
-func (r *Room) checkPublish(pid meeting.ParticipantID, tracks []sfu.PublishedTrack) error {
+func (r *Room) CheckPublish(pid meeting.ParticipantID, tracks []sfu.PublishedTrack) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, t := range tracks {
@@ -378,15 +381,15 @@ func (r *Room) checkPublish(pid meeting.ParticipantID, tracks []sfu.PublishedTra
 	return nil
 }
 
-// disconnect handles a socket that closed without leave: an admitted
+// Disconnect handles a connection that ended without leave: an admitted
 // participant's media stops and their place is kept for the resume grace
-// period; a waiting joiner simply goes.
-func (r *Room) disconnect(pid meeting.ParticipantID, conn Conn) {
+// period; a waiting Joiner simply goes.
+func (r *Room) Disconnect(pid meeting.ParticipantID, conn Conn) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	m := r.members[pid]
 	if r.closed || m == nil || m.conn != conn {
-		return // already replaced by a resumed session, or gone
+		return // already replaced by a resumed connection, or gone
 	}
 	if m.waiting {
 		r.removeLocked(pid, wire.LeftLeft)
@@ -398,7 +401,7 @@ func (r *Room) disconnect(pid meeting.ParticipantID, conn Conn) {
 		r.broadcastLocked(wire.ParticipantEvent{Type: wire.TypeParticipantUpdated, Participant: toParticipantJSON(p)}, pid)
 	}
 	r.log.Info("participant connection lost", "participant", pid)
-	m.grace = time.AfterFunc(r.srv.opts.ResumeGrace, func() { r.expire(pid, m) })
+	m.grace = time.AfterFunc(r.hub.opts.ResumeGrace, func() { r.expire(pid, m) })
 	r.e2eeStepLocked() // a job they were given goes to someone connected
 }
 
@@ -412,8 +415,8 @@ func (r *Room) expire(pid meeting.ParticipantID, m *member) {
 	r.removeLocked(pid, wire.LeftDisconnected)
 }
 
-// leave removes a participant at its own request.
-func (r *Room) leave(pid meeting.ParticipantID, conn Conn) {
+// Leave removes a participant at its own request.
+func (r *Room) Leave(pid meeting.ParticipantID, conn Conn) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if m := r.members[pid]; m == nil || m.conn != conn {
@@ -460,12 +463,12 @@ func (r *Room) removeLocked(pid meeting.ParticipantID, reason string) {
 	}
 }
 
-// setMedia records a participant's media state and tells everyone.
-func (r *Room) setMedia(pid meeting.ParticipantID, conn Conn, media meeting.MediaState) error {
+// SetMedia records a participant's media state and tells everyone.
+func (r *Room) SetMedia(pid meeting.ParticipantID, conn Conn, media meeting.MediaState) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if m := r.members[pid]; m == nil || m.conn != conn || m.waiting {
-		return errNotAdmitted
+		return ErrNotAdmitted
 	}
 	p, changed, err := r.core.SetMedia(pid, media)
 	if err != nil {
@@ -478,7 +481,9 @@ func (r *Room) setMedia(pid meeting.ParticipantID, conn Conn, media meeting.Medi
 	return nil
 }
 
-var errNotAdmitted = errors.New("not admitted")
+// ErrNotAdmitted: the caller is not an admitted member on this
+// connection.
+var ErrNotAdmitted = errors.New("not admitted")
 
 // broadcastLocked sends msg to every connected, admitted member except one.
 func (r *Room) broadcastLocked(msg any, except meeting.ParticipantID) {
@@ -558,7 +563,7 @@ func (r *Room) closeLocked() {
 	}
 	r.router.Close()
 	if r.parent == nil {
-		r.srv.forget(r)
+		r.hub.forget(r)
 	}
 }
 
