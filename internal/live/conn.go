@@ -11,7 +11,8 @@ import (
 // ends it. A local WebSocket (internal/signal) is one; a participant on
 // another node can be another. Nothing in it is a transport's: no socket,
 // no close code. Rooms call it under their lock, so no method may block or
-// call back into a room.
+// call back into a room. A room compares Conns (==) to tell whether a call
+// comes from a member's current connection: make them pointers.
 type Conn interface {
 	// Send queues one message (a wire type) for the participant. It never
 	// blocks: a connection that cannot take more ends itself (the

@@ -1,9 +1,11 @@
 // Package signal speaks Kaigi's signalling protocol (docs/protocol.md):
 // versioned JSON messages over one WebSocket per participant.
 //
-// It admits a socket into a meeting through the meeting core, creates the
-// participant's peer in the meeting's SFU router, carries SDP and ICE
-// between the two, broadcasts roster changes, and keeps a lost
-// participant's place for a grace period so that a reconnecting client can
-// resume.
+// It accepts the sockets, runs hello (rate limits, checks, refusals),
+// decodes and bounds what clients send, and hands each socket to the
+// meeting it joins as a live.Conn: the live meeting itself (internal/live)
+// admits it, creates its peer in the meeting's SFU router, broadcasts
+// roster changes and keeps a lost participant's place for resume. The
+// socket carries SDP and ICE between the client and its peer, and turns
+// the reason a room ends it for into a WebSocket close code.
 package signal

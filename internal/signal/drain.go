@@ -10,7 +10,7 @@ import (
 // clients retry like a lost connection), everyone is told (draining, with
 // the seconds left), and meetings go on until they empty or the bound
 // passes. The people still in them then get closed/shutdown and resume
-// once the server is back (kept.go).
+// once the server is back (internal/live/kept.go).
 
 // Drain stops new joins, tells every client, and returns once no socket
 // is open (everyone left; someone reconnecting would not be back before

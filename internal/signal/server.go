@@ -73,7 +73,7 @@ type Options struct {
 	// means 30 seconds.
 	ResumeGrace time.Duration
 	// Kept, if set, keeps who is in each live meeting across server runs,
-	// so that they resume after a restart or a crash (kept.go).
+	// so that they resume after a restart or a crash (internal/live/kept.go).
 	Kept KeptStore
 	// Countries, if set, checks country rules at every new join
 	// (country.go); nil without a GeoIP database.
@@ -82,7 +82,7 @@ type Options struct {
 	// hold (regions.go).
 	Regions RegionCheck
 	// Usage, if set, is told who enters and leaves meetings, for the
-	// usage figures (usage.go).
+	// usage figures (live.Usage).
 	Usage Usage
 	// HelloTimeout is how long a new socket may take to send hello; zero
 	// means 10 seconds.
