@@ -28,11 +28,13 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"os/user"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -70,10 +72,28 @@ func Main(m *testing.M) int {
 		return 1
 	}
 	running = s
-	code := m.Run()
-	if err := s.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "pgtest: stop:", err)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			if err := s.Stop(); err != nil {
+				fmt.Fprintln(os.Stderr, "pgtest: stop:", err)
+			}
+		})
 	}
+	// Interrupted (Ctrl-C, or a SIGTERM from whatever runs the tests),
+	// the server stops and its directory goes before the binary exits;
+	// postgres itself would stop anyway (Pdeathsig), but not remove it.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		sig := <-sigs
+		stop()
+		fmt.Fprintf(os.Stderr, "pgtest: %v: PostgreSQL stopped and its directory removed\n", sig)
+		os.Exit(2)
+	}()
+	code := m.Run()
+	signal.Stop(sigs)
+	stop()
 	return code
 }
 
