@@ -3,8 +3,12 @@ package sfu
 import (
 	"encoding/binary"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
+	"net/netip"
 	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -30,11 +34,22 @@ import (
 //   - srtp-reports: SRTP alone, without the sender-report interceptor, to
 //     show what keeping sender reports costs;
 //   - udp: srtp, then a real UDP send per packet to a socket on loopback
-//     (needs a network: run in a namespace, see the README).
+//     (needs a network: run in a namespace, see the README), from a
+//     socket per subscriber;
+//   - udp-mux: the same from one socket for all (the single-port mux);
+//   - udp-batch: srtp, then the batching socket (batch.go) of each
+//     subscriber, as pion's ICE candidates write to it: each
+//     subscriber's frame in one GSO message, one sendmmsg per socket;
+//   - udp-batch-mux: the batching socket shared by all subscribers:
+//     their frames' GSO messages together in one sendmmsg;
+//   - udp-mmsg-mux: the same without GSO (sendmmsg alone).
 //
-// ns/pkt is the time per forwarded packet.
+// ns/pkt is the time per forwarded packet; syscalls/pkt the batches'
+// system calls per packet. The receiving socket is not read: once its
+// buffer is full the kernel drops what arrives, the same for every
+// writer.
 func BenchmarkForward(b *testing.B) {
-	for _, w := range []string{"discard", "srtp", "srtp+nackresponder", "srtp-reports", "udp"} {
+	for _, w := range []string{"discard", "srtp", "srtp+nackresponder", "srtp-reports", "udp", "udp-mux", "udp-batch", "udp-batch-mux", "udp-mmsg-mux"} {
 		for _, n := range []int{1, 10, 50, 200} {
 			b.Run(fmt.Sprintf("writer=%s/subscribers=%d", w, n), func(b *testing.B) {
 				benchmarkForward(b, w, n)
@@ -45,7 +60,9 @@ func BenchmarkForward(b *testing.B) {
 
 func benchmarkForward(b *testing.B, writer string, n int) {
 	up, l := benchUpTrack()
-	if writer == "udp" {
+	if strings.HasPrefix(writer, "udp-") {
+		benchUDPWriters(b, up, writer, n)
+	} else if writer == "udp" {
 		pc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 		if err != nil {
 			b.Skipf("no loopback network: %v", err)
@@ -105,7 +122,81 @@ func benchmarkForward(b *testing.B, writer string, n int) {
 		b.Fatalf("forwarded %d packets, want %d", sent, b.N*n)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/pkt")
+	if _, calls, failed := up.owner.router.sfu.batch.stats(); calls > 0 {
+		b.ReportMetric(float64(calls)/float64(sent), "syscalls/pkt")
+		if failed > 0 {
+			b.Fatalf("%d datagrams not sent", failed)
+		}
+	}
 }
+
+// benchUDPWriters attaches n subscribers writing through SRTP to the
+// sockets the writer names (see BenchmarkForward), sending to one
+// receiving socket on loopback.
+func benchUDPWriters(b *testing.B, up *UpTrack, writer string, n int) {
+	recv, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		b.Skipf("no loopback network: %v", err)
+	}
+	b.Cleanup(func() { recv.Close() })
+	dst := recv.LocalAddr().(*net.UDPAddr).AddrPort()
+	var batch *batcher
+	switch writer {
+	case "udp-batch", "udp-batch-mux":
+		batch = newBatcher(SendAuto, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	case "udp-mmsg-mux":
+		batch = newBatcher(SendMMsg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}
+	up.owner.router.sfu.batch = batch
+	socket := func() addrPortWriter {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { c.Close() })
+		if batch == nil {
+			return plainUDP{c}
+		}
+		w, ok := batch.wrap(c).(*batchConn)
+		if !ok {
+			b.Fatal("socket not wrapped")
+		}
+		return w
+	}
+	var shared addrPortWriter
+	if strings.HasSuffix(writer, "-mux") {
+		shared = socket()
+	}
+	for i := 0; i < n; i++ {
+		w := shared
+		if w == nil {
+			w = socket()
+		}
+		conn := &addrConn{discardConn: discardConn{closed: make(chan struct{})}, w: w, dst: dst}
+		attachBench(b, up, i, newSRTPWriter(b, conn, uint32(5000+i), false))
+	}
+}
+
+// addrPortWriter is what pion's ICE candidate writes a packet to.
+type addrPortWriter interface {
+	WriteToAddrPort(p []byte, dst netip.AddrPort) (int, error)
+}
+
+type plainUDP struct{ *net.UDPConn }
+
+func (c plainUDP) WriteToAddrPort(p []byte, dst netip.AddrPort) (int, error) {
+	return c.WriteToUDPAddrPort(p, dst)
+}
+
+// addrConn is the selected ICE pair as SRTP sees it: a net.Conn whose
+// writes go to one address through a candidate's socket.
+type addrConn struct {
+	discardConn
+	w   addrPortWriter
+	dst netip.AddrPort
+}
+
+func (c *addrConn) Write(p []byte) (int, error) { return c.w.WriteToAddrPort(p, c.dst) }
 
 // benchUpTrack is a published VP8 track with one layer and no network.
 func benchUpTrack() (*UpTrack, *layer) {
