@@ -162,7 +162,11 @@ func (s *Service) ResetTwoFactor(ctx context.Context, by Actor, id, reason strin
 	if err != nil {
 		return User{}, err
 	}
-	if !u.TwoFactor() && len(u.TOTPPending) == 0 {
+	// A passkey is a second factor too: the reset removes them
+	// (passkeys.go), the way back in for an owner who lost theirs.
+	if n, err := s.CountPasskeys(ctx, u); err != nil {
+		return User{}, err
+	} else if !u.TwoFactor() && len(u.TOTPPending) == 0 && n == 0 {
 		return u, ErrTOTPDisabled
 	}
 	rec := by.entryOn(s.now(), audit.UserTwoFactorReset, u, reason)

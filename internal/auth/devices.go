@@ -233,7 +233,7 @@ func (s *Service) checkCode(ctx context.Context, u *User, code string, b codeBud
 		return ErrRateLimited
 	}
 	code = strings.TrimSpace(code)
-	if digits := strings.ReplaceAll(code, " ", ""); isDigits(digits) && len(digits) == 6 {
+	if digits := strings.ReplaceAll(code, " ", ""); isDigits(digits) && len(digits) == 6 && u.TwoFactor() {
 		secret, err := s.sealer.Open(u.TOTPSecret, "totp:"+u.ID)
 		if err != nil {
 			return fmt.Errorf("unseal totp of %s: %w", u.ID, err)

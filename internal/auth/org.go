@@ -28,6 +28,9 @@ func (s *Service) UpdateOrg(ctx context.Context, by User, o Org) error {
 	if by.Role != RoleAdmin {
 		return ErrForbidden
 	}
+	if err := s.checkRequirePasskeys(ctx, by, o); err != nil {
+		return err
+	}
 	return s.updateOrg(ctx, ByAdmin(by), o, "")
 }
 

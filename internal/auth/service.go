@@ -77,6 +77,12 @@ type Service struct {
 
 	mu         sync.Mutex
 	challenges map[string]*challenge // by token hash
+
+	// passkeys is the Store as a PasskeyStore (nil: it is not one, and
+	// there are no passkeys); ceremonies are the passkey ceremonies
+	// waiting for their answers, by token hash, under mu (passkeys.go).
+	passkeys   PasskeyStore
+	ceremonies map[string]*ceremony
 }
 
 // challenge is a sign-in waiting for its second factor.
@@ -133,6 +139,8 @@ func NewService(o Options) *Service {
 		held:        policy.NewBackoff(o.Limits.FailureHold, o.Limits.FailureHoldMax, o.Limits.FailureForget, o.Now),
 		hashing:     make(chan struct{}, 4),
 		challenges:  make(map[string]*challenge),
+		passkeys:    passkeyStore(o.Store),
+		ceremonies:  make(map[string]*ceremony),
 	}
 }
 
@@ -296,6 +304,9 @@ type SignInResult struct {
 	// Device, once signed in, is the browser's new known-device cookie
 	// value (devices.go).
 	Device string
+	// Passkey, with Challenge, says the account has a passkey, which may
+	// be the second factor instead of a code (passkeysignin.go).
+	Passkey bool
 }
 
 // SignIn checks an e-mail and password. Whether the e-mail exists is never
@@ -338,13 +349,17 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip string, device
 			return SignInResult{}, err
 		}
 	}
-	if u.TwoFactor() {
+	second, passkey, err := s.hasSecondFactor(ctx, u)
+	if err != nil {
+		return SignInResult{}, err
+	}
+	if second {
 		token := newToken()
 		s.mu.Lock()
 		s.pruneChallengesLocked()
 		s.challenges[string(tokenHash(token))] = &challenge{userID: u.ID, expires: s.now().Add(challengeLifetime)}
 		s.mu.Unlock()
-		return SignInResult{User: u, Challenge: token}, nil
+		return SignInResult{User: u, Challenge: token, Passkey: passkey}, nil
 	}
 	token, err := s.newSession(ctx, u.ID)
 	if err != nil {

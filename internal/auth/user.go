@@ -68,6 +68,9 @@ type Org struct {
 	// Retention is how long old records are kept (retention.go); nil
 	// when saving keeps the current limits.
 	Retention *Retention `json:"retention,omitempty"`
+	// RequirePasskeys: every account must have a passkey; until it has,
+	// it can only register one (passkeys.go).
+	RequirePasskeys bool `json:"requirePasskeys,omitempty"`
 }
 
 // DefaultOrg is a fresh server's policy: sign-up closed (the first account,

@@ -42,6 +42,7 @@ type orgJSON struct {
 	Country         meeting.CountryRule `json:"country"`
 	Regions         meeting.Regions     `json:"regions,omitempty"`
 	Retention       *auth.Retention     `json:"retention,omitempty"`
+	RequirePasskeys bool                `json:"requirePasskeys,omitempty"`
 }
 
 // authError maps the account errors to API errors.
@@ -49,6 +50,10 @@ func (a *api) authError(w http.ResponseWriter, err error) {
 	var suspended *auth.SuspendedError
 	if errors.As(err, &suspended) {
 		writeError(w, http.StatusForbidden, "account_suspended", "An administrator suspended your account: "+suspended.Reason)
+		return
+	}
+	if isPasskeyError(err) { // passkeys.go
+		a.passkeyError(w, err)
 		return
 	}
 	var retention *auth.RetentionError
@@ -118,7 +123,9 @@ func (a *api) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if res.Challenge != "" {
-		writeJSON(w, http.StatusOK, map[string]any{"next": "code", "challenge": res.Challenge})
+		// passkey: the account has one, which may be the second step
+		// instead of a code (passkeys.go); totp: it has an app's codes.
+		writeJSON(w, http.StatusOK, map[string]any{"next": "code", "challenge": res.Challenge, "passkey": res.Passkey, "totp": res.User.TwoFactor()})
 		return
 	}
 	a.setSessionCookie(w, res.Token)
@@ -183,7 +190,12 @@ func (a *api) me(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	uj := toUserJSON(u)
-	if u.TwoFactor() {
+	passkeys, err := a.accounts.CountPasskeys(r.Context(), u)
+	if err != nil {
+		a.internal(w, "count passkeys", err)
+		return
+	}
+	if u.TwoFactor() || passkeys > 0 {
 		n, err := a.accounts.RecoveryCodesLeft(r.Context(), u)
 		if err != nil {
 			a.internal(w, "count recovery codes", err)
@@ -196,8 +208,11 @@ func (a *api) me(w http.ResponseWriter, r *http.Request) {
 		// The meeting defaults, so the web client can show members the
 		// settings a new meeting would get before they create one.
 		"organisation": map[string]any{"name": org.Name, "require2FA": org.Require2FA, "meetingDefaults": org.MeetingDefaults, "country": org.Country, "geoip": a.countries != nil,
-			"regions": regionsOrEmpty(org.Regions), "region": a.region},
+			"regions": regionsOrEmpty(org.Regions), "region": a.region, "requirePasskeys": org.RequirePasskeys},
 		"twoFactorRequired": org.NeedsEnrollment(u),
+		// passkeys.go: how many the account has, and whether it must
+		// register one before anything else.
+		"passkeys": passkeys, "passkeyRequired": org.RequirePasskeys && passkeys == 0,
 	})
 }
 

@@ -117,6 +117,19 @@ var privacyTables = []privacyTable{
 		},
 	},
 	{
+		Table: "passkeys", Title: "Passkeys",
+		Why:  "To let you sign in with a passkey (alone, or as the second step after your password).",
+		Kept: "Until you delete the passkey, an administrator resets your two-factor authentication, or the account is deleted.",
+		Columns: []privacyColumn{
+			{"id", "The passkey's credential ID, a random number your device chose for it."},
+			{"user_id", "Which account it belongs to."},
+			{"name", "The name you gave it."},
+			{"credential", "Its public key and what your device told about it: a counter of its uses, whether it is synced between devices, the model number of the kind of authenticator (not of your device), and how it connects. The private key never leaves your device; your fingerprint, face or PIN never leave it either."},
+			{"created_at", "When you registered it."},
+			{"last_used_at", "When you last signed in with it."},
+		},
+	},
+	{
 		Table: "org", Title: "The organisation's settings",
 		Why:  "To apply the organisation's policy: its name, whether anyone may sign up, whether two-factor is required, and the settings new meetings start with.",
 		Kept: "As long as the server exists; an administrator changes them.",
@@ -223,6 +236,39 @@ var privacyTables = []privacyTable{
 		},
 	},
 	{
+		Table: "webhooks", Title: "Webhooks",
+		Why:  "To tell programs an administrator chose when meetings start and end and when people join or leave them. What is sent is metadata only: the meeting's ID, a random participant number that is not your account, the room, times, and at the end how many people took part and for how long. Never a name, an e-mail, an address, a title, or anything said or shown in a meeting, end-to-end encrypted or not.",
+		Kept: "Until an administrator deletes the webhook.",
+		Columns: []privacyColumn{
+			{"id", "A random number naming the webhook."},
+			{"url", "Where events are sent (https, to a public address)."},
+			{"secret", "The key events are signed with, sealed with the server's key."},
+			{"events", "Which events it is sent."},
+			{"enabled", "Whether it is on."},
+			{"created_at", "When it was registered."},
+			{"created_by", "The administrator who registered it."},
+		},
+	},
+	{
+		Table: "webhook_deliveries", Title: "Webhook deliveries",
+		Why:  "To send each event to each webhook, try again when the receiver fails, and show administrators what was sent and whether it arrived.",
+		Kept: "Until delivered or given up (about half an hour at most), then only the newest 50 of each webhook; deleted with the webhook.",
+		Columns: []privacyColumn{
+			{"id", "A random number naming the delivery."},
+			{"webhook_id", "Which webhook it is for."},
+			{"event_id", "The event's random number."},
+			{"event", "The kind of event (meeting started or ended, participant joined or left)."},
+			{"payload", "What is sent: the metadata above, no names."},
+			{"attempts", "How many times it was tried."},
+			{"status", "Pending, delivered or given up."},
+			{"next_at", "When it is tried next."},
+			{"last_code", "The receiver's last answer (an HTTP status)."},
+			{"last_error", "Why the last try failed."},
+			{"created_at", "When the event happened."},
+			{"updated_at", "When it was last tried."},
+		},
+	},
+	{
 		Table: "schema_migrations", Title: "Database version",
 		Why:  "To know which updates of the database's layout have been applied.",
 		Kept: "As long as the server exists. Nothing about any person.",
@@ -318,6 +364,7 @@ var privacyNotKept = []string{
 	"Recordings: Kaigi does not record meetings.",
 	"Chat messages, reactions and polls: passed on to the others in the meeting and not stored on the server.",
 	"The part of an invite link after \"#\" (which holds the passcode): browsers never send it to the server.",
+	"A passkey's private key, and the fingerprint, face or PIN that unlocks it: they stay on your device, which sends the server only a signature.",
 	"Analytics, advertising or tracking of any kind: the pages load nothing from any other site.",
 }
 

@@ -53,6 +53,9 @@ type Options struct {
 	Region string
 	// Tokens keeps API tokens (tokens.go); nil: no token is accepted.
 	Tokens TokenStore
+	// Webhooks manages the organisation's webhooks (webhooks.go); nil:
+	// the server has none.
+	Webhooks Webhooks
 	// Now is the clock (tokens' expiry and last use); nil: time.Now.
 	Now func() time.Time
 }
@@ -80,6 +83,7 @@ type api struct {
 
 	tokens      TokenStore      // tokens.go; nil: none accepted
 	bearerFails *policy.Limiter // failed bearer attempts per address
+	webhooks    Webhooks        // webhooks.go; nil: none
 }
 
 // The web client's pages: every one is the same single-page client, which
@@ -103,6 +107,7 @@ func New(opts Options) http.Handler {
 	a.countries = opts.Countries
 	a.region = opts.Region
 	a.tokens = opts.Tokens
+	a.webhooks = opts.Webhooks
 	a.bearerFails = policy.NewLimiter(bearerFailures, opts.Now)
 	if opts.Now != nil {
 		a.now = opts.Now
@@ -130,6 +135,7 @@ func New(opts Options) http.Handler {
 	mux.HandleFunc("POST /api/auth/signup", a.signUp)
 	mux.HandleFunc("POST /api/auth/signin", a.signIn)
 	mux.HandleFunc("POST /api/auth/signin/code", a.signInCode)
+	a.routePasskeys(mux) // passkeys.go
 	mux.HandleFunc("POST /api/auth/signout", a.signOut)
 	mux.HandleFunc("POST /api/auth/signout-everywhere", a.signOutEverywhere)
 	mux.HandleFunc("GET /api/me", a.me)
@@ -167,6 +173,7 @@ func New(opts Options) http.Handler {
 	mux.HandleFunc("GET /api/admin/tokens", a.listOrgTokens)
 	mux.HandleFunc("POST /api/admin/tokens", a.createOrgToken)
 	mux.HandleFunc("DELETE /api/admin/tokens/{id}", a.revokeOrgToken)
+	a.webhookRoutes(mux) // webhooks.go
 
 	mux.Handle("GET /ws", opts.Signal)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

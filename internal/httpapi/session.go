@@ -96,6 +96,13 @@ func (a *api) user(w http.ResponseWriter, r *http.Request, full bool) (auth.User
 			writeError(w, http.StatusForbidden, "two_factor_required", "Your organisation requires two-factor authentication. Set it up first.")
 			return auth.User{}, false
 		}
+		if need, err := a.accounts.NeedsPasskey(r.Context(), org, u); err != nil {
+			a.internal(w, "count passkeys", err)
+			return auth.User{}, false
+		} else if need {
+			writeError(w, http.StatusForbidden, "passkey_required", "Your organisation requires a passkey. Register one first.")
+			return auth.User{}, false
+		}
 	}
 	return u, true
 }
@@ -126,6 +133,8 @@ func Identify(accounts *auth.Service) func(*http.Request) string {
 			return ""
 		}
 		if org, err := accounts.Org(ctx); err != nil || org.NeedsEnrollment(u) {
+			return ""
+		} else if need, err := accounts.NeedsPasskey(ctx, org, u); err != nil || need {
 			return ""
 		}
 		return u.ID

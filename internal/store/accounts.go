@@ -320,8 +320,8 @@ func (s *DB) SetSuspended(ctx context.Context, userID string, at time.Time, reas
 	})
 }
 
-// ResetTwoFactor turns an account's two-factor off (secret, enrolment and
-// recovery codes), with rec.
+// ResetTwoFactor turns an account's two-factor off (secret, enrolment,
+// passkeys and recovery codes), with rec.
 func (s *DB) ResetTwoFactor(ctx context.Context, userID string, rec audit.Entry) error {
 	return s.withAudit(ctx, &rec, func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET totp_secret = NULL, totp_pending = NULL WHERE id = ?`, userID)
@@ -330,6 +330,9 @@ func (s *DB) ResetTwoFactor(ctx context.Context, userID string, rec audit.Entry)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return auth.ErrNotFound
+		}
+		if _, err = tx.ExecContext(ctx, `DELETE FROM passkeys WHERE user_id = ?`, userID); err != nil {
+			return err
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID)
 		return err
