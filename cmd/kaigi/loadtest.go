@@ -22,6 +22,12 @@ Without --url it starts its own server (this binary's "serve", fresh data,
 an open meeting) and stops it afterwards. Run it in a network namespace
 (see BENCHMARKS.md) so media stays on a private loopback.
 
+--receiver light makes the subscribers that do not publish cheap to run:
+their media is read in batches from shared sockets, decrypted and counted
+without pion's receive chain and without NACKs, so loss is unrepaired loss;
+the default, --receiver browser, receives as a browser does (NACK repair,
+receiver reports) for the latency and loss a person would see.
+
 --scenario soak holds a meeting (default: 50 people, 5 of them with camera
 at 500 kbit/s and microphone, for 10 minutes) while someone comes or goes
 every --churn, then everyone leaves and it waits up to --settle for the
@@ -61,6 +67,7 @@ func loadtestCmd(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.Binary, "server-binary", "", "the kaigi `executable` to start as the server (default: this one), to compare builds")
 	fs.IntVar(&cfg.ServerCPU, "server-cpu", cfg.ServerCPU, "pin the server this starts to this CPU (-1: not pinned)")
 	fs.IntVar(&cfg.CPU, "cpu", cfg.CPU, "pin the load generator to this CPU (-1: not pinned)")
+	fs.StringVar(&cfg.Receiver, "receiver", cfg.Receiver, "how subscribers that do not publish receive: `browser` (pion's full receive chain with NACKs and receiver reports: latency and repaired loss as a browser sees them) or light (batched reads on shared sockets, SRTP decrypted and counted without pion's chain, no NACKs: unrepaired loss, a cheaper generator)")
 	asJSON := fs.Bool("json", false, "print the result as JSON instead of a table")
 	quiet := fs.Bool("quiet", false, "no progress lines on standard error")
 	if err := fs.Parse(args); err != nil {

@@ -279,6 +279,10 @@ func (r *RemoteTrack) Packets() uint64 { return r.packets.Load() }
 // Bytes is the number of RTP bytes received.
 func (r *RemoteTrack) Bytes() uint64 { return r.bytes.Load() }
 
+// Receiver is the track's RTPReceiver (the load generator's light
+// receiver reads its transport's keys and address).
+func (r *RemoteTrack) Receiver() *webrtc.RTPReceiver { return r.recv }
+
 // Ended reports whether the server stopped sending this track.
 func (r *RemoteTrack) Ended() bool { return r.ended.Load() }
 

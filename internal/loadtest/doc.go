@@ -7,7 +7,12 @@
 // signalling protocol and WebRTC (pion), publish generated VP8-like video
 // and Opus-like audio whose first packet of each frame carries its send
 // time, and count what they receive by RTP sequence number without
-// decoding anything. The server is either a child `kaigi serve` process the
+// decoding anything. Subscribers that do not publish receive either as a
+// browser does (pion's full receive chain, with NACKs and receiver
+// reports: the default) or, with the light receiver, on shared sockets
+// read in batches, decrypting and counting media without pion's chain and
+// without NACKs (lightrecv.go), which costs the generator far less CPU
+// than the server it measures. The server is either a child `kaigi serve` process the
 // load test starts (optionally pinned to one CPU, with the generator on
 // another) or an existing server given by URL. Server figures come from its
 // /metrics endpoint (process CPU and RSS, forwarded packets and bytes).

@@ -74,6 +74,12 @@ type Config struct {
 	Churn, Sample, Settle time.Duration
 	Margins               Margins
 
+	// Receiver is how subscribers that do not publish receive media:
+	// BrowserReceiver (pion's full chain, NACKs and receiver reports, the
+	// default) or LightReceiver (batched reads on shared sockets, SRTP
+	// decrypted and counted without pion's chain; lightrecv.go).
+	Receiver string
+
 	// Progress receives a line now and then; nil is silent.
 	Progress io.Writer
 	// Logger is for the clients' own messages; nil logs warnings to stderr.
@@ -85,7 +91,8 @@ type Config struct {
 func Defaults() Config {
 	return Config{Scenario: FanOut, N: 10, Bitrate: 1_500_000, FPS: 30, KeyframeInterval: 2 * time.Second,
 		Warmup: 3 * time.Second, Window: 10 * time.Second, JoinTimeout: 60 * time.Second, ServerCPU: -1, CPU: -1,
-		Publishers: 5, Churn: 10 * time.Second, Sample: 10 * time.Second, Settle: time.Minute, Margins: DefaultMargins}
+		Publishers: 5, Churn: 10 * time.Second, Sample: 10 * time.Second, Settle: time.Minute, Margins: DefaultMargins,
+		Receiver: BrowserReceiver}
 }
 
 func (c *Config) validate() error {
@@ -108,6 +115,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("keyframe interval %v is shorter than a frame", c.KeyframeInterval)
 	case c.Window <= 0 || c.Warmup < 0 || c.JoinTimeout <= 0:
 		return fmt.Errorf("window, warmup and join timeout must be positive")
+	case c.Receiver != "" && c.Receiver != BrowserReceiver && c.Receiver != LightReceiver:
+		return fmt.Errorf("receiver %q: want %s or %s", c.Receiver, BrowserReceiver, LightReceiver)
 	case c.URL != "" && c.Meeting == "":
 		return fmt.Errorf("with a server URL, give the meeting to join")
 	case c.URL == "" && (c.Meeting != "" || c.Passcode != ""):
@@ -138,6 +147,9 @@ type run struct {
 	hc           *http.Client
 	spread       bool // give each participant its own loopback address
 	api          *webrtc.API
+	// light gives subscribers that do not publish their shared sockets
+	// when Config.Receiver is LightReceiver; nil otherwise.
+	light *lightReceivers
 
 	// pumps ends the synthetic media when the run ends.
 	pumps     context.Context
@@ -249,6 +261,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	var err error
 	if r.api, err = client.NewAPI(lightInterceptors); err != nil {
 		return nil, err
+	}
+	res.Receiver = BrowserReceiver
+	if cfg.Receiver == LightReceiver {
+		r.light = &lightReceivers{}
+		defer r.light.close() // after everyone left
+		res.Receiver = LightReceiver
 	}
 	r.pumps, r.stopPumps = context.WithCancel(ctx)
 	defer r.leaveAll()
@@ -401,13 +419,29 @@ func (r *run) joinResume(ctx context.Context, publish bool, want int, resume str
 	p.media, p.stopMedia = context.WithCancel(r.pumps)
 	r.people = append(r.people, p)
 	r.mu.Unlock()
+	api := r.api
+	var sock *lightSocket
+	if r.light != nil && !publish {
+		var err error
+		if api, sock, err = r.light.api(); err != nil {
+			p.err = err
+			return p
+		}
+	}
 	opts := client.Options{BaseURL: r.base, Meeting: r.meeting, Passcode: r.cfg.Passcode, Resume: resume,
-		Name: fmt.Sprintf("load %d", p.index), Logger: r.log, API: r.api,
+		Name: fmt.Sprintf("load %d", p.index), Logger: r.log, API: api,
 		Observe: func(rt *client.RemoteTrack) func([]byte) {
 			ts := &trackStats{video: rt.Kind == "video"}
 			p.mu.Lock()
 			p.tracks = append(p.tracks, ts)
 			p.mu.Unlock()
+			if sock != nil {
+				// From now on the track's packets are counted on the
+				// socket; if that fails, pion's chain counts them.
+				if err := sock.register(rt, ts.observe); err != nil {
+					r.log.Warn("light receiver: track left to pion", "err", err)
+				}
+			}
 			return ts.observe
 		}}
 	if publish {
@@ -583,6 +617,9 @@ func (r *run) measure(ctx context.Context, res *Result, baseline serverStats) er
 		res.Received.WorstTrackLossPercent = losses[len(losses)-1]
 	}
 	res.LatencyMs = summarise(lat)
+	if r.light != nil {
+		res.Received.LightPackets, res.Received.Undecryptable = r.light.counted()
+	}
 	return nil
 }
 

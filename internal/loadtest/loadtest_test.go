@@ -173,3 +173,46 @@ func TestSoakVerdict(t *testing.T) {
 		t.Errorf("drift %+v, want 2 goroutines and no heap a minute", d)
 	}
 }
+
+// TestLightReceiverCounts: with the light receiver, the subscribers'
+// media is counted on the shared sockets (pion's chain sees only each
+// track's first packets), every packet decrypts, and what is counted
+// agrees with what the server forwarded: nothing lost on loopback, every
+// subscriber sees a key frame, latencies are measured.
+func TestLightReceiverCounts(t *testing.T) {
+	srv := servertest.Start(t, servertest.Options{})
+	cfg := Defaults()
+	cfg.Scenario, cfg.N, cfg.Receiver = FanOut, 3, LightReceiver
+	cfg.Bitrate = 300_000
+	cfg.Warmup, cfg.Window, cfg.JoinTimeout = 300*time.Millisecond, 1500*time.Millisecond, 30*time.Second
+	cfg.URL, cfg.Meeting = srv.URL, srv.NewMeeting(t)
+	cfg.MetricsToken = servertest.MetricsToken
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	res.WriteText(&out)
+	t.Logf("\n%s", out.String())
+	if res.Receiver != LightReceiver || res.Joins.OK != 3 || res.Received.Tracks != 6 {
+		t.Fatalf("receiver %q, %d joined, %d tracks; want light, 3, 6", res.Receiver, res.Joins.OK, res.Received.Tracks)
+	}
+	if res.Received.Undecryptable != 0 {
+		t.Errorf("%d packets failed SRTP authentication", res.Received.Undecryptable)
+	}
+	// The window's packets, at the least, came through the light path.
+	if window := int64(res.Received.PacketsPerSecond * res.WindowSeconds); int64(res.Received.LightPackets) < window {
+		t.Errorf("%d packets counted on the light sockets, fewer than the window's %d", res.Received.LightPackets, window)
+	}
+	if res.Received.Expected == 0 || res.Received.Lost != 0 {
+		t.Errorf("lost %d of %d packets on loopback", res.Received.Lost, res.Received.Expected)
+	}
+	if f, r := res.Forwarded.PacketsPerSecond, res.Received.PacketsPerSecond; r < 0.8*f || r > 1.2*f {
+		t.Errorf("server forwarded %.0f pkt/s, subscribers received %.0f", f, r)
+	}
+	if res.LatencyMs.N == 0 || res.Joins.ToKeyframeMs.N != 3 {
+		t.Errorf("latency samples %d, key frame join times %d", res.LatencyMs.N, res.Joins.ToKeyframeMs.N)
+	}
+}

@@ -25,6 +25,9 @@ type Result struct {
 	FPS              int     `json:"fps"`
 	KeyframeInterval float64 `json:"keyframeIntervalSeconds"`
 	WindowSeconds    float64 `json:"windowSeconds"`
+	// Receiver is how subscribers received: "browser" (pion's full chain)
+	// or "light" (Config.Receiver).
+	Receiver string `json:"receiver,omitempty"`
 
 	Server struct {
 		CPUs        string  `json:"cpus,omitempty"` // the CPUs a child server was allowed
@@ -62,6 +65,11 @@ type Result struct {
 		// SubscriberLossPercent is each receiving participant's loss over
 		// all its tracks, in the order they joined.
 		SubscriberLossPercent []float64 `json:"subscriberLossPercent"`
+		// With the light receiver: media packets counted on its sockets
+		// (from the start, not only the window) and packets that failed
+		// SRTP authentication there (dropped, so counted as lost).
+		LightPackets  uint64 `json:"lightPackets,omitempty"`
+		Undecryptable uint64 `json:"undecryptable,omitempty"`
 	} `json:"received"` // as the subscribers count them, by sequence number
 
 	LatencyMs Dist `json:"latencyMs"` // one-way, send to receive, first packet of each frame
@@ -160,7 +168,10 @@ func (r *Result) WriteText(w io.Writer) error {
 	p("forwarded", "%.0f pkt/s, %.1f Mbit/s", r.Forwarded.PacketsPerSecond, r.Forwarded.Mbps)
 	p("server CPU", "%.3f CPU-s/s (CPUs %s)", r.Server.Utilisation, orAll(r.Server.CPUs))
 	p("pkt per server CPU-s", "%.0f", r.Forwarded.PacketsPerCPUSecond)
-	p("generator CPU", "%.3f CPU-s/s (CPUs %s)", r.GeneratorUtilisation, orAll(r.GeneratorCPUs))
+	p("generator CPU", "%.3f CPU-s/s (CPUs %s), %s receiver", r.GeneratorUtilisation, orAll(r.GeneratorCPUs), orDefault(r.Receiver, BrowserReceiver))
+	if r.Receiver == LightReceiver {
+		p("light receiver", "%d media packets counted on its sockets, %d failed SRTP authentication", r.Received.LightPackets, r.Received.Undecryptable)
+	}
 	p("received", "%.0f pkt/s on %d tracks", r.Received.PacketsPerSecond, r.Received.Tracks)
 	p("loss", "%.3f %% (%d of %d: %d audio, %d video), worst track %.3f %%", r.Received.LossPercent, r.Received.Lost,
 		r.Received.Expected, r.Received.AudioLost, r.Received.VideoLost, r.Received.WorstTrackLossPercent)
@@ -266,4 +277,11 @@ func lessScenario(a, b *Result) bool {
 		return order[a.Scenario] < order[b.Scenario]
 	}
 	return a.N < b.N
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
 }
