@@ -29,6 +29,7 @@ import (
 	"github.com/kaigi-meet/kaigi/internal/store"
 	"github.com/kaigi-meet/kaigi/internal/turn"
 	"github.com/kaigi-meet/kaigi/internal/usage"
+	"github.com/kaigi-meet/kaigi/internal/webhook"
 )
 
 // Version is the server's version, reported to clients and in logs.
@@ -156,7 +157,13 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		Kept:            live,
 	}
 	s.usage = usage.NewRecorder(usage.Options{Store: db, Logger: log})
-	sigOpts.Usage = s.usage
+	// Webhooks (internal/webhook) learn of meetings where usage is
+	// counted; loopback receivers only on a development server (no TLS,
+	// no public URL).
+	hooks := webhook.New(webhook.Options{Store: db, Logger: log, AllowLoopback: !cfg.TLS.Enabled() && cfg.PublicURL == ""})
+	go hooks.Run()
+	go func() { <-runCtx.Done(); hooks.Close() }()
+	sigOpts.Usage = webhook.NewTap(s.usage, hooks, nil)
 	if s.turn != nil {
 		sigOpts.ICEServersFor = s.turnServers
 	}
@@ -203,7 +210,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		Countries:     countries,
 		Region:        cfg.Region,
 		// API tokens (httpapi/tokens.go) are kept in the database.
-		Tokens: db,
+		Tokens:   db,
+		Webhooks: hooks,
 		// Served only with a token (config metrics.token).
 		MetricsToken: cfg.Metrics.Token,
 		Metrics: metrics.Handler(metrics.Sources{

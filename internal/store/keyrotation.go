@@ -29,6 +29,7 @@ var sealedColumns = []sealedColumn{
 	{"users", "totp_secret", "id", "totp:"},  // auth.Service: "totp:" + user ID
 	{"users", "totp_pending", "id", "totp:"}, // the same, while enrolment is unconfirmed
 	{"meetings", "passcode", "id", passcodeLabel},
+	{"webhooks", "secret", "id", webhookSecretLabel},
 }
 
 // unsealedBlobs are the BLOB columns that hold nothing sealed, and what

@@ -56,7 +56,7 @@ func testEverySealedColumnIsRotated(t *testing.T, s *DB) {
 	}
 
 	// The label prefixes the code seals under, as written at each call.
-	labels := map[string]string{`"totp:"`: "totp:", "passcodeLabel": passcodeLabel}
+	labels := map[string]string{`"totp:"`: "totp:", "passcodeLabel": passcodeLabel, "webhookSecretLabel": webhookSecretLabel}
 	listed := map[string]bool{}
 	for _, c := range sealedColumns {
 		listed[c.label] = true
