@@ -117,6 +117,19 @@ var privacyTables = []privacyTable{
 		},
 	},
 	{
+		Table: "passkeys", Title: "Passkeys",
+		Why:  "To let you sign in with a passkey (alone, or as the second step after your password).",
+		Kept: "Until you delete the passkey, an administrator resets your two-factor authentication, or the account is deleted.",
+		Columns: []privacyColumn{
+			{"id", "The passkey's credential ID, a random number your device chose for it."},
+			{"user_id", "Which account it belongs to."},
+			{"name", "The name you gave it."},
+			{"credential", "Its public key and what your device told about it: a counter of its uses, whether it is synced between devices, the model number of the kind of authenticator (not of your device), and how it connects. The private key never leaves your device; your fingerprint, face or PIN never leave it either."},
+			{"created_at", "When you registered it."},
+			{"last_used_at", "When you last signed in with it."},
+		},
+	},
+	{
 		Table: "org", Title: "The organisation's settings",
 		Why:  "To apply the organisation's policy: its name, whether anyone may sign up, whether two-factor is required, and the settings new meetings start with.",
 		Kept: "As long as the server exists; an administrator changes them.",
@@ -351,6 +364,7 @@ var privacyNotKept = []string{
 	"Recordings: Kaigi does not record meetings.",
 	"Chat messages, reactions and polls: passed on to the others in the meeting and not stored on the server.",
 	"The part of an invite link after \"#\" (which holds the passcode): browsers never send it to the server.",
+	"A passkey's private key, and the fingerprint, face or PIN that unlocks it: they stay on your device, which sends the server only a signature.",
 	"Analytics, advertising or tracking of any kind: the pages load nothing from any other site.",
 }
 
