@@ -359,7 +359,7 @@ func (r *run) load(ctx context.Context, res *Result) error {
 	if err := r.await(ctx, joined); err != nil {
 		return err
 	}
-	var media, key []time.Duration
+	var media, key, wait []time.Duration
 	for _, p := range joined {
 		if p.want == 0 || p.warmup { // a publisher that receives nothing; the storm's first
 			continue
@@ -368,11 +368,13 @@ func (r *run) load(ctx context.Context, res *Result) error {
 		media = append(media, m)
 		if k > 0 {
 			key = append(key, k)
+			wait = append(wait, max(0, k-m))
 		}
 	}
 	res.Joins.OK = len(media)
 	res.Joins.ToMediaMs = summarise(media)
 	res.Joins.ToKeyframeMs = summarise(key)
+	res.Joins.MediaToKeyframeMs = summarise(wait)
 	return nil
 }
 

@@ -64,7 +64,7 @@ func TestSmoke(t *testing.T) {
 			if f, r := res.Forwarded.PacketsPerSecond, res.Received.PacketsPerSecond; r < 0.8*f || r > 1.2*f {
 				t.Errorf("server forwarded %.0f pkt/s, subscribers received %.0f", f, r)
 			}
-			if res.LatencyMs.N == 0 || res.Joins.ToKeyframeMs.N != tc.n {
+			if res.LatencyMs.N == 0 || res.Joins.ToKeyframeMs.N != tc.n || res.Joins.MediaToKeyframeMs.N != tc.n {
 				t.Errorf("latency samples %d, key frame join times %d", res.LatencyMs.N, res.Joins.ToKeyframeMs.N)
 			}
 		})

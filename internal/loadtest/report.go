@@ -80,6 +80,11 @@ type Result struct {
 		FirstError   string `json:"firstError,omitempty"`
 		ToMediaMs    Dist   `json:"toMediaMs"`    // dialling the socket → first media packet
 		ToKeyframeMs Dist   `json:"toKeyframeMs"` // dialling the socket → first key frame
+		// MediaToKeyframeMs is, per participant, its first media packet
+		// (the transport is up: audio flows at once) → its first key
+		// frame: the wait that key frame requests and their throttle
+		// make.
+		MediaToKeyframeMs Dist `json:"mediaToKeyframeMs"`
 	} `json:"joins"`
 
 	// Soak is the soak scenario's own result (the window, forwarding and
@@ -182,6 +187,8 @@ func (r *Result) WriteText(w io.Writer) error {
 	}
 	p("join → media", "p50 %.0f ms, p99 %.0f ms", r.Joins.ToMediaMs.P50, r.Joins.ToMediaMs.P99)
 	p("join → key frame", "p50 %.0f ms, p99 %.0f ms", r.Joins.ToKeyframeMs.P50, r.Joins.ToKeyframeMs.P99)
+	p("media → key frame", "p50 %.0f ms, p99 %.0f ms, max %.0f ms (first packet to first key frame)",
+		r.Joins.MediaToKeyframeMs.P50, r.Joins.MediaToKeyframeMs.P99, r.Joins.MediaToKeyframeMs.Max)
 	p("server RSS", "%.1f MiB in use (%.1f MiB before a collection; %.1f MiB before joins; %.3f MiB per participant)", r.Server.RSSMiB,
 		r.Server.RSSBeforeGCMiB, r.Server.RSSBaselineMiB, r.Server.RSSPerParticipantMiB)
 	p("machine", "%s, %d CPUs, Linux %s, %s", r.Machine.CPU, r.Machine.CPUs, r.Machine.Kernel, r.Machine.Go)
