@@ -425,3 +425,20 @@ func TestClusterEmbeddedNodeListensOnNoSocket(t *testing.T) {
 		t.Fatalf("%d new listening sockets with a listening embedded server; want 1", fresh)
 	}
 }
+
+// BenchmarkClusterEmbeddedStart measures what the cluster adds to a
+// server's start: an embedded NATS server with JetStream in a fresh
+// store, the buckets, and the first registration.
+func BenchmarkClusterEmbeddedStart(b *testing.B) {
+	for b.Loop() {
+		n, err := Start(context.Background(), Options{
+			NodeID: "bench", Region: "eu", Version: "test",
+			NATS:   NATS{StoreDir: b.TempDir()},
+			Logger: quiet(),
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		n.Close()
+	}
+}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/kaigi-meet/kaigi/internal/auth"
 	"github.com/kaigi-meet/kaigi/internal/clientaddr"
+	"github.com/kaigi-meet/kaigi/internal/cluster"
 	"github.com/kaigi-meet/kaigi/internal/config"
 	"github.com/kaigi-meet/kaigi/internal/httpapi"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
@@ -53,6 +54,8 @@ type Server struct {
 	// certs serves the TLS certificate and reloads it (tlsreload.go);
 	// nil without TLS.
 	certs *certificates
+	// cluster is this node's membership of the cluster (cluster.go).
+	cluster *cluster.Node
 }
 
 // Options are what a Server is built from besides its configuration.
@@ -252,6 +255,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		s.ln = tls.NewListener(s.ln, s.certs.tlsConfig())
 		s.certs.watch(certificateCheck)
 	}
+	if err := s.startCluster(ctx); err != nil {
+		s.ln.Close()
+		return nil, err
+	}
 	ok = true
 	return s, nil
 }
@@ -335,6 +342,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		return err
 	case <-ctx.Done():
 	}
+	if s.cluster != nil {
+		s.cluster.SetDraining(true) // no new meetings placed here
+	}
 	if d := s.cfg.DrainTimeout; d > 0 {
 		s.log.Info("draining: no new joins; stopping once nobody is connected, at the latest after", "drain_timeout", d)
 		s.signal.Drain(context.Background(), d)
@@ -358,6 +368,9 @@ func (s *Server) closeResources() {
 	}
 	if s.certs != nil {
 		s.certs.close()
+	}
+	if s.cluster != nil {
+		s.cluster.Close() // leaves the registry at once
 	}
 	if s.usage != nil {
 		// After the signalling server closed its meetings, before the
