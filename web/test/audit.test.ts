@@ -78,4 +78,15 @@ test("entries read as sentences, naming accounts the page knows", () => {
   assert.equal(actionText(unlocked, new Map(), true), "unlocked your meeting abcd-efgh while nobody was in it");
   const one = parseAuditEntry({ ...base, action: "meeting.unlocked", subjectKind: "meeting", subjectId: "abcd-efgh", reason: "r", details: { live: "true", participants: "1", waiting: "0" } });
   assert.equal(actionText(one, names), "unlocked the meeting abcd-efgh while 1 was in it");
+  const token = parseAuditEntry({ ...base, action: "token.created", subjectKind: "user", subjectId: "u2", details: { id: "t1", kind: "personal", name: "CI", scopes: "meetings:read" } });
+  assert.equal(`${actorText(token, names)} ${actionText(token, names)}`, "Ada created a personal API token of Bob “CI” (meetings:read)");
+  assert.equal(actionText(token, names, true), "created a personal API token “CI” (meetings:read)");
+  const orgToken = parseAuditEntry({ ...base, action: "token.revoked", subjectKind: "org", subjectId: undefined, details: { id: "t2", kind: "org", name: "Sync" } });
+  assert.equal(actionText(orgToken, names), "revoked an organisation API token “Sync”");
+  const hook = parseAuditEntry({ ...base, action: "webhook.created", subjectKind: "org", subjectId: undefined, details: { id: "w1", host: "hooks.example.org", events: "meeting.started meeting.ended" } });
+  assert.equal(actionText(hook), "registered a webhook to hooks.example.org for meeting.started meeting.ended");
+  const off = parseAuditEntry({ ...base, action: "webhook.changed", subjectKind: "org", subjectId: undefined, details: { id: "w1", host: "hooks.example.org", enabled: "false" } });
+  assert.equal(actionText(off), "turned off the webhook to hooks.example.org");
+  const gone = parseAuditEntry({ ...base, action: "webhook.deleted", subjectKind: "org", subjectId: undefined, details: { id: "w1", host: "hooks.example.org" } });
+  assert.equal(actionText(gone), "deleted the webhook to hooks.example.org");
 });

@@ -36,6 +36,12 @@ export function actionText(e: AuditEntry, names: ReadonlyMap<string, string> = n
       return `reinstated ${who(e.subjectId)}`;
     case "user.two_factor_reset":
       return `turned off two-factor authentication for ${who(e.subjectId)}`;
+    case "user.passkey_added":
+      return `added the passkey “${e.details.passkey ?? "?"}”${self ? "" : ` to ${who(e.subjectId)}`}`;
+    case "user.passkey_deleted":
+      return `deleted the passkey “${e.details.passkey ?? "?"}”${self ? "" : ` of ${who(e.subjectId)}`}`;
+    case "user.passkey_sign_in":
+      return `signed in${self ? "" : ` to ${who(e.subjectId)}`} with the passkey “${e.details.passkey ?? "?"}”${e.details.as === "second factor" ? " after the password" : ""}`;
     case "user.deleted":
       return `deleted ${who(e.subjectId)}`;
     case "user.exported":
@@ -57,6 +63,19 @@ export function actionText(e: AuditEntry, names: ReadonlyMap<string, string> = n
       return `applied the retention limits: deleted ${e.details.meetings ?? "0"} meetings, ${e.details.sessions ?? "0"} records of ended sign-ins and ${e.details.auditEntries ?? "0"} audit entries${e.details.auditRefused ? " (audit entries past the limit kept: the log does not verify)" : ""}`;
     case "audit.pruned":
       return `deleted audit entries up to number ${e.details.through ?? "?"} (${e.details.count ?? "?"} entries older than ${e.details.keepDays ?? "?"} days); this entry vouches for them, so the rest still verifies`;
+    case "token.created":
+    case "token.revoked": {
+      const kind = e.details.kind === "org" ? "an organisation API token" : self ? "a personal API token" : `a personal API token of ${who(e.subjectId)}`;
+      const verb = e.action === "token.created" ? "created" : "revoked";
+      const scopes = e.action === "token.created" && e.details.scopes ? ` (${e.details.scopes})` : "";
+      return `${verb} ${kind} “${e.details.name ?? "?"}”${scopes}`;
+    }
+    case "webhook.created":
+      return `registered a webhook to ${e.details.host ?? "?"}${e.details.events ? ` for ${e.details.events}` : ""}`;
+    case "webhook.changed":
+      return `turned ${e.details.enabled === "true" ? "on" : "off"} the webhook to ${e.details.host ?? "?"}`;
+    case "webhook.deleted":
+      return `deleted the webhook to ${e.details.host ?? "?"}`;
     case "server.started":
       return `started${e.details.version ? ` (version ${e.details.version})` : ""}; audit log ${e.details.chain ?? "not checked"}`;
     default:
