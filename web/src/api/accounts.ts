@@ -18,9 +18,13 @@ export interface User {
 export interface Me {
   user: User;
   /** country and geoip: the organisation's country rule, and whether the server can apply one (a GeoIP database). */
-  organisation: { name: string; require2FA: boolean; meetingDefaults: Settings | null; country?: CountryRule | undefined; geoip: boolean; regions: string[]; region: string };
+  organisation: { name: string; require2FA: boolean; requirePasskeys?: boolean; meetingDefaults: Settings | null; country?: CountryRule | undefined; geoip: boolean; regions: string[]; region: string };
   /** The organisation requires two-factor and this account has none yet: it must enrol before anything else. */
   twoFactorRequired: boolean;
+  /** How many passkeys the account has (api/passkeys.ts). */
+  passkeys: number;
+  /** The organisation requires passkeys and this account has none yet: it must register one before anything else. */
+  passkeyRequired: boolean;
 }
 
 export function parseUser(v: unknown): User {
@@ -62,17 +66,21 @@ export async function me(): Promise<Me | null> {
       geoip: org.geoip === true,
       regions: parseRegions(org.regions),
       region: typeof org.region === "string" && REGION_LABEL.test(org.region) ? org.region : "",
+      requirePasskeys: org.requirePasskeys === true,
     },
     twoFactorRequired: o.twoFactorRequired === true,
+    passkeys: typeof o.passkeys === "number" ? o.passkeys : 0,
+    passkeyRequired: o.passkeyRequired === true,
   };
 }
 
-export type SignInResult = { user: User } | { challenge: string };
+/** passkey: the account has a passkey for the second step; totp: it has an authenticator app's codes. */
+export type SignInResult = { user: User } | { challenge: string; passkey: boolean; totp: boolean };
 
 /** POST /api/auth/signin: signed in, or a challenge for the second step. */
 export async function signIn(email: string, password: string): Promise<SignInResult> {
   const o = obj(await call("POST", "/api/auth/signin", { email, password }));
-  if (o.next === "code") return { challenge: str(o, "challenge") };
+  if (o.next === "code") return { challenge: str(o, "challenge"), passkey: o.passkey === true, totp: o.totp !== false };
   return { user: parseUser(o.user) };
 }
 

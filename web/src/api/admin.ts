@@ -19,6 +19,8 @@ export interface Org {
   regions: string[];
   /** This server's region label ("" for none). Read-only. */
   region?: string;
+  /** Every account must have a passkey (api/passkeys.ts). */
+  requirePasskeys?: boolean;
 }
 
 /** Days each kind of old record is kept (0: forever); auditMinimumDays is the server's legal minimum, read only. */
@@ -52,6 +54,7 @@ function parseOrg(v: unknown): Org {
     retention: parseRetention(o.retention),
     regions: parseRegions(o.regions),
     region: typeof o.region === "string" && REGION_LABEL.test(o.region) ? o.region : "",
+    requirePasskeys: o.requirePasskeys === true,
   };
 }
 

@@ -10,6 +10,7 @@ import { asApiError } from "../api/http.js";
 import { showScreen } from "../app.js";
 import { openPage } from "./signedin.js";
 import { enrol } from "./twofactor.js";
+import { passkeysSection } from "./passkeys.js";
 import { openDialog } from "../ui/dialog.js";
 import { el, replace } from "../ui/dom.js";
 import { disclosure, errorLine, field, fieldProblem, onSubmit, setError, submitButton, withBusy } from "../ui/forms.js";
@@ -69,6 +70,7 @@ function render(m: Me): void {
       ),
       twoFactorBox,
     ),
+    passkeysSection(m, () => void refresh()),
     sessionsSection(),
   );
   const audit = el("div", { id: "my-audit-slot" });

@@ -51,6 +51,12 @@ function orgForm(org: Org): HTMLFormElement {
   const name = field({ id: "org-name", label: "Organisation name", value: org.name, attrs: { maxlength: 100 } });
   const require2fa = checkbox("org-require2fa", "Require two-factor authentication", "Everyone must set up an authenticator app before they can use their account.");
   require2fa.input.checked = org.require2FA;
+  const requirePasskeys = checkbox(
+    "org-require-passkeys",
+    "Require passkeys",
+    "Everyone must add a passkey before they can use their account. Add one for your own account first; resetting someone's two-factor removes theirs, and they add a new one at their next sign-in.",
+  );
+  requirePasskeys.input.checked = org.requirePasskeys === true;
   const signUp = checkbox("org-allow-signup", "Allow anyone to create an account", "Otherwise only administrators create accounts.");
   signUp.input.checked = org.allowSignUp;
   const defaults = new SettingsForm("defaults", "Defaults for new meetings");
@@ -90,6 +96,7 @@ function orgForm(org: Org): HTMLFormElement {
     el("h2", { id: "org-title", text: "Organisation" }),
     name.root,
     require2fa.root,
+    requirePasskeys.root,
     signUp.root,
     defaults.root,
     retention?.root ?? null,
@@ -108,6 +115,7 @@ function orgForm(org: Org): HTMLFormElement {
       saved = await saveOrg({
         name: name.input.value.trim(),
         require2FA: require2fa.input.checked,
+        requirePasskeys: requirePasskeys.input.checked,
         allowSignUp: signUp.input.checked,
         meetingDefaults: defaults.read(saved.meetingDefaults),
         retention: retention?.read() ?? undefined,

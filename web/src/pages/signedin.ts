@@ -25,7 +25,7 @@ export async function gate(needsAccount: boolean): Promise<Gate> {
     location.replace(signInPath(here));
     return { kind: "redirected" };
   }
-  if (m.twoFactorRequired && location.pathname !== "/account") {
+  if ((m.twoFactorRequired || m.passkeyRequired) && location.pathname !== "/account") {
     location.replace("/account");
     return { kind: "redirected" };
   }

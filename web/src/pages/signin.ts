@@ -3,11 +3,12 @@
 // the recovery codes. Afterwards the person goes back where `?next=` says.
 
 import { me, signIn, signInCode } from "../api/accounts.js";
-import { ApiError } from "../api/http.js";
+import { passkeysSupported, secondFactorWithPasskey, signInWithPasskey } from "../api/passkeys.js";
+import { ApiError, asApiError } from "../api/http.js";
 import { setState, showScreen } from "../app.js";
 import { nextFromQuery } from "../lib/navigation.js";
 import { el, replace } from "../ui/dom.js";
-import { errorLine, field, fieldProblem, onSubmit, setError, submitButton } from "../ui/forms.js";
+import { errorLine, field, fieldProblem, onSubmit, setError, submitButton, withBusy } from "../ui/forms.js";
 import { brandPage } from "../ui/screens.js";
 
 export async function showSignIn(): Promise<void> {
@@ -17,7 +18,7 @@ export async function showSignIn(): Promise<void> {
   // Someone already signed in has nothing to do here.
   const current = await me().catch(() => null);
   if (current !== null) {
-    location.replace(current.twoFactorRequired ? "/account" : next);
+    location.replace(current.twoFactorRequired || current.passkeyRequired ? "/account" : next);
     return;
   }
   new SignIn(next).show();
@@ -52,7 +53,7 @@ class SignIn {
       run: async () => {
         const e = emailField.input.value.trim();
         const r = await signIn(e, password.input.value);
-        if ("challenge" in r) this.codeStep(r.challenge, e);
+        if ("challenge" in r) this.codeStep(r.challenge, e, r.passkey, r.totp);
         else await this.done();
       },
     });
@@ -61,14 +62,35 @@ class SignIn {
       el("h1", { id: "signin-title", text: "Sign in" }),
       el("p", { class: "lead small", text: "Sign in to start and manage meetings. You can join a meeting without an account." }),
       form,
+      this.passkeyButton("passkey-signin", "Sign in with a passkey", error, () => signInWithPasskey()),
       el("p", { class: "auth-alt" }, "No account yet? ", el("a", { attrs: { href: "/signup" }, text: "Create one" })),
     );
     setError(error, problem);
     (email === "" ? emailField.input : password.input).focus();
   }
 
-  private codeStep(challenge: string, email: string): void {
-    let recovery = false;
+  /** A button that runs a passkey ceremony and signs in, or nothing where the browser has no passkeys. */
+  private passkeyButton(id: string, label: string, error: HTMLElement, run: () => Promise<unknown>): HTMLElement | null {
+    if (!passkeysSupported()) return null;
+    const button = el("button", { id, class: "button", text: label, attrs: { type: "button" } });
+    button.addEventListener("click", () =>
+      void withBusy(button, async () => {
+        setError(error, null);
+        try {
+          await run();
+        } catch (e) {
+          setError(error, asApiError(e).message);
+          return;
+        }
+        await this.done();
+      }),
+    );
+    return el("p", { class: "auth-alt" }, button);
+  }
+
+  private codeStep(challenge: string, email: string, passkey = false, hasTOTP = true): void {
+    // Without an authenticator app, the code is a recovery code.
+    let recovery = !hasTOTP;
     const totp = field({
       id: "totp-code",
       label: "6-digit code",
@@ -82,7 +104,8 @@ class SignIn {
       hint: "One of the codes you saved when you turned on two-factor authentication, like abcde-fghij. Each works once.",
       attrs: { spellcheck: "false", autocapitalize: "off", maxlength: 32 },
     });
-    recoveryField.root.hidden = true;
+    recoveryField.root.hidden = !recovery;
+    totp.root.hidden = recovery;
     const error = errorLine("code-error");
     const submit = submitButton("code-submit", "Verify");
     const toggle = el("button", { id: "use-recovery", class: "link-button", text: "Use a recovery code instead", attrs: { type: "button" } });
@@ -121,20 +144,33 @@ class SignIn {
       },
     });
     const startOver = el("button", { class: "link-button", text: "Sign in with another account", attrs: { type: "button" }, on: { click: () => this.passwordStep(null) } });
+    const withPasskey = passkey
+      ? this.passkeyButton("passkey-second", "Use your passkey", error, async () => {
+          try {
+            await secondFactorWithPasskey(challenge);
+          } catch (err) {
+            if (err instanceof ApiError && err.code === "challenge_expired") this.passwordStep(err.message, email);
+            throw err;
+          }
+        })
+      : null;
     replace(
       this.card,
       el("h1", { id: "code-title", text: "Two-step verification" }),
       el("p", { class: "lead small" }, "Signing in as ", el("strong", { text: email }), "."),
+      withPasskey,
+      withPasskey ? el("p", { class: "hint", text: hasTOTP ? "Or type a code:" : "Without your passkey, type one of your recovery codes:" }) : null,
       form,
-      el("p", { class: "auth-alt" }, toggle),
+      hasTOTP ? el("p", { class: "auth-alt" }, toggle) : null,
       el("p", { class: "auth-alt" }, startOver),
     );
-    totp.input.focus();
+    const first = withPasskey?.querySelector("button") ?? (recovery ? recoveryField.input : totp.input);
+    first.focus();
   }
 
   private async done(): Promise<void> {
     const m = await me().catch(() => null);
-    location.assign(m?.twoFactorRequired ? "/account" : this.next);
+    location.assign(m?.twoFactorRequired || m?.passkeyRequired ? "/account" : this.next);
   }
 }
 
