@@ -334,16 +334,29 @@ func (r *run) load(ctx context.Context, res *Result) error {
 			return err
 		}
 		r.progress("storm: %d subscribers join within one second", cfg.N)
+		cam := pub.c.Local("camera")
+		asked, start := cam.KeyframeRequests(), time.Now()
 		r.joinMany(ctx, cfg.N, cfg.N, time.Second/time.Duration(cfg.N), false, 2)
+		var in []*participant
+		for _, p := range r.everyone() {
+			if p.err == nil {
+				in = append(in, p)
+			}
+		}
+		if err := r.await(ctx, in); err != nil {
+			return err
+		}
+		// What the storm cost the publisher: key frame requests (PLI or
+		// FIR) from the first join until everyone had a key frame.
+		res.Joins.PublisherKeyframeRequests = int(cam.KeyframeRequests() - asked)
+		res.Joins.StormSeconds = time.Since(start).Seconds()
 	case Meeting:
 		r.joinMany(ctx, cfg.N, 8, 0, true, 2*(cfg.N-1))
 	case Soak:
 		r.joinMany(ctx, cfg.Publishers, 8, 0, true, 2*(cfg.Publishers-1))
 		r.joinMany(ctx, cfg.N-cfg.Publishers, 8, 0, false, 2*cfg.Publishers)
 	}
-	r.mu.Lock()
-	people := append([]*participant(nil), r.people...)
-	r.mu.Unlock()
+	people := r.everyone()
 	var joined []*participant
 	for _, p := range people {
 		if p.err != nil {
@@ -376,6 +389,13 @@ func (r *run) load(ctx context.Context, res *Result) error {
 	res.Joins.ToKeyframeMs = summarise(key)
 	res.Joins.MediaToKeyframeMs = summarise(wait)
 	return nil
+}
+
+// everyone returns the participants so far, joined or not.
+func (r *run) everyone() []*participant {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]*participant(nil), r.people...)
 }
 
 // joinMany joins n participants, at most par at a time, starting one every

@@ -64,6 +64,12 @@ func TestSmoke(t *testing.T) {
 			if f, r := res.Forwarded.PacketsPerSecond, res.Received.PacketsPerSecond; r < 0.8*f || r > 1.2*f {
 				t.Errorf("server forwarded %.0f pkt/s, subscribers received %.0f", f, r)
 			}
+			// The storm asks the publisher for at most one key frame
+			// per 500 ms (the SFU's throttle), and for at least one.
+			if k, d := res.Joins.PublisherKeyframeRequests, res.Joins.StormSeconds; tc.scenario == JoinStorm &&
+				(k < 1 || k > int(d/0.5)+1) {
+				t.Errorf("the storm (%.2f s) sent the publisher %d key frame requests", d, k)
+			}
 			if res.LatencyMs.N == 0 || res.Joins.ToKeyframeMs.N != tc.n || res.Joins.MediaToKeyframeMs.N != tc.n {
 				t.Errorf("latency samples %d, key frame join times %d", res.LatencyMs.N, res.Joins.ToKeyframeMs.N)
 			}

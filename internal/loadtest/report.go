@@ -85,6 +85,11 @@ type Result struct {
 		// frame: the wait that key frame requests and their throttle
 		// make.
 		MediaToKeyframeMs Dist `json:"mediaToKeyframeMs"`
+		// The join storm: the key frame requests that reached the
+		// publisher's camera from the first join until every joiner had
+		// a key frame, and how long that took.
+		PublisherKeyframeRequests int     `json:"publisherKeyframeRequests,omitempty"`
+		StormSeconds              float64 `json:"stormSeconds,omitempty"`
 	} `json:"joins"`
 
 	// Soak is the soak scenario's own result (the window, forwarding and
@@ -189,6 +194,10 @@ func (r *Result) WriteText(w io.Writer) error {
 	p("join → key frame", "p50 %.0f ms, p99 %.0f ms", r.Joins.ToKeyframeMs.P50, r.Joins.ToKeyframeMs.P99)
 	p("media → key frame", "p50 %.0f ms, p99 %.0f ms, max %.0f ms (first packet to first key frame)",
 		r.Joins.MediaToKeyframeMs.P50, r.Joins.MediaToKeyframeMs.P99, r.Joins.MediaToKeyframeMs.Max)
+	if r.Scenario == JoinStorm {
+		p("storm", "%d key frame requests reached the publisher in %.2f s (first join to the last joiner's key frame)",
+			r.Joins.PublisherKeyframeRequests, r.Joins.StormSeconds)
+	}
 	p("server RSS", "%.1f MiB in use (%.1f MiB before a collection; %.1f MiB before joins; %.3f MiB per participant)", r.Server.RSSMiB,
 		r.Server.RSSBeforeGCMiB, r.Server.RSSBaselineMiB, r.Server.RSSPerParticipantMiB)
 	p("machine", "%s, %d CPUs, Linux %s, %s", r.Machine.CPU, r.Machine.CPUs, r.Machine.Kernel, r.Machine.Go)
