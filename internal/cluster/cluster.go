@@ -336,6 +336,7 @@ func (n *Node) run() {
 	defer beat.Stop()
 	sweep := time.NewTicker(n.opts.SweepEvery)
 	defer sweep.Stop()
+	failing := false
 	for {
 		select {
 		case <-n.stop:
@@ -353,10 +354,15 @@ func (n *Node) run() {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), n.opts.Heartbeat)
-		if err := n.heartbeat(ctx); err != nil {
-			n.log.Warn("cluster: heartbeat", "err", err)
-		}
+		err := n.heartbeat(ctx)
 		cancel()
+		switch { // logged when it starts and stops failing, not every beat
+		case err != nil && !failing:
+			n.log.Warn("cluster: heartbeat failed; retrying every heartbeat", "err", err)
+		case err == nil && failing:
+			n.log.Info("cluster: heartbeat works again")
+		}
+		failing = err != nil
 	}
 }
 
