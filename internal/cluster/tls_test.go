@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kaigi-meet/kaigi/internal/meeting"
 	"github.com/nats-io/nats-server/v2/server"
 )
 
@@ -85,6 +86,59 @@ func TestClusterExternalNATSWithTLS(t *testing.T) {
 	}
 }
 
+// With verify_and_map, the NATS user is the node's certificate (its DNS
+// name), with the least permissions: the setup docs/operations.md gives.
+func TestClusterExternalNATSMapsCertificateToUser(t *testing.T) {
+	dir := t.TempDir()
+	ca, caKey := newCert(t, nil, nil, "test CA", true)
+	srvCert, srvKey := newCert(t, ca, caKey, "127.0.0.1", false)
+	cliCert, cliKey := newCert(t, ca, caKey, "eu1.kaigi.internal", false)
+	otherCert, otherKey := newCert(t, ca, caKey, "stranger.kaigi.internal", false)
+	caFile := writePEM(t, dir, "ca.pem", "CERTIFICATE", ca.Raw)
+	pool := x509.NewCertPool()
+	pool.AddCert(ca)
+	ns, err := server.NewServer(&server.Options{
+		Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true, StoreDir: t.TempDir(), NoSigs: true,
+		TLS: true, TLSVerify: true, TLSMap: true,
+		TLSConfig: &tls.Config{
+			Certificates: []tls.Certificate{{Certificate: [][]byte{srvCert.Raw}, PrivateKey: srvKey}},
+			ClientCAs:    pool,
+			ClientAuth:   tls.RequireAndVerifyClientCert,
+			MinVersion:   tls.VersionTLS12,
+		},
+		Users: []*server.User{{Username: "eu1.kaigi.internal", Permissions: nodePermissions}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.SetLoggerV2(natsLogger{quiet()}, false, false, false)
+	ns.Start()
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("the TLS NATS server is not ready")
+	}
+	start := func(cert *x509.Certificate, key *ecdsa.PrivateKey, name string) (*Node, error) {
+		return Start(context.Background(), Options{
+			NodeID: "eu1", Region: "eu", Logger: quiet(),
+			NATS: NATS{URLs: []string{"tls://" + ns.Addr().String()}, CAFile: caFile,
+				CertFile: writePEM(t, dir, name+".pem", "CERTIFICATE", cert.Raw), KeyFile: writeKey(t, dir, name+"-key.pem", key)},
+			Heartbeat: testHeartbeat, NodeTTL: testTTL, SweepEvery: time.Hour,
+		})
+	}
+	node, err := start(cliCert, cliKey, "eu1")
+	if err != nil {
+		t.Fatalf("the mapped node: %v", err)
+	}
+	defer node.Close()
+	if got, err := node.Place(ctxT(t), meeting.NewID(), meeting.Regions{"eu"}, true); err != nil || got.ID != "eu1" {
+		t.Fatalf("place: %s, %v", got.ID, err)
+	}
+	if bad, err := start(otherCert, otherKey, "stranger"); err == nil {
+		bad.Close()
+		t.Fatal("a certificate from the same CA but mapped to no user joined")
+	}
+}
+
 // newCert makes a certificate signed by parent (self-signed if nil).
 func newCert(t *testing.T, parent *x509.Certificate, parentKey *ecdsa.PrivateKey, name string, isCA bool) (*x509.Certificate, *ecdsa.PrivateKey) {
 	t.Helper()
@@ -104,6 +158,8 @@ func newCert(t *testing.T, parent *x509.Certificate, parentKey *ecdsa.PrivateKey
 	}
 	if ip := net.ParseIP(name); ip != nil {
 		tmpl.IPAddresses = []net.IP{ip}
+	} else if strings.Contains(name, ".") {
+		tmpl.DNSNames = []string{name}
 	}
 	signer, signerKey := tmpl, key
 	if parent != nil {
