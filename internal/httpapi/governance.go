@@ -122,6 +122,11 @@ func (a *api) exportMe(w http.ResponseWriter, r *http.Request) {
 	}
 	account := toUserJSON(ex.User)
 	account.RecoveryCodesLeft = &ex.RecoveryCodesLeft
+	passkeys, err := a.accounts.Passkeys(r.Context(), u) // passkeys.go
+	if err != nil {
+		a.internal(w, "list passkeys", err)
+		return
+	}
 	w.Header().Set("Content-Disposition", `attachment; filename="kaigi-export.json"`)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"exportedAt": a.now().UTC(),
@@ -130,6 +135,7 @@ func (a *api) exportMe(w http.ResponseWriter, r *http.Request) {
 		"sessions":   sessions,
 		"meetings":   meetings,
 		"audit":      entries,
+		"passkeys":   passkeysJSON(passkeys),
 		"notIncluded": []string{
 			"your password, which Kaigi never stores: only an argon2id hash of it, left out of this file so that a leaked copy cannot be used to guess it",
 			"your two-factor secret and recovery codes (kept sealed or hashed; the file says whether two-factor is on and how many codes are left)",

@@ -190,6 +190,15 @@ func toPasskeyJSON(p auth.Passkey) passkeyJSON {
 	return j
 }
 
+// passkeysJSON is a list of passkeys as the API shows them ([] for none).
+func passkeysJSON(keys []auth.Passkey) []passkeyJSON {
+	out := make([]passkeyJSON, len(keys))
+	for i, k := range keys {
+		out[i] = toPasskeyJSON(k)
+	}
+	return out
+}
+
 // listPasskeys handles GET /api/me/passkeys.
 func (a *api) listPasskeys(w http.ResponseWriter, r *http.Request) {
 	u, ok := a.user(w, r, false)
@@ -201,12 +210,8 @@ func (a *api) listPasskeys(w http.ResponseWriter, r *http.Request) {
 		a.passkeyError(w, err)
 		return
 	}
-	out := make([]passkeyJSON, len(keys))
-	for i, k := range keys {
-		out[i] = toPasskeyJSON(k)
-	}
 	_, rpErr := a.relyingParty(r)
-	writeJSON(w, http.StatusOK, map[string]any{"passkeys": out, "available": rpErr == nil})
+	writeJSON(w, http.StatusOK, map[string]any{"passkeys": passkeysJSON(keys), "available": rpErr == nil})
 }
 
 // passkeyRegisterBegin handles POST /api/me/passkeys/begin: after the

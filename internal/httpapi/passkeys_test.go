@@ -97,6 +97,13 @@ func TestPasskeyAPI(t *testing.T) {
 		t.Fatalf("passkeys after = %d %v", code, body)
 	}
 
+	// The account's data export lists it (its name and times, no key).
+	code, body = ada.call("GET", "/api/me/export", nil)
+	exported, _ := body["passkeys"].([]any)
+	if code != http.StatusOK || len(exported) != 1 || exported[0].(map[string]any)["name"] != "Work laptop" || exported[0].(map[string]any)["credential"] != nil {
+		t.Fatalf("export = %d, passkeys %v", code, body["passkeys"])
+	}
+
 	// Signed out, the passkey alone signs in.
 	if code, _ := ada.call("POST", "/api/auth/signout", nil); code != http.StatusNoContent {
 		t.Fatal("sign out")
