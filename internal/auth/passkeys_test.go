@@ -9,6 +9,7 @@ import (
 	"github.com/kaigi-meet/kaigi/internal/audit"
 	"github.com/kaigi-meet/kaigi/internal/auth"
 	"github.com/kaigi-meet/kaigi/internal/passkeytest"
+	"github.com/kaigi-meet/kaigi/internal/policy"
 )
 
 const origin = "https://meet.example.org"
@@ -360,5 +361,31 @@ func TestRequirePasskeys(t *testing.T) {
 	}
 	if need, _ := f.svc.NeedsPasskey(ctx, org, bob); !need {
 		t.Fatal("bob does not need a passkey after the reset")
+	}
+}
+
+// TestPasskeySignInIsRateLimited: passkey sign-ins count against the
+// address as password sign-ins do (begin and finish are each an
+// attempt), and the address's budget refuses them before anything is
+// checked; another address is not refused.
+func TestPasskeySignInIsRateLimited(t *testing.T) {
+	f := newFixture(t, func(o *auth.Options) {
+		o.Limits = auth.DefaultLimits
+		o.Limits.SignInPerIP = policy.Rate{Every: time.Hour, Burst: 3}
+	})
+	u, session := signedUp(t, f, "ada@example.org")
+	a := &passkeytest.Authenticator{Origin: origin}
+	cred, _ := registerPasskey(t, f, u, session, a, "Laptop")
+	if _, err := signInWithPasskey(f, a, cred, "10.0.0.8"); err != nil { // attempts 1 and 2
+		t.Fatal(err)
+	}
+	if _, err := f.svc.SignIn(ctx, "ada@example.org", "wrong password!", "10.0.0.8"); !errors.Is(err, auth.ErrBadCredentials) { // 3
+		t.Fatalf("third attempt = %v", err)
+	}
+	if _, err := f.svc.BeginPasskeySignIn(ctx, "10.0.0.8", relyingParty(t)); !errors.Is(err, auth.ErrRateLimited) {
+		t.Fatalf("a passkey sign-in over the address's budget = %v", err)
+	}
+	if _, err := signInWithPasskey(f, a, cred, "10.0.0.9"); err != nil {
+		t.Fatalf("another address: %v", err)
 	}
 }
