@@ -11,6 +11,7 @@ import { showScreen } from "../app.js";
 import { openPage } from "./signedin.js";
 import { enrol } from "./twofactor.js";
 import { passkeysSection } from "./passkeys.js";
+import { tokensSection } from "./tokens.js";
 import { openDialog } from "../ui/dialog.js";
 import { el, replace } from "../ui/dom.js";
 import { disclosure, errorLine, field, fieldProblem, onSubmit, setError, submitButton, withBusy } from "../ui/forms.js";
@@ -72,6 +73,7 @@ function render(m: Me): void {
     ),
     passkeysSection(m, () => void refresh()),
     sessionsSection(),
+    tokensSection("personal"),
   );
   const audit = el("div", { id: "my-audit-slot" });
   body.push(audit, dataSection(), deleteSection(m));

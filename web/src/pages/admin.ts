@@ -11,6 +11,8 @@ import { getAuditLog, type AuditPage } from "../api/audit.js";
 import { asApiError } from "../api/http.js";
 import { showScreen } from "../app.js";
 import { openPage } from "./signedin.js";
+import { tokensSection } from "./tokens.js";
+import { webhooksSection } from "./webhooks.js";
 import { el, replace } from "../ui/dom.js";
 import { openDialog } from "../ui/dialog.js";
 import { accountFields, checkbox, errorLine, field, onSubmit, selectField, setError, statusLine, submitButton } from "../ui/forms.js";
@@ -44,7 +46,7 @@ export async function showAdmin(): Promise<void> {
   const names = new Map(users.map((u) => [u.id, u.name]));
   const auditCard = auditSection(audit, names, (before) => getAuditLog(before));
   const liveCard = liveMeetingsSection(live, { load: listLiveMeetings, end: endLiveMeeting, lock: lockMeeting, ownerName: (id) => (id === undefined ? "—" : (names.get(id) ?? id)) });
-  showScreen(accountPage("admin", me, el("h1", { text: "Administration" }), orgForm(org), usersTable.root, newUserForm(usersTable), liveCard, usageSection({ load: getUsage, now: () => new Date() }), auditCard), false);
+  showScreen(accountPage("admin", me, el("h1", { text: "Administration" }), orgForm(org), usersTable.root, newUserForm(usersTable), liveCard, usageSection({ load: getUsage, now: () => new Date() }), tokensSection("org"), webhooksSection(), auditCard), false);
 }
 
 function orgForm(org: Org): HTMLFormElement {
@@ -201,7 +203,7 @@ class UsersTable {
         on: { click: () => void this.act(u, action) },
       });
     const out = [u.suspended ? button("reinstate", "Reinstate") : button("suspend", "Suspend", true)];
-    if (u.twoFactor) out.push(button("reset-2fa", "Reset two-factor"));
+    if (u.twoFactor || (u.passkeys ?? 0) > 0) out.push(button("reset-2fa", "Reset two-factor"));
     out.push(button("delete", "Delete", true));
     return out;
   }
