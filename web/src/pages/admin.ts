@@ -203,7 +203,7 @@ class UsersTable {
         on: { click: () => void this.act(u, action) },
       });
     const out = [u.suspended ? button("reinstate", "Reinstate") : button("suspend", "Suspend", true)];
-    if (u.twoFactor || (u.passkeys ?? 0) > 0) out.push(button("reset-2fa", "Reset two-factor"));
+    if (u.twoFactor) out.push(button("reset-2fa", "Reset two-factor"));
     out.push(button("delete", "Delete", true));
     return out;
   }
