@@ -165,7 +165,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 	// no public URL).
 	hooks := webhook.New(webhook.Options{Store: db, Logger: log, AllowLoopback: !cfg.TLS.Enabled() && cfg.PublicURL == ""})
 	go hooks.Run()
-	go func() { <-runCtx.Done(); hooks.Close() }()
+	stopHooks := s.stopRun // closing stores the events still queued
+	s.stopRun = func() { stopHooks(); hooks.Close() }
 	sigOpts.Usage = webhook.NewTap(s.usage, hooks, nil)
 	if s.turn != nil {
 		sigOpts.ICEServersFor = s.turnServers
