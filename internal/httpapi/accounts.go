@@ -17,6 +17,8 @@ type userJSON struct {
 	Role              string `json:"role"`
 	TwoFactor         bool   `json:"twoFactor"`
 	RecoveryCodesLeft *int   `json:"recoveryCodesLeft,omitempty"`
+	// Passkeys counts the account's passkeys, in the admin's list.
+	Passkeys int `json:"passkeys,omitempty"`
 	// Suspended is set while the account is suspended.
 	Suspended *suspensionJSON `json:"suspended,omitempty"`
 }
@@ -341,6 +343,11 @@ func (a *api) listUsers(w http.ResponseWriter, r *http.Request) {
 	out := make([]userJSON, len(users))
 	for i, x := range users {
 		out[i] = toUserJSON(x)
+		// A passkey is a second factor too, which the admin can reset.
+		if out[i].Passkeys, err = a.accounts.CountPasskeys(r.Context(), x); err != nil {
+			a.internal(w, "count passkeys", err)
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"users": out})
 }

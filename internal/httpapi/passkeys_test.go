@@ -204,6 +204,15 @@ func TestRequirePasskeysAPI(t *testing.T) {
 	if code, body := bob.call("GET", "/api/meetings", nil); code != http.StatusOK {
 		t.Fatalf("bob with a passkey lists meetings = %d %v", code, body)
 	}
+	// The administrator's list counts passkeys (a second factor to reset).
+	_, users := admin.call("GET", "/api/admin/users", nil)
+	counts := map[any]any{}
+	for _, u := range users["users"].([]any) {
+		counts[u.(map[string]any)["email"]] = u.(map[string]any)["passkeys"]
+	}
+	if counts["bob@example.org"] != float64(1) || counts["ada@example.org"] != float64(1) {
+		t.Fatalf("passkeys in the users list: %v", counts)
+	}
 	code, body := bob.call("GET", "/api/me/passkeys", nil)
 	id := body["passkeys"].([]any)[0].(map[string]any)["id"].(string)
 	if code, body = bob.call("POST", "/api/me/passkeys/"+id+"/delete", map[string]string{"password": password}); code != http.StatusConflict || errCode(body) != "passkey_required" {

@@ -13,6 +13,8 @@ export interface User {
   recoveryCodesLeft?: number;
   /** Set while an administrator or the operator has the account suspended. */
   suspended?: { at: string; reason: string };
+  /** How many passkeys the account has (in the administrator's list). */
+  passkeys?: number;
 }
 
 export interface Me {
@@ -37,6 +39,7 @@ export function parseUser(v: unknown): User {
     twoFactor: o.twoFactor === true,
   };
   if (typeof o.recoveryCodesLeft === "number") u.recoveryCodesLeft = o.recoveryCodesLeft;
+  if (typeof o.passkeys === "number") u.passkeys = o.passkeys;
   if (isObj(o.suspended)) u.suspended = { at: str(o.suspended, "at"), reason: str(o.suspended, "reason") };
   return u;
 }

@@ -180,7 +180,7 @@ class UsersTable {
           el("td", { text: u.email }),
           el("td", { text: u.name }),
           el("td", { text: u.role === "admin" ? "Administrator" : "Member" }),
-          el("td", {}, el("span", { class: `pill ${u.twoFactor ? "on" : "off"}`, text: u.twoFactor ? "On" : "Off" })),
+          el("td", {}, el("span", { class: `pill ${u.twoFactor || (u.passkeys ?? 0) > 0 ? "on" : "off"}`, text: twoFactorText(u) })),
           el(
             "td",
             {},
@@ -203,7 +203,7 @@ class UsersTable {
         on: { click: () => void this.act(u, action) },
       });
     const out = [u.suspended ? button("reinstate", "Reinstate") : button("suspend", "Suspend", true)];
-    if (u.twoFactor) out.push(button("reset-2fa", "Reset two-factor"));
+    if (u.twoFactor || (u.passkeys ?? 0) > 0) out.push(button("reset-2fa", "Reset two-factor"));
     out.push(button("delete", "Delete", true));
     return out;
   }
@@ -257,7 +257,7 @@ const ACTIONS: Record<UserAction, { title: (u: User) => string; explain: string;
   },
   "reset-2fa": {
     title: (u) => `Reset two-factor for ${u.name}?`,
-    explain: "Their authenticator app and recovery codes stop working; they sign in with their password alone and set up two-factor again. Do this only when you are sure it is them asking.",
+    explain: "Their authenticator app, passkeys and recovery codes stop working; they sign in with their password alone and set up two-factor again. Do this only when you are sure it is them asking.",
     confirm: "Reset two-factor",
     done: (u) => `Two-factor is off for ${u.name}.`,
   },
@@ -309,4 +309,12 @@ function newUserForm(table: UsersTable): HTMLFormElement {
     },
   });
   return form;
+}
+
+/** An account's two-factor in the users table: the app, passkeys, both, or off. */
+function twoFactorText(u: User): string {
+  const keys = u.passkeys ?? 0;
+  const passkeys = keys === 1 ? "1 passkey" : `${keys} passkeys`;
+  if (u.twoFactor) return keys > 0 ? `App, ${passkeys}` : "On";
+  return keys > 0 ? passkeys : "Off";
 }
