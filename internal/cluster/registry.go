@@ -105,7 +105,7 @@ func (n *Node) register(ctx context.Context) error {
 		e, err := n.nodes.Get(ctx, id)
 		switch {
 		case errors.Is(err, jetstream.ErrKeyNotFound):
-			continue // expired just now
+			// expired just now: Create again after the pause
 		case err != nil:
 			return fmt.Errorf("cluster: register: %w", err)
 		case seen == 0:
