@@ -99,6 +99,7 @@ func TestPasskeySignIn(t *testing.T) {
 	bob.click("#codes-done")
 	bob.waitVisible("one passkey", `#passkeys-count[data-count="1"]`)
 	bob.waitText("the passkey listed by name", "#passkey-list .passkey-name", "Laptop")
+	bob.waitVisible("his recovery codes counted", `#passkey-recovery-left[data-count="10"]`)
 	creds := bob.credentials(auth)
 	if len(creds) != 1 || !creds[0].IsResidentCredential || creds[0].RpID != "localhost" {
 		t.Fatalf("the authenticator holds %+v, want one discoverable credential for localhost", creds)

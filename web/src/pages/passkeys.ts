@@ -51,7 +51,13 @@ function draw(box: HTMLElement, m: Me, passkeys: Passkey[], available: boolean, 
     replace(box, intro, listEl, el("p", { id: "passkeys-unavailable", class: "hint", text: "This server cannot bind passkeys to its address: its operator sets public_url to a domain name in the configuration." }));
     return;
   }
-  replace(box, intro, passkeys.length > 0 ? listEl : el("p", { id: "passkeys-none", class: "hint", text: "You have no passkey yet." }), addForm(box, m, refresh));
+  // Without an authenticator app, the recovery codes that came with the first passkey are counted here.
+  const left = m.user.recoveryCodesLeft;
+  const leftLine =
+    !m.user.twoFactor && passkeys.length > 0 && left !== undefined
+      ? el("p", { id: "passkey-recovery-left", class: left <= 3 ? "warning" : "hint", attrs: { "data-count": left }, text: `${left === 1 ? "1 recovery code" : `${left} recovery codes`} left, for signing in without your passkey.` })
+      : null;
+  replace(box, intro, passkeys.length > 0 ? listEl : el("p", { id: "passkeys-none", class: "hint", text: "You have no passkey yet." }), leftLine, addForm(box, m, refresh));
 }
 
 function row(p: Passkey, m: Me, refresh: () => void): HTMLElement {
