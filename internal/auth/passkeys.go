@@ -379,7 +379,10 @@ func (s *Service) DeletePasskey(ctx context.Context, u User, id []byte, password
 	if err != nil {
 		return err
 	}
-	if err := s.passkeys.DeletePasskey(ctx, u.ID, id, org.RequirePasskeys, s.passkeyEntry(audit.UserPasskeyDeleted, u, p)); err != nil {
+	// The last passkey stays while it is what the organisation requires:
+	// a passkey, or two-factor of an account without an app.
+	keepOne := org.RequirePasskeys || (org.Require2FA && !u.TwoFactor())
+	if err := s.passkeys.DeletePasskey(ctx, u.ID, id, keepOne, s.passkeyEntry(audit.UserPasskeyDeleted, u, p)); err != nil {
 		return err
 	}
 	s.log.Info("passkey deleted", "user", u.ID)
@@ -399,6 +402,21 @@ func (s *Service) NeedsPasskey(ctx context.Context, o Org, u User) (bool, error)
 	}
 	n, err := s.CountPasskeys(ctx, u)
 	return n == 0, err
+}
+
+// Requirements says what the organisation still requires of u before u
+// may do anything but meet it: two-factor (an authenticator app, or a
+// passkey, which is a second step after the password as well) and a
+// passkey.
+func (s *Service) Requirements(ctx context.Context, o Org, u User) (twoFactor, passkey bool, err error) {
+	if !o.Require2FA && !o.RequirePasskeys {
+		return false, false, nil
+	}
+	n, err := s.CountPasskeys(ctx, u)
+	if err != nil {
+		return false, false, err
+	}
+	return o.Require2FA && !u.TwoFactor() && n == 0, o.RequirePasskeys && n == 0, nil
 }
 
 // checkRequirePasskeys refuses an administrator's turning on the

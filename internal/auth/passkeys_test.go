@@ -389,3 +389,28 @@ func TestPasskeySignInIsRateLimited(t *testing.T) {
 		t.Fatalf("another address: %v", err)
 	}
 }
+
+// TestPasskeySatisfiesRequire2FA: where the organisation requires
+// two-factor, a passkey meets it (it is a second step after the password
+// too), and the last passkey of an account without an app stays.
+func TestPasskeySatisfiesRequire2FA(t *testing.T) {
+	f := newFixture(t)
+	admin, _ := signedUp(t, f, "ada@example.org")
+	org, _ := f.svc.Org(ctx)
+	org.AllowSignUp, org.Require2FA = true, true
+	if err := f.svc.UpdateOrg(ctx, admin, org); err != nil {
+		t.Fatal(err)
+	}
+	bob, session := signedUp(t, f, "bob@example.org")
+	if twoFactor, passkey, err := f.svc.Requirements(ctx, org, bob); err != nil || !twoFactor || passkey {
+		t.Fatalf("bob without a second factor: two-factor %v, passkey %v, %v", twoFactor, passkey, err)
+	}
+	registerPasskey(t, f, bob, session, &passkeytest.Authenticator{Origin: origin}, "Bob's")
+	if twoFactor, passkey, err := f.svc.Requirements(ctx, org, bob); err != nil || twoFactor || passkey {
+		t.Fatalf("bob with a passkey: two-factor %v, passkey %v, %v", twoFactor, passkey, err)
+	}
+	keys, _ := f.svc.Passkeys(ctx, bob)
+	if err := f.svc.DeletePasskey(ctx, bob, keys[0].ID, pw, ""); !errors.Is(err, auth.ErrPasskeyRequired) {
+		t.Fatalf("deleting the only second factor while two-factor is required = %v", err)
+	}
+}

@@ -197,6 +197,11 @@ func (a *api) me(w http.ResponseWriter, r *http.Request) {
 		a.internal(w, "count passkeys", err)
 		return
 	}
+	needTwoFactor, needPasskey, err := a.accounts.Requirements(r.Context(), org, u)
+	if err != nil {
+		a.internal(w, "count passkeys", err)
+		return
+	}
 	if u.TwoFactor() || passkeys > 0 {
 		n, err := a.accounts.RecoveryCodesLeft(r.Context(), u)
 		if err != nil {
@@ -211,10 +216,10 @@ func (a *api) me(w http.ResponseWriter, r *http.Request) {
 		// settings a new meeting would get before they create one.
 		"organisation": map[string]any{"name": org.Name, "require2FA": org.Require2FA, "meetingDefaults": org.MeetingDefaults, "country": org.Country, "geoip": a.countries != nil,
 			"regions": regionsOrEmpty(org.Regions), "region": a.region, "requirePasskeys": org.RequirePasskeys},
-		"twoFactorRequired": org.NeedsEnrollment(u),
+		"twoFactorRequired": needTwoFactor,
 		// passkeys.go: how many the account has, and whether it must
 		// register one before anything else.
-		"passkeys": passkeys, "passkeyRequired": org.RequirePasskeys && passkeys == 0,
+		"passkeys": passkeys, "passkeyRequired": needPasskey,
 	})
 }
 

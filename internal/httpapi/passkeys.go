@@ -53,7 +53,7 @@ var passkeyErrors = map[error]struct {
 	auth.ErrPasskeyRefused:      {http.StatusUnauthorized, "passkey_refused", "That passkey was not accepted. Try again, or use another way to sign in."},
 	auth.ErrPasskeysUnavailable: {http.StatusConflict, "passkeys_unavailable", "Passkeys cannot be used on this server: it needs a public address with a domain name (public_url)."},
 	auth.ErrPasskeyRegistered:   {http.StatusConflict, "passkey_registered", "That passkey is registered already."},
-	auth.ErrPasskeyRequired:     {http.StatusConflict, "passkey_required", "Your organisation requires a passkey: register another before deleting this one."},
+	auth.ErrPasskeyRequired:     {http.StatusConflict, "passkey_required", "Your organisation requires a passkey (or, without an authenticator app, two-factor authentication): add another before deleting this one."},
 	auth.ErrPasskeyFirst:        {http.StatusConflict, "passkey_first", "Register a passkey for your own account first: otherwise you would be locked out of everything but registering one."},
 	auth.ErrTooManyPasskeys:     {http.StatusConflict, "too_many_passkeys", "You have as many passkeys as an account may have. Delete one first."},
 	auth.ErrBadPasskeyName:      {http.StatusBadRequest, "bad_passkey_name", "Name the passkey in 1 to 64 characters, without control characters."},

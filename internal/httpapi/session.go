@@ -92,14 +92,17 @@ func (a *api) user(w http.ResponseWriter, r *http.Request, full bool) (auth.User
 			a.internal(w, "read organisation", err)
 			return auth.User{}, false
 		}
-		if org.NeedsEnrollment(u) {
+		// A passkey counts as two-factor (passkeys.go).
+		needTwoFactor, needPasskey, err := a.accounts.Requirements(r.Context(), org, u)
+		if err != nil {
+			a.internal(w, "count passkeys", err)
+			return auth.User{}, false
+		}
+		if needTwoFactor {
 			writeError(w, http.StatusForbidden, "two_factor_required", "Your organisation requires two-factor authentication. Set it up first.")
 			return auth.User{}, false
 		}
-		if need, err := a.accounts.NeedsPasskey(r.Context(), org, u); err != nil {
-			a.internal(w, "count passkeys", err)
-			return auth.User{}, false
-		} else if need {
+		if needPasskey {
 			writeError(w, http.StatusForbidden, "passkey_required", "Your organisation requires a passkey. Register one first.")
 			return auth.User{}, false
 		}
@@ -132,9 +135,11 @@ func Identify(accounts *auth.Service) func(*http.Request) string {
 		if err != nil {
 			return ""
 		}
-		if org, err := accounts.Org(ctx); err != nil || org.NeedsEnrollment(u) {
+		org, err := accounts.Org(ctx)
+		if err != nil {
 			return ""
-		} else if need, err := accounts.NeedsPasskey(ctx, org, u); err != nil || need {
+		}
+		if twoFactor, passkey, err := accounts.Requirements(ctx, org, u); err != nil || twoFactor || passkey {
 			return ""
 		}
 		return u.ID
