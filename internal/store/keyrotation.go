@@ -41,6 +41,7 @@ var unsealedBlobs = map[string]string{
 	"audit_log.prev":                "the previous audit entry's hash",
 	"audit_log.hash":                "an audit entry's hash",
 	"api_tokens.hash":               "SHA-256 of an API token",
+	"passkeys.id":                   "a passkey's credential ID (public)",
 }
 
 // ResealAll opens every sealed value with from and seals it again with
