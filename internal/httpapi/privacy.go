@@ -325,6 +325,7 @@ var privacyFiles = []privacyFile{
 	{File: "secret.key", What: "The server's key that locks two-factor secrets and meeting passcodes in the database, and signs the browsers' known-device cookies. Nothing about any person.", Kept: "As long as the server exists."},
 	{File: "kaigi.db.migrate", What: "An empty file the server and its commands take turns on while they bring the database's tables up to date. Nothing about any person.", Kept: "As long as the server exists."},
 	{File: "secret.key.new", What: "Only while the operator replaces the key above (kaigi admin rotate-key), or after such a replacement was interrupted: the next key. Nothing about any person.", Kept: "Until the replacement finishes or is undone, at the next start at the latest."},
+	{File: "nats/", What: "The embedded coordination server's store (or, in a cluster, the same held by the cluster's NATS servers): which server holds each live meeting (the meeting's ID, the server's name, when it was placed), and each server's name, region, address, version and load. Nothing about any participant.", Kept: "A meeting's entry until it ends; a server's until seconds after it stops."},
 }
 
 // privacyServerLogs: what internal/* log (docs/security.md says what logs
