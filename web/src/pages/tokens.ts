@@ -7,6 +7,7 @@ import { asApiError } from "../api/http.js";
 import { createToken, listTokens, revokeToken, SCOPES, tokenExpired, type ApiToken, type TokenKind } from "../api/tokens.js";
 import { copyText } from "../lib/clipboard.js";
 import { formatWhen } from "../lib/datetime.js";
+import { openDialog } from "../ui/dialog.js";
 import { el, replace } from "../ui/dom.js";
 import { checkbox, errorLine, field, fieldProblem, onSubmit, selectField, setError, statusLine, submitButton } from "../ui/forms.js";
 
@@ -83,13 +84,19 @@ function tokenList(kind: TokenKind, p: string, toks: ApiToken[], reload: () => v
         text: "Revoke",
         attrs: { type: "button", "data-action": "revoke", "aria-label": `Revoke ${t.name}` },
         on: {
-          click: () => {
-            if (!confirm(`Revoke “${t.name}”? Programs using it stop working at once.`)) return;
-            setError(error, null);
-            void revokeToken(kind, t.id)
-              .then(reload)
-              .catch((e) => setError(error, asApiError(e).message));
-          },
+          click: () =>
+            void openDialog(revoke.closest("section") ?? document.body, {
+              id: `${p}-revoke-dialog`,
+              title: `Revoke “${t.name}”?`,
+              body: [el("p", { text: "Programs that use it stop working at once. This cannot be undone." })],
+              confirm: { id: `${p}-revoke-confirm`, label: "Revoke", danger: true },
+            }).then((ok) => {
+              if (!ok) return;
+              setError(error, null);
+              return revokeToken(kind, t.id)
+                .then(reload)
+                .catch((e) => setError(error, asApiError(e).message));
+            }),
         },
       });
       return el(

@@ -7,6 +7,7 @@
 import { asApiError } from "../api/http.js";
 import { createWebhook, deleteWebhook, deliveryText, listWebhooks, setWebhookEnabled, WEBHOOK_EVENTS, webhookDeliveries, type Webhook } from "../api/tokens.js";
 import { formatWhen } from "../lib/datetime.js";
+import { openDialog } from "../ui/dialog.js";
 import { el, replace } from "../ui/dom.js";
 import { checkbox, errorLine, field, fieldProblem, onSubmit, setError, submitButton } from "../ui/forms.js";
 import { secretOnce } from "./tokens.js";
@@ -55,9 +56,15 @@ function hookRow(h: Webhook, reload: () => void): HTMLElement {
     text: "Delete",
     attrs: { type: "button", "data-action": "delete" },
     on: {
-      click: () => {
-        if (confirm(`Delete the webhook to ${h.url}? Its pending deliveries are dropped.`)) act(() => deleteWebhook(h.id));
-      },
+      click: () =>
+        void openDialog(del.closest("section") ?? document.body, {
+          id: "webhook-delete-dialog",
+          title: "Delete this webhook?",
+          body: [el("p", { text: `Nothing more is sent to ${h.url}, and its pending deliveries and log are deleted.` })],
+          confirm: { id: "webhook-delete-confirm", label: "Delete", danger: true },
+        }).then((ok) => {
+          if (ok) act(() => deleteWebhook(h.id));
+        }),
     },
   });
   const log = el("div", { class: "webhook-log" });
