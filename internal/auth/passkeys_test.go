@@ -281,6 +281,23 @@ func TestPasskeyRefusals(t *testing.T) {
 		t.Errorf("a sign count that went back = %v", err)
 	}
 
+	// A credential that names another account than its own (a forged
+	// user handle) signs neither in.
+	org, _ := f.svc.Org(ctx)
+	org.AllowSignUp = true
+	if err := f.svc.UpdateOrg(ctx, u, org); err != nil {
+		t.Fatal(err)
+	}
+	bob, bobSession := signedUp(t, f, "bob@example.org")
+	bobKey, _ := registerPasskey(t, f, bob, bobSession, good, "Bob's")
+	bobKey.UserHandle = []byte(u.ID)
+	begun, _ := f.svc.BeginPasskeySignIn(ctx, "10.0.0.5", rp)
+	opts, _ := json.Marshal(begun.Options)
+	forged, _ := good.Get(opts, bobKey)
+	if res, err := f.svc.FinishPasskeySignIn(ctx, begun.Token, forged, "10.0.0.5"); !errors.Is(err, auth.ErrPasskeyRefused) || res.Token != "" {
+		t.Errorf("bob's passkey naming ada = %+v, %v", res, err)
+	}
+
 	// A registration begun in one session is not finished from another.
 	other, err := f.svc.SignIn(ctx, "ada@example.org", pw, "10.0.0.6")
 	if err != nil {
@@ -291,7 +308,7 @@ func TestPasskeyRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts, _ := json.Marshal(reg.Options)
+	opts, _ = json.Marshal(reg.Options)
 	created, _, _ := good.Create(opts)
 	if _, err := f.svc.FinishPasskeyRegistration(ctx, u, "another session", reg.Token, "Stolen", created); !errors.Is(err, auth.ErrPasskeyRefused) {
 		t.Errorf("registration finished from another session = %v", err)
