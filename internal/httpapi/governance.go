@@ -127,6 +127,11 @@ func (a *api) exportMe(w http.ResponseWriter, r *http.Request) {
 		a.internal(w, "list passkeys", err)
 		return
 	}
+	tokens, err := a.exportTokens(r.Context(), u) // tokens.go
+	if err != nil {
+		a.internal(w, "list tokens", err)
+		return
+	}
 	w.Header().Set("Content-Disposition", `attachment; filename="kaigi-export.json"`)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"exportedAt": a.now().UTC(),
@@ -136,10 +141,12 @@ func (a *api) exportMe(w http.ResponseWriter, r *http.Request) {
 		"meetings":   meetings,
 		"audit":      entries,
 		"passkeys":   passkeysJSON(passkeys),
+		"apiTokens":  tokens,
 		"notIncluded": []string{
 			"your password, which Kaigi never stores: only an argon2id hash of it, left out of this file so that a leaked copy cannot be used to guess it",
 			"your two-factor secret and recovery codes (kept sealed or hashed; the file says whether two-factor is on and how many codes are left)",
 			"session tokens (stored only as hashes)",
+			"API tokens themselves (stored only as hashes; their names, scopes and times are included)",
 			"who was banned from your meetings (their identifiers are theirs)",
 			"what was said or shown in meetings: Kaigi never stores it",
 		},

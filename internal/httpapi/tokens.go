@@ -409,3 +409,26 @@ func newTokenID() string {
 	rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// exportTokens are the tokens that act for u, for its data export: its
+// personal tokens and the organisation tokens it made.
+func (a *api) exportTokens(ctx context.Context, u auth.User) ([]tokenJSON, error) {
+	out := []tokenJSON{}
+	if a.tokens == nil {
+		return out, nil
+	}
+	mine, err := a.tokens.APITokens(ctx, store.TokenPersonal, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	org, err := a.tokens.APITokens(ctx, store.TokenOrg, "")
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range append(mine, org...) {
+		if t.UserID == u.ID {
+			out = append(out, a.toTokenJSON(ctx, t))
+		}
+	}
+	return out, nil
+}

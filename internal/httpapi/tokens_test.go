@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -274,6 +276,40 @@ func TestTokenRoutesAreRegistered(t *testing.T) {
 		}
 		if regexp.MustCompile(`password|2fa|token|delete|signout|/users/\{|POST /api/admin/users|POST /api/admin/webhooks|PATCH /api/admin/webhooks|DELETE /api/admin`).MatchString(pattern) {
 			t.Errorf("tokenRoutes reaches %q, which changes credentials or webhooks", pattern)
+		}
+	}
+}
+
+// TestExportListsTheAccountsTokens: the data export names the tokens that
+// act for the account (its own and the organisation's it made), never
+// their text.
+func TestExportListsTheAccountsTokens(t *testing.T) {
+	srv, ada, _, _ := tokenServer(t)
+	_, mine := makeToken(t, ada, "/api/me/tokens", []string{"meetings:read"}, 0)
+	_, org := makeToken(t, ada, "/api/admin/tokens", []string{"admin"}, 30)
+	req, _ := http.NewRequest("GET", srv.URL+"/api/me/export", nil)
+	resp, err := ada.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		APITokens []map[string]any `json:"apiTokens"`
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(raw, &body); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("export: %d %v", resp.StatusCode, err)
+	}
+	kinds := map[any]int{}
+	for _, tok := range body.APITokens {
+		kinds[tok["kind"]]++
+	}
+	if kinds["personal"] != 1 || kinds["org"] != 1 {
+		t.Fatalf("the export's tokens: %v", body.APITokens)
+	}
+	for _, secret := range []string{mine, org, mine[10:], org[10:]} {
+		if strings.Contains(string(raw), secret) {
+			t.Fatalf("the export holds a token's text")
 		}
 	}
 }
