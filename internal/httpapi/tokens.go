@@ -53,6 +53,10 @@ const (
 // each with the scope it needs ("": any token of the account).
 var tokenRoutes = map[string]string{
 	"GET /api/me":                             "",
+	"GET /api/server":                         "", // public, but a client may send its token on every request
+	"GET /api/privacy":                        "",
+	"GET /api/about":                          "",
+	"GET /api/transparency":                   "",
 	"GET /api/meetings":                       ScopeMeetingsRead,
 	"GET /api/meetings/{id}":                  ScopeMeetingsRead,
 	"GET /api/meetings/{id}/admission":        ScopeMeetingsRead,

@@ -71,6 +71,9 @@ func TestScopedTokenListsMeetingsButNotAdmin(t *testing.T) {
 	if code, body := p.call("GET", "/api/me", nil, bearer(secret)...); code != http.StatusOK || body["user"].(map[string]any)["email"] != "ada@example.org" {
 		t.Fatalf("me with the token: %d %v", code, body)
 	}
+	if code, body := p.call("GET", "/api/server", nil, bearer(secret)...); code != http.StatusOK {
+		t.Fatalf("a public endpoint with the token: %d %v", code, body)
+	}
 	// Ada is an administrator, but the token has no admin scope.
 	for _, req := range [][2]string{{"GET", "/api/admin/users"}, {"GET", "/api/admin/audit"}, {"GET", "/api/admin/org"}} {
 		if code, body := p.call(req[0], req[1], nil, bearer(secret)...); code != http.StatusForbidden || errCode(body) != "insufficient_scope" {
