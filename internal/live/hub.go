@@ -66,6 +66,10 @@ type Options struct {
 	// encryption, given the truth: it plays a server that lies to
 	// clients, for tests of their downgrade defence. Only code sets it.
 	E2EEClaim func(meeting string, resumed, e2ee bool) bool
+	// Ended, if set, is told (on its own goroutine) that a meeting's room
+	// on this node emptied and closed: a cluster node releases the
+	// meeting's placement.
+	Ended func(id meeting.ID)
 }
 
 // Hub is a node's live meetings: a Room per meeting someone is in or
@@ -200,6 +204,9 @@ func (h *Hub) forget(r *Room) {
 	if h.rooms[r.id] == r {
 		delete(h.rooms, r.id)
 		h.log.Info("meeting ended", "meeting", r.id)
+		if h.opts.Ended != nil {
+			go h.opts.Ended(r.id)
+		}
 	}
 }
 
@@ -280,4 +287,11 @@ func (h *Hub) Close() {
 // Flush writes what waits to be kept, then stops keeping; call it last.
 func (h *Hub) Flush(ctx context.Context) {
 	h.keeper.close(ctx)
+}
+
+// Live reports whether the meeting has a room on this node now.
+func (h *Hub) Live(id meeting.ID) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.rooms[id] != nil
 }

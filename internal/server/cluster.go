@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/kaigi-meet/kaigi/internal/cluster"
+	"github.com/kaigi-meet/kaigi/internal/meeting"
 )
 
 // startCluster joins the cluster (internal/cluster): by default an
@@ -47,6 +48,32 @@ func (s *Server) startCluster(ctx context.Context) error {
 		return err
 	}
 	s.cluster = node
+	// Meetings span nodes (signal/relay.go): joins are placed, relayed to
+	// the meeting's node when it is another, and joins relayed from other
+	// nodes are served here; what passed through a node that left ends.
+	allowed := func(ctx context.Context, own *meeting.Regions) (meeting.Regions, bool, error) {
+		org, err := s.accounts.Org(ctx)
+		if err != nil {
+			return nil, false, err
+		}
+		_, allowed, named := meeting.RegionVerdict(s.cfg.Region, org.Regions, own)
+		return allowed, named, nil
+	}
+	if err := s.signal.JoinCluster(node, allowed); err != nil {
+		node.Close()
+		s.cluster = nil
+		return err
+	}
+	watchCtx, stopWatch := context.WithCancel(context.Background())
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		node.WatchGone(watchCtx, s.signal.NodeGone)
+	}()
+	s.stopWatch = func() {
+		stopWatch()
+		<-watched
+	}
 	return nil
 }
 

@@ -56,6 +56,8 @@ type Server struct {
 	certs *certificates
 	// cluster is this node's membership of the cluster (cluster.go).
 	cluster *cluster.Node
+	// stopWatch stops watching the cluster for nodes that leave (cluster.go).
+	stopWatch func()
 }
 
 // Options are what a Server is built from besides its configuration.
@@ -369,6 +371,9 @@ func (s *Server) closeResources() {
 	}
 	if s.certs != nil {
 		s.certs.close()
+	}
+	if s.stopWatch != nil {
+		s.stopWatch()
 	}
 	if s.cluster != nil {
 		s.cluster.Close() // leaves the registry at once

@@ -55,7 +55,8 @@ func (s *session) joiner(m *wire.ClientMessage) *live.Joiner {
 // passcodes are slowed to a crawl while people in meetings notice nothing.
 func (s *session) hello(m *wire.ClientMessage) bool {
 	ip := policy.AddressKey(s.identity.Addr)
-	if !s.srv.hellos.Allow(ip) || !s.srv.failures.Peek(ip) {
+	// A member relayed from another node passed these limits there.
+	if s.remote == nil && (!s.srv.hellos.Allow(ip) || !s.srv.failures.Peek(ip)) {
 		s.refuse(wire.CodeRateLimited, msgRateLimited)
 		return false
 	}
@@ -77,6 +78,9 @@ func (s *session) hello(m *wire.ClientMessage) bool {
 		s.srv.failures.Allow(ip)
 		s.refuse(wire.CodeMeetingNotFound, msgNotFound)
 		return false
+	}
+	if handled, ok := s.place(id, m); handled {
+		return ok
 	}
 	for {
 		room, st, err := s.srv.hub.Open(s.ctx, id)

@@ -130,6 +130,8 @@ type Server struct {
 	// (endedSince), because the identity it was given is no longer true.
 	epoch uint64
 	ended map[string]uint64
+	// cluster is set by JoinCluster (relay.go).
+	cluster *clusterLink
 }
 
 // NewServer returns a Server; mount it at /ws.
@@ -170,6 +172,7 @@ func NewServer(opts Options) *Server {
 		CountryRules:         opts.Countries != nil,
 		RelayLog:             opts.RelayLog,
 		E2EEClaim:            opts.E2EEClaim,
+		Ended:                s.meetingEnded,
 	})
 	return s
 }

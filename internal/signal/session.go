@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/kaigi-meet/kaigi/internal/cluster"
 	"github.com/kaigi-meet/kaigi/internal/e2ee"
 	"github.com/kaigi-meet/kaigi/internal/live"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
@@ -70,6 +71,18 @@ type session struct {
 	room *live.Room
 	pid  meeting.ParticipantID
 	left bool
+
+	// raw is the message being handled, as the client sent it (a hello
+	// relayed to another node goes as sent); refused is the code the
+	// session was refused with. Reader only.
+	raw     []byte
+	refused string
+	// relay is set once the socket is relayed to the node its meeting is
+	// placed on (relay.go); remote is set on a session with no socket, a
+	// member relayed from another node (remote.go).
+	relay      atomic.Pointer[relayLink]
+	remote     *remoteLink
+	remoteDone atomic.Bool // remote: the entry node was told the socket closes
 }
 
 func newSession(srv *Server, conn *websocket.Conn, remote string, id meeting.Identity) *session {
@@ -96,7 +109,16 @@ func (s *session) run() {
 	go s.keepalive()
 
 	s.read()
+	if r := s.relay.Load(); r != nil {
+		r.end()
+	}
+	s.finish(writerDone)
+}
 
+// finish ends the session once its reader stopped: the last frame is
+// written (bounded), the writer stops, and a member still in a room is
+// disconnected (they may resume).
+func (s *session) finish(writerDone chan struct{}) {
 	if s.closing.Load() {
 		select {
 		case <-writerDone:
@@ -107,6 +129,12 @@ func (s *session) run() {
 	<-writerDone
 	if s.room != nil && !s.left {
 		s.room.Disconnect(s.pid, s)
+	}
+	if s.remote != nil {
+		if !s.remoteDone.Load() { // dropped, not closed: the socket goes as a lost connection would
+			s.remote.cl.node.Publish(s.remote.node, s.remote.member, cluster.Message{Close: int(websocket.StatusGoingAway)})
+		}
+		return
 	}
 	s.conn.CloseNow()
 }
@@ -130,6 +158,10 @@ func (s *session) read() {
 		if !s.pace(len(b), relayedBytes(msg, err)) {
 			return
 		}
+		if r := s.relay.Load(); r != nil && typ == websocket.MessageText && err == nil {
+			r.forward(b) // the meeting's node handles it
+			continue
+		}
 		if typ != websocket.MessageText {
 			s.sendError(wire.CodeBadMessage, "Messages must be JSON text.", 0)
 			continue
@@ -148,6 +180,7 @@ func (s *session) read() {
 			s.sendError(pe.code, pe.message, ref)
 			continue
 		}
+		s.raw = b
 		if !s.handle(msg) {
 			return
 		}
@@ -386,6 +419,7 @@ func (s *session) sendError(code, message string, ref int64) {
 
 // refuse sends refused and closes the socket.
 func (s *session) refuse(code, message string) {
+	s.refused = code
 	s.closeWith(wire.Refused{Type: wire.TypeRefused, Code: code, Message: message}, websocket.StatusPolicyViolation)
 }
 
@@ -413,13 +447,23 @@ func (s *session) write() {
 			return
 		case f := <-s.out:
 			if f.close != nil {
-				s.conn.Close(*f.close, "")
+				if s.remote != nil {
+					s.remoteDone.Store(true)
+					s.remote.cl.node.Publish(s.remote.node, s.remote.member, cluster.Message{Close: int(*f.close)})
+				} else {
+					s.conn.Close(*f.close, "")
+				}
 				s.cancel()
 				return
 			}
-			ctx, cancel := context.WithTimeout(s.ctx, writeTimeout)
-			err := s.conn.Write(ctx, websocket.MessageText, f.data)
-			cancel()
+			var err error
+			if s.remote != nil {
+				err = s.remote.cl.node.Publish(s.remote.node, s.remote.member, cluster.Message{Data: f.data})
+			} else {
+				ctx, cancel := context.WithTimeout(s.ctx, writeTimeout)
+				err = s.conn.Write(ctx, websocket.MessageText, f.data)
+				cancel()
+			}
 			s.queued.Add(-int64(len(f.data)))
 			s.noteBacklog(time.Now())
 			if err != nil {
