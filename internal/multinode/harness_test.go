@@ -1,0 +1,165 @@
+package multinode_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"testing"
+	"time"
+
+	natsserver "github.com/nats-io/nats-server/v2/server"
+
+	"github.com/kaigi-meet/kaigi/internal/client"
+	"github.com/kaigi-meet/kaigi/internal/config"
+	"github.com/kaigi-meet/kaigi/internal/pgtest"
+	"github.com/kaigi-meet/kaigi/internal/servertest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// startNATS starts the cluster's NATS server (JetStream on) on
+// 127.0.0.1 with a free port, as an external cluster would be, and
+// returns its client URL.
+func startNATS(t *testing.T) string {
+	t.Helper()
+	ns, err := natsserver.NewServer(&natsserver.Options{
+		ServerName:             "test-nats",
+		Host:                   "127.0.0.1",
+		Port:                   -1,
+		JetStream:              true,
+		StoreDir:               t.TempDir(),
+		NoSigs:                 true,
+		NoLog:                  true,
+		DisableJetStreamBanner: true,
+		// A relayed client message may be as large as a socket's frame
+		// (1 MiB); docs/operations.md asks for the same.
+		MaxPayload: 2 << 20,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("the test's NATS server did not start")
+	}
+	t.Cleanup(ns.Shutdown)
+	return ns.ClientURL()
+}
+
+// node starts a Kaigi server as cluster node id in region, on the NATS
+// server at natsURL and the PostgreSQL database db.
+func node(t *testing.T, id, region, natsURL, db string) *servertest.Server {
+	t.Helper()
+	return servertest.Start(t, servertest.Options{Config: func(c *config.Config) {
+		c.Region = region
+		c.Database = db
+		c.Cluster.NodeID = id
+		c.Cluster.NATS.URLs = []string{natsURL}
+	}})
+}
+
+func waitCtx(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// join adds a pion participant through srv, publishing the given sources
+// with synthetic media until the test ends.
+func join(t *testing.T, srv *servertest.Server, opts client.Options, publish ...string) *client.Client {
+	t.Helper()
+	c, err := tryJoin(t, srv, opts, publish...)
+	if err != nil {
+		t.Fatalf("%s joins through %s: %v", opts.Name, srv.URL, err)
+	}
+	return c
+}
+
+func tryJoin(t *testing.T, srv *servertest.Server, opts client.Options, publish ...string) (*client.Client, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	opts.BaseURL = srv.URL
+	opts.Publish = publish
+	c, err := client.Join(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	t.Cleanup(c.Close)
+	for _, src := range publish {
+		pump(t, c.Local(src))
+	}
+	return c, nil
+}
+
+// pump sends synthetic media on a local track until the test ends.
+func pump(t *testing.T, lt *client.LocalTrack) {
+	t.Helper()
+	cfg := client.AudioPump
+	if lt.Source == "camera" || lt.Source == "screen" {
+		cfg = client.VideoPump
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		lt.Pump(ctx, cfg)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+}
+
+// packets is how many packets c has of participant pid's source.
+func packets(c *client.Client, pid, source string) uint64 {
+	if rt := c.Track(pid, source); rt != nil {
+		return rt.Packets()
+	}
+	return 0
+}
+
+// receiving waits until c has n packets more of pid's source than from.
+func receiving(t *testing.T, c *client.Client, pid, source string, from, n uint64) {
+	t.Helper()
+	err := c.WaitFor(waitCtx(t), c.Self().Name+" receives "+pid+"'s "+source, func() bool {
+		return packets(c, pid, source) >= from+n
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// e2eeMsg is an e2ee server message as the tests read it.
+type e2eeMsg struct {
+	Type    string
+	Create  bool
+	Epoch   uint64
+	From    string
+	Welcome []byte
+	Kind    string
+	Data    []byte
+}
+
+func e2eeMessages(c *client.Client, typ string) []e2eeMsg {
+	var out []e2eeMsg
+	for _, raw := range c.E2EEMessages() {
+		var m e2eeMsg
+		json.Unmarshal(raw, &m)
+		if m.Type == typ {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// awaitE2EE waits until c has n messages of typ and returns the n-th.
+func awaitE2EE(t *testing.T, c *client.Client, typ string, n int) e2eeMsg {
+	t.Helper()
+	err := c.WaitFor(waitCtx(t), typ, func() bool { return len(e2eeMessages(c, typ)) >= n })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e2eeMessages(c, typ)[n-1]
+}

@@ -1,0 +1,193 @@
+package multinode_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/kaigi-meet/kaigi/internal/client"
+	"github.com/kaigi-meet/kaigi/internal/e2ee/e2eetest"
+	"github.com/kaigi-meet/kaigi/internal/meeting"
+	"github.com/kaigi-meet/kaigi/internal/pgtest"
+	"github.com/kaigi-meet/kaigi/internal/servertest"
+)
+
+// placeOn makes the cluster place the next meeting on n: the other nodes
+// are marked draining (they take no new meetings) until the returned
+// function is called, once every node sees it.
+func placeOn(t *testing.T, n *servertest.Server, others ...*servertest.Server) (undo func()) {
+	t.Helper()
+	set := func(on bool) {
+		for _, o := range others {
+			o.Cluster().SetDraining(on)
+		}
+		err := waitUntil(waitCtx(t), func() bool {
+			nodes, err := n.Cluster().Nodes(context.Background())
+			if err != nil {
+				return false
+			}
+			draining := 0
+			for _, info := range nodes {
+				if info.Draining {
+					draining++
+				}
+			}
+			return (on && draining == len(others)) || (!on && draining == 0)
+		})
+		if err != nil {
+			t.Fatalf("the registry never showed the other nodes draining=%v: %v", on, err)
+		}
+	}
+	set(true)
+	return func() { set(false) }
+}
+
+// waitUntil polls cond (state in another node's NATS registry) until it
+// holds or ctx ends.
+func waitUntil(ctx context.Context, cond func() bool) error {
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// joinRequests counts the relayed joins any node is sent.
+func joinRequests(t *testing.T, natsURL string) *atomic.Int64 {
+	t.Helper()
+	nc, err := nats.Connect(natsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	var n atomic.Int64
+	if _, err := nc.Subscribe("kaigi.node.*.join", func(*nats.Msg) { n.Add(1) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return &n
+}
+
+// TestClusterMeetingSpansNodes: two nodes in one region on one NATS and
+// one PostgreSQL. The meeting is placed on eu1; Ada joins through eu1,
+// Cy through eu2, which relays him there. Both receive each other's audio
+// and video (the media goes between each client and eu1's SFU: eu2
+// forwards none), and end-to-end encryption's delivery crosses the relay
+// both ways: Ada's welcome for Cy, Cy's chat message to Ada.
+func TestClusterMeetingSpansNodes(t *testing.T) {
+	natsURL := startNATS(t)
+	db := pgtest.NewDatabase(t)
+	eu1 := node(t, "eu1", "eu", natsURL, db)
+	eu2 := node(t, "eu2", "eu", natsURL, db)
+	joins := joinRequests(t, natsURL)
+	set := servertest.OpenSettings()
+	set.E2EE = true
+	m := eu1.Admin(t).NewMeeting(t, set)
+
+	undo := placeOn(t, eu1, eu2)
+	ada := join(t, eu1, client.Options{Meeting: m.ID, Name: "Ada", KeyPackage: e2eetest.KeyPackage("kp-ada")}, "microphone", "camera")
+	undo()
+	if j := awaitE2EE(t, ada, "e2ee_job", 1); !j.Create {
+		t.Fatalf("Ada's first job %+v, want create", j)
+	}
+	cy := join(t, eu2, client.Options{Meeting: m.ID, Name: "Cy", KeyPackage: e2eetest.KeyPackage("kp-cy")}, "microphone", "camera")
+	if joins.Load() != 1 {
+		t.Fatalf("%d relayed joins, want Cy's one", joins.Load())
+	}
+	if info, err := eu2.Cluster().Place(context.Background(), meeting.ID(m.ID), nil, false); err != nil || info.ID != "eu1" {
+		t.Fatalf("the meeting is placed on %q (%v), want eu1", info.ID, err)
+	}
+	if st := eu2.Signal().Stats(); st.Meetings != 0 {
+		t.Fatalf("eu2 holds %d meetings; it should only relay", st.Meetings)
+	}
+	if st := eu1.Signal().Stats(); st.Meetings != 1 || st.Participants != 2 {
+		t.Fatalf("eu1 holds %d meetings with %d participants, want 1 with Ada and Cy", st.Meetings, st.Participants)
+	}
+	adaID, cyID := ada.Self().ID, cy.Self().ID
+	if err := cy.WaitFor(waitCtx(t), "Ada in Cy's roster", func() bool { return len(cy.Roster()) == 2 }); err != nil {
+		t.Fatal(err)
+	}
+
+	// Media, each way: counted from now.
+	for _, src := range []string{"microphone", "camera"} {
+		receiving(t, ada, cyID, src, 0, 100)
+		receiving(t, cy, adaID, src, 0, 100)
+	}
+	if fw := eu2.SFU().Stats().ForwardedPackets; fw != 0 {
+		t.Fatalf("eu2's SFU forwarded %d packets; the media should go to eu1 only", fw)
+	}
+	if fw := eu1.SFU().Stats().ForwardedPackets; fw == 0 {
+		t.Fatal("eu1's SFU forwarded nothing")
+	}
+
+	// End-to-end encryption's delivery, across the relay.
+	j := awaitE2EE(t, ada, "e2ee_job", 2)
+	if len(e2eeMessages(ada, "e2ee_job")) != 2 {
+		t.Fatal("Ada was not asked to add Cy")
+	}
+	ada.Control("e2ee_commit", map[string]any{"epoch": j.Epoch, "commit": []byte("c1"), "welcome": []byte("welcome-cy")})
+	if w := awaitE2EE(t, cy, "e2ee_welcome", 1); string(w.Welcome) != "welcome-cy" || w.Epoch != 1 {
+		t.Fatalf("Cy's welcome %+v", w)
+	}
+	cy.Control("e2ee_message", map[string]any{"epoch": 1, "kind": "chat", "data": []byte("hello from eu2")})
+	if msg := awaitE2EE(t, ada, "e2ee_message", 1); msg.From != cyID || string(msg.Data) != "hello from eu2" || msg.Kind != "chat" {
+		t.Fatalf("Ada got %+v, want Cy's chat message", msg)
+	}
+
+	// Cy leaves: his member on eu1 goes at once.
+	cy.Leave()
+	if err := ada.WaitFor(waitCtx(t), "Cy gone from Ada's roster", func() bool { return len(ada.Roster()) == 1 }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestClusterRelayStaysInRegions: a meeting that may be held only in "eu"
+// is placed on the "us" node (placed while it allowed anywhere). Someone
+// reaching the us node is refused there, as on a single node, and nothing
+// is relayed; someone reaching the eu node is not relayed to the us node
+// either: the meeting is placed again, on the eu node, and held there.
+func TestClusterRelayStaysInRegions(t *testing.T) {
+	natsURL := startNATS(t)
+	db := pgtest.NewDatabase(t)
+	eu := node(t, "eu1", "eu", natsURL, db)
+	us := node(t, "us1", "us", natsURL, db)
+	joins := joinRequests(t, natsURL)
+	set := servertest.OpenSettings()
+	regions := meeting.Regions{"eu"}
+	set.Regions = &regions
+	m := eu.Admin(t).NewMeeting(t, set)
+
+	undo := placeOn(t, us, eu)
+	if info, err := us.Cluster().Place(context.Background(), meeting.ID(m.ID), nil, false); err != nil || info.ID != "us1" {
+		t.Fatalf("placed on %q (%v), want us1", info.ID, err)
+	}
+	undo()
+
+	_, err := tryJoin(t, us, client.Options{Meeting: m.ID, Name: "Una"})
+	var refused *client.Refused
+	if !errors.As(err, &refused) || refused.Code != "region_not_allowed" {
+		t.Fatalf("Una through the us node: %v; want refused region_not_allowed", err)
+	}
+	eve := join(t, eu, client.Options{Meeting: m.ID, Name: "Eve"})
+	if eve.Self().ID == "" {
+		t.Fatal("Eve is not in the meeting")
+	}
+	if n := joins.Load(); n != 0 {
+		t.Fatalf("%d joins were relayed; the meeting's signalling must not reach the us node", n)
+	}
+	if st := us.Signal().Stats(); st.Meetings != 0 {
+		t.Fatalf("the us node holds %d meetings", st.Meetings)
+	}
+	if info, err := eu.Cluster().Place(context.Background(), meeting.ID(m.ID), regions, true); err != nil || info.ID != "eu1" {
+		t.Fatalf("the meeting is placed on %q (%v), want eu1", info.ID, err)
+	}
+}
