@@ -120,6 +120,7 @@ func (r *Room) removeCoreLocked(by meeting.ParticipantID, conn Conn, target meet
 	delete(r.members, p.ID)
 	r.unkeepLocked(p.ID)
 	r.usageGoneLocked(p.ID)
+	r.recorderGoneLocked(p.ID)
 	// The others learn that they left before a member is asked to remove
 	// their leaf: a client removes only someone no longer in the meeting.
 	defer r.e2eeLeftLocked(p.ID)

@@ -48,6 +48,9 @@ type Room struct {
 	parent    *Room
 	number    int
 	name      string
+
+	// recording is the meeting's running recording (recording.go).
+	recording *recordingState
 }
 
 // member is a participant's (or waiting Joiner's) connection state.
@@ -240,6 +243,7 @@ func (r *Room) welcomeLocked(pid meeting.ParticipantID, resumed bool) error {
 		w.Participants[i] = toParticipantJSON(p)
 	}
 	conn.Send(w)
+	r.sendRecordingToLocked(conn)
 	if !resumed {
 		r.broadcastLocked(wire.ParticipantEvent{Type: wire.TypeParticipantJoined, Participant: toParticipantJSON(self)}, pid)
 	}
@@ -441,6 +445,7 @@ func (r *Room) removeLocked(pid meeting.ParticipantID, reason string) {
 	if !m.waiting {
 		r.unkeepLocked(pid)
 		r.usageGoneLocked(pid)
+		r.recorderGoneLocked(pid)
 	}
 	p, err := r.core.Leave(pid)
 	if err != nil {

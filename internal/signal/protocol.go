@@ -97,6 +97,10 @@ func decodeClientMessage(b []byte) (*wire.ClientMessage, error) {
 			len(m.Text) > 4*live.MaxBroadcastText || utf8.RuneCountInString(m.Text) > live.MaxBroadcastText || !utf8.ValidString(m.Text) {
 			return &m, badMessage("A broadcast is a sealed payload of at most %d bytes, or a text of at most %d characters.", live.MaxBroadcastPayload, live.MaxBroadcastText)
 		}
+	case "record":
+		if m.On == (m.Recording == "") || len(m.Recording) > maxClientString {
+			return &m, badMessage("Record on with the recording's ID, or off without one.")
+		}
 	case "admit", "deny":
 		if m.Participant == "" && !m.All {
 			return &m, badMessage("Say whom to %s, or all.", m.Type)

@@ -299,6 +299,8 @@ func (s *session) handle(m *wire.ClientMessage) bool {
 		err = r.SetRole(by, s, target, meeting.Role(m.Role))
 	case "lock":
 		err = r.UpdateSettings(by, s, func(set *meeting.Settings) { set.Locked = m.Locked })
+	case "record":
+		err = r.Record(by, s, m.On, m.Recording)
 	case "settings":
 		if err = s.srv.regionsSettable(s.ctx, m.Settings.Regions); err == nil {
 			err = r.UpdateSettings(by, s, func(set *meeting.Settings) { mergeSettings(set, *m.Settings) })
@@ -354,6 +356,8 @@ func (s *session) reportError(err error, ref int64) {
 	case errors.Is(err, live.ErrBreakoutsOpen), errors.Is(err, live.ErrNoBreakouts), errors.Is(err, live.ErrBadBreakout),
 		errors.Is(err, live.ErrAlreadyThere), errors.Is(err, live.ErrReconnecting):
 		code, msg = wire.CodeBadBreakout, "That breakout room change is not possible: "+err.Error()+"."
+	case errors.Is(err, live.ErrRecording):
+		code, msg = wire.CodeBadRecording, "That recording change is not possible ("+err.Error()+")."
 	case errors.Is(err, live.ErrBroadcastRate):
 		code, msg = wire.CodeRateLimited, "Too many broadcasts: wait a few seconds before the next."
 	case errors.Is(err, live.ErrNotAdmitted):

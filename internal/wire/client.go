@@ -214,6 +214,10 @@ type ClientMessage struct {
 	Locked      bool              `json:"locked"`
 	Settings    *meeting.Settings `json:"settings"`
 
+	// record (recording.go)
+	On        bool   `json:"on"`
+	Recording string `json:"recording"`
+
 	// hello, media
 	Audio  bool `json:"audio"`
 	Video  bool `json:"video"`
