@@ -179,12 +179,11 @@ var privacyTables = []privacyTable{
 		},
 	},
 	{
-		Table: "live_run", Title: "The server's current run",
+		Table: "live_run", Title: "The servers' current runs",
 		Why:  "To tell, after a restart, whether the people above may still come back.",
-		Kept: "One record, replaced at each start. Nothing about any person.",
+		Kept: "One record for each running server; deleted 2 minutes after that server stopped running. Nothing about any person.",
 		Columns: []privacyColumn{
-			{"id", "Always 1."},
-			{"run", "A random ID of the current start of the server."},
+			{"run", "A random ID of the current start of a server."},
 			{"alive_at", "When the server was last running."},
 		},
 	},

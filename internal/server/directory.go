@@ -64,8 +64,9 @@ func (k kept) KeptBefore(ctx context.Context, id meeting.ID) ([]meeting.Kept, er
 	return k.db.KeptBefore(ctx, id, k.run)
 }
 
-// startRun makes this run the keeper of live meetings, says it is alive
-// until ctx ends, and after keptForRuns forgets what earlier runs kept and
+// startRun makes this run a keeper of live meetings (one a server: the
+// nodes of a cluster share the database), says it is alive until ctx
+// ends, and every keptForRuns forgets what runs no longer alive kept and
 // nobody came back for.
 func startRun(ctx context.Context, db *store.SQLite, log *slog.Logger) (kept, error) {
 	b := make([]byte, 16)
@@ -77,7 +78,10 @@ func startRun(ctx context.Context, db *store.SQLite, log *slog.Logger) (kept, er
 	go func() {
 		alive := time.NewTicker(aliveEvery)
 		defer alive.Stop()
-		forget := time.NewTimer(keptForRuns)
+		// Every keptForRuns: what crashed runs kept (this server's
+		// earlier runs, or other nodes' sharing the database) and nobody
+		// came back for.
+		forget := time.NewTicker(keptForRuns)
 		defer forget.Stop()
 		for {
 			select {
@@ -88,7 +92,7 @@ func startRun(ctx context.Context, db *store.SQLite, log *slog.Logger) (kept, er
 					log.Warn("live meetings: record alive", "err", err)
 				}
 			case <-forget.C:
-				if n, err := db.ForgetEarlierRuns(ctx, k.run); err != nil && ctx.Err() == nil {
+				if n, err := db.ForgetEarlierRuns(ctx, k.run, time.Now(), keptWindow); err != nil && ctx.Err() == nil {
 					log.Warn("live meetings: forget earlier runs", "err", err)
 				} else if n > 0 {
 					log.Info("live meetings: forgot participants who did not come back after the restart", "participants", n)

@@ -2,9 +2,7 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/netip"
 	"time"
@@ -93,38 +91,85 @@ func (s *DB) KeptBefore(ctx context.Context, id meeting.ID, run string) ([]meeti
 	return out, rows.Err()
 }
 
-// StartRun makes run the one keeping live meetings. What an earlier run
-// kept stays only if that run was alive within window (a crash or restart
-// its people are still reconnecting through); otherwise it goes.
+// StartRun makes run one of the runs keeping live meetings: one a
+// running server, as several servers (cluster nodes) may share the
+// database. What a run kept stays while that run is alive, and after it
+// stopped being alive for window (a crash or restart whose people are
+// still reconnecting, here or on another node); older than that, it goes,
+// with the run.
 func (s *DB) StartRun(ctx context.Context, run string, now time.Time, window time.Duration) error {
 	return s.inTx(ctx, func(tx *txn) error {
-		var alive string
-		err := tx.QueryRowContext(ctx, `SELECT alive_at FROM live_run WHERE id = 1`+tx.d.pick("", " FOR UPDATE")).Scan(&alive)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-		case err != nil:
+		if _, err := forgetDead(ctx, tx, run, now, window); err != nil {
 			return err
-		default:
-			if t, err := parseTime(alive); err != nil || now.Sub(t) > window {
-				if _, err := tx.ExecContext(ctx, `DELETE FROM live_participants`); err != nil {
-					return err
-				}
-			}
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO live_run (id, run, alive_at) VALUES (1, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET run = excluded.run, alive_at = excluded.alive_at`, run, formatTime(now))
-		return err
+		return aliveIn(ctx, tx, run, now)
 	})
 }
 
 // RunAlive records that run is still alive.
 func (s *DB) RunAlive(ctx context.Context, run string, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE live_run SET alive_at = ? WHERE id = 1 AND run = ?`, formatTime(now), run)
+	return s.inTx(ctx, func(tx *txn) error { return aliveIn(ctx, tx, run, now) })
+}
+
+func aliveIn(ctx context.Context, tx *txn, run string, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO live_run (run, alive_at) VALUES (?, ?)
+		ON CONFLICT (run) DO UPDATE SET alive_at = excluded.alive_at`, run, formatTime(now))
 	return err
 }
 
 // ForgetEarlierRuns drops what runs other than run kept and nobody came
-// back for.
-func (s *DB) ForgetEarlierRuns(ctx context.Context, run string) (int64, error) {
-	return s.execLocked(ctx, `DELETE FROM live_participants WHERE run != ?`, run)
+// back for: the rows of runs not alive within window (crashed or stopped
+// servers), and those runs. Another server's live run keeps its rows. It
+// returns how many participants it forgot.
+func (s *DB) ForgetEarlierRuns(ctx context.Context, run string, now time.Time, window time.Duration) (int64, error) {
+	var n int64
+	err := s.inTx(ctx, func(tx *txn) error {
+		var err error
+		n, err = forgetDead(ctx, tx, run, now, window)
+		return err
+	})
+	return n, err
+}
+
+// forgetDead removes, in tx, the runs other than run that were last alive
+// more than window before now, their rows, and rows of runs not recorded
+// at all.
+func forgetDead(ctx context.Context, tx *txn, run string, now time.Time, window time.Duration) (int64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT run, alive_at FROM live_run WHERE run != ?`, run)
+	if err != nil {
+		return 0, err
+	}
+	var dead []string
+	for rows.Next() {
+		var r, alive string
+		if err := rows.Scan(&r, &alive); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		if t, err := parseTime(alive); err != nil || now.Sub(t) > window {
+			dead = append(dead, r)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, r := range dead {
+		res, err := tx.ExecContext(ctx, `DELETE FROM live_participants WHERE run = ?`, r)
+		if err != nil {
+			return 0, err
+		}
+		k, _ := res.RowsAffected()
+		n += k
+		if _, err := tx.ExecContext(ctx, `DELETE FROM live_run WHERE run = ?`, r); err != nil {
+			return 0, err
+		}
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM live_participants WHERE run != ? AND run NOT IN (SELECT run FROM live_run)`, run)
+	if err != nil {
+		return 0, err
+	}
+	k, _ := res.RowsAffected()
+	return n + k, nil
 }
