@@ -30,6 +30,7 @@ var sealedColumns = []sealedColumn{
 	{"users", "totp_pending", "id", "totp:"}, // the same, while enrolment is unconfirmed
 	{"meetings", "passcode", "id", passcodeLabel},
 	{"webhooks", "secret", "id", webhookSecretLabel},
+	{"sso_provider", "client_secret", "id", auth.SSOSecretLabel}, // auth.Service: SSOSecretLabel + "org"
 }
 
 // unsealedBlobs are the BLOB columns that hold nothing sealed, and what
@@ -42,6 +43,10 @@ var unsealedBlobs = map[string]string{
 	"audit_log.hash":                "an audit entry's hash",
 	"api_tokens.hash":               "SHA-256 of an API token",
 	"passkeys.id":                   "a passkey's credential ID (public)",
+	"recording_keys.public_key":     "an account's recording public key",
+	"recordings.manifest":           "a recording's manifest, encrypted in the recorder's browser",
+	"recording_chunks.data":         "a recording's chunk, encrypted in the recorder's browser",
+	"recording_readers.wrapped_key": "a recording's content key wrapped (HPKE) in a browser",
 }
 
 // ResealAll opens every sealed value with from and seals it again with
