@@ -59,6 +59,10 @@ var Published = []struct {
 	{WebhookCreated, "Webhooks registered by an administrator"},
 	{WebhookChanged, "Webhooks turned off or on by an administrator"},
 	{WebhookDeleted, "Webhooks deleted by an administrator"},
+	{OrgSSOChanged, "Changes to the organisation's single sign-on provider"},
+	{UserSSOCreated, "Accounts created by a first sign-in through single sign-on"},
+	{UserSSOLinked, "Existing accounts linked to a single sign-on identity by their verified e-mail"},
+	{UserSSOSignIn, "Sign-ins through single sign-on"},
 }
 
 // MonthCounts is one calendar month (UTC) of the report.

@@ -412,6 +412,11 @@ func (s *Service) Requirements(ctx context.Context, o Org, u User) (twoFactor, p
 	if !o.Require2FA && !o.RequirePasskeys {
 		return false, false, nil
 	}
+	// The provider's sign-in stands for both for an account whose only
+	// way in it is (sso.go).
+	if byProvider, err := s.ssoSatisfiesRequirements(ctx, u); err != nil || byProvider {
+		return false, false, err
+	}
 	n, err := s.CountPasskeys(ctx, u)
 	if err != nil {
 		return false, false, err

@@ -92,6 +92,9 @@ func (s *Service) FinishPasskeySignIn(ctx context.Context, token string, respons
 		s.log.Info("sign-in refused: account suspended", "user", u.ID)
 		return SignInResult{}, &SuspendedError{Reason: u.SuspendReason}
 	}
+	if err := s.ssoOnlyRefuses(ctx, u); err != nil { // sso.go
+		return SignInResult{}, err
+	}
 	if err := s.passkeyUsed(ctx, u, cred, "alone"); err != nil {
 		return SignInResult{}, err
 	}

@@ -83,6 +83,11 @@ type Service struct {
 	// waiting for their answers, by token hash, under mu (passkeys.go).
 	passkeys   PasskeyStore
 	ceremonies map[string]*ceremony
+
+	// sso is the Store as an SSOStore (nil: no single sign-on); ssoState
+	// the flows under way and the providers read (ssoflow.go).
+	sso      SSOStore
+	ssoState *ssoState
 }
 
 // challenge is a sign-in waiting for its second factor.
@@ -141,6 +146,8 @@ func NewService(o Options) *Service {
 		challenges:  make(map[string]*challenge),
 		passkeys:    passkeyStore(o.Store),
 		ceremonies:  make(map[string]*ceremony),
+		sso:         ssoStore(o.Store),
+		ssoState:    newSSOState(),
 	}
 }
 
@@ -223,6 +230,9 @@ func (s *Service) signUpRole(ctx context.Context) (OrgRole, error) {
 	}
 	if !org.AllowSignUp {
 		return "", ErrSignUpClosed
+	}
+	if err := s.ssoOnlyRefuses(ctx, User{Role: RoleMember}); err != nil { // sso.go
+		return "", err
 	}
 	return RoleMember, nil
 }
@@ -342,6 +352,11 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip string, device
 	if u.Suspended() {
 		s.log.Info("sign-in refused: account suspended", "user", u.ID)
 		return SignInResult{}, &SuspendedError{Reason: u.SuspendReason}
+	}
+	// Members of an organisation that signs in through its provider only
+	// (sso.go); told only to someone with the password.
+	if err := s.ssoOnlyRefuses(ctx, u); err != nil {
+		return SignInResult{}, err
 	}
 	if stale {
 		u.PasswordHash = s.hashPassword(password)

@@ -58,6 +58,10 @@ func (a *api) authError(w http.ResponseWriter, err error) {
 		a.passkeyError(w, err)
 		return
 	}
+	if isSSOError(err) { // sso.go
+		ssoOnlyError(w)
+		return
+	}
 	var retention *auth.RetentionError
 	if errors.As(err, &retention) {
 		writeError(w, http.StatusBadRequest, "bad_retention", retention.Message)

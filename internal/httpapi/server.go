@@ -136,6 +136,7 @@ func New(opts Options) http.Handler {
 	mux.HandleFunc("POST /api/auth/signin", a.signIn)
 	mux.HandleFunc("POST /api/auth/signin/code", a.signInCode)
 	a.routePasskeys(mux) // passkeys.go
+	a.routeSSO(mux)      // sso.go
 	mux.HandleFunc("POST /api/auth/signout", a.signOut)
 	mux.HandleFunc("POST /api/auth/signout-everywhere", a.signOutEverywhere)
 	mux.HandleFunc("GET /api/me", a.me)

@@ -30,6 +30,7 @@ var sealedColumns = []sealedColumn{
 	{"users", "totp_pending", "id", "totp:"}, // the same, while enrolment is unconfirmed
 	{"meetings", "passcode", "id", passcodeLabel},
 	{"webhooks", "secret", "id", webhookSecretLabel},
+	{"sso_provider", "client_secret", "id", auth.SSOSecretLabel}, // auth.Service: SSOSecretLabel + "org"
 }
 
 // unsealedBlobs are the BLOB columns that hold nothing sealed, and what

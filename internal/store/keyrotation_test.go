@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kaigi-meet/kaigi/internal/auth"
 )
 
 // TestEverySealedColumnIsRotated: a key rotation re-seals what
@@ -56,7 +58,7 @@ func testEverySealedColumnIsRotated(t *testing.T, s *DB) {
 	}
 
 	// The label prefixes the code seals under, as written at each call.
-	labels := map[string]string{`"totp:"`: "totp:", "passcodeLabel": passcodeLabel, "webhookSecretLabel": webhookSecretLabel}
+	labels := map[string]string{`"totp:"`: "totp:", "passcodeLabel": passcodeLabel, "webhookSecretLabel": webhookSecretLabel, "SSOSecretLabel": auth.SSOSecretLabel}
 	listed := map[string]bool{}
 	for _, c := range sealedColumns {
 		listed[c.label] = true
