@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	natsserver "github.com/nats-io/nats-server/v2/server"
 
+	"github.com/kaigi-meet/kaigi/internal/auth"
 	"github.com/kaigi-meet/kaigi/internal/client"
 	"github.com/kaigi-meet/kaigi/internal/config"
 	"github.com/kaigi-meet/kaigi/internal/pgtest"
@@ -47,15 +49,47 @@ func startNATS(t *testing.T) string {
 }
 
 // node starts a Kaigi server as cluster node id in region, on the NATS
-// server at natsURL and the PostgreSQL database db.
-func node(t *testing.T, id, region, natsURL, db string) *servertest.Server {
+// server at natsURL and the PostgreSQL database db. With keyFrom, a data
+// directory, it starts with that directory's secret.key: the nodes of a
+// cluster share the key that seals the database's secrets (passcodes).
+func node(t *testing.T, id, region, natsURL, db, keyFrom string) *servertest.Server {
 	t.Helper()
+	data := t.TempDir()
+	if keyFrom != "" {
+		copyKey(t, keyFrom, data)
+	}
 	return servertest.Start(t, servertest.Options{Config: func(c *config.Config) {
+		c.Data = data
 		c.Region = region
 		c.Database = db
 		c.Cluster.NodeID = id
 		c.Cluster.NATS.URLs = []string{natsURL}
 	}})
+}
+
+// clusterKey returns a directory holding a fresh secret.key for the
+// nodes of a test cluster to share.
+func clusterKey(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	s, err := auth.LoadOrCreateSealer(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	return dir
+}
+
+// copyKey copies the data directory from's secret.key into to.
+func copyKey(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(from, "secret.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(to, "secret.key"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func waitCtx(t *testing.T) context.Context {
@@ -87,10 +121,18 @@ func tryJoin(t *testing.T, srv *servertest.Server, opts client.Options, publish 
 		return nil, err
 	}
 	t.Cleanup(c.Close)
-	for _, src := range publish {
-		pump(t, c.Local(src))
+	if c.Waiting() == "" { // someone waiting publishes once admitted (pumpAll)
+		pumpAll(t, c, publish...)
 	}
 	return c, nil
+}
+
+// pumpAll pumps synthetic media on each of c's published sources.
+func pumpAll(t *testing.T, c *client.Client, sources ...string) {
+	t.Helper()
+	for _, src := range sources {
+		pump(t, c.Local(src))
+	}
 }
 
 // pump sends synthetic media on a local track until the test ends.

@@ -86,8 +86,9 @@ func joinRequests(t *testing.T, natsURL string) *atomic.Int64 {
 func TestClusterMeetingSpansNodes(t *testing.T) {
 	natsURL := startNATS(t)
 	db := pgtest.NewDatabase(t)
-	eu1 := node(t, "eu1", "eu", natsURL, db)
-	eu2 := node(t, "eu2", "eu", natsURL, db)
+	key := clusterKey(t)
+	eu1 := node(t, "eu1", "eu", natsURL, db, key)
+	eu2 := node(t, "eu2", "eu", natsURL, db, key)
 	joins := joinRequests(t, natsURL)
 	set := servertest.OpenSettings()
 	set.E2EE = true
@@ -158,8 +159,9 @@ func TestClusterMeetingSpansNodes(t *testing.T) {
 func TestClusterRelayStaysInRegions(t *testing.T) {
 	natsURL := startNATS(t)
 	db := pgtest.NewDatabase(t)
-	eu := node(t, "eu1", "eu", natsURL, db)
-	us := node(t, "us1", "us", natsURL, db)
+	key := clusterKey(t)
+	eu := node(t, "eu1", "eu", natsURL, db, key)
+	us := node(t, "us1", "us", natsURL, db, key)
 	joins := joinRequests(t, natsURL)
 	set := servertest.OpenSettings()
 	regions := meeting.Regions{"eu"}
