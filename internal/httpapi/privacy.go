@@ -299,6 +299,54 @@ var privacyTables = []privacyTable{
 		},
 	},
 	{
+		Table: "recording_keys", Title: "Recording keys",
+		Why:  "To let browsers encrypt a recording so that your account can read it: your browser made this key pair and keeps the private half; the server keeps the public half, which cannot open anything.",
+		Kept: "Until you make a new key or the account is deleted.",
+		Columns: []privacyColumn{
+			{"user_id", "Which account it belongs to."},
+			{"public_key", "The public half of your recording key."},
+			{"created_at", "When it was set."},
+		},
+	},
+	{
+		Table: "recordings", Title: "Recordings",
+		Why:  "To keep recordings a host or co-host made in their browser. The recording was encrypted there, with a key the server never receives: the server cannot play it.",
+		Kept: "Until the person who recorded it deletes it, their account is deleted, or the organisation's meeting retention limit after it started.",
+		Columns: []privacyColumn{
+			{"id", "A random number naming the recording."},
+			{"meeting_id", "Which meeting was recorded."},
+			{"recorder_id", "The account whose browser recorded it."},
+			{"e2ee", "Whether the meeting was end-to-end encrypted."},
+			{"started_at", "When the recording started."},
+			{"finished_at", "When it was finished."},
+			{"chunks", "How many pieces it was uploaded in."},
+			{"bytes", "Its size."},
+			{"manifest", "Its table of contents (how many pieces, the video format), encrypted in the recorder's browser."},
+		},
+	},
+	{
+		Table: "recording_chunks", Title: "Recording contents",
+		Why:  "The recording itself, in pieces of a few seconds, each encrypted in the recorder's browser: the server cannot read or play any of it.",
+		Kept: "As long as the recording.",
+		Columns: []privacyColumn{
+			{"recording_id", "Which recording it is part of."},
+			{"n", "Its place in the recording."},
+			{"data", "The encrypted piece."},
+		},
+	},
+	{
+		Table: "recording_readers", Title: "Who may read a recording",
+		Why:  "To let the accounts a recording was made or shared for open it: for each, the recording's key locked to that account's recording key, which only that account's browsers can unlock.",
+		Kept: "As long as the recording, or until the reader's account is deleted.",
+		Columns: []privacyColumn{
+			{"recording_id", "Which recording."},
+			{"user_id", "Which account may read it."},
+			{"wrapped_key", "The recording's key, locked for that account."},
+			{"shared_by", "The account whose browser locked it for them (the recorder, or a reader who shared it)."},
+			{"created_at", "When it was shared."},
+		},
+	},
+	{
 		Table: "schema_migrations", Title: "Database version",
 		Why:  "To know which updates of the database's layout have been applied.",
 		Kept: "As long as the server exists. Nothing about any person.",
@@ -393,7 +441,7 @@ var privacyBrowser = []privacyBrowserItem{
 // privacyNotKept: what the server never receives or never stores.
 var privacyNotKept = []string{
 	"What is said and shown in an end-to-end encrypted meeting: audio, video, screen shares and chat are encrypted in the browsers, and the server only passes them on. In a meeting without end-to-end encryption the server passes them on without storing them.",
-	"Recordings: Kaigi does not record meetings.",
+	"Recordings in a form the server can play: a recording is encrypted in the browser of the host or co-host who records, with a key wrapped for the accounts allowed to read it; the server keeps the ciphertext and those wrapped keys, never the key itself.",
 	"Chat messages, reactions and polls: passed on to the others in the meeting and not stored on the server.",
 	"The part of an invite link after \"#\" (which holds the passcode): browsers never send it to the server.",
 	"A passkey's private key, and the fingerprint, face or PIN that unlocks it: they stay on your device, which sends the server only a signature.",

@@ -58,6 +58,10 @@ type Options struct {
 	Webhooks Webhooks
 	// Now is the clock (tokens' expiry and last use); nil: time.Now.
 	Now func() time.Time
+	// Recordings keeps browser-encrypted recordings (recordings.go); nil:
+	// the server takes none. RecordingLimits bounds them.
+	Recordings      RecordingStore
+	RecordingLimits RecordingLimits
 }
 
 type api struct {
@@ -88,7 +92,7 @@ type api struct {
 
 // The web client's pages: every one is the same single-page client, which
 // picks the screen from the path.
-var pages = []string{"/{$}", "/m/{id}", "/signin", "/signup", "/account", "/admin", "/schedule", "/privacy", "/about", "/transparency"}
+var pages = []string{"/{$}", "/m/{id}", "/signin", "/signup", "/account", "/admin", "/schedule", "/privacy", "/about", "/transparency", "/recordings"}
 
 // New returns the server's root handler.
 func New(opts Options) http.Handler {
@@ -175,6 +179,8 @@ func New(opts Options) http.Handler {
 	mux.HandleFunc("POST /api/admin/tokens", a.createOrgToken)
 	mux.HandleFunc("DELETE /api/admin/tokens/{id}", a.revokeOrgToken)
 	a.webhookRoutes(mux) // webhooks.go
+	// Browser-encrypted recordings (recordings.go).
+	a.recordingRoutes(mux, opts.Recordings, opts.RecordingLimits)
 
 	mux.Handle("GET /ws", opts.Signal)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

@@ -218,6 +218,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		// API tokens (httpapi/tokens.go) are kept in the database.
 		Tokens:   db,
 		Webhooks: hooks,
+		// Recordings encrypted in browsers (httpapi/recordings.go).
+		Recordings: db,
 		// Served only with a token (config metrics.token).
 		MetricsToken: cfg.Metrics.Token,
 		Metrics: metrics.Handler(metrics.Sources{
