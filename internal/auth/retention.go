@@ -142,6 +142,9 @@ type RetentionResult struct {
 	// UsageDays are days of usage figures deleted with the meetings'
 	// limit: on a quiet server a day's totals may describe one meeting.
 	UsageDays int64
+	// Recordings deleted with the meetings' limit, counted from their
+	// start (RecordingRetention).
+	Recordings int64
 	// AuditRefused says why no audit entry was deleted although some
 	// are past the limit (the chain does not verify: deleting would
 	// destroy the evidence).
@@ -152,7 +155,14 @@ type RetentionResult struct {
 
 // Deleted is the number of records deleted.
 func (r RetentionResult) Deleted() int64 {
-	return r.Meetings + r.Sessions + r.AuditEntries + r.UsageDays
+	return r.Meetings + r.Sessions + r.AuditEntries + r.UsageDays + r.Recordings
+}
+
+// RecordingRetention is what a RetentionStore that keeps recordings
+// (internal/store, migration 0013) also does: delete up to limit
+// recordings that started before cut, with their chunks and readers.
+type RecordingRetention interface {
+	DeleteOldRecordings(ctx context.Context, cut time.Time, limit int) (int64, error)
 }
 
 // ApplyRetention deletes what is past the organisation's limits, in
@@ -196,6 +206,13 @@ func (s *Service) ApplyRetention(ctx context.Context, rs RetentionStore, run Ret
 		if res.UsageDays, err = rs.PruneUsage(ctx, cut.Meetings); err != nil {
 			return res, fmt.Errorf("retention: usage figures: %w", err)
 		}
+		if rr, ok := rs.(RecordingRetention); ok {
+			if err := batches(&res.Recordings, retentionMeetingBatch, func() (int64, error) {
+				return rr.DeleteOldRecordings(ctx, cut.Meetings, retentionMeetingBatch)
+			}); err != nil {
+				return res, fmt.Errorf("retention: recordings: %w", err)
+			}
+		}
 	}
 	if !cut.Sessions.IsZero() {
 		if err := batches(&res.Sessions, retentionSessionBatch, func() (int64, error) {
@@ -213,6 +230,7 @@ func (s *Service) ApplyRetention(ctx context.Context, rs RetentionStore, run Ret
 		details := map[string]string{
 			"meetings": strconv.FormatInt(res.Meetings, 10), "sessions": strconv.FormatInt(res.Sessions, 10),
 			"auditEntries": strconv.FormatInt(res.AuditEntries, 10), "usageDays": strconv.FormatInt(res.UsageDays, 10),
+			"recordings":  strconv.FormatInt(res.Recordings, 10),
 			"meetingDays": strconv.Itoa(r.MeetingDays), "expiredSessionDays": strconv.Itoa(r.ExpiredSessionDays),
 			"auditDays": strconv.Itoa(cut.AuditKeepDays),
 		}
