@@ -177,6 +177,27 @@ func (n *Node) WatchGone(ctx context.Context, gone func(id string)) {
 	}
 }
 
+// AccountsEndedSubject carries, to every node, an account whose
+// participation was ended on one (signed out everywhere, suspended,
+// deleted): each ends it in its own live meetings.
+const AccountsEndedSubject = "kaigi.accounts.ended"
+
+// Broadcast publishes data on subject, for every node.
+func (n *Node) Broadcast(subject string, data []byte) error {
+	return n.nc.Publish(subject, data)
+}
+
+// HandleBroadcasts hands each message published on subject (by any node,
+// this one included) to handle, one at a time. It returns a function that
+// stops them.
+func (n *Node) HandleBroadcasts(subject string, handle func(data []byte)) (func(), error) {
+	sub, err := n.nc.Subscribe(subject, func(m *nats.Msg) { handle(m.Data) })
+	if err != nil {
+		return nil, fmt.Errorf("cluster: subscribe to %s: %w", subject, err)
+	}
+	return func() { sub.Unsubscribe() }, nil
+}
+
 // Halt stops the node as a crash would: no more heartbeats, no
 // deregistration (the record expires after the node TTL), the connection
 // closed. For tests that kill a node in-process.

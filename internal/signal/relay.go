@@ -67,14 +67,60 @@ const (
 // node are relayed there, and joins relayed from other nodes are served.
 // Call it once, before serving sockets.
 func (s *Server) JoinCluster(node *cluster.Node, allowed AllowedRegions) error {
-	stop, err := node.HandleJoins(s.serveRelayedJoin)
+	stopJoins, err := node.HandleJoins(s.serveRelayedJoin)
 	if err != nil {
 		return err
 	}
+	stopEnded, err := node.HandleBroadcasts(cluster.AccountsEndedSubject, func(data []byte) {
+		var e accountEnded
+		if json.Unmarshal(data, &e) != nil || e.From == node.ID() || e.UserID == "" {
+			return
+		}
+		s.endAccount(e.UserID, e.Reason, e.Message)
+	})
+	if err != nil {
+		stopJoins()
+		return err
+	}
 	s.mu.Lock()
-	s.cluster = &clusterLink{node: node, allowed: allowed, stop: stop}
+	s.cluster = &clusterLink{node: node, allowed: allowed, stop: func() { stopJoins(); stopEnded() }}
 	s.mu.Unlock()
 	return nil
+}
+
+// accountEnded is an account's participation ended on node From
+// (cluster.AccountsEndedSubject).
+type accountEnded struct {
+	From    string `json:"from"`
+	UserID  string `json:"userId"`
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
+}
+
+// announceEndAccount tells the other nodes that an account's
+// participation ended here, and closes the sockets of the account that
+// this node relays (their meetings' nodes end their places when the
+// announcement reaches them).
+func (s *Server) announceEndAccount(userID, reason, message string) {
+	cl := s.clusterLink()
+	if cl == nil || userID == "" {
+		return
+	}
+	b, _ := json.Marshal(accountEnded{From: cl.node.ID(), UserID: userID, Reason: reason, Message: message})
+	if err := cl.node.Broadcast(cluster.AccountsEndedSubject, b); err != nil {
+		s.log.Error("cluster: announce an ended account", "err", err)
+	}
+	s.mu.Lock()
+	var relayed []*session
+	for sess := range s.sessions {
+		if sess.relay.Load() != nil && sess.identity.UserID == userID {
+			relayed = append(relayed, sess)
+		}
+	}
+	s.mu.Unlock()
+	for _, sess := range relayed {
+		sess.Close(live.Closed(reason, message))
+	}
 }
 
 func (s *Server) clusterLink() *clusterLink {
@@ -226,6 +272,9 @@ func (s *session) relayTo(cl *clusterLink, node string, id meeting.ID) bool {
 	}
 	r.unsub = unsub
 	req := relayJoin{Member: r.member, From: cl.node.ID(), UserID: s.identity.UserID, Hello: s.raw}
+	if s.srv.endedSince(s) {
+		req.UserID = "" // as a local join would: a guest
+	}
 	if s.identity.Addr.IsValid() {
 		req.Addr = s.identity.Addr.String()
 	}

@@ -269,6 +269,12 @@ func remoteAddr(r *http.Request) netip.Addr {
 // opened from now on is identified as the account. A deleted account's
 // own meetings end for everyone (owner.go).
 func (s *Server) EndAccount(userID, reason, message string) {
+	s.endAccount(userID, reason, message)
+	s.announceEndAccount(userID, reason, message) // and on the cluster's other nodes (relay.go)
+}
+
+// endAccount is EndAccount on this node only.
+func (s *Server) endAccount(userID, reason, message string) {
 	if userID == "" {
 		return
 	}
