@@ -247,9 +247,12 @@ type wrappedJSON struct {
 	WrappedKey []byte `json:"wrappedKey"`
 }
 
-// create handles POST /api/recordings {meeting, e2ee, readers: [{account,
-// wrappedKey}]}: 201 {recording}. The caller is the recorder and must be
-// among the readers.
+// create handles POST /api/recordings {meeting, e2ee, readers?: [{account,
+// wrappedKey}]}: 201 {recording}, open, recorded by the caller. The
+// content key is wrapped with the recording's ID as associated data, so
+// the recorder's browser usually creates first and adds the readers next
+// (POST /api/recordings/{id}/readers); readers given here must include
+// the recorder.
 func (h *recordingAPI) create(w http.ResponseWriter, r *http.Request) {
 	u, ok := h.user(w, r, true)
 	if !ok {
@@ -275,7 +278,7 @@ func (h *recordingAPI) create(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if !self || len(req.Readers) > maxInitialReaders {
+	if (!self && len(req.Readers) > 0) || len(req.Readers) > maxInitialReaders {
 		writeError(w, http.StatusBadRequest, "bad_readers", "Wrap the recording's key for yourself, and for at most 16 readers.")
 		return
 	}
@@ -446,8 +449,9 @@ func (h *recordingAPI) finish(w http.ResponseWriter, r *http.Request) {
 }
 
 // share handles POST /api/recordings/{id}/readers {account, wrappedKey}:
-// a reader gives another account access by wrapping the content key,
-// which it unwrapped in its browser, to that account's recording key.
+// the recorder, or a reader, gives an account access by wrapping the
+// content key (which it made, or unwrapped in its browser) to that
+// account's recording key.
 func (h *recordingAPI) share(w http.ResponseWriter, r *http.Request) {
 	u, ok := h.user(w, r, true)
 	if !ok {
@@ -462,8 +466,7 @@ func (h *recordingAPI) share(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	if _, err := h.rs.RecordingReaderOf(r.Context(), id, u.ID); err != nil {
-		h.storeError(w, err)
+	if _, _, ok := h.readable(w, r, u.ID); !ok {
 		return
 	}
 	if _, _, err := h.rs.RecordingKey(r.Context(), req.Account); err != nil {

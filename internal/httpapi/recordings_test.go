@@ -94,12 +94,22 @@ func TestRecordingsAPI(t *testing.T) {
 		"readers": []map[string]string{{"account": ids[bob], "wrappedKey": b64([]byte("to bob"))}}}); code != http.StatusBadRequest || errCode(body) != "bad_readers" {
 		t.Fatalf("a recording not wrapped for its recorder: %d %v", code, body)
 	}
-	code, body := ada.call("POST", "/api/recordings", map[string]any{"meeting": meetingID, "e2ee": true,
-		"readers": []map[string]string{{"account": ids[ada], "wrappedKey": b64([]byte("to ada"))}}})
+	if code, body := ada.call("POST", "/api/recordings", map[string]any{"meeting": "no-such-meeting"}); code != http.StatusNotFound {
+		t.Fatalf("a recording of no meeting: %d %v", code, body)
+	}
+	code, body := ada.call("POST", "/api/recordings", map[string]any{"meeting": meetingID, "e2ee": true})
 	rec, _ := body["recording"].(map[string]any)
 	id, _ := rec["id"].(string)
 	if code != http.StatusCreated || id == "" || rec["mine"] != true {
 		t.Fatalf("create: %d %v", code, body)
+	}
+	// The recorder wraps the key for itself once it knows the ID; bob,
+	// neither recorder nor reader, cannot add himself.
+	if code, _ := bob.call("POST", "/api/recordings/"+id+"/readers", map[string]string{"account": ids[bob], "wrappedKey": b64([]byte("self-granted"))}); code != http.StatusNotFound {
+		t.Fatalf("bob gave himself access: %d", code)
+	}
+	if code, body := ada.call("POST", "/api/recordings/"+id+"/readers", map[string]string{"account": ids[ada], "wrappedKey": b64([]byte("to ada"))}); code != http.StatusNoContent {
+		t.Fatalf("ada wraps for herself: %d %v", code, body)
 	}
 	chunk := func(n string) string { return "/api/recordings/" + id + "/chunks/" + n }
 
