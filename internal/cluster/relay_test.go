@@ -1,0 +1,203 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+// relayPermissions are what node id needs on NATS besides nodePermissions
+// for meetings that span nodes, as docs/operations.md gives them: send
+// relayed joins and member messages to any node and hear only its own,
+// announce and hear ended accounts, and answer requests.
+func relayPermissions(id string) *server.Permissions {
+	p := &server.Permissions{
+		Publish: &server.SubjectPermission{Allow: append(append([]string(nil), nodePermissions.Publish.Allow...),
+			"kaigi.node.*.join", "kaigi.node.*.member.*", AccountsEndedSubject)},
+		Subscribe: &server.SubjectPermission{Allow: []string{"_INBOX.>",
+			"kaigi.node." + id + ".join", "kaigi.node." + id + ".member.*", AccountsEndedSubject}},
+		Response: &server.ResponsePermission{MaxMsgs: 1, Expires: time.Minute},
+	}
+	return p
+}
+
+// TestClusterRelayPermissions: two nodes, each a NATS user with the
+// permissions docs/operations.md lists. A relayed join goes to the other
+// node and is answered; member messages (data, close, gone) go both ways
+// in order; an ended account reaches both. A node cannot listen to the
+// other's subjects.
+func TestClusterRelayPermissions(t *testing.T) {
+	ns, err := server.NewServer(&server.Options{
+		Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true, StoreDir: t.TempDir(), NoSigs: true,
+		Users: []*server.User{
+			{Username: "eu1", Password: "pw1", Permissions: relayPermissions("eu1")},
+			{Username: "eu2", Password: "pw2", Permissions: relayPermissions("eu2")},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.SetLoggerV2(natsLogger{quiet()}, false, false, false)
+	ns.Start()
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("NATS not ready")
+	}
+	start := func(id, pw string) *Node {
+		n, err := Start(context.Background(), Options{
+			NodeID: id, Region: "eu", NATS: NATS{URLs: []string{"nats://" + id + ":" + pw + "@" + ns.Addr().String()}}, Logger: quiet(),
+			Heartbeat: testHeartbeat, NodeTTL: testTTL, SweepEvery: time.Hour,
+		})
+		if err != nil {
+			t.Fatalf("start %s: %v", id, err)
+		}
+		t.Cleanup(n.Close)
+		return n
+	}
+	eu1, eu2 := start("eu1", "pw1"), start("eu2", "pw2")
+	ctx := ctxT(t)
+
+	stop, err := eu1.HandleJoins(func(data []byte, respond func([]byte)) {
+		go respond(append([]byte("joined "), data...))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	if got, err := eu2.Request(ctx, "eu1", []byte("cy")); err != nil || string(got) != "joined cy" {
+		t.Fatalf("relayed join: %q, %v", got, err)
+	}
+	if _, err := eu2.Request(ctx, "nobody", []byte("cy")); !errors.Is(err, ErrNodeUnreachable) {
+		t.Fatalf("a join to a node that is not there: %v, want ErrNodeUnreachable", err)
+	}
+
+	member := NewMemberID()
+	if !ValidMemberID(member) || ValidMemberID(member+"0") || ValidMemberID(strings.ToUpper(member)) {
+		t.Fatalf("member ID %q", member)
+	}
+	type got struct {
+		mu   sync.Mutex
+		msgs []Message
+	}
+	var at1, at2 got
+	collect := func(g *got) func(Message) {
+		return func(m Message) { g.mu.Lock(); g.msgs = append(g.msgs, m); g.mu.Unlock() }
+	}
+	unsub1, err := eu1.Subscribe(member, collect(&at1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unsub1()
+	unsub2, err := eu2.Subscribe(member, collect(&at2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unsub2()
+	for i := range 50 {
+		eu2.Publish("eu1", member, Message{Data: []byte{'a' + byte(i%26)}})
+	}
+	eu2.Publish("eu1", member, Message{Gone: true})
+	eu1.Publish("eu2", member, Message{Data: []byte(`{"type":"closed"}`)})
+	eu1.Publish("eu2", member, Message{Close: 1001})
+	await(t, 5*time.Second, "member messages both ways", func() bool {
+		at1.mu.Lock()
+		defer at1.mu.Unlock()
+		at2.mu.Lock()
+		defer at2.mu.Unlock()
+		return len(at1.msgs) == 51 && len(at2.msgs) == 2
+	})
+	for i, m := range at1.msgs[:50] {
+		if string(m.Data) != string([]byte{'a' + byte(i%26)}) || m.Gone || m.Close != 0 {
+			t.Fatalf("message %d at eu1: %+v (out of order?)", i, m)
+		}
+	}
+	if m := at1.msgs[50]; !m.Gone || len(m.Data) != 0 {
+		t.Fatalf("gone at eu1: %+v", m)
+	}
+	if m := at2.msgs[1]; m.Close != 1001 || string(at2.msgs[0].Data) != `{"type":"closed"}` {
+		t.Fatalf("close at eu2: %+v", at2.msgs)
+	}
+
+	var ended sync.WaitGroup
+	ended.Add(2)
+	for _, n := range []*Node{eu1, eu2} {
+		stop, err := n.HandleBroadcasts(AccountsEndedSubject, func(data []byte) {
+			if string(data) == "u-1" {
+				ended.Done()
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stop()
+	}
+	eu1.Broadcast(AccountsEndedSubject, []byte("u-1"))
+	done := make(chan struct{})
+	go func() { ended.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		t.Fatal("the ended account did not reach both nodes")
+	}
+
+	// eu2's user may not listen to eu1's members.
+	denied := make(chan error, 1)
+	nc, err := nats.Connect("nats://eu2:pw2@"+ns.Addr().String(), nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+		select {
+		case denied <- err:
+		default:
+		}
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if _, err := nc.Subscribe(MemberSubject("eu1", member), func(*nats.Msg) {}); err != nil {
+		t.Fatal(err)
+	}
+	nc.Flush()
+	select {
+	case err := <-denied:
+		if !strings.Contains(strings.ToLower(err.Error()), "permissions violation") {
+			t.Fatalf("eu2 listening to eu1's member: %v, want a permissions violation", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("eu2's user listened to eu1's member subject")
+	}
+}
+
+// TestClusterWatchGone: a node watching the registry is told, once, of a
+// node that crashed (its record expired) and of one that left; not of
+// itself or of nodes still up.
+func TestClusterWatchGone(t *testing.T) {
+	c := newTestCluster(t)
+	a, b, d := c.start("a", "eu"), c.start("b", "eu"), c.start("d", "eu")
+	ctx, cancel := context.WithCancel(context.Background())
+	var mu sync.Mutex
+	var gone []string
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.WatchGone(ctx, func(id string) { mu.Lock(); gone = append(gone, id); mu.Unlock() })
+	}()
+	defer func() { cancel(); <-done }()
+	// The watcher's first listing sees b even if it comes after the
+	// crash: b's record outlives it by the TTL.
+	crashed := time.Now()
+	b.Halt()
+	await(t, 10*time.Second, "b reported gone", func() bool { mu.Lock(); defer mu.Unlock(); return len(gone) == 1 })
+	t.Logf("a crashed node was reported gone %v after it stopped (TTL %v, heartbeat %v)", time.Since(crashed).Round(time.Millisecond), testTTL, testHeartbeat)
+	d.Close()
+	await(t, 10*time.Second, "d reported gone", func() bool { mu.Lock(); defer mu.Unlock(); return len(gone) == 2 })
+	mu.Lock()
+	defer mu.Unlock()
+	if gone[0] != "b" || gone[1] != "d" {
+		t.Fatalf("gone %v, want [b d]", gone)
+	}
+}
