@@ -42,6 +42,16 @@ export function actionText(e: AuditEntry, names: ReadonlyMap<string, string> = n
       return `deleted the passkey “${e.details.passkey ?? "?"}”${self ? "" : ` of ${who(e.subjectId)}`}`;
     case "user.passkey_sign_in":
       return `signed in${self ? "" : ` to ${who(e.subjectId)}`} with the passkey “${e.details.passkey ?? "?"}”${e.details.as === "second factor" ? " after the password" : ""}`;
+    case "org.sso_changed": {
+      const fields = Object.keys(e.details).sort();
+      return fields.length === 0 ? "saved the single sign-on settings unchanged" : `changed the single sign-on settings: ${fields.map((f) => (f === "clientSecret" ? `client secret ${e.details[f]}` : `${f} → ${e.details[f]}`)).join(", ")}`;
+    }
+    case "user.sso_created":
+      return `signed up by a first sign-in through single sign-on (${e.details.issuer ?? "?"})`;
+    case "user.sso_linked":
+      return `linked ${self ? "your" : "their"} account to single sign-on (${e.details.issuer ?? "?"}) by its verified e-mail`;
+    case "user.sso_sign_in":
+      return `signed in${self ? "" : ` to ${who(e.subjectId)}`} through single sign-on (${e.details.issuer ?? "?"})`;
     case "user.deleted":
       return `deleted ${who(e.subjectId)}`;
     case "user.exported":

@@ -13,6 +13,7 @@ import { showScreen } from "../app.js";
 import { openPage } from "./signedin.js";
 import { tokensSection } from "./tokens.js";
 import { webhooksSection } from "./webhooks.js";
+import { ssoSection } from "./sso.js";
 import { el, replace } from "../ui/dom.js";
 import { openDialog } from "../ui/dialog.js";
 import { accountFields, checkbox, errorLine, field, onSubmit, selectField, setError, statusLine, submitButton } from "../ui/forms.js";
@@ -46,7 +47,7 @@ export async function showAdmin(): Promise<void> {
   const names = new Map(users.map((u) => [u.id, u.name]));
   const auditCard = auditSection(audit, names, (before) => getAuditLog(before));
   const liveCard = liveMeetingsSection(live, { load: listLiveMeetings, end: endLiveMeeting, lock: lockMeeting, ownerName: (id) => (id === undefined ? "—" : (names.get(id) ?? id)) });
-  showScreen(accountPage("admin", me, el("h1", { text: "Administration" }), orgForm(org), usersTable.root, newUserForm(usersTable), liveCard, usageSection({ load: getUsage, now: () => new Date() }), tokensSection("org"), webhooksSection(), auditCard), false);
+  showScreen(accountPage("admin", me, el("h1", { text: "Administration" }), orgForm(org), usersTable.root, newUserForm(usersTable), liveCard, usageSection({ load: getUsage, now: () => new Date() }), tokensSection("org"), webhooksSection(), ssoSection(), auditCard), false);
 }
 
 function orgForm(org: Org): HTMLFormElement {

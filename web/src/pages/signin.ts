@@ -4,6 +4,8 @@
 
 import { me, signIn, signInCode } from "../api/accounts.js";
 import { passkeysSupported, secondFactorWithPasskey, signInWithPasskey } from "../api/passkeys.js";
+import { getSSOButton, ssoProblem, type SSOButton } from "../api/sso.js";
+import { ssoSignInLink } from "./sso.js";
 import { ApiError, asApiError } from "../api/http.js";
 import { setState, showScreen } from "../app.js";
 import { nextFromQuery } from "../lib/navigation.js";
@@ -21,13 +23,19 @@ export async function showSignIn(): Promise<void> {
     location.replace(current.twoFactorRequired || current.passkeyRequired ? "/account" : next);
     return;
   }
-  new SignIn(next).show();
+  // The organisation's single sign-on, if any (sso.ts); a failure to ask
+  // leaves the password form alone.
+  const sso = await getSSOButton().catch(() => null);
+  new SignIn(next, sso).show();
 }
 
 class SignIn {
   private readonly card: HTMLElement;
 
-  constructor(private readonly next: string) {
+  constructor(
+    private readonly next: string,
+    private readonly sso: SSOButton | null = null,
+  ) {
     this.card = el("section", { class: "auth-card" });
   }
 
@@ -61,11 +69,13 @@ class SignIn {
       this.card,
       el("h1", { id: "signin-title", text: "Sign in" }),
       el("p", { class: "lead small", text: "Sign in to start and manage meetings. You can join a meeting without an account." }),
+      ssoSignInLink(this.sso),
       form,
       this.passkeyButton("passkey-signin", "Sign in with a passkey", error, () => signInWithPasskey()),
       el("p", { class: "auth-alt" }, "No account yet? ", el("a", { attrs: { href: "/signup" }, text: "Create one" })),
     );
-    setError(error, problem);
+    // Back from the provider with a failure: its sentence (sso.ts).
+    setError(error, problem ?? ssoProblem(location.search));
     (email === "" ? emailField.input : password.input).focus();
   }
 
