@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kaigi-meet/kaigi/internal/meeting"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 )
@@ -200,4 +201,35 @@ func TestClusterWatchGone(t *testing.T) {
 	if gone[0] != "b" || gone[1] != "d" {
 		t.Fatalf("gone %v, want [b d]", gone)
 	}
+}
+
+// BenchmarkClusterPlace is what placing costs each join on a node with
+// the embedded NATS server (a cluster of one): the placement read, the
+// registry listed, and for a new meeting the claim.
+func BenchmarkClusterPlace(b *testing.B) {
+	n, err := Start(context.Background(), Options{
+		NodeID: "bench", Region: "eu", Version: "test",
+		NATS:   NATS{StoreDir: b.TempDir()},
+		Logger: quiet(),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer n.Close()
+	ctx := context.Background()
+	b.Run("existing", func(b *testing.B) {
+		id := meeting.NewID()
+		for b.Loop() {
+			if _, err := n.Place(ctx, id, nil, false); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("new", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := n.Place(ctx, meeting.NewID(), nil, false); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
