@@ -304,3 +304,12 @@ func (s *Service) ssoSatisfiesRequirements(ctx context.Context, u User) (bool, e
 	}
 	return false, nil
 }
+
+// SSOIdentities lists the provider identities linked to u (for its data
+// export).
+func (s *Service) SSOIdentities(ctx context.Context, u User) ([]SSOIdentity, error) {
+	if s.sso == nil {
+		return nil, nil
+	}
+	return s.sso.UserSSOIdentities(ctx, u.ID)
+}

@@ -132,6 +132,11 @@ func (a *api) exportMe(w http.ResponseWriter, r *http.Request) {
 		a.internal(w, "list tokens", err)
 		return
 	}
+	ssoIDs, err := a.ssoExport(r.Context(), u) // sso.go
+	if err != nil {
+		a.internal(w, "list single sign-on identities", err)
+		return
+	}
 	w.Header().Set("Content-Disposition", `attachment; filename="kaigi-export.json"`)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"exportedAt": a.now().UTC(),
@@ -142,6 +147,8 @@ func (a *api) exportMe(w http.ResponseWriter, r *http.Request) {
 		"audit":      entries,
 		"passkeys":   passkeysJSON(passkeys),
 		"apiTokens":  tokens,
+
+		"ssoIdentities": ssoIDs, // sso.go
 		"notIncluded": []string{
 			"your password, which Kaigi never stores: only an argon2id hash of it, left out of this file so that a leaked copy cannot be used to guess it",
 			"your two-factor secret and recovery codes (kept sealed or hashed; the file says whether two-factor is on and how many codes are left)",

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -189,4 +190,30 @@ func isSSOError(err error) bool { return errors.Is(err, auth.ErrSSOOnly) }
 // the organisation signs its members in through its provider only.
 func ssoOnlyError(w http.ResponseWriter) {
 	writeError(w, http.StatusForbidden, "sso_only", "Your organisation signs in with single sign-on only. Use the single sign-on button.")
+}
+
+// ssoIdentityJSON is a linked identity in the account's data export.
+type ssoIdentityJSON struct {
+	Issuer         string     `json:"issuer"`
+	Subject        string     `json:"subject"`
+	CreatedAccount bool       `json:"createdAccount"`
+	LinkedAt       time.Time  `json:"linkedAt"`
+	LastUsed       *time.Time `json:"lastUsed,omitempty"`
+}
+
+// ssoExport lists u's linked identities for its data export.
+func (a *api) ssoExport(ctx context.Context, u auth.User) ([]ssoIdentityJSON, error) {
+	ids, err := a.accounts.SSOIdentities(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ssoIdentityJSON, len(ids))
+	for i, id := range ids {
+		out[i] = ssoIdentityJSON{Issuer: id.Issuer, Subject: id.Subject, CreatedAccount: id.Created, LinkedAt: id.CreatedAt}
+		if !id.LastUsedAt.IsZero() {
+			t := id.LastUsedAt
+			out[i].LastUsed = &t
+		}
+	}
+	return out, nil
 }

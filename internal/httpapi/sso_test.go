@@ -135,6 +135,10 @@ func TestSSOThroughTheAPI(t *testing.T) {
 	if code != http.StatusOK || user["email"] != "ana@example.org" || user["role"] != "member" {
 		t.Fatalf("/api/me after single sign-on: %d %v", code, me)
 	}
+	_, export := ana.call("GET", "/api/me/export", nil)
+	if ids, _ := export["ssoIdentities"].([]any); len(ids) != 1 || ids[0].(map[string]any)["subject"] != "s-1" || ids[0].(map[string]any)["createdAccount"] != true {
+		t.Fatalf("the export's single sign-on identities: %v", export["ssoIdentities"])
+	}
 	again := browse()
 	signIn(again)
 	if _, me2 := again.call("GET", "/api/me", nil); me2["user"].(map[string]any)["id"] != user["id"] {
