@@ -13,6 +13,7 @@ import (
 	"github.com/kaigi-meet/kaigi/internal/audit"
 	"github.com/kaigi-meet/kaigi/internal/auth"
 	"github.com/kaigi-meet/kaigi/internal/oidctest"
+	"github.com/kaigi-meet/kaigi/internal/passkeytest"
 )
 
 const (
@@ -266,11 +267,11 @@ func TestSSOAccountRules(t *testing.T) {
 }
 
 // TestSSOOnly: with SSO only, a member's right password (and sign-up) is
-// refused while a wrong one is still just wrong; the administrator still
-// signs in with the password. The two-factor requirement is met by the
-// provider for an account made by it, not for a member's linked account
-// that can still use its password, and for that one too once SSO only is
-// on.
+// refused while a wrong one is still just wrong, and so is a member's
+// passkey; the administrator still signs in with the password. The
+// two-factor requirement is met by the provider for an account made by
+// it, not for a member's linked account that can still use its
+// password, and for that one too once SSO only is on.
 func TestSSOOnly(t *testing.T) {
 	f, p, admin := ssoSetup(t, func(s *auth.SSOSettings) { s.LinkByEmail = true })
 	if _, err := f.svc.CreateUser(ctx, admin, "bo@example.org", "Bo", pw, auth.RoleMember); err != nil {
@@ -328,6 +329,13 @@ func TestSSOOnly(t *testing.T) {
 	}
 	if res, err := ssoSignIn(t, f); err != nil || res.User.ID != cy.User.ID {
 		t.Errorf("SSO with SSO only: %+v, %v", res.User, err)
+	}
+	// A passkey the member registers (with the session the provider's
+	// sign-in gave) does not sign them in either.
+	a := &passkeytest.Authenticator{Origin: origin}
+	cred, _ := registerPasskey(t, f, bo.User, bo.Token, a, "Laptop")
+	if _, err := signInWithPasskey(f, a, cred, nextAddr()); !errors.Is(err, auth.ErrSSOOnly) {
+		t.Errorf("the member's passkey with SSO only: %v", err)
 	}
 
 	s.Enabled = false
