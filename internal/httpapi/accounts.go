@@ -427,7 +427,13 @@ func (a *api) serverInfo(w http.ResponseWriter, r *http.Request) {
 		a.internal(w, "count users", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"name": org.Name, "signUpOpen": org.AllowSignUp || n == 0})
+	// Members sign up through the provider only while SSO only is on (sso.go).
+	sso, err := a.accounts.SSOSignInButton(r.Context())
+	if err != nil {
+		a.internal(w, "read single sign-on settings", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"name": org.Name, "signUpOpen": (org.AllowSignUp && !sso.SSOOnly) || n == 0})
 }
 
 // regionsOrEmpty is a set of regions as JSON: [] rather than null.

@@ -176,10 +176,22 @@ func TestSSOThroughTheAPI(t *testing.T) {
 	if code, body := admin.call("POST", "/api/admin/users", map[string]string{"email": "bo@example.org", "name": "Bo", "password": "correct horse battery"}); code != http.StatusCreated {
 		t.Fatalf("create member: %d %v", code, body)
 	}
+	adminUser, _ := db.UserByEmail(context.Background(), "admin@example.org")
+	org, _ := accounts.Org(context.Background())
+	org.AllowSignUp = true
+	if err := accounts.UpdateOrg(context.Background(), adminUser, org); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := browse().call("GET", "/api/server", nil); body["signUpOpen"] != true {
+		t.Fatalf("/api/server with sign-up open: %v", body)
+	}
 	settings["ssoOnly"] = true
 	delete(settings, "clientSecret")
 	if code, body := admin.call("PUT", "/api/admin/sso", settings); code != http.StatusOK || body["ssoOnly"] != true || body["secretSet"] != true {
 		t.Fatalf("turning SSO only on: %d %v", code, body)
+	}
+	if code, body := browse().call("GET", "/api/server", nil); code != http.StatusOK || body["signUpOpen"] != false {
+		t.Fatalf("/api/server with SSO only: %d %v, want sign-up closed", code, body)
 	}
 	if code, body := browse().call("POST", "/api/auth/signin", map[string]string{"email": "bo@example.org", "password": "correct horse battery"}); code != http.StatusForbidden || errCode(body) != "sso_only" {
 		t.Fatalf("a member's password with SSO only: %d %v", code, body)
