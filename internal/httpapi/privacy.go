@@ -435,6 +435,8 @@ var privacyBrowser = []privacyBrowserItem{
 	{"sessionStorage", "kaigi.resume.", "The key to get back into the meeting you are in after a reload.", "Until you leave, or the tab is closed; not used after 5 minutes."},
 	{"sessionStorage", "kaigi.polls.", "The polls you created in a meeting, so that a reload does not lose them.", "Until the tab is closed."},
 	{"sessionStorage", "kaigi.newAdmin", "A note to tell you, once, that you became the administrator.", "Until the next page is shown."},
+	{"IndexedDB", "kaigi-recording", "The private half of your recording key, to open the recordings made or shared for you; it is never sent anywhere unless you export it, protected by a passphrase you choose.", "Until you clear the site's data or replace the key."},
+	{"localStorage", "kaigi.recordingPins", "The fingerprints of the recording keys of the people you recorded for or shared with, so that a key that changes is pointed out to you.", "Until you clear the site's data."},
 	{"IndexedDB", "kaigi-e2ee", "This browser's own encryption identity (its private key cannot be read out), and the people whose keys you verified, with the name they had then.", "Until you clear the site's data."},
 }
 

@@ -13,6 +13,7 @@ export type AppState =
   | "privacy"
   | "about"
   | "transparency"
+  | "recordings"
   | "prejoin"
   | "joining"
   | "waiting"

@@ -8,6 +8,7 @@
 //   /privacy   what the server and the browser keep, why, for how long
 //   /about     the version and the web client's fingerprint
 //   /transparency  the transparency report, from the audit log
+//   /recordings  one's recordings (decrypted in the browser) and recording key
 //   /m/{id}    the pre-join screen, then the meeting
 
 import { showAbout } from "./pages/about.js";
@@ -18,6 +19,7 @@ import { showHome } from "./pages/home.js";
 import { meetingIdFromPath } from "./lib/meetingid.js";
 import { showPrejoin } from "./pages/prejoin.js";
 import { showPrivacy } from "./pages/privacy.js";
+import { showRecordings } from "./pages/recordings.js";
 import { showSchedule } from "./pages/schedule.js";
 import { showSignIn } from "./pages/signin.js";
 import { showSignUp } from "./pages/signup.js";
@@ -35,6 +37,7 @@ const PAGES: Record<string, () => unknown> = {
   "/privacy": showPrivacy,
   "/about": showAbout,
   "/transparency": showTransparency,
+  "/recordings": showRecordings,
 };
 
 function route(): void {

@@ -61,7 +61,7 @@ const SERVER_TYPES: { [K in ServerMessage["type"]]: true } = {
   offer: true, answer: true, candidate: true, renegotiate: true, pong: true, error: true, closed: true,
   waiting: true, waiting_room: true, settings: true, media_stopped: true, draining: true, breakout: true,
   breakout_return: true, breakouts: true, breakout_broadcast: true, admin_notice: true, e2ee_job: true,
-  e2ee_commit: true, e2ee_commit_ok: true, e2ee_welcome: true, e2ee_message: true,
+  e2ee_commit: true, e2ee_commit_ok: true, e2ee_welcome: true, e2ee_message: true, recording: true,
 };
 
 type KeysOf<T> = T extends unknown ? keyof T : never;
@@ -91,6 +91,7 @@ const CLIENT_FIELDS: { [K in ClientMessage["type"]]: readonly KeysOf<Extract<Cli
   breakout_broadcast: ["type", "payload", "text"],
   e2ee_commit: ["type", "epoch", "commit", "welcome", "reason", "remove", "skipped"],
   e2ee_message: ["type", "epoch", "kind", "data", "to"],
+  record: ["type", "on", "recording"],
   video_size: ["type", "participant", "source", "width", "height"],
   ready: ["type"],
   ping: ["type"],
@@ -147,6 +148,7 @@ test("the host controls the web client builds are the examples", () => {
     ["breakout_open", () => host.openBreakouts(ex("breakout_open").rooms as { name: string; participants: string[] }[], ex("breakout_open").seconds as number)],
     ["breakout_move", () => host.moveToRoom(str("breakout_move", "participant"), ex("breakout_move").room as number)],
     ["breakout_close", () => host.closeBreakouts(ex("breakout_close").seconds as number)],
+    ["record", () => host.record(ex("record").on as boolean, str("record", "recording"))],
   ];
   for (const [type, build] of built) {
     sent.length = 0;

@@ -80,4 +80,9 @@ export class HostCommands {
   endForAll(): void {
     this.send({ type: "end" });
   }
+
+  /** Starts (with the ID of a recording this account created) or stops recording. */
+  record(on: boolean, recording: string): void {
+    this.send({ type: "record", on, recording });
+  }
 }

@@ -28,6 +28,7 @@ import { checkbox, field } from "../ui/forms.js";
 import { fatalScreen, leftScreen, type Action } from "../ui/screens.js";
 import { SettingsForm } from "../ui/meeting-settings-form.js";
 import { EncryptionBanners } from "../ui/encryption-banners.js";
+import { attachRecording } from "../recording/in-meeting.js";
 import { Gallery, tilesOf } from "../ui/gallery.js";
 import { groupProblems } from "../ui/security.js";
 import { SidePanels, type Side } from "../ui/side-panels.js";
@@ -294,6 +295,7 @@ class MeetingScreen implements SessionView {
     this.localChanged();
     this.rosterChanged();
     this.securityChanged();
+    attachRecording(this, { session: this.session, root: this.root, gallery: this.gallery.root, addMenuItems: (s) => this.controls.addMenuItems(s), notice: (t) => this.notice(t), leave: () => this.leave() });
     this.session.start();
     this.activeSpeaker.start();
   }

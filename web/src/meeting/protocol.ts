@@ -129,7 +129,8 @@ export type HostControl =
   | { type: "breakout_move"; participant: string; room: number }
   | { type: "breakout_close"; seconds: number }
   | { type: "breakout_broadcast"; payload: string }
-  | { type: "breakout_broadcast"; text: string };
+  | { type: "breakout_broadcast"; text: string }
+  | { type: "record"; on: boolean; recording: string };
 
 export type ClientMessage =
   | Hello
@@ -295,7 +296,18 @@ export type ServerMessage =
   | BreakoutsStatus
   | BreakoutBroadcast
   | AdminNotice
-  | ServerE2EEMessage;
+  | ServerE2EEMessage
+  | RecordingState;
+
+/** The meeting's recording (docs/protocol.md `recording`): on, whose browser records (`by`, a participant ID; `name`), since when, and the recording's ID. */
+export interface RecordingState {
+  type: "recording";
+  on: boolean;
+  recording: string;
+  by: string;
+  name: string;
+  since: string;
+}
 
 /** An administrator's action on the meeting (docs/protocol.md `admin_notice`): what they did ("locked", "unlocked"), their reason, and the server's sentence to show, cleaned of control and invisible characters. */
 export interface AdminNotice {
@@ -565,6 +577,8 @@ function message(o: Obj): ServerMessage | null {
       return { type, settings: settings(o.settings) };
     case "media_stopped":
       return { type, source: str(o, "source"), by: str(o, "by") };
+    case "recording":
+      return { type, on: o.on === true, recording: str(o, "recording"), by: str(o, "by"), name: cleanNoticeText(str(o, "name")) ?? "", since: str(o, "since") };
     case "e2ee_job":
       return {
         type,

@@ -11,7 +11,7 @@ import type { LocalMedia, LocalSource } from "./devices.js";
 import { HostCommands } from "./host-commands.js";
 import { MediaHealth } from "./media-health.js";
 import { isModerator, mayShareScreen, mayUnmute } from "./permissions.js";
-import type { BreakoutBroadcast, ClientMessage, MediaState, MediaStopped, ServerError, ServerMessage, WaitingEntry, Welcome } from "./protocol.js";
+import type { BreakoutBroadcast, ClientMessage, MediaState, MediaStopped, RecordingState, ServerError, ServerMessage, WaitingEntry, Welcome } from "./protocol.js";
 import type { TabResume } from "./resume.js";
 import { Roster } from "./roster.js";
 import type { SecureMeeting } from "./secure.js";
@@ -63,6 +63,7 @@ export interface SessionView {
   breakoutBroadcast?(m: BreakoutBroadcast): void;
   /** An administrator's action on the meeting, with their reason: shown until dismissed (else as a notice). */
   adminNotice?(text: string): void;
+  recordingChanged?(m: RecordingState): void; // started, stopped, or on as one joins (../recording/in-meeting.ts)
 }
 
 export interface SessionOptions {
@@ -547,6 +548,9 @@ export class MeetingSession {
       }
       case "media_stopped":
         void this.stoppedByHost(m);
+        return;
+      case "recording":
+        this.view.recordingChanged?.(m);
         return;
       case "error":
         this.serverError(m);

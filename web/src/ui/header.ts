@@ -34,6 +34,7 @@ export function pageHeader(me: Me | null): HTMLElement {
         const items: MenuItem[] = [
           { action: "home", label: "Meetings", href: "/" },
           { action: "account", label: "Security settings", href: "/account" },
+          { action: "recordings", label: "Recordings", href: "/recordings" },
         ];
         if (u.role === "admin") items.push({ action: "admin", label: "Administration", href: "/admin" });
         items.push({ action: "signout", label: "Sign out", run: () => void signOutAndLeave() });

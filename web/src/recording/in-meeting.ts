@@ -1,0 +1,211 @@
+// Recording in the meeting screen (docs/protocol.md, "Recording"): for
+// everyone, the indicator that stays while the meeting is recorded, with
+// who records and a way to leave, and a notice when it starts or when one
+// joins a meeting being recorded; for a signed-in host or co-host, "Start
+// recording" and "Stop recording" in the "More" menu. Starting shows whom
+// the recording will be readable by, with each key's fingerprint (and a
+// warning if one changed since this browser last used it), creates the
+// recording, wraps its content key for them, and asks the server to tell
+// everyone; only when the server says this participant records does the
+// browser record (recorder.ts). The server never gets the content key.
+
+import { asApiError } from "../api/http.js";
+import { addReader, createRecording, deleteRecording, finishRecording, myRecordingKey, putChunk, setMyRecordingKey, suggestedReaders, type ReaderKey } from "../api/recordings.js";
+import { openIndexedDBStore } from "../e2ee/identity-store.js";
+import { equalBytes } from "../e2ee/bytes.js";
+import type { MeetingSession, SessionView } from "../meeting/session.js";
+import type { RecordingState } from "../meeting/protocol.js";
+import { openDialog } from "../ui/dialog.js";
+import { el, replace, show } from "../ui/dom.js";
+import type { MenuItem } from "../ui/menu.js";
+import { newContentKey, wrapContentKey } from "./crypto.js";
+import { loadPins, pinStatus, RECORDING_DB, RecordingKeyStore, recordingKeyFingerprint, savePins } from "./keys.js";
+import { MeetingRecorder, recordingMimeType } from "./recorder.js";
+import { ChunkUploader } from "./uploader.js";
+
+export interface RecordingDeps {
+  session: MeetingSession;
+  /** The meeting screen: the indicator goes first in it, dialogs in it. */
+  root: HTMLElement;
+  /** Where the videos on screen are. */
+  gallery: HTMLElement;
+  addMenuItems(source: () => MenuItem[]): void;
+  notice(text: string): void;
+  leave(): void;
+}
+
+/** Hooks recording into a meeting screen: `view.recordingChanged` shows the server's word. */
+export function attachRecording(view: SessionView, deps: RecordingDeps): InMeetingRecording {
+  const r = new InMeetingRecording(deps);
+  view.recordingChanged = (m) => r.changed(m);
+  return r;
+}
+
+export class InMeetingRecording {
+  /** The indicator (#recording-indicator): shown while anyone records. */
+  readonly indicator: HTMLDivElement;
+  private state: RecordingState | null = null;
+  private mine: { id: string; recorder: MeetingRecorder | null; stopping: boolean } | null = null;
+  private starting = false;
+
+  constructor(private readonly d: RecordingDeps) {
+    this.indicator = el("div", { id: "recording-indicator", class: "encryption-banner", attrs: { role: "status", "data-kind": "recording", hidden: true } });
+    d.root.prepend(this.indicator);
+    d.addMenuItems(() => this.menuItems());
+  }
+
+  private menuItems(): MenuItem[] {
+    const s = this.d.session;
+    if (s.role !== "host" && s.role !== "cohost") return [];
+    if (this.mine) return [{ action: "record", id: "menu-record", label: "Stop recording", run: () => this.stopMine(true) }];
+    if (this.state?.on) return [];
+    return [{ action: "record", id: "menu-record", label: "Start recording", title: "Record this meeting in this browser, encrypted for the accounts allowed to read it", run: () => void this.start() }];
+  }
+
+  /** The server's recording message. */
+  changed(m: RecordingState): void {
+    const was = this.state?.on === true;
+    this.state = m;
+    const self = this.d.session.selfId;
+    document.body.dataset.recording = m.on ? "on" : "off";
+    if (m.on) {
+      const who = m.by === self ? "You are" : `${m.name || "Someone"} is`;
+      replace(
+        this.indicator,
+        el("span", { class: "recording-dot", attrs: { "aria-hidden": "true" }, text: "●" }),
+        el("span", { class: "encryption-banner-text", text: `Recording. ${who} recording this meeting: what you say and show is recorded, encrypted for the accounts allowed to read it.` }),
+        m.by === self ? null : el("button", { id: "recording-leave", class: "button small", text: "Leave the meeting", attrs: { type: "button" }, on: { click: () => this.d.leave() } }),
+      );
+      show(this.indicator, true);
+      if (!was && m.by !== self) this.d.notice(`${m.name || "Someone"} is recording this meeting. If you do not agree, you may leave.`);
+      if (m.by === self && this.mine && this.mine.id === m.recording && !this.mine.recorder) this.begin();
+    } else {
+      show(this.indicator, false);
+      if (was && m.by !== self) this.d.notice("The recording stopped.");
+      if (this.mine) this.stopMine(false);
+    }
+  }
+
+  /** Makes sure this browser and the server hold the same recording key; null (with a notice) if not. */
+  private async ownKey(): Promise<ReaderKey | null> {
+    const store = new RecordingKeyStore(await openIndexedDBStore(RECORDING_DB));
+    const [local, remote] = await Promise.all([store.load(), myRecordingKey()]);
+    if (local && remote && equalBytes(local.publicKey, remote.publicKey)) return remote;
+    if (remote && !local) {
+      this.d.notice("This browser does not hold your recording key. Open Recordings to import it from your backup, or to make a new one.");
+      return null;
+    }
+    const kp = local ?? (await store.create());
+    await setMyRecordingKey(kp.publicKey);
+    return myRecordingKey();
+  }
+
+  private async start(): Promise<void> {
+    if (this.starting || this.mine) return;
+    const mime = recordingMimeType();
+    if (mime === null) {
+      this.d.notice("This browser cannot record (no WebM MediaRecorder).");
+      return;
+    }
+    this.starting = true;
+    try {
+      if ((await this.ownKey()) === null) return;
+      const { readers, missing } = await suggestedReaders(this.d.session.meetingId);
+      const pins = loadPins();
+      const rows = await Promise.all(
+        readers.map(async (r) => {
+          const fp = await recordingKeyFingerprint(r.publicKey);
+          return { r, fp, status: r.account === this.d.session.roster.get(this.d.session.selfId ?? "")?.account ? "same" : pinStatus(pins, r.account, fp) };
+        }),
+      );
+      const ok = await openDialog(this.d.root, {
+        id: "record-confirm",
+        title: "Record this meeting?",
+        body: [
+          el("p", { text: "This browser records what it shows and plays, encrypts it, and uploads it. Everyone in the meeting is told. The recording can be opened only by:" }),
+          el(
+            "ul",
+            { id: "record-readers" },
+            ...rows.map(({ r, fp, status }) =>
+              el("li", { attrs: { "data-status": status } }, `${r.name || r.account} — key `, el("code", { text: fp }), status === "changed" ? el("strong", { text: " — this key changed since you last recorded for them: compare it with them before you go on." }) : null),
+            ),
+          ),
+          missing.length > 0 ? el("p", { class: "hint", text: `${missing.length} other account(s) that could read it have no recording key yet: share it with them later from Recordings.` }) : null,
+          el("p", { class: "hint", text: "Compare a fingerprint with its owner (it is on their Recordings page) to be sure the server did not slip in a key of its own." }),
+        ],
+        confirm: { id: "record-confirm-start", label: "Start recording" },
+      });
+      if (!ok) return;
+      const rec = await createRecording(this.d.session.meetingId, this.d.session.e2ee);
+      const key = newContentKey();
+      for (const { r, fp } of rows) {
+        await addReader(rec.id, r.account, await wrapContentKey(r.publicKey, key, rec.id));
+        pins[r.account] = fp;
+      }
+      savePins(pins);
+      this.mine = { id: rec.id, recorder: null, stopping: false };
+      this.pendingKey = { key, mime };
+      this.d.session.host.record(true, rec.id);
+      // The server answers with `recording` (changed → begin) or an error
+      // the session shows; then nothing is recorded and the empty recording goes.
+      window.setTimeout(() => {
+        if (this.mine?.id === rec.id && !this.mine.recorder) {
+          this.mine = null;
+          this.pendingKey = null;
+          void deleteRecording(rec.id).catch(() => {});
+        }
+      }, 15_000);
+    } catch (e) {
+      this.d.notice(`The recording could not start: ${asApiError(e).message}`);
+    } finally {
+      this.starting = false;
+    }
+  }
+
+  private pendingKey: { key: Uint8Array; mime: string } | null = null;
+
+  private begin(): void {
+    const mine = this.mine;
+    const pk = this.pendingKey;
+    if (!mine || !pk) return;
+    this.pendingKey = null;
+    const uploader = new ChunkUploader({
+      put: (n, data) => putChunk(mine.id, n, data),
+      retrying: () => this.indicator.setAttribute("data-upload", "retrying"),
+      resumed: () => this.indicator.removeAttribute("data-upload"),
+    });
+    const videos = (): HTMLVideoElement[] => [...this.d.gallery.querySelectorAll("video")];
+    const audio = (): MediaStreamTrack[] => {
+      const remote = this.d.session.remoteTracks().filter((t) => t.kind === "audio").map((t) => t.track);
+      const mic = this.d.session.media.mic;
+      return mic ? [...remote, mic] : remote;
+    };
+    mine.recorder = new MeetingRecorder(mine.id, pk.key, { videos, audio }, uploader, pk.mime);
+    this.d.notice("Recording. Everyone in the meeting is told.");
+  }
+
+  /** Stops this browser's recording; tell: also ask the server to tell everyone. */
+  private stopMine(tell: boolean): void {
+    const mine = this.mine;
+    if (!mine || mine.stopping) return;
+    mine.stopping = true;
+    if (tell) this.d.session.host.record(false, "");
+    const rec = mine.recorder;
+    if (!rec) {
+      this.mine = null;
+      return;
+    }
+    void rec
+      .stop((chunks, manifest) => finishRecording(mine.id, chunks, manifest))
+      .then(
+        () => {
+          document.body.dataset.recordingSaved = mine.id;
+          this.d.notice("The recording is saved, encrypted. Find it under Recordings.");
+        },
+        (e: unknown) => this.d.notice(`The recording could not be saved whole: ${asApiError(e).message}`),
+      )
+      .finally(() => {
+        if (this.mine === mine) this.mine = null;
+      });
+  }
+}
