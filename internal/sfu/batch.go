@@ -230,12 +230,18 @@ func (b *batcher) wrap(c *net.UDPConn) transport.UDPConn {
 }
 
 // WriteToAddrPort queues p inside a batch scope and sends it otherwise.
-// pion's ICE candidates and UDP mux write through it.
+// pion's ICE candidates and UDP mux write through it. A destination the
+// queue cannot name (an IPv6 zone, or IPv6 on an IPv4 socket, which the
+// socket refuses anyway) is never queued.
 func (c *batchConn) WriteToAddrPort(p []byte, dst netip.AddrPort) (int, error) {
-	if c.b.scopes.Load() > 0 && dst.Addr().Zone() == "" && c.b.enqueue(c, p, dst) {
+	if c.b.scopes.Load() > 0 && c.queueable(dst.Addr()) && c.b.enqueue(c, p, dst) {
 		return len(p), nil
 	}
 	return c.UDPConn.WriteToUDPAddrPort(p, dst)
+}
+
+func (c *batchConn) queueable(a netip.Addr) bool {
+	return a.Zone() == "" && (c.v6 || a.Unmap().Is4())
 }
 
 // WriteToUDPAddrPort is WriteToAddrPort.

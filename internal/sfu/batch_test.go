@@ -391,6 +391,22 @@ func TestBatchConcurrentWriters(t *testing.T) {
 	}
 }
 
+// TestBatchIPv6ToAnIPv4Socket: an IPv4 socket given an IPv6 destination
+// inside a scope fails that write at once, as the socket would, and sends
+// the rest.
+func TestBatchIPv6ToAnIPv4Socket(t *testing.T) {
+	recv := listen(t, "udp4")
+	b, w := newTestBatcher(t, SendAuto, listen(t, "udp4"))
+	b.begin()
+	p := datagram(0, 1, 100)
+	w.WriteToAddrPort(p, addrOf(recv))
+	if _, err := w.WriteToAddrPort(p, netip.MustParseAddrPort("[2001:db8::1]:9")); err == nil {
+		t.Fatal("an IPv6 destination on an IPv4 socket was taken")
+	}
+	b.end()
+	expect(t, recv, [][]byte{p})
+}
+
 func TestBatchCountsWhatItCannotSend(t *testing.T) {
 	recv := listen(t, "udp4")
 	sock, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
