@@ -295,3 +295,6 @@ func (h *Hub) Live(id meeting.ID) bool {
 	defer h.mu.Unlock()
 	return h.rooms[id] != nil
 }
+
+// Draining reports whether the node drains (Drain).
+func (h *Hub) Draining() bool { return h.isDraining() }

@@ -101,8 +101,8 @@ func TestClusterMeetingSpansNodes(t *testing.T) {
 		t.Fatalf("Ada's first job %+v, want create", j)
 	}
 	cy := join(t, eu2, client.Options{Meeting: m.ID, Name: "Cy", KeyPackage: e2eetest.KeyPackage("kp-cy")}, "microphone", "camera")
-	if joins.Load() != 1 {
-		t.Fatalf("%d relayed joins, want Cy's one", joins.Load())
+	if err := waitUntil(waitCtx(t), func() bool { return joins.Load() >= 1 }); err != nil {
+		t.Fatal("Cy's join was not relayed")
 	}
 	if info, err := eu2.Cluster().Place(context.Background(), meeting.ID(m.ID), nil, false); err != nil || info.ID != "eu1" {
 		t.Fatalf("the meeting is placed on %q (%v), want eu1", info.ID, err)
@@ -142,6 +142,10 @@ func TestClusterMeetingSpansNodes(t *testing.T) {
 	cy.Control("e2ee_message", map[string]any{"epoch": 1, "kind": "chat", "data": []byte("hello from eu2")})
 	if msg := awaitE2EE(t, ada, "e2ee_message", 1); msg.From != cyID || string(msg.Data) != "hello from eu2" || msg.Kind != "chat" {
 		t.Fatalf("Ada got %+v, want Cy's chat message", msg)
+	}
+
+	if n := joins.Load(); n != 1 {
+		t.Fatalf("%d relayed joins, want Cy's one", n)
 	}
 
 	// Cy leaves: his member on eu1 goes at once.
@@ -191,5 +195,46 @@ func TestClusterRelayStaysInRegions(t *testing.T) {
 	}
 	if info, err := eu.Cluster().Place(context.Background(), meeting.ID(m.ID), regions, true); err != nil || info.ID != "eu1" {
 		t.Fatalf("the meeting is placed on %q (%v), want eu1", info.ID, err)
+	}
+}
+
+// TestClusterDrainingNodeRelaysNoNewcomers: a node that drains (it stops
+// soon) relays nobody new to a meeting on another node, as it lets nobody
+// new into its own; someone coming back (a resume) still gets through.
+func TestClusterDrainingNodeRelaysNoNewcomers(t *testing.T) {
+	natsURL := startNATS(t)
+	db := pgtest.NewDatabase(t)
+	key := clusterKey(t)
+	eu1 := node(t, "eu1", "eu", natsURL, db, key)
+	eu2 := node(t, "eu2", "eu", natsURL, db, key)
+	m := eu1.Admin(t).NewMeeting(t, servertest.OpenSettings())
+	undo := placeOn(t, eu1, eu2)
+	ada := join(t, eu1, client.Options{Meeting: m.ID, Name: "Ada"})
+	undo()
+	cy := join(t, eu2, client.Options{Meeting: m.ID, Name: "Cy"})
+	cyID, token := cy.Self().ID, cy.ResumeToken()
+	cy.Drop()
+	waitFor(t, ada, "Cy reconnecting", func() bool { return participant(ada, cyID).Connection == "reconnecting" })
+	eve := join(t, eu2, client.Options{Meeting: m.ID, Name: "Eve"}) // told when eu2 drains
+
+	ctx, cancel := context.WithCancel(context.Background())
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		eu2.Signal().Drain(ctx, time.Minute)
+	}()
+	defer func() { cancel(); <-drained }()
+	waitFor(t, eve, "eu2 draining", func() bool { _, ok := eve.Draining(); return ok })
+	_, err := tryJoin(t, eu2, client.Options{Meeting: m.ID, Name: "Dee"})
+	var refused *client.Refused
+	if !errors.As(err, &refused) || refused.Code != "server_draining" {
+		t.Fatalf("Dee through the draining eu2: %v; want refused server_draining", err)
+	}
+	cy2 := join(t, eu2, client.Options{Meeting: m.ID, Name: "Cy", Resume: token})
+	if !cy2.Resumed() || cy2.Self().ID != cyID {
+		t.Fatalf("Cy came back through the draining eu2 as %+v (resumed %v), want %s", cy2.Self(), cy2.Resumed(), cyID)
+	}
+	if n := len(ada.Roster()); n != 3 {
+		t.Fatalf("Ada's roster has %d people, want Ada, Cy and Eve (Dee never got in)", n)
 	}
 }

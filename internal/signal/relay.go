@@ -247,6 +247,12 @@ func (s *session) place(id meeting.ID, m *wire.ClientMessage) (handled, ok bool)
 		return true, false
 	case info.ID == cl.node.ID():
 		return false, false
+	case s.srv.hub.Draining() && m.Resume == "":
+		// This node stops soon: nobody new comes through it (as nobody
+		// new joins its own meetings); those coming back may.
+		s.log.Info("join refused", "meeting", id, "code", wire.CodeServerDraining)
+		s.refuse(wire.CodeServerDraining, msgDraining)
+		return true, false
 	}
 	return true, s.relayTo(cl, info.ID, id)
 }
@@ -282,6 +288,10 @@ func (s *session) relayTo(cl *clusterLink, node string, id meeting.ID) bool {
 	ctx, cancel := context.WithTimeout(s.ctx, relayTimeout)
 	defer cancel()
 	s.relay.Store(r) // before the reply: the meeting node may close it at once
+	// Joined from now on as far as this node is concerned (drain notices,
+	// the hello timer): welcome may reach the client before the reply
+	// reaches us. A refusal ends the session anyway.
+	s.joined.Store(true)
 	b, err := cl.node.Request(ctx, node, body)
 	var rep relayReply
 	if err == nil {
@@ -296,7 +306,6 @@ func (s *session) relayTo(cl *clusterLink, node string, id meeting.ID) bool {
 	}
 	s.log.Info("join relayed", "meeting", id, "node", node, "joined", rep.Joined)
 	if rep.Joined {
-		s.joined.Store(true)
 		return true
 	}
 	if failedJoin(rep.Code) {
