@@ -214,6 +214,9 @@ func TestRequirePasskeysAPI(t *testing.T) {
 		t.Fatalf("passkeys in the users list: %v", counts)
 	}
 	code, body := bob.call("GET", "/api/me/passkeys", nil)
+	if code != http.StatusOK {
+		t.Fatalf("bob's passkeys = %d %v", code, body)
+	}
 	id := body["passkeys"].([]any)[0].(map[string]any)["id"].(string)
 	if code, body = bob.call("POST", "/api/me/passkeys/"+id+"/delete", map[string]string{"password": password}); code != http.StatusConflict || errCode(body) != "passkey_required" {
 		t.Fatalf("deleting the last passkey while required = %d %v", code, body)
