@@ -17,7 +17,8 @@ import (
 // the person cancels at the provider, the browser comes back to the
 // sign-in page with a sentence of Kaigi's own, signed out. The
 // administrator's Single sign-on card shows the redirect URI to register
-// and that a secret is kept, never the secret.
+// and that a secret is kept, never the secret, and saves a new label that
+// the sign-in page then offers (the secret kept: it still signs in).
 func TestSSOSignIn(t *testing.T) {
 	srv := startServer(t, servertest.Options{})
 	p := oidctest.New(t, "kaigi", "e2e-client-secret", nil)
@@ -64,4 +65,16 @@ func TestSSOSignIn(t *testing.T) {
 	if strings.Contains(secret, "e2e-client-secret") {
 		t.Fatal("the admin page shows the client secret")
 	}
+
+	// The card saves: a new label (the secret field left empty keeps the
+	// secret), which the sign-in page then shows and which still signs in.
+	adminTab.typeInto("#sso-label", "Staff login")
+	adminTab.click("#sso-save")
+	adminTab.waitText("the saved status", "#sso-status", "Saved.")
+	third := newTab(t, "relabelled")
+	third.run("open the sign-in page", chromedp.Navigate(srv.URL+"/signin"))
+	third.waitText("the new label", "#sso-signin", "Sign in with Staff login")
+	p.Deny(false)
+	third.click("#sso-signin")
+	third.waitFor("the signed-in home page after the change", `#home[data-signed-in="true"]`)
 }
