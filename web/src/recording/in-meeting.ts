@@ -47,6 +47,8 @@ export class InMeetingRecording {
   private state: RecordingState | null = null;
   private mine: { id: string; recorder: MeetingRecorder | null; stopping: boolean } | null = null;
   private starting = false;
+  /** The content key and format of the recording this browser is about to start, until the server says it records. */
+  private pendingKey: { key: Uint8Array; mime: string } | null = null;
 
   constructor(private readonly d: RecordingDeps) {
     this.indicator = el("div", { id: "recording-indicator", class: "encryption-banner", attrs: { role: "status", "data-kind": "recording", hidden: true } });
@@ -68,6 +70,7 @@ export class InMeetingRecording {
     this.state = m;
     const self = this.d.session.selfId;
     document.body.dataset.recording = m.on ? "on" : "off";
+    document.body.dataset.recordingId = m.recording;
     if (m.on) {
       const who = m.by === self ? "You are" : `${m.name || "Someone"} is`;
       replace(
@@ -161,8 +164,6 @@ export class InMeetingRecording {
       this.starting = false;
     }
   }
-
-  private pendingKey: { key: Uint8Array; mime: string } | null = null;
 
   private begin(): void {
     const mine = this.mine;

@@ -12,7 +12,7 @@ import type { ChunkUploader } from "./uploader.js";
 
 export const WIDTH = 1280;
 export const HEIGHT = 720;
-const FPS = 15;
+const FPS = 10;
 const CHUNK_MS = 3000;
 
 /** What the recording is made from. */
@@ -76,7 +76,7 @@ export class MeetingRecorder {
     }, 1000 / FPS);
     void this.audioCtx.resume();
     const stream = new MediaStream([...video.getVideoTracks(), ...this.mix.stream.getAudioTracks()]);
-    this.recorder = new MediaRecorder(stream, { mimeType, videoBitsPerSecond: 1_500_000, audioBitsPerSecond: 64_000 });
+    this.recorder = new MediaRecorder(stream, { mimeType, videoBitsPerSecond: 1_000_000, audioBitsPerSecond: 64_000 });
     this.recorder.ondataavailable = (ev) => this.chunk(ev.data, false);
     this.stopped = new Promise<void>((resolve) => {
       this.recorder.onstop = () => {
