@@ -230,14 +230,22 @@ func (b *batcher) wrap(c *net.UDPConn) transport.UDPConn {
 }
 
 // WriteToAddrPort queues p inside a batch scope and sends it otherwise.
-// pion's ICE candidates and UDP mux write through it. A destination the
+// pion's ICE candidates and UDP mux write through it. Only RTP is queued:
+// STUN, DTLS and RTCP written by other goroutines while a fan-out's scope
+// is open go at once, as they would without batching. A destination the
 // queue cannot name (an IPv6 zone, or IPv6 on an IPv4 socket, which the
 // socket refuses anyway) is never queued.
 func (c *batchConn) WriteToAddrPort(p []byte, dst netip.AddrPort) (int, error) {
-	if c.b.scopes.Load() > 0 && c.queueable(dst.Addr()) && c.b.enqueue(c, p, dst) {
+	if c.b.scopes.Load() > 0 && isRTP(p) && c.queueable(dst.Addr()) && c.b.enqueue(c, p, dst) {
 		return len(p), nil
 	}
 	return c.UDPConn.WriteToUDPAddrPort(p, dst)
+}
+
+// isRTP tells (S)RTP from what shares its socket (RFC 7983: a first byte
+// of 128–191; RFC 5761: RTCP's packet types 192–223 in the second).
+func isRTP(p []byte) bool {
+	return len(p) >= 12 && p[0] >= 128 && p[0] <= 191 && (p[1] < 192 || p[1] > 223)
 }
 
 func (c *batchConn) queueable(a netip.Addr) bool {

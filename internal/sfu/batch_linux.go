@@ -276,7 +276,9 @@ func probeSend(mode SendMode, log *slog.Logger) (SendMode, string) {
 	}
 	gsoBefore := w.gso
 	dst := recv.LocalAddr().(*net.UDPAddr).AddrPort()
+	// Two RTP-looking datagrams (only RTP is batched).
 	a, z := bytes.Repeat([]byte{'a'}, 100), bytes.Repeat([]byte{'z'}, 100)
+	a[0], a[1], z[0], z[1] = 0x80, 96, 0x80, 96
 	b.begin()
 	_, _ = w.WriteToAddrPort(a, dst)
 	_, _ = w.WriteToAddrPort(z, dst)
@@ -290,6 +292,8 @@ func probeSend(mode SendMode, log *slog.Logger) (SendMode, string) {
 		}
 	}
 	switch {
+	case b.sent.Load() != 2:
+		return SendPlain, fmt.Sprintf("the batch sent %d of 2 datagrams", b.sent.Load())
 	case !w.mmsg:
 		return SendPlain, "the kernel has no sendmmsg"
 	case mode == SendAuto && !w.gso && gsoBefore:

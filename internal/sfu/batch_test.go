@@ -43,13 +43,14 @@ func listen(t *testing.T, network string) *net.UDPConn {
 
 func addrOf(c *net.UDPConn) netip.AddrPort { return c.LocalAddr().(*net.UDPAddr).AddrPort() }
 
-// datagram is a test packet: its destination's index and its number, then
-// filler up to size bytes.
+// datagram is a test packet that looks like RTP (version 2, payload
+// type 96), carrying its destination's index and its number, then filler
+// up to size bytes (at least 12).
 func datagram(dest, seq, size int) []byte {
 	p := make([]byte, size)
-	p[0] = byte(dest)
-	binary.BigEndian.PutUint32(p[1:], uint32(seq))
-	for i := 5; i < size; i++ {
+	p[0], p[1], p[2] = 0x80, 96, byte(dest)
+	binary.BigEndian.PutUint32(p[3:], uint32(seq))
+	for i := 7; i < size; i++ {
 		p[i] = byte(seq + i)
 	}
 	return p
@@ -67,7 +68,7 @@ func expect(t *testing.T, c *net.UDPConn, want [][]byte) {
 		}
 		if string(buf[:n]) != string(w) {
 			t.Fatalf("%v: datagram %d is %d bytes (dest %d, #%d), want %d bytes (dest %d, #%d)", c.LocalAddr(), i,
-				n, buf[0], binary.BigEndian.Uint32(buf[1:]), len(w), w[0], binary.BigEndian.Uint32(w[1:]))
+				n, buf[2], binary.BigEndian.Uint32(buf[3:]), len(w), w[2], binary.BigEndian.Uint32(w[3:]))
 		}
 	}
 }
@@ -115,7 +116,7 @@ var frameSizes = [][]int{
 	{1200, 1200, 1300, 1200},        // a longer one in the middle
 	{60000, 500, 500},               // one datagram near UDP's limit
 	{1200, 1200, 1200, 1200, 1200},  // equal sizes, no shorter last
-	{5, 5},                          // only the test's header
+	{12, 12},                        // an RTP header alone
 	{1000, 1000, 1000, 1000, 10000}, // over 64 KiB together
 }
 
@@ -282,14 +283,28 @@ func TestBatchSendsAtOnceOutsideAScope(t *testing.T) {
 	if _, calls, _ := b.stats(); calls != 0 {
 		t.Fatalf("%d batch system calls outside a scope", calls)
 	}
-	// Inside one, a write waits for the scope's end; nested scopes: the
-	// first to close sends it.
+	// Inside one, RTP waits for the scope's end; nested scopes: the
+	// first to close sends it. STUN, DTLS and RTCP go at once.
 	b.begin()
 	b.begin()
 	q := datagram(0, 2, 300)
 	w.WriteToAddrPort(q, addrOf(recv))
 	if !nothingWaiting(t, recv) {
-		t.Fatal("sent inside a scope")
+		t.Fatal("RTP sent inside a scope")
+	}
+	for _, first := range [][2]byte{{0x00, 0x01}, {22, 0xfe}, {0x81, 200}, {0x80, 201}} { // STUN, DTLS, SR, RR
+		other := datagram(0, 3, 100)
+		other[0], other[1] = first[0], first[1]
+		w.WriteToAddrPort(other, addrOf(recv))
+		if nothingWaiting(t, recv) {
+			t.Fatalf("a packet starting %v waited in the scope", first)
+		}
+		// Read it; the queued RTP is still waiting.
+		buf := make([]byte, 2000)
+		_ = recv.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if n, err := recv.Read(buf); err != nil || string(buf[:n]) != string(other) {
+			t.Fatalf("got %d bytes, %v; want the packet starting %v", n, err, first)
+		}
 	}
 	b.end()
 	expect(t, recv, [][]byte{q})
