@@ -2,12 +2,15 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
+	"github.com/kaigi-meet/kaigi/internal/meeting"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Inter-node signalling: a participant whose socket reaches one node (the
@@ -100,6 +103,10 @@ func (n *Node) HandleJoins(handle func(data []byte, respond func([]byte))) (func
 	if err != nil {
 		return nil, fmt.Errorf("cluster: serve relayed joins: %w", err)
 	}
+	if err := n.nc.Flush(); err != nil { // the servers know it on return
+		sub.Unsubscribe()
+		return nil, fmt.Errorf("cluster: serve relayed joins: %w", err)
+	}
 	return func() { sub.Unsubscribe() }, nil
 }
 
@@ -118,7 +125,10 @@ func (n *Node) Publish(node, member string, m Message) error {
 
 // Subscribe takes this node's messages for member, in the order they were
 // published, handing each to handle on one goroutine (handle must not
-// block for long). It returns a function that stops them.
+// block for long). It returns a function that stops them. The
+// subscription reaches the servers before anything this node publishes
+// afterwards (one connection, in order), so a peer that hears from this
+// node after it subscribed can publish to it.
 func (n *Node) Subscribe(member string, handle func(Message)) (func(), error) {
 	sub, err := n.nc.Subscribe(MemberSubject(n.opts.NodeID, member), func(m *nats.Msg) {
 		msg := Message{Data: m.Data}
@@ -195,7 +205,39 @@ func (n *Node) HandleBroadcasts(subject string, handle func(data []byte)) (func(
 	if err != nil {
 		return nil, fmt.Errorf("cluster: subscribe to %s: %w", subject, err)
 	}
+	if err := n.nc.Flush(); err != nil {
+		sub.Unsubscribe()
+		return nil, fmt.Errorf("cluster: subscribe to %s: %w", subject, err)
+	}
 	return func() { sub.Unsubscribe() }, nil
+}
+
+// ErrPlacedElsewhere is Claim's error for a meeting placed on another
+// node.
+var ErrPlacedElsewhere = errors.New("cluster: the meeting is placed on another node")
+
+// Claim places the meeting on this node if it is placed nowhere: a room
+// opened here just as the meeting's placement was released (its previous
+// room had emptied) claims it back. A placement on this node is left as
+// it is; one on another node is ErrPlacedElsewhere.
+func (n *Node) Claim(ctx context.Context, id meeting.ID) error {
+	body, _ := json.Marshal(placement{Node: n.opts.NodeID, Placed: time.Now().UTC(), By: n.opts.NodeID})
+	_, err := n.placements.Create(ctx, string(id), body)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, jetstream.ErrKeyExists) {
+		return fmt.Errorf("cluster: claim: %w", err)
+	}
+	e, err := n.placements.Get(ctx, string(id))
+	if err != nil {
+		return fmt.Errorf("cluster: claim: %w", err)
+	}
+	var p placement
+	if json.Unmarshal(e.Value(), &p) == nil && p.Node == n.opts.NodeID {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrPlacedElsewhere, p.Node)
 }
 
 // Halt stops the node as a crash would: no more heartbeats, no

@@ -100,6 +100,10 @@ func TestClusterRelayPermissions(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unsub2()
+	// As a relay does (a reply after subscribing), make sure each
+	// subscription reached the server before the other node publishes.
+	eu1.nc.Flush()
+	eu2.nc.Flush()
 	for i := range 50 {
 		eu2.Publish("eu1", member, Message{Data: []byte{'a' + byte(i%26)}})
 	}
@@ -232,4 +236,35 @@ func BenchmarkClusterPlace(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestClusterClaim: a node claims a meeting placed nowhere (it is then
+// placed there for everyone), keeps its own claim, and cannot claim one
+// placed on another node until that node releases it.
+func TestClusterClaim(t *testing.T) {
+	c := newTestCluster(t)
+	a, b := c.start("a", "eu"), c.start("b", "eu")
+	ctx := ctxT(t)
+	id := meeting.NewID()
+	if err := a.Claim(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.Place(ctx, id, nil, false); err != nil || got.ID != "a" {
+		t.Fatalf("after a's claim, placed on %q (%v), want a", got.ID, err)
+	}
+	if err := a.Claim(ctx, id); err != nil {
+		t.Fatalf("a claims its own placement again: %v", err)
+	}
+	if err := b.Claim(ctx, id); !errors.Is(err, ErrPlacedElsewhere) {
+		t.Fatalf("b claims a's meeting: %v, want ErrPlacedElsewhere", err)
+	}
+	if err := a.Release(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Claim(ctx, id); err != nil {
+		t.Fatalf("b claims the released meeting: %v", err)
+	}
+	if got, err := a.Place(ctx, id, nil, false); err != nil || got.ID != "b" {
+		t.Fatalf("after b's claim, placed on %q (%v), want b", got.ID, err)
+	}
 }

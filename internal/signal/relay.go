@@ -140,6 +140,14 @@ func (s *Server) meetingEnded(id meeting.ID) {
 	defer cancel()
 	if err := cl.node.Release(ctx, id); err != nil {
 		s.log.Warn("cluster: release a meeting's placement", "meeting", id, "err", err)
+		return
+	}
+	// A join placed here before the release may have opened a new room
+	// meanwhile: it claims the placement back.
+	if s.hub.Live(id) {
+		if err := cl.node.Claim(ctx, id); err != nil {
+			s.log.Warn("cluster: a meeting's room reopened here as its placement was released", "meeting", id, "err", err)
+		}
 	}
 }
 
