@@ -22,11 +22,14 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 // startNATS starts the cluster's NATS server (JetStream on) on
 // 127.0.0.1 with a free port, as an external cluster would be, and
 // returns its client URL.
-func startNATS(t *testing.T) string {
+func startNATS(t *testing.T) string { return startNATSOn(t, "127.0.0.1") }
+
+// startNATSOn is startNATS on another address of the test's.
+func startNATSOn(t *testing.T, host string) string {
 	t.Helper()
 	ns, err := natsserver.NewServer(&natsserver.Options{
 		ServerName:             "test-nats",
-		Host:                   "127.0.0.1",
+		Host:                   host,
 		Port:                   -1,
 		JetStream:              true,
 		StoreDir:               t.TempDir(),
@@ -205,3 +208,5 @@ func awaitE2EE(t *testing.T, c *client.Client, typ string, n int) e2eeMsg {
 	}
 	return e2eeMessages(c, typ)[n-1]
 }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
