@@ -9,7 +9,10 @@
 #
 # Environment: RUNS (3), WINDOW (10s), SCENARIOS (below; scenario:n or
 # scenario:n:bitrate), BENCH_COUNT (5 runs of each Go benchmark; 0 skips
-# them). Run it on a quiet machine: about 15 minutes with the defaults.
+# them), RECEIVER (browser: subscribers receive as a browser does, with
+# NACK repair, for latency and loss; light: a cheaper generator that
+# counts unrepaired loss, see kaigi loadtest --receiver). Run it on a quiet
+# machine: about 15 minutes with the defaults.
 set -eu
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
@@ -20,7 +23,8 @@ BENCH_COUNT=${BENCH_COUNT:-5}
 # ask the generator's one CPU to receive more than it can.
 SCENARIOS=${SCENARIOS:-"fanout:10 fanout:50 fanout:200 meeting:10:500000 meeting:20:500000 joinstorm:50"}
 OUT=${OUT:-bench-results/$(date -u +%Y-%m-%d)}
-export RUNS WINDOW BENCH_COUNT SCENARIOS OUT
+RECEIVER=${RECEIVER:-browser}
+export RUNS WINDOW BENCH_COUNT SCENARIOS OUT RECEIVER
 
 if [ "${1:-}" = --inside ]; then # in the namespace
 	if [ "$BENCH_COUNT" -gt 0 ]; then
@@ -36,7 +40,7 @@ if [ "${1:-}" = --inside ]; then # in the namespace
 		while [ "$run" -le "$RUNS" ]; do
 			echo "== $scenario n=$n video=$bitrate bit/s, run $run of $RUNS"
 			bin/kaigi loadtest --scenario "$scenario" --n "$n" --bitrate "$bitrate" --window "$WINDOW" \
-				--server-cpu 0 --cpu 1 --quiet --json >"$OUT/$scenario-$n-$run.json"
+				--receiver "$RECEIVER" --server-cpu 0 --cpu 1 --quiet --json >"$OUT/$scenario-$n-$run.json"
 			run=$((run + 1))
 		done
 	done
