@@ -107,11 +107,11 @@ func TestClusterMeetingSpansNodes(t *testing.T) {
 	if info, err := eu2.Cluster().Place(context.Background(), meeting.ID(m.ID), nil, false); err != nil || info.ID != "eu1" {
 		t.Fatalf("the meeting is placed on %q (%v), want eu1", info.ID, err)
 	}
-	if st := eu2.Signal().Stats(); st.Meetings != 0 {
-		t.Fatalf("eu2 holds %d meetings; it should only relay", st.Meetings)
+	if st := eu2.Signal().Stats(); st.Meetings != 0 || st.Connections != 1 {
+		t.Fatalf("eu2 holds %d meetings and %d sockets; it should only relay Cy's", st.Meetings, st.Connections)
 	}
-	if st := eu1.Signal().Stats(); st.Meetings != 1 || st.Participants != 2 {
-		t.Fatalf("eu1 holds %d meetings with %d participants, want 1 with Ada and Cy", st.Meetings, st.Participants)
+	if st := eu1.Signal().Stats(); st.Meetings != 1 || st.Participants != 2 || st.Connections != 1 {
+		t.Fatalf("eu1 holds %d meetings with %d participants and %d sockets, want 1 with Ada and Cy, Ada's socket", st.Meetings, st.Participants, st.Connections)
 	}
 	adaID, cyID := ada.Self().ID, cy.Self().ID
 	if err := cy.WaitFor(waitCtx(t), "Ada in Cy's roster", func() bool { return len(cy.Roster()) == 2 }); err != nil {

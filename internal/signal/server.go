@@ -322,13 +322,18 @@ func (s *Server) endedSince(sess *session) bool {
 type Stats struct {
 	Meetings     int // meetings with someone in them
 	Participants int // participants, including those reconnecting
-	Connections  int // open signalling sockets
+	Connections  int // open signalling sockets (on this node: not members relayed from others)
 }
 
 // Stats returns current counts.
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	st := Stats{Connections: len(s.sessions)}
+	for sess := range s.sessions {
+		if sess.remote != nil {
+			st.Connections-- // a socket on another node (remote.go)
+		}
+	}
 	s.mu.Unlock()
 	st.Meetings, st.Participants = s.hub.Counts()
 	return st
