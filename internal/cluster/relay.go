@@ -161,9 +161,14 @@ func (n *Node) WatchGone(ctx context.Context, gone func(id string)) {
 	t := time.NewTicker(n.opts.Heartbeat)
 	defer t.Stop()
 	for {
-		rctx, cancel := context.WithTimeout(ctx, n.opts.Heartbeat)
+		// A listing slowed by load is waited for (up to the TTL) rather
+		// than dropped: a dropped one delays noticing by a heartbeat.
+		rctx, cancel := context.WithTimeout(ctx, n.opts.NodeTTL)
 		nodes, err := n.Nodes(rctx)
 		cancel()
+		if err != nil && ctx.Err() == nil {
+			n.log.Debug("cluster: watching for nodes that leave: listing failed", "err", err)
+		}
 		if err == nil {
 			now := make(map[string]string, len(nodes))
 			for _, info := range nodes {
