@@ -36,6 +36,9 @@ var notPublic = []netip.Prefix{
 	netip.MustParsePrefix("2002::/16"),       // 6to4: may embed a private IPv4
 }
 
+// globalUnicast6 is IPv6's global unicast block (RFC 4291, IANA).
+var globalUnicast6 = netip.MustParsePrefix("2000::/3")
+
 // allowedAddr reports whether a webhook may connect to a: a public
 // unicast address, or loopback when loopback is allowed.
 func allowedAddr(a netip.Addr, loopback bool) bool {
@@ -45,6 +48,12 @@ func allowedAddr(a netip.Addr, loopback bool) bool {
 	}
 	if a.IsLoopback() {
 		return loopback
+	}
+	// IPv6 only from the global unicast block: outside it are spellings
+	// of IPv4 addresses (IPv4-compatible ::/96, SIIT's ::ffff:0:0/96),
+	// site-local and the unassigned rest, none a webhook receiver's.
+	if a.Is6() && !globalUnicast6.Contains(a) {
+		return false
 	}
 	if a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() || a.IsInterfaceLocalMulticast() ||
 		a.IsMulticast() || a.IsUnspecified() || !a.IsGlobalUnicast() {
