@@ -193,17 +193,27 @@ func (d *Dispatcher) sendDue() {
 		d.o.Logger.Error("webhooks: read", "err", err)
 		return
 	}
+	// A webhook whose attempt failed gets no more this round: a receiver
+	// that never answers costs one timeout a round, not one per delivery
+	// due, and does not hold up the other webhooks' deliveries.
+	failed := map[string]bool{}
 	for _, dl := range due {
+		if ctx.Err() != nil {
+			return // the rest wait for the next round, not counted as attempts
+		}
 		i := slices.IndexFunc(hooks, func(h Hook) bool { return h.ID == dl.HookID })
-		if i < 0 || !hooks[i].Enabled {
+		if i < 0 || !hooks[i].Enabled || failed[dl.HookID] {
 			continue
 		}
-		d.attempt(ctx, hooks[i], dl)
+		if !d.attempt(ctx, hooks[i], dl) {
+			failed[dl.HookID] = true
+		}
 	}
 }
 
-// attempt sends one delivery once and saves the outcome.
-func (d *Dispatcher) attempt(ctx context.Context, h Hook, dl Delivery) {
+// attempt sends one delivery once and saves the outcome; it reports
+// whether the receiver took it.
+func (d *Dispatcher) attempt(ctx context.Context, h Hook, dl Delivery) bool {
 	code, err := d.post(ctx, h, dl)
 	now := d.o.Now().UTC()
 	dl.Attempts++
@@ -219,9 +229,10 @@ func (d *Dispatcher) attempt(ctx context.Context, h Hook, dl Delivery) {
 	if len(dl.LastError) > 300 {
 		dl.LastError = dl.LastError[:300]
 	}
-	if err := d.o.Store.UpdateDelivery(ctx, dl, d.o.Keep); err != nil {
-		d.o.Logger.Error("webhooks: save delivery", "err", err)
+	if serr := d.o.Store.UpdateDelivery(ctx, dl, d.o.Keep); serr != nil {
+		d.o.Logger.Error("webhooks: save delivery", "err", serr)
 	}
+	return err == nil
 }
 
 // post sends a delivery: 2xx is success.
