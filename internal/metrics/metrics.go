@@ -28,6 +28,12 @@ type Sources struct {
 	// CountryRefusals counts joins refused by a country rule since start
 	// (nil: not exported).
 	CountryRefusals func() uint64
+	// The SFU's batched sends since start (each nil: not exported):
+	// datagrams the kernel took from batches, the system calls that sent
+	// them, and datagrams a batch could not send.
+	BatchedDatagrams func() uint64
+	BatchSyscalls    func() uint64
+	BatchSendErrors  func() uint64
 }
 
 // openSockets counts this process's file descriptors that are sockets,
@@ -78,6 +84,18 @@ func Handler(src Sources) http.Handler {
 	)
 	if src.CountryRefusals != nil {
 		reg.MustRegister(counter("country_refusals_total", "Joins refused by an organisation's or a meeting's country rule.", src.CountryRefusals))
+	}
+	for _, c := range []struct {
+		name, help string
+		f          func() uint64
+	}{
+		{"sfu_batched_datagrams_total", "Datagrams of forwarded media the kernel took from the SFU's batched sends (GSO + sendmmsg).", src.BatchedDatagrams},
+		{"sfu_batch_syscalls_total", "System calls the SFU's batched sends made.", src.BatchSyscalls},
+		{"sfu_batch_send_errors_total", "Datagrams of forwarded media a batched send could not send (the kernel refused them or the socket had closed); they are lost.", src.BatchSendErrors},
+	} {
+		if c.f != nil {
+			reg.MustRegister(counter(c.name, c.help, c.f))
+		}
 	}
 	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	var (

@@ -18,6 +18,9 @@ func TestHandlerReadsSources(t *testing.T) {
 		ForwardedPackets: func() uint64 { return 12345 },
 		ForwardedBytes:   func() uint64 { return 678901 },
 		CountryRefusals:  func() uint64 { return 7 },
+		BatchedDatagrams: func() uint64 { return 4000 },
+		BatchSyscalls:    func() uint64 { return 90 },
+		BatchSendErrors:  func() uint64 { return 3 },
 	})
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
@@ -29,6 +32,9 @@ func TestHandlerReadsSources(t *testing.T) {
 		"kaigi_forwarded_packets_total 12345",
 		"kaigi_forwarded_bytes_total 678901",
 		"kaigi_country_refusals_total 7",
+		"kaigi_sfu_batched_datagrams_total 4000",
+		"kaigi_sfu_batch_syscalls_total 90",
+		"kaigi_sfu_batch_send_errors_total 3",
 		"go_goroutines",
 		"go_memstats_heap_inuse_bytes",
 		"process_open_fds",
@@ -109,3 +115,23 @@ func TestHandlerCollectsGarbageWhenAsked(t *testing.T) {
 }
 
 var sink []byte
+
+// TestHandlerLeavesOutUnsetCounters: a source left nil (the batch
+// counters, country refusals) is not exported rather than read.
+func TestHandlerLeavesOutUnsetCounters(t *testing.T) {
+	h := Handler(Sources{
+		Meetings: func() int { return 0 }, Participants: func() int { return 0 }, Connections: func() int { return 0 },
+		ForwardedPackets: func() uint64 { return 0 }, ForwardedBytes: func() uint64 { return 0 },
+	})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
+	if !strings.Contains(body, "kaigi_forwarded_packets_total 0") {
+		t.Fatalf("metrics lack kaigi_forwarded_packets_total:\n%s", body)
+	}
+	for _, absent := range []string{"kaigi_sfu_batch", "kaigi_country_refusals_total"} {
+		if strings.Contains(body, absent) {
+			t.Errorf("metrics hold %q with its source unset", absent)
+		}
+	}
+}

@@ -229,6 +229,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 			ForwardedPackets: func() uint64 { return s.sfu.Stats().ForwardedPackets },
 			ForwardedBytes:   func() uint64 { return s.sfu.Stats().ForwardedBytes },
 			CountryRefusals:  s.signal.CountryRefusals,
+			BatchedDatagrams: func() uint64 { return s.sfu.Stats().BatchedDatagrams },
+			BatchSyscalls:    func() uint64 { return s.sfu.Stats().BatchSyscalls },
+			BatchSendErrors:  func() uint64 { return s.sfu.Stats().BatchSendErrors },
 		}),
 	})
 	// Behind trusted reverse proxies, every limit, rule and log line
