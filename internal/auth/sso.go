@@ -143,6 +143,11 @@ func (s *Service) UpdateSSO(ctx context.Context, by User, in SSOSettings) error 
 		secretChanged = true
 	case in.ClearSecret:
 		secretChanged = len(before.ClientSecret) > 0
+	case len(before.ClientSecret) > 0 && c.Issuer != before.Issuer:
+		// The kept secret goes only to the issuer it was given for: kept
+		// for another, it would be sent to that provider's token endpoint
+		// (drawn out by whoever points the settings at their own).
+		return &SSOConfigError{Message: "Enter the client secret again (or clear it): a kept secret is sent only to the issuer it was given for."}
 	default:
 		c.ClientSecret = before.ClientSecret
 	}
