@@ -2,6 +2,11 @@ package auth_test
 
 import (
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/kaigi-meet/kaigi/internal/auth"
@@ -48,5 +53,36 @@ func TestSSOKeptSecretGoesToItsIssuerOnly(t *testing.T) {
 	}
 	if _, err := ssoSignIn(t, f); err != nil {
 		t.Fatalf("sign-in with the kept secret: %v", err)
+	}
+}
+
+// TestSSOProviderAnswersAreBounded: a provider (malicious, or a network
+// attacker's where http is allowed) cannot make the server hold an
+// answer of any size: the discovery document, like every answer read
+// from the provider, is refused beyond 1 MiB; one of ordinary size with
+// the same content is accepted.
+func TestSSOProviderAnswersAreBounded(t *testing.T) {
+	f, _, admin := ssoSetup(t, nil)
+	var padding atomic.Int64
+	var asked atomic.Int32
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"issuer":%q,"authorization_endpoint":"%[1]s/authorize","token_endpoint":"%[1]s/token","jwks_uri":"%[1]s/jwks","x_padding":"%s"}`,
+			srv.URL, strings.Repeat("a", int(padding.Load())))
+	}))
+	defer srv.Close()
+	s := auth.SSOSettings{Enabled: true, Issuer: srv.URL, ClientID: "c", ClearSecret: true}
+	padding.Store(4 << 20)
+	if err := f.svc.UpdateSSO(ctx, admin, s); !errors.Is(err, auth.ErrBadSSOConfig) {
+		t.Fatalf("a 4 MiB discovery document: %v, want refused", err)
+	}
+	if asked.Load() == 0 {
+		t.Fatal("the provider was never asked")
+	}
+	padding.Store(1 << 10)
+	if err := f.svc.UpdateSSO(ctx, admin, s); err != nil {
+		t.Fatalf("a 1 KiB discovery document: %v", err)
 	}
 }

@@ -66,7 +66,24 @@ type cachedProvider struct {
 
 func newSSOState() *ssoState {
 	return &ssoState{flows: map[string]*ssoFlow{}, providers: map[string]cachedProvider{},
-		client: &http.Client{Timeout: ssoHTTPTimeout}}
+		client: &http.Client{Timeout: ssoHTTPTimeout, Transport: limitedAnswers{http.DefaultTransport}}}
+}
+
+// maxSSOAnswer bounds each answer read from the provider (discovery
+// document, JWKS, token response): go-oidc reads them whole, and a
+// provider's are a few kilobytes.
+const maxSSOAnswer = 1 << 20
+
+// limitedAnswers is a transport whose answers' bodies fail beyond
+// maxSSOAnswer bytes.
+type limitedAnswers struct{ next http.RoundTripper }
+
+func (l limitedAnswers) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := l.next.RoundTrip(r)
+	if err == nil {
+		resp.Body = http.MaxBytesReader(nil, resp.Body, maxSSOAnswer)
+	}
+	return resp, err
 }
 
 // oidcProvider returns the provider of issuer, reading its discovery
