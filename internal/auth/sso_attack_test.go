@@ -86,3 +86,21 @@ func TestSSOProviderAnswersAreBounded(t *testing.T) {
 		t.Fatalf("a 1 KiB discovery document: %v", err)
 	}
 }
+
+// TestSSOFlowsCannotBeFilledUp: someone with a few hundred addresses who
+// begins sign-ins they never finish (10 000 kept at once) does not shut
+// single sign-on, which in an SSO-only organisation is the members' only
+// way in: the oldest unfinished flows give way, and a person who begins
+// after them signs in.
+func TestSSOFlowsCannotBeFilledUp(t *testing.T) {
+	f, _, _ := ssoSetup(t, nil)
+	for i := range 10000 {
+		ip := fmt.Sprintf("10.%d.%d.1", i/20/250, i/20%250) // 20 a address, within its burst
+		if _, err := f.svc.BeginSSO(ctx, ip, ssoCallback); err != nil {
+			t.Fatalf("flow %d from %s: %v", i, ip, err)
+		}
+	}
+	if _, err := ssoSignIn(t, f); err != nil {
+		t.Fatalf("a person's sign-in after 10 000 abandoned flows: %v", err)
+	}
+}

@@ -34,7 +34,7 @@ const (
 	// ssoFlowLifetime bounds the time at the provider.
 	ssoFlowLifetime = 10 * time.Minute
 	// maxSSOFlows bounds the flows kept at once (each needs a sign-in
-	// attempt the address limit allowed).
+	// attempt the address limit allowed); beyond it the oldest goes.
 	maxSSOFlows = 10000
 	// ssoProviderTTL is how long a provider's discovery document is
 	// used before it is read again.
@@ -142,9 +142,17 @@ func (s *Service) BeginSSO(ctx context.Context, ip, redirect string) (SSOStart, 
 			delete(st.flows, k)
 		}
 	}
-	if len(st.flows) >= maxSSOFlows {
-		st.mu.Unlock()
-		return SSOStart{}, ErrRateLimited
+	// Full: the oldest flow gives way (its callback fails as expired), as
+	// passkey ceremonies do, so flows begun and abandoned from many
+	// addresses cannot shut single sign-on for everyone.
+	for len(st.flows) >= maxSSOFlows {
+		var oldest string
+		for k, f := range st.flows {
+			if oldest == "" || f.expires.Before(st.flows[oldest].expires) {
+				oldest = k
+			}
+		}
+		delete(st.flows, oldest)
 	}
 	st.flows[string(tokenHash(state))] = &ssoFlow{bind: tokenHash(binding), nonce: nonce, verifier: verifier,
 		issuer: c.Issuer, clientID: c.ClientID, redirect: redirect, expires: now.Add(ssoFlowLifetime)}
