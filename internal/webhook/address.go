@@ -133,7 +133,7 @@ func dialControl(loopback bool) func(network, address string, _ syscall.RawConn)
 
 // newClient is the HTTP client deliveries are sent with: every
 // connection checked by dialControl, no proxy, no redirects followed, a
-// bounded wait.
+// bounded wait, a bounded answer.
 func newClient(loopback bool, timeout time.Duration) *http.Client {
 	d := &net.Dialer{Timeout: timeout, Control: dialControl(loopback)}
 	tr := &http.Transport{
@@ -143,9 +143,12 @@ func newClient(loopback bool, timeout time.Duration) *http.Client {
 		},
 		TLSHandshakeTimeout:   timeout,
 		ResponseHeaderTimeout: timeout,
-		MaxIdleConns:          16,
-		IdleConnTimeout:       30 * time.Second,
-		ForceAttemptHTTP2:     true,
+		// A receiver's answer matters only by its status: its headers
+		// are read to 64 KiB (not the default 10 MiB), its body to 1 KiB.
+		MaxResponseHeaderBytes: 64 << 10,
+		MaxIdleConns:           16,
+		IdleConnTimeout:        30 * time.Second,
+		ForceAttemptHTTP2:      true,
 	}
 	return &http.Client{Transport: tr, Timeout: timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

@@ -2,8 +2,10 @@ package webhook_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -72,5 +74,43 @@ func TestSlowReceiverDoesNotHoldUpOthers(t *testing.T) {
 		case <-time.After(30 * time.Second):
 			t.Fatalf("the other webhook got %d of %d deliveries", i, n)
 		}
+	}
+}
+
+// TestHugeAnswerHeadersAreRefused: a receiver that answers with a
+// megabyte of headers is not read whole (the body is read to 1 KiB, the
+// headers to 64 KiB): the attempt fails, and the log says so.
+func TestHugeAnswerHeadersAreRefused(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		for i := range 1024 {
+			w.Header().Set(fmt.Sprintf("X-Pad-%d", i), strings.Repeat("a", 1024))
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	db := openStore(t)
+	d := webhook.New(webhook.Options{Store: db, AllowLoopback: true, Backoff: []time.Duration{time.Hour}, Poll: 10 * time.Millisecond, Timeout: 5 * time.Second})
+	h, _, err := d.Register(context.Background(), "admin1", srv.URL, []string{webhook.ParticipantJoined})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go d.Run()
+	defer d.Close()
+	d.Emit(webhook.Event{Type: webhook.ParticipantJoined, Meeting: "m"})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		log, _ := d.Log(context.Background(), h.ID)
+		if len(log) == 1 && log[0].Attempts == 1 {
+			if log[0].Status == webhook.StatusDelivered || log[0].LastError == "" || calls.Load() != 1 {
+				t.Fatalf("a megabyte of headers was taken: %+v", log[0])
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("log: %+v", log)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
