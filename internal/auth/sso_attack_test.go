@@ -104,3 +104,38 @@ func TestSSOFlowsCannotBeFilledUp(t *testing.T) {
 		t.Fatalf("a person's sign-in after 10 000 abandoned flows: %v", err)
 	}
 }
+
+// TestSSOProviderEndpointsMustBeHTTPS: an https issuer whose discovery
+// document names a plain-http token endpoint or JWKS (a provider behind
+// a TLS-terminating proxy that does not know it, a common Keycloak
+// misconfiguration) would have the server send the client secret and
+// code, and fetch the keys it trusts, where a network attacker reads and
+// changes them. Every endpoint the document names must be https (http
+// only to this machine, as for the issuer).
+func TestSSOProviderEndpointsMustBeHTTPS(t *testing.T) {
+	f, _, admin := ssoSetup(t, nil)
+	var plain atomic.Value
+	plain.Store("")
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		eps := map[string]string{"authorization_endpoint": srv.URL + "/authorize", "token_endpoint": srv.URL + "/token", "jwks_uri": srv.URL + "/jwks"}
+		if k := plain.Load().(string); k != "" {
+			eps[k] = "http://203.0.113.5/" + k
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"issuer":%q,"authorization_endpoint":%q,"token_endpoint":%q,"jwks_uri":%q}`,
+			srv.URL, eps["authorization_endpoint"], eps["token_endpoint"], eps["jwks_uri"])
+	}))
+	defer srv.Close()
+	s := auth.SSOSettings{Enabled: true, Issuer: srv.URL, ClientID: "c", ClearSecret: true}
+	for _, k := range []string{"token_endpoint", "jwks_uri", "authorization_endpoint"} {
+		plain.Store(k)
+		if err := f.svc.UpdateSSO(ctx, admin, s); !errors.Is(err, auth.ErrBadSSOConfig) {
+			t.Errorf("a plain-http %s off this machine: %v, want refused", k, err)
+		}
+	}
+	plain.Store("")
+	if err := f.svc.UpdateSSO(ctx, admin, s); err != nil {
+		t.Fatalf("every endpoint on this machine: %v", err)
+	}
+}

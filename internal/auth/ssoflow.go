@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -100,6 +101,23 @@ func (s *Service) oidcProvider(ctx context.Context, issuer string, fresh bool) (
 	p, err := oidc.NewProvider(oidc.ClientContext(ctx, st.client), issuer)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrSSOProvider, err)
+	}
+	// Every endpoint it names must be https (http only to this machine),
+	// as the issuer must: go-oidc takes them as they come, and a plain
+	// http token endpoint or JWKS (a provider behind a TLS proxy it does
+	// not know of) would hand the secret and the keys Kaigi trusts to
+	// the network.
+	var meta struct {
+		JWKS string `json:"jwks_uri"`
+	}
+	if err := p.Claims(&meta); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrSSOProvider, err)
+	}
+	for _, e := range []string{p.Endpoint().AuthURL, p.Endpoint().TokenURL, meta.JWKS} {
+		u, err := url.Parse(e)
+		if err != nil || !(u.Scheme == "https" || (u.Scheme == "http" && isLoopbackHost(u.Hostname()))) {
+			return nil, fmt.Errorf("%w: the discovery document names %q, not an https endpoint", ErrSSOProvider, e)
+		}
 	}
 	st.mu.Lock()
 	st.providers[issuer] = cachedProvider{p: p, fetched: s.now()}
