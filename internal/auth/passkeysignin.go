@@ -146,14 +146,7 @@ func (s *Service) BeginPasskeySecondFactor(ctx context.Context, challengeToken, 
 		return PasskeyAssertion{}, err
 	}
 	key := string(tokenHash(challengeToken))
-	s.mu.Lock()
-	s.pruneChallengesLocked()
-	c := s.challenges[key]
-	s.mu.Unlock()
-	if c == nil {
-		return PasskeyAssertion{}, ErrChallengeExpired
-	}
-	u, err := s.store.UserByID(ctx, c.userID)
+	_, u, err := s.pendingSignIn(ctx, key)
 	if err != nil {
 		return PasskeyAssertion{}, err
 	}
@@ -188,22 +181,9 @@ func (s *Service) FinishPasskeySecondFactor(ctx context.Context, challengeToken,
 	if cer.bound != key {
 		return SignInResult{}, fmt.Errorf("%w: the passkey request belongs to another sign-in", ErrPasskeyRefused)
 	}
-	s.mu.Lock()
-	s.pruneChallengesLocked()
-	c := s.challenges[key]
-	s.mu.Unlock()
-	if c == nil {
-		return SignInResult{}, ErrChallengeExpired
-	}
-	u, err := s.store.UserByID(ctx, c.userID)
+	c, u, err := s.pendingSignIn(ctx, key)
 	if err != nil {
 		return SignInResult{}, err
-	}
-	if u.Suspended() {
-		s.mu.Lock()
-		delete(s.challenges, key)
-		s.mu.Unlock()
-		return SignInResult{}, &SuspendedError{Reason: u.SuspendReason}
 	}
 	refused := func(err error) (SignInResult, error) {
 		s.log.Info("passkey second factor refused", "user", u.ID, "remote", ip, "err", err)

@@ -403,25 +403,9 @@ func (s *Service) SignInCode(ctx context.Context, challengeToken, code, ip strin
 		return SignInResult{}, err
 	}
 	key := string(tokenHash(challengeToken))
-	s.mu.Lock()
-	s.pruneChallengesLocked()
-	c := s.challenges[key]
-	s.mu.Unlock()
-	if c == nil {
-		return SignInResult{}, ErrChallengeExpired
-	}
-	u, err := s.store.UserByID(ctx, c.userID)
+	c, u, err := s.pendingSignIn(ctx, key)
 	if err != nil {
 		return SignInResult{}, err
-	}
-	// Suspended since the password step: the challenge ends, and no
-	// session is made (its holder gave the password, so may learn why).
-	if u.Suspended() {
-		s.mu.Lock()
-		delete(s.challenges, key)
-		s.mu.Unlock()
-		s.log.Info("sign-in refused: account suspended", "user", u.ID)
-		return SignInResult{}, &SuspendedError{Reason: u.SuspendReason}
 	}
 	tokens := parseDeviceTokens(devices)
 	budget, known := s.codeBudgetFor(u, tokens)
@@ -730,3 +714,30 @@ func (s *Service) ChangePassword(ctx context.Context, u User, current, next stri
 
 // CountUsers counts accounts (the first sign-up is always open).
 func (s *Service) CountUsers(ctx context.Context) (int, error) { return s.store.CountUsers(ctx) }
+
+// pendingSignIn returns the sign-in challenge kept under key (a token's
+// hash) and its account, for the second step. A challenge past its time
+// is ErrChallengeExpired. An account suspended since the password step
+// ends the challenge, and no session is made (its holder gave the
+// password, so may learn why).
+func (s *Service) pendingSignIn(ctx context.Context, key string) (*challenge, User, error) {
+	s.mu.Lock()
+	s.pruneChallengesLocked()
+	c := s.challenges[key]
+	s.mu.Unlock()
+	if c == nil {
+		return nil, User{}, ErrChallengeExpired
+	}
+	u, err := s.store.UserByID(ctx, c.userID)
+	if err != nil {
+		return nil, User{}, err
+	}
+	if u.Suspended() {
+		s.mu.Lock()
+		delete(s.challenges, key)
+		s.mu.Unlock()
+		s.log.Info("sign-in refused: account suspended", "user", u.ID)
+		return nil, User{}, &SuspendedError{Reason: u.SuspendReason}
+	}
+	return c, u, nil
+}

@@ -134,9 +134,7 @@ func (a *api) signIn(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"next": "code", "challenge": res.Challenge, "passkey": res.Passkey, "totp": res.User.TwoFactor()})
 		return
 	}
-	a.setSessionCookie(w, res.Token)
-	a.setDeviceCookie(w, res.Device)
-	writeJSON(w, http.StatusOK, map[string]any{"user": toUserJSON(res.User)})
+	a.signedIn(w, res)
 }
 
 // signInCode handles POST /api/auth/signin/code. A code from a browser
@@ -152,9 +150,7 @@ func (a *api) signInCode(w http.ResponseWriter, r *http.Request) {
 		a.authError(w, err)
 		return
 	}
-	a.setSessionCookie(w, res.Token)
-	a.setDeviceCookie(w, res.Device)
-	writeJSON(w, http.StatusOK, map[string]any{"user": toUserJSON(res.User)})
+	a.signedIn(w, res)
 }
 
 // signOut handles POST /api/auth/signout.

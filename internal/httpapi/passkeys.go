@@ -130,9 +130,7 @@ func (a *api) passkeySignInFinish(w http.ResponseWriter, r *http.Request) {
 		a.passkeyError(w, err)
 		return
 	}
-	a.setSessionCookie(w, res.Token)
-	a.setDeviceCookie(w, res.Device)
-	writeJSON(w, http.StatusOK, map[string]any{"user": toUserJSON(res.User)})
+	a.signedIn(w, res)
 }
 
 // passkeySecondBegin handles POST /api/auth/signin/passkey/begin: the
@@ -169,9 +167,7 @@ func (a *api) passkeySecondFinish(w http.ResponseWriter, r *http.Request) {
 		a.passkeyError(w, err)
 		return
 	}
-	a.setSessionCookie(w, res.Token)
-	a.setDeviceCookie(w, res.Device)
-	writeJSON(w, http.StatusOK, map[string]any{"user": toUserJSON(res.User)})
+	a.signedIn(w, res)
 }
 
 // passkeyJSON is what the API shows of a passkey.

@@ -34,6 +34,14 @@ func (a *api) clearSessionCookie(w http.ResponseWriter) {
 // and is never a session.
 const DeviceCookie = "kaigi_device"
 
+// signedIn answers a completed sign-in (password, code or passkey): the
+// session cookie, the known-device cookie, and the account.
+func (a *api) signedIn(w http.ResponseWriter, res auth.SignInResult) {
+	a.setSessionCookie(w, res.Token)
+	a.setDeviceCookie(w, res.Device)
+	writeJSON(w, http.StatusOK, map[string]any{"user": toUserJSON(res.User)})
+}
+
 // setDeviceCookie sets the known-device cookie after a full sign-in; an
 // empty value sets nothing.
 func (a *api) setDeviceCookie(w http.ResponseWriter, value string) {
