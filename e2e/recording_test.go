@@ -19,7 +19,8 @@ import (
 
 // TestRecordingStaysEncrypted (issue 18): three people in an end-to-end
 // encrypted meeting; the host records from the More menu for about 20
-// seconds (seven 3-second chunks uploaded); everyone sees the indicator
+// seconds (seven 3-second chunks uploaded, with every connection dropped
+// on the way: the upload goes on where it was); everyone sees the indicator
 // while it runs and it goes when it stops. What the server stored on disk
 // (the database file, read directly) has no WebM, VP8 or Opus structure
 // and the entropy of random bytes. The host shares it with Bob after
@@ -73,9 +74,25 @@ func TestRecordingStaysEncrypted(t *testing.T) {
 		t.Fatalf("recording ID %q: %v", id, err)
 	}
 
-	// About 20 seconds: seven chunks of 3 s reach the server.
+	// About 20 seconds: seven chunks of 3 s reach the server, across a
+	// dropped connection after the third (the recorder comes back as the
+	// same participant, still recording, and uploads what waited).
+	waitChunks(t, host, id, 3)
+	srv.DropConnections()
+	ada.waitJS("to be back in the meeting", `window.kaigiDebug.state() === "in-meeting"`)
+	ada.waitJS("still recording", `document.body.dataset.recording === "on"`)
 	waitChunks(t, host, id, 7)
-	ada.clickInMore("#menu-record")
+	ada.waitJS("this browser recording", `document.body.dataset.recorder === "recording"`)
+	// Stop from the More menu, clicked from script: while it records, the
+	// recorder's tab (drawing and encoding 1280x720 frames) on this starved
+	// machine can take longer than chromedp waits for a dispatched click.
+	ada.waitJS("Stop recording clicked", `(() => {
+		if (document.querySelector("#more-controls-menu").hidden) { document.querySelector("#more-controls").click(); return false; }
+		const b = document.querySelector("#more-controls-menu #menu-record");
+		if (!b || b.textContent !== "Stop recording") return false;
+		b.click();
+		return true;
+	})()`)
 	ada.waitJS("the recording saved", fmt.Sprintf(`document.body.dataset.recordingSaved === %q`, id))
 	for _, tb := range []*tab{ada, bob, cy} {
 		tb.waitJS("the indicator gone", `document.body.dataset.recording === "off" && !document.querySelector("#recording-indicator").checkVisibility()`)
@@ -130,9 +147,19 @@ func TestRecordingStaysEncrypted(t *testing.T) {
 	bob.waitVisible("the recording in Bob's list", item)
 	bob.click(item + ` button[data-action="play"]`)
 	bob.waitJS("the player knows the duration", `Number(document.querySelector("#recording-player").dataset.duration) > 0`)
-	var duration float64
-	if err := bob.eval(`Number(document.querySelector("#recording-player").dataset.duration)`, &duration); err != nil || duration < 15 || duration > 60 {
-		t.Fatalf("the recording lasts %.1f s (%v), want about 20", duration, err)
+	// The video lasts about 20 s or more (longer when the reconnection
+	// took a while), and no longer than the recorder recorded (its sealed
+	// manifest says); it may be a little shorter: a starved browser draws
+	// the canvas's last frames late.
+	var duration, recorded float64
+	if err := bob.eval(`Number(document.querySelector("#recording-player").dataset.duration)`, &duration); err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.eval(`Number(document.querySelector("#recording-player").dataset.recorded)`, &recorded); err != nil {
+		t.Fatal(err)
+	}
+	if duration < 18 || duration > recorded+5 {
+		t.Fatalf("the recording plays %.1f s; the recorder recorded %.1f s", duration, recorded)
 	}
 	if err := bob.eval(`(() => { const v = document.querySelector("#recording-player"); v.muted = true; v.playbackRate = 4; return v.play().then(() => true); })()`, nil); err != nil {
 		t.Fatalf("play: %v", err)

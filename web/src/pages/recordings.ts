@@ -145,6 +145,7 @@ export async function showRecordings(): Promise<void> {
       playerCard.dataset.recording = r.id;
       const duration = await loadWithDuration(player, URL.createObjectURL(opened.blob));
       player.dataset.duration = String(duration);
+      player.dataset.recorded = String((opened.manifest?.durationMs ?? 0) / 1000);
     });
     const download = button("download", "Download", async () => {
       const opened = await openRecording(r.id, kp);

@@ -41,19 +41,35 @@ export function attachRecording(view: SessionView, deps: RecordingDeps): InMeeti
   return r;
 }
 
+/** This page's own recording, kept across meeting screens (a new screen after a move or a rejoin still stops it). */
+interface Mine {
+  id: string;
+  recorder: MeetingRecorder | null;
+  stopping: boolean;
+}
+let current: Mine | null = null;
+/** The content key and format of the recording this page is about to start, until the server says it records. */
+let pending: { key: Uint8Array; mime: string } | null = null;
+
 export class InMeetingRecording {
   /** The indicator (#recording-indicator): shown while anyone records. */
   readonly indicator: HTMLDivElement;
   private state: RecordingState | null = null;
-  private mine: { id: string; recorder: MeetingRecorder | null; stopping: boolean } | null = null;
   private starting = false;
-  /** The content key and format of the recording this browser is about to start, until the server says it records. */
-  private pendingKey: { key: Uint8Array; mime: string } | null = null;
 
   constructor(private readonly d: RecordingDeps) {
     this.indicator = el("div", { id: "recording-indicator", class: "encryption-banner", attrs: { role: "status", "data-kind": "recording", hidden: true } });
     d.root.prepend(this.indicator);
     d.addMenuItems(() => this.menuItems());
+  }
+
+  private get mine(): Mine | null {
+    return current;
+  }
+
+  private set mine(m: Mine | null) {
+    current = m;
+    document.body.dataset.recorder = m ? (m.recorder ? "recording" : "starting") : "";
   }
 
   private menuItems(): MenuItem[] {
@@ -147,14 +163,14 @@ export class InMeetingRecording {
       }
       savePins(pins);
       this.mine = { id: rec.id, recorder: null, stopping: false };
-      this.pendingKey = { key, mime };
+      pending = { key, mime };
       this.d.session.host.record(true, rec.id);
       // The server answers with `recording` (changed → begin) or an error
       // the session shows; then nothing is recorded and the empty recording goes.
       window.setTimeout(() => {
         if (this.mine?.id === rec.id && !this.mine.recorder) {
           this.mine = null;
-          this.pendingKey = null;
+          pending = null;
           void deleteRecording(rec.id).catch(() => {});
         }
       }, 15_000);
@@ -167,9 +183,9 @@ export class InMeetingRecording {
 
   private begin(): void {
     const mine = this.mine;
-    const pk = this.pendingKey;
+    const pk = pending;
     if (!mine || !pk) return;
-    this.pendingKey = null;
+    pending = null;
     const uploader = new ChunkUploader({
       put: (n, data) => putChunk(mine.id, n, data),
       retrying: () => this.indicator.setAttribute("data-upload", "retrying"),
@@ -182,6 +198,7 @@ export class InMeetingRecording {
       return mic ? [...remote, mic] : remote;
     };
     mine.recorder = new MeetingRecorder(mine.id, pk.key, { videos, audio }, uploader, pk.mime);
+    document.body.dataset.recorder = "recording";
     this.d.notice("Recording. Everyone in the meeting is told.");
   }
 
