@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -135,11 +136,12 @@ func New(cfg Config) (*SFU, error) {
 			return nil, fmt.Errorf("listen on UDP port %d: %w", cfg.UDPPort, err)
 		}
 		s.owned.add(conn)
-		// The single port's socket is not batched: with it, 3 of 6
-		// load-test runs at 1→200 left some participants without all
-		// their media for a minute, not yet understood (BENCHMARKS.md);
-		// sockets per candidate are.
-		s.udpMux = webrtc.NewICEUDPMux(nil, conn)
+		// One socket for everyone, read by one goroutine: its receive
+		// queue, not batching, was where joins were lost at 1→200
+		// (BENCHMARKS.md); it gets room for seconds of everyone's
+		// packets. Batched as the sockets per candidate are.
+		growBuffers(conn, s.log)
+		s.udpMux = webrtc.NewICEUDPMux(nil, s.batch.wrap(conn))
 		se.SetICEUDPMux(s.udpMux)
 	case cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0:
 		if err := se.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
@@ -178,6 +180,15 @@ func New(cfg Config) (*SFU, error) {
 
 // Close releases the SFU's shared sockets. Routers must be closed first.
 func (s *SFU) Close() error {
+	if s.batch != nil {
+		st := s.Stats()
+		level := slog.LevelInfo
+		if st.BatchSendErrors > 0 {
+			level = slog.LevelWarn
+		}
+		s.log.Log(context.Background(), level, "sfu: batched sends", "datagrams", st.BatchedDatagrams,
+			"syscalls", st.BatchSyscalls, "lost", st.BatchSendErrors)
+	}
 	var errs []error
 	if s.udpMux != nil {
 		errs = append(errs, s.udpMux.Close())
