@@ -112,6 +112,7 @@ type Client struct {
 	breakouts Breakouts
 	heard     []Broadcast
 	notices   []AdminNotice
+	recording wire.Recording // the meeting's recording state, as the server last said
 	room      int // the breakout room this client is in (0: the main room)
 	guessing  bool
 	stopped   []string          // sources hosts stopped, in order
@@ -408,6 +409,14 @@ func (c *Client) handle(m *inbound) error {
 		c.mu.Lock()
 		c.lobby = w.Entries
 		c.guessing = c.guessing || w.Guessing
+		c.mu.Unlock()
+	case wire.TypeRecording:
+		r, err := decodeAs[wire.Recording](m)
+		if err != nil {
+			return err
+		}
+		c.mu.Lock()
+		c.recording = r
 		c.mu.Unlock()
 	case wire.TypeSettings:
 		s, err := decodeAs[wire.SettingsUpdate](m)

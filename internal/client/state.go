@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4"
+
+	"github.com/kaigi-meet/kaigi/internal/wire"
 )
 
 // E2EEMessages returns every e2ee_* message received, in order, as raw
@@ -227,4 +229,12 @@ func (c *Client) Stopped() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]string(nil), c.stopped...)
+}
+
+// Recording returns the meeting's recording state as the server last
+// said it (docs/protocol.md, "Recording"): who records, since when.
+func (c *Client) Recording() wire.Recording {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.recording
 }

@@ -85,6 +85,9 @@ func TestHandlesEveryServerFixture(t *testing.T) {
 	if r := c.Refusal(); r == nil || r.Code != raw["refused"]["code"] {
 		t.Errorf("refusal %+v", r)
 	}
+	if r, want := c.Recording(), raw["recording"]; !r.On || r.By != want["by"] || r.Recording != want["recording"] || r.Since != want["since"] {
+		t.Errorf("recording %+v, want %v", r, want)
+	}
 	if s := c.Stopped(); len(s) != 1 || s[0] != raw["media_stopped"]["source"] {
 		t.Errorf("stopped %v", s)
 	}
