@@ -348,6 +348,15 @@ func TestClusterRelease(t *testing.T) {
 	if got, err := a.Place(ctx, m, nil, false); err != nil || got.ID != "b" {
 		t.Fatalf("placed again after release: %s, %v; want b", got.ID, err)
 	}
+	// A node that has left (its rooms close as it stops) has nothing to
+	// release: no error, and the placement stays for the sweep.
+	b.Close()
+	if err := b.Release(ctx, m); err != nil {
+		t.Fatalf("release after close: %v", err)
+	}
+	if _, err := a.placements.Get(ctx, string(m)); err != nil {
+		t.Fatalf("a closed node's release removed the placement: %v", err)
+	}
 }
 
 func TestClusterNodeIDInUse(t *testing.T) {

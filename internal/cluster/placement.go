@@ -141,11 +141,17 @@ func noNode(allowed meeting.Regions, named bool, nodes []NodeInfo) error {
 // Release forgets the meeting's placement when it ends here. A placement
 // on another node (the meeting moved) is left alone.
 func (n *Node) Release(ctx context.Context, id meeting.ID) error {
+	if n.left() {
+		return nil // the other nodes sweep a gone node's placements
+	}
 	e, err := n.placements.Get(ctx, string(id))
 	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrInvalidKey) {
 		return nil
 	}
 	if err != nil {
+		if n.left() {
+			return nil // closed while releasing: as above
+		}
 		return fmt.Errorf("cluster: release: %w", err)
 	}
 	var p placement
@@ -153,10 +159,21 @@ func (n *Node) Release(ctx context.Context, id meeting.ID) error {
 		return nil
 	}
 	err = n.placements.Purge(ctx, string(id), jetstream.LastRevision(e.Revision()), jetstream.PurgeTTL(markerTTL))
-	if err != nil && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+	if err != nil && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) && !n.left() {
 		return fmt.Errorf("cluster: release: %w", err)
 	}
 	return nil
+}
+
+// left reports whether the node has stopped (Close, or a test's halt):
+// it no longer holds or releases placements.
+func (n *Node) left() bool {
+	select {
+	case <-n.stop:
+		return true
+	default:
+		return false
+	}
 }
 
 // sweep removes placements whose node is gone, each only if unchanged
