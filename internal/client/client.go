@@ -113,7 +113,7 @@ type Client struct {
 	heard     []Broadcast
 	notices   []AdminNotice
 	recording wire.Recording // the meeting's recording state, as the server last said
-	room      int // the breakout room this client is in (0: the main room)
+	room      int            // the breakout room this client is in (0: the main room)
 	guessing  bool
 	stopped   []string          // sources hosts stopped, in order
 	received  []json.RawMessage // e2ee_* messages, in order
