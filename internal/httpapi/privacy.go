@@ -266,6 +266,20 @@ var privacyTables = []privacyTable{
 		},
 	},
 	{
+		Table: "ingest_tokens", Title: "Stream-in (WHIP) tokens",
+		Why:  "To let a streaming program a meeting's host chose (OBS, GStreamer) send its picture and sound into that meeting. Such a source is not end-to-end encrypted, and everyone in the meeting sees it marked so.",
+		Kept: "Until the host revokes it (the record is deleted), or with its meeting or the account that made it.",
+		Columns: []privacyColumn{
+			{"id", "A random number naming the token in lists."},
+			{"meeting_id", "The meeting it streams into."},
+			{"hash", "A one-way scrambled form of the token (the token itself is shown once, when it is made, and never stored)."},
+			{"name", "The name the host gave it, shown in the meeting's list of participants."},
+			{"created_by", "The account that made it."},
+			{"created_at", "When it was made."},
+			{"last_used_at", "When a program last began streaming with it; not from where."},
+		},
+	},
+	{
 		Table: "webhooks", Title: "Webhooks",
 		Why:  "To tell programs an administrator chose when meetings start and end and when people join or leave them. What is sent is metadata only: the meeting's ID, a random participant number that is not your account, the room, times, and at the end how many people took part and for how long. Never a name, an e-mail, an address, a title, or anything said or shown in a meeting, end-to-end encrypted or not.",
 		Kept: "Until an administrator deletes the webhook.",
