@@ -62,6 +62,9 @@ type Options struct {
 	// the server takes none. RecordingLimits bounds them.
 	Recordings      RecordingStore
 	RecordingLimits RecordingLimits
+	// Ingest is WHIP ingest (ingest.go); without tokens and a handler,
+	// /whip/ is not served.
+	Ingest Ingest
 }
 
 type api struct {
@@ -181,6 +184,7 @@ func New(opts Options) http.Handler {
 	a.webhookRoutes(mux) // webhooks.go
 	// Browser-encrypted recordings (recordings.go).
 	a.recordingRoutes(mux, opts.Recordings, opts.RecordingLimits)
+	a.ingestRoutes(mux, opts.Ingest) // WHIP ingest (ingest.go)
 
 	mux.Handle("GET /ws", opts.Signal)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

@@ -272,6 +272,7 @@ func (r *Room) updateSettingsLocked(by meeting.ParticipantID, conn Conn, set mee
 		r.applyBlocksLocked(pid)
 	}
 	r.broadcastLocked(wire.SettingsUpdate{Type: wire.TypeSettings, Settings: r.core.Settings()}, "")
+	r.dropSourcesLocked() // ingest.go
 	r.afterSettleLocked(res)
 	r.log.Info("settings changed", "by", by, "locked", set.Locked)
 	return nil

@@ -25,5 +25,6 @@ func toParticipantJSON(p meeting.Participant) wire.Participant {
 		Screen:      p.Media.Screen,
 		Connection:  conn,
 		MutedByHost: p.MutedByHost,
+		Ingest:      p.Ingest,
 	}
 }

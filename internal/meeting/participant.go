@@ -69,6 +69,10 @@ type Participant struct {
 	// someone from: they wait for a host even without a waiting room,
 	// and the host sees why.
 	BannedNetwork bool
+	// Ingest is set for a media source that publishes over WHIP (a
+	// streaming program, not a person in the signalling): it is outside
+	// end-to-end encryption.
+	Ingest bool
 }
 
 // SignedIn reports whether the participant joined with an account.

@@ -48,7 +48,17 @@ type Settings struct {
 	// see regions.go. A pointer for the same reason as Country; nil names
 	// none.
 	Regions *Regions `json:"regions,omitempty"`
+	// Ingest: media sources outside end-to-end encryption (WHIP,
+	// internal/whip) may publish into an end-to-end encrypted meeting,
+	// marked as not end-to-end encrypted for everyone. A meeting without
+	// end-to-end encryption takes them whenever a host made a token.
+	Ingest bool `json:"ingest,omitempty"`
 }
+
+// IngestAllowed reports whether a WHIP source may publish into the
+// meeting: always without end-to-end encryption, with it only if the
+// host allowed it.
+func (s Settings) IngestAllowed() bool { return !s.E2EE || s.Ingest }
 
 // DefaultSettings are the product's defaults, safe against meeting
 // bombing: passcode and waiting room on, only hosts share their screen.

@@ -31,6 +31,7 @@ import (
 	"github.com/kaigi-meet/kaigi/internal/turn"
 	"github.com/kaigi-meet/kaigi/internal/usage"
 	"github.com/kaigi-meet/kaigi/internal/webhook"
+	"github.com/kaigi-meet/kaigi/internal/whip"
 )
 
 // Version is the server's version, reported to clients and in logs.
@@ -220,6 +221,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		Webhooks: hooks,
 		// Recordings encrypted in browsers (httpapi/recordings.go).
 		Recordings: db,
+		// WHIP ingest into meetings (internal/whip).
+		Ingest: httpapi.Ingest{Tokens: db, WHIP: whip.New(whip.Options{Tokens: db, Rooms: s.signal, Logger: log})},
 		// Served only with a token (config metrics.token).
 		MetricsToken: cfg.Metrics.Token,
 		Metrics: metrics.Handler(metrics.Sources{

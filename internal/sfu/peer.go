@@ -68,6 +68,10 @@ type Peer struct {
 	// DownTrack starts its stream: a key frame forwarded into the void
 	// would leave the subscriber with deltas it cannot decode.
 	connected atomic.Bool
+
+	// publishOnly: a source that only sends (publisher.go), never
+	// subscribed to anything.
+	publishOnly bool
 }
 
 func newPeer(r *Router, participant string, pc *webrtc.PeerConnection, sig Signaller) *Peer {
@@ -373,7 +377,7 @@ func (p *Peer) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 func (p *Peer) subscribe(up *UpTrack) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed || p.downs[up] != nil {
+	if p.closed || p.publishOnly || p.downs[up] != nil {
 		return
 	}
 	d := newDownTrack(up, p)

@@ -24,6 +24,10 @@ type Participant struct {
 	// MutedByHost: a host muted them (unmuting may need the meeting's
 	// permission).
 	MutedByHost bool `json:"mutedByHost"`
+	// Ingest: a media source publishing over WHIP (OBS, GStreamer), not
+	// a person. Its media is NOT end-to-end encrypted: clients show it
+	// marked so and play it without decrypting it.
+	Ingest bool `json:"ingest,omitempty"`
 }
 
 // Track maps a mid of a server offer to a participant's source.

@@ -1,0 +1,148 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/kaigi-meet/kaigi/internal/meeting"
+	"github.com/kaigi-meet/kaigi/internal/store"
+	"github.com/kaigi-meet/kaigi/internal/whip"
+)
+
+// WHIP ingest (internal/whip; docs/api.md, "WHIP ingest"): a meeting's
+// owner makes, lists and revokes the meeting's ingest tokens here, with
+// the browser's session and the cross-origin check (never with an API
+// token: tokenRoutes has none of these). A token is shown once, with the
+// URL a streaming program publishes to; revoking one ends its session.
+
+// IngestTokenStore keeps meetings' ingest tokens.
+type IngestTokenStore interface {
+	CreateIngestToken(ctx context.Context, t store.IngestToken) error
+	IngestTokens(ctx context.Context, meetingID string) ([]store.IngestToken, error)
+	RevokeIngestToken(ctx context.Context, meetingID, id string) error
+}
+
+// Ingest is WHIP ingest: the tokens, and the handler of /whip/.
+type Ingest struct {
+	Tokens IngestTokenStore
+	WHIP   interface {
+		http.Handler
+		// EndToken ends the session of a token that was revoked.
+		EndToken(tokenID string)
+	}
+}
+
+// maxIngestTokens bounds a meeting's ingest tokens.
+const maxIngestTokens = 10
+
+type ingestTokenJSON struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	URL       string `json:"url"`
+	CreatedAt string `json:"createdAt"`
+	LastUsed  string `json:"lastUsed,omitempty"`
+	// Token is the secret, only in the answer that made it.
+	Token string `json:"token,omitempty"`
+}
+
+func (a *api) ingestRoutes(mux *http.ServeMux, in Ingest) {
+	if in.Tokens == nil || in.WHIP == nil {
+		return
+	}
+	mux.Handle("/whip/", in.WHIP)
+	toJSON := func(r *http.Request, t store.IngestToken) ingestTokenJSON {
+		j := ingestTokenJSON{ID: t.ID, Name: t.Name, URL: a.baseURL(r) + "/whip/" + t.MeetingID, CreatedAt: t.CreatedAt.UTC().Format(time.RFC3339)}
+		if !t.LastUsed.IsZero() {
+			j.LastUsed = t.LastUsed.UTC().Format(time.RFC3339)
+		}
+		return j
+	}
+	owned := func(w http.ResponseWriter, r *http.Request) (meeting.Record, string, bool) {
+		u, ok := a.user(w, r, true)
+		if !ok {
+			return meeting.Record{}, "", false
+		}
+		rec, ok := a.loadOwned(w, r, u)
+		return rec, u.ID, ok
+	}
+	mux.HandleFunc("GET /api/meetings/{id}/ingest", func(w http.ResponseWriter, r *http.Request) {
+		rec, _, ok := owned(w, r)
+		if !ok {
+			return
+		}
+		toks, err := in.Tokens.IngestTokens(r.Context(), string(rec.ID))
+		if err != nil {
+			a.internal(w, "list ingest tokens", err)
+			return
+		}
+		out := make([]ingestTokenJSON, 0, len(toks))
+		for _, t := range toks {
+			out = append(out, toJSON(r, t))
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"tokens": out, "allowed": rec.Settings.IngestAllowed()})
+	})
+	mux.HandleFunc("POST /api/meetings/{id}/ingest", func(w http.ResponseWriter, r *http.Request) {
+		rec, userID, ok := owned(w, r)
+		if !ok {
+			return
+		}
+		var req struct{ Name string }
+		if !readJSON(w, r, &req) {
+			return
+		}
+		name, err := meeting.NormaliseName(req.Name)
+		if err != nil || len(name) > maxTokenName {
+			writeError(w, http.StatusBadRequest, "bad_name", "Name the source: 1 to 64 characters, without control or invisible characters.")
+			return
+		}
+		toks, err := in.Tokens.IngestTokens(r.Context(), string(rec.ID))
+		if err != nil {
+			a.internal(w, "count ingest tokens", err)
+			return
+		}
+		if len(toks) >= maxIngestTokens {
+			writeError(w, http.StatusConflict, "too_many_tokens", "A meeting has at most 10 ingest tokens; revoke one first.")
+			return
+		}
+		secret := make([]byte, 32)
+		rand.Read(secret)
+		text := whip.TokenPrefix + base64.RawURLEncoding.EncodeToString(secret)
+		sum := sha256.Sum256([]byte(text))
+		idBytes := make([]byte, 9)
+		rand.Read(idBytes)
+		t := store.IngestToken{ID: "ing_" + base64.RawURLEncoding.EncodeToString(idBytes), MeetingID: string(rec.ID), Hash: sum[:],
+			Name: name, CreatedBy: userID, CreatedAt: a.now().UTC()}
+		if err := in.Tokens.CreateIngestToken(r.Context(), t); err != nil {
+			a.internal(w, "create ingest token", err)
+			return
+		}
+		a.log.Info("ingest token created", "meeting", rec.ID, "token", t.ID)
+		j := toJSON(r, t)
+		j.Token = text
+		writeJSON(w, http.StatusCreated, j)
+	})
+	mux.HandleFunc("DELETE /api/meetings/{id}/ingest/{token}", func(w http.ResponseWriter, r *http.Request) {
+		rec, _, ok := owned(w, r)
+		if !ok {
+			return
+		}
+		id := r.PathValue("token")
+		err := in.Tokens.RevokeIngestToken(r.Context(), string(rec.ID), id)
+		if errors.Is(err, store.ErrNotFound) {
+			writeError(w, http.StatusNotFound, "token_not_found", "This meeting has no such ingest token.")
+			return
+		}
+		if err != nil {
+			a.internal(w, "revoke ingest token", err)
+			return
+		}
+		in.WHIP.EndToken(id)
+		a.log.Info("ingest token revoked", "meeting", rec.ID, "token", id)
+		w.WriteHeader(http.StatusNoContent)
+	})
+}

@@ -1,0 +1,66 @@
+package sfu
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// AddPublisher adds a peer that only publishes: a media source outside
+// the meeting's signalling (a WHIP client, internal/whip) that is never
+// subscribed to anyone's tracks, so that its one offer and answer are the
+// whole negotiation. ended is called, on its own goroutine, when the
+// peer's transport fails or closes.
+func (r *Router) AddPublisher(participant string, sig Signaller, ended func()) (*Peer, error) {
+	pc, err := r.sfu.newPeerConnection()
+	if err != nil {
+		return nil, fmt.Errorf("new peer connection for %s: %w", participant, err)
+	}
+	p := newPeer(r, participant, pc, sig)
+	p.publishOnly = true
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		p.log.Debug("publisher connection state", "state", s.String())
+		switch s {
+		case webrtc.PeerConnectionStateConnected:
+			p.connected.Store(true)
+		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+			if ended != nil {
+				go ended()
+			}
+		}
+	})
+
+	r.mu.Lock()
+	switch {
+	case r.closed:
+		err = ErrRouterClosed
+	case r.peers[participant] != nil:
+		err = ErrDuplicatePeer
+	}
+	if err != nil {
+		r.mu.Unlock()
+		_ = pc.Close()
+		return nil, fmt.Errorf("add publisher %s: %w", participant, err)
+	}
+	r.peers[participant] = p
+	r.mu.Unlock()
+	return p, nil
+}
+
+// GatheredAnswer waits until the peer has gathered its ICE candidates
+// and returns its local description with them, for a client that takes
+// no trickled candidates from the server (WHIP, RFC 9725 section 4.3.2).
+// Call it after HandleOffer.
+func (p *Peer) GatheredAnswer(ctx context.Context) (string, error) {
+	select {
+	case <-webrtc.GatheringCompletePromise(p.pc):
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	desc := p.pc.LocalDescription()
+	if desc == nil || desc.Type != webrtc.SDPTypeAnswer {
+		return "", fmt.Errorf("%w: no local answer", ErrBadSDP)
+	}
+	return desc.SDP, nil
+}

@@ -1,0 +1,333 @@
+package whip
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kaigi-meet/kaigi/internal/live"
+	"github.com/kaigi-meet/kaigi/internal/meeting"
+	"github.com/kaigi-meet/kaigi/internal/policy"
+	"github.com/kaigi-meet/kaigi/internal/sfu"
+	"github.com/kaigi-meet/kaigi/internal/store"
+	"github.com/pion/webrtc/v4"
+)
+
+// TokenPrefix starts every ingest token's text: it says what the token
+// is, and lets secret scanners find a leaked one.
+const TokenPrefix = "kaigi_whip_"
+
+// Tokens finds ingest tokens by the SHA-256 of their text.
+type Tokens interface {
+	IngestTokenByHash(ctx context.Context, hash []byte) (store.IngestToken, error)
+	TouchIngestToken(ctx context.Context, id string, at time.Time) error
+}
+
+// Rooms puts a source into a meeting's live room (live.Hub.Ingest).
+type Rooms interface {
+	Ingest(ctx context.Context, id meeting.ID, src live.Source) (*live.Room, meeting.ParticipantID, *sfu.Peer, error)
+}
+
+// Options make a Handler.
+type Options struct {
+	Tokens Tokens
+	Rooms  Rooms
+	Logger *slog.Logger
+	// ConnectTimeout is how long a session's media may take to connect
+	// before the source is taken out again; zero means 30 seconds.
+	ConnectTimeout time.Duration
+	// Failures bounds wrong tokens per address; zero means 20 at once,
+	// then one every 6 seconds (as the API's bearer tokens).
+	Failures policy.Rate
+}
+
+// Handler serves /whip/{meetingID} and its sessions' resources.
+type Handler struct {
+	opts  Options
+	log   *slog.Logger
+	fails *policy.Limiter
+	mux   *http.ServeMux
+
+	mu       sync.Mutex
+	sessions map[string]*session // by resource name
+	byToken  map[string]*session // by token ID: one session per token
+}
+
+// New returns the WHIP handler.
+func New(opts Options) *Handler {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.ConnectTimeout == 0 {
+		opts.ConnectTimeout = 30 * time.Second
+	}
+	if opts.Failures == (policy.Rate{}) {
+		opts.Failures = policy.Rate{Every: 6 * time.Second, Burst: 20}
+	}
+	h := &Handler{opts: opts, log: opts.Logger, fails: policy.NewLimiter(opts.Failures, nil),
+		sessions: map[string]*session{}, byToken: map[string]*session{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /whip/{meeting}", h.publish)
+	mux.HandleFunc("OPTIONS /whip/{meeting}", options("OPTIONS, POST"))
+	mux.HandleFunc("/whip/{meeting}", notAllowed("OPTIONS, POST"))
+	mux.HandleFunc("DELETE /whip/{meeting}/{session}", h.delete)
+	mux.HandleFunc("OPTIONS /whip/{meeting}/{session}", options("DELETE, OPTIONS"))
+	// No trickle ICE and no ICE restart: RFC 9725 section 4.3.1 asks
+	// for 405 to PATCH, and HTTP for the methods that are allowed.
+	mux.HandleFunc("/whip/{meeting}/{session}", notAllowed("DELETE, OPTIONS"))
+	h.mux = mux
+	return h
+}
+
+// ServeHTTP serves WHIP.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	h.mux.ServeHTTP(w, r)
+}
+
+func options(allow string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		if strings.Contains(allow, "POST") {
+			w.Header().Set("Accept-Post", "application/sdp")
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+func notAllowed(allow string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		refuse(w, http.StatusMethodNotAllowed, "method_not_allowed", "This WHIP resource takes "+allow+" only (no trickle ICE or ICE restart).")
+	}
+}
+
+// refuse answers an error as the API does: {"error": {code, message}}.
+func refuse(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	var e struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	e.Error.Code, e.Error.Message = code, message
+	json.NewEncoder(w).Encode(e)
+}
+
+// addrOf is the request's address (the trusted proxies' handler has put
+// the client's in RemoteAddr).
+func addrOf(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
+// token checks the request's bearer token and returns it, or writes the
+// refusal: 429 for an address over its failures (checked before the
+// token), 401 for a missing, malformed, wrong or revoked one, all alike.
+func (h *Handler) token(w http.ResponseWriter, r *http.Request) (store.IngestToken, [32]byte, bool) {
+	addr := addrOf(r)
+	key := policy.AddressKey(addr)
+	if key == "" {
+		key = r.RemoteAddr
+	}
+	if !h.fails.Peek(key) {
+		refuse(w, http.StatusTooManyRequests, "rate_limited", "Too many requests with a wrong token. Wait a minute and try again.")
+		return store.IngestToken{}, [32]byte{}, false
+	}
+	fail := func() (store.IngestToken, [32]byte, bool) {
+		h.fails.Allow(key)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="kaigi whip", error="invalid_token"`)
+		refuse(w, http.StatusUnauthorized, "bad_token", "An ingest token is needed, and this one is missing, wrong or revoked. The meeting's host makes one under Stream in (WHIP).")
+		return store.IngestToken{}, [32]byte{}, false
+	}
+	scheme, text, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "Bearer") || !strings.HasPrefix(text, TokenPrefix) || len(text) > 200 {
+		return fail()
+	}
+	sum := sha256.Sum256([]byte(text))
+	tok, err := h.opts.Tokens.IngestTokenByHash(r.Context(), sum[:])
+	if errors.Is(err, store.ErrNotFound) {
+		return fail()
+	}
+	if err != nil {
+		h.log.Error("find ingest token", "err", err)
+		refuse(w, http.StatusInternalServerError, "internal", "Something went wrong on the server.")
+		return tok, sum, false
+	}
+	return tok, sum, true
+}
+
+// publish takes a source's offer (RFC 9725 section 4.2).
+func (h *Handler) publish(w http.ResponseWriter, r *http.Request) {
+	tok, sum, ok := h.token(w, r)
+	if !ok {
+		return
+	}
+	id, err := meeting.ParseID(r.PathValue("meeting"))
+	if err != nil || id != meeting.ID(tok.MeetingID) {
+		// The same answer for every meeting but the token's own, whether
+		// it exists or not.
+		refuse(w, http.StatusNotFound, "meeting_not_found", "This token is not for a meeting at this address. Use the URL shown with the token.")
+		return
+	}
+	if ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || ct != "application/sdp" {
+		refuse(w, http.StatusUnsupportedMediaType, "bad_content_type", "The offer must be sent as application/sdp.")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxOfferBytes))
+	if err != nil {
+		refuse(w, http.StatusRequestEntityTooLarge, "too_large", "The offer is larger than this server takes.")
+		return
+	}
+	offer := string(body)
+	tracks, err := publishedTracks(offer)
+	if err != nil {
+		refuse(w, http.StatusBadRequest, codeOf(err), "The offer cannot be taken: "+err.Error()+".")
+		return
+	}
+
+	s := &session{id: newName(), tokenID: tok.ID, hash: sum, meeting: id, h: h}
+	h.mu.Lock()
+	busy := h.byToken[tok.ID] != nil
+	if !busy {
+		h.byToken[tok.ID] = s
+		h.sessions[s.id] = s
+	}
+	h.mu.Unlock()
+	if busy {
+		refuse(w, http.StatusConflict, "token_in_use", "This token is already streaming into the meeting. End that session (DELETE its resource) or wait for it to time out.")
+		return
+	}
+	answer, status, code, msg := h.start(r.Context(), s, tok, addrOf(r), offer, tracks)
+	if status != 0 {
+		s.end()
+		refuse(w, status, code, msg)
+		return
+	}
+	if err := h.opts.Tokens.TouchIngestToken(r.Context(), tok.ID, time.Now()); err != nil {
+		h.log.Warn("note an ingest token's use", "token", tok.ID, "err", err)
+	}
+	w.Header().Set("Content-Type", "application/sdp")
+	w.Header().Set("Location", "/whip/"+string(id)+"/"+s.id)
+	w.WriteHeader(http.StatusCreated)
+	io.WriteString(w, answer)
+}
+
+// start puts the source in the room and answers its offer; a non-zero
+// status is the refusal.
+func (h *Handler) start(ctx context.Context, s *session, tok store.IngestToken, addr netip.Addr, offer string, tracks []sfu.PublishedTrack) (answer string, status int, code, msg string) {
+	room, pid, peer, err := h.opts.Rooms.Ingest(ctx, s.meeting, live.Source{Conn: s, Name: tok.Name, Addr: addr, Ended: s.end})
+	switch {
+	case errors.Is(err, live.ErrIngestForbidden):
+		return "", http.StatusForbidden, "ingest_forbidden", "This meeting is end-to-end encrypted and its host has not allowed sources outside encryption. The host can allow them in the meeting's settings."
+	case errors.Is(err, meeting.ErrLocked):
+		return "", http.StatusForbidden, "meeting_locked", "The meeting is locked: nobody new may join."
+	case errors.Is(err, live.ErrNoSuchMeeting):
+		return "", http.StatusNotFound, "meeting_not_found", "The meeting no longer exists."
+	case errors.Is(err, live.ErrDraining), errors.Is(err, live.ErrShuttingDown), errors.Is(err, live.ErrRoomClosed):
+		return "", http.StatusServiceUnavailable, "unavailable", "The server is not taking new sources now. Try again in a moment."
+	case err != nil:
+		h.log.Error("ingest", "meeting", s.meeting, "err", err)
+		return "", http.StatusInternalServerError, "internal", "Something went wrong on the server."
+	}
+	s.placed(room, pid, peer)
+	h.log.Info("whip session started", "meeting", s.meeting, "participant", pid, "token", tok.ID)
+	if err := peer.HandleOffer(offer, tracks); err != nil {
+		return "", http.StatusBadRequest, "bad_offer", "The offer cannot be taken: " + err.Error() + "."
+	}
+	gctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	answer, err = peer.GatheredAnswer(gctx)
+	if err != nil {
+		h.log.Error("whip answer", "meeting", s.meeting, "err", err)
+		return "", http.StatusInternalServerError, "internal", "The server could not make its answer."
+	}
+	// A source whose media never arrives does not stay in the roster.
+	time.AfterFunc(h.opts.ConnectTimeout, func() {
+		if peer.ConnectionState() != webrtc.PeerConnectionStateConnected {
+			h.log.Info("whip session ended: media did not connect", "meeting", s.meeting, "participant", pid)
+			s.end()
+		}
+	})
+	return answer, 0, "", ""
+}
+
+// delete ends a session at its program's request (RFC 9725 section 4.2):
+// the token that began it must come with it.
+func (h *Handler) delete(w http.ResponseWriter, r *http.Request) {
+	_, sum, ok := h.token(w, r)
+	if !ok {
+		return
+	}
+	h.mu.Lock()
+	s := h.sessions[r.PathValue("session")]
+	h.mu.Unlock()
+	if s == nil || string(s.meeting) != r.PathValue("meeting") || subtle.ConstantTimeCompare(s.hash[:], sum[:]) != 1 {
+		refuse(w, http.StatusNotFound, "session_not_found", "There is no such WHIP session (it ended, or it is another token's).")
+		return
+	}
+	s.end()
+	h.log.Info("whip session ended by its program", "meeting", s.meeting, "token", s.tokenID)
+	w.WriteHeader(http.StatusOK)
+}
+
+// EndToken ends the session of a token that was revoked, if it has one.
+func (h *Handler) EndToken(tokenID string) {
+	h.mu.Lock()
+	s := h.byToken[tokenID]
+	h.mu.Unlock()
+	if s != nil {
+		s.end()
+		h.log.Info("whip session ended: its token was revoked", "meeting", s.meeting, "token", tokenID)
+	}
+}
+
+// Sessions is how many WHIP sessions are open.
+func (h *Handler) Sessions() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.sessions)
+}
+
+// forget drops a session from the handler's maps.
+func (h *Handler) forget(s *session) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.sessions[s.id] == s {
+		delete(h.sessions, s.id)
+	}
+	if h.byToken[s.tokenID] == s {
+		delete(h.byToken, s.tokenID)
+	}
+}
+
+func codeOf(err error) string {
+	if errors.Is(err, ErrUnsupportedCodec) {
+		return "unsupported_codec"
+	}
+	return "bad_offer"
+}
+
+// newName is a session resource's name: 16 random bytes, base64url.
+func newName() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
