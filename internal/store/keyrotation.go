@@ -42,6 +42,7 @@ var unsealedBlobs = map[string]string{
 	"audit_log.prev":                "the previous audit entry's hash",
 	"audit_log.hash":                "an audit entry's hash",
 	"api_tokens.hash":               "SHA-256 of an API token",
+	"ingest_tokens.hash":            "SHA-256 of a WHIP ingest token",
 	"passkeys.id":                   "a passkey's credential ID (public)",
 	"recording_keys.public_key":     "an account's recording public key",
 	"recordings.manifest":           "a recording's manifest, encrypted in the recorder's browser",
