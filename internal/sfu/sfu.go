@@ -99,6 +99,7 @@ func New(cfg Config) (*SFU, error) {
 	se.LoggerFactory = logs
 	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetIPFilter(usefulAddr) // see gather.go
 	var public []netip.Addr
 	if len(cfg.PublicIPs) > 0 {
 		for _, ip := range cfg.PublicIPs {
@@ -141,7 +142,7 @@ func New(cfg Config) (*SFU, error) {
 		// (BENCHMARKS.md); it gets room for seconds of everyone's
 		// packets. Batched as the sockets per candidate are.
 		growBuffers(conn, s.log)
-		s.udpMux = webrtc.NewICEUDPMux(nil, s.batch.wrap(conn))
+		s.udpMux = filteredUDPMux{UDPMux: webrtc.NewICEUDPMux(nil, s.batch.wrap(conn)), loopback: cfg.IncludeLoopback}
 		se.SetICEUDPMux(s.udpMux)
 	case cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0:
 		if err := se.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
@@ -302,15 +303,32 @@ func newInterceptors(m *webrtc.MediaEngine, logs logging.LoggerFactory) (*interc
 	}
 	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
 	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
-	r.Add(generator)
-	err = webrtc.ConfigureRTCPReportsWithOptions(r,
-		[]report.ReceiverOption{report.WithReceiverLoggerFactory(logs)}, report.WithSenderLoggerFactory(logs))
+	// The NACK generator, receiver reports and TWCC feedback act on what
+	// a peer publishes: they start once it does (see onRemoteStream).
+	r.Add(onRemoteStream(generator))
+	receiver, err := report.NewReceiverInterceptor(report.WithReceiverLoggerFactory(logs))
 	if err != nil {
 		return nil, err
 	}
-	if err := webrtc.ConfigureTWCCSenderWithOptions(m, r, twcc.WithLoggerFactory(logs)); err != nil {
+	r.Add(onRemoteStream(receiver))
+	sender, err := report.NewSenderInterceptor(report.WithSenderLoggerFactory(logs))
+	if err != nil {
 		return nil, err
 	}
+	r.Add(sender)
+	// What webrtc.ConfigureTWCCSenderWithOptions does, with the
+	// interceptor wrapped.
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
+		m.RegisterFeedback(webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBTransportCC}, kind)
+		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.TransportCCURI}, kind); err != nil {
+			return nil, err
+		}
+	}
+	feedback, err := twcc.NewSenderInterceptor(twcc.WithLoggerFactory(logs))
+	if err != nil {
+		return nil, err
+	}
+	r.Add(onRemoteStream(feedback))
 	return r, nil
 }
 
