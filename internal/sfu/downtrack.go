@@ -34,6 +34,11 @@ type DownTrack struct {
 	// changes only on a key frame of the target.
 	target  atomic.Int32
 	current atomic.Int32
+	// begun is set at the first frame forwarded. Before it, a simulcast
+	// subscriber starts on a key frame of any layer up to startMax (-1:
+	// only its target), see startframe.go.
+	begun    atomic.Bool
+	startMax atomic.Int32
 
 	// What the subscriber asked for and what its path allows; see
 	// chooseLayer.
@@ -122,6 +127,7 @@ type binding struct {
 func newDownTrack(up *UpTrack, peer *Peer) *DownTrack {
 	d := &DownTrack{up: up, peer: peer}
 	d.current.Store(-1)
+	d.startMax.Store(-1)
 	d.target.Store(int32(up.bestLayer()))
 	d.choice.ceiling = maxLayers - 1
 	return d
@@ -167,7 +173,7 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 		// and asking now would only push that request back by the
 		// throttling interval.
 		if d.peer.connected.Load() {
-			d.up.requestKeyframe()
+			d.requestKeyframe()
 		}
 		return c, nil
 	}
@@ -199,8 +205,10 @@ func (d *DownTrack) forward(p *inPacket) int {
 		// A track without simulcast starts at once (audio has no key
 		// frames; video gets one on request); a layer switch, or a
 		// resumption after a pause, waits for a key frame of the target
-		// so the subscriber can decode from it.
-		if p.layer != int(d.target.Load()) || ((d.up.simulcast || d.paused) && !p.keyframe) {
+		// so the subscriber can decode from it. A simulcast subscriber's
+		// first frame may be a key frame of another layer (startframe.go).
+		first := !d.begun.Load() && p.keyframe && p.layer <= int(d.startMax.Load())
+		if !first && (p.layer != int(d.target.Load()) || ((d.up.simulcast || d.paused) && !p.keyframe)) {
 			return 0
 		}
 		if d.binding.Load() == nil || !d.peer.connected.Load() {
@@ -316,6 +324,7 @@ func (d *DownTrack) switchTo(p *inPacket) {
 	copy(d.segments[1:], d.segments[:len(d.segments)-1])
 	d.segments[0] = s
 	d.current.Store(int32(p.layer))
+	d.begun.Store(true)
 	d.paused = false
 	if switched {
 		d.switches.Add(1)
@@ -465,10 +474,14 @@ func (d *DownTrack) readRTCP() {
 }
 
 // requestKeyframe asks for a key frame of the layer the subscriber gets, or
-// the one it waits for.
+// the one it waits for; before its first frame of a simulcast track, for
+// the first key frame of any layer it may start on (startframe.go).
 func (d *DownTrack) requestKeyframe() {
 	if d.hidden.Load() {
 		return // the subscriber gets nothing of it; showing it asks again
+	}
+	if d.up.simulcast && !d.begun.Load() && d.requestStart() {
+		return
 	}
 	i := d.current.Load()
 	if t := d.target.Load(); t != i {

@@ -41,6 +41,10 @@ type UpTrack struct {
 	// feedback carries keyframe requests to the publisher: its
 	// PeerConnection.
 	feedback rtcpWriter
+	// clock times the key frame throttle (nil: the real one); starts
+	// schedules the key frames simulcast joiners start on (startframe.go).
+	clock  clock
+	starts startScheduler
 
 	// layers by quality, lowest first; set once each, read without a lock.
 	layers [maxLayers]atomic.Pointer[layer]
@@ -125,6 +129,10 @@ type layer struct {
 	kmu                 sync.Mutex // guards keyframe throttling
 	lastKeyframeRequest time.Time
 	keyframePending     bool
+	keyframeDue         time.Time // when a pending request is sent
+	// lastKeyframe is when the last key frame arrived (unix nanoseconds):
+	// a request sent after it is still coming.
+	lastKeyframe atomic.Int64
 }
 
 func newUpTrack(owner *Peer, source Source, mid string, remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) *UpTrack {
@@ -303,6 +311,7 @@ func (u *UpTrack) route(l *layer, raw []byte, now int64) {
 	if l.cache != nil {
 		p.keyframe = vp8Keyframe(p.payload)
 		if p.keyframe {
+			l.lastKeyframe.Store(now)
 			if w, h, ok := vp8Dimensions(p.payload); ok {
 				l.width.Store(int32(w))
 				l.height.Store(int32(h))
@@ -431,7 +440,8 @@ func (u *UpTrack) requestKeyframe() {
 }
 
 // requestKeyframe asks the publisher for a keyframe of this layer, at most
-// once per keyframeInterval; a request inside the interval is sent when it
+// once per keyframeInterval (and, for a simulcast track, at most one
+// layer's per keyframeSlot); a request inside the interval is sent when it
 // ends.
 func (l *layer) requestKeyframe() {
 	if l.up.kind != webrtc.RTPCodecTypeVideo {
@@ -442,11 +452,13 @@ func (l *layer) requestKeyframe() {
 		l.kmu.Unlock()
 		return
 	}
-	wait := keyframeInterval - time.Since(l.lastKeyframeRequest)
-	if wait > 0 {
-		l.keyframePending = true
+	now := l.up.now()
+	// A simulcast track's layers take turns (keyframeSlot).
+	at := l.up.keyframeSlot(l.index, now, l.lastKeyframeRequest.Add(keyframeInterval))
+	if wait := at.Sub(now); wait > 0 {
+		l.keyframePending, l.keyframeDue = true, at
 		l.kmu.Unlock()
-		time.AfterFunc(wait, func() {
+		l.up.afterFunc(wait, func() {
 			l.kmu.Lock()
 			l.keyframePending = false
 			l.kmu.Unlock()
@@ -454,7 +466,7 @@ func (l *layer) requestKeyframe() {
 		})
 		return
 	}
-	l.lastKeyframeRequest = time.Now()
+	l.lastKeyframeRequest = now
 	l.kmu.Unlock()
 	_ = l.up.feedback.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: l.ssrc}})
 }
