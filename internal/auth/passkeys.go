@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -26,7 +27,8 @@ import (
 // a password, a passkey is the second factor instead of a TOTP code; an
 // account with a passkey always needs a second factor after its password.
 //
-// Every ceremony's challenge is kept here, in memory, never by the
+// Every ceremony's challenge is kept by the server (the ceremony store,
+// ceremonies.go: the database, so any node finishes it), never by the
 // browser: it is random (the library's 32 bytes), used once (taken out
 // before its answer is checked, whatever the outcome), expires after
 // ceremonyLifetime, and is bound to what began it: a registration to the
@@ -145,58 +147,54 @@ const (
 	ceremonyRegister ceremonyKind = iota + 1
 	ceremonySignIn
 	ceremonySecondFactor
+	ceremonyReauth
 )
 
-// ceremony is a passkey ceremony waiting for its answer.
+// ceremony is a passkey ceremony waiting for its answer, kept as JSON in
+// the ceremony store (ceremonies.go).
 type ceremony struct {
-	kind ceremonyKind
-	// userID is the account a registration or second factor is for;
-	// bound is the hash of what it is bound to (the session of a
+	Kind ceremonyKind `json:"kind"`
+	// UserID is the account a registration or second factor is for;
+	// Bound is the hash of what it is bound to (the session of a
 	// registration, the sign-in challenge of a second factor).
-	userID  string
-	bound   string
-	rp      RelyingParty
-	data    webauthn.SessionData
-	expires time.Time
+	UserID string               `json:"user,omitempty"`
+	Bound  []byte               `json:"bound,omitempty"`
+	RP     RelyingParty         `json:"rp"`
+	Data   webauthn.SessionData `json:"data"`
 }
 
 // putCeremony keeps c under a new token and returns the token.
-func (s *Service) putCeremony(c *ceremony) string {
+func (s *Service) putCeremony(ctx context.Context, c *ceremony) (string, error) {
+	raw, err := json.Marshal(c)
+	if err != nil {
+		return "", err
+	}
 	token := newToken()
-	c.expires = s.now().Add(ceremonyLifetime)
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	now := s.now()
-	for k, x := range s.ceremonies {
-		if now.After(x.expires) {
-			delete(s.ceremonies, k)
-		}
-	}
-	for len(s.ceremonies) >= maxCeremonies {
-		var oldest string
-		for k, x := range s.ceremonies {
-			if oldest == "" || x.expires.Before(s.ceremonies[oldest].expires) {
-				oldest = k
-			}
-		}
-		delete(s.ceremonies, oldest)
-	}
-	s.ceremonies[string(tokenHash(token))] = c
-	return token
+	err = s.ceremonies.PutCeremony(ctx, Ceremony{Key: tokenHash(token), Family: FamilyPasskey, Data: raw,
+		ExpiresAt: now.Add(ceremonyLifetime)}, maxCeremonies, now)
+	return token, err
 }
 
 // takeCeremony takes the ceremony of token out (it is never answered
 // twice) and returns it if it is of kind and has not expired.
-func (s *Service) takeCeremony(token string, kind ceremonyKind) (*ceremony, error) {
-	key := string(tokenHash(token))
-	s.mu.Lock()
-	c := s.ceremonies[key]
-	delete(s.ceremonies, key)
-	s.mu.Unlock()
-	if c == nil || c.kind != kind || s.now().After(c.expires) {
-		return nil, fmt.Errorf("%w: the passkey request is unknown, used or expired", ErrPasskeyRefused)
+func (s *Service) takeCeremony(ctx context.Context, token string, kind ceremonyKind) (*ceremony, error) {
+	refused := fmt.Errorf("%w: the passkey request is unknown, used or expired", ErrPasskeyRefused)
+	stored, err := s.ceremonies.TakeCeremony(ctx, FamilyPasskey, tokenHash(token), nil)
+	if errors.Is(err, ErrNotFound) {
+		return nil, refused
 	}
-	return c, nil
+	if err != nil {
+		return nil, err
+	}
+	var c ceremony
+	if err := json.Unmarshal(stored.Data, &c); err != nil {
+		return nil, fmt.Errorf("read a passkey ceremony: %w", err)
+	}
+	if c.Kind != kind || s.now().After(stored.ExpiresAt) {
+		return nil, refused
+	}
+	return &c, nil
 }
 
 // PasskeyRegistration is a registration begun: the options for the
@@ -242,7 +240,10 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, u User, session,
 	if err != nil {
 		return PasskeyRegistration{}, fmt.Errorf("begin passkey registration: %w", err)
 	}
-	token := s.putCeremony(&ceremony{kind: ceremonyRegister, userID: u.ID, bound: string(tokenHash(session)), rp: rp, data: *data})
+	token, err := s.putCeremony(ctx, &ceremony{Kind: ceremonyRegister, UserID: u.ID, Bound: tokenHash(session), RP: rp, Data: *data})
+	if err != nil {
+		return PasskeyRegistration{}, err
+	}
 	return PasskeyRegistration{Token: token, Options: opts}, nil
 }
 
@@ -261,14 +262,14 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, u User, session
 	if err != nil {
 		return PasskeyAdded{}, err
 	}
-	c, err := s.takeCeremony(token, ceremonyRegister)
+	c, err := s.takeCeremony(ctx, token, ceremonyRegister)
 	if err != nil {
 		return PasskeyAdded{}, err
 	}
-	if c.userID != u.ID || session == "" || c.bound != string(tokenHash(session)) {
+	if c.UserID != u.ID || session == "" || !bytes.Equal(c.Bound, tokenHash(session)) {
 		return PasskeyAdded{}, fmt.Errorf("%w: the registration was begun by another session", ErrPasskeyRefused)
 	}
-	wa, err := s.webauthnFor(c.rp)
+	wa, err := s.webauthnFor(c.RP)
 	if err != nil {
 		return PasskeyAdded{}, err
 	}
@@ -287,7 +288,7 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, u User, session
 	if err != nil {
 		return PasskeyAdded{}, fmt.Errorf("%w: %v", ErrPasskeyRefused, err)
 	}
-	cred, err := wa.CreateCredential(pu, c.data, parsed)
+	cred, err := wa.CreateCredential(pu, c.Data, parsed)
 	if err != nil {
 		s.log.Info("passkey registration refused", "user", u.ID, "err", err)
 		return PasskeyAdded{}, fmt.Errorf("%w: %v", ErrPasskeyRefused, err)

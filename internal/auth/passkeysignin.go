@@ -39,7 +39,10 @@ func (s *Service) BeginPasskeySignIn(ctx context.Context, ip string, rp RelyingP
 	if err != nil {
 		return PasskeyAssertion{}, fmt.Errorf("begin passkey sign-in: %w", err)
 	}
-	token := s.putCeremony(&ceremony{kind: ceremonySignIn, rp: rp, data: *data})
+	token, err := s.putCeremony(ctx, &ceremony{Kind: ceremonySignIn, RP: rp, Data: *data})
+	if err != nil {
+		return PasskeyAssertion{}, err
+	}
 	return PasskeyAssertion{Token: token, Options: opts}, nil
 }
 
@@ -51,11 +54,11 @@ func (s *Service) FinishPasskeySignIn(ctx context.Context, token string, respons
 	if err := s.admitAddress(ip); err != nil {
 		return SignInResult{}, err
 	}
-	c, err := s.takeCeremony(token, ceremonySignIn)
+	c, err := s.takeCeremony(ctx, token, ceremonySignIn)
 	if err != nil {
 		return SignInResult{}, err
 	}
-	wa, err := s.webauthnFor(c.rp)
+	wa, err := s.webauthnFor(c.RP)
 	if err != nil {
 		return SignInResult{}, err
 	}
@@ -82,7 +85,7 @@ func (s *Service) FinishPasskeySignIn(ctx context.Context, token string, respons
 		}
 		return owner, nil
 	}
-	cred, err := wa.ValidateDiscoverableLogin(handler, c.data, parsed)
+	cred, err := wa.ValidateDiscoverableLogin(handler, c.Data, parsed)
 	if err != nil {
 		s.log.Info("passkey sign-in refused", "remote", ip, "err", err)
 		return SignInResult{}, errPasskey(err)
@@ -161,7 +164,10 @@ func (s *Service) BeginPasskeySecondFactor(ctx context.Context, challengeToken, 
 	if err != nil {
 		return PasskeyAssertion{}, fmt.Errorf("begin passkey second factor: %w", err)
 	}
-	token := s.putCeremony(&ceremony{kind: ceremonySecondFactor, userID: u.ID, bound: key, rp: rp, data: *data})
+	token, err := s.putCeremony(ctx, &ceremony{Kind: ceremonySecondFactor, UserID: u.ID, Bound: []byte(key), RP: rp, Data: *data})
+	if err != nil {
+		return PasskeyAssertion{}, err
+	}
 	return PasskeyAssertion{Token: token, Options: opts}, nil
 }
 
@@ -173,12 +179,12 @@ func (s *Service) FinishPasskeySecondFactor(ctx context.Context, challengeToken,
 	if err := s.admitAddress(ip); err != nil {
 		return SignInResult{}, err
 	}
-	cer, err := s.takeCeremony(token, ceremonySecondFactor)
+	cer, err := s.takeCeremony(ctx, token, ceremonySecondFactor)
 	if err != nil {
 		return SignInResult{}, err
 	}
 	key := string(tokenHash(challengeToken))
-	if cer.bound != key {
+	if string(cer.Bound) != key {
 		return SignInResult{}, fmt.Errorf("%w: the passkey request belongs to another sign-in", ErrPasskeyRefused)
 	}
 	c, u, err := s.pendingSignIn(ctx, key)
@@ -195,7 +201,7 @@ func (s *Service) FinishPasskeySecondFactor(ctx context.Context, challengeToken,
 		}
 		return SignInResult{}, errPasskey(err)
 	}
-	wa, err := s.webauthnFor(cer.rp)
+	wa, err := s.webauthnFor(cer.RP)
 	if err != nil {
 		return SignInResult{}, err
 	}
@@ -207,7 +213,7 @@ func (s *Service) FinishPasskeySecondFactor(ctx context.Context, challengeToken,
 	if err != nil {
 		return refused(err)
 	}
-	cred, err := wa.ValidateLogin(pu, cer.data, parsed)
+	cred, err := wa.ValidateLogin(pu, cer.Data, parsed)
 	if err != nil {
 		return refused(err)
 	}

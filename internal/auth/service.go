@@ -79,10 +79,10 @@ type Service struct {
 	challenges map[string]*challenge // by token hash
 
 	// passkeys is the Store as a PasskeyStore (nil: it is not one, and
-	// there are no passkeys); ceremonies are the passkey ceremonies
-	// waiting for their answers, by token hash, under mu (passkeys.go).
+	// there are no passkeys); ceremonies keeps the passkey ceremonies
+	// and single sign-on flows under way (ceremonies.go).
 	passkeys   PasskeyStore
-	ceremonies map[string]*ceremony
+	ceremonies CeremonyStore
 
 	// sso is the Store as an SSOStore (nil: no single sign-on); ssoState
 	// the flows under way and the providers read (ssoflow.go).
@@ -145,7 +145,7 @@ func NewService(o Options) *Service {
 		hashing:     make(chan struct{}, 4),
 		challenges:  make(map[string]*challenge),
 		passkeys:    passkeyStore(o.Store),
-		ceremonies:  make(map[string]*ceremony),
+		ceremonies:  ceremonyStore(o.Store),
 		sso:         ssoStore(o.Store),
 		ssoState:    newSSOState(),
 	}
@@ -291,6 +291,9 @@ func (s *Service) createAccountLocked(ctx context.Context, email, name, password
 // written with the account.
 func (s *Service) createUser(ctx context.Context, email, name, hash string, role OrgRole, by *audit.Entry) (User, error) {
 	u := User{ID: newID(), Email: email, Name: name, Role: role, PasswordHash: hash, CreatedAt: s.now().UTC()}
+	// An administrator or the operator typed the e-mail: not whoever will
+	// hold the account (ssoflow.go links only such accounts by e-mail).
+	u.EmailVerified = by != nil && (by.ActorKind == audit.ActorUser || by.ActorKind == audit.ActorOperator)
 	var rec *audit.Entry
 	if by != nil {
 		e := *by
@@ -317,6 +320,9 @@ type SignInResult struct {
 	// Passkey, with Challenge, says the account has a passkey, which may
 	// be the second factor instead of a code (passkeysignin.go).
 	Passkey bool
+	// Linked says a sign-in through the provider linked it to the
+	// signed-in account that began it (ssolink.go).
+	Linked bool
 }
 
 // SignIn checks an e-mail and password. Whether the e-mail exists is never
@@ -452,7 +458,9 @@ func (s *Service) pruneChallengesLocked() {
 func (s *Service) newSession(ctx context.Context, userID string) (string, error) {
 	token := newToken()
 	now := s.now().UTC()
-	err := s.store.CreateSession(ctx, Session{Hash: tokenHash(token), UserID: userID, CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(s.life)})
+	// A full sign-in is a proof of its own: the session starts inside the
+	// re-authentication window (reauth.go).
+	err := s.store.CreateSession(ctx, Session{Hash: tokenHash(token), UserID: userID, CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(s.life), ReauthAt: now})
 	if err != nil {
 		return "", err
 	}

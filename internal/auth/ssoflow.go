@@ -27,9 +27,9 @@ import (
 // JWKS, issuer, audience, expiry), checks the nonce, and signs the
 // account in. Both steps count against the address like every sign-in.
 //
-// Flows are kept in this process's memory, as passkey ceremonies are: in
-// a cluster the callback must reach the node the sign-in began on
-// (sticky sessions), or the person starts again.
+// Flows are kept in the ceremony store (ceremonies.go), as passkey
+// ceremonies are: in a cluster sharing the database, the callback may
+// reach any node.
 
 const (
 	// ssoFlowLifetime bounds the time at the provider.
@@ -44,20 +44,26 @@ const (
 	ssoHTTPTimeout = 10 * time.Second
 )
 
-// ssoState is the Service's single sign-on state.
+// ssoState is the Service's single sign-on state: the providers read.
 type ssoState struct {
 	mu        sync.Mutex
-	flows     map[string]*ssoFlow // by the hash of their state
 	providers map[string]cachedProvider
 	client    *http.Client
 }
 
+// ssoFlow is a sign-in through the provider under way, kept as JSON in
+// the ceremony store by the hash of its state and bound to the hash of
+// the browser's flow cookie.
 type ssoFlow struct {
-	bind             []byte // hash of the browser's flow cookie
-	nonce, verifier  string
-	issuer, clientID string
-	redirect         string
-	expires          time.Time
+	Nonce    string `json:"nonce"`
+	Verifier string `json:"verifier"`
+	Issuer   string `json:"issuer"`
+	ClientID string `json:"client"`
+	Redirect string `json:"redirect"`
+	// LinkUser, when set, is the signed-in account that began the flow to
+	// link the provider's identity to itself (LinkSSO): its owner proved
+	// control of it by the session that began the flow.
+	LinkUser string `json:"link,omitempty"`
 }
 
 type cachedProvider struct {
@@ -66,7 +72,7 @@ type cachedProvider struct {
 }
 
 func newSSOState() *ssoState {
-	return &ssoState{flows: map[string]*ssoFlow{}, providers: map[string]cachedProvider{},
+	return &ssoState{providers: map[string]cachedProvider{},
 		client: &http.Client{Timeout: ssoHTTPTimeout, Transport: limitedAnswers{http.DefaultTransport}}}
 }
 
@@ -135,6 +141,12 @@ type SSOStart struct {
 // BeginSSO starts a sign-in through the organisation's provider.
 // redirect is the callback URL registered at the provider.
 func (s *Service) BeginSSO(ctx context.Context, ip, redirect string) (SSOStart, error) {
+	return s.beginSSO(ctx, ip, redirect, "")
+}
+
+// beginSSO starts a sign-in through the provider; with linkUser, one that
+// links the provider's identity to that (signed-in) account (ssolink.go).
+func (s *Service) beginSSO(ctx context.Context, ip, redirect, linkUser string) (SSOStart, error) {
 	if err := s.admitAddress(ip); err != nil {
 		return SSOStart{}, err
 	}
@@ -152,52 +164,42 @@ func (s *Service) BeginSSO(ctx context.Context, ip, redirect string) (SSOStart, 
 	state, binding, nonce, verifier := newToken(), newToken(), newToken(), oauth2.GenerateVerifier()
 	oc := oauth2.Config{ClientID: c.ClientID, Endpoint: p.Endpoint(), RedirectURL: redirect,
 		Scopes: []string{oidc.ScopeOpenID, "email", "profile"}}
-	st := s.ssoState
-	st.mu.Lock()
-	now := s.now()
-	for k, f := range st.flows {
-		if now.After(f.expires) {
-			delete(st.flows, k)
-		}
-	}
 	// Full: the oldest flow gives way (its callback fails as expired), as
 	// passkey ceremonies do, so flows begun and abandoned from many
 	// addresses cannot shut single sign-on for everyone.
-	for len(st.flows) >= maxSSOFlows {
-		var oldest string
-		for k, f := range st.flows {
-			if oldest == "" || f.expires.Before(st.flows[oldest].expires) {
-				oldest = k
-			}
-		}
-		delete(st.flows, oldest)
+	f := ssoFlow{Nonce: nonce, Verifier: verifier, Issuer: c.Issuer, ClientID: c.ClientID, Redirect: redirect, LinkUser: linkUser}
+	raw, err := json.Marshal(f)
+	if err != nil {
+		return SSOStart{}, err
 	}
-	st.flows[string(tokenHash(state))] = &ssoFlow{bind: tokenHash(binding), nonce: nonce, verifier: verifier,
-		issuer: c.Issuer, clientID: c.ClientID, redirect: redirect, expires: now.Add(ssoFlowLifetime)}
-	st.mu.Unlock()
+	now := s.now()
+	if err := s.ceremonies.PutCeremony(ctx, Ceremony{Key: tokenHash(state), Family: FamilySSO, Bind: tokenHash(binding),
+		Data: raw, ExpiresAt: now.Add(ssoFlowLifetime)}, maxSSOFlows, now); err != nil {
+		return SSOStart{}, err
+	}
 	url := oc.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier))
 	return SSOStart{URL: url, Binding: binding}, nil
 }
 
 // takeSSOFlow removes and returns the flow of state, if the browser's
-// binding token is its own and it has not expired.
-func (s *Service) takeSSOFlow(state, binding string) (*ssoFlow, error) {
-	st := s.ssoState
-	key := string(tokenHash(state))
-	st.mu.Lock()
-	f := st.flows[key]
-	if f != nil && subtle.ConstantTimeCompare(f.bind, tokenHash(binding)) == 1 {
-		// Taken only by its own browser: a stranger's callback with a
-		// leaked state cannot spend it.
-		delete(st.flows, key)
-	} else {
-		f = nil
-	}
-	st.mu.Unlock()
-	if f == nil || s.now().After(f.expires) {
+// binding token is its own and it has not expired. A stranger's callback
+// with a leaked state finds nothing and cannot spend it.
+func (s *Service) takeSSOFlow(ctx context.Context, state, binding string) (*ssoFlow, error) {
+	stored, err := s.ceremonies.TakeCeremony(ctx, FamilySSO, tokenHash(state), tokenHash(binding))
+	if errors.Is(err, ErrNotFound) {
 		return nil, ErrSSOFlow
 	}
-	return f, nil
+	if err != nil {
+		return nil, err
+	}
+	if s.now().After(stored.ExpiresAt) {
+		return nil, ErrSSOFlow
+	}
+	var f ssoFlow
+	if err := json.Unmarshal(stored.Data, &f); err != nil {
+		return nil, fmt.Errorf("read a single sign-on flow: %w", err)
+	}
+	return &f, nil
 }
 
 // ssoClaims are the ID token's claims Kaigi reads.
@@ -222,7 +224,7 @@ func (s *Service) FinishSSO(ctx context.Context, binding, state, code, providerE
 	if err := s.admitAddress(ip); err != nil {
 		return SignInResult{}, err
 	}
-	f, err := s.takeSSOFlow(state, binding)
+	f, err := s.takeSSOFlow(ctx, state, binding)
 	if err != nil {
 		return SignInResult{}, err
 	}
@@ -237,7 +239,7 @@ func (s *Service) FinishSSO(ctx context.Context, binding, state, code, providerE
 	if !c.Enabled {
 		return SignInResult{}, ErrSSOUnavailable
 	}
-	if c.Issuer != f.issuer || c.ClientID != f.clientID {
+	if c.Issuer != f.Issuer || c.ClientID != f.ClientID {
 		return SignInResult{}, fmt.Errorf("%w: the provider's settings changed during the sign-in", ErrSSOFlow)
 	}
 	claims, issuer, subject, err := s.exchangeSSO(ctx, c, f, code)
@@ -245,7 +247,12 @@ func (s *Service) FinishSSO(ctx context.Context, binding, state, code, providerE
 		s.log.Info("single sign-on refused", "remote", ip, "err", err)
 		return SignInResult{}, err
 	}
-	u, err := s.ssoAccount(ctx, c, claims, issuer, subject)
+	var u User
+	if f.LinkUser != "" {
+		u, err = s.ssoLink(ctx, c, claims, issuer, subject, f.LinkUser)
+	} else {
+		u, err = s.ssoAccount(ctx, c, claims, issuer, subject)
+	}
 	if err != nil {
 		s.log.Info("single sign-on refused", "remote", ip, "err", err)
 		return SignInResult{}, err
@@ -266,7 +273,7 @@ func (s *Service) FinishSSO(ctx context.Context, binding, state, code, providerE
 		return SignInResult{}, err
 	}
 	s.log.Info("signed in", "user", u.ID, "remote", ip, "sso", true)
-	return SignInResult{User: u, Token: token}, nil
+	return SignInResult{User: u, Token: token, Linked: f.LinkUser != ""}, nil
 }
 
 // exchangeSSO exchanges the code (with the flow's PKCE verifier) and
@@ -290,10 +297,10 @@ func (s *Service) exchangeSSO(ctx context.Context, c SSOConfig, f *ssoFlow, code
 		}
 		secret = string(plain)
 	}
-	oc := oauth2.Config{ClientID: c.ClientID, ClientSecret: secret, Endpoint: p.Endpoint(), RedirectURL: f.redirect,
+	oc := oauth2.Config{ClientID: c.ClientID, ClientSecret: secret, Endpoint: p.Endpoint(), RedirectURL: f.Redirect,
 		Scopes: []string{oidc.ScopeOpenID, "email", "profile"}}
 	hctx := oidc.ClientContext(ctx, s.ssoState.client)
-	tok, err := oc.Exchange(hctx, code, oauth2.VerifierOption(f.verifier))
+	tok, err := oc.Exchange(hctx, code, oauth2.VerifierOption(f.Verifier))
 	if err != nil {
 		// The provider's words go to the log, not to the person (nor the
 		// secret: oauth2's errors carry the response, not the request).
@@ -307,7 +314,7 @@ func (s *Service) exchangeSSO(ctx context.Context, c SSOConfig, f *ssoFlow, code
 	if err != nil {
 		return claims, "", "", fmt.Errorf("%w: ID token: %v", ErrSSORefused, err)
 	}
-	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(f.nonce)) != 1 {
+	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(f.Nonce)) != 1 {
 		return claims, "", "", fmt.Errorf("%w: ID token: wrong nonce", ErrSSORefused)
 	}
 	if idt.Subject == "" || len(idt.Subject) > 255 {
@@ -346,6 +353,15 @@ func (s *Service) ssoAccount(ctx context.Context, c SSOConfig, claims ssoClaims,
 		if !c.LinkByEmail || existing.Role == RoleAdmin {
 			return User{}, ErrSSOEmailTaken
 		}
+		// Anyone may sign up with someone else's address: an e-mail Kaigi
+		// cannot vouch for links nothing, or whoever made the account
+		// would keep its password beside the provider (account
+		// pre-hijacking). Its owner signs in to it first and links the
+		// provider from there (LinkSSO), proving control of both.
+		if !existing.EmailVerified {
+			s.log.Info("single sign-on not linked by e-mail: the account's e-mail was not vouched for", "user", existing.ID)
+			return User{}, ErrSSOSignInFirst
+		}
 		linked, err := s.sso.UserSSOIdentities(ctx, existing.ID)
 		if err != nil {
 			return User{}, err
@@ -371,7 +387,8 @@ func (s *Service) ssoAccount(ctx context.Context, c SSOConfig, claims ssoClaims,
 	name := ssoName(claims, email)
 	// A password no one knows: the account signs in through the provider
 	// (or a passkey its owner registers).
-	u := User{ID: newID(), Email: email, Name: name, Role: RoleMember, PasswordHash: s.hashPassword(newToken()), CreatedAt: now}
+	u := User{ID: newID(), Email: email, Name: name, Role: RoleMember, PasswordHash: s.hashPassword(newToken()), CreatedAt: now,
+		EmailVerified: true}
 	id.UserID, id.Created = u.ID, true
 	rec := s.ssoEntry(audit.UserSSOCreated, u, issuer)
 	rec.Details["role"] = string(RoleMember)

@@ -104,6 +104,16 @@ var (
 	// not be linked to it (linking off, an administrator's account, or
 	// linked to another identity of the provider).
 	ErrSSOEmailTaken = errors.New("an account with this e-mail exists and is not linked")
+	// ErrSSOSignInFirst means an account has the identity's e-mail, but
+	// Kaigi cannot vouch that its maker owns the address (anyone may sign
+	// up with any): its owner signs in to it and links the provider from
+	// the account page.
+	ErrSSOSignInFirst = errors.New("sign in to the account with this e-mail first, then link single sign-on")
+	// ErrSSOLinkRefused means a signed-in account may not be linked to
+	// the identity it came back with: the identity is another account's,
+	// the account has another identity of the provider, or it is an
+	// administrator's.
+	ErrSSOLinkRefused = errors.New("this single sign-on identity cannot be linked to this account")
 	// ErrSSOLinked means the identity is linked to an account already.
 	ErrSSOLinked = errors.New("single sign-on identity already linked")
 	// ErrSSOOnly means the organisation signs its members in through its

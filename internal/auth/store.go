@@ -89,4 +89,7 @@ type Session struct {
 	CreatedAt time.Time
 	LastSeen  time.Time
 	ExpiresAt time.Time
+	// ReauthAt is when its holder last proved themselves: a full sign-in,
+	// or the password, code or a passkey again (reauth.go); zero: never.
+	ReauthAt time.Time
 }

@@ -38,6 +38,12 @@ type User struct {
 	// which the owner is shown when they sign in.
 	SuspendedAt   time.Time
 	SuspendReason string
+	// EmailVerified says the e-mail was not typed by whoever made the
+	// account: an administrator or the operator made it, or the
+	// organisation's provider did with an e-mail it verified. Only such an
+	// account is linked to a single sign-on identity by e-mail alone
+	// (ssoflow.go): anyone may sign up with someone else's address.
+	EmailVerified bool
 }
 
 // Suspended reports whether the account is suspended.

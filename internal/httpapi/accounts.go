@@ -309,6 +309,9 @@ func (a *api) putOrg(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if !a.recentAuth(w, r) { // reauth.go
+		return
+	}
 	var body struct {
 		orgJSON
 		GeoIP  any `json:"geoip"`  // what GET says; read-only, ignored
@@ -361,6 +364,9 @@ func (a *api) listUsers(w http.ResponseWriter, r *http.Request) {
 func (a *api) createUser(w http.ResponseWriter, r *http.Request) {
 	u, ok := a.admin(w, r)
 	if !ok {
+		return
+	}
+	if !a.recentAuth(w, r) { // reauth.go
 		return
 	}
 	var req struct{ Email, Name, Password, Role string }

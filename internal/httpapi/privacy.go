@@ -92,6 +92,7 @@ var privacyTables = []privacyTable{
 			{"created_at", "When the account was created."},
 			{"suspended_at", "When an administrator suspended the account, if they did."},
 			{"suspend_reason", "The reason the administrator gave for a suspension; you are shown it."},
+			{"email_verified", "Whether the e-mail was set by an administrator, the server's operator or the organisation's single sign-on provider rather than typed at sign-up: only then is a single sign-on identity linked to the account by its e-mail alone."},
 		},
 	},
 	{
@@ -104,6 +105,7 @@ var privacyTables = []privacyTable{
 			{"created_at", "When you signed in."},
 			{"last_seen", "When the browser last used it."},
 			{"expires_at", "When it ends at the latest."},
+			{"reauth_at", "When you last signed in or confirmed it was you (password, code or passkey) on that browser: creating API tokens and other sensitive changes are allowed only for 10 minutes after."},
 		},
 	},
 	{
@@ -158,6 +160,18 @@ var privacyTables = []privacyTable{
 			{"created", "Whether the account was made by your first sign-in through the provider."},
 			{"created_at", "When your identity was first joined to the account."},
 			{"last_used_at", "When you last signed in through the provider; not from where."},
+		},
+	},
+	{
+		Table: "auth_ceremonies", Title: "Passkey and single sign-on steps under way",
+		Why:  "So that a passkey check or a sign-in through the organisation's provider begun on one of the organisation's servers can be finished on another.",
+		Kept: "Five minutes for a passkey step, ten for a single sign-on one; deleted when used (each works once), and expired ones when the next is begun.",
+		Columns: []privacyColumn{
+			{"token_hash", "A one-way scrambled form of the random key the step is found by (the key itself is not stored)."},
+			{"family", "Whether it is a passkey step or a single sign-on one."},
+			{"bind", "A one-way scrambled form of the random key in your browser's single sign-on cookie, so that only that browser can finish it."},
+			{"data", "What the step needs to finish: the passkey challenge (and, for a passkey added or a confirmation, which account and signed-in browser began it), or the single sign-on check values (nonce and PKCE verifier, random numbers) and the provider's address."},
+			{"expires_at", "When it stops working."},
 		},
 	},
 	{

@@ -42,6 +42,7 @@ func (a *api) routeSSO(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+ssoCallback, a.ssoCallback)
 	mux.HandleFunc("GET /api/admin/sso", a.getSSO)
 	mux.HandleFunc("PUT /api/admin/sso", a.putSSO)
+	a.routeReauth(mux) // reauth.go
 }
 
 // ssoRedirectURI is the callback URL to register at the provider: on the
@@ -68,6 +69,8 @@ var ssoErrorCodes = []struct {
 	{auth.ErrSSONoAccount, "sso_no_account"},
 	{auth.ErrSSODomain, "sso_domain"},
 	{auth.ErrSSOEmailTaken, "sso_email_taken"},
+	{auth.ErrSSOSignInFirst, "sso_sign_in_first"},
+	{auth.ErrSSOLinkRefused, "sso_link_refused"},
 	{auth.ErrSSORefused, "sso_refused"},
 	{auth.ErrSuspended, "account_suspended"},
 	{auth.ErrRateLimited, "rate_limited"},
@@ -107,10 +110,15 @@ func (a *api) ssoStart(w http.ResponseWriter, r *http.Request) {
 		a.ssoFailed(w, r, err)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: SSOCookie, Value: start.Binding, Path: ssoCookiePath,
-		MaxAge: int((10 * time.Minute).Seconds()), HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode})
+	a.setSSOCookie(w, start.Binding)
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, start.URL, http.StatusSeeOther)
+}
+
+// setSSOCookie binds a flow begun to this browser.
+func (a *api) setSSOCookie(w http.ResponseWriter, binding string) {
+	http.SetCookie(w, &http.Cookie{Name: SSOCookie, Value: binding, Path: ssoCookiePath,
+		MaxAge: int((10 * time.Minute).Seconds()), HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode})
 }
 
 // ssoCallback handles GET /api/auth/oidc/callback.
@@ -128,6 +136,10 @@ func (a *api) ssoCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	a.setSessionCookie(w, res.Token)
 	w.Header().Set("Cache-Control", "no-store")
+	if res.Linked { // a link begun from the account page (reauth.go)
+		http.Redirect(w, r, "/account?sso=linked", http.StatusSeeOther)
+		return
+	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
@@ -157,6 +169,9 @@ func (a *api) getSSO(w http.ResponseWriter, r *http.Request) {
 func (a *api) putSSO(w http.ResponseWriter, r *http.Request) {
 	u, ok := a.user(w, r, true)
 	if !ok {
+		return
+	}
+	if !a.recentAuth(w, r) { // reauth.go
 		return
 	}
 	var in auth.SSOSettings

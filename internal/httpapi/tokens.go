@@ -284,6 +284,11 @@ func (a *api) createToken(w http.ResponseWriter, r *http.Request, kind string) {
 	if !ok {
 		return
 	}
+	// A token outlives the session that makes it: a stolen session
+	// must not mint one (reauth.go).
+	if !a.recentAuth(w, r) {
+		return
+	}
 	var req struct {
 		Name          string
 		Scopes        []string

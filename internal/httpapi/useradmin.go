@@ -14,6 +14,9 @@ func (a *api) adminUserAction(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if !a.recentAuth(w, r) { // reauth.go
+		return
+	}
 	var req struct{ Reason string }
 	if !readJSON(w, r, &req) {
 		return

@@ -92,6 +92,9 @@ func (a *api) createWebhook(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if !a.recentAuth(w, r) { // reauth.go: a receiver is told of every meeting
+		return
+	}
 	var req struct {
 		URL    string
 		Events []string

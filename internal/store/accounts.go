@@ -25,9 +25,10 @@ func (s *DB) CountUsers(ctx context.Context) (int, error) {
 func (s *DB) CreateUser(ctx context.Context, u auth.User, rec *audit.Entry) error {
 	err := s.withAudit(ctx, rec, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO users
-		(id, email, name, role, password_hash, totp_secret, totp_pending, totp_last_step, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			u.ID, u.Email, u.Name, string(u.Role), u.PasswordHash, u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, formatTime(u.CreatedAt))
+		(id, email, name, role, password_hash, totp_secret, totp_pending, totp_last_step, created_at, email_verified)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			u.ID, u.Email, u.Name, string(u.Role), u.PasswordHash, u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, formatTime(u.CreatedAt),
+			boolInt(u.EmailVerified))
 		return err
 	})
 	if s.d.isUnique(err, "users", "email") {
@@ -39,14 +40,15 @@ func (s *DB) CreateUser(ctx context.Context, u auth.User, rec *audit.Entry) erro
 	return nil
 }
 
-const userColumns = `id, email, name, role, password_hash, totp_secret, totp_pending, totp_last_step, created_at, suspended_at, suspend_reason`
+const userColumns = `id, email, name, role, password_hash, totp_secret, totp_pending, totp_last_step, created_at, suspended_at, suspend_reason, email_verified`
 
 func scanUser(row scanner) (auth.User, error) {
 	var u auth.User
 	var role, created string
 	var suspended sql.NullString
+	var verified int64
 	err := row.Scan(&u.ID, &u.Email, &u.Name, &role, &u.PasswordHash, &u.TOTPSecret, &u.TOTPPending, &u.TOTPLastStep, &created,
-		&suspended, &u.SuspendReason)
+		&suspended, &u.SuspendReason, &verified)
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, auth.ErrNotFound
 	}
@@ -54,6 +56,7 @@ func scanUser(row scanner) (auth.User, error) {
 		return u, err
 	}
 	u.Role = auth.OrgRole(role)
+	u.EmailVerified = verified != 0
 	if suspended.Valid {
 		if u.SuspendedAt, err = parseTime(suspended.String); err != nil {
 			return u, err
@@ -119,8 +122,8 @@ func (s *DB) ListUsers(ctx context.Context) ([]auth.User, error) {
 
 // CreateSession stores a session (by its token's hash).
 func (s *DB) CreateSession(ctx context.Context, sess auth.Session) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions (hash, user_id, created_at, last_seen, expires_at) VALUES (?, ?, ?, ?, ?)`,
-		sess.Hash, sess.UserID, formatTime(sess.CreatedAt), formatTime(sess.LastSeen), formatTime(sess.ExpiresAt))
+	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions (hash, user_id, created_at, last_seen, expires_at, reauth_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		sess.Hash, sess.UserID, formatTime(sess.CreatedAt), formatTime(sess.LastSeen), formatTime(sess.ExpiresAt), nullTime(sess.ReauthAt))
 	return err
 }
 
@@ -147,12 +150,13 @@ func (s *DB) UserSessions(ctx context.Context, userID string) ([]auth.Session, e
 	return out, rows.Err()
 }
 
-const sessionColumns = `hash, user_id, created_at, last_seen, expires_at`
+const sessionColumns = `hash, user_id, created_at, last_seen, expires_at, reauth_at`
 
 func scanSession(row scanner) (auth.Session, error) {
 	var sess auth.Session
 	var created, seen, expires string
-	err := row.Scan(&sess.Hash, &sess.UserID, &created, &seen, &expires)
+	var reauth sql.NullString
+	err := row.Scan(&sess.Hash, &sess.UserID, &created, &seen, &expires, &reauth)
 	if errors.Is(err, sql.ErrNoRows) {
 		return sess, auth.ErrNotFound
 	}
@@ -167,13 +171,29 @@ func scanSession(row scanner) (auth.Session, error) {
 			return sess, err
 		}
 	}
-	return sess, nil
+	if reauth.Valid {
+		sess.ReauthAt, err = parseTime(reauth.String)
+	}
+	return sess, err
 }
 
 // TouchSession records that a session was used.
 func (s *DB) TouchSession(ctx context.Context, hash []byte, lastSeen time.Time) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE sessions SET last_seen = ? WHERE hash = ?`, formatTime(lastSeen), hash)
 	return err
+}
+
+// SetSessionReauth records that a session's holder proved themselves
+// again at at (auth/reauth.go); auth.ErrNotFound for an ended session.
+func (s *DB) SetSessionReauth(ctx context.Context, hash []byte, at time.Time) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET reauth_at = ? WHERE hash = ?`, formatTime(at), hash)
+	if err != nil {
+		return fmt.Errorf("record re-authentication: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return auth.ErrNotFound
+	}
+	return nil
 }
 
 // DeleteSession ends a session.

@@ -48,6 +48,8 @@ var unsealedBlobs = map[string]string{
 	"recordings.manifest":           "a recording's manifest, encrypted in the recorder's browser",
 	"recording_chunks.data":         "a recording's chunk, encrypted in the recorder's browser",
 	"recording_readers.wrapped_key": "a recording's content key wrapped (HPKE) in a browser",
+	"auth_ceremonies.token_hash":    "SHA-256 of a passkey flow token or single sign-on state",
+	"auth_ceremonies.bind":          "SHA-256 of a browser's single sign-on flow cookie",
 }
 
 // ResealAll opens every sealed value with from and seals it again with

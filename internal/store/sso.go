@@ -146,9 +146,10 @@ func (s *DB) LinkSSOIdentity(ctx context.Context, id auth.SSOIdentity, rec audit
 func (s *DB) CreateSSOUser(ctx context.Context, u auth.User, id auth.SSOIdentity, rec audit.Entry) error {
 	err := s.withAudit(ctx, &rec, func(tx *txn) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO users
-		(id, email, name, role, password_hash, totp_secret, totp_pending, totp_last_step, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			u.ID, u.Email, u.Name, string(u.Role), u.PasswordHash, u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, formatTime(u.CreatedAt)); err != nil {
+		(id, email, name, role, password_hash, totp_secret, totp_pending, totp_last_step, created_at, email_verified)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			u.ID, u.Email, u.Name, string(u.Role), u.PasswordHash, u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, formatTime(u.CreatedAt),
+			boolInt(u.EmailVerified)); err != nil {
 			return err
 		}
 		return insertSSOIdentity(ctx, tx, id)
