@@ -25,6 +25,7 @@ import { showSignIn } from "./pages/signin.js";
 import { showSignUp } from "./pages/signup.js";
 import { showTransparency } from "./pages/transparency.js";
 import { fatalScreen } from "./ui/screens.js";
+import { installReauthPrompt } from "./ui/reauth-prompt.js";
 
 const PAGES: Record<string, () => unknown> = {
   "/": showHome,
@@ -57,4 +58,5 @@ function route(): void {
 }
 
 installDebugHook();
+installReauthPrompt();
 route();

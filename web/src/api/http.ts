@@ -33,6 +33,17 @@ async function errorOf(res: Response): Promise<ApiError> {
 
 type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
+let reauthPrompt: (() => Promise<boolean>) | null = null;
+
+/**
+ * Sets what a request answered reauth_required does: prompt resolves true
+ * once the person re-authenticated (the request is then sent again), false
+ * if they gave up (the request fails with reauth_required).
+ */
+export function onReauthRequired(prompt: (() => Promise<boolean>) | null): void {
+  reauthPrompt = prompt;
+}
+
 /**
  * Sends a request and returns the decoded JSON answer (null for 204), or
  * throws ApiError: the server's own when it sent one.
@@ -49,7 +60,13 @@ export async function call(method: Method, path: string, body?: unknown): Promis
   } catch {
     throw new ApiError("unavailable", "The server could not be reached. Check your connection and try again.", 0);
   }
-  if (!res.ok) throw await errorOf(res);
+  if (!res.ok) {
+    const err = await errorOf(res);
+    // A sensitive action outside the re-authentication window: ask the
+    // person to confirm it is them (ui/reauth-prompt.ts), then send it once more.
+    if (err.code === "reauth_required" && reauthPrompt !== null && (await reauthPrompt())) return call(method, path, body);
+    throw err;
+  }
   if (res.status === 204) return null;
   try {
     return (await res.json()) as unknown;

@@ -101,3 +101,11 @@ export async function secondFactorWithPasskey(challenge: string): Promise<User> 
   const cred = await get(begun.options);
   return parseUser(obj(await call("POST", "/api/auth/signin/passkey/finish", { challenge, flow: begun.flow, credential: credentialJSON(cred) })).user);
 }
+
+/** Re-authenticates this session with one of the account's passkeys (docs/api.md, "Re-authentication"); resolves with when the window closes. */
+export async function reauthWithPasskey(): Promise<string | null> {
+  const begun = ceremony(await call("POST", "/api/auth/reauth/passkey/begin", {}));
+  const cred = await get(begun.options);
+  const until = obj(await call("POST", "/api/auth/reauth/passkey/finish", { flow: begun.flow, credential: credentialJSON(cred) })).until;
+  return typeof until === "string" ? until : null;
+}

@@ -102,6 +102,9 @@ const problems: Readonly<Record<string, string>> = {
   sso_no_account: "There is no account for you on this server yet. Ask an administrator to create one.",
   sso_domain: "Your sign-in service did not confirm an e-mail address this server accepts. Ask an administrator.",
   sso_email_taken: "An account with your e-mail address already exists here and is not linked to single sign-on. Sign in with its password, or ask an administrator.",
+  sso_sign_in_first:
+    "An account with your e-mail address already exists here, and the server cannot tell it is yours. Sign in to it with its password (or passkey), then link single sign-on from your security settings.",
+  sso_link_refused: "That single sign-on identity cannot be linked to this account: it belongs to another account, this account has one already, or it is an administrator's.",
   account_suspended: "An administrator suspended your account. Sign in with your password to see the reason, or ask an administrator.",
   rate_limited: "Too many attempts. Wait a minute and try again.",
 };
@@ -115,4 +118,9 @@ export function ssoProblem(search: string): string | null {
   const code = new URLSearchParams(search).get("sso");
   if (code === null) return null;
   return problems[code] ?? "Single sign-on did not work. Try again, or sign in another way.";
+}
+
+/** Begins linking the organisation's provider to the signed-in account (after a recent re-authentication): the address to send the browser to. */
+export async function linkSSO(): Promise<string> {
+  return str(obj(await call("POST", "/api/auth/oidc/link", {})), "url");
 }

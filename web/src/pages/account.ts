@@ -11,6 +11,7 @@ import { showScreen } from "../app.js";
 import { openPage } from "./signedin.js";
 import { enrol } from "./twofactor.js";
 import { passkeysSection } from "./passkeys.js";
+import { ssoLinkSection } from "./sso-link.js";
 import { tokensSection } from "./tokens.js";
 import { openDialog } from "../ui/dialog.js";
 import { el, replace } from "../ui/dom.js";
@@ -72,6 +73,7 @@ function render(m: Me): void {
       twoFactorBox,
     ),
     passkeysSection(m, () => void refresh()),
+    ssoLinkSection(),
     sessionsSection(),
     tokensSection("personal"),
   );
