@@ -99,6 +99,14 @@ type WebRTC struct {
 	// TCPPort is the ICE-TCP port; 0 (the default) picks a free port at
 	// start. Set it to open it in a firewall.
 	TCPPort int `yaml:"tcp_port"`
+	// Interfaces, if not empty, are the only network interfaces (by name)
+	// whose addresses are offered as media candidates (loopback still
+	// as include_loopback says); empty offers every interface that is up.
+	// Each candidate costs every participant a socket, a goroutine and a
+	// read buffer on the server, used or not.
+	Interfaces []string `yaml:"interfaces"`
+	// IPv6 offers IPv6 candidates (on by default).
+	IPv6 *bool `yaml:"ipv6"`
 	// ICEServers are STUN/TURN servers handed to clients.
 	ICEServers []ICEServer `yaml:"ice_servers"`
 }
@@ -259,6 +267,11 @@ func (c Config) Validate() error {
 	if w.TCPPort < 0 || w.TCPPort > 65535 {
 		return fmt.Errorf("webrtc.tcp_port: %d is not a port", w.TCPPort)
 	}
+	for _, name := range w.Interfaces {
+		if name == "" || strings.ContainsAny(name, " \t/") || len(name) > 15 {
+			return fmt.Errorf("webrtc.interfaces: %q is not an interface name", name)
+		}
+	}
 	if err := c.TURN.validate(); err != nil {
 		return err
 	}
@@ -309,6 +322,9 @@ func (w WebRTC) Loopback() bool { return w.IncludeLoopback == nil || *w.IncludeL
 
 // TCP reports whether ICE-TCP candidates are offered.
 func (w WebRTC) TCP() bool { return w.ICETCP == nil || *w.ICETCP }
+
+// V6 reports whether IPv6 candidates are offered.
+func (w WebRTC) V6() bool { return w.IPv6 == nil || *w.IPv6 }
 
 // Retention is the server's side of deleting old records (each
 // organisation sets its own limits in its policy).

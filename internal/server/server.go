@@ -127,6 +127,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		IncludeLoopback: cfg.WebRTC.Loopback(),
 		ICETCP:          cfg.WebRTC.TCP(),
 		TCPPort:         cfg.WebRTC.TCPPort,
+		Interfaces:      cfg.WebRTC.Interfaces,
+		NoIPv6:          !cfg.WebRTC.V6(),
 		Logger:          log,
 	})
 	if err != nil {

@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"net"
+	"slices"
 
 	"github.com/pion/ice/v4"
 )
@@ -24,12 +25,55 @@ func usefulAddr(ip net.IP) bool {
 	return ip.To4() != nil || !ip.IsLinkLocalUnicast()
 }
 
-// filteredUDPMux is the single-port UDP mux with usefulAddr applied to
-// the addresses it offers: pion applies its IP filter to the sockets it
-// opens per candidate, but not to a mux's listen addresses.
+// only is what the operator narrowed gathering to (Config.Interfaces and
+// Config.NoIPv6); its zero value keeps everything.
+type only struct {
+	interfaces []string // names; empty: every interface
+	noIPv6     bool
+}
+
+// iface reports whether candidates are gathered on the named interface:
+// one listed, or any when none is. Loopback is decided by
+// Config.IncludeLoopback alone, so listing interfaces does not turn off
+// the loopback candidates a browser on the same machine uses.
+func (o only) iface(name string) bool {
+	if len(o.interfaces) == 0 || slices.Contains(o.interfaces, name) {
+		return true
+	}
+	i, err := net.InterfaceByName(name)
+	return err == nil && i.Flags&net.FlagLoopback != 0
+}
+
+// addrs returns the addresses of the interfaces iface keeps, or nil
+// when it keeps every interface.
+func (o only) addrs() map[string]bool {
+	if len(o.interfaces) == 0 {
+		return nil
+	}
+	keep := make(map[string]bool)
+	ifaces, _ := net.Interfaces()
+	for _, i := range ifaces {
+		if !o.iface(i.Name) {
+			continue
+		}
+		as, _ := i.Addrs()
+		for _, a := range as {
+			if ip, _, err := net.ParseCIDR(a.String()); err == nil {
+				keep[ip.String()] = true
+			}
+		}
+	}
+	return keep
+}
+
+// filteredUDPMux is the single-port UDP mux with usefulAddr and the
+// operator's choices applied to the addresses it offers: pion applies
+// its interface and IP filters to the sockets it opens per candidate,
+// but not to a mux's listen addresses.
 type filteredUDPMux struct {
 	ice.UDPMux
 	loopback bool // offer loopback addresses
+	only     only
 }
 
 // GetListenAddresses returns the mux's addresses that are worth a
@@ -37,10 +81,16 @@ type filteredUDPMux struct {
 // wrapper hides from it, so loopback is filtered here too.
 func (m filteredUDPMux) GetListenAddresses() []net.Addr {
 	all := m.UDPMux.GetListenAddresses()
+	keep := m.only.addrs()
 	out := make([]net.Addr, 0, len(all))
 	for _, a := range all {
-		if u, ok := a.(*net.UDPAddr); ok && (!usefulAddr(u.IP) || (u.IP.IsLoopback() && !m.loopback)) {
-			continue
+		if u, ok := a.(*net.UDPAddr); ok {
+			switch {
+			case !usefulAddr(u.IP), u.IP.IsLoopback() && !m.loopback,
+				u.IP.To4() == nil && m.only.noIPv6,
+				keep != nil && !u.IP.IsLoopback() && !keep[u.IP.String()]:
+				continue
+			}
 		}
 		out = append(out, a)
 	}

@@ -2,8 +2,11 @@ package sfu
 
 import (
 	"net"
+	"slices"
+	"strings"
 	"testing"
 
+	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -118,5 +121,100 @@ func TestNoLinkLocalCandidates(t *testing.T) {
 		if ip := a.(*net.UDPAddr).IP; !usefulAddr(ip) || ip.IsLoopback() {
 			t.Errorf("the single port offers %s (loopback off)", ip)
 		}
+	}
+}
+
+// fixedMux is a UDP mux that lists fixed addresses.
+type fixedMux struct {
+	ice.UDPMux
+	addrs []net.Addr
+}
+
+func (m fixedMux) GetListenAddresses() []net.Addr { return m.addrs }
+
+// TestSinglePortOffersWhatIsAsked: the single port's addresses are
+// narrowed as the sockets per candidate are: no link-local IPv6, loopback
+// only when asked, no IPv6 at all when turned off, and only the listed
+// interfaces' addresses (loopback aside).
+func TestSinglePortOffersWhatIsAsked(t *testing.T) {
+	var all []net.Addr
+	for _, ip := range []string{"127.0.0.1", "198.51.100.1", "2001:db8::1", "fe80::1"} {
+		all = append(all, &net.UDPAddr{IP: net.ParseIP(ip), Port: 3478})
+	}
+	offered := func(m filteredUDPMux) string {
+		m.UDPMux = fixedMux{addrs: all}
+		var ips []string
+		for _, a := range m.GetListenAddresses() {
+			ips = append(ips, a.(*net.UDPAddr).IP.String())
+		}
+		return strings.Join(ips, " ")
+	}
+	for _, tt := range []struct {
+		m    filteredUDPMux
+		want string
+	}{
+		{filteredUDPMux{loopback: true}, "127.0.0.1 198.51.100.1 2001:db8::1"},
+		{filteredUDPMux{}, "198.51.100.1 2001:db8::1"},
+		{filteredUDPMux{loopback: true, only: only{noIPv6: true}}, "127.0.0.1 198.51.100.1"},
+		// No interface here has these addresses.
+		{filteredUDPMux{loopback: true, only: only{interfaces: []string{"no-such-if"}}}, "127.0.0.1"},
+	} {
+		if got := offered(tt.m); got != tt.want {
+			t.Errorf("%+v: offers %q, want %q", tt.m, got, tt.want)
+		}
+	}
+}
+
+// TestOnlyTheseInterfaces: with webrtc.interfaces the SFU gathers on the
+// listed interfaces and loopback, and nowhere else.
+func TestOnlyTheseInterfaces(t *testing.T) {
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var name string
+	var ours []string
+	for _, i := range ifaces {
+		if i.Flags&net.FlagUp == 0 || i.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		addrs, _ := i.Addrs()
+		for _, a := range addrs {
+			if ip, _, err := net.ParseCIDR(a.String()); err == nil && ip.To4() != nil {
+				name = i.Name
+				ours = append(ours, ip.String())
+			}
+		}
+		if name != "" {
+			break
+		}
+	}
+	if name == "" {
+		t.Skip("no interface with an IPv4 address besides loopback (run it in scripts/isolated.sh)")
+	}
+	addrs := func(cfg Config) map[string]bool {
+		s, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		got := make(map[string]bool)
+		for _, c := range gather(t, s) {
+			got[strings.Fields(c.Candidate)[4]] = true
+		}
+		return got
+	}
+	got := addrs(Config{IncludeLoopback: true, Interfaces: []string{name}})
+	for a := range got {
+		if a != "127.0.0.1" && !slices.Contains(ours, a) {
+			t.Errorf("interfaces [%s]: a candidate on %s", name, a)
+		}
+	}
+	if !got["127.0.0.1"] || !got[ours[0]] {
+		t.Errorf("interfaces [%s]: candidates on %v, want %s's and loopback", name, got, name)
+	}
+	got = addrs(Config{IncludeLoopback: true, Interfaces: []string{"no-such-if"}})
+	if len(got) != 1 || !got["127.0.0.1"] {
+		t.Errorf("interfaces [no-such-if]: candidates on %v, want loopback only", got)
 	}
 }

@@ -39,6 +39,13 @@ type Config struct {
 	// picked at start), for browsers whose network blocks UDP.
 	ICETCP  bool
 	TCPPort int
+	// Interfaces, if not empty, are the only network interfaces (by
+	// name) whose addresses are offered, besides loopback as
+	// IncludeLoopback says. NoIPv6 offers IPv4 addresses only. Every
+	// candidate costs each PeerConnection a socket or TCP mux entry, a
+	// goroutine and a read buffer, used or not.
+	Interfaces []string
+	NoIPv6     bool
 	// Send is how forwarded media is handed to the kernel: the zero
 	// value batches it (UDP GSO and sendmmsg where the kernel takes
 	// them, checked at start); SendPlain sends a packet at a time.
@@ -100,6 +107,10 @@ func New(cfg Config) (*SFU, error) {
 	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetIPFilter(usefulAddr) // see gather.go
+	narrow := only{interfaces: cfg.Interfaces, noIPv6: cfg.NoIPv6}
+	if len(cfg.Interfaces) > 0 {
+		se.SetInterfaceFilter(narrow.iface)
+	}
 	var public []netip.Addr
 	if len(cfg.PublicIPs) > 0 {
 		for _, ip := range cfg.PublicIPs {
@@ -142,14 +153,17 @@ func New(cfg Config) (*SFU, error) {
 		// (BENCHMARKS.md); it gets room for seconds of everyone's
 		// packets. Batched as the sockets per candidate are.
 		growBuffers(conn, s.log)
-		s.udpMux = filteredUDPMux{UDPMux: webrtc.NewICEUDPMux(nil, s.batch.wrap(conn)), loopback: cfg.IncludeLoopback}
+		s.udpMux = filteredUDPMux{UDPMux: webrtc.NewICEUDPMux(nil, s.batch.wrap(conn)), loopback: cfg.IncludeLoopback, only: narrow}
 		se.SetICEUDPMux(s.udpMux)
 	case cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0:
 		if err := se.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
 			return nil, fmt.Errorf("UDP port range %d-%d: %w", cfg.UDPPortMin, cfg.UDPPortMax, err)
 		}
 	}
-	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
+	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
+	if !cfg.NoIPv6 {
+		networks = append(networks, webrtc.NetworkTypeUDP6)
+	}
 	if cfg.ICETCP {
 		// Passive candidates only: browsers connect to this port. pion
 		// offers it on the same addresses as UDP, rewritten to PublicIPs
@@ -163,7 +177,10 @@ func New(cfg Config) (*SFU, error) {
 		s.tcpLn = ln
 		s.tcpMux = webrtc.NewICETCPMux(logs.NewLogger("ice-tcp"), ln, 8)
 		se.SetICETCPMux(s.tcpMux)
-		networks = append(networks, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6)
+		networks = append(networks, webrtc.NetworkTypeTCP4)
+		if !cfg.NoIPv6 {
+			networks = append(networks, webrtc.NetworkTypeTCP6)
+		}
 	}
 	se.SetNetworkTypes(networks)
 	// AES-GCM first: cheaper than AES-CM with HMAC-SHA1 on any CPU with
