@@ -15,6 +15,10 @@ type Router struct {
 	peers  map[string]*Peer
 	tracks map[*UpTrack]struct{}
 	closed bool
+	// Relays with the meeting's other nodes, by node (relay.go); nil
+	// until the first.
+	relayOuts map[string]*RelayOut
+	relayIns  map[string]*RelayIn
 }
 
 // NewRouter returns an empty router for one meeting.
@@ -81,6 +85,7 @@ func (r *Router) RemovePeer(participant string) {
 	for _, up := range own {
 		r.closeTrack(up)
 	}
+	r.peerLeft()
 }
 
 // Close removes every peer.
@@ -95,6 +100,7 @@ func (r *Router) Close() {
 	for _, id := range ids {
 		r.RemovePeer(id)
 	}
+	r.closeRelays()
 }
 
 // Tracks returns the tracks currently published, for tests and metrics.
@@ -118,7 +124,7 @@ func (r *Router) tracksLocked(except *Peer) []*UpTrack {
 // publish starts forwarding a new track to every other peer.
 func (r *Router) publish(up *UpTrack) {
 	r.mu.Lock()
-	if r.closed || r.peers[up.owner.participant] != up.owner {
+	if r.closed || (!up.relayed && r.peers[up.owner.participant] != up.owner) {
 		r.mu.Unlock()
 		r.closeTrack(up)
 		return
@@ -130,11 +136,15 @@ func (r *Router) publish(up *UpTrack) {
 			subscribers = append(subscribers, p)
 		}
 	}
+	outs := r.relayOutsFor(up)
 	r.mu.Unlock()
 
 	r.log.Debug("track published", "participant", up.owner.participant, "source", up.source)
 	for _, p := range subscribers {
 		p.subscribe(up)
+	}
+	for _, o := range outs {
+		o.add(up)
 	}
 }
 
@@ -150,4 +160,5 @@ func (r *Router) closeTrack(up *UpTrack) {
 	for _, d := range up.close() {
 		d.peer.unsubscribe(up)
 	}
+	r.unrelay(up)
 }

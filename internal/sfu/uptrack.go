@@ -52,6 +52,11 @@ type UpTrack struct {
 	// downs is the current set of subscribers, replaced (never modified) on
 	// change so that the forwarding loop reads it without a lock.
 	downs atomic.Pointer[[]*DownTrack]
+	// relays are the other nodes it is relayed to, replaced as downs is
+	// (nil: none); relayed is set on a track that came from another node,
+	// which is never relayed on (relay.go).
+	relays  atomic.Pointer[[]*relayTrack]
+	relayed bool
 
 	// blocked stops forwarding: a host muted the microphone or stopped the
 	// camera, and the server, not the client's good will, enforces it.
@@ -370,6 +375,8 @@ func (u *UpTrack) send(pkts []inPacket) {
 			}
 		}
 	}
+	n, b := u.relay(pkts)
+	sent, bytes = sent+n, bytes+b
 	if sent > 0 {
 		s.forwardedPackets.Add(uint64(sent))
 		s.forwardedBytes.Add(uint64(bytes))

@@ -1,0 +1,218 @@
+package sfu
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// Relays: cascading a meeting's media between the nodes of a cluster.
+//
+// A meeting with participants on several nodes has a Router on each. A
+// node relays the tracks its own participants publish to every other
+// node of the meeting that asks for them, once per node pair and track
+// whatever the number of subscribers there: the publishing node's
+// RelayOut is one PeerConnection to the other node, with one sending
+// transceiver per layer of each published track, and the other node's
+// RelayIn is its far end, which publishes what arrives in that node's
+// Router as tracks like any other (relayed UpTracks, carrying their
+// publisher's participant ID and source). Each direction between two
+// nodes is its own PeerConnection, offered only by the sending node, so
+// offers never cross; a relayed track is never relayed on (no loops).
+//
+// What crosses is the RTP the publisher sent: payload, sequence numbers,
+// timestamps and marker unchanged, so end-to-end encrypted frames pass
+// byte for byte; only the SSRC and payload type are the relay
+// connection's own, and the audio level extension is carried under its
+// negotiated ID. Every simulcast layer the publisher sends is relayed
+// (this slice does not yet relay only the layers the other node's
+// subscribers want), each on its own transceiver and SSRC, named by the
+// track's ID (see relayTrackID); the far node's subscribers choose among
+// them as among a local publisher's layers.
+//
+// Feedback: the far node answers its subscribers' NACKs from its own
+// packet cache of the relayed layer; what it missed itself, its NACK
+// generator asks the publishing node for, which answers from its cache
+// (each packet at most maxResends times). A subscriber's PLI becomes the
+// far node's throttled key-frame request on the relay, which the
+// publishing node turns into its own throttled request to the publisher.
+//
+// Negotiation goes through a RelaySignaller that the cluster implements
+// between the two nodes. Descriptions are complete, candidates included
+// (nothing trickles): a node gathers its host candidates at once.
+
+// RelaySignaller carries one end of a relay's negotiation to the other
+// node. Its methods must not block.
+type RelaySignaller interface {
+	// Description sends a complete session description: an offer from
+	// the sending end (RelayOut), an answer from the receiving end
+	// (RelayIn).
+	Description(sdp string)
+	// Closed tells the other end that this end has gone.
+	Closed()
+}
+
+// Errors of relays, beside the package's others.
+var (
+	// ErrRelayClosed means the relay has been closed.
+	ErrRelayClosed = errors.New("relay closed")
+	// ErrDuplicateRelay means the router already relays with that node in
+	// that direction.
+	ErrDuplicateRelay = errors.New("already relaying with that node")
+)
+
+// maxRelayMLines bounds the media sections of a relay's offer, as
+// maxClientMLines does a client's: each becomes a receiver on the far
+// node, and the offer must fit in maxSDPBytes (about 600 bytes a
+// section), which NATS's default 1 MiB message carries. A camera with
+// three layers and a microphone take four; so do a track's ended
+// sections, which stay in the description (as a subscriber's do).
+const maxRelayMLines = 1500
+
+// relayTrackID names one relayed layer in a relay's session description
+// (its msid's track ID; the stream ID is the publisher's participant ID):
+// source, RID and the relay's own number for the track, so that a track
+// published again under the same source is not taken for the one it
+// replaces. A microphone's is "microphone..7", a camera's layer "h" is
+// "camera.h.8".
+func relayTrackID(source Source, rid string, n uint64) string {
+	return string(source) + "." + rid + "." + strconv.FormatUint(n, 10)
+}
+
+// parseRelayTrackID reads what relayTrackID wrote.
+func parseRelayTrackID(id string) (source Source, rid string, n uint64, ok bool) {
+	parts := strings.Split(id, ".")
+	if len(parts) != 3 {
+		return "", "", 0, false
+	}
+	n, err := strconv.ParseUint(parts[2], 10, 64)
+	if err != nil {
+		return "", "", 0, false
+	}
+	return Source(parts[0]), parts[1], n, true
+}
+
+// layerRID is the RID a layer of a track is relayed under: "" for a track
+// without simulcast, else the layer's own.
+func layerRID(simulcast bool, i int) string {
+	if !simulcast {
+		return ""
+	}
+	return [maxLayers]string{"q", "h", "f"}[i]
+}
+
+// bindCodec finds the codec want among those a relay's sender was
+// negotiated with.
+func bindCodec(ctx webrtc.TrackLocalContext, want webrtc.RTPCodecParameters) (*binding, webrtc.RTPCodecParameters, bool) {
+	for _, c := range ctx.CodecParameters() {
+		if !strings.EqualFold(c.MimeType, want.MimeType) {
+			continue
+		}
+		b := &binding{
+			ssrc:        uint32(ctx.SSRC()),
+			payloadType: uint8(c.PayloadType),
+			writer:      ctx.WriteStream(),
+		}
+		for _, ext := range ctx.HeaderExtensions() {
+			if ext.URI == audioLevelURI {
+				b.audioLevelID = uint8(ext.ID)
+			}
+		}
+		return b, c, true
+	}
+	return nil, webrtc.RTPCodecParameters{}, false
+}
+
+// checkRelayOffer refuses a relay's offer larger than a node sends,
+// before anything parses it.
+func checkRelayOffer(desc string) error {
+	if len(desc) > maxSDPBytes {
+		return fmt.Errorf("%w: relay offer of %d bytes, more than %d", ErrBadSDP, len(desc), maxSDPBytes)
+	}
+	if n := mediaSections(desc); n > maxRelayMLines {
+		return fmt.Errorf("%w: relay offer of %d media sections, more than %d", ErrBadSDP, n, maxRelayMLines)
+	}
+	return nil
+}
+
+// relayOutsFor lists the relays a newly published track goes out on:
+// every RelayOut, for a track of this node's own participants; none for a
+// relayed one. Called with r.mu held.
+func (r *Router) relayOutsFor(up *UpTrack) []*RelayOut {
+	if up.relayed || len(r.relayOuts) == 0 {
+		return nil
+	}
+	outs := make([]*RelayOut, 0, len(r.relayOuts))
+	for _, o := range r.relayOuts {
+		outs = append(outs, o)
+	}
+	return outs
+}
+
+// unrelay stops relaying a track that closed.
+func (r *Router) unrelay(up *UpTrack) {
+	if up.relayed {
+		return
+	}
+	r.mu.Lock()
+	outs := r.relayOutsFor(up)
+	r.mu.Unlock()
+	for _, o := range outs {
+		o.remove(up)
+	}
+}
+
+// peerLeft closes the relays coming in once the node has no participant
+// of the meeting left to receive them.
+func (r *Router) peerLeft() {
+	r.mu.Lock()
+	if len(r.peers) > 0 || len(r.relayIns) == 0 {
+		r.mu.Unlock()
+		return
+	}
+	ins := make([]*RelayIn, 0, len(r.relayIns))
+	for _, in := range r.relayIns {
+		ins = append(ins, in)
+	}
+	r.mu.Unlock()
+	for _, in := range ins {
+		in.Close()
+	}
+}
+
+// closeRelays closes every relay, in and out.
+func (r *Router) closeRelays() {
+	r.mu.Lock()
+	outs := make([]*RelayOut, 0, len(r.relayOuts))
+	for _, o := range r.relayOuts {
+		outs = append(outs, o)
+	}
+	ins := make([]*RelayIn, 0, len(r.relayIns))
+	for _, in := range r.relayIns {
+		ins = append(ins, in)
+	}
+	r.mu.Unlock()
+	for _, o := range outs {
+		o.Close()
+	}
+	for _, in := range ins {
+		in.Close()
+	}
+}
+
+// RelayNodes lists the nodes this router relays its tracks to and those
+// it receives relayed tracks from, for tests and metrics.
+func (r *Router) RelayNodes() (to, from []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for n := range r.relayOuts {
+		to = append(to, n)
+	}
+	for n := range r.relayIns {
+		from = append(from, n)
+	}
+	return to, from
+}

@@ -1,0 +1,252 @@
+package sfu
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// RelayIn receives the tracks published on another node of the meeting
+// and publishes them in this node's Router: the receiving end of a relay
+// (see relay.go). It closes itself when the node has no participant of
+// the meeting left.
+type RelayIn struct {
+	router *Router
+	node   string
+	pc     *webrtc.PeerConnection
+	sig    RelaySignaller
+	log    *slog.Logger
+	done   chan struct{}
+
+	mu sync.Mutex // serialises negotiation and guards the fields below
+	// owners stand for the other node's publishers in this node's Router,
+	// by participant ID: the owners of their relayed tracks.
+	owners map[string]*Peer
+	tracks map[relayKey]*UpTrack
+	closed bool
+}
+
+// relayKey is one relayed track: its publisher and the sending node's
+// number for it (see relayTrackID).
+type relayKey struct {
+	participant string
+	n           uint64
+}
+
+// RelayFrom prepares to receive the meeting's tracks published on another
+// node. The cluster asks that node to relay to this one; its offers come
+// through HandleOffer, and the answers go back through sig.
+func (r *Router) RelayFrom(node string, sig RelaySignaller) (*RelayIn, error) {
+	pc, err := r.sfu.newPeerConnection()
+	if err != nil {
+		return nil, fmt.Errorf("relay from %s: %w", node, err)
+	}
+	in := &RelayIn{
+		router: r,
+		node:   node,
+		pc:     pc,
+		sig:    sig,
+		log:    r.log.With("relay_from", node),
+		done:   make(chan struct{}),
+		owners: make(map[string]*Peer),
+		tracks: make(map[relayKey]*UpTrack),
+	}
+	pc.OnTrack(in.onTrack)
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		in.log.Debug("relay connection state", "state", s.String())
+		if s == webrtc.PeerConnectionStateFailed {
+			go in.Close()
+		}
+	})
+
+	r.mu.Lock()
+	switch {
+	case r.closed:
+		err = ErrRouterClosed
+	case r.relayIns[node] != nil:
+		err = ErrDuplicateRelay
+	}
+	if err != nil {
+		r.mu.Unlock()
+		_ = pc.Close()
+		return nil, fmt.Errorf("relay from %s: %w", node, err)
+	}
+	if r.relayIns == nil {
+		r.relayIns = make(map[string]*RelayIn)
+	}
+	r.relayIns[node] = in
+	r.mu.Unlock()
+	return in, nil
+}
+
+// Node is the node the relay receives from.
+func (in *RelayIn) Node() string { return in.node }
+
+// HandleOffer applies the other node's offer and sends the answer once
+// this end's candidates are gathered.
+func (in *RelayIn) HandleOffer(offer string) error {
+	if err := checkRelayOffer(offer); err != nil {
+		return err
+	}
+	in.mu.Lock()
+	if in.closed {
+		in.mu.Unlock()
+		return ErrRelayClosed
+	}
+	if in.pc.SignalingState() != webrtc.SignalingStateStable {
+		in.mu.Unlock()
+		return ErrOutOfTurn
+	}
+	if err := in.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+		in.mu.Unlock()
+		return fmt.Errorf("%w: %v", ErrBadSDP, err)
+	}
+	answer, err := in.pc.CreateAnswer(nil)
+	gathered := webrtc.GatheringCompletePromise(in.pc)
+	if err == nil {
+		err = in.pc.SetLocalDescription(answer)
+	}
+	in.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("%w: relay answer: %v", ErrBadSDP, err)
+	}
+	select {
+	case <-gathered:
+	case <-in.done:
+		return ErrRelayClosed
+	}
+	desc := in.pc.LocalDescription()
+	if desc == nil {
+		return ErrRelayClosed
+	}
+	in.sig.Description(desc.SDP)
+	return nil
+}
+
+// Close stops receiving, unpublishes the relayed tracks (their
+// subscribers here stop getting them) and tells the other node. Closing
+// a closed relay does nothing.
+func (in *RelayIn) Close() {
+	in.mu.Lock()
+	if in.closed {
+		in.mu.Unlock()
+		return
+	}
+	in.closed = true
+	tracks := in.tracks
+	in.tracks = make(map[relayKey]*UpTrack)
+	in.mu.Unlock()
+
+	r := in.router
+	r.mu.Lock()
+	if r.relayIns[in.node] == in {
+		delete(r.relayIns, in.node)
+	}
+	r.mu.Unlock()
+	close(in.done)
+	if err := in.pc.Close(); err != nil {
+		in.log.Debug("closing relay connection", "err", err)
+	}
+	for _, up := range tracks {
+		r.unpublish(up)
+	}
+	in.sig.Closed()
+}
+
+// onTrack runs when a relayed layer starts arriving: the first layer of a
+// track publishes it in the router, later ones join it.
+func (in *RelayIn) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	participant := remote.StreamID()
+	source, rid, n, ok := parseRelayTrackID(remote.ID())
+	i, known := layerIndex(rid)
+	if !ok || !known || participant == "" || !source.Valid() || source.Kind() != remote.Kind() {
+		in.log.Warn("ignoring relayed track", "stream", participant, "track", remote.ID(), "kind", remote.Kind().String())
+		return
+	}
+	key := relayKey{participant: participant, n: n}
+
+	in.mu.Lock()
+	if in.closed {
+		in.mu.Unlock()
+		return
+	}
+	up := in.tracks[key]
+	isNew := up == nil
+	if isNew {
+		owner := in.owners[participant]
+		if owner == nil {
+			owner = &Peer{router: in.router, participant: participant, log: in.log.With("participant", participant)}
+			in.owners[participant] = owner
+		}
+		up = newUpTrack(owner, source, "", remote, recv)
+		up.simulcast = rid != ""
+		up.feedback = in.pc
+		up.relayed = true
+		in.tracks[key] = up
+	}
+	var l *layer
+	if up.source == source && up.simulcast == (rid != "") {
+		l = up.addRelayedLayer(i, rid, remote, recv)
+	}
+	in.mu.Unlock()
+	if l == nil {
+		in.log.Warn("ignoring relayed layer", "stream", participant, "track", remote.ID())
+		return
+	}
+
+	if isNew {
+		in.router.publish(up)
+		if up.simulcast {
+			go up.chooseLayers()
+		}
+	} else {
+		for _, d := range *up.downs.Load() {
+			d.retarget(time.Now().UnixNano())
+		}
+	}
+	l.forwardRelayed()
+	in.mu.Lock()
+	if in.tracks[key] == up {
+		delete(in.tracks, key)
+	}
+	in.mu.Unlock()
+	in.router.unpublish(up)
+}
+
+// addRelayedLayer adds layer i, which arrives as its own stream (rid ""
+// on the relay's connection). It returns nil if the layer exists.
+func (u *UpTrack) addRelayedLayer(i int, rid string, remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) *layer {
+	l := &layer{up: u, index: i, rid: rid, remote: remote, recv: recv, ssrc: uint32(remote.SSRC())}
+	if u.kind == webrtc.RTPCodecTypeVideo {
+		l.cache = newPacketCache(videoCachePackets)
+		l.batch = &frameBatch{}
+	}
+	if !u.layers[i].CompareAndSwap(nil, l) {
+		return nil
+	}
+	return l
+}
+
+// forwardRelayed is forward for a relayed layer, whose stream on the
+// relay's connection has no RID of its own.
+func (l *layer) forwardRelayed() {
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			if _, _, err := l.recv.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	buf := make([]byte, 1500)
+	for {
+		n, _, err := l.remote.Read(buf)
+		if err != nil {
+			return
+		}
+		l.up.route(l, buf[:n], time.Now().UnixNano())
+	}
+}
