@@ -78,6 +78,45 @@ func (s *Service) ReauthUntil(ctx context.Context, session string) (time.Time, e
 	return sess.ReauthAt.Add(ReauthWindow), nil
 }
 
+// recentReauth marks a request's context (WithRecentReauth).
+type recentReauth struct{}
+
+// WithRecentReauth returns ctx marked as a request from a session whose
+// holder re-authenticated within ReauthWindow (the caller checked it with
+// RecentlyAuthenticated). For an account made by single sign-on, which
+// has a password no one knows, the steps that ask for the password again
+// (registering or deleting a passkey, turning two-factor off, new
+// recovery codes, deleting the account) take that instead when no
+// password is sent: its owner proved themselves through the provider or a
+// passkey moments ago.
+func WithRecentReauth(ctx context.Context) context.Context {
+	return context.WithValue(ctx, recentReauth{}, true)
+}
+
+// recentInstead reports whether u's password check may be skipped: no
+// password was sent, u has no password its owner knows (its account was
+// made by the provider), and the request's session re-authenticated
+// recently. Without that last, such an account is told to re-authenticate
+// (ErrReauthRequired) rather than that an empty password is wrong.
+func (s *Service) recentInstead(ctx context.Context, u User, password string) (bool, error) {
+	if password != "" || s.sso == nil {
+		return false, nil
+	}
+	ids, err := s.sso.UserSSOIdentities(ctx, u.ID)
+	if err != nil {
+		return false, err
+	}
+	for _, id := range ids {
+		if id.Created {
+			if ctx.Value(recentReauth{}) != true {
+				return false, ErrReauthRequired
+			}
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // Reauthenticate opens the window of u's session after its password (and
 // a current code or recovery code when TOTP is on), checked against the
 // account's own budget as changing the password is. An account whose
@@ -85,6 +124,11 @@ func (s *Service) ReauthUntil(ctx context.Context, session string) (time.Time, e
 func (s *Service) Reauthenticate(ctx context.Context, u User, session, password, code string) error {
 	if session == "" {
 		return ErrNoSession
+	}
+	if password == "" {
+		// Never the window itself standing in for the password
+		// (recentInstead): that would keep it open for ever.
+		return ErrBadCredentials
 	}
 	u, err := s.store.UserByID(ctx, u.ID)
 	if err != nil {

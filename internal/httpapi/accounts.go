@@ -92,6 +92,7 @@ func (a *api) authError(w http.ResponseWriter, err error) {
 		auth.ErrReasonRequired:   {http.StatusBadRequest, "reason_required", "Give a reason of at most 500 characters: the person is shown it."},
 		auth.ErrLastAdmin:        {http.StatusConflict, "last_admin", "This is the last administrator who can sign in. Make another account administrator first."},
 		auth.ErrNotFound:         {http.StatusNotFound, "not_found", "There is no such account."},
+		auth.ErrReauthRequired:   {http.StatusForbidden, "reauth_required", reauthMessage}, // reauth.go
 	} {
 		if errors.Is(err, target) {
 			writeError(w, out.status, out.code, out.message)
@@ -265,7 +266,7 @@ func (a *api) disableTOTP(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &req) {
 		return
 	}
-	if err := a.accounts.DisableTOTP(r.Context(), u, req.Password, req.Code); err != nil {
+	if err := a.accounts.DisableTOTP(a.ownerContext(r), u, req.Password, req.Code); err != nil {
 		a.authError(w, err)
 		return
 	}
@@ -282,7 +283,7 @@ func (a *api) regenerateCodes(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &req) {
 		return
 	}
-	codes, err := a.accounts.RegenerateRecoveryCodes(r.Context(), u, req.Password, req.Code)
+	codes, err := a.accounts.RegenerateRecoveryCodes(a.ownerContext(r), u, req.Password, req.Code)
 	if err != nil {
 		a.authError(w, err)
 		return

@@ -228,7 +228,7 @@ func (a *api) passkeyRegisterBegin(w http.ResponseWriter, r *http.Request) {
 		a.passkeyError(w, err)
 		return
 	}
-	c, err := a.accounts.BeginPasskeyRegistration(r.Context(), u, sessionToken(r), req.Password, req.Code, rp)
+	c, err := a.accounts.BeginPasskeyRegistration(a.ownerContext(r), u, sessionToken(r), req.Password, req.Code, rp)
 	if err != nil {
 		a.passkeyError(w, err)
 		return
@@ -295,7 +295,7 @@ func (a *api) deletePasskey(w http.ResponseWriter, r *http.Request) {
 	}
 	id, err := auth.ParsePasskeyID(r.PathValue("id"))
 	if err == nil {
-		err = a.accounts.DeletePasskey(r.Context(), u, id, req.Password, req.Code)
+		err = a.accounts.DeletePasskey(a.ownerContext(r), u, id, req.Password, req.Code)
 	}
 	if err != nil {
 		a.passkeyError(w, err)

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -30,6 +31,9 @@ func (a *api) routeReauth(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/auth/oidc/link", a.ssoLinkStart)
 }
 
+// reauthMessage is reauth_required's sentence.
+const reauthMessage = "Confirm it is you first: your password (and code), a passkey, or single sign-on again. This lasts 10 minutes."
+
 // recentAuth reports whether the request may take a sensitive action:
 // its session's holder re-authenticated recently, or it carries an API
 // token (which reaches only what its scopes allow, and was itself made
@@ -44,11 +48,24 @@ func (a *api) recentAuth(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	if !ok {
-		writeError(w, http.StatusForbidden, "reauth_required",
-			"Confirm it is you first: enter your password (and code) or use a passkey again. This lasts 10 minutes.")
+		writeError(w, http.StatusForbidden, "reauth_required", reauthMessage)
 		return false
 	}
 	return true
+}
+
+// ownerContext is the request's context for the steps that ask for the
+// password again, marked when its session re-authenticated recently: an
+// account made by single sign-on (no password its owner knows) then
+// takes them without one (auth.WithRecentReauth).
+func (a *api) ownerContext(r *http.Request) context.Context {
+	if _, fromToken := r.Context().Value(bearerUser{}).(auth.User); fromToken {
+		return r.Context()
+	}
+	if ok, err := a.accounts.RecentlyAuthenticated(r.Context(), sessionToken(r)); err == nil && ok {
+		return auth.WithRecentReauth(r.Context())
+	}
+	return r.Context()
 }
 
 // reauthJSON says until when the session's window is open.

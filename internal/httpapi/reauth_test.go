@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kaigi-meet/kaigi/internal/auth"
+	"github.com/kaigi-meet/kaigi/internal/oidctest"
 	"github.com/kaigi-meet/kaigi/internal/passkeytest"
 )
 
@@ -181,5 +182,57 @@ func TestReauthWithAPasskey(t *testing.T) {
 	makeToken(t, ada, "/api/me/tokens", []string{"meetings:read"}, 0)
 	if code, body := ada.call("POST", "/api/auth/reauth/passkey/finish", answer); code != http.StatusUnauthorized || errCode(body) != "passkey_refused" {
 		t.Fatalf("the same answer again = %d %v", code, body)
+	}
+}
+
+// TestSSOAccountReauthenticatesThroughTheProvider: an account made by
+// single sign-on has a password no one knows, so the steps that ask for
+// the password again (here, deleting the account) take a recent
+// re-authentication instead: outside the window they answer
+// reauth_required (never bad_credentials, which would have its owner
+// guess at a password), and a fresh sign-in through the provider opens
+// it. An account with a password of its own still needs the password.
+func TestSSOAccountReauthenticatesThroughTheProvider(t *testing.T) {
+	n := newTwoNodes(t, "", "")
+	srv := n.a
+	p := oidctest.New(t, "kaigi", testSSOSecret, n.clock.now)
+	admin := newBrowser(t, srv)
+	signUp(t, admin, "admin@example.org", "Admin")
+	settings := map[string]any{"enabled": true, "issuer": p.Issuer, "clientId": "kaigi", "clientSecret": testSSOSecret, "label": "Example ID", "allowCreate": true}
+	if code, body := admin.call("PUT", "/api/admin/sso", settings); code != http.StatusOK {
+		t.Fatalf("PUT /api/admin/sso: %d %v", code, body)
+	}
+	p.SetPerson(oidctest.Person{Subject: "ana-1", Email: "ana@example.org", EmailVerified: true, Name: "Ana"})
+	ana := newBrowser(t, srv)
+	ssoSignIn := func() {
+		t.Helper()
+		resp, err := ana.c.Get(srv.URL + "/api/auth/oidc/start")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.Request.URL.Path != "/" {
+			t.Fatalf("single sign-on ended at %s", resp.Request.URL)
+		}
+	}
+	ssoSignIn()
+	n.clock.advance(auth.ReauthWindow + time.Second)
+	if code, body := ana.call("POST", "/api/me/delete", map[string]string{"password": ""}); code != http.StatusForbidden || errCode(body) != "reauth_required" {
+		t.Fatalf("deleting the account outside the window = %d %v, want reauth_required", code, body)
+	}
+	// The admin's password account: an empty password is a wrong one,
+	// window or not.
+	if code, body := admin.call("POST", "/api/auth/reauth", map[string]string{"password": password}); code != http.StatusOK {
+		t.Fatalf("admin re-authenticates = %d %v", code, body)
+	}
+	if code, body := admin.call("POST", "/api/me/delete", map[string]string{"password": ""}); code != http.StatusUnauthorized || errCode(body) != "bad_credentials" {
+		t.Fatalf("a password account's deletion without its password = %d %v", code, body)
+	}
+	ssoSignIn()
+	if code, body := ana.call("POST", "/api/me/delete", map[string]string{"password": ""}); code != http.StatusNoContent {
+		t.Fatalf("deleting the account just after signing in through the provider = %d %v", code, body)
+	}
+	if code, _ := ana.call("GET", "/api/me", nil); code != http.StatusUnauthorized {
+		t.Fatalf("the deleted account is still signed in: %d", code)
 	}
 }

@@ -59,7 +59,7 @@ func (a *api) deleteMe(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &req) {
 		return
 	}
-	if err := a.accounts.DeleteOwnAccount(r.Context(), u, req.Password, req.Code); err != nil {
+	if err := a.accounts.DeleteOwnAccount(a.ownerContext(r), u, req.Password, req.Code); err != nil {
 		a.authError(w, err)
 		return
 	}

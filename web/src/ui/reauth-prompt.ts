@@ -1,12 +1,15 @@
 // The re-authentication prompt: when a sensitive request answers
 // reauth_required (api/http.ts), a dialog asks for the password (and a
 // code, for an account with an authenticator app) or a passkey; once the
-// server accepts either, the request is sent again. Closing the dialog
-// gives up, and the request fails with the server's sentence.
+// server accepts either, the request is sent again. An account made by
+// single sign-on (no password its owner knows) signs in through the
+// provider again instead, which leaves the page. Closing the dialog gives
+// up, and the request fails with the server's sentence.
 
 import { onReauthRequired, asApiError } from "../api/http.js";
 import { passkeysSupported, reauthWithPasskey } from "../api/passkeys.js";
 import { reauthWithPassword } from "../api/reauth.js";
+import { getSSOButton } from "../api/sso.js";
 import { openDialog } from "./dialog.js";
 import { el } from "./dom.js";
 import { errorLine, field, setError } from "./forms.js";
@@ -28,6 +31,7 @@ function promptReauth(): Promise<boolean> {
 
 async function ask(): Promise<boolean> {
   let problem: string | null = null;
+  const sso = await getSSOButton().catch(() => null);
   for (;;) {
     const password = field({ id: "reauth-password", label: "Password", type: "password", autocomplete: "current-password" });
     const code = field({ id: "reauth-code", label: "Code from your app or a recovery code (if you use one)", autocomplete: "one-time-code", hint: "Leave empty if your account has no authenticator app." });
@@ -46,6 +50,7 @@ async function ask(): Promise<boolean> {
         password.root,
         code.root,
         passkey,
+        sso?.enabled ? el("p", {}, el("a", { id: "reauth-sso", attrs: { href: "/api/auth/oidc/start" }, text: `Or sign in again with ${sso.label.trim() === "" ? "single sign-on" : sso.label}` })) : null,
       ],
       confirm: { id: "reauth-confirm", label: "Confirm" },
       validate: () => withPasskey || password.input.value !== "",
