@@ -1,0 +1,239 @@
+// Package cascade joins this node's SFU routers to those of the other
+// nodes of the same meetings (issue 17, cascading): it carries the
+// negotiation of the SFU's relays (sfu.RelayOut, sfu.RelayIn) between
+// nodes over the cluster's relay messages (cluster.RelaySubject), so
+// that each track published on one node crosses once to each other node
+// of its meeting that asks for it.
+//
+// It decides nothing about who is where: the caller asks for a meeting's
+// media from another node (Receive) when the meeting has participants
+// here whose publishers are there, and says which nodes a meeting's media
+// may go to (Options.Allowed: the meeting's allowed regions).
+package cascade
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/kaigi-meet/kaigi/internal/cluster"
+	"github.com/kaigi-meet/kaigi/internal/sfu"
+)
+
+// Transport carries relay messages between nodes; *cluster.Node is one.
+type Transport interface {
+	ID() string
+	SendRelay(node string, m cluster.RelayMessage) error
+	HandleRelays(handle func(cluster.RelayMessage)) (func(), error)
+}
+
+// Options configure a Cascade.
+type Options struct {
+	// Router returns this node's router for a meeting, nil if the meeting
+	// has none here: a node relays only meetings it hosts.
+	Router func(meeting string) *sfu.Router
+	// Allowed reports whether the meeting's media may go to, or come
+	// from, node (its region is among the meeting's allowed ones). nil
+	// allows every node.
+	Allowed func(meeting, node string) bool
+	// Logger receives the cascade's logs; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Cascade is this node's side of every media relay with other nodes.
+type Cascade struct {
+	tr   Transport
+	opts Options
+	log  *slog.Logger
+	stop func()
+
+	mu   sync.Mutex
+	outs map[relayKey]*sfu.RelayOut // sending to a node
+	ins  map[relayKey]*sfu.RelayIn  // receiving from a node
+}
+
+// relayKey is one direction of a meeting's relay with another node.
+type relayKey struct{ meeting, node string }
+
+// New starts serving the relay messages sent to this node.
+func New(tr Transport, opts Options) (*Cascade, error) {
+	c := &Cascade{tr: tr, opts: opts, log: opts.Logger, outs: make(map[relayKey]*sfu.RelayOut), ins: make(map[relayKey]*sfu.RelayIn)}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	stop, err := tr.HandleRelays(c.handle)
+	if err != nil {
+		return nil, err
+	}
+	c.stop = stop
+	return c, nil
+}
+
+// Close stops serving relay messages; the relays themselves close with
+// their routers.
+func (c *Cascade) Close() { c.stop() }
+
+// allowed applies Options.Allowed.
+func (c *Cascade) allowed(meeting, node string) bool {
+	return c.opts.Allowed == nil || c.opts.Allowed(meeting, node)
+}
+
+// Receive asks node to relay the tracks published there in the meeting to
+// this node, into the meeting's router here. Asking again while the relay
+// is up does nothing.
+func (c *Cascade) Receive(meeting, node string) error {
+	if node == c.tr.ID() {
+		return nil
+	}
+	if !c.allowed(meeting, node) {
+		return fmt.Errorf("cascade: meeting %s: media may not come from node %s", meeting, node)
+	}
+	r := c.opts.Router(meeting)
+	if r == nil {
+		return fmt.Errorf("cascade: meeting %s has no router here", meeting)
+	}
+	k := relayKey{meeting, node}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ins[k] != nil {
+		return nil
+	}
+	end := &inEnd{c: c, key: k}
+	in, err := r.RelayFrom(node, end)
+	if err != nil {
+		return fmt.Errorf("cascade: meeting %s from %s: %w", meeting, node, err)
+	}
+	end.in = in
+	c.ins[k] = in
+	if err := c.tr.SendRelay(node, cluster.RelayMessage{Meeting: meeting, Kind: cluster.RelayWant}); err != nil {
+		delete(c.ins, k)
+		go in.Close()
+		return err
+	}
+	return nil
+}
+
+// handle is one relay message from another node. It runs on the
+// transport's goroutine: what may block (waiting for candidates) runs on
+// its own.
+func (c *Cascade) handle(m cluster.RelayMessage) {
+	k := relayKey{m.Meeting, m.From}
+	switch m.Kind {
+	case cluster.RelayWant:
+		c.send(k)
+	case cluster.RelayOffer:
+		c.mu.Lock()
+		in := c.ins[k]
+		c.mu.Unlock()
+		if in == nil {
+			c.tell(k, cluster.RelayClosedIn, "")
+			return
+		}
+		go func() {
+			if err := in.HandleOffer(m.SDP); err != nil {
+				c.log.Warn("cascade: relay offer", "meeting", m.Meeting, "node", m.From, "err", err)
+				in.Close()
+			}
+		}()
+	case cluster.RelayAnswer:
+		c.mu.Lock()
+		out := c.outs[k]
+		c.mu.Unlock()
+		if out == nil {
+			return
+		}
+		if err := out.HandleAnswer(m.SDP); err != nil {
+			c.log.Warn("cascade: relay answer", "meeting", m.Meeting, "node", m.From, "err", err)
+			go out.Close()
+		}
+	case cluster.RelayClosedOut:
+		c.mu.Lock()
+		in := c.ins[k]
+		c.mu.Unlock()
+		if in != nil {
+			go in.Close()
+		}
+	case cluster.RelayClosedIn:
+		c.mu.Lock()
+		out := c.outs[k]
+		c.mu.Unlock()
+		if out != nil {
+			go out.Close()
+		}
+	}
+}
+
+// send starts relaying the meeting's tracks to a node that asked.
+func (c *Cascade) send(k relayKey) {
+	r := c.opts.Router(k.meeting)
+	if r == nil || !c.allowed(k.meeting, k.node) {
+		c.log.Info("cascade: refusing to relay", "meeting", k.meeting, "node", k.node, "here", r != nil)
+		c.tell(k, cluster.RelayClosedOut, "")
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.outs[k] != nil {
+		return
+	}
+	end := &outEnd{c: c, key: k}
+	out, err := r.RelayTo(k.node, end)
+	if err != nil {
+		c.log.Warn("cascade: relay", "meeting", k.meeting, "node", k.node, "err", err)
+		c.tell(k, cluster.RelayClosedOut, "")
+		return
+	}
+	end.out = out
+	c.outs[k] = out
+}
+
+// tell sends a relay message about k's relay to its node.
+func (c *Cascade) tell(k relayKey, kind, sdp string) {
+	if err := c.tr.SendRelay(k.node, cluster.RelayMessage{Meeting: k.meeting, Kind: kind, SDP: sdp}); err != nil {
+		c.log.Warn("cascade: relay message", "meeting", k.meeting, "node", k.node, "kind", kind, "err", err)
+	}
+}
+
+// Relays counts the relays up, sending and receiving, for tests and
+// metrics.
+func (c *Cascade) Relays() (sending, receiving int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.outs), len(c.ins)
+}
+
+// outEnd is a RelayOut's signaller: offers go to the receiving node.
+type outEnd struct {
+	c   *Cascade
+	key relayKey
+	out *sfu.RelayOut // set under c.mu once created
+}
+
+func (e *outEnd) Description(sdp string) { e.c.tell(e.key, cluster.RelayOffer, sdp) }
+
+func (e *outEnd) Closed() {
+	e.c.mu.Lock()
+	if e.c.outs[e.key] == e.out {
+		delete(e.c.outs, e.key)
+	}
+	e.c.mu.Unlock()
+	e.c.tell(e.key, cluster.RelayClosedOut, "")
+}
+
+// inEnd is a RelayIn's signaller: answers go to the sending node.
+type inEnd struct {
+	c   *Cascade
+	key relayKey
+	in  *sfu.RelayIn // set under c.mu once created
+}
+
+func (e *inEnd) Description(sdp string) { e.c.tell(e.key, cluster.RelayAnswer, sdp) }
+
+func (e *inEnd) Closed() {
+	e.c.mu.Lock()
+	if e.c.ins[e.key] == e.in {
+		delete(e.c.ins, e.key)
+	}
+	e.c.mu.Unlock()
+	e.c.tell(e.key, cluster.RelayClosedIn, "")
+}
