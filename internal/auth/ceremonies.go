@@ -7,8 +7,9 @@ import (
 	"time"
 )
 
-// Ceremonies under way: passkey ceremonies (passkeys.go) and single
-// sign-on flows (ssoflow.go). They are kept in the store when it is a
+// Ceremonies under way: passkey ceremonies (passkeys.go), single sign-on
+// flows (ssoflow.go) and sign-ins waiting for their second step
+// (challenges.go). They are kept in the store when it is a
 // CeremonyStore, so that any node of a cluster can finish a ceremony
 // another began (no sticky sessions); otherwise in this process's memory.
 // Either way a ceremony is found by the hash of the token the browser
@@ -19,6 +20,7 @@ import (
 const (
 	FamilyPasskey = "passkey"
 	FamilySSO     = "sso"
+	FamilySignIn  = "signin"
 )
 
 // Ceremony is a passkey ceremony or single sign-on flow as stored.
@@ -35,6 +37,8 @@ type Ceremony struct {
 	// Data is what the ceremony needs to finish, as JSON.
 	Data      []byte
 	ExpiresAt time.Time
+	// Attempts counts its failed answers (a sign-in's wrong codes).
+	Attempts int
 }
 
 // CeremonyStore keeps ceremonies under way. internal/store implements it.
@@ -49,6 +53,13 @@ type CeremonyStore interface {
 	// put, taken already, or bound to another browser). The caller checks
 	// its expiry.
 	TakeCeremony(ctx context.Context, family string, key, bind []byte) (Ceremony, error)
+	// PeekCeremony returns the ceremony of key in family without taking
+	// it; ErrNotFound.
+	PeekCeremony(ctx context.Context, family string, key []byte) (Ceremony, error)
+	// CountCeremonyAttempt adds a failed attempt to the ceremony of key
+	// in family, in one step, and returns how many it has had;
+	// ErrNotFound when it is gone.
+	CountCeremonyAttempt(ctx context.Context, family string, key []byte) (int, error)
 }
 
 // ceremonyStore is st as a CeremonyStore, or one in this process's memory.
@@ -100,4 +111,27 @@ func (m *memCeremonies) TakeCeremony(_ context.Context, family string, key, bind
 	}
 	delete(m.m, k)
 	return c, nil
+}
+
+func (m *memCeremonies) PeekCeremony(_ context.Context, family string, key []byte) (Ceremony, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.m[family+":"+string(key)]
+	if !ok {
+		return Ceremony{}, ErrNotFound
+	}
+	return c, nil
+}
+
+func (m *memCeremonies) CountCeremonyAttempt(_ context.Context, family string, key []byte) (int, error) {
+	k := family + ":" + string(key)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.m[k]
+	if !ok {
+		return 0, ErrNotFound
+	}
+	c.Attempts++
+	m.m[k] = c
+	return c.Attempts, nil
 }

@@ -187,17 +187,14 @@ func (s *Service) FinishPasskeySecondFactor(ctx context.Context, challengeToken,
 	if string(cer.Bound) != key {
 		return SignInResult{}, fmt.Errorf("%w: the passkey request belongs to another sign-in", ErrPasskeyRefused)
 	}
-	c, u, err := s.pendingSignIn(ctx, key)
+	_, u, err := s.pendingSignIn(ctx, key)
 	if err != nil {
 		return SignInResult{}, err
 	}
 	refused := func(err error) (SignInResult, error) {
 		s.log.Info("passkey second factor refused", "user", u.ID, "remote", ip, "err", err)
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if c.attempts++; c.attempts >= challengeAttempts {
-			delete(s.challenges, key)
-			return SignInResult{}, ErrChallengeExpired
+		if ended := s.failedChallenge(ctx, key); ended != nil {
+			return SignInResult{}, ended
 		}
 		return SignInResult{}, errPasskey(err)
 	}
@@ -223,9 +220,9 @@ func (s *Service) FinishPasskeySecondFactor(ctx context.Context, challengeToken,
 		}
 		return SignInResult{}, err
 	}
-	s.mu.Lock()
-	delete(s.challenges, key)
-	s.mu.Unlock()
+	if !s.endChallenge(ctx, key) {
+		return SignInResult{}, ErrChallengeExpired
+	}
 	session, err := s.newSession(ctx, u.ID)
 	if err != nil {
 		return SignInResult{}, err

@@ -75,31 +75,20 @@ type Service struct {
 	// first (admin) account.
 	firstUser sync.Mutex
 
-	mu         sync.Mutex
-	challenges map[string]*challenge // by token hash
-
 	// passkeys is the Store as a PasskeyStore (nil: it is not one, and
-	// there are no passkeys); ceremonies keeps the passkey ceremonies
-	// and single sign-on flows under way (ceremonies.go).
+	// there are no passkeys); ceremonies keeps the passkey ceremonies,
+	// single sign-on flows and sign-ins waiting for their second step
+	// (ceremonies.go, challenges.go).
 	passkeys   PasskeyStore
 	ceremonies CeremonyStore
 
 	// sso is the Store as an SSOStore (nil: no single sign-on); ssoState
-	// the flows under way and the providers read (ssoflow.go).
+	// the providers read (ssoflow.go).
 	sso      SSOStore
 	ssoState *ssoState
 }
 
-// challenge is a sign-in waiting for its second factor.
-type challenge struct {
-	userID   string
-	expires  time.Time
-	attempts int
-}
-
 const (
-	challengeLifetime = 5 * time.Minute
-	challengeAttempts = 5
 	// dummyPassword's hash makes sign-in for an unknown e-mail cost as much
 	// as for a known one, so timing does not tell which accounts exist.
 	dummyPassword = "kaigi-timing-equaliser"
@@ -143,7 +132,6 @@ func NewService(o Options) *Service {
 		strikes:     policy.NewBackoff(o.Limits.FailureHold, o.Limits.FailureHoldMax, o.Limits.FailureForget, o.Now),
 		held:        policy.NewBackoff(o.Limits.FailureHold, o.Limits.FailureHoldMax, o.Limits.FailureForget, o.Now),
 		hashing:     make(chan struct{}, 4),
-		challenges:  make(map[string]*challenge),
 		passkeys:    passkeyStore(o.Store),
 		ceremonies:  ceremonyStore(o.Store),
 		sso:         ssoStore(o.Store),
@@ -375,11 +363,10 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip string, device
 		return SignInResult{}, err
 	}
 	if second {
-		token := newToken()
-		s.mu.Lock()
-		s.pruneChallengesLocked()
-		s.challenges[string(tokenHash(token))] = &challenge{userID: u.ID, expires: s.now().Add(challengeLifetime)}
-		s.mu.Unlock()
+		token, err := s.putChallenge(ctx, u.ID) // challenges.go
+		if err != nil {
+			return SignInResult{}, err
+		}
 		return SignInResult{User: u, Challenge: token, Passkey: passkey}, nil
 	}
 	token, err := s.newSession(ctx, u.ID)
@@ -409,26 +396,22 @@ func (s *Service) SignInCode(ctx context.Context, challengeToken, code, ip strin
 		return SignInResult{}, err
 	}
 	key := string(tokenHash(challengeToken))
-	c, u, err := s.pendingSignIn(ctx, key)
+	_, u, err := s.pendingSignIn(ctx, key)
 	if err != nil {
 		return SignInResult{}, err
 	}
 	tokens := parseDeviceTokens(devices)
 	budget, known := s.codeBudgetFor(u, tokens)
 	if err := s.checkCode(ctx, &u, code, budget); err != nil {
-		s.mu.Lock()
-		c.attempts++
-		if c.attempts >= challengeAttempts {
-			delete(s.challenges, key)
-			err = ErrChallengeExpired
+		if ended := s.failedChallenge(ctx, key); ended != nil {
+			err = ended
 		}
-		s.mu.Unlock()
 		s.log.Info("two-factor code refused", "user", u.ID, "remote", ip, "known_device", known)
 		return SignInResult{}, err
 	}
-	s.mu.Lock()
-	delete(s.challenges, key)
-	s.mu.Unlock()
+	if !s.endChallenge(ctx, key) {
+		return SignInResult{}, ErrChallengeExpired
+	}
 	token, err := s.newSession(ctx, u.ID)
 	if err != nil {
 		return SignInResult{}, err
@@ -444,15 +427,6 @@ func isDigits(s string) bool {
 		}
 	}
 	return s != ""
-}
-
-func (s *Service) pruneChallengesLocked() {
-	now := s.now()
-	for k, c := range s.challenges {
-		if now.After(c.expires) {
-			delete(s.challenges, k)
-		}
-	}
 }
 
 func (s *Service) newSession(ctx context.Context, userID string) (string, error) {
@@ -728,30 +702,3 @@ func (s *Service) ChangePassword(ctx context.Context, u User, current, next stri
 
 // CountUsers counts accounts (the first sign-up is always open).
 func (s *Service) CountUsers(ctx context.Context) (int, error) { return s.store.CountUsers(ctx) }
-
-// pendingSignIn returns the sign-in challenge kept under key (a token's
-// hash) and its account, for the second step. A challenge past its time
-// is ErrChallengeExpired. An account suspended since the password step
-// ends the challenge, and no session is made (its holder gave the
-// password, so may learn why).
-func (s *Service) pendingSignIn(ctx context.Context, key string) (*challenge, User, error) {
-	s.mu.Lock()
-	s.pruneChallengesLocked()
-	c := s.challenges[key]
-	s.mu.Unlock()
-	if c == nil {
-		return nil, User{}, ErrChallengeExpired
-	}
-	u, err := s.store.UserByID(ctx, c.userID)
-	if err != nil {
-		return nil, User{}, err
-	}
-	if u.Suspended() {
-		s.mu.Lock()
-		delete(s.challenges, key)
-		s.mu.Unlock()
-		s.log.Info("sign-in refused: account suspended", "user", u.ID)
-		return nil, User{}, &SuspendedError{Reason: u.SuspendReason}
-	}
-	return c, u, nil
-}

@@ -113,6 +113,76 @@ func TestPasskeyCeremonyFinishesOnAnotherNode(t *testing.T) {
 	}
 }
 
+// TestTwoStepSignInFinishesOnAnotherNode: a sign-in whose password step
+// reached one node takes its code, or its passkey, on another; wrong
+// codes are counted across nodes (5 in all end it), and the challenge
+// works once.
+func TestTwoStepSignInFinishesOnAnotherNode(t *testing.T) {
+	n := newTwoNodes(t, passkeyOrigin, passkeyOrigin)
+	ada := newBrowser(t, n.a)
+	signUp(t, ada, "ada@example.org", "Ada")
+	a := &passkeytest.Authenticator{Origin: passkeyOrigin}
+	cred, _ := registerOverAPI(t, ada, a, "Laptop")
+	_, e := ada.call("POST", "/api/me/2fa/begin", nil)
+	secret, _ := e["secret"].(string)
+	first, _ := auth.TOTPCode(secret, n.clock.now())
+	if code, body := ada.call("POST", "/api/me/2fa/confirm", map[string]string{"code": first}); code != http.StatusOK {
+		t.Fatalf("turn two-factor on = %d %v", code, body)
+	}
+	n.clock.advance(time.Minute) // the next code is another step's
+
+	passwordOn := func(srv *httptest.Server) (*browser, string) {
+		t.Helper()
+		b := newBrowser(t, srv)
+		code, body := b.call("POST", "/api/auth/signin", map[string]string{"email": "ada@example.org", "password": password})
+		challenge, _ := body["challenge"].(string)
+		if code != http.StatusOK || challenge == "" {
+			t.Fatalf("password step = %d %v", code, body)
+		}
+		return b, challenge
+	}
+
+	// The code on the other node; the same challenge does not work twice.
+	b, challenge := passwordOn(n.a)
+	now, _ := auth.TOTPCode(secret, n.clock.now())
+	if code, body := on(b, n.b).call("POST", "/api/auth/signin/code", map[string]string{"challenge": challenge, "code": now}); code != http.StatusOK {
+		t.Fatalf("the code on B after the password on A = %d %v", code, body)
+	}
+	if code, body := on(b, n.a).call("POST", "/api/auth/signin/code", map[string]string{"challenge": challenge, "code": now}); code != http.StatusUnauthorized || errCode(body) != "challenge_expired" {
+		t.Fatalf("the challenge again = %d %v", code, body)
+	}
+
+	// Wrong codes sent to both nodes count together: the fifth ends it.
+	b, challenge = passwordOn(n.b)
+	for i := range 5 {
+		node := []*httptest.Server{n.a, n.b}[i%2]
+		want := "bad_code"
+		if i == 4 {
+			want = "challenge_expired"
+		}
+		if code, body := on(b, node).call("POST", "/api/auth/signin/code", map[string]string{"challenge": challenge, "code": "000000"}); errCode(body) != want {
+			t.Fatalf("wrong code %d = %d %v, want %s", i+1, code, body, want)
+		}
+	}
+
+	// The passkey as the second step: password on A, begun on B, finished on A.
+	b, challenge = passwordOn(n.a)
+	code, begun := on(b, n.b).call("POST", "/api/auth/signin/passkey/begin", map[string]string{"challenge": challenge})
+	if code != http.StatusOK {
+		t.Fatalf("begin the passkey step on B = %d %v", code, begun)
+	}
+	resp, err := a.Get(options(t, begun), cred)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, body := on(b, n.a).call("POST", "/api/auth/signin/passkey/finish", map[string]any{"challenge": challenge, "flow": begun["flow"], "credential": json.RawMessage(resp)}); code != http.StatusOK {
+		t.Fatalf("finish the passkey step on A = %d %v", code, body)
+	}
+	if code, _ := on(b, n.b).call("GET", "/api/me", nil); code != http.StatusOK {
+		t.Fatalf("signed in on B after the passkey step: %d", code)
+	}
+}
+
 // TestSSOFlowFinishesOnAnotherNode: a sign-in through the provider begun
 // on node A comes back to node B (the callback URL is B's) and signs in;
 // one that comes back after the flow's 10 minutes is refused, and so is

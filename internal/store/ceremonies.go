@@ -60,7 +60,7 @@ func (s *DB) TakeCeremony(ctx context.Context, family string, key, bind []byte) 
 	c := auth.Ceremony{Key: key, Family: family, Bind: bind}
 	var data, expires string
 	err := s.db.QueryRowContext(ctx, `DELETE FROM auth_ceremonies WHERE token_hash = ? AND family = ? AND bind = ?
-		RETURNING data, expires_at`, key, family, bind).Scan(&data, &expires)
+		RETURNING data, attempts, expires_at`, key, family, bind).Scan(&data, &c.Attempts, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, auth.ErrNotFound
 	}
@@ -70,4 +70,36 @@ func (s *DB) TakeCeremony(ctx context.Context, family string, key, bind []byte) 
 	c.Data = []byte(data)
 	c.ExpiresAt, err = parseTime(expires)
 	return c, err
+}
+
+// PeekCeremony returns the ceremony of key in family without taking it.
+func (s *DB) PeekCeremony(ctx context.Context, family string, key []byte) (auth.Ceremony, error) {
+	c := auth.Ceremony{Key: key, Family: family}
+	var data, expires string
+	err := s.db.QueryRowContext(ctx, `SELECT bind, data, attempts, expires_at FROM auth_ceremonies WHERE token_hash = ? AND family = ?`,
+		key, family).Scan(&c.Bind, &data, &c.Attempts, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, auth.ErrNotFound
+	}
+	if err != nil {
+		return c, fmt.Errorf("read a %s ceremony: %w", family, err)
+	}
+	c.Data = []byte(data)
+	c.ExpiresAt, err = parseTime(expires)
+	return c, err
+}
+
+// CountCeremonyAttempt adds a failed attempt to the ceremony of key in
+// family, in one statement, and returns how many it has had.
+func (s *DB) CountCeremonyAttempt(ctx context.Context, family string, key []byte) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `UPDATE auth_ceremonies SET attempts = attempts + 1 WHERE token_hash = ? AND family = ?
+		RETURNING attempts`, key, family).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, auth.ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("count a %s ceremony's attempt: %w", family, err)
+	}
+	return n, nil
 }

@@ -18,7 +18,7 @@ import (
 // nothing, even two at once); a take with another binding finds nothing
 // and leaves it for its own browser; expired ones go when the next is
 // put; beyond the bound the oldest of the family give way, the other
-// family untouched.
+// family untouched; a sign-in's failed attempts are counted on it.
 func TestCeremonies(t *testing.T) {
 	ctx := context.Background()
 	eachBackend(t, func(t *testing.T, s *DB) {
@@ -88,6 +88,26 @@ func TestCeremonies(t *testing.T) {
 		}
 		if _, err := s.TakeCeremony(ctx, auth.FamilySSO, key(4), bind); err != nil {
 			t.Errorf("the other family's ceremony went: %v", err)
+		}
+
+		// A sign-in's wrong answers are counted on it, one at a time.
+		put(20, auth.FamilySignIn, nil, t0.Add(5*time.Minute), 100)
+		for want := 1; want <= 3; want++ {
+			if n, err := s.CountCeremonyAttempt(ctx, auth.FamilySignIn, key(20)); err != nil || n != want {
+				t.Fatalf("attempt %d counted as %d (%v)", want, n, err)
+			}
+		}
+		if c, err := s.PeekCeremony(ctx, auth.FamilySignIn, key(20)); err != nil || c.Attempts != 3 || string(c.Data) != `{"n":20}` {
+			t.Fatalf("peek = %+v, %v", c, err)
+		}
+		if c, err := s.TakeCeremony(ctx, auth.FamilySignIn, key(20), nil); err != nil || c.Attempts != 3 {
+			t.Fatalf("take after attempts = %+v, %v", c, err)
+		}
+		if _, err := s.CountCeremonyAttempt(ctx, auth.FamilySignIn, key(20)); !errors.Is(err, auth.ErrNotFound) {
+			t.Fatalf("an attempt on a taken sign-in = %v, want ErrNotFound", err)
+		}
+		if _, err := s.PeekCeremony(ctx, auth.FamilySignIn, key(20)); !errors.Is(err, auth.ErrNotFound) {
+			t.Fatalf("peek at a taken sign-in = %v, want ErrNotFound", err)
 		}
 	})
 }

@@ -17,16 +17,18 @@ UPDATE users SET email_verified = 1 WHERE id IN (
     WHERE action = 'user.created' AND subject_kind = 'user' AND actor_kind IN ('user', 'operator'));
 UPDATE users SET email_verified = 1 WHERE id IN (SELECT user_id FROM sso_identities WHERE created = 1);
 
--- Passkey ceremonies and single sign-on flows under way, so that any node
--- can finish what another began: keyed by the SHA-256 of the token the
--- browser holds (never the token), bound to the SHA-256 of the browser's
--- binding cookie where the ceremony has one, used once (deleted when
--- taken), and dropped when expired.
+-- Passkey ceremonies, single sign-on flows and sign-ins waiting for their
+-- second step, so that any node can finish what another began: keyed by
+-- the SHA-256 of the token the browser holds (never the token), bound to
+-- the SHA-256 of the browser's binding cookie where the ceremony has one,
+-- used once (deleted when taken), and dropped when expired. attempts
+-- counts a sign-in's wrong second steps.
 CREATE TABLE auth_ceremonies (
     token_hash  BYTEA PRIMARY KEY,
-    family      TEXT NOT NULL CHECK (family IN ('passkey', 'sso')),
+    family      TEXT NOT NULL CHECK (family IN ('passkey', 'sso', 'signin')),
     bind        BYTEA NOT NULL,
     data        TEXT NOT NULL,   -- JSON: the challenge, or the state's nonce and PKCE verifier
+    attempts    BIGINT NOT NULL DEFAULT 0,
     expires_at  TEXT COLLATE "C" NOT NULL
 );
 CREATE INDEX auth_ceremonies_expiry ON auth_ceremonies(family, expires_at);
