@@ -3,7 +3,10 @@
 // Each meeting has a Router; each participant has one Peer, a single
 // WebRTC PeerConnection that carries everything the participant sends and
 // receives. A track a participant publishes (an UpTrack) is forwarded to
-// every other participant through a DownTrack per subscriber.
+// every other participant through a DownTrack per subscriber. A meeting
+// with participants on several nodes of a cluster has a Router on each,
+// and each relays the tracks its own participants publish to the others,
+// once per node pair and track (relay.go).
 //
 // The package is payload-agnostic: it reads RTP headers, never media
 // payloads, which in Kaigi are end-to-end encrypted. It knows nothing of
