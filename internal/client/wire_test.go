@@ -91,8 +91,10 @@ func TestHandlesEveryServerFixture(t *testing.T) {
 	if s := c.Stopped(); len(s) != 1 || s[0] != raw["media_stopped"]["source"] {
 		t.Errorf("stopped %v", s)
 	}
-	// participant_joined (Ada again), participant_updated (Bob), participant_left (Bob).
-	if roster := c.Roster(); len(roster) != 2 || roster[0].ID != "3h7k9m2q4x" || roster[1].ID != "3h7k9m2q4x" {
+	// welcome's Ada and the WHIP source (not end-to-end encrypted), then
+	// participant_joined (Ada again), participant_updated (Bob),
+	// participant_left (Bob).
+	if roster := c.Roster(); len(roster) != 3 || roster[0].ID != "3h7k9m2q4x" || roster[1].ID != "5w9r3t7y1u" || !roster[1].Ingest || roster[0].Ingest || roster[2].ID != "3h7k9m2q4x" {
 		t.Errorf("roster %+v", roster)
 	}
 	if len(c.pending) != 1 {

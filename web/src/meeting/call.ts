@@ -46,7 +46,7 @@ export interface CallOptions {
    */
   protect?: {
     sender(sender: RTCRtpSender, source: Source, kind: Kind): boolean;
-    receiver(receiver: RTCRtpReceiver, mid: string, kind: Kind): void;
+    receiver(receiver: RTCRtpReceiver, mid: string, kind: Kind, from: string | undefined): void;
   };
   /**
    * Whether local media may go out now (send-policy.ts), asked on every
@@ -152,7 +152,8 @@ export class Call {
       }
     };
     pc.ontrack = (ev: RTCTrackEvent) => {
-      this.opts.protect?.receiver(ev.receiver, ev.transceiver?.mid ?? "", ev.track.kind as Kind);
+      const mid = ev.transceiver?.mid ?? "";
+      this.opts.protect?.receiver(ev.receiver, mid, ev.track.kind as Kind, this.mapping.find((t) => t.mid === mid)?.participant);
       this.bind();
     };
     pc.oniceconnectionstatechange = () => {

@@ -25,6 +25,7 @@ import { ControlsBar } from "../ui/controls-bar.js";
 import { openDeviceSettings } from "../ui/device-settings.js";
 import { el, replace, show } from "../ui/dom.js";
 import { checkbox, field } from "../ui/forms.js";
+import { ingestPanel } from "../ui/ingest-panel.js";
 import { fatalScreen, leftScreen, type Action } from "../ui/screens.js";
 import { SettingsForm } from "../ui/meeting-settings-form.js";
 import { EncryptionBanners } from "../ui/encryption-banners.js";
@@ -592,7 +593,7 @@ class MeetingScreen implements SessionView {
     const ok = await openDialog(this.root, {
       id: "meeting-settings",
       title: "Meeting settings",
-      body: [form.root, el("p", { class: "hint", text: "Changes apply at once, for everyone, and are kept for the next time this meeting starts." })],
+      body: [form.root, el("p", { class: "hint", text: "Changes apply at once, for everyone, and are kept for the next time this meeting starts." }), ingestPanel(this.session.meetingId)],
       confirm: { id: "meeting-settings-save", label: "Save" },
     });
     // Based on the settings as they are now, so another host's change meanwhile is kept where this form did not touch it.

@@ -39,6 +39,8 @@ export interface Participant {
   connection: string;
   /** A host muted them. */
   mutedByHost: boolean;
+  /** A WHIP source (OBS, GStreamer), not a person: its media is not end-to-end encrypted (ingest.ts). */
+  ingest?: boolean;
 }
 
 /** A track the client receives, as listed in a server offer. */
@@ -414,6 +416,7 @@ function participant(v: unknown): Participant {
   };
   const account = v.account === undefined || v.account === null ? "" : str(v, "account");
   if (account !== "") p.account = account;
+  if (v.ingest === true) p.ingest = true;
   return p;
 }
 

@@ -10,6 +10,7 @@ import { MediaEncryption } from "../e2ee/media-encryption.js";
 import { GroupMember, type AppMessage, type ClientE2EEMessage, type MemberView, type SecurityWarning, type ServerE2EEMessage } from "../e2ee/member.js";
 import type { SigningIdentity } from "../e2ee/signing.js";
 import type { StreamStats } from "../e2ee/transform.js";
+import { playsInClear } from "./ingest.js";
 import type { Kind, Participant, Source } from "./protocol.js";
 import type { Settings } from "./settings.js";
 
@@ -228,8 +229,13 @@ export class SecureMeeting {
     return true;
   }
 
-  /** Protects a receiver as its track arrives. */
-  protectReceiver(receiver: RTCRtpReceiver, mid: string, kind: Kind): void {
+  /**
+   * Protects a receiver as its track arrives, from `from` as the server's
+   * offer says: a WHIP source the meeting allows is played as it comes,
+   * not decrypted (ingest.ts), and marked as such on its tile and row.
+   */
+  protectReceiver(receiver: RTCRtpReceiver, mid: string, kind: Kind, from?: string): void {
+    if (from !== undefined && playsInClear(this.context?.participant(from), this.context?.settings())) return;
     if (this.active) this.media.protectReceiver(receiver, { id: mid, kind });
   }
 

@@ -425,7 +425,7 @@ export class MeetingSession {
         ? {
             protect: {
               sender: (sender, source, kind) => secure.protectSender(sender, source, kind),
-              receiver: (receiver, mid, kind) => secure.protectReceiver(receiver, mid, kind),
+              receiver: (receiver, mid, kind, from) => secure.protectReceiver(receiver, mid, kind, from),
             },
           }
         : {}),

@@ -34,9 +34,11 @@ export interface Settings {
   chat: Who;
   rename: Who;
   locked: boolean;
+  /** Sources outside end-to-end encryption (WHIP) may publish into an end-to-end encrypted meeting (ingest.ts); absent is off, as the server omits it. */
+  ingest?: boolean;
 }
 
-export type BoolSetting = "passcode" | "waitingRoom" | "requireSignIn" | "joinBeforeHost";
+export type BoolSetting = "passcode" | "waitingRoom" | "requireSignIn" | "joinBeforeHost" | "ingest";
 export type WhoSetting = "screenShare" | "unmute" | "chat" | "rename";
 export type SettingKey = BoolSetting | WhoSetting;
 
@@ -74,10 +76,16 @@ export const SETTING_FIELDS: readonly SettingField[] = [
   { key: "unmute", kind: "who", label: "Who can unmute themselves after a host muted them" },
   { key: "chat", kind: "who", label: "Who can chat" },
   { key: "rename", kind: "who", label: "Who can rename themselves" },
+  {
+    key: "ingest",
+    kind: "bool",
+    label: "Allow stream-in sources (WHIP) in an end-to-end encrypted meeting",
+    hint: "OBS or GStreamer can then send picture and sound into the meeting with a token you make. What they send is not end-to-end encrypted, and everyone sees them marked so.",
+  },
 ];
 
 /** What a host may change from inside a running meeting (the passcode and join-before-host are fixed by then). */
-export const IN_MEETING_FIELDS: readonly SettingKey[] = ["waitingRoom", "requireSignIn", "screenShare", "unmute", "chat", "rename"];
+export const IN_MEETING_FIELDS: readonly SettingKey[] = ["waitingRoom", "requireSignIn", "screenShare", "unmute", "chat", "rename", "ingest"];
 
 export const WHO_LABELS: Readonly<Record<Who, string>> = { hosts: "Only hosts and co-hosts", everyone: "Everyone" };
 
@@ -170,7 +178,7 @@ export function parseSettings(v: unknown): Settings | null {
   const who = (k: string): Who => (v[k] === "everyone" ? "everyone" : "hosts");
   const others: Obj = {};
   for (const [k, x] of Object.entries(v)) {
-    if (!(k in PRODUCT_DEFAULTS) && (typeof x === "boolean" || typeof x === "string" || typeof x === "number")) others[k] = x;
+    if (!(k in PRODUCT_DEFAULTS) && k !== "ingest" && (typeof x === "boolean" || typeof x === "string" || typeof x === "number")) others[k] = x;
   }
   const country = parseCountryRule(v.country);
   const regions = Array.isArray(v.regions) ? parseRegions(v.regions) : null;
@@ -187,6 +195,7 @@ export function parseSettings(v: unknown): Settings | null {
     chat: who("chat"),
     rename: who("rename"),
     locked: flag("locked"),
+    ...(flag("ingest") ? { ingest: true } : {}),
   };
 }
 
@@ -202,7 +211,10 @@ export function applyForm(base: Readonly<Settings>, values: FormValues): Setting
   const out: Settings = { ...base };
   for (const f of SETTING_FIELDS) {
     const v = values[f.key];
-    if (f.kind === "bool") {
+    if (f.key === "ingest") {
+      if (v === true) out.ingest = true;
+      else if (v === false) delete out.ingest;
+    } else if (f.kind === "bool") {
       if (typeof v === "boolean") out[f.key as BoolSetting] = v;
     } else if (v === "hosts" || v === "everyone") {
       out[f.key as WhoSetting] = v;
@@ -214,6 +226,7 @@ export function applyForm(base: Readonly<Settings>, values: FormValues): Setting
 export function sameSettings(a: Readonly<Settings>, b: Readonly<Settings>): boolean {
   return (
     (Object.keys(PRODUCT_DEFAULTS) as (keyof Settings)[]).every((k) => a[k] === b[k]) &&
+    (a.ingest === true) === (b.ingest === true) &&
     sameCountryRule(a.country, b.country) &&
     (a.regions ?? []).join(" ") === (b.regions ?? []).join(" ")
   );

@@ -46,7 +46,7 @@ export function tilesOf(g: GalleryInput): { people: [string, TileState][]; scree
   for (const p of g.people) {
     if (p.id === g.selfId) continue;
     const media = g.received.get(p.id) ?? {};
-    const who = { participant: p.id, name: p.name, self: false, connection: p.connection };
+    const who = { participant: p.id, name: p.name, self: false, connection: p.connection, notE2EE: p.ingest === true };
     people.push([
       `p:${p.id}`,
       {

@@ -8,6 +8,7 @@
 
 import { markTiming } from "../app.js";
 import { drawnSize, fitOf, publisherAspect } from "../lib/drawn-size.js";
+import { NOT_E2EE_HINT, NOT_E2EE_LABEL } from "../meeting/ingest.js";
 import { hueOf, initials } from "../meeting/roster.js";
 import { el } from "./dom.js";
 import { icon } from "./icons.js";
@@ -30,6 +31,8 @@ export interface TileState {
    * server may have swapped streams.
    */
   wrongKey?: boolean;
+  /** A WHIP source: what it sends is not end-to-end encrypted (meeting/ingest.ts). */
+  notE2EE?: boolean;
 }
 
 /** How long a tile's size must hold still before it is reported. */
@@ -50,6 +53,7 @@ export class Tile {
   private readonly avatar: HTMLDivElement;
   private readonly avatarText: HTMLSpanElement;
   private readonly nameEl: HTMLSpanElement;
+  private readonly notE2EE: HTMLSpanElement;
   private readonly muted: HTMLSpanElement;
   private readonly status: HTMLDivElement;
   private readonly wrongKey: HTMLDivElement;
@@ -87,6 +91,8 @@ export class Tile {
     this.avatarText = el("span", { class: "avatar-initials" });
     this.avatar = el("div", { class: "tile-avatar", attrs: { "aria-hidden": "true" } }, this.avatarText);
     this.nameEl = el("span", { class: "tile-name" });
+    this.notE2EE = el("span", { class: "tile-badge tile-not-e2ee", text: NOT_E2EE_LABEL, attrs: { title: NOT_E2EE_HINT } });
+    this.notE2EE.hidden = true;
     this.muted = el(
       "span",
       { class: "tile-muted", attrs: { title: "Microphone off" } },
@@ -103,6 +109,7 @@ export class Tile {
       this.nameEl,
       self && !screen ? el("span", { class: "tile-you", text: "(you)" }) : null,
       screen ? el("span", { class: "tile-badge", text: "Presenting" }) : null,
+      this.notE2EE,
     );
     this.root = el(
       "div",
@@ -166,6 +173,7 @@ export class Tile {
     this.root.dataset.participant = s.participant;
     this.root.setAttribute("aria-label", s.screen ? `${s.name}'s screen` : s.self ? `${s.name} (you)` : s.name);
     this.nameEl.textContent = s.name;
+    this.notE2EE.hidden = s.notE2EE !== true;
     this.avatarText.textContent = initials(s.name);
     this.root.style.setProperty("--hue", String(hueOf(s.participant || "self")));
     this.muted.hidden = s.audio;

@@ -1,0 +1,19 @@
+// Sources outside end-to-end encryption (WHIP ingest, docs/security.md,
+// "WHIP ingest"): a streaming program publishing into the meeting cannot
+// join MLS, so its media arrives as the program sent it. Under end-to-end
+// encryption the page plays such a source's tracks without decrypting
+// them, and marks it everywhere, but only when the roster says it is one
+// AND the meeting's settings allow sources: a meeting whose host did not
+// allow them decrypts (and so drops) whatever a server sends as one.
+
+import type { Participant } from "./protocol.js";
+import type { Settings } from "./settings.js";
+
+/** Whether a participant's tracks are played as they arrive, not decrypted. */
+export function playsInClear(p: Readonly<Participant> | undefined, settings: Readonly<Settings> | null | undefined): boolean {
+  return p?.ingest === true && settings?.ingest === true;
+}
+
+/** The words that mark a source, in the roster and on its tile. */
+export const NOT_E2EE_LABEL = "Not end-to-end encrypted";
+export const NOT_E2EE_HINT = "A stream-in (WHIP) source, such as OBS: what it sends is not end-to-end encrypted.";
