@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -364,3 +365,45 @@ func TestRelayRepairsLoss(t *testing.T) {
 	}
 	t.Logf("%d packets lost on the relay, %d sent again from A's cache; all %d arrived", lossy.lost.Load(), s.resent.Load(), n)
 }
+
+// TestRelayBoundsWhatAPeerNodeAsks: another node asking for one packet
+// again and again gets it at most maxResends times, and an offer with
+// more media sections than a node sends is refused before it is applied.
+func TestRelayBoundsWhatAPeerNodeAsks(t *testing.T) {
+	up, l := benchUpTrack()
+	w := &discardWriter{}
+	s := &relaySender{up: up, layer: 0}
+	s.binding.Store(&binding{ssrc: 7, payloadType: 96, writer: w})
+	raw, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: 42, Timestamp: 9000, SSRC: l.ssrc, Marker: true},
+		Payload: []byte{0x10, 1, 2, 3}}).Marshal()
+	up.route(l, raw, time.Now().UnixNano())
+	for range 3 * maxResends {
+		s.retransmit(&rtcp.TransportLayerNack{MediaSSRC: 7, Nacks: []rtcp.NackPair{{PacketID: 42}}})
+	}
+	if got := s.resent.Load(); got != maxResends {
+		t.Errorf("a packet asked for %d times was sent again %d times, want %d", 3*maxResends, got, maxResends)
+	}
+
+	r := newTestSFU(t).NewRouter("m")
+	t.Cleanup(r.Close)
+	in, err := r.RelayFrom("A", discardSignals{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := make([]string, maxRelayMLines+1)
+	for i := range lines {
+		lines[i] = fmt.Sprintf("video %d sendonly", i)
+	}
+	if err := in.HandleOffer(offerSDP(lines...)); !errors.Is(err, ErrBadSDP) {
+		t.Fatalf("an offer of %d media sections: %v, want refused", len(lines), err)
+	}
+	if in.pc.RemoteDescription() != nil {
+		t.Fatal("the refused offer was applied")
+	}
+}
+
+// discardSignals is a relay's signaller that goes nowhere.
+type discardSignals struct{}
+
+func (discardSignals) Description(string) {}
+func (discardSignals) Closed()            {}
