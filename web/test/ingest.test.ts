@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { playsInClear } from "../src/meeting/ingest.js";
+import { keyHolders, playsInClear } from "../src/meeting/ingest.js";
 import { parseServerMessage, type Participant } from "../src/meeting/protocol.js";
 import { PRODUCT_DEFAULTS, applyForm, parseSettings, sameSettings } from "../src/meeting/settings.js";
 
@@ -36,4 +36,9 @@ test("the ingest setting is off when absent, round-trips as the server writes it
   assert.equal("ingest" in off, false);
   assert.equal(sameSettings(on, off), false);
   assert.equal(sameSettings(applyForm(off, { ingest: true }), on), true);
+});
+
+test("a source the meeting allows is not expected to hold a key; one it does not allow is, and so is flagged", () => {
+  assert.deepEqual(keyHolders([person, source], { ...PRODUCT_DEFAULTS, ingest: true }), [person]);
+  assert.deepEqual(keyHolders([person, source], PRODUCT_DEFAULTS), [person, source]);
 });

@@ -14,6 +14,15 @@ export function playsInClear(p: Readonly<Participant> | undefined, settings: Rea
   return p?.ingest === true && settings?.ingest === true;
 }
 
+/**
+ * The participants who should hold a key: everyone but the sources that
+ * play in clear, which never join the group (a source the meeting does not
+ * allow is kept, so that it is flagged as holding no key).
+ */
+export function keyHolders(people: readonly Participant[], settings: Readonly<Settings> | null | undefined): readonly Participant[] {
+  return people.filter((p) => !playsInClear(p, settings));
+}
+
 /** The words that mark a source, in the roster and on its tile. */
 export const NOT_E2EE_LABEL = "Not end-to-end encrypted";
 export const NOT_E2EE_HINT = "A stream-in (WHIP) source, such as OBS: what it sends is not end-to-end encrypted.";

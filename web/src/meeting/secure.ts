@@ -10,7 +10,7 @@ import { MediaEncryption } from "../e2ee/media-encryption.js";
 import { GroupMember, type AppMessage, type ClientE2EEMessage, type MemberView, type SecurityWarning, type ServerE2EEMessage } from "../e2ee/member.js";
 import type { SigningIdentity } from "../e2ee/signing.js";
 import type { StreamStats } from "../e2ee/transform.js";
-import { playsInClear } from "./ingest.js";
+import { keyHolders, playsInClear } from "./ingest.js";
 import type { Kind, Participant, Source } from "./protocol.js";
 import type { Settings } from "./settings.js";
 
@@ -116,7 +116,7 @@ export class SecureMeeting {
       send: (m) => me?.hooks?.send(m),
       mayAdd: (p) => me?.mayAdd(p) ?? false,
       participant: (id) => me?.context?.participant(id),
-      roster: () => me?.context?.people() ?? [],
+      roster: () => keyHolders(me?.context?.people() ?? [], me?.context?.settings()),
       keys: (k) => me?.media.setKeys(k),
       changed: () => me?.membersChanged(),
       application: (m) => me?.application(m),
