@@ -170,7 +170,7 @@ var privacyTables = []privacyTable{
 			{"token_hash", "A one-way scrambled form of the random key the step is found by (the key itself is not stored)."},
 			{"family", "Whether it is a sign-in's second step, a passkey step or a single sign-on one."},
 			{"bind", "A one-way scrambled form of the random key in your browser's single sign-on cookie, so that only that browser can finish it."},
-			{"data", "What the step needs to finish: which account a sign-in is for; the passkey challenge (and, for a passkey added or a confirmation, which account and signed-in browser began it); or the single sign-on check values (nonce and PKCE verifier, random numbers) and the provider's address."},
+			{"data", "What the step needs to finish: which account a sign-in is for; the passkey challenge (and, for a passkey added or a confirmation, which account and signed-in browser began it); or the single sign-on check values (nonce and PKCE verifier, random numbers), the provider's address and, when you link the provider to your account, which account."},
 			{"attempts", "How many wrong codes or passkey answers a sign-in's second step has had (5 end it)."},
 			{"expires_at", "When it stops working."},
 		},
