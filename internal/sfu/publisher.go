@@ -30,21 +30,9 @@ func (r *Router) AddPublisher(participant string, sig Signaller, ended func()) (
 			}
 		}
 	})
-
-	r.mu.Lock()
-	switch {
-	case r.closed:
-		err = ErrRouterClosed
-	case r.peers[participant] != nil:
-		err = ErrDuplicatePeer
+	if _, err := r.register(p); err != nil {
+		return nil, err
 	}
-	if err != nil {
-		r.mu.Unlock()
-		_ = pc.Close()
-		return nil, fmt.Errorf("add publisher %s: %w", participant, err)
-	}
-	r.peers[participant] = p
-	r.mu.Unlock()
 	return p, nil
 }
 

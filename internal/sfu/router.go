@@ -41,27 +41,36 @@ func (r *Router) AddPeer(participant string, sig Signaller) (*Peer, error) {
 	}
 	p := newPeer(r, participant, pc, sig)
 	p.rtcp = routes
-
-	r.mu.Lock()
-	switch {
-	case r.closed:
-		err = ErrRouterClosed
-	case r.peers[participant] != nil:
-		err = ErrDuplicatePeer
-	}
+	existing, err := r.register(p)
 	if err != nil {
-		r.mu.Unlock()
-		_ = pc.Close()
-		return nil, fmt.Errorf("add peer %s: %w", participant, err)
+		return nil, err
 	}
-	r.peers[participant] = p
-	existing := r.tracksLocked(p)
-	r.mu.Unlock()
-
 	for _, up := range existing {
 		p.subscribe(up)
 	}
 	return p, nil
+}
+
+// register enters a new peer in the router and returns the tracks
+// already published; on failure it closes the peer's PeerConnection.
+func (r *Router) register(p *Peer) ([]*UpTrack, error) {
+	var err error
+	r.mu.Lock()
+	switch {
+	case r.closed:
+		err = ErrRouterClosed
+	case r.peers[p.participant] != nil:
+		err = ErrDuplicatePeer
+	}
+	if err != nil {
+		r.mu.Unlock()
+		_ = p.pc.Close()
+		return nil, fmt.Errorf("add peer %s: %w", p.participant, err)
+	}
+	r.peers[p.participant] = p
+	existing := r.tracksLocked(p)
+	r.mu.Unlock()
+	return existing, nil
 }
 
 // RemovePeer closes the participant's PeerConnection and stops forwarding
