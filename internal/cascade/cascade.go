@@ -187,6 +187,33 @@ func (c *Cascade) send(k relayKey) {
 	c.outs[k] = out
 }
 
+// NodeGone closes the relays with a node that left the cluster (its
+// record expired or it deregistered, cluster.Node.WatchGone): their
+// connections would fail only after ICE's timeouts, and one still being
+// negotiated would wait for ever.
+func (c *Cascade) NodeGone(node string) {
+	c.mu.Lock()
+	var outs []*sfu.RelayOut
+	var ins []*sfu.RelayIn
+	for k, o := range c.outs {
+		if k.node == node {
+			outs = append(outs, o)
+		}
+	}
+	for k, in := range c.ins {
+		if k.node == node {
+			ins = append(ins, in)
+		}
+	}
+	c.mu.Unlock()
+	for _, o := range outs {
+		o.Close()
+	}
+	for _, in := range ins {
+		in.Close()
+	}
+}
+
 // tell sends a relay message about k's relay to its node.
 func (c *Cascade) tell(k relayKey, kind, sdp string) {
 	if err := c.tr.SendRelay(k.node, cluster.RelayMessage{Meeting: k.meeting, Kind: kind, SDP: sdp}); err != nil {

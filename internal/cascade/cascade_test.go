@@ -179,3 +179,29 @@ func await(t *testing.T, within time.Duration, what string, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestClusterRelayWithAGoneNode: a relay asked of a node that never
+// answers (it died) waits until the node is known to be gone, then
+// closes.
+func TestClusterRelayWithAGoneNode(t *testing.T) {
+	nodes := startNodes(t, map[string]bool{"eu1": true, "eu2": true}, "eu1")
+	eu1 := nodes["eu1"]
+	newClient(t, eu1.router, "ada")
+	if err := eu1.cascade.Receive("m", "eu2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, in := eu1.cascade.Relays(); in != 1 {
+		t.Fatalf("%d relays waiting, want the one asked of eu2", in)
+	}
+	eu1.cascade.NodeGone("eu3")
+	if _, in := eu1.cascade.Relays(); in != 1 {
+		t.Fatal("another node's going closed the relay with eu2")
+	}
+	eu1.cascade.NodeGone("eu2")
+	if _, in := eu1.cascade.Relays(); in != 0 {
+		t.Fatal("eu2 is gone, the relay asked of it still waits")
+	}
+	if _, from := eu1.router.RelayNodes(); len(from) != 0 {
+		t.Fatalf("the router still receives from %v", from)
+	}
+}
