@@ -68,6 +68,7 @@ func loadtestCmd(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.ServerCPU, "server-cpu", cfg.ServerCPU, "pin the server this starts to this CPU (-1: not pinned)")
 	fs.IntVar(&cfg.CPU, "cpu", cfg.CPU, "pin the load generator to this CPU (-1: not pinned)")
 	fs.StringVar(&cfg.Receiver, "receiver", cfg.Receiver, "how subscribers that do not publish receive: `browser` (pion's full receive chain with NACKs and receiver reports: latency and repaired loss as a browser sees them) or light (batched reads on shared sockets, SRTP decrypted and counted without pion's chain, no NACKs: unrepaired loss, a cheaper generator)")
+	fs.BoolVar(&cfg.Simulcast, "simulcast", cfg.Simulcast, "publishers send the camera as three simulcast layers (rid q, h, f at a tenth, a third and all of --bitrate), as a browser does")
 	asJSON := fs.Bool("json", false, "print the result as JSON instead of a table")
 	quiet := fs.Bool("quiet", false, "no progress lines on standard error")
 	if err := fs.Parse(args); err != nil {

@@ -80,6 +80,10 @@ type Config struct {
 	// decrypted and counted without pion's chain; lightrecv.go).
 	Receiver string
 
+	// Simulcast makes publishers send the camera as three simulcast
+	// layers, as a browser does (simulcast.go).
+	Simulcast bool
+
 	// Progress receives a line now and then; nil is silent.
 	Progress io.Writer
 	// Logger is for the clients' own messages; nil logs warnings to stderr.
@@ -223,7 +227,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		r.log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	res := &Result{Scenario: cfg.Scenario, N: cfg.N, VideoBitrate: cfg.Bitrate, FPS: cfg.FPS,
-		KeyframeInterval: cfg.KeyframeInterval.Seconds(), Machine: describeMachine()}
+		KeyframeInterval: cfg.KeyframeInterval.Seconds(), Simulcast: cfg.Simulcast, Machine: describeMachine()}
 	if cfg.URL == "" {
 		bin := cfg.Binary
 		if bin == "" {
@@ -259,7 +263,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		r.spread = (ip != nil && ip.IsLoopback()) || u.Hostname() == "localhost"
 	}
 	var err error
-	if r.api, err = client.NewAPI(lightInterceptors); err != nil {
+	interceptors := lightInterceptors
+	if cfg.Simulcast {
+		interceptors = simulcastInterceptors
+	}
+	if r.api, err = client.NewAPI(interceptors); err != nil {
 		return nil, err
 	}
 	res.Receiver = BrowserReceiver
@@ -335,7 +343,7 @@ func (r *run) load(ctx context.Context, res *Result) error {
 		}
 		r.progress("storm: %d subscribers join within one second", cfg.N)
 		cam := pub.c.Local("camera")
-		asked, start := cam.KeyframeRequests(), time.Now()
+		asked, start := keyframeRequests(cam), time.Now()
 		r.joinMany(ctx, cfg.N, cfg.N, time.Second/time.Duration(cfg.N), false, 2)
 		var in []*participant
 		for _, p := range r.everyone() {
@@ -348,7 +356,11 @@ func (r *run) load(ctx context.Context, res *Result) error {
 		}
 		// What the storm cost the publisher: key frame requests (PLI or
 		// FIR) from the first join until everyone had a key frame.
-		res.Joins.PublisherKeyframeRequests = int(cam.KeyframeRequests() - asked)
+		byLayer, total := requestsSince(keyframeRequests(cam), asked)
+		res.Joins.PublisherKeyframeRequests = total
+		if cfg.Simulcast {
+			res.Joins.PublisherKeyframeRequestsByLayer = byLayer
+		}
 		res.Joins.StormSeconds = time.Since(start).Seconds()
 	case Meeting:
 		r.joinMany(ctx, cfg.N, 8, 0, true, 2*(cfg.N-1))
@@ -450,8 +462,11 @@ func (r *run) joinResume(ctx context.Context, publish bool, want int, resume str
 			return p
 		}
 	}
+	// The name, without spaces, is in the stream IDs of the SDP's msid
+	// lines, which a space would split (pion then takes a simulcast
+	// camera's layers for Plan B tracks).
 	opts := client.Options{BaseURL: r.base, Meeting: r.meeting, Passcode: r.cfg.Passcode, Resume: resume,
-		Name: fmt.Sprintf("load %d", p.index), Logger: r.log, API: api,
+		Name: fmt.Sprintf("load-%d", p.index), Logger: r.log, API: api,
 		Observe: func(rt *client.RemoteTrack) func([]byte) {
 			ts := &trackStats{video: rt.Kind == "video"}
 			p.mu.Lock()
@@ -468,6 +483,7 @@ func (r *run) joinResume(ctx context.Context, publish bool, want int, resume str
 		}}
 	if publish {
 		opts.Publish = []string{"camera", "microphone"}
+		opts.Simulcast = r.cfg.Simulcast
 	}
 	if r.spread {
 		// The server limits joins per address; each participant has its
@@ -503,6 +519,10 @@ func (r *run) pumpCamera(p *participant) {
 	ctx, cancel := context.WithCancel(p.media)
 	p.stopCamera = cancel
 	cam := p.c.Local("camera")
+	if r.cfg.Simulcast {
+		r.pumpLayers(ctx, cam)
+		return
+	}
 	go func() { _ = cam.Pump(ctx, r.cfg.videoPump()) }()
 }
 

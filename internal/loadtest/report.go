@@ -28,6 +28,9 @@ type Result struct {
 	// Receiver is how subscribers received: "browser" (pion's full chain)
 	// or "light" (Config.Receiver).
 	Receiver string `json:"receiver,omitempty"`
+	// Simulcast: the publishers sent the camera as three layers
+	// (Config.Simulcast).
+	Simulcast bool `json:"simulcast,omitempty"`
 
 	Server struct {
 		CPUs        string  `json:"cpus,omitempty"` // the CPUs a child server was allowed
@@ -90,6 +93,9 @@ type Result struct {
 		// a key frame, and how long that took.
 		PublisherKeyframeRequests int     `json:"publisherKeyframeRequests,omitempty"`
 		StormSeconds              float64 `json:"stormSeconds,omitempty"`
+		// PublisherKeyframeRequestsByLayer splits them by simulcast
+		// layer, lowest first (Config.Simulcast only).
+		PublisherKeyframeRequestsByLayer []int `json:"publisherKeyframeRequestsByLayer,omitempty"`
 	} `json:"joins"`
 
 	// Soak is the soak scenario's own result (the window, forwarding and
@@ -197,6 +203,9 @@ func (r *Result) WriteText(w io.Writer) error {
 	if r.Scenario == JoinStorm {
 		p("storm", "%d key frame requests reached the publisher in %.2f s (first join to the last joiner's key frame)",
 			r.Joins.PublisherKeyframeRequests, r.Joins.StormSeconds)
+		if r.Simulcast {
+			p("storm by layer", "%v key frame requests (q, h, f)", r.Joins.PublisherKeyframeRequestsByLayer)
+		}
 	}
 	p("server RSS", "%.1f MiB in use (%.1f MiB before a collection; %.1f MiB before joins; %.3f MiB per participant)", r.Server.RSSMiB,
 		r.Server.RSSBeforeGCMiB, r.Server.RSSBaselineMiB, r.Server.RSSPerParticipantMiB)
