@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -80,4 +81,73 @@ func TestWHIPSourceInAnE2EEMeeting(t *testing.T) {
 	}
 	bob.waitGone("the source to leave the roster", rowOf(src))
 	bob.waitGone("the source's tile to go", tileOf(src))
+}
+
+// TestWHIPTokenThroughTheUI: the host of an end-to-end encrypted meeting
+// makes an ingest token in the meeting's settings dialog; it is refused
+// until the host allows stream-in sources there; then a WHIP client
+// publishes with it, the host's roster marks the source, and revoking
+// the token in the dialog takes the source out.
+func TestWHIPTokenThroughTheUI(t *testing.T) {
+	srv := startServer(t, servertest.Options{})
+	admin := srv.Admin(t)
+	set := servertest.OpenSettings()
+	set.E2EE = true
+	m := admin.NewMeeting(t, set)
+	host := newTab(t, "Host")
+	host.signedInAs(srv, admin)
+	host.joinMeeting(srv.URL + "/m/" + m.ID)
+
+	host.clickInMore("#open-meeting-settings")
+	host.waitVisible("the stream-in section", "#ingest")
+	host.typeInto("#ingest-name", "Stage camera")
+	host.click("#ingest-create")
+	host.waitJS("the new token shown", `(document.querySelector("#ingest-token")?.value ?? "").startsWith("kaigi_whip_")`)
+	var tok, url string
+	if err := host.eval(`document.querySelector("#ingest-token").value`, &tok); err != nil {
+		t.Fatal(err)
+	}
+	if err := host.eval(`document.querySelector("#ingest-url").value`, &url); err != nil {
+		t.Fatal(err)
+	}
+	if url != srv.URL+"/whip/"+m.ID {
+		t.Fatalf("the dialog shows the URL %q", url)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := whiptest.Publish(ctx, url, tok); err == nil || !refusedAs(err, http.StatusForbidden, "ingest_forbidden") {
+		t.Fatalf("before the host allows sources: %v", err)
+	}
+
+	// The host allows sources in the same dialog.
+	host.click("#live-ingest")
+	host.click("#meeting-settings-save")
+	host.waitGone("the dialog closed", "#meeting-settings[open]")
+	var listed struct{ Allowed bool }
+	deadline := time.Now().Add(20 * time.Second)
+	for admin.Do(t, "GET", "/api/meetings/"+m.ID+"/ingest", nil, &listed); !listed.Allowed; admin.Do(t, "GET", "/api/meetings/"+m.ID+"/ingest", nil, &listed) {
+		if time.Now().After(deadline) {
+			t.Fatal("the meeting does not allow sources after the host saved the setting")
+		}
+		time.Sleep(100 * time.Millisecond) // the setting is saved right after it is broadcast; nothing to wait on from here
+	}
+	pub, err := whiptest.Publish(ctx, url, tok)
+	if err != nil {
+		t.Fatalf("after the host allowed sources: %v", err)
+	}
+	defer pub.Close()
+	host.waitFor("the source's row marked", `#participants li[data-ingest="true"] .not-e2ee`)
+
+	// Revoking the token in the dialog ends the stream.
+	host.clickInMore("#open-meeting-settings")
+	host.waitVisible("the token listed", `#ingest-tokens li .ingest-revoke`)
+	host.click(`#ingest-tokens li .ingest-revoke`)
+	host.waitGone("the source to leave the roster", `#participants li[data-ingest="true"]`)
+	host.waitGone("the token to leave the list", `#ingest-tokens li`)
+}
+
+// refusedAs reports whether err is a WHIP refusal with status and code.
+func refusedAs(err error, status int, code string) bool {
+	r, ok := err.(*whiptest.Refusal)
+	return ok && r.Status == status && strings.Contains(r.Body, `"code":"`+code+`"`)
 }
