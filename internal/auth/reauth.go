@@ -99,7 +99,23 @@ func WithRecentReauth(ctx context.Context) context.Context {
 // recently. Without that last, such an account is told to re-authenticate
 // (ErrReauthRequired) rather than that an empty password is wrong.
 func (s *Service) recentInstead(ctx context.Context, u User, password string) (bool, error) {
-	if password != "" || s.sso == nil {
+	if password != "" {
+		return false, nil
+	}
+	made, err := s.MadeByProvider(ctx, u)
+	if err != nil || !made {
+		return false, err
+	}
+	if ctx.Value(recentReauth{}) != true {
+		return false, ErrReauthRequired
+	}
+	return true, nil
+}
+
+// MadeByProvider reports whether u was made by its first sign-in through
+// the organisation's provider: no one knows its password.
+func (s *Service) MadeByProvider(ctx context.Context, u User) (bool, error) {
+	if s.sso == nil {
 		return false, nil
 	}
 	ids, err := s.sso.UserSSOIdentities(ctx, u.ID)
@@ -108,9 +124,6 @@ func (s *Service) recentInstead(ctx context.Context, u User, password string) (b
 	}
 	for _, id := range ids {
 		if id.Created {
-			if ctx.Value(recentReauth{}) != true {
-				return false, ErrReauthRequired
-			}
 			return true, nil
 		}
 	}

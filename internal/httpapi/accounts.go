@@ -203,6 +203,11 @@ func (a *api) me(w http.ResponseWriter, r *http.Request) {
 		a.internal(w, "count passkeys", err)
 		return
 	}
+	noPassword, err := a.accounts.MadeByProvider(r.Context(), u)
+	if err != nil {
+		a.internal(w, "read single sign-on identities", err)
+		return
+	}
 	if u.TwoFactor() || passkeys > 0 {
 		n, err := a.accounts.RecoveryCodesLeft(r.Context(), u)
 		if err != nil {
@@ -221,6 +226,9 @@ func (a *api) me(w http.ResponseWriter, r *http.Request) {
 		// passkeys.go: how many the account has, and whether it must
 		// register one before anything else.
 		"passkeys": passkeys, "passkeyRequired": needPasskey,
+		// reauth.go: made by single sign-on, no password its owner knows;
+		// the steps that ask for it take a recent re-authentication.
+		"noPassword": noPassword,
 	})
 }
 

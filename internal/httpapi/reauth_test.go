@@ -2,10 +2,12 @@ package httpapi
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"testing"
 	"time"
 
@@ -234,5 +236,81 @@ func TestSSOAccountReauthenticatesThroughTheProvider(t *testing.T) {
 	}
 	if code, _ := ana.call("GET", "/api/me", nil); code != http.StatusUnauthorized {
 		t.Fatalf("the deleted account is still signed in: %d", code)
+	}
+}
+
+// TestSSOAccountAddsAPasskeyWithoutAPassword: an account made by single
+// sign-on is told it has no password (/api/me noPassword) and, just after
+// signing in through the provider, registers a passkey with none; later,
+// outside the window, it is asked to re-authenticate (which its passkey
+// now does) rather than told its empty password is wrong.
+func TestSSOAccountAddsAPasskeyWithoutAPassword(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// localhost: a name passkeys can be bound to, on the address the
+	// server listens on.
+	public := "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	clock := &fakeClock{t: time.Now().UTC()}
+	env := newTestEnvAt(t, clock.now)
+	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: New(Options{Meetings: env.db, Accounts: env.accounts, Tokens: env.db, Now: clock.now,
+		Signal: http.NotFoundHandler(), Web: testWeb, Logger: env.log, PublicURL: public})}}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	browse := func() *browser {
+		jar, _ := cookiejar.New(nil)
+		return &browser{t: t, base: public, c: &http.Client{Jar: jar}}
+	}
+	p := oidctest.New(t, "kaigi", testSSOSecret, clock.now)
+	admin := browse()
+	signUp(t, admin, "admin@example.org", "Admin")
+	settings := map[string]any{"enabled": true, "issuer": p.Issuer, "clientId": "kaigi", "clientSecret": testSSOSecret, "label": "Example ID", "allowCreate": true}
+	if code, body := admin.call("PUT", "/api/admin/sso", settings); code != http.StatusOK {
+		t.Fatalf("PUT /api/admin/sso: %d %v", code, body)
+	}
+	if _, me := admin.call("GET", "/api/me", nil); me["noPassword"] != false {
+		t.Fatalf("the admin's /api/me says noPassword %v", me["noPassword"])
+	}
+	p.SetPerson(oidctest.Person{Subject: "ana-1", Email: "ana@example.org", EmailVerified: true, Name: "Ana"})
+	ana := browse()
+	resp, err := ana.c.Get(public + "/api/auth/oidc/start")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if _, me := ana.call("GET", "/api/me", nil); me["noPassword"] != true {
+		t.Fatalf("the account single sign-on made: /api/me %v", me)
+	}
+	a := &passkeytest.Authenticator{Origin: public}
+	code, begun := ana.call("POST", "/api/me/passkeys/begin", map[string]string{"password": ""})
+	if code != http.StatusOK {
+		t.Fatalf("begin a passkey without a password just after signing in = %d %v", code, begun)
+	}
+	resp2, cred, err := a.Create(options(t, begun))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, body := ana.call("POST", "/api/me/passkeys/finish", map[string]any{"flow": begun["flow"], "name": "Phone", "credential": json.RawMessage(resp2)}); code != http.StatusCreated {
+		t.Fatalf("finish = %d %v", code, body)
+	}
+
+	clock.advance(auth.ReauthWindow + time.Second)
+	if code, body := ana.call("POST", "/api/me/passkeys/begin", map[string]string{"password": ""}); code != http.StatusForbidden || errCode(body) != "reauth_required" {
+		t.Fatalf("a second passkey outside the window = %d %v, want reauth_required", code, body)
+	}
+	code, begun = ana.call("POST", "/api/auth/reauth/passkey/begin", map[string]any{})
+	if code != http.StatusOK {
+		t.Fatalf("begin re-authentication = %d %v", code, begun)
+	}
+	got, err := a.Get(options(t, begun), cred)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, body := ana.call("POST", "/api/auth/reauth/passkey/finish", map[string]any{"flow": begun["flow"], "credential": json.RawMessage(got)}); code != http.StatusOK {
+		t.Fatalf("re-authenticate with the passkey = %d %v", code, body)
+	}
+	if code, body := ana.call("POST", "/api/me/passkeys/begin", map[string]string{"password": ""}); code != http.StatusOK {
+		t.Fatalf("a second passkey after re-authenticating = %d %v", code, body)
 	}
 }

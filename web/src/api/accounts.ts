@@ -27,6 +27,8 @@ export interface Me {
   passkeys: number;
   /** The organisation requires passkeys and this account has none yet: it must register one before anything else. */
   passkeyRequired: boolean;
+  /** Made by single sign-on: no one knows its password, and the steps that ask for it take a recent re-authentication instead (ui/reauth-prompt.ts). */
+  noPassword?: boolean;
 }
 
 export function parseUser(v: unknown): User {
@@ -74,6 +76,7 @@ export async function me(): Promise<Me | null> {
     twoFactorRequired: o.twoFactorRequired === true,
     passkeys: typeof o.passkeys === "number" ? o.passkeys : 0,
     passkeyRequired: o.passkeyRequired === true,
+    noPassword: o.noPassword === true,
   };
 }
 

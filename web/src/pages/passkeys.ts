@@ -80,11 +80,21 @@ function row(p: Passkey, m: Me, refresh: () => void): HTMLElement {
   const deleteError = errorLine(`passkey-delete-error-${p.id}`);
   const deleteSubmit = submitButton(`passkey-delete-submit-${p.id}`, "Delete", false);
   deleteSubmit.classList.add("danger");
-  const deleteForm = el("form", { class: "passkey-delete-form", attrs: { novalidate: true } }, password.root, m.user.twoFactor ? code.root : null, deleteError, deleteSubmit);
+  // An account made by single sign-on has no password to give: the server
+  // asks for a recent re-authentication instead (the prompt, if needed).
+  const askPassword = m.noPassword !== true;
+  const deleteForm = el(
+    "form",
+    { class: "passkey-delete-form", attrs: { novalidate: true } },
+    askPassword ? password.root : null,
+    askPassword && m.user.twoFactor ? code.root : null,
+    deleteError,
+    deleteSubmit,
+  );
   onSubmit(deleteForm, {
     button: deleteSubmit,
     error: deleteError,
-    check: () => (password.input.value === "" ? fieldProblem(password, "Enter your password.") : true),
+    check: () => (askPassword && password.input.value === "" ? fieldProblem(password, "Enter your password.") : true),
     run: async () => {
       await deletePasskey(p.id, password.input.value, code.input.value.trim());
       refresh();
@@ -101,6 +111,7 @@ function row(p: Passkey, m: Me, refresh: () => void): HTMLElement {
 }
 
 function addForm(box: HTMLElement, m: Me, refresh: () => void): HTMLFormElement {
+  const askPassword = m.noPassword !== true; // as for deleting
   const name = field({ id: "passkey-name", label: "Name", value: "Passkey", hint: "So that you can tell your passkeys apart, like “Laptop” or “Phone”.", attrs: { maxlength: 64 } });
   const password = field({ id: "passkey-password", label: "Password", type: "password", autocomplete: "current-password" });
   const code = field({ id: "passkey-code", label: "Code from your app, or a recovery code", autocomplete: "one-time-code", attrs: { spellcheck: "false" } });
@@ -110,10 +121,10 @@ function addForm(box: HTMLElement, m: Me, refresh: () => void): HTMLFormElement 
     "form",
     { id: "passkey-add-form", attrs: { novalidate: true, "aria-labelledby": "passkey-add-title" } },
     el("h3", { id: "passkey-add-title", text: "Add a passkey" }),
-    el("p", { class: "hint", text: "Confirm it is you with your password; then your browser asks for your device's screen lock." }),
+    el("p", { class: "hint", text: askPassword ? "Confirm it is you with your password; then your browser asks for your device's screen lock." : "Your browser asks for your device's screen lock." }),
     name.root,
-    password.root,
-    m.user.twoFactor ? code.root : null,
+    askPassword ? password.root : null,
+    askPassword && m.user.twoFactor ? code.root : null,
     error,
     submit,
   );
@@ -122,8 +133,8 @@ function addForm(box: HTMLElement, m: Me, refresh: () => void): HTMLFormElement 
     error,
     check: () => {
       if (name.input.value.trim() === "") return fieldProblem(name, "Give it a name.");
-      if (password.input.value === "") return fieldProblem(password, "Enter your password.");
-      if (m.user.twoFactor && code.input.value.trim() === "") return fieldProblem(code, "Enter a code.");
+      if (askPassword && password.input.value === "") return fieldProblem(password, "Enter your password.");
+      if (askPassword && m.user.twoFactor && code.input.value.trim() === "") return fieldProblem(code, "Enter a code.");
       return true;
     },
     run: async () => {
