@@ -3,6 +3,7 @@ package sfu
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 
@@ -135,6 +136,41 @@ func checkRelayOffer(desc string) error {
 	if n := mediaSections(desc); n > maxRelayMLines {
 		return fmt.Errorf("%w: relay offer of %d media sections, more than %d", ErrBadSDP, n, maxRelayMLines)
 	}
+	return nil
+}
+
+// relayConn opens a relay's PeerConnection; its failure closes the relay
+// (closeRelay).
+func (r *Router) relayConn(log *slog.Logger, closeRelay func()) (*webrtc.PeerConnection, error) {
+	pc, err := r.sfu.newPeerConnection()
+	if err != nil {
+		return nil, err
+	}
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		log.Debug("relay connection state", "state", s.String())
+		if s == webrtc.PeerConnectionStateFailed {
+			go closeRelay()
+		}
+	})
+	return pc, nil
+}
+
+// addRelay enters a relay with node in one of the router's maps of them,
+// unless the router has closed or already has one there.
+func addRelay[T comparable](r *Router, relays *map[string]T, node string, relay T) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var none T
+	switch {
+	case r.closed:
+		return ErrRouterClosed
+	case (*relays)[node] != none:
+		return ErrDuplicateRelay
+	}
+	if *relays == nil {
+		*relays = make(map[string]T)
+	}
+	(*relays)[node] = relay
 	return nil
 }
 

@@ -40,45 +40,26 @@ type relayKey struct {
 // node. The cluster asks that node to relay to this one; its offers come
 // through HandleOffer, and the answers go back through sig.
 func (r *Router) RelayFrom(node string, sig RelaySignaller) (*RelayIn, error) {
-	pc, err := r.sfu.newPeerConnection()
-	if err != nil {
-		return nil, fmt.Errorf("relay from %s: %w", node, err)
-	}
 	in := &RelayIn{
 		router: r,
 		node:   node,
-		pc:     pc,
 		sig:    sig,
 		log:    r.log.With("relay_from", node),
 		done:   make(chan struct{}),
 		owners: make(map[string]*Peer),
 		tracks: make(map[relayKey]*UpTrack),
 	}
-	pc.OnTrack(in.onTrack)
-	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		in.log.Debug("relay connection state", "state", s.String())
-		if s == webrtc.PeerConnectionStateFailed {
-			go in.Close()
+	pc, err := r.relayConn(in.log, in.Close)
+	if err == nil {
+		in.pc = pc
+		pc.OnTrack(in.onTrack)
+		if err = addRelay(r, &r.relayIns, node, in); err != nil {
+			_ = pc.Close()
 		}
-	})
-
-	r.mu.Lock()
-	switch {
-	case r.closed:
-		err = ErrRouterClosed
-	case r.relayIns[node] != nil:
-		err = ErrDuplicateRelay
 	}
 	if err != nil {
-		r.mu.Unlock()
-		_ = pc.Close()
 		return nil, fmt.Errorf("relay from %s: %w", node, err)
 	}
-	if r.relayIns == nil {
-		r.relayIns = make(map[string]*RelayIn)
-	}
-	r.relayIns[node] = in
-	r.mu.Unlock()
 	return in, nil
 }
 

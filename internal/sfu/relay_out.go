@@ -61,42 +61,27 @@ type relaySender struct {
 // sig carries the offers to the other node's RelayIn; its answers come
 // back through HandleAnswer.
 func (r *Router) RelayTo(node string, sig RelaySignaller) (*RelayOut, error) {
-	pc, err := r.sfu.newPeerConnection()
-	if err != nil {
-		return nil, fmt.Errorf("relay to %s: %w", node, err)
-	}
 	o := &RelayOut{
 		router: r,
 		node:   node,
-		pc:     pc,
 		sig:    sig,
 		log:    r.log.With("relay_to", node),
 		done:   make(chan struct{}),
 		tracks: make(map[*UpTrack]*relayTrack),
 	}
-	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		o.log.Debug("relay connection state", "state", s.String())
-		if s == webrtc.PeerConnectionStateFailed {
-			go o.Close()
+	pc, err := r.relayConn(o.log, o.Close)
+	if err == nil {
+		o.pc = pc
+		if err = addRelay(r, &r.relayOuts, node, o); err != nil {
+			_ = pc.Close()
 		}
-	})
-
-	r.mu.Lock()
-	switch {
-	case r.closed:
-		err = ErrRouterClosed
-	case r.relayOuts[node] != nil:
-		err = ErrDuplicateRelay
 	}
 	if err != nil {
-		r.mu.Unlock()
-		_ = pc.Close()
 		return nil, fmt.Errorf("relay to %s: %w", node, err)
 	}
-	if r.relayOuts == nil {
-		r.relayOuts = make(map[string]*RelayOut)
-	}
-	r.relayOuts[node] = o
+	// A track published meanwhile is added by publish as well: addLocked
+	// takes each once.
+	r.mu.Lock()
 	var local []*UpTrack
 	for up := range r.tracks {
 		if !up.relayed {
