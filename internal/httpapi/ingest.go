@@ -91,6 +91,11 @@ func (a *api) ingestRoutes(mux *http.ServeMux, in Ingest) {
 		if !ok {
 			return
 		}
+		// A token outlives the session that makes it, as an API token
+		// does: a stolen session must not mint one (reauth.go).
+		if !a.recentAuth(w, r) {
+			return
+		}
 		var req struct{ Name string }
 		if !readJSON(w, r, &req) {
 			return
