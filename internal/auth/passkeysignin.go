@@ -153,6 +153,13 @@ func (s *Service) BeginPasskeySecondFactor(ctx context.Context, challengeToken, 
 	if err != nil {
 		return PasskeyAssertion{}, err
 	}
+	return s.beginAccountPasskeys(ctx, wa, u, ceremonySecondFactor, []byte(key), rp)
+}
+
+// beginAccountPasskeys starts a ceremony of kind asking for one of u's
+// passkeys (allowCredentials lists them; user verification required),
+// bound to bound.
+func (s *Service) beginAccountPasskeys(ctx context.Context, wa *webauthn.WebAuthn, u User, kind ceremonyKind, bound []byte, rp RelyingParty) (PasskeyAssertion, error) {
 	pu, _, err := s.loadPasskeyUser(ctx, u)
 	if err != nil {
 		return PasskeyAssertion{}, err
@@ -162,13 +169,37 @@ func (s *Service) BeginPasskeySecondFactor(ctx context.Context, challengeToken, 
 	}
 	opts, data, err := wa.BeginLogin(pu, webauthn.WithUserVerification(protocol.VerificationRequired))
 	if err != nil {
-		return PasskeyAssertion{}, fmt.Errorf("begin passkey second factor: %w", err)
+		return PasskeyAssertion{}, fmt.Errorf("begin a passkey ceremony: %w", err)
 	}
-	token, err := s.putCeremony(ctx, &ceremony{Kind: ceremonySecondFactor, UserID: u.ID, Bound: []byte(key), RP: rp, Data: *data})
+	token, err := s.putCeremony(ctx, &ceremony{Kind: kind, UserID: u.ID, Bound: bound, RP: rp, Data: *data})
 	if err != nil {
 		return PasskeyAssertion{}, err
 	}
 	return PasskeyAssertion{Token: token, Options: opts}, nil
+}
+
+// answerAccountPasskeys checks the answer (response) to cer, a ceremony
+// begun by beginAccountPasskeys for u, and records the passkey's use as
+// how. A refused answer is ErrPasskeyRefused (the caller counts it);
+// anything else is the server's failure.
+func (s *Service) answerAccountPasskeys(ctx context.Context, u User, cer *ceremony, response []byte, how string) error {
+	wa, err := s.webauthnFor(cer.RP)
+	if err != nil {
+		return err
+	}
+	pu, _, err := s.loadPasskeyUser(ctx, u)
+	if err != nil {
+		return err
+	}
+	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
+	if err != nil {
+		return errPasskey(err)
+	}
+	cred, err := wa.ValidateLogin(pu, cer.Data, parsed)
+	if err != nil {
+		return errPasskey(err)
+	}
+	return s.passkeyUsed(ctx, u, cred, how)
 }
 
 // FinishPasskeySecondFactor completes a sign-in's second step with the
@@ -198,23 +229,7 @@ func (s *Service) FinishPasskeySecondFactor(ctx context.Context, challengeToken,
 		}
 		return SignInResult{}, errPasskey(err)
 	}
-	wa, err := s.webauthnFor(cer.RP)
-	if err != nil {
-		return SignInResult{}, err
-	}
-	pu, _, err := s.loadPasskeyUser(ctx, u)
-	if err != nil {
-		return SignInResult{}, err
-	}
-	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
-	if err != nil {
-		return refused(err)
-	}
-	cred, err := wa.ValidateLogin(pu, cer.Data, parsed)
-	if err != nil {
-		return refused(err)
-	}
-	if err := s.passkeyUsed(ctx, u, cred, "second factor"); err != nil {
+	if err := s.answerAccountPasskeys(ctx, u, cer, response, "second factor"); err != nil {
 		if errors.Is(err, ErrPasskeyRefused) {
 			return refused(err)
 		}

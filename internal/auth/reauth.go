@@ -6,9 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/go-webauthn/webauthn/protocol"
-	"github.com/go-webauthn/webauthn/webauthn"
 )
 
 // Re-authentication ("sudo mode"): a session may take the actions that
@@ -186,22 +183,7 @@ func (s *Service) BeginPasskeyReauth(ctx context.Context, u User, session string
 	if session == "" {
 		return PasskeyAssertion{}, ErrNoSession
 	}
-	pu, _, err := s.loadPasskeyUser(ctx, u)
-	if err != nil {
-		return PasskeyAssertion{}, err
-	}
-	if len(pu.creds) == 0 {
-		return PasskeyAssertion{}, fmt.Errorf("%w: the account has no passkey", ErrPasskeyRefused)
-	}
-	opts, data, err := wa.BeginLogin(pu, webauthn.WithUserVerification(protocol.VerificationRequired))
-	if err != nil {
-		return PasskeyAssertion{}, fmt.Errorf("begin passkey re-authentication: %w", err)
-	}
-	token, err := s.putCeremony(ctx, &ceremony{Kind: ceremonyReauth, UserID: u.ID, Bound: tokenHash(session), RP: rp, Data: *data})
-	if err != nil {
-		return PasskeyAssertion{}, err
-	}
-	return PasskeyAssertion{Token: token, Options: opts}, nil
+	return s.beginAccountPasskeys(ctx, wa, u, ceremonyReauth, tokenHash(session), rp) // passkeysignin.go
 }
 
 // FinishPasskeyReauth checks the answer to the ceremony of token, begun
@@ -223,27 +205,11 @@ func (s *Service) FinishPasskeyReauth(ctx context.Context, u User, session, toke
 		s.log.Info("passkey re-authentication refused", "user", u.ID, "err", err)
 		return errPasskey(err)
 	}
-	wa, err := s.webauthnFor(cer.RP)
-	if err != nil {
-		return err
-	}
 	u, err = s.store.UserByID(ctx, u.ID)
 	if err != nil {
 		return err
 	}
-	pu, _, err := s.loadPasskeyUser(ctx, u)
-	if err != nil {
-		return err
-	}
-	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
-	if err != nil {
-		return refused(err)
-	}
-	cred, err := wa.ValidateLogin(pu, cer.Data, parsed)
-	if err != nil {
-		return refused(err)
-	}
-	if err := s.passkeyUsed(ctx, u, cred, "re-authentication"); err != nil {
+	if err := s.answerAccountPasskeys(ctx, u, cer, response, "re-authentication"); err != nil {
 		if errors.Is(err, ErrPasskeyRefused) {
 			return refused(err)
 		}
