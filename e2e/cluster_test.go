@@ -1,0 +1,226 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	natsserver "github.com/nats-io/nats-server/v2/server"
+
+	"github.com/kaigi-meet/kaigi/internal/auth"
+	"github.com/kaigi-meet/kaigi/internal/config"
+	"github.com/kaigi-meet/kaigi/internal/meeting"
+	"github.com/kaigi-meet/kaigi/internal/pgtest"
+	"github.com/kaigi-meet/kaigi/internal/servertest"
+	"github.com/kaigi-meet/kaigi/web"
+)
+
+// A cluster for browser tests: nodes on one NATS and one PostgreSQL, each
+// an in-process server with its own origin, serving the real web client
+// (internal/multinode has the same for pion clients).
+
+// testCluster is the NATS server, the database and the shared secret key
+// that the nodes of one test's cluster share.
+type testCluster struct {
+	t    *testing.T
+	nats string
+	db   string
+	key  []byte
+}
+
+// newCluster starts the cluster's NATS server (JetStream on, on
+// 127.0.0.1 with a free port, as an external cluster would be) and a
+// throwaway PostgreSQL with one database. e2e's TestMain does not start
+// PostgreSQL for every browser test; this test starts its own, and skips
+// without the binaries (fails under CI=true, which must have them).
+func newCluster(t *testing.T) *testCluster {
+	t.Helper()
+	bin, err := pgtest.FindBinaries()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("PostgreSQL is needed and missing under CI: %v", err)
+		}
+		t.Skipf("cluster browser tests skipped: %v", err)
+	}
+	pg, err := pgtest.Start(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pg.Stop() })
+	db, drop, err := pg.NewDatabase(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(drop)
+
+	ns, err := natsserver.NewServer(&natsserver.Options{
+		ServerName:             "e2e-nats",
+		Host:                   "127.0.0.1",
+		Port:                   -1,
+		JetStream:              true,
+		StoreDir:               t.TempDir(),
+		NoSigs:                 true,
+		NoLog:                  true,
+		DisableJetStreamBanner: true,
+		MaxPayload:             2 << 20, // as docs/operations.md asks
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("the test's NATS server did not start")
+	}
+	t.Cleanup(ns.Shutdown)
+
+	// The nodes share the key that seals the database's secrets.
+	dir := t.TempDir()
+	s, err := auth.LoadOrCreateSealer(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	key, err := os.ReadFile(filepath.Join(dir, "secret.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testCluster{t: t, nats: ns.ClientURL(), db: db, key: key}
+}
+
+// node starts a cluster node with the real web client.
+func (c *testCluster) node(id, region string) *servertest.Server {
+	c.t.Helper()
+	data := c.t.TempDir()
+	if err := os.WriteFile(filepath.Join(data, "secret.key"), c.key, 0o600); err != nil {
+		c.t.Fatal(err)
+	}
+	return servertest.Start(c.t, servertest.Options{Web: web.Dist(), Config: func(cfg *config.Config) {
+		cfg.Data = data
+		cfg.Region = region
+		cfg.Database = c.db
+		cfg.Cluster.NodeID = id
+		cfg.Cluster.NATS.URLs = []string{c.nats}
+	}})
+}
+
+// placeOn makes the cluster place the next meeting on n: the others are
+// marked draining (they take no new meetings) until the returned function
+// is called; each change waits until n's registry shows it.
+func placeOn(t *testing.T, n *servertest.Server, others ...*servertest.Server) (undo func()) {
+	t.Helper()
+	set := func(on bool) {
+		for _, o := range others {
+			o.Cluster().SetDraining(on)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		for {
+			draining := 0
+			nodes, err := n.Cluster().Nodes(ctx)
+			for _, info := range nodes {
+				if info.Draining {
+					draining++
+				}
+			}
+			if err == nil && ((on && draining == len(others)) || (!on && draining == 0)) {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("the registry never showed the other nodes draining=%v: %v", on, err)
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	set(true)
+	return func() { set(false) }
+}
+
+// meanColourJS is the mean colour of a video element's current picture,
+// drawn at 64×48 ({r, g, b}; null: no picture yet).
+const meanColourJS = `((sel) => {
+	const v = document.querySelector(sel);
+	if (!v || v.videoWidth === 0) return null;
+	const c = document.createElement("canvas");
+	c.width = 64; c.height = 48;
+	const x = c.getContext("2d", { willReadFrequently: true });
+	x.drawImage(v, 0, 0, 64, 48);
+	const d = x.getImageData(0, 0, 64, 48).data;
+	let r = 0, g = 0, b = 0;
+	for (let i = 0; i < d.length; i += 4) { r += d[i]; g += d[i + 1]; b += d[i + 2]; }
+	const n = d.length / 4;
+	return { r: r / n, g: g / n, b: b / n };
+})`
+
+// showsFakeCamera waits until the tab's tile of participant shows
+// Chromium's fake camera (a mostly green picture), not black or noise.
+func (tb *tab) showsFakeCamera(participant string) {
+	tb.t.Helper()
+	sel := fmt.Sprintf(`.tile:not(.screen)[data-participant=%q] video.tile-video`, participant)
+	tb.waitJS("the fake camera's green picture of "+participant,
+		fmt.Sprintf(`((p) => p !== null && p.g > p.r + 40 && p.g > p.b + 40)(%s(%q))`, meanColourJS, sel))
+}
+
+// TestClusterTwoNodesBrowsers: two nodes of one region on one NATS and
+// one PostgreSQL, each with its own origin; an end-to-end encrypted
+// meeting placed on eu1. Ada's Chromium tab joins through eu1's URL,
+// Bob's through eu2's, which relays his signalling to eu1 over NATS (his
+// media goes to eu1's SFU directly). Each decodes the other's video, which
+// shows the other's fake camera, and both are members of the same MLS
+// group (same epoch, same security code). eu2 holds no meeting and
+// forwards no media: Bob really was relayed.
+func TestClusterTwoNodesBrowsers(t *testing.T) {
+	start := time.Now()
+	c := newCluster(t)
+	eu1, eu2 := c.node("eu1", "eu"), c.node("eu2", "eu")
+	host := eu1.Admin(t)
+	set := servertest.OpenSettings()
+	set.E2EE = true
+	m := host.NewMeeting(t, set)
+	t.Logf("cluster up (PostgreSQL, NATS, two nodes) in %v", time.Since(start).Round(time.Millisecond))
+
+	ada, bob := newTab(t, "Ada"), newTab(t, "Bob")
+	ada.signedInAs(eu1, host) // Ada hosts
+	undo := placeOn(t, eu1, eu2)
+	ada.joinMeeting(eu1.URL + "/m/" + m.ID)
+	undo()
+	bob.joinMeeting(eu2.URL + "/m/" + m.ID)
+	adaID, bobID := ada.selfID(), bob.selfID()
+
+	// Bob's socket is on eu2, his membership on eu1.
+	if info, err := eu2.Cluster().Place(context.Background(), meeting.ID(m.ID), nil, false); err != nil || info.ID != "eu1" {
+		t.Fatalf("the meeting is placed on %q (%v), want eu1", info.ID, err)
+	}
+	if st := eu2.Signal().Stats(); st.Meetings != 0 || st.Connections != 1 {
+		t.Fatalf("eu2 holds %d meetings and %d sockets; it should only relay Bob's", st.Meetings, st.Connections)
+	}
+	if st := eu1.Signal().Stats(); st.Meetings != 1 || st.Participants != 2 || st.Connections != 1 {
+		t.Fatalf("eu1 holds %d meetings with %d participants and %d sockets, want 1 with Ada and Bob, Ada's socket", st.Meetings, st.Participants, st.Connections)
+	}
+
+	ada.decodes(bobID, "camera")
+	bob.decodes(adaID, "camera")
+	ada.decodesMore(bobID, "camera", ada.framesDecoded(bobID, "camera"))
+	bob.decodesMore(adaID, "camera", bob.framesDecoded(adaID, "camera"))
+	ada.showsFakeCamera(bobID)
+	bob.showsFakeCamera(adaID)
+	for _, tb := range []*tab{ada, bob} {
+		tb.waitFor("the encrypted indicator", `#e2ee-indicator[data-state="on"]`)
+	}
+	code := sameCodes(t, ada, bob)
+	if ada.e2eeEpoch() < 1 {
+		t.Fatalf("epoch %d: Bob was never added to the group", ada.e2eeEpoch())
+	}
+	if fw := eu2.SFU().Stats().ForwardedPackets; fw != 0 {
+		t.Fatalf("eu2's SFU forwarded %d packets; the media should go to eu1 only", fw)
+	}
+	if fw := eu1.SFU().Stats().ForwardedPackets; fw == 0 {
+		t.Fatal("eu1's SFU forwarded nothing")
+	}
+	ada.screenshot("cluster")
+	bob.screenshot("cluster")
+	t.Logf("both decode each other across the nodes, security code %q at epoch %d, %v after the start", code, ada.e2eeEpoch(), time.Since(start).Round(time.Millisecond))
+}
