@@ -85,6 +85,12 @@ func (u *UpTrack) keyframeSlot(i int, now, earliest time.Time) time.Time {
 	return now
 }
 
+// slotSlack is how much a new request may delay an owed one. Timers fire
+// a little late, so requests meant to be a slot apart are often a little
+// less: without slack, a layer free a slot before an owed request would
+// wait until after it, leaving a gap of two slots.
+func slotSlack(spacing time.Duration) time.Duration { return spacing / 8 }
+
 // freeSlotLocked is the first slot at or after from that keeps spacing
 // from the last request sent and from those owed, but layer except's.
 // Called with slotMu held.
@@ -103,8 +109,8 @@ func (s *startScheduler) freeSlotLocked(from time.Time, spacing time.Duration, e
 	}
 	slices.SortFunc(owed[:n], time.Time.Compare)
 	for _, due := range owed[:n] {
-		if !at.After(due.Add(-spacing)) {
-			break // sent before it, without delaying it
+		if !at.After(due.Add(-spacing + slotSlack(spacing))) {
+			break // sent before it, delaying it by a timer's lateness at most
 		}
 		if at.Before(due.Add(spacing)) {
 			at = due.Add(spacing)
