@@ -7,7 +7,8 @@
 #
 # Targets: the signalling decoder, the KeyPackage check and the delivery
 # service's handling of client messages (e2ee), the session-description
-# bounds (sfu) and config parsing. Needs no network.
+# bounds (sfu), a WHIP program's offer (whip) and config parsing. Needs no
+# network.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -22,6 +23,7 @@ for target in \
 	internal/e2ee:FuzzKeyPackage:300000x \
 	internal/e2ee:FuzzGroup:80000x \
 	internal/sfu:FuzzSessionDescription:60000x \
+	internal/whip:FuzzOffer:300000x \
 	internal/config:FuzzParse:60000x; do
 	pkg=${target%%:*}
 	rest=${target#*:}
