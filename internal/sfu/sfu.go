@@ -116,6 +116,11 @@ func New(cfg Config) (*SFU, error) {
 	narrow := only{interfaces: cfg.Interfaces, noIPv6: cfg.NoIPv6}
 	if len(cfg.Interfaces) > 0 {
 		se.SetInterfaceFilter(narrow.iface)
+		for _, name := range cfg.Interfaces {
+			if _, err := net.InterfaceByName(name); err != nil {
+				s.log.Warn("sfu: webrtc.interfaces lists an interface this host does not have (yet); no candidates on it", "interface", name)
+			}
+		}
 	}
 	var public []netip.Addr
 	if len(cfg.PublicIPs) > 0 {
