@@ -61,7 +61,7 @@ type ssoFlow struct {
 	ClientID string `json:"client"`
 	Redirect string `json:"redirect"`
 	// LinkUser, when set, is the signed-in account that began the flow to
-	// link the provider's identity to itself (LinkSSO): its owner proved
+	// link the provider's identity to itself (BeginSSOLink): its owner proved
 	// control of it by the session that began the flow.
 	LinkUser string `json:"link,omitempty"`
 }
@@ -357,7 +357,7 @@ func (s *Service) ssoAccount(ctx context.Context, c SSOConfig, claims ssoClaims,
 		// cannot vouch for links nothing, or whoever made the account
 		// would keep its password beside the provider (account
 		// pre-hijacking). Its owner signs in to it first and links the
-		// provider from there (LinkSSO), proving control of both.
+		// provider from there (BeginSSOLink), proving control of both.
 		if !existing.EmailVerified {
 			s.log.Info("single sign-on not linked by e-mail: the account's e-mail was not vouched for", "user", existing.ID)
 			return User{}, ErrSSOSignInFirst

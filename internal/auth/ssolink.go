@@ -40,6 +40,9 @@ func (s *Service) ssoLink(ctx context.Context, c SSOConfig, claims ssoClaims, is
 	if err != nil {
 		return User{}, err
 	}
+	if u.Suspended() {
+		return User{}, &SuspendedError{Reason: u.SuspendReason}
+	}
 	id, err := s.sso.SSOIdentity(ctx, issuer, subject)
 	if err == nil {
 		if id.UserID != u.ID {
