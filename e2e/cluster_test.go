@@ -224,3 +224,97 @@ func TestClusterTwoNodesBrowsers(t *testing.T) {
 	bob.screenshot("cluster")
 	t.Logf("both decode each other across the nodes, security code %q at epoch %d, %v after the start", code, ada.e2eeEpoch(), time.Since(start).Round(time.Millisecond))
 }
+
+// nodeProcess starts `kaigi serve` (the binary with the web client built
+// in web/dist) as a cluster node, in its own process, killed with SIGKILL
+// by the test or when it ends.
+func (c *testCluster) nodeProcess(id, region string) *servertest.Process {
+	c.t.Helper()
+	data := c.t.TempDir() // given again: the last --data wins
+	if err := os.WriteFile(filepath.Join(data, "secret.key"), c.key, 0o600); err != nil {
+		c.t.Fatal(err)
+	}
+	cfg := fmt.Sprintf("region: %s\ndatabase: %q\ncluster:\n  node_id: %s\n  nats:\n    urls: [%q]\n", region, c.db, id, c.nats)
+	file := filepath.Join(c.t.TempDir(), "kaigi.yaml")
+	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
+		c.t.Fatal(err)
+	}
+	return servertest.StartProcess(c.t, servertest.Binary(c.t), "--config", file, "--data", data)
+}
+
+// TestClusterNodeLossBrowsers: an end-to-end encrypted meeting is placed
+// on eu1, a `kaigi serve` process; Ada (its host) and Bob join with
+// Chromium through eu2's URL, which relays both to eu1, and decode each
+// other. eu1 is killed (SIGKILL). eu2 sees it leave the registry and
+// closes both relayed sockets as at a restart; both browsers reconnect
+// through eu2, which now holds the meeting, come back as the same
+// participants (Ada still the host), and decode each other's video again
+// in one encrypted group (same epoch, same code; formed afresh, as after
+// a crash of a single server: the new node never had the old group's
+// secrets). The test reports how long each step took after the kill.
+func TestClusterNodeLossBrowsers(t *testing.T) {
+	start := time.Now()
+	c := newCluster(t)
+	eu1, eu2 := c.nodeProcess("eu1", "eu"), c.node("eu2", "eu")
+	host := eu2.Admin(t)
+	set := servertest.OpenSettings()
+	set.E2EE = true
+	m := host.NewMeeting(t, set)
+	undo := placeOn(t, eu2, eu2)
+	if info, err := eu2.Cluster().Place(context.Background(), meeting.ID(m.ID), nil, false); err != nil || info.ID != "eu1" {
+		t.Fatalf("placed on %q (%v), want eu1", info.ID, err)
+	}
+	undo()
+	t.Logf("cluster up (PostgreSQL, NATS, a kaigi process and an in-process node) in %v", time.Since(start).Round(time.Millisecond))
+
+	ada, bob := newTab(t, "Ada"), newTab(t, "Bob")
+	ada.signedInAs(eu2, host)
+	ada.joinMeeting(eu2.URL + "/m/" + m.ID)
+	bob.joinMeeting(eu2.URL + "/m/" + m.ID)
+	adaID, bobID := ada.selfID(), bob.selfID()
+	if st := eu2.Signal().Stats(); st.Meetings != 0 || st.Connections != 2 {
+		t.Fatalf("eu2 holds %d meetings and %d sockets; it should relay Ada's and Bob's to eu1", st.Meetings, st.Connections)
+	}
+	ada.decodes(bobID, "camera")
+	bob.decodes(adaID, "camera")
+	before := sameCodes(t, ada, bob)
+
+	killed := time.Now()
+	eu1.Kill()
+	for _, tb := range []*tab{ada, bob} {
+		tb.waitJS("to notice the meeting's node is gone", `window.kaigiDebug.state() === "reconnecting"`)
+	}
+	noticed := time.Since(killed)
+	for _, tb := range []*tab{ada, bob} {
+		tb.waitJS("to be back in the meeting", `window.kaigiDebug.state() === "in-meeting"`)
+	}
+	back := time.Since(killed)
+	if ada.selfID() != adaID || bob.selfID() != bobID {
+		t.Fatalf("came back as %s and %s, want the same participants %s and %s", ada.selfID(), bob.selfID(), adaID, bobID)
+	}
+	if st := eu2.Signal().Stats(); st.Meetings != 1 || st.Participants != 2 {
+		t.Fatalf("eu2 holds %d meetings with %d participants, want the one it took over, with Ada and Bob", st.Meetings, st.Participants)
+	}
+	for _, tb := range []*tab{ada, bob} {
+		tb.waitJS("a new group", fmt.Sprintf(`![null, %q].includes(window.kaigiDebug.securityCode())`, before))
+	}
+	sameCodes(t, ada, bob)
+	keys := time.Since(killed)
+	ada.decodesMore(bobID, "camera", 0)
+	bob.decodesMore(adaID, "camera", 0)
+	ada.decodesMore(bobID, "camera", ada.framesDecoded(bobID, "camera"))
+	bob.decodesMore(adaID, "camera", bob.framesDecoded(adaID, "camera"))
+	media := time.Since(killed)
+	ada.showsFakeCamera(bobID)
+	bob.showsFakeCamera(adaID)
+	for _, tb := range []*tab{ada, bob} {
+		tb.waitJS("no encryption alert", `!document.querySelector("#e2ee-alert").checkVisibility()`)
+	}
+	ada.waitVisible("Ada still the host", "#end-for-all")
+	if info, err := eu2.Cluster().Place(context.Background(), meeting.ID(m.ID), nil, false); err != nil || info.ID != "eu2" {
+		t.Fatalf("the meeting is placed on %q (%v), want eu2", info.ID, err)
+	}
+	ada.screenshot("after-node-loss")
+	t.Logf("after eu1's SIGKILL: both browsers reconnecting after %v, back in the meeting after %v, in a new group with the same security code after %v, decoding each other after %v",
+		noticed.Round(time.Millisecond), back.Round(time.Millisecond), keys.Round(time.Millisecond), media.Round(time.Millisecond))
+}
