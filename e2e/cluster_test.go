@@ -45,10 +45,12 @@ func newCluster(t *testing.T) *testCluster {
 		}
 		t.Skipf("cluster browser tests skipped: %v", err)
 	}
+	began := time.Now()
 	pg, err := pgtest.Start(bin)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("PostgreSQL up in %v", time.Since(began).Round(time.Millisecond))
 	t.Cleanup(func() { pg.Stop() })
 	db, drop, err := pg.NewDatabase(context.Background())
 	if err != nil {
@@ -199,7 +201,7 @@ func meetAcrossNodes(t *testing.T, second func() *tab) {
 	set := servertest.OpenSettings()
 	set.E2EE = true
 	m := host.NewMeeting(t, set)
-	t.Logf("cluster up (PostgreSQL, NATS, two nodes) in %v", time.Since(start).Round(time.Millisecond))
+	t.Logf("tabs and cluster (PostgreSQL, NATS, two nodes) up in %v", time.Since(start).Round(time.Millisecond))
 
 	ada.signedInAs(eu1, host) // Ada hosts
 	undo := placeOn(t, eu1, eu2)
