@@ -56,6 +56,8 @@ var Published = []struct {
 	{AuditPruned, "Deletions of the audit log's oldest entries under the retention policy"},
 	{TokenCreated, "API tokens created (personal, or the organisation's by an administrator)"},
 	{TokenRevoked, "API tokens revoked"},
+	{IngestTokenCreated, "Stream-in (WHIP) tokens made by a meeting's owner"},
+	{IngestTokenRevoked, "Stream-in (WHIP) tokens revoked"},
 	{WebhookCreated, "Webhooks registered by an administrator"},
 	{WebhookChanged, "Webhooks turned off or on by an administrator"},
 	{WebhookDeleted, "Webhooks deleted by an administrator"},

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/kaigi-meet/kaigi/internal/audit"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
 	"github.com/kaigi-meet/kaigi/internal/store"
 	"github.com/kaigi-meet/kaigi/internal/whip"
@@ -22,9 +23,9 @@ import (
 
 // IngestTokenStore keeps meetings' ingest tokens.
 type IngestTokenStore interface {
-	CreateIngestToken(ctx context.Context, t store.IngestToken) error
+	CreateIngestToken(ctx context.Context, t store.IngestToken, rec audit.Entry) error
 	IngestTokens(ctx context.Context, meetingID string) ([]store.IngestToken, error)
-	RevokeIngestToken(ctx context.Context, meetingID, id string) error
+	RevokeIngestToken(ctx context.Context, meetingID, id string, rec func(store.IngestToken) audit.Entry) error
 }
 
 // Ingest is WHIP ingest: the tokens, and the handler of /whip/.
@@ -122,7 +123,7 @@ func (a *api) ingestRoutes(mux *http.ServeMux, in Ingest) {
 		rand.Read(idBytes)
 		t := store.IngestToken{ID: "ing_" + base64.RawURLEncoding.EncodeToString(idBytes), MeetingID: string(rec.ID), Hash: sum[:],
 			Name: name, CreatedBy: userID, CreatedAt: a.now().UTC()}
-		if err := in.Tokens.CreateIngestToken(r.Context(), t); err != nil {
+		if err := in.Tokens.CreateIngestToken(r.Context(), t, ingestEntry(userID, audit.IngestTokenCreated, t, a.now())); err != nil {
 			a.internal(w, "create ingest token", err)
 			return
 		}
@@ -132,12 +133,14 @@ func (a *api) ingestRoutes(mux *http.ServeMux, in Ingest) {
 		writeJSON(w, http.StatusCreated, j)
 	})
 	mux.HandleFunc("DELETE /api/meetings/{id}/ingest/{token}", func(w http.ResponseWriter, r *http.Request) {
-		rec, _, ok := owned(w, r)
+		rec, userID, ok := owned(w, r)
 		if !ok {
 			return
 		}
 		id := r.PathValue("token")
-		err := in.Tokens.RevokeIngestToken(r.Context(), string(rec.ID), id)
+		err := in.Tokens.RevokeIngestToken(r.Context(), string(rec.ID), id, func(t store.IngestToken) audit.Entry {
+			return ingestEntry(userID, audit.IngestTokenRevoked, t, a.now())
+		})
 		if errors.Is(err, store.ErrNotFound) {
 			writeError(w, http.StatusNotFound, "token_not_found", "This meeting has no such ingest token.")
 			return
@@ -150,4 +153,11 @@ func (a *api) ingestRoutes(mux *http.ServeMux, in Ingest) {
 		a.log.Info("ingest token revoked", "meeting", rec.ID, "token", id)
 		w.WriteHeader(http.StatusNoContent)
 	})
+}
+
+// ingestEntry is the audit entry of a token made or revoked: the meeting
+// is its subject, and never the token itself.
+func ingestEntry(userID string, action audit.Action, t store.IngestToken, now time.Time) audit.Entry {
+	return audit.Entry{Time: now, ActorKind: audit.ActorUser, ActorID: userID, Action: action,
+		SubjectKind: audit.SubjectMeeting, SubjectID: t.MeetingID, Details: map[string]string{"id": t.ID, "name": t.Name}}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kaigi-meet/kaigi/internal/audit"
 	"github.com/kaigi-meet/kaigi/internal/auth"
 )
 
@@ -17,7 +18,9 @@ type fakeWHIP struct {
 	ended []string
 }
 
-func (f *fakeWHIP) ServeHTTP(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) }
+func (f *fakeWHIP) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	w.WriteHeader(http.StatusTeapot)
+}
 func (f *fakeWHIP) EndToken(id string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -25,10 +28,11 @@ func (f *fakeWHIP) EndToken(id string) {
 }
 
 // TestIngestTokens: a meeting's owner makes (shown once), lists and
-// revokes its ingest tokens, and revoking ends the token's session; to
-// another account the meeting does not exist; an API token cannot reach
-// these routes, and a session that has not re-authenticated recently
-// cannot mint one; /whip/ goes to the WHIP handler.
+// revokes its ingest tokens (both in the audit log, never the token), and
+// revoking ends the token's session; to another account the meeting does
+// not exist; an API token cannot reach these routes, and a session that
+// has not re-authenticated recently cannot mint one; /whip/ goes to the
+// WHIP handler.
 func TestIngestTokens(t *testing.T) {
 	c := &fakeClock{t: time.Now().UTC()}
 	env := newTestEnvAt(t, c.now)
@@ -103,6 +107,27 @@ func TestIngestTokens(t *testing.T) {
 	}
 	if code, body := ada.call("GET", path, nil); code != http.StatusOK || len(body["tokens"].([]any)) != 0 {
 		t.Fatalf("list after revoking: %d %v", code, body)
+	}
+	// The audit log has both, with the meeting as subject, never the token.
+	var created, revoked int
+	entries, _ := env.db.AuditEntries(t.Context(), 0, 100)
+	for _, e := range entries {
+		if e.Details["id"] == tokID && e.SubjectID == id {
+			switch e.Action {
+			case audit.IngestTokenCreated:
+				created++
+			case audit.IngestTokenRevoked:
+				revoked++
+			}
+		}
+		for _, v := range e.Details {
+			if strings.Contains(v, strings.TrimPrefix(token, "kaigi_whip_")) {
+				t.Errorf("the audit log holds the token: %+v", e)
+			}
+		}
+	}
+	if created != 1 || revoked != 1 {
+		t.Errorf("audit: %d created, %d revoked", created, revoked)
 	}
 	if code, _ := program(t, srv).call("POST", "/whip/"+id, nil); code != http.StatusTeapot {
 		t.Fatalf("/whip/ is not the WHIP handler's: %d", code)

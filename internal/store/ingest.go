@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"time"
+
+	"github.com/kaigi-meet/kaigi/internal/audit"
 )
 
 // IngestToken is a meeting's WHIP ingest token as stored (internal/whip):
@@ -44,15 +46,18 @@ func scanIngestToken(row scanner) (IngestToken, error) {
 	return t, nil
 }
 
-// CreateIngestToken stores a new ingest token. A meeting or account that
-// no longer exists fails with ErrNotFound.
-func (s *DB) CreateIngestToken(ctx context.Context, t IngestToken) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO ingest_tokens (`+ingestColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		t.ID, t.MeetingID, t.Hash, t.Name, t.CreatedBy, formatTime(t.CreatedAt), nullTime(t.LastUsed))
-	if isForeignKey(err) {
-		return ErrNotFound
-	}
-	return err
+// CreateIngestToken stores a new ingest token and appends rec to the
+// audit log in the same transaction. A meeting or account that no longer
+// exists fails with ErrNotFound.
+func (s *DB) CreateIngestToken(ctx context.Context, t IngestToken, rec audit.Entry) error {
+	return s.withAudit(ctx, &rec, func(tx *txn) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO ingest_tokens (`+ingestColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			t.ID, t.MeetingID, t.Hash, t.Name, t.CreatedBy, formatTime(t.CreatedAt), nullTime(t.LastUsed))
+		if isForeignKey(err) {
+			return ErrNotFound
+		}
+		return err
+	})
 }
 
 // IngestTokenByHash finds a token by the SHA-256 of its text; ErrNotFound
@@ -80,19 +85,21 @@ func (s *DB) IngestTokens(ctx context.Context, meetingID string) ([]IngestToken,
 	return out, rows.Err()
 }
 
-// RevokeIngestToken deletes one of a meeting's ingest tokens; ErrNotFound
-// when the meeting has no such token.
-func (s *DB) RevokeIngestToken(ctx context.Context, meetingID, id string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM ingest_tokens WHERE id = ? AND meeting_id = ?`, id, meetingID)
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
-	} else if n == 0 {
-		return ErrNotFound
-	}
-	return nil
+// RevokeIngestToken deletes one of a meeting's ingest tokens and appends
+// the entry rec makes of it, in one transaction; ErrNotFound when the
+// meeting has no such token.
+func (s *DB) RevokeIngestToken(ctx context.Context, meetingID, id string, rec func(IngestToken) audit.Entry) error {
+	return s.inTx(ctx, func(tx *txn) error {
+		t, err := scanIngestToken(tx.QueryRowContext(ctx, `SELECT `+ingestColumns+` FROM ingest_tokens WHERE id = ? AND meeting_id = ?`+s.forUpdate(), id, meetingID))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM ingest_tokens WHERE id = ?`, id); err != nil {
+			return err
+		}
+		e := rec(t)
+		return appendAudit(ctx, tx, &e)
+	})
 }
 
 // TouchIngestToken notes a token's use (a session begun with it).

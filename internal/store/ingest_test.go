@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kaigi-meet/kaigi/internal/audit"
 	"github.com/kaigi-meet/kaigi/internal/auth"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
 )
@@ -25,14 +26,20 @@ func testIngestTokens(t *testing.T, s *DB) {
 		}
 	}
 	hash := func(s string) []byte { h := sha256.Sum256([]byte(s)); return h[:] }
+	entry := func(a audit.Action, tok IngestToken) audit.Entry {
+		return audit.Entry{Time: now, ActorKind: audit.ActorUser, ActorID: "u1", Action: a, SubjectKind: audit.SubjectMeeting, SubjectID: tok.MeetingID,
+			Details: map[string]string{"id": tok.ID, "name": tok.Name}}
+	}
+	revoked := func(tok IngestToken) audit.Entry { return entry(audit.IngestTokenRevoked, tok) }
 	a := IngestToken{ID: "i1", MeetingID: "m1", Hash: hash("one"), Name: "OBS", CreatedBy: "u1", CreatedAt: now}
 	b := IngestToken{ID: "i2", MeetingID: "m2", Hash: hash("two"), Name: "Camera", CreatedBy: "u1", CreatedAt: now}
 	for _, tok := range []IngestToken{a, b} {
-		if err := s.CreateIngestToken(ctx, tok); err != nil {
+		if err := s.CreateIngestToken(ctx, tok, entry(audit.IngestTokenCreated, tok)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := s.CreateIngestToken(ctx, IngestToken{ID: "i3", MeetingID: "nope", Hash: hash("three"), Name: "x", CreatedBy: "u1", CreatedAt: now}); !errors.Is(err, ErrNotFound) {
+	bad := IngestToken{ID: "i3", MeetingID: "nope", Hash: hash("three"), Name: "x", CreatedBy: "u1", CreatedAt: now}
+	if err := s.CreateIngestToken(ctx, bad, entry(audit.IngestTokenCreated, bad)); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("a token for an unknown meeting = %v", err)
 	}
 	got, err := s.IngestTokenByHash(ctx, hash("one"))
@@ -50,11 +57,23 @@ func testIngestTokens(t *testing.T, s *DB) {
 		t.Fatalf("m1's tokens: %+v, %v", list, err)
 	}
 	// Revoking needs the right meeting.
-	if err := s.RevokeIngestToken(ctx, "m2", "i1"); !errors.Is(err, ErrNotFound) {
+	if err := s.RevokeIngestToken(ctx, "m2", "i1", revoked); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("revoking m1's token through m2 = %v", err)
 	}
-	if err := s.RevokeIngestToken(ctx, "m1", "i1"); err != nil {
+	if err := s.RevokeIngestToken(ctx, "m1", "i1", revoked); err != nil {
 		t.Fatal(err)
+	}
+	// Made twice (a and b), revoked once: the failed creation left nothing.
+	entries, err := s.AuditEntries(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[audit.Action]int{}
+	for _, e := range entries {
+		counts[e.Action]++
+	}
+	if counts[audit.IngestTokenCreated] != 2 || counts[audit.IngestTokenRevoked] != 1 {
+		t.Fatalf("audit: %v", counts)
 	}
 	if _, err := s.IngestTokenByHash(ctx, hash("one")); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("a revoked token = %v", err)

@@ -80,6 +80,9 @@ export function actionText(e: AuditEntry, names: ReadonlyMap<string, string> = n
       const scopes = e.action === "token.created" && e.details.scopes ? ` (${e.details.scopes})` : "";
       return `${verb} ${kind} “${e.details.name ?? "?"}”${scopes}`;
     }
+    case "ingest_token.created":
+    case "ingest_token.revoked":
+      return `${e.action === "ingest_token.created" ? "made" : "revoked"} a stream-in (WHIP) token “${e.details.name ?? "?"}” for ${self ? "your meeting" : "the meeting"} ${e.subjectId ?? ""}`;
     case "webhook.created":
       return `registered a webhook to ${e.details.host ?? "?"}${e.details.events ? ` for ${e.details.events}` : ""}`;
     case "webhook.changed":
