@@ -190,13 +190,47 @@ func TestClusterChromiumAndFirefoxBrowsers(t *testing.T) {
 	meetAcrossNodes(t, func() *tab { return newFirefoxTab(t, "Fox") })
 }
 
+// TestClusterRelayedBrowserResumes goes on from TestClusterTwoNodesBrowsers:
+// eu2 drops its connections (as a network failure would), so Bob's
+// browser loses its socket; it reconnects through eu2, which relays its
+// resume to eu1, and Bob is back as himself, connected in Ada's list, in
+// the same encrypted group (same epoch and code: the meeting went on, only
+// his socket changed), decoding Ada's video again as she decodes his.
+func TestClusterRelayedBrowserResumes(t *testing.T) {
+	eu1, eu2, ada, bob := meetAcrossNodes(t, func() *tab { return newTab(t, "Bob") })
+	adaID, bobID := ada.selfID(), bob.selfID()
+	code, epoch := ada.securityCode(), ada.e2eeEpoch()
+	dropped := time.Now()
+	eu2.DropConnections()
+	bob.waitJS("to notice the lost socket", `window.kaigiDebug.state() === "reconnecting"`)
+	bob.waitJS("to be back in the meeting", `window.kaigiDebug.state() === "in-meeting"`)
+	back := time.Since(dropped)
+	if bob.selfID() != bobID {
+		t.Fatalf("Bob came back as %s, want %s", bob.selfID(), bobID)
+	}
+	if st := eu2.Signal().Stats(); st.Meetings != 0 || st.Connections != 1 {
+		t.Fatalf("eu2 holds %d meetings and %d sockets after the resume; it should only relay Bob's", st.Meetings, st.Connections)
+	}
+	if st := eu1.Signal().Stats(); st.Meetings != 1 || st.Participants != 2 {
+		t.Fatalf("eu1 holds %d meetings with %d participants, want 1 with Ada and Bob", st.Meetings, st.Participants)
+	}
+	ada.decodesMore(bobID, "camera", ada.framesDecoded(bobID, "camera"))
+	bob.decodesMore(adaID, "camera", bob.framesDecoded(adaID, "camera"))
+	media := time.Since(dropped)
+	ada.waitFor("Bob connected in Ada's list", rowOf(bobID)+`[data-connection="connected"]`)
+	if c, e := sameCodes(t, ada, bob), ada.e2eeEpoch(); c != code || e != epoch {
+		t.Fatalf("the group changed over Bob's resume: epoch %d → %d, code %q → %q", epoch, e, code, c)
+	}
+	t.Logf("after eu2 dropped Bob's socket: back in the meeting after %v, both decoding after %v", back.Round(time.Millisecond), media.Round(time.Millisecond))
+}
+
 // meetAcrossNodes is TestClusterTwoNodesBrowsers, with the relayed tab
-// (Bob's) opened by second.
-func meetAcrossNodes(t *testing.T, second func() *tab) {
+// (Bob's) opened by second. It returns the nodes and the tabs.
+func meetAcrossNodes(t *testing.T, second func() *tab) (eu1, eu2 *servertest.Server, ada, bob *tab) {
 	start := time.Now()
-	bob, ada := second(), newTab(t, "Ada") // without Firefox, its test skips here
+	bob, ada = second(), newTab(t, "Ada") // without Firefox, its test skips here
 	c := newCluster(t)
-	eu1, eu2 := c.node("eu1", "eu"), c.node("eu2", "eu")
+	eu1, eu2 = c.node("eu1", "eu"), c.node("eu2", "eu")
 	host := eu1.Admin(t)
 	set := servertest.OpenSettings()
 	set.E2EE = true
@@ -244,6 +278,7 @@ func meetAcrossNodes(t *testing.T, second func() *tab) {
 	ada.screenshot("cluster")
 	bob.screenshot("cluster")
 	t.Logf("both decode each other across the nodes, security code %q at epoch %d, %v after the start", code, ada.e2eeEpoch(), time.Since(start).Round(time.Millisecond))
+	return eu1, eu2, ada, bob
 }
 
 // nodeProcess starts `kaigi serve` (the binary with the web client built
