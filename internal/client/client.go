@@ -61,6 +61,10 @@ type Options struct {
 type Refused struct {
 	Code    string
 	Message string
+	// Redirect is, for region_not_allowed, the origin of a node that may
+	// hold the meeting (the server's own registry's): join again with it
+	// as BaseURL. Empty otherwise.
+	Redirect string
 }
 
 func (r *Refused) Error() string { return "refused: " + r.Code + ": " + r.Message }
@@ -399,7 +403,7 @@ func (c *Client) handle(m *inbound) error {
 			return err
 		}
 		c.mu.Lock()
-		c.refusal = &Refused{Code: r.Code, Message: r.Message}
+		c.refusal = &Refused{Code: r.Code, Message: r.Message, Redirect: redirectOrigin(r.Code, r.Redirect)}
 		c.mu.Unlock()
 	case wire.TypeWaitingRoom:
 		w, err := decodeAs[wire.WaitingRoom](m)

@@ -82,7 +82,7 @@ func TestHandlesEveryServerFixture(t *testing.T) {
 	if c.ClosedReason() != raw["closed"]["reason"] || c.Waiting() != raw["waiting"]["reason"] {
 		t.Errorf("closed %q, waiting %q", c.ClosedReason(), c.Waiting())
 	}
-	if r := c.Refusal(); r == nil || r.Code != raw["refused"]["code"] {
+	if r := c.Refusal(); r == nil || r.Code != raw["refused"]["code"] || r.Message != raw["refused"]["message"] || r.Redirect != raw["refused"]["redirect"] {
 		t.Errorf("refusal %+v", r)
 	}
 	if r, want := c.Recording(), raw["recording"]; !r.On || r.By != want["by"] || r.Recording != want["recording"] || r.Since != want["since"] {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -22,7 +21,9 @@ type NodeInfo struct {
 	// ID tell themselves apart by it.
 	Instance string `json:"instance"`
 	Region   string `json:"region,omitempty"`
-	// URL is where browsers reach the node.
+	// URL is where browsers reach the node (cluster.public_url,
+	// config.ValidNodeURL), empty when not configured: only a node with
+	// one is a redirect target (RedirectTarget).
 	URL     string    `json:"url,omitempty"`
 	Version string    `json:"version"`
 	Started time.Time `json:"started"`
@@ -223,11 +224,8 @@ func parseNode(key string, value []byte) (NodeInfo, bool) {
 	if info.ID != key || !config.ValidNodeID(info.ID) || (info.Region != "" && !meeting.ValidRegion(info.Region)) {
 		return NodeInfo{}, false
 	}
-	if info.URL != "" {
-		u, err := url.Parse(info.URL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return NodeInfo{}, false
-		}
+	if info.URL != "" && !config.ValidNodeURL(info.URL) {
+		return NodeInfo{}, false
 	}
 	if info.Load.Participants < 0 || info.Load.Meetings < 0 || !(info.Load.CPU >= 0 && info.Load.CPU <= 1) {
 		return NodeInfo{}, false

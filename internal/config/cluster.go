@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"regexp"
@@ -19,8 +20,11 @@ type Cluster struct {
 	// hyphens and underscores, at most 64). Empty: the host name.
 	NodeID string `yaml:"node_id"`
 	// PublicURL is where browsers reach this node in particular
-	// (https://eu1.meet.example.org), announced to the other nodes.
-	// Empty: the top-level public_url, else the listen address.
+	// (https://eu1.meet.example.org), announced to the other nodes: a
+	// node outside a meeting's regions sends its participants to an
+	// allowed node's public URL. https, or http only for a loopback or
+	// private address (tests, a lab). Empty: this node is never such a
+	// target.
 	PublicURL string `yaml:"public_url"`
 	// NATS is the NATS server the node uses.
 	NATS ClusterNATS `yaml:"nats"`
@@ -82,8 +86,8 @@ func (c Cluster) validate() error {
 	if c.NodeID != "" && !ValidNodeID(c.NodeID) {
 		return fmt.Errorf("cluster.node_id: %q is not a node ID (letters, digits, hyphens, underscores and dots, at most %d)", truncated(c.NodeID), MaxNodeID)
 	}
-	if c.PublicURL != "" && !validPublicURL(c.PublicURL) {
-		return fmt.Errorf("cluster.public_url: %q must be an http(s) URL with a host and no path", truncated(c.PublicURL))
+	if c.PublicURL != "" && !ValidNodeURL(c.PublicURL) {
+		return fmt.Errorf("cluster.public_url: %q must be an https URL with a host and no path (http only for a loopback or private address)", truncated(c.PublicURL))
 	}
 	return c.NATS.validate()
 }
@@ -162,9 +166,31 @@ func validPort(p string) bool {
 	return err == nil && n >= 1 && n <= 65535
 }
 
-func validPublicURL(s string) bool {
+// ValidNodeURL reports whether s can be a node's public URL, the address
+// browsers are sent to: an origin (no user, path, query or fragment)
+// over https, or over http only when the host is localhost or a
+// loopback or private IP address.
+func ValidNodeURL(s string) bool {
 	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && (u.Path == "" || u.Path == "/")
+	if err != nil || u.Host == "" || u.Hostname() == "" || u.User != nil || u.Opaque != "" ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return false
+	}
+	if p := u.Port(); p != "" && !validPort(p) {
+		return false
+	}
+	switch u.Scheme {
+	case "https":
+		return true
+	case "http":
+		host := u.Hostname()
+		if host == "localhost" {
+			return true
+		}
+		ip, err := netip.ParseAddr(host)
+		return err == nil && (ip.IsLoopback() || ip.Unmap().IsPrivate())
+	}
+	return false
 }
 
 // truncated shortens a value quoted in an error.

@@ -69,6 +69,12 @@ func TestClusterConfigErrors(t *testing.T) {
 		{"node id with an empty part", func(c *Cluster) { c.NodeID = "eu..1" }, "cluster.node_id"},
 		{"public url with a path", func(c *Cluster) { c.PublicURL = "https://eu1.example.org/x" }, "cluster.public_url"},
 		{"public url not http", func(c *Cluster) { c.PublicURL = "ftp://eu1.example.org" }, "cluster.public_url"},
+		{"public url plain http on a public name", func(c *Cluster) { c.PublicURL = "http://eu1.example.org" }, "cluster.public_url"},
+		{"public url plain http on a public address", func(c *Cluster) { c.PublicURL = "http://203.0.113.7:8080" }, "cluster.public_url"},
+		{"public url with a user", func(c *Cluster) { c.PublicURL = "https://u@eu1.example.org" }, "cluster.public_url"},
+		{"public url with a query", func(c *Cluster) { c.PublicURL = "https://eu1.example.org/?x=1" }, "cluster.public_url"},
+		{"public url with a fragment", func(c *Cluster) { c.PublicURL = "https://eu1.example.org#x" }, "cluster.public_url"},
+		{"public url without a host", func(c *Cluster) { c.PublicURL = "https://:443" }, "cluster.public_url"},
 		{"embedded and urls", func(c *Cluster) { c.NATS.Embedded = &yes; ext(&c.NATS) }, "either embedded"},
 		{"not embedded, no urls", func(c *Cluster) { c.NATS.Embedded = &no }, "cluster.nats.urls"},
 		{"listen not loopback", func(c *Cluster) { c.NATS.Listen = "0.0.0.0:4222" }, "not a loopback"},
@@ -94,6 +100,24 @@ func TestClusterConfigErrors(t *testing.T) {
 		}
 		if err != nil && strings.Contains(err.Error(), "secretpw") {
 			t.Errorf("%s: the error repeats the password: %v", tc.name, err)
+		}
+	}
+}
+
+// TestValidNodeURL: the URLs a node may announce as where browsers reach
+// it (they are sent there when another node may not hold their meeting).
+func TestValidNodeURL(t *testing.T) {
+	for _, s := range []string{"https://eu1.example.org", "https://eu1.example.org:8443/", "http://127.0.0.1:8080",
+		"http://localhost:8080", "http://10.0.0.7", "http://[::1]:8080", "http://[fd00::7]:80", "http://192.168.1.2"} {
+		if !ValidNodeURL(s) {
+			t.Errorf("%s: refused", s)
+		}
+	}
+	for _, s := range []string{"", "eu1.example.org", "http://eu1.example.org", "http://198.51.100.1", "javascript:alert(1)",
+		"https://eu1.example.org/m", "https://a@eu1.example.org", "https://eu1.example.org?", "https://eu1.example.org:0",
+		"wss://eu1.example.org", "https:eu1.example.org", "//eu1.example.org"} {
+		if ValidNodeURL(s) {
+			t.Errorf("%s: accepted", s)
 		}
 	}
 }

@@ -38,6 +38,17 @@ type admissionJSON struct {
 	// RegionNotAllowed the refusal when this node is not among them.
 	Regions          meeting.Regions `json:"regions,omitempty"`
 	RegionNotAllowed string          `json:"regionNotAllowed,omitempty"`
+	// RegionRedirect, with RegionNotAllowed, is the public URL of a live
+	// node inside the regions (from the cluster's registry, never from the
+	// request), where the pre-join page sends the browser; left out when
+	// none is up or announces one.
+	RegionRedirect string `json:"regionRedirect,omitempty"`
+}
+
+// regionRedirecter is what of the live meetings (signal.Server) names a
+// node to send someone to when this one may not hold the meeting.
+type regionRedirecter interface {
+	RegionRedirect(ctx context.Context, own *meeting.Regions) string
 }
 
 // orgOut is GET and PUT /api/admin/org's answer: the policy, and whether
@@ -79,7 +90,8 @@ func (a *api) noCountryRules(w http.ResponseWriter, rules ...*meeting.CountryRul
 // Where the server has a GeoIP database and a country rule refuses the
 // address, it says that too, with the sentence joining would give; and
 // where the meeting may be held only in some regions, which, and whether
-// this node is outside them.
+// this node is outside them (with, in a cluster, the URL of a node inside
+// them to go to).
 func (a *api) admission(w http.ResponseWriter, r *http.Request) {
 	if !a.lookupLimit.Allow(clientIP(r)) {
 		writeError(w, http.StatusTooManyRequests, "rate_limited", "Too many look-ups from your network. Wait a minute.")
@@ -127,6 +139,9 @@ func (a *api) admission(w http.ResponseWriter, r *http.Request) {
 		res.Regions, res.RegionNotAllowed = allowed, refusal
 		if res.Regions == nil {
 			res.Regions = meeting.Regions{}
+		}
+		if rr, ok := a.live.(regionRedirecter); ok && refusal != "" {
+			res.RegionRedirect = rr.RegionRedirect(r.Context(), rec.Settings.Regions)
 		}
 	}
 	writeJSON(w, http.StatusOK, res)

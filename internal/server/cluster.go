@@ -13,16 +13,13 @@ import (
 // embedded NATS server in the data directory (nats/) with no listening
 // port, so a single node is a cluster of one; or the external NATS
 // cluster named in the configuration. The node announces its region, its
-// public URL and its load.
+// public URL (cluster.public_url, if set) and its load.
 func (s *Server) startCluster(ctx context.Context) error {
 	c := s.cfg.Cluster
+	// Only a URL configured for this node in particular: browsers are
+	// sent there from nodes outside a meeting's regions (a shared
+	// public_url may lead back to the node that sent them).
 	url := c.PublicURL
-	if url == "" {
-		url = s.cfg.PublicURL
-	}
-	if url == "" {
-		url = s.URL()
-	}
 	node, err := cluster.Start(ctx, cluster.Options{
 		NodeID:    c.NodeID,
 		Region:    s.cfg.Region,

@@ -68,3 +68,32 @@ func (s *Server) EndOutsideRegions(ctx context.Context) int {
 	}
 	return s.hub.EndOutsideRegions(ctx, check)
 }
+
+// RegionRedirect is where to send someone who reached this node for a
+// meeting (its own regions own) that this node may not hold: the public
+// URL of the least-loaded live node in the meeting's regions that is not
+// draining and announces one (cluster.Node.RedirectTarget), or "" when
+// there is none (or no cluster), and the refusal stands alone. The URL is
+// only ever a registered node's, never anything the request carried.
+func (s *Server) RegionRedirect(ctx context.Context, own *meeting.Regions) string {
+	cl := s.clusterLink()
+	if cl == nil {
+		return ""
+	}
+	allowed, named, err := cl.allowed(ctx, own)
+	if err != nil {
+		s.log.Warn("region redirect: allowed regions", "err", err)
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(ctx, relayTimeout)
+	defer cancel()
+	info, ok, err := cl.node.RedirectTarget(ctx, allowed, named)
+	if err != nil {
+		s.log.Warn("region redirect: the cluster's nodes", "err", err)
+		return ""
+	}
+	if !ok {
+		return ""
+	}
+	return info.URL
+}

@@ -230,8 +230,10 @@ func (s *session) place(id meeting.ID, m *wire.ClientMessage) (handled, ok bool)
 			return true, false
 		}
 		if refusal != "" {
-			s.log.Info("join refused", "meeting", id, "code", wire.CodeRegionNotAllowed)
-			s.refuse(wire.CodeRegionNotAllowed, refusal)
+			to := s.srv.RegionRedirect(s.ctx, own)
+			s.log.Info("join refused", "meeting", id, "code", wire.CodeRegionNotAllowed, "redirect", to)
+			s.refused = wire.CodeRegionNotAllowed
+			s.closeWith(wire.Refused{Type: wire.TypeRefused, Code: wire.CodeRegionNotAllowed, Message: refusal, Redirect: to}, websocket.StatusPolicyViolation)
 			return true, false
 		}
 	}

@@ -94,6 +94,11 @@ type Refused struct {
 	Type    string `json:"type"`
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Redirect, with CodeRegionNotAllowed only, is the public URL (an
+	// origin, http or https) of a live node in the meeting's regions,
+	// taken from the cluster's registry: the client may join the same
+	// meeting there. Left out when no such node is up.
+	Redirect string `json:"redirect,omitempty"`
 }
 
 // ParticipantEvent is participant_joined and participant_updated.

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { COUNTRY_REFUSAL_MAX, parseAdmission } from "../src/api/admission.js";
 import { ApiError } from "../src/api/http.js";
 
-const noRegions = { regions: null, regionNotAllowed: null };
+const noRegions = { regions: null, regionNotAllowed: null, regionRedirect: null };
 const sentence = "This meeting does not admit participants connecting from DE (this meeting's rule, set by its host).";
 
 test("the admission check's country refusal is read with the server's sentence", () => {
@@ -35,7 +35,7 @@ test("an admission answer without a boolean banned is not understood", () => {
 
 test("where the meeting may be held, and this server's refusal, are read; anything else about regions is ignored", () => {
   const refusal = "This meeting may be held only in us-east, and this is a server in eu-central, so it cannot be held here.";
-  assert.deepEqual(parseAdmission({ banned: false, regions: ["us-east"], regionNotAllowed: refusal }), { banned: false, countryNotAllowed: null, regions: ["us-east"], regionNotAllowed: refusal });
+  assert.deepEqual(parseAdmission({ banned: false, regions: ["us-east"], regionNotAllowed: refusal }), { banned: false, countryNotAllowed: null, regions: ["us-east"], regionNotAllowed: refusal, regionRedirect: null });
   assert.deepEqual(parseAdmission({ banned: false, regions: [] }).regions, [], "nothing in common: held nowhere");
   for (const bad of [["US-East"], ["eu central"], [""], [1], "eu-central", Array(17).fill("eu"), { eu: true }]) {
     assert.equal(parseAdmission({ banned: false, regions: bad }).regions, null, JSON.stringify(bad));

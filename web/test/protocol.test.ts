@@ -118,7 +118,7 @@ test("the other server messages", () => {
   assert.deepEqual(ok({ type: "closed", reason: "replaced", message: "m" }), { type: "closed", reason: "replaced", message: "m" });
   assert.deepEqual(ok({ type: "error", code: "bad_sdp", message: "m", ref: 7 }), { type: "error", code: "bad_sdp", message: "m", ref: 7 });
   assert.deepEqual(ok({ type: "error", code: "internal", message: "m" }), { type: "error", code: "internal", message: "m" });
-  assert.deepEqual(ok({ type: "refused", code: "meeting_full", message: "Full." }), { type: "refused", code: "meeting_full", message: "Full." });
+  assert.deepEqual(ok({ type: "refused", code: "meeting_full", message: "Full." }), { type: "refused", code: "meeting_full", message: "Full.", redirect: null });
 });
 
 test("sources map to kinds as the protocol says", () => {

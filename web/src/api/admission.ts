@@ -5,6 +5,7 @@
 // the camera on.
 
 import { MAX_REGIONS, REGION_LABEL } from "../meeting/settings.js";
+import { redirectOrigin } from "../meeting/region-redirect.js";
 import { call, isObj, notUnderstood } from "./http.js";
 
 /** The longest country refusal shown (the server's sentences are about 100 characters); a longer one is ignored. */
@@ -20,6 +21,8 @@ export interface Admission {
   regions: string[] | null;
   /** The server's sentence when this server is outside those regions; null otherwise. */
   regionNotAllowed: string | null;
+  /** With regionNotAllowed, the origin of a node inside those regions to go to (region-redirect.ts); null otherwise. */
+  regionRedirect: string | null;
 }
 
 
@@ -49,6 +52,7 @@ export function parseAdmission(v: unknown): Admission {
     countryNotAllowed: sentence(v.countryNotAllowed),
     regions: regionList(v.regions),
     regionNotAllowed: sentence(v.regionNotAllowed),
+    regionRedirect: sentence(v.regionNotAllowed) === null ? null : redirectOrigin(v.regionRedirect),
   };
 }
 

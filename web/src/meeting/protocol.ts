@@ -5,6 +5,7 @@
 import type { ClientE2EEMessage, ServerE2EEMessage } from "../e2ee/member.js";
 import { parseSettings, type Settings } from "./settings.js";
 import { MAX_COUNTDOWN_S, MAX_ROOMS, type BreakoutStatus } from "./breakouts.js";
+import { redirectOrigin } from "./region-redirect.js";
 
 export const PROTOCOL_VERSION = 1;
 export const CLIENT_SOFTWARE = "kaigi-web/0.1.0";
@@ -229,6 +230,8 @@ export interface Refused {
   type: "refused";
   code: string;
   message: string;
+  /** region_not_allowed only: the origin of a node that may hold the meeting (region-redirect.ts), else null. */
+  redirect: string | null;
 }
 
 export interface ParticipantJoined {
@@ -514,7 +517,7 @@ function message(o: Obj): ServerMessage | null {
         breakout: isObj(o.breakout) ? { room: int(o.breakout, "room"), name: str(o.breakout, "name") } : null,
       };
     case "refused":
-      return { type, code: str(o, "code"), message: str(o, "message") };
+      return { type, code: str(o, "code"), message: str(o, "message"), redirect: o.code === "region_not_allowed" ? redirectOrigin(o.redirect) : null };
     case "participant_joined":
     case "participant_updated":
       return { type, participant: participant(o.participant) };

@@ -17,6 +17,7 @@ import {
   type ServerMessage,
   type Welcome,
 } from "./protocol.js";
+import { redirectLine, redirectTarget } from "./region-redirect.js";
 
 /** The part of the WebSocket API this client uses (so tests can fake it). */
 export interface SocketLike {
@@ -252,7 +253,12 @@ export class SignalClient {
         }
         this.forgetResume();
         this.stop(true);
-        this.opts.events.fatal(m.code, m.message);
+        {
+          // region_not_allowed with a node inside the meeting's regions: the same link there.
+          const to = m.redirect !== null && typeof location !== "undefined" ? redirectTarget(m.redirect, location) : null;
+          this.opts.events.fatal(m.code, to === null ? m.message : redirectLine(null, to));
+          if (to !== null) location.assign(to);
+        }
         return;
       case "waiting":
         if (this.welcomed) return;

@@ -22,6 +22,7 @@ import { PASSCODE_MAX, cleanPasscode, fragmentHasPasscode, fragmentWithoutPassco
 import { NAME_MAX, nameProblem } from "../meeting/protocol.js";
 import { hueOf, initials } from "../meeting/roster.js";
 import { SendPolicy } from "../meeting/send-policy.js";
+import { redirectLine, redirectTarget } from "../meeting/region-redirect.js";
 import { deviceId, forgetPasscode, forgetResume, loadName, loadPasscode, savePasscode, saveName } from "../lib/storage.js";
 import { el, replace, setPressed, show } from "../ui/dom.js";
 import { icon } from "../ui/icons.js";
@@ -43,6 +44,7 @@ export async function showPrejoin(rawId: string, media: LocalMedia = new LocalMe
   // address bar (and so out of history and of screenshares of the tab). Its
   // E2EE marker stays, so a reload still knows.
   const invite = readInvite(location.hash);
+  const linkHash = location.hash; // the whole link, for a region redirect
   const normalised = normalizeMeetingId(rawId);
   if (invite.passcode !== null && normalised !== null) savePasscode(normalised, invite.passcode);
   if (fragmentHasPasscode(location.hash)) history.replaceState(null, "", location.pathname + location.search + fragmentWithoutPasscode(location.hash));
@@ -55,7 +57,7 @@ export async function showPrejoin(rawId: string, media: LocalMedia = new LocalMe
   // Whether a host banned this browser, account or network, or a country
   // rule refuses this address: asked before anything turns the camera on.
   // Without an answer the join decides.
-  const admitted: Admission = { banned: false, countryNotAllowed: null, regions: null, regionNotAllowed: null };
+  const admitted: Admission = { banned: false, countryNotAllowed: null, regions: null, regionNotAllowed: null, regionRedirect: null };
   const admission = normalised !== null ? admissionTo(normalised, deviceId()).catch(() => admitted) : Promise.resolve(admitted);
   try {
     [meeting, account] = await Promise.all([lookupMeeting(rawId), fetchMe().catch(() => null)]);
@@ -69,7 +71,7 @@ export async function showPrejoin(rawId: string, media: LocalMedia = new LocalMe
   const meetingId = meeting.id;
   if (location.pathname !== `/m/${meetingId}`) history.replaceState(null, "", `/m/${meetingId}${location.hash}`);
   if (problem !== null) forgetPasscode(meetingId);
-  const { banned, countryNotAllowed, regions, regionNotAllowed } = await admission;
+  const { banned, countryNotAllowed, regions, regionNotAllowed, regionRedirect } = await admission;
   if (banned) {
     forgetResume(meetingId);
     setState("error");
@@ -89,7 +91,10 @@ export async function showPrejoin(rawId: string, media: LocalMedia = new LocalMe
   if (regionNotAllowed !== null) {
     forgetResume(meetingId);
     setState("error");
-    showScreen(fatalScreen("region_not_allowed", regionNotAllowed));
+    // A node inside the meeting's regions is up: the same link there.
+    const to = redirectTarget(regionRedirect, { origin: location.origin, pathname: location.pathname, search: location.search, hash: linkHash });
+    showScreen(fatalScreen("region_not_allowed", to === null ? regionNotAllowed : redirectLine(regions, to)));
+    if (to !== null) location.assign(to);
     return;
   }
   const policy = new SendPolicy(meetingId, { link: invite.e2ee, announced: meeting.e2ee });
