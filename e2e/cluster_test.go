@@ -179,24 +179,13 @@ func (tb *tab) showsFakeCamera(participant string, chromium bool) {
 // shows the other's fake camera, and both are members of the same MLS
 // group (same epoch, same security code). eu2 holds no meeting and
 // forwards no media: Bob really was relayed.
-func TestClusterTwoNodesBrowsers(t *testing.T) {
-	meetAcrossNodes(t, func() *tab { return newTab(t, "Bob") })
-}
-
-// TestClusterChromiumAndFirefoxBrowsers is TestClusterTwoNodesBrowsers
-// with Firefox ESR as the relayed browser (skipped without Firefox, except
-// in CI).
-func TestClusterChromiumAndFirefoxBrowsers(t *testing.T) {
-	meetAcrossNodes(t, func() *tab { return newFirefoxTab(t, "Fox") })
-}
-
-// TestClusterRelayedBrowserResumes goes on from TestClusterTwoNodesBrowsers:
-// eu2 drops its connections (as a network failure would), so Bob's
+//
+// Then eu2 drops its connections (as a network failure would), so Bob's
 // browser loses its socket; it reconnects through eu2, which relays its
 // resume to eu1, and Bob is back as himself, connected in Ada's list, in
 // the same encrypted group (same epoch and code: the meeting went on, only
 // his socket changed), decoding Ada's video again as she decodes his.
-func TestClusterRelayedBrowserResumes(t *testing.T) {
+func TestClusterTwoNodesBrowsers(t *testing.T) {
 	eu1, eu2, ada, bob := meetAcrossNodes(t, func() *tab { return newTab(t, "Bob") })
 	adaID, bobID := ada.selfID(), bob.selfID()
 	code, epoch := ada.securityCode(), ada.e2eeEpoch()
@@ -224,8 +213,15 @@ func TestClusterRelayedBrowserResumes(t *testing.T) {
 	t.Logf("after eu2 dropped Bob's socket: back in the meeting after %v, both decoding after %v", back.Round(time.Millisecond), media.Round(time.Millisecond))
 }
 
-// meetAcrossNodes is TestClusterTwoNodesBrowsers, with the relayed tab
-// (Bob's) opened by second. It returns the nodes and the tabs.
+// TestClusterChromiumAndFirefoxBrowsers is TestClusterTwoNodesBrowsers
+// (without the resume) with Firefox ESR as the relayed browser (skipped
+// without Firefox, except in CI).
+func TestClusterChromiumAndFirefoxBrowsers(t *testing.T) {
+	meetAcrossNodes(t, func() *tab { return newFirefoxTab(t, "Fox") })
+}
+
+// meetAcrossNodes is TestClusterTwoNodesBrowsers's meeting, with the
+// relayed tab (Bob's) opened by second. It returns the nodes and the tabs.
 func meetAcrossNodes(t *testing.T, second func() *tab) (eu1, eu2 *servertest.Server, ada, bob *tab) {
 	start := time.Now()
 	bob, ada = second(), newTab(t, "Ada") // without Firefox, its test skips here
