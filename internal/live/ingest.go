@@ -25,6 +25,13 @@ import (
 // encrypted and its host has not allowed sources outside encryption.
 var ErrIngestForbidden = errors.New("this end-to-end encrypted meeting does not allow ingest")
 
+// HeldElsewhere refuses a source on a node that does not hold the
+// meeting (a cluster places each meeting on one node, and a source's
+// media is not relayed): URL is that node's, when it has one.
+type HeldElsewhere struct{ URL string }
+
+func (e *HeldElsewhere) Error() string { return "the meeting is held on another node" }
+
 // Source is a media source asking to publish into a meeting.
 type Source struct {
 	// Conn is the source's connection: it receives nothing a person

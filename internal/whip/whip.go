@@ -215,10 +215,13 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request) {
 		refuse(w, http.StatusConflict, "token_in_use", "This token is already streaming into the meeting. End that session (DELETE its resource) or wait for it to time out.")
 		return
 	}
-	answer, status, code, msg := h.start(r.Context(), s, tok, addrOf(r), offer, tracks)
-	if status != 0 {
+	answer, no := h.start(r.Context(), s, tok, addrOf(r), offer, tracks)
+	if no != nil {
 		s.end()
-		refuse(w, status, code, msg)
+		if no.location != "" {
+			w.Header().Set("Location", no.location)
+		}
+		refuse(w, no.status, no.code, no.message)
 		return
 	}
 	if err := h.opts.Tokens.TouchIngestToken(r.Context(), tok.ID, time.Now()); err != nil {
@@ -230,34 +233,47 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, answer)
 }
 
-// start puts the source in the room and answers its offer; a non-zero
-// status is the refusal.
-func (h *Handler) start(ctx context.Context, s *session, tok store.IngestToken, addr netip.Addr, offer string, tracks []sfu.PublishedTrack) (answer string, status int, code, msg string) {
+// refusal is why start did not take a source.
+type refusal struct {
+	status        int
+	code, message string
+	location      string // for a redirect
+}
+
+// start puts the source in the room and answers its offer, or says why
+// not.
+func (h *Handler) start(ctx context.Context, s *session, tok store.IngestToken, addr netip.Addr, offer string, tracks []sfu.PublishedTrack) (string, *refusal) {
 	room, pid, peer, err := h.opts.Rooms.Ingest(ctx, s.meeting, live.Source{Conn: s, Name: tok.Name, Addr: addr, Ended: s.end})
+	var elsewhere *live.HeldElsewhere
 	switch {
+	case errors.As(err, &elsewhere) && elsewhere.URL != "":
+		// RFC 9725 section 4.6: a WHIP endpoint may redirect with 307.
+		return "", &refusal{status: http.StatusTemporaryRedirect, code: "wrong_node", message: "The meeting is held on another node of this server.", location: elsewhere.URL + "/whip/" + string(s.meeting)}
+	case errors.As(err, &elsewhere):
+		return "", &refusal{status: http.StatusConflict, code: "wrong_node", message: "The meeting is held on another node of this server, which has no public address configured (cluster.public_url): send the WHIP request to that node."}
 	case errors.Is(err, live.ErrIngestForbidden):
-		return "", http.StatusForbidden, "ingest_forbidden", "This meeting is end-to-end encrypted and its host has not allowed sources outside encryption. The host can allow them in the meeting's settings."
+		return "", &refusal{status: http.StatusForbidden, code: "ingest_forbidden", message: "This meeting is end-to-end encrypted and its host has not allowed sources outside encryption. The host can allow them in the meeting's settings."}
 	case errors.Is(err, meeting.ErrLocked):
-		return "", http.StatusForbidden, "meeting_locked", "The meeting is locked: nobody new may join."
+		return "", &refusal{status: http.StatusForbidden, code: "meeting_locked", message: "The meeting is locked: nobody new may join."}
 	case errors.Is(err, live.ErrNoSuchMeeting):
-		return "", http.StatusNotFound, "meeting_not_found", "The meeting no longer exists."
+		return "", &refusal{status: http.StatusNotFound, code: "meeting_not_found", message: "The meeting no longer exists."}
 	case errors.Is(err, live.ErrDraining), errors.Is(err, live.ErrShuttingDown), errors.Is(err, live.ErrRoomClosed):
-		return "", http.StatusServiceUnavailable, "unavailable", "The server is not taking new sources now. Try again in a moment."
+		return "", &refusal{status: http.StatusServiceUnavailable, code: "unavailable", message: "The server is not taking new sources now. Try again in a moment."}
 	case err != nil:
 		h.log.Error("ingest", "meeting", s.meeting, "err", err)
-		return "", http.StatusInternalServerError, "internal", "Something went wrong on the server."
+		return "", &refusal{status: http.StatusInternalServerError, code: "internal", message: "Something went wrong on the server."}
 	}
 	s.placed(room, pid, peer)
 	h.log.Info("whip session started", "meeting", s.meeting, "participant", pid, "token", tok.ID)
 	if err := peer.HandleOffer(offer, tracks); err != nil {
-		return "", http.StatusBadRequest, "bad_offer", "The offer cannot be taken: " + err.Error() + "."
+		return "", &refusal{status: http.StatusBadRequest, code: "bad_offer", message: "The offer cannot be taken: " + err.Error() + "."}
 	}
 	gctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	answer, err = peer.GatheredAnswer(gctx)
+	answer, err := peer.GatheredAnswer(gctx)
 	if err != nil {
 		h.log.Error("whip answer", "meeting", s.meeting, "err", err)
-		return "", http.StatusInternalServerError, "internal", "The server could not make its answer."
+		return "", &refusal{status: http.StatusInternalServerError, code: "internal", message: "The server could not make its answer."}
 	}
 	// A source whose media never arrives does not stay in the roster.
 	time.AfterFunc(h.opts.ConnectTimeout, func() {
@@ -266,7 +282,7 @@ func (h *Handler) start(ctx context.Context, s *session, tok store.IngestToken, 
 			s.end()
 		}
 	})
-	return answer, 0, "", ""
+	return answer, nil
 }
 
 // delete ends a session at its program's request (RFC 9725 section 4.2):

@@ -34,6 +34,9 @@ type Refusal struct {
 	Status int
 	Header http.Header
 	Body   string
+	// URL is where the answer came from, after any redirect (RFC 9725
+	// section 4.6): a relative Location is that URL's.
+	URL *url.URL
 }
 
 func (r *Refusal) Error() string { return fmt.Sprintf("whip: %d %s", r.Status, r.Body) }
@@ -87,10 +90,7 @@ func Publish(ctx context.Context, endpoint, token string) (*Publisher, error) {
 		p.PC.Close()
 		return nil, res
 	}
-	loc, err := url.Parse(endpoint)
-	if err == nil {
-		loc, err = loc.Parse(res.Header.Get("Location"))
-	}
+	loc, err := res.URL.Parse(res.Header.Get("Location"))
 	if err != nil || res.Header.Get("Location") == "" {
 		p.PC.Close()
 		return nil, fmt.Errorf("whip: bad Location %q", res.Header.Get("Location"))
@@ -127,7 +127,7 @@ func Do(ctx context.Context, method, endpoint, token, contentType, body string) 
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-	return &Refusal{Status: res.StatusCode, Header: res.Header, Body: string(b)}, nil
+	return &Refusal{Status: res.StatusCode, Header: res.Header, Body: string(b), URL: res.Request.URL}, nil
 }
 
 // Pump sends synthetic media until ctx ends or Close: audio packets
