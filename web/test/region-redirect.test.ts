@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parseAdmission } from "../src/api/admission.js";
 import { parseServerMessage } from "../src/meeting/protocol.js";
-import { redirectLine, redirectOrigin, redirectTarget } from "../src/meeting/region-redirect.js";
+import { fragmentWithPasscode, redirectLine, redirectOrigin, redirectTarget } from "../src/meeting/region-redirect.js";
+import { SignalClient, type SocketLike } from "../src/meeting/signal.js";
+import { FakeClock } from "./fake-clock.js";
 
 const here = { origin: "https://us1.meet.example.org", pathname: "/m/abc-defg-hij", search: "", hash: "#k=secret-of-the-link" };
 
@@ -45,4 +47,67 @@ test("the socket's refusal and the pre-join check carry a redirect only as an ht
   assert.equal(parseAdmission({ banned: false, regions: ["eu"], regionNotAllowed: "Not here.", regionRedirect: "javascript:x" }).regionRedirect, null);
   // A redirect without a refusal means nothing.
   assert.equal(parseAdmission({ banned: false, regionRedirect: "https://eu1.meet.example.org" }).regionRedirect, null);
+});
+
+test("from within a session, the passcode it joins with goes back into the carried fragment", () => {
+  assert.equal(fragmentWithPasscode("#e2ee=1", "123456789"), "#pwd=123456789&e2ee=1");
+  assert.equal(fragmentWithPasscode("#pwd=111&e2ee=0", "222"), "#pwd=222&e2ee=0");
+  assert.equal(fragmentWithPasscode("", undefined), "");
+  assert.equal(fragmentWithPasscode("#e2ee=1", undefined), "#e2ee=1");
+  assert.equal(fragmentWithPasscode("#e2ee=1", ""), "#e2ee=1");
+});
+
+/** A socket the test plays the server of. */
+class Socket implements SocketLike {
+  readyState = 0;
+  onopen: ((ev: Event) => void) | null = null;
+  onmessage: ((ev: MessageEvent) => void) | null = null;
+  onclose: ((ev: CloseEvent) => void) | null = null;
+  onerror: ((ev: Event) => void) | null = null;
+  send(): void {}
+  close(): void {
+    this.readyState = 3;
+  }
+}
+
+/** A session refused with `refused` msg on a page at `here`: where it went, and what it said. */
+function refusedSession(msg: Record<string, unknown>): { went: string[]; fatals: [string, string][] } {
+  const went: string[] = [];
+  const fatals: [string, string][] = [];
+  const page = { ...here, hash: "#e2ee=0", assign: (u: string) => went.push(u) };
+  Object.defineProperty(globalThis, "location", { value: page, configurable: true });
+  try {
+    let socket: Socket | null = null;
+    const client = new SignalClient({
+      url: "ws://test/ws",
+      hello: () => ({ meeting: "abc-defg-hij", name: "Una", passcode: "123456789", audio: false, video: false }),
+      connect: () => {
+        socket = new Socket();
+        return socket;
+      },
+      clock: new FakeClock(),
+      events: { welcome: () => {}, waiting: () => {}, message: () => {}, lost: () => {}, fatal: (code, message) => fatals.push([code, message]) },
+    });
+    client.start();
+    const s = socket as Socket | null;
+    if (s === null) throw new Error("no socket");
+    s.readyState = 1;
+    s.onopen?.({} as Event);
+    s.onmessage?.({ data: JSON.stringify({ type: "refused", ...msg }) } as MessageEvent);
+  } finally {
+    Reflect.deleteProperty(globalThis, "location");
+  }
+  return { went, fatals };
+}
+
+test("a session refused with a region redirect goes to the same link there, with the passcode it joined with", () => {
+  const r = refusedSession({ code: "region_not_allowed", message: "Not here.", redirect: "https://eu1.meet.example.org" });
+  assert.deepEqual(r.went, ["https://eu1.meet.example.org/m/abc-defg-hij#pwd=123456789&e2ee=0"]);
+  assert.deepEqual(r.fatals, [["region_not_allowed", "This meeting is kept in another region; taking you to eu1.meet.example.org."]]);
+  // Without a redirect, or with one that is no http(s) URL: the refusal, and the page stays.
+  for (const redirect of [undefined, "javascript:alert(1)"]) {
+    const s = refusedSession({ code: "region_not_allowed", message: "Not here.", redirect });
+    assert.deepEqual(s.went, []);
+    assert.deepEqual(s.fatals, [["region_not_allowed", "Not here."]]);
+  }
 });

@@ -7,6 +7,8 @@
 // Only an http(s) URL given by the server's own answer is ever followed,
 // and only its origin: never a path, never another scheme.
 
+import { inviteFragment, readInvite } from "../lib/invite.js";
+
 /** The longest redirect URL read. */
 const MAX_REDIRECT = 2048;
 
@@ -55,4 +57,16 @@ export function redirectLine(regions: readonly string[] | null, target: string):
   const host = new URL(target).host;
   const where = regions === null || regions.length === 0 ? "another region" : `region ${regions.join(", ")}`;
   return `This meeting is kept in ${where}; taking you to ${host}.`;
+}
+
+/**
+ * The fragment to carry to the other node from within a meeting's
+ * session: the address bar's (whose passcode the pre-join page took
+ * out) with the passcode the session joins with put back, so the other
+ * node does not ask for it again.
+ */
+export function fragmentWithPasscode(hash: string, passcode: string | undefined): string {
+  const invite = readInvite(hash);
+  if (passcode !== undefined && passcode !== "") invite.passcode = passcode;
+  return inviteFragment(invite);
 }

@@ -17,7 +17,7 @@ import {
   type ServerMessage,
   type Welcome,
 } from "./protocol.js";
-import { redirectLine, redirectTarget } from "./region-redirect.js";
+import { fragmentWithPasscode, redirectLine, redirectTarget } from "./region-redirect.js";
 
 /** The part of the WebSocket API this client uses (so tests can fake it). */
 export interface SocketLike {
@@ -108,6 +108,8 @@ export class SignalClient {
   private waiting = false;
   private joinedOnce = false;
   private stopped = false;
+  /** The passcode the last hello gave, carried to another node by a region redirect. */
+  private helloPasscode: string | undefined;
   private resume: string | null = null;
   private closedMessage: string | undefined;
   private lastReceived = 0;
@@ -221,6 +223,7 @@ export class SignalClient {
       ...this.opts.hello(),
     };
     if (this.resume !== null) hello.resume = this.resume;
+    this.helloPasscode = hello.passcode;
     this.socket?.send(JSON.stringify(hello));
   }
 
@@ -255,7 +258,9 @@ export class SignalClient {
         this.stop(true);
         {
           // region_not_allowed with a node inside the meeting's regions: the same link there.
-          const to = m.redirect !== null && typeof location !== "undefined" ? redirectTarget(m.redirect, location) : null;
+          const here = m.redirect === null || typeof location === "undefined" ? null : location;
+          const hash = here === null ? "" : fragmentWithPasscode(here.hash, this.helloPasscode);
+          const to = here === null ? null : redirectTarget(m.redirect, { origin: here.origin, pathname: here.pathname, search: here.search, hash });
           this.opts.events.fatal(m.code, to === null ? m.message : redirectLine(null, to));
           if (to !== null) location.assign(to);
         }
