@@ -25,4 +25,4 @@ export function keyHolders(people: readonly Participant[], settings: Readonly<Se
 
 /** The words that mark a source, in the roster and on its tile. */
 export const NOT_E2EE_LABEL = "Not end-to-end encrypted";
-export const NOT_E2EE_HINT = "A stream-in (WHIP) source, such as OBS: what it sends is not end-to-end encrypted.";
+export const NOT_E2EE_HINT = "A stream-in (WHIP) source, such as GStreamer: what it sends is not end-to-end encrypted.";

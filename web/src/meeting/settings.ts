@@ -80,7 +80,7 @@ export const SETTING_FIELDS: readonly SettingField[] = [
     key: "ingest",
     kind: "bool",
     label: "Allow stream-in sources (WHIP) in an end-to-end encrypted meeting",
-    hint: "OBS or GStreamer can then send picture and sound into the meeting with a token you make. What they send is not end-to-end encrypted, and everyone sees them marked so.",
+    hint: "A streaming program that speaks WHIP with VP8 and Opus (GStreamer; not yet OBS, which sends H.264) can then send picture and sound into the meeting with a token you make. What they send is not end-to-end encrypted, and everyone sees them marked so.",
   },
 ];
 

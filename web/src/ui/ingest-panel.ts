@@ -15,7 +15,7 @@ export function ingestPanel(meetingId: string): HTMLElement {
   const list = el("ul", { id: "ingest-tokens", class: "ingest-tokens" });
   const status = el("p", { class: "hint", attrs: { role: "status" } });
   const shown = el("div", { id: "ingest-new", class: "ingest-new" });
-  const name = el("input", { id: "ingest-name", attrs: { type: "text", maxlength: 64, placeholder: "OBS", "aria-label": "Name of the source" } });
+  const name = el("input", { id: "ingest-name", attrs: { type: "text", maxlength: 64, placeholder: "GStreamer", "aria-label": "Name of the source" } });
   const make = el("button", { id: "ingest-create", class: "secondary", text: "Make a token", attrs: { type: "button" } });
   const root = el(
     "section",
