@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	natsserver "github.com/nats-io/nats-server/v2/server"
-
 	"github.com/kaigi-meet/kaigi/internal/auth"
 	"github.com/kaigi-meet/kaigi/internal/config"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
@@ -31,8 +29,7 @@ type testCluster struct {
 	key  []byte
 }
 
-// newCluster starts the cluster's NATS server (JetStream on, on
-// 127.0.0.1 with a free port, as an external cluster would be) and a
+// newCluster starts the cluster's NATS server (servertest.StartNATS) and a
 // throwaway PostgreSQL with one database. e2e's TestMain does not start
 // PostgreSQL for every browser test; this test starts its own, and skips
 // without the binaries (fails under CI=true, which must have them).
@@ -58,25 +55,7 @@ func newCluster(t *testing.T) *testCluster {
 	}
 	t.Cleanup(drop)
 
-	ns, err := natsserver.NewServer(&natsserver.Options{
-		ServerName:             "e2e-nats",
-		Host:                   "127.0.0.1",
-		Port:                   -1,
-		JetStream:              true,
-		StoreDir:               t.TempDir(),
-		NoSigs:                 true,
-		NoLog:                  true,
-		DisableJetStreamBanner: true,
-		MaxPayload:             2 << 20, // as docs/operations.md asks
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("the test's NATS server did not start")
-	}
-	t.Cleanup(ns.Shutdown)
+	natsURL := servertest.StartNATS(t, "127.0.0.1")
 
 	// The nodes share the key that seals the database's secrets.
 	dir := t.TempDir()
@@ -89,7 +68,7 @@ func newCluster(t *testing.T) *testCluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testCluster{t: t, nats: ns.ClientURL(), db: db, key: key}
+	return &testCluster{t: t, nats: natsURL, db: db, key: key}
 }
 
 // node starts a cluster node with the real web client.
@@ -106,39 +85,6 @@ func (c *testCluster) node(id, region string) *servertest.Server {
 		cfg.Cluster.NodeID = id
 		cfg.Cluster.NATS.URLs = []string{c.nats}
 	}})
-}
-
-// placeOn makes the cluster place the next meeting on n: the others are
-// marked draining (they take no new meetings) until the returned function
-// is called; each change waits until n's registry shows it.
-func placeOn(t *testing.T, n *servertest.Server, others ...*servertest.Server) (undo func()) {
-	t.Helper()
-	set := func(on bool) {
-		for _, o := range others {
-			o.Cluster().SetDraining(on)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		for {
-			draining := 0
-			nodes, err := n.Cluster().Nodes(ctx)
-			for _, info := range nodes {
-				if info.Draining {
-					draining++
-				}
-			}
-			if err == nil && ((on && draining == len(others)) || (!on && draining == 0)) {
-				return
-			}
-			select {
-			case <-ctx.Done():
-				t.Fatalf("the registry never showed the other nodes draining=%v: %v", on, err)
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	}
-	set(true)
-	return func() { set(false) }
 }
 
 // meanColourJS is the mean colour of a video element's current picture,
@@ -234,7 +180,7 @@ func meetAcrossNodes(t *testing.T, second func() *tab) (eu1, eu2 *servertest.Ser
 	t.Logf("tabs and cluster (PostgreSQL, NATS, two nodes) up in %v", time.Since(start).Round(time.Millisecond))
 
 	ada.signedInAs(eu1, host) // Ada hosts
-	undo := placeOn(t, eu1, eu2)
+	undo := servertest.PlaceOn(t, eu1, eu2)
 	ada.joinMeeting(eu1.URL + "/m/" + m.ID)
 	undo()
 	bob.joinTo(eu2.URL+"/m/"+m.ID, "")
@@ -312,7 +258,7 @@ func TestClusterNodeLossBrowsers(t *testing.T) {
 	set := servertest.OpenSettings()
 	set.E2EE = true
 	m := host.NewMeeting(t, set)
-	undo := placeOn(t, eu2, eu2)
+	undo := servertest.PlaceOn(t, eu2, eu2)
 	if info, err := eu2.Cluster().Place(context.Background(), meeting.ID(m.ID), nil, false); err != nil || info.ID != "eu1" {
 		t.Fatalf("placed on %q (%v), want eu1", info.ID, err)
 	}

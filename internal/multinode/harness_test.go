@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	natsserver "github.com/nats-io/nats-server/v2/server"
-
 	"github.com/kaigi-meet/kaigi/internal/auth"
 	"github.com/kaigi-meet/kaigi/internal/client"
 	"github.com/kaigi-meet/kaigi/internal/config"
@@ -25,31 +23,7 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 func startNATS(t *testing.T) string { return startNATSOn(t, "127.0.0.1") }
 
 // startNATSOn is startNATS on another address of the test's.
-func startNATSOn(t *testing.T, host string) string {
-	t.Helper()
-	ns, err := natsserver.NewServer(&natsserver.Options{
-		ServerName:             "test-nats",
-		Host:                   host,
-		Port:                   -1,
-		JetStream:              true,
-		StoreDir:               t.TempDir(),
-		NoSigs:                 true,
-		NoLog:                  true,
-		DisableJetStreamBanner: true,
-		// A relayed client message may be as large as a socket's frame
-		// (1 MiB); docs/operations.md asks for the same.
-		MaxPayload: 2 << 20,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("the test's NATS server did not start")
-	}
-	t.Cleanup(ns.Shutdown)
-	return ns.ClientURL()
-}
+func startNATSOn(t *testing.T, host string) string { return servertest.StartNATS(t, host) }
 
 // node starts a Kaigi server as cluster node id in region, on the NATS
 // server at natsURL and the PostgreSQL database db. With keyFrom, a data

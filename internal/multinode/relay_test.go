@@ -21,29 +21,7 @@ import (
 // function is called, once every node sees it.
 func placeOn(t *testing.T, n *servertest.Server, others ...*servertest.Server) (undo func()) {
 	t.Helper()
-	set := func(on bool) {
-		for _, o := range others {
-			o.Cluster().SetDraining(on)
-		}
-		err := waitUntil(waitCtx(t), func() bool {
-			nodes, err := n.Cluster().Nodes(context.Background())
-			if err != nil {
-				return false
-			}
-			draining := 0
-			for _, info := range nodes {
-				if info.Draining {
-					draining++
-				}
-			}
-			return (on && draining == len(others)) || (!on && draining == 0)
-		})
-		if err != nil {
-			t.Fatalf("the registry never showed the other nodes draining=%v: %v", on, err)
-		}
-	}
-	set(true)
-	return func() { set(false) }
+	return servertest.PlaceOn(t, n, others...)
 }
 
 // waitUntil polls cond (state in another node's NATS registry) until it
