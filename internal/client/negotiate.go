@@ -55,7 +55,7 @@ func (c *Client) addLocal(source string) error {
 	if c.opts.Simulcast && source == "camera" {
 		return c.addSimulcast(source, codec)
 	}
-	track, err := webrtc.NewTrackLocalStaticRTP(codec, source, c.opts.Name+"-"+source)
+	track, err := webrtc.NewTrackLocalStaticRTP(codec, source, streamID(c.opts.Name, source))
 	if err != nil {
 		return err
 	}
@@ -80,7 +80,7 @@ func (c *Client) addSimulcast(source string, codec webrtc.RTPCodecCapability) er
 	var tr *webrtc.RTPTransceiver
 	layers := make(map[string]*LocalTrack, len(simulcastRIDs))
 	for _, rid := range simulcastRIDs {
-		track, err := webrtc.NewTrackLocalStaticRTP(codec, source, c.opts.Name+"-"+source, webrtc.WithRTPStreamID(rid))
+		track, err := webrtc.NewTrackLocalStaticRTP(codec, source, streamID(c.opts.Name, source), webrtc.WithRTPStreamID(rid))
 		if err != nil {
 			return err
 		}
@@ -218,4 +218,23 @@ func (c *Client) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 		observe = c.opts.Observe(rt)
 	}
 	rt.receive(c.notify, observe)
+}
+
+// streamID is the msid stream ID of a local track: the display name and
+// the source, with every byte that is not a letter, digit, '-', '_' or '.'
+// made '-' and the whole cut to 64 bytes. An msid's ID is a token (RFC
+// 8830): a name with a space split it, and pion then read the simulcast
+// camera's three encodings as three Plan B tracks and refused the offer.
+func streamID(name, source string) string {
+	b := []byte(name + "-" + source)
+	for i, c := range b {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.'
+		if !ok {
+			b[i] = '-'
+		}
+	}
+	if len(b) > 64 {
+		b = b[len(b)-64:]
+	}
+	return string(b)
 }

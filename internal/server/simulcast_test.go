@@ -31,7 +31,7 @@ func TestSimulcastLayerPerSubscriber(t *testing.T) {
 	srv := startServer(t, nil)
 	id := srv.newMeeting(t)
 
-	pub := srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Pub", Publish: []string{"camera"}, Simulcast: true})
+	pub := srv.mustJoinAs(t, client.Options{Meeting: id, Name: "Ada Lovelace", Publish: []string{"camera"}, Simulcast: true})
 	cam := pub.Local("camera")
 	if cam.Layer("f") == nil {
 		t.Fatal("the camera is not simulcast")
