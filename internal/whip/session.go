@@ -26,7 +26,14 @@ type session struct {
 	pid    meeting.ParticipantID
 	peer   *sfu.Peer
 	closed bool
+
+	done     chan struct{} // closed when the session ends (finish)
+	doneOnce sync.Once
 }
+
+// finish marks the session ended for its token's recheck; safe more than
+// once.
+func (s *session) finish() { s.doneOnce.Do(func() { close(s.done) }) }
 
 var _ live.Conn = (*session)(nil)
 
@@ -45,6 +52,7 @@ func (s *session) Close(live.Reason) {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
+	s.finish()
 	s.h.forget(s)
 }
 
@@ -64,5 +72,6 @@ func (s *session) end() {
 	if room != nil {
 		room.Leave(pid, s)
 	}
+	s.finish()
 	s.h.forget(s)
 }

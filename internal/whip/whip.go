@@ -51,6 +51,11 @@ type Options struct {
 	// Failures bounds wrong tokens per address; zero means 20 at once,
 	// then one every 6 seconds (as the API's bearer tokens).
 	Failures policy.Rate
+	// Recheck is how often a running session looks its token up again,
+	// so that a token revoked through another node of a cluster (whose
+	// EndToken reaches only its own sessions) ends the session here
+	// too; zero means 10 seconds.
+	Recheck time.Duration
 }
 
 // Handler serves /whip/{meetingID} and its sessions' resources.
@@ -72,6 +77,9 @@ func New(opts Options) *Handler {
 	}
 	if opts.ConnectTimeout == 0 {
 		opts.ConnectTimeout = 30 * time.Second
+	}
+	if opts.Recheck == 0 {
+		opts.Recheck = 10 * time.Second
 	}
 	if opts.Failures == (policy.Rate{}) {
 		opts.Failures = policy.Rate{Every: 6 * time.Second, Burst: 20}
@@ -203,7 +211,7 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	s := &session{id: newName(), tokenID: tok.ID, hash: sum, meeting: id, h: h}
+	s := &session{id: newName(), tokenID: tok.ID, hash: sum, meeting: id, h: h, done: make(chan struct{})}
 	h.mu.Lock()
 	busy := h.byToken[tok.ID] != nil
 	if !busy {
@@ -275,6 +283,7 @@ func (h *Handler) start(ctx context.Context, s *session, tok store.IngestToken, 
 		h.log.Error("whip answer", "meeting", s.meeting, "err", err)
 		return "", &refusal{status: http.StatusInternalServerError, code: "internal", message: "The server could not make its answer."}
 	}
+	go h.recheck(s)
 	// A source whose media never arrives does not stay in the roster.
 	time.AfterFunc(h.opts.ConnectTimeout, func() {
 		if peer.ConnectionState() != webrtc.PeerConnectionStateConnected {
@@ -312,6 +321,30 @@ func (h *Handler) EndToken(tokenID string) {
 	if s != nil {
 		s.end()
 		h.log.Info("whip session ended: its token was revoked", "meeting", s.meeting, "token", tokenID)
+	}
+}
+
+// recheck looks the session's token up every Options.Recheck while the
+// session lasts, and ends the session once the token is gone (revoked,
+// or its meeting or maker deleted), on whichever node it was revoked. A
+// failed look-up (the database away for a moment) keeps the session.
+func (h *Handler) recheck(s *session) {
+	t := time.NewTicker(h.opts.Recheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := h.opts.Tokens.IngestTokenByHash(ctx, s.hash[:])
+		cancel()
+		if errors.Is(err, store.ErrNotFound) {
+			h.log.Info("whip session ended: its token is gone", "meeting", s.meeting, "token", s.tokenID)
+			s.end()
+			return
+		}
 	}
 }
 
