@@ -23,7 +23,7 @@ for target in \
 	internal/e2ee:FuzzKeyPackage:300000x \
 	internal/e2ee:FuzzGroup:80000x \
 	internal/sfu:FuzzSessionDescription:60000x \
-	internal/whip:FuzzOffer:300000x \
+	internal/whip:FuzzOffer:60000x \
 	internal/config:FuzzParse:60000x; do
 	pkg=${target%%:*}
 	rest=${target#*:}
