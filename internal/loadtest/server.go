@@ -38,6 +38,7 @@ type serverStats struct {
 	heapAlloc    float64 // go_memstats_heap_alloc_bytes
 	openFDs      float64 // process_open_fds
 	sockets      float64 // kaigi_open_sockets; -1 if the server lacks it
+	dbFiles      float64 // kaigi_open_database_files; -1 if the server lacks it
 }
 
 // scrape reads the few unlabelled metrics the load test needs from a
@@ -73,12 +74,16 @@ func scrape(ctx context.Context, hc *http.Client, url, token string) (serverStat
 		"process_open_fds":              &s.openFDs,
 	}
 	found := 0
-	s.sockets = -1 // older servers lack it
+	s.sockets, s.dbFiles = -1, -1 // older servers lack them
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		name, value, ok := strings.Cut(sc.Text(), " ")
 		if name == "kaigi_open_sockets" {
 			s.sockets, _ = strconv.ParseFloat(strings.TrimSpace(value), 64)
+			continue
+		}
+		if name == "kaigi_open_database_files" {
+			s.dbFiles, _ = strconv.ParseFloat(strings.TrimSpace(value), 64)
 			continue
 		}
 		if p := fields[name]; ok && p != nil {

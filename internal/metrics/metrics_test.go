@@ -4,6 +4,8 @@ import (
 	"io"
 	"net"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -40,6 +42,7 @@ func TestHandlerReadsSources(t *testing.T) {
 		"process_open_fds",
 		"process_resident_memory_bytes",
 		"kaigi_open_sockets",
+		"kaigi_open_database_files",
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %q", want)
@@ -64,6 +67,34 @@ func TestOpenSockets(t *testing.T) {
 	ln.Close()
 	if n := openSockets(); n != before {
 		t.Errorf("%d sockets after closing it, want %d", n, before)
+	}
+}
+
+// TestOpenDatabaseFiles: descriptors on the database's files are counted
+// (kaigi.db, its -wal and -shm), other files are not, and closed ones no
+// longer.
+func TestOpenDatabaseFiles(t *testing.T) {
+	before := openDatabaseFiles()
+	if before < 0 {
+		t.Skip("no /proc/self/fd here")
+	}
+	dir := t.TempDir()
+	var files []*os.File
+	for _, name := range []string{"kaigi.db", "kaigi.db", "kaigi.db-wal", "kaigi.db-shm", "kaigi.db.migrate", "other.db"} {
+		f, err := os.OpenFile(filepath.Join(dir, name), os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	if n := openDatabaseFiles(); n != before+4 {
+		t.Errorf("%d database files with 4 of them open, want %d", n, before+4)
+	}
+	for _, f := range files {
+		f.Close()
+	}
+	if n := openDatabaseFiles(); n != before {
+		t.Errorf("%d database files after closing them, want %d", n, before)
 	}
 }
 
