@@ -152,32 +152,19 @@ func (d *DownTrack) Kind() webrtc.RTPCodecType { return d.up.Kind() }
 // Bind implements webrtc.TrackLocal: called when negotiation settles the
 // subscriber's SSRC and payload type.
 func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
-	want := d.up.codec
-	for _, c := range ctx.CodecParameters() {
-		if !strings.EqualFold(c.MimeType, want.MimeType) {
-			continue
-		}
-		b := &binding{
-			ssrc:        uint32(ctx.SSRC()),
-			payloadType: uint8(c.PayloadType),
-			writer:      ctx.WriteStream(),
-		}
-		for _, ext := range ctx.HeaderExtensions() {
-			if ext.URI == audioLevelURI {
-				b.audioLevelID = uint8(ext.ID)
-			}
-		}
-		d.binding.Store(b)
-		// Before the transport is up a key frame could not be delivered;
-		// the peer asks for one when it comes up (Peer.requestKeyframes),
-		// and asking now would only push that request back by the
-		// throttling interval.
-		if d.peer.connected.Load() {
-			d.requestKeyframe()
-		}
-		return c, nil
+	b, c, ok := bindCodec(ctx, d.up.codec)
+	if !ok {
+		return webrtc.RTPCodecParameters{}, errNoCodec
 	}
-	return webrtc.RTPCodecParameters{}, errNoCodec
+	d.binding.Store(b)
+	// Before the transport is up a key frame could not be delivered; the
+	// peer asks for one when it comes up (Peer.requestKeyframes), and
+	// asking now would only push that request back by the throttling
+	// interval.
+	if d.peer.connected.Load() {
+		d.requestKeyframe()
+	}
+	return c, nil
 }
 
 // Unbind implements webrtc.TrackLocal.
@@ -340,7 +327,15 @@ func (d *DownTrack) write(in *rtp.Header, seq uint16, ts uint32, payload []byte,
 	if b == nil {
 		return 0
 	}
-	h := &d.hdr
+	return b.write(&d.hdr, d.exts[:0], in, seq, ts, payload, padding, audioLevel)
+}
+
+// write sends one packet through the binding: the header h (reused, its
+// extensions in exts) is filled from in with the binding's SSRC and
+// payload type and the sequence number and timestamp given; only the
+// audio level extension is carried, under the binding's ID. It returns
+// the bytes sent, 0 if the write failed. Must not allocate.
+func (b *binding) write(h *rtp.Header, exts []rtp.Extension, in *rtp.Header, seq uint16, ts uint32, payload []byte, padding byte, audioLevel []byte) int {
 	h.Version = 2
 	h.Padding = padding > 0
 	h.PaddingSize = padding
@@ -352,7 +347,7 @@ func (d *DownTrack) write(in *rtp.Header, seq uint16, ts uint32, payload []byte,
 	h.CSRC = in.CSRC
 	h.Extension = false
 	h.ExtensionProfile = 0
-	h.Extensions = d.exts[:0]
+	h.Extensions = exts
 	if audioLevel != nil && b.audioLevelID != 0 {
 		_ = h.SetExtension(b.audioLevelID, audioLevel)
 	}

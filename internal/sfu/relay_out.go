@@ -381,26 +381,7 @@ func (s *relaySender) write(in *rtp.Header, payload []byte, padding byte, audioL
 	if b == nil {
 		return 0
 	}
-	h := &s.hdr
-	h.Version = 2
-	h.Padding = padding > 0
-	h.PaddingSize = padding
-	h.Marker = in.Marker
-	h.PayloadType = b.payloadType
-	h.SequenceNumber = in.SequenceNumber
-	h.Timestamp = in.Timestamp
-	h.SSRC = b.ssrc
-	h.CSRC = in.CSRC
-	h.Extension = false
-	h.ExtensionProfile = 0
-	h.Extensions = s.exts[:0]
-	if audioLevel != nil && b.audioLevelID != 0 {
-		_ = h.SetExtension(b.audioLevelID, audioLevel)
-	}
-	if _, err := b.writer.WriteRTP(h, payload); err != nil {
-		return 0
-	}
-	return h.MarshalSize() + len(payload) + int(padding)
+	return b.write(&s.hdr, s.exts[:0], in, in.SequenceNumber, in.Timestamp, payload, padding, audioLevel)
 }
 
 // readRTCP handles the other node's feedback about this layer: NACKs are
