@@ -114,7 +114,15 @@ type Group struct {
 	// one comes in one commit, as members accept the removal of someone
 	// still in the meeting only together with their return.
 	rejoining map[Participant]bool
-	now       func() time.Time
+	// resumed: the group was formed elsewhere (on a node that died, or
+	// before a restart) and continues here from its members' word
+	// (resume.go); resumeEpoch and proof are what the first of them
+	// claimed, claimed the KeyPackages the continuing members sent.
+	resumed     bool
+	resumeEpoch uint64
+	proof       []byte
+	claimed     map[Participant][]byte
+	now         func() time.Time
 }
 
 // NewGroup returns an empty group. now is the clock; nil means time.Now.
@@ -123,7 +131,7 @@ func NewGroup(now func() time.Time) *Group {
 		now = time.Now
 	}
 	return &Group{leaf: map[Participant][]byte{}, pending: map[Participant][]byte{}, admittedBy: map[Participant]Participant{},
-		lastUpdate: map[Participant]time.Time{}, rejoining: map[Participant]bool{}, now: now}
+		lastUpdate: map[Participant]time.Time{}, rejoining: map[Participant]bool{}, claimed: map[Participant][]byte{}, now: now}
 }
 
 // Epoch returns the current epoch.
@@ -171,8 +179,13 @@ func (g *Group) Left(p Participant) {
 	delete(g.admittedBy, p)
 	delete(g.lastUpdate, p)
 	delete(g.rejoining, p)
+	delete(g.claimed, p)
 	if g.IsMember(p) {
 		g.markOut(p)
+	} else {
+		// Back without its leaf known here (resume.go), now gone: members
+		// remove that leaf on their own, as anyone's who left.
+		g.wantOut = slices.DeleteFunc(g.wantOut, func(m Member) bool { return m.ID == p })
 	}
 	if g.job != nil && g.job.Committer == p {
 		g.job = nil // someone else will take it over
@@ -205,12 +218,13 @@ func (g *Group) NextJob(available func(Participant) bool) *Job {
 	}
 	timedOut := g.job
 	g.job = nil
-	if g.created && len(g.wantOut) == len(g.members) {
+	if g.created && !slices.ContainsFunc(g.members, func(m Participant) bool { return !g.leaving(m) }) {
 		// Nobody is left to commit (everyone left, or the only member
 		// lost its state): the group is gone, and the first participant
 		// waiting creates a fresh one.
 		g.epoch, g.created, g.members, g.wantOut, g.history = 0, false, nil, nil, nil
 		g.leaf, g.lastUpdate, g.rejoining = map[Participant][]byte{}, map[Participant]time.Time{}, map[Participant]bool{}
+		g.resumed, g.resumeEpoch, g.proof, g.claimed = false, 0, nil, map[Participant][]byte{}
 	}
 	if !g.created {
 		i := slices.IndexFunc(g.wantIn, available)
@@ -396,14 +410,20 @@ func (g *Group) checkRemove(from Participant, remove []Participant, inMeeting fu
 	if inMeeting == nil {
 		inMeeting = func(Participant) bool { return true }
 	}
-	if len(remove) == 0 || len(remove) > len(g.members) {
+	most := len(g.members)
+	if g.resumed {
+		// Continued from members' word, the group may hold leaves of
+		// people who never came back here: the server never saw them in it.
+		most = MaxResumeRemove
+	}
+	if len(remove) == 0 || len(remove) > most {
 		return fmt.Errorf("%w: a removal of %d participants from a group of %d", ErrBadMessage, len(remove), len(g.members))
 	}
 	for i, p := range remove {
 		switch {
 		case slices.Contains(remove[:i], p):
 			return fmt.Errorf("%w: %s named twice", ErrBadMessage, p)
-		case !g.IsMember(p):
+		case !g.IsMember(p) && !g.resumed:
 			return fmt.Errorf("%w: %s", ErrNotMember, p)
 		case p == from || inMeeting(p):
 			return fmt.Errorf("%w: %s", ErrStillPresent, p)

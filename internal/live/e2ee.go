@@ -180,6 +180,10 @@ func (r *Room) e2eeResumeLocked(pid meeting.ParticipantID, conn Conn, hello *wir
 		return
 	}
 	p := e2ee.Participant(pid)
+	if r.group.Rejoining(p) {
+		r.e2eeStepLocked() // e2eeClaimLocked has them added anew
+		return
+	}
 	if r.group.IsMember(p) && hello.E2EEEpoch != nil {
 		if commits, ok := r.group.Since(*hello.E2EEEpoch); ok {
 			for _, c := range commits {
@@ -199,4 +203,41 @@ func (r *Room) e2eeResumeLocked(pid meeting.ParticipantID, conn Conn, hello *wir
 		return
 	}
 	r.e2eeStepLocked()
+}
+
+// e2eeClaimLocked, before the welcome of a member the room was restored
+// with (kept.go: the meeting's node died, or the server restarted),
+// continues the meeting's group from what its client holds (e2ee.Resume):
+// the epoch its hello proves, or nothing. The welcome then says whether it
+// continues (e2eeContinuedLocked) or must leave its group to be added anew
+// (e2eeRestartLocked).
+func (r *Room) e2eeClaimLocked(pid meeting.ParticipantID, hello *wire.ClientMessage) {
+	m := r.members[pid]
+	if !r.e2eeOn() || m == nil || !m.restored || len(hello.KeyPackage) == 0 || r.group.IsMember(e2ee.Participant(pid)) {
+		return
+	}
+	var claim *e2ee.Claim
+	if hello.E2EEEpoch != nil && len(hello.E2EEProof) > 0 {
+		claim = &e2ee.Claim{Epoch: *hello.E2EEEpoch, Proof: hello.E2EEProof}
+	}
+	if claim == nil && !r.group.Resumed() {
+		return // a joiner as before (e2eeResumeLocked), added by whoever admitted them
+	}
+	continued, err := r.group.Resume(e2ee.Participant(pid), claim, hello.KeyPackage)
+	if err != nil {
+		r.log.Warn("e2ee resume", "participant", pid, "err", err)
+		return
+	}
+	r.log.Info("e2ee group resumed", "participant", pid, "claimed", claim != nil, "continued", continued, "epoch", r.group.Epoch())
+}
+
+// e2eeContinuedLocked is welcome's e2eeEpoch: for a restored member who
+// continues the group, the epoch it continues at (the one it proved).
+func (r *Room) e2eeContinuedLocked(pid meeting.ParticipantID, resumed bool) *uint64 {
+	m := r.members[pid]
+	if !resumed || m == nil || !m.restored || !r.e2eeOn() || !r.group.Continues(e2ee.Participant(pid)) {
+		return nil
+	}
+	e := r.group.ResumedAt()
+	return &e
 }

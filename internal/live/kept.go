@@ -150,9 +150,11 @@ func (r *Room) restoreLocked(kept []meeting.Kept) {
 }
 
 // e2eeRestartLocked reports whether a returning member must leave the
-// encrypted group its browser holds and form a fresh one: the room was
-// restored after a restart, so the group the server relayed for is gone.
+// encrypted group its browser holds: the room was restored after a
+// restart (or its node died), and the member does not continue the group
+// from its own state (e2eeClaimLocked), so it joins a fresh one or is
+// added anew.
 func (r *Room) e2eeRestartLocked(pid meeting.ParticipantID) bool {
 	m := r.members[pid]
-	return m != nil && m.restored && r.e2eeOn() && !r.group.IsMember(e2ee.Participant(pid))
+	return m != nil && m.restored && r.e2eeOn() && !r.group.Continues(e2ee.Participant(pid))
 }

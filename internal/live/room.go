@@ -129,6 +129,7 @@ func (r *Room) Join(j *Joiner, st *Stored) (err error) {
 		}
 		m.conn = conn
 		j.place(r, pid) // before welcome: a drain starting now must tell them
+		r.e2eeClaimLocked(pid, hello)
 		if err := r.welcomeLocked(pid, true); err != nil {
 			return err
 		}
@@ -227,6 +228,7 @@ func (r *Room) welcomeLocked(pid meeting.ParticipantID, resumed bool) error {
 		E2EE:         r.e2eeOn(),
 		Simulcast:    true,
 		E2EERestart:  resumed && r.e2eeRestartLocked(pid),
+		E2EEEpoch:    r.e2eeContinuedLocked(pid, resumed),
 	}
 	if r.parent != nil {
 		w.Breakout = &wire.BreakoutRef{Room: r.number, Name: r.name}

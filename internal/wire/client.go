@@ -24,6 +24,10 @@ type Hello struct {
 	// E2EEEpoch, on a resuming hello, is the epoch the client's MLS state
 	// is at; absent when it has none (then KeyPackage is needed).
 	E2EEEpoch *uint64 `json:"e2eeEpoch,omitempty"`
+	// E2EEProof, with E2EEEpoch, is the resume proof of that epoch
+	// (MLS-Exporter("kaigi resume proof", "", 32)): a server that lost the
+	// group continues it from the members who prove the same epoch.
+	E2EEProof []byte `json:"e2eeProof,omitempty"`
 	// Token is a move's one-time token (breakout, breakout_return);
 	// Breakout the breakout room it is for (1-based; 0: the main room).
 	Token    string `json:"token,omitempty"`
@@ -185,6 +189,7 @@ type ClientMessage struct {
 	Device     string  `json:"device"`
 	KeyPackage []byte  `json:"keyPackage"`
 	E2EEEpoch  *uint64 `json:"e2eeEpoch"`
+	E2EEProof  []byte  `json:"e2eeProof"`
 	Token      string  `json:"token"`
 	Breakout   int     `json:"breakout"`
 

@@ -69,6 +69,10 @@ type Welcome struct {
 	// encrypted group is gone; the client leaves the one it holds and a
 	// fresh one is formed (e2ee_job create, or a Welcome).
 	E2EERestart bool `json:"e2eeRestart,omitempty"`
+	// E2EEEpoch (with resumed): the meeting's group was lost with the
+	// server that held the meeting, and continues here from the epoch
+	// this client's hello proved; absent otherwise.
+	E2EEEpoch *uint64 `json:"e2eeEpoch,omitempty"`
 }
 
 // MeetingRef is welcome's meeting.
