@@ -1,12 +1,15 @@
 // What a Kaigi member accepts in another member's commit (design: "The
 // server is the adversary"): only Adds and Removes, by value, from a
 // current member, and each Add attributed in the commit's authenticated
-// data to a participant the caller's CommitPolicy accepts. mls.ts applies
+// data to a participant the caller's CommitPolicy accepts; and at most one
+// GroupContextExtensions proposal, which may only change the recording
+// state as recording-state.ts allows. mls.ts applies
 // these rules to every commit it receives, and writes the attribution into
 // every commit it makes.
 
-import type { KeyPackage, Proposal } from "ts-mls";
+import type { Extension, KeyPackage, Proposal } from "ts-mls";
 import { parseCredential, type LeafCredential } from "./credential.js";
+import { recordingRefusal, type LeafKey } from "./recording-state.js";
 
 /**
  * What the caller accepts in others' commits. `add` says why an Add of
@@ -63,10 +66,12 @@ export function commitRefusal(
   proposals: readonly { proposal: Proposal; senderLeafIndex: number | undefined }[],
   info: CommitInfo | null,
   policy: CommitPolicy | undefined,
+  group?: { extensions: readonly Extension[]; members: readonly LeafKey[] },
 ): string | null {
   if (sender === undefined) return "a commit from outside the group (external commit)";
   const adds: KeyPackage[] = [];
   const removes: number[] = [];
+  const contexts: Extension[][] = [];
   for (const p of proposals) {
     if (p.senderLeafIndex !== sender) return "a commit that carries another member's proposal";
     switch (p.proposal.proposalType) {
@@ -76,9 +81,18 @@ export function commitRefusal(
       case "remove":
         removes.push(p.proposal.remove.removed);
         break;
+      case "group_context_extensions":
+        contexts.push(p.proposal.groupContextExtensions.extensions);
+        break;
       default:
         return `a commit with a ${String(p.proposal.proposalType)} proposal`;
     }
+  }
+  if (contexts.length > 1) return "a commit with two GroupContextExtensions proposals";
+  if (contexts.length === 1) {
+    if (!group) return "a commit that changes the group context";
+    const why = recordingRefusal(sender, group.extensions, contexts[0]!, group.members.filter((m) => !removes.includes(m.leafIndex)));
+    if (why !== null) return why;
   }
   if (info === null) return "a commit whose authenticated data is not Kaigi's";
   if (info.add.length !== adds.length) return "an Add its committer did not attribute to a participant";

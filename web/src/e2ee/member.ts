@@ -45,6 +45,7 @@ import { E2EEError } from "./errors.js";
 import type { EpochKeys } from "./media-keys.js";
 import { equalBytes, toHex } from "./bytes.js";
 import { createKeyPackage, Group, type CommitPolicy, type OwnKeyPackage } from "./mls.js";
+import type { GroupRecording } from "./recording-state.js";
 import { newBoxKey, open, seal, type BoxKey } from "./private.js";
 import type { MemberProblem, MemberView } from "./member-view.js";
 import { padded, type AppMessage, type ClientE2EEMessage, type ServerE2EEMessage } from "./messages.js";
@@ -303,6 +304,25 @@ export class GroupMember {
     });
     this.steps = step.catch(() => undefined);
     return step;
+  }
+
+  /** Who records, as the group agreed (recording-state.ts); null when nobody does or we are not in the group. */
+  recording(): GroupRecording | null {
+    return this.inGroup ? this.group!.recording() : null;
+  }
+
+  /**
+   * Commits that this member records `id` (null: that it stopped), if no
+   * commit of ours is in flight: resolves true when sent. It counts once
+   * the server accepted it and recording() says so.
+   */
+  commitRecording(id: string | null): Promise<boolean> {
+    let sent = false;
+    return this.enqueue(async () => {
+      if (!this.inGroup || this.commits.busy(this.group!.epoch)) return;
+      this.commits.propose(await this.group!.commitRecording(id === null ? null : { id, since: this.now() }), { reason: "update" });
+      sent = true;
+    }).then(() => sent);
   }
 
   /** Asks for a key update soon (after a role change), unless one is already due sooner. */

@@ -14,10 +14,11 @@
 // is the adversary"). receive() refuses every proposal outside a commit
 // (Kaigi members make none, and ts-mls would otherwise keep it and fold it
 // into our next commit), and every commit that is not from a current
-// member, that carries a proposal other than Add or Remove, a proposal by
-// reference, or an Add its committer did not attribute, in the commit's
-// authenticated data, to a meeting participant the caller's CommitPolicy
-// accepts (commit-rules.ts), or that changes a member's key or credential.
+// member, that carries a proposal other than Add, Remove or one change of
+// the recording state (recording-state.ts), a proposal by reference, or
+// an Add its committer did not attribute, in the commit's authenticated
+// data, to a meeting participant the caller's CommitPolicy accepts
+// (commit-rules.ts), or that changes a member's key or credential.
 // Our own commits carry exactly the proposals we chose: pending proposals
 // are never folded in.
 //
@@ -80,6 +81,7 @@ import { SFRAME_EXPORTER_LABEL, SFRAME_EXPORTER_LENGTH, type EpochKeys } from ".
 import { commitRefusal, decodeCommitInfo, encodeCommitInfo, MAX_PARTICIPANT_ID, type CommitPolicy } from "./commit-rules.js";
 import { certifyLeaf, leafCertified, parseCredential } from "./credential.js";
 import { generateSigningIdentity, sign, verify, type SigningIdentity } from "./signing.js";
+import { readRecording, RECORDING_EXTENSION, recordingExtension, recordingRefusal, type GroupRecording } from "./recording-state.js";
 
 export type { CommitPolicy } from "./commit-rules.js";
 export { credentialDevice, parseCredential, type LeafCredential } from "./credential.js";
@@ -214,9 +216,12 @@ export async function createKeyPackage(identity: SigningIdentity, account = ""):
   const cs = await ciphersuite();
   const leaf = await generateSigningIdentity();
   const credential: Credential = { credentialType: "basic", identity: await certifyLeaf(identity, leaf.publicKey, account) };
+  // Members understand Kaigi's recording state (recording-state.ts).
+  const capabilities = defaultCapabilities();
+  capabilities.extensions = [...capabilities.extensions, RECORDING_EXTENSION];
   const { publicPackage, privatePackage } = await generateKeyPackageWithKey(
     credential,
-    defaultCapabilities(),
+    capabilities,
     defaultLifetime,
     [],
     { signKey: signingHandle(leaf), publicKey: leaf.publicKey },
@@ -522,6 +527,10 @@ export class Group {
           continue;
         }
         const key = kp.leafNode.signaturePublicKey;
+        if (this.state.groupContext.extensions.length > 0 && !kp.leafNode.capabilities.extensions.includes(RECORDING_EXTENSION)) {
+          skipped.push({ participant: a.participant, reason: "a client that does not know the recording state (an old page: reload it)" });
+          continue;
+        }
         if (seen.some((k) => equalBytes(k, key))) {
           skipped.push({ participant: a.participant, reason: "its leaf key is already in use" });
           continue;
@@ -537,6 +546,26 @@ export class Group {
       }
       if (proposals.length === 0) throw new E2EEError("bad-key-package", `no KeyPackage to add: ${skipped.map((x) => x.reason).join("; ")}`);
       return this.commit(proposals, added, addedKeys, skipped);
+    });
+  }
+
+  /** Who records, as this epoch's group context says (recording-state.ts); null: nobody, or not in Kaigi's format. */
+  recording(): GroupRecording | null {
+    return readRecording(this.state.groupContext.extensions) ?? null;
+  }
+
+  /**
+   * Commits the recording state: this member records `r.id` since
+   * `r.since`, or (null) nobody does. Members refuse it unless
+   * recording-state.ts's rules allow it, and so does this.
+   */
+  commitRecording(r: { id: string; since: number } | null): Promise<PendingCommit> {
+    return this.exclusive(async () => {
+      const own = this.members().find((m) => m.leafIndex === this.ownLeafIndex);
+      const ext = recordingExtension(r === null || !own ? null : { ...r, leaf: this.ownLeafIndex, key: own.signaturePublicKey });
+      const why = recordingRefusal(this.ownLeafIndex, this.state.groupContext.extensions, [ext], this.members());
+      if (why !== null) throw new E2EEError("bad-request", why);
+      return this.commit([{ proposalType: "group_context_extensions", groupContextExtensions: { extensions: [ext] } }], [], [], []);
     });
   }
 
@@ -636,7 +665,7 @@ export class Group {
         if (incoming.kind === "proposal") {
           verdict.refusal = "a proposal outside a commit";
         } else {
-          verdict.refusal = commitRefusal(incoming.senderLeafIndex, incoming.proposals, info, policy);
+          verdict.refusal = commitRefusal(incoming.senderLeafIndex, incoming.proposals, info, policy, { extensions: this.state.groupContext.extensions, members: before });
           verdict.committer = incoming.senderLeafIndex;
           for (const p of incoming.proposals) if (p.proposal.proposalType === "add") verdict.addKeys.push(p.proposal.add.keyPackage.leafNode.signaturePublicKey);
         }

@@ -7,6 +7,7 @@
 
 import { IdentityStore, MemoryStore, openIndexedDBStore, type Verification } from "../e2ee/identity-store.js";
 import { MediaEncryption } from "../e2ee/media-encryption.js";
+import type { GroupRecording } from "../e2ee/recording-state.js";
 import { GroupMember, type AppMessage, type ClientE2EEMessage, type MemberView, type SecurityWarning, type ServerE2EEMessage } from "../e2ee/member.js";
 import type { SigningIdentity } from "../e2ee/signing.js";
 import type { StreamStats } from "../e2ee/transform.js";
@@ -191,9 +192,23 @@ export class SecureMeeting {
     return [...this.member.warnings(), ...this.keyWarnings];
   }
 
+  /** Called after every change of the group (recording/in-meeting.ts re-reads the recording state). */
+  readonly groupListeners = new Set<() => void>();
+
+  /** Who records, as the group agreed (e2ee/recording-state.ts). */
+  recording(): GroupRecording | null {
+    return this.member.recording();
+  }
+
+  /** Commits that this member records `id`, or (null) stopped (e2ee/member.ts). */
+  commitRecording(id: string | null): Promise<boolean> {
+    return this.member.commitRecording(id);
+  }
+
   /** The group changed: tell the view, and check the members' keys against what this device verified. */
   private membersChanged(): void {
     this.hooks?.changed();
+    for (const f of this.groupListeners) f();
     const seq = ++this.checkSeq;
     void (async () => {
       const found: SecurityWarning[] = [];

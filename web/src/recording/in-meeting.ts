@@ -7,7 +7,12 @@
 // warning if one changed since this browser last used it), creates the
 // recording, wraps its content key for them, and asks the server to tell
 // everyone; only when the server says this participant records does the
-// browser record (recorder.ts). The server never gets the content key.
+// browser go on: in an end-to-end encrypted meeting it then commits the
+// recording state to the MLS group and records (recorder.ts) only once
+// that commit is applied (gate.ts). The indicator is on when the server or
+// the group says someone records (indicator.ts): a server that hides the
+// `recording` message from some people does not hide the group's state.
+// The server never gets the content key.
 
 import { asApiError } from "../api/http.js";
 import { addReader, createRecording, deleteRecording, finishRecording, myRecordingKey, putChunk, setMyRecordingKey, suggestedReaders, type ReaderKey } from "../api/recordings.js";
@@ -19,6 +24,8 @@ import { openDialog } from "../ui/dialog.js";
 import { el, replace, show } from "../ui/dom.js";
 import type { MenuItem } from "../ui/menu.js";
 import { newContentKey, wrapContentKey } from "./crypto.js";
+import { RecordingGate } from "./gate.js";
+import { recordingIndicator } from "./indicator.js";
 import { loadPins, pinStatus, RECORDING_DB, RecordingKeyStore, recordingKeyFingerprint, savePins } from "./keys.js";
 import { MeetingRecorder, recordingMimeType } from "./recorder.js";
 import { ChunkUploader } from "./uploader.js";
@@ -46,6 +53,10 @@ interface Mine {
   id: string;
   recorder: MeetingRecorder | null;
   stopping: boolean;
+  /** When the group lets this browser record (null until the server agreed). */
+  gate: RecordingGate | null;
+  /** The gate's periodic check. */
+  timer: number;
 }
 let current: Mine | null = null;
 /** The content key and format of the recording this page is about to start, until the server says it records. */
@@ -56,11 +67,22 @@ export class InMeetingRecording {
   readonly indicator: HTMLDivElement;
   private state: RecordingState | null = null;
   private starting = false;
+  private shownOn = false;
 
   constructor(private readonly d: RecordingDeps) {
     this.indicator = el("div", { id: "recording-indicator", class: "encryption-banner", attrs: { role: "status", "data-kind": "recording", hidden: true } });
     d.root.prepend(this.indicator);
     d.addMenuItems(() => this.menuItems());
+    d.session.secure?.groupListeners.add(() => {
+      this.render();
+      void this.mine?.gate?.check().catch((e: unknown) => console.warn("kaigi: recording state:", e));
+    });
+  }
+
+  /** The meeting's MLS group, when the meeting is end-to-end encrypted. */
+  private group(): NonNullable<MeetingSession["secure"]> | null {
+    const s = this.d.session;
+    return s.e2ee && s.secure ? s.secure : null;
   }
 
   private get mine(): Mine | null {
@@ -76,32 +98,56 @@ export class InMeetingRecording {
     const s = this.d.session;
     if (s.role !== "host" && s.role !== "cohost") return [];
     if (this.mine) return [{ action: "record", id: "menu-record", label: "Stop recording", run: () => this.stopMine(true) }];
-    if (this.state?.on) return [];
+    if (this.state?.on || this.shownOn) return [];
     return [{ action: "record", id: "menu-record", label: "Start recording", title: "Record this meeting in this browser, encrypted for the accounts allowed to read it", run: () => void this.start() }];
   }
 
   /** The server's recording message. */
   changed(m: RecordingState): void {
-    const was = this.state?.on === true;
     this.state = m;
+    this.render();
     const self = this.d.session.selfId;
-    document.body.dataset.recording = m.on ? "on" : "off";
-    document.body.dataset.recordingId = m.recording;
-    if (m.on) {
-      const who = m.by === self ? "You are" : `${m.name || "Someone"} is`;
+    const mine = this.mine;
+    if (m.on && m.by === self && mine && mine.id === m.recording && !mine.gate) {
+      mine.gate = new RecordingGate(this.group(), {
+        start: () => this.begin(),
+        pause: () => {
+          mine.recorder?.pause();
+          this.indicator.setAttribute("data-paused", "true");
+        },
+        resume: () => {
+          mine.recorder?.resume();
+          this.indicator.removeAttribute("data-paused");
+        },
+      });
+      void mine.gate.begin(mine.id).catch((e: unknown) => console.warn("kaigi: recording state:", e));
+      mine.timer = window.setInterval(() => void mine.gate?.check().catch(() => {}), 2_000);
+    }
+    if (!m.on && mine) this.stopMine(false);
+  }
+
+  /** Shows what the server and the group say (indicator.ts), with a notice when it turns on or off. */
+  private render(): void {
+    const g = this.group();
+    const ind = recordingIndicator(this.state, g?.recording() ?? null, g?.members() ?? [], this.d.session.selfId);
+    const was = this.shownOn;
+    this.shownOn = ind.on;
+    document.body.dataset.recording = ind.on ? "on" : "off";
+    document.body.dataset.recordingId = ind.recording;
+    document.body.dataset.recordingSource = ind.source ?? "";
+    if (ind.on) {
+      const who = ind.self ? "You are" : `${ind.name || "Someone"} is`;
       replace(
         this.indicator,
         el("span", { class: "recording-dot", attrs: { "aria-hidden": "true" }, text: "●" }),
         el("span", { class: "encryption-banner-text", text: `Recording. ${who} recording this meeting: what you say and show is recorded, encrypted for the accounts allowed to read it.` }),
-        m.by === self ? null : el("button", { id: "recording-leave", class: "button small", text: "Leave the meeting", attrs: { type: "button" }, on: { click: () => this.d.leave() } }),
+        ind.self ? null : el("button", { id: "recording-leave", class: "button small", text: "Leave the meeting", attrs: { type: "button" }, on: { click: () => this.d.leave() } }),
       );
       show(this.indicator, true);
-      if (!was && m.by !== self) this.d.notice(`${m.name || "Someone"} is recording this meeting. If you do not agree, you may leave.`);
-      if (m.by === self && this.mine && this.mine.id === m.recording && !this.mine.recorder) this.begin();
+      if (!was && !ind.self) this.d.notice(`${ind.name || "Someone"} is recording this meeting. If you do not agree, you may leave.`);
     } else {
       show(this.indicator, false);
-      if (was && m.by !== self) this.d.notice("The recording stopped.");
-      if (this.mine) this.stopMine(false);
+      if (was && !this.mine) this.d.notice("The recording stopped.");
     }
   }
 
@@ -162,15 +208,22 @@ export class InMeetingRecording {
         pins[r.account] = fp;
       }
       savePins(pins);
-      this.mine = { id: rec.id, recorder: null, stopping: false };
+      this.mine = { id: rec.id, recorder: null, stopping: false, gate: null, timer: 0 };
       pending = { key, mime };
       this.d.session.host.record(true, rec.id);
-      // The server answers with `recording` (changed → begin) or an error
-      // the session shows; then nothing is recorded and the empty recording goes.
+      // The server answers with `recording` (changed → the gate commits the
+      // state to the group → begin) or an error the session shows. If the
+      // recorder has not started by then, nothing is recorded: the server
+      // is told, the group's state cleared and the empty recording goes.
       window.setTimeout(() => {
-        if (this.mine?.id === rec.id && !this.mine.recorder) {
+        const mine = this.mine;
+        if (mine?.id === rec.id && !mine.recorder) {
           this.mine = null;
           pending = null;
+          window.clearInterval(mine.timer);
+          if (this.state?.on && this.state.by === this.d.session.selfId) this.d.session.host.record(false, "");
+          void mine.gate?.end().catch(() => {});
+          if (mine.gate) this.d.notice("The recording did not start: the meeting's encrypted group did not take its state in time.");
           void deleteRecording(rec.id).catch(() => {});
         }
       }, 15_000);
@@ -207,14 +260,18 @@ export class InMeetingRecording {
     const mine = this.mine;
     if (!mine || mine.stopping) return;
     mine.stopping = true;
+    window.clearInterval(mine.timer);
     if (tell) this.d.session.host.record(false, "");
     const rec = mine.recorder;
     if (!rec) {
       this.mine = null;
+      void mine.gate?.end().catch(() => {});
       return;
     }
-    void rec
-      .stop((chunks, manifest) => finishRecording(mine.id, chunks, manifest))
+    const stopped = rec.stop((chunks, manifest) => finishRecording(mine.id, chunks, manifest));
+    // The MediaRecorder is stopped (stop() does that first): now the group may hear that nobody records.
+    void mine.gate?.end().catch(() => {});
+    void stopped
       .then(
         () => {
           document.body.dataset.recordingSaved = mine.id;

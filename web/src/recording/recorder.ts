@@ -161,6 +161,15 @@ export class MeetingRecorder {
     }
   }
 
+  /** Pauses recording (gate.ts: the group no longer says this browser records); nothing is recorded until resume. */
+  pause(): void {
+    if (this.recorder.state === "recording") this.recorder.pause();
+  }
+
+  resume(): void {
+    if (this.recorder.state === "paused") this.recorder.resume();
+  }
+
   /**
    * Stops recording: seals the last chunk, waits for every chunk to be
    * uploaded, and finishes the recording with its sealed manifest (finish
