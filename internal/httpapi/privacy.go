@@ -296,7 +296,7 @@ var privacyTables = []privacyTable{
 	},
 	{
 		Table: "webhooks", Title: "Webhooks",
-		Why:  "To tell programs an administrator chose when meetings start and end and when people join or leave them. What is sent is metadata only: the meeting's ID, a random participant number that is not your account, the room, times, and at the end how many people took part and for how long. Never a name, an e-mail, an address, a title, or anything said or shown in a meeting, end-to-end encrypted or not.",
+		Why:  "To tell programs an administrator chose when meetings start and end, when people join or leave them, and when a recording is finished. What is sent is metadata only: the meeting's ID, a random participant number that is not your account, the room, times, at the end how many people took part and for how long, and for a finished recording its ID, how many chunks it has and their size. Never a name, an e-mail, an address, a title, a recording's key or content, or anything said or shown in a meeting, end-to-end encrypted or not.",
 		Kept: "Until an administrator deletes the webhook.",
 		Columns: []privacyColumn{
 			{"id", "A random number naming the webhook."},
@@ -316,7 +316,7 @@ var privacyTables = []privacyTable{
 			{"id", "A random number naming the delivery."},
 			{"webhook_id", "Which webhook it is for."},
 			{"event_id", "The event's random number."},
-			{"event", "The kind of event (meeting started or ended, participant joined or left)."},
+			{"event", "The kind of event (meeting started or ended, participant joined or left, recording ready)."},
 			{"payload", "What is sent: the metadata above, no names."},
 			{"attempts", "How many times it was tried."},
 			{"status", "Pending, delivered or given up."},

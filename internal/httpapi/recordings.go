@@ -10,6 +10,7 @@ import (
 
 	"github.com/kaigi-meet/kaigi/internal/meeting"
 	"github.com/kaigi-meet/kaigi/internal/store"
+	"github.com/kaigi-meet/kaigi/internal/webhook"
 )
 
 // Recordings (docs/api.md, "Recordings"; docs/security.md, "Recording").
@@ -445,7 +446,26 @@ func (h *recordingAPI) finish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.Info("recording finished", "recording", r.PathValue("id"), "chunks", req.Chunks)
+	h.recordingReady(r.Context(), r.PathValue("id"))
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// recordingReady tells the webhooks (recording.ready) that a recording is
+// finished: its ID, meeting, chunk count and stored size, nothing else.
+// The webhooks option is the dispatcher, which takes events; a server
+// without webhooks has none.
+func (h *recordingAPI) recordingReady(ctx context.Context, id string) {
+	em, ok := h.webhooks.(interface{ Emit(webhook.Event) })
+	if !ok {
+		return
+	}
+	rec, err := h.rs.RecordingByID(ctx, id)
+	if err != nil {
+		h.log.Warn("recording.ready not sent", "recording", id, "err", err)
+		return
+	}
+	chunks, size := rec.Chunks, rec.Bytes
+	em.Emit(webhook.Event{Type: webhook.RecordingReady, Time: h.now(), Meeting: rec.MeetingID, Recording: rec.ID, Chunks: &chunks, Bytes: &size})
 }
 
 // share handles POST /api/recordings/{id}/readers {account, wrappedKey}:

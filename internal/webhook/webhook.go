@@ -1,5 +1,7 @@
 // Package webhook sends an organisation's webhooks: when a meeting starts
-// or ends and when someone joins or leaves one, every enabled webhook that
+// or ends, when someone joins or leaves one, and when a recording is
+// finished (recording.ready: its ID, meeting, size and chunk count, never
+// a key, a name or its content), every enabled webhook that
 // subscribed to the event gets an HTTP POST of a small JSON body of
 // metadata (IDs, times, counts; never names, addresses, or anything from
 // inside a meeting, end-to-end encrypted or not), signed with the
@@ -47,10 +49,11 @@ const (
 	MeetingEnded      = "meeting.ended"
 	ParticipantJoined = "participant.joined"
 	ParticipantLeft   = "participant.left"
+	RecordingReady    = "recording.ready"
 )
 
 // Events are every event, in the order they are listed.
-var Events = []string{MeetingStarted, MeetingEnded, ParticipantJoined, ParticipantLeft}
+var Events = []string{MeetingStarted, MeetingEnded, ParticipantJoined, ParticipantLeft, RecordingReady}
 
 // Event is what happened, as sent: metadata only.
 type Event struct {
@@ -68,6 +71,12 @@ type Event struct {
 	// (ended); DurationSeconds how long it ran on this server (ended).
 	Participants    *int   `json:"participants,omitempty"`
 	DurationSeconds *int64 `json:"durationSeconds,omitempty"`
+	// Recording is the recording's ID; Chunks and Bytes how many chunks
+	// it has and their stored size in all (ready). The recording is as
+	// the server holds it: ciphertext when it was end-to-end encrypted.
+	Recording string `json:"recording,omitempty"`
+	Chunks    *int   `json:"chunks,omitempty"`
+	Bytes     *int64 `json:"bytes,omitempty"`
 }
 
 // Hook is a registered webhook.

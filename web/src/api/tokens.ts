@@ -101,6 +101,7 @@ export const WEBHOOK_EVENTS: readonly (readonly [event: string, words: string])[
   ["meeting.ended", "A meeting ended (with how many took part and for how long)"],
   ["participant.joined", "Someone joined a meeting or one of its breakout rooms"],
   ["participant.left", "Someone left a meeting or one of its breakout rooms"],
+  ["recording.ready", "A recording was finished (its ID, meeting, size and number of chunks; never its key or content)"],
 ];
 
 export function parseWebhook(v: unknown): Webhook {
