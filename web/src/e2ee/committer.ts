@@ -119,7 +119,7 @@ export class Committer {
     const hooks = this.member.hooks;
     const refused: string[] = [];
     for (const a of j.add) {
-      if (hooks.mayAdd && !hooks.mayAdd(a.participant) && !(await this.wasInLostGroup(a.keyPackage))) refused.push(a.participant);
+      if (hooks.mayAdd && !hooks.mayAdd(a.participant) && !(await this.wasInLostGroup(a.keyPackage)) && !(await this.replacesOwnLeaf(a, j.remove))) refused.push(a.participant);
     }
     if (refused.length > 0) {
       // Not ours to let in: the server gives the job to someone else, or
@@ -186,6 +186,24 @@ export class Committer {
     } catch {
       return false;
     }
+  }
+
+  /**
+   * Whether an Add only gives a member a fresh leaf: the job removes the
+   * participant, whose leaf here (claimed by them, not in doubt) is of the
+   * same device as the KeyPackage. Such a member is let in again without a
+   * host's say (a page that reloaded, or fell behind when the meeting's
+   * node was lost): nobody new comes in.
+   */
+  private async replacesOwnLeaf(a: { participant: string; keyPackage: string }, remove: readonly { participant: string }[]): Promise<boolean> {
+    if (!remove.some((r) => r.participant === a.participant)) return false;
+    let device: string;
+    try {
+      device = toHex((await readKeyPackage(fromBase64(a.keyPackage))).identity);
+    } catch {
+      return false;
+    }
+    return this.member.views().some((v) => !v.self && v.participant === a.participant && v.problem === null && toHex(v.identity) === device);
   }
 
   /**

@@ -46,6 +46,7 @@ import type { EpochKeys } from "./media-keys.js";
 import { equalBytes, toHex } from "./bytes.js";
 import { createKeyPackage, Group, type CommitPolicy, type OwnKeyPackage } from "./mls.js";
 import type { GroupRecording } from "./recording-state.js";
+import { continuedAtAnotherEpoch, resumeProof } from "./resume.js";
 import { newBoxKey, open, seal, type BoxKey } from "./private.js";
 import type { MemberProblem, MemberView } from "./member-view.js";
 import { padded, type AppMessage, type ClientE2EEMessage, type ServerE2EEMessage } from "./messages.js";
@@ -154,6 +155,8 @@ export class GroupMember {
   private selfId = "";
   private selfName = "";
   private nextUpdateAt = 0;
+  /** The resume proof of the epoch last entered, base64 (resume.ts). */
+  private proof: { epoch: bigint; proof: string } | null = null;
   private readonly warningList: SecurityWarning[] = [];
   state: State = "waiting";
 
@@ -245,6 +248,23 @@ export class GroupMember {
   /** The group's epoch, or null when not in it. */
   get epoch(): bigint | null {
     return this.inGroup ? this.group!.epoch : null;
+  }
+
+  /** The epoch and resume proof (resume.ts) for a resuming hello; null when not in the group. */
+  resumeClaim(): { epoch: bigint; proof: string } | null {
+    return this.inGroup && this.proof?.epoch === this.group!.epoch ? this.proof : null;
+  }
+
+  /**
+   * The server says our group goes on at `epoch` (welcome's e2eeEpoch, after
+   * the meeting's node was lost): we keep our group either way, and warn if
+   * that is not the epoch we are at.
+   */
+  continued(epoch: number): Promise<void> {
+    return this.enqueue(async () => {
+      const text = continuedAtAnotherEpoch(epoch, this.epoch);
+      if (text !== null) this.warn(text);
+    });
   }
 
   /** The security code of the current epoch ("" when not in the group). */
@@ -688,6 +708,7 @@ export class GroupMember {
     this.nextUpdateAt = now + UPDATE_INTERVAL_MS + this.random() * 60_000;
     this.hooks.keys(await g.mediaKeys());
     this.code = await securityCode(g.epochAuthenticator);
+    this.proof = { epoch: g.epoch, proof: toBase64(await resumeProof(g)) };
     const leaves = new Set(g.members().map((m) => m.leafIndex));
     for (const map of [this.presence, this.attributed, this.seen, this.goneSince]) {
       for (const leaf of [...map.keys()]) if (!leaves.has(leaf)) map.delete(leaf);

@@ -80,6 +80,8 @@ export interface Hello {
   keyPackage?: string;
   /** On a resume: the MLS epoch the client's group state is at. */
   e2eeEpoch?: number;
+  /** With e2eeEpoch: that epoch's resume proof (e2ee/resume.ts), base64. */
+  e2eeProof?: string;
   /** A move's one-time token (breakout, breakout_return), and the breakout room it is for (absent: the main room). */
   token?: string;
   breakout?: number;
@@ -183,6 +185,8 @@ export interface Welcome {
    * group; leave the one held and form a fresh one with the same people.
    */
   e2eeRestart: boolean;
+  /** With `resumed`: the server lost the group and continues it at this epoch, from the one our hello proved; null otherwise. */
+  e2eeEpoch: number | null;
   /** In a breakout room: which one. */
   breakout: { room: number; name: string } | null;
 }
@@ -514,6 +518,7 @@ function message(o: Obj): ServerMessage | null {
         e2ee: o.e2ee === true,
         simulcast: o.simulcast === true,
         e2eeRestart: o.resumed === true && o.e2eeRestart === true,
+        e2eeEpoch: o.resumed === true && o.e2eeEpoch !== undefined && o.e2eeEpoch !== null ? int(o, "e2eeEpoch") : null,
         breakout: isObj(o.breakout) ? { room: int(o.breakout, "room"), name: str(o.breakout, "name") } : null,
       };
     case "refused":

@@ -143,11 +143,20 @@ export class SecureMeeting {
     this.context = context;
   }
 
-  /** What `hello` carries: our KeyPackage, and on a resume the epoch we are at. */
-  helloFields(): { keyPackage: string; e2eeEpoch?: number } {
-    const f: { keyPackage: string; e2eeEpoch?: number } = { keyPackage: this.member.keyPackageBase64() };
+  /**
+   * What `hello` carries: our KeyPackage, and on a resume the epoch we are
+   * at with its resume proof (e2ee/resume.ts: a server that lost the group
+   * continues it from the members who prove the same epoch).
+   */
+  helloFields(): { keyPackage: string; e2eeEpoch?: number; e2eeProof?: string } {
+    const f: { keyPackage: string; e2eeEpoch?: number; e2eeProof?: string } = { keyPackage: this.member.keyPackageBase64() };
     const epoch = this.member.epoch;
     if (epoch !== null) f.e2eeEpoch = Number(epoch);
+    const claim = this.member.resumeClaim();
+    if (claim !== null) {
+      f.e2eeEpoch = Number(claim.epoch);
+      f.e2eeProof = claim.proof;
+    }
     return f;
   }
 
@@ -155,14 +164,16 @@ export class SecureMeeting {
    * `welcome` arrived. Not resumed: the server starts us afresh (a new
    * participant, or it lost the meeting), so our old group is gone.
    * Resumed after a server restart: we are the same participant, but the
-   * group is formed afresh by the same people.
+   * group is formed afresh by the same people, unless the server continues
+   * it from what we hold (`continuedAt`: the epoch it says we go on at).
    */
-  welcomed(self: Participant, e2ee: boolean, resumed = true, restart = false): void {
+  welcomed(self: Participant, e2ee: boolean, resumed = true, restart = false, continuedAt: number | null = null): void {
     this.active = e2ee;
     // A new peer connection: its mids say nothing of the old one's senders.
     this.streamLeaf.clear();
     if (!resumed) void this.member.reset();
     else if (restart) void this.member.restarted();
+    else if (continuedAt !== null) void this.member.continued(continuedAt);
     this.member.setSelf(self.id, self.name);
     this.upkeep ??= setInterval(() => void this.member.maintain(), UPKEEP_MS);
     this.hooks?.changed();

@@ -389,7 +389,7 @@ export class MeetingSession {
     this.e2ee = w.e2ee;
     this.simulcast = w.simulcast;
     this.mediaHealth.welcomed(w.iceServers);
-    this.secure?.welcomed(w.self, w.e2ee, w.resumed, w.e2eeRestart);
+    this.secure?.welcomed(w.self, w.e2ee, w.resumed, w.e2eeRestart, w.e2eeEpoch);
     // The server's word on encryption decides nothing alone: where
     // encryption is expected and the server says there is none, nothing
     // is sent (send-policy.ts).
