@@ -33,6 +33,11 @@ type Options struct {
 	// KeyPackage is sent in hello for end-to-end encrypted meetings (opaque
 	// to the server; tests may send any bytes).
 	KeyPackage []byte
+	// E2EEEpoch and E2EEProof go into a resuming hello: the epoch the
+	// client's MLS group is at and that epoch's resume proof (opaque to
+	// the server: tests may send any 32 bytes).
+	E2EEEpoch *uint64
+	E2EEProof []byte
 	// Token is a move's one-time token (Moves); Breakout the breakout room
 	// it is for (0: the main room).
 	Token    string
@@ -121,6 +126,9 @@ type Client struct {
 	guessing  bool
 	stopped   []string          // sources hosts stopped, in order
 	received  []json.RawMessage // e2ee_* messages, in order
+	// e2eeRestart and e2eeEpoch are the last welcome's (E2EEResume).
+	e2eeRestart bool
+	e2eeEpoch   *uint64
 }
 
 var (
@@ -195,7 +203,7 @@ func Join(ctx context.Context, opts Options) (*Client, error) {
 		opts.BeforeHello()
 	}
 	err = c.send(ctx, wire.Hello{Type: wire.TypeHello, V: wire.Version, Client: "kaigi-go/test", Meeting: opts.Meeting, Name: opts.Name,
-		Resume: opts.Resume, Passcode: opts.Passcode, Device: opts.Device, KeyPackage: opts.KeyPackage, Token: opts.Token, Breakout: opts.Breakout,
+		Resume: opts.Resume, Passcode: opts.Passcode, Device: opts.Device, KeyPackage: opts.KeyPackage, E2EEEpoch: opts.E2EEEpoch, E2EEProof: opts.E2EEProof, Token: opts.Token, Breakout: opts.Breakout,
 		Audio: contains(opts.Publish, "microphone"), Video: contains(opts.Publish, "camera")})
 	if err != nil {
 		conn.CloseNow()
@@ -232,6 +240,7 @@ func (c *Client) admitted(w *wire.Welcome) error {
 	if w.Breakout != nil {
 		c.room = w.Breakout.Room
 	}
+	c.e2eeRestart, c.e2eeEpoch = w.E2EERestart, w.E2EEEpoch
 	c.mu.Unlock()
 
 	var iceServers []webrtc.ICEServer

@@ -125,6 +125,16 @@ func (c *Client) Resumed() bool {
 	return c.resumed
 }
 
+// E2EEResume reports what the last welcome said of the encrypted group
+// on a resume: the epoch the group goes on at from what this client's
+// hello proved (nil if it does not), and whether the client must leave
+// its group instead (e2eeRestart).
+func (c *Client) E2EEResume() (continuedAt *uint64, restart bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.e2eeEpoch, c.e2eeRestart
+}
+
 // Errors returns the error messages the server sent us.
 func (c *Client) Errors() []ServerError {
 	c.mu.Lock()
