@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/kaigi-meet/kaigi/internal/cluster"
 	"github.com/kaigi-meet/kaigi/internal/sfu"
@@ -50,6 +51,8 @@ type Cascade struct {
 	mu   sync.Mutex
 	outs map[relayKey]*sfu.RelayOut // sending to a node
 	ins  map[relayKey]*sfu.RelayIn  // receiving from a node
+	// ends are the relays' "closed quietly" flags (quiet), by relay.
+	ends map[any]*atomic.Bool
 }
 
 // relayKey is one direction of a meeting's relay with another node.
@@ -57,7 +60,7 @@ type relayKey struct{ meeting, node string }
 
 // New starts serving the relay messages sent to this node.
 func New(tr Transport, opts Options) (*Cascade, error) {
-	c := &Cascade{tr: tr, opts: opts, log: opts.Logger, outs: make(map[relayKey]*sfu.RelayOut), ins: make(map[relayKey]*sfu.RelayIn)}
+	c := &Cascade{tr: tr, opts: opts, log: opts.Logger, outs: make(map[relayKey]*sfu.RelayOut), ins: make(map[relayKey]*sfu.RelayIn), ends: make(map[any]*atomic.Bool)}
 	if c.log == nil {
 		c.log = slog.Default()
 	}
@@ -105,8 +108,10 @@ func (c *Cascade) Receive(meeting, node string) error {
 	}
 	end.in = in
 	c.ins[k] = in
+	c.ends[in] = &end.quiet
 	if err := c.tr.SendRelay(node, cluster.RelayMessage{Meeting: meeting, Kind: cluster.RelayWant}); err != nil {
 		delete(c.ins, k)
+		delete(c.ends, in)
 		go in.Close()
 		return err
 	}
@@ -147,17 +152,25 @@ func (c *Cascade) handle(m cluster.RelayMessage) {
 			go out.Close()
 		}
 	case cluster.RelayClosedOut:
+		// The relay leaves the map at once, and its end closes without
+		// telling the other node, which knows: a "want" that follows
+		// (the other end opened again) must find no relay here, and a
+		// "closed" from this end must not reach the other's next relay.
 		c.mu.Lock()
 		in := c.ins[k]
+		delete(c.ins, k)
 		c.mu.Unlock()
 		if in != nil {
+			c.quiet(in)
 			go in.Close()
 		}
 	case cluster.RelayClosedIn:
 		c.mu.Lock()
 		out := c.outs[k]
+		delete(c.outs, k)
 		c.mu.Unlock()
 		if out != nil {
+			c.quiet(out)
 			go out.Close()
 		}
 	}
@@ -185,6 +198,17 @@ func (c *Cascade) send(k relayKey) {
 	}
 	end.out = out
 	c.outs[k] = out
+	c.ends[out] = &end.quiet
+}
+
+// quiet makes a relay's end close without telling the other node, which
+// closed its own.
+func (c *Cascade) quiet(relay any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e := c.ends[relay]; e != nil {
+		e.Store(true)
+	}
 }
 
 // NodeGone closes the relays with a node that left the cluster (its
@@ -231,9 +255,10 @@ func (c *Cascade) Relays() (sending, receiving int) {
 
 // outEnd is a RelayOut's signaller: offers go to the receiving node.
 type outEnd struct {
-	c   *Cascade
-	key relayKey
-	out *sfu.RelayOut // set under c.mu once created
+	c     *Cascade
+	key   relayKey
+	out   *sfu.RelayOut // set under c.mu once created
+	quiet atomic.Bool   // the other node closed first: say nothing
 }
 
 func (e *outEnd) Description(sdp string) { e.c.tell(e.key, cluster.RelayOffer, sdp) }
@@ -243,15 +268,19 @@ func (e *outEnd) Closed() {
 	if e.c.outs[e.key] == e.out {
 		delete(e.c.outs, e.key)
 	}
+	delete(e.c.ends, e.out)
 	e.c.mu.Unlock()
-	e.c.tell(e.key, cluster.RelayClosedOut, "")
+	if !e.quiet.Load() {
+		e.c.tell(e.key, cluster.RelayClosedOut, "")
+	}
 }
 
 // inEnd is a RelayIn's signaller: answers go to the sending node.
 type inEnd struct {
-	c   *Cascade
-	key relayKey
-	in  *sfu.RelayIn // set under c.mu once created
+	c     *Cascade
+	key   relayKey
+	in    *sfu.RelayIn // set under c.mu once created
+	quiet atomic.Bool  // the other node closed first: say nothing
 }
 
 func (e *inEnd) Description(sdp string) { e.c.tell(e.key, cluster.RelayAnswer, sdp) }
@@ -261,6 +290,9 @@ func (e *inEnd) Closed() {
 	if e.c.ins[e.key] == e.in {
 		delete(e.c.ins, e.key)
 	}
+	delete(e.c.ends, e.in)
 	e.c.mu.Unlock()
-	e.c.tell(e.key, cluster.RelayClosedIn, "")
+	if !e.quiet.Load() {
+		e.c.tell(e.key, cluster.RelayClosedIn, "")
+	}
 }

@@ -27,8 +27,13 @@ import (
 // publishes the server's messages (JSON, as the browser gets them) to the
 // entry node's. A message with the header HeaderClose (from the meeting
 // node) ends the socket with that WebSocket status; one with HeaderGone
-// (from the entry node) says the socket ended. Nodes trust each other:
-// whoever may publish on these subjects can speak for any participant.
+// (from the entry node) says the socket ended. One with HeaderMedia is the
+// nodes' own about the member's media, never a client's or the server's
+// message to it: the meeting node tells the entry node to open, block or
+// close the member's SFU peer there (the member's PeerConnection is on the
+// entry node), and the entry node tells the meeting node its router for
+// the meeting is ready (signal/entry.go). Nodes trust each other: whoever
+// may publish on these subjects can speak for any participant.
 
 // Headers of member messages.
 const (
@@ -37,6 +42,9 @@ const (
 	HeaderClose = "Kaigi-Close"
 	// HeaderGone: the entry node's socket ended; no body.
 	HeaderGone = "Kaigi-Gone"
+	// HeaderMedia: the body is a node's message about the member's
+	// media (JSON), not a client's or the server's message.
+	HeaderMedia = "Kaigi-Media"
 )
 
 // JoinSubject is where a node takes relayed joins.
@@ -71,6 +79,9 @@ type Message struct {
 	Close int
 	// Gone: the entry node's socket ended.
 	Gone bool
+	// Media: Data is a node's message about the member's media
+	// (HeaderMedia), not the member's.
+	Media bool
 }
 
 // ErrNodeUnreachable: the node did not answer (it is gone, or NATS is
@@ -119,6 +130,8 @@ func (n *Node) Publish(node, member string, m Message) error {
 		msg.Header.Set(HeaderClose, strconv.Itoa(m.Close))
 	case m.Gone:
 		msg.Header.Set(HeaderGone, "1")
+	case m.Media:
+		msg.Header.Set(HeaderMedia, "1")
 	}
 	return n.nc.PublishMsg(msg)
 }
@@ -140,6 +153,7 @@ func (n *Node) Subscribe(member string, handle func(Message)) (func(), error) {
 				}
 			}
 			msg.Gone = m.Header.Get(HeaderGone) != ""
+			msg.Media = m.Header.Get(HeaderMedia) != ""
 		}
 		handle(msg)
 	})

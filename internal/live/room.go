@@ -250,13 +250,15 @@ func (r *Room) welcomeLocked(pid meeting.ParticipantID, resumed bool) error {
 		r.broadcastLocked(wire.ParticipantEvent{Type: wire.TypeParticipantJoined, Participant: toParticipantJSON(self)}, pid)
 	}
 
-	peer, err := r.router.AddPeer(string(pid), conn)
-	if err != nil {
-		m.conn = nil
-		r.removeLocked(pid, wire.LeftDisconnected)
-		return fmt.Errorf("add peer: %w", err)
+	if !r.openElsewhereLocked(pid, conn) { // elsewhere.go
+		peer, err := r.router.AddPeer(string(pid), conn)
+		if err != nil {
+			m.conn = nil
+			r.removeLocked(pid, wire.LeftDisconnected)
+			return fmt.Errorf("add peer: %w", err)
+		}
+		m.peer = peer
 	}
-	m.peer = peer
 	r.applyBlocksLocked(pid)
 	if self.Role != meeting.RoleParticipant {
 		r.sendWaitingRoomTo(conn)
@@ -290,7 +292,7 @@ func (r *Room) afterSettleLocked(res meeting.JoinResult) {
 // applyBlocksLocked makes the SFU forward only what the core allows.
 func (r *Room) applyBlocksLocked(pid meeting.ParticipantID) {
 	m := r.members[pid]
-	if m == nil || m.peer == nil {
+	if r.blocksElsewhereLocked(pid) || m == nil || m.peer == nil {
 		return
 	}
 	may := r.core.MayForward(pid)

@@ -22,7 +22,14 @@ import (
 // Router as tracks like any other (relayed UpTracks, carrying their
 // publisher's participant ID and source). Each direction between two
 // nodes is its own PeerConnection, offered only by the sending node, so
-// offers never cross; a relayed track is never relayed on (no loops).
+// offers never cross.
+//
+// The relays of a meeting form a star around the meeting's node, whose
+// Router is marked with RelayOn: it relays the tracks it receives from
+// one node on to every other node it relays to, never back to the node
+// they came from; any other node's Router never relays a relayed track
+// on. A track therefore crosses at most two relays (entry node, meeting
+// node, other entry node) and never loops.
 //
 // What crosses is the RTP the publisher sent: payload, sequence numbers,
 // timestamps and marker unchanged, so end-to-end encrypted frames pass
@@ -174,25 +181,44 @@ func addRelay[T comparable](r *Router, relays *map[string]T, node string, relay 
 	return nil
 }
 
-// relayOutsFor lists the relays a newly published track goes out on:
-// every RelayOut, for a track of this node's own participants; none for a
-// relayed one. Called with r.mu held.
+// RelayOn marks the router as the meeting node's: tracks relayed in from
+// one node are relayed on to the others (see above). A router of any
+// other node must not be marked, or two such nodes would relay each
+// other's tracks back and forth. It also keeps the relays coming in open
+// while the node has no participant of its own: the meeting's node may
+// hold none while its entry nodes do. Marking a marked router does
+// nothing.
+func (r *Router) RelayOn() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.relayOn = true
+}
+
+// relaysTo reports whether the track goes out on the relay to node: a
+// track of this node's own participants goes to every node; a relayed one
+// only from the meeting's node (RelayOn), and never back to the node it
+// came from. Called with r.mu held.
+func (r *Router) relaysTo(up *UpTrack, node string) bool {
+	return !up.relayed || (r.relayOn && up.from != node)
+}
+
+// relayOutsFor lists the relays a newly published track goes out on
+// (relaysTo). Called with r.mu held.
 func (r *Router) relayOutsFor(up *UpTrack) []*RelayOut {
-	if up.relayed || len(r.relayOuts) == 0 {
+	if len(r.relayOuts) == 0 || (up.relayed && !r.relayOn) {
 		return nil
 	}
 	outs := make([]*RelayOut, 0, len(r.relayOuts))
-	for _, o := range r.relayOuts {
-		outs = append(outs, o)
+	for n, o := range r.relayOuts {
+		if r.relaysTo(up, n) {
+			outs = append(outs, o)
+		}
 	}
 	return outs
 }
 
 // unrelay stops relaying a track that closed.
 func (r *Router) unrelay(up *UpTrack) {
-	if up.relayed {
-		return
-	}
 	r.mu.Lock()
 	outs := r.relayOutsFor(up)
 	r.mu.Unlock()
@@ -205,7 +231,7 @@ func (r *Router) unrelay(up *UpTrack) {
 // of the meeting left to receive them.
 func (r *Router) peerLeft() {
 	r.mu.Lock()
-	if len(r.peers) > 0 || len(r.relayIns) == 0 {
+	if len(r.peers) > 0 || len(r.relayIns) == 0 || r.relayOn {
 		r.mu.Unlock()
 		return
 	}

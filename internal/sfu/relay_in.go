@@ -166,6 +166,7 @@ func (in *RelayIn) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver)
 		up.simulcast = rid != ""
 		up.feedback = in.pc
 		up.relayed = true
+		up.from = in.node
 		in.tracks[key] = up
 	}
 	var l *layer

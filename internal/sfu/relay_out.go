@@ -84,7 +84,7 @@ func (r *Router) RelayTo(node string, sig RelaySignaller) (*RelayOut, error) {
 	r.mu.Lock()
 	var local []*UpTrack
 	for up := range r.tracks {
-		if !up.relayed {
+		if r.relaysTo(up, node) {
 			local = append(local, up)
 		}
 	}

@@ -19,6 +19,9 @@ type Router struct {
 	// until the first.
 	relayOuts map[string]*RelayOut
 	relayIns  map[string]*RelayIn
+	// relayOn: the meeting's own node, which relays what it receives
+	// from one node on to the others (relay.go, RelayOn).
+	relayOn bool
 }
 
 // NewRouter returns an empty router for one meeting.

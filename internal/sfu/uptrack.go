@@ -53,10 +53,12 @@ type UpTrack struct {
 	// change so that the forwarding loop reads it without a lock.
 	downs atomic.Pointer[[]*DownTrack]
 	// relays are the other nodes it is relayed to, replaced as downs is
-	// (nil: none); relayed is set on a track that came from another node,
-	// which is never relayed on (relay.go).
+	// (nil: none); relayed is set on a track that came from another node
+	// (from), which only a meeting's node relays on, to the others
+	// (relay.go).
 	relays  atomic.Pointer[[]*relayTrack]
 	relayed bool
+	from    string
 
 	// blocked stops forwarding: a host muted the microphone or stopped the
 	// camera, and the server, not the client's good will, enforces it.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/kaigi-meet/kaigi/internal/cascade"
 	"github.com/kaigi-meet/kaigi/internal/cluster"
 	"github.com/kaigi-meet/kaigi/internal/live"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
@@ -21,9 +22,9 @@ import (
 // socket, its limits and checks, places the meeting, and if it is placed
 // elsewhere relays the socket's messages to the meeting's node over NATS
 // (cluster.JoinSubject, cluster.MemberSubject), where a session without a
-// socket (remote.go) is the member of the room; the member's SFU peer is
-// on the meeting's node, so media flows between the browser and that
-// node directly.
+// socket (remote.go) is the member of the room. The member's SFU peer is
+// on the entry node, so media flows between the browser and the node it
+// reached; the nodes relay the meeting's tracks between them (entry.go).
 
 // AllowedRegions gives a meeting's allowed regions from its own (nil: the
 // organisation's), as meeting.AllowedRegions does: named false means
@@ -35,6 +36,10 @@ type clusterLink struct {
 	node    *cluster.Node
 	allowed AllowedRegions
 	stop    func()
+	// cascade relays media with the other nodes; media is this node's
+	// routers for meetings held elsewhere (entry.go).
+	cascade *cascade.Cascade
+	media   *entryMedia
 }
 
 // relayJoin is a relayed join (the request on cluster.JoinSubject): who
@@ -45,6 +50,8 @@ type relayJoin struct {
 	UserID string          `json:"userId,omitempty"`
 	Addr   string          `json:"addr,omitempty"`
 	Hello  json.RawMessage `json:"hello"`
+	// Media: the entry node takes the member's media (entry.go).
+	Media bool `json:"media,omitempty"`
 }
 
 // relayReply is the meeting node's answer: joined (admitted, resumed or
@@ -82,8 +89,15 @@ func (s *Server) JoinCluster(node *cluster.Node, allowed AllowedRegions) error {
 		stopJoins()
 		return err
 	}
+	cl := &clusterLink{node: node, allowed: allowed}
+	if err := s.startMedia(cl); err != nil {
+		stopJoins()
+		stopEnded()
+		return err
+	}
+	cl.stop = func() { stopJoins(); stopEnded(); cl.cascade.Close() }
 	s.mu.Lock()
-	s.cluster = &clusterLink{node: node, allowed: allowed, stop: func() { stopJoins(); stopEnded() }}
+	s.cluster = cl
 	s.mu.Unlock()
 	return nil
 }
@@ -171,10 +185,14 @@ func (s *Server) NodeGone(id string) {
 		s.log.Warn("cluster: a node left; ending what was relayed through it", "node", id, "relayed_here", len(relayed), "relayed_from_it", len(remote))
 	}
 	for _, sess := range relayed {
+		sess.closeEntry()
 		sess.Close(live.Closed(wire.ClosedShutdown, msgNodeGone))
 	}
 	for _, sess := range remote {
 		sess.cancel()
+	}
+	if cl := s.clusterLink(); cl != nil {
+		cl.cascade.NodeGone(id)
 	}
 }
 
@@ -274,7 +292,10 @@ func (s *session) relayTo(cl *clusterLink, node string, id meeting.ID) bool {
 	r := &relayLink{cl: cl, node: node, member: cluster.NewMemberID(), closed: make(chan struct{})}
 	unsub, err := cl.node.Subscribe(r.member, func(msg cluster.Message) {
 		switch {
+		case msg.Media:
+			s.entryControl(r, msg.Data)
 		case msg.Close != 0:
+			s.closeEntry() // removed, replaced, ended: their media stops now
 			r.once.Do(func() { close(r.closed) })
 			s.closeWith(nil, websocket.StatusCode(msg.Close))
 		case len(msg.Data) > 0:
@@ -287,7 +308,7 @@ func (s *session) relayTo(cl *clusterLink, node string, id meeting.ID) bool {
 		return false
 	}
 	r.unsub = unsub
-	req := relayJoin{Member: r.member, From: cl.node.ID(), UserID: s.identity.UserID, Hello: s.raw}
+	req := relayJoin{Member: r.member, From: cl.node.ID(), UserID: s.identity.UserID, Hello: s.raw, Media: true}
 	if s.srv.endedSince(s) {
 		req.UserID = "" // as a local join would: a guest
 	}

@@ -31,6 +31,8 @@ type remoteLink struct {
 	node   string
 	member string
 	in     chan cluster.Message
+	// media: the entry node takes the member's media (entry.go).
+	media bool
 }
 
 // serveRelayedJoin takes a join relayed from another node.
@@ -57,7 +59,7 @@ func (s *Server) serveRelayedJoin(data []byte, respond func([]byte)) {
 	}
 	sess := newSession(s, nil, "relayed from "+req.From, id)
 	sess.raw = req.Hello
-	link := &remoteLink{cl: cl, node: req.From, member: req.Member, in: make(chan cluster.Message, remoteInbox)}
+	link := &remoteLink{cl: cl, node: req.From, member: req.Member, in: make(chan cluster.Message, remoteInbox), media: req.Media}
 	sess.remote = link
 	sess.log = sess.log.With("relayed_from", req.From)
 	if !s.track(sess) {
@@ -109,6 +111,10 @@ func (s *session) runRemote(hello *wire.ClientMessage, reply func(relayReply)) {
 		case m := <-s.remote.in:
 			if m.Gone {
 				ok = false
+				continue
+			}
+			if m.Media {
+				s.entryReady(m.Data)
 				continue
 			}
 			msg, err := decodeClientMessage(m.Data)

@@ -29,10 +29,12 @@ const (
 	pingTimeout  = 10 * time.Second
 )
 
-// frame is one outgoing message, or (with close set) the last one.
+// frame is one outgoing message, or (with close set) the last one; media
+// is a node's message about a relayed member's media (entry.go).
 type frame struct {
 	data  []byte
 	close *websocket.StatusCode
+	media bool
 }
 
 // session is one signalling socket. Its reader goroutine owns the join
@@ -83,6 +85,9 @@ type session struct {
 	relay      atomic.Pointer[relayLink]
 	remote     *remoteLink
 	remoteDone atomic.Bool // remote: the entry node was told the socket closes
+	// entry is a relayed member's peer on this node, the entry node
+	// (entry.go).
+	entry atomic.Pointer[entryPeer]
 }
 
 func newSession(srv *Server, conn *websocket.Conn, remote string, id meeting.Identity) *session {
@@ -111,6 +116,7 @@ func (s *session) run() {
 	s.read()
 	if r := s.relay.Load(); r != nil {
 		r.end()
+		s.closeEntry()
 	}
 	s.finish(writerDone)
 }
@@ -159,7 +165,9 @@ func (s *session) read() {
 			return
 		}
 		if r := s.relay.Load(); r != nil && typ == websocket.MessageText && err == nil {
-			r.forward(b) // the meeting's node handles it
+			if !s.entryMessage(msg) { // their media is here (entry.go)
+				r.forward(b) // the meeting's node handles it
+			}
 			continue
 		}
 		if typ != websocket.MessageText {
@@ -257,7 +265,9 @@ func (s *session) handle(m *wire.ClientMessage) bool {
 		return false
 	}
 	peer := s.room.Peer(s.pid, s)
-	if peer == nil {
+	// An admitted member whose media is on their entry node has no peer
+	// here (entry.go): only negotiation needs one.
+	if peer == nil && (!s.room.AdmittedElsewhere(s.pid, s) || sfuMessage(m.Type)) {
 		s.sendError(wire.CodeNotJoined, "You are not in the meeting yet.", m.ID)
 		return true
 	}
@@ -405,9 +415,12 @@ func (s *session) send(msg any) {
 	s.sendBytes(b)
 }
 
-func (s *session) sendBytes(b []byte) {
+func (s *session) sendBytes(b []byte) { s.queue(frame{data: b}) }
+
+func (s *session) queue(f frame) {
+	b := f.data
 	select {
-	case s.out <- frame{data: b}:
+	case s.out <- f:
 		s.queued.Add(int64(len(b)))
 		s.noteBacklog(time.Now())
 	case <-s.ctx.Done():
@@ -462,7 +475,7 @@ func (s *session) write() {
 			}
 			var err error
 			if s.remote != nil {
-				err = s.remote.cl.node.Publish(s.remote.node, s.remote.member, cluster.Message{Data: f.data})
+				err = s.remote.cl.node.Publish(s.remote.node, s.remote.member, cluster.Message{Data: f.data, Media: f.media})
 			} else {
 				ctx, cancel := context.WithTimeout(s.ctx, writeTimeout)
 				err = s.conn.Write(ctx, websocket.MessageText, f.data)

@@ -1,0 +1,288 @@
+package multinode_test
+
+import (
+	"net/netip"
+	"sync"
+	"testing"
+
+	"github.com/pion/rtp"
+
+	"github.com/kaigi-meet/kaigi/internal/client"
+	"github.com/kaigi-meet/kaigi/internal/meeting"
+	"github.com/kaigi-meet/kaigi/internal/pgtest"
+	"github.com/kaigi-meet/kaigi/internal/servertest"
+)
+
+// seqLog counts the RTP packets a client receives of each remote track by
+// sequence number, so that a test can tell how many of the packets sent
+// between the first and the last received never arrived.
+type seqLog struct {
+	mu     sync.Mutex
+	tracks map[string]*seqCount // by participant and source
+}
+
+type seqCount struct {
+	first, last uint32 // extended sequence numbers
+	seen        map[uint32]bool
+	started     bool
+}
+
+func newSeqLog() *seqLog { return &seqLog{tracks: make(map[string]*seqCount)} }
+
+// observe is a client.Options.Observe.
+func (l *seqLog) observe(rt *client.RemoteTrack) func([]byte) {
+	key := rt.Participant + "/" + rt.Source
+	var h rtp.Header
+	return func(b []byte) {
+		if _, err := h.Unmarshal(b); err != nil {
+			return
+		}
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		c := l.tracks[key]
+		if c == nil {
+			c = &seqCount{seen: make(map[uint32]bool)}
+			l.tracks[key] = c
+		}
+		seq := uint32(h.SequenceNumber)
+		if !c.started {
+			c.started = true
+			c.first, c.last = seq+1<<16, seq+1<<16 // room below for reordering
+			c.seen[c.first] = true
+			return
+		}
+		// The extension nearest the last one seen.
+		ext := c.last&^0xffff | seq
+		switch {
+		case ext+0x8000 < c.last:
+			ext += 1 << 16
+		case ext > c.last+0x8000:
+			ext -= 1 << 16
+		}
+		c.seen[ext] = true
+		c.first = min(c.first, ext)
+		c.last = max(c.last, ext)
+	}
+}
+
+// lost is how many packets of participant's source between the first and
+// the last received are missing, and how many were received.
+func (l *seqLog) lost(participant, source string) (lost, got int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := l.tracks[participant+"/"+source]
+	if c == nil {
+		return 0, 0
+	}
+	return int(c.last-c.first+1) - len(c.seen), len(c.seen)
+}
+
+// mediaPeer returns the address of the server end of c's PeerConnection,
+// as its ICE transport selected it, through one of the tracks c receives.
+func mediaPeer(t *testing.T, c *client.Client) netip.AddrPort {
+	t.Helper()
+	for _, rt := range c.RemoteTracks() {
+		pair, err := rt.Receiver().Transport().ICETransport().GetSelectedCandidatePair()
+		if err != nil || pair == nil {
+			continue
+		}
+		a, err := netip.ParseAddr(pair.Remote.Address)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return netip.AddrPortFrom(a, pair.Remote.Port)
+	}
+	t.Fatalf("%s has no selected candidate pair", c.Self().Name)
+	return netip.AddrPort{}
+}
+
+// stopsReceiving waits until c receives 100 packets of pid's microphone
+// in a row while none of pid's source arrives: the source is no longer
+// forwarded to c, whatever was in flight when it was stopped.
+func stopsReceiving(t *testing.T, c *client.Client, pid, source string) {
+	t.Helper()
+	ctx := waitCtx(t)
+	for {
+		src, mic := packets(c, pid, source), packets(c, pid, "microphone")
+		if err := c.WaitFor(ctx, c.Self().Name+" receives "+pid+"'s microphone", func() bool {
+			return packets(c, pid, "microphone") >= mic+100
+		}); err != nil {
+			t.Fatalf("%s still receives %s's %s (%d packets): %v", c.Self().Name, pid, source, packets(c, pid, source), err)
+		}
+		if packets(c, pid, source) == src {
+			return
+		}
+	}
+}
+
+// errorCode waits until c has more than n server errors and returns the
+// code of the last one.
+func errorCode(t *testing.T, c *client.Client, n int) string {
+	t.Helper()
+	waitFor(t, c, "an error", func() bool { return len(c.Errors()) > n })
+	errs := c.Errors()
+	return errs[len(errs)-1].Code
+}
+
+// TestClusterMediaCascades: a meeting placed on eu1 with members on eu1
+// and eu2. Each member's PeerConnection is with the node their socket
+// reached: Ada's and the host's with eu1, Bo's and Di's with eu2, which
+// holds a router of its own for the meeting while eu1 makes no peer for
+// them. The media crosses between the nodes' routers through one relay
+// each way, and each client receives the others' microphone and camera
+// with no packet missing (loopback). The host's controls act where the
+// media is: the host on eu1 stops Ada's camera (on eu1) and Bo's (on eu2,
+// told by eu1), and neither reaches the others any more, on either node.
+// When Bo and Di leave, eu2's router and the relays close.
+func TestClusterMediaCascades(t *testing.T) {
+	natsURL := startNATS(t)
+	db := pgtest.NewDatabase(t)
+	key := clusterKey(t)
+	eu1 := node(t, "eu1", "eu", natsURL, db, key)
+	eu2 := node(t, "eu2", "eu", natsURL, db, key)
+	admin := eu1.Admin(t)
+	m := admin.NewMeeting(t, servertest.OpenSettings())
+
+	undo := placeOn(t, eu1, eu2)
+	hostSeq, adaSeq, boSeq, diSeq := newSeqLog(), newSeqLog(), newSeqLog(), newSeqLog()
+	host := join(t, eu1, client.Options{Meeting: m.ID, Name: "Host", Cookie: admin.Cookie(), Observe: hostSeq.observe})
+	ada := join(t, eu1, client.Options{Meeting: m.ID, Name: "Ada", Observe: adaSeq.observe}, "microphone", "camera")
+	undo()
+	bo := join(t, eu2, client.Options{Meeting: m.ID, Name: "Bo", Observe: boSeq.observe}, "microphone", "camera")
+	di := join(t, eu2, client.Options{Meeting: m.ID, Name: "Di", Observe: diSeq.observe})
+	adaID, boID := ada.Self().ID, bo.Self().ID
+
+	for _, src := range []string{"microphone", "camera"} {
+		receiving(t, bo, adaID, src, 0, 200)
+		receiving(t, di, adaID, src, 0, 200)
+		receiving(t, ada, boID, src, 0, 200)
+		receiving(t, host, boID, src, 0, 200)
+	}
+
+	// Where each member's media is.
+	if n := eu2.Signal().EntryRouters(); n != 1 {
+		t.Fatalf("eu2 holds %d routers for meetings placed elsewhere, want 1", n)
+	}
+	if n := eu1.Signal().EntryRouters(); n != 0 {
+		t.Fatalf("eu1 holds %d routers for meetings placed elsewhere, want none", n)
+	}
+	for _, c := range []*client.Client{bo, di} {
+		if a := mediaPeer(t, c); !eu2.SFU().MediaAddr(a) || eu1.SFU().MediaAddr(a) {
+			t.Fatalf("%s's PeerConnection is with %s: eu2's %v, eu1's %v; want eu2's", c.Self().Name, a, eu2.SFU().MediaAddr(a), eu1.SFU().MediaAddr(a))
+		}
+	}
+	for _, c := range []*client.Client{host, ada} {
+		if a := mediaPeer(t, c); !eu1.SFU().MediaAddr(a) || eu2.SFU().MediaAddr(a) {
+			t.Fatalf("%s's PeerConnection is with %s, want eu1's", c.Self().Name, a)
+		}
+	}
+	to, from := eu1.Signal().RelayNodes(m.ID)
+	if len(to) != 1 || to[0] != "eu2" || len(from) != 1 || from[0] != "eu2" {
+		t.Fatalf("eu1 relays to %v and from %v, want eu2 both ways", to, from)
+	}
+	if eu2.SFU().Stats().ForwardedPackets == 0 {
+		t.Fatal("eu2's SFU forwarded nothing")
+	}
+
+	// Nothing missing, each way (counted between each track's first and
+	// last packet received).
+	for _, c := range []struct {
+		who       string
+		log       *seqLog
+		publisher string
+	}{{"Bo", boSeq, adaID}, {"Di", diSeq, adaID}, {"Ada", adaSeq, boID}, {"Host", hostSeq, boID}} {
+		for _, src := range []string{"microphone", "camera"} {
+			if lost, got := c.log.lost(c.publisher, src); lost != 0 || got == 0 {
+				t.Errorf("%s: %d of %s's %s packets missing (%d received)", c.who, lost, c.publisher, src, got)
+			}
+		}
+	}
+
+	// The host stops Ada's camera (her peer is on eu1) and Bo's (his is
+	// on eu2): nobody receives them any more, on either node.
+	if err := host.Control("stop_video", map[string]any{"participant": adaID}); err != nil {
+		t.Fatal(err)
+	}
+	stopsReceiving(t, bo, adaID, "camera")
+	stopsReceiving(t, di, adaID, "camera")
+	if err := host.Control("stop_video", map[string]any{"participant": boID}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, bo, "Bo told his camera was stopped", func() bool { return len(bo.Stopped()) == 1 })
+	stopsReceiving(t, ada, boID, "camera")
+	stopsReceiving(t, di, boID, "camera")
+	stopsReceiving(t, host, boID, "camera")
+
+	// Bo and Di leave: eu2's router goes, and the relays with it.
+	bo.Leave()
+	di.Leave()
+	ctx := waitCtx(t)
+	if err := waitUntil(ctx, func() bool {
+		to, from := eu1.Signal().RelayNodes(m.ID)
+		return eu2.Signal().EntryRouters() == 0 && len(to)+len(from) == 0
+	}); err != nil {
+		to, from := eu1.Signal().RelayNodes(m.ID)
+		t.Fatalf("eu2 holds %d routers, eu1 relays to %v and from %v: %v", eu2.Signal().EntryRouters(), to, from, err)
+	}
+}
+
+// TestClusterEntryNodeGivesNoMediaBeforeAdmission: a relayed member is
+// not trusted. Wes, in the waiting room through eu2, sends an offer: eu2
+// has no peer for him (it opens one only when eu1 says he is admitted),
+// so the offer goes to eu1, which refuses it as for a local socket, and
+// no router opens on either node for him. Once admitted, Wes may not
+// publish a screen when the meeting lets only hosts share: eu2 refuses
+// the offer as eu1 would, with what eu1 told it.
+func TestClusterEntryNodeGivesNoMediaBeforeAdmission(t *testing.T) {
+	natsURL := startNATS(t)
+	db := pgtest.NewDatabase(t)
+	key := clusterKey(t)
+	eu1 := node(t, "eu1", "eu", natsURL, db, key)
+	eu2 := node(t, "eu2", "eu", natsURL, db, key)
+	admin := eu1.Admin(t)
+	set := servertest.OpenSettings()
+	set.WaitingRoom = true
+	set.ScreenShare = meeting.WhoHosts
+	m := admin.NewMeeting(t, set)
+
+	undo := placeOn(t, eu1, eu2)
+	host := join(t, eu1, client.Options{Meeting: m.ID, Name: "Host", Cookie: admin.Cookie()}, "microphone")
+	undo()
+	wes := join(t, eu2, client.Options{Meeting: m.ID, Name: "Wes"})
+	if wes.Waiting() == "" {
+		t.Fatal("Wes was not put in the waiting room")
+	}
+	n := len(wes.Errors())
+	if err := wes.Control("offer", map[string]any{"sdp": "v=0\r\n", "tracks": []any{}}); err != nil {
+		t.Fatal(err)
+	}
+	if code := errorCode(t, wes, n); code != "not_joined" {
+		t.Fatalf("Wes's offer from the waiting room: %s, want not_joined", code)
+	}
+	if r := eu2.Signal().EntryRouters(); r != 0 {
+		t.Fatalf("eu2 opened %d routers for someone waiting", r)
+	}
+	if tracks := wes.RemoteTracks(); len(tracks) != 0 {
+		t.Fatalf("Wes receives %d tracks from the waiting room", len(tracks))
+	}
+
+	// Admitted: his media is on eu2, and he gets the host's microphone.
+	waitFor(t, host, "Wes waiting", func() bool { return len(host.WaitingRoom()) == 1 })
+	if err := host.Control("admit", map[string]any{"participant": host.WaitingRoom()[0].ID}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, wes, "Wes admitted", func() bool { return wes.Self().ID != "" && wes.Waiting() == "" })
+	receiving(t, wes, host.Self().ID, "microphone", 0, 50)
+	if r := eu2.Signal().EntryRouters(); r != 1 {
+		t.Fatalf("eu2 holds %d routers once Wes is in, want 1", r)
+	}
+
+	// Sharing the screen is for hosts: refused by eu2, nothing published.
+	n = len(wes.Errors())
+	if _, err := wes.Publish("screen"); err != nil {
+		t.Fatal(err)
+	}
+	if code := errorCode(t, wes, n); code != "forbidden" {
+		t.Fatalf("Wes publishing a screen through eu2: %s, want forbidden", code)
+	}
+}
