@@ -335,6 +335,7 @@ var privacyTables = []privacyTable{
 			{"user_id", "Which account it belongs to."},
 			{"public_key", "The public half of your recording key."},
 			{"created_at", "When it was set."},
+			{"signature", "Your browser's signature of that public key, made with the same device key your browser uses in end-to-end encrypted meetings, so that a recorder can tell it was not swapped by the server."},
 		},
 	},
 	{

@@ -26,8 +26,8 @@ import (
 
 // RecordingStore is what recordings need of the store (internal/store).
 type RecordingStore interface {
-	SetRecordingKey(ctx context.Context, userID string, pub []byte, at time.Time) error
-	RecordingKey(ctx context.Context, userID string) ([]byte, time.Time, error)
+	SetSignedRecordingKey(ctx context.Context, userID string, pub, signature []byte, at time.Time) error
+	SignedRecordingKey(ctx context.Context, userID string) (pub, signature []byte, _ time.Time, _ error)
 	CreateRecording(ctx context.Context, r store.Recording, readers []store.RecordingReader) error
 	AddRecordingReader(ctx context.Context, rd store.RecordingReader) error
 	RecordingReaderOf(ctx context.Context, recordingID, userID string) (store.RecordingReader, error)
@@ -55,6 +55,9 @@ const (
 	// its tag, well under 256).
 	recordingKeyLen = 32
 	wrappedKeyMax   = 512
+	// keySignatureMax bounds a recording key's signature (its browser's:
+	// a version byte, a device key and an Ed25519 signature, 97 bytes).
+	keySignatureMax = 256
 	manifestMax     = 8 << 10
 	// maxInitialReaders bounds the readers a recording is created with.
 	maxInitialReaders = 16
@@ -103,6 +106,10 @@ type readerKeyJSON struct {
 	Account   string `json:"account"`
 	Name      string `json:"name"`
 	PublicKey []byte `json:"publicKey"`
+	// Signature is the key's signature by the device key of the browser
+	// that made it, as that browser sent it (the server cannot check or
+	// make one: the recorder's browser checks it); absent: unsigned.
+	Signature []byte `json:"signature,omitempty"`
 	SetAt     string `json:"setAt"`
 }
 
@@ -145,12 +152,12 @@ func (h *recordingAPI) storeError(w http.ResponseWriter, err error) {
 }
 
 func (h *recordingAPI) keyJSON(ctx context.Context, userID string) (readerKeyJSON, error) {
-	pub, at, err := h.rs.RecordingKey(ctx, userID)
+	pub, sig, at, err := h.rs.SignedRecordingKey(ctx, userID)
 	if err != nil {
 		return readerKeyJSON{}, err
 	}
 	name, _ := h.accounts.UserName(ctx, userID)
-	return readerKeyJSON{Account: userID, Name: name, PublicKey: pub, SetAt: at.UTC().Format(time.RFC3339)}, nil
+	return readerKeyJSON{Account: userID, Name: name, PublicKey: pub, Signature: sig, SetAt: at.UTC().Format(time.RFC3339)}, nil
 }
 
 // myKey handles GET /api/me/recording-key: the account's recording public
@@ -172,14 +179,16 @@ func (h *recordingAPI) myKey(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, k)
 }
 
-// setMyKey handles PUT /api/me/recording-key {publicKey}: the account's
-// recording public key (32 bytes, base64), made in its browser.
+// setMyKey handles PUT /api/me/recording-key {publicKey, signature?}: the
+// account's recording public key (32 bytes, base64), made in its browser,
+// with that browser's signature of it (opaque here, at most
+// keySignatureMax bytes); a key set without one is unsigned.
 func (h *recordingAPI) setMyKey(w http.ResponseWriter, r *http.Request) {
 	u, ok := h.user(w, r, true)
 	if !ok {
 		return
 	}
-	var req struct{ PublicKey []byte }
+	var req struct{ PublicKey, Signature []byte }
 	if !readJSON(w, r, &req) {
 		return
 	}
@@ -187,7 +196,14 @@ func (h *recordingAPI) setMyKey(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_key", "A recording key is an X25519 public key of 32 bytes.")
 		return
 	}
-	if err := h.rs.SetRecordingKey(r.Context(), u.ID, req.PublicKey, h.now()); err != nil {
+	if len(req.Signature) > keySignatureMax {
+		writeError(w, http.StatusBadRequest, "bad_key", "That signature of the recording key is too long.")
+		return
+	}
+	if len(req.Signature) == 0 {
+		req.Signature = nil
+	}
+	if err := h.rs.SetSignedRecordingKey(r.Context(), u.ID, req.PublicKey, req.Signature, h.now()); err != nil {
 		h.storeError(w, err)
 		return
 	}
@@ -489,7 +505,7 @@ func (h *recordingAPI) share(w http.ResponseWriter, r *http.Request) {
 	if _, _, ok := h.readable(w, r, u.ID); !ok {
 		return
 	}
-	if _, _, err := h.rs.RecordingKey(r.Context(), req.Account); err != nil {
+	if _, _, _, err := h.rs.SignedRecordingKey(r.Context(), req.Account); err != nil {
 		writeError(w, http.StatusNotFound, "no_key", "That account has no recording key.")
 		return
 	}

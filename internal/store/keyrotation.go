@@ -45,6 +45,7 @@ var unsealedBlobs = map[string]string{
 	"ingest_tokens.hash":            "SHA-256 of a WHIP ingest token",
 	"passkeys.id":                   "a passkey's credential ID (public)",
 	"recording_keys.public_key":     "an account's recording public key",
+	"recording_keys.signature":      "a browser's signature of its recording public key",
 	"recordings.manifest":           "a recording's manifest, encrypted in the recorder's browser",
 	"recording_chunks.data":         "a recording's chunk, encrypted in the recorder's browser",
 	"recording_readers.wrapped_key": "a recording's content key wrapped (HPKE) in a browser",

@@ -57,11 +57,19 @@ func NewRecordingID() string {
 	return "rec_" + base64.RawURLEncoding.EncodeToString(b)
 }
 
-// SetRecordingKey stores (or replaces) an account's recording public key.
+// SetRecordingKey stores (or replaces) an account's recording public key,
+// unsigned.
 func (s *DB) SetRecordingKey(ctx context.Context, userID string, pub []byte, at time.Time) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO recording_keys (user_id, public_key, created_at) VALUES (?, ?, ?)
-		ON CONFLICT (user_id) DO UPDATE SET public_key = excluded.public_key, created_at = excluded.created_at`,
-		userID, pub, formatTime(at))
+	return s.SetSignedRecordingKey(ctx, userID, pub, nil, at)
+}
+
+// SetSignedRecordingKey stores (or replaces) an account's recording
+// public key with the signature its browser made of it (nil: none); the
+// store does not read the signature.
+func (s *DB) SetSignedRecordingKey(ctx context.Context, userID string, pub, signature []byte, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO recording_keys (user_id, public_key, signature, created_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (user_id) DO UPDATE SET public_key = excluded.public_key, signature = excluded.signature, created_at = excluded.created_at`,
+		userID, pub, signature, formatTime(at))
 	if isForeignKey(err) {
 		return ErrNotFound
 	}
@@ -71,17 +79,23 @@ func (s *DB) SetRecordingKey(ctx context.Context, userID string, pub []byte, at 
 // RecordingKey returns an account's recording public key and when it was
 // set, or ErrNotFound.
 func (s *DB) RecordingKey(ctx context.Context, userID string) ([]byte, time.Time, error) {
-	var pub []byte
+	pub, _, at, err := s.SignedRecordingKey(ctx, userID)
+	return pub, at, err
+}
+
+// SignedRecordingKey returns an account's recording public key, its
+// signature (nil: none) and when it was set, or ErrNotFound.
+func (s *DB) SignedRecordingKey(ctx context.Context, userID string) (pub, signature []byte, _ time.Time, _ error) {
 	var at string
-	err := s.db.QueryRowContext(ctx, `SELECT public_key, created_at FROM recording_keys WHERE user_id = ?`, userID).Scan(&pub, &at)
+	err := s.db.QueryRowContext(ctx, `SELECT public_key, signature, created_at FROM recording_keys WHERE user_id = ?`, userID).Scan(&pub, &signature, &at)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, time.Time{}, ErrNotFound
+		return nil, nil, time.Time{}, ErrNotFound
 	}
 	if err != nil {
-		return nil, time.Time{}, err
+		return nil, nil, time.Time{}, err
 	}
 	t, err := parseTime(at)
-	return pub, t, err
+	return pub, signature, t, err
 }
 
 // CreateRecording stores a new, open recording with its first readers

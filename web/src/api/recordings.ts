@@ -24,6 +24,8 @@ export interface ReaderKey {
   account: string;
   name: string;
   publicKey: Uint8Array;
+  /** Its signature by the device that made it (recording/key-signature.ts), as the server returned it; absent: unsigned. */
+  signature?: Uint8Array;
   setAt: string;
 }
 
@@ -53,7 +55,10 @@ export function parseRecording(v: unknown): RecordingInfo {
 
 function parseKey(v: unknown): ReaderKey {
   const o = obj(v);
-  return { account: str(o, "account"), name: optStr(o, "name") ?? "", publicKey: fromBase64(str(o, "publicKey")), setAt: str(o, "setAt") };
+  const k: ReaderKey = { account: str(o, "account"), name: optStr(o, "name") ?? "", publicKey: fromBase64(str(o, "publicKey")), setAt: str(o, "setAt") };
+  const sig = optStr(o, "signature");
+  if (sig !== undefined) k.signature = fromBase64(sig);
+  return k;
 }
 
 /** This account's recording public key on the server, or null if it has none. */
@@ -66,8 +71,8 @@ export async function myRecordingKey(): Promise<ReaderKey | null> {
   }
 }
 
-export async function setMyRecordingKey(publicKey: Uint8Array): Promise<void> {
-  await call("PUT", "/api/me/recording-key", { publicKey: toBase64(publicKey) });
+export async function setMyRecordingKey(publicKey: Uint8Array, signature?: Uint8Array): Promise<void> {
+  await call("PUT", "/api/me/recording-key", signature ? { publicKey: toBase64(publicKey), signature: toBase64(signature) } : { publicKey: toBase64(publicKey) });
 }
 
 /** The recording key of the account with this email. */

@@ -60,7 +60,8 @@ function mediaEncryption(): MediaEncryption {
   return pageMedia;
 }
 
-function deviceIdentity(): Promise<{ store: IdentityStore; identity: SigningIdentity }> {
+/** This page's device identity (the key its MLS leaves are certified with; recording/key-signature.ts signs with it too). */
+export function deviceIdentity(): Promise<{ store: IdentityStore; identity: SigningIdentity }> {
   if (!pageIdentity) {
     pageIdentity = (async () => {
       const store = new IdentityStore(await openIndexedDBStore().catch(() => new MemoryStore()));

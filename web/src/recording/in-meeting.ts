@@ -18,6 +18,7 @@ import { asApiError } from "../api/http.js";
 import { addReader, createRecording, deleteRecording, finishRecording, myRecordingKey, putChunk, setMyRecordingKey, suggestedReaders, type ReaderKey } from "../api/recordings.js";
 import { openIndexedDBStore } from "../e2ee/identity-store.js";
 import { equalBytes } from "../e2ee/bytes.js";
+import { deviceIdentity } from "../meeting/secure.js";
 import type { MeetingSession, SessionView } from "../meeting/session.js";
 import type { RecordingState } from "../meeting/protocol.js";
 import { openDialog } from "../ui/dialog.js";
@@ -25,6 +26,7 @@ import { el, replace, show } from "../ui/dom.js";
 import type { MenuItem } from "../ui/menu.js";
 import { newContentKey, wrapContentKey } from "./crypto.js";
 import { RecordingGate } from "./gate.js";
+import { checkReaderKey, signedByDevice, signRecordingKey } from "./key-signature.js";
 import { recordingIndicator } from "./indicator.js";
 import { loadPins, pinStatus, RECORDING_DB, RecordingKeyStore, recordingKeyFingerprint, savePins } from "./keys.js";
 import { MeetingRecorder, recordingMimeType } from "./recorder.js";
@@ -68,6 +70,8 @@ export class InMeetingRecording {
   private state: RecordingState | null = null;
   private starting = false;
   private shownOn = false;
+  /** This browser's recording key was checked for its device's signature in this meeting. */
+  private keySigned = false;
 
   constructor(private readonly d: RecordingDeps) {
     this.indicator = el("div", { id: "recording-indicator", class: "encryption-banner", attrs: { role: "status", "data-kind": "recording", hidden: true } });
@@ -75,6 +79,10 @@ export class InMeetingRecording {
     d.addMenuItems(() => this.menuItems());
     d.session.secure?.groupListeners.add(() => {
       this.render();
+      if (!this.keySigned && this.group()?.inGroup && this.ownAccount()) {
+        this.keySigned = true;
+        void this.signHeldKey().catch((e: unknown) => console.warn("kaigi: recording key signature:", e));
+      }
       void this.mine?.gate?.check().catch((e: unknown) => console.warn("kaigi: recording state:", e));
     });
   }
@@ -151,18 +159,46 @@ export class InMeetingRecording {
     }
   }
 
-  /** Makes sure this browser and the server hold the same recording key; null (with a notice) if not. */
+  /** The account this browser is signed in to in the meeting ("" for a guest). */
+  private ownAccount(): string {
+    return this.d.session.roster.get(this.d.session.selfId ?? "")?.account ?? "";
+  }
+
+  /** Makes sure this browser and the server hold the same recording key, signed by this device; null (with a notice) if not. */
   private async ownKey(): Promise<ReaderKey | null> {
     const store = new RecordingKeyStore(await openIndexedDBStore(RECORDING_DB));
     const [local, remote] = await Promise.all([store.load(), myRecordingKey()]);
-    if (local && remote && equalBytes(local.publicKey, remote.publicKey)) return remote;
+    if (local && remote && equalBytes(local.publicKey, remote.publicKey)) return this.signKey(remote);
     if (remote && !local) {
       this.d.notice("This browser does not hold your recording key. Open Recordings to import it from your backup, or to make a new one.");
       return null;
     }
     const kp = local ?? (await store.create());
     await setMyRecordingKey(kp.publicKey);
-    return myRecordingKey();
+    const set = await myRecordingKey();
+    return set ? this.signKey(set) : null;
+  }
+
+  /**
+   * Signs our recording key on the server with this device's identity
+   * (key-signature.ts), unless this device signed it already: in an
+   * end-to-end encrypted meeting only, where the device is in the group
+   * that recorders check signatures against.
+   */
+  private async signKey(remote: ReaderKey): Promise<ReaderKey> {
+    const account = this.ownAccount();
+    if (!this.group() || !account) return remote;
+    const { identity } = await deviceIdentity();
+    if (await signedByDevice(remote.signature, identity, remote.publicKey, account)) return remote;
+    await setMyRecordingKey(remote.publicKey, await signRecordingKey(identity, remote.publicKey, account));
+    return (await myRecordingKey()) ?? remote;
+  }
+
+  /** Once in the meeting's group: signs the recording key this browser holds, if it is the account's key on the server. */
+  private async signHeldKey(): Promise<void> {
+    const store = new RecordingKeyStore(await openIndexedDBStore(RECORDING_DB));
+    const [local, remote] = await Promise.all([store.load(), myRecordingKey()]);
+    if (local && remote && equalBytes(local.publicKey, remote.publicKey)) await this.signKey(remote);
   }
 
   private async start(): Promise<void> {
@@ -177,10 +213,11 @@ export class InMeetingRecording {
       if ((await this.ownKey()) === null) return;
       const { readers, missing } = await suggestedReaders(this.d.session.meetingId);
       const pins = loadPins();
+      const members = this.group()?.members() ?? [];
       const rows = await Promise.all(
         readers.map(async (r) => {
           const fp = await recordingKeyFingerprint(r.publicKey);
-          return { r, fp, status: r.account === this.d.session.roster.get(this.d.session.selfId ?? "")?.account ? "same" : pinStatus(pins, r.account, fp) };
+          return { r, fp, signed: await checkReaderKey(r, members), status: r.account === this.ownAccount() ? "same" : pinStatus(pins, r.account, fp) };
         }),
       );
       const ok = await openDialog(this.d.root, {
@@ -191,8 +228,16 @@ export class InMeetingRecording {
           el(
             "ul",
             { id: "record-readers" },
-            ...rows.map(({ r, fp, status }) =>
-              el("li", { attrs: { "data-status": status } }, `${r.name || r.account} — key `, el("code", { text: fp }), status === "changed" ? el("strong", { text: " — this key changed since you last recorded for them: compare it with them before you go on." }) : null),
+            ...rows.map(({ r, fp, status, signed }) =>
+              el(
+                "li",
+                { attrs: { "data-status": status, "data-signature": signed } },
+                `${r.name || r.account} — key `,
+                el("code", { text: fp }),
+                signed === "signed" ? " — signed by their browser in this meeting" : null,
+                signed === "unsigned" ? el("strong", { text: " — not signed by their browser in this meeting: the server may have swapped it; compare the fingerprint with them before you go on." }) : null,
+                status === "changed" ? el("strong", { text: " — this key changed since you last recorded for them: compare it with them before you go on." }) : null,
+              ),
             ),
           ),
           missing.length > 0 ? el("p", { class: "hint", text: `${missing.length} other account(s) that could read it have no recording key yet: share it with them later from Recordings.` }) : null,

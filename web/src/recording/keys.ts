@@ -13,7 +13,9 @@
 // and this browser pins the fingerprint it last used for each account
 // ("kaigi.recordingPins"): a changed key is pointed out before anything is
 // wrapped for it. A key never seen before can only be checked by
-// comparing fingerprints with its owner.
+// comparing fingerprints with its owner, or, when its owner is in the
+// end-to-end encrypted meeting being recorded, by the signature of their
+// browser's device key (key-signature.ts).
 
 import { x25519 } from "@noble/curves/ed25519.js";
 import { scryptAsync } from "@noble/hashes/scrypt.js";
