@@ -69,7 +69,7 @@ type KeysOf<T> = T extends unknown ? keyof T : never;
 // The fields of each client message, as the web client's types have them
 // (the compiler holds each name to ClientMessage, and wants every type).
 const CLIENT_FIELDS: { [K in ClientMessage["type"]]: readonly KeysOf<Extract<ClientMessage, { type: K }>>[] } = {
-  hello: ["type", "v", "client", "meeting", "name", "passcode", "device", "resume", "keyPackage", "e2eeEpoch", "token", "breakout", "audio", "video"],
+  hello: ["type", "v", "client", "meeting", "name", "passcode", "device", "resume", "keyPackage", "e2eeEpoch", "e2eeProof", "token", "breakout", "audio", "video"],
   offer: ["type", "sdp", "tracks"],
   answer: ["type", "sdp"],
   candidate: ["type", "candidate"],
