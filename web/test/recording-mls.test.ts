@@ -301,3 +301,30 @@ test("without end-to-end encryption the gate starts on the server's word", async
   assert.deepEqual(did, ["start"]);
   assert.equal(recordingIndicator(serverOn("ada"), null, [], "bob").source, "server");
 });
+
+test("a clearing commit that loses to another member's is made again until the group says nobody records", async () => {
+  const ds = new DeliveryService();
+  const ada = await ds.join("ada");
+  const bob = await ds.join("bob");
+  const { gate } = gateFor(ada);
+  await gate.begin("rec_1");
+  await ds.settle();
+  await gate.check();
+  ds.held.add("ada");
+  await gate.end();
+  await ada.member.settled();
+  assert.ok(ada.outbox.some((m) => m.type === "e2ee_commit"), "the clearing commit went out");
+  // Bob's key update reaches the server first; Ada's commit is then stale.
+  clock.now += 10 * 60_000;
+  await bob.member.maintain();
+  await ds.pump();
+  ds.held.delete("ada");
+  await ds.settle();
+  assert.equal(bob.member.recording()?.id, "rec_1", "still on: Ada's clearing lost");
+  assert.equal(gate.idle, false);
+  await gate.check();
+  await ds.settle();
+  await gate.check();
+  for (const c of [ada, bob]) assert.equal(c.member.recording(), null, `${c.id}: cleared`);
+  assert.equal(gate.idle, true);
+});

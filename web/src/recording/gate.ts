@@ -44,6 +44,11 @@ export class RecordingGate {
     private readonly hooks: GateHooks,
   ) {}
 
+  /** Nothing left to do: not recording, and the group's state cleared (or never set). */
+  get idle(): boolean {
+    return this.wanted === null && this.clearing === null;
+  }
+
   /** Whether the recorder was started and is not paused. */
   get recording(): boolean {
     return this.phase === "recording";

@@ -128,8 +128,14 @@ export class InMeetingRecording {
           this.indicator.removeAttribute("data-paused");
         },
       });
-      void mine.gate.begin(mine.id).catch((e: unknown) => console.warn("kaigi: recording state:", e));
-      mine.timer = window.setInterval(() => void mine.gate?.check().catch(() => {}), 2_000);
+      const gate = mine.gate;
+      void gate.begin(mine.id).catch((e: unknown) => console.warn("kaigi: recording state:", e));
+      // Until the group's state is cleared after the stop (a commit that
+      // lost to another is made again), whatever becomes of this screen.
+      mine.timer = window.setInterval(() => {
+        if (gate.idle) window.clearInterval(mine.timer);
+        else void gate.check().catch(() => {});
+      }, 2_000);
     }
     if (!m.on && mine) this.stopMine(false);
   }
@@ -265,7 +271,6 @@ export class InMeetingRecording {
         if (mine?.id === rec.id && !mine.recorder) {
           this.mine = null;
           pending = null;
-          window.clearInterval(mine.timer);
           if (this.state?.on && this.state.by === this.d.session.selfId) this.d.session.host.record(false, "");
           void mine.gate?.end().catch(() => {});
           if (mine.gate) this.d.notice("The recording did not start: the meeting's encrypted group did not take its state in time.");
@@ -305,7 +310,6 @@ export class InMeetingRecording {
     const mine = this.mine;
     if (!mine || mine.stopping) return;
     mine.stopping = true;
-    window.clearInterval(mine.timer);
     if (tell) this.d.session.host.record(false, "");
     const rec = mine.recorder;
     if (!rec) {
