@@ -1,13 +1,17 @@
 package multinode_test
 
 import (
+	"encoding/json"
 	"net/netip"
+	"slices"
 	"sync"
 	"testing"
 
+	"github.com/nats-io/nats.go"
 	"github.com/pion/rtp"
 
 	"github.com/kaigi-meet/kaigi/internal/client"
+	"github.com/kaigi-meet/kaigi/internal/cluster"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
 	"github.com/kaigi-meet/kaigi/internal/pgtest"
 	"github.com/kaigi-meet/kaigi/internal/servertest"
@@ -284,5 +288,114 @@ func TestClusterEntryNodeGivesNoMediaBeforeAdmission(t *testing.T) {
 	}
 	if code := errorCode(t, wes, n); code != "forbidden" {
 		t.Fatalf("Wes publishing a screen through eu2: %s, want forbidden", code)
+	}
+}
+
+// TestClusterMediaThreeNodes: a meeting on eu1 with members on eu2 and
+// eu3 as well. The relays are a star around eu1: Ada's tracks, published
+// on eu2, reach Cy on eu3 through eu1, which relays them on to eu3 but
+// not back to eu2; eu2 and eu3 relay nothing to each other. Nothing is
+// missing on the way (loopback).
+func TestClusterMediaThreeNodes(t *testing.T) {
+	natsURL := startNATS(t)
+	db := pgtest.NewDatabase(t)
+	key := clusterKey(t)
+	eu1 := node(t, "eu1", "eu", natsURL, db, key)
+	eu2 := node(t, "eu2", "eu", natsURL, db, key)
+	eu3 := node(t, "eu3", "eu", natsURL, db, key)
+	m := eu1.Admin(t).NewMeeting(t, servertest.OpenSettings())
+
+	undo := placeOn(t, eu1, eu2, eu3)
+	hoSeq, adaSeq, cySeq := newSeqLog(), newSeqLog(), newSeqLog()
+	ho := join(t, eu1, client.Options{Meeting: m.ID, Name: "Ho", Observe: hoSeq.observe})
+	undo()
+	ada := join(t, eu2, client.Options{Meeting: m.ID, Name: "Ada", Observe: adaSeq.observe}, "microphone", "camera")
+	cy := join(t, eu3, client.Options{Meeting: m.ID, Name: "Cy", Observe: cySeq.observe}, "microphone")
+	adaID, cyID := ada.Self().ID, cy.Self().ID
+
+	for _, src := range []string{"microphone", "camera"} {
+		receiving(t, cy, adaID, src, 0, 200)
+		receiving(t, ho, adaID, src, 0, 200)
+	}
+	receiving(t, ada, cyID, "microphone", 0, 200)
+	receiving(t, ho, cyID, "microphone", 0, 200)
+
+	for _, c := range []struct {
+		who       string
+		log       *seqLog
+		publisher string
+		src       string
+	}{{"Cy", cySeq, adaID, "microphone"}, {"Cy", cySeq, adaID, "camera"}, {"Ada", adaSeq, cyID, "microphone"}, {"Ho", hoSeq, adaID, "camera"}} {
+		if lost, got := c.log.lost(c.publisher, c.src); lost != 0 || got == 0 {
+			t.Errorf("%s: %d of %s's %s packets missing (%d received)", c.who, lost, c.publisher, c.src, got)
+		}
+	}
+	if a := mediaPeer(t, cy); !eu3.SFU().MediaAddr(a) {
+		t.Fatalf("Cy's PeerConnection is with %s, not eu3's", a)
+	}
+	to, from := eu1.Signal().RelayNodes(m.ID)
+	slices.Sort(to)
+	slices.Sort(from)
+	if !slices.Equal(to, []string{"eu2", "eu3"}) || !slices.Equal(from, []string{"eu2", "eu3"}) {
+		t.Fatalf("eu1 relays to %v and from %v, want eu2 and eu3 both ways", to, from)
+	}
+	for _, n := range []*servertest.Server{eu2, eu3} {
+		if to, from := n.Signal().RelayNodes(m.ID); !slices.Equal(to, []string{"eu1"}) || !slices.Equal(from, []string{"eu1"}) {
+			t.Fatalf("%s relays to %v and from %v, want eu1 only", n.Cluster().ID(), to, from)
+		}
+	}
+}
+
+// TestClusterMediaStaysInRegions: the meeting may be held only in "eu". A
+// node of the cluster outside it (us1) asks eu1 for the meeting's media,
+// as a node whose member is in the meeting would: eu1 refuses ("closed_out")
+// and relays nothing to it, while it relays to eu2 for Bo.
+func TestClusterMediaStaysInRegions(t *testing.T) {
+	natsURL := startNATS(t)
+	db := pgtest.NewDatabase(t)
+	key := clusterKey(t)
+	eu1 := node(t, "eu1", "eu", natsURL, db, key)
+	eu2 := node(t, "eu2", "eu", natsURL, db, key)
+	us1 := node(t, "us1", "us", natsURL, db, key)
+	set := servertest.OpenSettings()
+	regions := meeting.Regions{"eu"}
+	set.Regions = &regions
+	m := eu1.Admin(t).NewMeeting(t, set)
+
+	undo := placeOn(t, eu1, eu2, us1)
+	ada := join(t, eu1, client.Options{Meeting: m.ID, Name: "Ada"}, "microphone")
+	undo()
+	bo := join(t, eu2, client.Options{Meeting: m.ID, Name: "Bo"})
+	receiving(t, bo, ada.Self().ID, "microphone", 0, 50)
+
+	// us1's relay subject, watched; then a "want" in us1's name.
+	nc, err := nats.Connect(natsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	replies := make(chan cluster.RelayMessage, 8)
+	if _, err := nc.Subscribe(cluster.RelaySubject("us1"), func(msg *nats.Msg) {
+		var rm cluster.RelayMessage
+		if jsonUnmarshal(msg.Data, &rm) == nil {
+			replies <- rm
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.Marshal(cluster.RelayMessage{Meeting: m.ID, From: "us1", Kind: cluster.RelayWant})
+	if err := nc.Publish(cluster.RelaySubject("eu1"), want); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case rm := <-replies:
+		if rm.Kind != cluster.RelayClosedOut || rm.Meeting != m.ID || rm.From != "eu1" {
+			t.Fatalf("eu1 answered us1's want with %+v, want closed_out", rm)
+		}
+	case <-waitCtx(t).Done():
+		t.Fatal("eu1 never answered us1's want")
+	}
+	if to, _ := eu1.Signal().RelayNodes(m.ID); !slices.Equal(to, []string{"eu2"}) {
+		t.Fatalf("eu1 relays the meeting to %v, want eu2 only", to)
 	}
 }
