@@ -9,7 +9,8 @@ import (
 
 // FuzzGroup drives a Group with what clients send it (KeyPackages on
 // admission, commits with their epochs, skipped and remove lists,
-// application messages) in any order and shape, read from the fuzzer's
+// application messages, members' claims of a group formed elsewhere) in
+// any order and shape, read from the fuzzer's
 // bytes as a program, and checks after every step what the delivery
 // service promises: no panic, errors are the package's sentinels, an
 // accepted commit moves the epoch by exactly one and is relayed to members
@@ -109,7 +110,7 @@ func FuzzGroup(f *testing.F) {
 			}
 		}
 		for len(prog) > 0 {
-			switch next() % 8 {
+			switch next() % 9 {
 			case 0:
 				p, kp, by := who(), size(MaxKeyPackage), Participant("")
 				if next()%2 == 1 {
@@ -169,6 +170,25 @@ func FuzzGroup(f *testing.F) {
 				}
 			case 7:
 				clk = clk.Add(time.Duration(next()) * time.Second)
+			case 8:
+				p, kp := who(), size(MaxKeyPackage)
+				var c *Claim
+				if b := next(); b%4 != 0 {
+					c = &Claim{Epoch: uint64(b % 3), Proof: bytesOf[:ResumeProofSize]}
+					if b%4 == 3 {
+						c.Proof = bytesOf[1 : ResumeProofSize+1+int(b%2)] // another proof, or one too long
+					}
+				}
+				continued, err := g.Resume(p, c, kp)
+				if err != nil {
+					if !errors.Is(err, ErrBadMessage) || g.Continues(p) && continued {
+						t.Fatalf("resume of %s: %v", p, err)
+					}
+					break
+				}
+				if continued != g.Continues(p) {
+					t.Fatalf("resume of %s said continued %v, the group says %v", p, continued, g.Continues(p))
+				}
 			}
 			members := g.Members()
 			slices.Sort(members)

@@ -74,6 +74,7 @@ func (g *Group) Resume(p Participant, c *Claim, kp []byte) (continued bool, err 
 		g.start(p, c, kp)
 		return true, nil
 	case g.resumed && c.Epoch == g.resumeEpoch && bytes.Equal(c.Proof, g.proof):
+		g.unwait(p)
 		g.members = append(g.members, p)
 		g.claimed[p] = slices.Clone(kp)
 		return true, nil
@@ -90,18 +91,26 @@ func (g *Group) start(p Participant, c *Claim, kp []byte) {
 	g.created, g.resumed = true, true
 	g.epoch, g.resumeEpoch, g.proof = c.Epoch, c.Epoch, slices.Clone(c.Proof)
 	g.members = []Participant{p}
-	g.wantIn = slices.DeleteFunc(g.wantIn, func(x Participant) bool { return x == p })
-	g.wantOut = slices.DeleteFunc(g.wantOut, func(m Member) bool { return m.ID == p })
-	delete(g.pending, p)
-	delete(g.rejoining, p)
+	g.unwait(p)
 	g.job = nil
 	g.history = nil
 	g.leaf = map[Participant][]byte{}
 	claimed := g.claimed
 	g.claimed = map[Participant][]byte{p: slices.Clone(kp)}
 	for _, q := range behind {
-		g.rejoin(q, claimed[q])
+		if claimed[q] != nil { // else it left: members remove its leaf on their own
+			g.rejoin(q, claimed[q])
+		}
 	}
+}
+
+// unwait forgets that p was to be added (it continues the group instead).
+func (g *Group) unwait(p Participant) {
+	g.wantIn = slices.DeleteFunc(g.wantIn, func(x Participant) bool { return x == p })
+	g.wantOut = slices.DeleteFunc(g.wantOut, func(m Member) bool { return m.ID == p })
+	delete(g.pending, p)
+	delete(g.rejoining, p)
+	delete(g.admittedBy, p)
 }
 
 // rejoin has p's leaf, if the group holds one, replaced by a fresh one

@@ -217,3 +217,27 @@ func TestResumedGroupForgottenWhenEveryoneLeft(t *testing.T) {
 		t.Fatalf("the fresh group still takes removals of unknown leaves: %v", err)
 	}
 }
+
+// A member who continued and then left is not added anew when a higher
+// claim replaces the group (it has no KeyPackage here, nor a place in the
+// meeting); one who comes back with a matching claim after being marked
+// to be added anew simply continues.
+func TestResumeLeftOrBackAgain(t *testing.T) {
+	g, _ := newTestGroup()
+	resume(t, g, "dan", claim(0, "p"))
+	g.Left("dan")
+	resume(t, g, "ada", claim(1, "q"))
+	if g.Rejoining("dan") || slices.Contains(g.wantIn, "dan") {
+		t.Fatal("dan, who left, is to be added anew")
+	}
+	resume(t, g, "bob", nil)
+	if !resume(t, g, "bob", claim(1, "q")) || !g.Continues("bob") || g.Rejoining("bob") {
+		t.Fatal("bob, back with a matching claim, does not simply continue")
+	}
+	for j := g.NextJob(nil); j != nil; j = g.NextJob(nil) {
+		if slices.ContainsFunc(j.Add, func(m Member) bool { return m.ID == "bob" || m.ID == "dan" }) {
+			t.Fatalf("job %+v adds bob or dan", j)
+		}
+		commitJob(t, g, j)
+	}
+}
