@@ -64,6 +64,9 @@ func TestRecordingStaysEncrypted(t *testing.T) {
 	for _, tb := range []*tab{ada, bob, cy} {
 		tb.waitVisible("the recording indicator", "#recording-indicator")
 		tb.waitJS("the recording state", `document.body.dataset.recording === "on"`)
+		// The server said so, and so does the meeting's MLS group (the
+		// recorder committed the state before it started recording).
+		tb.waitJS("the recording state in the group", `document.body.dataset.recordingSource === "both"`)
 	}
 	for _, tb := range []*tab{bob, cy} {
 		tb.waitText("who records", "#recording-indicator", "Ada is recording")
