@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"net/netip"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
+	"github.com/coder/websocket"
 	"github.com/nats-io/nats.go"
 	"github.com/pion/rtp"
 
@@ -15,6 +18,7 @@ import (
 	"github.com/kaigi-meet/kaigi/internal/meeting"
 	"github.com/kaigi-meet/kaigi/internal/pgtest"
 	"github.com/kaigi-meet/kaigi/internal/servertest"
+	"github.com/kaigi-meet/kaigi/internal/wire"
 )
 
 // seqLog counts the RTP packets a client receives of each remote track by
@@ -397,5 +401,69 @@ func TestClusterMediaStaysInRegions(t *testing.T) {
 	}
 	if to, _ := eu1.Signal().RelayNodes(m.ID); !slices.Equal(to, []string{"eu2"}) {
 		t.Fatalf("eu1 relays the meeting to %v, want eu2 only", to)
+	}
+}
+
+// rawWelcome joins the meeting through srv on a bare WebSocket and
+// returns the welcome as sent.
+func rawWelcome(t *testing.T, srv *servertest.Server, meetingID, name string) wire.Welcome {
+	t.Helper()
+	ctx := waitCtx(t)
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.CloseNow() })
+	hello, _ := json.Marshal(wire.Hello{Type: wire.TypeHello, V: wire.Version, Client: "kaigi-go/test", Meeting: meetingID, Name: name})
+	if err := conn.Write(ctx, websocket.MessageText, hello); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		_, b, err := conn.Read(ctx)
+		if err != nil {
+			t.Fatalf("no welcome through %s: %v", srv.URL, err)
+		}
+		var w wire.Welcome
+		if json.Unmarshal(b, &w) == nil && w.Type == "welcome" {
+			return w
+		}
+	}
+}
+
+// TestClusterEntryNodeGivesItsOwnTURN: a relayed member's PeerConnection
+// is with the node they reached, so their welcome names that node's TURN
+// server, with credentials it accepts, not the meeting node's.
+func TestClusterEntryNodeGivesItsOwnTURN(t *testing.T) {
+	natsURL := startNATS(t)
+	db := pgtest.NewDatabase(t)
+	key := clusterKey(t)
+	eu1 := node(t, "eu1", "eu", natsURL, db, key)
+	eu2 := node(t, "eu2", "eu", natsURL, db, key)
+	m := eu1.Admin(t).NewMeeting(t, servertest.OpenSettings())
+	undo := placeOn(t, eu1, eu2)
+	local := rawWelcome(t, eu1, m.ID, "Ada")
+	undo()
+	relayed := rawWelcome(t, eu2, m.ID, "Bo")
+	if eu1.TURN() == nil || eu2.TURN() == nil || eu1.TURN().Port() == eu2.TURN().Port() {
+		t.Fatal("the test needs each node's own TURN server")
+	}
+	turnPort := func(w wire.Welcome) string {
+		for _, s := range w.ICEServers {
+			for _, u := range s.URLs {
+				if strings.HasPrefix(u, "turn:") {
+					return strings.SplitN(strings.TrimPrefix(u, "turn:"), "?", 2)[0]
+				}
+			}
+		}
+		return ""
+	}
+	if got := turnPort(local); !strings.HasSuffix(got, ":"+strconv.Itoa(eu1.TURN().Port())) {
+		t.Fatalf("Ada's welcome through eu1 names TURN %q, want eu1's port %d", got, eu1.TURN().Port())
+	}
+	if got := turnPort(relayed); !strings.HasSuffix(got, ":"+strconv.Itoa(eu2.TURN().Port())) {
+		t.Fatalf("Bo's welcome through eu2 names TURN %q, want eu2's port %d", got, eu2.TURN().Port())
+	}
+	if relayed.Self.ID == "" || relayed.Resume == "" || len(relayed.Participants) != 2 {
+		t.Fatalf("Bo's welcome lost its other fields: %+v", relayed)
 	}
 }

@@ -1,6 +1,7 @@
 package signal
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"slices"
@@ -267,6 +268,42 @@ func (s *session) entryControl(r *relayLink, data []byte) {
 		ep.peer.SetBlocked(sfu.SourceScreen, !c.Screen)
 		ep.peer.SetBlocked(sfu.SourceScreenAudio, !c.Screen)
 	}
+}
+
+// welcomePrefix starts every welcome the server encodes (wire.Welcome's
+// first field).
+var welcomePrefix = []byte(`{"type":"welcome"`)
+
+// entryWelcome gives a relayed member's welcome this node's ICE servers
+// in place of the meeting node's: their PeerConnection is with this node,
+// so a TURN server of the cluster's must be this node's, with credentials
+// it issued, for the address the browser reached. Any other message, or a
+// welcome that does not parse, goes as it came.
+func (s *session) entryWelcome(data []byte) []byte {
+	if !bytes.HasPrefix(data, welcomePrefix) {
+		return data
+	}
+	var w map[string]json.RawMessage
+	var self struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(data, &w) != nil || json.Unmarshal(w["self"], &self) != nil || self.ID == "" {
+		return data
+	}
+	ice := s.srv.iceServers(s, self.ID)
+	if ice == nil {
+		ice = []ICEServer{}
+	}
+	b, err := json.Marshal(ice)
+	if err != nil {
+		return data
+	}
+	w["iceServers"] = b
+	out, err := json.Marshal(w)
+	if err != nil {
+		return data
+	}
+	return out
 }
 
 // openEntry opens the member's peer in this node's router for the room

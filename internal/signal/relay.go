@@ -299,7 +299,7 @@ func (s *session) relayTo(cl *clusterLink, node string, id meeting.ID) bool {
 			r.once.Do(func() { close(r.closed) })
 			s.closeWith(nil, websocket.StatusCode(msg.Close))
 		case len(msg.Data) > 0:
-			s.sendBytes(msg.Data)
+			s.sendBytes(s.entryWelcome(msg.Data))
 		}
 	})
 	if err != nil {
