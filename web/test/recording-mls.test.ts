@@ -14,7 +14,7 @@ import { hostileAccess, type Group } from "../src/e2ee/mls.js";
 import { readRecording, recordingExtension, recordingRefusal } from "../src/e2ee/recording-state.js";
 import { generateSigningIdentity } from "../src/e2ee/signing.js";
 import type { RecordingState } from "../src/meeting/protocol.js";
-import { RecordingGate } from "../src/recording/gate.js";
+import { CLEAR_AFTER_MS, RecordingGate } from "../src/recording/gate.js";
 import { recordingIndicator } from "../src/recording/indicator.js";
 
 interface Client {
@@ -40,6 +40,8 @@ class DeliveryService {
   cutOff = new Set<string>();
   /** Clients whose outgoing messages the server sits on. */
   held = new Set<string>();
+  /** When each member's last update was accepted: the server takes one per 30 s (internal/e2ee UpdateInterval). */
+  lastUpdate = new Map<string, number>();
 
   async join(id: string): Promise<Client> {
     const c: Client = { id, keys: [], outbox: [], serverSays: null, member: null as unknown as GroupMember };
@@ -105,6 +107,11 @@ class DeliveryService {
       return;
     }
     if (m.epoch !== this.epoch) return;
+    if (m.reason === "update") {
+      const last = this.lastUpdate.get(from);
+      if (last !== undefined && clock.now - last < 30_000) return; // e2ee_too_soon, which the client does not act on
+      this.lastUpdate.set(from, clock.now);
+    }
     const add = m.reason === undefined && this.job?.committer === from ? this.job.add : [];
     this.job = null;
     this.epoch++;
@@ -127,7 +134,7 @@ function indicatorOf(c: Client) {
 /** A gate on a client's member, with a record of what it did to the recorder. */
 function gateFor(c: Client): { gate: RecordingGate; did: string[] } {
   const did: string[] = [];
-  const gate = new RecordingGate(c.member, { start: () => did.push("start"), pause: () => did.push("pause"), resume: () => did.push("resume") });
+  const gate = new RecordingGate(c.member, { start: () => did.push("start"), pause: () => did.push("pause"), resume: () => did.push("resume") }, () => clock.now);
   return { gate, did };
 }
 
@@ -243,6 +250,7 @@ test("a commit that turns recording on naming another member is refused; so is o
   await ds.deliver("bob", { type: "e2ee_commit", epoch: Number(bob.member.epoch!) + 1, from: "mal", commit: clearing });
   assert.equal(bob.member.recording()?.id, "rec_2", "Bob still sees Ada's recording");
   assert.ok(bob.member.warnings().some((w) => w.text.includes("by another member than the one recording")));
+  clock.now += CLEAR_AFTER_MS;
   await gate.end();
   await ds.settle();
   await gate.check();
@@ -284,6 +292,7 @@ test("the recorder pauses when a group made anew lacks the state, and commits it
   await ada.member.restarted();
   ds.members = ["ada"];
   ds.epoch = 0;
+  ds.lastUpdate.clear(); // the server's group is new
   await ds.deliver("ada", { type: "e2ee_job", create: true, epoch: 0, add: [], remove: [] });
   assert.equal(ada.member.recording(), null);
   await gate.check();
@@ -310,6 +319,7 @@ test("a clearing commit that loses to another member's is made again until the g
   await gate.begin("rec_1");
   await ds.settle();
   await gate.check();
+  clock.now += CLEAR_AFTER_MS;
   ds.held.add("ada");
   await gate.end();
   await ada.member.settled();
@@ -322,6 +332,29 @@ test("a clearing commit that loses to another member's is made again until the g
   await ds.settle();
   assert.equal(bob.member.recording()?.id, "rec_1", "still on: Ada's clearing lost");
   assert.equal(gate.idle, false);
+  await gate.check();
+  await ds.settle();
+  await gate.check();
+  for (const c of [ada, bob]) assert.equal(c.member.recording(), null, `${c.id}: cleared`);
+  assert.equal(gate.idle, true);
+});
+
+test("a recording stopped right after it started is cleared from the group once the server takes another update", async () => {
+  const ds = new DeliveryService();
+  const ada = await ds.join("ada");
+  const bob = await ds.join("bob");
+  const { gate } = gateFor(ada);
+  await gate.begin("rec_1");
+  await ds.settle();
+  await gate.check();
+  assert.equal(bob.member.recording()?.id, "rec_1");
+  clock.now += 5_000;
+  await gate.end();
+  await ds.settle();
+  await gate.check();
+  assert.equal(bob.member.recording()?.id, "rec_1", "not cleared yet: the server would refuse a second update within 30 s");
+  assert.equal(gate.idle, false);
+  clock.now += CLEAR_AFTER_MS;
   await gate.check();
   await ds.settle();
   await gate.check();

@@ -7,7 +7,12 @@
 // the state to the group and starts the recorder only when that commit is
 // applied; it pauses the recorder whenever the group stops saying so (a
 // group made anew after the server lost it) and commits the state again;
-// after the recorder stopped it commits that nobody records. A meeting
+// after the recorder stopped it commits that nobody records. These
+// commits go to the server as key updates, of which it takes one per
+// member per 30 s (internal/e2ee UpdateInterval): so the state is cleared
+// no sooner than CLEAR_AFTER_MS after it was set (the indicator stays on
+// until then after a very short recording), and a start within 30 s of
+// this member's last key update is refused, and fails. A meeting
 // without end-to-end encryption has no group: the server's word is all
 // there is, and the recorder starts at once.
 
@@ -33,15 +38,21 @@ export interface GateHooks {
 
 type Phase = "idle" | "waiting" | "recording" | "paused";
 
+/** The least time between setting the group's state and clearing it: the server's 30 s between two updates of a member, and a second. */
+export const CLEAR_AFTER_MS = 31_000;
+
 export class RecordingGate {
   private wanted: string | null = null;
   /** The recording whose state we still have to clear from the group. */
   private clearing: string | null = null;
   private phase: Phase = "idle";
+  /** When the group first said we record (our commit applied). */
+  private setAt: number | null = null;
 
   constructor(
     private readonly group: GroupRecordingControl | null,
     private readonly hooks: GateHooks,
+    private readonly now: () => number = Date.now,
   ) {}
 
   /** Nothing left to do: not recording, and the group's state cleared (or never set). */
@@ -88,14 +99,17 @@ export class RecordingGate {
         this.clearing = null;
         return;
       }
+      if (this.setAt !== null && this.now() - this.setAt < CLEAR_AFTER_MS) return;
       await g.commitRecording(null);
       return;
     }
     if (this.names(this.wanted)) {
       if (this.phase === "waiting") {
+        this.setAt = this.now();
         this.phase = "recording";
         this.hooks.start();
       } else if (this.phase === "paused") {
+        this.setAt = this.now();
         this.phase = "recording";
         this.hooks.resume();
       }

@@ -151,10 +151,15 @@ export class InMeetingRecording {
     document.body.dataset.recordingSource = ind.source ?? "";
     if (ind.on) {
       const who = ind.self ? "You are" : `${ind.name || "Someone"} is`;
+      // Our own recording stopped, and the group is told within 30 s (gate.ts).
+      const clearing = ind.self && ind.source === "group" && !this.mine;
+      const text = clearing
+        ? "Your recording stopped. The others' screens show it until the meeting's encrypted group is told, within 30 seconds."
+        : `Recording. ${who} recording this meeting: what you say and show is recorded, encrypted for the accounts allowed to read it.`;
       replace(
         this.indicator,
         el("span", { class: "recording-dot", attrs: { "aria-hidden": "true" }, text: "●" }),
-        el("span", { class: "encryption-banner-text", text: `Recording. ${who} recording this meeting: what you say and show is recorded, encrypted for the accounts allowed to read it.` }),
+        el("span", { class: "encryption-banner-text", text }),
         ind.self ? null : el("button", { id: "recording-leave", class: "button small", text: "Leave the meeting", attrs: { type: "button" }, on: { click: () => this.d.leave() } }),
       );
       show(this.indicator, true);
