@@ -122,6 +122,11 @@ type Group struct {
 	resumeEpoch uint64
 	proof       []byte
 	claimed     map[Participant][]byte
+	// expect are members of a lost group who may still claim it, until
+	// expectUntil; lost are all who were in the meeting then (Expect).
+	expect      map[Participant]bool
+	lost        map[Participant]bool
+	expectUntil time.Time
 	now         func() time.Time
 }
 
@@ -131,7 +136,8 @@ func NewGroup(now func() time.Time) *Group {
 		now = time.Now
 	}
 	return &Group{leaf: map[Participant][]byte{}, pending: map[Participant][]byte{}, admittedBy: map[Participant]Participant{},
-		lastUpdate: map[Participant]time.Time{}, rejoining: map[Participant]bool{}, claimed: map[Participant][]byte{}, now: now}
+		lastUpdate: map[Participant]time.Time{}, rejoining: map[Participant]bool{}, claimed: map[Participant][]byte{},
+		expect: map[Participant]bool{}, lost: map[Participant]bool{}, now: now}
 }
 
 // Epoch returns the current epoch.
@@ -153,6 +159,7 @@ func (g *Group) Admitted(p Participant, kp []byte, by Participant) error {
 		return fmt.Errorf("%w: key package of %d bytes", ErrBadMessage, len(kp))
 	}
 	g.pending[p] = slices.Clone(kp)
+	delete(g.expect, p) // back, if the lost group expected them (resume.go)
 	if g.IsMember(p) {
 		g.markOut(p)
 		g.rejoining[p] = true
@@ -180,6 +187,7 @@ func (g *Group) Left(p Participant) {
 	delete(g.lastUpdate, p)
 	delete(g.rejoining, p)
 	delete(g.claimed, p)
+	delete(g.expect, p)
 	if g.IsMember(p) {
 		g.markOut(p)
 	} else {
@@ -227,6 +235,9 @@ func (g *Group) NextJob(available func(Participant) bool) *Job {
 		g.resumed, g.resumeEpoch, g.proof, g.claimed = false, 0, nil, map[Participant][]byte{}
 	}
 	if !g.created {
+		if g.awaitingClaims() {
+			return nil // Expect: those who hold the lost group may still continue it
+		}
 		i := slices.IndexFunc(g.wantIn, available)
 		if i < 0 {
 			return nil
@@ -234,6 +245,7 @@ func (g *Group) NextJob(available func(Participant) bool) *Job {
 		p := g.wantIn[i]
 		g.wantIn = slices.Delete(g.wantIn, i, i+1)
 		g.created, g.epoch = true, 0
+		g.expect, g.lost = map[Participant]bool{}, map[Participant]bool{} // nobody continued the lost group
 		g.members = []Participant{p}
 		g.leaf[p] = g.pending[p]
 		delete(g.pending, p)
@@ -497,8 +509,14 @@ func (g *Group) Since(epoch uint64) (commits []Commit, ok bool) {
 	return nil, false
 }
 
-// Deadline is when the outstanding job, if any, times out.
-func (g *Group) Deadline() (time.Time, bool) { return g.deadline, g.job != nil }
+// Deadline is when the outstanding job, if any, times out, or else when
+// a lost group stops waiting for its members' claims (Expect).
+func (g *Group) Deadline() (time.Time, bool) {
+	if g.job == nil && g.awaitingClaims() {
+		return g.expectUntil, true
+	}
+	return g.deadline, g.job != nil
+}
 
 // Recipients says who receives an application message: every member but
 // the sender, or only to. The sender must be a member and the message

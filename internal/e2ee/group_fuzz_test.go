@@ -171,6 +171,10 @@ func FuzzGroup(f *testing.F) {
 			case 7:
 				clk = clk.Add(time.Duration(next()) * time.Second)
 			case 8:
+				if next() >= 0xf0 {
+					g.Expect(subset()) // the room was restored with them
+					break
+				}
 				p, kp := who(), size(MaxKeyPackage)
 				var c *Claim
 				if b := next(); b%4 != 0 {

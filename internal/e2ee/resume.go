@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"time"
 )
 
 // A group that outlives its delivery service. When the node that relayed
@@ -27,7 +28,33 @@ import (
 const (
 	ResumeProofSize = 32
 	MaxResumeRemove = 1000
+	// ClaimWait is how long a group that was lost waits, from Expect, for
+	// its members' claims before anyone creates a fresh one: a joiner, or
+	// a member whose page reloaded, who comes back first must not start
+	// the group over while those who hold it are still reconnecting.
+	ClaimWait = 10 * time.Second
 )
+
+// Expect says that ps were in the meeting when its group was lost (the
+// room was restored with them): until each has come back (Resume) or
+// left, for at most ClaimWait, nobody creates a fresh group, and those of
+// them who come back without a claim are added anew, replacing any leaf
+// they hold, once someone continues the group.
+func (g *Group) Expect(ps []Participant) {
+	if g.created || len(ps) == 0 {
+		return
+	}
+	for _, p := range ps {
+		g.expect[p] = true
+		g.lost[p] = true
+	}
+	g.expectUntil = g.now().Add(ClaimWait)
+}
+
+// awaitingClaims reports whether a lost group's members may still claim it.
+func (g *Group) awaitingClaims() bool {
+	return !g.created && len(g.expect) > 0 && g.now().Before(g.expectUntil)
+}
 
 // Claim is what a returning member's client says of the group it holds:
 // its epoch and the resume proof of that epoch.
@@ -59,13 +86,14 @@ func (g *Group) Resume(p Participant, c *Claim, kp []byte) (continued bool, err 
 	if c != nil && len(c.Proof) != ResumeProofSize {
 		return false, fmt.Errorf("%w: resume proof of %d bytes", ErrBadMessage, len(c.Proof))
 	}
+	delete(g.expect, p)
 	if g.IsMember(p) {
 		return !g.leaving(p), nil // already back
 	}
 	switch {
 	case c == nil && !g.resumed:
 		// Nothing to continue, and no leaf of p's that the group here
-		// could hold: an ordinary joiner.
+		// holds: a joiner (added anew if someone continues the group).
 		return false, g.Admitted(p, kp, "")
 	case c == nil:
 		g.rejoin(p, kp)
@@ -102,6 +130,12 @@ func (g *Group) start(p Participant, c *Claim, kp []byte) {
 			g.rejoin(q, claimed[q])
 		}
 	}
+	for _, q := range slices.Clone(g.wantIn) {
+		if g.lost[q] && g.pending[q] != nil {
+			g.rejoin(q, g.pending[q]) // back before us without a claim: any leaf it holds goes
+		}
+	}
+	g.expect, g.lost = map[Participant]bool{}, map[Participant]bool{}
 }
 
 // unwait forgets that p was to be added (it continues the group instead).

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 )
 
 func proof(s string) []byte { return bytes.Repeat([]byte(s[:1]), ResumeProofSize) }
@@ -240,4 +241,70 @@ func TestResumeLeftOrBackAgain(t *testing.T) {
 		}
 		commitJob(t, g, j)
 	}
+}
+
+// A group that was lost waits for those who hold it: a joiner, or a member
+// whose page reloaded, who comes back first does not start it over; once
+// someone continues it, the reloaded member's leaf is replaced and the
+// joiner added.
+func TestResumeWaitsForClaims(t *testing.T) {
+	g, _ := newTestGroup()
+	g.Expect([]Participant{"ada", "bob", "cy"})
+	admit(t, g, "dan")
+	if _, err := g.Resume("cy", nil, kp("cy")); err != nil {
+		t.Fatal(err)
+	}
+	if j := g.NextJob(nil); j != nil {
+		t.Fatalf("job %+v while ada and bob, who hold the group, may still come back", j)
+	}
+	if until, ok := g.Deadline(); !ok || !until.Equal(g.now().Add(ClaimWait)) {
+		t.Fatalf("deadline %v %v, want the end of the wait for claims", until, ok)
+	}
+	if !resume(t, g, "ada", claim(5, "p")) || g.Epoch() != 5 || !g.Rejoining("cy") {
+		t.Fatalf("ada's claim: epoch %d, cy rejoining %v", g.Epoch(), g.Rejoining("cy"))
+	}
+	j := g.NextJob(nil)
+	if j == nil || j.Create || j.Committer != "ada" || len(j.Remove) != 1 || j.Remove[0].ID != "cy" || len(j.Add) != 1 || j.Add[0].ID != "cy" {
+		t.Fatalf("job %+v, want ada to replace cy's leaf", j)
+	}
+	commitJob(t, g, j)
+	j = g.NextJob(nil)
+	if j == nil || j.Epoch != 6 || len(j.Add) != 1 || j.Add[0].ID != "dan" || len(j.Remove) != 0 {
+		t.Fatalf("job %+v, want ada to add dan on epoch 6", j)
+	}
+}
+
+// The wait ends when everyone expected is back or gone, or after ClaimWait.
+func TestResumeWaitEnds(t *testing.T) {
+	t.Run("everyone back without state", func(t *testing.T) {
+		g, _ := newTestGroup()
+		g.Expect([]Participant{"ada", "bob"})
+		admit(t, g, "ada")
+		if j := g.NextJob(nil); j != nil {
+			t.Fatalf("job %+v while bob may come back", j)
+		}
+		g.Left("bob")
+		if j := g.NextJob(nil); j == nil || !j.Create || j.Committer != "ada" {
+			t.Fatalf("job %+v, want ada to create once nobody else may claim", j)
+		}
+	})
+	t.Run("timeout", func(t *testing.T) {
+		g, c := newTestGroup()
+		g.Expect([]Participant{"ada"})
+		admit(t, g, "dan")
+		c.t = c.t.Add(ClaimWait - time.Millisecond)
+		if j := g.NextJob(nil); j != nil {
+			t.Fatalf("job %+v before the wait ended", j)
+		}
+		c.t = c.t.Add(time.Millisecond)
+		if j := g.NextJob(nil); j == nil || !j.Create || j.Committer != "dan" {
+			t.Fatalf("job %+v, want dan to create after the wait", j)
+		}
+		if _, ok := g.Deadline(); ok {
+			t.Fatal("still a deadline with nothing outstanding")
+		}
+		if resume(t, g, "ada", claim(5, "p")) || !g.Rejoining("ada") {
+			t.Fatal("a claim continued a group formed here after the wait")
+		}
+	})
 }

@@ -241,3 +241,18 @@ func (r *Room) e2eeContinuedLocked(pid meeting.ParticipantID, resumed bool) *uin
 	e := r.group.ResumedAt()
 	return &e
 }
+
+// e2eeRestoredLocked: the room was opened with these members of an
+// earlier run or of a node that died, whose group the server lost. Until
+// they are back or gone (at most e2ee.ClaimWait), nobody creates a fresh
+// group: those who hold the old one may continue it (e2eeClaimLocked).
+func (r *Room) e2eeRestoredLocked(restored []meeting.ParticipantID) {
+	if !r.e2eeOn() || len(restored) == 0 {
+		return
+	}
+	ps := make([]e2ee.Participant, len(restored))
+	for i, p := range restored {
+		ps[i] = e2ee.Participant(p)
+	}
+	r.group.Expect(ps)
+}

@@ -151,3 +151,39 @@ func TestE2EEGroupContinuesOnAnotherNode(t *testing.T) {
 		t.Fatalf("cy's e2ee_welcome: %+v", ew)
 	}
 }
+
+// TestE2EELostGroupWaitsForItsMembers: on the node that takes a meeting
+// over, a joiner who arrives before the members who hold the group is not
+// asked to create a fresh one (which would start the group over for
+// everyone); once a member continues the group, that member adds the
+// joiner on the group's epoch.
+func TestE2EELostGroupWaitsForItsMembers(t *testing.T) {
+	_, dir := newTestHub(t)
+	kept := &memKept{rows: map[meeting.ParticipantID]meeting.Kept{}}
+	hub1 := keptHub(t, dir, kept)
+	ada := &fakeConn{}
+	join(t, hub1, dir.rec.ID, ada, "ada", wire.ClientMessage{Name: "Ada", KeyPackage: []byte("ada 1")})
+	var w wire.Welcome
+	ada.last(t, wire.TypeWelcome, &w)
+	hub1.Flush(context.Background())
+
+	hub2 := keptHub(t, dir, kept)
+	eve, ada2 := &fakeConn{}, &fakeConn{}
+	_, eveID := join(t, hub2, dir.rec.ID, eve, "", wire.ClientMessage{Name: "Eve", KeyPackage: []byte("eve")})
+	var job wire.E2EEJob
+	if eve.last(t, wire.TypeE2EEJob, &job) {
+		t.Fatalf("Eve, first on the node that took the meeting over, got %+v while Ada may still continue the group", job)
+	}
+	zero := uint64(0)
+	join(t, hub2, dir.rec.ID, ada2, "ada", wire.ClientMessage{Name: "Ada", Resume: w.Resume, KeyPackage: []byte("ada 2"), E2EEEpoch: &zero, E2EEProof: bytes.Repeat([]byte{9}, 32)})
+	w = wire.Welcome{}
+	if !ada2.last(t, wire.TypeWelcome, &w) || w.E2EERestart || w.E2EEEpoch == nil {
+		t.Fatalf("Ada's welcome: restart %v, epoch %v", w.E2EERestart, w.E2EEEpoch)
+	}
+	if !ada2.last(t, wire.TypeE2EEJob, &job) || job.Create || job.Epoch != 0 || len(job.Add) != 1 || job.Add[0].Participant != string(eveID) {
+		t.Fatalf("Ada's job: %+v, want her to add Eve on epoch 0", job)
+	}
+	if eve.last(t, wire.TypeE2EEJob, &job) {
+		t.Fatalf("Eve got %+v", job)
+	}
+}

@@ -147,6 +147,7 @@ func (r *Room) restoreLocked(kept []meeting.Kept) {
 	if len(kept) > 0 {
 		r.log.Info("meeting restored after a restart", "participants", len(r.members))
 	}
+	r.e2eeRestoredLocked(restored)
 }
 
 // e2eeRestartLocked reports whether a returning member must leave the
