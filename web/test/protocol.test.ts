@@ -55,6 +55,18 @@ test("welcome says whether the server takes simulcast", () => {
   assert.equal(off.type === "welcome" && off.simulcast, false);
 });
 
+test("welcome's e2eeEpoch (the group goes on at it) counts only on a resume, and must be an integer", () => {
+  const base = { type: "welcome", v: 1, server: "s", meeting: { id: "m" }, self: participant, participants: [], resume: "r" };
+  const on = ok({ ...base, resumed: true, e2eeEpoch: 7 });
+  assert.equal(on.type === "welcome" && on.e2eeEpoch, 7);
+  const fresh = ok({ ...base, resumed: false, e2eeEpoch: 7 });
+  assert.equal(fresh.type === "welcome" && fresh.e2eeEpoch, null);
+  const none = ok({ ...base, resumed: true });
+  assert.equal(none.type === "welcome" && none.e2eeEpoch, null);
+  bad({ ...base, resumed: true, e2eeEpoch: "7" });
+  bad({ ...base, resumed: true, e2eeEpoch: 1.5 });
+});
+
 test("welcome without iceServers gets an empty list", () => {
   const m = ok({ type: "welcome", v: 1, server: "s", meeting: { id: "m" }, self: participant, participants: [], resume: "r", resumed: true });
   assert.equal(m.type === "welcome" && m.iceServers.length, 0);
