@@ -58,6 +58,8 @@ var Published = []struct {
 	{TokenRevoked, "API tokens revoked"},
 	{IngestTokenCreated, "Stream-in (WHIP) tokens made by a meeting's owner"},
 	{IngestTokenRevoked, "Stream-in (WHIP) tokens revoked"},
+	{EgressTokenCreated, "Watch (WHEP) tokens made by a meeting's owner"},
+	{EgressTokenRevoked, "Watch (WHEP) tokens revoked"},
 	{WebhookCreated, "Webhooks registered by an administrator"},
 	{WebhookChanged, "Webhooks turned off or on by an administrator"},
 	{WebhookDeleted, "Webhooks deleted by an administrator"},

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/kaigi-meet/kaigi/internal/audit"
@@ -51,13 +52,53 @@ type ingestTokenJSON struct {
 	Token string `json:"token,omitempty"`
 }
 
+// tokenKind is what tells a meeting's ingest (WHIP) tokens from its
+// egress (WHEP) ones (egress.go), which are kept in the same store and
+// served by the same routes under their own path.
+type tokenKind struct {
+	kind     string // as stored
+	path     string // under /api/meetings/{id}/
+	endpoint string // the program's, with the meeting's ID after it
+	prefix   string // of the token's text
+	idPrefix string // of the token's ID
+	created  audit.Action
+	revoked  audit.Action
+	log      string // "ingest" or "egress"
+	tooMany  string
+}
+
+var ingestKind = tokenKind{kind: store.IngestKindWHIP, path: "ingest", endpoint: "/whip/", prefix: whip.TokenPrefix, idPrefix: "ing_",
+	created: audit.IngestTokenCreated, revoked: audit.IngestTokenRevoked, log: "ingest",
+	tooMany: "A meeting has at most 10 ingest tokens; revoke one first."}
+
+// ofKind keeps a meeting's tokens of one kind (a token stored without a
+// kind is an ingest one).
+func ofKind(toks []store.IngestToken, kind string) []store.IngestToken {
+	out := toks[:0:0]
+	for _, t := range toks {
+		k := t.Kind
+		if k == "" {
+			k = store.IngestKindWHIP
+		}
+		if k == kind {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 func (a *api) ingestRoutes(mux *http.ServeMux, in Ingest) {
 	if in.Tokens == nil || in.WHIP == nil {
 		return
 	}
 	mux.Handle("/whip/", in.WHIP)
+	a.tokenKindRoutes(mux, in, ingestKind)
+	a.egressRoutes(mux, in) // egress.go
+}
+
+func (a *api) tokenKindRoutes(mux *http.ServeMux, in Ingest, k tokenKind) {
 	toJSON := func(r *http.Request, t store.IngestToken) ingestTokenJSON {
-		j := ingestTokenJSON{ID: t.ID, Name: t.Name, URL: a.baseURL(r) + "/whip/" + t.MeetingID, CreatedAt: t.CreatedAt.UTC().Format(time.RFC3339)}
+		j := ingestTokenJSON{ID: t.ID, Name: t.Name, URL: a.baseURL(r) + k.endpoint + t.MeetingID, CreatedAt: t.CreatedAt.UTC().Format(time.RFC3339)}
 		if !t.LastUsed.IsZero() {
 			j.LastUsed = t.LastUsed.UTC().Format(time.RFC3339)
 		}
@@ -71,23 +112,24 @@ func (a *api) ingestRoutes(mux *http.ServeMux, in Ingest) {
 		rec, ok := a.loadOwned(w, r, u)
 		return rec, u.ID, ok
 	}
-	mux.HandleFunc("GET /api/meetings/{id}/ingest", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /api/meetings/{id}/"+k.path, func(w http.ResponseWriter, r *http.Request) {
 		rec, _, ok := owned(w, r)
 		if !ok {
 			return
 		}
 		toks, err := in.Tokens.IngestTokens(r.Context(), string(rec.ID))
 		if err != nil {
-			a.internal(w, "list ingest tokens", err)
+			a.internal(w, "list "+k.log+" tokens", err)
 			return
 		}
+		toks = ofKind(toks, k.kind)
 		out := make([]ingestTokenJSON, 0, len(toks))
 		for _, t := range toks {
 			out = append(out, toJSON(r, t))
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"tokens": out, "allowed": rec.Settings.IngestAllowed()})
 	})
-	mux.HandleFunc("POST /api/meetings/{id}/ingest", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("POST /api/meetings/{id}/"+k.path, func(w http.ResponseWriter, r *http.Request) {
 		rec, userID, ok := owned(w, r)
 		if !ok {
 			return
@@ -108,49 +150,54 @@ func (a *api) ingestRoutes(mux *http.ServeMux, in Ingest) {
 		}
 		toks, err := in.Tokens.IngestTokens(r.Context(), string(rec.ID))
 		if err != nil {
-			a.internal(w, "count ingest tokens", err)
+			a.internal(w, "count "+k.log+" tokens", err)
 			return
 		}
-		if len(toks) >= maxIngestTokens {
-			writeError(w, http.StatusConflict, "too_many_tokens", "A meeting has at most 10 ingest tokens; revoke one first.")
+		if len(ofKind(toks, k.kind)) >= maxIngestTokens {
+			writeError(w, http.StatusConflict, "too_many_tokens", k.tooMany)
 			return
 		}
 		secret := make([]byte, 32)
 		rand.Read(secret)
-		text := whip.TokenPrefix + base64.RawURLEncoding.EncodeToString(secret)
+		text := k.prefix + base64.RawURLEncoding.EncodeToString(secret)
 		sum := sha256.Sum256([]byte(text))
 		idBytes := make([]byte, 9)
 		rand.Read(idBytes)
-		t := store.IngestToken{ID: "ing_" + base64.RawURLEncoding.EncodeToString(idBytes), MeetingID: string(rec.ID), Hash: sum[:],
-			Name: name, CreatedBy: userID, CreatedAt: a.now().UTC()}
-		if err := in.Tokens.CreateIngestToken(r.Context(), t, ingestEntry(userID, audit.IngestTokenCreated, t, a.now())); err != nil {
-			a.internal(w, "create ingest token", err)
+		t := store.IngestToken{ID: k.idPrefix + base64.RawURLEncoding.EncodeToString(idBytes), MeetingID: string(rec.ID), Hash: sum[:],
+			Name: name, CreatedBy: userID, CreatedAt: a.now().UTC(), Kind: k.kind}
+		if err := in.Tokens.CreateIngestToken(r.Context(), t, ingestEntry(userID, k.created, t, a.now())); err != nil {
+			a.internal(w, "create "+k.log+" token", err)
 			return
 		}
-		a.log.Info("ingest token created", "meeting", rec.ID, "token", t.ID)
+		a.log.Info(k.log+" token created", "meeting", rec.ID, "token", t.ID)
 		j := toJSON(r, t)
 		j.Token = text
 		writeJSON(w, http.StatusCreated, j)
 	})
-	mux.HandleFunc("DELETE /api/meetings/{id}/ingest/{token}", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("DELETE /api/meetings/{id}/"+k.path+"/{token}", func(w http.ResponseWriter, r *http.Request) {
 		rec, userID, ok := owned(w, r)
 		if !ok {
 			return
 		}
 		id := r.PathValue("token")
+		if !strings.HasPrefix(id, k.idPrefix) {
+			// A token of the other kind is not revoked through this path.
+			writeError(w, http.StatusNotFound, "token_not_found", "This meeting has no such "+k.log+" token.")
+			return
+		}
 		err := in.Tokens.RevokeIngestToken(r.Context(), string(rec.ID), id, func(t store.IngestToken) audit.Entry {
-			return ingestEntry(userID, audit.IngestTokenRevoked, t, a.now())
+			return ingestEntry(userID, k.revoked, t, a.now())
 		})
 		if errors.Is(err, store.ErrNotFound) {
-			writeError(w, http.StatusNotFound, "token_not_found", "This meeting has no such ingest token.")
+			writeError(w, http.StatusNotFound, "token_not_found", "This meeting has no such "+k.log+" token.")
 			return
 		}
 		if err != nil {
-			a.internal(w, "revoke ingest token", err)
+			a.internal(w, "revoke "+k.log+" token", err)
 			return
 		}
 		in.WHIP.EndToken(id)
-		a.log.Info("ingest token revoked", "meeting", rec.ID, "token", id)
+		a.log.Info(k.log+" token revoked", "meeting", rec.ID, "token", id)
 		w.WriteHeader(http.StatusNoContent)
 	})
 }

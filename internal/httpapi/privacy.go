@@ -281,17 +281,18 @@ var privacyTables = []privacyTable{
 		},
 	},
 	{
-		Table: "ingest_tokens", Title: "Stream-in (WHIP) tokens",
-		Why:  "To let a streaming program a meeting's host chose (OBS, GStreamer) send its picture and sound into that meeting. Such a source is not end-to-end encrypted, and everyone in the meeting sees it marked so.",
+		Table: "ingest_tokens", Title: "Stream-in (WHIP) and watch (WHEP) tokens",
+		Why:  "To let a streaming program a meeting's host chose (OBS, GStreamer) send its picture and sound into that meeting, or watch it. Such a program is not end-to-end encrypted, and everyone in the meeting sees it marked so.",
 		Kept: "Until the host revokes it (the record is deleted), or with its meeting or the account that made it.",
 		Columns: []privacyColumn{
 			{"id", "A random number naming the token in lists."},
-			{"meeting_id", "The meeting it streams into."},
+			{"meeting_id", "The meeting it streams into or watches."},
 			{"hash", "A one-way scrambled form of the token (the token itself is shown once, when it is made, and never stored)."},
 			{"name", "The name the host gave it, shown in the meeting's list of participants."},
 			{"created_by", "The account that made it."},
 			{"created_at", "When it was made."},
 			{"last_used_at", "When a program last began streaming with it; not from where."},
+			{"kind", "Whether it streams into the meeting (WHIP) or watches it (WHEP, a viewer everyone in the meeting sees marked as not end-to-end encrypted)."},
 		},
 	},
 	{

@@ -26,5 +26,6 @@ func toParticipantJSON(p meeting.Participant) wire.Participant {
 		Connection:  conn,
 		MutedByHost: p.MutedByHost,
 		Ingest:      p.Ingest,
+		Viewer:      p.Viewer,
 	}
 }

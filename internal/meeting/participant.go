@@ -73,6 +73,9 @@ type Participant struct {
 	// streaming program, not a person in the signalling): it is outside
 	// end-to-end encryption.
 	Ingest bool
+	// Viewer is set, with Ingest, for a program that watches over WHEP
+	// (it receives, publishes nothing, and holds no key either).
+	Viewer bool
 }
 
 // SignedIn reports whether the participant joined with an account.

@@ -223,8 +223,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		Webhooks: hooks,
 		// Recordings encrypted in browsers (httpapi/recordings.go).
 		Recordings: db,
-		// WHIP ingest into meetings (internal/whip).
-		Ingest: httpapi.Ingest{Tokens: db, WHIP: whip.New(whip.Options{Tokens: db, Rooms: s.signal, Logger: log})},
+		// WHIP ingest into meetings and WHEP egress (internal/whip).
+		Ingest: httpapi.Ingest{Tokens: db, WHIP: whip.New(whip.Options{Tokens: db, Rooms: s.signal, Viewers: s.signal, Logger: log})},
 		// Served only with a token (config metrics.token).
 		MetricsToken: cfg.Metrics.Token,
 		Metrics: metrics.Handler(metrics.Sources{

@@ -25,6 +25,18 @@ func (s *Server) Ingest(ctx context.Context, id meeting.ID, src live.Source) (*l
 	return s.hub.Ingest(ctx, id, src)
 }
 
+// Egress puts a viewer (a WHEP client, internal/whip) into a meeting's
+// live room on this node (live.Hub.Egress), placed as a source is: a
+// meeting held on another node is refused with a *live.HeldElsewhere.
+func (s *Server) Egress(ctx context.Context, id meeting.ID, src live.Source) (*live.Room, meeting.ParticipantID, *sfu.Viewer, error) {
+	if cl := s.clusterLink(); cl != nil {
+		if err := s.placeSource(ctx, cl, id); err != nil {
+			return nil, "", nil, err
+		}
+	}
+	return s.hub.Egress(ctx, id, src)
+}
+
 // placeSource places the meeting and refuses a source for a meeting held
 // elsewhere.
 func (s *Server) placeSource(ctx context.Context, cl *clusterLink, id meeting.ID) error {

@@ -20,15 +20,24 @@ type IngestToken struct {
 	CreatedBy string // the account that made it
 	CreatedAt time.Time
 	LastUsed  time.Time // zero: never used
+	// Kind is IngestKindWHIP (streams in; the default when empty) or
+	// IngestKindWHEP (watches the meeting, internal/whip's whep.go).
+	Kind string
 }
 
-const ingestColumns = `id, meeting_id, hash, name, created_by, created_at, last_used_at`
+// The kinds of ingest token.
+const (
+	IngestKindWHIP = "whip"
+	IngestKindWHEP = "whep"
+)
+
+const ingestColumns = `id, meeting_id, hash, name, created_by, created_at, last_used_at, kind`
 
 func scanIngestToken(row scanner) (IngestToken, error) {
 	var t IngestToken
 	var created string
 	var used sql.NullString
-	err := row.Scan(&t.ID, &t.MeetingID, &t.Hash, &t.Name, &t.CreatedBy, &created, &used)
+	err := row.Scan(&t.ID, &t.MeetingID, &t.Hash, &t.Name, &t.CreatedBy, &created, &used, &t.Kind)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, ErrNotFound
 	}
@@ -50,9 +59,12 @@ func scanIngestToken(row scanner) (IngestToken, error) {
 // audit log in the same transaction. A meeting or account that no longer
 // exists fails with ErrNotFound.
 func (s *DB) CreateIngestToken(ctx context.Context, t IngestToken, rec audit.Entry) error {
+	if t.Kind == "" {
+		t.Kind = IngestKindWHIP
+	}
 	return s.withAudit(ctx, &rec, func(tx *txn) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO ingest_tokens (`+ingestColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			t.ID, t.MeetingID, t.Hash, t.Name, t.CreatedBy, formatTime(t.CreatedAt), nullTime(t.LastUsed))
+		_, err := tx.ExecContext(ctx, `INSERT INTO ingest_tokens (`+ingestColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			t.ID, t.MeetingID, t.Hash, t.Name, t.CreatedBy, formatTime(t.CreatedAt), nullTime(t.LastUsed), t.Kind)
 		if isForeignKey(err) {
 			return ErrNotFound
 		}

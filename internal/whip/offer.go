@@ -18,6 +18,48 @@ const maxOfferBytes = 32 << 10
 // and VP8 respectively. Anything else (data channels, a second video,
 // only H.264) is refused before the SFU parses it.
 func publishedTracks(offer string) ([]sfu.PublishedTrack, error) {
+	sections, err := mediaSections(offer, true)
+	if err != nil {
+		return nil, err
+	}
+	tracks := make([]sfu.PublishedTrack, 0, len(sections))
+	for _, sec := range sections {
+		tracks = append(tracks, sfu.PublishedTrack{Mid: sec.mid, Source: sec.source})
+	}
+	return tracks, nil
+}
+
+// viewedKinds checks a WHEP offer as publishedTracks does a WHIP one,
+// but for sections that receive (a=recvonly): at most one audio and one
+// video, with a mid, offering Opus and VP8. It says which there are.
+func viewedKinds(offer string) (audio, video bool, err error) {
+	sections, err := mediaSections(offer, false)
+	if err != nil {
+		return false, false, err
+	}
+	for _, sec := range sections {
+		switch sec.source {
+		case sfu.SourceMicrophone:
+			audio = true
+		case sfu.SourceCamera:
+			video = true
+		}
+	}
+	return audio, video, nil
+}
+
+// section is one media section of an offer that was checked: its mid,
+// and the source it is (a microphone for audio, a camera for video).
+type section struct {
+	mid    string
+	source sfu.Source
+}
+
+// mediaSections checks an offer's media sections: at least one, each
+// audio or video, at most one of each, each with a mid, sending (WHIP:
+// a=sendonly or a=sendrecv) or receiving only (WHEP: a=recvonly) as
+// sending says, and offering the codec the SFU forwards for its kind.
+func mediaSections(offer string, sending bool) ([]section, error) {
 	var sd sdp.SessionDescription
 	if err := sd.UnmarshalString(offer); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadOffer, err)
@@ -25,7 +67,7 @@ func publishedTracks(offer string) ([]sfu.PublishedTrack, error) {
 	if len(sd.MediaDescriptions) == 0 {
 		return nil, fmt.Errorf("%w: no media section", ErrBadOffer)
 	}
-	var tracks []sfu.PublishedTrack
+	var out []section
 	seen := map[sfu.Source]bool{}
 	for i, md := range sd.MediaDescriptions {
 		var source sfu.Source
@@ -46,17 +88,21 @@ func publishedTracks(offer string) ([]sfu.PublishedTrack, error) {
 		if !ok || mid == "" {
 			return nil, fmt.Errorf("%w: media section %d has no mid", ErrBadOffer, i)
 		}
-		_, sendonly := md.Attribute("sendonly")
-		_, sendrecv := md.Attribute("sendrecv")
-		if !sendonly && !sendrecv {
-			return nil, fmt.Errorf("%w: the %s section does not send (a=sendonly expected)", ErrBadOffer, md.MediaName.Media)
+		if sending {
+			_, sendonly := md.Attribute("sendonly")
+			_, sendrecv := md.Attribute("sendrecv")
+			if !sendonly && !sendrecv {
+				return nil, fmt.Errorf("%w: the %s section does not send (a=sendonly expected)", ErrBadOffer, md.MediaName.Media)
+			}
+		} else if _, recvonly := md.Attribute("recvonly"); !recvonly {
+			return nil, fmt.Errorf("%w: the %s section does not only receive (a=recvonly expected)", ErrBadOffer, md.MediaName.Media)
 		}
 		if !offersCodec(md, codec) {
 			return nil, fmt.Errorf("%w: the %s section offers no %s; this server forwards Opus audio and VP8 video", ErrUnsupportedCodec, md.MediaName.Media, strings.ToUpper(codec))
 		}
-		tracks = append(tracks, sfu.PublishedTrack{Mid: mid, Source: source})
+		out = append(out, section{mid: mid, source: source})
 	}
-	return tracks, nil
+	return out, nil
 }
 
 // offersCodec reports whether a media section has an rtpmap for codec

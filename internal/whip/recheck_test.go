@@ -45,7 +45,7 @@ func (l *lookups) set(err error) {
 func TestSessionEndsWhenItsTokenIsGone(t *testing.T) {
 	tokens := &lookups{err: errors.New("database away"), seen: make(chan struct{}, 1)}
 	h := New(Options{Tokens: tokens, Recheck: 5 * time.Millisecond})
-	s := &session{id: "s1", tokenID: "t1", meeting: "m1", h: h, done: make(chan struct{})}
+	s := &session{id: "s1", proto: whipProtocol, tokenID: "t1", meeting: "m1", h: h, done: make(chan struct{})}
 	h.mu.Lock()
 	h.sessions[s.id], h.byToken[s.tokenID] = s, s
 	h.mu.Unlock()
@@ -85,7 +85,7 @@ func TestSessionEndsWhenItsTokenIsGone(t *testing.T) {
 func TestRecheckStopsWithTheSession(t *testing.T) {
 	tokens := &lookups{seen: make(chan struct{}, 1)}
 	h := New(Options{Tokens: tokens, Recheck: 5 * time.Millisecond})
-	s := &session{id: "s1", tokenID: "t1", meeting: "m1", h: h, done: make(chan struct{})}
+	s := &session{id: "s1", proto: whipProtocol, tokenID: "t1", meeting: "m1", h: h, done: make(chan struct{})}
 	ended := make(chan struct{})
 	go func() { h.recheck(s); close(ended) }()
 	<-tokens.seen

@@ -9,13 +9,15 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// session is one WHIP session: a source in a meeting's room. It is the
-// source's live.Conn: the room's messages to participants mean nothing
-// to a streaming program and are dropped; the SFU's answer is read from
-// the peer once its candidates are gathered, and it never asks for a
-// turn (a publisher is never subscribed to anything).
+// session is one WHIP session, a source in a meeting's room, or one WHEP
+// session, a viewer. It is the program's live.Conn: the room's messages
+// to participants mean nothing to a streaming program and are dropped;
+// the SFU's answer is read from the peer once its candidates are
+// gathered, and it never asks for a turn (a publisher is never
+// subscribed to anything, and a viewer's tracks are fixed by its offer).
 type session struct {
-	id      string // the resource's name, in its Location
+	id      string    // the resource's name, in its Location
+	proto   *protocol // whipProtocol or whepProtocol
 	tokenID string
 	hash    [32]byte // the token's SHA-256, which a DELETE must match
 	meeting meeting.ID
@@ -25,6 +27,7 @@ type session struct {
 	room   *live.Room // nil until the room took the source
 	pid    meeting.ParticipantID
 	peer   *sfu.Peer
+	viewer *sfu.Viewer // a WHEP session's
 	closed bool
 
 	done     chan struct{} // closed when the session ends (finish)
@@ -51,7 +54,11 @@ func (s *session) Candidate(webrtc.ICECandidateInit) {}
 func (s *session) Close(live.Reason) {
 	s.mu.Lock()
 	s.closed = true
+	v := s.viewer
 	s.mu.Unlock()
+	if v != nil {
+		go v.Close() // not under the room's lock
+	}
 	s.finish()
 	s.h.forget(s)
 }
@@ -67,8 +74,11 @@ func (s *session) placed(room *live.Room, pid meeting.ParticipantID, peer *sfu.P
 // transport that failed); the room then closes it. Safe more than once.
 func (s *session) end() {
 	s.mu.Lock()
-	room, pid := s.room, s.pid
+	room, pid, v := s.room, s.pid, s.viewer
 	s.mu.Unlock()
+	if v != nil {
+		v.Close()
+	}
 	if room != nil {
 		room.Leave(pid, s)
 	}

@@ -29,6 +29,27 @@ import (
 // is, and lets secret scanners find a leaked one.
 const TokenPrefix = "kaigi_whip_"
 
+// EgressTokenPrefix starts every egress (WHEP) token's text.
+const EgressTokenPrefix = "kaigi_whep_"
+
+// protocol is what tells WHIP and WHEP apart where they share code: the
+// path, the tokens taken and the words of refusals.
+type protocol struct {
+	name   string // "WHIP" or "WHEP"
+	path   string // "/whip/"
+	prefix string // of its tokens' text
+	kind   string // of its tokens, as stored
+	// badToken is the refusal of a missing, wrong or revoked token.
+	badToken string
+}
+
+var (
+	whipProtocol = &protocol{name: "WHIP", path: "/whip/", prefix: TokenPrefix, kind: store.IngestKindWHIP,
+		badToken: "An ingest token is needed, and this one is missing, wrong or revoked. The meeting's host makes one under Stream in (WHIP)."}
+	whepProtocol = &protocol{name: "WHEP", path: "/whep/", prefix: EgressTokenPrefix, kind: store.IngestKindWHEP,
+		badToken: "A watch (WHEP) token is needed, and this one is missing, wrong or revoked. The meeting's host makes one under Watch (WHEP)."}
+)
+
 // Tokens finds ingest tokens by the SHA-256 of their text.
 type Tokens interface {
 	IngestTokenByHash(ctx context.Context, hash []byte) (store.IngestToken, error)
@@ -40,11 +61,18 @@ type Rooms interface {
 	Ingest(ctx context.Context, id meeting.ID, src live.Source) (*live.Room, meeting.ParticipantID, *sfu.Peer, error)
 }
 
+// Viewers puts a viewer into a meeting's live room (live.Hub.Egress).
+type Viewers interface {
+	Egress(ctx context.Context, id meeting.ID, src live.Source) (*live.Room, meeting.ParticipantID, *sfu.Viewer, error)
+}
+
 // Options make a Handler.
 type Options struct {
 	Tokens Tokens
 	Rooms  Rooms
-	Logger *slog.Logger
+	// Viewers, when set, serves WHEP at /whep/{meetingID} (whep.go).
+	Viewers Viewers
+	Logger  *slog.Logger
 	// ConnectTimeout is how long a session's media may take to connect
 	// before the source is taken out again; zero means 30 seconds.
 	ConnectTimeout time.Duration
@@ -58,7 +86,8 @@ type Options struct {
 	Recheck time.Duration
 }
 
-// Handler serves /whip/{meetingID} and its sessions' resources.
+// Handler serves /whip/{meetingID}, /whep/{meetingID} and their sessions'
+// resources.
 type Handler struct {
 	opts  Options
 	log   *slog.Logger
@@ -88,18 +117,29 @@ func New(opts Options) *Handler {
 		sessions: map[string]*session{}, byToken: map[string]*session{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /whip/{meeting}", h.publish)
-	mux.HandleFunc("OPTIONS /whip/{meeting}", options("OPTIONS, POST"))
-	mux.HandleFunc("/whip/{meeting}", notAllowed("OPTIONS, POST"))
-	mux.HandleFunc("DELETE /whip/{meeting}/{session}", h.delete)
-	mux.HandleFunc("OPTIONS /whip/{meeting}/{session}", options("DELETE, OPTIONS"))
-	// No trickle ICE and no ICE restart: RFC 9725 section 4.3.1 asks
-	// for 405 to PATCH, and HTTP for the methods that are allowed.
-	mux.HandleFunc("/whip/{meeting}/{session}", notAllowed("DELETE, OPTIONS"))
+	h.resources(mux, whipProtocol)
+	if opts.Viewers != nil {
+		mux.HandleFunc("POST /whep/{meeting}", h.watch)
+		h.resources(mux, whepProtocol)
+	}
 	h.mux = mux
 	return h
 }
 
-// ServeHTTP serves WHIP.
+// resources serves what WHIP and WHEP share besides the POST: OPTIONS,
+// the DELETE of a session, and 405 to the rest.
+func (h *Handler) resources(mux *http.ServeMux, p *protocol) {
+	mux.HandleFunc("OPTIONS "+p.path+"{meeting}", options("OPTIONS, POST"))
+	mux.HandleFunc(p.path+"{meeting}", notAllowed(p, "OPTIONS, POST"))
+	mux.HandleFunc("DELETE "+p.path+"{meeting}/{session}", h.delete(p))
+	mux.HandleFunc("OPTIONS "+p.path+"{meeting}/{session}", options("DELETE, OPTIONS"))
+	// No trickle ICE and no ICE restart: RFC 9725 section 4.3.1 (and
+	// the WHEP draft, which follows it) asks for 405 to PATCH, and HTTP
+	// for the methods that are allowed.
+	mux.HandleFunc(p.path+"{meeting}/{session}", notAllowed(p, "DELETE, OPTIONS"))
+}
+
+// ServeHTTP serves WHIP and WHEP.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	h.mux.ServeHTTP(w, r)
@@ -115,10 +155,10 @@ func options(allow string) http.HandlerFunc {
 	}
 }
 
-func notAllowed(allow string) http.HandlerFunc {
+func notAllowed(p *protocol, allow string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", allow)
-		refuse(w, http.StatusMethodNotAllowed, "method_not_allowed", "This WHIP resource takes "+allow+" only (no trickle ICE or ICE restart).")
+		refuse(w, http.StatusMethodNotAllowed, "method_not_allowed", "This "+p.name+" resource takes "+allow+" only (no trickle ICE or ICE restart).")
 	}
 }
 
@@ -146,10 +186,11 @@ func addrOf(r *http.Request) netip.Addr {
 	return ap.Addr().Unmap()
 }
 
-// token checks the request's bearer token and returns it, or writes the
-// refusal: 429 for an address over its failures (checked before the
-// token), 401 for a missing, malformed, wrong or revoked one, all alike.
-func (h *Handler) token(w http.ResponseWriter, r *http.Request) (store.IngestToken, [32]byte, bool) {
+// token checks the request's bearer token, of p's kind, and returns it,
+// or writes the refusal: 429 for an address over its failures (checked
+// before the token), 401 for a missing, malformed, wrong or revoked one,
+// or one of the other kind, all alike.
+func (h *Handler) token(w http.ResponseWriter, r *http.Request, p *protocol) (store.IngestToken, [32]byte, bool) {
 	addr := addrOf(r)
 	key := policy.AddressKey(addr)
 	if key == "" {
@@ -161,12 +202,12 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) (store.IngestTok
 	}
 	fail := func() (store.IngestToken, [32]byte, bool) {
 		h.fails.Allow(key)
-		w.Header().Set("WWW-Authenticate", `Bearer realm="kaigi whip", error="invalid_token"`)
-		refuse(w, http.StatusUnauthorized, "bad_token", "An ingest token is needed, and this one is missing, wrong or revoked. The meeting's host makes one under Stream in (WHIP).")
+		w.Header().Set("WWW-Authenticate", `Bearer realm="kaigi `+strings.ToLower(p.name)+`", error="invalid_token"`)
+		refuse(w, http.StatusUnauthorized, "bad_token", p.badToken)
 		return store.IngestToken{}, [32]byte{}, false
 	}
 	scheme, text, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !strings.EqualFold(scheme, "Bearer") || !strings.HasPrefix(text, TokenPrefix) || len(text) > 200 {
+	if !strings.EqualFold(scheme, "Bearer") || !strings.HasPrefix(text, p.prefix) || len(text) > 200 {
 		return fail()
 	}
 	sum := sha256.Sum256([]byte(text))
@@ -179,66 +220,92 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) (store.IngestTok
 		refuse(w, http.StatusInternalServerError, "internal", "Something went wrong on the server.")
 		return tok, sum, false
 	}
+	if kindOf(tok) != p.kind {
+		return fail()
+	}
 	return tok, sum, true
 }
 
-// publish takes a source's offer (RFC 9725 section 4.2).
-func (h *Handler) publish(w http.ResponseWriter, r *http.Request) {
-	tok, sum, ok := h.token(w, r)
+// offered is a POST that passed the checks WHIP and WHEP share.
+type offered struct {
+	tok     store.IngestToken
+	sum     [32]byte
+	meeting meeting.ID
+	offer   string
+}
+
+// take checks a POST of an offer to p's endpoint: the token (of p's
+// kind), that it is the meeting's, the content type and the offer's
+// size; or writes the refusal.
+func (h *Handler) take(w http.ResponseWriter, r *http.Request, p *protocol) (offered, bool) {
+	tok, sum, ok := h.token(w, r, p)
 	if !ok {
-		return
+		return offered{}, false
 	}
 	id, err := meeting.ParseID(r.PathValue("meeting"))
 	if err != nil || id != meeting.ID(tok.MeetingID) {
 		// The same answer for every meeting but the token's own, whether
 		// it exists or not.
 		refuse(w, http.StatusNotFound, "meeting_not_found", "This token is not for a meeting at this address. Use the URL shown with the token.")
-		return
+		return offered{}, false
 	}
 	if ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || ct != "application/sdp" {
 		refuse(w, http.StatusUnsupportedMediaType, "bad_content_type", "The offer must be sent as application/sdp.")
-		return
+		return offered{}, false
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxOfferBytes))
 	if err != nil {
 		refuse(w, http.StatusRequestEntityTooLarge, "too_large", "The offer is larger than this server takes.")
+		return offered{}, false
+	}
+	return offered{tok: tok, sum: sum, meeting: id, offer: string(body)}, true
+}
+
+// created answers a session that began: 201 with the answer and the
+// session's resource (RFC 9725 section 4.2).
+func (h *Handler) created(w http.ResponseWriter, r *http.Request, s *session, answer string) {
+	if err := h.opts.Tokens.TouchIngestToken(r.Context(), s.tokenID, time.Now()); err != nil {
+		h.log.Warn("note an ingest token's use", "token", s.tokenID, "err", err)
+	}
+	w.Header().Set("Content-Type", "application/sdp")
+	w.Header().Set("Location", s.proto.path+string(s.meeting)+"/"+s.id)
+	w.WriteHeader(http.StatusCreated)
+	io.WriteString(w, answer)
+}
+
+// refused answers a session that did not begin.
+func refused(w http.ResponseWriter, s *session, no *refusal) {
+	s.end()
+	if no.location != "" {
+		w.Header().Set("Location", no.location)
+	}
+	refuse(w, no.status, no.code, no.message)
+}
+
+// publish takes a source's offer (RFC 9725 section 4.2).
+func (h *Handler) publish(w http.ResponseWriter, r *http.Request) {
+	in, ok := h.take(w, r, whipProtocol)
+	if !ok {
 		return
 	}
-	offer := string(body)
+	tok, sum, id, offer := in.tok, in.sum, in.meeting, in.offer
 	tracks, err := publishedTracks(offer)
 	if err != nil {
 		refuse(w, http.StatusBadRequest, codeOf(err), "The offer cannot be taken: "+err.Error()+".")
 		return
 	}
 
-	s := &session{id: newName(), tokenID: tok.ID, hash: sum, meeting: id, h: h, done: make(chan struct{})}
-	h.mu.Lock()
-	busy := h.byToken[tok.ID] != nil
-	if !busy {
-		h.byToken[tok.ID] = s
-		h.sessions[s.id] = s
-	}
-	h.mu.Unlock()
-	if busy {
+	s := &session{id: newName(), proto: whipProtocol, tokenID: tok.ID, hash: sum, meeting: id, h: h, done: make(chan struct{})}
+	if !h.claim(s) {
 		refuse(w, http.StatusConflict, "token_in_use", "This token is already streaming into the meeting. End that session (DELETE its resource) or wait for it to time out.")
 		return
 	}
 	answer, no := h.start(r.Context(), s, tok, addrOf(r), offer, tracks)
 	if no != nil {
-		s.end()
-		if no.location != "" {
-			w.Header().Set("Location", no.location)
-		}
-		refuse(w, no.status, no.code, no.message)
+		refused(w, s, no)
 		return
 	}
-	if err := h.opts.Tokens.TouchIngestToken(r.Context(), tok.ID, time.Now()); err != nil {
-		h.log.Warn("note an ingest token's use", "token", tok.ID, "err", err)
-	}
-	w.Header().Set("Content-Type", "application/sdp")
-	w.Header().Set("Location", "/whip/"+string(id)+"/"+s.id)
-	w.WriteHeader(http.StatusCreated)
-	io.WriteString(w, answer)
+	h.created(w, r, s, answer)
 }
 
 // refusal is why start did not take a source.
@@ -252,24 +319,8 @@ type refusal struct {
 // not.
 func (h *Handler) start(ctx context.Context, s *session, tok store.IngestToken, addr netip.Addr, offer string, tracks []sfu.PublishedTrack) (string, *refusal) {
 	room, pid, peer, err := h.opts.Rooms.Ingest(ctx, s.meeting, live.Source{Conn: s, Name: tok.Name, Addr: addr, Ended: s.end})
-	var elsewhere *live.HeldElsewhere
-	switch {
-	case errors.As(err, &elsewhere) && elsewhere.URL != "":
-		// RFC 9725 section 4.6: a WHIP endpoint may redirect with 307.
-		return "", &refusal{status: http.StatusTemporaryRedirect, code: "wrong_node", message: "The meeting is held on another node of this server.", location: elsewhere.URL + "/whip/" + string(s.meeting)}
-	case errors.As(err, &elsewhere):
-		return "", &refusal{status: http.StatusConflict, code: "wrong_node", message: "The meeting is held on another node of this server, which has no public address configured (cluster.public_url): send the WHIP request to that node."}
-	case errors.Is(err, live.ErrIngestForbidden):
-		return "", &refusal{status: http.StatusForbidden, code: "ingest_forbidden", message: "This meeting is end-to-end encrypted and its host has not allowed sources outside encryption. The host can allow them in the meeting's settings."}
-	case errors.Is(err, meeting.ErrLocked):
-		return "", &refusal{status: http.StatusForbidden, code: "meeting_locked", message: "The meeting is locked: nobody new may join."}
-	case errors.Is(err, live.ErrNoSuchMeeting):
-		return "", &refusal{status: http.StatusNotFound, code: "meeting_not_found", message: "The meeting no longer exists."}
-	case errors.Is(err, live.ErrDraining), errors.Is(err, live.ErrShuttingDown), errors.Is(err, live.ErrRoomClosed):
-		return "", &refusal{status: http.StatusServiceUnavailable, code: "unavailable", message: "The server is not taking new sources now. Try again in a moment."}
-	case err != nil:
-		h.log.Error("ingest", "meeting", s.meeting, "err", err)
-		return "", &refusal{status: http.StatusInternalServerError, code: "internal", message: "Something went wrong on the server."}
+	if no := h.notPlaced(s, err); no != nil {
+		return "", no
 	}
 	s.placed(room, pid, peer)
 	h.log.Info("whip session started", "meeting", s.meeting, "participant", pid, "token", tok.ID)
@@ -294,23 +345,73 @@ func (h *Handler) start(ctx context.Context, s *session, tok store.IngestToken, 
 	return answer, nil
 }
 
-// delete ends a session at its program's request (RFC 9725 section 4.2):
-// the token that began it must come with it.
-func (h *Handler) delete(w http.ResponseWriter, r *http.Request) {
-	_, sum, ok := h.token(w, r)
-	if !ok {
-		return
-	}
+// claim records a new session, unless its token has one running.
+func (h *Handler) claim(s *session) bool {
 	h.mu.Lock()
-	s := h.sessions[r.PathValue("session")]
-	h.mu.Unlock()
-	if s == nil || string(s.meeting) != r.PathValue("meeting") || subtle.ConstantTimeCompare(s.hash[:], sum[:]) != 1 {
-		refuse(w, http.StatusNotFound, "session_not_found", "There is no such WHIP session (it ended, or it is another token's).")
-		return
+	defer h.mu.Unlock()
+	if h.byToken[s.tokenID] != nil {
+		return false
 	}
-	s.end()
-	h.log.Info("whip session ended by its program", "meeting", s.meeting, "token", s.tokenID)
-	w.WriteHeader(http.StatusOK)
+	h.byToken[s.tokenID] = s
+	h.sessions[s.id] = s
+	return true
+}
+
+// kindOf is a token's kind; a token stored without one streams in.
+func kindOf(t store.IngestToken) string {
+	if t.Kind == "" {
+		return store.IngestKindWHIP
+	}
+	return t.Kind
+}
+
+// notPlaced is the refusal of a session the room did not take (err from
+// live.Hub.Ingest or Egress), nil if it did.
+func (h *Handler) notPlaced(s *session, err error) *refusal {
+	var elsewhere *live.HeldElsewhere
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &elsewhere) && elsewhere.URL != "":
+		// RFC 9725 section 4.6: a WHIP endpoint may redirect with 307
+		// (and a WHEP one, which follows it).
+		return &refusal{status: http.StatusTemporaryRedirect, code: "wrong_node", message: "The meeting is held on another node of this server.", location: elsewhere.URL + s.proto.path + string(s.meeting)}
+	case errors.As(err, &elsewhere):
+		return &refusal{status: http.StatusConflict, code: "wrong_node", message: "The meeting is held on another node of this server, which has no public address configured (cluster.public_url): send the " + s.proto.name + " request to that node."}
+	case errors.Is(err, live.ErrIngestForbidden) && s.proto == whepProtocol:
+		return &refusal{status: http.StatusForbidden, code: "egress_forbidden", message: "This meeting is end-to-end encrypted and its host has not allowed programs outside encryption. The host can allow them in the meeting's settings."}
+	case errors.Is(err, live.ErrIngestForbidden):
+		return &refusal{status: http.StatusForbidden, code: "ingest_forbidden", message: "This meeting is end-to-end encrypted and its host has not allowed sources outside encryption. The host can allow them in the meeting's settings."}
+	case errors.Is(err, meeting.ErrLocked):
+		return &refusal{status: http.StatusForbidden, code: "meeting_locked", message: "The meeting is locked: nobody new may join."}
+	case errors.Is(err, live.ErrNoSuchMeeting):
+		return &refusal{status: http.StatusNotFound, code: "meeting_not_found", message: "The meeting no longer exists."}
+	case errors.Is(err, live.ErrDraining), errors.Is(err, live.ErrShuttingDown), errors.Is(err, live.ErrRoomClosed):
+		return &refusal{status: http.StatusServiceUnavailable, code: "unavailable", message: "The server is not taking new sessions now. Try again in a moment."}
+	}
+	h.log.Error(strings.ToLower(s.proto.name), "meeting", s.meeting, "err", err)
+	return &refusal{status: http.StatusInternalServerError, code: "internal", message: "Something went wrong on the server."}
+}
+
+// delete ends a session at its program's request (RFC 9725 section 4.2,
+// and the WHEP draft's): the token that began it must come with it.
+func (h *Handler) delete(p *protocol) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		_, sum, ok := h.token(w, r, p)
+		if !ok {
+			return
+		}
+		h.mu.Lock()
+		s := h.sessions[r.PathValue("session")]
+		h.mu.Unlock()
+		if s == nil || s.proto != p || string(s.meeting) != r.PathValue("meeting") || subtle.ConstantTimeCompare(s.hash[:], sum[:]) != 1 {
+			refuse(w, http.StatusNotFound, "session_not_found", "There is no such "+p.name+" session (it ended, or it is another token's).")
+			return
+		}
+		s.end()
+		h.log.Info(strings.ToLower(p.name)+" session ended by its program", "meeting", s.meeting, "token", s.tokenID)
+		w.WriteHeader(http.StatusOK)
+	}
 }
 
 // EndToken ends the session of a token that was revoked, if it has one.
@@ -320,7 +421,7 @@ func (h *Handler) EndToken(tokenID string) {
 	h.mu.Unlock()
 	if s != nil {
 		s.end()
-		h.log.Info("whip session ended: its token was revoked", "meeting", s.meeting, "token", tokenID)
+		h.log.Info(strings.ToLower(s.proto.name)+" session ended: its token was revoked", "meeting", s.meeting, "token", tokenID)
 	}
 }
 
@@ -341,14 +442,14 @@ func (h *Handler) recheck(s *session) {
 		_, err := h.opts.Tokens.IngestTokenByHash(ctx, s.hash[:])
 		cancel()
 		if errors.Is(err, store.ErrNotFound) {
-			h.log.Info("whip session ended: its token is gone", "meeting", s.meeting, "token", s.tokenID)
+			h.log.Info(strings.ToLower(s.proto.name)+" session ended: its token is gone", "meeting", s.meeting, "token", s.tokenID)
 			s.end()
 			return
 		}
 	}
 }
 
-// Sessions is how many WHIP sessions are open.
+// Sessions is how many WHIP and WHEP sessions are open.
 func (h *Handler) Sessions() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -28,6 +28,9 @@ type Participant struct {
 	// a person. Its media is NOT end-to-end encrypted: clients show it
 	// marked so and play it without decrypting it.
 	Ingest bool `json:"ingest,omitempty"`
+	// Viewer, with Ingest: a program watching over WHEP, which receives
+	// the meeting's media outside end-to-end encryption and sends none.
+	Viewer bool `json:"viewer,omitempty"`
 }
 
 // Track maps a mid of a server offer to a participant's source.
