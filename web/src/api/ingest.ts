@@ -1,20 +1,24 @@
-// WHIP ingest tokens (docs/api.md, "WHIP ingest"): a meeting's owner
-// makes one for a streaming program (OBS, GStreamer) to publish into the
-// meeting at its URL. The token is in the answer that makes it, and never
-// again; revoking it ends the program's session.
+// WHIP ingest and WHEP egress tokens (docs/api.md, "WHIP ingest" and
+// "WHEP egress"): a meeting's owner makes one for a streaming program
+// (OBS, GStreamer) to publish into the meeting, or to watch it, at its
+// URL. The token is in the answer that makes it, and never again;
+// revoking it ends the program's session.
 
 import { call, list, obj, optStr, str } from "./http.js";
 
 export interface IngestToken {
   id: string;
   name: string;
-  /** Where the program POSTs its offer (the WHIP endpoint). */
+  /** Where the program POSTs its offer (the WHIP or WHEP endpoint). */
   url: string;
   createdAt: string;
   lastUsed?: string;
   /** Only in the answer that made it. */
   token?: string;
 }
+
+/** Which tokens: "ingest" streams in (WHIP), "egress" watches (WHEP). */
+export type TokenKind = "ingest" | "egress";
 
 function parseIngestToken(v: unknown): IngestToken {
   const o = obj(v);
@@ -26,18 +30,18 @@ function parseIngestToken(v: unknown): IngestToken {
   return t;
 }
 
-const base = (meetingId: string): string => `/api/meetings/${encodeURIComponent(meetingId)}/ingest`;
+const base = (meetingId: string, kind: TokenKind): string => `/api/meetings/${encodeURIComponent(meetingId)}/${kind}`;
 
-/** The meeting's tokens, and whether its settings let sources in now. */
-export async function listIngestTokens(meetingId: string): Promise<{ tokens: IngestToken[]; allowed: boolean }> {
-  const o = obj(await call("GET", base(meetingId)));
+/** The meeting's tokens of a kind, and whether its settings let such programs in now. */
+export async function listTokens(meetingId: string, kind: TokenKind): Promise<{ tokens: IngestToken[]; allowed: boolean }> {
+  const o = obj(await call("GET", base(meetingId, kind)));
   return { tokens: list(o, "tokens").map(parseIngestToken), allowed: o.allowed === true };
 }
 
-export async function createIngestToken(meetingId: string, name: string): Promise<IngestToken> {
-  return parseIngestToken(await call("POST", base(meetingId), { name }));
+export async function createToken(meetingId: string, kind: TokenKind, name: string): Promise<IngestToken> {
+  return parseIngestToken(await call("POST", base(meetingId, kind), { name }));
 }
 
-export async function revokeIngestToken(meetingId: string, id: string): Promise<void> {
-  await call("DELETE", `${base(meetingId)}/${encodeURIComponent(id)}`);
+export async function revokeToken(meetingId: string, kind: TokenKind, id: string): Promise<void> {
+  await call("DELETE", `${base(meetingId, kind)}/${encodeURIComponent(id)}`);
 }

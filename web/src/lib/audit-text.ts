@@ -83,6 +83,9 @@ export function actionText(e: AuditEntry, names: ReadonlyMap<string, string> = n
     case "ingest_token.created":
     case "ingest_token.revoked":
       return `${e.action === "ingest_token.created" ? "made" : "revoked"} a stream-in (WHIP) token “${e.details.name ?? "?"}” for ${self ? "your meeting" : "the meeting"} ${e.subjectId ?? ""}`;
+    case "egress_token.created":
+    case "egress_token.revoked":
+      return `${e.action === "egress_token.created" ? "made" : "revoked"} a watch (WHEP) token “${e.details.name ?? "?"}” for ${self ? "your meeting" : "the meeting"} ${e.subjectId ?? ""}`;
     case "webhook.created":
       return `registered a webhook to ${e.details.host ?? "?"}${e.details.events ? ` for ${e.details.events}` : ""}`;
     case "webhook.changed":

@@ -26,3 +26,6 @@ export function keyHolders(people: readonly Participant[], settings: Readonly<Se
 /** The words that mark a source, in the roster and on its tile. */
 export const NOT_E2EE_LABEL = "Not end-to-end encrypted";
 export const NOT_E2EE_HINT = "A stream-in (WHIP) source, such as GStreamer: what it sends is not end-to-end encrypted.";
+/** The words that mark a program watching over WHEP (its participant has ingest and viewer set). */
+export const VIEWER_LABEL = "Watching · not end-to-end encrypted";
+export const VIEWER_HINT = "A program watching the meeting over WHEP, such as OBS: it receives what is sent outside end-to-end encryption (in an end-to-end encrypted meeting, frames it cannot decrypt), and everyone sees it here.";

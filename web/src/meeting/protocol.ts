@@ -42,6 +42,8 @@ export interface Participant {
   mutedByHost: boolean;
   /** A WHIP source (OBS, GStreamer), not a person: its media is not end-to-end encrypted (ingest.ts). */
   ingest?: boolean;
+  /** With ingest: a program watching over WHEP, which publishes nothing (ingest.ts). */
+  viewer?: boolean;
 }
 
 /** A track the client receives, as listed in a server offer. */
@@ -424,6 +426,7 @@ function participant(v: unknown): Participant {
   const account = v.account === undefined || v.account === null ? "" : str(v, "account");
   if (account !== "") p.account = account;
   if (v.ingest === true) p.ingest = true;
+  if (v.ingest === true && v.viewer === true) p.viewer = true;
   return p;
 }
 

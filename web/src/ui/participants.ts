@@ -4,7 +4,7 @@
 // Rows are kept per participant and updated in place, so an open menu
 // survives someone else unmuting.
 
-import { NOT_E2EE_HINT, NOT_E2EE_LABEL } from "../meeting/ingest.js";
+import { NOT_E2EE_HINT, NOT_E2EE_LABEL, VIEWER_HINT, VIEWER_LABEL } from "../meeting/ingest.js";
 import { MENU_LABELS, isModerator, menuActions, type MenuAction } from "../meeting/permissions.js";
 import type { MediaState, Participant, WaitingEntry } from "../meeting/protocol.js";
 import { hueOf, initials } from "../meeting/roster.js";
@@ -169,6 +169,7 @@ class Row {
     r.dataset.screen = p.screen ? "on" : "off";
     r.dataset.connection = p.connection;
     r.dataset.ingest = p.ingest ? "true" : "false";
+    r.dataset.viewer = p.viewer ? "true" : "false";
     this.avatar.textContent = initials(p.name);
     this.avatar.style.setProperty("--hue", String(hueOf(p.id || "self")));
     this.name.textContent = p.name;
@@ -178,7 +179,7 @@ class Row {
       this.sub,
       role ? el("span", { class: "role", text: role }) : null,
       p.ingest
-        ? el("span", { class: "not-e2ee", text: NOT_E2EE_LABEL, attrs: { title: NOT_E2EE_HINT } })
+        ? el("span", { class: "not-e2ee", text: p.viewer ? VIEWER_LABEL : NOT_E2EE_LABEL, attrs: { title: p.viewer ? VIEWER_HINT : NOT_E2EE_HINT } })
         : p.signedIn
           ? null
           : el("span", { class: "guest", text: "Guest", attrs: { title: "Joined without an account" } }),
