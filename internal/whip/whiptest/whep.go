@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -71,12 +72,19 @@ func WatchOffer(ctx context.Context) (*Viewer, string, error) {
 	return v, pc.LocalDescription().SDP, nil
 }
 
+// vp8KeyFrameStart reports whether a VP8 RTP payload begins a key frame.
+func vp8KeyFrameStart(payload []byte) bool {
+	var vp8 codecs.VP8Packet
+	frame, err := vp8.Unmarshal(payload)
+	return err == nil && vp8.S == 1 && vp8.PID == 0 && len(frame) > 0 && frame[0]&0x01 == 0
+}
+
 // Packet is what the log keeps of a packet that arrived.
 type Packet struct {
 	Size int // of the payload
 	// KeyFrame: the first packet of a VP8 key frame (a payload
-	// descriptor without extensions starting a partition, then a frame
-	// header whose bit 0 is clear).
+	// descriptor starting partition 0, then a frame header whose bit 0
+	// is clear).
 	KeyFrame bool
 	Seq      uint16
 	TS       uint32
@@ -100,7 +108,7 @@ func (v *Viewer) note(kind webrtc.RTPCodecType, p *rtp.Packet) {
 		}
 	}
 	v.last[kind] = p
-	key := kind == webrtc.RTPCodecTypeVideo && len(p.Payload) > 1 && p.Payload[0]&0x10 != 0 && p.Payload[0]&0x80 == 0 && p.Payload[1]&0x01 == 0
+	key := kind == webrtc.RTPCodecTypeVideo && vp8KeyFrameStart(p.Payload)
 	if len(v.log[kind]) < maxLog {
 		v.log[kind] = append(v.log[kind], Packet{Size: len(p.Payload), KeyFrame: key, Seq: p.SequenceNumber, TS: p.Timestamp})
 	}
