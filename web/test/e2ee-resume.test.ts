@@ -93,6 +93,7 @@ test("a member that missed the last commit is told to leave and is added anew, w
   ds.mayAdd = () => false;
   await nodeLost(ds, [ada, bob]);
   await cy.member.restarted(); // welcome: e2eeRestart
+  await cy.member.renewKeyPackage(); // as her page did after its Welcome (meeting/secure.ts): her hello's
   ds.job = { committer: "ada", add: ["cy"], remove: ["cy"] };
   await ds.deliver("ada", { type: "e2ee_job", create: false, epoch: 3, add: [{ participant: "cy", keyPackage: cy.member.keyPackageBase64() }], remove: [{ participant: "cy", keyPackage: "" }] });
   await settle(ds);
@@ -167,4 +168,41 @@ test("during a resume the server cannot slip anyone in: not as a rejoiner, nor a
   assert.equal(ada.member.members().length, 2);
   assert.equal(bob.member.securityCode, ada.member.securityCode);
   assert.equal(eve.member.inGroup, false);
+});
+
+test("the server cannot have a member re-add a device with a KeyPackage whose leaf the group already had: the leaf it replaces, or an earlier one", async () => {
+  // A page makes a fresh KeyPackage after each Welcome (meeting/secure.ts),
+  // so a device back for a fresh leaf never brings one the group saw. A
+  // KeyPackage the group saw is one the server kept: re-adding it would
+  // bring back leaf keys the device has since replaced (or never held
+  // again), without a host's say.
+  const ds = new FakeDeliveryService();
+  const device = await generateSigningIdentity({ webCrypto: false });
+  const ada = await ds.join("ada");
+  const bob = await ds.join("bob");
+  await ds.join("cy", device);
+  await settle(ds);
+  const cyFirst = ds.keyPackages.get("cy")!;
+  await ds.leave("cy");
+  await settle(ds);
+  await ds.join("cy", device); // the same device back, with a fresh leaf
+  await settle(ds);
+  assert.equal(ada.member.members().length, 3);
+  const epoch = ds.epoch;
+
+  ds.mayAdd = () => false; // a waiting room; ada admitted nobody
+  await nodeLost(ds, [ada, bob]);
+  // Bob's own leaf, replaced by the very KeyPackage it was made from.
+  ds.job = { committer: "ada", add: ["bob"], remove: ["bob"] };
+  await ds.deliver("ada", { type: "e2ee_job", create: false, epoch, add: [{ participant: "bob", keyPackage: ds.keyPackages.get("bob")! }], remove: [{ participant: "bob", keyPackage: "" }] });
+  await settle(ds);
+  // Cy's leaf, replaced by the KeyPackage of her device's earlier leaf.
+  ds.job = { committer: "ada", add: ["cy"], remove: ["cy"] };
+  await ds.deliver("ada", { type: "e2ee_job", create: false, epoch, add: [{ participant: "cy", keyPackage: cyFirst }], remove: [{ participant: "cy", keyPackage: "" }] });
+  await settle(ds);
+  assert.equal(ds.epoch, epoch, "ada committed neither");
+  assert.equal(ada.member.epoch, BigInt(epoch));
+  assert.equal(bob.member.epoch, BigInt(epoch));
+  assert.equal(ada.member.members().length, 3);
+  assert.equal(bob.member.securityCode, ada.member.securityCode);
 });

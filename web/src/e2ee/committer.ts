@@ -37,6 +37,8 @@ export interface CommitterMember {
   views(): readonly MemberView[];
   /** The device keys (hex) of the groups the server lost when it restarted. */
   formerDevices(): ReadonlySet<string>;
+  /** The leaf signature keys (hex) of every leaf the member saw in a group of this meeting. */
+  leafKeysSeen(): ReadonlySet<string>;
 }
 
 /** Why we sent a commit of our own, and what it leaves out (the `e2ee_commit` fields). */
@@ -136,9 +138,10 @@ export class Committer {
     for (const a of j.add) {
       let kp: Uint8Array;
       let account: string;
+      let leafKey: Uint8Array;
       try {
         kp = fromBase64(a.keyPackage);
-        account = (await readKeyPackage(kp)).account;
+        ({ account, signaturePublicKey: leafKey } = await readKeyPackage(kp));
       } catch {
         skipped.push(a.participant);
         continue;
@@ -146,6 +149,15 @@ export class Committer {
       const expected = hooks.participant?.(a.participant)?.account ?? "";
       if (hooks.participant && account !== expected) {
         console.warn("kaigi: e2ee: a KeyPackage for another account than its participant's; not adding", a.participant);
+        skipped.push(a.participant);
+        continue;
+      }
+      if (this.seenBefore(leafKey, g)) {
+        // A KeyPackage whose leaf was in a group of this meeting: one the
+        // server kept, never a device's fresh one (a page makes a new one
+        // after each Welcome). Re-adding it would bring back leaf keys the
+        // device replaced since, or no longer holds.
+        console.warn("kaigi: e2ee: a KeyPackage the group already had a leaf of; not adding", a.participant);
         skipped.push(a.participant);
         continue;
       }
@@ -175,6 +187,12 @@ export class Committer {
     }
     skipped.push(...pending.skipped.map((x) => x.participant));
     this.propose(pending, skipped.length > 0 ? { skipped } : {});
+  }
+
+  /** Whether a leaf signature key is one of a leaf this member saw in a group of this meeting (or one the group holds now). */
+  private seenBefore(leafKey: Uint8Array, g: Group): boolean {
+    const hex = toHex(leafKey);
+    return this.member.leafKeysSeen().has(hex) || g.members().some((m) => equalBytes(m.signaturePublicKey, leafKey));
   }
 
   /** Whether a KeyPackage (base64) comes from a device of a group the server lost when it restarted. */

@@ -146,6 +146,12 @@ export class GroupMember {
   private formerDevices = new Set<string>();
   /** Left our group because the server restarted; the fresh one is not formed yet. */
   private restarting = false;
+  /**
+   * The leaf signature keys (hex) of every leaf we saw in a group of this
+   * meeting: a KeyPackage with one of them is one the server kept, never
+   * a device's fresh one, and is not added again (committer.ts).
+   */
+  private readonly leafKeysSeen = new Set<string>();
   /** Leaves that changed their claim of who they are (first claim wins). */
   private readonly turncoats = new Set<number>();
   private readonly fingerprints = new Map<string, string>();
@@ -167,7 +173,7 @@ export class GroupMember {
     private keyPackage: OwnKeyPackage,
     private readonly hooks: MemberHooks,
   ) {
-    this.commits = new Committer({ hooks, now: () => this.now(), views: () => this.views, formerDevices: () => this.formerDevices });
+    this.commits = new Committer({ hooks, now: () => this.now(), views: () => this.views, formerDevices: () => this.formerDevices, leafKeysSeen: () => this.leafKeysSeen });
   }
 
   /** This device in a meeting, signed in to `account` ("" for a guest). */
@@ -749,6 +755,7 @@ export class GroupMember {
     for (const p of this.presence.values()) claims.set(p.participant, (claims.get(p.participant) ?? 0) + 1);
     const views: MemberView[] = [];
     for (const m of g.members()) {
+      this.leafKeysSeen.add(toHex(m.signaturePublicKey));
       const p = this.presence.get(m.leafIndex);
       const self = m.leafIndex === g.ownLeafIndex;
       const conflict = p ? (claims.get(p.participant) ?? 0) > 1 : false;
