@@ -79,8 +79,8 @@ export const SETTING_FIELDS: readonly SettingField[] = [
   {
     key: "ingest",
     kind: "bool",
-    label: "Allow stream-in sources (WHIP) in an end-to-end encrypted meeting",
-    hint: "A streaming program that speaks WHIP with VP8 and Opus (GStreamer; not yet OBS, which sends H.264) can then send picture and sound into the meeting with a token you make. What they send is not end-to-end encrypted, and everyone sees them marked so.",
+    label: "Allow stream-in sources (WHIP) and watching programs (WHEP) in an end-to-end encrypted meeting",
+    hint: "A streaming program that speaks WHIP with VP8 and Opus (GStreamer; not yet OBS, which sends H.264) can then send picture and sound into the meeting with a token you make. What they send is not end-to-end encrypted, and everyone sees them marked so. A program that watches by WHEP gets the active speaker's frames as they are sent (here encrypted ones, which it cannot play, but it learns who speaks and when), and everyone sees it listed as watching.",
   },
 ];
 
