@@ -453,17 +453,23 @@ func (d *DownTrack) readRTCP() {
 		if err != nil {
 			return
 		}
-		for _, p := range pkts {
-			switch p := p.(type) {
-			case *rtcp.TransportLayerNack:
-				d.retransmit(p)
-			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				d.requestKeyframe()
-			case *rtcp.ReceiverEstimatedMaximumBitrate:
-				d.noteEstimate(uint64(p.Bitrate))
-			case *rtcp.ReceiverReport:
-				d.noteReports(p.Reports)
-			}
+		d.handleRTCP(pkts)
+	}
+}
+
+// handleRTCP is readRTCP's handling of what arrived; a participant's
+// PeerConnection calls it as it decrypts the packets (rtcpsink.go).
+func (d *DownTrack) handleRTCP(pkts []rtcp.Packet) {
+	for _, p := range pkts {
+		switch p := p.(type) {
+		case *rtcp.TransportLayerNack:
+			d.retransmit(p)
+		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+			d.requestKeyframe()
+		case *rtcp.ReceiverEstimatedMaximumBitrate:
+			d.noteEstimate(uint64(p.Bitrate))
+		case *rtcp.ReceiverReport:
+			d.noteReports(p.Reports)
 		}
 	}
 }

@@ -72,6 +72,10 @@ type Peer struct {
 	// publishOnly: a source that only sends (publisher.go), never
 	// subscribed to anything.
 	publishOnly bool
+
+	// rtcp routes the subscriber's feedback to its DownTracks; nil for a
+	// peer made without it (tests), whose DownTracks then read their own.
+	rtcp *rtcpRoutes
 }
 
 func newPeer(r *Router, participant string, pc *webrtc.PeerConnection, sig Signaller) *Peer {
@@ -394,7 +398,11 @@ func (p *Peer) subscribe(up *UpTrack) {
 	p.offered.Add(1)
 	p.downs[up] = d
 	p.listDowns()
-	go d.readRTCP()
+	if p.rtcp != nil {
+		p.rtcp.add(senderSSRC(t.Sender()), d)
+	} else {
+		go d.readRTCP()
+	}
 	p.offerLocked()
 }
 
@@ -418,6 +426,9 @@ func (p *Peer) unsubscribe(up *UpTrack) {
 	delete(p.downs, up)
 	p.listDowns()
 	up.detach(d)
+	if p.rtcp != nil {
+		p.rtcp.remove(senderSSRC(d.sender))
+	}
 	if p.closed {
 		return
 	}

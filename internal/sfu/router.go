@@ -37,11 +37,13 @@ func (s *SFU) NewRouter(meeting string) *Router {
 // AddPeer creates the participant's PeerConnection and subscribes it to
 // every track already published. sig carries its negotiation messages.
 func (r *Router) AddPeer(participant string, sig Signaller) (*Peer, error) {
-	pc, err := r.sfu.newPeerConnection()
+	routes := &rtcpRoutes{}
+	pc, err := r.sfu.newPeerConnectionWithRoutes(routes)
 	if err != nil {
 		return nil, fmt.Errorf("new peer connection for %s: %w", participant, err)
 	}
 	p := newPeer(r, participant, pc, sig)
+	p.rtcp = routes
 	existing, err := r.register(p)
 	if err != nil {
 		return nil, err

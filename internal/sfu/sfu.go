@@ -69,6 +69,12 @@ type SFU struct {
 	// loopback: loopback candidates are offered.
 	loopback bool
 
+	// What api was made of, for participants' PeerConnections, each
+	// made with an RTCP buffer factory of its own (rtcpsink.go).
+	settings     webrtc.SettingEngine
+	media        *webrtc.MediaEngine
+	interceptors *interceptor.Registry
+
 	forwardedPackets atomic.Uint64
 	forwardedBytes   atomic.Uint64
 }
@@ -193,6 +199,7 @@ func New(cfg Config) (*SFU, error) {
 	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AEAD_AES_256_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
 	se.SetICETimeouts(5*time.Second, 15*time.Second, 2*time.Second)
 
+	s.settings, s.media, s.interceptors = se, media, interceptors
 	s.api = webrtc.NewAPI(
 		webrtc.WithMediaEngine(media),
 		webrtc.WithInterceptorRegistry(interceptors),
