@@ -120,11 +120,13 @@ func (tb *tab) showsFakeCamera(participant string, chromium bool) {
 // TestClusterTwoNodesBrowsers: two nodes of one region on one NATS and
 // one PostgreSQL, each with its own origin; an end-to-end encrypted
 // meeting placed on eu1. Ada's Chromium tab joins through eu1's URL,
-// Bob's through eu2's, which relays his signalling to eu1 over NATS (his
-// media goes to eu1's SFU directly). Each decodes the other's video, which
-// shows the other's fake camera, and both are members of the same MLS
-// group (same epoch, same security code). eu2 holds no meeting and
-// forwards no media: Bob really was relayed.
+// Bob's through eu2's, which relays his signalling to eu1 over NATS; his
+// media goes to eu2's SFU, and the two nodes relay each other's tracks
+// (one relay each way). Each decodes the other's video, which shows the
+// other's fake camera, and both are members of the same MLS group (same
+// epoch, same security code). eu2 holds no meeting, only a router for
+// Bob's media, and forwards Ada's video to him: Bob really was relayed,
+// and his media really stayed on eu2.
 //
 // Then eu2 drops its connections (as a network failure would), so Bob's
 // browser loses its socket; it reconnects through eu2, which relays its
@@ -211,8 +213,16 @@ func meetAcrossNodes(t *testing.T, second func() *tab) (eu1, eu2 *servertest.Ser
 	if ada.e2eeEpoch() < 1 {
 		t.Fatalf("epoch %d: %s was never added to the group", ada.e2eeEpoch(), bob.name)
 	}
-	if fw := eu2.SFU().Stats().ForwardedPackets; fw != 0 {
-		t.Fatalf("eu2's SFU forwarded %d packets; the media should go to eu1 only", fw)
+	// Bob's media is on eu2, Ada's on eu1, and the nodes relay between
+	// them (internal/multinode TestClusterMediaCascades).
+	if n := eu2.Signal().EntryRouters(); n != 1 {
+		t.Fatalf("eu2 holds %d routers for meetings placed elsewhere, want 1 for %s's media", n, bob.name)
+	}
+	if to, from := eu1.Signal().RelayNodes(m.ID); len(to) != 1 || to[0] != "eu2" || len(from) != 1 || from[0] != "eu2" {
+		t.Fatalf("eu1 relays to %v and from %v, want eu2 both ways", to, from)
+	}
+	if fw := eu2.SFU().Stats().ForwardedPackets; fw == 0 {
+		t.Fatal("eu2's SFU forwarded nothing")
 	}
 	if fw := eu1.SFU().Stats().ForwardedPackets; fw == 0 {
 		t.Fatal("eu1's SFU forwarded nothing")

@@ -12,6 +12,7 @@
 package cascade
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -118,14 +119,33 @@ func (c *Cascade) Receive(meeting, node string) error {
 	return nil
 }
 
+// Exchange relays the meeting's media both ways with node: it asks node
+// for the tracks published there (Receive), and asks node to ask this
+// node for its own ("ready"). An entry node calls it when it opens its
+// router for a meeting held on node. It goes on the relay subject, after
+// whatever this node said of earlier relays with node, so node has closed
+// those before it asks.
+func (c *Cascade) Exchange(meeting, node string) error {
+	if err := c.Receive(meeting, node); err != nil {
+		return err
+	}
+	return c.tr.SendRelay(node, cluster.RelayMessage{Meeting: meeting, Kind: cluster.RelayReady})
+}
+
 // handle is one relay message from another node. It runs on the
-// transport's goroutine: what may block (waiting for candidates) runs on
-// its own.
+// transport's goroutine, one message at a time, so that a relay closed by
+// a message is gone from the router before the next message may open
+// another; what may block for long (waiting for candidates) runs on its
+// own.
 func (c *Cascade) handle(m cluster.RelayMessage) {
 	k := relayKey{m.Meeting, m.From}
 	switch m.Kind {
 	case cluster.RelayWant:
 		c.send(k)
+	case cluster.RelayReady:
+		if err := c.Receive(m.Meeting, m.From); err != nil {
+			c.log.Info("cascade: not asking a ready node for its media", "meeting", m.Meeting, "node", m.From, "err", err)
+		}
 	case cluster.RelayOffer:
 		c.mu.Lock()
 		in := c.ins[k]
@@ -136,7 +156,9 @@ func (c *Cascade) handle(m cluster.RelayMessage) {
 		}
 		go func() {
 			if err := in.HandleOffer(m.SDP); err != nil {
-				c.log.Warn("cascade: relay offer", "meeting", m.Meeting, "node", m.From, "err", err)
+				if !errors.Is(err, sfu.ErrRelayClosed) { // it closed meanwhile: nothing to say
+					c.log.Warn("cascade: relay offer", "meeting", m.Meeting, "node", m.From, "err", err)
+				}
 				in.Close()
 			}
 		}()
@@ -162,7 +184,7 @@ func (c *Cascade) handle(m cluster.RelayMessage) {
 		c.mu.Unlock()
 		if in != nil {
 			c.quiet(in)
-			go in.Close()
+			in.Close()
 		}
 	case cluster.RelayClosedIn:
 		c.mu.Lock()
@@ -171,7 +193,7 @@ func (c *Cascade) handle(m cluster.RelayMessage) {
 		c.mu.Unlock()
 		if out != nil {
 			c.quiet(out)
-			go out.Close()
+			out.Close()
 		}
 	}
 }

@@ -21,7 +21,9 @@ import (
 // node's sending end offers ("offer", a complete session description),
 // the asking node answers ("answer"); either end's going is "closed_out"
 // (the sending end, to the receiving node) or "closed_in" (the receiving
-// end, to the sending node). Nodes trust each other here as with relayed
+// end, to the sending node). "ready" asks the other node to send "want"
+// in turn: this node has a router for the meeting whose tracks it should
+// ask for (an entry node to the meeting's node). Nodes trust each other here as with relayed
 // members: whoever may publish on these subjects can ask for any
 // meeting's media and offer any tracks in its name.
 
@@ -32,6 +34,7 @@ const (
 	RelayAnswer    = "answer"
 	RelayClosedOut = "closed_out"
 	RelayClosedIn  = "closed_in"
+	RelayReady     = "ready"
 )
 
 // RelayMessage is one message of a media relay between two nodes.
@@ -104,7 +107,7 @@ func parseRelayMessage(data []byte) (RelayMessage, error) {
 	switch {
 	case m.Meeting == "" || m.From == "":
 		return m, fmt.Errorf("%w: no meeting or node", ErrBadRelayMessage)
-	case m.Kind != RelayWant && m.Kind != RelayOffer && m.Kind != RelayAnswer && m.Kind != RelayClosedOut && m.Kind != RelayClosedIn:
+	case m.Kind != RelayWant && m.Kind != RelayOffer && m.Kind != RelayAnswer && m.Kind != RelayClosedOut && m.Kind != RelayClosedIn && m.Kind != RelayReady:
 		return m, fmt.Errorf("%w: kind %q", ErrBadRelayMessage, m.Kind)
 	}
 	return m, nil

@@ -10,7 +10,7 @@ import (
 // node, has an unknown kind, is not JSON or is larger than a session
 // description the SFU accepts is dropped; the five kinds pass.
 func TestRelayMessagesAreChecked(t *testing.T) {
-	for _, kind := range []string{RelayWant, RelayOffer, RelayAnswer, RelayClosedOut, RelayClosedIn} {
+	for _, kind := range []string{RelayWant, RelayOffer, RelayAnswer, RelayClosedOut, RelayClosedIn, RelayReady} {
 		if _, err := parseRelayMessage([]byte(`{"meeting":"m","from":"eu1","kind":"` + kind + `","sdp":"v=0"}`)); err != nil {
 			t.Errorf("%s: %v", kind, err)
 		}

@@ -29,10 +29,9 @@ import (
 // node) ends the socket with that WebSocket status; one with HeaderGone
 // (from the entry node) says the socket ended. One with HeaderMedia is the
 // nodes' own about the member's media, never a client's or the server's
-// message to it: the meeting node tells the entry node to open, block or
-// close the member's SFU peer there (the member's PeerConnection is on the
-// entry node), and the entry node tells the meeting node its router for
-// the meeting is ready (signal/entry.go). Nodes trust each other: whoever
+// message to it: the meeting node tells the entry node to open the
+// member's SFU peer there (the member's PeerConnection is on the entry
+// node) and what it must block (signal/entry.go). Nodes trust each other: whoever
 // may publish on these subjects can speak for any participant.
 
 // Headers of member messages.

@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 
 	"github.com/kaigi-meet/kaigi/internal/cascade"
-	"github.com/kaigi-meet/kaigi/internal/cluster"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
 	"github.com/kaigi-meet/kaigi/internal/sfu"
 	"github.com/kaigi-meet/kaigi/internal/wire"
@@ -28,9 +27,10 @@ import (
 // open their peer in the entry node's router for the meeting ("open"),
 // then what the SFU must drop of theirs and whether they may publish a
 // screen ("blocks", again at each host control). The entry node opens the
-// peer, tells the meeting's node its router is ready ("ready"), and asks
-// it for the meeting's media (cascade.Receive); the meeting's node asks
-// the entry node for the tracks published there in turn. The entry node
+// peer and exchanges the room's media with the meeting's node
+// (cascade.Exchange: it asks for the meeting's tracks, and the meeting's
+// node, told "ready" on the relay subject, asks for the tracks published
+// on the entry node in turn). The entry node
 // handles the member's negotiation messages (offer, answer, ready,
 // candidate, video_size) against that peer from then on; the others still
 // go to the meeting's node. The member's socket ending, or the meeting's
@@ -45,11 +45,9 @@ import (
 // mediaControl is a node's message about a relayed member's media
 // (cluster.Message.Media).
 type mediaControl struct {
-	// Op: "open", "blocks" (meeting node to entry node), "ready" (entry
-	// node to meeting node).
+	// Op: "open" or "blocks" (meeting node to entry node).
 	Op string `json:"op"`
-	// Router names the meeting's router (live.Room.MediaKey): open,
-	// ready.
+	// Router names the meeting's router (live.Room.MediaKey): open.
 	Router string `json:"router,omitempty"`
 	// Participant is the member's participant ID: open, blocks.
 	Participant string `json:"participant,omitempty"`
@@ -65,7 +63,6 @@ type mediaControl struct {
 const (
 	mediaOpen   = "open"
 	mediaBlocks = "blocks"
-	mediaReady  = "ready"
 )
 
 // entryMedia is this node's routers for meetings held on other nodes, by
@@ -86,10 +83,13 @@ type entryRouter struct {
 	owners map[string]*session
 }
 
-// entryPeer is a relayed member's peer on this node.
+// entryPeer is a relayed member's peer on this node. It is the session's
+// before the peer exists: the peer's first renegotiate may reach the
+// browser, and its offer come back, before AddPeer returns.
 type entryPeer struct {
 	er    *entryRouter
 	pid   string
+	ready chan struct{} // closed once peer is set (nil: it could not open)
 	peer  *sfu.Peer
 	share atomic.Bool // they may publish a screen (the last blocks)
 }
@@ -225,24 +225,6 @@ func (s *session) sendMedia(c mediaControl) {
 	s.queue(frame{data: b, media: true})
 }
 
-// entryReady is the entry node's "ready": its router for the member's
-// room is up, so the meeting's node asks it for the tracks published
-// there. Reader goroutine only.
-func (s *session) entryReady(data []byte) {
-	var c mediaControl
-	if json.Unmarshal(data, &c) != nil || c.Op != mediaReady || s.room == nil || c.Router != s.room.MediaKey() {
-		s.log.Warn("cascade: ignoring a media message from the entry node", "participant", s.pid)
-		return
-	}
-	cl := s.srv.clusterLink()
-	if cl == nil || cl.cascade == nil {
-		return
-	}
-	if err := cl.cascade.Receive(c.Router, s.remote.node); err != nil {
-		s.log.Warn("cascade: receive an entry node's media", "node", s.remote.node, "err", err)
-	}
-}
-
 // The entry node's side.
 
 // entryControl is the meeting's node's media message about the member
@@ -259,8 +241,8 @@ func (s *session) entryControl(r *relayLink, data []byte) {
 		s.openEntry(r, c.Router, c.Participant)
 	case mediaBlocks:
 		ep := s.entry.Load()
-		if ep == nil || ep.pid != c.Participant {
-			return
+		if ep == nil || ep.pid != c.Participant || ep.peer == nil {
+			return // blocks follow their open on this goroutine
 		}
 		ep.share.Store(c.Share)
 		ep.peer.SetBlocked(sfu.SourceMicrophone, !c.Audio)
@@ -313,6 +295,9 @@ func (s *session) openEntry(r *relayLink, key, pid string) {
 		return
 	}
 	s.closeEntry() // a peer in the room they were moved from
+	ep := &entryPeer{pid: pid, ready: make(chan struct{})}
+	defer close(ep.ready)
+	s.entry.Store(ep)
 	em := r.cl.media
 	em.mu.Lock()
 	er := em.routers[key]
@@ -322,6 +307,7 @@ func (s *session) openEntry(r *relayLink, key, pid string) {
 	}
 	if er.node != r.node {
 		em.mu.Unlock()
+		s.entry.CompareAndSwap(ep, nil)
 		s.log.Warn("cascade: a meeting's media from two nodes; not opening a peer", "meeting", key, "node", r.node, "held_by", er.node)
 		return
 	}
@@ -334,23 +320,21 @@ func (s *session) openEntry(r *relayLink, key, pid string) {
 		}
 		delete(er.owners, pid)
 	}
+	ep.er = er
 	peer, err := er.router.AddPeer(pid, s)
 	if err != nil {
 		em.dropLocked(er)
 		em.mu.Unlock()
+		s.entry.CompareAndSwap(ep, nil)
 		s.log.Error("cascade: open a relayed member's peer", "meeting", key, "participant", pid, "err", err)
 		return
 	}
 	er.owners[pid] = s
+	ep.peer = peer
 	em.mu.Unlock()
-	s.entry.Store(&entryPeer{er: er, pid: pid, peer: peer})
 
-	b, _ := json.Marshal(mediaControl{Op: mediaReady, Router: key})
-	if err := r.cl.node.Publish(r.node, r.member, cluster.Message{Media: true, Data: b}); err != nil {
-		s.log.Warn("cascade: tell the meeting's node", "node", r.node, "err", err)
-	}
-	if err := r.cl.cascade.Receive(key, r.node); err != nil {
-		s.log.Warn("cascade: receive the meeting's media", "meeting", key, "node", r.node, "err", err)
+	if err := r.cl.cascade.Exchange(key, r.node); err != nil {
+		s.log.Warn("cascade: relay the meeting's media", "meeting", key, "node", r.node, "err", err)
 	}
 }
 
@@ -360,6 +344,10 @@ func (s *session) closeEntry() {
 	ep := s.entry.Swap(nil)
 	if ep == nil {
 		return
+	}
+	<-ep.ready // an open under way ends soon
+	if ep.peer == nil {
+		return // it could not open
 	}
 	em := s.srv.clusterLink().media
 	em.mu.Lock()
@@ -407,7 +395,16 @@ func (s *session) entryMessage(m *wire.ClientMessage) bool {
 	if !sfuMessage(m.Type) {
 		return false
 	}
+	select {
+	case <-ep.ready:
+	case <-s.ctx.Done():
+		return true
+	}
 	peer := ep.peer
+	if peer == nil {
+		s.sendError(wire.CodeNotJoined, "You are not in the meeting yet.", m.ID)
+		return true
+	}
 	var err error
 	switch m.Type {
 	case "offer":

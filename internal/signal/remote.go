@@ -114,8 +114,7 @@ func (s *session) runRemote(hello *wire.ClientMessage, reply func(relayReply)) {
 				continue
 			}
 			if m.Media {
-				s.entryReady(m.Data)
-				continue
+				continue // nodes' media messages go to the entry node only
 			}
 			msg, err := decodeClientMessage(m.Data)
 			if err != nil {
