@@ -10,9 +10,12 @@
 //
 // What a job may bring in is this member's decision, not the server's
 // (design: "The server is the adversary"): only people the caller agrees to
-// let in (mayAdd), or devices of a group the server lost; each KeyPackage
-// for the account its participant joined with; removals only of members
-// who left, or who come back in the same commit with a fresh KeyPackage.
+// let in (mayAdd), devices of a group the server lost, or a device whose
+// leaf the same commit replaces; each KeyPackage for the account its
+// participant joined with, and none whose leaf key this member saw in a
+// group of the meeting (a page makes a fresh one after each Welcome, so
+// such a one is one the server kept); removals only of members who left,
+// or who come back in the same commit with a fresh KeyPackage.
 //
 // GroupMember owns the group and runs every step in order; the committer
 // only reads the member list it is given.
