@@ -29,6 +29,8 @@ type Viewer struct {
 	log      map[webrtc.RTPCodecType][]Packet    // what arrived, the first maxLog of each kind
 	ssrcs    map[webrtc.RTPCodecType]map[uint32]bool
 	arrived  chan struct{} // gets a value at each packet
+	gone     chan struct{} // closed when the transport stops being connected
+	goneOnce sync.Once
 	keyframe atomic.Int64  // VP8 key frames received
 }
 
@@ -39,13 +41,24 @@ func WatchOffer(ctx context.Context) (*Viewer, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	v := &Viewer{PC: pc, last: map[webrtc.RTPCodecType]*rtp.Packet{}, gap: map[webrtc.RTPCodecType]uint16{}, log: map[webrtc.RTPCodecType][]Packet{}, ssrcs: map[webrtc.RTPCodecType]map[uint32]bool{}, arrived: make(chan struct{}, 1)}
+	v := &Viewer{PC: pc, gone: make(chan struct{}), last: map[webrtc.RTPCodecType]*rtp.Packet{}, gap: map[webrtc.RTPCodecType]uint16{}, log: map[webrtc.RTPCodecType][]Packet{}, ssrcs: map[webrtc.RTPCodecType]map[uint32]bool{}, arrived: make(chan struct{}, 1)}
 	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
 		if _, err := pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
 			pc.Close()
 			return nil, "", err
 		}
 	}
+	connected := false
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		switch s {
+		case webrtc.PeerConnectionStateConnected:
+			connected = true
+		case webrtc.PeerConnectionStateDisconnected, webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+			if connected {
+				v.goneOnce.Do(func() { close(v.gone) })
+			}
+		}
+	})
 	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		for {
 			p, _, err := t.ReadRTP()
@@ -187,6 +200,10 @@ func (v *Viewer) SSRCs(kind webrtc.RTPCodecType) int {
 	defer v.mu.Unlock()
 	return len(v.ssrcs[kind])
 }
+
+// Gone is closed when the transport, once connected, stops being so (the
+// server ended it, or it failed).
+func (v *Viewer) Gone() <-chan struct{} { return v.gone }
 
 // Arrived gets a value when a packet arrives (not one per packet).
 func (v *Viewer) Arrived() <-chan struct{} { return v.arrived }
