@@ -48,13 +48,13 @@ func WatchOffer(ctx context.Context) (*Viewer, string, error) {
 			return nil, "", err
 		}
 	}
-	connected := false
+	var connected atomic.Bool // pion calls this on a goroutine per change
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		switch s {
 		case webrtc.PeerConnectionStateConnected:
-			connected = true
+			connected.Store(true)
 		case webrtc.PeerConnectionStateDisconnected, webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
-			if connected {
+			if connected.Load() {
 				v.goneOnce.Do(func() { close(v.gone) })
 			}
 		}
