@@ -31,7 +31,7 @@ type Viewer struct {
 	arrived  chan struct{} // gets a value at each packet
 	gone     chan struct{} // closed when the transport stops being connected
 	goneOnce sync.Once
-	keyframe atomic.Int64  // VP8 key frames received
+	keyframe atomic.Int64 // VP8 key frames received
 }
 
 // WatchOffer makes a viewer's offer: Opus and VP8, recvonly, candidates
