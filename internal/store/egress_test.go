@@ -12,7 +12,7 @@ import (
 )
 
 // TestEgressTokenKind: a token keeps its kind (WHEP egress beside WHIP
-// ingest, migration 0018), one made without a kind streams in, and a
+// ingest, migration 0017), one made without a kind streams in, and a
 // meeting's list holds both kinds, each as made.
 func TestEgressTokenKind(t *testing.T) { eachBackend(t, testEgressTokenKind) }
 
