@@ -24,6 +24,7 @@ for target in \
 	internal/e2ee:FuzzGroup:80000x \
 	internal/sfu:FuzzSessionDescription:60000x \
 	internal/whip:FuzzOffer:60000x \
+	internal/whip:FuzzWatchOffer:20000x \
 	internal/config:FuzzParse:60000x; do
 	pkg=${target%%:*}
 	rest=${target#*:}
