@@ -12,6 +12,8 @@
 package cascade
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -38,6 +40,11 @@ type Options struct {
 	// from, node (its region is among the meeting's allowed ones). nil
 	// allows every node.
 	Allowed func(meeting, node string) bool
+	// Closed, if set, is told (on a goroutine of its own) each time a
+	// relay of the meeting with node closes, either way, for whatever
+	// reason: the router closed, the other node closed its end or
+	// refused, the connection failed.
+	Closed func(meeting, node string)
 	// Logger receives the cascade's logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -50,10 +57,8 @@ type Cascade struct {
 	stop func()
 
 	mu   sync.Mutex
-	outs map[relayKey]*sfu.RelayOut // sending to a node
-	ins  map[relayKey]*sfu.RelayIn  // receiving from a node
-	// ends are the relays' "closed quietly" flags (quiet), by relay.
-	ends map[any]*atomic.Bool
+	outs map[relayKey]*outEnd // sending to a node
+	ins  map[relayKey]*inEnd  // receiving from a node
 }
 
 // relayKey is one direction of a meeting's relay with another node.
@@ -61,7 +66,7 @@ type relayKey struct{ meeting, node string }
 
 // New starts serving the relay messages sent to this node.
 func New(tr Transport, opts Options) (*Cascade, error) {
-	c := &Cascade{tr: tr, opts: opts, log: opts.Logger, outs: make(map[relayKey]*sfu.RelayOut), ins: make(map[relayKey]*sfu.RelayIn), ends: make(map[any]*atomic.Bool)}
+	c := &Cascade{tr: tr, opts: opts, log: opts.Logger, outs: make(map[relayKey]*outEnd), ins: make(map[relayKey]*inEnd)}
 	if c.log == nil {
 		c.log = slog.Default()
 	}
@@ -80,6 +85,15 @@ func (c *Cascade) Close() { c.stop() }
 // allowed applies Options.Allowed.
 func (c *Cascade) allowed(meeting, node string) bool {
 	return c.opts.Allowed == nil || c.opts.Allowed(meeting, node)
+}
+
+// newRelayID names a relay: the receiving node chooses it in its "want",
+// and every message about the relay carries it, so that news of a relay
+// that has gone never reaches its successor.
+func newRelayID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // Receive asks node to relay the tracks published there in the meeting to
@@ -102,17 +116,16 @@ func (c *Cascade) Receive(meeting, node string) error {
 	if c.ins[k] != nil {
 		return nil
 	}
-	end := &inEnd{c: c, key: k}
+	end := &inEnd{c: c, key: k, id: newRelayID()}
 	in, err := r.RelayFrom(node, end)
 	if err != nil {
 		return fmt.Errorf("cascade: meeting %s from %s: %w", meeting, node, err)
 	}
 	end.in = in
-	c.ins[k] = in
-	c.ends[in] = &end.quiet
-	if err := c.tr.SendRelay(node, cluster.RelayMessage{Meeting: meeting, Kind: cluster.RelayWant}); err != nil {
+	c.ins[k] = end
+	if err := c.tr.SendRelay(node, cluster.RelayMessage{Meeting: meeting, Kind: cluster.RelayWant, Relay: end.id}); err != nil {
 		delete(c.ins, k)
-		delete(c.ends, in)
+		end.quiet.Store(true)
 		go in.Close()
 		return err
 	}
@@ -123,8 +136,7 @@ func (c *Cascade) Receive(meeting, node string) error {
 // for the tracks published there (Receive), and asks node to ask this
 // node for its own ("ready"). An entry node calls it when it opens its
 // router for a meeting held on node. It goes on the relay subject, after
-// whatever this node said of earlier relays with node, so node has closed
-// those before it asks.
+// whatever this node said of earlier relays with node.
 func (c *Cascade) Exchange(meeting, node string) error {
 	if err := c.Receive(meeting, node); err != nil {
 		return err
@@ -136,101 +148,109 @@ func (c *Cascade) Exchange(meeting, node string) error {
 // transport's goroutine, one message at a time, so that a relay closed by
 // a message is gone from the router before the next message may open
 // another; what may block for long (waiting for candidates) runs on its
-// own.
+// own. A message about a relay that is not the current one (its ID) is
+// news of one that has gone: an offer is refused, the rest ignored.
 func (c *Cascade) handle(m cluster.RelayMessage) {
 	k := relayKey{m.Meeting, m.From}
 	switch m.Kind {
 	case cluster.RelayWant:
-		c.send(k)
+		c.send(k, m.Relay)
 	case cluster.RelayReady:
 		if err := c.Receive(m.Meeting, m.From); err != nil {
 			c.log.Info("cascade: not asking a ready node for its media", "meeting", m.Meeting, "node", m.From, "err", err)
 		}
 	case cluster.RelayOffer:
 		c.mu.Lock()
-		in := c.ins[k]
+		e := c.ins[k]
 		c.mu.Unlock()
-		if in == nil {
-			c.tell(k, cluster.RelayClosedIn, "")
+		if e == nil || e.id != m.Relay {
+			c.tell(k, m.Relay, cluster.RelayClosedIn, "")
 			return
 		}
 		go func() {
-			if err := in.HandleOffer(m.SDP); err != nil {
+			if err := e.in.HandleOffer(m.SDP); err != nil {
 				if !errors.Is(err, sfu.ErrRelayClosed) { // it closed meanwhile: nothing to say
 					c.log.Warn("cascade: relay offer", "meeting", m.Meeting, "node", m.From, "err", err)
 				}
-				in.Close()
+				e.in.Close()
 			}
 		}()
 	case cluster.RelayAnswer:
 		c.mu.Lock()
-		out := c.outs[k]
+		e := c.outs[k]
 		c.mu.Unlock()
-		if out == nil {
+		if e == nil || e.id != m.Relay {
 			return
 		}
-		if err := out.HandleAnswer(m.SDP); err != nil {
+		if err := e.out.HandleAnswer(m.SDP); err != nil {
 			c.log.Warn("cascade: relay answer", "meeting", m.Meeting, "node", m.From, "err", err)
-			go out.Close()
+			go e.out.Close()
 		}
 	case cluster.RelayClosedOut:
-		// The relay leaves the map at once, and its end closes without
-		// telling the other node, which knows: a "want" that follows
-		// (the other end opened again) must find no relay here, and a
-		// "closed" from this end must not reach the other's next relay.
+		// The relay leaves the map at once and its end closes now, without
+		// telling the other node, which knows: what follows from that node
+		// (a "want" for a new relay) finds the router free of it.
 		c.mu.Lock()
-		in := c.ins[k]
-		delete(c.ins, k)
+		e := c.ins[k]
+		if e != nil && e.id == m.Relay {
+			delete(c.ins, k)
+		} else {
+			e = nil
+		}
 		c.mu.Unlock()
-		if in != nil {
-			c.quiet(in)
-			in.Close()
+		if e != nil {
+			e.quiet.Store(true)
+			e.in.Close()
 		}
 	case cluster.RelayClosedIn:
 		c.mu.Lock()
-		out := c.outs[k]
-		delete(c.outs, k)
+		e := c.outs[k]
+		if e != nil && e.id == m.Relay {
+			delete(c.outs, k)
+		} else {
+			e = nil
+		}
 		c.mu.Unlock()
-		if out != nil {
-			c.quiet(out)
-			out.Close()
+		if e != nil {
+			e.quiet.Store(true)
+			e.out.Close()
 		}
 	}
 }
 
-// send starts relaying the meeting's tracks to a node that asked.
-func (c *Cascade) send(k relayKey) {
+// send starts relaying the meeting's tracks to a node that asked for the
+// relay id. A relay to that node under another ID has gone on its side
+// (it asks anew): it is closed first.
+func (c *Cascade) send(k relayKey, id string) {
 	r := c.opts.Router(k.meeting)
 	if r == nil || !c.allowed(k.meeting, k.node) {
 		c.log.Info("cascade: refusing to relay", "meeting", k.meeting, "node", k.node, "here", r != nil)
-		c.tell(k, cluster.RelayClosedOut, "")
+		c.tell(k, id, cluster.RelayClosedOut, "")
 		return
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.outs[k] != nil {
+	old := c.outs[k]
+	if old != nil && old.id == id {
+		c.mu.Unlock()
 		return
 	}
-	end := &outEnd{c: c, key: k}
+	delete(c.outs, k)
+	c.mu.Unlock()
+	if old != nil {
+		old.quiet.Store(true)
+		old.out.Close()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	end := &outEnd{c: c, key: k, id: id}
 	out, err := r.RelayTo(k.node, end)
 	if err != nil {
 		c.log.Warn("cascade: relay", "meeting", k.meeting, "node", k.node, "err", err)
-		c.tell(k, cluster.RelayClosedOut, "")
+		c.tell(k, id, cluster.RelayClosedOut, "")
 		return
 	}
 	end.out = out
-	c.outs[k] = out
-	c.ends[out] = &end.quiet
-}
-
-// quiet makes a relay's end close without telling the other node, which
-// closed its own.
-func (c *Cascade) quiet(relay any) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e := c.ends[relay]; e != nil {
-		e.Store(true)
-	}
+	c.outs[k] = end
 }
 
 // NodeGone closes the relays with a node that left the cluster (its
@@ -239,30 +259,30 @@ func (c *Cascade) quiet(relay any) {
 // negotiated would wait for ever.
 func (c *Cascade) NodeGone(node string) {
 	c.mu.Lock()
-	var outs []*sfu.RelayOut
-	var ins []*sfu.RelayIn
-	for k, o := range c.outs {
+	var outs []*outEnd
+	var ins []*inEnd
+	for k, e := range c.outs {
 		if k.node == node {
-			outs = append(outs, o)
+			outs = append(outs, e)
 		}
 	}
-	for k, in := range c.ins {
+	for k, e := range c.ins {
 		if k.node == node {
-			ins = append(ins, in)
+			ins = append(ins, e)
 		}
 	}
 	c.mu.Unlock()
-	for _, o := range outs {
-		o.Close()
+	for _, e := range outs {
+		e.out.Close()
 	}
-	for _, in := range ins {
-		in.Close()
+	for _, e := range ins {
+		e.in.Close()
 	}
 }
 
-// tell sends a relay message about k's relay to its node.
-func (c *Cascade) tell(k relayKey, kind, sdp string) {
-	if err := c.tr.SendRelay(k.node, cluster.RelayMessage{Meeting: k.meeting, Kind: kind, SDP: sdp}); err != nil {
+// tell sends a relay message about relay id of k to its node.
+func (c *Cascade) tell(k relayKey, id, kind, sdp string) {
+	if err := c.tr.SendRelay(k.node, cluster.RelayMessage{Meeting: k.meeting, Kind: kind, Relay: id, SDP: sdp}); err != nil {
 		c.log.Warn("cascade: relay message", "meeting", k.meeting, "node", k.node, "kind", kind, "err", err)
 	}
 }
@@ -275,46 +295,55 @@ func (c *Cascade) Relays() (sending, receiving int) {
 	return len(c.outs), len(c.ins)
 }
 
+// closed tells Options.Closed that a relay closed.
+func (c *Cascade) closed(k relayKey) {
+	if c.opts.Closed != nil {
+		go c.opts.Closed(k.meeting, k.node)
+	}
+}
+
 // outEnd is a RelayOut's signaller: offers go to the receiving node.
 type outEnd struct {
 	c     *Cascade
 	key   relayKey
+	id    string
 	out   *sfu.RelayOut // set under c.mu once created
 	quiet atomic.Bool   // the other node closed first: say nothing
 }
 
-func (e *outEnd) Description(sdp string) { e.c.tell(e.key, cluster.RelayOffer, sdp) }
+func (e *outEnd) Description(sdp string) { e.c.tell(e.key, e.id, cluster.RelayOffer, sdp) }
 
 func (e *outEnd) Closed() {
 	e.c.mu.Lock()
-	if e.c.outs[e.key] == e.out {
+	if e.c.outs[e.key] == e {
 		delete(e.c.outs, e.key)
 	}
-	delete(e.c.ends, e.out)
 	e.c.mu.Unlock()
 	if !e.quiet.Load() {
-		e.c.tell(e.key, cluster.RelayClosedOut, "")
+		e.c.tell(e.key, e.id, cluster.RelayClosedOut, "")
 	}
+	e.c.closed(e.key)
 }
 
 // inEnd is a RelayIn's signaller: answers go to the sending node.
 type inEnd struct {
 	c     *Cascade
 	key   relayKey
+	id    string
 	in    *sfu.RelayIn // set under c.mu once created
 	quiet atomic.Bool  // the other node closed first: say nothing
 }
 
-func (e *inEnd) Description(sdp string) { e.c.tell(e.key, cluster.RelayAnswer, sdp) }
+func (e *inEnd) Description(sdp string) { e.c.tell(e.key, e.id, cluster.RelayAnswer, sdp) }
 
 func (e *inEnd) Closed() {
 	e.c.mu.Lock()
-	if e.c.ins[e.key] == e.in {
+	if e.c.ins[e.key] == e {
 		delete(e.c.ins, e.key)
 	}
-	delete(e.c.ends, e.in)
 	e.c.mu.Unlock()
 	if !e.quiet.Load() {
-		e.c.tell(e.key, cluster.RelayClosedIn, "")
+		e.c.tell(e.key, e.id, cluster.RelayClosedIn, "")
 	}
+	e.c.closed(e.key)
 }

@@ -43,6 +43,10 @@ type RelayMessage struct {
 	// From is the node that sent it (set by SendRelay).
 	From string `json:"from"`
 	Kind string `json:"kind"`
+	// Relay names the relay the message is about: chosen by the
+	// receiving node in its "want", carried by every later message about
+	// that relay (none in "ready").
+	Relay string `json:"relay,omitempty"`
 	// SDP is an offer's or answer's complete session description.
 	SDP string `json:"sdp,omitempty"`
 }

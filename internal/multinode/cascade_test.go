@@ -467,3 +467,85 @@ func TestClusterEntryNodeGivesItsOwnTURN(t *testing.T) {
 		t.Fatalf("Bo's welcome lost its other fields: %+v", relayed)
 	}
 }
+
+// TestClusterRelayComesBack: news of a relay closing names the relay, so
+// a close without its ID (forged, or about a relay long gone) changes
+// nothing: Bo, on eu2, keeps receiving Ada's microphone from eu1. With
+// the ID (here as eu2 would send it, had its end gone), eu1 closes its
+// end; eu2's end learns it as its connection closes, and eu2, which
+// still has Bo, asks again: Bo receives Ada's microphone again, on a new
+// track.
+func TestClusterRelayComesBack(t *testing.T) {
+	natsURL := startNATS(t)
+	db := pgtest.NewDatabase(t)
+	key := clusterKey(t)
+	eu1 := node(t, "eu1", "eu", natsURL, db, key)
+	eu2 := node(t, "eu2", "eu", natsURL, db, key)
+	m := eu1.Admin(t).NewMeeting(t, servertest.OpenSettings())
+
+	// eu1's offers to eu2 name the relay.
+	nc, err := nats.Connect(natsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	offers := make(chan string, 16)
+	if _, err := nc.Subscribe(cluster.RelaySubject("eu2"), func(msg *nats.Msg) {
+		var rm cluster.RelayMessage
+		if jsonUnmarshal(msg.Data, &rm) == nil && rm.Kind == cluster.RelayOffer && rm.From == "eu1" {
+			select {
+			case offers <- rm.Relay:
+			default:
+			}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+
+	undo := placeOn(t, eu1, eu2)
+	ada := join(t, eu1, client.Options{Meeting: m.ID, Name: "Ada"}, "microphone")
+	undo()
+	bo := join(t, eu2, client.Options{Meeting: m.ID, Name: "Bo"})
+	adaID := ada.Self().ID
+	receiving(t, bo, adaID, "microphone", 0, 50)
+	var relay string
+	select {
+	case relay = <-offers:
+	case <-waitCtx(t).Done():
+		t.Fatal("no offer from eu1 to eu2 seen")
+	}
+	closeIn := func(id string) {
+		t.Helper()
+		b, _ := json.Marshal(cluster.RelayMessage{Meeting: m.ID, From: "eu2", Kind: cluster.RelayClosedIn, Relay: id})
+		if err := nc.Publish(cluster.RelaySubject("eu1"), b); err != nil {
+			t.Fatal(err)
+		}
+		if err := nc.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Without the relay's ID: nothing happens.
+	first := bo.Track(adaID, "microphone")
+	closeIn("")
+	closeIn("0123456789abcdef")
+	receiving(t, bo, adaID, "microphone", packets(bo, adaID, "microphone"), 100)
+	if first.Ended() || bo.Track(adaID, "microphone") != first {
+		t.Fatal("a close without the relay's ID ended Ada's track on eu2")
+	}
+
+	// With it: the relay goes, and comes back.
+	closeIn(relay)
+	waitFor(t, bo, "Ada's first microphone track ended on Bo's side", first.Ended)
+	waitFor(t, bo, "a new track of Ada's microphone", func() bool {
+		rt := bo.Track(adaID, "microphone")
+		return rt != nil && rt != first && !rt.Ended()
+	})
+	receiving(t, bo, adaID, "microphone", packets(bo, adaID, "microphone"), 100)
+	if to, from := eu1.Signal().RelayNodes(m.ID); !slices.Equal(to, []string{"eu2"}) || !slices.Equal(from, []string{"eu2"}) {
+		t.Fatalf("eu1 relays to %v and from %v, want eu2 both ways again", to, from)
+	}
+}

@@ -146,8 +146,9 @@ func checkRelayOffer(desc string) error {
 	return nil
 }
 
-// relayConn opens a relay's PeerConnection; its failure closes the relay
-// (closeRelay).
+// relayConn opens a relay's PeerConnection; its failure, or its closing
+// from the other end (DTLS close), closes the relay (closeRelay), so that
+// the cluster learns of it (RelaySignaller.Closed).
 func (r *Router) relayConn(log *slog.Logger, closeRelay func()) (*webrtc.PeerConnection, error) {
 	pc, err := r.sfu.newPeerConnection()
 	if err != nil {
@@ -155,7 +156,7 @@ func (r *Router) relayConn(log *slog.Logger, closeRelay func()) (*webrtc.PeerCon
 	}
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		log.Debug("relay connection state", "state", s.String())
-		if s == webrtc.PeerConnectionStateFailed {
+		if s == webrtc.PeerConnectionStateFailed || s == webrtc.PeerConnectionStateClosed {
 			go closeRelay()
 		}
 	})
