@@ -15,14 +15,15 @@ import (
 
 // relayPermissions are what node id needs on NATS besides nodePermissions
 // for meetings that span nodes, as docs/operations.md gives them: send
-// relayed joins and member messages to any node and hear only its own,
-// announce and hear ended accounts, and answer requests.
+// relayed joins, member messages and media relay messages to any node and
+// hear only its own, announce and hear ended accounts, and answer
+// requests.
 func relayPermissions(id string) *server.Permissions {
 	p := &server.Permissions{
 		Publish: &server.SubjectPermission{Allow: append(append([]string(nil), nodePermissions.Publish.Allow...),
-			"kaigi.node.*.join", "kaigi.node.*.member.*", AccountsEndedSubject)},
+			"kaigi.node.*.join", "kaigi.node.*.member.*", "kaigi.node.*.relay", AccountsEndedSubject)},
 		Subscribe: &server.SubjectPermission{Allow: []string{"_INBOX.>",
-			"kaigi.node." + id + ".join", "kaigi.node." + id + ".member.*", AccountsEndedSubject}},
+			"kaigi.node." + id + ".join", "kaigi.node." + id + ".member.*", RelaySubject(id), AccountsEndedSubject}},
 		Response: &server.ResponsePermission{MaxMsgs: 1, Expires: time.Minute},
 	}
 	return p
@@ -30,9 +31,9 @@ func relayPermissions(id string) *server.Permissions {
 
 // TestClusterRelayPermissions: two nodes, each a NATS user with the
 // permissions docs/operations.md lists. A relayed join goes to the other
-// node and is answered; member messages (data, close, gone) go both ways
-// in order; an ended account reaches both. A node cannot listen to the
-// other's subjects.
+// node and is answered; member messages (data, close, gone, media) go
+// both ways in order; media relay messages go both ways; an ended account
+// reaches both. A node cannot listen to the other's subjects.
 func TestClusterRelayPermissions(t *testing.T) {
 	ns, err := server.NewServer(&server.Options{
 		Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true, StoreDir: t.TempDir(), NoSigs: true,
@@ -109,6 +110,7 @@ func TestClusterRelayPermissions(t *testing.T) {
 	}
 	eu2.Publish("eu1", member, Message{Gone: true})
 	eu1.Publish("eu2", member, Message{Data: []byte(`{"type":"closed"}`)})
+	eu1.Publish("eu2", member, Message{Media: true, Data: []byte(`{"op":"open"}`)})
 	eu1.Publish("eu2", member, Message{Close: 1001})
 	// A bound, not a timing: a loaded CI machine has taken over 5 s.
 	await(t, 20*time.Second, "member messages both ways", func() bool {
@@ -116,7 +118,7 @@ func TestClusterRelayPermissions(t *testing.T) {
 		defer at1.mu.Unlock()
 		at2.mu.Lock()
 		defer at2.mu.Unlock()
-		return len(at1.msgs) == 51 && len(at2.msgs) == 2
+		return len(at1.msgs) == 51 && len(at2.msgs) == 3
 	})
 	for i, m := range at1.msgs[:50] {
 		if string(m.Data) != string([]byte{'a' + byte(i%26)}) || m.Gone || m.Close != 0 {
@@ -126,8 +128,33 @@ func TestClusterRelayPermissions(t *testing.T) {
 	if m := at1.msgs[50]; !m.Gone || len(m.Data) != 0 {
 		t.Fatalf("gone at eu1: %+v", m)
 	}
-	if m := at2.msgs[1]; m.Close != 1001 || string(at2.msgs[0].Data) != `{"type":"closed"}` {
+	if m := at2.msgs[2]; m.Close != 1001 || string(at2.msgs[0].Data) != `{"type":"closed"}` || at2.msgs[0].Media {
 		t.Fatalf("close at eu2: %+v", at2.msgs)
+	}
+	if m := at2.msgs[1]; !m.Media || string(m.Data) != `{"op":"open"}` {
+		t.Fatalf("media message at eu2: %+v", m)
+	}
+
+	// Media relay messages, each way.
+	for _, pair := range [][2]*Node{{eu1, eu2}, {eu2, eu1}} {
+		from, to := pair[0], pair[1]
+		got := make(chan RelayMessage, 1)
+		stop, err := to.HandleRelays(func(m RelayMessage) { got <- m })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := from.SendRelay(to.ID(), RelayMessage{Meeting: "m", Kind: RelayReady}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case m := <-got:
+			if m.From != from.ID() || m.Kind != RelayReady || m.Meeting != "m" {
+				t.Fatalf("relay message at %s: %+v", to.ID(), m)
+			}
+		case <-ctx.Done():
+			t.Fatalf("no relay message from %s reached %s", from.ID(), to.ID())
+		}
+		stop()
 	}
 
 	var ended sync.WaitGroup
