@@ -291,7 +291,7 @@ var privacyTables = []privacyTable{
 			{"name", "The name the host gave it, shown in the meeting's list of participants."},
 			{"created_by", "The account that made it."},
 			{"created_at", "When it was made."},
-			{"last_used_at", "When a program last began streaming with it; not from where."},
+			{"last_used_at", "When a program last began streaming or watching with it; not from where."},
 			{"kind", "Whether it streams into the meeting (WHIP) or watches it (WHEP, a viewer everyone in the meeting sees marked as not end-to-end encrypted)."},
 		},
 	},
