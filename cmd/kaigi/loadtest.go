@@ -63,6 +63,7 @@ func loadtestCmd(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.URL, "url", "", "an existing server to load (e.g. http://127.0.0.1:8080); its /metrics must be on, with its metrics.token in $KAIGI_METRICS_TOKEN")
 	fs.StringVar(&cfg.Meeting, "meeting", "", "with --url: the meeting `ID` (no waiting room, joining before the host allowed)")
 	fs.StringVar(&cfg.Passcode, "passcode", "", "with --url: the meeting's passcode")
+	fs.StringVar(&cfg.SecondURL, "second-url", "", "with --url: another node of its cluster, through which every second subscriber joins; both nodes' /metrics (same token) count (fanout, joinstorm)")
 	fs.StringVar(&cfg.MetricsURL, "metrics-url", "", "the server's metrics, if not at URL/metrics")
 	fs.StringVar(&cfg.Binary, "server-binary", "", "the kaigi `executable` to start as the server (default: this one), to compare builds")
 	fs.IntVar(&cfg.ServerCPU, "server-cpu", cfg.ServerCPU, "pin the server this starts to this CPU (-1: not pinned)")

@@ -112,3 +112,13 @@ func TestLoadtestSoakLeavesNoLeak(t *testing.T) {
 		t.Errorf("churn %+v; %d not receiving at the end; %d initial joins failed", ch, s.NotReceiving, res.Joins.Failed)
 	}
 }
+
+// TestLoadtestSecondURL: --second-url reaches the load test's
+// configuration, which refuses it without --url.
+func TestLoadtestSecondURL(t *testing.T) {
+	var out, errOut bytes.Buffer
+	err := loadtestCmd([]string{"--second-url", "http://127.0.0.1:1", "--n", "2"}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "second node") {
+		t.Fatalf("loadtest --second-url without --url: %v, want an error about the second node", err)
+	}
+}

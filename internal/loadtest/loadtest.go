@@ -57,6 +57,10 @@ type Config struct {
 	// MetricsURL overrides URL+"/metrics"; MetricsToken is the server's
 	// metrics.token (a child server gets one of its own).
 	MetricsURL, MetricsToken string
+	// SecondURL is another node of URL's cluster: every second subscriber
+	// joins through it, and its /metrics (same token) count too
+	// (crossnode.go). Fan-out and join storm only.
+	SecondURL string
 	// Binary is the kaigi executable for the child server (default: this
 	// one); ChildEnv is added to its environment.
 	Binary   string
@@ -123,6 +127,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("receiver %q: want %s or %s", c.Receiver, BrowserReceiver, LightReceiver)
 	case c.URL != "" && c.Meeting == "":
 		return fmt.Errorf("with a server URL, give the meeting to join")
+	case c.SecondURL != "" && (c.URL == "" || c.Scenario != FanOut && c.Scenario != JoinStorm):
+		return fmt.Errorf("a second node goes with a server URL, in a fanout or joinstorm")
 	case c.URL == "" && (c.Meeting != "" || c.Passcode != ""):
 		return fmt.Errorf("a meeting and passcode go with a server URL; without one the load test makes its own")
 	}
@@ -465,7 +471,7 @@ func (r *run) joinResume(ctx context.Context, publish bool, want int, resume str
 	// The name, without spaces, is in the stream IDs of the SDP's msid
 	// lines, which a space would split (pion then takes a simulcast
 	// camera's layers for Plan B tracks).
-	opts := client.Options{BaseURL: r.base, Meeting: r.meeting, Passcode: r.cfg.Passcode, Resume: resume,
+	opts := client.Options{BaseURL: r.entry(p.index, publish), Meeting: r.meeting, Passcode: r.cfg.Passcode, Resume: resume,
 		Name: fmt.Sprintf("load-%d", p.index), Logger: r.log, API: api,
 		Observe: func(rt *client.RemoteTrack) func([]byte) {
 			ts := &trackStats{video: rt.Kind == "video"}
@@ -582,6 +588,10 @@ func (r *run) measure(ctx context.Context, res *Result, baseline serverStats) er
 	if err != nil {
 		return err
 	}
+	a2, err := r.scrapeSecond(ctx)
+	if err != nil {
+		return err
+	}
 	genBefore := cpuTime()
 	r.progress("measuring for %v", r.cfg.Window)
 	if err := sleep(ctx, r.cfg.Window); err != nil {
@@ -589,6 +599,10 @@ func (r *run) measure(ctx context.Context, res *Result, baseline serverStats) er
 	}
 	genAfter := cpuTime()
 	b, err := scrape(ctx, r.hc, r.metrics, r.metricsToken)
+	if err != nil {
+		return err
+	}
+	b2, err := r.scrapeSecond(ctx)
 	if err != nil {
 		return err
 	}
@@ -640,6 +654,7 @@ func (r *run) measure(ctx context.Context, res *Result, baseline serverStats) er
 	if cpu > 0 {
 		res.Forwarded.PacketsPerCPUSecond = (b.packets - a.packets) / cpu
 	}
+	r.addSecond(res, a, b, a2, b2) // with a second node, the pair's totals
 	res.Received.Tracks = len(losses)
 	res.Received.PacketsPerSecond = float64(received) / dt
 	res.Received.Expected = expected

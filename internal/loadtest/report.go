@@ -55,6 +55,9 @@ type Result struct {
 		Mbps                float64 `json:"mbps"`
 		PacketsPerCPUSecond float64 `json:"packetsPerCpuSecond"`
 	} `json:"forwarded"` // as the server counts them
+	// Nodes are each node's figures in a cross-node run (Config.SecondURL);
+	// Server's CPU and Forwarded are then their sums (RSS: the first's).
+	Nodes []NodeResult `json:"nodes,omitempty"`
 
 	Received struct {
 		Tracks                int     `json:"tracks"`
@@ -184,6 +187,10 @@ func (r *Result) WriteText(w io.Writer) error {
 	p("forwarded", "%.0f pkt/s, %.1f Mbit/s", r.Forwarded.PacketsPerSecond, r.Forwarded.Mbps)
 	p("server CPU", "%.3f CPU-s/s (CPUs %s)", r.Server.Utilisation, orAll(r.Server.CPUs))
 	p("pkt per server CPU-s", "%.0f", r.Forwarded.PacketsPerCPUSecond)
+	for i, n := range r.Nodes {
+		p(fmt.Sprintf("node %d", i+1), "%s: %d subscribers, %.3f CPU-s/s, %.0f pkt/s, %.0f pkt per CPU-s", n.URL, n.Subscribers,
+			n.Utilisation, n.PacketsPerSecond, n.PacketsPerCPUSecond)
+	}
 	p("generator CPU", "%.3f CPU-s/s (CPUs %s), %s receiver", r.GeneratorUtilisation, orAll(r.GeneratorCPUs), orDefault(r.Receiver, BrowserReceiver))
 	if r.Receiver == LightReceiver {
 		p("light receiver", "%d media packets counted on its sockets, %d failed SRTP authentication", r.Received.LightPackets, r.Received.Undecryptable)
