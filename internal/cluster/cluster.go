@@ -115,6 +115,8 @@ type Node struct {
 	// pick chooses a node for a new placement (leastLoaded; tests make
 	// nodes disagree).
 	pick func(nodes []NodeInfo, may func(NodeInfo) bool) (NodeInfo, bool)
+	// watched, if set, gets each listing WatchGone made (tests await it).
+	watched func(nodes []NodeInfo)
 
 	mu       sync.Mutex
 	draining bool

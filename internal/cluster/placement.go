@@ -179,7 +179,7 @@ func (n *Node) left() bool {
 // sweep removes placements whose node is gone, each only if unchanged
 // since read, and reports how many.
 func (n *Node) sweep(ctx context.Context) (int, error) {
-	entries, err := readAll(ctx, n.placements) // before the registry, as in Place
+	entries, err := n.readAll(ctx, n.placements) // before the registry, as in Place
 	if err != nil {
 		return 0, err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -197,7 +198,7 @@ func (n *Node) deregister(ctx context.Context) {
 // Nodes lists the live nodes (those whose record has not expired), sorted
 // by ID. Records that do not parse are skipped.
 func (n *Node) Nodes(ctx context.Context) ([]NodeInfo, error) {
-	entries, err := readAll(ctx, n.nodes)
+	entries, err := n.readAll(ctx, n.nodes)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: list nodes: %w", err)
 	}
@@ -233,15 +234,65 @@ func parseNode(key string, value []byte) (NodeInfo, bool) {
 	return info, true
 }
 
-// readAll reads every current entry of a bucket with one watcher.
-func readAll(ctx context.Context, kv jetstream.KeyValue) ([]jetstream.KeyValueEntry, error) {
+// readAll reads every current entry of a bucket, sorted by key: which
+// keys there are from the bucket's stream (its subjects, which the server
+// lists at once), their values from one watcher, and with a Get the value
+// of any key the watcher did not deliver. The watcher alone misses keys
+// rewritten while it reads: its end-of-initial-values mark counts the
+// messages received, and a key rewritten after it was read (a heartbeat)
+// counts again, so the mark can come before keys not yet read; and a key
+// rewritten before it was read can be passed over with nothing pending
+// said to be left (seen with nats-server 2.15). A live node was then
+// missing from a listing: WatchGone reported it gone, and Place and the
+// sweep took it for dead.
+func (n *Node) readAll(ctx context.Context, kv jetstream.KeyValue) ([]jetstream.KeyValueEntry, error) {
+	js, err := jetstream.New(n.nc)
+	if err != nil {
+		return nil, err
+	}
+	stream, err := js.Stream(ctx, "KV_"+kv.Bucket())
+	if err != nil {
+		return nil, err
+	}
+	prefix := "$KV." + kv.Bucket() + "."
+	info, err := stream.Info(ctx, jetstream.WithSubjectFilter(prefix+">"))
+	if err != nil {
+		return nil, err
+	}
+	current, err := watchAll(ctx, kv)
+	if err != nil {
+		return nil, err
+	}
+	for subject := range info.State.Subjects {
+		key := strings.TrimPrefix(subject, prefix)
+		if _, ok := current[key]; ok {
+			continue
+		}
+		e, err := kv.Get(ctx, key)
+		switch {
+		case errors.Is(err, jetstream.ErrKeyNotFound): // deleted, or expired since
+		case err != nil:
+			return nil, err
+		default:
+			current[key] = e
+		}
+	}
+	out := make([]jetstream.KeyValueEntry, 0, len(current))
+	for _, k := range slices.Sorted(maps.Keys(current)) {
+		out = append(out, current[k])
+	}
+	return out, nil
+}
+
+// watchAll reads the entries of a bucket with one watcher, up to its
+// end-of-initial-values mark: most, not always all (readAll).
+func watchAll(ctx context.Context, kv jetstream.KeyValue) (map[string]jetstream.KeyValueEntry, error) {
 	w, err := kv.WatchAll(ctx, jetstream.IgnoreDeletes())
 	if err != nil {
 		return nil, err
 	}
 	defer w.Stop()
-	var out []jetstream.KeyValueEntry
-	at := map[string]int{} // a key written while we read comes twice: keep the last
+	current := map[string]jetstream.KeyValueEntry{} // a key written while we read comes twice: keep the last
 	for {
 		select {
 		case <-ctx.Done():
@@ -251,14 +302,9 @@ func readAll(ctx context.Context, kv jetstream.KeyValue) ([]jetstream.KeyValueEn
 				return nil, errors.New("watcher closed")
 			}
 			if e == nil {
-				return out, nil // the current values are all in
+				return current, nil
 			}
-			if i, ok := at[e.Key()]; ok {
-				out[i] = e
-			} else {
-				at[e.Key()] = len(out)
-				out = append(out, e)
-			}
+			current[e.Key()] = e
 		}
 	}
 }

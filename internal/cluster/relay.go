@@ -196,6 +196,9 @@ func (n *Node) WatchGone(ctx context.Context, gone func(id string)) {
 				}
 			}
 			seen = now
+			if n.watched != nil {
+				n.watched(nodes)
+			}
 		}
 		select {
 		case <-ctx.Done():

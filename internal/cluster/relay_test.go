@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -207,31 +208,50 @@ func TestClusterRelayPermissions(t *testing.T) {
 
 // TestClusterWatchGone: a node watching the registry is told, once, of a
 // node that crashed (its record expired) and of one that left; not of
-// itself or of nodes still up.
+// itself or of nodes still up, however often their records are rewritten
+// while it lists them. Every step awaits the watcher's listings (bounds
+// generous for a loaded machine), none a time.
 func TestClusterWatchGone(t *testing.T) {
 	c := newTestCluster(t)
 	a, b, d := c.start("a", "eu"), c.start("b", "eu"), c.start("d", "eu")
-	ctx, cancel := context.WithCancel(context.Background())
 	var mu sync.Mutex
 	var gone []string
+	var listings [][]string
+	a.watched = func(nodes []NodeInfo) { mu.Lock(); listings = append(listings, ids(nodes)); mu.Unlock() }
+	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		a.WatchGone(ctx, func(id string) { mu.Lock(); gone = append(gone, id); mu.Unlock() })
 	}()
 	defer func() { cancel(); <-done }()
-	// The watcher's first listing sees b even if it comes after the
-	// crash: b's record outlives it by the TTL.
+	state := func() ([]string, int) {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(gone), len(listings)
+	}
+	// A node is reported only if the watcher saw it: b is halted once a
+	// listing holds all three (the watcher's first comes as it starts).
+	await(t, 30*time.Second, "a listing of a, b and d", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(listings) > 0 && slices.Equal(listings[len(listings)-1], []string{"a", "b", "d"})
+	})
 	crashed := time.Now()
 	b.Halt()
-	await(t, 10*time.Second, "b reported gone", func() bool { mu.Lock(); defer mu.Unlock(); return len(gone) == 1 })
+	await(t, 30*time.Second, "b reported gone", func() bool { g, _ := state(); return len(g) > 0 })
 	t.Logf("a crashed node was reported gone %v after it stopped (TTL %v, heartbeat %v)", time.Since(crashed).Round(time.Millisecond), testTTL, testHeartbeat)
+	if g, _ := state(); !slices.Equal(g, []string{"b"}) {
+		t.Fatalf("gone %v, want [b]", g)
+	}
 	d.Close()
-	await(t, 10*time.Second, "d reported gone", func() bool { mu.Lock(); defer mu.Unlock(); return len(gone) == 2 })
-	mu.Lock()
-	defer mu.Unlock()
-	if gone[0] != "b" || gone[1] != "d" {
-		t.Fatalf("gone %v, want [b d]", gone)
+	await(t, 30*time.Second, "d reported gone", func() bool { g, _ := state(); return len(g) > 1 })
+	// Reported once: nothing more over the next listings (a and its
+	// rewritten record listed each time).
+	_, after := state()
+	await(t, 30*time.Second, "five more listings", func() bool { _, l := state(); return l >= after+5 })
+	if g, _ := state(); !slices.Equal(g, []string{"b", "d"}) {
+		t.Fatalf("gone %v, want [b d]", g)
 	}
 }
 
