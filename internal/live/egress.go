@@ -3,11 +3,9 @@ package live
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/kaigi-meet/kaigi/internal/meeting"
 	"github.com/kaigi-meet/kaigi/internal/sfu"
-	"github.com/kaigi-meet/kaigi/internal/wire"
 )
 
 // Egress: a program outside the signalling (a WHEP client,
@@ -36,52 +34,15 @@ func (h *Hub) Egress(ctx context.Context, id meeting.ID, src Source) (*Room, mee
 	return r, pid, v, nil
 }
 
-func (r *Room) addViewer(src Source, st *Stored) (pid meeting.ParticipantID, v *sfu.Viewer, err error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed {
-		return "", nil, ErrRoomClosed
-	}
-	defer func() {
-		if err != nil && len(r.members) == 0 && r.core.Len() == 0 && r.breakouts == nil {
-			r.closeLocked()
+func (r *Room) addViewer(src Source, st *Stored) (meeting.ParticipantID, *sfu.Viewer, error) {
+	var v *sfu.Viewer
+	p, err := r.addProgram(src, st, true, func(p meeting.Participant) (meeting.Participant, *member, error) {
+		var err error
+		if v, err = r.router.AddViewer(string(p.ID), src.Ended); err != nil {
+			return p, nil, fmt.Errorf("add viewer: %w", err)
 		}
-	}()
-	switch {
-	case r.hub.isDraining():
-		return "", nil, ErrDraining
-	case st == nil:
-		return "", nil, ErrNoSuchMeeting
-	}
-	r.core.Refresh(st.Record, st.Bans)
-	set := r.core.Settings()
-	switch {
-	case !set.IngestAllowed():
-		return "", nil, ErrIngestForbidden
-	case set.Locked:
-		return "", nil, fmt.Errorf("egress: %w", meeting.ErrLocked)
-	}
-	p, err := r.core.Restore(meeting.Participant{
-		ID:       meeting.NewParticipantID(),
-		Name:     src.Name,
-		Role:     meeting.RoleParticipant,
-		Identity: meeting.Identity{Addr: src.Addr},
-		JoinedAt: time.Now(),
-		Ingest:   true,
-		Viewer:   true,
+		p, _ = r.core.Participant(p.ID)
+		return p, &member{conn: src.Conn}, nil
 	})
-	if err != nil {
-		return "", nil, err
-	}
-	r.core.SetConnected(p.ID, true)
-	v, err = r.router.AddViewer(string(p.ID), src.Ended)
-	if err != nil {
-		r.core.Leave(p.ID)
-		return "", nil, fmt.Errorf("add viewer: %w", err)
-	}
-	p, _ = r.core.Participant(p.ID)
-	r.members[p.ID] = &member{conn: src.Conn}
-	r.broadcastLocked(wire.ParticipantEvent{Type: wire.TypeParticipantJoined, Participant: toParticipantJSON(p)}, p.ID)
-	r.log.Info("egress viewer joined", "participant", p.ID)
-	return p.ID, v, nil
+	return p.ID, v, err
 }

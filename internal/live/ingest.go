@@ -61,11 +61,35 @@ func (h *Hub) Ingest(ctx context.Context, id meeting.ID, src Source) (*Room, mee
 	return r, pid, peer, nil
 }
 
-func (r *Room) addSource(src Source, st *Stored) (pid meeting.ParticipantID, peer *sfu.Peer, err error) {
+func (r *Room) addSource(src Source, st *Stored) (meeting.ParticipantID, *sfu.Peer, error) {
+	var peer *sfu.Peer
+	p, err := r.addProgram(src, st, false, func(p meeting.Participant) (meeting.Participant, *member, error) {
+		p, _, _ = r.core.SetMedia(p.ID, meeting.MediaState{Audio: true, Video: true})
+		var err error
+		if peer, err = r.router.AddPublisher(string(p.ID), src.Conn, src.Ended); err != nil {
+			return p, nil, fmt.Errorf("add publisher: %w", err)
+		}
+		return p, &member{conn: src.Conn, peer: peer}, nil
+	})
+	return p.ID, peer, err
+}
+
+// addProgram puts a program, a source or (viewer) a viewer, into the
+// main room under the rules both follow (not while the server drains or
+// the meeting is locked, only where the meeting allows programs outside
+// encryption, no waiting room, connected at once) and tells everyone.
+// attach gives it its media under the room's lock and returns it as it
+// then is, with the member to keep; if attach fails the program is
+// taken out again.
+func (r *Room) addProgram(src Source, st *Stored, viewer bool, attach func(meeting.Participant) (meeting.Participant, *member, error)) (_ meeting.Participant, err error) {
+	kind := "ingest source"
+	if viewer {
+		kind = "egress viewer"
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
-		return "", nil, ErrRoomClosed
+		return meeting.Participant{}, ErrRoomClosed
 	}
 	defer func() {
 		if err != nil && len(r.members) == 0 && r.core.Len() == 0 && r.breakouts == nil {
@@ -74,17 +98,17 @@ func (r *Room) addSource(src Source, st *Stored) (pid meeting.ParticipantID, pee
 	}()
 	switch {
 	case r.hub.isDraining():
-		return "", nil, ErrDraining
+		return meeting.Participant{}, ErrDraining
 	case st == nil:
-		return "", nil, ErrNoSuchMeeting
+		return meeting.Participant{}, ErrNoSuchMeeting
 	}
 	r.core.Refresh(st.Record, st.Bans)
 	set := r.core.Settings()
 	switch {
 	case !set.IngestAllowed():
-		return "", nil, ErrIngestForbidden
+		return meeting.Participant{}, ErrIngestForbidden
 	case set.Locked:
-		return "", nil, fmt.Errorf("ingest: %w", meeting.ErrLocked)
+		return meeting.Participant{}, fmt.Errorf("%s: %w", kind, meeting.ErrLocked)
 	}
 	p, err := r.core.Restore(meeting.Participant{
 		ID:       meeting.NewParticipantID(),
@@ -93,22 +117,25 @@ func (r *Room) addSource(src Source, st *Stored) (pid meeting.ParticipantID, pee
 		Identity: meeting.Identity{Addr: src.Addr},
 		JoinedAt: time.Now(),
 		Ingest:   true,
+		Viewer:   viewer,
 	})
 	if err != nil {
-		return "", nil, err
+		return meeting.Participant{}, err
 	}
 	r.core.SetConnected(p.ID, true)
-	p, _, _ = r.core.SetMedia(p.ID, meeting.MediaState{Audio: true, Video: true})
-	peer, err = r.router.AddPublisher(string(p.ID), src.Conn, src.Ended)
+	id := p.ID
+	p, m, err := attach(p)
 	if err != nil {
-		r.core.Leave(p.ID)
-		return "", nil, fmt.Errorf("add publisher: %w", err)
+		r.core.Leave(id)
+		return meeting.Participant{}, err
 	}
-	r.members[p.ID] = &member{conn: src.Conn, peer: peer}
-	r.applyBlocksLocked(p.ID)
+	r.members[p.ID] = m
+	if !viewer {
+		r.applyBlocksLocked(p.ID)
+	}
 	r.broadcastLocked(wire.ParticipantEvent{Type: wire.TypeParticipantJoined, Participant: toParticipantJSON(p)}, p.ID)
-	r.log.Info("ingest source joined", "participant", p.ID)
-	return p.ID, peer, nil
+	r.log.Info(kind+" joined", "participant", p.ID)
+	return p, nil
 }
 
 // dropSourcesLocked takes every source out once the meeting no longer
