@@ -2,7 +2,6 @@ package whiptest
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -151,25 +150,10 @@ func Watch(ctx context.Context, endpoint, token string) (*Viewer, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := Post(ctx, endpoint, token, "application/sdp", offer)
-	if err != nil {
-		v.PC.Close()
+	if v.Location, err = exchange(ctx, v.PC, "whep", endpoint, token, offer); err != nil {
 		return nil, err
 	}
-	if res.Status != http.StatusCreated {
-		v.PC.Close()
-		return nil, res
-	}
-	loc, err := res.URL.Parse(res.Header.Get("Location"))
-	if err != nil || res.Header.Get("Location") == "" {
-		v.PC.Close()
-		return nil, fmt.Errorf("whep: bad Location %q", res.Header.Get("Location"))
-	}
-	v.Location, v.token = loc.String(), token
-	if err := v.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: res.Body}); err != nil {
-		v.PC.Close()
-		return nil, fmt.Errorf("whep: apply answer: %w", err)
-	}
+	v.token = token
 	return v, nil
 }
 

@@ -81,26 +81,37 @@ func Publish(ctx context.Context, endpoint, token string) (*Publisher, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := Post(ctx, endpoint, token, "application/sdp", offer)
-	if err != nil {
-		p.PC.Close()
+	if p.Location, err = exchange(ctx, p.PC, "whip", endpoint, token, offer); err != nil {
 		return nil, err
 	}
+	p.token = token
+	return p, nil
+}
+
+// exchange posts offer to endpoint with token and, when the server takes
+// it (201), applies its answer to pc and returns the session's resource;
+// otherwise it closes pc. A refusal is a *Refusal; proto names the
+// protocol in errors.
+func exchange(ctx context.Context, pc *webrtc.PeerConnection, proto, endpoint, token, offer string) (string, error) {
+	res, err := Post(ctx, endpoint, token, "application/sdp", offer)
+	if err != nil {
+		pc.Close()
+		return "", err
+	}
 	if res.Status != http.StatusCreated {
-		p.PC.Close()
-		return nil, res
+		pc.Close()
+		return "", res
 	}
 	loc, err := res.URL.Parse(res.Header.Get("Location"))
 	if err != nil || res.Header.Get("Location") == "" {
-		p.PC.Close()
-		return nil, fmt.Errorf("whip: bad Location %q", res.Header.Get("Location"))
+		pc.Close()
+		return "", fmt.Errorf("%s: bad Location %q", proto, res.Header.Get("Location"))
 	}
-	p.Location, p.token = loc.String(), token
-	if err := p.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: res.Body}); err != nil {
-		p.PC.Close()
-		return nil, fmt.Errorf("whip: apply answer: %w", err)
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: res.Body}); err != nil {
+		pc.Close()
+		return "", fmt.Errorf("%s: apply answer: %w", proto, err)
 	}
-	return p, nil
+	return loc.String(), nil
 }
 
 // Post sends one WHIP request and returns the answer as a Refusal (whose
