@@ -22,6 +22,12 @@ const (
 	// UpdateInterval is the least time between two key updates a member
 	// commits on its own, so that no member can churn the group's epochs.
 	UpdateInterval = 30 * time.Second
+	// MaxRecordingCommits is how many recording commits (ReasonRecording)
+	// one recording lets its recorder make: setting the state, clearing
+	// it, and setting it twice more after the group was made anew. It is
+	// also the most a member may make in any UpdateInterval, however many
+	// recordings it is given.
+	MaxRecordingCommits = 4
 )
 
 // Participant identifies a member (the meeting's participant ID).
@@ -51,15 +57,25 @@ type Job struct {
 // Reason says why a member commits on its own initiative, without a job.
 type Reason string
 
-// The reasons a member may commit unasked. Neither needs the server's
-// help, which is the point: a hostile server could otherwise withhold the
-// job and keep old keys, or a departed participant's leaf, in the group.
+// The reasons a member may commit unasked. The first two need no help of
+// the server's, which is the point: a hostile server could otherwise
+// withhold the job and keep old keys, or a departed participant's leaf,
+// in the group. The third needs the room's word (AllowRecording).
 const (
 	// ReasonUpdate is an empty commit with an update path: fresh keys for
 	// post-compromise security.
 	ReasonUpdate Reason = "update"
 	// ReasonRemove removes the leaves of participants who left the meeting.
 	ReasonRemove Reason = "remove"
+	// ReasonRecording commits the meeting's recording state (a group
+	// context extension, web/src/e2ee/recording-state.ts): that the
+	// committer records, or that nobody does. The server cannot read the
+	// commit; it takes one only from a member the room let record
+	// (AllowRecording), at most MaxRecordingCommits per recording and per
+	// UpdateInterval, and independently of the member's key updates.
+	// Members refuse a commit relayed with this reason that does anything
+	// but change the recording state (web/src/e2ee/commit-rules.ts).
+	ReasonRecording Reason = "recording"
 )
 
 // Initiative is a commit a member makes unasked: why, and for
@@ -74,6 +90,9 @@ type Initiative struct {
 type Commit struct {
 	From  Participant
 	Epoch uint64 // the epoch the commit produced
+	// Reason is the commit's Initiative reason ("" for a job's), relayed
+	// to the members, who check that the commit is what it claims.
+	Reason Reason
 	// Commit goes to To: every member but the committer (who is told it
 	// was accepted) and those added, who get the Welcome instead.
 	Commit, Welcome []byte
@@ -109,6 +128,12 @@ type Group struct {
 	history  []Commit
 	// lastUpdate is when each member's last own key update was accepted.
 	lastUpdate map[Participant]time.Time
+	// recordingLeft is how many recording commits each member the room
+	// let record may still make (AllowRecording); recordingAt are the
+	// times of each member's recent ones (at most MaxRecordingCommits per
+	// UpdateInterval).
+	recordingLeft map[Participant]int
+	recordingAt   map[Participant][]time.Time
 	// rejoining are members back in the meeting with a fresh KeyPackage
 	// (their browser lost its state): their old leaf goes and their new
 	// one comes in one commit, as members accept the removal of someone
@@ -137,7 +162,8 @@ func NewGroup(now func() time.Time) *Group {
 	}
 	return &Group{leaf: map[Participant][]byte{}, pending: map[Participant][]byte{}, admittedBy: map[Participant]Participant{},
 		lastUpdate: map[Participant]time.Time{}, rejoining: map[Participant]bool{}, claimed: map[Participant][]byte{},
-		expect: map[Participant]bool{}, lost: map[Participant]bool{}, now: now}
+		expect: map[Participant]bool{}, lost: map[Participant]bool{}, now: now,
+		recordingLeft: map[Participant]int{}, recordingAt: map[Participant][]time.Time{}}
 }
 
 // Epoch returns the current epoch.
@@ -185,6 +211,8 @@ func (g *Group) Left(p Participant) {
 	delete(g.pending, p)
 	delete(g.admittedBy, p)
 	delete(g.lastUpdate, p)
+	delete(g.recordingLeft, p)
+	delete(g.recordingAt, p)
 	delete(g.rejoining, p)
 	delete(g.claimed, p)
 	delete(g.expect, p)
@@ -318,7 +346,7 @@ func (g *Group) Commit(from Participant, epoch uint64, commit, welcome []byte) (
 	for i, m := range j.Remove {
 		remove[i] = m.ID
 	}
-	return g.accept(from, remove, j.Add, commit, welcome), nil
+	return g.accept(from, "", remove, j.Add, commit, welcome), nil
 }
 
 // CommitSkipping is Commit for an add job of which the committer left out
@@ -373,7 +401,7 @@ func (g *Group) CommitSkipping(from Participant, epoch uint64, commit, welcome [
 		return Commit{}, fmt.Errorf("%w: a commit adding members needs a welcome", ErrBadMessage)
 	}
 	drop()
-	c := g.accept(from, nil, add, commit, welcome)
+	c := g.accept(from, "", nil, add, commit, welcome)
 	c.Skipped = slices.Clone(skipped)
 	return c, nil
 }
@@ -381,7 +409,8 @@ func (g *Group) CommitSkipping(from Participant, epoch uint64, commit, welcome [
 // CommitInitiative accepts a commit a member made unasked, on the current
 // epoch, by the same first-wins rule as Commit. It adds nobody, so it has
 // no Welcome. An update comes at most once per UpdateInterval from each
-// member. A removal names members of the group who are no longer in the
+// member. A recording commit comes only from a member the room let
+// record (AllowRecording), within its allowance. A removal names members of the group who are no longer in the
 // meeting: inMeeting(p) says whether p still is (nil: everyone is), and
 // only the caller, who keeps the meeting's roster, can tell. Accepting it
 // cancels the outstanding job, if any: its committer's commit will be
@@ -405,14 +434,51 @@ func (g *Group) CommitInitiative(from Participant, epoch uint64, in Initiative, 
 		if err := g.checkRemove(from, in.Remove, inMeeting); err != nil {
 			return Commit{}, err
 		}
+	case ReasonRecording:
+		if err := g.checkRecording(from, in); err != nil {
+			return Commit{}, err
+		}
 	default:
 		return Commit{}, fmt.Errorf("%w: unknown reason %q", ErrBadMessage, in.Reason)
 	}
-	c := g.accept(from, in.Remove, nil, commit, welcome)
-	if in.Reason == ReasonUpdate {
+	c := g.accept(from, in.Reason, in.Remove, nil, commit, welcome)
+	switch in.Reason {
+	case ReasonUpdate:
 		g.lastUpdate[from] = g.now()
+	case ReasonRecording:
+		g.recordingLeft[from]--
+		g.recordingAt[from] = append(g.recordingAt[from], g.now())
 	}
 	return c, nil
+}
+
+// AllowRecording is the room's word that p starts a recording: p may now
+// make MaxRecordingCommits recording commits (ReasonRecording), whatever
+// it had left. The allowance outlives the recording's end, so that p can
+// still clear the state it set; it ends when p leaves the meeting (the
+// state then names a leaf no longer in the group, which members take as
+// nobody recording, and which the next recorder may overwrite).
+func (g *Group) AllowRecording(p Participant) {
+	g.recordingLeft[p] = MaxRecordingCommits
+}
+
+// checkRecording checks a recording commit: from a member the room let
+// record, with commits of its allowance left, and no more than
+// MaxRecordingCommits in the last UpdateInterval.
+func (g *Group) checkRecording(from Participant, in Initiative) error {
+	if len(in.Remove) > 0 {
+		return fmt.Errorf("%w: a recording commit removes nobody", ErrBadMessage)
+	}
+	if g.recordingLeft[from] <= 0 {
+		return ErrNotRecorder
+	}
+	since := g.now().Add(-UpdateInterval)
+	recent := slices.DeleteFunc(g.recordingAt[from], func(t time.Time) bool { return !t.After(since) })
+	g.recordingAt[from] = recent
+	if len(recent) >= MaxRecordingCommits {
+		return fmt.Errorf("%w: %d recording commits since %s", ErrTooSoon, len(recent), since.Format(time.RFC3339))
+	}
+	return nil
 }
 
 // checkRemove checks the list of a removal made unasked: at least one
@@ -459,12 +525,13 @@ func (g *Group) checkCommit(from Participant, epoch uint64, commit, welcome []by
 	return nil
 }
 
-// accept moves the group to the next epoch with a checked commit: remove
+// accept moves the group to the next epoch with a checked commit (made
+// for reason, "" for a job): remove
 // leaves the group, add joins it; any outstanding job is over.
-func (g *Group) accept(from Participant, remove []Participant, add []Member, commit, welcome []byte) Commit {
+func (g *Group) accept(from Participant, reason Reason, remove []Participant, add []Member, commit, welcome []byte) Commit {
 	g.job = nil
 	g.epoch++
-	c := Commit{From: from, Epoch: g.epoch, Commit: slices.Clone(commit), Welcome: slices.Clone(welcome)}
+	c := Commit{From: from, Epoch: g.epoch, Reason: reason, Commit: slices.Clone(commit), Welcome: slices.Clone(welcome)}
 	for _, p := range remove {
 		delete(g.rejoining, p)
 		g.members = slices.DeleteFunc(g.members, func(x Participant) bool { return x == p })

@@ -24,6 +24,9 @@ func FuzzGroup(f *testing.F) {
 	f.Fuzz(func(t *testing.T, prog []byte) {
 		clk := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
 		g := NewGroup(func() time.Time { return clk })
+		// recorded counts each member's recording commits taken since the
+		// room last let it record (absent: never, or it left since).
+		recorded := map[Participant]int{}
 		people := []Participant{"a", "b", "c", "d"}
 		next := func() byte {
 			if len(prog) == 0 {
@@ -120,7 +123,15 @@ func FuzzGroup(f *testing.F) {
 					t.Fatalf("admitting %s with %d bytes: %v", p, len(kp), err)
 				}
 			case 1:
-				g.Left(who())
+				if next()%4 == 0 {
+					p := who()
+					g.AllowRecording(p) // the room let p record
+					recorded[p] = 0
+					break
+				}
+				p := who()
+				g.Left(p)
+				delete(recorded, p) // leaving ends the allowance
 			case 2:
 				j := g.NextJob(mask())
 				if j == nil {
@@ -144,9 +155,15 @@ func FuzzGroup(f *testing.F) {
 				accept(before, from, c, err)
 			case 5:
 				before, from := g.Epoch(), who()
-				in := Initiative{Reason: []Reason{ReasonUpdate, ReasonRemove, "rekey"}[next()%3], Remove: subset()}
+				in := Initiative{Reason: []Reason{ReasonUpdate, ReasonRemove, ReasonRecording, "rekey"}[next()%4], Remove: subset()}
 				c, err := g.CommitInitiative(from, epoch(), in, size(MaxCommit), size(MaxWelcome), mask())
 				accept(before, from, c, err)
+				if err == nil && in.Reason == ReasonRecording {
+					n, allowed := recorded[from]
+					if recorded[from] = n + 1; !allowed || n+1 > MaxRecordingCommits || len(c.Removed) > 0 || c.Reason != ReasonRecording {
+						t.Fatalf("recording commit %d by %s (allowed: %v) taken: %+v", n+1, from, allowed, c)
+					}
+				}
 			case 6:
 				from, to := who(), Participant("")
 				if next()%2 == 1 {

@@ -77,9 +77,11 @@ func (r *Room) e2eeStepLocked() {
 
 // E2EECommit accepts a member's commit and relays it: the Commit to the
 // other members, the Welcome to those added, a confirmation to the
-// committer. A commit with a reason was made unasked: a key update, or
-// the removal of members who left the meeting, which only the room can
-// tell.
+// committer. A commit with a reason was made unasked: a key update, the
+// removal of members who left the meeting, which only the room can tell,
+// or the recording state, which only a member the room let record may
+// commit (e2eeRecordingLocked). The relay carries the reason the server
+// took it for, so that members check the commit is what it claims.
 func (r *Room) E2EECommit(by meeting.ParticipantID, conn Conn, req *wire.ClientMessage) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -121,7 +123,7 @@ func (r *Room) E2EECommit(by meeting.ParticipantID, conn Conn, req *wire.ClientM
 		return nil
 	}
 	conn.Send(wire.E2EECommitOK{Type: wire.TypeE2EECommitOK, Epoch: c.Epoch})
-	relay := wire.E2EECommit{Type: wire.TypeE2EECommit, Epoch: c.Epoch, From: string(by), Commit: c.Commit}
+	relay := wire.E2EECommit{Type: wire.TypeE2EECommit, Epoch: c.Epoch, From: string(by), Reason: string(c.Reason), Commit: c.Commit}
 	for _, p := range c.To {
 		if m := r.members[meeting.ParticipantID(p)]; m != nil && m.conn != nil {
 			m.conn.Send(relay)
@@ -135,6 +137,17 @@ func (r *Room) E2EECommit(by meeting.ParticipantID, conn Conn, req *wire.ClientM
 	r.log.Info("e2ee commit", "by", by, "epoch", c.Epoch, "reason", req.Reason, "welcomed", len(c.Welcomed), "removed", len(c.Removed))
 	r.e2eeStepLocked()
 	return nil
+}
+
+// e2eeRecordingLocked: by starts recording, and its client may commit the
+// recording state to the group (e2ee.ReasonRecording) a few times: set,
+// clear, set again if the group is made anew. What it may commit is
+// checked by every member (web/src/e2ee/recording-state.ts): the server
+// only bounds who and how often.
+func (r *Room) e2eeRecordingLocked(by meeting.ParticipantID) {
+	if r.e2eeOn() {
+		r.group.AllowRecording(e2ee.Participant(by))
+	}
 }
 
 // E2EEMessage relays an application message (chat, reactions, ...): to
@@ -190,7 +203,7 @@ func (r *Room) e2eeResumeLocked(pid meeting.ParticipantID, conn Conn, hello *wir
 				if c.From == p {
 					conn.Send(wire.E2EECommitOK{Type: wire.TypeE2EECommitOK, Epoch: c.Epoch})
 				} else {
-					conn.Send(wire.E2EECommit{Type: wire.TypeE2EECommit, Epoch: c.Epoch, From: string(c.From), Commit: c.Commit})
+					conn.Send(wire.E2EECommit{Type: wire.TypeE2EECommit, Epoch: c.Epoch, From: string(c.From), Reason: string(c.Reason), Commit: c.Commit})
 				}
 			}
 			r.e2eeStepLocked()

@@ -63,6 +63,7 @@ func (r *Room) Record(by meeting.ParticipantID, conn Conn, on bool, id string) e
 			return fmt.Errorf("%w: %s", ErrRecording, "that is not a recording's ID")
 		}
 		r.recording = &recordingState{id: id, by: by, since: time.Now()}
+		r.e2eeRecordingLocked(by)
 		r.log.Info("recording started", "by", by)
 		r.broadcastLocked(r.recordingJSONLocked(), "")
 		return nil

@@ -150,7 +150,7 @@ type ClientBreakoutBroadcast struct {
 }
 
 // ClientE2EECommit is a member's commit, for a job or made unasked
-// (Reason: e2ee.ReasonUpdate or e2ee.ReasonRemove).
+// (Reason: e2ee.ReasonUpdate, e2ee.ReasonRemove or e2ee.ReasonRecording).
 type ClientE2EECommit struct {
 	Type    string   `json:"type"`
 	Epoch   uint64   `json:"epoch"`

@@ -276,11 +276,15 @@ type E2EEMember struct {
 	KeyPackage  []byte `json:"keyPackage"`
 }
 
-// E2EECommit relays another member's accepted commit.
+// E2EECommit relays another member's accepted commit. Reason is the one
+// the committer gave and the server took it for ("" for a job's commit):
+// members refuse a "recording" commit that does anything but change the
+// recording state.
 type E2EECommit struct {
 	Type   string `json:"type"`
 	Epoch  uint64 `json:"epoch"`
 	From   string `json:"from"`
+	Reason string `json:"reason,omitempty"`
 	Commit []byte `json:"commit"`
 }
 

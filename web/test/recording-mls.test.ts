@@ -6,15 +6,16 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createCommit, encodeMlsMessage } from "ts-mls";
+import { createCommit, encodeMlsMessage, type Proposal } from "ts-mls";
 import { toBase64 } from "../src/e2ee/base64.js";
 import type { EpochKeys } from "../src/e2ee/media-keys.js";
 import { GroupMember, type ClientE2EEMessage, type ServerE2EEMessage } from "../src/e2ee/member.js";
 import { hostileAccess, type Group } from "../src/e2ee/mls.js";
-import { readRecording, recordingExtension, recordingRefusal } from "../src/e2ee/recording-state.js";
+import { commitRefusal } from "../src/e2ee/commit-rules.js";
+import { readRecording, recordingChanges, recordingExtension, recordingRefusal } from "../src/e2ee/recording-state.js";
 import { generateSigningIdentity } from "../src/e2ee/signing.js";
 import type { RecordingState } from "../src/meeting/protocol.js";
-import { CLEAR_AFTER_MS, RecordingGate } from "../src/recording/gate.js";
+import { RecordingGate } from "../src/recording/gate.js";
 import { recordingIndicator } from "../src/recording/indicator.js";
 
 interface Client {
@@ -42,6 +43,15 @@ class DeliveryService {
   held = new Set<string>();
   /** When each member's last update was accepted: the server takes one per 30 s (internal/e2ee UpdateInterval). */
   lastUpdate = new Map<string, number>();
+  /** Recording commits each member the server let record may still make (internal/e2ee AllowRecording, MaxRecordingCommits). */
+  recordingLeft = new Map<string, number>();
+  /** Commits the server refused, as "member: reason". */
+  refused: string[] = [];
+
+  /** The server let `id` record (its `record` request was granted). */
+  allowRecording(id: string): void {
+    this.recordingLeft.set(id, 4);
+  }
 
   async join(id: string): Promise<Client> {
     const c: Client = { id, keys: [], outbox: [], serverSays: null, member: null as unknown as GroupMember };
@@ -109,8 +119,19 @@ class DeliveryService {
     if (m.epoch !== this.epoch) return;
     if (m.reason === "update") {
       const last = this.lastUpdate.get(from);
-      if (last !== undefined && clock.now - last < 30_000) return; // e2ee_too_soon, which the client does not act on
+      if (last !== undefined && clock.now - last < 30_000) {
+        this.refused.push(`${from}: update`); // e2ee_too_soon, which the client does not act on
+        return;
+      }
       this.lastUpdate.set(from, clock.now);
+    }
+    if (m.reason === "recording") {
+      const left = this.recordingLeft.get(from) ?? 0;
+      if (left <= 0) {
+        this.refused.push(`${from}: recording`); // e2ee_not_committer
+        return;
+      }
+      this.recordingLeft.set(from, left - 1);
     }
     const add = m.reason === undefined && this.job?.committer === from ? this.job.add : [];
     this.job = null;
@@ -118,7 +139,7 @@ class DeliveryService {
     const others = this.members.filter((x) => x !== from);
     this.members.push(...add);
     await this.deliver(from, { type: "e2ee_commit_ok", epoch: this.epoch });
-    for (const o of others) if (!this.cutOff.has(o)) await this.deliver(o, { type: "e2ee_commit", epoch: this.epoch, from, commit: m.commit });
+    for (const o of others) if (!this.cutOff.has(o)) await this.deliver(o, { type: "e2ee_commit", epoch: this.epoch, from, reason: m.reason ?? "", commit: m.commit });
     for (const a of add) await this.deliver(a, { type: "e2ee_welcome", epoch: this.epoch, welcome: m.welcome! });
   }
 }
@@ -131,10 +152,11 @@ function indicatorOf(c: Client) {
   return recordingIndicator(c.serverSays, c.member.recording(), c.member.members(), c.id);
 }
 
-/** A gate on a client's member, with a record of what it did to the recorder. */
-function gateFor(c: Client): { gate: RecordingGate; did: string[] } {
+/** A gate on a client's member the server let record, with a record of what it did to the recorder. */
+function gateFor(ds: DeliveryService, c: Client): { gate: RecordingGate; did: string[] } {
   const did: string[] = [];
-  const gate = new RecordingGate(c.member, { start: () => did.push("start"), pause: () => did.push("pause"), resume: () => did.push("resume") }, () => clock.now);
+  ds.allowRecording(c.id);
+  const gate = new RecordingGate(c.member, { start: () => did.push("start"), pause: () => did.push("pause"), resume: () => did.push("resume") });
   return { gate, did };
 }
 
@@ -144,7 +166,7 @@ test("the recorder starts only once its commit of the recording state is applied
   const ds = new DeliveryService();
   const ada = await ds.join("ada");
   await ds.join("bob");
-  const { gate, did } = gateFor(ada);
+  const { gate, did } = gateFor(ds, ada);
   ds.held.add("ada");
   await gate.begin("rec_1");
   await ada.member.settled();
@@ -167,7 +189,7 @@ test("a member the server hides the recording message from still shows the indic
   const ada = await ds.join("ada");
   const bob = await ds.join("bob");
   const cy = await ds.join("cy");
-  const { gate, did } = gateFor(ada);
+  const { gate, did } = gateFor(ds, ada);
   ds.announce(serverOn("ada"), ["bob"]);
   await gate.begin("rec_1");
   await ds.settle();
@@ -192,7 +214,7 @@ test("a member the server withholds the recording commit from is cut off from th
   const bob = await ds.join("bob");
   const cy = await ds.join("cy");
   ds.cutOff.add("bob");
-  const { gate, did } = gateFor(ada);
+  const { gate, did } = gateFor(ds, ada);
   await gate.begin("rec_1");
   await ds.settle();
   await gate.check();
@@ -208,7 +230,7 @@ test("a joiner of a recorded meeting sees the indicator from its Welcome", async
   const ds = new DeliveryService();
   const ada = await ds.join("ada");
   await ds.join("bob");
-  const { gate } = gateFor(ada);
+  const { gate } = gateFor(ds, ada);
   await gate.begin("rec_1");
   await ds.settle();
   const dee = await ds.join("dee");
@@ -242,7 +264,7 @@ test("a commit that turns recording on naming another member is refused; so is o
   assert.ok(ada.member.warnings().some((w) => w.text.includes("names another member than its committer")));
 
   // Ada records; Mal's clearing of it is refused, Ada's own is taken.
-  const { gate } = gateFor(ada);
+  const { gate } = gateFor(ds, ada);
   await gate.begin("rec_2");
   await ds.settle();
   assert.equal(bob.member.recording()?.id, "rec_2");
@@ -250,7 +272,6 @@ test("a commit that turns recording on naming another member is refused; so is o
   await ds.deliver("bob", { type: "e2ee_commit", epoch: Number(bob.member.epoch!) + 1, from: "mal", commit: clearing });
   assert.equal(bob.member.recording()?.id, "rec_2", "Bob still sees Ada's recording");
   assert.ok(bob.member.warnings().some((w) => w.text.includes("by another member than the one recording")));
-  clock.now += CLEAR_AFTER_MS;
   await gate.end();
   await ds.settle();
   await gate.check();
@@ -283,7 +304,7 @@ test("the recorder pauses when a group made anew lacks the state, and commits it
   const ds = new DeliveryService();
   const ada = await ds.join("ada");
   await ds.join("bob");
-  const { gate, did } = gateFor(ada);
+  const { gate, did } = gateFor(ds, ada);
   await gate.begin("rec_1");
   await ds.settle();
   await gate.check();
@@ -315,11 +336,10 @@ test("a clearing commit that loses to another member's is made again until the g
   const ds = new DeliveryService();
   const ada = await ds.join("ada");
   const bob = await ds.join("bob");
-  const { gate } = gateFor(ada);
+  const { gate } = gateFor(ds, ada);
   await gate.begin("rec_1");
   await ds.settle();
   await gate.check();
-  clock.now += CLEAR_AFTER_MS;
   ds.held.add("ada");
   await gate.end();
   await ada.member.settled();
@@ -339,25 +359,102 @@ test("a clearing commit that loses to another member's is made again until the g
   assert.equal(gate.idle, true);
 });
 
-test("a recording stopped right after it started is cleared from the group once the server takes another update", async () => {
+test("a recording stopped right after it started is cleared from the group at once, with no wait for the key update interval", async () => {
   const ds = new DeliveryService();
   const ada = await ds.join("ada");
   const bob = await ds.join("bob");
-  const { gate } = gateFor(ada);
+  const { gate, did } = gateFor(ds, ada);
   await gate.begin("rec_1");
   await ds.settle();
   await gate.check();
+  assert.deepEqual(did, ["start"]);
   assert.equal(bob.member.recording()?.id, "rec_1");
-  clock.now += 5_000;
+  clock.now += 1_000;
   await gate.end();
   await ds.settle();
   await gate.check();
-  assert.equal(bob.member.recording()?.id, "rec_1", "not cleared yet: the server would refuse a second update within 30 s");
-  assert.equal(gate.idle, false);
-  clock.now += CLEAR_AFTER_MS;
-  await gate.check();
+  for (const c of [ada, bob]) assert.equal(c.member.recording(), null, `${c.id}: cleared a second after it was set`);
+  assert.equal(gate.idle, true);
+  assert.deepEqual(ds.refused, [], "nothing refused on the way");
+});
+
+test("a start right after this member's own key update works: recording commits are not key updates", async () => {
+  const ds = new DeliveryService();
+  const ada = await ds.join("ada");
+  const bob = await ds.join("bob");
+  clock.now += 10 * 60_000;
+  await ada.member.maintain(); // a key update is due: Ada commits one
+  await ds.settle();
+  assert.ok(ds.lastUpdate.get("ada") === clock.now, "Ada's key update was taken just now");
+  const { gate, did } = gateFor(ds, ada);
+  await gate.begin("rec_1");
   await ds.settle();
   await gate.check();
-  for (const c of [ada, bob]) assert.equal(c.member.recording(), null, `${c.id}: cleared`);
-  assert.equal(gate.idle, true);
+  assert.deepEqual(did, ["start"], "started without waiting 30 s");
+  assert.equal(bob.member.recording()?.id, "rec_1");
+  assert.deepEqual(ds.refused, []);
+});
+
+test("the server takes a recording commit only from the member it let record", async () => {
+  const ds = new DeliveryService();
+  await ds.join("ada");
+  const bob = await ds.join("bob");
+  const did: string[] = [];
+  const gate = new RecordingGate(bob.member, { start: () => did.push("start"), pause: () => {}, resume: () => {} });
+  await gate.begin("rec_1"); // a page that records without the server's word
+  await ds.settle();
+  await gate.check();
+  assert.deepEqual(ds.refused, ["bob: recording"]);
+  assert.deepEqual(did, [], "no recorder without the group's state");
+  assert.equal(bob.member.recording(), null);
+});
+
+test("members refuse a commit sent as a recording commit that does anything but change who records", async () => {
+  const ds = new DeliveryService();
+  await ds.join("ada");
+  const bob = await ds.join("bob");
+  const mal = await ds.join("mal");
+  const forge = async (proposals: Proposal[]): Promise<string> => {
+    const { state, cs } = hostileAccess(groupOf(mal));
+    const r = await createCommit({ state: { ...state, unappliedProposals: {} }, cipherSuite: cs }, { extraProposals: proposals });
+    return toBase64(encodeMlsMessage(r.commit));
+  };
+  const epoch = bob.member.epoch!;
+  const relayed = async (commit: string, reason: string) => ds.deliver("bob", { type: "e2ee_commit", epoch: Number(epoch) + 1, from: "mal", reason, commit });
+
+  // An ordinary key update passed off as a recording commit (to get round the 30 s between updates).
+  const update = await forge([]);
+  await relayed(update, "recording");
+  assert.equal(bob.member.epoch, epoch, "Bob did not apply the update sent as a recording commit");
+  assert.ok(bob.member.warnings().some((w) => w.text.includes("does more, or other, than change the recording state")));
+  // A "change" that leaves the state as it was: churn by another name.
+  const same = await forge([{ proposalType: "group_context_extensions", groupContextExtensions: { extensions: [recordingExtension(null)] } }]);
+  await relayed(same, "recording");
+  assert.equal(bob.member.epoch, epoch);
+  assert.ok(bob.member.warnings().some((w) => w.text.includes("leaves the recording state as it was")));
+  // The same commits without the reason are what they always were: an update is taken.
+  await relayed(update, "update");
+  assert.equal(bob.member.epoch, epoch + 1n, "the update as an update is applied: the refusals above came from the reason");
+});
+
+test("the rule for recording commits, on its own", () => {
+  const k = (n: number) => new Uint8Array(32).fill(n);
+  const group = { extensions: [] as ReturnType<typeof recordingExtension>[], members: [{ leafIndex: 0, signaturePublicKey: k(1) }, { leafIndex: 1, signaturePublicKey: k(2) }] };
+  const on0 = recordingExtension({ id: "r1", leaf: 0, key: k(1), since: 1 });
+  const gce = (e: ReturnType<typeof recordingExtension>) => ({ proposal: { proposalType: "group_context_extensions" as const, groupContextExtensions: { extensions: [e] } }, senderLeafIndex: 0 });
+  const remove = { proposal: { proposalType: "remove" as const, remove: { removed: 1 } }, senderLeafIndex: 0 };
+  const info = { v: 1 as const, add: [] };
+  assert.equal(commitRefusal(0, [gce(on0)], info, undefined, group, "recording"), null);
+  assert.equal(commitRefusal(0, [gce(on0)], info, undefined, group, "update"), null, "a recording state under another reason, as an older page sends it");
+  assert.match(commitRefusal(0, [], info, undefined, group, "recording") ?? "", /does more, or other/);
+  assert.equal(commitRefusal(0, [], info, undefined, group, "update"), null);
+  assert.match(commitRefusal(0, [gce(on0), remove], info, undefined, group, "recording") ?? "", /does more, or other/);
+  assert.equal(commitRefusal(0, [gce(on0), remove], info, undefined, group, ""), null);
+  assert.match(commitRefusal(0, [gce(on0)], info, undefined, { ...group, extensions: [on0] }, "recording") ?? "", /as it was/);
+  // Only who records counts as a change, not the recorder's clock.
+  assert.equal(recordingChanges([on0], [recordingExtension({ id: "r1", leaf: 0, key: k(1), since: 2 })]), false);
+  assert.equal(recordingChanges([on0], [recordingExtension({ id: "r2", leaf: 0, key: k(1), since: 1 })]), true);
+  assert.equal(recordingChanges([on0], [recordingExtension(null)]), true);
+  assert.equal(recordingChanges([], [recordingExtension(null)]), false, "no extension and off are the same");
+  assert.equal(recordingChanges([], [on0]), true);
 });

@@ -3,13 +3,18 @@
 // current member, and each Add attributed in the commit's authenticated
 // data to a participant the caller's CommitPolicy accepts; and at most one
 // GroupContextExtensions proposal, which may only change the recording
-// state as recording-state.ts allows. mls.ts applies
-// these rules to every commit it receives, and writes the attribution into
-// every commit it makes.
+// state as recording-state.ts allows. A commit the server relays as made
+// for the reason "recording" (which it takes from the recorder alone, a
+// few times a recording, and outside the bound on key updates) must be
+// exactly that: one GroupContextExtensions proposal that changes the
+// recording state, and nothing else; otherwise a member could pass
+// ordinary updates, or Adds and Removes, off as recording commits. mls.ts
+// applies these rules to every commit it receives, and writes the
+// attribution into every commit it makes.
 
 import type { Extension, KeyPackage, Proposal } from "ts-mls";
 import { parseCredential, type LeafCredential } from "./credential.js";
-import { recordingRefusal, type LeafKey } from "./recording-state.js";
+import { recordingChanges, recordingRefusal, type LeafKey } from "./recording-state.js";
 
 /**
  * What the caller accepts in others' commits. `add` says why an Add of
@@ -59,7 +64,8 @@ export function decodeCommitInfo(ad: Uint8Array): CommitInfo | null {
 
 /**
  * Why a commit must be refused, or null: the rules of the file comment.
- * `proposals` are all the commit's proposals, resolved.
+ * `proposals` are all the commit's proposals, resolved; `reason` is the
+ * one the server relayed the commit with ("" for a job's).
  */
 export function commitRefusal(
   sender: number | undefined,
@@ -67,6 +73,7 @@ export function commitRefusal(
   info: CommitInfo | null,
   policy: CommitPolicy | undefined,
   group?: { extensions: readonly Extension[]; members: readonly LeafKey[] },
+  reason = "",
 ): string | null {
   if (sender === undefined) return "a commit from outside the group (external commit)";
   const adds: KeyPackage[] = [];
@@ -89,6 +96,10 @@ export function commitRefusal(
     }
   }
   if (contexts.length > 1) return "a commit with two GroupContextExtensions proposals";
+  if (reason === "recording") {
+    if (contexts.length !== 1 || adds.length > 0 || removes.length > 0) return "a commit sent as a recording commit that does more, or other, than change the recording state";
+    if (group && !recordingChanges(group.extensions, contexts[0]!)) return "a commit sent as a recording commit that leaves the recording state as it was";
+  }
   if (contexts.length === 1) {
     if (!group) return "a commit that changes the group context";
     const why = recordingRefusal(sender, group.extensions, contexts[0]!, group.members.filter((m) => !removes.includes(m.leafIndex)));

@@ -46,14 +46,14 @@ export interface CommitterMember {
 
 /** Why we sent a commit of our own, and what it leaves out (the `e2ee_commit` fields). */
 export interface Proposal {
-  reason?: "update" | "remove";
+  reason?: "update" | "remove" | "recording";
   remove?: string[];
   skipped?: string[];
 }
 
 interface Own {
   pending: PendingCommit;
-  reason?: "update" | "remove";
+  reason?: "update" | "remove" | "recording";
   sentAt: number;
 }
 

@@ -346,7 +346,7 @@ export class GroupMember {
     let sent = false;
     return this.enqueue(async () => {
       if (!this.inGroup || this.commits.busy(this.group!.epoch)) return;
-      this.commits.propose(await this.group!.commitRecording(id === null ? null : { id, since: this.now() }), { reason: "update" });
+      this.commits.propose(await this.group!.commitRecording(id === null ? null : { id, since: this.now() }), { reason: "recording" });
       sent = true;
     }).then(() => sent);
   }
@@ -413,7 +413,7 @@ export class GroupMember {
       case "e2ee_commit_ok":
         return this.committed(m.epoch);
       case "e2ee_commit":
-        return this.othersCommit(m.commit);
+        return this.othersCommit(m.commit, m.reason ?? "");
       case "e2ee_welcome":
         return this.welcome(m.welcome);
       case "e2ee_message":
@@ -490,11 +490,11 @@ export class GroupMember {
     };
   }
 
-  private async othersCommit(commit: string): Promise<void> {
+  private async othersCommit(commit: string, reason: string): Promise<void> {
     if (!this.inGroup || !this.group) return;
     let r;
     try {
-      r = await this.group.receive(fromBase64(commit), this.policy());
+      r = await this.group.receive(fromBase64(commit), this.policy(), reason);
     } catch (e) {
       if (e instanceof E2EEError && e.code === "refused") {
         this.warn(`A change to the encrypted group was refused (${e.message}). Until it is resolved this browser may not receive the meeting's new keys.`);

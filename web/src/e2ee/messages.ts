@@ -16,7 +16,7 @@ export type ServerE2EEMessage =
       add: { participant: string; keyPackage: string }[];
       remove: { participant: string; keyPackage: string }[];
     }
-  | { type: "e2ee_commit"; epoch: number; from: string; commit: string }
+  | { type: "e2ee_commit"; epoch: number; from: string; /** Why the server took it ("" or absent: a job's commit). */ reason?: string; commit: string }
   | { type: "e2ee_commit_ok"; epoch: number }
   | { type: "e2ee_welcome"; epoch: number; welcome: string }
   | { type: "e2ee_message"; from: string; epoch: number; kind: string; data: string; private: boolean };
@@ -28,8 +28,8 @@ export type ClientE2EEMessage =
       epoch: number;
       commit: string;
       welcome?: string;
-      /** A commit of our own initiative (no job): a key update, or removing members who left. */
-      reason?: "update" | "remove";
+      /** A commit of our own initiative (no job): a key update, removing members who left, or the recording state. */
+      reason?: "update" | "remove" | "recording";
       /** With reason "remove": the participants it removes. */
       remove?: string[];
       /** For an add job: participants whose KeyPackage could not be added. */

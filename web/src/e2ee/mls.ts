@@ -644,10 +644,11 @@ export class Group {
    * commit. Throws E2EEError ("malformed", "wrong-group", "rejected",
    * "removed") for anything that does not verify, and "refused" for a
    * proposal outside a commit or a commit that breaks the rules of the file
-   * comment (`policy` judges its Adds); the group is then unchanged. Never
-   * pass our own messages back in.
+   * comment (`policy` judges its Adds; `reason` is the one the server
+   * relayed a commit with); the group is then unchanged. Never pass our
+   * own messages back in.
    */
-  receive(bytes: Uint8Array, policy?: CommitPolicy): Promise<Received> {
+  receive(bytes: Uint8Array, policy?: CommitPolicy, reason = ""): Promise<Received> {
     return this.exclusive(async () => {
       this.checkActive();
       const m = decode(bytes);
@@ -665,7 +666,7 @@ export class Group {
         if (incoming.kind === "proposal") {
           verdict.refusal = "a proposal outside a commit";
         } else {
-          verdict.refusal = commitRefusal(incoming.senderLeafIndex, incoming.proposals, info, policy, { extensions: this.state.groupContext.extensions, members: before });
+          verdict.refusal = commitRefusal(incoming.senderLeafIndex, incoming.proposals, info, policy, { extensions: this.state.groupContext.extensions, members: before }, reason);
           verdict.committer = incoming.senderLeafIndex;
           for (const p of incoming.proposals) if (p.proposal.proposalType === "add") verdict.addKeys.push(p.proposal.add.keyPackage.leafNode.signaturePublicKey);
         }

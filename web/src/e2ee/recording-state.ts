@@ -20,7 +20,11 @@
 // - while a member records, only that member may clear or change the
 //   state, unless the recorder's leaf has left the group (or leaves in
 //   the same commit);
-// - the proposal carries exactly this one extension: Kaigi sets no other.
+// - the proposal carries exactly this one extension: Kaigi sets no other;
+// - a commit the server relays with the reason "recording" (its own bound,
+//   apart from key updates: internal/e2ee ReasonRecording) carries this
+//   proposal alone and changes who records (recordingChanges,
+//   commit-rules.ts).
 //
 // ts-mls 1.6.4 keeps the old group context extensions when a commit's
 // GroupContextExtensions list is empty, so "not recording" is the
@@ -94,6 +98,21 @@ export function readRecording(extensions: readonly Extension[]): GroupRecording 
 /** Whether the member a recording state names is still that leaf of the group. */
 export function recorderPresent(r: GroupRecording, members: readonly LeafKey[]): boolean {
   return members.some((m) => m.leafIndex === r.leaf && equalBytes(m.signaturePublicKey, r.key));
+}
+
+/**
+ * Whether `proposed` says something else than `before` about who records
+ * which recording (on or off, recording, leaf, key; `since` aside): what
+ * a commit relayed as a recording commit must do (commit-rules.ts). A
+ * proposal not in Kaigi's format counts as a change (and is refused by
+ * recordingRefusal).
+ */
+export function recordingChanges(before: readonly Extension[], proposed: readonly Extension[]): boolean {
+  const was = readRecording(before);
+  const next = readRecording(proposed);
+  if (was === undefined || next === undefined) return true;
+  if (was === null || next === null) return was !== next;
+  return was.id !== next.id || was.leaf !== next.leaf || !equalBytes(was.key, next.key);
 }
 
 /**

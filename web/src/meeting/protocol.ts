@@ -602,7 +602,7 @@ function message(o: Obj): ServerMessage | null {
         remove: o.remove === null || o.remove === undefined ? [] : e2eeMembers(arr(o, "remove")),
       };
     case "e2ee_commit":
-      return { type, epoch: int(o, "epoch"), from: str(o, "from"), commit: b64(o, "commit") };
+      return { type, epoch: int(o, "epoch"), from: str(o, "from"), reason: typeof o.reason === "string" ? o.reason : "", commit: b64(o, "commit") };
     case "e2ee_commit_ok":
       return { type, epoch: int(o, "epoch") };
     case "e2ee_welcome":

@@ -7,14 +7,16 @@
 // the state to the group and starts the recorder only when that commit is
 // applied; it pauses the recorder whenever the group stops saying so (a
 // group made anew after the server lost it) and commits the state again;
-// after the recorder stopped it commits that nobody records. These
-// commits go to the server as key updates, of which it takes one per
-// member per 30 s (internal/e2ee UpdateInterval): so the state is cleared
-// no sooner than CLEAR_AFTER_MS after it was set (the indicator stays on
-// until then after a very short recording), and a start within 30 s of
-// this member's last key update is refused, and fails. A meeting
-// without end-to-end encryption has no group: the server's word is all
-// there is, and the recorder starts at once.
+// after the recorder stopped it commits that nobody records, at once.
+// These commits go to the server with the reason "recording" (e2ee/
+// member.ts), which it takes only from the member it let record, a few
+// times a recording (internal/e2ee ReasonRecording, MaxRecordingCommits),
+// apart from key updates: so neither a start right after this member's
+// last key update nor a clear right after a start waits for the 30 s
+// between two key updates. Members refuse a commit sent with that reason
+// that does anything but change who records (e2ee/commit-rules.ts). A
+// meeting without end-to-end encryption has no group: the server's word
+// is all there is, and the recorder starts at once.
 
 import { equalBytes } from "../e2ee/bytes.js";
 import type { GroupRecording } from "../e2ee/recording-state.js";
@@ -38,21 +40,15 @@ export interface GateHooks {
 
 type Phase = "idle" | "waiting" | "recording" | "paused";
 
-/** The least time between setting the group's state and clearing it: the server's 30 s between two updates of a member, and a second. */
-export const CLEAR_AFTER_MS = 31_000;
-
 export class RecordingGate {
   private wanted: string | null = null;
   /** The recording whose state we still have to clear from the group. */
   private clearing: string | null = null;
   private phase: Phase = "idle";
-  /** When the group first said we record (our commit applied). */
-  private setAt: number | null = null;
 
   constructor(
     private readonly group: GroupRecordingControl | null,
     private readonly hooks: GateHooks,
-    private readonly now: () => number = Date.now,
   ) {}
 
   /** Nothing left to do: not recording, and the group's state cleared (or never set). */
@@ -99,17 +95,14 @@ export class RecordingGate {
         this.clearing = null;
         return;
       }
-      if (this.setAt !== null && this.now() - this.setAt < CLEAR_AFTER_MS) return;
       await g.commitRecording(null);
       return;
     }
     if (this.names(this.wanted)) {
       if (this.phase === "waiting") {
-        this.setAt = this.now();
         this.phase = "recording";
         this.hooks.start();
       } else if (this.phase === "paused") {
-        this.setAt = this.now();
         this.phase = "recording";
         this.hooks.resume();
       }
