@@ -341,7 +341,7 @@ var privacyTables = []privacyTable{
 	},
 	{
 		Table: "recordings", Title: "Recordings",
-		Why:  "To keep recordings a host or co-host made in their browser. The recording was encrypted there, with a key the server never receives: the server cannot play it.",
+		Why:  "To keep recordings a host or co-host made. A recording made in their browser was encrypted there, with a key the server never receives: the server cannot play it. A recording made by the server (only ever in a meeting that is not end-to-end encrypted, when a host or co-host chose it) is the speaker's video and voice as the server received them, and the server can play it.",
 		Kept: "Until the person who recorded it deletes it, their account is deleted, or the organisation's meeting retention limit after it started.",
 		Columns: []privacyColumn{
 			{"id", "A random number naming the recording."},
@@ -352,17 +352,18 @@ var privacyTables = []privacyTable{
 			{"finished_at", "When it was finished."},
 			{"chunks", "How many pieces it was uploaded in."},
 			{"bytes", "Its size."},
-			{"manifest", "Its table of contents (how many pieces, the video format), encrypted in the recorder's browser."},
+			{"manifest", "Its table of contents (how many pieces, the video format), encrypted in the recorder's browser; for a recording made by the server, its format and length, not encrypted."},
+			{"kind", "Who made it: a participant's browser (encrypted) or the server (not encrypted)."},
 		},
 	},
 	{
 		Table: "recording_chunks", Title: "Recording contents",
-		Why:  "The recording itself, in pieces of a few seconds, each encrypted in the recorder's browser: the server cannot read or play any of it.",
+		Why:  "The recording itself, in pieces of a few seconds, each encrypted in the recorder's browser, which the server cannot read or play; or, for a recording made by the server, pieces of plain WebM video.",
 		Kept: "As long as the recording.",
 		Columns: []privacyColumn{
 			{"recording_id", "Which recording it is part of."},
 			{"n", "Its place in the recording."},
-			{"data", "The encrypted piece."},
+			{"data", "The piece (encrypted, unless the server made the recording)."},
 		},
 	},
 	{

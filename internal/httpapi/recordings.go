@@ -124,12 +124,19 @@ type recordingJSON struct {
 	Chunks     int    `json:"chunks"`
 	Bytes      int64  `json:"bytes"`
 	Mine       bool   `json:"mine"`
+	// Kind is "browser" (encrypted in the recorder's browser) or "server"
+	// (plain WebM the server wrote, internal/recorder: its chunks are the
+	// file, its manifest a JSON description, nothing to unwrap).
+	Kind string `json:"kind"`
 }
 
 func (h *recordingAPI) toJSON(ctx context.Context, r store.Recording, me string) recordingJSON {
 	name, _ := h.accounts.UserName(ctx, r.RecorderID)
 	out := recordingJSON{ID: r.ID, Meeting: r.MeetingID, Recorder: r.RecorderID, Name: name, E2EE: r.E2EE,
-		StartedAt: r.StartedAt.UTC().Format(time.RFC3339), Chunks: r.Chunks, Bytes: r.Bytes, Mine: r.RecorderID == me}
+		StartedAt: r.StartedAt.UTC().Format(time.RFC3339), Chunks: r.Chunks, Bytes: r.Bytes, Mine: r.RecorderID == me, Kind: r.Kind}
+	if out.Kind == "" {
+		out.Kind = store.KindBrowser
+	}
 	if !r.FinishedAt.IsZero() {
 		out.FinishedAt = r.FinishedAt.UTC().Format(time.RFC3339)
 	}
@@ -407,6 +414,9 @@ func (h *recordingAPI) putChunk(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_chunk", "A chunk is not empty.")
 		return
 	}
+	if h.serverMade(w, r) {
+		return
+	}
 	if err := h.rs.PutRecordingChunk(r.Context(), r.PathValue("id"), u.ID, n, body, h.limits.MaxBytes); err != nil {
 		h.storeError(w, err)
 		return
@@ -457,6 +467,9 @@ func (h *recordingAPI) finish(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_request", "Say how many chunks there are, with the encrypted manifest.")
 		return
 	}
+	if h.serverMade(w, r) {
+		return
+	}
 	if err := h.rs.FinishRecording(r.Context(), r.PathValue("id"), u.ID, req.Chunks, req.Manifest, h.now()); err != nil {
 		h.storeError(w, err)
 		return
@@ -464,6 +477,19 @@ func (h *recordingAPI) finish(w http.ResponseWriter, r *http.Request) {
 	h.log.Info("recording finished", "recording", r.PathValue("id"), "chunks", req.Chunks)
 	h.recordingReady(r.Context(), r.PathValue("id"))
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// serverMade refuses (409) to let anyone write into a recording the
+// server makes (internal/recorder): only the server adds its chunks and
+// finishes it, though the API would otherwise take them from the account
+// it is recorded for.
+func (h *recordingAPI) serverMade(w http.ResponseWriter, r *http.Request) bool {
+	rec, err := h.rs.RecordingByID(r.Context(), r.PathValue("id"))
+	if err == nil && rec.Kind == store.KindServer {
+		writeError(w, http.StatusConflict, "server_recording", "The server makes this recording: nothing can be uploaded into it.")
+		return true
+	}
+	return false
 }
 
 // recordingReady tells the webhooks (recording.ready) that a recording is
@@ -502,7 +528,12 @@ func (h *recordingAPI) share(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	if _, _, ok := h.readable(w, r, u.ID); !ok {
+	rec, _, ok := h.readable(w, r, u.ID)
+	if !ok {
+		return
+	}
+	if rec.Kind == store.KindServer {
+		writeError(w, http.StatusConflict, "server_recording", "A recording made by the server has no key to share.")
 		return
 	}
 	if _, _, _, err := h.rs.SignedRecordingKey(r.Context(), req.Account); err != nil {

@@ -66,6 +66,11 @@ type Options struct {
 	// encryption, given the truth: it plays a server that lies to
 	// clients, for tests of their downgrade defence. Only code sets it.
 	E2EEClaim func(meeting string, resumed, e2ee bool) bool
+	// RecordOnServer, if set, starts a server recording of a meeting's
+	// room for an account (internal/recorder; serverrec.go): its ID and
+	// how to stop it (which waits until it is stored). ended is called if
+	// it ends by itself. Without it the server records nothing.
+	RecordOnServer func(ctx context.Context, meetingID, userID string, router *sfu.Router, ended func(reason string)) (id string, stop func(), err error)
 	// Ended, if set, is told (on its own goroutine) that a meeting's room
 	// on this node emptied and closed: a cluster node releases the
 	// meeting's placement.

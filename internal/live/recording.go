@@ -31,6 +31,11 @@ type recordingState struct {
 	id    string
 	by    meeting.ParticipantID
 	since time.Time
+	// server: the server records (serverrec.go), for userID, until stop
+	// (nil while it starts, and once stopped).
+	server bool
+	userID string
+	stop   func()
 }
 
 func (r *Room) recordingJSONLocked() wire.Recording {
@@ -39,7 +44,7 @@ func (r *Room) recordingJSONLocked() wire.Recording {
 		return wire.Recording{Type: wire.TypeRecording}
 	}
 	return wire.Recording{Type: wire.TypeRecording, On: true, Recording: rec.id, By: string(rec.by),
-		Name: r.nameOfLocked(rec.by), Since: rec.since.UTC().Format(time.RFC3339)}
+		Name: r.nameOfLocked(rec.by), Since: rec.since.UTC().Format(time.RFC3339), Server: rec.server}
 }
 
 // Record starts (on) or stops the meeting's recording at a member's word.
@@ -85,6 +90,7 @@ func (r *Room) stopRecordingLocked(by meeting.ParticipantID) {
 	msg := r.recordingJSONLocked()
 	msg.On, msg.Since = false, ""
 	r.recording = nil
+	stopServerRecordingLocked(rec)
 	r.log.Info("recording stopped", "by", by, "recorder", rec.by)
 	r.broadcastLocked(msg, "")
 }
@@ -99,7 +105,7 @@ func (r *Room) recorderGoneLocked(pid meeting.ParticipantID) {
 // sendRecordingToLocked tells a member just admitted that the meeting is being
 // recorded, if it is.
 func (r *Room) sendRecordingToLocked(conn Conn) {
-	if r.recording != nil {
+	if r.recording != nil && r.recording.id != "" {
 		conn.Send(r.recordingJSONLocked())
 	}
 }

@@ -549,6 +549,7 @@ func (r *Room) closeLocked() {
 	}
 	r.closed = true
 	r.usageClosedLocked()
+	stopServerRecordingLocked(r.recording)
 	for _, m := range r.members {
 		if m.grace != nil {
 			m.grace.Stop()

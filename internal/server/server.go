@@ -25,6 +25,7 @@ import (
 	"github.com/kaigi-meet/kaigi/internal/httpapi"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
 	"github.com/kaigi-meet/kaigi/internal/metrics"
+	"github.com/kaigi-meet/kaigi/internal/recorder"
 	"github.com/kaigi-meet/kaigi/internal/sfu"
 	"github.com/kaigi-meet/kaigi/internal/signal"
 	"github.com/kaigi-meet/kaigi/internal/store"
@@ -173,6 +174,20 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 	stopHooks := s.stopRun // closing stores the events still queued
 	s.stopRun = func() { stopHooks(); hooks.Close() }
 	sigOpts.Usage = webhook.NewTap(s.usage, hooks, nil)
+	// Server recording of meetings without end-to-end encryption
+	// (internal/recorder), stored as recordings; recording.ready as a
+	// browser's finish sends it.
+	serverRec := recorder.New(recorder.Options{Store: db, Logger: log, Ready: func(r store.Recording) {
+		chunks, size := r.Chunks, r.Bytes
+		hooks.Emit(webhook.Event{Type: webhook.RecordingReady, Time: time.Now(), Meeting: r.MeetingID, Recording: r.ID, Chunks: &chunks, Bytes: &size})
+	}})
+	sigOpts.RecordOnServer = func(ctx context.Context, meetingID, userID string, router *sfu.Router, ended func(string)) (string, func(), error) {
+		rec, err := serverRec.Start(ctx, meetingID, userID, router, ended)
+		if err != nil {
+			return "", nil, err
+		}
+		return rec.ID, rec.Stop, nil
+	}
 	if s.turn != nil {
 		sigOpts.ICEServersFor = s.turnServers
 	}

@@ -95,6 +95,9 @@ type Options struct {
 	// for tests of their downgrade defence. Only code sets it; no
 	// configuration can.
 	E2EEClaim func(meeting string, resumed, e2ee bool) bool
+	// RecordOnServer, if set, records meetings without end-to-end
+	// encryption on the server (live.Options.RecordOnServer).
+	RecordOnServer func(ctx context.Context, meetingID, userID string, router *sfu.Router, ended func(reason string)) (id string, stop func(), err error)
 	// Tamper, if set, sees every message (JSON) before it goes to a
 	// participant's socket and returns what goes instead (nil: nothing):
 	// it plays a server that forges, relabels or drops what it sends, for
@@ -172,6 +175,7 @@ func NewServer(opts Options) *Server {
 		CountryRules:         opts.Countries != nil,
 		RelayLog:             opts.RelayLog,
 		E2EEClaim:            opts.E2EEClaim,
+		RecordOnServer:       opts.RecordOnServer,
 		Ended:                s.meetingEnded,
 	})
 	return s

@@ -38,7 +38,17 @@ type Recording struct {
 	Chunks     int
 	Bytes      int64
 	Manifest   []byte // encrypted by the recorder; nil while open
+	// Kind is KindBrowser (made and encrypted in a browser) or KindServer
+	// (plain WebM written by the server, migration 0018); empty means
+	// KindBrowser.
+	Kind string
 }
+
+// Recording kinds (Recording.Kind).
+const (
+	KindBrowser = "browser"
+	KindServer  = "server"
+)
 
 // RecordingReader is one account's access to a recording.
 type RecordingReader struct {
@@ -106,8 +116,12 @@ func (s *DB) CreateRecording(ctx context.Context, r Recording, readers []Recordi
 		if r.E2EE {
 			e2ee = 1
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO recordings (id, meeting_id, recorder_id, e2ee, started_at) VALUES (?, ?, ?, ?, ?)`,
-			r.ID, r.MeetingID, r.RecorderID, e2ee, formatTime(r.StartedAt)); err != nil {
+		kind := r.Kind
+		if kind == "" {
+			kind = KindBrowser
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO recordings (id, meeting_id, recorder_id, e2ee, started_at, kind) VALUES (?, ?, ?, ?, ?, ?)`,
+			r.ID, r.MeetingID, r.RecorderID, e2ee, formatTime(r.StartedAt), kind); err != nil {
 			return err
 		}
 		for _, rd := range readers {
@@ -178,14 +192,14 @@ func (s *DB) RecordingReaders(ctx context.Context, recordingID string) ([]string
 	return out, rows.Err()
 }
 
-const recordingColumns = `id, meeting_id, recorder_id, e2ee, started_at, finished_at, chunks, bytes, manifest`
+const recordingColumns = `id, meeting_id, recorder_id, e2ee, started_at, finished_at, chunks, bytes, manifest, kind`
 
 func scanRecording(row scanner) (Recording, error) {
 	var r Recording
 	var e2ee, chunks int64
 	var started string
 	var finished sql.NullString
-	err := row.Scan(&r.ID, &r.MeetingID, &r.RecorderID, &e2ee, &started, &finished, &chunks, &r.Bytes, &r.Manifest)
+	err := row.Scan(&r.ID, &r.MeetingID, &r.RecorderID, &e2ee, &started, &finished, &chunks, &r.Bytes, &r.Manifest, &r.Kind)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, ErrNotFound
 	}

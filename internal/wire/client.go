@@ -222,6 +222,7 @@ type ClientMessage struct {
 	// record (recording.go)
 	On        bool   `json:"on"`
 	Recording string `json:"recording"`
+	Server    bool   `json:"server"`
 
 	// hello, media
 	Audio  bool `json:"audio"`

@@ -18,17 +18,23 @@ const (
 const CodeBadRecording = "bad_recording"
 
 // Record starts (on, with the recording's ID from POST /api/recordings)
-// or stops the caller's recording of the meeting.
+// or stops the caller's recording of the meeting. Server (with on, and no
+// ID) asks the server to record the meeting itself, which it does only
+// in a meeting that is not end-to-end encrypted (docs/security.md,
+// "Recording on the server").
 type Record struct {
 	Type      string `json:"type"`
 	On        bool   `json:"on"`
 	Recording string `json:"recording"`
+	Server    bool   `json:"server,omitempty"`
 }
 
 // Recording is the meeting's recording state: on, whose client records
 // (by: participant ID; name: their display name), since when (RFC 3339,
 // UTC) and the recording's ID; off with the last recording's ID and
-// recorder, or all empty when nobody has recorded.
+// recorder, or all empty when nobody has recorded. Server: the server
+// records (by is the host or co-host who started it), not a browser: what
+// it records is not end-to-end encrypted.
 type Recording struct {
 	Type      string `json:"type"`
 	On        bool   `json:"on"`
@@ -36,4 +42,5 @@ type Recording struct {
 	By        string `json:"by"`
 	Name      string `json:"name"`
 	Since     string `json:"since"`
+	Server    bool   `json:"server,omitempty"`
 }

@@ -1,0 +1,438 @@
+package recorder
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/at-wat/ebml-go"
+	"github.com/at-wat/ebml-go/webm"
+	"github.com/kaigi-meet/kaigi/internal/sfu"
+	"github.com/kaigi-meet/kaigi/internal/store"
+	"github.com/kaigi-meet/kaigi/internal/whip/whiptest"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// memStore is the recordings store in memory, as internal/store keeps it
+// (chunks by index, finished once with a manifest).
+type memStore struct {
+	mu       sync.Mutex
+	recs     map[string]*store.Recording
+	chunks   map[string]map[int][]byte
+	deleted  []string
+	failPuts bool
+}
+
+func newMemStore() *memStore {
+	return &memStore{recs: map[string]*store.Recording{}, chunks: map[string]map[int][]byte{}}
+}
+
+func (m *memStore) CreateRecording(_ context.Context, r store.Recording, _ []store.RecordingReader) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.recs[r.ID], m.chunks[r.ID] = &r, map[int][]byte{}
+	return nil
+}
+
+func (m *memStore) PutRecordingChunk(_ context.Context, id, by string, n int, data []byte, max int64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := m.recs[id]
+	if r == nil || r.RecorderID != by {
+		return store.ErrNotFound
+	}
+	if r.Bytes+int64(len(data)) > max {
+		return store.ErrRecordingFull
+	}
+	m.chunks[id][n] = data
+	r.Bytes += int64(len(data))
+	r.Chunks++
+	return nil
+}
+
+func (m *memStore) FinishRecording(_ context.Context, id, by string, chunks int, manifest []byte, at time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := m.recs[id]
+	if r == nil || r.RecorderID != by {
+		return store.ErrNotFound
+	}
+	if len(m.chunks[id]) != chunks {
+		return store.ErrChunksMissing
+	}
+	r.FinishedAt, r.Manifest = at, manifest
+	return nil
+}
+
+func (m *memStore) DeleteRecording(_ context.Context, id, _ string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.recs, id)
+	m.deleted = append(m.deleted, id)
+	return nil
+}
+
+// file is a recording's chunks joined in order.
+func (m *memStore) file(id string) []byte {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var b []byte
+	for n := 0; n < len(m.chunks[id]); n++ {
+		b = append(b, m.chunks[id][n]...)
+	}
+	return b
+}
+
+type nopSig struct{}
+
+func (nopSig) Offer(string, []sfu.TrackInfo)     {}
+func (nopSig) Answer(string)                     {}
+func (nopSig) Candidate(webrtc.ICECandidateInit) {}
+func (nopSig) Renegotiate()                      {}
+
+// frameBytes is test frame n: a VP8 key frame every 30 (its header with
+// a size, 320×240 in even seconds and 640×480 in odd ones, so that the
+// size changes at key frames), else an inter frame; the frame number
+// follows the header, then filler, 1500 bytes in all.
+func frameBytes(n int) []byte {
+	f := make([]byte, 1500)
+	if n%30 == 0 {
+		w, h := 320, 240
+		if (n/30)%2 == 1 {
+			w, h = 640, 480
+		}
+		f[0], f[1], f[2] = 0x10, 0x02, 0x00 // key frame, shown
+		f[3], f[4], f[5] = 0x9d, 0x01, 0x2a
+		binary.LittleEndian.PutUint16(f[6:], uint16(w))
+		binary.LittleEndian.PutUint16(f[8:], uint16(h))
+	} else {
+		f[0] = 0x11 // inter frame, shown
+	}
+	binary.BigEndian.PutUint32(f[10:], uint32(n))
+	for i := 14; i < len(f); i++ {
+		f[i] = byte(n + i)
+	}
+	return f
+}
+
+// lossy says which frames lose their middle packet on the way.
+func lossy(n int) bool { return n%90 == 45 }
+
+// publish connects a pion publisher (Opus and VP8) through the SFU's
+// router and pumps media at 30 frames a second until ctx ends, each
+// frame in three packets; it sends each frame's number once sent.
+func publish(t *testing.T, ctx context.Context, r *sfu.Router, name string) <-chan int {
+	t.Helper()
+	pub, offer, err := whiptest.Offer(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pub.PC.Close() })
+	peer, err := r.AddPublisher(name, nopSig{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := peer.HandleOffer(offer, []sfu.PublishedTrack{{Mid: "0", Source: sfu.SourceMicrophone}, {Mid: "1", Source: sfu.SourceCamera}}); err != nil {
+		t.Fatal(err)
+	}
+	answer, err := peer.GatheredAnswer(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+		t.Fatal(err)
+	}
+	sent := make(chan int, 1024)
+	go func() {
+		tick := time.NewTicker(time.Second / 30)
+		defer tick.Stop()
+		var vseq, aseq uint16
+		opus := []byte{0xfc, 0xff, 0xfe}
+		for n := 0; ; n++ {
+			f := frameBytes(n)
+			for i := 0; i < 3; i++ {
+				desc := byte(0x00)
+				if i == 0 {
+					desc = 0x10
+				}
+				payload := append([]byte{desc}, f[i*500:(i+1)*500]...)
+				if !(i == 1 && lossy(n)) {
+					pub.Video.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, Marker: i == 2, SequenceNumber: vseq, Timestamp: uint32(n * 3000)}, Payload: payload})
+				}
+				vseq++
+			}
+			// 20 ms Opus packets, as many as keep up with the frames.
+			for int(aseq)*20 < (n+1)*1000/30 {
+				h := rtp.Header{Version: 2, SequenceNumber: aseq, Timestamp: uint32(aseq) * 960}
+				pub.Audio.WriteRTP(&rtp.Packet{Header: h, Payload: opus})
+				aseq++
+			}
+			select {
+			case sent <- n:
+			default:
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return sent
+}
+
+type block struct {
+	track uint64
+	key   bool
+	ms    int64
+	data  []byte
+}
+
+// parse reads a WebM file back with ebml-go: its tracks and its blocks
+// in file order with their absolute times.
+func parse(t *testing.T, b []byte) ([]webm.TrackEntry, []block) {
+	t.Helper()
+	var f struct {
+		Header  webm.EBMLHeader `ebml:"EBML"`
+		Segment webm.Segment    `ebml:"Segment"`
+	}
+	if err := ebml.Unmarshal(bytes.NewReader(b), &f); err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("parse the WebM (%d bytes): %v", len(b), err)
+	}
+	if f.Header.DocType != "webm" {
+		t.Fatalf("doc type %q", f.Header.DocType)
+	}
+	var out []block
+	for _, c := range f.Segment.Cluster {
+		for _, sb := range c.SimpleBlock {
+			if len(sb.Data) != 1 {
+				t.Fatalf("a block with %d frames", len(sb.Data))
+			}
+			out = append(out, block{track: sb.TrackNumber, key: sb.Keyframe, ms: int64(c.Timecode) + int64(sb.Timecode), data: sb.Data[0]})
+		}
+	}
+	return f.Segment.Tracks.TrackEntry, out
+}
+
+func startSFU(t *testing.T) *sfu.Router {
+	t.Helper()
+	s, err := sfu.New(sfu.Config{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	r := s.NewRouter("m1")
+	t.Cleanup(r.Close)
+	return r
+}
+
+// TestRecordsWebMFromALiveRoom: a pion client publishes VP8 (three
+// packets a frame, a key frame a second, the size changing at key
+// frames, the middle packet of some frames lost) and Opus through a real
+// SFU; the server recording, stopped after five seconds of it, is WebM
+// that ebml-go reads back: a VP8 and an Opus track (with its OpusHead),
+// the first video block a key frame, every video block one whole frame
+// as it was sent, no frame that lost a packet nor any inter frame after
+// it before the next key frame, times rising on each track and spaced as
+// the RTP timestamps were, about the length recorded; the store holds it
+// finished, as a server recording with its manifest, and Ready was told.
+func TestRecordsWebMFromALiveRoom(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	router := startSFU(t)
+	sent := publish(t, ctx, router, "alice")
+	st := newMemStore()
+	ready := make(chan store.Recording, 1)
+	svc := New(Options{Store: st, Logger: slog.New(slog.DiscardHandler), ChunkEvery: time.Second, ChunkBytes: 64 << 10,
+		Ready: func(r store.Recording) { ready <- r }})
+	// Once the SFU has the publisher's tracks, record.
+	var first int
+	for first = range sent {
+		if len(router.Tracks()) == 2 {
+			break
+		}
+	}
+	rec, err := svc.Start(ctx, "m1", "u1", router, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := range sent {
+		if n >= first+150 {
+			break
+		}
+	}
+	rec.Stop()
+	reason, stats := rec.Result()
+	if reason != EndStopped {
+		t.Fatalf("ended %q", reason)
+	}
+	var got store.Recording
+	select {
+	case got = <-ready:
+	case <-ctx.Done():
+		t.Fatal("Ready was never told")
+	}
+	if got.ID != rec.ID || got.Kind != store.KindServer || got.RecorderID != "u1" || got.MeetingID != "m1" || got.Chunks < 2 || got.Bytes != int64(len(st.file(rec.ID))) {
+		t.Fatalf("ready: %+v", got)
+	}
+	var man manifest
+	if err := json.Unmarshal(got.Manifest, &man); err != nil || man.Kind != "server" || man.VideoFrames != stats.VideoFrames {
+		t.Fatalf("manifest %s: %v", got.Manifest, err)
+	}
+	tracks, blocks := parse(t, st.file(rec.ID))
+	if len(tracks) != 2 || tracks[0].CodecID != "V_VP8" || tracks[1].CodecID != "A_OPUS" || !bytes.HasPrefix(tracks[1].CodecPrivate, []byte("OpusHead")) {
+		t.Fatalf("tracks %+v", tracks)
+	}
+	var video, audio []block
+	for _, b := range blocks {
+		switch b.track {
+		case videoTrack:
+			video = append(video, b)
+		case audioTrack:
+			audio = append(audio, b)
+		default:
+			t.Fatalf("a block of track %d", b.track)
+		}
+	}
+	if len(video) < 60 || len(audio) < 100 {
+		t.Fatalf("%d video and %d audio blocks in five seconds", len(video), len(audio))
+	}
+	if !video[0].key {
+		t.Fatal("the first video block is not a key frame")
+	}
+	if tracks[0].Video.PixelWidth != 320 && tracks[0].Video.PixelWidth != 640 {
+		t.Fatalf("header's size %+v, not the first key frame's", tracks[0].Video)
+	}
+	frameOf := func(b block) int { return int(binary.BigEndian.Uint32(b.data[10:])) }
+	seen := map[int]bool{}
+	prev := -1
+	for i, b := range video {
+		n := frameOf(b)
+		if !bytes.Equal(b.data, frameBytes(n)) {
+			t.Fatalf("video block %d is not frame %d as sent", i, n)
+		}
+		if b.key != (n%30 == 0) {
+			t.Fatalf("frame %d marked key %v", n, b.key)
+		}
+		if lossy(n) {
+			t.Fatalf("frame %d lost a packet and was written", n)
+		}
+		if n%90 > 45 && n%90 < 60 {
+			t.Fatalf("frame %d refers to a lost frame and was written", n)
+		}
+		if prev >= 0 {
+			if n <= prev {
+				t.Fatalf("frame %d after %d", n, prev)
+			}
+			// RTP: 3000 ticks of 90 kHz a frame, 33.3 ms.
+			want := int64(n-prev) * 1000 / 30
+			if d := b.ms - video[i-1].ms; d < want-2 || d > want+2 {
+				t.Fatalf("frames %d and %d are %d ms apart, want %d", prev, n, d, want)
+			}
+		}
+		seen[n], prev = true, n
+	}
+	firstN, lastN := frameOf(video[0]), frameOf(video[len(video)-1])
+	missing := 0
+	for n := firstN; n <= lastN; n++ {
+		if !seen[n] && !lossy(n) && !(n%90 > 45 && n%90 < 60) {
+			missing++
+		}
+	}
+	// The SFU loses nothing on loopback: every frame that could be written was.
+	if missing > 0 {
+		t.Errorf("%d whole frames between %d and %d are not in the file", missing, firstN, lastN)
+	}
+	if stats.DroppedFrames == 0 || stats.Resizes == 0 {
+		t.Errorf("stats %+v: no dropped frame or no resize counted", stats)
+	}
+	span := time.Duration(video[len(video)-1].ms-video[0].ms) * time.Millisecond
+	if span < 4*time.Second || span > 6*time.Second {
+		t.Errorf("the video spans %v, recorded about 5 s", span)
+	}
+	if !sort.SliceIsSorted(audio, func(i, j int) bool { return audio[i].ms < audio[j].ms }) {
+		t.Error("audio times go back")
+	}
+	for i := 1; i < len(audio); i++ {
+		if audio[i].ms <= audio[i-1].ms {
+			t.Fatalf("audio blocks %d and %d at %d and %d ms", i-1, i, audio[i-1].ms, audio[i].ms)
+		}
+	}
+	if a, v := audio[len(audio)-1].ms-audio[0].ms, video[len(video)-1].ms-video[0].ms; a < v-1000 || a > v+1000 {
+		t.Errorf("audio spans %d ms and video %d ms", a, v)
+	}
+	t.Logf("%d video blocks (%d key), %d audio, %d dropped, %d resizes, %v, %d bytes in %d chunks",
+		len(video), stats.KeyFrames, len(audio), stats.DroppedFrames, stats.Resizes, span, got.Bytes, got.Chunks)
+}
+
+// TestRecordingLimits: a recording ends by itself at its duration limit
+// and at its size limit, whatever its starter does, tells ended why, and
+// keeps what it stored; one that got nothing is deleted, not listed.
+func TestRecordingLimits(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	router := startSFU(t)
+	sent := publish(t, ctx, router, "alice")
+	for range sent {
+		if len(router.Tracks()) == 2 {
+			break
+		}
+	}
+	for _, c := range []struct {
+		name string
+		opts Options
+		want string
+	}{
+		{"duration", Options{MaxDuration: 2 * time.Second}, EndDuration},
+		{"size", Options{MaxBytes: 100 << 10, ChunkBytes: 16 << 10}, EndSize},
+	} {
+		st := newMemStore()
+		c.opts.Store, c.opts.Logger = st, slog.New(slog.DiscardHandler)
+		ended := make(chan string, 1)
+		rec, err := New(c.opts).Start(ctx, "m1", "u1", router, func(why string) { ended <- why })
+		if err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case why := <-ended:
+			if why != c.want {
+				t.Fatalf("%s: ended %q", c.name, why)
+			}
+		case <-ctx.Done():
+			t.Fatalf("%s: the recording never ended by itself", c.name)
+		}
+		<-rec.Done()
+		st.mu.Lock()
+		r := st.recs[rec.ID]
+		st.mu.Unlock()
+		if r == nil || r.FinishedAt.IsZero() || r.Chunks == 0 {
+			t.Fatalf("%s: stored %+v", c.name, r)
+		}
+		if c.want == EndSize && r.Bytes > 100<<10 {
+			t.Fatalf("size limit of 100 KiB, stored %d bytes", r.Bytes)
+		}
+		if _, blocks := parse(t, st.file(rec.ID)); len(blocks) == 0 {
+			t.Fatalf("%s: nothing readable stored", c.name)
+		}
+	}
+	// A room where nothing is published: the recording is deleted.
+	empty := startSFU(t)
+	st := newMemStore()
+	rec, err := New(Options{Store: st, Logger: slog.New(slog.DiscardHandler)}).Start(ctx, "m2", "u1", empty, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Stop()
+	if len(st.deleted) != 1 || st.deleted[0] != rec.ID || len(st.recs) != 0 {
+		t.Fatalf("an empty recording: deleted %v, kept %d", st.deleted, len(st.recs))
+	}
+}

@@ -1,0 +1,11 @@
+-- +goose Up
+-- Server-side recording (internal/recorder; docs/security.md, "Recording
+-- on the server"): in a meeting that is not end-to-end encrypted a host
+-- or co-host may have the server record the active speaker's video and
+-- voice. kind says who made a recording: "browser", made and encrypted
+-- in a participant's browser (the server holds ciphertext only), or
+-- "server", written by the server as plain WebM, which the server can
+-- read and which no participant's key protects (its manifest is then a
+-- small JSON description, not ciphertext). Existing recordings were made
+-- in browsers.
+ALTER TABLE recordings ADD COLUMN kind TEXT NOT NULL DEFAULT 'browser';
