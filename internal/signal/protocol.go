@@ -142,8 +142,8 @@ func decodeClientMessage(b []byte) (*wire.ClientMessage, error) {
 			return &m, &protocolError{code: wire.CodeE2EEBad, message: "Only an add job's e2ee_commit skips KeyPackages."}
 		case slices.ContainsFunc(m.Skipped, func(p string) bool { return p == "" || len(p) > maxClientString }):
 			return &m, &protocolError{code: wire.CodeE2EEBad, message: "An e2ee_commit's skipped list has a participant ID that is empty or too long."}
-		case m.Reason != "" && m.Reason != string(e2ee.ReasonUpdate) && m.Reason != string(e2ee.ReasonRemove):
-			return &m, &protocolError{code: wire.CodeE2EEBad, message: "The reason of an e2ee_commit is update or remove."}
+		case m.Reason != "" && m.Reason != string(e2ee.ReasonUpdate) && m.Reason != string(e2ee.ReasonRemove) && m.Reason != string(e2ee.ReasonRecording):
+			return &m, &protocolError{code: wire.CodeE2EEBad, message: "The reason of an e2ee_commit is update, remove or recording."}
 		case (m.Reason == string(e2ee.ReasonRemove)) != (m.Remove != nil):
 			return &m, &protocolError{code: wire.CodeE2EEBad, message: "An e2ee_commit lists whom it removes when its reason is remove, and only then."}
 		case slices.ContainsFunc(m.Remove, func(p string) bool { return p == "" || len(p) > maxClientString }):

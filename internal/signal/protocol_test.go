@@ -40,6 +40,8 @@ func TestDecodeClientMessage(t *testing.T) {
 		{`{"type":"e2ee_commit","epoch":3,"commit":"AQI=","welcome":"AwQ="}`, "e2ee_commit", ""},
 		{`{"type":"e2ee_commit","epoch":3}`, "e2ee_commit", wire.CodeE2EEBad},
 		{`{"type":"e2ee_commit","epoch":3,"commit":"AQI=","reason":"update"}`, "e2ee_commit", ""},
+		{`{"type":"e2ee_commit","epoch":3,"commit":"AQI=","reason":"recording"}`, "e2ee_commit", ""},
+		{`{"type":"e2ee_commit","epoch":3,"commit":"AQI=","reason":"recording","remove":["p1"]}`, "e2ee_commit", wire.CodeE2EEBad},
 		{`{"type":"e2ee_commit","epoch":3,"commit":"AQI=","reason":"remove","remove":["p1","p2"]}`, "e2ee_commit", ""},
 		{`{"type":"e2ee_commit","epoch":3,"commit":"AQI=","reason":"remove"}`, "e2ee_commit", wire.CodeE2EEBad},
 		{`{"type":"e2ee_commit","epoch":3,"commit":"AQI=","reason":"update","remove":["p1"]}`, "e2ee_commit", wire.CodeE2EEBad},
