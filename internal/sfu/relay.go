@@ -76,9 +76,11 @@ var (
 // maxClientMLines does a client's: each becomes a receiver on the far
 // node, and the offer must fit in maxSDPBytes (about 600 bytes a
 // section), which NATS's default 1 MiB message carries. A camera with
-// three layers and a microphone take four; so do a track's ended
-// sections, which stay in the description (as a subscriber's do).
-const maxRelayMLines = 1500
+// three layers and a microphone take four. An ended track's sections
+// carry the next tracks of their kind (RelayOut.addLocked), so a relay
+// has as many as the most tracks it carried at once, whatever the churn.
+// A variable for tests.
+var maxRelayMLines = 1500
 
 // relayTrackID names one relayed layer in a relay's session description
 // (its msid's track ID; the stream ID is the publisher's participant ID):

@@ -3,6 +3,7 @@ package sfu
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -81,7 +82,7 @@ func (in *RelayIn) HandleOffer(offer string) error {
 		in.mu.Unlock()
 		return ErrOutOfTurn
 	}
-	if err := in.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+	if err := in.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: endedAsRecvonly(offer)}); err != nil {
 		in.mu.Unlock()
 		return fmt.Errorf("%w: %v", ErrBadSDP, err)
 	}
@@ -90,7 +91,11 @@ func (in *RelayIn) HandleOffer(offer string) error {
 	if err == nil {
 		err = in.pc.SetLocalDescription(answer)
 	}
+	renamed := in.renamedLocked()
 	in.mu.Unlock()
+	for _, recv := range renamed {
+		_ = recv.Stop() // its track ends (onTrack)
+	}
 	if err != nil {
 		return fmt.Errorf("%w: relay answer: %v", ErrBadSDP, err)
 	}
@@ -105,6 +110,46 @@ func (in *RelayIn) HandleOffer(offer string) error {
 	}
 	in.sig.Description(desc.SDP)
 	return nil
+}
+
+// endedAsRecvonly marks the offer's ended sections (inactive: their track
+// stopped, the section free for the next, see RelayOut.addLocked) as
+// recvonly, which is the same to this end (nothing comes in them) but
+// keeps them ready for a track: pion stops a transceiver at every offer
+// that has its section inactive, which also stops the fresh receiver it
+// made for the section's next track when the last one ended, so a
+// section offered inactive twice (any renegotiation while it is free)
+// would never carry media again. A recvonly section's old track ends all
+// the same (its SSRC has gone from the offer: pion replaces the
+// receiver).
+func endedAsRecvonly(offer string) string {
+	return strings.ReplaceAll(offer, "\na=inactive\r\n", "\na=recvonly\r\n")
+}
+
+// renamedLocked lists the receivers of layers whose section the offer
+// just applied names another track (msid) while keeping its SSRC, which
+// pion takes as the same stream renamed: no node of ours does that (a
+// section carries a new track under a new SSRC, after an offer that
+// ended its last one), so a peer node that does is hostile or broken.
+// Stopping the receiver ends the track the section carried; what the
+// section goes on carrying is received as no one's. Called with in.mu
+// held, after SetRemoteDescription.
+func (in *RelayIn) renamedLocked() []*webrtc.RTPReceiver {
+	var out []*webrtc.RTPReceiver
+	for key, up := range in.tracks {
+		for i := range up.layers {
+			l := up.layers[i].Load()
+			if l == nil {
+				continue
+			}
+			if l.remote.StreamID() != key.participant || l.remote.ID() != relayTrackID(up.source, l.rid, key.n) {
+				in.log.Warn("a relayed section renamed under its stream; ending its track", "stream", key.participant,
+					"track", relayTrackID(up.source, l.rid, key.n), "now_stream", l.remote.StreamID(), "now_track", l.remote.ID())
+				out = append(out, l.recv)
+			}
+		}
+	}
+	return out
 }
 
 // Close stops receiving, unpublishes the relayed tracks (their

@@ -27,6 +27,11 @@ type RelayOut struct {
 	// needOffer: the tracks changed since the last offer.
 	needOffer bool
 	closed    bool
+	// Sections of stopped tracks, by how far their stopping has gone:
+	// stopped (not offered yet), offered (in the outstanding offer) and
+	// free (the other node answered: its receiver there has ended, so the
+	// section may carry another track; see addLocked).
+	stopped, offered, free []*webrtc.RTPTransceiver
 }
 
 // relayTrack is one published track relayed to one node: a sender per
@@ -43,6 +48,7 @@ type relaySender struct {
 	layer    int
 	id       string
 	streamID string
+	tr       *webrtc.RTPTransceiver
 	sender   *webrtc.RTPSender
 	binding  atomic.Pointer[binding]
 
@@ -110,8 +116,14 @@ func (o *RelayOut) add(up *UpTrack) {
 	o.offerLocked()
 }
 
-// addLocked adds a sender for each layer the track may have. Called with
-// o.mu held.
+// addLocked adds a sender for each layer the track may have, each in a
+// free section of a stopped track if there is one of its kind (reuse),
+// else in a new one: a relay's sections grow only with the tracks it
+// carries at once, not with a meeting's churn of them. A reused section
+// is offered with the new track's msid and a new SSRC, and its media
+// starts only once the other node has answered that offer, after the
+// answer that ended the section's previous track there. Called with o.mu
+// held.
 func (o *RelayOut) addLocked(up *UpTrack) {
 	if o.closed || o.tracks[up] != nil {
 		return
@@ -125,13 +137,16 @@ func (o *RelayOut) addLocked(up *UpTrack) {
 	}
 	for i := range layers {
 		s := &relaySender{up: up, layer: i, id: relayTrackID(up.source, layerRID(up.simulcast, i), n), streamID: up.owner.participant}
-		t, err := o.pc.AddTransceiverFromTrack(s, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+		t, err := o.reuseLocked(s)
+		if t == nil && err == nil {
+			t, err = o.pc.AddTransceiverFromTrack(s, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+		}
 		if err != nil {
 			o.log.Error("relay a track", "publisher", up.owner.participant, "source", up.source, "err", err)
 			o.stopSendersLocked(rt)
 			return
 		}
-		s.sender = t.Sender()
+		s.tr, s.sender = t, t.Sender()
 		rt.senders[i] = s
 	}
 	if !up.attachRelay(rt) {
@@ -145,6 +160,29 @@ func (o *RelayOut) addLocked(up *UpTrack) {
 		}
 	}
 	o.needOffer = true
+}
+
+// reuseLocked puts s in a free section of its kind, if there is one; it
+// returns nil and no error if there is none. Called with o.mu held.
+func (o *RelayOut) reuseLocked(s *relaySender) (*webrtc.RTPTransceiver, error) {
+	for i, t := range o.free {
+		if t.Kind() != s.Kind() {
+			continue
+		}
+		o.free = append(o.free[:i], o.free[i+1:]...)
+		sender, err := o.router.sfu.api.NewRTPSender(s, o.pc.SCTP().Transport())
+		if err == nil {
+			if err = t.SetSender(sender, s); err != nil {
+				_ = sender.Stop()
+			}
+		}
+		if err != nil {
+			o.free = append(o.free, t)
+			return nil, err
+		}
+		return t, nil
+	}
+	return nil, nil
 }
 
 // remove stops relaying a track.
@@ -172,7 +210,9 @@ func (o *RelayOut) stopSendersLocked(rt *relayTrack) {
 		if s != nil && s.sender != nil {
 			if err := o.pc.RemoveTrack(s.sender); err != nil {
 				o.log.Debug("relay: remove track", "err", err)
+				continue
 			}
+			o.stopped = append(o.stopped, s.tr)
 		}
 	}
 }
@@ -198,6 +238,8 @@ func (o *RelayOut) offerLocked() {
 		o.log.Error("relay: set offer", "err", err)
 		return
 	}
+	o.offered = append(o.offered, o.stopped...)
+	o.stopped = nil
 	go func() {
 		select {
 		case <-gathered:
@@ -231,6 +273,8 @@ func (o *RelayOut) HandleAnswer(answer string) error {
 	if err := o.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 		return fmt.Errorf("%w: %v", ErrBadSDP, err)
 	}
+	o.free = append(o.free, o.offered...)
+	o.offered = nil
 	o.offerLocked()
 	return nil
 }
