@@ -89,7 +89,7 @@ type batcher struct {
 
 	sent     atomic.Uint64 // datagrams the kernel took from batches
 	syscalls atomic.Uint64 // system calls made flushing batches
-	failed   atomic.Uint64 // datagrams a flush could not send
+	failed   atomic.Uint64 // datagrams a flush could not send (refused by the kernel, or the socket closed)
 	gsoOff   atomic.Bool   // GSO was refused on a socket and turned off (logged once)
 	plainOff atomic.Bool   // sendmmsg was refused on a socket (logged once)
 }
@@ -211,6 +211,8 @@ type batchConn struct {
 	gso  bool // messages may carry UDP_SEGMENT
 	mmsg bool // batches go out with sendmmsg, else one sendto each
 	v6   bool // an AF_INET6 socket: IPv4 destinations are mapped
+	// warned: a refused destination was logged for this socket.
+	warned bool
 
 	sys sysConn // the OS-specific part
 }
@@ -275,6 +277,41 @@ func (c *batchConn) WriteToUDP(p []byte, addr *net.UDPAddr) (int, error) {
 // read and write without allocating an address per packet.
 func (c *batchConn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
 	return c.UDPConn.ReadFromUDPAddrPort(p)
+}
+
+// benchmarking is RFC 2544's range, which test namespaces use
+// (scripts/isolated.sh, internal/clustertest).
+var benchmarking = netip.MustParsePrefix("198.18.0.0/15")
+
+// destKind says what kind of address dst is, for logs: never the
+// address, which is a participant's.
+func destKind(dst netip.AddrPort) string {
+	a := dst.Addr()
+	fam := "IPv6"
+	if a.Unmap().Is4() {
+		fam, a = "IPv4", a.Unmap()
+	}
+	kind := "public"
+	switch {
+	case !a.IsValid():
+		return "no address"
+	case a.IsUnspecified():
+		kind = "unspecified"
+	case a.IsLoopback():
+		kind = "loopback"
+	case a.IsLinkLocalUnicast():
+		kind = "link-local"
+	case a.IsMulticast():
+		kind = "multicast"
+	case a.IsPrivate():
+		kind = "private"
+	case benchmarking.Contains(a):
+		kind = "benchmarking-range"
+	}
+	if dst.Port() == 0 {
+		kind += " port 0"
+	}
+	return kind + " " + fam
 }
 
 // batchStats are the batcher's counters (zero on the plain path).

@@ -111,10 +111,10 @@ func (st *sendState) sendmmsg(fd uintptr) bool {
 }
 
 // build lays out the socket's queued datagrams from entry e on as
-// messages: consecutive ones to one destination of one size (the last
-// may be shorter) in one GSO message when the socket may, every other
-// alone.
-func (b *batcher) build(c *batchConn, e int32) {
+// messages: the first solo alone, then consecutive ones to one
+// destination of one size (the last may be shorter) in one GSO message
+// when the socket may, every other alone.
+func (b *batcher) build(c *batchConn, e int32, solo int) {
 	st, q := &b.out, &b.q
 	st.n, st.sent, st.errno, st.calls = 0, 0, 0, 0
 	st.refuse = b.refuseGSO
@@ -133,7 +133,7 @@ func (b *batcher) build(c *batchConn, e int32) {
 			cnt++
 			total += len(d)
 			e = ent.next
-			if !c.gso || seg > gsoMaxSegment || e < 0 || ent.n < seg {
+			if !c.gso || m < solo || seg > gsoMaxSegment || e < 0 || ent.n < seg {
 				break
 			}
 			nx := &q.entries[e]
@@ -181,19 +181,32 @@ func putSockaddr(sa *unix.RawSockaddrInet6, v6 bool, dst netip.AddrPort) uint32 
 }
 
 // sendRun sends one socket's queued datagrams: sendmmsg of its messages,
-// falling back for the socket to messages without GSO when the kernel
-// refuses one (EIO, EINVAL), and to one sendto per datagram when it has
-// no sendmmsg. A datagram the kernel refuses otherwise is counted and
-// skipped. Called with mu held.
+// and one sendto per datagram when the kernel has no sendmmsg. Called
+// with mu held.
+//
+// When the kernel refuses a GSO message (EIO, EINVAL) that may be GSO's
+// fault or its destination's: EINVAL is also what a socket bound to
+// loopback gets for a destination routed off the host (an address that
+// went away, a browser's candidate on an interface since removed), and
+// a plain sendto fails the same. So the message's datagrams are sent
+// again one by one, and the first of them tells: taken, GSO was at fault
+// and the socket sends without it from then on; refused, the destination
+// is, and each of its datagrams fails as pion's own sendto would (pion
+// ignores a failed send but for a closed socket), is counted, and said
+// once per socket with the errno and the destination's kind. GSO stays
+// on for the socket's other destinations.
 func (b *batcher) sendRun(r run) {
 	c, st := r.c, &b.out
 	e := r.first
+	solo := 0             // datagrams from e on sent one per message (a refused GSO message's)
+	probe := false        // the first of them tells GSO's fault from the destination's
+	var gsoErr unix.Errno // why the GSO message was refused
 	for e >= 0 {
 		if !c.mmsg {
 			b.sendPlain(c, e)
 			return
 		}
-		b.build(c, e)
+		b.build(c, e, solo)
 		err := c.sys.rc.Write(c.sys.write)
 		b.syscalls.Add(st.calls)
 		var sent uint64
@@ -209,31 +222,65 @@ func (b *batcher) sendRun(r run) {
 			b.failed.Add(left)
 			return
 		}
+		if probe {
+			probe = false
+			if st.sent > 0 {
+				// Alone, the kernel took what it refused as GSO.
+				c.gso = false
+				if b.gsoOff.CompareAndSwap(false, true) {
+					b.log.Warn("sfu: the kernel refused a UDP GSO send that it takes unsegmented; that socket sends without GSO",
+						"local", c.LocalAddr().String(), "destination", destKind(b.q.entries[st.first[0]].dst),
+						"errno", errnoName(gsoErr), "err", gsoErr)
+				}
+			}
+		}
 		if st.errno == 0 {
 			return
 		}
 		m := st.sent
 		switch {
 		case (st.errno == unix.EIO || st.errno == unix.EINVAL) && st.hdrs[m].Hdr.Controllen > 0:
-			c.gso = false
-			if b.gsoOff.CompareAndSwap(false, true) {
-				b.log.Warn("sfu: the kernel refused a UDP GSO send; that socket sends without GSO", "local", c.LocalAddr().String(), "err", st.errno)
-			}
-			e = st.first[m] // again, unsegmented
+			gsoErr = st.errno
+			solo, probe = int(st.count[m]), true
+			e = st.first[m] // again, a datagram at a time
 		case st.errno == unix.ENOSYS:
 			c.mmsg = false
 			if b.plainOff.CompareAndSwap(false, true) {
 				b.log.Warn("sfu: no sendmmsg; that socket sends a packet at a time", "local", c.LocalAddr().String(), "err", st.errno)
 			}
+			solo = max(0, solo-m)
 			e = st.first[m]
 		default:
+			// The kernel refuses this destination: as pion's sendto
+			// would have been, each of these datagrams is lost.
 			b.failed.Add(uint64(st.count[m]))
+			b.refused(c, st.errno, b.q.entries[st.first[m]].dst)
+			solo = max(0, solo-m-1)
 			e = -1
 			if m+1 < st.n {
 				e = st.first[m+1]
 			}
 		}
 	}
+}
+
+// refused says, once per socket, that the kernel refused a datagram
+// from c to dst (the caller counts it in failed).
+func (b *batcher) refused(c *batchConn, errno unix.Errno, dst netip.AddrPort) {
+	if c.warned {
+		return
+	}
+	c.warned = true
+	b.log.Warn("sfu: the kernel refused batched datagrams to a destination; they are lost, as a plain send's would be",
+		"local", c.LocalAddr().String(), "destination", destKind(dst), "errno", errnoName(errno), "err", errno)
+}
+
+// errnoName is errno's symbolic name (EINVAL), or its number.
+func errnoName(e unix.Errno) string {
+	if n := unix.ErrnoName(e); n != "" {
+		return n
+	}
+	return fmt.Sprintf("errno %d", int(e))
 }
 
 // sendPlain sends the socket's datagrams from entry e on, one system call
@@ -245,6 +292,9 @@ func (b *batcher) sendPlain(c *batchConn, e int32) {
 		b.syscalls.Add(1)
 		if _, err := c.UDPConn.WriteToUDPAddrPort(q.data(ent), ent.dst); err != nil {
 			b.failed.Add(1)
+			if errno := unix.Errno(0); errors.As(err, &errno) {
+				b.refused(c, errno, ent.dst)
+			}
 		} else {
 			b.sent.Add(1)
 		}

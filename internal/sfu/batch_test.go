@@ -215,7 +215,7 @@ func TestBatchGroupsFramesForGSO(t *testing.T) {
 	w.WriteToAddrPort(datagram(1, 0, 1200), dst2) // another destination ends a group
 	w.WriteToAddrPort(datagram(0, 999, 1200), dst)
 	b.mu.Lock()
-	b.build(w, b.q.runs[0].first)
+	b.build(w, b.q.runs[0].first, 0)
 	type msg struct{ count, seg int }
 	var got []msg
 	for m := 0; m < b.out.n; m++ {
