@@ -9,7 +9,8 @@ import (
 )
 
 // WHEP egress (internal/whip, whep.go; docs/api.md, "WHEP egress"): a
-// meeting's owner makes, lists and revokes the meeting's egress tokens
+// meeting's owner (or a host or co-host of it while it runs, as for
+// ingest) makes, lists and revokes the meeting's egress tokens
 // at /api/meetings/{id}/egress, as ingest tokens at .../ingest (the same
 // store, kind "whep", the same rules: the browser's session, a recent
 // sign-in to make one, shown once, at most 10). A program watches the

@@ -17,16 +17,20 @@ import (
 )
 
 // WHIP ingest (internal/whip; docs/api.md, "WHIP ingest"): a meeting's
-// owner makes, lists and revokes the meeting's ingest tokens here, with
-// the browser's session and the cross-origin check (never with an API
-// token: tokenRoutes has none of these). A token is shown once, with the
-// URL a streaming program publishes to; revoking one ends its session.
+// owner, or a host or co-host of the meeting while it runs, makes, lists
+// and revokes the meeting's ingest tokens here, with the browser's session
+// and the cross-origin check (never with an API token: tokenRoutes has
+// none of these). A token is shown once, with the URL a streaming program
+// publishes to; revoking one ends its session.
 
 // IngestTokenStore keeps meetings' ingest tokens.
 type IngestTokenStore interface {
 	CreateIngestToken(ctx context.Context, t store.IngestToken, rec audit.Entry) error
 	IngestTokens(ctx context.Context, meetingID string) ([]store.IngestToken, error)
 	RevokeIngestToken(ctx context.Context, meetingID, id string, rec func(store.IngestToken) audit.Entry) error
+	// ModeratesLive reports whether the account is in the live meeting
+	// now as its host or a co-host (on any node of a cluster).
+	ModeratesLive(ctx context.Context, meetingID, userID string) (bool, error)
 }
 
 // Ingest is WHIP ingest: the tokens, and the handler of /whip/.
@@ -48,6 +52,9 @@ type ingestTokenJSON struct {
 	URL       string `json:"url"`
 	CreatedAt string `json:"createdAt"`
 	LastUsed  string `json:"lastUsed,omitempty"`
+	// ByOwner: the meeting's owner made it (else a host or co-host did,
+	// whose token outlives their role: the owner sees which to revoke).
+	ByOwner bool `json:"byOwner"`
 	// Token is the secret, only in the answer that made it.
 	Token string `json:"token,omitempty"`
 }
@@ -97,20 +104,37 @@ func (a *api) ingestRoutes(mux *http.ServeMux, in Ingest) {
 }
 
 func (a *api) tokenKindRoutes(mux *http.ServeMux, in Ingest, k tokenKind) {
-	toJSON := func(r *http.Request, t store.IngestToken) ingestTokenJSON {
-		j := ingestTokenJSON{ID: t.ID, Name: t.Name, URL: a.baseURL(r) + k.endpoint + t.MeetingID, CreatedAt: t.CreatedAt.UTC().Format(time.RFC3339)}
+	toJSON := func(r *http.Request, rec meeting.Record, t store.IngestToken) ingestTokenJSON {
+		j := ingestTokenJSON{ID: t.ID, Name: t.Name, URL: a.baseURL(r) + k.endpoint + t.MeetingID, CreatedAt: t.CreatedAt.UTC().Format(time.RFC3339),
+			ByOwner: t.CreatedBy == rec.OwnerID}
 		if !t.LastUsed.IsZero() {
 			j.LastUsed = t.LastUsed.UTC().Format(time.RFC3339)
 		}
 		return j
 	}
+	// owned: the meeting's owner, or an account that is a host or co-host
+	// in it now (a role of the live meeting, given by its host, which ends
+	// when they leave or are made a participant again). To anyone else the
+	// meeting does not exist, as to loadOwned.
 	owned := func(w http.ResponseWriter, r *http.Request) (meeting.Record, string, bool) {
 		u, ok := a.user(w, r, true)
 		if !ok {
 			return meeting.Record{}, "", false
 		}
-		rec, ok := a.loadOwned(w, r, u)
-		return rec, u.ID, ok
+		rec, ok := a.loadMeeting(w, r)
+		if !ok || rec.OwnerID == u.ID {
+			return rec, u.ID, ok
+		}
+		moderates, err := in.Tokens.ModeratesLive(r.Context(), string(rec.ID), u.ID)
+		if err != nil {
+			a.internal(w, "look up the meeting's co-hosts", err)
+			return rec, u.ID, false
+		}
+		if !moderates {
+			writeError(w, http.StatusNotFound, "meeting_not_found", "You have no meeting with this ID.")
+			return rec, u.ID, false
+		}
+		return rec, u.ID, true
 	}
 	mux.HandleFunc("GET /api/meetings/{id}/"+k.path, func(w http.ResponseWriter, r *http.Request) {
 		rec, _, ok := owned(w, r)
@@ -125,7 +149,7 @@ func (a *api) tokenKindRoutes(mux *http.ServeMux, in Ingest, k tokenKind) {
 		toks = ofKind(toks, k.kind)
 		out := make([]ingestTokenJSON, 0, len(toks))
 		for _, t := range toks {
-			out = append(out, toJSON(r, t))
+			out = append(out, toJSON(r, rec, t))
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"tokens": out, "allowed": rec.Settings.IngestAllowed()})
 	})
@@ -170,7 +194,7 @@ func (a *api) tokenKindRoutes(mux *http.ServeMux, in Ingest, k tokenKind) {
 			return
 		}
 		a.log.Info(k.log+" token created", "meeting", rec.ID, "token", t.ID)
-		j := toJSON(r, t)
+		j := toJSON(r, rec, t)
 		j.Token = text
 		writeJSON(w, http.StatusCreated, j)
 	})

@@ -1,5 +1,6 @@
 // WHIP ingest and WHEP egress tokens (docs/api.md, "WHIP ingest" and
-// "WHEP egress"): a meeting's owner makes one for a streaming program
+// "WHEP egress"): a meeting's owner (or a host or co-host of the running
+// meeting) makes one for a streaming program
 // (OBS, GStreamer) to publish into the meeting, or to watch it, at its
 // URL. The token is in the answer that makes it, and never again;
 // revoking it ends the program's session.
@@ -13,6 +14,8 @@ export interface IngestToken {
   url: string;
   createdAt: string;
   lastUsed?: string;
+  /** The meeting's owner made it (else a host or co-host, whose token outlives their role). */
+  byOwner: boolean;
   /** Only in the answer that made it. */
   token?: string;
 }
@@ -22,7 +25,7 @@ export type TokenKind = "ingest" | "egress";
 
 function parseIngestToken(v: unknown): IngestToken {
   const o = obj(v);
-  const t: IngestToken = { id: str(o, "id"), name: str(o, "name"), url: str(o, "url"), createdAt: str(o, "createdAt") };
+  const t: IngestToken = { id: str(o, "id"), name: str(o, "name"), url: str(o, "url"), createdAt: str(o, "createdAt"), byOwner: o.byOwner === true };
   const used = optStr(o, "lastUsed");
   if (used !== undefined) t.lastUsed = used;
   const token = optStr(o, "token");

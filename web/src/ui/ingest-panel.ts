@@ -1,9 +1,10 @@
-// The meeting owner's programs outside end-to-end encryption, in the
-// meeting settings dialog: stream-in (WHIP) sources and watching (WHEP)
-// viewers. For each, make a token for OBS or GStreamer (its URL and token
-// shown once), see the tokens made, revoke one (which ends its session).
-// To anyone but the owner the server answers that the meeting is not
-// theirs, and the sections stay hidden.
+// The meeting's programs outside end-to-end encryption, in the meeting
+// settings dialog: stream-in (WHIP) sources and watching (WHEP) viewers.
+// For each, make a token for OBS or GStreamer (its URL and token shown
+// once), see the tokens made, revoke one (which ends its session). The
+// owner manages them, and so does a host or co-host of the running
+// meeting who is signed in; to anyone else the server answers that the
+// meeting is not theirs, and the sections stay hidden.
 
 import { ApiError, asApiError } from "../api/http.js";
 import { createToken, listTokens, revokeToken, type IngestToken, type TokenKind } from "../api/ingest.js";
@@ -78,6 +79,7 @@ function tokenSection(meetingId: string, k: Kind): HTMLElement {
           { attrs: { "data-token": t.id } },
           el("span", { class: "name", text: t.name }),
           el("span", { class: "hint", text: t.lastUsed ? ` ${k.used} ${new Date(t.lastUsed).toLocaleString()}` : " never used" }),
+          t.byOwner ? null : el("span", { class: "hint ingest-by-cohost", text: " · made by a co-host" }),
           el("button", {
             class: "secondary ingest-revoke",
             text: "Revoke",
