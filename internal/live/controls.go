@@ -264,10 +264,12 @@ func (r *Room) updateSettingsLocked(by meeting.ParticipantID, conn Conn, set mee
 	if err := r.hub.countryRuleSettable(r.core.Settings().Country, set.Country); err != nil {
 		return err
 	}
+	before := r.core.Settings().Regions
 	res, err := r.core.UpdateSettings(by, set)
 	if err != nil {
 		return err
 	}
+	r.regionsChangedLocked(before) // elsewhere.go
 	for pid := range r.members {
 		r.applyBlocksLocked(pid)
 	}

@@ -2,6 +2,7 @@ package live
 
 import (
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -22,8 +23,10 @@ type MediaElsewhere interface {
 	// socket).
 	MediaElsewhere() bool
 	// OpenMedia opens the participant's peer in the router named key
-	// (MediaKey) on their node.
-	OpenMedia(key string, pid meeting.ParticipantID)
+	// (MediaKey) on their node, with what they may forward (false: the
+	// SFU drops that source) and whether they may publish a screen, as
+	// SetMediaBlocks says, so that the peer never opens without them.
+	OpenMedia(key string, pid meeting.ParticipantID, may meeting.MediaState, shareScreen bool)
 	// SetMediaBlocks sends what the participant may forward (false: the
 	// SFU drops that source) and whether they may publish a screen.
 	SetMediaBlocks(may meeting.MediaState, shareScreen bool)
@@ -69,7 +72,7 @@ func (r *Room) openElsewhereLocked(pid meeting.ParticipantID, conn Conn) bool {
 	if !ok {
 		return false
 	}
-	el.OpenMedia(r.MediaKey(), pid)
+	el.OpenMedia(r.MediaKey(), pid, r.core.MayForward(pid), r.core.Can(pid, meeting.ActShareScreen))
 	return true
 }
 
@@ -91,15 +94,21 @@ func (r *Room) blocksElsewhereLocked(pid meeting.ParticipantID) bool {
 // MediaRouter returns the router named key (Room.MediaKey) of a meeting
 // live here, or nil.
 func (h *Hub) MediaRouter(key string) *sfu.Router {
+	if r := h.roomByKey(key); r != nil {
+		return r.router
+	}
+	return nil
+}
+
+// roomByKey returns the room named key (Room.MediaKey) of a meeting live
+// here, or nil.
+func (h *Hub) roomByKey(key string) *Room {
 	id, number, breakout := strings.Cut(key, "/")
 	h.mu.Lock()
 	main := h.rooms[meeting.ID(id)]
 	h.mu.Unlock()
-	if main == nil {
-		return nil
-	}
-	if !breakout {
-		return main.router
+	if main == nil || !breakout {
+		return main
 	}
 	n, err := strconv.Atoi(number)
 	if err != nil {
@@ -110,9 +119,71 @@ func (h *Hub) MediaRouter(key string) *sfu.Router {
 	if b := main.breakouts; b != nil {
 		for _, room := range b.rooms {
 			if room.number == n {
-				return room.router
+				return room
 			}
 		}
 	}
 	return nil
+}
+
+// MediaElsewhereOn reports whether the room named key (Room.MediaKey)
+// has an admitted member, on their current connection, whose media is on
+// another node and for which on says yes: the meeting's node relays a
+// room's media only to nodes that hold such members.
+func (h *Hub) MediaElsewhereOn(key string, on func(MediaElsewhere) bool) bool {
+	r := h.roomByKey(key)
+	if r == nil {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, m := range r.members {
+		if m.conn == nil || m.waiting || m.peer != nil {
+			continue
+		}
+		if el, ok := mediaElsewhere(m.conn); ok && on(el) {
+			return true
+		}
+	}
+	return false
+}
+
+// Connections calls f, outside the rooms' locks, with each meeting live
+// here, its own regions (as its room has them, changed or not by its
+// hosts), and the connections of everyone in it or waiting for it, in
+// every room of the meeting, for which keep says yes (called under a
+// room's lock: it must not block). Meetings with none are left out.
+func (h *Hub) Connections(keep func(Conn) bool, f func(id meeting.ID, own *meeting.Regions, conns []Conn)) {
+	for _, main := range h.liveRooms() {
+		var conns []Conn
+		collect := func(r *Room) {
+			for _, m := range r.members {
+				if m.conn != nil && keep(m.conn) {
+					conns = append(conns, m.conn)
+				}
+			}
+		}
+		main.mu.Lock()
+		own := main.core.Settings().Regions
+		collect(main)
+		if b := main.breakouts; b != nil {
+			for _, room := range b.rooms {
+				room.mu.Lock()
+				collect(room)
+				room.mu.Unlock()
+			}
+		}
+		main.mu.Unlock()
+		if len(conns) > 0 {
+			f(main.id, own, conns)
+		}
+	}
+}
+
+// regionsChangedLocked tells Options.RegionsChanged that the room's
+// regions are no longer before.
+func (r *Room) regionsChangedLocked(before *meeting.Regions) {
+	if f := r.hub.opts.RegionsChanged; f != nil && !reflect.DeepEqual(before, r.core.Settings().Regions) {
+		go f(r.id)
+	}
 }

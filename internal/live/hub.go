@@ -75,6 +75,10 @@ type Options struct {
 	// on this node emptied and closed: a cluster node releases the
 	// meeting's placement.
 	Ended func(id meeting.ID)
+	// RegionsChanged, if set, is told (on its own goroutine) that a host
+	// changed a live meeting's regions here: a cluster node ends what
+	// passes through nodes outside them (elsewhere.go).
+	RegionsChanged func(id meeting.ID)
 }
 
 // Hub is a node's live meetings: a Room per meeting someone is in or

@@ -41,20 +41,22 @@ import (
 //
 // Media thus flows as a star around the meeting's node, whose router
 // relays what one entry node sends on to the others (sfu.Router.RelayOn).
-// Relays go only between nodes in the meeting's allowed regions
-// (mediaAllowed).
+// Relays go only between nodes in the meeting's allowed regions, and
+// from the meeting's node only to nodes holding its members
+// (mediaAllowed, entrycheck.go).
 
 // mediaControl is a node's message about a relayed member's media
 // (cluster.Message.Media).
 type mediaControl struct {
-	// Op: "open" or "blocks" (meeting node to entry node).
+	// Op: "open", "blocks" or "keep" (meeting node to entry node;
+	// keep: entrycheck.go).
 	Op string `json:"op"`
 	// Router names the meeting's router (live.Room.MediaKey): open.
 	Router string `json:"router,omitempty"`
 	// Participant is the member's participant ID: open, blocks.
 	Participant string `json:"participant,omitempty"`
 	// What the member may forward, and whether they may publish a
-	// screen: blocks.
+	// screen: open, blocks.
 	Audio  bool `json:"audio,omitempty"`
 	Video  bool `json:"video,omitempty"`
 	Screen bool `json:"screen,omitempty"`
@@ -181,13 +183,28 @@ func (s *Server) mediaRouter(key string) *sfu.Router {
 	return nil
 }
 
-// mediaAllowed reports whether the media of the meeting key names may go
-// to or come from node: its region is among the meeting's allowed ones.
-// Anything it cannot read says no.
+// mediaAllowed reports whether the media of the room key names may go
+// to or come from node: its region is among the meeting's allowed ones,
+// and, if the meeting is held here, node holds an admitted member of the
+// room whose media is there (entrycheck.go); if it is held elsewhere,
+// node is the node this node's router for it relays with. Anything it
+// cannot read says no.
 func (s *Server) mediaAllowed(key, node string) bool {
 	cl := s.clusterLink()
 	if cl == nil {
 		return false
+	}
+	if s.hub.MediaRouter(key) != nil {
+		if !s.mediaMembersOn(key, node) {
+			return false
+		}
+	} else if cl.media != nil {
+		cl.media.mu.Lock()
+		er := cl.media.routers[key]
+		cl.media.mu.Unlock()
+		if er == nil || er.node != node {
+			return false
+		}
 	}
 	id, _, _ := strings.Cut(key, "/")
 	ctx, cancel := context.WithTimeout(context.Background(), relayTimeout)
@@ -225,9 +242,10 @@ func (s *Server) mediaAllowed(key, node string) bool {
 // entry node said it takes their media.
 func (s *session) MediaElsewhere() bool { return s.remote != nil && s.remote.media }
 
-// OpenMedia implements live.MediaElsewhere.
-func (s *session) OpenMedia(key string, pid meeting.ParticipantID) {
-	s.sendMedia(mediaControl{Op: mediaOpen, Router: key, Participant: string(pid)})
+// OpenMedia implements live.MediaElsewhere: the open carries the blocks,
+// which the entry node applies before the peer can forward anything.
+func (s *session) OpenMedia(key string, pid meeting.ParticipantID, may meeting.MediaState, share bool) {
+	s.sendMedia(mediaControl{Op: mediaOpen, Router: key, Participant: string(pid), Audio: may.Audio, Video: may.Video, Screen: may.Screen, Share: share})
 }
 
 // SetMediaBlocks implements live.MediaElsewhere.
@@ -255,18 +273,26 @@ func (s *session) entryControl(r *relayLink, data []byte) {
 	}
 	switch c.Op {
 	case mediaOpen:
-		s.openEntry(r, c.Router, c.Participant)
+		s.openEntry(r, c)
 	case mediaBlocks:
 		ep := s.entry.Load()
 		if ep == nil || ep.pid != c.Participant || ep.peer == nil {
 			return // blocks follow their open on this goroutine
 		}
-		ep.share.Store(c.Share)
-		ep.peer.SetBlocked(sfu.SourceMicrophone, !c.Audio)
-		ep.peer.SetBlocked(sfu.SourceCamera, !c.Video)
-		ep.peer.SetBlocked(sfu.SourceScreen, !c.Screen)
-		ep.peer.SetBlocked(sfu.SourceScreenAudio, !c.Screen)
+		ep.block(c)
+	case mediaKeep:
+		r.leased.Store(true) // entrycheck.go
 	}
+}
+
+// block applies what the meeting's node says the member may forward and
+// publish (open, blocks).
+func (ep *entryPeer) block(c mediaControl) {
+	ep.share.Store(c.Share)
+	ep.peer.SetBlocked(sfu.SourceMicrophone, !c.Audio)
+	ep.peer.SetBlocked(sfu.SourceCamera, !c.Video)
+	ep.peer.SetBlocked(sfu.SourceScreen, !c.Screen)
+	ep.peer.SetBlocked(sfu.SourceScreenAudio, !c.Screen)
 }
 
 // welcomePrefix starts every welcome the server encodes (wire.Welcome's
@@ -306,15 +332,37 @@ func (s *session) entryWelcome(data []byte) []byte {
 }
 
 // openEntry opens the member's peer in this node's router for the room
-// key of the meeting on r.node, and asks that node for the room's media.
-func (s *session) openEntry(r *relayLink, key, pid string) {
-	if key == "" || pid == "" {
+// c.Router of the meeting on r.node, with c's blocks, and asks that node
+// for the room's media.
+func (s *session) openEntry(r *relayLink, c mediaControl) {
+	if c.Router == "" || c.Participant == "" {
 		return
 	}
 	s.closeEntry() // a peer in the room they were moved from
-	ep := &entryPeer{pid: pid, ready: make(chan struct{})}
-	defer close(ep.ready)
+	ep := &entryPeer{pid: c.Participant, ready: make(chan struct{})}
 	s.entry.Store(ep)
+	opened := s.addEntryPeer(r, ep, c)
+	// The socket's end (run) marks entryOver, then closes the entry it
+	// finds; stored before this looks, the entry is closed by one or
+	// the other, never outliving the session.
+	if s.entryOver.Load() {
+		s.closeEntry()
+		return
+	}
+	if !opened {
+		return
+	}
+	if err := r.cl.cascade.Exchange(c.Router, r.node); err != nil {
+		s.log.Warn("cascade: relay the meeting's media", "meeting", c.Router, "node", r.node, "err", err)
+	}
+}
+
+// addEntryPeer adds the member's peer ep (already the session's) to this
+// node's router for the room, blocked as c says before anyone can use
+// it; it reports whether it could. ep is ready on return.
+func (s *session) addEntryPeer(r *relayLink, ep *entryPeer, c mediaControl) bool {
+	defer close(ep.ready)
+	key, pid := c.Router, c.Participant
 	em := r.cl.media
 	em.mu.Lock()
 	er := em.routers[key]
@@ -326,7 +374,7 @@ func (s *session) openEntry(r *relayLink, key, pid string) {
 		em.mu.Unlock()
 		s.entry.CompareAndSwap(ep, nil)
 		s.log.Warn("cascade: a meeting's media from two nodes; not opening a peer", "meeting", key, "node", r.node, "held_by", er.node)
-		return
+		return false
 	}
 	if old := er.owners[pid]; old != nil && old != s {
 		// The meeting's node replaced their connection: the new one's
@@ -344,15 +392,13 @@ func (s *session) openEntry(r *relayLink, key, pid string) {
 		em.mu.Unlock()
 		s.entry.CompareAndSwap(ep, nil)
 		s.log.Error("cascade: open a relayed member's peer", "meeting", key, "participant", pid, "err", err)
-		return
+		return false
 	}
 	er.owners[pid] = s
 	ep.peer = peer
+	ep.block(c)
 	em.mu.Unlock()
-
-	if err := r.cl.cascade.Exchange(key, r.node); err != nil {
-		s.log.Warn("cascade: relay the meeting's media", "meeting", key, "node", r.node, "err", err)
-	}
+	return true
 }
 
 // closeEntry closes the member's peer on this node, if any; the router
@@ -475,4 +521,22 @@ func (s *session) entryMessage(m *wire.ClientMessage) bool {
 	}
 	s.reportError(err, m.ID)
 	return true
+}
+
+// EntryPeers lists the participants with a peer in this node's router for
+// a meeting held elsewhere (key: live.Room.MediaKey), for tests.
+func (s *Server) EntryPeers(key string) []string {
+	cl := s.clusterLink()
+	if cl == nil || cl.media == nil {
+		return nil
+	}
+	cl.media.mu.Lock()
+	defer cl.media.mu.Unlock()
+	var out []string
+	if er := cl.media.routers[key]; er != nil {
+		for pid := range er.owners {
+			out = append(out, pid)
+		}
+	}
+	return out
 }

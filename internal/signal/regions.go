@@ -59,9 +59,14 @@ func (s *Server) regionsSettable(ctx context.Context, next *meeting.Regions) err
 
 // EndOutsideRegions ends, for everyone in them, the live meetings this
 // node may no longer hold after their regions or the organisation's
-// changed: refusal gives the sentence for a meeting's current settings
-// ("" keeps it). It returns how many it ended.
+// changed through the API: refusal gives the sentence for a meeting's
+// current settings ("" keeps it). It returns how many it ended. On a
+// cluster it also closes the members relayed here through nodes outside
+// their meeting's regions now, and tells the other nodes to do the same
+// (entrycheck.go).
 func (s *Server) EndOutsideRegions(ctx context.Context) int {
+	s.endRelayedOutside(ctx, "")
+	s.announceRegionsChanged()
 	check := s.opts.Regions
 	if check == nil {
 		return 0

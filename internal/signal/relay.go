@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -89,13 +90,22 @@ func (s *Server) JoinCluster(node *cluster.Node, allowed AllowedRegions) error {
 		stopJoins()
 		return err
 	}
-	cl := &clusterLink{node: node, allowed: allowed}
-	if err := s.startMedia(cl); err != nil {
+	stopRegions, err := node.HandleBroadcasts(regionsChangedSubject, func(data []byte) {
+		s.regionsChangedElsewhere(data, node.ID()) // entrycheck.go
+	})
+	if err != nil {
 		stopJoins()
 		stopEnded()
 		return err
 	}
-	cl.stop = func() { stopJoins(); stopEnded(); cl.cascade.Close() }
+	cl := &clusterLink{node: node, allowed: allowed}
+	if err := s.startMedia(cl); err != nil {
+		stopJoins()
+		stopEnded()
+		stopRegions()
+		return err
+	}
+	cl.stop = func() { stopJoins(); stopEnded(); stopRegions(); cl.cascade.Close() }
 	s.mu.Lock()
 	s.cluster = cl
 	s.mu.Unlock()
@@ -204,6 +214,11 @@ type relayLink struct {
 	unsub  func()
 	closed chan struct{} // the meeting's node closed the socket
 	once   sync.Once
+	// heard is when the meeting's node last sent anything about the
+	// member (UnixNano), and leased whether it said it keeps them
+	// (entrycheck.go: watchLease).
+	heard  atomic.Int64
+	leased atomic.Bool
 }
 
 // forward sends one client message on.
@@ -290,10 +305,14 @@ func (s *session) place(id meeting.ID, m *wire.ClientMessage) (handled, ok bool)
 // on.
 func (s *session) relayTo(cl *clusterLink, node string, id meeting.ID) bool {
 	r := &relayLink{cl: cl, node: node, member: cluster.NewMemberID(), closed: make(chan struct{})}
+	r.heard.Store(time.Now().UnixNano())
 	unsub, err := cl.node.Subscribe(r.member, func(msg cluster.Message) {
+		r.heard.Store(time.Now().UnixNano())
 		switch {
 		case msg.Media:
 			s.entryControl(r, msg.Data)
+		case msg.Close != 0 && s.srv.opts.LoseClose != nil && s.srv.opts.LoseClose():
+			// A test's lost message.
 		case msg.Close != 0:
 			s.closeEntry() // removed, replaced, ended: their media stops now
 			r.once.Do(func() { close(r.closed) })
@@ -337,6 +356,7 @@ func (s *session) relayTo(cl *clusterLink, node string, id meeting.ID) bool {
 	}
 	s.log.Info("join relayed", "meeting", id, "node", node, "joined", rep.Joined)
 	if rep.Joined {
+		go s.watchLease(r) // entrycheck.go
 		return true
 	}
 	if failedJoin(rep.Code) {

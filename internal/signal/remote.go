@@ -104,6 +104,9 @@ func (s *session) runRemote(hello *wire.ClientMessage, reply func(relayReply)) {
 	}()
 	ok := s.handle(hello)
 	reply(relayReply{Joined: ok, Code: s.refused})
+	if ok && s.remote.media {
+		go s.keepRemote() // entrycheck.go
+	}
 	for ok {
 		select {
 		case <-s.ctx.Done():

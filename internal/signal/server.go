@@ -104,6 +104,16 @@ type Options struct {
 	// tests of the clients' defences. Only code sets it; no configuration
 	// can.
 	Tamper func(participant string, msg []byte) []byte
+	// EntryLease is how often a meeting's node tells an entry node that it
+	// still holds each member relayed through it (entry.go); an entry node
+	// that hears nothing about a member for three times as long ends
+	// their socket and peer. Zero means 10 seconds.
+	EntryLease time.Duration
+	// LoseClose, if set, is asked on an entry node about each close the
+	// meeting's node sends a relayed member's socket: true drops it, as a
+	// lost NATS message would, for tests of what an entry node does
+	// when it misses one. Only code sets it.
+	LoseClose func() bool
 }
 
 // Server accepts signalling WebSockets and runs the meetings they join
@@ -177,6 +187,7 @@ func NewServer(opts Options) *Server {
 		E2EEClaim:            opts.E2EEClaim,
 		RecordOnServer:       opts.RecordOnServer,
 		Ended:                s.meetingEnded,
+		RegionsChanged:       s.regionsChanged, // entrycheck.go
 	})
 	return s
 }

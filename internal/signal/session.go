@@ -86,8 +86,10 @@ type session struct {
 	remote     *remoteLink
 	remoteDone atomic.Bool // remote: the entry node was told the socket closes
 	// entry is a relayed member's peer on this node, the entry node
-	// (entry.go).
-	entry atomic.Pointer[entryPeer]
+	// (entry.go); entryOver is set once the socket ended, before its
+	// entry is closed (openEntry then closes one it opens itself).
+	entry     atomic.Pointer[entryPeer]
+	entryOver atomic.Bool
 }
 
 func newSession(srv *Server, conn *websocket.Conn, remote string, id meeting.Identity) *session {
@@ -116,8 +118,9 @@ func (s *session) run() {
 	s.read()
 	if r := s.relay.Load(); r != nil {
 		r.end()
-		s.closeEntry()
 	}
+	s.entryOver.Store(true)
+	s.closeEntry() // even without a relay: one may have been opening
 	s.finish(writerDone)
 }
 

@@ -1,0 +1,218 @@
+package signal
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/kaigi-meet/kaigi/internal/live"
+	"github.com/kaigi-meet/kaigi/internal/meeting"
+	"github.com/kaigi-meet/kaigi/internal/wire"
+)
+
+// What keeps a relayed member's media on an entry node in step with the
+// meeting's node (entry.go), whatever message is lost on the way:
+//
+//   - the meeting's node relays a room's media to a node only while that
+//     node holds an admitted member of the room whose media is there
+//     (mediaMembersOn): a "want" or "ready" from any other node is
+//     refused, whatever its region;
+//   - when a meeting's regions change (a host's settings here, or the
+//     API on any node: regionsChangedSubject), the meeting's node closes
+//     the sockets of members relayed through nodes outside them, with
+//     region_not_allowed and a node to go to (endRelayedOutside);
+//   - the meeting's node tells the entry node, every EntryLease, that it
+//     still holds each relayed member (a "keep"); an entry node that
+//     hears nothing of a member for three leases ends their socket and
+//     peer (watchLease), as if the meeting's node had closed it: a close
+//     it missed ends nothing for longer than that.
+
+// regionsChangedSubject carries, to every node, that a meeting's regions
+// or the organisation's changed through the API on node From: each node
+// ends its meetings it may no longer hold and the members relayed to it
+// through nodes outside their meeting's regions.
+const regionsChangedSubject = "kaigi.regions.changed"
+
+// regionsChanged is the body of a regionsChangedSubject message.
+type regionsChanged struct {
+	From string `json:"from"`
+}
+
+// mediaKeep is a media message (mediaControl.Op) from the meeting's node:
+// it still holds the member.
+const mediaKeep = "keep"
+
+// defaultEntryLease is Options.EntryLease's default.
+const defaultEntryLease = 10 * time.Second
+
+func (s *Server) entryLease() time.Duration {
+	if s.opts.EntryLease > 0 {
+		return s.opts.EntryLease
+	}
+	return defaultEntryLease
+}
+
+// mediaMembersOn reports whether the room key (live.Room.MediaKey), live
+// here, holds an admitted member whose media is on node.
+func (s *Server) mediaMembersOn(key, node string) bool {
+	return s.hub.MediaElsewhereOn(key, func(el live.MediaElsewhere) bool {
+		sess, ok := el.(*session)
+		return ok && sess.remote != nil && sess.remote.node == node
+	})
+}
+
+// regionsChanged is live.Options.RegionsChanged: a host changed a live
+// meeting's regions here.
+func (s *Server) regionsChanged(id meeting.ID) {
+	ctx, cancel := context.WithTimeout(context.Background(), relayTimeout)
+	defer cancel()
+	s.endRelayedOutside(ctx, id)
+}
+
+// announceRegionsChanged tells the other nodes that regions changed here
+// through the API (EndOutsideRegions).
+func (s *Server) announceRegionsChanged() {
+	cl := s.clusterLink()
+	if cl == nil {
+		return
+	}
+	b, _ := json.Marshal(regionsChanged{From: cl.node.ID()})
+	if err := cl.node.Broadcast(regionsChangedSubject, b); err != nil {
+		s.log.Error("cluster: announce changed regions", "err", err)
+	}
+}
+
+// regionsChangedElsewhere handles a regionsChangedSubject message.
+func (s *Server) regionsChangedElsewhere(data []byte, self string) {
+	var rc regionsChanged
+	if json.Unmarshal(data, &rc) != nil || rc.From == self {
+		return // the node that changed them checked itself
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), relayTimeout)
+	defer cancel()
+	if check := s.opts.Regions; check != nil {
+		if n := s.hub.EndOutsideRegions(ctx, check); n > 0 {
+			s.log.Info("meetings ended: this node is outside their regions now", "meetings", n)
+		}
+	}
+	s.endRelayedOutside(ctx, "")
+}
+
+// endRelayedOutside closes the sockets of members relayed here from nodes
+// outside their meeting's regions (only meeting id's, if not empty): the
+// regions its room has (a host's change) and those stored (the API's,
+// which reach the room only when the meeting next starts) must both allow
+// the entry node's region. They are refused with region_not_allowed and
+// pointed to a node inside the regions; their entry node closes their
+// peer, and its router goes with its last member. It returns how many
+// were closed.
+func (s *Server) endRelayedOutside(ctx context.Context, id meeting.ID) int {
+	cl := s.clusterLink()
+	if cl == nil {
+		return 0
+	}
+	type meetingConns struct {
+		id    meeting.ID
+		own   *meeting.Regions
+		conns []live.Conn
+	}
+	var found []meetingConns
+	s.hub.Connections(func(c live.Conn) bool {
+		sess, ok := c.(*session)
+		return ok && sess.remote != nil
+	}, func(mid meeting.ID, own *meeting.Regions, conns []live.Conn) {
+		if id == "" || mid == id {
+			found = append(found, meetingConns{mid, own, conns})
+		}
+	})
+	if len(found) == 0 {
+		return 0
+	}
+	nodes, err := cl.node.Nodes(ctx)
+	if err != nil {
+		s.log.Warn("cluster: list nodes to check relayed members' regions", "err", err)
+		return 0
+	}
+	regionOf := make(map[string]string, len(nodes))
+	for _, n := range nodes {
+		regionOf[n.ID] = n.Region
+	}
+	closed := 0
+	for _, mc := range found {
+		owns := []*meeting.Regions{mc.own}
+		if rec, _, ok, err := s.opts.Meetings.LookupMeeting(ctx, mc.id); err != nil {
+			s.log.Warn("cluster: look up a meeting to check relayed members' regions", "meeting", mc.id, "err", err)
+		} else if ok {
+			owns = append(owns, rec.Settings.Regions)
+		}
+		for _, c := range mc.conns {
+			sess := c.(*session)
+			region, known := regionOf[sess.remote.node]
+			if !known {
+				continue // gone: NodeGone ends them
+			}
+			for _, own := range owns {
+				allowed, named, err := cl.allowed(ctx, own)
+				if err != nil {
+					s.log.Warn("cluster: allowed regions", "meeting", mc.id, "err", err)
+					break
+				}
+				refusal := meeting.RegionRefusal(region, allowed, named)
+				if refusal == "" {
+					continue
+				}
+				s.log.Info("relayed member ended: their node is outside the meeting's regions now", "meeting", mc.id, "node", sess.remote.node)
+				sess.closeWith(wire.Refused{Type: wire.TypeRefused, Code: wire.CodeRegionNotAllowed, Message: refusal,
+					Redirect: s.RegionRedirect(ctx, own)}, websocket.StatusPolicyViolation)
+				closed++
+				break
+			}
+		}
+	}
+	return closed
+}
+
+// keepRemote tells the entry node, every lease, that this node still
+// holds the relayed member, until the session ends. Runs on its own
+// goroutine.
+func (s *session) keepRemote() {
+	t := time.NewTicker(s.srv.entryLease())
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+			s.sendMedia(mediaControl{Op: mediaKeep})
+		}
+	}
+}
+
+// watchLease ends the relayed socket (and the member's peer here) once
+// the meeting's node, having said it keeps the member ("keep"), has said
+// nothing about them for three leases: it no longer holds them, and the
+// close it sent was lost. A meeting's node that never sent a keep (an
+// older version) is not watched. Runs on its own goroutine until the
+// session ends.
+func (s *session) watchLease(r *relayLink) {
+	lease := s.srv.entryLease()
+	t := time.NewTicker(lease)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+			if !r.leased.Load() || time.Since(time.Unix(0, r.heard.Load())) <= 3*lease {
+				continue
+			}
+			s.log.Warn("cascade: the meeting's node no longer speaks of a relayed member; ending their socket", "node", r.node)
+			s.closeEntry()
+			s.Close(live.Closed(wire.ClosedShutdown, msgNodeSilent))
+			return
+		}
+	}
+}
+
+const msgNodeSilent = "The server holding this meeting stopped answering. Reconnecting…"
