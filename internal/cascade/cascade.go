@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/kaigi-meet/kaigi/internal/cluster"
 	"github.com/kaigi-meet/kaigi/internal/sfu"
@@ -47,7 +48,31 @@ type Options struct {
 	Closed func(meeting, node string)
 	// Logger receives the cascade's logs; nil means slog.Default().
 	Logger *slog.Logger
+	// Retry: how an entry node keeps asking for a meeting's relays
+	// (Exchange); zero fields take DefaultRetry's.
+	Retry Retry
 }
+
+// Retry sets how an entry node keeps asking the meeting's node for a
+// meeting's relays (Exchange).
+type Retry struct {
+	// First and Most bound the wait before asking again after a relay
+	// closed or an ask brought no relay: First, doubled at each ask that
+	// did not last, up to Most.
+	First, Most time.Duration
+	// Answer is how long an ask may take to bring both relays up (the
+	// meeting's node asking for this node's tracks, "want", and not
+	// refusing to send its own, "closed_out") before it counts as lost
+	// or refused.
+	Answer time.Duration
+	// SetBack: a relay that was up this long sets the wait back to First
+	// when it closes, so that an ask after a relay that lasted comes
+	// quickly again, however long the waits before it had grown.
+	SetBack time.Duration
+}
+
+// DefaultRetry is Options.Retry's default.
+var DefaultRetry = Retry{First: 500 * time.Millisecond, Most: 30 * time.Second, Answer: 5 * time.Second, SetBack: 5 * time.Second}
 
 // Cascade is this node's side of every media relay with other nodes.
 type Cascade struct {
@@ -56,9 +81,28 @@ type Cascade struct {
 	log  *slog.Logger
 	stop func()
 
-	mu   sync.Mutex
-	outs map[relayKey]*outEnd // sending to a node
-	ins  map[relayKey]*inEnd  // receiving from a node
+	retry Retry
+	// now is the clock of the relays' ages (a test's may run ahead);
+	// waited, if set, is told each wait chosen before asking again.
+	now    func() time.Time
+	waited func(k relayKey, wait time.Duration)
+
+	mu        sync.Mutex
+	outs      map[relayKey]*outEnd   // sending to a node
+	ins       map[relayKey]*inEnd    // receiving from a node
+	exchanges map[relayKey]*exchange // kept up by this (entry) node
+	closed    bool
+}
+
+// exchange is an entry node's wish for both relays of a meeting with its
+// node, for as long as its router for the meeting is the one it was
+// asked for (Exchange). Under Cascade.mu.
+type exchange struct {
+	router *sfu.Router
+	wait   time.Duration // the last wait before asking again (0: none yet)
+	timer  *time.Timer   // the pending check or ask again
+	// retrying: timer asks again (else it checks an ask's outcome).
+	retrying bool
 }
 
 // relayKey is one direction of a meeting's relay with another node.
@@ -66,9 +110,17 @@ type relayKey struct{ meeting, node string }
 
 // New starts serving the relay messages sent to this node.
 func New(tr Transport, opts Options) (*Cascade, error) {
-	c := &Cascade{tr: tr, opts: opts, log: opts.Logger, outs: make(map[relayKey]*outEnd), ins: make(map[relayKey]*inEnd)}
+	c := &Cascade{tr: tr, opts: opts, log: opts.Logger, now: time.Now,
+		outs: make(map[relayKey]*outEnd), ins: make(map[relayKey]*inEnd), exchanges: make(map[relayKey]*exchange)}
 	if c.log == nil {
 		c.log = slog.Default()
+	}
+	c.retry = opts.Retry
+	d := DefaultRetry
+	for _, f := range []struct{ v, def *time.Duration }{{&c.retry.First, &d.First}, {&c.retry.Most, &d.Most}, {&c.retry.Answer, &d.Answer}, {&c.retry.SetBack, &d.SetBack}} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
 	}
 	stop, err := tr.HandleRelays(c.handle)
 	if err != nil {
@@ -78,9 +130,20 @@ func New(tr Transport, opts Options) (*Cascade, error) {
 	return c, nil
 }
 
-// Close stops serving relay messages; the relays themselves close with
-// their routers.
-func (c *Cascade) Close() { c.stop() }
+// Close stops serving relay messages and asking again; the relays
+// themselves close with their routers.
+func (c *Cascade) Close() {
+	c.stop()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	for k, x := range c.exchanges {
+		if x.timer != nil {
+			x.timer.Stop()
+		}
+		delete(c.exchanges, k)
+	}
+}
 
 // allowed applies Options.Allowed.
 func (c *Cascade) allowed(meeting, node string) bool {
@@ -98,9 +161,17 @@ func newRelayID() string {
 
 // Receive asks node to relay the tracks published there in the meeting to
 // this node, into the meeting's router here. Asking again while the relay
-// is up does nothing.
+// is up (or asked for) does nothing, and that is checked before anything
+// else is looked up: a node's repeated "ready" costs nothing.
 func (c *Cascade) Receive(meeting, node string) error {
 	if node == c.tr.ID() {
+		return nil
+	}
+	k := relayKey{meeting, node}
+	c.mu.Lock()
+	up := c.ins[k] != nil
+	c.mu.Unlock()
+	if up {
 		return nil
 	}
 	if !c.allowed(meeting, node) {
@@ -110,13 +181,12 @@ func (c *Cascade) Receive(meeting, node string) error {
 	if r == nil {
 		return fmt.Errorf("cascade: meeting %s has no router here", meeting)
 	}
-	k := relayKey{meeting, node}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.ins[k] != nil {
-		return nil
+		return nil // asked meanwhile
 	}
-	end := &inEnd{c: c, key: k, id: newRelayID()}
+	end := &inEnd{c: c, key: k, id: newRelayID(), since: c.now()}
 	in, err := r.RelayFrom(node, end)
 	if err != nil {
 		return fmt.Errorf("cascade: meeting %s from %s: %w", meeting, node, err)
@@ -132,16 +202,145 @@ func (c *Cascade) Receive(meeting, node string) error {
 	return nil
 }
 
-// Exchange relays the meeting's media both ways with node: it asks node
-// for the tracks published there (Receive), and asks node to ask this
-// node for its own ("ready"). An entry node calls it when it opens its
-// router for a meeting held on node. It goes on the relay subject, after
-// whatever this node said of earlier relays with node.
+// Exchange relays the meeting's media both ways with node, and keeps
+// them up while this node's router for the meeting is the one it is now:
+// it asks node for the tracks published there (Receive), and asks node to
+// ask this node for its own ("ready"). An entry node calls it when it
+// opens its router for a meeting held on node. What is asked goes on the
+// relay subject, after whatever this node said of earlier relays with
+// node.
+//
+// Asking again: if the two relays are not both there Retry.Answer after
+// an ask (a ready lost, or refused for a database error or because the
+// meeting's node did not know the member yet), or once either closes,
+// this node asks again for what is missing after a wait: Retry.First,
+// doubled at each ask that did not last, up to Retry.Most, and set back
+// to Retry.First when a relay that closes had been up Retry.SetBack.
+// Until then its members miss the other nodes' media. Each ask is
+// idempotent on the meeting's node: a relay up there is left as it is.
 func (c *Cascade) Exchange(meeting, node string) error {
-	if err := c.Receive(meeting, node); err != nil {
+	if node == c.tr.ID() {
+		return nil
+	}
+	r := c.opts.Router(meeting)
+	if r == nil {
+		return fmt.Errorf("cascade: meeting %s has no router here", meeting)
+	}
+	k := relayKey{meeting, node}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	x := c.exchanges[k]
+	if x == nil || x.router != r {
+		if x != nil && x.timer != nil {
+			x.timer.Stop()
+		}
+		x = &exchange{router: r}
+		c.exchanges[k] = x
+	}
+	c.mu.Unlock()
+	return c.ask(k, x)
+}
+
+// ask asks for what is missing of x's relays, then checks the outcome
+// after Retry.Answer.
+func (c *Cascade) ask(k relayKey, x *exchange) error {
+	err := c.Receive(k.meeting, k.node)
+	c.mu.Lock()
+	sending := c.outs[k] != nil
+	current := c.exchanges[k] == x
+	if current && !x.retrying {
+		if x.timer != nil {
+			x.timer.Stop()
+		}
+		x.timer = time.AfterFunc(c.retry.Answer, func() { c.check(k, x) })
+	}
+	c.mu.Unlock()
+	if err != nil || sending || !current {
 		return err
 	}
-	return c.tr.SendRelay(node, cluster.RelayMessage{Meeting: meeting, Kind: cluster.RelayReady})
+	return c.tr.SendRelay(k.node, cluster.RelayMessage{Meeting: k.meeting, Kind: cluster.RelayReady})
+}
+
+// check looks at x's relays Retry.Answer after an ask: both up, nothing
+// more is done until one closes (relayDown); else this node asks again
+// after the next wait. An exchange whose router has gone ends here.
+func (c *Cascade) check(k relayKey, x *exchange) {
+	if c.opts.Router(k.meeting) != x.router {
+		c.forget(k, x)
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.exchanges[k] != x || x.retrying {
+		return
+	}
+	x.timer = nil
+	if c.ins[k] != nil && c.outs[k] != nil {
+		return
+	}
+	c.retryLocked(k, x, false)
+}
+
+// retryLocked asks again for x's relays after the next wait: Retry.First
+// if setBack (a relay that lasted closed) or none was chosen yet, else
+// the last doubled, up to Retry.Most. Called with c.mu held.
+func (c *Cascade) retryLocked(k relayKey, x *exchange, setBack bool) {
+	if setBack {
+		x.wait = 0
+	}
+	x.wait = min(max(2*x.wait, c.retry.First), c.retry.Most)
+	if x.timer != nil {
+		x.timer.Stop()
+	}
+	x.retrying = true
+	x.timer = time.AfterFunc(x.wait, func() {
+		c.mu.Lock()
+		current := c.exchanges[k] == x
+		if current {
+			x.retrying, x.timer = false, nil
+		}
+		c.mu.Unlock()
+		if !current {
+			return
+		}
+		if c.opts.Router(k.meeting) != x.router {
+			c.forget(k, x)
+			return
+		}
+		if err := c.ask(k, x); err != nil {
+			c.log.Warn("cascade: ask again for a meeting's media", "meeting", k.meeting, "node", k.node, "err", err)
+		}
+	})
+	if c.waited != nil {
+		c.waited(k, x.wait)
+	}
+}
+
+// relayDown is told that a relay of k made at up closed. An exchange of
+// k asks again after the next wait, unless it is already waiting to.
+func (c *Cascade) relayDown(k relayKey, up time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	x := c.exchanges[k]
+	if x == nil || x.retrying || c.closed {
+		return
+	}
+	c.retryLocked(k, x, c.now().Sub(up) >= c.retry.SetBack)
+}
+
+// forget ends an exchange whose router has gone.
+func (c *Cascade) forget(k relayKey, x *exchange) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.exchanges[k] == x {
+		delete(c.exchanges, k)
+		if x.timer != nil {
+			x.timer.Stop()
+		}
+	}
 }
 
 // handle is one relay message from another node. It runs on the
@@ -242,7 +441,7 @@ func (c *Cascade) send(k relayKey, id string) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	end := &outEnd{c: c, key: k, id: id}
+	end := &outEnd{c: c, key: k, id: id, since: c.now()}
 	out, err := r.RelayTo(k.node, end)
 	if err != nil {
 		c.log.Warn("cascade: relay", "meeting", k.meeting, "node", k.node, "err", err)
@@ -295,8 +494,10 @@ func (c *Cascade) Relays() (sending, receiving int) {
 	return len(c.outs), len(c.ins)
 }
 
-// closed tells Options.Closed that a relay closed.
-func (c *Cascade) closed(k relayKey) {
+// relayClosed tells Options.Closed, and an exchange of k (relayDown),
+// that a relay made at since closed.
+func (c *Cascade) relayClosed(k relayKey, since time.Time) {
+	c.relayDown(k, since)
 	if c.opts.Closed != nil {
 		go c.opts.Closed(k.meeting, k.node)
 	}
@@ -307,6 +508,7 @@ type outEnd struct {
 	c     *Cascade
 	key   relayKey
 	id    string
+	since time.Time     // when it was made
 	out   *sfu.RelayOut // set under c.mu once created
 	quiet atomic.Bool   // the other node closed first: say nothing
 }
@@ -322,7 +524,7 @@ func (e *outEnd) Closed() {
 	if !e.quiet.Load() {
 		e.c.tell(e.key, e.id, cluster.RelayClosedOut, "")
 	}
-	e.c.closed(e.key)
+	e.c.relayClosed(e.key, e.since)
 }
 
 // inEnd is a RelayIn's signaller: answers go to the sending node.
@@ -330,6 +532,7 @@ type inEnd struct {
 	c     *Cascade
 	key   relayKey
 	id    string
+	since time.Time    // when its want was sent
 	in    *sfu.RelayIn // set under c.mu once created
 	quiet atomic.Bool  // the other node closed first: say nothing
 }
@@ -345,5 +548,5 @@ func (e *inEnd) Closed() {
 	if !e.quiet.Load() {
 		e.c.tell(e.key, e.id, cluster.RelayClosedIn, "")
 	}
-	e.c.closed(e.key)
+	e.c.relayClosed(e.key, e.since)
 }
