@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/kaigi-meet/kaigi/internal/cascade"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
@@ -32,7 +31,8 @@ import (
 // peer and exchanges the room's media with the meeting's node
 // (cascade.Exchange: it asks for the meeting's tracks, and the meeting's
 // node, told "ready" on the relay subject, asks for the tracks published
-// on the entry node in turn). The entry node
+// on the entry node in turn; it asks again while the router lasts, if a
+// relay closes or an ask brings none). The entry node
 // handles the member's negotiation messages (offer, answer, ready,
 // candidate, video_size) against that peer from then on; the others still
 // go to the meeting's node. The member's socket ending, or the meeting's
@@ -87,18 +87,7 @@ type entryRouter struct {
 	node   string
 	router *sfu.Router
 	owners map[string]*session
-	// retry is the pending exchange after a relay closed, and backoff
-	// the wait before the next (relayClosed); under entryMedia.mu.
-	retry   *time.Timer
-	backoff time.Duration
 }
-
-// Waits before an entry node asks the meeting's node again for a relay
-// that closed while it has members: doubled at each, up to the most.
-const (
-	relayRetryFirst = 500 * time.Millisecond
-	relayRetryMost  = 30 * time.Second
-)
 
 // entryPeer is a relayed member's peer on this node. It is the session's
 // before the peer exists: the peer's first renegotiate may reach the
@@ -158,7 +147,6 @@ func (s *Server) startMedia(cl *clusterLink) error {
 	c, err := cascade.New(cl.node, cascade.Options{
 		Router:  s.mediaRouter,
 		Allowed: s.mediaAllowed,
-		Closed:  cl.media.relayClosed,
 		Logger:  s.log,
 	})
 	if err != nil {
@@ -423,32 +411,6 @@ func (s *session) closeEntry() {
 	em.dropLocked(er)
 }
 
-// relayClosed is told that a relay of the room key with node closed. If
-// this node's router for the room still has members and the room is held
-// on node, it asks again, after a wait that doubles each time (a meeting's
-// node that refuses is not asked in a loop): until then its members miss
-// the other nodes' media.
-func (em *entryMedia) relayClosed(key, node string) {
-	em.mu.Lock()
-	defer em.mu.Unlock()
-	er := em.routers[key]
-	if er == nil || er.node != node || len(er.owners) == 0 || er.retry != nil {
-		return
-	}
-	er.backoff = min(max(2*er.backoff, relayRetryFirst), relayRetryMost)
-	er.retry = time.AfterFunc(er.backoff, func() {
-		em.mu.Lock()
-		er.retry = nil
-		current := em.routers[key] == er && len(er.owners) > 0
-		em.mu.Unlock()
-		if current {
-			if err := em.cascade.Exchange(key, node); err != nil {
-				em.log.Warn("cascade: ask again for a meeting's media", "meeting", key, "node", node, "err", err)
-			}
-		}
-	})
-}
-
 // dropLocked closes a router left without peers (and its relays). Under
 // em.mu, so that a router opened again for the meeting asks for its relays
 // only once these have gone.
@@ -458,10 +420,6 @@ func (em *entryMedia) dropLocked(er *entryRouter) {
 	}
 	if em.routers[er.key] == er {
 		delete(em.routers, er.key)
-	}
-	if er.retry != nil {
-		er.retry.Stop()
-		er.retry = nil
 	}
 	er.router.Close()
 }
