@@ -138,8 +138,13 @@ func (g *Group) start(p Participant, c *Claim, kp []byte) {
 	g.expect, g.lost = map[Participant]bool{}, map[Participant]bool{}
 }
 
-// unwait forgets that p was to be added (it continues the group instead).
+// unwait forgets that p was to be added (it continues the group instead);
+// an outstanding job that adds p is over (its commit would list p twice),
+// and NextJob hands out what is still due.
 func (g *Group) unwait(p Participant) {
+	if g.job != nil && slices.ContainsFunc(g.job.Add, func(m Member) bool { return m.ID == p }) {
+		g.job = nil
+	}
 	g.wantIn = slices.DeleteFunc(g.wantIn, func(x Participant) bool { return x == p })
 	g.wantOut = slices.DeleteFunc(g.wantOut, func(m Member) bool { return m.ID == p })
 	delete(g.pending, p)
