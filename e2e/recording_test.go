@@ -97,9 +97,13 @@ func TestRecordingStaysEncrypted(t *testing.T) {
 		return true;
 	})()`)
 	ada.waitJS("the recording saved", fmt.Sprintf(`document.body.dataset.recordingSaved === %q`, id))
+	// The recorder clears the group's state at once (a recording commit,
+	// not a key update bounded to one per 30 s): how long it took is logged.
+	saved := time.Now()
 	for _, tb := range []*tab{ada, bob, cy} {
 		tb.waitJS("the indicator gone", `document.body.dataset.recording === "off" && !document.querySelector("#recording-indicator").checkVisibility()`)
 	}
+	t.Logf("every indicator off %s after the recording was saved", time.Since(saved).Round(100*time.Millisecond))
 
 	// What the server keeps on disk is ciphertext.
 	chunks, manifest := storedRecording(t, filepath.Join(data, "kaigi.db"), id)

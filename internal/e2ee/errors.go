@@ -1,9 +1,6 @@
 package e2ee
 
-import (
-	"errors"
-	"fmt"
-)
+import "errors"
 
 // Sentinel errors, mapped to protocol codes by the signalling layer.
 var (
@@ -19,13 +16,9 @@ var (
 	// its lists do not match the request.
 	ErrBadMessage = errors.New("malformed E2EE message")
 	// ErrTooSoon means a member committed a key update of its own too
-	// soon after its last one (UpdateInterval).
+	// soon after its last one (UpdateInterval), or a recording commit
+	// too soon after its last ones (MaxRecordingCommits).
 	ErrTooSoon = errors.New("key update too soon after the last")
-	// ErrNotRecorder means a recording commit came from a member the room
-	// did not let record, or beyond what its recordings allow
-	// (MaxRecordingCommits). It is an ErrNotCommitter: that member was not
-	// asked to commit the recording state.
-	ErrNotRecorder = fmt.Errorf("%w: not let record, or no recording commit left", ErrNotCommitter)
 	// ErrStillPresent means a commit made unasked would remove someone
 	// who is still in the meeting: only a job removes them (when they
 	// rejoined with a fresh KeyPackage).

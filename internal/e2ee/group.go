@@ -60,7 +60,8 @@ type Reason string
 // The reasons a member may commit unasked. The first two need no help of
 // the server's, which is the point: a hostile server could otherwise
 // withhold the job and keep old keys, or a departed participant's leaf,
-// in the group. The third needs the room's word (AllowRecording).
+// in the group. The third goes beyond the bound on key updates only with
+// the room's word (AllowRecording).
 const (
 	// ReasonUpdate is an empty commit with an update path: fresh keys for
 	// post-compromise security.
@@ -70,11 +71,14 @@ const (
 	// ReasonRecording commits the meeting's recording state (a group
 	// context extension, web/src/e2ee/recording-state.ts): that the
 	// committer records, or that nobody does. The server cannot read the
-	// commit; it takes one only from a member the room let record
-	// (AllowRecording), at most MaxRecordingCommits per recording and per
-	// UpdateInterval, and independently of the member's key updates.
-	// Members refuse a commit relayed with this reason that does anything
-	// but change the recording state (web/src/e2ee/commit-rules.ts).
+	// commit. From a member the room let record (AllowRecording) it takes
+	// MaxRecordingCommits per recording and per UpdateInterval, apart
+	// from the member's key updates; from anyone else, only as its key
+	// update (once per UpdateInterval, and it counts as one), which is
+	// how a state nobody may clear any more (its recorder left, or the
+	// room that let it record was lost) is cleared. Members refuse a
+	// commit relayed with this reason that does anything but change the
+	// recording state (web/src/e2ee/commit-rules.ts).
 	ReasonRecording Reason = "recording"
 )
 
@@ -129,9 +133,9 @@ type Group struct {
 	// lastUpdate is when each member's last own key update was accepted.
 	lastUpdate map[Participant]time.Time
 	// recordingLeft is how many recording commits each member the room
-	// let record may still make (AllowRecording); recordingAt are the
-	// times of each member's recent ones (at most MaxRecordingCommits per
-	// UpdateInterval).
+	// let record may still make apart from its key updates
+	// (AllowRecording); recordingAt are the times of each member's recent
+	// ones (at most MaxRecordingCommits per UpdateInterval).
 	recordingLeft map[Participant]int
 	recordingAt   map[Participant][]time.Time
 	// rejoining are members back in the meeting with a fresh KeyPackage
@@ -409,8 +413,9 @@ func (g *Group) CommitSkipping(from Participant, epoch uint64, commit, welcome [
 // CommitInitiative accepts a commit a member made unasked, on the current
 // epoch, by the same first-wins rule as Commit. It adds nobody, so it has
 // no Welcome. An update comes at most once per UpdateInterval from each
-// member. A recording commit comes only from a member the room let
-// record (AllowRecording), within its allowance. A removal names members of the group who are no longer in the
+// member. A recording commit comes from a member the room let record
+// (AllowRecording), within its allowance, or else counts as the
+// member's update. A removal names members of the group who are no longer in the
 // meeting: inMeeting(p) says whether p still is (nil: everyone is), and
 // only the caller, who keeps the meeting's roster, can tell. Accepting it
 // cancels the outstanding job, if any: its committer's commit will be
@@ -422,30 +427,37 @@ func (g *Group) CommitInitiative(from Participant, epoch uint64, in Initiative, 
 	if len(welcome) > 0 {
 		return Commit{}, fmt.Errorf("%w: a commit made unasked adds nobody, so has no welcome", ErrBadMessage)
 	}
+	// asUpdate: the commit counts as the member's key update (a recording
+	// commit beyond what the room allowed it).
+	asUpdate := in.Reason == ReasonUpdate
 	switch in.Reason {
 	case ReasonUpdate:
 		if len(in.Remove) > 0 {
 			return Commit{}, fmt.Errorf("%w: an update removes nobody", ErrBadMessage)
-		}
-		if last, ok := g.lastUpdate[from]; ok && g.now().Before(last.Add(UpdateInterval)) {
-			return Commit{}, fmt.Errorf("%w: last update at %s", ErrTooSoon, last.Format(time.RFC3339))
 		}
 	case ReasonRemove:
 		if err := g.checkRemove(from, in.Remove, inMeeting); err != nil {
 			return Commit{}, err
 		}
 	case ReasonRecording:
-		if err := g.checkRecording(from, in); err != nil {
+		if len(in.Remove) > 0 {
+			return Commit{}, fmt.Errorf("%w: a recording commit removes nobody", ErrBadMessage)
+		}
+		asUpdate = g.recordingLeft[from] <= 0
+		if err := g.checkRecordingWindow(from); !asUpdate && err != nil {
 			return Commit{}, err
 		}
 	default:
 		return Commit{}, fmt.Errorf("%w: unknown reason %q", ErrBadMessage, in.Reason)
 	}
+	if last, ok := g.lastUpdate[from]; asUpdate && ok && g.now().Before(last.Add(UpdateInterval)) {
+		return Commit{}, fmt.Errorf("%w: last update at %s", ErrTooSoon, last.Format(time.RFC3339))
+	}
 	c := g.accept(from, in.Reason, in.Remove, nil, commit, welcome)
-	switch in.Reason {
-	case ReasonUpdate:
+	switch {
+	case asUpdate:
 		g.lastUpdate[from] = g.now()
-	case ReasonRecording:
+	case in.Reason == ReasonRecording:
 		g.recordingLeft[from]--
 		g.recordingAt[from] = append(g.recordingAt[from], g.now())
 	}
@@ -453,25 +465,19 @@ func (g *Group) CommitInitiative(from Participant, epoch uint64, in Initiative, 
 }
 
 // AllowRecording is the room's word that p starts a recording: p may now
-// make MaxRecordingCommits recording commits (ReasonRecording), whatever
-// it had left. The allowance outlives the recording's end, so that p can
-// still clear the state it set; it ends when p leaves the meeting (the
-// state then names a leaf no longer in the group, which members take as
-// nobody recording, and which the next recorder may overwrite).
+// make MaxRecordingCommits recording commits (ReasonRecording) apart from
+// its key updates, whatever it had left. The allowance outlives the
+// recording's end, so that p can clear the state it set; it ends when p
+// leaves the meeting. Beyond it, p's recording commits count as its key
+// updates, as anyone else's do.
 func (g *Group) AllowRecording(p Participant) {
 	g.recordingLeft[p] = MaxRecordingCommits
 }
 
-// checkRecording checks a recording commit: from a member the room let
-// record, with commits of its allowance left, and no more than
-// MaxRecordingCommits in the last UpdateInterval.
-func (g *Group) checkRecording(from Participant, in Initiative) error {
-	if len(in.Remove) > 0 {
-		return fmt.Errorf("%w: a recording commit removes nobody", ErrBadMessage)
-	}
-	if g.recordingLeft[from] <= 0 {
-		return ErrNotRecorder
-	}
+// checkRecordingWindow: a member the room let record makes no more than
+// MaxRecordingCommits recording commits in any UpdateInterval, however
+// many recordings it is given.
+func (g *Group) checkRecordingWindow(from Participant) error {
 	since := g.now().Add(-UpdateInterval)
 	recent := slices.DeleteFunc(g.recordingAt[from], func(t time.Time) bool { return !t.After(since) })
 	g.recordingAt[from] = recent

@@ -27,6 +27,9 @@ func FuzzGroup(f *testing.F) {
 		// recorded counts each member's recording commits taken since the
 		// room last let it record (absent: never, or it left since).
 		recorded := map[Participant]int{}
+		// lastAsUpdate is when a recording commit beyond the allowance
+		// was taken, as the member's key update.
+		lastAsUpdate := map[Participant]time.Time{}
 		people := []Participant{"a", "b", "c", "d"}
 		next := func() byte {
 			if len(prog) == 0 {
@@ -132,10 +135,14 @@ func FuzzGroup(f *testing.F) {
 				p := who()
 				g.Left(p)
 				delete(recorded, p) // leaving ends the allowance
+				delete(lastAsUpdate, p)
 			case 2:
 				j := g.NextJob(mask())
 				if j == nil {
 					break
+				}
+				if j.Create {
+					clear(lastAsUpdate) // a group made anew forgets its members' updates
 				}
 				if !g.IsMember(j.Committer) || (j.Create && (g.Epoch() != 0 || len(g.Members()) != 1)) {
 					t.Fatalf("job %+v for a group of %v at %d", j, g.Members(), g.Epoch())
@@ -159,9 +166,18 @@ func FuzzGroup(f *testing.F) {
 				c, err := g.CommitInitiative(from, epoch(), in, size(MaxCommit), size(MaxWelcome), mask())
 				accept(before, from, c, err)
 				if err == nil && in.Reason == ReasonRecording {
+					// Beyond the room's allowance a recording commit is the
+					// member's key update: at most one per UpdateInterval.
 					n, allowed := recorded[from]
-					if recorded[from] = n + 1; !allowed || n+1 > MaxRecordingCommits || len(c.Removed) > 0 || c.Reason != ReasonRecording {
-						t.Fatalf("recording commit %d by %s (allowed: %v) taken: %+v", n+1, from, allowed, c)
+					recorded[from] = n + 1
+					if !allowed || n+1 > MaxRecordingCommits {
+						if last, ok := lastAsUpdate[from]; ok && clk.Before(last.Add(UpdateInterval)) {
+							t.Fatalf("recording commit %d by %s taken %s after its last key update", n+1, from, clk.Sub(last))
+						}
+						lastAsUpdate[from] = clk
+					}
+					if len(c.Removed) > 0 || c.Reason != ReasonRecording {
+						t.Fatalf("recording commit by %s taken: %+v", from, c)
 					}
 				}
 			case 6:

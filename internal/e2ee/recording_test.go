@@ -11,22 +11,36 @@ func recording(g *Group, from Participant) (Commit, error) {
 	return g.CommitInitiative(from, g.Epoch(), Initiative{Reason: ReasonRecording}, []byte("rec-"+string(from)), nil, nil)
 }
 
-// TestRecordingCommitsOnlyFromWhomTheRoomLetRecord: a recording commit
-// needs the room's word (AllowRecording); nobody else may use the reason
-// to commit, and a refused one changes nothing.
-func TestRecordingCommitsOnlyFromWhomTheRoomLetRecord(t *testing.T) {
-	g, _ := fourMembers(t)
+// update has from commit a key update on the current epoch.
+func update(g *Group, from Participant) error {
+	_, err := g.CommitInitiative(from, g.Epoch(), Initiative{Reason: ReasonUpdate}, []byte("upd-"+string(from)), nil, nil)
+	return err
+}
+
+// TestRecordingCommitsBeyondTheRoomsWordAreKeyUpdates: only the member
+// the room let record (AllowRecording) commits the recording state apart
+// from its key updates; anyone else's recording commit is taken only as
+// its key update (refused within UpdateInterval of the last, and counted
+// as one), which is all it could commit before: the reason opens no way
+// round the bound. A refused one changes nothing.
+func TestRecordingCommitsBeyondTheRoomsWordAreKeyUpdates(t *testing.T) {
+	g, clk := fourMembers(t)
+	if err := update(g, "bob"); err != nil {
+		t.Fatal(err)
+	}
 	epoch := g.Epoch()
-	if _, err := recording(g, "bob"); !errors.Is(err, ErrNotRecorder) || !errors.Is(err, ErrNotCommitter) {
-		t.Fatalf("a recording commit nobody allowed: %v, want ErrNotRecorder", err)
+	if _, err := recording(g, "bob"); !errors.Is(err, ErrTooSoon) {
+		t.Fatalf("a recording commit nobody allowed, right after the member's key update: %v, want ErrTooSoon", err)
 	}
 	g.AllowRecording("ada")
-	if _, err := recording(g, "bob"); !errors.Is(err, ErrNotRecorder) {
-		t.Fatalf("a recording commit by another member than the recorder: %v, want ErrNotRecorder", err)
+	if _, err := recording(g, "bob"); !errors.Is(err, ErrTooSoon) {
+		t.Fatalf("a recording commit by another member than the recorder: %v, want ErrTooSoon", err)
 	}
 	if g.Epoch() != epoch {
 		t.Fatalf("refused recording commits moved the epoch to %d", g.Epoch())
 	}
+
+	// The recorder's commit is taken right away, and relayed with its reason.
 	c, err := recording(g, "ada")
 	if err != nil {
 		t.Fatalf("the recorder's commit: %v", err)
@@ -35,13 +49,24 @@ func TestRecordingCommitsOnlyFromWhomTheRoomLetRecord(t *testing.T) {
 		t.Fatalf("commit %+v", c)
 	}
 	if cs, ok := g.Since(epoch); !ok || len(cs) != 1 || cs[0].Reason != ReasonRecording {
-		t.Fatalf("history for catching up = %+v, %v: the reason is relayed to those catching up too", cs, ok)
+		t.Fatalf("history for catching up = %+v, %v: the reason goes to those catching up too", cs, ok)
 	}
 	// Right after setting it, the recorder clears it: no wait.
 	if _, err := recording(g, "ada"); err != nil {
 		t.Fatalf("clearing right after setting: %v", err)
 	}
-	bad := []struct {
+
+	// Once Bob's interval passed, his recording commit (say, clearing a
+	// state whose recorder left) is taken, as his key update.
+	clk.t = clk.t.Add(UpdateInterval)
+	if c, err := recording(g, "bob"); err != nil || c.Reason != ReasonRecording {
+		t.Fatalf("bob's recording commit after the interval: %+v, %v", c, err)
+	}
+	if err := update(g, "bob"); !errors.Is(err, ErrTooSoon) {
+		t.Fatalf("bob's key update right after his recording commit, which counted as one: %v, want ErrTooSoon", err)
+	}
+
+	for _, b := range []struct {
 		name    string
 		in      Initiative
 		welcome []byte
@@ -49,8 +74,7 @@ func TestRecordingCommitsOnlyFromWhomTheRoomLetRecord(t *testing.T) {
 	}{
 		{"with a remove list", Initiative{Reason: ReasonRecording, Remove: []Participant{"dee"}}, nil, ErrBadMessage},
 		{"with a welcome", Initiative{Reason: ReasonRecording}, []byte("w"), ErrBadMessage},
-	}
-	for _, b := range bad {
+	} {
 		if _, err := g.CommitInitiative("ada", g.Epoch(), b.in, []byte("c"), b.welcome, nil); !errors.Is(err, b.want) {
 			t.Errorf("a recording commit %s: %v, want %v", b.name, err, b.want)
 		}
@@ -61,9 +85,9 @@ func TestRecordingCommitsOnlyFromWhomTheRoomLetRecord(t *testing.T) {
 }
 
 // TestRecordingCommitsAreBounded: one recording allows
-// MaxRecordingCommits, and however many recordings the room allows, no
-// more than that in an UpdateInterval: the reason is no channel for
-// churning the group's epochs.
+// MaxRecordingCommits apart from key updates, and however many recordings
+// the room allows, no more than that in an UpdateInterval: the reason is
+// no channel for churning the group's epochs.
 func TestRecordingCommitsAreBounded(t *testing.T) {
 	g, clk := fourMembers(t)
 	g.AllowRecording("ada")
@@ -73,12 +97,18 @@ func TestRecordingCommitsAreBounded(t *testing.T) {
 			t.Fatalf("recording commit %d: %v", i+1, err)
 		}
 	}
-	clk.t = clk.t.Add(UpdateInterval)
-	if _, err := recording(g, "ada"); !errors.Is(err, ErrNotRecorder) {
-		t.Fatalf("recording commit %d of one recording: %v, want ErrNotRecorder", MaxRecordingCommits+1, err)
+	if _, err := recording(g, "ada"); err != nil {
+		t.Fatalf("recording commit %d of one recording, taken as her key update: %v", MaxRecordingCommits+1, err)
+	}
+	if _, err := recording(g, "ada"); !errors.Is(err, ErrTooSoon) {
+		t.Fatalf("recording commit %d of one recording: %v, want ErrTooSoon", MaxRecordingCommits+2, err)
+	}
+	if err := update(g, "ada"); !errors.Is(err, ErrTooSoon) {
+		t.Fatalf("a key update right after a recording commit that counted as one: %v, want ErrTooSoon", err)
 	}
 
 	// A new recording allows as many again, but within the window.
+	clk.t = clk.t.Add(UpdateInterval)
 	g.AllowRecording("ada")
 	for i := range MaxRecordingCommits {
 		if _, err := recording(g, "ada"); err != nil {
@@ -95,21 +125,25 @@ func TestRecordingCommitsAreBounded(t *testing.T) {
 	}
 }
 
-// TestRecordingCommitsAndUpdatesAreIndependent: a recording commit does
-// not use up the member's key update, nor does it open a way round
+// TestRecordingCommitsAndUpdatesAreIndependent: the recorder's recording
+// commit does not use up its key update, nor does it open a way round
 // UpdateInterval.
 func TestRecordingCommitsAndUpdatesAreIndependent(t *testing.T) {
 	g, clk := fourMembers(t)
 	g.AllowRecording("bob")
-	initiative(t, g, "bob", Initiative{Reason: ReasonUpdate})
+	if err := update(g, "bob"); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := recording(g, "bob"); err != nil {
 		t.Fatalf("a recording commit right after a key update: %v", err)
 	}
-	if _, err := g.CommitInitiative("bob", g.Epoch(), Initiative{Reason: ReasonUpdate}, []byte("u"), nil, nil); !errors.Is(err, ErrTooSoon) {
+	if err := update(g, "bob"); !errors.Is(err, ErrTooSoon) {
 		t.Fatalf("an update right after a recording commit, within %s of the last: %v, want ErrTooSoon", UpdateInterval, err)
 	}
 	clk.t = clk.t.Add(UpdateInterval)
-	initiative(t, g, "bob", Initiative{Reason: ReasonUpdate})
+	if err := update(g, "bob"); err != nil {
+		t.Fatal(err)
+	}
 
 	// Another member's recording commit does not count against bob's updates either.
 	g2, _ := fourMembers(t)
@@ -117,12 +151,17 @@ func TestRecordingCommitsAndUpdatesAreIndependent(t *testing.T) {
 	if _, err := recording(g2, "ada"); err != nil {
 		t.Fatal(err)
 	}
-	initiative(t, g2, "bob", Initiative{Reason: ReasonUpdate})
+	if err := update(g2, "ada"); err != nil {
+		t.Fatalf("the recorder's key update right after its recording commit: %v", err)
+	}
+	if err := update(g2, "bob"); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestRecordingAllowanceEndsWhenTheRecorderLeaves: leaving the meeting
-// ends it (a participant back under the same ID needs the room's word
-// again).
+// ends it: a participant back under the same ID commits the state only
+// as its key update until the room lets it record again.
 func TestRecordingAllowanceEndsWhenTheRecorderLeaves(t *testing.T) {
 	g, _ := fourMembers(t)
 	g.AllowRecording("dee")
@@ -134,7 +173,10 @@ func TestRecordingAllowanceEndsWhenTheRecorderLeaves(t *testing.T) {
 	if !g.IsMember("dee") {
 		t.Fatal("dee is not back in the group")
 	}
-	if _, err := recording(g, "dee"); !errors.Is(err, ErrNotRecorder) {
-		t.Fatalf("a recording commit after leaving and coming back: %v, want ErrNotRecorder", err)
+	if _, err := recording(g, "dee"); err != nil {
+		t.Fatalf("dee's first recording commit, as a key update: %v", err)
+	}
+	if _, err := recording(g, "dee"); !errors.Is(err, ErrTooSoon) {
+		t.Fatalf("dee's second recording commit after leaving and coming back: %v, want ErrTooSoon", err)
 	}
 }

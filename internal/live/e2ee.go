@@ -80,7 +80,7 @@ func (r *Room) e2eeStepLocked() {
 // committer. A commit with a reason was made unasked: a key update, the
 // removal of members who left the meeting, which only the room can tell,
 // or the recording state, which only a member the room let record may
-// commit (e2eeRecordingLocked). The relay carries the reason the server
+// commit beyond the bound on key updates (e2eeRecordingLocked). The relay carries the reason the server
 // took it for, so that members check the commit is what it claims.
 func (r *Room) E2EECommit(by meeting.ParticipantID, conn Conn, req *wire.ClientMessage) error {
 	r.mu.Lock()
@@ -140,8 +140,8 @@ func (r *Room) E2EECommit(by meeting.ParticipantID, conn Conn, req *wire.ClientM
 }
 
 // e2eeRecordingLocked: by starts recording, and its client may commit the
-// recording state to the group (e2ee.ReasonRecording) a few times: set,
-// clear, set again if the group is made anew. What it may commit is
+// recording state to the group (e2ee.ReasonRecording) a few times apart
+// from its key updates: set, clear, set again if the group is made anew. What it may commit is
 // checked by every member (web/src/e2ee/recording-state.ts): the server
 // only bounds who and how often.
 func (r *Room) e2eeRecordingLocked(by meeting.ParticipantID) {

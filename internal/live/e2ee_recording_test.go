@@ -10,12 +10,13 @@ import (
 )
 
 // TestRecordingCommitsOnlyFromTheRecorder: in an end-to-end encrypted
-// meeting, a commit with the reason "recording" is taken only from the
-// member the room let record; the recorder sets the state and clears it
-// right after it stopped, with no wait for the key update interval (and
-// its own key update right after is still taken); the others get the
-// commit with its reason; after the recorder left, nobody may use the
-// reason.
+// meeting, a commit with the reason "recording" goes beyond the bound on
+// key updates only from the member the room let record: the recorder
+// sets the state right after its own key update and clears it right
+// after it stopped, and its next key update is still bounded; the others
+// get the commit with its reason; anyone else's recording commit counts
+// as its key update, before a recording, during it and after the
+// recorder left.
 func TestRecordingCommitsOnlyFromTheRecorder(t *testing.T) {
 	hub, dir := newTestHub(t)
 	ada, bob := &fakeConn{}, &fakeConn{}
@@ -31,52 +32,55 @@ func TestRecordingCommitsOnlyFromTheRecorder(t *testing.T) {
 		t.Fatal(err)
 	}
 	epoch := job.Epoch + 1
-	commit := func(by string, conn *fakeConn, reason string) error {
-		err := room.E2EECommit(meeting.ParticipantID(by), conn, &wire.ClientMessage{Type: wire.TypeE2EECommit, Epoch: epoch, Commit: []byte(reason + "-" + by), Reason: reason})
+	commit := func(by meeting.ParticipantID, conn *fakeConn, reason string) error {
+		err := room.E2EECommit(by, conn, &wire.ClientMessage{Type: wire.TypeE2EECommit, Epoch: epoch, Commit: []byte(reason + "-" + string(by)), Reason: reason})
 		if err == nil {
 			epoch++
 		}
 		return err
 	}
 
-	if err := commit(string(adaID), ada, "recording"); !errors.Is(err, e2ee.ErrNotCommitter) {
-		t.Fatalf("a recording commit before any recording started: %v", err)
+	// Before any recording, a recording commit is a key update.
+	if err := commit(adaID, ada, "update"); err != nil {
+		t.Fatal(err)
+	}
+	if err := commit(adaID, ada, "recording"); !errors.Is(err, e2ee.ErrTooSoon) {
+		t.Fatalf("a recording commit before any recording started, right after a key update: %v, want ErrTooSoon", err)
 	}
 	if err := room.Record(adaID, ada, true, id); err != nil {
 		t.Fatal(err)
 	}
-	if err := commit(string(bobID), bob, "recording"); !errors.Is(err, e2ee.ErrNotCommitter) {
-		t.Fatalf("a recording commit by a member who does not record: %v", err)
-	}
-	// Ada's own key update just before: the state is set and cleared anyway.
-	if err := commit(string(adaID), ada, "update"); err != nil {
-		t.Fatal(err)
-	}
-	if err := commit(string(adaID), ada, "recording"); err != nil {
+	if err := commit(adaID, ada, "recording"); err != nil {
 		t.Fatalf("the recorder's commit of the state, right after its key update: %v", err)
 	}
 	var relayed wire.E2EECommit
 	if !bob.last(t, wire.TypeE2EECommit, &relayed) || relayed.Reason != "recording" || relayed.From != string(adaID) || string(relayed.Commit) != "recording-"+string(adaID) {
 		t.Fatalf("bob got %+v, want ada's recording commit with its reason", relayed)
 	}
+	if err := commit(bobID, bob, "update"); err != nil {
+		t.Fatal(err)
+	}
+	if err := commit(bobID, bob, "recording"); !errors.Is(err, e2ee.ErrTooSoon) {
+		t.Fatalf("a recording commit by a member who does not record, right after its key update: %v, want ErrTooSoon", err)
+	}
 	if err := room.Record(adaID, ada, false, ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := commit(string(adaID), ada, "recording"); err != nil {
+	if err := commit(adaID, ada, "recording"); err != nil {
 		t.Fatalf("the recorder clearing the state right after it stopped: %v", err)
 	}
-	if err := commit(string(adaID), ada, "update"); !errors.Is(err, e2ee.ErrTooSoon) {
+	if err := commit(adaID, ada, "update"); !errors.Is(err, e2ee.ErrTooSoon) {
 		t.Fatalf("a key update right after the recording commits, within the interval of the last: %v", err)
 	}
 
 	// Ada records again and leaves: the state she set names a leaf no
 	// longer in the group, which members take as nobody recording; nobody
-	// else is let commit in her place.
+	// is let commit in her place beyond their own key updates.
 	if err := room.Record(adaID, ada, true, id); err != nil {
 		t.Fatal(err)
 	}
 	room.Leave(adaID, ada)
-	if err := commit(string(bobID), bob, "recording"); !errors.Is(err, e2ee.ErrNotCommitter) {
-		t.Fatalf("a recording commit by bob after the recorder left: %v", err)
+	if err := commit(bobID, bob, "recording"); !errors.Is(err, e2ee.ErrTooSoon) {
+		t.Fatalf("a recording commit by bob after the recorder left: %v, want ErrTooSoon", err)
 	}
 }

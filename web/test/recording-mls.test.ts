@@ -43,7 +43,7 @@ class DeliveryService {
   held = new Set<string>();
   /** When each member's last update was accepted: the server takes one per 30 s (internal/e2ee UpdateInterval). */
   lastUpdate = new Map<string, number>();
-  /** Recording commits each member the server let record may still make (internal/e2ee AllowRecording, MaxRecordingCommits). */
+  /** Recording commits each member the server let record may still make apart from its updates (internal/e2ee AllowRecording, MaxRecordingCommits). */
   recordingLeft = new Map<string, number>();
   /** Commits the server refused, as "member: reason". */
   refused: string[] = [];
@@ -117,20 +117,16 @@ class DeliveryService {
       return;
     }
     if (m.epoch !== this.epoch) return;
-    if (m.reason === "update") {
+    // A recording commit beyond what the server let its member make counts as its key update.
+    const left = this.recordingLeft.get(from) ?? 0;
+    if (m.reason === "update" || (m.reason === "recording" && left <= 0)) {
       const last = this.lastUpdate.get(from);
       if (last !== undefined && clock.now - last < 30_000) {
-        this.refused.push(`${from}: update`); // e2ee_too_soon, which the client does not act on
+        this.refused.push(`${from}: ${m.reason}`); // e2ee_too_soon, which the client does not act on
         return;
       }
       this.lastUpdate.set(from, clock.now);
-    }
-    if (m.reason === "recording") {
-      const left = this.recordingLeft.get(from) ?? 0;
-      if (left <= 0) {
-        this.refused.push(`${from}: recording`); // e2ee_not_committer
-        return;
-      }
+    } else if (m.reason === "recording") {
       this.recordingLeft.set(from, left - 1);
     }
     const add = m.reason === undefined && this.job?.committer === from ? this.job.add : [];
@@ -395,16 +391,19 @@ test("a start right after this member's own key update works: recording commits 
   assert.deepEqual(ds.refused, []);
 });
 
-test("the server takes a recording commit only from the member it let record", async () => {
+test("a member the server did not let record commits the state no more often than a key update", async () => {
   const ds = new DeliveryService();
   await ds.join("ada");
   const bob = await ds.join("bob");
+  clock.now += 10 * 60_000;
+  await bob.member.maintain(); // Bob's key update
+  await ds.settle();
   const did: string[] = [];
   const gate = new RecordingGate(bob.member, { start: () => did.push("start"), pause: () => {}, resume: () => {} });
   await gate.begin("rec_1"); // a page that records without the server's word
   await ds.settle();
   await gate.check();
-  assert.deepEqual(ds.refused, ["bob: recording"]);
+  assert.deepEqual(ds.refused, ["bob: recording"], "refused as a second key update within 30 s");
   assert.deepEqual(did, [], "no recorder without the group's state");
   assert.equal(bob.member.recording(), null);
 });

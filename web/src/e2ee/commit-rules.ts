@@ -4,8 +4,8 @@
 // data to a participant the caller's CommitPolicy accepts; and at most one
 // GroupContextExtensions proposal, which may only change the recording
 // state as recording-state.ts allows. A commit the server relays as made
-// for the reason "recording" (which it takes from the recorder alone, a
-// few times a recording, and outside the bound on key updates) must be
+// for the reason "recording" (which it takes beyond the bound on key
+// updates from the recorder alone, a few times a recording) must be
 // exactly that: one GroupContextExtensions proposal that changes the
 // recording state, and nothing else; otherwise a member could pass
 // ordinary updates, or Adds and Removes, off as recording commits. mls.ts

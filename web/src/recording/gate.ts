@@ -9,9 +9,10 @@
 // group made anew after the server lost it) and commits the state again;
 // after the recorder stopped it commits that nobody records, at once.
 // These commits go to the server with the reason "recording" (e2ee/
-// member.ts), which it takes only from the member it let record, a few
-// times a recording (internal/e2ee ReasonRecording, MaxRecordingCommits),
-// apart from key updates: so neither a start right after this member's
+// member.ts), which it takes from the member it let record a few times a
+// recording apart from key updates (internal/e2ee ReasonRecording,
+// MaxRecordingCommits; from anyone else only as a key update): so neither
+// a start right after this member's
 // last key update nor a clear right after a start waits for the 30 s
 // between two key updates. Members refuse a commit sent with that reason
 // that does anything but change who records (e2ee/commit-rules.ts). A
