@@ -479,6 +479,22 @@ func (c *Cascade) NodeGone(node string) {
 	}
 }
 
+// Drop closes the meeting's relays with node, both ways, telling node:
+// the meeting's node drops them when node holds none of the room's
+// members any more, whether or not that node closes its end.
+func (c *Cascade) Drop(meeting, node string) {
+	k := relayKey{meeting, node}
+	c.mu.Lock()
+	out, in := c.outs[k], c.ins[k]
+	c.mu.Unlock()
+	if out != nil {
+		out.out.Close()
+	}
+	if in != nil {
+		in.in.Close()
+	}
+}
+
 // tell sends a relay message about relay id of k to its node.
 func (c *Cascade) tell(k relayKey, id, kind, sdp string) {
 	if err := c.tr.SendRelay(k.node, cluster.RelayMessage{Meeting: k.meeting, Kind: kind, Relay: id, SDP: sdp}); err != nil {

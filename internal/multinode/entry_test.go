@@ -390,3 +390,58 @@ func TestClusterOrgRegionsReachEveryNode(t *testing.T) {
 		t.Fatalf("Ada's socket closed with %q: %q, want ended", ada.ClosedReason(), ada.ClosedMessage())
 	}
 }
+
+// TestClusterRelayClosedWithItsLastMember: Bo, the only member of the
+// meeting on eu2, is removed and eu2 misses eu1's close (its lease is
+// long here, so it still holds his socket and peer). eu1 closes its
+// relays with eu2 all the same once eu2 holds none of the meeting's
+// members, and none of Ada's media reaches Bo any more, before eu2's
+// lease would have ended him.
+func TestClusterRelayClosedWithItsLastMember(t *testing.T) {
+	natsURL := startNATS(t)
+	db := pgtest.NewDatabase(t)
+	key := clusterKey(t)
+	const lease = time.Minute
+	eu1 := nodeWith(t, "eu1", "eu", natsURL, db, key, func(o *signal.Options) { o.EntryLease = lease })
+	eu2 := nodeWith(t, "eu2", "eu", natsURL, db, key, func(o *signal.Options) {
+		o.EntryLease = lease
+		o.LoseClose = func() bool { return true }
+	})
+	admin := eu1.Admin(t)
+	m := admin.NewMeeting(t, servertest.OpenSettings())
+	undo := placeOn(t, eu1, eu2)
+	host := join(t, eu1, client.Options{Meeting: m.ID, Name: "Host", Cookie: admin.Cookie()})
+	ada := join(t, eu1, client.Options{Meeting: m.ID, Name: "Ada"}, "microphone")
+	undo()
+	adaID := ada.Self().ID
+	bo := join(t, eu2, client.Options{Meeting: m.ID, Name: "Bo"})
+	receiving(t, bo, adaID, "microphone", 0, 50)
+
+	if err := host.Control("remove", map[string]any{"participant": bo.Self().ID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitUntil(waitCtx(t), func() bool {
+		to, from := eu1.Signal().RelayNodes(m.ID)
+		return len(to)+len(from) == 0
+	}); err != nil {
+		to, from := eu1.Signal().RelayNodes(m.ID)
+		t.Fatalf("eu1 still relays to %v and from %v with no member on eu2: %v", to, from, err)
+	}
+	// What was on its way when they closed may still arrive; then nothing.
+	ctx := waitCtx(t)
+	for {
+		got := packets(bo, adaID, "microphone")
+		receiving(t, host, adaID, "microphone", packets(host, adaID, "microphone"), 100)
+		if packets(bo, adaID, "microphone") == got {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal("Bo still receives Ada's microphone after eu1's relays closed")
+		}
+	}
+	select {
+	case <-bo.Done():
+		t.Fatal("eu2 closed Bo's socket: the test needs it kept (a lost close, a long lease)")
+	default:
+	}
+}

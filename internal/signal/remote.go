@@ -127,4 +127,12 @@ func (s *session) runRemote(hello *wire.ClientMessage, reply func(relayReply)) {
 		}
 	}
 	s.finish(writerDone)
+	// The meeting's node relays a room only to nodes holding its members
+	// (entrycheck.go): the last one gone, its relays with that node go
+	// too, whether or not the entry node heard of it.
+	if s.remote.media && s.room != nil {
+		if key := s.room.MediaKey(); !s.srv.mediaMembersOn(key, s.remote.node) {
+			s.remote.cl.cascade.Drop(key, s.remote.node)
+		}
+	}
 }
