@@ -353,6 +353,8 @@ type relayLink struct {
 	in    *RelayIn
 	// closes counts the Closed messages each way.
 	outClosed, inClosed atomic.Int32
+	// hold: the sending end gets no answer while it is write-locked.
+	hold sync.RWMutex
 }
 
 type linkOutEnd struct{ l *relayLink }
@@ -375,6 +377,8 @@ func (e linkOutEnd) Closed() {
 func (e linkInEnd) Description(sdp string) {
 	go func() {
 		<-e.l.ready
+		e.l.hold.RLock()
+		defer e.l.hold.RUnlock()
 		if err := e.l.out.HandleAnswer(sdp); err != nil && err != ErrRelayClosed {
 			e.l.t.Errorf("relay answer: %v", err)
 		}

@@ -82,7 +82,11 @@ func (in *RelayIn) HandleOffer(offer string) error {
 		in.mu.Unlock()
 		return ErrOutOfTurn
 	}
-	if err := in.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: endedAsRecvonly(offer)}); err != nil {
+	known := make(map[string]bool)
+	for _, t := range in.pc.GetTransceivers() {
+		known[t.Mid()] = true
+	}
+	if err := in.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: endedAsRecvonly(offer, known)}); err != nil {
 		in.mu.Unlock()
 		return fmt.Errorf("%w: %v", ErrBadSDP, err)
 	}
@@ -113,17 +117,38 @@ func (in *RelayIn) HandleOffer(offer string) error {
 }
 
 // endedAsRecvonly marks the offer's ended sections (inactive: their track
-// stopped, the section free for the next, see RelayOut.addLocked) as
-// recvonly, which is the same to this end (nothing comes in them) but
-// keeps them ready for a track: pion stops a transceiver at every offer
-// that has its section inactive, which also stops the fresh receiver it
-// made for the section's next track when the last one ended, so a
-// section offered inactive twice (any renegotiation while it is free)
-// would never carry media again. A recvonly section's old track ends all
-// the same (its SSRC has gone from the offer: pion replaces the
-// receiver).
-func endedAsRecvonly(offer string) string {
-	return strings.ReplaceAll(offer, "\na=inactive\r\n", "\na=recvonly\r\n")
+// stopped, the section free for the next, see RelayOut.addLocked) that
+// this end knows already (known mids) as recvonly, which is the same to
+// this end (nothing comes in them) but keeps them ready for a track: pion
+// stops a known section's transceiver at every offer that has it
+// inactive, which also stops the fresh receiver it made for the
+// section's next track when the last one ended, so a section offered
+// inactive twice (any renegotiation while it is free) would never carry
+// media again. A recvonly section's old track ends all the same (its
+// SSRC has gone from the offer: pion replaces the receiver). A section
+// new to this end stays inactive: pion would make a transceiver for a new
+// recvonly section that sends, and never receives.
+func endedAsRecvonly(offer string, known map[string]bool) string {
+	const sep, inactive, recvonly = "\r\nm=", "\r\na=inactive", "\r\na=recvonly"
+	parts := strings.Split(offer, sep)
+	for i := 1; i < len(parts); i++ {
+		sec := parts[i]
+		_, rest, ok := strings.Cut(sec, "\r\na=mid:")
+		if !ok {
+			continue
+		}
+		mid, _, _ := strings.Cut(rest, "\r\n")
+		if !known[mid] {
+			continue
+		}
+		switch {
+		case strings.Contains(sec, inactive+"\r\n"):
+			parts[i] = strings.Replace(sec, inactive+"\r\n", recvonly+"\r\n", 1)
+		case strings.HasSuffix(sec, inactive):
+			parts[i] = strings.TrimSuffix(sec, inactive) + recvonly
+		}
+	}
+	return strings.Join(parts, sep)
 }
 
 // renamedLocked lists the receivers of layers whose section the offer
