@@ -67,6 +67,8 @@ var Published = []struct {
 	{UserSSOCreated, "Accounts created by a first sign-in through single sign-on"},
 	{UserSSOLinked, "Existing accounts linked to a single sign-on identity by their verified e-mail"},
 	{UserSSOSignIn, "Sign-ins through single sign-on"},
+	{ServerRecordingStarted, "Recordings by the server of meetings without end-to-end encryption, started by a host or co-host"},
+	{ServerRecordingEnded, "Recordings by the server that ended (stopped, or at their length or size limit)"},
 }
 
 // MonthCounts is one calendar month (UTC) of the report.

@@ -375,6 +375,9 @@ func (h *recordingAPI) get(w http.ResponseWriter, r *http.Request) {
 		h.storeError(w, err)
 		return
 	}
+	if readers == nil {
+		readers = []string{} // a server recording has none
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"recording": h.toJSON(r.Context(), rec, u.ID), "wrappedKey": wrapped,
 		"manifest": rec.Manifest, "readers": readers})
 }

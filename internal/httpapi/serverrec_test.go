@@ -78,7 +78,7 @@ func TestServerRecordingsAPI(t *testing.T) {
 	if kinds["server"] != 1 || kinds["browser"] != 1 {
 		t.Fatalf("listed kinds %v", kinds)
 	}
-	if code, _ := ada.call("GET", "/api/recordings/"+rec.ID, nil); code != http.StatusOK {
-		t.Fatalf("ada's server recording: %d", code)
+	if code, body := ada.call("GET", "/api/recordings/"+rec.ID, nil); code != http.StatusOK || body["readers"] == nil || body["wrappedKey"] != nil {
+		t.Fatalf("ada's server recording: %d %v", code, body)
 	}
 }

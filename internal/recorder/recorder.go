@@ -20,10 +20,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/kaigi-meet/kaigi/internal/audit"
 	"github.com/kaigi-meet/kaigi/internal/sfu"
 	"github.com/kaigi-meet/kaigi/internal/store"
 	"github.com/pion/rtp"
@@ -69,6 +71,9 @@ type Options struct {
 	// Ready, if set, is told of each recording finished with something in
 	// it (the recording.ready webhook).
 	Ready func(store.Recording)
+	// Audit, if set, records each start (by its account) and end (by the
+	// server) in the audit log.
+	Audit func(ctx context.Context, e audit.Entry) error
 }
 
 // Service starts server recordings.
@@ -146,9 +151,21 @@ func (s *Service) Start(ctx context.Context, meetingID, userID string, router *s
 		return nil, fmt.Errorf("server recording viewer: %w", err)
 	}
 	r.viewer = v
+	s.audit(ctx, audit.Entry{ActorKind: audit.ActorUser, ActorID: userID, Action: audit.ServerRecordingStarted,
+		SubjectKind: audit.SubjectMeeting, SubjectID: meetingID, Details: map[string]string{"recording": rec.ID}})
 	go r.run()
 	s.log.Info("server recording started", "recording", rec.ID, "meeting", meetingID, "by", userID)
 	return r, nil
+}
+
+// audit appends e to the audit log, if there is one.
+func (s *Service) audit(ctx context.Context, e audit.Entry) {
+	if s.opts.Audit == nil {
+		return
+	}
+	if err := s.opts.Audit(context.WithoutCancel(ctx), e); err != nil {
+		s.log.Error("server recording audit", "action", e.Action, "err", err)
+	}
 }
 
 // sink copies a packet from the SFU into the queue, or drops it.
@@ -272,6 +289,8 @@ func (r *Recording) finish(chunks int, size int64, stats Stats, muxErr error) {
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
 	log := r.s.log.With("recording", r.ID, "meeting", r.rec.MeetingID)
+	r.s.audit(ctx, audit.Entry{ActorKind: audit.ActorSystem, Action: audit.ServerRecordingEnded, SubjectKind: audit.SubjectMeeting, SubjectID: r.rec.MeetingID,
+		Details: map[string]string{"recording": r.ID, "ended": r.reason, "seconds": strconv.Itoa(int(stats.Duration.Seconds()))}})
 	if chunks == 0 {
 		log.Info("server recording empty, deleted", "err", muxErr)
 		if err := o.Store.DeleteRecording(ctx, r.ID, r.rec.RecorderID); err != nil {

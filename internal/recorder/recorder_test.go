@@ -15,6 +15,7 @@ import (
 
 	"github.com/at-wat/ebml-go"
 	"github.com/at-wat/ebml-go/webm"
+	"github.com/kaigi-meet/kaigi/internal/audit"
 	"github.com/kaigi-meet/kaigi/internal/sfu"
 	"github.com/kaigi-meet/kaigi/internal/store"
 	"github.com/kaigi-meet/kaigi/internal/whip/whiptest"
@@ -160,14 +161,21 @@ func publish(t *testing.T, ctx context.Context, r *sfu.Router, name string) <-ch
 		for n := 0; ; n++ {
 			f := frameBytes(n)
 			for i := 0; i < 3; i++ {
-				desc := byte(0x00)
+				// The descriptor as Chrome writes it: X, S on the first
+				// packet, I, and a 15-bit picture ID (the frame's number).
+				desc := []byte{0x80, 0x80, 0x80 | byte(n>>8)&0x7f, byte(n)}
 				if i == 0 {
-					desc = 0x10
+					desc[0] |= 0x10
 				}
-				payload := append([]byte{desc}, f[i*500:(i+1)*500]...)
+				payload := append(desc, f[i*500:(i+1)*500]...)
 				if !(i == 1 && lossy(n)) {
 					pub.Video.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, Marker: i == 2, SequenceNumber: vseq, Timestamp: uint32(n * 3000)}, Payload: payload})
 				}
+				vseq++
+			}
+			if n%10 == 5 {
+				// A padding-only packet (a bandwidth probe) between frames.
+				pub.Video.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, Padding: true, PaddingSize: 200, SequenceNumber: vseq, Timestamp: uint32(n * 3000)}})
 				vseq++
 			}
 			// 20 ms Opus packets, as many as keep up with the frames.
@@ -236,15 +244,18 @@ func startSFU(t *testing.T) *sfu.Router {
 }
 
 // TestRecordsWebMFromALiveRoom: a pion client publishes VP8 (three
-// packets a frame, a key frame a second, the size changing at key
-// frames, the middle packet of some frames lost) and Opus through a real
+// packets a frame with picture IDs, a key frame a second, the size
+// changing at key frames, the middle packet of some frames lost, padding
+// packets between some frames) and Opus through a real
 // SFU; the server recording, stopped after five seconds of it, is WebM
 // that ebml-go reads back: a VP8 and an Opus track (with its OpusHead),
 // the first video block a key frame, every video block one whole frame
 // as it was sent, no frame that lost a packet nor any inter frame after
-// it before the next key frame, times rising on each track and spaced as
+// it before the next key frame, no frame dropped for padding, times
+// rising on each track and spaced as
 // the RTP timestamps were, about the length recorded; the store holds it
-// finished, as a server recording with its manifest, and Ready was told.
+// finished, as a server recording with its manifest, Ready was told, and
+// the audit log has its start by its account and its end by the server.
 func TestRecordsWebMFromALiveRoom(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -252,8 +263,16 @@ func TestRecordsWebMFromALiveRoom(t *testing.T) {
 	sent := publish(t, ctx, router, "alice")
 	st := newMemStore()
 	ready := make(chan store.Recording, 1)
+	var mu sync.Mutex
+	var audited []audit.Entry
 	svc := New(Options{Store: st, Logger: slog.New(slog.DiscardHandler), ChunkEvery: time.Second, ChunkBytes: 64 << 10,
-		Ready: func(r store.Recording) { ready <- r }})
+		Ready: func(r store.Recording) { ready <- r },
+		Audit: func(_ context.Context, e audit.Entry) error {
+			mu.Lock()
+			audited = append(audited, e)
+			mu.Unlock()
+			return nil
+		}})
 	// Once the SFU has the publisher's tracks, record.
 	var first int
 	for first = range sent {
@@ -284,6 +303,13 @@ func TestRecordsWebMFromALiveRoom(t *testing.T) {
 	if got.ID != rec.ID || got.Kind != store.KindServer || got.RecorderID != "u1" || got.MeetingID != "m1" || got.Chunks < 2 || got.Bytes != int64(len(st.file(rec.ID))) {
 		t.Fatalf("ready: %+v", got)
 	}
+	mu.Lock()
+	if len(audited) != 2 || audited[0].Action != audit.ServerRecordingStarted || audited[0].ActorID != "u1" || audited[0].SubjectID != "m1" ||
+		audited[0].Details["recording"] != rec.ID || audited[1].Action != audit.ServerRecordingEnded || audited[1].ActorKind != audit.ActorSystem ||
+		audited[1].Details["ended"] != EndStopped || audited[1].Details["seconds"] == "0" {
+		t.Fatalf("audited %+v", audited)
+	}
+	mu.Unlock()
 	var man manifest
 	if err := json.Unmarshal(got.Manifest, &man); err != nil || man.Kind != "server" || man.VideoFrames != stats.VideoFrames {
 		t.Fatalf("manifest %s: %v", got.Manifest, err)

@@ -121,6 +121,8 @@ type muxer struct {
 	vw, aw       webm.BlockWriteCloser
 	pending      []pendingFrame
 	needKey      bool
+	lastPID      uint16 // the VP8 picture ID of the frame popped last
+	pidSet       bool
 	lastW, lastH int
 	stats        Stats
 	err          error
@@ -129,7 +131,7 @@ type muxer struct {
 func newMuxer(out io.WriteCloser, start time.Time, requestKey func()) *muxer {
 	return &muxer{
 		out: out, start: start, requestKey: requestKey,
-		vsb:     samplebuilder.New(maxLate, &codecs.VP8Packet{}, 90000, samplebuilder.WithMaxTimeDelay(maxDelay)),
+		vsb:     samplebuilder.New(maxLate, &vp8Depacketizer{}, 90000, samplebuilder.WithMaxTimeDelay(maxDelay), samplebuilder.WithPacketHeadHandler(vp8HeadOf)),
 		vclock:  clock{rate: 90},
 		aclock:  clock{rate: 48},
 		needKey: true,
@@ -156,7 +158,17 @@ func (m *muxer) push(video bool, p *rtp.Packet, at time.Time) {
 // popVideo writes the whole frames the sample builder has.
 func (m *muxer) popVideo(arrived int64) {
 	for s := m.vsb.Pop(); s != nil; s = m.vsb.Pop() {
-		if s.PrevDroppedPackets > 0 {
+		// A frame was lost when the picture IDs skip one (the SFU keeps
+		// them continuous across switches); the sample builder's count of
+		// dropped packets also counts padding (bandwidth probes), so it is
+		// only the word of a stream without picture IDs.
+		head, _ := s.Metadata.(vp8Head)
+		lost := s.PrevDroppedPackets > 0
+		if head.hasPID {
+			lost = m.pidSet && (head.pid-m.lastPID)&head.mask != 1
+			m.lastPID, m.pidSet = head.pid, true
+		}
+		if lost {
 			m.stats.DroppedFrames++
 			m.needKey = true
 			m.requestKey()
@@ -283,4 +295,38 @@ func vp8KeyFrame(b []byte) (key bool, w, h int) {
 		return false, 0, 0
 	}
 	return true, int(binary.LittleEndian.Uint16(b[6:]) & 0x3fff), int(binary.LittleEndian.Uint16(b[8:]) & 0x3fff)
+}
+
+// vp8Head is what a frame's first packet says of its picture ID.
+type vp8Head struct {
+	hasPID bool
+	pid    uint16
+	mask   uint16 // 0x7f or 0x7fff
+}
+
+// vp8Depacketizer is pion's, noting whether the picture ID of the
+// descriptor it read last is 15 bits long (M bit), which it does not keep.
+type vp8Depacketizer struct {
+	codecs.VP8Packet
+	long bool
+}
+
+// Unmarshal implements rtp.Depacketizer.
+func (d *vp8Depacketizer) Unmarshal(b []byte) ([]byte, error) {
+	d.long = len(b) > 2 && b[0]&0x80 != 0 && b[1]&0x80 != 0 && b[2]&0x80 != 0
+	return d.VP8Packet.Unmarshal(b)
+}
+
+// vp8HeadOf is the sample builder's head handler: the picture ID of the
+// VP8 payload descriptor it just read, if any.
+func vp8HeadOf(d any) any {
+	p, ok := d.(*vp8Depacketizer)
+	if !ok || p.X == 0 || p.I == 0 {
+		return vp8Head{}
+	}
+	mask := uint16(0x7f)
+	if p.long {
+		mask = 0x7fff
+	}
+	return vp8Head{hasPID: true, pid: p.PictureID & mask, mask: mask}
 }

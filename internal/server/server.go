@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/kaigi-meet/kaigi/internal/audit"
 	"github.com/kaigi-meet/kaigi/internal/auth"
 	"github.com/kaigi-meet/kaigi/internal/clientaddr"
 	"github.com/kaigi-meet/kaigi/internal/cluster"
@@ -180,6 +181,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 	serverRec := recorder.New(recorder.Options{Store: db, Logger: log, Ready: func(r store.Recording) {
 		chunks, size := r.Chunks, r.Bytes
 		hooks.Emit(webhook.Event{Type: webhook.RecordingReady, Time: time.Now(), Meeting: r.MeetingID, Recording: r.ID, Chunks: &chunks, Bytes: &size})
+	}, Audit: func(ctx context.Context, e audit.Entry) error {
+		_, err := db.AppendAudit(ctx, e)
+		return err
 	}})
 	sigOpts.RecordOnServer = func(ctx context.Context, meetingID, userID string, router *sfu.Router, ended func(string)) (string, func(), error) {
 		rec, err := serverRec.Start(ctx, meetingID, userID, router, ended)

@@ -98,7 +98,10 @@ func decodeClientMessage(b []byte) (*wire.ClientMessage, error) {
 			return &m, badMessage("A broadcast is a sealed payload of at most %d bytes, or a text of at most %d characters.", live.MaxBroadcastPayload, live.MaxBroadcastText)
 		}
 	case "record":
-		if m.On == (m.Recording == "") || len(m.Recording) > maxClientString {
+		if m.Server && (!m.On || m.Recording != "") {
+			return &m, badMessage("Ask the server to record with on and no recording ID; stop it as any recording, off.")
+		}
+		if !m.Server && (m.On == (m.Recording == "") || len(m.Recording) > maxClientString) {
 			return &m, badMessage("Record on with the recording's ID, or off without one.")
 		}
 	case "admit", "deny":

@@ -18,6 +18,8 @@ export interface RecordingInfo {
   bytes: number;
   /** Recorded by this account. */
   mine: boolean;
+  /** "browser": made and encrypted in a browser; "server": plain WebM the server recorded (a meeting without end-to-end encryption). */
+  kind: "browser" | "server";
 }
 
 export interface ReaderKey {
@@ -47,6 +49,7 @@ export function parseRecording(v: unknown): RecordingInfo {
     chunks: num(o, "chunks"),
     bytes: num(o, "bytes"),
     mine: o.mine === true,
+    kind: o.kind === "server" ? "server" : "browser",
   };
   const f = optStr(o, "finishedAt");
   if (f !== undefined) r.finishedAt = f;

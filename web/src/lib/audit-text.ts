@@ -86,6 +86,12 @@ export function actionText(e: AuditEntry, names: ReadonlyMap<string, string> = n
     case "egress_token.created":
     case "egress_token.revoked":
       return `${e.action === "egress_token.created" ? "made" : "revoked"} a watch (WHEP) token “${e.details.name ?? "?"}” for ${self ? "your meeting" : "the meeting"} ${e.subjectId ?? ""}`;
+    case "recording.server_started":
+      return `had the server record ${self ? "your meeting" : "the meeting"} ${e.subjectId ?? ""} (the speaker's video and voice, not end-to-end encrypted; recording ${e.details.recording ?? "?"})`;
+    case "recording.server_ended": {
+      const why = e.details.ended === "duration_limit" ? " at its length limit" : e.details.ended === "size_limit" ? " at its size limit" : e.details.ended === "failed" ? " as it failed" : "";
+      return `ended its recording ${e.details.recording ?? "?"} of ${self ? "your meeting" : "the meeting"} ${e.subjectId ?? ""}${why}, after ${e.details.seconds ?? "?"} s`;
+    }
     case "webhook.created":
       return `registered a webhook to ${e.details.host ?? "?"}${e.details.events ? ` for ${e.details.events}` : ""}`;
     case "webhook.changed":

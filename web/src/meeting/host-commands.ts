@@ -85,4 +85,9 @@ export class HostCommands {
   record(on: boolean, recording: string): void {
     this.send({ type: "record", on, recording });
   }
+
+  /** Asks the server to record the meeting itself (only a meeting without end-to-end encryption); stopping is record(false, ""). */
+  recordOnServer(): void {
+    this.send({ type: "record", on: true, recording: "", server: true });
+  }
 }

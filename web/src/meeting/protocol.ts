@@ -137,7 +137,7 @@ export type HostControl =
   | { type: "breakout_close"; seconds: number }
   | { type: "breakout_broadcast"; payload: string }
   | { type: "breakout_broadcast"; text: string }
-  | { type: "record"; on: boolean; recording: string };
+  | { type: "record"; on: boolean; recording: string; server?: boolean };
 
 export type ClientMessage =
   | Hello
@@ -310,7 +310,7 @@ export type ServerMessage =
   | ServerE2EEMessage
   | RecordingState;
 
-/** The meeting's recording (docs/protocol.md `recording`): on, whose browser records (`by`, a participant ID; `name`), since when, and the recording's ID. */
+/** The meeting's recording (docs/protocol.md `recording`): on, whose browser records (`by`, a participant ID; `name`), since when, and the recording's ID; `server`: the server records (started by `by`), which it does only in a meeting that is not end-to-end encrypted. */
 export interface RecordingState {
   type: "recording";
   on: boolean;
@@ -318,6 +318,7 @@ export interface RecordingState {
   by: string;
   name: string;
   since: string;
+  server?: boolean;
 }
 
 /** An administrator's action on the meeting (docs/protocol.md `admin_notice`): what they did ("locked", "unlocked"), their reason, and the server's sentence to show, cleaned of control and invisible characters. */
@@ -592,7 +593,7 @@ function message(o: Obj): ServerMessage | null {
     case "media_stopped":
       return { type, source: str(o, "source"), by: str(o, "by") };
     case "recording":
-      return { type, on: o.on === true, recording: str(o, "recording"), by: str(o, "by"), name: cleanNoticeText(str(o, "name")) ?? "", since: str(o, "since") };
+      return { type, on: o.on === true, recording: str(o, "recording"), by: str(o, "by"), name: cleanNoticeText(str(o, "name")) ?? "", since: str(o, "since"), ...(o.server === true ? { server: true } : {}) };
     case "e2ee_job":
       return {
         type,

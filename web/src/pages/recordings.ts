@@ -1,10 +1,14 @@
 // /recordings: the account's recordings and those shared with it, and its
 // recording key in this browser. Playing or downloading fetches the
 // encrypted chunks and decrypts them here (../recording/player.ts); the
-// server cannot. Sharing wraps the recording's key for another account's
-// recording key, after showing its fingerprint. The key card makes the
-// key, exports it as a passphrase-sealed backup file, and imports one on
-// another device (../recording/keys.ts says what that protects and not).
+// server cannot. A recording the server made (kind "server", only of a
+// meeting without end-to-end encryption) is plain WebM, said so in its
+// line, fetched as it is and never shared by key
+// (../recording/server-recording.ts). Sharing wraps the recording's key
+// for another account's recording key, after showing its fingerprint.
+// The key card makes the key, exports it as a passphrase-sealed backup
+// file, and imports one on another device (../recording/keys.ts says what
+// that protects and not).
 
 import { asApiError } from "../api/http.js";
 import { addReader, deleteRecording, listRecordings, myRecordingKey, recordingKeyOf, setMyRecordingKey, type RecordingInfo } from "../api/recordings.js";
@@ -16,6 +20,7 @@ import type { RecordingKeyPair } from "../recording/crypto.js";
 import { wrapContentKey } from "../recording/crypto.js";
 import { exportBackup, importBackup, loadPins, pinStatus, RECORDING_DB, RecordingKeyStore, recordingKeyFingerprint, savePins } from "../recording/keys.js";
 import { loadWithDuration, openRecording, recordingKey } from "../recording/player.js";
+import { openServerRecording, SERVER_RECORDS } from "../recording/server-recording.js";
 import { openDialog } from "../ui/dialog.js";
 import { el, replace, show } from "../ui/dom.js";
 import { errorLine, field, setError, statusLine } from "../ui/forms.js";
@@ -126,7 +131,9 @@ export async function showRecordings(): Promise<void> {
   }
 
   function item(r: RecordingInfo): HTMLElement {
-    const line = `Meeting ${r.meeting}, ${formatWhen(r.startedAt)}; ${(r.bytes / 1e6).toFixed(1)} MB; recorded by ${r.mine ? "you" : r.recorderName || r.recorder}${r.finishedAt ? "" : " (not finished)"}${r.e2ee ? "; end-to-end encrypted meeting" : ""}.`;
+    const server = r.kind === "server";
+    const by = server ? `${SERVER_RECORDS}, started by ${r.mine ? "you" : r.recorderName || r.recorder}; not end-to-end encrypted: the server can play it` : `recorded by ${r.mine ? "you" : r.recorderName || r.recorder}`;
+    const line = `Meeting ${r.meeting}, ${formatWhen(r.startedAt)}; ${(r.bytes / 1e6).toFixed(1)} MB; ${by}${r.finishedAt ? "" : " (not finished)"}${r.e2ee ? "; end-to-end encrypted meeting" : ""}.`;
     const button = (action: string, text: string, run: () => Promise<void>, danger = false): HTMLButtonElement =>
       el("button", {
         class: danger ? "button small danger" : "button small",
@@ -139,19 +146,26 @@ export async function showRecordings(): Promise<void> {
           },
         },
       });
-    const play = button("play", "Play", async () => {
+    // A browser's recording is decrypted here; the server's is plain WebM.
+    const open = async (): Promise<{ blob: Blob; durationMs: number }> => {
+      if (server) return openServerRecording(r.id);
       const opened = await openRecording(r.id, kp);
+      return { blob: opened.blob, durationMs: opened.manifest?.durationMs ?? 0 };
+    };
+    const play = button("play", "Play", async () => {
+      const opened = await open();
       show(playerCard, true);
       playerCard.dataset.recording = r.id;
       const duration = await loadWithDuration(player, URL.createObjectURL(opened.blob));
       player.dataset.duration = String(duration);
-      player.dataset.recorded = String((opened.manifest?.durationMs ?? 0) / 1000);
+      player.dataset.recorded = String(opened.durationMs / 1000);
     });
     const download = button("download", "Download", async () => {
-      const opened = await openRecording(r.id, kp);
+      const opened = await open();
       el("a", { attrs: { href: URL.createObjectURL(opened.blob), download: `kaigi-recording-${r.startedAt.slice(0, 10)}.webm` } }).click();
     });
-    const share = button("share", "Share", () => shareWith(r));
+    // A server recording has no key to wrap for anyone.
+    const share = server ? null : button("share", "Share", () => shareWith(r));
     const del = button(
       "delete",
       "Delete",
@@ -159,7 +173,7 @@ export async function showRecordings(): Promise<void> {
         const ok = await openDialog(page, {
           id: "recording-delete-dialog",
           title: "Delete this recording?",
-          body: [el("p", { text: "Its encrypted contents go from the server for everyone it was shared with. This cannot be undone." })],
+          body: [el("p", { text: server ? "The server's recording is deleted. This cannot be undone." : "Its encrypted contents go from the server for everyone it was shared with. This cannot be undone." })],
           confirm: { id: "recording-delete-confirm", label: "Delete", danger: true },
         });
         if (!ok) return;
@@ -168,7 +182,7 @@ export async function showRecordings(): Promise<void> {
       },
       true,
     );
-    return el("li", { class: "recording", attrs: { "data-recording": r.id } }, el("p", { text: line }), el("div", { class: "row" }, play, download, share, r.mine ? del : null));
+    return el("li", { class: "recording", attrs: { "data-recording": r.id, "data-kind": r.kind } }, el("p", { text: line }), el("div", { class: "row" }, play, download, share, r.mine ? del : null));
   }
 
   async function shareWith(r: RecordingInfo): Promise<void> {

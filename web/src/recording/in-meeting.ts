@@ -30,6 +30,7 @@ import { checkReaderKey, signedByDevice, signRecordingKey } from "./key-signatur
 import { recordingIndicator } from "./indicator.js";
 import { loadPins, pinStatus, RECORDING_DB, RecordingKeyStore, recordingKeyFingerprint, savePins } from "./keys.js";
 import { MeetingRecorder, recordingMimeType } from "./recorder.js";
+import { serverIndicatorText, serverNotice, serverRecordItem, serverStopItem, startServerRecording } from "./server-recording.js";
 import { ChunkUploader } from "./uploader.js";
 
 export interface RecordingDeps {
@@ -106,8 +107,12 @@ export class InMeetingRecording {
     const s = this.d.session;
     if (s.role !== "host" && s.role !== "cohost") return [];
     if (this.mine) return [{ action: "record", id: "menu-record", label: "Stop recording", run: () => this.stopMine(true) }];
+    if (this.state?.on && this.state.server) return serverStopItem(s, this.state);
     if (this.state?.on || this.shownOn) return [];
-    return [{ action: "record", id: "menu-record", label: "Start recording", title: "Record this meeting in this browser, encrypted for the accounts allowed to read it", run: () => void this.start() }];
+    return [
+      { action: "record", id: "menu-record", label: "Start recording", title: "Record this meeting in this browser, encrypted for the accounts allowed to read it", run: () => void this.start() },
+      ...serverRecordItem(s, () => void startServerRecording(s, this.d.root).catch((e: unknown) => this.d.notice(`The recording could not start: ${asApiError(e).message}`))),
+    ];
   }
 
   /** The server's recording message. */
@@ -149,13 +154,18 @@ export class InMeetingRecording {
     document.body.dataset.recording = ind.on ? "on" : "off";
     document.body.dataset.recordingId = ind.recording;
     document.body.dataset.recordingSource = ind.source ?? "";
+    // The server records (serverrec): it says so itself; a group's word is a browser's.
+    const byServer = ind.on && ind.source === "server" && this.state?.server === true;
+    document.body.dataset.recordingServer = byServer ? "true" : "";
     if (ind.on) {
       const who = ind.self ? "You are" : `${ind.name || "Someone"} is`;
       // Our own recording stopped, and the group is told within 30 s (gate.ts).
       const clearing = ind.self && ind.source === "group" && !this.mine;
-      const text = clearing
-        ? "Your recording stopped. The others' screens show it until the meeting's encrypted group is told, within 30 seconds."
-        : `Recording. ${who} recording this meeting: what you say and show is recorded, encrypted for the accounts allowed to read it.`;
+      const text = byServer
+        ? serverIndicatorText(ind.name, ind.self)
+        : clearing
+          ? "Your recording stopped. The others' screens show it until the meeting's encrypted group is told, within 30 seconds."
+          : `Recording. ${who} recording this meeting: what you say and show is recorded, encrypted for the accounts allowed to read it.`;
       replace(
         this.indicator,
         el("span", { class: "recording-dot", attrs: { "aria-hidden": "true" }, text: "●" }),
@@ -163,7 +173,8 @@ export class InMeetingRecording {
         ind.self ? null : el("button", { id: "recording-leave", class: "button small", text: "Leave the meeting", attrs: { type: "button" }, on: { click: () => this.d.leave() } }),
       );
       show(this.indicator, true);
-      if (!was && !ind.self) this.d.notice(`${ind.name || "Someone"} is recording this meeting. If you do not agree, you may leave.`);
+      if (!was && !ind.self) this.d.notice(byServer ? serverNotice(ind.name) : `${ind.name || "Someone"} is recording this meeting. If you do not agree, you may leave.`);
+      if (!was && ind.self && byServer) this.d.notice("The server is recording this meeting. Everyone in the meeting is told.");
     } else {
       show(this.indicator, false);
       if (was && !this.mine) this.d.notice("The recording stopped.");
