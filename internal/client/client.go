@@ -99,6 +99,9 @@ type Client struct {
 	// serverTurn: we sent ready; we must not offer until we answer.
 	needOffer, turnAsked, serverTurn bool
 	pending                          []webrtc.ICECandidateInit
+	// iceRestart: the server asked for an ICE restart (ice_restart) that
+	// our next offer carries.
+	iceRestart bool
 
 	mu        sync.Mutex // guards the state below
 	changed   chan struct{}
@@ -129,6 +132,8 @@ type Client struct {
 	// e2eeRestart and e2eeEpoch are the last welcome's (E2EEResume).
 	e2eeRestart bool
 	e2eeEpoch   *uint64
+	// iceRestartsAsked counts the server's ice_restart messages.
+	iceRestartsAsked int
 }
 
 var (
@@ -322,6 +327,8 @@ func (c *Client) handle(m *inbound) error {
 		}
 		c.applyPendingLocked()
 		return c.stableLocked()
+	case wire.TypeICERestart:
+		return c.restartICE()
 	case wire.TypeRenegotiate:
 		c.negMu.Lock()
 		defer c.negMu.Unlock()

@@ -114,7 +114,7 @@ func (c *Client) offerLocked() error {
 		return nil
 	}
 	c.needOffer = false
-	offer, err := c.pc.CreateOffer(nil)
+	offer, err := c.pc.CreateOffer(c.offerOptions())
 	if err != nil {
 		return err
 	}

@@ -76,6 +76,10 @@ type Peer struct {
 	// rtcp routes the subscriber's feedback to its DownTracks; nil for a
 	// peer made without it (tests), whose DownTracks then read their own.
 	rtcp *rtcpRoutes
+
+	// ice asks the client to restart ICE while the transport is down and
+	// bounds the client's own restarts (icewatch.go).
+	ice *iceWatch
 }
 
 func newPeer(r *Router, participant string, pc *webrtc.PeerConnection, sig Signaller) *Peer {
@@ -89,7 +93,9 @@ func newPeer(r *Router, participant string, pc *webrtc.PeerConnection, sig Signa
 		upTracks:    make(map[string]*UpTrack),
 		blocked:     make(map[Source]bool),
 		downs:       make(map[*UpTrack]*DownTrack),
+		ice:         newICEWatch(sig, time.Now()),
 	}
+	pc.OnICEConnectionStateChange(p.ice.changed)
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil {
 			sig.Candidate(webrtc.ICECandidateInit{}) // end of candidates
@@ -160,6 +166,9 @@ func (p *Peer) answer(offer string, published map[string]Source) ([]*UpTrack, er
 	}
 	if p.pc.SignalingState() != webrtc.SignalingStateStable {
 		return nil, ErrOutOfTurn
+	}
+	if err := p.ice.takeRestart(p.pc.RemoteDescription(), offer, time.Now()); err != nil {
+		return nil, err
 	}
 
 	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
@@ -309,6 +318,7 @@ func (p *Peer) close() {
 		return
 	}
 	p.closed = true
+	p.ice.close()
 	downs := p.downs
 	p.downs = make(map[*UpTrack]*DownTrack)
 	p.listDowns()

@@ -43,6 +43,7 @@ const (
 	TypeWaitingRoom        = "waiting_room"
 	TypeMediaStopped       = "media_stopped"
 	TypeRenegotiate        = "renegotiate"
+	TypeICERestart         = "ice_restart"
 	TypePong               = "pong"
 	TypeError              = "error"
 	TypeClosed             = "closed"

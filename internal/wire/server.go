@@ -156,8 +156,8 @@ type Closed struct {
 	Message string `json:"message"`
 }
 
-// Bare is a message with no fields besides its type: the server's pong
-// and renegotiate, the client's ready, ping, leave, mute_all and end.
+// Bare is a message with no fields besides its type: the server's pong,
+// renegotiate and ice_restart, the client's ready, ping, leave, mute_all and end.
 type Bare struct {
 	Type string `json:"type"`
 }

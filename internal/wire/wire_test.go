@@ -23,6 +23,7 @@ var (
 		TypeCandidate: Candidate{}, TypePong: Bare{}, TypeError: Error{}, TypeClosed: Closed{},
 		TypeE2EEJob: E2EEJob{}, TypeE2EECommitOK: E2EECommitOK{}, TypeE2EECommit: E2EECommit{},
 		TypeE2EEWelcome: E2EEWelcome{}, TypeE2EEMessage: E2EEMessage{},
+		TypeICERestart: Bare{},
 	}
 	clientMessages = map[string]any{
 		TypeHello: Hello{}, TypeOffer: ClientOffer{}, TypeAnswer: Answer{}, TypeReady: Bare{},
