@@ -62,6 +62,7 @@ const SERVER_TYPES: { [K in ServerMessage["type"]]: true } = {
   waiting: true, waiting_room: true, settings: true, media_stopped: true, draining: true, breakout: true,
   breakout_return: true, breakouts: true, breakout_broadcast: true, admin_notice: true, e2ee_job: true,
   e2ee_commit: true, e2ee_commit_ok: true, e2ee_welcome: true, e2ee_message: true, recording: true,
+  ice_restart: true,
 };
 
 type KeysOf<T> = T extends unknown ? keyof T : never;

@@ -295,6 +295,7 @@ export type ServerMessage =
   | ServerAnswer
   | ServerCandidate
   | { type: "renegotiate" }
+  | { type: "ice_restart" }
   | { type: "pong" }
   | ServerError
   | Closed
@@ -540,6 +541,7 @@ function message(o: Obj): ServerMessage | null {
       return { type, candidate: candidate(o.candidate) };
     case "pong":
     case "renegotiate":
+    case "ice_restart":
       return { type };
     case "error": {
       const e: ServerError = { type, code: str(o, "code"), message: str(o, "message") };

@@ -10,6 +10,7 @@ import { Call, type CallOptions, type InboundStats, type OutboundStats, type Rem
 import type { LocalMedia, LocalSource } from "./devices.js";
 import { HostCommands } from "./host-commands.js";
 import { MediaHealth } from "./media-health.js";
+import { IceRestarts, routeNegotiation } from "./negotiation-route.js";
 import { isModerator, mayShareScreen, mayUnmute } from "./permissions.js";
 import type { BreakoutBroadcast, ClientMessage, MediaState, MediaStopped, RecordingState, ServerError, ServerMessage, WaitingEntry, Welcome } from "./protocol.js";
 import type { TabResume } from "./resume.js";
@@ -93,7 +94,6 @@ const SHOWN_ERRORS: ReadonlySet<string> = new Set(["forbidden", "no_such_partici
 /** How many ids of recent `media` messages to remember, to recognise their errors. */
 const MEDIA_IDS_KEPT = 16;
 
-const ICE_RESTART_MIN_INTERVAL_MS = 5000;
 /** ICE failures in a row (each up to 10 s without a connection) before the whole session reconnects. */
 const ICE_FAILURES_BEFORE_RECONNECT = 2;
 
@@ -130,7 +130,7 @@ export class MeetingSession {
   private readonly signal: SignalClient;
   private readonly newCall: (o: CallOptions) => Call;
   private readonly busy = new Set<"mic" | "camera" | "screen">();
-  private lastIceRestart = 0;
+  private readonly iceRestarts = new IceRestarts();
   private iceFailures = 0;
   private ended = false;
   private guessing = false;
@@ -498,6 +498,7 @@ export class MeetingSession {
   }
 
   private message(m: ServerMessage): void {
+    if (routeNegotiation(this.call, m, () => this.signal.connected && this.iceRestarts.take() && this.call?.restartIce())) return;
     switch (m.type) {
       case "participant_joined":
       case "participant_updated": {
@@ -562,18 +563,6 @@ export class MeetingSession {
         this.view.rosterChanged();
         return;
       }
-      case "renegotiate":
-        this.call?.handleRenegotiate();
-        return;
-      case "offer":
-        this.call?.handleOffer(m);
-        return;
-      case "answer":
-        this.call?.handleAnswer(m);
-        return;
-      case "candidate":
-        this.call?.handleCandidate(m.candidate);
-        return;
       case "e2ee_job":
       case "e2ee_commit":
       case "e2ee_commit_ok":
@@ -592,9 +581,7 @@ export class MeetingSession {
    */
   private iceFailed(): void {
     if (this.mediaHealth.failed()) this.view.mediaHealthChanged();
-    const now = Date.now();
-    if (!this.signal.connected || now - this.lastIceRestart < ICE_RESTART_MIN_INTERVAL_MS) return;
-    this.lastIceRestart = now;
+    if (!this.signal.connected || !this.iceRestarts.take()) return;
     this.iceFailures++;
     if (this.iceFailures >= ICE_FAILURES_BEFORE_RECONNECT) {
       this.iceFailures = 0;
