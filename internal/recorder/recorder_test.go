@@ -6,10 +6,13 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,8 +21,9 @@ import (
 	"github.com/kaigi-meet/kaigi/internal/audit"
 	"github.com/kaigi-meet/kaigi/internal/sfu"
 	"github.com/kaigi-meet/kaigi/internal/store"
-	"github.com/kaigi-meet/kaigi/internal/whip/whiptest"
+	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -100,11 +104,12 @@ func (nopSig) Answer(string)                     {}
 func (nopSig) Candidate(webrtc.ICECandidateInit) {}
 func (nopSig) Renegotiate()                      {}
 
-// frameBytes is test frame n: a VP8 key frame every 30 (its header with
-// a size, 320×240 in even seconds and 640×480 in odd ones, so that the
-// size changes at key frames), else an inter frame; the frame number
-// follows the header, then filler, 1500 bytes in all.
-func frameBytes(n int) []byte {
+// frameBytes is test frame n of the publisher tagged tag: a VP8 key
+// frame every 30 (its header with a size, 320×240 in even seconds and
+// 640×480 in odd ones, so that the size changes at key frames), else an
+// inter frame; the frame number and the tag follow the header, then
+// filler, 1500 bytes in all.
+func frameBytes(tag byte, n int) []byte {
 	f := make([]byte, 1500)
 	if n%30 == 0 {
 		w, h := 320, 240
@@ -119,47 +124,102 @@ func frameBytes(n int) []byte {
 		f[0] = 0x11 // inter frame, shown
 	}
 	binary.BigEndian.PutUint32(f[10:], uint32(n))
-	for i := 14; i < len(f); i++ {
+	f[14] = tag
+	for i := 15; i < len(f); i++ {
 		f[i] = byte(n + i)
 	}
 	return f
 }
 
+// frameOf is the tag and number of a frame made by frameBytes.
+func frameOf(b []byte) (byte, int) { return b[14], int(binary.BigEndian.Uint32(b[10:])) }
+
 // lossy says which frames lose their middle packet on the way.
 func lossy(n int) bool { return n%90 == 45 }
 
-// publish connects a pion publisher (Opus and VP8) through the SFU's
-// router and pumps media at 30 frames a second until ctx ends, each
-// frame in three packets; it sends each frame's number once sent.
-func publish(t *testing.T, ctx context.Context, r *sfu.Router, name string) <-chan int {
+// source is a test publisher: its name, the tag in its frames, which
+// frames lose a packet, and its voice's RFC 6464 level at frame n (0
+// loudest, 127 silence).
+type source struct {
+	name  string
+	tag   byte
+	lossy func(n int) bool
+	level func(n int) uint8
+}
+
+// publish connects a pion publisher (Opus with the audio level extension,
+// and VP8) through the SFU's router and pumps media at 30 frames a second
+// until ctx ends, each frame in three packets; it sends each frame's
+// number once sent.
+func publish(t *testing.T, ctx context.Context, r *sfu.Router, src source) <-chan int {
 	t.Helper()
-	pub, offer, err := whiptest.Offer(ctx)
+	me := &webrtc.MediaEngine{}
+	if err := me.RegisterDefaultCodecs(); err != nil {
+		t.Fatal(err)
+	}
+	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
+		t.Fatal(err)
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
+		t.Fatal(err)
+	}
+	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir)).NewPeerConnection(webrtc.Configuration{BundlePolicy: webrtc.BundlePolicyMaxBundle})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { pub.PC.Close() })
-	peer, err := r.AddPublisher(name, nopSig{}, nil)
+	t.Cleanup(func() { pc.Close() })
+	audio, _ := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", src.name)
+	video, _ := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", src.name)
+	var audioSender *webrtc.RTPSender
+	for _, tr := range []*webrtc.TrackLocalStaticRTP{audio, video} {
+		x, err := pc.AddTransceiverFromTrack(tr, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tr == audio {
+			audioSender = x.Sender()
+		}
+	}
+	offer, err := pc.CreateOffer(nil)
+	if err == nil {
+		err = pc.SetLocalDescription(offer)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := peer.HandleOffer(offer, []sfu.PublishedTrack{{Mid: "0", Source: sfu.SourceMicrophone}, {Mid: "1", Source: sfu.SourceCamera}}); err != nil {
+	<-webrtc.GatheringCompletePromise(pc)
+	peer, err := r.AddPublisher(src.name, nopSig{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := peer.HandleOffer(pc.LocalDescription().SDP, []sfu.PublishedTrack{{Mid: "0", Source: sfu.SourceMicrophone}, {Mid: "1", Source: sfu.SourceCamera}}); err != nil {
 		t.Fatal(err)
 	}
 	answer, err := peer.GatheredAnswer(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := pub.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 		t.Fatal(err)
 	}
-	sent := make(chan int, 1024)
+	var levelID uint8
+	for _, e := range audioSender.GetParameters().HeaderExtensions {
+		if e.URI == sdp.AudioLevelURI {
+			levelID = uint8(e.ID)
+		}
+	}
+	if levelID == 0 {
+		t.Fatal("the audio level extension was not negotiated")
+	}
+	sent := make(chan int, 1) // the newest frame sent, or none: a reader sees progress, not a backlog
 	go func() {
 		tick := time.NewTicker(time.Second / 30)
 		defer tick.Stop()
 		var vseq, aseq uint16
-		opus := []byte{0xfc, 0xff, 0xfe}
+		opus := []byte{0xfc, 0xff, 0xfe, src.tag} // the tag: whose voice it is
 		for n := 0; ; n++ {
-			f := frameBytes(n)
+			f := frameBytes(src.tag, n)
 			for i := 0; i < 3; i++ {
 				// The descriptor as Chrome writes it: X, S on the first
 				// packet, I, and a 15-bit picture ID (the frame's number).
@@ -168,20 +228,21 @@ func publish(t *testing.T, ctx context.Context, r *sfu.Router, name string) <-ch
 					desc[0] |= 0x10
 				}
 				payload := append(desc, f[i*500:(i+1)*500]...)
-				if !(i == 1 && lossy(n)) {
-					pub.Video.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, Marker: i == 2, SequenceNumber: vseq, Timestamp: uint32(n * 3000)}, Payload: payload})
+				if !(i == 1 && src.lossy(n)) {
+					video.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, Marker: i == 2, SequenceNumber: vseq, Timestamp: uint32(n * 3000)}, Payload: payload})
 				}
 				vseq++
 			}
 			if n%10 == 5 {
 				// A padding-only packet (a bandwidth probe) between frames.
-				pub.Video.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, Padding: true, PaddingSize: 200, SequenceNumber: vseq, Timestamp: uint32(n * 3000)}})
+				video.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, Padding: true, PaddingSize: 200, SequenceNumber: vseq, Timestamp: uint32(n * 3000)}})
 				vseq++
 			}
 			// 20 ms Opus packets, as many as keep up with the frames.
 			for int(aseq)*20 < (n+1)*1000/30 {
 				h := rtp.Header{Version: 2, SequenceNumber: aseq, Timestamp: uint32(aseq) * 960}
-				pub.Audio.WriteRTP(&rtp.Packet{Header: h, Payload: opus})
+				_ = h.SetExtension(levelID, []byte{src.level(n) & 0x7f})
+				audio.WriteRTP(&rtp.Packet{Header: h, Payload: opus})
 				aseq++
 			}
 			select {
@@ -197,6 +258,25 @@ func publish(t *testing.T, ctx context.Context, r *sfu.Router, name string) <-ch
 	}()
 	return sent
 }
+
+// after waits until the publisher whose frames sent reports has sent k
+// frames more than it had.
+func after(sent <-chan int, k int) {
+	select {
+	case <-sent: // a frame sent before the call
+	default:
+	}
+	first := <-sent
+	for n := range sent {
+		if n >= first+k {
+			return
+		}
+	}
+}
+
+// alice is the test publisher most tests use: speaking, losing a packet
+// of some frames.
+var alice = source{name: "alice", tag: 'a', lossy: lossy, level: func(int) uint8 { return 20 }}
 
 type block struct {
 	track uint64
@@ -260,7 +340,7 @@ func TestRecordsWebMFromALiveRoom(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	router := startSFU(t)
-	sent := publish(t, ctx, router, "alice")
+	sent := publish(t, ctx, router, alice)
 	st := newMemStore()
 	ready := make(chan store.Recording, 1)
 	var mu sync.Mutex
@@ -274,8 +354,7 @@ func TestRecordsWebMFromALiveRoom(t *testing.T) {
 			return nil
 		}})
 	// Once the SFU has the publisher's tracks, record.
-	var first int
-	for first = range sent {
+	for range sent {
 		if len(router.Tracks()) == 2 {
 			break
 		}
@@ -284,11 +363,7 @@ func TestRecordsWebMFromALiveRoom(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for n := range sent {
-		if n >= first+150 {
-			break
-		}
-	}
+	after(sent, 150)
 	rec.Stop()
 	reason, stats := rec.Result()
 	if reason != EndStopped {
@@ -338,12 +413,11 @@ func TestRecordsWebMFromALiveRoom(t *testing.T) {
 	if tracks[0].Video.PixelWidth != 320 && tracks[0].Video.PixelWidth != 640 {
 		t.Fatalf("header's size %+v, not the first key frame's", tracks[0].Video)
 	}
-	frameOf := func(b block) int { return int(binary.BigEndian.Uint32(b.data[10:])) }
 	seen := map[int]bool{}
 	prev := -1
 	for i, b := range video {
-		n := frameOf(b)
-		if !bytes.Equal(b.data, frameBytes(n)) {
+		tag, n := frameOf(b.data)
+		if tag != 'a' || !bytes.Equal(b.data, frameBytes(tag, n)) {
 			t.Fatalf("video block %d is not frame %d as sent", i, n)
 		}
 		if b.key != (n%30 == 0) {
@@ -367,7 +441,8 @@ func TestRecordsWebMFromALiveRoom(t *testing.T) {
 		}
 		seen[n], prev = true, n
 	}
-	firstN, lastN := frameOf(video[0]), frameOf(video[len(video)-1])
+	_, firstN := frameOf(video[0].data)
+	_, lastN := frameOf(video[len(video)-1].data)
 	missing := 0
 	for n := firstN; n <= lastN; n++ {
 		if !seen[n] && !lossy(n) && !(n%90 > 45 && n%90 < 60) {
@@ -381,9 +456,13 @@ func TestRecordsWebMFromALiveRoom(t *testing.T) {
 	if stats.DroppedFrames == 0 || stats.Resizes == 0 {
 		t.Errorf("stats %+v: no dropped frame or no resize counted", stats)
 	}
+	// About 5 s recorded: the audio from its start, the video from its
+	// first key frame (up to a second later) to its last whole frame (up
+	// to half a second early after a loss).
 	span := time.Duration(video[len(video)-1].ms-video[0].ms) * time.Millisecond
-	if span < 4*time.Second || span > 6*time.Second {
-		t.Errorf("the video spans %v, recorded about 5 s", span)
+	aspan := time.Duration(audio[len(audio)-1].ms-audio[0].ms) * time.Millisecond
+	if aspan < 4500*time.Millisecond || aspan > 6*time.Second || span < 3*time.Second || span > aspan {
+		t.Errorf("the audio spans %v and the video %v, recorded about 5 s", aspan, span)
 	}
 	if !sort.SliceIsSorted(audio, func(i, j int) bool { return audio[i].ms < audio[j].ms }) {
 		t.Error("audio times go back")
@@ -392,9 +471,6 @@ func TestRecordsWebMFromALiveRoom(t *testing.T) {
 		if audio[i].ms <= audio[i-1].ms {
 			t.Fatalf("audio blocks %d and %d at %d and %d ms", i-1, i, audio[i-1].ms, audio[i].ms)
 		}
-	}
-	if a, v := audio[len(audio)-1].ms-audio[0].ms, video[len(video)-1].ms-video[0].ms; a < v-1000 || a > v+1000 {
-		t.Errorf("audio spans %d ms and video %d ms", a, v)
 	}
 	t.Logf("%d video blocks (%d key), %d audio, %d dropped, %d resizes, %v, %d bytes in %d chunks",
 		len(video), stats.KeyFrames, len(audio), stats.DroppedFrames, stats.Resizes, span, got.Bytes, got.Chunks)
@@ -407,7 +483,7 @@ func TestRecordingLimits(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	router := startSFU(t)
-	sent := publish(t, ctx, router, "alice")
+	sent := publish(t, ctx, router, alice)
 	for range sent {
 		if len(router.Tracks()) == 2 {
 			break
@@ -461,4 +537,115 @@ func TestRecordingLimits(t *testing.T) {
 	if len(st.deleted) != 1 || st.deleted[0] != rec.ID || len(st.recs) != 0 {
 		t.Fatalf("an empty recording: deleted %v, kept %d", st.deleted, len(st.recs))
 	}
+}
+
+// TestRecordsTheSpeaker: two publishers through a real SFU, Alice
+// speaking and then Bob (their RFC 6464 levels); the recording follows
+// the speaker: its video is Alice's camera and then Bob's, each stretch
+// starting at a key frame of its camera (whose size may differ), every
+// frame whole and as its publisher sent it with none missing within a
+// stretch, the times rising across the switch without a jump; the audio
+// is Alice's voice and then Bob's, its times rising throughout.
+func TestRecordsTheSpeaker(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	router := startSFU(t)
+	var bobSpeaks atomic.Bool
+	never := func(int) bool { return false }
+	speaks := func(who bool) func(int) uint8 {
+		return func(int) uint8 {
+			if bobSpeaks.Load() == who {
+				return 10
+			}
+			return 127
+		}
+	}
+	sentA := publish(t, ctx, router, source{name: "alice", tag: 'a', lossy: never, level: speaks(false)})
+	sentB := publish(t, ctx, router, source{name: "bob", tag: 'b', lossy: never, level: speaks(true)})
+	for range sentA {
+		if len(router.Tracks()) == 4 {
+			break
+		}
+	}
+	st := newMemStore()
+	rec, err := New(Options{Store: st, Logger: slog.New(slog.DiscardHandler)}).Start(ctx, "m1", "u1", router, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after(sentA, 75)
+	bobSpeaks.Store(true)
+	after(sentB, 90)
+	rec.Stop()
+	_, stats := rec.Result()
+	_, blocks := parse(t, st.file(rec.ID))
+	type run struct {
+		tag    byte
+		blocks []block
+	}
+	var runs []run
+	var audio []block
+	for _, b := range blocks {
+		if b.track == audioTrack {
+			audio = append(audio, b)
+			continue
+		}
+		tag, _ := frameOf(b.data)
+		if len(runs) == 0 || runs[len(runs)-1].tag != tag {
+			runs = append(runs, run{tag: tag})
+		}
+		runs[len(runs)-1].blocks = append(runs[len(runs)-1].blocks, b)
+	}
+	// At the very start every voice is as quiet as another: the recording
+	// may begin on Bob for a moment. It ends with Alice, then Bob.
+	if len(runs) < 2 || runs[len(runs)-1].tag != 'b' || runs[len(runs)-2].tag != 'a' || len(runs[len(runs)-2].blocks) < 20 || len(runs[len(runs)-1].blocks) < 20 {
+		desc := ""
+		for _, r := range runs {
+			desc += fmt.Sprintf(" %c×%d", r.tag, len(r.blocks))
+		}
+		t.Fatalf("the video's stretches:%s; want Alice's, then Bob's", desc)
+	}
+	for i, r := range runs {
+		if !r.blocks[0].key {
+			t.Fatalf("stretch %d (%c) starts on an inter frame", i, r.tag)
+		}
+		prev := -1
+		for _, b := range r.blocks {
+			tag, n := frameOf(b.data)
+			if !bytes.Equal(b.data, frameBytes(tag, n)) {
+				t.Fatalf("a block is not %c's frame %d as sent", tag, n)
+			}
+			if prev >= 0 && n != prev+1 {
+				t.Fatalf("%c's frame %d follows %d", tag, n, prev)
+			}
+			prev = n
+		}
+	}
+	for i := 1; i < len(blocks); i++ {
+		if blocks[i].track != videoTrack {
+			continue
+		}
+		for j := i - 1; j >= 0; j-- {
+			if blocks[j].track == videoTrack {
+				if d := blocks[i].ms - blocks[j].ms; d <= 0 || d > 1500 {
+					t.Fatalf("video blocks %d and %d are %d ms apart", j, i, d)
+				}
+				break
+			}
+		}
+	}
+	voices := ""
+	for i, b := range audio {
+		if i > 0 && b.ms <= audio[i-1].ms {
+			t.Fatalf("audio blocks at %d then %d ms", audio[i-1].ms, b.ms)
+		}
+		if tag := string(b.data[len(b.data)-1:]); !strings.HasSuffix(voices, tag) {
+			voices += tag
+		}
+	}
+	if !strings.HasSuffix(voices, "ab") {
+		t.Fatalf("the voices recorded, in turn: %q; want Alice's, then Bob's", voices)
+	}
+	a, b := runs[len(runs)-2].blocks, runs[len(runs)-1].blocks
+	t.Logf("%d stretches; Alice's %d frames to %d ms, Bob's %d from %d ms; %d audio blocks; %d resizes, %d dropped",
+		len(runs), len(a), a[len(a)-1].ms, len(b), b[0].ms, len(audio), stats.Resizes, stats.DroppedFrames)
 }
