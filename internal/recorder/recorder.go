@@ -80,7 +80,14 @@ type Options struct {
 type Service struct {
 	opts Options
 	log  *slog.Logger
+
+	mu      sync.Mutex
+	running map[*Recording]struct{}
+	closed  bool
 }
+
+// ErrClosed: the service is closed (the server stops).
+var ErrClosed = errors.New("server recording: closed")
 
 // New returns a Service.
 func New(opts Options) *Service {
@@ -99,7 +106,24 @@ func New(opts Options) *Service {
 	if opts.ChunkEvery <= 0 {
 		opts.ChunkEvery = DefaultChunkEvery
 	}
-	return &Service{opts: opts, log: opts.Logger}
+	return &Service{opts: opts, log: opts.Logger, running: map[*Recording]struct{}{}}
+}
+
+// Close stops every recording under way and waits until each is stored,
+// before the store closes; no recording starts after it.
+func (s *Service) Close() {
+	s.mu.Lock()
+	s.closed = true
+	recs := make([]*Recording, 0, len(s.running))
+	for r := range s.running {
+		recs = append(recs, r)
+	}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, r := range recs {
+		wg.Go(r.Stop)
+	}
+	wg.Wait()
 }
 
 // Why a recording ended (Recording.Reason).
@@ -140,6 +164,12 @@ type packet struct {
 // goroutine, once) when the recording has ended by itself, at a limit
 // or a failure, not when Stop ended it.
 func (s *Service) Start(ctx context.Context, meetingID, userID string, router *sfu.Router, ended func(reason string)) (*Recording, error) {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
 	rec := store.Recording{ID: store.NewRecordingID(), MeetingID: meetingID, RecorderID: userID, StartedAt: time.Now(), Kind: store.KindServer}
 	if err := s.opts.Store.CreateRecording(ctx, rec, nil); err != nil {
 		return nil, fmt.Errorf("create server recording: %w", err)
@@ -151,6 +181,15 @@ func (s *Service) Start(ctx context.Context, meetingID, userID string, router *s
 		return nil, fmt.Errorf("server recording viewer: %w", err)
 	}
 	r.viewer = v
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		v.Close()
+		_ = s.opts.Store.DeleteRecording(context.WithoutCancel(ctx), rec.ID, userID)
+		return nil, ErrClosed
+	}
+	s.running[r] = struct{}{}
+	s.mu.Unlock()
 	s.audit(ctx, audit.Entry{ActorKind: audit.ActorUser, ActorID: userID, Action: audit.ServerRecordingStarted,
 		SubjectKind: audit.SubjectMeeting, SubjectID: meetingID, Details: map[string]string{"recording": rec.ID}})
 	go r.run()
@@ -265,6 +304,9 @@ loop:
 	if reason != EndStopped && r.ended != nil {
 		r.ended(reason)
 	}
+	r.s.mu.Lock()
+	delete(r.s.running, r)
+	r.s.mu.Unlock()
 	close(r.done)
 }
 

@@ -478,7 +478,9 @@ func TestRecordsWebMFromALiveRoom(t *testing.T) {
 
 // TestRecordingLimits: a recording ends by itself at its duration limit
 // and at its size limit, whatever its starter does, tells ended why, and
-// keeps what it stored; one that got nothing is deleted, not listed.
+// keeps what it stored; Close (the server stops) stops and stores one
+// under way and refuses new ones; one that got nothing is deleted, not
+// listed.
 func TestRecordingLimits(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -526,10 +528,34 @@ func TestRecordingLimits(t *testing.T) {
 			t.Fatalf("%s: nothing readable stored", c.name)
 		}
 	}
+	// The server stops: Close stops a recording under way and waits until
+	// it is stored; none starts after.
+	st := newMemStore()
+	svc := New(Options{Store: st, Logger: slog.New(slog.DiscardHandler)})
+	rec, err := svc.Start(ctx, "m1", "u1", router, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after(sent, 30)
+	svc.Close()
+	select {
+	case <-rec.Done():
+	default:
+		t.Fatal("Close returned before the recording was stored")
+	}
+	st.mu.Lock()
+	if r := st.recs[rec.ID]; r == nil || r.FinishedAt.IsZero() {
+		t.Fatalf("after Close: %+v", r)
+	}
+	st.mu.Unlock()
+	if _, err := svc.Start(ctx, "m1", "u1", router, nil); !errors.Is(err, ErrClosed) {
+		t.Fatalf("a start after Close: %v", err)
+	}
+
 	// A room where nothing is published: the recording is deleted.
 	empty := startSFU(t)
-	st := newMemStore()
-	rec, err := New(Options{Store: st, Logger: slog.New(slog.DiscardHandler)}).Start(ctx, "m2", "u1", empty, nil)
+	st = newMemStore()
+	rec, err = New(Options{Store: st, Logger: slog.New(slog.DiscardHandler)}).Start(ctx, "m2", "u1", empty, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -185,6 +185,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		_, err := db.AppendAudit(ctx, e)
 		return err
 	}})
+	stopRecs := s.stopRun // the recordings are stored before the webhooks and the store close
+	s.stopRun = func() { serverRec.Close(); stopRecs() }
 	sigOpts.RecordOnServer = func(ctx context.Context, meetingID, userID string, router *sfu.Router, ended func(string)) (string, func(), error) {
 		rec, err := serverRec.Start(ctx, meetingID, userID, router, ended)
 		if err != nil {
