@@ -60,6 +60,11 @@ type relayJoin struct {
 type relayReply struct {
 	Joined bool   `json:"joined"`
 	Code   string `json:"code,omitempty"`
+	// Lease: the meeting's node says "keep" for this member every
+	// EntryLease while it holds them (entrycheck.go), so the entry node
+	// watches them from the join on, not only from the first keep (a
+	// close lost before it would leave them unwatched).
+	Lease bool `json:"lease,omitempty"`
 }
 
 // relayTimeout bounds a relayed join's round trip.
@@ -356,6 +361,9 @@ func (s *session) relayTo(cl *clusterLink, node string, id meeting.ID) bool {
 	}
 	s.log.Info("join relayed", "meeting", id, "node", node, "joined", rep.Joined)
 	if rep.Joined {
+		if rep.Lease {
+			r.leased.Store(true)
+		}
 		go s.watchLease(r) // entrycheck.go
 		return true
 	}

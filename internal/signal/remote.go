@@ -103,8 +103,9 @@ func (s *session) runRemote(hello *wire.ClientMessage, reply func(relayReply)) {
 		s.write()
 	}()
 	ok := s.handle(hello)
-	reply(relayReply{Joined: ok, Code: s.refused})
-	if ok && s.remote.media {
+	lease := ok && s.remote.media
+	reply(relayReply{Joined: ok, Code: s.refused, Lease: lease})
+	if lease {
 		go s.keepRemote() // entrycheck.go
 	}
 	for ok {
