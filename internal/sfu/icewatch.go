@@ -69,7 +69,7 @@ func newICEWatch(sig Signaller, now time.Time) *iceWatch {
 
 // changed follows the ICE connection state.
 func (w *iceWatch) changed(s webrtc.ICEConnectionState) {
-	if w.ask == nil {
+	if w == nil || w.ask == nil {
 		return
 	}
 	w.mu.Lock()
@@ -125,6 +125,9 @@ func (w *iceWatch) fire() {
 }
 
 func (w *iceWatch) close() {
+	if w == nil { // a Peer made without newPeer (a relay's owner)
+		return
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.closed = true
@@ -135,7 +138,7 @@ func (w *iceWatch) close() {
 // whose ICE credentials differ from the current remote description's is a
 // restart. Called with the peer's lock held.
 func (w *iceWatch) takeRestart(current *webrtc.SessionDescription, offer string, now time.Time) error {
-	if current == nil {
+	if w == nil || current == nil {
 		return nil
 	}
 	was, is := iceUfrag(current.SDP), iceUfrag(offer)

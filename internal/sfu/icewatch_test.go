@@ -112,6 +112,14 @@ func TestICEWatchAsks(t *testing.T) {
 	if none.ask != nil || none.timer != nil {
 		t.Fatal("a Signaller without RestartICE got a watch")
 	}
+
+	// A Peer made without newPeer (a relay's owner) has none.
+	var missing *iceWatch
+	missing.changed(webrtc.ICEConnectionStateFailed)
+	missing.close()
+	if err := missing.takeRestart(&webrtc.SessionDescription{SDP: sdpWithUfrag("a")}, sdpWithUfrag("b"), time.Now()); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestICEUfrag(t *testing.T) {
