@@ -89,6 +89,15 @@ func (s *Server) regionsChangedElsewhere(data []byte, self string) {
 	if json.Unmarshal(data, &rc) != nil || rc.From == self {
 		return // the node that changed them checked itself
 	}
+	// Every message asks for the same check of everything live here:
+	// those arriving while one runs are served by one more run.
+	s.regionsCheck.trigger(s.checkRegionsElsewhere)
+}
+
+// checkRegionsElsewhere ends the meetings this node may no longer hold
+// and the members relayed here through nodes outside their meeting's
+// regions, after regions changed on another node.
+func (s *Server) checkRegionsElsewhere() {
 	ctx, cancel := context.WithTimeout(context.Background(), relayTimeout)
 	defer cancel()
 	if check := s.opts.Regions; check != nil {

@@ -145,6 +145,9 @@ type Server struct {
 	ended map[string]uint64
 	// cluster is set by JoinCluster (relay.go).
 	cluster *clusterLink
+	// regionsCheck serves kaigi.regions.changed messages, at most one
+	// check at a time and one waiting (entrycheck.go, coalesce.go).
+	regionsCheck coalesced
 }
 
 // NewServer returns a Server; mount it at /ws.
