@@ -108,10 +108,12 @@ func (nopSig) Renegotiate()                      {}
 // frame every 30 (its header with a size, 320×240 in even seconds and
 // 640×480 in odd ones, so that the size changes at key frames), else an
 // inter frame; the frame number and the tag follow the header, then
-// filler, 1500 bytes in all.
+// filler: 1500 bytes in all for an inter frame, 100 kB for a key frame
+// (200 packets, as a shared screen's can be).
 func frameBytes(tag byte, n int) []byte {
 	f := make([]byte, 1500)
 	if n%30 == 0 {
+		f = make([]byte, 100_000)
 		w, h := 320, 240
 		if (n/30)%2 == 1 {
 			w, h = 640, 480
@@ -149,8 +151,8 @@ type source struct {
 
 // publish connects a pion publisher (Opus with the audio level extension,
 // and VP8) through the SFU's router and pumps media at 30 frames a second
-// until ctx ends, each frame in three packets; it sends each frame's
-// number once sent.
+// until ctx ends, each frame in packets of 500 bytes; it sends each
+// frame's number once sent.
 func publish(t *testing.T, ctx context.Context, r *sfu.Router, src source) <-chan int {
 	t.Helper()
 	me := &webrtc.MediaEngine{}
@@ -220,7 +222,8 @@ func publish(t *testing.T, ctx context.Context, r *sfu.Router, src source) <-cha
 		opus := []byte{0xfc, 0xff, 0xfe, src.tag} // the tag: whose voice it is
 		for n := 0; ; n++ {
 			f := frameBytes(src.tag, n)
-			for i := 0; i < 3; i++ {
+			last := len(f)/500 - 1
+			for i := 0; i <= last; i++ {
 				// The descriptor as Chrome writes it: X, S on the first
 				// packet, I, and a 15-bit picture ID (the frame's number).
 				desc := []byte{0x80, 0x80, 0x80 | byte(n>>8)&0x7f, byte(n)}
@@ -229,7 +232,7 @@ func publish(t *testing.T, ctx context.Context, r *sfu.Router, src source) <-cha
 				}
 				payload := append(desc, f[i*500:(i+1)*500]...)
 				if !(i == 1 && src.lossy(n)) {
-					video.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, Marker: i == 2, SequenceNumber: vseq, Timestamp: uint32(n * 3000)}, Payload: payload})
+					video.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, Marker: i == last, SequenceNumber: vseq, Timestamp: uint32(n * 3000)}, Payload: payload})
 				}
 				vseq++
 			}
@@ -324,18 +327,19 @@ func startSFU(t *testing.T) *sfu.Router {
 }
 
 // TestRecordsWebMFromALiveRoom: a pion client publishes VP8 (three
-// packets a frame with picture IDs, a key frame a second, the size
-// changing at key frames, the middle packet of some frames lost, padding
-// packets between some frames) and Opus through a real
-// SFU; the server recording, stopped after five seconds of it, is WebM
-// that ebml-go reads back: a VP8 and an Opus track (with its OpusHead),
-// the first video block a key frame, every video block one whole frame
-// as it was sent, no frame that lost a packet nor any inter frame after
-// it before the next key frame, no frame dropped for padding, times
-// rising on each track and spaced as
-// the RTP timestamps were, about the length recorded; the store holds it
-// finished, as a server recording with its manifest, Ready was told, and
-// the audit log has its start by its account and its end by the server.
+// packets an inter frame and 200 a key frame, with picture IDs, a key
+// frame a second, the size changing at key frames, the middle packet of
+// some frames lost, padding packets between some frames) and Opus
+// through a real SFU; the server recording, stopped after five seconds of
+// it, is WebM that ebml-go reads back: a VP8 and an Opus track (with its
+// OpusHead), the first video block a key frame, every video block one
+// whole frame as it was sent, no frame that lost a packet nor any inter
+// frame after it before the next key frame (nor after any other frame
+// missing), no frame dropped for padding, times rising on each track and
+// spaced as the RTP timestamps were, about the length recorded; the store
+// holds it finished, as a server recording with its manifest, Ready was
+// told, and the audit log has its start by its account and its end by
+// the server.
 func TestRecordsWebMFromALiveRoom(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -433,6 +437,9 @@ func TestRecordsWebMFromALiveRoom(t *testing.T) {
 			if n <= prev {
 				t.Fatalf("frame %d after %d", n, prev)
 			}
+			if n != prev+1 && !b.key {
+				t.Fatalf("inter frame %d follows %d: after a frame missing, only a key frame may come", n, prev)
+			}
 			// RTP: 3000 ticks of 90 kHz a frame, 33.3 ms.
 			want := int64(n-prev) * 1000 / 30
 			if d := b.ms - video[i-1].ms; d < want-2 || d > want+2 {
@@ -449,8 +456,9 @@ func TestRecordsWebMFromALiveRoom(t *testing.T) {
 			missing++
 		}
 	}
-	// The SFU loses nothing on loopback: every frame that could be written was.
-	if missing > 0 {
+	// On loopback the SFU loses next to nothing; a loaded machine may lose
+	// a packet, and with it the frames up to the next key frame.
+	if missing > 30 {
 		t.Errorf("%d whole frames between %d and %d are not in the file", missing, firstN, lastN)
 	}
 	if stats.DroppedFrames == 0 || stats.Resizes == 0 {
@@ -570,7 +578,8 @@ func TestRecordingLimits(t *testing.T) {
 // the speaker: its video is Alice's camera and then Bob's, each stretch
 // starting at a key frame of its camera (whose size may differ), every
 // frame whole and as its publisher sent it with none missing within a
-// stretch, the times rising across the switch without a jump; the audio
+// stretch (but up to a key frame after one lost on a loaded machine),
+// the times rising across the switch without a jump; the audio
 // is Alice's voice and then Bob's, its times rising throughout.
 func TestRecordsTheSpeaker(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -640,8 +649,10 @@ func TestRecordsTheSpeaker(t *testing.T) {
 			if !bytes.Equal(b.data, frameBytes(tag, n)) {
 				t.Fatalf("a block is not %c's frame %d as sent", tag, n)
 			}
-			if prev >= 0 && n != prev+1 {
-				t.Fatalf("%c's frame %d follows %d", tag, n, prev)
+			// A frame missing (lost on a loaded machine) may only be
+			// followed by a key frame.
+			if prev >= 0 && n != prev+1 && !b.key {
+				t.Fatalf("%c's inter frame %d follows %d", tag, n, prev)
 			}
 			prev = n
 		}
@@ -672,6 +683,6 @@ func TestRecordsTheSpeaker(t *testing.T) {
 		t.Fatalf("the voices recorded, in turn: %q; want Alice's, then Bob's", voices)
 	}
 	a, b := runs[len(runs)-2].blocks, runs[len(runs)-1].blocks
-	t.Logf("%d stretches; Alice's %d frames to %d ms, Bob's %d from %d ms; %d audio blocks; %d resizes, %d dropped",
-		len(runs), len(a), a[len(a)-1].ms, len(b), b[0].ms, len(audio), stats.Resizes, stats.DroppedFrames)
+	t.Logf("%d stretches; Alice's %d frames to %d ms, Bob's %d from %d ms; %d audio blocks; %d resizes, %d dropped, %d packets not queued",
+		len(runs), len(a), a[len(a)-1].ms, len(b), b[0].ms, len(audio), stats.Resizes, stats.DroppedFrames, rec.dropped.Load())
 }

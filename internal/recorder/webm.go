@@ -34,9 +34,11 @@ const (
 
 // Muxer limits.
 const (
-	// maxLate is how many packets the sample builder waits for one that is
-	// missing (a retransmission) before it drops the frame.
-	maxLate = 128
+	// maxLate is how many packets the sample builder holds: a frame of
+	// more packets could never be completed (a shared screen's key frame
+	// can be hundreds), so it is well above any frame's; maxDelay bounds
+	// the wait for a missing packet.
+	maxLate = 1000
 	// maxDelay bounds, in media time, how long a frame with a packet
 	// missing holds up the frames after it.
 	maxDelay = 500 * time.Millisecond
