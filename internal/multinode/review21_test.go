@@ -61,3 +61,44 @@ func TestReview21LeaseBeforeFirstKeep(t *testing.T) {
 	// Di, whom eu1 keeps, stays.
 	receiving(t, di, adaID, "microphone", packets(di, adaID, "microphone"), 100)
 }
+
+// TestReview21GoneLostEndsMember: Bo is in a meeting held on eu1 through
+// eu2, and leaves (his socket closes); eu1 misses eu2's "gone" (as after
+// a lost NATS message). eu2 no longer says it keeps him, so eu1 ends him
+// as a lost connection all the same, and after the resume grace he leaves
+// the roster; a ghost used to stay in the meeting (and count as eu2's
+// member for its relays) until the meeting ended or eu2 left the registry.
+func TestReview21GoneLostEndsMember(t *testing.T) {
+	natsURL := startNATS(t)
+	db := pgtest.NewDatabase(t)
+	key := clusterKey(t)
+	const lease = time.Second
+	eu1 := nodeWith(t, "eu1", "eu", natsURL, db, key, func(o *signal.Options) {
+		o.EntryLease = lease
+		o.ResumeGrace = time.Second
+		o.LoseGone = func() bool { return true }
+	})
+	eu2 := nodeWith(t, "eu2", "eu", natsURL, db, key, func(o *signal.Options) { o.EntryLease = lease })
+	admin := eu1.Admin(t)
+	m := admin.NewMeeting(t, servertest.OpenSettings())
+	undo := placeOn(t, eu1, eu2)
+	ada := join(t, eu1, client.Options{Meeting: m.ID, Name: "Ada"}, "microphone")
+	undo()
+	bo := join(t, eu2, client.Options{Meeting: m.ID, Name: "Bo"})
+	boID := bo.Self().ID
+	receiving(t, bo, ada.Self().ID, "microphone", 0, 50)
+	waitFor(t, ada, "Bo in Ada's roster", func() bool { return participant(ada, boID).ID != "" })
+	// Bo stays while eu2 holds him, well past three leases (250 of
+	// Ada's 20 ms packets: 5 s).
+	receiving(t, bo, ada.Self().ID, "microphone", packets(bo, ada.Self().ID, "microphone"), 250)
+	if participant(ada, boID).ID == "" {
+		t.Fatal("eu1 ended Bo while eu2 still held his socket")
+	}
+
+	bo.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	if err := ada.WaitFor(ctx, "Bo gone from Ada's roster", func() bool { return participant(ada, boID).ID == "" }); err != nil {
+		t.Fatalf("eu1 still lists Bo, whose socket ended on eu2 and whose gone it missed: %v", err)
+	}
+}

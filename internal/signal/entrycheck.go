@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/kaigi-meet/kaigi/internal/cluster"
 	"github.com/kaigi-meet/kaigi/internal/live"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
 	"github.com/kaigi-meet/kaigi/internal/wire"
@@ -26,7 +27,11 @@ import (
 //     still holds each relayed member (a "keep"); an entry node that
 //     hears nothing of a member for three leases ends their socket and
 //     peer (watchLease), as if the meeting's node had closed it: a close
-//     it missed ends nothing for longer than that.
+//     it missed ends nothing for longer than that;
+//   - the other way, the entry node says keep for each member whose
+//     socket it holds (relayJoin.Lease), and the meeting's node ends,
+//     as a lost connection, a member it hears nothing of for three
+//     leases (runRemote): a lost "gone" leaves no member in a meeting.
 
 // regionsChangedSubject carries, to every node, that a meeting's regions
 // or the organisation's changed through the API on node From: each node
@@ -42,6 +47,9 @@ type regionsChanged struct {
 // mediaKeep is a media message (mediaControl.Op) from the meeting's node:
 // it still holds the member.
 const mediaKeep = "keep"
+
+// keepMessage is a keep's body, either way.
+var keepMessage = []byte(`{"op":"keep"}`)
 
 // defaultEntryLease is Options.EntryLease's default.
 const defaultEntryLease = 10 * time.Second
@@ -213,6 +221,8 @@ func (s *session) watchLease(r *relayLink) {
 		case <-s.ctx.Done():
 			return
 		case <-t.C:
+			// This node still holds the socket (relayJoin.Lease).
+			_ = r.cl.node.Publish(r.node, r.member, cluster.Message{Media: true, Data: keepMessage})
 			if !r.leased.Load() || time.Since(time.Unix(0, r.heard.Load())) <= 3*lease {
 				continue
 			}

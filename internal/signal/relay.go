@@ -53,6 +53,10 @@ type relayJoin struct {
 	Hello  json.RawMessage `json:"hello"`
 	// Media: the entry node takes the member's media (entry.go).
 	Media bool `json:"media,omitempty"`
+	// Lease: the entry node says "keep" for the member every EntryLease
+	// while it holds their socket, so that the meeting's node ends a
+	// member whose "gone" it missed (remote.go: runRemote).
+	Lease bool `json:"lease,omitempty"`
 }
 
 // relayReply is the meeting node's answer: joined (admitted, resumed or
@@ -332,7 +336,7 @@ func (s *session) relayTo(cl *clusterLink, node string, id meeting.ID) bool {
 		return false
 	}
 	r.unsub = unsub
-	req := relayJoin{Member: r.member, From: cl.node.ID(), UserID: s.identity.UserID, Hello: s.raw, Media: true}
+	req := relayJoin{Member: r.member, From: cl.node.ID(), UserID: s.identity.UserID, Hello: s.raw, Media: true, Lease: true}
 	if s.srv.endedSince(s) {
 		req.UserID = "" // as a local join would: a guest
 	}

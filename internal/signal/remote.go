@@ -3,6 +3,7 @@ package signal
 import (
 	"encoding/json"
 	"net/netip"
+	"time"
 
 	"github.com/coder/websocket"
 	"github.com/kaigi-meet/kaigi/internal/cluster"
@@ -33,6 +34,8 @@ type remoteLink struct {
 	in     chan cluster.Message
 	// media: the entry node takes the member's media (entry.go).
 	media bool
+	// lease: the entry node says keep every EntryLease (entrycheck.go).
+	lease bool
 }
 
 // serveRelayedJoin takes a join relayed from another node.
@@ -59,7 +62,7 @@ func (s *Server) serveRelayedJoin(data []byte, respond func([]byte)) {
 	}
 	sess := newSession(s, nil, "relayed from "+req.From, id)
 	sess.raw = req.Hello
-	link := &remoteLink{cl: cl, node: req.From, member: req.Member, in: make(chan cluster.Message, remoteInbox), media: req.Media}
+	link := &remoteLink{cl: cl, node: req.From, member: req.Member, in: make(chan cluster.Message, remoteInbox), media: req.Media, lease: req.Lease}
 	sess.remote = link
 	sess.log = sess.log.With("relayed_from", req.From)
 	if !s.track(sess) {
@@ -108,17 +111,35 @@ func (s *session) runRemote(hello *wire.ClientMessage, reply func(relayReply)) {
 	if lease {
 		go s.keepRemote() // entrycheck.go
 	}
+	// The entry node's keeps: one that says it sends them and then says
+	// nothing for three leases lost its socket and the "gone" with it.
+	var silent <-chan time.Time
+	if s.remote.lease {
+		t := time.NewTicker(s.srv.entryLease())
+		defer t.Stop()
+		silent = t.C
+	}
+	heard := time.Now()
 	for ok {
 		select {
 		case <-s.ctx.Done():
 			ok = false
+		case <-silent:
+			if time.Since(heard) > 3*s.srv.entryLease() {
+				s.log.Warn("cascade: the entry node no longer speaks of a relayed member; ending them as a lost connection", "participant", s.pid)
+				ok = false
+			}
 		case m := <-s.remote.in:
+			heard = time.Now()
+			if m.Gone && s.srv.opts.LoseGone != nil && s.srv.opts.LoseGone() {
+				continue // a test's lost message
+			}
 			if m.Gone {
 				ok = false
 				continue
 			}
 			if m.Media {
-				continue // nodes' media messages go to the entry node only
+				continue // the entry node's keep; media messages go the other way
 			}
 			msg, err := decodeClientMessage(m.Data)
 			if err != nil {

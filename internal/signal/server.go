@@ -114,6 +114,10 @@ type Options struct {
 	// lost NATS message would, for tests of what an entry node does
 	// when it misses one. Only code sets it.
 	LoseClose func() bool
+	// LoseGone, if set, is asked on a meeting's node about each "the
+	// socket ended" an entry node sends for a relayed member: true drops
+	// it, as a lost NATS message would. Only code sets it.
+	LoseGone func() bool
 }
 
 // Server accepts signalling WebSockets and runs the meetings they join
