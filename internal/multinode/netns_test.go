@@ -100,7 +100,7 @@ func startNSNode(t *testing.T, network *clustertest.Network, id, region, natsURL
 // in its own network namespace on a bridge (regions eu, eu, us), one NATS
 // server and one PostgreSQL. A meeting that may be held only in "eu":
 // participants through both eu nodes receive each other's media (one of
-// them relayed to the node holding it); one through the us node is
+// them relayed to the node holding it), none of it lost; one through the us node is
 // refused; the node holding the meeting is killed (SIGKILL) and the
 // participant relayed through the other eu node resumes there and
 // receives media again (the time is reported).
@@ -126,12 +126,27 @@ func TestClusterProcessesInNamespaces(t *testing.T) {
 	set.Regions = &regions
 	m := eu1.Admin(t).NewMeeting(t, set)
 
-	ada := join(t, eu1.Server, client.Options{Meeting: m.ID, Name: "Ada"}, "microphone", "camera")
-	cy := join(t, eu2.Server, client.Options{Meeting: m.ID, Name: "Cy"}, "microphone", "camera")
+	adaSeq, cySeq := newSeqLog(), newSeqLog()
+	ada := join(t, eu1.Server, client.Options{Meeting: m.ID, Name: "Ada", Observe: adaSeq.observe}, "microphone", "camera")
+	cy := join(t, eu2.Server, client.Options{Meeting: m.ID, Name: "Cy", Observe: cySeq.observe}, "microphone", "camera")
 	adaID, cyID := ada.Self().ID, cy.Self().ID
 	for _, src := range []string{"microphone", "camera"} {
 		receiving(t, ada, cyID, src, 0, 100)
 		receiving(t, cy, adaID, src, 0, 100)
+	}
+	// Nothing missing either way, one of them relayed between the nodes
+	// over the bridge (counted between each track's first and last
+	// packet received, after NACKs had their chance).
+	for _, c := range []struct {
+		who       string
+		log       *seqLog
+		publisher string
+	}{{"Ada", adaSeq, cyID}, {"Cy", cySeq, adaID}} {
+		for _, src := range []string{"microphone", "camera"} {
+			if lost, got := c.log.lost(c.publisher, src); lost != 0 || got == 0 {
+				t.Errorf("%s: %d of %s's %s packets missing (%d received)", c.who, lost, c.publisher, src, got)
+			}
+		}
 	}
 	_, err = tryJoin(t, us1.Server, client.Options{Meeting: m.ID, Name: "Una"})
 	var refused *client.Refused
