@@ -108,6 +108,25 @@ type exchange struct {
 // relayKey is one direction of a meeting's relay with another node.
 type relayKey struct{ meeting, node string }
 
+// pace bounds how often a relay message goes again: at most once per
+// wait after the last, the wait doubling at each. Under Cascade.mu.
+type pace struct {
+	at   time.Time     // when it went last
+	wait time.Duration // before it may go again
+}
+
+// againLocked reports whether what p paces may go again now, and if so
+// counts it as gone: the next wait is twice this one (Retry.First at
+// the first), up to Retry.Most. Called with c.mu held.
+func (c *Cascade) againLocked(p *pace) bool {
+	now := c.now()
+	if p.wait > 0 && now.Sub(p.at) < p.wait {
+		return false
+	}
+	p.at, p.wait = now, min(max(2*p.wait, c.retry.First), c.retry.Most)
+	return true
+}
+
 // New starts serving the relay messages sent to this node.
 func New(tr Transport, opts Options) (*Cascade, error) {
 	c := &Cascade{tr: tr, opts: opts, log: opts.Logger, now: time.Now,
@@ -161,17 +180,26 @@ func newRelayID() string {
 
 // Receive asks node to relay the tracks published there in the meeting to
 // this node, into the meeting's router here. Asking again while the relay
-// is up (or asked for) does nothing, and that is checked before anything
-// else is looked up: a node's repeated "ready" costs nothing.
+// is up does nothing, and that is checked before anything else is looked
+// up: a node's repeated "ready" costs nothing. Asking again for a relay
+// asked for but not up (its connection not made: the "want" or the
+// offer, or the answer, lost on the way, or nothing published there yet)
+// sends the same "want" again, for the same relay, at most once per wait
+// (Retry.First after the last, doubled at each, up to Retry.Most), and
+// looks nothing up either.
 func (c *Cascade) Receive(meeting, node string) error {
 	if node == c.tr.ID() {
 		return nil
 	}
 	k := relayKey{meeting, node}
 	c.mu.Lock()
-	up := c.ins[k] != nil
+	e := c.ins[k]
+	again := e != nil && !e.in.Connected() && c.againLocked(&e.wanted)
 	c.mu.Unlock()
-	if up {
+	if again {
+		return c.tr.SendRelay(node, cluster.RelayMessage{Meeting: meeting, Kind: cluster.RelayWant, Relay: e.id})
+	}
+	if e != nil {
 		return nil
 	}
 	if !c.allowed(meeting, node) {
@@ -187,6 +215,7 @@ func (c *Cascade) Receive(meeting, node string) error {
 		return nil // asked meanwhile
 	}
 	end := &inEnd{c: c, key: k, id: newRelayID(), since: c.now()}
+	end.wanted = pace{at: end.since, wait: c.retry.First}
 	in, err := r.RelayFrom(node, end)
 	if err != nil {
 		return fmt.Errorf("cascade: meeting %s from %s: %w", meeting, node, err)
@@ -210,9 +239,11 @@ func (c *Cascade) Receive(meeting, node string) error {
 // relay subject, after whatever this node said of earlier relays with
 // node.
 //
-// Asking again: if the two relays are not both there Retry.Answer after
-// an ask (a ready lost, or refused for a database error or because the
-// meeting's node did not know the member yet), or once either closes,
+// Asking again: if the two relays are not both up (connected)
+// Retry.Answer after an ask (a ready lost, or refused for a database
+// error or because the meeting's node did not know the member yet; a
+// want, offer or answer lost, which the same relay's want sent again
+// recovers), or once either closes,
 // this node asks again for what is missing after a wait: Retry.First,
 // doubled at each ask that did not last, up to Retry.Most, and set back
 // to Retry.First when a relay that closes had been up Retry.SetBack.
@@ -249,7 +280,7 @@ func (c *Cascade) Exchange(meeting, node string) error {
 func (c *Cascade) ask(k relayKey, x *exchange) error {
 	err := c.Receive(k.meeting, k.node)
 	c.mu.Lock()
-	sending := c.outs[k] != nil
+	sending := c.outs[k] != nil && c.outs[k].out.Connected()
 	current := c.exchanges[k] == x
 	if current && !x.retrying {
 		if x.timer != nil {
@@ -264,9 +295,11 @@ func (c *Cascade) ask(k relayKey, x *exchange) error {
 	return c.tr.SendRelay(k.node, cluster.RelayMessage{Meeting: k.meeting, Kind: cluster.RelayReady})
 }
 
-// check looks at x's relays Retry.Answer after an ask: both up, nothing
-// more is done until one closes (relayDown); else this node asks again
-// after the next wait. An exchange whose router has gone ends here.
+// check looks at x's relays Retry.Answer after an ask: both up (their
+// connections made), nothing more is done until one closes (relayDown);
+// else this node asks again after the next wait, for a relay asked for
+// but not up as well (Receive sends its "want" again, and the "ready"
+// goes again while the meeting's node's relay to this one is not up). An exchange whose router has gone ends here.
 func (c *Cascade) check(k relayKey, x *exchange) {
 	if c.opts.Router(k.meeting) != x.router {
 		c.forget(k, x)
@@ -278,7 +311,7 @@ func (c *Cascade) check(k relayKey, x *exchange) {
 		return
 	}
 	x.timer = nil
-	if c.ins[k] != nil && c.outs[k] != nil {
+	if in, out := c.ins[k], c.outs[k]; in != nil && out != nil && in.in.Connected() && out.out.Connected() {
 		return
 	}
 	c.retryLocked(k, x, false)
@@ -361,9 +394,26 @@ func (c *Cascade) handle(m cluster.RelayMessage) {
 	case cluster.RelayOffer:
 		c.mu.Lock()
 		e := c.ins[k]
+		current := e != nil && e.id == m.Relay
+		var again string // the answer to send again
+		repeated := current && m.SDP == e.offer
+		if repeated && e.answer != "" && c.againLocked(&e.answered) {
+			again = e.answer
+		}
+		if current && !repeated {
+			e.offer, e.answer = m.SDP, ""
+		}
 		c.mu.Unlock()
-		if e == nil || e.id != m.Relay {
+		if !current {
 			c.tell(k, m.Relay, cluster.RelayClosedIn, "")
+			return
+		}
+		if repeated {
+			// Sent again because this node asked again: its answer was
+			// lost (sent again, at most once per wait), or is on its way.
+			if again != "" {
+				c.tell(k, m.Relay, cluster.RelayAnswer, again)
+			}
 			return
 		}
 		go func() {
@@ -377,14 +427,25 @@ func (c *Cascade) handle(m cluster.RelayMessage) {
 	case cluster.RelayAnswer:
 		c.mu.Lock()
 		e := c.outs[k]
+		var offer string
+		if e != nil && e.id == m.Relay {
+			offer = e.offer
+		}
+		answered := e != nil && e.answered
 		c.mu.Unlock()
-		if e == nil || e.id != m.Relay {
-			return
+		if e == nil || e.id != m.Relay || answered {
+			return // an answer sent again while the first was on its way
 		}
 		if err := e.out.HandleAnswer(m.SDP); err != nil {
 			c.log.Warn("cascade: relay answer", "meeting", m.Meeting, "node", m.From, "err", err)
 			go e.out.Close()
+			return
 		}
+		c.mu.Lock()
+		if e.offer == offer { // not a newer offer made meanwhile
+			e.answered = true
+		}
+		c.mu.Unlock()
 	case cluster.RelayClosedOut:
 		// The relay leaves the map at once and its end closes now, without
 		// telling the other node, which knows: what follows from that node
@@ -419,8 +480,27 @@ func (c *Cascade) handle(m cluster.RelayMessage) {
 
 // send starts relaying the meeting's tracks to a node that asked for the
 // relay id. A relay to that node under another ID has gone on its side
-// (it asks anew): it is closed first.
+// (it asks anew): it is closed first. A "want" for the relay this node
+// sends already (the node asks again: it has no connection yet) makes
+// nothing new: the offer outstanding, if any, goes again (the first may
+// have been lost), at most once per wait (Retry.First after the last,
+// doubled at each, up to Retry.Most) however often it is asked; with
+// nothing offered yet (nothing published), nothing is sent. It is
+// checked before anything is looked up.
 func (c *Cascade) send(k relayKey, id string) {
+	c.mu.Lock()
+	if e := c.outs[k]; e != nil && e.id == id {
+		var again string
+		if e.offer != "" && !e.answered && c.againLocked(&e.offered) {
+			again = e.offer
+		}
+		c.mu.Unlock()
+		if again != "" {
+			c.tell(k, id, cluster.RelayOffer, again)
+		}
+		return
+	}
+	c.mu.Unlock()
 	r := c.opts.Router(k.meeting)
 	if r == nil || !c.allowed(k.meeting, k.node) {
 		c.log.Info("cascade: refusing to relay", "meeting", k.meeting, "node", k.node, "here", r != nil)
@@ -527,9 +607,21 @@ type outEnd struct {
 	since time.Time     // when it was made
 	out   *sfu.RelayOut // set under c.mu once created
 	quiet atomic.Bool   // the other node closed first: say nothing
+
+	// Under c.mu: the last offer made, whether the other node answered
+	// it, and the pace of sending it again (send).
+	offer    string
+	answered bool
+	offered  pace
 }
 
-func (e *outEnd) Description(sdp string) { e.c.tell(e.key, e.id, cluster.RelayOffer, sdp) }
+func (e *outEnd) Description(sdp string) {
+	e.c.mu.Lock()
+	e.offer, e.answered = sdp, false
+	e.offered = pace{at: e.c.now(), wait: e.c.retry.First}
+	e.c.mu.Unlock()
+	e.c.tell(e.key, e.id, cluster.RelayOffer, sdp)
+}
 
 func (e *outEnd) Closed() {
 	e.c.mu.Lock()
@@ -551,9 +643,23 @@ type inEnd struct {
 	since time.Time    // when its want was sent
 	in    *sfu.RelayIn // set under c.mu once created
 	quiet atomic.Bool  // the other node closed first: say nothing
+
+	// Under c.mu: the pace of sending the want again (Receive), the last
+	// offer taken and its answer once made, and the pace of sending that
+	// answer again when the same offer comes again.
+	wanted   pace
+	offer    string
+	answer   string
+	answered pace
 }
 
-func (e *inEnd) Description(sdp string) { e.c.tell(e.key, e.id, cluster.RelayAnswer, sdp) }
+func (e *inEnd) Description(sdp string) {
+	e.c.mu.Lock()
+	e.answer = sdp
+	e.answered = pace{at: e.c.now(), wait: e.c.retry.First}
+	e.c.mu.Unlock()
+	e.c.tell(e.key, e.id, cluster.RelayAnswer, sdp)
+}
 
 func (e *inEnd) Closed() {
 	e.c.mu.Lock()

@@ -82,7 +82,10 @@ func TestClusterRelayRetryWaitSetBack(t *testing.T) {
 	eu1, eu2 := nodes["eu1"], nodes["eu2"]
 	eu1.router.RelayOn()
 	eu1.cascade.opts.Allowed = func(string, string) bool { return allow.Load() }
-	eu2.cascade.opts.Retry = Retry{First: 20 * time.Millisecond, Most: 160 * time.Millisecond, Answer: 2 * time.Second, SetBack: time.Minute}
+	// Answer is long: these relays carry nothing, so they never connect,
+	// and the check after an ask would ask again (the waits doubling)
+	// before the test closes them.
+	eu2.cascade.opts.Retry = Retry{First: 20 * time.Millisecond, Most: 160 * time.Millisecond, Answer: 10 * time.Second, SetBack: time.Minute}
 	eu2 = &testNode{node: eu2.node, router: eu2.router, cascade: eu2.cascade}
 	refilter(t, eu2, func(cluster.RelayMessage) bool { return false })
 	var ahead atomic.Int64

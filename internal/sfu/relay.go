@@ -281,3 +281,15 @@ func (r *Router) RelayNodes() (to, from []string) {
 	}
 	return to, from
 }
+
+// Connected reports whether the relay's connection is made (ICE and
+// DTLS): both nodes took the other's description, so the relay is up.
+func (o *RelayOut) Connected() bool {
+	return o.pc.ConnectionState() == webrtc.PeerConnectionStateConnected
+}
+
+// Connected reports whether the relay's connection is made (ICE and
+// DTLS): both nodes took the other's description, so the relay is up.
+func (in *RelayIn) Connected() bool {
+	return in.pc.ConnectionState() == webrtc.PeerConnectionStateConnected
+}
