@@ -86,7 +86,13 @@ type clock struct {
 	lastMs   int64
 }
 
-func (c *clock) ms(ts uint32, arrivedMs int64) int64 {
+// ok is false for a frame that would be placed further than reanchorAfter
+// ahead of its arrival: frames sent faster than one a millisecond with
+// timestamps that do not advance (a flood) are each put a millisecond
+// after the last, and would otherwise run the track's times ahead of the
+// clock without bound (and, 32 s ahead, make ebml-go drop the other
+// track's frames as too old for their cluster). Such a frame is dropped.
+func (c *clock) ms(ts uint32, arrivedMs int64) (_ int64, ok bool) {
 	if !c.set {
 		c.set, c.last, c.ext = true, ts, int64(ts)
 		c.anchorTS, c.anchorMs, c.lastMs = c.ext, arrivedMs, -1
@@ -101,8 +107,11 @@ func (c *clock) ms(ts uint32, arrivedMs int64) int64 {
 	if ms <= c.lastMs {
 		ms = c.lastMs + 1
 	}
+	if ms > arrivedMs+reanchorAfter.Milliseconds() {
+		return 0, false
+	}
 	c.lastMs = ms
-	return ms
+	return ms, true
 }
 
 type pendingFrame struct {
@@ -128,6 +137,7 @@ type muxer struct {
 	lastW, lastH int
 	stats        Stats
 	err          error
+	arrived      int64 // the latest packet's arrival, in ms
 }
 
 func newMuxer(out io.WriteCloser, start time.Time, requestKey func()) *muxer {
@@ -146,11 +156,14 @@ func (m *muxer) push(video bool, p *rtp.Packet, at time.Time) {
 		return
 	}
 	arrived := at.Sub(m.start).Milliseconds()
+	m.arrived = max(m.arrived, arrived)
 	if !video {
 		if len(p.Payload) == 0 {
 			return
 		}
-		m.writeAudio(m.aclock.ms(p.Timestamp, arrived), p.Payload, arrived)
+		if ms, ok := m.aclock.ms(p.Timestamp, arrived); ok {
+			m.writeAudio(ms, p.Payload, arrived)
+		}
 		return
 	}
 	m.vsb.Push(p)
@@ -183,7 +196,14 @@ func (m *muxer) popVideo(arrived int64) {
 			m.stats.DroppedFrames++
 			continue
 		}
-		ms := m.vclock.ms(s.PacketTimestamp, arrived)
+		ms, ok := m.vclock.ms(s.PacketTimestamp, arrived)
+		if !ok {
+			// Dropped as a lost frame: the frames after it refer to it.
+			m.stats.DroppedFrames++
+			m.needKey = true
+			m.requestKey()
+			continue
+		}
 		if key {
 			m.needKey = false
 			if m.lastW != 0 && (w != m.lastW || h != m.lastH) {
@@ -270,7 +290,7 @@ func (m *muxer) open(w, h int) {
 func (m *muxer) close() (Stats, error) {
 	if m.err == nil {
 		m.vsb.Flush()
-		m.popVideo(time.Since(m.start).Milliseconds())
+		m.popVideo(max(m.arrived, time.Since(m.start).Milliseconds()))
 	}
 	if m.vw == nil {
 		if len(m.pending) == 0 {

@@ -1,0 +1,108 @@
+package recorder
+
+import (
+	"encoding/binary"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+)
+
+// Attacker's review (session 21) of the server recorder's muxer.
+
+// TestReview21FloodKeepsTheTimeline: the active speaker's client sends
+// Opus packets far faster than real time, every one with the same RTP
+// timestamp (or a video frame a tick apart): each would be placed one
+// millisecond after the last, so the audio track's times ran ahead of
+// the clock without bound (5,000 packets in one second of arrival put
+// the audio at 5 s; a minute of it, a minute ahead), the manifest's
+// duration with them, and once the audio was 32 s ahead of the video,
+// ebml-go dropped every later video frame as too old for its cluster.
+// No frame may be placed further than reanchorAfter from when it
+// arrived: the surplus is dropped.
+func TestReview21FloodKeepsTheTimeline(t *testing.T) {
+	var out closer
+	start := time.Now()
+	m := newMuxer(&out, start, func() {})
+	key := sizedFrameBytes('a', 0, 1500)
+	// A key frame, so the header is written and audio goes out at once.
+	m.push(true, &rtp.Packet{Header: rtp.Header{Version: 2, Marker: true, SequenceNumber: 0, Timestamp: 0},
+		Payload: append([]byte{0x10}, key...)}, start)
+	m.push(true, &rtp.Packet{Header: rtp.Header{Version: 2, Marker: true, SequenceNumber: 1, Timestamp: 3000},
+		Payload: append([]byte{0x10}, key...)}, start)
+	const flood = 5000
+	for i := range flood {
+		at := start.Add(time.Duration(i) * time.Second / flood)
+		m.push(false, &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(i), Timestamp: 960}, Payload: []byte{0xfc, 0xff, 0xfe}}, at)
+	}
+	// Video a tick apart, as fast.
+	for i := range flood {
+		at := start.Add(time.Second + time.Duration(i)*time.Second/flood)
+		f := sizedFrameBytes('a', 1+i%29, 200)
+		m.push(true, &rtp.Packet{Header: rtp.Header{Version: 2, Marker: true, SequenceNumber: uint16(2 + i), Timestamp: 6000 + uint32(i)},
+			Payload: append([]byte{0x10}, f...)}, at)
+	}
+	stats, err := m.close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	arrivedLast := int64(2000) // ms, the last packet's arrival
+	limit := arrivedLast + reanchorAfter.Milliseconds() + 1000
+	_, blocks := parse(t, out.Bytes())
+	var lastA, lastV int64 = -1, -1
+	for _, b := range blocks {
+		if b.track == audioTrack {
+			lastA = max(lastA, b.ms)
+		} else {
+			lastV = max(lastV, b.ms)
+		}
+	}
+	t.Logf("audio to %d ms, video to %d ms, duration %v, %d audio and %d video frames written, %d dropped",
+		lastA, lastV, stats.Duration, stats.AudioFrames, stats.VideoFrames, stats.DroppedFrames)
+	if lastA > limit || lastV > limit || stats.Duration > time.Duration(limit)*time.Millisecond {
+		t.Fatalf("2 s of flood placed frames up to %d ms (audio) and %d ms (video), duration %v: the timeline runs ahead of the clock",
+			lastA, lastV, stats.Duration)
+	}
+}
+
+// FuzzReview21Muxer feeds the muxer arbitrary RTP (video and audio,
+// any payload, sequence numbers and timestamps jumping anywhere,
+// arrival times going forward): it must never panic, and what it
+// writes stays bounded by what it was given.
+//
+//	go test -run '^$' -fuzz FuzzReview21Muxer -fuzztime=20000x ./internal/recorder/
+func FuzzReview21Muxer(f *testing.F) {
+	key := sizedFrameBytes('a', 0, 60)
+	seed := []byte{1, 0, 0, 0, 0, 0, 0, 0, 0, byte(len(key) + 1), 0x10}
+	seed = append(seed, key...)
+	f.Add(seed)
+	f.Add([]byte{0, 0, 1, 0, 0, 3, 192, 0, 10, 3, 0xfc, 0xff, 0xfe})
+	f.Add([]byte{3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 50, 2, 0x90, 0xe0})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var out closer
+		start := time.Unix(1_700_000_000, 0)
+		m := newMuxer(&out, start, func() {})
+		at := start
+		given, packets := 0, 0
+		// Each packet: flags (bit 0 video, bit 1 marker), sequence (2),
+		// timestamp (4), arrival step in ms (1), length (1), payload.
+		for len(in) >= 9 {
+			flags := in[0]
+			seq := binary.BigEndian.Uint16(in[1:])
+			ts := binary.BigEndian.Uint32(in[3:])
+			at = at.Add(time.Duration(in[7]) * 10 * time.Millisecond)
+			n := min(int(in[8]), len(in)-9)
+			payload := append([]byte(nil), in[9:9+n]...)
+			in = in[9+n:]
+			given += n
+			packets++
+			m.push(flags&1 != 0, &rtp.Packet{Header: rtp.Header{Version: 2, Marker: flags&2 != 0, SequenceNumber: seq, Timestamp: ts}, Payload: payload}, at)
+		}
+		_, _ = m.close()
+		// The header, the payloads, and per packet a block header and a
+		// cluster at most.
+		if bound := 8192 + given + 64*packets; out.Len() > bound {
+			t.Fatalf("%d bytes written for %d packets of %d bytes", out.Len(), packets, given)
+		}
+	})
+}
