@@ -280,7 +280,7 @@ func (c *Cascade) Exchange(meeting, node string) error {
 func (c *Cascade) ask(k relayKey, x *exchange) error {
 	err := c.Receive(k.meeting, k.node)
 	c.mu.Lock()
-	sending := c.outs[k] != nil && c.outs[k].out.Connected()
+	sending := c.outs[k] != nil && c.outs[k].upLocked()
 	current := c.exchanges[k] == x
 	if current && !x.retrying {
 		if x.timer != nil {
@@ -296,10 +296,12 @@ func (c *Cascade) ask(k relayKey, x *exchange) error {
 }
 
 // check looks at x's relays Retry.Answer after an ask: both up (their
-// connections made), nothing more is done until one closes (relayDown);
-// else this node asks again after the next wait, for a relay asked for
-// but not up as well (Receive sends its "want" again, and the "ready"
-// goes again while the meeting's node's relay to this one is not up). An exchange whose router has gone ends here.
+// connections made; the one to the meeting's node may also have nothing
+// to offer, nothing being published here), nothing more is done until
+// one closes (relayDown); else this node asks again after the next wait,
+// for a relay asked for but not up as well (Receive sends its "want"
+// again, and the "ready" goes again while the meeting's node's relay to
+// this one is not up). An exchange whose router has gone ends here.
 func (c *Cascade) check(k relayKey, x *exchange) {
 	if c.opts.Router(k.meeting) != x.router {
 		c.forget(k, x)
@@ -311,7 +313,7 @@ func (c *Cascade) check(k relayKey, x *exchange) {
 		return
 	}
 	x.timer = nil
-	if in, out := c.ins[k], c.outs[k]; in != nil && out != nil && in.in.Connected() && out.out.Connected() {
+	if in, out := c.ins[k], c.outs[k]; in != nil && out != nil && in.in.Connected() && out.upLocked() {
 		return
 	}
 	c.retryLocked(k, x, false)
@@ -353,15 +355,19 @@ func (c *Cascade) retryLocked(k relayKey, x *exchange, setBack bool) {
 }
 
 // relayDown is told that a relay of k made at up closed. An exchange of
-// k asks again after the next wait, unless it is already waiting to.
+// k asks again after the next wait, unless it is already waiting to; a
+// relay that lasted sets the wait back even then (the other relay may
+// never have come up, nothing being published on that side, and the wait
+// for it have grown).
 func (c *Cascade) relayDown(k relayKey, up time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	x := c.exchanges[k]
-	if x == nil || x.retrying || c.closed {
+	setBack := c.now().Sub(up) >= c.retry.SetBack
+	if x == nil || (x.retrying && !setBack) || c.closed {
 		return
 	}
-	c.retryLocked(k, x, c.now().Sub(up) >= c.retry.SetBack)
+	c.retryLocked(k, x, setBack)
 }
 
 // forget ends an exchange whose router has gone.
@@ -614,6 +620,11 @@ type outEnd struct {
 	answered bool
 	offered  pace
 }
+
+// upLocked reports whether the relay is up, or has nothing to offer yet
+// (nothing published here): nothing of it to ask again for. Called with
+// c.mu held.
+func (e *outEnd) upLocked() bool { return e.offer == "" || e.out.Connected() }
 
 func (e *outEnd) Description(sdp string) {
 	e.c.mu.Lock()

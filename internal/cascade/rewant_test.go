@@ -209,3 +209,52 @@ func TestClusterWantStorm(t *testing.T) {
 		t.Fatalf("eu3's wants naming eu2's relay changed it (same relay %v, offers %d then %d)", same, before, offers.Load())
 	}
 }
+
+// TestClusterRelayDownWhileAskingAgain: the meeting's node (eu1) has no
+// publisher, so the entry node's (eu2's) relay from it never comes up
+// and eu2 keeps asking again, its waits growing; its own relay to eu1,
+// carrying Bob's camera, has lasted (the clock runs ahead) when it
+// closes: eu2 asks again after the first wait, not after the long one
+// it was waiting, and Bob reaches eu1 again (fails without: a close
+// while eu2 was waiting to ask again was ignored).
+func TestClusterRelayDownWhileAskingAgain(t *testing.T) {
+	nodes := startNodes(t, map[string]bool{"eu1": true, "eu2": true}, "eu1", "eu2")
+	eu1, eu2 := nodes["eu1"], nodes["eu2"]
+	eu1.router.RelayOn()
+	eu2.cascade.retry = Retry{First: 20 * time.Millisecond, Most: time.Minute, Answer: 100 * time.Millisecond, SetBack: time.Minute}
+	var ahead atomic.Int64
+	eu2.cascade.now = func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
+	w := &waits{}
+	eu2.cascade.waited = w.add
+
+	ada := newClient(t, eu1.router, "ada")
+	bobCam := newClient(t, eu2.router, "bob").publishCamera()
+	if err := eu2.cascade.Exchange("m", "eu1"); err != nil {
+		t.Fatal(err)
+	}
+	var i uint32
+	reaches := func(what string) {
+		t.Helper()
+		n := len(ada.payloads())
+		await(t, 30*time.Second, what, func() bool {
+			i++
+			if err := bobCam.write(payload(i)); err != nil {
+				t.Fatal(err)
+			}
+			return len(ada.payloads()) > n+20
+		})
+	}
+	reaches("Bob's camera never reached eu1")
+	await(t, 30*time.Second, "eu2's waits never grew to 1 s", func() bool {
+		all := w.list()
+		return len(all) > 0 && all[len(all)-1] >= time.Second
+	})
+	ahead.Add(int64(time.Hour))
+	n := len(w.list())
+	eu1.cascade.NodeGone("eu2") // eu1 ends both relays, and tells eu2
+	await(t, 10*time.Second, "eu2 never chose a wait after its relays closed", func() bool { return len(w.list()) > n })
+	if d := w.list()[n]; d != eu2.cascade.retry.First {
+		t.Fatalf("after a relay up for an hour closed while eu2 waited to ask again, eu2 waits %v, want %v (set back)", d, eu2.cascade.retry.First)
+	}
+	reaches("Bob's camera never reached eu1 again")
+}
