@@ -138,6 +138,10 @@ type muxer struct {
 	stats        Stats
 	err          error
 	arrived      int64 // the latest packet's arrival, in ms
+	// The newest video packet's sequence number and timestamp (close).
+	vSeen   bool
+	vTopSeq uint16
+	vTopTS  uint32
 }
 
 func newMuxer(out io.WriteCloser, start time.Time, requestKey func()) *muxer {
@@ -165,6 +169,9 @@ func (m *muxer) push(video bool, p *rtp.Packet, at time.Time) {
 			m.writeAudio(ms, p.Payload, arrived)
 		}
 		return
+	}
+	if !m.vSeen || int16(p.SequenceNumber-m.vTopSeq) > 0 {
+		m.vSeen, m.vTopSeq, m.vTopTS = true, p.SequenceNumber, p.Timestamp
 	}
 	m.vsb.Push(p)
 	m.popVideo(arrived)
@@ -288,8 +295,13 @@ func (m *muxer) open(w, h int) {
 // close ends the file (writing the header first if nothing came yet but
 // audio) and closes out.
 func (m *muxer) close() (Stats, error) {
-	if m.err == nil {
-		m.vsb.Flush()
+	if m.err == nil && m.vSeen {
+		// The last whole frame goes out once a packet after it is there:
+		// one of the next frame's is pushed. Not the sample builder's
+		// Flush, which after a packet that is not a frame's start
+		// (anyone's to send) runs its buffer's 65,536 places, seconds of
+		// CPU at every recording's end.
+		m.vsb.Push(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: m.vTopSeq + 1, Timestamp: m.vTopTS + 1}, Payload: []byte{0x10, 0}})
 		m.popVideo(max(m.arrived, time.Since(m.start).Milliseconds()))
 	}
 	if m.vw == nil {
