@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -20,6 +21,45 @@ type Live interface {
 	LockMeeting(id meeting.ID, locked bool, reason, message string) bool
 }
 
+// ClusterLive is Live across the nodes of a cluster (internal/server
+// implements it): the meetings held on other nodes are listed, ended and
+// locked through the node that holds them. An error is a holding node
+// that did not answer in time.
+type ClusterLive interface {
+	// ClusterMeetings lists every node's live meetings; unanswered names
+	// the nodes that did not answer (their meetings are missing).
+	ClusterMeetings(ctx context.Context) (meetings []signal.LiveMeeting, unanswered []string)
+	// ClusterMeeting returns the meeting if it is live on any node, nil
+	// if on none.
+	ClusterMeeting(ctx context.Context, id meeting.ID) (*signal.LiveMeeting, error)
+	ClusterEnd(ctx context.Context, id meeting.ID, message string) (bool, error)
+	ClusterLock(ctx context.Context, id meeting.ID, locked bool, reason, message string) (bool, error)
+}
+
+// liveMeeting returns the meeting if it is live (on any node of a
+// cluster), nil if not.
+func (a *api) liveMeeting(ctx context.Context, id meeting.ID) (*signal.LiveMeeting, error) {
+	if a.live == nil {
+		return nil, nil
+	}
+	if cl, ok := a.live.(ClusterLive); ok {
+		return cl.ClusterMeeting(ctx, id)
+	}
+	for _, lm := range a.live.LiveMeetings() {
+		if lm.ID == id {
+			return &lm, nil
+		}
+	}
+	return nil, nil
+}
+
+// unreachable answers 503 for a node holding the meeting that did not
+// answer.
+func (a *api) unreachable(w http.ResponseWriter, id meeting.ID, err error, message string) {
+	a.log.Warn("the node holding a meeting did not answer", "meeting", id, "err", err)
+	writeError(w, http.StatusServiceUnavailable, "node_unreachable", message)
+}
+
 // liveMeetingJSON is a live meeting in the admin page: counts, the title
 // and its owner, never who is in it or what they say.
 type liveMeetingJSON struct {
@@ -32,32 +72,45 @@ type liveMeetingJSON struct {
 	Locked        bool   `json:"locked"`
 }
 
-// adminLiveMeetings handles GET /api/admin/meetings/live.
+// adminLiveMeetings handles GET /api/admin/meetings/live: the live
+// meetings of every node of the cluster (ClusterLive), and in unanswered
+// the nodes that did not answer in time, whose meetings are missing.
 func (a *api) adminLiveMeetings(w http.ResponseWriter, r *http.Request) {
 	if _, ok := a.admin(w, r); !ok {
 		return
 	}
 	out := []liveMeetingJSON{}
-	if a.live != nil {
-		for _, lm := range a.live.LiveMeetings() {
-			j := liveMeetingJSON{ID: string(lm.ID), Participants: lm.Participants, Waiting: lm.Waiting, BreakoutRooms: lm.BreakoutRooms, Locked: lm.Locked}
-			rec, err := a.meetings.Meeting(r.Context(), lm.ID)
-			switch {
-			case err == nil:
-				j.Title, j.OwnerID = rec.Title, rec.OwnerID
-			case !errors.Is(err, store.ErrNotFound):
-				a.internal(w, "look up meeting", err)
-				return
-			}
-			out = append(out, j)
-		}
+	var all []signal.LiveMeeting
+	unanswered := []string{}
+	if cl, ok := a.live.(ClusterLive); ok {
+		var missing []string
+		all, missing = cl.ClusterMeetings(r.Context())
+		unanswered = append(unanswered, missing...)
+	} else if a.live != nil {
+		all = a.live.LiveMeetings()
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"meetings": out})
+	for _, lm := range all {
+		j := liveMeetingJSON{ID: string(lm.ID), Participants: lm.Participants, Waiting: lm.Waiting, BreakoutRooms: lm.BreakoutRooms, Locked: lm.Locked}
+		rec, err := a.meetings.Meeting(r.Context(), lm.ID)
+		switch {
+		case err == nil:
+			j.Title, j.OwnerID = rec.Title, rec.OwnerID
+		case !errors.Is(err, store.ErrNotFound):
+			a.internal(w, "look up meeting", err)
+			return
+		}
+		out = append(out, j)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"meetings": out, "unanswered": unanswered})
 }
 
 // adminEndMeeting handles POST /api/admin/meetings/{id}/end {reason}: the
 // action is recorded first (with how many it affects), then everyone in
-// the meeting is taken out and told the reason.
+// the meeting is taken out and told the reason. With ClusterLive the
+// meeting may be held on another node, which is asked to end it; a node
+// that does not answer is 503 node_unreachable (before the entry when
+// the meeting could not be looked up, after it when the end could not
+// be delivered).
 func (a *api) adminEndMeeting(w http.ResponseWriter, r *http.Request) {
 	u, ok := a.admin(w, r)
 	if !ok {
@@ -69,11 +122,10 @@ func (a *api) adminEndMeeting(w http.ResponseWriter, r *http.Request) {
 	}
 	id, err := meeting.ParseID(r.PathValue("id"))
 	var live *signal.LiveMeeting
-	if err == nil && a.live != nil {
-		for _, lm := range a.live.LiveMeetings() {
-			if lm.ID == id {
-				live = &lm
-			}
+	if err == nil {
+		if live, err = a.liveMeeting(r.Context(), id); err != nil {
+			a.unreachable(w, id, err, "The server holding that meeting did not answer; try again.")
+			return
 		}
 	}
 	if live == nil {
@@ -86,7 +138,15 @@ func (a *api) adminEndMeeting(w http.ResponseWriter, r *http.Request) {
 		a.authError(w, err)
 		return
 	}
-	a.live.EndMeeting(id, "An administrator ended this meeting: "+e.Reason)
+	message := "An administrator ended this meeting: " + e.Reason
+	if cl, ok := a.live.(ClusterLive); ok {
+		if _, err := cl.ClusterEnd(r.Context(), id, message); err != nil {
+			a.unreachable(w, id, err, "The action is recorded, but the server holding that meeting did not answer; try again.")
+			return
+		}
+	} else {
+		a.live.EndMeeting(id, message)
+	}
 	a.log.Info("meeting ended by an administrator", "meeting", id, "admin", u.ID)
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -99,7 +159,10 @@ func (a *api) adminEndMeeting(w http.ResponseWriter, r *http.Request) {
 // transaction first; then, if the meeting is live, its lock changes as a
 // host's would and everyone in it, breakout rooms included, is told the
 // reason. The lock is kept with the meeting until a host unlocks it from
-// inside or an administrator does.
+// inside or an administrator does. A meeting held on another node is
+// locked there (ClusterLive); if that node does not answer, the answer is
+// 503 node_unreachable: before anything is written when the meeting could
+// not be looked up, after the stored lock when it could not be told.
 func (a *api) adminLockMeeting(w http.ResponseWriter, r *http.Request) {
 	u, ok := a.admin(w, r)
 	if !ok {
@@ -121,13 +184,10 @@ func (a *api) adminLockMeeting(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "There is no such meeting.")
 		return
 	}
-	var live *signal.LiveMeeting
-	if a.live != nil {
-		for _, lm := range a.live.LiveMeetings() {
-			if lm.ID == id {
-				live = &lm
-			}
-		}
+	live, err := a.liveMeeting(r.Context(), id)
+	if err != nil {
+		a.unreachable(w, id, err, "The server holding that meeting did not answer; nothing was changed; try again.")
+		return
 	}
 	if _, err := a.meetings.Meeting(r.Context(), id); errors.Is(err, store.ErrNotFound) && live == nil {
 		writeError(w, http.StatusNotFound, "not_found", "There is no such meeting.")
@@ -154,8 +214,16 @@ func (a *api) adminLockMeeting(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Asked again after the entry: a meeting that started since is told too.
-	wasLive := a.live != nil && a.live.LockMeeting(id, *req.Locked, e.Reason,
-		"An administrator "+done+" this meeting ("+told+"): "+e.Reason)
+	message := "An administrator " + done + " this meeting (" + told + "): " + e.Reason
+	var wasLive bool
+	if cl, ok := a.live.(ClusterLive); ok {
+		if wasLive, err = cl.ClusterLock(r.Context(), id, *req.Locked, e.Reason, message); err != nil {
+			a.unreachable(w, id, err, "The meeting is "+done+" where it is stored, but the server holding it did not answer: those in it were not told.")
+			return
+		}
+	} else {
+		wasLive = a.live != nil && a.live.LockMeeting(id, *req.Locked, e.Reason, message)
+	}
 	a.log.Info("meeting "+done+" by an administrator", "meeting", id, "admin", u.ID, "live", wasLive)
 	writeJSON(w, http.StatusOK, map[string]any{"locked": *req.Locked, "live": wasLive})
 }

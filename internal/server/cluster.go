@@ -61,6 +61,13 @@ func (s *Server) startCluster(ctx context.Context) error {
 		s.cluster = nil
 		return err
 	}
+	// Administrators' actions on meetings held here, asked by other
+	// nodes' APIs (admincontrol.go); the subscription ends with the node.
+	if _, err := node.HandleControl(s.serveControl); err != nil {
+		node.Close()
+		s.cluster = nil
+		return err
+	}
 	watchCtx, stopWatch := context.WithCancel(context.Background())
 	watched := make(chan struct{})
 	go func() {
