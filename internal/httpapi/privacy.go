@@ -346,11 +346,11 @@ var privacyTables = []privacyTable{
 		Columns: []privacyColumn{
 			{"id", "A random number naming the recording."},
 			{"meeting_id", "Which meeting was recorded."},
-			{"recorder_id", "The account whose browser recorded it."},
+			{"recorder_id", "The account whose browser recorded it, or for whom (at whose word) the server recorded it."},
 			{"e2ee", "Whether the meeting was end-to-end encrypted."},
 			{"started_at", "When the recording started."},
 			{"finished_at", "When it was finished."},
-			{"chunks", "How many pieces it was uploaded in."},
+			{"chunks", "How many pieces it was uploaded in (or, made by the server, stored in)."},
 			{"bytes", "Its size."},
 			{"manifest", "Its table of contents (how many pieces, the video format), encrypted in the recorder's browser; for a recording made by the server, its format and length, not encrypted."},
 			{"kind", "Who made it: a participant's browser (encrypted) or the server (not encrypted)."},
