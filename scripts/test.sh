@@ -2,7 +2,8 @@
 # Kaigi's test command (`make test`; CI runs it through .ci/run).
 #
 # 1. Installs what a fresh machine lacks: Debian's chromium and firefox-esr
-#    for the browser tests, postgresql for the store's tests on PostgreSQL
+#    for the browser tests, GStreamer's WebRTC elements for the WHIP
+#    interop test, postgresql for the store's tests on PostgreSQL
 #    (internal/pgtest runs its binaries in a temporary directory; no
 #    server of the package's is used), the web client's npm packages, the
 #    Go modules.
@@ -26,6 +27,11 @@ for browser in chromium firefox-esr; do
 	command -v "$browser" >/dev/null 2>&1 || missing="$missing $browser"
 done
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing="$missing postgresql"
+# GStreamer's WebRTC elements and their Python bindings, for the WHIP
+# interop test (internal/whip TestGStreamerPublishesIntoAMeeting).
+{ command -v gst-inspect-1.0 && gst-inspect-1.0 webrtcbin && gst-inspect-1.0 nicesrc && gst-inspect-1.0 vp8enc &&
+	/usr/bin/python3 -c 'import gi; gi.require_version("GstWebRTC", "1.0")'; } >/dev/null 2>&1 ||
+	missing="$missing gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-nice python3-gst-1.0 gir1.2-gst-plugins-bad-1.0"
 if [ -n "$missing" ]; then
 	as_root apt-get update
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y $missing
