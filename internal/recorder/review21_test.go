@@ -138,3 +138,46 @@ func TestReview21CloseIsQuick(t *testing.T) {
 		t.Fatalf("%d video frames written, want both key frames", stats.VideoFrames)
 	}
 }
+
+// TestReview21SequenceJumps: a publisher whose video the recorder gets
+// makes its sequence numbers jump (by 65 to 30,000) at every packet (SRTP's
+// replay check passes a packet ahead of the last): the sample builder
+// walked every skipped place, tens of thousands of steps a packet
+// (0.7 s of CPU a packet at 30,000, 0.6 ms at 500, on this machine), so that a few packets a
+// second held the recorder's goroutine busy, its queue dropping
+// everyone's media, a core of the server burnt per recording. A jump
+// costs no more than a few ordinary packets, compared in the same run;
+// a frame after it is still written from a key frame.
+func TestReview21SequenceJumps(t *testing.T) {
+	run := func(step uint16, n int) (time.Duration, Stats) {
+		var out closer
+		start := time.Now()
+		m := newMuxer(&out, start, func() {})
+		key := sizedFrameBytes('a', 0, 300)
+		var seq uint16
+		t0 := time.Now()
+		for i := range n {
+			m.push(true, &rtp.Packet{Header: rtp.Header{Version: 2, Marker: true, SequenceNumber: seq, Timestamp: uint32(i * 3000)},
+				Payload: append([]byte{0x10}, key...)}, start.Add(time.Duration(i)*33*time.Millisecond))
+			seq += step
+		}
+		took := time.Since(t0)
+		stats, err := m.close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return took, stats
+	}
+	const n = 40
+	normal, _ := run(1, n)
+	for _, step := range []uint16{65, 500, 999, 30000} {
+		jumps, stats := run(step, n)
+		t.Logf("%d packets: %v in sequence, %v jumping %d each; %d frames written", n, normal, jumps, step, stats.VideoFrames)
+		if jumps > 50*normal+200*time.Millisecond {
+			t.Fatalf("%d packets jumping %d each took %v (in sequence, %v)", n, step, jumps, normal)
+		}
+		if stats.VideoFrames == 0 {
+			t.Fatal("no key frame written after jumps")
+		}
+	}
+}
