@@ -23,6 +23,13 @@ const controlWait = 3 * time.Second
 type clusterLive struct{ s *Server }
 
 func (l clusterLive) LiveMeetings() []signal.LiveMeeting { return l.s.signal.LiveMeetings() }
+
+// EndOutsideRegions is signal.Server's, which httpapi calls after a
+// change of regions (found by a type assertion: without it a change
+// through the API ended nothing, on any node).
+func (l clusterLive) EndOutsideRegions(ctx context.Context) int {
+	return l.s.signal.EndOutsideRegions(ctx)
+}
 func (l clusterLive) EndMeeting(id meeting.ID, message string) bool {
 	return l.s.signal.EndMeeting(id, message)
 }
