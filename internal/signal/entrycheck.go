@@ -156,6 +156,15 @@ func (s *Server) endRelayedOutside(ctx context.Context, id meeting.ID) int {
 		regionOf[n.ID] = n.Region
 	}
 	closed := 0
+	// What each of a meeting's regions allow is read once per meeting
+	// (the organisation's regions come from the store), and where to send
+	// those refused once per meeting and regions, not once per member.
+	type verdict struct {
+		own      *meeting.Regions
+		allowed  meeting.Regions
+		named    bool
+		redirect *string
+	}
 	for _, mc := range found {
 		owns := []*meeting.Regions{mc.own}
 		if rec, _, ok, err := s.opts.Meetings.LookupMeeting(ctx, mc.id); err != nil {
@@ -163,25 +172,34 @@ func (s *Server) endRelayedOutside(ctx context.Context, id meeting.ID) int {
 		} else if ok {
 			owns = append(owns, rec.Settings.Regions)
 		}
+		var verdicts []verdict
+		for _, own := range owns {
+			allowed, named, err := cl.allowed(ctx, own)
+			if err != nil {
+				s.log.Warn("cluster: allowed regions", "meeting", mc.id, "err", err)
+				continue
+			}
+			verdicts = append(verdicts, verdict{own: own, allowed: allowed, named: named})
+		}
 		for _, c := range mc.conns {
 			sess := c.(*session)
 			region, known := regionOf[sess.remote.node]
 			if !known {
 				continue // gone: NodeGone ends them
 			}
-			for _, own := range owns {
-				allowed, named, err := cl.allowed(ctx, own)
-				if err != nil {
-					s.log.Warn("cluster: allowed regions", "meeting", mc.id, "err", err)
-					break
-				}
-				refusal := meeting.RegionRefusal(region, allowed, named)
+			for i := range verdicts {
+				v := &verdicts[i]
+				refusal := meeting.RegionRefusal(region, v.allowed, v.named)
 				if refusal == "" {
 					continue
 				}
+				if v.redirect == nil {
+					to := s.RegionRedirect(ctx, v.own)
+					v.redirect = &to
+				}
 				s.log.Info("relayed member ended: their node is outside the meeting's regions now", "meeting", mc.id, "node", sess.remote.node)
 				sess.closeWith(wire.Refused{Type: wire.TypeRefused, Code: wire.CodeRegionNotAllowed, Message: refusal,
-					Redirect: s.RegionRedirect(ctx, own)}, websocket.StatusPolicyViolation)
+					Redirect: *v.redirect}, websocket.StatusPolicyViolation)
 				closed++
 				break
 			}
