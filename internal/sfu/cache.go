@@ -12,14 +12,9 @@ package sfu
 // of bytes that starts small and doubles whenever it wraps in less than
 // cacheKeep, up to cacheMaxBytes, so that it holds between cacheKeep and
 // twice that of the layer's current bitrate (a 1.5 Mbit/s camera: 256
-// KiB, about 1.4 s; a 500 kbit/s gallery layer: 128 KiB). A ring whose
-// lap takes more than cacheShrinkAfter halves again, keeping its newest
-// packets, so a layer whose bitrate falls gives the memory back, as does a
-// ring grown by a burst of key frames (a meeting's joins): with the
-// shrink at 4 s, a 500 kbit/s layer's 256 KiB ring lapped in about 4 s and
-// half of a 10×10 meeting's rings stayed twice the size they needed. At
-// three times cacheKeep a halved ring still holds more than cacheKeep
-// (its lap more than 1.5 s), so it never grows straight back.
+// KiB, about 1.4 s; a 500 kbit/s gallery layer: 64 or 128 KiB). A ring
+// whose lap takes more than cacheShrinkAfter halves again, keeping its
+// newest packets, so a layer whose bitrate falls gives the memory back.
 // NACK repair needs about one and a half round trips of packets; a second
 // covers that with room on any path a call survives. A table of slots,
 // indexed by sequence number, finds a packet in the ring.
@@ -54,7 +49,7 @@ const (
 	cacheMinBytes    = 32 << 10
 	cacheMaxBytes    = 1 << 20
 	cacheKeep        = int64(1e9)
-	cacheShrinkAfter = 3 * cacheKeep
+	cacheShrinkAfter = 4 * cacheKeep
 )
 
 // newPacketCache keeps up to n packets (n a power of two), as many of
