@@ -30,7 +30,7 @@ import { checkReaderKey, signedByDevice, signRecordingKey } from "./key-signatur
 import { recordingIndicator } from "./indicator.js";
 import { loadPins, pinStatus, RECORDING_DB, RecordingKeyStore, recordingKeyFingerprint, savePins } from "./keys.js";
 import { MeetingRecorder, recordingMimeType } from "./recorder.js";
-import { serverIndicatorText, serverNotice, serverRecordItem, serverStopItem, startServerRecording } from "./server-recording.js";
+import { serverIndicatorText, serverNotice, serverRecordItem, serverStopItem, showsServerRecording, startServerRecording } from "./server-recording.js";
 import { ChunkUploader } from "./uploader.js";
 
 export interface RecordingDeps {
@@ -155,7 +155,7 @@ export class InMeetingRecording {
     document.body.dataset.recordingId = ind.recording;
     document.body.dataset.recordingSource = ind.source ?? "";
     // The server records (serverrec): it says so itself; a group's word is a browser's.
-    const byServer = ind.on && ind.source === "server" && this.state?.server === true;
+    const byServer = ind.on && showsServerRecording(this.state, ind.source, this.d.session.e2ee);
     document.body.dataset.recordingServer = byServer ? "true" : "";
     if (ind.on) {
       const who = ind.self ? "You are" : `${ind.name || "Someone"} is`;

@@ -54,6 +54,17 @@ export async function startServerRecording(session: MeetingSession, root: HTMLEl
   if (ok) session.host.recordOnServer();
 }
 
+/**
+ * Whether the indicator speaks of a server recording: the server says it
+ * records, and no group says a browser does. Never in an end-to-end
+ * encrypted meeting, whose media the server cannot read: a server that
+ * says so there would have the indicator call the meeting not end-to-end
+ * encrypted; its word is shown as any recording the server reports.
+ */
+export function showsServerRecording(state: RecordingState | null, source: string | null, e2ee: boolean): boolean {
+  return !e2ee && source === "server" && state?.on === true && state.server === true;
+}
+
 /** The indicator's sentence for a server recording. */
 export function serverIndicatorText(name: string, self: boolean): string {
   const who = self ? "You started it" : `${name || "A host"} started it`;
