@@ -3,6 +3,7 @@ package whip_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -163,14 +164,38 @@ func (o *opusPackets) counts() (all, twenty int) {
 
 // lockedBuffer is a bytes.Buffer for a subprocess's output.
 type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	changed chan struct{} // gets a value at each write, if made
 }
 
 func (b *lockedBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.changed != nil {
+		select {
+		case b.changed <- struct{}{}:
+		default:
+		}
+	}
 	return b.buf.Write(p)
+}
+
+// waitFor waits, write by write, until the output has a line starting
+// with prefix, and returns that line.
+func (b *lockedBuffer) waitFor(ctx context.Context, prefix string) (string, error) {
+	for {
+		for _, line := range strings.Split(b.String(), "\n") {
+			if strings.HasPrefix(line, prefix) {
+				return line, nil
+			}
+		}
+		select {
+		case <-b.changed:
+		case <-ctx.Done():
+			return "", fmt.Errorf("waiting for %q: %w", prefix, ctx.Err())
+		}
+	}
 }
 
 func (b *lockedBuffer) String() string {
@@ -181,13 +206,14 @@ func (b *lockedBuffer) String() string {
 
 // TestGStreamerPublishesIntoAMeeting: GStreamer's webrtcbin, as a WHIP
 // client (testdata/gst_whip.py, with the pipelines docs/operations.md
-// gives, candidates in the offer), publishes a
-// test picture in VP8 and a tick in Opus into a meeting with the host's
-// ingest token. A participant sees it in the roster as the ingest source
-// and receives its video as whole VP8 frames from a 640x360 key frame
-// on, and its audio as Opus packets of 20 ms frames. Interrupted,
-// the client DELETEs the session (200) and the source leaves the roster
-// within 10 s, sooner than a lost transport would take it out.
+// gives, candidates in the offer), publishes a test picture in VP8 and a
+// tick in Opus into a meeting with the host's ingest token. A
+// participant sees it in the roster as the ingest source and receives
+// its video as whole VP8 frames from a 640x360 key frame on, and its
+// audio as Opus packets of 20 ms frames; GStreamer watching the meeting
+// by WHEP decodes them (watchWithGStreamer). Interrupted, the client
+// DELETEs the session (200) and the source leaves the roster within
+// 10 s, sooner than a lost transport would take it out.
 func TestGStreamerPublishesIntoAMeeting(t *testing.T) {
 	python := gstWHIP(t)
 	srv := servertest.Start(t, servertest.Options{})
@@ -263,6 +289,8 @@ func TestGStreamerPublishesIntoAMeeting(t *testing.T) {
 	// Interrupted, the client DELETEs the session, which takes the
 	// source out of the roster (not the transport timing out: the wait
 	// is shorter).
+	watchWithGStreamer(ctx, t, host, watcher, python, m.ID)
+
 	frames, keys, _, _ := video.counts()
 	all, _ := audio.counts()
 	t.Logf("%d whole VP8 frames (%d key frames), %d Opus packets", frames, keys, all)
@@ -289,5 +317,66 @@ func TestGStreamerPublishesIntoAMeeting(t *testing.T) {
 	}
 	if strings.Contains(srv.Logs(), tok.Token) {
 		t.Fatal("the server logged the ingest token")
+	}
+}
+
+// watchWithGStreamer: GStreamer's webrtcbin, as a WHEP client
+// (testdata/gst_whep.py), watches the meeting with the host's egress
+// token: it is in the roster as a viewer, and decodes 30 video frames of
+// 640x360 (vp8dec) and 50 of audio (opusdec), the GStreamer source's.
+// Interrupted, it DELETEs its session (200) and leaves the roster.
+func watchWithGStreamer(ctx context.Context, t *testing.T, host *servertest.Account, watcher *client.Client, python, meetingID string) {
+	t.Helper()
+	tok := newEgressToken(t, host, meetingID, "GStreamer viewer")
+	out := lockedBuffer{changed: make(chan struct{}, 1)}
+	whep := exec.CommandContext(ctx, python, "testdata/gst_whep.py", tok.URL, tok.Token)
+	whep.Stdout, whep.Stderr = &out, &out
+	whep.WaitDelay = 5 * time.Second
+	if err := whep.Start(); err != nil {
+		t.Fatal(err)
+	}
+	live, dead := context.WithCancel(ctx)
+	defer dead()
+	exited := make(chan struct{})
+	var exitErr error
+	go func() { exitErr = whep.Wait(); dead(); close(exited) }()
+	defer func() {
+		whep.Process.Kill()
+		<-exited
+		if t.Failed() {
+			t.Logf("the WHEP client's output:\n%s", strings.ReplaceAll(out.String(), tok.Token, "TOKEN"))
+		}
+	}()
+	if err := watcher.WaitFor(live, "the GStreamer viewer in the roster", func() bool { _, ok := viewerIn(watcher, "GStreamer viewer"); return ok }); err != nil {
+		t.Fatal(err)
+	}
+	line, err := out.waitFor(live, "video: ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if line != "video: 30 frames 640x360" {
+		t.Fatalf("the viewer decoded %q", line)
+	}
+	if _, err := out.waitFor(live, "audio: 50 frames"); err != nil {
+		t.Fatal(err)
+	}
+	if err := whep.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	leave, stop := context.WithTimeout(ctx, 10*time.Second)
+	defer stop()
+	if err := watcher.WaitFor(leave, "the viewer to leave", func() bool { _, ok := viewerIn(watcher, "GStreamer viewer"); return !ok }); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+		if exitErr != nil {
+			t.Fatalf("the WHEP client: %v", exitErr)
+		}
+	case <-ctx.Done():
+		t.Fatal("the WHEP client did not exit")
+	}
+	if !strings.Contains(out.String(), "DELETE: 200") {
+		t.Fatal("the WHEP client's DELETE was not answered 200")
 	}
 }
