@@ -6,11 +6,11 @@ import (
 	"time"
 )
 
-// TestReview21RegionsChangedCoalesced: a flood of kaigi.regions.changed
+// TestRegionsChangedCoalesced: a flood of kaigi.regions.changed
 // messages (each one a check of every live meeting against the store)
 // while a check runs costs one more check, not one per message, and a
 // message arriving after a check started is never left unserved.
-func TestReview21RegionsChangedCoalesced(t *testing.T) {
+func TestRegionsChangedCoalesced(t *testing.T) {
 	var c coalesced
 	var runs atomic.Int32
 	started := make(chan struct{}, 16)
@@ -55,10 +55,10 @@ func TestReview21RegionsChangedCoalesced(t *testing.T) {
 	close(release)
 }
 
-// TestReview21RegionsChangedElsewhereCoalesces: the broadcast's handler
+// TestRegionsChangedElsewhereCoalesces: the broadcast's handler
 // goes through the coalescer (a handler running the check itself, on the
 // NATS subscription, would queue one check per message).
-func TestReview21RegionsChangedElsewhereCoalesces(t *testing.T) {
+func TestRegionsChangedElsewhereCoalesces(t *testing.T) {
 	s := &Server{}
 	s.regionsCheck.mu.Lock()
 	s.regionsCheck.running = true // a check under way

@@ -12,14 +12,14 @@ import (
 	"github.com/kaigi-meet/kaigi/internal/signal"
 )
 
-// TestReview21LeaseBeforeFirstKeep: Di and Flo are in a meeting held on
+// TestClusterLeaseBeforeFirstKeep: Di and Flo are in a meeting held on
 // eu1 through eu2. The host removes Flo before eu1's first keep for her
 // (it says keep once a lease after her join), and eu2 misses eu1's close.
 // eu2 watches her from her join on, so it ends her socket and peer all
 // the same; it used to watch a member only from the first keep, so a
 // close lost in the first lease left her socket, peer and the room's media
 // (Di holding the relay up) for good.
-func TestReview21LeaseBeforeFirstKeep(t *testing.T) {
+func TestClusterLeaseBeforeFirstKeep(t *testing.T) {
 	natsURL := startNATS(t)
 	db := pgtest.NewDatabase(t)
 	key := clusterKey(t)
@@ -62,13 +62,13 @@ func TestReview21LeaseBeforeFirstKeep(t *testing.T) {
 	receiving(t, di, adaID, "microphone", packets(di, adaID, "microphone"), 100)
 }
 
-// TestReview21GoneLostEndsMember: Bo is in a meeting held on eu1 through
+// TestClusterGoneLostEndsMember: Bo is in a meeting held on eu1 through
 // eu2, and leaves (his socket closes); eu1 misses eu2's "gone" (as after
 // a lost NATS message). eu2 no longer says it keeps him, so eu1 ends him
 // as a lost connection all the same, and after the resume grace he leaves
 // the roster; a ghost used to stay in the meeting (and count as eu2's
 // member for its relays) until the meeting ended or eu2 left the registry.
-func TestReview21GoneLostEndsMember(t *testing.T) {
+func TestClusterGoneLostEndsMember(t *testing.T) {
 	natsURL := startNATS(t)
 	db := pgtest.NewDatabase(t)
 	key := clusterKey(t)
