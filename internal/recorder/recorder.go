@@ -56,6 +56,11 @@ const (
 	queueLen = 2048
 	// storeTimeout bounds each store write.
 	storeTimeout = 30 * time.Second
+	// DefaultMaxRunning bounds the recordings under way on one server,
+	// DefaultMaxPerAccount those made for one account: each costs a core's
+	// share of CPU, a few MB of memory and up to MaxBytes of store.
+	DefaultMaxRunning    = 32
+	DefaultMaxPerAccount = 2
 )
 
 // Options configure a Service.
@@ -68,6 +73,10 @@ type Options struct {
 	MaxBytes    int64
 	ChunkBytes  int
 	ChunkEvery  time.Duration
+	// MaxRunning and MaxPerAccount bound the recordings under way (those
+	// starting included) on the server and for one account; zero takes
+	// the defaults above.
+	MaxRunning, MaxPerAccount int
 	// Ready, if set, is told of each recording finished with something in
 	// it (the recording.ready webhook).
 	Ready func(store.Recording)
@@ -81,13 +90,18 @@ type Service struct {
 	opts Options
 	log  *slog.Logger
 
-	mu      sync.Mutex
-	running map[*Recording]struct{}
-	closed  bool
+	mu       sync.Mutex
+	running  map[*Recording]struct{}
+	starting int
+	byUser   map[string]int // running and starting, by account
+	closed   bool
 }
 
 // ErrClosed: the service is closed (the server stops).
 var ErrClosed = errors.New("server recording: closed")
+
+// ErrBusy: the server, or the account, records as many meetings as it may.
+var ErrBusy = errors.New("server recording: too many under way")
 
 // New returns a Service.
 func New(opts Options) *Service {
@@ -106,7 +120,13 @@ func New(opts Options) *Service {
 	if opts.ChunkEvery <= 0 {
 		opts.ChunkEvery = DefaultChunkEvery
 	}
-	return &Service{opts: opts, log: opts.Logger, running: map[*Recording]struct{}{}}
+	if opts.MaxRunning <= 0 {
+		opts.MaxRunning = DefaultMaxRunning
+	}
+	if opts.MaxPerAccount <= 0 {
+		opts.MaxPerAccount = DefaultMaxPerAccount
+	}
+	return &Service{opts: opts, log: opts.Logger, running: map[*Recording]struct{}{}, byUser: map[string]int{}}
 }
 
 // Close stops every recording under way and waits until each is stored,
@@ -163,13 +183,27 @@ type packet struct {
 // recording of meetingID. ended, if set, is called (on the recording's
 // goroutine, once) when the recording has ended by itself, at a limit
 // or a failure, not when Stop ended it.
-func (s *Service) Start(ctx context.Context, meetingID, userID string, router *sfu.Router, ended func(reason string)) (*Recording, error) {
+func (s *Service) Start(ctx context.Context, meetingID, userID string, router *sfu.Router, ended func(reason string)) (_ *Recording, err error) {
 	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
+	switch {
+	case s.closed:
+		s.mu.Unlock()
 		return nil, ErrClosed
+	case len(s.running)+s.starting >= s.opts.MaxRunning || s.byUser[userID] >= s.opts.MaxPerAccount:
+		s.mu.Unlock()
+		return nil, ErrBusy
 	}
+	s.starting++
+	s.byUser[userID]++
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.starting--
+		if err != nil {
+			s.release(userID)
+		}
+		s.mu.Unlock()
+	}()
 	rec := store.Recording{ID: store.NewRecordingID(), MeetingID: meetingID, RecorderID: userID, StartedAt: time.Now(), Kind: store.KindServer}
 	if err := s.opts.Store.CreateRecording(ctx, rec, nil); err != nil {
 		return nil, fmt.Errorf("create server recording: %w", err)
@@ -195,6 +229,13 @@ func (s *Service) Start(ctx context.Context, meetingID, userID string, router *s
 	go r.run()
 	s.log.Info("server recording started", "recording", rec.ID, "meeting", meetingID, "by", userID)
 	return r, nil
+}
+
+// release forgets one of userID's recordings; s.mu is held.
+func (s *Service) release(userID string) {
+	if s.byUser[userID]--; s.byUser[userID] <= 0 {
+		delete(s.byUser, userID)
+	}
 }
 
 // audit appends e to the audit log, if there is one.
@@ -306,6 +347,7 @@ loop:
 	}
 	r.s.mu.Lock()
 	delete(r.s.running, r)
+	r.s.release(r.rec.RecorderID)
 	r.s.mu.Unlock()
 	close(r.done)
 }

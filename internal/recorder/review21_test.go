@@ -1,7 +1,10 @@
 package recorder
 
 import (
+	"context"
 	"encoding/binary"
+	"errors"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -179,5 +182,43 @@ func TestReview21SequenceJumps(t *testing.T) {
 		if stats.VideoFrames == 0 {
 			t.Fatal("no key frame written after jumps")
 		}
+	}
+}
+
+// TestReview21RecordingsBounded: any signed-in host of a meeting
+// without end-to-end encryption could have the server record, in as many
+// meetings at once as they hold, each recording a share of a core, a
+// few MB and up to 4 GiB of store, without any bound. The server records
+// at most MaxRunning meetings at once and MaxPerAccount for one account
+// (ErrBusy, nothing created in the store); a recording that ends frees
+// its place.
+func TestReview21RecordingsBounded(t *testing.T) {
+	ctx := context.Background()
+	router := startSFU(t)
+	st := newMemStore()
+	svc := New(Options{Store: st, Logger: slog.New(slog.DiscardHandler), MaxRunning: 2, MaxPerAccount: 1})
+	defer svc.Close()
+	a, err := svc.Start(ctx, "m1", "u1", router, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Start(ctx, "m2", "u1", router, nil); !errors.Is(err, ErrBusy) {
+		t.Fatalf("a second recording for u1: %v", err)
+	}
+	if _, err := svc.Start(ctx, "m3", "u2", router, nil); err != nil {
+		t.Fatalf("u2's first recording: %v", err)
+	}
+	if _, err := svc.Start(ctx, "m4", "u3", router, nil); !errors.Is(err, ErrBusy) {
+		t.Fatalf("a third recording on a server of two: %v", err)
+	}
+	st.mu.Lock()
+	n := len(st.recs) + len(st.deleted)
+	st.mu.Unlock()
+	if n != 2 {
+		t.Fatalf("%d recordings created in the store, want 2", n)
+	}
+	a.Stop()
+	if _, err := svc.Start(ctx, "m2", "u1", router, nil); err != nil {
+		t.Fatalf("u1 after its recording ended: %v", err)
 	}
 }
