@@ -13,7 +13,7 @@ import (
 
 // Attacker's review (session 21) of the server recorder's muxer.
 
-// TestReview21FloodKeepsTheTimeline: the active speaker's client sends
+// TestFloodKeepsTheTimeline: the active speaker's client sends
 // Opus packets far faster than real time, every one with the same RTP
 // timestamp (or a video frame a tick apart): each would be placed one
 // millisecond after the last, so the audio track's times ran ahead of
@@ -23,7 +23,7 @@ import (
 // ebml-go dropped every later video frame as too old for its cluster.
 // No frame may be placed further than reanchorAfter from when it
 // arrived: the surplus is dropped.
-func TestReview21FloodKeepsTheTimeline(t *testing.T) {
+func TestFloodKeepsTheTimeline(t *testing.T) {
 	var out closer
 	start := time.Now()
 	m := newMuxer(&out, start, func() {})
@@ -68,13 +68,13 @@ func TestReview21FloodKeepsTheTimeline(t *testing.T) {
 	}
 }
 
-// FuzzReview21Muxer feeds the muxer arbitrary RTP (video and audio,
+// FuzzMuxer feeds the muxer arbitrary RTP (video and audio,
 // any payload, sequence numbers and timestamps jumping anywhere,
 // arrival times going forward): it must never panic, and what it
 // writes stays bounded by what it was given.
 //
-//	go test -run '^$' -fuzz FuzzReview21Muxer -fuzztime=20000x ./internal/recorder/
-func FuzzReview21Muxer(f *testing.F) {
+//	go test -run '^$' -fuzz FuzzMuxer -fuzztime=20000x ./internal/recorder/
+func FuzzMuxer(f *testing.F) {
 	key := sizedFrameBytes('a', 0, 60)
 	seed := []byte{1, 0, 0, 0, 0, 0, 0, 0, 0, byte(len(key) + 1), 0x10}
 	seed = append(seed, key...)
@@ -110,13 +110,13 @@ func FuzzReview21Muxer(f *testing.F) {
 	})
 }
 
-// TestReview21CloseIsQuick: a recording's end after a video packet that
+// TestCloseIsQuick: a recording's end after a video packet that
 // starts no frame (anyone publishing can send one) took the sample
 // builder's Flush 1.5 to 3 s of CPU on this machine (its purge steps
 // past its end and walks all 65,536 places), per recording, at every
 // stop and at the server's shutdown; the last whole frame is still
 // written at the end.
-func TestReview21CloseIsQuick(t *testing.T) {
+func TestCloseIsQuick(t *testing.T) {
 	var out closer
 	start := time.Now()
 	m := newMuxer(&out, start, func() {})
@@ -142,7 +142,7 @@ func TestReview21CloseIsQuick(t *testing.T) {
 	}
 }
 
-// TestReview21SequenceJumps: a publisher whose video the recorder gets
+// TestSequenceJumps: a publisher whose video the recorder gets
 // makes its sequence numbers jump (by 65 to 30,000) at every packet (SRTP's
 // replay check passes a packet ahead of the last): the sample builder
 // walked every skipped place, tens of thousands of steps a packet
@@ -151,7 +151,7 @@ func TestReview21CloseIsQuick(t *testing.T) {
 // everyone's media, a core of the server burnt per recording. A jump
 // costs no more than a few ordinary packets, compared in the same run;
 // a frame after it is still written from a key frame.
-func TestReview21SequenceJumps(t *testing.T) {
+func TestSequenceJumps(t *testing.T) {
 	run := func(step uint16, n int) (time.Duration, Stats) {
 		var out closer
 		start := time.Now()
@@ -185,14 +185,14 @@ func TestReview21SequenceJumps(t *testing.T) {
 	}
 }
 
-// TestReview21RecordingsBounded: any signed-in host of a meeting
+// TestRecordingsBounded: any signed-in host of a meeting
 // without end-to-end encryption could have the server record, in as many
 // meetings at once as they hold, each recording a share of a core, a
 // few MB and up to 4 GiB of store, without any bound. The server records
 // at most MaxRunning meetings at once and MaxPerAccount for one account
 // (ErrBusy, nothing created in the store); a recording that ends frees
 // its place.
-func TestReview21RecordingsBounded(t *testing.T) {
+func TestRecordingsBounded(t *testing.T) {
 	ctx := context.Background()
 	router := startSFU(t)
 	st := newMemStore()

@@ -10,13 +10,13 @@ import (
 	"github.com/kaigi-meet/kaigi/internal/wire"
 )
 
-// TestReview21ServerRecordingStarterLeavesWhileStarting (attacker's
+// TestServerRecordingStarterLeavesWhileStarting (attacker's
 // review, session 21): the host asks the server to record and leaves
 // while the recorder starts (its store write): the recorder, once
 // started, is stopped at once; nobody is ever told the meeting is being
 // recorded by someone who is not there, a joiner is told nothing, and
 // the room holds no recording afterwards.
-func TestReview21ServerRecordingStarterLeavesWhileStarting(t *testing.T) {
+func TestServerRecordingStarterLeavesWhileStarting(t *testing.T) {
 	hub, dir := newTestHub(t)
 	dir.rec.Settings.E2EE = false
 	entered, release := make(chan struct{}), make(chan struct{})

@@ -9,11 +9,11 @@ import (
 	"github.com/kaigi-meet/kaigi/internal/store"
 )
 
-// TestReview21ServerRecordingOtherAccount (attacker's review, session
+// TestServerRecordingOtherAccount (attacker's review, session
 // 21): another account of the organisation, knowing a server
 // recording's ID, cannot get it, list it, read a chunk, share it (409 or
 // 404, never a reader added), or delete it; its owner still can.
-func TestReview21ServerRecordingOtherAccount(t *testing.T) {
+func TestServerRecordingOtherAccount(t *testing.T) {
 	srv, env := newRecordingServer(t, RecordingLimits{})
 	ada, bob := newBrowser(t, srv), newBrowser(t, srv)
 	signUp(t, ada, "ada@example.org", "Ada")
