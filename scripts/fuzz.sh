@@ -25,6 +25,7 @@ for target in \
 	internal/sfu:FuzzSessionDescription:60000x \
 	internal/whip:FuzzOffer:60000x \
 	internal/whip:FuzzWatchOffer:20000x \
+	internal/recorder:FuzzMuxer:10000x \
 	internal/config:FuzzParse:60000x; do
 	pkg=${target%%:*}
 	rest=${target#*:}
