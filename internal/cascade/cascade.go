@@ -41,6 +41,12 @@ type Options struct {
 	// from, node (its region is among the meeting's allowed ones). nil
 	// allows every node.
 	Allowed func(meeting, node string) bool
+	// Publisher, if set, reports whether this node takes the relayed
+	// tracks of participant (their msid's stream ID) that node sends in
+	// the meeting (sfu.RelayGuard): a meeting's node takes only those of
+	// members relayed through node with their media there. nil takes
+	// every track.
+	Publisher func(meeting, node, participant string) bool
 	// Closed, if set, is told (on a goroutine of its own) each time a
 	// relay of the meeting with node closes, either way, for whatever
 	// reason: the router closed, the other node closed its end or
@@ -670,6 +676,12 @@ func (e *inEnd) Description(sdp string) {
 	e.answered = pace{at: e.c.now(), wait: e.c.retry.First}
 	e.c.mu.Unlock()
 	e.c.tell(e.key, e.id, cluster.RelayAnswer, sdp)
+}
+
+// AcceptRelayed makes inEnd an sfu.RelayGuard (Options.Publisher).
+func (e *inEnd) AcceptRelayed(participant string) bool {
+	p := e.c.opts.Publisher
+	return p == nil || p(e.key.meeting, e.key.node, participant)
 }
 
 func (e *inEnd) Closed() {

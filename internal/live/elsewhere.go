@@ -148,6 +148,26 @@ func (h *Hub) MediaElsewhereOn(key string, on func(MediaElsewhere) bool) bool {
 	return false
 }
 
+// MediaElsewhereFor reports whether participant pid is an admitted
+// member of the room named key (Room.MediaKey), on their current
+// connection, whose media is on another node and for which on says yes:
+// the meeting's node takes relayed tracks only of such members, from the
+// node their media is on (signal's mediaPublisher).
+func (h *Hub) MediaElsewhereFor(key string, pid meeting.ParticipantID, on func(MediaElsewhere) bool) bool {
+	r := h.roomByKey(key)
+	if r == nil {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m := r.members[pid]
+	if m == nil || m.conn == nil || m.waiting || m.peer != nil {
+		return false
+	}
+	el, ok := mediaElsewhere(m.conn)
+	return ok && on(el)
+}
+
 // Connections calls f, outside the rooms' locks, with each meeting live
 // here, its own regions (as its room has them, changed or not by its
 // hosts), and the connections of everyone in it or waiting for it, in

@@ -63,6 +63,20 @@ type RelaySignaller interface {
 	Closed()
 }
 
+// RelayGuard is a RelayIn's signaller that also says whose relayed tracks
+// the receiving node takes: a track is published in the router only if
+// AcceptRelayed says yes for its publisher's participant ID (the stream
+// ID of its msid), asked before its first layer is published, and it is
+// ended once RecheckRelayed finds the answer has become no. The meeting's
+// node says yes only for members relayed through the sending node (their
+// media there): another node's word for whose media it sends is not
+// taken. A signaller that is not a RelayGuard accepts every track. It
+// must not block, nor call back into the relay.
+type RelayGuard interface {
+	RelaySignaller
+	AcceptRelayed(participant string) bool
+}
+
 // Errors of relays, beside the package's others.
 var (
 	// ErrRelayClosed means the relay has been closed.

@@ -218,6 +218,17 @@ func (in *RelayIn) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver)
 		return
 	}
 	key := relayKey{participant: participant, n: n}
+	if !in.accepts(participant) {
+		// Read and dropped, not stopped: the section may carry an
+		// accepted track next (a stopped receiver would never).
+		in.log.Warn("dropping a relayed track of a participant not relayed through that node", "stream", participant, "track", remote.ID())
+		buf := make([]byte, 1500)
+		for {
+			if _, _, err := remote.Read(buf); err != nil {
+				return
+			}
+		}
+	}
 
 	in.mu.Lock()
 	if in.closed {
@@ -266,6 +277,51 @@ func (in *RelayIn) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver)
 	}
 	in.mu.Unlock()
 	in.router.unpublish(up)
+}
+
+// accepts asks the signaller (RelayGuard) whether the participant's
+// relayed tracks are taken.
+func (in *RelayIn) accepts(participant string) bool {
+	g, ok := in.sig.(RelayGuard)
+	return !ok || g.AcceptRelayed(participant)
+}
+
+// RecheckRelayed asks the signaller of the relay from node (RelayGuard)
+// again about each participant whose relayed tracks the router publishes
+// and ends those it no longer accepts (a member removed, banned or gone
+// while the other node goes on sending their media): their subscribers
+// here stop getting them at once, and what still arrives for them goes
+// nowhere. It reports how many tracks it ended.
+func (r *Router) RecheckRelayed(node string) int {
+	r.mu.Lock()
+	in := r.relayIns[node]
+	r.mu.Unlock()
+	if in == nil {
+		return 0
+	}
+	in.mu.Lock()
+	participants := make(map[string]bool)
+	for key := range in.tracks {
+		participants[key.participant] = true
+	}
+	in.mu.Unlock()
+	for p := range participants {
+		participants[p] = in.accepts(p)
+	}
+	var ended []*UpTrack
+	in.mu.Lock()
+	for key, up := range in.tracks {
+		if accepted, asked := participants[key.participant]; asked && !accepted {
+			delete(in.tracks, key)
+			ended = append(ended, up)
+		}
+	}
+	in.mu.Unlock()
+	for _, up := range ended {
+		in.log.Info("relayed track ended: its publisher is no longer relayed through that node", "stream", up.owner.participant, "source", up.source)
+		r.unpublish(up)
+	}
+	return len(ended)
 }
 
 // addRelayedLayer adds layer i, which arrives as its own stream (rid ""

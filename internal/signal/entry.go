@@ -145,9 +145,10 @@ func (s *Server) RelayNodes(key string) (to, from []string) {
 func (s *Server) startMedia(cl *clusterLink) error {
 	cl.media = &entryMedia{sfu: s.opts.SFU, log: s.log, routers: make(map[string]*entryRouter)}
 	c, err := cascade.New(cl.node, cascade.Options{
-		Router:  s.mediaRouter,
-		Allowed: s.mediaAllowed,
-		Logger:  s.log,
+		Router:    s.mediaRouter,
+		Allowed:   s.mediaAllowed,
+		Publisher: s.mediaPublisher,
+		Logger:    s.log,
 	})
 	if err != nil {
 		return err
@@ -233,6 +234,10 @@ func (s *session) MediaElsewhere() bool { return s.remote != nil && s.remote.med
 // OpenMedia implements live.MediaElsewhere: the open carries the blocks,
 // which the entry node applies before the peer can forward anything.
 func (s *session) OpenMedia(key string, pid meeting.ParticipantID, may meeting.MediaState, share bool) {
+	if was := s.remote.router.Swap(&key); was != nil && *was != key {
+		// Moved (a breakout): the room left takes their tracks no more.
+		go s.srv.recheckRelayed(was, s.remote.node)
+	}
 	s.sendMedia(mediaControl{Op: mediaOpen, Router: key, Participant: string(pid), Audio: may.Audio, Video: may.Video, Screen: may.Screen, Share: share})
 }
 

@@ -70,6 +70,35 @@ func (s *Server) mediaMembersOn(key, node string) bool {
 	})
 }
 
+// mediaPublisher is cascade.Options.Publisher: the meeting's node takes
+// a relayed track from node only if its publisher (participant) is an
+// admitted member of the room key whose media is on node; a removed,
+// banned or departed member's tracks, or those of anyone another node
+// names, are not taken. An entry node (the meeting held elsewhere) takes
+// what the meeting's node relays.
+func (s *Server) mediaPublisher(key, node, participant string) bool {
+	if s.hub.MediaRouter(key) == nil {
+		return true
+	}
+	return s.hub.MediaElsewhereFor(key, meeting.ParticipantID(participant), func(el live.MediaElsewhere) bool {
+		sess, ok := el.(*session)
+		return ok && sess.remote != nil && sess.remote.node == node
+	})
+}
+
+// recheckRelayed ends the relayed tracks from node in the router of the
+// room *key (nil: none) of the publishers mediaPublisher no longer takes.
+func (s *Server) recheckRelayed(key *string, node string) {
+	if key == nil {
+		return
+	}
+	if r := s.hub.MediaRouter(*key); r != nil {
+		if n := r.RecheckRelayed(node); n > 0 {
+			s.log.Info("relayed tracks ended: their publisher is no longer relayed through that node", "router", *key, "node", node, "tracks", n)
+		}
+	}
+}
+
 // regionsChanged is live.Options.RegionsChanged: a host changed a live
 // meeting's regions here.
 func (s *Server) regionsChanged(id meeting.ID) {

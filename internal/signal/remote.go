@@ -3,6 +3,7 @@ package signal
 import (
 	"encoding/json"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -36,6 +37,10 @@ type remoteLink struct {
 	media bool
 	// lease: the entry node says keep every EntryLease (entrycheck.go).
 	lease bool
+	// router: the room (live.Room.MediaKey) the member's peer was last
+	// opened in on the entry node (OpenMedia), whose router here takes
+	// their relayed tracks while they are its member (mediaPublisher).
+	router atomic.Pointer[string]
 }
 
 // serveRelayedJoin takes a join relayed from another node.
@@ -153,6 +158,9 @@ func (s *session) runRemote(hello *wire.ClientMessage, reply func(relayReply)) {
 	// (entrycheck.go): the last one gone, its relays with that node go
 	// too, whether or not the entry node heard of it.
 	if s.remote.media && s.room != nil {
+		// Their relayed tracks end here at once, whether or not the entry
+		// node heard of their end (mediaPublisher).
+		s.srv.recheckRelayed(s.remote.router.Load(), s.remote.node)
 		if key := s.room.MediaKey(); !s.srv.mediaMembersOn(key, s.remote.node) {
 			s.remote.cl.cascade.Drop(key, s.remote.node)
 		}
