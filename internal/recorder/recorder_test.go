@@ -30,11 +30,10 @@ import (
 // memStore is the recordings store in memory, as internal/store keeps it
 // (chunks by index, finished once with a manifest).
 type memStore struct {
-	mu       sync.Mutex
-	recs     map[string]*store.Recording
-	chunks   map[string]map[int][]byte
-	deleted  []string
-	failPuts bool
+	mu      sync.Mutex
+	recs    map[string]*store.Recording
+	chunks  map[string]map[int][]byte
+	deleted []string
 }
 
 func newMemStore() *memStore {
