@@ -36,6 +36,7 @@ var Published = []struct {
 }{
 	{MeetingEnded, "Meetings ended by an administrator who did not host them"},
 	{MeetingLocked, "Meetings locked by an administrator who did not host them"},
+	{MeetingMoved, "Live meetings moved to another server by an administrator"},
 	{MeetingUnlocked, "Meetings unlocked by an administrator who did not host them"},
 	{UserSuspended, "Accounts suspended by an administrator or the operator"},
 	{UserReinstated, "Suspended accounts reinstated"},

@@ -40,6 +40,10 @@ const (
 	ControlGet  = "get"  // one meeting, if live here
 	ControlEnd  = "end"  // end it for everyone, telling them Message
 	ControlLock = "lock" // lock or unlock it (Locked), telling them Reason and Message
+	// ControlMove: move it to the node Target ("": the least-loaded other
+	// node that may hold it), its members told Message and resuming there
+	// (move.go).
+	ControlMove = "move"
 )
 
 // ControlRequest is one control request to the node holding a meeting.
@@ -49,6 +53,7 @@ type ControlRequest struct {
 	Locked  bool       `json:"locked,omitempty"`
 	Reason  string     `json:"reason,omitempty"`
 	Message string     `json:"message,omitempty"`
+	Target  string     `json:"target,omitempty"`
 }
 
 // LiveMeeting is a live meeting's counts as a node reports them (as
@@ -67,6 +72,10 @@ type ControlReply struct {
 	Live     bool          `json:"live,omitempty"`
 	Meetings []LiveMeeting `json:"meetings,omitempty"`
 	Error    string        `json:"error,omitempty"`
+	// Node is where a moved meeting went; NoNode, why it could not move
+	// (no other node that may hold it is up).
+	Node   string `json:"node,omitempty"`
+	NoNode string `json:"noNode,omitempty"`
 }
 
 // Valid reports whether the request is one a node acts on.
@@ -74,9 +83,10 @@ func (r ControlRequest) Valid() bool {
 	switch r.Op {
 	case ControlList:
 		return true
-	case ControlGet, ControlEnd, ControlLock:
+	case ControlGet, ControlEnd, ControlLock, ControlMove:
 		id, err := meeting.ParseID(string(r.Meeting))
-		return err == nil && id == r.Meeting && len(r.Reason) <= 2000 && len(r.Message) <= 4000
+		return err == nil && id == r.Meeting && len(r.Reason) <= 2000 && len(r.Message) <= 4000 &&
+			len(r.Target) <= 128 && (r.Target == "" || r.Op == ControlMove)
 	}
 	return false
 }

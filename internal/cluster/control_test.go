@@ -78,7 +78,9 @@ func TestClusterControl(t *testing.T) {
 	}
 
 	for name, req := range map[string]ControlRequest{
-		"unknown operation": {Op: "move", Meeting: id},
+		"unknown operation": {Op: "teleport", Meeting: id},
+		"target on an end":  {Op: ControlEnd, Meeting: id, Target: "eu2"},
+		"target too long":   {Op: ControlMove, Meeting: id, Target: strings.Repeat("a", 129)},
 		"not a meeting ID":  {Op: ControlEnd, Meeting: "../x"},
 		"no meeting":        {Op: ControlEnd},
 		"reason too long":   {Op: ControlLock, Meeting: id, Reason: strings.Repeat("a", 2001)},

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kaigi-meet/kaigi/internal/audit"
 	"github.com/kaigi-meet/kaigi/internal/auth"
+	"github.com/kaigi-meet/kaigi/internal/cluster"
 	"github.com/kaigi-meet/kaigi/internal/meeting"
 	"github.com/kaigi-meet/kaigi/internal/signal"
 	"github.com/kaigi-meet/kaigi/internal/store"
@@ -226,4 +227,70 @@ func (a *api) adminLockMeeting(w http.ResponseWriter, r *http.Request) {
 	}
 	a.log.Info("meeting "+done+" by an administrator", "meeting", id, "admin", u.ID, "live", wasLive)
 	writeJSON(w, http.StatusOK, map[string]any{"locked": *req.Locked, "live": wasLive})
+}
+
+// Mover moves a live meeting off the node holding it (internal/server
+// implements it): to target, or with target "" to the least-loaded other
+// node that may hold it and is not draining. It returns the node it went
+// to and whether the meeting was live; an error wrapping cluster.ErrNoNode
+// is no node to move to, one wrapping cluster.ErrNodeUnreachable a
+// holding node that did not answer.
+type Mover interface {
+	ClusterMove(ctx context.Context, id meeting.ID, target string) (node string, live bool, err error)
+}
+
+// adminMoveMeeting handles POST /api/admin/meetings/{id}/move {node,
+// reason}: an administrator moves a live meeting off the node holding it
+// (before that node's maintenance) to the node named, or to the one
+// placement chooses. Its members are closed as at a server restart and
+// resume at once on the new node: same participants and roles, nobody
+// in the waiting room, the end-to-end encrypted group going on. The
+// audit entry (meeting.moved, with the node it went to) is written once
+// the move is done: 200 {node}; 404 not_live; 409 no_node when no other
+// node that may hold the meeting is up (or the one named may not); 503
+// node_unreachable.
+func (a *api) adminMoveMeeting(w http.ResponseWriter, r *http.Request) {
+	u, ok := a.admin(w, r)
+	if !ok {
+		return
+	}
+	var req struct{ Node, Reason string }
+	if !readJSON(w, r, &req) {
+		return
+	}
+	if len(req.Node) > 128 {
+		writeError(w, http.StatusBadRequest, "bad_request", "That is not a node's name.")
+		return
+	}
+	id, err := meeting.ParseID(r.PathValue("id"))
+	mv, isMover := a.live.(Mover)
+	if err != nil || !isMover {
+		writeError(w, http.StatusNotFound, "not_live", "Nobody is in that meeting.")
+		return
+	}
+	// The reason is checked (and trimmed) before anything moves.
+	e, err := a.accounts.ActionEntry(auth.ByAdmin(u), audit.MeetingMoved, audit.SubjectMeeting, string(id), req.Reason, nil)
+	if err != nil {
+		a.authError(w, err)
+		return
+	}
+	node, live, err := mv.ClusterMove(r.Context(), id, req.Node)
+	switch {
+	case errors.Is(err, cluster.ErrNoNode):
+		writeError(w, http.StatusConflict, "no_node", "No other server that may hold this meeting is up: "+err.Error())
+		return
+	case err != nil:
+		a.unreachable(w, id, err, "The server holding that meeting did not answer; nothing was moved; try again.")
+		return
+	case !live:
+		writeError(w, http.StatusNotFound, "not_live", "Nobody is in that meeting.")
+		return
+	}
+	if _, err := a.accounts.RecordAction(r.Context(), auth.ByAdmin(u), audit.MeetingMoved, audit.SubjectMeeting, string(id), e.Reason,
+		map[string]string{"node": node}); err != nil {
+		a.authError(w, err)
+		return
+	}
+	a.log.Info("meeting moved by an administrator", "meeting", id, "admin", u.ID, "to", node)
+	writeJSON(w, http.StatusOK, map[string]any{"node": node})
 }

@@ -166,6 +166,7 @@ func New(opts Options) http.Handler {
 	mux.HandleFunc("GET /api/admin/meetings/live", a.adminLiveMeetings)
 	mux.HandleFunc("POST /api/admin/meetings/{id}/end", a.adminEndMeeting)
 	mux.HandleFunc("POST /api/admin/meetings/{id}/lock", a.adminLockMeeting)
+	mux.HandleFunc("POST /api/admin/meetings/{id}/move", a.adminMoveMeeting)
 	mux.HandleFunc("GET /api/admin/usage", a.adminUsage)
 	mux.HandleFunc("GET /api/transparency", a.transparency)
 	mux.HandleFunc("GET /api/me/export", a.exportMe)

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sort"
 	"sync"
 	"time"
@@ -146,6 +148,27 @@ func (l clusterLive) ClusterLock(ctx context.Context, id meeting.ID, locked bool
 	return ok && reply.Live, err
 }
 
+// ClusterMove moves the meeting off the node holding it (this one or
+// another) to target ("": placement chooses); it returns the node it went
+// to and whether it was live. With no node to move to, the error wraps
+// cluster.ErrNoNode; a holding node that does not answer,
+// cluster.ErrNodeUnreachable.
+func (l clusterLive) ClusterMove(ctx context.Context, id meeting.ID, target string) (string, bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, controlWait)
+	defer cancel()
+	if node, live, err := l.s.signal.MoveMeeting(ctx, id, target); live || err != nil {
+		return node, live, err
+	}
+	reply, ok, err := l.ask(ctx, id, cluster.ControlRequest{Op: cluster.ControlMove, Meeting: id, Target: target})
+	if err != nil || !ok {
+		return "", false, err
+	}
+	if reply.NoNode != "" {
+		return "", reply.Live, fmt.Errorf("%w: %s", cluster.ErrNoNode, reply.NoNode)
+	}
+	return reply.Node, reply.Live, nil
+}
+
 // ask sends req to the other node the meeting is placed on; ok is false
 // if it is placed on no other node.
 func (l clusterLive) ask(ctx context.Context, id meeting.ID, req cluster.ControlRequest) (cluster.ControlReply, bool, error) {
@@ -187,6 +210,18 @@ func (s *Server) serveControl(req cluster.ControlRequest) cluster.ControlReply {
 		live := s.signal.LockMeeting(req.Meeting, req.Locked, req.Reason, req.Message)
 		s.log.Info("meeting lock changed at another node's request (an administrator's)", "meeting", req.Meeting, "locked", req.Locked, "live", live)
 		return cluster.ControlReply{Live: live}
+	case cluster.ControlMove:
+		ctx, cancel := context.WithTimeout(context.Background(), controlWait)
+		defer cancel()
+		node, live, err := s.signal.MoveMeeting(ctx, req.Meeting, req.Target)
+		s.log.Info("meeting move at another node's request (an administrator's)", "meeting", req.Meeting, "to", node, "live", live, "err", err)
+		switch {
+		case errors.Is(err, cluster.ErrNoNode):
+			return cluster.ControlReply{Live: live, NoNode: err.Error()}
+		case err != nil:
+			return cluster.ControlReply{Error: "move failed"}
+		}
+		return cluster.ControlReply{Live: live, Node: node}
 	}
 	return cluster.ControlReply{Error: "unknown operation"}
 }

@@ -62,6 +62,8 @@ export function actionText(e: AuditEntry, names: ReadonlyMap<string, string> = n
       return `recorded a legal request (${(e.details.kind ?? "?").replace(/_/g, " ")}: ${(e.details.outcome ?? "?").replace(/_/g, " ")})`;
     case "meeting.ended":
       return `ended ${self ? "your meeting" : "the meeting"} ${e.subjectId ?? ""} for everyone in it${e.details.participants ? ` (${e.details.participants} in it, ${e.details.waiting ?? "0"} waiting)` : ""}`;
+    case "meeting.moved":
+      return `moved ${self ? "your meeting" : "the meeting"} ${e.subjectId ?? ""} to the server ${e.details.node ?? "?"} (everyone in it reconnected there)`;
     case "meeting.locked":
     case "meeting.unlocked": {
       const locked = e.action === "meeting.locked";
