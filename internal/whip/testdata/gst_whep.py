@@ -10,20 +10,16 @@ session's resource and exits.
     gst_whep.py URL TOKEN
 """
 import os
-import signal
 import sys
-import threading
-import urllib.parse
 
 import gi
 
 gi.require_version("Gst", "1.0")
 gi.require_version("GstWebRTC", "1.0")
-gi.require_version("GstSdp", "1.0")
-from gi.repository import GLib, Gst, GstSdp, GstWebRTC  # noqa: E402
+from gi.repository import Gst, GstWebRTC  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gst_whip import request  # noqa: E402
+from gst_whip import session  # noqa: E402
 
 CAPS = {
     "video": "application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000",
@@ -42,8 +38,6 @@ def main():
     for kind in ("video", "audio"):
         view.emit("add-transceiver", GstWebRTC.WebRTCRTPTransceiverDirection.RECVONLY,
                   Gst.Caps.from_string(CAPS[kind]))
-    offered = threading.Event()
-    gathered = threading.Event()
     decoded = {"video": 0, "audio": 0}
 
     def count(kind):
@@ -69,62 +63,8 @@ def main():
         pad.link(sink.get_static_pad("sink"))
         sink.get_by_name("end").get_static_pad("sink").add_probe(Gst.PadProbeType.BUFFER, count(media))
 
-    def on_offer(promise, _):
-        reply = promise.get_reply()
-        offer = reply.get_value("offer") if reply else None
-        if offer is None or offer.sdp.medias_len() != 2 or offered.is_set():
-            return
-        view.emit("set-local-description", offer, Gst.Promise.new())
-        offered.set()
-
-    def on_negotiation_needed(_):
-        view.emit("create-offer", None, Gst.Promise.new_with_change_func(on_offer, None))
-
-    def on_gathering(*_):
-        if view.get_property("ice-gathering-state") == GstWebRTC.WebRTCICEGatheringState.COMPLETE:
-            gathered.set()
-
     view.connect("pad-added", on_pad)
-    view.connect("on-negotiation-needed", on_negotiation_needed)
-    view.connect("notify::ice-gathering-state", on_gathering)
-    pipe.set_state(Gst.State.PLAYING)
-    if not offered.wait(20) or not gathered.wait(20):
-        print("no offer or no candidates", file=sys.stderr)
-        return 1
-    offer = view.get_property("local-description").sdp.as_text()
-    print(offer, file=sys.stderr)
-    status, headers, body = request("POST", url, token, offer)
-    if status != 201:
-        print("refused: %d %s" % (status, body), file=sys.stderr)
-        return 1
-    location = urllib.parse.urljoin(url, headers["Location"])
-    print(body, file=sys.stderr)
-    _, sdp = GstSdp.SDPMessage.new_from_text(body)
-    answer = GstWebRTC.WebRTCSessionDescription.new(GstWebRTC.WebRTCSDPType.ANSWER, sdp)
-    view.emit("set-remote-description", answer, Gst.Promise.new())
-
-    loop = GLib.MainLoop()
-
-    def stop(*_):
-        status, _, _ = request("DELETE", location, token)
-        print("DELETE: %d" % status, file=sys.stderr)
-        loop.quit()
-        return GLib.SOURCE_REMOVE
-
-    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGINT, stop)
-    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, stop)
-    bus = pipe.get_bus()
-    bus.add_signal_watch()
-
-    def on_message(_, msg):
-        if msg.type == Gst.MessageType.ERROR:
-            print("error: %s" % (msg.parse_error(),), file=sys.stderr)
-            loop.quit()
-
-    bus.connect("message", on_message)
-    loop.run()
-    pipe.set_state(Gst.State.NULL)
-    return 0
+    return session(pipe, view, url, token)
 
 
 if __name__ == "__main__":

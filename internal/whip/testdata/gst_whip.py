@@ -40,13 +40,11 @@ def request(method, url, token, body=None):
         return e.code, e.headers, e.read().decode()
 
 
-def main():
-    url, token, video, audio = sys.argv[1:5]
-    Gst.init(None)
-    pipe = Gst.parse_launch(
-        "webrtcbin name=pub bundle-policy=max-bundle "
-        + video + " ! pub. " + audio + " ! pub.")
-    pub = pipe.get_by_name("pub")
+def session(pipe, rtc, url, token):
+    """Negotiates webrtcbin rtc (in pipe) with the WHIP or WHEP endpoint
+    url: the offer with every candidate, POSTed with the bearer token, the
+    answer applied; then runs until SIGINT or SIGTERM, DELETEs the
+    session's resource and returns the exit status."""
     offered = threading.Event()
     gathered = threading.Event()
 
@@ -58,23 +56,23 @@ def main():
         offer = reply.get_value("offer") if reply else None
         if offer is None or offer.sdp.medias_len() != 2 or offered.is_set():
             return
-        pub.emit("set-local-description", offer, Gst.Promise.new())
+        rtc.emit("set-local-description", offer, Gst.Promise.new())
         offered.set()
 
     def on_negotiation_needed(_):
-        pub.emit("create-offer", None, Gst.Promise.new_with_change_func(on_offer, None))
+        rtc.emit("create-offer", None, Gst.Promise.new_with_change_func(on_offer, None))
 
     def on_gathering(*_):
-        if pub.get_property("ice-gathering-state") == GstWebRTC.WebRTCICEGatheringState.COMPLETE:
+        if rtc.get_property("ice-gathering-state") == GstWebRTC.WebRTCICEGatheringState.COMPLETE:
             gathered.set()
 
-    pub.connect("on-negotiation-needed", on_negotiation_needed)
-    pub.connect("notify::ice-gathering-state", on_gathering)
+    rtc.connect("on-negotiation-needed", on_negotiation_needed)
+    rtc.connect("notify::ice-gathering-state", on_gathering)
     pipe.set_state(Gst.State.PLAYING)
     if not offered.wait(20) or not gathered.wait(20):
         print("no offer or no candidates", file=sys.stderr)
         return 1
-    offer = pub.get_property("local-description").sdp.as_text()
+    offer = rtc.get_property("local-description").sdp.as_text()
     print(offer, file=sys.stderr)
     status, headers, body = request("POST", url, token, offer)
     if status != 201:
@@ -84,7 +82,7 @@ def main():
     print(body, file=sys.stderr)
     _, sdp = GstSdp.SDPMessage.new_from_text(body)
     answer = GstWebRTC.WebRTCSessionDescription.new(GstWebRTC.WebRTCSDPType.ANSWER, sdp)
-    pub.emit("set-remote-description", answer, Gst.Promise.new())
+    rtc.emit("set-remote-description", answer, Gst.Promise.new())
 
     loop = GLib.MainLoop()
 
@@ -108,6 +106,15 @@ def main():
     loop.run()
     pipe.set_state(Gst.State.NULL)
     return 0
+
+
+def main():
+    url, token, video, audio = sys.argv[1:5]
+    Gst.init(None)
+    pipe = Gst.parse_launch(
+        "webrtcbin name=pub bundle-policy=max-bundle "
+        + video + " ! pub. " + audio + " ! pub.")
+    return session(pipe, pipe.get_by_name("pub"), url, token)
 
 
 if __name__ == "__main__":
