@@ -231,22 +231,24 @@ func (a *api) adminLockMeeting(w http.ResponseWriter, r *http.Request) {
 
 // Mover moves a live meeting off the node holding it (internal/server
 // implements it): to target, or with target "" to the least-loaded other
-// node that may hold it and is not draining. It returns the node it went
+// node that may hold it and is not draining; with from set, only if it is
+// held on the node from (not live otherwise). It returns the node it went
 // to and whether the meeting was live; an error wrapping cluster.ErrNoNode
 // is no node to move to, one wrapping cluster.ErrNodeUnreachable a
 // holding node that did not answer.
 type Mover interface {
-	ClusterMove(ctx context.Context, id meeting.ID, target string) (node string, live bool, err error)
+	ClusterMove(ctx context.Context, id meeting.ID, from, target string) (node string, live bool, err error)
 }
 
 // adminMoveMeeting handles POST /api/admin/meetings/{id}/move {node,
-// reason}: an administrator moves a live meeting off the node holding it
-// (before that node's maintenance) to the node named, or to the one
-// placement chooses. Its members are closed as at a server restart and
+// from, reason}: an administrator moves a live meeting off the node
+// holding it (before that node's maintenance; with from, only if that is
+// the node holding it) to the node named, or to the one placement
+// chooses. Its members are closed as at a server restart and
 // resume at once on the new node: same participants and roles, nobody
 // in the waiting room, the end-to-end encrypted group going on. The
 // audit entry (meeting.moved, with the node it went to) is written once
-// the move is done: 200 {node}; 404 not_live; 409 no_node when no other
+// the move is done: 200 {node}; 404 not_live (or not held on from); 409 no_node when no other
 // node that may hold the meeting is up (or the one named may not); 503
 // node_unreachable.
 func (a *api) adminMoveMeeting(w http.ResponseWriter, r *http.Request) {
@@ -254,11 +256,11 @@ func (a *api) adminMoveMeeting(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req struct{ Node, Reason string }
+	var req struct{ Node, From, Reason string }
 	if !readJSON(w, r, &req) {
 		return
 	}
-	if len(req.Node) > 128 {
+	if len(req.Node) > 128 || len(req.From) > 128 {
 		writeError(w, http.StatusBadRequest, "bad_request", "That is not a node's name.")
 		return
 	}
@@ -274,7 +276,7 @@ func (a *api) adminMoveMeeting(w http.ResponseWriter, r *http.Request) {
 		a.authError(w, err)
 		return
 	}
-	node, live, err := mv.ClusterMove(r.Context(), id, req.Node)
+	node, live, err := mv.ClusterMove(r.Context(), id, req.From, req.Node)
 	switch {
 	case errors.Is(err, cluster.ErrNoNode):
 		writeError(w, http.StatusConflict, "no_node", "No other server that may hold this meeting is up: "+err.Error())

@@ -23,17 +23,17 @@ import (
 // through eu2, which relays him; both publish. Ada created the group and
 // added Bob (epoch 1). Through eu2's API an administrator asks to move it
 // to us1 (a node outside the meeting's regions): 409 no_node, nothing
-// moves. Asked to move it with no node named, it goes to eu2 (the only
-// other node that may hold it): 200 {node: eu2}, the placement names eu2,
-// eu1 holds no room, both sockets close as at a restart (shutdown, the
-// move's message). Both come back with their resume tokens through the
-// node they reached (Ada's eu1 now relays her to eu2): resumed, same
+// moves. Asked to move it to eu3: 200 {node: eu3}, the placement names
+// eu3, eu1 holds no room, both sockets close as at a restart (shutdown,
+// the move's message). Both come back with their resume tokens through
+// the node they reached (eu1 and eu2 now relay them to eu3): resumed, same
 // participant IDs, Ada still host, nobody in the waiting room, the group
 // going on at epoch 1 (no e2eeRestart, nobody asked to create one, Bob's
 // commit on 1 reaching Ada as 2), media flowing again both ways. The
-// audit log has one meeting.moved entry naming eu2; a second move of the
-// meeting, now held on eu2, through eu1's API, with only eu1 left that
-// may hold it, goes back to eu1.
+// audit log has one meeting.moved entry naming eu3. A move off eu1
+// (from) once it is on eu3 is 404 not_live, nothing moved. With eu1
+// draining, a move off eu3 with no node named, through eu1's API, goes
+// to eu2; a move of the meeting then, with nobody back in it, is 404.
 func TestClusterMoveMeeting(t *testing.T) {
 	natsURL := startNATS(t)
 	db := pgtest.NewDatabase(t)
@@ -206,8 +206,23 @@ func TestClusterMoveMeeting(t *testing.T) {
 		t.Fatalf("%d meeting.moved entries, want 1", n)
 	}
 
+	// Asked to move it off eu1 (from), where it no longer is: 404
+	// not_live, nothing moves, nobody is closed.
+	refused.Error.Code = ""
+	if code := doAt(t, host, eu2, "POST", "/api/admin/meetings/"+m.ID+"/move", map[string]string{"from": "eu1", "reason": "Maintenance of eu1"}, &refused); code != http.StatusNotFound || refused.Error.Code != "not_live" {
+		t.Fatalf("moving the meeting off eu1 once it is on eu3: %d %+v, want 404 not_live", code, refused)
+	}
+	if holder, err := eu1.Cluster().Holder(ctx, meeting.ID(m.ID)); err != nil || holder != "eu3" {
+		t.Fatalf("after a move off eu1 refused the meeting is placed on %q (%v), want eu3", holder, err)
+	}
+	select {
+	case <-ada2.Done():
+		t.Fatal("Ada's socket closed at a refused move")
+	default:
+	}
+
 	// With no node named, placement chooses: eu1 drains, eu3 holds it,
-	// us1 may not: eu2, asked through eu1's API.
+	// us1 may not: eu2, asked through eu1's API off eu3.
 	eu1.Cluster().SetDraining(true)
 	if err := waitUntil(ctx, func() bool {
 		nodes, err := eu3.Cluster().Nodes(ctx)
@@ -220,7 +235,7 @@ func TestClusterMoveMeeting(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("eu1 never showed draining: %v", err)
 	}
-	if code := doAt(t, host, eu1, "POST", "/api/admin/meetings/"+m.ID+"/move", map[string]string{"reason": "Maintenance of eu3"}, &moved); code != http.StatusOK || moved.Node != "eu2" {
+	if code := doAt(t, host, eu1, "POST", "/api/admin/meetings/"+m.ID+"/move", map[string]string{"from": "eu3", "reason": "Maintenance of eu3"}, &moved); code != http.StatusOK || moved.Node != "eu2" {
 		t.Fatalf("moving the meeting with no node named: %d %+v, want 200 eu2", code, moved)
 	}
 	for _, c := range []*client.Client{ada2, bob2} {

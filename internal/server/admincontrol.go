@@ -149,15 +149,26 @@ func (l clusterLive) ClusterLock(ctx context.Context, id meeting.ID, locked bool
 }
 
 // ClusterMove moves the meeting off the node holding it (this one or
-// another) to target ("": placement chooses); it returns the node it went
-// to and whether it was live. With no node to move to, the error wraps
-// cluster.ErrNoNode; a holding node that does not answer,
-// cluster.ErrNodeUnreachable.
-func (l clusterLive) ClusterMove(ctx context.Context, id meeting.ID, target string) (string, bool, error) {
+// another) to target ("": placement chooses); with from set, only if it
+// is held on the node from (else it is not live as far as this move
+// goes). It returns the node it went to and whether it was live. With no
+// node to move to, the error wraps cluster.ErrNoNode; a holding node that
+// does not answer, cluster.ErrNodeUnreachable.
+func (l clusterLive) ClusterMove(ctx context.Context, id meeting.ID, from, target string) (string, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, controlWait)
 	defer cancel()
-	if node, live, err := l.s.signal.MoveMeeting(ctx, id, target); live || err != nil {
-		return node, live, err
+	if from != "" && (l.s.cluster == nil || from != l.s.cluster.ID()) && l.local(id) != nil {
+		return "", false, nil // held here, not on from
+	}
+	if from == "" || (l.s.cluster != nil && from == l.s.cluster.ID()) {
+		if node, live, err := l.s.signal.MoveMeeting(ctx, id, target); live || err != nil || from != "" {
+			return node, live, err
+		}
+	}
+	if from != "" {
+		if node, err := l.holder(ctx, id); err != nil || node != from {
+			return "", false, err
+		}
 	}
 	reply, ok, err := l.ask(ctx, id, cluster.ControlRequest{Op: cluster.ControlMove, Meeting: id, Target: target})
 	if err != nil || !ok {
