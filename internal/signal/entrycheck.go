@@ -237,6 +237,31 @@ func (s *Server) endRelayedOutside(ctx context.Context, id meeting.ID) int {
 	return closed
 }
 
+// recheckRegions checks, every EntryLease as the keeps go, the nodes of
+// the members relayed here against their meeting's regions, closing
+// those outside as a kaigi.regions.changed would (endRelayedOutside): a
+// broadcast lost on the way (NATS core delivers at most once) is made
+// up for within a lease. The check is per meeting with relayed members
+// (a store read of the meeting and of the organisation's regions, and
+// the registry's nodes once), not per member, and at most one runs at a
+// time. Runs until stop closes.
+func (s *Server) recheckRegions(cl *clusterLink, stop <-chan struct{}) {
+	t := time.NewTicker(s.entryLease())
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			cl.regionsCheck.trigger(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), relayTimeout)
+				defer cancel()
+				s.endRelayedOutside(ctx, "")
+			})
+		}
+	}
+}
+
 // keepRemote tells the entry node, every lease, that this node still
 // holds the relayed member, until the session ends. Runs on its own
 // goroutine.

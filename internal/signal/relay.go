@@ -41,6 +41,9 @@ type clusterLink struct {
 	// routers for meetings held elsewhere (entry.go).
 	cascade *cascade.Cascade
 	media   *entryMedia
+	// regionsCheck runs the lease's check of relayed members' regions
+	// (recheckRegions), one at a time.
+	regionsCheck coalesced
 }
 
 // relayJoin is a relayed join (the request on cluster.JoinSubject): who
@@ -100,6 +103,9 @@ func (s *Server) JoinCluster(node *cluster.Node, allowed AllowedRegions) error {
 		return err
 	}
 	stopRegions, err := node.HandleBroadcasts(regionsChangedSubject, func(data []byte) {
+		if lose := s.opts.LoseRegionsChanged; lose != nil && lose() {
+			return // a test's lost message
+		}
 		s.regionsChangedElsewhere(data, node.ID()) // entrycheck.go
 	})
 	if err != nil {
@@ -114,7 +120,9 @@ func (s *Server) JoinCluster(node *cluster.Node, allowed AllowedRegions) error {
 		stopRegions()
 		return err
 	}
-	cl.stop = func() { stopJoins(); stopEnded(); stopRegions(); cl.cascade.Close() }
+	stopLease := make(chan struct{})
+	go s.recheckRegions(cl, stopLease) // entrycheck.go
+	cl.stop = func() { stopJoins(); stopEnded(); stopRegions(); close(stopLease); cl.cascade.Close() }
 	s.mu.Lock()
 	s.cluster = cl
 	s.mu.Unlock()

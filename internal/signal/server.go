@@ -118,6 +118,10 @@ type Options struct {
 	// socket ended" an entry node sends for a relayed member: true drops
 	// it, as a lost NATS message would. Only code sets it.
 	LoseGone func() bool
+	// LoseRegionsChanged, if set, is asked about each
+	// kaigi.regions.changed message this node receives: true drops it,
+	// as a lost NATS message would. Only code sets it.
+	LoseRegionsChanged func() bool
 }
 
 // Server accepts signalling WebSockets and runs the meetings they join
