@@ -70,6 +70,7 @@ var tokenRoutes = map[string]string{
 	"GET /api/admin/meetings/live":            ScopeAdmin,
 	"POST /api/admin/meetings/{id}/end":       ScopeAdmin,
 	"POST /api/admin/meetings/{id}/lock":      ScopeAdmin,
+	"POST /api/admin/meetings/{id}/move":      ScopeAdmin,
 	"GET /api/admin/usage":                    ScopeAdmin,
 	"GET /api/admin/webhooks":                 ScopeAdmin,
 	"GET /api/admin/webhooks/{id}/deliveries": ScopeAdmin,
