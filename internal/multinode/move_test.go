@@ -33,7 +33,9 @@ import (
 // audit log has one meeting.moved entry naming eu3. A move off eu1
 // (from) once it is on eu3 is 404 not_live, nothing moved. With eu1
 // draining, a move off eu3 with no node named, through eu1's API, goes
-// to eu2; a move of the meeting then, with nobody back in it, is 404.
+// to eu2; a move of the meeting then, with nobody back in it, is 404;
+// Ada (through eu1, draining) and Bob (through eu2, now the holder) come
+// back resumed and media flows both ways.
 func TestClusterMoveMeeting(t *testing.T) {
 	natsURL := startNATS(t)
 	db := pgtest.NewDatabase(t)
@@ -235,6 +237,7 @@ func TestClusterMoveMeeting(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("eu1 never showed draining: %v", err)
 	}
+	start = time.Now()
 	if code := doAt(t, host, eu1, "POST", "/api/admin/meetings/"+m.ID+"/move", map[string]string{"from": "eu3", "reason": "Maintenance of eu3"}, &moved); code != http.StatusOK || moved.Node != "eu2" {
 		t.Fatalf("moving the meeting with no node named: %d %+v, want 200 eu2", code, moved)
 	}
@@ -251,10 +254,27 @@ func TestClusterMoveMeeting(t *testing.T) {
 	if st := eu3.Signal().Stats(); st.Meetings != 0 {
 		t.Fatalf("eu3 holds %d meetings after the second move", st.Meetings)
 	}
+	adaToken, bobToken = ada2.ResumeToken(), bob2.ResumeToken()
 	// Placed on eu2 but nobody back in it yet (no room there): moving it
 	// again is 404 not_live, asked of eu2 through eu1.
 	refused.Error.Code = ""
 	if code := doAt(t, host, eu1, "POST", "/api/admin/meetings/"+m.ID+"/move", map[string]string{"reason": "again"}, &refused); code != http.StatusNotFound || refused.Error.Code != "not_live" {
 		t.Fatalf("moving a meeting with no room: %d %+v, want 404 not_live", code, refused)
 	}
+	// Back again through the nodes they reached: eu2, which relayed Bob
+	// to eu3, now holds the meeting; eu1, draining, relays Ada, who comes
+	// back, to it.
+	ada3 := join(t, eu1, client.Options{Meeting: m.ID, Name: "Ada", Resume: adaToken, Cookie: host.Cookie(), KeyPackage: e2eetest.KeyPackage("ada 3"), E2EEEpoch: &one, E2EEProof: proof}, "microphone", "camera")
+	bob3 := join(t, eu2, client.Options{Meeting: m.ID, Name: "Bob", Resume: bobToken, KeyPackage: e2eetest.KeyPackage("bob 3"), E2EEEpoch: &one, E2EEProof: proof}, "microphone", "camera")
+	for _, c := range []*client.Client{ada3, bob3} {
+		if !c.Resumed() || c.Waiting() != "" || c.Self().ID != map[string]string{"Ada": adaID, "Bob": bobID}[c.Self().Name] {
+			t.Fatalf("%s after the second move: resumed %v, waiting %q, %+v", c.Self().Name, c.Resumed(), c.Waiting(), c.Self())
+		}
+	}
+	if st := eu2.Signal().Stats(); st.Meetings != 1 {
+		t.Fatalf("eu2 holds %d meetings after the second move, want 1", st.Meetings)
+	}
+	receiving(t, bob3, adaID, "camera", 0, 50)
+	receiving(t, ada3, bobID, "camera", 0, 50)
+	t.Logf("second move (to eu2, which was Bob's entry node): media flowing again both ways %v after the move was asked", time.Since(start))
 }
