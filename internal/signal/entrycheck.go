@@ -3,6 +3,7 @@ package signal
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/coder/websocket"
@@ -237,29 +238,40 @@ func (s *Server) endRelayedOutside(ctx context.Context, id meeting.ID) int {
 	return closed
 }
 
-// recheckRegions checks, every EntryLease as the keeps go, the nodes of
-// the members relayed here against their meeting's regions, closing
-// those outside as a kaigi.regions.changed would (endRelayedOutside): a
-// broadcast lost on the way (NATS core delivers at most once) is made
-// up for within a lease. The check is per meeting with relayed members
-// (a store read of the meeting and of the organisation's regions, and
-// the registry's nodes once), not per member, and at most one runs at a
-// time. Runs until stop closes.
-func (s *Server) recheckRegions(cl *clusterLink, stop <-chan struct{}) {
-	t := time.NewTicker(s.entryLease())
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-			cl.regionsCheck.trigger(func() {
-				ctx, cancel := context.WithTimeout(context.Background(), relayTimeout)
-				defer cancel()
-				s.endRelayedOutside(ctx, "")
-			})
+// leaseRegionsCheck checks the nodes of meeting id's relayed members
+// against its regions, closing those outside as a kaigi.regions.changed
+// would (endRelayedOutside), at most once a lease per meeting: each
+// relayed member's keep asks (keepRemote), and the first of a lease runs
+// it. A broadcast lost on the way (NATS core delivers at most once) is
+// made up for within a lease. The check reads the meeting's record, the
+// organisation's regions and the registry's nodes once for all of the
+// meeting's relayed members.
+func (s *Server) leaseRegionsCheck(id meeting.ID) {
+	cl := s.clusterLink()
+	if cl == nil {
+		return
+	}
+	lease, now := s.entryLease(), time.Now()
+	cl.checkedMu.Lock()
+	if last, ok := cl.checked[id]; ok && now.Sub(last) < lease*9/10 {
+		cl.checkedMu.Unlock()
+		return
+	}
+	if cl.checked == nil {
+		cl.checked = make(map[meeting.ID]time.Time)
+	}
+	cl.checked[id] = now
+	if len(cl.checked) > 1 {
+		for m, at := range cl.checked {
+			if now.Sub(at) > 3*lease { // no relayed member left to ask
+				delete(cl.checked, m)
+			}
 		}
 	}
+	cl.checkedMu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), relayTimeout)
+	defer cancel()
+	s.endRelayedOutside(ctx, id)
 }
 
 // keepRemote tells the entry node, every lease, that this node still
@@ -274,6 +286,10 @@ func (s *session) keepRemote() {
 			return
 		case <-t.C:
 			s.sendMedia(mediaControl{Op: mediaKeep})
+			if s.room != nil {
+				id, _, _ := strings.Cut(s.room.MediaKey(), "/")
+				s.srv.leaseRegionsCheck(meeting.ID(id))
+			}
 		}
 	}
 }

@@ -41,9 +41,10 @@ type clusterLink struct {
 	// routers for meetings held elsewhere (entry.go).
 	cascade *cascade.Cascade
 	media   *entryMedia
-	// regionsCheck runs the lease's check of relayed members' regions
-	// (recheckRegions), one at a time.
-	regionsCheck coalesced
+	// checked is when each meeting's relayed members' regions were last
+	// checked at a lease (leaseRegionsCheck), under checkedMu.
+	checkedMu sync.Mutex
+	checked   map[meeting.ID]time.Time
 }
 
 // relayJoin is a relayed join (the request on cluster.JoinSubject): who
@@ -120,9 +121,7 @@ func (s *Server) JoinCluster(node *cluster.Node, allowed AllowedRegions) error {
 		stopRegions()
 		return err
 	}
-	stopLease := make(chan struct{})
-	go s.recheckRegions(cl, stopLease) // entrycheck.go
-	cl.stop = func() { stopJoins(); stopEnded(); stopRegions(); close(stopLease); cl.cascade.Close() }
+	cl.stop = func() { stopJoins(); stopEnded(); stopRegions(); cl.cascade.Close() }
 	s.mu.Lock()
 	s.cluster = cl
 	s.mu.Unlock()
