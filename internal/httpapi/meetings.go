@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -285,6 +286,7 @@ func (a *api) updateMeeting(w http.ResponseWriter, r *http.Request) {
 	if req.Settings != nil && a.noCountryRules(w, req.Settings.Country) {
 		return
 	}
+	before := rec.Settings.Regions
 	if msg, ok := req.apply(&rec); !ok {
 		writeError(w, http.StatusBadRequest, "bad_request", msg)
 		return
@@ -293,7 +295,11 @@ func (a *api) updateMeeting(w http.ResponseWriter, r *http.Request) {
 		a.internal(w, "update meeting", err)
 		return
 	}
-	a.endOutsideRegions(r.Context())
+	// Only a change of regions asks for the check (on a cluster, a
+	// kaigi.regions.changed broadcast to every node), not every save.
+	if !sameRegions(before, rec.Settings.Regions) {
+		a.endOutsideRegions(r.Context())
+	}
 	writeJSON(w, http.StatusOK, a.toMeetingJSON(r, rec, true, u.Name))
 }
 
@@ -396,6 +402,16 @@ func namesAddress(host string, local netip.AddrPort, defaultPort string) bool {
 // naming what is wrong (e.g. a code that is no country).
 func settingsProblem(err error) string {
 	return "Those meeting settings are not valid: " + strings.TrimPrefix(err.Error(), meeting.ErrBadSettings.Error()+": ") + "."
+}
+
+// sameRegions reports whether two meetings' regions name the same set
+// (nil and none alike: the organisation's).
+func sameRegions(a, b *meeting.Regions) bool {
+	a, b = a.Normalised(), b.Normalised()
+	if a == nil || b == nil {
+		return a == b
+	}
+	return slices.Equal(*a, *b)
 }
 
 // endOutsideRegions ends the live meetings this node may no longer hold
