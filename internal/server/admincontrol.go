@@ -21,22 +21,15 @@ const controlWait = 3 * time.Second
 // cluster (httpapi.ClusterLive): this node's meetings directly, those
 // held on other nodes through a control request to their node
 // (cluster/control.go). The administrator was authorised by the API; the
-// other node acts on node credentials alone.
-type clusterLive struct{ s *Server }
-
-func (l clusterLive) LiveMeetings() []signal.LiveMeeting { return l.s.signal.LiveMeetings() }
-
-// EndOutsideRegions is signal.Server's, which httpapi calls after a
-// change of regions (found by a type assertion: without it a change
-// through the API ended nothing, on any node).
-func (l clusterLive) EndOutsideRegions(ctx context.Context) int {
-	return l.s.signal.EndOutsideRegions(ctx)
-}
-func (l clusterLive) EndMeeting(id meeting.ID, message string) bool {
-	return l.s.signal.EndMeeting(id, message)
-}
-func (l clusterLive) LockMeeting(id meeting.ID, locked bool, reason, message string) bool {
-	return l.s.signal.LockMeeting(id, locked, reason, message)
+// other node acts on node credentials alone. It embeds the signal server,
+// so that every method httpapi finds on its Live by a type assertion
+// (EndOutsideRegions after a change of regions, RegionRedirect for the
+// pre-join check, ...) is still there: a wrapper that forwarded only some
+// of them silently turned the others off (a change of regions through the
+// API ended nothing, and the pre-join check named no node to go to).
+type clusterLive struct {
+	*signal.Server
+	s *Server
 }
 
 // local returns the meeting if it is live on this node.

@@ -227,7 +227,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		Meetings:  db,
 		Accounts:  s.accounts,
 		Signal:    s.signal,
-		Live:      clusterLive{s},
+		Live:      clusterLive{Server: s.signal, s: s},
 		Usage:     s.usage,
 		Web:       opts.Web,
 		PublicURL: cfg.PublicURL,
