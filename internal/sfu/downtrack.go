@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -123,7 +124,17 @@ type binding struct {
 	ssrc         uint32
 	payloadType  uint8
 	audioLevelID uint8
+	clockRate    uint32
 	writer       webrtc.TrackLocalWriter
+	// out, for a participant's DownTrack, is its peer's own SRTP
+	// (srtpout.go), which encrypts and writes instead of writer once the
+	// transport is up, unless it chose pion's path; nil: writer alone
+	// (relays and viewers, whose PeerConnections keep pion's sender
+	// reports).
+	out *srtpOut
+	// sent counts what was written through out, for the peer's sender
+	// reports.
+	sent sentCounts
 }
 
 func newDownTrack(up *UpTrack, peer *Peer) *DownTrack {
@@ -157,6 +168,9 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 	b, c, ok := bindCodec(ctx, d.up.codec)
 	if !ok {
 		return webrtc.RTPCodecParameters{}, errNoCodec
+	}
+	if d.peer.out != nil {
+		b.out, b.clockRate, b.sent.base = d.peer.out, c.ClockRate, time.Now()
 	}
 	d.binding.Store(b)
 	// Before the transport is up a key frame could not be delivered; the
@@ -356,7 +370,21 @@ func (b *binding) write(h *rtp.Header, exts []rtp.Extension, in *rtp.Header, seq
 	if audioLevel != nil && b.audioLevelID != 0 {
 		_ = h.SetExtension(b.audioLevelID, audioLevel)
 	}
-	if _, err := b.writer.WriteRTP(h, payload); err != nil {
+	if o := b.out; o != nil {
+		switch o.state.Load() {
+		case outOwn:
+			if !o.write(h, payload) {
+				return 0
+			}
+		case outPion:
+			if _, err := b.writer.WriteRTP(h, payload); err != nil {
+				return 0
+			}
+		default:
+			return 0 // the transport is not up: pion would drop it too
+		}
+		b.sent.note(seq, ts, len(payload))
+	} else if _, err := b.writer.WriteRTP(h, payload); err != nil {
 		return 0
 	}
 	return h.MarshalSize() + len(payload) + int(padding)

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -42,14 +43,18 @@ import (
 //     subscriber's frame in one GSO message, one sendmmsg per socket;
 //   - udp-batch-mux: the batching socket shared by all subscribers:
 //     their frames' GSO messages together in one sendmmsg;
-//   - udp-mmsg-mux: the same without GSO (sendmmsg alone).
+//   - udp-mmsg-mux: the same without GSO (sendmmsg alone);
+//   - own: the SFU's own SRTP (srtpout.go: no interceptors, no SRTP
+//     session) into a connection that drops what it is given;
+//   - udp-batch-own, udp-batch-mux-own: udp-batch and udp-batch-mux
+//     with the SFU's own SRTP instead of pion's chain.
 //
 // ns/pkt is the time per forwarded packet; syscalls/pkt the batches'
 // system calls per packet. The receiving socket is not read: once its
 // buffer is full the kernel drops what arrives, the same for every
 // writer.
 func BenchmarkForward(b *testing.B) {
-	for _, w := range []string{"discard", "srtp", "srtp+nackresponder", "srtp-reports", "udp", "udp-mux", "udp-batch", "udp-batch-mux", "udp-mmsg-mux"} {
+	for _, w := range []string{"discard", "srtp", "srtp+nackresponder", "srtp-reports", "udp", "udp-mux", "udp-batch", "udp-batch-mux", "udp-mmsg-mux", "own", "udp-batch-own", "udp-batch-mux-own"} {
 		for _, n := range []int{1, 10, 50, 200} {
 			b.Run(fmt.Sprintf("writer=%s/subscribers=%d", w, n), func(b *testing.B) {
 				benchmarkForward(b, w, n)
@@ -62,6 +67,10 @@ func benchmarkForward(b *testing.B, writer string, n int) {
 	up, l := benchUpTrack()
 	if strings.HasPrefix(writer, "udp-") {
 		benchUDPWriters(b, up, writer, n)
+	} else if writer == "own" {
+		for i := 0; i < n; i++ {
+			attachOwn(b, up, i, &discardConn{closed: make(chan struct{})})
+		}
 	} else if writer == "udp" {
 		pc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 		if err != nil {
@@ -141,6 +150,8 @@ func benchUDPWriters(b *testing.B, up *UpTrack, writer string, n int) {
 	b.Cleanup(func() { recv.Close() })
 	dst := recv.LocalAddr().(*net.UDPAddr).AddrPort()
 	var batch *batcher
+	own := strings.HasSuffix(writer, "-own")
+	writer = strings.TrimSuffix(writer, "-own")
 	switch writer {
 	case "udp-batch", "udp-batch-mux":
 		batch = newBatcher(SendAuto, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -173,6 +184,10 @@ func benchUDPWriters(b *testing.B, up *UpTrack, writer string, n int) {
 			w = socket()
 		}
 		conn := &addrConn{discardConn: discardConn{closed: make(chan struct{})}, w: w, dst: dst}
+		if own {
+			attachOwn(b, up, i, conn)
+			continue
+		}
 		attachBench(b, up, i, newSRTPWriter(b, conn, uint32(5000+i), false))
 	}
 }
@@ -220,6 +235,31 @@ func attachBench(b *testing.B, up *UpTrack, i int, w webrtc.TrackLocalWriter) {
 	if !up.attach(d) {
 		b.Fatal("attach failed")
 	}
+}
+
+// attachOwn attaches subscriber i, its own peer, writing with the
+// SFU's own SRTP (AES-128-GCM) to w.
+func attachOwn(b testing.TB, up *UpTrack, i int, w io.Writer) *DownTrack {
+	d := newDownTrack(up, connectedPeer(fmt.Sprint("subscriber", i)))
+	d.binding.Store(&binding{ssrc: uint32(5000 + i), payloadType: 96, clockRate: 90000,
+		out: newTestOut(b, w), sent: sentCounts{base: time.Now()}})
+	if !up.attach(d) {
+		b.Fatal("attach failed")
+	}
+	return d
+}
+
+// newTestOut is a peer's own SRTP, as srtpOut.start makes it, with a
+// fixed AES-128-GCM key, writing to w.
+func newTestOut(tb testing.TB, w io.Writer) *srtpOut {
+	ctx, err := srtp.CreateContext(make([]byte, 16), make([]byte, 12), srtp.ProtectionProfileAeadAes128Gcm)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	o := newSRTPOut()
+	o.use(ownKeys{ctx: ctx, w: w, lock: new(sync.RWMutex), cryptex: new(srtp.CryptexMode)})
+	o.state.Store(outOwn)
+	return o
 }
 
 // benchPacket is a VP8 delta-frame packet with payload bytes of payload.

@@ -77,6 +77,11 @@ type Peer struct {
 	// peer made without it (tests), whose DownTracks then read their own.
 	rtcp *rtcpRoutes
 
+	// out encrypts and writes the RTP of a participant's DownTracks
+	// (srtpout.go); nil for viewers and sources, whose DownTracks write
+	// through pion.
+	out *srtpOut
+
 	// ice asks the client to restart ICE while the transport is down and
 	// bounds the client's own restarts (icewatch.go).
 	ice *iceWatch
@@ -107,6 +112,9 @@ func newPeer(r *Router, participant string, pc *webrtc.PeerConnection, sig Signa
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		p.log.Debug("peer connection state", "state", s.String())
 		if s == webrtc.PeerConnectionStateConnected {
+			if p.out != nil {
+				p.out.start(p, p.router.sfu.ownSRTP)
+			}
 			p.connected.Store(true)
 			go p.requestKeyframes()
 		}
@@ -319,6 +327,9 @@ func (p *Peer) close() {
 	}
 	p.closed = true
 	p.ice.close()
+	if p.out != nil {
+		p.out.close()
+	}
 	downs := p.downs
 	p.downs = make(map[*UpTrack]*DownTrack)
 	p.listDowns()

@@ -44,6 +44,7 @@ func (r *Router) AddPeer(participant string, sig Signaller) (*Peer, error) {
 	}
 	p := newPeer(r, participant, pc, sig)
 	p.rtcp = routes
+	p.out = newSRTPOut()
 	existing, err := r.register(p)
 	if err != nil {
 		return nil, err

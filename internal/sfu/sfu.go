@@ -50,6 +50,10 @@ type Config struct {
 	// value batches it (UDP GSO and sendmmsg where the kernel takes
 	// them, checked at start); SendPlain sends a packet at a time.
 	Send SendMode
+	// PionSRTP has pion's write chain (interceptors, SRTP session)
+	// encrypt participants' forwarded media, as before the SFU did it
+	// itself (srtpout.go); for comparison, and a way back.
+	PionSRTP bool
 	// Logger receives the SFU's logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -68,9 +72,14 @@ type SFU struct {
 	batch *batcher
 	// loopback: loopback candidates are offered.
 	loopback bool
+	// ownSRTP: participants' forwarded RTP is encrypted by the SFU
+	// (srtpout.go), not by pion's write chain.
+	ownSRTP bool
 
 	// What api was made of, for participants' PeerConnections, each
-	// made with an RTCP buffer factory of its own (rtcpsink.go).
+	// made with an RTCP buffer factory of its own (rtcpsink.go), and
+	// without pion's sender reports: the SFU sends its own
+	// (srtpout.go), counting what it writes whoever encrypts it.
 	settings     webrtc.SettingEngine
 	media        *webrtc.MediaEngine
 	interceptors *interceptor.Registry
@@ -103,9 +112,14 @@ func New(cfg Config) (*SFU, error) {
 		return nil, fmt.Errorf("register codecs: %w", err)
 	}
 	logs := pionLogs{log: s.log}
-	interceptors, err := newInterceptors(media, logs)
+	interceptors, participants, err := newInterceptors(media, logs)
 	if err != nil {
 		return nil, fmt.Errorf("register interceptors: %w", err)
+	}
+	s.ownSRTP = !cfg.PionSRTP
+	if err := checkPionSRTP(); err != nil && s.ownSRTP {
+		s.ownSRTP = false
+		s.log.Warn("sfu: forwarded media is encrypted by pion's write chain, not in place", "err", err)
 	}
 
 	var se webrtc.SettingEngine
@@ -199,7 +213,7 @@ func New(cfg Config) (*SFU, error) {
 	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AEAD_AES_256_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
 	se.SetICETimeouts(5*time.Second, 15*time.Second, 2*time.Second)
 
-	s.settings, s.media, s.interceptors = se, media, interceptors
+	s.settings, s.media, s.interceptors = se, media, participants
 	s.api = webrtc.NewAPI(
 		webrtc.WithMediaEngine(media),
 		webrtc.WithInterceptorRegistry(interceptors),
@@ -313,7 +327,10 @@ func registerCodecs(m *webrtc.MediaEngine) error {
 
 // newInterceptors keeps only what forwarding needs, all of it per
 // publisher track or per RTCP packet rather than per forwarded packet,
-// except the sender reports:
+// except the sender reports. It returns two registries: all of it, for
+// relays, viewers and sources, and all but the sender reports, for
+// participants, whose forwarded RTP bypasses pion's chain and whose
+// sender reports the SFU sends itself (srtpout.go):
 //
 //   - NACK generator: asks publishers for packets lost on their uplink.
 //     Subscribers' NACKs are answered by the SFU itself from one packet
@@ -324,41 +341,45 @@ func registerCodecs(m *webrtc.MediaEngine) error {
 //     and video in sync).
 //   - transport-wide congestion control feedback to publishers, so that
 //     their browsers estimate their uplink and choose simulcast layers.
-func newInterceptors(m *webrtc.MediaEngine, logs logging.LoggerFactory) (*interceptor.Registry, error) {
-	r := &interceptor.Registry{}
+func newInterceptors(m *webrtc.MediaEngine, logs logging.LoggerFactory) (all, participants *interceptor.Registry, err error) {
+	all, participants = &interceptor.Registry{}, &interceptor.Registry{}
+	add := func(f interceptor.Factory) {
+		all.Add(f)
+		participants.Add(f)
+	}
 	generator, err := nack.NewGeneratorInterceptor(nack.WithGeneratorLoggerFactory(logs))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
 	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
 	// The NACK generator, receiver reports and TWCC feedback act on what
 	// a peer publishes: they start once it does (see onRemoteStream).
-	r.Add(onRemoteStream(generator))
+	add(onRemoteStream(generator))
 	receiver, err := report.NewReceiverInterceptor(report.WithReceiverLoggerFactory(logs))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	r.Add(onRemoteStream(receiver))
+	add(onRemoteStream(receiver))
 	sender, err := report.NewSenderInterceptor(report.WithSenderLoggerFactory(logs))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	r.Add(sender)
+	all.Add(sender)
 	// What webrtc.ConfigureTWCCSenderWithOptions does, with the
 	// interceptor wrapped.
 	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
 		m.RegisterFeedback(webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBTransportCC}, kind)
 		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.TransportCCURI}, kind); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	feedback, err := twcc.NewSenderInterceptor(twcc.WithLoggerFactory(logs))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	r.Add(onRemoteStream(feedback))
-	return r, nil
+	add(onRemoteStream(feedback))
+	return all, participants, nil
 }
 
 // newPeerConnection creates a PeerConnection with the SFU's settings.
