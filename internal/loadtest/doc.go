@@ -10,12 +10,14 @@
 // decoding anything. Subscribers that do not publish receive either as a
 // browser does (pion's full receive chain, with NACKs and receiver
 // reports: the default) or, with the light receiver, on shared sockets
-// read in batches, decrypting and counting media without pion's chain and
-// without NACKs (lightrecv.go), which costs the generator far less CPU
-// than the server it measures. The server is either a child `kaigi serve` process the
-// load test starts (optionally pinned to one CPU, with the generator on
-// another) or an existing server given by URL. Server figures come from its
-// /metrics endpoint (process CPU and RSS, forwarded packets and bytes).
+// drained in batches by one reader that sleeps between them, decrypting
+// and counting media without pion's chain and without NACKs
+// (lightrecv.go), which costs the generator about half the CPU of the
+// server it measures at 1→200 (BENCHMARKS.md). The server is either a
+// child `kaigi serve` process the load test starts (optionally pinned to
+// one CPU, with the generator on another) or an existing server given by
+// URL. Server figures come from its /metrics endpoint (process CPU and
+// RSS, forwarded packets and bytes).
 //
 // The soak scenario holds a meeting for a long time while people come and
 // go, then everyone leaves and it checks that the server's goroutines,

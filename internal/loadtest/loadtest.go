@@ -481,7 +481,7 @@ func (r *run) joinResume(ctx context.Context, publish bool, want int, resume str
 			if sock != nil {
 				// From now on the track's packets are counted on the
 				// socket; if that fails, pion's chain counts them.
-				if err := sock.register(rt, ts.observe); err != nil {
+				if err := sock.register(rt, ts); err != nil {
 					r.log.Warn("light receiver: track left to pion", "err", err)
 				}
 			}

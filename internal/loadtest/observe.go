@@ -58,8 +58,11 @@ func (s *trackStats) recording(on bool) {
 }
 
 // observe counts one RTP packet (as received, after SRTP).
-func (s *trackStats) observe(pkt []byte) {
-	now := time.Now()
+func (s *trackStats) observe(pkt []byte) { s.observeAt(pkt, time.Now()) }
+
+// observeAt counts one RTP packet received at now (the light receiver
+// reads the clock once per batch).
+func (s *trackStats) observeAt(pkt []byte, now time.Time) {
 	payload, seq, ok := rtpPayload(pkt)
 	if !ok {
 		return
