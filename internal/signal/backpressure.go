@@ -40,7 +40,7 @@ const (
 // congested says whether the session's outbox is over the high-water
 // mark, in bytes or in messages.
 func (s *session) congested() bool {
-	return s.queued.Load() > relayHighWater || len(s.out) > outboxSize/2
+	return s.queued.Load() > relayHighWater || s.out.len() > outboxSize/2
 }
 
 // noteBacklog keeps congestedAt, the time the outbox went over the mark

@@ -105,11 +105,6 @@ func mustJSON(v any) []byte {
 // ends, or the room ends it: hello first (its outcome is the relayed
 // join's reply), then the messages in order.
 func (s *session) runRemote(hello *wire.ClientMessage, reply func(relayReply)) {
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		s.write()
-	}()
 	ok := s.handle(hello)
 	lease := ok && s.remote.media
 	reply(relayReply{Joined: ok, Code: s.refused, Lease: lease})
@@ -153,7 +148,7 @@ func (s *session) runRemote(hello *wire.ClientMessage, reply func(relayReply)) {
 			ok = s.handle(msg)
 		}
 	}
-	s.finish(writerDone)
+	s.finish()
 	// The meeting's node relays a room only to nodes holding its members
 	// (entrycheck.go): the last one gone, its relays with that node go
 	// too, whether or not the entry node heard of it.

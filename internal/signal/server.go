@@ -87,6 +87,11 @@ type Options struct {
 	// HelloTimeout is how long a new socket may take to send hello; zero
 	// means 10 seconds.
 	HelloTimeout time.Duration
+	// PingInterval is how long after a socket's last pong the server
+	// pings it again, and PingTimeout how long it waits for the pong
+	// before ending the session (the client resumes when it reconnects);
+	// zero means 15 and 10 seconds (docs/protocol.md).
+	PingInterval, PingTimeout time.Duration
 	// RelayLog, if set, sees every relayed E2EE application message as the
 	// server sees it (for tests that prove it is ciphertext).
 	RelayLog func(meeting, from, kind string, data []byte)
@@ -169,6 +174,12 @@ func NewServer(opts Options) *Server {
 	if opts.HelloTimeout == 0 {
 		opts.HelloTimeout = 10 * time.Second
 	}
+	if opts.PingInterval == 0 {
+		opts.PingInterval = 15 * time.Second
+	}
+	if opts.PingTimeout == 0 {
+		opts.PingTimeout = 10 * time.Second
+	}
 	if opts.Limits == (Limits{}) {
 		opts.Limits = DefaultLimits
 	}
@@ -205,7 +216,7 @@ func NewServer(opts Options) *Server {
 
 // ServeHTTP upgrades the request to a signalling WebSocket.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.opts.OriginPatterns})
+	conn, err := websocket.Accept(ownBuffers{w}, r, &websocket.AcceptOptions{OriginPatterns: s.opts.OriginPatterns}) // upgrade.go
 	if err != nil {
 		s.log.Debug("websocket handshake refused", "remote", r.RemoteAddr, "err", err)
 		return
@@ -217,18 +228,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.hosts.Store(sess, ap.Addr().Unmap().WithZone("").String())
 		}
 	}
-	defer s.hosts.Delete(sess)
 	// Tracked (which takes the epoch) before the account is identified:
 	// an EndAccount between the two counts as after it.
 	if !s.track(sess) {
+		s.hosts.Delete(sess)
 		conn.Close(websocket.StatusGoingAway, "server shutting down")
 		return
 	}
-	defer s.untrack(sess)
 	if s.opts.Identify != nil {
 		sess.identity.UserID = s.opts.Identify(r)
 	}
-	sess.run()
+	// The session runs on a goroutine of its own and the request's
+	// returns, so that net/http lets go of what it kept for the request
+	// (its connection's buffers, the request, the response) for the
+	// whole call; tracking (s.running) is what waits for the session.
+	go func() {
+		defer s.untrack(sess)
+		defer s.hosts.Delete(sess)
+		sess.run()
+	}()
 }
 
 func (s *Server) track(sess *session) bool {

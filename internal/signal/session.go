@@ -25,8 +25,6 @@ const (
 	// server gives up on its socket.
 	outboxSize   = 256
 	writeTimeout = 10 * time.Second
-	pingInterval = 15 * time.Second
-	pingTimeout  = 10 * time.Second
 )
 
 // frame is one outgoing message, or (with close set) the last one; media
@@ -45,7 +43,10 @@ type session struct {
 	log    *slog.Logger
 	ctx    context.Context
 	cancel context.CancelFunc
-	out    chan frame
+	out    *outbox // outbox.go
+	// pinger pings the client (keepalive); set by run, under pingMu.
+	pingMu sync.Mutex
+	pinger *time.Timer
 	// budget limits what the client sends (budget.go); reader only.
 	budget *budget
 	// kinds limits application messages per kind (kinds.go); reader only.
@@ -100,7 +101,7 @@ func newSession(srv *Server, conn *websocket.Conn, remote string, id meeting.Ide
 		log:      srv.log.With("remote", remote),
 		ctx:      ctx,
 		cancel:   cancel,
-		out:      make(chan frame, outboxSize),
+		out:      newOutbox(),
 		budget:   newBudget(time.Now()),
 		identity: id,
 	}
@@ -108,12 +109,7 @@ func newSession(srv *Server, conn *websocket.Conn, remote string, id meeting.Ide
 
 // run serves the socket until it closes.
 func (s *session) run() {
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		s.write()
-	}()
-	go s.keepalive()
+	s.keepalive()
 
 	s.read()
 	if r := s.relay.Load(); r != nil {
@@ -121,21 +117,23 @@ func (s *session) run() {
 	}
 	s.entryOver.Store(true)
 	s.closeEntry() // even without a relay: one may have been opening
-	s.finish(writerDone)
+	s.finish()
 }
 
 // finish ends the session once its reader stopped: the last frame is
 // written (bounded), the writer stops, and a member still in a room is
 // disconnected (they may resume).
-func (s *session) finish(writerDone chan struct{}) {
+func (s *session) finish() {
 	if s.closing.Load() {
+		// The writer cancels once it has sent the last frame.
 		select {
-		case <-writerDone:
+		case <-s.ctx.Done():
 		case <-time.After(writeTimeout):
 		}
 	}
 	s.cancel()
-	<-writerDone
+	s.stopKeepalive()
+	s.out.stop()
 	if s.room != nil && !s.left {
 		s.room.Disconnect(s.pid, s)
 	}
@@ -192,7 +190,11 @@ func (s *session) read() {
 			continue
 		}
 		s.raw = b
-		if !s.handle(msg) {
+		goOn := s.handle(msg)
+		// Not kept until the next message: an offer's SDP is kilobytes,
+		// and a subscriber may send nothing more for the whole call.
+		s.raw = nil
+		if !goOn {
 			return
 		}
 	}
@@ -426,14 +428,19 @@ func (s *session) sendBytes(b []byte) { s.queue(frame{data: b}) }
 
 func (s *session) queue(f frame) {
 	b := f.data
-	select {
-	case s.out <- f:
-		s.queued.Add(int64(len(b)))
-		s.noteBacklog(time.Now())
-	case <-s.ctx.Done():
-	default:
+	if s.ctx.Err() != nil {
+		return
+	}
+	ok, start := s.out.put(f)
+	if !ok {
 		s.log.Warn("client too slow; closing its socket", "participant", s.pid)
 		s.cancel()
+		return
+	}
+	s.queued.Add(int64(len(b)))
+	s.noteBacklog(time.Now())
+	if start {
+		go s.write()
 	}
 }
 
@@ -455,66 +462,90 @@ func (s *session) closeWith(msg any, status websocket.StatusCode) {
 		if msg != nil {
 			s.send(msg)
 		}
-		select {
-		case s.out <- frame{close: &status}:
-		default:
+		ok, start := s.out.put(frame{close: &status})
+		switch {
+		case !ok:
 			s.cancel()
+		case start:
+			go s.write()
 		}
 	})
 }
 
-// write sends queued frames until the session ends.
+// write sends the outbox's frames until it is empty or the session
+// ends; the next message queued starts it again (outbox.go).
 func (s *session) write() {
 	for {
-		select {
-		case <-s.ctx.Done():
+		if s.ctx.Err() != nil {
+			s.out.quit()
 			return
-		case f := <-s.out:
-			if f.close != nil {
-				if s.remote != nil {
-					s.remoteDone.Store(true)
-					s.remote.cl.node.Publish(s.remote.node, s.remote.member, cluster.Message{Close: int(*f.close)})
-				} else {
-					s.conn.Close(*f.close, "")
-				}
-				s.cancel()
-				return
-			}
-			var err error
+		}
+		f, ok := s.out.next()
+		if !ok {
+			return
+		}
+		if f.close != nil {
 			if s.remote != nil {
-				err = s.remote.cl.node.Publish(s.remote.node, s.remote.member, cluster.Message{Data: f.data, Media: f.media})
+				s.remoteDone.Store(true)
+				s.remote.cl.node.Publish(s.remote.node, s.remote.member, cluster.Message{Close: int(*f.close)})
 			} else {
-				ctx, cancel := context.WithTimeout(s.ctx, writeTimeout)
-				err = s.conn.Write(ctx, websocket.MessageText, f.data)
-				cancel()
+				s.conn.Close(*f.close, "")
 			}
-			s.queued.Add(-int64(len(f.data)))
-			s.noteBacklog(time.Now())
-			if err != nil {
-				s.cancel()
-				return
-			}
+			s.cancel()
+			s.out.quit()
+			return
+		}
+		var err error
+		if s.remote != nil {
+			err = s.remote.cl.node.Publish(s.remote.node, s.remote.member, cluster.Message{Data: f.data, Media: f.media})
+		} else {
+			ctx, cancel := context.WithTimeout(s.ctx, writeTimeout)
+			err = s.conn.Write(ctx, websocket.MessageText, f.data)
+			cancel()
+		}
+		s.queued.Add(-int64(len(f.data)))
+		s.noteBacklog(time.Now())
+		if err != nil {
+			s.cancel()
+			s.out.quit()
+			return
 		}
 	}
 }
 
-// keepalive pings the client and ends the session if it stops answering.
+// keepalive pings the client every PingInterval and ends the session if
+// a ping is not answered within PingTimeout. It arms a timer rather
+// than keeping a goroutine on a ticker: the timer's goroutine lives only
+// while a ping is out (a round trip on a live link), so a session costs
+// no stack for its keepalive between pings (BENCHMARKS.md, "Memory per
+// participant"). The next ping is due PingInterval after the last pong.
 func (s *session) keepalive() {
-	t := time.NewTicker(pingInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-t.C:
-			ctx, cancel := context.WithTimeout(s.ctx, pingTimeout)
-			err := s.conn.Ping(ctx)
-			cancel()
-			if err != nil {
-				s.cancel()
-				return
-			}
-		}
+	s.pingMu.Lock()
+	defer s.pingMu.Unlock()
+	s.pinger = time.AfterFunc(s.srv.opts.PingInterval, s.ping)
+}
+
+func (s *session) ping() {
+	ctx, cancel := context.WithTimeout(s.ctx, s.srv.opts.PingTimeout)
+	err := s.conn.Ping(ctx)
+	cancel()
+	if err != nil {
+		s.cancel()
+		return
+	}
+	s.pingMu.Lock()
+	defer s.pingMu.Unlock()
+	if s.ctx.Err() == nil { // stopKeepalive comes after the cancel
+		s.pinger.Reset(s.srv.opts.PingInterval)
+	}
+}
+
+// stopKeepalive disarms the timer once the session is cancelled.
+func (s *session) stopKeepalive() {
+	s.pingMu.Lock()
+	defer s.pingMu.Unlock()
+	if s.pinger != nil {
+		s.pinger.Stop()
 	}
 }
 
