@@ -29,8 +29,9 @@ import (
 // the DTLSTransport's unexported DTLS connection, read by reflection,
 // once per PeerConnection when its transport first comes up; the
 // outbound Cryptex mode (RFC 9335), which pion negotiates when the
-// other end offers it and a renegotiation may change, is read under
-// pion's lock at every packet and followed. checkPionSRTP says at start
+// other end offers it and a renegotiation may change, is read at every
+// packet when pion's lock is free (never waited for: see write) and
+// followed. checkPionSRTP says at start
 // whether pion's fields are still what this code reads
 // (TestPionSRTPFieldsAreThere fails if not, so that an upgrade is
 // noticed); if they are not, every peer keeps pion's path, and a peer
@@ -58,8 +59,8 @@ type srtpOut struct {
 	hdr rtp.Header // scratch for EncryptRTP's parse of the header
 	buf *[srtpOutSize]byte
 	// pion's outbound Cryptex mode (RFC 9335), which a renegotiation
-	// may change, read under pion's lock at each packet, and the mode
-	// ctx was last set to. pion's session changes its own under the
+	// may change, read under pion's lock at each packet when that lock
+	// is free, and the mode ctx was last set to. pion's session changes its own under the
 	// same lock.
 	dtLock  *sync.RWMutex
 	cryptex *srtp.CryptexMode
@@ -132,9 +133,19 @@ func (o *srtpOut) close() { o.closeOnce.Do(func() { close(o.done) }) }
 func (o *srtpOut) write(h *rtp.Header, payload []byte) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.dtLock.RLock()
-	mode := *o.cryptex
-	o.dtLock.RUnlock()
+	// pion's lock is only tried: pion holds it as a writer while it
+	// stops the transport, and that waits for the RTCP read loop, which
+	// hands NACKs to DownTrack.retransmit, which needs the fan-out lock
+	// this write is called under (a cycle, and a frozen track for the
+	// whole meeting); every RTCP write takes it as a writer too. While it
+	// is held the mode last read stands: it changes only at a
+	// renegotiation, and one packet in the old mode is what pion's own
+	// session sends around such a change.
+	mode := o.mode
+	if o.dtLock.TryRLock() {
+		mode = *o.cryptex
+		o.dtLock.RUnlock()
+	}
 	if mode != o.mode {
 		if err := o.ctx.UpdateOptions(srtp.Cryptex(mode)); err != nil {
 			return false

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -438,6 +439,7 @@ func TestOwnSRTPForwardAndResend(t *testing.T) {
 	const n = 3000
 	start := uint16(65536 - 1500)
 	done := make(chan struct{})
+	var nacks atomic.Int64 // NACK rounds made
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { // NACKs for recent packets
@@ -452,6 +454,7 @@ func TestOwnSRTPForwardAndResend(t *testing.T) {
 			last := d.lastSeq
 			up.fanout.Unlock()
 			d.retransmit(&rtcp.TransportLayerNack{Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{last - 3, last - 40})})
+			nacks.Add(1)
 			time.Sleep(100 * time.Microsecond)
 		}
 	}()
@@ -470,6 +473,13 @@ func TestOwnSRTPForwardAndResend(t *testing.T) {
 		}
 	}()
 	for i := 0; i < n; i++ {
+		if i > 0 && i%500 == 0 {
+			// Some NACK rounds run while the stream goes on, however the
+			// goroutines are scheduled.
+			for r := nacks.Load(); nacks.Load() < r+2; {
+				time.Sleep(50 * time.Microsecond)
+			}
+		}
 		if i == n/2 {
 			o.dtLock.Lock()
 			*o.cryptex = srtp.CryptexModeEnabled

@@ -111,6 +111,7 @@ type layer struct {
 	recv   *webrtc.RTPReceiver
 	ssrc   uint32
 	cache  *packetCache // nil for audio; used under up.fanout
+	seq    seqGuard     // used under up.fanout
 
 	// batch holds the packets of the video frame being received (one
 	// timestamp), forwarded together when its last packet (the marker)
@@ -260,6 +261,13 @@ func (u *UpTrack) route(l *layer, raw []byte, now int64) {
 	l.lastPacket.Store(now)
 	l.bytes.Add(uint64(len(raw)))
 	l.packets.Add(1)
+	if len(raw) < 12 {
+		return
+	}
+	ext, ok := l.seq.check(binary.BigEndian.Uint16(raw[2:]))
+	if !ok {
+		return
+	}
 	hdr, buf := &u.in, raw
 	b := l.batch
 	if b != nil {
@@ -311,6 +319,7 @@ func (u *UpTrack) route(l *layer, raw []byte, now int64) {
 		}
 		end -= int(pad)
 	}
+	l.seq.routed(ext)
 	p := inPacket{hdr: hdr, payload: buf[hlen:end], padding: pad, layer: l.index, at: now}
 	if u.audioLevelID != 0 {
 		p.audioLevel = hdr.GetExtension(u.audioLevelID)
