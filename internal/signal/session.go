@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -111,7 +112,7 @@ func newSession(srv *Server, conn *websocket.Conn, remote string, id meeting.Ide
 func (s *session) run() {
 	s.keepalive()
 
-	s.read()
+	s.readGuarded()
 	if r := s.relay.Load(); r != nil {
 		r.end()
 	}
@@ -144,6 +145,23 @@ func (s *session) finish() {
 		return
 	}
 	s.conn.CloseNow()
+}
+
+// readGuarded is read, with a panic while handling a client's message
+// ending only this session: the session runs on a goroutine of its own,
+// not net/http's (which recovered a handler's panic), so without this one
+// message that reached any bug would end the process and every meeting
+// on the node. The panic is logged with its stack (never the message),
+// the socket closed, and the session ends as after a lost connection
+// (finish: the member leaves the room and may resume).
+func (s *session) readGuarded() {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("signalling session panicked; its socket is closed", "participant", s.pid, "panic", p, "stack", string(debug.Stack()))
+			s.conn.CloseNow()
+		}
+	}()
+	s.read()
 }
 
 func (s *session) read() {
