@@ -66,6 +66,7 @@ type SFU struct {
 	udpMux ice.UDPMux
 	tcpMux ice.TCPMux
 	tcpLn  *net.TCPListener
+	tcp    *tcpListener // tcpLn as tcpMux sees it
 	owned  *ownedNet
 	// batch queues forwarded media while UpTrack.send fans a frame out;
 	// nil on the plain path.
@@ -193,14 +194,17 @@ func New(cfg Config) (*SFU, error) {
 		// Passive candidates only: browsers connect to this port. pion
 		// offers it on the same addresses as UDP, rewritten to PublicIPs
 		// and with loopback as configured, and drops a connection that
-		// sends no ICE check within 30 seconds.
+		// sends no ICE check within 30 seconds. Its connections are the
+		// SFU's (tcp.go): their writes never wait for the peer, so pion
+		// gets no write queue of its own (webrtc.NewICETCPMux's 4 MiB).
 		ln, err := net.ListenTCP("tcp", &net.TCPAddr{Port: cfg.TCPPort})
 		if err != nil {
 			s.Close()
 			return nil, fmt.Errorf("listen on TCP port %d: %w", cfg.TCPPort, err)
 		}
 		s.tcpLn = ln
-		s.tcpMux = webrtc.NewICETCPMux(logs.NewLogger("ice-tcp"), ln, 8)
+		s.tcp = newTCPListener(ln, s.log)
+		s.tcpMux = ice.NewTCPMuxDefault(ice.TCPMuxParams{Listener: s.tcp, Logger: logs.NewLogger("ice-tcp"), ReadBufferSize: 8})
 		se.SetICETCPMux(s.tcpMux)
 		networks = append(networks, webrtc.NetworkTypeTCP4)
 		if !cfg.NoIPv6 {
