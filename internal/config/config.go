@@ -90,9 +90,14 @@ type WebRTC struct {
 	// UDPPortMin and UDPPortMax bound ephemeral media ports when not zero.
 	UDPPortMin int `yaml:"udp_port_min"`
 	UDPPortMax int `yaml:"udp_port_max"`
-	// IncludeLoopback offers 127.0.0.1 candidates (on by default, so a
-	// browser on the same machine works with no network).
-	IncludeLoopback *bool `yaml:"include_loopback"`
+	// IncludeLoopback says whether 127.0.0.1 (and ::1) candidates are
+	// offered: "auto" (the default) offers them only when the server has
+	// no other address to offer (an offline laptop), since a browser on
+	// the same machine reaches a server with a network address through
+	// that address, and a loopback candidate costs every participant a
+	// socket, a read loop and its buffer no remote client can use; true
+	// and false offer them always and never.
+	IncludeLoopback Switch `yaml:"include_loopback"`
 	// ICETCP offers passive ICE-TCP candidates, for browsers whose network
 	// blocks UDP (on by default).
 	ICETCP *bool `yaml:"ice_tcp"`
@@ -101,7 +106,8 @@ type WebRTC struct {
 	TCPPort int `yaml:"tcp_port"`
 	// Interfaces, if not empty, are the only network interfaces (by name)
 	// whose addresses are offered as media candidates (loopback still
-	// as include_loopback says); empty offers every interface that is up.
+	// as include_loopback says, "auto" counting only these interfaces'
+	// addresses); empty offers every interface that is up.
 	// Each candidate costs every participant a socket, a goroutine and a
 	// read buffer on the server, used or not.
 	Interfaces []string `yaml:"interfaces"`
@@ -157,14 +163,13 @@ const MinMetricsToken = 16
 
 // Default returns the configuration used when nothing is set.
 func Default() Config {
-	loopback := true
 	return Config{
 		Listen:       "127.0.0.1:8080",
 		Data:         "./kaigi-data",
 		LogLevel:     "info",
 		LogFormat:    "text",
 		DrainTimeout: 15 * time.Second,
-		WebRTC:       WebRTC{IncludeLoopback: &loopback},
+		WebRTC:       WebRTC{IncludeLoopback: SwitchAuto},
 		Meetings:     Meetings{MaxParticipants: 100},
 		TURN:         TURN{Realm: "kaigi", MaxAllocations: 1000},
 		Retention:    Retention{AuditMinimumDays: 365},
@@ -264,6 +269,9 @@ func (c Config) Validate() error {
 			}
 		}
 	}
+	if !w.IncludeLoopback.valid() {
+		return fmt.Errorf("webrtc.include_loopback: %q is not true, false or auto", truncated(string(w.IncludeLoopback)))
+	}
 	if w.TCPPort < 0 || w.TCPPort > 65535 {
 		return fmt.Errorf("webrtc.tcp_port: %d is not a port", w.TCPPort)
 	}
@@ -317,8 +325,54 @@ func (t TURN) validate() error {
 	return nil
 }
 
-// Loopback reports whether loopback candidates are offered.
-func (w WebRTC) Loopback() bool { return w.IncludeLoopback == nil || *w.IncludeLoopback }
+// LoopbackAuto reports whether loopback candidates are offered is
+// left to the server (include_loopback unset or "auto"): see
+// IncludeLoopback.
+func (w WebRTC) LoopbackAuto() bool {
+	return w.IncludeLoopback == "" || w.IncludeLoopback == SwitchAuto
+}
+
+// Loopback reports whether loopback candidates are offered when
+// LoopbackAuto is false (include_loopback: true).
+func (w WebRTC) Loopback() bool { return w.IncludeLoopback == SwitchOn }
+
+// Switch is a setting that is on ("true"), off ("false"), or left to
+// the server ("auto"); YAML true, false or auto. Validate refuses
+// anything else, naming the key.
+type Switch string
+
+// The values of a Switch.
+const (
+	SwitchAuto Switch = "auto"
+	SwitchOn   Switch = "true"
+	SwitchOff  Switch = "false"
+)
+
+// SwitchOf is SwitchOn or SwitchOff.
+func SwitchOf(on bool) Switch {
+	if on {
+		return SwitchOn
+	}
+	return SwitchOff
+}
+
+// UnmarshalYAML takes any scalar (YAML's true, True and TRUE are one
+// value, so the case of a boolean is folded); Validate checks it.
+func (s *Switch) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: true, false or auto expected", n.Line)
+	}
+	v := n.Value
+	if n.ShortTag() == "!!bool" {
+		v = strings.ToLower(v)
+	}
+	*s = Switch(v)
+	return nil
+}
+
+func (s Switch) valid() bool {
+	return s == "" || s == SwitchAuto || s == SwitchOn || s == SwitchOff
+}
 
 // TCP reports whether ICE-TCP candidates are offered.
 func (w WebRTC) TCP() bool { return w.ICETCP == nil || *w.ICETCP }

@@ -9,8 +9,8 @@ func TestDefaultIsValid(t *testing.T) {
 	if err := Default().Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if !Default().WebRTC.Loopback() {
-		t.Error("loopback candidates are off by default")
+	if w := Default().WebRTC; !w.LoopbackAuto() || w.Loopback() {
+		t.Errorf("loopback candidates are not left to the server by default: %q", w.IncludeLoopback)
 	}
 	if d := Default(); !d.WebRTC.TCP() || d.WebRTC.TCPPort != 0 || !d.TURN.On() || d.TURN.Port != 0 {
 		t.Errorf("ICE-TCP and TURN are not on, on ports picked at start, by default: %+v %+v", d.WebRTC, d.TURN)
@@ -50,7 +50,7 @@ turn:
 		t.Fatal(err)
 	}
 	if cfg.Listen != "0.0.0.0:443" || cfg.Data != "./kaigi-data" || cfg.WebRTC.UDPPort != 3478 ||
-		cfg.WebRTC.Loopback() || cfg.Meetings.MaxParticipants != 50 || !cfg.TLS.Enabled() ||
+		cfg.WebRTC.Loopback() || cfg.WebRTC.LoopbackAuto() || cfg.Meetings.MaxParticipants != 50 || !cfg.TLS.Enabled() ||
 		cfg.WebRTC.PublicIPs[0] != "203.0.113.7" || cfg.LogLevel != "info" || cfg.Metrics.Token != "0123456789abcdef0123" ||
 		cfg.WebRTC.TCP() || cfg.WebRTC.TCPPort != 7881 || cfg.TURN.On() || cfg.TURN.Port != 3479 ||
 		cfg.TURN.RelayPortMin != 50000 || cfg.TURN.RelayPortMax != 50099 || cfg.TURN.Realm != "kaigi" ||
@@ -123,5 +123,45 @@ func TestValidateNamesTheKey(t *testing.T) {
 		if err == nil || !strings.HasPrefix(err.Error(), tt.key) {
 			t.Errorf("Validate(%q) = %v, want an error naming %s", tt.yaml, err, tt.key)
 		}
+	}
+}
+
+// TestIncludeLoopback: include_loopback is true, false or auto (the
+// default, also when unset), a boolean in any case YAML allows, and
+// anything else is refused naming the key.
+func TestIncludeLoopback(t *testing.T) {
+	for _, c := range []struct {
+		doc      string
+		auto, on bool
+	}{
+		{"", true, false},
+		{"webrtc: {include_loopback: auto}", true, false},
+		{"webrtc: {include_loopback: true}", false, true},
+		{"webrtc: {include_loopback: TRUE}", false, true},
+		{"webrtc: {include_loopback: false}", false, false},
+		{"webrtc: {include_loopback: False}", false, false},
+	} {
+		cfg, err := Parse(strings.NewReader(c.doc))
+		if err != nil {
+			t.Fatalf("%q: %v", c.doc, err)
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("%q: %v", c.doc, err)
+		}
+		if w := cfg.WebRTC; w.LoopbackAuto() != c.auto || w.Loopback() != c.on {
+			t.Errorf("%q: auto %v, on %v; want %v, %v", c.doc, w.LoopbackAuto(), w.Loopback(), c.auto, c.on)
+		}
+	}
+	for _, bad := range []string{"yes", "'true '", "1", "Auto"} {
+		cfg, err := Parse(strings.NewReader("webrtc: {include_loopback: " + bad + "}"))
+		if err != nil {
+			t.Fatalf("%s: %v", bad, err)
+		}
+		if err := cfg.Validate(); err == nil || !strings.HasPrefix(err.Error(), "webrtc.include_loopback") {
+			t.Errorf("include_loopback: %s: %v, want refused naming the key", bad, err)
+		}
+	}
+	if _, err := Parse(strings.NewReader("webrtc: {include_loopback: [true]}")); err == nil {
+		t.Error("include_loopback: [true] parsed")
 	}
 }

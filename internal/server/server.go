@@ -127,6 +127,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		UDPPortMin:      uint16(cfg.WebRTC.UDPPortMin),
 		UDPPortMax:      uint16(cfg.WebRTC.UDPPortMax),
 		IncludeLoopback: cfg.WebRTC.Loopback(),
+		LoopbackAuto:    cfg.WebRTC.LoopbackAuto(),
 		ICETCP:          cfg.WebRTC.TCP(),
 		TCPPort:         cfg.WebRTC.TCPPort,
 		Interfaces:      cfg.WebRTC.Interfaces,

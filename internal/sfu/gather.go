@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"log/slog"
 	"net"
 	"slices"
 
@@ -20,7 +21,7 @@ import (
 // signals them (RFC 8445 5.1.1.1, location tracking), so they only cost
 // memory: two candidates (UDP and TCP) per PeerConnection for every
 // interface with IPv6, which on a container host is every veth.
-// Loopback is decided by Config.IncludeLoopback, as before.
+// Loopback is decided by Config.IncludeLoopback (or LoopbackAuto).
 func usefulAddr(ip net.IP) bool {
 	return ip.To4() != nil || !ip.IsLinkLocalUnicast()
 }
@@ -30,6 +31,77 @@ func usefulAddr(ip net.IP) bool {
 type only struct {
 	interfaces []string // names; empty: every interface
 	noIPv6     bool
+}
+
+// hostIface is what loopbackNeeded needs to know of an interface.
+type hostIface struct {
+	name         string
+	up, loopback bool
+	addrs        []net.IP
+}
+
+// hostIfaces lists this host's interfaces and their addresses.
+func hostIfaces() ([]hostIface, error) {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]hostIface, 0, len(ifs))
+	for _, i := range ifs {
+		h := hostIface{name: i.Name, up: i.Flags&net.FlagUp != 0, loopback: i.Flags&net.FlagLoopback != 0}
+		as, _ := i.Addrs()
+		for _, a := range as {
+			if ip, _, err := net.ParseCIDR(a.String()); err == nil {
+				h.addrs = append(h.addrs, ip)
+			}
+		}
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+// loopbackNeeded is Config.LoopbackAuto's rule: loopback candidates are
+// offered only when no other address would be, that is when no interface
+// that is up, is not loopback and is one gathering keeps (o.interfaces)
+// has an address usefulAddr and o.noIPv6 let through. A browser on the
+// same machine as a server with any such address reaches the server
+// through it (the kernel delivers a packet to one of its own addresses
+// over loopback whatever the interface), so loopback candidates would
+// only cost every PeerConnection two more sockets, read loops and read
+// buffers (about 0.04 MiB a subscriber, BENCHMARKS.md) that no remote
+// client can use. Without any such address (an offline laptop) loopback
+// is all there is, and a browser on the machine needs it.
+func (o only) loopbackNeeded(ifs []hostIface) bool {
+	for _, i := range ifs {
+		if !i.up || i.loopback || (len(o.interfaces) > 0 && !slices.Contains(o.interfaces, i.name)) {
+			continue
+		}
+		for _, ip := range i.addrs {
+			if usefulAddr(ip) && !ip.IsLoopback() && !ip.IsUnspecified() && (ip.To4() != nil || !o.noIPv6) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// autoLoopback applies loopbackNeeded to this host's interfaces as they
+// are at start, and says what it decided. It is decided once: a server
+// that loses its network later keeps offering no loopback (set
+// include_loopback: true for a laptop that goes offline), and one that
+// gains one keeps offering loopback, which costs memory but works.
+func (o only) autoLoopback(log *slog.Logger) bool {
+	ifs, err := hostIfaces()
+	if err != nil {
+		log.Warn("sfu: cannot list network interfaces; loopback candidates offered", "err", err)
+		return true
+	}
+	if o.loopbackNeeded(ifs) {
+		log.Info("sfu: no network address to offer but loopback: loopback candidates offered (include_loopback: auto)")
+		return true
+	}
+	log.Info("sfu: loopback candidates not offered: this host has other addresses, which a browser on it reaches too (include_loopback: auto; true offers them)")
+	return false
 }
 
 // iface reports whether candidates are gathered on the named interface:

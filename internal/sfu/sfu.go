@@ -33,8 +33,11 @@ type Config struct {
 	// UDPPortMin and UDPPortMax, if not zero, bound the ephemeral ports.
 	UDPPortMin, UDPPortMax uint16
 	// IncludeLoopback offers 127.0.0.1 candidates, so a browser on the same
-	// machine can connect with no other network.
+	// machine can connect with no other network. LoopbackAuto, if set,
+	// decides instead, at start: loopback candidates only when the host
+	// has no other address to offer (gather.go, loopbackNeeded).
 	IncludeLoopback bool
+	LoopbackAuto    bool
 	// ICETCP offers passive ICE-TCP candidates on TCPPort (0: a free port
 	// picked at start), for browsers whose network blocks UDP.
 	ICETCP  bool
@@ -107,6 +110,10 @@ func New(cfg Config) (*SFU, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	narrow := only{interfaces: cfg.Interfaces, noIPv6: cfg.NoIPv6}
+	if cfg.LoopbackAuto {
+		s.loopback = narrow.autoLoopback(s.log)
+	}
 
 	media := &webrtc.MediaEngine{}
 	if err := registerCodecs(media); err != nil {
@@ -125,10 +132,9 @@ func New(cfg Config) (*SFU, error) {
 
 	var se webrtc.SettingEngine
 	se.LoggerFactory = logs
-	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
+	se.SetIncludeLoopbackCandidate(s.loopback)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetIPFilter(usefulAddr) // see gather.go
-	narrow := only{interfaces: cfg.Interfaces, noIPv6: cfg.NoIPv6}
 	if len(cfg.Interfaces) > 0 {
 		se.SetInterfaceFilter(narrow.iface)
 		for _, name := range cfg.Interfaces {
@@ -179,7 +185,7 @@ func New(cfg Config) (*SFU, error) {
 		// (BENCHMARKS.md); it gets room for seconds of everyone's
 		// packets. Batched as the sockets per candidate are.
 		growBuffers(conn, s.log)
-		s.udpMux = filteredUDPMux{UDPMux: webrtc.NewICEUDPMux(nil, s.batch.wrap(conn)), loopback: cfg.IncludeLoopback, only: narrow}
+		s.udpMux = filteredUDPMux{UDPMux: webrtc.NewICEUDPMux(nil, s.batch.wrap(conn)), loopback: s.loopback, only: narrow}
 		se.SetICEUDPMux(s.udpMux)
 	case cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0:
 		if err := se.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
