@@ -92,6 +92,12 @@ type batcher struct {
 	failed   atomic.Uint64 // datagrams a flush could not send (refused by the kernel, or the socket closed)
 	gsoOff   atomic.Bool   // GSO was refused on a socket and turned off (logged once)
 	plainOff atomic.Bool   // sendmmsg was refused on a socket (logged once)
+
+	// wrapped finds a socket's batching wrapper, for the forwarding
+	// path's direct writes (direct.go); closed sockets are forgotten as
+	// new ones are wrapped.
+	wrappedMu sync.Mutex
+	wrapped   map[*net.UDPConn]*batchConn
 }
 
 // queue is the datagrams waiting, in one arena, each socket's linked in
@@ -125,6 +131,7 @@ func newBatcher(mode SendMode, log *slog.Logger) *batcher {
 	b.q.runs = make([]run, 0, queueDatagrams)
 	b.q.gen = 1
 	b.out.init()
+	b.wrapped = make(map[*net.UDPConn]*batchConn)
 	return b
 }
 
@@ -162,14 +169,68 @@ func (b *batcher) enqueue(c *batchConn, p []byte, dst netip.AddrPort) bool {
 	if b.open == 0 {
 		return false
 	}
+	b.roomLocked(len(p))
+	copy(b.q.arena[b.q.used:], p)
+	b.appendLocked(c, dst, len(p))
+	return true
+}
+
+// reserve locks the queue and returns room in its arena for one datagram
+// of at most size bytes (at most queueBytes), for the caller to write in
+// place and hand to commit, or to give up with cancel; nothing else may
+// be called in between. Outside a batch scope it opens one of its own
+// (opened), which commit closes, sending the datagram at once.
+func (b *batcher) reserve(size int) (room []byte, opened bool) {
+	b.mu.Lock()
+	if b.open == 0 {
+		b.open++
+		b.scopes.Store(int32(b.open))
+		opened = true
+	}
+	// Room from a cache line's start: the packet is encrypted there in
+	// place, and AES-GCM over an unaligned buffer is slower.
+	b.roomLocked(size + 63)
+	b.q.used = (b.q.used + 63) &^ 63
+	return b.q.arena[b.q.used : b.q.used+size : b.q.used+size], opened
+}
+
+// commit queues the first n bytes of the room reserve gave as a datagram
+// from c to dst (which c.queueable must allow), and unlocks the queue.
+func (b *batcher) commit(c *batchConn, dst netip.AddrPort, n int, opened bool) {
+	b.appendLocked(c, dst, n)
+	b.releaseLocked(opened)
+}
+
+// cancel gives up the room reserve gave and unlocks the queue.
+func (b *batcher) cancel(opened bool) { b.releaseLocked(opened) }
+
+func (b *batcher) releaseLocked(opened bool) {
+	if opened {
+		b.open--
+		b.scopes.Store(int32(b.open))
+		if b.open == 0 && len(b.q.entries) > 0 {
+			b.flushLocked()
+		}
+	}
+	b.mu.Unlock()
+}
+
+// roomLocked makes room for one more datagram of size bytes, sending the
+// queue if it is full.
+func (b *batcher) roomLocked(size int) {
 	q := &b.q
-	if len(q.entries) == cap(q.entries) || len(q.arena)-q.used < len(p) {
+	if len(q.entries) == cap(q.entries) || len(q.arena)-q.used < size {
 		b.flushLocked()
 	}
+}
+
+// appendLocked queues the n bytes at the arena's end as a datagram from
+// c to dst.
+func (b *batcher) appendLocked(c *batchConn, dst netip.AddrPort, n int) {
+	q := &b.q
 	i := int32(len(q.entries))
-	copy(q.arena[q.used:], p)
-	q.entries = append(q.entries, queued{c: c, dst: dst, off: int32(q.used), n: int32(len(p)), next: -1})
-	q.used += len(p)
+	q.entries = append(q.entries, queued{c: c, dst: dst, off: int32(q.used), n: int32(n), next: -1})
+	q.used += n
 	if c.gen != q.gen {
 		c.gen, c.run = q.gen, int32(len(q.runs))
 		q.runs = append(q.runs, run{c: c, first: i, last: i})
@@ -178,7 +239,6 @@ func (b *batcher) enqueue(c *batchConn, p []byte, dst netip.AddrPort) bool {
 		q.entries[r.last].next = i
 		r.last = i
 	}
-	return true
 }
 
 // flushLocked sends the queue, socket by socket, and empties it. Called
@@ -228,7 +288,26 @@ func (b *batcher) wrap(c *net.UDPConn) transport.UDPConn {
 		b.log.Warn("sfu: batching off for a socket", "local", c.LocalAddr().String(), "err", err)
 		return c
 	}
+	b.wrappedMu.Lock()
+	for uc := range b.wrapped {
+		if !isOpen(uc) {
+			delete(b.wrapped, uc)
+		}
+	}
+	b.wrapped[c] = bc
+	b.wrappedMu.Unlock()
 	return bc
+}
+
+// wrapperOf is the batching wrapper of the SFU's socket c, nil if it has
+// none.
+func (b *batcher) wrapperOf(c *net.UDPConn) *batchConn {
+	if b == nil {
+		return nil
+	}
+	b.wrappedMu.Lock()
+	defer b.wrappedMu.Unlock()
+	return b.wrapped[c]
 }
 
 // WriteToAddrPort queues p inside a batch scope and sends it otherwise.

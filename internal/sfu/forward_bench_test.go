@@ -47,14 +47,18 @@ import (
 //   - own: the SFU's own SRTP (srtpout.go: no interceptors, no SRTP
 //     session) into a connection that drops what it is given;
 //   - udp-batch-own, udp-batch-mux-own: udp-batch and udp-batch-mux
-//     with the SFU's own SRTP instead of pion's chain.
+//     with the SFU's own SRTP instead of pion's chain;
+//   - udp-batch-direct, udp-batch-mux-direct: the SFU's own SRTP on the
+//     direct path (direct.go): encrypted in the batch queue for the
+//     selected pair's socket, skipping pion's endpoint, mux and ICE
+//     connection (here the addrConn standing for them) and the copy.
 //
 // ns/pkt is the time per forwarded packet; syscalls/pkt the batches'
 // system calls per packet. The receiving socket is not read: once its
 // buffer is full the kernel drops what arrives, the same for every
 // writer.
 func BenchmarkForward(b *testing.B) {
-	for _, w := range []string{"discard", "srtp", "srtp+nackresponder", "srtp-reports", "udp", "udp-mux", "udp-batch", "udp-batch-mux", "udp-mmsg-mux", "own", "udp-batch-own", "udp-batch-mux-own"} {
+	for _, w := range []string{"discard", "srtp", "srtp+nackresponder", "srtp-reports", "udp", "udp-mux", "udp-batch", "udp-batch-mux", "udp-mmsg-mux", "own", "udp-batch-own", "udp-batch-mux-own", "udp-batch-direct", "udp-batch-mux-direct"} {
 		for _, n := range []int{1, 10, 50, 200} {
 			b.Run(fmt.Sprintf("writer=%s/subscribers=%d", w, n), func(b *testing.B) {
 				benchmarkForward(b, w, n)
@@ -150,8 +154,9 @@ func benchUDPWriters(b *testing.B, up *UpTrack, writer string, n int) {
 	b.Cleanup(func() { recv.Close() })
 	dst := recv.LocalAddr().(*net.UDPAddr).AddrPort()
 	var batch *batcher
-	own := strings.HasSuffix(writer, "-own")
-	writer = strings.TrimSuffix(writer, "-own")
+	direct := strings.HasSuffix(writer, "-direct")
+	own := direct || strings.HasSuffix(writer, "-own")
+	writer = strings.TrimSuffix(strings.TrimSuffix(writer, "-own"), "-direct")
 	switch writer {
 	case "udp-batch", "udp-batch-mux":
 		batch = newBatcher(SendAuto, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -185,7 +190,10 @@ func benchUDPWriters(b *testing.B, up *UpTrack, writer string, n int) {
 		}
 		conn := &addrConn{discardConn: discardConn{closed: make(chan struct{})}, w: w, dst: dst}
 		if own {
-			attachOwn(b, up, i, conn)
+			d := attachOwn(b, up, i, conn)
+			if direct {
+				d.binding.Load().out.direct.Store(&directTarget{c: w.(*batchConn), dst: dst})
+			}
 			continue
 		}
 		attachBench(b, up, i, newSRTPWriter(b, conn, uint32(5000+i), false))

@@ -100,7 +100,13 @@ func newPeer(r *Router, participant string, pc *webrtc.PeerConnection, sig Signa
 		downs:       make(map[*UpTrack]*DownTrack),
 		ice:         newICEWatch(sig, time.Now()),
 	}
-	pc.OnICEConnectionStateChange(p.ice.changed)
+	pc.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) {
+		p.ice.changed(s)
+		p.followICE()
+	})
+	if it := pc.SCTP().Transport().ICETransport(); it != nil {
+		it.OnSelectedCandidatePairChange(func(*webrtc.ICECandidatePair) { p.followICE() })
+	}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil {
 			sig.Candidate(webrtc.ICECandidateInit{}) // end of candidates

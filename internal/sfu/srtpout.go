@@ -19,9 +19,14 @@ import (
 
 // SRTP in place: a participant's forwarded RTP is encrypted by the SFU
 // itself, not by pion's write chain (interceptors, the SRTP session's
-// buffer pool and lock), and written below it, to the DTLS transport's
-// SRTP endpoint (pion's mux endpoint: ICE's selected pair, then the
-// SFU's batching socket). RTCP keeps pion's path both ways.
+// buffer pool and lock), and written below it: while ICE's selected
+// pair is a UDP pair on one of the SFU's batching sockets, encrypted
+// straight into the batch queue for that socket and the pair's remote
+// address (the direct path, direct.go); otherwise (ICE-TCP, a relayed
+// pair, ICE not connected, the plain send path) into a buffer of the
+// peer's and written to the DTLS transport's SRTP endpoint (pion's mux
+// endpoint: ICE's selected pair, then the socket). RTCP keeps pion's
+// path both ways.
 //
 // pion/webrtc does not expose a transport's SRTP keys. They are derived
 // here as pion derives them (RFC 5764 key export from the DTLS
@@ -57,6 +62,9 @@ type srtpOut struct {
 	ctx *srtp.Context
 	w   io.Writer
 	hdr rtp.Header // scratch for EncryptRTP's parse of the header
+	// buf is where a packet is encrypted for pion's path (w), made at
+	// its first use: on the direct path packets are encrypted in the
+	// batch queue itself.
 	buf *[srtpOutSize]byte
 	// pion's outbound Cryptex mode (RFC 9335), which a renegotiation
 	// may change, read under pion's lock at each packet when that lock
@@ -65,6 +73,15 @@ type srtpOut struct {
 	dtLock  *sync.RWMutex
 	cryptex *srtp.CryptexMode
 	mode    srtp.CryptexMode
+
+	// direct, when not nil, is ICE's selected pair as the SFU's own
+	// socket and the pair's remote address (direct.go): packets are
+	// encrypted into the batch queue for it, skipping pion's SRTP
+	// endpoint, mux and ICE connection. follow serializes its updates.
+	direct atomic.Pointer[directTarget]
+	follow direct
+	// directSent counts the packets sent on the direct path.
+	directSent atomic.Uint64
 
 	// done ends the sender reports' loop.
 	done      chan struct{}
@@ -122,7 +139,6 @@ func (o *srtpOut) use(k ownKeys) {
 	// Room for what EncryptRTP parses, so that it never allocates.
 	o.hdr.Extensions = make([]rtp.Extension, 0, 4)
 	o.hdr.CSRC = make([]uint32, 0, 15)
-	o.buf = new([srtpOutSize]byte)
 }
 
 // close ends the sender reports.
@@ -154,29 +170,56 @@ func (o *srtpOut) write(h *rtp.Header, payload []byte) bool {
 	}
 	// The trailer needs 20 bytes at most (tag and rollover counter),
 	// Cryptex 4 more (an empty extension header).
-	pad := int(h.PaddingSize)
-	size := h.MarshalSize() + len(payload) + pad
+	size := h.MarshalSize() + len(payload) + int(h.PaddingSize)
 	if size+24 > srtpOutSize {
 		return false
 	}
-	n, err := h.MarshalTo(o.buf[:])
-	if err != nil {
+	if t := o.direct.Load(); t != nil {
+		// Encrypted in the batch queue's arena, queued there for ICE's
+		// selected pair: no copy, no per-peer buffer.
+		room, opened := t.c.b.reserve(srtpOutSize)
+		n, ok := o.encrypt(h, payload, room)
+		if !ok {
+			t.c.b.cancel(opened)
+			return false
+		}
+		t.c.b.commit(t.c, t.dst, n, opened)
+		o.directSent.Add(1)
+		return true
+	}
+	if o.buf == nil {
+		o.buf = new([srtpOutSize]byte)
+	}
+	n, ok := o.encrypt(h, payload, o.buf[:])
+	if !ok {
 		return false
 	}
-	n += copy(o.buf[n:], payload)
+	_, err := o.w.Write(o.buf[:n])
+	return err == nil
+}
+
+// encrypt marshals the packet h, payload into buf (at least
+// srtpOutSize bytes, its capacity what the packet may take) and
+// encrypts it there, returning its encrypted length.
+func (o *srtpOut) encrypt(h *rtp.Header, payload []byte, buf []byte) (int, bool) {
+	pad := int(h.PaddingSize)
+	n, err := h.MarshalTo(buf)
+	if err != nil {
+		return 0, false
+	}
+	n += copy(buf[n:], payload)
 	if pad > 0 {
 		// Padding (RFC 3550): zeros, the last byte its length.
-		clear(o.buf[n : n+pad])
+		clear(buf[n : n+pad])
 		n += pad
-		o.buf[n-1] = byte(pad)
+		buf[n-1] = byte(pad)
 	}
 	// In place: the trailer goes after the packet in the same buffer.
-	enc, err := o.ctx.EncryptRTP(o.buf[:n], o.buf[:n], &o.hdr)
-	if err != nil || len(enc) > srtpOutSize || &enc[0] != &o.buf[0] {
-		return false
+	enc, err := o.ctx.EncryptRTP(buf[:n], buf[:n], &o.hdr)
+	if err != nil || len(enc) > len(buf) || &enc[0] != &buf[0] {
+		return 0, false
 	}
-	_, err = o.w.Write(enc)
-	return err == nil
+	return len(enc), true
 }
 
 // errPionChanged: pion's DTLSTransport no longer has what ownSRTP reads.
