@@ -41,7 +41,6 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"reflect"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -49,7 +48,7 @@ import (
 	"unsafe"
 
 	"github.com/kaigi-meet/kaigi/internal/client"
-	"github.com/pion/dtls/v3"
+	"github.com/kaigi-meet/kaigi/internal/sfu"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/logging"
@@ -445,36 +444,24 @@ func (s *lightSocket) route(k lightKey, t *lightTrack) {
 }
 
 // remoteContexts makes the SRTP contexts that would decrypt what the
-// other end sends, one for each DTLS role this end may have had (which
-// pion does not say): the first packet tells which.
+// other end sends, one for each DTLS role this end may have had: the
+// first packet tells which.
 //
-// pion does not export a DTLS transport's session; its conn field is read
-// here (load generator only: the version is pinned in go.mod, and
-// TestLightReceiverCounts fails if the field goes away).
+// pion does not export a DTLS transport's session; sfu.PionDTLS reads it
+// (the version is pinned in go.mod, and TestPionSRTPFieldsAreThere and
+// TestLightReceiverCounts fail if its fields go away).
 func remoteContexts(dt *webrtc.DTLSTransport) ([2]*srtp.Context, error) {
 	var out [2]*srtp.Context
-	f := reflect.ValueOf(dt).Elem().FieldByName("conn")
-	if !f.IsValid() || f.Type() != reflect.TypeOf((*dtls.Conn)(nil)) {
-		return out, errors.New("pion's DTLSTransport has no conn field of type *dtls.Conn")
-	}
-	conn := *(**dtls.Conn)(unsafe.Pointer(f.UnsafeAddr()))
-	if conn == nil {
-		return out, errors.New("DTLS is not up")
-	}
-	state, ok := conn.ConnectionState()
-	if !ok {
-		return out, errors.New("no DTLS connection state")
-	}
-	profile, ok := conn.SelectedSRTPProtectionProfile()
-	if !ok {
-		return out, errors.New("no SRTP profile negotiated")
+	d, err := sfu.PionDTLS(dt)
+	if err != nil {
+		return out, err
 	}
 	for i, isClient := range []bool{true, false} {
-		cfg := srtp.Config{Profile: srtp.ProtectionProfile(profile)}
-		if err := cfg.ExtractSessionKeysFromDTLS(&state, isClient); err != nil {
+		keys, err := d.Keys(isClient)
+		if err != nil {
 			return out, err
 		}
-		c, err := srtp.CreateContext(cfg.Keys.RemoteMasterKey, cfg.Keys.RemoteMasterSalt, cfg.Profile)
+		c, err := srtp.CreateContext(keys.RemoteMasterKey, keys.RemoteMasterSalt, d.Profile)
 		if err != nil {
 			return out, err
 		}

@@ -283,10 +283,6 @@ func ownSRTP(dt *webrtc.DTLSTransport) (ownKeys, error) {
 	k.lock.RLock()
 	defer k.lock.RUnlock()
 	k.mode = *k.cryptex
-	conn := *(**dtls.Conn)(field("conn"))
-	if conn == nil {
-		return k, errors.New("DTLS is not up")
-	}
 	ep := v.FieldByName("srtpEndpoint")
 	if ep.IsNil() {
 		return k, errors.New("no SRTP endpoint")
@@ -295,34 +291,92 @@ func ownSRTP(dt *webrtc.DTLSTransport) (ownKeys, error) {
 	if !ok {
 		return k, fmt.Errorf("%w: srtpEndpoint", errPionChanged)
 	}
-	profile, ok := conn.SelectedSRTPProtectionProfile()
-	if !ok {
-		return k, errors.New("no SRTP protection profile negotiated")
-	}
-	state, ok := conn.ConnectionState()
-	if !ok {
-		return k, errors.New("no DTLS connection state")
+	d, err := PionDTLS(dt)
+	if err != nil {
+		return k, err
 	}
 	// The DTLS role this end took is the one pion derived its keys
 	// for (DTLSTransport.startSRTP: client or server write key).
-	isClient := reflect.ValueOf(&state).Elem().FieldByName("isClient").Bool()
-	cfg := srtp.Config{Profile: srtp.ProtectionProfile(profile)}
-	if err := cfg.ExtractSessionKeysFromDTLS(&state, isClient); err != nil {
-		return k, fmt.Errorf("SRTP keys: %w", err)
+	keys, err := d.Keys(d.Client)
+	if err != nil {
+		return k, err
 	}
+	defer clearKeys(&keys)
+	cfg := srtp.Config{Profile: d.Profile, Keys: keys}
 	var opts []srtp.ContextOption
 	if k.mode != srtp.CryptexModeDisabled {
 		opts = append(opts, srtp.Cryptex(k.mode))
 	}
 	ctx, err := srtp.CreateContext(cfg.Keys.LocalMasterKey, cfg.Keys.LocalMasterSalt, cfg.Profile, opts...)
-	for _, b := range [][]byte{cfg.Keys.LocalMasterKey, cfg.Keys.LocalMasterSalt, cfg.Keys.RemoteMasterKey, cfg.Keys.RemoteMasterSalt} {
-		clear(b)
-	}
 	if err != nil {
 		return k, fmt.Errorf("SRTP context: %w", err)
 	}
 	k.ctx, k.w = ctx, w
 	return k, nil
+}
+
+// DTLSSRTP is what a pion DTLS transport's handshake gave SRTP: the
+// protection profile, the DTLS role this end took, and the connection
+// state the keys are exported from (RFC 5764). It holds the
+// association's master secret: never log it nor keep it longer than
+// needed.
+type DTLSSRTP struct {
+	Profile srtp.ProtectionProfile
+	// Client: this end took the DTLS client role (pion derives its
+	// own SRTP keys for that role).
+	Client bool
+	state  dtls.State
+}
+
+// PionDTLS reads what SRTP needs of dt's DTLS association from pion's
+// unexported fields (pion exports neither the connection nor the keys):
+// the one place the SFU (ownSRTP) and the load generator's light
+// receiver do so. It fails where the fields are not as this code knows
+// them (checkPionSRTP; TestPionSRTPFieldsAreThere fails then) or DTLS
+// is not up. It does not take pion's lock: pion sets the connection
+// before the transport reports itself connected and then leaves it.
+func PionDTLS(dt *webrtc.DTLSTransport) (DTLSSRTP, error) {
+	var d DTLSSRTP
+	if dt == nil {
+		return d, errors.New("no DTLS transport")
+	}
+	if err := checkPionSRTP(); err != nil {
+		return d, err
+	}
+	f := reflect.ValueOf(dt).Elem().FieldByName("conn")
+	conn := *(**dtls.Conn)(unsafe.Pointer(f.UnsafeAddr()))
+	if conn == nil {
+		return d, errors.New("DTLS is not up")
+	}
+	profile, ok := conn.SelectedSRTPProtectionProfile()
+	if !ok {
+		return d, errors.New("no SRTP protection profile negotiated")
+	}
+	state, ok := conn.ConnectionState()
+	if !ok {
+		return d, errors.New("no DTLS connection state")
+	}
+	d.Profile, d.state = srtp.ProtectionProfile(profile), state
+	d.Client = reflect.ValueOf(&d.state).Elem().FieldByName("isClient").Bool()
+	return d, nil
+}
+
+// Keys are the SRTP session keys this end has if it is the DTLS client
+// (asClient) or the server: its write key is the client's or the
+// server's. The key material is never put in an error.
+func (d *DTLSSRTP) Keys(asClient bool) (srtp.SessionKeys, error) {
+	cfg := srtp.Config{Profile: d.Profile}
+	if err := cfg.ExtractSessionKeysFromDTLS(&d.state, asClient); err != nil {
+		return srtp.SessionKeys{}, fmt.Errorf("SRTP keys: %w", err)
+	}
+	return cfg.Keys, nil
+}
+
+// clearKeys overwrites k's key material once contexts are made from it.
+func clearKeys(k *srtp.SessionKeys) {
+	for _, b := range [][]byte{k.LocalMasterKey, k.LocalMasterSalt, k.RemoteMasterKey, k.RemoteMasterSalt} {
+		clear(b)
+	}
 }
 
 // reportInterval is how often a peer's sender reports go out, as pion's
