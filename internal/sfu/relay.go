@@ -179,6 +179,27 @@ func (r *Router) relayConn(log *slog.Logger, closeRelay func()) (*webrtc.PeerCon
 	return pc, nil
 }
 
+// pion closes a relay's PeerConnection itself when the other node's DTLS
+// close arrives, and the relay learns of it (closeRelay, from the
+// connection's state change) a moment later, on another goroutine. A
+// description that arrives meanwhile finds the connection closed: the
+// relay is ending, and says so (ErrRelayClosed, as it would a moment
+// later), not that the description was bad or out of turn.
+
+// pcClosed reports that pion has closed a relay's connection.
+func pcClosed(pc *webrtc.PeerConnection) bool {
+	return pc.SignalingState() == webrtc.SignalingStateClosed || pc.ConnectionState() == webrtc.PeerConnectionStateClosed
+}
+
+// refusedSDP is the error for a relay description pion refused; pion
+// refuses any once its Close has begun, before its states say closed.
+func refusedSDP(pc *webrtc.PeerConnection, what string, err error) error {
+	if errors.Is(err, webrtc.ErrConnectionClosed) || pcClosed(pc) {
+		return ErrRelayClosed
+	}
+	return fmt.Errorf("%w: %s%v", ErrBadSDP, what, err)
+}
+
 // addRelay enters a relay with node in one of the router's maps of them,
 // unless the router has closed or already has one there.
 func addRelay[T comparable](r *Router, relays *map[string]T, node string, relay T) error {

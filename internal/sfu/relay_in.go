@@ -74,7 +74,7 @@ func (in *RelayIn) HandleOffer(offer string) error {
 		return err
 	}
 	in.mu.Lock()
-	if in.closed {
+	if in.closed || pcClosed(in.pc) {
 		in.mu.Unlock()
 		return ErrRelayClosed
 	}
@@ -88,7 +88,7 @@ func (in *RelayIn) HandleOffer(offer string) error {
 	}
 	if err := in.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: endedAsRecvonly(offer, known)}); err != nil {
 		in.mu.Unlock()
-		return fmt.Errorf("%w: %v", ErrBadSDP, err)
+		return refusedSDP(in.pc, "", err)
 	}
 	answer, err := in.pc.CreateAnswer(nil)
 	gathered := webrtc.GatheringCompletePromise(in.pc)
@@ -101,7 +101,7 @@ func (in *RelayIn) HandleOffer(offer string) error {
 		_ = recv.Stop() // its track ends (onTrack)
 	}
 	if err != nil {
-		return fmt.Errorf("%w: relay answer: %v", ErrBadSDP, err)
+		return refusedSDP(in.pc, "relay answer: ", err)
 	}
 	select {
 	case <-gathered:

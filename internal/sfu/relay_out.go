@@ -264,14 +264,14 @@ func (o *RelayOut) HandleAnswer(answer string) error {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.closed {
+	if o.closed || pcClosed(o.pc) {
 		return ErrRelayClosed
 	}
 	if o.pc.SignalingState() != webrtc.SignalingStateHaveLocalOffer {
 		return ErrUnexpectedAnswer
 	}
 	if err := o.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
-		return fmt.Errorf("%w: %v", ErrBadSDP, err)
+		return refusedSDP(o.pc, "", err)
 	}
 	o.free = append(o.free, o.offered...)
 	o.offered = nil
