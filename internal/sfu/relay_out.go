@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -230,12 +231,12 @@ func (o *RelayOut) offerLocked() {
 	o.needOffer = false
 	offer, err := o.pc.CreateOffer(nil)
 	if err != nil {
-		o.log.Error("relay: create offer", "err", err)
+		o.offerFailed("relay: create offer", err)
 		return
 	}
 	gathered := webrtc.GatheringCompletePromise(o.pc)
 	if err := o.pc.SetLocalDescription(offer); err != nil {
-		o.log.Error("relay: set offer", "err", err)
+		o.offerFailed("relay: set offer", err)
 		return
 	}
 	o.offered = append(o.offered, o.stopped...)
@@ -254,6 +255,17 @@ func (o *RelayOut) offerLocked() {
 			o.sig.Description(desc.SDP)
 		}
 	}()
+}
+
+// offerFailed logs a failure to make an offer: an error, unless the
+// connection was closed by the other node (the relay is ending, see
+// pcClosed).
+func (o *RelayOut) offerFailed(msg string, err error) {
+	if errors.Is(refusedSDP(o.pc, "", err), ErrRelayClosed) {
+		o.log.Debug(msg+": the other node closed the relay", "err", err)
+		return
+	}
+	o.log.Error(msg, "err", err)
 }
 
 // HandleAnswer applies the other node's answer to the latest offer, and
