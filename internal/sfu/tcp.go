@@ -85,7 +85,7 @@ func (l *tcpListener) Accept() (net.Conn, error) {
 		}
 		tc, err := newTCPConn(l, c)
 		if err != nil {
-			l.log.Warn("sfu: ICE-TCP connection refused", "remote", c.RemoteAddr(), "err", err)
+			l.log.Warn("sfu: ICE-TCP connection refused", "remote", remoteKind(c), "err", err)
 			_ = c.Close()
 			continue
 		}
@@ -259,9 +259,19 @@ func (c *tcpConn) drain() {
 func (c *tcpConn) stalled(queued int) {
 	c.l.stalls.Add(1)
 	c.l.log.Warn("sfu: reset an ICE-TCP connection whose peer stopped reading",
-		"remote", c.RemoteAddr(), "after", tcpStallAfter, "queued", queued)
+		"remote", remoteKind(c.TCPConn), "after", tcpStallAfter, "queued", queued)
 	_ = c.SetLinger(0)
 	_ = c.Close()
+}
+
+// remoteKind is what kind of address c's peer has, for logs: never the
+// address, which is a participant's (destKind).
+func remoteKind(c *net.TCPConn) string {
+	a, ok := c.RemoteAddr().(*net.TCPAddr)
+	if !ok {
+		return "unknown"
+	}
+	return destKind(a.AddrPort())
 }
 
 // Close closes the connection and stops its drain.
@@ -279,7 +289,7 @@ func (c *tcpConn) Close() error {
 		c.l.mu.Unlock()
 		if dropped > 0 {
 			c.l.log.Info("sfu: an ICE-TCP connection's peer read too slowly: packets dropped",
-				"remote", c.RemoteAddr(), "packets", dropped)
+				"remote", remoteKind(c.TCPConn), "packets", dropped)
 		}
 	})
 	return err
