@@ -105,6 +105,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 
 	log := newLogger(cfg, stderr)
 	slog.SetDefault(log)
+	gogc, from := setGCTarget(cfg, os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// The first signal drains gracefully; a second one ends the process at
@@ -115,7 +116,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log.Info("kaigi started", "version", server.Version, "listen", cfg.Listen, "data", cfg.Data)
+	log.Info("kaigi started", "version", server.Version, "listen", cfg.Listen, "data", cfg.Data, "gogc", gogc, "gogc_from", from)
 	// SIGHUP reloads the TLS certificate (a renewal needs no restart).
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)

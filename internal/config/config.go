@@ -52,13 +52,22 @@ type Config struct {
 	// passes; then every socket closes (clients resume once the server is
 	// back). 0 stops at once. Default 15s.
 	DrainTimeout time.Duration `yaml:"drain_timeout"`
-	TLS          TLS           `yaml:"tls"`
-	WebRTC       WebRTC        `yaml:"webrtc"`
-	Meetings     Meetings      `yaml:"meetings"`
-	Metrics      Metrics       `yaml:"metrics"`
-	TURN         TURN          `yaml:"turn"`
-	GeoIP        GeoIP         `yaml:"geoip"`
-	Retention    Retention     `yaml:"retention"`
+	// GOGC is the Go garbage collector's target: the heap may grow by
+	// this many percent of what is live before a collection. 50 by
+	// default, not Go's 100: a server's garbage comes from joins (SDP,
+	// JSON, handshakes; forwarding allocates nothing), and a lower target
+	// keeps the memory the joins' garbage takes, and the fragmentation it
+	// leaves, smaller, for little CPU (BENCHMARKS.md, "Memory per
+	// participant: loopback when needed, cheaper loggers, GOGC 50"). The
+	// GOGC environment variable, when set, wins over this key.
+	GOGC      int       `yaml:"gogc"`
+	TLS       TLS       `yaml:"tls"`
+	WebRTC    WebRTC    `yaml:"webrtc"`
+	Meetings  Meetings  `yaml:"meetings"`
+	Metrics   Metrics   `yaml:"metrics"`
+	TURN      TURN      `yaml:"turn"`
+	GeoIP     GeoIP     `yaml:"geoip"`
+	Retention Retention `yaml:"retention"`
 	// Cluster is this node's place among others (cluster.go).
 	Cluster Cluster `yaml:"cluster"`
 }
@@ -158,6 +167,9 @@ type Metrics struct {
 	Token string `yaml:"token"`
 }
 
+// DefaultGOGC is the default of the gogc key.
+const DefaultGOGC = 50
+
 // MinMetricsToken is the shortest metrics token accepted.
 const MinMetricsToken = 16
 
@@ -169,6 +181,7 @@ func Default() Config {
 		LogLevel:     "info",
 		LogFormat:    "text",
 		DrainTimeout: 15 * time.Second,
+		GOGC:         DefaultGOGC,
 		WebRTC:       WebRTC{IncludeLoopback: SwitchAuto},
 		Meetings:     Meetings{MaxParticipants: 100},
 		TURN:         TURN{Realm: "kaigi", MaxAllocations: 1000},
@@ -282,6 +295,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.TURN.validate(); err != nil {
 		return err
+	}
+	if c.GOGC < 10 || c.GOGC > 1000 {
+		return fmt.Errorf("gogc: %d is not between 10 and 1000", c.GOGC)
 	}
 	if c.DrainTimeout < 0 || c.DrainTimeout > 10*time.Minute {
 		return fmt.Errorf("drain_timeout: %v is not between 0 and 10m", c.DrainTimeout)

@@ -165,3 +165,24 @@ func TestIncludeLoopback(t *testing.T) {
 		t.Error("include_loopback: [true] parsed")
 	}
 }
+
+// TestGOGC: the gogc key is 50 unless set, and a value outside 10-1000
+// is refused naming the key.
+func TestGOGC(t *testing.T) {
+	if d := Default(); d.GOGC != 50 {
+		t.Errorf("gogc %d by default, want 50", d.GOGC)
+	}
+	cfg, err := Parse(strings.NewReader("gogc: 100"))
+	if err != nil || cfg.Validate() != nil || cfg.GOGC != 100 {
+		t.Errorf("gogc: 100 parsed as %d, %v, %v", cfg.GOGC, err, cfg.Validate())
+	}
+	for _, bad := range []string{"0", "9", "1001", "-1"} {
+		cfg, err := Parse(strings.NewReader("gogc: " + bad))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cfg.Validate(); err == nil || !strings.HasPrefix(err.Error(), "gogc") {
+			t.Errorf("gogc: %s: %v, want refused naming the key", bad, err)
+		}
+	}
+}
