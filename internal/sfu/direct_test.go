@@ -499,3 +499,19 @@ func TestDirectPathDoesNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+// TestDirectPathNotOnThePlainPath: with SendPlain (no batching sockets)
+// the SFU's own SRTP writes through pion's endpoint: packets arrive,
+// none on the direct path.
+func TestDirectPathNotOnThePlainPath(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rig := newDirectRig(t, ctx, Config{Send: SendPlain}, nil, nil)
+	rig.more(t, ctx, 100)
+	if rig.sub.out.state.Load() != outOwn {
+		t.Fatalf("SRTP state %d, want the SFU's own", rig.sub.out.state.Load())
+	}
+	if n := rig.sub.out.directSent.Load(); n != 0 || rig.sub.out.direct.Load() != nil {
+		t.Fatalf("%d packets on the direct path with SendPlain", n)
+	}
+}
