@@ -27,6 +27,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -86,6 +87,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now (tests move it).
 	Now func() time.Time
+
+	// writeTimeout bounds a write to a TURN-over-TCP client; zero means
+	// tcpWriteTimeout (tests shorten it).
+	writeTimeout time.Duration
 }
 
 // Server is a running TURN server.
@@ -121,6 +126,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.writeTimeout == 0 {
+		cfg.writeTimeout = tcpWriteTimeout
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -169,7 +177,10 @@ func New(cfg Config) (*Server, error) {
 			PacketConn: udp, RelayAddressGenerator: gen, PermissionHandler: s.permit,
 		}},
 		ListenerConfigs: []pionturn.ListenerConfig{{
-			Listener:              &limitedListener{Listener: s.tcp, slots: make(chan struct{}, cfg.MaxAllocations)},
+			Listener: &limitedListener{
+				Listener: s.tcp, slots: make(chan struct{}, cfg.MaxAllocations),
+				writeTimeout: cfg.writeTimeout, log: s.log,
+			},
 			RelayAddressGenerator: gen, PermissionHandler: s.permit,
 		}},
 	})
@@ -406,16 +417,24 @@ func (f *peerFilter) Close() error {
 // limitedListener caps the TCP connections open at once (one more is
 // accepted and closed at once), gives a connection 10 seconds to send its
 // first message and closes one idle for 10 minutes (browsers refresh
-// allocations and permissions every few minutes). Accept errors that pass
-// are retried: pion stops serving TCP on the first one it sees.
+// allocations and permissions every few minutes). A write to a connection
+// may wait at most writeTimeout (see limitedConn.Write). Accept errors that
+// pass are retried: pion stops serving TCP on the first one it sees.
 type limitedListener struct {
 	net.Listener
-	slots chan struct{}
+	slots        chan struct{}
+	writeTimeout time.Duration
+	log          *slog.Logger
 }
 
 const (
 	firstMessageTimeout = 10 * time.Second
 	idleTimeout         = 10 * time.Minute
+	// tcpWriteTimeout is the longest a write to a TURN-over-TCP client may
+	// wait for room in the socket's send buffer. Writes are at most one
+	// relayed packet; a client whose kernel buffers have stayed full this
+	// long is not reading (or its network cannot carry the media at all).
+	tcpWriteTimeout = 5 * time.Second
 )
 
 func (l *limitedListener) Accept() (net.Conn, error) {
@@ -434,18 +453,26 @@ func (l *limitedListener) Accept() (net.Conn, error) {
 		select {
 		case l.slots <- struct{}{}:
 			c.SetReadDeadline(time.Now().Add(firstMessageTimeout))
-			return &limitedConn{Conn: c, slots: l.slots}, nil
+			return &limitedConn{Conn: c, slots: l.slots, writeTimeout: l.writeTimeout, log: l.log}, nil
 		default:
 			c.Close()
 		}
 	}
 }
 
+// limitedConn is one TURN-over-TCP connection. pion reads it from the
+// connection's own goroutine and writes it from two: that one (replies)
+// and the allocation's relay goroutine (media from the SFU).
 type limitedConn struct {
 	net.Conn
 	slots chan struct{}
 	once  sync.Once
-	read  bool
+	read  bool // read goroutine only
+
+	writeTimeout time.Duration
+	log          *slog.Logger
+	wmu          sync.Mutex
+	deadline     time.Time // the write deadline set last; guarded by wmu
 }
 
 func (c *limitedConn) Read(p []byte) (int, error) {
@@ -458,6 +485,41 @@ func (c *limitedConn) Read(p []byte) (int, error) {
 		c.Conn.SetReadDeadline(time.Now().Add(idleTimeout))
 	}
 	return n, err
+}
+
+// Write waits at most writeTimeout for the client to make room: without a
+// bound, a client that stops reading would hold pion's relay goroutine
+// (blocked writing its media) and its read loop (blocked at its next reply,
+// so the idle timeout never fires) and with them its allocation, its TCP
+// place and the kernel's send buffer, for as long as it keeps the
+// connection open. A write that fails closes the connection: part of a
+// frame may have gone out, and the stream can no longer be framed.
+//
+// The deadline is moved only when less than 3/4 of writeTimeout is left,
+// not on every packet, so a write waits between 3/4 writeTimeout and
+// writeTimeout before it fails. The mutex keeps the two writers from
+// pushing each other's deadline out; the socket serializes their writes
+// anyway.
+func (c *limitedConn) Write(p []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if now := time.Now(); c.deadline.Sub(now) < c.writeTimeout*3/4 {
+		c.deadline = now.Add(c.writeTimeout)
+		if err := c.Conn.SetWriteDeadline(c.deadline); err != nil {
+			c.Close()
+			return 0, fmt.Errorf("turn: TCP client %v: %w", c.RemoteAddr(), err)
+		}
+	}
+	n, err := c.Conn.Write(p)
+	if err != nil {
+		c.Close()
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// At debug: a client can cause it at will, once per connection.
+			c.log.Debug("TURN-over-TCP client not reading: connection closed", "client", c.RemoteAddr().String(), "wait", c.writeTimeout)
+		}
+		return n, fmt.Errorf("turn: TCP client %v: %w", c.RemoteAddr(), err)
+	}
+	return n, nil
 }
 
 func (c *limitedConn) Close() error {
