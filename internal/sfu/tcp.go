@@ -55,23 +55,75 @@ const (
 	// (or what is queued, if less) in this time is reset.
 	tcpStallAfter = 5 * time.Second
 	tcpDrainChunk = 64 << 10
+	// tcpMaxUnanswered bounds the connections accepted and never written
+	// to (see tcpListener).
+	tcpMaxUnanswered = 4096
 )
 
 // tcpListener is the SFU's ICE-TCP listener as pion's mux sees it: its
 // connections never block a writer. It counts what they drop and reset.
+//
+// It also bounds the connections nobody has answered. Anyone on the
+// network can connect to the ICE-TCP port, with no credential, and pion
+// keeps each connection (a file descriptor, a goroutine, buffers) until
+// its first ICE check arrives, or 30 s, and 30 s more for a check naming
+// no peer: unbounded, a flood of idle connections would take every file
+// descriptor the process has, and with them new participants' media
+// sockets and the HTTP server's accepts. pion writes to a connection
+// only once a check on it has passed its peer's credentials (the
+// binding response), so a connection never written to is unanswered;
+// when more than maxUnanswered are open the oldest is closed. A
+// browser's connection is answered within a round trip of connecting,
+// so only a flood faster than maxUnanswered per round trip could close
+// one of those.
 type tcpListener struct {
 	*net.TCPListener
 	log *slog.Logger
 
-	dropped atomic.Uint64 // frames dropped because a queue was full
-	stalls  atomic.Uint64 // connections reset because they did not drain
+	dropped  atomic.Uint64 // frames dropped because a queue was full
+	stalls   atomic.Uint64 // connections reset because they did not drain
+	unheard  atomic.Uint64 // unanswered connections closed for newer ones
+	reported atomic.Uint64 // unheard when last logged
 
 	mu    sync.Mutex
 	conns map[*tcpConn]struct{}
+	// The unanswered connections, oldest first (tcpConn.prev, next),
+	// and how many; at most maxUnanswered (tcpMaxUnanswered; tests
+	// lower it).
+	oldest, newest *tcpConn
+	unanswered     int
+	maxUnanswered  int
 }
 
 func newTCPListener(ln *net.TCPListener, log *slog.Logger) *tcpListener {
-	return &tcpListener{TCPListener: ln, log: log, conns: make(map[*tcpConn]struct{})}
+	return &tcpListener{TCPListener: ln, log: log, conns: make(map[*tcpConn]struct{}), maxUnanswered: tcpMaxUnanswered}
+}
+
+// unlinkLocked takes c off the unanswered list, if it is on it. Called
+// with l.mu held.
+func (l *tcpListener) unlinkLocked(c *tcpConn) {
+	if !c.waiting {
+		return
+	}
+	if c.prev != nil {
+		c.prev.next = c.next
+	} else {
+		l.oldest = c.next
+	}
+	if c.next != nil {
+		c.next.prev = c.prev
+	} else {
+		l.newest = c.prev
+	}
+	c.prev, c.next, c.waiting = nil, nil, false
+	l.unanswered--
+}
+
+// answered notes that the SFU wrote to c: it is no longer unanswered.
+func (l *tcpListener) answered(c *tcpConn) {
+	l.mu.Lock()
+	l.unlinkLocked(c)
+	l.mu.Unlock()
 }
 
 // Accept returns the next connection, wrapped. pion's mux stops accepting
@@ -89,11 +141,40 @@ func (l *tcpListener) Accept() (net.Conn, error) {
 			_ = c.Close()
 			continue
 		}
+		var evict *tcpConn
+		var most int
 		l.mu.Lock()
 		l.conns[tc] = struct{}{}
+		tc.prev, tc.waiting = l.newest, true
+		if l.newest != nil {
+			l.newest.next = tc
+		} else {
+			l.oldest = tc
+		}
+		l.newest = tc
+		l.unanswered++
+		if most = l.maxUnanswered; l.unanswered > most {
+			evict = l.oldest
+			l.unlinkLocked(evict)
+		}
 		l.mu.Unlock()
+		if evict != nil {
+			l.evicted(evict, most)
+		}
 		return tc, nil
 	}
+}
+
+// evicted closes c, the oldest unanswered connection, for a newer one.
+// Said at the first and at every tenfold: a flood logs a few lines.
+func (l *tcpListener) evicted(c *tcpConn, most int) {
+	n := l.unheard.Add(1)
+	if last := l.reported.Load(); (last == 0 || n >= 10*last) && l.reported.CompareAndSwap(last, n) {
+		l.log.Warn("sfu: ICE-TCP connections that sent no ICE check closed for newer ones: someone is opening many (a flood?)",
+			"closed", n, "unanswered_at_most", most)
+	}
+	_ = c.SetLinger(0)
+	_ = c.Close()
 }
 
 // open reports the connections accepted and not yet closed.
@@ -128,6 +209,12 @@ type tcpConn struct {
 	head, n int
 	dropped uint64
 	closed  bool
+
+	// answer is set at the first write (see tcpListener); prev, next
+	// and waiting (on the unanswered list) are guarded by l.mu.
+	answer     atomic.Bool
+	prev, next *tcpConn
+	waiting    bool
 }
 
 func newTCPConn(l *tcpListener, c *net.TCPConn) (*tcpConn, error) {
@@ -148,6 +235,9 @@ func newTCPConn(l *tcpListener, c *net.TCPConn) (*tcpConn, error) {
 // waits for the peer: what the kernel does not take at once is queued, or
 // dropped whole if the queue has no room for it. Safe for concurrent use.
 func (c *tcpConn) Write(b []byte) (int, error) {
+	if !c.answer.Load() && c.answer.CompareAndSwap(false, true) {
+		c.l.answered(c)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -286,6 +376,7 @@ func (c *tcpConn) Close() error {
 		err = c.TCPConn.Close()
 		c.l.mu.Lock()
 		delete(c.l.conns, c)
+		c.l.unlinkLocked(c)
 		c.l.mu.Unlock()
 		if dropped > 0 {
 			c.l.log.Info("sfu: an ICE-TCP connection's peer read too slowly: packets dropped",
