@@ -1,12 +1,16 @@
 package turn
 
 import (
+	"errors"
+	"io"
 	"net"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/pion/stun/v4"
 	pionturn "github.com/pion/turn/v5"
 )
 
@@ -148,4 +152,185 @@ func TestTCPClientNotReading(t *testing.T) {
 	}
 	defer nextRelay.Close()
 	f.roundTrip(t, nextRelay, "next")
+}
+
+// watchConn reports when a read from the connection fails (the server
+// closed it).
+type watchConn struct {
+	net.Conn
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (c *watchConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if err != nil {
+		c.once.Do(func() { close(c.closed) })
+	}
+	return n, err
+}
+
+// waitClosed reads c until the server closes it and returns how long that
+// took from since, failing the test if it is still open at limit.
+func waitClosed(t *testing.T, c net.Conn, since time.Time, limit time.Duration) time.Duration {
+	t.Helper()
+	c.SetReadDeadline(since.Add(limit))
+	buf := make([]byte, 1500)
+	for {
+		_, err := c.Read(buf)
+		if err == nil {
+			continue // e.g. replies to Binding requests
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Fatalf("connection still open %v later", limit)
+		}
+		return time.Since(since)
+	}
+}
+
+// TestTCPConnectionWithoutAllocation: a TCP connection that has no
+// allocation is closed allocateTimeout after it was accepted or after its
+// allocation went away, whatever it sends: nothing, part of a frame, or
+// unauthenticated Binding requests (which the server answers) that would
+// otherwise reset the 10-minute idle timeout for ever. Each holds a TCP
+// place (there are MaxAllocations of them) until then. A connection with an
+// allocation is not cut off while idle.
+func TestTCPConnectionWithoutAllocation(t *testing.T) {
+	const timeout = 500 * time.Millisecond
+	f := start(t, func(c *Config) { c.MaxAllocations, c.allocateTimeout = 2, timeout })
+	binding, err := stun.Build(stun.TransactionID, stun.BindingRequest, stun.NewSoftware("test"), stun.Fingerprint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(t *testing.T, took time.Duration) {
+		t.Helper()
+		// Not refused at once for want of a place: served, then closed.
+		if took < timeout*3/4 {
+			t.Fatalf("closed after %v, before the %v it is given", took, timeout)
+		}
+		t.Logf("closed after %v (timeout %v)", took.Round(time.Millisecond), timeout)
+	}
+
+	t.Run("silent", func(t *testing.T) {
+		c := f.dialTCP(t)
+		check(t, waitClosed(t, c, time.Now(), timeout+5*time.Second))
+	})
+	t.Run("part of a frame", func(t *testing.T) {
+		c := f.dialTCP(t)
+		start := time.Now()
+		if _, err := c.Write(binding.Raw[:len(binding.Raw)-4]); err != nil {
+			t.Fatal(err)
+		}
+		check(t, waitClosed(t, c, start, timeout+5*time.Second))
+	})
+	t.Run("Binding requests", func(t *testing.T) {
+		c := f.dialTCP(t)
+		start := time.Now()
+		if _, err := c.Write(binding.Raw); err != nil {
+			t.Fatal(err)
+		}
+		resp := make([]byte, 1500)
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := c.Read(resp); err != nil {
+			t.Fatalf("no answer to a Binding request: %v", err)
+		}
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			for {
+				select {
+				case <-done:
+					return
+				case <-time.After(50 * time.Millisecond):
+				}
+				if _, err := c.Write(binding.Raw); err != nil {
+					return
+				}
+			}
+		}()
+		check(t, waitClosed(t, c, start, timeout+5*time.Second))
+	})
+	t.Run("with an allocation", func(t *testing.T) {
+		c := &watchConn{Conn: f.dialTCP(t), closed: make(chan struct{})}
+		cl := f.tcpClient(t, c, "ada")
+		relay, err := cl.Allocate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(3 * timeout) // idle, well past the timeout
+		select {
+		case <-c.closed:
+			t.Fatalf("a connection with an allocation closed after %v idle", 3*timeout)
+		default:
+		}
+		f.roundTrip(t, relay, "after idling")
+		relay.Close() // deletes the allocation (Refresh, lifetime 0)
+		freed := time.Now()
+		select {
+		case <-c.closed:
+			check(t, time.Since(freed))
+		case <-time.After(timeout + 5*time.Second):
+			t.Fatalf("connection still open %v after its allocation went", timeout+5*time.Second)
+		}
+	})
+	// The places those held are free again.
+	for _, p := range []string{"x", "y"} {
+		relay, err := f.tcpClient(t, f.dialTCP(t), p).Allocate()
+		if err != nil {
+			t.Fatalf("TCP place not freed: %v", err)
+		}
+		defer relay.Close()
+	}
+}
+
+// TestTCPConnNoAllocation: reading and writing a TURN-over-TCP connection
+// (media, both ways) allocates nothing per packet, with or without an
+// allocation on it.
+func TestTCPConnNoAllocation(t *testing.T) {
+	f := start(t, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	l := &limitedListener{Listener: ln, srv: f.srv, slots: make(chan struct{}, 1)}
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	nc, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := nc.(*limitedConn)
+	defer c.Close()
+	pkt := make([]byte, 1200)
+	buf := make([]byte, 1500)
+	for _, allocated := range []bool{false, true} {
+		f.srv.allocationEvent(client.LocalAddr(), allocated)
+		// 100 packets each way fit in loopback's socket buffers.
+		if n := testing.AllocsPerRun(100, func() {
+			if _, err := c.Write(pkt); err != nil {
+				t.Fatal(err)
+			}
+		}); n != 0 {
+			t.Errorf("allocated %v: %v allocations per write", allocated, n)
+		}
+		for range 101 {
+			client.Write(pkt[:100])
+		}
+		if n := testing.AllocsPerRun(100, func() {
+			if _, err := c.Read(buf[:100]); err != nil {
+				t.Fatal(err)
+			}
+		}); n != 0 {
+			t.Errorf("allocated %v: %v allocations per read", allocated, n)
+		}
+		client.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.ReadFull(client, make([]byte, 101*len(pkt))); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

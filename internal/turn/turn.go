@@ -13,7 +13,10 @@
 // unexpired credential; an allocation made with it may be kept alive
 // (refreshed) after that, for at most MaxRefreshAge. Allocations are bounded
 // per credential and in total, relay ports come from a configured range,
-// and TCP relays (RFC 6062) are not offered.
+// and TCP relays (RFC 6062) are not offered. A TURN-over-TCP connection
+// holds one of MaxAllocations places only while it has an allocation (10
+// seconds to make one) or is busy (10 minutes idle), and a client that
+// stops reading is cut off: no write to it waits more than 5 seconds.
 package turn
 
 import (
@@ -31,6 +34,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/logging"
@@ -88,6 +92,9 @@ type Config struct {
 	// Now is the clock; nil means time.Now (tests move it).
 	Now func() time.Time
 
+	// allocateTimeout bounds how long a TCP connection is kept without an
+	// allocation; zero means defaultAllocateTimeout (tests shorten it).
+	allocateTimeout time.Duration
 	// writeTimeout bounds a write to a TURN-over-TCP client; zero means
 	// tcpWriteTimeout (tests shorten it).
 	writeTimeout time.Duration
@@ -105,6 +112,9 @@ type Server struct {
 	mu      sync.Mutex
 	total   int
 	perUser map[string]int
+	// tcpConns are the TURN-over-TCP connections by client address, for
+	// pion's allocation events to find theirs.
+	tcpConns map[netip.AddrPort]*limitedConn
 }
 
 // New listens on cfg.Port (UDP and TCP) and starts serving.
@@ -126,6 +136,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.allocateTimeout == 0 {
+		cfg.allocateTimeout = defaultAllocateTimeout
 	}
 	if cfg.writeTimeout == 0 {
 		cfg.writeTimeout = tcpWriteTimeout
@@ -157,7 +170,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("turn: no relay address")
 	}
 
-	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "turn"), perUser: map[string]int{}}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "turn"), perUser: map[string]int{}, tcpConns: map[netip.AddrPort]*limitedConn{}}
 	s.secret = make([]byte, 32)
 	if _, err := rand.Read(s.secret); err != nil {
 		return nil, err
@@ -173,14 +186,17 @@ func New(cfg Config) (*Server, error) {
 		AuthHandler:   s.authenticate,
 		QuotaHandler:  s.quota,
 		LoggerFactory: logs,
+		EventHandler: pionturn.EventHandler{
+			OnAllocationCreated: func(client, _ net.Addr, _, _, _ string, _ net.Addr, _ int) {
+				s.allocationEvent(client, true)
+			},
+			OnAllocationDeleted: func(client, _ net.Addr, _, _, _ string) { s.allocationEvent(client, false) },
+		},
 		PacketConnConfigs: []pionturn.PacketConnConfig{{
 			PacketConn: udp, RelayAddressGenerator: gen, PermissionHandler: s.permit,
 		}},
 		ListenerConfigs: []pionturn.ListenerConfig{{
-			Listener: &limitedListener{
-				Listener: s.tcp, slots: make(chan struct{}, cfg.MaxAllocations),
-				writeTimeout: cfg.writeTimeout, log: s.log,
-			},
+			Listener:              &limitedListener{Listener: s.tcp, srv: s, slots: make(chan struct{}, cfg.MaxAllocations)},
 			RelayAddressGenerator: gen, PermissionHandler: s.permit,
 		}},
 	})
@@ -415,21 +431,27 @@ func (f *peerFilter) Close() error {
 }
 
 // limitedListener caps the TCP connections open at once (one more is
-// accepted and closed at once), gives a connection 10 seconds to send its
-// first message and closes one idle for 10 minutes (browsers refresh
-// allocations and permissions every few minutes). A write to a connection
-// may wait at most writeTimeout (see limitedConn.Write). Accept errors that
-// pass are retried: pion stops serving TCP on the first one it sees.
+// accepted and closed at once). A connection is kept only while it has an
+// allocation, which is what TURN over TCP is for: allocateTimeout after it
+// was accepted or after its allocation went away, it is closed, whatever it
+// sends meanwhile (nothing, part of a frame, or unauthenticated Binding
+// requests, which would otherwise hold a place for ever). One with an
+// allocation is closed after 10 minutes idle (browsers refresh allocations
+// and permissions every few minutes). A write to a connection may wait at
+// most writeTimeout (see limitedConn.Write). Accept errors that pass are
+// retried: pion stops serving TCP on the first one it sees.
 type limitedListener struct {
 	net.Listener
-	slots        chan struct{}
-	writeTimeout time.Duration
-	log          *slog.Logger
+	srv   *Server
+	slots chan struct{}
 }
 
 const (
-	firstMessageTimeout = 10 * time.Second
-	idleTimeout         = 10 * time.Minute
+	// defaultAllocateTimeout is how long a TCP connection may go without
+	// an allocation: a browser allocates within a few round trips of
+	// connecting.
+	defaultAllocateTimeout = 10 * time.Second
+	idleTimeout            = 10 * time.Minute
 	// tcpWriteTimeout is the longest a write to a TURN-over-TCP client may
 	// wait for room in the socket's send buffer. Writes are at most one
 	// relayed packet; a client whose kernel buffers have stayed full this
@@ -452,8 +474,10 @@ func (l *limitedListener) Accept() (net.Conn, error) {
 		backoff = 5 * time.Millisecond
 		select {
 		case l.slots <- struct{}{}:
-			c.SetReadDeadline(time.Now().Add(firstMessageTimeout))
-			return &limitedConn{Conn: c, slots: l.slots, writeTimeout: l.writeTimeout, log: l.log}, nil
+			lc := &limitedConn{Conn: c, srv: l.srv, slots: l.slots, remote: c.RemoteAddr().(*net.TCPAddr).AddrPort()}
+			lc.unallocated.Store(time.Now().UnixNano())
+			l.srv.addConn(lc)
+			return lc, nil
 		default:
 			c.Close()
 		}
@@ -465,26 +489,43 @@ func (l *limitedListener) Accept() (net.Conn, error) {
 // and the allocation's relay goroutine (media from the SFU).
 type limitedConn struct {
 	net.Conn
-	slots chan struct{}
-	once  sync.Once
-	read  bool // read goroutine only
+	srv    *Server
+	slots  chan struct{}
+	remote netip.AddrPort
+	once   sync.Once
 
-	writeTimeout time.Duration
-	log          *slog.Logger
-	wmu          sync.Mutex
-	deadline     time.Time // the write deadline set last; guarded by wmu
+	// allocated is set while the connection has an allocation (pion
+	// allows one per connection), unallocated is when it last had none
+	// (unix nanoseconds); both are set from pion's allocation events.
+	allocated   atomic.Bool
+	unallocated atomic.Int64
+	rdeadline   time.Time // the read deadline set last; read goroutine only
+
+	wmu      sync.Mutex
+	deadline time.Time // the write deadline set last; guarded by wmu
 }
 
+// Read is given until allocateTimeout after the connection last had no
+// allocation, or idleTimeout if it has one. Like the write deadline, the
+// idle deadline is moved only when less than 3/4 of it is left.
 func (c *limitedConn) Read(p []byte) (int, error) {
-	if c.read {
-		c.Conn.SetReadDeadline(time.Now().Add(idleTimeout))
+	var d time.Time
+	if c.allocated.Load() {
+		now := time.Now()
+		if c.rdeadline.Sub(now) >= idleTimeout*3/4 {
+			return c.Conn.Read(p)
+		}
+		d = now.Add(idleTimeout)
+	} else {
+		d = time.Unix(0, c.unallocated.Load()).Add(c.srv.cfg.allocateTimeout)
 	}
-	n, err := c.Conn.Read(p)
-	if n > 0 && !c.read {
-		c.read = true
-		c.Conn.SetReadDeadline(time.Now().Add(idleTimeout))
+	if !d.Equal(c.rdeadline) {
+		c.rdeadline = d
+		if err := c.Conn.SetReadDeadline(d); err != nil {
+			return 0, fmt.Errorf("turn: TCP client %v: %w", c.remote, err)
+		}
 	}
-	return n, err
+	return c.Conn.Read(p)
 }
 
 // Write waits at most writeTimeout for the client to make room: without a
@@ -503,11 +544,12 @@ func (c *limitedConn) Read(p []byte) (int, error) {
 func (c *limitedConn) Write(p []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if now := time.Now(); c.deadline.Sub(now) < c.writeTimeout*3/4 {
-		c.deadline = now.Add(c.writeTimeout)
+	timeout := c.srv.cfg.writeTimeout
+	if now := time.Now(); c.deadline.Sub(now) < timeout*3/4 {
+		c.deadline = now.Add(timeout)
 		if err := c.Conn.SetWriteDeadline(c.deadline); err != nil {
 			c.Close()
-			return 0, fmt.Errorf("turn: TCP client %v: %w", c.RemoteAddr(), err)
+			return 0, fmt.Errorf("turn: TCP client %v: %w", c.remote, err)
 		}
 	}
 	n, err := c.Conn.Write(p)
@@ -515,16 +557,62 @@ func (c *limitedConn) Write(p []byte) (int, error) {
 		c.Close()
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			// At debug: a client can cause it at will, once per connection.
-			c.log.Debug("TURN-over-TCP client not reading: connection closed", "client", c.RemoteAddr().String(), "wait", c.writeTimeout)
+			c.srv.log.Debug("TURN-over-TCP client not reading: connection closed", "client", c.remote.String(), "wait", timeout)
 		}
-		return n, fmt.Errorf("turn: TCP client %v: %w", c.RemoteAddr(), err)
+		return n, fmt.Errorf("turn: TCP client %v: %w", c.remote, err)
 	}
 	return n, nil
 }
 
 func (c *limitedConn) Close() error {
-	c.once.Do(func() { <-c.slots })
+	c.once.Do(func() {
+		c.srv.removeConn(c)
+		<-c.slots
+	})
 	return c.Conn.Close()
+}
+
+func (s *Server) addConn(c *limitedConn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tcpConns[c.remote] = c
+}
+
+func (s *Server) removeConn(c *limitedConn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tcpConns[c.remote] == c {
+		delete(s.tcpConns, c.remote)
+	}
+}
+
+// allocationEvent marks the TCP connection an allocation was made or
+// deleted on (UDP clients are not tracked).
+func (s *Server) allocationEvent(client net.Addr, allocated bool) {
+	a, ok := client.(*net.TCPAddr)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	c := s.tcpConns[a.AddrPort()]
+	s.mu.Unlock()
+	if c == nil {
+		return // already closed
+	}
+	if allocated {
+		c.allocated.Store(true)
+		return
+	}
+	// unallocated first: a Read that sees allocated false must not take
+	// an old time and time out at once.
+	now := time.Now()
+	c.unallocated.Store(now.UnixNano())
+	c.allocated.Store(false)
+	// A read may be waiting under the idle deadline (the allocation
+	// expired, or went with its relay socket): shorten it now. (A Read
+	// starting at this moment may still put the idle deadline back; it
+	// then waits at most idleTimeout, as any idle connection does.)
+	c.Conn.SetReadDeadline(now.Add(s.cfg.allocateTimeout))
 }
 
 // HostIPs are the host's first non-loopback address of each family
