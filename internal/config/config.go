@@ -373,18 +373,33 @@ func SwitchOf(on bool) Switch {
 }
 
 // UnmarshalYAML takes any scalar (YAML's true, True and TRUE are one
-// value, so the case of a boolean is folded); Validate checks it.
+// value, so the case of a boolean is folded); Validate checks it. The
+// words the YAML library takes for a boolean key (YAML 1.1's yes, no,
+// on, off, y, n) are taken as true and false too: include_loopback was
+// a boolean key, and a configuration that said yes must still start.
 func (s *Switch) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
 		return fmt.Errorf("line %d: true, false or auto expected", n.Line)
 	}
 	v := n.Value
-	if n.ShortTag() == "!!bool" {
+	switch {
+	case n.ShortTag() == "!!bool":
 		v = strings.ToLower(v)
+	case yaml11True[v]:
+		v = string(SwitchOn)
+	case yaml11False[v]:
+		v = string(SwitchOff)
 	}
 	*s = Switch(v)
 	return nil
 }
+
+// yaml11True and yaml11False are the words the YAML library decodes into
+// a bool besides true and false (go.yaml.in/yaml/v3, for YAML 1.1).
+var (
+	yaml11True  = map[string]bool{"y": true, "Y": true, "yes": true, "Yes": true, "YES": true, "on": true, "On": true, "ON": true}
+	yaml11False = map[string]bool{"n": true, "N": true, "no": true, "No": true, "NO": true, "off": true, "Off": true, "OFF": true}
+)
 
 func (s Switch) valid() bool {
 	return s == "" || s == SwitchAuto || s == SwitchOn || s == SwitchOff

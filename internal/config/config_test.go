@@ -152,7 +152,7 @@ func TestIncludeLoopback(t *testing.T) {
 			t.Errorf("%q: auto %v, on %v; want %v, %v", c.doc, w.LoopbackAuto(), w.Loopback(), c.auto, c.on)
 		}
 	}
-	for _, bad := range []string{"yes", "'true '", "1", "Auto"} {
+	for _, bad := range []string{"'true '", "1", "Auto", "maybe"} {
 		cfg, err := Parse(strings.NewReader("webrtc: {include_loopback: " + bad + "}"))
 		if err != nil {
 			t.Fatalf("%s: %v", bad, err)
