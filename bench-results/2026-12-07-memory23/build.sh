@@ -1,0 +1,17 @@
+#!/bin/sh
+# build.sh COMMIT NAME [FILE...]: builds COMMIT's kaigi (no web client), with
+# FILEs (paths relative to the tree) copied over it from /work/main's
+# working tree, into /work/tmpbin-Mem/kaigi-NAME, and a profiling twin
+# kaigi-NAME-prof with heapprof.go.txt added (measurement only).
+# Run under flock /tmp/bench.lock.
+set -eu
+c=$1 name=$2; shift 2; here=$(cd "$(dirname "$0")" && pwd)
+src=/work/tmpbin-Mem/src-$name
+rm -rf "$src"; mkdir -p "$src"
+git -C /work/main archive "$c" | tar -x -C "$src"
+for f in "$@"; do mkdir -p "$src/$(dirname "$f")"; cp "/work/main/$f" "$src/$f"; done
+mkdir -p "$src/web/dist"; [ -e "$src/web/dist/index.html" ] || echo '<!doctype html>' > "$src/web/dist/index.html"
+(cd "$src" && go build -o /work/tmpbin-Mem/kaigi-$name ./cmd/kaigi)
+cp "$here/heapprof.go.txt" "$src/cmd/kaigi/zz_heapprof.go"
+(cd "$src" && go build -o /work/tmpbin-Mem/kaigi-$name-prof ./cmd/kaigi)
+rm -rf "$src"
