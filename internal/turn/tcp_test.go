@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -306,22 +307,37 @@ func TestTCPConnNoAllocation(t *testing.T) {
 	}
 	c := nc.(*limitedConn)
 	defer c.Close()
+	// Allocations are counted process-wide, and the teardown of an
+	// earlier test's server may still be allocating (seen once under
+	// -race): a measurement is taken up to three times, and one with none
+	// is enough. An allocation per packet shows in every one.
+	allocsPerRun := func(f func()) float64 {
+		var n float64
+		for range 3 {
+			if n = testing.AllocsPerRun(100, f); n == 0 {
+				break
+			}
+		}
+		return n
+	}
 	pkt := make([]byte, 1200)
 	buf := make([]byte, 1500)
 	for _, allocated := range []bool{false, true} {
 		f.srv.allocationEvent(client.LocalAddr(), allocated)
-		// 100 packets each way fit in loopback's socket buffers.
-		if n := testing.AllocsPerRun(100, func() {
+		// Up to 303 packets each way fit in loopback's socket buffers.
+		written := 0
+		if n := allocsPerRun(func() {
 			if _, err := c.Write(pkt); err != nil {
 				t.Fatal(err)
 			}
+			written++
 		}); n != 0 {
 			t.Errorf("allocated %v: %v allocations per write", allocated, n)
 		}
-		for range 101 {
+		for range 3 * 101 {
 			client.Write(pkt[:100])
 		}
-		if n := testing.AllocsPerRun(100, func() {
+		if n := allocsPerRun(func() {
 			if _, err := c.Read(buf[:100]); err != nil {
 				t.Fatal(err)
 			}
@@ -329,8 +345,159 @@ func TestTCPConnNoAllocation(t *testing.T) {
 			t.Errorf("allocated %v: %v allocations per read", allocated, n)
 		}
 		client.SetReadDeadline(time.Now().Add(5 * time.Second))
-		if _, err := io.ReadFull(client, make([]byte, 101*len(pkt))); err != nil {
+		if _, err := io.ReadFull(client, make([]byte, written*len(pkt))); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// connsFrom is how many TCP connections from ip the server has open.
+func (f *fixture) connsFrom(ip netip.Addr) int {
+	f.srv.mu.Lock()
+	defer f.srv.mu.Unlock()
+	n := 0
+	for a := range f.srv.tcpConns {
+		if a.Addr().Unmap() == ip {
+			n++
+		}
+	}
+	return n
+}
+
+// TestTCPOneHostCannotTakeThePlaces: a host with no credential that keeps
+// opening TURN-over-TCP connections and never allocates, reconnecting as
+// soon as one is closed, holds at most perSourceCap of the TCP places (its
+// other connections are closed at once); a client on another address
+// connects meanwhile, allocates and relays, and keeps relaying while the
+// attacker's connections are closed and reopened. Before the per-source
+// cap the attacker held every place and the genuine client's connection
+// was closed at once.
+func TestTCPOneHostCannotTakeThePlaces(t *testing.T) {
+	const timeout = time.Second // each attacker connection is held this long
+	attacker := netip.MustParseAddr("127.0.0.1")
+	genuine := netip.MustParseAddr("127.0.0.2")
+	for _, places := range []int{40, 6} { // the cap is the constant; half the places
+		t.Run(strconv.Itoa(places)+" places", func(t *testing.T) {
+			f := start(t, func(c *Config) { c.MaxAllocations, c.allocateTimeout = places, timeout })
+			addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(f.srv.Port()))
+			limit := perSourceCap(places)
+			t.Logf("at most %d of %d places for one source", limit, places)
+
+			var refused atomic.Int64 // attacker connections closed at once
+			done := make(chan struct{})
+			var wg sync.WaitGroup
+			for range places + 4 { // more than there are places
+				wg.Go(func() {
+					d := net.Dialer{LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(attacker, 0))}
+					buf := make([]byte, 64)
+					for {
+						select {
+						case <-done:
+							return
+						default:
+						}
+						c, err := d.Dial("tcp", addr)
+						if err != nil {
+							time.Sleep(20 * time.Millisecond)
+							continue
+						}
+						opened := time.Now()
+						for { // until the server closes it
+							c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+							_, err := c.Read(buf)
+							var ne net.Error
+							if err == nil || !errors.As(err, &ne) || !ne.Timeout() {
+								if err != nil {
+									break
+								}
+								continue
+							}
+							select {
+							case <-done:
+								c.Close()
+								return
+							default:
+							}
+						}
+						c.Close()
+						if time.Since(opened) < timeout/2 {
+							refused.Add(1)
+						}
+						time.Sleep(20 * time.Millisecond) // ~50 a second per goroutine when refused
+					}
+				})
+			}
+			stop := sync.OnceFunc(func() { close(done); wg.Wait() })
+			defer stop()
+
+			// Once one attacker connection is refused, it holds all it can.
+			for deadline := time.Now().Add(10 * time.Second); refused.Load() == 0; time.Sleep(5 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("no attacker connection refused; it holds %d", f.connsFrom(attacker))
+				}
+			}
+			held := f.connsFrom(attacker)
+			t.Logf("the attacker holds %d places", held)
+
+			d := net.Dialer{LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(genuine, 0))}
+			c, err := d.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { c.Close() })
+			relay, err := f.tcpClient(t, c, "genuine").Allocate()
+			if err != nil {
+				t.Fatalf("a client on another address got no TCP place (the attacker held %d of %d): %v", held, places, err)
+			}
+			defer relay.Close()
+			f.roundTrip(t, relay, "while one host reconnects")
+
+			// The attacker's connections are closed after timeout and
+			// reopened; it never holds more than its cap.
+			until := time.Now().Add(2*timeout + timeout/2)
+			for time.Now().Before(until) {
+				if n := f.connsFrom(attacker); n > limit {
+					t.Fatalf("the attacker holds %d places, more than %d", n, limit)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			f.roundTrip(t, relay, "after the attacker's connections were closed and reopened")
+			t.Logf("%d attacker connections refused at once", refused.Load())
+
+			// Gone, the attacker leaves nothing counted (the genuine
+			// client's connection has its allocation).
+			stop()
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+				f.srv.mu.Lock()
+				pending := len(f.srv.pending)
+				f.srv.mu.Unlock()
+				if pending == 0 && f.connsFrom(attacker) == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("after the attacker left: %d sources counted, %d of its connections open", pending, f.connsFrom(attacker))
+				}
+			}
+		})
+	}
+}
+
+// TestSourceKey: connections without an allocation are counted by IPv4
+// address (mapped or not) and by IPv6 /64.
+func TestSourceKey(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		same bool
+	}{
+		{"127.0.0.1", "::ffff:127.0.0.1", true},
+		{"127.0.0.1", "127.0.0.2", false},
+		{"2001:db8:1:2::1", "2001:db8:1:2:ffff:eeee:dddd:cccc", true},
+		{"2001:db8:1:2::1", "2001:db8:1:3::1", false},
+		{"fe80::1%eth0", "fe80::2", true},
+	} {
+		a, b := sourceKey(netip.MustParseAddr(c.a)), sourceKey(netip.MustParseAddr(c.b))
+		if (a == b) != c.same {
+			t.Errorf("%s (%v) and %s (%v): same source %v, want %v", c.a, a, c.b, b, a == b, c.same)
 		}
 	}
 }

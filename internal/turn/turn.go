@@ -15,8 +15,11 @@
 // per credential and in total, relay ports come from a configured range,
 // and TCP relays (RFC 6062) are not offered. A TURN-over-TCP connection
 // holds one of MaxAllocations places only while it has an allocation (10
-// seconds to make one) or is busy (10 minutes idle), and a client that
-// stops reading is cut off: no write to it waits more than 5 seconds.
+// seconds to make one) or is busy (10 minutes idle); one source (IPv4
+// address, IPv6 /64) may have at most 16 connections without an allocation
+// at once, so that one host cannot take every place by reconnecting; and a
+// client that stops reading is cut off: no write to it waits more than 5
+// seconds.
 package turn
 
 import (
@@ -115,6 +118,10 @@ type Server struct {
 	// tcpConns are the TURN-over-TCP connections by client address, for
 	// pion's allocation events to find theirs.
 	tcpConns map[netip.AddrPort]*limitedConn
+	// pending counts the TCP connections without an allocation by source
+	// (sourceKey); a source is deleted when it has none.
+	pending    map[netip.Addr]int
+	maxPending int // perSourceCap(MaxAllocations)
 }
 
 // New listens on cfg.Port (UDP and TCP) and starts serving.
@@ -170,7 +177,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("turn: no relay address")
 	}
 
-	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "turn"), perUser: map[string]int{}, tcpConns: map[netip.AddrPort]*limitedConn{}}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "turn"), perUser: map[string]int{},
+		tcpConns: map[netip.AddrPort]*limitedConn{}, pending: map[netip.Addr]int{}, maxPending: perSourceCap(cfg.MaxAllocations)}
 	s.secret = make([]byte, 32)
 	if _, err := rand.Read(s.secret); err != nil {
 		return nil, err
@@ -430,8 +438,9 @@ func (f *peerFilter) Close() error {
 	return f.PacketConn.Close()
 }
 
-// limitedListener caps the TCP connections open at once (one more is
-// accepted and closed at once). A connection is kept only while it has an
+// limitedListener caps the TCP connections open at once, and those without
+// an allocation from one source (see maxPendingPerSource); one more is
+// accepted and closed at once. A connection is kept only while it has an
 // allocation, which is what TURN over TCP is for: allocateTimeout after it
 // was accepted or after its allocation went away, it is closed, whatever it
 // sends meanwhile (nothing, part of a frame, or unauthenticated Binding
@@ -452,6 +461,18 @@ const (
 	// connecting.
 	defaultAllocateTimeout = 10 * time.Second
 	idleTimeout            = 10 * time.Minute
+	// maxPendingPerSource is how many TCP connections without an
+	// allocation one source (sourceKey) may have open at once; more are
+	// closed as soon as they are accepted. Without it one host with no
+	// credential holds every place by reconnecting, each connection for
+	// allocateTimeout: about 100 connections a second. A browser's
+	// connection is without an allocation only for the round trips of its
+	// Allocate (answered 401, then sent again with the credential), so
+	// even an office of people behind one NAT address, joining a meeting
+	// together, has a few at once; 16 leaves them room while one host
+	// holds at most 16 of the 1000 places by default. See perSourceCap
+	// for servers with few places.
+	maxPendingPerSource = 16
 	// tcpWriteTimeout is the longest a write to a TURN-over-TCP client may
 	// wait for room in the socket's send buffer. Writes are at most one
 	// relayed packet; a client whose kernel buffers have stayed full this
@@ -472,16 +493,32 @@ func (l *limitedListener) Accept() (net.Conn, error) {
 			continue
 		}
 		backoff = 5 * time.Millisecond
-		select {
-		case l.slots <- struct{}{}:
-			lc := &limitedConn{Conn: c, srv: l.srv, slots: l.slots, remote: c.RemoteAddr().(*net.TCPAddr).AddrPort()}
-			lc.unallocated.Store(time.Now().UnixNano())
-			l.srv.addConn(lc)
+		if lc := l.srv.addConn(c, l.slots); lc != nil {
 			return lc, nil
-		default:
-			c.Close()
 		}
+		c.Close()
 	}
+}
+
+// perSourceCap is how many TCP connections without an allocation one
+// source may have open at once on a server with maxAllocations TCP places:
+// maxPendingPerSource, but at most half the places (and at least one), so
+// that one host cannot hold them all on a server configured with few.
+func perSourceCap(maxAllocations int) int {
+	return min(maxPendingPerSource, max(1, maxAllocations/2))
+}
+
+// sourceKey is the source a TCP client's connections without an
+// allocation are counted by: its IPv4 address, or the /64 of its IPv6
+// address (one host commonly has a whole /64, and picks a new address in
+// it at will).
+func sourceKey(ip netip.Addr) netip.Addr {
+	ip = ip.Unmap()
+	if ip.Is6() {
+		p, _ := ip.Prefix(64) // cannot fail for 64 bits of an IPv6 address
+		return p.Addr()
+	}
+	return ip
 }
 
 // limitedConn is one TURN-over-TCP connection. pion reads it from the
@@ -496,7 +533,9 @@ type limitedConn struct {
 
 	// allocated is set while the connection has an allocation (pion
 	// allows one per connection), unallocated is when it last had none
-	// (unix nanoseconds); both are set from pion's allocation events.
+	// (unix nanoseconds); both are set from pion's allocation events,
+	// allocated under srv.mu (it says whether the connection counts in
+	// srv.pending).
 	allocated   atomic.Bool
 	unallocated atomic.Int64
 	rdeadline   time.Time // the read deadline set last; read goroutine only
@@ -572,17 +611,46 @@ func (c *limitedConn) Close() error {
 	return c.Conn.Close()
 }
 
-func (s *Server) addConn(c *limitedConn) {
+// addConn takes a TCP place for a connection just accepted and counts it
+// as pending for its source, or returns nil (the connection is to be
+// closed) if there is no free place or its source has too many pending.
+func (s *Server) addConn(c net.Conn, slots chan struct{}) *limitedConn {
+	remote := c.RemoteAddr().(*net.TCPAddr).AddrPort()
+	src := sourceKey(remote.Addr())
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.tcpConns[c.remote] = c
+	if s.pending[src] >= s.maxPending {
+		return nil
+	}
+	select {
+	case slots <- struct{}{}:
+	default:
+		return nil
+	}
+	s.pending[src]++
+	lc := &limitedConn{Conn: c, srv: s, slots: slots, remote: remote}
+	lc.unallocated.Store(time.Now().UnixNano())
+	s.tcpConns[remote] = lc
+	return lc
 }
 
 func (s *Server) removeConn(c *limitedConn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.tcpConns[c.remote] == c {
-		delete(s.tcpConns, c.remote)
+	if s.tcpConns[c.remote] != c {
+		return
+	}
+	delete(s.tcpConns, c.remote)
+	if !c.allocated.Load() {
+		s.unpend(c.remote.Addr())
+	}
+}
+
+// unpend counts one connection from ip no longer pending; s.mu is held.
+func (s *Server) unpend(ip netip.Addr) {
+	src := sourceKey(ip)
+	if s.pending[src]--; s.pending[src] <= 0 {
+		delete(s.pending, src)
 	}
 }
 
@@ -595,19 +663,24 @@ func (s *Server) allocationEvent(client net.Addr, allocated bool) {
 	}
 	s.mu.Lock()
 	c := s.tcpConns[a.AddrPort()]
-	s.mu.Unlock()
-	if c == nil {
-		return // already closed
+	if c == nil || c.allocated.Load() == allocated {
+		s.mu.Unlock()
+		return // already closed, or told already
 	}
 	if allocated {
+		s.unpend(c.remote.Addr())
 		c.allocated.Store(true)
+		s.mu.Unlock()
 		return
 	}
-	// unallocated first: a Read that sees allocated false must not take
-	// an old time and time out at once.
+	// Pending again, until it allocates or is closed allocateTimeout from
+	// now. unallocated first: a Read that sees allocated false must not
+	// take an old time and time out at once.
+	s.pending[sourceKey(c.remote.Addr())]++
 	now := time.Now()
 	c.unallocated.Store(now.UnixNano())
 	c.allocated.Store(false)
+	s.mu.Unlock()
 	// A read may be waiting under the idle deadline (the allocation
 	// expired, or went with its relay socket): shorten it now. (A Read
 	// starting at this moment may still put the idle deadline back; it
