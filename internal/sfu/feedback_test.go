@@ -206,3 +206,48 @@ func equalCounts(a, b map[string]int) bool {
 	}
 	return true
 }
+
+// publishCamera joins a pion client to r as "pub", publishing one VP8
+// camera track, and completes its offer and answer; ICE and DTLS go on
+// in the background. The client, the track and the SFU's peer are
+// closed when the test ends. It returns the track to write to.
+func publishCamera(t *testing.T, r *Router) *webrtc.TrackLocalStaticRTP {
+	t.Helper()
+	pc, err := webrtc.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "camera", "pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pc.AddTrack(track); err != nil {
+		t.Fatal(err)
+	}
+	psig := &trickle{client: pc, answers: make(chan string, 1)}
+	pub, err := r.AddPeer("pub", psig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pub.close)
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c != nil {
+			go pub.AddCandidate(c.ToJSON()) //nolint:errcheck // a test's loopback candidates
+		}
+	})
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.HandleOffer(offer.SDP, []PublishedTrack{{pc.GetTransceivers()[0].Mid(), SourceCamera}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: <-psig.answers}); err != nil {
+		t.Fatal(err)
+	}
+	return track
+}

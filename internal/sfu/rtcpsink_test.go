@@ -104,42 +104,7 @@ func TestSubscriberFeedbackWithoutReaders(t *testing.T) {
 		}
 	})
 
-	pc, err := webrtc.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "camera", "pub")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pc.AddTrack(track); err != nil {
-		t.Fatal(err)
-	}
-	psig := &trickle{client: pc, answers: make(chan string, 1)}
-	pub, err := r.AddPeer("pub", psig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pub.close)
-	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
-		if c != nil {
-			go pub.AddCandidate(c.ToJSON()) //nolint:errcheck // a test's loopback candidates
-		}
-	})
-	offer, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := pc.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	if err := pub.HandleOffer(offer.SDP, []PublishedTrack{{pc.GetTransceivers()[0].Mid(), SourceCamera}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: <-psig.answers}); err != nil {
-		t.Fatal(err)
-	}
+	track := publishCamera(t, r)
 
 	// Key frames, 30 a second, until the test ends.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
