@@ -92,12 +92,6 @@ type batcher struct {
 	failed   atomic.Uint64 // datagrams a flush could not send (refused by the kernel, or the socket closed)
 	gsoOff   atomic.Bool   // GSO was refused on a socket and turned off (logged once)
 	plainOff atomic.Bool   // sendmmsg was refused on a socket (logged once)
-
-	// wrapped finds a socket's batching wrapper, for the forwarding
-	// path's direct writes (direct.go); closed sockets are forgotten as
-	// new ones are wrapped.
-	wrappedMu sync.Mutex
-	wrapped   map[*net.UDPConn]*batchConn
 }
 
 // queue is the datagrams waiting, in one arena, each socket's linked in
@@ -131,7 +125,6 @@ func newBatcher(mode SendMode, log *slog.Logger) *batcher {
 	b.q.runs = make([]run, 0, queueDatagrams)
 	b.q.gen = 1
 	b.out.init()
-	b.wrapped = make(map[*net.UDPConn]*batchConn)
 	return b
 }
 
@@ -288,26 +281,7 @@ func (b *batcher) wrap(c *net.UDPConn) transport.UDPConn {
 		b.log.Warn("sfu: batching off for a socket", "local", c.LocalAddr().String(), "err", err)
 		return c
 	}
-	b.wrappedMu.Lock()
-	for uc := range b.wrapped {
-		if !isOpen(uc) {
-			delete(b.wrapped, uc)
-		}
-	}
-	b.wrapped[c] = bc
-	b.wrappedMu.Unlock()
 	return bc
-}
-
-// wrapperOf is the batching wrapper of the SFU's socket c, nil if it has
-// none.
-func (b *batcher) wrapperOf(c *net.UDPConn) *batchConn {
-	if b == nil {
-		return nil
-	}
-	b.wrappedMu.Lock()
-	defer b.wrappedMu.Unlock()
-	return b.wrapped[c]
 }
 
 // WriteToAddrPort queues p inside a batch scope and sends it otherwise.

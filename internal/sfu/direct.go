@@ -1,7 +1,6 @@
 package sfu
 
 import (
-	"net"
 	"net/netip"
 	"sync"
 
@@ -102,46 +101,11 @@ func (n *ownedNet) target(b *batcher, local, remote *webrtc.ICECandidate) *direc
 		return nil
 	}
 	dst := netip.AddrPortFrom(ra.Unmap(), remote.Port)
-	uc := n.socketFor(la.Unmap(), local.Port)
-	if uc == nil {
+	// Exactly one open socket of the SFU's for the local candidate (its
+	// address, every address, or the public address advertised for it).
+	s, matches := n.reaching(netip.AddrPortFrom(la.Unmap(), local.Port))
+	if matches != 1 || s.batch == nil || !s.batch.queueable(dst.Addr()) {
 		return nil
 	}
-	c := b.wrapperOf(uc)
-	if c == nil || !c.queueable(dst.Addr()) {
-		return nil
-	}
-	return &directTarget{c: c, dst: dst}
-}
-
-// socketFor is the one open socket of the SFU's whose port is port and
-// whose address is addr (or every address, or addr is advertised for it
-// as a public IP); nil if none or more than one.
-func (n *ownedNet) socketFor(addr netip.Addr, port uint16) *net.UDPConn {
-	public := false
-	for _, p := range n.public {
-		if p == addr {
-			public = true
-		}
-	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	var found *net.UDPConn
-	for _, c := range n.conns[port] {
-		if !isOpen(c) {
-			continue
-		}
-		la, ok := c.LocalAddr().(*net.UDPAddr)
-		if !ok {
-			continue
-		}
-		local, _ := netip.AddrFromSlice(la.IP)
-		local = local.Unmap()
-		if local == addr || local.IsUnspecified() || public {
-			if found != nil {
-				return nil
-			}
-			found = c
-		}
-	}
-	return found
+	return &directTarget{c: s.batch, dst: dst}
 }

@@ -81,9 +81,9 @@ func TestNoLinkLocalCandidates(t *testing.T) {
 	s.owned.mu.Lock()
 	var opened int
 	for _, cs := range s.owned.conns {
-		for _, c := range cs {
+		for _, sock := range cs {
 			opened++
-			if ip := c.LocalAddr().(*net.UDPAddr).IP; !usefulAddr(ip) {
+			if ip := sock.c.LocalAddr().(*net.UDPAddr).IP; !usefulAddr(ip) {
 				t.Errorf("a socket on %s", ip)
 			}
 		}

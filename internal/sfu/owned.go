@@ -12,19 +12,27 @@ import (
 // it remembers every UDP socket they open, so that the embedded TURN server
 // can tell the SFU's own media addresses from anything else on the host
 // (it relays to them and nowhere else). It remembers the sockets
-// themselves and hands pion their batching wrappers (see batcher), or the
-// sockets unwrapped on the plain path.
+// themselves with their batching wrappers (see batcher), which pion is
+// handed, or the sockets unwrapped on the plain path; the direct path
+// (direct.go) finds a selected pair's wrapper here.
 type ownedNet struct {
 	transport.Net
 	public []netip.Addr // advertised instead of the sockets' own addresses
 	batch  *batcher     // nil: the plain path
 
 	mu    sync.Mutex
-	conns map[uint16][]*net.UDPConn // by local port
+	conns map[uint16][]ownedSocket // by local port
+}
+
+// ownedSocket is one of the SFU's UDP sockets and its batching wrapper
+// (nil on the plain path, or when batching was refused for it).
+type ownedSocket struct {
+	c     *net.UDPConn
+	batch *batchConn
 }
 
 func newOwnedNet(std transport.Net, public []netip.Addr, batch *batcher) *ownedNet {
-	return &ownedNet{Net: std, public: public, batch: batch, conns: make(map[uint16][]*net.UDPConn)}
+	return &ownedNet{Net: std, public: public, batch: batch, conns: make(map[uint16][]ownedSocket)}
 }
 
 // ListenUDP opens a socket, remembers it and returns its batching
@@ -35,18 +43,20 @@ func (n *ownedNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPC
 		return nil, err
 	}
 	if uc, ok := c.(*net.UDPConn); ok {
-		n.add(uc)
-		return n.batch.wrap(uc), nil
+		return n.add(uc), nil
 	}
 	return c, nil
 }
 
-// add remembers a socket, and forgets those closed since the last one.
-func (n *ownedNet) add(c *net.UDPConn) {
+// add remembers a socket with its batching wrapper, which it returns
+// for pion, and forgets the sockets closed since the last one.
+func (n *ownedNet) add(c *net.UDPConn) transport.UDPConn {
+	w := n.batch.wrap(c)
 	local, ok := c.LocalAddr().(*net.UDPAddr)
 	if !ok {
-		return
+		return w
 	}
+	bc, _ := w.(*batchConn)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for port, cs := range n.conns {
@@ -57,13 +67,21 @@ func (n *ownedNet) add(c *net.UDPConn) {
 		}
 	}
 	port := uint16(local.Port)
-	n.conns[port] = append(n.conns[port], c)
+	n.conns[port] = append(n.conns[port], ownedSocket{c: c, batch: bc})
+	return w
 }
 
 // owns reports whether addr reaches one of the SFU's open UDP sockets: its
 // port is one of theirs, and its address is theirs, or the public address
 // advertised for them, or any address when the socket listens on all.
 func (n *ownedNet) owns(addr netip.AddrPort) bool {
+	_, matches := n.reaching(addr)
+	return matches > 0
+}
+
+// reaching is the first of the SFU's open UDP sockets that addr reaches
+// (as owns says), and how many do.
+func (n *ownedNet) reaching(addr netip.AddrPort) (ownedSocket, int) {
 	ip := addr.Addr().Unmap()
 	public := false
 	for _, p := range n.public {
@@ -73,24 +91,33 @@ func (n *ownedNet) owns(addr netip.AddrPort) bool {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	for _, c := range n.conns[addr.Port()] {
-		if !isOpen(c) {
+	var first ownedSocket
+	matches := 0
+	for _, s := range n.conns[addr.Port()] {
+		if !isOpen(s.c) {
 			continue
 		}
-		local, _ := netip.AddrFromSlice(c.LocalAddr().(*net.UDPAddr).IP)
+		la, ok := s.c.LocalAddr().(*net.UDPAddr)
+		if !ok {
+			continue
+		}
+		local, _ := netip.AddrFromSlice(la.IP)
 		local = local.Unmap()
 		if public || local == ip || local.IsUnspecified() {
-			return true
+			if matches == 0 {
+				first = s
+			}
+			matches++
 		}
 	}
-	return false
+	return first, matches
 }
 
-func liveConns(cs []*net.UDPConn) []*net.UDPConn {
+func liveConns(cs []ownedSocket) []ownedSocket {
 	live := cs[:0]
-	for _, c := range cs {
-		if isOpen(c) {
-			live = append(live, c)
+	for _, s := range cs {
+		if isOpen(s.c) {
+			live = append(live, s)
 		}
 	}
 	return live
@@ -120,11 +147,11 @@ func (n *ownedNet) ownsIP(ip netip.Addr, loopback bool) bool {
 	anyAddr := false
 	n.mu.Lock()
 	for _, cs := range n.conns {
-		for _, c := range cs {
-			if !isOpen(c) {
+		for _, s := range cs {
+			if !isOpen(s.c) {
 				continue
 			}
-			local, _ := netip.AddrFromSlice(c.LocalAddr().(*net.UDPAddr).IP)
+			local, _ := netip.AddrFromSlice(s.c.LocalAddr().(*net.UDPAddr).IP)
 			local = local.Unmap()
 			if local == ip {
 				n.mu.Unlock()

@@ -68,8 +68,7 @@ type SFU struct {
 	log    *slog.Logger
 	udpMux ice.UDPMux
 	tcpMux ice.TCPMux
-	tcpLn  *net.TCPListener
-	tcp    *tcpListener // tcpLn as tcpMux sees it
+	tcp    *tcpListener // the ICE-TCP listener, as tcpMux sees it
 	owned  *ownedNet
 	// batch queues forwarded media while UpTrack.send fans a frame out;
 	// nil on the plain path.
@@ -179,13 +178,12 @@ func New(cfg Config) (*SFU, error) {
 		if err != nil {
 			return nil, fmt.Errorf("listen on UDP port %d: %w", cfg.UDPPort, err)
 		}
-		s.owned.add(conn)
 		// One socket for everyone, read by one goroutine: its receive
 		// queue, not batching, was where joins were lost at 1→200
 		// (BENCHMARKS.md); it gets room for seconds of everyone's
 		// packets. Batched as the sockets per candidate are.
 		growBuffers(conn, s.log)
-		s.udpMux = filteredUDPMux{UDPMux: webrtc.NewICEUDPMux(nil, s.batch.wrap(conn)), loopback: s.loopback, only: narrow}
+		s.udpMux = filteredUDPMux{UDPMux: webrtc.NewICEUDPMux(nil, s.owned.add(conn)), loopback: s.loopback, only: narrow}
 		se.SetICEUDPMux(s.udpMux)
 	case cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0:
 		if err := se.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
@@ -208,7 +206,6 @@ func New(cfg Config) (*SFU, error) {
 			s.Close()
 			return nil, fmt.Errorf("listen on TCP port %d: %w", cfg.TCPPort, err)
 		}
-		s.tcpLn = ln
 		s.tcp = newTCPListener(ln, s.log)
 		s.tcpMux = ice.NewTCPMuxDefault(ice.TCPMuxParams{Listener: s.tcp, Logger: logs.NewLogger("ice-tcp"), ReadBufferSize: 8})
 		se.SetICETCPMux(s.tcpMux)
@@ -255,10 +252,10 @@ func (s *SFU) Close() error {
 
 // TCPPort is the ICE-TCP port, or 0 when ICE-TCP is off.
 func (s *SFU) TCPPort() int {
-	if s.tcpLn == nil {
+	if s.tcp == nil {
 		return 0
 	}
-	return s.tcpLn.Addr().(*net.TCPAddr).Port
+	return s.tcp.Addr().(*net.TCPAddr).Port
 }
 
 // MediaIP reports whether ip is an address of the SFU's open UDP media

@@ -243,7 +243,7 @@ func TestTCPSubscriberThatStopsReadingStallsNoOne(t *testing.T) {
 	// listener's), so that a frozen client stalls a write within a
 	// second: Linux grows an ICE-TCP connection's to 4 MiB by default,
 	// 8 seconds of this test's camera.
-	rc, err := s.tcpLn.SyscallConn()
+	rc, err := s.tcp.SyscallConn()
 	if err != nil {
 		t.Fatal(err)
 	}
