@@ -42,6 +42,14 @@ type Options struct {
 	// it is for (0: the main room).
 	Token    string
 	Breakout int
+	// NoRelays leaves the welcome's TURN URLs (turn:, turns:) out of the
+	// PeerConnection's ICE servers, keeping STUN entries: the client then
+	// allocates no relay and reaches the server only directly, as the web
+	// client does until a direct path fails. The load generator sets it so
+	// that the server's memory per participant holds no relay it would
+	// not hold for a browser; the default keeps today's behaviour (every
+	// relay allocated at once), which the server's TURN tests rely on.
+	NoRelays bool
 	// Simulcast publishes the camera as three encodings, rid q, h and f
 	// (docs/protocol.md); write each with Local("camera").Layer(rid).
 	Simulcast bool
@@ -248,11 +256,7 @@ func (c *Client) admitted(w *wire.Welcome) error {
 	c.e2eeRestart, c.e2eeEpoch = w.E2EERestart, w.E2EEEpoch
 	c.mu.Unlock()
 
-	var iceServers []webrtc.ICEServer
-	for _, s := range w.ICEServers {
-		iceServers = append(iceServers, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
-	}
-	pc, err := c.opts.API.NewPeerConnection(webrtc.Configuration{ICEServers: iceServers, BundlePolicy: webrtc.BundlePolicyMaxBundle})
+	pc, err := c.opts.API.NewPeerConnection(webrtc.Configuration{ICEServers: iceServers(w.ICEServers, c.opts.NoRelays), BundlePolicy: webrtc.BundlePolicyMaxBundle})
 	if err != nil {
 		return err
 	}
@@ -275,6 +279,29 @@ func (c *Client) admitted(w *wire.Welcome) error {
 		return c.offerLocked()
 	}
 	return nil
+}
+
+// iceServers converts the welcome's ICE servers for pion, without their
+// TURN URLs if noRelays (an entry left with no URL is dropped: pion
+// refuses one).
+func iceServers(in []wire.ICEServer, noRelays bool) []webrtc.ICEServer {
+	var out []webrtc.ICEServer
+	for _, s := range in {
+		urls := s.URLs
+		if noRelays {
+			urls = nil
+			for _, u := range s.URLs {
+				if !strings.HasPrefix(u, "turn:") && !strings.HasPrefix(u, "turns:") {
+					urls = append(urls, u)
+				}
+			}
+			if len(urls) == 0 {
+				continue
+			}
+		}
+		out = append(out, webrtc.ICEServer{URLs: urls, Username: s.Username, Credential: s.Credential})
+	}
+	return out
 }
 
 func contains(list []string, s string) bool {
