@@ -1,15 +1,20 @@
 // Package metrics exposes Kaigi's counters in the Prometheus text format,
 // with the Go runtime's (go_goroutines, go_memstats_heap_inuse_bytes, ...)
-// and the process's (process_open_fds, process_resident_memory_bytes, ...).
+// and the process's (process_open_fds, process_resident_memory_bytes, ...),
+// and on Linux the resident anonymous memory apart
+// (kaigi_resident_anonymous_memory_bytes, anonymousRSS).
 // It reads them from functions at scrape time, so nothing on the media path
 // touches a Prometheus type.
 package metrics
 
 import (
+	"bufio"
+	"bytes"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -73,6 +78,39 @@ func countFDs(match func(target string) bool) int {
 	return n
 }
 
+// anonymousRSS reads the resident anonymous memory (RssAnon) of
+// /proc/self/status, in bytes; ok is false where there is none (not
+// Linux). process_resident_memory_bytes also counts the file-backed pages
+// of the executable and libraries: code the media path runs for the first
+// time becomes resident and looks like memory per participant, though it
+// is a fixed cost, shared and reclaimable. RssAnon is the heap, stacks and
+// runtime structures: what participants really cost.
+func anonymousRSS() (bytes float64, ok bool) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, false
+	}
+	return parseRSSAnon(b)
+}
+
+// parseRSSAnon finds "RssAnon:  1234 kB" in a /proc/<pid>/status.
+func parseRSSAnon(status []byte) (float64, bool) {
+	sc := bufio.NewScanner(bytes.NewReader(status))
+	for sc.Scan() {
+		v, found := strings.CutPrefix(sc.Text(), "RssAnon:")
+		if !found {
+			continue
+		}
+		num, unit, _ := strings.Cut(strings.TrimSpace(v), " ")
+		kb, err := strconv.ParseFloat(num, 64)
+		if err != nil || unit != "kB" {
+			return 0, false
+		}
+		return kb * 1024, true
+	}
+	return 0, false
+}
+
 // gcEvery is the least time between two collections asked for by ?gc=1.
 var gcEvery = time.Second
 
@@ -106,6 +144,11 @@ func Handler(src Sources) http.Handler {
 	)
 	if src.CountryRefusals != nil {
 		reg.MustRegister(counter("country_refusals_total", "Joins refused by an organisation's or a meeting's country rule.", src.CountryRefusals))
+	}
+	if _, ok := anonymousRSS(); ok {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "kaigi", Name: "resident_anonymous_memory_bytes",
+			Help: "Resident anonymous memory (RssAnon of /proc/self/status: heap, stacks, runtime), of process_resident_memory_bytes, which also counts the executable's file-backed pages. Linux only."},
+			func() float64 { v, _ := anonymousRSS(); return v }))
 	}
 	for _, c := range []struct {
 		name, help string

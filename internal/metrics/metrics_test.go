@@ -166,3 +166,37 @@ func TestHandlerLeavesOutUnsetCounters(t *testing.T) {
 		}
 	}
 }
+
+// TestAnonymousRSS: the gauge is exported where /proc/self/status has
+// RssAnon, below the total RSS and above nothing; the parser reads the
+// kernel's format and refuses what it does not know.
+func TestAnonymousRSS(t *testing.T) {
+	status := []byte("Name:\tkaigi\nVmRSS:\t   52000 kB\nRssAnon:\t   30720 kB\nRssFile:\t   21280 kB\n")
+	if v, ok := parseRSSAnon(status); !ok || v != 30720*1024 {
+		t.Errorf("parseRSSAnon: %v %v, want %d true", v, ok, 30720*1024)
+	}
+	for _, bad := range []string{"VmRSS:\t 52000 kB\n", "RssAnon:\t lots kB\n", "RssAnon:\t 30720 MB\n"} {
+		if v, ok := parseRSSAnon([]byte(bad)); ok {
+			t.Errorf("parseRSSAnon(%q) = %v, want not ok", bad, v)
+		}
+	}
+	if _, ok := anonymousRSS(); !ok {
+		t.Skip("no RssAnon in /proc/self/status here")
+	}
+	h := Handler(Sources{
+		Meetings: func() int { return 0 }, Participants: func() int { return 0 }, Connections: func() int { return 0 },
+		ForwardedPackets: func() uint64 { return 0 }, ForwardedBytes: func() uint64 { return 0 },
+	})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	values := map[string]float64{}
+	for _, line := range strings.Split(rec.Body.String(), "\n") {
+		if name, v, ok := strings.Cut(line, " "); ok && !strings.HasPrefix(name, "#") {
+			values[name], _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	anon, total := values["kaigi_resident_anonymous_memory_bytes"], values["process_resident_memory_bytes"]
+	if anon <= 0 || anon >= total {
+		t.Errorf("kaigi_resident_anonymous_memory_bytes %.0f, want above 0 and below the total RSS %.0f", anon, total)
+	}
+}
