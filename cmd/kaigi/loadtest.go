@@ -28,6 +28,11 @@ without pion's receive chain and without NACKs, so loss is unrepaired loss;
 the default, --receiver browser, receives as a browser does (NACK repair,
 receiver reports) for the latency and loss a person would see.
 
+Participants reach the server directly and allocate no TURN relay, as the
+web client does unless a direct path fails; --relays makes each allocate
+its relays at join (as browsers did before), to measure what they cost.
+The result says which ("relays" in the JSON).
+
 --scenario soak holds a meeting (default: 50 people, 5 of them with camera
 at 500 kbit/s and microphone, for 10 minutes) while someone comes or goes
 every --churn, then everyone leaves and it waits up to --settle for the
@@ -70,6 +75,7 @@ func loadtestCmd(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.CPU, "cpu", cfg.CPU, "pin the load generator to this CPU (-1: not pinned)")
 	fs.StringVar(&cfg.Receiver, "receiver", cfg.Receiver, "how subscribers that do not publish receive: `browser` (pion's full receive chain with NACKs and receiver reports: latency and repaired loss as a browser sees them) or light (batched reads on shared sockets, SRTP decrypted and counted without pion's chain, no NACKs: unrepaired loss, a cheaper generator)")
 	fs.BoolVar(&cfg.Simulcast, "simulcast", cfg.Simulcast, "publishers send the camera as three simulcast layers (rid q, h, f at a tenth, a third and all of --bitrate), as a browser does")
+	fs.BoolVar(&cfg.Relays, "relays", cfg.Relays, "every participant allocates TURN relays on the server at join (the welcome's turn: URLs), as browsers did before they asked only when a direct path fails; default: none, direct only")
 	asJSON := fs.Bool("json", false, "print the result as JSON instead of a table")
 	quiet := fs.Bool("quiet", false, "no progress lines on standard error")
 	if err := fs.Parse(args); err != nil {

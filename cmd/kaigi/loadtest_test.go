@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -48,6 +49,14 @@ func TestLoadtestStartsItsOwnServer(t *testing.T) {
 	}
 	if res.Server.CPUSeconds <= 0 || res.Server.RSSMiB <= 0 {
 		t.Errorf("server figures missing: %+v", res.Server)
+	}
+	// The server's anonymous RSS is read beside the total on Linux, and
+	// is part of it; no relay was asked for.
+	if runtime.GOOS == "linux" && (res.Server.AnonMiB <= 0 || res.Server.AnonMiB >= res.Server.RSSMiB || res.Server.AnonBaselineMiB <= 0) {
+		t.Errorf("anonymous RSS %.1f MiB (baseline %.1f) with a total of %.1f MiB", res.Server.AnonMiB, res.Server.AnonBaselineMiB, res.Server.RSSMiB)
+	}
+	if res.Relays || !strings.Contains(out.String(), `"relays": false`) {
+		t.Errorf("the result does not say the participants went without relays: relays %v", res.Relays)
 	}
 	if !strings.Contains(errOut.String(), "measuring") {
 		t.Errorf("no progress on stderr: %q", errOut.String())

@@ -19,6 +19,15 @@
 // URL. Server figures come from its /metrics endpoint (process CPU and
 // RSS, forwarded packets and bytes).
 //
+// Memory per participant is the server's growth after a collection
+// (/metrics?gc=1) from a fresh server's, divided by the participants: of
+// the total RSS, and of the anonymous RSS alone
+// (kaigi_resident_anonymous_memory_bytes, Linux), which leaves out the
+// executable's file-backed pages that the first participants' media path
+// makes resident once for all. Participants allocate no TURN relay, as the web client
+// does unless a direct path fails; Config.Relays (--relays) has each
+// allocate its relays at join, as browsers did before, to measure them.
+//
 // The soak scenario holds a meeting for a long time while people come and
 // go, then everyone leaves and it checks that the server's goroutines,
 // open files and sockets, and live heap (after a garbage collection,

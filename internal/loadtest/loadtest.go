@@ -88,6 +88,15 @@ type Config struct {
 	// layers, as a browser does (simulcast.go).
 	Simulcast bool
 
+	// Relays makes every participant allocate TURN relays on the server
+	// at once (the welcome's turn: URLs go to its PeerConnection), as
+	// browsers did before they asked for relays only when a direct path
+	// fails. The default mirrors today's web client: no relays, every
+	// participant reaching the server directly on this machine
+	// (client.Options.NoRelays), so the relays' memory is measured only
+	// when asked for.
+	Relays bool
+
 	// Progress receives a line now and then; nil is silent.
 	Progress io.Writer
 	// Logger is for the clients' own messages; nil logs warnings to stderr.
@@ -233,7 +242,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		r.log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	res := &Result{Scenario: cfg.Scenario, N: cfg.N, VideoBitrate: cfg.Bitrate, FPS: cfg.FPS,
-		KeyframeInterval: cfg.KeyframeInterval.Seconds(), Simulcast: cfg.Simulcast, Machine: describeMachine()}
+		KeyframeInterval: cfg.KeyframeInterval.Seconds(), Simulcast: cfg.Simulcast, Relays: cfg.Relays, Machine: describeMachine()}
 	if cfg.URL == "" {
 		bin := cfg.Binary
 		if bin == "" {
@@ -472,7 +481,7 @@ func (r *run) joinResume(ctx context.Context, publish bool, want int, resume str
 	// lines, which a space would split (pion then takes a simulcast
 	// camera's layers for Plan B tracks).
 	opts := client.Options{BaseURL: r.entry(p.index, publish), Meeting: r.meeting, Passcode: r.cfg.Passcode, Resume: resume,
-		Name: fmt.Sprintf("load-%d", p.index), Logger: r.log, API: api,
+		Name: fmt.Sprintf("load-%d", p.index), Logger: r.log, API: api, NoRelays: !r.cfg.Relays,
 		Observe: func(rt *client.RemoteTrack) func([]byte) {
 			ts := &trackStats{video: rt.Kind == "video"}
 			p.mu.Lock()
@@ -646,8 +655,22 @@ func (r *run) measure(ctx context.Context, res *Result, baseline serverStats) er
 	res.Server.RSSBeforeGCMiB = b.rssBytes / (1 << 20)
 	res.Server.RSSMiB = live.rssBytes / (1 << 20)
 	res.Server.RSSBaselineMiB = baseline.rssBytes / (1 << 20)
-	if res.Participants > 0 {
-		res.Server.RSSPerParticipantMiB = (live.rssBytes - baseline.rssBytes) / (1 << 20) / float64(res.Participants)
+	res.Server.StackInuseMiB = live.stackInuse / (1 << 20)
+	res.Server.StackBaselineMiB = baseline.stackInuse / (1 << 20)
+	res.Server.Goroutines = int(live.goroutines)
+	res.Server.GoroutinesBaseline = int(baseline.goroutines)
+	haveAnon := live.anonBytes >= 0 && baseline.anonBytes >= 0
+	if haveAnon {
+		res.Server.AnonMiB = live.anonBytes / (1 << 20)
+		res.Server.AnonBaselineMiB = baseline.anonBytes / (1 << 20)
+	}
+	if n := float64(res.Participants); n > 0 {
+		res.Server.RSSPerParticipantMiB = (live.rssBytes - baseline.rssBytes) / (1 << 20) / n
+		res.Server.GoroutinesPerParticipant = (live.goroutines - baseline.goroutines) / n
+		res.Server.StackPerParticipantMiB = (live.stackInuse - baseline.stackInuse) / (1 << 20) / n
+		if haveAnon {
+			res.Server.AnonPerParticipantMiB = (live.anonBytes - baseline.anonBytes) / (1 << 20) / n
+		}
 	}
 	res.Forwarded.PacketsPerSecond = (b.packets - a.packets) / dt
 	res.Forwarded.Mbps = (b.bytes - a.bytes) * 8 / dt / 1e6

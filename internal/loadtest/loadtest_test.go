@@ -95,26 +95,40 @@ func TestSummarize(t *testing.T) {
 		r.Forwarded.PacketsPerCPUSecond = pps
 		return r
 	}
+	// anon gives a result the anonymous RSS figures (pps × 0.001 MiB per
+	// participant); results without them are a server that lacks the
+	// metric; relayed marks a run whose participants allocated relays.
+	anon := func(r *Result) *Result {
+		r.Server.AnonMiB, r.Server.AnonPerParticipantMiB = 100, r.Forwarded.PacketsPerCPUSecond/1000
+		return r
+	}
+	relayed := func(r *Result) *Result { r.Relays = true; return r }
 	var out bytes.Buffer
 	err := Summarize(&out, []string{
-		write("a.json", res(Meeting, 10, 5), res(FanOut, 200, 100)),
-		write("b.json", res(FanOut, 200, 300), res(FanOut, 10, 7)),
-		write("c.json", res(FanOut, 200, 200)),
+		write("a.json", res(Meeting, 10, 5), anon(res(FanOut, 200, 100))),
+		write("b.json", anon(res(FanOut, 200, 300)), res(FanOut, 10, 7), relayed(res(FanOut, 10, 9))),
+		write("c.json", anon(res(FanOut, 200, 200))),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 5 {
-		t.Fatalf("want a header, a rule and three rows:\n%s", out.String())
+	if len(lines) != 6 {
+		t.Fatalf("want a header, a rule and four rows:\n%s", out.String())
 	}
-	for i, want := range []string{"| fan-out 1→10 | 1 |", "| fan-out 1→200 | 3 |", "| meeting 10×10 | 1 |"} {
+	for i, want := range []string{"| fan-out 1→10 | 1 |", "| fan-out 1→10, relays | 1 |", "| fan-out 1→200 | 3 |", "| meeting 10×10 | 1 |"} {
 		if !strings.HasPrefix(lines[2+i], want) {
 			t.Errorf("row %d = %q, want it to start %q", i, lines[2+i], want)
 		}
 	}
-	if !strings.Contains(lines[3], "| 200 [100–300] |") {
-		t.Errorf("fan-out 1→200 row lacks the median and range of 100, 200, 300: %q", lines[3])
+	if !strings.Contains(lines[4], "| 200 [100–300] |") {
+		t.Errorf("fan-out 1→200 row lacks the median and range of 100, 200, 300: %q", lines[4])
+	}
+	if !strings.HasSuffix(lines[4], "| 0.20 [0.10–0.30] |") {
+		t.Errorf("fan-out 1→200 row lacks the anonymous RSS per participant last: %q", lines[4])
+	}
+	if !strings.HasSuffix(lines[5], "| — |") {
+		t.Errorf("meeting row (no anonymous RSS) does not say so: %q", lines[5])
 	}
 	if err := Summarize(&out, []string{write("empty.json")}); err == nil {
 		t.Error("no results summarised without an error")

@@ -31,6 +31,11 @@ type Result struct {
 	// Simulcast: the publishers sent the camera as three layers
 	// (Config.Simulcast).
 	Simulcast bool `json:"simulcast,omitempty"`
+	// Relays: every participant allocated TURN relays at once
+	// (Config.Relays); false: none did, they reached the server directly.
+	// Results from before the field existed (no "relays" key) had every
+	// participant allocate them.
+	Relays bool `json:"relays"`
 
 	Server struct {
 		CPUs        string  `json:"cpus,omitempty"` // the CPUs a child server was allowed
@@ -43,6 +48,23 @@ type Result struct {
 		RSSBeforeGCMiB       float64 `json:"rssBeforeGcMiB"`
 		RSSBaselineMiB       float64 `json:"rssBaselineMiB"`
 		RSSPerParticipantMiB float64 `json:"rssPerParticipantMiB"`
+		// AnonMiB, AnonBaselineMiB and AnonPerParticipantMiB are the same
+		// for the resident anonymous memory alone (heap, stacks, runtime;
+		// kaigi_resident_anonymous_memory_bytes), without the executable's
+		// file-backed pages, which the first participants' media path
+		// makes resident once for all; absent if the server lacks the
+		// metric.
+		AnonMiB               float64 `json:"anonMiB,omitempty"`
+		AnonBaselineMiB       float64 `json:"anonBaselineMiB,omitempty"`
+		AnonPerParticipantMiB float64 `json:"anonPerParticipantMiB,omitempty"`
+		// Goroutines and goroutine stacks (go_memstats_stack_inuse_bytes),
+		// read with RSSMiB and RSSBaselineMiB.
+		Goroutines               int     `json:"goroutines"`
+		GoroutinesBaseline       int     `json:"goroutinesBaseline"`
+		GoroutinesPerParticipant float64 `json:"goroutinesPerParticipant"`
+		StackInuseMiB            float64 `json:"stackInuseMiB"`
+		StackBaselineMiB         float64 `json:"stackBaselineMiB"`
+		StackPerParticipantMiB   float64 `json:"stackPerParticipantMiB"`
 	} `json:"server"`
 	GeneratorCPUs string `json:"generatorCpus,omitempty"`
 	// GeneratorUtilisation is the load generator's CPU-seconds per second
@@ -183,6 +205,11 @@ func (r *Result) WriteText(w io.Writer) error {
 	p := func(k, format string, args ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, args...)...) }
 	p("scenario", "%s (%d joined; video %.2f Mbit/s at %d fps, key frame every %gs; audio 50 pkt/s)",
 		r.Name(), r.Participants, float64(r.VideoBitrate)/1e6, r.FPS, r.KeyframeInterval)
+	if r.Relays {
+		p("ICE", "every participant allocated TURN relays at join (--relays)")
+	} else {
+		p("ICE", "direct, no TURN relays allocated")
+	}
 	p("window", "%.1f s", r.WindowSeconds)
 	p("forwarded", "%.0f pkt/s, %.1f Mbit/s", r.Forwarded.PacketsPerSecond, r.Forwarded.Mbps)
 	p("server CPU", "%.3f CPU-s/s (CPUs %s)", r.Server.Utilisation, orAll(r.Server.CPUs))
@@ -216,6 +243,13 @@ func (r *Result) WriteText(w io.Writer) error {
 	}
 	p("server RSS", "%.1f MiB in use (%.1f MiB before a collection; %.1f MiB before joins; %.3f MiB per participant)", r.Server.RSSMiB,
 		r.Server.RSSBeforeGCMiB, r.Server.RSSBaselineMiB, r.Server.RSSPerParticipantMiB)
+	if r.Server.AnonMiB > 0 {
+		p("server anonymous RSS", "%.1f MiB in use (%.1f MiB before joins; %.3f MiB per participant)", r.Server.AnonMiB,
+			r.Server.AnonBaselineMiB, r.Server.AnonPerParticipantMiB)
+	}
+	p("server goroutines", "%d (%d before joins; %.1f per participant), stacks %.1f MiB (%.1f before; %.3f MiB per participant)",
+		r.Server.Goroutines, r.Server.GoroutinesBaseline, r.Server.GoroutinesPerParticipant, r.Server.StackInuseMiB,
+		r.Server.StackBaselineMiB, r.Server.StackPerParticipantMiB)
 	p("machine", "%s, %d CPUs, Linux %s, %s", r.Machine.CPU, r.Machine.CPUs, r.Machine.Kernel, r.Machine.Go)
 	return tw.Flush()
 }
@@ -245,6 +279,9 @@ func Summarize(w io.Writer, files []string) error {
 				return fmt.Errorf("%s: %w", f, err)
 			}
 			k := r.Name()
+			if r.Relays {
+				k += ", relays" // not to be mixed with runs without
+			}
 			if groups[k] == nil {
 				order = append(order, k)
 			}
@@ -255,8 +292,8 @@ func Summarize(w io.Writer, files []string) error {
 		return fmt.Errorf("no results in %s", strings.Join(files, ", "))
 	}
 	sort.SliceStable(order, func(i, j int) bool { return lessScenario(groups[order[i]][0], groups[order[j]][0]) })
-	fmt.Fprintln(w, "| scenario | runs | video | forwarded pkt/s | pkt per server CPU-s | server CPU | generator CPU | loss % (worst track) | latency p50 / p99 ms | join → media p50 / p99 ms | join → key frame p50 / p99 ms | joins failed | RSS MiB per participant |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| scenario | runs | video | forwarded pkt/s | pkt per server CPU-s | server CPU | generator CPU | loss % (worst track) | latency p50 / p99 ms | join → media p50 / p99 ms | join → key frame p50 / p99 ms | joins failed | RSS MiB per participant | anon RSS MiB per participant |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, k := range order {
 		rs := groups[k]
 		m := func(f func(*Result) float64, format string) string { return spread(rs, f, format) }
@@ -264,7 +301,7 @@ func Summarize(w io.Writer, files []string) error {
 		for _, r := range rs {
 			failed += r.Joins.Failed
 		}
-		fmt.Fprintf(w, "| %s | %d | %.1f Mbit/s | %s | %s | %s | %s | %s (%s) | %s / %s | %s / %s | %s / %s | %d | %s |\n",
+		fmt.Fprintf(w, "| %s | %d | %.1f Mbit/s | %s | %s | %s | %s | %s (%s) | %s / %s | %s / %s | %s / %s | %d | %s | %s |\n",
 			k, len(rs), float64(rs[0].VideoBitrate)/1e6,
 			m(func(r *Result) float64 { return r.Forwarded.PacketsPerSecond }, "%.0f"),
 			m(func(r *Result) float64 { return r.Forwarded.PacketsPerCPUSecond }, "%.0f"),
@@ -279,9 +316,25 @@ func Summarize(w io.Writer, files []string) error {
 			m(func(r *Result) float64 { return r.Joins.ToKeyframeMs.P50 }, "%.0f"),
 			m(func(r *Result) float64 { return r.Joins.ToKeyframeMs.P99 }, "%.0f"),
 			failed,
-			m(func(r *Result) float64 { return r.Server.RSSPerParticipantMiB }, "%.2f"))
+			m(func(r *Result) float64 { return r.Server.RSSPerParticipantMiB }, "%.2f"),
+			anonSpread(rs))
 	}
 	return nil
+}
+
+// anonSpread is spread of the anonymous RSS per participant, over the runs
+// that have it ("—" if none: the server lacked the metric).
+func anonSpread(rs []*Result) string {
+	var with []*Result
+	for _, r := range rs {
+		if r.Server.AnonMiB > 0 {
+			with = append(with, r)
+		}
+	}
+	if len(with) == 0 {
+		return "—"
+	}
+	return spread(with, func(r *Result) float64 { return r.Server.AnonPerParticipantMiB }, "%.2f")
 }
 
 // spread is the median of f over the runs, with the range when there are

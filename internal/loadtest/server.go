@@ -25,9 +25,14 @@ import (
 
 // serverStats is one scrape of the server's /metrics.
 type serverStats struct {
-	at           time.Time
-	cpuSeconds   float64 // process_cpu_seconds_total
-	rssBytes     float64 // process_resident_memory_bytes
+	at         time.Time
+	cpuSeconds float64 // process_cpu_seconds_total
+	rssBytes   float64 // process_resident_memory_bytes
+	// anonBytes is kaigi_resident_anonymous_memory_bytes, the part of
+	// rssBytes that is not file-backed; -1 if the server lacks it (older
+	// servers, not Linux).
+	anonBytes    float64
+	stackInuse   float64 // go_memstats_stack_inuse_bytes
 	packets      float64 // kaigi_forwarded_packets_total
 	bytes        float64 // kaigi_forwarded_bytes_total
 	participants float64 // kaigi_participants
@@ -71,10 +76,11 @@ func scrape(ctx context.Context, hc *http.Client, url, token string) (serverStat
 		"go_threads":                    &s.threads,
 		"go_memstats_heap_inuse_bytes":  &s.heapInuse,
 		"go_memstats_heap_alloc_bytes":  &s.heapAlloc,
+		"go_memstats_stack_inuse_bytes": &s.stackInuse,
 		"process_open_fds":              &s.openFDs,
 	}
 	found := 0
-	s.sockets, s.dbFiles = -1, -1 // older servers lack them
+	s.sockets, s.dbFiles, s.anonBytes = -1, -1, -1 // older servers lack them
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		name, value, ok := strings.Cut(sc.Text(), " ")
@@ -84,6 +90,10 @@ func scrape(ctx context.Context, hc *http.Client, url, token string) (serverStat
 		}
 		if name == "kaigi_open_database_files" {
 			s.dbFiles, _ = strconv.ParseFloat(strings.TrimSpace(value), 64)
+			continue
+		}
+		if name == "kaigi_resident_anonymous_memory_bytes" {
+			s.anonBytes, _ = strconv.ParseFloat(strings.TrimSpace(value), 64)
 			continue
 		}
 		if p := fields[name]; ok && p != nil {
