@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -15,14 +16,61 @@ import (
 
 // recordPeerConnections keeps every RTCPeerConnection the page makes in
 // window.__pcs, so the test can read their statistics (the client does not
-// expose its connection). It runs before the page's own scripts.
+// expose its connection), and in window.__pcEvents when each was created,
+// given a new configuration (setConfiguration) and changed its ICE state,
+// with whether the configuration named a TURN relay and the page's clock
+// (ms). It runs before the page's own scripts.
 const recordPeerConnections = `(() => {
   const Native = window.RTCPeerConnection;
   window.__pcs = [];
+  window.__pcEvents = [];
+  const turn = (config) => ((config && config.iceServers) || []).some(s => [].concat(s.urls).some(u => /^turns?:/i.test(u)));
+  const note = (pc, event, config) => window.__pcEvents.push({pc, event, turn: config === undefined ? false : turn(config), t: performance.now()});
   window.RTCPeerConnection = class extends Native {
-    constructor(...args) { super(...args); window.__pcs.push(this); }
+    constructor(config, ...rest) {
+      super(config, ...rest);
+      const i = window.__pcs.push(this) - 1;
+      note(i, "created", config);
+      this.addEventListener("iceconnectionstatechange", () => note(i, "ice-" + this.iceConnectionState));
+    }
+    setConfiguration(config) {
+      note(window.__pcs.indexOf(this), "setConfiguration", config);
+      return super.setConfiguration(config);
+    }
   };
 })()`
+
+// pcEvent is an entry of window.__pcEvents.
+type pcEvent struct {
+	PC    int     `json:"pc"`
+	Event string  `json:"event"`
+	Turn  bool    `json:"turn"`
+	T     float64 `json:"t"`
+}
+
+// pcEvents reads what recordPeerConnections noted so far.
+func (tb *tab) pcEvents() []pcEvent {
+	tb.t.Helper()
+	var raw string
+	if err := tb.eval(`JSON.stringify(window.__pcEvents || [])`, &raw); err != nil {
+		tb.t.Fatal(err)
+	}
+	var ev []pcEvent
+	if err := json.Unmarshal([]byte(raw), &ev); err != nil {
+		tb.t.Fatalf("%s: peer connection events %q: %v", tb.name, raw, err)
+	}
+	return ev
+}
+
+// recordingPeerConnections makes tb record its peer connections
+// (recordPeerConnections) from its next page on.
+func (tb *tab) recordingPeerConnections() *tab {
+	tb.run("record peer connections", chromedp.ActionFunc(func(ctx context.Context) error {
+		_, err := page.AddScriptToEvaluateOnNewDocument(recordPeerConnections).Do(ctx)
+		return err
+	}))
+	return tb
+}
 
 // selectedPair is what getStats says of the candidate pair in use: its
 // local candidate's protocol and type (for a relay candidate, also the
@@ -81,12 +129,7 @@ func tcpOnly(t *testing.T, name string) *tab {
 		t.Fatal(err)
 	}
 	b := startBrowser(t, map[string]any{"user-data-dir": profile})
-	tb := newTabIn(t, b, name)
-	tb.run("record peer connections", chromedp.ActionFunc(func(ctx context.Context) error {
-		_, err := page.AddScriptToEvaluateOnNewDocument(recordPeerConnections).Do(ctx)
-		return err
-	}))
-	return tb
+	return newTabIn(t, b, name).recordingPeerConnections()
 }
 
 // pair waits until the tab's connection has a selected candidate pair that
@@ -109,15 +152,18 @@ func (tb *tab) pair() selectedPair {
 // meetOverTCP starts a server adjusted by cfg; Ada joins from an ordinary
 // browser, Bob from one that cannot use UDP. Each decodes the other's
 // camera and microphone, and Bob's selected candidate pair is returned
-// with the server.
-func meetOverTCP(t *testing.T, cfg func(*config.Config)) (selectedPair, *servertest.Server) {
+// with the server and Bob's tab. How long Bob took from being in the
+// meeting to decoding Ada's video is logged.
+func meetOverTCP(t *testing.T, cfg func(*config.Config)) (selectedPair, *servertest.Server, *tab) {
 	srv := startServer(t, servertest.Options{Config: cfg})
 	link := srv.URL + "/m/" + srv.NewMeeting(t)
 	ada, bob := newTab(t, "Ada"), tcpOnly(t, "Bob")
 	ada.joinMeeting(link)
 	bob.joinMeeting(link)
+	joined := time.Now()
 	adaID, bobID := ada.selfID(), bob.selfID()
 	bob.decodes(adaID, "camera")
+	t.Logf("Bob decoded Ada's video %.1f s after he was in the meeting (polled every 0.25 s)", time.Since(joined).Seconds())
 	bob.decodes(adaID, "microphone")
 	ada.decodes(bobID, "camera")
 	ada.decodes(bobID, "microphone")
@@ -136,7 +182,7 @@ func meetOverTCP(t *testing.T, cfg func(*config.Config)) (selectedPair, *servert
 	if p.UDP != 0 {
 		t.Errorf("Bob gathered %d UDP candidates: the browser is not restricted to TCP", p.UDP)
 	}
-	return p, srv
+	return p, srv, bob
 }
 
 // overICETCP: the browser's end is TCP (Chromium's active TCP candidate,
@@ -153,26 +199,59 @@ func overTURNTCP(p selectedPair) bool { return p.CandidateType == "relay" && p.R
 // ways over it.
 func TestMeetingOverICETCP(t *testing.T) {
 	off := false
-	p, srv := meetOverTCP(t, func(c *config.Config) { c.TURN.Enabled = &off })
+	p, srv, _ := meetOverTCP(t, func(c *config.Config) { c.TURN.Enabled = &off })
 	if !overICETCP(p, srv) {
 		t.Errorf("Bob's media goes over %+v, want TCP to the SFU's ICE-TCP port %d", p, srv.SFU().TCPPort())
 	}
 }
 
 // TestMeetingOverTURNTCP: with the SFU's ICE-TCP off, the same browser
-// gets through the embedded TURN server over TCP, relayed to the SFU.
+// gets through the embedded TURN server over TCP, relayed to the SFU —
+// through the client's fallback (web/src/meeting/relays.ts): its peer
+// connection starts without the TURN relay, which it adds (setConfiguration)
+// and restarts ICE with only once the direct attempt did not connect.
 func TestMeetingOverTURNTCP(t *testing.T) {
 	off := false
-	p, _ := meetOverTCP(t, func(c *config.Config) { c.WebRTC.ICETCP = &off })
+	p, srv, bob := meetOverTCP(t, func(c *config.Config) { c.WebRTC.ICETCP = &off })
 	if !overTURNTCP(p) {
 		t.Errorf("Bob's media goes over %+v, want a relay reached over TCP", p)
+	}
+	ev := bob.pcEvents()
+	t.Logf("Bob's peer connections: %+v", ev)
+	if len(ev) == 0 || ev[0].Event != "created" {
+		t.Fatalf("Bob's page made no peer connection that was recorded: %+v", ev)
+	}
+	if ev[0].Turn {
+		t.Errorf("Bob's first peer connection started with a TURN relay: the direct attempt comes first")
+	}
+	var added, connected float64 = -1, -1
+	for _, e := range ev {
+		switch {
+		case e.PC == 0 && e.Event == "setConfiguration" && e.Turn && added < 0:
+			added = e.T
+		case e.PC == 0 && (e.Event == "ice-connected" || e.Event == "ice-completed") && connected < 0:
+			connected = e.T
+		case e.PC > 0:
+			t.Errorf("Bob's page made another peer connection (%+v): the relay should have been added to the first", e)
+		}
+	}
+	if added < 0 {
+		t.Fatalf("Bob's peer connection never had the TURN relay added")
+	}
+	if connected < added {
+		t.Errorf("Bob's peer connection connected at %.0f ms, before the relay was added at %.0f ms", connected, added)
+	}
+	t.Logf("Bob's peer connection: relay added %.2f s after it was created, ICE connected %.2f s after (%.2f s after the relay)",
+		(added-ev[0].T)/1000, (connected-ev[0].T)/1000, (connected-added)/1000)
+	if n := srv.TURN().Allocations(); n == 0 {
+		t.Errorf("the TURN server holds no allocation while Bob's media goes through it")
 	}
 }
 
 // TestMeetingOverTCPDefaults: with the defaults (ICE-TCP and TURN both on)
 // the browser that cannot use UDP gets in, over one or the other.
 func TestMeetingOverTCPDefaults(t *testing.T) {
-	p, srv := meetOverTCP(t, nil)
+	p, srv, _ := meetOverTCP(t, nil)
 	if !overICETCP(p, srv) && !overTURNTCP(p) {
 		t.Errorf("Bob's media goes over %+v, want TCP", p)
 	}

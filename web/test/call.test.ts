@@ -76,6 +76,11 @@ class FakePC {
   private n = 0;
   iceRestarts = 0;
   closed = false;
+  readonly configurations: RTCConfiguration[] = [];
+
+  setConfiguration(c: RTCConfiguration): void {
+    this.configurations.push(c);
+  }
 
   addTransceiver(trackOrKind: FakeTrack | string, init: { direction: Direction; sendEncodings?: RTCRtpEncodingParameters[] }): FakeTransceiver {
     const track = typeof trackOrKind === "string" ? null : trackOrKind;
@@ -489,6 +494,59 @@ test("ICE that never connects is reported as failed after the timeout, until it 
   await new Promise((r) => setTimeout(r, 40));
   assert.ok(iceFailures() > before, "a lasting disconnection counts as failed");
   call.close();
+});
+
+test("relays held back: the short direct timeout counts as a failure, addRelays puts them in once, then the usual timeout holds", async () => {
+  const all = [{ urls: "stun:203.0.113.5:3478" }, { urls: "turn:203.0.113.5:3478", username: "u", credential: "c" }];
+  let added: boolean[] = [];
+  let call: Call | undefined;
+  const h = setup(10_000, {
+    iceServers: [{ urls: "stun:203.0.113.5:3478" }],
+    relays: all,
+    directTimeoutMs: 20,
+    iceFailed: () => added.push(call!.addRelays()),
+  });
+  call = h.call;
+  assert.equal(call.holdsRelays, true);
+  void call.setTrack("microphone", track("audio"));
+  await settle(call);
+  assert.equal(added.length, 0, "no timeout before a remote description");
+  call.handleAnswer({ type: "answer", sdp: "{}" });
+  await settle(call);
+  await new Promise((r) => setTimeout(r, 60));
+  assert.deepEqual(added, [true], "the direct attempt's timeout passed once, and the relays went in");
+  assert.deepEqual(h.pc.configurations, [{ iceServers: all, bundlePolicy: "max-bundle" }]);
+  assert.equal(call.holdsRelays, false);
+  assert.equal(call.addRelays(), false, "once only");
+  added = [];
+  await new Promise((r) => setTimeout(r, 60));
+  assert.deepEqual(added, [], "now the usual (10 s) timeout holds");
+  call.close();
+});
+
+test("relays held back, but ICE connected once: a later loss gets the usual timeout, not the direct attempt's", async () => {
+  let failures = 0;
+  const h = setup(10_000, { relays: [{ urls: "turn:203.0.113.5:3478" }], directTimeoutMs: 20, iceFailed: () => failures++ });
+  void h.call.setTrack("microphone", track("audio"));
+  await settle(h.call);
+  h.call.handleAnswer({ type: "answer", sdp: "{}" });
+  await settle(h.call);
+  h.pc.iceConnectionState = "connected";
+  h.pc.oniceconnectionstatechange?.();
+  assert.equal(h.call.hasConnected, true);
+  h.pc.iceConnectionState = "disconnected";
+  h.pc.oniceconnectionstatechange?.();
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(failures, 0, "a disconnection gets the usual time to come back by itself");
+  assert.equal(h.call.holdsRelays, true);
+  h.call.close();
+});
+
+test("ICE that fails while relays are held back is reported at once", () => {
+  const { pc, iceFailures } = setup(0, { relays: [{ urls: "turn:203.0.113.5:3478" }], directTimeoutMs: 0 });
+  pc.iceConnectionState = "failed";
+  pc.oniceconnectionstatechange?.();
+  assert.equal(iceFailures(), 1);
 });
 
 test("with simulcast the camera is sent as rid q, h and f, and still protected; nothing else is", async () => {

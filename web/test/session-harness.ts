@@ -17,6 +17,7 @@ import { SendPolicy, type E2eeMemory, type Known } from "../src/meeting/send-pol
 import { MeetingSession, type SessionStatus, type SessionView } from "../src/meeting/session.js";
 import { SignalClient, type SignalEvents, type SocketLike } from "../src/meeting/signal.js";
 import { FakeClock } from "./fake-clock.js";
+import type { RelayMemory } from "../src/meeting/relays.js";
 import type { KeptResume } from "../src/lib/storage.js";
 
 // The session names its signalling URL from the page's location.
@@ -96,9 +97,28 @@ export class FakeCall extends Call {
   /** The track the session last put on each source (null: none). */
   readonly tracks = new Map<Source, MediaStreamTrack | null>();
   isClosed = false;
-  constructor(readonly options: CallOptions) {
-    const pc = { close: () => {} } as unknown as RTCPeerConnection;
-    super({ ...options, peerConnection: () => pc, connectTimeoutMs: 0 });
+  /** What addRelays gave the peer connection's setConfiguration. */
+  readonly configurations: RTCConfiguration[];
+  /** `browser.setConfiguration`: false for a browser whose peer connection lacks it. */
+  constructor(
+    readonly options: CallOptions,
+    browser: { setConfiguration: boolean } = { setConfiguration: true },
+  ) {
+    const configurations: RTCConfiguration[] = [];
+    const pc = {
+      close: () => {},
+      ...(browser.setConfiguration ? { setConfiguration: (c: RTCConfiguration) => void configurations.push(c) } : {}),
+    } as unknown as RTCPeerConnection;
+    // No timers of its own: the tests say when ICE fails (options.iceFailed).
+    super({ ...options, peerConnection: () => pc, connectTimeoutMs: 0, directTimeoutMs: 0 });
+    this.configurations = configurations;
+    this.fakePc = pc;
+  }
+  private readonly fakePc: RTCPeerConnection;
+  /** ICE goes to `state`, as the browser would say it. */
+  ice(state: RTCIceConnectionState): void {
+    Object.assign(this.fakePc, { iceConnectionState: state });
+    this.fakePc.oniceconnectionstatechange?.call(this.fakePc, {} as Event);
   }
   override async setTrack(source: Source, track: MediaStreamTrack | null): Promise<void> {
     this.log.push(`setTrack ${source} ${track ? "on" : "off"}`);
@@ -231,6 +251,21 @@ export interface SetupOptions {
   kept?: KeptResume;
   /** Entering a room by a move: its token and the breakout room (0: the main room). */
   move?: { token: string; room: number };
+  /** The tab's memory of needed relays (shared between setups: a reload); absent: a fresh one. */
+  relays?: MemoryRelays;
+  /** The browser's peer connections lack setConfiguration. */
+  noSetConfiguration?: boolean;
+}
+
+/** The tab's memory that TURN relays were needed (sessionStorage in the browser). */
+export class MemoryRelays implements RelayMemory {
+  kept = false;
+  needed(): boolean {
+    return this.kept;
+  }
+  remember(): void {
+    this.kept = true;
+  }
 }
 
 export function setup(o: SetupOptions = {}) {
@@ -246,6 +281,7 @@ export function setup(o: SetupOptions = {}) {
   const storage = new MemoryResumeStorage();
   storage.kept = o.kept ?? null;
   const resume = new TabResume(MEETING, storage, () => clock.now());
+  const relays = o.relays ?? new MemoryRelays();
   let events: SignalEvents | null = null;
   const session = new MeetingSession(
     {
@@ -271,8 +307,10 @@ export function setup(o: SetupOptions = {}) {
             },
           });
         },
+        relayMemory: relays,
+        now: () => clock.now(),
         call: (opts) => {
-          const c = new FakeCall(opts);
+          const c = new FakeCall(opts, { setConfiguration: !o.noSetConfiguration });
           calls.push(c);
           return c;
         },
@@ -287,6 +325,7 @@ export function setup(o: SetupOptions = {}) {
     view,
     media,
     storage,
+    relays,
     session,
     /** The session's own signalling handlers. */
     get events(): SignalEvents {

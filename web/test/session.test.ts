@@ -38,7 +38,8 @@ test("welcome: in the meeting with the server's roster and settings, and a call 
   assert.equal(h.session.settings?.waitingRoom, true);
   assert.equal(h.session.sending, "ask", "nobody said this meeting is encrypted");
   assert.equal(h.calls.length, 1);
-  assert.deepEqual(h.call.options.iceServers, [{ urls: "turn:turn.kaigi.test" }]);
+  assert.deepEqual(h.call.options.iceServers, [], "the call starts without the TURN relay (relays.ts)");
+  assert.deepEqual(h.call.options.relays, [{ urls: "turn:turn.kaigi.test" }], "held back for a fallback");
   assert.deepEqual(h.call.log.slice(0, 2), ["setTrack microphone on", "setTrack camera off"]);
   assert.deepEqual(h.view.statuses.at(-1), { s: "in-meeting" });
   for (const e of ["settings", "roster", "remote", "sending"]) assert.ok(h.view.events.includes(e), e);

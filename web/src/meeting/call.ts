@@ -14,6 +14,12 @@
 // connection instead of rolling back; and after the first negotiation it
 // offers only once candidate gathering is complete or ICE has connected. If
 // ICE still does not connect, the owner is told (iceFailed) and restarts it.
+//
+// TURN relays (relays.ts): a call may start without them, holding them
+// back. Until ICE first connects it then gets a short timeout
+// (directTimeoutMs), and when that passes or ICE fails the owner is told as
+// for any failure; it adds the relays (addRelays) and restarts ICE. After
+// that, or once ICE connected, the usual timeout holds.
 
 import {
   kindOfSource,
@@ -26,6 +32,7 @@ import {
   type Source,
   type Track,
 } from "./protocol.js";
+import { DIRECT_TIMEOUT_MS } from "./relays.js";
 import { reconcile, type Binding, type Receiver } from "./tracks.js";
 
 export type RemoteTrack = Binding<MediaStreamTrack>;
@@ -74,6 +81,17 @@ export interface CallOptions {
    * never come then.
    */
   connectTimeoutMs?: number;
+  /**
+   * Every ICE server, TURN relays included, held back while the call tries
+   * `iceServers` (the same without relays) directly: addRelays switches to
+   * them. Absent: nothing held back.
+   */
+  relays?: RTCIceServer[];
+  /**
+   * While relays are held back, how long ICE may go without connecting
+   * before it counts as failed (relays.ts, DIRECT_TIMEOUT_MS, says why 3 s).
+   */
+  directTimeoutMs?: number;
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -132,13 +150,22 @@ export class Call {
   private bindings = new Map<string, RemoteTrack>();
   private closed = false;
   private connectTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The ICE servers with relays, while they are held back. */
+  private relaysHeld: RTCIceServer[] | null;
+  /** ICE connected at least once (directly, while relays are held back). */
+  private connectedOnce = false;
 
   constructor(private readonly opts: CallOptions) {
+    this.relaysHeld = opts.relays ?? null;
     this.pc = this.newPeerConnection();
   }
 
+  private static config(iceServers: RTCIceServer[]): RTCConfiguration {
+    return { iceServers, bundlePolicy: "max-bundle" };
+  }
+
   private newPeerConnection(): RTCPeerConnection {
-    const config: RTCConfiguration = { iceServers: this.opts.iceServers, bundlePolicy: "max-bundle" };
+    const config = Call.config(this.opts.iceServers);
     const pc = this.opts.peerConnection ? this.opts.peerConnection(config) : new RTCPeerConnection(config);
     pc.onnegotiationneeded = () => {
       this.offerNeeded = true;
@@ -161,6 +188,7 @@ export class Call {
       if (state === "connected" || state === "completed") {
         clearTimeout(this.connectTimer);
         this.connectTimer = undefined;
+        this.connectedOnce = true;
         this.opts.iceConnected?.();
         return;
       }
@@ -184,7 +212,10 @@ export class Call {
    * nothing to send or receive yet has no connection to wait for.
    */
   private watchConnection(): void {
-    const ms = this.opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
+    // The short timeout is for the first direct attempt only: a connection
+    // that worked gets the usual time to come back by itself.
+    const direct = this.relaysHeld !== null && !this.connectedOnce;
+    const ms = direct ? (this.opts.directTimeoutMs ?? DIRECT_TIMEOUT_MS) : (this.opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS);
     if (ms <= 0 || this.connectTimer !== undefined || this.closed || this.pc.remoteDescription === null) return;
     this.connectTimer = setTimeout(() => {
       this.connectTimer = undefined;
@@ -193,6 +224,41 @@ export class Call {
       this.opts.iceFailed();
       this.watchConnection();
     }, ms);
+  }
+
+  /** Whether relays are held back: the call has tried only the direct path. */
+  get holdsRelays(): boolean {
+    return this.relaysHeld !== null && !this.closed;
+  }
+
+  /** Whether ICE has connected at least once. */
+  get hasConnected(): boolean {
+    return this.connectedOnce;
+  }
+
+  /**
+   * Puts the held-back relays into the peer connection's configuration; the
+   * owner's ICE restart then gathers relay candidates. Once only. Returns
+   * false when the browser would not take them (no setConfiguration, or it
+   * refused): then only a new peer connection gets them.
+   */
+  addRelays(): boolean {
+    const all = this.relaysHeld;
+    if (all === null || this.closed) return false;
+    this.relaysHeld = null;
+    // The direct attempt's short timer gives way to the usual one.
+    clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
+    try {
+      if (typeof this.pc.setConfiguration !== "function") return false;
+      this.pc.setConfiguration(Call.config(all));
+    } catch (e) {
+      console.warn("kaigi: could not add the TURN relays to the peer connection:", e);
+      return false;
+    } finally {
+      this.watchConnection();
+    }
+    return true;
   }
 
   // ---- what we send --------------------------------------------------------

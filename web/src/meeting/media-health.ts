@@ -4,7 +4,10 @@
 // through but no media, a VPN), and then the page would show only avatars.
 // The session reports each failure and each connection; the problem shows
 // from the first failure until media connects, through the session's ICE
-// restarts and reconnects.
+// restarts and reconnects. The advice says the relay was tried only once a
+// call had it (relays.ts holds it back until a direct attempt failed).
+
+import { hasRelays } from "./relays.js";
 
 /** What to tell the person about their media connection. */
 export interface MediaProblemNote {
@@ -19,9 +22,20 @@ export class MediaHealth {
   private everConnected = false;
   private relay = false;
 
-  /** A `welcome` gave these ICE servers: whether a TURN relay was among them. */
-  welcomed(iceServers: readonly RTCIceServer[]): void {
-    this.relay = iceServers.some((s) => (Array.isArray(s.urls) ? s.urls : [s.urls]).some((u) => /^turns?:/i.test(u)));
+  /**
+   * A new call starts with these ICE servers: whether a TURN relay is among
+   * them. A call that holds its relays back (relays.ts) has not tried them,
+   * so the advice does not say it has until relaysAdded.
+   */
+  using(iceServers: readonly RTCIceServer[]): void {
+    this.relay = hasRelays(iceServers);
+  }
+
+  /** The call added the TURN relays it held back: from now on it tries them too. Returns whether what to show changed. */
+  relaysAdded(): boolean {
+    const changed = this.failures > 0 && !this.relay;
+    this.relay = true;
+    return changed;
   }
 
   /** ICE failed or did not connect in time. Returns whether what to show changed. */

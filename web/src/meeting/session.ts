@@ -11,6 +11,7 @@ import type { LocalMedia, LocalSource } from "./devices.js";
 import { HostCommands } from "./host-commands.js";
 import { MediaHealth } from "./media-health.js";
 import { IceRestarts, routeNegotiation } from "./negotiation-route.js";
+import { RelayPolicy, type RelayMemory } from "./relays.js";
 import { isModerator, mayShareScreen, mayUnmute } from "./permissions.js";
 import type { BreakoutBroadcast, ClientMessage, MediaState, MediaStopped, RecordingState, ServerError, ServerMessage, WaitingEntry, Welcome } from "./protocol.js";
 import type { TabResume } from "./resume.js";
@@ -84,7 +85,14 @@ export interface SessionOptions {
   /** Entering a room by a move (breakout.ts): its token and the breakout room (0: the main room). */
   move?: { token: string; room: number };
   /** For tests (test/session.test.ts): what makes the signalling client and each welcome's call (absent: a SignalClient, a Call). */
-  parts?: { signal?(o: SignalOptions): SignalClient; call?(o: CallOptions): Call };
+  parts?: {
+    signal?(o: SignalOptions): SignalClient;
+    call?(o: CallOptions): Call;
+    /** Where the tab remembers that TURN relays were needed (absent: sessionStorage). */
+    relayMemory?: RelayMemory;
+    /** The clock that dates welcomes, for the age of their TURN credentials (absent: Date.now). */
+    now?(): number;
+  };
 }
 
 /** Error codes of host controls and renames, worth showing the person as they are. */
@@ -131,7 +139,14 @@ export class MeetingSession {
   private readonly newCall: (o: CallOptions) => Call;
   private readonly busy = new Set<"mic" | "camera" | "screen">();
   private readonly iceRestarts = new IceRestarts();
+  /** When calls use the TURN relays: only once a direct attempt failed (relays.ts). */
+  private readonly relays: RelayPolicy;
   private iceFailures = 0;
+  /**
+   * The current call connected directly, lost its connection, and was
+   * restarted directly since: if that fails too, it falls back to relays.
+   */
+  private directRetried = false;
   private ended = false;
   private guessing = false;
   private readonly mediaIds: number[] = [];
@@ -162,6 +177,7 @@ export class MeetingSession {
       { participant: (id) => this.roster.get(id), people: () => this.roster.list(), settings: () => this.settings, selfId: () => this.selfId },
     );
     this.newCall = opts.parts?.call ?? ((o) => new Call(o));
+    this.relays = new RelayPolicy(opts.parts?.relayMemory, opts.parts?.now);
     this.signal = (opts.parts?.signal ?? ((o) => new SignalClient(o)))({
       url: signalUrl(location),
       ...(opts.resume ? { resume: opts.resume } : {}),
@@ -388,7 +404,8 @@ export class MeetingSession {
     this.settings = w.settings;
     this.e2ee = w.e2ee;
     this.simulcast = w.simulcast;
-    this.mediaHealth.welcomed(w.iceServers);
+    const ice = this.relays.welcomed(w.iceServers);
+    this.mediaHealth.using(ice.start);
     this.secure?.welcomed(w.self, w.e2ee, w.resumed, w.e2eeRestart, w.e2eeEpoch);
     // The server's word on encryption decides nothing alone: where
     // encryption is expected and the server says there is none, nothing
@@ -409,13 +426,16 @@ export class MeetingSession {
     // Whether or not the server resumed us, the old peer connection is gone
     // on its side: negotiate a fresh one and publish what we send now.
     this.dropCall();
+    this.directRetried = false;
     const call = this.newCall({
-      iceServers: w.iceServers,
+      iceServers: ice.start,
+      ...(ice.held ? { relays: ice.held } : {}),
       send: (m) => void this.signal.send(m),
       remoteTracksChanged: () => this.view.remoteChanged(),
       iceFailed: () => this.iceFailed(),
       iceConnected: () => {
         this.iceFailures = 0;
+        this.directRetried = false;
         if (this.mediaHealth.connected()) this.view.mediaHealthChanged();
       },
       simulcast: w.simulcast,
@@ -580,6 +600,15 @@ export class MeetingSession {
    * reconnect the session, which negotiates new peer connections on both sides.
    */
   private iceFailed(): void {
+    const call = this.call;
+    // Never connected: the direct path is blocked, fall back now. A call
+    // that did connect directly lost it to a network change, most likely:
+    // a direct restart first (the usual path below), the relays only if
+    // that fails too.
+    if (call?.holdsRelays && (!call.hasConnected || this.directRetried)) {
+      this.fallBackToRelays(call);
+      return;
+    }
     if (this.mediaHealth.failed()) this.view.mediaHealthChanged();
     if (!this.signal.connected || !this.iceRestarts.take()) return;
     this.iceFailures++;
@@ -589,7 +618,32 @@ export class MeetingSession {
       this.signal.reconnect();
       return;
     }
-    this.call?.restartIce();
+    if (call?.holdsRelays) this.directRetried = true;
+    call?.restartIce();
+  }
+
+  /**
+   * The direct attempt did not connect: add the TURN relays and restart ICE
+   * (no media problem shown yet: this is the expected path of a network
+   * that needs the relay). Where the welcome's credentials are too old, or
+   * the browser will not take new ICE servers on this peer connection,
+   * reconnect instead: the new welcome's call starts with relays.
+   */
+  private fallBackToRelays(call: Call): void {
+    // Signalling is down: the reconnect that follows makes a new call anyway,
+    // and a failure now says nothing about the network's media ports.
+    if (!this.signal.connected) return;
+    if (this.relays.needed() === "add" && call.addRelays()) {
+      if (this.mediaHealth.relaysAdded()) this.view.mediaHealthChanged();
+      // Counted, so the next restart waits its interval; this one goes
+      // regardless: there is one fallback per page (the next calls start
+      // with relays), so nobody can make it loop.
+      this.iceRestarts.take();
+      call.restartIce();
+      return;
+    }
+    console.info("kaigi: reconnecting to use the TURN relays");
+    this.signal.reconnect();
   }
 
   private async publishScreen(): Promise<void> {

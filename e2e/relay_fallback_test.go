@@ -1,0 +1,183 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kaigi-meet/kaigi/internal/servertest"
+)
+
+// The web client asks for TURN relays only when a direct path fails
+// (web/src/meeting/relays.ts). TestMeetingOverTURNTCP (tcp_test.go) is the
+// fallback's test: a browser that cannot use UDP, with the SFU's ICE-TCP
+// off, gets in through the relay it added. These check the other side: an
+// ordinary meeting allocates no relay, in Chromium and in Firefox ESR; and
+// that both browsers take new ICE servers on a live peer connection
+// (setConfiguration), which the fallback relies on.
+
+// noRelayCandidate is true when none of the page's peer connections has a
+// relay among its local candidates.
+const noRelayCandidate = `(async () => {
+  for (const pc of window.__pcs) {
+    let relay = false;
+    (await pc.getStats()).forEach(s => { if (s.type === "local-candidate" && s.candidateType === "relay") relay = true; });
+    if (relay) return false;
+  }
+  return true;
+})()`
+
+// TestOrdinaryMeetingAllocatesNoRelay: two ordinary Chromium tabs in a
+// meeting on a server whose TURN relay is on: media connects directly,
+// neither peer connection was ever configured with the relay, neither has
+// a relay candidate, and the TURN server holds no allocation.
+func TestOrdinaryMeetingAllocatesNoRelay(t *testing.T) {
+	srv := startServer(t, servertest.Options{})
+	if srv.TURN() == nil {
+		t.Fatal("the test server runs no TURN relay: nothing to check")
+	}
+	link := srv.URL + "/m/" + srv.NewMeeting(t)
+	ada, bob := newTab(t, "Ada").recordingPeerConnections(), newTab(t, "Bob").recordingPeerConnections()
+	ada.joinMeeting(link)
+	bob.joinMeeting(link)
+	joined := time.Now()
+	adaID, bobID := ada.selfID(), bob.selfID()
+	bob.decodes(adaID, "camera")
+	t.Logf("Bob decoded Ada's video %.1f s after he was in the meeting (polled every 0.25 s)", time.Since(joined).Seconds())
+	bob.decodes(adaID, "microphone")
+	ada.decodes(bobID, "camera")
+	ada.decodes(bobID, "microphone")
+	for _, tb := range []*tab{ada, bob} {
+		// Gathering is over, so no relay is still to come.
+		tb.waitJS("candidate gathering to end", `window.__pcs.length > 0 && window.__pcs.every(pc => pc.iceGatheringState === "complete")`)
+		ev := tb.pcEvents()
+		var created, connected float64 = -1, -1
+		for _, e := range ev {
+			if e.Turn {
+				t.Errorf("%s's peer connection %d was configured with the TURN relay (%s)", tb.name, e.PC, e.Event)
+			}
+			if e.PC == 0 && e.Event == "created" {
+				created = e.T
+			}
+			if e.PC == 0 && (e.Event == "ice-connected" || e.Event == "ice-completed") && connected < 0 {
+				connected = e.T
+			}
+		}
+		if created >= 0 && connected >= 0 {
+			t.Logf("%s's peer connection: ICE connected %.2f s after it was created", tb.name, (connected-created)/1000)
+		}
+		var ok bool
+		if err := tb.eval(noRelayCandidate, &ok); err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			t.Errorf("%s's peer connection has a relay candidate", tb.name)
+		}
+	}
+	if n := srv.TURN().Allocations(); n != 0 {
+		t.Errorf("the TURN server holds %d allocations in a meeting whose media connects directly", n)
+	}
+}
+
+// TestFirefoxMeetingAllocatesNoRelay: a Firefox ESR guest and a Chromium
+// host in an ordinary meeting: media connects both ways and the TURN
+// server holds no allocation.
+func TestFirefoxMeetingAllocatesNoRelay(t *testing.T) {
+	srv := startServer(t, servertest.Options{})
+	link := srv.URL + "/m/" + srv.NewMeeting(t)
+	fox := newFirefoxTab(t, "Fox") // without Firefox, the test skips here
+	ada := newTab(t, "Ada")
+	ada.joinMeeting(link)
+	fox.joinTo(link, "")
+	fox.waitJS("to be in the meeting", `window.kaigiDebug.state() === "in-meeting"`)
+	joined := time.Now()
+	adaID, foxID := ada.selfID(), fox.selfID()
+	fox.decodes(adaID, "camera")
+	t.Logf("Fox decoded Ada's video %.1f s after she was in the meeting (polled every 0.25 s)", time.Since(joined).Seconds())
+	fox.decodes(adaID, "microphone")
+	ada.decodes(foxID, "camera")
+	ada.decodes(foxID, "microphone")
+	if n := srv.TURN().Allocations(); n != 0 {
+		t.Errorf("the TURN server holds %d allocations in a meeting whose media connects directly", n)
+	}
+}
+
+// addRelaysProbe starts a peer connection without ICE servers (as the
+// client's does) and lets it gather, then gives it the TURN relay with
+// setConfiguration, restarts ICE and waits (up to 10 s) for a relay
+// candidate; it leaves in window.__probe the candidate types of each
+// round, or the error.
+const addRelaysProbe = `(() => {
+  window.__probe = null;
+  const until = async (done) => {
+    for (const end = Date.now() + 10000; Date.now() < end && !done(); ) await new Promise(r => setTimeout(r, 50));
+  };
+  (async () => {
+    const pc = new RTCPeerConnection({iceServers: [], bundlePolicy: "max-bundle"});
+    pc.addTransceiver("audio");
+    const types = [];
+    pc.onicecandidate = (e) => { if (e.candidate && e.candidate.candidate) types.push(e.candidate.candidate.split(" ")[7]); };
+    await pc.setLocalDescription();
+    await until(() => pc.iceGatheringState === "complete");
+    const before = types.slice();
+    pc.setConfiguration({iceServers: [{urls: %s, username: %q, credential: %q}], bundlePolicy: "max-bundle"});
+    pc.restartIce();
+    await pc.setLocalDescription();
+    await until(() => types.slice(before.length).includes("relay"));
+    pc.close();
+    return {before, after: types.slice(before.length)};
+  })().then(r => { window.__probe = JSON.stringify(r); }, e => { window.__probe = JSON.stringify({error: String(e)}); });
+})()`
+
+// addsRelays runs addRelaysProbe in tb against srv's TURN relay: after
+// setConfiguration and an ICE restart the browser gathers a relay
+// candidate it did not before.
+func addsRelays(t *testing.T, srv *servertest.Server, tb *tab) {
+	t.Helper()
+	user, pass := srv.TURN().Credentials("probe")
+	port := srv.TURN().Port()
+	urls, _ := json.Marshal([]string{fmt.Sprintf("turn:127.0.0.1:%d?transport=udp", port), fmt.Sprintf("turn:127.0.0.1:%d?transport=tcp", port)})
+	var ignored any
+	if err := tb.eval(fmt.Sprintf(addRelaysProbe, urls, user, pass), &ignored); err != nil {
+		t.Fatal(err)
+	}
+	tb.waitJS("the probe's result", `window.__probe !== null`) // within 20 s
+	var raw string
+	if err := tb.eval(`window.__probe`, &raw); err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Before, After []string
+		Error         string
+	}
+	if err := json.Unmarshal([]byte(raw), &r); err != nil {
+		t.Fatalf("%s: probe %q: %v", tb.name, raw, err)
+	}
+	t.Logf("%s: candidates before setConfiguration %v, after it and an ICE restart %v", tb.name, r.Before, r.After)
+	if r.Error != "" {
+		t.Fatalf("%s: %s", tb.name, r.Error)
+	}
+	if strings.Contains(strings.Join(r.Before, " "), "relay") {
+		t.Errorf("%s gathered a relay candidate without a TURN server", tb.name)
+	}
+	if !strings.Contains(strings.Join(r.After, " "), "relay") {
+		t.Errorf("%s gathered no relay candidate after setConfiguration added the TURN server and ICE restarted", tb.name)
+	}
+}
+
+// TestBrowsersTakeRelaysOnALivePeerConnection: Chromium and Firefox ESR
+// both gather relay candidates once setConfiguration adds a TURN server
+// to a peer connection that started without one and ICE restarts: the
+// fallback needs no new peer connection in either.
+func TestBrowsersTakeRelaysOnALivePeerConnection(t *testing.T) {
+	srv := startServer(t, servertest.Options{})
+	link := srv.URL + "/m/" + srv.NewMeeting(t)
+	chromium := newTab(t, "Chromium")
+	chromium.openPrejoin(link)
+	addsRelays(t, srv, chromium)
+	fox := newFirefoxTab(t, "Fox") // without Firefox, the test skips here
+	fox.openPrejoin(link)
+	addsRelays(t, srv, fox)
+}
