@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -12,11 +13,12 @@ import (
 
 // The web client asks for TURN relays only when a direct path fails
 // (web/src/meeting/relays.ts). TestMeetingOverTURNTCP (tcp_test.go) is the
-// fallback's test: a browser that cannot use UDP, with the SFU's ICE-TCP
-// off, gets in through the relay it added. These check the other side: an
-// ordinary meeting allocates no relay, in Chromium and in Firefox ESR; and
-// that both browsers take new ICE servers on a live peer connection
-// (setConfiguration), which the fallback relies on.
+// fallback's test: a Chromium that cannot use UDP, with the SFU's ICE-TCP
+// off, gets in through the relay it added. These check the rest: an
+// ordinary meeting allocates no relay, in Chromium and in Firefox ESR;
+// both browsers take new ICE servers on a live peer connection
+// (setConfiguration), which the fallback relies on; and a tab that needed
+// the relay starts with it.
 
 // noRelayCandidate is true when none of the page's peer connections has a
 // relay among its local candidates.
@@ -93,6 +95,11 @@ func TestFirefoxMeetingAllocatesNoRelay(t *testing.T) {
 	fox.joinTo(link, "")
 	fox.waitJS("to be in the meeting", `window.kaigiDebug.state() === "in-meeting"`)
 	joined := time.Now()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("Fox's peer connections: %+v", fox.pcEvents())
+		}
+	})
 	adaID, foxID := ada.selfID(), fox.selfID()
 	fox.decodes(adaID, "camera")
 	t.Logf("Fox decoded Ada's video %.1f s after she was in the meeting (polled every 0.25 s)", time.Since(joined).Seconds())
@@ -180,4 +187,43 @@ func TestBrowsersTakeRelaysOnALivePeerConnection(t *testing.T) {
 	fox := newFirefoxTab(t, "Fox") // without Firefox, the test skips here
 	fox.openPrejoin(link)
 	addsRelays(t, srv, fox)
+}
+
+// preload runs each script in the Firefox tab's pages before their own
+// scripts, in this order.
+func (tb *tab) preload(scripts ...string) {
+	tb.t.Helper()
+	for _, js := range scripts {
+		tb.runBiDi("add a preload script", func(ctx context.Context) error {
+			return tb.ff.ff.bidi.call(ctx, "script.addPreloadScript",
+				map[string]any{"functionDeclaration": "() => " + js, "contexts": []string{tb.ff.context}}, nil)
+		})
+	}
+}
+
+// TestFirefoxRemembersTheRelay: in a Firefox tab that needed the relay
+// before (the flag relays.ts keeps in the tab's sessionStorage, as after a
+// fallback and a reload), the peer connection starts with the TURN relay
+// at once, and allocates it; the meeting works.
+func TestFirefoxRemembersTheRelay(t *testing.T) {
+	srv := startServer(t, servertest.Options{})
+	link := srv.URL + "/m/" + srv.NewMeeting(t)
+	fox := newFirefoxTab(t, "Fox") // without Firefox, the test skips here
+	fox.preload(recordPeerConnections, `sessionStorage.setItem("kaigi.relaysNeeded", "1")`)
+	ada := newTab(t, "Ada")
+	ada.joinMeeting(link)
+	fox.joinTo(link, "")
+	fox.waitJS("to be in the meeting", `window.kaigiDebug.state() === "in-meeting"`)
+	adaID, foxID := ada.selfID(), fox.selfID()
+	fox.decodes(adaID, "camera")
+	ada.decodes(foxID, "camera")
+	fox.waitJS("candidate gathering to end", `window.__pcs.length > 0 && window.__pcs.every(pc => pc.iceGatheringState === "complete")`)
+	ev := fox.pcEvents()
+	t.Logf("Fox's peer connections: %+v", ev)
+	if len(ev) == 0 || ev[0].Event != "created" || !ev[0].Turn {
+		t.Errorf("Fox's first peer connection did not start with the TURN relay: %+v", ev)
+	}
+	if n := srv.TURN().Allocations(); n == 0 {
+		t.Errorf("the TURN server holds no allocation for Fox, whose peer connection has the relay")
+	}
 }
