@@ -13,12 +13,13 @@ import (
 
 // The web client asks for TURN relays only when a direct path fails
 // (web/src/meeting/relays.ts). TestMeetingOverTURNTCP (tcp_test.go) is the
-// fallback's test: a Chromium that cannot use UDP, with the SFU's ICE-TCP
-// off, gets in through the relay it added. These check the rest: an
-// ordinary meeting allocates no relay, in Chromium and in Firefox ESR;
-// both browsers take new ICE servers on a live peer connection
-// (setConfiguration), which the fallback relies on; and a tab that needed
-// the relay starts with it.
+// fallback's test in Chromium: a Chromium that cannot use UDP, with the
+// SFU's ICE-TCP off, gets in through the relay it added to its peer
+// connection; TestFirefoxFallsBackToTheRelay is Firefox ESR's (a new peer
+// connection, after a reconnect). These check the rest too: an ordinary
+// meeting allocates no relay, in Chromium and in Firefox; both browsers
+// take new ICE servers on a live peer connection (setConfiguration); and a
+// tab that needed the relay starts with it.
 
 // noRelayCandidate is true when none of the page's peer connections has a
 // relay among its local candidates.
@@ -225,5 +226,66 @@ func TestFirefoxRemembersTheRelay(t *testing.T) {
 	}
 	if n := srv.TURN().Allocations(); n == 0 {
 		t.Errorf("the TURN server holds no allocation for Fox, whose peer connection has the relay")
+	}
+}
+
+// relayOnly makes every peer connection of the page use relay candidates
+// only (iceTransportPolicy "relay", kept through setConfiguration): no
+// direct path can connect, as on a network that blocks the SFU's media
+// ports but lets the TURN port through.
+const relayOnly = `(() => {
+  const Native = window.RTCPeerConnection;
+  window.RTCPeerConnection = class extends Native {
+    constructor(config, ...rest) { super({...(config || {}), iceTransportPolicy: "relay"}, ...rest); }
+    setConfiguration(config) { return super.setConfiguration({...(config || {}), iceTransportPolicy: "relay"}); }
+  };
+})()`
+
+// TestFirefoxFallsBackToTheRelay: a Firefox ESR guest whose direct path
+// cannot connect (relayOnly) joins a Chromium host. Its first peer
+// connection starts without the TURN relay; Firefox says ICE failed at
+// once, and the client falls back by reconnecting (session.ts
+// fallBackToRelays: no ICE restart from Firefox's failed state), so the
+// next peer connection starts with the relay. Media flows both ways
+// through it.
+func TestFirefoxFallsBackToTheRelay(t *testing.T) {
+	srv := startServer(t, servertest.Options{})
+	link := srv.URL + "/m/" + srv.NewMeeting(t)
+	fox := newFirefoxTab(t, "Fox") // without Firefox, the test skips here
+	fox.preload(relayOnly, recordPeerConnections)
+	ada := newTab(t, "Ada")
+	ada.joinMeeting(link)
+	fox.joinTo(link, "")
+	fox.waitJS("to be in the meeting", `window.kaigiDebug.state() === "in-meeting"`)
+	joined := time.Now()
+	t.Cleanup(func() { t.Logf("Fox's peer connections: %+v", fox.pcEvents()) })
+	adaID, foxID := ada.selfID(), fox.selfID()
+	fox.decodes(adaID, "camera")
+	t.Logf("Fox decoded Ada's video %.1f s after she was first in the meeting (polled every 0.25 s)", time.Since(joined).Seconds())
+	fox.decodes(adaID, "microphone")
+	ada.decodes(foxID, "microphone")
+	ada.decodes(foxID, "camera")
+	ev := fox.pcEvents()
+	if len(ev) == 0 || ev[0].Event != "created" || ev[0].Turn {
+		t.Fatalf("Fox's first peer connection was not recorded, or started with a TURN relay: %+v", ev)
+	}
+	var withRelay, connected float64 = -1, -1
+	for _, e := range ev {
+		switch {
+		case e.PC > 0 && e.Event == "created" && e.Turn && withRelay < 0:
+			withRelay = e.T
+		case e.PC > 0 && (e.Event == "ice-connected" || e.Event == "ice-completed") && connected < 0:
+			connected = e.T
+		case e.PC == 0 && e.Event == "setConfiguration":
+			t.Errorf("Fox's first peer connection was given new ICE servers: Firefox's fallback is a new peer connection")
+		}
+	}
+	if withRelay < 0 || connected < withRelay {
+		t.Fatalf("Fox: a peer connection with the relay at %.0f ms, connected at %.0f ms; want one, then a connection", withRelay, connected)
+	}
+	t.Logf("Fox: the peer connection with the relay made %.2f s after the first, ICE connected %.2f s after the first",
+		(withRelay-ev[0].T)/1000, (connected-ev[0].T)/1000)
+	if n := srv.TURN().Allocations(); n == 0 {
+		t.Errorf("the TURN server holds no allocation while Fox's media goes through it")
 	}
 }

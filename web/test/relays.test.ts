@@ -181,6 +181,24 @@ test("a browser that cannot change a peer connection's ICE servers reconnects in
   assert.deepEqual(h.call.options.iceServers, servers);
 });
 
+test("ICE that failed outright (Firefox, with no usable candidate) falls back by reconnecting: the new call starts with relays", () => {
+  const h = setup();
+  h.join(welcome(ada, [], { iceServers: servers }));
+  const old = h.server;
+  const call = h.call;
+  call.ice("failed"); // the call tells the session
+  assert.equal(call.configurations.length, 0, "no ICE restart from the failed state");
+  assert.equal(restarts(call.log), 0);
+  assert.equal(old.closedWith, 4000, "a reconnect, for a new peer connection");
+  assert.equal(h.relays.kept, true);
+  assert.equal(h.session.mediaHealth.problem, null, "the expected fallback is not a media problem");
+  h.clock.advance(1000); // the first reconnect's backoff
+  h.server.open();
+  h.server.receive(welcome(ada, [], { iceServers: servers, resumed: true }));
+  assert.deepEqual(h.call.options.iceServers, servers);
+  assert.equal(h.call.holdsRelays, false);
+});
+
 test("nothing held back and nothing added when the welcome has no TURN: a failure takes the usual path", () => {
   const h = setup();
   h.join(welcome(ada, [], { iceServers: [stun] }));

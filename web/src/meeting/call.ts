@@ -231,6 +231,11 @@ export class Call {
     return this.relaysHeld !== null && !this.closed;
   }
 
+  /** Whether ICE is in the "failed" state now (not merely slow to connect). */
+  get iceFailedOutright(): boolean {
+    return !this.closed && this.pc.iceConnectionState === "failed";
+  }
+
   /** Whether ICE has connected at least once. */
   get hasConnected(): boolean {
     return this.connectedOnce;

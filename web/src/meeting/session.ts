@@ -625,15 +625,20 @@ export class MeetingSession {
   /**
    * The direct attempt did not connect: add the TURN relays and restart ICE
    * (no media problem shown yet: this is the expected path of a network
-   * that needs the relay). Where the welcome's credentials are too old, or
-   * the browser will not take new ICE servers on this peer connection,
-   * reconnect instead: the new welcome's call starts with relays.
+   * that needs the relay). Where the welcome's credentials are too old, the
+   * browser will not take new ICE servers on this peer connection, or ICE
+   * failed outright, reconnect instead: the new welcome's call starts with
+   * relays. ICE fails outright in Firefox, at once when it has no usable
+   * candidate, and after an ICE restart from that state its media did not
+   * reach the server (e2e, Firefox ESR 153 with relay-only ICE: in 4 runs
+   * of 4 it received but nothing it sent was published); Chromium only
+   * times out (its state stays "new" or "checking"), and the restart works.
    */
   private fallBackToRelays(call: Call): void {
     // Signalling is down: the reconnect that follows makes a new call anyway,
     // and a failure now says nothing about the network's media ports.
     if (!this.signal.connected) return;
-    if (this.relays.needed() === "add" && call.addRelays()) {
+    if (this.relays.needed() === "add" && !call.iceFailedOutright && call.addRelays()) {
       if (this.mediaHealth.relaysAdded()) this.view.mediaHealthChanged();
       // Counted, so the next restart waits its interval; this one goes
       // regardless: there is one fallback per page (the next calls start
