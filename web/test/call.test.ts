@@ -496,7 +496,7 @@ test("ICE that never connects is reported as failed after the timeout, until it 
   call.close();
 });
 
-test("relays held back: the short direct timeout counts as a failure, addRelays puts them in once, then the usual timeout holds", async () => {
+test("relays held back: the short direct timeout counts as a failure, addRelays puts them in once, then the usual timeout holds", async (t) => {
   const all = [{ urls: "stun:203.0.113.5:3478" }, { urls: "turn:203.0.113.5:3478", username: "u", credential: "c" }];
   let added: boolean[] = [];
   let call: Call | undefined;
@@ -507,6 +507,9 @@ test("relays held back: the short direct timeout counts as a failure, addRelays 
     iceFailed: () => added.push(call!.addRelays()),
   });
   call = h.call;
+  // Closed even when an assertion fails: its timer re-arms after every
+  // report and would keep the test process alive.
+  t.after(() => call!.close());
   assert.equal(call.holdsRelays, true);
   void call.setTrack("microphone", track("audio"));
   await settle(call);
@@ -524,9 +527,10 @@ test("relays held back: the short direct timeout counts as a failure, addRelays 
   call.close();
 });
 
-test("relays held back, but ICE connected once: a later loss gets the usual timeout, not the direct attempt's", async () => {
+test("relays held back, but ICE connected once: a later loss gets the usual timeout, not the direct attempt's", async (t) => {
   let failures = 0;
   const h = setup(10_000, { relays: [{ urls: "turn:203.0.113.5:3478" }], directTimeoutMs: 20, iceFailed: () => failures++ });
+  t.after(() => h.call.close()); // as above: closed even when an assertion fails
   void h.call.setTrack("microphone", track("audio"));
   await settle(h.call);
   h.call.handleAnswer({ type: "answer", sdp: "{}" });
@@ -540,6 +544,31 @@ test("relays held back, but ICE connected once: a later loss gets the usual time
   assert.equal(failures, 0, "a disconnection gets the usual time to come back by itself");
   assert.equal(h.call.holdsRelays, true);
   h.call.close();
+});
+
+test("relays added on a failure report, before the direct attempt's short timeout passed: that timer goes with them, the usual one holds", async (t) => {
+  let failures = 0;
+  let call: Call | undefined;
+  const h = setup(10_000, {
+    relays: [{ urls: "turn:203.0.113.5:3478" }],
+    directTimeoutMs: 40,
+    iceFailed: () => {
+      failures++;
+      call!.addRelays();
+    },
+  });
+  call = h.call;
+  t.after(() => call!.close());
+  void call.setTrack("microphone", track("audio"));
+  await settle(call);
+  call.handleAnswer({ type: "answer", sdp: "{}" }); // the 40 ms direct timer starts
+  await settle(call);
+  h.pc.iceConnectionState = "failed";
+  h.pc.oniceconnectionstatechange?.();
+  assert.equal(failures, 1, "reported at once, and the relays went in");
+  assert.equal(call.holdsRelays, false);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(failures, 1, "no second report from the direct attempt's timer: the relay attempt gets the usual 10 s");
 });
 
 test("ICE that fails while relays are held back is reported at once", () => {
