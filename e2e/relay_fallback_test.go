@@ -15,9 +15,11 @@ import (
 // (web/src/meeting/relays.ts). TestMeetingOverTURNTCP (tcp_test.go) is the
 // fallback's test in Chromium: a Chromium that cannot use UDP, with the
 // SFU's ICE-TCP off, gets in through the relay it added to its peer
-// connection; TestFirefoxFallsBackToTheRelay is Firefox ESR's (a new peer
-// connection, after a reconnect). These check the rest too: an ordinary
-// meeting allocates no relay, in Chromium and in Firefox; both browsers
+// connection; TestFirefoxFallsBackToTheRelay is Firefox ESR's where ICE
+// failed outright (a new peer connection, after a reconnect), and
+// TestFirefoxFallsBackInPlace where it only did not connect in time (the
+// relays added to the live peer connection). These check the rest too: an
+// ordinary meeting allocates no relay, in Chromium and in Firefox; both browsers
 // take new ICE servers on a live peer connection (setConfiguration); and a
 // tab that needed the relay starts with it.
 
@@ -287,5 +289,63 @@ func TestFirefoxFallsBackToTheRelay(t *testing.T) {
 		(withRelay-ev[0].T)/1000, (connected-ev[0].T)/1000)
 	if n := srv.TURN().Allocations(); n == 0 {
 		t.Errorf("the TURN server holds no allocation while Fox's media goes through it")
+	}
+}
+
+// directBlocked makes a page's peer connections unable to connect
+// directly without ICE failing at once: until the page gives a peer
+// connection new ICE servers (setConfiguration), neither side learns the
+// other's candidates (the server's are stripped from its descriptions and
+// not added, the page's own are neither trickled nor in its descriptions),
+// so ICE stays "new" without failing, much as behind a firewall that drops
+// the SFU's media ports ("checking" there). From
+// setConfiguration on, candidates flow again but only relayed ones may be
+// used (iceTransportPolicy "relay").
+const directBlocked = `(() => {
+  const Native = window.RTCPeerConnection;
+  const strip = (d) => (d && d.sdp) ? {type: d.type, sdp: d.sdp.replace(/^a=candidate:.*\r\n/gm, "")} : d;
+  window.RTCPeerConnection = class extends Native {
+    constructor(config, ...rest) { super(config, ...rest); this.__direct = true; }
+    setConfiguration(config) { this.__direct = false; return super.setConfiguration({...(config || {}), iceTransportPolicy: "relay"}); }
+    setRemoteDescription(d) { return super.setRemoteDescription(this.__direct ? strip(d) : d); }
+    addIceCandidate(c) { return this.__direct ? Promise.resolve() : super.addIceCandidate(c); }
+    set onicecandidate(h) { super.onicecandidate = h && ((ev) => { if (!this.__direct) h(ev); }); }
+    get onicecandidate() { return super.onicecandidate; }
+    get localDescription() { const d = super.localDescription; return this.__direct ? strip(d) : d; }
+  };
+})()`
+
+// TestFirefoxFallsBackInPlace: a Firefox ESR guest whose direct attempt
+// does not connect but does not fail either (directBlocked)
+// gets the relays on its live peer connection when the 3 s timer passes,
+// restarts ICE and connects through the relay; media flows both ways. It
+// failed about one run in three before the client held back the server's
+// candidates until the restart's answer (call.ts handleCandidate) and the
+// SFU stopped restarting ICE on an offer that did not ask for it
+// (sfu TestOfferRightAfterFirstAnswerKeepsICE).
+func TestFirefoxFallsBackInPlace(t *testing.T) {
+	srv := startServer(t, servertest.Options{})
+	link := srv.URL + "/m/" + srv.NewMeeting(t)
+	fox := newFirefoxTab(t, "Fox") // without Firefox, the test skips here
+	fox.preload(directBlocked, recordPeerConnections)
+	ada := newTab(t, "Ada")
+	ada.joinMeeting(link)
+	fox.joinTo(link, "")
+	fox.waitJS("to be in the meeting", `window.kaigiDebug.state() === "in-meeting"`)
+	t.Cleanup(func() { t.Logf("Fox's peer connections: %+v", fox.pcEvents()) })
+	adaID, foxID := ada.selfID(), fox.selfID()
+	fox.decodes(adaID, "camera")
+	fox.decodes(adaID, "microphone")
+	ada.decodes(foxID, "microphone")
+	ada.decodes(foxID, "camera")
+	ev := fox.pcEvents()
+	set := false
+	for _, e := range ev {
+		if e.PC == 0 && e.Event == "setConfiguration" {
+			set = true
+		}
+	}
+	if !set {
+		t.Errorf("Fox's first peer connection was not given the relays in place: %+v", ev)
 	}
 }

@@ -433,6 +433,22 @@ test("remote candidates wait for a remote description; empty ones are ignored", 
   assert.equal(pc.candidates.length, 2);
 });
 
+test("remote candidates that come while our offer awaits its answer wait for it (an ICE restart's new generation)", async () => {
+  const { pc, call } = setup();
+  call.handleRenegotiate();
+  call.handleOffer(serverOffer([{ mid: "s0", kind: "audio" }], [{ mid: "s0", participant: "bob", source: "microphone", kind: "audio" }]));
+  await settle(call);
+  call.restartIce();
+  await settle(call);
+  assert.equal(pc.signalingState, "have-local-offer");
+  call.handleCandidate({ candidate: "candidate:new", sdpMid: "s0", sdpMLineIndex: 0 });
+  await settle(call);
+  assert.equal(pc.candidates.length, 0, "not added to the old generation");
+  call.handleAnswer({ type: "answer", sdp: "{}" });
+  await settle(call);
+  assert.deepEqual(pc.candidates, [{ candidate: "candidate:new", sdpMid: "s0", sdpMLineIndex: 0 }]);
+});
+
 test("an answer with no offer outstanding is ignored", async () => {
   const { pc, call, sent } = setup();
   call.handleAnswer({ type: "answer", sdp: "{}" });

@@ -385,7 +385,13 @@ export class Call {
   handleCandidate(c: Candidate): void {
     if (c.candidate === "") return; // end of candidates
     this.step(async () => {
-      if (this.pc.remoteDescription === null) {
+      // While our offer awaits its answer the server's candidates wait too:
+      // after an ICE restart they are the new generation's, and the SFU
+      // may send them before the answer that brings it (it gathers as it
+      // applies the offer); added to the old generation they are lost,
+      // and the restart has nothing to check (seen in Firefox: ICE failed
+      // 5 s after the relay fallback's restart). The answer adds them.
+      if (this.pc.remoteDescription === null || this.pc.signalingState === "have-local-offer") {
         this.pendingCandidates.push(c);
         return;
       }
