@@ -466,6 +466,7 @@ var privacyBrowser = []privacyBrowserItem{
 	{"sessionStorage", "kaigi.passcode.", "A meeting's passcode, so that reloading the page does not ask for it again.", "Until the tab is closed."},
 	{"sessionStorage", "kaigi.resume.", "The key to get back into the meeting you are in after a reload.", "Until you leave, or the tab is closed; not used after 5 minutes."},
 	{"sessionStorage", "kaigi.polls.", "The polls you created in a meeting, so that a reload does not lose them.", "Until the tab is closed."},
+	{"sessionStorage", "kaigi.relaysNeeded", "A mark that this tab's network needed Kaigi's relay to carry audio and video, so that later calls use the relay at once. It holds nothing else.", "Until the tab is closed."},
 	{"sessionStorage", "kaigi.newAdmin", "A note to tell you, once, that you became the administrator.", "Until the next page is shown."},
 	{"IndexedDB", "kaigi-recording", "The private half of your recording key, to open the recordings made or shared for you; it is never sent anywhere unless you export it, protected by a passphrase you choose.", "Until you clear the site's data or replace the key."},
 	{"localStorage", "kaigi.recordingPins", "The fingerprints of the recording keys of the people you recorded for or shared with, so that a key that changes is pointed out to you.", "Until you clear the site's data."},
