@@ -108,6 +108,7 @@ func TestSummarize(t *testing.T) {
 		write("a.json", res(Meeting, 10, 5), anon(res(FanOut, 200, 100))),
 		write("b.json", anon(res(FanOut, 200, 300)), res(FanOut, 10, 7), relayed(res(FanOut, 10, 9))),
 		write("c.json", anon(res(FanOut, 200, 200))),
+		old(t, dir, res(FanOut, 10, 11)),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +117,7 @@ func TestSummarize(t *testing.T) {
 	if len(lines) != 6 {
 		t.Fatalf("want a header, a rule and four rows:\n%s", out.String())
 	}
-	for i, want := range []string{"| fan-out 1→10 | 1 |", "| fan-out 1→10, relays | 1 |", "| fan-out 1→200 | 3 |", "| meeting 10×10 | 1 |"} {
+	for i, want := range []string{"| fan-out 1→10 | 1 |", "| fan-out 1→10, relays | 2 |", "| fan-out 1→200 | 3 |", "| meeting 10×10 | 1 |"} {
 		if !strings.HasPrefix(lines[2+i], want) {
 			t.Errorf("row %d = %q, want it to start %q", i, lines[2+i], want)
 		}
@@ -251,4 +252,30 @@ func TestLightReceiverCounts(t *testing.T) {
 	if res.LatencyMs.N == 0 || res.Joins.ToKeyframeMs.N != 3 {
 		t.Errorf("latency samples %d, key frame join times %d", res.LatencyMs.N, res.Joins.ToKeyframeMs.N)
 	}
+}
+
+// old writes r as a result saved before results said whether their
+// participants allocated relays (no "relays" key: they all did).
+func old(t *testing.T, dir string, r *Result) string {
+	t.Helper()
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m["relays"]; !ok {
+		t.Fatal("a result has no relays key to take out")
+	}
+	delete(m, "relays")
+	if b, err = json.Marshal(m); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "old.json")
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

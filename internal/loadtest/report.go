@@ -261,6 +261,28 @@ func orAll(cpus string) string {
 	return cpus
 }
 
+// decodeResult reads the next result. One saved before the result said
+// whether its participants allocated TURN relays (no "relays" key) comes
+// from a generator whose participants all did: it is marked so, and never
+// mixed with runs without relays.
+func decodeResult(dec *json.Decoder) (*Result, error) {
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
+		return nil, err
+	}
+	r := new(Result)
+	if err := json.Unmarshal(raw, r); err != nil {
+		return nil, err
+	}
+	var has struct {
+		Relays *bool `json:"relays"`
+	}
+	if err := json.Unmarshal(raw, &has); err == nil && has.Relays == nil {
+		r.Relays = true
+	}
+	return r, nil
+}
+
 // Summarize reads results (JSON, one or more per file) and writes a
 // Markdown table: per scenario and size, the median of the runs with the
 // lowest and highest in brackets.
@@ -274,8 +296,8 @@ func Summarize(w io.Writer, files []string) error {
 		}
 		dec := json.NewDecoder(strings.NewReader(string(b)))
 		for dec.More() {
-			r := new(Result)
-			if err := dec.Decode(r); err != nil {
+			r, err := decodeResult(dec)
+			if err != nil {
 				return fmt.Errorf("%s: %w", f, err)
 			}
 			k := r.Name()

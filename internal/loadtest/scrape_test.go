@@ -32,6 +32,8 @@ process_open_fds 20
 	}{
 		{"with", common + "kaigi_resident_anonymous_memory_bytes 3.145728e+07\n", 30 << 20},
 		{"without", common, -1},
+		// A server that could not read its memory says NaN: absent, not 0.
+		{"unreadable", common + "kaigi_resident_anonymous_memory_bytes NaN\n", -1},
 	} {
 		ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(tc.body)) }))
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

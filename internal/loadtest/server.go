@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
@@ -93,7 +94,10 @@ func scrape(ctx context.Context, hc *http.Client, url, token string) (serverStat
 			continue
 		}
 		if name == "kaigi_resident_anonymous_memory_bytes" {
-			s.anonBytes, _ = strconv.ParseFloat(strings.TrimSpace(value), 64)
+			// Unreadable or NaN (the server could not read it): absent.
+			if v, err := strconv.ParseFloat(strings.TrimSpace(value), 64); err == nil && !math.IsNaN(v) {
+				s.anonBytes = v
+			}
 			continue
 		}
 		if p := fields[name]; ok && p != nil {

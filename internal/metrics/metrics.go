@@ -10,6 +10,7 @@ package metrics
 import (
 	"bufio"
 	"bytes"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -148,7 +149,13 @@ func Handler(src Sources) http.Handler {
 	if _, ok := anonymousRSS(); ok {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "kaigi", Name: "resident_anonymous_memory_bytes",
 			Help: "Resident anonymous memory (RssAnon of /proc/self/status: heap, stacks, runtime), of process_resident_memory_bytes, which also counts the executable's file-backed pages. Linux only."},
-			func() float64 { v, _ := anonymousRSS(); return v }))
+			func() float64 {
+				// A reading that fails is NaN, not 0: a zero would pass for a figure.
+				if v, ok := anonymousRSS(); ok {
+					return v
+				}
+				return math.NaN()
+			}))
 	}
 	for _, c := range []struct {
 		name, help string
