@@ -90,13 +90,7 @@ func TestOrdinaryMeetingAllocatesNoRelay(t *testing.T) {
 // host in an ordinary meeting: media connects both ways and the TURN
 // server holds no allocation.
 func TestFirefoxMeetingAllocatesNoRelay(t *testing.T) {
-	srv := startServer(t, servertest.Options{})
-	link := srv.URL + "/m/" + srv.NewMeeting(t)
-	fox := newFirefoxTab(t, "Fox") // without Firefox, the test skips here
-	ada := newTab(t, "Ada")
-	ada.joinMeeting(link)
-	fox.joinTo(link, "")
-	fox.waitJS("to be in the meeting", `window.kaigiDebug.state() === "in-meeting"`)
+	srv, fox, ada := foxJoinsAda(t)
 	joined := time.Now()
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -209,14 +203,7 @@ func (tb *tab) preload(scripts ...string) {
 // fallback and a reload), the peer connection starts with the TURN relay
 // at once, and allocates it; the meeting works.
 func TestFirefoxRemembersTheRelay(t *testing.T) {
-	srv := startServer(t, servertest.Options{})
-	link := srv.URL + "/m/" + srv.NewMeeting(t)
-	fox := newFirefoxTab(t, "Fox") // without Firefox, the test skips here
-	fox.preload(recordPeerConnections, `sessionStorage.setItem("kaigi.relaysNeeded", "1")`)
-	ada := newTab(t, "Ada")
-	ada.joinMeeting(link)
-	fox.joinTo(link, "")
-	fox.waitJS("to be in the meeting", `window.kaigiDebug.state() === "in-meeting"`)
+	srv, fox, ada := foxJoinsAda(t, recordPeerConnections, `sessionStorage.setItem("kaigi.relaysNeeded", "1")`)
 	adaID, foxID := ada.selfID(), fox.selfID()
 	fox.decodes(adaID, "camera")
 	ada.decodes(foxID, "camera")
@@ -251,14 +238,7 @@ const relayOnly = `(() => {
 // next peer connection starts with the relay. Media flows both ways
 // through it.
 func TestFirefoxFallsBackToTheRelay(t *testing.T) {
-	srv := startServer(t, servertest.Options{})
-	link := srv.URL + "/m/" + srv.NewMeeting(t)
-	fox := newFirefoxTab(t, "Fox") // without Firefox, the test skips here
-	fox.preload(relayOnly, recordPeerConnections)
-	ada := newTab(t, "Ada")
-	ada.joinMeeting(link)
-	fox.joinTo(link, "")
-	fox.waitJS("to be in the meeting", `window.kaigiDebug.state() === "in-meeting"`)
+	srv, fox, ada := foxJoinsAda(t, relayOnly, recordPeerConnections)
 	joined := time.Now()
 	t.Cleanup(func() { t.Logf("Fox's peer connections: %+v", fox.pcEvents()) })
 	adaID, foxID := ada.selfID(), fox.selfID()
@@ -324,14 +304,7 @@ const directBlocked = `(() => {
 // SFU stopped restarting ICE on an offer that did not ask for it
 // (sfu TestOfferRightAfterFirstAnswerKeepsICE).
 func TestFirefoxFallsBackInPlace(t *testing.T) {
-	srv := startServer(t, servertest.Options{})
-	link := srv.URL + "/m/" + srv.NewMeeting(t)
-	fox := newFirefoxTab(t, "Fox") // without Firefox, the test skips here
-	fox.preload(directBlocked, recordPeerConnections)
-	ada := newTab(t, "Ada")
-	ada.joinMeeting(link)
-	fox.joinTo(link, "")
-	fox.waitJS("to be in the meeting", `window.kaigiDebug.state() === "in-meeting"`)
+	_, fox, ada := foxJoinsAda(t, directBlocked, recordPeerConnections)
 	t.Cleanup(func() { t.Logf("Fox's peer connections: %+v", fox.pcEvents()) })
 	adaID, foxID := ada.selfID(), fox.selfID()
 	fox.decodes(adaID, "camera")
@@ -348,4 +321,21 @@ func TestFirefoxFallsBackInPlace(t *testing.T) {
 	if !set {
 		t.Errorf("Fox's first peer connection was not given the relays in place: %+v", ev)
 	}
+}
+
+// foxJoinsAda starts a server and a meeting; Ada joins it from Chromium,
+// then Fox, a Firefox ESR guest whose pages first run the preload
+// scripts. It returns once Fox is in the meeting. Without Firefox, the
+// test skips.
+func foxJoinsAda(t *testing.T, preload ...string) (*servertest.Server, *tab, *tab) {
+	t.Helper()
+	srv := startServer(t, servertest.Options{})
+	link := srv.URL + "/m/" + srv.NewMeeting(t)
+	fox := newFirefoxTab(t, "Fox")
+	fox.preload(preload...)
+	ada := newTab(t, "Ada")
+	ada.joinMeeting(link)
+	fox.joinTo(link, "")
+	fox.waitJS("to be in the meeting", `window.kaigiDebug.state() === "in-meeting"`)
+	return srv, fox, ada
 }
