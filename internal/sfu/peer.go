@@ -90,6 +90,84 @@ type Peer struct {
 	// credentials (its state left "new"): see awaitICEStart.
 	iceStarted     chan struct{}
 	iceStartedOnce sync.Once
+
+	// cands holds the server's ICE candidates back while a description
+	// is made and signalled; see candidateHold.
+	cands candidateHold
+}
+
+// candidateHold keeps the server's ICE candidates from overtaking the
+// description whose credentials they belong to. pion gathers inside
+// SetRemoteDescription (an ICE restart offer) and SetLocalDescription (the
+// first description), and reports each candidate on a goroutine of its own,
+// so a candidate can be signalled before the answer or offer that carries
+// its generation's ufrag. A client adds it to the generation it has (the
+// old one, or none), and it is lost: a Firefox whose restart got only such
+// candidates had none of the server's to check, and ICE failed 5 s later
+// (TestRestartCandidatesFollowTheAnswer, TestServerOfferCandidatesFollowTheOffer).
+//
+// The Peer holds them from just before it applies or makes a description
+// until the description has been signalled (or has failed), then signals
+// them in the order pion reported them, the end of candidates included.
+// The hold is started and ended under p.mu, so close never meets a held
+// queue. pion's callback takes only mu, never p.mu: an offer waits under
+// p.mu for pion's ICE agent (awaitICEStart), and a callback waiting for
+// p.mu deadlocked with it. Signalling under mu keeps the flushed and the
+// later candidates in order; it is safe because a Signaller never blocks
+// and never calls back into the Peer.
+type candidateHold struct {
+	mu      sync.Mutex
+	holding bool
+	// queue is what pion reported during the hold; the end of candidates
+	// is an empty Candidate. At most maxHeldCandidates.
+	queue []webrtc.ICECandidateInit
+}
+
+// maxHeldCandidates bounds a hold's queue. A hold lasts one description
+// (milliseconds) and pion reports a generation's candidates once each: one
+// per local address and transport, plus server-reflexive and relayed ones,
+// a handful on an ordinary host. Past the bound a candidate is signalled at
+// once, as before the hold existed: early, it may be lost; dropped, it
+// would be. So a Peer's queue never exceeds 128 candidates (about 25 KiB),
+// and is released (nil) after each hold.
+const maxHeldCandidates = 128
+
+// hold starts holding candidates back. Called with p.mu held.
+func (h *candidateHold) hold() {
+	h.mu.Lock()
+	h.holding = true
+	h.mu.Unlock()
+}
+
+// release signals what was held, in order, and stops holding. Called with
+// p.mu held, after the description was signalled or failed; a second call
+// does nothing.
+//
+// A failed description's candidates are signalled too, not dropped: if
+// pion refused the offer before restarting its agent they belong to the
+// generation the client has, and dropping them would lose them; if it
+// restarted and then failed, the client never gets the new credentials
+// and the candidates (each names its ufrag) are no use to it either way.
+func (h *candidateHold) release(sig Signaller) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, c := range h.queue {
+		sig.Candidate(c)
+	}
+	h.queue = nil
+	h.holding = false
+}
+
+// signal signals a candidate pion reported, or holds it back. Called on
+// pion's goroutine: it must not take p.mu.
+func (h *candidateHold) signal(sig Signaller, c webrtc.ICECandidateInit) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.holding && len(h.queue) < maxHeldCandidates {
+		h.queue = append(h.queue, c)
+		return
+	}
+	sig.Candidate(c)
 }
 
 func newPeer(r *Router, participant string, pc *webrtc.PeerConnection, sig Signaller) *Peer {
@@ -118,10 +196,10 @@ func newPeer(r *Router, participant string, pc *webrtc.PeerConnection, sig Signa
 	}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil {
-			sig.Candidate(webrtc.ICECandidateInit{}) // end of candidates
+			p.cands.signal(sig, webrtc.ICECandidateInit{}) // end of candidates
 			return
 		}
-		sig.Candidate(c.ToJSON())
+		p.cands.signal(sig, c.ToJSON())
 	})
 	pc.OnTrack(p.onTrack)
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
@@ -197,6 +275,12 @@ func (p *Peer) answer(offer string, published map[string]Source) ([]*UpTrack, er
 		p.awaitICEStart()
 	}
 
+	// An ICE restart offer starts pion gathering the new generation's
+	// candidates inside SetRemoteDescription, the first answer inside
+	// SetLocalDescription: they wait for the answer. The deferred release
+	// covers the failures; it runs before the deferred unlock.
+	p.cands.hold()
+	defer p.cands.release(p.sig)
 	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadSDP, err)
 	}
@@ -219,6 +303,7 @@ func (p *Peer) answer(offer string, published map[string]Source) ([]*UpTrack, er
 		return ended, fmt.Errorf("%w: answer: %v", ErrBadSDP, err)
 	}
 	p.sig.Answer(answer.SDP)
+	p.cands.release(p.sig)
 	p.askTurnLocked()
 	return ended, nil
 }
@@ -297,6 +382,10 @@ func (p *Peer) HandleReady() error {
 	}
 	p.askedTurn = false
 	p.needOffer = false
+	// The server's first offer starts pion gathering inside
+	// SetLocalDescription: the candidates wait for the offer.
+	p.cands.hold()
+	defer p.cands.release(p.sig)
 	offer, err := p.pc.CreateOffer(nil)
 	if err == nil {
 		err = p.pc.SetLocalDescription(offer)
@@ -316,6 +405,7 @@ func (p *Peer) HandleReady() error {
 		})
 	}
 	p.sig.Offer(offer.SDP, tracks)
+	p.cands.release(p.sig)
 	return nil
 }
 
