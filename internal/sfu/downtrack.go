@@ -57,8 +57,8 @@ type DownTrack struct {
 	// The rest is guarded by up.fanout.
 	hdr      rtp.Header // the outgoing header, reused for every packet
 	exts     [2]rtp.Extension
-	rtxHdr   rtp.Header    // header of a cached packet being retransmitted
-	resends  []resendCount // by outgoing sequence number modulo its length; nil until a NACK
+	rtxHdr   rtp.Header   // header of a cached packet being retransmitted
+	resends  *resendTable // by outgoing sequence number; nil until a NACK
 	started  bool
 	lastSeq  uint16 // newest sequence number sent
 	lastTS   uint32
@@ -111,13 +111,45 @@ type segment struct {
 // 1+maxResends times the track's packets, whatever its NACKs say.
 const maxResends = 5
 
-// resendCount is how many times the packet with sequence number seq and
-// timestamp ts was sent again (the timestamp tells it from the packet of
-// the same number 65536 packets earlier).
-type resendCount struct {
-	ts  uint32
-	seq uint16
-	n   uint8
+// resendTable counts how many times each recent packet was sent again,
+// one 16-bit entry per sequence number modulo videoCachePackets (512, as
+// many as a layer's cache can hold, so that every packet the cache can
+// still give has a count of its own). An entry packs what tells packets
+// apart, the sequence number's upper 7 bits (the lower 9 are its index)
+// and bits 16–21 of the timestamp (a 0.73 s step at 90 kHz: the packet of
+// the same number 65536 packets later, at least half a minute later at
+// any rate a camera sends, has other bits there unless the clock moved by
+// a multiple of 47 s), above a 3-bit count. A packet taken for an older
+// one of the same entry starts from that one's count: it is sent again
+// fewer times, never more. 1 KiB, made at a sender's first NACK; as eight
+// bytes an entry (the whole timestamp) the tables were 4 KiB each, 62 KiB
+// a participant in a 20×20 meeting whose joins drew NACKs on most tracks.
+type resendTable [videoCachePackets]uint16
+
+// resendTableIndexBits is log2 of the table's length: the sequence
+// number's bits that pick the entry, not stored in it.
+const resendTableIndexBits = 9
+
+// The packing's assumptions: 512 entries, and a count below 8.
+var (
+	_ = [1]struct{}{}[videoCachePackets-1<<resendTableIndexBits]
+	_ = [1]struct{}{}[maxResends>>3]
+)
+
+// allow reports whether the packet numbered seq, with RTP timestamp ts,
+// may be sent again (it was sent again fewer than maxResends times), and
+// counts it if so.
+func (t *resendTable) allow(seq uint16, ts uint32) bool {
+	e := &t[int(seq)&(len(t)-1)]
+	key := seq>>resendTableIndexBits<<resendTableIndexBits | uint16(ts>>16&0x3f)<<3
+	if *e&^7 != key {
+		*e = key
+	}
+	if *e&7 >= maxResends {
+		return false
+	}
+	*e++
+	return true
 }
 
 type binding struct {
@@ -448,16 +480,11 @@ func (d *DownTrack) resend(seq uint16) {
 		}
 		ts := d.rtxHdr.Timestamp + s.tsOffset
 		if d.resends == nil {
-			d.resends = make([]resendCount, videoCachePackets)
+			d.resends = new(resendTable)
 		}
-		r := &d.resends[int(seq)&(len(d.resends)-1)]
-		if r.seq != seq || r.ts != ts {
-			*r = resendCount{ts: ts, seq: seq}
-		}
-		if r.n >= maxResends {
+		if !d.resends.allow(seq, ts) {
 			return
 		}
-		r.n++
 		end := len(raw)
 		var pad byte
 		if d.rtxHdr.Padding {

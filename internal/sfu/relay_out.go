@@ -60,7 +60,7 @@ type relaySender struct {
 	hdr     rtp.Header
 	exts    [1]rtp.Extension
 	rtxHdr  rtp.Header
-	resends []resendCount // by sequence number modulo its length; nil until a NACK
+	resends *resendTable // by sequence number; nil until a NACK
 }
 
 // RelayTo starts relaying the meeting's tracks published on this node to
@@ -497,16 +497,11 @@ func (s *relaySender) resend(l *layer, seq uint16) {
 		return
 	}
 	if s.resends == nil {
-		s.resends = make([]resendCount, videoCachePackets)
+		s.resends = new(resendTable)
 	}
-	r := &s.resends[int(seq)&(len(s.resends)-1)]
-	if r.seq != seq || r.ts != s.rtxHdr.Timestamp {
-		*r = resendCount{ts: s.rtxHdr.Timestamp, seq: seq}
-	}
-	if r.n >= maxResends {
+	if !s.resends.allow(seq, s.rtxHdr.Timestamp) {
 		return
 	}
-	r.n++
 	end := len(raw)
 	var pad byte
 	if s.rtxHdr.Padding {
