@@ -106,7 +106,9 @@ type Client struct {
 	// turnAsked: the server sent renegotiate and we have not granted it.
 	// serverTurn: we sent ready; we must not offer until we answer.
 	needOffer, turnAsked, serverTurn bool
-	pending                          []webrtc.ICECandidateInit
+	// pending are the server's candidates kept for the description they
+	// belong to; at most maxPendingCandidates.
+	pending []webrtc.ICECandidateInit
 	// iceRestart: the server asked for an ICE restart (ice_restart) that
 	// our next offer carries.
 	iceRestart bool
@@ -334,6 +336,11 @@ func (c *Client) readLoop() {
 	}
 }
 
+// maxPendingCandidates bounds the server's candidates a client keeps
+// for a description: a generation has a handful (one per server address
+// and transport, plus relayed ones); more are dropped, with a warning.
+const maxPendingCandidates = 128
+
 func (c *Client) handle(m *inbound) error {
 	switch m.Type {
 	case wire.TypeOffer:
@@ -373,7 +380,15 @@ func (c *Client) handle(m *inbound) error {
 		if cm.Candidate.Candidate == "" {
 			return nil
 		}
-		if c.pc.RemoteDescription() == nil {
+		// While our offer awaits its answer the candidate may be of the
+		// generation the answer brings (an ICE restart): added now, it
+		// would go to the old one and be lost. The answer applies it. The
+		// server signals its candidates after their description
+		// (sfu.candidateHold); this covers a server that does not.
+		if c.pc.RemoteDescription() == nil || c.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer {
+			if len(c.pending) >= maxPendingCandidates {
+				return fmt.Errorf("more than %d ICE candidates before a description", maxPendingCandidates)
+			}
 			c.pending = append(c.pending, cm.Candidate)
 			return nil
 		}
