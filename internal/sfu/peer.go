@@ -13,7 +13,10 @@ import (
 )
 
 // Signaller carries a peer's negotiation messages to its client. Its methods
-// must not block: they are called with the peer's lock held.
+// must not block nor call back into the Peer: they are called with the
+// peer's lock held, and Candidate also on pion's goroutine with the lock
+// of the peer's candidate hold (candidateHold), which the peer's
+// negotiation takes under its own lock.
 type Signaller interface {
 	// Renegotiate asks the client for a turn to offer.
 	Renegotiate()
