@@ -1,6 +1,7 @@
 // Remembered choices (display name, devices, the device ID) in localStorage,
-// and passcodes and resume tokens in sessionStorage. Storage can be
-// disabled or full; then nothing is remembered and nothing breaks.
+// and passcodes, resume tokens and whether TURN relays were needed in
+// sessionStorage. Storage can be disabled or full; then nothing is
+// remembered and nothing breaks.
 
 const NAME_KEY = "kaigi.name";
 const DEVICES_KEY = "kaigi.devices";
@@ -204,6 +205,31 @@ export function forgetResume(meetingId: string): void {
     }
   } catch {
     // nothing kept
+  }
+}
+
+// ---- TURN relays needed, for this tab only ------------------------------------------
+
+const RELAYS_NEEDED_KEY = "kaigi.relaysNeeded";
+
+/**
+ * Whether a call in this tab needed the TURN relays before
+ * (meeting/relays.ts): then every later call, a reload's included, starts
+ * with them. One flag, nothing identifying; kept until the tab closes.
+ */
+export function loadRelaysNeeded(): boolean {
+  try {
+    return globalThis.sessionStorage?.getItem(RELAYS_NEEDED_KEY) === "1";
+  } catch {
+    return false;
+  }
+}
+
+export function saveRelaysNeeded(): void {
+  try {
+    globalThis.sessionStorage?.setItem(RELAYS_NEEDED_KEY, "1");
+  } catch {
+    // remembered for this page only (relays.ts)
   }
 }
 

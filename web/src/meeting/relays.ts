@@ -22,6 +22,8 @@
 // with every server), so it cannot make the client restart ICE or reconnect
 // in a loop through it.
 
+import { loadRelaysNeeded, saveRelaysNeeded } from "../lib/storage.js";
+
 /** Whether an ICE server URL is a TURN relay's. */
 export function isRelayUrl(url: string): boolean {
   return /^\s*turns?:/i.test(url);
@@ -54,27 +56,17 @@ export interface RelayMemory {
   remember(): void;
 }
 
-const RELAYS_KEY = "kaigi.relaysNeeded";
 /** Without sessionStorage (blocked, or tests), remembered for the page's life. */
 let neededThisPage = false;
 
-/** The tab's memory: sessionStorage, and the page's own when storage fails. */
+/** The tab's memory: sessionStorage (storage.ts), and the page's own when storage fails. */
 export const tabRelayMemory: RelayMemory = {
   needed(): boolean {
-    if (neededThisPage) return true;
-    try {
-      return globalThis.sessionStorage?.getItem(RELAYS_KEY) === "1";
-    } catch {
-      return false;
-    }
+    return neededThisPage || loadRelaysNeeded();
   },
   remember(): void {
     neededThisPage = true;
-    try {
-      globalThis.sessionStorage?.setItem(RELAYS_KEY, "1");
-    } catch {
-      // remembered for this page only
-    }
+    saveRelaysNeeded();
   },
 };
 

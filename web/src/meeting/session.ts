@@ -4,14 +4,16 @@
 // on welcome, a fresh peer connection after every reconnect, `media` on every
 // change, obeying a host who stops a device, sending nothing in clear where
 // end-to-end encryption is expected: send-policy.ts) and tells a view what
-// changed; it builds no DOM.
+// changed; it builds no DOM. What happens when media does not connect (ICE
+// restarts, the TURN relay fallback, reconnects) is media-connection.ts's.
 
 import { Call, type CallOptions, type InboundStats, type OutboundStats, type RemoteTrack } from "./call.js";
 import type { LocalMedia, LocalSource } from "./devices.js";
 import { HostCommands } from "./host-commands.js";
-import { MediaHealth } from "./media-health.js";
-import { IceRestarts, routeNegotiation } from "./negotiation-route.js";
-import { RelayPolicy, type RelayMemory } from "./relays.js";
+import { MediaConnection } from "./media-connection.js";
+import type { MediaHealth } from "./media-health.js";
+import { routeNegotiation } from "./negotiation-route.js";
+import type { RelayMemory } from "./relays.js";
 import { isModerator, mayShareScreen, mayUnmute } from "./permissions.js";
 import type { BreakoutBroadcast, ClientMessage, MediaState, MediaStopped, RecordingState, ServerError, ServerMessage, WaitingEntry, Welcome } from "./protocol.js";
 import type { TabResume } from "./resume.js";
@@ -102,9 +104,6 @@ const SHOWN_ERRORS: ReadonlySet<string> = new Set(["forbidden", "no_such_partici
 /** How many ids of recent `media` messages to remember, to recognise their errors. */
 const MEDIA_IDS_KEPT = 16;
 
-/** ICE failures in a row (each up to 10 s without a connection) before the whole session reconnects. */
-const ICE_FAILURES_BEFORE_RECONNECT = 2;
-
 export class MeetingSession {
   readonly roster = new Roster();
   selfId: string | null = null;
@@ -138,20 +137,13 @@ export class MeetingSession {
   private readonly signal: SignalClient;
   private readonly newCall: (o: CallOptions) => Call;
   private readonly busy = new Set<"mic" | "camera" | "screen">();
-  private readonly iceRestarts: IceRestarts;
-  /** When calls use the TURN relays: only once a direct attempt failed (relays.ts). */
-  private readonly relays: RelayPolicy;
-  private iceFailures = 0;
-  /**
-   * The current call connected directly, lost its connection, and was
-   * restarted directly since: if that fails too, it falls back to relays.
-   */
-  private directRetried = false;
+  /** ICE failures, restarts and the TURN relay fallback (media-connection.ts). */
+  private readonly connection: MediaConnection;
   private ended = false;
   private guessing = false;
   private readonly mediaIds: number[] = [];
   /** Whether media connects, and what to tell the person when it does not. */
-  readonly mediaHealth = new MediaHealth();
+  readonly mediaHealth: MediaHealth;
   /** What was being sent when the session ended, so a rejoin can start the same devices. */
   endState: MediaState | null = null;
   /** Background blur of the camera (background-blur.ts): the camera's sender and the self-view carry its output. */
@@ -177,8 +169,17 @@ export class MeetingSession {
       { participant: (id) => this.roster.get(id), people: () => this.roster.list(), settings: () => this.settings, selfId: () => this.selfId },
     );
     this.newCall = opts.parts?.call ?? ((o) => new Call(o));
-    this.relays = new RelayPolicy(opts.parts?.relayMemory, opts.parts?.now);
-    this.iceRestarts = new IceRestarts(opts.parts?.now);
+    this.connection = new MediaConnection(
+      {
+        call: () => this.call,
+        signalConnected: () => this.signal.connected,
+        reconnect: () => this.signal.reconnect(),
+        healthChanged: () => this.view.mediaHealthChanged(),
+      },
+      opts.parts?.relayMemory,
+      opts.parts?.now,
+    );
+    this.mediaHealth = this.connection.health;
     this.signal = (opts.parts?.signal ?? ((o) => new SignalClient(o)))({
       url: signalUrl(location),
       ...(opts.resume ? { resume: opts.resume } : {}),
@@ -405,8 +406,7 @@ export class MeetingSession {
     this.settings = w.settings;
     this.e2ee = w.e2ee;
     this.simulcast = w.simulcast;
-    const ice = this.relays.welcomed(w.iceServers);
-    this.mediaHealth.using(ice.start);
+    const ice = this.connection.welcomed(w.iceServers);
     this.secure?.welcomed(w.self, w.e2ee, w.resumed, w.e2eeRestart, w.e2eeEpoch);
     // The server's word on encryption decides nothing alone: where
     // encryption is expected and the server says there is none, nothing
@@ -427,18 +427,13 @@ export class MeetingSession {
     // Whether or not the server resumed us, the old peer connection is gone
     // on its side: negotiate a fresh one and publish what we send now.
     this.dropCall();
-    this.directRetried = false;
     const call = this.newCall({
       iceServers: ice.start,
       ...(ice.held ? { relays: ice.held } : {}),
       send: (m) => void this.signal.send(m),
       remoteTracksChanged: () => this.view.remoteChanged(),
-      iceFailed: () => this.iceFailed(),
-      iceConnected: () => {
-        this.iceFailures = 0;
-        this.directRetried = false;
-        if (this.mediaHealth.connected()) this.view.mediaHealthChanged();
-      },
+      iceFailed: () => this.connection.failed(),
+      iceConnected: () => this.connection.connected(),
       simulcast: w.simulcast,
       camera: (track) => this.blur.output(track),
       maySend: () => this.sending === "encrypted" || this.sending === "clear",
@@ -519,7 +514,7 @@ export class MeetingSession {
   }
 
   private message(m: ServerMessage): void {
-    if (routeNegotiation(this.call, m, () => this.signal.connected && this.iceRestarts.take() && this.restartIce())) return;
+    if (routeNegotiation(this.call, m, () => this.connection.serverAskedRestart())) return;
     switch (m.type) {
       case "participant_joined":
       case "participant_updated": {
@@ -594,84 +589,6 @@ export class MeetingSession {
       default:
         return; // errors are logged by the signal client; nothing to show
     }
-  }
-
-  /**
-   * Media does not connect: restart ICE first; if that does not help either,
-   * reconnect the session, which negotiates new peer connections on both sides.
-   */
-  private iceFailed(): void {
-    const call = this.call;
-    // Never connected: the direct path is blocked, fall back now. A call
-    // that did connect directly lost it to a network change, most likely:
-    // a direct restart first (the usual path below), the relays only if
-    // that fails too.
-    if (call?.holdsRelays && (!call.hasConnected || this.directRetried)) {
-      this.fallBackToRelays(call);
-      return;
-    }
-    if (this.mediaHealth.failed()) this.view.mediaHealthChanged();
-    if (!this.signal.connected || !this.iceRestarts.take()) return;
-    this.iceFailures++;
-    if (this.iceFailures >= ICE_FAILURES_BEFORE_RECONNECT) {
-      this.iceFailures = 0;
-      console.warn("kaigi: media could not connect; reconnecting");
-      this.signal.reconnect();
-      return;
-    }
-    if (call?.holdsRelays) this.directRetried = true;
-    this.restartIce();
-  }
-
-  /**
-   * Restarts ICE on the call, or reconnects the session where its ICE
-   * failed outright: Firefox ESR restarted in place from "failed" goes on
-   * receiving, but nothing it sends arrives any more (e2e
-   * TestFirefoxRecoversAfterICEFailed: the other side never decoded its
-   * camera again, in 3 runs of 3), while the reconnect's new peer
-   * connection works both ways. Chromium did not say "failed" for a cut
-   * path within 60 s (TestChromiumRecoversAfterICEFailed): its restarts
-   * come from the timeout and the server's `ice_restart`, in place as
-   * before. The reconnect keeps the participant (resume token); a
-   * restart's bound (IceRestarts, taken by the caller) bounds it too.
-   */
-  private restartIce(): void {
-    if (this.call?.iceFailedOutright) {
-      this.iceFailures = 0;
-      console.warn("kaigi: media connection failed; reconnecting");
-      this.signal.reconnect();
-      return;
-    }
-    this.call?.restartIce();
-  }
-
-  /**
-   * The direct attempt did not connect: add the TURN relays and restart ICE
-   * (no media problem shown yet: this is the expected path of a network
-   * that needs the relay). Where the welcome's credentials are too old, the
-   * browser will not take new ICE servers on this peer connection, or ICE
-   * failed outright, reconnect instead: the new welcome's call starts with
-   * relays. ICE fails outright in Firefox, at once when it has no usable
-   * candidate, and after an ICE restart from that state its media did not
-   * reach the server (e2e, Firefox ESR 153 with relay-only ICE: in 4 runs
-   * of 4 it received but nothing it sent was published); Chromium only
-   * times out (its state stays "new" or "checking"), and the restart works.
-   */
-  private fallBackToRelays(call: Call): void {
-    // Signalling is down: the reconnect that follows makes a new call anyway,
-    // and a failure now says nothing about the network's media ports.
-    if (!this.signal.connected) return;
-    if (this.relays.needed() === "add" && !call.iceFailedOutright && call.addRelays()) {
-      if (this.mediaHealth.relaysAdded()) this.view.mediaHealthChanged();
-      // Counted, so the next restart waits its interval; this one goes
-      // regardless: there is one fallback per page (the next calls start
-      // with relays), so nobody can make it loop.
-      this.iceRestarts.take();
-      call.restartIce();
-      return;
-    }
-    console.info("kaigi: reconnecting to use the TURN relays");
-    this.signal.reconnect();
   }
 
   private async publishScreen(): Promise<void> {
