@@ -213,6 +213,14 @@ func equalCounts(a, b map[string]int) bool {
 // closed when the test ends. It returns the track to write to.
 func publishCamera(t *testing.T, r *Router) *webrtc.TrackLocalStaticRTP {
 	t.Helper()
+	track, _ := publishCameraPC(t, r)
+	return track
+}
+
+// publishCameraPC is publishCamera, also returning the publisher's
+// PeerConnection.
+func publishCameraPC(t *testing.T, r *Router) (*webrtc.TrackLocalStaticRTP, *webrtc.PeerConnection) {
+	t.Helper()
 	pc, err := webrtc.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		t.Fatal(err)
@@ -249,5 +257,5 @@ func publishCamera(t *testing.T, r *Router) *webrtc.TrackLocalStaticRTP {
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: <-psig.answers}); err != nil {
 		t.Fatal(err)
 	}
-	return track
+	return track, pc
 }

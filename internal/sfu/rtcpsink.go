@@ -20,11 +20,22 @@ import (
 //
 // pion lets a PeerConnection choose the buffer of each SRTCP read stream
 // (SettingEngine.BufferFactory). The SFU gives each participant's
-// PeerConnection its own factory: for the SSRC of one of its DownTracks
-// it returns an rtcpSink, whose Write hands the packets to that
-// DownTrack at once; for anything else (the RTCP about what the
-// participant publishes, read by layer.drainRTCP, and all RTP) the
-// buffer pion would have made.
+// PeerConnection its own factory: for every SRTCP stream it returns an
+// rtcpSink, whose Write handles the packets at once: for the SSRC of one
+// of its DownTracks it hands them to that DownTrack; for the SSRC of a
+// layer the participant publishes (sender reports) it runs them through
+// the layer's RTCP interceptors (the receiver reports need the sender
+// reports' times) by reading the receiver from within the Write, the
+// read taking the packet being written; anything else is dropped. For
+// RTP it returns the buffer pion would have made.
+//
+// The publisher's side was a goroutine per published layer
+// (layer.drainRTCP, still used by peers made without routes), blocked
+// in that read with a 1.5 KiB buffer, and a packet buffer grown by
+// whatever queued while it waited: 2 goroutines a participant in a
+// meeting, and the buffers. An SRTCP stream nobody handles (an SSRC
+// announced by neither) no longer queues up to 100 KB unread: pion keeps
+// such a stream open, unread, for as long as the PeerConnection lives.
 //
 // Relays (relay*.go) and WHIP sources keep the SFU's shared API, without a
 // factory: their senders' RTCP is read by their own readers. A factory
@@ -33,58 +44,86 @@ import (
 // failures that reverted this once (faeeb9e) were a race of the test's
 // own client (TestClientOfferWhenItsPeerIsRemoved).
 
-// rtcpRoutes maps the SSRCs a peer sends with to their DownTracks.
+// rtcpRoutes maps the SSRCs a peer sends with to their DownTracks, and
+// those it publishes with to their layers.
 type rtcpRoutes struct {
 	downs sync.Map // uint32 → *DownTrack
+	ups   sync.Map // uint32 → *layer
 }
 
 func (r *rtcpRoutes) add(ssrc uint32, d *DownTrack) { r.downs.Store(ssrc, d) }
 func (r *rtcpRoutes) remove(ssrc uint32)            { r.downs.Delete(ssrc) }
 
+// addLayer routes the RTCP about a published layer through its receiver's
+// interceptors, from the time its receiver has its track (the read would
+// wait for it) until removeLayer.
+func (r *rtcpRoutes) addLayer(l *layer)    { r.ups.Store(l.ssrc, l) }
+func (r *rtcpRoutes) removeLayer(l *layer) { r.ups.CompareAndDelete(l.ssrc, l) }
+
 // buffer is the PeerConnection's SettingEngine.BufferFactory.
 func (r *rtcpRoutes) buffer(kind packetio.BufferPacketType, ssrc uint32) io.ReadWriteCloser {
 	if kind == packetio.RTCPBufferPacket {
-		if _, ok := r.downs.Load(ssrc); ok {
-			return &rtcpSink{routes: r, ssrc: ssrc, closed: make(chan struct{})}
-		}
+		return &rtcpSink{routes: r, ssrc: ssrc, closed: make(chan struct{})}
 	}
 	// What pion/srtp makes when no factory is set.
 	b := packetio.NewBuffer()
-	if kind == packetio.RTCPBufferPacket {
-		b.SetLimitSize(100 * 1000)
-	} else {
-		b.SetLimitSize(1000 * 1000)
-	}
+	b.SetLimitSize(1000 * 1000)
 	return &packetBuffer{b}
 }
 
-// rtcpSink takes a DownTrack's RTCP and handles it as it is written.
-// Nothing reads it: its Read waits until it is closed.
+// rtcpSink takes the RTCP of one SSRC and handles it as it is written.
+// Its Read gives only the packet being written, to the read a Write makes
+// for a layer; otherwise it waits until the sink is closed.
 type rtcpSink struct {
 	routes *rtcpRoutes
 	ssrc   uint32
 	once   sync.Once
 	closed chan struct{}
+
+	mu      sync.Mutex
+	pending []byte // the packet a Write is running through a layer's interceptors
 }
 
 // Write handles one RTCP packet for the sink's SSRC; pion calls it from
 // the SRTCP session's read loop with a buffer it reuses, which is not
-// kept. A packet that does not parse, or for a DownTrack since removed,
-// is dropped.
+// kept. A packet that does not parse, or for an SSRC with no DownTrack or
+// layer (or no longer), is dropped.
 func (s *rtcpSink) Write(b []byte) (int, error) {
-	v, ok := s.routes.downs.Load(s.ssrc)
-	if !ok {
+	if v, ok := s.routes.downs.Load(s.ssrc); ok {
+		pkts, err := rtcp.Unmarshal(b)
+		if err != nil {
+			return len(b), nil
+		}
+		v.(*DownTrack).handleRTCP(pkts)
 		return len(b), nil
 	}
-	pkts, err := rtcp.Unmarshal(b)
-	if err != nil {
-		return len(b), nil
+	if v, ok := s.routes.ups.Load(s.ssrc); ok {
+		l := v.(*layer)
+		// The interceptors read the packet in place: the read below
+		// reaches this sink's Read, which hands it b, and its copy is
+		// onto itself.
+		s.mu.Lock()
+		s.pending = b
+		s.mu.Unlock()
+		_, _, _ = l.recv.ReadSimulcast(b, l.rid)
+		s.mu.Lock()
+		s.pending = nil
+		s.mu.Unlock()
 	}
-	v.(*DownTrack).handleRTCP(pkts)
 	return len(b), nil
 }
 
-func (s *rtcpSink) Read([]byte) (int, error) {
+func (s *rtcpSink) Read(p []byte) (int, error) {
+	s.mu.Lock()
+	b := s.pending
+	s.pending = nil
+	s.mu.Unlock()
+	if b != nil {
+		if len(p) < len(b) {
+			return 0, io.ErrShortBuffer
+		}
+		return copy(p, b), nil
+	}
 	<-s.closed
 	return 0, io.EOF
 }

@@ -166,3 +166,78 @@ func TestSubscriberFeedbackWithoutReaders(t *testing.T) {
 		t.Errorf("%d DownTrack RTCP reader goroutines, want none", n)
 	}
 }
+
+// TestPublisherSenderReportsWithoutReaders: the publisher's sender reports
+// reach the SFU's receiver-report interceptor, handled as its
+// PeerConnection decrypts them, with no reader goroutine per published
+// layer: the receiver reports the publisher gets echo its sender reports'
+// times (LastSenderReport), which the interceptor takes only from a sender
+// report it has read.
+func TestPublisherSenderReportsWithoutReaders(t *testing.T) {
+	s, err := New(Config{IncludeLoopback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	r := s.NewRouter("m")
+	track, pc := publishCameraPC(t, r)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	go func() {
+		tick := time.NewTicker(time.Second / 30)
+		defer tick.Stop()
+		for seq := uint16(1); ; seq++ {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			pkt := []byte{0x80, 0x80 | 96, byte(seq >> 8), byte(seq), 0, 0, byte(seq >> 8), byte(seq), 0, 0, 0, 1,
+				0x10, 0x00, 0, 0, 0, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01}
+			if _, err := track.Write(pkt); err != nil {
+				return
+			}
+		}
+	}()
+
+	sender := pc.GetSenders()[0]
+	ssrc := uint32(sender.GetParameters().Encodings[0].SSRC)
+	got := make(chan uint32, 1)
+	go func() {
+		for {
+			pkts, _, err := sender.ReadRTCP()
+			if err != nil {
+				return
+			}
+			for _, p := range pkts {
+				rr, ok := p.(*rtcp.ReceiverReport)
+				if !ok {
+					continue
+				}
+				for _, rep := range rr.Reports {
+					if rep.SSRC == ssrc && rep.LastSenderReport != 0 {
+						select {
+						case got <- rep.LastSenderReport:
+						default:
+						}
+						return
+					}
+				}
+			}
+		}
+	}()
+	select {
+	case <-got:
+	case <-ctx.Done():
+		t.Fatal("no receiver report echoing a sender report within 30 s")
+	}
+
+	var b bytes.Buffer
+	if err := pprof.Lookup("goroutine").WriteTo(&b, 2); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(b.String(), "(*layer).drainRTCP"); n != 0 {
+		t.Errorf("%d layer RTCP reader goroutines, want none", n)
+	}
+}

@@ -196,7 +196,14 @@ func (u *UpTrack) Simulcast() bool { return u.simulcast }
 // forward reads the layer's packets and fans each out to the subscribers,
 // until the layer ends.
 func (l *layer) forward() {
-	go l.drainRTCP()
+	if routes := l.up.owner.rtcp; routes != nil {
+		// The peer's SRTCP sinks run the layer's RTCP through its
+		// interceptors as it arrives (rtcpsink.go): no reader of its own.
+		routes.addLayer(l)
+		defer routes.removeLayer(l)
+	} else {
+		go l.drainRTCP()
+	}
 	buf := make([]byte, 1500)
 	for {
 		n, _, err := l.remote.Read(buf)
@@ -208,7 +215,8 @@ func (l *layer) forward() {
 }
 
 // drainRTCP reads the RTCP that arrives for this layer (sender reports) so
-// that the interceptors see it and buffers do not fill.
+// that the interceptors see it and buffers do not fill; for a peer made
+// without rtcpRoutes (tests), whose RTCP streams are pion's buffers.
 func (l *layer) drainRTCP() {
 	buf := make([]byte, 1500)
 	for {
