@@ -192,7 +192,7 @@ func cutUntilFailed(t *testing.T, opts servertest.Options, other *tab, preload f
 	// that receives but sends nothing is the failure looked for. Ada's
 	// own sending comes back by Chromium's in-place ICE restarts (the
 	// server's ice_restart, every 10 s while its side is down), which took
-	// up to 20 s in some runs: 60 s each.
+	// up to 25 s in some runs: 60 s each.
 	a := ada.decodesAgain(otherID, 60*time.Second)
 	o := other.decodesAgain(adaID, 60*time.Second)
 	if a.IsZero() || o.IsZero() {

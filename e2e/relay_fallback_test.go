@@ -233,7 +233,7 @@ const relayOnly = `(() => {
 // TestFirefoxFallsBackToTheRelay: a Firefox ESR guest whose direct path
 // cannot connect (relayOnly) joins a Chromium host. Its first peer
 // connection starts without the TURN relay; Firefox says ICE failed at
-// once, and the client falls back by reconnecting (session.ts
+// once, and the client falls back by reconnecting (media-connection.ts
 // fallBackToRelays: no ICE restart from Firefox's failed state), so the
 // next peer connection starts with the relay. Media flows both ways
 // through it.
