@@ -31,7 +31,9 @@ const (
 	// the client is asked to restart ICE; failed asks at once.
 	iceRestartAfter = time.Second
 	// iceRestartEvery bounds the asks: at most one in this time, repeated
-	// while the transport stays down.
+	// while the transport stays down, a restart's "checking" included (a
+	// client that never answers is asked once in this time for as long
+	// as its transport is down).
 	iceRestartEvery = 10 * time.Second
 
 	// A client's own ICE restarts (offers with new credentials) cost the
@@ -45,10 +47,11 @@ const (
 // iceWatch asks a peer's client to restart ICE while the transport is down,
 // and keeps the client's restart budget.
 type iceWatch struct {
-	ask func() // nil: the Signaller cannot ask
+	ask   func()        // nil: the Signaller cannot ask
+	every time.Duration // iceRestartEvery; shorter in tests
 
 	mu     sync.Mutex
-	down   bool // disconnected or failed
+	down   bool // disconnected or failed, or checking since
 	closed bool
 	timer  *time.Timer
 	last   time.Time // the last ask
@@ -60,7 +63,7 @@ type iceWatch struct {
 }
 
 func newICEWatch(sig Signaller, now time.Time) *iceWatch {
-	w := &iceWatch{due: now}
+	w := &iceWatch{due: now, every: iceRestartEvery}
 	if r, ok := sig.(ICERestarter); ok {
 		w.ask = r.RestartICE
 	}
@@ -84,10 +87,25 @@ func (w *iceWatch) changed(s webrtc.ICEConnectionState) {
 	case webrtc.ICEConnectionStateFailed:
 		w.down = true
 		w.arm(0)
+	case webrtc.ICEConnectionStateChecking:
+		if !w.down {
+			// The first connect: nothing was lost, nothing to ask.
+			w.stop()
+			return
+		}
+		// A restart under way after a loss (the client's answer to an
+		// ask, or its own) is not yet up: its checks may run while the
+		// path is still cut, and pion stays "checking" until its own
+		// timeouts say failed (SetICETimeouts' disconnected plus failed
+		// timeouts, 20 s), while a browser that keeps receiving never
+		// sees a loss and never restarts on its own. So the transport
+		// stays down, and the client is asked again iceRestartEvery
+		// after this restart began unless connected comes first.
+		w.arm(w.every)
 	case webrtc.ICEConnectionStateClosed:
 		w.closed = true
 		w.stop()
-	default: // new, checking (a restart under way), connected, completed
+	default: // new, connected, completed
 		w.down = false
 		w.stop()
 	}
@@ -98,7 +116,7 @@ func (w *iceWatch) changed(s webrtc.ICEConnectionState) {
 func (w *iceWatch) arm(d time.Duration) {
 	w.stop()
 	if !w.last.IsZero() {
-		d = max(d, iceRestartEvery-time.Since(w.last))
+		d = max(d, w.every-time.Since(w.last))
 	}
 	w.timer = time.AfterFunc(d, w.fire)
 }
@@ -119,7 +137,7 @@ func (w *iceWatch) fire() {
 		return
 	}
 	w.last = time.Now()
-	w.timer = time.AfterFunc(iceRestartEvery, w.fire)
+	w.timer = time.AfterFunc(w.every, w.fire)
 	w.mu.Unlock()
 	w.ask()
 }

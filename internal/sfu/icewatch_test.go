@@ -134,3 +134,74 @@ func TestICEUfrag(t *testing.T) {
 		}
 	}
 }
+
+// TestICEWatchAsksAgainWhileRestartChecks: a restart after a loss moves
+// pion's ICE to "checking", which is not yet up: while it stays there the
+// client is asked again (once per every), and connected ends the asks.
+// The first connect's "checking" asks nothing.
+func TestICEWatchAsksAgainWhileRestartChecks(t *testing.T) {
+	sig := restartSignaller{asks: make(chan struct{}, 4)}
+	w := newICEWatch(sig, time.Now())
+	w.every = 200 * time.Millisecond
+	armed := func() (bool, bool) {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return w.down, w.timer != nil
+	}
+
+	w.changed(webrtc.ICEConnectionStateChecking)
+	if down, timer := armed(); down || timer {
+		t.Fatalf("first connect's checking: down %v, armed %v", down, timer)
+	}
+	w.changed(webrtc.ICEConnectionStateConnected)
+
+	w.changed(webrtc.ICEConnectionStateFailed)
+	select {
+	case <-sig.asks:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no ask after failed")
+	}
+	w.changed(webrtc.ICEConnectionStateChecking) // the client restarted
+	if down, timer := armed(); !down || !timer {
+		t.Fatalf("a restart's checking after a loss: down %v, armed %v; want both", down, timer)
+	}
+	began := time.Now()
+	for i := range 2 {
+		select {
+		case <-sig.asks:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("ask %d while the restart checks: none", i+1)
+		}
+	}
+	if took := time.Since(began); took < 2*w.every-50*time.Millisecond {
+		t.Fatalf("two more asks within %v: more often than once per %v", took, w.every)
+	}
+	w.changed(webrtc.ICEConnectionStateConnected)
+	if down, timer := armed(); down || timer {
+		t.Fatalf("connected: down %v, armed %v", down, timer)
+	}
+	select {
+	case <-sig.asks:
+		t.Fatal("asked after connected")
+	case <-time.After(3 * w.every):
+	}
+
+	// A restart the client made on its own, before any ask, is given
+	// every before the first ask.
+	w.changed(webrtc.ICEConnectionStateDisconnected)
+	w.changed(webrtc.ICEConnectionStateChecking)
+	began = time.Now()
+	select {
+	case <-sig.asks:
+		if took := time.Since(began); took < w.every-50*time.Millisecond {
+			t.Fatalf("asked %v into the client's own restart, before every (%v)", took, w.every)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no ask while the client's own restart checks")
+	}
+	w.close()
+	w.changed(webrtc.ICEConnectionStateChecking)
+	if _, timer := armed(); timer {
+		t.Fatal("armed after close")
+	}
+}
