@@ -109,22 +109,7 @@ func TestSubscriberFeedbackWithoutReaders(t *testing.T) {
 	// Key frames, 30 a second, until the test ends.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	go func() {
-		tick := time.NewTicker(time.Second / 30)
-		defer tick.Stop()
-		for seq := uint16(1); ; seq++ {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-			pkt := []byte{0x80, 0x80 | 96, byte(seq >> 8), byte(seq), 0, 0, byte(seq >> 8), byte(seq), 0, 0, 0, 1,
-				0x10, 0x00, 0, 0, 0, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01}
-			if _, err := track.Write(pkt); err != nil {
-				return
-			}
-		}
-	}()
+	go writeKeyFrames(ctx, track)
 
 	var remote *webrtc.TrackRemote
 	select {
@@ -184,22 +169,7 @@ func TestPublisherSenderReportsWithoutReaders(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	go func() {
-		tick := time.NewTicker(time.Second / 30)
-		defer tick.Stop()
-		for seq := uint16(1); ; seq++ {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-			pkt := []byte{0x80, 0x80 | 96, byte(seq >> 8), byte(seq), 0, 0, byte(seq >> 8), byte(seq), 0, 0, 0, 1,
-				0x10, 0x00, 0, 0, 0, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01}
-			if _, err := track.Write(pkt); err != nil {
-				return
-			}
-		}
-	}()
+	go writeKeyFrames(ctx, track)
 
 	sender := pc.GetSenders()[0]
 	ssrc := uint32(sender.GetParameters().Encodings[0].SSRC)
@@ -239,5 +209,24 @@ func TestPublisherSenderReportsWithoutReaders(t *testing.T) {
 	}
 	if n := strings.Count(b.String(), "(*layer).drainRTCP"); n != 0 {
 		t.Errorf("%d layer RTCP reader goroutines, want none", n)
+	}
+}
+
+// writeKeyFrames writes a VP8 key frame to track 30 times a second until
+// ctx ends or a write fails.
+func writeKeyFrames(ctx context.Context, track *webrtc.TrackLocalStaticRTP) {
+	tick := time.NewTicker(time.Second / 30)
+	defer tick.Stop()
+	for seq := uint16(1); ; seq++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		pkt := []byte{0x80, 0x80 | 96, byte(seq >> 8), byte(seq), 0, 0, byte(seq >> 8), byte(seq), 0, 0, 0, 1,
+			0x10, 0x00, 0, 0, 0, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01}
+		if _, err := track.Write(pkt); err != nil {
+			return
+		}
 	}
 }
