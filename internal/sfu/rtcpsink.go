@@ -63,7 +63,7 @@ func (r *rtcpRoutes) removeLayer(l *layer) { r.ups.CompareAndDelete(l.ssrc, l) }
 // buffer is the PeerConnection's SettingEngine.BufferFactory.
 func (r *rtcpRoutes) buffer(kind packetio.BufferPacketType, ssrc uint32) io.ReadWriteCloser {
 	if kind == packetio.RTCPBufferPacket {
-		return &rtcpSink{routes: r, ssrc: ssrc, closed: make(chan struct{})}
+		return &rtcpSink{routes: r, ssrc: ssrc}
 	}
 	// What pion/srtp makes when no factory is set.
 	b := packetio.NewBuffer()
@@ -73,12 +73,15 @@ func (r *rtcpRoutes) buffer(kind packetio.BufferPacketType, ssrc uint32) io.Read
 
 // rtcpSink takes the RTCP of one SSRC and handles it as it is written.
 // Its Read gives only the packet being written, to the read a Write makes
-// for a layer; otherwise it waits until the sink is closed.
+// for a layer; with nothing pending it returns io.EOF at once. It must
+// never wait: the only reads are those Writes make from pion's SRTCP read
+// loop, and a read that reached another sink (pion hands a RID's track
+// the streams of any new SSRC that comes with the RID) and waited there
+// stopped that loop, and all of the participant's RTCP with it
+// (TestReview2LayerOnANewSSRCDoesNotWedgeRTCP).
 type rtcpSink struct {
 	routes *rtcpRoutes
 	ssrc   uint32
-	once   sync.Once
-	closed chan struct{}
 
 	mu      sync.Mutex
 	pending []byte // the packet a Write is running through a layer's interceptors
@@ -99,6 +102,12 @@ func (s *rtcpSink) Write(b []byte) (int, error) {
 	}
 	if v, ok := s.routes.ups.Load(s.ssrc); ok {
 		l := v.(*layer)
+		// Only the layer's current SSRC is read: once pion has moved the
+		// RID's track to a new SSRC, the read would take that SSRC's
+		// sink's packet, not this one's.
+		if uint32(l.remote.SSRC()) != s.ssrc {
+			return len(b), nil
+		}
 		// The interceptors read the packet in place: the read below
 		// reaches this sink's Read, which hands it b, and its copy is
 		// onto itself.
@@ -124,14 +133,10 @@ func (s *rtcpSink) Read(p []byte) (int, error) {
 		}
 		return copy(p, b), nil
 	}
-	<-s.closed
 	return 0, io.EOF
 }
 
-func (s *rtcpSink) Close() error {
-	s.once.Do(func() { close(s.closed) })
-	return nil
-}
+func (s *rtcpSink) Close() error { return nil }
 
 // packetBuffer is a packetio.Buffer as pion/srtp wraps its own: an
 // io.ReadWriter, and packets' attributes kept alongside.
