@@ -9,17 +9,12 @@ package sfu
 // It is sized by time and bitrate rather than by a count of full-sized
 // slots (issue 16: 512 slots of 1,500 bytes were 768 KB a layer, most of a
 // publisher's memory): packets are packed at their own size into a ring
-// of bytes that starts small and grows a step (×1.5 or ×4/3: 32, 48, 64,
-// 96, 128, 192 KiB...) whenever it wraps in less than cacheKeep, up to
-// cacheMaxBytes; a ring whose lap takes more than cacheShrinkAfter
-// shrinks a step, keeping its newest packets, so a layer whose bitrate
-// falls gives the memory back. So it holds between cacheKeep and
-// cacheShrinkAfter of the layer's current bitrate, and after a shrink at
-// least cacheShrinkAfter/1.5 (a 1.5 Mbit/s camera: 256 KiB, about 1.4 s; a
-// 500 kbit/s gallery layer: 64 or 96 KiB). Steps of two and a shrink
-// after 4 s kept 500 kbit/s rings at 128 KiB, over 2 s, once a join's key
-// frames had made one lap shorter than a second (20 × 128 KiB, a fifth of
-// the heap a 20×20 meeting adds).
+// of bytes that starts small and doubles whenever it wraps in less than
+// cacheKeep, up to cacheMaxBytes, so that it holds between cacheKeep and
+// twice that of the layer's current bitrate (a 1.5 Mbit/s camera: 256
+// KiB, about 1.4 s; a 500 kbit/s gallery layer: 64 or 128 KiB). A ring
+// whose lap takes more than cacheShrinkAfter halves again, keeping its
+// newest packets, so a layer whose bitrate falls gives the memory back.
 // NACK repair needs about one and a half round trips of packets; a second
 // covers that with room on any path a call survives. A table of slots,
 // indexed by sequence number, finds a packet in the ring.
@@ -27,16 +22,13 @@ package sfu
 // It is used only under its UpTrack's fan-out lock.
 type packetCache struct {
 	slots []cacheSlot // by sequence number modulo its length
-	buf   []byte      // the ring; its length is one of the steps (see nextRingSize)
+	buf   []byte      // the ring; its length is a power of two
 	// head is the absolute position (bytes ever placed, counting the
 	// tails skipped at each wrap) where the next packet goes; a packet at
 	// absolute position p is intact while p >= head-len(buf) and p >=
-	// floor (what was before floor did not survive a resize). It is at
-	// buf[(p-base)%len(buf)]; off is head's place there, kept as the ring
-	// fills so that a store needs no division.
-	head, floor, base uint64
-	off               uint64
-	lapStart          int64 // when the ring last wrapped, unix nanoseconds; 0 before the first store
+	// floor (what was before floor did not survive a resize).
+	head, floor uint64
+	lapStart    int64 // when the ring last wrapped, unix nanoseconds; 0 before the first store
 }
 
 type cacheSlot struct {
@@ -52,33 +44,13 @@ const cacheSlotSize = 1500
 
 // The ring's sizing: it starts at cacheMinBytes and grows up to
 // cacheMaxBytes (both powers of two) to keep at least cacheKeep of
-// packets; it shrinks a step when a lap takes longer than
-// cacheShrinkAfter. A step is at most ×1.5, so a shrunk ring still holds
-// cacheShrinkAfter/1.5, a third more than cacheKeep, and does not grow
-// straight back at a steady bitrate.
+// packets; it halves when a lap takes longer than cacheShrinkAfter.
 const (
 	cacheMinBytes    = 32 << 10
 	cacheMaxBytes    = 1 << 20
 	cacheKeep        = int64(1e9)
-	cacheShrinkAfter = 2 * cacheKeep
+	cacheShrinkAfter = 4 * cacheKeep
 )
-
-// nextRingSize is the ring's size a step up from n: 32, 48, 64, 96 KiB,
-// ..., a power of two and one and a half times it in turn.
-func nextRingSize(n int) int {
-	if n&(n-1) == 0 {
-		return n + n/2
-	}
-	return n + n/3
-}
-
-// prevRingSize is the ring's size a step down from n.
-func prevRingSize(n int) int {
-	if n&(n-1) == 0 {
-		return n - n/4
-	}
-	return n - n/3
-}
 
 // newPacketCache keeps up to n packets (n a power of two), as many of
 // them as the ring's time allows.
@@ -98,51 +70,52 @@ func (c *packetCache) store(seq uint16, pkt []byte, now int64) []byte {
 		return nil
 	}
 	size := uint64(len(pkt))
-	if c.off+size > uint64(len(c.buf)) { // no room before the end: the next lap starts
-		c.head += uint64(len(c.buf)) - c.off
-		c.off = 0
+	ring := uint64(len(c.buf))
+	off := c.head & (ring - 1)
+	if off+size > ring { // no room before the end: the next lap starts
+		c.head += ring - off
+		off = 0
 	}
 	if c.lapStart == 0 {
 		c.lapStart = now
-	} else if c.off == 0 { // a lap ended
+	} else if off == 0 { // a lap ended
 		c.lapEnded(now)
+		ring = uint64(len(c.buf))
+		off = c.head & (ring - 1)
 	}
-	off := c.off
 	copy(c.buf[off:off+size], pkt)
 	*s = cacheSlot{pos: c.head, seq: seq, size: uint16(size), valid: true}
 	c.head += size
-	c.off += size
 	return c.buf[off : off+size : off+size]
 }
 
-// lapEnded resizes the ring, at a lap's end (head at buf[0]), if the
-// lap was shorter than cacheKeep or longer than cacheShrinkAfter.
+// lapEnded resizes the ring, at a lap's end (head a multiple of its
+// length), if the lap was shorter than cacheKeep or longer than
+// cacheShrinkAfter.
 func (c *packetCache) lapEnded(now int64) {
 	lap := now - c.lapStart
 	c.lapStart = now
-	ring := len(c.buf)
+	ring := uint64(len(c.buf))
 	switch {
 	case lap < cacheKeep && ring < cacheMaxBytes:
-		// A step larger: the old ring, all of it intact, is the start
-		// of the new one, and the lap goes on after it; its time counts
-		// from when the old ring's lap began.
-		next := make([]byte, nextRingSize(ring))
-		copy(next, c.buf)
+		// Twice the size: the old ring, all of it intact, is the
+		// newest half of the new one (positions modulo the new length).
+		next := make([]byte, 2*ring)
+		copy(next[(c.head-ring)&(2*ring-1):], c.buf)
 		c.buf = next
-		c.base = c.head - uint64(ring)
-		c.floor = c.base
-		c.off = uint64(ring)
-		c.lapStart = now - lap
+		c.floor = c.head - ring
+		if c.head&(2*ring-1) != 0 {
+			// The next lap is the new ring's second half: its time
+			// counts from when the first half, the old ring, began.
+			c.lapStart = now - lap
+		}
 	case lap > cacheShrinkAfter && ring > cacheMinBytes:
-		// A step smaller, keeping the newest part of the old ring (a
-		// packet cut by its start is gone: it is before floor); the new
-		// ring is full, so the next lap starts now.
-		size := prevRingSize(ring)
-		next := make([]byte, size)
-		copy(next, c.buf[ring-size:])
+		// Half the size, keeping the newest half of the old ring.
+		half := ring / 2
+		next := make([]byte, half)
+		copy(next, c.buf[half:])
 		c.buf = next
-		c.base = c.head - uint64(size)
-		c.floor = c.base
+		c.floor = c.head - half
 	}
 }
 
@@ -171,6 +144,6 @@ func (c *packetCache) get(seq uint16) []byte {
 	if !s.valid || s.seq != seq || s.pos < c.floor || c.head-s.pos > ring {
 		return nil
 	}
-	off := (s.pos - c.base) % ring
+	off := s.pos & (ring - 1)
 	return c.buf[off : off+uint64(s.size)]
 }
