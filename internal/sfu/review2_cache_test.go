@@ -8,9 +8,9 @@ import (
 // Review (Rev2) of a9fe50b, the NACK cache's ring in steps of 1.5 and 4/3
 // shrinking after a 2 s lap: does the cache still hold every packet of the
 // last cacheKeep (what a subscriber's NACK can ask for) at every bitrate,
-// and while a publisher slows? (It does; after a short pause, or a rate
-// halved and back, it does not: /tmp/notes/Rev2-findings.md R2-2, whose
-// tests go in with the fix.)
+// and while a publisher slows? (It does. After a short pause, or a rate
+// halved and back, it did not: review2_cache_pause_test.go, for which
+// c571172 reverted a9fe50b.)
 
 // r2Stream feeds a packetCache as a publisher would and checks, at every
 // packet stored, that every packet sent within the last cacheKeep can
