@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +15,7 @@ import (
 
 // A call whose media connected and then lost its path (a network change,
 // a cut link) must come back both ways once the path does. These tests
-// cut every UDP packet to the address media uses, wait for the browser's
+// cut every UDP packet to and from the SFU's media port, wait for the browser's
 // ICE to say "failed", and restore the path; then each side must decode
 // the other's camera again. Signalling (TCP to 127.0.0.1) stays up all
 // along, as on a network that drops only the media.
@@ -23,20 +24,30 @@ import (
 // namespace: the one address browsers and the SFU use for media there.
 const isolatedAddr = "198.18.0.1"
 
-// mediaPath cuts and restores UDP to isolatedAddr with a routing rule
-// (blackhole for UDP to it, ahead of the local table): the namespace's
-// kernel has no packet filter or traffic-control classifier, but policy
-// routing works. Senders then get an error at once (EINVAL), as from a
-// network whose route went away; TCP is not affected.
+// mediaPath cuts and restores the UDP of one SFU: every packet to
+// isolatedAddr to or from its media port, with routing rules (blackhole,
+// ahead of the local table): the namespace's kernel has no packet filter
+// or traffic-control classifier, but policy routing works and matches
+// ports. Senders then get an error at once (EINVAL), as from a network
+// whose route went away; TCP is not affected.
+//
+// Only the test's own SFU is cut, on the one UDP port it is given
+// (webrtc.udp_port): scripts/test.sh runs the other packages' tests in
+// the same namespace at the same time, and a cut of all UDP to the
+// address broke their calls too (internal/server's TestAudioLevelForwarded
+// and TestBreakoutRooms and internal/recorder's
+// TestRecordsWebMFromALiveRoom waited for media that never came, in CI).
 type mediaPath struct {
-	t   *testing.T
-	cut bool
+	t    *testing.T
+	port string // the SFU's media port
+	cut  bool
 }
 
 // isolatedMediaPath skips the test unless it runs inside
 // scripts/isolated.sh's namespace: the rules it adds are for that
-// namespace only, never for the machine's own network.
-func isolatedMediaPath(t *testing.T) *mediaPath {
+// namespace only, never for the machine's own network. It returns the
+// path and the UDP port the test's SFU must carry all its media on.
+func isolatedMediaPath(t *testing.T) (*mediaPath, int) {
 	t.Helper()
 	i, err := net.InterfaceByName("v0")
 	if err != nil {
@@ -52,7 +63,8 @@ func isolatedMediaPath(t *testing.T) *mediaPath {
 	if !found {
 		t.Skipf("v0 has not %s: not scripts/isolated.sh's namespace", isolatedAddr)
 	}
-	p := &mediaPath{t: t}
+	port := freeUDPPort(t)
+	p := &mediaPath{t: t, port: strconv.Itoa(port)}
 	// The local table is looked up first (rule 0) for any local address:
 	// moved behind the blackhole's place so the blackhole can win.
 	p.ip("rule", "add", "priority", "100", "lookup", "local")
@@ -64,7 +76,18 @@ func isolatedMediaPath(t *testing.T) *mediaPath {
 		p.ip("rule", "add", "priority", "0", "lookup", "local")
 		p.ip("rule", "del", "priority", "100")
 	})
-	return p
+	return p, port
+}
+
+// freeUDPPort returns a UDP port that was free a moment ago.
+func freeUDPPort(t *testing.T) int {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{}) // as the SFU binds it
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
 }
 
 func (p *mediaPath) ip(args ...string) {
@@ -74,11 +97,12 @@ func (p *mediaPath) ip(args ...string) {
 	}
 }
 
-// Cut drops every UDP packet to isolatedAddr: media, STUN, and TURN's
-// relayed leg to the SFU.
+// Cut drops every UDP packet to or from the SFU's media port: media,
+// STUN, and TURN's relayed leg to the SFU.
 func (p *mediaPath) Cut() {
 	p.t.Helper()
-	p.ip("rule", "add", "priority", "5", "to", isolatedAddr, "ipproto", "udp", "blackhole")
+	p.ip("rule", "add", "priority", "5", "to", isolatedAddr, "ipproto", "udp", "dport", p.port, "blackhole")
+	p.ip("rule", "add", "priority", "6", "to", isolatedAddr, "ipproto", "udp", "sport", p.port, "blackhole")
 	p.cut = true
 }
 
@@ -86,6 +110,7 @@ func (p *mediaPath) Cut() {
 func (p *mediaPath) restore() {
 	p.t.Helper()
 	p.ip("rule", "del", "priority", "5")
+	p.ip("rule", "del", "priority", "6")
 	p.cut = false
 }
 
@@ -198,7 +223,14 @@ func (tb *tab) pageNow() float64 {
 // decode the other's camera again within 60 s of the path's return. It
 // logs the peer connection events of both and how long the recovery took.
 func cutUntilFailed(t *testing.T, opts servertest.Options, other *tab, preload func(*tab), failWithin time.Duration, mustFail bool) {
-	path := isolatedMediaPath(t)
+	path, port := isolatedMediaPath(t)
+	configure := opts.Config
+	opts.Config = func(c *config.Config) {
+		if configure != nil {
+			configure(c)
+		}
+		c.WebRTC.UDPPort = port
+	}
 	srv := startServer(t, opts)
 	link := srv.URL + "/m/" + srv.NewMeeting(t)
 	ada := newTab(t, "Ada").recordingPeerConnections()

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -46,9 +47,37 @@ func (c *Client) WaitFor(ctx context.Context, what string, cond func() bool) err
 		case <-ch:
 		case <-time.After(100 * time.Millisecond):
 		case <-ctx.Done():
-			return fmt.Errorf("%s: waiting for %s: %w", c.opts.Name, what, ctx.Err())
+			return fmt.Errorf("%s: waiting for %s: %w (%s)", c.opts.Name, what, ctx.Err(), c.describe())
 		}
 	}
+}
+
+// describe sums up the client's negotiation and media for a WaitFor that
+// timed out, so a failure says where things stopped: the PeerConnection's
+// states, the negotiation's turn, the candidates kept, and each remote
+// track's packets. It does not wait for a negotiation in progress (that
+// would hide the very wedge it should report).
+func (c *Client) describe() string {
+	var b strings.Builder
+	if !c.negMu.TryLock() {
+		b.WriteString("negotiation busy; ")
+	} else {
+		if c.pc == nil {
+			b.WriteString("no PeerConnection; ")
+		} else {
+			fmt.Fprintf(&b, "signaling %s, ICE %s, connection %s, remote description %t, pending candidates %d; ",
+				c.pc.SignalingState(), c.pc.ICEConnectionState(), c.pc.ConnectionState(), c.pc.RemoteDescription() != nil, len(c.pending))
+		}
+		fmt.Fprintf(&b, "needOffer %t, turnAsked %t, serverTurn %t; ", c.needOffer, c.turnAsked, c.serverTurn)
+		c.negMu.Unlock()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fmt.Fprintf(&b, "offered tracks %d, remote tracks:", len(c.trackMap))
+	for _, rt := range c.remotes {
+		fmt.Fprintf(&b, " %s/%s(mid %s, %d packets, ended %t)", rt.Participant, rt.Source, rt.Mid, rt.packets.Load(), rt.ended.Load())
+	}
+	return b.String()
 }
 
 // Moves returns where the server sent this participant so far.

@@ -161,8 +161,8 @@ type source struct {
 // publish connects a pion publisher (Opus with the audio level extension,
 // and VP8) through the SFU's router and pumps media at 30 frames a second
 // until ctx ends, each frame in packets of 500 bytes; it sends each
-// frame's number once sent.
-func publish(t *testing.T, ctx context.Context, r *sfu.Router, src source) <-chan int {
+// frame's number once sent, and closes the channel when ctx ends.
+func publish(t *testing.T, ctx context.Context, r *sfu.Router, src source) (<-chan int, *webrtc.PeerConnection) {
 	t.Helper()
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterDefaultCodecs(); err != nil {
@@ -225,6 +225,7 @@ func publish(t *testing.T, ctx context.Context, r *sfu.Router, src source) <-cha
 	}
 	sent := make(chan int, 1) // the newest frame sent, or none: a reader sees progress, not a backlog
 	go func() {
+		defer close(sent)
 		tick := time.NewTicker(time.Second / 30)
 		defer tick.Stop()
 		var vseq, aseq uint16
@@ -268,7 +269,24 @@ func publish(t *testing.T, ctx context.Context, r *sfu.Router, src source) <-cha
 			}
 		}
 	}()
-	return sent
+	return sent, pc
+}
+
+// awaitTracks waits while the publishers send until the SFU has n tracks,
+// and fails, saying how far the publishers' connections got, if their
+// context ends first.
+func awaitTracks(t *testing.T, r *sfu.Router, sent <-chan int, n int, pcs ...*webrtc.PeerConnection) {
+	t.Helper()
+	for range sent {
+		if len(r.Tracks()) == n {
+			return
+		}
+	}
+	var states []string
+	for _, pc := range pcs {
+		states = append(states, fmt.Sprintf("ICE %s, DTLS/connection %s", pc.ICEConnectionState(), pc.ConnectionState()))
+	}
+	t.Fatalf("the SFU has %d of the publishers' %d tracks after the test's time; publishers: %s", len(r.Tracks()), n, strings.Join(states, "; "))
 }
 
 // after waits until the publisher whose frames sent reports has sent k
@@ -352,7 +370,7 @@ func TestRecordsWebMFromALiveRoom(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	router := startSFU(t)
-	sent := publish(t, ctx, router, alice)
+	sent, pc := publish(t, ctx, router, alice)
 	st := newMemStore()
 	ready := make(chan store.Recording, 1)
 	var mu sync.Mutex
@@ -366,11 +384,7 @@ func TestRecordsWebMFromALiveRoom(t *testing.T) {
 			return nil
 		}})
 	// Once the SFU has the publisher's tracks, record.
-	for range sent {
-		if len(router.Tracks()) == 2 {
-			break
-		}
-	}
+	awaitTracks(t, router, sent, 2, pc)
 	rec, err := svc.Start(ctx, "m1", "u1", router, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -503,12 +517,8 @@ func TestRecordingLimits(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	router := startSFU(t)
-	sent := publish(t, ctx, router, alice)
-	for range sent {
-		if len(router.Tracks()) == 2 {
-			break
-		}
-	}
+	sent, pc := publish(t, ctx, router, alice)
+	awaitTracks(t, router, sent, 2, pc)
 	for _, c := range []struct {
 		name string
 		opts Options
@@ -605,13 +615,9 @@ func TestRecordsTheSpeaker(t *testing.T) {
 			return 127
 		}
 	}
-	sentA := publish(t, ctx, router, source{name: "alice", tag: 'a', lossy: never, level: speaks(false)})
-	sentB := publish(t, ctx, router, source{name: "bob", tag: 'b', lossy: never, level: speaks(true)})
-	for range sentA {
-		if len(router.Tracks()) == 4 {
-			break
-		}
-	}
+	sentA, pcA := publish(t, ctx, router, source{name: "alice", tag: 'a', lossy: never, level: speaks(false)})
+	sentB, pcB := publish(t, ctx, router, source{name: "bob", tag: 'b', lossy: never, level: speaks(true)})
+	awaitTracks(t, router, sentA, 4, pcA, pcB)
 	st := newMemStore()
 	rec, err := New(Options{Store: st, Logger: slog.New(slog.DiscardHandler)}).Start(ctx, "m1", "u1", router, nil)
 	if err != nil {
