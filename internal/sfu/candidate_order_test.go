@@ -22,6 +22,18 @@ func newOrderedSignaller() *orderedSignaller {
 	return &orderedSignaller{ended: make(chan struct{}, 4)}
 }
 
+// newOrderedPeer adds a participant to a new router of s, signalling
+// through an orderedSignaller.
+func newOrderedPeer(t *testing.T, s *SFU) (*Peer, *orderedSignaller) {
+	t.Helper()
+	sig := newOrderedSignaller()
+	p, err := s.NewRouter("m").AddPeer("ada", sig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, sig
+}
+
 // slowDescription is how long a description takes to go out, as on a
 // loaded machine (where the e2e tests saw the candidates overtake it):
 // whatever is signalled meanwhile is recorded first, as the client would
@@ -121,11 +133,7 @@ func checkCandidatesFollow(t *testing.T, round string, kind string, events []str
 func TestRestartCandidatesFollowTheAnswer(t *testing.T) {
 	s := newTestSFU(t)
 	for i := range 10 {
-		sig := newOrderedSignaller()
-		p, err := s.NewRouter("m").AddPeer("ada", sig)
-		if err != nil {
-			t.Fatal(err)
-		}
+		p, sig := newOrderedPeer(t, s)
 		c, err := webrtc.NewPeerConnection(webrtc.Configuration{})
 		if err != nil {
 			t.Fatal(err)
@@ -168,11 +176,7 @@ func TestRestartCandidatesFollowTheAnswer(t *testing.T) {
 func TestServerOfferCandidatesFollowTheOffer(t *testing.T) {
 	s := newTestSFU(t)
 	for i := range 10 {
-		sig := newOrderedSignaller()
-		p, err := s.NewRouter("m").AddPeer("ada", sig)
-		if err != nil {
-			t.Fatal(err)
-		}
+		p, sig := newOrderedPeer(t, s)
 		// What subscribe does, less the UpTrack: a sending transceiver
 		// and a turn asked for.
 		if _, err := p.pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
