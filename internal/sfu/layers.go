@@ -36,8 +36,10 @@ import (
 // until it shows again.
 const (
 	chooseInterval = 500 * time.Millisecond
-	// layerTimeout: a layer that sent nothing for this long is not chosen
-	// (a browser stops sending its upper layers when its uplink is short).
+	// layerTimeout: a layer that sent no media for this long is not
+	// chosen (a browser stops encoding its upper layers when its uplink is
+	// short, and may go on sending padding-only packets on them: see
+	// layer.lastPacket).
 	layerTimeout = 2 * time.Second
 	// A layer covers a drawn size when each of its sides is at least
 	// coverNum/coverDen of the size's: a picture is shown at most 4/3
@@ -217,8 +219,8 @@ func (d *DownTrack) retargetLocked(live *[maxLayers]*layer, lowest, highest int,
 	}
 }
 
-// liveLayers returns the layers that sent in the last layerTimeout, and the
-// lowest and highest of them (-1 if none).
+// liveLayers returns the layers that sent media (not only padding) in the
+// last layerTimeout, and the lowest and highest of them (-1 if none).
 func (u *UpTrack) liveLayers(now int64) (live *[maxLayers]*layer, lowest, highest int) {
 	live = &[maxLayers]*layer{}
 	lowest, highest = -1, -1

@@ -121,7 +121,15 @@ type layer struct {
 	batch *frameBatch
 
 	// Measured by the forwarding goroutine, read by the layer chooser.
-	lastPacket atomic.Int64 // unix nanoseconds
+	// lastPacket is when the layer last carried media (unix nanoseconds):
+	// a packet routed with payload left after its padding. A paused layer
+	// still carries packets: libwebrtc probes its uplink with padding-only
+	// packets on the SSRCs it has sent media on (RTX is not negotiated),
+	// and a layer counted live for them would be chosen, and a key frame
+	// asked of it, for as long as the encoder left it without frames.
+	// bytes and packets count every packet: padding is forwarded, and
+	// costs a subscriber's path as media does.
+	lastPacket atomic.Int64
 	bytes      atomic.Uint64
 	packets    atomic.Uint64
 	width      atomic.Int32 // from the last key frame, 0 if unknown
@@ -266,7 +274,6 @@ type frameBatch struct {
 func (u *UpTrack) route(l *layer, raw []byte, now int64) {
 	u.fanout.Lock()
 	defer u.fanout.Unlock()
-	l.lastPacket.Store(now)
 	l.bytes.Add(uint64(len(raw)))
 	l.packets.Add(1)
 	if len(raw) < 12 {
@@ -326,6 +333,9 @@ func (u *UpTrack) route(l *layer, raw []byte, now int64) {
 			return
 		}
 		end -= int(pad)
+	}
+	if end > hlen {
+		l.lastPacket.Store(now)
 	}
 	l.seq.routed(ext)
 	p := inPacket{hdr: hdr, payload: buf[hlen:end], padding: pad, layer: l.index, at: now}
