@@ -190,6 +190,11 @@ func newPeer(r *Router, participant string, pc *webrtc.PeerConnection, sig Signa
 	pc.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) {
 		if s != webrtc.ICEConnectionStateNew {
 			p.iceStartedOnce.Do(func() { close(p.iceStarted) })
+			// Before DTLS, and so before pion opens any SRTP or SRTCP
+			// stream; p.rtcp is set by AddPeer before any description.
+			if p.rtcp != nil {
+				p.rtcp.watch(p)
+			}
 		}
 		p.ice.changed(s)
 		p.followICE()

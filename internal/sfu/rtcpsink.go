@@ -35,7 +35,8 @@ import (
 // whatever queued while it waited: 2 goroutines a participant in a
 // meeting, and the buffers. An SRTCP stream nobody handles (an SSRC
 // announced by neither) no longer queues up to 100 KB unread: pion keeps
-// such a stream open, unread, for as long as the PeerConnection lives.
+// such a stream open, unread, for as long as the PeerConnection lives
+// (how many a client can make it open is bounded: maxRTPStreams).
 //
 // Relays (relay*.go) and WHIP sources keep the SFU's shared API, without a
 // factory: their senders' RTCP is read by their own readers. A factory
@@ -45,10 +46,136 @@ import (
 // own client (TestClientOfferWhenItsPeerIsRemoved).
 
 // rtcpRoutes maps the SSRCs a peer sends with to their DownTracks, and
-// those it publishes with to their layers.
+// those it publishes with to their layers. It also counts the read streams
+// pion opens for the peer, and closes a peer that makes it open too many
+// (see maxRTPStreams).
 type rtcpRoutes struct {
 	downs sync.Map // uint32 → *DownTrack
 	ups   sync.Map // uint32 → *layer
+
+	mu sync.Mutex // guards the fields below; taken once per new stream, never per packet
+	// rtp are the SSRCs pion opened an SRTP read stream for (at most
+	// maxRTPStreams); unknownRTCP counts the SRTCP streams opened for an
+	// SSRC that was none of those, nor a DownTrack's, nor a layer's.
+	rtp         map[uint32]struct{}
+	unknownRTCP int
+	// peer is the Peer to close past a bound; set (watch) once its ICE
+	// transport starts, before any stream can be opened. over: a bound
+	// was passed (and peer closed, or to be closed when watch sets it).
+	peer *Peer
+	over bool
+	// refused counts the streams opened past a bound, before the close
+	// took effect (for tests).
+	refused int
+}
+
+// Bounds on the read streams a participant can make pion open. pion/srtp
+// opens one for every SSRC that comes in SRTP, and one for every SSRC an
+// SRTCP packet names (each report block, each feedback's media SSRC, up
+// to 31 in one receiver report), and keeps each for as long as the
+// PeerConnection lives, whether or not anyone reads it: about 280 bytes
+// of heap a stream (TestSSRCFloodClosesThePeer logs it), 0.6 KB with the
+// SRTCP replay state of a sender report's own SSRC. Unbounded, a client
+// naming made-up SSRCs, 31 to a receiver report, held about a gigabyte
+// of the server's memory with 100 MB of RTCP. Past a bound the peer is
+// closed: nothing smaller frees the streams (pion keeps the stream object
+// whatever the factory returns, and has no way to refuse one).
+//
+// Not counted here: the replay state pion/srtp keeps for each SSRC that
+// sends SRTCP (about 300 bytes), made without a stream for a packet that
+// names no other SSRC (a receiver report without report blocks). No
+// factory sees it.
+//
+// What an honest client makes the server open:
+//
+//   - SRTP: one stream per SSRC it publishes with: each layer of each
+//     track (at most maxClientMLines sending m-lines, 3 simulcast layers
+//     each: 24 over a call), and pion's bandwidth probe (SSRC 0). The SFU
+//     negotiates no RTX nor FEC, so a browser sends no repair SSRCs.
+//     maxRTPStreams is ten times that.
+//   - SRTCP: a stream for each of those SSRCs (their sender reports;
+//     pion opens it with the SRTP stream), and one for each DownTrack the
+//     peer was ever sent (its receiver reports, NACKs, PLIs, REMB): in a
+//     long meeting with churn that grows with every track anyone
+//     publishes, so these are not counted. Only an SSRC that was neither
+//     when its stream opened counts: honestly, a subscription removed
+//     before its subscriber sent any RTCP about it, reported late (a
+//     browser reports audio every 5 s); a handful a meeting, one per
+//     subscription at the very most. maxUnknownRTCPStreams is far above
+//     that (TestSSRCChurnKeepsThePeer) and holds about 3 MB.
+const (
+	maxRTPStreams         = 256
+	maxUnknownRTCPStreams = 4096
+)
+
+// watch sets the peer to close past a bound, and closes it at once if a
+// bound was passed before.
+func (r *rtcpRoutes) watch(p *Peer) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.peer == nil && r.over {
+		r.closePeer(p)
+	}
+	r.peer = p
+}
+
+// closePeer logs and closes the peer that passed a bound, on a goroutine
+// of its own. Called once, with r.mu held: when the bound is passed, or
+// by watch.
+func (r *rtcpRoutes) closePeer(p *Peer) {
+	p.log.Warn("closing the peer: its client sent too many SSRCs",
+		"rtp_streams", len(r.rtp), "unknown_rtcp_streams", r.unknownRTCP,
+		"max_rtp", maxRTPStreams, "max_unknown_rtcp", maxUnknownRTCPStreams)
+	go p.close()
+}
+
+// opened counts a new read stream and reports whether it is within the
+// bounds. The first stream past a bound closes the peer and logs it once;
+// the streams after it, until the peer's transport has closed, are only
+// refused. Called by pion's SRTP and SRTCP read loops, inside the lock of
+// their stream maps: the peer is closed on a goroutine of its own, since
+// closing waits for those loops to end.
+func (r *rtcpRoutes) opened(kind packetio.BufferPacketType, ssrc uint32) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.over {
+		r.refused++
+		return false
+	}
+	switch {
+	case kind == packetio.RTPBufferPacket:
+		if r.rtp == nil {
+			r.rtp = make(map[uint32]struct{})
+		}
+		if _, ok := r.rtp[ssrc]; ok || len(r.rtp) < maxRTPStreams {
+			r.rtp[ssrc] = struct{}{}
+			return true
+		}
+	case r.known(ssrc):
+		return true
+	case r.unknownRTCP < maxUnknownRTCPStreams:
+		r.unknownRTCP++
+		return true
+	}
+	r.over = true
+	r.refused++
+	if r.peer != nil {
+		r.closePeer(r.peer)
+	}
+	return false
+}
+
+// known reports whether an SRTCP stream for ssrc is one an honest client
+// makes the server open. r.mu is held.
+func (r *rtcpRoutes) known(ssrc uint32) bool {
+	if _, ok := r.rtp[ssrc]; ok {
+		return true
+	}
+	if _, ok := r.downs.Load(ssrc); ok {
+		return true
+	}
+	_, ok := r.ups.Load(ssrc)
+	return ok
 }
 
 func (r *rtcpRoutes) add(ssrc uint32, d *DownTrack) { r.downs.Store(ssrc, d) }
@@ -62,6 +189,9 @@ func (r *rtcpRoutes) removeLayer(l *layer) { r.ups.CompareAndDelete(l.ssrc, l) }
 
 // buffer is the PeerConnection's SettingEngine.BufferFactory.
 func (r *rtcpRoutes) buffer(kind packetio.BufferPacketType, ssrc uint32) io.ReadWriteCloser {
+	if !r.opened(kind, ssrc) {
+		return discard{}
+	}
 	if kind == packetio.RTCPBufferPacket {
 		return &rtcpSink{routes: r, ssrc: ssrc}
 	}
@@ -137,6 +267,15 @@ func (s *rtcpSink) Read(p []byte) (int, error) {
 }
 
 func (s *rtcpSink) Close() error { return nil }
+
+// discard is the buffer of a stream past a bound: it drops what is
+// written, and a read of it ends at once (pion's probe of an undeclared
+// SSRC gives up), until the peer's close ends the stream.
+type discard struct{}
+
+func (discard) Read([]byte) (int, error)    { return 0, io.EOF }
+func (discard) Write(b []byte) (int, error) { return len(b), nil }
+func (discard) Close() error                { return nil }
 
 // packetBuffer is a packetio.Buffer as pion/srtp wraps its own: an
 // io.ReadWriter, and packets' attributes kept alongside.
