@@ -102,7 +102,8 @@ type rtcpRoutes struct {
 //     before its subscriber sent any RTCP about it, reported late (a
 //     browser reports audio every 5 s); a handful a meeting, one per
 //     subscription at the very most. maxUnknownRTCPStreams is far above
-//     that (TestSSRCChurnKeepsThePeer) and holds about 3 MB.
+//     that (TestSSRCChurnKeepsThePeer) and holds about 1.1 MB (2.5 MB
+//     if each is a sender report's own SSRC).
 const (
 	maxRTPStreams         = 256
 	maxUnknownRTCPStreams = 4096
