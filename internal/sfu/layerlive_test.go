@@ -13,12 +13,15 @@ import (
 // RTX is negotiated): seen from Chromium after a cut path came back, its
 // 720p layer sent 3,000 more packets in 20 s and not one frame. A layer
 // counted live for those keeps its subscribers on it, asking for a key
-// frame that does not come, until the encoder resumes it.
+// frame that does not come, until the encoder resumes it. Nor do the
+// layer's old packets sent again make it live: the SFU NACKs what a
+// publisher's uplink lost, and a paused layer answers from its history.
 
 // What a layer sends in one frame period of a liveSim.
 const (
 	sendMedia   = iota // a frame
 	sendPadding        // padding-only packets
+	sendOld            // its last frame's packets again, and padding
 	sendNothing
 )
 
@@ -38,8 +41,9 @@ type liveSim struct {
 	seq    [maxLayers]uint16
 	ts     [maxLayers]uint32
 	asked  [maxLayers]uint64
-	sent   [maxLayers]int // frames sent
-	tsn    uint16         // transport-wide sequence number
+	sent   [maxLayers]int      // frames sent
+	last   [maxLayers][][]byte // the packets of each layer's last frame
+	tsn    uint16              // transport-wide sequence number
 	frame  int
 	now    int64
 }
@@ -107,11 +111,19 @@ func (s *liveSim) send(l, what int) {
 		if key {
 			n = simLayers[l].key
 		}
+		s.last[l] = s.last[l][:0]
 		for i := range n {
-			s.up.route(s.layers[l], simPacket(l, s.seq[l], s.ts[l], uint32(s.frame), i, key, i == n-1), s.now)
+			raw := simPacket(l, s.seq[l], s.ts[l], uint32(s.frame), i, key, i == n-1)
+			s.up.route(s.layers[l], raw, s.now)
+			s.last[l] = append(s.last[l], raw)
 			s.seq[l]++
 		}
 		s.sent[l]++
+	case sendOld:
+		for _, raw := range s.last[l] {
+			s.up.route(s.layers[l], raw, s.now)
+		}
+		s.send(l, sendPadding)
 	case sendPadding:
 		// About 90 a second, 224 bytes each: 160 kbit/s of probing.
 		for range 3 {
@@ -276,5 +288,26 @@ func TestLayerWithMediaStaysLive(t *testing.T) {
 			}
 			s.checkStream()
 		})
+	}
+}
+
+// TestLayerSendingOnlyOldPacketsIsNotLive: the top layer's frames stop;
+// it goes on sending padding, and its last frame's packets again and
+// again (as a paused libwebrtc layer answers the SFU's NACKs from its
+// history). They carry payload but no new frame: after layerTimeout the
+// layer is not live and the subscriber moves down.
+func TestLayerSendingOnlyOldPacketsIsNotLive(t *testing.T) {
+	s := newLiveSim(t)
+	s.run(2*time.Second, [maxLayers]int{sendMedia, sendMedia, sendMedia}, nil)
+	if cur := s.d.current.Load(); cur != 2 {
+		t.Fatalf("the subscriber gets layer %d with every layer sending, want 2", cur)
+	}
+	paused := s.now
+	s.run(4*time.Second, [maxLayers]int{sendMedia, sendMedia, sendOld}, nil)
+	if live, _, highest := s.up.liveLayers(s.now); live[2] != nil || highest != 1 {
+		t.Errorf("layer 2 live %v after its frames stopped, sending only old packets and padding", time.Duration(s.now-paused))
+	}
+	if tg, cur := s.d.target.Load(), s.d.current.Load(); tg != 1 || cur != 1 {
+		t.Errorf("target %d, current %d %v after layer 2's frames stopped, want 1", tg, cur, time.Duration(s.now-paused))
 	}
 }

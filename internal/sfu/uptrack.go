@@ -121,12 +121,14 @@ type layer struct {
 	batch *frameBatch
 
 	// Measured by the forwarding goroutine, read by the layer chooser.
-	// lastPacket is when the layer last carried media (unix nanoseconds):
-	// a packet routed with payload left after its padding. A paused layer
-	// still carries packets: libwebrtc probes its uplink with padding-only
-	// packets on the SSRCs it has sent media on (RTX is not negotiated),
-	// and a layer counted live for them would be chosen, and a key frame
-	// asked of it, for as long as the encoder left it without frames.
+	// lastPacket is when the layer last carried new media (unix
+	// nanoseconds): a packet routed with payload left after its padding,
+	// newer than any routed before. A paused layer still carries packets:
+	// libwebrtc probes its uplink with padding-only packets on the SSRCs
+	// it has sent media on (RTX is not negotiated), and answers NACKs for
+	// what it sent before; a layer counted live for those would be
+	// chosen, and a key frame asked of it, for as long as the encoder
+	// left it without frames.
 	// bytes and packets count every packet: padding is forwarded, and
 	// costs a subscriber's path as media does.
 	lastPacket atomic.Int64
@@ -334,7 +336,10 @@ func (u *UpTrack) route(l *layer, raw []byte, now int64) {
 		}
 		end -= int(pad)
 	}
-	if end > hlen {
+	// New media keeps the layer live: not padding, and not an old packet
+	// sent again (the SFU NACKs publishers' losses, and a paused layer
+	// answers them from its history), which is behind the newest routed.
+	if end > hlen && (!l.seq.any || ext > l.seq.newest) {
 		l.lastPacket.Store(now)
 	}
 	l.seq.routed(ext)
