@@ -9,12 +9,20 @@ package sfu
 // It is sized by time and bitrate rather than by a count of full-sized
 // slots (issue 16: 512 slots of 1,500 bytes were 768 KB a layer, most of a
 // publisher's memory): packets are packed at their own size into a ring
-// of bytes that starts small and doubles whenever it wraps in less than
-// cacheKeep, up to cacheMaxBytes, so that it holds between cacheKeep and
-// twice that of the layer's current bitrate (a 1.5 Mbit/s camera: 256
-// KiB, about 1.4 s; a 500 kbit/s gallery layer: 64 or 128 KiB). A ring
-// whose lap takes more than cacheShrinkAfter halves again, keeping its
-// newest packets, so a layer whose bitrate falls gives the memory back.
+// of bytes that starts small and grows whenever it wraps in less than
+// cacheKeep, up to cacheMaxBytes: at once to the smallest of its sizes
+// (32, 48, 64, 96, 128, 192 KiB ...: steps of ×1.5 and ×4/3) that the
+// lap's bitrate fills in cacheKeep. So it holds between cacheKeep and
+// 1.5 times that of the layer's bitrate (a 1.5 Mbit/s camera: 192 or 256
+// KiB; a 500 kbit/s gallery layer: 64 or 96 KiB). Rings that doubled held
+// up to twice that: a join's key frames made a 500 kbit/s layer's 64 KiB
+// lap short, and its ring stayed at 128 KiB (20 of them in a 20×20
+// meeting). A ring whose lap takes more than cacheShrinkAfter shrinks a
+// step, keeping its newest packets, so a layer whose bitrate falls gives
+// the memory back; the lap is long enough that a pause of a couple of
+// seconds, or a bitrate halved a while, never shrinks it below a second
+// of the bitrate that comes back (a shrink after 2 s laps did: a9fe50b,
+// reverted in c571172; TestReview2CacheKeepsASecondAfterAShortPause).
 // NACK repair needs about one and a half round trips of packets; a second
 // covers that with room on any path a call survives. A table of slots,
 // indexed by sequence number, finds a packet in the ring.
@@ -22,13 +30,15 @@ package sfu
 // It is used only under its UpTrack's fan-out lock.
 type packetCache struct {
 	slots []cacheSlot // by sequence number modulo its length
-	buf   []byte      // the ring; its length is a power of two
+	buf   []byte      // the ring; its length is one of the steps (nextRingSize)
 	// head is the absolute position (bytes ever placed, counting the
 	// tails skipped at each wrap) where the next packet goes; a packet at
 	// absolute position p is intact while p >= head-len(buf) and p >=
-	// floor (what was before floor did not survive a resize).
-	head, floor uint64
-	lapStart    int64 // when the ring last wrapped, unix nanoseconds; 0 before the first store
+	// floor (what was before floor did not survive a resize). It is at
+	// buf[(p-base)%len(buf)]; off is head's place there, kept as the ring
+	// fills so that a store needs no division.
+	head, floor, base, off uint64
+	lapStart               int64 // when the ring last wrapped, unix nanoseconds; 0 before the first store
 }
 
 type cacheSlot struct {
@@ -43,14 +53,44 @@ type cacheSlot struct {
 const cacheSlotSize = 1500
 
 // The ring's sizing: it starts at cacheMinBytes and grows up to
-// cacheMaxBytes (both powers of two) to keep at least cacheKeep of
-// packets; it halves when a lap takes longer than cacheShrinkAfter.
+// cacheMaxBytes (both powers of two, so both steps) to keep at least
+// cacheKeep of packets; it shrinks a step when a lap takes longer than
+// cacheShrinkAfter. A step down is at most ×2/3, so a shrunk ring still
+// holds over 2.6 s of the last lap's bitrate.
 const (
 	cacheMinBytes    = 32 << 10
 	cacheMaxBytes    = 1 << 20
 	cacheKeep        = int64(1e9)
 	cacheShrinkAfter = 4 * cacheKeep
 )
+
+// nextRingSize is the ring's size a step up from n: 32, 48, 64, 96 KiB,
+// ..., a power of two and one and a half times it in turn.
+func nextRingSize(n int) int {
+	if n&(n-1) == 0 {
+		return n + n/2
+	}
+	return n + n/3
+}
+
+// prevRingSize is the ring's size a step down from n.
+func prevRingSize(n int) int {
+	if n&(n-1) == 0 {
+		return n - n/4
+	}
+	return n - n/3
+}
+
+// grownRingSize is the smallest step above ring that a lap's bitrate
+// (ring bytes in lap nanoseconds) fills in no less than cacheKeep, at
+// most cacheMaxBytes.
+func grownRingSize(ring int, lap int64) int {
+	next := nextRingSize(ring)
+	for next < cacheMaxBytes && (lap <= 0 || int64(next)*lap < int64(ring)*cacheKeep) {
+		next = nextRingSize(next)
+	}
+	return min(next, cacheMaxBytes)
+}
 
 // newPacketCache keeps up to n packets (n a power of two), as many of
 // them as the ring's time allows.
@@ -70,52 +110,51 @@ func (c *packetCache) store(seq uint16, pkt []byte, now int64) []byte {
 		return nil
 	}
 	size := uint64(len(pkt))
-	ring := uint64(len(c.buf))
-	off := c.head & (ring - 1)
-	if off+size > ring { // no room before the end: the next lap starts
-		c.head += ring - off
-		off = 0
+	if c.off+size > uint64(len(c.buf)) { // no room before the end: the next lap starts
+		c.head += uint64(len(c.buf)) - c.off
+		c.off = 0
 	}
 	if c.lapStart == 0 {
 		c.lapStart = now
-	} else if off == 0 { // a lap ended
+	} else if c.off == 0 { // a lap ended
 		c.lapEnded(now)
-		ring = uint64(len(c.buf))
-		off = c.head & (ring - 1)
 	}
+	off := c.off
 	copy(c.buf[off:off+size], pkt)
 	*s = cacheSlot{pos: c.head, seq: seq, size: uint16(size), valid: true}
 	c.head += size
+	c.off += size
 	return c.buf[off : off+size : off+size]
 }
 
-// lapEnded resizes the ring, at a lap's end (head a multiple of its
-// length), if the lap was shorter than cacheKeep or longer than
-// cacheShrinkAfter.
+// lapEnded resizes the ring, at a lap's end (head at buf[0]), if the
+// lap was shorter than cacheKeep or longer than cacheShrinkAfter.
 func (c *packetCache) lapEnded(now int64) {
 	lap := now - c.lapStart
 	c.lapStart = now
-	ring := uint64(len(c.buf))
+	ring := len(c.buf)
 	switch {
 	case lap < cacheKeep && ring < cacheMaxBytes:
-		// Twice the size: the old ring, all of it intact, is the
-		// newest half of the new one (positions modulo the new length).
-		next := make([]byte, 2*ring)
-		copy(next[(c.head-ring)&(2*ring-1):], c.buf)
+		// Larger: the old ring, all of it intact, is the start of the
+		// new one, and the lap goes on after it; its time counts from
+		// when the old ring's lap began.
+		next := make([]byte, grownRingSize(ring, lap))
+		copy(next, c.buf)
 		c.buf = next
-		c.floor = c.head - ring
-		if c.head&(2*ring-1) != 0 {
-			// The next lap is the new ring's second half: its time
-			// counts from when the first half, the old ring, began.
-			c.lapStart = now - lap
-		}
+		c.base = c.head - uint64(ring)
+		c.floor = c.base
+		c.off = uint64(ring)
+		c.lapStart = now - lap
 	case lap > cacheShrinkAfter && ring > cacheMinBytes:
-		// Half the size, keeping the newest half of the old ring.
-		half := ring / 2
-		next := make([]byte, half)
-		copy(next, c.buf[half:])
+		// A step smaller, keeping the newest part of the old ring (a
+		// packet cut by its start is gone: it is before floor); the new
+		// ring is full, so the next lap starts now.
+		size := prevRingSize(ring)
+		next := make([]byte, size)
+		copy(next, c.buf[ring-size:])
 		c.buf = next
-		c.floor = c.head - half
+		c.base = c.head - uint64(size)
+		c.floor = c.base
 	}
 }
 
@@ -144,6 +183,6 @@ func (c *packetCache) get(seq uint16) []byte {
 	if !s.valid || s.seq != seq || s.pos < c.floor || c.head-s.pos > ring {
 		return nil
 	}
-	off := s.pos & (ring - 1)
+	off := (s.pos - c.base) % ring
 	return c.buf[off : off+uint64(s.size)]
 }

@@ -65,7 +65,7 @@ func TestCacheSizedByTime(t *testing.T) {
 	}
 	for _, step := range []struct{ rate, size int }{
 		{1_500_000, 1100}, // a camera's top layer
-		{500_000, 900},    // a gallery layer: the ring halves
+		{500_000, 900},    // a gallery layer: the ring shrinks if its lap is over cacheShrinkAfter
 		{150_000, 400},    // a small layer
 		{2_500_000, 1200}, // a screen share: grows again
 	} {
