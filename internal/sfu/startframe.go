@@ -127,7 +127,8 @@ func (u *UpTrack) freeSlot(from time.Time, spacing time.Duration) time.Time {
 	return u.starts.freeSlotLocked(from, spacing, -1)
 }
 
-// liveCount is the number of layers that sent in the last layerTimeout.
+// liveCount is the number of layers that sent new media in the last
+// layerTimeout (see layer.lastPacket).
 func (u *UpTrack) liveCount(now int64) int {
 	n := 0
 	for i := range u.layers {
