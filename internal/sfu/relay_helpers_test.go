@@ -48,23 +48,7 @@ func newPionClient(t *testing.T, r *Router, participant string) *pionClient {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &pionClient{t: t, pc: pc, queue: make(chan func(), 1024), done: make(chan struct{}),
-		received: make(map[uint32]*streamLog), ssrcOf: make(map[webrtc.RTPCodecType]uint32)}
-	p, err := r.AddPeer(participant, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.peer = p
-	pc.OnICECandidate(func(ci *webrtc.ICECandidate) {
-		if ci != nil {
-			init := ci.ToJSON()
-			c.do(func() { _ = c.peer.AddCandidate(init) })
-		}
-	})
-	pc.OnTrack(c.receive)
-	go c.run()
-	t.Cleanup(c.close)
-	return c
+	return attachPionClient(t, r, participant, pc)
 }
 
 func (c *pionClient) close() {
