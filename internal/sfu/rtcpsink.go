@@ -3,6 +3,7 @@ package sfu
 import (
 	"io"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/transport/v5/packetio"
@@ -91,8 +92,11 @@ type rtcpRoutes struct {
 //   - SRTP: one stream per SSRC it publishes with: each layer of each
 //     track (at most maxClientMLines sending m-lines, 3 simulcast layers
 //     each: 24 over a call), and pion's bandwidth probe (SSRC 0). The SFU
-//     negotiates no RTX nor FEC, so a browser sends no repair SSRCs.
-//     maxRTPStreams is ten times that.
+//     negotiates no RTX nor FEC, so a browser sends no repair SSRCs,
+//     and the web client reuses its transceivers (so their SSRCs) when a
+//     camera or a screen share stops and starts again. maxRTPStreams is
+//     over twice that: 256 (eeaa410) let a participant hold 256 streams
+//     of unread RTP (found in review; see maxUnclaimedRTPBytes).
 //   - SRTCP: a stream for each of those SSRCs (their sender reports;
 //     pion opens it with the SRTP stream), and one for each DownTrack the
 //     peer was ever sent (its receiver reports, NACKs, PLIs, REMB): in a
@@ -105,7 +109,7 @@ type rtcpRoutes struct {
 //     that (TestSSRCChurnKeepsThePeer) and holds about 1.1 MB (2.5 MB
 //     if each is a sender report's own SSRC).
 const (
-	maxRTPStreams         = 256
+	maxRTPStreams         = 64
 	maxUnknownRTCPStreams = 4096
 )
 
@@ -196,11 +200,30 @@ func (r *rtcpRoutes) buffer(kind packetio.BufferPacketType, ssrc uint32) io.Read
 	if kind == packetio.RTCPBufferPacket {
 		return &rtcpSink{routes: r, ssrc: ssrc}
 	}
-	// What pion/srtp makes when no factory is set.
+	// What pion/srtp makes when no factory is set, with a smaller bound
+	// while no layer of the SFU reads it (see maxUnclaimedRTPBytes).
 	b := packetio.NewBuffer()
 	b.SetLimitSize(1000 * 1000)
-	return &packetBuffer{b}
+	return &packetBuffer{Buffer: b, routes: r, ssrc: ssrc}
 }
+
+// maxUnclaimedRTPBytes bounds what an SRTP read stream queues while no
+// published layer of the peer has its SSRC. pion opens a stream for every
+// SSRC a client sends RTP with and keeps it for the PeerConnection's
+// life; for an SSRC no track claims (undeclared, or a track the SFU
+// ignores) it reads a few packets to look for a RID and then never again,
+// so everything sent on it afterwards queued, up to pion's 1 MB a stream:
+// 256 MB a participant within the 256 streams eeaa410 allowed (found in review;
+// TestUnclaimedRTPStreamsHoldLittle). A claimed stream is read as it
+// arrives by its layer's goroutine and keeps pion's bound, for a reader
+// that lags. Before its layer claims it a declared stream queues only
+// while the SFU's OnTrack waits for the peer's lock (milliseconds; at
+// most the 2 s an offer may wait for pion's ICE agent): 128 KB is 0.4 s
+// of a 2.5 Mbit/s layer, 2 s of a 500 kbit/s one; past it its first
+// packets are dropped, and its subscribers ask for a key frame as they
+// start. So a participant's unread RTP holds at most maxRTPStreams times
+// this, 8 MB.
+const maxUnclaimedRTPBytes = 128 << 10
 
 // rtcpSink takes the RTCP of one SSRC and handles it as it is written.
 // Its Read gives only the packet being written, to the read a Write makes
@@ -279,21 +302,50 @@ func (discard) Write(b []byte) (int, error) { return len(b), nil }
 func (discard) Close() error                { return nil }
 
 // packetBuffer is a packetio.Buffer as pion/srtp wraps its own: an
-// io.ReadWriter, and packets' attributes kept alongside.
-type packetBuffer struct{ *packetio.Buffer }
+// io.ReadWriter, and packets' attributes kept alongside. While no layer
+// of the peer has claimed its SSRC it queues at most maxUnclaimedRTPBytes
+// and drops what comes past that.
+type packetBuffer struct {
+	*packetio.Buffer
+	routes  *rtcpRoutes
+	ssrc    uint32
+	claimed atomic.Bool // a layer had the SSRC once: pion's bound only
+}
+
+// full reports whether a packet must be dropped because the stream is
+// unclaimed and holds maxUnclaimedRTPBytes. Once claimed, one atomic load
+// a packet.
+func (b *packetBuffer) full() bool {
+	if b.claimed.Load() {
+		return false
+	}
+	if _, ok := b.routes.ups.Load(b.ssrc); ok {
+		b.claimed.Store(true)
+		return false
+	}
+	return b.Buffer.Size() >= maxUnclaimedRTPBytes
+}
 
 func (b *packetBuffer) Read(p []byte) (int, error) {
 	n, _, err := b.Buffer.Read(p, nil)
 	return n, err
 }
 
-func (b *packetBuffer) Write(p []byte) (int, error) { return b.Buffer.Write(p, nil) }
+func (b *packetBuffer) Write(p []byte) (int, error) {
+	if b.full() {
+		return len(p), nil
+	}
+	return b.Buffer.Write(p, nil)
+}
 
 func (b *packetBuffer) ReadWithAttributes(p []byte, a packetio.Attributes) (int, packetio.Attributes, error) {
 	return b.Buffer.Read(p, a)
 }
 
 func (b *packetBuffer) WriteWithAttributes(p []byte, a packetio.Attributes) (int, error) {
+	if b.full() {
+		return len(p), nil
+	}
 	return b.Buffer.Write(p, a)
 }
 
