@@ -83,10 +83,12 @@ func prevRingSize(n int) int {
 
 // grownRingSize is the smallest step above ring that a lap's bitrate
 // (ring bytes in lap nanoseconds) fills in no less than cacheKeep, at
-// most cacheMaxBytes.
+// most cacheMaxBytes. A lap of no time or less says nothing of the
+// bitrate (the wall clock the times come from was stepped back): one
+// step, as the ring grew before it was sized by the lap.
 func grownRingSize(ring int, lap int64) int {
 	next := nextRingSize(ring)
-	for next < cacheMaxBytes && (lap <= 0 || int64(next)*lap < int64(ring)*cacheKeep) {
+	for lap > 0 && next < cacheMaxBytes && int64(next)*lap < int64(ring)*cacheKeep {
 		next = nextRingSize(next)
 	}
 	return min(next, cacheMaxBytes)
@@ -132,6 +134,13 @@ func (c *packetCache) store(seq uint16, pkt []byte, now int64) []byte {
 func (c *packetCache) lapEnded(now int64) {
 	lap := now - c.lapStart
 	c.lapStart = now
+	if lap <= 0 {
+		// The wall clock the times come from was stepped back: the lap
+		// says nothing of the bitrate, and the next is timed from now
+		// (timed from the old start, every lap until the clock caught
+		// up would have seemed short; TestReview3CacheClockStepBack).
+		return
+	}
 	ring := len(c.buf)
 	switch {
 	case lap < cacheKeep && ring < cacheMaxBytes:

@@ -56,7 +56,8 @@ func TestGrownRingSize(t *testing.T) {
 		{64 << 10, cacheKeep/2 - 1, 192 << 10},     // a little more
 		{32 << 10, cacheKeep / 100, cacheMaxBytes}, // at most the largest
 		{768 << 10, cacheKeep / 2, cacheMaxBytes},
-		{64 << 10, 0, cacheMaxBytes}, // a lap in no time
+		{64 << 10, 0, 96 << 10},          // a lap in no time: the clock stepped back
+		{64 << 10, -cacheKeep, 96 << 10}, // or further
 	} {
 		if got := grownRingSize(c.ring, c.lap); got != c.want {
 			t.Errorf("grownRingSize(%d KiB, %.3f s) = %d KiB, want %d KiB", c.ring>>10, float64(c.lap)/1e9, got>>10, c.want>>10)
