@@ -101,16 +101,22 @@ func (p *mediaPath) ip(args ...string) {
 // STUN, and TURN's relayed leg to the SFU.
 func (p *mediaPath) Cut() {
 	p.t.Helper()
+	p.cut = true // first: the cleanup removes whatever was added if the second add fails
 	p.ip("rule", "add", "priority", "5", "to", isolatedAddr, "ipproto", "udp", "dport", p.port, "blackhole")
 	p.ip("rule", "add", "priority", "6", "to", isolatedAddr, "ipproto", "udp", "sport", p.port, "blackhole")
-	p.cut = true
 }
 
-// Restore lets UDP through again.
+// Restore lets UDP through again: it removes both rules, each if it is
+// there (after a failed Cut the second may not be), and fails the test
+// if one cannot be removed.
 func (p *mediaPath) restore() {
 	p.t.Helper()
-	p.ip("rule", "del", "priority", "5")
-	p.ip("rule", "del", "priority", "6")
+	for _, prio := range []string{"5", "6"} {
+		if out, err := exec.Command("ip", "rule", "list", "priority", prio).Output(); err == nil && len(strings.TrimSpace(string(out))) == 0 {
+			continue
+		}
+		p.ip("rule", "del", "priority", prio)
+	}
 	p.cut = false
 }
 
