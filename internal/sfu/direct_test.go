@@ -296,6 +296,8 @@ func TestDirectPathNeverToAnUnselectedCandidate(t *testing.T) {
 	}
 	defer victim.Close()
 	var stunSeen, mediaSeen atomic.Int64
+	checked := make(chan struct{})
+	var checkedOnce sync.Once
 	go func() {
 		buf := make([]byte, 2048)
 		for {
@@ -306,6 +308,7 @@ func TestDirectPathNeverToAnUnselectedCandidate(t *testing.T) {
 			switch {
 			case n > 0 && buf[0] < 4:
 				stunSeen.Add(1)
+				checkedOnce.Do(func() { close(checked) })
 			default:
 				mediaSeen.Add(1)
 			}
@@ -314,14 +317,21 @@ func TestDirectPathNeverToAnUnselectedCandidate(t *testing.T) {
 	vport := victim.LocalAddr().(*net.UDPAddr).Port
 	var once atomic.Bool
 	rig := newDirectRig(t, ctx, Config{}, nil, func(sub *Peer, c webrtc.ICECandidateInit) {
-		if !once.CompareAndSwap(false, true) {
-			return
+		if once.CompareAndSwap(false, true) {
+			// Before the client's own, with the highest host priority.
+			fake := c
+			fake.Candidate = fmt.Sprintf("candidate:3735928559 1 udp 2130706431 127.0.0.1 %d typ host", vport)
+			if err := sub.AddCandidate(fake); err != nil {
+				t.Errorf("the SFU refused the third party's candidate: %v", err)
+			}
 		}
-		// Before the client's own, with the highest host priority.
-		fake := c
-		fake.Candidate = fmt.Sprintf("candidate:3735928559 1 udp 2130706431 127.0.0.1 %d typ host", vport)
-		if err := sub.AddCandidate(fake); err != nil {
-			t.Errorf("the SFU refused the third party's candidate: %v", err)
+		// The client's own candidates wait until the SFU has checked
+		// the third party's (at most 5 s): once a pair is selected pion
+		// checks no other, and a fast nomination left it unchecked now
+		// and then (the test then proved nothing, and failed so).
+		select {
+		case <-checked:
+		case <-time.After(5 * time.Second):
 		}
 	})
 	rig.onDirectPath(t, ctx)
