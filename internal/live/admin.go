@@ -17,17 +17,18 @@ type LiveMeeting struct {
 	Locked        bool
 }
 
-// LiveMeetings lists the meetings someone is in or waiting for, by ID.
+// LiveMeetings lists the meetings someone is in or waiting for, by ID; a
+// meeting that has just ended is not listed though the hub has not
+// forgotten it yet.
 func (h *Hub) LiveMeetings() []LiveMeeting {
-	h.mu.Lock()
-	rooms := make([]*Room, 0, len(h.rooms))
-	for _, r := range h.rooms {
-		rooms = append(rooms, r)
-	}
-	h.mu.Unlock()
+	rooms := h.liveRooms()
 	out := make([]LiveMeeting, 0, len(rooms))
 	for _, r := range rooms {
 		r.mu.Lock()
+		if r.closed { // ended, not yet forgotten: its core still counts who was in it
+			r.mu.Unlock()
+			continue
+		}
 		waiting := len(r.core.Waiting())
 		lm := LiveMeeting{ID: r.id, Participants: r.core.Len() - waiting, Waiting: waiting, Locked: r.core.Settings().Locked}
 		if r.breakouts != nil {

@@ -152,8 +152,9 @@ func TestAdminLocksAMeeting(t *testing.T) {
 }
 
 // endAsHost ends the meeting from c, its host, and waits until c's
-// socket is closed: the room is gone by then (it is forgotten before
-// anyone is told).
+// socket is closed: by then the room is closed (everyone is told under
+// its lock, which it holds until it is closed), though the hub may not
+// have forgotten it yet.
 func endAsHost(t *testing.T, c *client.Client) {
 	t.Helper()
 	if err := c.Control("end", nil); err != nil {
