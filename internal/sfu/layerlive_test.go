@@ -48,6 +48,18 @@ type liveSim struct {
 	now    int64
 }
 
+// newLiveSimOnTop is a simulation whose layers have all sent media for
+// 2 s, so that the subscriber is on the top layer.
+func newLiveSimOnTop(t *testing.T) *liveSim {
+	t.Helper()
+	s := newLiveSim(t)
+	s.run(2*time.Second, [maxLayers]int{sendMedia, sendMedia, sendMedia}, nil)
+	if cur := s.d.current.Load(); cur != 2 {
+		t.Fatalf("the subscriber gets layer %d with every layer sending, want 2", cur)
+	}
+	return s
+}
+
 func newLiveSim(t *testing.T) *liveSim {
 	up, layers, d, rec := simulcastTrack(t)
 	c := newFakeClock()
@@ -174,11 +186,7 @@ func (s *liveSim) checkStream() (padding int) {
 // the stream's sequence. When the top layer's frames resume, it is live
 // again and the subscriber goes back up.
 func TestLayerSendingOnlyPaddingIsNotLive(t *testing.T) {
-	s := newLiveSim(t)
-	s.run(2*time.Second, [maxLayers]int{sendMedia, sendMedia, sendMedia}, nil)
-	if cur := s.d.current.Load(); cur != 2 {
-		t.Fatalf("the subscriber gets layer %d with every layer sending, want 2", cur)
-	}
+	s := newLiveSimOnTop(t)
 
 	paused := s.now
 	plis := s.pub.n[1].Load()
@@ -297,11 +305,7 @@ func TestLayerWithMediaStaysLive(t *testing.T) {
 // history). They carry payload but no new frame: after layerTimeout the
 // layer is not live and the subscriber moves down.
 func TestLayerSendingOnlyOldPacketsIsNotLive(t *testing.T) {
-	s := newLiveSim(t)
-	s.run(2*time.Second, [maxLayers]int{sendMedia, sendMedia, sendMedia}, nil)
-	if cur := s.d.current.Load(); cur != 2 {
-		t.Fatalf("the subscriber gets layer %d with every layer sending, want 2", cur)
-	}
+	s := newLiveSimOnTop(t)
 	paused := s.now
 	s.run(4*time.Second, [maxLayers]int{sendMedia, sendMedia, sendOld}, nil)
 	if live, _, highest := s.up.liveLayers(s.now); live[2] != nil || highest != 1 {
