@@ -124,14 +124,14 @@ func (r *rtcpRoutes) watch(p *Peer) {
 	r.peer = p
 }
 
-// closePeer logs and closes the peer that passed a bound, on a goroutine
-// of its own. Called once, with r.mu held: when the bound is passed, or
-// by watch.
+// closePeer logs and ends the peer that passed a bound, on a goroutine
+// of its own: out of its router and its meeting (flood.go). Called once,
+// with r.mu held: when the bound is passed, or by watch.
 func (r *rtcpRoutes) closePeer(p *Peer) {
 	p.log.Warn("closing the peer: its client sent too many SSRCs",
 		"rtp_streams", len(r.rtp), "unknown_rtcp_streams", r.unknownRTCP,
 		"max_rtp", maxRTPStreams, "max_unknown_rtcp", maxUnknownRTCPStreams)
-	go p.close()
+	go p.router.closeFlooded(p)
 }
 
 // opened counts a new read stream and reports whether it is within the
