@@ -251,7 +251,7 @@ func (r *Room) welcomeLocked(pid meeting.ParticipantID, resumed bool) error {
 	}
 
 	if !r.openElsewhereLocked(pid, conn) { // elsewhere.go
-		peer, err := r.router.AddPeer(string(pid), conn)
+		peer, err := r.router.AddPeer(string(pid), floodSignaller{Signaller: conn, room: r}) // flood.go
 		if err != nil {
 			m.conn = nil
 			r.removeLocked(pid, wire.LeftDisconnected)

@@ -1,0 +1,54 @@
+package live
+
+import (
+	"github.com/kaigi-meet/kaigi/internal/meeting"
+	"github.com/kaigi-meet/kaigi/internal/sfu"
+	"github.com/kaigi-meet/kaigi/internal/wire"
+)
+
+// A member whose client makes the SFU open too many media read streams
+// (made-up SSRCs: internal/sfu, rtcpsink.go) has its peer closed and
+// taken out of the room's router by the SFU. The room then takes the
+// member out and closes its connection with wire.ClosedFlooding, as the
+// signalling does a socket that floods it: before (review R3-2) the
+// member stayed, with a dead media connection, and its client was told
+// nothing.
+
+// floodSignaller is the Signaller a member's peer is given: the member's
+// connection's, and the SFU's word that it closed the peer for flooding
+// (sfu.FloodWatcher), which it hands to the room.
+type floodSignaller struct {
+	sfu.Signaller
+	room *Room
+}
+
+var _ sfu.FloodWatcher = floodSignaller{}
+
+// PeerFlooded is called on a goroutine of the SFU's own, no lock held.
+func (s floodSignaller) PeerFlooded(p *sfu.Peer) { s.room.peerFlooded(p) }
+
+// floodedMessage is what the client of a member closed for flooding its
+// media connection shows.
+const floodedMessage = "This connection's media sent more than the server allows and was closed."
+
+// peerFlooded takes out the member whose peer p the SFU closed for
+// flooding (its router no longer has it) and closes its connection with
+// the reason. A member whose peer is no longer p (it reconnected and has
+// a new one, or left) is left alone: the guard against the close of an
+// old peer arriving after a resume.
+func (r *Room) peerFlooded(p *sfu.Peer) {
+	pid := meeting.ParticipantID(p.Participant())
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m := r.members[pid]
+	if r.closed || m == nil || m.peer != p {
+		return
+	}
+	r.log.Warn("participant removed: its media connection sent too many SSRCs", "participant", pid)
+	m.peer = nil // out of the router already: removeLocked must not remove a newer one
+	conn := m.conn
+	r.removeLocked(pid, wire.LeftRemoved)
+	if conn != nil {
+		conn.Close(Closed(wire.ClosedFlooding, floodedMessage))
+	}
+}

@@ -1,0 +1,98 @@
+package live
+
+import (
+	"testing"
+
+	"github.com/kaigi-meet/kaigi/internal/meeting"
+	"github.com/kaigi-meet/kaigi/internal/sfu"
+	"github.com/kaigi-meet/kaigi/internal/wire"
+)
+
+// memberPeer is the member's peer in the room's router, nil if none.
+func memberPeer(r *Room, pid meeting.ParticipantID) *sfu.Peer {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if m := r.members[pid]; m != nil {
+		return m.peer
+	}
+	return nil
+}
+
+// TestFloodedMemberLeavesTheRoom: the SFU closed bob's peer for flooding
+// (internal/sfu TestFloodedPeerLeavesTheRouter) and tells the room
+// through the Signaller it gave the peer. Bob is taken out of the room,
+// his connection closed with closed/flooding, and the others told he was
+// removed; his resume token no longer brings him back as himself.
+func TestFloodedMemberLeavesTheRoom(t *testing.T) {
+	hub, dir := newTestHub(t)
+	ada, bob := &fakeConn{}, &fakeConn{}
+	room, _ := join(t, hub, dir.rec.ID, ada, "ada", wire.ClientMessage{Name: "Ada", KeyPackage: []byte("ada kp")})
+	_, bobID := join(t, hub, dir.rec.ID, bob, "", wire.ClientMessage{Name: "Bob", KeyPackage: []byte("bob kp")})
+	var welcome wire.Welcome
+	bob.last(t, wire.TypeWelcome, &welcome)
+	peer := memberPeer(room, bobID)
+	if peer == nil {
+		t.Fatal("bob has no peer")
+	}
+
+	// What the SFU calls once it has closed the peer and taken it out of
+	// its router (sfu.FloodWatcher): the Signaller the room gave it.
+	floodSignaller{Signaller: bob, room: room}.PeerFlooded(peer)
+
+	if c := bob.closes(); len(c) != 1 || c[0] != Closed(wire.ClosedFlooding, floodedMessage) {
+		t.Fatalf("bob's connection closed with %+v, want flooding", c)
+	}
+	var left wire.ParticipantLeft
+	if !ada.last(t, wire.TypeParticipantLeft, &left) || left.ID != string(bobID) || left.Reason != wire.LeftRemoved {
+		t.Fatalf("ada is told %+v, want bob removed", left)
+	}
+	if _, people := hub.Counts(); people != 1 {
+		t.Fatalf("%d participants, want ada alone", people)
+	}
+	if len(ada.closes()) != 0 {
+		t.Fatalf("ada's connection closed: %+v", ada.closes())
+	}
+	bob2 := &fakeConn{}
+	if _, again := join(t, hub, dir.rec.ID, bob2, "", wire.ClientMessage{Name: "Bob", Resume: welcome.Resume, KeyPackage: []byte("bob kp")}); again == bobID {
+		t.Fatal("bob resumed his place after being closed for flooding")
+	}
+}
+
+// TestFloodCloseOfAReplacedPeerKeepsTheMember: bob resumed on a new
+// connection (a new peer) just before the SFU's close of his old peer
+// for flooding reached the room. The late word about the old peer must
+// not take out bob, nor close his new connection.
+func TestFloodCloseOfAReplacedPeerKeepsTheMember(t *testing.T) {
+	hub, dir := newTestHub(t)
+	ada, bob := &fakeConn{}, &fakeConn{}
+	room, _ := join(t, hub, dir.rec.ID, ada, "ada", wire.ClientMessage{Name: "Ada", KeyPackage: []byte("ada kp")})
+	_, bobID := join(t, hub, dir.rec.ID, bob, "", wire.ClientMessage{Name: "Bob", KeyPackage: []byte("bob kp")})
+	var welcome wire.Welcome
+	bob.last(t, wire.TypeWelcome, &welcome)
+	old := memberPeer(room, bobID)
+
+	bob2 := &fakeConn{}
+	if _, again := join(t, hub, dir.rec.ID, bob2, "", wire.ClientMessage{Name: "Bob", Resume: welcome.Resume}); again != bobID {
+		t.Fatalf("resumed as %s, want %s", again, bobID)
+	}
+	now := memberPeer(room, bobID)
+	if now == nil || now == old {
+		t.Fatalf("bob's peer after the resume: %p (old %p)", now, old)
+	}
+
+	floodSignaller{Signaller: bob, room: room}.PeerFlooded(old)
+
+	if c := bob2.closes(); len(c) != 0 {
+		t.Fatalf("bob's new connection closed with %+v", c)
+	}
+	if memberPeer(room, bobID) != now {
+		t.Fatal("bob's new peer is gone from the room")
+	}
+	var left wire.ParticipantLeft
+	if ada.last(t, wire.TypeParticipantLeft, &left) {
+		t.Fatalf("ada is told %+v", left)
+	}
+	if _, people := hub.Counts(); people != 2 {
+		t.Fatalf("%d participants, want ada and bob", people)
+	}
+}
