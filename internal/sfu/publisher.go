@@ -13,12 +13,17 @@ import (
 // whole negotiation. ended is called, on its own goroutine, when the
 // peer's transport fails or closes.
 func (r *Router) AddPublisher(participant string, sig Signaller, ended func()) (*Peer, error) {
-	pc, err := r.sfu.newPeerConnection()
+	// Routes as a participant's: its layers' RTCP handled where pion
+	// decrypts it, and the streams its client makes pion open counted
+	// and bounded (rtcpsink.go; unbounded before, review R3-4).
+	routes := &rtcpRoutes{}
+	pc, err := r.sfu.newPeerConnectionWithRoutes(routes)
 	if err != nil {
 		return nil, fmt.Errorf("new peer connection for %s: %w", participant, err)
 	}
 	p := newPeer(r, participant, pc, sig)
 	p.publishOnly = true
+	p.rtcp = routes
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		p.log.Debug("publisher connection state", "state", s.String())
 		switch s {

@@ -39,9 +39,13 @@ import (
 // such a stream open, unread, for as long as the PeerConnection lives
 // (how many a client can make it open is bounded: maxRTPStreams).
 //
-// Relays (relay*.go) and WHIP sources keep the SFU's shared API, without a
-// factory: their senders' RTCP is read by their own readers. A factory
-// changes one more thing in pion: a repair (RTX) stream is then not read
+// WHIP sources (publisher.go) have routes as participants do. WHEP viewers
+// (viewer.go) have routes too, to count their streams, but their
+// senders' RTCP goes to pion's buffer for their own readers (reads).
+// Relays (relay*.go) keep the SFU's shared API, without a factory: their
+// senders' RTCP is read by their own readers, and their streams are not
+// counted (a relay is a link between the cluster's own nodes, trusted).
+// A factory changes one more thing in pion: a repair (RTX) stream is then not read
 // before its track is; the SFU negotiates no RTX. The relay test's
 // failures that reverted this once (faeeb9e) were a race of the test's
 // own client (TestClientOfferWhenItsPeerIsRemoved).
@@ -53,6 +57,10 @@ import (
 type rtcpRoutes struct {
 	downs sync.Map // uint32 → *DownTrack
 	ups   sync.Map // uint32 → *layer
+	// reads are the SSRCs whose RTCP a reader of pion's takes
+	// (RTPSender.ReadRTCP): a WHEP viewer's senders (viewer.go). Their
+	// streams get the buffer pion would have made.
+	reads sync.Map // uint32 → struct{}
 
 	mu sync.Mutex // guards the fields below; taken once per new stream, never per packet
 	// rtp are the SSRCs pion opened an SRTP read stream for (at most
@@ -179,6 +187,9 @@ func (r *rtcpRoutes) known(ssrc uint32) bool {
 	if _, ok := r.downs.Load(ssrc); ok {
 		return true
 	}
+	if _, ok := r.reads.Load(ssrc); ok {
+		return true
+	}
 	_, ok := r.ups.Load(ssrc)
 	return ok
 }
@@ -197,14 +208,21 @@ func (r *rtcpRoutes) buffer(kind packetio.BufferPacketType, ssrc uint32) io.Read
 	if !r.opened(kind, ssrc) {
 		return discard{}
 	}
-	if kind == packetio.RTCPBufferPacket {
+	_, read := r.reads.Load(ssrc)
+	if kind == packetio.RTCPBufferPacket && !read {
 		return &rtcpSink{routes: r, ssrc: ssrc}
 	}
 	// What pion/srtp makes when no factory is set, with a smaller bound
-	// while no layer of the SFU reads it (see maxUnclaimedRTPBytes).
+	// while no layer of the SFU reads it (see maxUnclaimedRTPBytes). A
+	// reader's SRTCP has pion's bound for SRTCP, and is read as it comes.
 	b := packetio.NewBuffer()
 	b.SetLimitSize(1000 * 1000)
-	return &packetBuffer{Buffer: b, routes: r, ssrc: ssrc}
+	pb := &packetBuffer{Buffer: b, routes: r, ssrc: ssrc}
+	if kind == packetio.RTCPBufferPacket {
+		b.SetLimitSize(100 * 1000)
+		pb.claimed.Store(true)
+	}
+	return pb
 }
 
 // maxUnclaimedRTPBytes bounds what an SRTP read stream queues while no

@@ -73,13 +73,18 @@ type Viewer struct {
 // called, on its own goroutine, when its transport fails or closes.
 // Answer takes its client's offer; Close ends it.
 func (r *Router) AddViewer(participant string, ended func()) (*Viewer, error) {
-	pc, err := r.sfu.newPeerConnection()
+	// Routes count the streams the viewer's client makes pion open, and
+	// close the viewer past a bound (rtcpsink.go, flood.go): a WHEP
+	// token's holder could make it open unbounded streams (review R3-4).
+	routes := &rtcpRoutes{}
+	pc, err := r.sfu.newPeerConnectionWithRoutes(routes)
 	if err != nil {
 		return nil, fmt.Errorf("new peer connection for %s: %w", participant, err)
 	}
 	v := &Viewer{router: r, pc: pc, ended: ended, inputs: map[*UpTrack]*audioInput{}, done: make(chan struct{})}
 	v.peer = newPeer(r, participant, pc, nopSignaller{})
 	v.peer.publishOnly = true
+	v.peer.rtcp = routes
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		v.peer.log.Debug("viewer connection state", "state", s.String())
 		switch s {
@@ -115,6 +120,8 @@ func (v *Viewer) Answer(ctx context.Context, offer string, audio, video bool) (s
 			return nil, err
 		}
 		t.sender = tr.Sender()
+		// Its RTCP is read by readRTCP, not handled by the routes.
+		v.peer.rtcp.reads.Store(senderSSRC(t.sender), struct{}{})
 		return t, nil
 	}
 	var err error
