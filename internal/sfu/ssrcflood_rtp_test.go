@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
-	"github.com/pion/webrtc/v4"
 )
 
 // TestUnclaimedRTPStreamsHoldLittle: maxRTPStreams bounds how many SRTP
@@ -16,43 +15,7 @@ import (
 // 600 KB each hold about 4 MB, where pion's own bound (1 MB a stream)
 // let them hold about 20 MB, and 255 of them 255 MB (found in review).
 func TestUnclaimedRTPStreamsHoldLittle(t *testing.T) {
-	s, err := New(Config{IncludeLoopback: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	r := s.NewRouter("m")
-	m := &webrtc.MediaEngine{}
-	if err := m.RegisterDefaultCodecs(); err != nil {
-		t.Fatal(err)
-	}
-	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(m)).NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	eve := attachPionClient(t, r, "eve", pc)
-	track := &rawTrack{}
-	done := make(chan error, 1)
-	eve.do(func() {
-		tr, err := pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
-		if err != nil {
-			done <- err
-			return
-		}
-		offer, err := pc.CreateOffer(nil)
-		if err == nil {
-			err = pc.SetLocalDescription(offer)
-		}
-		if err != nil {
-			done <- err
-			return
-		}
-		done <- eve.peer.HandleOffer(offer.SDP, []PublishedTrack{{Mid: tr.Mid(), Source: SourceMicrophone}})
-	})
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 20*time.Second, "eve never connected", eve.peer.connected.Load)
+	eve, track := connectUndeclaredRTPClient(t)
 
 	const ssrcs, perSSRC, size = 32, 600 << 10, 1100
 	payload := make([]byte, size)

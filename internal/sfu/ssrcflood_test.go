@@ -144,13 +144,37 @@ func (t *rawTrack) write(ssrc uint32, seq uint16) error {
 // each, keeps them, and probes at most 25 at a time for a RID (unbounded
 // before); the peer is now closed past maxRTPStreams.
 func TestSSRCFloodRTPClosesThePeer(t *testing.T) {
+	eve, track := connectUndeclaredRTPClient(t)
+
+	const n = 2000
+	for i := 0; i < n && !peerClosed(eve.peer); i++ {
+		if err := track.write(0x50000000+uint32(i), uint16(i)); err != nil {
+			break
+		}
+		if i%8 == 0 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	waitFor(t, 20*time.Second, "the server never closed the flooding peer", func() bool { return peerClosed(eve.peer) })
+	rtpStreams, unknown, refused, over := streamCounts(eve.peer)
+	t.Logf("%d undeclared SSRCs sent: %d SRTP streams, %d unknown SRTCP streams, %d refused", n, rtpStreams, unknown, refused)
+	if !over || rtpStreams != maxRTPStreams {
+		t.Fatalf("over %v, %d SRTP streams, want %d", over, rtpStreams, maxRTPStreams)
+	}
+}
+
+// connectUndeclaredRTPClient connects eve, a client that publishes a
+// microphone whose packets keep the SSRC the test gives them (rawTrack),
+// so that it can send RTP on SSRCs its offer never declared. Its
+// PeerConnection has no interceptors: the packets go out as written.
+func connectUndeclaredRTPClient(t *testing.T) (*pionClient, *rawTrack) {
+	t.Helper()
 	s, err := New(Config{IncludeLoopback: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
 	r := s.NewRouter("m")
-	// No interceptors: the packets go out with the SSRC written.
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		t.Fatal(err)
@@ -182,22 +206,7 @@ func TestSSRCFloodRTPClosesThePeer(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 20*time.Second, "eve never connected", eve.peer.connected.Load)
-
-	const n = 2000
-	for i := 0; i < n && !peerClosed(eve.peer); i++ {
-		if err := track.write(0x50000000+uint32(i), uint16(i)); err != nil {
-			break
-		}
-		if i%8 == 0 {
-			time.Sleep(time.Millisecond)
-		}
-	}
-	waitFor(t, 20*time.Second, "the server never closed the flooding peer", func() bool { return peerClosed(eve.peer) })
-	rtpStreams, unknown, refused, over := streamCounts(eve.peer)
-	t.Logf("%d undeclared SSRCs sent: %d SRTP streams, %d unknown SRTCP streams, %d refused", n, rtpStreams, unknown, refused)
-	if !over || rtpStreams != maxRTPStreams {
-		t.Fatalf("over %v, %d SRTP streams, want %d", over, rtpStreams, maxRTPStreams)
-	}
+	return eve, track
 }
 
 // attachPionClient is newPionClient with a PeerConnection of the test's.
