@@ -27,28 +27,10 @@ type FloodWatcher interface {
 // viewer's peer is in no router's peers: it is closed, and its
 // PeerConnection's close ends the viewer (its ended callback).
 func (r *Router) closeFlooded(p *Peer) {
-	r.mu.Lock()
-	current := r.peers[p.participant] == p
-	var own []*UpTrack
-	if current {
-		delete(r.peers, p.participant)
-		for up := range r.tracks {
-			if up.owner == p {
-				own = append(own, up)
-				delete(r.tracks, up)
-			}
-		}
-	}
-	r.mu.Unlock()
-
-	p.close()
-	for _, up := range own {
-		r.closeTrack(up)
-	}
-	if !current {
+	if !r.removePeer(p.participant, p) {
+		p.close()
 		return
 	}
-	r.peerLeft()
 	if w, ok := p.sig.(FloodWatcher); ok {
 		w.PeerFlooded(p)
 	}

@@ -79,12 +79,18 @@ func (r *Router) register(p *Peer) ([]*UpTrack, error) {
 
 // RemovePeer closes the participant's PeerConnection and stops forwarding
 // its tracks to others.
-func (r *Router) RemovePeer(participant string) {
+func (r *Router) RemovePeer(participant string) { r.removePeer(participant, nil) }
+
+// removePeer takes the participant's peer out of the router, closes it
+// and unpublishes its tracks; with only set, only if only is still the
+// participant's peer (never a newer one). It reports whether a peer was
+// taken out.
+func (r *Router) removePeer(participant string, only *Peer) bool {
 	r.mu.Lock()
 	p := r.peers[participant]
-	if p == nil {
+	if p == nil || (only != nil && p != only) {
 		r.mu.Unlock()
-		return
+		return false
 	}
 	delete(r.peers, participant)
 	var own []*UpTrack
@@ -101,6 +107,7 @@ func (r *Router) RemovePeer(participant string) {
 		r.closeTrack(up)
 	}
 	r.peerLeft()
+	return true
 }
 
 // Close removes every peer.
