@@ -212,12 +212,13 @@ func (r *rtcpRoutes) buffer(kind packetio.BufferPacketType, ssrc uint32) io.Read
 	if kind == packetio.RTCPBufferPacket && !read {
 		return &rtcpSink{routes: r, ssrc: ssrc}
 	}
-	// What pion/srtp makes when no factory is set, with a smaller bound
-	// while no layer of the SFU reads it (see maxUnclaimedRTPBytes). A
-	// reader's SRTCP has pion's bound for SRTCP, and is read as it comes.
-	b := packetio.NewBuffer()
+	// A queue as pion/srtp makes when no factory is set, but one that
+	// does not keep its peak (rtpBuffer), with a smaller bound while no
+	// layer of the SFU reads it (see maxUnclaimedRTPBytes). A reader's
+	// SRTCP has pion's bound for SRTCP, and is read as it comes.
+	b := newRTPBuffer()
 	b.SetLimitSize(1000 * 1000)
-	pb := &packetBuffer{Buffer: b, routes: r, ssrc: ssrc}
+	pb := &packetBuffer{rtpBuffer: b, routes: r, ssrc: ssrc}
 	if kind == packetio.RTCPBufferPacket {
 		b.SetLimitSize(100 * 1000)
 		pb.claimed.Store(true)
@@ -319,12 +320,13 @@ func (discard) Read([]byte) (int, error)    { return 0, io.EOF }
 func (discard) Write(b []byte) (int, error) { return len(b), nil }
 func (discard) Close() error                { return nil }
 
-// packetBuffer is a packetio.Buffer as pion/srtp wraps its own: an
-// io.ReadWriter, and packets' attributes kept alongside. While no layer
-// of the peer has claimed its SSRC it queues at most maxUnclaimedRTPBytes
-// and drops what comes past that.
+// packetBuffer is an rtpBuffer wrapped as pion/srtp wraps its own
+// packetio.Buffer: an io.ReadWriter, and packets' attributes kept
+// alongside. While no layer of the peer has claimed its SSRC it queues
+// at most maxUnclaimedRTPBytes (of memory held: rtpBuffer's Size) and
+// drops what comes past that.
 type packetBuffer struct {
-	*packetio.Buffer
+	*rtpBuffer
 	routes  *rtcpRoutes
 	ssrc    uint32
 	claimed atomic.Bool // a layer had the SSRC once: pion's bound only
@@ -341,11 +343,11 @@ func (b *packetBuffer) full() bool {
 		b.claimed.Store(true)
 		return false
 	}
-	return b.Buffer.Size() >= maxUnclaimedRTPBytes
+	return b.rtpBuffer.Size() >= maxUnclaimedRTPBytes
 }
 
 func (b *packetBuffer) Read(p []byte) (int, error) {
-	n, _, err := b.Buffer.Read(p, nil)
+	n, _, err := b.rtpBuffer.Read(p, nil)
 	return n, err
 }
 
@@ -353,18 +355,18 @@ func (b *packetBuffer) Write(p []byte) (int, error) {
 	if b.full() {
 		return len(p), nil
 	}
-	return b.Buffer.Write(p, nil)
+	return b.rtpBuffer.Write(p, nil)
 }
 
 func (b *packetBuffer) ReadWithAttributes(p []byte, a packetio.Attributes) (int, packetio.Attributes, error) {
-	return b.Buffer.Read(p, a)
+	return b.rtpBuffer.Read(p, a)
 }
 
 func (b *packetBuffer) WriteWithAttributes(p []byte, a packetio.Attributes) (int, error) {
 	if b.full() {
 		return len(p), nil
 	}
-	return b.Buffer.Write(p, a)
+	return b.rtpBuffer.Write(p, a)
 }
 
 // newPeerConnectionWithRoutes creates a participant's PeerConnection with
