@@ -159,6 +159,25 @@ func (t *LocalTrack) SetAudioLevel(level uint8, voice bool) {
 	t.audioLevel.Store(v)
 }
 
+// SendReportsAbout sends the server receiver reports naming ssrcs, 31
+// to a packet (as many as one holds), as a hostile client naming made-up
+// SSRCs does: pion opens a read stream for each SSRC named (tests of the
+// server's bounds on them).
+func (r *RemoteTrack) SendReportsAbout(ssrcs []uint32) error {
+	for len(ssrcs) > 0 {
+		n := min(len(ssrcs), 31)
+		rr := &rtcp.ReceiverReport{SSRC: 1}
+		for _, ssrc := range ssrcs[:n] {
+			rr.Reports = append(rr.Reports, rtcp.ReceptionReport{SSRC: ssrc})
+		}
+		if err := r.pc.WriteRTCP([]rtcp.Packet{rr}); err != nil {
+			return err
+		}
+		ssrcs = ssrcs[n:]
+	}
+	return nil
+}
+
 // HeaderExtensionID returns the ID negotiated for the header extension
 // uri on this track, 0 if none.
 func (t *LocalTrack) HeaderExtensionID(uri string) uint8 {

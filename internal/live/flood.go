@@ -25,30 +25,42 @@ type floodSignaller struct {
 var _ sfu.FloodWatcher = floodSignaller{}
 
 // PeerFlooded is called on a goroutine of the SFU's own, no lock held.
-func (s floodSignaller) PeerFlooded(p *sfu.Peer) { s.room.peerFlooded(p) }
+// Once the room has taken the member out, the connection is told too if
+// it wants to know (the signalling charges the flood to the client's
+// address).
+func (s floodSignaller) PeerFlooded(p *sfu.Peer) {
+	if !s.room.peerFlooded(p) {
+		return
+	}
+	if w, ok := s.Signaller.(sfu.FloodWatcher); ok {
+		w.PeerFlooded(p)
+	}
+}
 
-// floodedMessage is what the client of a member closed for flooding its
+// FloodedMessage is what the client of a member closed for flooding its
 // media connection shows.
-const floodedMessage = "This connection's media sent more than the server allows and was closed."
+const FloodedMessage = "This connection's media sent more than the server allows and was closed."
 
 // peerFlooded takes out the member whose peer p the SFU closed for
 // flooding (its router no longer has it) and closes its connection with
 // the reason. A member whose peer is no longer p (it reconnected and has
 // a new one, or left) is left alone: the guard against the close of an
-// old peer arriving after a resume.
-func (r *Room) peerFlooded(p *sfu.Peer) {
+// old peer arriving after a resume. It reports whether it took the
+// member out.
+func (r *Room) peerFlooded(p *sfu.Peer) bool {
 	pid := meeting.ParticipantID(p.Participant())
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	m := r.members[pid]
 	if r.closed || m == nil || m.peer != p {
-		return
+		return false
 	}
 	r.log.Warn("participant removed: its media connection sent too many SSRCs", "participant", pid)
 	m.peer = nil // out of the router already: removeLocked must not remove a newer one
 	conn := m.conn
 	r.removeLocked(pid, wire.LeftRemoved)
 	if conn != nil {
-		conn.Close(Closed(wire.ClosedFlooding, floodedMessage))
+		conn.Close(Closed(wire.ClosedFlooding, FloodedMessage))
 	}
+	return true
 }

@@ -39,7 +39,7 @@ func TestFloodedMemberLeavesTheRoom(t *testing.T) {
 	// its router (sfu.FloodWatcher): the Signaller the room gave it.
 	floodSignaller{Signaller: bob, room: room}.PeerFlooded(peer)
 
-	if c := bob.closes(); len(c) != 1 || c[0] != Closed(wire.ClosedFlooding, floodedMessage) {
+	if c := bob.closes(); len(c) != 1 || c[0] != Closed(wire.ClosedFlooding, FloodedMessage) {
 		t.Fatalf("bob's connection closed with %+v, want flooding", c)
 	}
 	var left wire.ParticipantLeft
