@@ -393,7 +393,7 @@ func people(ps []meeting.Participant) []wire.BreakoutPerson {
 func newBreakoutRoom(main *Room, n int, name string) *Room {
 	key := fmt.Sprintf("%s/%d", main.id, n)
 	rec := meeting.Record{ID: main.id, OwnerID: main.core.OwnerID(), Settings: main.core.Settings()}
-	return &Room{
+	return withFloodWatch(&Room{
 		hub:     main.hub,
 		id:      main.id,
 		log:     main.log.With("breakout", n),
@@ -404,7 +404,7 @@ func newBreakoutRoom(main *Room, n int, name string) *Room {
 		parent:  main,
 		number:  n,
 		name:    name,
-	}
+	})
 }
 
 // Limits on a host's broadcast to all rooms (breakout_broadcast).

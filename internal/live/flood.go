@@ -8,33 +8,25 @@ import (
 
 // A member whose client makes the SFU open too many media read streams
 // (made-up SSRCs: internal/sfu, rtcpsink.go) has its peer closed and
-// taken out of the room's router by the SFU. The room then takes the
-// member out and closes its connection with wire.ClosedFlooding, as the
+// taken out of the room's router by the SFU, which tells the room
+// (Router.OnPeerFlooded, set where the room's router is made). The room
+// then takes the member out and closes its connection with wire.ClosedFlooding, as the
 // signalling does a socket that floods it: before (review R3-2) the
 // member stayed, with a dead media connection, and its client was told
 // nothing.
 
-// floodSignaller is the Signaller a member's peer is given: the member's
-// connection's, and the SFU's word that it closed the peer for flooding
-// (sfu.FloodWatcher), which it hands to the room.
-type floodSignaller struct {
-	sfu.Signaller
-	room *Room
+// FloodCounter is a Conn that counts a media flood against its client
+// (the signalling charges the client's address, as it does a socket's
+// flood). It is told after the room has closed the connection.
+type FloodCounter interface {
+	CountFlood()
 }
 
-var _ sfu.FloodWatcher = floodSignaller{}
-
-// PeerFlooded is called on a goroutine of the SFU's own, no lock held.
-// Once the room has taken the member out, the connection is told too if
-// it wants to know (the signalling charges the flood to the client's
-// address).
-func (s floodSignaller) PeerFlooded(p *sfu.Peer) {
-	if !s.room.peerFlooded(p) {
-		return
-	}
-	if w, ok := s.Signaller.(sfu.FloodWatcher); ok {
-		w.PeerFlooded(p)
-	}
+// withFloodWatch has r's router tell r of its members' peers closed for
+// flooding.
+func withFloodWatch(r *Room) *Room {
+	r.router.OnPeerFlooded(func(p *sfu.Peer) { r.peerFlooded(p) })
+	return r
 }
 
 // FloodedMessage is what the client of a member closed for flooding its
@@ -61,6 +53,9 @@ func (r *Room) peerFlooded(p *sfu.Peer) bool {
 	r.removeLocked(pid, wire.LeftRemoved)
 	if conn != nil {
 		conn.Close(Closed(wire.ClosedFlooding, FloodedMessage))
+		if c, ok := conn.(FloodCounter); ok {
+			c.CountFlood()
+		}
 	}
 	return true
 }

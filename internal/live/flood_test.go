@@ -20,7 +20,7 @@ func memberPeer(r *Room, pid meeting.ParticipantID) *sfu.Peer {
 
 // TestFloodedMemberLeavesTheRoom: the SFU closed bob's peer for flooding
 // (internal/sfu TestFloodedPeerLeavesTheRouter) and tells the room
-// through the Signaller it gave the peer. Bob is taken out of the room,
+// (Router.OnPeerFlooded). Bob is taken out of the room,
 // his connection closed with closed/flooding, and the others told he was
 // removed; his resume token no longer brings him back as himself.
 func TestFloodedMemberLeavesTheRoom(t *testing.T) {
@@ -36,8 +36,8 @@ func TestFloodedMemberLeavesTheRoom(t *testing.T) {
 	}
 
 	// What the SFU calls once it has closed the peer and taken it out of
-	// its router (sfu.FloodWatcher): the Signaller the room gave it.
-	floodSignaller{Signaller: bob, room: room}.PeerFlooded(peer)
+	// its router (the callback withFloodWatch gave the room's router).
+	room.peerFlooded(peer)
 
 	if c := bob.closes(); len(c) != 1 || c[0] != Closed(wire.ClosedFlooding, FloodedMessage) {
 		t.Fatalf("bob's connection closed with %+v, want flooding", c)
@@ -80,7 +80,7 @@ func TestFloodCloseOfAReplacedPeerKeepsTheMember(t *testing.T) {
 		t.Fatalf("bob's peer after the resume: %p (old %p)", now, old)
 	}
 
-	floodSignaller{Signaller: bob, room: room}.PeerFlooded(old)
+	room.peerFlooded(old)
 
 	if c := bob2.closes(); len(c) != 0 {
 		t.Fatalf("bob's new connection closed with %+v", c)

@@ -71,7 +71,7 @@ type member struct {
 }
 
 func newRoom(hub *Hub, rec meeting.Record, bans []meeting.Ban) *Room {
-	return &Room{
+	return withFloodWatch(&Room{
 		hub: hub,
 		id:  rec.ID,
 		log: hub.log.With("meeting", rec.ID),
@@ -80,7 +80,7 @@ func newRoom(hub *Hub, rec meeting.Record, bans []meeting.Ban) *Room {
 		router:  hub.opts.SFU.NewRouter(string(rec.ID)),
 		group:   e2ee.NewGroup(nil),
 		members: make(map[meeting.ParticipantID]*member),
-	}
+	})
 }
 
 // Join admits a connection, puts it in the waiting room, or refuses it:
@@ -251,7 +251,7 @@ func (r *Room) welcomeLocked(pid meeting.ParticipantID, resumed bool) error {
 	}
 
 	if !r.openElsewhereLocked(pid, conn) { // elsewhere.go
-		peer, err := r.router.AddPeer(string(pid), floodSignaller{Signaller: conn, room: r}) // flood.go
+		peer, err := r.router.AddPeer(string(pid), conn)
 		if err != nil {
 			m.conn = nil
 			r.removeLocked(pid, wire.LeftDisconnected)

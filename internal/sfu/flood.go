@@ -5,25 +5,27 @@ package sfu
 // the participant in the router, with a dead connection, and in its
 // meeting, its client told nothing (found in review, R3-2): the peer is
 // now taken out of its router as RemovePeer would, and its owner is told
-// (FloodWatcher), to take the participant out and tell its client why.
+// (OnPeerFlooded), to take the participant out and tell its client why.
 
-// FloodWatcher is a Signaller that wants to know when the SFU closed its
-// peer for flooding. The SFU knows nothing of meetings: the owner of the
-// router (a room) makes the Signaller it hands AddPeer one, and takes the
-// participant out when told.
-type FloodWatcher interface {
-	// PeerFlooded is called once, on a goroutine of its own with no lock
-	// of the SFU held, after p was closed and taken out of its router;
-	// it may block and may call the router. It is not called when p was
-	// no longer its participant's peer in the router (RemovePeer came
-	// first: the participant left, or a reconnect replaced p), so a newer
-	// peer of the same participant is never taken for it.
-	PeerFlooded(p *Peer)
+// OnPeerFlooded sets f, told of each peer the router closes for flooding
+// once it is out of the router (and only if it was still its
+// participant's peer there: a late close of a peer that a reconnect
+// replaced, or that left, tells nobody). f runs on the close's own
+// goroutine with no lock of the SFU held; it may block and may call the
+// router. The SFU knows nothing of meetings: the router's owner (a room,
+// or a cluster's entry node) takes the participant out and tells its
+// client. A callback on the router, not an interface on the peer's
+// Signaller, so that the owner never wraps the Signaller (a wrapper hid
+// the optional interfaces icewatch.go looks for, ICERestarter).
+func (r *Router) OnPeerFlooded(f func(p *Peer)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.flooded = f
 }
 
 // closeFlooded ends p for flooding: out of the router if it is still
 // its participant's peer there (never a newer one's), closed, its
-// tracks unpublished, and its Signaller told if it is a FloodWatcher. A
+// tracks unpublished, and the router's owner told (OnPeerFlooded). A
 // viewer's peer is in no router's peers: it is closed, and its
 // PeerConnection's close ends the viewer (its ended callback).
 func (r *Router) closeFlooded(p *Peer) {
@@ -31,7 +33,10 @@ func (r *Router) closeFlooded(p *Peer) {
 		p.close()
 		return
 	}
-	if w, ok := p.sig.(FloodWatcher); ok {
-		w.PeerFlooded(p)
+	r.mu.Lock()
+	f := r.flooded
+	r.mu.Unlock()
+	if f != nil {
+		f(p)
 	}
 }

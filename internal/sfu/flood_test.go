@@ -5,31 +5,13 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
-	"github.com/pion/webrtc/v4"
 )
 
-// floodWatch is a test client's Signaller that records the peers the
-// SFU closed for flooding (FloodWatcher).
-type floodWatch struct {
-	*pionClient
-	flooded chan *Peer
-}
-
-func (w *floodWatch) PeerFlooded(p *Peer) { w.flooded <- p }
-
-// newWatchedClient is newPionClient whose Signaller is a floodWatch.
-func newWatchedClient(t *testing.T, r *Router, participant string) (*pionClient, *floodWatch) {
-	t.Helper()
-	pc, err := webrtc.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var w *floodWatch
-	c := attachPionClientAs(t, r, participant, pc, func(c *pionClient) Signaller {
-		w = &floodWatch{pionClient: c, flooded: make(chan *Peer, 4)}
-		return w
-	})
-	return c, w
+// watchFloods records the peers r closes for flooding (OnPeerFlooded).
+func watchFloods(r *Router) chan *Peer {
+	flooded := make(chan *Peer, 4)
+	r.OnPeerFlooded(func(p *Peer) { flooded <- p })
+	return flooded
 }
 
 func routerPeer(r *Router, participant string) *Peer {
@@ -41,7 +23,7 @@ func routerPeer(r *Router, participant string) *Peer {
 // TestFloodedPeerLeavesTheRouter: a participant whose client floods the
 // server with made-up SSRCs has its peer closed (TestSSRCFloodClosesThePeer)
 // and now also taken out of the router, its microphone unpublished, and
-// the router's owner told (FloodWatcher, which a room uses to take the
+// the router's owner told (OnPeerFlooded, which a room uses to take the
 // participant out and tell its client). Before, the closed peer stayed
 // the participant's in the router until its signalling ended, and nobody
 // was told. The same participant can then come back with a new peer.
@@ -52,7 +34,8 @@ func TestFloodedPeerLeavesTheRouter(t *testing.T) {
 	}
 	t.Cleanup(func() { s.Close() })
 	r := s.NewRouter("m")
-	eve, watch := newWatchedClient(t, r, "eve")
+	flooded := watchFloods(r)
+	eve := newPionClient(t, r, "eve")
 	mic := eve.publish([]Source{SourceMicrophone}, false)["microphone/"]
 	waitFor(t, 20*time.Second, "eve never connected", eve.peer.connected.Load)
 	var seq uint16
@@ -64,7 +47,7 @@ func TestFloodedPeerLeavesTheRouter(t *testing.T) {
 
 	go madeUpReports(t, eve.pc, 0x40000000, 20000, func() bool { return peerClosed(eve.peer) })
 	select {
-	case p := <-watch.flooded:
+	case p := <-flooded:
 		if p != eve.peer {
 			t.Fatalf("told of peer %p, want eve's %p", p, eve.peer)
 		}
@@ -82,7 +65,7 @@ func TestFloodedPeerLeavesTheRouter(t *testing.T) {
 		t.Fatalf("eve cannot come back: %v", err)
 	}
 	select {
-	case p := <-watch.flooded:
+	case p := <-flooded:
 		t.Fatalf("told twice (%p)", p)
 	default:
 	}
@@ -101,9 +84,10 @@ func TestFloodCloseSparesTheReconnect(t *testing.T) {
 	}
 	t.Cleanup(func() { s.Close() })
 	r := s.NewRouter("m")
-	old, oldWatch := newWatchedClient(t, r, "eve")
+	flooded := watchFloods(r)
+	old := newPionClient(t, r, "eve")
 	r.RemovePeer("eve") // the reconnect: the room replaces the peer
-	now, nowWatch := newWatchedClient(t, r, "eve")
+	now := newPionClient(t, r, "eve")
 
 	r.closeFlooded(old.peer) // the old peer's flood close, late
 
@@ -116,11 +100,9 @@ func TestFloodCloseSparesTheReconnect(t *testing.T) {
 	if peerClosed(now.peer) {
 		t.Fatal("the reconnect's peer was closed")
 	}
-	for _, w := range []*floodWatch{oldWatch, nowWatch} {
-		select {
-		case p := <-w.flooded:
-			t.Fatalf("told of a flood close of %p though the peer had been replaced", p)
-		default:
-		}
+	select {
+	case p := <-flooded:
+		t.Fatalf("told of a flood close of %p though the peer had been replaced", p)
+	default:
 	}
 }

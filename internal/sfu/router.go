@@ -22,6 +22,8 @@ type Router struct {
 	// relayOn: the meeting's own node, which relays what it receives
 	// from one node on to the others (relay.go, RelayOn).
 	relayOn bool
+	// flooded is told of a peer closed for flooding (flood.go).
+	flooded func(p *Peer)
 }
 
 // NewRouter returns an empty router for one meeting.

@@ -212,16 +212,9 @@ func connectUndeclaredRTPClient(t *testing.T) (*pionClient, *rawTrack) {
 // attachPionClient is newPionClient with a PeerConnection of the test's.
 func attachPionClient(t *testing.T, r *Router, participant string, pc *webrtc.PeerConnection) *pionClient {
 	t.Helper()
-	return attachPionClientAs(t, r, participant, pc, func(c *pionClient) Signaller { return c })
-}
-
-// attachPionClientAs is attachPionClient with the Signaller the peer is
-// given made by sig (a wrapper of the client's own).
-func attachPionClientAs(t *testing.T, r *Router, participant string, pc *webrtc.PeerConnection, sig func(*pionClient) Signaller) *pionClient {
-	t.Helper()
 	c := &pionClient{t: t, pc: pc, queue: make(chan func(), 1024), done: make(chan struct{}),
 		received: make(map[uint32]*streamLog), ssrcOf: make(map[webrtc.RTPCodecType]uint32)}
-	p, err := r.AddPeer(participant, sig(c))
+	p, err := r.AddPeer(participant, c)
 	if err != nil {
 		t.Fatal(err)
 	}

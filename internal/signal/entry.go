@@ -361,6 +361,7 @@ func (s *session) addEntryPeer(r *relayLink, ep *entryPeer, c mediaControl) bool
 	er := em.routers[key]
 	if er == nil {
 		er = &entryRouter{key: key, node: r.node, router: em.sfu.NewRouter(key), owners: make(map[string]*session)}
+		em.watchEntryFloods(er) // mediaflood.go
 		em.routers[key] = er
 	}
 	if er.node != r.node {

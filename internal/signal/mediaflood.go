@@ -7,27 +7,50 @@ import (
 	"github.com/kaigi-meet/kaigi/internal/wire"
 )
 
-var _ sfu.FloodWatcher = (*session)(nil)
+// A participant's media peer is closed by the SFU when its client names
+// more SSRCs than a participant may make the server keep streams for
+// (internal/sfu, rtcpsink.go). In a meeting held on this node the room
+// takes the member out and closes this session (live, flood.go), then
+// tells it (live.FloodCounter); on a cluster's entry node (the meeting
+// held elsewhere, the peer in this node's router for it) no room knows
+// the member, so the entry router's callback closes the session here
+// with the same reason, which ends its relay to the meeting's node.
 
-// PeerFlooded: the SFU closed this session's media peer for flooding (its
-// client named more SSRCs than a participant may make the server keep
-// streams for; internal/sfu, rtcpsink.go). Coming back to flood again
-// counts against the address like a failed join, as a socket's flood
-// does. In a meeting held on this node the room has already taken the
-// member out and closed this session (live, flood.go); on an entry node
-// (the meeting held elsewhere, the peer in this node's router for it)
-// nobody else knows, so the session is closed here with the same reason,
-// which ends the member's relay to the meeting's node.
-func (s *session) PeerFlooded(p *sfu.Peer) {
+var _ live.FloodCounter = (*session)(nil)
+
+// CountFlood counts a media flood against the client's address like a
+// failed join, as a socket's flood is: coming back to flood again is
+// soon refused for a while.
+func (s *session) CountFlood() {
 	s.srv.failures.Allow(policy.AddressKey(s.identity.Addr))
+}
+
+// watchEntryFloods has er's router close, with closed/flooding, the
+// session whose entry peer it closed for flooding.
+func (em *entryMedia) watchEntryFloods(er *entryRouter) {
+	er.router.OnPeerFlooded(func(p *sfu.Peer) {
+		em.mu.Lock()
+		s := er.owners[p.Participant()]
+		em.mu.Unlock()
+		if s != nil {
+			s.entryFlooded(p)
+		}
+	})
+}
+
+// entryFlooded closes the session whose entry peer p was closed for
+// flooding; the close of an older peer (the session's changed since) is
+// ignored.
+func (s *session) entryFlooded(p *sfu.Peer) {
 	ep := s.entry.Load()
 	if ep == nil {
 		return
 	}
 	<-ep.ready // set before any media can flow; never long
 	if ep.peer != p {
-		return // an older peer's close, after the session's peer changed
+		return
 	}
-	s.log.Warn("entry peer closed for flooding; closing the client's socket", "participant", s.pid)
+	s.log.Warn("entry peer closed for flooding; closing the client's socket", "participant", ep.pid)
 	s.Close(live.Closed(wire.ClosedFlooding, live.FloodedMessage))
+	s.CountFlood()
 }
