@@ -237,8 +237,10 @@ func (r *rtcpRoutes) buffer(kind packetio.BufferPacketType, ssrc uint32) io.Read
 // arrives by its layer's goroutine and keeps pion's bound, for a reader
 // that lags. Before its layer claims it a declared stream queues only
 // while the SFU's OnTrack waits for the peer's lock (milliseconds; at
-// most the 2 s an offer may wait for pion's ICE agent): 128 KB is 0.4 s
-// of a 2.5 Mbit/s layer, 2 s of a 500 kbit/s one; past it its first
+// most the 2 s an offer may wait for pion's ICE agent): 128 KB, counted
+// as the memory the queue holds (rtpBuffer: 1,584 bytes for a 1,200-byte
+// packet), is 83 such packets, 0.32 s of a 2.5 Mbit/s layer, 1.6 s of a
+// 500 kbit/s one; past it its first
 // packets are dropped, and its subscribers ask for a key frame as they
 // start. So a participant's unread RTP holds at most maxRTPStreams times
 // this, 8 MB.
@@ -351,9 +353,14 @@ func (b *packetBuffer) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Write queues p unless the stream is unclaimed and full. A drop is
+// ErrFull, which pion/srtp takes as a silent drop: it counts a packet
+// pending before each write and takes the count back only on an error,
+// so a drop reported as written would leave it a packet that never was
+// (harmless while no repair stream is read; found in review 5).
 func (b *packetBuffer) Write(p []byte) (int, error) {
 	if b.full() {
-		return len(p), nil
+		return 0, packetio.ErrFull
 	}
 	return b.rtpBuffer.Write(p, nil)
 }
@@ -364,7 +371,7 @@ func (b *packetBuffer) ReadWithAttributes(p []byte, a packetio.Attributes) (int,
 
 func (b *packetBuffer) WriteWithAttributes(p []byte, a packetio.Attributes) (int, error) {
 	if b.full() {
-		return len(p), nil
+		return 0, packetio.ErrFull
 	}
 	return b.rtpBuffer.Write(p, a)
 }

@@ -244,6 +244,9 @@ func TestRTPBufferLimitBoundsMemoryForTinyPackets(t *testing.T) {
 // cost three allocations a burst. A stream whose bursts stop gives the
 // grown ring back.
 func TestRTPBufferRingFollowsTheBursts(t *testing.T) {
+	if review5RaceEnabled {
+		t.Skip("the race detector makes sync.Pool drop items at random: allocations are not counted under -race")
+	}
 	q := newRTPBuffer()
 	pkt := make([]byte, 1200)
 	out := make([]byte, 1500)
