@@ -1,6 +1,7 @@
 package multinode_test
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
@@ -14,8 +15,9 @@ import (
 // held on eu1 through eu2, where their peers are. Bo's client sends
 // receiver reports naming made-up SSRCs: eu2 closes his peer at
 // its bound and, nobody else on eu2 knowing of him, closes his socket
-// with closed/flooding; his peer is gone from eu2 while Di goes on
-// receiving. (Before, the peer left eu2's router and Bo's client was told
+// with closed/flooding, and tells eu1 he left; his peer is gone from
+// eu2 while Di goes on receiving, he is out of the meeting at once and
+// his resume token does not bring him back as himself. (Before, the peer left eu2's router and Bo's client was told
 // nothing: it sat in the meeting with a dead connection.)
 func TestClusterEntryPeerFloodClosesTheSocket(t *testing.T) {
 	natsURL := startNATS(t)
@@ -26,7 +28,7 @@ func TestClusterEntryPeerFloodClosesTheSocket(t *testing.T) {
 	admin := eu1.Admin(t)
 	m := admin.NewMeeting(t, servertest.OpenSettings())
 	undo := placeOn(t, eu1, eu2)
-	join(t, eu1, client.Options{Meeting: m.ID, Name: "Host", Cookie: admin.Cookie()})
+	host := join(t, eu1, client.Options{Meeting: m.ID, Name: "Host", Cookie: admin.Cookie()})
 	ada := join(t, eu1, client.Options{Meeting: m.ID, Name: "Ada"}, "microphone")
 	undo()
 	adaID := ada.Self().ID
@@ -35,9 +37,11 @@ func TestClusterEntryPeerFloodClosesTheSocket(t *testing.T) {
 	for _, c := range []*client.Client{bo, di} {
 		receiving(t, c, adaID, "microphone", 0, 50)
 	}
-	if !slices.Contains(eu2.Signal().EntryPeers(m.ID), bo.Self().ID) {
+	boID := bo.Self().ID
+	if !slices.Contains(eu2.Signal().EntryPeers(m.ID), boID) {
 		t.Fatal("Bo has no peer on eu2: the test proves nothing")
 	}
+	token := bo.ResumeToken()
 
 	// Made-up SSRCs, 310 at a time (a burst of 10 reports: loopback
 	// drops what a socket buffer cannot take), until the server closes
@@ -67,4 +71,21 @@ func TestClusterEntryPeerFloodClosesTheSocket(t *testing.T) {
 		t.Fatalf("Bo still has a peer on eu2: %v", err)
 	}
 	receiving(t, di, adaID, "microphone", packets(di, adaID, "microphone"), 100)
+
+	// eu1 took him out at once, as for a flood on its own node, rather
+	// than keeping his place for a reconnect (the resume grace, 30 s,
+	// is far longer than this wait): his token no longer brings him
+	// back as himself.
+	soon, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := host.WaitFor(soon, "Bo out of the meeting", func() bool {
+		return !slices.ContainsFunc(host.Roster(), func(p client.Participant) bool { return p.ID == boID })
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := join(t, eu2, client.Options{Meeting: m.ID, Name: "Bo", Resume: token})
+	if again.Self().ID == boID || again.Resumed() {
+		t.Fatalf("Bo, closed for flooding through eu2, resumed his place (%s, resumed %v) with his old token", again.Self().ID, again.Resumed())
+	}
 }

@@ -13,8 +13,9 @@ import (
 // takes the member out and closes this session (live, flood.go), then
 // tells it (live.FloodCounter); on a cluster's entry node (the meeting
 // held elsewhere, the peer in this node's router for it) no room knows
-// the member, so the entry router's callback closes the session here
-// with the same reason, which ends its relay to the meeting's node.
+// the member, so the entry router's callback sends the meeting's node a
+// leave in the member's name and closes the session here with the same
+// reason.
 
 var _ live.FloodCounter = (*session)(nil)
 
@@ -38,6 +39,10 @@ func (em *entryMedia) watchEntryFloods(er *entryRouter) {
 	})
 }
 
+// entryFloodLeave is the leave an entry node sends for a member it closed
+// for flooding.
+var entryFloodLeave = []byte(`{"type":"leave"}`)
+
 // entryFlooded closes the session whose entry peer p was closed for
 // flooding; the close of an older peer (the session's changed since) is
 // ignored.
@@ -51,6 +56,13 @@ func (s *session) entryFlooded(p *sfu.Peer) {
 		return
 	}
 	s.log.Warn("entry peer closed for flooding; closing the client's socket", "participant", ep.pid)
+	if rl := s.relay.Load(); rl != nil {
+		// The member leaves, as its client could have said: the
+		// meeting's node takes it out and voids its resume token, as
+		// the room does for a flood on its own node, instead of keeping
+		// its place for a reconnect (found in review 4).
+		rl.forward(entryFloodLeave)
+	}
 	s.Close(live.Closed(wire.ClosedFlooding, live.FloodedMessage))
 	s.CountFlood()
 }
