@@ -18,22 +18,40 @@ func memberPeer(r *Room, pid meeting.ParticipantID) *sfu.Peer {
 	return nil
 }
 
+// adaAndBob is a room of the test hub's meeting with Ada (its host) and
+// Bob in it over fake connections: the room, both connections, their
+// IDs, Bob's welcome (his resume token) and his peer.
+type adaAndBob struct {
+	hub          *Hub
+	dir          *directory
+	room         *Room
+	ada, bob     *fakeConn
+	adaID, bobID meeting.ParticipantID
+	welcome      wire.Welcome
+	peer         *sfu.Peer
+}
+
+func newAdaAndBob(t *testing.T) *adaAndBob {
+	t.Helper()
+	m := &adaAndBob{ada: &fakeConn{}, bob: &fakeConn{}}
+	m.hub, m.dir = newTestHub(t)
+	m.room, m.adaID = join(t, m.hub, m.dir.rec.ID, m.ada, "ada", wire.ClientMessage{Name: "Ada", KeyPackage: []byte("ada kp")})
+	_, m.bobID = join(t, m.hub, m.dir.rec.ID, m.bob, "", wire.ClientMessage{Name: "Bob", KeyPackage: []byte("bob kp")})
+	m.bob.last(t, wire.TypeWelcome, &m.welcome)
+	if m.peer = memberPeer(m.room, m.bobID); m.peer == nil {
+		t.Fatal("bob has no peer")
+	}
+	return m
+}
+
 // TestFloodedMemberLeavesTheRoom: the SFU closed bob's peer for flooding
 // (internal/sfu TestFloodedPeerLeavesTheRouter) and tells the room
 // (Router.OnPeerFlooded). Bob is taken out of the room,
 // his connection closed with closed/flooding, and the others told he was
 // removed; his resume token no longer brings him back as himself.
 func TestFloodedMemberLeavesTheRoom(t *testing.T) {
-	hub, dir := newTestHub(t)
-	ada, bob := &fakeConn{}, &fakeConn{}
-	room, _ := join(t, hub, dir.rec.ID, ada, "ada", wire.ClientMessage{Name: "Ada", KeyPackage: []byte("ada kp")})
-	_, bobID := join(t, hub, dir.rec.ID, bob, "", wire.ClientMessage{Name: "Bob", KeyPackage: []byte("bob kp")})
-	var welcome wire.Welcome
-	bob.last(t, wire.TypeWelcome, &welcome)
-	peer := memberPeer(room, bobID)
-	if peer == nil {
-		t.Fatal("bob has no peer")
-	}
+	m := newAdaAndBob(t)
+	hub, dir, room, ada, bob, bobID, welcome, peer := m.hub, m.dir, m.room, m.ada, m.bob, m.bobID, m.welcome, m.peer
 
 	// What the SFU calls once it has closed the peer and taken it out of
 	// its router (the callback withFloodWatch gave the room's router).
@@ -63,13 +81,8 @@ func TestFloodedMemberLeavesTheRoom(t *testing.T) {
 // for flooding reached the room. The late word about the old peer must
 // not take out bob, nor close his new connection.
 func TestFloodCloseOfAReplacedPeerKeepsTheMember(t *testing.T) {
-	hub, dir := newTestHub(t)
-	ada, bob := &fakeConn{}, &fakeConn{}
-	room, _ := join(t, hub, dir.rec.ID, ada, "ada", wire.ClientMessage{Name: "Ada", KeyPackage: []byte("ada kp")})
-	_, bobID := join(t, hub, dir.rec.ID, bob, "", wire.ClientMessage{Name: "Bob", KeyPackage: []byte("bob kp")})
-	var welcome wire.Welcome
-	bob.last(t, wire.TypeWelcome, &welcome)
-	old := memberPeer(room, bobID)
+	m := newAdaAndBob(t)
+	hub, dir, room, ada, bobID, welcome, old := m.hub, m.dir, m.room, m.ada, m.bobID, m.welcome, m.peer
 
 	bob2 := &fakeConn{}
 	if _, again := join(t, hub, dir.rec.ID, bob2, "", wire.ClientMessage{Name: "Bob", Resume: welcome.Resume}); again != bobID {

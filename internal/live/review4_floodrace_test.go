@@ -29,16 +29,8 @@ func TestReview4PeerFloodedRacesTheRoom(t *testing.T) {
 }
 
 func review4FloodRace(t *testing.T, race string, i int) {
-	hub, dir := newTestHub(t)
-	ada, bob := &fakeConn{}, &fakeConn{}
-	room, adaID := join(t, hub, dir.rec.ID, ada, "ada", wire.ClientMessage{Name: "Ada", KeyPackage: []byte("ada kp")})
-	_, bobID := join(t, hub, dir.rec.ID, bob, "", wire.ClientMessage{Name: "Bob", KeyPackage: []byte("bob kp")})
-	var welcome wire.Welcome
-	bob.last(t, wire.TypeWelcome, &welcome)
-	old := memberPeer(room, bobID)
-	if old == nil {
-		t.Fatal("bob has no peer")
-	}
+	m := newAdaAndBob(t)
+	hub, dir, room, ada, bob, adaID, bobID, welcome, old := m.hub, m.dir, m.room, m.ada, m.bob, m.adaID, m.bobID, m.welcome, m.peer
 	bob2 := &fakeConn{}
 	var again meeting.ParticipantID
 	var joinErr error

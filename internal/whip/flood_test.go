@@ -47,6 +47,24 @@ func heapInUse() uint64 {
 	return m.HeapInuse
 }
 
+// hostedMeeting starts a server with an open meeting whose host, the
+// administrator, is in it (h) until the test ends; ctx ends with the test or
+// after 60 s.
+func hostedMeeting(t *testing.T) (*servertest.Server, *servertest.Account, servertest.Meeting, *client.Client, context.Context) {
+	t.Helper()
+	srv := servertest.Start(t, servertest.Options{})
+	host := srv.Admin(t)
+	m := host.NewMeeting(t, servertest.OpenSettings())
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	h, err := client.Join(ctx, client.Options{BaseURL: srv.URL, Meeting: m.ID, Name: "Host", Cookie: host.Cookie()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Close)
+	return srv, host, m, h, ctx
+}
+
 // TestWHEPViewerFloodingSSRCsIsClosed: two WHEP viewers watch a speaker.
 // One sends receiver reports naming 60,000 made-up SSRCs (0.5 MB of
 // RTCP): its session ends once the SFU's bound is passed (out of the
@@ -54,16 +72,7 @@ func heapInUse() uint64 {
 // it made pion open. The other, honest, viewer stays and goes on
 // receiving.
 func TestWHEPViewerFloodingSSRCsIsClosed(t *testing.T) {
-	srv := servertest.Start(t, servertest.Options{})
-	host := srv.Admin(t)
-	m := host.NewMeeting(t, servertest.OpenSettings())
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	h, err := client.Join(ctx, client.Options{BaseURL: srv.URL, Meeting: m.ID, Name: "Host", Cookie: host.Cookie()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	srv, host, m, h, ctx := hostedMeeting(t)
 	alice := joinSpeaker(ctx, t, srv.URL, m.ID, "Alice", 80, 1000, 700, 1)
 	alice.mic.SetAudioLevel(20, true)
 
@@ -111,16 +120,7 @@ func TestWHEPViewerFloodingSSRCsIsClosed(t *testing.T) {
 // made-up SSRCs in its RTCP; its session ends once the SFU's bound is
 // passed (out of the roster, its resource gone).
 func TestWHIPSourceFloodingSSRCsIsClosed(t *testing.T) {
-	srv := servertest.Start(t, servertest.Options{})
-	host := srv.Admin(t)
-	m := host.NewMeeting(t, servertest.OpenSettings())
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	h, err := client.Join(ctx, client.Options{BaseURL: srv.URL, Meeting: m.ID, Name: "Host", Cookie: host.Cookie()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	_, host, m, h, ctx := hostedMeeting(t)
 	tok := newToken(t, host, m.ID, "Eve's encoder")
 	p, err := whiptest.Publish(ctx, tok.URL, tok.Token)
 	if err != nil {
