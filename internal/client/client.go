@@ -113,32 +113,34 @@ type Client struct {
 	// our next offer carries.
 	iceRestart bool
 
-	mu        sync.Mutex // guards the state below
-	changed   chan struct{}
-	self      Participant
-	roster    []Participant
-	resume    string
-	resumed   bool
-	trackMap  map[string]TrackInfo
-	remotes   []*RemoteTrack
-	locals    map[string]*LocalTrack
-	errs      []ServerError
-	closed    string // the server's closed reason, or "socket" if the socket dropped
-	closedMsg string // the server's closed message
-	waiting   string // why we wait, while in the waiting room
-	refusal   *Refused
-	settings  map[string]any
-	lobby     []WaitingEntry
-	draining  *int // seconds the server said it stops within
-	moves     []Move
-	breakouts Breakouts
-	heard     []Broadcast
-	notices   []AdminNotice
-	recording wire.Recording // the meeting's recording state, as the server last said
-	room      int            // the breakout room this client is in (0: the main room)
-	guessing  bool
-	stopped   []string          // sources hosts stopped, in order
-	received  []json.RawMessage // e2ee_* messages, in order
+	mu      sync.Mutex // guards the state below
+	changed chan struct{}
+	self    Participant
+	roster  []Participant
+	// leftReasons is the reason of each participant_left heard, by ID.
+	leftReasons map[string]string
+	resume      string
+	resumed     bool
+	trackMap    map[string]TrackInfo
+	remotes     []*RemoteTrack
+	locals      map[string]*LocalTrack
+	errs        []ServerError
+	closed      string // the server's closed reason, or "socket" if the socket dropped
+	closedMsg   string // the server's closed message
+	waiting     string // why we wait, while in the waiting room
+	refusal     *Refused
+	settings    map[string]any
+	lobby       []WaitingEntry
+	draining    *int // seconds the server said it stops within
+	moves       []Move
+	breakouts   Breakouts
+	heard       []Broadcast
+	notices     []AdminNotice
+	recording   wire.Recording // the meeting's recording state, as the server last said
+	room        int            // the breakout room this client is in (0: the main room)
+	guessing    bool
+	stopped     []string          // sources hosts stopped, in order
+	received    []json.RawMessage // e2ee_* messages, in order
 	// e2eeRestart and e2eeEpoch are the last welcome's (E2EEResume).
 	e2eeRestart bool
 	e2eeEpoch   *uint64
@@ -424,6 +426,10 @@ func (c *Client) handle(m *inbound) error {
 				break
 			}
 		}
+		if c.leftReasons == nil {
+			c.leftReasons = make(map[string]string)
+		}
+		c.leftReasons[l.ID] = l.Reason
 		c.mu.Unlock()
 	case wire.TypeError:
 		e, err := decodeAs[wire.Error](m)

@@ -140,6 +140,14 @@ func (c *Client) Roster() []Participant {
 	return append([]Participant(nil), c.roster...)
 }
 
+// LeftReason returns the reason of the last participant_left heard about
+// participant id ("left", "removed", ...), "" if none.
+func (c *Client) LeftReason(id string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.leftReasons[id]
+}
+
 // ResumeToken returns the token for resuming this participant.
 func (c *Client) ResumeToken() string {
 	c.mu.Lock()

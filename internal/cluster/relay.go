@@ -44,6 +44,9 @@ const (
 	// HeaderMedia: the body is a node's message about the member's
 	// media (JSON), not a client's or the server's message.
 	HeaderMedia = "Kaigi-Media"
+	// HeaderFlooded: the entry node closed the member for flooding its
+	// media connection; no body.
+	HeaderFlooded = "Kaigi-Flooded"
 )
 
 // JoinSubject is where a node takes relayed joins.
@@ -78,6 +81,11 @@ type Message struct {
 	Close int
 	// Gone: the entry node's socket ended.
 	Gone bool
+	// Flooded: the entry node closed the member's socket because its
+	// client flooded its media connection (made-up SSRCs); the meeting's
+	// node takes the member out as removed. Set by nodes only: no client
+	// message becomes it.
+	Flooded bool
 	// Media: Data is a node's message about the member's media
 	// (HeaderMedia), not the member's.
 	Media bool
@@ -131,6 +139,8 @@ func (n *Node) Publish(node, member string, m Message) error {
 		msg.Header.Set(HeaderGone, "1")
 	case m.Media:
 		msg.Header.Set(HeaderMedia, "1")
+	case m.Flooded:
+		msg.Header.Set(HeaderFlooded, "1")
 	}
 	return n.nc.PublishMsg(msg)
 }
@@ -153,6 +163,7 @@ func (n *Node) Subscribe(member string, handle func(Message)) (func(), error) {
 			}
 			msg.Gone = m.Header.Get(HeaderGone) != ""
 			msg.Media = m.Header.Get(HeaderMedia) != ""
+			msg.Flooded = m.Header.Get(HeaderFlooded) != ""
 		}
 		handle(msg)
 	})

@@ -47,15 +47,36 @@ func (r *Room) peerFlooded(p *sfu.Peer) bool {
 	if r.closed || m == nil || m.peer != p {
 		return false
 	}
-	r.log.Warn("participant removed: its media connection sent too many SSRCs", "participant", pid)
 	m.peer = nil // out of the router already: removeLocked must not remove a newer one
 	conn := m.conn
+	r.floodedLocked(pid)
+	if c, ok := conn.(FloodCounter); ok {
+		c.CountFlood()
+	}
+	return true
+}
+
+// MemberFlooded takes out a member, connected through conn, whose media
+// connection a cluster's entry node closed for flooding (its peer was
+// there, not in this room's router): as peerFlooded does, it is removed
+// and its resume token void, rather than kept for a reconnect. A member
+// no longer on conn (it resumed on another) is left alone.
+func (r *Room) MemberFlooded(pid meeting.ParticipantID, conn Conn) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if m := r.members[pid]; r.closed || m == nil || m.conn != conn {
+		return
+	}
+	r.floodedLocked(pid)
+}
+
+// floodedLocked removes a member closed for flooding its media and closes
+// its connection with the reason. r.mu is held.
+func (r *Room) floodedLocked(pid meeting.ParticipantID) {
+	r.log.Warn("participant removed: its media connection sent too many SSRCs", "participant", pid)
+	conn := r.members[pid].conn
 	r.removeLocked(pid, wire.LeftRemoved)
 	if conn != nil {
 		conn.Close(Closed(wire.ClosedFlooding, FloodedMessage))
-		if c, ok := conn.(FloodCounter); ok {
-			c.CountFlood()
-		}
 	}
-	return true
 }

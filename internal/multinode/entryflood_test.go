@@ -15,9 +15,10 @@ import (
 // held on eu1 through eu2, where their peers are. Bo's client sends
 // receiver reports naming made-up SSRCs: eu2 closes his peer at
 // its bound and, nobody else on eu2 knowing of him, closes his socket
-// with closed/flooding, and tells eu1 he left; his peer is gone from
-// eu2 while Di goes on receiving, he is out of the meeting at once and
-// his resume token does not bring him back as himself. (Before, the peer left eu2's router and Bo's client was told
+// with closed/flooding, and tells eu1; his peer is gone from eu2 while
+// Di goes on receiving, he is out of the meeting at once, the host told
+// he was removed, and his resume token does not bring him back as
+// himself. (Before, the peer left eu2's router and Bo's client was told
 // nothing: it sat in the meeting with a dead connection.)
 func TestClusterEntryPeerFloodClosesTheSocket(t *testing.T) {
 	natsURL := startNATS(t)
@@ -83,6 +84,9 @@ func TestClusterEntryPeerFloodClosesTheSocket(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if r := host.LeftReason(boID); r != "removed" {
+		t.Fatalf("the host was told Bo %q, want removed (as for a flood on the meeting's own node)", r)
 	}
 	again := join(t, eu2, client.Options{Meeting: m.ID, Name: "Bo", Resume: token})
 	if again.Self().ID == boID || again.Resumed() {

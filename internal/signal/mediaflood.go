@@ -1,6 +1,7 @@
 package signal
 
 import (
+	"github.com/kaigi-meet/kaigi/internal/cluster"
 	"github.com/kaigi-meet/kaigi/internal/live"
 	"github.com/kaigi-meet/kaigi/internal/policy"
 	"github.com/kaigi-meet/kaigi/internal/sfu"
@@ -13,9 +14,9 @@ import (
 // takes the member out and closes this session (live, flood.go), then
 // tells it (live.FloodCounter); on a cluster's entry node (the meeting
 // held elsewhere, the peer in this node's router for it) no room knows
-// the member, so the entry router's callback sends the meeting's node a
-// leave in the member's name and closes the session here with the same
-// reason.
+// the member, so the entry router's callback tells the meeting's node
+// (cluster.Message.Flooded: the room there takes the member out as
+// removed) and closes the session here with the same reason.
 
 var _ live.FloodCounter = (*session)(nil)
 
@@ -39,10 +40,6 @@ func (em *entryMedia) watchEntryFloods(er *entryRouter) {
 	})
 }
 
-// entryFloodLeave is the leave an entry node sends for a member it closed
-// for flooding.
-var entryFloodLeave = []byte(`{"type":"leave"}`)
-
 // entryFlooded closes the session whose entry peer p was closed for
 // flooding; the close of an older peer (the session's changed since) is
 // ignored.
@@ -57,11 +54,11 @@ func (s *session) entryFlooded(p *sfu.Peer) {
 	}
 	s.log.Warn("entry peer closed for flooding; closing the client's socket", "participant", ep.pid)
 	if rl := s.relay.Load(); rl != nil {
-		// The member leaves, as its client could have said: the
-		// meeting's node takes it out and voids its resume token, as
-		// the room does for a flood on its own node, instead of keeping
-		// its place for a reconnect (found in review 4).
-		rl.forward(entryFloodLeave)
+		// The meeting's node takes the member out as removed and voids
+		// its resume token, as the room does for a flood on its own
+		// node, instead of keeping its place for a reconnect (found in
+		// review 4); a node's word, which no client message becomes.
+		_ = rl.cl.node.Publish(rl.node, rl.member, cluster.Message{Flooded: true})
 	}
 	s.Close(live.Closed(wire.ClosedFlooding, live.FloodedMessage))
 	s.CountFlood()

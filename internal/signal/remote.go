@@ -138,6 +138,13 @@ func (s *session) runRemote(hello *wire.ClientMessage, reply func(relayReply)) {
 				ok = false
 				continue
 			}
+			if m.Flooded {
+				if s.room != nil {
+					s.room.MemberFlooded(s.pid, s) // mediaflood.go
+				}
+				ok = false
+				continue
+			}
 			if m.Media {
 				continue // the entry node's keep; media messages go the other way
 			}
